@@ -1,0 +1,115 @@
+"""The planner's one error hierarchy; every error also inherits its nearest builtin."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class PlannerError(Exception):
+    """Base of every error the planner raises on purpose."""
+
+
+class ValidationFailed(PlannerError, ValueError):
+    """User input broke one or more field rules; `fields` maps field name to message."""
+
+    def __init__(self, fields: Mapping[str, str]) -> None:
+        self.fields = dict(fields)
+        detail = "; ".join(f"{name}: {msg}" for name, msg in self.fields.items())
+        super().__init__(f"Invalid input: {detail}")
+
+
+class NotFound(PlannerError, LookupError):
+    """The object does not exist, or the actor may not see it."""
+
+    def __init__(self, kind: str, key: object) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(f"{kind} {key!r} not found")
+
+
+class PermissionDenied(PlannerError, PermissionError):
+    """The acting user's role or department does not allow the action."""
+
+
+class AuthenticationFailed(PlannerError, PermissionError):
+    """Wrong username or password; deliberately does not say which."""
+
+    def __init__(self) -> None:
+        super().__init__("Wrong username or password")
+
+
+class AccountLocked(PlannerError, PermissionError):
+    """Too many failed sign-ins; the account is locked until `until` (UTC)."""
+
+    def __init__(self, username: str, until: Any) -> None:
+        self.username = username
+        self.until = until
+        super().__init__(
+            f"Account {username!r} is locked after repeated failed sign-ins until "
+            f"{until:%Y-%m-%d %H:%M} UTC"
+        )
+
+
+class AccountDisabled(PlannerError, PermissionError):
+    """The account was disabled by an admin."""
+
+    def __init__(self, username: str) -> None:
+        self.username = username
+        super().__init__(f"Account {username!r} is disabled")
+
+
+class IllegalTransition(PlannerError, ValueError):
+    """A workflow move that the current state does not allow."""
+
+    def __init__(
+        self, kind: str, obj_id: object, state: str, action: str, allowed: Sequence[str]
+    ) -> None:
+        self.kind = kind
+        self.state = state
+        self.action = action
+        self.allowed = list(allowed)
+        allowed_text = ", ".join(self.allowed) if self.allowed else "none"
+        super().__init__(
+            f"Cannot {action} {kind} {obj_id} while it is {state!r}; allowed: {allowed_text}"
+        )
+
+
+class FourEyesViolation(PermissionDenied):
+    """Somebody tried to approve a version they wrote or edited."""
+
+
+class EditConflict(PlannerError, RuntimeError):
+    """Somebody else saved first; `attempted` keeps what this user tried to save."""
+
+    def __init__(
+        self, kind: str, obj_id: object, expected: int, current: int, attempted: Any
+    ) -> None:
+        self.kind = kind
+        self.obj_id = obj_id
+        self.expected = expected
+        self.current = current
+        self.attempted = attempted
+        super().__init__(
+            f"{kind} {obj_id} was changed by someone else: you edited version {expected}, "
+            f"it is now at version {current}. Your text was kept; reload and merge it."
+        )
+
+
+class TimeInputError(PlannerError, ValueError):
+    """A date or time the user entered cannot be used (malformed, nonexistent, ambiguous)."""
+
+
+class CsvImportFailed(PlannerError, ValueError):
+    """A CSV file had broken rows; nothing was imported. `problems` lists (line, message)."""
+
+    def __init__(self, problems: Sequence[tuple[int, str]]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  line {line}: {msg}" for line, msg in self.problems)
+        super().__init__(
+            f"Nothing was imported: {len(self.problems)} problem(s) in the file\n{lines}"
+        )
+
+
+class ConfigurationError(PlannerError, ValueError):
+    """The planner's own configuration (environment, settings) is wrong."""

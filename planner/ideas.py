@@ -1,0 +1,385 @@
+"""Ideas: submission with duplicate suggestions, department visibility, and triage."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from difflib import SequenceMatcher
+from typing import Any
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, func, select
+
+from planner import audit, workflow
+from planner.errors import NotFound, PermissionDenied, ValidationFailed
+from planner.models import (
+    Channel,
+    Department,
+    Idea,
+    IdeaStatus,
+    Piece,
+    Post,
+    PostStatus,
+    Revision,
+    Role,
+    Urgency,
+    User,
+)
+from planner.permissions import can, require
+from planner.schemas import IdeaCreate, parse_input
+from planner.users import get_department
+
+SIMILARITY_THRESHOLD = 0.55
+_STOPWORDS = frozenset(
+    "the and for with from that this your our how what why der die das und für mit von "
+    "ein eine einen wie was warum unsere unser ihre zum zur den dem des auf aus bei".split()
+)
+
+
+@dataclass(frozen=True)
+class SimilarIdea:
+    """An existing idea that looks like the one being written."""
+
+    id: int
+    title: str
+    status: IdeaStatus
+    department: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A stored idea and the possible duplicates found when it was submitted."""
+
+    idea: Idea
+    similar: list[SimilarIdea] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PostOutcome:
+    """Where one post of an idea's piece stands, for the contributor."""
+
+    channel: str
+    publish_at: datetime
+    status: PostStatus
+    published_at: datetime | None
+    external_url: str | None
+
+
+@dataclass(frozen=True)
+class IdeaOutcome:
+    """What became of an idea: its state, the reason, and the piece and posts it led to."""
+
+    idea: Idea
+    department: str
+    rejection_reason: str | None
+    merged_into: int | None
+    piece_id: int | None
+    piece_title: str | None
+    piece_status: str | None
+    posts: list[PostOutcome]
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = text.replace("ß", "ss")
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", _fold(text)) if len(w) > 2 and w not in _STOPWORDS}
+
+
+def _score(title: str, pitch: str, other_title: str, other_pitch: str) -> float:
+    title_ratio = SequenceMatcher(None, _fold(title), _fold(other_title)).ratio()
+    a, b = _words(title + " " + pitch), _words(other_title + " " + other_pitch)
+    overlap = len(a & b) / len(a | b) if a and b else 0.0
+    return max(title_ratio, 0.5 * title_ratio + overlap)
+
+
+def _visible(query: Any, actor: User) -> Any:
+    if can(actor, "see_all_departments"):
+        return query
+    return query.where(Idea.department_id == actor.department_id)
+
+
+def find_similar_ideas(
+    session: Session,
+    *,
+    actor: User,
+    title: str,
+    pitch: str = "",
+    limit: int = 5,
+    exclude_id: int | None = None,
+) -> list[SimilarIdea]:
+    """Ideas the actor can see whose title or pitch resembles the given text."""
+    words = sorted(_words(title), key=len, reverse=True)[:6]
+    if not words:
+        return []
+    # Narrow in SQL to ideas sharing a title word, then score the few candidates in Python.
+    query = _visible(
+        select(Idea, Department.name).join(Department, col(Idea.department_id) == Department.id),
+        actor,
+    ).where(or_(*(func.lower(Idea.title).contains(w) for w in words)))
+    if exclude_id is not None:
+        query = query.where(Idea.id != exclude_id)
+    query = query.order_by(col(Idea.id).desc()).limit(300)
+    scored = []
+    for idea, dep_name in session.exec(query):
+        score = _score(title, pitch, idea.title, idea.pitch)
+        if score >= SIMILARITY_THRESHOLD:
+            assert idea.id is not None
+            scored.append(SimilarIdea(idea.id, idea.title, idea.status, dep_name, round(score, 2)))
+    scored.sort(key=lambda s: s.score, reverse=True)
+    return scored[:limit]
+
+
+def _department_for(session: Session, actor: User, name: str) -> Department:
+    dep = get_department(session, name)
+    if actor.role == Role.contributor and dep.id != actor.department_id:
+        raise PermissionDenied(
+            f"{actor.username!r} may submit ideas only for their own department, not {dep.name!r}"
+        )
+    return dep
+
+
+def prepare_idea(session: Session, *, actor: User, data: dict[str, Any]) -> Idea:
+    """Validate one idea without storing it (used by submit and by CSV import)."""
+    require(actor, "submit_idea")
+    new = parse_input(IdeaCreate, data)
+    try:
+        dep = _department_for(session, actor, new.department)
+    except NotFound as err:
+        raise ValidationFailed({"department": str(err)}) from err
+    assert actor.id is not None and dep.id is not None
+    return Idea(
+        title=new.title,
+        pitch=new.pitch,
+        department_id=dep.id,
+        submitted_by_id=actor.id,
+        target_audience=new.target_audience,
+        goal=new.goal,
+        source_url=new.source_url,
+        urgency=new.urgency,
+        tags=new.tags,
+    )
+
+
+def store_ideas(session: Session, *, actor: User, ideas: list[Idea]) -> list[Idea]:
+    """Store prepared ideas with one audit event each, all in one transaction."""
+    try:
+        for idea in ideas:
+            session.add(idea)
+            session.flush()
+            audit.record(
+                session,
+                actor=actor,
+                object_type="idea",
+                object_id=idea.id,
+                action="submit",
+                to_state=IdeaStatus.submitted.value,
+            )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return ideas
+
+
+def submit_idea(session: Session, *, actor: User, data: dict[str, Any]) -> Submission:
+    """Submit an idea; the answer lists existing ideas it may duplicate."""
+    idea = prepare_idea(session, actor=actor, data=data)
+    store_ideas(session, actor=actor, ideas=[idea])
+    similar = find_similar_ideas(
+        session, actor=actor, title=idea.title, pitch=idea.pitch, exclude_id=idea.id
+    )
+    return Submission(idea=idea, similar=similar)
+
+
+def get_idea(session: Session, *, actor: User, idea_id: int) -> Idea:
+    """One idea, if the actor may see it (contributors: their department only)."""
+    idea = session.get(Idea, idea_id)
+    if idea is None or (
+        not can(actor, "see_all_departments") and idea.department_id != actor.department_id
+    ):
+        raise NotFound("idea", idea_id)
+    return idea
+
+
+def list_ideas(
+    session: Session,
+    *,
+    actor: User,
+    status: IdeaStatus | None = None,
+    department: str | None = None,
+    urgency: Urgency | None = None,
+    tag: str | None = None,
+    mine: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Idea]:
+    """Ideas the actor may see, newest first, filtered."""
+    query = _visible(select(Idea), actor)
+    if status is not None:
+        query = query.where(Idea.status == status)
+    if department is not None:
+        query = query.where(Idea.department_id == get_department(session, department).id)
+    if urgency is not None:
+        query = query.where(Idea.urgency == urgency)
+    if mine:
+        query = query.where(Idea.submitted_by_id == actor.id)
+    query = query.order_by(col(Idea.created_at).desc(), col(Idea.id).desc())
+    ideas = list(session.exec(query))
+    if tag is not None:
+        wanted = tag.strip().lstrip("#").casefold()
+        ideas = [i for i in ideas if wanted in (t.casefold() for t in i.tags)]
+    end = None if limit is None else offset + limit
+    return ideas[offset:end]
+
+
+def accept_idea(session: Session, *, actor: User, idea_id: int, note: str = "") -> Piece:
+    """Accept an idea: it becomes a draft piece owned by the accepting editor."""
+    idea = get_idea(session, actor=actor, idea_id=idea_id)
+    workflow.check("idea", idea, "accept", actor, note)
+    author_id = actor.id
+    assert author_id is not None
+    piece = Piece(
+        idea_id=idea.id, title=idea.title, body=idea.pitch, owner_id=author_id, tags=idea.tags
+    )
+
+    def create_piece() -> None:
+        session.add(piece)
+        session.flush()
+        assert piece.id is not None
+        session.add(
+            Revision(
+                piece_id=piece.id,
+                number=1,
+                title=piece.title,
+                body=piece.body,
+                author_id=author_id,
+                note=f"created from idea #{idea.id}",
+            )
+        )
+
+    workflow.apply(
+        session,
+        kind="idea",
+        obj=idea,
+        action="accept",
+        actor=actor,
+        note=note or "accepted",
+        effect=create_piece,
+    )
+    return piece
+
+
+def reject_idea(session: Session, *, actor: User, idea_id: int, reason: str) -> Idea:
+    """Reject an idea; the reason is required and shown to the contributor."""
+    idea = get_idea(session, actor=actor, idea_id=idea_id)
+
+    def keep_reason() -> None:
+        idea.rejection_reason = reason.strip()
+
+    workflow.apply(
+        session,
+        kind="idea",
+        obj=idea,
+        action="reject",
+        actor=actor,
+        note=reason,
+        effect=keep_reason,
+    )
+    return idea
+
+
+def reopen_idea(session: Session, *, actor: User, idea_id: int, note: str = "") -> Idea:
+    """Put a rejected idea back into triage."""
+    idea = get_idea(session, actor=actor, idea_id=idea_id)
+
+    def clear_reason() -> None:
+        idea.rejection_reason = None
+
+    workflow.apply(
+        session,
+        kind="idea",
+        obj=idea,
+        action="reopen",
+        actor=actor,
+        note=note,
+        effect=clear_reason,
+    )
+    return idea
+
+
+def merge_idea(
+    session: Session, *, actor: User, idea_id: int, into_id: int, note: str = ""
+) -> Idea:
+    """Merge a duplicate idea into another; the duplicate's contributor is sent there."""
+    idea = get_idea(session, actor=actor, idea_id=idea_id)
+    target = get_idea(session, actor=actor, idea_id=into_id)
+
+    def guard() -> None:
+        if target.id == idea.id:
+            raise ValidationFailed({"into": "an idea cannot be merged into itself"})
+        if target.status in (IdeaStatus.merged, IdeaStatus.rejected):
+            hint = (
+                f"; merge into #{target.merged_into_id} instead"
+                if target.merged_into_id is not None
+                else ""
+            )
+            raise ValidationFailed({"into": f"idea #{target.id} is {target.status.value}{hint}"})
+
+    def point_to_target() -> None:
+        idea.merged_into_id = target.id
+
+    workflow.apply(
+        session,
+        kind="idea",
+        obj=idea,
+        action="merge",
+        actor=actor,
+        note=note or f"merged into idea #{target.id}",
+        guard=guard,
+        effect=point_to_target,
+    )
+    return idea
+
+
+def idea_outcome(session: Session, *, actor: User, idea_id: int) -> IdeaOutcome:
+    """What became of an idea, following merges to the idea that carried it on."""
+    idea = get_idea(session, actor=actor, idea_id=idea_id)
+    dep = session.get(Department, idea.department_id)
+    carrier = idea
+    seen = {idea.id}
+    while carrier.merged_into_id is not None and carrier.merged_into_id not in seen:
+        nxt = session.get(Idea, carrier.merged_into_id)
+        if nxt is None:
+            break
+        seen.add(nxt.id)
+        carrier = nxt
+    piece = session.exec(select(Piece).where(Piece.idea_id == carrier.id)).first()
+    posts: list[PostOutcome] = []
+    if piece is not None:
+        rows = session.exec(
+            select(Post, Channel.name)
+            .join(Channel, col(Post.channel_id) == Channel.id)
+            .where(Post.piece_id == piece.id)
+            .order_by(col(Post.publish_at))
+        )
+        posts = [
+            PostOutcome(name, p.publish_at, p.status, p.published_at, p.external_url)
+            for p, name in rows
+        ]
+    return IdeaOutcome(
+        idea=idea,
+        department=dep.name if dep else "?",
+        rejection_reason=idea.rejection_reason,
+        merged_into=idea.merged_into_id,
+        piece_id=piece.id if piece else None,
+        piece_title=piece.title if piece else None,
+        piece_status=piece.status.value if piece else None,
+        posts=posts,
+    )

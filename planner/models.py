@@ -1,0 +1,314 @@
+"""The stored data: SQLModel tables, their enums, and UTC-aware timestamps everywhere."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Column, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from planner.dbtypes import UTCDateTime, enum_type, json_type
+
+
+def utcnow() -> datetime:
+    """The current instant, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class Role(enum.StrEnum):
+    """What a user may do; see `planner.permissions`."""
+
+    contributor = "contributor"
+    editor = "editor"
+    approver = "approver"
+    admin = "admin"
+
+
+class IdeaStatus(enum.StrEnum):
+    """Where an idea stands in triage."""
+
+    submitted = "submitted"
+    accepted = "accepted"
+    rejected = "rejected"
+    merged = "merged"
+
+
+class Urgency(enum.StrEnum):
+    """How soon the submitting department needs the content."""
+
+    low = "low"
+    normal = "normal"
+    high = "high"
+
+
+class PieceStatus(enum.StrEnum):
+    """Where a piece stands in the editorial workflow."""
+
+    draft = "draft"
+    in_review = "in_review"
+    changes_requested = "changes_requested"
+    approved = "approved"
+    published = "published"
+    archived = "archived"
+
+
+class PostStatus(enum.StrEnum):
+    """Where one post (a piece on one channel at one time) stands."""
+
+    planned = "planned"
+    publishing = "publishing"
+    published = "published"
+    failed = "failed"
+    missed = "missed"
+    needs_check = "needs_check"
+    cancelled = "cancelled"
+
+
+# Row versions for optimistic locking: every ORM update checks and bumps them, so a
+# concurrent change raises StaleDataError instead of silently overwriting.
+_IDEA_VERSION = Column("version", Integer, nullable=False, server_default="1")
+_PIECE_VERSION = Column("version", Integer, nullable=False, server_default="1")
+_POST_VERSION = Column("version", Integer, nullable=False, server_default="1")
+
+
+def _ts(*, index: bool = False, nullable: bool = True) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, index=index, nullable=nullable)
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Department(SQLModel, table=True):
+    """A part of the company that submits ideas (Marketing, HR, ...)."""
+
+    __tablename__ = "departments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, unique=True)
+    created_at: datetime = _created()
+
+
+class User(SQLModel, table=True):
+    """A person who signs in; contributors belong to a department."""
+
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=120)
+    email: str | None = Field(default=None, max_length=254)
+    role: Role = Field(sa_type=enum_type(Role))
+    department_id: int | None = Field(default=None, foreign_key="departments.id", index=True)
+    password_hash: str = Field(max_length=255)
+    failed_logins: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    locked_until: datetime | None = _ts()
+    disabled: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    locale: str = Field(default="de", max_length=8)
+    timezone: str = Field(default="Europe/Berlin", max_length=64)
+    created_at: datetime = _created()
+
+
+class Idea(SQLModel, table=True):
+    """A content idea a department submitted, and what became of it."""
+
+    __tablename__ = "ideas"
+    __mapper_args__ = {"version_id_col": _IDEA_VERSION}
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    pitch: str = Field(sa_type=Text)
+    department_id: int = Field(foreign_key="departments.id", index=True)
+    submitted_by_id: int = Field(foreign_key="users.id", index=True)
+    target_audience: str = Field(default="", max_length=200)
+    goal: str = Field(default="", max_length=500)
+    source_url: str | None = Field(default=None, max_length=2000)
+    urgency: Urgency = Field(default=Urgency.normal, sa_type=enum_type(Urgency))
+    tags: list[str] = Field(default_factory=list, sa_type=json_type())
+    status: IdeaStatus = Field(
+        default=IdeaStatus.submitted, sa_type=enum_type(IdeaStatus), index=True
+    )
+    rejection_reason: str | None = Field(default=None, sa_type=Text)
+    merged_into_id: int | None = Field(default=None, foreign_key="ideas.id")
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    version: int = Field(default=None, sa_column=_IDEA_VERSION)
+
+
+class Piece(SQLModel, table=True):
+    """Edited content: a master text plus one variant per planned channel.
+
+    `revision` counts saved content versions; an approval holds for `approved_revision`
+    only, so any later edit makes the piece need review again.
+    """
+
+    __tablename__ = "pieces"
+    __mapper_args__ = {"version_id_col": _PIECE_VERSION}
+
+    id: int | None = Field(default=None, primary_key=True)
+    idea_id: int | None = Field(default=None, foreign_key="ideas.id", index=True)
+    title: str = Field(max_length=200)
+    body: str = Field(default="", sa_type=Text)
+    variants: dict[str, str] = Field(default_factory=dict, sa_type=json_type())
+    owner_id: int = Field(foreign_key="users.id", index=True)
+    due_date: date | None = None
+    campaign: str = Field(default="", max_length=120)
+    tags: list[str] = Field(default_factory=list, sa_type=json_type())
+    status: PieceStatus = Field(
+        default=PieceStatus.draft, sa_type=enum_type(PieceStatus), index=True
+    )
+    revision: int = Field(default=1)
+    approved_revision: int | None = None
+    approved_by_id: int | None = Field(default=None, foreign_key="users.id")
+    approved_at: datetime | None = _ts()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    version: int = Field(default=None, sa_column=_PIECE_VERSION)
+
+
+class Revision(SQLModel, table=True):
+    """One saved version of a piece's content, with its channel variants."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (UniqueConstraint("piece_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    piece_id: int = Field(foreign_key="pieces.id", index=True)
+    number: int
+    title: str = Field(max_length=200)
+    body: str = Field(sa_type=Text)
+    variants: dict[str, str] = Field(default_factory=dict, sa_type=json_type())
+    author_id: int = Field(foreign_key="users.id")
+    note: str = Field(default="", max_length=500)
+    created_at: datetime = _created()
+
+
+class Channel(SQLModel, table=True):
+    """A configured publishing target: an adapter kind plus its settings."""
+
+    __tablename__ = "channels"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    name: str = Field(max_length=80, unique=True)
+    settings: dict[str, Any] = Field(default_factory=dict, sa_type=json_type())
+    # Encrypted credentials; written by the channel configuration in the publishing issues.
+    credentials: str | None = Field(default=None, sa_type=Text)
+    enabled: bool = Field(default=True)
+    daily_cap: int | None = None
+    needs_reconnect: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    created_at: datetime = _created()
+
+
+class Series(SQLModel, table=True):
+    """A recurrence: RRULE text + IANA zone + local wall-clock start, materialised as posts."""
+
+    __tablename__ = "series"
+
+    id: int | None = Field(default=None, primary_key=True)
+    piece_id: int = Field(foreign_key="pieces.id", index=True)
+    channel_id: int = Field(foreign_key="channels.id", index=True)
+    rule: str = Field(max_length=500)
+    timezone: str = Field(max_length=64)
+    local_start: datetime  # naive wall-clock time in `timezone`; the rule repeats it
+    materialized_until: datetime | None = _ts()
+    active: bool = Field(default=True)
+    created_by_id: int = Field(foreign_key="users.id")
+    created_at: datetime = _created()
+
+
+class Post(SQLModel, table=True):
+    """One piece on one channel at one instant: the scheduler's unit of work."""
+
+    __tablename__ = "posts"
+    __mapper_args__ = {"version_id_col": _POST_VERSION}
+    __table_args__ = (UniqueConstraint("series_id", "occurrence_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    piece_id: int = Field(foreign_key="pieces.id", index=True)
+    channel_id: int = Field(foreign_key="channels.id", index=True)
+    series_id: int | None = Field(default=None, foreign_key="series.id", index=True)
+    occurrence_at: datetime | None = _ts()
+    publish_at: datetime = Field(sa_type=UTCDateTime, index=True, nullable=False)
+    timezone: str = Field(default="Europe/Berlin", max_length=64)
+    status: PostStatus = Field(
+        default=PostStatus.planned, sa_type=enum_type(PostStatus), index=True
+    )
+    media: list[dict[str, Any]] = Field(default_factory=list, sa_type=json_type())
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    claimed_by: str | None = Field(default=None, max_length=120)
+    lease_until: datetime | None = _ts()
+    next_attempt_at: datetime | None = _ts()
+    idempotency_key: str = Field(
+        default_factory=lambda: uuid.uuid4().hex, max_length=64, unique=True
+    )
+    external_id: str | None = Field(default=None, max_length=500)
+    external_url: str | None = Field(default=None, max_length=2000)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    published_at: datetime | None = _ts()
+    version: int = Field(default=None, sa_column=_POST_VERSION)
+    created_by_id: int = Field(foreign_key="users.id")
+    created_at: datetime = _created()
+
+
+class PublishAttempt(SQLModel, table=True):
+    """The ledger: one row per attempt to publish a post, written before the request."""
+
+    __tablename__ = "publish_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="posts.id", index=True)
+    worker: str = Field(max_length=120)
+    started_at: datetime = _created()
+    finished_at: datetime | None = _ts()
+    outcome: str | None = Field(default=None, max_length=24)
+    http_status: int | None = None
+    error: str | None = Field(default=None, sa_type=Text)
+    external_id: str | None = Field(default=None, max_length=500)
+    external_url: str | None = Field(default=None, max_length=2000)
+    duration_ms: int | None = None
+
+
+class Comment(SQLModel, table=True):
+    """A remark on a piece, tied to the revision it was made on."""
+
+    __tablename__ = "comments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    piece_id: int = Field(foreign_key="pieces.id", index=True)
+    author_id: int = Field(foreign_key="users.id")
+    revision: int
+    body: str = Field(sa_type=Text)
+    created_at: datetime = _created()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only record of who did what to which object (triggers refuse changes)."""
+
+    __tablename__ = "audit_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True, nullable=False)
+    actor_id: int | None = Field(default=None, foreign_key="users.id")
+    actor_name: str = Field(max_length=64)
+    object_type: str = Field(max_length=32, index=True)
+    object_id: str = Field(max_length=64)
+    action: str = Field(max_length=48)
+    from_state: str | None = Field(default=None, max_length=32)
+    to_state: str | None = Field(default=None, max_length=32)
+    version: int | None = None
+    note: str = Field(default="", sa_type=Text)
+
+
+class Setting(SQLModel, table=True):
+    """An organisation setting an admin can change (time zone, language, freeze, ...)."""
+
+    __tablename__ = "settings"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_type=Text)
+    updated_at: datetime = _created()
+    updated_by_id: int | None = Field(default=None, foreign_key="users.id")

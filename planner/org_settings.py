@@ -1,0 +1,116 @@
+"""Organisation settings an admin changes at run time; every change is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, select
+
+from planner import audit
+from planner.config import load_settings
+from planner.errors import NotFound, ValidationFailed
+from planner.models import Setting, User, utcnow
+from planner.permissions import require
+from planner.timezones import zone
+
+
+def _zone(value: str) -> str:
+    zone(value)
+    return value
+
+
+def _language(value: str) -> str:
+    if value not in ("de", "en"):
+        raise ValueError(f"{value!r} is not a supported language; use 'de' or 'en'")
+    return value
+
+
+def _hours(value: str) -> str:
+    try:
+        hours = float(value)
+    except ValueError as err:
+        raise ValueError(f"{value!r} is not a number of hours") from err
+    if not 0 < hours <= 168:
+        raise ValueError("the lateness bound is more than 0 and at most 168 hours")
+    return f"{hours:g}"
+
+
+def _switch(value: str) -> str:
+    lowered = value.strip().lower()
+    if lowered in ("on", "true", "1", "yes", "an", "ja"):
+        return "on"
+    if lowered in ("off", "false", "0", "no", "aus", "nein"):
+        return "off"
+    raise ValueError(f"{value!r} is not on or off")
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """A known setting: its default and how a value is checked and normalised."""
+
+    default: Callable[[], str]
+    clean: Callable[[str], str]
+    help: str
+
+
+SPECS: dict[str, SettingSpec] = {
+    "org_timezone": SettingSpec(
+        lambda: load_settings().default_timezone, _zone, "organisation time zone (IANA)"
+    ),
+    "default_language": SettingSpec(lambda: "de", _language, "dashboard language: de or en"),
+    "max_lateness_hours": SettingSpec(
+        lambda: "6", _hours, "how late a missed post may still go out, in hours"
+    ),
+    "publishing_frozen": SettingSpec(lambda: "off", _switch, "crisis freeze: on holds every post"),
+}
+
+
+def get_setting(session: Session, key: str) -> str:
+    """The current value of a known setting (its default when never set)."""
+    spec = SPECS.get(key)
+    if spec is None:
+        raise NotFound("setting", key)
+    row = session.get(Setting, key)
+    return row.value if row is not None else spec.default()
+
+
+def all_settings(session: Session) -> dict[str, str]:
+    """Every known setting with its current value."""
+    stored = {row.key: row.value for row in session.exec(select(Setting))}
+    return {key: stored.get(key, spec.default()) for key, spec in SPECS.items()}
+
+
+def is_frozen(session: Session) -> bool:
+    """Whether the crisis freeze holds all publishing."""
+    return get_setting(session, "publishing_frozen") == "on"
+
+
+def set_setting(session: Session, *, actor: User, key: str, value: Any) -> str:
+    """Change a setting (admins only); the change is audited with old and new value."""
+    require(actor, "change_settings")
+    spec = SPECS.get(key)
+    if spec is None:
+        raise ValidationFailed({"key": f"unknown setting {key!r}; known: {', '.join(SPECS)}"})
+    try:
+        clean = spec.clean(str(value).strip())
+    except ValueError as err:
+        raise ValidationFailed({key: str(err)}) from err
+    old = get_setting(session, key)
+    row = session.get(Setting, key) or Setting(key=key, value=clean)
+    row.value = clean
+    row.updated_at = utcnow()
+    row.updated_by_id = actor.id
+    session.add(row)
+    audit.record(
+        session,
+        actor=actor,
+        object_type="setting",
+        object_id=key,
+        action="change",
+        from_state=old[:32],
+        to_state=clean[:32],
+    )
+    session.commit()
+    return clean

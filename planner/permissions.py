@@ -1,0 +1,56 @@
+"""Who may do what: one table of permissions by role, checked by every service function."""
+
+from __future__ import annotations
+
+from planner.errors import PermissionDenied
+from planner.models import Role, User
+
+_EDITORIAL = frozenset({Role.editor, Role.admin})
+_ALL = frozenset(Role)
+
+# Actions that are not workflow moves; workflow moves carry their roles in workflow.py.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "submit_idea": _ALL,
+    "see_all_departments": frozenset({Role.editor, Role.approver, Role.admin}),
+    "create_piece": _EDITORIAL,
+    "edit_piece": _EDITORIAL,
+    "view_pieces": frozenset({Role.editor, Role.approver, Role.admin}),
+    "comment": frozenset({Role.editor, Role.approver, Role.admin}),
+    "plan_posts": _EDITORIAL,
+    "manage_users": frozenset({Role.admin}),
+    "manage_departments": frozenset({Role.admin}),
+    "manage_channels": frozenset({Role.admin}),
+    "change_settings": frozenset({Role.admin}),
+    "view_audit": frozenset({Role.editor, Role.approver, Role.admin}),
+}
+
+_ACTION_TEXT = {
+    "submit_idea": "submit ideas",
+    "see_all_departments": "see other departments' ideas",
+    "create_piece": "create pieces",
+    "edit_piece": "edit pieces",
+    "view_pieces": "view pieces",
+    "comment": "comment on pieces",
+    "plan_posts": "plan posts",
+    "manage_users": "manage users",
+    "manage_departments": "manage departments",
+    "manage_channels": "manage channels",
+    "change_settings": "change settings",
+    "view_audit": "read the audit log",
+}
+
+
+def can(actor: User, action: str) -> bool:
+    """Whether `actor`'s role allows `action` (an unknown action is never allowed)."""
+    return not actor.disabled and actor.role in PERMISSIONS.get(action, frozenset())
+
+
+def require(actor: User, action: str) -> None:
+    """Raise PermissionDenied unless `actor` may do `action`."""
+    if actor.disabled:
+        raise PermissionDenied(f"Account {actor.username!r} is disabled")
+    if not can(actor, action):
+        raise PermissionDenied(
+            f"{actor.username!r} (role {actor.role.value}) may not "
+            f"{_ACTION_TEXT.get(action, action)}"
+        )

@@ -1,0 +1,464 @@
+"""Pieces: revisions on every save, optimistic locking, review moves bound to a version."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col, select
+
+from planner import audit, workflow
+from planner.errors import (
+    EditConflict,
+    FourEyesViolation,
+    IllegalTransition,
+    NotFound,
+    ValidationFailed,
+)
+from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User, utcnow
+from planner.permissions import require
+from planner.schemas import PieceCreate, PieceUpdate, parse_input
+
+# An edit in these states sends the piece (back) to review; archived pieces are read-only.
+_EDITABLE = {
+    PieceStatus.draft,
+    PieceStatus.in_review,
+    PieceStatus.changes_requested,
+    PieceStatus.approved,
+}
+
+
+@dataclass(frozen=True)
+class RevisionDiff:
+    """A unified diff between two revisions of a piece, per part."""
+
+    piece_id: int
+    old: int
+    new: int
+    title: str
+    body: str
+    variants: dict[str, str]
+
+    @property
+    def text(self) -> str:
+        """All parts of the diff as one text."""
+        parts = [p for p in (self.title, self.body, *self.variants.values()) if p]
+        return "\n".join(parts) if parts else "(no differences)\n"
+
+
+def get_piece(session: Session, *, actor: User, piece_id: int) -> Piece:
+    """One piece, for those who may view pieces."""
+    require(actor, "view_pieces")
+    piece = session.get(Piece, piece_id)
+    if piece is None:
+        raise NotFound("piece", piece_id)
+    return piece
+
+
+def list_pieces(
+    session: Session,
+    *,
+    actor: User,
+    status: PieceStatus | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Piece]:
+    """Pieces, most recently changed first."""
+    require(actor, "view_pieces")
+    query = select(Piece)
+    if status is not None:
+        query = query.where(Piece.status == status)
+    query = query.order_by(col(Piece.updated_at).desc(), col(Piece.id).desc()).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query))
+
+
+def create_piece(session: Session, *, actor: User, data: dict[str, Any]) -> Piece:
+    """Start a piece without an idea; it is a draft at revision 1."""
+    require(actor, "create_piece")
+    new = parse_input(PieceCreate, data)
+    assert actor.id is not None
+    piece = Piece(
+        title=new.title,
+        body=new.body,
+        owner_id=actor.id,
+        due_date=new.due_date,
+        campaign=new.campaign,
+        tags=new.tags,
+    )
+    try:
+        session.add(piece)
+        session.flush()
+        assert piece.id is not None
+        session.add(
+            Revision(
+                piece_id=piece.id,
+                number=1,
+                title=piece.title,
+                body=piece.body,
+                author_id=actor.id,
+                note="created",
+            )
+        )
+        audit.record(
+            session,
+            actor=actor,
+            object_type="piece",
+            object_id=piece.id,
+            action="create",
+            to_state=PieceStatus.draft.value,
+            version=1,
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return piece
+
+
+def _check_variants(session: Session, variants: dict[int, str]) -> dict[str, str]:
+    if not variants:
+        return {}
+    known = {
+        c.id: c for c in session.exec(select(Channel).where(col(Channel.id).in_(list(variants))))
+    }
+    unknown = sorted(set(variants) - set(known))
+    if unknown:
+        raise ValidationFailed({"variants": f"unknown channel id(s): {unknown}"})
+    return {str(cid): text for cid, text in variants.items() if text.strip()}
+
+
+def edit_piece(
+    session: Session,
+    *,
+    actor: User,
+    piece_id: int,
+    expected_revision: int,
+    data: dict[str, Any],
+) -> Piece:
+    """Save a new revision of a piece.
+
+    `expected_revision` is the revision the editor started from: if someone saved since,
+    EditConflict is raised and carries the attempted update, so nothing typed is lost.
+    An edit after approval sends the piece back to review.
+    """
+    require(actor, "edit_piece")
+    update = parse_input(PieceUpdate, data)
+    piece = get_piece(session, actor=actor, piece_id=piece_id)
+    if piece.revision != expected_revision:
+        raise EditConflict("piece", piece_id, expected_revision, piece.revision, update)
+    if piece.status not in _EDITABLE:
+        raise workflow_error(piece, "edit", actor)
+    variants = (
+        _check_variants(session, update.variants)
+        if update.variants is not None
+        else dict(piece.variants)
+    )
+    changed = (
+        (update.title is not None and update.title != piece.title)
+        or (update.body is not None and update.body != piece.body)
+        or variants != piece.variants
+        or ("due_date" in update.model_fields_set and update.due_date != piece.due_date)
+        or (update.campaign is not None and update.campaign != piece.campaign)
+        or (update.tags is not None and update.tags != piece.tags)
+    )
+    if not changed:
+        return piece
+    before = piece.status
+    assert actor.id is not None
+    try:
+        if update.title is not None:
+            piece.title = update.title
+        if update.body is not None:
+            piece.body = update.body
+        piece.variants = variants
+        if "due_date" in update.model_fields_set:
+            piece.due_date = update.due_date
+        if update.campaign is not None:
+            piece.campaign = update.campaign
+        if update.tags is not None:
+            piece.tags = update.tags
+        piece.revision += 1
+        piece.updated_at = utcnow()
+        if piece.status == PieceStatus.approved:
+            piece.status = PieceStatus.in_review
+        session.add(piece)
+        session.add(
+            Revision(
+                piece_id=piece_id,
+                number=piece.revision,
+                title=piece.title,
+                body=piece.body,
+                variants=dict(piece.variants),
+                author_id=actor.id,
+                note=update.note,
+            )
+        )
+        audit.record(
+            session,
+            actor=actor,
+            object_type="piece",
+            object_id=piece_id,
+            action="edit",
+            from_state=before.value,
+            to_state=piece.status.value,
+            version=piece.revision,
+            note=update.note
+            or (
+                "edited after approval: needs review again"
+                if before == PieceStatus.approved
+                else ""
+            ),
+        )
+        session.commit()
+    except StaleDataError as err:
+        session.rollback()
+        session.refresh(piece)
+        raise EditConflict("piece", piece_id, expected_revision, piece.revision, update) from err
+    except BaseException:
+        session.rollback()
+        raise
+    return piece
+
+
+def workflow_error(piece: Piece, action: str, actor: User) -> IllegalTransition:
+    """The IllegalTransition for an action that is not in the table (such as edit)."""
+    return IllegalTransition(
+        "piece",
+        piece.id,
+        piece.status.value,
+        action,
+        workflow.allowed_actions("piece", piece.status, actor.role),
+    )
+
+
+def authors(session: Session, piece_id: int) -> set[int]:
+    """Everyone who wrote or edited any revision of a piece."""
+    return set(session.exec(select(Revision.author_id).where(Revision.piece_id == piece_id)))
+
+
+def _move(
+    session: Session,
+    *,
+    actor: User,
+    piece_id: int,
+    action: str,
+    note: str = "",
+    revision: int | None = None,
+) -> Piece:
+    piece = get_piece(session, actor=actor, piece_id=piece_id)
+
+    def guard() -> None:
+        if revision is not None and revision != piece.revision:
+            raise EditConflict("piece", piece_id, revision, piece.revision, None)
+
+    workflow.apply(
+        session,
+        kind="piece",
+        obj=piece,
+        action=action,
+        actor=actor,
+        note=note,
+        guard=guard,
+        version=piece.revision,
+    )
+    return piece
+
+
+def submit_piece(session: Session, *, actor: User, piece_id: int, note: str = "") -> Piece:
+    """Send a draft to review."""
+    return _move(session, actor=actor, piece_id=piece_id, action="submit", note=note)
+
+
+def approve_piece(
+    session: Session, *, actor: User, piece_id: int, revision: int, note: str = ""
+) -> Piece:
+    """Approve exactly `revision`, the version the approver read; never one's own work."""
+    piece = get_piece(session, actor=actor, piece_id=piece_id)
+
+    def guard() -> None:
+        if revision != piece.revision:
+            raise EditConflict("piece", piece_id, revision, piece.revision, None)
+        if actor.id in authors(session, piece_id):
+            raise FourEyesViolation(
+                f"{actor.username!r} wrote or edited piece {piece_id} and so may not approve "
+                "it; another approver must (four-eyes rule)"
+            )
+
+    def bind_approval() -> None:
+        piece.approved_revision = piece.revision
+        piece.approved_by_id = actor.id
+        piece.approved_at = utcnow()
+
+    workflow.apply(
+        session,
+        kind="piece",
+        obj=piece,
+        action="approve",
+        actor=actor,
+        note=note,
+        guard=guard,
+        effect=bind_approval,
+        version=piece.revision,
+    )
+    return piece
+
+
+def request_changes(
+    session: Session, *, actor: User, piece_id: int, comment: str, revision: int | None = None
+) -> Piece:
+    """Send a piece in review back with a comment saying what to change."""
+    piece = get_piece(session, actor=actor, piece_id=piece_id)
+
+    def guard() -> None:
+        if revision is not None and revision != piece.revision:
+            raise EditConflict("piece", piece_id, revision, piece.revision, None)
+
+    def keep_comment() -> None:
+        assert actor.id is not None
+        session.add(
+            Comment(
+                piece_id=piece_id, author_id=actor.id, revision=piece.revision, body=comment.strip()
+            )
+        )
+
+    workflow.apply(
+        session,
+        kind="piece",
+        obj=piece,
+        action="request_changes",
+        actor=actor,
+        note=comment,
+        guard=guard,
+        effect=keep_comment,
+        version=piece.revision,
+    )
+    return piece
+
+
+def revise_piece(session: Session, *, actor: User, piece_id: int, note: str = "") -> Piece:
+    """Take a piece with requested changes back to draft to work on it."""
+    return _move(session, actor=actor, piece_id=piece_id, action="revise", note=note)
+
+
+def archive_piece(session: Session, *, actor: User, piece_id: int, note: str = "") -> Piece:
+    """Archive a piece."""
+    return _move(session, actor=actor, piece_id=piece_id, action="archive", note=note)
+
+
+def reopen_piece(session: Session, *, actor: User, piece_id: int, note: str = "") -> Piece:
+    """Bring an archived piece back as a draft."""
+    return _move(session, actor=actor, piece_id=piece_id, action="reopen", note=note)
+
+
+def history(session: Session, *, actor: User, piece_id: int) -> list[Revision]:
+    """Every saved revision of a piece, oldest first."""
+    get_piece(session, actor=actor, piece_id=piece_id)
+    return list(
+        session.exec(
+            select(Revision).where(Revision.piece_id == piece_id).order_by(col(Revision.number))
+        )
+    )
+
+
+def get_revision(session: Session, *, actor: User, piece_id: int, number: int) -> Revision:
+    """One revision of a piece."""
+    get_piece(session, actor=actor, piece_id=piece_id)
+    rev = session.exec(
+        select(Revision).where(Revision.piece_id == piece_id, Revision.number == number)
+    ).first()
+    if rev is None:
+        raise NotFound("revision", f"{piece_id}/{number}")
+    return rev
+
+
+def _udiff(old: str, new: str, label: str, a: int, b: int) -> str:
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile=f"{label} @ r{a}",
+        tofile=f"{label} @ r{b}",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def diff_revisions(
+    session: Session, *, actor: User, piece_id: int, old: int, new: int
+) -> RevisionDiff:
+    """What changed between two revisions: title, master text and every channel variant."""
+    a = get_revision(session, actor=actor, piece_id=piece_id, number=old)
+    b = get_revision(session, actor=actor, piece_id=piece_id, number=new)
+    variants = {}
+    for key in sorted(set(a.variants) | set(b.variants), key=int):
+        text = _udiff(a.variants.get(key, ""), b.variants.get(key, ""), f"channel {key}", old, new)
+        if text:
+            variants[key] = text
+    return RevisionDiff(
+        piece_id=piece_id,
+        old=old,
+        new=new,
+        title=_udiff(a.title, b.title, "title", old, new),
+        body=_udiff(a.body, b.body, "text", old, new),
+        variants=variants,
+    )
+
+
+def restore_revision(
+    session: Session, *, actor: User, piece_id: int, number: int, expected_revision: int
+) -> Piece:
+    """Save an old revision's content as a new revision (history is never rewritten)."""
+    rev = get_revision(session, actor=actor, piece_id=piece_id, number=number)
+    return edit_piece(
+        session,
+        actor=actor,
+        piece_id=piece_id,
+        expected_revision=expected_revision,
+        data={
+            "title": rev.title,
+            "body": rev.body,
+            "variants": {int(k): v for k, v in rev.variants.items()},
+            "note": f"restored revision {number}",
+        },
+    )
+
+
+def add_comment(session: Session, *, actor: User, piece_id: int, body: str) -> Comment:
+    """Comment on the current revision of a piece."""
+    require(actor, "comment")
+    piece = get_piece(session, actor=actor, piece_id=piece_id)
+    text = body.strip()
+    if not text:
+        raise ValidationFailed({"body": "a comment cannot be empty"})
+    if len(text) > 5_000:
+        raise ValidationFailed({"body": "at most 5000 characters"})
+    assert actor.id is not None
+    comment = Comment(piece_id=piece_id, author_id=actor.id, revision=piece.revision, body=text)
+    session.add(comment)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        object_type="piece",
+        object_id=piece_id,
+        action="comment",
+        version=piece.revision,
+        note=text[:200],
+    )
+    session.commit()
+    return comment
+
+
+def list_comments(session: Session, *, actor: User, piece_id: int) -> list[Comment]:
+    """Comments on a piece, oldest first."""
+    get_piece(session, actor=actor, piece_id=piece_id)
+    return list(
+        session.exec(select(Comment).where(Comment.piece_id == piece_id).order_by(col(Comment.id)))
+    )
+
+
+def is_approved_as_is(piece: Piece) -> bool:
+    """Whether the piece is approved at its current revision (what publishing requires)."""
+    return piece.status == PieceStatus.approved and piece.approved_revision == piece.revision

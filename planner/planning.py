@@ -1,0 +1,551 @@
+"""The calendar: posts of pieces on channels at instants, recurring series, what is due.
+
+Times are stored as UTC instants and entered in the user's zone. A series keeps its rule
+text, IANA zone and local wall-clock start, and is materialised as ordinary posts over a
+rolling window, so the scheduler only ever sees rows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from dateutil.rrule import rrulestr
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col, select
+
+from planner import audit
+from planner.channels import get_channel
+from planner.errors import (
+    EditConflict,
+    IllegalTransition,
+    NotFound,
+    TimeInputError,
+    ValidationFailed,
+)
+from planner.models import Channel, Piece, PieceStatus, Post, PostStatus, Series, User, utcnow
+from planner.org_settings import is_frozen
+from planner.permissions import require
+from planner.timezones import Fold, parse_local_datetime, parse_to_utc, to_utc, zone
+
+SERIES_HORIZON = timedelta(weeks=8)
+MAX_OCCURRENCES = 500
+_PAST_TOLERANCE = timedelta(minutes=1)
+_MOVABLE = {PostStatus.planned, PostStatus.failed, PostStatus.missed}
+_CANCELLABLE = {PostStatus.planned, PostStatus.failed, PostStatus.missed, PostStatus.needs_check}
+
+
+class HoldReason(StrEnum):
+    """Why a due post may not go out."""
+
+    frozen = "publishing is frozen (crisis freeze)"
+    not_approved = "the piece is not approved"
+    changed_after_approval = "the piece changed after it was approved"
+    channel_disabled = "the channel is disabled"
+    channel_needs_reconnect = "the channel needs to be reconnected"
+
+
+@dataclass(frozen=True)
+class HeldPost:
+    """A due post the scheduler must not send, and why."""
+
+    post: Post
+    reason: HoldReason
+
+
+def _when(when: str | datetime, tz_name: str, fold: Fold | None) -> datetime:
+    if isinstance(when, datetime):
+        return to_utc(when, tz_name, fold=fold)
+    return parse_to_utc(when, tz_name, fold=fold)
+
+
+def _plannable_piece(session: Session, piece_id: int) -> Piece:
+    piece = session.get(Piece, piece_id)
+    if piece is None:
+        raise NotFound("piece", piece_id)
+    if piece.status in (PieceStatus.archived, PieceStatus.published):
+        raise ValidationFailed(
+            {"piece": f"piece {piece_id} is {piece.status.value}; it cannot be planned"}
+        )
+    return piece
+
+
+def _usable_channel(session: Session, ref: str | int) -> Channel:
+    try:
+        channel = get_channel(session, ref)
+    except NotFound as err:
+        raise ValidationFailed({"channel": str(err)}) from err
+    if not channel.enabled:
+        raise ValidationFailed({"channel": f"channel {channel.name!r} is disabled"})
+    return channel
+
+
+def prepare_post(
+    session: Session,
+    *,
+    actor: User,
+    piece_id: int,
+    channel: str | int,
+    when: str | datetime,
+    tz_name: str | None = None,
+    fold: Fold | None = None,
+    now: datetime | None = None,
+) -> Post:
+    """Validate one planned post without storing it (used by plan and by CSV import)."""
+    require(actor, "plan_posts")
+    tz_name = tz_name or actor.timezone
+    problems: dict[str, str] = {}
+    piece: Piece | None = None
+    chan: Channel | None = None
+    publish_at: datetime | None = None
+    try:
+        piece = _plannable_piece(session, piece_id)
+    except (NotFound, ValidationFailed) as err:
+        problems["piece"] = str(err) if isinstance(err, NotFound) else err.fields["piece"]
+    try:
+        chan = _usable_channel(session, channel)
+    except ValidationFailed as err:
+        problems.update(err.fields)
+    try:
+        publish_at = _when(when, tz_name, fold)
+        if publish_at < (now or utcnow()) - _PAST_TOLERANCE:
+            problems["publish_at"] = (
+                f"{when if isinstance(when, str) else when.isoformat()} is in the past"
+            )
+    except TimeInputError as err:
+        problems["publish_at"] = str(err)
+    if problems:
+        raise ValidationFailed(problems)
+    assert piece is not None and chan is not None and publish_at is not None
+    assert piece.id is not None and chan.id is not None and actor.id is not None
+    return Post(
+        piece_id=piece.id,
+        channel_id=chan.id,
+        publish_at=publish_at,
+        timezone=tz_name,
+        created_by_id=actor.id,
+    )
+
+
+def store_posts(session: Session, *, actor: User, posts: list[Post]) -> list[Post]:
+    """Store prepared posts with one audit event each, in one transaction."""
+    try:
+        for post in posts:
+            session.add(post)
+            session.flush()
+            audit.record(
+                session,
+                actor=actor,
+                object_type="post",
+                object_id=post.id,
+                action="plan",
+                to_state=PostStatus.planned.value,
+                note=f"piece {post.piece_id} on channel {post.channel_id} at "
+                f"{post.publish_at:%Y-%m-%d %H:%M} UTC",
+            )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return posts
+
+
+def plan_post(
+    session: Session,
+    *,
+    actor: User,
+    piece_id: int,
+    channel: str | int,
+    when: str | datetime,
+    tz_name: str | None = None,
+    fold: Fold | None = None,
+) -> Post:
+    """Put a piece on a channel at a time given in `tz_name` (default: the actor's zone)."""
+    post = prepare_post(
+        session,
+        actor=actor,
+        piece_id=piece_id,
+        channel=channel,
+        when=when,
+        tz_name=tz_name,
+        fold=fold,
+    )
+    return store_posts(session, actor=actor, posts=[post])[0]
+
+
+def get_post(session: Session, post_id: int) -> Post:
+    """One post."""
+    post = session.get(Post, post_id)
+    if post is None:
+        raise NotFound("post", post_id)
+    return post
+
+
+def _change_post(
+    session: Session,
+    *,
+    actor: User,
+    post: Post,
+    action: str,
+    before: PostStatus,
+    note: str,
+    expected_version: int | None,
+) -> Post:
+    loaded = post.version
+    if expected_version is not None and expected_version != loaded:
+        session.rollback()
+        raise EditConflict("post", post.id, expected_version, loaded, None)
+    try:
+        session.add(post)
+        audit.record(
+            session,
+            actor=actor,
+            object_type="post",
+            object_id=post.id,
+            action=action,
+            from_state=before.value,
+            to_state=post.status.value,
+            version=loaded + 1,
+            note=note,
+        )
+        session.commit()
+    except StaleDataError as err:
+        session.rollback()
+        session.refresh(post)
+        raise EditConflict("post", post.id, loaded, post.version, None) from err
+    except BaseException:
+        session.rollback()
+        raise
+    return post
+
+
+def move_post(
+    session: Session,
+    *,
+    actor: User,
+    post_id: int,
+    when: str | datetime,
+    tz_name: str | None = None,
+    fold: Fold | None = None,
+    expected_version: int | None = None,
+) -> Post:
+    """Reschedule a post; a failed or missed post is planned again."""
+    require(actor, "plan_posts")
+    post = get_post(session, post_id)
+    if post.status not in _MOVABLE:
+        raise IllegalTransition(
+            "post",
+            post_id,
+            post.status.value,
+            "move",
+            ["cancel"] if post.status in _CANCELLABLE else [],
+        )
+    tz_name = tz_name or actor.timezone
+    try:
+        publish_at = _when(when, tz_name, fold)
+    except TimeInputError as err:
+        raise ValidationFailed({"publish_at": str(err)}) from err
+    if publish_at < utcnow() - _PAST_TOLERANCE:
+        raise ValidationFailed({"publish_at": f"{when} is in the past"})
+    before = post.status
+    old = post.publish_at
+    post.publish_at = publish_at
+    post.timezone = tz_name
+    post.status = PostStatus.planned
+    post.last_error = None
+    return _change_post(
+        session,
+        actor=actor,
+        post=post,
+        action="move",
+        before=before,
+        note=f"{old:%Y-%m-%d %H:%M} -> {publish_at:%Y-%m-%d %H:%M} UTC",
+        expected_version=expected_version,
+    )
+
+
+def cancel_post(
+    session: Session,
+    *,
+    actor: User,
+    post_id: int,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> Post:
+    """Cancel a post that has not gone out; it stays on record as cancelled."""
+    require(actor, "plan_posts")
+    post = get_post(session, post_id)
+    if post.status not in _CANCELLABLE:
+        raise IllegalTransition(
+            "post",
+            post_id,
+            post.status.value,
+            "cancel",
+            ["move"] if post.status in _MOVABLE else [],
+        )
+    before = post.status
+    post.status = PostStatus.cancelled
+    return _change_post(
+        session,
+        actor=actor,
+        post=post,
+        action="cancel",
+        before=before,
+        note=reason.strip(),
+        expected_version=expected_version,
+    )
+
+
+def list_posts(
+    session: Session,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    channel_id: int | None = None,
+    piece_id: int | None = None,
+    status: PostStatus | None = None,
+    limit: int | None = None,
+) -> list[Post]:
+    """Posts in [start, end), by time: the calendar loads only the range it shows."""
+    query = select(Post)
+    if start is not None:
+        query = query.where(col(Post.publish_at) >= start)
+    if end is not None:
+        query = query.where(col(Post.publish_at) < end)
+    if channel_id is not None:
+        query = query.where(Post.channel_id == channel_id)
+    if piece_id is not None:
+        query = query.where(Post.piece_id == piece_id)
+    if status is not None:
+        query = query.where(Post.status == status)
+    query = query.order_by(col(Post.publish_at), col(Post.id))
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query))
+
+
+def _due_query(now: datetime):  # type: ignore[no-untyped-def]
+    return (
+        select(Post, Piece, Channel)
+        .join(Piece, col(Post.piece_id) == Piece.id)
+        .join(Channel, col(Post.channel_id) == Channel.id)
+        .where(Post.status == PostStatus.planned, col(Post.publish_at) <= now)
+    )
+
+
+def due_posts(session: Session, *, now: datetime | None = None, limit: int = 100) -> list[Post]:
+    """Due posts that may go out: piece approved at its current revision, post planned
+    (not cancelled), channel enabled and connected, publishing not frozen."""
+    now = now or utcnow()
+    if is_frozen(session):
+        return []
+    query = (
+        _due_query(now)
+        .where(
+            Piece.status == PieceStatus.approved,
+            col(Piece.approved_revision) == col(Piece.revision),
+            col(Channel.enabled).is_(True),
+            col(Channel.needs_reconnect).is_(False),
+        )
+        .order_by(col(Post.publish_at), col(Post.id))
+        .limit(limit)
+    )
+    return [post for post, _piece, _channel in session.exec(query)]
+
+
+def _hold_reason(piece: Piece, channel: Channel) -> HoldReason | None:
+    if piece.status != PieceStatus.approved:
+        return HoldReason.not_approved
+    if piece.approved_revision != piece.revision:
+        return HoldReason.changed_after_approval
+    if not channel.enabled:
+        return HoldReason.channel_disabled
+    if channel.needs_reconnect:
+        return HoldReason.channel_needs_reconnect
+    return None
+
+
+def held_posts(session: Session, *, now: datetime | None = None) -> list[HeldPost]:
+    """Due posts that must not go out, each with the reason an editor sees."""
+    now = now or utcnow()
+    frozen = is_frozen(session)
+    held = []
+    for post, piece, channel in session.exec(_due_query(now).order_by(col(Post.publish_at))):
+        reason = HoldReason.frozen if frozen else _hold_reason(piece, channel)
+        if reason is not None:
+            held.append(HeldPost(post, reason))
+    return held
+
+
+# --- recurring series -------------------------------------------------------------------
+
+_UNTIL = re.compile(r"UNTIL=([0-9TZ]+)", re.IGNORECASE)
+
+
+def _normalise_rule(rule: str, tz_name: str) -> str:
+    """Upper-case the rule, drop an 'RRULE:' prefix and make a local UNTIL a UTC one."""
+    text = rule.strip().upper().removeprefix("RRULE:").strip()
+    if not text:
+        raise ValidationFailed({"rule": "enter a recurrence rule, e.g. FREQ=WEEKLY;COUNT=6"})
+    if "DTSTART" in text or "\n" in text:
+        raise ValidationFailed({"rule": "give only the RRULE part; the start is separate"})
+    match = _UNTIL.search(text)
+    if match and not match.group(1).endswith("Z"):
+        raw = match.group(1)
+        try:
+            if "T" in raw:
+                local = datetime.strptime(raw, "%Y%m%dT%H%M%S")
+            else:
+                local = datetime.strptime(raw, "%Y%m%d").replace(hour=23, minute=59, second=59)
+        except ValueError as err:
+            raise ValidationFailed({"rule": f"UNTIL={raw} is not a date"}) from err
+        until = to_utc(local, tz_name, fold="later").strftime("%Y%m%dT%H%M%SZ")
+        text = text.replace(f"UNTIL={raw}", f"UNTIL={until}")
+    return text
+
+
+def occurrences(series: Series, start: datetime, end: datetime) -> list[datetime]:
+    """The series' occurrences in [start, end] as UTC instants.
+
+    The rule repeats the local wall-clock time across DST changes; a time that falls in
+    a spring gap takes the offset from before the change, and one in an autumn fold is
+    the first of the two.
+    """
+    dtstart = series.local_start.replace(tzinfo=zone(series.timezone))
+    rule = rrulestr(series.rule, dtstart=dtstart)
+    return [o.astimezone(UTC) for o in rule.between(start, end, inc=True)]
+
+
+def create_series(
+    session: Session,
+    *,
+    actor: User,
+    piece_id: int,
+    channel: str | int,
+    rule: str,
+    start: str | datetime,
+    tz_name: str | None = None,
+    now: datetime | None = None,
+) -> Series:
+    """A recurring post: RRULE text with an end (COUNT or UNTIL), local start and zone."""
+    require(actor, "plan_posts")
+    tz_name = tz_name or actor.timezone
+    problems: dict[str, str] = {}
+    try:
+        zone(tz_name)
+    except TimeInputError as err:
+        raise ValidationFailed({"timezone": str(err)}) from err
+    try:
+        piece = _plannable_piece(session, piece_id)
+    except NotFound as err:
+        problems["piece"] = str(err)
+    except ValidationFailed as err:
+        problems.update(err.fields)
+    try:
+        chan = _usable_channel(session, channel)
+    except ValidationFailed as err:
+        problems.update(err.fields)
+    local_start: datetime | None = None
+    try:
+        local_start = (
+            start.replace(tzinfo=None)
+            if isinstance(start, datetime) and start.tzinfo is None
+            else parse_local_datetime(start, tz_name)
+            if isinstance(start, str)
+            else start.astimezone(zone(tz_name)).replace(tzinfo=None)
+        )
+        to_utc(local_start, tz_name, fold="earlier")
+    except TimeInputError as err:
+        problems["start"] = str(err)
+    text = ""
+    try:
+        text = _normalise_rule(rule, tz_name)
+        if "COUNT=" not in text and "UNTIL=" not in text:
+            problems["rule"] = "a series needs an end: add COUNT=n or UNTIL=date"
+        elif local_start is not None:
+            parsed = rrulestr(text, dtstart=local_start.replace(tzinfo=zone(tz_name)))
+            if parsed.count() > MAX_OCCURRENCES:
+                problems["rule"] = f"more than {MAX_OCCURRENCES} occurrences; shorten the rule"
+            elif parsed.count() == 0:
+                problems["rule"] = "the rule has no occurrence after the start"
+    except ValidationFailed as err:
+        problems.update(err.fields)
+    except (ValueError, TypeError) as err:
+        problems["rule"] = f"not a valid recurrence rule: {err}"
+    if problems:
+        raise ValidationFailed(problems)
+    assert piece.id is not None and chan.id is not None and actor.id is not None
+    assert local_start is not None
+    series = Series(
+        piece_id=piece.id,
+        channel_id=chan.id,
+        rule=text,
+        timezone=tz_name,
+        local_start=local_start,
+        created_by_id=actor.id,
+    )
+    session.add(series)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        object_type="series",
+        object_id=series.id,
+        action="create",
+        note=f"{text} from {local_start:%Y-%m-%d %H:%M} {tz_name}",
+    )
+    session.commit()
+    materialize_series(session, now=now, series_ids=[series.id])
+    return series
+
+
+def materialize_series(
+    session: Session,
+    *,
+    now: datetime | None = None,
+    horizon: timedelta = SERIES_HORIZON,
+    series_ids: list[int | None] | None = None,
+) -> int:
+    """Create the posts of active series up to `now + horizon`; safe to run repeatedly."""
+    now = now or utcnow()
+    until = now + horizon
+    query = select(Series).where(col(Series.active).is_(True))
+    if series_ids is not None:
+        query = query.where(col(Series.id).in_(series_ids))
+    created = 0
+    for series in session.exec(query).all():
+        start = max(now, series.materialized_until or now)
+        existing = set(
+            session.exec(
+                select(Post.occurrence_at).where(
+                    Post.series_id == series.id, col(Post.occurrence_at) >= start
+                )
+            )
+        )
+        for instant in occurrences(series, start, until):
+            if instant in existing:
+                continue
+            session.add(
+                Post(
+                    piece_id=series.piece_id,
+                    channel_id=series.channel_id,
+                    series_id=series.id,
+                    occurrence_at=instant,
+                    publish_at=instant,
+                    timezone=series.timezone,
+                    created_by_id=series.created_by_id,
+                )
+            )
+            created += 1
+        series.materialized_until = until
+        session.add(series)
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another process materialised the same window first; its rows stand.
+        session.rollback()
+        return 0
+    return created

@@ -1,0 +1,196 @@
+"""Input models: user input is validated here, never by building table models from raw data."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from planner.errors import ValidationFailed
+from planner.models import Role, Urgency
+
+TITLE_MAX = 200
+PITCH_MAX = 5_000
+BODY_MAX = 100_000
+TAG_MAX = 40
+TAGS_MAX = 20
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+PASSWORD_MIN = 10
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+
+def _clean_tags(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = re.split(r"[;,]", value)
+    tags: list[str] = []
+    for raw in value:
+        tag = str(raw).strip().lstrip("#").strip()
+        if not tag:
+            continue
+        if len(tag) > TAG_MAX:
+            raise ValueError(f"tag {tag[:20]!r}... is longer than {TAG_MAX} characters")
+        if tag.lower() not in (t.lower() for t in tags):
+            tags.append(tag)
+    if len(tags) > TAGS_MAX:
+        raise ValueError(f"at most {TAGS_MAX} tags, got {len(tags)}")
+    return tags
+
+
+class IdeaCreate(_Input):
+    """What a contributor submits."""
+
+    title: str = Field(min_length=3, max_length=TITLE_MAX)
+    pitch: str = Field(min_length=10, max_length=PITCH_MAX)
+    department: str = Field(min_length=1, max_length=80)
+    target_audience: str = Field(default="", max_length=200)
+    goal: str = Field(default="", max_length=500)
+    source_url: str | None = Field(default=None, max_length=2000)
+    urgency: Urgency = Urgency.normal
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("source_url", mode="before")
+    @classmethod
+    def _url(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = str(value).strip()
+        parsed = urlparse(text)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError(f"{text!r} is not a web address (http:// or https://)")
+        return text
+
+    @field_validator("urgency", mode="before")
+    @classmethod
+    def _urgency(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            key = value.strip().lower()
+            aliases = {"niedrig": "low", "mittel": "normal", "hoch": "high", "": "normal"}
+            key = aliases.get(key, key)
+            if key not in {u.value for u in Urgency}:
+                raise ValueError(f"{value!r} is not an urgency; use low, normal or high")
+            return key
+        return value
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> list[str]:
+        return _clean_tags(value)
+
+
+class PieceCreate(_Input):
+    """A piece an editor starts without an idea."""
+
+    title: str = Field(min_length=3, max_length=TITLE_MAX)
+    body: str = Field(default="", max_length=BODY_MAX)
+    due_date: date | None = None
+    campaign: str = Field(default="", max_length=120)
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> list[str]:
+        return _clean_tags(value)
+
+
+class PieceUpdate(_Input):
+    """A save of a piece: only the fields given change; `variants` maps channel id to text."""
+
+    title: str | None = Field(default=None, min_length=3, max_length=TITLE_MAX)
+    body: str | None = Field(default=None, max_length=BODY_MAX)
+    variants: dict[int, str] | None = None
+    due_date: date | None = None
+    campaign: str | None = Field(default=None, max_length=120)
+    tags: list[str] | None = None
+    note: str = Field(default="", max_length=500)
+
+    @field_validator("variants")
+    @classmethod
+    def _variants(cls, value: dict[int, str] | None) -> dict[int, str] | None:
+        if value is None:
+            return None
+        for channel_id, text in value.items():
+            if len(text) > BODY_MAX:
+                raise ValueError(
+                    f"variant for channel {channel_id} is longer than {BODY_MAX} characters"
+                )
+        return value
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> list[str] | None:
+        return None if value is None else _clean_tags(value)
+
+
+class UserCreate(_Input):
+    """A new account."""
+
+    username: str = Field(max_length=64)
+    display_name: str = Field(min_length=1, max_length=120)
+    email: str | None = Field(default=None, max_length=254)
+    role: Role
+    department: str | None = None
+    password: str = Field(min_length=PASSWORD_MIN, max_length=1024)
+    locale: str = "de"
+    timezone: str = "Europe/Berlin"
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        value = value.lower()
+        if not USERNAME_RE.match(value):
+            raise ValueError(
+                "use 2-64 lowercase letters, digits, '.', '_' or '-', starting with a letter "
+                "or digit"
+            )
+        return value
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+            raise ValueError(f"{value!r} is not an e-mail address")
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        if value not in ("de", "en"):
+            raise ValueError(f"{value!r} is not a supported language; use 'de' or 'en'")
+        return value
+
+
+def _message(error: Any) -> str:
+    msg = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        msg = msg.removeprefix(prefix)
+    if error["type"] == "string_too_long":
+        return f"at most {error['ctx']['max_length']} characters"
+    if error["type"] == "string_too_short":
+        return f"at least {error['ctx']['min_length']} characters"
+    if error["type"] == "extra_forbidden":
+        return "unknown field"
+    return msg
+
+
+def parse_input(model: type[M], data: dict[str, Any]) -> M:
+    """Validate `data` into `model`, or raise ValidationFailed with one message per field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        fields: dict[str, str] = {}
+        for error in err.errors():
+            name = ".".join(str(part) for part in error["loc"]) or "input"
+            fields.setdefault(name, _message(error))
+        raise ValidationFailed(fields) from err

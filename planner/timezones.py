@@ -1,0 +1,130 @@
+"""Time at the edge: parse what a user typed in their zone, store UTC, show local time.
+
+Nonexistent local times (the spring-forward gap) and ambiguous ones (the autumn fold)
+are refused with a message saying what to enter instead; nothing is silently shifted.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil import parser as dateparser
+from dateutil import tz as dateutil_tz
+
+from planner.errors import TimeInputError
+
+Fold = Literal["earlier", "later"]
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone `name`, or a TimeInputError naming it."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise TimeInputError(
+            f"Unknown time zone {name!r}; use an IANA name such as 'Europe/Berlin'"
+        ) from err
+
+
+def _parse(text: str) -> datetime:
+    """Read ISO or German-style input; the result is naive unless the text had an offset."""
+    raw = text.strip()
+    if not raw:
+        raise TimeInputError("Enter a date and time, e.g. '2026-12-01 09:30'")
+    try:
+        # German users write the day first (24.12.2026); ISO stays year-first either way.
+        parsed: datetime = dateparser.parse(raw, dayfirst="." in raw)
+    except (ValueError, OverflowError) as err:
+        raise TimeInputError(
+            f"Cannot read {raw!r} as a date and time; use e.g. '2026-12-01 09:30' "
+            "or '01.12.2026 09:30'"
+        ) from err
+    return parsed
+
+
+def parse_local_datetime(text: str, tz_name: str) -> datetime:
+    """Parse a user's date and time as naive wall-clock time in `tz_name`."""
+    parsed = _parse(text)
+    if parsed.tzinfo is not None:
+        return parsed.astimezone(zone(tz_name)).replace(tzinfo=None)
+    return parsed
+
+
+def to_utc(local: datetime, tz_name: str, *, fold: Fold | None = None) -> datetime:
+    """Turn naive wall-clock time in `tz_name` into an aware UTC instant.
+
+    A time in a DST gap raises; a time in a fold raises unless `fold` says which.
+    """
+    if local.tzinfo is not None:
+        return local.astimezone(UTC)
+    z = zone(tz_name)
+    aware = local.replace(tzinfo=z)
+    stamp = f"{local:%Y-%m-%d %H:%M}"
+    if not dateutil_tz.datetime_exists(aware):
+        before, after = _gap_bounds(local, z)
+        raise TimeInputError(
+            f"{stamp} does not exist in {tz_name}: clocks jump from {before:%H:%M} to "
+            f"{after:%H:%M} that day. Choose a time before {before:%H:%M} or from {after:%H:%M}."
+        )
+    if dateutil_tz.datetime_ambiguous(aware):
+        if fold is None:
+            first, second = aware.replace(fold=0), aware.replace(fold=1)
+            raise TimeInputError(
+                f"{stamp} happens twice in {tz_name} (clocks go back that night): "
+                f"{first:%H:%M %Z} (UTC{first:%z}) or {second:%H:%M %Z} (UTC{second:%z}). "
+                f"Say which by adding the offset, e.g. '{stamp}{first:%z}'."
+            )
+        aware = aware.replace(fold=0 if fold == "earlier" else 1)
+    return aware.astimezone(UTC)
+
+
+def parse_to_utc(text: str, tz_name: str, *, fold: Fold | None = None) -> datetime:
+    """Parse what a user typed in `tz_name` and return the UTC instant.
+
+    An explicit offset in the text ('2026-10-25 02:30+01:00') picks the instant itself.
+    """
+    parsed = _parse(text)
+    if parsed.tzinfo is not None:
+        return parsed.astimezone(UTC)
+    return to_utc(parsed, tz_name, fold=fold)
+
+
+def to_local(instant: datetime, tz_name: str) -> datetime:
+    """Show an aware instant in the user's zone."""
+    if instant.tzinfo is None:
+        raise ValueError(f"naive datetime {instant.isoformat()!r} refused: give a time zone")
+    return instant.astimezone(zone(tz_name))
+
+
+def format_local(instant: datetime, tz_name: str) -> str:
+    """'2026-12-01 09:30 CET' for lists and CSV files."""
+    return to_local(instant, tz_name).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def parse_day_bound(text: str, tz_name: str, *, end: bool = False) -> datetime:
+    """A date ('2026-12-01') or date-time given for a range filter, as a UTC instant.
+
+    A bare date means the start of that day, or with `end` the start of the next day.
+    """
+    raw = text.strip()
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        return parse_to_utc(raw, tz_name, fold="earlier")
+    if end:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(0, 0), tzinfo=zone(tz_name)).astimezone(UTC)
+
+
+def _gap_bounds(local: datetime, z: ZoneInfo) -> tuple[datetime, datetime]:
+    """The wall-clock times where the gap around `local` starts and ends."""
+    step = timedelta(minutes=15)
+    start = local.replace(minute=local.minute - local.minute % 15, second=0, microsecond=0)
+    while not dateutil_tz.datetime_exists((start - step).replace(tzinfo=z)):
+        start -= step
+    end = start
+    while not dateutil_tz.datetime_exists(end.replace(tzinfo=z)):
+        end += step
+    return start, end

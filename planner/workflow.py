@@ -1,0 +1,150 @@
+"""The editorial workflow as data: one transition table per kind of object, one `apply`.
+
+Every move is guard (role, state, note, extra guard such as four-eyes) -> change -> audit
+event -> commit, in one transaction. An illegal move names the state and the allowed moves.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session
+
+from planner import audit
+from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
+from planner.models import Idea, IdeaStatus, Piece, PieceStatus, Role, User, utcnow
+
+_EDITORIAL = frozenset({Role.editor, Role.admin})
+_APPROVERS = frozenset({Role.approver, Role.admin})
+
+
+@dataclass(frozen=True)
+class Move:
+    """Where an action leads, who may take it, and whether a note is required."""
+
+    target: enum.StrEnum
+    roles: frozenset[Role]
+    note_required: bool = False
+
+
+Table = Mapping[tuple[enum.StrEnum, str], Move]
+
+IDEA_MOVES: Table = {
+    (IdeaStatus.submitted, "accept"): Move(IdeaStatus.accepted, _EDITORIAL),
+    (IdeaStatus.submitted, "reject"): Move(IdeaStatus.rejected, _EDITORIAL, note_required=True),
+    (IdeaStatus.submitted, "merge"): Move(IdeaStatus.merged, _EDITORIAL),
+    (IdeaStatus.rejected, "reopen"): Move(IdeaStatus.submitted, _EDITORIAL),
+}
+
+PIECE_MOVES: Table = {
+    (PieceStatus.draft, "submit"): Move(PieceStatus.in_review, _EDITORIAL),
+    (PieceStatus.in_review, "approve"): Move(PieceStatus.approved, _APPROVERS),
+    (PieceStatus.in_review, "request_changes"): Move(
+        PieceStatus.changes_requested, _APPROVERS, note_required=True
+    ),
+    (PieceStatus.changes_requested, "revise"): Move(PieceStatus.draft, _EDITORIAL),
+    **{
+        (state, "archive"): Move(PieceStatus.archived, _EDITORIAL)
+        for state in (
+            PieceStatus.draft,
+            PieceStatus.in_review,
+            PieceStatus.changes_requested,
+            PieceStatus.approved,
+            PieceStatus.published,
+        )
+    },
+    (PieceStatus.archived, "reopen"): Move(PieceStatus.draft, _EDITORIAL),
+}
+
+TABLES: dict[str, Table] = {"idea": IDEA_MOVES, "piece": PIECE_MOVES}
+
+
+Stateful = Idea | Piece
+
+
+def actions(kind: str) -> list[str]:
+    """Every action defined for `kind`, in table order."""
+    return list(dict.fromkeys(action for _state, action in TABLES[kind]))
+
+
+def allowed_actions(kind: str, state: enum.StrEnum, role: Role | None = None) -> list[str]:
+    """The actions allowed from `state`, optionally only those `role` may take."""
+    return [
+        action
+        for (source, action), move in TABLES[kind].items()
+        if source == state and (role is None or role in move.roles)
+    ]
+
+
+def check(kind: str, obj: Stateful, action: str, actor: User, note: str = "") -> Move:
+    """Return the move for `action`, or raise naming what is wrong (nothing is changed)."""
+    table = TABLES[kind]
+    roles = {role for (_s, a), move in table.items() if a == action for role in move.roles}
+    if not roles:
+        raise ValidationFailed({"action": f"unknown {kind} action {action!r}"})
+    if actor.disabled:
+        raise PermissionDenied(f"Account {actor.username!r} is disabled")
+    if actor.role not in roles:
+        raise PermissionDenied(
+            f"{actor.username!r} (role {actor.role.value}) may not {action} a {kind}"
+        )
+    move = table.get((obj.status, action))
+    if move is None:
+        raise IllegalTransition(
+            kind, obj.id, obj.status.value, action, allowed_actions(kind, obj.status, actor.role)
+        )
+    if move.note_required and not note.strip():
+        raise ValidationFailed({"note": f"a reason is required to {action.replace('_', ' ')}"})
+    return move
+
+
+def apply(
+    session: Session,
+    *,
+    kind: str,
+    obj: Stateful,
+    action: str,
+    actor: User,
+    note: str = "",
+    guard: Callable[[], None] | None = None,
+    effect: Callable[[], None] | None = None,
+    version: int | None = None,
+) -> None:
+    """Guard, change state, run `effect`, write one audit event and commit, or change nothing.
+
+    `version` is the content version recorded in the audit event (a piece's revision).
+    """
+    move = check(kind, obj, action, actor, note)
+    if guard is not None:
+        guard()
+    before = obj.status
+    loaded_version = obj.version
+    try:
+        # The table only maps a kind's states to states of the same kind.
+        setattr(obj, "status", move.target)  # noqa: B010
+        obj.updated_at = utcnow()
+        if effect is not None:
+            effect()
+        session.add(obj)
+        audit.record(
+            session,
+            actor=actor,
+            object_type=kind,
+            object_id=obj.id,
+            action=action,
+            from_state=before.value,
+            to_state=move.target.value,
+            version=version,
+            note=note.strip(),
+        )
+        session.commit()
+    except StaleDataError as err:
+        session.rollback()
+        session.refresh(obj)
+        raise EditConflict(kind, obj.id, loaded_version, obj.version, None) from err
+    except BaseException:
+        session.rollback()
+        raise

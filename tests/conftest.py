@@ -1,0 +1,169 @@
+"""Shared fixtures: a migrated database per test on SQLite and, when configured, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from planner import users
+from planner.db import make_engine
+from planner.migrate import upgrade
+from planner.models import Role, User
+
+POSTGRES_URL = os.environ.get("PLANNER_TEST_POSTGRES_URL")
+REQUIRE_POSTGRES = os.environ.get("PLANNER_REQUIRE_POSTGRES") == "1"
+BACKENDS = ["sqlite", "postgresql"]
+PASSWORD = "correct horse battery"  # test-only password for fixture users
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once; each test gets a copy of it."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_engine() -> Iterator[Engine]:
+    """A private schema in the test PostgreSQL database, migrated once per test session."""
+    if not POSTGRES_URL:
+        pytest.skip("PLANNER_TEST_POSTGRES_URL is not set")
+    schema = f"planner_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(
+        POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_size=10
+    )
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+_TABLES = (
+    "audit_events, comments, publish_attempts, posts, series, revisions, settings, "
+    "ideas, pieces, channels, users, departments"
+)
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[Engine]:
+    """A freshly migrated, empty database: SQLite file or PostgreSQL schema."""
+    if request.param == "sqlite":
+        path = tmp_path / "planner.db"
+        shutil.copy(sqlite_template, path)
+        eng = make_engine(f"sqlite:///{path}")
+        yield eng
+        eng.dispose()
+        return
+    pg: Engine = request.getfixturevalue("postgres_engine")
+    with pg.begin() as conn:
+        conn.execute(text(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE"))
+    yield pg
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session on the test database that keeps objects readable after commit."""
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
+
+
+class World:
+    """A small organisation: departments and one user per role, created on demand."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.admin = users.create_user(
+            session,
+            actor=None,
+            data={
+                "username": "admin",
+                "display_name": "Admin",
+                "role": "admin",
+                "password": PASSWORD,
+            },
+        )
+        for name in ("Marketing", "HR"):
+            users.create_department(session, actor=self.admin, name=name)
+        self.editor = self.user("editor", Role.editor)
+        self.editor2 = self.user("editor2", Role.editor)
+        self.approver = self.user("approver", Role.approver)
+        self.contributor = self.user("contrib", Role.contributor, department="Marketing")
+        self.hr_contributor = self.user("hrcontrib", Role.contributor, department="HR")
+
+    def user(self, username: str, role: Role, department: str | None = None) -> User:
+        """Create one more account."""
+        data: dict[str, Any] = {
+            "username": username,
+            "display_name": username.title(),
+            "role": role.value,
+            "password": PASSWORD,
+        }
+        if department:
+            data["department"] = department
+        return users.create_user(self.session, actor=self.admin, data=data)
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    """Departments Marketing and HR, and a user for every role."""
+    return World(session)
+
+
+def utc(*args: int) -> datetime:
+    """An aware UTC datetime."""
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that runs on PostgreSQL, so CI can prove none was skipped."""
+    for item in items:
+        params = getattr(item, "callspec", None)
+        if params is not None and params.params.get("engine") == "postgresql":
+            item.add_marker(pytest.mark.postgres)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """With PLANNER_REQUIRE_POSTGRES=1, a skipped PostgreSQL test fails the run."""
+    if not REQUIRE_POSTGRES:
+        return
+    skipped = [
+        rep
+        for rep in terminalreporter.stats.get("skipped", [])
+        if "postgres" in getattr(rep, "keywords", {})
+    ]
+    if skipped:
+        terminalreporter.write_line(
+            f"FAILED: {len(skipped)} PostgreSQL test(s) were skipped but PostgreSQL is required",
+            red=True,
+        )
+        config._planner_pg_skipped = True  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Turn skipped PostgreSQL tests into a failing exit code when PostgreSQL is required."""
+    if not REQUIRE_POSTGRES:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    stats = getattr(reporter, "stats", {}) if reporter else {}
+    if any("postgres" in getattr(r, "keywords", {}) for r in stats.get("skipped", [])):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
