@@ -6,6 +6,7 @@ are refused with a message saying what to enter instead; nothing is silently shi
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,6 +17,8 @@ from dateutil import tz as dateutil_tz
 from planner.errors import TimeInputError
 
 Fold = Literal["earlier", "later"]
+
+_GERMAN_DATE = re.compile(r"\d{1,2}\.\d{1,2}\.(\d{2}|\d{4})")
 
 
 def zone(name: str) -> ZoneInfo:
@@ -104,7 +107,7 @@ def format_local(instant: datetime, tz_name: str) -> str:
 
 
 def parse_day_bound(text: str, tz_name: str, *, end: bool = False) -> datetime:
-    """A date ('2026-12-01') or date-time given for a range filter, as a UTC instant.
+    """A date ('2026-12-01', '01.12.2026') or date-time given for a range filter, as a UTC instant.
 
     A bare date means the start of that day, or with `end` the start of the next day.
     """
@@ -112,7 +115,10 @@ def parse_day_bound(text: str, tz_name: str, *, end: bool = False) -> datetime:
     try:
         day = date.fromisoformat(raw)
     except ValueError:
-        return parse_to_utc(raw, tz_name, fold="earlier")
+        if not _GERMAN_DATE.fullmatch(raw):
+            return parse_to_utc(raw, tz_name, fold="earlier")
+        # '01.12.2026' is a bare date too: with `end` it must reach the next midnight.
+        day = _parse(raw).date()
     if end:
         day += timedelta(days=1)
     return datetime.combine(day, time(0, 0), tzinfo=zone(tz_name)).astimezone(UTC)

@@ -1,0 +1,1294 @@
+"""`python -m planner`: the command line, on the same service functions as the dashboard.
+
+Actions on behalf of a user take `--as USERNAME` (or PLANNER_USER) and pass the same
+permission checks as in the dashboard. Whoever can run this command can read the database
+directly, so `--as` asks for no password; the dashboard signs users in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from datetime import UTC, date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlmodel import Session, select
+
+from planner import channels, csvio, ideas, org_settings, pieces, planning, users
+from planner.config import DATA_DIR, load_settings
+from planner.db import get_engine, session_scope
+from planner.errors import (
+    ConfigurationError,
+    CsvImportFailed,
+    EditConflict,
+    NotFound,
+    PlannerError,
+    ValidationFailed,
+)
+from planner.migrate import current_revision, head_revision, upgrade
+from planner.models import Channel, Department, IdeaStatus, PieceStatus, PostStatus, Urgency, User
+from planner.timezones import format_local, parse_day_bound
+
+Handler = Callable[[argparse.Namespace], int]
+LOGINS_FILE = DATA_DIR / "demo-logins.txt"
+
+
+class CliError(Exception):
+    """A problem with how the command was called (exit code 2)."""
+
+
+# --- output -----------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _emit_json(data: Any) -> None:
+    print(json.dumps(_plain(data), ensure_ascii=False, indent=2))
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, width: int = 48) -> None:
+    cells = [[_short(v, width) for v in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for r in cells:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    if not rows:
+        print("(none)")
+
+
+def _short(value: Any, width: int) -> str:
+    if value is None:
+        return "-"
+    text = value.value if isinstance(value, Enum) else str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --- plumbing ---------------------------------------------------------------------------
+
+
+def _engine() -> Engine:
+    return get_engine()
+
+
+def _require_migrated(engine: Engine) -> None:
+    try:
+        current = current_revision(engine)
+    except (OperationalError, ProgrammingError) as err:
+        raise ConfigurationError(f"cannot open the database: {err.orig}") from err
+    head = head_revision(engine)
+    if current is None:
+        raise ConfigurationError(
+            "the database is not initialised yet: run `python -m planner init` "
+            "(or `python -m planner demo` for demo data)"
+        )
+    if current != head:
+        raise ConfigurationError(
+            f"the database schema is at {current}, this planner needs {head}: "
+            "run `python -m planner migrate`"
+        )
+
+
+@contextmanager
+def _session() -> Any:
+    engine = _engine()
+    _require_migrated(engine)
+    with session_scope(engine) as session:
+        yield session
+
+
+def _actor(session: Session, args: argparse.Namespace) -> User:
+    name = getattr(args, "as_user", None) or os.environ.get("PLANNER_USER")
+    if not name:
+        raise CliError("say who acts: --as USERNAME (or set PLANNER_USER)")
+    try:
+        user = users.get_user(session, name)
+    except NotFound as err:
+        raise CliError(f"no user {name!r}; `python -m planner users list --as ADMIN`") from err
+    if user.disabled:
+        raise CliError(f"user {name!r} is disabled")
+    return user
+
+
+def _read_password(args: argparse.Namespace, prompt: str = "Password: ") -> str:
+    if getattr(args, "password_stdin", False) or not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line:
+            raise CliError("no password on standard input")
+        return line.rstrip("\r\n")
+    first = getpass.getpass(prompt)
+    if getpass.getpass("Repeat: ") != first:
+        raise CliError("the passwords differ")
+    return first
+
+
+def _read_file(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise CliError(f"cannot read {path!r}: {err.strerror}") from err
+
+
+@contextmanager
+def _out(path: str) -> Any:
+    if path == "-":
+        yield sys.stdout
+        return
+    try:
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+    except OSError as err:
+        raise CliError(f"cannot write {path!r}: {err.strerror}") from err
+
+
+def _enum(cls: type[Enum]) -> Callable[[str], Any]:
+    def convert(text: str) -> Any:
+        try:
+            return cls(text)
+        except ValueError as err:
+            choices = ", ".join(str(m.value) for m in cls)
+            raise argparse.ArgumentTypeError(f"{text!r} is not one of: {choices}") from err
+
+    convert.__name__ = cls.__name__
+    return convert
+
+
+def _when(actor: User, text: str | None, *, end: bool = False) -> datetime | None:
+    return None if not text else parse_day_bound(text, actor.timezone, end=end)
+
+
+# --- init, migrate, demo ------------------------------------------------------------------
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    engine = _engine()
+    before = current_revision(engine)
+    upgrade(engine)
+    after = current_revision(engine)
+    print(
+        f"database schema: {before or 'empty'} -> {after}"
+        if before != after
+        else f"database schema is up to date ({after})"
+    )
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    cmd_migrate(args)
+    with session_scope(_engine()) as session:
+        if users.user_count(session):
+            print("accounts exist already; nothing else to do")
+            return 0
+        if not args.admin:
+            print(
+                "no accounts yet: create the first admin with "
+                "`python -m planner init --admin USERNAME`"
+            )
+            return 0
+        password = _read_password(args, f"Password for {args.admin}: ")
+        users.create_user(
+            session,
+            actor=None,
+            data={
+                "username": args.admin,
+                "display_name": args.display_name or args.admin,
+                "role": "admin",
+                "password": password,
+            },
+        )
+        print(f"created admin {args.admin!r}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from planner.demo import load_demo
+
+    engine = _engine()
+    upgrade(engine)
+    with session_scope(engine) as session:
+        if users.user_count(session):
+            if args.if_empty:
+                print("The database already holds data; no demo data loaded.")
+                if LOGINS_FILE.exists():
+                    print(f"Demo logins (from {LOGINS_FILE}):")
+                    print(LOGINS_FILE.read_text(encoding="utf-8"), end="")
+                return 0
+            raise CliError(
+                "the database already holds data; demo data goes into an empty database "
+                "(use --if-empty to skip quietly, or point PLANNER_DATABASE_URL elsewhere)"
+            )
+        result = load_demo(session, password=args.password, size=args.size)
+    lines = [f"{'username':<14} {'role':<12} {'department':<20} password (demo only)"]
+    lines += [
+        f"{login.username:<14} {login.role:<12} {login.department or '-':<20} {login.password}"
+        for login in result.logins
+    ]
+    text = "\n".join(lines) + "\n"
+    print("Demo data loaded: " + ", ".join(f"{v} {k}" for k, v in result.counts.items()))
+    print("Demo logins - for trying the planner only, never for real use:")
+    print(text, end="")
+    if load_settings().database_url.startswith("sqlite"):
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        LOGINS_FILE.write_text(text, encoding="utf-8")
+        LOGINS_FILE.chmod(0o600)
+    return 0
+
+
+# --- users and departments ----------------------------------------------------------------
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = None if not users.user_count(session) else _actor(session, args)
+        password = _read_password(args, f"Password for {args.username}: ")
+        user = users.create_user(
+            session,
+            actor=actor,
+            data={
+                "username": args.username,
+                "display_name": args.display_name or args.username,
+                "role": args.role,
+                "department": args.department,
+                "email": args.email,
+                "password": password,
+                "locale": args.locale,
+                "timezone": args.timezone or load_settings().default_timezone,
+            },
+        )
+        print(f"created {user.role.value} {user.username!r} (id {user.id})")
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = _actor(session, args)
+        found = users.list_users(session, actor=actor)
+        deps = {d.id: d.name for d in session.exec(select(Department))}
+        rows = [
+            {
+                "id": u.id,
+                "username": u.username,
+                "name": u.display_name,
+                "role": u.role.value,
+                "department": deps.get(u.department_id),
+                "locale": u.locale,
+                "timezone": u.timezone,
+                "disabled": u.disabled,
+                "locked_until": u.locked_until,
+            }
+            for u in found
+        ]
+    if args.json:
+        _emit_json(rows)
+    else:
+        _table(
+            ["id", "username", "name", "role", "department", "disabled"],
+            [
+                [
+                    r["id"],
+                    r["username"],
+                    r["name"],
+                    r["role"],
+                    r["department"],
+                    "yes" if r["disabled"] else "",
+                ]
+                for r in rows
+            ],
+        )
+    return 0
+
+
+def cmd_users_passwd(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = _actor(session, args)
+        password = _read_password(args, f"New password for {args.username}: ")
+        users.set_password(session, actor=actor, username=args.username, password=password)
+        print(f"password of {args.username!r} changed")
+    return 0
+
+
+def cmd_users_disable(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = _actor(session, args)
+        user = users.set_disabled(
+            session, actor=actor, username=args.username, disabled=not args.enable
+        )
+        print(f"{user.username!r} {'disabled' if user.disabled else 'enabled'}")
+    return 0
+
+
+def cmd_departments_add(args: argparse.Namespace) -> int:
+    with _session() as session:
+        dep = users.create_department(session, actor=_actor(session, args), name=args.name)
+        print(f"created department {dep.name!r} (id {dep.id})")
+    return 0
+
+
+def cmd_departments_list(args: argparse.Namespace) -> int:
+    with _session() as session:
+        rows = [{"id": d.id, "name": d.name} for d in users.list_departments(session)]
+    if args.json:
+        _emit_json(rows)
+    else:
+        _table(["id", "name"], [[r["id"], r["name"]] for r in rows])
+    return 0
+
+
+# --- ideas ------------------------------------------------------------------------------
+
+
+def cmd_ideas_submit(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = _actor(session, args)
+        department = args.department
+        if department is None and actor.department_id is not None:
+            dep = session.get(Department, actor.department_id)
+            department = dep.name if dep else None
+        data: dict[str, Any] = {
+            "title": args.title,
+            "pitch": args.pitch,
+            "department": department or "",
+            "target_audience": args.audience,
+            "goal": args.goal,
+            "urgency": args.urgency,
+            "tags": args.tags,
+        }
+        if args.url:
+            data["source_url"] = args.url
+        result = ideas.submit_idea(session, actor=actor, data=data)
+    print(f"submitted idea {result.idea.id}: {result.idea.title}")
+    if result.similar:
+        print("It looks like these existing ideas - an editor may merge it:")
+        for s in result.similar:
+            print(f"  #{s.id} [{s.status.value}, {s.department}] {s.title} (similarity {s.score})")
+    return 0
+
+
+def cmd_ideas_list(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = _actor(session, args)
+        found = ideas.list_ideas(
+            session,
+            actor=actor,
+            status=args.status,
+            department=args.department,
+            urgency=args.urgency,
+            tag=args.tag,
+            mine=args.mine,
+            limit=args.limit,
+        )
+        deps = {d.id: d.name for d in session.exec(select(Department))}
+        rows = [
+            {
+                "id": i.id,
+                "title": i.title,
+                "department": deps.get(i.department_id),
+                "status": i.status.value,
+                "urgency": i.urgency.value,
+                "tags": i.tags,
+                "rejection_reason": i.rejection_reason,
+                "merged_into": i.merged_into_id,
+                "created_at": format_local(i.created_at, actor.timezone),
+            }
+            for i in found
+        ]
+    if args.json:
+        _emit_json(rows)
+    else:
+        _table(
+            ["id", "status", "urgency", "department", "title", "created"],
+            [
+                [r["id"], r["status"], r["urgency"], r["department"], r["title"], r["created_at"]]
+                for r in rows
+            ],
+        )
+    return 0
+
+
+def cmd_ideas_show(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = _actor(session, args)
+        outcome = ideas.idea_outcome(session, actor=actor, idea_id=args.id)
+    idea = outcome.idea
+    if args.json:
+        _emit_json(
+            {
+                "id": idea.id,
+                "title": idea.title,
+                "pitch": idea.pitch,
+                "department": outcome.department,
+                "status": idea.status.value,
+                "rejection_reason": outcome.rejection_reason,
+                "merged_into": outcome.merged_into,
+                "piece": {
+                    "id": outcome.piece_id,
+                    "title": outcome.piece_title,
+                    "status": outcome.piece_status,
+                }
+                if outcome.piece_id
+                else None,
+                "posts": outcome.posts,
+            }
+        )
+        return 0
+    print(f"Idea #{idea.id}: {idea.title}")
+    print(
+        f"  department: {outcome.department}   urgency: {idea.urgency.value}   "
+        f"status: {idea.status.value}"
+    )
+    if outcome.rejection_reason:
+        print(f"  rejected because: {outcome.rejection_reason}")
+    if outcome.merged_into:
+        print(f"  merged into idea #{outcome.merged_into}")
+    if outcome.piece_id:
+        print(
+            f"  became piece #{outcome.piece_id} '{outcome.piece_title}' ({outcome.piece_status})"
+        )
+    for post in outcome.posts:
+        when = format_local(post.publish_at, actor.timezone)
+        done = (
+            f", published {format_local(post.published_at, actor.timezone)}"
+            if (post.published_at)
+            else ""
+        )
+        url = f" {post.external_url}" if post.external_url else ""
+        print(f"  - {post.channel}: {when} [{post.status.value}{done}]{url}")
+    return 0
+
+
+def cmd_ideas_accept(args: argparse.Namespace) -> int:
+    with _session() as session:
+        piece = ideas.accept_idea(
+            session, actor=_actor(session, args), idea_id=args.id, note=args.note
+        )
+    print(f"accepted idea {args.id}; it is now draft piece {piece.id}")
+    return 0
+
+
+def cmd_ideas_reject(args: argparse.Namespace) -> int:
+    with _session() as session:
+        ideas.reject_idea(session, actor=_actor(session, args), idea_id=args.id, reason=args.reason)
+    print(f"rejected idea {args.id}")
+    return 0
+
+
+def cmd_ideas_merge(args: argparse.Namespace) -> int:
+    with _session() as session:
+        ideas.merge_idea(
+            session, actor=_actor(session, args), idea_id=args.id, into_id=args.into, note=args.note
+        )
+    print(f"merged idea {args.id} into idea {args.into}")
+    return 0
+
+
+def cmd_ideas_import(args: argparse.Namespace) -> int:
+    raw = _read_file(args.file)
+    with _session() as session:
+        stored = csvio.import_ideas(session, actor=_actor(session, args), raw=raw)
+    print(f"imported {len(stored)} idea(s)")
+    return 0
+
+
+def cmd_ideas_export(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = _actor(session, args)
+        with _out(args.file) as handle:
+            count = csvio.export_ideas(session, actor=actor, out=handle)
+    if args.file != "-":
+        print(f"exported {count} idea(s) to {args.file}")
+    return 0
+
+
+# --- pieces -----------------------------------------------------------------------------
+
+
+def cmd_pieces_list(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = _actor(session, args)
+        found = pieces.list_pieces(session, actor=actor, status=args.status, limit=args.limit)
+        owners = {u.id: u.username for u in session.exec(select(User))}
+        rows = [
+            {
+                "id": p.id,
+                "title": p.title,
+                "status": p.status.value,
+                "revision": p.revision,
+                "approved_revision": p.approved_revision,
+                "owner": owners.get(p.owner_id),
+                "due_date": p.due_date,
+                "campaign": p.campaign,
+                "idea_id": p.idea_id,
+                "updated_at": format_local(p.updated_at, actor.timezone),
+            }
+            for p in found
+        ]
+    if args.json:
+        _emit_json(rows)
+    else:
+        _table(
+            ["id", "status", "rev", "approved", "owner", "due", "title"],
+            [
+                [
+                    r["id"],
+                    r["status"],
+                    r["revision"],
+                    r["approved_revision"],
+                    r["owner"],
+                    r["due_date"],
+                    r["title"],
+                ]
+                for r in rows
+            ],
+        )
+    return 0
+
+
+def cmd_pieces_show(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = _actor(session, args)
+        piece = pieces.get_piece(session, actor=actor, piece_id=args.id)
+        comments = pieces.list_comments(session, actor=actor, piece_id=args.id)
+        names = {c.id: c.name for c in session.exec(select(Channel))}
+        authors = {u.id: u.username for u in session.exec(select(User))}
+        posts = planning.list_posts(session, piece_id=args.id)
+    data: dict[str, Any] = {
+        "id": piece.id,
+        "title": piece.title,
+        "status": piece.status.value,
+        "revision": piece.revision,
+        "approved_revision": piece.approved_revision,
+        "approved_by": authors.get(piece.approved_by_id),
+        "body": piece.body,
+        "variants": {names.get(int(k), k): v for k, v in piece.variants.items()},
+        "due_date": piece.due_date,
+        "campaign": piece.campaign,
+        "tags": piece.tags,
+        "comments": [
+            {
+                "author": authors.get(c.author_id),
+                "revision": c.revision,
+                "body": c.body,
+                "at": c.created_at,
+            }
+            for c in comments
+        ],
+        "posts": [
+            {
+                "id": p.id,
+                "channel": names.get(p.channel_id),
+                "status": p.status.value,
+                "publish_at": format_local(p.publish_at, actor.timezone),
+            }
+            for p in posts
+        ],
+    }
+    if args.json:
+        _emit_json(data)
+        return 0
+    approved = (
+        f", approved r{piece.approved_revision} by {data['approved_by']}"
+        if piece.approved_revision
+        else ""
+    )
+    print(
+        f"Piece #{piece.id}: {piece.title}  [{piece.status.value}, revision "
+        f"{piece.revision}{approved}]"
+    )
+    print(
+        f"due: {piece.due_date or '-'}   campaign: {piece.campaign or '-'}   "
+        f"tags: {', '.join(piece.tags) or '-'}"
+    )
+    print("\n" + piece.body + "\n")
+    for channel, text in data["variants"].items():
+        print(f"--- variant for {channel} ({len(text)} characters)\n{text}\n")
+    for c in data["comments"]:
+        print(f"comment by {c['author']} on r{c['revision']}: {c['body']}")
+    for p in data["posts"]:
+        print(f"post {p['id']}: {p['channel']} at {p['publish_at']} [{p['status']}]")
+    return 0
+
+
+def _variant_args(session: Session, specs: Sequence[str], *, files: bool) -> dict[int, str]:
+    variants: dict[int, str] = {}
+    for spec in specs:
+        channel, sep, value = spec.partition("=")
+        if not sep:
+            raise CliError(f"{spec!r}: write CHANNEL=TEXT (or CHANNEL=FILE with --variant-file)")
+        chan = channels.get_channel(session, channel)
+        assert chan.id is not None
+        variants[chan.id] = _read_file(value).decode("utf-8") if files else value
+    return variants
+
+
+def cmd_pieces_edit(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = _actor(session, args)
+        piece = pieces.get_piece(session, actor=actor, piece_id=args.id)
+        data: dict[str, Any] = {"note": args.note}
+        if args.title is not None:
+            data["title"] = args.title
+        if args.body_file is not None:
+            data["body"] = _read_file(args.body_file).decode("utf-8")
+        elif args.body is not None:
+            data["body"] = args.body
+        if args.variant or args.variant_file:
+            variants = dict(piece.variants)
+            merged = {int(k): v for k, v in variants.items()}
+            merged.update(_variant_args(session, args.variant or [], files=False))
+            merged.update(_variant_args(session, args.variant_file or [], files=True))
+            data["variants"] = merged
+        if args.due is not None:
+            data["due_date"] = args.due or None
+        if args.campaign is not None:
+            data["campaign"] = args.campaign
+        if args.tags is not None:
+            data["tags"] = args.tags
+        expected = args.expected_revision or piece.revision
+        try:
+            saved = pieces.edit_piece(
+                session, actor=actor, piece_id=args.id, expected_revision=expected, data=data
+            )
+        except EditConflict as err:
+            kept = _keep_conflict(args.id, err)
+            raise CliError(f"{err}\nwhat you tried to save is in {kept}") from err
+    if saved.revision == expected:
+        print(f"piece {saved.id}: nothing changed (still revision {saved.revision})")
+    else:
+        print(f"piece {saved.id} saved as revision {saved.revision} [{saved.status.value}]")
+    return 0
+
+
+def _keep_conflict(piece_id: int, err: EditConflict) -> Path:
+    folder = DATA_DIR / "conflicts"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = folder / f"piece-{piece_id}-r{err.expected}-{stamp}.json"
+    attempted = err.attempted.model_dump(mode="json") if err.attempted is not None else {}
+    path.write_text(json.dumps(attempted, ensure_ascii=False, indent=2), encoding="utf-8")
+    return path
+
+
+def _piece_move(action: str) -> Handler:
+    def run(args: argparse.Namespace) -> int:
+        with _session() as session:
+            actor = _actor(session, args)
+            if action == "approve":
+                revision = (
+                    args.revision
+                    or pieces.get_piece(session, actor=actor, piece_id=args.id).revision
+                )
+                piece = pieces.approve_piece(
+                    session, actor=actor, piece_id=args.id, revision=revision, note=args.note
+                )
+            elif action == "request-changes":
+                piece = pieces.request_changes(
+                    session,
+                    actor=actor,
+                    piece_id=args.id,
+                    comment=args.comment,
+                    revision=args.revision,
+                )
+            else:
+                move = {
+                    "submit": pieces.submit_piece,
+                    "revise": pieces.revise_piece,
+                    "archive": pieces.archive_piece,
+                    "reopen": pieces.reopen_piece,
+                }[action]
+                piece = move(session, actor=actor, piece_id=args.id, note=args.note)
+        print(f"piece {piece.id} is now {piece.status.value} (revision {piece.revision})")
+        return 0
+
+    return run
+
+
+def cmd_pieces_history(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = _actor(session, args)
+        if args.restore is not None:
+            current = pieces.get_piece(session, actor=actor, piece_id=args.id).revision
+            piece = pieces.restore_revision(
+                session,
+                actor=actor,
+                piece_id=args.id,
+                number=args.restore,
+                expected_revision=current,
+            )
+            print(f"restored revision {args.restore} as revision {piece.revision}")
+            return 0
+        if args.diff is not None:
+            diff = pieces.diff_revisions(
+                session, actor=actor, piece_id=args.id, old=args.diff[0], new=args.diff[1]
+            )
+            print(diff.text, end="")
+            return 0
+        revisions = pieces.history(session, actor=actor, piece_id=args.id)
+        authors = {u.id: u.username for u in session.exec(select(User))}
+        rows = [
+            {
+                "revision": r.number,
+                "author": authors.get(r.author_id),
+                "at": format_local(r.created_at, actor.timezone),
+                "title": r.title,
+                "note": r.note,
+            }
+            for r in revisions
+        ]
+    if args.json:
+        _emit_json(rows)
+    else:
+        _table(
+            ["revision", "author", "at", "title", "note"],
+            [[r["revision"], r["author"], r["at"], r["title"], r["note"]] for r in rows],
+        )
+    return 0
+
+
+def cmd_pieces_comment(args: argparse.Namespace) -> int:
+    with _session() as session:
+        pieces.add_comment(session, actor=_actor(session, args), piece_id=args.id, body=args.text)
+    print(f"comment added to piece {args.id}")
+    return 0
+
+
+# --- plan -------------------------------------------------------------------------------
+
+
+def cmd_plan_list(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = _actor(session, args)
+        start = (
+            _when(actor, args.since) if args.since else (None if args.all else datetime.now(UTC))
+        )
+        end = _when(actor, args.until, end=True)
+        chan = channels.get_channel(session, args.channel) if args.channel else None
+        posts = planning.list_posts(
+            session,
+            start=start,
+            end=end,
+            channel_id=chan.id if chan else None,
+            status=args.status,
+            limit=args.limit,
+        )
+        titles = {p.id: p.title for p in pieces.list_pieces(session, actor=actor)}
+        names = {c.id: c.name for c in session.exec(select(Channel))}
+        held = {h.post.id: h.reason.value for h in planning.held_posts(session)}
+        rows: list[dict[str, Any]] = [
+            {
+                "post_id": p.id,
+                "publish_at": format_local(p.publish_at, actor.timezone),
+                "publish_at_utc": p.publish_at,
+                "channel": names.get(p.channel_id),
+                "piece_id": p.piece_id,
+                "piece": titles.get(p.piece_id),
+                "status": p.status.value,
+                "held": held.get(p.id),
+                "series_id": p.series_id,
+            }
+            for p in posts
+        ]
+    if args.json:
+        _emit_json(rows)
+    else:
+        _table(
+            ["post", "when", "channel", "status", "piece", "title"],
+            [
+                [
+                    r["post_id"],
+                    r["publish_at"],
+                    r["channel"],
+                    f"{r['status']} (held)" if r["held"] else r["status"],
+                    r["piece_id"],
+                    r["piece"],
+                ]
+                for r in rows
+            ],
+        )
+    return 0
+
+
+def cmd_plan_add(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = _actor(session, args)
+        post = planning.plan_post(
+            session,
+            actor=actor,
+            piece_id=args.piece,
+            channel=args.channel,
+            when=args.when,
+            tz_name=args.tz,
+            fold=args.fold,
+        )
+        print(
+            f"planned post {post.id}: piece {post.piece_id} at "
+            f"{format_local(post.publish_at, post.timezone)}"
+        )
+    return 0
+
+
+def cmd_plan_move(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = _actor(session, args)
+        post = planning.move_post(
+            session,
+            actor=actor,
+            post_id=args.post,
+            when=args.when,
+            tz_name=args.tz,
+            fold=args.fold,
+        )
+        print(f"post {post.id} now at {format_local(post.publish_at, post.timezone)}")
+    return 0
+
+
+def cmd_plan_cancel(args: argparse.Namespace) -> int:
+    with _session() as session:
+        planning.cancel_post(
+            session, actor=_actor(session, args), post_id=args.post, reason=args.reason
+        )
+    print(f"post {args.post} cancelled")
+    return 0
+
+
+def cmd_plan_series(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = _actor(session, args)
+        series = planning.create_series(
+            session,
+            actor=actor,
+            piece_id=args.piece,
+            channel=args.channel,
+            rule=args.rule,
+            start=args.start,
+            tz_name=args.tz,
+        )
+        count = len(planning.list_posts(session, piece_id=args.piece))
+        print(f"created series {series.id} ({series.rule}); the piece now has {count} post(s)")
+    return 0
+
+
+def cmd_plan_import(args: argparse.Namespace) -> int:
+    raw = _read_file(args.file)
+    with _session() as session:
+        result = csvio.import_plan(session, actor=_actor(session, args), raw=raw)
+    print(
+        f"planned {len(result.created)} new post(s), moved {len(result.moved)}, "
+        f"{result.unchanged} unchanged"
+    )
+    return 0
+
+
+def cmd_plan_export(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = _actor(session, args)
+        with _out(args.file) as handle:
+            count = csvio.export_plan(
+                session,
+                actor=actor,
+                out=handle,
+                start=_when(actor, args.since),
+                end=_when(actor, args.until, end=True),
+            )
+    if args.file != "-":
+        print(f"exported {count} post(s) to {args.file}")
+    return 0
+
+
+# --- audit, settings, channels ------------------------------------------------------------
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = _actor(session, args)
+        since, until = _when(actor, args.since), _when(actor, args.until, end=True)
+        if since and until and since >= until:
+            raise CliError("--since must be before --until")
+        with _out(args.file) as handle:
+            count = csvio.export_audit(session, actor=actor, out=handle, since=since, until=until)
+    if args.file != "-":
+        print(f"exported {count} audit event(s) to {args.file}")
+    return 0
+
+
+def cmd_settings_list(args: argparse.Namespace) -> int:
+    with _session() as session:
+        values = org_settings.all_settings(session)
+    if args.json:
+        _emit_json(values)
+    else:
+        _table(
+            ["key", "value", "meaning"],
+            [[k, v, org_settings.SPECS[k].help] for k, v in values.items()],
+            width=60,
+        )
+    return 0
+
+
+def cmd_settings_set(args: argparse.Namespace) -> int:
+    with _session() as session:
+        value = org_settings.set_setting(
+            session, actor=_actor(session, args), key=args.key, value=args.value
+        )
+    print(f"{args.key} = {value}")
+    return 0
+
+
+def cmd_channels_list(args: argparse.Namespace) -> int:
+    with _session() as session:
+        rows = [
+            {
+                "id": c.id,
+                "name": c.name,
+                "kind": c.kind,
+                "enabled": c.enabled,
+                "needs_reconnect": c.needs_reconnect,
+                "daily_cap": c.daily_cap,
+            }
+            for c in channels.list_channels(session)
+        ]
+    if args.json:
+        _emit_json(rows)
+    else:
+        _table(
+            ["id", "name", "kind", "enabled"],
+            [[r["id"], r["name"], r["kind"], "yes" if r["enabled"] else "no"] for r in rows],
+        )
+    return 0
+
+
+# --- parser -----------------------------------------------------------------------------
+
+
+def _date(text: str) -> str:
+    if text:
+        try:
+            date.fromisoformat(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from err
+    return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree; every command has --help."""
+    parser = argparse.ArgumentParser(
+        prog="python -m planner",
+        description="Content marketing editorial planner: ideas, pieces, plan, audit.",
+    )
+    acting = argparse.ArgumentParser(add_help=False)
+    acting.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="USERNAME",
+        help="the user on whose behalf to act (default: $PLANNER_USER)",
+    )
+    listing = argparse.ArgumentParser(add_help=False)
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    paged = argparse.ArgumentParser(add_help=False)
+    paged.add_argument("--limit", type=int, default=None, help="at most this many rows")
+    secret = argparse.ArgumentParser(add_help=False)
+    secret.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input instead of a prompt",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        group: Any,
+        name: str,
+        handler: Handler,
+        help_text: str,
+        parents: Sequence[argparse.ArgumentParser] = (),
+    ) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = group.add_parser(
+            name, help=help_text, description=help_text, parents=list(parents)
+        )
+        p.set_defaults(handler=handler)
+        return p
+
+    def group(name: str, help_text: str) -> Any:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        return p.add_subparsers(dest="subcommand", required=True, metavar="ACTION")
+
+    p = add(
+        sub,
+        "init",
+        cmd_init,
+        "create or upgrade the database; optionally the first admin",
+        [secret],
+    )
+    p.add_argument("--admin", metavar="USERNAME", help="create this first admin account")
+    p.add_argument("--display-name", help="the admin's full name")
+    add(sub, "migrate", cmd_migrate, "apply pending schema migrations (data is kept)")
+    p = add(sub, "demo", cmd_demo, "load demo data into an empty database and print the logins")
+    p.add_argument("--password", help="one password for every demo user (default: random)")
+    p.add_argument("--size", type=int, default=0, help="extra generated posts, for benchmarks")
+    p.add_argument(
+        "--if-empty",
+        action="store_true",
+        help="do nothing (exit 0) when the database already holds data",
+    )
+
+    g = group("users", "manage accounts (admins)")
+    p = add(
+        g,
+        "add",
+        cmd_users_add,
+        "add an account (the very first must be an admin)",
+        [acting, secret],
+    )
+    p.add_argument("username")
+    p.add_argument("--role", required=True, choices=["contributor", "editor", "approver", "admin"])
+    p.add_argument("--department", help="required for contributors")
+    p.add_argument("--display-name")
+    p.add_argument("--email")
+    p.add_argument("--locale", default="de", choices=["de", "en"])
+    p.add_argument("--timezone", help="IANA zone (default: PLANNER_TIMEZONE or Europe/Berlin)")
+    add(g, "list", cmd_users_list, "list accounts", [acting, listing])
+    p = add(g, "passwd", cmd_users_passwd, "set a password (and clear a lockout)", [acting, secret])
+    p.add_argument("username")
+    p = add(g, "disable", cmd_users_disable, "disable an account (or --enable it again)", [acting])
+    p.add_argument("username")
+    p.add_argument("--enable", action="store_true", help="enable the account again")
+
+    g = group("departments", "departments that submit ideas")
+    p = add(g, "add", cmd_departments_add, "add a department (admins)", [acting])
+    p.add_argument("name")
+    add(g, "list", cmd_departments_list, "list departments", [listing])
+
+    g = group("ideas", "submit and triage ideas")
+    p = add(g, "submit", cmd_ideas_submit, "submit an idea", [acting])
+    p.add_argument("--title", required=True)
+    p.add_argument("--pitch", required=True)
+    p.add_argument("--department", help="default: your own department")
+    p.add_argument("--audience", default="", help="target audience")
+    p.add_argument("--goal", default="")
+    p.add_argument("--url", help="optional source link")
+    p.add_argument("--urgency", default="normal", choices=[u.value for u in Urgency])
+    p.add_argument("--tags", default="", help="comma-separated")
+    p = add(g, "list", cmd_ideas_list, "list the ideas you may see", [acting, listing, paged])
+    p.add_argument("--status", type=_enum(IdeaStatus))
+    p.add_argument("--department")
+    p.add_argument("--urgency", type=_enum(Urgency))
+    p.add_argument("--tag")
+    p.add_argument("--mine", action="store_true", help="only ideas you submitted")
+    p = add(g, "show", cmd_ideas_show, "what became of an idea", [acting, listing])
+    p.add_argument("id", type=int)
+    p = add(g, "accept", cmd_ideas_accept, "accept an idea; it becomes a draft piece", [acting])
+    p.add_argument("id", type=int)
+    p.add_argument("--note", default="")
+    p = add(g, "reject", cmd_ideas_reject, "reject an idea with a reason", [acting])
+    p.add_argument("id", type=int)
+    p.add_argument("--reason", required=True)
+    p = add(g, "merge", cmd_ideas_merge, "merge a duplicate into another idea", [acting])
+    p.add_argument("id", type=int)
+    p.add_argument("--into", type=int, required=True, metavar="IDEA_ID")
+    p.add_argument("--note", default="")
+    p = add(
+        g,
+        "import",
+        cmd_ideas_import,
+        "submit every idea in a CSV file (columns: "
+        + ", ".join(csvio.IDEA_COLUMNS)
+        + "); nothing is imported if any row is broken",
+        [acting],
+    )
+    p.add_argument("file", help="CSV file, or - for standard input")
+    p = add(g, "export", cmd_ideas_export, "write the ideas you may see as CSV", [acting])
+    p.add_argument("file", help="CSV file, or - for standard output")
+
+    g = group("pieces", "edit pieces and move them through review")
+    p = add(g, "list", cmd_pieces_list, "list pieces", [acting, listing, paged])
+    p.add_argument("--status", type=_enum(PieceStatus))
+    p = add(
+        g,
+        "show",
+        cmd_pieces_show,
+        "a piece with its variants, comments and posts",
+        [acting, listing],
+    )
+    p.add_argument("id", type=int)
+    p = add(g, "edit", cmd_pieces_edit, "save a new revision of a piece", [acting])
+    p.add_argument("id", type=int)
+    p.add_argument("--title")
+    p.add_argument("--body", help="the master text")
+    p.add_argument("--body-file", help="read the master text from a file (- for stdin)")
+    p.add_argument(
+        "--variant",
+        action="append",
+        metavar="CHANNEL=TEXT",
+        help="text for one channel (repeatable)",
+    )
+    p.add_argument(
+        "--variant-file",
+        action="append",
+        metavar="CHANNEL=FILE",
+        help="text for one channel from a file (repeatable)",
+    )
+    p.add_argument("--due", type=_date, help="due date YYYY-MM-DD ('' clears it)")
+    p.add_argument("--campaign")
+    p.add_argument("--tags", help="comma-separated")
+    p.add_argument("--note", default="", help="what this revision changes")
+    p.add_argument(
+        "--expected-revision",
+        type=int,
+        help="the revision you edited (default: the current one); a conflict "
+        "keeps your text in data/conflicts/",
+    )
+    for action, text in (
+        ("submit", "send a draft to review"),
+        ("revise", "take a piece with requested changes back to draft"),
+        ("archive", "archive a piece"),
+        ("reopen", "bring an archived piece back as draft"),
+    ):
+        p = add(g, action, _piece_move(action), text, [acting])
+        p.add_argument("id", type=int)
+        p.add_argument("--note", default="")
+    p = add(
+        g,
+        "approve",
+        _piece_move("approve"),
+        "approve the revision you read (four-eyes: never your own work)",
+        [acting],
+    )
+    p.add_argument("id", type=int)
+    p.add_argument("--revision", type=int, help="the revision you read (default: current)")
+    p.add_argument("--note", default="")
+    p = add(
+        g,
+        "request-changes",
+        _piece_move("request-changes"),
+        "send a piece back with a comment",
+        [acting],
+    )
+    p.add_argument("id", type=int)
+    p.add_argument("--comment", required=True)
+    p.add_argument("--revision", type=int, help="the revision you read")
+    p = add(
+        g, "history", cmd_pieces_history, "revisions; --diff A B; --restore N", [acting, listing]
+    )
+    p.add_argument("id", type=int)
+    p.add_argument("--diff", type=int, nargs=2, metavar=("OLD", "NEW"))
+    p.add_argument("--restore", type=int, metavar="REVISION")
+    p = add(g, "comment", cmd_pieces_comment, "comment on a piece", [acting])
+    p.add_argument("id", type=int)
+    p.add_argument("text")
+
+    g = group("plan", "the content calendar: posts of pieces on channels")
+    p = add(
+        g,
+        "list",
+        cmd_plan_list,
+        "planned posts in your time zone (default: from now)",
+        [acting, listing, paged],
+    )
+    p.add_argument("--since", help="date or date-time (your zone)")
+    p.add_argument("--until", help="date or date-time (your zone), inclusive for a date")
+    p.add_argument("--all", action="store_true", help="include the past")
+    p.add_argument("--channel")
+    p.add_argument("--status", type=_enum(PostStatus))
+    for name, handler, text in (
+        ("add", cmd_plan_add, "plan a piece on a channel"),
+        ("move", cmd_plan_move, "reschedule a post"),
+    ):
+        p = add(g, name, handler, text, [acting])
+        if name == "add":
+            p.add_argument("piece", type=int)
+            p.add_argument("channel")
+        else:
+            p.add_argument("post", type=int)
+        p.add_argument("when", help="e.g. '2026-12-01 09:30' or '01.12.2026 09:30'")
+        p.add_argument("--tz", help="IANA zone of WHEN (default: yours)")
+        p.add_argument(
+            "--fold",
+            choices=["earlier", "later"],
+            help="which of two equal local times at the autumn DST change",
+        )
+    p = add(g, "cancel", cmd_plan_cancel, "cancel a post", [acting])
+    p.add_argument("post", type=int)
+    p.add_argument("--reason", default="")
+    p = add(g, "series", cmd_plan_series, "a recurring post (RRULE with COUNT or UNTIL)", [acting])
+    p.add_argument("piece", type=int)
+    p.add_argument("channel")
+    p.add_argument("--rule", required=True, help="e.g. FREQ=WEEKLY;BYDAY=TU;COUNT=8")
+    p.add_argument("--start", required=True, help="first local date-time, e.g. 2026-12-01 09:00")
+    p.add_argument("--tz", help="IANA zone (default: yours)")
+    p = add(
+        g,
+        "import",
+        cmd_plan_import,
+        "plan posts from CSV (columns: "
+        + ", ".join(csvio.PLAN_COLUMNS)
+        + "); rows with a post_id move that post; all or nothing",
+        [acting],
+    )
+    p.add_argument("file")
+    p = add(
+        g, "export", cmd_plan_export, "write pieces with their posts and times as CSV", [acting]
+    )
+    p.add_argument("file")
+    p.add_argument("--since")
+    p.add_argument("--until")
+
+    g = group("audit", "the append-only audit log")
+    p = add(g, "export", cmd_audit_export, "write audit events as CSV", [acting])
+    p.add_argument("file", help="CSV file, or - for standard output")
+    p.add_argument("--since", help="date or date-time in your zone")
+    p.add_argument("--until", help="date (inclusive) or date-time in your zone")
+
+    g = group("settings", "organisation settings")
+    add(g, "list", cmd_settings_list, "show the settings", [listing])
+    p = add(g, "set", cmd_settings_set, "change a setting (admins)", [acting])
+    p.add_argument("key", choices=list(org_settings.SPECS))
+    p.add_argument("value")
+
+    g = group("channels", "publishing channels")
+    add(g, "list", cmd_channels_list, "list channels", [listing])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, stderr: IO[str] | None = None) -> int:
+    """Run one command; returns the exit code (0 ok, 1 refused by the planner, 2 misuse)."""
+    err_out = stderr or sys.stderr
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except CsvImportFailed as err:
+        print(f"error: {err}", file=err_out)
+        return 1
+    except ValidationFailed as err:
+        print("error: invalid input", file=err_out)
+        for name, message in err.fields.items():
+            print(f"  {name}: {message}", file=err_out)
+        return 1
+    except CliError as err:
+        print(f"error: {err}", file=err_out)
+        return 2
+    except PlannerError as err:
+        print(f"error: {err}", file=err_out)
+        return 1

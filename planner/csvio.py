@@ -1,0 +1,374 @@
+"""CSV import and export of ideas, the plan (posts) and the audit log.
+
+Imports are all-or-nothing: every row is validated first, every broken row is reported
+with its line number, and nothing is stored while any row is broken.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any
+
+from sqlmodel import Session, col, select
+
+from planner import audit, planning
+from planner.errors import (
+    CsvImportFailed,
+    NotFound,
+    PlannerError,
+    TimeInputError,
+    ValidationFailed,
+)
+from planner.ideas import list_ideas, prepare_idea, store_ideas
+from planner.models import (
+    AuditEvent,
+    Channel,
+    Department,
+    Idea,
+    Piece,
+    Post,
+    PostStatus,
+    User,
+)
+from planner.permissions import require
+from planner.timezones import format_local, parse_to_utc, to_local, zone
+
+MAX_ROWS = 50_000
+IDEA_COLUMNS = [
+    "title",
+    "pitch",
+    "department",
+    "target_audience",
+    "goal",
+    "source_url",
+    "urgency",
+    "tags",
+]
+IDEA_EXPORT_COLUMNS = [
+    "id",
+    *IDEA_COLUMNS,
+    "status",
+    "rejection_reason",
+    "merged_into",
+    "submitted_by",
+    "created_at",
+]
+PLAN_COLUMNS = ["post_id", "piece_id", "piece_title", "channel", "publish_at", "timezone", "status"]
+AUDIT_COLUMNS = [
+    "id",
+    "at_utc",
+    "at_local",
+    "actor",
+    "object_type",
+    "object_id",
+    "action",
+    "from_state",
+    "to_state",
+    "version",
+    "note",
+]
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class PlanImport:
+    """What a plan import did."""
+
+    created: list[Post]
+    moved: list[Post]
+    unchanged: int
+
+
+def _cell(value: object) -> str:
+    """A cell that spreadsheet programs will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _uncell(value: str | None) -> str:
+    text = (value or "").strip()
+    if text.startswith("'") and text[1:2] in {"=", "+", "-", "@"}:
+        return text[1:]
+    return text
+
+
+def _decode(raw: bytes | str) -> str:
+    if isinstance(raw, str):
+        return raw.removeprefix("\ufeff")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # German spreadsheet programs still save CSV as Windows-1252.
+        return raw.decode("cp1252", errors="replace")
+
+
+def _rows(
+    raw: bytes | str, *, required: Sequence[str], allowed: Sequence[str]
+) -> list[tuple[int, dict[str, str]]]:
+    """Read a CSV (comma or semicolon) into (line number, row) pairs, or raise with problems."""
+    text = _decode(raw)
+    if not text.strip():
+        raise CsvImportFailed([(1, "the file is empty; the first line must name the columns")])
+    first_line = text.splitlines()[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    problems: list[tuple[int, str]] = []
+    missing = [c for c in required if c not in header]
+    unknown = [c for c in header if c not in allowed]
+    if missing:
+        problems.append((1, f"missing column(s): {', '.join(missing)}"))
+    if unknown:
+        problems.append(
+            (1, f"unknown column(s): {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+        )
+    if problems:
+        raise CsvImportFailed(problems)
+    rows: list[tuple[int, dict[str, str]]] = []
+    try:
+        for row in reader:
+            start = reader.line_num  # the (last) physical line of this record
+            if None in row:
+                problems.append(
+                    (
+                        start,
+                        f"{len(header) + len(row[None])} fields, but the header has {len(header)}",
+                    )
+                )
+                continue
+            if any(v is None for v in row.values()):
+                count = sum(v is not None for v in row.values())
+                problems.append((start, f"only {count} fields, but the header has {len(header)}"))
+                continue
+            rows.append((start, {k: _uncell(v) for k, v in row.items()}))
+            if len(rows) > MAX_ROWS:
+                problems.append((start, f"more than {MAX_ROWS} rows; split the file"))
+                break
+    except csv.Error as err:
+        problems.append((reader.line_num, f"broken CSV: {err}"))
+    if problems:
+        raise CsvImportFailed(problems)
+    if not rows:
+        raise CsvImportFailed([(2, "no rows below the header")])
+    return rows
+
+
+def _problem(err: PlannerError) -> str:
+    if isinstance(err, ValidationFailed):
+        return "; ".join(f"{k}: {v}" for k, v in err.fields.items())
+    return str(err)
+
+
+# --- ideas ------------------------------------------------------------------------------
+
+
+def import_ideas(session: Session, *, actor: User, raw: bytes | str) -> list[Idea]:
+    """Submit every idea in the file as `actor`, or none if any row is broken."""
+    require(actor, "submit_idea")
+    rows = _rows(raw, required=["title", "pitch", "department"], allowed=IDEA_EXPORT_COLUMNS)
+    prepared: list[Idea] = []
+    problems: list[tuple[int, str]] = []
+    for line, row in rows:
+        data: dict[str, Any] = {k: row.get(k, "") for k in IDEA_COLUMNS if k in row}
+        if not data.get("source_url"):
+            data.pop("source_url", None)
+        try:
+            prepared.append(prepare_idea(session, actor=actor, data=data))
+        except PlannerError as err:
+            problems.append((line, _problem(err)))
+    if problems:
+        raise CsvImportFailed(problems)
+    return store_ideas(session, actor=actor, ideas=prepared)
+
+
+def export_ideas(session: Session, *, actor: User, out: IO[str]) -> int:
+    """Write the ideas the actor may see; returns how many."""
+    ideas = list_ideas(session, actor=actor)
+    departments = {d.id: d.name for d in session.exec(select(Department))}
+    usernames = {u.id: u.username for u in session.exec(select(User))}
+    writer = csv.writer(out)
+    writer.writerow(IDEA_EXPORT_COLUMNS)
+    for idea in ideas:
+        writer.writerow(
+            _cell(v)
+            for v in (
+                idea.id,
+                idea.title,
+                idea.pitch,
+                departments.get(idea.department_id),
+                idea.target_audience,
+                idea.goal,
+                idea.source_url,
+                idea.urgency.value,
+                "; ".join(idea.tags),
+                idea.status.value,
+                idea.rejection_reason,
+                idea.merged_into_id,
+                usernames.get(idea.submitted_by_id),
+                idea.created_at.isoformat(),
+            )
+        )
+    return len(ideas)
+
+
+# --- plan -------------------------------------------------------------------------------
+
+
+def export_plan(
+    session: Session,
+    *,
+    actor: User,
+    out: IO[str],
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> int:
+    """Write pieces with their channel posts and local times; returns how many posts."""
+    require(actor, "view_pieces")
+    posts = planning.list_posts(session, start=start, end=end)
+    pieces = {
+        p.id: p.title
+        for p in session.exec(
+            select(Piece).where(col(Piece.id).in_({post.piece_id for post in posts}))
+        )
+    }
+    channels = {c.id: c.name for c in session.exec(select(Channel))}
+    writer = csv.writer(out)
+    writer.writerow(PLAN_COLUMNS)
+    for post in posts:
+        local = to_local(post.publish_at, post.timezone)
+        writer.writerow(
+            _cell(v)
+            for v in (
+                post.id,
+                post.piece_id,
+                pieces.get(post.piece_id),
+                channels.get(post.channel_id),
+                local.strftime("%Y-%m-%d %H:%M%z"),
+                post.timezone,
+                post.status.value,
+            )
+        )
+    return len(posts)
+
+
+def import_plan(session: Session, *, actor: User, raw: bytes | str) -> PlanImport:
+    """Plan new posts (rows without post_id) and move existing ones, all or nothing."""
+    require(actor, "plan_posts")
+    rows = _rows(raw, required=["piece_id", "channel", "publish_at"], allowed=PLAN_COLUMNS)
+    new: list[Post] = []
+    moves: list[tuple[Post, datetime, str]] = []
+    unchanged = 0
+    problems: list[tuple[int, str]] = []
+    for line, row in rows:
+        tz_name = row.get("timezone") or actor.timezone
+        try:
+            zone(tz_name)
+            post_ref = row.get("post_id", "")
+            if not row["piece_id"].isdigit():
+                raise ValidationFailed({"piece_id": f"{row['piece_id']!r} is not a piece id"})
+            if post_ref:
+                moved = _planned_move(session, post_ref, row, tz_name)
+                if moved is None:
+                    unchanged += 1
+                else:
+                    moves.append(moved)
+            else:
+                new.append(
+                    planning.prepare_post(
+                        session,
+                        actor=actor,
+                        piece_id=int(row["piece_id"]),
+                        channel=row["channel"],
+                        when=row["publish_at"],
+                        tz_name=tz_name,
+                    )
+                )
+        except (PlannerError, TimeInputError) as err:
+            problems.append((line, _problem(err)))
+    if problems:
+        raise CsvImportFailed(problems)
+    try:
+        for post, when, tz_name in moves:
+            old = post.publish_at
+            post.publish_at, post.timezone, post.status = when, tz_name, PostStatus.planned
+            session.add(post)
+            audit.record(
+                session,
+                actor=actor,
+                object_type="post",
+                object_id=post.id,
+                action="move",
+                to_state=PostStatus.planned.value,
+                note=f"plan import: {old:%Y-%m-%d %H:%M} -> {when:%Y-%m-%d %H:%M} UTC",
+            )
+        session.flush()
+    except BaseException:
+        session.rollback()
+        raise
+    planning.store_posts(session, actor=actor, posts=new)
+    return PlanImport(created=new, moved=[m[0] for m in moves], unchanged=unchanged)
+
+
+def _planned_move(
+    session: Session, post_ref: str, row: dict[str, str], tz_name: str
+) -> tuple[Post, datetime, str] | None:
+    if not post_ref.isdigit():
+        raise ValidationFailed({"post_id": f"{post_ref!r} is not a post id"})
+    post = session.get(Post, int(post_ref))
+    if post is None:
+        raise NotFound("post", int(post_ref))
+    if str(post.piece_id) != row["piece_id"]:
+        raise ValidationFailed(
+            {"piece_id": f"post {post.id} belongs to piece {post.piece_id}, not {row['piece_id']}"}
+        )
+    when = parse_to_utc(row["publish_at"], tz_name)
+    if when == post.publish_at:
+        return None
+    if post.status not in (PostStatus.planned, PostStatus.failed, PostStatus.missed):
+        raise ValidationFailed(
+            {"publish_at": f"post {post.id} is {post.status.value} and cannot be moved"}
+        )
+    return post, when, tz_name
+
+
+# --- audit ------------------------------------------------------------------------------
+
+
+def export_audit(
+    session: Session,
+    *,
+    actor: User,
+    out: IO[str],
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    """Write audit events in [since, until) with UTC and the actor's local time."""
+    require(actor, "view_audit")
+    events: Iterable[AuditEvent] = audit.list_events(session, since=since, until=until)
+    writer = csv.writer(out)
+    writer.writerow(AUDIT_COLUMNS)
+    count = 0
+    for e in events:
+        writer.writerow(
+            _cell(v)
+            for v in (
+                e.id,
+                e.at.isoformat(),
+                format_local(e.at, actor.timezone),
+                e.actor_name,
+                e.object_type,
+                e.object_id,
+                e.action,
+                e.from_state,
+                e.to_state,
+                e.version,
+                e.note,
+            )
+        )
+        count += 1
+    return count

@@ -1,0 +1,343 @@
+"""The workflow tables, driven through the service functions for every state, action and role."""
+
+from __future__ import annotations
+
+import enum
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher, profiles
+from sqlalchemy import Engine
+from sqlmodel import Session, SQLModel, col, func, select
+
+from planner import ideas, pieces, users, workflow
+from planner.errors import IllegalTransition, PermissionDenied, ValidationFailed
+from planner.models import (
+    AuditEvent,
+    Comment,
+    Idea,
+    IdeaStatus,
+    Piece,
+    PieceStatus,
+    Revision,
+    Role,
+    User,
+)
+from tests.conftest import World
+
+EDITORIAL = frozenset({Role.editor, Role.admin})
+APPROVERS = frozenset({Role.approver, Role.admin})
+
+# The workflow as DESIGN.md describes it, written out independently of planner.workflow:
+# (state, action) -> (target state, roles that may take the move).
+DOCUMENTED_MOVES: dict[str, dict[tuple[str, str], tuple[str, frozenset[Role]]]] = {
+    "idea": {
+        ("submitted", "accept"): ("accepted", EDITORIAL),
+        ("submitted", "reject"): ("rejected", EDITORIAL),
+        ("submitted", "merge"): ("merged", EDITORIAL),
+        ("rejected", "reopen"): ("submitted", EDITORIAL),
+    },
+    "piece": {
+        ("draft", "submit"): ("in_review", EDITORIAL),
+        ("in_review", "approve"): ("approved", APPROVERS),
+        ("in_review", "request_changes"): ("changes_requested", APPROVERS),
+        ("changes_requested", "revise"): ("draft", EDITORIAL),
+        ("draft", "archive"): ("archived", EDITORIAL),
+        ("in_review", "archive"): ("archived", EDITORIAL),
+        ("changes_requested", "archive"): ("archived", EDITORIAL),
+        ("approved", "archive"): ("archived", EDITORIAL),
+        ("published", "archive"): ("archived", EDITORIAL),
+        ("archived", "reopen"): ("draft", EDITORIAL),
+    },
+}
+NOTE_REQUIRED = {("idea", "reject"), ("piece", "request_changes")}
+STATES: dict[str, type[enum.StrEnum]] = {"idea": IdeaStatus, "piece": PieceStatus}
+ACTIONS = {
+    "idea": ["accept", "reject", "merge", "reopen"],
+    "piece": ["submit", "approve", "request_changes", "revise", "archive", "reopen"],
+}
+MODELS: dict[str, type[Idea] | type[Piece]] = {"idea": Idea, "piece": Piece}
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hash fixture passwords with Argon2's cheapest profile: hundreds of worlds stay fast.
+
+    Hashing is not what these tests are about; tests/planner/test_users.py uses the real one.
+    """
+    monkeypatch.setattr(users, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+
+# --- building an object in a given state through the services ---------------------------
+
+
+def idea_in(world: World, state: str) -> tuple[Idea, Idea]:
+    """A Marketing idea in `state`, and a second submitted idea it can be merged into."""
+    s = world.session
+
+    def submit(title: str) -> Idea:
+        data = {"title": title, "pitch": f"{title}: a pitch long enough", "department": "Marketing"}
+        return ideas.submit_idea(s, actor=world.contributor, data=data).idea
+
+    target = submit("Annual report highlights")
+    idea = submit("Winter tyre checklist")
+    assert idea.id is not None and target.id is not None
+    if state == IdeaStatus.accepted:
+        ideas.accept_idea(s, actor=world.editor, idea_id=idea.id)
+    elif state == IdeaStatus.rejected:
+        ideas.reject_idea(s, actor=world.editor, idea_id=idea.id, reason="Not this quarter")
+    elif state == IdeaStatus.merged:
+        ideas.merge_idea(s, actor=world.editor, idea_id=idea.id, into_id=target.id)
+    return idea, target
+
+
+def piece_in(world: World, state: str) -> Piece:
+    """A piece written by world.editor, moved into `state` (published is set directly)."""
+    s = world.session
+    data = {"title": "Winter tyre checklist", "body": "Check the tread depth."}
+    piece = pieces.create_piece(s, actor=world.editor, data=data)
+    assert piece.id is not None
+    if state == PieceStatus.archived:
+        pieces.archive_piece(s, actor=world.editor, piece_id=piece.id)
+    elif state != PieceStatus.draft:
+        pieces.submit_piece(s, actor=world.editor, piece_id=piece.id)
+        if state == PieceStatus.changes_requested:
+            pieces.request_changes(s, actor=world.approver, piece_id=piece.id, comment="Shorter")
+        elif state in (PieceStatus.approved, PieceStatus.published):
+            pieces.approve_piece(s, actor=world.approver, piece_id=piece.id, revision=1)
+    if state == PieceStatus.published:
+        # Only the scheduler publishes; no service moves a piece here.
+        piece.status = PieceStatus.published
+        s.add(piece)
+        s.commit()
+    assert piece.status == state
+    return piece
+
+
+def actor_for(world: World, role: Role) -> User:
+    """A user with `role` who wrote no revision of any piece (four-eyes stays out of the way)."""
+    return {
+        Role.contributor: world.contributor,
+        Role.editor: world.editor2,
+        Role.approver: world.approver,
+        Role.admin: world.admin,
+    }[role]
+
+
+Call = Callable[[Session, User, Any, Any], object]
+
+IDEA_CALLS: dict[str, Call] = {
+    "accept": lambda s, actor, idea, _t: ideas.accept_idea(s, actor=actor, idea_id=idea.id),
+    "reject": lambda s, actor, idea, _t: ideas.reject_idea(
+        s, actor=actor, idea_id=idea.id, reason="Covered last month"
+    ),
+    "merge": lambda s, actor, idea, target: ideas.merge_idea(
+        s, actor=actor, idea_id=idea.id, into_id=target.id
+    ),
+    "reopen": lambda s, actor, idea, _t: ideas.reopen_idea(s, actor=actor, idea_id=idea.id),
+}
+PIECE_CALLS: dict[str, Call] = {
+    "submit": lambda s, actor, piece, _t: pieces.submit_piece(s, actor=actor, piece_id=piece.id),
+    "approve": lambda s, actor, piece, _t: pieces.approve_piece(
+        s, actor=actor, piece_id=piece.id, revision=piece.revision
+    ),
+    "request_changes": lambda s, actor, piece, _t: pieces.request_changes(
+        s, actor=actor, piece_id=piece.id, comment="Please cite a source"
+    ),
+    "revise": lambda s, actor, piece, _t: pieces.revise_piece(s, actor=actor, piece_id=piece.id),
+    "archive": lambda s, actor, piece, _t: pieces.archive_piece(
+        s, actor=actor, piece_id=piece.id
+    ),
+    "reopen": lambda s, actor, piece, _t: pieces.reopen_piece(s, actor=actor, piece_id=piece.id),
+}
+CALLS = {"idea": IDEA_CALLS, "piece": PIECE_CALLS}
+
+
+# --- reading back what is stored ----------------------------------------------------------
+
+
+def stored(engine: Engine, kind: str, obj_id: int) -> dict[str, Any]:
+    """The object's row as another connection sees it."""
+    with Session(engine) as fresh:
+        row = fresh.get(MODELS[kind], obj_id)
+        assert row is not None
+        return row.model_dump()
+
+
+def audit_rows(engine: Engine, kind: str, obj_id: int) -> list[AuditEvent]:
+    """The object's audit events, oldest first."""
+    with Session(engine) as fresh:
+        query = (
+            select(AuditEvent)
+            .where(AuditEvent.object_type == kind, AuditEvent.object_id == str(obj_id))
+            .order_by(col(AuditEvent.id))
+        )
+        return list(fresh.exec(query))
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    """How many rows the tables a workflow move could touch hold."""
+    models: list[type[SQLModel]] = [AuditEvent, Idea, Piece, Revision, Comment]
+    with Session(engine) as fresh:
+        return {
+            m.__name__: fresh.exec(select(func.count()).select_from(m)).one() for m in models
+        }
+
+
+# --- the matrix ---------------------------------------------------------------------------
+
+
+def expected_outcome(kind: str, state: str, action: str, role: Role) -> type[Exception] | str:
+    """The target state of an allowed move, or the error a refused one raises."""
+    moves = DOCUMENTED_MOVES[kind]
+    roles = {r for (_s, a), (_t, rs) in moves.items() if a == action for r in rs}
+    if role not in roles:
+        return PermissionDenied
+    if (state, action) not in moves:
+        return IllegalTransition
+    target, move_roles = moves[(state, action)]
+    return target if role in move_roles else PermissionDenied
+
+
+def allowed_for(kind: str, state: str, role: Role) -> set[str]:
+    """The documented actions `role` may take from `state`."""
+    return {
+        a for (s, a), (_t, roles) in DOCUMENTED_MOVES[kind].items() if s == state and role in roles
+    }
+
+
+MATRIX = [
+    pytest.param(kind, state.value, action, role, id=f"{kind}-{state.value}-{action}-{role.value}")
+    for kind in ("idea", "piece")
+    for state, action, role in itertools.product(STATES[kind], ACTIONS[kind], Role)
+]
+
+
+@pytest.mark.parametrize(("kind", "state", "action", "role"), MATRIX)
+def test_move_is_taken_or_refused_as_the_table_says(
+    world: World, engine: Engine, kind: str, state: str, action: str, role: Role
+) -> None:
+    if kind == "idea":
+        obj, target = idea_in(world, state)
+    else:
+        obj, target = piece_in(world, state), None
+    assert obj.id is not None
+    actor = actor_for(world, role)
+    before = stored(engine, kind, obj.id)
+    counts = row_counts(engine)
+    events = audit_rows(engine, kind, obj.id)
+    expected = expected_outcome(kind, state, action, role)
+
+    if isinstance(expected, str):
+        CALLS[kind][action](world.session, actor, obj, target)
+
+        after = stored(engine, kind, obj.id)
+        assert after["status"] == expected
+        new_events = audit_rows(engine, kind, obj.id)[len(events) :]
+        assert len(new_events) == 1
+        event = new_events[0]
+        assert (event.action, event.from_state, event.to_state) == (action, state, expected)
+        assert event.actor_id == actor.id
+        return
+
+    with pytest.raises(expected) as caught:
+        CALLS[kind][action](world.session, actor, obj, target)
+
+    if expected is IllegalTransition:
+        message = str(caught.value)
+        assert f"while it is {state!r}" in message
+        allowed = allowed_for(kind, state, role)
+        listed = message.rsplit("allowed: ", 1)[1]
+        assert (set(listed.split(", ")) if allowed else {listed}) == (allowed or {"none"})
+        assert isinstance(caught.value, IllegalTransition)
+        assert caught.value.state == state
+        assert set(caught.value.allowed) == allowed
+    assert stored(engine, kind, obj.id) == before
+    assert audit_rows(engine, kind, obj.id) == events
+    assert row_counts(engine) == counts
+
+
+def test_transition_tables_are_the_documented_workflow() -> None:
+    for kind, table in workflow.TABLES.items():
+        actual = {
+            (state.value, action): (move.target.value, move.roles)
+            for (state, action), move in table.items()
+        }
+        assert actual == DOCUMENTED_MOVES[kind]
+        required = {(kind, action) for (_s, action), move in table.items() if move.note_required}
+        assert required == {(k, a) for k, a in NOTE_REQUIRED if k == kind}
+
+
+def test_matrix_covers_every_action_and_state_of_every_table() -> None:
+    assert set(workflow.TABLES) == set(ACTIONS)
+    for kind in workflow.TABLES:
+        assert workflow.actions(kind) == ACTIONS[kind]
+        sources = {state for state, _a in workflow.TABLES[kind]}
+        targets = {move.target for move in workflow.TABLES[kind].values()}
+        assert sources | targets <= set(STATES[kind])
+
+
+# --- reasons ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reason", [pytest.param("", id="empty"), pytest.param("  ", id="blank")])
+def test_rejecting_an_idea_needs_a_reason(world: World, engine: Engine, reason: str) -> None:
+    idea, _target = idea_in(world, IdeaStatus.submitted)
+    assert idea.id is not None
+    before, counts = stored(engine, "idea", idea.id), row_counts(engine)
+
+    with pytest.raises(ValidationFailed) as caught:
+        ideas.reject_idea(world.session, actor=world.editor, idea_id=idea.id, reason=reason)
+
+    assert set(caught.value.fields) == {"note"}
+    assert stored(engine, "idea", idea.id) == before
+    assert row_counts(engine) == counts
+
+
+@pytest.mark.parametrize("comment", [pytest.param("", id="empty"), pytest.param("\n", id="blank")])
+def test_requesting_changes_needs_a_comment(world: World, engine: Engine, comment: str) -> None:
+    piece = piece_in(world, PieceStatus.in_review)
+    assert piece.id is not None
+    before, counts = stored(engine, "piece", piece.id), row_counts(engine)
+
+    with pytest.raises(ValidationFailed) as caught:
+        pieces.request_changes(
+            world.session, actor=world.approver, piece_id=piece.id, comment=comment
+        )
+
+    assert set(caught.value.fields) == {"note"}
+    assert stored(engine, "piece", piece.id) == before
+    assert row_counts(engine) == counts
+
+
+def test_rejection_reason_and_change_request_are_kept_in_the_audit_note(
+    world: World, engine: Engine
+) -> None:
+    idea, _target = idea_in(world, IdeaStatus.submitted)
+    piece = piece_in(world, PieceStatus.in_review)
+    assert idea.id is not None and piece.id is not None
+
+    ideas.reject_idea(world.session, actor=world.editor, idea_id=idea.id, reason=" Off-topic ")
+    pieces.request_changes(
+        world.session, actor=world.approver, piece_id=piece.id, comment="Add a photo"
+    )
+
+    assert audit_rows(engine, "idea", idea.id)[-1].note == "Off-topic"
+    assert audit_rows(engine, "piece", piece.id)[-1].note == "Add a photo"
+
+
+def test_disabled_editor_cannot_take_a_move_they_otherwise_may(
+    world: World, engine: Engine
+) -> None:
+    piece = piece_in(world, PieceStatus.draft)
+    assert piece.id is not None
+    users.set_disabled(world.session, actor=world.admin, username=world.editor2.username)
+    before, counts = stored(engine, "piece", piece.id), row_counts(engine)
+
+    with pytest.raises(PermissionDenied, match="disabled"):
+        pieces.submit_piece(world.session, actor=world.editor2, piece_id=piece.id)
+
+    assert stored(engine, "piece", piece.id) == before
+    assert row_counts(engine) == counts
