@@ -70,5 +70,5 @@ def get_channel(session: Session, ref: str | int) -> Channel:
         ).first()
     if channel is None:
         known = ", ".join(c.name for c in list_channels(session)) or "none yet"
-        raise NotFound("channel", f"{ref} (known: {known})")
+        raise NotFound("channel", ref, f"known: {known}")
     return channel

@@ -108,8 +108,12 @@ def _decode(raw: bytes | str) -> str:
 
 def _rows(
     raw: bytes | str, *, required: Sequence[str], allowed: Sequence[str]
-) -> list[tuple[int, dict[str, str]]]:
-    """Read a CSV (comma or semicolon) into (line number, row) pairs, or raise with problems."""
+) -> tuple[list[tuple[int, dict[str, str]]], list[tuple[int, str]]]:
+    """Read a CSV (comma or semicolon) into (line number, row) pairs and row problems.
+
+    A file whose header is unusable raises at once; a row with the wrong number of fields
+    is reported as a problem so that the caller can name every broken line in one go.
+    """
     text = _decode(raw)
     if not text.strip():
         raise CsvImportFailed([(1, "the file is empty; the first line must name the columns")])
@@ -151,11 +155,9 @@ def _rows(
                 break
     except csv.Error as err:
         problems.append((reader.line_num, f"broken CSV: {err}"))
-    if problems:
-        raise CsvImportFailed(problems)
-    if not rows:
+    if not rows and not problems:
         raise CsvImportFailed([(2, "no rows below the header")])
-    return rows
+    return rows, problems
 
 
 def _problem(err: PlannerError) -> str:
@@ -170,9 +172,10 @@ def _problem(err: PlannerError) -> str:
 def import_ideas(session: Session, *, actor: User, raw: bytes | str) -> list[Idea]:
     """Submit every idea in the file as `actor`, or none if any row is broken."""
     require(actor, "submit_idea")
-    rows = _rows(raw, required=["title", "pitch", "department"], allowed=IDEA_EXPORT_COLUMNS)
+    rows, problems = _rows(
+        raw, required=["title", "pitch", "department"], allowed=IDEA_EXPORT_COLUMNS
+    )
     prepared: list[Idea] = []
-    problems: list[tuple[int, str]] = []
     for line, row in rows:
         data: dict[str, Any] = {k: row.get(k, "") for k in IDEA_COLUMNS if k in row}
         if not data.get("source_url"):
@@ -182,7 +185,7 @@ def import_ideas(session: Session, *, actor: User, raw: bytes | str) -> list[Ide
         except PlannerError as err:
             problems.append((line, _problem(err)))
     if problems:
-        raise CsvImportFailed(problems)
+        raise CsvImportFailed(sorted(problems))
     return store_ideas(session, actor=actor, ideas=prepared)
 
 
@@ -259,11 +262,12 @@ def export_plan(
 def import_plan(session: Session, *, actor: User, raw: bytes | str) -> PlanImport:
     """Plan new posts (rows without post_id) and move existing ones, all or nothing."""
     require(actor, "plan_posts")
-    rows = _rows(raw, required=["piece_id", "channel", "publish_at"], allowed=PLAN_COLUMNS)
+    rows, problems = _rows(
+        raw, required=["piece_id", "channel", "publish_at"], allowed=PLAN_COLUMNS
+    )
     new: list[Post] = []
     moves: list[tuple[Post, datetime, str]] = []
     unchanged = 0
-    problems: list[tuple[int, str]] = []
     for line, row in rows:
         tz_name = row.get("timezone") or actor.timezone
         try:
@@ -291,7 +295,7 @@ def import_plan(session: Session, *, actor: User, raw: bytes | str) -> PlanImpor
         except (PlannerError, TimeInputError) as err:
             problems.append((line, _problem(err)))
     if problems:
-        raise CsvImportFailed(problems)
+        raise CsvImportFailed(sorted(problems))
     try:
         for post, when, tz_name in moves:
             old = post.publish_at

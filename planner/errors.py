@@ -22,10 +22,10 @@ class ValidationFailed(PlannerError, ValueError):
 class NotFound(PlannerError, LookupError):
     """The object does not exist, or the actor may not see it."""
 
-    def __init__(self, kind: str, key: object) -> None:
+    def __init__(self, kind: str, key: object, hint: str = "") -> None:
         self.kind = kind
         self.key = key
-        super().__init__(f"{kind} {key!r} not found")
+        super().__init__(f"{kind} {key!r} not found" + (f" ({hint})" if hint else ""))
 
 
 class PermissionDenied(PlannerError, PermissionError):
@@ -90,9 +90,10 @@ class EditConflict(PlannerError, RuntimeError):
         self.expected = expected
         self.current = current
         self.attempted = attempted
+        kept = " Your text was kept; reload and merge it." if attempted is not None else ""
         super().__init__(
-            f"{kind} {obj_id} was changed by someone else: you edited version {expected}, "
-            f"it is now at version {current}. Your text was kept; reload and merge it."
+            f"{kind} {obj_id} was changed by someone else: you worked on version {expected}, "
+            f"it is now at version {current}.{kept}"
         )
 
 

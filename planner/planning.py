@@ -357,10 +357,12 @@ def due_posts(session: Session, *, now: datetime | None = None, limit: int = 100
 
 
 def _hold_reason(piece: Piece, channel: Channel) -> HoldReason | None:
+    # An edit after approval also moves the piece back to review, so check the revision
+    # first: otherwise the more specific reason could never be given.
+    if piece.approved_revision is not None and piece.approved_revision != piece.revision:
+        return HoldReason.changed_after_approval
     if piece.status != PieceStatus.approved:
         return HoldReason.not_approved
-    if piece.approved_revision != piece.revision:
-        return HoldReason.changed_after_approval
     if not channel.enabled:
         return HoldReason.channel_disabled
     if channel.needs_reconnect:

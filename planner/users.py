@@ -60,7 +60,7 @@ def get_department(session: Session, name: str) -> Department:
     ).first()
     if dep is None:
         known = ", ".join(d.name for d in list_departments(session)) or "none yet"
-        raise NotFound("department", f"{name} (known: {known})")
+        raise NotFound("department", name, f"known: {known}")
     return dep
 
 

@@ -96,6 +96,11 @@ def check(kind: str, obj: Stateful, action: str, actor: User, note: str = "") ->
         raise IllegalTransition(
             kind, obj.id, obj.status.value, action, allowed_actions(kind, obj.status, actor.role)
         )
+    if actor.role not in move.roles:
+        raise PermissionDenied(
+            f"{actor.username!r} (role {actor.role.value}) may not {action} a {kind} "
+            f"while it is {obj.status.value!r}"
+        )
     if move.note_required and not note.strip():
         raise ValidationFailed({"note": f"a reason is required to {action.replace('_', ' ')}"})
     return move

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import uuid
@@ -23,6 +24,16 @@ POSTGRES_URL = os.environ.get("PLANNER_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("PLANNER_REQUIRE_POSTGRES") == "1"
 BACKENDS = ["sqlite", "postgresql"]
 PASSWORD = "correct horse battery"  # test-only password for fixture users
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _reuse_password_hashes() -> Iterator[None]:
+    """Hash each distinct password once per run: still real Argon2id, just not recomputed."""
+    real = users.hash_password
+    cached = functools.lru_cache(maxsize=None)(real)
+    users.hash_password = cached  # type: ignore[assignment]
+    yield
+    users.hash_password = real  # type: ignore[assignment]
 
 
 @pytest.fixture(scope="session")

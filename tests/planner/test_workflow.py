@@ -341,3 +341,25 @@ def test_disabled_editor_cannot_take_a_move_they_otherwise_may(
 
     assert stored(engine, "piece", piece.id) == before
     assert row_counts(engine) == counts
+
+
+def test_move_roles_are_checked_for_the_state_not_only_for_the_action(
+    world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A table where editors may archive drafts but only admins may archive approved pieces.
+    table = dict(workflow.PIECE_MOVES)
+    table[(PieceStatus.approved, "archive")] = workflow.Move(
+        PieceStatus.archived, frozenset({Role.admin})
+    )
+    monkeypatch.setitem(workflow.TABLES, "piece", table)
+    piece = piece_in(world, PieceStatus.approved)
+    assert piece.id is not None
+    before, counts = stored(engine, "piece", piece.id), row_counts(engine)
+
+    with pytest.raises(PermissionDenied, match="while it is 'approved'"):
+        pieces.archive_piece(world.session, actor=world.editor2, piece_id=piece.id)
+
+    assert stored(engine, "piece", piece.id) == before
+    assert row_counts(engine) == counts
+    pieces.archive_piece(world.session, actor=world.admin, piece_id=piece.id)
+    assert stored(engine, "piece", piece.id)["status"] == PieceStatus.archived

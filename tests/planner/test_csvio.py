@@ -1,0 +1,213 @@
+"""CSV import/export: all or nothing, every broken line named, round trips."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import func, select
+
+from planner import channels, csvio, ideas, pieces, planning
+from planner.errors import CsvImportFailed, PermissionDenied
+from planner.models import AuditEvent, Idea, Post
+from tests.conftest import World
+
+GOOD_IDEAS = (
+    "title,pitch,department,urgency,tags\n"
+    "Tag der offenen Tür,Wir zeigen unser neues Büro in Leipzig,Marketing,high,event;büro\n"
+    "Onboarding-Serie,Neue Kolleginnen erzählen von ihrer ersten Woche,HR,normal,\n"
+)
+
+
+def _count(world: World, model: type) -> int:
+    return int(world.session.exec(select(func.count()).select_from(model)).one())
+
+
+def test_import_ideas_stores_every_row_with_an_audit_event(world: World) -> None:
+    stored = csvio.import_ideas(world.session, actor=world.editor, raw=GOOD_IDEAS.encode())
+    assert [i.title for i in stored] == ["Tag der offenen Tür", "Onboarding-Serie"]
+    assert stored[0].tags == ["event", "büro"]
+    assert _count(world, Idea) == 2
+    submits = world.session.exec(select(AuditEvent).where(AuditEvent.action == "submit")).all()
+    assert len(submits) == 2
+
+
+def test_import_with_broken_rows_imports_nothing_and_names_every_line(world: World) -> None:
+    raw = (
+        "title,pitch,department,urgency,source_url\n"
+        "Gute Idee,Ein ordentlicher Pitch mit Inhalt,Marketing,normal,\n"  # line 2 ok
+        "x,Ein ordentlicher Pitch mit Inhalt,Marketing,normal,\n"  # line 3: title too short
+        "Noch eine,Pitch der lang genug ist,Vertrieb,normal,\n"  # line 4: unknown department
+        "Dritte Idee,Pitch der lang genug ist,Marketing,sofort,\n"  # line 5: bad urgency
+        "Vierte Idee,Pitch der lang genug ist,Marketing,low,ftp://x\n"  # line 6: bad URL
+        "Fünfte,zu,viele,Felder,hier,zusätzlich\n"  # line 7: too many fields
+    )
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_ideas(world.session, actor=world.editor, raw=raw.encode())
+    lines = [line for line, _msg in caught.value.problems]
+    assert lines == [3, 4, 5, 6, 7]
+    messages = dict(caught.value.problems)
+    assert "title" in messages[3]
+    assert "Vertrieb" in messages[4]
+    assert "sofort" in messages[5]
+    assert "ftp://x" in messages[6]
+    assert "6 fields" in messages[7]
+    assert "line 3" in str(caught.value)
+    assert _count(world, Idea) == 0
+    assert world.session.exec(select(AuditEvent).where(AuditEvent.action == "submit")).all() == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param(b"", "empty", id="empty-file"),
+        pytest.param(b"title,pitch\nA title,some pitch text\n", "department", id="missing-col"),
+        pytest.param(
+            b"title,pitch,department,colour\nA,B,C,D\n", "unknown column", id="unknown-col"
+        ),
+        pytest.param(b"title,pitch,department\n", "no rows", id="header-only"),
+        pytest.param(
+            b'title,pitch,department\n"unterminated,pitch,Marketing\n', "", id="broken-quote"
+        ),
+    ],
+)
+def test_malformed_files_are_refused_with_a_line_number(
+    world: World, raw: bytes, expected: str
+) -> None:
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_ideas(world.session, actor=world.editor, raw=raw)
+    assert caught.value.problems
+    assert all(line >= 1 for line, _ in caught.value.problems)
+    assert expected in str(caught.value)
+    assert _count(world, Idea) == 0
+
+
+def test_semicolon_and_windows_1252_files_from_spreadsheets_import(world: World) -> None:
+    raw = "title;pitch;department\nGrüße aus Köln;Ein Gruß an alle Kunden;Marketing\n"
+    stored = csvio.import_ideas(world.session, actor=world.editor, raw=raw.encode("cp1252"))
+    assert stored[0].title == "Grüße aus Köln"
+
+
+def test_contributor_import_for_another_department_is_refused_per_line(world: World) -> None:
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_ideas(world.session, actor=world.contributor, raw=GOOD_IDEAS.encode())
+    assert [line for line, _ in caught.value.problems] == [3]
+    assert "own department" in caught.value.problems[0][1]
+    assert _count(world, Idea) == 0
+
+
+def test_ideas_export_round_trips_and_neutralises_formulas(world: World) -> None:
+    ideas.submit_idea(
+        world.session,
+        actor=world.editor,
+        data={"title": "=HYPERLINK(1)", "pitch": "+49 ist eine Vorwahl", "department": "HR"},
+    )
+    out = io.StringIO()
+    assert csvio.export_ideas(world.session, actor=world.editor, out=out) == 1
+    row = next(csv.DictReader(io.StringIO(out.getvalue())))
+    assert row["title"] == "'=HYPERLINK(1)"
+    assert row["pitch"] == "'+49 ist eine Vorwahl"
+    assert row["department"] == "HR"
+    again = csvio.import_ideas(world.session, actor=world.editor, raw=out.getvalue())
+    assert again[0].title == "=HYPERLINK(1)"
+    assert again[0].pitch == "+49 ist eine Vorwahl"
+
+
+def test_contributor_export_holds_only_their_department(world: World) -> None:
+    csvio.import_ideas(world.session, actor=world.editor, raw=GOOD_IDEAS.encode())
+    out = io.StringIO()
+    csvio.export_ideas(world.session, actor=world.contributor, out=out)
+    departments = {r["department"] for r in csv.DictReader(io.StringIO(out.getvalue()))}
+    assert departments == {"Marketing"}
+
+
+def _piece_and_channel(world: World) -> tuple[int, int]:
+    piece = pieces.create_piece(
+        world.session, actor=world.editor, data={"title": "Adventskalender", "body": "Text"}
+    )
+    chan = channels.create_channel(world.session, actor=world.admin, kind="mastodon", name="Social")
+    assert piece.id is not None and chan.id is not None
+    return piece.id, chan.id
+
+
+def test_plan_import_creates_posts_in_the_given_zone(world: World) -> None:
+    piece_id, _ = _piece_and_channel(world)
+    year = datetime.now(UTC).year + 1
+    raw = (
+        "piece_id,channel,publish_at,timezone\n"
+        f"{piece_id},Social,{year}-01-15 09:30,Europe/Berlin\n"
+        f"{piece_id},social,15.07.{year} 09:30,\n"
+    )
+    result = csvio.import_plan(world.session, actor=world.editor, raw=raw)
+    assert [p.publish_at for p in result.created] == [
+        datetime(year, 1, 15, 8, 30, tzinfo=UTC),
+        datetime(year, 7, 15, 7, 30, tzinfo=UTC),
+    ]
+
+
+def test_plan_import_with_a_broken_row_plans_nothing(world: World) -> None:
+    piece_id, _ = _piece_and_channel(world)
+    year = datetime.now(UTC).year + 1
+    raw = (
+        "piece_id,channel,publish_at\n"
+        f"{piece_id},Social,{year}-01-15 09:30\n"
+        f"{piece_id},Fax,{year}-01-15 09:30\n"
+        f"{piece_id},Social,{year}-03-28 02:30\n"
+        f"abc,Social,{year}-01-15 09:30\n"
+        f"{piece_id},Social,gestern\n"
+    )
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_plan(world.session, actor=world.editor, raw=raw)
+    problems = dict(caught.value.problems)
+    assert sorted(problems) == [3, 4, 5, 6]
+    assert "Fax" in problems[3]
+    assert "does not exist" in problems[4]
+    assert "abc" in problems[5]
+    assert "gestern" in problems[6]
+    assert _count(world, Post) == 0
+
+
+def test_plan_export_then_import_moves_changed_posts_and_keeps_the_rest(world: World) -> None:
+    piece_id, chan_id = _piece_and_channel(world)
+    start = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(days=3)
+    first = planning.plan_post(
+        world.session, actor=world.editor, piece_id=piece_id, channel=chan_id, when=start
+    )
+    planning.plan_post(
+        world.session,
+        actor=world.editor,
+        piece_id=piece_id,
+        channel=chan_id,
+        when=start + timedelta(days=1),
+    )
+    out = io.StringIO()
+    assert csvio.export_plan(world.session, actor=world.editor, out=out) == 2
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    later = (start + timedelta(days=7)).astimezone(UTC)
+    rows[0]["publish_at"] = later.strftime("%Y-%m-%d %H:%M+00:00")
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=csvio.PLAN_COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    result = csvio.import_plan(world.session, actor=world.editor, raw=buf.getvalue())
+    assert [p.id for p in result.moved] == [first.id]
+    assert result.unchanged == 1
+    assert result.created == []
+    world.session.expire_all()
+    assert planning.get_post(world.session, first.id).publish_at == later
+    assert _count(world, Post) == 2
+
+
+def test_audit_export_filters_by_range_and_needs_permission(world: World) -> None:
+    out = io.StringIO()
+    count = csvio.export_audit(world.session, actor=world.admin, out=out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert count == len(rows) > 0
+    assert {"create"} <= {r["action"] for r in rows}
+    future = io.StringIO()
+    later = datetime.now(UTC) + timedelta(days=1)
+    assert csvio.export_audit(world.session, actor=world.admin, out=future, since=later) == 0
+    with pytest.raises(PermissionDenied):
+        csvio.export_audit(world.session, actor=world.contributor, out=io.StringIO())

@@ -1,0 +1,494 @@
+"""Pieces: four-eyes, approval bound to a revision, optimistic locking, history, comments."""
+
+from __future__ import annotations
+
+import pytest
+from argon2 import PasswordHasher, profiles
+from sqlalchemy import Engine
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col, func, select
+
+from planner import audit, channels, pieces, planning, users
+from planner.errors import (
+    EditConflict,
+    FourEyesViolation,
+    IllegalTransition,
+    PermissionDenied,
+    ValidationFailed,
+)
+from planner.models import AuditEvent, Comment, Piece, PieceStatus, Revision
+from tests.conftest import World, utc
+
+PUBLISH_AT = utc(2099, 3, 2, 9, 0)
+AFTER_PUBLISH_AT = utc(2099, 3, 2, 9, 5)
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hash fixture passwords with Argon2's cheapest profile (test_users.py uses the real one)."""
+    monkeypatch.setattr(users, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+
+def new_piece(world: World, body: str = "First line.\nSecond line.") -> Piece:
+    """A draft by world.editor at revision 1."""
+    return pieces.create_piece(
+        world.session, actor=world.editor, data={"title": "Winter tyre checklist", "body": body}
+    )
+
+
+def in_review(world: World, body: str = "First line.\nSecond line.") -> Piece:
+    """A piece by world.editor, submitted for review at revision 1."""
+    piece = new_piece(world, body)
+    assert piece.id is not None
+    return pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+
+
+def stored_piece(engine: Engine, piece_id: int) -> Piece:
+    """The piece as another connection sees it."""
+    with Session(engine) as fresh:
+        piece = fresh.get(Piece, piece_id)
+        assert piece is not None
+        return piece
+
+
+def audit_count(engine: Engine) -> int:
+    """How many audit events exist."""
+    with Session(engine) as fresh:
+        return fresh.exec(select(func.count()).select_from(AuditEvent)).one()
+
+
+def edit(world: World, piece_id: int, actor_name: str, revision: int, body: str) -> Piece:
+    """Save `body` as the user `actor_name`, starting from `revision`."""
+    actor = getattr(world, actor_name)
+    return pieces.edit_piece(
+        world.session,
+        actor=actor,
+        piece_id=piece_id,
+        expected_revision=revision,
+        data={"body": body},
+    )
+
+
+# --- four-eyes -----------------------------------------------------------------------------
+
+
+def test_admin_who_edited_a_revision_cannot_approve_it(world: World, engine: Engine) -> None:
+    piece = new_piece(world)
+    assert piece.id is not None
+    edit(world, piece.id, "admin", 1, "Admin's wording.")
+    edit(world, piece.id, "editor", 2, "Editor's wording.")  # the admin's edit is history now
+    pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+    events = audit_count(engine)
+
+    with pytest.raises(FourEyesViolation, match="four-eyes"):
+        pieces.approve_piece(world.session, actor=world.admin, piece_id=piece.id, revision=3)
+
+    assert stored_piece(engine, piece.id).status == PieceStatus.in_review
+    assert stored_piece(engine, piece.id).approved_revision is None
+    assert audit_count(engine) == events
+
+
+def test_admin_who_created_the_piece_cannot_approve_it(world: World, engine: Engine) -> None:
+    piece = pieces.create_piece(world.session, actor=world.admin, data={"title": "Admin's own"})
+    assert piece.id is not None
+    pieces.submit_piece(world.session, actor=world.admin, piece_id=piece.id)
+
+    with pytest.raises(FourEyesViolation):
+        pieces.approve_piece(world.session, actor=world.admin, piece_id=piece.id, revision=1)
+
+    assert stored_piece(engine, piece.id).status == PieceStatus.in_review
+
+
+def test_another_approver_can_approve_what_an_admin_edited(world: World, engine: Engine) -> None:
+    piece = new_piece(world)
+    assert piece.id is not None
+    edit(world, piece.id, "admin", 1, "Admin's wording.")
+    pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+
+    pieces.approve_piece(world.session, actor=world.approver, piece_id=piece.id, revision=2)
+
+    stored = stored_piece(engine, piece.id)
+    assert stored.status == PieceStatus.approved
+    assert (stored.approved_revision, stored.approved_by_id) == (2, world.approver.id)
+    assert stored.approved_at is not None
+
+
+def test_four_eyes_violation_is_a_permission_error() -> None:
+    assert issubclass(FourEyesViolation, PermissionDenied)
+
+
+# --- approval is bound to a revision --------------------------------------------------------
+
+
+def test_approving_a_stale_revision_is_an_edit_conflict(world: World, engine: Engine) -> None:
+    piece = in_review(world)
+    assert piece.id is not None
+    edit(world, piece.id, "editor", 1, "Changed while the approver was reading.")
+    events = audit_count(engine)
+
+    with pytest.raises(EditConflict) as caught:
+        pieces.approve_piece(world.session, actor=world.approver, piece_id=piece.id, revision=1)
+
+    assert (caught.value.expected, caught.value.current) == (1, 2)
+    stored = stored_piece(engine, piece.id)
+    assert (stored.status, stored.approved_revision) == (PieceStatus.in_review, None)
+    assert audit_count(engine) == events
+
+
+def test_approval_records_the_revision_in_the_audit_event(world: World) -> None:
+    piece = in_review(world)
+    assert piece.id is not None
+
+    pieces.approve_piece(world.session, actor=world.approver, piece_id=piece.id, revision=1)
+
+    event = audit.list_events(world.session, object_type="piece", object_id=piece.id)[-1]
+    assert (event.action, event.version, event.actor_id) == ("approve", 1, world.approver.id)
+
+
+def test_edit_after_approval_sends_the_piece_back_to_review(world: World, engine: Engine) -> None:
+    piece = in_review(world)
+    assert piece.id is not None
+    pieces.approve_piece(world.session, actor=world.approver, piece_id=piece.id, revision=1)
+    assert pieces.is_approved_as_is(stored_piece(engine, piece.id))
+
+    edit(world, piece.id, "editor2", 1, "A late fix.")
+
+    stored = stored_piece(engine, piece.id)
+    assert (stored.status, stored.revision, stored.approved_revision) == (
+        PieceStatus.in_review,
+        2,
+        1,
+    )
+    assert not pieces.is_approved_as_is(stored)
+    event = audit.list_events(world.session, object_type="piece", object_id=piece.id)[-1]
+    assert (event.action, event.from_state, event.to_state) == ("edit", "approved", "in_review")
+
+
+def test_due_post_is_held_when_piece_changed_after_approval(world: World) -> None:
+    s = world.session
+    channel = channels.create_channel(s, actor=world.admin, kind="mastodon", name="Mastodon")
+    piece = in_review(world)
+    assert piece.id is not None and channel.id is not None
+    post = planning.plan_post(
+        s, actor=world.editor, piece_id=piece.id, channel=channel.id, when=PUBLISH_AT
+    )
+    assert planning.due_posts(s, now=AFTER_PUBLISH_AT) == []  # not approved yet
+
+    pieces.approve_piece(s, actor=world.approver, piece_id=piece.id, revision=1)
+    assert [p.id for p in planning.due_posts(s, now=AFTER_PUBLISH_AT)] == [post.id]
+
+    edit(world, piece.id, "editor", 1, "Changed after approval.")
+    assert planning.due_posts(s, now=AFTER_PUBLISH_AT) == []
+    held = planning.held_posts(s, now=AFTER_PUBLISH_AT)
+    assert [(h.post.id, h.reason) for h in held] == [(post.id, planning.HoldReason.not_approved)]
+
+    with pytest.raises(EditConflict):
+        pieces.approve_piece(s, actor=world.approver, piece_id=piece.id, revision=1)
+    assert planning.due_posts(s, now=AFTER_PUBLISH_AT) == []
+
+    pieces.approve_piece(s, actor=world.approver, piece_id=piece.id, revision=2)
+    assert [p.id for p in planning.due_posts(s, now=AFTER_PUBLISH_AT)] == [post.id]
+    assert planning.held_posts(s, now=AFTER_PUBLISH_AT) == []
+
+
+# --- optimistic locking ---------------------------------------------------------------------
+
+
+def test_second_save_from_the_same_revision_is_a_conflict_that_keeps_the_typed_text(
+    world: World, engine: Engine
+) -> None:
+    piece = new_piece(world)
+    assert piece.id is not None
+    edit(world, piece.id, "editor", 1, "Editor one's text.")
+
+    with pytest.raises(EditConflict) as caught:
+        edit(world, piece.id, "editor2", 1, "Editor two's text.")
+
+    assert caught.value.attempted.body == "Editor two's text."
+    assert (caught.value.expected, caught.value.current) == (1, 2)
+    stored = stored_piece(engine, piece.id)
+    assert (stored.body, stored.revision) == ("Editor one's text.", 2)
+    numbers = [r.number for r in pieces.history(world.session, actor=world.editor, piece_id=piece.id)]
+    assert numbers == [1, 2]
+
+
+def test_concurrent_editors_first_save_wins_and_second_gets_a_conflict(
+    world: World, engine: Engine
+) -> None:
+    piece = new_piece(world)
+    assert piece.id is not None
+    with Session(engine, expire_on_commit=False) as one, Session(engine) as two:
+        # Both editors open revision 1 in their own session.
+        mine = pieces.get_piece(one, actor=world.editor, piece_id=piece.id)
+        theirs = pieces.get_piece(two, actor=world.editor2, piece_id=piece.id)
+        assert mine.revision == theirs.revision == 1
+
+        pieces.edit_piece(
+            one,
+            actor=world.editor,
+            piece_id=piece.id,
+            expected_revision=1,
+            data={"body": "Editor one's text."},
+        )
+        with pytest.raises(EditConflict) as caught:
+            pieces.edit_piece(
+                two,
+                actor=world.editor2,
+                piece_id=piece.id,
+                expected_revision=1,
+                data={"body": "Editor two's text.", "title": "Their title"},
+            )
+
+    # The stale session passed the revision check; the row version caught the race.
+    assert isinstance(caught.value.__cause__, StaleDataError)
+    assert caught.value.attempted.body == "Editor two's text."
+    assert caught.value.attempted.title == "Their title"
+    assert caught.value.current == 2
+    stored = stored_piece(engine, piece.id)
+    assert (stored.body, stored.title, stored.revision) == (
+        "Editor one's text.",
+        "Winter tyre checklist",
+        2,
+    )
+    with Session(engine) as fresh:
+        authors = fresh.exec(
+            select(Revision.author_id)
+            .where(Revision.piece_id == piece.id)
+            .order_by(col(Revision.number))
+        ).all()
+    assert list(authors) == [world.editor.id, world.editor.id]
+
+
+def test_conflicting_save_writes_no_revision_and_no_audit_event(
+    world: World, engine: Engine
+) -> None:
+    piece = new_piece(world)
+    assert piece.id is not None
+    edit(world, piece.id, "editor", 1, "Editor one's text.")
+    events = audit_count(engine)
+
+    with pytest.raises(EditConflict):
+        edit(world, piece.id, "editor2", 1, "Editor two's text.")
+
+    assert audit_count(engine) == events
+    assert len(pieces.history(world.session, actor=world.editor, piece_id=piece.id)) == 2
+
+
+# --- history, diff, restore -----------------------------------------------------------------
+
+
+def test_every_save_is_a_revision_in_the_history(world: World) -> None:
+    piece = new_piece(world, "v1")
+    assert piece.id is not None
+    edit(world, piece.id, "editor", 1, "v2")
+    edit(world, piece.id, "editor2", 2, "v3")
+
+    revs = pieces.history(world.session, actor=world.approver, piece_id=piece.id)
+
+    assert [(r.number, r.body) for r in revs] == [(1, "v1"), (2, "v2"), (3, "v3")]
+    assert [r.author_id for r in revs] == [world.editor.id, world.editor.id, world.editor2.id]
+
+
+def test_saving_unchanged_content_makes_no_new_revision(world: World, engine: Engine) -> None:
+    piece = new_piece(world, "Same.")
+    assert piece.id is not None
+    events = audit_count(engine)
+
+    edit(world, piece.id, "editor", 1, "Same.")
+
+    assert stored_piece(engine, piece.id).revision == 1
+    assert audit_count(engine) == events
+
+
+def test_diff_shows_the_changed_lines(world: World) -> None:
+    piece = new_piece(world, "Keep this line.\nOld wording here.")
+    assert piece.id is not None
+    edit(world, piece.id, "editor", 1, "Keep this line.\nNew wording here.")
+
+    diff = pieces.diff_revisions(world.session, actor=world.editor, piece_id=piece.id, old=1, new=2)
+
+    assert "-Old wording here." in diff.body
+    assert "+New wording here." in diff.body
+    assert "-Keep this line." not in diff.body
+    assert diff.title == ""  # the title did not change
+    assert "+New wording here." in diff.text
+
+
+def test_diff_shows_changed_channel_variants(world: World) -> None:
+    s = world.session
+    channel = channels.create_channel(s, actor=world.admin, kind="mastodon", name="Mastodon")
+    piece = new_piece(world)
+    assert piece.id is not None and channel.id is not None
+    pieces.edit_piece(
+        s,
+        actor=world.editor,
+        piece_id=piece.id,
+        expected_revision=1,
+        data={"variants": {channel.id: "Short toot #winter"}},
+    )
+
+    diff = pieces.diff_revisions(s, actor=world.editor, piece_id=piece.id, old=1, new=2)
+
+    assert "+Short toot #winter" in diff.variants[str(channel.id)]
+
+
+def test_restore_saves_old_content_as_a_new_revision(world: World, engine: Engine) -> None:
+    piece = new_piece(world, "Original.")
+    assert piece.id is not None
+    edit(world, piece.id, "editor", 1, "Rewritten.")
+
+    restored = pieces.restore_revision(
+        world.session, actor=world.editor2, piece_id=piece.id, number=1, expected_revision=2
+    )
+
+    assert (restored.revision, restored.body) == (3, "Original.")
+    revs = pieces.history(world.session, actor=world.editor, piece_id=piece.id)
+    assert [r.body for r in revs] == ["Original.", "Rewritten.", "Original."]
+    assert revs[-1].note == "restored revision 1"
+    assert stored_piece(engine, piece.id).body == "Original."
+
+
+def test_restore_from_a_stale_revision_is_an_edit_conflict(world: World, engine: Engine) -> None:
+    piece = new_piece(world, "Original.")
+    assert piece.id is not None
+    edit(world, piece.id, "editor", 1, "Rewritten.")
+
+    with pytest.raises(EditConflict):
+        pieces.restore_revision(
+            world.session, actor=world.editor2, piece_id=piece.id, number=1, expected_revision=1
+        )
+
+    assert stored_piece(engine, piece.id).body == "Rewritten."
+
+
+def test_edit_with_an_unknown_channel_variant_is_refused(world: World, engine: Engine) -> None:
+    piece = new_piece(world)
+    assert piece.id is not None
+
+    with pytest.raises(ValidationFailed) as caught:
+        pieces.edit_piece(
+            world.session,
+            actor=world.editor,
+            piece_id=piece.id,
+            expected_revision=1,
+            data={"variants": {999: "Nowhere"}},
+        )
+
+    assert set(caught.value.fields) == {"variants"}
+    assert stored_piece(engine, piece.id).revision == 1
+
+
+# --- who may edit, and when -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("actor_name", ["approver", "contributor"])
+def test_only_editors_and_admins_edit_pieces(
+    world: World, engine: Engine, actor_name: str
+) -> None:
+    piece = new_piece(world, "Original.")
+    assert piece.id is not None
+
+    with pytest.raises(PermissionDenied):
+        edit(world, piece.id, actor_name, 1, "Not theirs to write.")
+
+    assert stored_piece(engine, piece.id).body == "Original."
+
+
+def test_archived_piece_cannot_be_edited(world: World, engine: Engine) -> None:
+    piece = new_piece(world, "Original.")
+    assert piece.id is not None
+    pieces.archive_piece(world.session, actor=world.editor, piece_id=piece.id)
+    events = audit_count(engine)
+
+    with pytest.raises(IllegalTransition) as caught:
+        edit(world, piece.id, "editor", 1, "Too late.")
+
+    assert "while it is 'archived'" in str(caught.value)
+    assert caught.value.allowed == ["reopen"]
+    stored = stored_piece(engine, piece.id)
+    assert (stored.body, stored.revision) == ("Original.", 1)
+    assert audit_count(engine) == events
+
+
+def test_reopened_piece_can_be_edited_again(world: World, engine: Engine) -> None:
+    piece = new_piece(world, "Original.")
+    assert piece.id is not None
+    pieces.archive_piece(world.session, actor=world.editor, piece_id=piece.id)
+    pieces.reopen_piece(world.session, actor=world.editor, piece_id=piece.id)
+
+    edit(world, piece.id, "editor", 1, "Back in business.")
+
+    stored = stored_piece(engine, piece.id)
+    assert (stored.status, stored.body) == (PieceStatus.draft, "Back in business.")
+
+
+# --- comments -------------------------------------------------------------------------------
+
+
+def test_comment_is_tied_to_the_current_revision_and_audited(world: World) -> None:
+    piece = new_piece(world)
+    assert piece.id is not None
+    edit(world, piece.id, "editor", 1, "Second version.")
+
+    comment = pieces.add_comment(
+        world.session, actor=world.approver, piece_id=piece.id, body="  Nice intro.  "
+    )
+
+    assert (comment.body, comment.revision, comment.author_id) == (
+        "Nice intro.",
+        2,
+        world.approver.id,
+    )
+    listed = pieces.list_comments(world.session, actor=world.editor, piece_id=piece.id)
+    assert [c.body for c in listed] == ["Nice intro."]
+    event = audit.list_events(world.session, object_type="piece", object_id=piece.id)[-1]
+    assert (event.action, event.note) == ("comment", "Nice intro.")
+
+
+def test_comments_are_listed_oldest_first(world: World) -> None:
+    piece = new_piece(world)
+    assert piece.id is not None
+    for body in ("First", "Second", "Third"):
+        pieces.add_comment(world.session, actor=world.editor, piece_id=piece.id, body=body)
+
+    listed = pieces.list_comments(world.session, actor=world.approver, piece_id=piece.id)
+
+    assert [c.body for c in listed] == ["First", "Second", "Third"]
+
+
+def test_change_request_is_kept_as_a_comment(world: World) -> None:
+    piece = in_review(world)
+    assert piece.id is not None
+
+    pieces.request_changes(
+        world.session, actor=world.approver, piece_id=piece.id, comment="Add the source."
+    )
+
+    listed = pieces.list_comments(world.session, actor=world.editor, piece_id=piece.id)
+    assert [(c.body, c.author_id, c.revision) for c in listed] == [
+        ("Add the source.", world.approver.id, 1)
+    ]
+
+
+@pytest.mark.parametrize("body", ["", "   "])
+def test_empty_comment_is_refused(world: World, engine: Engine, body: str) -> None:
+    piece = new_piece(world)
+    assert piece.id is not None
+
+    with pytest.raises(ValidationFailed) as caught:
+        pieces.add_comment(world.session, actor=world.editor, piece_id=piece.id, body=body)
+
+    assert set(caught.value.fields) == {"body"}
+    with Session(engine) as fresh:
+        assert fresh.exec(select(func.count()).select_from(Comment)).one() == 0
+
+
+def test_contributor_cannot_comment_on_pieces(world: World, engine: Engine) -> None:
+    piece = new_piece(world)
+    assert piece.id is not None
+
+    with pytest.raises(PermissionDenied):
+        pieces.add_comment(world.session, actor=world.contributor, piece_id=piece.id, body="Hi")
+
+    with Session(engine) as fresh:
+        assert fresh.exec(select(func.count()).select_from(Comment)).one() == 0

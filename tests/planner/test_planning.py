@@ -1,0 +1,505 @@
+"""Planning posts on the calendar, moving and cancelling them, and what is due to go out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
+
+from planner import audit, channels, org_settings, pieces, planning
+from planner.errors import EditConflict, IllegalTransition, ValidationFailed
+from planner.models import Channel, Piece, Post, PostStatus, Role
+from planner.planning import HoldReason
+from tests.conftest import World, utc
+
+# Any day of next year is in the future for the real clock that plan/move check against.
+YEAR = datetime.now(UTC).year + 1
+
+
+def _last_sunday(year: int, month: int) -> int:
+    day = datetime(year, month + 1, 1) - timedelta(days=1)
+    return (day - timedelta(days=(day.weekday() + 1) % 7)).day
+
+
+SPRING_GAP = f"{YEAR}-03-{_last_sunday(YEAR, 3):02d} 02:30"  # clocks jump 02:00 -> 03:00
+
+
+def _channel(world: World, name: str = "Mastodon") -> Channel:
+    return channels.create_channel(world.session, actor=world.admin, kind="mastodon", name=name)
+
+
+def _draft(world: World, title: str = "Winter tips") -> Piece:
+    return pieces.create_piece(
+        world.session, actor=world.editor, data={"title": title, "body": "First text"}
+    )
+
+
+def _approved(world: World, title: str = "Winter tips") -> Piece:
+    """An editor writes and submits a piece; the approver approves what they read."""
+    s = world.session
+    piece = _draft(world, title)
+    assert piece.id is not None
+    piece = pieces.edit_piece(
+        s, actor=world.editor, piece_id=piece.id, expected_revision=1, data={"body": "Final"}
+    )
+    pieces.submit_piece(s, actor=world.editor, piece_id=piece.id)
+    return pieces.approve_piece(
+        s, actor=world.approver, piece_id=piece.id, revision=piece.revision
+    )
+
+
+def _plan(world: World, piece: Piece, channel: Channel, when: str | datetime) -> Post:
+    assert piece.id is not None and channel.id is not None
+    return planning.plan_post(
+        world.session, actor=world.editor, piece_id=piece.id, channel=channel.id, when=when
+    )
+
+
+def _count_posts(engine: Engine) -> int:
+    with Session(engine) as fresh:
+        return fresh.exec(select(func.count()).select_from(Post)).one()
+
+
+def _events(session: Session, post: Post) -> list[tuple[str, str | None, str | None]]:
+    return [
+        (e.action, e.from_state, e.to_state)
+        for e in audit.list_events(session, object_type="post", object_id=post.id)
+    ]
+
+
+# --- planning -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("when", "tz_name", "expected"),
+    [
+        pytest.param(f"15.01.{YEAR} 09:30", None, utc(YEAR, 1, 15, 8, 30), id="german-winter-actor-zone"),
+        pytest.param(f"{YEAR}-07-15 09:30", None, utc(YEAR, 7, 15, 7, 30), id="iso-summer-actor-zone"),
+        pytest.param(f"{YEAR}-07-15 09:30", "America/New_York", utc(YEAR, 7, 15, 13, 30), id="explicit-zone"),
+        pytest.param(datetime(YEAR, 1, 15, 9, 30), None, utc(YEAR, 1, 15, 8, 30), id="naive-datetime-is-wall-time"),
+    ],
+)  # fmt: skip
+def test_plan_post_stores_the_utc_instant_of_the_users_wall_time(
+    engine: Engine, world: World, when: str | datetime, tz_name: str | None, expected: datetime
+) -> None:
+    piece, channel = _draft(world), _channel(world)
+    assert piece.id is not None and channel.id is not None
+    assert world.editor.timezone == "Europe/Berlin"
+
+    post = planning.plan_post(
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id,
+        channel="mastodon",  # by name, case-insensitive
+        when=when,
+        tz_name=tz_name,
+    )
+
+    with Session(engine) as fresh:
+        stored = planning.get_post(fresh, post.id)  # type: ignore[arg-type]
+        assert stored.publish_at == expected
+        assert stored.publish_at.tzinfo is UTC
+        assert stored.timezone == (tz_name or "Europe/Berlin")
+        assert stored.status == PostStatus.planned
+        assert stored.channel_id == channel.id and stored.piece_id == piece.id
+    assert _events(world.session, post) == [("plan", None, "planned")]
+
+
+def test_plan_post_in_the_fold_needs_a_choice(world: World) -> None:
+    piece, channel = _draft(world), _channel(world)
+    fold_day = _last_sunday(YEAR, 10)
+    text = f"{YEAR}-10-{fold_day:02d} 02:30"
+
+    with pytest.raises(ValidationFailed) as info:
+        _plan(world, piece, channel, text)
+    assert "happens twice" in info.value.fields["publish_at"]
+
+    assert piece.id is not None
+    later = planning.plan_post(
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id,
+        channel="Mastodon",
+        when=text,
+        fold="later",
+    )
+    assert later.publish_at == utc(YEAR, 10, fold_day, 1, 30)
+
+
+def _unknown_channel(world: World, piece: Piece) -> dict[str, object]:
+    _channel(world)
+    return {"piece_id": piece.id, "channel": "Instagram", "when": f"{YEAR}-01-15 09:00"}
+
+
+def _disabled_channel(world: World, piece: Piece) -> dict[str, object]:
+    channel = _channel(world)
+    channel.enabled = False
+    world.session.add(channel)
+    world.session.commit()
+    return {"piece_id": piece.id, "channel": channel.id, "when": f"{YEAR}-01-15 09:00"}
+
+
+def _archived_piece(world: World, piece: Piece) -> dict[str, object]:
+    assert piece.id is not None
+    pieces.archive_piece(world.session, actor=world.editor, piece_id=piece.id)
+    return {"piece_id": piece.id, "channel": _channel(world).id, "when": f"{YEAR}-01-15 09:00"}
+
+
+def _unknown_piece(world: World, piece: Piece) -> dict[str, object]:
+    return {"piece_id": 9999, "channel": _channel(world).id, "when": f"{YEAR}-01-15 09:00"}
+
+
+def _past_time(world: World, piece: Piece) -> dict[str, object]:
+    return {"piece_id": piece.id, "channel": _channel(world).id, "when": "01.01.2020 10:00"}
+
+
+def _gap_time(world: World, piece: Piece) -> dict[str, object]:
+    return {"piece_id": piece.id, "channel": _channel(world).id, "when": SPRING_GAP}
+
+
+def _malformed_time(world: World, piece: Piece) -> dict[str, object]:
+    return {"piece_id": piece.id, "channel": _channel(world).id, "when": "next tuesday-ish"}
+
+
+def _everything_wrong(world: World, piece: Piece) -> dict[str, object]:
+    return {"piece_id": 9999, "channel": "Instagram", "when": "01.01.2020 10:00"}
+
+
+@pytest.mark.parametrize(
+    ("arrange", "messages"),
+    [
+        pytest.param(_unknown_channel, {"channel": "Instagram"}, id="unknown-channel"),
+        pytest.param(_disabled_channel, {"channel": "disabled"}, id="disabled-channel"),
+        pytest.param(_archived_piece, {"piece": "archived"}, id="archived-piece"),
+        pytest.param(_unknown_piece, {"piece": "not found"}, id="unknown-piece"),
+        pytest.param(_past_time, {"publish_at": "in the past"}, id="past-time"),
+        pytest.param(_gap_time, {"publish_at": "clocks jump from 02:00 to 03:00"}, id="dst-gap"),
+        pytest.param(_malformed_time, {"publish_at": "Cannot read"}, id="malformed-time"),
+        pytest.param(
+            _everything_wrong,
+            {"piece": "not found", "channel": "Instagram", "publish_at": "in the past"},
+            id="all-problems-reported-at-once",
+        ),
+    ],
+)
+def test_plan_post_refuses_bad_input_per_field_and_stores_nothing(
+    engine: Engine,
+    world: World,
+    arrange: Callable[[World, Piece], dict[str, object]],
+    messages: dict[str, str],
+) -> None:
+    args = arrange(world, _draft(world))
+
+    with pytest.raises(ValidationFailed) as info:
+        planning.plan_post(world.session, actor=world.editor, **args)  # type: ignore[arg-type]
+
+    assert set(info.value.fields) == set(messages)
+    for field, fragment in messages.items():
+        assert fragment in info.value.fields[field]
+    assert _count_posts(engine) == 0
+    assert audit.list_events(world.session, object_type="post") == []
+
+
+def test_posts_may_be_planned_before_the_piece_is_approved(world: World) -> None:
+    post = _plan(world, _draft(world), _channel(world), f"{YEAR}-01-15 09:00")
+
+    assert post.status == PostStatus.planned
+
+
+# --- move and cancel ------------------------------------------------------------------------
+
+
+def test_move_post_reschedules_in_the_given_zone_and_is_audited(
+    engine: Engine, world: World
+) -> None:
+    post = _plan(world, _draft(world), _channel(world), f"{YEAR}-01-15 09:00")
+    assert post.id is not None
+
+    moved = planning.move_post(
+        world.session,
+        actor=world.editor2,
+        post_id=post.id,
+        when=f"{YEAR}-07-15 09:00",
+        tz_name="Asia/Tokyo",
+        expected_version=1,
+    )
+
+    assert moved.version == 2
+    with Session(engine) as fresh:
+        stored = planning.get_post(fresh, post.id)
+        assert stored.publish_at == utc(YEAR, 7, 15, 0, 0)
+        assert stored.timezone == "Asia/Tokyo"
+        assert stored.status == PostStatus.planned
+        events = audit.list_events(fresh, object_type="post", object_id=post.id)
+    assert [(e.action, e.actor_name) for e in events] == [("plan", "editor"), ("move", "editor2")]
+    assert events[1].note == f"{YEAR}-01-15 08:00 -> {YEAR}-07-15 00:00 UTC"
+
+
+@pytest.mark.parametrize(
+    ("when", "fragment"),
+    [
+        pytest.param("01.01.2020 10:00", "in the past", id="past"),
+        pytest.param(SPRING_GAP, "clocks jump from 02:00 to 03:00", id="dst-gap"),
+        pytest.param("soon", "Cannot read", id="malformed"),
+    ],
+)
+def test_move_post_refuses_bad_times_and_keeps_the_old_one(
+    engine: Engine, world: World, when: str, fragment: str
+) -> None:
+    post = _plan(world, _draft(world), _channel(world), f"{YEAR}-01-15 09:00")
+    assert post.id is not None
+
+    with pytest.raises(ValidationFailed) as info:
+        planning.move_post(world.session, actor=world.editor, post_id=post.id, when=when)
+
+    assert fragment in info.value.fields["publish_at"]
+    with Session(engine) as fresh:
+        assert planning.get_post(fresh, post.id).publish_at == utc(YEAR, 1, 15, 8, 0)
+        assert [e.action for e in audit.list_events(fresh, object_type="post")] == ["plan"]
+
+
+def test_move_post_with_a_stale_version_is_an_edit_conflict(world: World) -> None:
+    post = _plan(world, _draft(world), _channel(world), f"{YEAR}-01-15 09:00")
+    assert post.id is not None
+    planning.move_post(
+        world.session, actor=world.editor, post_id=post.id, when=f"{YEAR}-01-16 09:00"
+    )
+
+    with pytest.raises(EditConflict):
+        planning.move_post(
+            world.session,
+            actor=world.editor2,
+            post_id=post.id,
+            when=f"{YEAR}-01-17 09:00",
+            expected_version=1,
+        )
+    assert planning.get_post(world.session, post.id).publish_at == utc(YEAR, 1, 16, 8, 0)
+
+
+def test_cancel_post_keeps_it_on_record_as_cancelled_and_is_audited(
+    engine: Engine, world: World
+) -> None:
+    post = _plan(world, _draft(world), _channel(world), f"{YEAR}-01-15 09:00")
+    assert post.id is not None
+
+    planning.cancel_post(world.session, actor=world.editor, post_id=post.id, reason=" wrong day ")
+
+    with Session(engine) as fresh:
+        stored = planning.get_post(fresh, post.id)
+        assert stored.status == PostStatus.cancelled
+        assert stored.publish_at == utc(YEAR, 1, 15, 8, 0)
+        events = audit.list_events(fresh, object_type="post", object_id=post.id)
+    assert [(e.action, e.from_state, e.to_state) for e in events] == [
+        ("plan", None, "planned"),
+        ("cancel", "planned", "cancelled"),
+    ]
+    assert events[1].note == "wrong day"
+
+
+@pytest.mark.parametrize(
+    "act",
+    [
+        pytest.param(
+            lambda s, actor, pid: planning.move_post(
+                s, actor=actor, post_id=pid, when=f"{YEAR}-02-01 09:00"
+            ),
+            id="move",
+        ),
+        pytest.param(
+            lambda s, actor, pid: planning.cancel_post(s, actor=actor, post_id=pid),
+            id="cancel-again",
+        ),
+    ],
+)
+def test_cancelled_post_cannot_be_moved_or_cancelled_again(
+    world: World, act: Callable[[Session, object, int], Post]
+) -> None:
+    post = _plan(world, _draft(world), _channel(world), f"{YEAR}-01-15 09:00")
+    assert post.id is not None
+    planning.cancel_post(world.session, actor=world.editor, post_id=post.id)
+
+    with pytest.raises(IllegalTransition) as info:
+        act(world.session, world.editor, post.id)
+
+    assert info.value.state == "cancelled"
+    assert info.value.allowed == []
+    stored = planning.get_post(world.session, post.id)
+    assert stored.status == PostStatus.cancelled
+    assert stored.publish_at == utc(YEAR, 1, 15, 8, 0)
+    assert [e for e, _f, _t in _events(world.session, post)] == ["plan", "cancel"]
+
+
+# --- what is due ----------------------------------------------------------------------------
+
+AT = f"{YEAR}-01-15 09:00"  # Berlin, 08:00 UTC
+DUE_AT = utc(YEAR, 1, 15, 8, 0)
+LATER = utc(YEAR, 1, 15, 12, 0)
+
+
+def test_approved_post_is_due_once_its_time_has_come(world: World) -> None:
+    post = _plan(world, _approved(world), _channel(world), AT)
+
+    assert planning.due_posts(world.session, now=DUE_AT - timedelta(seconds=1)) == []
+    assert [p.id for p in planning.due_posts(world.session, now=DUE_AT)] == [post.id]
+    assert [p.id for p in planning.due_posts(world.session, now=LATER)] == [post.id]
+    assert planning.held_posts(world.session, now=LATER) == []
+
+
+def test_due_posts_come_oldest_first_and_respect_the_limit(world: World) -> None:
+    piece, channel = _approved(world), _channel(world)
+    late = _plan(world, piece, channel, f"{YEAR}-01-15 10:00")
+    early = _plan(world, piece, channel, f"{YEAR}-01-15 08:00")
+    not_yet = _plan(world, piece, channel, f"{YEAR}-01-15 14:00")
+
+    due = planning.due_posts(world.session, now=LATER)
+    assert [p.id for p in due] == [early.id, late.id]
+    assert not_yet.id not in {p.id for p in due}
+    assert [p.id for p in planning.due_posts(world.session, now=LATER, limit=1)] == [early.id]
+
+
+def _edited_after_approval(world: World) -> Post:
+    piece = _approved(world)
+    post = _plan(world, piece, _channel(world), AT)
+    assert piece.id is not None
+    pieces.edit_piece(
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id,
+        expected_revision=piece.revision,
+        data={"body": "A late change nobody approved"},
+    )
+    return post
+
+
+def _draft_piece(world: World) -> Post:
+    return _plan(world, _draft(world), _channel(world), AT)
+
+
+def _piece_in_review(world: World) -> Post:
+    piece = _draft(world)
+    assert piece.id is not None
+    pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+    return _plan(world, piece, _channel(world), AT)
+
+
+def _changes_requested(world: World) -> Post:
+    post = _piece_in_review(world)
+    pieces.request_changes(
+        world.session, actor=world.approver, piece_id=post.piece_id, comment="Too long"
+    )
+    return post
+
+
+def _piece_archived(world: World) -> Post:
+    piece = _approved(world)
+    post = _plan(world, piece, _channel(world), AT)
+    assert piece.id is not None
+    pieces.archive_piece(world.session, actor=world.editor, piece_id=piece.id)
+    return post
+
+
+def _channel_disabled(world: World) -> Post:
+    channel = _channel(world)
+    post = _plan(world, _approved(world), channel, AT)
+    channel.enabled = False  # no service function for this yet: set it as an admin would
+    world.session.add(channel)
+    world.session.commit()
+    return post
+
+
+def _channel_needs_reconnect(world: World) -> Post:
+    channel = _channel(world)
+    post = _plan(world, _approved(world), channel, AT)
+    channel.needs_reconnect = True  # what the publisher does on an auth failure
+    world.session.add(channel)
+    world.session.commit()
+    return post
+
+
+def _frozen(world: World) -> Post:
+    post = _plan(world, _approved(world), _channel(world), AT)
+    org_settings.set_setting(world.session, actor=world.admin, key="publishing_frozen", value="on")
+    return post
+
+
+@pytest.mark.parametrize(
+    ("arrange", "reason"),
+    [
+        pytest.param(_edited_after_approval, HoldReason.changed_after_approval, id="edited-after-approval"),
+        pytest.param(_draft_piece, HoldReason.not_approved, id="draft-never-approved"),
+        pytest.param(_piece_in_review, HoldReason.not_approved, id="in-review-not-yet-approved"),
+        pytest.param(_changes_requested, HoldReason.not_approved, id="changes-requested"),
+        pytest.param(_piece_archived, HoldReason.not_approved, id="piece-archived"),
+        pytest.param(_channel_disabled, HoldReason.channel_disabled, id="channel-disabled"),
+        pytest.param(_channel_needs_reconnect, HoldReason.channel_needs_reconnect, id="channel-needs-reconnect"),
+        pytest.param(_frozen, HoldReason.frozen, id="publishing-frozen"),
+    ],
+)  # fmt: skip
+def test_due_post_is_held_with_the_reason(
+    engine: Engine, world: World, arrange: Callable[[World], Post], reason: HoldReason
+) -> None:
+    post = arrange(world)
+
+    with Session(engine) as fresh:
+        assert planning.due_posts(fresh, now=LATER) == []
+        held = planning.held_posts(fresh, now=LATER)
+        assert [(h.post.id, h.reason) for h in held] == [(post.id, reason)]
+        # Not yet due: neither sent nor reported as held.
+        assert planning.held_posts(fresh, now=DUE_AT - timedelta(minutes=1)) == []
+
+
+def test_reapproved_piece_is_due_again_after_an_edit(world: World) -> None:
+    s = world.session
+    piece, channel = _approved(world), _channel(world)
+    post = _plan(world, piece, channel, AT)
+    assert piece.id is not None
+    piece = pieces.edit_piece(
+        s,
+        actor=world.editor,
+        piece_id=piece.id,
+        expected_revision=piece.revision,
+        data={"body": "Corrected"},
+    )
+    assert planning.due_posts(s, now=LATER) == []
+
+    approver2 = world.user("approver2", Role.approver)
+    pieces.approve_piece(s, actor=approver2, piece_id=piece.id, revision=piece.revision)
+
+    assert [p.id for p in planning.due_posts(s, now=LATER)] == [post.id]
+    assert planning.held_posts(s, now=LATER) == []
+
+
+def test_cancelled_post_is_neither_due_nor_held(world: World) -> None:
+    piece, channel = _approved(world), _channel(world)
+    cancelled = _plan(world, piece, channel, AT)
+    kept = _plan(world, piece, channel, AT)
+    assert cancelled.id is not None
+    planning.cancel_post(world.session, actor=world.editor, post_id=cancelled.id)
+
+    assert [p.id for p in planning.due_posts(world.session, now=LATER)] == [kept.id]
+    assert planning.held_posts(world.session, now=LATER) == []
+
+
+def test_freeze_holds_everything_and_lifting_it_releases_the_posts(world: World) -> None:
+    s = world.session
+    good = _plan(world, _approved(world), _channel(world), AT)
+    draft = _plan(world, _draft(world, "Draft piece"), _channel(world, "Bluesky"), AT)
+
+    org_settings.set_setting(s, actor=world.admin, key="publishing_frozen", value="on")
+
+    assert planning.due_posts(s, now=LATER) == []
+    held = planning.held_posts(s, now=LATER)
+    assert {(h.post.id, h.reason) for h in held} == {
+        (good.id, HoldReason.frozen),
+        (draft.id, HoldReason.frozen),
+    }
+
+    org_settings.set_setting(s, actor=world.admin, key="publishing_frozen", value="off")
+
+    assert [p.id for p in planning.due_posts(s, now=LATER)] == [good.id]
+    assert [(h.post.id, h.reason) for h in planning.held_posts(s, now=LATER)] == [
+        (draft.id, HoldReason.not_approved)
+    ]

@@ -1,0 +1,286 @@
+"""The command line: every command has --help; actions go through the same checks."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from planner import channels, cli, users
+from planner.config import REPO_ROOT
+from planner.db import session_scope
+
+ADMIN_PW = "admin-password-123"
+
+
+class Cli:
+    """Runs `python -m planner` in-process against one SQLite file."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+        self.capsys = capsys
+        self.monkeypatch = monkeypatch
+
+    def __call__(self, *argv: str, stdin: str | None = None) -> tuple[int, str, str]:
+        if stdin is not None:
+            self.monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        err = io.StringIO()
+        code = cli.main(list(argv), stderr=err)
+        out = self.capsys.readouterr().out
+        return code, out, err.getvalue()
+
+    def ok(self, *argv: str, stdin: str | None = None) -> str:
+        code, out, err = self(*argv, stdin=stdin)
+        assert code == 0, f"{argv} failed with {code}: {err}"
+        return out
+
+
+@pytest.fixture
+def run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Cli]:
+    monkeypatch.setenv("PLANNER_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.delenv("PLANNER_USER", raising=False)
+    monkeypatch.setattr(cli, "DATA_DIR", tmp_path)
+    yield Cli(capsys, monkeypatch)
+
+
+@pytest.fixture
+def org(run: Cli) -> Cli:
+    run.ok("init", "--admin", "boss", "--password-stdin", stdin=ADMIN_PW + "\n")
+    run.ok("departments", "add", "Marketing", "--as", "boss")
+    for name, role, extra in (
+        ("ed", "editor", []),
+        ("anna", "approver", []),
+        ("mia", "contributor", ["--department", "Marketing"]),
+    ):
+        run.ok(
+            "users",
+            "add",
+            name,
+            "--role",
+            role,
+            *extra,
+            "--as",
+            "boss",
+            "--password-stdin",
+            stdin=f"{name}-password-123\n",
+        )
+    run.ok("channels", "list")
+    return run
+
+
+def _subcommands() -> list[list[str]]:
+    parser = cli.build_parser()
+    paths: list[list[str]] = []
+
+    def walk(p: object, prefix: list[str]) -> None:
+        for action in getattr(p, "_actions", []):
+            choices = getattr(action, "choices", None)
+            if isinstance(choices, dict):
+                for name, child in choices.items():
+                    paths.append([*prefix, name])
+                    walk(child, [*prefix, name])
+
+    walk(parser, [])
+    return paths
+
+
+@pytest.mark.parametrize("path", _subcommands(), ids=lambda p: " ".join(p))
+def test_every_command_has_help(path: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        cli.main([*path, "--help"])
+    assert done.value.code == 0
+    assert "usage: python -m planner" in capsys.readouterr().out
+
+
+def test_module_entry_point_runs_as_a_process() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "planner", "--help"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == 0
+    for command in ("init", "migrate", "demo", "users", "ideas", "pieces", "plan", "audit"):
+        assert command in proc.stdout
+
+
+def test_commands_on_an_uninitialised_database_say_to_run_init(run: Cli) -> None:
+    code, _out, err = run("ideas", "list", "--as", "someone")
+    assert code == 1
+    assert "python -m planner init" in err
+
+
+def test_migrate_is_idempotent(run: Cli) -> None:
+    assert "empty -> 0001" in run.ok("migrate")
+    assert "up to date" in run.ok("migrate")
+
+
+def test_first_account_must_be_an_admin_and_later_ones_need_one(run: Cli) -> None:
+    run.ok("migrate")
+    code, _out, err = run(
+        "users", "add", "eve", "--role", "editor", "--password-stdin", stdin="long-password-1\n"
+    )
+    assert code == 1
+    assert "first account must be an admin" in err
+    run.ok("users", "add", "root", "--role", "admin", "--password-stdin", stdin="long-password-1\n")
+    code, _out, err = run(
+        "users", "add", "eve", "--role", "editor", "--password-stdin", stdin="long-password-1\n"
+    )
+    assert code == 2
+    assert "--as USERNAME" in err
+
+
+def test_full_path_from_idea_to_planned_post(org: Cli) -> None:
+    run = org
+    out = run.ok(
+        "ideas",
+        "submit",
+        "--as",
+        "mia",
+        "--title",
+        "Winterreifen-Check",
+        "--pitch",
+        "Kurzer Ratgeber zum Reifenwechsel",
+        "--tags",
+        "auto, winter",
+    )
+    assert "submitted idea 1" in out
+    out = run.ok(
+        "ideas",
+        "submit",
+        "--as",
+        "mia",
+        "--title",
+        "Winterreifen Check 2026",
+        "--pitch",
+        "Ratgeber zum Reifenwechsel im Winter",
+    )
+    assert "#1" in out  # the duplicate suggestion
+    run.ok("ideas", "merge", "2", "--into", "1", "--as", "ed")
+    assert "draft piece 1" in run.ok("ideas", "accept", "1", "--as", "ed")
+    run.ok("pieces", "edit", "1", "--as", "ed", "--body", "Neuer Text", "--note", "Text")
+    run.ok("pieces", "submit", "1", "--as", "ed")
+    code, _out, err = run("pieces", "approve", "1", "--as", "ed")
+    assert code == 1
+    assert "may not approve" in err
+    assert "approved" in run.ok("pieces", "approve", "1", "--as", "anna", "--revision", "2")
+    shown = json.loads(run.ok("ideas", "show", "2", "--as", "mia", "--json"))
+    assert shown["status"] == "merged"
+    assert shown["merged_into"] == 1
+    assert shown["piece"]["status"] == "approved"
+    history = json.loads(run.ok("pieces", "history", "1", "--as", "ed", "--json"))
+    assert [h["revision"] for h in history] == [1, 2]
+    assert "+Neuer Text" in run.ok("pieces", "history", "1", "--as", "ed", "--diff", "1", "2")
+
+
+def test_list_commands_print_json(org: Cli) -> None:
+    users = json.loads(org.ok("users", "list", "--as", "boss", "--json"))
+    assert {u["username"] for u in users} == {"boss", "ed", "anna", "mia"}
+    assert all("password" not in json.dumps(u) for u in users)
+    assert json.loads(org.ok("ideas", "list", "--as", "mia", "--json")) == []
+
+
+def test_bad_input_gets_field_messages_and_stores_nothing(org: Cli) -> None:
+    code, _out, err = org(
+        "ideas", "submit", "--as", "mia", "--title", "x", "--pitch", "kurz", "--url", "notaurl"
+    )
+    assert code == 1
+    assert "title: at least 3 characters" in err
+    assert "source_url" in err
+    assert json.loads(org.ok("ideas", "list", "--as", "ed", "--json")) == []
+
+
+def test_illegal_move_names_state_and_allowed_moves(org: Cli) -> None:
+    org.ok(
+        "ideas",
+        "submit",
+        "--as",
+        "mia",
+        "--title",
+        "Messe 2027",
+        "--pitch",
+        "Wir sind auf der Hannover Messe",
+    )
+    org.ok("ideas", "reject", "1", "--as", "ed", "--reason", "kein Budget")
+    code, _out, err = org("ideas", "accept", "1", "--as", "ed")
+    assert code == 1
+    assert "while it is 'rejected'; allowed: reopen" in err
+
+
+def test_edit_conflict_keeps_the_attempted_text(org: Cli, tmp_path: Path) -> None:
+    org.ok(
+        "ideas",
+        "submit",
+        "--as",
+        "mia",
+        "--title",
+        "Messe 2027",
+        "--pitch",
+        "Wir sind auf der Hannover Messe",
+    )
+    org.ok("ideas", "accept", "1", "--as", "ed")
+    org.ok("pieces", "edit", "1", "--as", "ed", "--body", "Erste Fassung")
+    code, _out, err = org(
+        "pieces", "edit", "1", "--as", "ed", "--body", "Meine Fassung", "--expected-revision", "1"
+    )
+    assert code == 2
+    assert "changed by someone else" in err
+    kept = list((tmp_path / "conflicts").glob("piece-1-r1-*.json"))
+    assert len(kept) == 1
+    assert json.loads(kept[0].read_text(encoding="utf-8"))["body"] == "Meine Fassung"
+
+
+def test_plan_add_shows_local_time_and_refuses_dst_gaps(org: Cli) -> None:
+    org.ok(
+        "ideas",
+        "submit",
+        "--as",
+        "mia",
+        "--title",
+        "Messe 2027",
+        "--pitch",
+        "Wir sind auf der Hannover Messe",
+    )
+    org.ok("ideas", "accept", "1", "--as", "ed")
+    code, _out, err = org("plan", "add", "1", "Blog", "2030-01-01 09:00", "--as", "ed")
+    assert code == 1
+    assert "channel: channel 'Blog' not found (known: none yet)" in err
+    with session_scope() as session:
+        admin = users.get_user(session, "boss")
+        channels.create_channel(session, actor=admin, kind="wordpress", name="Blog")
+    out = org.ok("plan", "add", "1", "blog", "2030-01-15 09:00", "--as", "ed")
+    assert "2030-01-15 09:00 CET" in out
+    code, _out, err = org("plan", "add", "1", "Blog", "2030-03-31 02:30", "--as", "ed")
+    assert code == 1
+    assert "does not exist in Europe/Berlin" in err
+    listed = json.loads(org.ok("plan", "list", "--as", "ed", "--json"))
+    assert [(p["channel"], p["publish_at"]) for p in listed] == [("Blog", "2030-01-15 09:00 CET")]
+    assert listed[0]["status"] == "planned"
+    assert listed[0]["held"] is None  # held means due but not allowed out; this is not due
+
+
+def test_password_never_echoed(org: Cli) -> None:
+    out = org.ok(
+        "users", "passwd", "mia", "--as", "boss", "--password-stdin", stdin="brand-new-secret-99\n"
+    )
+    assert "brand-new-secret-99" not in out
+
+
+def test_audit_export_to_file(org: Cli, tmp_path: Path) -> None:
+    target = tmp_path / "audit.csv"
+    out = org.ok("audit", "export", str(target), "--as", "boss", "--since", "2020-01-01")
+    assert "exported" in out
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("id,at_utc,at_local,actor")
+    assert "login" not in text.split("\n")[0]
+    code, _out, err = org("audit", "export", "-", "--as", "boss", "--since", "morgen")
+    assert code == 1
+    assert "morgen" in err
