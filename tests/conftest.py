@@ -148,7 +148,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Mark every test that runs on PostgreSQL, so CI can prove none was skipped."""
     for item in items:
         params = getattr(item, "callspec", None)
-        if params is not None and params.params.get("engine") == "postgresql":
+        if params is not None and "postgresql" in params.params.values():
             item.add_marker(pytest.mark.postgres)
 
 

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Install the planner into .venv, load demo data into the SQLite database under data/
+# (only if it is empty) and show the plan. The dashboard joins this script once it exists.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+.venv/bin/python -m planner demo --if-empty
+echo
+echo "The plan for the coming weeks (as the demo admin):"
+.venv/bin/python -m planner plan list --as admin
