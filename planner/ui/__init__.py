@@ -1,0 +1,1 @@
+"""The Streamlit dashboard: the only package (with planner_app.py) that imports streamlit."""

@@ -1,0 +1,138 @@
+"""The dashboard's entry: sign-in, language, and navigation built per user from their role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from planner import org_settings, users
+from planner.db import get_engine
+from planner.errors import AccountDisabled, AccountLocked, AuthenticationFailed
+from planner.migrate import upgrade
+from planner.models import Role, User
+from planner.timezones import format_local
+from planner.ui import keys
+from planner.ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
+
+
+@st.cache_resource
+def _engine(url: str | None) -> Engine:
+    """One engine per server process and database, migrated once at start."""
+    engine = get_engine(url)
+    upgrade(engine)
+    return engine
+
+
+def engine() -> Engine:
+    """The dashboard's database engine."""
+    return _engine(None)
+
+
+def lang() -> str:
+    """The language chosen for this browser session."""
+    value = st.session_state.get(keys.LANGUAGE, DEFAULT_LANGUAGE)
+    return value if value in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def t(key: str, **values: object) -> str:
+    """A dashboard text in the session's language."""
+    return translate(lang(), key, **values)
+
+
+def current_user(session: Session) -> User | None:
+    """The signed-in user, re-read on every run so a disabled account drops out at once."""
+    user_id = st.session_state.get(keys.USER_ID)
+    if user_id is None:
+        return None
+    user = session.get(User, user_id)
+    if user is None or user.disabled:
+        st.session_state.pop(keys.USER_ID, None)
+        return None
+    return user
+
+
+def _sign_in_page() -> None:
+    st.title(t("sign_in.heading"))
+    with st.form(keys.SIGN_IN_FORM):
+        username = st.text_input(t("sign_in.username"), key=keys.SIGN_IN_USERNAME)
+        password = st.text_input(t("sign_in.password"), type="password", key=keys.SIGN_IN_PASSWORD)
+        submitted = st.form_submit_button(t("sign_in.submit"))
+    if not submitted:
+        return
+    if not username.strip() or not password:
+        st.error(t("sign_in.missing"))
+        return
+    with Session(engine(), expire_on_commit=False) as session:
+        try:
+            user = users.authenticate(session, username=username, password=password)
+        except AccountLocked as err:
+            org_zone = org_settings.get_setting(session, "org_timezone")
+            st.error(t("sign_in.locked", until=format_local(err.until, org_zone)))
+            return
+        except AccountDisabled:
+            st.error(t("sign_in.disabled"))
+            return
+        except AuthenticationFailed:
+            st.error(t("sign_in.failed"))
+            return
+    st.session_state[keys.USER_ID] = user.id
+    st.session_state[keys.LANGUAGE] = user.locale
+    st.rerun()
+
+
+def _sidebar(user: User) -> None:
+    with st.sidebar:
+        st.text(t("sidebar.signed_in_as", name=user.display_name, role=t(f"role.{user.role}")))
+        st.text(t("sidebar.time_zone", zone=user.timezone))
+        st.selectbox(
+            t("sidebar.language"),
+            options=list(LANGUAGES),
+            format_func=LANGUAGES.__getitem__,
+            key=keys.LANGUAGE,
+        )
+        if st.button(t("sidebar.sign_out"), key=keys.SIGN_OUT):
+            st.session_state.pop(keys.USER_ID, None)
+            st.rerun()
+
+
+PAGES_BY_ROLE: dict[Role, list[str]] = {
+    Role.contributor: ["my_ideas"],
+    Role.editor: ["plan", "my_ideas"],
+    Role.approver: ["plan", "my_ideas"],
+    Role.admin: ["plan", "my_ideas"],
+}
+
+
+def _pages_for(role: Role) -> list[tuple[str, str, Callable[[], None]]]:
+    from planner.ui.pages import my_ideas, plan
+
+    renderers: dict[str, Callable[[], None]] = {
+        "my_ideas": my_ideas.render,
+        "plan": plan.render,
+    }
+    return [(page, t(f"nav.{page}"), renderers[page]) for page in PAGES_BY_ROLE[role]]
+
+
+def run() -> None:
+    """Draw the app for this run."""
+    st.set_page_config(page_title=t("app.title"), layout="wide")
+    with Session(engine(), expire_on_commit=False) as session:
+        user = current_user(session)
+    if user is None:
+        nav = st.navigation(
+            [st.Page(_sign_in_page, title=t("nav.sign_in"), url_path="sign-in")],
+            position="hidden",
+        )
+        nav.run()
+        return
+    _sidebar(user)
+    nav = st.navigation(
+        [
+            st.Page(render, title=title, url_path=path, default=i == 0)
+            for i, (path, title, render) in enumerate(_pages_for(user.role))
+        ]
+    )
+    nav.run()

@@ -1,0 +1,1 @@
+"""Dashboard pages: each draws widgets and calls planner/ service functions."""

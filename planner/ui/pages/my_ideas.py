@@ -1,0 +1,80 @@
+"""'My ideas': every idea the user submitted and what became of it."""
+
+from __future__ import annotations
+
+import streamlit as st
+from sqlmodel import Session
+
+from planner import ideas
+from planner.timezones import format_local
+from planner.ui import app, keys
+
+
+def render() -> None:
+    """Draw the page."""
+    t = app.t
+    st.title(t("my_ideas.heading"))
+    with Session(app.engine(), expire_on_commit=False) as session:
+        user = app.current_user(session)
+        if user is None:
+            return
+        mine = ideas.list_ideas(session, actor=user, mine=True)
+        if not mine:
+            st.info(t("my_ideas.empty"))
+            return
+        st.dataframe(
+            [
+                {
+                    t("col.id"): idea.id,
+                    t("col.title"): idea.title,
+                    t("col.status"): t(f"status.{idea.status}"),
+                    t("col.submitted"): format_local(idea.created_at, user.timezone),
+                }
+                for idea in mine
+            ],
+            hide_index=True,
+        )
+        titles = {idea.id: f"#{idea.id} {idea.title}" for idea in mine}
+        picked = st.selectbox(
+            t("my_ideas.pick"),
+            options=list(titles),
+            format_func=titles.__getitem__,
+            key=keys.MY_IDEA_PICK,
+        )
+        if picked is None:
+            return
+        outcome = ideas.idea_outcome(session, actor=user, idea_id=picked)
+    st.text(t("col.status") + ": " + t(f"status.{outcome.idea.status}"))
+    if outcome.rejection_reason:
+        st.text(t("my_ideas.rejected_because"))
+        st.text(outcome.rejection_reason)  # user text: shown as plain text, never HTML
+    if outcome.merged_into is not None:
+        st.text(t("my_ideas.merged_into", id=outcome.merged_into))
+    if outcome.piece_id is not None:
+        st.text(
+            t(
+                "my_ideas.became_piece",
+                id=outcome.piece_id,
+                status=t(f"status.{outcome.piece_status}"),
+            )
+        )
+        if outcome.posts:
+            st.dataframe(
+                [
+                    {
+                        t("col.channel"): post.channel,
+                        t("col.when"): format_local(post.publish_at, user.timezone),
+                        t("col.status"): t(f"status.{post.status}"),
+                        t("col.published"): (
+                            format_local(post.published_at, user.timezone)
+                            if post.published_at
+                            else ""
+                        ),
+                        t("col.link"): post.external_url or "",
+                    }
+                    for post in outcome.posts
+                ],
+                hide_index=True,
+            )
+        else:
+            st.text(t("my_ideas.no_posts"))
