@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ PASSWORD = "dashboard-password-1"
 
 
 @pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A migrated SQLite database with an admin, an editor and a contributor with an idea."""
     url = f"sqlite:///{tmp_path / 'ui.db'}"
     monkeypatch.setenv("PLANNER_DATABASE_URL", url)
@@ -71,7 +70,7 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
             },
         )
     engine.dispose()
-    yield url
+    return url
 
 
 def _sign_in(username: str, password: str) -> AppTest:
