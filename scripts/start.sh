@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the planner into .venv, load demo data into the SQLite database under data/
-# (only if it is empty) and show the plan. The dashboard joins this script once it exists.
+# (only if it is empty), show the plan and start the dashboard on http://localhost:8501.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
@@ -8,4 +8,8 @@ python3 -m venv .venv
 .venv/bin/python -m planner demo --if-empty
 echo
 echo "The plan for the coming weeks (as the demo admin):"
-.venv/bin/python -m planner plan list --as admin
+.venv/bin/python -m planner plan list --as admin --limit 20
+echo
+exec .venv/bin/streamlit run planner_app.py \
+  --server.headless true --server.port "${PLANNER_PORT:-8501}" \
+  --browser.gatherUsageStats false
