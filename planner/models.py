@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Integer, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from planner.dbtypes import UTCDateTime, enum_type, json_type
@@ -213,7 +213,9 @@ class Series(SQLModel, table=True):
     channel_id: int = Field(foreign_key="channels.id", index=True)
     rule: str = Field(max_length=500)
     timezone: str = Field(max_length=64)
-    local_start: datetime  # naive wall-clock time in `timezone`; the rule repeats it
+    # Naive wall-clock time in `timezone` that the rule repeats: deliberately not an
+    # instant, so it gets a plain timestamp column rather than the UTC-only type.
+    local_start: datetime = Field(sa_type=DateTime(timezone=False), nullable=False)
     materialized_until: datetime | None = _ts()
     active: bool = Field(default=True)
     created_by_id: int = Field(foreign_key="users.id")

@@ -7,6 +7,7 @@ are refused with a message saying what to enter instead; nothing is silently shi
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,6 +20,8 @@ from planner.errors import TimeInputError
 Fold = Literal["earlier", "later"]
 
 _GERMAN_DATE = re.compile(r"\d{1,2}\.\d{1,2}\.(\d{2}|\d{4})")
+_GERMAN_DAY_FIRST = re.compile(r"\d{1,2}\.\d{1,2}\.")
+_UTC_PLUS = re.compile(r"(?<![A-Za-z])(?:UTC|GMT)\s*(?=[+-]\d)", re.IGNORECASE)
 
 
 def zone(name: str) -> ZoneInfo:
@@ -36,9 +39,23 @@ def _parse(text: str) -> datetime:
     raw = text.strip()
     if not raw:
         raise TimeInputError("Enter a date and time, e.g. '2026-12-01 09:30'")
+    # dateutil reads 'UTC+2' POSIX-style as two hours *behind* UTC; people mean ahead.
+    cleaned = _UTC_PLUS.sub("", raw)
     try:
-        # German users write the day first (24.12.2026); ISO stays year-first either way.
-        parsed: datetime = dateparser.parse(raw, dayfirst="." in raw)
+        with warnings.catch_warnings():
+            # An unknown zone name ('EST') would be dropped and the time read as local.
+            warnings.simplefilter("error", dateparser.UnknownTimezoneWarning)
+            # German users write the day first (24.12.2026). Only then ask for day-first:
+            # dateutil swaps month and day of year-first text too ('2027-01-05T09:30:00.000Z'
+            # would become 1 May), so a '.' elsewhere (fractional seconds) must not trigger it.
+            parsed: datetime = dateparser.parse(
+                cleaned, dayfirst=bool(_GERMAN_DAY_FIRST.match(cleaned))
+            )
+    except dateparser.UnknownTimezoneWarning as err:
+        raise TimeInputError(
+            f"Cannot read the time zone in {raw!r}; give an offset such as "
+            "'2026-12-01 09:30+01:00', or leave it out to use your own zone"
+        ) from err
     except (ValueError, OverflowError) as err:
         raise TimeInputError(
             f"Cannot read {raw!r} as a date and time; use e.g. '2026-12-01 09:30' "

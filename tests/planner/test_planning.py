@@ -46,9 +46,7 @@ def _approved(world: World, title: str = "Winter tips") -> Piece:
         s, actor=world.editor, piece_id=piece.id, expected_revision=1, data={"body": "Final"}
     )
     pieces.submit_piece(s, actor=world.editor, piece_id=piece.id)
-    return pieces.approve_piece(
-        s, actor=world.approver, piece_id=piece.id, revision=piece.revision
-    )
+    return pieces.approve_piece(s, actor=world.approver, piece_id=piece.id, revision=piece.revision)
 
 
 def _plan(world: World, piece: Piece, channel: Channel, when: str | datetime) -> Post:
@@ -76,12 +74,23 @@ def _events(session: Session, post: Post) -> list[tuple[str, str | None, str | N
 @pytest.mark.parametrize(
     ("when", "tz_name", "expected"),
     [
-        pytest.param(f"15.01.{YEAR} 09:30", None, utc(YEAR, 1, 15, 8, 30), id="german-winter-actor-zone"),
-        pytest.param(f"{YEAR}-07-15 09:30", None, utc(YEAR, 7, 15, 7, 30), id="iso-summer-actor-zone"),
-        pytest.param(f"{YEAR}-07-15 09:30", "America/New_York", utc(YEAR, 7, 15, 13, 30), id="explicit-zone"),
-        pytest.param(datetime(YEAR, 1, 15, 9, 30), None, utc(YEAR, 1, 15, 8, 30), id="naive-datetime-is-wall-time"),
+        pytest.param(
+            f"15.01.{YEAR} 09:30", None, utc(YEAR, 1, 15, 8, 30), id="german-winter-actor-zone"
+        ),
+        pytest.param(
+            f"{YEAR}-07-15 09:30", None, utc(YEAR, 7, 15, 7, 30), id="iso-summer-actor-zone"
+        ),
+        pytest.param(
+            f"{YEAR}-07-15 09:30", "America/New_York", utc(YEAR, 7, 15, 13, 30), id="explicit-zone"
+        ),
+        pytest.param(
+            datetime(YEAR, 1, 15, 9, 30),
+            None,
+            utc(YEAR, 1, 15, 8, 30),
+            id="naive-datetime-is-wall-time",
+        ),
     ],
-)  # fmt: skip
+)
 def test_plan_post_stores_the_utc_instant_of_the_users_wall_time(
     engine: Engine, world: World, when: str | datetime, tz_name: str | None, expected: datetime
 ) -> None:
@@ -428,16 +437,22 @@ def _frozen(world: World) -> Post:
 @pytest.mark.parametrize(
     ("arrange", "reason"),
     [
-        pytest.param(_edited_after_approval, HoldReason.changed_after_approval, id="edited-after-approval"),
+        pytest.param(
+            _edited_after_approval, HoldReason.changed_after_approval, id="edited-after-approval"
+        ),
         pytest.param(_draft_piece, HoldReason.not_approved, id="draft-never-approved"),
         pytest.param(_piece_in_review, HoldReason.not_approved, id="in-review-not-yet-approved"),
         pytest.param(_changes_requested, HoldReason.not_approved, id="changes-requested"),
         pytest.param(_piece_archived, HoldReason.not_approved, id="piece-archived"),
         pytest.param(_channel_disabled, HoldReason.channel_disabled, id="channel-disabled"),
-        pytest.param(_channel_needs_reconnect, HoldReason.channel_needs_reconnect, id="channel-needs-reconnect"),
+        pytest.param(
+            _channel_needs_reconnect,
+            HoldReason.channel_needs_reconnect,
+            id="channel-needs-reconnect",
+        ),
         pytest.param(_frozen, HoldReason.frozen, id="publishing-frozen"),
     ],
-)  # fmt: skip
+)
 def test_due_post_is_held_with_the_reason(
     engine: Engine, world: World, arrange: Callable[[World], Post], reason: HoldReason
 ) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import StatementError
 from sqlmodel import Session, select
 
-from planner import channels, pieces, planning
+from planner import audit, channels, pieces, planning
 from planner.models import AuditEvent, Channel, Piece, Post, Revision
 from tests.conftest import World, utc
 
@@ -53,9 +53,7 @@ def test_timestamp_comes_back_as_the_same_utc_instant(
         assert stored.publish_at == local
         assert stored.publish_at.tzinfo is UTC
         assert stored.publish_at.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
-        assert stored.publish_at.replace(tzinfo=None) == local.astimezone(UTC).replace(
-            tzinfo=None
-        )
+        assert stored.publish_at.replace(tzinfo=None) == local.astimezone(UTC).replace(tzinfo=None)
         assert stored.created_at.tzinfo is UTC
 
 
@@ -179,10 +177,10 @@ def test_channel_settings_round_trip_with_nested_values(engine: Engine, world: W
 
 
 def test_audit_event_time_is_utc_aware(engine: Engine, world: World) -> None:
-    before = datetime.now(UTC)
     channels.create_channel(world.session, actor=world.admin, kind="mastodon", name="Mastodon")
+    written = audit.list_events(world.session, object_type="channel")[0]  # as held in memory
 
     with Session(engine) as fresh:
         event = fresh.exec(select(AuditEvent).where(AuditEvent.object_type == "channel")).one()
     assert event.at.tzinfo is UTC
-    assert before <= event.at <= datetime.now(UTC)
+    assert event.at == written.at

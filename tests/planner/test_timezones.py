@@ -29,15 +29,44 @@ BERLIN = "Europe/Berlin"
 @pytest.mark.parametrize(
     ("tz_name", "local", "expected_utc"),
     [
-        pytest.param(BERLIN, datetime(2026, 12, 24, 9, 30), utc(2026, 12, 24, 8, 30), id="berlin-winter-CET"),
-        pytest.param(BERLIN, datetime(2027, 7, 1, 9, 30), utc(2027, 7, 1, 7, 30), id="berlin-summer-CEST"),
-        pytest.param("America/New_York", datetime(2027, 1, 15, 9, 0), utc(2027, 1, 15, 14, 0), id="new-york-winter-EST"),
-        pytest.param("America/New_York", datetime(2027, 7, 15, 9, 0), utc(2027, 7, 15, 13, 0), id="new-york-summer-EDT"),
-        pytest.param("Asia/Tokyo", datetime(2027, 1, 15, 9, 0), utc(2027, 1, 15, 0, 0), id="tokyo-no-dst-winter"),
-        pytest.param("Asia/Tokyo", datetime(2027, 7, 15, 9, 0), utc(2027, 7, 15, 0, 0), id="tokyo-no-dst-summer"),
-        pytest.param("Asia/Tokyo", datetime(2027, 1, 1, 8, 0), utc(2026, 12, 31, 23, 0), id="tokyo-crosses-date-line-to-previous-day"),
+        pytest.param(
+            BERLIN, datetime(2026, 12, 24, 9, 30), utc(2026, 12, 24, 8, 30), id="berlin-winter-CET"
+        ),
+        pytest.param(
+            BERLIN, datetime(2027, 7, 1, 9, 30), utc(2027, 7, 1, 7, 30), id="berlin-summer-CEST"
+        ),
+        pytest.param(
+            "America/New_York",
+            datetime(2027, 1, 15, 9, 0),
+            utc(2027, 1, 15, 14, 0),
+            id="new-york-winter-EST",
+        ),
+        pytest.param(
+            "America/New_York",
+            datetime(2027, 7, 15, 9, 0),
+            utc(2027, 7, 15, 13, 0),
+            id="new-york-summer-EDT",
+        ),
+        pytest.param(
+            "Asia/Tokyo",
+            datetime(2027, 1, 15, 9, 0),
+            utc(2027, 1, 15, 0, 0),
+            id="tokyo-no-dst-winter",
+        ),
+        pytest.param(
+            "Asia/Tokyo",
+            datetime(2027, 7, 15, 9, 0),
+            utc(2027, 7, 15, 0, 0),
+            id="tokyo-no-dst-summer",
+        ),
+        pytest.param(
+            "Asia/Tokyo",
+            datetime(2027, 1, 1, 8, 0),
+            utc(2026, 12, 31, 23, 0),
+            id="tokyo-crosses-date-line-to-previous-day",
+        ),
     ],
-)  # fmt: skip
+)
 def test_local_wall_time_round_trips_through_utc(
     tz_name: str, local: datetime, expected_utc: datetime
 ) -> None:
@@ -72,15 +101,33 @@ def test_to_utc_keeps_the_instant_of_an_already_aware_datetime() -> None:
     ("text", "expected_utc"),
     [
         pytest.param("24.12.2026 09:30", utc(2026, 12, 24, 8, 30), id="german-day-first"),
-        pytest.param("01.02.2027 10:00", utc(2027, 2, 1, 9, 0), id="german-1-february-not-2-january"),
+        pytest.param(
+            "01.02.2027 10:00", utc(2027, 2, 1, 9, 0), id="german-1-february-not-2-january"
+        ),
         pytest.param("12.07.2027 10:00", utc(2027, 7, 12, 8, 0), id="german-summer-12-july"),
         pytest.param("2026-12-24 09:30", utc(2026, 12, 24, 8, 30), id="iso-space"),
         pytest.param("2026-12-24T09:30", utc(2026, 12, 24, 8, 30), id="iso-T"),
         pytest.param("  2027-07-01 09:30  ", utc(2027, 7, 1, 7, 30), id="surrounding-blanks"),
-        pytest.param("2027-07-01T09:30:00+00:00", utc(2027, 7, 1, 9, 30), id="explicit-offset-wins-over-zone"),
+        pytest.param(
+            "2027-07-01T09:30:00+00:00", utc(2027, 7, 1, 9, 30), id="explicit-offset-wins-over-zone"
+        ),
         pytest.param("2027-07-01 09:30Z", utc(2027, 7, 1, 9, 30), id="explicit-Z"),
+        pytest.param("2027-07-01 09:30 UTC", utc(2027, 7, 1, 9, 30), id="explicit-UTC-name"),
+        # A '.' in fractional seconds must not make ISO text day-first (5 January, not 1 May).
+        pytest.param("2027-01-05T09:30:00.000Z", utc(2027, 1, 5, 9, 30), id="iso-milliseconds"),
+        pytest.param(
+            "2027-01-05 09:30:00.5", utc(2027, 1, 5, 8, 30, 0, 500000), id="iso-fraction-local"
+        ),
+        pytest.param("2027.01.05 09:30", utc(2027, 1, 5, 8, 30), id="year-first-dotted"),
+        pytest.param("5.1.2027 09:30", utc(2027, 1, 5, 8, 30), id="german-no-leading-zeros"),
+        pytest.param("05.01.27 09:30", utc(2027, 1, 5, 8, 30), id="german-two-digit-year"),
+        # 'UTC+2' means two hours ahead of UTC, not dateutil's POSIX reading (behind).
+        pytest.param("2027-01-05 09:30 UTC+2", utc(2027, 1, 5, 7, 30), id="UTC-plus-hours"),
+        pytest.param("2027-01-05 09:30 GMT+02:00", utc(2027, 1, 5, 7, 30), id="GMT-plus-offset"),
+        pytest.param("2027-01-05T09:30UTC-5", utc(2027, 1, 5, 14, 30), id="UTC-minus-attached"),
+        pytest.param("05.01.2027 09:30 utc+1", utc(2027, 1, 5, 8, 30), id="german-utc-lowercase"),
     ],
-)  # fmt: skip
+)
 def test_berlin_user_input_is_parsed_to_the_utc_instant(text: str, expected_utc: datetime) -> None:
     assert parse_to_utc(text, BERLIN) == expected_utc
 
@@ -101,6 +148,16 @@ def test_parse_local_datetime_gives_naive_wall_time_in_the_users_zone() -> None:
     ],
 )
 def test_malformed_input_is_refused_naming_the_text(text: str) -> None:
+    with pytest.raises(TimeInputError) as info:
+        parse_to_utc(text, BERLIN)
+
+    assert repr(text) in str(info.value)
+
+
+@pytest.mark.parametrize("abbreviation", ["EST", "CET", "MESZ"])
+def test_zone_abbreviation_is_refused_not_silently_read_as_local_time(abbreviation: str) -> None:
+    text = f"2027-01-05 09:30 {abbreviation}"
+
     with pytest.raises(TimeInputError) as info:
         parse_to_utc(text, BERLIN)
 
@@ -213,9 +270,13 @@ def test_the_two_fold_answers_are_one_hour_apart() -> None:
     [
         pytest.param("2026-10-25 02:30+02:00", utc(2026, 10, 25, 0, 30), id="offset-CEST"),
         pytest.param("2026-10-25 02:30+01:00", utc(2026, 10, 25, 1, 30), id="offset-CET"),
-        pytest.param("2026-10-25 02:30+0200", utc(2026, 10, 25, 0, 30), id="offset-as-suggested-in-the-message"),
+        pytest.param(
+            "2026-10-25 02:30+0200",
+            utc(2026, 10, 25, 0, 30),
+            id="offset-as-suggested-in-the-message",
+        ),
     ],
-)  # fmt: skip
+)
 def test_explicit_offset_resolves_the_fold(text: str, expected_utc: datetime) -> None:
     assert parse_to_utc(text, BERLIN) == expected_utc
 
@@ -234,17 +295,43 @@ def test_offset_suggested_by_the_fold_error_is_accepted() -> None:
 @pytest.mark.parametrize(
     ("text", "tz_name", "start", "end"),
     [
-        pytest.param("2026-12-01", BERLIN, utc(2026, 11, 30, 23), utc(2026, 12, 1, 23), id="berlin-winter"),
-        pytest.param("2027-07-01", BERLIN, utc(2027, 6, 30, 22), utc(2027, 7, 1, 22), id="berlin-summer"),
-        pytest.param("2027-03-28", BERLIN, utc(2027, 3, 27, 23), utc(2027, 3, 28, 22), id="berlin-23-hour-day"),
-        pytest.param("2026-10-25", BERLIN, utc(2026, 10, 24, 22), utc(2026, 10, 25, 23), id="berlin-25-hour-day"),
-        pytest.param("2027-07-01", "America/New_York", utc(2027, 7, 1, 4), utc(2027, 7, 2, 4), id="new-york"),
-        pytest.param("2027-07-01", "Asia/Tokyo", utc(2027, 6, 30, 15), utc(2027, 7, 1, 15), id="tokyo"),
-        pytest.param(" 2026-12-01 ", BERLIN, utc(2026, 11, 30, 23), utc(2026, 12, 1, 23), id="blanks"),
-        pytest.param("01.12.2026", BERLIN, utc(2026, 11, 30, 23), utc(2026, 12, 1, 23), id="german-date"),
-        pytest.param("1.12.26", BERLIN, utc(2026, 11, 30, 23), utc(2026, 12, 1, 23), id="german-short-date"),
+        pytest.param(
+            "2026-12-01", BERLIN, utc(2026, 11, 30, 23), utc(2026, 12, 1, 23), id="berlin-winter"
+        ),
+        pytest.param(
+            "2027-07-01", BERLIN, utc(2027, 6, 30, 22), utc(2027, 7, 1, 22), id="berlin-summer"
+        ),
+        pytest.param(
+            "2027-03-28",
+            BERLIN,
+            utc(2027, 3, 27, 23),
+            utc(2027, 3, 28, 22),
+            id="berlin-23-hour-day",
+        ),
+        pytest.param(
+            "2026-10-25",
+            BERLIN,
+            utc(2026, 10, 24, 22),
+            utc(2026, 10, 25, 23),
+            id="berlin-25-hour-day",
+        ),
+        pytest.param(
+            "2027-07-01", "America/New_York", utc(2027, 7, 1, 4), utc(2027, 7, 2, 4), id="new-york"
+        ),
+        pytest.param(
+            "2027-07-01", "Asia/Tokyo", utc(2027, 6, 30, 15), utc(2027, 7, 1, 15), id="tokyo"
+        ),
+        pytest.param(
+            " 2026-12-01 ", BERLIN, utc(2026, 11, 30, 23), utc(2026, 12, 1, 23), id="blanks"
+        ),
+        pytest.param(
+            "01.12.2026", BERLIN, utc(2026, 11, 30, 23), utc(2026, 12, 1, 23), id="german-date"
+        ),
+        pytest.param(
+            "1.12.26", BERLIN, utc(2026, 11, 30, 23), utc(2026, 12, 1, 23), id="german-short-date"
+        ),
     ],
-)  # fmt: skip
+)
 def test_bare_date_bounds_are_local_midnights(
     text: str, tz_name: str, start: datetime, end: datetime
 ) -> None:

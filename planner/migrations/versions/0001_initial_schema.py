@@ -303,7 +303,7 @@ def upgrade() -> None:
         sa.Column("channel_id", sa.Integer(), nullable=False),
         sa.Column("rule", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
         sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("local_start", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("local_start", sa.DateTime(), nullable=False),
         sa.Column("materialized_until", planner.dbtypes.UTCDateTime(timezone=True), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=False),

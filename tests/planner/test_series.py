@@ -1,0 +1,419 @@
+"""Recurring series: wall-clock time across DST, ends required, rolling window, idempotence."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
+
+from planner import channels, pieces, planning
+from planner.errors import ValidationFailed
+from planner.models import Channel, Piece, Post, PostStatus, Series
+from planner.timezones import to_local
+from tests.conftest import World, utc
+
+BERLIN = "Europe/Berlin"
+WEEKLY_6 = "FREQ=WEEKLY;BYDAY=MO;COUNT=6"
+START = "2027-03-15 09:00"  # a Monday; Berlin clocks go forward on Sunday 2027-03-28
+BEFORE = utc(2027, 3, 1)
+
+
+@pytest.fixture
+def piece(world: World) -> Piece:
+    return pieces.create_piece(
+        world.session, actor=world.editor, data={"title": "Weekly tip", "body": "Text"}
+    )
+
+
+@pytest.fixture
+def channel(world: World) -> Channel:
+    return channels.create_channel(
+        world.session, actor=world.admin, kind="mastodon", name="Mastodon"
+    )
+
+
+def _series(
+    world: World,
+    piece: Piece,
+    channel: Channel,
+    *,
+    rule: str = WEEKLY_6,
+    start: str | datetime = START,
+    now: datetime = BEFORE,
+    tz_name: str | None = None,
+) -> Series:
+    assert piece.id is not None and channel.id is not None
+    return planning.create_series(
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id,
+        channel=channel.id,
+        rule=rule,
+        start=start,
+        tz_name=tz_name,
+        now=now,
+    )
+
+
+def _posts(engine: Engine, series: Series) -> list[Post]:
+    with Session(engine) as fresh:
+        return list(
+            fresh.exec(
+                select(Post).where(Post.series_id == series.id).order_by(col(Post.publish_at))
+            )
+        )
+
+
+def _count(engine: Engine, table: type[Post] | type[Series]) -> int:
+    with Session(engine) as fresh:
+        return fresh.exec(select(func.count()).select_from(table)).one()
+
+
+def test_weekly_series_keeps_berlin_wall_time_across_the_spring_change(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    series = _series(world, piece, channel)
+
+    posts = _posts(engine, series)
+    assert [p.publish_at for p in posts] == [
+        utc(2027, 3, 15, 8),
+        utc(2027, 3, 22, 8),
+        utc(2027, 3, 29, 7),  # CEST from here on
+        utc(2027, 4, 5, 7),
+        utc(2027, 4, 12, 7),
+        utc(2027, 4, 19, 7),
+    ]
+    for post in posts:
+        local = to_local(post.publish_at, BERLIN)
+        assert (local.weekday(), local.hour, local.minute) == (0, 9, 0)
+        assert post.occurrence_at == post.publish_at
+        assert post.status == PostStatus.planned
+        assert post.timezone == BERLIN
+        assert (post.piece_id, post.channel_id) == (piece.id, channel.id)
+
+
+def test_series_keeps_its_rule_zone_and_local_start(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    series = _series(world, piece, channel, rule="rrule:freq=weekly;byday=mo;count=6")
+
+    with Session(engine) as fresh:
+        stored = fresh.get(Series, series.id)
+        assert stored is not None
+        assert stored.rule == WEEKLY_6
+        assert stored.timezone == BERLIN
+        assert stored.local_start.replace(tzinfo=None) == datetime(2027, 3, 15, 9, 0)
+        assert stored.materialized_until == BEFORE + planning.SERIES_HORIZON
+
+
+def test_materialising_again_creates_nothing_more(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    series = _series(world, piece, channel)
+    first = [(p.id, p.publish_at) for p in _posts(engine, series)]
+
+    assert planning.materialize_series(world.session, now=BEFORE) == 0
+    assert planning.materialize_series(world.session, now=utc(2027, 3, 20)) == 0
+    assert planning.materialize_series(world.session, now=utc(2027, 5, 1)) == 0
+
+    assert [(p.id, p.publish_at) for p in _posts(engine, series)] == first
+
+
+def test_series_in_another_zone_uses_that_zones_wall_time(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    # New York changes on 2027-03-14, Berlin two weeks later: only New York's offset counts.
+    series = _series(
+        world,
+        piece,
+        channel,
+        rule="FREQ=WEEKLY;COUNT=3",
+        start="2027-03-08 09:00",
+        tz_name="America/New_York",
+    )
+
+    assert [p.publish_at for p in _posts(engine, series)] == [
+        utc(2027, 3, 8, 14),
+        utc(2027, 3, 15, 13),
+        utc(2027, 3, 22, 13),
+    ]
+
+
+# --- refusals ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule", "start", "field", "fragment"),
+    [
+        pytest.param("FREQ=WEEKLY;BYDAY=MO", START, "rule", "needs an end", id="no-count-or-until"),
+        pytest.param("", START, "rule", "enter a recurrence rule", id="empty-rule"),
+        pytest.param(
+            "FREQ=SOMETIMES;COUNT=3", START, "rule", "not a valid recurrence rule", id="bad-freq"
+        ),
+        pytest.param("FREQ=DAILY;COUNT=501", START, "rule", "more than 500", id="too-many"),
+        pytest.param(
+            "FREQ=DAILY;UNTIL=20270301", START, "rule", "no occurrence", id="until-before-start"
+        ),
+        pytest.param(
+            "FREQ=DAILY;UNTIL=20270231", START, "rule", "not a date", id="until-not-a-date"
+        ),
+        pytest.param(
+            "DTSTART:20270315T090000\nRRULE:FREQ=DAILY;COUNT=3",
+            START,
+            "rule",
+            "only the RRULE",
+            id="dtstart-in-rule",
+        ),
+        pytest.param(
+            WEEKLY_6,
+            "2027-03-28 02:30",
+            "start",
+            "clocks jump from 02:00 to 03:00",
+            id="start-in-dst-gap",
+        ),
+        pytest.param(WEEKLY_6, "someday", "start", "Cannot read", id="start-malformed"),
+    ],
+)
+def test_bad_series_is_refused_per_field_and_nothing_is_stored(
+    engine: Engine,
+    world: World,
+    piece: Piece,
+    channel: Channel,
+    rule: str,
+    start: str,
+    field: str,
+    fragment: str,
+) -> None:
+    with pytest.raises(ValidationFailed) as info:
+        _series(world, piece, channel, rule=rule, start=start)
+
+    assert fragment in info.value.fields[field]
+    assert _count(engine, Series) == 0
+    assert _count(engine, Post) == 0
+
+
+def test_series_for_unknown_channel_and_archived_piece_is_refused(
+    engine: Engine, world: World, piece: Piece
+) -> None:
+    assert piece.id is not None
+    pieces.archive_piece(world.session, actor=world.editor, piece_id=piece.id)
+
+    with pytest.raises(ValidationFailed) as info:
+        planning.create_series(
+            world.session,
+            actor=world.editor,
+            piece_id=piece.id,
+            channel="Nowhere",
+            rule=WEEKLY_6,
+            start=START,
+            now=BEFORE,
+        )
+
+    assert set(info.value.fields) == {"piece", "channel"}
+    assert _count(engine, Series) == 0
+
+
+# --- ends ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("until", "last"),
+    [
+        pytest.param("20270412", utc(2027, 4, 12, 7), id="local-date-includes-that-day"),
+        pytest.param("20270411", utc(2027, 4, 5, 7), id="local-date-day-before"),
+        pytest.param("20270412T090000", utc(2027, 4, 12, 7), id="local-date-time-inclusive"),
+        pytest.param("20270412T085959", utc(2027, 4, 5, 7), id="local-date-time-just-before"),
+        pytest.param("20270412T070000Z", utc(2027, 4, 12, 7), id="utc-until"),
+    ],
+)
+def test_until_is_read_in_the_series_zone(
+    engine: Engine, world: World, piece: Piece, channel: Channel, until: str, last: datetime
+) -> None:
+    series = _series(world, piece, channel, rule=f"FREQ=WEEKLY;BYDAY=MO;UNTIL={until}")
+
+    posts = _posts(engine, series)
+    assert posts[0].publish_at == utc(2027, 3, 15, 8)
+    assert posts[-1].publish_at == last
+    assert all(to_local(p.publish_at, BERLIN).hour == 9 for p in posts)
+
+
+# --- the rolling window ------------------------------------------------------------------------
+
+
+def test_rolling_window_creates_only_occurrences_up_to_the_horizon(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    series = _series(world, piece, channel, rule="FREQ=WEEKLY;BYDAY=MO;COUNT=12")
+    horizon_end = BEFORE + planning.SERIES_HORIZON  # 2027-04-26 00:00 UTC
+
+    first = _posts(engine, series)
+    assert len(first) == 6
+    assert all(p.publish_at <= horizon_end for p in first)
+    assert first[-1].publish_at == utc(2027, 4, 19, 7)
+
+    added = planning.materialize_series(world.session, now=utc(2027, 4, 20))
+
+    posts = _posts(engine, series)
+    assert added == 6
+    assert len(posts) == 12
+    assert [p.id for p in posts[:6]] == [p.id for p in first]
+    assert posts[-1].publish_at == utc(2027, 5, 31, 7)
+    assert len({p.occurrence_at for p in posts}) == 12
+
+
+def test_a_shorter_horizon_creates_fewer_posts_and_later_runs_add_the_rest(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    # Created long before its start: the default window holds no occurrence yet.
+    series = _series(world, piece, channel, now=utc(2026, 12, 1))
+    assert _posts(engine, series) == []
+
+    two_weeks = timedelta(weeks=2)  # from 2027-03-02: the window ends before the 2nd Monday
+    assert planning.materialize_series(world.session, now=utc(2027, 3, 2), horizon=two_weeks) == 1
+    assert [p.publish_at for p in _posts(engine, series)] == [utc(2027, 3, 15, 8)]
+
+    assert planning.materialize_series(world.session, now=utc(2027, 3, 16)) == 5
+    assert len(_posts(engine, series)) == 6
+
+
+def test_occurrence_on_the_window_edge_is_created_once(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    edge = utc(2027, 4, 12, 7)  # an occurrence exactly at now + horizon
+    series = _series(world, piece, channel, now=edge - planning.SERIES_HORIZON)
+    assert _posts(engine, series)[-1].publish_at == edge
+
+    assert planning.materialize_series(world.session, now=utc(2027, 4, 1)) == 1
+
+    instants = [p.publish_at for p in _posts(engine, series)]
+    assert instants.count(edge) == 1
+    assert instants[-1] == utc(2027, 4, 19, 7)
+
+
+def test_inactive_series_is_not_materialised(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    series = _series(world, piece, channel, rule="FREQ=WEEKLY;BYDAY=MO;COUNT=12")
+    series.active = False
+    world.session.add(series)
+    world.session.commit()
+
+    assert planning.materialize_series(world.session, now=utc(2027, 4, 20)) == 0
+    assert len(_posts(engine, series)) == 6
+
+
+# --- DST edges ----------------------------------------------------------------------------------
+
+
+def test_daily_series_across_the_autumn_fold_keeps_wall_time(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    series = _series(
+        world,
+        piece,
+        channel,
+        rule="FREQ=DAILY;COUNT=5",
+        start="2027-10-29 09:00",
+        now=utc(2027, 10, 1),
+    )
+
+    posts = _posts(engine, series)
+    assert [p.publish_at for p in posts] == [
+        utc(2027, 10, 29, 7),
+        utc(2027, 10, 30, 7),
+        utc(2027, 10, 31, 8),  # clocks went back that night: CET
+        utc(2027, 11, 1, 8),
+        utc(2027, 11, 2, 8),
+    ]
+    assert {to_local(p.publish_at, BERLIN).strftime("%H:%M") for p in posts} == {"09:00"}
+    assert posts[2].publish_at - posts[1].publish_at == timedelta(hours=25)
+
+
+def test_daily_series_in_the_fold_hour_takes_the_first_of_the_two(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    series = _series(
+        world,
+        piece,
+        channel,
+        rule="FREQ=DAILY;COUNT=3",
+        start="2027-10-30 02:30",
+        now=utc(2027, 10, 1),
+    )
+
+    assert [p.publish_at for p in _posts(engine, series)] == [
+        utc(2027, 10, 30, 0, 30),
+        utc(2027, 10, 31, 0, 30),  # 02:30 CEST, the earlier of the two 02:30s
+        utc(2027, 11, 1, 1, 30),
+    ]
+
+
+def test_daily_series_in_the_spring_gap_takes_the_offset_from_before(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    series = _series(world, piece, channel, rule="FREQ=DAILY;COUNT=3", start="2027-03-27 02:30")
+
+    posts = _posts(engine, series)
+    assert [p.publish_at for p in posts] == [
+        utc(2027, 3, 27, 1, 30),
+        utc(2027, 3, 28, 1, 30),  # 02:30 does not exist: shown as 03:30 CEST
+        utc(2027, 3, 29, 0, 30),
+    ]
+    assert len({p.publish_at for p in posts}) == 3
+
+
+# --- occurrences as ordinary posts -------------------------------------------------------------
+
+
+def test_cancelled_occurrence_is_not_recreated(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    edge = utc(2027, 4, 12, 7)
+    series = _series(world, piece, channel, now=edge - planning.SERIES_HORIZON)
+    target = next(p for p in _posts(engine, series) if p.publish_at == edge)
+    assert target.id is not None
+    planning.cancel_post(world.session, actor=world.editor, post_id=target.id, reason="holiday")
+
+    # The next window starts exactly at the cancelled occurrence.
+    planning.materialize_series(world.session, now=utc(2027, 4, 1))
+    planning.materialize_series(world.session, now=utc(2027, 4, 13))
+
+    at_edge = [p for p in _posts(engine, series) if p.occurrence_at == edge]
+    assert [(p.id, p.status) for p in at_edge] == [(target.id, PostStatus.cancelled)]
+    assert len(_posts(engine, series)) == 6
+
+
+def test_moved_occurrence_stays_moved(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    future = datetime.now(UTC).year + 1
+    start = f"{future}-03-01 09:00"
+    series = _series(
+        world, piece, channel, rule="FREQ=DAILY;COUNT=3", start=start, now=utc(future, 2, 1)
+    )
+    first = _posts(engine, series)[0]
+    assert first.id is not None and first.occurrence_at is not None
+
+    planning.move_post(
+        world.session, actor=world.editor, post_id=first.id, when=f"{future}-03-01 11:00"
+    )
+    planning.materialize_series(world.session, now=utc(future, 2, 1))
+
+    posts = _posts(engine, series)
+    assert len(posts) == 3
+    moved = next(p for p in posts if p.id == first.id)
+    assert moved.occurrence_at == first.occurrence_at
+    assert to_local(moved.publish_at, BERLIN).hour == 11
+
+
+def test_series_posts_follow_the_same_due_rules(
+    world: World, piece: Piece, channel: Channel
+) -> None:
+    series = _series(world, piece, channel)
+    first = utc(2027, 3, 15, 8)
+
+    held = planning.held_posts(world.session, now=first)
+    assert [(h.post.series_id, h.post.publish_at) for h in held] == [(series.id, first)]
+    assert planning.due_posts(world.session, now=first) == []
