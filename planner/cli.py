@@ -20,7 +20,7 @@ from enum import Enum
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session, select
 
@@ -40,7 +40,6 @@ from planner.models import Channel, Department, IdeaStatus, PieceStatus, PostSta
 from planner.timezones import format_local, parse_day_bound
 
 Handler = Callable[[argparse.Namespace], int]
-LOGINS_FILE = DATA_DIR / "demo-logins.txt"
 
 
 class CliError(Exception):
@@ -224,6 +223,14 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _logins_file() -> Path | None:
+    """Where the demo logins are kept: next to the SQLite file (nowhere for PostgreSQL)."""
+    url = make_url(load_settings().database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).resolve().parent / "demo-logins.txt"
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from planner.demo import load_demo
 
@@ -233,28 +240,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if users.user_count(session):
             if args.if_empty:
                 print("The database already holds data; no demo data loaded.")
-                if LOGINS_FILE.exists():
-                    print(f"Demo logins (from {LOGINS_FILE}):")
-                    print(LOGINS_FILE.read_text(encoding="utf-8"), end="")
+                logins_file = _logins_file()
+                if logins_file is not None and logins_file.exists():
+                    print(f"Demo logins (from {logins_file}):")
+                    print(logins_file.read_text(encoding="utf-8"), end="")
                 return 0
             raise CliError(
                 "the database already holds data; demo data goes into an empty database "
                 "(use --if-empty to skip quietly, or point PLANNER_DATABASE_URL elsewhere)"
             )
         result = load_demo(session, password=args.password, size=args.size)
-    lines = [f"{'username':<14} {'role':<12} {'department':<20} password (demo only)"]
-    lines += [
-        f"{login.username:<14} {login.role:<12} {login.department or '-':<20} {login.password}"
+    headers = ["username", "role", "department", "password (demo only)"]
+    rows = [
+        [login.username, login.role.value, login.department or "-", login.password]
         for login in result.logins
     ]
-    text = "\n".join(lines) + "\n"
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers) - 1)]
+    text = "".join(
+        "  ".join(c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1] + "\n"
+        for r in [headers, *rows]
+    )
     print("Demo data loaded: " + ", ".join(f"{v} {k}" for k, v in result.counts.items()))
     print("Demo logins - for trying the planner only, never for real use:")
     print(text, end="")
-    if load_settings().database_url.startswith("sqlite"):
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        LOGINS_FILE.write_text(text, encoding="utf-8")
-        LOGINS_FILE.chmod(0o600)
+    logins_file = _logins_file()
+    if logins_file is not None:
+        logins_file.parent.mkdir(parents=True, exist_ok=True)
+        logins_file.write_text(text, encoding="utf-8")
+        logins_file.chmod(0o600)
+        print(f"(kept in {logins_file})")
     return 0
 
 

@@ -1,0 +1,197 @@
+"""The demo loader fills an empty database with every state, through the service functions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from argon2 import PasswordHasher
+from sqlmodel import Session, col, func, select
+
+from planner import pieces, users
+from planner.demo import count_rows, load_content, load_demo
+from planner.errors import ValidationFailed
+from planner.models import (
+    AuditEvent,
+    Comment,
+    Department,
+    Idea,
+    IdeaStatus,
+    Piece,
+    PieceStatus,
+    Post,
+    PostStatus,
+    Role,
+    Series,
+    User,
+)
+from planner.timezones import to_local
+
+# A Monday in March: the weekly series runs across the switch to summer time.
+NOW = datetime(2030, 3, 18, 7, 30, tzinfo=UTC)
+PASSWORD = "demo-password-1"
+DEPARTMENTS = {
+    "Marketing",
+    "Customer Care",
+    "Sales",
+    "Product Development",
+    "Public Relations",
+    "HR",
+    "IT/Collaboration",
+}
+# `published` is reached only by the scheduler once a piece's posts are out.
+WORKFLOW_STATES = set(PieceStatus) - {PieceStatus.published}
+
+
+def _audit_count(session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(AuditEvent)).one())
+
+
+def test_demo_has_every_department_role_and_workflow_state(session: Session) -> None:
+    result = load_demo(session, password=PASSWORD, now=NOW)
+
+    assert {d.name for d in session.exec(select(Department))} == DEPARTMENTS
+    accounts = list(session.exec(select(User)))
+    assert {u.role for u in accounts} == set(Role)
+    assert all(u.username == u.username.lower() for u in accounts)
+    assert {u.locale for u in accounts} == {"de", "en"}
+    contributors = [u for u in accounts if u.role == Role.contributor]
+    assert len({u.department_id for u in contributors}) == len(DEPARTMENTS)
+
+    all_ideas = list(session.exec(select(Idea)))
+    assert {i.status for i in all_ideas} == set(IdeaStatus)
+    assert all(i.rejection_reason for i in all_ideas if i.status == IdeaStatus.rejected)
+    assert all(i.merged_into_id for i in all_ideas if i.status == IdeaStatus.merged)
+
+    all_pieces = list(session.exec(select(Piece)))
+    assert {p.status for p in all_pieces} == WORKFLOW_STATES
+    for piece in all_pieces:
+        assert piece.id is not None
+        if piece.status == PieceStatus.approved:
+            assert piece.approved_revision == piece.revision
+            assert piece.approved_by_id not in pieces.authors(session, piece.id)
+        if piece.status == PieceStatus.changes_requested:
+            assert session.exec(select(Comment).where(Comment.piece_id == piece.id)).first()
+    assert any(
+        p.status == PieceStatus.in_review
+        and p.approved_revision is not None
+        and p.approved_revision < p.revision
+        for p in all_pieces
+    ), "one piece was edited after its approval"
+
+    # Every idea and piece has its audit trail, as if people had clicked through.
+    audited = set(
+        session.exec(
+            select(AuditEvent.object_type, AuditEvent.object_id).where(
+                col(AuditEvent.object_type).in_(["idea", "piece"])
+            )
+        )
+    )
+    assert {("idea", str(i.id)) for i in all_ideas} <= audited
+    assert {("piece", str(p.id)) for p in all_pieces} <= audited
+
+    assert result.counts == count_rows(session)
+    assert result.counts["ideas"] >= 30 and result.counts["channels"] >= 7
+    assert len(result.logins) == len(accounts)
+    assert {login.password for login in result.logins} == {PASSWORD}
+    assert {login.department for login in result.logins} >= DEPARTMENTS
+
+
+def test_demo_plans_future_posts_a_series_and_a_cancellation(session: Session) -> None:
+    load_demo(session, password=PASSWORD, now=NOW)
+
+    posts = list(session.exec(select(Post)))
+    assert all(p.publish_at > NOW for p in posts)
+    planned = [p for p in posts if p.status == PostStatus.planned]
+    assert len({p.channel_id for p in planned}) >= 4
+    assert all(to_local(p.publish_at, "Europe/Berlin").weekday() < 5 for p in posts)
+    by_piece = {p.id: p for p in session.exec(select(Piece))}
+    assert {by_piece[p.piece_id].status for p in planned} >= {
+        PieceStatus.approved,
+        PieceStatus.in_review,
+        PieceStatus.draft,
+    }
+    assert [p.status for p in posts].count(PostStatus.cancelled) == 1
+
+    series = session.exec(select(Series)).one()
+    occurrences = [p for p in posts if p.series_id == series.id]
+    assert len(occurrences) == 8
+    local = [to_local(p.publish_at, series.timezone) for p in occurrences]
+    assert {(t.weekday(), t.hour, t.minute) for t in local} == {(1, 10, 0)}
+
+
+def test_second_load_is_refused_and_changes_nothing(session: Session) -> None:
+    load_demo(session, password=PASSWORD, now=NOW)
+    before, events = count_rows(session), _audit_count(session)
+
+    with pytest.raises(ValidationFailed) as err:
+        load_demo(session, password=PASSWORD, now=NOW)
+
+    assert "empty database" in err.value.fields["database"]
+    assert count_rows(session) == before
+    assert _audit_count(session) == events
+
+
+def test_random_passwords_each_sign_in_and_bulk_rows_are_valid(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Still a real Argon2id hash and verify per user, with the cheapest parameters: twelve
+    # distinct passwords at full cost would take seconds.
+    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    result = load_demo(session, size=60, now=NOW)
+
+    passwords = [login.password for login in result.logins]
+    assert len(set(passwords)) == len(passwords)
+    assert all(len(p) >= 10 for p in passwords)
+    for login in result.logins:
+        user = users.authenticate(session, username=login.username, password=login.password)
+        assert user.role == login.role
+
+    bulk = list(session.exec(select(Piece).where(Piece.campaign == "Benchmark")))
+    assert len(bulk) == 20
+    for piece in bulk:
+        assert piece.id is not None and piece.variants
+        assert piece.approved_by_id not in pieces.authors(session, piece.id)
+    bulk_ids = {p.id for p in bulk}
+    bulk_posts = [p for p in session.exec(select(Post)) if p.piece_id in bulk_ids]
+    assert len(bulk_posts) == 60
+    archived = {p.id for p in bulk if p.status == PieceStatus.archived}
+    for post in bulk_posts:
+        assert post.publish_at > NOW and post.status == PostStatus.planned
+        assert post.piece_id not in archived
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        pytest.param({"password": "short"}, "password", id="short-password"),
+        pytest.param({"size": -1}, "size", id="negative-size"),
+    ],
+)
+def test_bad_arguments_are_refused_before_anything_is_written(
+    session: Session, kwargs: dict[str, object], field: str
+) -> None:
+    with pytest.raises(ValidationFailed) as err:
+        load_demo(session, now=NOW, **kwargs)  # type: ignore[arg-type]
+
+    assert field in err.value.fields
+    assert not any(count_rows(session).values())
+
+
+def test_existing_department_alone_blocks_the_demo(session: Session) -> None:
+    users.create_department(session, actor=None, name="Marketing")
+
+    with pytest.raises(ValidationFailed, match="departments: 1"):
+        load_demo(session, password=PASSWORD, now=NOW)
+
+    assert count_rows(session)["users"] == 0
+
+
+@pytest.mark.parametrize(("channel", "limit"), [("mastodon", 500), ("bluesky", 300)])
+def test_short_channel_variants_fit_the_channel_limit(channel: str, limit: int) -> None:
+    content = load_content()
+    specs = [i["piece"] for i in content["ideas"] if "piece" in i] + content["pieces"]
+    texts = [s["variants"][channel] for s in specs if channel in s.get("variants", {})]
+
+    assert texts
+    assert all(len(text) <= limit for text in texts)
