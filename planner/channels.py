@@ -1,4 +1,4 @@
-"""Channels: configured publishing targets (adapter kind, name, settings)."""
+"""Channels: configured publishing targets (adapter kind, name, settings, secrets)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,29 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from planner import audit
+from planner import audit, credentials
 from planner.errors import NotFound, ValidationFailed
 from planner.models import Channel, User
 from planner.permissions import require
-from publishers import CHANNEL_KINDS
+from publishers import CHANNEL_KINDS, REGISTRY
+from publishers.base import ConfigError, DeliveryError, Publisher
+
+
+def _split_settings(kind: str, settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Validate settings with the kind's adapter and split off the secret ones."""
+    cls = REGISTRY.get(kind)
+    if cls is None:
+        # No adapter for this kind yet: keep the plain settings; they are checked once
+        # the adapter exists and the channel is built.
+        return dict(settings), {}
+    try:
+        clean = cls.clean_settings(settings)
+    except ConfigError as err:
+        raise ValidationFailed({err.field: str(err)}) from err
+    secret_names = {spec.name for spec in cls.settings_spec if spec.secret}
+    plain = {k: v for k, v in clean.items() if k not in secret_names}
+    secrets = {k: str(v) for k, v in clean.items() if k in secret_names and v is not None}
+    return plain, secrets
 
 
 def create_channel(
@@ -22,7 +40,7 @@ def create_channel(
     settings: dict[str, Any] | None = None,
     daily_cap: int | None = None,
 ) -> Channel:
-    """Add a channel of a known kind with a unique name."""
+    """Add a channel of a known kind with a unique name; secrets are stored encrypted."""
     require(actor, "manage_channels")
     problems: dict[str, str] = {}
     if kind not in CHANNEL_KINDS:
@@ -34,9 +52,22 @@ def create_channel(
         problems["name"] = f"channel {name!r} already exists"
     if daily_cap is not None and daily_cap < 1:
         problems["daily_cap"] = "a daily cap is at least 1"
+    plain: dict[str, Any] = {}
+    secrets: dict[str, str] = {}
+    if "kind" not in problems:
+        try:
+            plain, secrets = _split_settings(kind, dict(settings or {}))
+        except ValidationFailed as err:
+            problems.update(err.fields)
     if problems:
         raise ValidationFailed(problems)
-    channel = Channel(kind=kind, name=name, settings=dict(settings or {}), daily_cap=daily_cap)
+    channel = Channel(
+        kind=kind,
+        name=name,
+        settings=plain,
+        credentials=credentials.encrypt(secrets),
+        daily_cap=daily_cap,
+    )
     session.add(channel)
     session.flush()
     audit.record(
@@ -72,3 +103,103 @@ def get_channel(session: Session, ref: str | int) -> Channel:
         known = ", ".join(c.name for c in list_channels(session)) or "none yet"
         raise NotFound("channel", ref, f"known: {known}")
     return channel
+
+
+def secret_names(channel: Channel) -> list[str]:
+    """The names of the secret settings this channel's kind declares."""
+    cls = REGISTRY.get(channel.kind)
+    return [spec.name for spec in cls.settings_spec if spec.secret] if cls else []
+
+
+def public_view(channel: Channel) -> dict[str, Any]:
+    """A channel's settings for display: secrets only say whether they are set."""
+    stored = set(credentials.decrypt(channel.credentials)) if channel.credentials else set()
+    view = dict(channel.settings)
+    for name in secret_names(channel):
+        view[name] = "*** (set)" if name in stored else "(not set)"
+    return view
+
+
+def build_adapter(channel: Channel) -> Publisher:
+    """The adapter for a channel, built from its settings and decrypted secrets."""
+    cls = REGISTRY.get(channel.kind)
+    if cls is None:
+        raise ValidationFailed(
+            {
+                "kind": f"no publisher for {channel.kind!r} channels yet; "
+                f"available: {', '.join(sorted(REGISTRY))}"
+            }
+        )
+    merged = {**channel.settings, **credentials.decrypt(channel.credentials)}
+    try:
+        adapter: Publisher = cls(merged)
+        return adapter
+    except ConfigError as err:
+        raise ValidationFailed({err.field: str(err)}) from err
+
+
+def set_enabled(session: Session, *, actor: User, ref: str | int, enabled: bool) -> Channel:
+    """Disable a channel (its posts are held) or enable it again."""
+    require(actor, "manage_channels")
+    channel = get_channel(session, ref)
+    channel.enabled = enabled
+    session.add(channel)
+    audit.record(
+        session,
+        actor=actor,
+        object_type="channel",
+        object_id=channel.id,
+        action="enable" if enabled else "disable",
+    )
+    session.commit()
+    return channel
+
+
+def mark_needs_reconnect(
+    session: Session, *, channel_id: int, message: str, actor: User | None = None
+) -> None:
+    """Flag a channel whose credentials were refused; its posts are held until fixed."""
+    channel = session.get(Channel, channel_id)
+    if channel is None or channel.needs_reconnect:
+        return
+    channel.needs_reconnect = True
+    session.add(channel)
+    audit.record(
+        session,
+        actor=actor,
+        actor_name="scheduler",
+        object_type="channel",
+        object_id=channel_id,
+        action="needs_reconnect",
+        note=message[:500],
+    )
+    session.commit()
+
+
+def check_connection(session: Session, *, actor: User, ref: str | int) -> str:
+    """Ask the channel whether it answers and accepts the credentials.
+
+    Success clears a needs-reconnect flag; refused credentials set it.
+    """
+    require(actor, "manage_channels")
+    channel = get_channel(session, ref)
+    adapter = build_adapter(channel)
+    try:
+        answer = adapter.check_connection()
+    except DeliveryError as err:
+        if err.outcome == "auth":
+            assert channel.id is not None
+            mark_needs_reconnect(session, channel_id=channel.id, message=err.message, actor=actor)
+        raise ValidationFailed({"connection": str(err)}) from err
+    if channel.needs_reconnect:
+        channel.needs_reconnect = False
+        session.add(channel)
+        audit.record(
+            session,
+            actor=actor,
+            object_type="channel",
+            object_id=channel.id,
+            action="reconnected",
+        )
+        session.commit()
+    return answer

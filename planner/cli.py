@@ -36,7 +36,16 @@ from planner.errors import (
     ValidationFailed,
 )
 from planner.migrate import current_revision, head_revision, upgrade
-from planner.models import Channel, Department, IdeaStatus, PieceStatus, PostStatus, Urgency, User
+from planner.models import (
+    Channel,
+    Department,
+    IdeaStatus,
+    PieceStatus,
+    Post,
+    PostStatus,
+    Urgency,
+    User,
+)
 from planner.timezones import format_local, parse_day_bound
 
 Handler = Callable[[argparse.Namespace], int]
@@ -973,7 +982,7 @@ def cmd_settings_set(args: argparse.Namespace) -> int:
 
 def cmd_channels_list(args: argparse.Namespace) -> int:
     with _session() as session:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "id": c.id,
                 "name": c.name,
@@ -981,6 +990,7 @@ def cmd_channels_list(args: argparse.Namespace) -> int:
                 "enabled": c.enabled,
                 "needs_reconnect": c.needs_reconnect,
                 "daily_cap": c.daily_cap,
+                "settings": channels.public_view(c),
             }
             for c in channels.list_channels(session)
         ]
@@ -988,9 +998,223 @@ def cmd_channels_list(args: argparse.Namespace) -> int:
         _emit_json(rows)
     else:
         _table(
-            ["id", "name", "kind", "enabled"],
-            [[r["id"], r["name"], r["kind"], "yes" if r["enabled"] else "no"] for r in rows],
+            ["id", "name", "kind", "enabled", "state", "settings"],
+            [
+                [
+                    r["id"],
+                    r["name"],
+                    r["kind"],
+                    "yes" if r["enabled"] else "no",
+                    "needs reconnect" if r["needs_reconnect"] else "ok",
+                    ", ".join(f"{k}={v}" for k, v in r["settings"].items()),
+                ]
+                for r in rows
+            ],
+            width=70,
         )
+    return 0
+
+
+def _settings_args(pairs: Sequence[str]) -> dict[str, str]:
+    settings: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"{pair.split('=')[0]!r}: write --set KEY=VALUE")
+        settings[key.strip()] = value
+    return settings
+
+
+def cmd_channels_add(args: argparse.Namespace) -> int:
+    settings = _settings_args(args.set or [])
+    for name in args.secret or []:
+        settings[name] = _read_password(args, f"{name}: ")
+    with _session() as session:
+        channel = channels.create_channel(
+            session,
+            actor=_actor(session, args),
+            kind=args.kind,
+            name=args.name,
+            settings=settings,
+            daily_cap=args.daily_cap,
+        )
+        view = channels.public_view(channel)
+    print(f"created {channel.kind} channel {channel.name!r} (id {channel.id})")
+    for key, value in view.items():
+        print(f"  {key} = {value}")
+    return 0
+
+
+def cmd_channels_test(args: argparse.Namespace) -> int:
+    with _session() as session:
+        answer = channels.check_connection(session, actor=_actor(session, args), ref=args.name)
+    print(f"{args.name}: {answer}")
+    return 0
+
+
+def cmd_channels_disable(args: argparse.Namespace) -> int:
+    with _session() as session:
+        channel = channels.set_enabled(
+            session, actor=_actor(session, args), ref=args.name, enabled=args.enable
+        )
+    print(f"channel {channel.name!r} {'enabled' if channel.enabled else 'disabled'}")
+    return 0
+
+
+# --- publishing ---------------------------------------------------------------------------
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import logging
+
+    from planner.publishing import EngineSettings
+    from planner.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    engine = _engine()
+    _require_migrated(engine)
+    settings = EngineSettings.from_env()
+    worker = Worker(engine, settings=settings)
+    print(f"worker {worker.worker_id} sweeping every {settings.poll_seconds:g} s (Ctrl-C stops)")
+    worker.run_forever()
+    return 0
+
+
+def cmd_publish_due(args: argparse.Namespace) -> int:
+    from planner.worker import Worker
+
+    engine = _engine()
+    _require_migrated(engine)
+    if args.dry_run:
+        with session_scope(engine) as session:
+            from planner.publishing import max_lateness
+
+            now = datetime.now(UTC)
+            due = planning.due_posts(session, now=now, limit=10_000, lateness=max_lateness(session))
+            held = planning.held_posts(session, now=now)
+            names = {c.id: c.name for c in session.exec(select(Channel))}
+        print(f"dry run: {len(due)} post(s) would be published now, {len(held)} held")
+        for post in due:
+            print(f"  would publish post {post.id} on {names.get(post.channel_id)}")
+        for h in held:
+            print(f"  held post {h.post.id} on {names.get(h.post.channel_id)}: {h.reason.value}")
+        return 0
+    worker = Worker(engine)
+    try:
+        result = worker.sweep()
+    finally:
+        worker.close()
+    print(
+        f"claimed {result.claimed}: {result.count(PostStatus.published)} published, "
+        f"{result.count(PostStatus.planned)} to retry, {result.count(PostStatus.failed)} failed; "
+        f"{result.missed} missed, {result.requeued} requeued, {result.needs_check} need a check"
+    )
+    for outcome in result.outcomes:
+        if outcome.status != PostStatus.published:
+            print(f"  post {outcome.post_id}: {outcome.status.value} ({outcome.message})")
+    return 0
+
+
+def cmd_posts_list(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = _actor(session, args)
+        names = {c.id: c.name for c in session.exec(select(Channel))}
+        found: list[tuple[Post, str | None]]
+        if args.status == "held":
+            found = [
+                (h.post, h.reason.value) for h in planning.held_posts(session, limit=args.limit)
+            ]
+        else:
+            status = PostStatus(args.status) if args.status else None
+            found = [
+                (p, p.last_error)
+                for p in planning.list_posts(session, status=status, limit=args.limit)
+            ]
+        rows = [
+            {
+                "id": p.id,
+                "piece_id": p.piece_id,
+                "channel": names.get(p.channel_id),
+                "publish_at": format_local(p.publish_at, actor.timezone),
+                "status": "held" if args.status == "held" else p.status.value,
+                "attempts": p.attempts,
+                "reason": reason,
+                "external_url": p.external_url,
+            }
+            for p, reason in found
+        ]
+    if args.json:
+        _emit_json(rows)
+    else:
+        _table(
+            ["post", "when", "channel", "status", "tries", "reason / last error"],
+            [
+                [r["id"], r["publish_at"], r["channel"], r["status"], r["attempts"], r["reason"]]
+                for r in rows
+            ],
+            width=70,
+        )
+    return 0
+
+
+def cmd_posts_retry(args: argparse.Namespace) -> int:
+    from planner.publishing import retry_post
+
+    with _session() as session:
+        post = retry_post(session, actor=_actor(session, args), post_id=args.id)
+    print(f"post {post.id} will be sent at the next sweep")
+    return 0
+
+
+def cmd_posts_mark_posted(args: argparse.Namespace) -> int:
+    from planner.publishing import mark_posted
+
+    with _session() as session:
+        mark_posted(session, actor=_actor(session, args), post_id=args.id, url=args.url)
+    print(f"post {args.id} marked as published")
+    return 0
+
+
+def cmd_freeze(args: argparse.Namespace) -> int:
+    with _session() as session:
+        value = org_settings.set_setting(
+            session, actor=_actor(session, args), key="publishing_frozen", value=args.state
+        )
+    print(
+        "publishing is FROZEN: nothing is sent until `freeze off`"
+        if value == "on"
+        else "publishing resumed; posts later than the lateness bound become missed"
+    )
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from planner.publishing import status_summary
+
+    with _session() as session:
+        summary = status_summary(session)
+    if args.json:
+        _emit_json(summary)
+        return 0
+    print(f"publishing: {'FROZEN' if summary.frozen else 'running'}")
+    print(f"live workers: {len(summary.workers)}")
+    for w in summary.workers:
+        kind = "embedded" if w.embedded else "worker"
+        print(
+            f"  {w.worker_id} ({kind}, last seen {format_local(w.last_seen, 'UTC')}, "
+            f"{w.published} published, {w.failed} failed)"
+        )
+    print(
+        f"due now: {summary.due}   held: {summary.held}   failed: {summary.failed}   "
+        f"needs check: {summary.needs_check}   missed: {summary.missed}"
+    )
+    return 0
+
+
+def cmd_secret_key(args: argparse.Namespace) -> int:
+    from planner.credentials import new_key
+
+    print(new_key())
     return 0
 
 
@@ -1281,7 +1505,75 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("value")
 
     g = group("channels", "publishing channels")
-    add(g, "list", cmd_channels_list, "list channels", [listing])
+    add(
+        g,
+        "list",
+        cmd_channels_list,
+        "list channels (secrets only say whether they are set)",
+        [listing],
+    )
+    p = add(g, "add", cmd_channels_add, "add a channel (admins)", [acting])
+    p.add_argument("kind", help="channel kind, e.g. webhook")
+    p.add_argument("name")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="a setting (repeatable)")
+    p.add_argument(
+        "--secret",
+        action="append",
+        metavar="KEY",
+        help="a secret setting, read from a prompt or standard input (repeatable)",
+    )
+    p.add_argument("--daily-cap", type=int)
+    p = add(
+        g,
+        "test",
+        cmd_channels_test,
+        "check that a channel answers and accepts its credentials",
+        [acting],
+    )
+    p.add_argument("name")
+    p = add(
+        g, "disable", cmd_channels_disable, "disable a channel (or --enable it again)", [acting]
+    )
+    p.add_argument("name")
+    p.add_argument("--enable", action="store_true")
+
+    add(sub, "worker", cmd_worker, "run the publishing scheduler in the foreground")
+    p = add(sub, "publish-due", cmd_publish_due, "one publishing sweep, for cron-style use")
+    p.add_argument("--once", action="store_true", help="one sweep, then exit (the default)")
+    p.add_argument("--dry-run", action="store_true", help="show what would go out; send nothing")
+    g = group("posts", "the publishing queue: held, failed, missed, needs-check posts")
+    p = add(
+        g,
+        "list",
+        cmd_posts_list,
+        "posts by status ('held': due but not allowed out)",
+        [acting, listing, paged],
+    )
+    p.add_argument("--status", choices=["held", *[s.value for s in PostStatus]])
+    p = add(g, "retry", cmd_posts_retry, "send a failed, missed or checked post again", [acting])
+    p.add_argument("id", type=int)
+    p = add(g, "cancel", cmd_plan_cancel, "cancel a post", [acting])
+    p.add_argument("post", type=int)
+    p.add_argument("--reason", default="")
+    p = add(
+        g,
+        "mark-posted",
+        cmd_posts_mark_posted,
+        "confirm that a post needing a check did go out",
+        [acting],
+    )
+    p.add_argument("id", type=int)
+    p.add_argument("--url", default="", help="where it was published")
+    p = add(sub, "freeze", cmd_freeze, "crisis freeze: hold every post (admins)", [acting])
+    p.add_argument("state", choices=["on", "off"])
+    add(
+        sub,
+        "status",
+        cmd_status,
+        "live workers and due, held, failed, needs-check counts",
+        [listing],
+    )
+    add(sub, "secret-key", cmd_secret_key, "print a new key for PLANNER_SECRET_KEY")
     return parser
 
 

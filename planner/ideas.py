@@ -200,7 +200,7 @@ def submit_idea(session: Session, *, actor: User, data: dict[str, Any]) -> Submi
 
 def get_idea(session: Session, *, actor: User, idea_id: int) -> Idea:
     """One idea, if the actor may see it (contributors: their department only)."""
-    idea = session.get(Idea, idea_id)
+    idea = session.get(Idea, idea_id, populate_existing=True)
     if idea is None or (
         not can(actor, "see_all_departments") and idea.department_id != actor.department_id
     ):

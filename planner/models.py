@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Integer, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from planner.dbtypes import UTCDateTime, enum_type, json_type
@@ -227,7 +227,11 @@ class Post(SQLModel, table=True):
 
     __tablename__ = "posts"
     __mapper_args__ = {"version_id_col": _POST_VERSION}
-    __table_args__ = (UniqueConstraint("series_id", "occurrence_at"),)
+    __table_args__ = (
+        UniqueConstraint("series_id", "occurrence_at"),
+        # The scheduler's claim looks for due posts by status and time.
+        Index("ix_posts_status_publish_at", "status", "publish_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     piece_id: int = Field(foreign_key="pieces.id", index=True)
@@ -272,6 +276,22 @@ class PublishAttempt(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=500)
     external_url: str | None = Field(default=None, max_length=2000)
     duration_ms: int | None = None
+    idempotency_key: str | None = Field(default=None, max_length=64)
+
+
+class WorkerHeartbeat(SQLModel, table=True):
+    """A publishing worker's sign of life, written on every sweep."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker_id: str = Field(primary_key=True, max_length=120)
+    hostname: str = Field(max_length=255)
+    pid: int
+    embedded: bool = Field(default=False)
+    started_at: datetime = _created()
+    last_seen: datetime = _created()
+    published: int = Field(default=0)
+    failed: int = Field(default=0)
 
 
 class Comment(SQLModel, table=True):

@@ -51,7 +51,7 @@ class RevisionDiff:
 def get_piece(session: Session, *, actor: User, piece_id: int) -> Piece:
     """One piece, for those who may view pieces."""
     require(actor, "view_pieces")
-    piece = session.get(Piece, piece_id)
+    piece = session.get(Piece, piece_id, populate_existing=True)
     if piece is None:
         raise NotFound("piece", piece_id)
     return piece

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from dateutil.rrule import rrulestr
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
@@ -30,6 +31,7 @@ from planner.models import Channel, Piece, PieceStatus, Post, PostStatus, Series
 from planner.org_settings import is_frozen
 from planner.permissions import require
 from planner.timezones import Fold, parse_local_datetime, parse_to_utc, to_utc, zone
+from publishers import REGISTRY
 
 SERIES_HORIZON = timedelta(weeks=8)
 MAX_OCCURRENCES = 500
@@ -46,6 +48,7 @@ class HoldReason(StrEnum):
     changed_after_approval = "the piece changed after it was approved"
     channel_disabled = "the channel is disabled"
     channel_needs_reconnect = "the channel needs to be reconnected"
+    no_adapter = "there is no publisher for this kind of channel yet"
 
 
 @dataclass(frozen=True)
@@ -63,10 +66,10 @@ def _when(when: str | datetime, tz_name: str, fold: Fold | None) -> datetime:
 
 
 def _plannable_piece(session: Session, piece_id: int) -> Piece:
-    piece = session.get(Piece, piece_id)
+    piece = session.get(Piece, piece_id, populate_existing=True)
     if piece is None:
         raise NotFound("piece", piece_id)
-    if piece.status in (PieceStatus.archived, PieceStatus.published):
+    if piece.status == PieceStatus.archived:
         raise ValidationFailed(
             {"piece": f"piece {piece_id} is {piece.status.value}; it cannot be planned"}
         )
@@ -178,7 +181,7 @@ def plan_post(
 
 def get_post(session: Session, post_id: int) -> Post:
     """One post."""
-    post = session.get(Post, post_id)
+    post = session.get(Post, post_id, populate_existing=True)
     if post is None:
         raise NotFound("post", post_id)
     return post
@@ -336,20 +339,44 @@ def _due_query(now: datetime):  # type: ignore[no-untyped-def]
     )
 
 
-def due_posts(session: Session, *, now: datetime | None = None, limit: int = 100) -> list[Post]:
+def releasable(now: datetime, lateness: timedelta | None = None) -> list[ColumnElement[bool]]:
+    """SQL conditions for a due post that may go out now (on Post joined to Piece, Channel).
+
+    The piece is approved at its current revision, the post is planned (not cancelled)
+    and not waiting for a retry, the channel is enabled, connected and has an adapter,
+    and a post never tried is not later than the lateness bound.
+    """
+    conditions: list[ColumnElement[bool]] = [
+        col(Post.status) == PostStatus.planned,
+        col(Post.publish_at) <= now,
+        or_(col(Post.next_attempt_at).is_(None), col(Post.next_attempt_at) <= now),
+        # A published piece stays approved as is: it may be planned again (evergreen).
+        col(Piece.status).in_([PieceStatus.approved, PieceStatus.published]),
+        col(Piece.approved_revision) == col(Piece.revision),
+        col(Channel.enabled).is_(True),
+        col(Channel.needs_reconnect).is_(False),
+        col(Channel.kind).in_(sorted(REGISTRY)),
+    ]
+    if lateness is not None:
+        conditions.append(or_(col(Post.publish_at) >= now - lateness, col(Post.attempts) > 0))
+    return conditions
+
+
+def due_posts(
+    session: Session,
+    *,
+    now: datetime | None = None,
+    limit: int = 100,
+    lateness: timedelta | None = None,
+) -> list[Post]:
     """Due posts that may go out: piece approved at its current revision, post planned
-    (not cancelled), channel enabled and connected, publishing not frozen."""
+    (not cancelled), channel enabled, connected and supported, publishing not frozen."""
     now = now or utcnow()
     if is_frozen(session):
         return []
     query = (
         _due_query(now)
-        .where(
-            Piece.status == PieceStatus.approved,
-            col(Piece.approved_revision) == col(Piece.revision),
-            col(Channel.enabled).is_(True),
-            col(Channel.needs_reconnect).is_(False),
-        )
+        .where(*releasable(now, lateness))
         .order_by(col(Post.publish_at), col(Post.id))
         .limit(limit)
     )
@@ -361,16 +388,20 @@ def _hold_reason(piece: Piece, channel: Channel) -> HoldReason | None:
     # first: otherwise the more specific reason could never be given.
     if piece.approved_revision is not None and piece.approved_revision != piece.revision:
         return HoldReason.changed_after_approval
-    if piece.status != PieceStatus.approved:
+    if piece.status not in (PieceStatus.approved, PieceStatus.published):
         return HoldReason.not_approved
     if not channel.enabled:
         return HoldReason.channel_disabled
     if channel.needs_reconnect:
         return HoldReason.channel_needs_reconnect
+    if channel.kind not in REGISTRY:
+        return HoldReason.no_adapter
     return None
 
 
-def held_posts(session: Session, *, now: datetime | None = None) -> list[HeldPost]:
+def held_posts(
+    session: Session, *, now: datetime | None = None, limit: int | None = None
+) -> list[HeldPost]:
     """Due posts that must not go out, each with the reason an editor sees."""
     now = now or utcnow()
     frozen = is_frozen(session)
@@ -379,6 +410,8 @@ def held_posts(session: Session, *, now: datetime | None = None) -> list[HeldPos
         reason = HoldReason.frozen if frozen else _hold_reason(piece, channel)
         if reason is not None:
             held.append(HeldPost(post, reason))
+            if limit is not None and len(held) >= limit:
+                break
     return held
 
 

@@ -87,7 +87,18 @@ class IdeaCreate(_Input):
         return _clean_tags(value)
 
 
-class PieceCreate(_Input):
+class _TextInput(_Input):
+    # Master texts and variants keep their exact whitespace (indentation, final newline);
+    # only the short fields are trimmed, by their validators.
+    model_config = ConfigDict(str_strip_whitespace=False, extra="forbid")
+
+    @field_validator("title", "campaign", "note", mode="before", check_fields=False)
+    @classmethod
+    def _trim(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+
+class PieceCreate(_TextInput):
     """A piece an editor starts without an idea."""
 
     title: str = Field(min_length=3, max_length=TITLE_MAX)
@@ -102,7 +113,7 @@ class PieceCreate(_Input):
         return _clean_tags(value)
 
 
-class PieceUpdate(_Input):
+class PieceUpdate(_TextInput):
     """A save of a piece: only the fields given change; `variants` maps channel id to text."""
 
     title: str | None = Field(default=None, min_length=3, max_length=TITLE_MAX)

@@ -6,6 +6,8 @@ names the channel kinds the domain knows, so a channel of an unknown kind is ref
 
 from __future__ import annotations
 
+from publishers.base import Publisher
+
 CHANNEL_KINDS: dict[str, str] = {
     "mastodon": "Mastodon",
     "bluesky": "Bluesky",
@@ -23,3 +25,6 @@ CHANNEL_KINDS: dict[str, str] = {
     "webhook": "Webhook",
     "manual": "Manual (e.g. XING)",
 }
+
+# Kinds with a working adapter; filled as adapters land (see the publishing issues).
+REGISTRY: dict[str, type[Publisher]] = {}

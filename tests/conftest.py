@@ -36,6 +36,14 @@ def _reuse_password_hashes() -> Iterator[None]:
     users.hash_password = real  # type: ignore[assignment]
 
 
+@pytest.fixture(autouse=True)
+def recording_kind() -> Iterator[type[Any]]:
+    """Every test may make channels of kind 'recording', a scripted test adapter."""
+    from tests import recording
+
+    yield from recording.install()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated once; each test gets a copy of it."""
@@ -68,7 +76,7 @@ def postgres_engine() -> Iterator[Engine]:
 
 _TABLES = (
     "audit_events, comments, publish_attempts, posts, series, revisions, settings, "
-    "ideas, pieces, channels, users, departments"
+    "ideas, pieces, channels, users, departments, worker_heartbeats"
 )
 
 

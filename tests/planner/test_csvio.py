@@ -127,7 +127,9 @@ def _piece_and_channel(world: World) -> tuple[int, int]:
     piece = pieces.create_piece(
         world.session, actor=world.editor, data={"title": "Adventskalender", "body": "Text"}
     )
-    chan = channels.create_channel(world.session, actor=world.admin, kind="mastodon", name="Social")
+    chan = channels.create_channel(
+        world.session, actor=world.admin, kind="recording", name="Social"
+    )
     assert piece.id is not None and chan.id is not None
     return piece.id, chan.id
 

@@ -28,7 +28,7 @@ SPRING_GAP = f"{YEAR}-03-{_last_sunday(YEAR, 3):02d} 02:30"  # clocks jump 02:00
 
 
 def _channel(world: World, name: str = "Mastodon") -> Channel:
-    return channels.create_channel(world.session, actor=world.admin, kind="mastodon", name=name)
+    return channels.create_channel(world.session, actor=world.admin, kind="recording", name=name)
 
 
 def _draft(world: World, title: str = "Winter tips") -> Piece:

@@ -30,7 +30,7 @@ def piece(world: World) -> Piece:
 @pytest.fixture
 def channel(world: World) -> Channel:
     return channels.create_channel(
-        world.session, actor=world.admin, kind="mastodon", name="Mastodon"
+        world.session, actor=world.admin, kind="recording", name="Mastodon"
     )
 
 

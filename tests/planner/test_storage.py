@@ -23,7 +23,7 @@ def _piece_and_channel(world: World) -> tuple[Piece, Channel]:
         world.session, actor=world.editor, data={"title": "Winter tips", "body": "Text"}
     )
     channel = channels.create_channel(
-        world.session, actor=world.admin, kind="mastodon", name="Mastodon"
+        world.session, actor=world.admin, kind="recording", name="Mastodon"
     )
     return piece, channel
 
@@ -177,7 +177,7 @@ def test_channel_settings_round_trip_with_nested_values(engine: Engine, world: W
 
 
 def test_audit_event_time_is_utc_aware(engine: Engine, world: World) -> None:
-    channels.create_channel(world.session, actor=world.admin, kind="mastodon", name="Mastodon")
+    channels.create_channel(world.session, actor=world.admin, kind="recording", name="Mastodon")
     written = audit.list_events(world.session, object_type="channel")[0]  # as held in memory
 
     with Session(engine) as fresh:

@@ -1,0 +1,741 @@
+"""The publishing engine: claim due posts atomically, publish each once, record every attempt.
+
+The posts table is the schedule. A sweep marks missed posts, recovers posts whose worker
+died, claims a batch of releasable posts in one statement (FOR UPDATE SKIP LOCKED on
+PostgreSQL, a single UPDATE ... RETURNING on SQLite) and publishes them. A PublishAttempt
+row is written before every request and completed after it. No session is held open
+across an HTTP call.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, and_, func, update
+from sqlmodel import Session, col, select
+
+from planner import audit, planning
+from planner.channels import build_adapter, mark_needs_reconnect
+from planner.errors import ConfigurationError, IllegalTransition, PlannerError, ValidationFailed
+from planner.models import (
+    Channel,
+    Piece,
+    PieceStatus,
+    Post,
+    PostStatus,
+    PublishAttempt,
+    Series,
+    Setting,
+    User,
+    WorkerHeartbeat,
+    utcnow,
+)
+from planner.org_settings import get_setting, is_frozen
+from planner.permissions import require
+from publishers.base import (
+    DeliveryError,
+    Media,
+    OutgoingPost,
+    Publisher,
+    RateLimited,
+    Receipt,
+    TransientError,
+)
+
+log = logging.getLogger("planner.publishing")
+
+AdapterFactory = Callable[[Channel], Publisher]
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as err:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from err
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be more than 0, got {raw!r}")
+    return value
+
+
+def parse_duration(text: str) -> timedelta:
+    """'6h', '90m', '45s' or a plain number of hours."""
+    raw = text.strip().lower()
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0}
+    try:
+        if raw and raw[-1] in units:
+            return timedelta(seconds=float(raw[:-1]) * units[raw[-1]])
+        return timedelta(hours=float(raw))
+    except ValueError as err:
+        raise ConfigurationError(f"{text!r} is not a duration such as '6h' or '30m'") from err
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How a worker publishes: batch size, threads, lease, retries and poll interval."""
+
+    batch_size: int = 20
+    threads: int = 4
+    lease: timedelta = timedelta(minutes=5)
+    max_attempts: int = 5
+    retry_base_seconds: float = 30.0
+    retry_cap_seconds: float = 3600.0
+    poll_seconds: float = 15.0
+
+    @classmethod
+    def from_env(cls) -> EngineSettings:
+        """Settings from PLANNER_* variables, with the defaults above."""
+        return cls(
+            batch_size=int(_env_float("PLANNER_BATCH_SIZE", cls.batch_size)),
+            threads=int(_env_float("PLANNER_PUBLISH_THREADS", cls.threads)),
+            lease=timedelta(seconds=_env_float("PLANNER_LEASE_SECONDS", 300)),
+            max_attempts=int(_env_float("PLANNER_MAX_ATTEMPTS", cls.max_attempts)),
+            retry_base_seconds=_env_float("PLANNER_RETRY_BASE_SECONDS", cls.retry_base_seconds),
+            retry_cap_seconds=_env_float("PLANNER_RETRY_CAP_SECONDS", cls.retry_cap_seconds),
+            poll_seconds=_env_float("PLANNER_POLL_SECONDS", cls.poll_seconds),
+        )
+
+
+def max_lateness(session: Session) -> timedelta:
+    """How late a post may still go out: the admins' setting, else PLANNER_MAX_LATENESS."""
+    row = session.get(Setting, "max_lateness_hours")
+    if row is not None:
+        return timedelta(hours=float(row.value))
+    env = os.environ.get("PLANNER_MAX_LATENESS", "").strip()
+    if env:
+        return parse_duration(env)
+    return timedelta(hours=float(get_setting(session, "max_lateness_hours")))
+
+
+def backoff_seconds(
+    settings: EngineSettings, failures: int, rng: random.Random | None = None
+) -> float:
+    """Exponential backoff with jitter: base * 2^(failures-1), capped, then 50-100% of it."""
+    ceiling = min(settings.retry_cap_seconds, settings.retry_base_seconds * 2.0 ** (failures - 1))
+    return float(ceiling * (0.5 + 0.5 * (rng or random).random()))
+
+
+# --- claiming and recovery ------------------------------------------------------------------
+
+
+def mark_missed(session: Session, *, now: datetime, lateness: timedelta) -> list[int]:
+    """Posts never tried and later than the bound become `missed` for an editor."""
+    stmt = (
+        update(Post)
+        .where(
+            col(Post.status) == PostStatus.planned,
+            col(Post.attempts) == 0,
+            col(Post.publish_at) < now - lateness,
+        )
+        .values(
+            status=PostStatus.missed,
+            last_error=f"not published within {lateness} of its time",
+            version=Post.version + 1,
+        )
+        .returning(col(Post.id))
+        .execution_options(synchronize_session=False)
+    )
+    ids = list(session.exec(stmt).scalars())
+    for post_id in ids:
+        audit.record(
+            session,
+            actor=None,
+            actor_name="scheduler",
+            object_type="post",
+            object_id=post_id,
+            action="missed",
+            from_state="planned",
+            to_state="missed",
+            note=f"more than {lateness} late",
+        )
+    session.commit()
+    return ids
+
+
+@dataclass
+class Recovery:
+    """What happened to posts whose worker's lease ran out."""
+
+    requeued: list[int] = field(default_factory=list)
+    needs_check: list[int] = field(default_factory=list)
+
+
+def recover_expired(
+    session: Session, *, now: datetime, adapter_factory: AdapterFactory = build_adapter
+) -> Recovery:
+    """Posts left `publishing` by a dead worker: safe to send again, or a human checks.
+
+    If a request may have been in flight (an attempt was started and never finished) and
+    the channel cannot deduplicate, sending again could publish twice: `needs_check`.
+    """
+    result = Recovery()
+    rows = session.exec(
+        select(Post, Channel)
+        .join(Channel, col(Post.channel_id) == Channel.id)
+        .where(Post.status == PostStatus.publishing, col(Post.lease_until) < now)
+    ).all()
+    for post, channel in rows:
+        open_attempt = session.exec(
+            select(PublishAttempt)
+            .where(PublishAttempt.post_id == post.id, col(PublishAttempt.finished_at).is_(None))
+            .order_by(col(PublishAttempt.id).desc())
+        ).first()
+        try:
+            dedupes = adapter_factory(channel).deduplicates
+        except (PlannerError, ValueError):
+            dedupes = False
+        in_flight = open_attempt is not None
+        target = PostStatus.needs_check if in_flight and not dedupes else PostStatus.planned
+        note = (
+            f"worker {post.claimed_by} stopped mid-request; {channel.name} cannot deduplicate, "
+            "so check whether it went out"
+            if target == PostStatus.needs_check
+            else f"worker {post.claimed_by} stopped; sending again"
+            + (" with the same idempotency key" if in_flight else "")
+        )
+        moved = session.exec(
+            update(Post)
+            .where(
+                col(Post.id) == post.id,
+                col(Post.status) == PostStatus.publishing,
+                col(Post.lease_until) < now,
+            )
+            .values(
+                status=target,
+                claimed_by=None,
+                lease_until=None,
+                next_attempt_at=None,
+                last_error=note,
+                version=Post.version + 1,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if moved != 1:
+            session.rollback()
+            continue
+        if open_attempt is not None:
+            open_attempt.finished_at = now
+            open_attempt.outcome = "interrupted"
+            open_attempt.error = note
+            session.add(open_attempt)
+        audit.record(
+            session,
+            actor=None,
+            actor_name="scheduler",
+            object_type="post",
+            object_id=post.id,
+            action="recover",
+            from_state="publishing",
+            to_state=target.value,
+            note=note,
+        )
+        session.commit()
+        (result.needs_check if target == PostStatus.needs_check else result.requeued).append(
+            post.id  # type: ignore[arg-type]
+        )
+    return result
+
+
+def claim_due_posts(
+    session: Session,
+    *,
+    worker_id: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    lateness: timedelta,
+) -> list[int]:
+    """Claim up to `limit` releasable posts for `worker_id` in one atomic statement."""
+    if is_frozen(session):
+        return []
+    due = (
+        select(Post.id)
+        .join(Piece, col(Post.piece_id) == Piece.id)
+        .join(Channel, col(Post.channel_id) == Channel.id)
+        .where(*planning.releasable(now, lateness))
+        .order_by(col(Post.publish_at), col(Post.id))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # SQLite has one writer at a time, so the single UPDATE below is atomic there.
+        due = due.with_for_update(skip_locked=True, of=Post)
+    stmt = (
+        update(Post)
+        .where(col(Post.id).in_(due.scalar_subquery()))
+        .values(
+            status=PostStatus.publishing,
+            claimed_by=worker_id,
+            lease_until=now + lease,
+            attempts=Post.attempts + 1,
+            version=Post.version + 1,
+        )
+        .returning(col(Post.id))
+        .execution_options(synchronize_session=False)
+    )
+    ids = sorted(session.exec(stmt).scalars())
+    session.commit()
+    return ids
+
+
+def renew_leases(session: Session, *, worker_id: str, post_ids: list[int], lease: timedelta) -> int:
+    """Extend this worker's leases on posts still in flight (slow channels)."""
+    if not post_ids:
+        return 0
+    count = session.exec(
+        update(Post)
+        .where(
+            col(Post.id).in_(post_ids),
+            col(Post.claimed_by) == worker_id,
+            col(Post.status) == PostStatus.publishing,
+        )
+        .values(lease_until=utcnow() + lease)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    return int(count)
+
+
+# --- publishing one post --------------------------------------------------------------------
+
+
+def outgoing(post: Post, piece: Piece) -> OutgoingPost:
+    """What the adapter sends: the channel's variant, or the master text."""
+    text = piece.variants.get(str(post.channel_id)) or piece.body
+    media = [
+        Media(
+            url=str(m.get("url", "")),
+            alt_text=str(m.get("alt_text", "")),
+            mime_type=str(m.get("mime_type", "")),
+        )
+        for m in post.media
+    ]
+    assert post.id is not None
+    return OutgoingPost(
+        post_id=post.id, title=piece.title, text=text, media=media, tags=list(piece.tags)
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one publish ended."""
+
+    post_id: int
+    status: PostStatus
+    outcome: str
+    message: str = ""
+
+
+def publish_post(
+    engine: Engine,
+    *,
+    post_id: int,
+    worker_id: str,
+    settings: EngineSettings,
+    adapter_factory: AdapterFactory = build_adapter,
+    rng: random.Random | None = None,
+) -> Outcome:
+    """Publish one claimed post: ledger row first, then the request, then the result."""
+    with Session(engine, expire_on_commit=False) as session:
+        post = session.get(Post, post_id)
+        if post is None or post.status != PostStatus.publishing or post.claimed_by != worker_id:
+            return Outcome(post_id, post.status if post else PostStatus.cancelled, "not_claimed")
+        piece = session.get(Piece, post.piece_id)
+        channel = session.get(Channel, post.channel_id)
+        assert piece is not None and channel is not None
+        attempt = PublishAttempt(
+            post_id=post_id, worker=worker_id, idempotency_key=post.idempotency_key
+        )
+        session.add(attempt)
+        session.commit()
+        try:
+            adapter = adapter_factory(channel)
+        except (ValidationFailed, ConfigurationError) as err:
+            return _finish(
+                session,
+                post=post,
+                attempt=attempt,
+                status=PostStatus.failed,
+                outcome="config",
+                message=f"channel {channel.name!r} is misconfigured: {err}",
+                started=time.monotonic(),
+            )
+        message = outgoing(post, piece)
+        key = post.idempotency_key
+    # No session is open while the channel is being talked to.
+    started = time.monotonic()
+    receipt: Receipt | None = None
+    error: DeliveryError | None = None
+    try:
+        receipt = adapter.publish(message, key)
+    except DeliveryError as err:
+        error = err
+    except Exception as err:  # an adapter bug must not kill the worker; retry later
+        log.exception("adapter %s failed on post %s", channel.kind, post_id)
+        error = TransientError(f"unexpected error in the {channel.kind} adapter: {err!r}")
+    with Session(engine, expire_on_commit=False) as session:
+        post = session.get(Post, post_id)
+        reloaded = session.get(PublishAttempt, attempt.id)
+        assert post is not None and reloaded is not None
+        attempt = reloaded
+        if receipt is not None:
+            return _finish(
+                session,
+                post=post,
+                attempt=attempt,
+                status=PostStatus.published,
+                outcome="published",
+                message="",
+                started=started,
+                receipt=receipt,
+            )
+        assert error is not None
+        if isinstance(error, RateLimited):
+            return _finish(
+                session,
+                post=post,
+                attempt=attempt,
+                status=PostStatus.planned,
+                outcome=error.outcome,
+                message=error.message,
+                started=started,
+                error=error,
+                retry_at=utcnow() + timedelta(seconds=error.retry_after),
+            )
+        if error.retryable:
+            failures = (
+                int(
+                    session.exec(
+                        select(func.count())
+                        .select_from(PublishAttempt)
+                        .where(
+                            col(PublishAttempt.post_id) == post_id,
+                            col(PublishAttempt.outcome).in_(["transient", "interrupted"]),
+                        )
+                    ).one()
+                )
+                + 1
+            )
+            if failures < settings.max_attempts:
+                wait = backoff_seconds(settings, failures, rng)
+                return _finish(
+                    session,
+                    post=post,
+                    attempt=attempt,
+                    status=PostStatus.planned,
+                    outcome=error.outcome,
+                    message=error.message,
+                    started=started,
+                    error=error,
+                    retry_at=utcnow() + timedelta(seconds=wait),
+                )
+            return _finish(
+                session,
+                post=post,
+                attempt=attempt,
+                status=PostStatus.failed,
+                outcome=error.outcome,
+                started=started,
+                error=error,
+                message=f"gave up after {failures} attempts: {error.message}",
+            )
+        if error.outcome == "auth":
+            mark_needs_reconnect(session, channel_id=post.channel_id, message=error.message)
+        return _finish(
+            session,
+            post=post,
+            attempt=attempt,
+            status=PostStatus.failed,
+            outcome=error.outcome,
+            message=error.message,
+            started=started,
+            error=error,
+        )
+
+
+def _finish(
+    session: Session,
+    *,
+    post: Post,
+    attempt: PublishAttempt,
+    status: PostStatus,
+    outcome: str,
+    message: str,
+    started: float,
+    receipt: Receipt | None = None,
+    error: DeliveryError | None = None,
+    retry_at: datetime | None = None,
+) -> Outcome:
+    now = utcnow()
+    attempt.finished_at = now
+    attempt.outcome = outcome
+    attempt.duration_ms = int((time.monotonic() - started) * 1000)
+    attempt.http_status = (receipt.http_status if receipt else None) or (
+        error.http_status if error else None
+    )
+    attempt.error = message or None
+    if receipt is not None:
+        attempt.external_id = receipt.external_id
+        attempt.external_url = receipt.url
+    values: dict[str, object] = {
+        "status": status,
+        "claimed_by": None,
+        "lease_until": None,
+        "next_attempt_at": retry_at,
+        "last_error": message or None,
+        "version": Post.version + 1,
+    }
+    if receipt is not None:
+        values.update(external_id=receipt.external_id, external_url=receipt.url, published_at=now)
+    moved = session.exec(
+        update(Post)
+        .where(
+            col(Post.id) == post.id,
+            col(Post.claimed_by) == attempt.worker,
+            col(Post.status) == PostStatus.publishing,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        # Another worker recovered this post after our lease ran out; the ledger keeps
+        # what really happened, the post keeps the state that worker gave it.
+        attempt.error = ((attempt.error or "") + " (lease lost before completion)").strip()
+    session.add(attempt)
+    if moved == 1:
+        audit.record(
+            session,
+            actor=None,
+            actor_name=attempt.worker,
+            object_type="post",
+            object_id=post.id,
+            action=outcome,
+            from_state="publishing",
+            to_state=status.value,
+            version=post.attempts,
+            note=message[:500],
+        )
+    session.commit()
+    if moved == 1 and status == PostStatus.published:
+        # Checked after our own commit, so whichever post of the piece finishes last
+        # sees all the others out, even when they finish at the same time.
+        _maybe_publish_piece(session, post.piece_id, attempt.worker)
+    assert post.id is not None
+    return Outcome(post.id, status if moved == 1 else PostStatus.publishing, outcome, message)
+
+
+_OPEN = [
+    PostStatus.planned,
+    PostStatus.publishing,
+    PostStatus.failed,
+    PostStatus.needs_check,
+    PostStatus.missed,
+]
+
+
+def _maybe_publish_piece(session: Session, piece_id: int, worker: str) -> None:
+    """An approved piece whose posts are all out (and no series continues) is published."""
+    piece = session.get(Piece, piece_id, populate_existing=True)
+    if piece is None or piece.status != PieceStatus.approved:
+        return
+    open_posts = session.exec(
+        select(func.count())
+        .select_from(Post)
+        .where(Post.piece_id == piece_id, col(Post.status).in_(_OPEN))
+    ).one()
+    series = session.exec(
+        select(func.count())
+        .select_from(Series)
+        .where(Series.piece_id == piece_id, col(Series.active).is_(True))
+    ).one()
+    if open_posts or series:
+        return
+    moved = session.exec(
+        update(Piece)
+        .where(col(Piece.id) == piece_id, col(Piece.status) == PieceStatus.approved)
+        .values(status=PieceStatus.published, version=Piece.version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        session.rollback()
+        return
+    audit.record(
+        session,
+        actor=None,
+        actor_name=worker,
+        object_type="piece",
+        object_id=piece_id,
+        action="published",
+        from_state="approved",
+        to_state="published",
+        version=piece.revision,
+        note="all its posts are out",
+    )
+    session.commit()
+
+
+# --- human follow-up --------------------------------------------------------------------------
+
+
+def retry_post(session: Session, *, actor: User, post_id: int) -> Post:
+    """Send a failed, missed or checked post again as soon as possible."""
+    require(actor, "plan_posts")
+    post = planning.get_post(session, post_id)
+    if post.status not in (PostStatus.failed, PostStatus.missed, PostStatus.needs_check):
+        raise IllegalTransition(
+            "post",
+            post_id,
+            post.status.value,
+            "retry",
+            ["cancel"] if post.status == PostStatus.planned else [],
+        )
+    before = post.status
+    now = utcnow()
+    post.status = PostStatus.planned
+    post.next_attempt_at = None
+    post.attempts = 0
+    if post.publish_at < now:
+        # A retry is a decision to publish now; the lateness bound must not undo it.
+        post.publish_at = now
+    session.add(post)
+    audit.record(
+        session,
+        actor=actor,
+        object_type="post",
+        object_id=post_id,
+        action="retry",
+        from_state=before.value,
+        to_state=PostStatus.planned.value,
+    )
+    session.commit()
+    return post
+
+
+def mark_posted(session: Session, *, actor: User, post_id: int, url: str = "") -> Post:
+    """An editor confirms a post that needed checking did go out (optionally with its URL)."""
+    require(actor, "plan_posts")
+    post = planning.get_post(session, post_id)
+    if post.status != PostStatus.needs_check:
+        raise IllegalTransition("post", post_id, post.status.value, "mark-posted", [])
+    url = url.strip()
+    if url and not url.startswith(("http://", "https://")):
+        raise ValidationFailed({"url": f"{url!r} is not a web address"})
+    post.status = PostStatus.published
+    post.published_at = utcnow()
+    post.external_url = url or post.external_url
+    session.add(post)
+    audit.record(
+        session,
+        actor=actor,
+        object_type="post",
+        object_id=post_id,
+        action="mark_posted",
+        from_state=PostStatus.needs_check.value,
+        to_state=PostStatus.published.value,
+        note=url,
+    )
+    session.commit()
+    return post
+
+
+# --- health -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusSummary:
+    """Scheduler health for `status` and the dashboard."""
+
+    workers: list[WorkerHeartbeat]
+    frozen: bool
+    due: int
+    held: int
+    failed: int
+    needs_check: int
+    missed: int
+
+
+def status_summary(
+    session: Session, *, now: datetime | None = None, live_within: timedelta | None = None
+) -> StatusSummary:
+    """Live workers and the counts an operator watches."""
+    now = now or utcnow()
+    live_within = live_within or timedelta(seconds=3 * EngineSettings.from_env().poll_seconds + 30)
+    workers = list(
+        session.exec(
+            select(WorkerHeartbeat)
+            .where(col(WorkerHeartbeat.last_seen) >= now - live_within)
+            .order_by(col(WorkerHeartbeat.worker_id))
+        )
+    )
+
+    def count(*conditions: object) -> int:
+        return int(
+            session.exec(
+                select(func.count()).select_from(Post).where(*conditions)  # type: ignore[arg-type]
+            ).one()
+        )
+
+    due_total = count(Post.status == PostStatus.planned, col(Post.publish_at) <= now)
+    releasable = (
+        0
+        if is_frozen(session)
+        else int(
+            session.exec(
+                select(func.count())
+                .select_from(Post)
+                .join(Piece, col(Post.piece_id) == Piece.id)
+                .join(Channel, col(Post.channel_id) == Channel.id)
+                .where(*planning.releasable(now, max_lateness(session)))
+            ).one()
+        )
+    )
+    waiting = count(
+        col(Post.status) == PostStatus.planned,
+        col(Post.publish_at) <= now,
+        and_(col(Post.next_attempt_at).is_not(None), col(Post.next_attempt_at) > now),
+    )
+    return StatusSummary(
+        workers=workers,
+        frozen=is_frozen(session),
+        due=releasable,
+        held=max(0, due_total - releasable - waiting),
+        failed=count(Post.status == PostStatus.failed),
+        needs_check=count(Post.status == PostStatus.needs_check),
+        missed=count(Post.status == PostStatus.missed),
+    )
+
+
+def beat(
+    session: Session,
+    *,
+    worker_id: str,
+    hostname: str,
+    pid: int,
+    embedded: bool,
+    published: int = 0,
+    failed: int = 0,
+) -> None:
+    """Record that a worker is alive (and what it did since the last beat)."""
+    row = session.get(WorkerHeartbeat, worker_id)
+    now = utcnow()
+    if row is None:
+        row = WorkerHeartbeat(
+            worker_id=worker_id,
+            hostname=hostname,
+            pid=pid,
+            embedded=embedded,
+            started_at=now,
+            last_seen=now,
+        )
+    row.last_seen = now
+    row.published += published
+    row.failed += failed
+    session.add(row)
+    session.commit()

@@ -1,0 +1,221 @@
+"""The adapter contract every channel implements, and the typed errors it raises.
+
+An adapter is built from a channel's configuration (validated at construction, with an
+error naming the bad field), checks a post the way its channel counts (`validate`),
+publishes it with a stable idempotency key (`publish`) and returns a receipt, or raises
+one of the delivery errors below carrying the channel's own message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+SettingType = Literal["str", "url", "int", "bool", "password"]
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One configuration field of a channel kind, from which forms and the CLI are built."""
+
+    name: str
+    type: SettingType = "str"
+    secret: bool = False
+    required: bool = True
+    help: str = ""
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class Media:
+    """An image or file attached to a post."""
+
+    url: str
+    alt_text: str = ""
+    mime_type: str = ""
+
+
+@dataclass(frozen=True)
+class OutgoingPost:
+    """What an adapter publishes: the text for its channel, plus context."""
+
+    post_id: int
+    title: str
+    text: str
+    link: str | None = None
+    media: Sequence[Media] = ()
+    tags: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The channel's answer to a successful publish."""
+
+    external_id: str
+    url: str | None = None
+    http_status: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something an editor must fix before a post can go out on this channel."""
+
+    field: str
+    message: str
+
+
+class ConfigError(ValueError):
+    """A channel's configuration is invalid; `field` names the bad setting."""
+
+    def __init__(self, kind: str, field_name: str, message: str) -> None:
+        self.kind = kind
+        self.field = field_name
+        super().__init__(f"{kind} channel setting {field_name!r}: {message}")
+
+
+class DeliveryError(Exception):
+    """A publish or check that did not succeed; `message` is the channel's own words."""
+
+    retryable: ClassVar[bool] = False
+    outcome: ClassVar[str] = "error"
+
+    def __init__(self, message: str, *, http_status: int | None = None) -> None:
+        self.message = message
+        self.http_status = http_status
+        super().__init__(message if http_status is None else f"HTTP {http_status}: {message}")
+
+
+class TransientError(DeliveryError):
+    """Timeouts, connection errors, 5xx: worth retrying later."""
+
+    retryable = True
+    outcome = "transient"
+
+
+class RateLimited(DeliveryError):
+    """The channel asked us to wait `retry_after` seconds."""
+
+    retryable = True
+    outcome = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float, http_status: int | None = 429) -> None:
+        self.retry_after = max(0.0, retry_after)
+        super().__init__(message, http_status=http_status)
+
+
+class PermanentError(DeliveryError):
+    """The channel refused the post itself (4xx, validation): retrying will not help."""
+
+    outcome = "permanent"
+
+
+class AuthError(DeliveryError):
+    """The credentials were refused or expired: the channel needs reconnecting."""
+
+    outcome = "auth"
+
+
+class Publisher:
+    """Base class of every channel adapter."""
+
+    kind: ClassVar[str]
+    display_name: ClassVar[str]
+    text_limit: ClassVar[int | None] = None
+    # How `text_limit` is counted, for editors: "characters", "graphemes", "weighted", ...
+    counted_as: ClassVar[str] = "characters"
+    supports_media: ClassVar[bool] = False
+    # Whether re-sending with the same idempotency key is safe (the channel deduplicates).
+    deduplicates: ClassVar[bool] = False
+    settings_spec: ClassVar[Sequence[SettingSpec]] = ()
+
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        self.settings = self.clean_settings(settings)
+
+    @classmethod
+    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """Check and convert settings against `settings_spec`; raise ConfigError naming one."""
+        known = {spec.name for spec in cls.settings_spec}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ConfigError(cls.kind, unknown[0], f"unknown setting; known: {sorted(known)}")
+        clean: dict[str, Any] = {}
+        for spec in cls.settings_spec:
+            value = settings.get(spec.name, spec.default)
+            if value is None or value == "":
+                if spec.required:
+                    raise ConfigError(cls.kind, spec.name, "is required")
+                clean[spec.name] = spec.default
+                continue
+            clean[spec.name] = _convert(cls.kind, spec, value)
+        return clean
+
+    def __repr__(self) -> str:
+        shown = {
+            spec.name: (
+                "***"
+                if spec.secret and self.settings.get(spec.name)
+                else self.settings.get(spec.name)
+            )
+            for spec in self.settings_spec
+        }
+        return f"{type(self).__name__}({shown})"
+
+    def measure(self, text: str) -> int:
+        """The length of `text` as this channel counts it."""
+        return len(text)
+
+    def validate(self, post: OutgoingPost) -> list[Problem]:
+        """What an editor must fix before `post` can go out here (empty when fine)."""
+        problems: list[Problem] = []
+        if not post.text.strip():
+            problems.append(Problem("text", "the text is empty"))
+        if self.text_limit is not None:
+            used = self.measure(post.text)
+            if used > self.text_limit:
+                problems.append(
+                    Problem(
+                        "text",
+                        f"{used} {self.counted_as}, {self.display_name} allows {self.text_limit}",
+                    )
+                )
+        if post.media and not self.supports_media:
+            problems.append(Problem("media", f"{self.display_name} posts carry no media here"))
+        for item in post.media:
+            if self.supports_media and not item.alt_text.strip():
+                problems.append(Problem("media", f"alt text missing for {item.url!r}"))
+        return problems
+
+    def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
+        """Publish `post`; the same key must never create a second copy where avoidable."""
+        raise NotImplementedError
+
+    def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
+        """Engagement counts for a published post, where the channel offers them."""
+        return {}
+
+    def check_connection(self) -> str:
+        """Check that the channel answers and accepts the credentials; a short description."""
+        raise NotImplementedError
+
+
+def _convert(kind: str, spec: SettingSpec, value: Any) -> Any:
+    if spec.type == "int":
+        try:
+            return int(value)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(kind, spec.name, f"{value!r} is not a whole number") from err
+    if spec.type == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on", "ja"):
+            return True
+        if text in ("0", "false", "no", "off", "nein"):
+            return False
+        raise ConfigError(kind, spec.name, f"{value!r} is not yes or no")
+    text = str(value).strip()
+    if spec.type == "url" and not text.startswith(("http://", "https://")):
+        raise ConfigError(kind, spec.name, f"{text!r} is not an http(s) address")
+    return text

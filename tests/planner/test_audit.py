@@ -1,0 +1,193 @@
+"""The audit trail is append-only; organisation settings are admin-only, validated, audited."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session, col, func, select
+
+from planner import audit, org_settings
+from planner.errors import PermissionDenied, ValidationFailed
+from planner.models import AuditEvent, Setting
+from tests.conftest import World, utc
+
+
+def all_events(engine: Engine) -> list[dict[str, object]]:
+    """Every audit event as another connection sees it."""
+    with Session(engine) as fresh:
+        return [e.model_dump() for e in fresh.exec(select(AuditEvent).order_by(col(AuditEvent.id)))]
+
+
+def setting_events(engine: Engine, key: str) -> list[AuditEvent]:
+    """The audit events about one setting, oldest first."""
+    with Session(engine) as fresh:
+        query = (
+            select(AuditEvent)
+            .where(AuditEvent.object_type == "setting", AuditEvent.object_id == key)
+            .order_by(col(AuditEvent.id))
+        )
+        return list(fresh.exec(query))
+
+
+@pytest.fixture(autouse=True)
+def default_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The organisation zone defaults to Europe/Berlin unless the environment says otherwise."""
+    monkeypatch.delenv("PLANNER_TIMEZONE", raising=False)
+
+
+# --- append-only ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        pytest.param("UPDATE audit_events SET note = 'tampered'", id="update-all"),
+        pytest.param(
+            "UPDATE audit_events SET to_state = 'x' WHERE id = (SELECT min(id) FROM audit_events)",
+            id="update-one",
+        ),
+        pytest.param("DELETE FROM audit_events", id="delete-all"),
+        pytest.param(
+            "DELETE FROM audit_events WHERE id = (SELECT max(id) FROM audit_events)",
+            id="delete-one",
+        ),
+    ],
+)
+def test_raw_change_to_audit_events_is_refused_by_the_database(
+    world: World, engine: Engine, statement: str
+) -> None:
+    before = all_events(engine)
+    assert before, "the world fixture writes audit events"
+
+    with engine.connect() as conn:
+        with pytest.raises(DBAPIError, match="append-only"):
+            conn.execute(text(statement))
+        conn.rollback()
+
+    assert all_events(engine) == before
+
+
+def test_orm_change_to_an_audit_event_is_refused(world: World, engine: Engine) -> None:
+    before = all_events(engine)
+    s = world.session
+    event = s.exec(select(AuditEvent).order_by(col(AuditEvent.id))).first()
+    assert event is not None
+
+    event.note = "rewritten history"
+    s.add(event)
+    with pytest.raises(DBAPIError, match="append-only"):
+        s.commit()
+    s.rollback()
+
+    assert all_events(engine) == before
+
+
+def test_new_audit_events_can_still_be_appended(world: World, engine: Engine) -> None:
+    count = len(all_events(engine))
+
+    audit.record(
+        world.session, actor=world.editor, object_type="piece", object_id=7, action="comment"
+    )
+    world.session.commit()
+
+    events = all_events(engine)
+    assert len(events) == count + 1
+    assert (events[-1]["object_id"], events[-1]["actor_name"]) == ("7", "editor")
+
+
+def test_list_events_filters_by_object_and_half_open_time_range(world: World) -> None:
+    s = world.session
+    for note in ("one", "two"):
+        audit.record(
+            s, actor=world.editor, object_type="piece", object_id=7, action="edit", note=note
+        )
+    audit.record(s, actor=world.editor, object_type="piece", object_id=8, action="edit")
+    s.commit()
+
+    events = audit.list_events(s, object_type="piece", object_id=7)
+    assert [e.note for e in events] == ["one", "two"]
+    first = events[0].at
+    assert audit.list_events(s, object_type="piece", object_id=7, until=first) == []
+    assert [e.note for e in audit.list_events(s, object_id=7, since=first, limit=1)] == ["one"]
+    assert audit.list_events(s, since=utc(2999, 1, 1)) == []
+
+
+# --- organisation settings ------------------------------------------------------------------
+
+
+def test_setting_change_is_stored_and_audited_with_old_and_new_value(
+    world: World, engine: Engine
+) -> None:
+    s = world.session
+    assert org_settings.get_setting(s, "org_timezone") == "Europe/Berlin"
+
+    org_settings.set_setting(s, actor=world.admin, key="org_timezone", value="Europe/Vienna")
+    org_settings.set_setting(s, actor=world.admin, key="org_timezone", value=" Europe/London ")
+
+    assert org_settings.get_setting(s, "org_timezone") == "Europe/London"
+    with Session(engine) as fresh:
+        row = fresh.get(Setting, "org_timezone")
+        assert row is not None
+        assert (row.value, row.updated_by_id) == ("Europe/London", world.admin.id)
+    events = setting_events(engine, "org_timezone")
+    assert [(e.action, e.from_state, e.to_state, e.actor_id) for e in events] == [
+        ("change", "Europe/Berlin", "Europe/Vienna", world.admin.id),
+        ("change", "Europe/Vienna", "Europe/London", world.admin.id),
+    ]
+
+
+def test_switch_setting_is_normalised_and_takes_effect(world: World, engine: Engine) -> None:
+    s = world.session
+    assert not org_settings.is_frozen(s)
+
+    stored = org_settings.set_setting(s, actor=world.admin, key="publishing_frozen", value="Ja")
+
+    assert stored == "on"
+    assert org_settings.is_frozen(s)
+    [event] = setting_events(engine, "publishing_frozen")
+    assert (event.from_state, event.to_state) == ("off", "on")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        pytest.param("org_timezone", "Mars/Olympus_Mons", id="unknown-zone"),
+        pytest.param("org_timezone", "", id="empty-zone"),
+        pytest.param("default_language", "fr", id="unsupported-language"),
+        pytest.param("max_lateness_hours", "soon", id="hours-not-a-number"),
+        pytest.param("max_lateness_hours", "0", id="hours-zero"),
+        pytest.param("publishing_frozen", "maybe", id="switch-not-on-or-off"),
+    ],
+)
+def test_bad_setting_value_is_refused_naming_the_setting(
+    world: World, engine: Engine, key: str, value: str
+) -> None:
+    before = org_settings.all_settings(world.session)
+
+    with pytest.raises(ValidationFailed) as caught:
+        org_settings.set_setting(world.session, actor=world.admin, key=key, value=value)
+
+    assert set(caught.value.fields) == {key}
+    assert org_settings.all_settings(world.session) == before
+    assert setting_events(engine, key) == []
+
+
+def test_unknown_setting_is_refused_listing_the_known_ones(world: World, engine: Engine) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        org_settings.set_setting(world.session, actor=world.admin, key="colour", value="blue")
+
+    assert "org_timezone" in caught.value.fields["key"]
+    with Session(engine) as fresh:
+        assert fresh.exec(select(func.count()).select_from(Setting)).one() == 0
+
+
+@pytest.mark.parametrize("actor_name", ["editor", "approver", "contributor"])
+def test_only_admins_change_settings(world: World, engine: Engine, actor_name: str) -> None:
+    actor = getattr(world, actor_name)
+
+    with pytest.raises(PermissionDenied):
+        org_settings.set_setting(world.session, actor=actor, key="publishing_frozen", value="on")
+
+    assert not org_settings.is_frozen(world.session)
+    assert setting_events(engine, "publishing_frozen") == []

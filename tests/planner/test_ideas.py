@@ -1,0 +1,429 @@
+"""Ideas: validated submission, department visibility, duplicate hints, triage and outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, func, select
+
+from planner import channels, ideas, pieces, planning
+from planner.errors import (
+    EditConflict,
+    IllegalTransition,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from planner.models import (
+    AuditEvent,
+    Idea,
+    IdeaStatus,
+    Piece,
+    PieceStatus,
+    PostStatus,
+    Urgency,
+    User,
+)
+from tests.conftest import World, utc
+
+
+def idea_data(title: str, pitch: str = "", department: str = "Marketing", **extra: Any) -> Any:
+    """Input for submit_idea."""
+    return {
+        "title": title,
+        "pitch": pitch or f"{title}, explained in a few sentences.",
+        "department": department,
+        **extra,
+    }
+
+
+def submit(world: World, actor: User, title: str, pitch: str = "", **extra: Any) -> Idea:
+    """Submit an idea and return it."""
+    return ideas.submit_idea(world.session, actor=actor, data=idea_data(title, pitch, **extra)).idea
+
+
+def stored_idea(engine: Engine, idea_id: int) -> Idea:
+    """The idea as another connection sees it."""
+    with Session(engine) as fresh:
+        idea = fresh.get(Idea, idea_id)
+        assert idea is not None
+        return idea
+
+
+def counts(engine: Engine) -> tuple[int, int]:
+    """How many ideas and audit events exist."""
+    with Session(engine) as fresh:
+        return (
+            fresh.exec(select(func.count()).select_from(Idea)).one(),
+            fresh.exec(select(func.count()).select_from(AuditEvent)).one(),
+        )
+
+
+# --- submitting -----------------------------------------------------------------------------
+
+
+def test_submitted_idea_is_stored_with_its_fields_and_audited(world: World, engine: Engine) -> None:
+    idea = submit(
+        world,
+        world.contributor,
+        "Winter tyre checklist",
+        target_audience="Drivers",
+        source_url="https://example.org/tyres",
+        urgency="hoch",
+        tags="#winter, safety",
+    )
+    assert idea.id is not None
+
+    stored = stored_idea(engine, idea.id)
+    assert (stored.title, stored.status, stored.urgency) == (
+        "Winter tyre checklist",
+        IdeaStatus.submitted,
+        Urgency.high,
+    )
+    assert (stored.source_url, stored.tags) == ("https://example.org/tyres", ["winter", "safety"])
+    assert stored.submitted_by_id == world.contributor.id
+    with Session(engine) as fresh:
+        events = fresh.exec(select(AuditEvent).where(AuditEvent.object_type == "idea")).all()
+    assert [(e.object_id, e.action, e.to_state) for e in events] == [
+        (str(idea.id), "submit", "submitted")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "fields"),
+    [
+        pytest.param({"title": "T" * 201}, {"title"}, id="title-too-long"),
+        pytest.param({"title": "Hi"}, {"title"}, id="title-too-short"),
+        pytest.param({"pitch": "Too short"}, {"pitch"}, id="pitch-too-short"),
+        pytest.param({"source_url": "ftp://example.org/x"}, {"source_url"}, id="url-not-web"),
+        pytest.param({"source_url": "example.org"}, {"source_url"}, id="url-no-scheme"),
+        pytest.param({"urgency": "asap"}, {"urgency"}, id="urgency-unknown"),
+        pytest.param({"department": "Sales"}, {"department"}, id="department-unknown"),
+        pytest.param({"colour": "red"}, {"colour"}, id="unknown-field"),
+        pytest.param(
+            {"title": "T" * 201, "source_url": "nope", "urgency": "asap"},
+            {"title", "source_url", "urgency"},
+            id="several-at-once",
+        ),
+    ],
+)
+def test_bad_idea_input_names_the_fields_and_stores_nothing(
+    world: World, engine: Engine, extra: dict[str, str], fields: set[str]
+) -> None:
+    before = counts(engine)
+    data = {**idea_data("Winter tyre checklist"), **extra}
+
+    with pytest.raises(ValidationFailed) as caught:
+        ideas.submit_idea(world.session, actor=world.contributor, data=data)
+
+    assert set(caught.value.fields) == fields
+    assert counts(engine) == before
+
+
+def test_unknown_department_error_lists_the_known_ones(world: World) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        ideas.submit_idea(
+            world.session, actor=world.editor, data=idea_data("Tyres", department="Sales")
+        )
+
+    assert "HR" in caught.value.fields["department"]
+    assert "Marketing" in caught.value.fields["department"]
+
+
+def test_contributor_cannot_submit_for_another_department(world: World, engine: Engine) -> None:
+    before = counts(engine)
+
+    with pytest.raises(PermissionDenied, match="HR"):
+        ideas.submit_idea(
+            world.session,
+            actor=world.contributor,
+            data=idea_data("Onboarding week", department="HR"),
+        )
+
+    assert counts(engine) == before
+
+
+def test_editor_may_submit_for_any_department(world: World) -> None:
+    idea = submit(world, world.editor, "Onboarding week", department="hr")
+
+    assert idea.department_id == world.hr_contributor.department_id
+
+
+# --- who sees which ideas -------------------------------------------------------------------
+
+
+def test_contributor_sees_only_their_departments_ideas(world: World) -> None:
+    marketing = submit(world, world.contributor, "Winter tyre checklist")
+    hr = submit(world, world.hr_contributor, "Onboarding week", department="HR")
+    assert hr.id is not None
+
+    listed = ideas.list_ideas(world.session, actor=world.contributor)
+
+    assert [i.id for i in listed] == [marketing.id]
+    assert ideas.get_idea(world.session, actor=world.contributor, idea_id=marketing.id) == marketing
+    with pytest.raises(NotFound):
+        ideas.get_idea(world.session, actor=world.contributor, idea_id=hr.id)
+    with pytest.raises(NotFound):
+        ideas.idea_outcome(world.session, actor=world.contributor, idea_id=hr.id)
+
+
+@pytest.mark.parametrize("actor_name", ["editor", "approver", "admin"])
+def test_editors_approvers_and_admins_see_every_department(world: World, actor_name: str) -> None:
+    marketing = submit(world, world.contributor, "Winter tyre checklist")
+    hr = submit(world, world.hr_contributor, "Onboarding week", department="HR")
+    actor = getattr(world, actor_name)
+
+    listed = ideas.list_ideas(world.session, actor=actor)
+
+    assert {i.id for i in listed} == {marketing.id, hr.id}
+    assert hr.id is not None
+    assert ideas.get_idea(world.session, actor=actor, idea_id=hr.id).title == "Onboarding week"
+
+
+def test_missing_idea_is_not_found(world: World) -> None:
+    with pytest.raises(NotFound):
+        ideas.get_idea(world.session, actor=world.editor, idea_id=999)
+
+
+def test_list_filters_by_status_and_by_submitter(world: World) -> None:
+    mine = submit(world, world.contributor, "Winter tyre checklist")
+    colleague = world.user("colleague", world.contributor.role, department="Marketing")
+    theirs = submit(world, colleague, "Spring cleaning day")
+    assert theirs.id is not None
+    ideas.reject_idea(world.session, actor=world.editor, idea_id=theirs.id, reason="Done before")
+
+    own = ideas.list_ideas(world.session, actor=world.contributor, mine=True)
+    rejected = ideas.list_ideas(world.session, actor=world.contributor, status=IdeaStatus.rejected)
+
+    assert [i.id for i in own] == [mine.id]
+    assert [i.id for i in rejected] == [theirs.id]
+
+
+# --- duplicate suggestions ------------------------------------------------------------------
+
+FIRST = ("Winter driving safety tips", "How our staff drive safely on icy winter roads")
+NEAR = ("Safety tips for winter driving", "Tips so staff drive safely on icy roads in winter")
+
+
+def test_near_duplicate_submission_suggests_the_earlier_idea(world: World) -> None:
+    first = submit(world, world.contributor, *FIRST)
+
+    second = ideas.submit_idea(world.session, actor=world.contributor, data=idea_data(*NEAR))
+
+    assert [s.id for s in second.similar] == [first.id]
+    hint = second.similar[0]
+    assert (hint.title, hint.department, hint.status) == (
+        FIRST[0],
+        "Marketing",
+        IdeaStatus.submitted,
+    )
+    assert 0 < hint.score <= 2
+
+
+def test_unrelated_submission_gets_no_suggestion(world: World) -> None:
+    submit(world, world.contributor, *FIRST)
+
+    other = ideas.submit_idea(
+        world.session,
+        actor=world.contributor,
+        data=idea_data("Summer party photo gallery", "Pictures from the company picnic"),
+    )
+
+    assert other.similar == []
+
+
+def test_first_idea_is_not_suggested_as_its_own_duplicate(world: World) -> None:
+    first = ideas.submit_idea(world.session, actor=world.contributor, data=idea_data(*FIRST))
+
+    assert first.similar == []
+
+
+def test_contributor_is_not_shown_another_departments_idea_as_duplicate(world: World) -> None:
+    submit(world, world.contributor, *FIRST)
+
+    hr = ideas.submit_idea(
+        world.session, actor=world.hr_contributor, data=idea_data(*NEAR, department="HR")
+    )
+    by_editor = ideas.submit_idea(
+        world.session, actor=world.editor, data=idea_data(*NEAR, department="HR")
+    )
+
+    assert hr.similar == []
+    assert FIRST[0] in [s.title for s in by_editor.similar]
+
+
+def test_duplicate_hint_ignores_case_and_accents(world: World) -> None:
+    first = submit(world, world.contributor, "Grüße zum Jahreswechsel", "Neujahrsgrüße an Kunden")
+
+    second = ideas.submit_idea(
+        world.session,
+        actor=world.contributor,
+        data=idea_data("GRUSSE ZUM JAHRESWECHSEL", "Neujahrsgrüße für Kunden"),
+    )
+
+    assert [s.id for s in second.similar] == [first.id]
+
+
+# --- triage ---------------------------------------------------------------------------------
+
+
+def test_accepting_an_idea_creates_a_draft_piece_at_revision_one(world: World) -> None:
+    idea = submit(world, world.contributor, "Winter tyre checklist", tags="winter")
+    assert idea.id is not None
+
+    piece = ideas.accept_idea(world.session, actor=world.editor, idea_id=idea.id)
+
+    assert piece.id is not None
+    assert (piece.status, piece.revision, piece.idea_id) == (PieceStatus.draft, 1, idea.id)
+    assert (piece.title, piece.body, piece.tags) == (idea.title, idea.pitch, ["winter"])
+    assert piece.owner_id == world.editor.id
+    revs = pieces.history(world.session, actor=world.editor, piece_id=piece.id)
+    assert [(r.number, r.body, r.author_id) for r in revs] == [(1, idea.pitch, world.editor.id)]
+    outcome = ideas.idea_outcome(world.session, actor=world.contributor, idea_id=idea.id)
+    assert (outcome.idea.status, outcome.piece_id, outcome.piece_status) == (
+        IdeaStatus.accepted,
+        piece.id,
+        "draft",
+    )
+
+
+def test_idea_accepted_by_two_editors_at_once_becomes_one_piece(
+    world: World, engine: Engine
+) -> None:
+    idea = submit(world, world.contributor, "Winter tyre checklist")
+    assert idea.id is not None
+    with Session(engine) as one, Session(engine) as two:
+        # Both editors have the submitted idea open (held, so each session keeps its copy).
+        opened = [
+            ideas.get_idea(one, actor=world.editor, idea_id=idea.id),
+            ideas.get_idea(two, actor=world.editor2, idea_id=idea.id),
+        ]
+        assert [i.status for i in opened] == [IdeaStatus.submitted] * 2
+        ideas.accept_idea(one, actor=world.editor, idea_id=idea.id)
+
+        with pytest.raises((EditConflict, IllegalTransition)):
+            ideas.accept_idea(two, actor=world.editor2, idea_id=idea.id)
+
+    with Session(engine) as fresh:
+        made = fresh.exec(select(Piece).where(Piece.idea_id == idea.id)).all()
+        accepts = fresh.exec(
+            select(AuditEvent).where(
+                AuditEvent.object_type == "idea", AuditEvent.action == "accept"
+            )
+        ).all()
+    assert [p.owner_id for p in made] == [world.editor.id]
+    assert [e.actor_id for e in accepts] == [world.editor.id]
+
+
+def test_rejection_reason_is_stored_and_shown_in_the_outcome(world: World, engine: Engine) -> None:
+    idea = submit(world, world.contributor, "Winter tyre checklist")
+    assert idea.id is not None
+
+    ideas.reject_idea(
+        world.session, actor=world.editor, idea_id=idea.id, reason="  We covered this in May. "
+    )
+
+    assert stored_idea(engine, idea.id).rejection_reason == "We covered this in May."
+    outcome = ideas.idea_outcome(world.session, actor=world.contributor, idea_id=idea.id)
+    assert (outcome.idea.status, outcome.rejection_reason) == (
+        IdeaStatus.rejected,
+        "We covered this in May.",
+    )
+    assert (outcome.piece_id, outcome.posts) == (None, [])
+
+
+def test_reopening_a_rejected_idea_clears_the_reason(world: World, engine: Engine) -> None:
+    idea = submit(world, world.contributor, "Winter tyre checklist")
+    assert idea.id is not None
+    ideas.reject_idea(world.session, actor=world.editor, idea_id=idea.id, reason="Not now")
+
+    ideas.reopen_idea(world.session, actor=world.editor, idea_id=idea.id)
+
+    stored = stored_idea(engine, idea.id)
+    assert (stored.status, stored.rejection_reason) == (IdeaStatus.submitted, None)
+
+
+def test_outcome_of_a_merged_idea_follows_the_target_to_its_piece_and_posts(
+    world: World, engine: Engine
+) -> None:
+    s = world.session
+    channel = channels.create_channel(s, actor=world.admin, kind="recording", name="Mastodon")
+    target = submit(world, world.contributor, *FIRST)
+    duplicate = submit(world, world.contributor, *NEAR)
+    assert target.id is not None and duplicate.id is not None and channel.id is not None
+
+    ideas.merge_idea(s, actor=world.editor, idea_id=duplicate.id, into_id=target.id)
+    piece = ideas.accept_idea(s, actor=world.editor, idea_id=target.id)
+    assert piece.id is not None
+    planning.plan_post(
+        s, actor=world.editor, piece_id=piece.id, channel=channel.id, when=utc(2099, 3, 2, 9)
+    )
+
+    stored = stored_idea(engine, duplicate.id)
+    assert (stored.status, stored.merged_into_id) == (IdeaStatus.merged, target.id)
+    outcome = ideas.idea_outcome(s, actor=world.contributor, idea_id=duplicate.id)
+    assert outcome.idea.id == duplicate.id
+    assert (outcome.merged_into, outcome.piece_id, outcome.piece_title) == (
+        target.id,
+        piece.id,
+        FIRST[0],
+    )
+    assert [(p.channel, p.publish_at, p.status) for p in outcome.posts] == [
+        ("Mastodon", utc(2099, 3, 2, 9), PostStatus.planned)
+    ]
+
+
+def test_idea_cannot_be_merged_into_itself(world: World, engine: Engine) -> None:
+    idea = submit(world, world.contributor, "Winter tyre checklist")
+    assert idea.id is not None
+    before = counts(engine)
+
+    with pytest.raises(ValidationFailed) as caught:
+        ideas.merge_idea(world.session, actor=world.editor, idea_id=idea.id, into_id=idea.id)
+
+    assert set(caught.value.fields) == {"into"}
+    stored = stored_idea(engine, idea.id)
+    assert (stored.status, stored.merged_into_id) == (IdeaStatus.submitted, None)
+    assert counts(engine) == before
+
+
+def test_idea_cannot_be_merged_into_a_merged_idea(world: World, engine: Engine) -> None:
+    first = submit(world, world.contributor, "Winter tyre checklist")
+    second = submit(world, world.contributor, "Winter tyre checklist, part two")
+    third = submit(world, world.contributor, "Winter tyres once more")
+    assert first.id is not None and second.id is not None and third.id is not None
+    ideas.merge_idea(world.session, actor=world.editor, idea_id=second.id, into_id=first.id)
+    before = counts(engine)
+
+    with pytest.raises(ValidationFailed) as caught:
+        ideas.merge_idea(world.session, actor=world.editor, idea_id=third.id, into_id=second.id)
+
+    assert f"#{first.id}" in caught.value.fields["into"]  # points to where to merge instead
+    stored = stored_idea(engine, third.id)
+    assert (stored.status, stored.merged_into_id) == (IdeaStatus.submitted, None)
+    assert counts(engine) == before
+
+
+def test_idea_cannot_be_merged_into_a_rejected_idea(world: World, engine: Engine) -> None:
+    rejected = submit(world, world.contributor, "Winter tyre checklist")
+    idea = submit(world, world.contributor, "Winter tyres again")
+    assert rejected.id is not None and idea.id is not None
+    ideas.reject_idea(world.session, actor=world.editor, idea_id=rejected.id, reason="No")
+
+    with pytest.raises(ValidationFailed) as caught:
+        ideas.merge_idea(world.session, actor=world.editor, idea_id=idea.id, into_id=rejected.id)
+
+    assert set(caught.value.fields) == {"into"}
+    assert stored_idea(engine, idea.id).status == IdeaStatus.submitted
+
+
+def test_merge_into_a_missing_idea_is_not_found(world: World, engine: Engine) -> None:
+    idea = submit(world, world.contributor, "Winter tyre checklist")
+    assert idea.id is not None
+
+    with pytest.raises(NotFound):
+        ideas.merge_idea(world.session, actor=world.editor, idea_id=idea.id, into_id=999)
+
+    assert stored_idea(engine, idea.id).status == IdeaStatus.submitted

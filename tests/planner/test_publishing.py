@@ -1,0 +1,457 @@
+"""The publishing engine with a recording adapter, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from planner import channels, org_settings, pieces, planning, publishing
+from planner.errors import IllegalTransition
+from planner.models import (
+    AuditEvent,
+    Channel,
+    Piece,
+    PieceStatus,
+    Post,
+    PostStatus,
+    PublishAttempt,
+    utcnow,
+)
+from planner.publishing import EngineSettings
+from planner.worker import Worker
+from publishers.base import AuthError, PermanentError, RateLimited, TransientError
+from tests import recording
+from tests.conftest import World
+
+FAST = EngineSettings(
+    batch_size=10,
+    threads=2,
+    lease=timedelta(seconds=30),
+    max_attempts=3,
+    retry_base_seconds=60,
+    retry_cap_seconds=600,
+    poll_seconds=1,
+)
+
+
+@pytest.fixture
+def rec(recording_kind: type[recording.RecordingPublisher]) -> type[recording.RecordingPublisher]:
+    return recording_kind
+
+
+@pytest.fixture
+def worker(engine: Engine, rec: type[recording.RecordingPublisher]) -> Iterator[Worker]:
+    w = Worker(engine, worker_id="test-worker", settings=FAST)
+    yield w
+    w.close()
+
+
+def _channel(world: World, name: str = "Feed", **settings: object) -> Channel:
+    return channels.create_channel(
+        world.session, actor=world.admin, kind="recording", name=name, settings=dict(settings)
+    )
+
+
+def _approved_piece(world: World, text: str = "Frohe Weihnachten!") -> Piece:
+    s = world.session
+    piece = pieces.create_piece(s, actor=world.editor, data={"title": "Gruß", "body": text})
+    assert piece.id is not None
+    pieces.submit_piece(s, actor=world.editor, piece_id=piece.id)
+    return pieces.approve_piece(s, actor=world.approver, piece_id=piece.id, revision=1)
+
+
+def _due_post(world: World, piece: Piece, channel: Channel, *, ago: timedelta) -> Post:
+    """A post planned for the future, then time 'passes' so it was due `ago`."""
+    assert piece.id is not None and channel.id is not None
+    post = planning.plan_post(
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id,
+        channel=channel.id,
+        when=utcnow() + timedelta(days=1),
+    )
+    post.publish_at = utcnow() - ago
+    world.session.add(post)
+    world.session.commit()
+    return post
+
+
+def _reload(engine: Engine, post_id: int | None) -> Post:
+    with Session(engine) as s:
+        post = s.get(Post, post_id)
+        assert post is not None
+        return post
+
+
+def _attempts(engine: Engine, post_id: int | None) -> list[PublishAttempt]:
+    with Session(engine) as s:
+        return list(
+            s.exec(
+                select(PublishAttempt)
+                .where(PublishAttempt.post_id == post_id)
+                .order_by(col(PublishAttempt.id))
+            )
+        )
+
+
+def test_due_post_is_published_once_with_its_idempotency_key(
+    world: World, engine: Engine, worker: Worker, rec: type[recording.RecordingPublisher]
+) -> None:
+    channel = _channel(world)
+    piece = _approved_piece(world)
+    due = _due_post(world, piece, channel, ago=timedelta(minutes=1))
+    later = planning.plan_post(
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id or 0,
+        channel=channel.id or 0,
+        when=utcnow() + timedelta(hours=2),
+    )
+    result = worker.sweep()
+    assert result.claimed == 1
+    assert [(c.post_id, c.key) for c in rec.calls] == [(due.id, due.idempotency_key)]
+    assert rec.calls[0].text == "Frohe Weihnachten!"
+    post = _reload(engine, due.id)
+    assert post.status == PostStatus.published
+    assert post.external_id == f"ext-{due.id}"
+    assert post.published_at is not None
+    assert _reload(engine, later.id).status == PostStatus.planned
+    (attempt,) = _attempts(engine, due.id)
+    assert attempt.outcome == "published"
+    assert attempt.worker == "test-worker"
+    assert attempt.http_status == 201
+    assert attempt.finished_at is not None
+    assert worker.sweep().claimed == 0
+    assert len(rec.calls) == 1
+
+
+def test_the_channel_variant_is_sent_instead_of_the_master_text(
+    world: World, worker: Worker, rec: type[recording.RecordingPublisher]
+) -> None:
+    channel = _channel(world)
+    s = world.session
+    piece = pieces.create_piece(s, actor=world.editor, data={"title": "Gruß", "body": "Lang"})
+    assert piece.id is not None and channel.id is not None
+    pieces.edit_piece(
+        s,
+        actor=world.editor,
+        piece_id=piece.id,
+        expected_revision=1,
+        data={"variants": {channel.id: "Kurz #Advent"}},
+    )
+    pieces.submit_piece(s, actor=world.editor, piece_id=piece.id)
+    piece = pieces.approve_piece(s, actor=world.approver, piece_id=piece.id, revision=2)
+    _due_post(world, piece, channel, ago=timedelta(seconds=5))
+    worker.sweep()
+    assert [c.text for c in rec.calls] == ["Kurz #Advent"]
+
+
+@pytest.mark.parametrize("change", ["unapproved", "edited_after_approval"])
+def test_due_post_is_held_when_piece_is_not_approved_as_is(
+    world: World,
+    engine: Engine,
+    worker: Worker,
+    rec: type[recording.RecordingPublisher],
+    change: str,
+) -> None:
+    channel = _channel(world)
+    s = world.session
+    if change == "unapproved":
+        piece = pieces.create_piece(s, actor=world.editor, data={"title": "Entwurf"})
+        expected = planning.HoldReason.not_approved
+    else:
+        piece = _approved_piece(world)
+        assert piece.id is not None
+        pieces.edit_piece(
+            s,
+            actor=world.editor,
+            piece_id=piece.id,
+            expected_revision=1,
+            data={"body": "Nachträglich geändert"},
+        )
+        expected = planning.HoldReason.changed_after_approval
+    post = _due_post(world, piece, channel, ago=timedelta(minutes=1))
+    assert worker.sweep().claimed == 0
+    assert rec.calls == []
+    assert _reload(engine, post.id).status == PostStatus.planned
+    with Session(engine) as fresh:
+        held = planning.held_posts(fresh)
+    assert [(h.post.id, h.reason) for h in held] == [(post.id, expected)]
+
+
+def test_transient_errors_back_off_with_jitter_then_fail(
+    world: World, engine: Engine, worker: Worker, rec: type[recording.RecordingPublisher]
+) -> None:
+    channel = _channel(world)
+    post = _due_post(world, _approved_piece(world), channel, ago=timedelta(seconds=1))
+    rec.script.append(TransientError("upstream timeout", http_status=503))
+    before = utcnow()
+    worker.sweep()
+    retried = _reload(engine, post.id)
+    assert retried.status == PostStatus.planned
+    assert retried.last_error == "upstream timeout"
+    assert retried.next_attempt_at is not None
+    wait = (retried.next_attempt_at - before).total_seconds()
+    assert 0.5 * 60 - 1 <= wait <= 60 + 2  # base 60 s, jitter 50-100 %
+    assert worker.sweep().claimed == 0  # not before the backoff is over
+
+    for failure in (2, 3):
+        with Session(engine) as s:  # let the backoff pass
+            p = s.get(Post, post.id)
+            assert p is not None
+            p.next_attempt_at = utcnow() - timedelta(seconds=1)
+            s.add(p)
+            s.commit()
+        rec.script.append(TransientError("still down", http_status=502))
+        worker.sweep()
+        state = _reload(engine, post.id)
+        if failure < FAST.max_attempts:
+            assert state.status == PostStatus.planned
+    final = _reload(engine, post.id)
+    assert final.status == PostStatus.failed
+    assert final.last_error == "gave up after 3 attempts: still down"
+    assert [a.outcome for a in _attempts(engine, post.id)] == ["transient"] * 3
+    assert [a.http_status for a in _attempts(engine, post.id)] == [503, 502, 502]
+
+
+def test_backoff_doubles_up_to_the_cap() -> None:
+    settings = EngineSettings(retry_base_seconds=30, retry_cap_seconds=200)
+    top = random.Random(1)
+    ceilings = [
+        max(publishing.backoff_seconds(settings, n, top) for _ in range(200)) for n in (1, 2, 3, 4)
+    ]
+    assert 25 < ceilings[0] <= 30
+    assert 50 < ceilings[1] <= 60
+    assert 100 < ceilings[2] <= 120
+    assert 170 < ceilings[3] <= 200
+    floors = [min(publishing.backoff_seconds(settings, 2, top) for _ in range(200))]
+    assert floors[0] >= 30
+
+
+def test_rate_limit_waits_exactly_as_long_as_the_channel_says(
+    world: World, engine: Engine, worker: Worker, rec: type[recording.RecordingPublisher]
+) -> None:
+    channel = _channel(world)
+    post = _due_post(world, _approved_piece(world), channel, ago=timedelta(seconds=1))
+    rec.script.append(RateLimited("slow down", retry_after=120))
+    before = utcnow()
+    worker.sweep()
+    state = _reload(engine, post.id)
+    assert state.status == PostStatus.planned
+    assert state.next_attempt_at is not None
+    assert 119 <= (state.next_attempt_at - before).total_seconds() <= 122
+    (attempt,) = _attempts(engine, post.id)
+    assert attempt.outcome == "rate_limited"
+    assert attempt.http_status == 429
+
+
+def test_permanent_error_fails_at_once_with_the_channel_message(
+    world: World, engine: Engine, worker: Worker, rec: type[recording.RecordingPublisher]
+) -> None:
+    channel = _channel(world)
+    post = _due_post(world, _approved_piece(world), channel, ago=timedelta(seconds=1))
+    rec.script.append(PermanentError("Text too long (max 500)", http_status=422))
+    worker.sweep()
+    state = _reload(engine, post.id)
+    assert state.status == PostStatus.failed
+    assert state.last_error == "Text too long (max 500)"
+    assert len(rec.calls) == 1
+    assert worker.sweep().claimed == 0
+
+
+def test_auth_error_fails_and_flags_the_channel_so_its_posts_are_held(
+    world: World, engine: Engine, worker: Worker, rec: type[recording.RecordingPublisher]
+) -> None:
+    channel = _channel(world)
+    piece = _approved_piece(world)
+    first = _due_post(world, piece, channel, ago=timedelta(minutes=2))
+    rec.script.append(AuthError("The access token was revoked", http_status=401))
+    worker.settings = EngineSettings(batch_size=1, threads=1, lease=FAST.lease)
+    worker.sweep(max_batches=1)
+    second = _due_post(world, piece, channel, ago=timedelta(minutes=1))
+    worker.sweep()
+    assert _reload(engine, first.id).status == PostStatus.failed
+    assert _reload(engine, first.id).last_error == "The access token was revoked"
+    with Session(engine) as s:
+        flagged = s.get(Channel, channel.id)
+        assert flagged is not None and flagged.needs_reconnect
+        held = planning.held_posts(s)
+        events = s.exec(select(AuditEvent).where(AuditEvent.action == "needs_reconnect")).all()
+    assert [(h.post.id, h.reason) for h in held] == [
+        (second.id, planning.HoldReason.channel_needs_reconnect)
+    ]
+    assert len(events) == 1
+    assert len(rec.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("late", "expected"),
+    [
+        pytest.param(timedelta(hours=5), PostStatus.published, id="5h-late-goes-out"),
+        pytest.param(timedelta(hours=7), PostStatus.missed, id="7h-late-is-missed"),
+    ],
+)
+def test_lateness_bound_decides_between_publishing_late_and_missed(
+    world: World, engine: Engine, worker: Worker, late: timedelta, expected: PostStatus
+) -> None:
+    post = _due_post(world, _approved_piece(world), _channel(world), ago=late)
+    worker.sweep()
+    assert _reload(engine, post.id).status == expected
+
+
+def test_lateness_bound_comes_from_the_admin_setting(
+    world: World, engine: Engine, worker: Worker
+) -> None:
+    org_settings.set_setting(world.session, actor=world.admin, key="max_lateness_hours", value="1")
+    post = _due_post(world, _approved_piece(world), _channel(world), ago=timedelta(hours=2))
+    assert worker.sweep().missed == 1
+    assert _reload(engine, post.id).status == PostStatus.missed
+
+
+def test_freeze_holds_everything_and_lifting_it_applies_the_lateness_rule(
+    world: World, engine: Engine, worker: Worker, rec: type[recording.RecordingPublisher]
+) -> None:
+    channel = _channel(world)
+    piece = _approved_piece(world)
+    recent = _due_post(world, piece, channel, ago=timedelta(minutes=5))
+    org_settings.set_setting(world.session, actor=world.admin, key="publishing_frozen", value="on")
+    assert worker.sweep().claimed == 0
+    assert rec.calls == []
+    with Session(engine) as s:
+        assert {h.reason for h in planning.held_posts(s)} == {planning.HoldReason.frozen}
+    old = _due_post(world, piece, channel, ago=timedelta(hours=8))
+    org_settings.set_setting(world.session, actor=world.admin, key="publishing_frozen", value="off")
+    worker.sweep()
+    assert _reload(engine, recent.id).status == PostStatus.published
+    assert _reload(engine, old.id).status == PostStatus.missed
+    assert [c.post_id for c in rec.calls] == [recent.id]
+
+
+def _crash_mid_request(world: World, engine: Engine, channel: Channel) -> Post:
+    """A worker claimed the post, wrote its attempt row, and died before finishing."""
+    post = _due_post(world, _approved_piece(world), channel, ago=timedelta(minutes=1))
+    with Session(engine) as s:
+        ids = publishing.claim_due_posts(
+            s,
+            worker_id="dead-worker",
+            now=utcnow(),
+            limit=5,
+            lease=timedelta(seconds=1),
+            lateness=timedelta(hours=6),
+        )
+        assert ids == [post.id]
+        s.add(PublishAttempt(post_id=post.id or 0, worker="dead-worker"))
+        s.commit()
+    return post
+
+
+def test_worker_dying_mid_request_on_a_channel_without_dedup_needs_a_human(
+    world: World, engine: Engine, worker: Worker, rec: type[recording.RecordingPublisher]
+) -> None:
+    post = _crash_mid_request(world, engine, _channel(world))
+    time.sleep(1.1)  # the dead worker's lease runs out
+    result = worker.sweep()
+    assert result.needs_check == 1
+    assert rec.calls == []
+    state = _reload(engine, post.id)
+    assert state.status == PostStatus.needs_check
+    assert "check whether it went out" in (state.last_error or "")
+    assert _attempts(engine, post.id)[0].outcome == "interrupted"
+    publishing.mark_posted(
+        world.session, actor=world.editor, post_id=post.id or 0, url="https://example.org/x"
+    )
+    assert _reload(engine, post.id).status == PostStatus.published
+
+
+def test_worker_dying_on_a_deduplicating_channel_is_resent_with_the_same_key(
+    world: World, engine: Engine, worker: Worker, rec: type[recording.RecordingPublisher]
+) -> None:
+    post = _crash_mid_request(world, engine, _channel(world, dedupe="yes"))
+    time.sleep(1.1)
+    result = worker.sweep()
+    assert result.requeued == 1
+    assert [c.key for c in rec.calls] == [post.idempotency_key]
+    assert _reload(engine, post.id).status == PostStatus.published
+
+
+def test_slow_requests_renew_the_lease_so_nobody_takes_the_post_over(
+    world: World, engine: Engine, rec: type[recording.RecordingPublisher]
+) -> None:
+    settings = EngineSettings(batch_size=1, threads=1, lease=timedelta(seconds=1))
+    slow = Worker(engine, worker_id="slow", settings=settings)
+    other = Worker(engine, worker_id="other", settings=settings)
+    try:
+        post = _due_post(world, _approved_piece(world), _channel(world), ago=timedelta(seconds=1))
+        rec.script.append(2.5)  # the request takes longer than two leases
+        runner = threading.Thread(target=slow.sweep)
+        runner.start()
+        time.sleep(1.6)
+        assert other.sweep().requeued == 0
+        runner.join()
+    finally:
+        slow.close()
+        other.close()
+    assert _reload(engine, post.id).status == PostStatus.published
+    assert len(rec.calls) == 1
+
+
+def test_retry_and_cancel_from_the_publishing_queue(
+    world: World, engine: Engine, worker: Worker, rec: type[recording.RecordingPublisher]
+) -> None:
+    channel = _channel(world)
+    piece = _approved_piece(world)
+    post = _due_post(world, piece, channel, ago=timedelta(seconds=1))
+    rec.script.append(PermanentError("Duplicate", http_status=422))
+    worker.sweep()
+    assert _reload(engine, post.id).status == PostStatus.failed
+    publishing.retry_post(world.session, actor=world.editor, post_id=post.id or 0)
+    worker.sweep()
+    assert _reload(engine, post.id).status == PostStatus.published
+    with pytest.raises(IllegalTransition, match="while it is 'published'"):
+        publishing.retry_post(world.session, actor=world.editor, post_id=post.id or 0)
+    other = _due_post(world, piece, channel, ago=timedelta(seconds=1))
+    planning.cancel_post(world.session, actor=world.editor, post_id=other.id or 0, reason="Krise")
+    assert worker.sweep().claimed == 0
+    assert _reload(engine, other.id).status == PostStatus.cancelled
+
+
+def test_piece_is_published_once_all_its_posts_are_out(
+    world: World, engine: Engine, worker: Worker
+) -> None:
+    channel = _channel(world)
+    piece = _approved_piece(world)
+    _due_post(world, piece, channel, ago=timedelta(seconds=2))
+    _due_post(world, piece, channel, ago=timedelta(seconds=1))
+    worker.sweep()
+    with Session(engine) as s:
+        stored = s.get(Piece, piece.id)
+        assert stored is not None
+        assert stored.status == PieceStatus.published
+
+
+def test_status_summary_counts_and_lists_live_workers(
+    world: World, engine: Engine, worker: Worker, rec: type[recording.RecordingPublisher]
+) -> None:
+    channel = _channel(world)
+    _due_post(
+        world,
+        pieces.create_piece(world.session, actor=world.editor, data={"title": "Entwurf"}),
+        channel,
+        ago=timedelta(minutes=1),
+    )
+    failing = _due_post(world, _approved_piece(world), channel, ago=timedelta(minutes=1))
+    rec.script.append(PermanentError("nope", http_status=400))
+    worker.sweep()
+    with Session(engine) as s:
+        summary = publishing.status_summary(s)
+    assert [w.worker_id for w in summary.workers] == ["test-worker"]
+    assert summary.workers[0].failed == 1
+    assert (summary.due, summary.held, summary.failed) == (0, 1, 1)
+    assert _reload(engine, failing.id).status == PostStatus.failed

@@ -1,0 +1,77 @@
+"""A scripted adapter for engine tests: records every publish and answers as told."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import publishers
+from publishers.base import DeliveryError, OutgoingPost, Publisher, Receipt, SettingSpec
+
+
+@dataclass(frozen=True)
+class Call:
+    """One publish the engine asked for."""
+
+    post_id: int
+    text: str
+    key: str
+
+
+class RecordingPublisher(Publisher):
+    """Publishes into a list; `script` queues errors (or delays) for the next calls."""
+
+    kind: ClassVar[str] = "recording"
+    display_name: ClassVar[str] = "Recording (tests)"
+    text_limit: ClassVar[int | None] = 500
+    settings_spec = (
+        SettingSpec("token", type="password", secret=True, required=False),
+        SettingSpec("dedupe", type="bool", required=False, default=False),
+    )
+    calls: ClassVar[list[Call]] = []
+    script: ClassVar[list[DeliveryError | float]] = []
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.deduplicates = bool(self.settings.get("dedupe"))  # type: ignore[misc]
+
+    @classmethod
+    def reset(cls) -> None:
+        """Forget calls and script."""
+        with cls._lock:
+            cls.calls.clear()
+            cls.script.clear()
+
+    def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
+        with self._lock:
+            step = self.script.pop(0) if self.script else None
+            self.calls.append(Call(post.post_id, post.text, idempotency_key))
+        if isinstance(step, float):
+            time.sleep(step)
+        elif step is not None:
+            raise step
+        return Receipt(
+            external_id=f"ext-{post.post_id}",
+            url=f"https://example.org/p/{post.post_id}",
+            http_status=201,
+        )
+
+    def check_connection(self) -> str:
+        return "recording adapter ready"
+
+
+def install() -> Iterator[type[RecordingPublisher]]:
+    """Register the recording kind for one test and remove it afterwards."""
+    RecordingPublisher.reset()
+    publishers.REGISTRY[RecordingPublisher.kind] = RecordingPublisher
+    publishers.CHANNEL_KINDS[RecordingPublisher.kind] = RecordingPublisher.display_name
+    try:
+        yield RecordingPublisher
+    finally:
+        publishers.REGISTRY.pop(RecordingPublisher.kind, None)
+        publishers.CHANNEL_KINDS.pop(RecordingPublisher.kind, None)
+        RecordingPublisher.reset()

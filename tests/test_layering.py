@@ -1,0 +1,172 @@
+"""Layering: only the UI imports streamlit, only the publishers import requests."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SKIPPED_DIRS = {"__pycache__", "node_modules"}  # plus every hidden directory (.venv, .git)
+
+
+def imported_modules(source: str) -> set[str]:
+    """Top-level names of every module `source` imports, wherever the import statement is.
+
+    Covers `import x`, `from x import y` and `importlib.import_module("x")` /
+    `__import__("x")` with a literal name; relative imports stay inside the package.
+    """
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+        elif (
+            isinstance(node, ast.Call)
+            and _called_name(node.func) in ("import_module", "__import__")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            names.add(node.args[0].value)
+    return {name.split(".")[0] for name in names}
+
+
+def _called_name(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+def may_import(path: PurePosixPath, module: str) -> bool:
+    """Whether the file at `path` (relative to the repository) may import `module`."""
+    parts = path.parts
+    if module == "streamlit":
+        in_domain = parts[0] in ("planner", "publishers")
+        return not in_domain or parts[:2] == ("planner", "ui")
+    if module == "requests":
+        return parts[0] == "publishers"
+    return True
+
+
+def layering_violations(sources: dict[PurePosixPath, str]) -> list[str]:
+    """One line per import that breaks the layering, for files given as path -> source."""
+    return [
+        f"{path} imports {module}"
+        for path, source in sorted(sources.items())
+        for module in sorted(imported_modules(source))
+        if not may_import(path, module)
+    ]
+
+
+def python_files(root: Path) -> Iterator[Path]:
+    """Every .py file under `root`, skipping hidden directories such as .venv and .git."""
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root).parts[:-1]
+        if not any(part.startswith(".") or part in SKIPPED_DIRS for part in relative):
+            yield path
+
+
+def repository_sources() -> dict[PurePosixPath, str]:
+    """The repository's Python files, relative path -> source."""
+    return {
+        PurePosixPath(path.relative_to(REPO_ROOT).as_posix()): path.read_text(encoding="utf-8")
+        for path in python_files(REPO_ROOT)
+    }
+
+
+# --- the repository -------------------------------------------------------------------------
+
+
+def test_repository_keeps_streamlit_in_the_ui_and_requests_in_the_publishers() -> None:
+    assert layering_violations(repository_sources()) == []
+
+
+def test_scan_reads_the_domain_and_the_publishers_but_not_the_virtualenv() -> None:
+    paths = {str(p) for p in repository_sources()}
+
+    assert {"planner/workflow.py", "publishers/__init__.py", "tests/test_layering.py"} <= paths
+    assert not any(p.startswith((".venv/", ".git/")) for p in paths)
+    assert not any("/." in f"/{p}" for p in paths)
+
+
+# --- the checker itself, on synthetic sources -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "expected"),
+    [
+        pytest.param("planner/rules.py", "import streamlit as st\n", ["streamlit"], id="import"),
+        pytest.param(
+            "planner/rules.py",
+            "from streamlit.testing.v1 import AppTest\n",
+            ["streamlit"],
+            id="from-submodule",
+        ),
+        pytest.param(
+            "planner/cli.py",
+            "def send():\n    import os, requests\n    return requests\n",
+            ["requests"],
+            id="nested-and-listed",
+        ),
+        pytest.param(
+            "planner/scheduler.py",
+            "import importlib\nhttp = importlib.import_module('requests.adapters')\n",
+            ["requests"],
+            id="import-module-call",
+        ),
+        pytest.param("planner_app.py", "st = __import__('requests')\n", ["requests"], id="dunder"),
+        pytest.param(
+            "publishers/mastodon.py", "import streamlit\n", ["streamlit"], id="publisher-ui"
+        ),
+        pytest.param(
+            "tests/planner/test_x.py", "from requests import Session\n", ["requests"], id="test"
+        ),
+        pytest.param("planner/ui/board.py", "import streamlit as st\n", [], id="ui-streamlit"),
+        pytest.param("planner_app.py", "import streamlit as st\n", [], id="entry-streamlit"),
+        pytest.param("publishers/base.py", "import requests\n", [], id="publisher-requests"),
+        pytest.param("planner/x.py", "from . import requests\n", [], id="relative-sibling"),
+        pytest.param("planner/x.py", "import requests_toolbelt\n", [], id="other-package"),
+        pytest.param("planner/x.py", "text = 'import requests'\n", [], id="string-only"),
+    ],
+)
+def test_checker_flags_exactly_the_forbidden_imports(
+    path: str, source: str, expected: list[str]
+) -> None:
+    found = layering_violations({PurePosixPath(path): source})
+
+    assert found == [f"{path} imports {module}" for module in expected]
+
+
+def test_checker_reports_every_offending_file() -> None:
+    sources = {
+        PurePosixPath("planner/a.py"): "import streamlit\nimport requests\n",
+        PurePosixPath("planner/ui/b.py"): "import requests\n",
+        PurePosixPath("planner/ui/c.py"): "import streamlit\n",
+    }
+
+    assert layering_violations(sources) == [
+        "planner/a.py imports requests",
+        "planner/a.py imports streamlit",
+        "planner/ui/b.py imports requests",
+    ]
+
+
+def test_file_finder_skips_hidden_directories(tmp_path: Path) -> None:
+    for name in (
+        "planner/ok.py",
+        ".venv/lib/site.py",
+        "planner/.hidden/x.py",
+        "a/__pycache__/c.py",
+    ):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("import requests\n")
+
+    found = [p.relative_to(tmp_path).as_posix() for p in python_files(tmp_path)]
+
+    assert found == ["planner/ok.py"]
