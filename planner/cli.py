@@ -1071,6 +1071,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from planner.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per sweep is noise
     engine = _engine()
     _require_migrated(engine)
     settings = EngineSettings.from_env()
@@ -1209,6 +1210,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"needs check: {summary.needs_check}   missed: {summary.missed}"
     )
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from planner.ui.server import serve
+
+    return serve(args.port, args.address)
 
 
 def cmd_secret_key(args: argparse.Namespace) -> int:
@@ -1574,6 +1581,9 @@ def build_parser() -> argparse.ArgumentParser:
         [listing],
     )
     add(sub, "secret-key", cmd_secret_key, "print a new key for PLANNER_SECRET_KEY")
+    p = add(sub, "serve", cmd_serve, "run the dashboard with its embedded publishing scheduler")
+    p.add_argument("--port", type=int, default=int(os.environ.get("PLANNER_PORT") or 8501))
+    p.add_argument("--address", default="localhost", help="interface to listen on")
     return parser
 
 

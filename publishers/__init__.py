@@ -1,12 +1,13 @@
 """Publisher adapters, one module per channel. Only this package imports `requests`.
 
-The adapter contract and its registry arrive with the publishing engine; until then this
-names the channel kinds the domain knows, so a channel of an unknown kind is refused.
+`CHANNEL_KINDS` names every kind the planner knows (a channel of another kind is refused);
+`REGISTRY` holds the kinds that have an adapter, so only their posts are published.
 """
 
 from __future__ import annotations
 
 from publishers.base import Publisher
+from publishers.webhook import WebhookPublisher
 
 CHANNEL_KINDS: dict[str, str] = {
     "mastodon": "Mastodon",
@@ -26,5 +27,7 @@ CHANNEL_KINDS: dict[str, str] = {
     "manual": "Manual (e.g. XING)",
 }
 
-# Kinds with a working adapter; filled as adapters land (see the publishing issues).
-REGISTRY: dict[str, type[Publisher]] = {}
+# Kinds with a working adapter: adding a channel is its module, this line, and its test.
+REGISTRY: dict[str, type[Publisher]] = {
+    WebhookPublisher.kind: WebhookPublisher,
+}
