@@ -22,7 +22,7 @@ from typing import IO, Any
 
 from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from planner import channels, csvio, ideas, org_settings, pieces, planning, users
 from planner.config import DATA_DIR, load_settings
@@ -63,6 +63,8 @@ def _plain(value: Any) -> Any:
         return value.value
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, SQLModel):
+        return {k: _plain(v) for k, v in value.model_dump().items()}
     if is_dataclass(value) and not isinstance(value, type):
         return {k: _plain(v) for k, v in asdict(value).items()}
     if isinstance(value, dict):
@@ -1519,7 +1521,7 @@ def build_parser() -> argparse.ArgumentParser:
         "list channels (secrets only say whether they are set)",
         [listing],
     )
-    p = add(g, "add", cmd_channels_add, "add a channel (admins)", [acting])
+    p = add(g, "add", cmd_channels_add, "add a channel (admins)", [acting, secret])
     p.add_argument("kind", help="channel kind, e.g. webhook")
     p.add_argument("name")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="a setting (repeatable)")

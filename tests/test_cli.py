@@ -6,13 +6,16 @@ import io
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from planner import channels, cli, users
 from planner.config import REPO_ROOT
 from planner.db import session_scope
+from planner.models import Post
 
 ADMIN_PW = "admin-password-123"
 
@@ -282,3 +285,157 @@ def test_audit_export_to_file(org: Cli, tmp_path: Path) -> None:
     code, _out, err = org("audit", "export", "-", "--as", "boss", "--since", "morgen")
     assert code == 1
     assert "morgen" in err
+
+
+# --- publishing from the command line ---------------------------------------------------------
+
+
+def _approved_piece_with_due_post(org: Cli, channel: str) -> int:
+    """Accept, write, submit and approve a piece; plan it, then let its time pass."""
+    org.ok(
+        "ideas",
+        "submit",
+        "--as",
+        "mia",
+        "--title",
+        "Messe 2027",
+        "--pitch",
+        "Wir sind auf der Hannover Messe",
+    )
+    org.ok("ideas", "accept", "1", "--as", "ed")
+    org.ok("pieces", "submit", "1", "--as", "ed")
+    org.ok("pieces", "approve", "1", "--as", "anna")
+    out = org.ok("plan", "add", "1", channel, "2030-01-15 09:00", "--as", "ed")
+    post_id = int(out.split()[2].rstrip(":"))
+    with session_scope() as session:
+        post = session.get(Post, post_id)
+        assert post is not None
+        post.publish_at = datetime.now(UTC) - timedelta(minutes=1)
+        session.add(post)
+        session.commit()
+    return post_id
+
+
+def test_channels_add_keeps_the_secret_out_of_every_output(
+    org: Cli, httpserver: HTTPServer
+) -> None:
+    out = org.ok(
+        "channels",
+        "add",
+        "webhook",
+        "Intranet",
+        "--set",
+        f"url={httpserver.url_for('/in')}",
+        "--secret",
+        "secret",
+        "--as",
+        "boss",
+        "--password-stdin",
+        stdin="hook-secret-value-1\n",
+    )
+    assert "hook-secret-value-1" not in out
+    assert "secret = *** (set)" in out
+    listed = org.ok("channels", "list", "--json")
+    assert "hook-secret-value-1" not in listed
+    assert json.loads(listed)[0]["settings"]["secret"] == "*** (set)"
+    code, _out, err = org(
+        "channels", "add", "webhook", "Kaputt", "--set", "url=ftp://x", "--as", "boss"
+    )
+    assert code == 1
+    assert "url" in err
+    code, _out, err = org("channels", "add", "fax", "Fax", "--as", "boss")
+    assert code == 1
+    assert "unknown channel kind 'fax'" in err
+
+
+def test_channels_test_and_disable(org: Cli, httpserver: HTTPServer) -> None:
+    org.ok(
+        "channels",
+        "add",
+        "webhook",
+        "Intranet",
+        "--set",
+        f"url={httpserver.url_for('/in')}",
+        "--as",
+        "boss",
+    )
+    httpserver.expect_oneshot_request("/in", json={"event": "ping"}).respond_with_data(
+        "", status=204
+    )
+    assert "answered HTTP 204" in org.ok("channels", "test", "Intranet", "--as", "boss")
+    httpserver.expect_oneshot_request("/in").respond_with_json({"error": "bad token"}, status=401)
+    code, _out, err = org("channels", "test", "Intranet", "--as", "boss")
+    assert code == 1
+    assert "bad token" in err
+    assert json.loads(org.ok("channels", "list", "--json"))[0]["needs_reconnect"] is True
+    assert "disabled" in org.ok("channels", "disable", "Intranet", "--as", "boss")
+    code, _out, err = org("channels", "disable", "Intranet", "--as", "ed")
+    assert code == 1
+    assert "may not manage channels" in err
+
+
+def test_publish_due_dry_run_then_once_sends_to_the_webhook(
+    org: Cli, httpserver: HTTPServer
+) -> None:
+    org.ok(
+        "channels",
+        "add",
+        "webhook",
+        "Intranet",
+        "--set",
+        f"url={httpserver.url_for('/in')}",
+        "--as",
+        "boss",
+    )
+    post_id = _approved_piece_with_due_post(org, "Intranet")
+    out = org.ok("publish-due", "--dry-run")
+    assert f"would publish post {post_id} on Intranet" in out
+    assert httpserver.log == []
+    httpserver.expect_oneshot_request("/in", method="POST").respond_with_json(
+        {"id": "n-1", "url": "https://intranet.example/n-1"}, status=201
+    )
+    assert "1 published" in org.ok("publish-due", "--once")
+    ((request, _response),) = httpserver.log
+    assert json.loads(request.get_data())["text"] == "Wir sind auf der Hannover Messe"
+    posts = json.loads(org.ok("posts", "list", "--status", "published", "--as", "ed", "--json"))
+    assert [(p["id"], p["external_url"]) for p in posts] == [
+        (post_id, "https://intranet.example/n-1")
+    ]
+    status = json.loads(org.ok("status", "--json"))
+    assert (status["due"], status["failed"]) == (0, 0)
+    assert len(status["workers"]) == 1
+
+
+def test_freeze_holds_posts_and_failed_posts_can_be_retried(
+    org: Cli, httpserver: HTTPServer
+) -> None:
+    org.ok(
+        "channels",
+        "add",
+        "webhook",
+        "Intranet",
+        "--set",
+        f"url={httpserver.url_for('/in')}",
+        "--as",
+        "boss",
+    )
+    post_id = _approved_piece_with_due_post(org, "Intranet")
+    code, _out, err = org("freeze", "on", "--as", "ed")
+    assert code == 1
+    assert "may not change settings" in err
+    assert "FROZEN" in org.ok("freeze", "on", "--as", "boss")
+    assert "claimed 0" in org.ok("publish-due", "--once")
+    held = json.loads(org.ok("posts", "list", "--status", "held", "--as", "ed", "--json"))
+    assert [(p["id"], p["reason"]) for p in held] == [
+        (post_id, "publishing is frozen (crisis freeze)")
+    ]
+    org.ok("freeze", "off", "--as", "boss")
+    httpserver.expect_oneshot_request("/in").respond_with_json({"error": "Text fehlt"}, 422)
+    out = org.ok("publish-due", "--once")
+    assert f"post {post_id}: failed (Text fehlt)" in out
+    code, _out, err = org("posts", "retry", "999", "--as", "ed")
+    assert code == 1
+    assert "post 999 not found" in err
+    assert "next sweep" in org.ok("posts", "retry", str(post_id), "--as", "ed")
+    httpserver.expect_oneshot_request("/in").respond_with_json({"id": "ok"}, status=201)
+    assert "1 published" in org.ok("publish-due", "--once")
