@@ -1209,7 +1209,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
     print(
         f"due now: {summary.due}   held: {summary.held}   failed: {summary.failed}   "
-        f"needs check: {summary.needs_check}   missed: {summary.missed}"
+        f"needs check: {summary.needs_check}   missed: {summary.missed}   "
+        f"to post by hand: {summary.awaiting_manual}"
     )
     return 0
 

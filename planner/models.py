@@ -64,6 +64,7 @@ class PostStatus(enum.StrEnum):
     failed = "failed"
     missed = "missed"
     needs_check = "needs_check"
+    awaiting_manual = "awaiting_manual"  # a person posts it by hand (channels without an API)
     cancelled = "cancelled"
 
 

@@ -37,7 +37,13 @@ SERIES_HORIZON = timedelta(weeks=8)
 MAX_OCCURRENCES = 500
 _PAST_TOLERANCE = timedelta(minutes=1)
 _MOVABLE = {PostStatus.planned, PostStatus.failed, PostStatus.missed}
-_CANCELLABLE = {PostStatus.planned, PostStatus.failed, PostStatus.missed, PostStatus.needs_check}
+_CANCELLABLE = {
+    PostStatus.planned,
+    PostStatus.failed,
+    PostStatus.missed,
+    PostStatus.needs_check,
+    PostStatus.awaiting_manual,
+}
 
 
 class HoldReason(StrEnum):

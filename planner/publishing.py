@@ -40,6 +40,7 @@ from planner.org_settings import get_setting, is_frozen
 from planner.permissions import require
 from publishers.base import (
     DeliveryError,
+    ManualActionRequired,
     Media,
     OutgoingPost,
     Publisher,
@@ -397,6 +398,17 @@ def publish_post(
                 receipt=receipt,
             )
         assert error is not None
+        if isinstance(error, ManualActionRequired):
+            return _finish(
+                session,
+                post=post,
+                attempt=attempt,
+                status=PostStatus.awaiting_manual,
+                outcome=error.outcome,
+                message=error.message,
+                started=started,
+                error=error,
+            )
         if isinstance(error, RateLimited):
             return _finish(
                 session,
@@ -536,6 +548,7 @@ _OPEN = [
     PostStatus.publishing,
     PostStatus.failed,
     PostStatus.needs_check,
+    PostStatus.awaiting_manual,
     PostStatus.missed,
 ]
 
@@ -619,14 +632,18 @@ def retry_post(session: Session, *, actor: User, post_id: int) -> Post:
 
 
 def mark_posted(session: Session, *, actor: User, post_id: int, url: str = "") -> Post:
-    """An editor confirms a post that needed checking did go out (optionally with its URL)."""
+    """A person confirms a post went out: one that needed a check, or one posted by hand
+    on a channel without an API (which needs the URL where it was posted)."""
     require(actor, "plan_posts")
     post = planning.get_post(session, post_id)
-    if post.status != PostStatus.needs_check:
+    if post.status not in (PostStatus.needs_check, PostStatus.awaiting_manual):
         raise IllegalTransition("post", post_id, post.status.value, "mark-posted", [])
     url = url.strip()
+    if post.status == PostStatus.awaiting_manual and not url:
+        raise ValidationFailed({"url": "give the address where the post was published"})
     if url and not url.startswith(("http://", "https://")):
         raise ValidationFailed({"url": f"{url!r} is not a web address"})
+    before = post.status
     post.status = PostStatus.published
     post.published_at = utcnow()
     post.external_url = url or post.external_url
@@ -637,11 +654,12 @@ def mark_posted(session: Session, *, actor: User, post_id: int, url: str = "") -
         object_type="post",
         object_id=post_id,
         action="mark_posted",
-        from_state=PostStatus.needs_check.value,
+        from_state=before.value,
         to_state=PostStatus.published.value,
         note=url,
     )
     session.commit()
+    _maybe_publish_piece(session, post.piece_id, actor.username)
     return post
 
 
@@ -659,6 +677,7 @@ class StatusSummary:
     failed: int
     needs_check: int
     missed: int
+    awaiting_manual: int
 
 
 def status_summary(
@@ -709,6 +728,7 @@ def status_summary(
         failed=count(Post.status == PostStatus.failed),
         needs_check=count(Post.status == PostStatus.needs_check),
         missed=count(Post.status == PostStatus.missed),
+        awaiting_manual=count(Post.status == PostStatus.awaiting_manual),
     )
 
 

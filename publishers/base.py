@@ -117,6 +117,12 @@ class AuthError(DeliveryError):
     outcome = "auth"
 
 
+class ManualActionRequired(DeliveryError):
+    """The channel has no posting API: a person posts `message` (copy-ready) by hand."""
+
+    outcome = "manual"
+
+
 class Publisher:
     """Base class of every channel adapter."""
 

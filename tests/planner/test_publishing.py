@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from planner import channels, org_settings, pieces, planning, publishing
-from planner.errors import IllegalTransition
+from planner.errors import IllegalTransition, ValidationFailed
 from planner.models import (
     AuditEvent,
     Channel,
@@ -26,7 +26,13 @@ from planner.models import (
 )
 from planner.publishing import EngineSettings
 from planner.worker import Worker
-from publishers.base import AuthError, PermanentError, RateLimited, TransientError
+from publishers.base import (
+    AuthError,
+    ManualActionRequired,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
 from tests import recording
 from tests.conftest import World
 
@@ -455,3 +461,29 @@ def test_status_summary_counts_and_lists_live_workers(
     assert summary.workers[0].failed == 1
     assert (summary.due, summary.held, summary.failed) == (0, 1, 1)
     assert _reload(engine, failing.id).status == PostStatus.failed
+
+
+def test_manual_channel_waits_for_a_person_to_post_and_give_the_url(
+    world: World, engine: Engine, worker: Worker, rec: type[recording.RecordingPublisher]
+) -> None:
+    post = _due_post(world, _approved_piece(world), _channel(world), ago=timedelta(seconds=1))
+    rec.script.append(ManualActionRequired("Bitte auf XING posten: Frohe Weihnachten!"))
+    worker.sweep()
+    state = _reload(engine, post.id)
+    assert state.status == PostStatus.awaiting_manual
+    assert state.last_error == "Bitte auf XING posten: Frohe Weihnachten!"
+    assert worker.sweep().claimed == 0  # nothing is sent again while a person is on it
+    with pytest.raises(ValidationFailed) as caught:
+        publishing.mark_posted(world.session, actor=world.editor, post_id=post.id or 0)
+    assert "url" in caught.value.fields
+    publishing.mark_posted(
+        world.session,
+        actor=world.editor,
+        post_id=post.id or 0,
+        url="https://www.xing.com/news/1",
+    )
+    done = _reload(engine, post.id)
+    assert (done.status, done.external_url) == (PostStatus.published, "https://www.xing.com/news/1")
+    with Session(engine) as s:
+        piece = s.get(Piece, done.piece_id)
+        assert piece is not None and piece.status == PieceStatus.published
