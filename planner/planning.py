@@ -34,6 +34,7 @@ from planner.timezones import Fold, parse_local_datetime, parse_to_utc, to_utc, 
 from publishers import REGISTRY
 
 SERIES_HORIZON = timedelta(weeks=8)
+MATERIALIZE_SLACK = timedelta(hours=1)
 MAX_OCCURRENCES = 500
 _PAST_TOLERANCE = timedelta(minutes=1)
 _MOVABLE = {PostStatus.planned, PostStatus.failed, PostStatus.missed}
@@ -553,7 +554,14 @@ def materialize_series(
     """Create the posts of active series up to `now + horizon`; safe to run repeatedly."""
     now = now or utcnow()
     until = now + horizon
-    query = select(Series).where(col(Series.active).is_(True))
+    query = select(Series).where(
+        col(Series.active).is_(True),
+        # The scheduler calls this every sweep: only series whose window needs extending.
+        or_(
+            col(Series.materialized_until).is_(None),
+            col(Series.materialized_until) < until - MATERIALIZE_SLACK,
+        ),
+    )
     if series_ids is not None:
         query = query.where(col(Series.id).in_(series_ids))
     created = 0

@@ -134,6 +134,8 @@ class Publisher:
     supports_media: ClassVar[bool] = False
     # Whether re-sending with the same idempotency key is safe (the channel deduplicates).
     deduplicates: ClassVar[bool] = False
+    # Whether the adapter talks HTTP (the contract test throws HTTP failures only at those).
+    uses_http: ClassVar[bool] = True
     settings_spec: ClassVar[Sequence[SettingSpec]] = ()
 
     def __init__(self, settings: Mapping[str, Any]) -> None:

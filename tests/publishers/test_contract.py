@@ -32,6 +32,7 @@ FACTORIES: dict[str, Callable[[str], Publisher]] = {
     ),
 }
 KINDS = sorted(k for k in REGISTRY if k != "recording")
+HTTP_KINDS = [k for k in KINDS if REGISTRY[k].uses_http]
 POST = OutgoingPost(post_id=1, title="Titel", text="Ein kurzer Text")
 
 
@@ -49,7 +50,7 @@ def test_adapter_declares_its_channel_facts(kind: str) -> None:
     assert all(spec.help for spec in cls.settings_spec)
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", HTTP_KINDS)
 def test_secrets_stay_out_of_repr(kind: str, httpserver: HTTPServer) -> None:
     adapter = FACTORIES[kind](httpserver.url_for("").rstrip("/"))
     assert SECRET not in repr(adapter)
@@ -72,7 +73,7 @@ FAILURES = [
 ]
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", HTTP_KINDS)
 @pytest.mark.parametrize(("status", "headers", "error"), FAILURES)
 def test_http_failures_map_to_the_same_errors(
     kind: str,
@@ -97,7 +98,7 @@ def test_http_failures_map_to_the_same_errors(
         assert 25 <= caught.value.retry_after <= 31
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", HTTP_KINDS)
 def test_timeouts_and_refused_connections_are_transient(kind: str, httpserver: HTTPServer) -> None:
     def slow(_request: Request) -> Response:
         time.sleep(1.5)
@@ -110,7 +111,7 @@ def test_timeouts_and_refused_connections_are_transient(kind: str, httpserver: H
         FACTORIES[kind]("http://127.0.0.1:9").publish(POST, "key-3")
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", HTTP_KINDS)
 def test_malformed_error_bodies_still_give_a_typed_error(kind: str, httpserver: HTTPServer) -> None:
     httpserver.expect_request("").respond_with_data("<<<not json", status=500)
     with pytest.raises(TransientError) as caught:
