@@ -231,10 +231,14 @@ def list_ideas(
     if mine:
         query = query.where(Idea.submitted_by_id == actor.id)
     query = query.order_by(col(Idea.created_at).desc(), col(Idea.id).desc())
-    ideas = list(session.exec(query))
-    if tag is not None:
-        wanted = tag.strip().lstrip("#").casefold()
-        ideas = [i for i in ideas if wanted in (t.casefold() for t in i.tags)]
+    if tag is None:
+        query = query.offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        return list(session.exec(query))
+    # Tags live in a JSON list; matching them case-insensitively is done here, portably.
+    wanted = tag.strip().lstrip("#").casefold()
+    ideas = [i for i in session.exec(query) if wanted in (t.casefold() for t in i.tags)]
     end = None if limit is None else offset + limit
     return ideas[offset:end]
 
