@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, func
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import Session, select
 
 from planner import audit, channels, pieces, planning
+from planner.db import make_engine
+from planner.migrate import upgrade
 from planner.models import AuditEvent, Channel, Piece, Post, Revision
 from tests.conftest import World, utc
 
@@ -184,3 +187,26 @@ def test_audit_event_time_is_utc_aware(engine: Engine, world: World) -> None:
         event = fresh.exec(select(AuditEvent).where(AuditEvent.object_type == "channel")).one()
     assert event.at.tzinfo is UTC
     assert event.at == written.at
+
+
+def test_sqlite_runs_with_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'pragmas.db'}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_refuses_a_row_pointing_at_nothing(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'fk.db'}")
+    upgrade(engine)
+    try:
+        with Session(engine) as s:
+            s.add(Revision(piece_id=999, number=1, title="Waise", body="", author_id=999))
+            with pytest.raises(IntegrityError):
+                s.commit()
+    finally:
+        engine.dispose()
