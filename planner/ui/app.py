@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from pathlib import Path
 
 import streamlit as st
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from planner import org_settings, users
+from planner.config import load_settings
 from planner.db import get_engine
 from planner.errors import AccountDisabled, AccountLocked, AuthenticationFailed
 from planner.migrate import upgrade
@@ -19,7 +20,7 @@ from planner.ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 
 
 @st.cache_resource
-def _engine(url: str | None) -> Engine:
+def _engine(url: str) -> Engine:
     """One engine per server process and database, migrated once at start."""
     engine = get_engine(url)
     upgrade(engine)
@@ -27,8 +28,8 @@ def _engine(url: str | None) -> Engine:
 
 
 def engine() -> Engine:
-    """The dashboard's database engine."""
-    return _engine(None)
+    """The dashboard's database engine (PLANNER_DATABASE_URL, read on every run)."""
+    return _engine(load_settings().database_url)
 
 
 def lang() -> str:
@@ -99,21 +100,19 @@ def _sidebar(user: User) -> None:
 
 
 PAGES_BY_ROLE: dict[Role, list[str]] = {
-    Role.contributor: ["my_ideas"],
-    Role.editor: ["plan", "my_ideas"],
-    Role.approver: ["plan", "my_ideas"],
-    Role.admin: ["plan", "my_ideas"],
+    Role.contributor: ["submit_idea", "my_ideas"],
+    Role.editor: ["plan", "publishing", "submit_idea", "my_ideas"],
+    Role.approver: ["plan", "submit_idea", "my_ideas"],
+    Role.admin: ["plan", "publishing", "submit_idea", "my_ideas"],
 }
 
 
-def _pages_for(role: Role) -> list[tuple[str, str, Callable[[], None]]]:
-    from planner.ui.pages import my_ideas, plan
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
-    renderers: dict[str, Callable[[], None]] = {
-        "my_ideas": my_ideas.render,
-        "plan": plan.render,
-    }
-    return [(page, t(f"nav.{page}"), renderers[page]) for page in PAGES_BY_ROLE[role]]
+
+def page_path(page: str) -> Path:
+    """The script of a dashboard page (each page is its own file, as Streamlit routes them)."""
+    return PAGES_DIR / f"{page}.py"
 
 
 def run() -> None:
@@ -131,8 +130,8 @@ def run() -> None:
     _sidebar(user)
     nav = st.navigation(
         [
-            st.Page(render, title=title, url_path=path, default=i == 0)
-            for i, (path, title, render) in enumerate(_pages_for(user.role))
+            st.Page(page_path(page), title=t(f"nav.{page}"), url_path=page, default=i == 0)
+            for i, page in enumerate(PAGES_BY_ROLE[user.role])
         ]
     )
     nav.run()

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from planner import ideas, users
+from planner import channels, ideas, pieces, planning, users
 from planner.db import make_engine
 from planner.migrate import upgrade
-from planner.models import Role
+from planner.models import PostStatus, Role
 from planner.ui import keys
-from planner.ui.app import PAGES_BY_ROLE
+from planner.ui.app import PAGES_BY_ROLE, page_path
 
 APP = str(Path(__file__).resolve().parents[2] / "planner_app.py")
 PASSWORD = "dashboard-password-1"
@@ -87,8 +88,12 @@ def test_wrong_password_shows_the_message_and_stays_signed_out(database: str) ->
     assert keys.USER_ID not in at.session_state
 
 
+def _open(at: AppTest, page: str) -> AppTest:
+    return at.switch_page(str(page_path(page).relative_to(Path(APP).parent))).run()
+
+
 def test_contributor_sees_her_ideas_as_plain_text_in_german(database: str) -> None:
-    at = _sign_in("lena", PASSWORD)
+    at = _open(_sign_in("lena", PASSWORD), "my_ideas")
     assert not at.exception
     assert at.title[0].value == "Meine Ideen"
     table = at.dataframe[0].value
@@ -96,10 +101,18 @@ def test_contributor_sees_her_ideas_as_plain_text_in_german(database: str) -> No
     assert list(table["Status"]) == ["eingereicht"]
 
 
-def test_only_editorial_roles_get_the_plan_page() -> None:
-    assert "plan" not in PAGES_BY_ROLE[Role.contributor]
-    assert all("plan" in PAGES_BY_ROLE[r] for r in (Role.editor, Role.approver, Role.admin))
-    assert all("my_ideas" in pages for pages in PAGES_BY_ROLE.values())
+def test_pages_follow_the_role() -> None:
+    assert PAGES_BY_ROLE[Role.contributor] == ["submit_idea", "my_ideas"]
+    for role in (Role.editor, Role.admin):
+        assert {"plan", "publishing"} <= set(PAGES_BY_ROLE[role])
+    assert "publishing" not in PAGES_BY_ROLE[Role.approver]
+    assert all(page_path(p).exists() for pages in PAGES_BY_ROLE.values() for p in pages)
+
+
+def test_a_contributor_cannot_open_an_editorial_page(database: str) -> None:
+    at = _sign_in("lena", PASSWORD)
+    with pytest.raises(ValueError, match="publishing"):
+        _open(at, "publishing")
 
 
 def test_editor_gets_the_plan_in_english(database: str) -> None:
@@ -107,3 +120,61 @@ def test_editor_gets_the_plan_in_english(database: str) -> None:
     assert not at.exception
     assert at.title[0].value == "Plan"
     assert at.info[0].value == "Nothing is planned in this range."
+
+
+def test_submitting_an_idea_shows_field_errors_keeps_the_text_then_succeeds(
+    database: str,
+) -> None:
+    at = _sign_in("lena", PASSWORD)
+    assert at.title[0].value == "Idee einreichen"
+    at.text_input(key=keys.SUBMIT_TITLE).input("Azubi-Tag 2027 im Werk")
+    at.text_area(key=keys.SUBMIT_PITCH).input("kurz")
+    at.text_input(key=keys.SUBMIT_URL).input("kein-link")
+    at.run()
+    assert any("Azubi-Tag <b>2027</b>" in t.value for t in at.text)  # duplicate suggestion
+    at.button(key=keys.SUBMIT_BUTTON).click().run()
+    errors = [e.value for e in at.error]
+    assert "Pitch: at least 10 characters" in errors
+    assert any(e.startswith("Quelle: 'kein-link' is not a web address") for e in errors)
+    assert at.text_input(key=keys.SUBMIT_TITLE).value == "Azubi-Tag 2027 im Werk"
+    at.text_area(key=keys.SUBMIT_PITCH).input("Azubis führen Schulklassen durch das Werk")
+    at.text_input(key=keys.SUBMIT_URL).input("")
+    at.button(key=keys.SUBMIT_BUTTON).click().run()
+    assert [s.value for s in at.success] == ["Danke! Ihre Idee #2 ist eingereicht."]
+    assert at.text_input(key=keys.SUBMIT_TITLE).value == ""
+
+
+def test_publishing_page_shows_failed_posts_and_retries_them(database: str) -> None:
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        admin = users.get_user(s, "admin")
+        ed = users.get_user(s, "ed")
+        channel = channels.create_channel(
+            s,
+            actor=admin,
+            kind="webhook",
+            name="Intranet",
+            settings={"url": "http://127.0.0.1:9/hook"},
+        )
+        piece = pieces.create_piece(s, actor=ed, data={"title": "Betriebsfest"})
+        post = planning.plan_post(
+            s,
+            actor=ed,
+            piece_id=piece.id or 0,
+            channel=channel.id or 0,
+            when=datetime.now(UTC) + timedelta(days=2),
+        )
+        post.status = PostStatus.failed
+        post.last_error = "cannot connect to 127.0.0.1:9"
+        s.add(post)
+        s.commit()
+    engine.dispose()
+    at = _open(_sign_in("ed", PASSWORD), "publishing")
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["Reason"]) == ["cannot connect to 127.0.0.1:9"]
+    assert list(table["Status"]) == ["failed"]
+    at.button(key=keys.PUB_RETRY).click().run()
+    assert [s.value for s in at.success][-1] == "Done."
+    with Session(make_engine(database)) as s:
+        assert planning.get_post(s, post.id or 0).status == PostStatus.planned

@@ -78,3 +78,6 @@ def render() -> None:
             )
         else:
             st.text(t("my_ideas.no_posts"))
+
+
+render()

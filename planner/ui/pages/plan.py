@@ -58,3 +58,6 @@ def render() -> None:
         ],
         hide_index=True,
     )
+
+
+render()

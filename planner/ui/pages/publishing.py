@@ -1,0 +1,154 @@
+"""'Publishing': scheduler health, crisis freeze, posts that need a person, the ledger."""
+
+from __future__ import annotations
+
+import streamlit as st
+from sqlmodel import Session, col, select
+
+from planner import org_settings, planning, publishing
+from planner.errors import IllegalTransition, PermissionDenied, ValidationFailed
+from planner.models import Channel, Piece, Post, PostStatus, PublishAttempt, Role, User
+from planner.timezones import format_local
+from planner.ui import app, keys
+
+_ATTENTION = [
+    PostStatus.failed,
+    PostStatus.missed,
+    PostStatus.needs_check,
+    PostStatus.awaiting_manual,
+]
+
+
+def render() -> None:
+    """Draw the page."""
+    t = app.t
+    st.title(t("pub.heading"))
+    with Session(app.engine(), expire_on_commit=False) as session:
+        user = app.current_user(session)
+        if user is None:
+            return
+        summary = publishing.status_summary(session)
+        st.subheader(t("pub.health"))
+        if summary.workers:
+            st.text(t("pub.workers", count=len(summary.workers)))
+        else:
+            st.warning(t("pub.no_workers"))
+        if summary.frozen:
+            st.error(t("pub.frozen"))
+        else:
+            st.success(t("pub.running"))
+        st.text(
+            t(
+                "pub.counts",
+                due=summary.due,
+                held=summary.held,
+                failed=summary.failed,
+                needs_check=summary.needs_check,
+                missed=summary.missed,
+                awaiting_manual=summary.awaiting_manual,
+            )
+        )
+        if user.role == Role.admin:
+            frozen = st.toggle(t("pub.freeze"), value=summary.frozen, key=keys.PUB_FREEZE)
+            if frozen != summary.frozen:
+                org_settings.set_setting(
+                    session, actor=user, key="publishing_frozen", value="on" if frozen else "off"
+                )
+                st.rerun()
+
+        names = {c.id: c.name for c in session.exec(select(Channel))}
+        held = planning.held_posts(session, limit=200)
+        stuck = list(
+            session.exec(
+                select(Post)
+                .where(col(Post.status).in_(_ATTENTION))
+                .order_by(col(Post.publish_at))
+                .limit(200)
+            )
+        )
+        piece_ids = {p.piece_id for p in stuck} | {h.post.piece_id for h in held}
+        titles = {
+            p.id: p.title for p in session.exec(select(Piece).where(col(Piece.id).in_(piece_ids)))
+        }
+        rows = [(h.post, t("status.planned"), t(f"hold.{h.reason.name}")) for h in held] + [
+            (p, t(f"status.{p.status}"), p.last_error or "") for p in stuck
+        ]
+        st.subheader(t("pub.attention"))
+        if not rows:
+            st.info(t("pub.nothing"))
+        else:
+            st.dataframe(
+                [
+                    {
+                        t("col.post"): post.id,
+                        t("col.when"): format_local(post.publish_at, user.timezone),
+                        t("col.channel"): names.get(post.channel_id, ""),
+                        t("col.piece"): titles.get(post.piece_id, ""),
+                        t("col.status"): status,
+                        t("col.reason"): reason,
+                    }
+                    for post, status, reason in rows
+                ],
+                hide_index=True,
+            )
+            _actions(session, user, stuck)
+
+        attempts = list(
+            session.exec(select(PublishAttempt).order_by(col(PublishAttempt.id).desc()).limit(100))
+        )
+    st.subheader(t("pub.ledger"))
+    st.dataframe(
+        [
+            {
+                t("col.post"): a.post_id,
+                t("col.when"): format_local(a.started_at, user.timezone),
+                t("col.outcome"): a.outcome or "…",
+                t("col.http"): a.http_status,
+                t("col.duration"): a.duration_ms,
+                t("col.worker"): a.worker,
+                t("col.error"): a.error or "",
+            }
+            for a in attempts
+        ],
+        hide_index=True,
+    )
+
+
+def _actions(session: Session, user: User, stuck: list[Post]) -> None:
+    """Retry, cancel or mark-as-posted for one post that needs a person."""
+    t = app.t
+    if not stuck:
+        return
+    options = {p.id: f"#{p.id} · {t('status.' + p.status)}" for p in stuck}
+    picked = st.selectbox(
+        t("pub.pick"), options=list(options), format_func=options.__getitem__, key=keys.PUB_POST
+    )
+    post = next(p for p in stuck if p.id == picked)
+    url = ""
+    if post.status in (PostStatus.needs_check, PostStatus.awaiting_manual):
+        url = st.text_input(t("pub.url"), key=keys.PUB_URL)
+    columns = st.columns(3)
+    try:
+        if columns[0].button(
+            t("pub.retry"), key=keys.PUB_RETRY, disabled=post.status == PostStatus.awaiting_manual
+        ):
+            publishing.retry_post(session, actor=user, post_id=post.id or 0)
+            st.success(t("pub.done"))
+        if columns[1].button(t("pub.cancel"), key=keys.PUB_CANCEL):
+            planning.cancel_post(session, actor=user, post_id=post.id or 0)
+            st.success(t("pub.done"))
+        if columns[2].button(
+            t("pub.mark_posted"),
+            key=keys.PUB_MARK_POSTED,
+            disabled=post.status not in (PostStatus.needs_check, PostStatus.awaiting_manual),
+        ):
+            publishing.mark_posted(session, actor=user, post_id=post.id or 0, url=url)
+            st.success(t("pub.done"))
+    except ValidationFailed as err:
+        for name, message in err.fields.items():
+            st.error(f"{t('field.' + name)}: {message}")
+    except (IllegalTransition, PermissionDenied) as err:
+        st.error(str(err))
+
+
+render()

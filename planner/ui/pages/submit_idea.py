@@ -1,0 +1,121 @@
+"""'Submit idea': a form with field-level messages and duplicate suggestions as one types."""
+
+from __future__ import annotations
+
+import streamlit as st
+from sqlmodel import Session
+
+from planner import ideas, users
+from planner.errors import PermissionDenied, ValidationFailed
+from planner.models import Department, Role, Urgency
+from planner.ui import app, keys
+
+_FIELDS = {
+    "title": keys.SUBMIT_TITLE,
+    "pitch": keys.SUBMIT_PITCH,
+    "department": keys.SUBMIT_DEPARTMENT,
+    "target_audience": keys.SUBMIT_AUDIENCE,
+    "goal": keys.SUBMIT_GOAL,
+    "source_url": keys.SUBMIT_URL,
+    "urgency": keys.SUBMIT_URGENCY,
+    "tags": keys.SUBMIT_TAGS,
+}
+
+
+def _field_error(errors: dict[str, str], name: str) -> None:
+    if name in errors:
+        st.error(f"{app.t('field.' + name)}: {errors[name]}")
+
+
+def render() -> None:
+    """Draw the page."""
+    t = app.t
+    st.title(t("submit.heading"))
+    done = st.session_state.pop(keys.SUBMIT_DONE, None)
+    if done is not None:
+        st.success(t("submit.done", id=done))
+    errors: dict[str, str] = st.session_state.get(keys.SUBMIT_ERRORS, {})
+    if errors:
+        st.error(t("submit.invalid"))
+        for name, message in errors.items():
+            if name not in _FIELDS:
+                st.error(message)
+    with Session(app.engine(), expire_on_commit=False) as session:
+        user = app.current_user(session)
+        if user is None:
+            return
+        departments = [d.name for d in users.list_departments(session)]
+        own = session.get(Department, user.department_id) if user.department_id else None
+        st.text_input(t("submit.title"), key=keys.SUBMIT_TITLE, max_chars=200)
+        _field_error(errors, "title")
+        st.text_area(t("submit.pitch"), key=keys.SUBMIT_PITCH, max_chars=5000)
+        _field_error(errors, "pitch")
+        if user.role == Role.contributor and own is not None:
+            st.text_input(
+                t("submit.department"), value=own.name, disabled=True, key=keys.SUBMIT_DEPARTMENT
+            )
+        else:
+            st.selectbox(t("submit.department"), options=departments, key=keys.SUBMIT_DEPARTMENT)
+        _field_error(errors, "department")
+        st.text_input(t("submit.audience"), key=keys.SUBMIT_AUDIENCE, max_chars=200)
+        st.text_input(t("submit.goal"), key=keys.SUBMIT_GOAL, max_chars=500)
+        st.text_input(t("submit.url"), key=keys.SUBMIT_URL)
+        _field_error(errors, "source_url")
+        st.selectbox(
+            t("submit.urgency"),
+            options=[u.value for u in Urgency],
+            index=1,
+            format_func=lambda v: t(f"urgency.{v}"),
+            key=keys.SUBMIT_URGENCY,
+        )
+        st.text_input(t("submit.tags"), key=keys.SUBMIT_TAGS)
+        _field_error(errors, "tags")
+        title = st.session_state.get(keys.SUBMIT_TITLE, "")
+        similar = (
+            ideas.find_similar_ideas(
+                session, actor=user, title=title, pitch=st.session_state.get(keys.SUBMIT_PITCH, "")
+            )
+            if len(title.strip()) >= 3
+            else []
+        )
+        if similar:
+            st.warning(t("submit.similar"))
+            for s in similar:
+                st.text(
+                    t(
+                        "submit.similar_item",
+                        id=s.id,
+                        title=s.title,
+                        department=s.department,
+                        status=t(f"status.{s.status}"),
+                    )
+                )
+        if not st.button(t("submit.button"), key=keys.SUBMIT_BUTTON, type="primary"):
+            return
+        data = {name: st.session_state.get(key) for name, key in _FIELDS.items()}
+        if not data.get("source_url"):
+            data.pop("source_url")
+        try:
+            result = ideas.submit_idea(session, actor=user, data=data)
+        except ValidationFailed as err:
+            st.session_state[keys.SUBMIT_ERRORS] = err.fields
+            st.rerun()
+            return
+        except PermissionDenied as err:
+            st.error(str(err))
+            return
+    st.session_state[keys.SUBMIT_ERRORS] = {}
+    for key in (
+        keys.SUBMIT_TITLE,
+        keys.SUBMIT_PITCH,
+        keys.SUBMIT_AUDIENCE,
+        keys.SUBMIT_GOAL,
+        keys.SUBMIT_URL,
+        keys.SUBMIT_TAGS,
+    ):
+        st.session_state.pop(key, None)
+    st.session_state[keys.SUBMIT_DONE] = result.idea.id
+    st.rerun()
+
+
+render()
