@@ -17,7 +17,10 @@ def alembic_config(engine: Engine) -> Config:
     """An Alembic config bound to `engine` (no alembic.ini needed)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # ConfigParser interpolates '%': a URL with escapes (options=-csearch_path%3D...,
+    # a password with special characters) must have them doubled.
+    url = engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    cfg.set_main_option("sqlalchemy.url", url)
     return cfg
 
 
