@@ -6,8 +6,20 @@
 
 from __future__ import annotations
 
-from publishers.base import Publisher
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from publishers.base import Publisher, UnknownKind
 from publishers.webhook import WebhookPublisher
+
+__all__ = [
+    "CHANNEL_KINDS",
+    "REGISTRY",
+    "UnknownKind",
+    "adapter_for",
+    "register",
+    "unregister",
+]
 
 CHANNEL_KINDS: dict[str, str] = {
     "mastodon": "Mastodon",
@@ -31,3 +43,40 @@ CHANNEL_KINDS: dict[str, str] = {
 REGISTRY: dict[str, type[Publisher]] = {
     WebhookPublisher.kind: WebhookPublisher,
 }
+
+# Kinds that `register` added to CHANNEL_KINDS, so `unregister` removes only those.
+_ADDED_KINDS: set[str] = set()
+
+P = TypeVar("P", bound=type[Publisher])
+
+
+def adapter_for(kind: str, settings: Mapping[str, Any]) -> Publisher:
+    """Build the adapter for `kind` from `settings`; UnknownKind if there is none."""
+    cls = REGISTRY.get(kind)
+    if cls is None:
+        raise UnknownKind(kind, REGISTRY, known=kind in CHANNEL_KINDS)
+    return cls(settings)
+
+
+def register(cls: P) -> P:
+    """Add an adapter class under its `kind` (also usable as a class decorator)."""
+    kind = getattr(cls, "kind", "")
+    if not kind or not getattr(cls, "display_name", ""):
+        raise ValueError(f"{cls.__name__} must declare `kind` and `display_name`")
+    current = REGISTRY.get(kind)
+    if current is not None and current is not cls:
+        raise ValueError(f"kind {kind!r} is already registered to {current.__name__}")
+    REGISTRY[kind] = cls
+    if kind not in CHANNEL_KINDS:
+        CHANNEL_KINDS[kind] = cls.display_name
+        _ADDED_KINDS.add(kind)
+    return cls
+
+
+def unregister(kind: str) -> type[Publisher] | None:
+    """Remove the adapter for `kind` (and a kind name `register` added); the class or None."""
+    cls = REGISTRY.pop(kind, None)
+    if kind in _ADDED_KINDS:
+        _ADDED_KINDS.discard(kind)
+        CHANNEL_KINDS.pop(kind, None)
+    return cls

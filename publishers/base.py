@@ -8,7 +8,7 @@ one of the delivery errors below carrying the channel's own message.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -73,6 +73,21 @@ class ConfigError(ValueError):
         self.kind = kind
         self.field = field_name
         super().__init__(f"{kind} channel setting {field_name!r}: {message}")
+
+
+class UnknownKind(KeyError):
+    """No adapter for a channel kind (unknown, or not written yet); lists the available ones."""
+
+    def __init__(self, kind: str, available: Iterable[str], *, known: bool = True) -> None:
+        self.kind = kind
+        self.available = tuple(sorted(available))
+        problem = f"no publisher for {kind!r} channels yet" if known else f"unknown kind {kind!r}"
+        self.message = f"{problem}; available: {', '.join(self.available) or 'none'}"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        # KeyError's own str() would show the message in quotes, like a dict key.
+        return self.message
 
 
 class DeliveryError(Exception):

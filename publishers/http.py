@@ -1,7 +1,9 @@
 """The one way adapters talk HTTP: always a timeout, failures mapped to typed errors.
 
 Messages carry the channel's own words (from the JSON or text body), cut to a readable
-length, with every secret the adapter names replaced by '***'.
+length, with every secret the adapter names replaced by '***'. Adapters that must read a
+status differently (X answers a duplicate with 403) take `error_for(response)`, inspect
+or replace the error, and raise it themselves; the rest call `raise_for_channel`.
 """
 
 from __future__ import annotations
@@ -12,24 +14,57 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from publishers.base import AuthError, PermanentError, RateLimited, TransientError
+from publishers.base import (
+    AuthError,
+    DeliveryError,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
 
-USER_AGENT = "editorial-planner/0.1 (+https://github.com/editorial-planner)"
+USER_AGENT = "editorial-planner/0.1"
 DEFAULT_TIMEOUT = (5.0, 30.0)
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 MESSAGE_MAX = 300
+RESET_HEADERS = ("X-RateLimit-Reset", "RateLimit-Reset", "x-rate-limit-reset")
+# Shorter strings would mask ordinary words ("on", "api") all over a message.
+MIN_MASKED_LENGTH = 4
+# Re-sending these cannot succeed: the request itself is malformed, not the network.
+_NOT_RETRYABLE = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidHeader,
+    requests.exceptions.InvalidJSONError,
+    requests.exceptions.URLRequired,
+    requests.exceptions.TooManyRedirects,
+)
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def mask(text: str, secrets: Sequence[str]) -> str:
-    """`text` with every (non-trivial) secret replaced by '***'."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
+    """`text` with every secret (of at least four characters) replaced by '***'."""
+    # Longest first, so a secret that contains another is not left half visible.
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret and len(secret) >= MIN_MASKED_LENGTH:
             text = text.replace(secret, "***")
     return text
+
+
+def host_of(url: str) -> str:
+    """The host (and port) of `url`, without user info, path or query, for messages."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.hostname:
+        return "the channel"
+    return f"{parts.hostname}:{port}" if port else parts.hostname
 
 
 def request(
@@ -41,18 +76,28 @@ def request(
     secrets: Sequence[str] = (),
     **kwargs: Any,
 ) -> requests.Response:
-    """Send one request; connection problems and timeouts become TransientError."""
-    headers = {"User-Agent": USER_AGENT, **kwargs.pop("headers", {})}
-    host = urlsplit(url).netloc or url
+    """Send one request with a timeout; network failures become TransientError.
+
+    Redirects are followed only for GET, HEAD and OPTIONS: `requests` turns a redirected
+    POST into a body-less GET, which could "succeed" without delivering anything.
+    """
+    headers = {"User-Agent": USER_AGENT, **(kwargs.pop("headers", None) or {})}
+    kwargs.setdefault("allow_redirects", method.upper() in _SAFE_METHODS)
+    host = host_of(url)
+    # The URL's path and query may carry tokens (webhook paths often do): never echo them.
+    parts = urlsplit(url)
+    hidden = [*secrets, url, f"{parts.path}?{parts.query}", parts.query]
+    sender = session.request if session is not None else requests.request
     try:
-        sender = session.request if session is not None else requests.request
         return sender(method, url, headers=headers, timeout=timeout, **kwargs)
     except requests.Timeout as err:
-        raise TransientError(f"{host} did not answer in time") from err
+        raise TransientError(mask(f"{host} did not answer in time", secrets)) from err
     except requests.ConnectionError as err:
-        raise TransientError(mask(f"cannot connect to {host}: {_reason(err)}", secrets)) from err
+        raise TransientError(mask(f"cannot connect to {host}: {_reason(err)}", hidden)) from err
+    except _NOT_RETRYABLE as err:
+        raise PermanentError(mask(f"cannot send to {host}: {_reason(err)}", hidden)) from err
     except requests.RequestException as err:
-        raise TransientError(mask(f"request to {host} failed: {_reason(err)}", secrets)) from err
+        raise TransientError(mask(f"request to {host} failed: {_reason(err)}", hidden)) from err
 
 
 def _reason(err: Exception) -> str:
@@ -62,7 +107,7 @@ def _reason(err: Exception) -> str:
 
 
 def channel_message(response: requests.Response, secrets: Sequence[str] = ()) -> str:
-    """The channel's own explanation from an error response."""
+    """The channel's own explanation from an error response, cut and masked."""
     text = ""
     try:
         body = response.json()
@@ -85,49 +130,73 @@ def channel_message(response: requests.Response, secrets: Sequence[str] = ()) ->
 def retry_after(response: requests.Response, now: float | None = None) -> float:
     """Seconds to wait, from Retry-After (seconds or date) or the common reset headers."""
     now = time.time() if now is None else now
-    value = response.headers.get("Retry-After")
+    value = (response.headers.get("Retry-After") or "").strip()
     if value:
-        value = value.strip()
         try:
             return max(0.0, float(value))
         except ValueError:
-            try:
-                when = parsedate_to_datetime(value)
-            except (TypeError, ValueError):
-                when = None
-            if when is not None:
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=UTC)
-                return max(0.0, when.timestamp() - now)
-    for name in ("X-RateLimit-Reset", "RateLimit-Reset", "x-rate-limit-reset"):
-        raw = response.headers.get(name)
+            pass
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None:
+            return max(0.0, _as_utc(when).timestamp() - now)
+    for name in RESET_HEADERS:
+        raw = (response.headers.get(name) or "").strip()
         if not raw:
             continue
-        raw = raw.strip()
         try:
             number = float(raw)
         except ValueError:
             try:
-                return max(0.0, datetime.fromisoformat(raw).timestamp() - now)
+                return max(0.0, _as_utc(datetime.fromisoformat(raw)).timestamp() - now)
             except ValueError:
                 continue
+        if number > 1e12:  # epoch milliseconds
+            return max(0.0, number / 1000 - now)
         # Epoch seconds are large; small numbers are "seconds from now" (IETF draft).
-        return max(0.0, number - now) if number > 1_000_000_000 else max(0.0, number)
+        return max(0.0, number - now) if number > 1e9 else max(0.0, number)
     return DEFAULT_RATE_LIMIT_WAIT
+
+
+def _as_utc(when: datetime) -> datetime:
+    # A timestamp without a zone is meant as UTC, never as this server's local time.
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def error_for(
+    response: requests.Response, *, secrets: Sequence[str] = (), message: str | None = None
+) -> DeliveryError | None:
+    """The typed error a response's status means, or None for 2xx; `message` overrides."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return None
+    text = mask(message, secrets) if message else _message(response, secrets)
+    if status == 429:
+        return RateLimited(text, retry_after=retry_after(response), http_status=status)
+    if status in (401, 403):
+        return AuthError(text, http_status=status)
+    if status == 408 or status >= 500:
+        return TransientError(text, http_status=status)
+    return PermanentError(text, http_status=status)
+
+
+def _message(response: requests.Response, secrets: Sequence[str]) -> str:
+    location = response.headers.get("Location")
+    if 300 <= response.status_code < 400 and location:
+        # Redirects are not followed for writes (see `request`); the fix is the address.
+        parts = urlsplit(urljoin(response.url or "", location))
+        shown = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+        return mask(f"the address moved to {shown}; put that in the channel settings", secrets)
+    return channel_message(response, secrets)
 
 
 def raise_for_channel(
     response: requests.Response, *, secrets: Sequence[str] = (), message: str | None = None
 ) -> requests.Response:
     """Return a 2xx response; raise the typed error that fits any other status."""
-    status = response.status_code
-    if 200 <= status < 300:
-        return response
-    text = message or channel_message(response, secrets)
-    if status == 429:
-        raise RateLimited(text, retry_after=retry_after(response), http_status=status)
-    if status in (401, 403):
-        raise AuthError(text, http_status=status)
-    if status == 408 or status >= 500:
-        raise TransientError(text, http_status=status)
-    raise PermanentError(text, http_status=status)
+    error = error_for(response, secrets=secrets, message=message)
+    if error is not None:
+        raise error
+    return response

@@ -6,13 +6,19 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from publishers.base import OutgoingPost, Publisher, Receipt, SettingSpec
+from publishers.base import ConfigError, OutgoingPost, Publisher, Receipt, SettingSpec
 from publishers.http import raise_for_channel, request
+
+if TYPE_CHECKING:
+    import requests
 
 SIGNATURE_HEADER = "X-Planner-Signature"
 EVENT_HEADER = "X-Planner-Event"
+# A receiver slower than this is broken; a publish worker should not wait on it longer.
+MAX_TIMEOUT_SECONDS = 300
+CONNECT_TIMEOUT_SECONDS = 5.0
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -47,7 +53,7 @@ class WebhookPublisher(Publisher):
             type="int",
             required=False,
             default=30,
-            help="how long to wait for the receiver",
+            help=f"how long to wait for the receiver, 1 to {MAX_TIMEOUT_SECONDS} seconds",
         ),
     )
 
@@ -56,26 +62,41 @@ class WebhookPublisher(Publisher):
         # Whether a re-send is safe depends on the receiver, so it is a setting here.
         self.deduplicates = bool(self.settings["receiver_deduplicates"])  # type: ignore[misc]
 
+    @classmethod
+    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The base checks, plus a timeout requests can use (0 or less would crash it)."""
+        clean = super().clean_settings(settings)
+        timeout = clean["timeout_seconds"]
+        if not 1 <= timeout <= MAX_TIMEOUT_SECONDS:
+            raise ConfigError(
+                cls.kind,
+                "timeout_seconds",
+                f"{timeout!r} is not between 1 and {MAX_TIMEOUT_SECONDS}",
+            )
+        return clean
+
     @property
     def _secrets(self) -> list[str]:
         return [self.settings["secret"]] if self.settings.get("secret") else []
 
-    def _post(self, payload: Mapping[str, Any], headers: dict[str, str]) -> Any:
+    def _post(self, payload: Mapping[str, Any], headers: dict[str, str]) -> requests.Response:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         headers = {"Content-Type": "application/json; charset=utf-8", **headers}
         if self.settings.get("secret"):
             headers[SIGNATURE_HEADER] = signature(self.settings["secret"], body)
+        seconds = float(self.settings["timeout_seconds"])
         response = request(
             "POST",
             self.settings["url"],
             data=body,
             headers=headers,
-            timeout=(5.0, float(self.settings["timeout_seconds"])),
+            timeout=(min(CONNECT_TIMEOUT_SECONDS, seconds), seconds),
             secrets=self._secrets,
         )
         return raise_for_channel(response, secrets=self._secrets)
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
+        """POST the post as signed JSON; the receiver's "id" and "url" make the receipt."""
         payload = {
             "post_id": post.post_id,
             "idempotency_key": idempotency_key,
@@ -91,13 +112,19 @@ class WebhookPublisher(Publisher):
         except ValueError:
             answer = None
         answer = answer if isinstance(answer, dict) else {}
+        ident = answer.get("id")
+        url = answer.get("url")
+        has_id = isinstance(ident, str | int) and str(ident) != ""
         return Receipt(
-            external_id=str(answer.get("id") or idempotency_key),
-            url=str(answer["url"]) if answer.get("url") else None,
+            # Without an id of its own, the key we sent is what the receiver can look up.
+            external_id=str(ident) if has_id else idempotency_key,
+            # The dashboard links to it: only a web address, never e.g. "javascript:".
+            url=url if isinstance(url, str) and url.startswith(("https://", "http://")) else None,
             http_status=response.status_code,
             raw=answer,
         )
 
     def check_connection(self) -> str:
+        """POST a signed ping event; any 2xx means the receiver is there and takes our key."""
         response = self._post({"event": "ping"}, {EVENT_HEADER: "ping"})
         return f"the webhook answered HTTP {response.status_code}"

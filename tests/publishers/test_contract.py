@@ -1,20 +1,24 @@
 """Every registered adapter meets the same contract and maps the same failures alike.
 
-A new adapter adds one line to FACTORIES: how to build it against a local test server.
+A new adapter adds one line to FACTORIES: how to build it against a local test server
+(`base` is the server's address without a trailing slash). Put SECRET into its secret
+setting, and a `timeout_seconds`-like setting of 1 s if it has one, so the tests below can
+check that the secret never leaks and that a slow server times out quickly.
 """
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import get_args
 
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from publishers import CHANNEL_KINDS, REGISTRY
+from publishers import CHANNEL_KINDS, REGISTRY, adapter_for
 from publishers.base import (
     AuthError,
     DeliveryError,
@@ -22,6 +26,8 @@ from publishers.base import (
     PermanentError,
     Publisher,
     RateLimited,
+    Receipt,
+    SettingType,
     TransientError,
 )
 
@@ -31,9 +37,16 @@ FACTORIES: dict[str, Callable[[str], Publisher]] = {
         {"url": f"{base}/hook", "secret": SECRET, "timeout_seconds": 1}
     ),
 }
+# "recording" is the scripted engine-test adapter that conftest registers for every test.
 KINDS = sorted(k for k in REGISTRY if k != "recording")
 HTTP_KINDS = [k for k in KINDS if REGISTRY[k].uses_http]
 POST = OutgoingPost(post_id=1, title="Titel", text="Ein kurzer Text")
+# Nothing listens on the discard port of the loopback address.
+CLOSED = "http://127.0.0.1:9"
+
+
+def _build(kind: str, server: HTTPServer) -> Publisher:
+    return FACTORIES[kind](server.url_for("").rstrip("/"))
 
 
 def test_every_registered_kind_has_a_factory_here() -> None:
@@ -47,13 +60,34 @@ def test_adapter_declares_its_channel_facts(kind: str) -> None:
     assert kind in CHANNEL_KINDS
     assert cls.display_name
     assert cls.settings_spec
-    assert all(spec.help for spec in cls.settings_spec)
+    names = [spec.name for spec in cls.settings_spec]
+    assert len(names) == len(set(names))
+    for spec in cls.settings_spec:
+        assert spec.help, spec.name
+        assert spec.type in get_args(SettingType), spec.name
+        # Forms mask password fields; a secret shown as plain text would be on screen.
+        assert spec.type == "password" if spec.secret else True, spec.name
 
 
-@pytest.mark.parametrize("kind", HTTP_KINDS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_cleaned_settings_rebuild_the_same_adapter(kind: str, httpserver: HTTPServer) -> None:
+    # The planner stores cleaned settings and builds the adapter from them again later.
+    adapter = _build(kind, httpserver)
+    rebuilt = adapter_for(kind, adapter.settings)
+    assert type(rebuilt) is REGISTRY[kind]
+    assert rebuilt.settings == adapter.settings
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_secrets_stay_out_of_repr(kind: str, httpserver: HTTPServer) -> None:
-    adapter = FACTORIES[kind](httpserver.url_for("").rstrip("/"))
+    adapter = _build(kind, httpserver)
     assert SECRET not in repr(adapter)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_empty_text_is_a_problem_for_the_editor(kind: str, httpserver: HTTPServer) -> None:
+    problems = _build(kind, httpserver).validate(OutgoingPost(post_id=1, title="T", text=" "))
+    assert [p.field for p in problems] == ["text"]
 
 
 def _later(seconds: int) -> str:
@@ -61,16 +95,26 @@ def _later(seconds: int) -> str:
 
 
 FAILURES = [
+    pytest.param(400, {}, PermanentError, id="400"),
     pytest.param(401, {}, AuthError, id="401"),
     pytest.param(403, {}, AuthError, id="403"),
     pytest.param(404, {}, PermanentError, id="404"),
+    pytest.param(408, {}, TransientError, id="408"),
     pytest.param(422, {}, PermanentError, id="422"),
     pytest.param(429, {"Retry-After": "30"}, RateLimited, id="429-seconds"),
     pytest.param(429, {"Retry-After": "DATE"}, RateLimited, id="429-date"),
+    pytest.param(429, {}, RateLimited, id="429-no-header"),
     pytest.param(500, {}, TransientError, id="500"),
     pytest.param(502, {}, TransientError, id="502"),
     pytest.param(503, {}, TransientError, id="503"),
 ]
+
+
+def _refuse(server: HTTPServer, status: int, headers: dict[str, str], words: str) -> None:
+    headers = {k: (_later(30) if v == "DATE" else v) for k, v in headers.items()}
+    server.expect_request("").respond_with_data(
+        f'{{"error": "{words}"}}', status=status, headers=headers, content_type="application/json"
+    )
 
 
 @pytest.mark.parametrize("kind", HTTP_KINDS)
@@ -82,38 +126,82 @@ def test_http_failures_map_to_the_same_errors(
     error: type[DeliveryError],
     httpserver: HTTPServer,
 ) -> None:
-    headers = {k: (_later(30) if v == "DATE" else v) for k, v in headers.items()}
-    httpserver.expect_request("").respond_with_data(
-        '{"error": "refused by the test server"}',
-        status=status,
-        headers=headers,
-        content_type="application/json",
-    )
-    adapter = FACTORIES[kind](httpserver.url_for("").rstrip("/"))
+    _refuse(httpserver, status, headers, "refused by the test server")
     with pytest.raises(error) as caught:
-        adapter.publish(POST, "key-1")
+        _build(kind, httpserver).publish(POST, "key-1")
     assert "refused by the test server" in caught.value.message
     assert caught.value.http_status == status
     if isinstance(caught.value, RateLimited):
-        assert 25 <= caught.value.retry_after <= 31
+        expected = 30 if headers else 60
+        assert expected - 5 <= caught.value.retry_after <= expected + 1
+
+
+@pytest.mark.parametrize("kind", HTTP_KINDS)
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        pytest.param(401, AuthError, id="401"),
+        pytest.param(429, RateLimited, id="429"),
+        pytest.param(503, TransientError, id="503"),
+    ],
+)
+def test_check_connection_maps_failures_alike(
+    kind: str, status: int, error: type[DeliveryError], httpserver: HTTPServer
+) -> None:
+    _refuse(httpserver, status, {}, "not today")
+    with pytest.raises(error, match="not today"):
+        _build(kind, httpserver).check_connection()
+
+
+@pytest.mark.parametrize("kind", HTTP_KINDS)
+def test_a_secret_the_channel_echoes_is_masked(kind: str, httpserver: HTTPServer) -> None:
+    _refuse(httpserver, 401, {}, f"credential {SECRET} revoked")
+    with pytest.raises(AuthError) as caught:
+        _build(kind, httpserver).publish(POST, "key-5")
+    assert "revoked" in caught.value.message
+    assert SECRET not in str(caught.value)
+    assert SECRET not in caught.value.message
 
 
 @pytest.mark.parametrize("kind", HTTP_KINDS)
 def test_timeouts_and_refused_connections_are_transient(kind: str, httpserver: HTTPServer) -> None:
+    answered = threading.Event()
+
     def slow(_request: Request) -> Response:
-        time.sleep(1.5)
+        # Waits past the adapter's 1 s timeout, then frees the (single-threaded) test
+        # server at once, so a late handler never delays the next test's requests.
+        answered.wait(1.5)
         return Response("{}", status=200)
 
     httpserver.expect_request("").respond_with_handler(slow)
+    try:
+        with pytest.raises(TransientError):
+            _build(kind, httpserver).publish(POST, "key-2")
+    finally:
+        answered.set()
     with pytest.raises(TransientError):
-        FACTORIES[kind](httpserver.url_for("").rstrip("/")).publish(POST, "key-2")
-    with pytest.raises(TransientError):
-        FACTORIES[kind]("http://127.0.0.1:9").publish(POST, "key-3")
+        FACTORIES[kind](CLOSED).publish(POST, "key-3")
 
 
 @pytest.mark.parametrize("kind", HTTP_KINDS)
 def test_malformed_error_bodies_still_give_a_typed_error(kind: str, httpserver: HTTPServer) -> None:
     httpserver.expect_request("").respond_with_data("<<<not json", status=500)
     with pytest.raises(TransientError) as caught:
-        FACTORIES[kind](httpserver.url_for("").rstrip("/")).publish(POST, "key-4")
+        _build(kind, httpserver).publish(POST, "key-4")
     assert "not json" in caught.value.message
+
+
+@pytest.mark.parametrize("kind", HTTP_KINDS)
+@pytest.mark.parametrize(
+    "body", [pytest.param("<<<not json", id="not-json"), pytest.param("[]", id="json-list")]
+)
+def test_a_malformed_success_answer_is_a_receipt_or_a_typed_error(
+    kind: str, body: str, httpserver: HTTPServer
+) -> None:
+    # Whatever a broken channel answers, the engine must get something it can record.
+    httpserver.expect_request("").respond_with_data(body, status=200)
+    try:
+        result: object = _build(kind, httpserver).publish(POST, "key-6")
+    except DeliveryError as err:
+        result = err
+    assert isinstance(result, Receipt | DeliveryError)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
+import threading
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from publishers import REGISTRY
+from publishers import REGISTRY, adapter_for
 from publishers.base import (
     AuthError,
     ConfigError,
@@ -53,6 +55,7 @@ def test_publish_posts_signed_json_with_the_idempotency_key(httpserver: HTTPServ
     assert request.headers["Idempotency-Key"] == KEY
     assert request.headers["Content-Type"] == "application/json; charset=utf-8"
     assert request.headers["X-Planner-Event"] == "post"
+    assert request.headers["User-Agent"] == "editorial-planner/0.1"
     expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert request.headers["X-Planner-Signature"] == f"sha256={expected}"
     assert json.loads(body.decode("utf-8")) == {
@@ -114,13 +117,19 @@ def test_rate_limit_carries_the_wait_from_retry_after(httpserver: HTTPServer) ->
 
 
 def test_timeout_is_transient(httpserver: HTTPServer) -> None:
+    answered = threading.Event()
+
     def slow(_request: Request) -> Response:
-        time.sleep(1.5)
+        # Past the 1 s timeout, but released right after, not to hold up the next test.
+        answered.wait(1.5)
         return Response("late", status=200)
 
     httpserver.expect_oneshot_request("/hook").respond_with_handler(slow)
-    with pytest.raises(TransientError, match="did not answer in time"):
-        _adapter(httpserver, timeout_seconds=1).publish(POST, KEY)
+    try:
+        with pytest.raises(TransientError, match="did not answer in time"):
+            _adapter(httpserver, timeout_seconds=1).publish(POST, KEY)
+    finally:
+        answered.set()
 
 
 def test_connection_refused_is_transient_and_names_only_the_host() -> None:
@@ -162,6 +171,9 @@ def test_check_connection_sends_a_signed_ping(httpserver: HTTPServer) -> None:
             id="bad-bool",
         ),
         pytest.param({"url": "https://x", "colour": "red"}, "colour", id="unknown"),
+        pytest.param({"url": "https://x", "timeout_seconds": "0"}, "timeout_seconds", id="0s"),
+        pytest.param({"url": "https://x", "timeout_seconds": 301}, "timeout_seconds", id="301s"),
+        pytest.param({"url": "https://x", "timeout_seconds": "30s"}, "timeout_seconds", id="30s"),
     ],
 )
 def test_bad_configuration_names_the_field(settings: dict[str, object], field: str) -> None:
@@ -174,3 +186,46 @@ def test_deduplication_follows_the_receiver_setting() -> None:
     assert WebhookPublisher({"url": "https://x"}).deduplicates is False
     assert WebhookPublisher({"url": "https://x", "receiver_deduplicates": "yes"}).deduplicates
     assert REGISTRY["webhook"] is WebhookPublisher
+
+
+def test_rate_limit_wait_from_an_http_date(httpserver: HTTPServer) -> None:
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
+    httpserver.expect_oneshot_request("/hook").respond_with_data(
+        "", status=429, headers={"Retry-After": later}
+    )
+    with pytest.raises(RateLimited) as caught:
+        _adapter(httpserver).publish(POST, KEY)
+    assert 85 <= caught.value.retry_after <= 91
+
+
+def test_a_redirect_is_not_followed_as_a_bodyless_get(httpserver: HTTPServer) -> None:
+    # requests would re-send a 301'd POST as GET; a page answering 200 would look delivered.
+    httpserver.expect_oneshot_request("/hook", method="POST").respond_with_data(
+        "", status=301, headers={"Location": httpserver.url_for("/new-hook")}
+    )
+    httpserver.expect_request("/new-hook").respond_with_data("<html>welcome</html>")
+    with pytest.raises(PermanentError, match=r"moved to http://.*/new-hook"):
+        _adapter(httpserver).publish(POST, KEY)
+    assert [entry[0].path for entry in httpserver.log] == ["/hook"]
+
+
+def test_receipt_takes_numeric_ids_and_only_web_links(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request("/hook").respond_with_json(
+        {"id": 981, "url": "javascript:alert(1)"}
+    )
+    receipt = _adapter(httpserver).publish(POST, KEY)
+    assert (receipt.external_id, receipt.url) == ("981", None)
+
+
+def test_check_connection_raises_the_typed_error(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request("/hook").respond_with_json(
+        {"error": "signature mismatch"}, status=401
+    )
+    with pytest.raises(AuthError, match="signature mismatch"):
+        _adapter(httpserver).check_connection()
+
+
+def test_the_registry_builds_the_webhook_adapter() -> None:
+    adapter = adapter_for("webhook", {"url": "https://hooks.example.org/x", "secret": SECRET})
+    assert isinstance(adapter, WebhookPublisher)
+    assert adapter.settings["timeout_seconds"] == 30

@@ -1,0 +1,503 @@
+"""Bluesky (AT Protocol): app-password sessions, posts written with putRecord under a record
+key derived from the idempotency key, rich-text facets, images with alt text, metrics.
+
+A retry with the same idempotency key writes the same record key, so it replaces the post it
+may already have created instead of adding a second one (createRecord would answer 500 for an
+existing key; putRecord with the same key answers 200 with the same URI).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+
+import regex
+
+from publishers.base import (
+    AuthError,
+    ConfigError,
+    Media,
+    OutgoingPost,
+    PermanentError,
+    Problem,
+    Publisher,
+    Receipt,
+    SettingSpec,
+    TransientError,
+)
+from publishers.http import channel_message, error_for, mask, request
+from publishers.media import fetch_media
+
+if TYPE_CHECKING:
+    from requests import Response
+
+POST_COLLECTION = "app.bsky.feed.post"
+MAX_GRAPHEMES = 300
+MAX_BYTES = 3000
+MAX_IMAGES = 4
+MAX_IMAGE_BYTES = 1_000_000
+MAX_TAG_GRAPHEMES = 64
+MAX_TAG_BYTES = 640
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
+# The tokens the PDS answers for an access token that has run out or is no longer valid.
+TOKEN_ERRORS = ("ExpiredToken", "InvalidToken")
+
+_GRAPHEME = regex.compile(r"\X")
+_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+# Derived record keys carry a timestamp inside 2023-01-01 .. ~2024-02 (never in the future).
+_TID_EPOCH_US = 1_672_531_200_000_000
+_TID_SPAN_BITS = 45
+
+# Detection follows @atproto/api's rich-text rules (links need a scheme here).
+_MENTION = re.compile(r"(?:^|(?<=[\s(]))@([a-zA-Z0-9.-]+)\b")
+_HANDLE = re.compile(
+    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+"
+    r"[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+)
+_LINK = re.compile(r"(?:^|(?<=[\s(]))https?://\S+", re.IGNORECASE)
+_LINK_TAIL = set(".,;:!?\"'»«“”„…")
+_INVISIBLE = "\u00ad\u2060\u200a\u200b\u200c\u200d\u20e2"
+_TAG = regex.compile(
+    rf"(?:^|(?<=\s))[#＃]((?!\ufe0f)[^\s{_INVISIBLE}]*[^\d\s\p{{P}}{_INVISIBLE}]+[^\s{_INVISIBLE}]*)"
+)
+_TAG_TAIL = regex.compile(r"\p{P}+$")
+
+
+def graphemes(text: str) -> int:
+    """User-perceived characters (extended grapheme clusters), as Bluesky counts them."""
+    return len(_GRAPHEME.findall(text))
+
+
+def record_key(idempotency_key: str) -> str:
+    """A valid TID record key, always the same for the same idempotency key."""
+    digest = int.from_bytes(hashlib.sha256(idempotency_key.encode("utf-8")).digest()[:8], "big")
+    micros = _TID_EPOCH_US + (digest >> 10) % (1 << _TID_SPAN_BITS)
+    clock_id = digest & 0x3FF
+    value = (micros << 10) | clock_id  # 0 | 53-bit microseconds | 10-bit clock id
+    return "".join(_TID_ALPHABET[(value >> (5 * shift)) & 31] for shift in range(12, -1, -1))
+
+
+def compose(post: OutgoingPost) -> str:
+    """The post text: the post's text, with its link appended when the text lacks it."""
+    if post.link and post.link not in post.text:
+        return f"{post.text.rstrip()}\n\n{post.link}"
+    return post.text
+
+
+@dataclass(frozen=True)
+class Span:
+    """A facet candidate: character offsets in the text and what it stands for."""
+
+    start: int
+    end: int
+    kind: str  # "link", "mention" or "tag"
+    value: str  # the URI, the handle, or the tag without '#'
+
+
+def find_spans(text: str) -> list[Span]:
+    """Links, @handle mentions and #tags in `text`, in order, without overlaps."""
+    spans: list[Span] = []
+    for match in _LINK.finditer(text):
+        end = match.end()
+        while end > match.start() and _dangling(text[match.start() : end]):
+            end -= 1
+        spans.append(Span(match.start(), end, "link", text[match.start() : end]))
+    for match in _MENTION.finditer(text):
+        handle = match.group(1)
+        if _HANDLE.fullmatch(handle):
+            spans.append(Span(match.start(), match.end(), "mention", handle.lower()))
+    for found in _TAG.finditer(text):
+        tag = _TAG_TAIL.sub("", found.group(1).strip())
+        if tag and graphemes(tag) <= MAX_TAG_GRAPHEMES and len(tag.encode()) <= MAX_TAG_BYTES:
+            start = found.start()
+            spans.append(Span(start, start + 1 + len(tag), "tag", tag))
+    spans.sort(key=lambda span: (span.start, -span.end))
+    kept: list[Span] = []
+    for span in spans:
+        if kept and span.start < kept[-1].end:
+            continue  # e.g. a '#' or '@' inside a link
+        kept.append(span)
+    return kept
+
+
+def _dangling(link: str) -> bool:
+    """Whether the last character is punctuation after a link rather than part of it."""
+    if link.endswith(")"):
+        return "(" not in link
+    return link[-1] in _LINK_TAIL
+
+
+def facet(text: str, span: Span, feature: dict[str, str]) -> dict[str, Any]:
+    """One app.bsky.richtext.facet with UTF-8 byte offsets (end exclusive)."""
+    start = len(text[: span.start].encode("utf-8"))
+    end = start + len(text[span.start : span.end].encode("utf-8"))
+    return {"index": {"byteStart": start, "byteEnd": end}, "features": [feature]}
+
+
+@dataclass
+class _Session:
+    did: str
+    handle: str
+    access_jwt: str
+    refresh_jwt: str
+
+
+# Sessions outlive one adapter object: createSession is limited (30 per 5 min, 300 a day).
+_SESSIONS: dict[tuple[str, str, str], _Session] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def forget_sessions() -> None:
+    """Drop every cached session (tests; after a credentials change)."""
+    with _SESSIONS_LOCK:
+        _SESSIONS.clear()
+
+
+class BlueskyPublisher(Publisher):
+    """Posts to one Bluesky account through its PDS."""
+
+    kind: ClassVar[str] = "bluesky"
+    display_name: ClassVar[str] = "Bluesky"
+    text_limit: ClassVar[int | None] = MAX_GRAPHEMES
+    counted_as: ClassVar[str] = "graphemes"
+    supports_media: ClassVar[bool] = True
+    deduplicates: ClassVar[bool] = True  # the record key is derived from the idempotency key
+    settings_spec = (
+        SettingSpec(
+            "service_url",
+            type="url",
+            required=False,
+            default="https://bsky.social",
+            help="the account's server (PDS); https://bsky.social for bsky.social accounts",
+        ),
+        SettingSpec(
+            "handle",
+            help="the account's handle, e.g. firma.bsky.social (or its DID)",
+        ),
+        SettingSpec(
+            "app_password",
+            type="password",
+            secret=True,
+            help="an App Password (Settings → Privacy and security → App passwords), "
+            "not the account password",
+        ),
+        SettingSpec(
+            "language",
+            required=False,
+            default="de",
+            help="language of the posts as a BCP-47 tag, e.g. de or de-AT",
+        ),
+        SettingSpec(
+            "timeout_seconds",
+            type="int",
+            required=False,
+            default=30,
+            help="how long to wait for the server",
+        ),
+    )
+
+    @classmethod
+    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        clean = super().clean_settings(settings)
+        clean["service_url"] = clean["service_url"].rstrip("/")
+        clean["handle"] = clean["handle"].lstrip("@")
+        if not (_HANDLE.fullmatch(clean["handle"]) or clean["handle"].startswith("did:")):
+            raise ConfigError(
+                cls.kind, "handle", f"{clean['handle']!r} is not a handle like firma.bsky.social"
+            )
+        if not re.fullmatch(r"[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{1,8})*", clean["language"]):
+            raise ConfigError(
+                cls.kind, "language", f"{clean['language']!r} is not a language tag like 'de'"
+            )
+        if clean["timeout_seconds"] < 1:
+            raise ConfigError(cls.kind, "timeout_seconds", "must be at least 1")
+        return clean
+
+    # --- channel facts ---------------------------------------------------------------------
+
+    def measure(self, text: str) -> int:
+        return graphemes(text)
+
+    def validate(self, post: OutgoingPost) -> list[Problem]:
+        text = compose(post)
+        problems = super().validate(replace(post, text=text))
+        size = len(text.encode("utf-8"))
+        if size > MAX_BYTES:
+            problems.append(Problem("text", f"{size} bytes (UTF-8), Bluesky allows {MAX_BYTES}"))
+        if len(post.media) > MAX_IMAGES:
+            problems.append(Problem("media", f"{len(post.media)} images; Bluesky allows 4"))
+        for item in post.media:
+            if item.mime_type and item.mime_type not in IMAGE_TYPES:
+                problems.append(
+                    Problem("media", f"{item.url!r} is {item.mime_type}; only images are posted")
+                )
+        return problems
+
+    # --- sessions and calls ----------------------------------------------------------------
+
+    @property
+    def _base(self) -> str:
+        return f"{self.settings['service_url']}/xrpc/"
+
+    @property
+    def _timeout(self) -> tuple[float, float]:
+        return (5.0, float(self.settings["timeout_seconds"]))
+
+    @property
+    def _cache_key(self) -> tuple[str, str, str]:
+        password = hashlib.sha256(self.settings["app_password"].encode("utf-8")).hexdigest()
+        return (self.settings["service_url"], self.settings["handle"].lower(), password)
+
+    @property
+    def _secrets(self) -> list[str]:
+        secrets = [self.settings["app_password"]]
+        session = _SESSIONS.get(self._cache_key)
+        if session is not None:
+            secrets += [session.access_jwt, session.refresh_jwt]
+        return secrets
+
+    def _send(self, method: str, nsid: str, token: str | None, **kwargs: Any) -> Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        secrets = self._secrets + ([token] if token else [])
+        return request(
+            method,
+            self._base + nsid,
+            headers=headers,
+            timeout=self._timeout,
+            secrets=secrets,
+            **kwargs,
+        )
+
+    def _fail(self, response: Response) -> NoReturn:
+        """Raise the typed error for a non-2xx XRPC answer, in the server's own words."""
+        secrets = self._secrets
+        message = _xrpc_message(response, secrets)
+        if _xrpc_error(response) in TOKEN_ERRORS or response.status_code == 401:
+            self._drop_session()
+            raise AuthError(
+                message or channel_message(response, secrets), http_status=response.status_code
+            )
+        error = error_for(response, secrets=secrets, message=message)
+        raise error or TransientError(
+            f"unexpected HTTP {response.status_code}", http_status=response.status_code
+        )
+
+    def _session(self) -> _Session:
+        with _SESSIONS_LOCK:
+            session = _SESSIONS.get(self._cache_key)
+        return session if session is not None else self._create_session()
+
+    def _create_session(self) -> _Session:
+        response = self._send(
+            "POST",
+            "com.atproto.server.createSession",
+            None,
+            json={
+                "identifier": self.settings["handle"],
+                "password": self.settings["app_password"],
+            },
+        )
+        if not 200 <= response.status_code < 300:
+            self._fail(response)
+        return self._store_session(response)
+
+    def _refresh_session(self, stale: _Session) -> _Session:
+        response = self._send("POST", "com.atproto.server.refreshSession", stale.refresh_jwt)
+        if 200 <= response.status_code < 300:
+            return self._store_session(response)
+        if response.status_code in (400, 401):  # the refresh token ran out too: sign in again
+            self._drop_session()
+            return self._create_session()
+        self._fail(response)
+
+    def _store_session(self, response: Response) -> _Session:
+        answer = _json(response, "the session")
+        try:
+            session = _Session(
+                did=str(answer["did"]),
+                handle=str(answer.get("handle") or self.settings["handle"]),
+                access_jwt=str(answer["accessJwt"]),
+                refresh_jwt=str(answer["refreshJwt"]),
+            )
+        except KeyError as err:
+            raise TransientError(
+                f"the server's session answer lacks {err.args[0]!r}",
+                http_status=response.status_code,
+            ) from err
+        with _SESSIONS_LOCK:
+            _SESSIONS[self._cache_key] = session
+        return session
+
+    def _drop_session(self) -> None:
+        with _SESSIONS_LOCK:
+            _SESSIONS.pop(self._cache_key, None)
+
+    def _call(self, method: str, nsid: str, **kwargs: Any) -> Response:
+        """An authenticated XRPC call; an expired access token is refreshed once."""
+        session = self._session()
+        response = self._send(method, nsid, session.access_jwt, **kwargs)
+        if _xrpc_error(response) == "ExpiredToken":
+            session = self._refresh_session(session)
+            response = self._send(method, nsid, session.access_jwt, **kwargs)
+        if not 200 <= response.status_code < 300:
+            self._fail(response)
+        return response
+
+    # --- the contract ----------------------------------------------------------------------
+
+    def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
+        session = self._session()
+        text = compose(post)
+        record: dict[str, Any] = {
+            "$type": POST_COLLECTION,
+            "text": text,
+            "createdAt": _now(),
+            "langs": [self.settings["language"]],
+        }
+        facets = self._facets(text)
+        if facets:
+            record["facets"] = facets
+        if post.media:
+            record["embed"] = {
+                "$type": "app.bsky.embed.images",
+                "images": [self._upload(item) for item in post.media],
+            }
+        rkey = record_key(idempotency_key)
+        response = self._call(
+            "POST",
+            "com.atproto.repo.putRecord",
+            json={
+                "repo": session.did,
+                "collection": POST_COLLECTION,
+                "rkey": rkey,
+                "record": record,
+            },
+        )
+        answer = _json(response, "the post")
+        uri = str(answer.get("uri") or f"at://{session.did}/{POST_COLLECTION}/{rkey}")
+        return Receipt(
+            external_id=uri,
+            url=f"https://bsky.app/profile/{session.handle}/post/{rkey}",
+            http_status=response.status_code,
+            raw=answer,
+        )
+
+    def _facets(self, text: str) -> list[dict[str, Any]]:
+        facets: list[dict[str, Any]] = []
+        resolved: dict[str, str | None] = {}
+        for span in find_spans(text):
+            if span.kind == "link":
+                facets.append(facet(text, span, {"$type": _feature("link"), "uri": span.value}))
+            elif span.kind == "tag":
+                facets.append(facet(text, span, {"$type": _feature("tag"), "tag": span.value}))
+            else:
+                if span.value not in resolved:
+                    resolved[span.value] = self._resolve(span.value)
+                did = resolved[span.value]
+                if did:  # an unknown handle stays plain text, as in the Bluesky app
+                    facets.append(facet(text, span, {"$type": _feature("mention"), "did": did}))
+        return facets
+
+    def _resolve(self, handle: str) -> str | None:
+        response = self._send(
+            "GET", "com.atproto.identity.resolveHandle", None, params={"handle": handle}
+        )
+        if response.status_code == 400:  # "Unable to resolve handle"
+            return None
+        if not 200 <= response.status_code < 300:
+            self._fail(response)
+        did = _json(response, "the handle").get("did")
+        return str(did) if did else None
+
+    def _upload(self, item: Media) -> dict[str, Any]:
+        fetched = fetch_media(item, timeout=self._timeout, max_bytes=MAX_IMAGE_BYTES)
+        if fetched.mime_type not in IMAGE_TYPES:
+            raise PermanentError(
+                f"{item.url!r} is {fetched.mime_type}; Bluesky posts carry only images here"
+            )
+        response = self._call(
+            "POST",
+            "com.atproto.repo.uploadBlob",
+            data=fetched.content,
+            headers={"Content-Type": fetched.mime_type},
+        )
+        blob = _json(response, "the uploaded image").get("blob")
+        if not isinstance(blob, dict):
+            raise TransientError("the server stored the image but its answer has no blob")
+        return {"alt": item.alt_text, "image": blob}
+
+    def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
+        response = self._call("GET", "app.bsky.feed.getPosts", params={"uris": receipt.external_id})
+        posts = _json(response, "the post").get("posts") or []
+        if not posts or not isinstance(posts[0], dict):
+            return {}  # deleted, or not indexed yet
+        view = posts[0]
+        metrics = {
+            "likes": view.get("likeCount"),
+            "reposts": view.get("repostCount"),
+            "replies": view.get("replyCount"),
+            "quotes": view.get("quoteCount"),
+        }
+        return {name: int(value) for name, value in metrics.items() if isinstance(value, int)}
+
+    def check_connection(self) -> str:
+        response = self._call("GET", "com.atproto.server.getSession")
+        answer = _json(response, "the session")
+        return (
+            f"signed in to {self.settings['service_url']} as "
+            f"@{answer.get('handle', '?')} ({answer.get('did', '?')})"
+        )
+
+
+def _feature(name: str) -> str:
+    return f"app.bsky.richtext.facet#{name}"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _xrpc_error(response: Response) -> str | None:
+    """The XRPC error name ("ExpiredToken", "InvalidRequest", ...) of an answer, if any."""
+    if 200 <= response.status_code < 300:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, str) else None
+
+
+def _xrpc_message(response: Response, secrets: list[str]) -> str | None:
+    """'Error: message' from an XRPC error body that has both, else None."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, dict):
+        error, message = body.get("error"), body.get("message")
+        if isinstance(error, str) and isinstance(message, str) and error and message:
+            return mask(f"{error}: {message}", secrets)
+    return None
+
+
+def _json(response: Response, what: str) -> dict[str, Any]:
+    """The JSON object of a success answer; anything else is worth a (safe) retry."""
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise TransientError(
+            f"the server answered HTTP {response.status_code} for {what} without a JSON object",
+            http_status=response.status_code,
+        )
+    return answer

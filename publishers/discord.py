@@ -1,0 +1,257 @@
+"""Discord: messages through a channel webhook, whose address (id and token) is the credential.
+
+With `?wait=true` Discord answers with the created message, whose id makes the receipt.
+Mentions are never parsed (`allowed_mentions: {"parse": []}`), so no post can ping
+@everyone, @here, a role or a user. Content is limited to 2000 characters, counted as
+code points (Discord's API is Python and counts `len(str)`). There is no idempotency key.
+A 429 carries the wait in its body (`retry_after`, seconds as a float); an unknown webhook
+(404, code 10015) means the address is dead and the channel needs a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from publishers.base import (
+    AuthError,
+    ConfigError,
+    DeliveryError,
+    OutgoingPost,
+    Problem,
+    Publisher,
+    RateLimited,
+    Receipt,
+    SettingSpec,
+)
+from publishers.http import channel_message, error_for, mask, request, retry_after
+from publishers.redaction import redact_in_http_logs
+from publishers.text import with_link
+
+if TYPE_CHECKING:
+    from requests import Response
+
+MAX_CONTENT = 2000
+MAX_USERNAME = 80
+MAX_TIMEOUT_SECONDS = 300
+UNKNOWN_WEBHOOK = 10015
+
+_TOKEN = re.compile(r"/webhooks/\d+/([^/?#\s]+)")
+
+redact_in_http_logs(r"(?<=/webhooks/)\d+/[^/\s\"?]+")
+
+
+def message_link(guild_id: str, channel_id: str, message_id: str) -> str:
+    """The discord.com link that opens a message in its channel."""
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+
+
+def _field_errors(errors: Any, path: str = "") -> list[str]:
+    """Discord's nested {"content": {"_errors": [{"message": ...}]}} as "content: ..."."""
+    if not isinstance(errors, dict):
+        return []
+    found: list[str] = []
+    for key, value in errors.items():
+        if key == "_errors" and isinstance(value, list):
+            found += [
+                f"{path or 'body'}: {item['message']}"
+                for item in value
+                if isinstance(item, dict) and isinstance(item.get("message"), str)
+            ]
+        else:
+            found += _field_errors(value, f"{path}.{key}" if path else str(key))
+    return found
+
+
+class DiscordPublisher(Publisher):
+    """Posts messages to the Discord channel a webhook belongs to."""
+
+    kind: ClassVar[str] = "discord"
+    display_name: ClassVar[str] = "Discord"
+    text_limit: ClassVar[int | None] = MAX_CONTENT
+    counted_as: ClassVar[str] = "characters (Unicode code points)"
+    settings_spec = (
+        SettingSpec(
+            "webhook_url",
+            type="password",
+            secret=True,
+            help="the channel webhook's address (https://discord.com/api/webhooks/ID/TOKEN); "
+            "whoever has it can post, so it is kept secret",
+        ),
+        SettingSpec(
+            "username",
+            required=False,
+            help="the name the messages appear under (default: the webhook's name)",
+        ),
+        SettingSpec(
+            "timeout_seconds",
+            type="int",
+            required=False,
+            default=30,
+            help=f"how long to wait for Discord, 1 to {MAX_TIMEOUT_SECONDS} seconds",
+        ),
+    )
+
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        super().__init__(settings)
+        # The guild of the webhook's channel, for message links (read once, when needed).
+        self._guild_id: str | None = None
+
+    @classmethod
+    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The base checks, plus a web address, a name Discord takes, a usable timeout."""
+        clean = super().clean_settings(settings)
+        if not clean["webhook_url"].startswith(("https://", "http://")):
+            raise ConfigError(cls.kind, "webhook_url", "is not an http(s) address")
+        username = clean["username"]
+        if username is not None and not 1 <= len(username) <= MAX_USERNAME:
+            raise ConfigError(cls.kind, "username", f"must be 1 to {MAX_USERNAME} characters")
+        if not 1 <= clean["timeout_seconds"] <= MAX_TIMEOUT_SECONDS:
+            raise ConfigError(
+                cls.kind,
+                "timeout_seconds",
+                f"{clean['timeout_seconds']!r} is not between 1 and {MAX_TIMEOUT_SECONDS}",
+            )
+        return clean
+
+    @property
+    def _secrets(self) -> list[str]:
+        url = self.settings["webhook_url"]
+        token = _TOKEN.search(url)
+        # The token alone as well: Discord echoes it in the webhook object.
+        return [url, token.group(1)] if token else [url]
+
+    def _call(self, method: str, path: str = "", **kwargs: Any) -> Response:
+        """A request to the webhook's address (plus `path`); non-2xx raise typed errors."""
+        seconds = float(self.settings["timeout_seconds"])
+        base = self.settings["webhook_url"]
+        url = base.split("?")[0].rstrip("/") + path if path else base
+        try:
+            response = request(
+                method,
+                url,
+                timeout=(min(5.0, seconds), seconds),
+                secrets=self._secrets,
+                **kwargs,
+            )
+        except DeliveryError as err:
+            # The cause is a requests exception whose text holds the webhook address.
+            err.__cause__ = err.__context__ = None
+            raise
+        if 200 <= response.status_code < 300:
+            return response
+        raise self._error(response)
+
+    def _error(self, response: Response) -> DeliveryError:
+        """The typed error for {"message", "code", "errors"?, "retry_after"?, "global"?}."""
+        body = _object(response)
+        message = channel_message(response, self._secrets)
+        details = _field_errors(body.get("errors"))
+        if details:
+            message = mask(f"{message}: {'; '.join(details)}", self._secrets)
+        status = response.status_code
+        if status == 429:
+            return RateLimited(
+                message + (" (global limit)" if body.get("global") is True else ""),
+                retry_after=self._wait(response, body),
+                http_status=status,
+            )
+        if status == 404 and body.get("code") == UNKNOWN_WEBHOOK:
+            # The webhook was deleted: this address will never work again.
+            return AuthError(message, http_status=status)
+        error = error_for(response, secrets=self._secrets, message=message)
+        assert error is not None
+        return error
+
+    @staticmethod
+    def _wait(response: Response, body: Mapping[str, Any]) -> float:
+        """Discord's wait: body retry_after, else X-RateLimit-Reset-After, else Retry-After."""
+        wait = body.get("retry_after")
+        if isinstance(wait, int | float) and not isinstance(wait, bool):
+            return float(wait)
+        try:
+            return float(response.headers.get("X-RateLimit-Reset-After", ""))
+        except ValueError:
+            return retry_after(response)
+
+    def measure(self, text: str) -> int:
+        return len(text)
+
+    def validate(self, post: OutgoingPost) -> list[Problem]:
+        return super().validate(replace(post, text=with_link(post)))
+
+    def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
+        """POST ?wait=true with mentions off; the message id and link make the receipt."""
+        payload: dict[str, Any] = {"content": with_link(post), "allowed_mentions": {"parse": []}}
+        if self.settings["username"]:
+            payload["username"] = self.settings["username"]
+        response = self._call(
+            "POST",
+            params={"wait": "true"},
+            data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+            headers={"Content-Type": "application/json"},
+        )
+        message = _object(response)
+        message_id = message.get("id")
+        if not isinstance(message_id, str) or not message_id:
+            # Discord took it (2xx) but said nothing usable; resending would post twice.
+            return Receipt(external_id=idempotency_key, http_status=response.status_code)
+        return Receipt(
+            external_id=message_id,
+            url=self._link(message, message_id),
+            http_status=response.status_code,
+            raw=message,
+        )
+
+    def _link(self, message: Mapping[str, Any], message_id: str) -> str | None:
+        """The message's link; the guild comes from the webhook when the answer lacks it."""
+        channel_id = message.get("channel_id")
+        guild_id = message.get("guild_id") or self._guild_id
+        if not guild_id:
+            try:
+                guild_id = self._webhook().get("guild_id")
+            except DeliveryError:
+                # The message is out; a missing link must not turn that into a failure.
+                return None
+        if isinstance(guild_id, str) and guild_id and isinstance(channel_id, str):
+            return message_link(guild_id, channel_id, message_id)
+        return None
+
+    def _webhook(self) -> dict[str, Any]:
+        """The webhook object (GET on its address): name, channel_id, guild_id."""
+        webhook = _object(self._call("GET"))
+        guild_id = webhook.get("guild_id")
+        if isinstance(guild_id, str) and guild_id:
+            self._guild_id = guild_id
+        return webhook
+
+    def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
+        """Reactions on the message (all emoji together), read through the webhook."""
+        if not receipt.external_id.isdigit():
+            return {}  # the receipt of an answer without a message id
+        response = self._call("GET", f"/messages/{receipt.external_id}")
+        reactions = _object(response).get("reactions")
+        counts = [
+            item.get("count")
+            for item in (reactions if isinstance(reactions, list) else [])
+            if isinstance(item, dict)
+        ]
+        return {"reactions": sum(c for c in counts if isinstance(c, int))}
+
+    def check_connection(self) -> str:
+        """GET the webhook: Discord answers with its name and channel; nothing is posted."""
+        webhook = self._webhook()
+        name = webhook.get("name") or "?"
+        return f"webhook {name!r} posts to channel {webhook.get('channel_id', '?')}"
+
+
+def _object(response: Response) -> dict[str, Any]:
+    """The JSON object of an answer, or {} when the body is something else."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}

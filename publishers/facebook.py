@@ -1,0 +1,255 @@
+"""Facebook page: Graph API posts to the page feed, reactions/comments/shares as metrics.
+
+The page access token travels in the form body of a POST and in the Authorization
+header of a GET, never in a URL, so it cannot end up in a proxy's or server's logs.
+
+Graph errors come as {"error": {"message", "type", "code", "error_subcode",
+"fbtrace_id"}}, mostly with HTTP 400 whatever went wrong, so the code decides: an
+invalid or expired token or missing permission needs reconnecting, throttling codes
+wait for the time the usage headers (X-Business-Use-Case-Usage, X-App-Usage,
+X-Page-Usage) estimate, and a refused post (invalid parameter, duplicate, blocked) is
+permanent. Graph has no idempotency key and does post the same text twice.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from publishers.base import (
+    AuthError,
+    ConfigError,
+    DeliveryError,
+    OutgoingPost,
+    PermanentError,
+    Publisher,
+    RateLimited,
+    Receipt,
+    SettingSpec,
+    TransientError,
+)
+from publishers.http import MESSAGE_MAX, error_for, mask, request, retry_after
+
+if TYPE_CHECKING:
+    from requests import Response
+
+# Commonly cited limit of a page post's text; Meta's reference does not state one.
+TEXT_LIMIT = 63206
+DEFAULT_GRAPH_VERSION = "v23.0"
+USAGE_HEADERS = ("X-Business-Use-Case-Usage", "X-App-Usage", "X-Page-Usage")
+# Throttled without an estimate: Platform limits count calls over a rolling hour, so a
+# retry within a minute would only be refused again.
+THROTTLE_WAIT_SECONDS = 600.0
+AUTH_CODES = frozenset({102, 190, 10})  # session, access token, permission
+THROTTLE_CODES = frozenset({4, 17, 32, 613})  # app, user, page, custom limits
+TRANSIENT_CODES = frozenset({1, 2})  # unknown error, service temporarily unavailable
+PERMANENT_CODES = frozenset({100, 368, 506})  # invalid parameter, blocked, duplicate post
+
+
+def is_throttling(code: int) -> bool:
+    """Whether a Graph error code means "too many calls" (80000-80014 are per-business)."""
+    return code in THROTTLE_CODES or 80000 <= code <= 80014
+
+
+def regain_access_seconds(response: Response) -> float | None:
+    """The longest `estimated_time_to_regain_access` (minutes) in the usage headers."""
+    minutes: list[float] = []
+    for name in USAGE_HEADERS:
+        try:
+            usage = json.loads(response.headers.get(name) or "null")
+        except ValueError:
+            continue
+        # X-Business-Use-Case-Usage maps business ids to lists; the others are one object.
+        entries = (
+            [e for value in usage.values() if isinstance(value, list) for e in value]
+            if isinstance(usage, dict) and name == USAGE_HEADERS[0]
+            else [usage]
+        )
+        for entry in entries:
+            value = entry.get("estimated_time_to_regain_access") if isinstance(entry, dict) else 0
+            if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+                minutes.append(float(value))
+    return max(minutes) * 60 if minutes else None
+
+
+class FacebookPublisher(Publisher):
+    """Posts to one Facebook page's feed with a page access token."""
+
+    kind: ClassVar[str] = "facebook"
+    display_name: ClassVar[str] = "Facebook"
+    text_limit: ClassVar[int | None] = TEXT_LIMIT
+    counted_as: ClassVar[str] = "characters"
+    settings_spec = (
+        SettingSpec("page_id", help="numeric id of the Facebook page"),
+        SettingSpec(
+            "page_access_token",
+            type="password",
+            secret=True,
+            help="page access token (pages_manage_posts, pages_read_engagement); "
+            "a long-lived one does not expire on its own",
+        ),
+        SettingSpec(
+            "graph_version",
+            required=False,
+            default=DEFAULT_GRAPH_VERSION,
+            help="Graph API version like v23.0; each is served for at least two years",
+        ),
+        SettingSpec(
+            "api_base",
+            type="url",
+            required=False,
+            default="https://graph.facebook.com",
+            help="address of the Graph API; change only for a proxy or a test server",
+        ),
+        SettingSpec(
+            "timeout_seconds",
+            type="int",
+            required=False,
+            default=30,
+            help="how long to wait for Facebook, in seconds",
+        ),
+    )
+
+    @classmethod
+    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        clean = super().clean_settings(settings)
+        if not re.fullmatch(r"[0-9]+", clean["page_id"]):
+            raise ConfigError(cls.kind, "page_id", f"{clean['page_id']!r} is not a numeric id")
+        version = clean["graph_version"].lower()
+        version = version if version.startswith("v") else f"v{version}"
+        if not re.fullmatch(r"v[0-9]{1,3}\.[0-9]", version):
+            raise ConfigError(
+                cls.kind, "graph_version", f"{clean['graph_version']!r} is not like v23.0"
+            )
+        clean["graph_version"] = version
+        clean["api_base"] = clean["api_base"].rstrip("/")
+        if clean["timeout_seconds"] < 1:
+            raise ConfigError(cls.kind, "timeout_seconds", "must be at least 1")
+        return clean
+
+    @property
+    def _secrets(self) -> list[str]:
+        return [self.settings["page_access_token"]]
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Response:
+        token = self.settings["page_access_token"]
+        if method == "POST":
+            kwargs["data"] = {**kwargs.get("data", {}), "access_token": token}
+        else:
+            kwargs["headers"] = {"Authorization": f"Bearer {token}"}
+        response = request(
+            method,
+            f"{self.settings['api_base']}/{self.settings['graph_version']}/{path}",
+            timeout=(5.0, float(self.settings["timeout_seconds"])),
+            secrets=self._secrets,
+            **kwargs,
+        )
+        error = self._error(response)
+        if error is not None:
+            raise error
+        return response
+
+    def _error(self, response: Response) -> DeliveryError | None:
+        """The typed error for a Graph answer: the error code decides, else the status."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        graph = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(graph, dict) or not isinstance(graph.get("code"), int):
+            error = error_for(response, secrets=self._secrets)
+            if isinstance(error, RateLimited):
+                wait = regain_access_seconds(response)
+                if wait is not None:
+                    return RateLimited(error.message, retry_after=wait, http_status=429)
+            return error
+        status = response.status_code
+        code: int = graph["code"]
+        text = self._message(graph)
+        if code in AUTH_CODES or 200 <= code <= 299:
+            return AuthError(text, http_status=status)
+        if is_throttling(code):
+            wait = regain_access_seconds(response)
+            if wait is None:
+                wait = retry_after(response) if status == 429 else THROTTLE_WAIT_SECONDS
+            return RateLimited(text, retry_after=wait, http_status=status)
+        if code in PERMANENT_CODES:
+            return PermanentError(text, http_status=status)
+        if code in TRANSIENT_CODES or graph.get("is_transient") is True:
+            return TransientError(text, http_status=status)
+        return error_for(response, secrets=self._secrets, message=text) or PermanentError(
+            text, http_status=status
+        )
+
+    def _message(self, graph: Mapping[str, Any]) -> str:
+        """Graph's words for the editor, with the codes and trace id support asks for."""
+        words = graph.get("error_user_msg") or graph.get("message") or "Graph API error"
+        codes = f"code {graph.get('code')}"
+        if graph.get("error_subcode"):
+            codes += f", subcode {graph['error_subcode']}"
+        if graph.get("fbtrace_id"):
+            codes += f", fbtrace_id {graph['fbtrace_id']}"
+        text = mask(f"{str(words).strip()} ({codes})", self._secrets)
+        return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
+
+    def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
+        """POST /{page-id}/feed with the message (and link); Graph answers the post id."""
+        data = {"message": post.text}
+        if post.link:
+            data["link"] = post.link
+        response = self._call("POST", f"{self.settings['page_id']}/feed", data=data)
+        ident = _json(response, "the new post").get("id")
+        if not isinstance(ident, str) or not re.fullmatch(r"[0-9]+_[0-9]+", ident):
+            raise TransientError(
+                f"Facebook answered HTTP {response.status_code} without the new post's id",
+                http_status=response.status_code,
+            )
+        page, _, number = ident.partition("_")
+        return Receipt(
+            external_id=ident,
+            url=f"https://www.facebook.com/{page}/posts/{number}",
+            http_status=response.status_code,
+            raw={"id": ident},
+        )
+
+    def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
+        """Reactions, comments and shares of the post (totals, without the lists)."""
+        fields = "reactions.limit(0).summary(true),comments.limit(0).summary(true),shares"
+        response = self._call("GET", receipt.external_id, params={"fields": fields})
+        answer = _json(response, "the post")
+        metrics: dict[str, int] = {}
+        for name in ("reactions", "comments"):
+            edge = answer.get(name)
+            summary = edge.get("summary") if isinstance(edge, dict) else None
+            count = summary.get("total_count") if isinstance(summary, dict) else None
+            if isinstance(count, int) and not isinstance(count, bool):
+                metrics[name] = count
+        shares = answer.get("shares")
+        count = shares.get("count") if isinstance(shares, dict) else None
+        if isinstance(count, int) and not isinstance(count, bool):
+            metrics["shares"] = count
+        elif metrics:
+            metrics["shares"] = 0  # Graph leaves `shares` out while nobody has shared
+        return metrics
+
+    def check_connection(self) -> str:
+        """Read the page's name with the token: it is valid and belongs to this page."""
+        response = self._call("GET", self.settings["page_id"], params={"fields": "id,name"})
+        name = _json(response, "the page").get("name") or self.settings["page_id"]
+        return f"connected to the Facebook page {name}"
+
+
+def _json(response: Response, what: str) -> dict[str, Any]:
+    """The JSON object of a success answer; anything else is worth a retry."""
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise TransientError(
+            f"Facebook answered HTTP {response.status_code} for {what} without a JSON object",
+            http_status=response.status_code,
+        )
+    return answer

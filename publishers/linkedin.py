@@ -1,0 +1,305 @@
+"""LinkedIn organisation page: the versioned Posts API, share statistics as metrics.
+
+The commentary is LinkedIn's "little" text format, where \\ | { } @ [ ] ( ) < > # * _ ~
+are markup: left bare, LinkedIn cuts the post at the first one it cannot parse, and
+still answers 201. Every one is escaped with a backslash, except the # that starts a
+hashtag (outside links), which LinkedIn shows as a hashtag.
+
+LinkedIn sends no rate-limit headers: a 429 means a daily quota is spent, and quotas
+reset at midnight UTC, so the wait runs until then. There is no idempotency key, but
+LinkedIn refuses a post whose content it already has (422 DUPLICATE_POST, naming the
+existing post; seen in practice, not documented): a re-send after a lost answer is
+refused rather than published twice, and the error says so.
+
+The 3,000-character limit is counted, to be safe, on the commentary as sent (escapes
+included) in UTF-16 code units, which is how a Java service counts a string's length.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
+
+from publishers.base import (
+    ConfigError,
+    DeliveryError,
+    OutgoingPost,
+    PermanentError,
+    Problem,
+    Publisher,
+    RateLimited,
+    Receipt,
+    SettingSpec,
+    TransientError,
+)
+from publishers.http import MESSAGE_MAX, error_for, request
+
+if TYPE_CHECKING:
+    from requests import Response
+
+TEXT_LIMIT = 3000
+RESTLI_PROTOCOL_VERSION = "2.0.0"
+# The newest monthly version the docs showed when this was written; each is served for
+# about a year, so the setting must move on before this one is sunset.
+DEFAULT_API_VERSION = "202605"
+RESERVED = frozenset("\\|{}@[]()<>#*_~")
+# A hashtag starts with a letter; "#1" or a lone "#" is plain text and is escaped.
+_HASHTAG = re.compile(r"(?<![\w#\\])#(?=[^\W\d_])")
+_LINK = re.compile(r"https?://\S+", re.IGNORECASE)
+_POST_URN = re.compile(r"urn:li:(share|ugcPost):[0-9]+")
+# LinkedIn puts its Java exception class in front of the message; the editor needs the rest.
+_EXCEPTION_PREFIX = re.compile(r"^(?:[\w$]+\.)+[\w$]*Exception:\s*")
+
+
+def little_text(text: str) -> str:
+    """`text` as plain "little" text: every reserved character escaped but hashtags."""
+    inside_links = {i for m in _LINK.finditer(text) for i in range(m.start(), m.end())}
+    hashtags = {m.start() for m in _HASHTAG.finditer(text)} - inside_links
+    return "".join(
+        f"\\{char}" if char in RESERVED and index not in hashtags else char
+        for index, char in enumerate(text)
+    )
+
+
+def utf16_length(text: str) -> int:
+    """Length in UTF-16 code units: characters outside the BMP (most emoji) count 2."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def seconds_until_quota_reset(now: datetime | None = None) -> float:
+    """Seconds from `now` until the next midnight UTC, when LinkedIn's daily quotas reset."""
+    now = datetime.now(UTC) if now is None else now.astimezone(UTC)
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
+    return (midnight - now).total_seconds()
+
+
+def compose(post: OutgoingPost) -> str:
+    """The post's text, with its link appended when the text lacks it."""
+    if post.link and post.link not in post.text:
+        return f"{post.text.rstrip()}\n\n{post.link}"
+    return post.text
+
+
+class LinkedInPublisher(Publisher):
+    """Posts as one LinkedIn organisation (company or showcase page)."""
+
+    kind: ClassVar[str] = "linkedin"
+    display_name: ClassVar[str] = "LinkedIn"
+    text_limit: ClassVar[int | None] = TEXT_LIMIT
+    counted_as: ClassVar[str] = "characters"
+    settings_spec = (
+        SettingSpec(
+            "organization_id",
+            help="number of the LinkedIn page, as in urn:li:organization:12345678",
+        ),
+        SettingSpec(
+            "access_token",
+            type="password",
+            secret=True,
+            help="OAuth access token of a page administrator or content admin "
+            "(w_organization_social; rw_organization_admin for metrics)",
+        ),
+        SettingSpec(
+            "api_version",
+            required=False,
+            default=DEFAULT_API_VERSION,
+            help="LinkedIn API version as YYYYMM (sent as LinkedIn-Version); "
+            "versions are retired after about a year",
+        ),
+        SettingSpec(
+            "api_base",
+            type="url",
+            required=False,
+            default="https://api.linkedin.com",
+            help="address of the LinkedIn API; change only for a proxy or a test server",
+        ),
+        SettingSpec(
+            "timeout_seconds",
+            type="int",
+            required=False,
+            default=30,
+            help="how long to wait for LinkedIn, in seconds",
+        ),
+    )
+
+    @classmethod
+    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        clean = super().clean_settings(settings)
+        organization = clean["organization_id"].removeprefix("urn:li:organization:")
+        if not re.fullmatch(r"[0-9]+", organization):
+            raise ConfigError(
+                cls.kind,
+                "organization_id",
+                f"{clean['organization_id']!r} is not a page number like 12345678",
+            )
+        clean["organization_id"] = organization
+        if not re.fullmatch(r"20[0-9]{2}(0[1-9]|1[0-2])(\.[0-9]{2})?", clean["api_version"]):
+            raise ConfigError(
+                cls.kind, "api_version", f"{clean['api_version']!r} is not a version like 202605"
+            )
+        clean["api_base"] = clean["api_base"].rstrip("/")
+        if clean["timeout_seconds"] < 1:
+            raise ConfigError(cls.kind, "timeout_seconds", "must be at least 1")
+        return clean
+
+    @property
+    def author(self) -> str:
+        """The organisation URN that posts appear under."""
+        return f"urn:li:organization:{self.settings['organization_id']}"
+
+    @property
+    def _secrets(self) -> list[str]:
+        return [self.settings["access_token"]]
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Response:
+        headers = {
+            "Authorization": f"Bearer {self.settings['access_token']}",
+            "LinkedIn-Version": self.settings["api_version"],
+            "X-Restli-Protocol-Version": RESTLI_PROTOCOL_VERSION,
+        }
+        response = request(
+            method,
+            self.settings["api_base"] + path,
+            headers=headers,
+            timeout=(5.0, float(self.settings["timeout_seconds"])),
+            secrets=self._secrets,
+            **kwargs,
+        )
+        error = self._error(response)
+        if error is not None:
+            raise error
+        return response
+
+    def _error(self, response: Response) -> DeliveryError | None:
+        error = error_for(response, secrets=self._secrets, message=self._message(response))
+        if error is None:
+            return None
+        if isinstance(error, RateLimited):
+            # LinkedIn sends no Retry-After (one that ever comes wins): a daily quota is spent.
+            if response.headers.get("Retry-After"):
+                return error
+            return RateLimited(
+                error.message, retry_after=seconds_until_quota_reset(), http_status=429
+            )
+        if response.status_code == 426:
+            # A retired LinkedIn-Version is answered with 426 Upgrade Required.
+            return PermanentError(
+                f"{error.message} (set a current api_version in the channel settings)",
+                http_status=426,
+            )
+        if response.status_code == 422 and "DUPLICATE_POST" in response.text:
+            return PermanentError(
+                f"{error.message} (LinkedIn already has this post; an earlier attempt "
+                "may have published it)",
+                http_status=error.http_status,
+            )
+        return error
+
+    def _message(self, response: Response) -> str | None:
+        """LinkedIn's `message`, without the Java exception class in front of it."""
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        text = body.get("message") if isinstance(body, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            return None
+        return _cut(_EXCEPTION_PREFIX.sub("", text.strip()))
+
+    def commentary(self, post: OutgoingPost) -> str:
+        """The commentary LinkedIn receives for `post`: its text in little format."""
+        return little_text(compose(post))
+
+    def measure(self, text: str) -> int:
+        return utf16_length(little_text(text))
+
+    def validate(self, post: OutgoingPost) -> list[Problem]:
+        return super().validate(replace(post, text=compose(post)))
+
+    def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
+        """POST /rest/posts; the new post's URN comes back in the x-restli-id header."""
+        body = {
+            "author": self.author,
+            "commentary": self.commentary(post),
+            "visibility": "PUBLIC",
+            "distribution": {
+                "feedDistribution": "MAIN_FEED",
+                "targetEntities": [],
+                "thirdPartyDistributionChannels": [],
+            },
+            "lifecycleState": "PUBLISHED",
+            "isReshareDisabledByAuthor": False,
+        }
+        response = self._call("POST", "/rest/posts", json=body)
+        urn = (response.headers.get("x-restli-id") or "").strip()
+        if not _POST_URN.fullmatch(urn):
+            raise TransientError(
+                f"LinkedIn answered HTTP {response.status_code} without the new post's id "
+                "(x-restli-id); a re-send is refused as a duplicate if it was published",
+                http_status=response.status_code,
+            )
+        return Receipt(
+            external_id=urn,
+            url=f"https://www.linkedin.com/feed/update/{urn}/",
+            http_status=response.status_code,
+        )
+
+    def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
+        """Lifetime organic statistics of the post (organizationalEntityShareStatistics)."""
+        match = _POST_URN.fullmatch(receipt.external_id)
+        if match is None:
+            return {}
+        # Rest.li 2.0: URNs are percent-encoded, List(...) syntax is not.
+        field = "shares" if match.group(1) == "share" else "ugcPosts"
+        query = (
+            "q=organizationalEntity"
+            f"&organizationalEntity={quote(self.author, safe='')}"
+            f"&{field}=List({quote(receipt.external_id, safe='')})"
+        )
+        response = self._call("GET", f"/rest/organizationalEntityShareStatistics?{query}")
+        elements = _json(response, "the share statistics").get("elements")
+        first = elements[0] if isinstance(elements, list) and elements else None
+        totals = first.get("totalShareStatistics") if isinstance(first, dict) else None
+        if not isinstance(totals, dict):
+            return {}
+        names = {
+            "likes": "likeCount",
+            "comments": "commentCount",
+            "shares": "shareCount",
+            "impressions": "impressionCount",
+            "unique_impressions": "uniqueImpressionsCount",
+            "clicks": "clickCount",
+        }
+        return {
+            name: totals[key]
+            for name, key in names.items()
+            if isinstance(totals.get(key), int) and not isinstance(totals[key], bool)
+        }
+
+    def check_connection(self) -> str:
+        """Look the page up: the token works and the version is still served."""
+        response = self._call("GET", f"/rest/organizations/{self.settings['organization_id']}")
+        name = _json(response, "the page").get("localizedName") or self.author
+        return f"connected to the LinkedIn page {name}"
+
+
+def _json(response: Response, what: str) -> dict[str, Any]:
+    """The JSON object of a success answer; anything else is worth a retry."""
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise TransientError(
+            f"LinkedIn answered HTTP {response.status_code} for {what} without a JSON object",
+            http_status=response.status_code,
+        )
+    return answer
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"

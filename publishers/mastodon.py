@@ -1,0 +1,310 @@
+"""Mastodon: statuses API with an Idempotency-Key, media upload with alt text, metrics.
+
+Length is counted the way the server's StatusLengthValidator does: grapheme clusters, after
+every link (with a scheme) is replaced by 23 characters and every `@user@domain` mention by
+`@user`. The link and mention patterns below follow Mastodon's, closely but not exactly.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import regex
+
+from publishers.base import (
+    ConfigError,
+    Media,
+    OutgoingPost,
+    Problem,
+    Publisher,
+    Receipt,
+    SettingSpec,
+    TransientError,
+)
+from publishers.http import raise_for_channel, request
+from publishers.media import fetch_media
+
+if TYPE_CHECKING:
+    from requests import Response
+
+URL_CHARS = 23
+VISIBILITIES = ("public", "unlisted", "private")
+MAX_MEDIA = 4
+MAX_ALT_TEXT = 1500  # MediaAttachment::MAX_DESCRIPTION_LENGTH
+
+# Schemes Mastodon links (its twitter-text override); a scheme is required for the 23 rule.
+_URL = re.compile(
+    r"(?<![A-Za-z0-9@＠$#＃\u202a-\u202e])"
+    r"(?:https?|dat|dweb|ipfs|ipns|ssb|gopher|gemini)://"
+    r"[\w-]+(?:\.[\w-]+)+(?::\d{1,5})?"
+    r"(?:/(?:[^\s<>()?]|\([^\s<>()]*\))*)?"
+    r"(?:\?[^\s<>]*)?",
+    re.IGNORECASE,
+)
+# Characters a link cannot end on (Mastodon's valid_url_path_ending_chars, inverted).
+_URL_TAIL = set("!*\"'「」<>;:=,.$%[]~&|@?")
+# Account::MENTION_RE: only the username part of @user@domain counts.
+_MENTION = re.compile(
+    r"(?<![=/\w])@([a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(?:@\w+(?:[.-]+\w+)*)?", re.IGNORECASE
+)
+_GRAPHEME = regex.compile(r"\X")
+
+
+def _link_end(text: str, start: int, end: int) -> int:
+    """Where a matched link really ends: trailing punctuation and stray ')' are not in it."""
+    while end > start and _dangling(text[start:end]):
+        end -= 1
+    return end
+
+
+def _dangling(link: str) -> bool:
+    if link.endswith(")"):
+        return link.count("(") < link.count(")")
+    return link[-1] in _URL_TAIL
+
+
+def countable_text(text: str) -> str:
+    """`text` as Mastodon counts it: links as 23 x, `@user@domain` as `@user`."""
+    entities: list[tuple[int, int, str]] = []
+    for match in _URL.finditer(text):
+        entities.append((match.start(), _link_end(text, match.start(), match.end()), "x" * 23))
+    for match in _MENTION.finditer(text):
+        entities.append((match.start(), match.end(), "@" + match.group(1)))
+    entities.sort()
+    parts: list[str] = []
+    position = 0
+    for start, end, replacement in entities:
+        if start < position:  # overlaps an earlier entity (a mention inside a link)
+            continue
+        parts.append(text[position:start])
+        parts.append(replacement)
+        position = end
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+def status_length(text: str) -> int:
+    """The length Mastodon's server checks against its limit."""
+    return len(_GRAPHEME.findall(countable_text(text)))
+
+
+def compose(post: OutgoingPost) -> str:
+    """The status text: the post's text, with its link appended when the text lacks it."""
+    if post.link and post.link not in post.text:
+        return f"{post.text.rstrip()}\n\n{post.link}"
+    return post.text
+
+
+class MastodonPublisher(Publisher):
+    """Posts statuses to one account on a Mastodon server."""
+
+    kind: ClassVar[str] = "mastodon"
+    display_name: ClassVar[str] = "Mastodon"
+    text_limit: ClassVar[int | None] = 500
+    counted_as: ClassVar[str] = "characters"
+    supports_media: ClassVar[bool] = True
+    deduplicates: ClassVar[bool] = True  # Idempotency-Key, kept by the server for an hour
+    settings_spec = (
+        SettingSpec(
+            "instance_url",
+            type="url",
+            help="address of the Mastodon server, e.g. https://social.example.de",
+        ),
+        SettingSpec(
+            "access_token",
+            type="password",
+            secret=True,
+            help="access token of an application on that server "
+            "(scopes write:statuses, write:media and read)",
+        ),
+        SettingSpec(
+            "visibility",
+            required=False,
+            default="public",
+            help="who sees the posts: public, unlisted or private (followers only)",
+        ),
+        SettingSpec(
+            "language",
+            required=False,
+            default="de",
+            help="ISO 639 language code of the posts, e.g. de",
+        ),
+        SettingSpec(
+            "max_characters",
+            type="int",
+            required=False,
+            default=500,
+            help="the server's character limit (500 unless the server allows more)",
+        ),
+        SettingSpec(
+            "timeout_seconds",
+            type="int",
+            required=False,
+            default=30,
+            help="how long to wait for the server",
+        ),
+    )
+    # How often and how long to wait for the server to process an uploaded file.
+    media_poll_attempts: ClassVar[int] = 30
+    media_poll_wait: ClassVar[float] = 1.0
+
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        super().__init__(settings)
+        self.text_limit = self.settings["max_characters"]  # type: ignore[misc]
+
+    @classmethod
+    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        clean = super().clean_settings(settings)
+        clean["instance_url"] = clean["instance_url"].rstrip("/")
+        clean["visibility"] = clean["visibility"].lower()
+        if clean["visibility"] not in VISIBILITIES:
+            raise ConfigError(
+                cls.kind,
+                "visibility",
+                f"{clean['visibility']!r} is not one of {', '.join(VISIBILITIES)}",
+            )
+        clean["language"] = clean["language"].lower()
+        if not re.fullmatch(r"[a-z]{2,3}", clean["language"]):
+            raise ConfigError(
+                cls.kind, "language", f"{clean['language']!r} is not an ISO 639 code like 'de'"
+            )
+        if clean["max_characters"] < 1:
+            raise ConfigError(cls.kind, "max_characters", "must be at least 1")
+        if clean["timeout_seconds"] < 1:
+            raise ConfigError(cls.kind, "timeout_seconds", "must be at least 1")
+        return clean
+
+    @property
+    def _secrets(self) -> list[str]:
+        return [self.settings["access_token"]]
+
+    @property
+    def _timeout(self) -> tuple[float, float]:
+        return (5.0, float(self.settings["timeout_seconds"]))
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Response:
+        headers = {
+            "Authorization": f"Bearer {self.settings['access_token']}",
+            **kwargs.pop("headers", {}),
+        }
+        response = request(
+            method,
+            self.settings["instance_url"] + path,
+            headers=headers,
+            timeout=self._timeout,
+            secrets=self._secrets,
+            **kwargs,
+        )
+        return raise_for_channel(response, secrets=self._secrets)
+
+    def measure(self, text: str) -> int:
+        return status_length(text)
+
+    def validate(self, post: OutgoingPost) -> list[Problem]:
+        problems = super().validate(replace(post, text=compose(post)))
+        if len(post.media) > MAX_MEDIA:
+            problems.append(
+                Problem("media", f"{len(post.media)} files; {self.display_name} allows 4")
+            )
+        if len(post.media) > 1 and any(_is_video(item) for item in post.media):
+            problems.append(Problem("media", "a video or audio file must be the only attachment"))
+        for item in post.media:
+            if len(item.alt_text) > MAX_ALT_TEXT:
+                problems.append(
+                    Problem("media", f"alt text for {item.url!r} is longer than 1500 characters")
+                )
+        return problems
+
+    def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
+        media_ids = [self._upload(item) for item in post.media]
+        body: dict[str, Any] = {
+            "status": compose(post),
+            "visibility": self.settings["visibility"],
+            "language": self.settings["language"],
+        }
+        if media_ids:
+            body["media_ids"] = media_ids
+        response = self._call(
+            "POST",
+            "/api/v1/statuses",
+            json=body,
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        status = _json(response, "the new status")
+        if not status.get("id"):
+            raise TransientError(
+                "the server accepted the status but its answer has no id",
+                http_status=response.status_code,
+            )
+        return Receipt(
+            external_id=str(status["id"]),
+            url=str(status["url"]) if status.get("url") else None,
+            http_status=response.status_code,
+            raw=status,
+        )
+
+    def _upload(self, item: Media) -> str:
+        """Upload one file with its alt text; wait until the server has processed it."""
+        fetched = fetch_media(item, timeout=self._timeout)
+        response = self._call(
+            "POST",
+            "/api/v2/media",
+            files={"file": (fetched.filename, fetched.content, fetched.mime_type)},
+            data={"description": item.alt_text},
+        )
+        attachment = _json(response, "the uploaded file")
+        if not attachment.get("id"):
+            raise TransientError("the server stored the file but its answer has no id")
+        media_id = str(attachment["id"])
+        # 202: accepted, still processing (url is null); a status cannot use it yet.
+        if response.status_code == 202 or attachment.get("url") is None:
+            self._wait_until_processed(media_id)
+        return media_id
+
+    def _wait_until_processed(self, media_id: str) -> None:
+        for _ in range(self.media_poll_attempts):
+            time.sleep(self.media_poll_wait)
+            response = self._call("GET", f"/api/v1/media/{media_id}")
+            if response.status_code == 200:  # 206 Partial Content while processing
+                return
+        raise TransientError(f"the server is still processing media {media_id}; try again later")
+
+    def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
+        response = self._call("GET", f"/api/v1/statuses/{receipt.external_id}")
+        status = _json(response, "the status")
+        metrics = {
+            "likes": status.get("favourites_count"),
+            "reposts": status.get("reblogs_count"),
+            "replies": status.get("replies_count"),
+            "quotes": status.get("quotes_count"),  # Mastodon 4.5+
+        }
+        return {name: int(value) for name, value in metrics.items() if isinstance(value, int)}
+
+    def check_connection(self) -> str:
+        response = self._call("GET", "/api/v1/accounts/verify_credentials")
+        account = _json(response, "the account")
+        return f"signed in to {self.settings['instance_url']} as @{account.get('acct', '?')}"
+
+
+def _is_video(item: Media) -> bool:
+    return item.mime_type.startswith(("video/", "audio/")) or item.url.lower().endswith(
+        (".mp4", ".mov", ".webm", ".m4v", ".mp3", ".ogg", ".wav")
+    )
+
+
+def _json(response: Response, what: str) -> dict[str, Any]:
+    """The JSON object of a success answer; anything else is worth a (safe) retry."""
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise TransientError(
+            f"the server answered HTTP {response.status_code} for {what} without a JSON object",
+            http_status=response.status_code,
+        )
+    return answer

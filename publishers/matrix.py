@@ -1,0 +1,268 @@
+"""Matrix: text messages in one room, sent under a transaction id so a repeat is harmless.
+
+The client-server API makes `PUT .../send/m.room.message/{txnId}` idempotent per access
+token: the same txnId answers with the event id of the first send and the room keeps one
+copy. The idempotency key is the txnId. A homeserver refuses events over 65,536 bytes
+(with envelope and signatures), so the limit is counted in bytes of the content sent: the
+plain body and its HTML copy together.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
+
+from publishers.base import (
+    AuthError,
+    ConfigError,
+    DeliveryError,
+    OutgoingPost,
+    Problem,
+    Publisher,
+    RateLimited,
+    Receipt,
+    SettingSpec,
+    TransientError,
+)
+from publishers.http import channel_message, error_for, request, retry_after
+from publishers.text import with_link
+
+if TYPE_CHECKING:
+    from requests import Response
+
+# The event limit is 65,536 bytes; the envelope (ids, hashes, signatures) needs about 1 KB.
+MAX_CONTENT_BYTES = 60_000
+MAX_TIMEOUT_SECONDS = 300
+# How many pages of relations (100 each) `fetch_metrics` reads before it stops counting.
+MAX_RELATION_PAGES = 10
+_ROOM = re.compile(r"[!#][^\s:]+(:\S+)?")
+_LINK = re.compile(r"https?://[^\s<>\"]+")
+_LINK_TAIL = ".,;:!?)]}'\""
+
+
+def _path(value: str) -> str:
+    """`value` as one URL path segment: room ids, aliases and event ids carry ! # $ :."""
+    return quote(value, safe="")
+
+
+def formatted_body(text: str) -> str:
+    """`text` as org.matrix.custom.html: escaped, links clickable, line breaks kept."""
+    parts: list[str] = []
+    position = 0
+    for match in _LINK.finditer(text):
+        link = match.group().rstrip(_LINK_TAIL)
+        end = match.start() + len(link)
+        parts.append(html.escape(text[position : match.start()], quote=False))
+        parts.append(f'<a href="{html.escape(link)}">{html.escape(link, quote=False)}</a>')
+        position = end
+    parts.append(html.escape(text[position:], quote=False))
+    return "".join(parts).replace("\n", "<br>")
+
+
+def message_content(text: str) -> dict[str, str]:
+    """The m.room.message content for `text`: plain body plus its HTML rendering."""
+    return {
+        "msgtype": "m.text",
+        "body": text,
+        "format": "org.matrix.custom.html",
+        "formatted_body": formatted_body(text),
+    }
+
+
+def permalink(room: str, event_id: str) -> str:
+    """The matrix.to link to an event, with the room's server as a routing hint."""
+    server = room.partition(":")[2]
+    via = f"?via={quote(server, safe='')}" if server else ""
+    return f"https://matrix.to/#/{_path(room)}/{_path(event_id)}{via}"
+
+
+class MatrixPublisher(Publisher):
+    """Posts text messages to one Matrix room as a bot account."""
+
+    kind: ClassVar[str] = "matrix"
+    display_name: ClassVar[str] = "Matrix room"
+    text_limit: ClassVar[int | None] = MAX_CONTENT_BYTES
+    counted_as: ClassVar[str] = "bytes (UTF-8, text and its HTML copy together)"
+    deduplicates: ClassVar[bool] = True  # the txnId: same id + same token -> same event
+    settings_spec = (
+        SettingSpec(
+            "homeserver_url",
+            type="url",
+            help="address of the homeserver's client API, e.g. https://matrix.example.de",
+        ),
+        SettingSpec(
+            "access_token",
+            type="password",
+            secret=True,
+            help="access token of the bot account that posts; the account must have "
+            "joined the room",
+        ),
+        SettingSpec(
+            "room",
+            help="the room's id (!abc123:example.de) or alias (#redaktion:example.de)",
+        ),
+        SettingSpec(
+            "timeout_seconds",
+            type="int",
+            required=False,
+            default=30,
+            help=f"how long to wait for the homeserver, 1 to {MAX_TIMEOUT_SECONDS} seconds",
+        ),
+    )
+
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        super().__init__(settings)
+        room = self.settings["room"]
+        self._room_id: str | None = room if room.startswith("!") else None
+
+    @classmethod
+    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The base checks, plus a room id or alias and a usable timeout."""
+        clean = super().clean_settings(settings)
+        clean["homeserver_url"] = clean["homeserver_url"].rstrip("/")
+        room = clean["room"]
+        if not _ROOM.fullmatch(room) or (room.startswith("#") and ":" not in room):
+            raise ConfigError(
+                cls.kind,
+                "room",
+                f"{room!r} is neither a room id (!id:server) nor an alias (#name:server)",
+            )
+        if not 1 <= clean["timeout_seconds"] <= MAX_TIMEOUT_SECONDS:
+            raise ConfigError(
+                cls.kind,
+                "timeout_seconds",
+                f"{clean['timeout_seconds']!r} is not between 1 and {MAX_TIMEOUT_SECONDS}",
+            )
+        return clean
+
+    @property
+    def _secrets(self) -> list[str]:
+        return [self.settings["access_token"]]
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Response:
+        seconds = float(self.settings["timeout_seconds"])
+        response = request(
+            method,
+            self.settings["homeserver_url"] + path,
+            headers={"Authorization": f"Bearer {self.settings['access_token']}"},
+            timeout=(min(5.0, seconds), seconds),
+            secrets=self._secrets,
+            **kwargs,
+        )
+        if 200 <= response.status_code < 300:
+            return response
+        raise self._error(response)
+
+    def _error(self, response: Response) -> DeliveryError:
+        """The typed error for a Matrix error answer: {"errcode": "M_...", "error": "..."}."""
+        body = _object(response)
+        errcode = body.get("errcode") if isinstance(body.get("errcode"), str) else ""
+        words = channel_message(response, self._secrets)
+        message = f"{errcode}: {words}" if errcode and errcode not in words else words
+        if response.status_code == 429 or errcode == "M_LIMIT_EXCEEDED":
+            # Matrix's own signal is retry_after_ms; Retry-After is only in newer servers.
+            wait_ms = body.get("retry_after_ms")
+            wait = (
+                wait_ms / 1000
+                if isinstance(wait_ms, int | float) and not isinstance(wait_ms, bool)
+                else retry_after(response)
+            )
+            return RateLimited(message, retry_after=wait, http_status=response.status_code)
+        error = error_for(response, secrets=self._secrets, message=message)
+        assert error is not None  # not 2xx
+        return error
+
+    def room_id(self) -> str:
+        """The room's id; an alias is resolved through the room directory once."""
+        if self._room_id is None:
+            alias = self.settings["room"]
+            response = self._call("GET", f"/_matrix/client/v3/directory/room/{_path(alias)}")
+            room_id = _object(response).get("room_id")
+            if not isinstance(room_id, str) or not room_id.startswith("!"):
+                raise TransientError(
+                    f"the homeserver resolved {alias!r} without a room id",
+                    http_status=response.status_code,
+                )
+            self._room_id = room_id
+        return self._room_id
+
+    def measure(self, text: str) -> int:
+        content = json.dumps(message_content(text), ensure_ascii=False)
+        return len(content.encode("utf-8"))
+
+    def validate(self, post: OutgoingPost) -> list[Problem]:
+        return super().validate(replace(post, text=with_link(post)))
+
+    def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
+        """Send the message under the key as txnId; a repeat answers with the same event."""
+        room_id = self.room_id()
+        response = self._call(
+            "PUT",
+            f"/_matrix/client/v3/rooms/{_path(room_id)}/send/m.room.message/"
+            f"{_path(idempotency_key)}",
+            json=message_content(with_link(post)),
+        )
+        answer = _object(response)
+        event_id = answer.get("event_id")
+        if not isinstance(event_id, str) or not event_id:
+            # Safe to retry: the same txnId cannot create a second message.
+            raise TransientError(
+                "the homeserver accepted the message but its answer has no event_id",
+                http_status=response.status_code,
+            )
+        return Receipt(
+            external_id=event_id,
+            url=permalink(self.settings["room"], event_id),
+            http_status=response.status_code,
+            raw=answer,
+        )
+
+    def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
+        """Reactions and thread replies to the message, from the relations API."""
+        return {
+            "reactions": self._count_relations(receipt.external_id, "m.annotation"),
+            "thread_replies": self._count_relations(receipt.external_id, "m.thread"),
+        }
+
+    def _count_relations(self, event_id: str, rel_type: str) -> int:
+        path = (
+            f"/_matrix/client/v1/rooms/{_path(self.room_id())}/relations/"
+            f"{_path(event_id)}/{rel_type}"
+        )
+        params: dict[str, str | int] = {"limit": 100}
+        total = 0
+        for _ in range(MAX_RELATION_PAGES):
+            answer = _object(self._call("GET", path, params=params))
+            chunk = answer.get("chunk")
+            total += len(chunk) if isinstance(chunk, list) else 0
+            next_batch = answer.get("next_batch")
+            if not isinstance(next_batch, str) or not next_batch:
+                break
+            params["from"] = next_batch
+        return total
+
+    def check_connection(self) -> str:
+        """Who the token belongs to, and whether that account has joined the room."""
+        user = _object(self._call("GET", "/_matrix/client/v3/account/whoami")).get("user_id")
+        room_id = self.room_id()
+        joined = _object(self._call("GET", "/_matrix/client/v3/joined_rooms")).get("joined_rooms")
+        if not isinstance(joined, list) or room_id not in joined:
+            raise AuthError(
+                f"{user} has not joined {self.settings['room']}; invite the account "
+                "and let it join the room"
+            )
+        return f"signed in as {user}, a member of {self.settings['room']}"
+
+
+def _object(response: Response) -> dict[str, Any]:
+    """The JSON object of an answer, or {} when the body is something else."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}

@@ -1,0 +1,273 @@
+"""Telegram: a bot posts text messages to a channel through the Bot API's sendMessage.
+
+The bot token is part of every request path (`/bot<token>/sendMessage`), so it is passed
+as a secret to the HTTP helper (masked in every message) and registered for masking in
+urllib3's debug log. The text limit is 4096 characters after entity parsing, counted as
+Unicode code points: tdlib, which runs the Bot API server, checks `utf8_length(text)`
+(code points, not UTF-16 units) after the HTML tags are parsed away, so escaping costs
+nothing. The Bot API has no idempotency key: a repeat sends a second message.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from publishers.base import (
+    AuthError,
+    ConfigError,
+    DeliveryError,
+    OutgoingPost,
+    PermanentError,
+    Problem,
+    Publisher,
+    RateLimited,
+    Receipt,
+    SettingSpec,
+    TransientError,
+)
+from publishers.http import channel_message, error_for, mask, request, retry_after
+from publishers.redaction import redact_in_http_logs
+from publishers.text import with_link
+
+if TYPE_CHECKING:
+    from requests import Response
+
+DEFAULT_API_BASE = "https://api.telegram.org"
+MAX_TEXT = 4096
+MAX_TIMEOUT_SECONDS = 300
+PARSE_MODES = ("html", "none")
+# @channelusername (5-32 characters) or a numeric chat id (-100... for channels).
+_CHAT = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}|-?\d+")
+# Characters that would break out of the `/bot<token>/` path segment.
+_NOT_IN_TOKEN = re.compile(r"[\s/?#%]")
+
+redact_in_http_logs(r"(?<=/bot)\d+:[A-Za-z0-9_-]+")
+
+
+def channel_link(chat: Mapping[str, Any], message_id: int) -> str | None:
+    """The t.me link to a message: by username for public channels, /c/ for private ones."""
+    username = chat.get("username")
+    if isinstance(username, str) and username:
+        return f"https://t.me/{username}/{message_id}"
+    chat_id = str(chat.get("id", ""))
+    # Private channels and supergroups: -100<internal id>; links open for members only.
+    if chat_id.startswith("-100") and chat_id[4:].isdigit():
+        return f"https://t.me/c/{chat_id[4:]}/{message_id}"
+    return None
+
+
+class TelegramPublisher(Publisher):
+    """Posts text messages to a Telegram channel (or group) as a bot."""
+
+    kind: ClassVar[str] = "telegram"
+    display_name: ClassVar[str] = "Telegram channel"
+    text_limit: ClassVar[int | None] = MAX_TEXT
+    counted_as: ClassVar[str] = "characters (Unicode code points, formatting excluded)"
+    settings_spec = (
+        SettingSpec(
+            "bot_token",
+            type="password",
+            secret=True,
+            help="the bot's token from @BotFather; the bot must be an administrator of the "
+            "channel with the right to post messages",
+        ),
+        SettingSpec(
+            "chat_id",
+            help="the channel: @channelname for a public channel, or its numeric id "
+            "(-100...) for a private one",
+        ),
+        SettingSpec(
+            "parse_mode",
+            required=False,
+            default="html",
+            help="html: send the text as escaped HTML (Telegram keeps it exactly as "
+            "written); none: send it unparsed",
+        ),
+        SettingSpec(
+            "link_preview",
+            type="bool",
+            required=False,
+            default=True,
+            help="show a preview of the first link in the message",
+        ),
+        SettingSpec(
+            "silent",
+            type="bool",
+            required=False,
+            default=False,
+            help="deliver without a notification sound",
+        ),
+        SettingSpec(
+            "api_base",
+            type="url",
+            required=False,
+            default=DEFAULT_API_BASE,
+            help="address of the Bot API server (a self-hosted telegram-bot-api works too)",
+        ),
+        SettingSpec(
+            "timeout_seconds",
+            type="int",
+            required=False,
+            default=30,
+            help=f"how long to wait for Telegram, 1 to {MAX_TIMEOUT_SECONDS} seconds",
+        ),
+    )
+
+    @classmethod
+    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The base checks, plus a token that fits in a URL path and a valid chat."""
+        clean = super().clean_settings(settings)
+        if _NOT_IN_TOKEN.search(clean["bot_token"]):
+            # Never echo the token, not even a bad one.
+            raise ConfigError(cls.kind, "bot_token", "contains spaces, '/', '?', '#' or '%'")
+        if not _CHAT.fullmatch(clean["chat_id"]):
+            raise ConfigError(
+                cls.kind,
+                "chat_id",
+                f"{clean['chat_id']!r} is neither @channelname nor a numeric chat id",
+            )
+        clean["parse_mode"] = clean["parse_mode"].lower()
+        if clean["parse_mode"] not in PARSE_MODES:
+            raise ConfigError(
+                cls.kind, "parse_mode", f"{clean['parse_mode']!r} is not html or none"
+            )
+        clean["api_base"] = clean["api_base"].rstrip("/")
+        if not 1 <= clean["timeout_seconds"] <= MAX_TIMEOUT_SECONDS:
+            raise ConfigError(
+                cls.kind,
+                "timeout_seconds",
+                f"{clean['timeout_seconds']!r} is not between 1 and {MAX_TIMEOUT_SECONDS}",
+            )
+        return clean
+
+    @property
+    def _secrets(self) -> list[str]:
+        return [self.settings["bot_token"]]
+
+    def _call(self, method: str, payload: Mapping[str, Any]) -> tuple[Any, Response]:
+        """Call a Bot API method; the `result` of its answer (None if unreadable)."""
+        seconds = float(self.settings["timeout_seconds"])
+        url = f"{self.settings['api_base']}/bot{self.settings['bot_token']}/{method}"
+        try:
+            response = request(
+                "POST",
+                url,
+                json=dict(payload),
+                timeout=(min(5.0, seconds), seconds),
+                secrets=self._secrets,
+            )
+        except DeliveryError as err:
+            # The cause is a requests exception whose text holds the URL, token and all.
+            err.__cause__ = err.__context__ = None
+            raise
+        body = _object(response)
+        if not 200 <= response.status_code < 300 or body.get("ok") is False:
+            raise self._error(response, body)
+        return body.get("result"), response
+
+    def _error(self, response: Response, body: Mapping[str, Any]) -> DeliveryError:
+        """The typed error for {"ok": false, "error_code", "description", "parameters"}."""
+        description = body.get("description")
+        described = isinstance(description, str) and bool(description)
+        message = (
+            mask(str(description), self._secrets)
+            if described
+            else channel_message(response, self._secrets)
+        )
+        status = response.status_code
+        if 200 <= status < 300:
+            # {"ok": false} under a 2xx status: the error code in the body decides.
+            code = body.get("error_code")
+            status = code if isinstance(code, int) and code >= 400 else 400
+        parameters = body.get("parameters")
+        parameters = parameters if isinstance(parameters, dict) else {}
+        if status == 429:
+            wait = parameters.get("retry_after")
+            seconds = (
+                float(wait)
+                if isinstance(wait, int | float) and not isinstance(wait, bool)
+                else retry_after(response)
+            )
+            return RateLimited(message, retry_after=seconds, http_status=status)
+        if isinstance(parameters.get("migrate_to_chat_id"), int):
+            message += f" (the group is now chat {parameters['migrate_to_chat_id']})"
+        if status in (401, 403):
+            # 401: the token was revoked; 403: the bot was removed from the channel.
+            return AuthError(message, http_status=status)
+        if status == 408 or status >= 500:
+            return TransientError(message, http_status=status)
+        if status != response.status_code:
+            return PermanentError(message, http_status=status)
+        # Other 4xx, and redirects (never followed for a POST): the helper's reading.
+        error = error_for(response, secrets=self._secrets, message=message if described else None)
+        assert error is not None
+        return error
+
+    def measure(self, text: str) -> int:
+        return len(text)
+
+    def validate(self, post: OutgoingPost) -> list[Problem]:
+        return super().validate(replace(post, text=with_link(post)))
+
+    def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
+        """sendMessage; the receipt is the message id and, for channels, its t.me link."""
+        text = with_link(post)
+        payload: dict[str, Any] = {"chat_id": self.settings["chat_id"]}
+        if self.settings["parse_mode"] == "html":
+            payload["text"] = html.escape(text, quote=False)
+            payload["parse_mode"] = "HTML"
+        else:
+            payload["text"] = text
+        if not self.settings["link_preview"]:
+            payload["link_preview_options"] = {"is_disabled": True}
+        if self.settings["silent"]:
+            payload["disable_notification"] = True
+        message, response = self._call("sendMessage", payload)
+        message = message if isinstance(message, dict) else {}
+        message_id = message.get("message_id")
+        if not isinstance(message_id, int) or isinstance(message_id, bool):
+            # Telegram took it (2xx) but said nothing usable; resending would post twice.
+            return Receipt(external_id=idempotency_key, url=None, http_status=response.status_code)
+        chat = message.get("chat")
+        return Receipt(
+            external_id=str(message_id),
+            url=channel_link(chat if isinstance(chat, dict) else {}, message_id),
+            http_status=response.status_code,
+            raw=message,
+        )
+
+    def check_connection(self) -> str:
+        """The bot's name, and whether it may post to the chat (getMe, getChat, getChatMember)."""
+        me, _ = self._call("getMe", {})
+        me = me if isinstance(me, dict) else {}
+        if not isinstance(me.get("id"), int):
+            raise TransientError("Telegram answered getMe without the bot's id")
+        bot = f"@{me.get('username', '?')}"
+        chat_id = self.settings["chat_id"]
+        chat, _ = self._call("getChat", {"chat_id": chat_id})
+        chat = chat if isinstance(chat, dict) else {}
+        name = chat.get("title") or chat_id
+        member, _ = self._call("getChatMember", {"chat_id": chat_id, "user_id": me["id"]})
+        member = member if isinstance(member, dict) else {}
+        status = member.get("status")
+        if status in ("left", "kicked"):
+            raise AuthError(f"{bot} is not a member of {name}; add it as an administrator")
+        if chat.get("type") == "channel":
+            if status not in ("creator", "administrator"):
+                raise AuthError(f"{bot} is not an administrator of {name}")
+            if status == "administrator" and member.get("can_post_messages") is False:
+                raise AuthError(f"{bot} may not post messages in {name}; grant that right")
+        return f"{bot} can post to {name}"
+
+
+def _object(response: Response) -> dict[str, Any]:
+    """The JSON object of an answer, or {} when the body is something else."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}

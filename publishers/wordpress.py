@@ -1,0 +1,375 @@
+"""WordPress blog: REST API with an application password, posts under a slug derived from the
+idempotency key, so a repeat finds the post it may already have created.
+
+WordPress has no idempotency key and accepts a second copy of any post. Every publish
+therefore first looks for a post with its slug (`status=any`, which needs the credentials)
+and only creates one when none exists. The text is escaped and rendered here as paragraph
+blocks: nothing an editor types becomes markup on the site.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from publishers.base import (
+    AuthError,
+    ConfigError,
+    DeliveryError,
+    OutgoingPost,
+    Problem,
+    Publisher,
+    Receipt,
+    SettingSpec,
+    TransientError,
+)
+from publishers.http import channel_message, error_for, request
+from publishers.markup import blocks, escape_markup, excerpt, one_line, paragraph_html
+from publishers.text import with_link
+
+if TYPE_CHECKING:
+    from requests import Response
+
+POST_STATUSES = ("publish", "pending", "draft", "private")
+SLUG_TITLE_LENGTH = 60
+SLUG_KEY_LENGTH = 10
+_TAGS = re.compile(r"<[^>]*>")
+_GERMAN = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
+)
+_CATEGORY_IDS = re.compile(r"\d+(?:\s*,\s*\d+)*")
+
+
+def slug_for(title: str, idempotency_key: str) -> str:
+    """The post's slug: the title in ASCII plus a short hash of the key, stable across retries."""
+    ascii_title = (
+        unicodedata.normalize("NFKD", title.translate(_GERMAN))
+        .encode("ascii", "ignore")
+        .decode("ascii")
+    )
+    words = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    if len(words) > SLUG_TITLE_LENGTH:
+        cut = words[: SLUG_TITLE_LENGTH + 1]  # one more, to see whether a word ends there
+        words = cut.rsplit("-", 1)[0] if "-" in cut else cut[:SLUG_TITLE_LENGTH]
+    short = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:SLUG_KEY_LENGTH]
+    return f"{words or 'post'}-{short}"
+
+
+def content_html(text: str) -> str:
+    """The post body as paragraph blocks for the block editor, every character escaped."""
+    return "\n\n".join(
+        f"<!-- wp:paragraph -->\n<p>{paragraph_html(block)}</p>\n<!-- /wp:paragraph -->"
+        for block in blocks(text)
+    )
+
+
+class WordPressPublisher(Publisher):
+    """Publishes blog posts to a WordPress site (5.6 or newer) through its REST API."""
+
+    kind: ClassVar[str] = "wordpress"
+    display_name: ClassVar[str] = "WordPress blog"
+    text_limit: ClassVar[int | None] = None
+    counted_as: ClassVar[str] = "characters"
+    supports_media: ClassVar[bool] = False
+    deduplicates: ClassVar[bool] = True  # the slug lookup before every create
+    settings_spec = (
+        SettingSpec(
+            "site_url", type="url", help="address of the blog, e.g. https://www.example.de"
+        ),
+        SettingSpec(
+            "username",
+            help="WordPress user the posts are published as (Author role or higher)",
+        ),
+        SettingSpec(
+            "application_password",
+            type="password",
+            secret=True,
+            help="an application password of that user (Users → Profile → Application "
+            "Passwords), not the login password",
+        ),
+        SettingSpec(
+            "category_ids",
+            required=False,
+            default="",
+            help="ids of the categories every post goes into, comma-separated, e.g. 3,7 "
+            "(empty: the site's default category)",
+        ),
+        SettingSpec(
+            "post_status",
+            required=False,
+            default="publish",
+            help="publish (live at once), pending (for review in WordPress), draft or private",
+        ),
+        SettingSpec(
+            "pretty_permalinks",
+            type="bool",
+            required=False,
+            default=True,
+            help="off only when the site's permalinks are set to 'Plain': the API is then "
+            "reached at ?rest_route= instead of /wp-json/",
+        ),
+        SettingSpec(
+            "timeout_seconds",
+            type="int",
+            required=False,
+            default=30,
+            help="how long to wait for the site",
+        ),
+    )
+
+    @classmethod
+    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The base checks, plus category ids, a known post status and a usable timeout."""
+        clean = super().clean_settings(settings)
+        clean["site_url"] = clean["site_url"].rstrip("/")
+        ids = clean["category_ids"] or ""
+        if ids and not _CATEGORY_IDS.fullmatch(ids):
+            raise ConfigError(
+                cls.kind, "category_ids", f"{ids!r} is not a comma-separated list of numbers"
+            )
+        clean["category_ids"] = ",".join(part.strip() for part in ids.split(",")) if ids else ""
+        clean["post_status"] = clean["post_status"].lower()
+        if clean["post_status"] not in POST_STATUSES:
+            raise ConfigError(
+                cls.kind,
+                "post_status",
+                f"{clean['post_status']!r} is not one of {', '.join(POST_STATUSES)}",
+            )
+        if clean["timeout_seconds"] < 1:
+            raise ConfigError(cls.kind, "timeout_seconds", "must be at least 1")
+        return clean
+
+    @property
+    def _secrets(self) -> list[str]:
+        return [self.settings["application_password"]]
+
+    @property
+    def category_ids(self) -> list[int]:
+        """The categories every post is filed under."""
+        ids = self.settings["category_ids"]
+        return [int(part) for part in ids.split(",")] if ids else []
+
+    def _url(self, route: str) -> str:
+        site = self.settings["site_url"]
+        if self.settings["pretty_permalinks"]:
+            return f"{site}/wp-json{route}"
+        return f"{site}/?rest_route={route}"
+
+    def _call(self, method: str, route: str, **kwargs: Any) -> Response:
+        """One authenticated request; any status but 2xx raises the typed error."""
+        response = self._send(method, route, **kwargs)
+        error = _error_for(response, self._secrets)
+        if error is not None:
+            raise error
+        return response
+
+    def _send(self, method: str, route: str, **kwargs: Any) -> Response:
+        return request(
+            method,
+            self._url(route),
+            auth=(self.settings["username"], self.settings["application_password"]),
+            timeout=(5.0, float(self.settings["timeout_seconds"])),
+            secrets=self._secrets,
+            **kwargs,
+        )
+
+    def validate(self, post: OutgoingPost) -> list[Problem]:
+        problems = super().validate(post)
+        if not one_line(post.title):
+            problems.append(Problem("title", "a blog post needs a title"))
+        return problems
+
+    def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
+        """Return the post already published under this key's slug, or create it."""
+        slug = slug_for(post.title, idempotency_key)
+        existing = self._find(slug)
+        if existing is not None:
+            return _receipt(existing, http_status=200, found=True)
+        text = with_link(post)
+        body: dict[str, Any] = {
+            "title": escape_markup(one_line(post.title)),
+            "content": content_html(text),
+            "excerpt": escape_markup(excerpt(text)),
+            "status": self.settings["post_status"],
+            "slug": slug,
+        }
+        if self.category_ids:
+            body["categories"] = self.category_ids
+        tags = self._tag_ids(post.tags)
+        if tags:
+            body["tags"] = tags
+        response = self._call("POST", "/wp/v2/posts", json=body)
+        created = _json(response, "the new post")
+        if not isinstance(created, dict) or not created.get("id"):
+            # Safe to retry: the slug lookup finds the post if it was created after all.
+            raise TransientError(
+                f"WordPress answered HTTP {response.status_code} without the new post's id",
+                http_status=response.status_code,
+            )
+        return _receipt(created, http_status=response.status_code, found=False)
+
+    def _find(self, slug: str) -> dict[str, Any] | None:
+        """The post with `slug` in any status but trash (drafts need the credentials)."""
+        response = self._call("GET", "/wp/v2/posts", params={"slug": slug, "status": "any"})
+        found = _json(response, "the post lookup")
+        if not isinstance(found, list):
+            raise TransientError(
+                f"WordPress answered the post lookup with HTTP {response.status_code} but no "
+                "list; is site_url the address of a WordPress site?",
+                http_status=response.status_code,
+            )
+        for item in found:
+            if isinstance(item, dict) and item.get("slug") == slug and item.get("id"):
+                return item
+        return None
+
+    def _tag_ids(self, names: Iterable[str]) -> list[int]:
+        """Ids of the post's tags: found by name, or created (Authors may create tags)."""
+        ids: list[int] = []
+        seen: set[str] = set()
+        for raw in names:
+            name = one_line(str(raw)).lstrip("#").strip()
+            if not name or name.casefold() in seen:
+                continue
+            seen.add(name.casefold())
+            tag_id = self._existing_tag(name)
+            if tag_id is None:
+                tag_id = self._create_tag(name)
+            if tag_id not in ids:
+                ids.append(tag_id)
+        return ids
+
+    def _existing_tag(self, name: str) -> int | None:
+        response = self._call("GET", "/wp/v2/tags", params={"search": name, "per_page": 100})
+        found = _json(response, "the tag search")
+        for item in found if isinstance(found, list) else []:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), int):
+                continue
+            # WordPress stores term names HTML-escaped ("B&amp;B").
+            if html.unescape(str(item.get("name", ""))).casefold() == name.casefold():
+                return int(item["id"])
+        return None
+
+    def _create_tag(self, name: str) -> int:
+        response = self._send("POST", "/wp/v2/tags", json={"name": name})
+        existing = _existing_term_id(response)
+        if existing is not None:
+            return existing
+        error = _error_for(response, self._secrets)
+        if error is not None:
+            raise error
+        answer = _json(response, "the new tag")
+        if not isinstance(answer, dict) or not isinstance(answer.get("id"), int):
+            raise TransientError(
+                f"WordPress created the tag {name!r} but its answer has no id",
+                http_status=response.status_code,
+            )
+        return int(answer["id"])
+
+    def check_connection(self) -> str:
+        """Sign in as the user and check that it may publish (or submit) posts."""
+        response = self._call("GET", "/wp/v2/users/me", params={"context": "edit"})
+        user = _json(response, "the signed-in user")
+        if not isinstance(user, dict) or not user.get("id"):
+            raise TransientError(
+                f"WordPress answered HTTP {response.status_code} without the signed-in user; "
+                "is site_url the address of a WordPress site?",
+                http_status=response.status_code,
+            )
+        name = user.get("name") or user.get("slug") or self.settings["username"]
+        capabilities = user.get("capabilities")
+        if isinstance(capabilities, dict) and capabilities:
+            needed = "publish_posts" if self.settings["post_status"] == "publish" else "edit_posts"
+            if not capabilities.get(needed):
+                raise AuthError(
+                    f"the WordPress user {name!r} lacks the {needed!r} capability; give it the "
+                    "Author role (or higher), or set post_status to pending",
+                    http_status=response.status_code,
+                )
+        return f"signed in to {self.settings['site_url']} as {name}"
+
+
+def _receipt(post: Mapping[str, Any], *, http_status: int, found: bool) -> Receipt:
+    link = post.get("link")
+    return Receipt(
+        external_id=str(post["id"]),
+        url=link if isinstance(link, str) and link.startswith(("https://", "http://")) else None,
+        http_status=http_status,
+        raw={
+            "id": post["id"],
+            "slug": post.get("slug"),
+            "status": post.get("status"),
+            "link": link,
+            "found_existing": found,
+        },
+    )
+
+
+def _json(response: Response, what: str) -> Any:
+    try:
+        return response.json()
+    except ValueError as err:
+        raise TransientError(
+            f"WordPress answered HTTP {response.status_code} for {what} without JSON; "
+            "is site_url the address of a WordPress site with the REST API on?",
+            http_status=response.status_code,
+        ) from err
+
+
+def _existing_term_id(response: Response) -> int | None:
+    """The id WordPress names when a tag of that name exists (created meanwhile, or
+    beyond the search's first 100 results)."""
+    if response.status_code != 400:
+        return None
+    try:
+        answer = response.json()
+    except ValueError:
+        return None
+    if not isinstance(answer, dict) or answer.get("code") != "term_exists":
+        return None
+    data = answer.get("data")
+    if not isinstance(data, dict):
+        return None
+    term_id = data.get("term_id")
+    return term_id if isinstance(term_id, int) else None
+
+
+def _error_for(response: Response, secrets: list[str]) -> DeliveryError | None:
+    """The typed error for a WordPress answer, with its message as plain text."""
+    if 200 <= response.status_code < 300:
+        return None
+    message = html.unescape(_TAGS.sub("", channel_message(response, secrets))).strip()
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    code = body.get("code") if isinstance(body, dict) else None
+    if _forbidden_status(body):
+        # `status=any` from a request WordPress saw as anonymous: the credentials did not
+        # arrive or were not accepted, though WordPress reports it as a bad parameter.
+        return AuthError(
+            f"{message} (WordPress did not accept the credentials for looking up posts: "
+            "check username and application password, and that the web server passes the "
+            "Authorization header on)",
+            http_status=response.status_code,
+        )
+    if code in ("rest_not_logged_in", "incorrect_password", "invalid_username", "invalid_email"):
+        return AuthError(message or str(code), http_status=response.status_code)
+    if 300 <= response.status_code < 400:
+        return error_for(response, secrets=secrets)  # its message names the new address
+    return error_for(response, secrets=secrets, message=message or None)
+
+
+def _forbidden_status(body: Any) -> bool:
+    if not isinstance(body, dict):
+        return False
+    if body.get("code") == "rest_forbidden_status":
+        return True
+    data = body.get("data")
+    details = data.get("details") if isinstance(data, dict) else None
+    status = details.get("status") if isinstance(details, dict) else None
+    return isinstance(status, dict) and status.get("code") == "rest_forbidden_status"

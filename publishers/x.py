@@ -1,0 +1,371 @@
+"""X (formerly Twitter): POST /2/tweets with a user's OAuth 2.0 token, metrics, a budget.
+
+Length is counted the way X does (twitter-text 3, configuration v3): after NFC
+normalisation every code point in U+0000-U+10FF, U+2000-U+200D, U+2010-U+201F and
+U+2032-U+2037 weighs 1 and every other one 2; an emoji, however many code points its
+sequence takes (skin tones, ZWJ families, flags, keycaps), weighs 2; every link weighs
+23, the length of the t.co address X puts in its place. Links are found the way
+twitter-text finds them, closely but not exactly: with a scheme any host counts, without
+one the domain must end in a country code or one of the common generic endings below.
+
+X keeps no idempotency key. It refuses a post whose text it already has with a 403 that
+is no credentials problem: that becomes a PermanentError saying an earlier attempt may
+already have posted it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import regex
+
+from publishers.base import (
+    ConfigError,
+    DeliveryError,
+    OutgoingPost,
+    PermanentError,
+    Problem,
+    Publisher,
+    RateLimited,
+    Receipt,
+    SettingSpec,
+    TransientError,
+)
+from publishers.http import MESSAGE_MAX, error_for, request, retry_after
+
+if TYPE_CHECKING:
+    from requests import Response
+
+TEXT_LIMIT = 280
+URL_WEIGHT = 23
+DEFAULT_WEIGHT = 2
+# twitter-text config v3: code point ranges that weigh 1 (everything else weighs 2).
+LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
+DUPLICATE_MARKER = "duplicate content"
+# 24-hour windows X reports beside the 15-minute one (x-rate-limit-*).
+DAILY_LIMIT_PREFIXES = ("x-user-limit-24hour", "x-app-limit-24hour")
+
+_EMOJI = regex.compile(
+    r"[\U0001F1E6-\U0001F1FF]{2}"  # a flag: two regional indicators
+    r"|[#*0-9]\uFE0F?\u20E3"  # a keycap
+    r"|\U0001F3F4[\U000E0061-\U000E007A]+\U000E007F"  # England, Scotland, Wales
+    r"|\p{Extended_Pictographic}\uFE0F?\p{Emoji_Modifier}?"
+    r"(?:\u200D\p{Extended_Pictographic}\uFE0F?\p{Emoji_Modifier}?)*"
+)
+
+# twitter-text's character classes for the path and query of a link.
+_LATIN = (
+    "\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff\u0100-\u024f\u0253\u0254\u0256\u0257\u0259"
+    "\u025b\u0263\u0268\u026f\u0272\u0289\u028b\u02bb\u0300-\u036f\u1e00-\u1eff"
+)
+_PATH_CHAR = rf"[a-z\u0400-\u04ff0-9!*';:=+,.$/%#\[\]\-\u2013_~@|&{_LATIN}]"
+_PATH_END = re.compile(rf"[+\-a-z\u0400-\u04ff0-9=_#/{_LATIN}]", re.IGNORECASE)
+_PARENS = rf"\({_PATH_CHAR}*(?:\({_PATH_CHAR}+\){_PATH_CHAR}*)?\)"
+_QUERY_END = re.compile(r"[a-z0-9\-_&=#/]", re.IGNORECASE)
+# A host label: anything but ASCII punctuation, spaces and direction marks.
+_LABEL_CHAR = r"[^\s!-/:-@\[-`{-~\u00a0\u2000-\u200f\u2028-\u202f\u205f\u3000\ufeff\ufffe\uffff]"
+# Every country-code ending (IANA's two-letter list as twitter-text 3 has it) and the
+# generic endings a German-speaking company's texts commonly name; twitter-text knows
+# over a thousand generic ones, so a rarer one without a scheme counts as plain text.
+_CCTLDS = (
+    "ac ad ae af ag ai al am an ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bl bm "
+    "bn bo bq br bs bt bv bw by bz ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz "
+    "de dj dk dm do dz ec ee eg eh er es et eu fi fj fk fm fo fr ga gb gd ge gf gg gh gi gl "
+    "gm gn gp gq gr gs gt gu gw gy hk hm hn hr ht hu id ie il im in io iq ir is it je jm jo "
+    "jp ke kg kh ki km kn kp kr kw ky kz la lb lc li lk lr ls lt lu lv ly ma mc md me mf mg "
+    "mh mk ml mm mn mo mp mq mr ms mt mu mv mw mx my mz na nc ne nf ng ni nl no np nr nu nz "
+    "om pa pe pf pg ph pk pl pm pn pr ps pt pw py qa re ro rs ru rw sa sb sc sd se sg sh si "
+    "sj sk sl sm sn so sr ss st su sv sx sy sz tc td tf tg th tj tk tl tm tn to tp tr tt tv "
+    "tw tz ua ug uk um us uy uz va vc ve vg vi vn vu wf ws ye yt za zm zw"
+).split()
+_GTLDS = (
+    "academy agency app art bar bayern berlin bio biz blog business cafe career careers "
+    "center click cloud club com community company consulting dev digital eco education "
+    "email energy events expert finance fitness gmbh green group hamburg health immobilien "
+    "info jobs koeln link live ltd media museum name net network news nrw online org page "
+    "photo photography pro radio ruhr saarland school services shop site social software "
+    "solutions store studio swiss systems team tech tirol travel versicherung video wien "
+    "website wiki work world xyz"
+).split()
+_TLD = "|".join(sorted(_CCTLDS + _GTLDS, key=len, reverse=True))
+_QUERY_CHAR = r"[a-z0-9!?*'@();:&=+$/%#\[\]\-_.,~|]"
+_TAIL = rf"(?::[0-9]+)?(?P<path>/(?:{_PARENS}|{_PATH_CHAR})*)?(?P<query>\?{_QUERY_CHAR}*)?"
+_URL_WITH_SCHEME = re.compile(
+    r"(?<![A-Za-z0-9@＠$#＃])https?://"
+    rf"(?:{_LABEL_CHAR}(?:[\-_]|{_LABEL_CHAR})*\.)+"
+    # With a scheme, any ending of two letters or more (twitter-text checks its list).
+    rf"(?:xn--[a-z0-9\-]+|(?:(?![\d_]){_LABEL_CHAR}){{2,}})"
+    rf"(?![a-z0-9@+\-]){_TAIL}",
+    re.IGNORECASE,
+)
+_URL_WITHOUT_SCHEME = re.compile(
+    r"(?<![A-Za-z0-9@＠$#＃\-_./])"
+    rf"(?:[\-a-z0-9{_LATIN}]+\.)+(?:xn--[a-z0-9\-]+|{_TLD})(?![a-z0-9@+\-]){_TAIL}",
+    re.IGNORECASE,
+)
+_PATH_TOKEN = re.compile(rf"{_PARENS}|{_PATH_CHAR}", re.IGNORECASE)
+
+
+def _link_end(match: re.Match[str]) -> int:
+    """Where a matched link ends: path and query lose what twitter-text would not end on."""
+    end = match.start("query") if match.group("query") else match.end()
+    if match.group("path"):
+        tokens = [t.group() for t in _PATH_TOKEN.finditer(match.group("path")[1:])]
+        while tokens and not (tokens[-1].startswith("(") or _PATH_END.match(tokens[-1])):
+            tokens.pop()
+        end = match.start("path") + 1 + sum(len(t) for t in tokens)
+        if end < match.end("path"):
+            return end  # a query only follows a path that ends well
+    query = match.group("query") or ""
+    ends = [i for i, char in enumerate(query) if _QUERY_END.match(char)]
+    return match.start("query") + ends[-1] + 1 if ends else end
+
+
+def link_spans(text: str) -> list[tuple[int, int]]:
+    """The (start, end) of every link twitter-text would find in `text`, in order."""
+    spans: list[tuple[int, int]] = []
+    for pattern in (_URL_WITH_SCHEME, _URL_WITHOUT_SCHEME):
+        for match in pattern.finditer(text):
+            end = _link_end(match)
+            if not any(s < end and match.start() < e for s, e in spans):
+                spans.append((match.start(), end))
+    return sorted(spans)
+
+
+def _weight(char: str) -> int:
+    point = ord(char)
+    return 1 if any(lo <= point <= hi for lo, hi in LIGHT_RANGES) else DEFAULT_WEIGHT
+
+
+def weighted_length(text: str) -> int:
+    """The length X checks against its 280 limit (twitter-text's weightedLength)."""
+    text = unicodedata.normalize("NFC", re.sub(r"\r\n|\r", "\n", text))
+    links = dict(link_spans(text))
+    emoji = {m.start(): m.end() for m in _EMOJI.finditer(text)}
+    total = 0
+    index = 0
+    while index < len(text):
+        if index in links:
+            total += URL_WEIGHT
+            index = links[index]
+        elif index in emoji:
+            total += DEFAULT_WEIGHT
+            index = emoji[index]
+        else:
+            total += _weight(text[index])
+            index += 1
+    return total
+
+
+def compose(post: OutgoingPost) -> str:
+    """The post's text, with its link appended when the text lacks it."""
+    if post.link and post.link not in post.text:
+        return f"{post.text.rstrip()}\n\n{post.link}"
+    return post.text
+
+
+class XPublisher(Publisher):
+    """Posts to one X account with an OAuth 2.0 user-context token."""
+
+    kind: ClassVar[str] = "x"
+    display_name: ClassVar[str] = "X"
+    text_limit: ClassVar[int | None] = TEXT_LIMIT
+    counted_as: ClassVar[str] = "weighted characters"
+    settings_spec = (
+        SettingSpec(
+            "access_token",
+            type="password",
+            secret=True,
+            help="OAuth 2.0 user access token of the account "
+            "(scopes tweet.write, tweet.read and users.read)",
+        ),
+        SettingSpec(
+            "api_base",
+            type="url",
+            required=False,
+            default="https://api.x.com",
+            help="address of the X API; change only for a proxy or a test server",
+        ),
+        SettingSpec(
+            "monthly_post_budget",
+            type="int",
+            required=False,
+            help="most posts a month on this account (X bills each post); empty for no limit",
+        ),
+        SettingSpec(
+            "timeout_seconds",
+            type="int",
+            required=False,
+            default=30,
+            help="how long to wait for X, in seconds",
+        ),
+    )
+
+    @classmethod
+    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        clean = super().clean_settings(settings)
+        clean["api_base"] = clean["api_base"].rstrip("/")
+        budget = clean["monthly_post_budget"]
+        if budget is not None and budget < 0:
+            raise ConfigError(cls.kind, "monthly_post_budget", f"{budget!r} is below 0")
+        if clean["timeout_seconds"] < 1:
+            raise ConfigError(cls.kind, "timeout_seconds", "must be at least 1")
+        return clean
+
+    @property
+    def monthly_post_budget(self) -> int | None:
+        """The most posts a month this channel may send, or None for no limit."""
+        budget: int | None = self.settings["monthly_post_budget"]
+        return budget
+
+    def budget_left(self, posts_this_month: int) -> int | None:
+        """Posts still allowed this month, given how many went out; None without a budget.
+
+        The adapter keeps no state: the engine counts this channel's posts in the month and
+        must ask before publishing, holding the post while the answer is 0.
+        """
+        if self.monthly_post_budget is None:
+            return None
+        return max(0, self.monthly_post_budget - max(0, posts_this_month))
+
+    @property
+    def _secrets(self) -> list[str]:
+        return [self.settings["access_token"]]
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Response:
+        response = request(
+            method,
+            self.settings["api_base"] + path,
+            headers={"Authorization": f"Bearer {self.settings['access_token']}"},
+            timeout=(5.0, float(self.settings["timeout_seconds"])),
+            secrets=self._secrets,
+            **kwargs,
+        )
+        error = self._error(response)
+        if error is not None:
+            raise error
+        return response
+
+    def _error(self, response: Response) -> DeliveryError | None:
+        error = error_for(response, secrets=self._secrets, message=self._message(response))
+        if error is None:
+            return None
+        if isinstance(error, RateLimited):
+            return RateLimited(
+                error.message, retry_after=_rate_limit_wait(response), http_status=429
+            )
+        if response.status_code == 403 and DUPLICATE_MARKER in response.text.lower():
+            # Not a credentials problem: X already has a post with exactly this text.
+            return PermanentError(
+                f"{error.message} (an earlier attempt may already have posted it)",
+                http_status=403,
+            )
+        return error
+
+    def _message(self, response: Response) -> str | None:
+        """X's own words: the first `errors[].message`, else the problem's detail or title."""
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        if not isinstance(body, dict):
+            return None
+        errors = body.get("errors")
+        first = errors[0] if isinstance(errors, list) and errors else None
+        for text in (
+            first.get("message") if isinstance(first, dict) else None,
+            body.get("detail"),
+            body.get("title"),
+        ):
+            if isinstance(text, str) and text.strip():
+                return _cut(text.strip())
+        return None
+
+    def measure(self, text: str) -> int:
+        return weighted_length(text)
+
+    def validate(self, post: OutgoingPost) -> list[Problem]:
+        return super().validate(replace(post, text=compose(post)))
+
+    def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
+        """POST /2/tweets; X has no idempotency key (see the module docstring)."""
+        response = self._call("POST", "/2/tweets", json={"text": compose(post)})
+        data = _data(response, "the new post")
+        ident = data.get("id")
+        if not isinstance(ident, str) or not re.fullmatch(r"[0-9]+", ident):
+            raise TransientError(
+                "X accepted the post but its answer has no post id",
+                http_status=response.status_code,
+            )
+        return Receipt(
+            external_id=ident,
+            url=f"https://x.com/i/web/status/{ident}",
+            http_status=response.status_code,
+            raw=data,
+        )
+
+    def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
+        """Public metrics of the post (X bills this read)."""
+        response = self._call(
+            "GET",
+            f"/2/tweets/{receipt.external_id}",
+            params={"tweet.fields": "public_metrics"},
+        )
+        metrics = _data(response, "the post").get("public_metrics")
+        if not isinstance(metrics, dict):
+            return {}
+        names = {
+            "likes": "like_count",
+            "reposts": "retweet_count",
+            "replies": "reply_count",
+            "quotes": "quote_count",
+            "bookmarks": "bookmark_count",
+            "impressions": "impression_count",
+        }
+        return {
+            name: metrics[field]
+            for name, field in names.items()
+            if isinstance(metrics.get(field), int) and not isinstance(metrics[field], bool)
+        }
+
+    def check_connection(self) -> str:
+        """GET /2/users/me: the token works and belongs to this account."""
+        data = _data(self._call("GET", "/2/users/me"), "the account")
+        return f"signed in to X as @{data.get('username', '?')}"
+
+
+def _rate_limit_wait(response: Response) -> float:
+    """Seconds until the exhausted window resets: a spent 24-hour window outlasts the rest."""
+    now = time.time()
+    daily = [
+        max(0.0, float(reset) - now)
+        for prefix in DAILY_LIMIT_PREFIXES
+        if (response.headers.get(f"{prefix}-remaining") or "").strip() == "0"
+        and (reset := (response.headers.get(f"{prefix}-reset") or "").strip()).isdigit()
+    ]
+    # Otherwise the 15-minute window's x-rate-limit-reset (epoch seconds), else Retry-After.
+    return max(daily) if daily else retry_after(response, now)
+
+
+def _data(response: Response, what: str) -> dict[str, Any]:
+    """The `data` object of a success answer; anything else is worth a retry."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        raise TransientError(
+            f"X answered HTTP {response.status_code} for {what} without a data object",
+            http_status=response.status_code,
+        )
+    return data
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"

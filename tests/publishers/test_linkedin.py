@@ -1,0 +1,475 @@
+"""The LinkedIn adapter against a local server that answers like LinkedIn's REST API."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from publishers.base import (
+    AuthError,
+    ConfigError,
+    Media,
+    OutgoingPost,
+    PermanentError,
+    RateLimited,
+    Receipt,
+    TransientError,
+)
+from publishers.linkedin import (
+    LinkedInPublisher,
+    little_text,
+    seconds_until_quota_reset,
+)
+
+TOKEN = "AQV-linkedin-token-0123456789abcdef"
+KEY = "9a8b7c6d5e4f30211203f4e5d6c7b8a9"
+ORG = "2414183"
+SHARE = "urn:li:share:7012345678901234567"
+POST = OutgoingPost(post_id=5, title="Tag der offenen Tür", text="Wir öffnen die Türen 🎉 #Kassel")
+HEADERS = {
+    "Authorization": f"Bearer {TOKEN}",
+    "LinkedIn-Version": "202605",
+    "X-Restli-Protocol-Version": "2.0.0",
+}
+
+
+def _adapter(server: HTTPServer, **extra: object) -> LinkedInPublisher:
+    return LinkedInPublisher(
+        {
+            "organization_id": ORG,
+            "access_token": TOKEN,
+            "api_base": server.url_for("/").rstrip("/"),
+            **extra,
+        }
+    )
+
+
+def _body(commentary: str) -> dict[str, Any]:
+    """The request body the Posts API documents for a text-only organisation post."""
+    return {
+        "author": f"urn:li:organization:{ORG}",
+        "commentary": commentary,
+        "visibility": "PUBLIC",
+        "distribution": {
+            "feedDistribution": "MAIN_FEED",
+            "targetEntities": [],
+            "thirdPartyDistributionChannels": [],
+        },
+        "lifecycleState": "PUBLISHED",
+        "isReshareDisabledByAuthor": False,
+    }
+
+
+def _created(server: HTTPServer, urn: str = SHARE) -> None:
+    # LinkedIn answers 201 with an empty body; the new post's URN is in x-restli-id.
+    server.expect_oneshot_request("/rest/posts", method="POST").respond_with_data(
+        "", status=201, headers={"x-restli-id": urn}
+    )
+
+
+def test_publish_posts_as_the_organisation_with_version_headers(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request(
+        "/rest/posts", method="POST", headers=HEADERS, json=_body(POST.text)
+    ).respond_with_data("", status=201, headers={"x-restli-id": SHARE})
+    receipt = _adapter(httpserver).publish(POST, KEY)
+    assert (receipt.external_id, receipt.url, receipt.http_status) == (
+        SHARE,
+        f"https://www.linkedin.com/feed/update/{SHARE}/",
+        201,
+    )
+
+
+def test_the_api_version_is_a_setting(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request(
+        "/rest/posts", headers={**HEADERS, "LinkedIn-Version": "202611"}
+    ).respond_with_data("", status=201, headers={"x-restli-id": "urn:li:ugcPost:7012"})
+    receipt = _adapter(httpserver, api_version="202611").publish(POST, KEY)
+    assert receipt.external_id == "urn:li:ugcPost:7012"
+
+
+@pytest.mark.parametrize(
+    ("text", "commentary"),
+    [
+        pytest.param("Grüße aus Kassel", "Grüße aus Kassel", id="plain-text-unchanged"),
+        pytest.param("Tag (mit Essen)", r"Tag \(mit Essen\)", id="parentheses"),
+        pytest.param("[Info] {neu} <3", r"\[Info\] \{neu\} \<3", id="brackets-braces-angles"),
+        pytest.param("*fett* _kursiv_ ~alt~", r"\*fett\* \_kursiv\_ \~alt\~", id="markup-chars"),
+        pytest.param("a|b C:\\Pfad", r"a\|b C:\\Pfad", id="pipe-and-backslash"),
+        pytest.param("Fragen an @redaktion", r"Fragen an \@redaktion", id="at-sign"),
+        pytest.param("#Kassel #Nordhessen2026", "#Kassel #Nordhessen2026", id="hashtags-stay"),
+        pytest.param("Platz #1 und # allein", r"Platz \#1 und \# allein", id="not-hashtags"),
+        pytest.param(
+            "https://example.org/a_(b)#top",
+            r"https://example.org/a\_\(b\)\#top",
+            id="link-characters-escaped-no-hashtag-in-a-link",
+        ),
+    ],
+)
+def test_reserved_characters_are_escaped_so_linkedin_does_not_cut_the_post(
+    httpserver: HTTPServer, text: str, commentary: str
+) -> None:
+    assert little_text(text) == commentary
+    httpserver.expect_oneshot_request("/rest/posts", json=_body(commentary)).respond_with_data(
+        "", status=201, headers={"x-restli-id": SHARE}
+    )
+    _adapter(httpserver).publish(OutgoingPost(post_id=1, title="T", text=text), KEY)
+
+
+def test_the_link_is_appended_when_the_text_lacks_it(httpserver: HTTPServer) -> None:
+    link = "https://www.example.de/tag_der_offenen_tuer"
+    httpserver.expect_oneshot_request(
+        "/rest/posts",
+        json=_body(f"{POST.text}\n\nhttps://www.example.de/tag\\_der\\_offenen\\_tuer"),
+    ).respond_with_data("", status=201, headers={"x-restli-id": SHARE})
+    _adapter(httpserver).publish(OutgoingPost(post_id=1, title="T", text=POST.text, link=link), KEY)
+
+
+def test_a_repeated_post_is_refused_as_a_duplicate_not_published_twice(
+    httpserver: HTTPServer,
+) -> None:
+    # No idempotency key on LinkedIn, but it refuses content it already has.
+    httpserver.expect_oneshot_request("/rest/posts").respond_with_json(
+        {
+            "errorDetailType": "com.linkedin.common.error.BadRequest",
+            "message": "com.linkedin.content.common.exception.BadRequestResponseException: "
+            f"Content is a duplicate of {SHARE}",
+            "errorDetails": {
+                "inputErrors": [
+                    {
+                        "description": "Duplicate post is detected",
+                        "input": {},
+                        "code": "DUPLICATE_POST",
+                    }
+                ]
+            },
+            "status": 422,
+        },
+        status=422,
+    )
+    with pytest.raises(PermanentError) as caught:
+        _adapter(httpserver).publish(POST, KEY)
+    assert caught.value.message.startswith(f"Content is a duplicate of {SHARE}")
+    assert "an earlier attempt may have published it" in caught.value.message
+    assert caught.value.http_status == 422
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error", "words"),
+    [
+        pytest.param(
+            401,
+            {
+                "status": 401,
+                "serviceErrorCode": 65602,
+                "code": "EXPIRED_ACCESS_TOKEN",
+                "message": "The token used in the request has expired",
+            },
+            AuthError,
+            "The token used in the request has expired",
+            id="401-expired",
+        ),
+        pytest.param(
+            403,
+            {
+                "status": 403,
+                "serviceErrorCode": 100,
+                "code": "ACCESS_DENIED",
+                "message": "Not enough permissions to access: partnerApiPostsExternal.CREATE",
+            },
+            AuthError,
+            "Not enough permissions to access",
+            id="403-no-page-role",
+        ),
+        pytest.param(
+            422,
+            {
+                "status": 422,
+                "message": "ERROR :: /commentary :: field is required but not found",
+            },
+            PermanentError,
+            "ERROR :: /commentary :: field is required but not found",
+            id="422-validation",
+        ),
+        pytest.param(
+            400,
+            {"status": 400, "code": "ILLEGAL_ARGUMENT", "message": "Invalid author"},
+            PermanentError,
+            "Invalid author",
+            id="400-illegal-argument",
+        ),
+        pytest.param(
+            426,
+            {
+                "status": 426,
+                "code": "NONEXISTENT_VERSION",
+                "message": "Requested version 202401 is not active",
+            },
+            PermanentError,
+            "set a current api_version",
+            id="426-retired-version",
+        ),
+        pytest.param(
+            500,
+            {"status": 500, "message": "Internal Server Error"},
+            TransientError,
+            "Internal Server Error",
+            id="500",
+        ),
+        pytest.param(504, "upstream timed out", TransientError, "upstream timed out", id="504"),
+    ],
+)
+def test_error_answers_map_to_typed_errors_in_linkedins_words(
+    httpserver: HTTPServer, status: int, body: object, error: type[Exception], words: str
+) -> None:
+    handler = httpserver.expect_oneshot_request("/rest/posts")
+    if isinstance(body, str):
+        handler.respond_with_data(body, status=status)
+    else:
+        handler.respond_with_json(body, status=status)
+    with pytest.raises(error) as caught:
+        _adapter(httpserver).publish(POST, KEY)
+    assert words in str(caught.value)
+    assert caught.value.http_status == status  # type: ignore[attr-defined]
+
+
+def test_a_429_waits_until_the_daily_quota_resets_at_midnight_utc(httpserver: HTTPServer) -> None:
+    # LinkedIn sends no rate-limit headers: the daily quotas reset at 00:00 UTC.
+    httpserver.expect_oneshot_request("/rest/posts").respond_with_json(
+        {"status": 429, "message": "Resource level throttle APPLICATION DAY limit for calls"},
+        status=429,
+    )
+    before = seconds_until_quota_reset()
+    with pytest.raises(RateLimited) as caught:
+        _adapter(httpserver).publish(POST, KEY)
+    after = seconds_until_quota_reset()
+    assert min(before, after) - 1 <= caught.value.retry_after <= max(before, after) + 1
+    assert "APPLICATION DAY limit" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("now", "seconds"),
+    [
+        pytest.param(datetime(2026, 11, 23, 23, 59, 30, tzinfo=UTC), 30, id="half-a-minute"),
+        pytest.param(datetime(2026, 11, 23, 0, 0, 0, tzinfo=UTC), 86400, id="just-reset"),
+        pytest.param(datetime(2026, 12, 31, 12, 0, tzinfo=UTC), 43200, id="year-end"),
+        pytest.param(
+            datetime(2026, 11, 24, 0, 30, tzinfo=timezone(timedelta(hours=1))),
+            1800,
+            id="berlin-half-past-midnight-is-2330-utc",
+        ),
+    ],
+)
+def test_the_quota_resets_at_the_next_midnight_utc(now: datetime, seconds: float) -> None:
+    assert seconds_until_quota_reset(now) == seconds
+
+
+def test_timeout_is_transient(httpserver: HTTPServer) -> None:
+    answered = threading.Event()
+
+    def slow(_request: Request) -> Response:
+        answered.wait(1.5)
+        return Response("", status=201, headers={"x-restli-id": SHARE})
+
+    httpserver.expect_oneshot_request("/rest/posts").respond_with_handler(slow)
+    try:
+        with pytest.raises(TransientError, match="did not answer in time"):
+            _adapter(httpserver, timeout_seconds=1).publish(POST, KEY)
+    finally:
+        answered.set()
+
+
+def test_connection_refused_is_transient() -> None:
+    adapter = LinkedInPublisher(
+        {"organization_id": ORG, "access_token": TOKEN, "api_base": "http://127.0.0.1:9"}
+    )
+    with pytest.raises(TransientError, match=r"127\.0\.0\.1:9"):
+        adapter.publish(POST, KEY)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({}, id="no-x-restli-id"),
+        pytest.param({"x-restli-id": "not-a-urn"}, id="not-a-post-urn"),
+    ],
+)
+def test_a_success_without_the_post_urn_is_transient(
+    httpserver: HTTPServer, headers: dict[str, str]
+) -> None:
+    httpserver.expect_oneshot_request("/rest/posts").respond_with_data(
+        "<<<", status=201, headers=headers
+    )
+    with pytest.raises(TransientError, match="x-restli-id"):
+        _adapter(httpserver).publish(POST, KEY)
+
+
+def test_the_token_never_appears_in_repr_or_errors(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request("/rest/posts").respond_with_json(
+        {"status": 401, "message": f"Invalid access token {TOKEN}"}, status=401
+    )
+    adapter = _adapter(httpserver)
+    assert TOKEN not in repr(adapter)
+    with pytest.raises(AuthError) as caught:
+        adapter.publish(POST, KEY)
+    assert TOKEN not in str(caught.value)
+    assert "Invalid access token ***" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "length"),
+    [
+        pytest.param("Grüße aus Köln, Straße", 22, id="umlauts-and-sharp-s"),
+        pytest.param("日本語", 3, id="cjk"),
+        pytest.param("🎉", 2, id="emoji-is-two-utf16-units"),
+        pytest.param("👨\u200d👩\u200d👧\u200d👦", 11, id="zwj-family"),
+        pytest.param("🇩🇪", 4, id="flag"),
+        pytest.param("e\u0301", 2, id="combining-mark"),
+        pytest.param("(Kassel)", 10, id="escapes-count"),
+        pytest.param("#Kassel", 7, id="hashtag-is-not-escaped"),
+        pytest.param("https://example.org/a_b", 24, id="links-count-as-written"),
+    ],
+)
+def test_length_counts_the_commentary_as_sent_in_utf16_units(text: str, length: int) -> None:
+    adapter = LinkedInPublisher({"organization_id": ORG, "access_token": TOKEN})
+    assert adapter.measure(text) == length
+
+
+@pytest.mark.parametrize(
+    ("text", "fits"),
+    [
+        pytest.param("ä" * 3000, True, id="3000-umlauts"),
+        pytest.param("ä" * 3001, False, id="3001-umlauts"),
+        pytest.param("🎉" * 1500, True, id="1500-emoji"),
+        pytest.param("a" * 2999 + "(", False, id="escape-pushes-over"),
+    ],
+)
+def test_validate_applies_the_3000_character_limit(text: str, fits: bool) -> None:
+    adapter = LinkedInPublisher({"organization_id": ORG, "access_token": TOKEN})
+    problems = adapter.validate(OutgoingPost(post_id=1, title="T", text=text))
+    assert (problems == []) is fits
+
+
+def test_media_is_a_problem_for_the_editor() -> None:
+    adapter = LinkedInPublisher({"organization_id": ORG, "access_token": TOKEN})
+    post = OutgoingPost(post_id=1, title="T", text="Bild", media=(Media("https://x/a.jpg", "A"),))
+    assert [p.field for p in adapter.validate(post)] == ["media"]
+
+
+@pytest.mark.parametrize(
+    ("urn", "parameter"),
+    [
+        pytest.param(SHARE, "shares=List(urn%3Ali%3Ashare%3A7012345678901234567)", id="share"),
+        pytest.param(
+            "urn:li:ugcPost:7012345678901234568",
+            "ugcPosts=List(urn%3Ali%3AugcPost%3A7012345678901234568)",
+            id="ugc-post",
+        ),
+    ],
+)
+def test_metrics_come_from_the_share_statistics(
+    httpserver: HTTPServer, urn: str, parameter: str
+) -> None:
+    httpserver.expect_oneshot_request(
+        "/rest/organizationalEntityShareStatistics",
+        method="GET",
+        headers=HEADERS,
+        query_string=(
+            "q=organizationalEntity"
+            f"&organizationalEntity=urn%3Ali%3Aorganization%3A{ORG}&{parameter}"
+        ),
+    ).respond_with_json(
+        {
+            "paging": {"start": 0, "count": 10, "links": []},
+            "elements": [
+                {
+                    "totalShareStatistics": {
+                        "uniqueImpressionsCount": 1200,
+                        "shareCount": 4,
+                        "engagement": 0.0675,
+                        "clickCount": 38,
+                        "likeCount": 41,
+                        "impressionCount": 1500,
+                        "commentCount": 6,
+                    },
+                    "share": urn,
+                    "organizationalEntity": f"urn:li:organization:{ORG}",
+                }
+            ],
+        }
+    )
+    metrics = _adapter(httpserver).fetch_metrics(Receipt(external_id=urn))
+    assert metrics == {
+        "likes": 41,
+        "comments": 6,
+        "shares": 4,
+        "impressions": 1500,
+        "unique_impressions": 1200,
+        "clicks": 38,
+    }
+
+
+def test_metrics_are_empty_when_linkedin_has_none_yet(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request(
+        "/rest/organizationalEntityShareStatistics"
+    ).respond_with_json({"paging": {"start": 0, "count": 10}, "elements": []})
+    assert _adapter(httpserver).fetch_metrics(Receipt(external_id=SHARE)) == {}
+
+
+def test_check_connection_looks_the_page_up(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request(
+        f"/rest/organizations/{ORG}", method="GET", headers=HEADERS
+    ).respond_with_json({"id": int(ORG), "localizedName": "Devtestco", "vanityName": "devtestco"})
+    assert _adapter(httpserver).check_connection() == "connected to the LinkedIn page Devtestco"
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        pytest.param({"access_token": TOKEN}, "organization_id", id="missing-page"),
+        pytest.param(
+            {"organization_id": "firma-gmbh", "access_token": TOKEN},
+            "organization_id",
+            id="page-not-a-number",
+        ),
+        pytest.param({"organization_id": ORG}, "access_token", id="missing-token"),
+        pytest.param(
+            {"organization_id": ORG, "access_token": TOKEN, "api_version": "2026-05"},
+            "api_version",
+            id="version-with-dash",
+        ),
+        pytest.param(
+            {"organization_id": ORG, "access_token": TOKEN, "api_version": "202613"},
+            "api_version",
+            id="month-13",
+        ),
+        pytest.param(
+            {"organization_id": ORG, "access_token": TOKEN, "timeout_seconds": 0},
+            "timeout_seconds",
+            id="0s",
+        ),
+    ],
+)
+def test_bad_configuration_names_the_field(settings: dict[str, object], field: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        LinkedInPublisher(settings)
+    assert caught.value.field == field
+
+
+def test_a_page_urn_is_taken_as_its_number_and_defaults_are_the_public_api() -> None:
+    adapter = LinkedInPublisher(
+        {"organization_id": f"urn:li:organization:{ORG}", "access_token": TOKEN}
+    )
+    assert adapter.settings == {
+        "organization_id": ORG,
+        "access_token": TOKEN,
+        "api_version": "202605",
+        "api_base": "https://api.linkedin.com",
+        "timeout_seconds": 30,
+    }
+    assert adapter.author == f"urn:li:organization:{ORG}"
+    assert LinkedInPublisher.deduplicates is False

@@ -1,0 +1,100 @@
+"""The explicit registry: building adapters by kind, and adding one for a test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+import pytest
+
+from publishers import CHANNEL_KINDS, REGISTRY, UnknownKind, adapter_for, register, unregister
+from publishers.base import ConfigError, OutgoingPost, Publisher, Receipt, SettingSpec
+from publishers.webhook import WebhookPublisher
+
+
+class EchoPublisher(Publisher):
+    """A do-nothing adapter of a kind the planner does not know."""
+
+    kind: ClassVar[str] = "echo"
+    display_name: ClassVar[str] = "Echo"
+    uses_http: ClassVar[bool] = False
+    settings_spec = (SettingSpec("name", help="what to call it"),)
+
+    def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
+        """Answer with the key."""
+        return Receipt(external_id=idempotency_key)
+
+
+@pytest.fixture
+def echo() -> Iterator[type[EchoPublisher]]:
+    """EchoPublisher registered for one test."""
+    yield register(EchoPublisher)
+    unregister("echo")
+
+
+def test_the_registry_is_explicit_and_every_kind_is_known() -> None:
+    assert REGISTRY["webhook"] is WebhookPublisher
+    assert set(REGISTRY) <= set(CHANNEL_KINDS)
+
+
+def test_adapter_for_builds_and_validates() -> None:
+    assert isinstance(adapter_for("webhook", {"url": "https://example.org/h"}), WebhookPublisher)
+    with pytest.raises(ConfigError, match="'url'"):
+        adapter_for("webhook", {})
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        pytest.param("x", "no publisher for 'x' channels yet", id="known-without-adapter"),
+        pytest.param("myspace", "unknown kind 'myspace'", id="unknown"),
+    ],
+)
+def test_a_kind_without_adapter_says_which_kinds_have_one(kind: str, words: str) -> None:
+    with pytest.raises(UnknownKind) as caught:
+        adapter_for(kind, {})
+    assert str(caught.value).startswith(words)
+    assert "available: " in str(caught.value)
+    assert "webhook" in caught.value.available
+    assert isinstance(caught.value, KeyError)  # callers doing a lookup may catch KeyError
+
+
+def test_register_adds_a_kind_and_unregister_removes_only_what_it_added(
+    echo: type[EchoPublisher],
+) -> None:
+    assert REGISTRY["echo"] is echo
+    assert CHANNEL_KINDS["echo"] == "Echo"
+    assert adapter_for("echo", {"name": "e"}).publish(
+        OutgoingPost(post_id=1, title="", text="t"), "k"
+    ) == Receipt(external_id="k")
+    assert register(EchoPublisher) is EchoPublisher  # registering twice is harmless
+    assert unregister("echo") is EchoPublisher
+    assert "echo" not in REGISTRY
+    assert "echo" not in CHANNEL_KINDS
+    assert unregister("echo") is None
+
+
+def test_unregistering_a_planner_kind_keeps_its_name() -> None:
+    try:
+        assert unregister("webhook") is WebhookPublisher
+        assert CHANNEL_KINDS["webhook"] == "Webhook"
+        with pytest.raises(UnknownKind):
+            adapter_for("webhook", {"url": "https://example.org/h"})
+    finally:
+        register(WebhookPublisher)
+
+
+def test_a_second_class_cannot_take_a_registered_kind() -> None:
+    class Impostor(WebhookPublisher):
+        """Claims the webhook kind."""
+
+    with pytest.raises(ValueError, match="already registered to WebhookPublisher"):
+        register(Impostor)
+
+
+def test_a_class_must_name_its_kind() -> None:
+    class Nameless(Publisher):
+        """Declares nothing."""
+
+    with pytest.raises(ValueError, match="kind"):
+        register(Nameless)
