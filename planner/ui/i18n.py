@@ -1,4 +1,8 @@
-"""Dashboard texts in German and English, kept in locales/*.json rather than in code."""
+"""Dashboard texts in German and English, kept in locale files rather than in code.
+
+`locales/de.json` holds the shared texts; each page may keep its own in
+`locales/de/PAGE.json` (and the same for `en`). A key defined twice is an error.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,13 @@ _LOCALES = Path(__file__).resolve().parent / "locales"
 @cache
 def catalogue(lang: str) -> dict[str, str]:
     """Every text of one language, by key."""
-    data: dict[str, str] = json.loads((_LOCALES / f"{lang}.json").read_text(encoding="utf-8"))
+    data: dict[str, str] = {}
+    for path in [_LOCALES / f"{lang}.json", *sorted((_LOCALES / lang).glob("*.json"))]:
+        texts: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        twice = sorted(set(texts) & set(data))
+        if twice:
+            raise ValueError(f"{path.name}: texts defined twice for {lang!r}: {twice}")
+        data.update(texts)
     return data
 
 

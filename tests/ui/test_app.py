@@ -3,97 +3,26 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session
-from streamlit.testing.v1 import AppTest
 
-from planner import channels, ideas, pieces, planning, users
+from planner import channels, pieces, planning, users
 from planner.db import make_engine
-from planner.migrate import upgrade
 from planner.models import PostStatus, Role
 from planner.ui import keys
 from planner.ui.app import PAGES_BY_ROLE, page_path
-
-APP = str(Path(__file__).resolve().parents[2] / "planner_app.py")
-PASSWORD = "dashboard-password-1"
-
-
-@pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A migrated SQLite database with an admin, an editor and a contributor with an idea."""
-    url = f"sqlite:///{tmp_path / 'ui.db'}"
-    monkeypatch.setenv("PLANNER_DATABASE_URL", url)
-    engine = make_engine(url)
-    upgrade(engine)
-    with Session(engine, expire_on_commit=False) as s:
-        admin = users.create_user(
-            s,
-            actor=None,
-            data={
-                "username": "admin",
-                "display_name": "Admin",
-                "role": "admin",
-                "password": PASSWORD,
-            },
-        )
-        users.create_department(s, actor=admin, name="HR")
-        users.create_user(
-            s,
-            actor=admin,
-            data={
-                "username": "ed",
-                "display_name": "Eda Editor",
-                "role": "editor",
-                "password": PASSWORD,
-                "locale": "en",
-            },
-        )
-        contrib = users.create_user(
-            s,
-            actor=admin,
-            data={
-                "username": "lena",
-                "display_name": "Lena",
-                "role": "contributor",
-                "department": "HR",
-                "password": PASSWORD,
-            },
-        )
-        ideas.submit_idea(
-            s,
-            actor=contrib,
-            data={
-                "title": "Azubi-Tag <b>2027</b>",
-                "pitch": "Azubis zeigen ihren Alltag",
-                "department": "HR",
-            },
-        )
-    engine.dispose()
-    return url
-
-
-def _sign_in(username: str, password: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30).run()
-    at.text_input(key=keys.SIGN_IN_USERNAME).input(username)
-    at.text_input(key=keys.SIGN_IN_PASSWORD).input(password)
-    at.button[0].click().run()
-    return at
+from tests.ui.conftest import PASSWORD, open_page, sign_in
 
 
 def test_wrong_password_shows_the_message_and_stays_signed_out(database: str) -> None:
-    at = _sign_in("lena", "wrong-password")
+    at = sign_in("lena", "wrong-password")
     assert [e.value for e in at.error] == ["Benutzername oder Passwort ist falsch."]
     assert keys.USER_ID not in at.session_state
 
 
-def _open(at: AppTest, page: str) -> AppTest:
-    return at.switch_page(str(page_path(page).relative_to(Path(APP).parent))).run()
-
-
 def test_contributor_sees_her_ideas_as_plain_text_in_german(database: str) -> None:
-    at = _open(_sign_in("lena", PASSWORD), "my_ideas")
+    at = open_page(sign_in("lena", PASSWORD), "my_ideas")
     assert not at.exception
     assert at.title[0].value == "Meine Ideen"
     table = at.dataframe[0].value
@@ -110,13 +39,13 @@ def test_pages_follow_the_role() -> None:
 
 
 def test_a_contributor_cannot_open_an_editorial_page(database: str) -> None:
-    at = _sign_in("lena", PASSWORD)
+    at = sign_in("lena", PASSWORD)
     with pytest.raises(ValueError, match="publishing"):
-        _open(at, "publishing")
+        open_page(at, "publishing")
 
 
 def test_editor_gets_the_plan_in_english(database: str) -> None:
-    at = _sign_in("ed", PASSWORD)
+    at = sign_in("ed", PASSWORD)
     assert not at.exception
     assert at.title[0].value == "Plan"
     assert at.info[0].value == "Nothing is planned in this range."
@@ -125,7 +54,7 @@ def test_editor_gets_the_plan_in_english(database: str) -> None:
 def test_submitting_an_idea_shows_field_errors_keeps_the_text_then_succeeds(
     database: str,
 ) -> None:
-    at = _sign_in("lena", PASSWORD)
+    at = sign_in("lena", PASSWORD)
     assert at.title[0].value == "Idee einreichen"
     at.text_input(key=keys.SUBMIT_TITLE).input("Azubi-Tag 2027 im Werk")
     at.text_area(key=keys.SUBMIT_PITCH).input("kurz")
@@ -169,7 +98,7 @@ def test_publishing_page_shows_failed_posts_and_retries_them(database: str) -> N
         s.add(post)
         s.commit()
     engine.dispose()
-    at = _open(_sign_in("ed", PASSWORD), "publishing")
+    at = open_page(sign_in("ed", PASSWORD), "publishing")
     assert not at.exception
     table = at.dataframe[0].value
     assert list(table["Reason"]) == ["cannot connect to 127.0.0.1:9"]

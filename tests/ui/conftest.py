@@ -1,0 +1,85 @@
+"""Dashboard fixtures: a migrated SQLite database with a few users, and AppTest helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+from streamlit.testing.v1 import AppTest
+
+from planner import ideas, users
+from planner.db import make_engine
+from planner.migrate import upgrade
+from planner.ui import keys
+from planner.ui.app import page_path
+
+APP = str(Path(__file__).resolve().parents[2] / "planner_app.py")
+PASSWORD = "dashboard-password-1"
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A migrated SQLite database with an admin, an editor and a contributor with an idea."""
+    url = f"sqlite:///{tmp_path / 'ui.db'}"
+    monkeypatch.setenv("PLANNER_DATABASE_URL", url)
+    engine = make_engine(url)
+    upgrade(engine)
+    with Session(engine, expire_on_commit=False) as s:
+        admin = users.create_user(
+            s,
+            actor=None,
+            data={
+                "username": "admin",
+                "display_name": "Admin",
+                "role": "admin",
+                "password": PASSWORD,
+            },
+        )
+        users.create_department(s, actor=admin, name="HR")
+        users.create_user(
+            s,
+            actor=admin,
+            data={
+                "username": "ed",
+                "display_name": "Eda Editor",
+                "role": "editor",
+                "password": PASSWORD,
+                "locale": "en",
+            },
+        )
+        contrib = users.create_user(
+            s,
+            actor=admin,
+            data={
+                "username": "lena",
+                "display_name": "Lena",
+                "role": "contributor",
+                "department": "HR",
+                "password": PASSWORD,
+            },
+        )
+        ideas.submit_idea(
+            s,
+            actor=contrib,
+            data={
+                "title": "Azubi-Tag <b>2027</b>",
+                "pitch": "Azubis zeigen ihren Alltag",
+                "department": "HR",
+            },
+        )
+    engine.dispose()
+    return url
+
+
+def sign_in(username: str, password: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.text_input(key=keys.SIGN_IN_USERNAME).input(username)
+    at.text_input(key=keys.SIGN_IN_PASSWORD).input(password)
+    at.button[0].click().run()
+    return at
+
+
+def open_page(at: AppTest, page: str) -> AppTest:
+    """Switch a signed-in AppTest to one dashboard page (by its file name) and run it."""
+    return at.switch_page(str(page_path(page).relative_to(Path(APP).parent))).run()
