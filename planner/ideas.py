@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from difflib import SequenceMatcher
@@ -13,7 +14,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
 from planner import audit, workflow
-from planner.errors import NotFound, PermissionDenied, ValidationFailed
+from planner.errors import NotFound, PermissionDenied, PlannerError, ValidationFailed
 from planner.models import (
     Channel,
     Department,
@@ -208,6 +209,30 @@ def get_idea(session: Session, *, actor: User, idea_id: int) -> Idea:
     return idea
 
 
+def _filtered(
+    session: Session,
+    query: Any,
+    actor: User,
+    *,
+    status: IdeaStatus | None,
+    department: str | None,
+    urgency: Urgency | None,
+) -> Any:
+    query = _visible(query, actor)
+    if status is not None:
+        query = query.where(Idea.status == status)
+    if department is not None:
+        query = query.where(Idea.department_id == get_department(session, department).id)
+    if urgency is not None:
+        query = query.where(Idea.urgency == urgency)
+    return query
+
+
+def _has_tag(tags: list[str], tag: str) -> bool:
+    wanted = tag.strip().lstrip("#").casefold()
+    return wanted in (t.casefold() for t in tags)
+
+
 def list_ideas(
     session: Session,
     *,
@@ -221,13 +246,9 @@ def list_ideas(
     offset: int = 0,
 ) -> list[Idea]:
     """Ideas the actor may see, newest first, filtered."""
-    query = _visible(select(Idea), actor)
-    if status is not None:
-        query = query.where(Idea.status == status)
-    if department is not None:
-        query = query.where(Idea.department_id == get_department(session, department).id)
-    if urgency is not None:
-        query = query.where(Idea.urgency == urgency)
+    query = _filtered(
+        session, select(Idea), actor, status=status, department=department, urgency=urgency
+    )
     if mine:
         query = query.where(Idea.submitted_by_id == actor.id)
     query = query.order_by(col(Idea.created_at).desc(), col(Idea.id).desc())
@@ -237,10 +258,95 @@ def list_ideas(
             query = query.limit(limit)
         return list(session.exec(query))
     # Tags live in a JSON list; matching them case-insensitively is done here, portably.
-    wanted = tag.strip().lstrip("#").casefold()
-    ideas = [i for i in session.exec(query) if wanted in (t.casefold() for t in i.tags)]
+    ideas = [i for i in session.exec(query) if _has_tag(i.tags, tag)]
     end = None if limit is None else offset + limit
     return ideas[offset:end]
+
+
+def count_ideas(
+    session: Session,
+    *,
+    actor: User,
+    status: IdeaStatus | None = None,
+    department: str | None = None,
+    urgency: Urgency | None = None,
+    tag: str | None = None,
+) -> int:
+    """How many ideas `list_ideas` would give with the same filters (for paging)."""
+    if tag is None:
+        query = _filtered(
+            session,
+            select(func.count()).select_from(Idea),
+            actor,
+            status=status,
+            department=department,
+            urgency=urgency,
+        )
+        return int(session.exec(query).one())
+    query = _filtered(
+        session,
+        select(Idea.tags),
+        actor,
+        status=status,
+        department=department,
+        urgency=urgency,
+    )
+    return sum(1 for tags in session.exec(query) if _has_tag(tags, tag))
+
+
+def ideas_per_department(
+    session: Session, *, actor: User, status: IdeaStatus | None = IdeaStatus.submitted
+) -> list[tuple[str, int]]:
+    """(department, number of ideas) counted in SQL, for departments with any; by name."""
+    query = _visible(
+        select(Department.name, func.count(col(Idea.id)))
+        .join(Department, col(Idea.department_id) == Department.id)
+        .group_by(Department.name)
+        .order_by(Department.name),
+        actor,
+    )
+    if status is not None:
+        query = query.where(Idea.status == status)
+    return [(name, int(n)) for name, n in session.exec(query)]
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What a bulk triage did: the ideas it moved, and the error for each one it could not."""
+
+    done: list[int]
+    failed: dict[int, PlannerError]
+
+
+def triage_ideas(
+    session: Session,
+    *,
+    actor: User,
+    idea_ids: Sequence[int],
+    action: str,
+    reason: str = "",
+    progress: Callable[[int, int], None] | None = None,
+) -> BulkOutcome:
+    """Accept or reject several ideas, each in its own transaction; one failure stops none.
+
+    `progress(done, total)` is called after each idea, so a caller can show how far it got.
+    """
+    if action not in ("accept", "reject"):
+        raise ValidationFailed({"action": f"bulk triage can accept or reject, not {action!r}"})
+    done: list[int] = []
+    failed: dict[int, PlannerError] = {}
+    for n, idea_id in enumerate(idea_ids, start=1):
+        try:
+            if action == "accept":
+                accept_idea(session, actor=actor, idea_id=idea_id)
+            else:
+                reject_idea(session, actor=actor, idea_id=idea_id, reason=reason)
+            done.append(idea_id)
+        except PlannerError as err:
+            failed[idea_id] = err
+        if progress is not None:
+            progress(n, len(idea_ids))
+    return BulkOutcome(done=done, failed=failed)
 
 
 def accept_idea(session: Session, *, actor: User, idea_id: int, note: str = "") -> Piece:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from planner import audit, workflow
 from planner.errors import (
@@ -74,6 +74,16 @@ def list_pieces(
     if limit is not None:
         query = query.limit(limit)
     return list(session.exec(query))
+
+
+def count_pieces_by_status(session: Session, *, actor: User) -> dict[PieceStatus, int]:
+    """How many pieces are in each state (every state present, zero if none), counted in SQL."""
+    require(actor, "view_pieces")
+    counts = dict.fromkeys(PieceStatus, 0)
+    rows = session.exec(select(Piece.status, func.count()).group_by(Piece.status))
+    for status, n in rows:
+        counts[PieceStatus(status)] = int(n)
+    return counts
 
 
 def create_piece(session: Session, *, actor: User, data: dict[str, Any]) -> Piece:
@@ -402,6 +412,33 @@ def diff_revisions(
         new=new,
         title=_udiff(a.title, b.title, "title", old, new),
         body=_udiff(a.body, b.body, "text", old, new),
+        variants=variants,
+    )
+
+
+def review_diff(session: Session, *, actor: User, piece_id: int) -> RevisionDiff:
+    """The current revision against the last approved one, or against nothing if never approved.
+
+    A diff against nothing shows every line as added (`old` is 0).
+    """
+    piece = get_piece(session, actor=actor, piece_id=piece_id)
+    if piece.approved_revision is not None:
+        return diff_revisions(
+            session, actor=actor, piece_id=piece_id, old=piece.approved_revision, new=piece.revision
+        )
+    b = get_revision(session, actor=actor, piece_id=piece_id, number=piece.revision)
+    n = piece.revision
+    variants = {}
+    for key in sorted(b.variants, key=int):
+        text = _udiff("", b.variants[key], f"channel {key}", 0, n)
+        if text:
+            variants[key] = text
+    return RevisionDiff(
+        piece_id=piece_id,
+        old=0,
+        new=n,
+        title=_udiff("", b.title, "title", 0, n),
+        body=_udiff("", b.body, "text", 0, n),
         variants=variants,
     )
 

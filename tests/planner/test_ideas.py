@@ -427,3 +427,99 @@ def test_merge_into_a_missing_idea_is_not_found(world: World, engine: Engine) ->
         ideas.merge_idea(world.session, actor=world.editor, idea_id=idea.id, into_id=999)
 
     assert stored_idea(engine, idea.id).status == IdeaStatus.submitted
+
+
+# --- inbox: counts and bulk triage ----------------------------------------------------------
+
+
+def test_count_matches_the_filtered_list_with_and_without_a_tag(world: World) -> None:
+    submit(world, world.contributor, "Winter tyre checklist", tags="Winter, Safety", urgency="high")
+    submit(world, world.contributor, "Spring cleaning day", tags="spring")
+    submit(world, world.hr_contributor, "Onboarding week", department="HR", tags="winter")
+    s, ed = world.session, world.editor
+    cases: list[dict[str, Any]] = [
+        {},
+        {"department": "Marketing"},
+        {"urgency": Urgency.high},
+        {"tag": "WINTER"},
+        {"tag": "#winter", "department": "HR"},
+        {"status": IdeaStatus.rejected},
+    ]
+    for filters in cases:
+        listed = ideas.list_ideas(s, actor=ed, **filters)
+        assert ideas.count_ideas(s, actor=ed, **filters) == len(listed), filters
+    assert ideas.count_ideas(s, actor=ed, tag="winter") == 2
+    assert ideas.count_ideas(s, actor=world.contributor) == 2  # own department only
+
+
+def test_ideas_per_department_counts_submitted_ideas_the_actor_may_see(world: World) -> None:
+    first = submit(world, world.contributor, "Winter tyre checklist")
+    submit(world, world.contributor, "Spring cleaning day")
+    submit(world, world.hr_contributor, "Onboarding week", department="HR")
+    assert first.id is not None
+    ideas.reject_idea(world.session, actor=world.editor, idea_id=first.id, reason="Done before")
+
+    by_editor = ideas.ideas_per_department(world.session, actor=world.editor)
+    by_contributor = ideas.ideas_per_department(world.session, actor=world.contributor)
+    everything = ideas.ideas_per_department(world.session, actor=world.editor, status=None)
+
+    assert by_editor == [("HR", 1), ("Marketing", 1)]
+    assert by_contributor == [("Marketing", 1)]
+    assert everything == [("HR", 1), ("Marketing", 2)]
+
+
+def test_bulk_accept_moves_each_idea_and_reports_the_ones_it_could_not(
+    world: World, engine: Engine
+) -> None:
+    one = submit(world, world.contributor, "Winter tyre checklist")
+    two = submit(world, world.contributor, "Spring cleaning day")
+    gone = submit(world, world.contributor, "Autumn leaves")
+    assert one.id is not None and two.id is not None and gone.id is not None
+    ideas.reject_idea(world.session, actor=world.editor, idea_id=gone.id, reason="Not for us")
+    seen: list[tuple[int, int]] = []
+
+    outcome = ideas.triage_ideas(
+        world.session,
+        actor=world.editor,
+        idea_ids=[one.id, gone.id, two.id],
+        action="accept",
+        progress=lambda done, total: seen.append((done, total)),
+    )
+
+    assert outcome.done == [one.id, two.id]
+    assert list(outcome.failed) == [gone.id]
+    assert isinstance(outcome.failed[gone.id], IllegalTransition)
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    assert stored_idea(engine, one.id).status == IdeaStatus.accepted
+    with Session(engine) as fresh:
+        assert fresh.exec(select(func.count()).select_from(Piece)).one() == 2
+
+
+def test_bulk_reject_without_a_reason_changes_nothing(world: World, engine: Engine) -> None:
+    one = submit(world, world.contributor, "Winter tyre checklist")
+    assert one.id is not None
+
+    outcome = ideas.triage_ideas(
+        world.session, actor=world.editor, idea_ids=[one.id], action="reject", reason="  "
+    )
+
+    assert outcome.done == []
+    assert isinstance(outcome.failed[one.id], ValidationFailed)
+    assert stored_idea(engine, one.id).status == IdeaStatus.submitted
+
+
+def test_bulk_triage_by_a_contributor_is_refused_per_idea(world: World, engine: Engine) -> None:
+    one = submit(world, world.contributor, "Winter tyre checklist")
+    assert one.id is not None
+
+    outcome = ideas.triage_ideas(
+        world.session, actor=world.contributor, idea_ids=[one.id], action="accept"
+    )
+
+    assert isinstance(outcome.failed[one.id], PermissionDenied)
+    assert stored_idea(engine, one.id).status == IdeaStatus.submitted
+
+
+def test_bulk_triage_knows_only_accept_and_reject(world: World) -> None:
+    with pytest.raises(ValidationFailed):
+        ideas.triage_ideas(world.session, actor=world.editor, idea_ids=[], action="merge")

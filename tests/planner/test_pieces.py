@@ -541,3 +541,51 @@ def test_contributor_cannot_comment_on_pieces(world: World, engine: Engine) -> N
 
     with Session(engine) as fresh:
         assert fresh.exec(select(func.count()).select_from(Comment)).one() == 0
+
+
+# --- board and approvals --------------------------------------------------------------------
+
+
+def test_pieces_are_counted_per_state_with_every_state_present(world: World) -> None:
+    new_piece(world)
+    new_piece(world)
+    in_review(world)
+
+    counts = pieces.count_pieces_by_status(world.session, actor=world.approver)
+
+    assert counts == {
+        PieceStatus.draft: 2,
+        PieceStatus.in_review: 1,
+        PieceStatus.changes_requested: 0,
+        PieceStatus.approved: 0,
+        PieceStatus.published: 0,
+        PieceStatus.archived: 0,
+    }
+    with pytest.raises(PermissionDenied):
+        pieces.count_pieces_by_status(world.session, actor=world.contributor)
+
+
+def test_review_diff_of_a_never_approved_piece_shows_everything_as_added(world: World) -> None:
+    piece = in_review(world, "First line.\nSecond line.")
+    assert piece.id is not None
+
+    diff = pieces.review_diff(world.session, actor=world.approver, piece_id=piece.id)
+
+    assert (diff.old, diff.new) == (0, 1)
+    assert "+First line." in diff.body and "+Second line." in diff.body
+    assert "+Winter tyre checklist" in diff.title
+
+
+def test_review_diff_compares_with_the_last_approved_revision(world: World) -> None:
+    piece = in_review(world, "Keep this line.\nOld wording here.")
+    assert piece.id is not None
+    s = world.session
+    pieces.approve_piece(s, actor=world.approver, piece_id=piece.id, revision=1)
+    edit(world, piece.id, "editor", 1, "Keep this line.\nSecond wording.")
+    edit(world, piece.id, "editor", 2, "Keep this line.\nThird wording.")
+
+    diff = pieces.review_diff(s, actor=world.approver, piece_id=piece.id)
+
+    assert (diff.old, diff.new) == (1, 3)
+    assert "-Old wording here." in diff.body and "+Third wording." in diff.body
+    assert "Second wording" not in diff.body
