@@ -1,0 +1,332 @@
+"""'Editor': master text and per-channel variants side by side, history, diff, restore, comments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+from sqlmodel import Session
+
+from planner import channels, editing, pieces
+from planner.editing import VariantCheck
+from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
+from planner.models import Channel, Piece, PieceStatus, User
+from planner.timezones import format_local
+from planner.ui import app, keys
+
+
+def _variant_key(channel_id: int | None) -> str:
+    return f"{keys.EDITOR_VARIANT}{channel_id}"
+
+
+def _errors() -> dict[str, str]:
+    errors: dict[str, str] = st.session_state.get(keys.EDITOR_ERRORS, {})
+    return errors
+
+
+def _field_error(name: str) -> None:
+    message = _errors().get(name)
+    if message:
+        st.error(f"{app.t('editor.field.' + name)}: {message}")
+
+
+def _pick(session: Session, user: User) -> Piece | None:
+    """Search and page through pieces; the chosen one, freshly read."""
+    t = app.t
+    search = st.text_input(t("editor.search"), key=keys.EDITOR_SEARCH)
+    result = editing.search_pieces(
+        session, actor=user, text=search, page=int(st.session_state.get(keys.EDITOR_PAGE, 1))
+    )
+    if st.session_state.get(keys.EDITOR_PAGE, 1) != result.page:
+        st.session_state[keys.EDITOR_PAGE] = result.page
+    if not result.hits:
+        st.info(t("editor.none"))
+        return None
+    left, right = st.columns([3, 1])
+    labels = {
+        h.id: t("editor.hit", id=h.id, title=h.title, status=t(f"status.{h.status}"))
+        for h in result.hits
+    }
+    picked = left.selectbox(
+        t("editor.piece", total=result.total),
+        options=list(labels),
+        format_func=labels.__getitem__,
+        key=keys.EDITOR_PIECE,
+    )
+    right.number_input(
+        t("editor.page", pages=result.pages),
+        min_value=1,
+        max_value=result.pages,
+        step=1,
+        key=keys.EDITOR_PAGE,
+    )
+    if picked is None:
+        return None
+    return pieces.get_piece(session, actor=user, piece_id=int(picked))
+
+
+def _fill(piece: Piece, shown: list[Channel]) -> None:
+    """Put the piece as saved into the widgets (on opening it, and after a save)."""
+    st.session_state[keys.EDITOR_TITLE] = piece.title
+    st.session_state[keys.EDITOR_BODY] = piece.body
+    for channel in shown:
+        st.session_state[_variant_key(channel.id)] = piece.variants.get(str(channel.id), "")
+    st.session_state[keys.EDITOR_BASE] = piece.revision
+    st.session_state[keys.EDITOR_LOADED] = piece.id
+    st.session_state[keys.EDITOR_ERRORS] = {}
+    st.session_state.pop(keys.EDITOR_CONFLICT, None)
+    st.session_state.pop(keys.EDITOR_EXTRA_CHANNELS, None)
+
+
+def _count_line(check: VariantCheck) -> str:
+    t = app.t
+    unit_key = f"editor.unit.{check.counted_as}"
+    unit = t(unit_key)
+    if unit == unit_key:
+        unit = check.counted_as
+    if check.limit is None:
+        return t("editor.count_free", count=check.count, unit=unit)
+    return t("editor.count", count=check.count, limit=check.limit, unit=unit)
+
+
+def _variants(session: Session, user: User, shown: list[Channel], title: str, body: str) -> None:
+    t = app.t
+    if not shown:
+        st.info(t("editor.no_channels"))
+    for channel in shown:
+        assert channel.id is not None
+        text: str = st.text_area(
+            t("editor.variant_for", channel=channel.name), key=_variant_key(channel.id), height=150
+        )
+        sent = text if text.strip() else body
+        if not text.strip():
+            st.caption(t("editor.uses_master"))
+        check = editing.check_variant(
+            session, actor=user, channel_id=channel.id, text=sent, title=title
+        )
+        st.text(_count_line(check))
+        for finding in check.findings:
+            st.error(t("editor.finding", channel=channel.name, message=finding.message))
+    _field_error("variants")
+
+
+def _save(session: Session, user: User, piece: Piece, shown: list[Channel]) -> None:
+    """Save what is in the widgets as a new revision, from the revision the editor started on."""
+    t = app.t
+    base = int(st.session_state.get(keys.EDITOR_BASE, piece.revision))
+    data: dict[str, Any] = {
+        "title": st.session_state.get(keys.EDITOR_TITLE, ""),
+        "body": st.session_state.get(keys.EDITOR_BODY, ""),
+        "variants": {
+            c.id: st.session_state.get(_variant_key(c.id), "") for c in shown if c.id is not None
+        },
+        "note": st.session_state.get(keys.EDITOR_NOTE, ""),
+    }
+    assert piece.id is not None
+    try:
+        saved = pieces.edit_piece(
+            session, actor=user, piece_id=piece.id, expected_revision=base, data=data
+        )
+    except EditConflict as err:
+        st.session_state[keys.EDITOR_CONFLICT] = {"mine": err.expected, "current": err.current}
+        st.session_state[keys.EDITOR_ERRORS] = {}
+    except ValidationFailed as err:
+        st.session_state[keys.EDITOR_ERRORS] = err.fields
+    except (IllegalTransition, PermissionDenied) as err:
+        st.session_state[keys.EDITOR_ERRORS] = {"save": str(err)}
+    else:
+        st.session_state[keys.EDITOR_DONE] = t("editor.saved", revision=saved.revision)
+        st.session_state[keys.EDITOR_LOADED] = None
+        st.session_state.pop(keys.EDITOR_NOTE, None)
+    st.rerun()
+
+
+def _conflict(session: Session, user: User, piece: Piece) -> None:
+    """Someone saved first: say so, show their version, keep ours, offer both ways on."""
+    t = app.t
+    conflict = st.session_state.get(keys.EDITOR_CONFLICT)
+    if not conflict:
+        return
+    st.error(t("editor.conflict", mine=conflict["mine"], current=conflict["current"]))
+    with st.expander(t("editor.their_version", revision=piece.revision)):
+        st.text(piece.title)
+        st.text(piece.body)
+    left, right = st.columns(2)
+    if left.button(t("editor.rebase", revision=piece.revision), key=keys.EDITOR_REBASE):
+        st.session_state[keys.EDITOR_BASE] = piece.revision
+        st.session_state.pop(keys.EDITOR_CONFLICT, None)
+        st.rerun()
+    if right.button(t("editor.reload"), key=keys.EDITOR_RELOAD):
+        st.session_state[keys.EDITOR_LOADED] = None
+        st.rerun()
+
+
+def _history(session: Session, user: User, piece: Piece) -> None:
+    t = app.t
+    assert piece.id is not None
+    st.subheader(t("editor.history"))
+    revisions = pieces.history(session, actor=user, piece_id=piece.id)
+    names = editing.display_names(session, {r.author_id for r in revisions})
+    st.dataframe(
+        [
+            {
+                t("editor.col.revision"): r.number,
+                t("col.when"): format_local(r.created_at, user.timezone),
+                t("editor.col.author"): names.get(r.author_id, ""),
+                t("editor.col.note"): r.note,
+            }
+            for r in reversed(revisions)
+        ],
+        hide_index=True,
+    )
+    numbers = [r.number for r in revisions]
+    if len(numbers) < 2:
+        return
+    left, right = st.columns(2)
+    old = left.selectbox(
+        t("editor.diff_old"), options=numbers, index=len(numbers) - 2, key=keys.EDITOR_DIFF_OLD
+    )
+    new = right.selectbox(
+        t("editor.diff_new"), options=numbers, index=len(numbers) - 1, key=keys.EDITOR_DIFF_NEW
+    )
+    diff = pieces.diff_revisions(session, actor=user, piece_id=piece.id, old=int(old), new=int(new))
+    st.code(diff.text, language="diff")
+    older = [n for n in numbers if n != piece.revision]
+    # A dict, not a lambda calling t(): AppTest formats values outside the script run.
+    labels = {n: t("editor.revision", number=n) for n in reversed(older)}
+    pick = st.selectbox(
+        t("editor.restore_pick"),
+        options=list(labels),
+        format_func=labels.__getitem__,
+        key=keys.EDITOR_RESTORE_PICK,
+    )
+    if st.button(t("editor.restore"), key=keys.EDITOR_RESTORE) and pick is not None:
+        base = int(st.session_state.get(keys.EDITOR_BASE, piece.revision))
+        try:
+            restored = pieces.restore_revision(
+                session, actor=user, piece_id=piece.id, number=int(pick), expected_revision=base
+            )
+        except EditConflict as err:
+            st.session_state[keys.EDITOR_CONFLICT] = {"mine": err.expected, "current": err.current}
+        except (IllegalTransition, PermissionDenied, ValidationFailed) as err:
+            st.session_state[keys.EDITOR_ERRORS] = {"save": str(err)}
+        else:
+            st.session_state[keys.EDITOR_DONE] = t(
+                "editor.restored", number=pick, revision=restored.revision
+            )
+            st.session_state[keys.EDITOR_LOADED] = None
+        st.rerun()
+
+
+def _comments(session: Session, user: User, piece: Piece) -> None:
+    t = app.t
+    assert piece.id is not None
+    st.subheader(t("editor.comments"))
+    comments = pieces.list_comments(session, actor=user, piece_id=piece.id)
+    names = editing.display_names(session, {c.author_id for c in comments})
+    if not comments:
+        st.caption(t("editor.no_comments"))
+    for c in comments:
+        st.text(
+            t(
+                "editor.comment_by",
+                name=names.get(c.author_id, ""),
+                when=format_local(c.created_at, user.timezone),
+                revision=c.revision,
+            )
+        )
+        st.text(c.body)
+    st.text_area(t("editor.comment"), key=keys.EDITOR_COMMENT, max_chars=5000)
+    error = st.session_state.get(keys.EDITOR_COMMENT_ERROR)
+    if error:
+        st.error(f"{t('editor.field.comment')}: {error}")
+    if st.button(t("editor.comment_add"), key=keys.EDITOR_COMMENT_ADD):
+        try:
+            pieces.add_comment(
+                session,
+                actor=user,
+                piece_id=piece.id,
+                body=st.session_state.get(keys.EDITOR_COMMENT, ""),
+            )
+        except ValidationFailed as err:
+            st.session_state[keys.EDITOR_COMMENT_ERROR] = "; ".join(err.fields.values())
+        except PermissionDenied as err:
+            st.session_state[keys.EDITOR_COMMENT_ERROR] = str(err)
+        else:
+            st.session_state[keys.EDITOR_COMMENT_ERROR] = ""
+            st.session_state.pop(keys.EDITOR_COMMENT, None)
+        st.rerun()
+
+
+def render() -> None:
+    """Draw the page."""
+    t = app.t
+    st.title(t("editor.heading"))
+    with Session(app.engine(), expire_on_commit=False) as session:
+        user = app.current_user(session)
+        if user is None:
+            return
+        piece = _pick(session, user)
+        if piece is None or piece.id is None:
+            return
+        planned = editing.variant_channels(session, actor=user, piece_id=piece.id)
+        if (
+            st.session_state.get(keys.EDITOR_LOADED) != piece.id
+            or keys.EDITOR_TITLE not in st.session_state
+        ):
+            _fill(piece, planned)
+        others = {
+            c.id: c.name
+            for c in channels.list_channels(session, include_disabled=False)
+            if c.id not in {p.id for p in planned}
+        }
+        done = st.session_state.pop(keys.EDITOR_DONE, None)
+        if done:
+            st.success(done)
+        st.text(
+            t(
+                "editor.state",
+                status=t(f"status.{piece.status}"),
+                revision=piece.revision,
+                base=st.session_state.get(keys.EDITOR_BASE, piece.revision),
+            )
+        )
+        if piece.status == PieceStatus.approved:
+            st.info(t("editor.approved_note"))
+        extra = st.multiselect(
+            t("editor.extra_channels"),
+            options=list(others),
+            format_func=others.__getitem__,
+            key=keys.EDITOR_EXTRA_CHANNELS,
+        )
+        shown = planned + [c for c in channels.list_channels(session) if c.id in set(extra)]
+        master, variants = st.columns(2)
+        with master:
+            st.subheader(t("editor.master"))
+            title: str = st.text_input(t("editor.title"), key=keys.EDITOR_TITLE, max_chars=200)
+            _field_error("title")
+            body: str = st.text_area(t("editor.body"), key=keys.EDITOR_BODY, height=300)
+            st.text(t("editor.count_free", count=len(body), unit=t("editor.unit.characters")))
+            _field_error("body")
+        with variants:
+            st.subheader(t("editor.variants"))
+            _variants(session, user, shown, title, body)
+        with st.expander(t("editor.preview")):
+            st.text(title)
+            st.text(body)
+            for channel in shown:
+                text = st.session_state.get(_variant_key(channel.id), "") or body
+                st.divider()
+                st.text(t("editor.preview_for", channel=channel.name))
+                st.text(text)
+        st.text_input(t("editor.note"), key=keys.EDITOR_NOTE, max_chars=500)
+        _field_error("note")
+        if st.button(t("editor.save"), key=keys.EDITOR_SAVE, type="primary"):
+            _save(session, user, piece, shown)
+        _field_error("save")
+        _conflict(session, user, piece)
+        _history(session, user, piece)
+        _comments(session, user, piece)
+
+
+render()
