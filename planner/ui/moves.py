@@ -1,0 +1,51 @@
+"""Workflow moves in the dashboard: their labels, and domain errors in the user's language."""
+
+from __future__ import annotations
+
+from planner.errors import (
+    EditConflict,
+    FourEyesViolation,
+    IllegalTransition,
+    NotFound,
+    PermissionDenied,
+    PlannerError,
+    ValidationFailed,
+)
+from planner.ui import app
+
+
+def label(kind: str, action: str) -> str:
+    """The button text for one move of an idea or a piece."""
+    return app.t(f"moves.{kind}.{action}")
+
+
+def error_text(err: PlannerError) -> list[str]:
+    """What to tell the user about a refused move, one message per problem."""
+    t = app.t
+    if isinstance(err, FourEyesViolation):
+        return [t("moves.four_eyes")]
+    if isinstance(err, PermissionDenied):
+        return [t("moves.denied")]
+    if isinstance(err, IllegalTransition):
+        allowed = ", ".join(label(err.kind, a) for a in err.allowed) or t("moves.none")
+        return [
+            t(
+                "moves.illegal",
+                what=t(f"moves.kind.{err.kind}"),
+                action=label(err.kind, err.action),
+                state=t(f"status.{err.state}"),
+                allowed=allowed,
+            )
+        ]
+    if isinstance(err, EditConflict):
+        return [t("moves.conflict", expected=err.expected, current=err.current)]
+    if isinstance(err, NotFound):
+        return [t("moves.not_found", what=t(f"moves.kind.{err.kind}"), name=err.key)]
+    if isinstance(err, ValidationFailed):
+        messages = []
+        for name, message in err.fields.items():
+            known = f"moves.field.{name}"
+            text = t(known)
+            messages.append(text if text != known else f"{t('field.' + name)}: {message}")
+        return messages
+    return [str(err)]

@@ -1,0 +1,276 @@
+"""'Inbox': triage submitted ideas (accept, reject with a reason, merge), one or many at once."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import altair as alt
+import streamlit as st
+from sqlmodel import Session
+
+from planner import ideas, users
+from planner.errors import PlannerError
+from planner.models import Idea, IdeaStatus, Urgency, User
+from planner.timezones import format_local
+from planner.ui import app, keys, moves
+
+PAGE_SIZE = 25
+
+
+def _errors() -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = st.session_state.setdefault(keys.INBOX_ERRORS, {})
+    return errors
+
+
+def _show_errors(where: str) -> None:
+    for message in _errors().pop(where, []):
+        st.error(message)
+
+
+def _act(action: str, idea_id: int) -> None:
+    """Button callback: one move on one idea; widget state may still change here."""
+    with Session(app.engine(), expire_on_commit=False) as session:
+        user = app.current_user(session)
+        if user is None:
+            return
+        try:
+            if action == "accept":
+                piece = ideas.accept_idea(session, actor=user, idea_id=idea_id)
+                done = app.t("inbox.accepted", id=idea_id, piece=piece.id)
+            elif action == "reject":
+                reason = st.session_state.get(keys.INBOX_REASON, "")
+                ideas.reject_idea(session, actor=user, idea_id=idea_id, reason=reason)
+                done = app.t("inbox.rejected", id=idea_id)
+            else:
+                into = st.session_state.get(keys.INBOX_MERGE_INTO)
+                if into is None:
+                    _errors()[action] = [app.t("inbox.merge_pick")]
+                    return
+                ideas.merge_idea(session, actor=user, idea_id=idea_id, into_id=int(into))
+                done = app.t("inbox.merged", id=idea_id, into=int(into))
+        except PlannerError as err:
+            _errors()[action] = moves.error_text(err)
+            return
+    st.session_state[keys.INBOX_DONE] = done
+    st.session_state[keys.INBOX_REASON] = ""
+    st.session_state[keys.INBOX_MERGE_INTO] = None
+
+
+def _chart(session: Session, user: User) -> None:
+    counts = ideas.ideas_per_department(session, actor=user)
+    if not counts:
+        return
+    t = app.t
+    data = [{"department": name, "ideas": n} for name, n in counts]
+    chart = (
+        alt.Chart(alt.InlineData(values=data))
+        .mark_bar()
+        .encode(
+            x=alt.X("ideas:Q", title=t("inbox.chart_ideas"), axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("department:N", title=t("col.department"), sort="-x"),
+            tooltip=["department:N", "ideas:Q"],
+        )
+        .properties(title=t("inbox.chart_title"), height=30 * len(data) + 40)
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+def _filters(session: Session) -> dict[str, Any]:
+    t = app.t
+    departments = [d.name for d in users.list_departments(session)]
+    # Labels are fixed per run (AppTest formats values again outside the run).
+    department_labels = {"": t("inbox.all"), **{name: name for name in departments}}
+    urgency_labels = {"": t("inbox.all"), **{u.value: t(f"urgency.{u}") for u in Urgency}}
+    left, middle, right = st.columns(3)
+    department = left.selectbox(
+        t("col.department"),
+        options=list(department_labels),
+        format_func=department_labels.__getitem__,
+        key=keys.INBOX_DEPARTMENT,
+    )
+    urgency = middle.selectbox(
+        t("inbox.urgency"),
+        options=list(urgency_labels),
+        format_func=urgency_labels.__getitem__,
+        key=keys.INBOX_URGENCY,
+    )
+    tag = right.text_input(t("inbox.tag"), key=keys.INBOX_TAG).strip()
+    return {
+        "status": IdeaStatus.submitted,
+        "department": department or None,
+        "urgency": Urgency(urgency) if urgency else None,
+        "tag": tag or None,
+    }
+
+
+def _page_number(total: int) -> int:
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    if st.session_state.get(keys.INBOX_PAGE, 1) > pages:
+        st.session_state[keys.INBOX_PAGE] = pages
+    if pages == 1:
+        return 1
+    page: int = st.number_input(
+        app.t("inbox.page", pages=pages), min_value=1, max_value=pages, step=1, key=keys.INBOX_PAGE
+    )
+    return page
+
+
+def _bulk(session: Session, user: User, rows: list[Idea]) -> None:
+    t = app.t
+    st.subheader(t("inbox.bulk"))
+    labels = {idea.id: f"#{idea.id} {idea.title}" for idea in rows if idea.id is not None}
+    pending = st.session_state.pop(keys.INBOX_PENDING, None)
+    if pending is not None:  # the ideas a bulk run could not move stay selected
+        st.session_state[keys.INBOX_BULK_PICK] = [i for i in pending if i in labels]
+    elif any(i not in labels for i in st.session_state.get(keys.INBOX_BULK_PICK, [])):
+        st.session_state[keys.INBOX_BULK_PICK] = [
+            i for i in st.session_state[keys.INBOX_BULK_PICK] if i in labels
+        ]
+    picked: list[int] = st.multiselect(
+        t("inbox.bulk_pick"),
+        options=list(labels),
+        format_func=labels.__getitem__,
+        key=keys.INBOX_BULK_PICK,
+    )
+    reason = st.text_area(t("inbox.bulk_reason"), key=keys.INBOX_BULK_REASON, max_chars=2000)
+    left, right = st.columns(2)
+    accept = left.button(t("inbox.bulk_accept"), key=keys.INBOX_BULK_ACCEPT, disabled=not picked)
+    reject = right.button(t("inbox.bulk_reject"), key=keys.INBOX_BULK_REJECT, disabled=not picked)
+    _show_errors("bulk")
+    if not (accept or reject):
+        return
+    bar = st.progress(0.0, text=t("inbox.bulk_progress", done=0, total=len(picked)))
+
+    def show_progress(done: int, total: int) -> None:
+        bar.progress(done / total, text=t("inbox.bulk_progress", done=done, total=total))
+
+    outcome = ideas.triage_ideas(
+        session,
+        actor=user,
+        idea_ids=picked,
+        action="accept" if accept else "reject",
+        reason=reason,
+        progress=show_progress,
+    )
+    # The same refusal for many ideas (a missing reason, say) is said once, naming them all.
+    refused: dict[str, list[int]] = {}
+    for idea_id, err in outcome.failed.items():
+        for message in moves.error_text(err):
+            refused.setdefault(message, []).append(idea_id)
+    _errors()["bulk"] = [
+        f"{', '.join(f'#{i}' for i in ids)}: {message}" for message, ids in refused.items()
+    ]
+    if outcome.done:
+        st.session_state[keys.INBOX_DONE] = t("inbox.bulk_done", done=len(outcome.done))
+    st.session_state[keys.INBOX_PENDING] = list(outcome.failed)
+    st.rerun()
+
+
+def _one(session: Session, user: User, rows: list[Idea], names: dict[int | None, str]) -> None:
+    t = app.t
+    st.subheader(t("inbox.one"))
+    labels = {idea.id: f"#{idea.id} {idea.title}" for idea in rows if idea.id is not None}
+    picked = st.selectbox(
+        t("inbox.pick"), options=list(labels), format_func=labels.__getitem__, key=keys.INBOX_PICK
+    )
+    idea = next((i for i in rows if i.id == picked), None)
+    if idea is None or idea.id is None:
+        return
+    # User-written text: plain text only, never markdown or HTML.
+    st.text(idea.title)
+    st.text(idea.pitch)
+    st.text(
+        t(
+            "inbox.facts",
+            department=names.get(idea.department_id, "?"),
+            urgency=t(f"urgency.{idea.urgency}"),
+            tags=", ".join(idea.tags) or "–",
+            audience=idea.target_audience or "–",
+            goal=idea.goal or "–",
+        )
+    )
+    if idea.source_url:
+        st.text(t("inbox.source", url=idea.source_url))
+    similar = ideas.find_similar_ideas(
+        session, actor=user, title=idea.title, pitch=idea.pitch, exclude_id=idea.id
+    )
+    if similar:
+        st.text(t("inbox.similar"))
+        for s in similar:
+            st.text(
+                t(
+                    "submit.similar_item",
+                    id=s.id,
+                    title=s.title,
+                    department=s.department,
+                    status=t(f"status.{s.status}"),
+                )
+            )
+    st.button(
+        moves.label("idea", "accept"),
+        key=keys.INBOX_ACCEPT,
+        type="primary",
+        on_click=_act,
+        args=("accept", idea.id),
+    )
+    _show_errors("accept")
+    st.text_area(t("inbox.reason"), key=keys.INBOX_REASON, max_chars=2000)
+    st.button(
+        moves.label("idea", "reject"),
+        key=keys.INBOX_REJECT,
+        on_click=_act,
+        args=("reject", idea.id),
+    )
+    _show_errors("reject")
+    st.number_input(
+        t("inbox.merge_into"), min_value=1, step=1, value=None, key=keys.INBOX_MERGE_INTO
+    )
+    st.button(
+        moves.label("idea", "merge"), key=keys.INBOX_MERGE, on_click=_act, args=("merge", idea.id)
+    )
+    _show_errors("merge")
+
+
+def render() -> None:
+    """Draw the page."""
+    t = app.t
+    st.title(t("inbox.heading"))
+    done = st.session_state.pop(keys.INBOX_DONE, None)
+    if done is not None:
+        st.success(done)
+    with Session(app.engine(), expire_on_commit=False) as session:
+        user = app.current_user(session)
+        if user is None:
+            return
+        _chart(session, user)
+        filters = _filters(session)
+        total = ideas.count_ideas(session, actor=user, **filters)
+        if total == 0:
+            st.info(t("inbox.empty"))
+            return
+        page = _page_number(total)
+        rows = ideas.list_ideas(
+            session, actor=user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters
+        )
+        names: dict[int | None, str] = {d.id: d.name for d in users.list_departments(session)}
+        st.text(t("inbox.count", total=total))
+        st.dataframe(
+            [
+                {
+                    t("col.id"): idea.id,
+                    t("col.title"): idea.title,
+                    t("col.department"): names.get(idea.department_id, "?"),
+                    t("inbox.urgency"): t(f"urgency.{idea.urgency}"),
+                    t("inbox.tags"): ", ".join(idea.tags),
+                    t("col.submitted"): format_local(idea.created_at, user.timezone),
+                }
+                for idea in rows
+            ],
+            hide_index=True,
+        )
+        _one(session, user, rows, names)
+        _bulk(session, user, rows)
+
+
+render()
