@@ -76,6 +76,31 @@ def list_pieces(
     return list(session.exec(query))
 
 
+@dataclass(frozen=True)
+class ReviewItem:
+    """A piece waiting for review, with the name of its owner."""
+
+    piece: Piece
+    owner: str
+
+
+def review_queue(
+    session: Session, *, actor: User, limit: int | None = None, offset: int = 0
+) -> list[ReviewItem]:
+    """Pieces in review, longest waiting first, with their owners' names (one query)."""
+    require(actor, "view_pieces")
+    query = (
+        select(Piece, User.display_name)
+        .join(User, col(Piece.owner_id) == User.id)
+        .where(Piece.status == PieceStatus.in_review)
+        .order_by(col(Piece.updated_at), col(Piece.id))
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [ReviewItem(piece, name) for piece, name in session.exec(query)]
+
+
 def count_pieces_by_status(session: Session, *, actor: User) -> dict[PieceStatus, int]:
     """How many pieces are in each state (every state present, zero if none), counted in SQL."""
     require(actor, "view_pieces")

@@ -102,8 +102,17 @@ def _sidebar(user: User) -> None:
 PAGES_BY_ROLE: dict[Role, list[str]] = {
     Role.contributor: ["submit_idea", "my_ideas"],
     Role.editor: ["plan", "editor", "inbox", "board", "publishing", "submit_idea", "my_ideas"],
-    Role.approver: ["plan", "board", "submit_idea", "my_ideas"],
-    Role.admin: ["plan", "editor", "inbox", "board", "publishing", "submit_idea", "my_ideas"],
+    Role.approver: ["plan", "approvals", "board", "submit_idea", "my_ideas"],
+    Role.admin: [
+        "plan",
+        "editor",
+        "inbox",
+        "board",
+        "approvals",
+        "publishing",
+        "submit_idea",
+        "my_ideas",
+    ],
 }
 
 

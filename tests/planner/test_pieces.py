@@ -589,3 +589,22 @@ def test_review_diff_compares_with_the_last_approved_revision(world: World) -> N
     assert (diff.old, diff.new) == (1, 3)
     assert "-Old wording here." in diff.body and "+Third wording." in diff.body
     assert "Second wording" not in diff.body
+
+
+def test_review_queue_lists_pieces_in_review_longest_waiting_first_with_owners(
+    world: World,
+) -> None:
+    first = in_review(world)
+    new_piece(world)
+    second = in_review(world)
+
+    queue = pieces.review_queue(world.session, actor=world.approver)
+    page = pieces.review_queue(world.session, actor=world.approver, limit=1, offset=1)
+
+    assert [(item.piece.id, item.owner) for item in queue] == [
+        (first.id, "Editor"),
+        (second.id, "Editor"),
+    ]
+    assert [item.piece.id for item in page] == [second.id]
+    with pytest.raises(PermissionDenied):
+        pieces.review_queue(world.session, actor=world.contributor)

@@ -1,0 +1,145 @@
+"""'Approvals': pieces in review, each with its diff against the last approved version."""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+from sqlmodel import Session
+
+from planner import pieces
+from planner.errors import PlannerError
+from planner.models import PieceStatus
+from planner.timezones import format_local
+from planner.ui import app, keys, moves
+
+PAGE_SIZE = 20
+
+
+def _decide(action: str, piece_id: int, revision: int) -> None:
+    """Button callback: approve or request changes for exactly the revision that was shown."""
+    with Session(app.engine(), expire_on_commit=False) as session:
+        user = app.current_user(session)
+        if user is None:
+            return
+        try:
+            if action == "approve":
+                pieces.approve_piece(
+                    session,
+                    actor=user,
+                    piece_id=piece_id,
+                    revision=revision,
+                    note=st.session_state.get(keys.APPROVALS_COMMENT, ""),
+                )
+            else:
+                pieces.request_changes(
+                    session,
+                    actor=user,
+                    piece_id=piece_id,
+                    comment=st.session_state.get(keys.APPROVALS_COMMENT, ""),
+                    revision=revision,
+                )
+        except PlannerError as err:
+            st.session_state[keys.APPROVALS_ERROR] = {action: moves.error_text(err)}
+            return
+    st.session_state[keys.APPROVALS_COMMENT] = ""
+    st.session_state[keys.APPROVALS_DONE] = app.t(
+        "approvals.approved" if action == "approve" else "approvals.sent_back",
+        id=piece_id,
+        revision=revision,
+    )
+
+
+def _page_number(total: int) -> int:
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    if st.session_state.get(keys.APPROVALS_PAGE, 1) > pages:
+        st.session_state[keys.APPROVALS_PAGE] = pages
+    if pages == 1:
+        return 1
+    return int(
+        st.number_input(
+            app.t("approvals.page", pages=pages),
+            min_value=1,
+            max_value=pages,
+            step=1,
+            key=keys.APPROVALS_PAGE,
+        )
+    )
+
+
+def render() -> None:
+    """Draw the page."""
+    t = app.t
+    st.title(t("approvals.heading"))
+    done = st.session_state.pop(keys.APPROVALS_DONE, None)
+    if done is not None:
+        st.success(done)
+    errors: dict[str, list[str]] = st.session_state.pop(keys.APPROVALS_ERROR, None) or {}
+    with Session(app.engine(), expire_on_commit=False) as session:
+        user = app.current_user(session)
+        if user is None:
+            return
+        total = pieces.count_pieces_by_status(session, actor=user)[PieceStatus.in_review]
+        if total == 0:
+            st.info(t("approvals.empty"))
+            return
+        page = _page_number(total)
+        queue = pieces.review_queue(
+            session, actor=user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
+        st.text(t("approvals.count", total=total))
+        st.dataframe(
+            [
+                {
+                    t("col.id"): item.piece.id,
+                    t("col.title"): item.piece.title,
+                    t("approvals.revision"): item.piece.revision,
+                    t("approvals.owner"): item.owner,
+                    t("approvals.changed"): format_local(item.piece.updated_at, user.timezone),
+                }
+                for item in queue
+            ],
+            hide_index=True,
+        )
+        in_queue = [item.piece for item in queue]
+        labels = {p.id: f"#{p.id} {p.title}" for p in in_queue if p.id is not None}
+        picked = st.selectbox(
+            t("approvals.pick"),
+            options=list(labels),
+            format_func=labels.__getitem__,
+            key=keys.APPROVALS_PICK,
+        )
+        piece = next((p for p in in_queue if p.id == picked), None)
+        if piece is None or piece.id is None:
+            return
+        diff = pieces.review_diff(session, actor=user, piece_id=piece.id)
+    if diff.old == 0:
+        st.subheader(t("approvals.never_approved", revision=diff.new))
+    else:
+        st.subheader(t("approvals.since", old=diff.old, new=diff.new))
+    # A code block shows the user's text verbatim: no markdown, no HTML.
+    st.code(diff.text, language="diff")
+    st.text_area(t("approvals.comment"), key=keys.APPROVALS_COMMENT, max_chars=5000)
+    left, right = st.columns(2)
+    with left:
+        st.button(
+            t("approvals.approve", revision=piece.revision),
+            key=keys.APPROVALS_APPROVE,
+            type="primary",
+            on_click=_decide,
+            args=("approve", piece.id, piece.revision),
+        )
+        for message in errors.get("approve", []):
+            st.error(message)
+    with right:
+        st.button(
+            moves.label("piece", "request_changes"),
+            key=keys.APPROVALS_REQUEST,
+            on_click=_decide,
+            args=("request_changes", piece.id, piece.revision),
+        )
+        for message in errors.get("request_changes", []):
+            st.error(message)
+
+
+render()
