@@ -272,6 +272,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for r in [headers, *rows]
     )
     print("Demo data loaded: " + ", ".join(f"{v} {k}" for k, v in result.counts.items()))
+    if result.disabled_channels:
+        print(
+            "Disabled, as the demo has no credentials for their invented accounts (their "
+            f"posts are held, never sent): {', '.join(result.disabled_channels)}"
+        )
     print("Demo logins - for trying the planner only, never for real use:")
     print(text, end="")
     logins_file = _logins_file()

@@ -3,6 +3,11 @@
 Everything is created through the service functions, so every row carries its audit
 events exactly as if people had worked through the dashboard. The texts live in
 `data/demo_content.json`; this module only knows the order of the moves.
+
+The demo's accounts on Mastodon, LinkedIn and the rest are invented: those channels are
+built with a placeholder credential so their adapters validate, then disabled once their
+posts are planned, so the scheduler never sends anything with them. Only channels that
+need no network (XING, posted by hand) stay enabled.
 """
 
 from __future__ import annotations
@@ -39,9 +44,12 @@ from planner.models import (
 )
 from planner.schemas import PASSWORD_MIN
 from planner.timezones import to_utc, zone
+from publishers import REGISTRY
 
 CONTENT_FILE = DATA_DIR / "demo_content.json"
 BULK_SEED = 42
+# Stored for a demo channel's required secrets; the channel is disabled, so it is never sent.
+PLACEHOLDER_CREDENTIAL = "demo-placeholder-not-a-real-credential"
 
 _WEEKDAYS = {"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
 _IDEA_FIELDS = ("title", "pitch", "department", "target_audience", "goal", "urgency", "tags")
@@ -68,10 +76,12 @@ class DemoLogin(NamedTuple):
 
 @dataclass(frozen=True)
 class DemoResult:
-    """What `load_demo` made: every login with its password, and the row counts."""
+    """What `load_demo` made: every login with its password, the row counts, and the
+    channels it disabled because the demo has no credentials for them."""
 
     logins: tuple[DemoLogin, ...]
     counts: Mapping[str, int]
+    disabled_channels: tuple[str, ...] = ()
 
 
 def count_rows(session: Session) -> dict[str, int]:
@@ -111,8 +121,11 @@ def load_demo(
     `size` > 0 adds `size` generated posts and `size // 3` pieces for benchmarks,
     deterministically (`random.Random(42)`). These rows are bulk-inserted directly in one
     transaction, bypassing the services: they are valid (approved pieces carry an approver
-    who wrote no revision, posts lie in the future on enabled channels, none on archived
+    who wrote no revision, posts lie in the future on the demo channels, none on archived
     pieces) but have no per-row audit events, only one summary event.
+
+    Channels marked `"enabled": false` in the content file are disabled last (a disabled
+    channel takes no new posts): their due posts are then held, never sent.
     """
     if password is not None and len(password) < PASSWORD_MIN:
         raise ValidationFailed({"password": f"at least {PASSWORD_MIN} characters"})
@@ -137,7 +150,15 @@ def load_demo(
     builder.add_standalone_pieces()
     if size:
         builder.bulk(size)
-    return DemoResult(logins=tuple(logins), counts=count_rows(session))
+    disabled = builder.disable_channels()
+    return DemoResult(logins=tuple(logins), counts=count_rows(session), disabled_channels=disabled)
+
+
+def _placeholder(name: str, content: Mapping[str, Any]) -> str:
+    """The placeholder for a secret setting; a webhook address on the demo's own domain."""
+    if name.endswith("_url"):
+        return f"https://hooks.{content['email_domain']}/{PLACEHOLDER_CREDENTIAL}"
+    return PLACEHOLDER_CREDENTIAL
 
 
 class _DemoBuilder:
@@ -194,18 +215,36 @@ class _DemoBuilder:
         return next(u for u in self.users.values() if u.role == Role.admin)
 
     def add_channels(self) -> None:
-        """One channel per entry, with its non-secret settings (credentials come later)."""
+        """One channel per entry, with its settings and a placeholder for each secret."""
         for spec in self.content["channels"]:
+            settings = dict(spec.get("settings", {}))
+            for setting in REGISTRY[spec["kind"]].settings_spec:
+                if setting.secret and setting.required and setting.name not in settings:
+                    settings[setting.name] = _placeholder(setting.name, self.content)
             channel = channels.create_channel(
                 self.session,
                 actor=self.admin,
                 kind=spec["kind"],
                 name=spec["name"],
-                settings=spec.get("settings", {}),
+                settings=settings,
                 daily_cap=spec.get("daily_cap"),
             )
             assert channel.id is not None
             self.channel_ids[spec["key"]] = channel.id
+
+    def disable_channels(self) -> tuple[str, ...]:
+        """Disable the channels the content marks `"enabled": false`; their names."""
+        names = []
+        for spec in self.content["channels"]:
+            if spec.get("enabled", True) is False:
+                channels.set_enabled(
+                    self.session,
+                    actor=self.admin,
+                    ref=self.channel_ids[spec["key"]],
+                    enabled=False,
+                )
+                names.append(spec["name"])
+        return tuple(names)
 
     # --- ideas and pieces ----------------------------------------------------------------
 

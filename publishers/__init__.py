@@ -1,7 +1,8 @@
 """Publisher adapters, one module per channel. Only this package imports `requests`.
 
 `CHANNEL_KINDS` names every kind the planner knows (a channel of another kind is refused);
-`REGISTRY` holds the kinds that have an adapter, so only their posts are published.
+`REGISTRY` maps each kind to its adapter. Every planner kind has one; posts of a kind
+without one (taken out with `unregister`, say) are held, not published.
 """
 
 from __future__ import annotations
@@ -10,7 +11,21 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from publishers.base import Publisher, UnknownKind
+from publishers.bluesky import BlueskyPublisher
+from publishers.discord import DiscordPublisher
+from publishers.facebook import FacebookPublisher
+from publishers.linkedin import LinkedInPublisher
+from publishers.manual import ManualPublisher
+from publishers.mastodon import MastodonPublisher
+from publishers.matrix import MatrixPublisher
+from publishers.newsletter import NewsletterPublisher
+from publishers.rss import FeedPublisher
+from publishers.slack import SlackPublisher
+from publishers.teams import TeamsPublisher
+from publishers.telegram import TelegramPublisher
 from publishers.webhook import WebhookPublisher
+from publishers.wordpress import WordPressPublisher
+from publishers.x import XPublisher
 
 __all__ = [
     "CHANNEL_KINDS",
@@ -41,7 +56,21 @@ CHANNEL_KINDS: dict[str, str] = {
 
 # Kinds with a working adapter: adding a channel is its module, this line, and its test.
 REGISTRY: dict[str, type[Publisher]] = {
+    MastodonPublisher.kind: MastodonPublisher,
+    BlueskyPublisher.kind: BlueskyPublisher,
+    LinkedInPublisher.kind: LinkedInPublisher,
+    XPublisher.kind: XPublisher,
+    FacebookPublisher.kind: FacebookPublisher,
+    WordPressPublisher.kind: WordPressPublisher,
+    NewsletterPublisher.kind: NewsletterPublisher,
+    MatrixPublisher.kind: MatrixPublisher,
+    TelegramPublisher.kind: TelegramPublisher,
+    SlackPublisher.kind: SlackPublisher,
+    TeamsPublisher.kind: TeamsPublisher,
+    DiscordPublisher.kind: DiscordPublisher,
+    FeedPublisher.kind: FeedPublisher,
     WebhookPublisher.kind: WebhookPublisher,
+    ManualPublisher.kind: ManualPublisher,
 }
 
 # Kinds that `register` added to CHANNEL_KINDS, so `unregister` removes only those.

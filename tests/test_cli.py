@@ -256,7 +256,17 @@ def test_plan_add_shows_local_time_and_refuses_dst_gaps(org: Cli) -> None:
     assert "channel: channel 'Blog' not found (known: none yet)" in err
     with session_scope() as session:
         admin = users.get_user(session, "boss")
-        channels.create_channel(session, actor=admin, kind="wordpress", name="Blog")
+        channels.create_channel(
+            session,
+            actor=admin,
+            kind="wordpress",
+            name="Blog",
+            settings={
+                "site_url": "https://blog.example.de",
+                "username": "redaktion",
+                "application_password": "abcd efgh ijkl mnop",
+            },
+        )
     out = org.ok("plan", "add", "1", "blog", "2030-01-15 09:00", "--as", "ed")
     assert "2030-01-15 09:00 CET" in out
     code, _out, err = org("plan", "add", "1", "Blog", "2030-03-31 02:30", "--as", "ed")
@@ -346,6 +356,76 @@ def test_channels_add_keeps_the_secret_out_of_every_output(
     code, _out, err = org("channels", "add", "fax", "Fax", "--as", "boss")
     assert code == 1
     assert "unknown channel kind 'fax'" in err
+
+
+def test_channels_add_builds_a_mastodon_channel_and_never_prints_its_token(org: Cli) -> None:
+    token = "mastodon-token-value-42"
+    out = org.ok(
+        "channels",
+        "add",
+        "mastodon",
+        "Mastodon",
+        "--set",
+        "instance_url=https://social.example.de/",
+        "--set",
+        "visibility=unlisted",
+        "--secret",
+        "access_token",
+        "--as",
+        "boss",
+        "--password-stdin",
+        stdin=token + "\n",
+    )
+    assert "created mastodon channel 'Mastodon'" in out
+    assert "instance_url = https://social.example.de" in out
+    assert "visibility = unlisted" in out
+    assert "access_token = *** (set)" in out
+    listed = org.ok("channels", "list", "--json")
+    assert json.loads(listed)[0]["settings"]["access_token"] == "*** (set)"
+    # A token given with --set (on the command line) is stored as a secret all the same.
+    out = org.ok(
+        "channels",
+        "add",
+        "mastodon",
+        "Mastodon 2",
+        "--set",
+        "instance_url=https://social.example.de",
+        "--set",
+        f"access_token={token}-b",
+        "--as",
+        "boss",
+    )
+    assert "access_token = *** (set)" in out
+    for shown in (out, listed, org.ok("channels", "list")):
+        assert token not in shown
+    with session_scope() as session:
+        stored = channels.get_channel(session, "Mastodon 2")
+        assert "access_token" not in stored.settings
+        assert token not in (stored.credentials or "")
+        assert channels.build_adapter(stored).settings["access_token"] == f"{token}-b"
+    code, _out, err = org(
+        "channels",
+        "add",
+        "mastodon",
+        "Ohne Token",
+        "--set",
+        "instance_url=https://a.example",
+        "--as",
+        "boss",
+    )
+    assert code == 1
+    assert "access_token" in err and "is required" in err
+
+
+def test_demo_says_which_channels_it_left_disabled(run: Cli) -> None:
+    out = run.ok("demo", "--password", "demo-password-1")
+    line = next(line for line in out.splitlines() if line.startswith("Disabled"))
+    assert "no credentials" in line and "Mastodon" in line and "XING" not in line
+    listed = {c["name"]: c for c in json.loads(run.ok("channels", "list", "--json"))}
+    assert listed["XING"]["enabled"] is True
+    assert listed["Mastodon"]["enabled"] is False
+    assert listed["Mastodon"]["settings"]["access_token"] == "*** (set)"
+    assert "placeholder" not in out + json.dumps(listed)
 
 
 def test_channels_test_and_disable(org: Cli, httpserver: HTTPServer) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
 from sqlmodel import Session, col, func, select
 
-from planner import pieces, users
-from planner.demo import count_rows, load_content, load_demo
+from planner import channels, pieces, planning, users
+from planner.demo import PLACEHOLDER_CREDENTIAL, count_rows, load_content, load_demo
 from planner.errors import ValidationFailed
 from planner.models import (
     AuditEvent,
@@ -185,6 +185,33 @@ def test_existing_department_alone_blocks_the_demo(session: Session) -> None:
         load_demo(session, password=PASSWORD, now=NOW)
 
     assert count_rows(session)["users"] == 0
+
+
+def test_demo_channels_are_valid_and_only_offline_ones_may_send(session: Session) -> None:
+    result = load_demo(session, password=PASSWORD, now=NOW)
+
+    demo_channels = channels.list_channels(session)
+    for channel in demo_channels:
+        adapter = channels.build_adapter(channel)  # every setting is one its adapter knows
+        for name in channels.secret_names(channel):
+            # No real credential: the placeholder, or a webhook address on the demo domain.
+            value = adapter.settings[name]
+            assert value is None or value.endswith(PLACEHOLDER_CREDENTIAL), (channel.name, name)
+            assert "://" not in (value or "") or ".example/" in value, (channel.name, name)
+    enabled = [c for c in demo_channels if c.enabled]
+    # The invented accounts stay disabled; what remains needs no network at all.
+    assert [c.kind for c in enabled] == ["manual"]
+    assert set(result.disabled_channels) == {c.name for c in demo_channels if not c.enabled}
+
+    # Once every post is due: the disabled channels hold theirs, none for want of an adapter.
+    later = NOW + timedelta(days=400)
+    held = planning.held_posts(session, now=later)
+    assert {h.reason for h in held} >= {planning.HoldReason.channel_disabled}
+    assert planning.HoldReason.no_adapter not in {h.reason for h in held}
+    due = planning.due_posts(session, now=later, limit=1000)
+    assert due, "the XING posts of approved pieces go out (to the editor, by hand)"
+    by_id = {c.id: c for c in demo_channels}
+    assert {by_id[p.channel_id].kind for p in due} == {"manual"}
 
 
 @pytest.mark.parametrize(("channel", "limit"), [("mastodon", 500), ("bluesky", 300)])

@@ -136,7 +136,11 @@ def test_piece_tags_round_trip_as_a_list(engine: Engine, world: World, tags: lis
 def test_piece_variants_round_trip_per_channel(engine: Engine, world: World) -> None:
     piece, mastodon = _piece_and_channel(world)
     linkedin = channels.create_channel(
-        world.session, actor=world.admin, kind="linkedin", name="LinkedIn"
+        world.session,
+        actor=world.admin,
+        kind="linkedin",
+        name="LinkedIn",
+        settings={"organization_id": "10000001", "access_token": "li-token"},
     )
     assert piece.id is not None and mastodon.id is not None and linkedin.id is not None
     variants = {
@@ -169,9 +173,11 @@ def test_channel_settings_round_trip_with_nested_values(engine: Engine, world: W
         "languages": ["de", "en"],
         "limits": {"chars": 500, "media": 4, "sensitive": False, "cw": None},
     }
-    channel = channels.create_channel(
-        world.session, actor=world.admin, kind="mastodon", name="Mastodon", settings=settings
-    )
+    # Adapters take flat settings; the JSON column itself must keep nested values intact,
+    # so the row is written directly rather than through an adapter's validation.
+    channel = Channel(kind="mastodon", name="Mastodon", settings=settings)
+    world.session.add(channel)
+    world.session.commit()
 
     with Session(engine) as fresh:
         stored = fresh.get(Channel, channel.id)

@@ -8,10 +8,12 @@ check that the secret never leaks and that a slow server times out quickly.
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from typing import get_args
 
 import pytest
@@ -30,11 +32,96 @@ from publishers.base import (
     SettingType,
     TransientError,
 )
+from publishers.linkedin import seconds_until_quota_reset
 
 SECRET = "contract-secret-value-123"
+# The contract tests never publish to the file and SMTP kinds, so nothing is written there.
+FEEDS = Path(tempfile.gettempdir()) / "planner-contract-feeds"
 FACTORIES: dict[str, Callable[[str], Publisher]] = {
+    "mastodon": lambda base: REGISTRY["mastodon"](
+        {"instance_url": base, "access_token": SECRET, "timeout_seconds": 1}
+    ),
+    "bluesky": lambda base: REGISTRY["bluesky"](
+        {
+            "service_url": base,
+            "handle": "redaktion.bsky.social",
+            "app_password": SECRET,
+            "timeout_seconds": 1,
+        }
+    ),
+    "linkedin": lambda base: REGISTRY["linkedin"](
+        {
+            "organization_id": "2414183",
+            "access_token": SECRET,
+            "api_base": base,
+            "timeout_seconds": 1,
+        }
+    ),
+    "x": lambda base: REGISTRY["x"](
+        {"access_token": SECRET, "api_base": base, "timeout_seconds": 1}
+    ),
+    "facebook": lambda base: REGISTRY["facebook"](
+        {"page_id": "104656", "page_access_token": SECRET, "api_base": base, "timeout_seconds": 1}
+    ),
+    "wordpress": lambda base: REGISTRY["wordpress"](
+        {
+            "site_url": base,
+            "username": "redaktion",
+            "application_password": SECRET,
+            "timeout_seconds": 1,
+        }
+    ),
+    "newsletter": lambda _base: REGISTRY["newsletter"](
+        {
+            "host": "127.0.0.1",
+            "port": 9,
+            "security": "none",
+            "username": "redaktion",
+            "password": SECRET,
+            "from_address": "newsletter@example.de",
+            "recipients": "leser@example.org",
+            "unsubscribe_url": "https://example.de/abmelden",
+            "timeout_seconds": 1,
+        }
+    ),
+    "matrix": lambda base: REGISTRY["matrix"](
+        {
+            "homeserver_url": base,
+            "access_token": SECRET,
+            "room": "!OGEhHVWSdvArJzumhm:example.de",
+            "timeout_seconds": 1,
+        }
+    ),
+    "telegram": lambda base: REGISTRY["telegram"](
+        {"bot_token": SECRET, "chat_id": "@heizwerk_news", "api_base": base, "timeout_seconds": 1}
+    ),
+    "slack": lambda base: REGISTRY["slack"](
+        {"webhook_url": f"{base}/services/T0123/B0456/{SECRET}", "timeout_seconds": 1}
+    ),
+    "teams": lambda base: REGISTRY["teams"](
+        {
+            "webhook_url": f"{base}/workflows/abc/triggers/manual/paths/invoke"
+            f"?api-version=2016-06-01&sig={SECRET}",
+            "timeout_seconds": 1,
+        }
+    ),
+    "discord": lambda base: REGISTRY["discord"](
+        {"webhook_url": f"{base}/api/webhooks/1187/{SECRET}", "timeout_seconds": 1}
+    ),
+    "rss": lambda _base: REGISTRY["rss"](
+        {
+            "path": str(FEEDS / "news.xml"),
+            "feed_url": "https://www.example.de/feeds/news.xml",
+            "site_url": "https://www.example.de",
+            "title": "Muster GmbH – Neuigkeiten",
+            "author": "Muster GmbH",
+        }
+    ),
     "webhook": lambda base: REGISTRY["webhook"](
         {"url": f"{base}/hook", "secret": SECRET, "timeout_seconds": 1}
+    ),
+    "manual": lambda _base: REGISTRY["manual"](
+        {"open_url": "https://www.xing.com/pages/muster-gmbh"}
     ),
 }
 # "recording" is the scripted engine-test adapter that conftest registers for every test.
@@ -110,6 +197,11 @@ FAILURES = [
 ]
 
 
+# A 429 without Retry-After waits a minute, unless the channel documents its own signal:
+# LinkedIn sends no rate-limit headers, and its daily quotas reset at midnight UTC.
+NO_HEADER_WAIT: dict[str, Callable[[], float]] = {"linkedin": seconds_until_quota_reset}
+
+
 def _refuse(server: HTTPServer, status: int, headers: dict[str, str], words: str) -> None:
     headers = {k: (_later(30) if v == "DATE" else v) for k, v in headers.items()}
     server.expect_request("").respond_with_data(
@@ -132,7 +224,7 @@ def test_http_failures_map_to_the_same_errors(
     assert "refused by the test server" in caught.value.message
     assert caught.value.http_status == status
     if isinstance(caught.value, RateLimited):
-        expected = 30 if headers else 60
+        expected = 30 if headers else NO_HEADER_WAIT.get(kind, lambda: 60)()
         assert expected - 5 <= caught.value.retry_after <= expected + 1
 
 
