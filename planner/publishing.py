@@ -13,11 +13,11 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, and_, func, update
+from sqlalchemy import ColumnElement, Engine, and_, bindparam, func, insert, update
 from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session, col, select
 
@@ -25,6 +25,7 @@ from planner import audit, planning
 from planner.channels import build_adapter, mark_needs_reconnect
 from planner.errors import ConfigurationError, IllegalTransition, PlannerError, ValidationFailed
 from planner.models import (
+    AuditEvent,
     Channel,
     Piece,
     PieceStatus,
@@ -349,6 +350,321 @@ class Outcome:
     status: PostStatus
     outcome: str
     message: str = ""
+    piece_id: int | None = None
+
+
+@dataclass
+class Delivery:
+    """One claimed post on its way out: what goes where, and (after `deliver`) how it went."""
+
+    post_id: int
+    piece_id: int
+    channel_id: int
+    channel_kind: str
+    attempts: int
+    attempt_id: int
+    key: str
+    message: OutgoingPost
+    adapter: Publisher | None
+    config_error: str = ""
+    started: float = 0.0
+    duration_ms: int = 0
+    receipt: Receipt | None = None
+    error: DeliveryError | None = None
+
+
+_ATTEMPTS = PublishAttempt.__table__  # type: ignore[attr-defined]
+_POSTS = Post.__table__  # type: ignore[attr-defined]
+_AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
+# Core statements on the hot path: the ORM's unit of work cost several ms per post.
+_FINISH_ATTEMPT = (
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id == bindparam("b_id"))
+    .values(
+        finished_at=bindparam("b_finished_at"),
+        outcome=bindparam("b_outcome"),
+        duration_ms=bindparam("b_duration_ms"),
+        http_status=bindparam("b_http_status"),
+        error=bindparam("b_error"),
+        external_id=bindparam("b_external_id"),
+        external_url=bindparam("b_external_url"),
+    )
+)
+
+
+# Moves one post this worker still holds; external ids are kept unless a receipt brings new ones.
+_FINISH_POST = (
+    update(_POSTS)
+    .where(
+        _POSTS.c.id == bindparam("b_id"),
+        _POSTS.c.claimed_by == bindparam("b_worker"),
+        _POSTS.c.status == PostStatus.publishing,
+    )
+    .values(
+        status=bindparam("b_status"),
+        claimed_by=None,
+        lease_until=None,
+        next_attempt_at=bindparam("b_next_attempt_at"),
+        last_error=bindparam("b_last_error"),
+        external_id=func.coalesce(bindparam("b_external_id"), _POSTS.c.external_id),
+        external_url=func.coalesce(bindparam("b_external_url"), _POSTS.c.external_url),
+        published_at=func.coalesce(bindparam("b_published_at"), _POSTS.c.published_at),
+        version=_POSTS.c.version + 1,
+    )
+)
+
+
+def begin_deliveries(
+    engine: Engine,
+    *,
+    post_ids: list[int],
+    worker_id: str,
+    adapter_factory: AdapterFactory = build_adapter,
+) -> list[Delivery]:
+    """Load a claimed batch and write its ledger rows (one statement) before any request.
+
+    Posts no longer claimed by `worker_id` are left out. Adapters are built once per
+    channel for the batch.
+    """
+    if not post_ids:
+        return []
+    with Session(engine, expire_on_commit=False) as session:
+        rows = session.exec(
+            select(Post, Piece, Channel)
+            .join(Piece, col(Post.piece_id) == Piece.id)
+            .join(Channel, col(Post.channel_id) == Channel.id)
+            .where(
+                col(Post.id).in_(post_ids),
+                col(Post.status) == PostStatus.publishing,
+                col(Post.claimed_by) == worker_id,
+            )
+            .order_by(col(Post.id))
+        ).all()
+        if not rows:
+            return []
+        now = utcnow()
+        attempt_ids = list(
+            session.connection()
+            .execute(
+                insert(_ATTEMPTS).returning(_ATTEMPTS.c.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "post_id": post.id,
+                        "worker": worker_id,
+                        "started_at": now,
+                        "idempotency_key": post.idempotency_key,
+                    }
+                    for post, _, _ in rows
+                ],
+            )
+            .scalars()
+        )
+        session.commit()
+    adapters: dict[int, Publisher | str] = {}
+    deliveries = []
+    for (post, piece, channel), attempt_id in zip(rows, attempt_ids, strict=True):
+        assert post.id is not None and channel.id is not None
+        if channel.id not in adapters:
+            try:
+                adapters[channel.id] = adapter_factory(channel)
+            except (ValidationFailed, ConfigurationError) as err:
+                adapters[channel.id] = f"channel {channel.name!r} is misconfigured: {err}"
+        adapter = adapters[channel.id]
+        deliveries.append(
+            Delivery(
+                post_id=post.id,
+                piece_id=post.piece_id,
+                channel_id=channel.id,
+                channel_kind=channel.kind,
+                attempts=post.attempts,
+                attempt_id=attempt_id,
+                key=post.idempotency_key,
+                message=outgoing(post, piece),
+                adapter=None if isinstance(adapter, str) else adapter,
+                config_error=adapter if isinstance(adapter, str) else "",
+            )
+        )
+    return deliveries
+
+
+def deliver(delivery: Delivery) -> Delivery:
+    """Send one post through its adapter (no database session is open); never raises."""
+    if delivery.adapter is None:
+        return delivery
+    delivery.started = time.monotonic()
+    try:
+        delivery.receipt = delivery.adapter.publish(delivery.message, delivery.key)
+    except DeliveryError as err:
+        delivery.error = err
+    except Exception as err:  # an adapter bug must not kill the worker; retry later
+        log.exception("adapter %s failed on post %s", delivery.channel_kind, delivery.post_id)
+        delivery.error = TransientError(
+            f"unexpected error in the {delivery.channel_kind} adapter: {err!r}"
+        )
+    delivery.duration_ms = int((time.monotonic() - delivery.started) * 1000)
+    return delivery
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    status: PostStatus
+    outcome: str
+    message: str
+    retry_at: datetime | None = None
+
+
+def _verdict(
+    delivery: Delivery,
+    *,
+    failures: int,
+    settings: EngineSettings,
+    rng: random.Random | None,
+    now: datetime,
+) -> _Verdict:
+    """Where a delivered post goes next, from its receipt or its typed error."""
+    if delivery.config_error:
+        return _Verdict(PostStatus.failed, "config", delivery.config_error)
+    if delivery.receipt is not None:
+        return _Verdict(PostStatus.published, "published", "")
+    error = delivery.error
+    assert error is not None
+    if isinstance(error, ManualActionRequired):
+        return _Verdict(PostStatus.awaiting_manual, error.outcome, error.message)
+    if isinstance(error, RateLimited):
+        return _Verdict(
+            PostStatus.planned,
+            error.outcome,
+            error.message,
+            now + timedelta(seconds=error.retry_after),
+        )
+    if error.retryable:
+        if failures < settings.max_attempts:
+            wait = backoff_seconds(settings, failures, rng)
+            return _Verdict(
+                PostStatus.planned, error.outcome, error.message, now + timedelta(seconds=wait)
+            )
+        return _Verdict(
+            PostStatus.failed,
+            error.outcome,
+            f"gave up after {failures} attempts: {error.message}",
+        )
+    return _Verdict(PostStatus.failed, error.outcome, error.message)
+
+
+def _is_retry(delivery: Delivery) -> bool:
+    error = delivery.error
+    return (
+        error is not None
+        and error.retryable
+        and not isinstance(error, (RateLimited, ManualActionRequired))
+    )
+
+
+def finish_deliveries(
+    engine: Engine,
+    deliveries: list[Delivery],
+    *,
+    worker_id: str,
+    settings: EngineSettings,
+    rng: random.Random | None = None,
+) -> list[Outcome]:
+    """Record how a group of deliveries went, in one transaction: posts, ledger, audit.
+
+    A post is moved only while this worker still holds it; if another worker recovered
+    it after our lease ran out, the ledger keeps what really happened and the post keeps
+    the state that worker gave it. Call `publish_finished_pieces` afterwards with the
+    pieces of the published outcomes.
+    """
+    if not deliveries:
+        return []
+    reconnect: dict[int, str] = {}
+    with engine.begin() as conn:
+        retried = [d.post_id for d in deliveries if _is_retry(d)]
+        earlier: dict[int, int] = {}
+        if retried:
+            earlier = {
+                post_id: int(count)
+                for post_id, count in conn.execute(
+                    select(_ATTEMPTS.c.post_id, func.count())
+                    .where(
+                        _ATTEMPTS.c.post_id.in_(retried),
+                        _ATTEMPTS.c.outcome.in_(["transient", "interrupted"]),
+                    )
+                    .group_by(_ATTEMPTS.c.post_id)
+                )
+            }
+        now = utcnow()
+        attempt_rows: list[dict[str, object]] = []
+        audit_rows: list[dict[str, object]] = []
+        outcomes: list[Outcome] = []
+        for d in deliveries:
+            verdict = _verdict(
+                d, failures=earlier.get(d.post_id, 0) + 1, settings=settings, rng=rng, now=now
+            )
+            receipt, error = d.receipt, d.error
+            moved = conn.execute(
+                _FINISH_POST,
+                {
+                    "b_id": d.post_id,
+                    "b_worker": worker_id,
+                    "b_status": verdict.status,
+                    "b_next_attempt_at": verdict.retry_at,
+                    "b_last_error": verdict.message or None,
+                    "b_external_id": receipt.external_id if receipt else None,
+                    "b_external_url": receipt.url if receipt else None,
+                    "b_published_at": now if receipt else None,
+                },
+            ).rowcount
+            note = verdict.message or None
+            if moved != 1:
+                note = ((note or "") + " (lease lost before completion)").strip()
+            attempt_rows.append(
+                {
+                    "b_id": d.attempt_id,
+                    "b_finished_at": now,
+                    "b_outcome": verdict.outcome,
+                    "b_duration_ms": d.duration_ms,
+                    "b_http_status": (receipt.http_status if receipt else None)
+                    or (error.http_status if error else None),
+                    "b_error": note,
+                    "b_external_id": receipt.external_id if receipt else None,
+                    "b_external_url": receipt.url if receipt else None,
+                }
+            )
+            if moved == 1:
+                audit_rows.append(
+                    {
+                        "at": now,
+                        "actor_id": None,
+                        "actor_name": worker_id,
+                        "object_type": "post",
+                        "object_id": str(d.post_id),
+                        "action": verdict.outcome,
+                        "from_state": PostStatus.publishing.value,
+                        "to_state": verdict.status.value,
+                        "version": d.attempts,
+                        "note": verdict.message[:500],
+                    }
+                )
+            if verdict.outcome == "auth":
+                reconnect[d.channel_id] = verdict.message
+            outcomes.append(
+                Outcome(
+                    d.post_id,
+                    verdict.status if moved == 1 else PostStatus.publishing,
+                    verdict.outcome,
+                    verdict.message,
+                    d.piece_id,
+                )
+            )
+        conn.execute(_FINISH_ATTEMPT, attempt_rows)
+        if audit_rows:
+            conn.execute(insert(_AUDIT), audit_rows)
+    if reconnect:
+        with Session(engine) as session:
+            for channel_id, message in reconnect.items():
+                mark_needs_reconnect(session, channel_id=channel_id, message=message)
+    return outcomes
 
 
 def publish_post(
@@ -361,207 +677,23 @@ def publish_post(
     rng: random.Random | None = None,
 ) -> Outcome:
     """Publish one claimed post: ledger row first, then the request, then the result."""
-    with Session(engine, expire_on_commit=False) as session:
-        row = session.exec(
-            select(Post, Piece, Channel)
-            .join(Piece, col(Post.piece_id) == Piece.id)
-            .join(Channel, col(Post.channel_id) == Channel.id)
-            .where(Post.id == post_id)
-        ).first()
-        if row is None:
-            return Outcome(post_id, PostStatus.cancelled, "not_claimed")
-        post, piece, channel = row
-        if post.status != PostStatus.publishing or post.claimed_by != worker_id:
-            return Outcome(post_id, post.status, "not_claimed")
-        attempt = PublishAttempt(
-            post_id=post_id, worker=worker_id, idempotency_key=post.idempotency_key
-        )
-        session.add(attempt)
-        session.commit()
-        try:
-            adapter = adapter_factory(channel)
-        except (ValidationFailed, ConfigurationError) as err:
-            return _finish(
-                session,
-                post=post,
-                attempt=attempt,
-                status=PostStatus.failed,
-                outcome="config",
-                message=f"channel {channel.name!r} is misconfigured: {err}",
-                started=time.monotonic(),
-            )
-        message = outgoing(post, piece)
-        key = post.idempotency_key
-    # No session is open while the channel is being talked to.
-    started = time.monotonic()
-    receipt: Receipt | None = None
-    error: DeliveryError | None = None
-    try:
-        receipt = adapter.publish(message, key)
-    except DeliveryError as err:
-        error = err
-    except Exception as err:  # an adapter bug must not kill the worker; retry later
-        log.exception("adapter %s failed on post %s", channel.kind, post_id)
-        error = TransientError(f"unexpected error in the {channel.kind} adapter: {err!r}")
-    with Session(engine, expire_on_commit=False) as session:
-        # `post` and `attempt` are as the first session left them (nothing is expired):
-        # _finish reads only the post's fixed fields and moves it with a conditional
-        # UPDATE, and the attempt row is this call's own, so neither is read again.
-        if receipt is not None:
-            return _finish(
-                session,
-                post=post,
-                attempt=attempt,
-                status=PostStatus.published,
-                outcome="published",
-                message="",
-                started=started,
-                receipt=receipt,
-            )
-        assert error is not None
-        if isinstance(error, ManualActionRequired):
-            return _finish(
-                session,
-                post=post,
-                attempt=attempt,
-                status=PostStatus.awaiting_manual,
-                outcome=error.outcome,
-                message=error.message,
-                started=started,
-                error=error,
-            )
-        if isinstance(error, RateLimited):
-            return _finish(
-                session,
-                post=post,
-                attempt=attempt,
-                status=PostStatus.planned,
-                outcome=error.outcome,
-                message=error.message,
-                started=started,
-                error=error,
-                retry_at=utcnow() + timedelta(seconds=error.retry_after),
-            )
-        if error.retryable:
-            failures = (
-                int(
-                    session.exec(
-                        select(func.count())
-                        .select_from(PublishAttempt)
-                        .where(
-                            col(PublishAttempt.post_id) == post_id,
-                            col(PublishAttempt.outcome).in_(["transient", "interrupted"]),
-                        )
-                    ).one()
-                )
-                + 1
-            )
-            if failures < settings.max_attempts:
-                wait = backoff_seconds(settings, failures, rng)
-                return _finish(
-                    session,
-                    post=post,
-                    attempt=attempt,
-                    status=PostStatus.planned,
-                    outcome=error.outcome,
-                    message=error.message,
-                    started=started,
-                    error=error,
-                    retry_at=utcnow() + timedelta(seconds=wait),
-                )
-            return _finish(
-                session,
-                post=post,
-                attempt=attempt,
-                status=PostStatus.failed,
-                outcome=error.outcome,
-                started=started,
-                error=error,
-                message=f"gave up after {failures} attempts: {error.message}",
-            )
-        if error.outcome == "auth":
-            mark_needs_reconnect(session, channel_id=post.channel_id, message=error.message)
-        return _finish(
-            session,
-            post=post,
-            attempt=attempt,
-            status=PostStatus.failed,
-            outcome=error.outcome,
-            message=error.message,
-            started=started,
-            error=error,
-        )
-
-
-def _finish(
-    session: Session,
-    *,
-    post: Post,
-    attempt: PublishAttempt,
-    status: PostStatus,
-    outcome: str,
-    message: str,
-    started: float,
-    receipt: Receipt | None = None,
-    error: DeliveryError | None = None,
-    retry_at: datetime | None = None,
-) -> Outcome:
-    now = utcnow()
-    attempt.finished_at = now
-    attempt.outcome = outcome
-    attempt.duration_ms = int((time.monotonic() - started) * 1000)
-    attempt.http_status = (receipt.http_status if receipt else None) or (
-        error.http_status if error else None
+    deliveries = begin_deliveries(
+        engine, post_ids=[post_id], worker_id=worker_id, adapter_factory=adapter_factory
     )
-    attempt.error = message or None
-    if receipt is not None:
-        attempt.external_id = receipt.external_id
-        attempt.external_url = receipt.url
-    values: dict[str, object] = {
-        "status": status,
-        "claimed_by": None,
-        "lease_until": None,
-        "next_attempt_at": retry_at,
-        "last_error": message or None,
-        "version": Post.version + 1,
-    }
-    if receipt is not None:
-        values.update(external_id=receipt.external_id, external_url=receipt.url, published_at=now)
-    moved = session.exec(
-        update(Post)
-        .where(
-            col(Post.id) == post.id,
-            col(Post.claimed_by) == attempt.worker,
-            col(Post.status) == PostStatus.publishing,
-        )
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if moved != 1:
-        # Another worker recovered this post after our lease ran out; the ledger keeps
-        # what really happened, the post keeps the state that worker gave it.
-        attempt.error = ((attempt.error or "") + " (lease lost before completion)").strip()
-    session.add(attempt)
-    if moved == 1:
-        audit.record(
-            session,
-            actor=None,
-            actor_name=attempt.worker,
-            object_type="post",
-            object_id=post.id,
-            action=outcome,
-            from_state="publishing",
-            to_state=status.value,
-            version=post.attempts,
-            note=message[:500],
-        )
-    session.commit()
-    if moved == 1 and status == PostStatus.published:
-        # Checked after our own commit, so whichever post of the piece finishes last
-        # sees all the others out, even when they finish at the same time.
-        _maybe_publish_piece(session, post.piece_id, attempt.worker)
-    assert post.id is not None
-    return Outcome(post.id, status if moved == 1 else PostStatus.publishing, outcome, message)
+    if not deliveries:
+        with Session(engine) as session:
+            post = session.get(Post, post_id)
+            return Outcome(post_id, post.status if post else PostStatus.cancelled, "not_claimed")
+    (outcome,) = finish_deliveries(
+        engine,
+        [deliver(deliveries[0])],
+        worker_id=worker_id,
+        settings=settings,
+        rng=rng,
+    )
+    with Session(engine) as session:
+        publish_finished_pieces(session, outcomes=[outcome], worker=worker_id)
+    return outcome
 
 
 _OPEN = [
@@ -574,50 +706,62 @@ _OPEN = [
 ]
 
 
-def _maybe_publish_piece(session: Session, piece_id: int, worker: str) -> None:
-    """An approved piece whose posts are all out (and no series continues) is published."""
-    open_posts = (
-        select(func.count())
-        .select_from(Post)
-        .where(Post.piece_id == piece_id, col(Post.status).in_(_OPEN))
-        .scalar_subquery()
-    )
-    series = (
-        select(func.count())
-        .select_from(Series)
-        .where(Series.piece_id == piece_id, col(Series.active).is_(True))
-        .scalar_subquery()
-    )
-    # One round trip: this runs after every published post.
-    row = session.exec(
-        select(Piece.status, Piece.revision, open_posts, series).where(Piece.id == piece_id)
-    ).first()
-    if row is None:
+def published_pieces(outcomes: Iterable[Outcome]) -> set[int]:
+    """The pieces of the posts that these outcomes published."""
+    return {
+        o.piece_id for o in outcomes if o.status == PostStatus.published and o.piece_id is not None
+    }
+
+
+_OPEN_POSTS = (
+    select(Post.id).where(col(Post.piece_id) == Piece.id, col(Post.status).in_(_OPEN)).exists()
+)
+_ACTIVE_SERIES = (
+    select(Series.id).where(col(Series.piece_id) == Piece.id, col(Series.active).is_(True)).exists()
+)
+
+
+def publish_finished_pieces(
+    session: Session,
+    *,
+    outcomes: Iterable[Outcome] = (),
+    piece_ids: Iterable[int] = (),
+    worker: str,
+) -> None:
+    """Approved pieces whose posts are all out (and no series continues) become published.
+
+    Run it after the posts' own commit, so whichever post of a piece finishes last sees
+    all the others out, even when they finish at the same time in other workers.
+    """
+    ids = sorted(published_pieces(outcomes) | set(piece_ids))
+    if not ids:
         return
-    status, revision, open_count, series_count = row
-    if status != PieceStatus.approved or open_count or series_count:
-        return
+    open_posts, series = _OPEN_POSTS, _ACTIVE_SERIES
     moved = session.exec(
         update(Piece)
-        .where(col(Piece.id) == piece_id, col(Piece.status) == PieceStatus.approved)
+        .where(
+            col(Piece.id).in_(ids),
+            col(Piece.status) == PieceStatus.approved,
+            ~open_posts,
+            ~series,
+        )
         .values(status=PieceStatus.published, version=Piece.version + 1)
+        .returning(col(Piece.id), col(Piece.revision))
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if moved != 1:
-        session.rollback()
-        return
-    audit.record(
-        session,
-        actor=None,
-        actor_name=worker,
-        object_type="piece",
-        object_id=piece_id,
-        action="published",
-        from_state="approved",
-        to_state="published",
-        version=revision,
-        note="all its posts are out",
-    )
+    ).all()
+    for piece_id, revision in moved:
+        audit.record(
+            session,
+            actor=None,
+            actor_name=worker,
+            object_type="piece",
+            object_id=piece_id,
+            action="published",
+            from_state="approved",
+            to_state="published",
+            version=revision,
+            note="all its posts are out",
+        )
     session.commit()
 
 
@@ -686,7 +830,7 @@ def mark_posted(session: Session, *, actor: User, post_id: int, url: str = "") -
         note=url,
     )
     session.commit()
-    _maybe_publish_piece(session, post.piece_id, actor.username)
+    publish_finished_pieces(session, piece_ids=[post.piece_id], worker=actor.username)
     return post
 
 

@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC
 
@@ -95,18 +95,83 @@ class Worker:
             except Exception:  # a hiccup in renewal must not stop the worker
                 log.exception("could not renew leases")
 
-    def _publish(self, post_id: int) -> Outcome:
-        try:
-            return publishing.publish_post(
-                self.engine,
-                post_id=post_id,
+    def _claim(self) -> list[int]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return publishing.claim_due_posts(
+                session,
                 worker_id=self.worker_id,
-                settings=self.settings,
-                adapter_factory=self.adapter_factory,
+                now=utcnow(),
+                limit=self.settings.batch_size,
+                lease=self.settings.lease,
+                lateness=publishing.max_lateness(session),
             )
+
+    def _publish_due(self, result: SweepResult, max_batches: int | None) -> None:
+        """Claim and publish batches until nothing releasable is left (or `max_batches`).
+
+        Each batch gets its ledger rows before its requests go to the pool. The next batch
+        is claimed while the last one is still in flight, so the pool does not sit idle
+        waiting for the database; whatever has finished is recorded together in one
+        transaction while the rest is still being sent, so a slow channel holds up no
+        other post's result. A batch's pieces are checked for "all posts out" once the
+        whole batch is recorded.
+        """
+        claimed: set[int] = set()
+        pending: dict[Future[publishing.Delivery], int] = {}
+        left: dict[int, int] = {}  # batch number -> deliveries not yet recorded
+        pieces: dict[int, set[int]] = {}  # batch number -> pieces it published posts of
+        batches = 0
+        exhausted = False
+        try:
+            while True:
+                if (
+                    not exhausted
+                    and not self._stop.is_set()
+                    and (max_batches is None or batches < max_batches)
+                    and len(pending) <= self.settings.batch_size
+                ):
+                    ids = self._claim()
+                    if ids:
+                        batches += 1
+                        result.claimed += len(ids)
+                        claimed.update(ids)
+                        with self._lock:
+                            self._in_flight.update(ids)
+                        deliveries = publishing.begin_deliveries(
+                            self.engine,
+                            post_ids=ids,
+                            worker_id=self.worker_id,
+                            adapter_factory=self.adapter_factory,
+                        )
+                        left[batches], pieces[batches] = len(deliveries), set()
+                        for delivery in deliveries:
+                            pending[self._pool.submit(publishing.deliver, delivery)] = batches
+                        continue
+                    exhausted = True
+                if not pending:
+                    break
+                done = list(wait(pending, return_when=FIRST_COMPLETED).done)
+                finished = [future.result() for future in done]
+                outcomes = publishing.finish_deliveries(
+                    self.engine, finished, worker_id=self.worker_id, settings=self.settings
+                )
+                result.outcomes += outcomes
+                with self._lock:
+                    self._in_flight.difference_update(d.post_id for d in finished)
+                for future, outcome in zip(done, outcomes, strict=True):
+                    batch = pending.pop(future)
+                    left[batch] -= 1
+                    pieces[batch] |= publishing.published_pieces([outcome])
+                for batch in [b for b, count in left.items() if count == 0]:
+                    del left[batch]
+                    if batch_pieces := pieces.pop(batch):
+                        with Session(self.engine) as session:
+                            publishing.publish_finished_pieces(
+                                session, piece_ids=batch_pieces, worker=self.worker_id
+                            )
         finally:
             with self._lock:
-                self._in_flight.discard(post_id)
+                self._in_flight.difference_update(claimed)
 
     def sweep(self, *, max_batches: int | None = None) -> SweepResult:
         """One pass: heartbeat, series, missed posts, recovery, then claim-and-publish
@@ -124,24 +189,7 @@ class Worker:
                 len(recovery.requeued),
                 len(recovery.needs_check),
             )
-        batches = 0
-        while not self._stop.is_set() and (max_batches is None or batches < max_batches):
-            with Session(self.engine, expire_on_commit=False) as session:
-                ids = publishing.claim_due_posts(
-                    session,
-                    worker_id=self.worker_id,
-                    now=utcnow(),
-                    limit=self.settings.batch_size,
-                    lease=self.settings.lease,
-                    lateness=publishing.max_lateness(session),
-                )
-            if not ids:
-                break
-            batches += 1
-            result.claimed += len(ids)
-            with self._lock:
-                self._in_flight.update(ids)
-            result.outcomes.extend(self._pool.map(self._publish, ids))
+        self._publish_due(result, max_batches)
         with Session(self.engine) as session:
             publishing.beat(
                 session,
