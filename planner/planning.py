@@ -8,12 +8,14 @@ rolling window, so the scheduler only ever sees rows.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 
 from dateutil.rrule import rrulestr
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, case, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
@@ -27,10 +29,27 @@ from planner.errors import (
     TimeInputError,
     ValidationFailed,
 )
-from planner.models import Channel, Piece, PieceStatus, Post, PostStatus, Series, User, utcnow
+from planner.models import (
+    Channel,
+    Idea,
+    Piece,
+    PieceStatus,
+    Post,
+    PostStatus,
+    Series,
+    User,
+    utcnow,
+)
 from planner.org_settings import is_frozen
 from planner.permissions import require
-from planner.timezones import Fold, parse_local_datetime, parse_to_utc, to_utc, zone
+from planner.timezones import (
+    Fold,
+    parse_local_datetime,
+    parse_to_utc,
+    to_local,
+    to_utc,
+    zone,
+)
 from publishers import REGISTRY
 
 SERIES_HORIZON = timedelta(weeks=8)
@@ -335,6 +354,168 @@ def list_posts(
     if limit is not None:
         query = query.limit(limit)
     return list(session.exec(query))
+
+
+# --- the calendar's views ------------------------------------------------------------------
+
+CALENDAR_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class CalendarEntry:
+    """A post as the calendar shows it: with its piece's title and its channel's name."""
+
+    post: Post
+    piece_title: str
+    channel_name: str
+
+
+def _calendar_scope(query: Any, *, channel_id: int | None, department_id: int | None) -> Any:
+    """Filter a query over Post to one channel and/or the pieces of one department's ideas."""
+    query = query.where(Post.status != PostStatus.cancelled)
+    if channel_id is not None:
+        query = query.where(Post.channel_id == channel_id)
+    if department_id is not None:
+        pieces_of = (
+            select(Piece.id)
+            .join(Idea, col(Piece.idea_id) == Idea.id)
+            .where(Idea.department_id == department_id)
+        )
+        query = query.where(col(Post.piece_id).in_(pieces_of))
+    return query
+
+
+def calendar_entries(
+    session: Session,
+    *,
+    actor: User,
+    start: datetime,
+    end: datetime,
+    channel_id: int | None = None,
+    department_id: int | None = None,
+    limit: int = CALENDAR_LIMIT,
+) -> list[CalendarEntry]:
+    """Planned and published posts in [start, end), by time; only that range is read."""
+    require(actor, "view_pieces")
+    query = (
+        select(Post, Piece.title, Channel.name)
+        .join(Piece, col(Post.piece_id) == Piece.id)
+        .join(Channel, col(Post.channel_id) == Channel.id)
+        .where(col(Post.publish_at) >= start, col(Post.publish_at) < end)
+    )
+    query = _calendar_scope(query, channel_id=channel_id, department_id=department_id)
+    rows = session.exec(query.order_by(col(Post.publish_at), col(Post.id)).limit(limit))
+    return [CalendarEntry(post, title, name) for post, title, name in rows]
+
+
+def local_bounds(first: date, count: int, tz_name: str, *, step_days: int = 1) -> list[datetime]:
+    """`count + 1` UTC instants: local midnight of `first` and of each step after it."""
+    z = zone(tz_name)
+    return [
+        datetime.combine(first + timedelta(days=i * step_days), time(0), tzinfo=z).astimezone(UTC)
+        for i in range(count + 1)
+    ]
+
+
+def count_posts(
+    session: Session,
+    *,
+    actor: User,
+    bounds: Sequence[datetime],
+    channel_id: int | None = None,
+    department_id: int | None = None,
+    by_channel: bool = False,
+) -> dict[tuple[int, int | None], int]:
+    """Posts per interval [bounds[i], bounds[i+1]) (and per channel), counted in SQL.
+
+    Keys are (interval index, channel id or None); intervals without posts are absent.
+    The bounds are instants, so local days across a DST change are counted exactly.
+    """
+    require(actor, "view_pieces")
+    if len(bounds) < 2:
+        return {}
+    at = col(Post.publish_at)
+    bucket = case(*[(at < b, i) for i, b in enumerate(bounds[1:])], else_=len(bounds) - 1)
+    columns: list[Any] = [bucket.label("bucket"), func.count().label("n")]
+    if by_channel:
+        columns.append(col(Post.channel_id))
+    query = select(*columns).where(at >= bounds[0], at < bounds[-1])
+    query = _calendar_scope(query, channel_id=channel_id, department_id=department_id)
+    query = query.group_by(*([bucket, col(Post.channel_id)] if by_channel else [bucket]))
+    counts: dict[tuple[int, int | None], int] = {}
+    for row in session.exec(query):
+        counts[(int(row[0]), int(row[2]) if by_channel else None)] = int(row[1])
+    return counts
+
+
+@dataclass(frozen=True)
+class WeekCount:
+    """How many posts one channel has in one week (for the calendar's chart)."""
+
+    week: date
+    channel: str
+    posts: int
+
+
+def posts_per_channel_per_week(
+    session: Session,
+    *,
+    actor: User,
+    first_monday: date,
+    weeks: int,
+    tz_name: str,
+    channel_id: int | None = None,
+    department_id: int | None = None,
+) -> list[WeekCount]:
+    """Posts per channel in each of `weeks` local weeks from `first_monday`, counted in SQL."""
+    bounds = local_bounds(first_monday, weeks, tz_name, step_days=7)
+    counts = count_posts(
+        session,
+        actor=actor,
+        bounds=bounds,
+        channel_id=channel_id,
+        department_id=department_id,
+        by_channel=True,
+    )
+    names = {c.id: c.name for c in session.exec(select(Channel))}
+    return [
+        WeekCount(first_monday + timedelta(weeks=i), names.get(cid, str(cid)), n)
+        for (i, cid), n in sorted(counts.items(), key=lambda item: (item[0][0], item[0][1] or 0))
+    ]
+
+
+CROWDED_DAY = 5  # posts on one local day from which the calendar marks the day as crowded
+
+
+def crowded_posts(entries: Sequence[CalendarEntry], tz_name: str) -> set[int]:
+    """Posts sharing their channel and local hour with another post: a crowded slot."""
+    slots: dict[tuple[int, datetime], list[int]] = {}
+    for entry in entries:
+        local = to_local(entry.post.publish_at, tz_name).replace(minute=0, second=0, microsecond=0)
+        slots.setdefault((entry.post.channel_id, local), []).append(entry.post.id or 0)
+    return {pid for ids in slots.values() if len(ids) > 1 for pid in ids}
+
+
+SERIES_PRESETS = {"weekly": "FREQ=WEEKLY", "monthly": "FREQ=MONTHLY"}
+
+
+def preset_rule(preset: str, *, count: int | None, until: str, tz_name: str) -> str:
+    """The RRULE text for a simple preset (weekly, monthly) ending after `count` or on `until`.
+
+    `until` is a local date as the user typed it; it wins over `count` when given.
+    """
+    if preset not in SERIES_PRESETS:
+        raise ValidationFailed({"rule": f"unknown preset {preset!r}; use {sorted(SERIES_PRESETS)}"})
+    freq = SERIES_PRESETS[preset]
+    if until.strip():
+        try:
+            day = parse_local_datetime(until, tz_name)
+        except TimeInputError as err:
+            raise ValidationFailed({"until": str(err)}) from err
+        return f"{freq};UNTIL={day:%Y%m%d}"
+    if count is None or count < 1:
+        raise ValidationFailed({"count": "give how many times (at least 1), or an end date"})
+    return f"{freq};COUNT={count}"
 
 
 def _due_query(now: datetime):  # type: ignore[no-untyped-def]

@@ -101,10 +101,10 @@ def _sidebar(user: User) -> None:
 
 PAGES_BY_ROLE: dict[Role, list[str]] = {
     Role.contributor: ["submit_idea", "my_ideas"],
-    Role.editor: ["plan", "editor", "inbox", "board", "publishing", "submit_idea", "my_ideas"],
-    Role.approver: ["plan", "approvals", "board", "submit_idea", "my_ideas"],
+    Role.editor: ["calendar", "editor", "inbox", "board", "publishing", "submit_idea", "my_ideas"],
+    Role.approver: ["calendar", "approvals", "board", "submit_idea", "my_ideas"],
     Role.admin: [
-        "plan",
+        "calendar",
         "editor",
         "inbox",
         "board",

@@ -1,0 +1,467 @@
+"""'Calendar': month, week and list views of posts; plan, move and cancel posts; series.
+
+Only the visible range is read from the database; day counts and the weekly chart are
+counted in SQL. Approvers see the calendar read-only.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import altair as alt
+import streamlit as st
+from sqlmodel import Session
+
+from planner import channels, editing, planning, users
+from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
+from planner.models import PostStatus, User
+from planner.permissions import can
+from planner.planning import CalendarEntry
+from planner.timezones import format_local, to_local
+from planner.ui import app, keys
+
+_VIEWS = ("month", "week", "list")
+_LIST_DAYS = 28
+_CHANGEABLE = {
+    PostStatus.planned,
+    PostStatus.failed,
+    PostStatus.missed,
+    PostStatus.needs_check,
+    PostStatus.awaiting_manual,
+}
+
+
+def _visible_range(view: str, anchor: date) -> tuple[date, int]:
+    """The first day shown and how many days: whole weeks for month and week views."""
+    if view == "week":
+        return anchor - timedelta(days=anchor.weekday()), 7
+    if view == "list":
+        return anchor, _LIST_DAYS
+    first = anchor.replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    start = first - timedelta(days=first.weekday())
+    end = last + timedelta(days=6 - last.weekday())
+    return start, (end - start).days + 1
+
+
+def _errors(state_key: str) -> dict[str, str]:
+    errors: dict[str, str] = st.session_state.get(state_key, {})
+    return errors
+
+
+def _field_error(state_key: str, *names: str) -> None:
+    for name in names:
+        message = _errors(state_key).get(name)
+        if message:
+            st.error(f"{app.t('calendar.field.' + name)}: {message}")
+
+
+def _filters(session: Session) -> tuple[str, date, int | None, int | None]:
+    t = app.t
+    view_labels = {v: t(f"calendar.view.{v}") for v in _VIEWS}
+    channel_labels: dict[int | None, str] = {None: t("calendar.all_channels")}
+    channel_labels.update({c.id: c.name for c in channels.list_channels(session)})
+    department_labels: dict[int | None, str] = {None: t("calendar.all_departments")}
+    department_labels.update({d.id: d.name for d in users.list_departments(session)})
+    cols = st.columns(4)
+    view = cols[0].radio(
+        t("calendar.view"),
+        options=list(view_labels),
+        format_func=view_labels.__getitem__,
+        horizontal=True,
+        key=keys.CAL_VIEW,
+    )
+    anchor = cols[1].date_input(t("calendar.date"), key=keys.CAL_DATE)
+    channel_id = cols[2].selectbox(
+        t("calendar.channel"),
+        options=list(channel_labels),
+        format_func=channel_labels.__getitem__,
+        key=keys.CAL_CHANNEL,
+    )
+    department_id = cols[3].selectbox(
+        t("calendar.department"),
+        options=list(department_labels),
+        format_func=department_labels.__getitem__,
+        key=keys.CAL_DEPARTMENT,
+    )
+    picked = anchor if isinstance(anchor, date) else date.today()
+    return str(view or "month"), picked, channel_id, department_id
+
+
+def _month(first: date, days: int, counts: dict[tuple[int, int | None], int], anchor: date) -> None:
+    t = app.t
+    header = st.columns(7)
+    for i, column in enumerate(header):
+        column.markdown(f"**{t(f'calendar.weekday.{i}')}**")
+    for week in range(days // 7):
+        row = st.columns(7)
+        for weekday, column in enumerate(row):
+            index = week * 7 + weekday
+            day = first + timedelta(days=index)
+            n = counts.get((index, None), 0)
+            with column.container(border=True):
+                label = t("calendar.day", day=day.day, month=day.month)
+                st.markdown(f"**{label}**" if day.month == anchor.month else label)
+                if n == 0:
+                    st.caption(t("calendar.empty_day"))
+                elif n >= planning.CROWDED_DAY:
+                    st.warning(t("calendar.crowded_day", count=n))
+                else:
+                    st.text(t("calendar.posts", count=n))
+
+
+def _entry_line(entry: CalendarEntry, user: User, crowded: set[int]) -> str:
+    t = app.t
+    local = to_local(entry.post.publish_at, user.timezone)
+    line = t(
+        "calendar.entry",
+        time=f"{local:%H:%M}",
+        channel=entry.channel_name,
+        title=entry.piece_title,
+        status=t(f"status.{entry.post.status}"),
+    )
+    return f"⚠ {line}" if entry.post.id in crowded else line
+
+
+def _week(first: date, entries: list[CalendarEntry], user: User, crowded: set[int]) -> None:
+    t = app.t
+    by_day: dict[date, list[CalendarEntry]] = {}
+    for entry in entries:
+        by_day.setdefault(to_local(entry.post.publish_at, user.timezone).date(), []).append(entry)
+    for i, column in enumerate(st.columns(7)):
+        day = first + timedelta(days=i)
+        with column.container(border=True):
+            label = t("calendar.day", day=day.day, month=day.month)
+            st.markdown(f"**{t(f'calendar.weekday.{i}')} {label}**")
+            todays = by_day.get(day, [])
+            if not todays:
+                st.caption(t("calendar.empty_day"))
+            for entry in todays:
+                st.text(_entry_line(entry, user, crowded))
+    if crowded:
+        st.warning(t("calendar.crowded_slots", count=len(crowded)))
+
+
+def _list(entries: list[CalendarEntry], user: User, crowded: set[int]) -> None:
+    t = app.t
+    if not entries:
+        st.info(t("calendar.nothing"))
+        return
+    st.dataframe(
+        [
+            {
+                t("col.post"): e.post.id,
+                t("col.when"): format_local(e.post.publish_at, user.timezone),
+                t("col.channel"): e.channel_name,
+                t("col.piece"): e.piece_title,
+                t("col.status"): t(f"status.{e.post.status}"),
+                t("calendar.col.crowded"): "⚠" if e.post.id in crowded else "",
+            }
+            for e in entries
+        ],
+        hide_index=True,
+    )
+
+
+def _chart(
+    session: Session, user: User, first: date, days: int, channel_id: int | None, dep: int | None
+) -> None:
+    t = app.t
+    monday = first - timedelta(days=first.weekday())
+    weeks = -(-((first - monday).days + days) // 7)
+    counts = planning.posts_per_channel_per_week(
+        session,
+        actor=user,
+        first_monday=monday,
+        weeks=weeks,
+        tz_name=user.timezone,
+        channel_id=channel_id,
+        department_id=dep,
+    )
+    if not counts:
+        return
+    data = [{"week": w.week.isoformat(), "channel": w.channel, "posts": w.posts} for w in counts]
+    chart = (
+        alt.Chart(alt.InlineData(values=data))
+        .mark_bar()
+        .encode(
+            x=alt.X("week:O", title=t("calendar.chart_week")),
+            y=alt.Y("posts:Q", title=t("calendar.chart_posts"), axis=alt.Axis(tickMinStep=1)),
+            color=alt.Color("channel:N", title=t("col.channel")),
+            tooltip=["week:O", "channel:N", "posts:Q"],
+        )
+        .properties(title=t("calendar.chart_title"))
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+def _piece_and_channel(session: Session, user: User) -> tuple[int | None, int | None]:
+    """The piece (searched, at most 50 shown) and channel the plan and series forms use."""
+    t = app.t
+    search = st.text_input(t("calendar.plan_search"), key=keys.CAL_PLAN_SEARCH)
+    result = editing.search_pieces(session, actor=user, text=search, page_size=50)
+    piece_labels = {
+        h.id: t("calendar.piece_hit", id=h.id, title=h.title, status=t(f"status.{h.status}"))
+        for h in result.hits
+    }
+    left, right = st.columns(2)
+    piece_id = left.selectbox(
+        t("calendar.plan_piece", total=result.total),
+        options=list(piece_labels),
+        format_func=piece_labels.__getitem__,
+        key=keys.CAL_PLAN_PIECE,
+    )
+    with left:
+        _field_error(keys.CAL_PLAN_ERRORS, "piece")
+    channel_labels = {c.id: c.name for c in channels.list_channels(session, include_disabled=False)}
+    channel_id = right.selectbox(
+        t("calendar.plan_channel"),
+        options=list(channel_labels),
+        format_func=channel_labels.__getitem__,
+        key=keys.CAL_PLAN_CHANNEL,
+    )
+    with right:
+        _field_error(keys.CAL_PLAN_ERRORS, "channel")
+    return piece_id, channel_id
+
+
+def _plan(session: Session, user: User, piece_id: int | None, channel_id: int | None) -> None:
+    t = app.t
+    st.text_input(
+        t("calendar.plan_when", zone=user.timezone),
+        placeholder=t("calendar.when_placeholder"),
+        key=keys.CAL_PLAN_WHEN,
+    )
+    _field_error(keys.CAL_PLAN_ERRORS, "publish_at")
+    if not st.button(t("calendar.plan_button"), key=keys.CAL_PLAN_BUTTON, type="primary"):
+        return
+    errors: dict[str, str] = {}
+    if piece_id is None:
+        errors["piece"] = t("calendar.pick_piece")
+    if channel_id is None:
+        errors["channel"] = t("calendar.pick_channel")
+    if not errors:
+        assert piece_id is not None and channel_id is not None
+        try:
+            post = planning.plan_post(
+                session,
+                actor=user,
+                piece_id=piece_id,
+                channel=channel_id,
+                when=st.session_state.get(keys.CAL_PLAN_WHEN, ""),
+                tz_name=user.timezone,
+            )
+        except ValidationFailed as err:
+            errors = err.fields
+        except PermissionDenied as err:
+            errors = {"publish_at": str(err)}
+        else:
+            st.session_state[keys.CAL_DONE] = t(
+                "calendar.planned", id=post.id, when=format_local(post.publish_at, user.timezone)
+            )
+            st.session_state.pop(keys.CAL_PLAN_WHEN, None)
+    st.session_state[keys.CAL_PLAN_ERRORS] = errors
+    st.rerun()
+
+
+def _series(session: Session, user: User, piece_id: int | None, channel_id: int | None) -> None:
+    t = app.t
+    presets = {
+        "weekly": t("calendar.preset.weekly"),
+        "monthly": t("calendar.preset.monthly"),
+        "custom": t("calendar.preset.custom"),
+    }
+    left, right = st.columns(2)
+    preset = left.selectbox(
+        t("calendar.series_preset"),
+        options=list(presets),
+        format_func=presets.__getitem__,
+        key=keys.CAL_SERIES_PRESET,
+    )
+    right.text_input(
+        t("calendar.series_start", zone=user.timezone),
+        placeholder=t("calendar.when_placeholder"),
+        key=keys.CAL_SERIES_START,
+    )
+    with right:
+        _field_error(keys.CAL_SERIES_ERRORS, "start")
+    with left:
+        if preset == "custom":
+            st.text_input(
+                t("calendar.series_rule"),
+                placeholder="FREQ=WEEKLY;BYDAY=MO,TH;COUNT=8",
+                key=keys.CAL_SERIES_RULE,
+            )
+        else:
+            st.number_input(
+                t("calendar.series_count"),
+                min_value=1,
+                max_value=500,
+                value=6,
+                step=1,
+                key=keys.CAL_SERIES_COUNT,
+            )
+            _field_error(keys.CAL_SERIES_ERRORS, "count")
+            st.text_input(
+                t("calendar.series_until"),
+                placeholder=t("calendar.until_placeholder"),
+                key=keys.CAL_SERIES_UNTIL,
+            )
+            _field_error(keys.CAL_SERIES_ERRORS, "until")
+        _field_error(keys.CAL_SERIES_ERRORS, "rule", "piece", "channel", "timezone")
+    if not st.button(t("calendar.series_button"), key=keys.CAL_SERIES_BUTTON):
+        return
+    errors: dict[str, str] = {}
+    try:
+        if piece_id is None or channel_id is None:
+            raise ValidationFailed(
+                {"piece": t("calendar.pick_piece")}
+                if piece_id is None
+                else {"channel": t("calendar.pick_channel")}
+            )
+        rule = (
+            str(st.session_state.get(keys.CAL_SERIES_RULE, ""))
+            if preset == "custom"
+            else planning.preset_rule(
+                str(preset),
+                count=int(st.session_state.get(keys.CAL_SERIES_COUNT, 0) or 0),
+                until=str(st.session_state.get(keys.CAL_SERIES_UNTIL, "")),
+                tz_name=user.timezone,
+            )
+        )
+        series = planning.create_series(
+            session,
+            actor=user,
+            piece_id=piece_id,
+            channel=channel_id,
+            rule=rule,
+            start=str(st.session_state.get(keys.CAL_SERIES_START, "")),
+            tz_name=user.timezone,
+        )
+    except ValidationFailed as err:
+        errors = err.fields
+    except PermissionDenied as err:
+        errors = {"rule": str(err)}
+    else:
+        st.session_state[keys.CAL_DONE] = t(
+            "calendar.series_created", id=series.id, rule=series.rule
+        )
+    st.session_state[keys.CAL_SERIES_ERRORS] = errors
+    st.rerun()
+
+
+def _move(session: Session, user: User, entries: list[CalendarEntry]) -> None:
+    t = app.t
+    changeable = [e for e in entries if e.post.status in _CHANGEABLE]
+    if not changeable:
+        st.caption(t("calendar.nothing_to_move"))
+        return
+    labels = {
+        e.post.id: t(
+            "calendar.post_label",
+            id=e.post.id,
+            when=format_local(e.post.publish_at, user.timezone),
+            channel=e.channel_name,
+            title=e.piece_title,
+        )
+        for e in changeable
+    }
+    post_id = st.selectbox(
+        t("calendar.move_post"),
+        options=list(labels),
+        format_func=labels.__getitem__,
+        key=keys.CAL_MOVE_POST,
+    )
+    _field_error(keys.CAL_MOVE_ERRORS, "post")
+    st.text_input(
+        t("calendar.move_when", zone=user.timezone),
+        placeholder=t("calendar.when_placeholder"),
+        key=keys.CAL_MOVE_WHEN,
+    )
+    _field_error(keys.CAL_MOVE_ERRORS, "publish_at")
+    left, right = st.columns(2)
+    move = left.button(t("calendar.move_button"), key=keys.CAL_MOVE_BUTTON)
+    cancel = right.button(t("calendar.cancel_button"), key=keys.CAL_CANCEL_BUTTON)
+    if not (move or cancel) or post_id is None:
+        return
+    entry = next(e for e in changeable if e.post.id == post_id)
+    errors: dict[str, str] = {}
+    try:
+        if move:
+            moved = planning.move_post(
+                session,
+                actor=user,
+                post_id=int(post_id),
+                when=str(st.session_state.get(keys.CAL_MOVE_WHEN, "")),
+                tz_name=user.timezone,
+                expected_version=entry.post.version,
+            )
+            done = t(
+                "calendar.moved", id=post_id, when=format_local(moved.publish_at, user.timezone)
+            )
+        else:
+            planning.cancel_post(
+                session, actor=user, post_id=int(post_id), expected_version=entry.post.version
+            )
+            done = t("calendar.cancelled", id=post_id)
+    except ValidationFailed as err:
+        errors = err.fields
+    except EditConflict:
+        errors = {"post": t("calendar.post_conflict", id=post_id)}
+    except (IllegalTransition, PermissionDenied) as err:
+        errors = {"post": str(err)}
+    else:
+        st.session_state[keys.CAL_DONE] = done
+        st.session_state.pop(keys.CAL_MOVE_WHEN, None)
+    st.session_state[keys.CAL_MOVE_ERRORS] = errors
+    st.rerun()
+
+
+def render() -> None:
+    """Draw the page."""
+    t = app.t
+    st.title(t("calendar.heading"))
+    with Session(app.engine(), expire_on_commit=False) as session:
+        user = app.current_user(session)
+        if user is None:
+            return
+        st.caption(t("calendar.zone", zone=user.timezone))
+        done = st.session_state.pop(keys.CAL_DONE, None)
+        if done:
+            st.success(done)
+        view, anchor, channel_id, department_id = _filters(session)
+        first, days = _visible_range(view, anchor)
+        bounds = planning.local_bounds(first, days, user.timezone)
+        scope: dict[str, Any] = {"channel_id": channel_id, "department_id": department_id}
+        entries = planning.calendar_entries(
+            session, actor=user, start=bounds[0], end=bounds[-1], **scope
+        )
+        if len(entries) >= planning.CALENDAR_LIMIT:
+            st.warning(t("calendar.truncated", count=len(entries)))
+        crowded = planning.crowded_posts(entries, user.timezone)
+        last = first + timedelta(days=days - 1)
+        st.subheader(t("calendar.range", first=first.isoformat(), last=last.isoformat()))
+        if view == "month":
+            counts = planning.count_posts(session, actor=user, bounds=bounds, **scope)
+            _month(first, days, counts, anchor)
+        elif view == "week":
+            _week(first, entries, user, crowded)
+        else:
+            _list(entries, user, crowded)
+        _chart(session, user, first, days, channel_id, department_id)
+        if not can(user, "plan_posts"):
+            st.info(t("calendar.read_only"))
+            return
+        st.subheader(t("calendar.plan"))
+        piece_id, plan_channel = _piece_and_channel(session, user)
+        tabs = st.tabs([t("calendar.tab.once"), t("calendar.tab.series")])
+        with tabs[0]:
+            _plan(session, user, piece_id, plan_channel)
+        with tabs[1]:
+            _series(session, user, piece_id, plan_channel)
+        st.subheader(t("calendar.move"))
+        _move(session, user, entries)
+
+
+render()

@@ -1,0 +1,242 @@
+"""The Calendar page under AppTest: views, plan, bad dates, move, cancel, series, both languages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import Session
+
+from planner import channels, ideas, pieces, planning, users
+from planner.db import make_engine
+from planner.models import PostStatus
+from planner.timezones import zone
+from planner.ui import keys
+from tests.ui.conftest import PASSWORD, open_page, sign_in
+
+BERLIN = zone("Europe/Berlin")
+YEAR = datetime.now(UTC).year + 1
+
+
+def _last_sunday(year: int, month: int) -> int:
+    day = datetime(year, month + 1, 1) - timedelta(days=1)
+    return (day - timedelta(days=(day.weekday() + 1) % 7)).day
+
+
+def _in_days(days: int, hour: int = 10) -> datetime:
+    local_day = datetime.now(BERLIN).date() + timedelta(days=days)
+    return datetime(local_day.year, local_day.month, local_day.day, hour, 0, tzinfo=BERLIN)
+
+
+def _setup(database: str) -> dict[str, int]:
+    """An approver, two channels, a piece from an HR idea and one without; ids by name."""
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        admin = users.get_user(s, "admin")
+        ed = users.get_user(s, "ed")
+        users.create_user(
+            s,
+            actor=admin,
+            data={
+                "username": "ada",
+                "display_name": "Ada Approver",
+                "role": "approver",
+                "password": PASSWORD,
+            },
+        )
+        social = channels.create_channel(s, actor=admin, kind="recording", name="Social")
+        intranet = channels.create_channel(
+            s, actor=admin, kind="webhook", name="Intranet", settings={"url": "http://127.0.0.1:9/"}
+        )
+        idea = ideas.list_ideas(s, actor=ed)[0]
+        accepted = ideas.accept_idea(s, actor=ed, idea_id=idea.id or 0)
+        other = pieces.create_piece(s, actor=ed, data={"title": "Messe <b>Bericht</b>"})
+        ids = {
+            "social": social.id or 0,
+            "intranet": intranet.id or 0,
+            "hr_piece": accepted.id or 0,
+            "other_piece": other.id or 0,
+        }
+    engine.dispose()
+    return ids
+
+
+def _plan(database: str, piece_id: int, channel_id: int, when: datetime) -> int:
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        post = planning.plan_post(
+            s, actor=users.get_user(s, "ed"), piece_id=piece_id, channel=channel_id, when=when
+        )
+    engine.dispose()
+    return post.id or 0
+
+
+def _post(database: str, post_id: int) -> tuple[PostStatus, datetime]:
+    with Session(make_engine(database)) as s:
+        post = planning.get_post(s, post_id)
+        return post.status, post.publish_at
+
+
+def _list_view(at):  # type: ignore[no-untyped-def]
+    return at.radio(key=keys.CAL_VIEW).set_value("list").run()
+
+
+@pytest.mark.parametrize("username", ["ed", "ada", "admin"])
+def test_calendar_opens_for_editors_approvers_and_admins(database: str, username: str) -> None:
+    _setup(database)
+    at = open_page(sign_in(username, PASSWORD), "calendar")
+    assert not at.exception
+    assert at.title[0].value in ("Calendar", "Kalender")
+    if username == "ada":
+        assert "Sie sehen den Kalender nur lesend." in [i.value for i in at.info]
+        with pytest.raises(KeyError):
+            at.button(key=keys.CAL_PLAN_BUTTON)
+    else:
+        assert at.button(key=keys.CAL_PLAN_BUTTON).label in ("Plan", "Einplanen")
+
+
+def test_calendar_is_absent_for_contributors_and_the_old_plan_page_is_gone(database: str) -> None:
+    at = sign_in("lena", PASSWORD)
+    with pytest.raises(ValueError, match="calendar"):
+        open_page(at, "calendar")
+    ed = sign_in("ed", PASSWORD)
+    with pytest.raises(ValueError, match="plan"):
+        ed.switch_page("planner/ui/pages/plan.py")
+
+
+def test_planning_a_post_through_the_calendar_shows_it_in_the_list_view(database: str) -> None:
+    ids = _setup(database)
+    at = open_page(sign_in("ed", PASSWORD), "calendar")
+    at.text_input(key=keys.CAL_PLAN_SEARCH).input("Messe").run()
+    assert at.selectbox(key=keys.CAL_PLAN_PIECE).value == ids["other_piece"]
+    at.selectbox(key=keys.CAL_PLAN_CHANNEL).set_value(ids["social"])
+    when = _in_days(3, hour=9)
+    at.text_input(key=keys.CAL_PLAN_WHEN).input(f"{when:%Y-%m-%d} 09:30")
+    at.button(key=keys.CAL_PLAN_BUTTON).click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == [
+        f"Post #1 is planned for {when:%Y-%m-%d} 09:30 {when:%Z}."
+    ]
+    assert at.text_input(key=keys.CAL_PLAN_WHEN).value == ""
+    _list_view(at)
+    table = at.dataframe[0].value
+    assert list(table["Piece"]) == ["Messe <b>Bericht</b>"]  # plain text, not HTML
+    assert list(table["Channel"]) == ["Social"]
+    assert list(table["When"]) == [f"{when:%Y-%m-%d} 09:30 {when:%Z}"]
+    assert list(table["Status"]) == ["planned"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        pytest.param(
+            "31.02.2027 09:30", "Cannot read '31.02.2027 09:30' as a date", id="no-such-day"
+        ),
+        pytest.param(
+            f"{YEAR}-03-{_last_sunday(YEAR, 3):02d} 02:30",
+            f"{YEAR}-03-{_last_sunday(YEAR, 3):02d} 02:30 does not exist in Europe/Berlin",
+            id="dst-gap",
+        ),
+        pytest.param("2001-01-01 09:00", "2001-01-01 09:00 is in the past", id="past"),
+    ],
+)
+def test_a_bad_date_shows_the_domains_message_next_to_the_field_and_keeps_it(
+    database: str, typed: str, message: str
+) -> None:
+    ids = _setup(database)
+    at = open_page(sign_in("admin", PASSWORD), "calendar")
+    at.selectbox(key=keys.CAL_PLAN_CHANNEL).set_value(ids["social"])
+    at.text_input(key=keys.CAL_PLAN_WHEN).input(typed)
+    at.button(key=keys.CAL_PLAN_BUTTON).click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith(f"Zeitpunkt: {message}")
+    assert at.text_input(key=keys.CAL_PLAN_WHEN).value == typed
+    _list_view(at)
+    assert "In diesem Zeitraum ist nichts geplant." in [i.value for i in at.info]
+
+
+def test_moving_and_cancelling_a_post(database: str) -> None:
+    ids = _setup(database)
+    post_id = _plan(database, ids["other_piece"], ids["social"], _in_days(2))
+    at = open_page(sign_in("ed", PASSWORD), "calendar")
+    assert at.selectbox(key=keys.CAL_MOVE_POST).value == post_id
+    at.text_input(key=keys.CAL_MOVE_WHEN).input("gestern irgendwann")
+    at.button(key=keys.CAL_MOVE_BUTTON).click().run()
+    assert any(e.value.startswith("When: Cannot read 'gestern irgendwann'") for e in at.error)
+    target = _in_days(5, hour=14)
+    at.text_input(key=keys.CAL_MOVE_WHEN).input(f"{target:%d.%m.%Y} 14:15")
+    at.button(key=keys.CAL_MOVE_BUTTON).click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == [
+        f"Post #{post_id} is moved to {target:%Y-%m-%d} 14:15 {target:%Z}."
+    ]
+    status, publish_at = _post(database, post_id)
+    assert status == PostStatus.planned
+    assert publish_at == target.replace(minute=15).astimezone(UTC)
+    at.button(key=keys.CAL_CANCEL_BUTTON).click().run()
+    assert [s.value for s in at.success] == [f"Post #{post_id} is cancelled."]
+    assert _post(database, post_id)[0] == PostStatus.cancelled
+    _list_view(at)
+    assert "Nothing is planned in this range." in [i.value for i in at.info]
+
+
+def test_a_weekly_series_puts_its_posts_on_the_calendar(database: str) -> None:
+    ids = _setup(database)
+    at = open_page(sign_in("ed", PASSWORD), "calendar")
+    at.selectbox(key=keys.CAL_PLAN_PIECE).set_value(ids["other_piece"])
+    at.selectbox(key=keys.CAL_PLAN_CHANNEL).set_value(ids["intranet"])
+    at.button(key=keys.CAL_SERIES_BUTTON).click().run()
+    assert [e.value for e in at.error] == [
+        "First date: Enter a date and time, e.g. '2026-12-01 09:30'"
+    ]
+    start = _in_days(1, hour=8)
+    at.text_input(key=keys.CAL_SERIES_START).input(f"{start:%Y-%m-%d} 08:00")
+    at.number_input(key=keys.CAL_SERIES_COUNT).set_value(3)
+    at.button(key=keys.CAL_SERIES_BUTTON).click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["Series #1 (FREQ=WEEKLY;COUNT=3) is created."]
+    _list_view(at)
+    table = at.dataframe[0].value
+    assert list(table["Channel"]) == ["Intranet"] * 3
+    assert list(table["When"]) == [
+        f"{start + timedelta(weeks=w):%Y-%m-%d} 08:00 {start + timedelta(weeks=w):%Z}"
+        for w in range(3)
+    ]
+
+
+def test_month_view_counts_days_marks_crowded_and_empty_ones_in_german(database: str) -> None:
+    ids = _setup(database)
+    when = _in_days(2)
+    for minute in range(5):
+        _plan(database, ids["other_piece"], ids["social"], when + timedelta(minutes=minute))
+    _plan(database, ids["hr_piece"], ids["intranet"], when)
+    at = open_page(sign_in("admin", PASSWORD), "calendar")
+    at.date_input(key=keys.CAL_DATE).set_value(when.date()).run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == ["6 Beiträge: voll"]
+    assert "– frei –" in [c.value for c in at.caption]
+    assert at.main.get("vega_lite_chart")  # posts per channel per week
+    at.selectbox(key=keys.CAL_CHANNEL).set_value(ids["intranet"]).run()
+    assert "1 Beitrag/Beiträge" in [t.value for t in at.text]
+    assert not at.warning
+    at.radio(key=keys.CAL_VIEW).set_value("week").run()
+    assert [t.value for t in at.text if "·" in t.value] == [
+        "10:00 · Intranet · Azubi-Tag <b>2027</b> (geplant)"
+    ]
+
+
+def test_department_filter_and_crowded_slots_in_the_list(database: str) -> None:
+    ids = _setup(database)
+    when = _in_days(4)
+    _plan(database, ids["hr_piece"], ids["social"], when)
+    _plan(database, ids["other_piece"], ids["social"], when + timedelta(minutes=30))
+    at = open_page(sign_in("ed", PASSWORD), "calendar")
+    _list_view(at)
+    table = at.dataframe[0].value
+    assert list(table["Crowded"]) == ["⚠", "⚠"]
+    with Session(make_engine(database)) as s:
+        hr = users.get_department(s, "HR").id
+    at.selectbox(key=keys.CAL_DEPARTMENT).set_value(hr).run()
+    table = at.dataframe[0].value
+    assert list(table["Piece"]) == ["Azubi-Tag <b>2027</b>"]
