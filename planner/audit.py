@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import String, cast, or_
+from sqlmodel import Session, col, func, select
 
-from planner.models import AuditEvent, User
+from planner.errors import PermissionDenied
+from planner.models import AuditEvent, Idea, Role, User
+from planner.permissions import can
 
 
 def record(
@@ -61,3 +66,101 @@ def list_events(
     if limit is not None:
         query = query.limit(limit)
     return list(session.exec(query))
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """What the activity log is narrowed to; None means any."""
+
+    actor_name: str | None = None
+    object_type: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _visible(query: Any, actor: User) -> Any:
+    """Limit `query` to the events `actor` may read.
+
+    Editors, approvers and admins read everything; a contributor reads their own actions
+    and what happened to their department's ideas.
+    """
+    if can(actor, "view_audit"):
+        return query
+    if actor.disabled or actor.role != Role.contributor:
+        raise PermissionDenied(f"{actor.username!r} may not read the audit log")
+    own_ideas = select(cast(Idea.id, String)).where(Idea.department_id == actor.department_id)
+    return query.where(
+        or_(
+            col(AuditEvent.actor_id) == actor.id,
+            (col(AuditEvent.object_type) == "idea") & col(AuditEvent.object_id).in_(own_ideas),
+        )
+    )
+
+
+def _filtered(query: Any, actor: User, filters: EventFilter) -> Any:
+    query = _visible(query, actor)
+    if filters.actor_name is not None:
+        query = query.where(AuditEvent.actor_name == filters.actor_name)
+    if filters.object_type is not None:
+        query = query.where(AuditEvent.object_type == filters.object_type)
+    if filters.action is not None:
+        query = query.where(AuditEvent.action == filters.action)
+    if filters.since is not None:
+        query = query.where(col(AuditEvent.at) >= filters.since)
+    if filters.until is not None:
+        query = query.where(col(AuditEvent.at) < filters.until)
+    return query
+
+
+def visible_events(
+    session: Session,
+    *,
+    actor: User,
+    filters: EventFilter | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+    newest_first: bool = False,
+) -> list[AuditEvent]:
+    """The audit events `actor` may read, filtered, in time order (one page when limited)."""
+    query = _filtered(select(AuditEvent), actor, filters or EventFilter())
+    if newest_first:
+        query = query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+    else:
+        query = query.order_by(col(AuditEvent.at), col(AuditEvent.id))
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query))
+
+
+def count_visible_events(
+    session: Session, *, actor: User, filters: EventFilter | None = None
+) -> int:
+    """How many events `visible_events` would return without a limit (counted in SQL)."""
+    query = _filtered(select(func.count()).select_from(AuditEvent), actor, filters or EventFilter())
+    return int(session.exec(query).one())
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """The distinct values the activity filters offer, among the events an actor may read."""
+
+    actors: list[str]
+    object_types: list[str]
+    actions: list[str]
+
+
+def filter_choices(session: Session, *, actor: User) -> FilterChoices:
+    """Distinct actor names, object kinds and actions of the events `actor` may read."""
+
+    def distinct(column: Any) -> list[str]:
+        query = _visible(select(column).distinct(), actor).order_by(column)
+        return [str(v) for v in session.exec(query) if v is not None]
+
+    return FilterChoices(
+        actors=distinct(col(AuditEvent.actor_name)),
+        object_types=distinct(col(AuditEvent.object_type)),
+        actions=distinct(col(AuditEvent.action)),
+    )

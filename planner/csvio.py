@@ -354,6 +354,19 @@ def export_audit(
     """Write audit events in [since, until) with UTC and the actor's local time."""
     require(actor, "view_audit")
     events: Iterable[AuditEvent] = audit.list_events(session, since=since, until=until)
+    return _write_audit(events, actor.timezone, out)
+
+
+def export_visible_audit(
+    session: Session, *, actor: User, filters: audit.EventFilter | None = None
+) -> str:
+    """The audit events `actor` may read (see `audit.visible_events`), filtered, as CSV text."""
+    out = io.StringIO()
+    _write_audit(audit.visible_events(session, actor=actor, filters=filters), actor.timezone, out)
+    return out.getvalue()
+
+
+def _write_audit(events: Iterable[AuditEvent], tz_name: str, out: IO[str]) -> int:
     writer = csv.writer(out)
     writer.writerow(AUDIT_COLUMNS)
     count = 0
@@ -363,7 +376,7 @@ def export_audit(
             for v in (
                 e.id,
                 e.at.isoformat(),
-                format_local(e.at, actor.timezone),
+                format_local(e.at, tz_name),
                 e.actor_name,
                 e.object_type,
                 e.object_id,

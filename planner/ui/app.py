@@ -100,11 +100,20 @@ def _sidebar(user: User) -> None:
 
 
 PAGES_BY_ROLE: dict[Role, list[str]] = {
-    Role.contributor: ["submit_idea", "my_ideas"],
-    Role.editor: ["calendar", "editor", "inbox", "board", "publishing", "submit_idea", "my_ideas"],
-    Role.approver: ["calendar", "approvals", "board", "submit_idea", "my_ideas"],
+    Role.contributor: ["submit_idea", "my_ideas", "activity"],
+    Role.editor: [
+        "plan",
+        "editor",
+        "inbox",
+        "board",
+        "publishing",
+        "submit_idea",
+        "my_ideas",
+        "activity",
+    ],
+    Role.approver: ["plan", "approvals", "board", "submit_idea", "my_ideas", "activity"],
     Role.admin: [
-        "calendar",
+        "plan",
         "editor",
         "inbox",
         "board",
@@ -112,6 +121,7 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
         "publishing",
         "submit_idea",
         "my_ideas",
+        "activity",
     ],
 }
 

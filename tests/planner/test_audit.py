@@ -7,7 +7,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, func, select
 
-from planner import audit, org_settings
+from planner import audit, ideas, org_settings
 from planner.errors import PermissionDenied, ValidationFailed
 from planner.models import AuditEvent, Setting
 from tests.conftest import World, utc
@@ -191,3 +191,63 @@ def test_only_admins_change_settings(world: World, engine: Engine, actor_name: s
 
     assert not org_settings.is_frozen(world.session)
     assert setting_events(engine, "publishing_frozen") == []
+
+
+# --- who reads what -------------------------------------------------------------------------
+
+
+def _idea(world: World, actor_name: str, department: str) -> int:
+    """A submitted idea's id."""
+    result = ideas.submit_idea(
+        world.session,
+        actor=getattr(world, actor_name),
+        data={
+            "title": f"Idee {department}",
+            "pitch": "Ein Beitrag für alle",
+            "department": department,
+        },
+    )
+    return result.idea.id or 0
+
+
+def test_contributor_reads_own_actions_and_own_department_ideas_only(world: World) -> None:
+    mine = _idea(world, "contributor", "Marketing")
+    other = _idea(world, "hr_contributor", "HR")
+    ideas.reject_idea(world.session, actor=world.editor, idea_id=mine, reason="passt nicht")
+    ideas.reject_idea(world.session, actor=world.editor, idea_id=other, reason="passt nicht")
+
+    seen = audit.visible_events(world.session, actor=world.contributor)
+
+    assert seen
+    for event in seen:
+        assert event.actor_id == world.contributor.id or (
+            event.object_type == "idea" and event.object_id == str(mine)
+        )
+    assert ("idea", str(mine), "reject") in {(e.object_type, e.object_id, e.action) for e in seen}
+    assert str(other) not in {e.object_id for e in seen if e.object_type == "idea"}
+    assert audit.count_visible_events(world.session, actor=world.contributor) == len(seen)
+    assert "editor" in audit.filter_choices(world.session, actor=world.contributor).actors
+    assert "admin" not in audit.filter_choices(world.session, actor=world.contributor).actors
+
+
+def test_editors_read_everything_filtered_and_paged(world: World) -> None:
+    everything = audit.visible_events(world.session, actor=world.editor)
+    assert len(everything) == audit.count_visible_events(world.session, actor=world.admin)
+
+    only = audit.EventFilter(actor_name="admin", object_type="user", action="create")
+    created = audit.visible_events(world.session, actor=world.approver, filters=only)
+    assert len(created) == 6  # the admin and five more accounts
+    page = audit.visible_events(
+        world.session, actor=world.editor, filters=only, offset=4, limit=4, newest_first=True
+    )
+    assert [e.id for e in page] == [e.id for e in reversed(created)][4:]
+    assert audit.count_visible_events(world.session, actor=world.editor, filters=only) == 6
+    later = audit.EventFilter(since=utc(2999, 1, 1))
+    assert audit.visible_events(world.session, actor=world.editor, filters=later) == []
+
+
+def test_a_disabled_account_reads_nothing(world: World) -> None:
+    world.contributor.disabled = True
+
+    with pytest.raises(PermissionDenied):
+        audit.visible_events(world.session, actor=world.contributor)

@@ -1,0 +1,145 @@
+"""'Activity': the audit log with filters, pages and a CSV export of what the filters show."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import streamlit as st
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from planner import audit, csvio
+from planner.errors import PermissionDenied
+from planner.models import User
+from planner.permissions import can
+from planner.timezones import format_local, parse_day_bound
+from planner.ui import app, keys
+
+PAGE_SIZE = 50
+
+
+def _choice(label: str, options: list[str], key: str) -> str | None:
+    """A filter selectbox whose first option means 'any'."""
+    # Texts are looked up now: a format function may be called outside the run.
+    labels = {"": app.t("activity.any"), **{v: v for v in options}}
+    picked = st.selectbox(
+        label,
+        options=list(labels),
+        format_func=labels.__getitem__,
+        key=key,
+    )
+    return picked or None
+
+
+def _csv(engine: Engine, user_id: int, filters: audit.EventFilter) -> str:
+    """The export, made only when the button is clicked (it may cover many events)."""
+    with Session(engine) as session:
+        user = session.get(User, user_id)
+        if user is None or user.disabled:
+            return ""
+        return csvio.export_visible_audit(session, actor=user, filters=filters)
+
+
+def render() -> None:
+    """Draw the page."""
+    t = app.t
+    st.title(t("activity.heading"))
+    engine = app.engine()
+    with Session(engine, expire_on_commit=False) as session:
+        user = app.current_user(session)
+        if user is None:
+            return
+        try:
+            choices = audit.filter_choices(session, actor=user)
+        except PermissionDenied as err:
+            st.error(str(err))
+            return
+        if not can(user, "view_audit"):
+            st.caption(t("activity.own_only"))
+        top = st.columns(3)
+        with top[0]:
+            actor_name = _choice(t("activity.actor"), choices.actors, keys.ACTIVITY_ACTOR)
+        with top[1]:
+            kind = _choice(t("activity.kind"), choices.object_types, keys.ACTIVITY_KIND)
+        with top[2]:
+            action = _choice(t("activity.action"), choices.actions, keys.ACTIVITY_ACTION)
+        dates = st.columns(2)
+        with dates[0]:
+            first: date | None = st.date_input(
+                t("activity.from", zone=user.timezone),
+                value=None,
+                format="DD.MM.YYYY" if app.lang() == "de" else "YYYY-MM-DD",
+                key=keys.ACTIVITY_FROM,
+            )
+        with dates[1]:
+            last: date | None = st.date_input(
+                t("activity.to", zone=user.timezone),
+                value=None,
+                format="DD.MM.YYYY" if app.lang() == "de" else "YYYY-MM-DD",
+                key=keys.ACTIVITY_TO,
+            )
+            if first is not None and last is not None and last < first:
+                st.error(t("activity.bad_range"))
+                return
+        filters = audit.EventFilter(
+            actor_name=actor_name,
+            object_type=kind,
+            action=action,
+            since=parse_day_bound(first.isoformat(), user.timezone) if first else None,
+            until=parse_day_bound(last.isoformat(), user.timezone, end=True) if last else None,
+        )
+        total = audit.count_visible_events(session, actor=user, filters=filters)
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        if st.session_state.get(keys.ACTIVITY_PAGE, 1) > pages:
+            st.session_state[keys.ACTIVITY_PAGE] = pages
+        page = int(
+            st.number_input(
+                t("activity.page", pages=pages),
+                min_value=1,
+                max_value=pages,
+                key=keys.ACTIVITY_PAGE,
+            )
+        )
+        events = audit.visible_events(
+            session,
+            actor=user,
+            filters=filters,
+            offset=(page - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
+            newest_first=True,
+        )
+    st.text(t("activity.count", count=total))
+    if not events:
+        st.info(t("activity.empty"))
+    else:
+        st.dataframe(
+            [
+                {
+                    t("activity.col.when"): format_local(e.at, user.timezone),
+                    t("activity.col.actor"): e.actor_name,
+                    t("activity.col.object"): f"{e.object_type} {e.object_id}",
+                    t("activity.col.action"): e.action,
+                    t("activity.col.change"): " → ".join(
+                        s for s in (e.from_state, e.to_state) if s
+                    ),
+                    t("activity.col.note"): e.note,
+                }
+                for e in events
+            ],
+            hide_index=True,
+        )
+    assert user.id is not None
+    user_id = user.id
+    st.download_button(
+        t("activity.export"),
+        data=lambda: _csv(engine, user_id, filters),
+        file_name="activity.csv",
+        mime="text/csv",
+        on_click="ignore",
+        disabled=total == 0,
+        key=keys.ACTIVITY_EXPORT,
+    )
+
+
+render()

@@ -1,0 +1,106 @@
+"""'Activity': the audit log for every role, filtered, paged, exported as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import Session
+from streamlit.runtime.media_file_manager import MediaFileManager
+
+from planner import users
+from planner.db import make_engine
+from planner.models import Role
+from planner.ui import keys
+from tests.ui.conftest import PASSWORD, open_page, sign_in
+
+
+@pytest.fixture
+def exports(monkeypatch: pytest.MonkeyPatch) -> list[Callable[[], Any]]:
+    """The CSV generators the page hands to Streamlit, which runs them on a click."""
+    made: list[Callable[[], Any]] = []
+    real = MediaFileManager.add_deferred
+
+    def add_deferred(self: MediaFileManager, data_callable: Any, *args: Any, **kw: Any) -> str:
+        made.append(data_callable)
+        return real(self, data_callable, *args, **kw)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    return made
+
+
+def add_approver(database: str) -> None:
+    """An approver account besides the fixture's users."""
+    engine = make_engine(database)
+    with Session(engine) as s:
+        users.create_user(
+            s,
+            actor=users.get_user(s, "admin"),
+            data={
+                "username": "appr",
+                "display_name": "Appr",
+                "role": Role.approver.value,
+                "password": PASSWORD,
+            },
+        )
+    engine.dispose()
+
+
+@pytest.mark.parametrize("username", ["admin", "ed", "appr", "lena"])
+def test_every_role_opens_the_activity_log(database: str, username: str) -> None:
+    add_approver(database)
+    at = open_page(sign_in(username, PASSWORD), "activity")
+    assert not at.exception
+    assert at.title[0].value in ("Aktivität", "Activity")
+    assert len(at.dataframe[0].value) > 0
+
+
+def test_contributor_sees_her_own_actions_and_her_department_only(database: str) -> None:
+    at = open_page(sign_in("lena", PASSWORD), "activity")
+    assert at.caption[0].value.startswith("Sie sehen Ihre eigenen Aktionen")
+    table = at.dataframe[0].value
+    assert set(table["Wer"]) == {"lena"}
+    assert "user 1" not in set(table["Objekt"])  # the admin's own sign-up is not hers
+    assert "admin" not in at.selectbox(key=keys.ACTIVITY_ACTOR).options
+
+
+def test_filter_narrows_the_table_and_the_csv_holds_what_is_shown(
+    database: str, exports: list[Callable[[], Any]]
+) -> None:
+    at = open_page(sign_in("ed", PASSWORD), "activity")
+    assert at.main.text[-1].value.endswith("events")
+    at.selectbox(key=keys.ACTIVITY_ACTION).select("login").run()
+    at.selectbox(key=keys.ACTIVITY_ACTOR).select("ed").run()
+    table = at.dataframe[0].value
+    assert list(table["Action"]) == ["login"]
+    assert list(table["Who"]) == ["ed"]
+    assert at.main.text[-1].value == "1 events"
+
+    rows = list(csv.DictReader(io.StringIO(exports[-1]())))
+    assert [(r["actor"], r["action"]) for r in rows] == [("ed", "login")]
+    assert rows[0]["at_local"].endswith(("CET", "CEST"))
+
+
+def test_a_day_range_in_the_users_zone_filters_and_a_reversed_one_is_refused(
+    database: str,
+) -> None:
+    at = open_page(sign_in("ed", PASSWORD), "activity")
+    today = datetime.now(ZoneInfo("Europe/Berlin")).date()  # the user's zone
+    at.date_input(key=keys.ACTIVITY_TO).set_value(today).run()
+    assert len(at.dataframe[0].value) > 0
+    at.date_input(key=keys.ACTIVITY_FROM).set_value(today + timedelta(days=2)).run()
+    assert [e.value for e in at.error] == ["The end of the range is before its start."]
+    assert at.date_input(key=keys.ACTIVITY_FROM).value == today + timedelta(days=2)
+    at.date_input(key=keys.ACTIVITY_TO).set_value(today + timedelta(days=3)).run()
+    assert at.info[0].value == "No events for this selection."
+
+
+def test_activity_renders_in_german(database: str) -> None:
+    at = open_page(sign_in("admin", PASSWORD), "activity")
+    assert at.title[0].value == "Aktivität"
+    assert "Aktion" in at.dataframe[0].value.columns
