@@ -102,7 +102,7 @@ def _sidebar(user: User) -> None:
 PAGES_BY_ROLE: dict[Role, list[str]] = {
     Role.contributor: ["submit_idea", "my_ideas", "activity"],
     Role.editor: [
-        "plan",
+        "calendar",
         "editor",
         "inbox",
         "board",
@@ -111,9 +111,9 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
         "my_ideas",
         "activity",
     ],
-    Role.approver: ["plan", "approvals", "board", "submit_idea", "my_ideas", "activity"],
+    Role.approver: ["calendar", "approvals", "board", "submit_idea", "my_ideas", "activity"],
     Role.admin: [
-        "plan",
+        "calendar",
         "editor",
         "inbox",
         "board",

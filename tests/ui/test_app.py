@@ -33,7 +33,7 @@ def test_contributor_sees_her_ideas_as_plain_text_in_german(database: str) -> No
 def test_pages_follow_the_role() -> None:
     assert PAGES_BY_ROLE[Role.contributor] == ["submit_idea", "my_ideas", "activity"]
     for role in (Role.editor, Role.admin):
-        assert {"plan", "publishing"} <= set(PAGES_BY_ROLE[role])
+        assert {"calendar", "editor", "publishing"} <= set(PAGES_BY_ROLE[role])
     assert "publishing" not in PAGES_BY_ROLE[Role.approver]
     assert all(page_path(p).exists() for pages in PAGES_BY_ROLE.values() for p in pages)
 
@@ -44,11 +44,11 @@ def test_a_contributor_cannot_open_an_editorial_page(database: str) -> None:
         open_page(at, "publishing")
 
 
-def test_editor_gets_the_plan_in_english(database: str) -> None:
+def test_editor_gets_the_calendar_in_english(database: str) -> None:
     at = sign_in("ed", PASSWORD)
     assert not at.exception
-    assert at.title[0].value == "Plan"
-    assert at.info[0].value == "Nothing is planned in this range."
+    assert at.title[0].value == "Calendar"
+    assert at.caption[0].value == "All times in your time zone Europe/Berlin."
 
 
 def test_submitting_an_idea_shows_field_errors_keeps_the_text_then_succeeds(
