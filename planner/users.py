@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -17,7 +18,7 @@ from planner.errors import (
     NotFound,
     ValidationFailed,
 )
-from planner.models import Department, Role, User, utcnow
+from planner.models import Department, Idea, Role, User, utcnow
 from planner.permissions import require
 from planner.schemas import PASSWORD_MIN, UserCreate, parse_input
 from planner.timezones import zone
@@ -257,3 +258,108 @@ def authenticate(
     audit.record(session, actor=user, object_type="user", object_id=user.id, action="login")
     session.commit()
     return user
+
+
+def change_role(
+    session: Session,
+    *,
+    actor: User,
+    username: str,
+    role: Role | str,
+    department: str | None = None,
+) -> User:
+    """Give an account another role (admins only, not their own); contributors need a department."""
+    require(actor, "manage_users")
+    user = get_user(session, username)
+    try:
+        new_role = Role(role)
+    except ValueError as err:
+        known = ", ".join(r.value for r in Role)
+        raise ValidationFailed({"role": f"{role!r} is not a role; use {known}"}) from err
+    if user.id == actor.id and new_role != user.role:
+        raise ValidationFailed({"role": "you cannot change your own role"})
+    department_id = user.department_id
+    if department:
+        try:
+            department_id = get_department(session, department).id
+        except NotFound as err:
+            raise ValidationFailed({"department": str(err)}) from err
+    if new_role == Role.contributor and department_id is None:
+        raise ValidationFailed({"department": "a contributor belongs to a department"})
+    old_role = user.role
+    user.role = new_role
+    user.department_id = department_id
+    session.add(user)
+    audit.record(
+        session,
+        actor=actor,
+        object_type="user",
+        object_id=user.id,
+        action="change_role",
+        from_state=old_role.value,
+        to_state=new_role.value,
+        note=user.username,
+    )
+    session.commit()
+    return user
+
+
+def rename_department(session: Session, *, actor: User, name: str, new_name: str) -> Department:
+    """Rename a department (admins only); the new name must be free."""
+    require(actor, "manage_departments")
+    dep = get_department(session, name)
+    new_name = new_name.strip()
+    if not 2 <= len(new_name) <= 80:
+        raise ValidationFailed({"new_name": "a department name has 2-80 characters"})
+    clash = session.exec(
+        select(Department).where(
+            func.lower(Department.name) == new_name.lower(), Department.id != dep.id
+        )
+    ).first()
+    if clash is not None:
+        raise ValidationFailed({"new_name": f"department {new_name!r} already exists"})
+    old = dep.name
+    dep.name = new_name
+    session.add(dep)
+    audit.record(
+        session,
+        actor=actor,
+        object_type="department",
+        object_id=dep.id,
+        action="rename",
+        from_state=old[:32],
+        to_state=new_name[:32],
+        note=f"{old} -> {new_name}",
+    )
+    session.commit()
+    return dep
+
+
+@dataclass(frozen=True)
+class DepartmentCounts:
+    """A department with how many accounts and ideas belong to it."""
+
+    department: Department
+    users: int
+    ideas: int
+
+
+def department_overview(session: Session) -> list[DepartmentCounts]:
+    """Every department by name, with its user and idea counts (counted in SQL)."""
+    user_counts = (
+        select(User.department_id, func.count().label("n"))
+        .group_by(col(User.department_id))
+        .subquery()
+    )
+    idea_counts = (
+        select(Idea.department_id, func.count().label("n"))
+        .group_by(col(Idea.department_id))
+        .subquery()
+    )
+    query = (
+        select(Department, user_counts.c.n, idea_counts.c.n)
+        .outerjoin(user_counts, user_counts.c.department_id == Department.id)
+        .outerjoin(idea_counts, idea_counts.c.department_id == Department.id)
+        .order_by(col(Department.name))
+    )
+    return [DepartmentCounts(dep, int(u or 0), int(i or 0)) for dep, u, i in session.exec(query)]

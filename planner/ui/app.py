@@ -122,6 +122,7 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
         "submit_idea",
         "my_ideas",
         "activity",
+        "users",
     ],
 }
 

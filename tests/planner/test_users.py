@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
-from planner import audit, users
+from planner import audit, ideas, users
 from planner.errors import (
     AccountDisabled,
     AccountLocked,
@@ -385,3 +385,121 @@ def test_short_new_password_is_refused_and_the_old_one_still_works(
 
     assert set(caught.value.fields) == {"password"}
     assert sign_in(session, ALICE_PASSWORD).id == alice.id
+
+
+# --- roles and departments ------------------------------------------------------------------
+
+
+def role_events(engine: Engine, user_id: int) -> list[tuple[str | None, str | None]]:
+    """The role changes audited for one account."""
+    with Session(engine) as fresh:
+        query = select(AuditEvent).where(
+            AuditEvent.object_type == "user",
+            AuditEvent.object_id == str(user_id),
+            AuditEvent.action == "change_role",
+        )
+        return [(e.from_state, e.to_state) for e in fresh.exec(query)]
+
+
+def test_admin_changes_a_role_and_the_change_is_audited(
+    session: Session, engine: Engine, admin: User, alice: User
+) -> None:
+    users.change_role(session, actor=admin, username="alice", role="approver")
+
+    assert stored_user(engine, "alice").role == Role.approver
+    assert role_events(engine, alice.id or 0) == [("editor", "approver")]
+
+
+def test_a_new_contributor_role_needs_a_department(
+    session: Session, engine: Engine, admin: User, alice: User
+) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        users.change_role(session, actor=admin, username="alice", role="contributor")
+    assert set(caught.value.fields) == {"department"}
+    assert stored_user(engine, "alice").role == Role.editor
+
+    users.change_role(
+        session, actor=admin, username="alice", role="contributor", department="marketing"
+    )
+    stored = stored_user(engine, "alice")
+    assert stored.role == Role.contributor
+    assert stored.department_id == users.get_department(session, "Marketing").id
+
+
+@pytest.mark.parametrize(
+    ("username", "role", "field"),
+    [
+        pytest.param("admin", "editor", "role", id="own-role"),
+        pytest.param("alice", "chief", "role", id="unknown-role"),
+    ],
+)
+def test_bad_role_change_is_refused_naming_the_field(
+    session: Session, engine: Engine, admin: User, alice: User, username: str, role: str, field: str
+) -> None:
+    before = stored_user(engine, username).role
+
+    with pytest.raises(ValidationFailed) as caught:
+        users.change_role(session, actor=admin, username=username, role=role)
+
+    assert set(caught.value.fields) == {field}
+    assert stored_user(engine, username).role == before
+
+
+def test_only_admins_change_roles_and_departments(
+    session: Session, engine: Engine, admin: User, alice: User
+) -> None:
+    with pytest.raises(PermissionDenied):
+        users.change_role(session, actor=alice, username="alice", role="admin")
+    with pytest.raises(PermissionDenied):
+        users.rename_department(session, actor=alice, name="Marketing", new_name="Sales")
+
+    assert stored_user(engine, "alice").role == Role.editor
+    assert [d.name for d in users.list_departments(session)] == ["Marketing"]
+
+
+def test_department_is_renamed_and_audited(session: Session, engine: Engine, admin: User) -> None:
+    users.rename_department(session, actor=admin, name="marketing", new_name=" Brand ")
+
+    assert [d.name for d in users.list_departments(session)] == ["Brand"]
+    with Session(engine) as fresh:
+        event = fresh.exec(select(AuditEvent).where(AuditEvent.action == "rename")).one()
+    assert (event.object_type, event.from_state, event.to_state) == (
+        "department",
+        "Marketing",
+        "Brand",
+    )
+
+
+@pytest.mark.parametrize(
+    "new_name",
+    [pytest.param("HR", id="taken"), pytest.param("hr", id="taken-other-case"), pytest.param("x")],
+)
+def test_department_rename_to_a_taken_or_short_name_is_refused(
+    session: Session, admin: User, new_name: str
+) -> None:
+    users.create_department(session, actor=admin, name="HR")
+
+    with pytest.raises(ValidationFailed) as caught:
+        users.rename_department(session, actor=admin, name="Marketing", new_name=new_name)
+
+    assert set(caught.value.fields) == {"new_name"}
+    assert [d.name for d in users.list_departments(session)] == ["HR", "Marketing"]
+
+
+def test_department_overview_counts_users_and_ideas(session: Session, admin: User) -> None:
+    users.create_department(session, actor=admin, name="HR")
+    lena = users.create_user(
+        session,
+        actor=admin,
+        data=account("lena", "contributor", ALICE_PASSWORD, department="Marketing"),
+    )
+    for title in ("Messe 2031", "Kundentag 2031"):
+        ideas.submit_idea(
+            session,
+            actor=lena,
+            data={"title": title, "pitch": "Ein Beitrag über den Tag", "department": "Marketing"},
+        )
+
+    overview = [(c.department.name, c.users, c.ideas) for c in users.department_overview(session)]
+
+    assert overview == [("HR", 0, 0), ("Marketing", 1, 2)]

@@ -1,0 +1,216 @@
+"""'Users' (admins): the accounts, adding one, disabling, resetting a password, changing a role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+from sqlmodel import Session
+from streamlit.delta_generator import DeltaGenerator
+
+from planner import users
+from planner.errors import NotFound, PermissionDenied, ValidationFailed
+from planner.models import Role, User, utcnow
+from planner.timezones import format_local
+from planner.ui import app, keys
+from planner.ui.i18n import LANGUAGES
+
+_ADD_FIELDS = {
+    "username": keys.USERS_ADD_USERNAME,
+    "display_name": keys.USERS_ADD_NAME,
+    "email": keys.USERS_ADD_EMAIL,
+    "role": keys.USERS_ADD_ROLE,
+    "department": keys.USERS_ADD_DEPARTMENT,
+    "password": keys.USERS_ADD_PASSWORD,
+    "locale": keys.USERS_ADD_LOCALE,
+}
+
+
+def _show_errors(err: ValidationFailed, slots: dict[str, DeltaGenerator]) -> None:
+    """Each message under the field it is about; the rest where the form ends."""
+    for name, message in err.fields.items():
+        text = f"{app.t('users.field.' + name)}: {message}"
+        slots.get(name, slots["_form"]).error(text)
+
+
+def _role_labels() -> dict[str, str]:
+    # Looked up now: a format function may be called outside the run (AppTest does).
+    return {r.value: app.t(f"role.{r.value}") for r in Role}
+
+
+def _department_labels(departments: list[str]) -> dict[str, str]:
+    return {"": app.t("users.no_department"), **{d: d for d in departments}}
+
+
+def _state(user: User) -> str:
+    if user.disabled:
+        return app.t("users.state.disabled")
+    if user.locked_until is not None and user.locked_until > utcnow():
+        return app.t("users.state.locked", until=format_local(user.locked_until, user.timezone))
+    return app.t("users.state.active")
+
+
+def _add_form(session: Session, actor: User, departments: list[str]) -> None:
+    t = app.t
+    st.subheader(t("users.add"))
+    slots: dict[str, DeltaGenerator] = {}
+    with st.form(keys.USERS_ADD_FORM):
+        st.text_input(t("users.username"), max_chars=64, key=keys.USERS_ADD_USERNAME)
+        slots["username"] = st.empty()
+        st.text_input(t("users.name"), max_chars=120, key=keys.USERS_ADD_NAME)
+        slots["display_name"] = st.empty()
+        st.text_input(t("users.email"), max_chars=254, key=keys.USERS_ADD_EMAIL)
+        slots["email"] = st.empty()
+        st.selectbox(
+            t("users.role"),
+            options=[r.value for r in Role],
+            format_func=_role_labels().__getitem__,
+            key=keys.USERS_ADD_ROLE,
+        )
+        slots["role"] = st.empty()
+        st.selectbox(
+            t("users.department"),
+            options=["", *departments],
+            format_func=_department_labels(departments).__getitem__,
+            key=keys.USERS_ADD_DEPARTMENT,
+        )
+        slots["department"] = st.empty()
+        st.text_input(t("users.password"), type="password", key=keys.USERS_ADD_PASSWORD)
+        slots["password"] = st.empty()
+        st.selectbox(
+            t("users.locale"),
+            options=list(LANGUAGES),
+            format_func=LANGUAGES.__getitem__,
+            key=keys.USERS_ADD_LOCALE,
+        )
+        slots["locale"] = st.empty()
+        submitted = st.form_submit_button(t("users.submit"), key=keys.USERS_ADD_SUBMIT)
+        slots["_form"] = st.container()
+    if not submitted:
+        return
+    data = {name: st.session_state.get(key) for name, key in _ADD_FIELDS.items()}
+    data = {name: value for name, value in data.items() if value not in (None, "")}
+    try:
+        new = users.create_user(session, actor=actor, data=data)
+    except ValidationFailed as err:
+        slots["_form"].error(t("users.invalid"))
+        _show_errors(err, slots)
+        return
+    for key in _ADD_FIELDS.values():
+        st.session_state.pop(key, None)
+    st.session_state[keys.USERS_DONE] = t("users.added", username=new.username)
+    st.rerun()
+
+
+def _manage(session: Session, actor: User, accounts: list[User], departments: list[str]) -> None:
+    t = app.t
+    st.subheader(t("users.manage"))
+    names = [u.username for u in accounts]
+    picked = st.selectbox(t("users.pick"), options=names, key=keys.USERS_PICK)
+    target = next((u for u in accounts if u.username == picked), None)
+    if target is None:
+        return
+    result = st.container()
+
+    def act(call: Callable[[], object], done: str, slot: DeltaGenerator) -> None:
+        try:
+            call()
+        except ValidationFailed as err:
+            for name, message in err.fields.items():
+                slot.error(f"{t('users.field.' + name)}: {message}")
+            return
+        except (NotFound, PermissionDenied) as err:
+            slot.error(str(err))
+            return
+        st.session_state[keys.USERS_DONE] = done
+        st.rerun()
+
+    toggle_label = t("users.enable") if target.disabled else t("users.disable")
+    if st.button(toggle_label, key=keys.USERS_TOGGLE):
+        act(
+            lambda: users.set_disabled(
+                session, actor=actor, username=target.username, disabled=not target.disabled
+            ),
+            t(
+                "users.enabled_done" if target.disabled else "users.disabled_done",
+                username=target.username,
+            ),
+            result,
+        )
+    st.text_input(t("users.new_password"), type="password", key=keys.USERS_NEW_PASSWORD)
+    password_slot = st.container()
+    if st.button(t("users.reset"), key=keys.USERS_RESET):
+        password = st.session_state.get(keys.USERS_NEW_PASSWORD, "")
+        act(
+            lambda: users.set_password(
+                session, actor=actor, username=target.username, password=password
+            ),
+            t("users.reset_done", username=target.username),
+            password_slot,
+        )
+    roles = [r.value for r in Role]
+    role = st.selectbox(
+        t("users.new_role"),
+        options=roles,
+        index=roles.index(target.role),
+        format_func=_role_labels().__getitem__,
+        key=f"{keys.USERS_ROLE}_{target.id}",
+    )
+    department = st.selectbox(
+        t("users.role_department"),
+        options=["", *departments],
+        format_func=_department_labels(departments).__getitem__,
+        key=f"{keys.USERS_ROLE_DEPARTMENT}_{target.id}",
+    )
+    role_slot = st.container()
+    if st.button(t("users.role_save"), key=keys.USERS_ROLE_SAVE):
+        act(
+            lambda: users.change_role(
+                session,
+                actor=actor,
+                username=target.username,
+                role=role,
+                department=department or None,
+            ),
+            t("users.role_done", username=target.username, role=t(f"role.{role}")),
+            role_slot,
+        )
+
+
+def render() -> None:
+    """Draw the page."""
+    t = app.t
+    st.title(t("users.heading"))
+    done = st.session_state.pop(keys.USERS_DONE, None)
+    if done:
+        st.success(done)
+    with Session(app.engine(), expire_on_commit=False) as session:
+        actor = app.current_user(session)
+        if actor is None:
+            return
+        try:
+            accounts = users.list_users(session, actor=actor)
+        except PermissionDenied as err:
+            st.error(str(err))
+            return
+        deps = users.list_departments(session)
+        dep_names = {d.id: d.name for d in deps}
+        st.dataframe(
+            [
+                {
+                    t("users.col.username"): u.username,
+                    t("users.col.name"): u.display_name,
+                    t("users.col.role"): t(f"role.{u.role}"),
+                    t("users.col.department"): dep_names.get(u.department_id, ""),
+                    t("users.col.state"): _state(u),
+                }
+                for u in accounts
+            ],
+            hide_index=True,
+        )
+        departments = [d.name for d in deps]
+        _add_form(session, actor, departments)
+        _manage(session, actor, accounts, departments)
+
+
+render()
