@@ -123,6 +123,7 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
         "my_ideas",
         "activity",
         "users",
+        "departments",
     ],
 }
 

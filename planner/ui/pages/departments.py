@@ -1,0 +1,89 @@
+"""'Departments' (admins): every department with its users and ideas; add and rename."""
+
+from __future__ import annotations
+
+import streamlit as st
+from sqlmodel import Session
+
+from planner import users
+from planner.errors import NotFound, PermissionDenied, ValidationFailed
+from planner.permissions import require
+from planner.ui import app, keys
+
+
+def render() -> None:
+    """Draw the page."""
+    t = app.t
+    st.title(t("departments.heading"))
+    done = st.session_state.pop(keys.DEPARTMENTS_DONE, None)
+    if done:
+        st.success(done)
+    with Session(app.engine(), expire_on_commit=False) as session:
+        actor = app.current_user(session)
+        if actor is None:
+            return
+        try:
+            require(actor, "manage_departments")
+        except PermissionDenied as err:
+            st.error(str(err))
+            return
+        overview = users.department_overview(session)
+        if not overview:
+            st.info(t("departments.empty"))
+        else:
+            st.dataframe(
+                [
+                    {
+                        t("departments.col.name"): c.department.name,
+                        t("departments.col.users"): c.users,
+                        t("departments.col.ideas"): c.ideas,
+                    }
+                    for c in overview
+                ],
+                hide_index=True,
+            )
+
+        st.subheader(t("departments.add"))
+        with st.form(keys.DEPARTMENTS_ADD_FORM):
+            st.text_input(t("departments.name"), max_chars=80, key=keys.DEPARTMENTS_ADD_NAME)
+            add_slot = st.empty()
+            added = st.form_submit_button(t("departments.submit"), key=keys.DEPARTMENTS_ADD_SUBMIT)
+        if added:
+            try:
+                dep = users.create_department(
+                    session, actor=actor, name=st.session_state.get(keys.DEPARTMENTS_ADD_NAME, "")
+                )
+            except ValidationFailed as err:
+                add_slot.error("; ".join(err.fields.values()))
+            else:
+                st.session_state.pop(keys.DEPARTMENTS_ADD_NAME, None)
+                st.session_state[keys.DEPARTMENTS_DONE] = t("departments.added", name=dep.name)
+                st.rerun()
+
+        if not overview:
+            return
+        st.subheader(t("departments.rename_heading"))
+        names = [c.department.name for c in overview]
+        old = st.selectbox(t("departments.pick"), options=names, key=keys.DEPARTMENTS_PICK)
+        st.text_input(t("departments.new_name"), max_chars=80, key=keys.DEPARTMENTS_NEW_NAME)
+        rename_slot = st.container()
+        if st.button(t("departments.rename"), key=keys.DEPARTMENTS_RENAME):
+            try:
+                dep = users.rename_department(
+                    session,
+                    actor=actor,
+                    name=old,
+                    new_name=st.session_state.get(keys.DEPARTMENTS_NEW_NAME, ""),
+                )
+            except ValidationFailed as err:
+                rename_slot.error("; ".join(err.fields.values()))
+            except NotFound as err:
+                rename_slot.error(str(err))
+            else:
+                st.session_state.pop(keys.DEPARTMENTS_NEW_NAME, None)
+                st.session_state.pop(keys.DEPARTMENTS_PICK, None)
+                st.session_state[keys.DEPARTMENTS_DONE] = t("departments.renamed", name=dep.name)
+                st.rerun()
+
+
+render()
