@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from types import EllipsisType
 from typing import Any
 
 from sqlmodel import Session, col, func, select
@@ -11,7 +13,7 @@ from planner.errors import NotFound, ValidationFailed
 from planner.models import Channel, User
 from planner.permissions import require
 from publishers import CHANNEL_KINDS, REGISTRY
-from publishers.base import ConfigError, DeliveryError, Publisher
+from publishers.base import ConfigError, DeliveryError, Publisher, SettingSpec
 
 
 def _split_settings(kind: str, settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -203,3 +205,85 @@ def check_connection(session: Session, *, actor: User, ref: str | int) -> str:
         )
         session.commit()
     return answer
+
+
+def form_kinds() -> dict[str, str]:
+    """The kinds a channel can be configured for in a form (those with an adapter), by name."""
+    return {kind: CHANNEL_KINDS.get(kind, cls.display_name) for kind, cls in REGISTRY.items()}
+
+
+def settings_spec(kind: str) -> Sequence[SettingSpec]:
+    """The settings the adapter of `kind` declares, from which the channel form is built."""
+    cls = REGISTRY.get(kind)
+    if cls is None:
+        raise ValidationFailed(
+            {"kind": f"no publisher for {kind!r} channels yet; available: {', '.join(REGISTRY)}"}
+        )
+    return cls.settings_spec
+
+
+def update_channel(
+    session: Session,
+    *,
+    actor: User,
+    ref: str | int,
+    name: str | None = None,
+    settings: dict[str, Any] | None = None,
+    daily_cap: int | EllipsisType | None = ...,
+) -> Channel:
+    """Change a channel's name, settings or daily cap (None: no cap, `...`: unchanged).
+
+    A secret setting given empty keeps the stored one.
+    """
+    require(actor, "manage_channels")
+    channel = get_channel(session, ref)
+    problems: dict[str, str] = {}
+    if name is not None:
+        name = name.strip()
+        clash = session.exec(
+            select(Channel).where(
+                func.lower(Channel.name) == name.lower(), Channel.id != channel.id
+            )
+        ).first()
+        if not 2 <= len(name) <= 80:
+            problems["name"] = "a channel name has 2-80 characters"
+        elif clash is not None:
+            problems["name"] = f"channel {name!r} already exists"
+    if isinstance(daily_cap, int) and daily_cap < 1:
+        problems["daily_cap"] = "a daily cap is at least 1"
+    plain, secrets = dict(channel.settings), credentials.decrypt(channel.credentials)
+    changed: list[str] = []
+    if settings is not None:
+        secret_fields = set(secret_names(channel))
+        merged: dict[str, Any] = {**plain, **secrets}
+        for key, value in settings.items():
+            if key in secret_fields and (value is None or value == ""):
+                continue  # an empty secret field means "keep the one stored"
+            if merged.get(key) != value:
+                changed.append(key)
+            merged[key] = value
+        try:
+            plain, secrets = _split_settings(channel.kind, merged)
+        except ValidationFailed as err:
+            problems.update(err.fields)
+    if problems:
+        raise ValidationFailed(problems)
+    if name is not None and name != channel.name:
+        changed.insert(0, "name")
+        channel.name = name
+    if not isinstance(daily_cap, EllipsisType) and daily_cap != channel.daily_cap:
+        changed.append("daily_cap")
+        channel.daily_cap = daily_cap
+    channel.settings = plain
+    channel.credentials = credentials.encrypt(secrets)
+    session.add(channel)
+    audit.record(
+        session,
+        actor=actor,
+        object_type="channel",
+        object_id=channel.id,
+        action="update",
+        note=", ".join(changed) or "no change",  # names only: never a secret's value
+    )
+    session.commit()
+    return channel

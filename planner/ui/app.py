@@ -124,6 +124,7 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
         "activity",
         "users",
         "departments",
+        "channels",
     ],
 }
 

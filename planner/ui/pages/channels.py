@@ -1,0 +1,254 @@
+"""'Channels' (admins): the publishing targets; a form built from the adapter's settings.
+
+Secrets are never shown back: the form leaves them empty and keeps the stored value
+unless a new one is typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import streamlit as st
+from sqlmodel import Session
+from streamlit.delta_generator import DeltaGenerator
+
+from planner import channels
+from planner.errors import ConfigurationError, NotFound, PermissionDenied, ValidationFailed
+from planner.models import Channel, User
+from planner.permissions import require
+from planner.ui import app, keys
+from publishers.base import SettingSpec
+
+NEW = 0  # the pick that means "a new channel"
+
+
+def _field_key(target: str, name: str) -> str:
+    return f"{keys.CHANNELS_SETTING}{target}_{name}"
+
+
+def _setting_widget(
+    spec: SettingSpec, target: str, current: dict[str, Any], secret_set: bool
+) -> None:
+    """One input for one declared setting, labelled with its name and the adapter's help."""
+    t = app.t
+    key = _field_key(target, spec.name)
+    label = spec.name + ("" if spec.required else " (optional)")
+    value = current.get(spec.name, spec.default)
+    if spec.type == "bool":
+        st.checkbox(label, value=bool(value), help=spec.help or None, key=key)
+    elif spec.type == "int":
+        st.number_input(
+            label,
+            value=int(value) if value is not None else None,
+            step=1,
+            help=spec.help or None,
+            key=key,
+        )
+    elif spec.secret or spec.type == "password":
+        st.text_input(
+            label,
+            type="password",
+            placeholder=t("channels.secret_kept") if secret_set else "",
+            help=spec.help or None,
+            key=key,
+        )
+    else:
+        st.text_input(
+            label, value="" if value is None else str(value), help=spec.help or None, key=key
+        )
+
+
+def _typed_settings(spec: Sequence[SettingSpec], target: str) -> dict[str, Any]:
+    """What the form holds, by setting name (empty text means 'not given')."""
+    typed: dict[str, Any] = {}
+    for item in spec:
+        value = st.session_state.get(_field_key(target, item.name))
+        if isinstance(value, str):
+            value = value.strip()
+        if value is None or value == "":
+            if item.secret or item.type == "password":
+                typed[item.name] = ""
+            continue
+        typed[item.name] = value
+    return typed
+
+
+def _forget_form(spec: Sequence[SettingSpec], target: str) -> None:
+    """Drop the form's widget values, so no typed secret stays in the session."""
+    for item in spec:
+        st.session_state.pop(_field_key(target, item.name), None)
+    st.session_state.pop(f"{keys.CHANNELS_NAME}{target}", None)
+    st.session_state.pop(f"{keys.CHANNELS_CAP}{target}", None)
+
+
+def _form(session: Session, actor: User, channel: Channel | None, kind: str) -> None:
+    t = app.t
+    target = "new" if channel is None else str(channel.id)
+    spec = channels.settings_spec(kind)
+    current = dict(channel.settings) if channel else {}
+    stored_secrets = set(channels.secret_names(channel)) if channel else set()
+    view = channels.public_view(channel) if channel else {}
+    slots: dict[str, DeltaGenerator] = {}
+    with st.form(f"{keys.CHANNELS_FORM}_{target}"):
+        st.text_input(
+            t("channels.name"),
+            value=channel.name if channel else "",
+            max_chars=80,
+            key=f"{keys.CHANNELS_NAME}{target}",
+        )
+        slots["name"] = st.empty()
+        st.number_input(
+            t("channels.cap"),
+            value=channel.daily_cap if channel else None,
+            min_value=0,
+            step=1,
+            key=f"{keys.CHANNELS_CAP}{target}",
+        )
+        slots["daily_cap"] = st.empty()
+        for item in spec:
+            is_set = item.name in stored_secrets and view.get(item.name, "").startswith("***")
+            _setting_widget(item, target, current, is_set)
+            slots[item.name] = st.empty()
+        saved = st.form_submit_button(
+            t("channels.save_new") if channel is None else t("channels.save"),
+            type="primary",
+            key=keys.CHANNELS_SAVE,
+        )
+        slots["_form"] = st.container()
+    if not saved:
+        return
+    name = st.session_state.get(f"{keys.CHANNELS_NAME}{target}", "")
+    cap = st.session_state.get(f"{keys.CHANNELS_CAP}{target}")
+    settings = _typed_settings(spec, target)
+    try:
+        if channel is None:
+            settings = {k: v for k, v in settings.items() if v != ""}
+            saved_channel = channels.create_channel(
+                session,
+                actor=actor,
+                kind=kind,
+                name=name,
+                settings=settings,
+                daily_cap=int(cap) if cap is not None else None,
+            )
+            done = t("channels.added", name=saved_channel.name)
+        else:
+            saved_channel = channels.update_channel(
+                session,
+                actor=actor,
+                ref=channel.id or 0,
+                name=name,
+                settings=settings,
+                daily_cap=int(cap) if cap is not None else None,
+            )
+            done = t("channels.saved", name=saved_channel.name)
+    except ValidationFailed as err:
+        slots["_form"].error(t("channels.invalid"))
+        for field, message in err.fields.items():
+            label = t(f"channels.field.{field}") if field in ("name", "daily_cap", "kind") else ""
+            slots.get(field, slots["_form"]).error(f"{label}: {message}" if label else message)
+        return
+    _forget_form(spec, target)
+    st.session_state[keys.CHANNELS_PICK_NEXT] = saved_channel.id
+    st.session_state[keys.CHANNELS_DONE] = done
+    st.rerun()
+
+
+def _actions(session: Session, actor: User, channel: Channel) -> None:
+    t = app.t
+    columns = st.columns(2)
+    label = t("channels.disable") if channel.enabled else t("channels.enable")
+    if columns[0].button(label, key=keys.CHANNELS_TOGGLE):
+        channels.set_enabled(session, actor=actor, ref=channel.id or 0, enabled=not channel.enabled)
+        st.rerun()
+    if columns[1].button(t("channels.test"), key=keys.CHANNELS_TEST):
+        with st.spinner(t("channels.testing")):
+            try:
+                answer = channels.check_connection(session, actor=actor, ref=channel.id or 0)
+            except ValidationFailed as err:
+                st.error(t("channels.test_failed", message="; ".join(err.fields.values())))
+            except ConfigurationError as err:
+                st.error(t("channels.test_failed", message=str(err)))
+            else:
+                st.success(t("channels.test_ok", answer=answer))
+
+
+def _state(channel: Channel) -> str:
+    t = app.t
+    if not channel.enabled:
+        return t("channels.state.disabled")
+    if channel.needs_reconnect:
+        return t("channels.state.reconnect")
+    return t("channels.state.enabled")
+
+
+def render() -> None:
+    """Draw the page."""
+    t = app.t
+    st.title(t("channels.heading"))
+    done = st.session_state.pop(keys.CHANNELS_DONE, None)
+    if done:
+        st.success(done)
+    with Session(app.engine(), expire_on_commit=False) as session:
+        actor = app.current_user(session)
+        if actor is None:
+            return
+        try:
+            require(actor, "manage_channels")
+        except PermissionDenied as err:
+            st.error(str(err))
+            return
+        listed = channels.list_channels(session)
+        if not listed:
+            st.info(t("channels.empty"))
+        else:
+            st.dataframe(
+                [
+                    {
+                        t("channels.col.name"): c.name,
+                        t("channels.col.kind"): c.kind,
+                        t("channels.col.state"): _state(c),
+                        t("channels.col.cap"): c.daily_cap,
+                        t("channels.col.settings"): ", ".join(
+                            f"{k}={v}" for k, v in channels.public_view(c).items()
+                        ),
+                    }
+                    for c in listed
+                ],
+                hide_index=True,
+            )
+        by_id = {c.id: c for c in listed}
+        if keys.CHANNELS_PICK_NEXT in st.session_state:
+            st.session_state[keys.CHANNELS_PICK] = st.session_state.pop(keys.CHANNELS_PICK_NEXT)
+        picks = {NEW: t("channels.new"), **{i: c.name for i, c in by_id.items()}}
+        picked = st.selectbox(
+            t("channels.pick"),
+            options=list(picks),
+            format_func=picks.__getitem__,
+            key=keys.CHANNELS_PICK,
+        )
+        channel = by_id.get(picked)
+        if channel is None:
+            kinds = channels.form_kinds()
+            if not kinds:
+                st.info(t("channels.no_kinds"))
+                return
+            kind = st.selectbox(
+                t("channels.kind"),
+                options=list(kinds),
+                format_func=kinds.__getitem__,
+                key=keys.CHANNELS_KIND,
+            )
+            _form(session, actor, None, kind)
+            return
+        try:
+            _form(session, actor, channel, channel.kind)
+        except ValidationFailed as err:  # a kind whose adapter is not written yet
+            st.warning("; ".join(err.fields.values()))
+        except NotFound as err:
+            st.error(str(err))
+        _actions(session, actor, channel)
+
+
+render()

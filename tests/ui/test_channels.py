@@ -1,0 +1,121 @@
+"""'Channels' (admins only): the form from the adapter's settings, masked secrets, a live test."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_httpserver import HTTPServer
+from sqlmodel import Session
+from streamlit.testing.v1 import AppTest
+
+from planner import channels, credentials
+from planner.db import make_engine
+from planner.ui import keys
+from tests.ui.conftest import PASSWORD, open_page, sign_in
+
+SECRET = "hmac-key-7f3c9e21"
+
+
+def setting(target: str, name: str) -> str:
+    """The widget key of one declared setting in the channel form."""
+    return f"{keys.CHANNELS_SETTING}{target}_{name}"
+
+
+def shown_values(at: AppTest) -> list[str]:
+    """Everything the page shows: element values, labels, table cells."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        for attr in ("value", "label", "placeholder", "help"):
+            try:
+                value = getattr(node, attr, None)
+            except Exception:  # some elements have no value until they are run
+                value = None
+            if value is not None:
+                out.append(value.to_csv() if hasattr(value, "to_csv") else str(value))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return out
+
+
+def add_webhook(at: AppTest, url: str, *, timeout: int = 30) -> AppTest:
+    """Fill the new-channel form for a webhook and save it."""
+    at.selectbox(key=keys.CHANNELS_KIND).select("webhook").run()
+    at.text_input(key=f"{keys.CHANNELS_NAME}new").input("Intranet")
+    at.text_input(key=setting("new", "url")).input(url)
+    at.text_input(key=setting("new", "secret")).input(SECRET)
+    at.number_input(key=setting("new", "timeout_seconds")).set_value(timeout)
+    return at.button(key=keys.CHANNELS_SAVE).click().run()
+
+
+def test_adding_a_channel_through_the_form_never_shows_its_secret(database: str) -> None:
+    at = open_page(sign_in("admin", PASSWORD), "channels")
+    assert not at.exception
+    assert at.info[0].value == "Noch keine Kanäle."
+    add_webhook(at, "http://127.0.0.1:9/hook")
+    assert not at.exception
+    assert [s.value for s in at.success] == ["Kanal Intranet ist angelegt."]
+    row = at.dataframe[0].value.to_dict("records")[0]
+    assert (row["Name"], row["Art"], row["Zustand"]) == ("Intranet", "webhook", "aktiv")
+    assert "secret=*** (set)" in row["Einstellungen"]
+    shown = shown_values(at)
+    assert any("127.0.0.1:9/hook" in value for value in shown)  # the walk sees the page
+    assert all(SECRET not in value for value in shown)
+    assert at.selectbox(key=keys.CHANNELS_PICK).value == 1  # the new channel is open to edit
+    assert at.text_input(key=setting("1", "secret")).value == ""
+    assert at.text_input(key=setting("1", "url")).value == "http://127.0.0.1:9/hook"
+
+    at.text_input(key=setting("1", "url")).input("http://127.0.0.1:9/other")
+    at.button(key=keys.CHANNELS_SAVE).click().run()  # the secret field left empty
+    assert [s.value for s in at.success] == ["Kanal Intranet ist gespeichert."]
+    with Session(make_engine(database)) as s:
+        channel = channels.get_channel(s, "Intranet")
+        assert channel.settings["url"] == "http://127.0.0.1:9/other"
+        assert credentials.decrypt(channel.credentials) == {"secret": SECRET}
+
+
+def test_bad_settings_show_the_adapters_message_and_keep_what_was_typed(database: str) -> None:
+    at = add_webhook(open_page(sign_in("admin", PASSWORD), "channels"), "ftp://x", timeout=0)
+    errors = [e.value for e in at.error]
+    assert errors == [  # under the url field, then under the form
+        "webhook channel setting 'url': 'ftp://x' is not an http(s) address",
+        "Die Einstellungen passen nicht; bitte korrigieren Sie die markierten Felder.",
+    ]
+    assert at.text_input(key=f"{keys.CHANNELS_NAME}new").value == "Intranet"
+    assert at.text_input(key=setting("new", "url")).value == "ftp://x"
+    assert at.number_input(key=setting("new", "timeout_seconds")).value == 0
+    with Session(make_engine(database)) as s:
+        assert channels.list_channels(s) == []
+
+
+def test_test_connection_reaches_the_receiver_then_the_channel_is_disabled(
+    database: str, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok", status=200)
+    at = add_webhook(open_page(sign_in("admin", PASSWORD), "channels"), httpserver.url_for("/hook"))
+    at.button(key=keys.CHANNELS_TEST).click().run()
+    assert [s.value for s in at.success][-1] == (
+        "Verbindung in Ordnung: the webhook answered HTTP 200"
+    )
+    [request] = [r for r, _ in httpserver.log]
+    assert request.headers["X-Planner-Signature"].startswith("sha256=")
+
+    httpserver.clear()
+    httpserver.expect_request("/hook").respond_with_data("no", status=401)
+    at.button(key=keys.CHANNELS_TEST).click().run()
+    assert at.error[-1].value.startswith("Verbindung fehlgeschlagen:")
+
+    at.button(key=keys.CHANNELS_TOGGLE).click().run()
+    assert at.dataframe[0].value.to_dict("records")[0]["Zustand"] == "deaktiviert"
+    at.button(key=keys.CHANNELS_TOGGLE).click().run()
+    assert at.dataframe[0].value.to_dict("records")[0]["Zustand"] != "deaktiviert"
+
+
+def test_channels_render_in_english(database: str) -> None:
+    at = sign_in("admin", PASSWORD)
+    at.selectbox(key=keys.LANGUAGE).select("en").run()
+    at = open_page(at, "channels")
+    assert at.title[0].value == "Channels"
+    assert at.info[0].value == "No channels yet."
