@@ -125,6 +125,7 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
         "users",
         "departments",
         "channels",
+        "settings",
     ],
 }
 

@@ -1,0 +1,85 @@
+"""'Settings' (admins): organisation time zone, default language, lateness bound, crisis freeze."""
+
+from __future__ import annotations
+
+import streamlit as st
+from sqlmodel import Session
+
+from planner import org_settings
+from planner.errors import PermissionDenied, ValidationFailed
+from planner.permissions import require
+from planner.ui import app, keys
+from planner.ui.i18n import LANGUAGES
+
+
+def render() -> None:
+    """Draw the page."""
+    t = app.t
+    st.title(t("settings.heading"))
+    done = st.session_state.pop(keys.SETTINGS_DONE, None)
+    if done:
+        st.success(done)
+    with Session(app.engine(), expire_on_commit=False) as session:
+        actor = app.current_user(session)
+        if actor is None:
+            return
+        try:
+            require(actor, "change_settings")
+        except PermissionDenied as err:
+            st.error(str(err))
+            return
+        current = org_settings.all_settings(session)
+        slots = {}
+        with st.form(keys.SETTINGS_FORM):
+            st.text_input(
+                t("settings.timezone"), value=current["org_timezone"], key=keys.SETTINGS_TIMEZONE
+            )
+            slots["org_timezone"] = st.empty()
+            languages = list(LANGUAGES)
+            st.selectbox(
+                t("settings.language"),
+                options=languages,
+                index=languages.index(current["default_language"]),
+                format_func=LANGUAGES.__getitem__,
+                key=keys.SETTINGS_LANGUAGE,
+            )
+            slots["default_language"] = st.empty()
+            st.text_input(
+                t("settings.lateness"),
+                value=current["max_lateness_hours"],
+                key=keys.SETTINGS_LATENESS,
+            )
+            slots["max_lateness_hours"] = st.empty()
+            st.checkbox(
+                t("settings.freeze"),
+                value=current["publishing_frozen"] == "on",
+                key=keys.SETTINGS_FREEZE,
+            )
+            slots["publishing_frozen"] = st.empty()
+            saved = st.form_submit_button(t("settings.save"), key=keys.SETTINGS_SAVE)
+        if not saved:
+            return
+        wanted = {
+            "org_timezone": st.session_state.get(keys.SETTINGS_TIMEZONE, ""),
+            "default_language": st.session_state.get(keys.SETTINGS_LANGUAGE, ""),
+            "max_lateness_hours": st.session_state.get(keys.SETTINGS_LATENESS, ""),
+            "publishing_frozen": "on" if st.session_state.get(keys.SETTINGS_FREEZE) else "off",
+        }
+        changed = {k: v for k, v in wanted.items() if str(v).strip() != current[k]}
+        failed = False
+        for key, value in changed.items():
+            try:
+                org_settings.set_setting(session, actor=actor, key=key, value=value)
+            except ValidationFailed as err:
+                failed = True
+                # Our own words in the user's language; the planner's detail as a caption.
+                slots[key].error(
+                    t(f"settings.bad.{key}", value=repr(value)) + f" ({err.fields.get(key, err)})"
+                )
+        if failed:
+            return
+    st.session_state[keys.SETTINGS_DONE] = t("settings.saved" if changed else "settings.unchanged")
+    st.rerun()
+
+
+render()
