@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, and_, bindparam, func, insert, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, bindparam, func, insert, update
 from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session, col, select
 
@@ -362,11 +362,12 @@ class Delivery:
     channel_id: int
     channel_kind: str
     attempts: int
-    attempt_id: int
     key: str
+    worker_id: str
     message: OutgoingPost
     adapter: Publisher | None
     config_error: str = ""
+    attempt_id: int | None = None
     started: float = 0.0
     duration_ms: int = 0
     receipt: Receipt | None = None
@@ -414,6 +415,25 @@ _FINISH_POST = (
 )
 
 
+def _write_attempts(conn: Connection, deliveries: list[Delivery], worker_id: str) -> None:
+    """Ledger rows for these deliveries, in one statement; their ids go on the deliveries."""
+    now = utcnow()
+    ids = conn.execute(
+        insert(_ATTEMPTS).returning(_ATTEMPTS.c.id, sort_by_parameter_order=True),
+        [
+            {
+                "post_id": d.post_id,
+                "worker": worker_id,
+                "started_at": now,
+                "idempotency_key": d.key,
+            }
+            for d in deliveries
+        ],
+    ).scalars()
+    for delivery, attempt_id in zip(deliveries, ids, strict=True):
+        delivery.attempt_id = attempt_id
+
+
 def begin_deliveries(
     engine: Engine,
     *,
@@ -421,10 +441,13 @@ def begin_deliveries(
     worker_id: str,
     adapter_factory: AdapterFactory = build_adapter,
 ) -> list[Delivery]:
-    """Load a claimed batch and write its ledger rows (one statement) before any request.
+    """Load a claimed batch, build its adapters (once per channel) and write ledger rows.
 
-    Posts no longer claimed by `worker_id` are left out. Adapters are built once per
-    channel for the batch.
+    Posts no longer claimed by `worker_id` are left out. Posts to channels that
+    deduplicate get their ledger rows here, in one statement before any request: after a
+    crash they are simply sent again with the same key. Posts to channels that cannot
+    deduplicate get theirs in `deliver`, right before their own request, so a crash
+    sends to `needs_check` only a post whose request may really have begun.
     """
     if not post_ids:
         return []
@@ -440,57 +463,53 @@ def begin_deliveries(
             )
             .order_by(col(Post.id))
         ).all()
-        if not rows:
-            return []
-        now = utcnow()
-        attempt_ids = list(
-            session.connection()
-            .execute(
-                insert(_ATTEMPTS).returning(_ATTEMPTS.c.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "post_id": post.id,
-                        "worker": worker_id,
-                        "started_at": now,
-                        "idempotency_key": post.idempotency_key,
-                    }
-                    for post, _, _ in rows
-                ],
+        adapters: dict[int, Publisher | str] = {}
+        deliveries = []
+        for post, piece, channel in rows:
+            assert post.id is not None and channel.id is not None
+            if channel.id not in adapters:
+                try:
+                    adapters[channel.id] = adapter_factory(channel)
+                except (ValidationFailed, ConfigurationError) as err:
+                    adapters[channel.id] = f"channel {channel.name!r} is misconfigured: {err}"
+            adapter = adapters[channel.id]
+            deliveries.append(
+                Delivery(
+                    post_id=post.id,
+                    piece_id=post.piece_id,
+                    channel_id=channel.id,
+                    channel_kind=channel.kind,
+                    attempts=post.attempts,
+                    key=post.idempotency_key,
+                    worker_id=worker_id,
+                    message=outgoing(post, piece),
+                    adapter=None if isinstance(adapter, str) else adapter,
+                    config_error=adapter if isinstance(adapter, str) else "",
+                )
             )
-            .scalars()
-        )
-        session.commit()
-    adapters: dict[int, Publisher | str] = {}
-    deliveries = []
-    for (post, piece, channel), attempt_id in zip(rows, attempt_ids, strict=True):
-        assert post.id is not None and channel.id is not None
-        if channel.id not in adapters:
-            try:
-                adapters[channel.id] = adapter_factory(channel)
-            except (ValidationFailed, ConfigurationError) as err:
-                adapters[channel.id] = f"channel {channel.name!r} is misconfigured: {err}"
-        adapter = adapters[channel.id]
-        deliveries.append(
-            Delivery(
-                post_id=post.id,
-                piece_id=post.piece_id,
-                channel_id=channel.id,
-                channel_kind=channel.kind,
-                attempts=post.attempts,
-                attempt_id=attempt_id,
-                key=post.idempotency_key,
-                message=outgoing(post, piece),
-                adapter=None if isinstance(adapter, str) else adapter,
-                config_error=adapter if isinstance(adapter, str) else "",
-            )
-        )
+        now_written = [d for d in deliveries if d.adapter is None or d.adapter.deduplicates]
+        if now_written:
+            _write_attempts(session.connection(), now_written, worker_id)
+            session.commit()
     return deliveries
 
 
-def deliver(delivery: Delivery) -> Delivery:
-    """Send one post through its adapter (no database session is open); never raises."""
+def deliver(engine: Engine, delivery: Delivery) -> Delivery:
+    """Send one post through its adapter (no database session is open); never raises.
+
+    A post whose ledger row is not written yet (its channel cannot deduplicate) gets it
+    first; if that fails, nothing is sent and the post is retried like a network error.
+    """
     if delivery.adapter is None:
         return delivery
+    if delivery.attempt_id is None:
+        try:
+            with engine.begin() as conn:
+                _write_attempts(conn, [delivery], delivery.worker_id)
+        except Exception as err:
+            log.exception("could not write the ledger row for post %s", delivery.post_id)
+            delivery.error = TransientError(f"could not write the ledger row: {err}")
+            return delivery
     delivery.started = time.monotonic()
     try:
         delivery.receipt = delivery.adapter.publish(delivery.message, delivery.key)
@@ -657,7 +676,10 @@ def finish_deliveries(
                     d.piece_id,
                 )
             )
-        conn.execute(_FINISH_ATTEMPT, attempt_rows)
+        # A post whose ledger row could not be written has no attempt to complete.
+        attempt_rows = [row for row in attempt_rows if row["b_id"] is not None]
+        if attempt_rows:
+            conn.execute(_FINISH_ATTEMPT, attempt_rows)
         if audit_rows:
             conn.execute(insert(_AUDIT), audit_rows)
     if reconnect:
@@ -686,7 +708,7 @@ def publish_post(
             return Outcome(post_id, post.status if post else PostStatus.cancelled, "not_claimed")
     (outcome,) = finish_deliveries(
         engine,
-        [deliver(deliveries[0])],
+        [deliver(engine, deliveries[0])],
         worker_id=worker_id,
         settings=settings,
         rng=rng,

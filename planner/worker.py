@@ -145,7 +145,9 @@ class Worker:
                         )
                         left[batches], pieces[batches] = len(deliveries), set()
                         for delivery in deliveries:
-                            pending[self._pool.submit(publishing.deliver, delivery)] = batches
+                            pending[
+                                self._pool.submit(publishing.deliver, self.engine, delivery)
+                            ] = batches
                         continue
                     exhausted = True
                 if not pending:

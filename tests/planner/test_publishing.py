@@ -387,6 +387,51 @@ def test_worker_dying_on_a_deduplicating_channel_is_resent_with_the_same_key(
     assert _reload(engine, post.id).status == PostStatus.published
 
 
+def test_a_crash_mid_batch_sends_to_a_human_only_the_posts_whose_request_began(
+    world: World, engine: Engine, worker: Worker, rec: type[recording.RecordingPublisher]
+) -> None:
+    # A dead worker claimed four posts: two on a channel that cannot deduplicate, two on
+    # one that can. It sent one of each, then died before recording anything.
+    plain, dedupe = _channel(world, "Plain"), _channel(world, "Dedupe", dedupe="yes")
+    piece = _approved_piece(world)
+    posts = [
+        _due_post(world, piece, channel, ago=timedelta(minutes=1))
+        for channel in (plain, plain, dedupe, dedupe)
+    ]
+    with Session(engine) as s:
+        claimed = publishing.claim_due_posts(
+            s,
+            worker_id="dead-worker",
+            now=utcnow(),
+            limit=10,
+            lease=timedelta(seconds=1),
+            lateness=timedelta(hours=6),
+        )
+    assert claimed == sorted(p.id for p in posts)
+    deliveries = publishing.begin_deliveries(
+        engine, post_ids=claimed, worker_id="dead-worker", adapter_factory=channels.build_adapter
+    )
+    # Ledger rows before any request: for the deduplicating channel all at once; for the
+    # other, each right before its own request.
+    assert [len(_attempts(engine, p.id)) for p in posts] == [0, 0, 1, 1]
+    sent = [publishing.deliver(engine, deliveries[0]), publishing.deliver(engine, deliveries[2])]
+    assert [d.receipt is not None for d in sent] == [True, True]
+    assert [len(_attempts(engine, p.id)) for p in posts] == [1, 0, 1, 1]
+    rec.reset()
+    time.sleep(1.1)  # the dead worker's lease runs out
+    result = worker.sweep()
+    assert result.needs_check == 1
+    assert result.requeued == 3
+    assert [_reload(engine, p.id).status for p in posts] == [
+        PostStatus.needs_check,
+        PostStatus.published,
+        PostStatus.published,
+        PostStatus.published,
+    ]
+    # The post that went out on the deduplicating channel is sent again with its key.
+    assert sorted(c.key for c in rec.calls) == sorted(p.idempotency_key for p in posts[1:])
+
+
 def test_slow_requests_renew_the_lease_so_nobody_takes_the_post_over(
     world: World, engine: Engine, rec: type[recording.RecordingPublisher]
 ) -> None:
