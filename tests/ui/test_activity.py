@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import Session
 from streamlit.runtime.media_file_manager import MediaFileManager
 
-from planner import users
+from planner import audit, users
 from planner.db import make_engine
 from planner.models import Role
 from planner.ui import keys
@@ -104,3 +104,20 @@ def test_activity_renders_in_german(database: str) -> None:
     at = open_page(sign_in("admin", PASSWORD), "activity")
     assert at.title[0].value == "Aktivität"
     assert "Aktion" in at.dataframe[0].value.columns
+
+
+def test_long_logs_are_paged(database: str) -> None:
+    engine = make_engine(database)
+    with Session(engine) as s:
+        admin = users.get_user(s, "admin")
+        for n in range(60):
+            audit.record(s, actor=admin, object_type="piece", object_id=n, action="edit")
+        s.commit()
+    engine.dispose()
+    at = open_page(sign_in("ed", PASSWORD), "activity")
+    at.selectbox(key=keys.ACTIVITY_ACTION).select("edit").run()
+    assert at.main.text[-1].value == "60 events"
+    assert len(at.dataframe[0].value) == 50
+    assert at.dataframe[0].value["Object"][0] == "piece 59"  # newest first
+    at.number_input(key=keys.ACTIVITY_PAGE).set_value(2).run()
+    assert list(at.dataframe[0].value["Object"]) == [f"piece {n}" for n in range(9, -1, -1)]
