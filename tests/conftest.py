@@ -22,6 +22,7 @@ from planner.models import Role, User
 
 POSTGRES_URL = os.environ.get("PLANNER_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("PLANNER_REQUIRE_POSTGRES") == "1"
+REQUIRE_ALL = os.environ.get("PLANNER_REQUIRE_ALL_TESTS") == "1"
 BACKENDS = ["sqlite", "postgresql"]
 PASSWORD = "correct horse battery"  # test-only password for fixture users
 
@@ -160,29 +161,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.postgres)
 
 
+def _required_but_skipped(stats: dict[str, list[Any]]) -> list[Any]:
+    """Skipped tests that CI requires: PostgreSQL ones (PLANNER_REQUIRE_POSTGRES=1), or
+    any at all (PLANNER_REQUIRE_ALL_TESTS=1: the test command installs every server and
+    browser the tests use, so a skip there means something is missing)."""
+    skipped = stats.get("skipped", [])
+    if REQUIRE_ALL:
+        return list(skipped)
+    if REQUIRE_POSTGRES:
+        return [rep for rep in skipped if "postgres" in getattr(rep, "keywords", {})]
+    return []
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    """With PLANNER_REQUIRE_POSTGRES=1, a skipped PostgreSQL test fails the run."""
-    if not REQUIRE_POSTGRES:
-        return
-    skipped = [
-        rep
-        for rep in terminalreporter.stats.get("skipped", [])
-        if "postgres" in getattr(rep, "keywords", {})
-    ]
+    """Name the required tests that were skipped (they fail the run)."""
+    skipped = _required_but_skipped(terminalreporter.stats)
     if skipped:
+        postgres = sum(1 for rep in skipped if "postgres" in getattr(rep, "keywords", {}))
         terminalreporter.write_line(
-            f"FAILED: {len(skipped)} PostgreSQL test(s) were skipped but PostgreSQL is required",
+            f"FAILED: {len(skipped)} required test(s) were skipped "
+            f"({postgres} of them PostgreSQL tests)",
             red=True,
         )
-        config._planner_pg_skipped = True  # type: ignore[attr-defined]
+        for rep in skipped:
+            terminalreporter.write_line(f"  skipped: {rep.nodeid}", red=True)
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Turn skipped PostgreSQL tests into a failing exit code when PostgreSQL is required."""
-    if not REQUIRE_POSTGRES:
-        return
+    """Turn skipped required tests into a failing exit code."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     stats = getattr(reporter, "stats", {}) if reporter else {}
-    if any("postgres" in getattr(r, "keywords", {}) for r in stats.get("skipped", [])):
+    if _required_but_skipped(stats):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
