@@ -6,6 +6,37 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 
+class Message(str):
+    """An English message that also carries a stable `code` and its `params`.
+
+    It is the formatted English text, so the CLI and logs print it as before; the dashboard
+    looks up `error.<code>` in the user's language and formats it with `params`.
+    """
+
+    code: str
+    params: dict[str, Any]
+
+    def __new__(cls, code: str, text: str, /, **params: Any) -> Message:
+        """`text` is an English template, formatted with `params` (`{value!r}` works)."""
+        self = super().__new__(cls, text.format(**params) if params else text)
+        self.code = code
+        self.params = params
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from the finished text: formatting it again would break on its braces.
+        return (_rebuild_message, (self.code, str(self), self.params))
+
+    def __repr__(self) -> str:
+        return f"Message({self.code!r}, {str(self)!r})"
+
+
+def _rebuild_message(code: str, text: str, params: dict[str, Any]) -> Message:
+    message = Message(code, text)
+    message.params = params
+    return message
+
+
 class PlannerError(Exception):
     """Base of every error the planner raises on purpose."""
 
@@ -98,7 +129,14 @@ class EditConflict(PlannerError, RuntimeError):
 
 
 class TimeInputError(PlannerError, ValueError):
-    """A date or time the user entered cannot be used (malformed, nonexistent, ambiguous)."""
+    """A date or time the user entered cannot be used (malformed, nonexistent, ambiguous).
+
+    `message` is the English text, a `Message` with a code where the dashboard translates it.
+    """
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
 
 
 class CsvImportFailed(PlannerError, ValueError):

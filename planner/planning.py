@@ -25,6 +25,7 @@ from planner.channels import get_channel
 from planner.errors import (
     EditConflict,
     IllegalTransition,
+    Message,
     NotFound,
     TimeInputError,
     ValidationFailed,
@@ -97,7 +98,14 @@ def _plannable_piece(session: Session, piece_id: int) -> Piece:
         raise NotFound("piece", piece_id)
     if piece.status == PieceStatus.archived:
         raise ValidationFailed(
-            {"piece": f"piece {piece_id} is {piece.status.value}; it cannot be planned"}
+            {
+                "piece": Message(
+                    "piece_not_plannable",
+                    "piece {piece} is {status}; it cannot be planned",
+                    piece=piece_id,
+                    status=piece.status.value,
+                )
+            }
         )
     return piece
 
@@ -108,7 +116,13 @@ def _usable_channel(session: Session, ref: str | int) -> Channel:
     except NotFound as err:
         raise ValidationFailed({"channel": str(err)}) from err
     if not channel.enabled:
-        raise ValidationFailed({"channel": f"channel {channel.name!r} is disabled"})
+        raise ValidationFailed(
+            {
+                "channel": Message(
+                    "channel_disabled", "channel {name!r} is disabled", name=channel.name
+                )
+            }
+        )
     return channel
 
 
@@ -141,11 +155,13 @@ def prepare_post(
     try:
         publish_at = _when(when, tz_name, fold)
         if publish_at < (now or utcnow()) - _PAST_TOLERANCE:
-            problems["publish_at"] = (
-                f"{when if isinstance(when, str) else when.isoformat()} is in the past"
+            problems["publish_at"] = Message(
+                "in_the_past",
+                "{when} is in the past",
+                when=when if isinstance(when, str) else when.isoformat(),
             )
     except TimeInputError as err:
-        problems["publish_at"] = str(err)
+        problems["publish_at"] = err.message
     if problems:
         raise ValidationFailed(problems)
     assert piece is not None and chan is not None and publish_at is not None
@@ -276,9 +292,11 @@ def move_post(
     try:
         publish_at = _when(when, tz_name, fold)
     except TimeInputError as err:
-        raise ValidationFailed({"publish_at": str(err)}) from err
+        raise ValidationFailed({"publish_at": err.message}) from err
     if publish_at < utcnow() - _PAST_TOLERANCE:
-        raise ValidationFailed({"publish_at": f"{when} is in the past"})
+        raise ValidationFailed(
+            {"publish_at": Message("in_the_past", "{when} is in the past", when=when)}
+        )
     before = post.status
     old = post.publish_at
     post.publish_at = publish_at
@@ -505,16 +523,31 @@ def preset_rule(preset: str, *, count: int | None, until: str, tz_name: str) -> 
     `until` is a local date as the user typed it; it wins over `count` when given.
     """
     if preset not in SERIES_PRESETS:
-        raise ValidationFailed({"rule": f"unknown preset {preset!r}; use {sorted(SERIES_PRESETS)}"})
+        raise ValidationFailed(
+            {
+                "rule": Message(
+                    "unknown_preset",
+                    "unknown preset {preset!r}; use {known}",
+                    preset=preset,
+                    known=sorted(SERIES_PRESETS),
+                )
+            }
+        )
     freq = SERIES_PRESETS[preset]
     if until.strip():
         try:
             day = parse_local_datetime(until, tz_name)
         except TimeInputError as err:
-            raise ValidationFailed({"until": str(err)}) from err
+            raise ValidationFailed({"until": err.message}) from err
         return f"{freq};UNTIL={day:%Y%m%d}"
     if count is None or count < 1:
-        raise ValidationFailed({"count": "give how many times (at least 1), or an end date"})
+        raise ValidationFailed(
+            {
+                "count": Message(
+                    "series_without_end", "give how many times (at least 1), or an end date"
+                )
+            }
+        )
     return f"{freq};COUNT={count}"
 
 
@@ -612,9 +645,13 @@ def _normalise_rule(rule: str, tz_name: str) -> str:
     """Upper-case the rule, drop an 'RRULE:' prefix and make a local UNTIL a UTC one."""
     text = rule.strip().upper().removeprefix("RRULE:").strip()
     if not text:
-        raise ValidationFailed({"rule": "enter a recurrence rule, e.g. FREQ=WEEKLY;COUNT=6"})
+        raise ValidationFailed(
+            {"rule": Message("no_rule", "enter a recurrence rule, e.g. FREQ=WEEKLY;COUNT=6")}
+        )
     if "DTSTART" in text or "\n" in text:
-        raise ValidationFailed({"rule": "give only the RRULE part; the start is separate"})
+        raise ValidationFailed(
+            {"rule": Message("rule_with_start", "give only the RRULE part; the start is separate")}
+        )
     match = _UNTIL.search(text)
     if match and not match.group(1).endswith("Z"):
         raw = match.group(1)
@@ -624,7 +661,9 @@ def _normalise_rule(rule: str, tz_name: str) -> str:
             else:
                 local = datetime.strptime(raw, "%Y%m%d").replace(hour=23, minute=59, second=59)
         except ValueError as err:
-            raise ValidationFailed({"rule": f"UNTIL={raw} is not a date"}) from err
+            raise ValidationFailed(
+                {"rule": Message("bad_until", "UNTIL={until} is not a date", until=raw)}
+            ) from err
         until = to_utc(local, tz_name, fold="later").strftime("%Y%m%dT%H%M%SZ")
         text = text.replace(f"UNTIL={raw}", f"UNTIL={until}")
     return text
@@ -660,7 +699,7 @@ def create_series(
     try:
         zone(tz_name)
     except TimeInputError as err:
-        raise ValidationFailed({"timezone": str(err)}) from err
+        raise ValidationFailed({"timezone": err.message}) from err
     try:
         piece = _plannable_piece(session, piece_id)
     except NotFound as err:
@@ -682,22 +721,32 @@ def create_series(
         )
         to_utc(local_start, tz_name, fold="earlier")
     except TimeInputError as err:
-        problems["start"] = str(err)
+        problems["start"] = err.message
     text = ""
     try:
         text = _normalise_rule(rule, tz_name)
         if "COUNT=" not in text and "UNTIL=" not in text:
-            problems["rule"] = "a series needs an end: add COUNT=n or UNTIL=date"
+            problems["rule"] = Message(
+                "rule_without_end", "a series needs an end: add COUNT=n or UNTIL=date"
+            )
         elif local_start is not None:
             parsed = rrulestr(text, dtstart=local_start.replace(tzinfo=zone(tz_name)))
             if parsed.count() > MAX_OCCURRENCES:
-                problems["rule"] = f"more than {MAX_OCCURRENCES} occurrences; shorten the rule"
+                problems["rule"] = Message(
+                    "too_many_occurrences",
+                    "more than {max} occurrences; shorten the rule",
+                    max=MAX_OCCURRENCES,
+                )
             elif parsed.count() == 0:
-                problems["rule"] = "the rule has no occurrence after the start"
+                problems["rule"] = Message(
+                    "no_occurrence", "the rule has no occurrence after the start"
+                )
     except ValidationFailed as err:
         problems.update(err.fields)
     except (ValueError, TypeError) as err:
-        problems["rule"] = f"not a valid recurrence rule: {err}"
+        problems["rule"] = Message(
+            "bad_rule", "not a valid recurrence rule: {detail}", detail=str(err)
+        )
     if problems:
         raise ValidationFailed(problems)
     assert piece.id is not None and chan.id is not None and actor.id is not None

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from planner.errors import ValidationFailed
+from planner.errors import Message, ValidationFailed
 from planner.models import Role, Urgency
 
 TITLE_MAX = 200
@@ -38,11 +38,22 @@ def _clean_tags(value: Any) -> list[str]:
         if not tag:
             continue
         if len(tag) > TAG_MAX:
-            raise ValueError(f"tag {tag[:20]!r}... is longer than {TAG_MAX} characters")
+            raise ValueError(
+                Message(
+                    "tag_too_long",
+                    "tag {tag!r}... is longer than {max} characters",
+                    tag=tag[:20],
+                    max=TAG_MAX,
+                )
+            )
         if tag.lower() not in (t.lower() for t in tags):
             tags.append(tag)
     if len(tags) > TAGS_MAX:
-        raise ValueError(f"at most {TAGS_MAX} tags, got {len(tags)}")
+        raise ValueError(
+            Message(
+                "too_many_tags", "at most {max} tags, got {count}", max=TAGS_MAX, count=len(tags)
+            )
+        )
     return tags
 
 
@@ -66,7 +77,11 @@ class IdeaCreate(_Input):
         text = str(value).strip()
         parsed = urlparse(text)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise ValueError(f"{text!r} is not a web address (http:// or https://)")
+            raise ValueError(
+                Message(
+                    "not_a_url", "{value!r} is not a web address (http:// or https://)", value=text
+                )
+            )
         return text
 
     @field_validator("urgency", mode="before")
@@ -77,7 +92,13 @@ class IdeaCreate(_Input):
             aliases = {"niedrig": "low", "mittel": "normal", "hoch": "high", "": "normal"}
             key = aliases.get(key, key)
             if key not in {u.value for u in Urgency}:
-                raise ValueError(f"{value!r} is not an urgency; use low, normal or high")
+                raise ValueError(
+                    Message(
+                        "not_an_urgency",
+                        "{value!r} is not an urgency; use low, normal or high",
+                        value=value,
+                    )
+                )
             return key
         return value
 
@@ -132,7 +153,12 @@ class PieceUpdate(_TextInput):
         for channel_id, text in value.items():
             if len(text) > BODY_MAX:
                 raise ValueError(
-                    f"variant for channel {channel_id} is longer than {BODY_MAX} characters"
+                    Message(
+                        "variant_too_long",
+                        "variant for channel {channel} is longer than {max} characters",
+                        channel=channel_id,
+                        max=BODY_MAX,
+                    )
                 )
         return value
 
@@ -160,8 +186,11 @@ class UserCreate(_Input):
         value = value.lower()
         if not USERNAME_RE.match(value):
             raise ValueError(
-                "use 2-64 lowercase letters, digits, '.', '_' or '-', starting with a letter "
-                "or digit"
+                Message(
+                    "bad_username",
+                    "use 2-64 lowercase letters, digits, '.', '_' or '-', starting with a letter "
+                    "or digit",
+                )
             )
         return value
 
@@ -171,27 +200,60 @@ class UserCreate(_Input):
         if not value:
             return None
         if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
-            raise ValueError(f"{value!r} is not an e-mail address")
+            raise ValueError(
+                Message("not_an_email", "{value!r} is not an e-mail address", value=value)
+            )
         return value
 
     @field_validator("locale")
     @classmethod
     def _locale(cls, value: str) -> str:
         if value not in ("de", "en"):
-            raise ValueError(f"{value!r} is not a supported language; use 'de' or 'en'")
+            raise ValueError(
+                Message(
+                    "not_a_language",
+                    "{value!r} is not a supported language; use 'de' or 'en'",
+                    value=value,
+                )
+            )
         return value
 
 
+# pydantic error types whose English text needs no values in another language.
+_PLAIN_CODES = {
+    "missing": "missing",
+    "int_parsing": "not_a_whole_number",
+    "int_type": "not_a_whole_number",
+    "int_from_float": "not_a_whole_number",
+    "date_parsing": "not_a_date",
+    "date_type": "not_a_date",
+    "date_from_datetime_parsing": "not_a_date",
+    "date_from_datetime_inexact": "not_a_date",
+    "string_type": "not_text",
+}
+
+
 def _message(error: Any) -> str:
+    """One pydantic error as a Message coded by its `type`; an unmapped type keeps its text."""
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "value_error" and isinstance(ctx.get("error"), Exception):
+        reason = ctx["error"].args[0] if ctx["error"].args else ""
+        if isinstance(reason, Message):
+            return reason
+    if kind == "string_too_long":
+        return Message("too_long", "at most {max} characters", max=ctx["max_length"])
+    if kind == "string_too_short":
+        return Message("too_short", "at least {min} characters", min=ctx["min_length"])
+    if kind == "extra_forbidden":
+        return Message("unknown_field", "unknown field")
+    if kind == "enum":
+        return Message("not_one_of", "Input should be {expected}", expected=ctx["expected"])
     msg = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         msg = msg.removeprefix(prefix)
-    if error["type"] == "string_too_long":
-        return f"at most {error['ctx']['max_length']} characters"
-    if error["type"] == "string_too_short":
-        return f"at least {error['ctx']['min_length']} characters"
-    if error["type"] == "extra_forbidden":
-        return "unknown field"
+    if kind in _PLAIN_CODES:
+        return Message(_PLAIN_CODES[kind], msg)
     return msg
 
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil import parser as dateparser
 from dateutil import tz as dateutil_tz
 
-from planner.errors import TimeInputError
+from planner.errors import Message, TimeInputError
 
 Fold = Literal["earlier", "later"]
 
@@ -30,7 +30,11 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as err:
         raise TimeInputError(
-            f"Unknown time zone {name!r}; use an IANA name such as 'Europe/Berlin'"
+            Message(
+                "unknown_zone",
+                "Unknown time zone {zone!r}; use an IANA name such as 'Europe/Berlin'",
+                zone=name,
+            )
         ) from err
 
 
@@ -38,7 +42,9 @@ def _parse(text: str) -> datetime:
     """Read ISO or German-style input; the result is naive unless the text had an offset."""
     raw = text.strip()
     if not raw:
-        raise TimeInputError("Enter a date and time, e.g. '2026-12-01 09:30'")
+        raise TimeInputError(
+            Message("no_datetime", "Enter a date and time, e.g. '2026-12-01 09:30'")
+        )
     # dateutil reads 'UTC+2' POSIX-style as two hours *behind* UTC; people mean ahead.
     cleaned = _UTC_PLUS.sub("", raw)
     try:
@@ -53,13 +59,21 @@ def _parse(text: str) -> datetime:
             )
     except dateparser.UnknownTimezoneWarning as err:
         raise TimeInputError(
-            f"Cannot read the time zone in {raw!r}; give an offset such as "
-            "'2026-12-01 09:30+01:00', or leave it out to use your own zone"
+            Message(
+                "unknown_zone_in_text",
+                "Cannot read the time zone in {text!r}; give an offset such as "
+                "'2026-12-01 09:30+01:00', or leave it out to use your own zone",
+                text=raw,
+            )
         ) from err
     except (ValueError, OverflowError) as err:
         raise TimeInputError(
-            f"Cannot read {raw!r} as a date and time; use e.g. '2026-12-01 09:30' "
-            "or '01.12.2026 09:30'"
+            Message(
+                "bad_datetime",
+                "Cannot read {text!r} as a date and time; use e.g. '2026-12-01 09:30' "
+                "or '01.12.2026 09:30'",
+                text=raw,
+            )
         ) from err
     return parsed
 
@@ -85,16 +99,32 @@ def to_utc(local: datetime, tz_name: str, *, fold: Fold | None = None) -> dateti
     if not dateutil_tz.datetime_exists(aware):
         before, after = _gap_bounds(local, z)
         raise TimeInputError(
-            f"{stamp} does not exist in {tz_name}: clocks jump from {before:%H:%M} to "
-            f"{after:%H:%M} that day. Choose a time before {before:%H:%M} or from {after:%H:%M}."
+            Message(
+                "dst_gap",
+                "{stamp} does not exist in {zone}: clocks jump from {before} to {after} "
+                "that day. Choose a time before {before} or from {after}.",
+                stamp=stamp,
+                zone=tz_name,
+                before=f"{before:%H:%M}",
+                after=f"{after:%H:%M}",
+            )
         )
     if dateutil_tz.datetime_ambiguous(aware):
         if fold is None:
             first, second = aware.replace(fold=0), aware.replace(fold=1)
             raise TimeInputError(
-                f"{stamp} happens twice in {tz_name} (clocks go back that night): "
-                f"{first:%H:%M %Z} (UTC{first:%z}) or {second:%H:%M %Z} (UTC{second:%z}). "
-                f"Say which by adding the offset, e.g. '{stamp}{first:%z}'."
+                Message(
+                    "dst_fold",
+                    "{stamp} happens twice in {zone} (clocks go back that night): "
+                    "{first} (UTC{first_offset}) or {second} (UTC{second_offset}). "
+                    "Say which by adding the offset, e.g. '{stamp}{first_offset}'.",
+                    stamp=stamp,
+                    zone=tz_name,
+                    first=f"{first:%H:%M %Z}",
+                    first_offset=f"{first:%z}",
+                    second=f"{second:%H:%M %Z}",
+                    second_offset=f"{second:%z}",
+                )
             )
         aware = aware.replace(fold=0 if fold == "earlier" else 1)
     return aware.astimezone(UTC)
