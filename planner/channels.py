@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from planner import audit, credentials
-from planner.errors import NotFound, ValidationFailed
+from planner.errors import Message, NotFound, ValidationFailed
 from planner.models import Channel, User
 from planner.permissions import require
 from publishers import CHANNEL_KINDS, REGISTRY
@@ -49,11 +49,11 @@ def create_channel(
         problems["kind"] = f"unknown channel kind {kind!r}; known: {', '.join(CHANNEL_KINDS)}"
     name = name.strip()
     if not 2 <= len(name) <= 80:
-        problems["name"] = "a channel name has 2-80 characters"
+        problems["name"] = Message("channel_name_length", "a channel name has 2-80 characters")
     elif session.exec(select(Channel).where(func.lower(Channel.name) == name.lower())).first():
-        problems["name"] = f"channel {name!r} already exists"
+        problems["name"] = Message("channel_exists", "channel {name!r} already exists", name=name)
     if daily_cap is not None and daily_cap < 1:
-        problems["daily_cap"] = "a daily cap is at least 1"
+        problems["daily_cap"] = Message("daily_cap_min", "a daily cap is at least 1")
     plain: dict[str, Any] = {}
     secrets: dict[str, str] = {}
     if "kind" not in problems:
@@ -246,11 +246,13 @@ def update_channel(
             )
         ).first()
         if not 2 <= len(name) <= 80:
-            problems["name"] = "a channel name has 2-80 characters"
+            problems["name"] = Message("channel_name_length", "a channel name has 2-80 characters")
         elif clash is not None:
-            problems["name"] = f"channel {name!r} already exists"
+            problems["name"] = Message(
+                "channel_exists", "channel {name!r} already exists", name=name
+            )
     if isinstance(daily_cap, int) and daily_cap < 1:
-        problems["daily_cap"] = "a daily cap is at least 1"
+        problems["daily_cap"] = Message("daily_cap_min", "a daily cap is at least 1")
     plain, secrets = dict(channel.settings), credentials.decrypt(channel.credentials)
     changed: list[str] = []
     if settings is not None:

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from planner import audit
 from planner.config import load_settings
-from planner.errors import NotFound, ValidationFailed
+from planner.errors import Message, NotFound, ValidationFailed
 from planner.models import Setting, User, utcnow
 from planner.permissions import require
 from planner.timezones import zone
@@ -23,7 +23,13 @@ def _zone(value: str) -> str:
 
 def _language(value: str) -> str:
     if value not in ("de", "en"):
-        raise ValueError(f"{value!r} is not a supported language; use 'de' or 'en'")
+        raise ValueError(
+            Message(
+                "not_a_language",
+                "{value!r} is not a supported language; use 'de' or 'en'",
+                value=value,
+            )
+        )
     return value
 
 
@@ -31,9 +37,13 @@ def _hours(value: str) -> str:
     try:
         hours = float(value)
     except ValueError as err:
-        raise ValueError(f"{value!r} is not a number of hours") from err
+        raise ValueError(
+            Message("not_hours", "{value!r} is not a number of hours", value=value)
+        ) from err
     if not 0 < hours <= 168:
-        raise ValueError("the lateness bound is more than 0 and at most 168 hours")
+        raise ValueError(
+            Message("lateness_range", "the lateness bound is more than 0 and at most 168 hours")
+        )
     return f"{hours:g}"
 
 
@@ -43,7 +53,7 @@ def _switch(value: str) -> str:
         return "on"
     if lowered in ("off", "false", "0", "no", "aus", "nein"):
         return "off"
-    raise ValueError(f"{value!r} is not on or off")
+    raise ValueError(Message("not_on_off", "{value!r} is not on or off", value=value))
 
 
 @dataclass(frozen=True)
@@ -96,7 +106,9 @@ def set_setting(session: Session, *, actor: User, key: str, value: Any) -> str:
     try:
         clean = spec.clean(str(value).strip())
     except ValueError as err:
-        raise ValidationFailed({key: str(err)}) from err
+        # The reason (a Message when it has a code) rather than str(err), which drops the code.
+        reason = err.args[0] if err.args and isinstance(err.args[0], str) else str(err)
+        raise ValidationFailed({key: reason}) from err
     old = get_setting(session, key)
     row = session.get(Setting, key) or Setting(key=key, value=clean)
     row.value = clean

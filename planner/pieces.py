@@ -14,6 +14,7 @@ from planner.errors import (
     EditConflict,
     FourEyesViolation,
     IllegalTransition,
+    Message,
     NotFound,
     ValidationFailed,
 )
@@ -493,9 +494,9 @@ def add_comment(session: Session, *, actor: User, piece_id: int, body: str) -> C
     piece = get_piece(session, actor=actor, piece_id=piece_id)
     text = body.strip()
     if not text:
-        raise ValidationFailed({"body": "a comment cannot be empty"})
+        raise ValidationFailed({"body": Message("empty_comment", "a comment cannot be empty")})
     if len(text) > 5_000:
-        raise ValidationFailed({"body": "at most 5000 characters"})
+        raise ValidationFailed({"body": Message("too_long", "at most {max} characters", max=5000)})
     assert actor.id is not None
     comment = Comment(piece_id=piece_id, author_id=actor.id, revision=piece.revision, body=text)
     session.add(comment)

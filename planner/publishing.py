@@ -23,7 +23,13 @@ from sqlmodel import Session, col, select
 
 from planner import audit, planning
 from planner.channels import build_adapter, mark_needs_reconnect
-from planner.errors import ConfigurationError, IllegalTransition, PlannerError, ValidationFailed
+from planner.errors import (
+    ConfigurationError,
+    IllegalTransition,
+    Message,
+    PlannerError,
+    ValidationFailed,
+)
 from planner.models import (
     AuditEvent,
     Channel,
@@ -833,9 +839,13 @@ def mark_posted(session: Session, *, actor: User, post_id: int, url: str = "") -
         raise IllegalTransition("post", post_id, post.status.value, "mark-posted", [])
     url = url.strip()
     if post.status == PostStatus.awaiting_manual and not url:
-        raise ValidationFailed({"url": "give the address where the post was published"})
+        raise ValidationFailed(
+            {"url": Message("no_post_url", "give the address where the post was published")}
+        )
     if url and not url.startswith(("http://", "https://")):
-        raise ValidationFailed({"url": f"{url!r} is not a web address"})
+        raise ValidationFailed(
+            {"url": Message("not_a_web_address", "{value!r} is not a web address", value=url)}
+        )
     before = post.status
     post.status = PostStatus.published
     post.published_at = utcnow()

@@ -15,6 +15,7 @@ from planner.errors import (
     AccountDisabled,
     AccountLocked,
     AuthenticationFailed,
+    Message,
     NotFound,
     ValidationFailed,
 )
@@ -78,12 +79,16 @@ def create_department(session: Session, *, actor: User | None, name: str) -> Dep
         raise ValidationFailed({"actor": "an admin must add departments"})
     name = name.strip()
     if not 2 <= len(name) <= 80:
-        raise ValidationFailed({"name": "a department name has 2-80 characters"})
+        raise ValidationFailed(
+            {"name": Message("department_name_length", "a department name has 2-80 characters")}
+        )
     exists = session.exec(
         select(Department).where(func.lower(Department.name) == name.lower())
     ).first()
     if exists is not None:
-        raise ValidationFailed({"name": f"department {name!r} already exists"})
+        raise ValidationFailed(
+            {"name": Message("department_exists", "department {name!r} already exists", name=name)}
+        )
     dep = Department(name=name)
     session.add(dep)
     session.flush()
@@ -112,7 +117,7 @@ def create_user(session: Session, *, actor: User | None, data: dict[str, object]
     zone(new.timezone)
     problems: dict[str, str] = {}
     if session.exec(select(User).where(User.username == new.username)).first() is not None:
-        problems["username"] = f"{new.username!r} is taken"
+        problems["username"] = Message("username_taken", "{name!r} is taken", name=new.username)
     department_id = None
     if new.department:
         try:
@@ -120,7 +125,9 @@ def create_user(session: Session, *, actor: User | None, data: dict[str, object]
         except NotFound as err:
             problems["department"] = str(err)
     elif new.role == Role.contributor:
-        problems["department"] = "a contributor belongs to a department"
+        problems["department"] = Message(
+            "contributor_without_department", "a contributor belongs to a department"
+        )
     if problems:
         raise ValidationFailed(problems)
     user = User(
@@ -160,7 +167,9 @@ def set_password(session: Session, *, actor: User, username: str, password: str)
     if actor.id != user.id:
         require(actor, "manage_users")
     if len(password) < PASSWORD_MIN:
-        raise ValidationFailed({"password": f"at least {PASSWORD_MIN} characters"})
+        raise ValidationFailed(
+            {"password": Message("too_short", "at least {min} characters", min=PASSWORD_MIN)}
+        )
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
@@ -174,7 +183,9 @@ def set_disabled(session: Session, *, actor: User, username: str, disabled: bool
     require(actor, "manage_users")
     user = get_user(session, username)
     if disabled and user.id == actor.id:
-        raise ValidationFailed({"username": "you cannot disable your own account"})
+        raise ValidationFailed(
+            {"username": Message("disable_self", "you cannot disable your own account")}
+        )
     user.disabled = disabled
     session.add(user)
     audit.record(
@@ -275,9 +286,15 @@ def change_role(
         new_role = Role(role)
     except ValueError as err:
         known = ", ".join(r.value for r in Role)
-        raise ValidationFailed({"role": f"{role!r} is not a role; use {known}"}) from err
+        raise ValidationFailed(
+            {
+                "role": Message(
+                    "not_a_role", "{role!r} is not a role; use {known}", role=role, known=known
+                )
+            }
+        ) from err
     if user.id == actor.id and new_role != user.role:
-        raise ValidationFailed({"role": "you cannot change your own role"})
+        raise ValidationFailed({"role": Message("own_role", "you cannot change your own role")})
     department_id = user.department_id
     if department:
         try:
@@ -285,7 +302,13 @@ def change_role(
         except NotFound as err:
             raise ValidationFailed({"department": str(err)}) from err
     if new_role == Role.contributor and department_id is None:
-        raise ValidationFailed({"department": "a contributor belongs to a department"})
+        raise ValidationFailed(
+            {
+                "department": Message(
+                    "contributor_without_department", "a contributor belongs to a department"
+                )
+            }
+        )
     old_role = user.role
     user.role = new_role
     user.department_id = department_id
@@ -310,14 +333,22 @@ def rename_department(session: Session, *, actor: User, name: str, new_name: str
     dep = get_department(session, name)
     new_name = new_name.strip()
     if not 2 <= len(new_name) <= 80:
-        raise ValidationFailed({"new_name": "a department name has 2-80 characters"})
+        raise ValidationFailed(
+            {"new_name": Message("department_name_length", "a department name has 2-80 characters")}
+        )
     clash = session.exec(
         select(Department).where(
             func.lower(Department.name) == new_name.lower(), Department.id != dep.id
         )
     ).first()
     if clash is not None:
-        raise ValidationFailed({"new_name": f"department {new_name!r} already exists"})
+        raise ValidationFailed(
+            {
+                "new_name": Message(
+                    "department_exists", "department {name!r} already exists", name=new_name
+                )
+            }
+        )
     old = dep.name
     dep.name = new_name
     session.add(dep)

@@ -10,6 +10,8 @@ import json
 from functools import cache
 from pathlib import Path
 
+from planner.errors import Message
+
 LANGUAGES = {"de": "Deutsch", "en": "English"}
 DEFAULT_LANGUAGE = "de"
 _LOCALES = Path(__file__).resolve().parent / "locales"
@@ -34,3 +36,13 @@ def translate(lang: str, key: str, **values: object) -> str:
     if text is None:
         text = catalogue(DEFAULT_LANGUAGE).get(key, key)
     return text.format(**values) if values else text
+
+
+def render_message(lang: str, message: str) -> str:
+    """A domain message in `lang`: its `error.<code>` text when it has one, else as it came."""
+    if not isinstance(message, Message):
+        return message
+    text = catalogue(lang if lang in LANGUAGES else DEFAULT_LANGUAGE).get(f"error.{message.code}")
+    if text is None:
+        return str(message)
+    return text.format(**message.params)

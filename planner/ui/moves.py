@@ -9,14 +9,26 @@ from planner.errors import (
     NotFound,
     PermissionDenied,
     PlannerError,
+    TimeInputError,
     ValidationFailed,
 )
 from planner.ui import app
+from planner.ui.i18n import render_message
 
 
 def label(kind: str, action: str) -> str:
     """The button text for one move of an idea or a piece."""
     return app.t(f"moves.{kind}.{action}")
+
+
+def message(text: str) -> str:
+    """A domain message (a field's message, a time input's) in the session's language."""
+    return render_message(app.lang(), text)
+
+
+def field_messages(err: ValidationFailed) -> dict[str, str]:
+    """The field messages of `err` in the session's language, by field name."""
+    return {name: message(text) for name, text in err.fields.items()}
 
 
 def error_text(err: PlannerError) -> list[str]:
@@ -43,9 +55,11 @@ def error_text(err: PlannerError) -> list[str]:
         return [t("moves.not_found", what=t(f"moves.kind.{err.kind}"), name=err.key)]
     if isinstance(err, ValidationFailed):
         messages = []
-        for name, message in err.fields.items():
+        for name, problem in err.fields.items():
             known = f"moves.field.{name}"
             text = t(known)
-            messages.append(text if text != known else f"{t('field.' + name)}: {message}")
+            messages.append(text if text != known else f"{t('field.' + name)}: {message(problem)}")
         return messages
+    if isinstance(err, TimeInputError):
+        return [message(err.message)]
     return [str(err)]
