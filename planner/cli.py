@@ -32,6 +32,7 @@ from planner.errors import (
     CsvImportFailed,
     EditConflict,
     NotFound,
+    NothingToRestore,
     PlannerError,
     ValidationFailed,
 )
@@ -1604,6 +1605,9 @@ def main(argv: Sequence[str] | None = None, *, stderr: IO[str] | None = None) ->
         return handler(args)
     except CsvImportFailed as err:
         print(f"error: {err}", file=err_out)
+        return 1
+    except NothingToRestore as err:
+        print(f"error: {err.reason}", file=err_out)
         return 1
     except ValidationFailed as err:
         print("error: invalid input", file=err_out)

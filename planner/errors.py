@@ -128,6 +128,20 @@ class EditConflict(PlannerError, RuntimeError):
         )
 
 
+class NothingToRestore(ValidationFailed):
+    """The revision to restore has exactly the content the piece has now."""
+
+    def __init__(self, piece_id: object, number: int, current: int) -> None:
+        self.piece_id = piece_id
+        self.number = number
+        self.current = current
+        self.reason = (
+            f"revision {number} of piece {piece_id} has the same content as the current "
+            f"revision {current}: nothing to restore"
+        )
+        super().__init__({"revision": self.reason})
+
+
 class TimeInputError(PlannerError, ValueError):
     """A date or time the user entered cannot be used (malformed, nonexistent, ambiguous).
 

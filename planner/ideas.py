@@ -10,7 +10,7 @@ from datetime import datetime
 from difflib import SequenceMatcher
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, case, or_
 from sqlmodel import Session, col, func, select
 
 from planner import audit, workflow
@@ -23,16 +23,18 @@ from planner.models import (
     Piece,
     Post,
     PostStatus,
-    Revision,
     Role,
     Urgency,
     User,
 )
 from planner.permissions import can, require
+from planner.pieces import revision_of
 from planner.schemas import IdeaCreate, parse_input
 from planner.users import get_department
 
 SIMILARITY_THRESHOLD = 0.55
+_QUERY_WORDS = 6  # distinctive words taken from the title, twice as many from the pitch
+_CANDIDATES = 300  # ideas scored in Python per search, however many are stored
 _STOPWORDS = frozenset(
     "the and for with from that this your our how what why der die das und für mit von "
     "ein eine einen wie was warum unsere unser ihre zum zur den dem des auf aus bei".split()
@@ -97,7 +99,37 @@ def _score(title: str, pitch: str, other_title: str, other_pitch: str) -> float:
     title_ratio = SequenceMatcher(None, _fold(title), _fold(other_title)).ratio()
     a, b = _words(title + " " + pitch), _words(other_title + " " + other_pitch)
     overlap = len(a & b) / len(a | b) if a and b else 0.0
-    return max(title_ratio, 0.5 * title_ratio + overlap)
+    pa, pb = _words(pitch), _words(other_pitch)
+    # Squared, so that only (nearly) the same pitch counts on its own, not a few shared words.
+    pitch_overlap = (len(pa & pb) / len(pa | pb)) ** 2 if pa and pb else 0.0
+    return max(title_ratio, pitch_overlap, 0.5 * title_ratio + overlap)
+
+
+def _query_words(text: str, limit: int) -> list[str]:
+    """The `limit` longest significant words of `text`, lower-cased but not accent-folded."""
+    seen: dict[str, str] = {}
+    for word in re.findall(r"\w+", unicodedata.normalize("NFC", text.lower())):
+        folded = _fold(word)
+        if len(folded) > 2 and folded not in _STOPWORDS:
+            seen.setdefault(folded, word)
+    return sorted(seen.values(), key=len, reverse=True)[:limit]
+
+
+def _patterns(word: str) -> set[str]:
+    """Fragments that find `word` inside `lower(column)` on SQLite and PostgreSQL alike.
+
+    SQL `lower()` folds only ASCII letters on SQLite (and under the C collation on
+    PostgreSQL), so a stored "Übersicht" stays "Übersicht". The plain form finds the word
+    where `lower()` does fold, the accent-folded form ("grosse") a spelling without umlauts,
+    and the longest run of ASCII letters between anything that may be spelt otherwise
+    (umlauts, ß, "ss", "ue") finds every spelling in any case: "bersicht", "enfest".
+    """
+    runs = re.split(r"[^a-z0-9]+|ss|[aou]e", word)
+    longest = max(runs, key=len, default="")
+    patterns = {p for p in (word, _fold(word)) if len(p) > 2}
+    if len(longest) > 3:
+        patterns.add(longest)
+    return patterns
 
 
 def _visible(query: Any, actor: User) -> Any:
@@ -116,17 +148,27 @@ def find_similar_ideas(
     exclude_id: int | None = None,
 ) -> list[SimilarIdea]:
     """Ideas the actor can see whose title or pitch resembles the given text."""
-    words = sorted(_words(title), key=len, reverse=True)[:6]
+    words = _query_words(title, _QUERY_WORDS)
+    words += [w for w in _query_words(pitch, 2 * _QUERY_WORDS) if w not in words]
+    words = words[: 2 * _QUERY_WORDS]
     if not words:
         return []
-    # Narrow in SQL to ideas sharing a title word, then score the few candidates in Python.
+    # Narrow in SQL to the ideas sharing the most words with the title or pitch (a bounded
+    # candidate set, however many ideas exist), then score those few in Python.
+    columns = (func.lower(Idea.title), func.lower(Idea.pitch))
+    shares = [
+        or_(*(c.contains(p, autoescape=True) for p in _patterns(w) for c in columns)) for w in words
+    ]
+    shared: ColumnElement[int] = case((shares[0], 1), else_=0)
+    for share in shares[1:]:
+        shared = shared + case((share, 1), else_=0)
     query = _visible(
         select(Idea, Department.name).join(Department, col(Idea.department_id) == Department.id),
         actor,
-    ).where(or_(*(func.lower(Idea.title).contains(w) for w in words)))
+    ).where(or_(*shares))
     if exclude_id is not None:
         query = query.where(Idea.id != exclude_id)
-    query = query.order_by(col(Idea.id).desc()).limit(300)
+    query = query.order_by(shared.desc(), col(Idea.id).desc()).limit(_CANDIDATES)
     scored = []
     for idea, dep_name in session.exec(query):
         score = _score(title, pitch, idea.title, idea.pitch)
@@ -363,16 +405,7 @@ def accept_idea(session: Session, *, actor: User, idea_id: int, note: str = "") 
         session.add(piece)
         session.flush()
         assert piece.id is not None
-        session.add(
-            Revision(
-                piece_id=piece.id,
-                number=1,
-                title=piece.title,
-                body=piece.body,
-                author_id=author_id,
-                note=f"created from idea #{idea.id}",
-            )
-        )
+        session.add(revision_of(piece, author_id=author_id, note=f"created from idea #{idea.id}"))
 
     workflow.apply(
         session,

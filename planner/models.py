@@ -171,7 +171,7 @@ class Piece(SQLModel, table=True):
 
 
 class Revision(SQLModel, table=True):
-    """One saved version of a piece's content, with its channel variants."""
+    """One saved version of a piece's content: texts, channel variants, due date, campaign, tags."""
 
     __tablename__ = "revisions"
     __table_args__ = (UniqueConstraint("piece_id", "number"),)
@@ -182,6 +182,9 @@ class Revision(SQLModel, table=True):
     title: str = Field(max_length=200)
     body: str = Field(sa_type=Text)
     variants: dict[str, str] = Field(default_factory=dict, sa_type=json_type())
+    due_date: date | None = None
+    campaign: str = Field(default="", max_length=120)
+    tags: list[str] = Field(default_factory=list, sa_type=json_type())
     author_id: int = Field(foreign_key="users.id")
     note: str = Field(default="", max_length=500)
     created_at: datetime = _created()

@@ -16,6 +16,7 @@ from planner.errors import (
     IllegalTransition,
     Message,
     NotFound,
+    NothingToRestore,
     ValidationFailed,
 )
 from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User, utcnow
@@ -41,12 +42,23 @@ class RevisionDiff:
     title: str
     body: str
     variants: dict[str, str]
+    due_date: str
+    campaign: str
+    tags: str
 
     @property
     def text(self) -> str:
         """All parts of the diff as one text."""
-        parts = [p for p in (self.title, self.body, *self.variants.values()) if p]
-        return "\n".join(parts) if parts else "(no differences)\n"
+        parts = (
+            self.title,
+            self.body,
+            *self.variants.values(),
+            self.due_date,
+            self.campaign,
+            self.tags,
+        )
+        present = [p for p in parts if p]
+        return "\n".join(present) if present else "(no differences)\n"
 
 
 def get_piece(session: Session, *, actor: User, piece_id: int) -> Piece:
@@ -112,6 +124,23 @@ def count_pieces_by_status(session: Session, *, actor: User) -> dict[PieceStatus
     return counts
 
 
+def revision_of(piece: Piece, *, author_id: int, note: str) -> Revision:
+    """A snapshot of everything a save can change, as revision number `piece.revision`."""
+    assert piece.id is not None
+    return Revision(
+        piece_id=piece.id,
+        number=piece.revision,
+        title=piece.title,
+        body=piece.body,
+        variants=dict(piece.variants),
+        due_date=piece.due_date,
+        campaign=piece.campaign,
+        tags=list(piece.tags),
+        author_id=author_id,
+        note=note,
+    )
+
+
 def create_piece(session: Session, *, actor: User, data: dict[str, Any]) -> Piece:
     """Start a piece without an idea; it is a draft at revision 1."""
     require(actor, "create_piece")
@@ -129,16 +158,7 @@ def create_piece(session: Session, *, actor: User, data: dict[str, Any]) -> Piec
         session.add(piece)
         session.flush()
         assert piece.id is not None
-        session.add(
-            Revision(
-                piece_id=piece.id,
-                number=1,
-                title=piece.title,
-                body=piece.body,
-                author_id=actor.id,
-                note="created",
-            )
-        )
+        session.add(revision_of(piece, author_id=actor.id, note="created"))
         audit.record(
             session,
             actor=actor,
@@ -222,17 +242,7 @@ def edit_piece(
         if piece.status == PieceStatus.approved:
             piece.status = PieceStatus.in_review
         session.add(piece)
-        session.add(
-            Revision(
-                piece_id=piece_id,
-                number=piece.revision,
-                title=piece.title,
-                body=piece.body,
-                variants=dict(piece.variants),
-                author_id=actor.id,
-                note=update.note,
-            )
-        )
+        session.add(revision_of(piece, author_id=actor.id, note=update.note))
         audit.record(
             session,
             actor=actor,
@@ -421,25 +431,47 @@ def _udiff(old: str, new: str, label: str, a: int, b: int) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
-def diff_revisions(
-    session: Session, *, actor: User, piece_id: int, old: int, new: int
-) -> RevisionDiff:
-    """What changed between two revisions: title, master text and every channel variant."""
-    a = get_revision(session, actor=actor, piece_id=piece_id, number=old)
-    b = get_revision(session, actor=actor, piece_id=piece_id, number=new)
+def _diff(a: Revision | None, b: Revision, piece_id: int) -> RevisionDiff:
+    """Every part of revision `b` against `a`, or against nothing (revision 0) if `a` is None."""
+    old, new = (a.number if a else 0), b.number
+
+    def part(label: str, before: str, after: str) -> str:
+        return _udiff(before, after, label, old, new)
+
+    def due(rev: Revision | None) -> str:
+        return rev.due_date.isoformat() if rev and rev.due_date else ""
+
+    a_variants = a.variants if a else {}
     variants = {}
-    for key in sorted(set(a.variants) | set(b.variants), key=int):
-        text = _udiff(a.variants.get(key, ""), b.variants.get(key, ""), f"channel {key}", old, new)
+    for key in sorted(set(a_variants) | set(b.variants), key=int):
+        text = part(f"channel {key}", a_variants.get(key, ""), b.variants.get(key, ""))
         if text:
             variants[key] = text
     return RevisionDiff(
         piece_id=piece_id,
         old=old,
         new=new,
-        title=_udiff(a.title, b.title, "title", old, new),
-        body=_udiff(a.body, b.body, "text", old, new),
+        title=part("title", a.title if a else "", b.title),
+        body=part("text", a.body if a else "", b.body),
         variants=variants,
+        due_date=part("due date", due(a), due(b)),
+        campaign=part("campaign", a.campaign if a else "", b.campaign),
+        # One tag a line, so the diff names each tag added or removed.
+        tags=part("tags", _lines(a.tags if a else []), _lines(b.tags)),
     )
+
+
+def _lines(items: list[str]) -> str:
+    return "".join(f"{item}\n" for item in items)
+
+
+def diff_revisions(
+    session: Session, *, actor: User, piece_id: int, old: int, new: int
+) -> RevisionDiff:
+    """What changed between two revisions: texts, channel variants, due date, campaign, tags."""
+    a = get_revision(session, actor=actor, piece_id=piece_id, number=old)
+    b = get_revision(session, actor=actor, piece_id=piece_id, number=new)
+    return _diff(a, b, piece_id)
 
 
 def review_diff(session: Session, *, actor: User, piece_id: int) -> RevisionDiff:
@@ -453,27 +485,20 @@ def review_diff(session: Session, *, actor: User, piece_id: int) -> RevisionDiff
             session, actor=actor, piece_id=piece_id, old=piece.approved_revision, new=piece.revision
         )
     b = get_revision(session, actor=actor, piece_id=piece_id, number=piece.revision)
-    n = piece.revision
-    variants = {}
-    for key in sorted(b.variants, key=int):
-        text = _udiff("", b.variants[key], f"channel {key}", 0, n)
-        if text:
-            variants[key] = text
-    return RevisionDiff(
-        piece_id=piece_id,
-        old=0,
-        new=n,
-        title=_udiff("", b.title, "title", 0, n),
-        body=_udiff("", b.body, "text", 0, n),
-        variants=variants,
-    )
+    return _diff(None, b, piece_id)
 
 
 def restore_revision(
     session: Session, *, actor: User, piece_id: int, number: int, expected_revision: int
 ) -> Piece:
-    """Save an old revision's content as a new revision (history is never rewritten)."""
+    """Save an old revision's content as a new revision (history is never rewritten).
+
+    Raises NothingToRestore when the piece already has exactly that content.
+    """
     rev = get_revision(session, actor=actor, piece_id=piece_id, number=number)
+    piece = get_piece(session, actor=actor, piece_id=piece_id)
+    if piece.revision == expected_revision and _content(rev) == _content(piece):
+        raise NothingToRestore(piece_id, number, piece.revision)
     return edit_piece(
         session,
         actor=actor,
@@ -483,9 +508,16 @@ def restore_revision(
             "title": rev.title,
             "body": rev.body,
             "variants": {int(k): v for k, v in rev.variants.items()},
+            "due_date": rev.due_date,
+            "campaign": rev.campaign,
+            "tags": list(rev.tags),
             "note": f"restored revision {number}",
         },
     )
+
+
+def _content(obj: Piece | Revision) -> tuple[Any, ...]:
+    return (obj.title, obj.body, obj.variants, obj.due_date, obj.campaign, obj.tags)
 
 
 def add_comment(session: Session, *, actor: User, piece_id: int, body: str) -> Comment:

@@ -79,6 +79,11 @@ def allowed_actions(kind: str, state: enum.StrEnum, role: Role | None = None) ->
     ]
 
 
+def _a(noun: str) -> str:
+    """The noun with its indefinite article: "an idea", "a piece"."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+
+
 def check(kind: str, obj: Stateful, action: str, actor: User, note: str = "") -> Move:
     """Return the move for `action`, or raise naming what is wrong (nothing is changed)."""
     table = TABLES[kind]
@@ -89,7 +94,7 @@ def check(kind: str, obj: Stateful, action: str, actor: User, note: str = "") ->
         raise PermissionDenied(f"Account {actor.username!r} is disabled")
     if actor.role not in roles:
         raise PermissionDenied(
-            f"{actor.username!r} (role {actor.role.value}) may not {action} a {kind}"
+            f"{actor.username!r} (role {actor.role.value}) may not {action} {_a(kind)}"
         )
     move = table.get((obj.status, action))
     if move is None:
@@ -98,7 +103,7 @@ def check(kind: str, obj: Stateful, action: str, actor: User, note: str = "") ->
         )
     if actor.role not in move.roles:
         raise PermissionDenied(
-            f"{actor.username!r} (role {actor.role.value}) may not {action} a {kind} "
+            f"{actor.username!r} (role {actor.role.value}) may not {action} {_a(kind)} "
             f"while it is {obj.status.value!r}"
         )
     if move.note_required and not note.strip():

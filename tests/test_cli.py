@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -182,11 +184,86 @@ def test_full_path_from_idea_to_planned_post(org: Cli) -> None:
     assert "+Neuer Text" in run.ok("pieces", "history", "1", "--as", "ed", "--diff", "1", "2")
 
 
-def test_list_commands_print_json(org: Cli) -> None:
-    users = json.loads(org.ok("users", "list", "--as", "boss", "--json"))
-    assert {u["username"] for u in users} == {"boss", "ed", "anna", "mia"}
-    assert all("password" not in json.dumps(u) for u in users)
-    assert json.loads(org.ok("ideas", "list", "--as", "mia", "--json")) == []
+@pytest.fixture
+def planned(org: Cli) -> Cli:
+    """The org with idea 1 accepted as piece 1, planned on channel 'Blog'."""
+    org.ok("ideas", "submit", "--as", "mia", "--title", "Messeauftritt", "--pitch", "Wir sind da!!")
+    org.ok("ideas", "accept", "1", "--as", "ed")
+    with session_scope() as session:
+        admin = users.get_user(session, "boss")
+        channels.create_channel(session, actor=admin, kind="recording", name="Blog")
+    org.ok("plan", "add", "1", "Blog", "2030-01-15 09:00", "--as", "ed")
+    return org
+
+
+def _json_commands() -> list[list[str]]:
+    """Every command that takes --json, as a path of subcommand names."""
+    parser = cli.build_parser()
+    found: list[list[str]] = []
+
+    def walk(p: argparse.ArgumentParser, prefix: list[str]) -> None:
+        if any("--json" in a.option_strings for a in p._actions):
+            found.append(prefix)
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    walk(child, [*prefix, name])
+
+    walk(parser, [])
+    return found
+
+
+# Every command with --json: its name, its arguments, and a (key, value) a JSON row must hold.
+JSON_COMMANDS = [
+    pytest.param(["users", "list"], ["--as", "boss"], ("username", "mia"), id="users list"),
+    pytest.param(["departments", "list"], [], ("name", "Marketing"), id="departments list"),
+    pytest.param(["ideas", "list"], ["--as", "mia"], ("title", "Messeauftritt"), id="ideas list"),
+    pytest.param(["ideas", "show"], ["1", "--as", "mia"], ("status", "accepted"), id="ideas show"),
+    pytest.param(["pieces", "list"], ["--as", "ed"], ("status", "draft"), id="pieces list"),
+    pytest.param(["pieces", "show"], ["1", "--as", "ed"], ("revision", 1), id="pieces show"),
+    pytest.param(["pieces", "history"], ["1", "--as", "ed"], ("author", "ed"), id="pieces history"),
+    pytest.param(["plan", "list"], ["--as", "ed"], ("channel", "Blog"), id="plan list"),
+    pytest.param(["settings", "list"], [], ("org_timezone", "Europe/Berlin"), id="settings list"),
+    pytest.param(["channels", "list"], [], ("name", "Blog"), id="channels list"),
+    pytest.param(["posts", "list"], ["--as", "ed"], ("status", "planned"), id="posts list"),
+    pytest.param(["status"], [], ("frozen", False), id="status"),
+]
+
+
+@pytest.mark.parametrize(("command", "args", "row"), JSON_COMMANDS)
+def test_list_commands_print_json(
+    planned: Cli, command: list[str], args: list[str], row: tuple[str, Any]
+) -> None:
+    out = json.loads(planned.ok(*command, *args, "--json"))
+
+    rows = out if isinstance(out, list) else [out]
+    key, value = row
+    assert value in [r.get(key) for r in rows]
+    assert "password" not in json.dumps(out)
+
+
+def test_every_command_with_json_output_is_in_the_json_test() -> None:
+    assert sorted(_json_commands()) == sorted(p.values[0] for p in JSON_COMMANDS)
+
+
+def test_history_diffs_and_restores_a_save_that_changed_only_tags_and_due_date(
+    planned: Cli,
+) -> None:
+    planned.ok("pieces", "edit", "1", "--as", "ed", "--tags", "messe", "--due", "2030-01-10")
+
+    diff = planned.ok("pieces", "history", "1", "--as", "ed", "--diff", "1", "2")
+    restored = planned.ok("pieces", "history", "1", "--as", "ed", "--restore", "1")
+    code, _out, err = planned("pieces", "history", "1", "--as", "ed", "--restore", "1")
+
+    assert "+messe" in diff and "+2030-01-10" in diff
+    assert restored == "restored revision 1 as revision 3\n"
+    shown = json.loads(planned.ok("pieces", "show", "1", "--as", "ed", "--json"))
+    assert (shown["tags"], shown["due_date"], shown["revision"]) == ([], None, 3)
+    assert code == 1
+    assert err == (
+        "error: revision 1 of piece 1 has the same content as the current revision 3: "
+        "nothing to restore\n"
+    )
 
 
 def test_bad_input_gets_field_messages_and_stores_nothing(org: Cli) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -264,6 +265,98 @@ def test_duplicate_hint_ignores_case_and_accents(world: World) -> None:
     )
 
     assert [s.id for s in second.similar] == [first.id]
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later"),
+    [
+        pytest.param("Größentabelle", "Größentabelle", id="same-word-with-umlaut-and-sz"),
+        pytest.param("Übersicht", "Übersicht", id="same-word-with-capital-umlaut"),
+        pytest.param("ÜBERSICHT", "übersicht", id="capital-umlaut-in-other-case"),
+        pytest.param("Straßenfest", "Strassenfest", id="sz-spelt-ss"),
+        pytest.param("Übersicht", "Uebersicht", id="umlaut-spelt-ue"),
+    ],
+)
+def test_duplicate_is_suggested_when_the_only_shared_word_is_spelt_with_umlaut_or_sz(
+    world: World, earlier: str, later: str
+) -> None:
+    first = submit(world, world.contributor, earlier, "Alles Wichtige auf einer Seite vereint.")
+    submit(world, world.contributor, "Feiertage im Quartal", "Wann die Büros geschlossen sind.")
+
+    second = ideas.submit_idea(
+        world.session,
+        actor=world.contributor,
+        data=idea_data(later, "Kompakt dargestellt für Kolleginnen und Kollegen."),
+    )
+
+    assert [s.id for s in second.similar] == [first.id]
+
+
+def test_duplicate_with_the_same_pitch_under_another_title_is_suggested(world: World) -> None:
+    pitch = "Kundinnen und Kunden erinnern, vor dem ersten Frost auf Winterreifen zu wechseln."
+    first = submit(world, world.contributor, "Reifenwechsel rechtzeitig planen", pitch)
+    submit(world, world.contributor, "Sommerfest der Belegschaft", "Fotos vom Grillabend im Hof.")
+
+    second = ideas.submit_idea(
+        world.session,
+        actor=world.contributor,
+        data=idea_data("Werkstatttermine im Oktober", pitch),
+    )
+
+    assert [s.id for s in second.similar] == [first.id]
+
+
+def test_idea_sharing_only_a_common_word_is_not_suggested(world: World) -> None:
+    submit(world, world.contributor, "Übersicht der Feiertage", "Wann die Büros geschlossen sind.")
+
+    other = ideas.submit_idea(
+        world.session,
+        actor=world.contributor,
+        data=idea_data("Größentabelle für Arbeitskleidung", "Welche Größe passt zu wem?"),
+    )
+
+    assert other.similar == []
+
+
+def test_duplicate_is_found_among_ten_thousand_ideas_sharing_words_with_it(
+    world: World, engine: Engine
+) -> None:
+    first = submit(
+        world, world.contributor, "Größentabelle für Winterjacken", "Maße in Zentimetern."
+    )
+    assert world.contributor.id is not None and first.department_id is not None
+    now = utc(2026, 11, 1, 8)
+    noise = [
+        {
+            "title": f"Winterjacken Aktion {n}",
+            "pitch": f"Rabatt Nummer {n} auf Winterjacken für alle Kunden.",
+            "department_id": first.department_id,
+            "submitted_by_id": world.contributor.id,
+            "target_audience": "",
+            "goal": "",
+            "urgency": "normal",
+            "tags": [],
+            "status": "submitted",
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+        }
+        for n in range(10_000)
+    ]
+    with engine.begin() as conn:
+        conn.execute(Idea.__table__.insert(), noise)  # type: ignore[attr-defined]
+
+    started = time.perf_counter()
+    similar = ideas.find_similar_ideas(
+        world.session,
+        actor=world.contributor,
+        title="Grössentabelle Winterjacken",
+        pitch="Welche Maße in Zentimetern passen?",
+    )
+    elapsed = time.perf_counter() - started
+
+    assert similar and similar[0].id == first.id
+    assert elapsed < 3, f"duplicate search took {elapsed:.2f}s over 10 000 ideas"
 
 
 # --- triage ---------------------------------------------------------------------------------

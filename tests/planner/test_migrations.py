@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, text
-from sqlmodel import SQLModel
+from sqlalchemy import Connection, Engine, bindparam, text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session, SQLModel, col, select
 
 from planner.db import make_engine
+from planner.dbtypes import UTCDateTime, json_type
 from planner.migrate import current_revision, head_revision, upgrade
+from planner.models import AuditEvent, Department, Piece, Revision, User
 from tests.conftest import POSTGRES_URL
 
 
@@ -59,3 +64,75 @@ def test_upgrading_again_keeps_stored_rows(empty_engine: Engine) -> None:
     upgrade(empty_engine)
     with empty_engine.connect() as conn:
         assert conn.execute(text("SELECT name FROM departments")).scalars().all() == ["Vertrieb"]
+
+
+def _insert(conn: Connection, sql: str, **values: Any) -> None:
+    """Insert a row with raw SQL, binding JSON and timestamp values through the column types."""
+    types = {k: json_type() for k, v in values.items() if isinstance(v, list | dict)}
+    types |= {k: UTCDateTime() for k, v in values.items() if isinstance(v, datetime)}
+    stmt = text(sql).bindparams(*(bindparam(k, type_=t) for k, t in types.items()))
+    conn.execute(stmt, values)
+
+
+def test_upgrade_from_the_first_revision_keeps_rows_and_the_append_only_audit(
+    empty_engine: Engine,
+) -> None:
+    at = datetime(2026, 11, 1, 8, tzinfo=UTC)
+    upgrade(empty_engine, "0001")
+    with empty_engine.begin() as conn:
+        _insert(conn, "INSERT INTO departments (name, created_at) VALUES ('Vertrieb', :at)", at=at)
+        _insert(
+            conn,
+            "INSERT INTO users (username, display_name, role, password_hash, failed_logins,"
+            " disabled, locale, timezone, created_at) VALUES ('ed', 'Ed', 'editor', 'x', 0,"
+            " false, 'de', 'Europe/Berlin', :at)",
+            at=at,
+        )
+        _insert(
+            conn,
+            "INSERT INTO pieces (title, body, variants, owner_id, due_date, campaign, tags,"
+            " status, revision, created_at, updated_at) VALUES ('Messe', 'Text', :variants,"
+            " 1, '2026-12-01', 'Herbst', :tags, 'draft', 2, :at, :at)",
+            variants={},
+            tags=["messe", "b2b"],
+            at=at,
+        )
+        for number in (1, 2):
+            _insert(
+                conn,
+                "INSERT INTO revisions (piece_id, number, title, body, variants, author_id,"
+                " note, created_at) VALUES (1, :number, 'Messe', :body, :variants, 1, '', :at)",
+                number=number,
+                body=f"Text {number}",
+                variants={},
+                at=at,
+            )
+        _insert(
+            conn,
+            "INSERT INTO audit_events (at, actor_id, actor_name, object_type, object_id, action,"
+            " version, note) VALUES (:at, 1, 'ed', 'piece', '1', 'edit', 2, 'vor dem Update')",
+            at=at,
+        )
+
+    upgrade(empty_engine)
+
+    assert current_revision(empty_engine) == head_revision(empty_engine)
+    with Session(empty_engine) as session:
+        assert [d.name for d in session.exec(select(Department))] == ["Vertrieb"]
+        assert [u.username for u in session.exec(select(User))] == ["ed"]
+        piece = session.exec(select(Piece)).one()
+        assert (piece.title, piece.revision, piece.tags) == ("Messe", 2, ["messe", "b2b"])
+        revisions = session.exec(select(Revision).order_by(col(Revision.number))).all()
+        # Revisions saved before 0003 get their piece's due date, campaign and tags.
+        assert [(r.body, r.due_date, r.campaign, r.tags) for r in revisions] == [
+            (f"Text {n}", date(2026, 12, 1), "Herbst", ["messe", "b2b"]) for n in (1, 2)
+        ]
+        event = session.exec(select(AuditEvent)).one()
+        assert (event.at, event.note, event.version) == (at, "vor dem Update", 2)
+    for sql in ("UPDATE audit_events SET note = 'geändert'", "DELETE FROM audit_events"):
+        with pytest.raises(DBAPIError, match="append-only"), empty_engine.begin() as conn:
+            conn.execute(text(sql))
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT note FROM audit_events")).scalars().all() == [
+            "vor dem Update"
+        ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
@@ -11,6 +14,7 @@ from planner.errors import (
     EditConflict,
     FourEyesViolation,
     IllegalTransition,
+    NothingToRestore,
     PermissionDenied,
     ValidationFailed,
 )
@@ -410,6 +414,114 @@ def test_restore_from_a_stale_revision_is_an_edit_conflict(world: World, engine:
         )
 
     assert stored_piece(engine, piece.id).body == "Rewritten."
+
+
+@pytest.mark.parametrize(
+    ("change", "shown"),
+    [
+        pytest.param({"due_date": date(2026, 12, 15)}, "+2026-12-15", id="due-date"),
+        pytest.param({"campaign": "Winteraktion"}, "+Winteraktion", id="campaign"),
+        pytest.param({"tags": ["winter", "sicherheit"]}, "+sicherheit", id="tags"),
+    ],
+)
+def test_save_changing_only_due_date_campaign_or_tags_can_be_diffed_and_restored(
+    world: World, engine: Engine, change: dict[str, Any], shown: str
+) -> None:
+    s = world.session
+    piece = pieces.create_piece(
+        s,
+        actor=world.editor,
+        data={
+            "title": "Winter tyre checklist",
+            "body": "Check the tread.",
+            "due_date": "2026-12-01",
+            "campaign": "Herbst",
+            "tags": ["winter"],
+        },
+    )
+    assert piece.id is not None
+    before = stored_piece(engine, piece.id)
+    pieces.edit_piece(s, actor=world.editor, piece_id=piece.id, expected_revision=1, data=change)
+
+    diff = pieces.diff_revisions(s, actor=world.editor, piece_id=piece.id, old=1, new=2)
+    restored = pieces.restore_revision(
+        s, actor=world.editor, piece_id=piece.id, number=1, expected_revision=2
+    )
+
+    assert shown in diff.text
+    assert (diff.title, diff.body) == ("", "")
+    assert restored.revision == 3
+    after = stored_piece(engine, piece.id)
+    assert (after.due_date, after.campaign, after.tags) == (
+        before.due_date,
+        before.campaign,
+        before.tags,
+    )
+    with Session(engine) as fresh:
+        kept = fresh.exec(
+            select(Revision).where(Revision.piece_id == piece.id).order_by(col(Revision.number))
+        ).all()
+    field = next(iter(change))
+    assert [getattr(r, field) for r in kept] == [
+        getattr(before, field),
+        change[field],
+        getattr(before, field),
+    ]
+
+
+def test_diff_names_each_tag_added_or_removed(world: World) -> None:
+    s = world.session
+    piece = pieces.create_piece(
+        s, actor=world.editor, data={"title": "Winter tyre checklist", "tags": ["auto", "winter"]}
+    )
+    assert piece.id is not None
+    pieces.edit_piece(
+        s,
+        actor=world.editor,
+        piece_id=piece.id,
+        expected_revision=1,
+        data={"tags": ["winter", "sicherheit"]},
+    )
+
+    diff = pieces.diff_revisions(s, actor=world.editor, piece_id=piece.id, old=1, new=2)
+
+    assert "-auto\n" in diff.tags and "+sicherheit\n" in diff.tags
+    assert "-winter" not in diff.tags
+
+
+@pytest.mark.parametrize(
+    ("number", "edits"),
+    [
+        pytest.param(1, 0, id="the-current-revision"),
+        pytest.param(1, 2, id="an-old-revision-already-restored"),
+    ],
+)
+def test_restoring_a_revision_with_the_current_content_is_refused_and_saves_nothing(
+    world: World, engine: Engine, number: int, edits: int
+) -> None:
+    piece = new_piece(world, "Original.")
+    assert piece.id is not None
+    if edits:
+        edit(world, piece.id, "editor", 1, "Rewritten.")
+        edit(world, piece.id, "editor", 2, "Original.")
+    current = 1 + edits
+    events = audit_count(engine)
+
+    with pytest.raises(NothingToRestore) as caught:
+        pieces.restore_revision(
+            world.session,
+            actor=world.editor,
+            piece_id=piece.id,
+            number=number,
+            expected_revision=current,
+        )
+
+    assert str(caught.value.reason) == (
+        f"revision {number} of piece {piece.id} has the same content as the current "
+        f"revision {current}: nothing to restore"
+    )
+    assert stored_piece(engine, piece.id).revision == current
+    assert audit_count(engine) == events
 
 
 def test_edit_with_an_unknown_channel_variant_is_refused(world: World, engine: Engine) -> None:

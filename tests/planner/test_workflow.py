@@ -349,3 +349,17 @@ def test_move_roles_are_checked_for_the_state_not_only_for_the_action(
     assert row_counts(engine) == counts
     pieces.archive_piece(world.session, actor=world.admin, piece_id=piece.id)
     assert stored(engine, "piece", piece.id)["status"] == PieceStatus.archived
+
+
+def test_refusal_names_the_move_with_the_right_article(world: World) -> None:
+    idea = idea_in(world, "submitted")[0]
+    piece = piece_in(world, PieceStatus.in_review)
+    assert idea.id is not None
+
+    with pytest.raises(PermissionDenied) as an_idea:
+        ideas.accept_idea(world.session, actor=world.contributor, idea_id=idea.id)
+    with pytest.raises(PermissionDenied) as a_piece:
+        workflow.check("piece", piece, "approve", world.contributor)
+
+    assert str(an_idea.value) == "'contrib' (role contributor) may not accept an idea"
+    assert str(a_piece.value) == "'contrib' (role contributor) may not approve a piece"
