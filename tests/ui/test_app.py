@@ -63,14 +63,28 @@ def test_submitting_an_idea_shows_field_errors_keeps_the_text_then_succeeds(
     assert any("Azubi-Tag <b>2027</b>" in t.value for t in at.text)  # duplicate suggestion
     at.button(key=keys.SUBMIT_BUTTON).click().run()
     errors = [e.value for e in at.error]
-    assert "Pitch: at least 10 characters" in errors
-    assert any(e.startswith("Quelle: 'kein-link' is not a web address") for e in errors)
+    assert "Pitch: mindestens 10 Zeichen" in errors
+    assert "Quelle: „kein-link“ ist keine Webadresse (http:// oder https://)." in errors
     assert at.text_input(key=keys.SUBMIT_TITLE).value == "Azubi-Tag 2027 im Werk"
     at.text_area(key=keys.SUBMIT_PITCH).input("Azubis führen Schulklassen durch das Werk")
     at.text_input(key=keys.SUBMIT_URL).input("")
     at.button(key=keys.SUBMIT_BUTTON).click().run()
     assert [s.value for s in at.success] == ["Danke! Ihre Idee #2 ist eingereicht."]
     assert at.text_input(key=keys.SUBMIT_TITLE).value == ""
+
+
+def test_an_english_session_gets_the_field_errors_in_english(database: str) -> None:
+    at = sign_in("lena", PASSWORD)
+    at.selectbox(key=keys.LANGUAGE).select("en").run()
+    assert at.title[0].value == "Submit an idea"
+    at.text_input(key=keys.SUBMIT_TITLE).input("Azubi-Tag 2027 im Werk")
+    at.text_area(key=keys.SUBMIT_PITCH).input("kurz")
+    at.text_input(key=keys.SUBMIT_URL).input("kein-link")
+    at.button(key=keys.SUBMIT_BUTTON).click().run()
+    errors = [e.value for e in at.error]
+    assert "Pitch: at least 10 characters" in errors
+    assert "Source: 'kein-link' is not a web address (http:// or https://)" in errors
+    assert at.text_area(key=keys.SUBMIT_PITCH).value == "kurz"
 
 
 def test_publishing_page_shows_failed_posts_and_retries_them(database: str) -> None:

@@ -126,34 +126,68 @@ def test_planning_a_post_through_the_calendar_shows_it_in_the_list_view(database
     assert list(table["Status"]) == ["planned"]
 
 
+GAP_DAY = f"{YEAR}-03-{_last_sunday(YEAR, 3):02d}"
+
+
 @pytest.mark.parametrize(
-    ("typed", "message"),
+    ("username", "typed", "message"),
     [
         pytest.param(
-            "31.02.2027 09:30", "Cannot read '31.02.2027 09:30' as a date", id="no-such-day"
+            "admin",
+            "31.02.2027 09:30",
+            "Zeitpunkt: „31.02.2027 09:30“ ist kein lesbares Datum mit Uhrzeit; schreiben Sie "
+            "z. B. „01.12.2026 09:30“ oder „2026-12-01 09:30“.",
+            id="de-no-such-day",
         ),
         pytest.param(
-            f"{YEAR}-03-{_last_sunday(YEAR, 3):02d} 02:30",
-            f"{YEAR}-03-{_last_sunday(YEAR, 3):02d} 02:30 does not exist in Europe/Berlin",
-            id="dst-gap",
+            "admin",
+            f"{GAP_DAY} 02:30",
+            f"Zeitpunkt: {GAP_DAY} 02:30 gibt es in Europe/Berlin nicht: An diesem Tag springen "
+            "die Uhren von 02:00 auf 03:00 Uhr. Wählen Sie eine Zeit vor 02:00 oder ab 03:00 Uhr.",
+            id="de-dst-gap",
         ),
-        pytest.param("2001-01-01 09:00", "2001-01-01 09:00 is in the past", id="past"),
+        pytest.param(
+            "admin",
+            "2001-01-01 09:00",
+            "Zeitpunkt: 2001-01-01 09:00 liegt in der Vergangenheit.",
+            id="de-past",
+        ),
+        pytest.param(
+            "ed",
+            "31.02.2027 09:30",
+            "When: Cannot read '31.02.2027 09:30' as a date and time; use e.g. "
+            "'2026-12-01 09:30' or '01.12.2026 09:30'",
+            id="en-no-such-day",
+        ),
+        pytest.param(
+            "ed",
+            f"{GAP_DAY} 02:30",
+            f"When: {GAP_DAY} 02:30 does not exist in Europe/Berlin: clocks jump from 02:00 to "
+            "03:00 that day. Choose a time before 02:00 or from 03:00.",
+            id="en-dst-gap",
+        ),
+        pytest.param(
+            "ed", "2001-01-01 09:00", "When: 2001-01-01 09:00 is in the past", id="en-past"
+        ),
     ],
 )
-def test_a_bad_date_shows_the_domains_message_next_to_the_field_and_keeps_it(
-    database: str, typed: str, message: str
+def test_a_bad_date_shows_the_domains_message_in_the_users_language_and_keeps_it(
+    database: str, username: str, typed: str, message: str
 ) -> None:
     ids = _setup(database)
-    at = open_page(sign_in("admin", PASSWORD), "calendar")
+    at = open_page(sign_in(username, PASSWORD), "calendar")
     at.selectbox(key=keys.CAL_PLAN_CHANNEL).set_value(ids["social"])
     at.text_input(key=keys.CAL_PLAN_WHEN).input(typed)
     at.button(key=keys.CAL_PLAN_BUTTON).click().run()
     assert not at.exception
-    errors = [e.value for e in at.error]
-    assert len(errors) == 1 and errors[0].startswith(f"Zeitpunkt: {message}")
+    assert [e.value for e in at.error] == [message]
     assert at.text_input(key=keys.CAL_PLAN_WHEN).value == typed
     _list_view(at)
-    assert "In diesem Zeitraum ist nichts geplant." in [i.value for i in at.info]
+    nothing = {
+        "admin": "In diesem Zeitraum ist nichts geplant.",
+        "ed": "Nothing is planned in this range.",
+    }
+    assert nothing[username] in [i.value for i in at.info]
 
 
 def test_moving_and_cancelling_a_post(database: str) -> None:

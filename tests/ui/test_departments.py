@@ -19,7 +19,7 @@ def test_adding_a_department_with_a_taken_name_says_so_then_a_new_one_is_added(
     at = open_page(sign_in("admin", PASSWORD), "departments")
     at.text_input(key=keys.DEPARTMENTS_ADD_NAME).input("hr")
     at.button(key=keys.DEPARTMENTS_ADD_SUBMIT).click().run()
-    assert [e.value for e in at.error] == ["department 'hr' already exists"]
+    assert [e.value for e in at.error] == ["Die Abteilung „hr“ gibt es schon."]
     assert at.text_input(key=keys.DEPARTMENTS_ADD_NAME).value == "hr"
 
     at.text_input(key=keys.DEPARTMENTS_ADD_NAME).input("Vertrieb")

@@ -174,7 +174,7 @@ def test_comments_are_added_and_an_empty_one_is_refused_in_german(database: str)
     at = open_page(sign_in("admin", PASSWORD), "editor")
     assert at.title[0].value == "Editor"
     at.button(key=keys.EDITOR_COMMENT_ADD).click().run()
-    assert "Kommentar: a comment cannot be empty" in [e.value for e in at.error]
+    assert "Kommentar: Ein Kommentar darf nicht leer sein." in [e.value for e in at.error]
     at.text_area(key=keys.EDITOR_COMMENT).input("Bitte <i>Foto</i> ergänzen")
     at.button(key=keys.EDITOR_COMMENT_ADD).click().run()
     assert "Bitte <i>Foto</i> ergänzen" in [t.value for t in at.text]

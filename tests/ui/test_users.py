@@ -38,12 +38,12 @@ def test_added_user_can_sign_in(database: str) -> None:
     at.selectbox(key=keys.USERS_ADD_ROLE).select("contributor")
     at.text_input(key=keys.USERS_ADD_PASSWORD).input("kurz")
     at.button(key=keys.USERS_ADD_SUBMIT).click().run()
-    assert "Passwort: at least 10 characters" in [e.value for e in at.error]
+    assert "Passwort: mindestens 10 Zeichen" in [e.value for e in at.error]
     assert at.text_input(key=keys.USERS_ADD_NAME).value == "Tom Tester"  # nothing lost
 
     at.text_input(key=keys.USERS_ADD_PASSWORD).input(NEW_PASSWORD)
     at.button(key=keys.USERS_ADD_SUBMIT).click().run()
-    assert "Abteilung: a contributor belongs to a department" in [e.value for e in at.error]
+    assert "Abteilung: Beitragende gehören immer zu einer Abteilung." in [e.value for e in at.error]
 
     at.selectbox(key=keys.USERS_ADD_DEPARTMENT).select("HR")
     at.selectbox(key=keys.USERS_ADD_LOCALE).select("en")
@@ -74,7 +74,9 @@ def test_admin_cannot_disable_themselves_and_sees_why(database: str) -> None:
     at = open_page(sign_in("admin", PASSWORD), "users")
     at.selectbox(key=keys.USERS_PICK).select("admin").run()
     at.button(key=keys.USERS_TOGGLE).click().run()
-    assert [e.value for e in at.error] == ["Benutzername: you cannot disable your own account"]
+    assert [e.value for e in at.error] == [
+        "Benutzername: Ihr eigenes Konto können Sie nicht sperren."
+    ]
 
 
 def test_password_reset_and_role_change(database: str) -> None:
@@ -82,7 +84,7 @@ def test_password_reset_and_role_change(database: str) -> None:
     at.selectbox(key=keys.USERS_PICK).select("ed").run()
     at.text_input(key=keys.USERS_NEW_PASSWORD).input("short")
     at.button(key=keys.USERS_RESET).click().run()
-    assert [e.value for e in at.error] == ["Passwort: at least 10 characters"]
+    assert [e.value for e in at.error] == ["Passwort: mindestens 10 Zeichen"]
     at.text_input(key=keys.USERS_NEW_PASSWORD).input(NEW_PASSWORD)
     at.button(key=keys.USERS_RESET).click().run()
     assert [s.value for s in at.success] == ["Das Passwort von ed ist neu gesetzt."]

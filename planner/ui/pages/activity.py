@@ -14,7 +14,7 @@ from planner.errors import PermissionDenied
 from planner.models import User
 from planner.permissions import can
 from planner.timezones import format_local, parse_day_bound
-from planner.ui import app, keys
+from planner.ui import app, keys, moves
 
 PAGE_SIZE = 50
 
@@ -53,7 +53,7 @@ def render() -> None:
         try:
             choices = audit.filter_choices(session, actor=user)
         except PermissionDenied as err:
-            st.error(str(err))
+            st.error("; ".join(moves.error_text(err)))
             return
         if not can(user, "view_audit"):
             st.caption(t("activity.own_only"))

@@ -19,7 +19,7 @@ from planner.models import PostStatus, User
 from planner.permissions import can
 from planner.planning import CalendarEntry
 from planner.timezones import format_local, to_local
-from planner.ui import app, keys
+from planner.ui import app, keys, moves
 
 _VIEWS = ("month", "week", "list")
 _LIST_DAYS = 28
@@ -54,7 +54,7 @@ def _field_error(state_key: str, *names: str) -> None:
     for name in names:
         message = _errors(state_key).get(name)
         if message:
-            st.error(f"{app.t('calendar.field.' + name)}: {message}")
+            st.error(f"{app.t('calendar.field.' + name)}: {moves.message(message)}")
 
 
 def _filters(session: Session) -> tuple[str, date, int | None, int | None]:
@@ -255,7 +255,7 @@ def _plan(session: Session, user: User, piece_id: int | None, channel_id: int | 
         except ValidationFailed as err:
             errors = err.fields
         except PermissionDenied as err:
-            errors = {"publish_at": str(err)}
+            errors = {"publish_at": "; ".join(moves.error_text(err))}
         else:
             st.session_state[keys.CAL_DONE] = t(
                 "calendar.planned", id=post.id, when=format_local(post.publish_at, user.timezone)
@@ -342,7 +342,7 @@ def _series(session: Session, user: User, piece_id: int | None, channel_id: int 
     except ValidationFailed as err:
         errors = err.fields
     except PermissionDenied as err:
-        errors = {"rule": str(err)}
+        errors = {"rule": "; ".join(moves.error_text(err))}
     else:
         st.session_state[keys.CAL_DONE] = t(
             "calendar.series_created", id=series.id, rule=series.rule
@@ -410,7 +410,7 @@ def _move(session: Session, user: User, entries: list[CalendarEntry]) -> None:
     except EditConflict:
         errors = {"post": t("calendar.post_conflict", id=post_id)}
     except (IllegalTransition, PermissionDenied) as err:
-        errors = {"post": str(err)}
+        errors = {"post": "; ".join(moves.error_text(err))}
     else:
         st.session_state[keys.CAL_DONE] = done
         st.session_state.pop(keys.CAL_MOVE_WHEN, None)

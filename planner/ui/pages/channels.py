@@ -17,7 +17,7 @@ from planner import channels
 from planner.errors import ConfigurationError, NotFound, PermissionDenied, ValidationFailed
 from planner.models import Channel, User
 from planner.permissions import require
-from planner.ui import app, keys
+from planner.ui import app, keys, moves
 from publishers.base import SettingSpec
 
 NEW = 0  # the pick that means "a new channel"
@@ -147,7 +147,8 @@ def _form(session: Session, actor: User, channel: Channel | None, kind: str) -> 
         slots["_form"].error(t("channels.invalid"))
         for field, message in err.fields.items():
             label = t(f"channels.field.{field}") if field in ("name", "daily_cap", "kind") else ""
-            slots.get(field, slots["_form"]).error(f"{label}: {message}" if label else message)
+            text = moves.message(message)
+            slots.get(field, slots["_form"]).error(f"{label}: {text}" if label else text)
         return
     _forget_form(spec, target)
     st.session_state[keys.CHANNELS_PICK_NEXT] = saved_channel.id
@@ -167,7 +168,8 @@ def _actions(session: Session, actor: User, channel: Channel) -> None:
             try:
                 answer = channels.check_connection(session, actor=actor, ref=channel.id or 0)
             except ValidationFailed as err:
-                st.error(t("channels.test_failed", message="; ".join(err.fields.values())))
+                reasons = "; ".join(moves.field_messages(err).values())
+                st.error(t("channels.test_failed", message=reasons))
             except ConfigurationError as err:
                 st.error(t("channels.test_failed", message=str(err)))
             else:
@@ -197,7 +199,7 @@ def render() -> None:
         try:
             require(actor, "manage_channels")
         except PermissionDenied as err:
-            st.error(str(err))
+            st.error("; ".join(moves.error_text(err)))
             return
         listed = channels.list_channels(session)
         if not listed:

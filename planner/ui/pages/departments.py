@@ -8,7 +8,7 @@ from sqlmodel import Session
 from planner import users
 from planner.errors import NotFound, PermissionDenied, ValidationFailed
 from planner.permissions import require
-from planner.ui import app, keys
+from planner.ui import app, keys, moves
 
 
 def render() -> None:
@@ -25,7 +25,7 @@ def render() -> None:
         try:
             require(actor, "manage_departments")
         except PermissionDenied as err:
-            st.error(str(err))
+            st.error("; ".join(moves.error_text(err)))
             return
         overview = users.department_overview(session)
         if not overview:
@@ -54,7 +54,7 @@ def render() -> None:
                     session, actor=actor, name=st.session_state.get(keys.DEPARTMENTS_ADD_NAME, "")
                 )
             except ValidationFailed as err:
-                add_slot.error("; ".join(err.fields.values()))
+                add_slot.error("; ".join(moves.field_messages(err).values()))
             else:
                 st.session_state.pop(keys.DEPARTMENTS_ADD_NAME, None)
                 st.session_state[keys.DEPARTMENTS_DONE] = t("departments.added", name=dep.name)
@@ -76,9 +76,9 @@ def render() -> None:
                     new_name=st.session_state.get(keys.DEPARTMENTS_NEW_NAME, ""),
                 )
             except ValidationFailed as err:
-                rename_slot.error("; ".join(err.fields.values()))
+                rename_slot.error("; ".join(moves.field_messages(err).values()))
             except NotFound as err:
-                rename_slot.error(str(err))
+                rename_slot.error("; ".join(moves.error_text(err)))
             else:
                 st.session_state.pop(keys.DEPARTMENTS_NEW_NAME, None)
                 st.session_state.pop(keys.DEPARTMENTS_PICK, None)

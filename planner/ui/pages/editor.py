@@ -12,7 +12,7 @@ from planner.editing import VariantCheck
 from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
 from planner.models import Channel, Piece, PieceStatus, User
 from planner.timezones import format_local
-from planner.ui import app, keys
+from planner.ui import app, keys, moves
 
 
 def _variant_key(channel_id: int | None) -> str:
@@ -27,7 +27,7 @@ def _errors() -> dict[str, str]:
 def _field_error(name: str) -> None:
     message = _errors().get(name)
     if message:
-        st.error(f"{app.t('editor.field.' + name)}: {message}")
+        st.error(f"{app.t('editor.field.' + name)}: {moves.message(message)}")
 
 
 def _pick(session: Session, user: User) -> Piece | None:
@@ -133,7 +133,7 @@ def _save(session: Session, user: User, piece: Piece, shown: list[Channel]) -> N
     except ValidationFailed as err:
         st.session_state[keys.EDITOR_ERRORS] = err.fields
     except (IllegalTransition, PermissionDenied) as err:
-        st.session_state[keys.EDITOR_ERRORS] = {"save": str(err)}
+        st.session_state[keys.EDITOR_ERRORS] = {"save": "; ".join(moves.error_text(err))}
     else:
         st.session_state[keys.EDITOR_DONE] = t("editor.saved", revision=saved.revision)
         st.session_state[keys.EDITOR_LOADED] = None
@@ -249,9 +249,11 @@ def _comments(session: Session, user: User, piece: Piece) -> None:
                 body=st.session_state.get(keys.EDITOR_COMMENT, ""),
             )
         except ValidationFailed as err:
-            st.session_state[keys.EDITOR_COMMENT_ERROR] = "; ".join(err.fields.values())
+            st.session_state[keys.EDITOR_COMMENT_ERROR] = "; ".join(
+                moves.field_messages(err).values()
+            )
         except PermissionDenied as err:
-            st.session_state[keys.EDITOR_COMMENT_ERROR] = str(err)
+            st.session_state[keys.EDITOR_COMMENT_ERROR] = "; ".join(moves.error_text(err))
         else:
             st.session_state[keys.EDITOR_COMMENT_ERROR] = ""
             st.session_state.pop(keys.EDITOR_COMMENT, None)

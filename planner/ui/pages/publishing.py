@@ -9,7 +9,7 @@ from planner import org_settings, planning, publishing
 from planner.errors import IllegalTransition, PermissionDenied, ValidationFailed
 from planner.models import Channel, Piece, Post, PostStatus, PublishAttempt, Role, User
 from planner.timezones import format_local
-from planner.ui import app, keys
+from planner.ui import app, keys, moves
 
 _ATTENTION = [
     PostStatus.failed,
@@ -146,9 +146,9 @@ def _actions(session: Session, user: User, stuck: list[Post]) -> None:
             st.success(t("pub.done"))
     except ValidationFailed as err:
         for name, message in err.fields.items():
-            st.error(f"{t('field.' + name)}: {message}")
+            st.error(f"{t('field.' + name)}: {moves.message(message)}")
     except (IllegalTransition, PermissionDenied) as err:
-        st.error(str(err))
+        st.error("; ".join(moves.error_text(err)))
 
 
 render()

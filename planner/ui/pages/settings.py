@@ -8,7 +8,7 @@ from sqlmodel import Session
 from planner import org_settings
 from planner.errors import PermissionDenied, ValidationFailed
 from planner.permissions import require
-from planner.ui import app, keys
+from planner.ui import app, keys, moves
 from planner.ui.i18n import LANGUAGES
 
 
@@ -26,7 +26,7 @@ def render() -> None:
         try:
             require(actor, "change_settings")
         except PermissionDenied as err:
-            st.error(str(err))
+            st.error("; ".join(moves.error_text(err)))
             return
         current = org_settings.all_settings(session)
         slots = {}
@@ -74,7 +74,8 @@ def render() -> None:
                 failed = True
                 # Our own words in the user's language; the planner's detail as a caption.
                 slots[key].error(
-                    t(f"settings.bad.{key}", value=repr(value)) + f" ({err.fields.get(key, err)})"
+                    t(f"settings.bad.{key}", value=repr(value))
+                    + f" ({moves.message(err.fields.get(key, str(err)))})"
                 )
         if failed:
             return

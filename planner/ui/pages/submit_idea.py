@@ -8,7 +8,7 @@ from sqlmodel import Session
 from planner import ideas, users
 from planner.errors import PermissionDenied, ValidationFailed
 from planner.models import Department, Role, Urgency
-from planner.ui import app, keys
+from planner.ui import app, keys, moves
 
 _FIELDS = {
     "title": keys.SUBMIT_TITLE,
@@ -24,7 +24,7 @@ _FIELDS = {
 
 def _field_error(errors: dict[str, str], name: str) -> None:
     if name in errors:
-        st.error(f"{app.t('field.' + name)}: {errors[name]}")
+        st.error(f"{app.t('field.' + name)}: {moves.message(errors[name])}")
 
 
 def render() -> None:
@@ -39,7 +39,7 @@ def render() -> None:
         st.error(t("submit.invalid"))
         for name, message in errors.items():
             if name not in _FIELDS:
-                st.error(message)
+                st.error(moves.message(message))
     with Session(app.engine(), expire_on_commit=False) as session:
         user = app.current_user(session)
         if user is None:
@@ -102,7 +102,7 @@ def render() -> None:
             st.rerun()
             return
         except PermissionDenied as err:
-            st.error(str(err))
+            st.error("; ".join(moves.error_text(err)))
             return
     st.session_state[keys.SUBMIT_ERRORS] = {}
     for key in (

@@ -12,7 +12,7 @@ from planner import users
 from planner.errors import NotFound, PermissionDenied, ValidationFailed
 from planner.models import Role, User, utcnow
 from planner.timezones import format_local
-from planner.ui import app, keys
+from planner.ui import app, keys, moves
 from planner.ui.i18n import LANGUAGES
 
 _ADD_FIELDS = {
@@ -29,7 +29,7 @@ _ADD_FIELDS = {
 def _show_errors(err: ValidationFailed, slots: dict[str, DeltaGenerator]) -> None:
     """Each message under the field it is about; the rest where the form ends."""
     for name, message in err.fields.items():
-        text = f"{app.t('users.field.' + name)}: {message}"
+        text = f"{app.t('users.field.' + name)}: {moves.message(message)}"
         slots.get(name, slots["_form"]).error(text)
 
 
@@ -117,10 +117,10 @@ def _manage(session: Session, actor: User, accounts: list[User], departments: li
             call()
         except ValidationFailed as err:
             for name, message in err.fields.items():
-                slot.error(f"{t('users.field.' + name)}: {message}")
+                slot.error(f"{t('users.field.' + name)}: {moves.message(message)}")
             return
         except (NotFound, PermissionDenied) as err:
-            slot.error(str(err))
+            slot.error("; ".join(moves.error_text(err)))
             return
         st.session_state[keys.USERS_DONE] = done
         st.rerun()
@@ -191,7 +191,7 @@ def render() -> None:
         try:
             accounts = users.list_users(session, actor=actor)
         except PermissionDenied as err:
-            st.error(str(err))
+            st.error("; ".join(moves.error_text(err)))
             return
         deps = users.list_departments(session)
         dep_names = {d.id: d.name for d in deps}
