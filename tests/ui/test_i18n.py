@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
+from string import Formatter
 
 import pytest
 
+import planner
+from planner import schemas
+from planner.errors import Message
 from planner.ui import i18n
 
 
@@ -36,3 +41,66 @@ def test_a_missing_english_text_falls_back_to_german_then_to_the_key() -> None:
     assert i18n.translate("en", "nav.my_ideas") == "My ideas"
     assert i18n.translate("fr", "nav.my_ideas") == i18n.translate("de", "nav.my_ideas")
     assert i18n.translate("en", "no.such.text") == "no.such.text"
+
+
+def _raised_messages() -> dict[str, set[str]]:
+    """Every Message the planner builds: code -> the names of the values it is given."""
+    found: dict[str, set[str]] = {
+        code: set()
+        for code in schemas._PLAIN_CODES.values()  # built from pydantic's type
+    }
+    for path in sorted(Path(planner.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Message"):
+                continue
+            code = node.args[0] if node.args else None
+            if isinstance(code, ast.Constant) and isinstance(code.value, str):
+                found.setdefault(code.value, set()).update(
+                    k.arg for k in node.keywords if k.arg is not None
+                )
+            else:
+                # A code must be readable here, or this test could not check its texts.
+                assert (path.name, ast.unparse(code) if code else "") in {
+                    ("errors.py", "code"),
+                    ("schemas.py", "_PLAIN_CODES[kind]"),
+                }
+    return found
+
+
+def test_every_message_code_has_a_german_and_an_english_text_using_only_its_values() -> None:
+    raised = _raised_messages()
+    assert {"too_short", "not_a_url", "bad_datetime", "dst_gap", "in_the_past"} <= set(raised)
+    for lang in ("de", "en"):
+        texts = i18n.catalogue(lang)
+        assert sorted(c for c in raised if f"error.{c}" not in texts) == [], lang
+        for code, values in raised.items():
+            used = {f for _, f, _, _ in Formatter().parse(texts[f"error.{code}"]) if f}
+            assert used <= values, (lang, code, used - values)
+
+
+def test_no_error_text_is_left_without_a_message_that_uses_it() -> None:
+    raised = _raised_messages()
+    unused = [k for k in i18n.catalogue("de") if k.startswith("error.") and k[6:] not in raised]
+    assert unused == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        pytest.param("de", "„kein-link“ ist keine Webadresse (http:// oder https://).", id="de"),
+        pytest.param("en", "'kein-link' is not a web address (http:// or https://)", id="en"),
+        pytest.param("fr", "„kein-link“ ist keine Webadresse (http:// oder https://).", id="other"),
+    ],
+)
+def test_a_message_is_rendered_in_the_users_language(lang: str, expected: str) -> None:
+    message = Message(
+        "not_a_url", "{value!r} is not a web address (http:// or https://)", value="kein-link"
+    )
+    assert i18n.render_message(lang, message) == expected
+
+
+def test_a_plain_or_unknown_message_is_shown_as_it_came() -> None:
+    assert i18n.render_message("de", "at least 10 characters") == "at least 10 characters"
+    assert (
+        i18n.render_message("de", Message("no.such.code", "as {it} came", it="it")) == "as it came"
+    )
