@@ -29,9 +29,11 @@ from planner import audit, channels, ideas, pieces, planning, users
 from planner.config import DATA_DIR
 from planner.errors import ValidationFailed
 from planner.models import (
+    AuditEvent,
     Channel,
     Department,
     Idea,
+    IdeaStatus,
     Piece,
     PieceStatus,
     Post,
@@ -39,6 +41,7 @@ from planner.models import (
     Revision,
     Role,
     Series,
+    Urgency,
     User,
     utcnow,
 )
@@ -63,6 +66,11 @@ _BULK_STATUSES = (
     PieceStatus.archived,
 )
 _BULK_WEIGHTS = (3, 2, 1, 5, 1)
+# Generated ideas: waiting in the inbox, rejected, or accepted (then a generated piece's).
+_BULK_IDEA_STATUSES = (IdeaStatus.submitted, IdeaStatus.rejected, IdeaStatus.accepted)
+_BULK_IDEA_WEIGHTS = (2, 1, 4)
+# Generated audit events lie up to this far back, so the activity log has a history.
+_BULK_HISTORY = timedelta(days=90)
 
 
 class DemoLogin(NamedTuple):
@@ -118,11 +126,14 @@ def load_demo(
     lie in the future. Services commit step by step: a failure half-way leaves a
     half-filled database, which a second run refuses, so start again from an empty one.
 
-    `size` > 0 adds `size` generated posts and `size // 3` pieces for benchmarks,
-    deterministically (`random.Random(42)`). These rows are bulk-inserted directly in one
-    transaction, bypassing the services: they are valid (approved pieces carry an approver
-    who wrote no revision, posts lie in the future on the demo channels, none on archived
-    pieces) but have no per-row audit events, only one summary event.
+    `size` > 0 adds `size` generated posts, `size // 3` pieces and `size // 3` ideas for
+    benchmarks, deterministically (`random.Random(42)`). These rows are bulk-inserted
+    directly in one transaction, bypassing the services: they are valid (approved pieces
+    carry an approver who wrote no revision, posts lie in the future on the demo channels,
+    none on archived pieces; ideas come from each department's contributor, rejected ones
+    with a reason, and most accepted ones became a generated piece). Each generated row
+    gets one audit event like the service would write (idea "submit", piece "create",
+    post "plan"), dated within the last 90 days, plus one summary event.
 
     Channels marked `"enabled": false` in the content file are disabled last (a disabled
     channel takes no new posts): their due posts are then held, never sent.
@@ -493,6 +504,18 @@ class _DemoBuilder:
                 }
             )
         conn = self.session.connection()
+        idea_rows = self._bulk_ideas(max(1, size // 3), stamp)
+        if idea_rows:
+            ideas_table = Idea.__table__  # type: ignore[attr-defined]
+            idea_ids = conn.execute(
+                insert(ideas_table).returning(ideas_table.c.id, sort_by_parameter_order=True),
+                idea_rows,
+            ).scalars()
+            for idea, idea_id in zip(idea_rows, idea_ids, strict=True):
+                idea["id"] = idea_id
+        accepted = [row["id"] for row in idea_rows if row["status"] == IdeaStatus.accepted]
+        for piece, idea_id in zip(piece_rows, accepted, strict=False):
+            piece["idea_id"] = idea_id
         pieces_table = Piece.__table__  # type: ignore[attr-defined]
         ids = conn.execute(
             insert(pieces_table).returning(pieces_table.c.id, sort_by_parameter_order=True),
@@ -543,18 +566,107 @@ class _DemoBuilder:
                 }
             )
         if post_rows:
-            conn.execute(insert(Post.__table__), post_rows)  # type: ignore[attr-defined]
+            posts_table = Post.__table__  # type: ignore[attr-defined]
+            post_ids = conn.execute(
+                insert(posts_table).returning(posts_table.c.id, sort_by_parameter_order=True),
+                post_rows,
+            ).scalars()
+            for post, post_id in zip(post_rows, post_ids, strict=True):
+                post["id"] = post_id
+        self._bulk_audit(conn, idea_rows, piece_rows, post_rows)
         audit.record(
             self.session,
             actor=self.admin,
             object_type="demo",
             object_id="bulk",
             action="generate",
-            note=f"{len(piece_rows)} pieces and {size} posts bulk-inserted for benchmarks "
-            f"(seed {BULK_SEED}; no per-row audit events)",
+            note=f"{len(idea_rows)} ideas, {len(piece_rows)} pieces and {size} posts "
+            f"bulk-inserted for benchmarks (seed {BULK_SEED}; one audit event each)",
         )
         try:
             self.session.commit()
         except BaseException:
             self.session.rollback()
             raise
+
+    def _bulk_ideas(self, count: int, stamp: datetime) -> list[dict[str, Any]]:
+        """`count` generated idea rows from the departments' contributors.
+
+        A random generator of their own, so the pieces and posts stay what they were.
+        """
+        rng = random.Random(BULK_SEED + 1)  # noqa: S311 - reproducible test data
+        parts: dict[str, Any] = self.content["bulk"]
+        departments = {
+            d.name: d.id for d in self.session.exec(select(Department)) if d.id is not None
+        }
+        submitters = [
+            (departments[name], user.id)
+            for name, user in sorted(self.contributors.items())
+            if user.id is not None
+        ]
+        rows: list[dict[str, Any]] = []
+        for number in range(1, count + 1):
+            status = rng.choices(_BULK_IDEA_STATUSES, weights=_BULK_IDEA_WEIGHTS)[0]
+            department_id, submitter_id = rng.choice(submitters)
+            topic = rng.choice(parts["topics"])
+            rows.append(
+                {
+                    "title": f"{topic} (Idee #{number})",
+                    "pitch": rng.choice(parts["paragraphs"]),
+                    "department_id": department_id,
+                    "submitted_by_id": submitter_id,
+                    "target_audience": "",
+                    "goal": "",
+                    "source_url": None,
+                    "urgency": rng.choice(list(Urgency)),
+                    "tags": [t.lstrip("#") for t in rng.sample(parts["hashtags"], k=2)],
+                    "status": status,
+                    "rejection_reason": (
+                        "passt nicht in den Redaktionsplan"
+                        if status == IdeaStatus.rejected
+                        else None
+                    ),
+                    "merged_into_id": None,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                    "version": 1,
+                }
+            )
+        return rows
+
+    def _bulk_audit(
+        self,
+        conn: Any,
+        idea_rows: list[dict[str, Any]],
+        piece_rows: list[dict[str, Any]],
+        post_rows: list[dict[str, Any]],
+    ) -> None:
+        """One audit event per generated row, as the service would record it."""
+        rng = random.Random(BULK_SEED + 2)  # noqa: S311 - reproducible test data
+        names = {u.id: u.username for u in self.users.values()}
+        now = utcnow()
+        span = int(_BULK_HISTORY.total_seconds())
+        kinds = (
+            ("idea", "submit", "submitted_by_id", idea_rows),
+            ("piece", "create", "owner_id", piece_rows),
+            ("post", "plan", "created_by_id", post_rows),
+        )
+        events = [
+            {
+                "at": now - timedelta(seconds=rng.randint(60, span)),
+                "actor_id": row[actor_key],
+                "actor_name": names[row[actor_key]],
+                "object_type": object_type,
+                "object_id": str(row["id"]),
+                "action": action,
+                "from_state": None,
+                "to_state": str(row["status"]),
+                "version": 1,
+                "note": "",
+            }
+            for object_type, action, actor_key, rows in kinds
+            for row in rows
+        ]
+        events.sort(key=lambda e: e["at"])
+        if events:
+            conn.execute(insert(AuditEvent.__table__), events)  # type: ignore[attr-defined]

@@ -222,3 +222,42 @@ def test_short_channel_variants_fit_the_channel_limit(channel: str, limit: int) 
 
     assert texts
     assert all(len(text) <= limit for text in texts)
+
+
+def test_bulk_size_makes_that_many_posts_with_ideas_and_their_history(session: Session) -> None:
+    load_demo(session, password=PASSWORD, size=300, now=NOW)
+
+    bulk_pieces = {
+        p.id: p for p in session.exec(select(Piece).where(Piece.campaign == "Benchmark"))
+    }
+    bulk_posts = [p for p in session.exec(select(Post)) if p.piece_id in bulk_pieces]
+    bulk_ideas = list(session.exec(select(Idea).where(col(Idea.title).contains("(Idee #"))))
+    assert (len(bulk_posts), len(bulk_pieces), len(bulk_ideas)) == (300, 100, 100)
+    assert {i.status for i in bulk_ideas} == {
+        IdeaStatus.submitted,
+        IdeaStatus.rejected,
+        IdeaStatus.accepted,
+    }
+    assert all(i.rejection_reason for i in bulk_ideas if i.status == IdeaStatus.rejected)
+    contributors = {
+        u.id: u for u in session.exec(select(User).where(User.role == Role.contributor))
+    }
+    assert all(contributors[i.submitted_by_id].department_id == i.department_id for i in bulk_ideas)
+    linked = {p.idea_id for p in bulk_pieces.values() if p.idea_id is not None}
+    assert linked and linked <= {i.id for i in bulk_ideas if i.status == IdeaStatus.accepted}
+
+    # One audit event per generated idea, piece and post, by its author.
+    events = {
+        (e.object_type, e.object_id): e
+        for e in session.exec(
+            select(AuditEvent).where(col(AuditEvent.action).in_(["submit", "create", "plan"]))
+        )
+    }
+    generated = (
+        [("idea", i.id, i.submitted_by_id) for i in bulk_ideas]
+        + [("piece", p.id, p.owner_id) for p in bulk_pieces.values()]
+        + [("post", p.id, p.created_by_id) for p in bulk_posts]
+    )
+    for object_type, object_id, author in generated:
+        event = events[object_type, str(object_id)]
+        assert event.actor_id == author
