@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -32,10 +33,22 @@ def engine() -> Engine:
     return _engine(load_settings().database_url)
 
 
-def lang() -> str:
-    """The language chosen for this browser session."""
+# The language of the run in progress, resolved once at its start by `run()`. A page
+# translates hundreds of labels in one run, and each session-state read costs about 20 µs
+# (it goes through the widget registry, as the sidebar's selectbox owns the key). Every
+# run gets a thread of its own and cannot change its language half-way: a change reruns.
+_this_run = threading.local()
+
+
+def _session_language() -> str:
     value = st.session_state.get(keys.LANGUAGE, DEFAULT_LANGUAGE)
     return value if value in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def lang() -> str:
+    """The language chosen for this browser session."""
+    value: str | None = getattr(_this_run, "language", None)
+    return value if value is not None else _session_language()
 
 
 def t(key: str, **values: object) -> str:
@@ -140,6 +153,14 @@ def page_path(page: str) -> Path:
 
 def run() -> None:
     """Draw the app for this run."""
+    _this_run.language = _session_language()
+    try:
+        _run()
+    finally:
+        _this_run.language = None
+
+
+def _run() -> None:
     st.set_page_config(page_title=t("app.title"), layout="wide")
     with Session(engine(), expire_on_commit=False) as session:
         user = current_user(session)
