@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from dateutil.rrule import rrulestr
-from sqlalchemy import ColumnElement, case, func, or_
+from sqlalchemy import ColumnElement, and_, case, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
@@ -381,11 +381,15 @@ CALENDAR_LIMIT = 2000
 
 @dataclass(frozen=True)
 class CalendarEntry:
-    """A post as the calendar shows it: with its piece's title and its channel's name."""
+    """A post as the calendar shows it: with its piece's title and its channel's name.
+
+    `ready`: its piece is approved at its current revision, so the post may go out as is.
+    """
 
     post: Post
     piece_title: str
     channel_name: str
+    ready: bool = False
 
 
 def _calendar_scope(query: Any, *, channel_id: int | None, department_id: int | None) -> Any:
@@ -415,15 +419,19 @@ def calendar_entries(
 ) -> list[CalendarEntry]:
     """Planned and published posts in [start, end), by time; only that range is read."""
     require(actor, "view_pieces")
+    ready = and_(
+        col(Piece.status).in_([PieceStatus.approved, PieceStatus.published]),
+        col(Piece.approved_revision) == col(Piece.revision),
+    )
     query = (
-        select(Post, Piece.title, Channel.name)
+        select(Post, Piece.title, Channel.name, ready)
         .join(Piece, col(Post.piece_id) == Piece.id)
         .join(Channel, col(Post.channel_id) == Channel.id)
         .where(col(Post.publish_at) >= start, col(Post.publish_at) < end)
     )
     query = _calendar_scope(query, channel_id=channel_id, department_id=department_id)
     rows = session.exec(query.order_by(col(Post.publish_at), col(Post.id)).limit(limit))
-    return [CalendarEntry(post, title, name) for post, title, name in rows]
+    return [CalendarEntry(post, title, name, bool(ok)) for post, title, name, ok in rows]
 
 
 def local_bounds(first: date, count: int, tz_name: str, *, step_days: int = 1) -> list[datetime]:

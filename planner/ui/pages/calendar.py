@@ -20,6 +20,7 @@ from planner.permissions import can
 from planner.planning import CalendarEntry
 from planner.timezones import format_local, to_local
 from planner.ui import app, keys, moves
+from planner.ui.plain import md
 
 _VIEWS = ("month", "week", "list")
 _LIST_DAYS = 28
@@ -143,6 +144,13 @@ def _week(first: date, entries: list[CalendarEntry], user: User, crowded: set[in
         st.warning(t("calendar.crowded_slots", count=len(crowded)))
 
 
+def _readiness(entry: CalendarEntry) -> str:
+    """Whether a post still to go out may go out as is (its piece approved at this revision)."""
+    if entry.post.status not in _CHANGEABLE:
+        return ""
+    return app.t("calendar.ready.yes" if entry.ready else "calendar.ready.no")
+
+
 def _list(entries: list[CalendarEntry], user: User, crowded: set[int]) -> None:
     t = app.t
     if not entries:
@@ -156,6 +164,7 @@ def _list(entries: list[CalendarEntry], user: User, crowded: set[int]) -> None:
                 t("col.channel"): e.channel_name,
                 t("col.piece"): e.piece_title,
                 t("col.status"): t(f"status.{e.post.status}"),
+                t("calendar.col.ready"): _readiness(e),
                 t("calendar.col.crowded"): "⚠" if e.post.id in crowded else "",
             }
             for e in entries
@@ -345,7 +354,7 @@ def _series(session: Session, user: User, piece_id: int | None, channel_id: int 
         errors = {"rule": "; ".join(moves.error_text(err))}
     else:
         st.session_state[keys.CAL_DONE] = t(
-            "calendar.series_created", id=series.id, rule=series.rule
+            "calendar.series_created", id=series.id, rule=md(series.rule)
         )
     st.session_state[keys.CAL_SERIES_ERRORS] = errors
     st.rerun()

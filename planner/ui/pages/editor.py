@@ -13,6 +13,7 @@ from planner.errors import EditConflict, IllegalTransition, PermissionDenied, Va
 from planner.models import Channel, Piece, PieceStatus, User
 from planner.timezones import format_local
 from planner.ui import app, keys, moves
+from planner.ui.plain import md
 
 
 def _variant_key(channel_id: int | None) -> str:
@@ -96,7 +97,9 @@ def _variants(session: Session, user: User, shown: list[Channel], title: str, bo
     for channel in shown:
         assert channel.id is not None
         text: str = st.text_area(
-            t("editor.variant_for", channel=channel.name), key=_variant_key(channel.id), height=150
+            t("editor.variant_for", channel=md(channel.name)),
+            key=_variant_key(channel.id),
+            height=150,
         )
         sent = text if text.strip() else body
         if not text.strip():
@@ -106,7 +109,7 @@ def _variants(session: Session, user: User, shown: list[Channel], title: str, bo
         )
         st.text(_count_line(check))
         for finding in check.findings:
-            st.error(t("editor.finding", channel=channel.name, message=finding.message))
+            st.error(t("editor.finding", channel=md(channel.name), message=md(finding.message)))
     _field_error("variants")
 
 

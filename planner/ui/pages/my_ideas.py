@@ -58,6 +58,7 @@ def render() -> None:
                 status=t(f"status.{outcome.piece_status}"),
             )
         )
+        st.text(outcome.piece_title or "")  # the piece's title as edited: plain text
         if outcome.posts:
             st.dataframe(
                 [
