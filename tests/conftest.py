@@ -162,25 +162,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _required_but_skipped(stats: dict[str, list[Any]]) -> list[Any]:
-    """Skipped tests that CI requires: PostgreSQL ones (PLANNER_REQUIRE_POSTGRES=1), or
-    any at all (PLANNER_REQUIRE_ALL_TESTS=1: the test command installs every server and
-    browser the tests use, so a skip there means something is missing)."""
+    """Skipped tests that CI requires: PostgreSQL ones and the browser test (marked e2e:
+    CI installs chromium) with PLANNER_REQUIRE_POSTGRES=1, or any at all
+    (PLANNER_REQUIRE_ALL_TESTS=1: the test command installs every server and browser the
+    tests use, so a skip there means something is missing)."""
     skipped = stats.get("skipped", [])
     if REQUIRE_ALL:
         return list(skipped)
     if REQUIRE_POSTGRES:
-        return [rep for rep in skipped if "postgres" in getattr(rep, "keywords", {})]
+        return [rep for rep in skipped if _marked(rep, "postgres") or _marked(rep, "e2e")]
     return []
+
+
+def _marked(rep: Any, marker: str) -> bool:
+    return marker in getattr(rep, "keywords", {})
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     """Name the required tests that were skipped (they fail the run)."""
     skipped = _required_but_skipped(terminalreporter.stats)
     if skipped:
-        postgres = sum(1 for rep in skipped if "postgres" in getattr(rep, "keywords", {}))
+        postgres = sum(1 for rep in skipped if _marked(rep, "postgres"))
+        browser = sum(1 for rep in skipped if _marked(rep, "e2e"))
         terminalreporter.write_line(
             f"FAILED: {len(skipped)} required test(s) were skipped "
-            f"({postgres} of them PostgreSQL tests)",
+            f"({postgres} of them PostgreSQL tests, {browser} browser tests)",
             red=True,
         )
         for rep in skipped:
