@@ -69,6 +69,9 @@ def serve(port: int, address: str) -> int:
         "false",
         "--server.fileWatcherType",
         "none",
+        # Editors get the app, not Streamlit's developer menu ("Deploy", "Rerun", settings).
+        "--client.toolbarMode",
+        "viewer",
     ]
     try:
         streamlit_cli.main()
