@@ -202,8 +202,12 @@ def fresh_database(backend: str, pg_url: str) -> Iterator[tuple[Engine, str]]:
         admin.dispose()
 
 
-def make_org(engine: Engine, sink_url: str) -> tuple[User, User, int]:
-    """An admin, an editor, an approver and a webhook channel to the sink."""
+def make_org(engine: Engine, sink_url: str, *, dedupe: bool) -> tuple[User, User, int]:
+    """An admin, an editor, an approver and a webhook channel to the sink.
+
+    The sink ignores a repeated idempotency key, so the channel says so by default
+    (`--no-dedupe` measures a channel that cannot deduplicate: one ledger write per post).
+    """
     with Session(engine, expire_on_commit=False) as s:
         password = secrets.token_urlsafe(16)
         admin = users.create_user(
@@ -220,7 +224,11 @@ def make_org(engine: Engine, sink_url: str) -> tuple[User, User, int]:
             for r in ("editor", "approver")
         )
         channel = channels.create_channel(
-            s, actor=admin, kind="webhook", name="Intranet", settings={"url": sink_url}
+            s,
+            actor=admin,
+            kind="webhook",
+            name="Intranet",
+            settings={"url": sink_url, "receiver_deduplicates": dedupe},
         )
         assert channel.id is not None
         return editor, approver, channel.id
@@ -414,7 +422,7 @@ def _pct(values: list[float], q: float) -> float:
 def run_engine(run: EngineRun, args: argparse.Namespace, profile_dir: Path | None) -> None:
     """Workers publish a backlog, then a paced stream; fills in `run`."""
     with Sink() as sink, fresh_database(run.backend, args.pg_url) as (engine, url):
-        editor, approver, channel_id = make_org(engine, sink.url)
+        editor, approver, channel_id = make_org(engine, sink.url, dedupe=args.dedupe)
         backlog_ids = add_posts(engine, editor, approver, channel_id, args.posts, args.per_piece)
         env = _env(
             PLANNER_DATABASE_URL=url,
@@ -640,6 +648,12 @@ def main(argv: list[str] | None = None) -> int:
         help="PostgreSQL database (a scratch schema is made and dropped)",
     )
     parser.add_argument(
+        "--no-dedupe",
+        dest="dedupe",
+        action="store_false",
+        help="the channel does not trust the sink to deduplicate (ledger row per post)",
+    )
+    parser.add_argument(
         "--no-analyze",
         dest="analyze",
         action="store_false",
@@ -679,7 +693,8 @@ def main(argv: list[str] | None = None) -> int:
         runs.append(run)
     print(
         f"\n{args.posts} posts per run, poll {args.poll:g} s, batch {args.batch}, "
-        f"{args.per_piece} posts per piece, ANALYZE {'on' if args.analyze else 'off'}; "
+        f"{args.per_piece} posts per piece, ANALYZE {'on' if args.analyze else 'off'}, "
+        f"channel {'deduplicates' if args.dedupe else 'cannot deduplicate'}; "
         f"started {started:%Y-%m-%d %H:%M} UTC\n"
     )
     print(table(runs, args.poll))

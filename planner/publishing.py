@@ -262,9 +262,10 @@ def claim_due_posts(
     lease: timedelta,
     lateness: timedelta,
 ) -> list[int]:
-    """Claim up to `limit` releasable posts for `worker_id` in one atomic statement."""
-    if is_frozen(session):
-        return []
+    """Claim up to `limit` releasable posts for `worker_id` in one atomic statement.
+
+    Nothing is claimed while publishing is frozen (checked in the same statement).
+    """
     # The piece's conditions are checked per candidate post in a correlated subquery,
     # not through a join. Joined, PostgreSQL underestimates `approved_revision = revision`
     # and starts from the pieces table: every claim then walks the posts of every
@@ -282,10 +283,15 @@ def claim_due_posts(
     piece_releasable = (
         select(and_(*piece_conditions)).where(Piece.id == Post.piece_id).scalar_subquery()
     )
+    frozen = (
+        select(Setting.key)
+        .where(col(Setting.key) == "publishing_frozen", col(Setting.value) == "on")
+        .exists()
+    )
     due = (
         select(Post.id)
         .join(Channel, col(Post.channel_id) == Channel.id)
-        .where(*other_conditions, piece_releasable)
+        .where(*other_conditions, piece_releasable, ~frozen)
         .order_by(col(Post.publish_at), col(Post.id))
         .limit(limit)
     )
@@ -741,11 +747,23 @@ def published_pieces(outcomes: Iterable[Outcome]) -> set[int]:
     }
 
 
-_OPEN_POSTS = (
-    select(Post.id).where(col(Post.piece_id) == Piece.id, col(Post.status).in_(_OPEN)).exists()
-)
-_ACTIVE_SERIES = (
-    select(Series.id).where(col(Series.piece_id) == Piece.id, col(Series.active).is_(True)).exists()
+_PIECES = Piece.__table__  # type: ignore[attr-defined]
+_SERIES = Series.__table__  # type: ignore[attr-defined]
+# Runs after every batch, so it is one prebuilt Core statement.
+_PUBLISH_FINISHED = (
+    update(_PIECES)
+    .where(
+        _PIECES.c.id.in_(bindparam("ids", expanding=True)),
+        _PIECES.c.status == PieceStatus.approved,
+        ~select(_POSTS.c.id)
+        .where(_POSTS.c.piece_id == _PIECES.c.id, _POSTS.c.status.in_(_OPEN))
+        .exists(),
+        ~select(_SERIES.c.id)
+        .where(_SERIES.c.piece_id == _PIECES.c.id, _SERIES.c.active.is_(True))
+        .exists(),
+    )
+    .values(status=PieceStatus.published, version=_PIECES.c.version + 1)
+    .returning(_PIECES.c.id, _PIECES.c.revision)
 )
 
 
@@ -764,31 +782,27 @@ def publish_finished_pieces(
     ids = sorted(published_pieces(outcomes) | set(piece_ids))
     if not ids:
         return
-    open_posts, series = _OPEN_POSTS, _ACTIVE_SERIES
-    moved = session.exec(
-        update(Piece)
-        .where(
-            col(Piece.id).in_(ids),
-            col(Piece.status) == PieceStatus.approved,
-            ~open_posts,
-            ~series,
-        )
-        .values(status=PieceStatus.published, version=Piece.version + 1)
-        .returning(col(Piece.id), col(Piece.revision))
-        .execution_options(synchronize_session=False)
-    ).all()
-    for piece_id, revision in moved:
-        audit.record(
-            session,
-            actor=None,
-            actor_name=worker,
-            object_type="piece",
-            object_id=piece_id,
-            action="published",
-            from_state="approved",
-            to_state="published",
-            version=revision,
-            note="all its posts are out",
+    conn = session.connection()
+    moved = conn.execute(_PUBLISH_FINISHED, {"ids": ids}).all()
+    if moved:
+        now = utcnow()
+        conn.execute(
+            insert(_AUDIT),
+            [
+                {
+                    "at": now,
+                    "actor_id": None,
+                    "actor_name": worker,
+                    "object_type": "piece",
+                    "object_id": str(piece_id),
+                    "action": "published",
+                    "from_state": "approved",
+                    "to_state": "published",
+                    "version": revision,
+                    "note": "all its posts are out",
+                }
+                for piece_id, revision in moved
+            ],
         )
     session.commit()
 

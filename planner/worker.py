@@ -14,7 +14,7 @@ import threading
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -95,7 +95,7 @@ class Worker:
             except Exception:  # a hiccup in renewal must not stop the worker
                 log.exception("could not renew leases")
 
-    def _claim(self) -> list[int]:
+    def _claim(self, lateness: timedelta) -> list[int]:
         with Session(self.engine, expire_on_commit=False) as session:
             return publishing.claim_due_posts(
                 session,
@@ -103,10 +103,12 @@ class Worker:
                 now=utcnow(),
                 limit=self.settings.batch_size,
                 lease=self.settings.lease,
-                lateness=publishing.max_lateness(session),
+                lateness=lateness,
             )
 
-    def _publish_due(self, result: SweepResult, max_batches: int | None) -> None:
+    def _publish_due(
+        self, result: SweepResult, max_batches: int | None, lateness: timedelta
+    ) -> None:
         """Claim and publish batches until nothing releasable is left (or `max_batches`).
 
         Each batch gets its ledger rows before its requests go to the pool. The next batch
@@ -130,7 +132,7 @@ class Worker:
                     and (max_batches is None or batches < max_batches)
                     and len(pending) <= self.settings.batch_size
                 ):
-                    ids = self._claim()
+                    ids = self._claim(lateness)
                     if ids:
                         batches += 1
                         result.claimed += len(ids)
@@ -191,7 +193,7 @@ class Worker:
                 len(recovery.requeued),
                 len(recovery.needs_check),
             )
-        self._publish_due(result, max_batches)
+        self._publish_due(result, max_batches, lateness)
         with Session(self.engine) as session:
             publishing.beat(
                 session,
