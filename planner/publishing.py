@@ -628,24 +628,44 @@ def finish_deliveries(
         attempt_rows: list[dict[str, object]] = []
         audit_rows: list[dict[str, object]] = []
         outcomes: list[Outcome] = []
+        held: set[int] | None = None
+        if conn.dialect.name == "postgresql":
+            # Lock the posts this worker still holds, then move them in one executemany.
+            # (SQLite runs one statement per post: in-process, cheap, and a read before
+            # the write could fail on a snapshot another worker's commit made stale.)
+            held = set(
+                conn.execute(
+                    select(_POSTS.c.id)
+                    .where(
+                        _POSTS.c.id.in_([d.post_id for d in deliveries]),
+                        _POSTS.c.claimed_by == worker_id,
+                        _POSTS.c.status == PostStatus.publishing,
+                    )
+                    .with_for_update()
+                ).scalars()
+            )
+        post_rows: list[dict[str, object]] = []
         for d in deliveries:
             verdict = _verdict(
                 d, failures=earlier.get(d.post_id, 0) + 1, settings=settings, rng=rng, now=now
             )
             receipt, error = d.receipt, d.error
-            moved = conn.execute(
-                _FINISH_POST,
-                {
-                    "b_id": d.post_id,
-                    "b_worker": worker_id,
-                    "b_status": verdict.status,
-                    "b_next_attempt_at": verdict.retry_at,
-                    "b_last_error": verdict.message or None,
-                    "b_external_id": receipt.external_id if receipt else None,
-                    "b_external_url": receipt.url if receipt else None,
-                    "b_published_at": now if receipt else None,
-                },
-            ).rowcount
+            params = {
+                "b_id": d.post_id,
+                "b_worker": worker_id,
+                "b_status": verdict.status,
+                "b_next_attempt_at": verdict.retry_at,
+                "b_last_error": verdict.message or None,
+                "b_external_id": receipt.external_id if receipt else None,
+                "b_external_url": receipt.url if receipt else None,
+                "b_published_at": now if receipt else None,
+            }
+            if held is None:
+                moved = conn.execute(_FINISH_POST, params).rowcount
+            else:
+                moved = 1 if d.post_id in held else 0
+                if moved:
+                    post_rows.append(params)
             note = verdict.message or None
             if moved != 1:
                 note = ((note or "") + " (lease lost before completion)").strip()
@@ -688,6 +708,8 @@ def finish_deliveries(
                     d.piece_id,
                 )
             )
+        if post_rows:
+            conn.execute(_FINISH_POST, post_rows)
         # A post whose ledger row could not be written has no attempt to complete.
         attempt_rows = [row for row in attempt_rows if row["b_id"] is not None]
         if attempt_rows:

@@ -432,6 +432,34 @@ def test_a_crash_mid_batch_sends_to_a_human_only_the_posts_whose_request_began(
     assert sorted(c.key for c in rec.calls) == sorted(p.idempotency_key for p in posts[1:])
 
 
+def test_a_result_after_the_lease_was_lost_is_kept_in_the_ledger_not_on_the_post(
+    world: World, engine: Engine, rec: type[recording.RecordingPublisher]
+) -> None:
+    post = _due_post(world, _approved_piece(world), _channel(world), ago=timedelta(minutes=1))
+    with Session(engine) as s:
+        claimed = publishing.claim_due_posts(
+            s,
+            worker_id="slow-worker",
+            now=utcnow(),
+            limit=5,
+            lease=timedelta(seconds=1),
+            lateness=timedelta(hours=6),
+        )
+    (delivery,) = publishing.begin_deliveries(engine, post_ids=claimed, worker_id="slow-worker")
+    publishing.deliver(engine, delivery)
+    time.sleep(1.1)
+    with Session(engine) as s:  # meanwhile the lease ran out and a sweep recovered the post
+        assert publishing.recover_expired(s, now=utcnow()).needs_check == [post.id]
+    (outcome,) = publishing.finish_deliveries(
+        engine, [delivery], worker_id="slow-worker", settings=FAST
+    )
+    assert (outcome.status, outcome.outcome) == (PostStatus.publishing, "published")
+    assert _reload(engine, post.id).status == PostStatus.needs_check
+    (attempt,) = _attempts(engine, post.id)
+    assert attempt.outcome == "published"
+    assert "lease lost before completion" in (attempt.error or "")
+
+
 def test_slow_requests_renew_the_lease_so_nobody_takes_the_post_over(
     world: World, engine: Engine, rec: type[recording.RecordingPublisher]
 ) -> None:
