@@ -91,7 +91,7 @@ def parse_duration(text: str) -> timedelta:
 class EngineSettings:
     """How a worker publishes: batch size, threads, lease, retries and poll interval."""
 
-    batch_size: int = 20
+    batch_size: int = 50
     threads: int = 4
     lease: timedelta = timedelta(minutes=5)
     max_attempts: int = 5
