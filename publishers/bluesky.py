@@ -32,6 +32,7 @@ from publishers.base import (
 )
 from publishers.http import channel_message, error_for, mask, request
 from publishers.media import fetch_media
+from publishers.text import with_link
 
 if TYPE_CHECKING:
     from requests import Response
@@ -80,13 +81,6 @@ def record_key(idempotency_key: str) -> str:
     clock_id = digest & 0x3FF
     value = (micros << 10) | clock_id  # 0 | 53-bit microseconds | 10-bit clock id
     return "".join(_TID_ALPHABET[(value >> (5 * shift)) & 31] for shift in range(12, -1, -1))
-
-
-def compose(post: OutgoingPost) -> str:
-    """The post text: the post's text, with its link appended when the text lacks it."""
-    if post.link and post.link not in post.text:
-        return f"{post.text.rstrip()}\n\n{post.link}"
-    return post.text
 
 
 @dataclass(frozen=True)
@@ -224,7 +218,7 @@ class BlueskyPublisher(Publisher):
         return graphemes(text)
 
     def validate(self, post: OutgoingPost) -> list[Problem]:
-        text = compose(post)
+        text = with_link(post)
         problems = super().validate(replace(post, text=text))
         size = len(text.encode("utf-8"))
         if size > MAX_BYTES:
@@ -354,7 +348,7 @@ class BlueskyPublisher(Publisher):
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
         session = self._session()
-        text = compose(post)
+        text = with_link(post)
         record: dict[str, Any] = {
             "$type": POST_COLLECTION,
             "text": text,

@@ -37,6 +37,7 @@ from publishers.base import (
     TransientError,
 )
 from publishers.http import MESSAGE_MAX, error_for, request
+from publishers.text import with_link
 
 if TYPE_CHECKING:
     from requests import Response
@@ -75,13 +76,6 @@ def seconds_until_quota_reset(now: datetime | None = None) -> float:
     now = datetime.now(UTC) if now is None else now.astimezone(UTC)
     midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
     return (midnight - now).total_seconds()
-
-
-def compose(post: OutgoingPost) -> str:
-    """The post's text, with its link appended when the text lacks it."""
-    if post.link and post.link not in post.text:
-        return f"{post.text.rstrip()}\n\n{post.link}"
-    return post.text
 
 
 class LinkedInPublisher(Publisher):
@@ -212,13 +206,13 @@ class LinkedInPublisher(Publisher):
 
     def commentary(self, post: OutgoingPost) -> str:
         """The commentary LinkedIn receives for `post`: its text in little format."""
-        return little_text(compose(post))
+        return little_text(with_link(post))
 
     def measure(self, text: str) -> int:
         return utf16_length(little_text(text))
 
     def validate(self, post: OutgoingPost) -> list[Problem]:
-        return super().validate(replace(post, text=compose(post)))
+        return super().validate(replace(post, text=with_link(post)))
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
         """POST /rest/posts; the new post's URN comes back in the x-restli-id header."""

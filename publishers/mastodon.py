@@ -27,6 +27,7 @@ from publishers.base import (
 )
 from publishers.http import raise_for_channel, request
 from publishers.media import fetch_media
+from publishers.text import with_link
 
 if TYPE_CHECKING:
     from requests import Response
@@ -90,13 +91,6 @@ def countable_text(text: str) -> str:
 def status_length(text: str) -> int:
     """The length Mastodon's server checks against its limit."""
     return len(_GRAPHEME.findall(countable_text(text)))
-
-
-def compose(post: OutgoingPost) -> str:
-    """The status text: the post's text, with its link appended when the text lacks it."""
-    if post.link and post.link not in post.text:
-        return f"{post.text.rstrip()}\n\n{post.link}"
-    return post.text
 
 
 class MastodonPublisher(Publisher):
@@ -205,7 +199,7 @@ class MastodonPublisher(Publisher):
         return status_length(text)
 
     def validate(self, post: OutgoingPost) -> list[Problem]:
-        problems = super().validate(replace(post, text=compose(post)))
+        problems = super().validate(replace(post, text=with_link(post)))
         if len(post.media) > MAX_MEDIA:
             problems.append(
                 Problem("media", f"{len(post.media)} files; {self.display_name} allows 4")
@@ -222,7 +216,7 @@ class MastodonPublisher(Publisher):
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
         media_ids = [self._upload(item) for item in post.media]
         body: dict[str, Any] = {
-            "status": compose(post),
+            "status": with_link(post),
             "visibility": self.settings["visibility"],
             "language": self.settings["language"],
         }

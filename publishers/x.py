@@ -37,6 +37,7 @@ from publishers.base import (
     TransientError,
 )
 from publishers.http import MESSAGE_MAX, error_for, request, retry_after
+from publishers.text import with_link
 
 if TYPE_CHECKING:
     from requests import Response
@@ -162,13 +163,6 @@ def weighted_length(text: str) -> int:
     return total
 
 
-def compose(post: OutgoingPost) -> str:
-    """The post's text, with its link appended when the text lacks it."""
-    if post.link and post.link not in post.text:
-        return f"{post.text.rstrip()}\n\n{post.link}"
-    return post.text
-
-
 class XPublisher(Publisher):
     """Posts to one X account with an OAuth 2.0 user-context token."""
 
@@ -290,11 +284,11 @@ class XPublisher(Publisher):
         return weighted_length(text)
 
     def validate(self, post: OutgoingPost) -> list[Problem]:
-        return super().validate(replace(post, text=compose(post)))
+        return super().validate(replace(post, text=with_link(post)))
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
         """POST /2/tweets; X has no idempotency key (see the module docstring)."""
-        response = self._call("POST", "/2/tweets", json={"text": compose(post)})
+        response = self._call("POST", "/2/tweets", json={"text": with_link(post)})
         data = _data(response, "the new post")
         ident = data.get("id")
         if not isinstance(ident, str) or not re.fullmatch(r"[0-9]+", ident):
