@@ -233,8 +233,8 @@ class Post(SQLModel, table=True):
     __mapper_args__ = {"version_id_col": _POST_VERSION}
     __table_args__ = (
         UniqueConstraint("series_id", "occurrence_at"),
-        # The scheduler's claim looks for due posts by status and time.
-        Index("ix_posts_status_publish_at", "status", "publish_at"),
+        # The scheduler's claim takes due posts by status, in (publish_at, id) order.
+        Index("ix_posts_status_publish_at_id", "status", "publish_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
