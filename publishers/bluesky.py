@@ -30,7 +30,7 @@ from publishers.base import (
     SettingSpec,
     TransientError,
 )
-from publishers.http import channel_message, error_for, mask, request
+from publishers.http import channel_message, error_for, json_object, mask, request
 from publishers.media import fetch_media
 from publishers.text import with_link
 
@@ -312,7 +312,7 @@ class BlueskyPublisher(Publisher):
         self._fail(response)
 
     def _store_session(self, response: Response) -> _Session:
-        answer = _json(response, "the session")
+        answer = json_object(response, "the server", "the session")
         try:
             session = _Session(
                 did=str(answer["did"]),
@@ -374,7 +374,7 @@ class BlueskyPublisher(Publisher):
                 "record": record,
             },
         )
-        answer = _json(response, "the post")
+        answer = json_object(response, "the server", "the post")
         uri = str(answer.get("uri") or f"at://{session.did}/{POST_COLLECTION}/{rkey}")
         return Receipt(
             external_id=uri,
@@ -407,7 +407,7 @@ class BlueskyPublisher(Publisher):
             return None
         if not 200 <= response.status_code < 300:
             self._fail(response)
-        did = _json(response, "the handle").get("did")
+        did = json_object(response, "the server", "the handle").get("did")
         return str(did) if did else None
 
     def _upload(self, item: Media) -> dict[str, Any]:
@@ -422,14 +422,14 @@ class BlueskyPublisher(Publisher):
             data=fetched.content,
             headers={"Content-Type": fetched.mime_type},
         )
-        blob = _json(response, "the uploaded image").get("blob")
+        blob = json_object(response, "the server", "the uploaded image").get("blob")
         if not isinstance(blob, dict):
             raise TransientError("the server stored the image but its answer has no blob")
         return {"alt": item.alt_text, "image": blob}
 
     def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
         response = self._call("GET", "app.bsky.feed.getPosts", params={"uris": receipt.external_id})
-        posts = _json(response, "the post").get("posts") or []
+        posts = json_object(response, "the server", "the post").get("posts") or []
         if not posts or not isinstance(posts[0], dict):
             return {}  # deleted, or not indexed yet
         view = posts[0]
@@ -443,7 +443,7 @@ class BlueskyPublisher(Publisher):
 
     def check_connection(self) -> str:
         response = self._call("GET", "com.atproto.server.getSession")
-        answer = _json(response, "the session")
+        answer = json_object(response, "the server", "the session")
         return (
             f"signed in to {self.settings['service_url']} as "
             f"@{answer.get('handle', '?')} ({answer.get('did', '?')})"
@@ -481,17 +481,3 @@ def _xrpc_message(response: Response, secrets: list[str]) -> str | None:
         if isinstance(error, str) and isinstance(message, str) and error and message:
             return mask(f"{error}: {message}", secrets)
     return None
-
-
-def _json(response: Response, what: str) -> dict[str, Any]:
-    """The JSON object of a success answer; anything else is worth a (safe) retry."""
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict):
-        raise TransientError(
-            f"the server answered HTTP {response.status_code} for {what} without a JSON object",
-            http_status=response.status_code,
-        )
-    return answer

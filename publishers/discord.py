@@ -27,7 +27,14 @@ from publishers.base import (
     Receipt,
     SettingSpec,
 )
-from publishers.http import channel_message, error_for, mask, request, retry_after
+from publishers.http import (
+    channel_message,
+    error_for,
+    json_object_or_empty,
+    mask,
+    request,
+    retry_after,
+)
 from publishers.redaction import redact_in_http_logs
 from publishers.text import with_link
 
@@ -147,7 +154,7 @@ class DiscordPublisher(Publisher):
 
     def _error(self, response: Response) -> DeliveryError:
         """The typed error for {"message", "code", "errors"?, "retry_after"?, "global"?}."""
-        body = _object(response)
+        body = json_object_or_empty(response)
         message = channel_message(response, self._secrets)
         details = _field_errors(body.get("errors"))
         if details:
@@ -194,7 +201,7 @@ class DiscordPublisher(Publisher):
             data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
             headers={"Content-Type": "application/json"},
         )
-        message = _object(response)
+        message = json_object_or_empty(response)
         message_id = message.get("id")
         if not isinstance(message_id, str) or not message_id:
             # Discord took it (2xx) but said nothing usable; resending would post twice.
@@ -222,7 +229,7 @@ class DiscordPublisher(Publisher):
 
     def _webhook(self) -> dict[str, Any]:
         """The webhook object (GET on its address): name, channel_id, guild_id."""
-        webhook = _object(self._call("GET"))
+        webhook = json_object_or_empty(self._call("GET"))
         guild_id = webhook.get("guild_id")
         if isinstance(guild_id, str) and guild_id:
             self._guild_id = guild_id
@@ -233,7 +240,7 @@ class DiscordPublisher(Publisher):
         if not receipt.external_id.isdigit():
             return {}  # the receipt of an answer without a message id
         response = self._call("GET", f"/messages/{receipt.external_id}")
-        reactions = _object(response).get("reactions")
+        reactions = json_object_or_empty(response).get("reactions")
         counts = [
             item.get("count")
             for item in (reactions if isinstance(reactions, list) else [])
@@ -246,12 +253,3 @@ class DiscordPublisher(Publisher):
         webhook = self._webhook()
         name = webhook.get("name") or "?"
         return f"webhook {name!r} posts to channel {webhook.get('channel_id', '?')}"
-
-
-def _object(response: Response) -> dict[str, Any]:
-    """The JSON object of an answer, or {} when the body is something else."""
-    try:
-        answer = response.json()
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}

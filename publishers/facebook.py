@@ -30,7 +30,7 @@ from publishers.base import (
     SettingSpec,
     TransientError,
 )
-from publishers.http import MESSAGE_MAX, error_for, mask, request, retry_after
+from publishers.http import error_for, json_object, mask, request, retry_after, shorten
 
 if TYPE_CHECKING:
     from requests import Response
@@ -191,8 +191,7 @@ class FacebookPublisher(Publisher):
             codes += f", subcode {graph['error_subcode']}"
         if graph.get("fbtrace_id"):
             codes += f", fbtrace_id {graph['fbtrace_id']}"
-        text = mask(f"{str(words).strip()} ({codes})", self._secrets)
-        return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
+        return shorten(mask(f"{str(words).strip()} ({codes})", self._secrets))
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
         """POST /{page-id}/feed with the message (and link); Graph answers the post id."""
@@ -200,7 +199,7 @@ class FacebookPublisher(Publisher):
         if post.link:
             data["link"] = post.link
         response = self._call("POST", f"{self.settings['page_id']}/feed", data=data)
-        ident = _json(response, "the new post").get("id")
+        ident = json_object(response, "Facebook", "the new post").get("id")
         if not isinstance(ident, str) or not re.fullmatch(r"[0-9]+_[0-9]+", ident):
             raise TransientError(
                 f"Facebook answered HTTP {response.status_code} without the new post's id",
@@ -218,7 +217,7 @@ class FacebookPublisher(Publisher):
         """Reactions, comments and shares of the post (totals, without the lists)."""
         fields = "reactions.limit(0).summary(true),comments.limit(0).summary(true),shares"
         response = self._call("GET", receipt.external_id, params={"fields": fields})
-        answer = _json(response, "the post")
+        answer = json_object(response, "Facebook", "the post")
         metrics: dict[str, int] = {}
         for name in ("reactions", "comments"):
             edge = answer.get(name)
@@ -237,19 +236,5 @@ class FacebookPublisher(Publisher):
     def check_connection(self) -> str:
         """Read the page's name with the token: it is valid and belongs to this page."""
         response = self._call("GET", self.settings["page_id"], params={"fields": "id,name"})
-        name = _json(response, "the page").get("name") or self.settings["page_id"]
+        name = json_object(response, "Facebook", "the page").get("name") or self.settings["page_id"]
         return f"connected to the Facebook page {name}"
-
-
-def _json(response: Response, what: str) -> dict[str, Any]:
-    """The JSON object of a success answer; anything else is worth a retry."""
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict):
-        raise TransientError(
-            f"Facebook answered HTTP {response.status_code} for {what} without a JSON object",
-            http_status=response.status_code,
-        )
-    return answer

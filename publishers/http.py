@@ -123,8 +123,35 @@ def channel_message(response: requests.Response, secrets: Sequence[str] = ()) ->
         text = " ".join(response.text.split())
     if not text:
         text = response.reason or f"HTTP {response.status_code}"
-    text = mask(text, secrets)
+    return shorten(mask(text, secrets))
+
+
+def shorten(text: str) -> str:
+    """`text` cut to MESSAGE_MAX characters, an ellipsis marking the cut."""
     return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
+
+
+def json_object(response: requests.Response, channel: str, what: str) -> dict[str, Any]:
+    """The JSON object of a success answer; anything else is a TransientError (retry)."""
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise TransientError(
+            f"{channel} answered HTTP {response.status_code} for {what} without a JSON object",
+            http_status=response.status_code,
+        )
+    return answer
+
+
+def json_object_or_empty(response: requests.Response) -> dict[str, Any]:
+    """The JSON object of an answer, or {} when the body is something else."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
 
 
 def retry_after(response: requests.Response, now: float | None = None) -> float:

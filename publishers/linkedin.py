@@ -36,7 +36,7 @@ from publishers.base import (
     SettingSpec,
     TransientError,
 )
-from publishers.http import MESSAGE_MAX, error_for, request
+from publishers.http import error_for, json_object, request, shorten
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -202,7 +202,7 @@ class LinkedInPublisher(Publisher):
         text = body.get("message") if isinstance(body, dict) else None
         if not isinstance(text, str) or not text.strip():
             return None
-        return _cut(_EXCEPTION_PREFIX.sub("", text.strip()))
+        return shorten(_EXCEPTION_PREFIX.sub("", text.strip()))
 
     def commentary(self, post: OutgoingPost) -> str:
         """The commentary LinkedIn receives for `post`: its text in little format."""
@@ -255,7 +255,7 @@ class LinkedInPublisher(Publisher):
             f"&{field}=List({quote(receipt.external_id, safe='')})"
         )
         response = self._call("GET", f"/rest/organizationalEntityShareStatistics?{query}")
-        elements = _json(response, "the share statistics").get("elements")
+        elements = json_object(response, "LinkedIn", "the share statistics").get("elements")
         first = elements[0] if isinstance(elements, list) and elements else None
         totals = first.get("totalShareStatistics") if isinstance(first, dict) else None
         if not isinstance(totals, dict):
@@ -277,23 +277,5 @@ class LinkedInPublisher(Publisher):
     def check_connection(self) -> str:
         """Look the page up: the token works and the version is still served."""
         response = self._call("GET", f"/rest/organizations/{self.settings['organization_id']}")
-        name = _json(response, "the page").get("localizedName") or self.author
+        name = json_object(response, "LinkedIn", "the page").get("localizedName") or self.author
         return f"connected to the LinkedIn page {name}"
-
-
-def _json(response: Response, what: str) -> dict[str, Any]:
-    """The JSON object of a success answer; anything else is worth a retry."""
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict):
-        raise TransientError(
-            f"LinkedIn answered HTTP {response.status_code} for {what} without a JSON object",
-            http_status=response.status_code,
-        )
-    return answer
-
-
-def _cut(text: str) -> str:
-    return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"

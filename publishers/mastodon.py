@@ -25,7 +25,7 @@ from publishers.base import (
     SettingSpec,
     TransientError,
 )
-from publishers.http import raise_for_channel, request
+from publishers.http import json_object, raise_for_channel, request
 from publishers.media import fetch_media
 from publishers.text import with_link
 
@@ -228,7 +228,7 @@ class MastodonPublisher(Publisher):
             json=body,
             headers={"Idempotency-Key": idempotency_key},
         )
-        status = _json(response, "the new status")
+        status = json_object(response, "the server", "the new status")
         if not status.get("id"):
             raise TransientError(
                 "the server accepted the status but its answer has no id",
@@ -250,7 +250,7 @@ class MastodonPublisher(Publisher):
             files={"file": (fetched.filename, fetched.content, fetched.mime_type)},
             data={"description": item.alt_text},
         )
-        attachment = _json(response, "the uploaded file")
+        attachment = json_object(response, "the server", "the uploaded file")
         if not attachment.get("id"):
             raise TransientError("the server stored the file but its answer has no id")
         media_id = str(attachment["id"])
@@ -269,7 +269,7 @@ class MastodonPublisher(Publisher):
 
     def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
         response = self._call("GET", f"/api/v1/statuses/{receipt.external_id}")
-        status = _json(response, "the status")
+        status = json_object(response, "the server", "the status")
         metrics = {
             "likes": status.get("favourites_count"),
             "reposts": status.get("reblogs_count"),
@@ -280,7 +280,7 @@ class MastodonPublisher(Publisher):
 
     def check_connection(self) -> str:
         response = self._call("GET", "/api/v1/accounts/verify_credentials")
-        account = _json(response, "the account")
+        account = json_object(response, "the server", "the account")
         return f"signed in to {self.settings['instance_url']} as @{account.get('acct', '?')}"
 
 
@@ -288,17 +288,3 @@ def _is_video(item: Media) -> bool:
     return item.mime_type.startswith(("video/", "audio/")) or item.url.lower().endswith(
         (".mp4", ".mov", ".webm", ".m4v", ".mp3", ".ogg", ".wav")
     )
-
-
-def _json(response: Response, what: str) -> dict[str, Any]:
-    """The JSON object of a success answer; anything else is worth a (safe) retry."""
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict):
-        raise TransientError(
-            f"the server answered HTTP {response.status_code} for {what} without a JSON object",
-            http_status=response.status_code,
-        )
-    return answer

@@ -29,7 +29,13 @@ from publishers.base import (
     SettingSpec,
     TransientError,
 )
-from publishers.http import channel_message, error_for, request, retry_after
+from publishers.http import (
+    channel_message,
+    error_for,
+    json_object_or_empty,
+    request,
+    retry_after,
+)
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -160,7 +166,7 @@ class MatrixPublisher(Publisher):
 
     def _error(self, response: Response) -> DeliveryError:
         """The typed error for a Matrix error answer: {"errcode": "M_...", "error": "..."}."""
-        body = _object(response)
+        body = json_object_or_empty(response)
         errcode = body.get("errcode") if isinstance(body.get("errcode"), str) else ""
         words = channel_message(response, self._secrets)
         message = f"{errcode}: {words}" if errcode and errcode not in words else words
@@ -182,7 +188,7 @@ class MatrixPublisher(Publisher):
         if self._room_id is None:
             alias = self.settings["room"]
             response = self._call("GET", f"/_matrix/client/v3/directory/room/{_path(alias)}")
-            room_id = _object(response).get("room_id")
+            room_id = json_object_or_empty(response).get("room_id")
             if not isinstance(room_id, str) or not room_id.startswith("!"):
                 raise TransientError(
                     f"the homeserver resolved {alias!r} without a room id",
@@ -207,7 +213,7 @@ class MatrixPublisher(Publisher):
             f"{_path(idempotency_key)}",
             json=message_content(with_link(post)),
         )
-        answer = _object(response)
+        answer = json_object_or_empty(response)
         event_id = answer.get("event_id")
         if not isinstance(event_id, str) or not event_id:
             # Safe to retry: the same txnId cannot create a second message.
@@ -237,7 +243,7 @@ class MatrixPublisher(Publisher):
         params: dict[str, str | int] = {"limit": 100}
         total = 0
         for _ in range(MAX_RELATION_PAGES):
-            answer = _object(self._call("GET", path, params=params))
+            answer = json_object_or_empty(self._call("GET", path, params=params))
             chunk = answer.get("chunk")
             total += len(chunk) if isinstance(chunk, list) else 0
             next_batch = answer.get("next_batch")
@@ -248,21 +254,14 @@ class MatrixPublisher(Publisher):
 
     def check_connection(self) -> str:
         """Who the token belongs to, and whether that account has joined the room."""
-        user = _object(self._call("GET", "/_matrix/client/v3/account/whoami")).get("user_id")
+        whoami = self._call("GET", "/_matrix/client/v3/account/whoami")
+        user = json_object_or_empty(whoami).get("user_id")
         room_id = self.room_id()
-        joined = _object(self._call("GET", "/_matrix/client/v3/joined_rooms")).get("joined_rooms")
+        rooms = self._call("GET", "/_matrix/client/v3/joined_rooms")
+        joined = json_object_or_empty(rooms).get("joined_rooms")
         if not isinstance(joined, list) or room_id not in joined:
             raise AuthError(
                 f"{user} has not joined {self.settings['room']}; invite the account "
                 "and let it join the room"
             )
         return f"signed in as {user}, a member of {self.settings['room']}"
-
-
-def _object(response: Response) -> dict[str, Any]:
-    """The JSON object of an answer, or {} when the body is something else."""
-    try:
-        answer = response.json()
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}

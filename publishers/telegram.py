@@ -29,7 +29,14 @@ from publishers.base import (
     SettingSpec,
     TransientError,
 )
-from publishers.http import channel_message, error_for, mask, request, retry_after
+from publishers.http import (
+    channel_message,
+    error_for,
+    json_object_or_empty,
+    mask,
+    request,
+    retry_after,
+)
 from publishers.redaction import redact_in_http_logs
 from publishers.text import with_link
 
@@ -164,7 +171,7 @@ class TelegramPublisher(Publisher):
             # The cause is a requests exception whose text holds the URL, token and all.
             err.__cause__ = err.__context__ = None
             raise
-        body = _object(response)
+        body = json_object_or_empty(response)
         if not 200 <= response.status_code < 300 or body.get("ok") is False:
             raise self._error(response, body)
         return body.get("result"), response
@@ -262,12 +269,3 @@ class TelegramPublisher(Publisher):
             if status == "administrator" and member.get("can_post_messages") is False:
                 raise AuthError(f"{bot} may not post messages in {name}; grant that right")
         return f"{bot} can post to {name}"
-
-
-def _object(response: Response) -> dict[str, Any]:
-    """The JSON object of an answer, or {} when the body is something else."""
-    try:
-        answer = response.json()
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}

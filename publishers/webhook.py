@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from publishers.base import ConfigError, OutgoingPost, Publisher, Receipt, SettingSpec
-from publishers.http import raise_for_channel, request
+from publishers.http import json_object_or_empty, raise_for_channel, request
 
 if TYPE_CHECKING:
     import requests
@@ -107,11 +107,7 @@ class WebhookPublisher(Publisher):
             "media": [{"url": m.url, "alt_text": m.alt_text} for m in post.media],
         }
         response = self._post(payload, {"Idempotency-Key": idempotency_key, EVENT_HEADER: "post"})
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        answer = answer if isinstance(answer, dict) else {}
+        answer = json_object_or_empty(response)
         ident = answer.get("id")
         url = answer.get("url")
         has_id = isinstance(ident, str | int) and str(ident) != ""

@@ -36,7 +36,7 @@ from publishers.base import (
     SettingSpec,
     TransientError,
 )
-from publishers.http import MESSAGE_MAX, error_for, request, retry_after
+from publishers.http import error_for, request, retry_after, shorten
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -277,7 +277,7 @@ class XPublisher(Publisher):
             body.get("title"),
         ):
             if isinstance(text, str) and text.strip():
-                return _cut(text.strip())
+                return shorten(text.strip())
         return None
 
     def measure(self, text: str) -> int:
@@ -359,7 +359,3 @@ def _data(response: Response, what: str) -> dict[str, Any]:
             http_status=response.status_code,
         )
     return data
-
-
-def _cut(text: str) -> str:
-    return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
