@@ -68,6 +68,13 @@ def current_user(session: Session) -> User | None:
     return user
 
 
+def show_done(key: str) -> None:
+    """Show, once, the message that a previous run left under `key` for this one."""
+    done = st.session_state.pop(key, None)
+    if done:
+        st.success(done)
+
+
 def _sign_in_page() -> None:
     st.title(t("sign_in.heading"))
     with st.form(keys.SIGN_IN_FORM):

@@ -71,9 +71,7 @@ def render() -> None:
     """Draw the page."""
     t = app.t
     st.title(t("approvals.heading"))
-    done = st.session_state.pop(keys.APPROVALS_DONE, None)
-    if done is not None:
-        st.success(done)
+    app.show_done(keys.APPROVALS_DONE)
     errors: dict[str, list[str]] = st.session_state.pop(keys.APPROVALS_ERROR, None) or {}
     with Session(app.engine(), expire_on_commit=False) as session:
         user = app.current_user(session)

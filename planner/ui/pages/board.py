@@ -167,9 +167,7 @@ def render() -> None:
     """Draw the page."""
     t = app.t
     st.title(t("board.heading"))
-    done = st.session_state.pop(keys.BOARD_DONE, None)
-    if done is not None:
-        st.success(done)
+    app.show_done(keys.BOARD_DONE)
     with Session(app.engine(), expire_on_commit=False) as session:
         user = app.current_user(session)
         if user is None:

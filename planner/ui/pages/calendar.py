@@ -436,9 +436,7 @@ def render() -> None:
         if user is None:
             return
         st.caption(t("calendar.zone", zone=user.timezone))
-        done = st.session_state.pop(keys.CAL_DONE, None)
-        if done:
-            st.success(done)
+        app.show_done(keys.CAL_DONE)
         view, anchor, channel_id, department_id = _filters(session)
         first, days = _visible_range(view, anchor)
         bounds = planning.local_bounds(first, days, user.timezone)

@@ -14,10 +14,9 @@ from sqlmodel import Session
 from streamlit.delta_generator import DeltaGenerator
 
 from planner import channels
-from planner.errors import ConfigurationError, NotFound, PermissionDenied, ValidationFailed
+from planner.errors import ConfigurationError, NotFound, ValidationFailed
 from planner.models import Channel, User
-from planner.permissions import require
-from planner.ui import app, keys, moves
+from planner.ui import access, app, keys, moves
 from publishers.base import SettingSpec
 
 NEW = 0  # the pick that means "a new channel"
@@ -189,17 +188,10 @@ def render() -> None:
     """Draw the page."""
     t = app.t
     st.title(t("channels.heading"))
-    done = st.session_state.pop(keys.CHANNELS_DONE, None)
-    if done:
-        st.success(done)
+    app.show_done(keys.CHANNELS_DONE)
     with Session(app.engine(), expire_on_commit=False) as session:
-        actor = app.current_user(session)
+        actor = access.permitted_user(session, "manage_channels")
         if actor is None:
-            return
-        try:
-            require(actor, "manage_channels")
-        except PermissionDenied as err:
-            st.error("; ".join(moves.error_text(err)))
             return
         listed = channels.list_channels(session)
         if not listed:

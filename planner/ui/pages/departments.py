@@ -6,26 +6,18 @@ import streamlit as st
 from sqlmodel import Session
 
 from planner import users
-from planner.errors import NotFound, PermissionDenied, ValidationFailed
-from planner.permissions import require
-from planner.ui import app, keys, moves
+from planner.errors import NotFound, ValidationFailed
+from planner.ui import access, app, keys, moves
 
 
 def render() -> None:
     """Draw the page."""
     t = app.t
     st.title(t("departments.heading"))
-    done = st.session_state.pop(keys.DEPARTMENTS_DONE, None)
-    if done:
-        st.success(done)
+    app.show_done(keys.DEPARTMENTS_DONE)
     with Session(app.engine(), expire_on_commit=False) as session:
-        actor = app.current_user(session)
+        actor = access.permitted_user(session, "manage_departments")
         if actor is None:
-            return
-        try:
-            require(actor, "manage_departments")
-        except PermissionDenied as err:
-            st.error("; ".join(moves.error_text(err)))
             return
         overview = users.department_overview(session)
         if not overview:

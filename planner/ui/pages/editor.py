@@ -285,9 +285,7 @@ def render() -> None:
             for c in channels.list_channels(session, include_disabled=False)
             if c.id not in {p.id for p in planned}
         }
-        done = st.session_state.pop(keys.EDITOR_DONE, None)
-        if done:
-            st.success(done)
+        app.show_done(keys.EDITOR_DONE)
         st.text(
             t(
                 "editor.state",

@@ -236,9 +236,7 @@ def render() -> None:
     """Draw the page."""
     t = app.t
     st.title(t("inbox.heading"))
-    done = st.session_state.pop(keys.INBOX_DONE, None)
-    if done is not None:
-        st.success(done)
+    app.show_done(keys.INBOX_DONE)
     with Session(app.engine(), expire_on_commit=False) as session:
         user = app.current_user(session)
         if user is None:

@@ -6,9 +6,8 @@ import streamlit as st
 from sqlmodel import Session
 
 from planner import org_settings
-from planner.errors import PermissionDenied, ValidationFailed
-from planner.permissions import require
-from planner.ui import app, keys, moves
+from planner.errors import ValidationFailed
+from planner.ui import access, app, keys, moves
 from planner.ui.i18n import LANGUAGES
 
 
@@ -16,17 +15,10 @@ def render() -> None:
     """Draw the page."""
     t = app.t
     st.title(t("settings.heading"))
-    done = st.session_state.pop(keys.SETTINGS_DONE, None)
-    if done:
-        st.success(done)
+    app.show_done(keys.SETTINGS_DONE)
     with Session(app.engine(), expire_on_commit=False) as session:
-        actor = app.current_user(session)
+        actor = access.permitted_user(session, "change_settings")
         if actor is None:
-            return
-        try:
-            require(actor, "change_settings")
-        except PermissionDenied as err:
-            st.error("; ".join(moves.error_text(err)))
             return
         current = org_settings.all_settings(session)
         slots = {}

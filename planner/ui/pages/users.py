@@ -181,9 +181,7 @@ def render() -> None:
     """Draw the page."""
     t = app.t
     st.title(t("users.heading"))
-    done = st.session_state.pop(keys.USERS_DONE, None)
-    if done:
-        st.success(done)
+    app.show_done(keys.USERS_DONE)
     with Session(app.engine(), expire_on_commit=False) as session:
         actor = app.current_user(session)
         if actor is None:

@@ -1,0 +1,24 @@
+"""Who may draw a page: the signed-in user, if their role allows the page's action."""
+
+from __future__ import annotations
+
+import streamlit as st
+from sqlmodel import Session
+
+from planner.errors import PermissionDenied
+from planner.models import User
+from planner.permissions import require
+from planner.ui import app, moves
+
+
+def permitted_user(session: Session, action: str) -> User | None:
+    """The signed-in user if they may do `action`; else None, with the refusal shown."""
+    actor = app.current_user(session)
+    if actor is None:
+        return None
+    try:
+        require(actor, action)
+    except PermissionDenied as err:
+        st.error("; ".join(moves.error_text(err)))
+        return None
+    return actor
