@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 SettingType = Literal["str", "url", "int", "bool", "password"]
+# A channel slower than this is broken; a publish worker should not wait on it longer.
+MAX_TIMEOUT_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,23 @@ class SettingSpec:
     required: bool = True
     help: str = ""
     default: Any = None
+    # Bounds of an "int" setting, checked by `Publisher.clean_settings`.
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+def timeout_setting(waits_for: str, *, maximum: int | None = MAX_TIMEOUT_SECONDS) -> SettingSpec:
+    """The optional `timeout_seconds` setting: how long to wait for `waits_for` (30 s)."""
+    unit = "in seconds" if maximum is None else f"1 to {maximum} seconds"
+    return SettingSpec(
+        "timeout_seconds",
+        type="int",
+        required=False,
+        default=30,
+        help=f"how long to wait for {waits_for}, {unit}",
+        minimum=1,  # requests refuses a timeout of 0 or less
+        maximum=maximum,
+    )
 
 
 @dataclass(frozen=True)
@@ -172,6 +191,7 @@ class Publisher:
                 clean[spec.name] = spec.default
                 continue
             clean[spec.name] = _convert(cls.kind, spec, value)
+            _check_bounds(cls.kind, spec, clean[spec.name])
         return clean
 
     def __repr__(self) -> str:
@@ -221,6 +241,16 @@ class Publisher:
     def check_connection(self) -> str:
         """Check that the channel answers and accepts the credentials; a short description."""
         raise NotImplementedError
+
+
+def _check_bounds(kind: str, spec: SettingSpec, value: Any) -> None:
+    low, high = spec.minimum, spec.maximum
+    if low is not None and high is not None and not low <= value <= high:
+        raise ConfigError(kind, spec.name, f"{value!r} is not between {low} and {high}")
+    if low is not None and value < low:
+        raise ConfigError(kind, spec.name, f"must be at least {low}")
+    if high is not None and value > high:
+        raise ConfigError(kind, spec.name, f"must be at most {high}")
 
 
 def _convert(kind: str, spec: SettingSpec, value: Any) -> Any:

@@ -29,6 +29,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    timeout_setting,
 )
 from publishers.http import channel_message, error_for, json_object, mask, request
 from publishers.media import fetch_media
@@ -186,13 +187,7 @@ class BlueskyPublisher(Publisher):
             default="de",
             help="language of the posts as a BCP-47 tag, e.g. de or de-AT",
         ),
-        SettingSpec(
-            "timeout_seconds",
-            type="int",
-            required=False,
-            default=30,
-            help="how long to wait for the server",
-        ),
+        timeout_setting("the server", maximum=None),
     )
 
     @classmethod
@@ -208,8 +203,6 @@ class BlueskyPublisher(Publisher):
             raise ConfigError(
                 cls.kind, "language", f"{clean['language']!r} is not a language tag like 'de'"
             )
-        if clean["timeout_seconds"] < 1:
-            raise ConfigError(cls.kind, "timeout_seconds", "must be at least 1")
         return clean
 
     # --- channel facts ---------------------------------------------------------------------

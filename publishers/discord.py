@@ -26,6 +26,7 @@ from publishers.base import (
     RateLimited,
     Receipt,
     SettingSpec,
+    timeout_setting,
 )
 from publishers.http import (
     channel_message,
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 
 MAX_CONTENT = 2000
 MAX_USERNAME = 80
-MAX_TIMEOUT_SECONDS = 300
 UNKNOWN_WEBHOOK = 10015
 
 _TOKEN = re.compile(r"/webhooks/\d+/([^/?#\s]+)")
@@ -93,13 +93,7 @@ class DiscordPublisher(Publisher):
             required=False,
             help="the name the messages appear under (default: the webhook's name)",
         ),
-        SettingSpec(
-            "timeout_seconds",
-            type="int",
-            required=False,
-            default=30,
-            help=f"how long to wait for Discord, 1 to {MAX_TIMEOUT_SECONDS} seconds",
-        ),
+        timeout_setting("Discord"),
     )
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
@@ -109,19 +103,13 @@ class DiscordPublisher(Publisher):
 
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """The base checks, plus a web address, a name Discord takes, a usable timeout."""
+        """The base checks, plus a web address and a name Discord takes."""
         clean = super().clean_settings(settings)
         if not clean["webhook_url"].startswith(("https://", "http://")):
             raise ConfigError(cls.kind, "webhook_url", "is not an http(s) address")
         username = clean["username"]
         if username is not None and not 1 <= len(username) <= MAX_USERNAME:
             raise ConfigError(cls.kind, "username", f"must be 1 to {MAX_USERNAME} characters")
-        if not 1 <= clean["timeout_seconds"] <= MAX_TIMEOUT_SECONDS:
-            raise ConfigError(
-                cls.kind,
-                "timeout_seconds",
-                f"{clean['timeout_seconds']!r} is not between 1 and {MAX_TIMEOUT_SECONDS}",
-            )
         return clean
 
     @property

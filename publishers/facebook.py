@@ -29,6 +29,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    timeout_setting,
 )
 from publishers.http import error_for, json_object, mask, request, retry_after, shorten
 
@@ -103,13 +104,7 @@ class FacebookPublisher(Publisher):
             default="https://graph.facebook.com",
             help="address of the Graph API; change only for a proxy or a test server",
         ),
-        SettingSpec(
-            "timeout_seconds",
-            type="int",
-            required=False,
-            default=30,
-            help="how long to wait for Facebook, in seconds",
-        ),
+        timeout_setting("Facebook", maximum=None),
     )
 
     @classmethod
@@ -125,8 +120,6 @@ class FacebookPublisher(Publisher):
             )
         clean["graph_version"] = version
         clean["api_base"] = clean["api_base"].rstrip("/")
-        if clean["timeout_seconds"] < 1:
-            raise ConfigError(cls.kind, "timeout_seconds", "must be at least 1")
         return clean
 
     @property

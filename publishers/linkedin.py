@@ -35,6 +35,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    timeout_setting,
 )
 from publishers.http import error_for, json_object, request, shorten
 from publishers.text import with_link
@@ -111,13 +112,7 @@ class LinkedInPublisher(Publisher):
             default="https://api.linkedin.com",
             help="address of the LinkedIn API; change only for a proxy or a test server",
         ),
-        SettingSpec(
-            "timeout_seconds",
-            type="int",
-            required=False,
-            default=30,
-            help="how long to wait for LinkedIn, in seconds",
-        ),
+        timeout_setting("LinkedIn", maximum=None),
     )
 
     @classmethod
@@ -136,8 +131,6 @@ class LinkedInPublisher(Publisher):
                 cls.kind, "api_version", f"{clean['api_version']!r} is not a version like 202605"
             )
         clean["api_base"] = clean["api_base"].rstrip("/")
-        if clean["timeout_seconds"] < 1:
-            raise ConfigError(cls.kind, "timeout_seconds", "must be at least 1")
         return clean
 
     @property

@@ -24,6 +24,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    timeout_setting,
 )
 from publishers.http import json_object, raise_for_channel, request
 from publishers.media import fetch_media
@@ -133,14 +134,9 @@ class MastodonPublisher(Publisher):
             required=False,
             default=500,
             help="the server's character limit (500 unless the server allows more)",
+            minimum=1,
         ),
-        SettingSpec(
-            "timeout_seconds",
-            type="int",
-            required=False,
-            default=30,
-            help="how long to wait for the server",
-        ),
+        timeout_setting("the server", maximum=None),
     )
     # How often and how long to wait for the server to process an uploaded file.
     media_poll_attempts: ClassVar[int] = 30
@@ -166,10 +162,6 @@ class MastodonPublisher(Publisher):
             raise ConfigError(
                 cls.kind, "language", f"{clean['language']!r} is not an ISO 639 code like 'de'"
             )
-        if clean["max_characters"] < 1:
-            raise ConfigError(cls.kind, "max_characters", "must be at least 1")
-        if clean["timeout_seconds"] < 1:
-            raise ConfigError(cls.kind, "timeout_seconds", "must be at least 1")
         return clean
 
     @property

@@ -28,6 +28,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    timeout_setting,
 )
 from publishers.http import (
     channel_message,
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 
 # The event limit is 65,536 bytes; the envelope (ids, hashes, signatures) needs about 1 KB.
 MAX_CONTENT_BYTES = 60_000
-MAX_TIMEOUT_SECONDS = 300
 # How many pages of relations (100 each) `fetch_metrics` reads before it stops counting.
 MAX_RELATION_PAGES = 10
 _ROOM = re.compile(r"[!#][^\s:]+(:\S+)?")
@@ -112,13 +112,7 @@ class MatrixPublisher(Publisher):
             "room",
             help="the room's id (!abc123:example.de) or alias (#redaktion:example.de)",
         ),
-        SettingSpec(
-            "timeout_seconds",
-            type="int",
-            required=False,
-            default=30,
-            help=f"how long to wait for the homeserver, 1 to {MAX_TIMEOUT_SECONDS} seconds",
-        ),
+        timeout_setting("the homeserver"),
     )
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
@@ -128,7 +122,7 @@ class MatrixPublisher(Publisher):
 
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """The base checks, plus a room id or alias and a usable timeout."""
+        """The base checks, plus a room id or alias."""
         clean = super().clean_settings(settings)
         clean["homeserver_url"] = clean["homeserver_url"].rstrip("/")
         room = clean["room"]
@@ -137,12 +131,6 @@ class MatrixPublisher(Publisher):
                 cls.kind,
                 "room",
                 f"{room!r} is neither a room id (!id:server) nor an alias (#name:server)",
-            )
-        if not 1 <= clean["timeout_seconds"] <= MAX_TIMEOUT_SECONDS:
-            raise ConfigError(
-                cls.kind,
-                "timeout_seconds",
-                f"{clean['timeout_seconds']!r} is not between 1 and {MAX_TIMEOUT_SECONDS}",
             )
         return clean
 

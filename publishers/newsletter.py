@@ -38,6 +38,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    timeout_setting,
 )
 from publishers.http import mask
 from publishers.markup import clean_text, one_line, to_html
@@ -177,13 +178,7 @@ class NewsletterPublisher(Publisher):
             help="PEM file of certificate authorities to trust besides the system's "
             "(for a company-internal mail server)",
         ),
-        SettingSpec(
-            "timeout_seconds",
-            type="int",
-            required=False,
-            default=30,
-            help="how long to wait for the SMTP server",
-        ),
+        timeout_setting("the SMTP server", maximum=None),
     )
 
     @classmethod
@@ -256,8 +251,6 @@ class NewsletterPublisher(Publisher):
             raise ConfigError(
                 cls.kind, "language", f"{clean['language']!r} is not a language code like 'de'"
             )
-        if clean["timeout_seconds"] < 1:
-            raise ConfigError(cls.kind, "timeout_seconds", "must be at least 1")
         return clean
 
     @property

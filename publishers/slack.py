@@ -24,6 +24,7 @@ from publishers.base import (
     Publisher,
     Receipt,
     SettingSpec,
+    timeout_setting,
 )
 from publishers.http import channel_message, error_for, request
 from publishers.redaction import redact_in_http_logs
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from requests import Response
 
 MAX_TEXT = 40_000
-MAX_TIMEOUT_SECONDS = 300
 # Error codes after which this webhook address will never work again: make a new one.
 WEBHOOK_GONE = {
     "invalid_token": "the webhook's token was revoked",
@@ -81,27 +81,15 @@ class SlackPublisher(Publisher):
             help="the incoming webhook's address (https://hooks.slack.com/services/...); "
             "whoever has it can post, so it is kept secret",
         ),
-        SettingSpec(
-            "timeout_seconds",
-            type="int",
-            required=False,
-            default=30,
-            help=f"how long to wait for Slack, 1 to {MAX_TIMEOUT_SECONDS} seconds",
-        ),
+        timeout_setting("Slack"),
     )
 
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """The base checks, plus a web address and a usable timeout."""
+        """The base checks, plus a web address."""
         clean = super().clean_settings(settings)
         if not clean["webhook_url"].startswith(("https://", "http://")):
             raise ConfigError(cls.kind, "webhook_url", "is not an http(s) address")
-        if not 1 <= clean["timeout_seconds"] <= MAX_TIMEOUT_SECONDS:
-            raise ConfigError(
-                cls.kind,
-                "timeout_seconds",
-                f"{clean['timeout_seconds']!r} is not between 1 and {MAX_TIMEOUT_SECONDS}",
-            )
         return clean
 
     @property

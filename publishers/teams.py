@@ -24,6 +24,7 @@ from publishers.base import (
     Publisher,
     Receipt,
     SettingSpec,
+    timeout_setting,
 )
 from publishers.http import channel_message, error_for, mask, request
 from publishers.redaction import redact_in_http_logs
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
 # "approximately 28 KB" per the Teams connector's documented message size limit.
 MAX_MESSAGE_BYTES = 28_000
-MAX_TIMEOUT_SECONDS = 300
 CARD_VERSION = "1.4"
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 
@@ -93,27 +93,15 @@ class TeamsPublisher(Publisher):
             help="the HTTP address of the Teams workflow 'Post to a channel when a webhook "
             "request is received'; it contains the key (sig=...), so it is kept secret",
         ),
-        SettingSpec(
-            "timeout_seconds",
-            type="int",
-            required=False,
-            default=30,
-            help=f"how long to wait for the workflow, 1 to {MAX_TIMEOUT_SECONDS} seconds",
-        ),
+        timeout_setting("the workflow"),
     )
 
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """The base checks, plus a web address and a usable timeout."""
+        """The base checks, plus a web address."""
         clean = super().clean_settings(settings)
         if not clean["webhook_url"].startswith(("https://", "http://")):
             raise ConfigError(cls.kind, "webhook_url", "is not an http(s) address")
-        if not 1 <= clean["timeout_seconds"] <= MAX_TIMEOUT_SECONDS:
-            raise ConfigError(
-                cls.kind,
-                "timeout_seconds",
-                f"{clean['timeout_seconds']!r} is not between 1 and {MAX_TIMEOUT_SECONDS}",
-            )
         return clean
 
     @property

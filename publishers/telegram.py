@@ -28,6 +28,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    timeout_setting,
 )
 from publishers.http import (
     channel_message,
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 
 DEFAULT_API_BASE = "https://api.telegram.org"
 MAX_TEXT = 4096
-MAX_TIMEOUT_SECONDS = 300
 PARSE_MODES = ("html", "none")
 # @channelusername (5-32 characters) or a numeric chat id (-100... for channels).
 _CHAT = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}|-?\d+")
@@ -115,13 +115,7 @@ class TelegramPublisher(Publisher):
             default=DEFAULT_API_BASE,
             help="address of the Bot API server (a self-hosted telegram-bot-api works too)",
         ),
-        SettingSpec(
-            "timeout_seconds",
-            type="int",
-            required=False,
-            default=30,
-            help=f"how long to wait for Telegram, 1 to {MAX_TIMEOUT_SECONDS} seconds",
-        ),
+        timeout_setting("Telegram"),
     )
 
     @classmethod
@@ -143,12 +137,6 @@ class TelegramPublisher(Publisher):
                 cls.kind, "parse_mode", f"{clean['parse_mode']!r} is not html or none"
             )
         clean["api_base"] = clean["api_base"].rstrip("/")
-        if not 1 <= clean["timeout_seconds"] <= MAX_TIMEOUT_SECONDS:
-            raise ConfigError(
-                cls.kind,
-                "timeout_seconds",
-                f"{clean['timeout_seconds']!r} is not between 1 and {MAX_TIMEOUT_SECONDS}",
-            )
         return clean
 
     @property

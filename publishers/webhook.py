@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from publishers.base import ConfigError, OutgoingPost, Publisher, Receipt, SettingSpec
+from publishers.base import OutgoingPost, Publisher, Receipt, SettingSpec, timeout_setting
 from publishers.http import json_object_or_empty, raise_for_channel, request
 
 if TYPE_CHECKING:
@@ -16,8 +16,6 @@ if TYPE_CHECKING:
 
 SIGNATURE_HEADER = "X-Planner-Signature"
 EVENT_HEADER = "X-Planner-Event"
-# A receiver slower than this is broken; a publish worker should not wait on it longer.
-MAX_TIMEOUT_SECONDS = 300
 CONNECT_TIMEOUT_SECONDS = 5.0
 
 
@@ -48,32 +46,13 @@ class WebhookPublisher(Publisher):
             default=False,
             help="the receiver ignores a repeated Idempotency-Key, so a re-send is safe",
         ),
-        SettingSpec(
-            "timeout_seconds",
-            type="int",
-            required=False,
-            default=30,
-            help=f"how long to wait for the receiver, 1 to {MAX_TIMEOUT_SECONDS} seconds",
-        ),
+        timeout_setting("the receiver"),
     )
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         super().__init__(settings)
         # Whether a re-send is safe depends on the receiver, so it is a setting here.
         self.deduplicates = bool(self.settings["receiver_deduplicates"])  # type: ignore[misc]
-
-    @classmethod
-    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """The base checks, plus a timeout requests can use (0 or less would crash it)."""
-        clean = super().clean_settings(settings)
-        timeout = clean["timeout_seconds"]
-        if not 1 <= timeout <= MAX_TIMEOUT_SECONDS:
-            raise ConfigError(
-                cls.kind,
-                "timeout_seconds",
-                f"{timeout!r} is not between 1 and {MAX_TIMEOUT_SECONDS}",
-            )
-        return clean
 
     @property
     def _secrets(self) -> list[str]:

@@ -26,6 +26,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    timeout_setting,
 )
 from publishers.http import channel_message, error_for, request
 from publishers.markup import blocks, escape_markup, excerpt, one_line, paragraph_html
@@ -112,18 +113,12 @@ class WordPressPublisher(Publisher):
             help="off only when the site's permalinks are set to 'Plain': the API is then "
             "reached at ?rest_route= instead of /wp-json/",
         ),
-        SettingSpec(
-            "timeout_seconds",
-            type="int",
-            required=False,
-            default=30,
-            help="how long to wait for the site",
-        ),
+        timeout_setting("the site", maximum=None),
     )
 
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """The base checks, plus category ids, a known post status and a usable timeout."""
+        """The base checks, plus category ids and a known post status."""
         clean = super().clean_settings(settings)
         clean["site_url"] = clean["site_url"].rstrip("/")
         ids = clean["category_ids"] or ""
@@ -139,8 +134,6 @@ class WordPressPublisher(Publisher):
                 "post_status",
                 f"{clean['post_status']!r} is not one of {', '.join(POST_STATUSES)}",
             )
-        if clean["timeout_seconds"] < 1:
-            raise ConfigError(cls.kind, "timeout_seconds", "must be at least 1")
         return clean
 
     @property

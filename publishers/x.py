@@ -35,6 +35,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    timeout_setting,
 )
 from publishers.http import error_for, request, retry_after, shorten
 from publishers.text import with_link
@@ -191,13 +192,7 @@ class XPublisher(Publisher):
             required=False,
             help="most posts a month on this account (X bills each post); empty for no limit",
         ),
-        SettingSpec(
-            "timeout_seconds",
-            type="int",
-            required=False,
-            default=30,
-            help="how long to wait for X, in seconds",
-        ),
+        timeout_setting("X", maximum=None),
     )
 
     @classmethod
@@ -207,8 +202,6 @@ class XPublisher(Publisher):
         budget = clean["monthly_post_budget"]
         if budget is not None and budget < 0:
             raise ConfigError(cls.kind, "monthly_post_budget", f"{budget!r} is below 0")
-        if clean["timeout_seconds"] < 1:
-            raise ConfigError(cls.kind, "timeout_seconds", "must be at least 1")
         return clean
 
     @property
