@@ -35,6 +35,7 @@ from publishers.http import (
     mask,
     request,
     retry_after,
+    timeouts,
 )
 from publishers.redaction import redact_in_http_logs
 from publishers.text import with_link
@@ -121,21 +122,16 @@ class DiscordPublisher(Publisher):
 
     def _call(self, method: str, path: str = "", **kwargs: Any) -> Response:
         """A request to the webhook's address (plus `path`); non-2xx raise typed errors."""
-        seconds = float(self.settings["timeout_seconds"])
         base = self.settings["webhook_url"]
         url = base.split("?")[0].rstrip("/") + path if path else base
-        try:
-            response = request(
-                method,
-                url,
-                timeout=(min(5.0, seconds), seconds),
-                secrets=self._secrets,
-                **kwargs,
-            )
-        except DeliveryError as err:
-            # The cause is a requests exception whose text holds the webhook address.
-            err.__cause__ = err.__context__ = None
-            raise
+        response = request(
+            method,
+            url,
+            timeout=timeouts(self.settings["timeout_seconds"]),
+            secrets=self._secrets,
+            url_is_secret=True,
+            **kwargs,
+        )
         if 200 <= response.status_code < 300:
             return response
         raise self._error(response)

@@ -27,7 +27,8 @@ from publishers.base import (
 )
 
 USER_AGENT = "editorial-planner/0.1"
-DEFAULT_TIMEOUT = (5.0, 30.0)
+CONNECT_TIMEOUT = 5.0
+DEFAULT_TIMEOUT = (CONNECT_TIMEOUT, 30.0)
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 MESSAGE_MAX = 300
 RESET_HEADERS = ("X-RateLimit-Reset", "RateLimit-Reset", "x-rate-limit-reset")
@@ -67,6 +68,11 @@ def host_of(url: str) -> str:
     return f"{parts.hostname}:{port}" if port else parts.hostname
 
 
+def timeouts(seconds: float) -> tuple[float, float]:
+    """(connect, read) timeouts for a channel's `timeout_seconds`, connect never the longer."""
+    return (min(CONNECT_TIMEOUT, float(seconds)), float(seconds))
+
+
 def request(
     method: str,
     url: str,
@@ -74,12 +80,15 @@ def request(
     timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
     session: requests.Session | None = None,
     secrets: Sequence[str] = (),
+    url_is_secret: bool = False,
     **kwargs: Any,
 ) -> requests.Response:
     """Send one request with a timeout; network failures become TransientError.
 
     Redirects are followed only for GET, HEAD and OPTIONS: `requests` turns a redirected
-    POST into a body-less GET, which could "succeed" without delivering anything.
+    POST into a body-less GET, which could "succeed" without delivering anything. With
+    `url_is_secret` (a webhook address, a token in the path) the error carries no
+    requests exception as cause or context: their text holds the whole URL.
     """
     headers = {"User-Agent": USER_AGENT, **(kwargs.pop("headers", None) or {})}
     kwargs.setdefault("allow_redirects", method.upper() in _SAFE_METHODS)
@@ -90,14 +99,24 @@ def request(
     sender = session.request if session is not None else requests.request
     try:
         return sender(method, url, headers=headers, timeout=timeout, **kwargs)
-    except requests.Timeout as err:
-        raise TransientError(mask(f"{host} did not answer in time", secrets)) from err
-    except requests.ConnectionError as err:
-        raise TransientError(mask(f"cannot connect to {host}: {_reason(err)}", hidden)) from err
-    except _NOT_RETRYABLE as err:
-        raise PermanentError(mask(f"cannot send to {host}: {_reason(err)}", hidden)) from err
     except requests.RequestException as err:
-        raise TransientError(mask(f"request to {host} failed: {_reason(err)}", hidden)) from err
+        error = _failure(err, host, secrets, hidden)
+        if not url_is_secret:
+            raise error from err
+    # Raised outside the except block, so the requests exception is not even its context.
+    raise error
+
+
+def _failure(
+    err: requests.RequestException, host: str, secrets: Sequence[str], hidden: Sequence[str]
+) -> DeliveryError:
+    if isinstance(err, requests.Timeout):
+        return TransientError(mask(f"{host} did not answer in time", secrets))
+    if isinstance(err, requests.ConnectionError):
+        return TransientError(mask(f"cannot connect to {host}: {_reason(err)}", hidden))
+    if isinstance(err, _NOT_RETRYABLE):
+        return PermanentError(mask(f"cannot send to {host}: {_reason(err)}", hidden))
+    return TransientError(mask(f"request to {host} failed: {_reason(err)}", hidden))
 
 
 def _reason(err: Exception) -> str:

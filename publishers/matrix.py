@@ -36,6 +36,7 @@ from publishers.http import (
     json_object_or_empty,
     request,
     retry_after,
+    timeouts,
 )
 from publishers.text import with_link
 
@@ -139,12 +140,11 @@ class MatrixPublisher(Publisher):
         return [self.settings["access_token"]]
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
-        seconds = float(self.settings["timeout_seconds"])
         response = request(
             method,
             self.settings["homeserver_url"] + path,
             headers={"Authorization": f"Bearer {self.settings['access_token']}"},
-            timeout=(min(5.0, seconds), seconds),
+            timeout=timeouts(self.settings["timeout_seconds"]),
             secrets=self._secrets,
             **kwargs,
         )

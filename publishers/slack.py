@@ -26,7 +26,7 @@ from publishers.base import (
     SettingSpec,
     timeout_setting,
 )
-from publishers.http import channel_message, error_for, request
+from publishers.http import channel_message, error_for, request, timeouts
 from publishers.redaction import redact_in_http_logs
 from publishers.text import with_link
 
@@ -100,19 +100,14 @@ class SlackPublisher(Publisher):
         return [url, path.group(1), path.group(1).rsplit("/", 1)[-1]] if path else [url]
 
     def _post(self, payload: Mapping[str, Any]) -> Response:
-        seconds = float(self.settings["timeout_seconds"])
-        try:
-            return request(
-                "POST",
-                self.settings["webhook_url"],
-                json=dict(payload),
-                timeout=(min(5.0, seconds), seconds),
-                secrets=self._secrets,
-            )
-        except DeliveryError as err:
-            # The cause is a requests exception whose text holds the webhook address.
-            err.__cause__ = err.__context__ = None
-            raise
+        return request(
+            "POST",
+            self.settings["webhook_url"],
+            json=dict(payload),
+            timeout=timeouts(self.settings["timeout_seconds"]),
+            secrets=self._secrets,
+            url_is_secret=True,
+        )
 
     def _error(self, response: Response) -> DeliveryError | None:
         """The typed error for Slack's answer, None for 2xx; codes get a readable gloss."""

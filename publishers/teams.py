@@ -18,7 +18,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from publishers.base import (
     ConfigError,
-    DeliveryError,
     OutgoingPost,
     Problem,
     Publisher,
@@ -26,7 +25,7 @@ from publishers.base import (
     SettingSpec,
     timeout_setting,
 )
-from publishers.http import channel_message, error_for, mask, request
+from publishers.http import channel_message, error_for, mask, request, timeouts
 from publishers.redaction import redact_in_http_logs
 from publishers.text import with_link
 
@@ -111,20 +110,15 @@ class TeamsPublisher(Publisher):
         return [url, *parse_qs(urlsplit(url).query).get("sig", [])]
 
     def _post(self, payload: Mapping[str, Any]) -> Response:
-        seconds = float(self.settings["timeout_seconds"])
-        try:
-            response = request(
-                "POST",
-                self.settings["webhook_url"],
-                data=_encoded(payload),
-                headers={"Content-Type": "application/json; charset=utf-8"},
-                timeout=(min(5.0, seconds), seconds),
-                secrets=self._secrets,
-            )
-        except DeliveryError as err:
-            # The cause is a requests exception whose text holds the webhook address.
-            err.__cause__ = err.__context__ = None
-            raise
+        response = request(
+            "POST",
+            self.settings["webhook_url"],
+            data=_encoded(payload),
+            headers={"Content-Type": "application/json; charset=utf-8"},
+            timeout=timeouts(self.settings["timeout_seconds"]),
+            secrets=self._secrets,
+            url_is_secret=True,
+        )
         if 200 <= response.status_code < 300:
             return response
         error = error_for(response, secrets=self._secrets, message=self._message(response))

@@ -37,6 +37,7 @@ from publishers.http import (
     mask,
     request,
     retry_after,
+    timeouts,
 )
 from publishers.redaction import redact_in_http_logs
 from publishers.text import with_link
@@ -145,20 +146,15 @@ class TelegramPublisher(Publisher):
 
     def _call(self, method: str, payload: Mapping[str, Any]) -> tuple[Any, Response]:
         """Call a Bot API method; the `result` of its answer (None if unreadable)."""
-        seconds = float(self.settings["timeout_seconds"])
         url = f"{self.settings['api_base']}/bot{self.settings['bot_token']}/{method}"
-        try:
-            response = request(
-                "POST",
-                url,
-                json=dict(payload),
-                timeout=(min(5.0, seconds), seconds),
-                secrets=self._secrets,
-            )
-        except DeliveryError as err:
-            # The cause is a requests exception whose text holds the URL, token and all.
-            err.__cause__ = err.__context__ = None
-            raise
+        response = request(
+            "POST",
+            url,
+            json=dict(payload),
+            timeout=timeouts(self.settings["timeout_seconds"]),
+            secrets=self._secrets,
+            url_is_secret=True,
+        )
         body = json_object_or_empty(response)
         if not 200 <= response.status_code < 300 or body.get("ok") is False:
             raise self._error(response, body)

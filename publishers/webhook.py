@@ -9,14 +9,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from publishers.base import OutgoingPost, Publisher, Receipt, SettingSpec, timeout_setting
-from publishers.http import json_object_or_empty, raise_for_channel, request
+from publishers.http import json_object_or_empty, raise_for_channel, request, timeouts
 
 if TYPE_CHECKING:
     import requests
 
 SIGNATURE_HEADER = "X-Planner-Signature"
 EVENT_HEADER = "X-Planner-Event"
-CONNECT_TIMEOUT_SECONDS = 5.0
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -63,13 +62,12 @@ class WebhookPublisher(Publisher):
         headers = {"Content-Type": "application/json; charset=utf-8", **headers}
         if self.settings.get("secret"):
             headers[SIGNATURE_HEADER] = signature(self.settings["secret"], body)
-        seconds = float(self.settings["timeout_seconds"])
         response = request(
             "POST",
             self.settings["url"],
             data=body,
             headers=headers,
-            timeout=(min(CONNECT_TIMEOUT_SECONDS, seconds), seconds),
+            timeout=timeouts(self.settings["timeout_seconds"]),
             secrets=self._secrets,
         )
         return raise_for_channel(response, secrets=self._secrets)
