@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import streamlit as st
+
 from planner.errors import (
     EditConflict,
     FourEyesViolation,
@@ -29,6 +31,18 @@ def message(text: str) -> str:
 def field_messages(err: ValidationFailed) -> dict[str, str]:
     """The field messages of `err` in the session's language, by field name."""
     return {name: message(text) for name, text in err.fields.items()}
+
+
+def refused(key: str) -> dict[str, list[str]]:
+    """The messages of refused moves a page keeps under `key`, by the spot that shows them."""
+    errors: dict[str, list[str]] = st.session_state.setdefault(key, {})
+    return errors
+
+
+def show_refused(key: str, where: str) -> None:
+    """Show, once, the messages of refused moves kept under `key` for the spot `where`."""
+    for text in refused(key).pop(where, []):
+        st.error(text)
 
 
 def error_text(err: PlannerError) -> list[str]:

@@ -25,16 +25,6 @@ _MOVES: dict[str, Callable[..., Piece]] = {
 }
 
 
-def _errors() -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = st.session_state.setdefault(keys.BOARD_ERRORS, {})
-    return errors
-
-
-def _show_errors(where: str) -> None:
-    for message in _errors().pop(where, []):
-        st.error(message)
-
-
 def _move(piece_id: int, action: str, revision: int) -> None:
     """Button callback: one move on one piece, bound to the revision the button was shown for."""
     if action == "request_changes":  # needs a comment: ask for it in a dialog
@@ -52,7 +42,7 @@ def _move(piece_id: int, action: str, revision: int) -> None:
             else:
                 piece = _MOVES[action](session, actor=user, piece_id=piece_id)
         except PlannerError as err:
-            _errors()[str(piece_id)] = moves.error_text(err)
+            moves.refused(keys.BOARD_ERRORS)[str(piece_id)] = moves.error_text(err)
             return
     st.session_state[keys.BOARD_DONE] = app.t(
         "board.moved", id=piece_id, state=app.t(f"status.{piece.status}")
@@ -78,7 +68,7 @@ def _send_comment(piece_id: int, revision: int) -> None:
                 revision=revision,
             )
         except PlannerError as err:
-            _errors()["dialog"] = moves.error_text(err)
+            moves.refused(keys.BOARD_ERRORS)["dialog"] = moves.error_text(err)
             return
     st.session_state[keys.BOARD_COMMENT] = ""
     st.session_state[keys.BOARD_DIALOG] = None
@@ -94,7 +84,7 @@ def _comment_dialog(target: dict[str, int]) -> None:
     @st.dialog(t("board.comment_title", id=target["piece"]), on_dismiss=_close_dialog)
     def dialog() -> None:
         st.text_area(t("board.comment"), key=keys.BOARD_COMMENT, max_chars=5000)
-        _show_errors("dialog")
+        moves.show_refused(keys.BOARD_ERRORS, "dialog")
         left, right = st.columns(2)
         left.button(
             moves.label("piece", "request_changes"),
@@ -160,7 +150,7 @@ def _column(session: Session, user: User, status: PieceStatus, count: int) -> No
                     on_click=_move,
                     args=(piece.id, action, piece.revision),
                 )
-            _show_errors(str(piece.id))
+            moves.show_refused(keys.BOARD_ERRORS, str(piece.id))
 
 
 def render() -> None:

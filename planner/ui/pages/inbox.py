@@ -13,19 +13,9 @@ from planner import ideas, users
 from planner.errors import PlannerError
 from planner.models import Idea, IdeaStatus, Urgency, User
 from planner.timezones import format_local
-from planner.ui import app, keys, moves
+from planner.ui import app, keys, moves, similar_ideas
 
 PAGE_SIZE = 25
-
-
-def _errors() -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = st.session_state.setdefault(keys.INBOX_ERRORS, {})
-    return errors
-
-
-def _show_errors(where: str) -> None:
-    for message in _errors().pop(where, []):
-        st.error(message)
 
 
 def _act(action: str, idea_id: int) -> None:
@@ -45,12 +35,12 @@ def _act(action: str, idea_id: int) -> None:
             else:
                 into = st.session_state.get(keys.INBOX_MERGE_INTO)
                 if into is None:
-                    _errors()[action] = [app.t("inbox.merge_pick")]
+                    moves.refused(keys.INBOX_ERRORS)[action] = [app.t("inbox.merge_pick")]
                     return
                 ideas.merge_idea(session, actor=user, idea_id=idea_id, into_id=int(into))
                 done = app.t("inbox.merged", id=idea_id, into=int(into))
         except PlannerError as err:
-            _errors()[action] = moves.error_text(err)
+            moves.refused(keys.INBOX_ERRORS)[action] = moves.error_text(err)
             return
     st.session_state[keys.INBOX_DONE] = done
     st.session_state[keys.INBOX_REASON] = ""
@@ -137,7 +127,7 @@ def _bulk(session: Session, user: User, rows: list[Idea]) -> None:
     left, right = st.columns(2)
     accept = left.button(t("inbox.bulk_accept"), key=keys.INBOX_BULK_ACCEPT, disabled=not picked)
     reject = right.button(t("inbox.bulk_reject"), key=keys.INBOX_BULK_REJECT, disabled=not picked)
-    _show_errors("bulk")
+    moves.show_refused(keys.INBOX_ERRORS, "bulk")
     if not (accept or reject):
         return
     bar = st.progress(0.0, text=t("inbox.bulk_progress", done=0, total=len(picked)))
@@ -158,7 +148,7 @@ def _bulk(session: Session, user: User, rows: list[Idea]) -> None:
     for idea_id, err in outcome.failed.items():
         for message in moves.error_text(err):
             refused.setdefault(message, []).append(idea_id)
-    _errors()["bulk"] = [
+    moves.refused(keys.INBOX_ERRORS)["bulk"] = [
         f"{', '.join(f'#{i}' for i in ids)}: {message}" for message, ids in refused.items()
     ]
     if outcome.done:
@@ -197,16 +187,7 @@ def _one(session: Session, user: User, rows: list[Idea], names: dict[int | None,
     )
     if similar:
         st.text(t("inbox.similar"))
-        for s in similar:
-            st.text(
-                t(
-                    "submit.similar_item",
-                    id=s.id,
-                    title=s.title,
-                    department=s.department,
-                    status=t(f"status.{s.status}"),
-                )
-            )
+        similar_ideas.show(similar)
     st.button(
         moves.label("idea", "accept"),
         key=keys.INBOX_ACCEPT,
@@ -214,7 +195,7 @@ def _one(session: Session, user: User, rows: list[Idea], names: dict[int | None,
         on_click=_act,
         args=("accept", idea.id),
     )
-    _show_errors("accept")
+    moves.show_refused(keys.INBOX_ERRORS, "accept")
     st.text_area(t("inbox.reason"), key=keys.INBOX_REASON, max_chars=2000)
     st.button(
         moves.label("idea", "reject"),
@@ -222,14 +203,14 @@ def _one(session: Session, user: User, rows: list[Idea], names: dict[int | None,
         on_click=_act,
         args=("reject", idea.id),
     )
-    _show_errors("reject")
+    moves.show_refused(keys.INBOX_ERRORS, "reject")
     st.number_input(
         t("inbox.merge_into"), min_value=1, step=1, value=None, key=keys.INBOX_MERGE_INTO
     )
     st.button(
         moves.label("idea", "merge"), key=keys.INBOX_MERGE, on_click=_act, args=("merge", idea.id)
     )
-    _show_errors("merge")
+    moves.show_refused(keys.INBOX_ERRORS, "merge")
 
 
 def render() -> None:

@@ -8,7 +8,7 @@ from sqlmodel import Session
 from planner import ideas, users
 from planner.errors import PermissionDenied, ValidationFailed
 from planner.models import Department, Role, Urgency
-from planner.ui import app, keys, moves
+from planner.ui import app, keys, moves, similar_ideas
 
 _FIELDS = {
     "title": keys.SUBMIT_TITLE,
@@ -80,16 +80,7 @@ def render() -> None:
         )
         if similar:
             st.warning(t("submit.similar"))
-            for s in similar:
-                st.text(
-                    t(
-                        "submit.similar_item",
-                        id=s.id,
-                        title=s.title,
-                        department=s.department,
-                        status=t(f"status.{s.status}"),
-                    )
-                )
+            similar_ideas.show(similar)
         if not st.button(t("submit.button"), key=keys.SUBMIT_BUTTON, type="primary"):
             return
         data = {name: st.session_state.get(key) for name, key in _FIELDS.items()}
