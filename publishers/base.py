@@ -243,6 +243,16 @@ class Publisher:
         raise NotImplementedError
 
 
+def counts(answer: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, int]:
+    """Metrics from a channel's answer: each name whose `names` key holds a whole number."""
+    return {
+        name: answer[key]
+        for name, key in names.items()
+        # bool is an int in Python, but a flag is no count.
+        if isinstance(answer.get(key), int) and not isinstance(answer[key], bool)
+    }
+
+
 def _check_bounds(kind: str, spec: SettingSpec, value: Any) -> None:
     low, high = spec.minimum, spec.maximum
     if low is not None and high is not None and not low <= value <= high:

@@ -35,6 +35,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    counts,
     timeout_setting,
 )
 from publishers.http import error_for, json_object, request, shorten
@@ -261,11 +262,7 @@ class LinkedInPublisher(Publisher):
             "unique_impressions": "uniqueImpressionsCount",
             "clicks": "clickCount",
         }
-        return {
-            name: totals[key]
-            for name, key in names.items()
-            if isinstance(totals.get(key), int) and not isinstance(totals[key], bool)
-        }
+        return counts(totals, names)
 
     def check_connection(self) -> str:
         """Look the page up: the token works and the version is still served."""

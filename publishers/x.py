@@ -35,6 +35,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    counts,
     timeout_setting,
 )
 from publishers.http import error_for, request, retry_after, shorten
@@ -314,11 +315,7 @@ class XPublisher(Publisher):
             "bookmarks": "bookmark_count",
             "impressions": "impression_count",
         }
-        return {
-            name: metrics[field]
-            for name, field in names.items()
-            if isinstance(metrics.get(field), int) and not isinstance(metrics[field], bool)
-        }
+        return counts(metrics, names)
 
     def check_connection(self) -> str:
         """GET /2/users/me: the token works and belongs to this account."""
