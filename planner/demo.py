@@ -22,8 +22,8 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert
-from sqlmodel import Session, func, select
+from sqlalchemy import Connection, insert
+from sqlmodel import Session, SQLModel, func, select
 
 from planner import audit, channels, ideas, pieces, planning, users
 from planner.config import DATA_DIR
@@ -163,6 +163,18 @@ def load_demo(
         builder.bulk(size)
     disabled = builder.disable_channels()
     return DemoResult(logins=tuple(logins), counts=count_rows(session), disabled_channels=disabled)
+
+
+def _insert_with_ids(conn: Connection, model: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+    """Insert `rows` in one multi-row statement and write each row's new id into it."""
+    if not rows:
+        return
+    table = model.__table__  # type: ignore[attr-defined]
+    ids = conn.execute(
+        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+    ).scalars()
+    for row, row_id in zip(rows, ids, strict=True):
+        row["id"] = row_id
 
 
 def _placeholder(name: str, content: Mapping[str, Any]) -> str:
@@ -505,24 +517,11 @@ class _DemoBuilder:
             )
         conn = self.session.connection()
         idea_rows = self._bulk_ideas(max(1, size // 3), stamp)
-        if idea_rows:
-            ideas_table = Idea.__table__  # type: ignore[attr-defined]
-            idea_ids = conn.execute(
-                insert(ideas_table).returning(ideas_table.c.id, sort_by_parameter_order=True),
-                idea_rows,
-            ).scalars()
-            for idea, idea_id in zip(idea_rows, idea_ids, strict=True):
-                idea["id"] = idea_id
+        _insert_with_ids(conn, Idea, idea_rows)
         accepted = [row["id"] for row in idea_rows if row["status"] == IdeaStatus.accepted]
         for piece, idea_id in zip(piece_rows, accepted, strict=False):
             piece["idea_id"] = idea_id
-        pieces_table = Piece.__table__  # type: ignore[attr-defined]
-        ids = conn.execute(
-            insert(pieces_table).returning(pieces_table.c.id, sort_by_parameter_order=True),
-            piece_rows,
-        ).scalars()
-        for row, piece_id in zip(piece_rows, ids, strict=True):
-            row["id"] = piece_id
+        _insert_with_ids(conn, Piece, piece_rows)
         conn.execute(
             insert(Revision.__table__),  # type: ignore[attr-defined]
             [
@@ -565,14 +564,7 @@ class _DemoBuilder:
                     "created_at": stamp,
                 }
             )
-        if post_rows:
-            posts_table = Post.__table__  # type: ignore[attr-defined]
-            post_ids = conn.execute(
-                insert(posts_table).returning(posts_table.c.id, sort_by_parameter_order=True),
-                post_rows,
-            ).scalars()
-            for post, post_id in zip(post_rows, post_ids, strict=True):
-                post["id"] = post_id
+        _insert_with_ids(conn, Post, post_rows)
         self._bulk_audit(conn, idea_rows, piece_rows, post_rows)
         audit.record(
             self.session,
