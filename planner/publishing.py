@@ -902,6 +902,18 @@ def mark_posted(session: Session, *, actor: User, post_id: int, url: str = "") -
     return post
 
 
+def awaiting_manual_count(session: Session, *, user: User) -> int:
+    """Posts waiting for `user` to publish them by hand: those of the pieces they own."""
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(Post)
+            .join(Piece, col(Post.piece_id) == Piece.id)
+            .where(Post.status == PostStatus.awaiting_manual, Piece.owner_id == user.id)
+        ).one()
+    )
+
+
 # --- health -------------------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from planner import org_settings, users
+from planner import org_settings, publishing, users
 from planner.config import load_settings
 from planner.db import get_engine
 from planner.errors import AccountDisabled, AccountLocked, AuthenticationFailed
@@ -104,10 +104,16 @@ def _sign_in_page() -> None:
     st.rerun()
 
 
-def _sidebar(user: User) -> None:
+def _sidebar(session: Session, user: User) -> None:
     with st.sidebar:
         st.text(t("sidebar.signed_in_as", name=user.display_name, role=t(f"role.{user.role}")))
         st.text(t("sidebar.time_zone", zone=user.timezone))
+        if user.role in (Role.editor, Role.admin):
+            # The responsible editor's notice: their posts on channels without an API are
+            # due and wait to be posted by hand (the text is ready on "Publishing").
+            waiting = publishing.awaiting_manual_count(session, user=user)
+            if waiting:
+                st.warning(t("sidebar.manual_waiting", count=waiting))
         st.selectbox(
             t("sidebar.language"),
             options=list(LANGUAGES),
@@ -171,6 +177,8 @@ def _run() -> None:
     st.set_page_config(page_title=t("app.title"), layout="wide")
     with Session(engine(), expire_on_commit=False) as session:
         user = current_user(session)
+        if user is not None:
+            _sidebar(session, user)
     if user is None:
         nav = st.navigation(
             [st.Page(_sign_in_page, title=t("nav.sign_in"), url_path="sign-in")],
@@ -178,7 +186,6 @@ def _run() -> None:
         )
         nav.run()
         return
-    _sidebar(user)
     nav = st.navigation(
         [
             st.Page(page_path(page), title=t(f"nav.{page}"), url_path=page, default=i == 0)

@@ -121,3 +121,35 @@ def test_publishing_page_shows_failed_posts_and_retries_them(database: str) -> N
     assert [s.value for s in at.success][-1] == "Done."
     with Session(make_engine(database)) as s:
         assert planning.get_post(s, post.id or 0).status == PostStatus.planned
+
+
+def test_the_owner_is_told_of_posts_to_publish_by_hand_and_gets_the_text_to_copy(
+    database: str,
+) -> None:
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        admin = users.get_user(s, "admin")
+        ed = users.get_user(s, "ed")
+        xing = channels.create_channel(s, actor=admin, kind="manual", name="XING", settings={})
+        piece = pieces.create_piece(s, actor=ed, data={"title": "Azubi-Tag"})
+        post = planning.plan_post(
+            s,
+            actor=ed,
+            piece_id=piece.id or 0,
+            channel=xing.id or 0,
+            when=datetime.now(UTC) + timedelta(days=1),
+        )
+        post.status = PostStatus.awaiting_manual
+        post.last_error = "Post this on XING:\nAzubi-Tag <b>im Werk</b>"
+        s.add(post)
+        s.commit()
+    engine.dispose()
+    at = sign_in("ed", PASSWORD)
+    assert [w.value for w in at.sidebar.warning] == [
+        "1 post(s) wait for you to publish them by hand (text on “Publishing”)."
+    ]
+    at = open_page(at, "publishing")
+    assert not at.exception
+    assert [c.value for c in at.code] == ["Post this on XING:\nAzubi-Tag <b>im Werk</b>"]
+    at = sign_in("admin", PASSWORD)  # not the piece's owner: no notice
+    assert not at.sidebar.warning

@@ -125,6 +125,10 @@ def _actions(session: Session, user: User, stuck: list[Post]) -> None:
     )
     post = next(p for p in stuck if p.id == picked)
     url = ""
+    if post.status == PostStatus.awaiting_manual:
+        # The adapter's copy-ready instructions: where to post, the text, the images.
+        st.caption(t("pub.manual_copy"))
+        st.code(post.last_error or "", language=None, wrap_lines=True)
     if post.status in (PostStatus.needs_check, PostStatus.awaiting_manual):
         url = st.text_input(t("pub.url"), key=keys.PUB_URL)
     columns = st.columns(3)
