@@ -30,6 +30,8 @@ class SettingSpec:
     # Bounds of an "int" setting, checked by `Publisher.clean_settings`.
     minimum: int | None = None
     maximum: int | None = None
+    # A secret ("password") that must still be an http(s) address, like a webhook's.
+    http_address: bool = False
 
 
 def timeout_setting(waits_for: str, *, maximum: int | None = MAX_TIMEOUT_SECONDS) -> SettingSpec:
@@ -279,6 +281,8 @@ def _convert(kind: str, spec: SettingSpec, value: Any) -> Any:
             return False
         raise ConfigError(kind, spec.name, f"{value!r} is not yes or no")
     text = str(value).strip()
-    if spec.type == "url" and not text.startswith(("http://", "https://")):
-        raise ConfigError(kind, spec.name, f"{text!r} is not an http(s) address")
+    if (spec.type == "url" or spec.http_address) and not text.startswith(("http://", "https://")):
+        # A secret address is the credential: never echo it, not even a bad one.
+        shown = "" if spec.secret else f"{text!r} "
+        raise ConfigError(kind, spec.name, f"{shown}is not an http(s) address")
     return text

@@ -86,6 +86,7 @@ class DiscordPublisher(Publisher):
             "webhook_url",
             type="password",
             secret=True,
+            http_address=True,
             help="the channel webhook's address (https://discord.com/api/webhooks/ID/TOKEN); "
             "whoever has it can post, so it is kept secret",
         ),
@@ -104,10 +105,8 @@ class DiscordPublisher(Publisher):
 
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """The base checks, plus a web address and a name Discord takes."""
+        """The base checks, plus a name Discord takes."""
         clean = super().clean_settings(settings)
-        if not clean["webhook_url"].startswith(("https://", "http://")):
-            raise ConfigError(cls.kind, "webhook_url", "is not an http(s) address")
         username = clean["username"]
         if username is not None and not 1 <= len(username) <= MAX_USERNAME:
             raise ConfigError(cls.kind, "username", f"must be 1 to {MAX_USERNAME} characters")

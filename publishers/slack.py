@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from publishers.base import (
     AuthError,
-    ConfigError,
     DeliveryError,
     OutgoingPost,
     Problem,
@@ -78,19 +77,12 @@ class SlackPublisher(Publisher):
             "webhook_url",
             type="password",
             secret=True,
+            http_address=True,
             help="the incoming webhook's address (https://hooks.slack.com/services/...); "
             "whoever has it can post, so it is kept secret",
         ),
         timeout_setting("Slack"),
     )
-
-    @classmethod
-    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """The base checks, plus a web address."""
-        clean = super().clean_settings(settings)
-        if not clean["webhook_url"].startswith(("https://", "http://")):
-            raise ConfigError(cls.kind, "webhook_url", "is not an http(s) address")
-        return clean
 
     @property
     def _secrets(self) -> list[str]:

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from publishers.base import (
-    ConfigError,
     OutgoingPost,
     Problem,
     Publisher,
@@ -89,19 +88,12 @@ class TeamsPublisher(Publisher):
             "webhook_url",
             type="password",
             secret=True,
+            http_address=True,
             help="the HTTP address of the Teams workflow 'Post to a channel when a webhook "
             "request is received'; it contains the key (sig=...), so it is kept secret",
         ),
         timeout_setting("the workflow"),
     )
-
-    @classmethod
-    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """The base checks, plus a web address."""
-        clean = super().clean_settings(settings)
-        if not clean["webhook_url"].startswith(("https://", "http://")):
-            raise ConfigError(cls.kind, "webhook_url", "is not an http(s) address")
-        return clean
 
     @property
     def _secrets(self) -> list[str]:
