@@ -196,6 +196,15 @@ class Publisher:
             _check_bounds(cls.kind, spec, clean[spec.name])
         return clean
 
+    @property
+    def _secrets(self) -> list[str]:
+        """The values of the secret settings, for the HTTP helper to mask in messages."""
+        return [
+            str(self.settings[spec.name])
+            for spec in self.settings_spec
+            if spec.secret and self.settings.get(spec.name)
+        ]
+
     def __repr__(self) -> str:
         shown = {
             spec.name: (

@@ -122,10 +122,6 @@ class FacebookPublisher(Publisher):
         clean["api_base"] = clean["api_base"].rstrip("/")
         return clean
 
-    @property
-    def _secrets(self) -> list[str]:
-        return [self.settings["page_access_token"]]
-
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         token = self.settings["page_access_token"]
         if method == "POST":

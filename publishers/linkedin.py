@@ -139,10 +139,6 @@ class LinkedInPublisher(Publisher):
         """The organisation URN that posts appear under."""
         return f"urn:li:organization:{self.settings['organization_id']}"
 
-    @property
-    def _secrets(self) -> list[str]:
-        return [self.settings["access_token"]]
-
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         headers = {
             "Authorization": f"Bearer {self.settings['access_token']}",

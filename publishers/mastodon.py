@@ -165,10 +165,6 @@ class MastodonPublisher(Publisher):
         return clean
 
     @property
-    def _secrets(self) -> list[str]:
-        return [self.settings["access_token"]]
-
-    @property
     def _timeout(self) -> tuple[float, float]:
         return (5.0, float(self.settings["timeout_seconds"]))
 

@@ -135,10 +135,6 @@ class MatrixPublisher(Publisher):
             )
         return clean
 
-    @property
-    def _secrets(self) -> list[str]:
-        return [self.settings["access_token"]]
-
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         response = request(
             method,

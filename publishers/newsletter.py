@@ -254,10 +254,6 @@ class NewsletterPublisher(Publisher):
         return clean
 
     @property
-    def _secrets(self) -> list[str]:
-        return [self.settings["password"]] if self.settings["password"] else []
-
-    @property
     def sender(self) -> str:
         """The envelope sender (MAIL FROM): the bare From address."""
         return _ascii_address(parseaddr(self.settings["from_address"])[1])

@@ -140,10 +140,6 @@ class TelegramPublisher(Publisher):
         clean["api_base"] = clean["api_base"].rstrip("/")
         return clean
 
-    @property
-    def _secrets(self) -> list[str]:
-        return [self.settings["bot_token"]]
-
     def _call(self, method: str, payload: Mapping[str, Any]) -> tuple[Any, Response]:
         """Call a Bot API method; the `result` of its answer (None if unreadable)."""
         url = f"{self.settings['api_base']}/bot{self.settings['bot_token']}/{method}"

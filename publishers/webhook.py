@@ -53,10 +53,6 @@ class WebhookPublisher(Publisher):
         # Whether a re-send is safe depends on the receiver, so it is a setting here.
         self.deduplicates = bool(self.settings["receiver_deduplicates"])  # type: ignore[misc]
 
-    @property
-    def _secrets(self) -> list[str]:
-        return [self.settings["secret"]] if self.settings.get("secret") else []
-
     def _post(self, payload: Mapping[str, Any], headers: dict[str, str]) -> requests.Response:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         headers = {"Content-Type": "application/json; charset=utf-8", **headers}

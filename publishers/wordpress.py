@@ -137,10 +137,6 @@ class WordPressPublisher(Publisher):
         return clean
 
     @property
-    def _secrets(self) -> list[str]:
-        return [self.settings["application_password"]]
-
-    @property
     def category_ids(self) -> list[int]:
         """The categories every post is filed under."""
         ids = self.settings["category_ids"]

@@ -221,10 +221,6 @@ class XPublisher(Publisher):
             return None
         return max(0, self.monthly_post_budget - max(0, posts_this_month))
 
-    @property
-    def _secrets(self) -> list[str]:
-        return [self.settings["access_token"]]
-
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         response = request(
             method,
