@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from publishers.text import with_link
+
 SettingType = Literal["str", "url", "int", "bool", "password"]
 # A channel slower than this is broken; a publish worker should not wait on it longer.
 MAX_TIMEOUT_SECONDS = 300
@@ -172,6 +174,9 @@ class Publisher:
     deduplicates: ClassVar[bool] = False
     # Whether the adapter talks HTTP (the contract test throws HTTP failures only at those).
     uses_http: ClassVar[bool] = True
+    # Whether the post's link is sent at the end of its text (`text.with_link`), so
+    # `validate` counts it too.
+    appends_link: ClassVar[bool] = False
     settings_spec: ClassVar[Sequence[SettingSpec]] = ()
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
@@ -223,10 +228,11 @@ class Publisher:
     def validate(self, post: OutgoingPost) -> list[Problem]:
         """What an editor must fix before `post` can go out here (empty when fine)."""
         problems: list[Problem] = []
-        if not post.text.strip():
+        text = with_link(post) if self.appends_link else post.text
+        if not text.strip():
             problems.append(Problem("text", "the text is empty"))
         if self.text_limit is not None:
-            used = self.measure(post.text)
+            used = self.measure(text)
             if used > self.text_limit:
                 problems.append(
                     Problem(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from publishers.base import (
@@ -21,7 +20,6 @@ from publishers.base import (
     ConfigError,
     DeliveryError,
     OutgoingPost,
-    Problem,
     Publisher,
     RateLimited,
     Receipt,
@@ -81,6 +79,7 @@ class DiscordPublisher(Publisher):
     display_name: ClassVar[str] = "Discord"
     text_limit: ClassVar[int | None] = MAX_CONTENT
     counted_as: ClassVar[str] = "characters (Unicode code points)"
+    appends_link: ClassVar[bool] = True
     settings_spec = (
         SettingSpec(
             "webhook_url",
@@ -169,9 +168,6 @@ class DiscordPublisher(Publisher):
 
     def measure(self, text: str) -> int:
         return len(text)
-
-    def validate(self, post: OutgoingPost) -> list[Problem]:
-        return super().validate(replace(post, text=with_link(post)))
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
         """POST ?wait=true with mentions off; the message id and link make the receipt."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
@@ -29,7 +28,6 @@ from publishers.base import (
     DeliveryError,
     OutgoingPost,
     PermanentError,
-    Problem,
     Publisher,
     RateLimited,
     Receipt,
@@ -87,6 +85,7 @@ class LinkedInPublisher(Publisher):
     display_name: ClassVar[str] = "LinkedIn"
     text_limit: ClassVar[int | None] = TEXT_LIMIT
     counted_as: ClassVar[str] = "characters"
+    appends_link: ClassVar[bool] = True
     settings_spec = (
         SettingSpec(
             "organization_id",
@@ -200,9 +199,6 @@ class LinkedInPublisher(Publisher):
 
     def measure(self, text: str) -> int:
         return utf16_length(little_text(text))
-
-    def validate(self, post: OutgoingPost) -> list[Problem]:
-        return super().validate(replace(post, text=with_link(post)))
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
         """POST /rest/posts; the new post's URN comes back in the x-restli-id header."""

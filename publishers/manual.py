@@ -11,14 +11,12 @@ posts, so the limit is a setting, checked only when set.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any, ClassVar
 
 from publishers.base import (
     ConfigError,
     ManualActionRequired,
     OutgoingPost,
-    Problem,
     Publisher,
     Receipt,
     SettingSpec,
@@ -34,6 +32,7 @@ class ManualPublisher(Publisher):
     kind: ClassVar[str] = "manual"
     display_name: ClassVar[str] = "Manual (e.g. XING)"
     counted_as: ClassVar[str] = "characters"
+    appends_link: ClassVar[bool] = True
     supports_media: ClassVar[bool] = True  # the person attaches them; alt text is listed
     uses_http: ClassVar[bool] = False
     settings_spec = (
@@ -72,9 +71,6 @@ class ManualPublisher(Publisher):
         if limit is not None and limit < 1:
             raise ConfigError(cls.kind, "max_characters", f"{limit!r} is not at least 1")
         return clean
-
-    def validate(self, post: OutgoingPost) -> list[Problem]:
-        return super().validate(replace(post, text=with_link(post)))
 
     def instructions(self, post: OutgoingPost) -> str:
         """What the person does, with the text to paste between two cut lines."""

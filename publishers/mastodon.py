@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import regex
@@ -101,6 +100,7 @@ class MastodonPublisher(Publisher):
     display_name: ClassVar[str] = "Mastodon"
     text_limit: ClassVar[int | None] = 500
     counted_as: ClassVar[str] = "characters"
+    appends_link: ClassVar[bool] = True
     supports_media: ClassVar[bool] = True
     deduplicates: ClassVar[bool] = True  # Idempotency-Key, kept by the server for an hour
     settings_spec = (
@@ -187,7 +187,7 @@ class MastodonPublisher(Publisher):
         return status_length(text)
 
     def validate(self, post: OutgoingPost) -> list[Problem]:
-        problems = super().validate(replace(post, text=with_link(post)))
+        problems = super().validate(post)
         if len(post.media) > MAX_MEDIA:
             problems.append(
                 Problem("media", f"{len(post.media)} files; {self.display_name} allows 4")

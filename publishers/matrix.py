@@ -13,7 +13,6 @@ import html
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
@@ -22,7 +21,6 @@ from publishers.base import (
     ConfigError,
     DeliveryError,
     OutgoingPost,
-    Problem,
     Publisher,
     RateLimited,
     Receipt,
@@ -95,6 +93,7 @@ class MatrixPublisher(Publisher):
     display_name: ClassVar[str] = "Matrix room"
     text_limit: ClassVar[int | None] = MAX_CONTENT_BYTES
     counted_as: ClassVar[str] = "bytes (UTF-8, text and its HTML copy together)"
+    appends_link: ClassVar[bool] = True
     deduplicates: ClassVar[bool] = True  # the txnId: same id + same token -> same event
     settings_spec = (
         SettingSpec(
@@ -184,9 +183,6 @@ class MatrixPublisher(Publisher):
     def measure(self, text: str) -> int:
         content = json.dumps(message_content(text), ensure_ascii=False)
         return len(content.encode("utf-8"))
-
-    def validate(self, post: OutgoingPost) -> list[Problem]:
-        return super().validate(replace(post, text=with_link(post)))
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
         """Send the message under the key as txnId; a repeat answers with the same event."""

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from publishers.base import (
     AuthError,
     DeliveryError,
     OutgoingPost,
-    Problem,
     Publisher,
     Receipt,
     SettingSpec,
@@ -72,6 +70,7 @@ class SlackPublisher(Publisher):
     display_name: ClassVar[str] = "Slack"
     text_limit: ClassVar[int | None] = MAX_TEXT
     counted_as: ClassVar[str] = "characters (as sent: & < > count as their entities)"
+    appends_link: ClassVar[bool] = True
     settings_spec = (
         SettingSpec(
             "webhook_url",
@@ -116,9 +115,6 @@ class SlackPublisher(Publisher):
 
     def measure(self, text: str) -> int:
         return len(escape_mrkdwn(text))
-
-    def validate(self, post: OutgoingPost) -> list[Problem]:
-        return super().validate(replace(post, text=with_link(post)))
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
         """POST {"text": ...}; Slack gives no id, so the key is the receipt."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -83,6 +82,7 @@ class TeamsPublisher(Publisher):
     display_name: ClassVar[str] = "Microsoft Teams"
     text_limit: ClassVar[int | None] = MAX_MESSAGE_BYTES
     counted_as: ClassVar[str] = "bytes (UTF-8, the whole card)"
+    appends_link: ClassVar[bool] = True
     settings_spec = (
         SettingSpec(
             "webhook_url",
@@ -135,7 +135,7 @@ class TeamsPublisher(Publisher):
 
     def validate(self, post: OutgoingPost) -> list[Problem]:
         text = with_link(post)
-        problems = super().validate(replace(post, text=text))
+        problems = super().validate(post)
         size = len(_encoded(card_message(post.title, text)))
         if self.measure(text) <= MAX_MESSAGE_BYTES < size:
             problems.append(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from publishers.base import (
@@ -22,7 +21,6 @@ from publishers.base import (
     DeliveryError,
     OutgoingPost,
     PermanentError,
-    Problem,
     Publisher,
     RateLimited,
     Receipt,
@@ -75,6 +73,7 @@ class TelegramPublisher(Publisher):
     display_name: ClassVar[str] = "Telegram channel"
     text_limit: ClassVar[int | None] = MAX_TEXT
     counted_as: ClassVar[str] = "characters (Unicode code points, formatting excluded)"
+    appends_link: ClassVar[bool] = True
     settings_spec = (
         SettingSpec(
             "bot_token",
@@ -196,9 +195,6 @@ class TelegramPublisher(Publisher):
 
     def measure(self, text: str) -> int:
         return len(text)
-
-    def validate(self, post: OutgoingPost) -> list[Problem]:
-        return super().validate(replace(post, text=with_link(post)))
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
         """sendMessage; the receipt is the message id and, for channels, its t.me link."""

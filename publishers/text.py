@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from publishers.base import OutgoingPost
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    # The base imports this module at run time (`Publisher.appends_link`).
+    from publishers.base import OutgoingPost
 
 
 def with_link(post: OutgoingPost) -> str:

@@ -19,7 +19,6 @@ import re
 import time
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import regex
@@ -29,7 +28,6 @@ from publishers.base import (
     DeliveryError,
     OutgoingPost,
     PermanentError,
-    Problem,
     Publisher,
     RateLimited,
     Receipt,
@@ -172,6 +170,7 @@ class XPublisher(Publisher):
     display_name: ClassVar[str] = "X"
     text_limit: ClassVar[int | None] = TEXT_LIMIT
     counted_as: ClassVar[str] = "weighted characters"
+    appends_link: ClassVar[bool] = True
     settings_spec = (
         SettingSpec(
             "access_token",
@@ -272,9 +271,6 @@ class XPublisher(Publisher):
 
     def measure(self, text: str) -> int:
         return weighted_length(text)
-
-    def validate(self, post: OutgoingPost) -> list[Problem]:
-        return super().validate(replace(post, text=with_link(post)))
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
         """POST /2/tweets; X has no idempotency key (see the module docstring)."""
