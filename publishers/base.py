@@ -36,6 +36,17 @@ class SettingSpec:
     http_address: bool = False
 
 
+def api_base_setting(api: str, default: str) -> SettingSpec:
+    """The optional `api_base` setting: `api`'s address, changed only for a proxy or tests."""
+    return SettingSpec(
+        "api_base",
+        type="url",
+        required=False,
+        default=default,
+        help=f"address of {api}; change only for a proxy or a test server",
+    )
+
+
 def timeout_setting(waits_for: str, *, maximum: int | None = MAX_TIMEOUT_SECONDS) -> SettingSpec:
     """The optional `timeout_seconds` setting: how long to wait for `waits_for` (30 s)."""
     unit = "in seconds" if maximum is None else f"1 to {maximum} seconds"

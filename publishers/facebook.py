@@ -29,6 +29,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    api_base_setting,
     timeout_setting,
 )
 from publishers.http import error_for, json_object, mask, request, retry_after, shorten
@@ -97,13 +98,7 @@ class FacebookPublisher(Publisher):
             default=DEFAULT_GRAPH_VERSION,
             help="Graph API version like v23.0; each is served for at least two years",
         ),
-        SettingSpec(
-            "api_base",
-            type="url",
-            required=False,
-            default="https://graph.facebook.com",
-            help="address of the Graph API; change only for a proxy or a test server",
-        ),
+        api_base_setting("the Graph API", "https://graph.facebook.com"),
         timeout_setting("Facebook", maximum=None),
     )
 

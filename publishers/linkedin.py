@@ -33,6 +33,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    api_base_setting,
     counts,
     timeout_setting,
 )
@@ -105,13 +106,7 @@ class LinkedInPublisher(Publisher):
             help="LinkedIn API version as YYYYMM (sent as LinkedIn-Version); "
             "versions are retired after about a year",
         ),
-        SettingSpec(
-            "api_base",
-            type="url",
-            required=False,
-            default="https://api.linkedin.com",
-            help="address of the LinkedIn API; change only for a proxy or a test server",
-        ),
+        api_base_setting("the LinkedIn API", "https://api.linkedin.com"),
         timeout_setting("LinkedIn", maximum=None),
     )
 

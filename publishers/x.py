@@ -33,6 +33,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    api_base_setting,
     counts,
     timeout_setting,
 )
@@ -179,13 +180,7 @@ class XPublisher(Publisher):
             help="OAuth 2.0 user access token of the account "
             "(scopes tweet.write, tweet.read and users.read)",
         ),
-        SettingSpec(
-            "api_base",
-            type="url",
-            required=False,
-            default="https://api.x.com",
-            help="address of the X API; change only for a proxy or a test server",
-        ),
+        api_base_setting("the X API", "https://api.x.com"),
         SettingSpec(
             "monthly_post_budget",
             type="int",
