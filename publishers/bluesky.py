@@ -31,7 +31,14 @@ from publishers.base import (
     TransientError,
     timeout_setting,
 )
-from publishers.http import channel_message, error_for, json_object, mask, request
+from publishers.http import (
+    channel_message,
+    error_for,
+    json_object,
+    json_object_or_empty,
+    mask,
+    request,
+)
 from publishers.media import fetch_media
 from publishers.text import with_link
 
@@ -455,22 +462,14 @@ def _xrpc_error(response: Response) -> str | None:
     """The XRPC error name ("ExpiredToken", "InvalidRequest", ...) of an answer, if any."""
     if 200 <= response.status_code < 300:
         return None
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    error = body.get("error") if isinstance(body, dict) else None
+    error = json_object_or_empty(response).get("error")
     return error if isinstance(error, str) else None
 
 
 def _xrpc_message(response: Response, secrets: list[str]) -> str | None:
     """'Error: message' from an XRPC error body that has both, else None."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    if isinstance(body, dict):
-        error, message = body.get("error"), body.get("message")
-        if isinstance(error, str) and isinstance(message, str) and error and message:
-            return mask(f"{error}: {message}", secrets)
+    body = json_object_or_empty(response)
+    error, message = body.get("error"), body.get("message")
+    if isinstance(error, str) and isinstance(message, str) and error and message:
+        return mask(f"{error}: {message}", secrets)
     return None

@@ -32,7 +32,15 @@ from publishers.base import (
     api_base_setting,
     timeout_setting,
 )
-from publishers.http import error_for, json_object, mask, request, retry_after, shorten
+from publishers.http import (
+    error_for,
+    json_object,
+    json_object_or_empty,
+    mask,
+    request,
+    retry_after,
+    shorten,
+)
 
 if TYPE_CHECKING:
     from requests import Response
@@ -137,11 +145,7 @@ class FacebookPublisher(Publisher):
 
     def _error(self, response: Response) -> DeliveryError | None:
         """The typed error for a Graph answer: the error code decides, else the status."""
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        graph = body.get("error") if isinstance(body, dict) else None
+        graph = json_object_or_empty(response).get("error")
         if not isinstance(graph, dict) or not isinstance(graph.get("code"), int):
             error = error_for(response, secrets=self._secrets)
             if isinstance(error, RateLimited):

@@ -37,7 +37,7 @@ from publishers.base import (
     counts,
     timeout_setting,
 )
-from publishers.http import error_for, json_object, request, shorten
+from publishers.http import error_for, json_object, json_object_or_empty, request, shorten
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -179,11 +179,7 @@ class LinkedInPublisher(Publisher):
 
     def _message(self, response: Response) -> str | None:
         """LinkedIn's `message`, without the Java exception class in front of it."""
-        try:
-            body = response.json()
-        except ValueError:
-            return None
-        text = body.get("message") if isinstance(body, dict) else None
+        text = json_object_or_empty(response).get("message")
         if not isinstance(text, str) or not text.strip():
             return None
         return shorten(_EXCEPTION_PREFIX.sub("", text.strip()))

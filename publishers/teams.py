@@ -23,7 +23,14 @@ from publishers.base import (
     SettingSpec,
     timeout_setting,
 )
-from publishers.http import channel_message, error_for, mask, request, timeouts
+from publishers.http import (
+    channel_message,
+    error_for,
+    json_object_or_empty,
+    mask,
+    request,
+    timeouts,
+)
 from publishers.redaction import redact_in_http_logs
 from publishers.text import with_link
 
@@ -119,11 +126,7 @@ class TeamsPublisher(Publisher):
 
     def _message(self, response: Response) -> str:
         """Azure's {"error": {"code", "message"}} as "code: message"; else the body."""
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        error = body.get("error") if isinstance(body, dict) else None
+        error = json_object_or_empty(response).get("error")
         if isinstance(error, dict) and isinstance(error.get("message"), str):
             code = error.get("code")
             text = f"{code}: {error['message']}" if isinstance(code, str) else error["message"]

@@ -28,7 +28,7 @@ from publishers.base import (
     TransientError,
     timeout_setting,
 )
-from publishers.http import channel_message, error_for, request
+from publishers.http import channel_message, error_for, json_object_or_empty, request
 from publishers.markup import blocks, escape_markup, excerpt, one_line, paragraph_html
 from publishers.text import with_link
 
@@ -314,11 +314,8 @@ def _existing_term_id(response: Response) -> int | None:
     beyond the search's first 100 results)."""
     if response.status_code != 400:
         return None
-    try:
-        answer = response.json()
-    except ValueError:
-        return None
-    if not isinstance(answer, dict) or answer.get("code") != "term_exists":
+    answer = json_object_or_empty(response)
+    if answer.get("code") != "term_exists":
         return None
     data = answer.get("data")
     if not isinstance(data, dict):

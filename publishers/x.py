@@ -37,7 +37,7 @@ from publishers.base import (
     counts,
     timeout_setting,
 )
-from publishers.http import error_for, request, retry_after, shorten
+from publishers.http import error_for, json_object_or_empty, request, retry_after, shorten
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -247,12 +247,7 @@ class XPublisher(Publisher):
 
     def _message(self, response: Response) -> str | None:
         """X's own words: the first `errors[].message`, else the problem's detail or title."""
-        try:
-            body = response.json()
-        except ValueError:
-            return None
-        if not isinstance(body, dict):
-            return None
+        body = json_object_or_empty(response)
         errors = body.get("errors")
         first = errors[0] if isinstance(errors, list) and errors else None
         for text in (
@@ -325,11 +320,7 @@ def _rate_limit_wait(response: Response) -> float:
 
 def _data(response: Response, what: str) -> dict[str, Any]:
     """The `data` object of a success answer; anything else is worth a retry."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    data = body.get("data") if isinstance(body, dict) else None
+    data = json_object_or_empty(response).get("data")
     if not isinstance(data, dict):
         raise TransientError(
             f"X answered HTTP {response.status_code} for {what} without a data object",
