@@ -13,11 +13,11 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from planner.channels import build_adapter
-from planner.errors import NotFound, ValidationFailed
+from planner.errors import Message, NotFound, ValidationFailed
 from planner.models import Channel, Piece, PieceStatus, Post, PostStatus, User
 from planner.permissions import require
 from publishers import REGISTRY
-from publishers.base import OutgoingPost
+from publishers.base import OutgoingPost, Problem
 
 PAGE_SIZE = 25
 
@@ -171,8 +171,15 @@ def check_variant(
         count=adapter.measure(text),
         limit=adapter.text_limit,
         counted_as=adapter.counted_as,
-        findings=[Finding(p.field, p.message) for p in problems],
+        findings=[Finding(p.field, _finding_message(p)) for p in problems],
     )
+
+
+def _finding_message(found: Problem) -> str:
+    """The adapter's English text, with its code so the dashboard can translate it."""
+    if not found.code:
+        return found.message
+    return Message.formatted(f"problem_{found.code}", found.message, found.params)
 
 
 def display_names(session: Session, user_ids: set[int]) -> dict[int, str]:

@@ -23,6 +23,11 @@ class Message(str):
         self.params = params
         return self
 
+    @classmethod
+    def formatted(cls, code: str, text: str, params: Mapping[str, Any]) -> Message:
+        """A Message from text that is already formatted (an adapter's finding)."""
+        return _rebuild_message(code, text, dict(params))
+
     def __reduce__(self) -> tuple[Any, ...]:
         # Rebuilt from the finished text: formatting it again would break on its braces.
         return (_rebuild_message, (self.code, str(self), self.params))

@@ -8,6 +8,7 @@ one of the delivery errors below carrying the channel's own message.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -94,10 +95,22 @@ class Receipt:
 
 @dataclass(frozen=True)
 class Problem:
-    """Something an editor must fix before a post can go out on this channel."""
+    """Something an editor must fix before a post can go out on this channel.
+
+    `message` is English; `code` and `params` let the dashboard say it in the editor's
+    language (build one with `problem`).
+    """
 
     field: str
     message: str
+    # (`field` is taken by the attribute above, hence the module-qualified name.)
+    code: str = dataclasses.field(default="", compare=False)
+    params: Mapping[str, object] = dataclasses.field(default_factory=dict, compare=False)
+
+
+def problem(field_name: str, code: str, template: str, **params: object) -> Problem:
+    """A Problem whose English text is `template` formatted with `params`."""
+    return Problem(field_name, template.format(**params), code, params)
 
 
 class ConfigError(ValueError):
@@ -241,21 +254,38 @@ class Publisher:
         problems: list[Problem] = []
         text = with_link(post) if self.appends_link else post.text
         if not text.strip():
-            problems.append(Problem("text", "the text is empty"))
+            problems.append(problem("text", "text_empty", "the text is empty"))
         if self.text_limit is not None:
             used = self.measure(text)
             if used > self.text_limit:
                 problems.append(
-                    Problem(
+                    problem(
                         "text",
-                        f"{used} {self.counted_as}, {self.display_name} allows {self.text_limit}",
+                        # One code per unit ("characters (Unicode code points)" counts
+                        # characters): the dashboard names the unit in its language.
+                        "too_long_" + self.counted_as.split(" (")[0].replace(" ", "_"),
+                        "{used} " + self.counted_as + ", {channel} allows {limit}",
+                        used=used,
+                        channel=self.display_name,
+                        limit=self.text_limit,
                     )
                 )
         if post.media and not self.supports_media:
-            problems.append(Problem("media", f"{self.display_name} posts carry no media here"))
+            problems.append(
+                problem(
+                    "media",
+                    "no_media",
+                    "{channel} posts carry no media here",
+                    channel=self.display_name,
+                )
+            )
         for item in post.media:
             if self.supports_media and not item.alt_text.strip():
-                problems.append(Problem("media", f"alt text missing for {item.url!r}"))
+                problems.append(
+                    problem(
+                        "media", "alt_text_missing", "alt text missing for {url!r}", url=item.url
+                    )
+                )
         return problems
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:

@@ -29,6 +29,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    problem,
     timeout_setting,
 )
 from publishers.http import (
@@ -222,13 +223,37 @@ class BlueskyPublisher(Publisher):
         problems = super().validate(replace(post, text=text))
         size = len(text.encode("utf-8"))
         if size > MAX_BYTES:
-            problems.append(Problem("text", f"{size} bytes (UTF-8), Bluesky allows {MAX_BYTES}"))
+            problems.append(
+                problem(
+                    "text",
+                    "too_many_bytes",
+                    "{size} bytes (UTF-8), {channel} allows {limit}",
+                    size=size,
+                    channel="Bluesky",
+                    limit=MAX_BYTES,
+                )
+            )
         if len(post.media) > MAX_IMAGES:
-            problems.append(Problem("media", f"{len(post.media)} images; Bluesky allows 4"))
+            problems.append(
+                problem(
+                    "media",
+                    "too_many_images",
+                    "{count} images; {channel} allows {limit}",
+                    count=len(post.media),
+                    channel="Bluesky",
+                    limit=MAX_IMAGES,
+                )
+            )
         for item in post.media:
             if item.mime_type and item.mime_type not in IMAGE_TYPES:
                 problems.append(
-                    Problem("media", f"{item.url!r} is {item.mime_type}; only images are posted")
+                    problem(
+                        "media",
+                        "only_images",
+                        "{url!r} is {mime_type}; only images are posted",
+                        url=item.url,
+                        mime_type=item.mime_type,
+                    )
                 )
         return problems
 

@@ -23,6 +23,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    problem,
     timeout_setting,
 )
 from publishers.http import json_object, raise_for_channel, request
@@ -190,14 +191,29 @@ class MastodonPublisher(Publisher):
         problems = super().validate(post)
         if len(post.media) > MAX_MEDIA:
             problems.append(
-                Problem("media", f"{len(post.media)} files; {self.display_name} allows 4")
+                problem(
+                    "media",
+                    "too_many_files",
+                    "{count} files; {channel} allows {limit}",
+                    count=len(post.media),
+                    channel=self.display_name,
+                    limit=MAX_MEDIA,
+                )
             )
         if len(post.media) > 1 and any(_is_video(item) for item in post.media):
-            problems.append(Problem("media", "a video or audio file must be the only attachment"))
+            problems.append(
+                problem("media", "video_alone", "a video or audio file must be the only attachment")
+            )
         for item in post.media:
             if len(item.alt_text) > MAX_ALT_TEXT:
                 problems.append(
-                    Problem("media", f"alt text for {item.url!r} is longer than 1500 characters")
+                    problem(
+                        "media",
+                        "alt_text_too_long",
+                        "alt text for {url!r} is longer than {limit} characters",
+                        url=item.url,
+                        limit=MAX_ALT_TEXT,
+                    )
                 )
         return problems
 

@@ -38,6 +38,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    problem,
     timeout_setting,
 )
 from publishers.http import mask
@@ -271,7 +272,9 @@ class NewsletterPublisher(Publisher):
     def validate(self, post: OutgoingPost) -> list[Problem]:
         problems = super().validate(post)
         if not one_line(post.title):
-            problems.append(Problem("title", "a newsletter needs a subject (the title)"))
+            problems.append(
+                problem("title", "subject_missing", "a newsletter needs a subject (the title)")
+            )
         return problems
 
     def compose(

@@ -32,6 +32,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    problem,
 )
 from publishers.markup import clean_text, excerpt, one_line, to_html
 
@@ -162,7 +163,7 @@ class FeedPublisher(Publisher):
     def validate(self, post: OutgoingPost) -> list[Problem]:
         problems = super().validate(post)
         if not one_line(post.title):
-            problems.append(Problem("title", "a feed entry needs a title"))
+            problems.append(problem("title", "title_missing", "a feed entry needs a title"))
         return problems
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:

@@ -21,6 +21,7 @@ from publishers.base import (
     Publisher,
     Receipt,
     SettingSpec,
+    problem,
     timeout_setting,
 )
 from publishers.http import (
@@ -142,9 +143,13 @@ class TeamsPublisher(Publisher):
         size = len(_encoded(card_message(post.title, text)))
         if self.measure(text) <= MAX_MESSAGE_BYTES < size:
             problems.append(
-                Problem(
+                problem(
                     "title",
-                    f"the card has {size} bytes with the title; Teams takes {MAX_MESSAGE_BYTES}",
+                    "card_too_big",
+                    "the card has {size} bytes with the title; {channel} takes {limit}",
+                    size=size,
+                    channel="Teams",
+                    limit=MAX_MESSAGE_BYTES,
                 )
             )
         return problems

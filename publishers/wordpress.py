@@ -26,6 +26,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    problem,
     timeout_setting,
 )
 from publishers.http import channel_message, error_for, json_object_or_empty, request
@@ -169,7 +170,7 @@ class WordPressPublisher(Publisher):
     def validate(self, post: OutgoingPost) -> list[Problem]:
         problems = super().validate(post)
         if not one_line(post.title):
-            problems.append(Problem("title", "a blog post needs a title"))
+            problems.append(problem("title", "title_missing", "a blog post needs a title"))
         return problems
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:

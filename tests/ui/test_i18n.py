@@ -10,6 +10,7 @@ from string import Formatter
 import pytest
 
 import planner
+import publishers
 from planner import schemas
 from planner.errors import Message
 from planner.ui import i18n
@@ -64,6 +65,29 @@ def _raised_messages() -> dict[str, set[str]]:
                     ("errors.py", "code"),
                     ("schemas.py", "_PLAIN_CODES[kind]"),
                 }
+    found.update(_adapter_problems())
+    return found
+
+
+def _adapter_problems() -> dict[str, set[str]]:
+    """Every finding the adapters build with `problem(...)`: planner code -> its values.
+
+    The planner passes them on as Messages coded `problem_<code>` (planner/editing.py).
+    """
+    found: dict[str, set[str]] = {}
+    for path in sorted(Path(publishers.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "problem"):
+                continue
+            code = node.args[1]
+            values = {k.arg for k in node.keywords if k.arg is not None}
+            if isinstance(code, ast.Constant):
+                found[f"problem_{code.value}"] = values
+            else:  # the base's length finding: one code per unit a channel counts in
+                assert (path.name, values) == ("base.py", {"used", "channel", "limit"})
+                for cls in publishers.REGISTRY.values():
+                    unit = cls.counted_as.split(" (")[0].replace(" ", "_")
+                    found[f"problem_too_long_{unit}"] = values
     return found
 
 
@@ -104,3 +128,21 @@ def test_a_plain_or_unknown_message_is_shown_as_it_came() -> None:
     assert (
         i18n.render_message("de", Message("no.such.code", "as {it} came", it="it")) == "as it came"
     )
+
+
+def test_an_adapters_finding_is_said_in_the_editors_language() -> None:
+    from planner.editing import _finding_message
+    from publishers.base import problem
+
+    found = problem(
+        "text",
+        "too_long_graphemes",
+        "{used} graphemes, {channel} allows {limit}",
+        used=301,
+        channel="Bluesky",
+        limit=300,
+    )
+    assert found.message == "301 graphemes, Bluesky allows 300"
+    message = _finding_message(found)
+    assert message == "301 graphemes, Bluesky allows 300"  # the CLI's English
+    assert i18n.render_message("de", message) == "301 Schriftzeichen, Bluesky erlaubt 300."

@@ -109,7 +109,8 @@ def _variants(session: Session, user: User, shown: list[Channel], title: str, bo
         )
         st.text(_count_line(check))
         for finding in check.findings:
-            st.error(t("editor.finding", channel=md(channel.name), message=md(finding.message)))
+            message = md(moves.message(finding.message))
+            st.error(t("editor.finding", channel=md(channel.name), message=message))
     _field_error("variants")
 
 
