@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import date, datetime
 from pathlib import Path
 
 import streamlit as st
@@ -15,7 +16,7 @@ from planner.db import get_engine
 from planner.errors import AccountDisabled, AccountLocked, AuthenticationFailed
 from planner.migrate import upgrade
 from planner.models import Role, User
-from planner.timezones import format_local
+from planner.timezones import to_local
 from planner.ui import keys
 from planner.ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 
@@ -56,6 +57,18 @@ def t(key: str, **values: object) -> str:
     return translate(lang(), key, **values)
 
 
+def when(instant: datetime | None, tz_name: str) -> str:
+    """A moment in the user's zone, written as the session's language writes dates."""
+    if instant is None:
+        return ""
+    return to_local(instant, tz_name).strftime(t("format.datetime"))
+
+
+def day(value: date) -> str:
+    """A calendar day, written as the session's language writes dates."""
+    return value.strftime(t("format.date"))
+
+
 def current_user(session: Session) -> User | None:
     """The signed-in user, re-read on every run so a disabled account drops out at once."""
     user_id = st.session_state.get(keys.USER_ID)
@@ -91,7 +104,7 @@ def _sign_in_page() -> None:
             user = users.authenticate(session, username=username, password=password)
         except AccountLocked as err:
             org_zone = org_settings.get_setting(session, "org_timezone")
-            st.error(t("sign_in.locked", until=format_local(err.until, org_zone)))
+            st.error(t("sign_in.locked", until=when(err.until, org_zone)))
             return
         except AccountDisabled:
             st.error(t("sign_in.disabled"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,10 @@ from streamlit.testing.v1 import AppTest
 from planner import ideas, users
 from planner.db import make_engine
 from planner.migrate import upgrade
+from planner.timezones import to_local
 from planner.ui import keys
 from planner.ui.app import page_path
+from planner.ui.i18n import translate
 
 APP = str(Path(__file__).resolve().parents[2] / "planner_app.py")
 PASSWORD = "dashboard-password-1"
@@ -83,3 +86,8 @@ def sign_in(username: str, password: str) -> AppTest:
 def open_page(at: AppTest, page: str) -> AppTest:
     """Switch a signed-in AppTest to one dashboard page (by its file name) and run it."""
     return at.switch_page(str(page_path(page).relative_to(Path(APP).parent))).run()
+
+
+def shown_when(instant: datetime, lang: str, tz_name: str = "Europe/Berlin") -> str:
+    """How the dashboard writes a moment for a user of `lang` in `tz_name`."""
+    return to_local(instant, tz_name).strftime(translate(lang, "format.datetime"))

@@ -115,14 +115,14 @@ def test_planning_a_post_through_the_calendar_shows_it_in_the_list_view(database
     at.button(key=keys.CAL_PLAN_BUTTON).click().run()
     assert not at.exception
     assert [s.value for s in at.success] == [
-        f"Post #1 is planned for {when:%Y-%m-%d} 09:30 {when:%Z}."
+        f"Post #1 is planned for {when:%d %b %Y} 09:30 {when:%Z}."
     ]
     assert at.text_input(key=keys.CAL_PLAN_WHEN).value == ""
     _list_view(at)
     table = at.dataframe[0].value
     assert list(table["Piece"]) == ["Messe <b>Bericht</b>"]  # plain text, not HTML
     assert list(table["Channel"]) == ["Social"]
-    assert list(table["When"]) == [f"{when:%Y-%m-%d} 09:30 {when:%Z}"]
+    assert list(table["When"]) == [f"{when:%d %b %Y} 09:30 {when:%Z}"]
     assert list(table["Status"]) == ["planned"]
 
 
@@ -203,7 +203,7 @@ def test_moving_and_cancelling_a_post(database: str) -> None:
     at.button(key=keys.CAL_MOVE_BUTTON).click().run()
     assert not at.exception
     assert [s.value for s in at.success] == [
-        f"Post #{post_id} is moved to {target:%Y-%m-%d} 14:15 {target:%Z}."
+        f"Post #{post_id} is moved to {target:%d %b %Y} 14:15 {target:%Z}."
     ]
     status, publish_at = _post(database, post_id)
     assert status == PostStatus.planned
@@ -234,7 +234,7 @@ def test_a_weekly_series_puts_its_posts_on_the_calendar(database: str) -> None:
     table = at.dataframe[0].value
     assert list(table["Channel"]) == ["Intranet"] * 3
     assert list(table["When"]) == [
-        f"{start + timedelta(weeks=w):%Y-%m-%d} 08:00 {start + timedelta(weeks=w):%Z}"
+        f"{start + timedelta(weeks=w):%d %b %Y} 08:00 {start + timedelta(weeks=w):%Z}"
         for w in range(3)
     ]
 

@@ -146,3 +146,18 @@ def test_an_adapters_finding_is_said_in_the_editors_language() -> None:
     message = _finding_message(found)
     assert message == "301 graphemes, Bluesky allows 300"  # the CLI's English
     assert i18n.render_message("de", message) == "301 Schriftzeichen, Bluesky erlaubt 300."
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        pytest.param("de", "01.12.2026 09:30 CET", id="de"),
+        pytest.param("en", "01 Dec 2026 09:30 CET", id="en"),
+    ],
+)
+def test_moments_are_written_as_the_language_writes_dates(lang: str, expected: str) -> None:
+    from datetime import UTC, datetime
+
+    from tests.ui.conftest import shown_when
+
+    assert shown_when(datetime(2026, 12, 1, 8, 30, tzinfo=UTC), lang) == expected

@@ -34,12 +34,12 @@ from streamlit.testing.v1 import AppTest
 from planner import channels, ideas, pieces, planning, users
 from planner.db import make_engine
 from planner.models import Idea, IdeaStatus, Piece, PieceStatus, Post, PostStatus, Role
-from planner.timezones import format_local, zone
+from planner.timezones import zone
 from planner.ui import keys
 from planner.ui.app import PAGES_BY_ROLE
 from planner.ui.i18n import translate
 from planner.ui.plain import md
-from tests.ui.conftest import PASSWORD, open_page, sign_in
+from tests.ui.conftest import PASSWORD, open_page, shown_when, sign_in
 
 BERLIN = zone("Europe/Berlin")
 ALL_PAGES = sorted({page for pages in PAGES_BY_ROLE.values() for page in pages})
@@ -268,7 +268,7 @@ def test_the_path_from_idea_to_a_ready_post_through_the_widgets(database: str) -
     assert (post.status, post.channel_id) == (PostStatus.planned, ids["social"])
     assert post.publish_at == when.replace(minute=30).astimezone(UTC)
     assert [x.value for x in at.success] == [
-        f"Post #{post.id} is planned for {format_local(post.publish_at, 'Europe/Berlin')}."
+        f"Post #{post.id} is planned for {shown_when(post.publish_at, 'en')}."
     ]
     at.radio(key=keys.CAL_VIEW).set_value("list").run()
     row = _calendar_row(at, post.id or 0)
@@ -326,7 +326,7 @@ def test_the_path_from_idea_to_a_ready_post_through_the_widgets(database: str) -
     assert f"Daraus wurde der Beitrag #{piece.id} (freigegeben):" in texts
     posts = at.main.dataframe[-1].value
     assert list(posts["Kanal"]) == ["Social"]
-    assert list(posts["Zeitpunkt"]) == [format_local(post.publish_at, "Europe/Berlin")]
+    assert list(posts["Zeitpunkt"]) == [shown_when(post.publish_at, "de")]
 
 
 def _calendar_row(at: AppTest, post_id: int) -> dict[str, Any]:
@@ -367,8 +367,8 @@ def test_my_ideas_shows_state_reason_piece_and_planned_and_actual_posts(database
     with _db(database) as s:
         published = s.get(Post, ids["published_post"])
         assert published is not None and published.published_at is not None
-        planned_at = format_local(published.publish_at, "Europe/Berlin")
-        actual_at = format_local(published.published_at, "Europe/Berlin")
+        planned_at = shown_when(published.publish_at, "en")
+        actual_at = shown_when(published.published_at, "en")
     assert list(posts["When"])[1] == planned_at
     assert list(posts["Published"]) == ["", actual_at]
     assert list(posts["Link"]) == ["", "https://example.org/post/1"]

@@ -13,7 +13,7 @@ from planner import audit, csvio
 from planner.errors import PermissionDenied
 from planner.models import User
 from planner.permissions import can
-from planner.timezones import format_local, parse_day_bound
+from planner.timezones import parse_day_bound
 from planner.ui import app, keys, moves
 
 PAGE_SIZE = 50
@@ -116,7 +116,7 @@ def render() -> None:
         st.dataframe(
             [
                 {
-                    t("activity.col.when"): format_local(e.at, user.timezone),
+                    t("activity.col.when"): app.when(e.at, user.timezone),
                     t("activity.col.actor"): e.actor_name,
                     t("activity.col.object"): f"{e.object_type} {e.object_id}",
                     t("activity.col.action"): e.action,

@@ -10,7 +10,6 @@ from sqlmodel import Session
 from planner import pieces
 from planner.errors import PlannerError
 from planner.models import PieceStatus
-from planner.timezones import format_local
 from planner.ui import app, keys, moves
 
 PAGE_SIZE = 20
@@ -93,7 +92,7 @@ def render() -> None:
                     t("col.title"): item.piece.title,
                     t("approvals.revision"): item.piece.revision,
                     t("approvals.owner"): item.owner,
-                    t("approvals.changed"): format_local(item.piece.updated_at, user.timezone),
+                    t("approvals.changed"): app.when(item.piece.updated_at, user.timezone),
                 }
                 for item in queue
             ],

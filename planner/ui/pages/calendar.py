@@ -18,7 +18,7 @@ from planner.errors import EditConflict, IllegalTransition, PermissionDenied, Va
 from planner.models import PostStatus, User
 from planner.permissions import can
 from planner.planning import CalendarEntry
-from planner.timezones import format_local, to_local
+from planner.timezones import to_local
 from planner.ui import app, keys, moves
 from planner.ui.plain import md
 
@@ -160,7 +160,7 @@ def _list(entries: list[CalendarEntry], user: User, crowded: set[int]) -> None:
         [
             {
                 t("col.post"): e.post.id,
-                t("col.when"): format_local(e.post.publish_at, user.timezone),
+                t("col.when"): app.when(e.post.publish_at, user.timezone),
                 t("col.channel"): e.channel_name,
                 t("col.piece"): e.piece_title,
                 t("col.status"): t(f"status.{e.post.status}"),
@@ -267,7 +267,7 @@ def _plan(session: Session, user: User, piece_id: int | None, channel_id: int | 
             errors = {"publish_at": "; ".join(moves.error_text(err))}
         else:
             st.session_state[keys.CAL_DONE] = t(
-                "calendar.planned", id=post.id, when=format_local(post.publish_at, user.timezone)
+                "calendar.planned", id=post.id, when=app.when(post.publish_at, user.timezone)
             )
             st.session_state.pop(keys.CAL_PLAN_WHEN, None)
     st.session_state[keys.CAL_PLAN_ERRORS] = errors
@@ -370,7 +370,7 @@ def _move(session: Session, user: User, entries: list[CalendarEntry]) -> None:
         e.post.id: t(
             "calendar.post_label",
             id=e.post.id,
-            when=format_local(e.post.publish_at, user.timezone),
+            when=app.when(e.post.publish_at, user.timezone),
             channel=e.channel_name,
             title=e.piece_title,
         )
@@ -406,9 +406,7 @@ def _move(session: Session, user: User, entries: list[CalendarEntry]) -> None:
                 tz_name=user.timezone,
                 expected_version=entry.post.version,
             )
-            done = t(
-                "calendar.moved", id=post_id, when=format_local(moved.publish_at, user.timezone)
-            )
+            done = t("calendar.moved", id=post_id, when=app.when(moved.publish_at, user.timezone))
         else:
             planning.cancel_post(
                 session, actor=user, post_id=int(post_id), expected_version=entry.post.version
@@ -448,7 +446,7 @@ def render() -> None:
             st.warning(t("calendar.truncated", count=len(entries)))
         crowded = planning.crowded_posts(entries, user.timezone)
         last = first + timedelta(days=days - 1)
-        st.subheader(t("calendar.range", first=first.isoformat(), last=last.isoformat()))
+        st.subheader(t("calendar.range", first=app.day(first), last=app.day(last)))
         if view == "month":
             counts = planning.count_posts(session, actor=user, bounds=bounds, **scope)
             _month(first, days, counts, anchor)

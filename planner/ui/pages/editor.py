@@ -11,7 +11,6 @@ from planner import channels, editing, pieces
 from planner.editing import VariantCheck
 from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
 from planner.models import Channel, Piece, PieceStatus, User
-from planner.timezones import format_local
 from planner.ui import app, keys, moves
 from planner.ui.plain import md
 
@@ -175,7 +174,7 @@ def _history(session: Session, user: User, piece: Piece) -> None:
         [
             {
                 t("editor.col.revision"): r.number,
-                t("col.when"): format_local(r.created_at, user.timezone),
+                t("col.when"): app.when(r.created_at, user.timezone),
                 t("editor.col.author"): names.get(r.author_id, ""),
                 t("editor.col.note"): r.note,
             }
@@ -235,7 +234,7 @@ def _comments(session: Session, user: User, piece: Piece) -> None:
             t(
                 "editor.comment_by",
                 name=names.get(c.author_id, ""),
-                when=format_local(c.created_at, user.timezone),
+                when=app.when(c.created_at, user.timezone),
                 revision=c.revision,
             )
         )

@@ -12,7 +12,6 @@ from sqlmodel import Session
 from planner import ideas, users
 from planner.errors import PlannerError
 from planner.models import Idea, IdeaStatus, Urgency, User
-from planner.timezones import format_local
 from planner.ui import app, keys, moves, similar_ideas
 
 PAGE_SIZE = 25
@@ -242,7 +241,7 @@ def render() -> None:
                     t("col.department"): names.get(idea.department_id, "?"),
                     t("inbox.urgency"): t(f"urgency.{idea.urgency}"),
                     t("inbox.tags"): ", ".join(idea.tags),
-                    t("col.submitted"): format_local(idea.created_at, user.timezone),
+                    t("col.submitted"): app.when(idea.created_at, user.timezone),
                 }
                 for idea in rows
             ],

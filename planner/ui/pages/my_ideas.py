@@ -6,7 +6,6 @@ import streamlit as st
 from sqlmodel import Session
 
 from planner import ideas
-from planner.timezones import format_local
 from planner.ui import app, keys
 
 
@@ -28,7 +27,7 @@ def render() -> None:
                     t("col.id"): idea.id,
                     t("col.title"): idea.title,
                     t("col.status"): t(f"status.{idea.status}"),
-                    t("col.submitted"): format_local(idea.created_at, user.timezone),
+                    t("col.submitted"): app.when(idea.created_at, user.timezone),
                 }
                 for idea in mine
             ],
@@ -64,12 +63,10 @@ def render() -> None:
                 [
                     {
                         t("col.channel"): post.channel,
-                        t("col.when"): format_local(post.publish_at, user.timezone),
+                        t("col.when"): app.when(post.publish_at, user.timezone),
                         t("col.status"): t(f"status.{post.status}"),
                         t("col.published"): (
-                            format_local(post.published_at, user.timezone)
-                            if post.published_at
-                            else ""
+                            app.when(post.published_at, user.timezone) if post.published_at else ""
                         ),
                         t("col.link"): post.external_url or "",
                     }

@@ -8,7 +8,6 @@ from sqlmodel import Session, col, select
 from planner import org_settings, planning, publishing
 from planner.errors import IllegalTransition, PermissionDenied, ValidationFailed
 from planner.models import Channel, Piece, Post, PostStatus, PublishAttempt, Role, User
-from planner.timezones import format_local
 from planner.ui import app, keys, moves
 
 _ATTENTION = [
@@ -81,7 +80,7 @@ def render() -> None:
                 [
                     {
                         t("col.post"): post.id,
-                        t("col.when"): format_local(post.publish_at, user.timezone),
+                        t("col.when"): app.when(post.publish_at, user.timezone),
                         t("col.channel"): names.get(post.channel_id, ""),
                         t("col.piece"): titles.get(post.piece_id, ""),
                         t("col.status"): status,
@@ -101,7 +100,7 @@ def render() -> None:
         [
             {
                 t("col.post"): a.post_id,
-                t("col.when"): format_local(a.started_at, user.timezone),
+                t("col.when"): app.when(a.started_at, user.timezone),
                 t("col.outcome"): a.outcome or "…",
                 t("col.http"): a.http_status,
                 t("col.duration"): a.duration_ms,

@@ -11,7 +11,6 @@ from streamlit.delta_generator import DeltaGenerator
 from planner import users
 from planner.errors import NotFound, PermissionDenied, ValidationFailed
 from planner.models import Role, User, utcnow
-from planner.timezones import format_local
 from planner.ui import app, keys, moves
 from planner.ui.i18n import LANGUAGES
 
@@ -46,7 +45,7 @@ def _state(user: User) -> str:
     if user.disabled:
         return app.t("users.state.disabled")
     if user.locked_until is not None and user.locked_until > utcnow():
-        return app.t("users.state.locked", until=format_local(user.locked_until, user.timezone))
+        return app.t("users.state.locked", until=app.when(user.locked_until, user.timezone))
     return app.t("users.state.active")
 
 
