@@ -30,12 +30,38 @@ def catalogue(lang: str) -> dict[str, str]:
     return data
 
 
+# Values that are amounts get the language's digit grouping (de 10.000, en 10,000);
+# numbers that name something (ids, revisions) never do.
+QUANTITIES = frozenset(
+    {
+        "count", "total", "pages", "limit", "max", "min", "used", "size", "done",
+        "due", "held", "failed", "needs_check", "missed", "awaiting_manual",
+    }
+)  # fmt: skip
+_GROUPING = {"de": ".", "en": ","}
+
+
+def format_number(lang: str, value: int) -> str:
+    """An amount with the digit grouping of `lang`: 10.000 in German, 10,000 in English."""
+    grouped = f"{value:,}"
+    return grouped.replace(",", _GROUPING.get(lang, _GROUPING[DEFAULT_LANGUAGE]))
+
+
+def _localised(lang: str, values: dict[str, object]) -> dict[str, object]:
+    return {
+        name: format_number(lang, value)
+        if name in QUANTITIES and isinstance(value, int) and not isinstance(value, bool)
+        else value
+        for name, value in values.items()
+    }
+
+
 def translate(lang: str, key: str, **values: object) -> str:
     """The text for `key` in `lang` (falling back to German, then to the key itself)."""
     text = catalogue(lang if lang in LANGUAGES else DEFAULT_LANGUAGE).get(key)
     if text is None:
         text = catalogue(DEFAULT_LANGUAGE).get(key, key)
-    return text.format(**values) if values else text
+    return text.format(**_localised(lang, values)) if values else text
 
 
 def render_message(lang: str, message: str) -> str:
@@ -45,4 +71,4 @@ def render_message(lang: str, message: str) -> str:
     text = catalogue(lang if lang in LANGUAGES else DEFAULT_LANGUAGE).get(f"error.{message.code}")
     if text is None:
         return str(message)
-    return text.format(**message.params)
+    return text.format(**_localised(lang, message.params))

@@ -161,3 +161,24 @@ def test_moments_are_written_as_the_language_writes_dates(lang: str, expected: s
     from tests.ui.conftest import shown_when
 
     assert shown_when(datetime(2026, 12, 1, 8, 30, tzinfo=UTC), lang) == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        pytest.param("de", "12.345 posts, #12345", id="de"),
+        pytest.param("en", "12,345 posts, #12345", id="en"),
+    ],
+)
+def test_amounts_get_the_languages_digit_grouping_and_ids_do_not(
+    lang: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / f"{lang}.json").write_text(
+        json.dumps({"x": "{count} posts, #{id}"}), encoding="utf-8"
+    )
+    monkeypatch.setattr(i18n, "_LOCALES", tmp_path)
+    i18n.catalogue.cache_clear()
+    try:
+        assert i18n.translate(lang, "x", count=12345, id=12345) == expected
+    finally:
+        i18n.catalogue.cache_clear()
