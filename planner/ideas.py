@@ -313,6 +313,7 @@ def count_ideas(
     department: str | None = None,
     urgency: Urgency | None = None,
     tag: str | None = None,
+    mine: bool = False,
 ) -> int:
     """How many ideas `list_ideas` would give with the same filters (for paging)."""
     if tag is None:
@@ -324,6 +325,8 @@ def count_ideas(
             department=department,
             urgency=urgency,
         )
+        if mine:
+            query = query.where(Idea.submitted_by_id == actor.id)
         return int(session.exec(query).one())
     query = _filtered(
         session,
@@ -333,6 +336,8 @@ def count_ideas(
         department=department,
         urgency=urgency,
     )
+    if mine:
+        query = query.where(Idea.submitted_by_id == actor.id)
     return sum(1 for tags in session.exec(query) if _has_tag(tags, tag))
 
 

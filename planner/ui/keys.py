@@ -157,3 +157,6 @@ SETTINGS_LATENESS = "settings_lateness"
 SETTINGS_FREEZE = "settings_freeze"
 SETTINGS_SAVE = "settings_save"
 SETTINGS_DONE = "settings_done"
+
+# my ideas
+MY_IDEAS_PAGE = "my_ideas_page"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session
 
-from planner import channels, pieces, planning, users
+from planner import channels, ideas, pieces, planning, users
 from planner.db import make_engine
 from planner.models import PostStatus, Role
 from planner.ui import keys
@@ -153,3 +153,29 @@ def test_the_owner_is_told_of_posts_to_publish_by_hand_and_gets_the_text_to_copy
     assert [c.value for c in at.code] == ["Post this on XING:\nAzubi-Tag <b>im Werk</b>"]
     at = sign_in("admin", PASSWORD)  # not the piece's owner: no notice
     assert not at.sidebar.warning
+
+
+def test_my_ideas_are_paged_newest_first(database: str) -> None:
+    from planner.ui.pages.my_ideas import PAGE_SIZE
+
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        lena = users.get_user(s, "lena")
+        for i in range(PAGE_SIZE):  # with the fixture's one: PAGE_SIZE + 1 ideas
+            ideas.submit_idea(
+                s,
+                actor=lena,
+                data={
+                    "title": f"Idee {i:02d}",
+                    "pitch": "Ein Pitch mit Inhalt",
+                    "department": "HR",
+                },
+            )
+    engine.dispose()
+    at = open_page(sign_in("lena", PASSWORD), "my_ideas")
+    assert not at.exception
+    assert len(at.dataframe[0].value) == PAGE_SIZE
+    titles = list(at.dataframe[0].value["Titel"])
+    assert titles[:2] == [f"Idee {PAGE_SIZE - 1:02d}", f"Idee {PAGE_SIZE - 2:02d}"]
+    at.number_input(key=keys.MY_IDEAS_PAGE).set_value(2).run()
+    assert list(at.dataframe[0].value["Titel"]) == ["Azubi-Tag <b>2027</b>"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import date
 
 import streamlit as st
@@ -14,7 +13,7 @@ from planner.errors import PermissionDenied
 from planner.models import User
 from planner.permissions import can
 from planner.timezones import parse_day_bound
-from planner.ui import app, keys, moves
+from planner.ui import app, keys, moves, paging
 
 PAGE_SIZE = 50
 
@@ -90,16 +89,8 @@ def render() -> None:
             until=parse_day_bound(last.isoformat(), user.timezone, end=True) if last else None,
         )
         total = audit.count_visible_events(session, actor=user, filters=filters)
-        pages = max(1, math.ceil(total / PAGE_SIZE))
-        if st.session_state.get(keys.ACTIVITY_PAGE, 1) > pages:
-            st.session_state[keys.ACTIVITY_PAGE] = pages
-        page = int(
-            st.number_input(
-                t("activity.page", pages=pages),
-                min_value=1,
-                max_value=pages,
-                key=keys.ACTIVITY_PAGE,
-            )
+        page = paging.page_number(
+            total, PAGE_SIZE, key=keys.ACTIVITY_PAGE, label="activity.page", always=True
         )
         events = audit.visible_events(
             session,

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 import streamlit as st
 from sqlmodel import Session
 
 from planner import pieces
 from planner.errors import PlannerError
 from planner.models import PieceStatus
-from planner.ui import app, keys, moves
+from planner.ui import app, keys, moves, paging
 
 PAGE_SIZE = 20
 
@@ -49,23 +47,6 @@ def _decide(action: str, piece_id: int, revision: int) -> None:
     )
 
 
-def _page_number(total: int) -> int:
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    if st.session_state.get(keys.APPROVALS_PAGE, 1) > pages:
-        st.session_state[keys.APPROVALS_PAGE] = pages
-    if pages == 1:
-        return 1
-    return int(
-        st.number_input(
-            app.t("approvals.page", pages=pages),
-            min_value=1,
-            max_value=pages,
-            step=1,
-            key=keys.APPROVALS_PAGE,
-        )
-    )
-
-
 def render() -> None:
     """Draw the page."""
     t = app.t
@@ -80,7 +61,7 @@ def render() -> None:
         if total == 0:
             st.info(t("approvals.empty"))
             return
-        page = _page_number(total)
+        page = paging.page_number(total, PAGE_SIZE, key=keys.APPROVALS_PAGE, label="approvals.page")
         queue = pieces.review_queue(
             session, actor=user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )

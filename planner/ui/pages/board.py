@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +12,7 @@ from sqlmodel import Session
 from planner import pieces, workflow
 from planner.errors import PlannerError
 from planner.models import Piece, PieceStatus, User
-from planner.ui import app, keys, moves
+from planner.ui import app, keys, moves, paging
 
 PAGE_SIZE = 8
 
@@ -123,17 +122,9 @@ def _column(session: Session, user: User, status: PieceStatus, count: int) -> No
     if count == 0:
         st.text(t("board.empty"))
         return
-    pages = math.ceil(count / PAGE_SIZE)
-    page_key = keys.BOARD_PAGE + status.value
-    if st.session_state.get(page_key, 1) > pages:
-        st.session_state[page_key] = pages
-    page = 1
-    if pages > 1:
-        page = int(
-            st.number_input(
-                t("board.page", pages=pages), min_value=1, max_value=pages, step=1, key=page_key
-            )
-        )
+    page = paging.page_number(
+        count, PAGE_SIZE, key=keys.BOARD_PAGE + status.value, label="board.page"
+    )
     listed = pieces.list_pieces(
         session, actor=user, status=status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import altair as alt
@@ -12,7 +11,7 @@ from sqlmodel import Session
 from planner import ideas, users
 from planner.errors import PlannerError
 from planner.models import Idea, IdeaStatus, Urgency, User
-from planner.ui import app, keys, moves, similar_ideas
+from planner.ui import app, keys, moves, paging, similar_ideas
 
 PAGE_SIZE = 25
 
@@ -91,18 +90,6 @@ def _filters(session: Session) -> dict[str, Any]:
         "urgency": Urgency(urgency) if urgency else None,
         "tag": tag or None,
     }
-
-
-def _page_number(total: int) -> int:
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    if st.session_state.get(keys.INBOX_PAGE, 1) > pages:
-        st.session_state[keys.INBOX_PAGE] = pages
-    if pages == 1:
-        return 1
-    page: int = st.number_input(
-        app.t("inbox.page", pages=pages), min_value=1, max_value=pages, step=1, key=keys.INBOX_PAGE
-    )
-    return page
 
 
 def _bulk(session: Session, user: User, rows: list[Idea]) -> None:
@@ -227,7 +214,7 @@ def render() -> None:
         if total == 0:
             st.info(t("inbox.empty"))
             return
-        page = _page_number(total)
+        page = paging.page_number(total, PAGE_SIZE, key=keys.INBOX_PAGE, label="inbox.page")
         rows = ideas.list_ideas(
             session, actor=user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters
         )

@@ -6,7 +6,9 @@ import streamlit as st
 from sqlmodel import Session
 
 from planner import ideas
-from planner.ui import app, keys
+from planner.ui import app, keys, paging
+
+PAGE_SIZE = 50
 
 
 def render() -> None:
@@ -17,10 +19,16 @@ def render() -> None:
         user = app.current_user(session)
         if user is None:
             return
-        mine = ideas.list_ideas(session, actor=user, mine=True)
-        if not mine:
+        total = ideas.count_ideas(session, actor=user, mine=True)
+        if not total:
             st.info(t("my_ideas.empty"))
             return
+        page = paging.page_number(
+            total, PAGE_SIZE, key=keys.MY_IDEAS_PAGE, label="my_ideas.page", total=total
+        )
+        mine = ideas.list_ideas(
+            session, actor=user, mine=True, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
         st.dataframe(
             [
                 {
