@@ -179,3 +179,31 @@ def test_my_ideas_are_paged_newest_first(database: str) -> None:
     assert titles[:2] == [f"Idee {PAGE_SIZE - 1:02d}", f"Idee {PAGE_SIZE - 2:02d}"]
     at.number_input(key=keys.MY_IDEAS_PAGE).set_value(2).run()
     assert list(at.dataframe[0].value["Titel"]) == ["Azubi-Tag <b>2027</b>"]
+
+
+def test_the_ledger_says_each_outcome_in_the_users_language(database: str) -> None:
+    from planner.models import PublishAttempt
+
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        admin = users.get_user(s, "admin")
+        ed = users.get_user(s, "ed")
+        channel = channels.create_channel(
+            s, actor=admin, kind="webhook", name="Intranet", settings={"url": "http://127.0.0.1:9"}
+        )
+        piece = pieces.create_piece(s, actor=ed, data={"title": "Betriebsfest"})
+        post = planning.plan_post(
+            s,
+            actor=ed,
+            piece_id=piece.id or 0,
+            channel=channel.id or 0,
+            when=datetime.now(UTC) + timedelta(days=2),
+        )
+        s.add(PublishAttempt(post_id=post.id or 0, worker="w", outcome="transient"))
+        s.add(PublishAttempt(post_id=post.id or 0, worker="w", outcome="published"))
+        s.commit()
+    engine.dispose()
+    at = open_page(sign_in("ed", PASSWORD), "publishing")  # ed reads English
+    assert list(at.dataframe[-1].value["Outcome"]) == ["published", "temporary error"]
+    at = open_page(sign_in("admin", PASSWORD), "publishing")  # admin reads German
+    assert list(at.dataframe[-1].value["Ergebnis"]) == ["veröffentlicht", "vorübergehender Fehler"]

@@ -101,7 +101,7 @@ def render() -> None:
             {
                 t("col.post"): a.post_id,
                 t("col.when"): app.when(a.started_at, user.timezone),
-                t("col.outcome"): a.outcome or "…",
+                t("col.outcome"): t(f"outcome.{a.outcome}") if a.outcome else "…",
                 t("col.http"): a.http_status,
                 t("col.duration"): a.duration_ms,
                 t("col.worker"): a.worker,
