@@ -16,6 +16,13 @@ from publishers import CHANNEL_KINDS, REGISTRY
 from publishers.base import ConfigError, DeliveryError, Publisher, SettingSpec
 
 
+def config_message(err: ConfigError) -> str:
+    """An adapter's configuration error, with its code so the dashboard can translate it."""
+    if not err.code:
+        return str(err)
+    return Message.formatted(f"config_{err.code}", str(err), err.params)
+
+
 def _split_settings(kind: str, settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Validate settings with the kind's adapter and split off the secret ones."""
     cls = REGISTRY.get(kind)
@@ -26,7 +33,7 @@ def _split_settings(kind: str, settings: dict[str, Any]) -> tuple[dict[str, Any]
     try:
         clean = cls.clean_settings(settings)
     except ConfigError as err:
-        raise ValidationFailed({err.field: str(err)}) from err
+        raise ValidationFailed({err.field: config_message(err)}) from err
     secret_names = {spec.name for spec in cls.settings_spec if spec.secret}
     plain = {k: v for k, v in clean.items() if k not in secret_names}
     secrets = {k: str(v) for k, v in clean.items() if k in secret_names and v is not None}
@@ -137,7 +144,7 @@ def build_adapter(channel: Channel) -> Publisher:
         adapter: Publisher = cls(merged)
         return adapter
     except ConfigError as err:
-        raise ValidationFailed({err.field: str(err)}) from err
+        raise ValidationFailed({err.field: config_message(err)}) from err
 
 
 def set_enabled(session: Session, *, actor: User, ref: str | int, enabled: bool) -> Channel:

@@ -114,11 +114,25 @@ def problem(field_name: str, code: str, template: str, **params: object) -> Prob
 
 
 class ConfigError(ValueError):
-    """A channel's configuration is invalid; `field` names the bad setting."""
+    """A channel's configuration is invalid; `field` names the bad setting.
 
-    def __init__(self, kind: str, field_name: str, message: str) -> None:
+    The text is English; `code` and `params`, where given, let the dashboard say it in
+    the admin's language.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        field_name: str,
+        message: str,
+        *,
+        code: str = "",
+        params: Mapping[str, object] | None = None,
+    ) -> None:
         self.kind = kind
         self.field = field_name
+        self.code = code
+        self.params = dict(params or {})
         super().__init__(f"{kind} channel setting {field_name!r}: {message}")
 
 
@@ -212,13 +226,19 @@ class Publisher:
         known = {spec.name for spec in cls.settings_spec}
         unknown = sorted(set(settings) - known)
         if unknown:
-            raise ConfigError(cls.kind, unknown[0], f"unknown setting; known: {sorted(known)}")
+            raise ConfigError(
+                cls.kind,
+                unknown[0],
+                f"unknown setting; known: {sorted(known)}",
+                code="unknown_setting",
+                params={"known": ", ".join(sorted(known))},
+            )
         clean: dict[str, Any] = {}
         for spec in cls.settings_spec:
             value = settings.get(spec.name, spec.default)
             if value is None or value == "":
                 if spec.required:
-                    raise ConfigError(cls.kind, spec.name, "is required")
+                    raise ConfigError(cls.kind, spec.name, "is required", code="required")
                 clean[spec.name] = spec.default
                 continue
             clean[spec.name] = _convert(cls.kind, spec, value)
@@ -314,11 +334,21 @@ def counts(answer: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, int
 def _check_bounds(kind: str, spec: SettingSpec, value: Any) -> None:
     low, high = spec.minimum, spec.maximum
     if low is not None and high is not None and not low <= value <= high:
-        raise ConfigError(kind, spec.name, f"{value!r} is not between {low} and {high}")
+        raise ConfigError(
+            kind,
+            spec.name,
+            f"{value!r} is not between {low} and {high}",
+            code="not_between",
+            params={"value": value, "low": low, "high": high},
+        )
     if low is not None and value < low:
-        raise ConfigError(kind, spec.name, f"must be at least {low}")
+        raise ConfigError(
+            kind, spec.name, f"must be at least {low}", code="at_least", params={"low": low}
+        )
     if high is not None and value > high:
-        raise ConfigError(kind, spec.name, f"must be at most {high}")
+        raise ConfigError(
+            kind, spec.name, f"must be at most {high}", code="at_most", params={"high": high}
+        )
 
 
 def _convert(kind: str, spec: SettingSpec, value: Any) -> Any:
@@ -326,7 +356,13 @@ def _convert(kind: str, spec: SettingSpec, value: Any) -> Any:
         try:
             return int(value)
         except (TypeError, ValueError) as err:
-            raise ConfigError(kind, spec.name, f"{value!r} is not a whole number") from err
+            raise ConfigError(
+                kind,
+                spec.name,
+                f"{value!r} is not a whole number",
+                code="not_whole",
+                params={"value": value},
+            ) from err
     if spec.type == "bool":
         if isinstance(value, bool):
             return value
@@ -335,10 +371,22 @@ def _convert(kind: str, spec: SettingSpec, value: Any) -> Any:
             return True
         if text in ("0", "false", "no", "off", "nein"):
             return False
-        raise ConfigError(kind, spec.name, f"{value!r} is not yes or no")
+        raise ConfigError(
+            kind,
+            spec.name,
+            f"{value!r} is not yes or no",
+            code="not_yes_no",
+            params={"value": value},
+        )
     text = str(value).strip()
     if (spec.type == "url" or spec.http_address) and not text.startswith(("http://", "https://")):
         # A secret address is the credential: never echo it, not even a bad one.
         shown = "" if spec.secret else f"{text!r} "
-        raise ConfigError(kind, spec.name, f"{shown}is not an http(s) address")
+        raise ConfigError(
+            kind,
+            spec.name,
+            f"{shown}is not an http(s) address",
+            code="not_http",
+            params={"shown": shown},
+        )
     return text

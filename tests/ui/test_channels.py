@@ -80,7 +80,7 @@ def test_bad_settings_show_the_adapters_message_and_keep_what_was_typed(database
     at = add_webhook(open_page(sign_in("admin", PASSWORD), "channels"), "ftp://x", timeout=0)
     errors = [e.value for e in at.error]
     assert errors == [  # under the url field, then under the form
-        "webhook channel setting 'url': 'ftp://x' is not an http(s) address",
+        "'ftp://x' ist keine http(s)-Adresse.",
         "Die Einstellungen passen nicht; bitte korrigieren Sie die markierten Felder.",
     ]
     assert at.text_input(key=f"{keys.CHANNELS_NAME}new").value == "Intranet"

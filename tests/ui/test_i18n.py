@@ -66,6 +66,25 @@ def _raised_messages() -> dict[str, set[str]]:
                     ("schemas.py", "_PLAIN_CODES[kind]"),
                 }
     found.update(_adapter_problems())
+    found.update(_adapter_config_errors())
+    return found
+
+
+def _adapter_config_errors() -> dict[str, set[str]]:
+    """Every coded ConfigError the adapters raise: planner code `config_<code>` -> values."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(Path(publishers.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ConfigError"):
+                continue
+            named = {k.arg: k.value for k in node.keywords}
+            code = named.get("code")
+            if code is None:
+                continue  # an adapter's own check: said in English as it is
+            assert isinstance(code, ast.Constant), ast.unparse(node)
+            params = named.get("params")
+            keys = params.keys if isinstance(params, ast.Dict) else []
+            found[f"config_{code.value}"] = {k.value for k in keys if isinstance(k, ast.Constant)}
     return found
 
 
