@@ -140,9 +140,13 @@ class NothingToRestore(ValidationFailed):
         self.piece_id = piece_id
         self.number = number
         self.current = current
-        self.reason = (
-            f"revision {number} of piece {piece_id} has the same content as the current "
-            f"revision {current}: nothing to restore"
+        self.reason = Message(
+            "nothing_to_restore",
+            "revision {number} of piece {piece_id} has the same content as the current "
+            "revision {current}: nothing to restore",
+            number=number,
+            piece_id=piece_id,
+            current=current,
         )
         super().__init__({"revision": self.reason})
 

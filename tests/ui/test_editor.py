@@ -167,6 +167,12 @@ def test_history_shows_a_diff_and_restores_a_revision(database: str) -> None:
     with Session(make_engine(database)) as s:
         restored = pieces.get_piece(s, actor=users.get_user(s, "ed"), piece_id=piece_id)
         assert (restored.revision, restored.body) == (3, "Wir feiern <b>gemeinsam</b>.")
+    # Restoring it once more would change nothing: the page says so.
+    at.selectbox(key=keys.EDITOR_RESTORE_PICK).set_value(1)
+    at.button(key=keys.EDITOR_RESTORE).click().run()
+    assert [e.value for e in at.error] == [
+        "Save: revision 1 has the same content as the current revision 3: nothing to restore"
+    ]
 
 
 def test_comments_are_added_and_an_empty_one_is_refused_in_german(database: str) -> None:

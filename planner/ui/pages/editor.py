@@ -9,7 +9,13 @@ from sqlmodel import Session
 
 from planner import channels, editing, pieces
 from planner.editing import VariantCheck
-from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
+from planner.errors import (
+    EditConflict,
+    IllegalTransition,
+    NothingToRestore,
+    PermissionDenied,
+    ValidationFailed,
+)
 from planner.models import Channel, Piece, PieceStatus, User
 from planner.ui import app, keys, moves
 from planner.ui.plain import md
@@ -211,8 +217,10 @@ def _history(session: Session, user: User, piece: Piece) -> None:
             )
         except EditConflict as err:
             st.session_state[keys.EDITOR_CONFLICT] = {"mine": err.expected, "current": err.current}
+        except NothingToRestore as err:
+            st.session_state[keys.EDITOR_ERRORS] = {"save": moves.message(err.reason)}
         except (IllegalTransition, PermissionDenied, ValidationFailed) as err:
-            st.session_state[keys.EDITOR_ERRORS] = {"save": str(err)}
+            st.session_state[keys.EDITOR_ERRORS] = {"save": "; ".join(moves.error_text(err))}
         else:
             st.session_state[keys.EDITOR_DONE] = t(
                 "editor.restored", number=pick, revision=restored.revision
