@@ -380,7 +380,6 @@ class Delivery:
     adapter: Publisher | None
     config_error: str = ""
     attempt_id: int | None = None
-    started: float = 0.0
     duration_ms: int = 0
     receipt: Receipt | None = None
     error: DeliveryError | None = None
@@ -522,7 +521,7 @@ def deliver(engine: Engine, delivery: Delivery) -> Delivery:
             log.exception("could not write the ledger row for post %s", delivery.post_id)
             delivery.error = TransientError(f"could not write the ledger row: {err}")
             return delivery
-    delivery.started = time.monotonic()
+    started = time.monotonic()
     try:
         delivery.receipt = delivery.adapter.publish(delivery.message, delivery.key)
     except DeliveryError as err:
@@ -532,7 +531,7 @@ def deliver(engine: Engine, delivery: Delivery) -> Delivery:
         delivery.error = TransientError(
             f"unexpected error in the {delivery.channel_kind} adapter: {err!r}"
         )
-    delivery.duration_ms = int((time.monotonic() - delivery.started) * 1000)
+    delivery.duration_ms = int((time.monotonic() - started) * 1000)
     return delivery
 
 
