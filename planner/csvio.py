@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from planner import audit, planning
 from planner.errors import (
     CsvImportFailed,
+    Message,
     NotFound,
     PlannerError,
     TimeInputError,
@@ -98,12 +99,21 @@ def _uncell(value: str | None) -> str:
 
 def _decode(raw: bytes | str) -> str:
     if isinstance(raw, str):
-        return raw.removeprefix("\ufeff")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # German spreadsheet programs still save CSV as Windows-1252.
-        return raw.decode("cp1252", errors="replace")
+        text = raw.removeprefix("\ufeff")
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            # German spreadsheet programs still save CSV as Windows-1252.
+            try:
+                text = raw.decode("cp1252")
+            except UnicodeDecodeError:
+                text = "\x00"  # bytes no text encoding uses: not a text file at all
+    if "\x00" in text:
+        raise CsvImportFailed(
+            [(1, Message("csv_not_text", "this is not a CSV text file (UTF-8 or Windows-1252)"))]
+        )
+    return text
 
 
 def _rows(
@@ -116,20 +126,45 @@ def _rows(
     """
     text = _decode(raw)
     if not text.strip():
-        raise CsvImportFailed([(1, "the file is empty; the first line must name the columns")])
+        raise CsvImportFailed(
+            [(1, Message("csv_empty", "the file is empty; the first line must name the columns"))]
+        )
     first_line = text.splitlines()[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    try:
+        fieldnames = reader.fieldnames or []
+    except csv.Error as err:
+        raise CsvImportFailed(
+            [(1, Message("csv_broken", "broken CSV: {detail}", detail=str(err)))]
+        ) from err
+    header = [h.strip().lower() for h in fieldnames]
     reader.fieldnames = header
     problems: list[tuple[int, str]] = []
     missing = [c for c in required if c not in header]
     unknown = [c for c in header if c not in allowed]
     if missing:
-        problems.append((1, f"missing column(s): {', '.join(missing)}"))
+        problems.append(
+            (
+                1,
+                Message(
+                    "csv_missing_columns",
+                    "missing column(s): {columns}",
+                    columns=", ".join(missing),
+                ),
+            )
+        )
     if unknown:
         problems.append(
-            (1, f"unknown column(s): {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+            (
+                1,
+                Message(
+                    "csv_unknown_columns",
+                    "unknown column(s): {columns}; allowed: {allowed}",
+                    columns=", ".join(unknown),
+                    allowed=", ".join(allowed),
+                ),
+            )
         )
     if problems:
         raise CsvImportFailed(problems)
@@ -141,28 +176,60 @@ def _rows(
                 problems.append(
                     (
                         start,
-                        f"{len(header) + len(row[None])} fields, but the header has {len(header)}",
+                        Message(
+                            "csv_too_many_fields",
+                            "{count} fields, but the header has {expected}",
+                            count=len(header) + len(row[None]),
+                            expected=len(header),
+                        ),
                     )
                 )
                 continue
             if any(v is None for v in row.values()):
                 count = sum(v is not None for v in row.values())
-                problems.append((start, f"only {count} fields, but the header has {len(header)}"))
+                problems.append(
+                    (
+                        start,
+                        Message(
+                            "csv_too_few_fields",
+                            "only {count} fields, but the header has {expected}",
+                            count=count,
+                            expected=len(header),
+                        ),
+                    )
+                )
                 continue
             rows.append((start, {k: _uncell(v) for k, v in row.items()}))
             if len(rows) > MAX_ROWS:
-                problems.append((start, f"more than {MAX_ROWS} rows; split the file"))
+                problems.append(
+                    (
+                        start,
+                        Message(
+                            "csv_too_many_rows",
+                            "more than {max} rows; split the file",
+                            max=MAX_ROWS,
+                        ),
+                    )
+                )
                 break
     except csv.Error as err:
-        problems.append((reader.line_num, f"broken CSV: {err}"))
+        problems.append(
+            (reader.line_num, Message("csv_broken", "broken CSV: {detail}", detail=str(err)))
+        )
     if not rows and not problems:
-        raise CsvImportFailed([(2, "no rows below the header")])
+        raise CsvImportFailed([(2, Message("csv_no_rows", "no rows below the header"))])
     return rows, problems
 
 
 def _problem(err: PlannerError) -> str:
+    """One line's problem; a single field's or a time's message keeps its code."""
     if isinstance(err, ValidationFailed):
+        if len(err.fields) == 1:
+            [(name, text)] = err.fields.items()
+            return Message("csv_field", "{field}: {problem}", field=name, problem=text)
         return "; ".join(f"{k}: {v}" for k, v in err.fields.items())
+    if isinstance(err, TimeInputError):
+        return err.message
     return str(err)
 
 

@@ -48,9 +48,13 @@ def format_number(lang: str, value: int) -> str:
 
 
 def _localised(lang: str, values: dict[str, object]) -> dict[str, object]:
+    # A value that is itself a Message (a field's problem inside a CSV line's) is said in
+    # `lang` too.
     return {
         name: format_number(lang, value)
         if name in QUANTITIES and isinstance(value, int) and not isinstance(value, bool)
+        else render_message(lang, value)
+        if isinstance(value, Message)
         else value
         for name, value in values.items()
     }

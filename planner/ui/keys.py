@@ -160,3 +160,10 @@ SETTINGS_DONE = "settings_done"
 
 # my ideas
 MY_IDEAS_PAGE = "my_ideas_page"
+
+# CSV import and export (Inbox: + "ideas", Calendar: + "plan")
+CSV_FILE = "csv_file_"  # + kind + "_" + upload round (a new round empties the uploader)
+CSV_ROUND = "csv_round_"  # + kind
+CSV_IMPORT = "csv_import_"  # + kind
+CSV_EXPORT = "csv_export_"  # + kind
+CSV_DONE = "csv_done_"  # + kind

@@ -71,6 +71,7 @@ def test_import_with_broken_rows_imports_nothing_and_names_every_line(world: Wor
         pytest.param(
             b'title,pitch,department\n"unterminated,pitch,Marketing\n', "", id="broken-quote"
         ),
+        pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a CSV text file", id="binary"),
     ],
 )
 def test_malformed_files_are_refused_with_a_line_number(

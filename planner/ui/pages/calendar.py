@@ -19,7 +19,7 @@ from planner.models import PostStatus, User
 from planner.permissions import can
 from planner.planning import CalendarEntry
 from planner.timezones import to_local
-from planner.ui import app, keys, moves
+from planner.ui import app, csv_transfer, keys, moves
 from planner.ui.plain import md
 
 _VIEWS = ("month", "week", "list")
@@ -467,6 +467,7 @@ def render() -> None:
             _series(session, user, piece_id, plan_channel)
         st.subheader(t("calendar.move"))
         _move(session, user, entries)
+        csv_transfer.panel(user, "plan")
 
 
 render()

@@ -10,8 +10,8 @@ from sqlmodel import Session
 
 from planner import ideas, users
 from planner.errors import PlannerError
-from planner.models import Idea, IdeaStatus, Urgency, User
-from planner.ui import app, keys, moves, paging, similar_ideas
+from planner.models import Idea, IdeaStatus, Role, Urgency, User
+from planner.ui import app, csv_transfer, keys, moves, paging, similar_ideas
 
 PAGE_SIZE = 25
 
@@ -199,6 +199,33 @@ def _one(session: Session, user: User, rows: list[Idea], names: dict[int | None,
     moves.show_refused(keys.INBOX_ERRORS, "merge")
 
 
+def _triage(session: Session, user: User, filters: dict[str, Any], total: int) -> None:
+    """The page of submitted ideas, one idea's moves and the bulk moves."""
+    t = app.t
+    page = paging.page_number(total, PAGE_SIZE, key=keys.INBOX_PAGE, label="inbox.page")
+    rows = ideas.list_ideas(
+        session, actor=user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters
+    )
+    names: dict[int | None, str] = {d.id: d.name for d in users.list_departments(session)}
+    st.text(t("inbox.count", total=total))
+    st.dataframe(
+        [
+            {
+                t("col.id"): idea.id,
+                t("col.title"): idea.title,
+                t("col.department"): names.get(idea.department_id, "?"),
+                t("inbox.urgency"): t(f"urgency.{idea.urgency}"),
+                t("inbox.tags"): ", ".join(idea.tags),
+                t("col.submitted"): app.when(idea.created_at, user.timezone),
+            }
+            for idea in rows
+        ],
+        hide_index=True,
+    )
+    _one(session, user, rows, names)
+    _bulk(session, user, rows)
+
+
 def render() -> None:
     """Draw the page."""
     t = app.t
@@ -213,29 +240,10 @@ def render() -> None:
         total = ideas.count_ideas(session, actor=user, **filters)
         if total == 0:
             st.info(t("inbox.empty"))
-            return
-        page = paging.page_number(total, PAGE_SIZE, key=keys.INBOX_PAGE, label="inbox.page")
-        rows = ideas.list_ideas(
-            session, actor=user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters
-        )
-        names: dict[int | None, str] = {d.id: d.name for d in users.list_departments(session)}
-        st.text(t("inbox.count", total=total))
-        st.dataframe(
-            [
-                {
-                    t("col.id"): idea.id,
-                    t("col.title"): idea.title,
-                    t("col.department"): names.get(idea.department_id, "?"),
-                    t("inbox.urgency"): t(f"urgency.{idea.urgency}"),
-                    t("inbox.tags"): ", ".join(idea.tags),
-                    t("col.submitted"): app.when(idea.created_at, user.timezone),
-                }
-                for idea in rows
-            ],
-            hide_index=True,
-        )
-        _one(session, user, rows, names)
-        _bulk(session, user, rows)
+        else:
+            _triage(session, user, filters, total)
+        if user.role in (Role.editor, Role.admin):
+            csv_transfer.panel(user, "ideas")
 
 
 render()

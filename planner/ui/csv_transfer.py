@@ -1,0 +1,115 @@
+"""CSV import and export panels: ideas on 'Inbox', the plan on 'Calendar'.
+
+Imports are all or nothing (`planner.csvio`): a file with any broken line stores nothing,
+and the panel names every broken line next to the uploader.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Literal
+
+import streamlit as st
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from planner import csvio
+from planner.errors import CsvImportFailed, PlannerError
+from planner.models import User
+from planner.ui import app, keys, moves
+from planner.ui.plain import md
+
+Kind = Literal["ideas", "plan"]
+
+
+def import_file(session: Session, *, user: User, kind: Kind, raw: bytes) -> str:
+    """Import `raw` as `kind` for `user`; the success text, or CsvImportFailed."""
+    if kind == "ideas":
+        stored = csvio.import_ideas(session, actor=user, raw=raw)
+        return app.t("csv.done.ideas", count=len(stored))
+    result = csvio.import_plan(session, actor=user, raw=raw)
+    return app.t(
+        "csv.done.plan",
+        created=len(result.created),
+        moved=len(result.moved),
+        unchanged=result.unchanged,
+    )
+
+
+def problem_lines(err: CsvImportFailed) -> list[str]:
+    """Every broken line of a refused file, as 'Line 3: …' in the session's language."""
+    return [
+        app.t("csv.line", line=line, message=moves.message(text)) for line, text in err.problems
+    ]
+
+
+def export_file(engine: Engine, user_id: int, kind: Kind) -> str:
+    """The export as CSV text, made only when the button is clicked."""
+    with Session(engine) as session:
+        user = session.get(User, user_id)
+        if user is None or user.disabled:
+            return ""
+        out = io.StringIO()
+        if kind == "ideas":
+            csvio.export_ideas(session, actor=user, out=out)
+        else:
+            csvio.export_plan(session, actor=user, out=out)
+        return out.getvalue()
+
+
+def _import(user_id: int, kind: Kind, raw: bytes) -> None:
+    """Run one import with its progress shown; on success, start over with the new data."""
+    t = app.t
+    with st.status(t("csv.reading"), expanded=True) as status:
+        st.text(t("csv.size", size=len(raw)))
+        status.update(label=t("csv.checking"))
+        try:
+            with Session(app.engine(), expire_on_commit=False) as session:
+                user = session.get(User, user_id)
+                if user is None:
+                    return
+                done = import_file(session, user=user, kind=kind, raw=raw)
+        except CsvImportFailed as err:
+            status.update(label=t("csv.refused"), state="error")
+            st.error(t("csv.nothing_imported", count=len(err.problems)))
+            for line in problem_lines(err):
+                st.error(md(line))
+            return
+        except PlannerError as err:
+            status.update(label=t("csv.refused"), state="error")
+            for text in moves.error_text(err):
+                st.error(md(text))
+            return
+        status.update(label=t("csv.saved"), state="complete")
+    st.session_state[keys.CSV_DONE + kind] = done
+    # A new uploader for the next file: the stored one must not be imported twice.
+    st.session_state[keys.CSV_ROUND + kind] = st.session_state.get(keys.CSV_ROUND + kind, 0) + 1
+    st.rerun()
+
+
+def panel(user: User, kind: Kind) -> None:
+    """The 'Import / export CSV' expander for `kind`."""
+    t = app.t
+    assert user.id is not None
+    user_id = user.id
+    engine = app.engine()
+    done = st.session_state.pop(keys.CSV_DONE + kind, None)
+    with st.expander(t("csv.heading"), expanded=done is not None):
+        if done:
+            st.success(done)
+        st.caption(t(f"csv.columns.{kind}"))
+        upload_round = st.session_state.get(keys.CSV_ROUND + kind, 0)
+        uploaded = st.file_uploader(
+            t("csv.file"), type=["csv"], key=f"{keys.CSV_FILE}{kind}_{upload_round}"
+        )
+        clicked = st.button(t("csv.import"), key=keys.CSV_IMPORT + kind, disabled=uploaded is None)
+        if clicked and uploaded is not None:
+            _import(user_id, kind, uploaded.getvalue())
+        st.download_button(
+            t(f"csv.export.{kind}"),
+            data=lambda: export_file(engine, user_id, kind),
+            file_name=f"{kind}.csv",
+            mime="text/csv",
+            on_click="ignore",
+            key=keys.CSV_EXPORT + kind,
+        )
