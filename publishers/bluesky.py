@@ -205,11 +205,19 @@ class BlueskyPublisher(Publisher):
         clean["handle"] = clean["handle"].lstrip("@")
         if not (_HANDLE.fullmatch(clean["handle"]) or clean["handle"].startswith("did:")):
             raise ConfigError(
-                cls.kind, "handle", f"{clean['handle']!r} is not a handle like firma.bsky.social"
+                cls.kind,
+                "handle",
+                f"{clean['handle']!r} is not a handle like firma.bsky.social",
+                code="not_bluesky_handle",
+                params={"value": clean["handle"]},
             )
         if not re.fullmatch(r"[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{1,8})*", clean["language"]):
             raise ConfigError(
-                cls.kind, "language", f"{clean['language']!r} is not a language tag like 'de'"
+                cls.kind,
+                "language",
+                f"{clean['language']!r} is not a language tag like 'de'",
+                code="not_language_tag",
+                params={"value": clean["language"]},
             )
         return clean
 

@@ -108,7 +108,13 @@ class DiscordPublisher(Publisher):
         clean = super().clean_settings(settings)
         username = clean["username"]
         if username is not None and not 1 <= len(username) <= MAX_USERNAME:
-            raise ConfigError(cls.kind, "username", f"must be 1 to {MAX_USERNAME} characters")
+            raise ConfigError(
+                cls.kind,
+                "username",
+                f"must be 1 to {MAX_USERNAME} characters",
+                code="length_1_to",
+                params={"max": MAX_USERNAME},
+            )
         return clean
 
     @property

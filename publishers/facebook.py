@@ -114,12 +114,22 @@ class FacebookPublisher(Publisher):
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         clean = super().clean_settings(settings)
         if not re.fullmatch(r"[0-9]+", clean["page_id"]):
-            raise ConfigError(cls.kind, "page_id", f"{clean['page_id']!r} is not a numeric id")
+            raise ConfigError(
+                cls.kind,
+                "page_id",
+                f"{clean['page_id']!r} is not a numeric id",
+                code="not_numeric_id",
+                params={"value": clean["page_id"]},
+            )
         version = clean["graph_version"].lower()
         version = version if version.startswith("v") else f"v{version}"
         if not re.fullmatch(r"v[0-9]{1,3}\.[0-9]", version):
             raise ConfigError(
-                cls.kind, "graph_version", f"{clean['graph_version']!r} is not like v23.0"
+                cls.kind,
+                "graph_version",
+                f"{clean['graph_version']!r} is not like v23.0",
+                code="not_graph_version",
+                params={"value": clean["graph_version"]},
             )
         clean["graph_version"] = version
         clean["api_base"] = clean["api_base"].rstrip("/")

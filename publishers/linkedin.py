@@ -119,11 +119,17 @@ class LinkedInPublisher(Publisher):
                 cls.kind,
                 "organization_id",
                 f"{clean['organization_id']!r} is not a page number like 12345678",
+                code="not_page_number",
+                params={"value": clean["organization_id"]},
             )
         clean["organization_id"] = organization
         if not re.fullmatch(r"20[0-9]{2}(0[1-9]|1[0-2])(\.[0-9]{2})?", clean["api_version"]):
             raise ConfigError(
-                cls.kind, "api_version", f"{clean['api_version']!r} is not a version like 202605"
+                cls.kind,
+                "api_version",
+                f"{clean['api_version']!r} is not a version like 202605",
+                code="not_api_version",
+                params={"value": clean["api_version"]},
             )
         clean["api_base"] = clean["api_base"].rstrip("/")
         return clean

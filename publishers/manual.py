@@ -69,7 +69,13 @@ class ManualPublisher(Publisher):
         clean = super().clean_settings(settings)
         limit = clean["max_characters"]
         if limit is not None and limit < 1:
-            raise ConfigError(cls.kind, "max_characters", f"{limit!r} is not at least 1")
+            raise ConfigError(
+                cls.kind,
+                "max_characters",
+                f"{limit!r} is not at least 1",
+                code="not_at_least",
+                params={"value": limit, "low": 1},
+            )
         return clean
 
     def instructions(self, post: OutgoingPost) -> str:

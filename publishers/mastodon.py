@@ -157,11 +157,17 @@ class MastodonPublisher(Publisher):
                 cls.kind,
                 "visibility",
                 f"{clean['visibility']!r} is not one of {', '.join(VISIBILITIES)}",
+                code="not_one_of",
+                params={"value": clean["visibility"], "choices": ", ".join(VISIBILITIES)},
             )
         clean["language"] = clean["language"].lower()
         if not re.fullmatch(r"[a-z]{2,3}", clean["language"]):
             raise ConfigError(
-                cls.kind, "language", f"{clean['language']!r} is not an ISO 639 code like 'de'"
+                cls.kind,
+                "language",
+                f"{clean['language']!r} is not an ISO 639 code like 'de'",
+                code="not_iso_639",
+                params={"value": clean["language"]},
             )
         return clean
 

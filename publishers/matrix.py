@@ -131,6 +131,8 @@ class MatrixPublisher(Publisher):
                 cls.kind,
                 "room",
                 f"{room!r} is neither a room id (!id:server) nor an alias (#name:server)",
+                code="not_matrix_room",
+                params={"value": room},
             )
         return clean
 

@@ -89,13 +89,31 @@ def _addresses(kind: str, field: str, value: str) -> list[str]:
         if not address:
             continue
         if not _ADDRESS.fullmatch(address):
-            raise ConfigError(kind, field, f"{address!r} is not an e-mail address")
+            raise ConfigError(
+                kind,
+                field,
+                f"{address!r} is not an e-mail address",
+                code="not_email",
+                params={"value": address},
+            )
         if not address.rpartition("@")[0].isascii():
-            raise ConfigError(kind, field, f"{address!r}: only ASCII before the '@' is supported")
+            raise ConfigError(
+                kind,
+                field,
+                f"{address!r}: only ASCII before the '@' is supported",
+                code="address_not_ascii",
+                params={"value": address},
+            )
         try:
             _ascii_address(address)
         except UnicodeError as err:
-            raise ConfigError(kind, field, f"{address!r} has an invalid domain") from err
+            raise ConfigError(
+                kind,
+                field,
+                f"{address!r} has an invalid domain",
+                code="bad_domain",
+                params={"value": address},
+            ) from err
         found.append(address)
     return found
 
@@ -189,7 +207,11 @@ class NewsletterPublisher(Publisher):
         security = clean["security"] = clean["security"].lower()
         if security not in SECURITY_MODES:
             raise ConfigError(
-                cls.kind, "security", f"{security!r} is not one of {', '.join(SECURITY_MODES)}"
+                cls.kind,
+                "security",
+                f"{security!r} is not one of {', '.join(SECURITY_MODES)}",
+                code="not_one_of",
+                params={"value": security, "choices": ", ".join(SECURITY_MODES)},
             )
         if security == "none" and clean["host"].lower().strip("[]") not in LOCAL_HOSTS:
             raise ConfigError(
@@ -197,23 +219,41 @@ class NewsletterPublisher(Publisher):
                 "security",
                 "'none' sends the password and the mail unencrypted; it is allowed only for a "
                 "server on this machine (127.0.0.1, localhost)",
+                code="unencrypted_not_local",
             )
         if clean["port"] is None:
             clean["port"] = DEFAULT_PORTS[security]
         if not 1 <= clean["port"] <= 65535:
-            raise ConfigError(cls.kind, "port", f"{clean['port']!r} is not a port number")
+            raise ConfigError(
+                cls.kind,
+                "port",
+                f"{clean['port']!r} is not a port number",
+                code="not_port",
+                params={"value": clean["port"]},
+            )
         if clean["password"] and not clean["username"]:
-            raise ConfigError(cls.kind, "username", "is required when a password is set")
+            raise ConfigError(
+                cls.kind,
+                "username",
+                "is required when a password is set",
+                code="required_with_password",
+            )
         _, sender = parseaddr(clean["from_address"])
         if len(_addresses(cls.kind, "from_address", clean["from_address"])) != 1 or not sender:
             raise ConfigError(
-                cls.kind, "from_address", f"{clean['from_address']!r} is not one e-mail address"
+                cls.kind,
+                "from_address",
+                f"{clean['from_address']!r} is not one e-mail address",
+                code="not_one_email",
+                params={"value": clean["from_address"]},
             )
         if (
             clean["list_address"]
             and len(_addresses(cls.kind, "list_address", clean["list_address"])) != 1
         ):
-            raise ConfigError(cls.kind, "list_address", "must be exactly one address")
+            raise ConfigError(
+                cls.kind, "list_address", "must be exactly one address", code="one_address"
+            )
         recipients = _addresses(cls.kind, "recipients", clean["recipients"] or "")
         if len(recipients) > MAX_RECIPIENTS:
             raise ConfigError(
@@ -221,15 +261,22 @@ class NewsletterPublisher(Publisher):
                 "recipients",
                 f"{len(recipients)} addresses; at most {MAX_RECIPIENTS} per message, send "
                 "larger lists through a list server's address (list_address)",
+                code="too_many_recipients",
+                params={"count": len(recipients), "max": MAX_RECIPIENTS},
             )
         if recipients:
             clean["recipients"] = ", ".join(recipients)
         if not recipients and not clean["list_address"]:
-            raise ConfigError(cls.kind, "recipients", "set recipients or a list_address")
+            raise ConfigError(
+                cls.kind, "recipients", "set recipients or a list_address", code="no_recipients"
+            )
         url = clean["unsubscribe_url"]
         if url and not url.startswith("https://"):
             raise ConfigError(
-                cls.kind, "unsubscribe_url", "one-click unsubscribe (RFC 8058) needs https"
+                cls.kind,
+                "unsubscribe_url",
+                "one-click unsubscribe (RFC 8058) needs https",
+                code="unsubscribe_needs_https",
             )
         if url and (not _PLAIN_URL.fullmatch(url) or "," in url or len(url) > MAX_URL_LENGTH):
             raise ConfigError(
@@ -237,20 +284,29 @@ class NewsletterPublisher(Publisher):
                 "unsubscribe_url",
                 f"must be a plain address of at most {MAX_URL_LENGTH} characters without "
                 "spaces, commas or non-ASCII characters (percent-encode them)",
+                code="unsubscribe_url_plain",
+                params={"max": MAX_URL_LENGTH},
             )
         mailto = clean["unsubscribe_mailto"]
         if mailto and len(_addresses(cls.kind, "unsubscribe_mailto", mailto)) != 1:
-            raise ConfigError(cls.kind, "unsubscribe_mailto", "must be exactly one address")
+            raise ConfigError(
+                cls.kind, "unsubscribe_mailto", "must be exactly one address", code="one_address"
+            )
         if not clean["unsubscribe_url"] and not mailto:
             raise ConfigError(
                 cls.kind,
                 "unsubscribe_url",
                 "a newsletter must offer unsubscribing: set unsubscribe_url or unsubscribe_mailto",
+                code="no_unsubscribe",
             )
         clean["language"] = clean["language"].lower()
         if not re.fullmatch(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*", clean["language"]):
             raise ConfigError(
-                cls.kind, "language", f"{clean['language']!r} is not a language code like 'de'"
+                cls.kind,
+                "language",
+                f"{clean['language']!r} is not a language code like 'de'",
+                code="not_language_code",
+                params={"value": clean["language"]},
             )
         return clean
 

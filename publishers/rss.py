@@ -143,16 +143,26 @@ class FeedPublisher(Publisher):
         """The base checks, plus two different files and a sensible number of entries."""
         clean = super().clean_settings(settings)
         if clean["rss_path"] and Path(clean["rss_path"]) == Path(clean["path"]):
-            raise ConfigError(cls.kind, "rss_path", "must be another file than path")
+            raise ConfigError(
+                cls.kind, "rss_path", "must be another file than path", code="same_file"
+            )
         if not 1 <= clean["max_entries"] <= MAX_ENTRIES_LIMIT:
             raise ConfigError(
                 cls.kind,
                 "max_entries",
                 f"{clean['max_entries']!r} is not between 1 and {MAX_ENTRIES_LIMIT}",
+                code="not_between",
+                params={"value": clean["max_entries"], "low": 1, "high": MAX_ENTRIES_LIMIT},
             )
         language = clean["language"]
         if not all(part.isascii() and part.isalnum() for part in language.split("-")):
-            raise ConfigError(cls.kind, "language", f"{language!r} is not a code like 'de'")
+            raise ConfigError(
+                cls.kind,
+                "language",
+                f"{language!r} is not a code like 'de'",
+                code="not_code_like_de",
+                params={"value": language},
+            )
         return clean
 
     @property

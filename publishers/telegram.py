@@ -124,17 +124,28 @@ class TelegramPublisher(Publisher):
         clean = super().clean_settings(settings)
         if _NOT_IN_TOKEN.search(clean["bot_token"]):
             # Never echo the token, not even a bad one.
-            raise ConfigError(cls.kind, "bot_token", "contains spaces, '/', '?', '#' or '%'")
+            raise ConfigError(
+                cls.kind,
+                "bot_token",
+                "contains spaces, '/', '?', '#' or '%'",
+                code="bad_token_characters",
+            )
         if not _CHAT.fullmatch(clean["chat_id"]):
             raise ConfigError(
                 cls.kind,
                 "chat_id",
                 f"{clean['chat_id']!r} is neither @channelname nor a numeric chat id",
+                code="not_telegram_chat",
+                params={"value": clean["chat_id"]},
             )
         clean["parse_mode"] = clean["parse_mode"].lower()
         if clean["parse_mode"] not in PARSE_MODES:
             raise ConfigError(
-                cls.kind, "parse_mode", f"{clean['parse_mode']!r} is not html or none"
+                cls.kind,
+                "parse_mode",
+                f"{clean['parse_mode']!r} is not html or none",
+                code="not_html_or_none",
+                params={"value": clean["parse_mode"]},
             )
         clean["api_base"] = clean["api_base"].rstrip("/")
         return clean

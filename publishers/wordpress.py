@@ -125,7 +125,11 @@ class WordPressPublisher(Publisher):
         ids = clean["category_ids"] or ""
         if ids and not _CATEGORY_IDS.fullmatch(ids):
             raise ConfigError(
-                cls.kind, "category_ids", f"{ids!r} is not a comma-separated list of numbers"
+                cls.kind,
+                "category_ids",
+                f"{ids!r} is not a comma-separated list of numbers",
+                code="not_number_list",
+                params={"value": ids},
             )
         clean["category_ids"] = ",".join(part.strip() for part in ids.split(",")) if ids else ""
         clean["post_status"] = clean["post_status"].lower()
@@ -134,6 +138,8 @@ class WordPressPublisher(Publisher):
                 cls.kind,
                 "post_status",
                 f"{clean['post_status']!r} is not one of {', '.join(POST_STATUSES)}",
+                code="not_one_of",
+                params={"value": clean["post_status"], "choices": ", ".join(POST_STATUSES)},
             )
         return clean
 

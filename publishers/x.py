@@ -196,7 +196,13 @@ class XPublisher(Publisher):
         clean["api_base"] = clean["api_base"].rstrip("/")
         budget = clean["monthly_post_budget"]
         if budget is not None and budget < 0:
-            raise ConfigError(cls.kind, "monthly_post_budget", f"{budget!r} is below 0")
+            raise ConfigError(
+                cls.kind,
+                "monthly_post_budget",
+                f"{budget!r} is below 0",
+                code="below",
+                params={"value": budget, "low": 0},
+            )
         return clean
 
     @property
