@@ -50,6 +50,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from secrets import token_urlsafe
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
@@ -68,7 +69,7 @@ from planner.ui.app import PAGES_BY_ROLE, page_path  # noqa: E402
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 APP = REPO_ROOT / "planner_app.py"
-PASSWORD = "bench-dashboard-1"  # noqa: S105 - the throwaway demo's password
+PASSWORD = token_urlsafe(16)  # the throwaway demo's password, new each run
 FLOOR_SCRIPT = 'import streamlit as st\n\nst.write("floor")\n'
 TIMEOUT = 120.0
 # Targets from issue 5, by size: (ms, times the floor); None where the issue sets none.

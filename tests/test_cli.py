@@ -9,6 +9,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from secrets import token_hex
 from typing import Any
 
 import pytest
@@ -436,7 +437,7 @@ def test_channels_add_keeps_the_secret_out_of_every_output(
 
 
 def test_channels_add_builds_a_mastodon_channel_and_never_prints_its_token(org: Cli) -> None:
-    token = "mastodon-token-value-42"
+    token = token_hex(12)
     out = org.ok(
         "channels",
         "add",

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from secrets import token_hex
 from typing import Any
 
 import pytest
@@ -28,7 +29,7 @@ from publishers.bluesky import BlueskyPublisher, forget_sessions, record_key
 
 HANDLE = "redaktion.bsky.social"
 DID = "did:plc:z72i7hdynmk6r22z27h6tvur"
-APP_PASSWORD = "abcd-efgh-ijkl-mnop"
+APP_PASSWORD = "-".join(token_hex(2) for _ in range(4))  # xxxx-xxxx-xxxx-xxxx, per run
 ACCESS = "eyJ0eXAiOiJhdCtqd3QiLCJhbGciOiJFUzI1NksifQ.access-1"
 REFRESH = "eyJ0eXAiOiJyZWZyZXNoK2p3dCIsImFsZyI6IkVTMjU2SyJ9.refresh-1"
 KEY = "5f0c6a52d1e24d8f9a3b7c1e0d2f4a6b"

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from secrets import token_hex
 from typing import get_args
 
 import pytest
@@ -34,7 +35,7 @@ from publishers.base import (
 )
 from publishers.linkedin import seconds_until_quota_reset
 
-SECRET = "contract-secret-value-123"
+SECRET = "contract-" + token_hex(12)  # made per run: no credential lives in the code
 # The contract tests never publish to the file and SMTP kinds, so nothing is written there.
 FEEDS = Path(tempfile.gettempdir()) / "planner-contract-feeds"
 FACTORIES: dict[str, Callable[[str], Publisher]] = {

@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 import traceback
+from secrets import token_urlsafe
 from typing import Any
 
 import pytest
@@ -25,7 +26,7 @@ from publishers.base import (
 from publishers.discord import DiscordPublisher
 
 WEBHOOK_ID = "1234567890123456789"
-TOKEN = "pQ7xV2kL9mN4bR8sT1wY6zA3cD5eF0gH-iJ_kLmNoPqRsTuVwXyZ012345678901"
+TOKEN = token_urlsafe(48)  # made per run: no credential lives in the code
 HOOK = f"/api/webhooks/{WEBHOOK_ID}/{TOKEN}"
 GUILD = "613425648685547541"
 CHANNEL = "697138785317814292"

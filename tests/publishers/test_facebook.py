@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from secrets import token_hex
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -24,7 +25,7 @@ from publishers.base import (
 )
 from publishers.facebook import FacebookPublisher, regain_access_seconds
 
-TOKEN = "EAAB-page-token-0123456789abcdef"
+TOKEN = "EAAB" + token_hex(16)  # made per run: no credential lives in the code
 KEY = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 PAGE = "104582951234567"
 POST_ID = f"{PAGE}_122101234567890123"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta, timezone
+from secrets import token_hex
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ from publishers.linkedin import (
     seconds_until_quota_reset,
 )
 
-TOKEN = "AQV-linkedin-token-0123456789abcdef"
+TOKEN = "AQV" + token_hex(16)  # made per run: no credential lives in the code
 KEY = "9a8b7c6d5e4f30211203f4e5d6c7b8a9"
 ORG = "2414183"
 SHARE = "urn:li:share:7012345678901234567"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from secrets import token_hex
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from publishers.base import (
 )
 from publishers.matrix import MAX_CONTENT_BYTES, MatrixPublisher, formatted_body, permalink
 
-TOKEN = "syt_Ym90_CbOTEaRMRnMahlUczyqx_3DAs8l"
+TOKEN = "syt_" + token_hex(16)  # made per run: no credential lives in the code
 KEY = "planner-42-7-3"
 ROOM = "!OGEhHVWSdvArJzumhm:example.de"
 EVENT = "$TVpz8FZ8i4IXEmRcDG7oX3RP-KSoOCbn8UrTzxr3M9w"

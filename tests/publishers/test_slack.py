@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
+from secrets import token_hex
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -22,8 +23,8 @@ from publishers.base import (
 )
 from publishers.slack import SlackPublisher, escape_mrkdwn
 
-HOOK = "/services/T0123ABCD/B0456EFGH/Xz9vQk3LmN8pR2sT6uW1yA4c"
-HOOK_TOKEN = "Xz9vQk3LmN8pR2sT6uW1yA4c"
+HOOK_TOKEN = token_hex(12)  # made per run: no credential lives in the code
+HOOK = f"/services/T0123ABCD/B0456EFGH/{HOOK_TOKEN}"
 KEY = "planner-42-5-1"
 POST = OutgoingPost(
     post_id=42,

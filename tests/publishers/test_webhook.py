@@ -8,6 +8,7 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from secrets import token_hex
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -25,7 +26,7 @@ from publishers.base import (
 )
 from publishers.webhook import WebhookPublisher
 
-SECRET = "whsec-test-0123456789"
+SECRET = "whsec-" + token_hex(10)  # made per run: no credential lives in the code
 KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 POST = OutgoingPost(
     post_id=42,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from secrets import token_hex
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from publishers.base import (
 )
 from publishers.x import XPublisher, weighted_length
 
-TOKEN = "x-oauth2-user-token-0123456789"
+TOKEN = token_hex(16)  # made per run: no credential lives in the code
 KEY = "3c1f0e2d4b5a69788796a5b4c3d2e1f0"
 TWEET_ID = "1445880548472328192"
 POST = OutgoingPost(post_id=9, title="Tag der offenen Tür", text="Wir öffnen die Türen 🎉 #Kassel")

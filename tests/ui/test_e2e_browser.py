@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from secrets import token_urlsafe
 from typing import IO, TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -50,7 +51,7 @@ pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("PLANNER_TEST_CHROMIUM") or "/usr/bin/chromium"
 SCREENSHOTS = REPO_ROOT / "test-output" / "e2e"
-PASSWORD = "e2e-browser-password-1"
+PASSWORD = token_urlsafe(16)  # made per run: no credential lives in the code
 ZONE = "Europe/Berlin"
 CHANNEL = "Intranet-Hook"
 IDEA_TITLE = "Sommerfest im Werk Nord"
