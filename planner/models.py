@@ -244,9 +244,9 @@ class Post(SQLModel, table=True):
     occurrence_at: datetime | None = _ts()
     publish_at: datetime = Field(sa_type=UTCDateTime, index=True, nullable=False)
     timezone: str = Field(default="Europe/Berlin", max_length=64)
-    status: PostStatus = Field(
-        default=PostStatus.planned, sa_type=enum_type(PostStatus), index=True
-    )
+    # No index of its own: ix_posts_status_publish_at_id starts with it, and every index
+    # costs the scheduler a write on each claim and each outcome.
+    status: PostStatus = Field(default=PostStatus.planned, sa_type=enum_type(PostStatus))
     media: list[dict[str, Any]] = Field(default_factory=list, sa_type=json_type())
     attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     claimed_by: str | None = Field(default=None, max_length=120)

@@ -568,12 +568,18 @@ def _due_query(now: datetime):  # type: ignore[no-untyped-def]
     )
 
 
-def releasable(now: datetime, lateness: timedelta | None = None) -> list[ColumnElement[bool]]:
+def releasable(
+    now: datetime | ColumnElement[datetime],
+    lateness: timedelta | None = None,
+    *,
+    earliest: datetime | ColumnElement[datetime] | None = None,
+) -> list[ColumnElement[bool]]:
     """SQL conditions for a due post that may go out now (on Post joined to Piece, Channel).
 
     The piece is approved at its current revision, the post is planned (not cancelled)
     and not waiting for a retry, the channel is enabled, connected and has an adapter,
-    and a post never tried is not later than the lateness bound.
+    and a post never tried is not later than the lateness bound (`now - lateness`, or
+    `earliest`). `now` and `earliest` may be bound parameters, for a prebuilt statement.
     """
     conditions: list[ColumnElement[bool]] = [
         col(Post.status) == PostStatus.planned,
@@ -586,8 +592,11 @@ def releasable(now: datetime, lateness: timedelta | None = None) -> list[ColumnE
         col(Channel.needs_reconnect).is_(False),
         col(Channel.kind).in_(sorted(REGISTRY)),
     ]
-    if lateness is not None:
-        conditions.append(or_(col(Post.publish_at) >= now - lateness, col(Post.attempts) > 0))
+    if earliest is None and lateness is not None:
+        assert isinstance(now, datetime), "give `earliest` with a bound `now`"
+        earliest = now - lateness
+    if earliest is not None:
+        conditions.append(or_(col(Post.publish_at) >= earliest, col(Post.attempts) > 0))
     return conditions
 
 

@@ -9,20 +9,35 @@ across an HTTP call.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, bindparam, func, insert, update
+import sqlalchemy as sa
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Update,
+    and_,
+    bindparam,
+    func,
+    insert,
+    update,
+)
 from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session, col, select
 
 from planner import audit, planning
 from planner.channels import build_adapter, mark_needs_reconnect
+from planner.dbtypes import UTCDateTime
 from planner.errors import (
     ConfigurationError,
     IllegalTransition,
@@ -253,29 +268,23 @@ def recover_expired(
     return result
 
 
-def claim_due_posts(
-    session: Session,
-    *,
-    worker_id: str,
-    now: datetime,
-    limit: int,
-    lease: timedelta,
-    lateness: timedelta,
-) -> list[int]:
-    """Claim up to `limit` releasable posts for `worker_id` in one atomic statement.
-
-    Nothing is claimed while publishing is frozen (checked in the same statement).
-    """
+@functools.cache
+def _claim_statement(dialect: str, limit: int) -> Update:
+    """The claim, built once per (dialect, batch size) with bound parameters: `now`,
+    `earliest` (the lateness bound), `worker` and `lease_until`. It returns what a
+    delivery needs of each claimed post, so the batch needs no second read of posts."""
+    now = bindparam("now", type_=UTCDateTime())
     # The piece's conditions are checked per candidate post in a correlated subquery,
     # not through a join. Joined, PostgreSQL underestimates `approved_revision = revision`
     # and starts from the pieces table: every claim then walks the posts of every
     # approved or published piece there ever was (measured: 250 ms per claim after a
     # 10 000-post backlog, see bench/RESULTS.md). This way the claim reads the
-    # (status, publish_at) index in order and stops after `limit` releasable posts.
+    # (status, publish_at, id) index in order and stops after `limit` releasable posts.
     # (A releasable() condition on pieces *and* another table would need the join back.)
     piece_conditions: list[ColumnElement[bool]] = []
     other_conditions: list[ColumnElement[bool]] = []
-    for condition in planning.releasable(now, lateness):
+    conditions = planning.releasable(now, earliest=bindparam("earliest", type_=UTCDateTime()))
+    for condition in conditions:
         tables = {t.name for t in find_tables(condition, check_columns=True)}
         (piece_conditions if tables == {Piece.__tablename__} else other_conditions).append(
             condition
@@ -295,25 +304,94 @@ def claim_due_posts(
         .order_by(col(Post.publish_at), col(Post.id))
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        # SQLite has one writer at a time, so the single UPDATE below is atomic there.
-        due = due.with_for_update(skip_locked=True, of=Post)
-    stmt = (
-        update(Post)
-        .where(col(Post.id).in_(due.scalar_subquery()))
-        .values(
-            status=PostStatus.publishing,
-            claimed_by=worker_id,
-            lease_until=now + lease,
-            attempts=Post.attempts + 1,
-            version=Post.version + 1,
-        )
-        .returning(col(Post.id))
-        .execution_options(synchronize_session=False)
+    stmt = update(_POSTS)
+    if dialect == "postgresql":
+        # FOR UPDATE SKIP LOCKED: concurrent workers take disjoint posts. Joined to the
+        # CTE, the update finds each claimed row by primary key (`id IN (subquery)`
+        # made PostgreSQL hash-join against a scan of the whole posts table).
+        claimed = due.with_for_update(skip_locked=True, of=Post).cte("due")
+        stmt = stmt.where(_POSTS.c.id == claimed.c.id)
+    else:
+        # SQLite has one writer at a time, so the single UPDATE is atomic there.
+        stmt = stmt.where(_POSTS.c.id.in_(due.scalar_subquery()))
+    return stmt.values(
+        status=PostStatus.publishing,
+        claimed_by=bindparam("worker"),
+        lease_until=bindparam("lease_until", type_=UTCDateTime()),
+        attempts=_POSTS.c.attempts + 1,
+        version=_POSTS.c.version + 1,
+    ).returning(*_CLAIMED_COLUMNS)
+
+
+def _claim(
+    conn: Connection,
+    *,
+    worker_id: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    lateness: timedelta,
+) -> list[Any]:
+    """Run the claim; the claimed posts' rows in id order."""
+    rows = conn.execute(
+        _claim_statement(conn.dialect.name, limit),
+        {"now": now, "earliest": now - lateness, "worker": worker_id, "lease_until": now + lease},
+    ).all()
+    return sorted(rows, key=lambda row: int(row.id))
+
+
+def claim_due_posts(
+    session: Session,
+    *,
+    worker_id: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    lateness: timedelta,
+) -> list[int]:
+    """Claim up to `limit` releasable posts for `worker_id` in one atomic statement.
+
+    Nothing is claimed while publishing is frozen (checked in the same statement).
+    """
+    rows = _claim(
+        session.connection(),
+        worker_id=worker_id,
+        now=now,
+        limit=limit,
+        lease=lease,
+        lateness=lateness,
     )
-    ids = sorted(session.exec(stmt).scalars())
     session.commit()
-    return ids
+    return [int(row.id) for row in rows]
+
+
+def claim_deliveries(
+    engine: Engine,
+    *,
+    worker_id: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    lateness: timedelta,
+    adapter_factory: AdapterFactory = build_adapter,
+) -> list[Delivery]:
+    """Claim up to `limit` releasable posts and make them ready to send, in one transaction.
+
+    The same claim as `claim_due_posts`, then what `begin_deliveries` does (adapters,
+    ledger rows for channels that deduplicate), committed together.
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        rows = _claim(
+            session.connection(),
+            worker_id=worker_id,
+            now=now,
+            limit=limit,
+            lease=lease,
+            lateness=lateness,
+        )
+        deliveries = _prepare(session, rows, worker_id, adapter_factory)
+        session.commit()
+    return deliveries
 
 
 def renew_leases(session: Session, *, worker_id: str, post_ids: list[int], lease: timedelta) -> int:
@@ -339,18 +417,34 @@ def renew_leases(session: Session, *, worker_id: str, post_ids: list[int], lease
 
 def outgoing(post: Post, piece: Piece) -> OutgoingPost:
     """What the adapter sends: the channel's variant, or the master text."""
-    text = piece.variants.get(str(post.channel_id)) or piece.body
-    media = [
-        Media(
-            url=str(m.get("url", "")),
-            alt_text=str(m.get("alt_text", "")),
-            mime_type=str(m.get("mime_type", "")),
-        )
-        for m in post.media
-    ]
     assert post.id is not None
+    return _message(
+        post.id, post.channel_id, post.media, piece.title, piece.body, piece.variants, piece.tags
+    )
+
+
+def _message(
+    post_id: int,
+    channel_id: int,
+    media: list[dict[str, Any]],
+    title: str,
+    body: str,
+    variants: dict[str, str],
+    tags: list[str],
+) -> OutgoingPost:
     return OutgoingPost(
-        post_id=post.id, title=piece.title, text=text, media=media, tags=list(piece.tags)
+        post_id=post_id,
+        title=title,
+        text=variants.get(str(channel_id)) or body,
+        media=[
+            Media(
+                url=str(m.get("url", "")),
+                alt_text=str(m.get("alt_text", "")),
+                mime_type=str(m.get("mime_type", "")),
+            )
+            for m in media
+        ],
+        tags=list(tags),
     )
 
 
@@ -388,6 +482,16 @@ class Delivery:
 _ATTEMPTS = PublishAttempt.__table__  # type: ignore[attr-defined]
 _POSTS = Post.__table__  # type: ignore[attr-defined]
 _AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
+_PIECES = Piece.__table__  # type: ignore[attr-defined]
+# What a delivery needs of a claimed post (the claim returns it).
+_CLAIMED_COLUMNS = (
+    _POSTS.c.id,
+    _POSTS.c.piece_id,
+    _POSTS.c.channel_id,
+    _POSTS.c.attempts,
+    _POSTS.c.idempotency_key,
+    _POSTS.c.media,
+)
 # Core statements on the hot path: the ORM's unit of work cost several ms per post.
 _FINISH_ATTEMPT = (
     update(_ATTEMPTS)
@@ -429,17 +533,23 @@ _FINISH_POST = (
 def _write_attempts(conn: Connection, deliveries: list[Delivery], worker_id: str) -> None:
     """Ledger rows for these deliveries, in one statement; their ids go on the deliveries."""
     now = utcnow()
+    rows = [
+        {"post_id": d.post_id, "worker": worker_id, "started_at": now, "idempotency_key": d.key}
+        for d in deliveries
+    ]
+    if conn.dialect.name == "postgresql":
+        # A fixed statement text, so it is prepared once (a multi-row VALUES is not).
+        written = {
+            int(post_id): int(attempt_id)
+            for post_id, attempt_id in conn.execute(
+                _WRITE_ATTEMPTS_PG, _as_json(rows, _ATTEMPT_ROW)
+            )
+        }
+        for delivery in deliveries:
+            delivery.attempt_id = written[delivery.post_id]
+        return
     ids = conn.execute(
-        insert(_ATTEMPTS).returning(_ATTEMPTS.c.id, sort_by_parameter_order=True),
-        [
-            {
-                "post_id": d.post_id,
-                "worker": worker_id,
-                "started_at": now,
-                "idempotency_key": d.key,
-            }
-            for d in deliveries
-        ],
+        insert(_ATTEMPTS).returning(_ATTEMPTS.c.id, sort_by_parameter_order=True), rows
     ).scalars()
     for delivery, attempt_id in zip(deliveries, ids, strict=True):
         delivery.attempt_id = attempt_id
@@ -452,7 +562,7 @@ def begin_deliveries(
     worker_id: str,
     adapter_factory: AdapterFactory = build_adapter,
 ) -> list[Delivery]:
-    """Load a claimed batch, build its adapters (once per channel) and write ledger rows.
+    """Load claimed posts, build their adapters (once per channel) and write ledger rows.
 
     Posts no longer claimed by `worker_id` are left out. Posts to channels that
     deduplicate get their ledger rows here, in one statement before any request: after a
@@ -463,45 +573,87 @@ def begin_deliveries(
     if not post_ids:
         return []
     with Session(engine, expire_on_commit=False) as session:
-        rows = session.exec(
-            select(Post, Piece, Channel)
-            .join(Piece, col(Post.piece_id) == Piece.id)
-            .join(Channel, col(Post.channel_id) == Channel.id)
-            .where(
-                col(Post.id).in_(post_ids),
-                col(Post.status) == PostStatus.publishing,
-                col(Post.claimed_by) == worker_id,
-            )
-            .order_by(col(Post.id))
-        ).all()
-        adapters: dict[int, Publisher | str] = {}
-        deliveries = []
-        for post, piece, channel in rows:
-            assert post.id is not None and channel.id is not None
-            if channel.id not in adapters:
-                try:
-                    adapters[channel.id] = adapter_factory(channel)
-                except (ValidationFailed, ConfigurationError) as err:
-                    adapters[channel.id] = f"channel {channel.name!r} is misconfigured: {err}"
-            adapter = adapters[channel.id]
-            deliveries.append(
-                Delivery(
-                    post_id=post.id,
-                    piece_id=post.piece_id,
-                    channel_id=channel.id,
-                    channel_kind=channel.kind,
-                    attempts=post.attempts,
-                    key=post.idempotency_key,
-                    worker_id=worker_id,
-                    message=outgoing(post, piece),
-                    adapter=None if isinstance(adapter, str) else adapter,
-                    config_error=adapter if isinstance(adapter, str) else "",
+        rows = (
+            session.connection()
+            .execute(
+                sa.select(*_CLAIMED_COLUMNS)
+                .where(
+                    _POSTS.c.id.in_(post_ids),
+                    _POSTS.c.status == PostStatus.publishing,
+                    _POSTS.c.claimed_by == worker_id,
                 )
+                .order_by(_POSTS.c.id)
             )
-        now_written = [d for d in deliveries if d.adapter is None or d.adapter.deduplicates]
-        if now_written:
-            _write_attempts(session.connection(), now_written, worker_id)
-            session.commit()
+            .all()
+        )
+        deliveries = _prepare(session, rows, worker_id, adapter_factory)
+        session.commit()
+    return deliveries
+
+
+def _prepare(
+    session: Session,
+    posts: Sequence[Any],
+    worker_id: str,
+    adapter_factory: AdapterFactory,
+) -> list[Delivery]:
+    """Deliveries for claimed posts (rows of `_CLAIMED_COLUMNS`), and the ledger rows of
+    those whose channel deduplicates, in the session's transaction (the caller commits)."""
+    if not posts:
+        return []
+    conn = session.connection()
+    pieces = {
+        row.id: row
+        for row in conn.execute(
+            sa.select(
+                _PIECES.c.id,
+                _PIECES.c.title,
+                _PIECES.c.body,
+                _PIECES.c.variants,
+                _PIECES.c.tags,
+            ).where(_PIECES.c.id.in_({p.piece_id for p in posts}))
+        )
+    }
+    adapters: dict[int, Publisher | str] = {}
+    kinds: dict[int, str] = {}
+    for channel in session.exec(
+        select(Channel).where(col(Channel.id).in_({p.channel_id for p in posts}))
+    ):
+        assert channel.id is not None
+        kinds[channel.id] = channel.kind
+        try:
+            adapters[channel.id] = adapter_factory(channel)
+        except (ValidationFailed, ConfigurationError) as err:
+            adapters[channel.id] = f"channel {channel.name!r} is misconfigured: {err}"
+    deliveries = []
+    for post in posts:
+        piece = pieces[post.piece_id]
+        adapter = adapters[post.channel_id]
+        deliveries.append(
+            Delivery(
+                post_id=post.id,
+                piece_id=post.piece_id,
+                channel_id=post.channel_id,
+                channel_kind=kinds[post.channel_id],
+                attempts=post.attempts,
+                key=post.idempotency_key,
+                worker_id=worker_id,
+                message=_message(
+                    post.id,
+                    post.channel_id,
+                    post.media,
+                    piece.title,
+                    piece.body,
+                    piece.variants,
+                    piece.tags,
+                ),
+                adapter=None if isinstance(adapter, str) else adapter,
+                config_error=adapter if isinstance(adapter, str) else "",
+            )
+        )
+    now_written = [d for d in deliveries if d.adapter is None or d.adapter.deduplicates]
+    if now_written:
+        _write_attempts(conn, now_written, worker_id)
     return deliveries
 
 
@@ -607,7 +759,6 @@ def finish_deliveries(
     """
     if not deliveries:
         return []
-    reconnect: dict[int, str] = {}
     with engine.begin() as conn:
         retried = [d.post_id for d in deliveries if _is_retry(d)]
         earlier: dict[int, int] = {}
@@ -624,68 +775,51 @@ def finish_deliveries(
                 )
             }
         now = utcnow()
+        verdicts = [
+            _verdict(d, failures=earlier.get(d.post_id, 0) + 1, settings=settings, rng=rng, now=now)
+            for d in deliveries
+        ]
+        post_rows = [
+            {
+                "b_id": d.post_id,
+                "b_status": verdict.status.value,
+                "b_next_attempt_at": verdict.retry_at,
+                "b_last_error": verdict.message or None,
+                "b_external_id": d.receipt.external_id if d.receipt else None,
+                "b_external_url": d.receipt.url if d.receipt else None,
+                "b_published_at": now if d.receipt else None,
+            }
+            for d, verdict in zip(deliveries, verdicts, strict=True)
+        ]
+        moved = _move_posts(conn, post_rows, worker_id)
         attempt_rows: list[dict[str, object]] = []
         audit_rows: list[dict[str, object]] = []
         outcomes: list[Outcome] = []
-        held: set[int] | None = None
-        if conn.dialect.name == "postgresql":
-            # Lock the posts this worker still holds, then move them in one executemany.
-            # (SQLite runs one statement per post: in-process, cheap, and a read before
-            # the write could fail on a snapshot another worker's commit made stale.)
-            held = set(
-                conn.execute(
-                    select(_POSTS.c.id)
-                    .where(
-                        _POSTS.c.id.in_([d.post_id for d in deliveries]),
-                        _POSTS.c.claimed_by == worker_id,
-                        _POSTS.c.status == PostStatus.publishing,
-                    )
-                    .with_for_update()
-                ).scalars()
-            )
-        post_rows: list[dict[str, object]] = []
-        for d in deliveries:
-            verdict = _verdict(
-                d, failures=earlier.get(d.post_id, 0) + 1, settings=settings, rng=rng, now=now
-            )
+        reconnect: dict[int, str] = {}
+        for d, verdict in zip(deliveries, verdicts, strict=True):
             receipt, error = d.receipt, d.error
-            params = {
-                "b_id": d.post_id,
-                "b_worker": worker_id,
-                "b_status": verdict.status,
-                "b_next_attempt_at": verdict.retry_at,
-                "b_last_error": verdict.message or None,
-                "b_external_id": receipt.external_id if receipt else None,
-                "b_external_url": receipt.url if receipt else None,
-                "b_published_at": now if receipt else None,
-            }
-            if held is None:
-                moved = conn.execute(_FINISH_POST, params).rowcount
-            else:
-                moved = 1 if d.post_id in held else 0
-                if moved:
-                    post_rows.append(params)
+            held = d.post_id in moved
             note = verdict.message or None
-            if moved != 1:
+            if not held:
                 note = ((note or "") + " (lease lost before completion)").strip()
-            attempt_rows.append(
-                {
-                    "b_id": d.attempt_id,
-                    "b_finished_at": now,
-                    "b_outcome": verdict.outcome,
-                    "b_duration_ms": d.duration_ms,
-                    "b_http_status": (receipt.http_status if receipt else None)
-                    or (error.http_status if error else None),
-                    "b_error": note,
-                    "b_external_id": receipt.external_id if receipt else None,
-                    "b_external_url": receipt.url if receipt else None,
-                }
-            )
-            if moved == 1:
+            # A post whose ledger row could not be written has no attempt to complete.
+            if d.attempt_id is not None:
+                attempt_rows.append(
+                    {
+                        "b_id": d.attempt_id,
+                        "b_outcome": verdict.outcome,
+                        "b_duration_ms": d.duration_ms,
+                        "b_http_status": (receipt.http_status if receipt else None)
+                        or (error.http_status if error else None),
+                        "b_error": note,
+                        "b_external_id": receipt.external_id if receipt else None,
+                        "b_external_url": receipt.url if receipt else None,
+                    }
+                )
+            if held:
                 audit_rows.append(
                     {
                         "at": now,
-                        "actor_id": None,
                         "actor_name": worker_id,
                         "object_type": "post",
                         "object_id": str(d.post_id),
@@ -701,25 +835,164 @@ def finish_deliveries(
             outcomes.append(
                 Outcome(
                     d.post_id,
-                    verdict.status if moved == 1 else PostStatus.publishing,
+                    verdict.status if held else PostStatus.publishing,
                     verdict.outcome,
                     verdict.message,
                     d.piece_id,
                 )
             )
-        if post_rows:
-            conn.execute(_FINISH_POST, post_rows)
-        # A post whose ledger row could not be written has no attempt to complete.
-        attempt_rows = [row for row in attempt_rows if row["b_id"] is not None]
-        if attempt_rows:
-            conn.execute(_FINISH_ATTEMPT, attempt_rows)
-        if audit_rows:
-            conn.execute(insert(_AUDIT), audit_rows)
+        _complete_attempts(conn, attempt_rows, now)
+        _record_events(conn, audit_rows)
     if reconnect:
         with Session(engine) as session:
             for channel_id, message in reconnect.items():
                 mark_needs_reconnect(session, channel_id=channel_id, message=message)
     return outcomes
+
+
+def _move_posts(conn: Connection, rows: list[dict[str, Any]], worker_id: str) -> set[int]:
+    """Move the posts this worker still holds to their verdicts; the ids it moved."""
+    if conn.dialect.name == "postgresql":
+        # One statement for the whole group: the rows arrive as arrays and are joined by
+        # primary key; RETURNING says which posts were still ours.
+        return set(
+            conn.execute(
+                _FINISH_POSTS_PG, {"worker": worker_id, **_as_json(rows, _FINISH_POST_ROW)}
+            ).scalars()
+        )
+    # SQLite: one statement per post (in-process, cheap); its rowcount says whether the
+    # post was still ours. A read before the write could fail on a snapshot another
+    # worker's commit made stale.
+    return {
+        int(row["b_id"])
+        for row in rows
+        if conn.execute(_FINISH_POST, {**row, "b_worker": worker_id}).rowcount == 1
+    }
+
+
+def _complete_attempts(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
+    """Complete the ledger rows of a group (one statement on PostgreSQL)."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(_FINISH_ATTEMPTS_PG, {"now": now, **_as_json(rows, _FINISH_ATTEMPT_ROW)})
+    else:
+        conn.execute(_FINISH_ATTEMPT, [{**row, "b_finished_at": now} for row in rows])
+
+
+def _record_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """The audit events of a group (one statement on PostgreSQL)."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(_RECORD_EVENTS_PG, _as_json(rows, _EVENT_ROW))
+    else:
+        conn.execute(insert(_AUDIT), rows)
+
+
+def _as_json(rows: list[dict[str, Any]], columns: dict[str, Any]) -> dict[str, str]:
+    """Rows as the one parameter of a `_recordset` statement (times as ISO 8601 text)."""
+    return {
+        "rows": json.dumps(
+            [{name: row[name] for name in columns} for row in rows],
+            default=datetime.isoformat,
+            separators=(",", ":"),
+        )
+    }
+
+
+def _recordset(name: str, columns: dict[str, Any]) -> Any:
+    """`json_to_recordset(:rows) AS name(column type, ...)`: a group's rows sent as one
+    JSON parameter (PostgreSQL), so the group is one statement with a fixed text (prepared
+    once) and the rows are encoded by the json module in one call."""
+    return (
+        func.json_to_recordset(sa.cast(bindparam("rows", type_=sa.Text()), sa.JSON()))
+        .table_valued(*(sa.column(c, t) for c, t in columns.items()), name=name)
+        .render_derived(with_types=True)
+    )
+
+
+_FINISH_POST_ROW: dict[str, Any] = {
+    "b_id": sa.Integer(),
+    "b_status": sa.String(),
+    "b_next_attempt_at": sa.DateTime(timezone=True),
+    "b_last_error": sa.Text(),
+    "b_external_id": sa.String(),
+    "b_external_url": sa.String(),
+    "b_published_at": sa.DateTime(timezone=True),
+}
+_post_rows = _recordset("outcome", _FINISH_POST_ROW)
+_FINISH_POSTS_PG = (
+    update(_POSTS)
+    .where(
+        _POSTS.c.id == _post_rows.c.b_id,
+        _POSTS.c.claimed_by == bindparam("worker"),
+        _POSTS.c.status == PostStatus.publishing,
+    )
+    .values(
+        status=_post_rows.c.b_status,
+        claimed_by=None,
+        lease_until=None,
+        next_attempt_at=_post_rows.c.b_next_attempt_at,
+        last_error=_post_rows.c.b_last_error,
+        external_id=func.coalesce(_post_rows.c.b_external_id, _POSTS.c.external_id),
+        external_url=func.coalesce(_post_rows.c.b_external_url, _POSTS.c.external_url),
+        published_at=func.coalesce(_post_rows.c.b_published_at, _POSTS.c.published_at),
+        version=_POSTS.c.version + 1,
+    )
+    .returning(_POSTS.c.id)
+)
+_FINISH_ATTEMPT_ROW: dict[str, Any] = {
+    "b_id": sa.Integer(),
+    "b_outcome": sa.String(),
+    "b_duration_ms": sa.Integer(),
+    "b_http_status": sa.Integer(),
+    "b_error": sa.Text(),
+    "b_external_id": sa.String(),
+    "b_external_url": sa.String(),
+}
+_attempt_rows = _recordset("attempt", _FINISH_ATTEMPT_ROW)
+_FINISH_ATTEMPTS_PG = (
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id == _attempt_rows.c.b_id)
+    .values(
+        finished_at=bindparam("now", type_=UTCDateTime()),
+        outcome=_attempt_rows.c.b_outcome,
+        duration_ms=_attempt_rows.c.b_duration_ms,
+        http_status=_attempt_rows.c.b_http_status,
+        error=_attempt_rows.c.b_error,
+        external_id=_attempt_rows.c.b_external_id,
+        external_url=_attempt_rows.c.b_external_url,
+    )
+)
+_EVENT_ROW: dict[str, Any] = {
+    "at": sa.DateTime(timezone=True),
+    "actor_name": sa.String(),
+    "object_type": sa.String(),
+    "object_id": sa.String(),
+    "action": sa.String(),
+    "from_state": sa.String(),
+    "to_state": sa.String(),
+    "version": sa.Integer(),
+    "note": sa.Text(),
+}
+_ATTEMPT_ROW: dict[str, Any] = {
+    "post_id": sa.Integer(),
+    "worker": sa.String(),
+    "started_at": sa.DateTime(timezone=True),
+    "idempotency_key": sa.String(),
+}
+_new_attempts = _recordset("attempt", _ATTEMPT_ROW)
+# Maps post -> attempt id: a batch has one new attempt per post.
+_WRITE_ATTEMPTS_PG = (
+    insert(_ATTEMPTS)
+    .from_select(list(_ATTEMPT_ROW), sa.select(*(_new_attempts.c[n] for n in _ATTEMPT_ROW)))
+    .returning(_ATTEMPTS.c.post_id, _ATTEMPTS.c.id)
+)
+_event_rows = _recordset("event", _EVENT_ROW)
+_RECORD_EVENTS_PG = insert(_AUDIT).from_select(
+    list(_EVENT_ROW), sa.select(*(_event_rows.c[name] for name in _EVENT_ROW))
+)
 
 
 def publish_post(
@@ -768,7 +1041,6 @@ def published_pieces(outcomes: Iterable[Outcome]) -> set[int]:
     }
 
 
-_PIECES = Piece.__table__  # type: ignore[attr-defined]
 _SERIES = Series.__table__  # type: ignore[attr-defined]
 # Runs after every batch, so it is one prebuilt Core statement.
 _PUBLISH_FINISHED = (

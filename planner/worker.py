@@ -11,8 +11,9 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 
@@ -28,6 +29,10 @@ from planner.publishing import AdapterFactory, EngineSettings, Outcome
 
 log = logging.getLogger("planner.worker")
 JOB_ID = "planner-publish-due"
+# Finished deliveries wait at most this long (seconds) to be recorded with others.
+RECORD_WITHIN = 0.02
+# How often (seconds) a long sweep marks the pieces whose posts are all out as published.
+PIECES_EVERY = 1.0
 
 
 @dataclass
@@ -72,6 +77,8 @@ class Worker:
         self._pool = ThreadPoolExecutor(
             max_workers=self.settings.threads, thread_name_prefix="planner-publish"
         )
+        # Claims run beside the recording (see _publish_due): one at a time.
+        self._claimer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planner-claim")
         self._in_flight: set[int] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -95,87 +102,124 @@ class Worker:
             except Exception:  # a hiccup in renewal must not stop the worker
                 log.exception("could not renew leases")
 
-    def _claim(self, lateness: timedelta) -> list[int]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            return publishing.claim_due_posts(
-                session,
-                worker_id=self.worker_id,
-                now=utcnow(),
-                limit=self.settings.batch_size,
-                lease=self.settings.lease,
-                lateness=lateness,
-            )
+    def _claim(self, lateness: timedelta) -> list[publishing.Delivery]:
+        return publishing.claim_deliveries(
+            self.engine,
+            worker_id=self.worker_id,
+            now=utcnow(),
+            limit=self.settings.batch_size,
+            lease=self.settings.lease,
+            lateness=lateness,
+            adapter_factory=self.adapter_factory,
+        )
 
     def _publish_due(
         self, result: SweepResult, max_batches: int | None, lateness: timedelta
     ) -> None:
         """Claim and publish batches until nothing releasable is left (or `max_batches`).
 
-        Each batch gets its ledger rows before its requests go to the pool. The next batch
-        is claimed while the last one is still in flight, so the pool does not sit idle
-        waiting for the database; whatever has finished is recorded together in one
-        transaction while the rest is still being sent, so a slow channel holds up no
-        other post's result. A batch's pieces are checked for "all posts out" once the
-        whole batch is recorded.
+        Each batch is claimed and gets its ledger rows in one transaction, before its
+        requests go to the pool. Claims run in a thread of their own, the next one while
+        the last batch is still being sent, so neither the pool nor the recording waits
+        for them. Finished deliveries are recorded in groups, one transaction each: when
+        half a batch has finished, when nothing else is out, and otherwise every
+        `RECORD_WITHIN` seconds, so a slow channel holds up no other post's result.
+        Pieces whose posts are all out are marked published at most every
+        `PIECES_EVERY` seconds and at the end of the sweep.
         """
+        signal = threading.Condition()
+        finished: list[Future[publishing.Delivery]] = []  # guarded by `signal`
+        outstanding = [0]  # sent or queued, not yet recorded; guarded by `signal`
+        group = max(1, self.settings.batch_size // 2)
+
+        def on_delivered(future: Future[publishing.Delivery]) -> None:
+            with signal:
+                finished.append(future)
+                if len(finished) >= min(group, outstanding[0]):
+                    signal.notify()
+
+        def on_claimed(_future: Future[list[publishing.Delivery]]) -> None:
+            with signal:
+                signal.notify()
+
         claimed: set[int] = set()
-        pending: dict[Future[publishing.Delivery], int] = {}
-        left: dict[int, int] = {}  # batch number -> deliveries not yet recorded
-        pieces: dict[int, set[int]] = {}  # batch number -> pieces it published posts of
         batches = 0
+        claiming: Future[list[publishing.Delivery]] | None = None
         exhausted = False
+        pieces: set[int] = set()
+        pieces_at = time.monotonic()
         try:
             while True:
                 if (
-                    not exhausted
+                    claiming is None
+                    and not exhausted
                     and not self._stop.is_set()
                     and (max_batches is None or batches < max_batches)
-                    and len(pending) <= self.settings.batch_size
+                    and outstanding[0] <= self.settings.batch_size
                 ):
-                    ids = self._claim(lateness)
-                    if ids:
+                    claiming = self._claimer.submit(self._claim, lateness)
+                    claiming.add_done_callback(on_claimed)
+                with signal:
+                    if not outstanding[0] and claiming is None:
+                        break
+                    if not (claiming is not None and claiming.done()) and len(finished) < min(
+                        group, outstanding[0]
+                    ):
+                        signal.wait(RECORD_WITHIN)
+                    done, finished[:] = list(finished), []
+                if claiming is not None and claiming.done():
+                    # Taken even after a stop: these posts are claimed and must go out.
+                    deliveries, claiming = claiming.result(), None
+                    if not deliveries:
+                        exhausted = True
+                    else:
                         batches += 1
+                        ids = [d.post_id for d in deliveries]
                         result.claimed += len(ids)
                         claimed.update(ids)
                         with self._lock:
                             self._in_flight.update(ids)
-                        deliveries = publishing.begin_deliveries(
-                            self.engine,
-                            post_ids=ids,
-                            worker_id=self.worker_id,
-                            adapter_factory=self.adapter_factory,
-                        )
-                        left[batches], pieces[batches] = len(deliveries), set()
+                        with signal:
+                            outstanding[0] += len(deliveries)
                         for delivery in deliveries:
-                            pending[
-                                self._pool.submit(publishing.deliver, self.engine, delivery)
-                            ] = batches
-                        continue
-                    exhausted = True
-                if not pending:
-                    break
-                done = list(wait(pending, return_when=FIRST_COMPLETED).done)
-                finished = [future.result() for future in done]
-                outcomes = publishing.finish_deliveries(
-                    self.engine, finished, worker_id=self.worker_id, settings=self.settings
-                )
-                result.outcomes += outcomes
-                with self._lock:
-                    self._in_flight.difference_update(d.post_id for d in finished)
-                for future, outcome in zip(done, outcomes, strict=True):
-                    batch = pending.pop(future)
-                    left[batch] -= 1
-                    pieces[batch] |= publishing.published_pieces([outcome])
-                for batch in [b for b, count in left.items() if count == 0]:
-                    del left[batch]
-                    if batch_pieces := pieces.pop(batch):
-                        with Session(self.engine) as session:
-                            publishing.publish_finished_pieces(
-                                session, piece_ids=batch_pieces, worker=self.worker_id
-                            )
+                            self._pool.submit(
+                                publishing.deliver, self.engine, delivery
+                            ).add_done_callback(on_delivered)
+                if done:
+                    pieces |= self._record(done, result)
+                    with signal:
+                        outstanding[0] -= len(done)
+                if pieces and time.monotonic() - pieces_at >= PIECES_EVERY:
+                    self._publish_pieces(pieces)
+                    pieces, pieces_at = set(), time.monotonic()
         finally:
+            if claiming is not None:
+                # Something failed while a claim ran: let it end. Its posts are left to
+                # lease recovery, like those of a worker that died.
+                wait([claiming])
             with self._lock:
                 self._in_flight.difference_update(claimed)
+            if pieces:
+                try:
+                    self._publish_pieces(pieces)
+                except Exception:  # never hide the error that ended the sweep
+                    log.exception("could not mark finished pieces as published")
+
+    def _record(self, done: list[Future[publishing.Delivery]], result: SweepResult) -> set[int]:
+        """Record a group of finished deliveries; the pieces they published posts of."""
+        delivered = [future.result() for future in done]
+        outcomes = publishing.finish_deliveries(
+            self.engine, delivered, worker_id=self.worker_id, settings=self.settings
+        )
+        result.outcomes += outcomes
+        with self._lock:
+            self._in_flight.difference_update(d.post_id for d in delivered)
+        return publishing.published_pieces(outcomes)
+
+    def _publish_pieces(self, piece_ids: set[int]) -> None:
+        """Approved pieces whose posts are all out become published (after their commit)."""
+        with Session(self.engine) as session:
+            publishing.publish_finished_pieces(session, piece_ids=piece_ids, worker=self.worker_id)
 
     def sweep(self, *, max_batches: int | None = None) -> SweepResult:
         """One pass: heartbeat, series, missed posts, recovery, then claim-and-publish
@@ -257,4 +301,5 @@ class Worker:
     def close(self) -> None:
         """Stop renewing leases and let running publishes finish."""
         self._stop.set()
+        self._claimer.shutdown(wait=True)
         self._pool.shutdown(wait=True)
