@@ -30,7 +30,7 @@ from planner.publishing import AdapterFactory, EngineSettings, Outcome
 log = logging.getLogger("planner.worker")
 JOB_ID = "planner-publish-due"
 # Finished deliveries wait at most this long (seconds) to be recorded with others.
-RECORD_WITHIN = 0.02
+RECORD_WITHIN = 0.1
 # How often (seconds) a long sweep marks the pieces whose posts are all out as published.
 PIECES_EVERY = 1.0
 
@@ -130,12 +130,15 @@ class Worker:
         signal = threading.Condition()
         finished: list[Future[publishing.Delivery]] = []  # guarded by `signal`
         outstanding = [0]  # sent or queued, not yet recorded; guarded by `signal`
+        first_done = [0.0]  # when the oldest of `finished` finished; guarded by `signal`
         group = max(1, self.settings.batch_size // 2)
 
         def on_delivered(future: Future[publishing.Delivery]) -> None:
             with signal:
                 finished.append(future)
-                if len(finished) >= min(group, outstanding[0]):
+                if len(finished) == 1:
+                    first_done[0] = time.monotonic()
+                if len(finished) == 1 or len(finished) >= min(group, outstanding[0]):
                     signal.notify()
 
         def on_claimed(_future: Future[list[publishing.Delivery]]) -> None:
@@ -162,10 +165,17 @@ class Worker:
                 with signal:
                     if not outstanding[0] and claiming is None:
                         break
-                    if not (claiming is not None and claiming.done()) and len(finished) < min(
-                        group, outstanding[0]
-                    ):
-                        signal.wait(RECORD_WITHIN)
+                    # Sleep until a claim ends, a group is complete, or the oldest finished
+                    # delivery has waited RECORD_WITHIN (woken by the callbacks above).
+                    while not (claiming is not None and claiming.done()):
+                        if finished and len(finished) >= min(group, outstanding[0]):
+                            break
+                        left = (
+                            first_done[0] + RECORD_WITHIN - time.monotonic() if finished else None
+                        )
+                        if left is not None and left <= 0:
+                            break
+                        signal.wait(left)
                     done, finished[:] = list(finished), []
                 if claiming is not None and claiming.done():
                     # Taken even after a stop: these posts are claimed and must go out.
