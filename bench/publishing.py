@@ -634,7 +634,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--posts", type=int, default=10_000, help="backlog size per run")
     parser.add_argument("--threads", type=int, default=4, help="publish threads per worker")
-    parser.add_argument("--batch", type=int, default=50, help="PLANNER_BATCH_SIZE")
+    parser.add_argument("--batch", type=int, default=100, help="PLANNER_BATCH_SIZE")
     parser.add_argument("--poll", type=float, default=1.0, help="PLANNER_POLL_SECONDS")
     parser.add_argument("--per-piece", type=int, default=10, help="posts per approved piece")
     parser.add_argument(

@@ -481,6 +481,37 @@ def test_slow_requests_renew_the_lease_so_nobody_takes_the_post_over(
     assert len(rec.calls) == 1
 
 
+def test_a_slow_request_holds_up_no_other_posts_result(
+    world: World, engine: Engine, worker: Worker, rec: type[recording.RecordingPublisher]
+) -> None:
+    channel = _channel(world)
+    piece = _approved_piece(world)
+    first = _due_post(world, piece, channel, ago=timedelta(seconds=2))
+    second = _due_post(world, piece, channel, ago=timedelta(seconds=1))
+    rec.script.append(3.0)  # whichever request goes first takes three seconds
+    runner = threading.Thread(target=worker.sweep)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 2.5
+        states: set[PostStatus] = set()
+        while time.monotonic() < deadline:
+            states = {_reload(engine, p.id).status for p in (first, second)}
+            if PostStatus.published in states:
+                break
+            time.sleep(0.05)
+        # The fast post is recorded (post and ledger) while the slow one is still out.
+        assert states == {PostStatus.published, PostStatus.publishing}
+        fast = first if _reload(engine, first.id).status == PostStatus.published else second
+        (attempt,) = _attempts(engine, fast.id)
+        assert attempt.outcome == "published" and attempt.finished_at is not None
+    finally:
+        runner.join()
+    assert {_reload(engine, p.id).status for p in (first, second)} == {PostStatus.published}
+    with Session(engine) as s:
+        stored = s.get(Piece, piece.id)
+        assert stored is not None and stored.status == PieceStatus.published
+
+
 def test_retry_and_cancel_from_the_publishing_queue(
     world: World, engine: Engine, worker: Worker, rec: type[recording.RecordingPublisher]
 ) -> None:
