@@ -17,7 +17,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -509,28 +509,6 @@ _FINISH_ATTEMPT = (
 )
 
 
-# Moves one post this worker still holds; external ids are kept unless a receipt brings new ones.
-_FINISH_POST = (
-    update(_POSTS)
-    .where(
-        _POSTS.c.id == bindparam("b_id"),
-        _POSTS.c.claimed_by == bindparam("b_worker"),
-        _POSTS.c.status == PostStatus.publishing,
-    )
-    .values(
-        status=bindparam("b_status"),
-        claimed_by=None,
-        lease_until=None,
-        next_attempt_at=bindparam("b_next_attempt_at"),
-        last_error=bindparam("b_last_error"),
-        external_id=func.coalesce(bindparam("b_external_id"), _POSTS.c.external_id),
-        external_url=func.coalesce(bindparam("b_external_url"), _POSTS.c.external_url),
-        published_at=func.coalesce(bindparam("b_published_at"), _POSTS.c.published_at),
-        version=_POSTS.c.version + 1,
-    )
-)
-
-
 def _write_attempts(conn: Connection, deliveries: list[Delivery], worker_id: str) -> None:
     """Ledger rows for these deliveries, in one statement; their ids go on the deliveries."""
     now = utcnow()
@@ -852,23 +830,18 @@ def finish_deliveries(
 
 
 def _move_posts(conn: Connection, rows: list[dict[str, Any]], worker_id: str) -> set[int]:
-    """Move the posts this worker still holds to their verdicts; the ids it moved."""
-    if conn.dialect.name == "postgresql":
-        # One statement for the whole group: the rows arrive as arrays and are joined by
-        # primary key; RETURNING says which posts were still ours.
-        return set(
-            conn.execute(
-                _FINISH_POSTS_PG, {"worker": worker_id, **_as_json(rows, _FINISH_POST_ROW)}
-            ).scalars()
-        )
-    # SQLite: one statement per post (in-process, cheap); its rowcount says whether the
-    # post was still ours. A read before the write could fail on a snapshot another
-    # worker's commit made stale.
-    return {
-        int(row["b_id"])
-        for row in rows
-        if conn.execute(_FINISH_POST, {**row, "b_worker": worker_id}).rowcount == 1
-    }
+    """Move the posts this worker still holds to their verdicts; the ids it moved.
+
+    One statement for the whole group: the rows arrive as one JSON parameter and are
+    joined by primary key; RETURNING says which posts were still ours.
+    """
+    dialect = conn.dialect.name
+    return set(
+        conn.execute(
+            _finish_posts_statement(dialect),
+            {"worker": worker_id, **_as_json(rows, _FINISH_POST_ROW, dialect)},
+        ).scalars()
+    )
 
 
 def _complete_attempts(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
@@ -891,21 +864,44 @@ def _record_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(insert(_AUDIT), rows)
 
 
-def _as_json(rows: list[dict[str, Any]], columns: dict[str, Any]) -> dict[str, str]:
-    """Rows as the one parameter of a `_recordset` statement (times as ISO 8601 text)."""
+def _as_json(
+    rows: list[dict[str, Any]], columns: dict[str, Any], dialect: str = "postgresql"
+) -> dict[str, str]:
+    """Rows as the one parameter of a `_recordset` statement.
+
+    Times go as the text the column stores: ISO 8601 with offset for PostgreSQL, naive
+    UTC in SQLAlchemy's SQLite format (what UTCDateTime writes there), so that stored
+    times still compare and sort as text.
+    """
+
+    def when(value: datetime) -> str:
+        if dialect == "sqlite":
+            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value.isoformat()
+
     return {
         "rows": json.dumps(
             [{name: row[name] for name in columns} for row in rows],
-            default=datetime.isoformat,
+            default=when,
             separators=(",", ":"),
         )
     }
 
 
-def _recordset(name: str, columns: dict[str, Any]) -> Any:
-    """`json_to_recordset(:rows) AS name(column type, ...)`: a group's rows sent as one
-    JSON parameter (PostgreSQL), so the group is one statement with a fixed text (prepared
-    once) and the rows are encoded by the json module in one call."""
+def _recordset(name: str, columns: dict[str, Any], dialect: str = "postgresql") -> Any:
+    """The rows of a group, sent as one JSON parameter `rows`, as a table `name`.
+
+    PostgreSQL: `json_to_recordset(:rows) AS name(column type, ...)`; SQLite: the fields
+    of `json_each(:rows)`. The group is one statement with a fixed text (prepared once)
+    and the rows are encoded by the json module in one call.
+    """
+    if dialect == "sqlite":
+        each = func.json_each(bindparam("rows", type_=sa.Text())).table_valued("value")
+        return (
+            sa.select(*(func.json_extract(each.c.value, f"$.{c}").label(c) for c in columns))
+            .select_from(each)
+            .subquery(name)
+        )
     return (
         func.json_to_recordset(sa.cast(bindparam("rows", type_=sa.Text()), sa.JSON()))
         .table_valued(*(sa.column(c, t) for c, t in columns.items()), name=name)
@@ -922,27 +918,35 @@ _FINISH_POST_ROW: dict[str, Any] = {
     "b_external_url": sa.String(),
     "b_published_at": sa.DateTime(timezone=True),
 }
-_post_rows = _recordset("outcome", _FINISH_POST_ROW)
-_FINISH_POSTS_PG = (
-    update(_POSTS)
-    .where(
-        _POSTS.c.id == _post_rows.c.b_id,
-        _POSTS.c.claimed_by == bindparam("worker"),
-        _POSTS.c.status == PostStatus.publishing,
+
+
+@functools.cache
+def _finish_posts_statement(dialect: str) -> Update:
+    """Moves the posts of a group that this worker still holds; external ids are kept
+    unless a receipt brings new ones."""
+    rows = _recordset("outcome", _FINISH_POST_ROW, dialect)
+    return (
+        update(_POSTS)
+        .where(
+            _POSTS.c.id == rows.c.b_id,
+            _POSTS.c.claimed_by == bindparam("worker"),
+            _POSTS.c.status == PostStatus.publishing,
+        )
+        .values(
+            status=rows.c.b_status,
+            claimed_by=None,
+            lease_until=None,
+            next_attempt_at=rows.c.b_next_attempt_at,
+            last_error=rows.c.b_last_error,
+            external_id=func.coalesce(rows.c.b_external_id, _POSTS.c.external_id),
+            external_url=func.coalesce(rows.c.b_external_url, _POSTS.c.external_url),
+            published_at=func.coalesce(rows.c.b_published_at, _POSTS.c.published_at),
+            version=_POSTS.c.version + 1,
+        )
+        .returning(_POSTS.c.id)
     )
-    .values(
-        status=_post_rows.c.b_status,
-        claimed_by=None,
-        lease_until=None,
-        next_attempt_at=_post_rows.c.b_next_attempt_at,
-        last_error=_post_rows.c.b_last_error,
-        external_id=func.coalesce(_post_rows.c.b_external_id, _POSTS.c.external_id),
-        external_url=func.coalesce(_post_rows.c.b_external_url, _POSTS.c.external_url),
-        published_at=func.coalesce(_post_rows.c.b_published_at, _POSTS.c.published_at),
-        version=_POSTS.c.version + 1,
-    )
-    .returning(_POSTS.c.id)
-)
+
+
 _FINISH_ATTEMPT_ROW: dict[str, Any] = {
     "b_id": sa.Integer(),
     "b_outcome": sa.String(),
