@@ -324,18 +324,12 @@ def _claim_statement(dialect: str, limit: int) -> Update:
 
 
 def _claim(
-    conn: Connection,
-    *,
-    worker_id: str,
-    now: datetime,
-    limit: int,
-    lease: timedelta,
-    lateness: timedelta,
+    conn: Connection, worker: str, now: datetime, limit: int, lease: timedelta, lateness: timedelta
 ) -> list[Any]:
     """Run the claim; the claimed posts' rows in id order."""
     rows = conn.execute(
         _claim_statement(conn.dialect.name, limit),
-        {"now": now, "earliest": now - lateness, "worker": worker_id, "lease_until": now + lease},
+        {"now": now, "earliest": now - lateness, "worker": worker, "lease_until": now + lease},
     ).all()
     return sorted(rows, key=lambda row: int(row.id))
 
@@ -353,14 +347,7 @@ def claim_due_posts(
 
     Nothing is claimed while publishing is frozen (checked in the same statement).
     """
-    rows = _claim(
-        session.connection(),
-        worker_id=worker_id,
-        now=now,
-        limit=limit,
-        lease=lease,
-        lateness=lateness,
-    )
+    rows = _claim(session.connection(), worker_id, now, limit, lease, lateness)
     session.commit()
     return [int(row.id) for row in rows]
 
@@ -381,14 +368,7 @@ def claim_deliveries(
     ledger rows for channels that deduplicate), committed together.
     """
     with Session(engine, expire_on_commit=False) as session:
-        rows = _claim(
-            session.connection(),
-            worker_id=worker_id,
-            now=now,
-            limit=limit,
-            lease=lease,
-            lateness=lateness,
-        )
+        rows = _claim(session.connection(), worker_id, now, limit, lease, lateness)
         deliveries = _prepare(session, rows, worker_id, adapter_factory)
         session.commit()
     return deliveries
