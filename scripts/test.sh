@@ -16,4 +16,5 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-.venv/bin/python -m pytest "$@"
+# One test process per core (pytest-xdist): each has its own PostgreSQL schema and files.
+.venv/bin/python -m pytest -n auto "$@"
