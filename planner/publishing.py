@@ -395,14 +395,6 @@ def renew_leases(session: Session, *, worker_id: str, post_ids: list[int], lease
 # --- publishing one post --------------------------------------------------------------------
 
 
-def outgoing(post: Post, piece: Piece) -> OutgoingPost:
-    """What the adapter sends: the channel's variant, or the master text."""
-    assert post.id is not None
-    return _message(
-        post.id, post.channel_id, post.media, piece.title, piece.body, piece.variants, piece.tags
-    )
-
-
 def _message(
     post_id: int,
     channel_id: int,
@@ -412,6 +404,7 @@ def _message(
     variants: dict[str, str],
     tags: list[str],
 ) -> OutgoingPost:
+    """What the adapter sends: the channel's variant, or the master text."""
     return OutgoingPost(
         post_id=post_id,
         title=title,
