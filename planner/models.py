@@ -204,6 +204,17 @@ class Channel(SQLModel, table=True):
     enabled: bool = Field(default=True)
     daily_cap: int | None = None
     needs_reconnect: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # Whether this channel's server drops a repeated request (same idempotency key), so an
+    # ambiguous outcome may be retried automatically. Proven per channel, never assumed of
+    # an adapter kind: detected from what the server says it runs, or set by an admin.
+    deduplicates: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # Why `deduplicates` holds (or does not), for admins: "Mastodon 4.3.0", "set by admin".
+    deduplication_basis: str = Field(
+        default="", max_length=200, sa_column_kwargs={"server_default": ""}
+    )
+    # A 429's Retry-After pauses the whole channel, for every worker, until this instant.
+    paused_until: datetime | None = _ts()
+    pause_reason: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = _created()
 
 

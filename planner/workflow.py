@@ -15,10 +15,21 @@ from sqlmodel import Session
 
 from planner import audit
 from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
-from planner.models import Idea, IdeaStatus, Piece, PieceStatus, Role, User, utcnow
+from planner.models import (
+    Idea,
+    IdeaStatus,
+    Piece,
+    PieceStatus,
+    PostStatus,
+    Role,
+    User,
+    utcnow,
+)
 
 _EDITORIAL = frozenset({Role.editor, Role.admin})
 _APPROVERS = frozenset({Role.approver, Role.admin})
+# Moves only the scheduler makes: no person's role may take them.
+SYSTEM: frozenset[Role] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,53 @@ PIECE_MOVES: Table = {
     (PieceStatus.archived, "reopen"): Move(PieceStatus.draft, _EDITORIAL),
 }
 
-TABLES: dict[str, Table] = {"idea": IDEA_MOVES, "piece": PIECE_MOVES}
+# A post's lifecycle. The scheduler's moves (no role may take them) drive the engine's
+# SQL: the claim takes posts from the sources of "claim", recovery from those of
+# "requeue"/"suspect", and so on; people's moves drive every "allowed" list.
+_POST_OPEN = (PostStatus.planned, PostStatus.failed, PostStatus.missed)
+POST_MOVES: Table = {
+    # The scheduler.
+    (PostStatus.planned, "claim"): Move(PostStatus.publishing, SYSTEM),
+    (PostStatus.planned, "miss"): Move(PostStatus.missed, SYSTEM),
+    (PostStatus.publishing, "publish"): Move(PostStatus.published, SYSTEM),
+    (PostStatus.publishing, "retry_later"): Move(PostStatus.planned, SYSTEM),
+    (PostStatus.publishing, "fail"): Move(PostStatus.failed, SYSTEM),
+    (PostStatus.publishing, "hand_over"): Move(PostStatus.awaiting_manual, SYSTEM),
+    # Recovery of a post whose worker stopped: sent again (nothing can have gone out, or
+    # the channel drops repeats) or checked, by a lookup or by a person.
+    (PostStatus.publishing, "requeue"): Move(PostStatus.planned, SYSTEM),
+    (PostStatus.publishing, "suspect"): Move(PostStatus.needs_check, SYSTEM),
+    # A lookup at the channel settles a check: the post is there, or surely is not.
+    (PostStatus.needs_check, "found"): Move(PostStatus.published, SYSTEM),
+    (PostStatus.needs_check, "not_found"): Move(PostStatus.planned, SYSTEM),
+    # People.
+    **{(state, "move"): Move(PostStatus.planned, _EDITORIAL) for state in _POST_OPEN},
+    **{
+        (state, "cancel"): Move(PostStatus.cancelled, _EDITORIAL)
+        for state in (*_POST_OPEN, PostStatus.needs_check, PostStatus.awaiting_manual)
+    },
+    **{
+        (state, "retry"): Move(PostStatus.planned, _EDITORIAL)
+        for state in (PostStatus.failed, PostStatus.missed, PostStatus.needs_check)
+    },
+    **{
+        (state, "mark_posted"): Move(PostStatus.published, _EDITORIAL)
+        for state in (PostStatus.needs_check, PostStatus.awaiting_manual)
+    },
+}
+
+TABLES: dict[str, Table] = {"idea": IDEA_MOVES, "piece": PIECE_MOVES, "post": POST_MOVES}
+
+
+def sources(kind: str, action: str) -> list[enum.StrEnum]:
+    """The states from which `action` may be taken, in table order (for SQL conditions)."""
+    return [state for (state, a) in TABLES[kind] if a == action]
+
+
+def target(kind: str, action: str) -> enum.StrEnum:
+    """Where `action` leads (every action of a table leads to one state)."""
+    (state,) = {move.target for (_s, a), move in TABLES[kind].items() if a == action}
+    return state
 
 
 Stateful = Idea | Piece

@@ -20,6 +20,7 @@ from planner.models import (
     IdeaStatus,
     Piece,
     PieceStatus,
+    PostStatus,
     Revision,
     Role,
     User,
@@ -28,6 +29,7 @@ from tests.conftest import World
 
 EDITORIAL = frozenset({Role.editor, Role.admin})
 APPROVERS = frozenset({Role.approver, Role.admin})
+SYSTEM: frozenset[Role] = frozenset()  # only the scheduler
 
 # The workflow as DESIGN.md describes it, written out independently of planner.workflow:
 # (state, action) -> (target state, roles that may take the move).
@@ -50,12 +52,57 @@ DOCUMENTED_MOVES: dict[str, dict[tuple[str, str], tuple[str, frozenset[Role]]]] 
         ("published", "archive"): ("archived", EDITORIAL),
         ("archived", "reopen"): ("draft", EDITORIAL),
     },
+    "post": {
+        ("planned", "claim"): ("publishing", SYSTEM),
+        ("planned", "miss"): ("missed", SYSTEM),
+        ("publishing", "publish"): ("published", SYSTEM),
+        ("publishing", "retry_later"): ("planned", SYSTEM),
+        ("publishing", "fail"): ("failed", SYSTEM),
+        ("publishing", "hand_over"): ("awaiting_manual", SYSTEM),
+        ("publishing", "requeue"): ("planned", SYSTEM),
+        ("publishing", "suspect"): ("needs_check", SYSTEM),
+        ("needs_check", "found"): ("published", SYSTEM),
+        ("needs_check", "not_found"): ("planned", SYSTEM),
+        ("planned", "move"): ("planned", EDITORIAL),
+        ("failed", "move"): ("planned", EDITORIAL),
+        ("missed", "move"): ("planned", EDITORIAL),
+        ("planned", "cancel"): ("cancelled", EDITORIAL),
+        ("failed", "cancel"): ("cancelled", EDITORIAL),
+        ("missed", "cancel"): ("cancelled", EDITORIAL),
+        ("needs_check", "cancel"): ("cancelled", EDITORIAL),
+        ("awaiting_manual", "cancel"): ("cancelled", EDITORIAL),
+        ("failed", "retry"): ("planned", EDITORIAL),
+        ("missed", "retry"): ("planned", EDITORIAL),
+        ("needs_check", "retry"): ("planned", EDITORIAL),
+        ("needs_check", "mark_posted"): ("published", EDITORIAL),
+        ("awaiting_manual", "mark_posted"): ("published", EDITORIAL),
+    },
 }
 NOTE_REQUIRED = {("idea", "reject"), ("piece", "request_changes")}
-STATES: dict[str, type[enum.StrEnum]] = {"idea": IdeaStatus, "piece": PieceStatus}
+STATES: dict[str, type[enum.StrEnum]] = {
+    "idea": IdeaStatus,
+    "piece": PieceStatus,
+    "post": PostStatus,
+}
 ACTIONS = {
     "idea": ["accept", "reject", "merge", "reopen"],
     "piece": ["submit", "approve", "request_changes", "revise", "archive", "reopen"],
+    "post": [
+        "claim",
+        "miss",
+        "publish",
+        "retry_later",
+        "fail",
+        "hand_over",
+        "requeue",
+        "suspect",
+        "found",
+        "not_found",
+        "move",
+        "cancel",
+        "retry",
+        "mark_posted",
+    ],
 }
 MODELS: dict[str, type[Idea] | type[Piece]] = {"idea": Idea, "piece": Piece}
 

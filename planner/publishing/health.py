@@ -1,0 +1,125 @@
+"""Scheduler health: live workers and the counts an operator watches."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import (
+    and_,
+    func,
+)
+from sqlmodel import Session, col, select
+
+from planner import planning
+from planner.models import (
+    Channel,
+    Piece,
+    Post,
+    PostStatus,
+    WorkerHeartbeat,
+    utcnow,
+)
+from planner.org_settings import is_frozen
+from planner.publishing.settings import EngineSettings, max_lateness
+
+log = logging.getLogger("planner.publishing")
+
+
+# --- health -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusSummary:
+    """Scheduler health for `status` and the dashboard."""
+
+    workers: list[WorkerHeartbeat]
+    frozen: bool
+    due: int
+    held: int
+    failed: int
+    needs_check: int
+    missed: int
+    awaiting_manual: int
+
+
+def status_summary(
+    session: Session, *, now: datetime | None = None, live_within: timedelta | None = None
+) -> StatusSummary:
+    """Live workers and the counts an operator watches."""
+    now = now or utcnow()
+    live_within = live_within or timedelta(seconds=3 * EngineSettings.from_env().poll_seconds + 30)
+    workers = list(
+        session.exec(
+            select(WorkerHeartbeat)
+            .where(col(WorkerHeartbeat.last_seen) >= now - live_within)
+            .order_by(col(WorkerHeartbeat.worker_id))
+        )
+    )
+
+    def count(*conditions: object) -> int:
+        return int(
+            session.exec(
+                select(func.count()).select_from(Post).where(*conditions)  # type: ignore[arg-type]
+            ).one()
+        )
+
+    due_total = count(Post.status == PostStatus.planned, col(Post.publish_at) <= now)
+    releasable = (
+        0
+        if is_frozen(session)
+        else int(
+            session.exec(
+                select(func.count())
+                .select_from(Post)
+                .join(Piece, col(Post.piece_id) == Piece.id)
+                .join(Channel, col(Post.channel_id) == Channel.id)
+                .where(*planning.releasable(now, max_lateness(session)))
+            ).one()
+        )
+    )
+    waiting = count(
+        col(Post.status) == PostStatus.planned,
+        col(Post.publish_at) <= now,
+        and_(col(Post.next_attempt_at).is_not(None), col(Post.next_attempt_at) > now),
+    )
+    return StatusSummary(
+        workers=workers,
+        frozen=is_frozen(session),
+        due=releasable,
+        held=max(0, due_total - releasable - waiting),
+        failed=count(Post.status == PostStatus.failed),
+        needs_check=count(Post.status == PostStatus.needs_check),
+        missed=count(Post.status == PostStatus.missed),
+        awaiting_manual=count(Post.status == PostStatus.awaiting_manual),
+    )
+
+
+def beat(
+    session: Session,
+    *,
+    worker_id: str,
+    hostname: str,
+    pid: int,
+    embedded: bool,
+    published: int = 0,
+    failed: int = 0,
+) -> None:
+    """Record that a worker is alive (and what it did since the last beat)."""
+    row = session.get(WorkerHeartbeat, worker_id)
+    now = utcnow()
+    if row is None:
+        row = WorkerHeartbeat(
+            worker_id=worker_id,
+            hostname=hostname,
+            pid=pid,
+            embedded=embedded,
+            started_at=now,
+            last_seen=now,
+        )
+    row.last_seen = now
+    row.published += published
+    row.failed += failed
+    session.add(row)
+    session.commit()
