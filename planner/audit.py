@@ -10,8 +10,37 @@ from sqlalchemy import String, cast, or_
 from sqlmodel import Session, col, func, select
 
 from planner.errors import PermissionDenied
-from planner.models import AuditEvent, Idea, Role, User
+from planner.models import AuditEvent, Idea, Role, User, utcnow
 from planner.permissions import can
+
+
+def event_row(
+    *,
+    actor_name: str,
+    object_type: str,
+    object_id: object,
+    action: str,
+    from_state: str | None,
+    to_state: str | None,
+    version: int | None = None,
+    note: str = "",
+    at: datetime | None = None,
+    actor_id: int | None = None,
+) -> dict[str, Any]:
+    """One audit event as the row to insert: `record` and every bulk insert build it here."""
+    return {
+        "at": at or utcnow(),
+        "actor_id": actor_id,
+        "actor_name": actor_name,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "action": action,
+        # A StrEnum state is stored as its plain value, also in JSON-encoded groups of rows.
+        "from_state": None if from_state is None else str(from_state),
+        "to_state": None if to_state is None else str(to_state),
+        "version": version,
+        "note": note,
+    }
 
 
 def record(
@@ -29,15 +58,17 @@ def record(
 ) -> AuditEvent:
     """Add one audit event to the session's transaction (the caller commits)."""
     event = AuditEvent(
-        actor_id=actor.id if actor else None,
-        actor_name=actor.username if actor else (actor_name or "system"),
-        object_type=object_type,
-        object_id=str(object_id),
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        version=version,
-        note=note,
+        **event_row(
+            actor_id=actor.id if actor else None,
+            actor_name=actor.username if actor else (actor_name or "system"),
+            object_type=object_type,
+            object_id=object_id,
+            action=action,
+            from_state=from_state,
+            to_state=to_state,
+            version=version,
+            note=note,
+        )
     )
     session.add(event)
     return event

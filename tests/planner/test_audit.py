@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, insert, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, func, select
 
 from planner import audit, ideas, org_settings
 from planner.errors import PermissionDenied, ValidationFailed
-from planner.models import AuditEvent, Setting
+from planner.models import AuditEvent, PieceStatus, Setting, utcnow
 from tests.conftest import World, utc
 
 
@@ -94,6 +94,63 @@ def test_new_audit_events_can_still_be_appended(world: World, engine: Engine) ->
     events = all_events(engine)
     assert len(events) == count + 1
     assert (events[-1]["object_id"], events[-1]["actor_name"]) == ("7", "editor")
+
+
+def test_a_bulk_insert_of_event_rows_stores_what_record_stores(
+    world: World, engine: Engine
+) -> None:
+    at = utc(2031, 5, 4, 3, 2, 1)
+    audit.record(
+        world.session,
+        actor=world.editor,
+        object_type="piece",
+        object_id=7,
+        action="publish",
+        from_state=PieceStatus.approved,
+        to_state=PieceStatus.published,
+        version=3,
+        note="all its posts are out",
+    ).at = at
+    world.session.commit()
+    row = audit.event_row(
+        actor_id=world.editor.id,
+        actor_name="editor",
+        object_type="piece",
+        object_id=7,
+        action="publish",
+        from_state=PieceStatus.approved,
+        to_state=PieceStatus.published,
+        version=3,
+        note="all its posts are out",
+        at=at,
+    )
+    with engine.begin() as conn:
+        conn.execute(insert(AuditEvent.__table__), [row])  # type: ignore[attr-defined]
+
+    recorded, inserted = (
+        {k: v for k, v in e.items() if k != "id"} for e in all_events(engine)[-2:]
+    )
+    assert recorded == inserted
+    assert (inserted["object_id"], inserted["from_state"], inserted["to_state"]) == (
+        "7",
+        "approved",
+        "published",
+    )
+    assert type(row["from_state"]) is str  # a plain value, also when JSON-encoded
+
+
+def test_event_row_defaults_to_now_and_no_actor() -> None:
+    row = audit.event_row(
+        actor_name="worker-1",
+        object_type="post",
+        object_id=5,
+        action="claim",
+        from_state=None,
+        to_state="publishing",
+    )
+
+    assert row["actor_id"] is None and row["version"] is None and row["note"] == ""
+    assert abs((row["at"] - utcnow()).total_seconds()) < 60
 
 
 def test_list_events_filters_by_object_and_half_open_time_range(world: World) -> None:
