@@ -130,7 +130,10 @@ def public_view(channel: Channel) -> dict[str, Any]:
 
 
 def build_adapter(channel: Channel) -> Publisher:
-    """The adapter for a channel, built from its settings and decrypted secrets."""
+    """The adapter for a channel, built from its settings and decrypted secrets.
+
+    Adapters of one channel share a keep-alive session per thread; channels never do.
+    """
     cls = REGISTRY.get(channel.kind)
     if cls is None:
         raise ValidationFailed(
@@ -142,9 +145,11 @@ def build_adapter(channel: Channel) -> Publisher:
     merged = {**channel.settings, **credentials.decrypt(channel.credentials)}
     try:
         adapter: Publisher = cls(merged)
-        return adapter
     except ConfigError as err:
         raise ValidationFailed({err.field: config_message(err)}) from err
+    # Adapters are built anew for every batch; the channel's connections outlive them.
+    adapter.session_key = channel.id
+    return adapter
 
 
 def set_enabled(session: Session, *, actor: User, ref: str | int, enabled: bool) -> Channel:

@@ -4,16 +4,26 @@ An adapter is built from a channel's configuration (validated at construction, w
 error naming the bad field), checks a post the way its channel counts (`validate`),
 publishes it with a stable idempotency key (`publish`) and returns a receipt, or raises
 one of the delivery errors below carrying the channel's own message.
+
+When a publish ended ambiguously (`DeliveryError.ambiguous`), two questions remain, both
+answered by the channel itself rather than assumed of its kind: does its server drop a
+repeated request with the same key (`detect_deduplication`, asked when the connection is
+tested, its answer kept on the channel), and is the post there (`lookup`, where
+`can_look_up`)?
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from publishers.text import with_link
+
+if TYPE_CHECKING:
+    import requests
 
 SettingType = Literal["str", "url", "int", "bool", "password"]
 # A channel slower than this is broken; a publish worker should not wait on it longer.
@@ -152,14 +162,22 @@ class UnknownKind(KeyError):
 
 
 class DeliveryError(Exception):
-    """A publish or check that did not succeed; `message` is the channel's own words."""
+    """A publish or check that did not succeed; `message` is the channel's own words.
+
+    `ambiguous` means the request may have reached the server, so the post may have been
+    published even though no receipt came back: a blind re-send could publish it twice.
+    """
 
     retryable: ClassVar[bool] = False
     outcome: ClassVar[str] = "error"
+    ambiguous: bool = False
 
-    def __init__(self, message: str, *, http_status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, http_status: int | None = None, ambiguous: bool = False
+    ) -> None:
         self.message = message
         self.http_status = http_status
+        self.ambiguous = ambiguous
         super().__init__(message if http_status is None else f"HTTP {http_status}: {message}")
 
 
@@ -210,6 +228,8 @@ class Publisher:
     supports_media: ClassVar[bool] = False
     # Whether re-sending with the same idempotency key is safe (the channel deduplicates).
     deduplicates: ClassVar[bool] = False
+    # Whether `lookup` can tell if a post is on the channel.
+    can_look_up: ClassVar[bool] = False
     # Whether the adapter talks HTTP (the contract test throws HTTP failures only at those).
     uses_http: ClassVar[bool] = True
     # Whether the post's link is sent at the end of its text (`text.with_link`), so
@@ -219,6 +239,22 @@ class Publisher:
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         self.settings = self.clean_settings(settings)
+        # The channel's identity, set by whoever builds the adapter for a channel: adapters
+        # of one channel share a keep-alive session per thread. None: this adapter's own.
+        self.session_key: Hashable | None = None
+        self._own_sessions = threading.local()
+
+    @property
+    def http_session(self) -> requests.Session:
+        """The current thread's keep-alive session for this channel (or this adapter)."""
+        from publishers import http  # http imports this module's errors
+
+        if self.session_key is not None:
+            return http.session_for(self.session_key)
+        session: requests.Session | None = getattr(self._own_sessions, "session", None)
+        if session is None:
+            session = self._own_sessions.session = http.new_session()
+        return session
 
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -311,6 +347,22 @@ class Publisher:
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
         """Publish `post`; the same key must never create a second copy where avoidable."""
         raise NotImplementedError
+
+    def detect_deduplication(self) -> str | None:
+        """Why this channel's server drops a repeated publish with the same key, or None.
+
+        None unless the server provably does (asking it what it runs where that decides
+        it); the text says why, for admins. A DeliveryError if the server cannot be asked.
+        """
+        return None
+
+    def lookup(self, post: OutgoingPost, idempotency_key: str) -> Receipt | None:
+        """The receipt of `post` published under `idempotency_key` if it is on the channel.
+
+        None when it surely is not; a DeliveryError when the channel cannot tell (always,
+        unless `can_look_up`).
+        """
+        raise PermanentError(f"{self.display_name} cannot look up a post")
 
     def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
         """Engagement counts for a published post, where the channel offers them."""

@@ -298,6 +298,7 @@ class BlueskyPublisher(Publisher):
             self._base + nsid,
             headers=headers,
             timeout=self._timeout,
+            session=self.http_session,
             secrets=secrets,
             **kwargs,
         )

@@ -132,6 +132,7 @@ class DiscordPublisher(Publisher):
             method,
             url,
             timeout=timeouts(self.settings["timeout_seconds"]),
+            session=self.http_session,
             secrets=self._secrets,
             url_is_secret=True,
             **kwargs,

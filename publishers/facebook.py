@@ -145,6 +145,7 @@ class FacebookPublisher(Publisher):
             method,
             f"{self.settings['api_base']}/{self.settings['graph_version']}/{path}",
             timeout=(5.0, float(self.settings["timeout_seconds"])),
+            session=self.http_session,
             secrets=self._secrets,
             **kwargs,
         )
@@ -202,6 +203,7 @@ class FacebookPublisher(Publisher):
             raise TransientError(
                 f"Facebook answered HTTP {response.status_code} without the new post's id",
                 http_status=response.status_code,
+                ambiguous=True,  # a success answer: the post is probably there
             )
         page, _, number = ident.partition("_")
         return Receipt(

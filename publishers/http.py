@@ -4,19 +4,46 @@ Messages carry the channel's own words (from the JSON or text body), cut to a re
 length, with every secret the adapter names replaced by '***'. Adapters that must read a
 status differently (X answers a duplicate with 403) take `error_for(response)`, inspect
 or replace the error, and raise it themselves; the rest call `raise_for_channel`.
+
+Credentials refused: 401 and 403 are AuthError, and so is a 400 whose OAuth error says
+`invalid_token` (JSON `error` or the WWW-Authenticate header), which some servers send
+for a revoked token instead of a 401.
+
+Ambiguous failures (`DeliveryError.ambiguous`) are those after which the post may exist
+although no receipt came back. Only a request that can change something (not GET, HEAD
+or OPTIONS) is ever ambiguous, and then:
+
+- not ambiguous: no connection was made (connect timeout, connection refused, name not
+  resolved, certificate refused), or the request could not even be built; nothing left;
+- ambiguous: a read timeout, or a connection that broke once sending had begun (closed
+  without an answer, reset, a broken or truncated answer): the server may have acted;
+- an answer: 504 is ambiguous (a gateway gave up waiting, but may have passed the
+  request on); every other status, 408 and 5xx included, means the server did not act;
+  a 2xx answer that cannot be read is ambiguous (the server said it did something).
+
+Connections are kept alive: `session_for(key)` gives each channel (its `key`) one
+`requests.Session` per thread, so a burst of posts to one API pays one connection and TLS
+handshake, not one per post. Those sessions keep no cookies, so channels on one host never
+share state; one idle longer than IDLE_SECONDS is replaced, because servers close idle
+connections and a request racing that close would fail ambiguously.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import ssl
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3.exceptions
 
 from publishers.base import (
     AuthError,
@@ -45,6 +72,49 @@ _NOT_RETRYABLE = (
     requests.exceptions.TooManyRedirects,
 )
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# RFC 6750's error code for a token that was revoked, expired or never valid.
+_INVALID_TOKEN = re.compile(r"""error\s*=\s*"?invalid_token\b""", re.IGNORECASE)
+# Apache closes idle keep-alive connections after 5 s; replace sessions a little sooner.
+IDLE_SECONDS = 4.0
+# Accepts no cookie from any domain, so a session never carries one to the next request.
+_NO_COOKIES = DefaultCookiePolicy(allowed_domains=[])
+_THREAD = threading.local()
+
+
+class KeepAliveSession(requests.Session):
+    """A session without cookies that remembers when it last finished a request."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cookies.set_policy(_NO_COOKIES)
+        self.last_used = time.monotonic()
+
+
+def new_session() -> KeepAliveSession:
+    """A fresh keep-alive session that stores no cookies."""
+    return KeepAliveSession()
+
+
+def session_for(key: Hashable) -> requests.Session:
+    """This thread's session for `key` (a channel's identity), made or renewed as needed."""
+    sessions: dict[Hashable, KeepAliveSession] | None = getattr(_THREAD, "sessions", None)
+    if sessions is None:
+        sessions = _THREAD.sessions = {}
+    session = sessions.get(key)
+    if session is not None and time.monotonic() - session.last_used > IDLE_SECONDS:
+        session.close()
+        session = None
+    if session is None:
+        session = sessions[key] = new_session()
+    return session
+
+
+def close_sessions() -> None:
+    """Close this thread's sessions and their connections (a worker thread that ends)."""
+    sessions: dict[Hashable, KeepAliveSession] = getattr(_THREAD, "sessions", None) or {}
+    for session in sessions.values():
+        session.close()
+    sessions.clear()
 
 
 def mask(text: str, secrets: Sequence[str]) -> str:
@@ -88,7 +158,8 @@ def request(
     Redirects are followed only for GET, HEAD and OPTIONS: `requests` turns a redirected
     POST into a body-less GET, which could "succeed" without delivering anything. With
     `url_is_secret` (a webhook address, a token in the path) the error carries no
-    requests exception as cause or context: their text holds the whole URL.
+    requests exception as cause or context: their text holds the whole URL. Adapters pass
+    their `http_session`, so connections are reused.
     """
     headers = {"User-Agent": USER_AGENT, **(kwargs.pop("headers", None) or {})}
     kwargs.setdefault("allow_redirects", method.upper() in _SAFE_METHODS)
@@ -101,10 +172,37 @@ def request(
         return sender(method, url, headers=headers, timeout=timeout, **kwargs)
     except requests.RequestException as err:
         error = _failure(err, host, secrets, hidden)
+        error.ambiguous = _writes(method) and not _before_sending(err)
         if not url_is_secret:
             raise error from err
+    finally:
+        if isinstance(session, KeepAliveSession):
+            session.last_used = time.monotonic()
     # Raised outside the except block, so the requests exception is not even its context.
     raise error
+
+
+def _writes(method: str | None) -> bool:
+    """Whether a request may change something (an unknown method is assumed to)."""
+    return method is None or method.upper() not in _SAFE_METHODS
+
+
+def _before_sending(err: requests.RequestException) -> bool:
+    """Whether `err` happened before any byte of the request can have reached the server."""
+    if isinstance(err, (requests.ConnectTimeout, *_NOT_RETRYABLE)):
+        return True
+    if not isinstance(err, requests.ConnectionError) or not err.args:
+        return False
+    reason = err.args[0]
+    if isinstance(reason, urllib3.exceptions.MaxRetryError):
+        reason = reason.reason
+    # NameResolutionError and "connection refused" are both NewConnectionErrors.
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):
+        return True
+    # A refused certificate ends the TLS handshake, before the request is sent.
+    return isinstance(reason, urllib3.exceptions.SSLError) and any(
+        isinstance(arg, ssl.SSLCertVerificationError) for arg in reason.args
+    )
 
 
 def _failure(
@@ -160,8 +258,21 @@ def json_object(response: requests.Response, channel: str, what: str) -> dict[st
         raise TransientError(
             f"{channel} answered HTTP {response.status_code} for {what} without a JSON object",
             http_status=response.status_code,
+            ambiguous=answers_a_write(response),
         )
     return answer
+
+
+def answers_a_write(response: requests.Response) -> bool:
+    """Whether `response` is a success answer to a request that may change something.
+
+    An error about such an answer is ambiguous: whatever the request did was done.
+    """
+    return 200 <= response.status_code < 300 and _writes(_method(response))
+
+
+def _method(response: requests.Response) -> str | None:
+    return response.request.method if response.request is not None else None
 
 
 def json_object_or_empty(response: requests.Response) -> dict[str, Any]:
@@ -221,11 +332,21 @@ def error_for(
     text = mask(message, secrets) if message else _message(response, secrets)
     if status == 429:
         return RateLimited(text, retry_after=retry_after(response), http_status=status)
-    if status in (401, 403):
+    if status in (401, 403) or (status == 400 and _invalid_token(response)):
         return AuthError(text, http_status=status)
     if status == 408 or status >= 500:
-        return TransientError(text, http_status=status)
+        # A gateway timeout: the server behind it may have acted on the request.
+        ambiguous = status == 504 and _writes(_method(response))
+        return TransientError(text, http_status=status, ambiguous=ambiguous)
     return PermanentError(text, http_status=status)
+
+
+def _invalid_token(response: requests.Response) -> bool:
+    """Whether a 400 says the token is no good (RFC 6750), in the body or the header."""
+    if _INVALID_TOKEN.search(response.headers.get("WWW-Authenticate") or ""):
+        return True
+    error = json_object_or_empty(response).get("error")
+    return isinstance(error, str) and error.strip().lower() == "invalid_token"
 
 
 def _message(response: requests.Response, secrets: Sequence[str]) -> str:

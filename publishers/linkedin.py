@@ -150,6 +150,7 @@ class LinkedInPublisher(Publisher):
             self.settings["api_base"] + path,
             headers=headers,
             timeout=(5.0, float(self.settings["timeout_seconds"])),
+            session=self.http_session,
             secrets=self._secrets,
             **kwargs,
         )
@@ -218,6 +219,7 @@ class LinkedInPublisher(Publisher):
                 f"LinkedIn answered HTTP {response.status_code} without the new post's id "
                 "(x-restli-id); a re-send is refused as a duplicate if it was published",
                 http_status=response.status_code,
+                ambiguous=True,  # a success answer: the post is probably there
             )
         return Receipt(
             external_id=urn,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import regex
 
 from publishers.base import (
+    AuthError,
     ConfigError,
     Media,
     OutgoingPost,
@@ -37,6 +38,8 @@ URL_CHARS = 23
 VISIBILITIES = ("public", "unlisted", "private")
 MAX_MEDIA = 4
 MAX_ALT_TEXT = 1500  # MediaAttachment::MAX_DESCRIPTION_LENGTH
+# What Takahē answers, with HTTP 400 and as plain text, for a token it does not know.
+UNKNOWN_TOKEN_ANSWER = "invalid bearer token"  # noqa: S105 (words, not a credential)
 
 # Schemes Mastodon links (its twitter-text override); a scheme is required for the 23 rule.
 _URL = re.compile(
@@ -185,9 +188,12 @@ class MastodonPublisher(Publisher):
             self.settings["instance_url"] + path,
             headers=headers,
             timeout=self._timeout,
+            session=self.http_session,
             secrets=self._secrets,
             **kwargs,
         )
+        if response.status_code == 400 and response.text.strip().lower() == UNKNOWN_TOKEN_ANSWER:
+            raise AuthError(response.text.strip(), http_status=400)
         return raise_for_channel(response, secrets=self._secrets)
 
     def measure(self, text: str) -> int:
@@ -243,6 +249,7 @@ class MastodonPublisher(Publisher):
             raise TransientError(
                 "the server accepted the status but its answer has no id",
                 http_status=response.status_code,
+                ambiguous=True,  # a success answer: the post is probably there
             )
         return Receipt(
             external_id=str(status["id"]),

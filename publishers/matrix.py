@@ -142,6 +142,7 @@ class MatrixPublisher(Publisher):
             self.settings["homeserver_url"] + path,
             headers={"Authorization": f"Bearer {self.settings['access_token']}"},
             timeout=timeouts(self.settings["timeout_seconds"]),
+            session=self.http_session,
             secrets=self._secrets,
             **kwargs,
         )
@@ -202,6 +203,7 @@ class MatrixPublisher(Publisher):
             raise TransientError(
                 "the homeserver accepted the message but its answer has no event_id",
                 http_status=response.status_code,
+                ambiguous=True,  # a success answer: the post is probably there
             )
         return Receipt(
             external_id=event_id,

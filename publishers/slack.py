@@ -96,6 +96,7 @@ class SlackPublisher(Publisher):
             self.settings["webhook_url"],
             json=dict(payload),
             timeout=timeouts(self.settings["timeout_seconds"]),
+            session=self.http_session,
             secrets=self._secrets,
             url_is_secret=True,
         )

@@ -116,6 +116,7 @@ class TeamsPublisher(Publisher):
             data=_encoded(payload),
             headers={"Content-Type": "application/json; charset=utf-8"},
             timeout=timeouts(self.settings["timeout_seconds"]),
+            session=self.http_session,
             secrets=self._secrets,
             url_is_secret=True,
         )

@@ -158,6 +158,7 @@ class TelegramPublisher(Publisher):
             url,
             json=dict(payload),
             timeout=timeouts(self.settings["timeout_seconds"]),
+            session=self.http_session,
             secrets=self._secrets,
             url_is_secret=True,
         )
@@ -196,7 +197,8 @@ class TelegramPublisher(Publisher):
             # 401: the token was revoked; 403: the bot was removed from the channel.
             return AuthError(message, http_status=status)
         if status == 408 or status >= 500:
-            return TransientError(message, http_status=status)
+            # Every Bot API call is a POST; a gateway timeout may have let it through.
+            return TransientError(message, http_status=status, ambiguous=status == 504)
         if status != response.status_code:
             return PermanentError(message, http_status=status)
         # Other 4xx, and redirects (never followed for a POST): the helper's reading.

@@ -64,6 +64,7 @@ class WebhookPublisher(Publisher):
             data=body,
             headers=headers,
             timeout=timeouts(self.settings["timeout_seconds"]),
+            session=self.http_session,
             secrets=self._secrets,
         )
         return raise_for_channel(response, secrets=self._secrets)

@@ -29,7 +29,13 @@ from publishers.base import (
     problem,
     timeout_setting,
 )
-from publishers.http import channel_message, error_for, json_object_or_empty, request
+from publishers.http import (
+    answers_a_write,
+    channel_message,
+    error_for,
+    json_object_or_empty,
+    request,
+)
 from publishers.markup import blocks, escape_markup, excerpt, one_line, paragraph_html
 from publishers.text import with_link
 
@@ -169,6 +175,7 @@ class WordPressPublisher(Publisher):
             self._url(route),
             auth=(self.settings["username"], self.settings["application_password"]),
             timeout=(5.0, float(self.settings["timeout_seconds"])),
+            session=self.http_session,
             secrets=self._secrets,
             **kwargs,
         )
@@ -205,6 +212,7 @@ class WordPressPublisher(Publisher):
             raise TransientError(
                 f"WordPress answered HTTP {response.status_code} without the new post's id",
                 http_status=response.status_code,
+                ambiguous=True,  # a success answer: the post is probably there
             )
         return _receipt(created, http_status=response.status_code, found=False)
 
@@ -313,6 +321,7 @@ def _json(response: Response, what: str) -> Any:
             f"WordPress answered HTTP {response.status_code} for {what} without JSON; "
             "is site_url the address of a WordPress site with the REST API on?",
             http_status=response.status_code,
+            ambiguous=answers_a_write(response),
         ) from err
 
 

@@ -227,6 +227,7 @@ class XPublisher(Publisher):
             self.settings["api_base"] + path,
             headers={"Authorization": f"Bearer {self.settings['access_token']}"},
             timeout=(5.0, float(self.settings["timeout_seconds"])),
+            session=self.http_session,
             secrets=self._secrets,
             **kwargs,
         )
@@ -277,6 +278,7 @@ class XPublisher(Publisher):
             raise TransientError(
                 "X accepted the post but its answer has no post id",
                 http_status=response.status_code,
+                ambiguous=True,  # a success answer: the post is probably there
             )
         return Receipt(
             external_id=ident,

@@ -111,3 +111,21 @@ def test_only_admins_update_channels(world: World) -> None:
 
     with pytest.raises(PermissionDenied):
         channels.update_channel(world.session, actor=world.editor, ref="Intranet", name="Mine")
+
+
+def test_adapters_of_one_channel_share_its_session_and_channels_never_do(world: World) -> None:
+    first, second = (
+        channels.create_channel(
+            world.session,
+            actor=world.admin,
+            kind="webhook",
+            name=name,
+            settings={"url": "http://127.0.0.1:9/a", "secret": TOKEN},
+        )
+        for name in ("Intranet", "Extranet")
+    )
+    # Every batch builds its adapters anew: the channel's connections must outlive them.
+    one, again = channels.build_adapter(first), channels.build_adapter(first)
+    assert one is not again
+    assert one.http_session is again.http_session
+    assert channels.build_adapter(second).http_session is not one.http_session

@@ -21,7 +21,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from publishers import CHANNEL_KINDS, REGISTRY, adapter_for
+from publishers import CHANNEL_KINDS, REGISTRY, adapter_for, http
 from publishers.base import (
     AuthError,
     DeliveryError,
@@ -34,6 +34,7 @@ from publishers.base import (
     TransientError,
 )
 from publishers.linkedin import seconds_until_quota_reset
+from tests.publishers.servers import keep_alive_server
 
 SECRET = "contract-" + token_hex(12)  # made per run: no credential lives in the code
 # The contract tests never publish to the file and SMTP kinds, so nothing is written there.
@@ -184,6 +185,12 @@ def _later(seconds: int) -> str:
 
 FAILURES = [
     pytest.param(400, {}, PermanentError, id="400"),
+    pytest.param(
+        400,
+        {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        AuthError,
+        id="400-invalid-token",
+    ),
     pytest.param(401, {}, AuthError, id="401"),
     pytest.param(403, {}, AuthError, id="403"),
     pytest.param(404, {}, PermanentError, id="404"),
@@ -195,6 +202,7 @@ FAILURES = [
     pytest.param(500, {}, TransientError, id="500"),
     pytest.param(502, {}, TransientError, id="502"),
     pytest.param(503, {}, TransientError, id="503"),
+    pytest.param(504, {}, TransientError, id="504"),
 ]
 
 
@@ -224,6 +232,10 @@ def test_http_failures_map_to_the_same_errors(
         _build(kind, httpserver).publish(POST, "key-1")
     assert "refused by the test server" in caught.value.message
     assert caught.value.http_status == status
+    # Only a gateway timeout may have let the post through; every other answer says no,
+    # and so does any answer to a read (WordPress looks its slug up before it writes).
+    (last, _), *_ = reversed(httpserver.log)
+    assert caught.value.ambiguous is (status == 504 and last.method not in ("GET", "HEAD"))
     if isinstance(caught.value, RateLimited):
         expected = 30 if headers else NO_HEADER_WAIT.get(kind, lambda: 60)()
         assert expected - 5 <= caught.value.retry_after <= expected + 1
@@ -272,8 +284,26 @@ def test_timeouts_and_refused_connections_are_transient(kind: str, httpserver: H
             _build(kind, httpserver).publish(POST, "key-2")
     finally:
         answered.set()
-    with pytest.raises(TransientError):
+    with pytest.raises(TransientError) as refused:
         FACTORIES[kind](CLOSED).publish(POST, "key-3")
+    assert refused.value.ambiguous is False  # nothing was sent
+
+
+@pytest.mark.parametrize("kind", HTTP_KINDS)
+def test_requests_of_one_channel_reuse_one_connection(kind: str) -> None:
+    # Adapters are built anew for every batch; the channel's session outlives them.
+    http.close_sessions()
+    try:
+        with keep_alive_server() as server:
+            for number in range(2):
+                adapter = FACTORIES[kind](server.url)
+                adapter.session_key = ("contract", kind)
+                with pytest.raises(DeliveryError):
+                    adapter.publish(POST, f"key-{number}")
+            assert len(server.requests) >= 2
+            assert server.connections == 1
+    finally:
+        http.close_sessions()
 
 
 @pytest.mark.parametrize("kind", HTTP_KINDS)

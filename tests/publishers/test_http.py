@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from pytest_httpserver import HTTPServer
 from requests.models import Response
+from werkzeug import Request
+from werkzeug import Response as WerkzeugResponse
 
-from publishers.base import AuthError, PermanentError, RateLimited, TransientError
+from publishers import http
+from publishers.base import AuthError, DeliveryError, PermanentError, RateLimited, TransientError
 from publishers.http import (
     DEFAULT_TIMEOUT,
     channel_message,
     error_for,
+    json_object,
     mask,
     raise_for_channel,
     request,
     retry_after,
+)
+from tests.publishers.servers import (
+    Break,
+    breaking_server,
+    keep_alive_server,
+    unaccepting_server,
+    untrusted_tls_server,
 )
 
 NOW = 1_800_000_000.0
@@ -236,3 +253,196 @@ def test_a_redirect_says_where_the_address_moved_without_its_query() -> None:
 
 def test_masking_hides_the_longest_secret_first() -> None:
     assert mask("key abcd-efgh-ijkl", ["abcd", "abcd-efgh-ijkl"]) == "key ***"
+
+
+# --- refused tokens ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        pytest.param('{"error": "invalid_token"}', {}, id="json-error"),
+        pytest.param(
+            "{}",
+            {"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'},
+            id="www-authenticate",
+        ),
+    ],
+)
+def test_a_400_saying_invalid_token_is_refused_credentials(
+    body: str, headers: dict[str, str]
+) -> None:
+    error = error_for(_response(400, body, **headers))
+    assert isinstance(error, AuthError)
+    assert error.http_status == 400
+
+
+def test_other_400s_stay_permanent() -> None:
+    assert isinstance(error_for(_response(400, '{"error": "invalid_request"}')), PermanentError)
+    assert isinstance(
+        error_for(_response(400, "{}", **{"WWW-Authenticate": 'Bearer error="invalid_scope"'})),
+        PermanentError,
+    )
+
+
+# --- ambiguous outcomes --------------------------------------------------------------------
+
+
+def _failure_of(method: str, url: str, **kwargs: Any) -> TransientError:
+    with pytest.raises(TransientError) as caught:
+        request(method, url, timeout=(0.5, 0.5), data=b'{"text": "Hallo"}', **kwargs)
+    return caught.value
+
+
+def test_a_refused_connection_is_not_ambiguous() -> None:
+    error = _failure_of("POST", "http://127.0.0.1:9/statuses")
+    assert "cannot connect to 127.0.0.1:9" in error.message
+    assert error.ambiguous is False
+
+
+def test_a_connect_timeout_is_not_ambiguous() -> None:
+    with unaccepting_server() as url:
+        error = _failure_of("POST", url + "/statuses")
+    assert "did not answer in time" in error.message
+    assert error.ambiguous is False
+
+
+def test_an_unknown_host_is_not_ambiguous(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = socket.getaddrinfo
+
+    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "social.example.invalid":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    error = _failure_of("POST", "http://social.example.invalid/statuses")
+    assert "social.example.invalid" in error.message
+    assert error.ambiguous is False
+
+
+def test_a_refused_certificate_is_not_ambiguous(tmp_path: Path) -> None:
+    with untrusted_tls_server(tmp_path) as url:
+        error = _failure_of("POST", url + "/statuses")
+    assert "certificate" in error.message.lower()
+    assert error.ambiguous is False
+
+
+@pytest.mark.parametrize("how", ["close", "reset", "truncate"])
+def test_a_connection_broken_after_the_request_was_sent_is_ambiguous(how: Break) -> None:
+    with breaking_server(how) as url:
+        error = _failure_of("POST", url + "/statuses")
+    assert "127.0.0.1" in error.message
+    assert error.ambiguous is True
+
+
+def test_a_read_timeout_is_ambiguous_for_a_write_only(httpserver: HTTPServer) -> None:
+    answered = threading.Event()
+
+    def slow(_request: Request) -> WerkzeugResponse:
+        answered.wait(1)
+        return WerkzeugResponse("{}", status=200)
+
+    httpserver.expect_request("/statuses").respond_with_handler(slow)
+    try:
+        error = _failure_of("POST", httpserver.url_for("/statuses"))
+        assert "did not answer in time" in error.message
+        assert error.ambiguous is True
+    finally:
+        answered.set()
+    # A read cannot have published anything, however it ended.
+    answered.clear()
+    try:
+        assert _failure_of("GET", httpserver.url_for("/statuses")).ambiguous is False
+    finally:
+        answered.set()
+
+
+@pytest.mark.parametrize(
+    ("status", "ambiguous"),
+    [(504, True), (502, False), (503, False), (500, False), (408, False)],
+)
+def test_only_a_gateway_timeout_answer_is_ambiguous(
+    status: int, ambiguous: bool, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/statuses").respond_with_data("upstream", status=status)
+    response = request("POST", httpserver.url_for("/statuses"))
+    error = error_for(response)
+    assert isinstance(error, TransientError)
+    assert error.ambiguous is ambiguous
+    got = request("GET", httpserver.url_for("/statuses"))
+    assert error_for(got).ambiguous is False  # type: ignore[union-attr]
+
+
+def test_an_unreadable_success_answer_to_a_write_is_ambiguous(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/statuses").respond_with_data("<html>ok</html>", status=200)
+    for method, ambiguous in (("POST", True), ("GET", False)):
+        with pytest.raises(TransientError) as caught:
+            json_object(request(method, httpserver.url_for("/statuses")), "Mastodon", "it")
+        assert caught.value.ambiguous is ambiguous
+
+
+def test_ambiguous_is_false_unless_said() -> None:
+    assert TransientError("x").ambiguous is False
+    assert TransientError("x", ambiguous=True).ambiguous is True
+    assert DeliveryError.ambiguous is False
+
+
+# --- kept-alive connections ----------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_sessions() -> Iterator[None]:
+    """No session of an earlier test in this thread is reused, nor left open."""
+    http.close_sessions()
+    yield
+    http.close_sessions()
+
+
+@pytest.mark.usefixtures("fresh_sessions")
+def test_requests_of_one_channel_in_one_thread_share_one_connection() -> None:
+    with keep_alive_server(status=201, body="{}") as server:
+        for _ in range(3):
+            request("POST", server.url + "/statuses", session=http.session_for(7), json={})
+        assert server.connections == 1
+        assert len(server.requests) == 3
+
+
+@pytest.mark.usefixtures("fresh_sessions")
+def test_channels_and_threads_never_share_a_session() -> None:
+    assert http.session_for(1) is http.session_for(1)
+    assert http.session_for(1) is not http.session_for(2)
+    elsewhere: list[object] = []
+    thread = threading.Thread(target=lambda: elsewhere.append(http.session_for(1)))
+    thread.start()
+    thread.join()
+    assert elsewhere[0] is not http.session_for(1)
+    with keep_alive_server(status=201, body="{}") as server:
+        request("POST", server.url + "/a", session=http.session_for(1))
+        request("POST", server.url + "/b", session=http.session_for(2))
+        assert server.connections == 2
+
+
+@pytest.mark.usefixtures("fresh_sessions")
+def test_a_session_keeps_no_cookie_from_one_request_to_the_next() -> None:
+    with keep_alive_server(status=200, body="{}") as server:
+        server.set_cookie = "session=abc123; Path=/"
+        request("GET", server.url + "/login", session=http.session_for(3))
+        request("POST", server.url + "/statuses", session=http.session_for(3))
+        assert [headers.get("Cookie") for _, _, headers in server.requests] == [None, None]
+    assert not http.session_for(3).cookies
+
+
+@pytest.mark.usefixtures("fresh_sessions")
+def test_a_session_idle_too_long_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The server may close an idle connection just as the next request goes out, which
+    # would fail ambiguously: a long-idle session starts over instead.
+    monkeypatch.setattr(http, "IDLE_SECONDS", 0.0)
+    with keep_alive_server(status=201, body="{}") as server:
+        first = http.session_for(4)
+        request("POST", server.url + "/a", session=first)
+        time.sleep(0.01)
+        second = http.session_for(4)
+        request("POST", server.url + "/b", session=second)
+        assert second is not first
+        assert server.connections == 2

@@ -103,6 +103,26 @@ def test_a_repeated_idempotency_key_gets_the_original_status_back(httpserver: HT
     assert MastodonPublisher.deduplicates is True
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        pytest.param("Invalid Bearer token", "text/html", id="takahe-plain-text"),
+        pytest.param('{"error": "invalid_token"}', "application/json", id="oauth-error"),
+    ],
+)
+def test_a_400_for_an_unknown_token_asks_for_reconnecting(
+    body: str, content_type: str, httpserver: HTTPServer
+) -> None:
+    # Takahē (Mastodon API) answers an unknown or revoked token with 400, not 401.
+    httpserver.expect_request("/api/v1/statuses", method="POST").respond_with_data(
+        body, status=400, content_type=content_type
+    )
+    with pytest.raises(AuthError) as caught:
+        _adapter(httpserver).publish(POST, KEY)
+    assert caught.value.http_status == 400
+    assert TOKEN not in str(caught.value)
+
+
 def test_the_link_is_appended_only_when_the_text_lacks_it(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/api/v1/statuses", method="POST").respond_with_json(_status())
     link = "https://example.de/blog/tag-der-offenen-tuer"
