@@ -170,6 +170,7 @@ class BlueskyPublisher(Publisher):
     counted_as: ClassVar[str] = "graphemes"
     supports_media: ClassVar[bool] = True
     deduplicates: ClassVar[bool] = True  # the record key is derived from the idempotency key
+    can_look_up: ClassVar[bool] = True  # getRecord under that record key
     settings_spec = (
         SettingSpec(
             "service_url",
@@ -367,14 +368,19 @@ class BlueskyPublisher(Publisher):
         with _SESSIONS_LOCK:
             _SESSIONS.pop(self._cache_key, None)
 
-    def _call(self, method: str, nsid: str, **kwargs: Any) -> Response:
-        """An authenticated XRPC call; an expired access token is refreshed once."""
+    def _call(
+        self, method: str, nsid: str, *, expected: tuple[str, ...] = (), **kwargs: Any
+    ) -> Response:
+        """An authenticated XRPC call; an expired access token is refreshed once.
+
+        An error named in `expected` is returned as an answer, not raised.
+        """
         session = self._session()
         response = self._send(method, nsid, session.access_jwt, **kwargs)
         if _xrpc_error(response) == "ExpiredToken":
             session = self._refresh_session(session)
             response = self._send(method, nsid, session.access_jwt, **kwargs)
-        if not 200 <= response.status_code < 300:
+        if not 200 <= response.status_code < 300 and _xrpc_error(response) not in expected:
             self._fail(response)
         return response
 
@@ -410,6 +416,32 @@ class BlueskyPublisher(Publisher):
         )
         answer = json_object(response, "the server", "the post")
         uri = str(answer.get("uri") or f"at://{session.did}/{POST_COLLECTION}/{rkey}")
+        return Receipt(
+            external_id=uri,
+            url=f"https://bsky.app/profile/{session.handle}/post/{rkey}",
+            http_status=response.status_code,
+            raw=answer,
+        )
+
+    def lookup(self, post: OutgoingPost, idempotency_key: str) -> Receipt | None:
+        """The post under the record key this key gives (getRecord); None if there is none."""
+        session = self._session()
+        rkey = record_key(idempotency_key)
+        response = self._call(
+            "GET",
+            "com.atproto.repo.getRecord",
+            params={"repo": session.did, "collection": POST_COLLECTION, "rkey": rkey},
+            expected=("RecordNotFound",),
+        )
+        if _xrpc_error(response) == "RecordNotFound":
+            return None
+        answer = json_object(response, "the server", "the post")
+        uri = answer.get("uri")
+        if not isinstance(uri, str) or not uri.endswith(f"/{POST_COLLECTION}/{rkey}"):
+            raise TransientError(
+                "the server answered getRecord without the record's uri",
+                http_status=response.status_code,
+            )
         return Receipt(
             external_id=uri,
             url=f"https://bsky.app/profile/{session.handle}/post/{rkey}",

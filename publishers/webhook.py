@@ -1,4 +1,11 @@
-"""Generic webhook: POST a JSON payload, signed with HMAC-SHA256, with an idempotency key."""
+"""Generic webhook: POST a JSON payload, signed with HMAC-SHA256, with an idempotency key.
+
+Where the receiver offers a status address (`status_url`), the planner can ask it whether a
+post arrived, instead of asking a person after an ambiguous failure: GET `status_url` with
+the query `idempotency_key=<key>` (and, with a secret, X-Planner-Signature over the key's
+UTF-8 bytes). 200 with {"id", "url"} means the post is there, 404 that it is not; any other
+answer means the receiver cannot tell.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,21 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from publishers.base import OutgoingPost, Publisher, Receipt, SettingSpec, timeout_setting
-from publishers.http import json_object_or_empty, raise_for_channel, request, timeouts
+from publishers.base import (
+    OutgoingPost,
+    Publisher,
+    Receipt,
+    SettingSpec,
+    TransientError,
+    timeout_setting,
+)
+from publishers.http import (
+    error_for,
+    json_object_or_empty,
+    raise_for_channel,
+    request,
+    timeouts,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -45,6 +65,14 @@ class WebhookPublisher(Publisher):
             default=False,
             help="the receiver ignores a repeated Idempotency-Key, so a re-send is safe",
         ),
+        SettingSpec(
+            "status_url",
+            type="url",
+            required=False,
+            help="where the receiver says whether a post arrived: GET with "
+            "?idempotency_key=…, answering 200 with its id and url, or 404 (empty: "
+            "a person checks instead)",
+        ),
         timeout_setting("the receiver"),
     )
 
@@ -52,6 +80,8 @@ class WebhookPublisher(Publisher):
         super().__init__(settings)
         # Whether a re-send is safe depends on the receiver, so it is a setting here.
         self.deduplicates = bool(self.settings["receiver_deduplicates"])  # type: ignore[misc]
+        # Only a receiver with a status address can say whether a post arrived.
+        self.can_look_up = bool(self.settings["status_url"])  # type: ignore[misc]
 
     def _post(self, payload: Mapping[str, Any], headers: dict[str, str]) -> requests.Response:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -88,8 +118,44 @@ class WebhookPublisher(Publisher):
         return Receipt(
             # Without an id of its own, the key we sent is what the receiver can look up.
             external_id=str(ident) if has_id else idempotency_key,
-            # The dashboard links to it: only a web address, never e.g. "javascript:".
-            url=url if isinstance(url, str) and url.startswith(("https://", "http://")) else None,
+            url=_web_address(url),
+            http_status=response.status_code,
+            raw=answer,
+        )
+
+    def lookup(self, post: OutgoingPost, idempotency_key: str) -> Receipt | None:
+        """Ask the receiver's `status_url` whether the post with this key arrived."""
+        if not self.settings["status_url"]:
+            return super().lookup(post, idempotency_key)
+        headers = {EVENT_HEADER: "status"}
+        if self.settings.get("secret"):
+            key = idempotency_key.encode("utf-8")
+            headers[SIGNATURE_HEADER] = signature(self.settings["secret"], key)
+        response = request(
+            "GET",
+            self.settings["status_url"],
+            params={"idempotency_key": idempotency_key},
+            headers=headers,
+            timeout=timeouts(self.settings["timeout_seconds"]),
+            session=self.http_session,
+            secrets=self._secrets,
+        )
+        if response.status_code == 404:
+            return None
+        error = error_for(response, secrets=self._secrets)
+        if error is not None:
+            raise error
+        answer = json_object_or_empty(response)
+        ident = answer.get("id")
+        if isinstance(ident, bool) or not isinstance(ident, str | int) or str(ident) == "":
+            raise TransientError(
+                f"the receiver's status answer (HTTP {response.status_code}) has no id, "
+                "so it does not say whether the post arrived",
+                http_status=response.status_code,
+            )
+        return Receipt(
+            external_id=str(ident),
+            url=_web_address(answer.get("url")),
             http_status=response.status_code,
             raw=answer,
         )
@@ -98,3 +164,8 @@ class WebhookPublisher(Publisher):
         """POST a signed ping event; any 2xx means the receiver is there and takes our key."""
         response = self._post({"event": "ping"}, {EVENT_HEADER: "ping"})
         return f"the webhook answered HTTP {response.status_code}"
+
+
+def _web_address(url: object) -> str | None:
+    """`url` if it is a web address; the dashboard links to it, never to e.g. "javascript:"."""
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None

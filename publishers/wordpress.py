@@ -84,6 +84,7 @@ class WordPressPublisher(Publisher):
     counted_as: ClassVar[str] = "characters"
     supports_media: ClassVar[bool] = False
     deduplicates: ClassVar[bool] = True  # the slug lookup before every create
+    can_look_up: ClassVar[bool] = True  # by the slug the key gives
     settings_spec = (
         SettingSpec(
             "site_url", type="url", help="address of the blog, e.g. https://www.example.de"
@@ -215,6 +216,11 @@ class WordPressPublisher(Publisher):
                 ambiguous=True,  # a success answer: the post is probably there
             )
         return _receipt(created, http_status=response.status_code, found=False)
+
+    def lookup(self, post: OutgoingPost, idempotency_key: str) -> Receipt | None:
+        """The post under the slug this key gives, in any status but trash; None if none."""
+        existing = self._find(slug_for(post.title, idempotency_key))
+        return None if existing is None else _receipt(existing, http_status=200, found=True)
 
     def _find(self, slug: str) -> dict[str, Any] | None:
         """The post with `slug` in any status but trash (drafts need the credentials)."""

@@ -123,6 +123,62 @@ def test_publish_signs_in_and_puts_the_post_under_a_record_key_from_the_idempote
     httpserver.check_assertions()
 
 
+GET_RECORD = "/xrpc/com.atproto.repo.getRecord"
+
+
+def test_lookup_gets_the_record_under_the_key_derived_record_key(httpserver: HTTPServer) -> None:
+    _expect_session(httpserver)
+    httpserver.expect_oneshot_request(
+        GET_RECORD,
+        method="GET",
+        query_string={"repo": DID, "collection": "app.bsky.feed.post", "rkey": RKEY},
+        headers={"Authorization": f"Bearer {ACCESS}"},
+    ).respond_with_json(
+        {
+            "uri": URI,
+            "cid": "bafyreibjifzpqj6o6wcq3hejh7y4z4z2vmiklkvykc57tw3pcbx3kxifpm",
+            "value": {"$type": "app.bsky.feed.post", "text": POST.text},
+        }
+    )
+    adapter = _adapter(httpserver)
+    assert adapter.can_look_up is True
+
+    receipt = adapter.lookup(POST, KEY)
+
+    assert receipt is not None
+    assert receipt.external_id == URI
+    assert receipt.url == f"https://bsky.app/profile/{HANDLE}/post/{RKEY}"
+    assert [r.path for r, _ in httpserver.log] == [CREATE_SESSION, GET_RECORD]
+    httpserver.check_assertions()
+
+
+def test_lookup_says_none_for_record_not_found(httpserver: HTTPServer) -> None:
+    _expect_session(httpserver)
+    httpserver.expect_oneshot_request(GET_RECORD, method="GET").respond_with_json(
+        {"error": "RecordNotFound", "message": f"Could not locate record: {URI}"}, status=400
+    )
+    assert _adapter(httpserver).lookup(POST, KEY) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        pytest.param(400, {"error": "InvalidRequest", "message": "no"}, PermanentError, id="400"),
+        pytest.param(502, {"error": "UpstreamFailure", "message": "no"}, TransientError, id="502"),
+        pytest.param(200, {"cid": "bafy"}, TransientError, id="no-uri"),
+    ],
+)
+def test_lookup_that_cannot_tell_raises(
+    status: int, body: dict[str, Any], error: type[Exception], httpserver: HTTPServer
+) -> None:
+    _expect_session(httpserver)
+    httpserver.expect_oneshot_request(GET_RECORD, method="GET").respond_with_json(
+        body, status=status
+    )
+    with pytest.raises(error):
+        _adapter(httpserver).lookup(POST, KEY)
+
+
 def test_a_retry_with_the_same_key_replaces_rather_than_duplicates(httpserver: HTTPServer) -> None:
     records: dict[str, dict[str, Any]] = {}
 

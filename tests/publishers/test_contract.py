@@ -120,7 +120,12 @@ FACTORIES: dict[str, Callable[[str], Publisher]] = {
         }
     ),
     "webhook": lambda base: REGISTRY["webhook"](
-        {"url": f"{base}/hook", "secret": SECRET, "timeout_seconds": 1}
+        {
+            "url": f"{base}/hook",
+            "secret": SECRET,
+            "status_url": f"{base}/status",
+            "timeout_seconds": 1,
+        }
     ),
     "manual": lambda _base: REGISTRY["manual"](
         {"open_url": "https://www.xing.com/pages/muster-gmbh"}
@@ -256,6 +261,30 @@ def test_check_connection_maps_failures_alike(
     _refuse(httpserver, status, {}, "not today")
     with pytest.raises(error, match="not today"):
         _build(kind, httpserver).check_connection()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        pytest.param(401, AuthError, id="401"),
+        pytest.param(429, RateLimited, id="429"),
+        pytest.param(503, TransientError, id="503"),
+    ],
+)
+def test_a_lookup_that_cannot_tell_raises_a_typed_error(
+    kind: str, status: int, error: type[DeliveryError], httpserver: HTTPServer
+) -> None:
+    # The engine settles a post only on a receipt (there) or None (surely not there).
+    _refuse(httpserver, status, {}, "not today")
+    adapter = _build(kind, httpserver)
+    if not adapter.can_look_up:
+        with pytest.raises(DeliveryError):
+            adapter.lookup(POST, "key-7")
+        assert httpserver.log == []
+        return
+    with pytest.raises(error, match="not today"):
+        adapter.lookup(POST, "key-7")
 
 
 @pytest.mark.parametrize("kind", HTTP_KINDS)

@@ -189,6 +189,64 @@ def test_deduplication_follows_the_receiver_setting() -> None:
     assert REGISTRY["webhook"] is WebhookPublisher
 
 
+def test_lookup_asks_the_status_address_with_the_signed_key(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request(
+        "/status",
+        method="GET",
+        query_string={"idempotency_key": KEY},
+        headers={
+            "X-Planner-Event": "status",
+            "X-Planner-Signature": "sha256="
+            + hmac.new(SECRET.encode(), KEY.encode(), hashlib.sha256).hexdigest(),
+        },
+    ).respond_with_json({"id": "msg-7", "url": "https://intranet.example/news/7"})
+    adapter = _adapter(httpserver, status_url=httpserver.url_for("/status"))
+    assert adapter.can_look_up is True
+
+    receipt = adapter.lookup(POST, KEY)
+
+    assert receipt is not None
+    assert (receipt.external_id, receipt.url) == ("msg-7", "https://intranet.example/news/7")
+    assert len(httpserver.log) == 1
+    httpserver.check_assertions()
+
+
+def test_lookup_says_none_for_a_404(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request("/status", method="GET").respond_with_json(
+        {"error": "no such post"}, status=404
+    )
+    adapter = _adapter(httpserver, status_url=httpserver.url_for("/status"))
+    assert adapter.lookup(POST, KEY) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        pytest.param(200, "{}", TransientError, id="200-without-id"),
+        pytest.param(200, "<html>ok</html>", TransientError, id="200-not-json"),
+        pytest.param(401, '{"error": "bad signature"}', AuthError, id="401"),
+        pytest.param(500, "{}", TransientError, id="500"),
+        pytest.param(400, "{}", PermanentError, id="400"),
+    ],
+)
+def test_lookup_raises_when_the_receiver_cannot_tell(
+    status: int, body: str, error: type[Exception], httpserver: HTTPServer
+) -> None:
+    httpserver.expect_oneshot_request("/status", method="GET").respond_with_data(
+        body, status=status, content_type="application/json"
+    )
+    with pytest.raises(error):
+        _adapter(httpserver, status_url=httpserver.url_for("/status")).lookup(POST, KEY)
+
+
+def test_without_a_status_address_there_is_no_lookup(httpserver: HTTPServer) -> None:
+    adapter = _adapter(httpserver)
+    assert adapter.can_look_up is False
+    with pytest.raises(PermanentError, match="cannot look up"):
+        adapter.lookup(POST, KEY)
+    assert httpserver.log == []
+
+
 def test_rate_limit_wait_from_an_http_date(httpserver: HTTPServer) -> None:
     later = format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
     httpserver.expect_oneshot_request("/hook").respond_with_data(

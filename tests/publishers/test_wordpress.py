@@ -160,6 +160,52 @@ def test_a_repeat_after_a_crash_finds_the_post_instead_of_creating_a_second(
     assert [r.method for r, _ in httpserver.log] == ["GET"]  # no POST at all
 
 
+def test_lookup_finds_the_post_by_its_slug_with_the_credentials(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request(
+        "/wp-json/wp/v2/posts",
+        method="GET",
+        query_string={"slug": SLUG, "status": "any"},
+        headers={"Authorization": BASIC},
+    ).respond_with_json([_post(4711, status="draft")])
+    adapter = _adapter(httpserver)
+    assert adapter.can_look_up is True
+
+    receipt = adapter.lookup(POST, KEY)
+
+    assert receipt is not None
+    assert (receipt.external_id, receipt.url) == ("4711", f"{SITE}/2026/05/04/{SLUG}/")
+    assert receipt.raw["status"] == "draft"
+    assert len(httpserver.log) == 1
+    httpserver.check_assertions()
+
+
+def test_lookup_says_none_when_no_post_has_the_slug(httpserver: HTTPServer) -> None:
+    # A plugin that ignores `slug` lists other posts: they are not ours.
+    httpserver.expect_oneshot_request(
+        "/wp-json/wp/v2/posts", method="GET", query_string={"slug": SLUG, "status": "any"}
+    ).respond_with_json([_post(1, slug="hello-world")])
+    assert _adapter(httpserver).lookup(POST, KEY) is None
+    assert [r.method for r, _ in httpserver.log] == ["GET"]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        pytest.param(401, '{"code": "rest_not_logged_in"}', AuthError, id="not-logged-in"),
+        pytest.param(200, "<html>maintenance</html>", TransientError, id="no-json"),
+        pytest.param(503, "{}", TransientError, id="down"),
+    ],
+)
+def test_lookup_that_cannot_tell_raises(
+    status: int, body: str, error: type[Exception], httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/wp-json/wp/v2/posts", method="GET").respond_with_data(
+        body, status=status, content_type="application/json"
+    )
+    with pytest.raises(error):
+        _adapter(httpserver).lookup(POST, KEY)
+
+
 def test_a_lookup_hit_with_another_slug_is_not_taken_for_ours(httpserver: HTTPServer) -> None:
     # A plugin that ignores `slug` would list other posts; only our slug counts.
     httpserver.expect_oneshot_request("/wp-json/wp/v2/posts", method="GET").respond_with_json(
