@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, func, select
 
-from planner import audit, workflow
+from planner import audit, checks, workflow
 from planner.errors import (
     EditConflict,
     FourEyesViolation,
@@ -315,14 +315,32 @@ def _move(
 
 
 def submit_piece(session: Session, *, actor: User, piece_id: int, note: str = "") -> Piece:
-    """Send a draft to review."""
-    return _move(session, actor=actor, piece_id=piece_id, action="submit", note=note)
+    """Send a draft to review; every channel it goes out on must accept its text."""
+    piece = get_piece(session, actor=actor, piece_id=piece_id)
+
+    def guard() -> None:
+        checks.require_accepted(session, actor=actor, piece=piece)
+
+    workflow.apply(
+        session,
+        kind="piece",
+        obj=piece,
+        action="submit",
+        actor=actor,
+        note=note,
+        guard=guard,
+        version=piece.revision,
+    )
+    return piece
 
 
 def approve_piece(
     session: Session, *, actor: User, piece_id: int, revision: int, note: str = ""
 ) -> Piece:
-    """Approve exactly `revision`, the version the approver read; never one's own work."""
+    """Approve exactly `revision`, the version the approver read; never one's own work.
+
+    Every channel the piece goes out on must accept its text.
+    """
     piece = get_piece(session, actor=actor, piece_id=piece_id)
 
     def guard() -> None:
@@ -333,6 +351,7 @@ def approve_piece(
                 f"{actor.username!r} wrote or edited piece {piece_id} and so may not approve "
                 "it; another approver must (four-eyes rule)"
             )
+        checks.require_accepted(session, actor=actor, piece=piece)
 
     def bind_approval() -> None:
         piece.approved_revision = piece.revision

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
-from planner import audit
+from planner import audit, checks
 from planner.channels import get_channel
 from planner.errors import (
     EditConflict,
@@ -137,7 +137,11 @@ def prepare_post(
     fold: Fold | None = None,
     now: datetime | None = None,
 ) -> Post:
-    """Validate one planned post without storing it (used by plan and by CSV import)."""
+    """Validate one planned post without storing it (used by plan and by CSV import).
+
+    The channel must accept the piece's text (its variant, or the master text) once the
+    piece has been submitted; submission checks a draft's text.
+    """
     require(actor, "plan_posts")
     tz_name = tz_name or actor.timezone
     problems: dict[str, str] = {}
@@ -162,6 +166,11 @@ def prepare_post(
             )
     except TimeInputError as err:
         problems["publish_at"] = err.message
+    if piece is not None and chan is not None and "channel" not in problems:
+        try:
+            checks.require_plannable(session, actor=actor, piece=piece, channel=chan)
+        except ValidationFailed as err:
+            problems.update(err.fields)
     if problems:
         raise ValidationFailed(problems)
     assert piece is not None and chan is not None and publish_at is not None
@@ -727,6 +736,12 @@ def create_series(
         chan = _usable_channel(session, channel)
     except ValidationFailed as err:
         problems.update(err.fields)
+    else:
+        if "piece" not in problems:
+            try:
+                checks.require_plannable(session, actor=actor, piece=piece, channel=chan)
+            except ValidationFailed as err:
+                problems.update(err.fields)
     local_start: datetime | None = None
     try:
         local_start = (
