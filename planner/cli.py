@@ -11,6 +11,7 @@ import argparse
 import getpass
 import json
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from dataclasses import asdict, is_dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
+from types import EllipsisType
 from typing import IO, Any
 
 from sqlalchemy import Engine, make_url
@@ -1033,10 +1035,27 @@ def _settings_args(pairs: Sequence[str]) -> dict[str, str]:
     return settings
 
 
+def _secret_names(names: Sequence[str]) -> list[str]:
+    for name in names:
+        if "=" in name:
+            # Never echo the part after "=": it may be the secret itself.
+            raise CliError(
+                f"--secret {name.split('=')[0]!r}: give only the setting's name; its value "
+                "is read from a prompt or standard input, never from the command line "
+                "(where other users and the shell history would see it)"
+            )
+        if not name.strip():
+            raise CliError("--secret needs a setting's name")
+    return [name.strip() for name in names]
+
+
+def _read_secrets(args: argparse.Namespace, names: Sequence[str]) -> dict[str, str]:
+    return {name: _read_password(args, f"{name}: ") for name in names}
+
+
 def cmd_channels_add(args: argparse.Namespace) -> int:
     settings = _settings_args(args.set or [])
-    for name in args.secret or []:
-        settings[name] = _read_password(args, f"{name}: ")
+    settings.update(_read_secrets(args, _secret_names(args.secret or [])))
     with _session() as session:
         channel = channels.create_channel(
             session,
@@ -1050,6 +1069,45 @@ def cmd_channels_add(args: argparse.Namespace) -> int:
     print(f"created {channel.kind} channel {channel.name!r} (id {channel.id})")
     for key, value in view.items():
         print(f"  {key} = {value}")
+    return 0
+
+
+def cmd_channels_edit(args: argparse.Namespace) -> int:
+    settings = _settings_args(args.set or [])
+    secrets = _secret_names(args.secret or [])
+    daily_cap: int | EllipsisType | None = ... if args.daily_cap is None else args.daily_cap
+    if args.no_daily_cap:
+        if args.daily_cap is not None:
+            raise CliError("give --daily-cap N or --no-daily-cap, not both")
+        daily_cap = None
+    cap_given = args.daily_cap is not None or args.no_daily_cap
+    if not (settings or secrets or args.rename is not None or cap_given):
+        raise CliError(
+            "nothing to change: give --set, --secret, --rename, --daily-cap or --no-daily-cap"
+        )
+    # Who acts and which channel first, so that nobody types a secret for nothing.
+    with _session() as session:
+        _actor(session, args)
+        channels.get_channel(session, args.name)
+    settings.update(_read_secrets(args, secrets))
+    with _session() as session:
+        channel = channels.update_channel(
+            session,
+            actor=_actor(session, args),
+            ref=args.name,
+            name=args.rename,
+            settings=settings or None,
+            daily_cap=daily_cap,
+        )
+        view = channels.public_view(channel)
+    print(f"channel {channel.name!r} updated")
+    for key, value in view.items():
+        print(f"  {key} = {value}")
+    if channel.needs_reconnect:
+        print(
+            "it still needs reconnecting: test it with "
+            f"`python -m planner channels test {shlex.quote(channel.name)}`"
+        )
     return 0
 
 
@@ -1147,6 +1205,7 @@ def cmd_posts_list(args: argparse.Namespace) -> int:
                 "publish_at": format_local(p.publish_at, actor.timezone),
                 "status": "held" if args.status == "held" else p.status.value,
                 "attempts": p.attempts,
+                "retry_at": _retry_at(p, actor),
                 "reason": reason,
                 "external_url": p.external_url,
             }
@@ -1158,7 +1217,14 @@ def cmd_posts_list(args: argparse.Namespace) -> int:
         _table(
             ["post", "when", "channel", "status", "tries", "reason / last error"],
             [
-                [r["id"], r["publish_at"], r["channel"], r["status"], r["attempts"], r["reason"]]
+                [
+                    r["id"],
+                    r["publish_at"],
+                    r["channel"],
+                    f"{r['status']}, retry at {r['retry_at']}" if r["retry_at"] else r["status"],
+                    r["attempts"],
+                    r["reason"],
+                ]
                 for r in rows
             ],
             width=70,
@@ -1166,12 +1232,87 @@ def cmd_posts_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_posts_retry(args: argparse.Namespace) -> int:
-    from planner.publishing import retry_post
+def _retry_at(post: Post, actor: User) -> str | None:
+    """When a post waiting to be sent again is due, in the user's zone."""
+    if post.status != PostStatus.planned or post.next_attempt_at is None:
+        return None
+    return format_local(post.next_attempt_at, actor.timezone)
+
+
+def cmd_posts_attempts(args: argparse.Namespace) -> int:
+    from planner.publishing.ledger import post_ledger
 
     with _session() as session:
-        post = retry_post(session, actor=_actor(session, args), post_id=args.id)
-    print(f"post {post.id} will be sent at the next sweep")
+        actor = _actor(session, args)
+        ledger = post_ledger(session, actor=actor, post_id=args.id)
+        post = ledger.post
+        rows: list[dict[str, Any]] = [
+            {
+                "attempt": a.id,
+                "started_at": format_local(a.started_at, actor.timezone),
+                "started_at_utc": a.started_at,
+                "finished_at": format_local(a.finished_at, actor.timezone)
+                if a.finished_at
+                else None,
+                "finished_at_utc": a.finished_at,
+                "worker": a.worker,
+                "outcome": a.outcome,
+                "http_status": a.http_status,
+                "duration_ms": a.duration_ms,
+                "error": a.error,
+                "external_id": a.external_id,
+                "external_url": a.external_url,
+            }
+            for a in ledger.attempts
+        ]
+        data = {
+            "post_id": post.id,
+            "piece_id": post.piece_id,
+            "channel": ledger.channel,
+            "status": post.status.value,
+            "publish_at": format_local(post.publish_at, actor.timezone),
+            "retry_at": _retry_at(post, actor),
+            "attempts": rows,
+        }
+    if args.json:
+        _emit_json(data)
+        return 0
+    retry = f", retry at {data['retry_at']}" if data["retry_at"] else ""
+    print(
+        f"post {post.id} on {ledger.channel} at {data['publish_at']}: "
+        f"{data['status']}{retry}; {len(rows)} attempt(s)"
+    )
+    _table(
+        ["started", "finished", "worker", "outcome", "HTTP", "external id", "error"],
+        [
+            [
+                r["started_at"],
+                r["finished_at"] or "(running)",
+                r["worker"],
+                r["outcome"],
+                r["http_status"],
+                r["external_id"],
+                r["error"],
+            ]
+            for r in rows
+        ],
+        width=60,
+    )
+    return 0
+
+
+def cmd_posts_retry(args: argparse.Namespace) -> int:
+    from planner.publishing import retry_post
+    from planner.publishing.ledger import why_held
+
+    with _session() as session:
+        actor = _actor(session, args)
+        post = retry_post(session, actor=actor, post_id=args.id)
+        held = why_held(session, actor=actor, post_id=args.id)
+    if held is None:
+        print(f"post {post.id} will be sent at the next sweep")
+    else:
+        print(f"post {post.id} is planned again, but it stays held: {held}")
     return 0
 
 
@@ -1541,6 +1682,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--daily-cap", type=int)
     p = add(
         g,
+        "edit",
+        cmd_channels_edit,
+        "change a channel's settings, secrets, name or daily cap (admins)",
+        [acting, secret],
+    )
+    p.add_argument("name", help="the channel's name or id")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="a setting (repeatable)")
+    p.add_argument(
+        "--secret",
+        action="append",
+        metavar="KEY",
+        help="a secret setting, read from a prompt or standard input (repeatable)",
+    )
+    p.add_argument("--rename", metavar="NEW_NAME", help="give the channel another name")
+    p.add_argument("--daily-cap", type=int, help="at most this many posts a day")
+    p.add_argument("--no-daily-cap", action="store_true", help="remove the daily cap")
+    p = add(
+        g,
         "test",
         cmd_channels_test,
         "check that a channel answers and accepts its credentials",
@@ -1566,7 +1725,21 @@ def build_parser() -> argparse.ArgumentParser:
         [acting, listing, paged],
     )
     p.add_argument("--status", choices=["held", *[s.value for s in PostStatus]])
-    p = add(g, "retry", cmd_posts_retry, "send a failed, missed or checked post again", [acting])
+    p = add(
+        g,
+        "retry",
+        cmd_posts_retry,
+        "send a failed, missed or checked post again (and say if it stays held)",
+        [acting],
+    )
+    p.add_argument("id", type=int)
+    p = add(
+        g,
+        "attempts",
+        cmd_posts_attempts,
+        "the publishing ledger of one post: every attempt, its worker, outcome and error",
+        [acting, listing],
+    )
     p.add_argument("id", type=int)
     p = add(g, "cancel", cmd_plan_cancel, "cancel a post", [acting])
     p.add_argument("post", type=int)

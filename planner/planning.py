@@ -646,6 +646,16 @@ def _hold_reason(piece: Piece, channel: Channel) -> HoldReason | None:
     return None
 
 
+def hold_reason(session: Session, post: Post) -> HoldReason | None:
+    """Why `post` may not go out when it is due, or None if nothing holds it."""
+    if is_frozen(session):
+        return HoldReason.frozen
+    piece = session.get(Piece, post.piece_id)
+    channel = session.get(Channel, post.channel_id)
+    assert piece is not None and channel is not None  # foreign keys
+    return _hold_reason(piece, channel)
+
+
 def held_posts(
     session: Session, *, now: datetime | None = None, limit: int | None = None
 ) -> list[HeldPost]:

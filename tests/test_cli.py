@@ -18,7 +18,7 @@ from pytest_httpserver import HTTPServer
 from planner import channels, cli, users
 from planner.config import REPO_ROOT
 from planner.db import session_scope
-from planner.models import Post
+from planner.models import Post, PostStatus
 
 ADMIN_PW = "admin-password-123"
 
@@ -227,6 +227,7 @@ JSON_COMMANDS = [
     pytest.param(["settings", "list"], [], ("org_timezone", "Europe/Berlin"), id="settings list"),
     pytest.param(["channels", "list"], [], ("name", "Blog"), id="channels list"),
     pytest.param(["posts", "list"], ["--as", "ed"], ("status", "planned"), id="posts list"),
+    pytest.param(["posts", "attempts"], ["1", "--as", "ed"], ("post_id", 1), id="posts attempts"),
     pytest.param(["status"], [], ("frozen", False), id="status"),
 ]
 
@@ -597,3 +598,235 @@ def test_freeze_holds_posts_and_failed_posts_can_be_retried(
     assert "next sweep" in org.ok("posts", "retry", str(post_id), "--as", "ed")
     httpserver.expect_oneshot_request("/in").respond_with_json({"id": "ok"}, status=201)
     assert "1 published" in org.ok("publish-due", "--once")
+
+
+# --- channels edit, the ledger, retries ---------------------------------------------------
+
+
+def test_channels_edit_changes_settings_and_reads_secrets_from_standard_input(
+    org: Cli, httpserver: HTTPServer
+) -> None:
+    org.ok(
+        "channels",
+        "add",
+        "webhook",
+        "Intranet",
+        "--set",
+        f"url={httpserver.url_for('/in')}",
+        "--as",
+        "boss",
+    )
+    secret = token_hex(12)
+    out = org.ok(
+        "channels",
+        "edit",
+        "intranet",
+        "--set",
+        f"url={httpserver.url_for('/neu')}",
+        "--secret",
+        "secret",
+        "--rename",
+        "Intranet neu",
+        "--daily-cap",
+        "5",
+        "--as",
+        "boss",
+        "--password-stdin",
+        stdin=secret + "\n",
+    )
+
+    assert "channel 'Intranet neu' updated" in out
+    assert f"url = {httpserver.url_for('/neu')}" in out
+    assert "secret = *** (set)" in out
+    listed = json.loads(org.ok("channels", "list", "--json"))
+    assert [(c["name"], c["daily_cap"]) for c in listed] == [("Intranet neu", 5)]
+    assert secret not in out + json.dumps(listed)
+    with session_scope() as session:
+        stored = channels.get_channel(session, "Intranet neu")
+        assert channels.build_adapter(stored).settings["secret"] == secret
+    org.ok("channels", "edit", "Intranet neu", "--no-daily-cap", "--as", "boss")
+    assert json.loads(org.ok("channels", "list", "--json"))[0]["daily_cap"] is None
+
+
+def test_channels_edit_refuses_bad_input_with_clear_messages_and_changes_nothing(
+    org: Cli, httpserver: HTTPServer
+) -> None:
+    url = httpserver.url_for("/in")
+    org.ok("channels", "add", "webhook", "Intranet", "--set", f"url={url}", "--as", "boss")
+    secret = token_hex(12)
+
+    unknown = org("channels", "edit", "Fax", "--set", "url=https://x.example", "--as", "boss")
+    malformed = org("channels", "edit", "Intranet", "--set", "url", "--as", "boss")
+    on_argv = org("channels", "edit", "Intranet", "--secret", f"secret={secret}", "--as", "boss")
+    invalid = org("channels", "edit", "Intranet", "--set", "url=ftp://x", "--as", "boss")
+    unknown_key = org("channels", "edit", "Intranet", "--set", "colour=red", "--as", "boss")
+    nothing = org("channels", "edit", "Intranet", "--as", "boss")
+    both = org("channels", "edit", "Intranet", "--daily-cap", "3", "--no-daily-cap", "--as", "boss")
+    editor = org("channels", "edit", "Intranet", "--daily-cap", "3", "--as", "ed")
+
+    assert unknown[0] == 1
+    assert "channel 'Fax' not found (known: Intranet)" in unknown[2]
+    assert malformed[0] == 2 and "'url': write --set KEY=VALUE" in malformed[2]
+    assert on_argv[0] == 2
+    assert "--secret 'secret': give only the setting's name" in on_argv[2]
+    assert secret not in on_argv[2]
+    assert invalid[0] == 1 and "url" in invalid[2] and "http" in invalid[2]
+    assert unknown_key[0] == 1 and "colour" in unknown_key[2]
+    assert nothing[0] == 2 and "nothing to change" in nothing[2]
+    assert both[0] == 2 and "not both" in both[2]
+    assert editor[0] == 1 and "may not manage channels" in editor[2]
+    listed = json.loads(org.ok("channels", "list", "--json"))
+    assert [(c["name"], c["settings"]["url"], c["daily_cap"]) for c in listed] == [
+        ("Intranet", url, None)
+    ]
+
+
+def test_channels_add_takes_no_secret_on_the_command_line(org: Cli) -> None:
+    token = token_hex(12)
+    code, out, err = org(
+        "channels",
+        "add",
+        "mastodon",
+        "Mastodon",
+        "--set",
+        "instance_url=https://social.example.de",
+        "--secret",
+        f"access_token={token}",
+        "--as",
+        "boss",
+    )
+    assert code == 2
+    assert "--secret 'access_token': give only the setting's name" in err
+    assert token not in out + err
+    assert json.loads(org.ok("channels", "list", "--json")) == []
+
+
+def _set_post(post_id: int, **values: Any) -> None:
+    with session_scope() as session:
+        post = session.get(Post, post_id)
+        assert post is not None
+        for name, value in values.items():
+            setattr(post, name, value)
+        session.add(post)
+        session.commit()
+
+
+def test_posts_attempts_shows_the_ledger_of_one_post(org: Cli, httpserver: HTTPServer) -> None:
+    org.ok(
+        "channels",
+        "add",
+        "webhook",
+        "Intranet",
+        "--set",
+        f"url={httpserver.url_for('/in')}",
+        "--as",
+        "boss",
+    )
+    post_id = _approved_piece_with_due_post(org, "Intranet")
+    before = org.ok("posts", "attempts", str(post_id), "--as", "ed")
+    httpserver.expect_oneshot_request("/in").respond_with_json({"error": "Text fehlt"}, 422)
+    org.ok("publish-due", "--once")
+    org.ok("posts", "retry", str(post_id), "--as", "ed")
+    httpserver.expect_oneshot_request("/in").respond_with_json({"id": "n-7"}, status=201)
+    org.ok("publish-due", "--once")
+
+    table = org.ok("posts", "attempts", str(post_id), "--as", "anna")
+    data = json.loads(org.ok("posts", "attempts", str(post_id), "--as", "ed", "--json"))
+
+    assert "0 attempt(s)" in before and "(none)" in before
+    assert f"post {post_id} on Intranet at " in table and ": published; 2 attempt(s)" in table
+    assert "permanent" in table and "422" in table and "Text fehlt" in table
+    assert "n-7" in table
+    assert (data["post_id"], data["channel"], data["status"]) == (post_id, "Intranet", "published")
+    first, second = data["attempts"]
+    assert (first["outcome"], first["http_status"], first["error"]) == (
+        "permanent",
+        422,
+        "Text fehlt",
+    )
+    assert (second["outcome"], second["external_id"]) == ("published", "n-7")
+    assert second["finished_at"] is not None and second["worker"]
+    assert first["started_at"].endswith(("CET", "CEST"))
+
+
+def test_posts_attempts_refuses_an_unknown_post_and_a_contributor(planned: Cli) -> None:
+    code, _out, err = planned("posts", "attempts", "999", "--as", "ed")
+    assert code == 1 and "post 999 not found" in err
+    code, _out, err = planned("posts", "attempts", "1", "--as", "mia")
+    assert code == 1 and "may not read the audit log" in err
+
+
+def test_posts_list_says_when_a_post_is_retried(planned: Cli) -> None:
+    _set_post(1, next_attempt_at=datetime(2030, 1, 15, 8, 5, tzinfo=UTC), attempts=1)
+
+    table = planned.ok("posts", "list", "--as", "ed")
+    rows = json.loads(planned.ok("posts", "list", "--as", "ed", "--json"))
+    shown = json.loads(planned.ok("posts", "attempts", "1", "--as", "ed", "--json"))
+
+    assert "planned, retry at 2030-01-15 09:05 CET" in table
+    assert [r["retry_at"] for r in rows] == ["2030-01-15 09:05 CET"]
+    assert shown["retry_at"] == "2030-01-15 09:05 CET"
+    _set_post(1, next_attempt_at=None)
+    assert "retry at" not in planned.ok("posts", "list", "--as", "ed")
+
+
+def test_posts_retry_of_a_held_post_says_why_it_stays_held(
+    org: Cli, httpserver: HTTPServer
+) -> None:
+    org.ok(
+        "channels",
+        "add",
+        "webhook",
+        "Intranet",
+        "--set",
+        f"url={httpserver.url_for('/in')}",
+        "--as",
+        "boss",
+    )
+    post_id = _approved_piece_with_due_post(org, "Intranet")
+    _set_post(post_id, status=PostStatus.failed, last_error="Text fehlt")
+    org.ok("channels", "disable", "Intranet", "--as", "boss")
+    disabled = org.ok("posts", "retry", str(post_id), "--as", "ed")
+    _set_post(post_id, status=PostStatus.failed)
+    org.ok("channels", "disable", "Intranet", "--enable", "--as", "boss")
+    org.ok("freeze", "on", "--as", "boss")
+    frozen = org.ok("posts", "retry", str(post_id), "--as", "ed")
+    _set_post(post_id, status=PostStatus.failed)
+    org.ok("freeze", "off", "--as", "boss")
+    org.ok("pieces", "edit", "1", "--as", "ed", "--body", "Neu")
+    edited = org.ok("posts", "retry", str(post_id), "--as", "ed")
+
+    assert disabled == (
+        f"post {post_id} is planned again, but it stays held: the channel is disabled\n"
+    )
+    assert frozen.endswith("stays held: publishing is frozen (crisis freeze)\n")
+    assert edited.endswith("stays held: the piece changed after it was approved\n")
+    code, _out, err = org("posts", "retry", str(post_id), "--as", "ed")
+    assert code == 1 and "while it is 'planned'" in err
+
+
+def test_a_variant_its_channel_would_refuse_is_stopped_at_submission(org: Cli) -> None:
+    org.ok("ideas", "submit", "--as", "mia", "--title", "Messe 2027", "--pitch", "Wir sind da")
+    org.ok("ideas", "accept", "1", "--as", "ed")
+    with session_scope() as session:
+        admin = users.get_user(session, "boss")
+        channels.create_channel(
+            session,
+            actor=admin,
+            kind="bluesky",
+            name="Bluesky",
+            settings={"handle": "firma.bsky.social", "app_password": token_hex(8)},
+        )
+    org.ok("pieces", "edit", "1", "--as", "ed", "--variant", "Bluesky=" + "ä" * 310)
+
+    code, _out, err = org("pieces", "submit", "1", "--as", "ed")
+
+    assert code == 1
+    assert (
+        "  channel: channel 'Bluesky' would refuse this post: 310 graphemes, Bluesky allows 300"
+        in err
+    )
+    shown = json.loads(org.ok("pieces", "show", "1", "--as", "ed", "--json"))
+    assert shown["status"] == "draft"
+    org.ok("pieces", "edit", "1", "--as", "ed", "--variant", "Bluesky=" + "ä" * 300)
+    assert "in_review" in org.ok("pieces", "submit", "1", "--as", "ed")
