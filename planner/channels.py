@@ -1,8 +1,15 @@
-"""Channels: configured publishing targets (adapter kind, name, settings, secrets)."""
+"""Channels: configured publishing targets (adapter kind, name, settings, secrets).
+
+Whether a channel drops a repeated request (same idempotency key) is kept on the channel,
+never assumed of its kind: the connection test asks the server (`detect_deduplication`)
+and stores the answer with its basis, unless an admin declared it (`set_deduplication`,
+or a webhook's `receiver_deduplicates` setting), which detection then leaves alone.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from types import EllipsisType
 from typing import Any
 
@@ -14,6 +21,11 @@ from planner.models import Channel, User
 from planner.permissions import require
 from publishers import CHANNEL_KINDS, REGISTRY
 from publishers.base import ConfigError, DeliveryError, Publisher, SettingSpec
+
+log = logging.getLogger(__name__)
+# The basis of a deduplication an admin declared, or denied: detection leaves it alone.
+ADMIN_BASIS = "set by an admin"
+BASIS_MAX_LENGTH = 200  # the column's
 
 
 def config_message(err: ConfigError) -> str:
@@ -40,6 +52,19 @@ def _split_settings(kind: str, settings: dict[str, Any]) -> tuple[dict[str, Any]
     return plain, secrets
 
 
+def _take_declaration(kind: str, plain: dict[str, Any], given: Mapping[str, Any]) -> bool | None:
+    """The admin's deduplication declaration among the `given` settings, or None.
+
+    It is taken out of `plain`: the channel's column keeps it, never its settings.
+    """
+    cls = REGISTRY.get(kind)
+    name = cls.deduplication_setting if cls is not None else None
+    if name is None:
+        return None
+    value = plain.pop(name, None)
+    return bool(value) if name in given else None
+
+
 def create_channel(
     session: Session,
     *,
@@ -63,11 +88,13 @@ def create_channel(
         problems["daily_cap"] = Message("daily_cap_min", "a daily cap is at least 1")
     plain: dict[str, Any] = {}
     secrets: dict[str, str] = {}
+    declared: bool | None = None
     if "kind" not in problems:
         try:
             plain, secrets = _split_settings(kind, dict(settings or {}))
         except ValidationFailed as err:
             problems.update(err.fields)
+        declared = _take_declaration(kind, plain, settings or {})
     if problems:
         raise ValidationFailed(problems)
     channel = Channel(
@@ -77,6 +104,8 @@ def create_channel(
         credentials=credentials.encrypt(secrets),
         daily_cap=daily_cap,
     )
+    if declared:
+        channel.deduplicates, channel.deduplication_basis = True, ADMIN_BASIS
     session.add(channel)
     session.flush()
     audit.record(
@@ -85,7 +114,7 @@ def create_channel(
         object_type="channel",
         object_id=channel.id,
         action="create",
-        note=f"{kind}: {name}",
+        note=f"{kind}: {name}" + (f"; deduplicates ({ADMIN_BASIS})" if declared else ""),
     )
     session.commit()
     return channel
@@ -193,7 +222,8 @@ def mark_needs_reconnect(
 def check_connection(session: Session, *, actor: User, ref: str | int) -> str:
     """Ask the channel whether it answers and accepts the credentials.
 
-    Success clears a needs-reconnect flag; refused credentials set it.
+    Success clears a needs-reconnect flag; refused credentials set it. The channel is also
+    asked whether it drops repeated requests, unless an admin declared that.
     """
     require(actor, "manage_channels")
     channel = get_channel(session, ref)
@@ -205,6 +235,8 @@ def check_connection(session: Session, *, actor: User, ref: str | int) -> str:
             assert channel.id is not None
             mark_needs_reconnect(session, channel_id=channel.id, message=err.message, actor=actor)
         raise ValidationFailed({"connection": str(err)}) from err
+    if channel.deduplication_basis != ADMIN_BASIS:
+        _detect_deduplication(session, actor, channel, adapter)
     if channel.needs_reconnect:
         channel.needs_reconnect = False
         session.add(channel)
@@ -217,6 +249,61 @@ def check_connection(session: Session, *, actor: User, ref: str | int) -> str:
         )
         session.commit()
     return answer
+
+
+def _detect_deduplication(
+    session: Session, actor: User, channel: Channel, adapter: Publisher
+) -> None:
+    """Store what the server says about dropping repeats; keep the old answer if it won't."""
+    try:
+        basis = adapter.detect_deduplication()
+    except DeliveryError as err:
+        # The connection works, so this is passing; what was proven stays until next time.
+        log.warning("channel %s: cannot ask whether it drops repeats: %s", channel.id, err)
+        return
+    deduplicates, basis = basis is not None, (basis or "")[:BASIS_MAX_LENGTH]
+    if (deduplicates, basis) == (channel.deduplicates, channel.deduplication_basis):
+        return
+    channel.deduplicates, channel.deduplication_basis = deduplicates, basis
+    session.add(channel)
+    audit.record(
+        session,
+        actor=actor,
+        object_type="channel",
+        object_id=channel.id,
+        action="deduplication",
+        note=f"detected: {basis}" if deduplicates else "detected: not proven",
+    )
+    session.commit()
+
+
+def set_deduplication(
+    session: Session, *, actor: User, ref: str | int, deduplicates: bool | None
+) -> Channel:
+    """Declare, as an admin, whether a channel's receiver drops repeated requests.
+
+    True or False is kept as the admin's ("set by an admin") and never overwritten by
+    detection; None hands the question back to the next connection test.
+    """
+    require(actor, "manage_channels")
+    channel = get_channel(session, ref)
+    if deduplicates is None:
+        channel.deduplicates, channel.deduplication_basis = False, ""
+        note = "left to the connection test"
+    else:
+        channel.deduplicates, channel.deduplication_basis = deduplicates, ADMIN_BASIS
+        note = f"{'deduplicates' if deduplicates else 'does not deduplicate'} ({ADMIN_BASIS})"
+    session.add(channel)
+    audit.record(
+        session,
+        actor=actor,
+        object_type="channel",
+        object_id=channel.id,
+        action="deduplication",
+        note=note,
+    )
+    session.commit()
+    return channel
 
 
 def form_kinds() -> dict[str, str]:
@@ -267,9 +354,14 @@ def update_channel(
         problems["daily_cap"] = Message("daily_cap_min", "a daily cap is at least 1")
     plain, secrets = dict(channel.settings), credentials.decrypt(channel.credentials)
     changed: list[str] = []
+    declared: bool | None = None
     if settings is not None:
         secret_fields = set(secret_names(channel))
         merged: dict[str, Any] = {**plain, **secrets}
+        cls = REGISTRY.get(channel.kind)
+        if cls is not None and cls.deduplication_setting:
+            # The admin's declaration lives in the column: compare a typed one with that.
+            merged[cls.deduplication_setting] = channel.deduplicates
         for key, value in settings.items():
             if key in secret_fields and (value is None or value == ""):
                 continue  # an empty secret field means "keep the one stored"
@@ -280,8 +372,11 @@ def update_channel(
             plain, secrets = _split_settings(channel.kind, merged)
         except ValidationFailed as err:
             problems.update(err.fields)
+        declared = _take_declaration(channel.kind, plain, settings)
     if problems:
         raise ValidationFailed(problems)
+    if declared is not None and declared != channel.deduplicates:
+        channel.deduplicates, channel.deduplication_basis = declared, ADMIN_BASIS
     if name is not None and name != channel.name:
         changed.insert(0, "name")
         channel.name = name

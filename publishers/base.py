@@ -226,10 +226,11 @@ class Publisher:
     # How `text_limit` is counted, for editors: "characters", "graphemes", "weighted", ...
     counted_as: ClassVar[str] = "characters"
     supports_media: ClassVar[bool] = False
-    # Whether re-sending with the same idempotency key is safe (the channel deduplicates).
-    deduplicates: ClassVar[bool] = False
     # Whether `lookup` can tell if a post is on the channel.
     can_look_up: ClassVar[bool] = False
+    # A bool setting with which an admin declares that the receiver drops repeats. The
+    # planner keeps that declaration on the channel; the adapter never reads it.
+    deduplication_setting: ClassVar[str | None] = None
     # Whether the adapter talks HTTP (the contract test throws HTTP failures only at those).
     uses_http: ClassVar[bool] = True
     # Whether the post's link is sent at the end of its text (`text.with_link`), so

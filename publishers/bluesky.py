@@ -47,6 +47,10 @@ if TYPE_CHECKING:
     from requests import Response
 
 POST_COLLECTION = "app.bsky.feed.post"
+DEDUPLICATION_BASIS = (
+    "putRecord under a record key derived from the idempotency key: a repeat replaces "
+    "the post instead of adding one"
+)
 MAX_GRAPHEMES = 300
 MAX_BYTES = 3000
 MAX_IMAGES = 4
@@ -169,7 +173,6 @@ class BlueskyPublisher(Publisher):
     text_limit: ClassVar[int | None] = MAX_GRAPHEMES
     counted_as: ClassVar[str] = "graphemes"
     supports_media: ClassVar[bool] = True
-    deduplicates: ClassVar[bool] = True  # the record key is derived from the idempotency key
     can_look_up: ClassVar[bool] = True  # getRecord under that record key
     settings_spec = (
         SettingSpec(
@@ -448,6 +451,10 @@ class BlueskyPublisher(Publisher):
             http_status=response.status_code,
             raw=answer,
         )
+
+    def detect_deduplication(self) -> str | None:
+        """putRecord is create-or-replace, and the record key follows from the key."""
+        return DEDUPLICATION_BASIS
 
     def _facets(self, text: str) -> list[dict[str, Any]]:
         facets: list[dict[str, Any]] = []

@@ -3,6 +3,10 @@
 Length is counted the way the server's StatusLengthValidator does: grapheme clusters, after
 every link (with a scheme) is replaced by 23 characters and every `@user@domain` mention by
 `@user`. The link and mention patterns below follow Mastodon's, closely but not exactly.
+
+Mastodon itself keeps a status's Idempotency-Key for an hour and answers a repeat with the
+first status. Servers that only speak its API need not (Takahē makes a second status), so
+`detect_deduplication` believes the version the server reports, and only Mastodon's own.
 """
 
 from __future__ import annotations
@@ -57,6 +61,24 @@ _MENTION = re.compile(
     r"(?<![=/\w])@([a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(?:@\w+(?:[.-]+\w+)*)?", re.IGNORECASE
 )
 _GRAPHEME = regex.compile(r"\X")
+# Mastodon's own version: 4.3.0, 4.3.0-beta.1, 2.4.0rc1, 4.4.0-alpha.1+nightly-20250101, or a
+# fork of its code that keeps the key (4.3.0+glitch, 4.0.15+hometown-1.1.1). Other servers
+# say what they are: "2.7.2 (compatible; Pleroma 2.5.0)", "takahe/0.11.0", "0.16.0 git-…".
+_MASTODON_VERSION = re.compile(r"(\d+)\.\d+\.\d+(?:-?[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.+-]+)?")
+# Every Mastodon since 2.0 keeps the key; an early Takahē reported a bare "0.x" of its own.
+MIN_MASTODON_MAJOR = 2
+MAX_VERSION_SHOWN = 40
+
+
+def deduplication_basis(version: str) -> str | None:
+    """Why a server reporting `version` drops a repeated Idempotency-Key, or None."""
+    version = version.strip()
+    match = _MASTODON_VERSION.fullmatch(version)
+    if match is None or "compatible" in version.lower():
+        return None
+    if int(match.group(1)) < MIN_MASTODON_MAJOR or len(version) > MAX_VERSION_SHOWN:
+        return None
+    return f"Mastodon {version} keeps the Idempotency-Key for an hour"
 
 
 def _link_end(text: str, start: int, end: int) -> int:
@@ -106,7 +128,6 @@ class MastodonPublisher(Publisher):
     counted_as: ClassVar[str] = "characters"
     appends_link: ClassVar[bool] = True
     supports_media: ClassVar[bool] = True
-    deduplicates: ClassVar[bool] = True  # Idempotency-Key, kept by the server for an hour
     settings_spec = (
         SettingSpec(
             "instance_url",
@@ -294,6 +315,12 @@ class MastodonPublisher(Publisher):
             "quotes": status.get("quotes_count"),  # Mastodon 4.5+
         }
         return {name: int(value) for name, value in metrics.items() if isinstance(value, int)}
+
+    def detect_deduplication(self) -> str | None:
+        """Mastodon's own version (from /api/v1/instance) keeps the key; anything else: None."""
+        response = self._call("GET", "/api/v1/instance")
+        version = json_object(response, "the server", "the instance").get("version")
+        return deduplication_basis(version) if isinstance(version, str) else None
 
     def check_connection(self) -> str:
         response = self._call("GET", "/api/v1/accounts/verify_credentials")

@@ -5,6 +5,9 @@ token: the same txnId answers with the event id of the first send and the room k
 copy. The idempotency key is the txnId. A homeserver refuses events over 65,536 bytes
 (with envelope and signatures), so the limit is counted in bytes of the content sent: the
 plain body and its HTML copy together.
+
+There is no lookup: the client-server API finds no event by its transaction id, and needs
+none, since a repeat under the same txnId is dropped (`detect_deduplication`).
 """
 
 from __future__ import annotations
@@ -43,6 +46,11 @@ if TYPE_CHECKING:
 
 # The event limit is 65,536 bytes; the envelope (ids, hashes, signatures) needs about 1 KB.
 MAX_CONTENT_BYTES = 60_000
+# Part of the client-server API, so true of every homeserver. Synapse keeps a transaction
+# id for at least 30 minutes.
+DEDUPLICATION_BASIS = (
+    "Matrix transaction ids (client-server API): a repeated txnId returns the first event"
+)
 # How many pages of relations (100 each) `fetch_metrics` reads before it stops counting.
 MAX_RELATION_PAGES = 10
 _ROOM = re.compile(r"[!#][^\s:]+(:\S+)?")
@@ -94,7 +102,6 @@ class MatrixPublisher(Publisher):
     text_limit: ClassVar[int | None] = MAX_CONTENT_BYTES
     counted_as: ClassVar[str] = "bytes (UTF-8, text and its HTML copy together)"
     appends_link: ClassVar[bool] = True
-    deduplicates: ClassVar[bool] = True  # the txnId: same id + same token -> same event
     settings_spec = (
         SettingSpec(
             "homeserver_url",
@@ -211,6 +218,10 @@ class MatrixPublisher(Publisher):
             http_status=response.status_code,
             raw=answer,
         )
+
+    def detect_deduplication(self) -> str | None:
+        """The client-server API: the same txnId from the same token gives the same event."""
+        return DEDUPLICATION_BASIS
 
     def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
         """Reactions and thread replies to the message, from the relations API."""

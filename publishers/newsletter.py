@@ -126,7 +126,6 @@ class NewsletterPublisher(Publisher):
     text_limit: ClassVar[int | None] = None
     counted_as: ClassVar[str] = "characters"
     supports_media: ClassVar[bool] = False
-    deduplicates: ClassVar[bool] = False  # SMTP has no way to refuse a second copy
     uses_http: ClassVar[bool] = False
     settings_spec = (
         SettingSpec("host", help="SMTP server, e.g. smtp.example.de"),

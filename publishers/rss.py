@@ -91,7 +91,6 @@ class FeedPublisher(Publisher):
     text_limit: ClassVar[int | None] = None
     counted_as: ClassVar[str] = "characters"
     supports_media: ClassVar[bool] = False
-    deduplicates: ClassVar[bool] = True  # the same key replaces its entry
     uses_http: ClassVar[bool] = False
     settings_spec = (
         SettingSpec(
@@ -205,6 +204,10 @@ class FeedPublisher(Publisher):
             http_status=None,
             raw={"path": str(self.path), "entries": len(kept), "replaced": old is not None},
         )
+
+    def detect_deduplication(self) -> str | None:
+        """The feed is ours: an entry's id follows from the key, and a repeat replaces it."""
+        return "the entry's id is derived from the idempotency key: a repeat replaces its entry"
 
     def check_connection(self) -> str:
         """Read the feed (if there is one yet) and prove that its folder is writable."""

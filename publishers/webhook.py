@@ -63,7 +63,8 @@ class WebhookPublisher(Publisher):
             type="bool",
             required=False,
             default=False,
-            help="the receiver ignores a repeated Idempotency-Key, so a re-send is safe",
+            help="the receiver ignores a repeated Idempotency-Key, so a re-send is safe "
+            "(an admin's declaration, kept on the channel)",
         ),
         SettingSpec(
             "status_url",
@@ -76,10 +77,11 @@ class WebhookPublisher(Publisher):
         timeout_setting("the receiver"),
     )
 
+    # Only the admin knows whether the receiver drops repeats; the planner keeps that.
+    deduplication_setting: ClassVar[str | None] = "receiver_deduplicates"
+
     def __init__(self, settings: Mapping[str, Any]) -> None:
         super().__init__(settings)
-        # Whether a re-send is safe depends on the receiver, so it is a setting here.
-        self.deduplicates = bool(self.settings["receiver_deduplicates"])  # type: ignore[misc]
         # Only a receiver with a status address can say whether a post arrived.
         self.can_look_up = bool(self.settings["status_url"])  # type: ignore[misc]
 

@@ -83,7 +83,6 @@ class WordPressPublisher(Publisher):
     text_limit: ClassVar[int | None] = None
     counted_as: ClassVar[str] = "characters"
     supports_media: ClassVar[bool] = False
-    deduplicates: ClassVar[bool] = True  # the slug lookup before every create
     can_look_up: ClassVar[bool] = True  # by the slug the key gives
     settings_spec = (
         SettingSpec(

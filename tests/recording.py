@@ -1,4 +1,8 @@
-"""A scripted adapter for engine tests: records every publish and answers as told."""
+"""A scripted adapter for engine tests: records every publish and answers as told.
+
+Whether a recording channel drops repeats is the channel's, as for every channel: a test
+declares it with `deduplicating` (as an admin would), never through the adapter.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,13 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
+
+from sqlmodel import Session
 
 import publishers
+from planner import channels
+from planner.models import Channel, User
 from publishers.base import DeliveryError, OutgoingPost, Publisher, Receipt, SettingSpec
 
 
@@ -27,17 +35,10 @@ class RecordingPublisher(Publisher):
     kind: ClassVar[str] = "recording"
     display_name: ClassVar[str] = "Recording (tests)"
     text_limit: ClassVar[int | None] = 500
-    settings_spec = (
-        SettingSpec("token", type="password", secret=True, required=False),
-        SettingSpec("dedupe", type="bool", required=False, default=False),
-    )
+    settings_spec = (SettingSpec("token", type="password", secret=True, required=False),)
     calls: ClassVar[list[Call]] = []
     script: ClassVar[list[DeliveryError | float]] = []
     _lock: ClassVar[threading.Lock] = threading.Lock()
-
-    def __init__(self, settings: Any) -> None:
-        super().__init__(settings)
-        self.deduplicates = bool(self.settings.get("dedupe"))  # type: ignore[misc]
 
     @classmethod
     def reset(cls) -> None:
@@ -62,6 +63,12 @@ class RecordingPublisher(Publisher):
 
     def check_connection(self) -> str:
         return "recording adapter ready"
+
+
+def deduplicating(session: Session, *, admin: User, channel: Channel) -> Channel:
+    """`channel`, declared by `admin` to drop repeated requests (its column, not the adapter)."""
+    assert channel.id is not None
+    return channels.set_deduplication(session, actor=admin, ref=channel.id, deduplicates=True)
 
 
 def install() -> Iterator[type[RecordingPublisher]]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from planner import channels, credentials
 from planner.errors import PermissionDenied, ValidationFailed
@@ -129,3 +130,142 @@ def test_adapters_of_one_channel_share_its_session_and_channels_never_do(world: 
     assert one is not again
     assert one.http_session is again.http_session
     assert channels.build_adapter(second).http_session is not one.http_session
+
+
+def _signs_in(server: HTTPServer) -> None:
+    server.expect_request("/api/v1/accounts/verify_credentials").respond_with_json(
+        {"id": "1", "acct": "redaktion"}
+    )
+
+
+def _mastodon(world: World, server: HTTPServer) -> Channel:
+    _signs_in(server)
+    return channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="mastodon",
+        name="Mastodon",
+        settings={"instance_url": server.url_for("/").rstrip("/"), "access_token": TOKEN},
+    )
+
+
+def _runs(server: HTTPServer, version: str) -> None:
+    server.expect_request("/api/v1/instance").respond_with_json({"version": version})
+
+
+def _dedup_notes(engine: Engine) -> list[str]:
+    with Session(engine) as fresh:
+        events = fresh.exec(
+            select(AuditEvent)
+            .where(AuditEvent.action == "deduplication")
+            .order_by(col(AuditEvent.id))
+        )
+        return [e.note for e in events]
+
+
+def test_the_connection_test_stores_what_the_server_proves_about_repeats(
+    world: World, engine: Engine, httpserver: HTTPServer
+) -> None:
+    channel = _mastodon(world, httpserver)
+    assert (channel.deduplicates, channel.deduplication_basis) == (False, "")
+    _runs(httpserver, "4.3.0")
+    channels.check_connection(world.session, actor=world.admin, ref="Mastodon")
+    kept = stored(engine, "Mastodon")
+    assert kept.deduplicates is True
+    assert kept.deduplication_basis == "Mastodon 4.3.0 keeps the Idempotency-Key for an hour"
+
+    # The same address now runs a server that only speaks Mastodon's API.
+    httpserver.clear()
+    _signs_in(httpserver)
+    _runs(httpserver, "4.0.0rc1 (compatible; Takahē 0.11.0)")
+    channels.check_connection(world.session, actor=world.admin, ref="Mastodon")
+    kept = stored(engine, "Mastodon")
+    assert (kept.deduplicates, kept.deduplication_basis) == (False, "")
+    assert _dedup_notes(engine) == [
+        "detected: Mastodon 4.3.0 keeps the Idempotency-Key for an hour",
+        "detected: not proven",
+    ]
+
+
+def test_a_detection_that_cannot_ask_keeps_what_was_proven(
+    world: World, engine: Engine, httpserver: HTTPServer
+) -> None:
+    _mastodon(world, httpserver)
+    _runs(httpserver, "4.3.0")
+    channels.check_connection(world.session, actor=world.admin, ref="Mastodon")
+    httpserver.clear()
+    _signs_in(httpserver)
+    httpserver.expect_request("/api/v1/instance").respond_with_data("busy", status=503)
+    answer = channels.check_connection(world.session, actor=world.admin, ref="Mastodon")
+    assert "@redaktion" in answer  # the connection itself works
+    assert stored(engine, "Mastodon").deduplicates is True
+
+
+def test_an_admins_declaration_outranks_detection_until_handed_back(
+    world: World, engine: Engine, httpserver: HTTPServer
+) -> None:
+    _mastodon(world, httpserver)
+    _runs(httpserver, "4.3.0")
+    channels.set_deduplication(world.session, actor=world.admin, ref="Mastodon", deduplicates=False)
+    channels.check_connection(world.session, actor=world.admin, ref="Mastodon")
+    kept = stored(engine, "Mastodon")
+    assert (kept.deduplicates, kept.deduplication_basis) == (False, channels.ADMIN_BASIS)
+
+    channels.set_deduplication(world.session, actor=world.admin, ref="Mastodon", deduplicates=None)
+    channels.check_connection(world.session, actor=world.admin, ref="Mastodon")
+    assert stored(engine, "Mastodon").deduplicates is True
+    assert _dedup_notes(engine) == [
+        "does not deduplicate (set by an admin)",
+        "left to the connection test",
+        "detected: Mastodon 4.3.0 keeps the Idempotency-Key for an hour",
+    ]
+
+
+def test_only_admins_declare_whether_a_channel_deduplicates(world: World, engine: Engine) -> None:
+    channel = channels.create_channel(
+        world.session, actor=world.admin, kind="recording", name="Eigener Empfänger"
+    )
+    with pytest.raises(PermissionDenied):
+        channels.set_deduplication(
+            world.session, actor=world.editor, ref=channel.id or 0, deduplicates=True
+        )
+    assert stored(engine, "Eigener Empfänger").deduplicates is False
+    channels.set_deduplication(
+        world.session, actor=world.admin, ref=channel.id or 0, deduplicates=True
+    )
+    kept = stored(engine, "Eigener Empfänger")
+    assert (kept.deduplicates, kept.deduplication_basis) == (True, "set by an admin")
+
+
+def test_a_webhooks_receiver_setting_is_kept_as_the_admins_declaration(
+    world: World, engine: Engine
+) -> None:
+    channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="webhook",
+        name="Intranet",
+        settings={"url": "http://127.0.0.1:9/a", "receiver_deduplicates": "yes"},
+    )
+    kept = stored(engine, "Intranet")
+    assert (kept.deduplicates, kept.deduplication_basis) == (True, "set by an admin")
+    assert "receiver_deduplicates" not in kept.settings  # one place only: the column
+    assert channels.build_adapter(kept).settings["url"] == "http://127.0.0.1:9/a"
+
+    channels.update_channel(
+        world.session, actor=world.admin, ref="Intranet", settings={"url": "http://127.0.0.1:9/b"}
+    )
+    assert stored(engine, "Intranet").deduplicates is True  # not given: unchanged
+    channels.update_channel(
+        world.session,
+        actor=world.admin,
+        ref="Intranet",
+        settings={"receiver_deduplicates": False},
+    )
+    kept = stored(engine, "Intranet")
+    assert (kept.deduplicates, kept.deduplication_basis) == (False, "set by an admin")
+    with Session(engine) as fresh:
+        notes = [
+            e.note for e in fresh.exec(select(AuditEvent).where(AuditEvent.action == "update"))
+        ]
+    assert notes == ["url", "receiver_deduplicates"]

@@ -380,7 +380,8 @@ def test_worker_dying_mid_request_on_a_channel_without_dedup_needs_a_human(
 def test_worker_dying_on_a_deduplicating_channel_is_resent_with_the_same_key(
     world: World, engine: Engine, worker: Worker, rec: type[recording.RecordingPublisher]
 ) -> None:
-    post = _crash_mid_request(world, engine, _channel(world, dedupe="yes"))
+    channel = recording.deduplicating(world.session, admin=world.admin, channel=_channel(world))
+    post = _crash_mid_request(world, engine, channel)
     time.sleep(1.1)
     result = worker.sweep()
     assert result.requeued == 1
@@ -393,7 +394,10 @@ def test_a_crash_mid_batch_sends_to_a_human_only_the_posts_whose_request_began(
 ) -> None:
     # A dead worker claimed four posts: two on a channel that cannot deduplicate, two on
     # one that can. It sent one of each, then died before recording anything.
-    plain, dedupe = _channel(world, "Plain"), _channel(world, "Dedupe", dedupe="yes")
+    plain = _channel(world, "Plain")
+    dedupe = recording.deduplicating(
+        world.session, admin=world.admin, channel=_channel(world, "Dedupe")
+    )
     piece = _approved_piece(world)
     posts = [
         _due_post(world, piece, channel, ago=timedelta(minutes=1))

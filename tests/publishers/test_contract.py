@@ -287,6 +287,21 @@ def test_a_lookup_that_cannot_tell_raises_a_typed_error(
         adapter.lookup(POST, "key-7")
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_deduplication_is_proven_by_the_server_or_not_claimed(
+    kind: str, httpserver: HTTPServer
+) -> None:
+    # A server that answers nothing useful proves nothing: a basis (for admins, short
+    # enough for the channel's column) comes only from what the adapter knows for sure.
+    _refuse(httpserver, 503, {}, "not today")
+    try:
+        basis = _build(kind, httpserver).detect_deduplication()
+    except TransientError:
+        assert httpserver.log  # only an adapter that asked can be left without an answer
+        return
+    assert basis is None or 0 < len(basis) <= 200
+
+
 @pytest.mark.parametrize("kind", HTTP_KINDS)
 def test_a_secret_the_channel_echoes_is_masked(kind: str, httpserver: HTTPServer) -> None:
     _refuse(httpserver, 401, {}, f"credential {SECRET} revoked")

@@ -271,7 +271,7 @@ def test_an_unreadable_success_is_a_receipt_so_nothing_is_sent_twice(
 ) -> None:
     httpserver.expect_oneshot_request(HOOK).respond_with_data("<<<not json", status=200)
     assert _adapter(httpserver).publish(POST, KEY) == Receipt(external_id=KEY, http_status=200)
-    assert DiscordPublisher.deduplicates is False
+    assert _adapter(httpserver).detect_deduplication() is None
 
 
 def test_a_slow_discord_times_out_as_transient(httpserver: HTTPServer) -> None:

@@ -482,4 +482,4 @@ def test_defaults_are_the_public_graph_api_and_a_bare_version_number_is_accepted
         {"page_id": PAGE, "page_access_token": TOKEN, "graph_version": "24.0"}
     )
     assert other.settings["graph_version"] == "v24.0"
-    assert FacebookPublisher.deduplicates is False
+    assert other.detect_deduplication() is None

@@ -473,4 +473,4 @@ def test_a_page_urn_is_taken_as_its_number_and_defaults_are_the_public_api() -> 
         "timeout_seconds": 30,
     }
     assert adapter.author == f"urn:li:organization:{ORG}"
-    assert LinkedInPublisher.deduplicates is False
+    assert adapter.detect_deduplication() is None

@@ -22,7 +22,7 @@ from publishers.base import (
     Receipt,
     TransientError,
 )
-from publishers.mastodon import MastodonPublisher
+from publishers.mastodon import MastodonPublisher, deduplication_basis
 
 TOKEN = token_hex(16)  # made per run: no credential lives in the code
 KEY = "5f0c6a52d1e24d8f9a3b7c1e0d2f4a6b"
@@ -100,7 +100,77 @@ def test_a_repeated_idempotency_key_gets_the_original_status_back(httpserver: HT
     assert first.external_id == again.external_id
     assert other.external_id != first.external_id
     assert len(created) == 2
-    assert MastodonPublisher.deduplicates is True
+
+
+@pytest.mark.parametrize(
+    ("version", "deduplicates"),
+    [
+        pytest.param("4.3.0", True, id="mastodon"),
+        pytest.param("4.4.0-beta.2", True, id="mastodon-beta"),
+        pytest.param("2.4.0rc1", True, id="mastodon-old-rc"),
+        pytest.param("4.3.0+nightly.2024-03-01+glitch", True, id="glitch-soc"),
+        pytest.param("4.0.15+hometown-1.1.1", True, id="hometown"),
+        pytest.param("3.5.3 (compatible; Pleroma 2.5.0)", False, id="pleroma"),
+        pytest.param("2.7.2 (compatible; Akkoma 3.13.1-0-gc02e343)", False, id="akkoma"),
+        pytest.param("4.0.0rc1 (compatible; Takahē 0.11.0)", False, id="takahe-compatible"),
+        pytest.param("takahe/0.11.0", False, id="takahe"),
+        pytest.param("0.5.0", False, id="early-takahe-bare"),
+        pytest.param("0.16.0 git-ccd5b34", False, id="gotosocial"),
+        pytest.param("4.0.0 (not true; really snac/2.52)", False, id="snac"),
+        pytest.param("", False, id="empty"),
+    ],
+)
+def test_only_mastodons_own_version_proves_deduplication(version: str, deduplicates: bool) -> None:
+    basis = deduplication_basis(version)
+    assert (basis is not None) is deduplicates
+    if basis is not None:
+        assert basis == f"Mastodon {version} keeps the Idempotency-Key for an hour"
+
+
+def test_detection_asks_the_server_what_it_runs(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request(
+        "/api/v1/instance", method="GET", headers={"Authorization": f"Bearer {TOKEN}"}
+    ).respond_with_json({"uri": "social.example.de", "version": "4.3.0"})
+    basis = _adapter(httpserver).detect_deduplication()
+    assert basis == "Mastodon 4.3.0 keeps the Idempotency-Key for an hour"
+    assert len(httpserver.log) == 1
+    httpserver.check_assertions()
+
+
+def test_a_server_that_only_speaks_the_mastodon_api_is_not_trusted_to_deduplicate(
+    httpserver: HTTPServer,
+) -> None:
+    # Takahē takes the Idempotency-Key and makes a second status all the same.
+    statuses: list[str] = []
+
+    def create(request: Request) -> Response:
+        statuses.append(str(len(statuses) + 1))
+        return Response(json.dumps(_status(statuses[-1])), content_type="application/json")
+
+    httpserver.expect_request("/api/v1/instance").respond_with_json(
+        {"uri": "takahe.example.de", "version": "takahe/0.11.0"}
+    )
+    httpserver.expect_request("/api/v1/statuses", method="POST").respond_with_handler(create)
+    adapter = _adapter(httpserver)
+    assert adapter.publish(POST, KEY).external_id != adapter.publish(POST, KEY).external_id
+    assert adapter.detect_deduplication() is None
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        pytest.param(503, "{}", TransientError, id="down"),
+        pytest.param(401, '{"error": "The access token is invalid"}', AuthError, id="token"),
+    ],
+)
+def test_detection_that_cannot_ask_raises(
+    status: int, body: str, error: type[Exception], httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/api/v1/instance").respond_with_data(
+        body, status=status, content_type="application/json"
+    )
+    with pytest.raises(error):
+        _adapter(httpserver).detect_deduplication()
 
 
 @pytest.mark.parametrize(

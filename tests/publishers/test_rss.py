@@ -151,7 +151,7 @@ def test_a_repeated_key_replaces_its_entry_instead_of_adding_one(
     tmp_path: Path, clock: list[datetime]
 ) -> None:
     adapter = _adapter(tmp_path)
-    assert adapter.deduplicates is True
+    assert adapter.detect_deduplication() is not None
     first = adapter.publish(POST, KEY)
     before = (tmp_path / "feeds" / "news.xml").read_bytes()
     clock[0] = START + timedelta(hours=1)

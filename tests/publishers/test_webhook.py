@@ -183,9 +183,12 @@ def test_bad_configuration_names_the_field(settings: dict[str, object], field: s
     assert caught.value.field == field
 
 
-def test_deduplication_follows_the_receiver_setting() -> None:
-    assert WebhookPublisher({"url": "https://x"}).deduplicates is False
-    assert WebhookPublisher({"url": "https://x", "receiver_deduplicates": "yes"}).deduplicates
+def test_the_receiver_setting_is_the_admins_declaration_not_the_adapters_claim() -> None:
+    # The planner keeps it on the channel; the adapter proves nothing about the receiver.
+    declared = WebhookPublisher({"url": "https://x", "receiver_deduplicates": "yes"})
+    assert declared.settings["receiver_deduplicates"] is True
+    assert declared.detect_deduplication() is None
+    assert WebhookPublisher.deduplication_setting == "receiver_deduplicates"
     assert REGISTRY["webhook"] is WebhookPublisher
 
 

@@ -418,4 +418,4 @@ def test_defaults_point_at_the_public_api() -> None:
         "monthly_post_budget": None,
         "timeout_seconds": 30,
     }
-    assert XPublisher.deduplicates is False
+    assert adapter.detect_deduplication() is None

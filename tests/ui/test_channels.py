@@ -120,3 +120,39 @@ def test_channels_render_in_english(database: str) -> None:
     at = open_page(at, "channels")
     assert at.title[0].value == "Channels"
     assert at.info[0].value == "No channels yet."
+
+
+def test_an_admin_declares_whether_the_receiver_drops_repeats(database: str) -> None:
+    at = add_webhook(open_page(sign_in("admin", PASSWORD), "channels"), "http://127.0.0.1:9/hook")
+    assert at.dataframe[0].value.to_dict("records")[0]["Verwirft Wiederholungen"] == "nein"
+    assert at.info[-1].value.startswith("Nicht nachgewiesen, dass dieser Kanal")
+    assert setting("1", "receiver_deduplicates") not in at.session_state  # the section decides
+
+    at.button(key=keys.CHANNELS_DEDUP_DECLARE).click().run()
+    assert not at.exception
+    assert at.dataframe[0].value.to_dict("records")[0]["Verwirft Wiederholungen"] == "ja"
+    assert at.info[-1].value.startswith("Ein Admin hat festgelegt, dass der Empfänger")
+    with Session(make_engine(database)) as s:
+        channel = channels.get_channel(s, "Intranet")
+        assert (channel.deduplicates, channel.deduplication_basis) == (True, "set by an admin")
+
+    at.button(key=keys.CHANNELS_DEDUP_DETECT).click().run()
+    assert at.info[-1].value.startswith("Nicht nachgewiesen, dass dieser Kanal")
+    with Session(make_engine(database)) as s:
+        channel = channels.get_channel(s, "Intranet")
+        assert (channel.deduplicates, channel.deduplication_basis) == (False, "")
+
+
+def test_a_detected_basis_is_shown_in_english_too(database: str) -> None:
+    at = add_webhook(open_page(sign_in("admin", PASSWORD), "channels"), "http://127.0.0.1:9/hook")
+    with Session(make_engine(database)) as s:
+        channel = channels.get_channel(s, "Intranet")
+        channel.deduplicates, channel.deduplication_basis = True, "the receiver's own promise"
+        s.add(channel)
+        s.commit()
+    at.selectbox(key=keys.LANGUAGE).select("en").run()
+    at = open_page(at, "channels")
+    assert at.info[-1].value.endswith("Basis: the receiver's own promise")
+    assert at.button(key=keys.CHANNELS_DEDUP_DECLARE).label == (
+        "Declare: the receiver does not drop repeats"
+    )

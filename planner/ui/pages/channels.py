@@ -1,7 +1,8 @@
 """'Channels' (admins): the publishing targets; a form built from the adapter's settings.
 
 Secrets are never shown back: the form leaves them empty and keeps the stored value
-unless a new one is typed.
+unless a new one is typed. Whether a channel drops repeated requests is shown with its
+basis; an admin may declare it either way, or leave it to the connection test.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from planner import channels
 from planner.errors import ConfigurationError, NotFound, ValidationFailed
 from planner.models import Channel, User
 from planner.ui import access, app, keys, moves
+from publishers import REGISTRY
 from publishers.base import SettingSpec
 
 NEW = 0  # the pick that means "a new channel"
@@ -85,6 +87,11 @@ def _form(session: Session, actor: User, channel: Channel | None, kind: str) -> 
     t = app.t
     target = "new" if channel is None else str(channel.id)
     spec = channels.settings_spec(kind)
+    declaration = REGISTRY[kind].deduplication_setting if kind in REGISTRY else None
+    if channel is not None:
+        # A saved channel keeps that declaration on its own; only the section below sets it,
+        # so a form holding an older value can never undo it.
+        spec = [item for item in spec if item.name != declaration]
     current = dict(channel.settings) if channel else {}
     stored_secrets = set(channels.secret_names(channel)) if channel else set()
     view = channels.public_view(channel) if channel else {}
@@ -175,6 +182,35 @@ def _actions(session: Session, actor: User, channel: Channel) -> None:
                 st.success(t("channels.test_ok", answer=answer))
 
 
+def _deduplication(session: Session, actor: User, channel: Channel) -> None:
+    """Whether the channel drops repeated requests, why, and the admin's say in it."""
+    t = app.t
+    st.subheader(t("channels.dedup.heading"))
+    declared = channel.deduplication_basis == channels.ADMIN_BASIS
+    if channel.deduplicates and declared:
+        st.info(t("channels.dedup.yes_declared"))
+    elif channel.deduplicates:
+        st.info(t("channels.dedup.yes", basis=channel.deduplication_basis))
+    elif declared:
+        st.info(t("channels.dedup.no_declared"))
+    else:
+        st.info(t("channels.dedup.unproven"))
+    columns = st.columns(2)
+    flip = "channels.dedup.declare_no" if channel.deduplicates else "channels.dedup.declare_yes"
+    if columns[0].button(t(flip), key=keys.CHANNELS_DEDUP_DECLARE):
+        channels.set_deduplication(
+            session, actor=actor, ref=channel.id or 0, deduplicates=not channel.deduplicates
+        )
+        st.rerun()
+    if declared and columns[1].button(t("channels.dedup.detect"), key=keys.CHANNELS_DEDUP_DETECT):
+        channels.set_deduplication(session, actor=actor, ref=channel.id or 0, deduplicates=None)
+        st.rerun()
+
+
+def _yes_no(channel: Channel) -> str:
+    return "yes" if channel.deduplicates else "no"
+
+
 def _state(channel: Channel) -> str:
     t = app.t
     if not channel.enabled:
@@ -204,6 +240,7 @@ def render() -> None:
                         t("channels.col.kind"): c.kind,
                         t("channels.col.state"): _state(c),
                         t("channels.col.cap"): c.daily_cap,
+                        t("channels.col.dedup"): t(f"channels.dedup.short_{_yes_no(c)}"),
                         t("channels.col.settings"): ", ".join(
                             f"{k}={v}" for k, v in channels.public_view(c).items()
                         ),
@@ -243,6 +280,7 @@ def render() -> None:
         except NotFound as err:
             st.error(str(err))
         _actions(session, actor, channel)
+        _deduplication(session, actor, channel)
 
 
 render()
