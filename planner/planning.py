@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
-from planner import audit, checks
+from planner import audit, checks, workflow
 from planner.channels import get_channel
 from planner.errors import (
     EditConflict,
@@ -591,7 +591,7 @@ def releasable(
     `earliest`). `now` and `earliest` may be bound parameters, for a prebuilt statement.
     """
     conditions: list[ColumnElement[bool]] = [
-        col(Post.status) == PostStatus.planned,
+        col(Post.status).in_(workflow.sources("post", "claim")),
         col(Post.publish_at) <= now,
         or_(col(Post.next_attempt_at).is_(None), col(Post.next_attempt_at) <= now),
         # A published piece stays approved as is: it may be planned again (evergreen).
@@ -600,6 +600,8 @@ def releasable(
         col(Channel.enabled).is_(True),
         col(Channel.needs_reconnect).is_(False),
         col(Channel.kind).in_(sorted(REGISTRY)),
+        # A rate limit pauses the whole channel for every worker.
+        or_(col(Channel.paused_until).is_(None), col(Channel.paused_until) <= now),
     ]
     if earliest is None and lateness is not None:
         assert isinstance(now, datetime), "give `earliest` with a bound `now`"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -20,12 +21,14 @@ from datetime import UTC, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
 from sqlmodel import Session
 
 from planner import planning, publishing
 from planner.channels import build_adapter
 from planner.models import PostStatus, utcnow
 from planner.publishing import AdapterFactory, EngineSettings, Outcome
+from planner.publishing.deliver import Gate
 
 log = logging.getLogger("planner.worker")
 JOB_ID = "planner-publish-due"
@@ -33,6 +36,15 @@ JOB_ID = "planner-publish-due"
 RECORD_WITHIN = 0.1
 # How often (seconds) a long sweep marks the pieces whose posts are all out as published.
 PIECES_EVERY = 1.0
+# How stale (seconds) the freeze/cancel/approval check right before a request may be.
+GATE_MAX_AGE = 0.5
+# Claims failing this often in a row end the sweep (the next one tries again).
+CLAIM_TRIES = 5
+# The longest pause (seconds) between tries when the database does not answer.
+RETRY_CAP = 10.0
+# Errors that mean the database is away (restart, failover, network), not a bug: the
+# engine keeps its results and tries again. Anything else ends the sweep.
+DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError)
 
 
 @dataclass
@@ -45,6 +57,8 @@ class SweepResult:
     requeued: int = 0
     needs_check: int = 0
     materialized: int = 0
+    found: int = 0
+    not_found: int = 0
 
     def count(self, status: PostStatus) -> int:
         """How many posts of this sweep ended in `status`."""
@@ -82,28 +96,60 @@ class Worker:
         self._in_flight: set[int] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        # Held while a sweep runs, so a graceful stop can wait for it to drain.
+        self._sweeping = threading.Lock()
+        self.gate = Gate(engine, self.worker_id, max_age=GATE_MAX_AGE)
+        self._scheduler: BlockingScheduler | BackgroundScheduler | None = None
         self._renewer = threading.Thread(
             target=self._renew_loop, name="planner-lease-renewer", daemon=True
         )
         self._renewer.start()
 
+    @property
+    def _good_for(self) -> float:
+        """Seconds a lease taken or renewed now may be used to start a request."""
+        return self.settings.lease.total_seconds() - self.settings.lease_margin.total_seconds()
+
     def _renew_loop(self) -> None:
         interval = max(0.2, self.settings.lease.total_seconds() / 3)
         while not self._stop.wait(interval):
+            self.renew()
+        # After a stop, keep the leases of results still being recorded alive, and end
+        # as soon as none is left.
+        renew_at = 0.0
+        while True:
             with self._lock:
-                ids = sorted(self._in_flight)
-            if not ids:
-                continue
-            try:
-                with Session(self.engine) as session:
-                    publishing.renew_leases(
-                        session, worker_id=self.worker_id, post_ids=ids, lease=self.settings.lease
-                    )
-            except Exception:  # a hiccup in renewal must not stop the worker
-                log.exception("could not renew leases")
+                if not self._in_flight:
+                    return
+            if time.monotonic() >= renew_at:
+                self.renew()
+                renew_at = time.monotonic() + interval
+            time.sleep(0.1)
+
+    def renew(self) -> None:
+        """Renew the leases of this worker's posts in flight; a post whose lease could not
+        be renewed in time is not sent (the gate's deadline is not moved)."""
+        with self._lock:
+            ids = sorted(self._in_flight)
+        if not ids:
+            return
+        started = time.monotonic()
+        try:
+            with Session(self.engine) as session:
+                held = publishing.renew_leases(
+                    session, worker_id=self.worker_id, post_ids=ids, lease=self.settings.lease
+                )
+        except Exception as err:  # the database is away: leases run out, sends stop
+            log.warning("could not renew leases (%s)", type(err).__name__)
+            return
+        lost = sorted(set(ids) - set(held))
+        if lost:
+            log.warning("lost the lease of post(s) %s; they are not sent", lost)
+        self.gate.renewed(held, lost, started + self._good_for)
 
     def _claim(self, lateness: timedelta) -> list[publishing.Delivery]:
-        return publishing.claim_deliveries(
+        started = time.monotonic()
+        deliveries = publishing.claim_deliveries(
             self.engine,
             worker_id=self.worker_id,
             now=utcnow(),
@@ -112,6 +158,12 @@ class Worker:
             lateness=lateness,
             adapter_factory=self.adapter_factory,
         )
+        # Registered before the claim returns, so no request can start without a deadline.
+        self.gate.hold(deliveries, started + self._good_for)
+        return deliveries
+
+    def _deliver(self, delivery: publishing.Delivery) -> publishing.Delivery:
+        return publishing.deliver(self.engine, delivery, self.gate)
 
     def _publish_due(
         self, result: SweepResult, max_batches: int | None, lateness: timedelta
@@ -126,82 +178,139 @@ class Worker:
         `RECORD_WITHIN` seconds, so a slow channel holds up no other post's result.
         Pieces whose posts are all out are marked published at most every
         `PIECES_EVERY` seconds and at the end of the sweep.
+
+        Database errors do not lose results: a failed claim is tried again later, and
+        results that could not be recorded stay in memory and are recorded, with growing
+        pauses, when the database answers again (their leases keep being renewed). A stop
+        (`stop()`) ends claiming; posts whose request has not started are released.
         """
-        signal = threading.Condition()
-        finished: list[Future[publishing.Delivery]] = []  # guarded by `signal`
-        outstanding = [0]  # sent or queued, not yet recorded; guarded by `signal`
-        first_done = [0.0]  # when the oldest of `finished` finished; guarded by `signal`
+        signal_ = threading.Condition()
+        finished: list[Future[publishing.Delivery]] = []  # guarded by `signal_`
+        outstanding = [0]  # sent or queued, not yet recorded; guarded by `signal_`
+        first_done = [0.0]  # when the oldest of `finished` finished; guarded by `signal_`
         group = max(1, self.settings.batch_size // 2)
 
         def on_delivered(future: Future[publishing.Delivery]) -> None:
-            with signal:
+            with signal_:
                 finished.append(future)
                 if len(finished) == 1:
                     first_done[0] = time.monotonic()
                 if len(finished) == 1 or len(finished) >= min(group, outstanding[0]):
-                    signal.notify()
+                    signal_.notify()
 
         def on_claimed(_future: Future[list[publishing.Delivery]]) -> None:
-            with signal:
-                signal.notify()
+            with signal_:
+                signal_.notify()
 
         claimed: set[int] = set()
         batches = 0
         claiming: Future[list[publishing.Delivery]] | None = None
         exhausted = False
+        claim_failures = 0
+        claim_again_at = 0.0
+        unrecorded: list[publishing.Delivery] = []
+        record_failures = 0
+        record_again_at = 0.0
+        stop_deadline: float | None = None
         pieces: set[int] = set()
         pieces_at = time.monotonic()
         try:
             while True:
+                now_m = time.monotonic()
+                if self._stop.is_set() and stop_deadline is None:
+                    stop_deadline = now_m + self.settings.drain_seconds
                 if (
                     claiming is None
                     and not exhausted
                     and not self._stop.is_set()
+                    and not unrecorded
+                    and now_m >= claim_again_at
                     and (max_batches is None or batches < max_batches)
                     and outstanding[0] <= self.settings.batch_size
                 ):
                     claiming = self._claimer.submit(self._claim, lateness)
                     claiming.add_done_callback(on_claimed)
-                with signal:
-                    if not outstanding[0] and claiming is None:
-                        break
-                    # Sleep until a claim ends, a group is complete, or the oldest finished
-                    # delivery has waited RECORD_WITHIN (woken by the callbacks above).
+                with signal_:
+                    if not outstanding[0] and claiming is None and not unrecorded:
+                        if exhausted or self._stop.is_set() or claim_failures == 0:
+                            break
+                        if claim_failures >= CLAIM_TRIES:
+                            break
+                    # Sleep until a claim ends, a group is complete, the oldest finished
+                    # delivery has waited RECORD_WITHIN, or a retry is due.
                     while not (claiming is not None and claiming.done()):
                         if finished and len(finished) >= min(group, outstanding[0]):
                             break
-                        left = (
-                            first_done[0] + RECORD_WITHIN - time.monotonic() if finished else None
-                        )
+                        waits = [
+                            first_done[0] + RECORD_WITHIN - time.monotonic() if finished else None,
+                            record_again_at - time.monotonic() if unrecorded else None,
+                            claim_again_at - time.monotonic()
+                            if claiming is None and claim_failures
+                            else None,
+                            0.2 if self._stop.is_set() or stop_deadline is not None else None,
+                        ]
+                        left = min((w for w in waits if w is not None), default=None)
                         if left is not None and left <= 0:
                             break
-                        signal.wait(left)
+                        signal_.wait(left)
                     done, finished[:] = list(finished), []
                 if claiming is not None and claiming.done():
-                    # Taken even after a stop: these posts are claimed and must go out.
-                    deliveries, claiming = claiming.result(), None
-                    if not deliveries:
-                        exhausted = True
-                    else:
-                        batches += 1
-                        ids = [d.post_id for d in deliveries]
-                        result.claimed += len(ids)
-                        claimed.update(ids)
-                        with self._lock:
-                            self._in_flight.update(ids)
-                        with signal:
-                            outstanding[0] += len(deliveries)
-                        for delivery in deliveries:
-                            self._pool.submit(
-                                publishing.deliver, self.engine, delivery
-                            ).add_done_callback(on_delivered)
+                    try:
+                        deliveries = claiming.result()
+                    except DATABASE_DOWN as err:
+                        claim_failures += 1
+                        claim_again_at = time.monotonic() + _pause(claim_failures)
+                        log.warning("claim failed (%s); trying again", type(err).__name__)
+                        deliveries = None
+                    claiming = None
+                    if deliveries is not None:
+                        claim_failures = 0
+                        if not deliveries:
+                            exhausted = True
+                        else:
+                            batches += 1
+                            ids = [d.post_id for d in deliveries]
+                            result.claimed += len(ids)
+                            claimed.update(ids)
+                            with self._lock:
+                                self._in_flight.update(ids)
+                            with signal_:
+                                outstanding[0] += len(deliveries)
+                            for delivery in deliveries:
+                                self._pool.submit(self._deliver, delivery).add_done_callback(
+                                    on_delivered
+                                )
                 if done:
-                    pieces |= self._record(done, result)
-                    with signal:
-                        outstanding[0] -= len(done)
+                    delivered = [future.result() for future in done]
+                    unrecorded += delivered
+                    with signal_:
+                        outstanding[0] -= len(delivered)
+                if unrecorded and time.monotonic() >= record_again_at:
+                    try:
+                        pieces |= self._record(unrecorded, result, lateness)
+                    except DATABASE_DOWN as err:
+                        record_failures += 1
+                        record_again_at = time.monotonic() + _pause(record_failures)
+                        log.warning(
+                            "could not record %d result(s) (%s); keeping them and trying again",
+                            len(unrecorded),
+                            type(err).__name__,
+                        )
+                        if stop_deadline is not None and time.monotonic() > stop_deadline:
+                            log.error(
+                                "stopping with %d unrecorded result(s): their leases run out "
+                                "and recovery decides",
+                                len(unrecorded),
+                            )
+                            unrecorded = []
+                    else:
+                        unrecorded, record_failures = [], 0
                 if pieces and time.monotonic() - pieces_at >= PIECES_EVERY:
-                    self._publish_pieces(pieces)
-                    pieces, pieces_at = set(), time.monotonic()
+                    try:
+                        self._publish_pieces(pieces)
+                        pieces, pieces_at = set(), time.monotonic()
+                    except Exception:  # tried again with the next group
+                        log.exception("could not mark finished pieces as published")
         finally:
             if claiming is not None:
                 # Something failed while a claim ran: let it end. Its posts are left to
@@ -209,21 +318,29 @@ class Worker:
                 wait([claiming])
             with self._lock:
                 self._in_flight.difference_update(claimed)
+            self.gate.release(sorted(claimed))
             if pieces:
                 try:
                     self._publish_pieces(pieces)
                 except Exception:  # never hide the error that ended the sweep
                     log.exception("could not mark finished pieces as published")
 
-    def _record(self, done: list[Future[publishing.Delivery]], result: SweepResult) -> set[int]:
+    def _record(
+        self, delivered: list[publishing.Delivery], result: SweepResult, lateness: timedelta
+    ) -> set[int]:
         """Record a group of finished deliveries; the pieces they published posts of."""
-        delivered = [future.result() for future in done]
         outcomes = publishing.finish_deliveries(
-            self.engine, delivered, worker_id=self.worker_id, settings=self.settings
+            self.engine,
+            delivered,
+            worker_id=self.worker_id,
+            settings=self.settings,
+            lateness=lateness,
         )
         result.outcomes += outcomes
+        ids = [d.post_id for d in delivered]
         with self._lock:
-            self._in_flight.difference_update(d.post_id for d in delivered)
+            self._in_flight.difference_update(ids)
+        self.gate.release(ids)
         return publishing.published_pieces(outcomes)
 
     def _publish_pieces(self, piece_ids: set[int]) -> None:
@@ -240,14 +357,17 @@ class Worker:
             lateness = publishing.max_lateness(session)
             result.materialized = planning.materialize_series(session, now=now)
             result.missed = len(publishing.mark_missed(session, now=now, lateness=lateness))
-            recovery = publishing.recover_expired(
-                session, now=now, adapter_factory=self.adapter_factory
-            )
+            recovery = publishing.recover_expired(session, now=now)
             result.requeued, result.needs_check = (
                 len(recovery.requeued),
                 len(recovery.needs_check),
             )
-        self._publish_due(result, max_batches, lateness)
+        resolution = publishing.resolve_checks(
+            self.engine, now=now, adapter_factory=self.adapter_factory, worker=self.worker_id
+        )
+        result.found, result.not_found = len(resolution.found), len(resolution.not_found)
+        if not self._stop.is_set():
+            self._publish_due(result, max_batches, lateness)
         with Session(self.engine) as session:
             publishing.beat(
                 session,
@@ -261,11 +381,14 @@ class Worker:
         return result
 
     def _job(self) -> None:
-        try:
-            result = self.sweep()
-        except Exception:
-            log.exception("sweep failed; the next one runs on schedule")
+        if self._stop.is_set():
             return
+        with self._sweeping:
+            try:
+                result = self.sweep()
+            except Exception:
+                log.exception("sweep failed; the next one runs on schedule")
+                return
         if result.claimed or result.missed or result.requeued or result.needs_check:
             log.info(
                 "sweep: %d claimed, %d published, %d missed, %d requeued, %d need a check",
@@ -291,25 +414,58 @@ class Worker:
         )
 
     def run_forever(self) -> None:
-        """Sweep every poll interval until interrupted (the dedicated worker process)."""
+        """Sweep every poll interval until SIGTERM or SIGINT, then drain and return.
+
+        Both signals stop claiming, let the requests in flight finish (each bounded by its
+        adapter's timeout), record them, release the posts not yet sent and return, so
+        `systemctl stop`, `docker stop` and a rolling deploy leave nothing `publishing`.
+        """
         scheduler = BlockingScheduler(timezone=UTC)
+        self._scheduler = scheduler
         self._add_job(scheduler)
+
+        def on_signal(signum: int, _frame: object) -> None:
+            log.info("signal %d: finishing the posts in flight, then stopping", signum)
+            self.stop()
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             scheduler.start()
         except (KeyboardInterrupt, SystemExit):
             pass
         finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             self.close()
 
     def start_background(self) -> BackgroundScheduler:
         """Sweep in a background thread (the scheduler embedded in the dashboard)."""
         scheduler = BackgroundScheduler(timezone=UTC)
+        self._scheduler = scheduler
         self._add_job(scheduler)
         scheduler.start()
         return scheduler
 
-    def close(self) -> None:
-        """Stop renewing leases and let running publishes finish."""
+    def stop(self) -> None:
+        """Stop claiming and release the posts not yet sent; safe from a signal handler."""
         self._stop.set()
+        self.gate.stopping.set()
+        scheduler = self._scheduler
+        if scheduler is not None and scheduler.running:
+            # The running sweep drains by itself; close() waits for it.
+            scheduler.shutdown(wait=False)
+
+    def close(self) -> None:
+        """Stop, wait for the running sweep to drain (posts in flight recorded, the rest
+        released), then stop renewing leases."""
+        self.stop()
+        with self._sweeping:  # the sweep in progress, if any, has drained
+            pass
         self._claimer.shutdown(wait=True)
         self._pool.shutdown(wait=True)
+        self._renewer.join(timeout=self.settings.drain_seconds)
+
+
+def _pause(failures: int) -> float:
+    """Seconds before trying the database again after `failures` failures in a row."""
+    return float(min(RETRY_CAP, 0.2 * 2 ** (failures - 1)))

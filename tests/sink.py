@@ -4,7 +4,10 @@ Used by the exactly-once tests and by `bench/publishing.py`. Every request is re
 with its `Idempotency-Key` and receive time (raw deliveries), and answered 201 with
 `{"id": key}`. A deduplicating sink answers a repeated key the same way without counting
 it as a new message, as a receiver that honours idempotency keys would; a plain sink
-counts every delivery as a message. `delay` makes a slow receiver.
+counts every delivery as a message. `delay` makes a slow receiver; `Faults` makes a
+flaky one (500s, 429s with Retry-After, answers slower than the sender waits, dropped
+connections). GET on `status_url` says whether a key arrived, as a receiver that offers
+lookups would.
 
 Sockets get TCP_NODELAY: `http.server` writes headers and body in separate sends, and
 Nagle's algorithm plus delayed ACKs would otherwise add about 40 ms to every request.
@@ -13,6 +16,7 @@ Nagle's algorithm plus delayed ACKs would otherwise add about 40 ms to every req
 from __future__ import annotations
 
 import json
+import random
 import socket
 import threading
 import time
@@ -20,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 
 @dataclass(frozen=True)
@@ -55,13 +60,44 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.read(length)
         key = self.headers.get("Idempotency-Key", "")
         sink = self.server.sink
+        fault = sink.faults.next() if sink.faults is not None else ""
+        if fault == "500":
+            self._answer(500, {"error": "injected server error"})  # nothing stored
+            return
+        if fault == "429":
+            self._answer(429, {"error": "slow down"}, {"Retry-After": str(sink.faults.retry_after)})
+            return
         sink.record(key)
-        if sink.delay:
+        if fault == "drop":
+            # Stored, then the connection is cut before any answer: the sender cannot
+            # know whether the post arrived.
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if fault == "slow":
+            time.sleep(sink.faults.slow_seconds)  # stored, but the answer comes too late
+        elif sink.delay:
             time.sleep(sink.delay)
-        body = json.dumps({"id": key}).encode("utf-8")
-        self.send_response(201)
+        self._answer(201, {"id": key})
+
+    def do_GET(self) -> None:
+        # The status address: whether a post with this key arrived (for lookups).
+        query = parse_qs(urlsplit(self.path).query)
+        key = (query.get("idempotency_key") or [""])[0]
+        if self.server.sink.has(key):
+            self._answer(200, {"id": key})
+        else:
+            self._answer(404, {"error": "no such post"})
+
+    def _answer(
+        self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        body = json.dumps(payload).encode("utf-8")
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 
@@ -69,12 +105,53 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+class Faults:
+    """Failures a receiver injects, drawn per request from a seeded random source.
+
+    Each request is, with the given probabilities: answered 500 (not stored), answered
+    429 with Retry-After (not stored), stored but answered after `slow_seconds` (longer
+    than the sender waits), or stored and the connection dropped without an answer.
+    """
+
+    def __init__(
+        self,
+        *,
+        error: float = 0.0,
+        rate_limit: float = 0.0,
+        slow: float = 0.0,
+        drop: float = 0.0,
+        seed: int = 1,
+        retry_after: int = 1,
+        slow_seconds: float = 3.0,
+    ) -> None:
+        self.table = [("500", error), ("429", rate_limit), ("slow", slow), ("drop", drop)]
+        self.retry_after = retry_after
+        self.slow_seconds = slow_seconds
+        self.injected: Counter[str] = Counter()
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def next(self) -> str:
+        """The fault for the next request, or '' for a normal answer."""
+        with self._lock:
+            draw = self._random.random()
+            for name, probability in self.table:
+                if draw < probability:
+                    self.injected[name] += 1
+                    return name
+                draw -= probability
+            return ""
+
+
 class Sink:
     """The receiver; use as a context manager or call start() and stop()."""
 
-    def __init__(self, *, deduplicate: bool = False, delay: float = 0.0) -> None:
+    def __init__(
+        self, *, deduplicate: bool = False, delay: float = 0.0, faults: Faults | None = None
+    ) -> None:
         self.deduplicate = deduplicate
         self.delay = delay
+        self.faults = faults
         self._lock = threading.Lock()
         self.deliveries: list[Delivery] = []
         self.raw: Counter[str] = Counter()  # every request per key, repeats included
@@ -90,6 +167,11 @@ class Sink:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/hook"
 
+    @property
+    def status_url(self) -> str:
+        """Where the receiver says whether a key arrived (GET ?idempotency_key=...)."""
+        return self.url.replace("/hook", "/status")
+
     def record(self, key: str) -> None:
         """Count one arriving request."""
         now = time.time()
@@ -98,6 +180,11 @@ class Sink:
             if not (self.deduplicate and key in self.raw):
                 self.messages[key] += 1
             self.raw[key] += 1
+
+    def has(self, key: str) -> bool:
+        """Whether a request with this key arrived."""
+        with self._lock:
+            return key in self.raw
 
     def count(self) -> int:
         """Raw deliveries so far."""

@@ -27,7 +27,13 @@ from planner.publishing.followup import (
 )
 from planner.publishing.health import StatusSummary, beat, status_summary
 from planner.publishing.record import Outcome, finish_deliveries, published_pieces
-from planner.publishing.recovery import Recovery, mark_missed, recover_expired
+from planner.publishing.recovery import (
+    Recovery,
+    Resolution,
+    mark_missed,
+    recover_expired,
+    resolve_checks,
+)
 from planner.publishing.settings import (
     EngineSettings,
     backoff_seconds,
@@ -41,6 +47,7 @@ __all__ = [
     "EngineSettings",
     "Outcome",
     "Recovery",
+    "Resolution",
     "StatusSummary",
     "awaiting_manual_count",
     "backoff_seconds",
@@ -56,6 +63,7 @@ __all__ = [
     "published_pieces",
     "recover_expired",
     "renew_leases",
+    "resolve_checks",
     "retry_post",
     "status_summary",
 ]

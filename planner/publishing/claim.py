@@ -20,31 +20,38 @@ from sqlalchemy import (
 from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session, col, select
 
-from planner import planning
+from planner import planning, workflow
 from planner.channels import build_adapter
 from planner.dbtypes import UTCDateTime
 from planner.models import (
     Channel,
     Piece,
     Post,
-    PostStatus,
     Setting,
     utcnow,
 )
 from planner.publishing.deliver import AdapterFactory, Delivery, prepare
-from planner.publishing.tables import POSTS
+from planner.publishing.tables import PIECES, POSTS
 
 log = logging.getLogger("planner.publishing")
 
 
+# What a delivery needs of a claimed post (the claim returns it).
 CLAIMED_COLUMNS = (
     POSTS.c.id,
     POSTS.c.piece_id,
     POSTS.c.channel_id,
     POSTS.c.attempts,
     POSTS.c.idempotency_key,
+    POSTS.c.publish_at,
     # As text: most posts have no media, and decoding '[]' per post is measurable.
     sa.cast(POSTS.c.media, sa.Text()).label("media"),
+    # The approved revision, read in the claim's own snapshot: the text sent is this
+    # revision's, so an edit committed after the claim can never go out unapproved.
+    sa.select(PIECES.c.approved_revision)
+    .where(PIECES.c.id == POSTS.c.piece_id)
+    .scalar_subquery()
+    .label("revision"),
 )
 
 
@@ -95,7 +102,7 @@ def _claim_statement(dialect: str, limit: int) -> Update:
         # SQLite has one writer at a time, so the single UPDATE is atomic there.
         stmt = stmt.where(POSTS.c.id.in_(due.scalar_subquery()))
     return stmt.values(
-        status=PostStatus.publishing,
+        status=workflow.target("post", "claim"),
         claimed_by=bindparam("worker"),
         lease_until=bindparam("lease_until", type_=UTCDateTime()),
         attempts=POSTS.c.attempts + 1,
@@ -136,19 +143,27 @@ def claim_deliveries(
     return deliveries
 
 
-def renew_leases(session: Session, *, worker_id: str, post_ids: list[int], lease: timedelta) -> int:
-    """Extend this worker's leases on posts still in flight (slow channels)."""
+def renew_leases(
+    session: Session, *, worker_id: str, post_ids: list[int], lease: timedelta
+) -> list[int]:
+    """Extend this worker's leases on posts still in flight; the ids still held.
+
+    A post missing from the answer was taken from this worker (its lease ran out and
+    another recovered it, or a person moved it): the worker must not send it.
+    """
     if not post_ids:
-        return 0
-    count = session.exec(
+        return []
+    held = session.exec(
         update(Post)
         .where(
             col(Post.id).in_(post_ids),
             col(Post.claimed_by) == worker_id,
-            col(Post.status) == PostStatus.publishing,
+            col(Post.status).in_(workflow.sources("post", "publish")),
         )
         .values(lease_until=utcnow() + lease)
+        .returning(col(Post.id))
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).scalars()
+    ids = sorted(int(i) for i in held)
     session.commit()
-    return int(count)
+    return ids

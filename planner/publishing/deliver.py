@@ -2,35 +2,41 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import (
-    Connection,
-    Engine,
-    insert,
-)
+from sqlalchemy import Connection, Engine, bindparam, insert
 from sqlmodel import Session, col, select
 
 from planner.errors import (
     ConfigurationError,
     ValidationFailed,
 )
-from planner.models import (
-    Channel,
-    utcnow,
+from planner.models import Channel, PostStatus, utcnow
+from planner.publishing.tables import (
+    ATTEMPTS,
+    CHANNELS,
+    PIECES,
+    POSTS,
+    REVISIONS,
+    SETTINGS,
+    as_json,
+    recordset,
 )
-from planner.publishing.tables import ATTEMPTS, PIECES, as_json, recordset
 from publishers.base import (
     DeliveryError,
     Media,
     OutgoingPost,
     Publisher,
+    RateLimited,
     Receipt,
     TransientError,
 )
@@ -40,7 +46,7 @@ AdapterFactory = Callable[[Channel], Publisher]
 log = logging.getLogger("planner.publishing")
 
 
-def _message(
+def message_for(
     post_id: int,
     channel_id: int,
     media: list[dict[str, Any]],
@@ -68,7 +74,12 @@ def _message(
 
 @dataclass
 class Delivery:
-    """One claimed post on its way out: what goes where, and (after `deliver`) how it went."""
+    """One claimed post on its way out: what goes where, and (after `deliver`) how it went.
+
+    `revision` is the piece's approved revision whose text is sent. `withheld` says why a
+    claimed post was not sent after all (freeze, cancel, edit, lost lease, paused channel,
+    stopping worker): nothing went out, so it is released, not counted as an attempt.
+    """
 
     post_id: int
     piece_id: int
@@ -79,11 +90,174 @@ class Delivery:
     worker_id: str
     message: OutgoingPost
     adapter: Publisher | None
+    revision: int = 0
+    publish_at: datetime | None = None
+    # Whether the channel is known to drop a repeated request (a channel property).
+    dedupes: bool = False
     config_error: str = ""
+    # The channel's own checks refused the text: the post fails before any request.
+    invalid: str = ""
+    withheld: str = ""
     attempt_id: int | None = None
     duration_ms: int = 0
     receipt: Receipt | None = None
     error: DeliveryError | None = None
+
+    @property
+    def sendable(self) -> bool:
+        """Whether a request may be made at all (adapter built, text acceptable)."""
+        return self.adapter is not None and not self.invalid
+
+
+class Gate:
+    """Says, right before each request, whether a claimed post may still go out.
+
+    Two checks. Locally: the worker's lease on the post is still valid with a safety
+    margin (a stalled worker whose lease ran out never sends, and recovery of an expired
+    lease cannot race a send that may still start). In the database, at most `max_age`
+    seconds old, one query per refresh for every post waiting to be sent: the post is
+    still ours and `publishing` (not cancelled or recovered), publishing is not frozen,
+    the piece is still approved at the revision being sent, and the channel is enabled,
+    connected and not paused by a rate limit. A post whose request has not started when a
+    freeze, cancel or edit commits therefore does not go out.
+    """
+
+    def __init__(self, engine: Engine, worker_id: str, *, max_age: float = 0.5) -> None:
+        self.engine = engine
+        self.worker_id = worker_id
+        self.max_age = max_age
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._deadline: dict[int, float] = {}  # post -> monotonic time its lease is good to
+        self._waiting: dict[int, Delivery] = {}
+        self._verdicts: dict[int, str] = {}
+        self._paused: dict[int, float] = {}  # channel -> monotonic time it may send again
+        self._checked_at = float("-inf")
+
+    def pause(self, channel_id: int, until: float) -> None:
+        """A rate limit: no request to this channel before `until` (monotonic)."""
+        with self._lock:
+            self._paused[channel_id] = max(until, self._paused.get(channel_id, until))
+
+    def hold(self, deliveries: Sequence[Delivery], deadline: float) -> None:
+        """Register claimed deliveries whose lease is good until `deadline` (monotonic)."""
+        with self._lock:
+            for delivery in deliveries:
+                self._deadline[delivery.post_id] = deadline
+                self._waiting[delivery.post_id] = delivery
+            self._checked_at = float("-inf")  # new posts: check them before the first send
+
+    def renewed(self, post_ids: Sequence[int], lost: Sequence[int], deadline: float) -> None:
+        """Leases renewed until `deadline`; `lost` ones were taken from this worker."""
+        with self._lock:
+            for post_id in post_ids:
+                if post_id in self._deadline:
+                    self._deadline[post_id] = max(self._deadline[post_id], deadline)
+            for post_id in lost:
+                if post_id in self._deadline:
+                    self._deadline[post_id] = float("-inf")
+
+    def release(self, post_ids: Sequence[int]) -> None:
+        """Forget posts that are recorded."""
+        with self._lock:
+            for post_id in post_ids:
+                self._deadline.pop(post_id, None)
+                self._waiting.pop(post_id, None)
+                self._verdicts.pop(post_id, None)
+
+    def deadline(self, post_id: int) -> float:
+        """Until when (monotonic) this worker may still start sending `post_id`."""
+        with self._lock:
+            return self._deadline.get(post_id, float("-inf"))
+
+    def lease_ok(self, delivery: Delivery) -> str:
+        """Why the local lease forbids sending now, or ''."""
+        if time.monotonic() >= self.deadline(delivery.post_id):
+            return "this worker's lease on the post ran out before its request could start"
+        return ""
+
+    def permit(self, delivery: Delivery) -> str:
+        """Why `delivery` must not be sent now, or '' when it may go out."""
+        if self.stopping.is_set():
+            return "the worker is stopping; the post is released for the next one"
+        reason = self.lease_ok(delivery)
+        if reason:
+            return reason
+        with self._lock:
+            if self._paused.get(delivery.channel_id, float("-inf")) > time.monotonic():
+                self._waiting.pop(delivery.post_id, None)
+                return "the channel asked to wait (rate limit)"
+            if time.monotonic() - self._checked_at > self.max_age:
+                self._refresh()
+            reason = self._verdicts.get(delivery.post_id, "")
+            self._waiting.pop(delivery.post_id, None)
+        return reason
+
+    def _refresh(self) -> None:
+        """Check every waiting post in one query (called with the lock held)."""
+        waiting = dict(self._waiting)
+        self._checked_at = time.monotonic()
+        if not waiting:
+            return
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(_gate_statement(), {"ids": sorted(waiting)}).all()
+                frozen = conn.execute(_FROZEN).first() is not None
+        except Exception as err:  # cannot confirm: send nothing until it can
+            log.warning("cannot check posts before sending (%s); holding them", type(err).__name__)
+            self._checked_at = float("-inf")
+            for post_id in waiting:
+                self._verdicts[post_id] = "the database could not confirm the post may go out"
+            return
+        now = utcnow()
+        found = {int(row.id): row for row in rows}
+        for post_id, delivery in waiting.items():
+            self._verdicts[post_id] = _gate_reason(
+                found.get(post_id), delivery, self.worker_id, frozen, now
+            )
+
+
+def _gate_reason(row: Any, delivery: Delivery, worker_id: str, frozen: bool, now: datetime) -> str:
+    if row is None or row.status != PostStatus.publishing or row.claimed_by != worker_id:
+        return "the post was changed (cancelled or taken over) before its request started"
+    if frozen:
+        return "publishing was frozen before the request started"
+    if row.approved_revision != delivery.revision or row.revision != delivery.revision:
+        return (
+            f"the piece changed after revision {delivery.revision} was approved; "
+            "it needs approval again"
+        )
+    if not row.enabled:
+        return "the channel was disabled"
+    if row.needs_reconnect:
+        return "the channel needs to be reconnected"
+    if row.paused_until is not None and row.paused_until > now:
+        return f"the channel is paused until {row.paused_until:%Y-%m-%d %H:%M:%S} UTC"
+    return ""
+
+
+@functools.cache
+def _gate_statement() -> Any:
+    return (
+        sa.select(
+            POSTS.c.id,
+            POSTS.c.status,
+            POSTS.c.claimed_by,
+            PIECES.c.revision,
+            PIECES.c.approved_revision,
+            CHANNELS.c.enabled,
+            CHANNELS.c.needs_reconnect,
+            CHANNELS.c.paused_until,
+        )
+        .join(PIECES, PIECES.c.id == POSTS.c.piece_id)
+        .join(CHANNELS, CHANNELS.c.id == POSTS.c.channel_id)
+        .where(POSTS.c.id.in_(bindparam("ids", expanding=True)))
+    )
+
+
+_FROZEN = sa.select(SETTINGS.c.key).where(
+    SETTINGS.c.key == "publishing_frozen", SETTINGS.c.value == "on"
+)
 
 
 def write_attempts(conn: Connection, deliveries: list[Delivery], worker_id: str) -> None:
@@ -115,74 +289,104 @@ def prepare(
     worker_id: str,
     adapter_factory: AdapterFactory,
 ) -> list[Delivery]:
-    """Deliveries for claimed posts (rows of `CLAIMED_COLUMNS`), and the ledger rows of
-    those whose channel deduplicates, in the session's transaction (the caller commits)."""
+    """Deliveries for claimed posts (rows of `CLAIMED_COLUMNS`), in the session's
+    transaction (the caller commits).
+
+    The text is the piece's approved revision (the claim returned its number), never the
+    live piece, which may have been edited since. The channel's own checks run on it: a
+    text the channel would refuse fails here, before any request. Posts to channels that
+    deduplicate, and posts that will not be sent, get their ledger rows here, before any
+    request: after a crash the former are simply sent again with the same key. Posts to
+    channels that cannot deduplicate get theirs in `deliver`, right before their own
+    request, so a crash sends to `needs_check` only a post whose request may have begun.
+    """
     if not posts:
         return []
     conn = session.connection()
-    pieces = {
-        row.id: row
+    wanted = {(p.piece_id, p.revision) for p in posts}
+    revisions = {
+        (row.piece_id, row.number): row
         for row in conn.execute(
             sa.select(
-                PIECES.c.id,
-                PIECES.c.title,
-                PIECES.c.body,
-                PIECES.c.variants,
-                PIECES.c.tags,
-            ).where(PIECES.c.id.in_({p.piece_id for p in posts}))
+                REVISIONS.c.piece_id,
+                REVISIONS.c.number,
+                REVISIONS.c.title,
+                REVISIONS.c.body,
+                REVISIONS.c.variants,
+                REVISIONS.c.tags,
+            ).where(sa.tuple_(REVISIONS.c.piece_id, REVISIONS.c.number).in_(sorted(wanted)))
         )
     }
     adapters: dict[int, Publisher | str] = {}
-    kinds: dict[int, str] = {}
+    channels: dict[int, Channel] = {}
     for channel in session.exec(
         select(Channel).where(col(Channel.id).in_({p.channel_id for p in posts}))
     ):
         assert channel.id is not None
-        kinds[channel.id] = channel.kind
+        channels[channel.id] = channel
         try:
             adapters[channel.id] = adapter_factory(channel)
         except (ValidationFailed, ConfigurationError) as err:
             adapters[channel.id] = f"channel {channel.name!r} is misconfigured: {err}"
     deliveries = []
     for post in posts:
-        piece = pieces[post.piece_id]
         adapter = adapters[post.channel_id]
-        deliveries.append(
-            Delivery(
-                post_id=post.id,
-                piece_id=post.piece_id,
-                channel_id=post.channel_id,
-                channel_kind=kinds[post.channel_id],
-                attempts=post.attempts,
-                key=post.idempotency_key,
-                worker_id=worker_id,
-                message=_message(
-                    post.id,
-                    post.channel_id,
-                    json.loads(post.media) if post.media not in (None, "[]") else [],
-                    piece.title,
-                    piece.body,
-                    piece.variants,
-                    piece.tags,
-                ),
-                adapter=None if isinstance(adapter, str) else adapter,
-                config_error=adapter if isinstance(adapter, str) else "",
-            )
+        channel = channels[post.channel_id]
+        approved = revisions.get((post.piece_id, post.revision))
+        message = message_for(
+            post.id,
+            post.channel_id,
+            json.loads(post.media) if post.media not in (None, "[]") else [],
+            approved.title if approved else "",
+            approved.body if approved else "",
+            (approved.variants if approved else None) or {},
+            (approved.tags if approved else None) or [],
         )
-    now_written = [d for d in deliveries if d.adapter is None or d.adapter.deduplicates]
+        delivery = Delivery(
+            post_id=post.id,
+            piece_id=post.piece_id,
+            channel_id=post.channel_id,
+            channel_kind=channel.kind,
+            attempts=post.attempts,
+            key=post.idempotency_key,
+            worker_id=worker_id,
+            message=message,
+            adapter=None if isinstance(adapter, str) else adapter,
+            revision=int(post.revision or 0),
+            publish_at=post.publish_at,
+            dedupes=bool(channel.deduplicates),
+            config_error=adapter if isinstance(adapter, str) else "",
+        )
+        if approved is None:
+            delivery.invalid = f"approved revision {post.revision} of the piece is missing"
+        elif delivery.adapter is not None:
+            found = delivery.adapter.validate(message)
+            if found:
+                delivery.invalid = f"{channel.name} would refuse the text: " + "; ".join(
+                    f"{p.field}: {p.message}" for p in found
+                )
+        deliveries.append(delivery)
+    now_written = [d for d in deliveries if not d.sendable or d.dedupes]
     if now_written:
         write_attempts(conn, now_written, worker_id)
     return deliveries
 
 
-def deliver(engine: Engine, delivery: Delivery) -> Delivery:
+def deliver(engine: Engine, delivery: Delivery, gate: Gate | None = None) -> Delivery:
     """Send one post through its adapter (no database session is open); never raises.
 
-    A post whose ledger row is not written yet (its channel cannot deduplicate) gets it
-    first; if that fails, nothing is sent and the post is retried like a network error.
+    `gate` decides, right before the request, whether the post may still go out; a
+    withheld post is not sent. A post whose ledger row is not written yet (its channel
+    cannot deduplicate) gets it first; if that fails, nothing is sent and the post is
+    retried like a network error.
     """
-    if delivery.adapter is None:
+    if not delivery.sendable:
         return delivery
+    assert delivery.adapter is not None
+    if gate is not None:
+        delivery.withheld = gate.permit(delivery)
+        if delivery.withheld:
+            return delivery
     if delivery.attempt_id is None:
         try:
             with engine.begin() as conn:
@@ -191,6 +395,11 @@ def deliver(engine: Engine, delivery: Delivery) -> Delivery:
             log.exception("could not write the ledger row for post %s", delivery.post_id)
             delivery.error = TransientError(f"could not write the ledger row: {err}")
             return delivery
+        if gate is not None:
+            # Writing the row took time: the lease must still hold when the request starts.
+            delivery.withheld = gate.lease_ok(delivery)
+            if delivery.withheld:
+                return delivery
     started = time.monotonic()
     try:
         delivery.receipt = delivery.adapter.publish(delivery.message, delivery.key)
@@ -202,6 +411,9 @@ def deliver(engine: Engine, delivery: Delivery) -> Delivery:
             f"unexpected error in the {delivery.channel_kind} adapter: {err!r}"
         )
     delivery.duration_ms = int((time.monotonic() - started) * 1000)
+    if gate is not None and isinstance(delivery.error, RateLimited):
+        # This worker's other posts to the channel wait at once, before it is recorded.
+        gate.pause(delivery.channel_id, time.monotonic() + delivery.error.retry_after)
     return delivery
 
 

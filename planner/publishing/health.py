@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import (
-    and_,
-    func,
-)
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from planner import planning
@@ -42,6 +39,8 @@ class StatusSummary:
     needs_check: int
     missed: int
     awaiting_manual: int
+    # Channels a rate limit paused, with the instant they may send again.
+    paused: list[tuple[str, datetime]] = field(default_factory=list)
 
 
 def status_summary(
@@ -79,10 +78,21 @@ def status_summary(
             ).one()
         )
     )
-    waiting = count(
-        col(Post.status) == PostStatus.planned,
-        col(Post.publish_at) <= now,
-        and_(col(Post.next_attempt_at).is_not(None), col(Post.next_attempt_at) > now),
+    # Waiting, not held: a retry that is not due yet, or a channel paused by a rate limit.
+    waiting = int(
+        session.exec(
+            select(func.count())
+            .select_from(Post)
+            .join(Channel, col(Post.channel_id) == Channel.id)
+            .where(
+                col(Post.status) == PostStatus.planned,
+                col(Post.publish_at) <= now,
+                or_(
+                    and_(col(Post.next_attempt_at).is_not(None), col(Post.next_attempt_at) > now),
+                    and_(col(Channel.paused_until).is_not(None), col(Channel.paused_until) > now),
+                ),
+            )
+        ).one()
     )
     return StatusSummary(
         workers=workers,
@@ -93,6 +103,13 @@ def status_summary(
         needs_check=count(Post.status == PostStatus.needs_check),
         missed=count(Post.status == PostStatus.missed),
         awaiting_manual=count(Post.status == PostStatus.awaiting_manual),
+        paused=[
+            (channel.name, channel.paused_until)
+            for channel in session.exec(
+                select(Channel).where(col(Channel.paused_until) > now).order_by(col(Channel.name))
+            )
+            if channel.paused_until is not None
+        ],
     )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, select
 
+from planner import audit, workflow
 from planner.channels import mark_needs_reconnect
 from planner.dbtypes import UTCDateTime
 from planner.models import (
@@ -30,7 +31,7 @@ from planner.models import (
 )
 from planner.publishing.deliver import Delivery
 from planner.publishing.settings import EngineSettings, backoff_seconds
-from planner.publishing.tables import ATTEMPTS, AUDIT, POSTS, as_json, recordset
+from planner.publishing.tables import ATTEMPTS, AUDIT, CHANNELS, POSTS, as_json, recordset
 from publishers.base import (
     ManualActionRequired,
     RateLimited,
@@ -67,57 +68,127 @@ _FINISH_ATTEMPT = (
 
 @dataclass(frozen=True)
 class _Verdict:
-    status: PostStatus
+    """Where a delivered post goes: a move of the post table, and what the ledger says."""
+
+    action: str
     outcome: str
     message: str
     retry_at: datetime | None = None
+    # A withheld post never tried: its claim is not counted as an attempt.
+    uncount: int = 0
+    # A rate limit pauses the whole channel until then.
+    pause_until: datetime | None = None
+
+    @property
+    def status(self) -> PostStatus:
+        """The post's state after the move."""
+        return PostStatus(workflow.target("post", self.action))
+
+
+@dataclass(frozen=True)
+class _History:
+    """What earlier attempts of a post count towards its budgets."""
+
+    failures: int = 0
+    rate_limited: int = 0
 
 
 def _verdict(
     delivery: Delivery,
     *,
-    failures: int,
+    history: _History,
     settings: EngineSettings,
     rng: random.Random | None,
     now: datetime,
+    lateness: timedelta | None,
 ) -> _Verdict:
     """Where a delivered post goes next, from its receipt or its typed error."""
     if delivery.config_error:
-        return _Verdict(PostStatus.failed, "config", delivery.config_error)
+        return _Verdict("fail", "config", delivery.config_error)
+    if delivery.invalid:
+        return _Verdict("fail", "invalid", delivery.invalid)
+    if delivery.withheld:
+        return _Verdict("requeue", "withheld", delivery.withheld, uncount=1)
     if delivery.receipt is not None:
-        return _Verdict(PostStatus.published, "published", "")
+        return _Verdict("publish", "published", "")
     error = delivery.error
     assert error is not None
     if isinstance(error, ManualActionRequired):
-        return _Verdict(PostStatus.awaiting_manual, error.outcome, error.message)
+        return _Verdict("hand_over", error.outcome, error.message)
     if isinstance(error, RateLimited):
+        until = now + timedelta(seconds=error.retry_after)
+        waits = history.rate_limited + 1
+        if waits > settings.max_attempts:
+            return _Verdict(
+                "fail",
+                error.outcome,
+                f"rate limited {waits} times; gave up: {error.message}",
+                pause_until=until,
+            )
+        if lateness is not None and delivery.publish_at is not None:
+            latest = delivery.publish_at + lateness
+            if until > latest:
+                return _Verdict(
+                    "fail",
+                    error.outcome,
+                    f"the channel asked to wait until {until:%Y-%m-%d %H:%M:%S} UTC, later "
+                    f"than the post may go out ({latest:%Y-%m-%d %H:%M} UTC): {error.message}",
+                    pause_until=until,
+                )
+        return _Verdict("retry_later", error.outcome, error.message, until, pause_until=until)
+    if error.ambiguous and not delivery.dedupes:
+        # The request may have arrived; sending again could publish it twice.
         return _Verdict(
-            PostStatus.planned,
+            "suspect",
             error.outcome,
-            error.message,
-            now + timedelta(seconds=error.retry_after),
+            f"{error.message}; it may have gone out, and this channel is not known to drop "
+            "repeats, so it is not sent again: check whether it was published",
         )
     if error.retryable:
+        failures = history.failures + 1
         if failures < settings.max_attempts:
             wait = backoff_seconds(settings, failures, rng)
             return _Verdict(
-                PostStatus.planned, error.outcome, error.message, now + timedelta(seconds=wait)
+                "retry_later", error.outcome, error.message, now + timedelta(seconds=wait)
             )
         return _Verdict(
-            PostStatus.failed,
-            error.outcome,
-            f"gave up after {failures} attempts: {error.message}",
+            "fail", error.outcome, f"gave up after {failures} attempts: {error.message}"
         )
-    return _Verdict(PostStatus.failed, error.outcome, error.message)
+    return _Verdict("fail", error.outcome, error.message)
 
 
-def _is_retry(delivery: Delivery) -> bool:
+def _counted(delivery: Delivery) -> bool:
+    """Whether earlier attempts matter for this delivery's verdict (a retryable error)."""
     error = delivery.error
     return (
-        error is not None
+        not delivery.withheld
+        and error is not None
         and error.retryable
-        and not isinstance(error, (RateLimited, ManualActionRequired))
+        and not isinstance(error, ManualActionRequired)
     )
+
+
+def _histories(conn: Connection, post_ids: list[int]) -> dict[int, _History]:
+    """Earlier failures and rate-limited waits per post, from the ledger."""
+    if not post_ids:
+        return {}
+    counts: dict[int, dict[str, int]] = {}
+    for post_id, outcome, count in conn.execute(
+        select(ATTEMPTS.c.post_id, ATTEMPTS.c.outcome, func.count())
+        .where(
+            ATTEMPTS.c.post_id.in_(post_ids),
+            ATTEMPTS.c.outcome.in_(["transient", "interrupted", "rate_limited"]),
+        )
+        .group_by(ATTEMPTS.c.post_id, ATTEMPTS.c.outcome)
+    ):
+        counts.setdefault(int(post_id), {})[outcome] = int(count)
+    return {
+        post_id: _History(
+            failures=c.get("transient", 0) + c.get("interrupted", 0),
+            rate_limited=c.get("rate_limited", 0),
+        )
+        for post_id, c in counts.items()
+    }
 
 
 def finish_deliveries(
@@ -127,34 +198,32 @@ def finish_deliveries(
     worker_id: str,
     settings: EngineSettings,
     rng: random.Random | None = None,
+    lateness: timedelta | None = None,
 ) -> list[Outcome]:
     """Record how a group of deliveries went, in one transaction: posts, ledger, audit.
 
     A post is moved only while this worker still holds it; if another worker recovered
     it after our lease ran out, the ledger keeps what really happened and the post keeps
-    the state that worker gave it. Call `publish_finished_pieces` afterwards with the
-    pieces of the published outcomes.
+    the state that worker gave it, except that a post recovered to `needs_check` whose
+    request did succeed is published (the check is answered). A 429 pauses its channel
+    for every worker; rate-limited waits count against `max_attempts` and never carry a
+    post past `lateness` after its time. Call `publish_finished_pieces` afterwards with
+    the pieces of the published outcomes.
     """
     if not deliveries:
         return []
     with engine.begin() as conn:
-        retried = [d.post_id for d in deliveries if _is_retry(d)]
-        earlier: dict[int, int] = {}
-        if retried:
-            earlier = {
-                post_id: int(count)
-                for post_id, count in conn.execute(
-                    select(ATTEMPTS.c.post_id, func.count())
-                    .where(
-                        ATTEMPTS.c.post_id.in_(retried),
-                        ATTEMPTS.c.outcome.in_(["transient", "interrupted"]),
-                    )
-                    .group_by(ATTEMPTS.c.post_id)
-                )
-            }
+        histories = _histories(conn, [d.post_id for d in deliveries if _counted(d)])
         now = utcnow()
         verdicts = [
-            _verdict(d, failures=earlier.get(d.post_id, 0) + 1, settings=settings, rng=rng, now=now)
+            _verdict(
+                d,
+                history=histories.get(d.post_id, _History()),
+                settings=settings,
+                rng=rng,
+                now=now,
+                lateness=lateness,
+            )
             for d in deliveries
         ]
         post_rows = [
@@ -166,14 +235,20 @@ def finish_deliveries(
                 "b_external_id": d.receipt.external_id if d.receipt else None,
                 "b_external_url": d.receipt.url if d.receipt else None,
                 "b_published_at": now if d.receipt else None,
+                "b_uncount": verdict.uncount,
             }
             for d, verdict in zip(deliveries, verdicts, strict=True)
         ]
         moved = _move_posts(conn, post_rows, worker_id)
+        answered = _answer_checks(
+            conn,
+            [row for row in post_rows if row["b_id"] not in moved and row["b_external_id"]],
+        )
         attempt_rows: list[dict[str, object]] = []
         audit_rows: list[dict[str, object]] = []
         outcomes: list[Outcome] = []
         reconnect: dict[int, str] = {}
+        pauses: dict[int, tuple[datetime, str]] = {}
         for d, verdict in zip(deliveries, verdicts, strict=True):
             receipt, error = d.receipt, d.error
             held = d.post_id in moved
@@ -196,36 +271,118 @@ def finish_deliveries(
                 )
             if held:
                 audit_rows.append(
-                    {
-                        "at": now,
-                        "actor_name": worker_id,
-                        "object_type": "post",
-                        "object_id": str(d.post_id),
-                        "action": verdict.outcome,
-                        "from_state": PostStatus.publishing.value,
-                        "to_state": verdict.status.value,
-                        "version": d.attempts,
-                        "note": verdict.message[:500],
-                    }
+                    _event(now, worker_id, d, verdict.action, verdict.status, verdict.message)
+                )
+            elif d.post_id in answered:
+                audit_rows.append(
+                    _event(
+                        now,
+                        worker_id,
+                        d,
+                        "found",
+                        PostStatus.published,
+                        "its request succeeded after the lease was lost",
+                        from_state=PostStatus.needs_check,
+                    )
                 )
             if verdict.outcome == "auth":
                 reconnect[d.channel_id] = verdict.message
+            if verdict.pause_until is not None:
+                current = pauses.get(d.channel_id)
+                if current is None or current[0] < verdict.pause_until:
+                    pauses[d.channel_id] = (verdict.pause_until, verdict.message)
+            status = (
+                verdict.status
+                if held
+                else PostStatus.published
+                if d.post_id in answered
+                else PostStatus.publishing
+            )
             outcomes.append(
-                Outcome(
-                    d.post_id,
-                    verdict.status if held else PostStatus.publishing,
-                    verdict.outcome,
-                    verdict.message,
-                    d.piece_id,
-                )
+                Outcome(d.post_id, status, verdict.outcome, verdict.message, d.piece_id)
             )
         _complete_attempts(conn, attempt_rows, now)
         _record_events(conn, audit_rows)
+        for channel_id, (until, message) in pauses.items():
+            conn.execute(
+                _PAUSE_CHANNEL,
+                {
+                    "b_channel": channel_id,
+                    "b_until": until,
+                    "b_reason": f"rate limited: {message}"[:500],
+                },
+            )
     if reconnect:
         with Session(engine) as session:
             for channel_id, message in reconnect.items():
                 mark_needs_reconnect(session, channel_id=channel_id, message=message)
     return outcomes
+
+
+def _event(
+    now: datetime,
+    worker_id: str,
+    delivery: Delivery,
+    action: str,
+    to_state: PostStatus,
+    note: str,
+    *,
+    from_state: PostStatus = PostStatus.publishing,
+) -> dict[str, object]:
+    return audit.event_row(
+        at=now,
+        actor_name=worker_id,
+        object_type="post",
+        object_id=delivery.post_id,
+        action=action,
+        from_state=from_state.value,
+        to_state=to_state.value,
+        version=delivery.revision or None,
+        note=note[:500],
+    )
+
+
+_PAUSE_CHANNEL = (
+    update(CHANNELS)
+    .where(
+        CHANNELS.c.id == bindparam("b_channel"),
+        sa.or_(
+            CHANNELS.c.paused_until.is_(None),
+            CHANNELS.c.paused_until < bindparam("b_until", type_=UTCDateTime()),
+        ),
+    )
+    .values(
+        paused_until=bindparam("b_until", type_=UTCDateTime()), pause_reason=bindparam("b_reason")
+    )
+)
+
+
+def _answer_checks(conn: Connection, rows: list[dict[str, Any]]) -> set[int]:
+    """Posts recovered to `needs_check` while their request was in flight, and that request
+    succeeded: they are published (the check is answered). The ids moved."""
+    if not rows:
+        return set()
+    answered = set()
+    for row in rows:
+        moved = conn.execute(
+            update(POSTS)
+            .where(
+                POSTS.c.id == row["b_id"],
+                POSTS.c.status.in_(workflow.sources("post", "found")),
+            )
+            .values(
+                status=workflow.target("post", "found"),
+                external_id=row["b_external_id"],
+                external_url=row["b_external_url"],
+                published_at=row["b_published_at"],
+                last_error=None,
+                version=POSTS.c.version + 1,
+            )
+            .returning(POSTS.c.id)
+        ).first()
+        if moved is not None:
+            answered.add(int(moved.id))
+    return answered
 
 
 def _move_posts(conn: Connection, rows: list[dict[str, Any]], worker_id: str) -> set[int]:
@@ -271,6 +428,7 @@ _FINISH_POST_ROW: dict[str, Any] = {
     "b_external_id": sa.String(),
     "b_external_url": sa.String(),
     "b_published_at": sa.DateTime(timezone=True),
+    "b_uncount": sa.Integer(),
 }
 
 
@@ -284,10 +442,11 @@ def _finish_posts_statement(dialect: str) -> Update:
         .where(
             POSTS.c.id == rows.c.b_id,
             POSTS.c.claimed_by == bindparam("worker"),
-            POSTS.c.status == PostStatus.publishing,
+            POSTS.c.status.in_(workflow.sources("post", "publish")),
         )
         .values(
             status=rows.c.b_status,
+            attempts=POSTS.c.attempts - rows.c.b_uncount,
             claimed_by=None,
             lease_until=None,
             next_attempt_at=rows.c.b_next_attempt_at,

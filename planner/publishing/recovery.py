@@ -5,24 +5,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import (
-    update,
-)
+from sqlalchemy import Engine, and_, or_, update
 from sqlmodel import Session, col, select
 
-from planner import audit
+from planner import audit, workflow
 from planner.channels import build_adapter
-from planner.errors import (
-    PlannerError,
-)
-from planner.models import (
-    Channel,
-    Post,
-    PostStatus,
-    PublishAttempt,
-)
-from planner.publishing.deliver import AdapterFactory
+from planner.errors import PlannerError
+from planner.models import Channel, Piece, Post, PostStatus, PublishAttempt, Revision
+from planner.publishing.deliver import AdapterFactory, message_for
+from publishers.base import DeliveryError, Publisher, Receipt
 
 log = logging.getLogger("planner.publishing")
 
@@ -32,12 +25,12 @@ def mark_missed(session: Session, *, now: datetime, lateness: timedelta) -> list
     stmt = (
         update(Post)
         .where(
-            col(Post.status) == PostStatus.planned,
+            col(Post.status).in_(workflow.sources("post", "miss")),
             col(Post.attempts) == 0,
             col(Post.publish_at) < now - lateness,
         )
         .values(
-            status=PostStatus.missed,
+            status=workflow.target("post", "miss"),
             last_error=f"not published within {lateness} of its time",
             version=Post.version + 1,
         )
@@ -52,9 +45,9 @@ def mark_missed(session: Session, *, now: datetime, lateness: timedelta) -> list
             actor_name="scheduler",
             object_type="post",
             object_id=post_id,
-            action="missed",
-            from_state="planned",
-            to_state="missed",
+            action="miss",
+            from_state=PostStatus.planned.value,
+            to_state=PostStatus.missed.value,
             note=f"more than {lateness} late",
         )
     session.commit()
@@ -69,19 +62,23 @@ class Recovery:
     needs_check: list[int] = field(default_factory=list)
 
 
-def recover_expired(
-    session: Session, *, now: datetime, adapter_factory: AdapterFactory = build_adapter
-) -> Recovery:
-    """Posts left `publishing` by a dead worker: safe to send again, or a human checks.
+def recover_expired(session: Session, *, now: datetime) -> Recovery:
+    """Posts left `publishing` by a stopped worker: safe to send again, or checked.
 
     If a request may have been in flight (an attempt was started and never finished) and
-    the channel cannot deduplicate, sending again could publish twice: `needs_check`.
+    the channel is not known to drop repeats, sending again could publish twice:
+    `needs_check`, which a lookup at the channel (`resolve_checks`) or a person settles.
+    A worker sends only while its lease holds with a margin (see `deliver.Gate`), so a
+    lease that ran out here cannot race a request that is still allowed to start.
     """
     result = Recovery()
     rows = session.exec(
         select(Post, Channel)
         .join(Channel, col(Post.channel_id) == Channel.id)
-        .where(Post.status == PostStatus.publishing, col(Post.lease_until) < now)
+        .where(
+            col(Post.status).in_(workflow.sources("post", "requeue")),
+            col(Post.lease_until) < now,
+        )
     ).all()
     for post, channel in rows:
         open_attempt = session.exec(
@@ -89,24 +86,21 @@ def recover_expired(
             .where(PublishAttempt.post_id == post.id, col(PublishAttempt.finished_at).is_(None))
             .order_by(col(PublishAttempt.id).desc())
         ).first()
-        try:
-            dedupes = adapter_factory(channel).deduplicates
-        except (PlannerError, ValueError):
-            dedupes = False
         in_flight = open_attempt is not None
-        target = PostStatus.needs_check if in_flight and not dedupes else PostStatus.planned
+        action = "suspect" if in_flight and not channel.deduplicates else "requeue"
         note = (
-            f"worker {post.claimed_by} stopped mid-request; {channel.name} cannot deduplicate, "
-            "so check whether it went out"
-            if target == PostStatus.needs_check
+            f"worker {post.claimed_by} stopped mid-request; {channel.name} is not known to "
+            "drop repeats, so check whether it went out"
+            if action == "suspect"
             else f"worker {post.claimed_by} stopped; sending again"
             + (" with the same idempotency key" if in_flight else "")
         )
+        target = PostStatus(workflow.target("post", action))
         moved = session.exec(
             update(Post)
             .where(
                 col(Post.id) == post.id,
-                col(Post.status) == PostStatus.publishing,
+                col(Post.status).in_(workflow.sources("post", action)),
                 col(Post.lease_until) < now,
             )
             .values(
@@ -133,13 +127,151 @@ def recover_expired(
             actor_name="scheduler",
             object_type="post",
             object_id=post.id,
-            action="recover",
-            from_state="publishing",
+            action=action,
+            from_state=PostStatus.publishing.value,
             to_state=target.value,
             note=note,
         )
         session.commit()
-        (result.needs_check if target == PostStatus.needs_check else result.requeued).append(
+        (result.needs_check if action == "suspect" else result.requeued).append(
             post.id  # type: ignore[arg-type]
         )
+    return result
+
+
+@dataclass
+class Resolution:
+    """What lookups at the channels made of posts that needed a check."""
+
+    found: list[int] = field(default_factory=list)
+    not_found: list[int] = field(default_factory=list)
+    unknown: list[int] = field(default_factory=list)
+
+
+# A lookup that could not tell is tried again after this long.
+LOOKUP_RETRY = timedelta(minutes=5)
+
+
+def resolve_checks(
+    engine: Engine,
+    *,
+    now: datetime,
+    limit: int = 50,
+    adapter_factory: AdapterFactory = build_adapter,
+    worker: str = "scheduler",
+) -> Resolution:
+    """Settle `needs_check` posts by asking their channel, before a person is asked.
+
+    Where the adapter can look a post up (by slug, record key, the receiver's status
+    address), a post that is there becomes `published` with its address, one that surely
+    is not is planned again (same idempotency key), and one the channel cannot tell about
+    stays for a person (asked again after `LOOKUP_RETRY`). No session is open during a
+    lookup; each answer is stored only if the post is still unchanged.
+    """
+    result = Resolution()
+    with Session(engine, expire_on_commit=False) as session:
+        rows = session.exec(
+            select(Post, Channel, Revision)
+            .join(Channel, col(Post.channel_id) == Channel.id)
+            .join(Piece, col(Post.piece_id) == Piece.id)
+            .join(
+                Revision,
+                and_(
+                    col(Revision.piece_id) == Piece.id,
+                    col(Revision.number) == Piece.approved_revision,
+                ),
+            )
+            .where(
+                col(Post.status).in_(workflow.sources("post", "found")),
+                col(Channel.enabled).is_(True),
+                or_(col(Post.next_attempt_at).is_(None), col(Post.next_attempt_at) <= now),
+            )
+            .order_by(col(Post.id))
+            .limit(limit)
+        ).all()
+    adapters: dict[int, Publisher | None] = {}
+    answers: list[tuple[Post, str, Receipt | None, str]] = []
+    for post, channel, revision in rows:
+        assert channel.id is not None and post.id is not None
+        if channel.id not in adapters:
+            try:
+                adapters[channel.id] = adapter_factory(channel)
+            except (PlannerError, ValueError):
+                adapters[channel.id] = None
+        adapter = adapters[channel.id]
+        if adapter is None or not adapter.can_look_up:
+            continue
+        message = message_for(
+            post.id,
+            channel.id,
+            post.media,
+            revision.title,
+            revision.body,
+            revision.variants,
+            revision.tags,
+        )
+        try:
+            receipt = adapter.lookup(message, post.idempotency_key)
+        except DeliveryError as err:
+            answers.append((post, "unknown", None, err.message))
+            continue
+        except Exception as err:  # an adapter bug must not stop the sweep
+            log.exception("lookup of post %s failed", post.id)
+            answers.append((post, "unknown", None, repr(err)))
+            continue
+        answers.append((post, "found" if receipt else "not_found", receipt, ""))
+    with Session(engine) as session:
+        for post, answer, receipt, error in answers:
+            assert post.id is not None
+            values: dict[str, Any]
+            if answer == "unknown":
+                values = {
+                    "next_attempt_at": now + LOOKUP_RETRY,
+                    "last_error": f"{post.last_error or ''} (lookup could not tell: {error})"[
+                        :2000
+                    ],
+                }
+            elif answer == "found":
+                assert receipt is not None
+                values = {
+                    "status": workflow.target("post", "found"),
+                    "external_id": receipt.external_id,
+                    "external_url": receipt.url,
+                    "published_at": now,
+                    "last_error": None,
+                    "next_attempt_at": None,
+                }
+            else:
+                values = {
+                    "status": workflow.target("post", "not_found"),
+                    "last_error": "the channel has no such post: sending it again",
+                    "next_attempt_at": None,
+                }
+            moved = session.exec(
+                update(Post)
+                .where(
+                    col(Post.id) == post.id,
+                    col(Post.version) == post.version,
+                    col(Post.status).in_(workflow.sources("post", "found")),
+                )
+                .values(**values, version=Post.version + 1)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if moved != 1:
+                session.rollback()
+                continue
+            if answer != "unknown":
+                audit.record(
+                    session,
+                    actor=None,
+                    actor_name=worker,
+                    object_type="post",
+                    object_id=post.id,
+                    action=answer,
+                    from_state=PostStatus.needs_check.value,
+                    to_state=str(values["status"]),
+                    note=receipt.url or receipt.external_id if receipt else "",
+                )
+            session.commit()
+            getattr(result, answer).append(post.id)
     return result

@@ -57,6 +57,14 @@ class EngineSettings:
     retry_base_seconds: float = 30.0
     retry_cap_seconds: float = 3600.0
     poll_seconds: float = 15.0
+    # How long a stopping worker keeps trying to record its last results.
+    drain_seconds: float = 60.0
+
+    @property
+    def lease_margin(self) -> timedelta:
+        """How long before its lease ends a worker stops starting requests: a fifth of the
+        lease, at most 30 s (covers clock skew between hosts and a slow ledger write)."""
+        return min(self.lease / 5, timedelta(seconds=30))
 
     @classmethod
     def from_env(cls) -> EngineSettings:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,21 +14,23 @@ from sqlalchemy import (
 
 from planner.models import (
     AuditEvent,
+    Channel,
     Piece,
     Post,
     PublishAttempt,
+    Revision,
     Series,
+    Setting,
 )
 
-log = logging.getLogger("planner.publishing")
-
-
+# Core handles: the engine's hot path skips the ORM's unit of work.
 ATTEMPTS = PublishAttempt.__table__  # type: ignore[attr-defined]
 POSTS = Post.__table__  # type: ignore[attr-defined]
 AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
 PIECES = Piece.__table__  # type: ignore[attr-defined]
-
-
+REVISIONS = Revision.__table__  # type: ignore[attr-defined]
+CHANNELS = Channel.__table__  # type: ignore[attr-defined]
+SETTINGS = Setting.__table__  # type: ignore[attr-defined]
 SERIES = Series.__table__  # type: ignore[attr-defined]
 
 

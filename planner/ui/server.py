@@ -77,4 +77,18 @@ def serve(port: int, address: str) -> int:
         streamlit_cli.main()
     except SystemExit as done:
         return int(done.code or 0)
+    finally:
+        # Streamlit ends on SIGTERM/SIGINT; the scheduler drains like a worker's would.
+        stop_embedded_scheduler()
     return 0
+
+
+def stop_embedded_scheduler() -> None:
+    """Drain and stop this process's background scheduler, if it runs: posts in flight
+    are recorded, claimed posts not yet sent are released."""
+    global _worker
+    with _lock:
+        worker, _worker = _worker, None
+    if worker is not None:
+        worker.close()
+        logging.getLogger("planner.serve").info("embedded scheduler %s stopped", worker.worker_id)

@@ -433,7 +433,7 @@ def test_a_crash_mid_batch_sends_to_a_human_only_the_posts_whose_request_began(
     assert sorted(c.key for c in rec.calls) == sorted(p.idempotency_key for p in posts[1:])
 
 
-def test_a_result_after_the_lease_was_lost_is_kept_in_the_ledger_not_on_the_post(
+def test_a_success_after_the_lease_was_lost_answers_the_check_it_caused(
     world: World, engine: Engine, rec: type[recording.RecordingPublisher]
 ) -> None:
     post = _due_post(world, _approved_piece(world), _channel(world), ago=timedelta(minutes=1))
@@ -452,10 +452,47 @@ def test_a_result_after_the_lease_was_lost_is_kept_in_the_ledger_not_on_the_post
     (outcome,) = publishing.finish_deliveries(
         engine, [delivery], worker_id="slow-worker", settings=FAST
     )
-    assert (outcome.status, outcome.outcome) == (PostStatus.publishing, "published")
-    assert _reload(engine, post.id).status == PostStatus.needs_check
+    # The receipt proves the post went out: the check is answered, once, on the record.
+    assert (outcome.status, outcome.outcome) == (PostStatus.published, "published")
+    state = _reload(engine, post.id)
+    assert (state.status, state.external_id) == (PostStatus.published, f"ext-{post.id}")
     (attempt,) = _attempts(engine, post.id)
     assert attempt.outcome == "published"
+    assert "lease lost before completion" in (attempt.error or "")
+    with Session(engine) as s:
+        moves = s.exec(
+            select(AuditEvent.action)
+            .where(AuditEvent.object_type == "post", AuditEvent.object_id == str(post.id))
+            .order_by(col(AuditEvent.id))
+        ).all()
+    assert moves[-2:] == ["suspect", "found"]
+    assert len(rec.calls) == 1
+
+
+def test_a_failure_after_the_lease_was_lost_leaves_the_post_to_its_recovery(
+    world: World, engine: Engine, rec: type[recording.RecordingPublisher]
+) -> None:
+    post = _due_post(world, _approved_piece(world), _channel(world), ago=timedelta(minutes=1))
+    (delivery,) = publishing.claim_deliveries(
+        engine,
+        worker_id="slow-worker",
+        now=utcnow(),
+        limit=5,
+        lease=timedelta(seconds=1),
+        lateness=timedelta(hours=6),
+    )
+    rec.script.append(TransientError("upstream timeout", http_status=503))
+    publishing.deliver(engine, delivery)
+    time.sleep(1.1)
+    with Session(engine) as s:
+        assert publishing.recover_expired(s, now=utcnow()).needs_check == [post.id]
+    (outcome,) = publishing.finish_deliveries(
+        engine, [delivery], worker_id="slow-worker", settings=FAST
+    )
+    assert outcome.status == PostStatus.publishing  # not ours any more: nothing moved
+    assert _reload(engine, post.id).status == PostStatus.needs_check
+    (attempt,) = _attempts(engine, post.id)
+    assert attempt.outcome == "transient"
     assert "lease lost before completion" in (attempt.error or "")
 
 
