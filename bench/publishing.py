@@ -11,7 +11,8 @@ For each configuration (1, 2 and 4 `python -m planner worker` processes on Postg
 - **backlog**: N posts come due at the same instant while the workers are already
   polling; throughput is N / (last receipt - due time), next to the floor: the same
   number of processes and threads sending the same webhook requests through the same
-  HTTP helper (`publishers.http.request`) to the same kind of sink, with no database.
+  HTTP helper (`publishers.http.request`), each thread over one keep-alive session as the
+  engine's are, to the same kind of sink, with no database.
 - **latency**: due (publish_at) to sent (the sink's receive time), median and p99, for
   the backlog (mostly queueing) and for a paced run where posts come due one by one at
   half the measured backlog throughput (what the scheduler adds at a sustainable load).
@@ -66,7 +67,7 @@ from planner.models import (  # noqa: E402
     WorkerHeartbeat,
     utcnow,
 )
-from publishers.http import raise_for_channel, request  # noqa: E402
+from publishers.http import new_session, raise_for_channel, request  # noqa: E402
 from tests.sink import Sink  # noqa: E402
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -100,15 +101,19 @@ def floor_client(url: str, count: int, threads: int, start_at: float) -> None:
     lock = threading.Lock()
 
     def loop() -> None:
+        # One keep-alive session per thread, as the engine keeps one per channel and thread.
+        session = new_session()
         while True:
             with lock:
                 i = next(counter, None)
             if i is None:
+                session.close()
                 return
             key = uuid.uuid4().hex
             response = request(
                 "POST",
                 url,
+                session=session,
                 data=_payload(i, key),
                 headers={
                     "Content-Type": "application/json; charset=utf-8",

@@ -1359,6 +1359,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"needs check: {summary.needs_check}   missed: {summary.missed}   "
         f"to post by hand: {summary.awaiting_manual}"
     )
+    for name, until in summary.paused:
+        print(f"paused by a rate limit: {name} until {format_local(until, 'UTC')}")
     return 0
 
 

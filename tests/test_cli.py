@@ -830,3 +830,34 @@ def test_a_variant_its_channel_would_refuse_is_stopped_at_submission(org: Cli) -
     assert shown["status"] == "draft"
     org.ok("pieces", "edit", "1", "--as", "ed", "--variant", "Bluesky=" + "ä" * 300)
     assert "in_review" in org.ok("pieces", "submit", "1", "--as", "ed")
+
+
+def test_a_429_pauses_the_channel_and_status_says_until_when(
+    org: Cli, httpserver: HTTPServer
+) -> None:
+    org.ok(
+        "channels",
+        "add",
+        "webhook",
+        "Intranet",
+        "--set",
+        f"url={httpserver.url_for('/in')}",
+        "--as",
+        "boss",
+    )
+    post_id = _approved_piece_with_due_post(org, "Intranet")
+    httpserver.expect_oneshot_request("/in", method="POST").respond_with_json(
+        {"error": "slow down"}, status=429, headers={"Retry-After": "600"}
+    )
+    org.ok("publish-due", "--once")
+    out = org.ok("status")
+    assert "paused by a rate limit: Intranet until" in out
+    status = json.loads(org.ok("status", "--json"))
+    ((name, _until),) = status["paused"]
+    assert name == "Intranet"
+    # The post waits for the channel; it is not held, and nothing else is sent meanwhile.
+    assert (status["held"], status["failed"]) == (0, 0)
+    org.ok("publish-due", "--once")
+    assert len(httpserver.log) == 1
+    posts = json.loads(org.ok("posts", "list", "--as", "ed", "--json"))
+    assert [(p["id"], p["status"]) for p in posts] == [(post_id, "planned")]
