@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from types import EllipsisType
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlmodel import Session, col, func, select
 
@@ -219,6 +220,41 @@ def mark_needs_reconnect(
     session.commit()
 
 
+def _host(url: object) -> str:
+    parts = urlsplit(str(url or "").strip())
+    return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{parts.port or ''}"
+
+
+def _moved_host(channel: Channel, settings: Mapping[str, Any]) -> str:
+    """The new host when `settings` point one of the channel's addresses elsewhere, or ''."""
+    cls = REGISTRY.get(channel.kind)
+    if cls is None:
+        return ""
+    for spec in cls.settings_spec:
+        if spec.secret or spec.type != "url" or spec.name not in settings:
+            continue
+        old, new = channel.settings.get(spec.name), settings[spec.name]
+        if old and new and _host(old) != _host(new):
+            return urlsplit(str(new).strip()).hostname or str(new)
+    return ""
+
+
+def _secrets_to_reenter(
+    channel: Channel, stored: Mapping[str, Any], settings: Mapping[str, Any], host: str
+) -> dict[str, Message]:
+    """A stored secret never follows a channel to another host: each must be given again."""
+    return {
+        name: Message(
+            "secret_for_new_host",
+            "the channel now points to {host}; enter {name} again for it",
+            host=host,
+            name=name,
+        )
+        for name in secret_names(channel)
+        if stored.get(name) and not settings.get(name)
+    }
+
+
 def check_connection(session: Session, *, actor: User, ref: str | int) -> str:
     """Ask the channel whether it answers and accepts the credentials.
 
@@ -332,7 +368,10 @@ def update_channel(
 ) -> Channel:
     """Change a channel's name, settings or daily cap (None: no cap, `...`: unchanged).
 
-    A secret setting given empty keeps the stored one.
+    A secret setting given empty keeps the stored one, unless an address of the channel
+    moves to another host: then every stored secret must be given again (a token never
+    goes to a host it was not made for), and what was known of the old server (whether
+    it drops repeats, a rate-limit pause) is forgotten.
     """
     require(actor, "manage_channels")
     channel = get_channel(session, ref)
@@ -373,8 +412,17 @@ def update_channel(
         except ValidationFailed as err:
             problems.update(err.fields)
         declared = _take_declaration(channel.kind, plain, settings)
+        moved = _moved_host(channel, settings)
+        if moved:
+            problems.update(_secrets_to_reenter(channel, secrets, settings, moved))
+    else:
+        moved = ""
     if problems:
         raise ValidationFailed(problems)
+    if moved:
+        # What was proven (or declared) of the old server says nothing about the new one.
+        channel.deduplicates, channel.deduplication_basis = False, ""
+        channel.paused_until = channel.pause_reason = None
     if declared is not None and declared != channel.deduplicates:
         channel.deduplicates, channel.deduplication_basis = declared, ADMIN_BASIS
     if name is not None and name != channel.name:

@@ -72,6 +72,60 @@ def test_update_keeps_a_secret_left_empty_and_replaces_a_typed_one(
     assert not any(TOKEN in n or "new-secret" in n for n in notes)
 
 
+def test_a_stored_secret_never_follows_the_channel_to_another_host(
+    world: World, engine: Engine
+) -> None:
+    channel = channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="webhook",
+        name="Intranet",
+        settings={"url": "http://127.0.0.1:9/a", "secret": TOKEN},
+    )
+    assert channel.id is not None
+    channels.set_deduplication(world.session, actor=world.admin, ref=channel.id, deduplicates=True)
+    before = stored(engine, "Intranet")
+
+    with pytest.raises(ValidationFailed) as caught:
+        channels.update_channel(
+            world.session,
+            actor=world.admin,
+            ref="Intranet",
+            settings={"url": "https://elsewhere.example/hook", "secret": ""},
+        )
+    assert set(caught.value.fields) == {"secret"}
+    assert "elsewhere.example" in str(caught.value)
+    assert TOKEN not in str(caught.value)
+    after = stored(engine, "Intranet")
+    assert (after.settings, after.credentials) == (before.settings, before.credentials)
+
+    # Given again, the secret goes with the new address; what was known of the old
+    # receiver (that it drops repeats) is not assumed of the new one.
+    channels.update_channel(
+        world.session,
+        actor=world.admin,
+        ref="Intranet",
+        settings={"url": "https://elsewhere.example/hook", "secret": "secret-for-elsewhere"},
+    )
+    moved = stored(engine, "Intranet")
+    assert credentials.decrypt(moved.credentials) == {"secret": "secret-for-elsewhere"}
+    assert (moved.deduplicates, moved.deduplication_basis) == (False, "")
+
+
+def test_a_new_path_on_the_same_host_keeps_the_stored_secret(world: World, engine: Engine) -> None:
+    channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="webhook",
+        name="Intranet",
+        settings={"url": "http://127.0.0.1:9/a", "secret": TOKEN},
+    )
+    channels.update_channel(
+        world.session, actor=world.admin, ref="Intranet", settings={"url": "http://127.0.0.1:9/b"}
+    )
+    assert credentials.decrypt(stored(engine, "Intranet").credentials) == {"secret": TOKEN}
+
+
 def test_bad_update_names_the_setting_and_changes_nothing(world: World, engine: Engine) -> None:
     channels.create_channel(
         world.session,
