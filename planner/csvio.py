@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from planner import audit, planning
 from planner.errors import (
     CsvImportFailed,
+    IllegalTransition,
     Message,
     NotFound,
     PlannerError,
@@ -32,7 +33,6 @@ from planner.models import (
     Idea,
     Piece,
     Post,
-    PostStatus,
     User,
 )
 from planner.permissions import require
@@ -230,6 +230,8 @@ def _problem(err: PlannerError) -> str:
         return "; ".join(f"{k}: {v}" for k, v in err.fields.items())
     if isinstance(err, TimeInputError):
         return err.message
+    if isinstance(err, IllegalTransition):
+        return err.as_message()
     return str(err)
 
 
@@ -333,7 +335,7 @@ def import_plan(session: Session, *, actor: User, raw: bytes | str) -> PlanImpor
         raw, required=["piece_id", "channel", "publish_at"], allowed=PLAN_COLUMNS
     )
     new: list[Post] = []
-    moves: list[tuple[Post, datetime, str]] = []
+    moves: list[planning.PostMove] = []
     unchanged = 0
     for line, row in rows:
         tz_name = row.get("timezone") or actor.timezone
@@ -343,11 +345,11 @@ def import_plan(session: Session, *, actor: User, raw: bytes | str) -> PlanImpor
             if not row["piece_id"].isdigit():
                 raise ValidationFailed({"piece_id": f"{row['piece_id']!r} is not a piece id"})
             if post_ref:
-                moved = _planned_move(session, post_ref, row, tz_name)
-                if moved is None:
+                move = _planned_move(session, actor, post_ref, row, tz_name)
+                if move is None:
                     unchanged += 1
                 else:
-                    moves.append(moved)
+                    moves.append(move)
             else:
                 new.append(
                     planning.prepare_post(
@@ -363,31 +365,20 @@ def import_plan(session: Session, *, actor: User, raw: bytes | str) -> PlanImpor
             problems.append((line, _problem(err)))
     if problems:
         raise CsvImportFailed(sorted(problems))
-    try:
-        for post, when, tz_name in moves:
-            old = post.publish_at
-            post.publish_at, post.timezone, post.status = when, tz_name, PostStatus.planned
-            session.add(post)
-            audit.record(
-                session,
-                actor=actor,
-                object_type="post",
-                object_id=post.id,
-                action="move",
-                to_state=PostStatus.planned.value,
-                note=f"plan import: {old:%Y-%m-%d %H:%M} -> {when:%Y-%m-%d %H:%M} UTC",
-            )
-        session.flush()
-    except BaseException:
-        session.rollback()
-        raise
+    # The moves and the new posts are one transaction: store_posts commits them all.
+    for move in moves:
+        planning.store_move(
+            session, actor=actor, move=move, note_prefix="plan import: ", commit=False
+        )
     planning.store_posts(session, actor=actor, posts=new)
-    return PlanImport(created=new, moved=[m[0] for m in moves], unchanged=unchanged)
+    return PlanImport(created=new, moved=[m.post for m in moves], unchanged=unchanged)
 
 
 def _planned_move(
-    session: Session, post_ref: str, row: dict[str, str], tz_name: str
-) -> tuple[Post, datetime, str] | None:
+    session: Session, actor: User, post_ref: str, row: dict[str, str], tz_name: str
+) -> planning.PostMove | None:
+    """The row's move of an existing post, checked as the calendar checks it; None if the
+    row keeps the post's time (an exported plan imports again as it is)."""
     if not post_ref.isdigit():
         raise ValidationFailed({"post_id": f"{post_ref!r} is not a post id"})
     post = session.get(Post, int(post_ref))
@@ -397,14 +388,11 @@ def _planned_move(
         raise ValidationFailed(
             {"piece_id": f"post {post.id} belongs to piece {post.piece_id}, not {row['piece_id']}"}
         )
-    when = parse_to_utc(row["publish_at"], tz_name)
-    if when == post.publish_at:
+    if parse_to_utc(row["publish_at"], tz_name) == post.publish_at:
         return None
-    if post.status not in (PostStatus.planned, PostStatus.failed, PostStatus.missed):
-        raise ValidationFailed(
-            {"publish_at": f"post {post.id} is {post.status.value} and cannot be moved"}
-        )
-    return post, when, tz_name
+    return planning.prepare_move(
+        session, actor=actor, post_id=int(post_ref), when=row["publish_at"], tz_name=tz_name
+    )
 
 
 # --- audit ------------------------------------------------------------------------------

@@ -102,12 +102,28 @@ class IllegalTransition(PlannerError, ValueError):
         self, kind: str, obj_id: object, state: str, action: str, allowed: Sequence[str]
     ) -> None:
         self.kind = kind
+        self.obj_id = obj_id
         self.state = state
         self.action = action
         self.allowed = list(allowed)
         allowed_text = ", ".join(self.allowed) if self.allowed else "none"
         super().__init__(
             f"Cannot {action} {kind} {obj_id} while it is {state!r}; allowed: {allowed_text}"
+        )
+
+    def as_message(self) -> Message:
+        """This refusal as a Message coded `illegal_move`, for a list of problems (a CSV
+        file's lines); the dashboard says it as it says a refused move."""
+        return Message.formatted(
+            "illegal_move",
+            str(self),
+            {
+                "kind": self.kind,
+                "obj_id": self.obj_id,
+                "state": self.state,
+                "action": self.action,
+                "allowed": self.allowed,
+            },
         )
 
 

@@ -6,14 +6,12 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, func, select
 
 from planner import audit, checks, workflow
 from planner.errors import (
     EditConflict,
     FourEyesViolation,
-    IllegalTransition,
     Message,
     NotFound,
     NothingToRestore,
@@ -22,14 +20,6 @@ from planner.errors import (
 from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User, utcnow
 from planner.permissions import require
 from planner.schemas import PieceCreate, PieceUpdate, parse_input
-
-# An edit in these states sends the piece (back) to review; archived pieces are read-only.
-_EDITABLE = {
-    PieceStatus.draft,
-    PieceStatus.in_review,
-    PieceStatus.changes_requested,
-    PieceStatus.approved,
-}
 
 
 @dataclass(frozen=True)
@@ -206,8 +196,7 @@ def edit_piece(
     piece = get_piece(session, actor=actor, piece_id=piece_id)
     if piece.revision != expected_revision:
         raise EditConflict("piece", piece_id, expected_revision, piece.revision, update)
-    if piece.status not in _EDITABLE:
-        raise workflow_error(piece, "edit", actor)
+    workflow.check("piece", piece, "edit", actor)
     variants = (
         _check_variants(session, update.variants)
         if update.variants is not None
@@ -223,9 +212,11 @@ def edit_piece(
     )
     if not changed:
         return piece
-    before = piece.status
     assert actor.id is not None
-    try:
+    author_id = actor.id
+    after_approval = piece.status == PieceStatus.approved
+
+    def save() -> None:
         if update.title is not None:
             piece.title = update.title
         if update.body is not None:
@@ -238,47 +229,24 @@ def edit_piece(
         if update.tags is not None:
             piece.tags = update.tags
         piece.revision += 1
-        piece.updated_at = utcnow()
-        if piece.status == PieceStatus.approved:
-            piece.status = PieceStatus.in_review
-        session.add(piece)
-        session.add(revision_of(piece, author_id=actor.id, note=update.note))
-        audit.record(
+        session.add(revision_of(piece, author_id=author_id, note=update.note))
+
+    try:
+        workflow.apply(
             session,
-            actor=actor,
-            object_type="piece",
-            object_id=piece_id,
+            kind="piece",
+            obj=piece,
             action="edit",
-            from_state=before.value,
-            to_state=piece.status.value,
-            version=piece.revision,
+            actor=actor,
             note=update.note
-            or (
-                "edited after approval: needs review again"
-                if before == PieceStatus.approved
-                else ""
-            ),
+            or ("edited after approval: needs review again" if after_approval else ""),
+            effect=save,
+            version=piece.revision + 1,
         )
-        session.commit()
-    except StaleDataError as err:
-        session.rollback()
-        session.refresh(piece)
+    except EditConflict as err:
+        # Said in revisions, the numbers the editor sees, and with the text kept.
         raise EditConflict("piece", piece_id, expected_revision, piece.revision, update) from err
-    except BaseException:
-        session.rollback()
-        raise
     return piece
-
-
-def workflow_error(piece: Piece, action: str, actor: User) -> IllegalTransition:
-    """The IllegalTransition for an action that is not in the table (such as edit)."""
-    return IllegalTransition(
-        "piece",
-        piece.id,
-        piece.status.value,
-        action,
-        workflow.allowed_actions("piece", piece.status, actor.role),
-    )
 
 
 def authors(session: Session, piece_id: int) -> set[int]:

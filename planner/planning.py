@@ -17,14 +17,11 @@ from typing import Any
 from dateutil.rrule import rrulestr
 from sqlalchemy import ColumnElement, and_, case, func, or_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
 from planner import audit, checks, workflow
 from planner.channels import get_channel
 from planner.errors import (
-    EditConflict,
-    IllegalTransition,
     Message,
     NotFound,
     TimeInputError,
@@ -57,14 +54,6 @@ SERIES_HORIZON = timedelta(weeks=8)
 MATERIALIZE_SLACK = timedelta(hours=1)
 MAX_OCCURRENCES = 500
 _PAST_TOLERANCE = timedelta(minutes=1)
-_MOVABLE = {PostStatus.planned, PostStatus.failed, PostStatus.missed}
-_CANCELLABLE = {
-    PostStatus.planned,
-    PostStatus.failed,
-    PostStatus.missed,
-    PostStatus.needs_check,
-    PostStatus.awaiting_manual,
-}
 
 
 class HoldReason(StrEnum):
@@ -238,42 +227,76 @@ def get_post(session: Session, post_id: int) -> Post:
     return post
 
 
-def _change_post(
+@dataclass(frozen=True)
+class PostMove:
+    """A post's new time, checked by `prepare_move` and not stored yet."""
+
+    post: Post
+    publish_at: datetime
+    tz_name: str
+
+
+def prepare_move(
     session: Session,
     *,
     actor: User,
-    post: Post,
-    action: str,
-    before: PostStatus,
-    note: str,
-    expected_version: int | None,
-) -> Post:
-    loaded = post.version
-    if expected_version is not None and expected_version != loaded:
-        session.rollback()
-        raise EditConflict("post", post.id, expected_version, loaded, None)
+    post_id: int,
+    when: str | datetime,
+    tz_name: str | None = None,
+    fold: Fold | None = None,
+    now: datetime | None = None,
+) -> PostMove:
+    """Check a move of a post (role and state by the workflow table, then the new time)
+    without storing it (used by move_post and by CSV import)."""
+    post = get_post(session, post_id)
+    workflow.check("post", post, "move", actor)
+    tz_name = tz_name or actor.timezone
     try:
-        session.add(post)
-        audit.record(
-            session,
-            actor=actor,
-            object_type="post",
-            object_id=post.id,
-            action=action,
-            from_state=before.value,
-            to_state=post.status.value,
-            version=loaded + 1,
-            note=note,
+        publish_at = _when(when, tz_name, fold)
+    except TimeInputError as err:
+        raise ValidationFailed({"publish_at": err.message}) from err
+    if publish_at < (now or utcnow()) - _PAST_TOLERANCE:
+        raise ValidationFailed(
+            {
+                "publish_at": Message(
+                    "in_the_past",
+                    "{when} is in the past",
+                    when=when if isinstance(when, str) else when.isoformat(),
+                )
+            }
         )
-        session.commit()
-    except StaleDataError as err:
-        session.rollback()
-        session.refresh(post)
-        raise EditConflict("post", post.id, loaded, post.version, None) from err
-    except BaseException:
-        session.rollback()
-        raise
-    return post
+    return PostMove(post, publish_at, tz_name)
+
+
+def store_move(
+    session: Session,
+    *,
+    actor: User,
+    move: PostMove,
+    expected_version: int | None = None,
+    note_prefix: str = "",
+    commit: bool = True,
+) -> Post:
+    """Reschedule a post as `prepare_move` checked it; a failed or missed post is planned
+    again. With `commit=False` the caller commits (a CSV import stores all rows at once)."""
+    post = move.post
+    old = post.publish_at
+
+    def reschedule() -> None:
+        post.publish_at = move.publish_at
+        post.timezone = move.tz_name
+        post.last_error = None
+
+    return workflow.apply_post(
+        session,
+        post=post,
+        action="move",
+        actor=actor,
+        note=f"{note_prefix}{old:%Y-%m-%d %H:%M} -> {move.publish_at:%Y-%m-%d %H:%M} UTC",
+        expected_version=expected_version,
+        effect=reschedule,
+        commit=commit,
+    )
 
 
 def move_post(
@@ -287,40 +310,10 @@ def move_post(
     expected_version: int | None = None,
 ) -> Post:
     """Reschedule a post; a failed or missed post is planned again."""
-    require(actor, "plan_posts")
-    post = get_post(session, post_id)
-    if post.status not in _MOVABLE:
-        raise IllegalTransition(
-            "post",
-            post_id,
-            post.status.value,
-            "move",
-            ["cancel"] if post.status in _CANCELLABLE else [],
-        )
-    tz_name = tz_name or actor.timezone
-    try:
-        publish_at = _when(when, tz_name, fold)
-    except TimeInputError as err:
-        raise ValidationFailed({"publish_at": err.message}) from err
-    if publish_at < utcnow() - _PAST_TOLERANCE:
-        raise ValidationFailed(
-            {"publish_at": Message("in_the_past", "{when} is in the past", when=when)}
-        )
-    before = post.status
-    old = post.publish_at
-    post.publish_at = publish_at
-    post.timezone = tz_name
-    post.status = PostStatus.planned
-    post.last_error = None
-    return _change_post(
-        session,
-        actor=actor,
-        post=post,
-        action="move",
-        before=before,
-        note=f"{old:%Y-%m-%d %H:%M} -> {publish_at:%Y-%m-%d %H:%M} UTC",
-        expected_version=expected_version,
+    move = prepare_move(
+        session, actor=actor, post_id=post_id, when=when, tz_name=tz_name, fold=fold
     )
+    return store_move(session, actor=actor, move=move, expected_version=expected_version)
 
 
 def cancel_post(
@@ -332,25 +325,12 @@ def cancel_post(
     expected_version: int | None = None,
 ) -> Post:
     """Cancel a post that has not gone out; it stays on record as cancelled."""
-    require(actor, "plan_posts")
-    post = get_post(session, post_id)
-    if post.status not in _CANCELLABLE:
-        raise IllegalTransition(
-            "post",
-            post_id,
-            post.status.value,
-            "cancel",
-            ["move"] if post.status in _MOVABLE else [],
-        )
-    before = post.status
-    post.status = PostStatus.cancelled
-    return _change_post(
+    return workflow.apply_post(
         session,
-        actor=actor,
-        post=post,
+        post=get_post(session, post_id),
         action="cancel",
-        before=before,
-        note=reason.strip(),
+        actor=actor,
+        note=reason,
         expected_version=expected_version,
     )
 

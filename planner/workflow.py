@@ -20,6 +20,7 @@ from planner.models import (
     IdeaStatus,
     Piece,
     PieceStatus,
+    Post,
     PostStatus,
     Role,
     User,
@@ -57,6 +58,13 @@ PIECE_MOVES: Table = {
         PieceStatus.changes_requested, _APPROVERS, note_required=True
     ),
     (PieceStatus.changes_requested, "revise"): Move(PieceStatus.draft, _EDITORIAL),
+    # Saving an edit: a new revision in the same state, except that an edit of an approved
+    # piece needs a new approval. Published and archived pieces are not edited.
+    **{
+        (state, "edit"): Move(state, _EDITORIAL)
+        for state in (PieceStatus.draft, PieceStatus.in_review, PieceStatus.changes_requested)
+    },
+    (PieceStatus.approved, "edit"): Move(PieceStatus.in_review, _EDITORIAL),
     **{
         (state, "archive"): Move(PieceStatus.archived, _EDITORIAL)
         for state in (
@@ -68,6 +76,8 @@ PIECE_MOVES: Table = {
         )
     },
     (PieceStatus.archived, "reopen"): Move(PieceStatus.draft, _EDITORIAL),
+    # The scheduler, once every post of an approved piece is out and no series continues.
+    (PieceStatus.approved, "publish"): Move(PieceStatus.published, SYSTEM),
 }
 
 # A post's lifecycle. The scheduler's moves (no role may take them) drive the engine's
@@ -114,12 +124,25 @@ def sources(kind: str, action: str) -> list[enum.StrEnum]:
 
 
 def target(kind: str, action: str) -> enum.StrEnum:
-    """Where `action` leads (every action of a table leads to one state)."""
+    """Where `action` leads, for an action that leads to one state wherever it starts."""
     (state,) = {move.target for (_s, a), move in TABLES[kind].items() if a == action}
     return state
 
 
-Stateful = Idea | Piece
+def leading_to(kind: str, goal: enum.StrEnum) -> list[enum.StrEnum]:
+    """The states from which some sequence of moves still reaches `goal` (itself excluded)."""
+    found: set[enum.StrEnum] = set()
+    grew = True
+    while grew:
+        grew = False
+        for (source, _a), move in TABLES[kind].items():
+            if source != goal and source not in found and (move.target in found | {goal}):
+                found.add(source)
+                grew = True
+    return [state for state in type(goal) if state in found]
+
+
+Stateful = Idea | Piece | Post
 
 
 def actions(kind: str) -> list[str]:
@@ -144,9 +167,9 @@ def _a(noun: str) -> str:
 def check(kind: str, obj: Stateful, action: str, actor: User, note: str = "") -> Move:
     """Return the move for `action`, or raise naming what is wrong (nothing is changed)."""
     table = TABLES[kind]
-    roles = {role for (_s, a), move in table.items() if a == action for role in move.roles}
-    if not roles:
+    if not any(a == action for (_s, a) in table):
         raise ValidationFailed({"action": f"unknown {kind} action {action!r}"})
+    roles = {role for (_s, a), move in table.items() if a == action for role in move.roles}
     if actor.disabled:
         raise PermissionDenied(f"Account {actor.username!r} is disabled")
     if actor.role not in roles:
@@ -179,10 +202,13 @@ def apply(
     guard: Callable[[], None] | None = None,
     effect: Callable[[], None] | None = None,
     version: int | None = None,
+    commit: bool = True,
 ) -> None:
     """Guard, change state, run `effect`, write one audit event and commit, or change nothing.
 
-    `version` is the content version recorded in the audit event (a piece's revision).
+    `version` is the version recorded in the audit event (a piece's revision, a post's row
+    version). With `commit=False` the move is only flushed and the caller commits, so that
+    several moves are stored together; any error still rolls the whole transaction back.
     """
     move = check(kind, obj, action, actor, note)
     if guard is not None:
@@ -192,7 +218,8 @@ def apply(
     try:
         # The table only maps a kind's states to states of the same kind.
         setattr(obj, "status", move.target)  # noqa: B010
-        obj.updated_at = utcnow()
+        if not isinstance(obj, Post):  # a post keeps no change time of its own
+            obj.updated_at = utcnow()
         if effect is not None:
             effect()
         session.add(obj)
@@ -207,7 +234,10 @@ def apply(
             version=version,
             note=note.strip(),
         )
-        session.commit()
+        if commit:
+            session.commit()
+        else:
+            session.flush()
     except StaleDataError as err:
         session.rollback()
         session.refresh(obj)
@@ -215,3 +245,43 @@ def apply(
     except BaseException:
         session.rollback()
         raise
+
+
+def apply_post(
+    session: Session,
+    *,
+    post: Post,
+    action: str,
+    actor: User,
+    note: str = "",
+    expected_version: int | None = None,
+    guard: Callable[[], None] | None = None,
+    effect: Callable[[], None] | None = None,
+    commit: bool = True,
+) -> Post:
+    """`apply` for a person's move of a post, bound to the row version they saw.
+
+    A post changed since (`expected_version` is not its version) raises EditConflict;
+    the audit event records the version the move gives the post.
+    """
+    loaded = post.version
+
+    def guards() -> None:
+        if expected_version is not None and expected_version != loaded:
+            raise EditConflict("post", post.id, expected_version, loaded, None)
+        if guard is not None:
+            guard()
+
+    apply(
+        session,
+        kind="post",
+        obj=post,
+        action=action,
+        actor=actor,
+        note=note,
+        guard=guards,
+        effect=effect,
+        version=loaded + 1,
+        commit=commit,
+    )
+    return post

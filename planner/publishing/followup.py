@@ -13,43 +13,39 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col, select
 
-from planner import audit, planning
+from planner import audit, planning, workflow
 from planner.errors import (
-    IllegalTransition,
     Message,
     ValidationFailed,
 )
 from planner.models import (
     Piece,
-    PieceStatus,
     Post,
     PostStatus,
     User,
     utcnow,
 )
-from planner.permissions import require
 from planner.publishing.record import Outcome, published_pieces
 from planner.publishing.tables import AUDIT, PIECES, POSTS, SERIES
 
 log = logging.getLogger("planner.publishing")
 
 
-_OPEN = [
-    PostStatus.planned,
-    PostStatus.publishing,
-    PostStatus.failed,
-    PostStatus.needs_check,
-    PostStatus.awaiting_manual,
-    PostStatus.missed,
-]
+# Posts that may still go out: a piece with any of them is not finished.
+_OPEN = workflow.leading_to("post", PostStatus.published)
 
+
+# RETURNING gives the moved rows as they are now, so the audit names the one state
+# "publish" leaves (unpacking fails at import should the table give it more than one).
+(_PUBLISH_FROM,) = workflow.sources("piece", "publish")
+_PUBLISH_TO = workflow.target("piece", "publish")
 
 # Runs after every batch, so it is one prebuilt Core statement.
 _PUBLISH_FINISHED = (
     update(PIECES)
     .where(
         PIECES.c.id.in_(bindparam("ids", expanding=True)),
-        PIECES.c.status == PieceStatus.approved,
+        PIECES.c.status.in_(workflow.sources("piece", "publish")),
         ~select(POSTS.c.id)
         .where(POSTS.c.piece_id == PIECES.c.id, POSTS.c.status.in_(_OPEN))
         .exists(),
@@ -57,7 +53,7 @@ _PUBLISH_FINISHED = (
         .where(SERIES.c.piece_id == PIECES.c.id, SERIES.c.active.is_(True))
         .exists(),
     )
-    .values(status=PieceStatus.published, version=PIECES.c.version + 1)
+    .values(status=_PUBLISH_TO, version=PIECES.c.version + 1)
     .returning(PIECES.c.id, PIECES.c.revision)
 )
 
@@ -84,18 +80,17 @@ def publish_finished_pieces(
         conn.execute(
             insert(AUDIT),
             [
-                {
-                    "at": now,
-                    "actor_id": None,
-                    "actor_name": worker,
-                    "object_type": "piece",
-                    "object_id": str(piece_id),
-                    "action": "published",
-                    "from_state": "approved",
-                    "to_state": "published",
-                    "version": revision,
-                    "note": "all its posts are out",
-                }
+                audit.event_row(
+                    actor_name=worker,
+                    object_type="piece",
+                    object_id=piece_id,
+                    action="publish",
+                    from_state=_PUBLISH_FROM,
+                    to_state=_PUBLISH_TO,
+                    version=revision,
+                    note="all its posts are out",
+                    at=now,
+                )
                 for piece_id, revision in moved
             ],
         )
@@ -107,70 +102,48 @@ def publish_finished_pieces(
 
 def retry_post(session: Session, *, actor: User, post_id: int) -> Post:
     """Send a failed, missed or checked post again as soon as possible."""
-    require(actor, "plan_posts")
     post = planning.get_post(session, post_id)
-    if post.status not in (PostStatus.failed, PostStatus.missed, PostStatus.needs_check):
-        raise IllegalTransition(
-            "post",
-            post_id,
-            post.status.value,
-            "retry",
-            ["cancel"] if post.status == PostStatus.planned else [],
-        )
-    before = post.status
-    now = utcnow()
-    post.status = PostStatus.planned
-    post.next_attempt_at = None
-    post.attempts = 0
-    if post.publish_at < now:
-        # A retry is a decision to publish now; the lateness bound must not undo it.
-        post.publish_at = now
-    session.add(post)
-    audit.record(
-        session,
-        actor=actor,
-        object_type="post",
-        object_id=post_id,
-        action="retry",
-        from_state=before.value,
-        to_state=PostStatus.planned.value,
-    )
-    session.commit()
-    return post
+
+    def send_again() -> None:
+        now = utcnow()
+        post.next_attempt_at = None
+        post.attempts = 0
+        if post.publish_at < now:
+            # A retry is a decision to publish now; the lateness bound must not undo it.
+            post.publish_at = now
+
+    return workflow.apply_post(session, post=post, action="retry", actor=actor, effect=send_again)
 
 
 def mark_posted(session: Session, *, actor: User, post_id: int, url: str = "") -> Post:
     """A person confirms a post went out: one that needed a check, or one posted by hand
     on a channel without an API (which needs the URL where it was posted)."""
-    require(actor, "plan_posts")
     post = planning.get_post(session, post_id)
-    if post.status not in (PostStatus.needs_check, PostStatus.awaiting_manual):
-        raise IllegalTransition("post", post_id, post.status.value, "mark-posted", [])
     url = url.strip()
-    if post.status == PostStatus.awaiting_manual and not url:
-        raise ValidationFailed(
-            {"url": Message("no_post_url", "give the address where the post was published")}
-        )
-    if url and not url.startswith(("http://", "https://")):
-        raise ValidationFailed(
-            {"url": Message("not_a_web_address", "{value!r} is not a web address", value=url)}
-        )
-    before = post.status
-    post.status = PostStatus.published
-    post.published_at = utcnow()
-    post.external_url = url or post.external_url
-    session.add(post)
-    audit.record(
+
+    def url_given() -> None:
+        if post.status == PostStatus.awaiting_manual and not url:
+            raise ValidationFailed(
+                {"url": Message("no_post_url", "give the address where the post was published")}
+            )
+        if url and not url.startswith(("http://", "https://")):
+            raise ValidationFailed(
+                {"url": Message("not_a_web_address", "{value!r} is not a web address", value=url)}
+            )
+
+    def published() -> None:
+        post.published_at = utcnow()
+        post.external_url = url or post.external_url
+
+    workflow.apply_post(
         session,
-        actor=actor,
-        object_type="post",
-        object_id=post_id,
+        post=post,
         action="mark_posted",
-        from_state=before.value,
-        to_state=PostStatus.published.value,
+        actor=actor,
         note=url,
+        guard=url_given,
+        effect=published,
     )
-    session.commit()
     publish_finished_pieces(session, piece_ids=[post.piece_id], worker=actor.username)
     return post
 

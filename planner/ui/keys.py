@@ -25,6 +25,8 @@ PUB_RETRY = "publishing_retry"
 PUB_CANCEL = "publishing_cancel"
 PUB_MARK_POSTED = "publishing_mark_posted"
 PUB_FREEZE = "publishing_freeze"
+PUB_DONE = "publishing_done"
+PUB_ERRORS = "publishing_errors"
 SUBMIT_ERRORS = "submit_errors"
 SUBMIT_DONE = "submit_done"
 # editor, calendar

@@ -2,29 +2,52 @@
 
 from __future__ import annotations
 
+import enum
+
 import streamlit as st
 
+from planner import workflow
 from planner.errors import (
     EditConflict,
     FourEyesViolation,
     IllegalTransition,
+    Message,
     NotFound,
     PermissionDenied,
     PlannerError,
     TimeInputError,
     ValidationFailed,
 )
+from planner.models import Role
 from planner.ui import app
 from planner.ui.i18n import render_message
 
+# Moves that come with saving a piece in the editor, never a button of their own.
+_WITH_SAVING = frozenset({("piece", "edit")})
+
 
 def label(kind: str, action: str) -> str:
-    """The button text for one move of an idea or a piece."""
+    """The button text for one move of an idea, a piece or a post."""
     return app.t(f"moves.{kind}.{action}")
+
+
+def offered(kind: str, state: enum.StrEnum, role: Role) -> list[str]:
+    """The moves a page offers as buttons: those the workflow table allows `role` from
+    `state`, in table order."""
+    return [
+        action
+        for action in workflow.allowed_actions(kind, state, role)
+        if (kind, action) not in _WITH_SAVING
+    ]
 
 
 def message(text: str) -> str:
     """A domain message (a field's message, a time input's) in the session's language."""
+    if isinstance(text, Message) and text.code == "illegal_move":
+        p = text.params
+        return _illegal(
+            IllegalTransition(p["kind"], p["obj_id"], p["state"], p["action"], p["allowed"])
+        )
     return render_message(app.lang(), text)
 
 
@@ -53,16 +76,7 @@ def error_text(err: PlannerError) -> list[str]:
     if isinstance(err, PermissionDenied):
         return [t("moves.denied")]
     if isinstance(err, IllegalTransition):
-        allowed = ", ".join(label(err.kind, a) for a in err.allowed) or t("moves.none")
-        return [
-            t(
-                "moves.illegal",
-                what=t(f"moves.kind.{err.kind}"),
-                action=label(err.kind, err.action),
-                state=t(f"status.{err.state}"),
-                allowed=allowed,
-            )
-        ]
+        return [_illegal(err)]
     if isinstance(err, EditConflict):
         return [t("moves.conflict", expected=err.expected, current=err.current)]
     if isinstance(err, NotFound):
@@ -77,3 +91,15 @@ def error_text(err: PlannerError) -> list[str]:
     if isinstance(err, TimeInputError):
         return [message(err.message)]
     return [str(err)]
+
+
+def _illegal(err: IllegalTransition) -> str:
+    t = app.t
+    allowed = ", ".join(label(err.kind, a) for a in err.allowed) or t("moves.none")
+    return t(
+        "moves.illegal",
+        what=t(f"moves.kind.{err.kind}"),
+        action=label(err.kind, err.action),
+        state=t(f"status.{err.state}"),
+        allowed=allowed,
+    )

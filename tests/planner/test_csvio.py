@@ -11,7 +11,7 @@ from sqlmodel import func, select
 
 from planner import channels, csvio, ideas, pieces, planning
 from planner.errors import CsvImportFailed, PermissionDenied
-from planner.models import AuditEvent, Idea, Post
+from planner.models import AuditEvent, Idea, Post, PostStatus
 from tests.conftest import World
 
 GOOD_IDEAS = (
@@ -214,3 +214,131 @@ def test_audit_export_filters_by_range_and_needs_permission(world: World) -> Non
     assert csvio.export_audit(world.session, actor=world.admin, out=future, since=later) == 0
     with pytest.raises(PermissionDenied):
         csvio.export_audit(world.session, actor=world.contributor, out=io.StringIO())
+
+
+def _plan_rows(*posts: tuple[Post, datetime]) -> str:
+    """A plan file that moves each post to its time (UTC)."""
+    lines = ["post_id,piece_id,channel,publish_at,timezone"]
+    for post, when in posts:
+        lines.append(f"{post.id},{post.piece_id},Social,{when:%Y-%m-%d %H:%M},UTC")
+    return "\n".join(lines) + "\n"
+
+
+def _set_status(world: World, post: Post, status: PostStatus) -> None:
+    # Only the scheduler puts a post in these states; the test does it directly.
+    post.status = status
+    world.session.add(post)
+    world.session.commit()
+
+
+def _events(world: World) -> list[tuple[str, str | None, str | None]]:
+    return [
+        (e.action, e.from_state, e.to_state)
+        for e in world.session.exec(select(AuditEvent).where(AuditEvent.object_type == "post"))
+    ]
+
+
+def test_plan_import_moves_a_post_only_as_the_calendar_may(world: World) -> None:
+    piece_id, chan_id = _piece_and_channel(world)
+    start = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(days=3)
+    posts = [
+        planning.plan_post(
+            world.session,
+            actor=world.editor,
+            piece_id=piece_id,
+            channel=chan_id,
+            when=start + timedelta(hours=i),
+        )
+        for i in range(3)
+    ]
+    _set_status(world, posts[1], PostStatus.needs_check)
+    _set_status(world, posts[2], PostStatus.published)
+    later = start + timedelta(days=7)
+    new_post = f",{piece_id},Social,{later:%Y-%m-%d %H:%M},UTC\n"  # a valid row on its own
+    raw = _plan_rows(*((p, later) for p in posts)) + new_post
+    events = _events(world)
+
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_plan(world.session, actor=world.editor, raw=raw)
+
+    problems = dict(caught.value.problems)
+    assert sorted(problems) == [3, 4]
+    assert problems[3] == (
+        f"Cannot move post {posts[1].id} while it is 'needs_check'; allowed: cancel, retry, "
+        "mark_posted"
+    )
+    assert getattr(problems[4], "code", None) == "illegal_move"
+    assert getattr(problems[4], "params", {})["allowed"] == []
+    world.session.expire_all()
+    stored = [planning.get_post(world.session, p.id or 0) for p in posts]
+    assert [p.publish_at for p in stored] == [start + timedelta(hours=i) for i in range(3)]
+    assert [p.status for p in stored] == [
+        PostStatus.planned,
+        PostStatus.needs_check,
+        PostStatus.published,
+    ]
+    assert _count(world, Post) == 3
+    assert _events(world) == events
+
+
+def test_plan_import_refuses_to_move_a_post_into_the_past(world: World) -> None:
+    piece_id, chan_id = _piece_and_channel(world)
+    start = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(days=3)
+    post = planning.plan_post(
+        world.session, actor=world.editor, piece_id=piece_id, channel=chan_id, when=start
+    )
+
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_plan(
+            world.session,
+            actor=world.editor,
+            raw=_plan_rows((post, start - timedelta(days=9))),
+        )
+
+    [(line, problem)] = caught.value.problems
+    assert (line, getattr(problem, "code", None)) == (2, "csv_field")
+    assert "in the past" in problem
+    world.session.expire_all()
+    assert planning.get_post(world.session, post.id or 0).publish_at == start
+
+
+def test_plan_import_plans_a_failed_post_again_with_the_moves_audit_event(world: World) -> None:
+    piece_id, chan_id = _piece_and_channel(world)
+    start = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(days=3)
+    post = planning.plan_post(
+        world.session, actor=world.editor, piece_id=piece_id, channel=chan_id, when=start
+    )
+    post.last_error = "HTTP 500"
+    _set_status(world, post, PostStatus.failed)
+    later = start + timedelta(days=1)
+
+    result = csvio.import_plan(world.session, actor=world.editor, raw=_plan_rows((post, later)))
+
+    assert [p.id for p in result.moved] == [post.id]
+    world.session.expire_all()
+    moved = planning.get_post(world.session, post.id or 0)
+    assert (moved.status, moved.publish_at, moved.last_error) == (PostStatus.planned, later, None)
+    event = world.session.exec(
+        select(AuditEvent).where(AuditEvent.action == "move", AuditEvent.object_id == str(post.id))
+    ).one()
+    assert (event.from_state, event.to_state, event.version) == ("failed", "planned", moved.version)
+    assert event.note.startswith("plan import: ")
+
+
+def test_an_exported_plan_with_posts_that_went_out_imports_again_unchanged(world: World) -> None:
+    piece_id, chan_id = _piece_and_channel(world)
+    start = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(days=3)
+    posts = [
+        planning.plan_post(
+            world.session, actor=world.editor, piece_id=piece_id, channel=chan_id, when=start
+        )
+        for _ in range(2)
+    ]
+    _set_status(world, posts[0], PostStatus.published)
+    planning.cancel_post(world.session, actor=world.editor, post_id=posts[1].id or 0)
+    out = io.StringIO()
+    csvio.export_plan(world.session, actor=world.editor, out=out)
+
+    result = csvio.import_plan(world.session, actor=world.editor, raw=out.getvalue())
+
+    assert (result.moved, result.created, result.unchanged) == ([], [], 2)

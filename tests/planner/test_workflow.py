@@ -5,14 +5,15 @@ from __future__ import annotations
 import enum
 import itertools
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel, col, func, select
 
-from planner import ideas, pieces, users, workflow
-from planner.errors import IllegalTransition, PermissionDenied, ValidationFailed
+from planner import channels, ideas, pieces, planning, publishing, users, workflow
+from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
 from planner.models import (
     AuditEvent,
     Comment,
@@ -20,6 +21,7 @@ from planner.models import (
     IdeaStatus,
     Piece,
     PieceStatus,
+    Post,
     PostStatus,
     Revision,
     Role,
@@ -45,12 +47,17 @@ DOCUMENTED_MOVES: dict[str, dict[tuple[str, str], tuple[str, frozenset[Role]]]] 
         ("in_review", "approve"): ("approved", APPROVERS),
         ("in_review", "request_changes"): ("changes_requested", APPROVERS),
         ("changes_requested", "revise"): ("draft", EDITORIAL),
+        ("draft", "edit"): ("draft", EDITORIAL),
+        ("in_review", "edit"): ("in_review", EDITORIAL),
+        ("changes_requested", "edit"): ("changes_requested", EDITORIAL),
+        ("approved", "edit"): ("in_review", EDITORIAL),
         ("draft", "archive"): ("archived", EDITORIAL),
         ("in_review", "archive"): ("archived", EDITORIAL),
         ("changes_requested", "archive"): ("archived", EDITORIAL),
         ("approved", "archive"): ("archived", EDITORIAL),
         ("published", "archive"): ("archived", EDITORIAL),
         ("archived", "reopen"): ("draft", EDITORIAL),
+        ("approved", "publish"): ("published", SYSTEM),
     },
     "post": {
         ("planned", "claim"): ("publishing", SYSTEM),
@@ -86,7 +93,16 @@ STATES: dict[str, type[enum.StrEnum]] = {
 }
 ACTIONS = {
     "idea": ["accept", "reject", "merge", "reopen"],
-    "piece": ["submit", "approve", "request_changes", "revise", "archive", "reopen"],
+    "piece": [
+        "submit",
+        "approve",
+        "request_changes",
+        "revise",
+        "edit",
+        "archive",
+        "reopen",
+        "publish",
+    ],
     "post": [
         "claim",
         "miss",
@@ -104,7 +120,19 @@ ACTIONS = {
         "mark_posted",
     ],
 }
-MODELS: dict[str, type[Idea] | type[Piece]] = {"idea": Idea, "piece": Piece}
+# What a person can do: the actions some role may take (the rest only the scheduler takes).
+HUMAN_ACTIONS = {
+    kind: [a for a in actions if any(roles for (_s, x), (_t, roles) in moves.items() if x == a)]
+    for kind, actions in ACTIONS.items()
+    for moves in [DOCUMENTED_MOVES[kind]]
+}
+MODELS: dict[str, type[Idea] | type[Piece] | type[Post]] = {
+    "idea": Idea,
+    "piece": Piece,
+    "post": Post,
+}
+# Any day of next year is in the future for the real clock that moves are checked against.
+YEAR = datetime.now(UTC).year + 1
 
 
 # --- building an object in a given state through the services ---------------------------
@@ -153,6 +181,28 @@ def piece_in(world: World, state: str) -> Piece:
     return piece
 
 
+def post_in(world: World, state: str) -> Post:
+    """A post of a draft piece, planned through the services and, for the states only the
+    scheduler reaches, put there directly."""
+    s = world.session
+    data = {"title": "Winter tyre checklist", "body": "Check the tread depth."}
+    piece = pieces.create_piece(s, actor=world.editor, data=data)
+    channel = channels.create_channel(s, actor=world.admin, kind="recording", name="Mastodon")
+    assert piece.id is not None and channel.id is not None
+    post = planning.plan_post(
+        s, actor=world.editor, piece_id=piece.id, channel=channel.id, when=f"{YEAR}-03-02 09:00"
+    )
+    assert post.id is not None
+    if state == PostStatus.cancelled:
+        planning.cancel_post(s, actor=world.editor, post_id=post.id)
+    elif state != PostStatus.planned:
+        post.status = PostStatus(state)
+        s.add(post)
+        s.commit()
+    assert post.status == state
+    return post
+
+
 def actor_for(world: World, role: Role) -> User:
     """A user with `role` who wrote no revision of any piece (four-eyes stays out of the way)."""
     return {
@@ -186,8 +236,27 @@ PIECE_CALLS: dict[str, Call] = {
     "revise": lambda s, actor, piece, _t: pieces.revise_piece(s, actor=actor, piece_id=piece.id),
     "archive": lambda s, actor, piece, _t: pieces.archive_piece(s, actor=actor, piece_id=piece.id),
     "reopen": lambda s, actor, piece, _t: pieces.reopen_piece(s, actor=actor, piece_id=piece.id),
+    "edit": lambda s, actor, piece, _t: pieces.edit_piece(
+        s,
+        actor=actor,
+        piece_id=piece.id,
+        expected_revision=piece.revision,
+        data={"body": "Check the tread depth and the pressure."},
+    ),
 }
-CALLS = {"idea": IDEA_CALLS, "piece": PIECE_CALLS}
+POST_CALLS: dict[str, Call] = {
+    "move": lambda s, actor, post, _t: planning.move_post(
+        s, actor=actor, post_id=post.id, when=f"{YEAR}-03-09 09:00", expected_version=post.version
+    ),
+    "cancel": lambda s, actor, post, _t: planning.cancel_post(
+        s, actor=actor, post_id=post.id, reason="Not this week", expected_version=post.version
+    ),
+    "retry": lambda s, actor, post, _t: publishing.retry_post(s, actor=actor, post_id=post.id),
+    "mark_posted": lambda s, actor, post, _t: publishing.mark_posted(
+        s, actor=actor, post_id=post.id, url="https://social.example/@shop/1"
+    ),
+}
+CALLS = {"idea": IDEA_CALLS, "piece": PIECE_CALLS, "post": POST_CALLS}
 
 
 # --- reading back what is stored ----------------------------------------------------------
@@ -214,7 +283,7 @@ def audit_rows(engine: Engine, kind: str, obj_id: int) -> list[AuditEvent]:
 
 def row_counts(engine: Engine) -> dict[str, int]:
     """How many rows the tables a workflow move could touch hold."""
-    models: list[type[SQLModel]] = [AuditEvent, Idea, Piece, Revision, Comment]
+    models: list[type[SQLModel]] = [AuditEvent, Idea, Piece, Revision, Comment, Post]
     with Session(engine) as fresh:
         return {m.__name__: fresh.exec(select(func.count()).select_from(m)).one() for m in models}
 
@@ -243,8 +312,8 @@ def allowed_for(kind: str, state: str, role: Role) -> set[str]:
 
 MATRIX = [
     pytest.param(kind, state.value, action, role, id=f"{kind}-{state.value}-{action}-{role.value}")
-    for kind in ("idea", "piece")
-    for state, action, role in itertools.product(STATES[kind], ACTIONS[kind], Role)
+    for kind in ("idea", "piece", "post")
+    for state, action, role in itertools.product(STATES[kind], HUMAN_ACTIONS[kind], Role)
 ]
 
 
@@ -252,10 +321,14 @@ MATRIX = [
 def test_move_is_taken_or_refused_as_the_table_says(
     world: World, engine: Engine, kind: str, state: str, action: str, role: Role
 ) -> None:
+    target: Idea | None = None
+    obj: Idea | Piece | Post
     if kind == "idea":
         obj, target = idea_in(world, state)
+    elif kind == "piece":
+        obj = piece_in(world, state)
     else:
-        obj, target = piece_in(world, state), None
+        obj = post_in(world, state)
     assert obj.id is not None
     actor = actor_for(world, role)
     before = stored(engine, kind, obj.id)
@@ -273,6 +346,8 @@ def test_move_is_taken_or_refused_as_the_table_says(
         event = new_events[0]
         assert (event.action, event.from_state, event.to_state) == (action, state, expected)
         assert event.actor_id == actor.id
+        if kind == "post":  # the row version the move gave the post
+            assert event.version == after["version"] == before["version"] + 1
         return
 
     with pytest.raises(expected) as caught:
@@ -410,3 +485,163 @@ def test_refusal_names_the_move_with_the_right_article(world: World) -> None:
 
     assert str(an_idea.value) == "'contrib' (role contributor) may not accept an idea"
     assert str(a_piece.value) == "'contrib' (role contributor) may not approve a piece"
+
+
+# --- the scheduler's moves ----------------------------------------------------------------
+
+SYSTEM_MOVES = [
+    pytest.param(kind, state, action, id=f"{kind}-{state}-{action}")
+    for kind, moves in DOCUMENTED_MOVES.items()
+    for (state, action), (_target, roles) in moves.items()
+    if not roles
+]
+
+
+@pytest.mark.parametrize(("kind", "state", "action"), SYSTEM_MOVES)
+def test_no_person_may_take_a_move_of_the_scheduler(
+    world: World, kind: str, state: str, action: str
+) -> None:
+    obj = MODELS[kind](status=STATES[kind](state))  # type: ignore[call-arg]
+    for role in Role:
+        with pytest.raises(PermissionDenied, match=f"may not {action} a"):
+            workflow.check(kind, obj, action, actor_for(world, role))
+
+
+@pytest.mark.parametrize("state", [pytest.param(s.value, id=s.value) for s in PieceStatus])
+def test_the_scheduler_publishes_a_finished_piece_only_from_where_the_table_says(
+    world: World, engine: Engine, state: str
+) -> None:
+    piece = piece_in(world, state)
+    assert piece.id is not None
+    before = stored(engine, "piece", piece.id)
+    events = audit_rows(engine, "piece", piece.id)
+
+    publishing.publish_finished_pieces(world.session, piece_ids=[piece.id], worker="worker-7")
+
+    after = stored(engine, "piece", piece.id)
+    new_events = audit_rows(engine, "piece", piece.id)[len(events) :]
+    if (state, "publish") not in DOCUMENTED_MOVES["piece"]:
+        assert after == before
+        assert new_events == []
+        return
+    assert after["status"] == "published"
+    assert after["version"] == before["version"] + 1
+    [event] = new_events
+    assert (event.action, event.from_state, event.to_state) == ("publish", state, "published")
+    assert (event.actor_id, event.actor_name, event.version) == (None, "worker-7", piece.revision)
+
+
+# A post in these states may still go out, so its piece is not finished yet.
+STILL_OPEN = {"planned", "publishing", "failed", "missed", "needs_check", "awaiting_manual"}
+
+
+@pytest.mark.parametrize("post_state", [pytest.param(s.value, id=s.value) for s in PostStatus])
+def test_an_approved_piece_is_published_once_none_of_its_posts_may_still_go_out(
+    world: World, engine: Engine, post_state: str
+) -> None:
+    post = post_in(world, post_state)
+    piece = world.session.get(Piece, post.piece_id)
+    assert piece is not None and piece.id is not None
+    pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+    pieces.approve_piece(world.session, actor=world.approver, piece_id=piece.id, revision=1)
+
+    publishing.publish_finished_pieces(world.session, piece_ids=[piece.id], worker="worker-7")
+
+    expected = "approved" if post_state in STILL_OPEN else "published"
+    assert stored(engine, "piece", piece.id)["status"] == expected
+
+
+# --- posts ---------------------------------------------------------------------------------
+
+
+def test_a_move_keeps_its_effects_on_the_post(world: World, engine: Engine) -> None:
+    post = post_in(world, PostStatus.failed)
+    assert post.id is not None
+    post.last_error = "HTTP 500"
+    world.session.add(post)
+    world.session.commit()
+
+    planning.move_post(
+        world.session, actor=world.editor, post_id=post.id, when=f"{YEAR}-04-01 10:00"
+    )
+
+    after = stored(engine, "post", post.id)
+    assert (after["status"], after["last_error"]) == ("planned", None)
+    assert after["publish_at"] == datetime(YEAR, 4, 1, 8, 0, tzinfo=UTC)  # Europe/Berlin, CEST
+    assert audit_rows(engine, "post", post.id)[-1].note.endswith(f"-> {YEAR}-04-01 08:00 UTC")
+
+
+def test_a_retry_resets_the_attempts_and_sends_a_late_post_now(
+    world: World, engine: Engine
+) -> None:
+    post = post_in(world, PostStatus.missed)
+    assert post.id is not None
+    post.publish_at = datetime(2020, 1, 1, tzinfo=UTC)
+    post.attempts = 3
+    post.next_attempt_at = datetime(2020, 1, 2, tzinfo=UTC)
+    world.session.add(post)
+    world.session.commit()
+
+    asked = datetime.now(UTC).replace(microsecond=0)
+
+    publishing.retry_post(world.session, actor=world.editor, post_id=post.id)
+
+    after = stored(engine, "post", post.id)
+    assert (after["status"], after["attempts"], after["next_attempt_at"]) == ("planned", 0, None)
+    assert asked <= after["publish_at"] <= datetime.now(UTC)
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        pytest.param("", "no_post_url", id="missing"),
+        pytest.param("social.example/1", "not_a_web_address", id="not-a-web-address"),
+    ],
+)
+def test_a_post_made_by_hand_is_marked_published_only_with_its_address(
+    world: World, engine: Engine, url: str, problem: str
+) -> None:
+    post = post_in(world, PostStatus.awaiting_manual)
+    assert post.id is not None
+    before, counts = stored(engine, "post", post.id), row_counts(engine)
+
+    with pytest.raises(ValidationFailed) as caught:
+        publishing.mark_posted(world.session, actor=world.editor, post_id=post.id, url=url)
+
+    assert getattr(caught.value.fields["url"], "code", None) == problem
+    assert stored(engine, "post", post.id) == before
+    assert row_counts(engine) == counts
+
+
+def test_a_post_marked_published_keeps_its_address(world: World, engine: Engine) -> None:
+    post = post_in(world, PostStatus.needs_check)
+    assert post.id is not None
+
+    publishing.mark_posted(
+        world.session, actor=world.editor, post_id=post.id, url=" https://social.example/1 "
+    )
+
+    after = stored(engine, "post", post.id)
+    assert (after["status"], after["external_url"]) == ("published", "https://social.example/1")
+    assert after["published_at"] is not None
+    assert audit_rows(engine, "post", post.id)[-1].note == "https://social.example/1"
+
+
+def test_a_post_changed_since_it_was_shown_is_an_edit_conflict(
+    world: World, engine: Engine
+) -> None:
+    post = post_in(world, PostStatus.planned)
+    assert post.id is not None
+    seen = post.version
+    planning.move_post(
+        world.session, actor=world.editor, post_id=post.id, when=f"{YEAR}-05-01 10:00"
+    )
+    before, counts = stored(engine, "post", post.id), row_counts(engine)
+
+    with pytest.raises(EditConflict):
+        planning.cancel_post(
+            world.session, actor=world.editor2, post_id=post.id, expected_version=seen
+        )
+
+    assert stored(engine, "post", post.id) == before
+    assert row_counts(engine) == counts

@@ -87,6 +87,8 @@ def test_editor_moves_a_piece_through_submit_archive_and_reopen(database: str) -
     assert at.main.subheader[1].value == "in review (1)"
     with pytest.raises(KeyError):  # an editor may not approve
         at.button(key=move(piece, "approve"))
+    with pytest.raises(KeyError):  # an edit is saved in the editor, not taken on the board
+        at.button(key=move(piece, "edit"))
     at.button(key=move(piece, "archive")).click().run()
     assert stored(database, piece).status == PieceStatus.archived
     at.button(key=move(piece, "reopen")).click().run()
@@ -102,7 +104,7 @@ def test_a_move_made_stale_by_someone_else_says_what_is_allowed(database: str) -
     engine.dispose()
     at.button(key=move(piece, "submit")).click().run()
     assert [e.value for e in at.main.error] == [
-        "Cannot “Submit for review” while the piece is “in review”. Allowed: Archive."
+        "Cannot “Submit for review” while the piece is “in review”. Allowed: Edit, Archive."
     ]
 
 

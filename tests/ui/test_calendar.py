@@ -274,3 +274,131 @@ def test_department_filter_and_crowded_slots_in_the_list(database: str) -> None:
     at.selectbox(key=keys.CAL_DEPARTMENT).set_value(hr).run()
     table = at.dataframe[0].value
     assert list(table["Piece"]) == ["Azubi-Tag <b>2027</b>"]
+
+
+def _set_status(database: str, post_id: int, status: PostStatus) -> None:
+    """Put a post where only the scheduler puts it."""
+    engine = make_engine(database)
+    with Session(engine) as s:
+        post = planning.get_post(s, post_id)
+        post.status = status
+        s.add(post)
+        s.commit()
+    engine.dispose()
+
+
+def _move_buttons(at) -> list[str]:  # type: ignore[no-untyped-def]
+    shown = {b.key: b.label for b in at.button}
+    return [shown[k] for k in (keys.CAL_MOVE_BUTTON, keys.CAL_CANCEL_BUTTON) if k in shown]
+
+
+@pytest.mark.parametrize(
+    ("status", "buttons", "time_asked"),
+    [
+        pytest.param(PostStatus.planned, ["Move", "Cancel post"], True, id="planned"),
+        pytest.param(PostStatus.failed, ["Move", "Cancel post"], True, id="failed"),
+        pytest.param(PostStatus.needs_check, ["Cancel post"], False, id="needs-check"),
+        pytest.param(PostStatus.publishing, [], False, id="publishing"),
+        pytest.param(PostStatus.published, [], False, id="published"),
+    ],
+)
+def test_the_calendar_offers_only_the_moves_the_workflow_allows_for_the_post(
+    database: str, status: PostStatus, buttons: list[str], time_asked: bool
+) -> None:
+    ids = _setup(database)
+    post_id = _plan(database, ids["other_piece"], ids["social"], _in_days(2))
+    _set_status(database, post_id, status)
+
+    at = open_page(sign_in("ed", PASSWORD), "calendar")
+
+    assert not at.exception
+    assert _move_buttons(at) == buttons
+    assert any(t.key == keys.CAL_MOVE_WHEN for t in at.text_input) is time_asked
+    if buttons:
+        picked = at.selectbox(key=keys.CAL_MOVE_POST)
+        assert picked.value == post_id
+        assert picked.options[0].endswith(f"({status.value.replace('_', ' ')})")
+    else:
+        assert "Nothing to move in the range shown." in [c.value for c in at.caption]
+
+
+def test_approvers_get_no_move_buttons(database: str) -> None:
+    ids = _setup(database)
+    _plan(database, ids["other_piece"], ids["social"], _in_days(2))
+
+    at = open_page(sign_in("ada", PASSWORD), "calendar")
+
+    assert not at.exception
+    assert _move_buttons(at) == []
+
+
+@pytest.mark.parametrize(
+    ("username", "message"),
+    [
+        pytest.param(
+            "ed",
+            "Post: Cannot “Move” while the post is “needs check”. "
+            "Allowed: Cancel post, Send again, Mark as published.",
+            id="en",
+        ),
+        pytest.param(
+            "admin",
+            "Beitrag: „Verschieben“ geht nicht, solange die Veröffentlichung „zu prüfen“ ist. "
+            "Möglich: Absagen, Erneut senden, Als veröffentlicht markieren.",
+            id="de",
+        ),
+    ],
+)
+def test_a_move_the_scheduler_overtook_is_refused_in_the_users_language(
+    database: str, username: str, message: str
+) -> None:
+    ids = _setup(database)
+    post_id = _plan(database, ids["other_piece"], ids["social"], _in_days(2))
+    at = open_page(sign_in(username, PASSWORD), "calendar")
+    _set_status(database, post_id, PostStatus.needs_check)  # meanwhile, the scheduler
+
+    at.text_input(key=keys.CAL_MOVE_WHEN).input(f"{_in_days(5):%Y-%m-%d} 10:00")
+    at.button(key=keys.CAL_MOVE_BUTTON).click().run()
+
+    assert not at.exception
+    assert [e.value for e in at.error] == [message]
+    assert _post(database, post_id)[0] == PostStatus.needs_check
+    assert _move_buttons(at) == [{"ed": "Cancel post", "admin": "Absagen"}[username]]
+
+
+@pytest.mark.parametrize(
+    ("username", "message"),
+    [
+        pytest.param(
+            "ed",
+            "Line 2: Cannot “Move” while the post is “published”. Allowed: nothing.",
+            id="en",
+        ),
+        pytest.param(
+            "admin",
+            "Zeile 2: „Verschieben“ geht nicht, solange die Veröffentlichung „veröffentlicht“ "
+            "ist. Möglich: nichts.",
+            id="de",
+        ),
+    ],
+)
+def test_a_plan_file_that_would_move_a_post_that_went_out_names_the_line(
+    database: str, username: str, message: str
+) -> None:
+    ids = _setup(database)
+    when = _in_days(2)
+    post_id = _plan(database, ids["other_piece"], ids["social"], when)
+    _set_status(database, post_id, PostStatus.published)
+    later = when + timedelta(days=1)
+    raw = (
+        "post_id,piece_id,channel,publish_at,timezone\n"
+        f"{post_id},{ids['other_piece']},Social,{later:%Y-%m-%d %H:%M},Europe/Berlin\n"
+    ).encode()
+    at = open_page(sign_in(username, PASSWORD), "calendar")
+
+    at.file_uploader[0].upload("plan.csv", raw, "text/csv").run()
+    at.button(key=keys.CSV_IMPORT + "plan").click().run()
+
+    assert not at.exception
+    assert [e.value for e in at.main.error][1:] == [message]
+    assert _post(database, post_id) == (PostStatus.published, when.astimezone(UTC))

@@ -9,7 +9,7 @@ import altair as alt
 import streamlit as st
 from sqlmodel import Session
 
-from planner import pieces, workflow
+from planner import pieces
 from planner.errors import PlannerError
 from planner.models import Piece, PieceStatus, User
 from planner.ui import app, keys, moves, paging
@@ -128,7 +128,7 @@ def _column(session: Session, user: User, status: PieceStatus, count: int) -> No
     listed = pieces.list_pieces(
         session, actor=user, status=status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
-    actions = workflow.allowed_actions("piece", status, user.role)
+    actions = moves.offered("piece", status, user.role)
     for piece in listed:
         assert piece.id is not None
         with st.container(border=True):

@@ -13,7 +13,7 @@ import altair as alt
 import streamlit as st
 from sqlmodel import Session
 
-from planner import channels, editing, planning, users
+from planner import channels, editing, planning, users, workflow
 from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
 from planner.models import PostStatus, User
 from planner.permissions import can
@@ -24,13 +24,10 @@ from planner.ui.plain import md
 
 _VIEWS = ("month", "week", "list")
 _LIST_DAYS = 28
-_CHANGEABLE = {
-    PostStatus.planned,
-    PostStatus.failed,
-    PostStatus.missed,
-    PostStatus.needs_check,
-    PostStatus.awaiting_manual,
-}
+# Posts that may still go out; for those the list says whether their piece is ready.
+_STILL_TO_GO = frozenset(workflow.leading_to("post", PostStatus.published))
+# The moves the calendar takes, with their buttons; Publishing takes the others.
+_BUTTONS = {"move": keys.CAL_MOVE_BUTTON, "cancel": keys.CAL_CANCEL_BUTTON}
 
 
 def _visible_range(view: str, anchor: date) -> tuple[date, int]:
@@ -146,7 +143,7 @@ def _week(first: date, entries: list[CalendarEntry], user: User, crowded: set[in
 
 def _readiness(entry: CalendarEntry) -> str:
     """Whether a post still to go out may go out as is (its piece approved at this revision)."""
-    if entry.post.status not in _CHANGEABLE:
+    if entry.post.status not in _STILL_TO_GO:
         return ""
     return app.t("calendar.ready.yes" if entry.ready else "calendar.ready.no")
 
@@ -360,11 +357,53 @@ def _series(session: Session, user: User, piece_id: int | None, channel_id: int 
     st.rerun()
 
 
-def _move(session: Session, user: User, entries: list[CalendarEntry]) -> None:
+def _offered(entry: CalendarEntry, user: User) -> list[str]:
+    """The calendar's moves that the workflow allows `user` for this post now."""
+    return [a for a in moves.offered("post", entry.post.status, user.role) if a in _BUTTONS]
+
+
+def _take(post_id: int, action: str, version: int) -> None:
+    """Button callback: one move of one post, bound to the version the button was shown for
+    (a post the scheduler took meanwhile is refused, saying what is allowed now)."""
     t = app.t
-    changeable = [e for e in entries if e.post.status in _CHANGEABLE]
+    errors: dict[str, str] = {}
+    with Session(app.engine(), expire_on_commit=False) as session:
+        user = app.current_user(session)
+        if user is None:
+            return
+        try:
+            if action == "move":
+                moved = planning.move_post(
+                    session,
+                    actor=user,
+                    post_id=post_id,
+                    when=str(st.session_state.get(keys.CAL_MOVE_WHEN, "")),
+                    tz_name=user.timezone,
+                    expected_version=version,
+                )
+                when = app.when(moved.publish_at, user.timezone)
+                done = t("calendar.moved", id=post_id, when=when)
+            else:
+                planning.cancel_post(session, actor=user, post_id=post_id, expected_version=version)
+                done = t("calendar.cancelled", id=post_id)
+        except ValidationFailed as err:
+            errors = err.fields
+        except EditConflict:
+            errors = {"post": t("calendar.post_conflict", id=post_id)}
+        except (IllegalTransition, PermissionDenied) as err:
+            errors = {"post": "; ".join(moves.error_text(err))}
+        else:
+            st.session_state[keys.CAL_DONE] = done
+            st.session_state[keys.CAL_MOVE_WHEN] = ""
+    st.session_state[keys.CAL_MOVE_ERRORS] = errors
+
+
+def _move(entries: list[CalendarEntry], user: User) -> None:
+    t = app.t
+    changeable = [e for e in entries if _offered(e, user)]
     if not changeable:
         st.caption(t("calendar.nothing_to_move"))
+        _field_error(keys.CAL_MOVE_ERRORS, "post")
         return
     labels = {
         e.post.id: t(
@@ -373,6 +412,7 @@ def _move(session: Session, user: User, entries: list[CalendarEntry]) -> None:
             when=app.when(e.post.publish_at, user.timezone),
             channel=e.channel_name,
             title=e.piece_title,
+            status=t(f"status.{e.post.status}"),
         )
         for e in changeable
     }
@@ -383,46 +423,24 @@ def _move(session: Session, user: User, entries: list[CalendarEntry]) -> None:
         key=keys.CAL_MOVE_POST,
     )
     _field_error(keys.CAL_MOVE_ERRORS, "post")
-    st.text_input(
-        t("calendar.move_when", zone=user.timezone),
-        placeholder=t("calendar.when_placeholder"),
-        key=keys.CAL_MOVE_WHEN,
-    )
-    _field_error(keys.CAL_MOVE_ERRORS, "publish_at")
-    left, right = st.columns(2)
-    move = left.button(t("calendar.move_button"), key=keys.CAL_MOVE_BUTTON)
-    cancel = right.button(t("calendar.cancel_button"), key=keys.CAL_CANCEL_BUTTON)
-    if not (move or cancel) or post_id is None:
+    entry = next((e for e in changeable if e.post.id == post_id), None)
+    if entry is None or entry.post.id is None:
         return
-    entry = next(e for e in changeable if e.post.id == post_id)
-    errors: dict[str, str] = {}
-    try:
-        if move:
-            moved = planning.move_post(
-                session,
-                actor=user,
-                post_id=int(post_id),
-                when=str(st.session_state.get(keys.CAL_MOVE_WHEN, "")),
-                tz_name=user.timezone,
-                expected_version=entry.post.version,
-            )
-            done = t("calendar.moved", id=post_id, when=app.when(moved.publish_at, user.timezone))
-        else:
-            planning.cancel_post(
-                session, actor=user, post_id=int(post_id), expected_version=entry.post.version
-            )
-            done = t("calendar.cancelled", id=post_id)
-    except ValidationFailed as err:
-        errors = err.fields
-    except EditConflict:
-        errors = {"post": t("calendar.post_conflict", id=post_id)}
-    except (IllegalTransition, PermissionDenied) as err:
-        errors = {"post": "; ".join(moves.error_text(err))}
-    else:
-        st.session_state[keys.CAL_DONE] = done
-        st.session_state.pop(keys.CAL_MOVE_WHEN, None)
-    st.session_state[keys.CAL_MOVE_ERRORS] = errors
-    st.rerun()
+    offered = _offered(entry, user)
+    if "move" in offered:
+        st.text_input(
+            t("calendar.move_when", zone=user.timezone),
+            placeholder=t("calendar.when_placeholder"),
+            key=keys.CAL_MOVE_WHEN,
+        )
+        _field_error(keys.CAL_MOVE_ERRORS, "publish_at")
+    for action, column in zip(offered, st.columns(len(_BUTTONS)), strict=False):
+        column.button(
+            moves.label("post", action),
+            key=_BUTTONS[action],
+            on_click=_take,
+            args=(entry.post.id, action, entry.post.version),
+        )
 
 
 def render() -> None:
@@ -466,7 +484,7 @@ def render() -> None:
         with tabs[1]:
             _series(session, user, piece_id, plan_channel)
         st.subheader(t("calendar.move"))
-        _move(session, user, entries)
+        _move(entries, user)
         csv_transfer.panel(user, "plan")
 
 

@@ -6,16 +6,23 @@ import streamlit as st
 from sqlmodel import Session, col, select
 
 from planner import org_settings, planning, publishing
-from planner.errors import IllegalTransition, PermissionDenied, ValidationFailed
+from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
 from planner.models import Channel, Piece, Post, PostStatus, PublishAttempt, Role, User
 from planner.ui import app, keys, moves
 
+# Where the scheduler leaves a post to a person; the table says what they may do with it.
 _ATTENTION = [
     PostStatus.failed,
     PostStatus.missed,
     PostStatus.needs_check,
     PostStatus.awaiting_manual,
 ]
+# The moves this page takes, with their buttons; Calendar moves posts to other times.
+_BUTTONS = {
+    "retry": keys.PUB_RETRY,
+    "cancel": keys.PUB_CANCEL,
+    "mark_posted": keys.PUB_MARK_POSTED,
+}
 
 
 def render() -> None:
@@ -73,6 +80,7 @@ def render() -> None:
             (p, t(f"status.{p.status}"), p.last_error or "") for p in stuck
         ]
         st.subheader(t("pub.attention"))
+        app.show_done(keys.PUB_DONE)
         if not rows:
             st.info(t("pub.nothing"))
         else:
@@ -90,7 +98,7 @@ def render() -> None:
                 ],
                 hide_index=True,
             )
-            _actions(session, user, stuck)
+        _actions(user, stuck)
 
         attempts = list(
             session.exec(select(PublishAttempt).order_by(col(PublishAttempt.id).desc()).limit(100))
@@ -113,45 +121,62 @@ def render() -> None:
     )
 
 
-def _actions(session: Session, user: User, stuck: list[Post]) -> None:
-    """Retry, cancel or mark-as-posted for one post that needs a person."""
+def _take(post_id: int, action: str, version: int) -> None:
+    """Button callback: one move of one post, bound to the version the button was shown for
+    (a post the scheduler took meanwhile is refused, saying what is allowed now)."""
+    t = app.t
+    with Session(app.engine(), expire_on_commit=False) as session:
+        user = app.current_user(session)
+        if user is None:
+            return
+        try:
+            if action == "retry":
+                publishing.retry_post(session, actor=user, post_id=post_id)
+            elif action == "cancel":
+                planning.cancel_post(session, actor=user, post_id=post_id, expected_version=version)
+            else:
+                url = str(st.session_state.get(keys.PUB_URL, ""))
+                publishing.mark_posted(session, actor=user, post_id=post_id, url=url)
+        except ValidationFailed as err:
+            moves.refused(keys.PUB_ERRORS)["post"] = [
+                f"{t('field.' + name)}: {moves.message(message)}"
+                for name, message in err.fields.items()
+            ]
+            return
+        except (IllegalTransition, PermissionDenied, EditConflict) as err:
+            moves.refused(keys.PUB_ERRORS)["post"] = moves.error_text(err)
+            return
+    st.session_state[keys.PUB_DONE] = t("pub.done")
+    st.session_state[keys.PUB_URL] = ""
+
+
+def _actions(user: User, stuck: list[Post]) -> None:
+    """The moves the workflow allows `user` for one post that needs a person."""
     t = app.t
     if not stuck:
+        # A refused move of a post that meanwhile left the list is still said.
+        moves.show_refused(keys.PUB_ERRORS, "post")
         return
     options = {p.id: f"#{p.id} · {t('status.' + p.status)}" for p in stuck}
     picked = st.selectbox(
         t("pub.pick"), options=list(options), format_func=options.__getitem__, key=keys.PUB_POST
     )
     post = next(p for p in stuck if p.id == picked)
-    url = ""
     if post.status == PostStatus.awaiting_manual:
         # The adapter's copy-ready instructions: where to post, the text, the images.
         st.caption(t("pub.manual_copy"))
         st.code(post.last_error or "", language=None, wrap_lines=True)
-    if post.status in (PostStatus.needs_check, PostStatus.awaiting_manual):
-        url = st.text_input(t("pub.url"), key=keys.PUB_URL)
-    columns = st.columns(3)
-    try:
-        if columns[0].button(
-            t("pub.retry"), key=keys.PUB_RETRY, disabled=post.status == PostStatus.awaiting_manual
-        ):
-            publishing.retry_post(session, actor=user, post_id=post.id or 0)
-            st.success(t("pub.done"))
-        if columns[1].button(t("pub.cancel"), key=keys.PUB_CANCEL):
-            planning.cancel_post(session, actor=user, post_id=post.id or 0)
-            st.success(t("pub.done"))
-        if columns[2].button(
-            t("pub.mark_posted"),
-            key=keys.PUB_MARK_POSTED,
-            disabled=post.status not in (PostStatus.needs_check, PostStatus.awaiting_manual),
-        ):
-            publishing.mark_posted(session, actor=user, post_id=post.id or 0, url=url)
-            st.success(t("pub.done"))
-    except ValidationFailed as err:
-        for name, message in err.fields.items():
-            st.error(f"{t('field.' + name)}: {moves.message(message)}")
-    except (IllegalTransition, PermissionDenied) as err:
-        st.error("; ".join(moves.error_text(err)))
+    offered = [a for a in moves.offered("post", post.status, user.role) if a in _BUTTONS]
+    if "mark_posted" in offered:
+        st.text_input(t("pub.url"), key=keys.PUB_URL)
+    for action, column in zip(offered, st.columns(len(_BUTTONS)), strict=False):
+        column.button(
+            moves.label("post", action),
+            key=_BUTTONS[action],
+            on_click=_take,
+            args=(post.id, action, post.version),
+        )
+    moves.show_refused(keys.PUB_ERRORS, "post")
 
 
 render()

@@ -1,0 +1,146 @@
+"""The Publishing page under AppTest: a post that needs a person gets exactly the moves the
+workflow allows, and a refusal is said in the user's language."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import Session
+from streamlit.testing.v1 import AppTest
+
+from planner import channels, pieces, planning, users
+from planner.db import make_engine
+from planner.models import Post, PostStatus
+from planner.ui import keys
+from tests.ui.conftest import PASSWORD, open_page, sign_in
+
+_BUTTON_KEYS = (keys.PUB_RETRY, keys.PUB_CANCEL, keys.PUB_MARK_POSTED)
+
+
+def _post_in(database: str, status: PostStatus) -> int:
+    """A post of the editor's piece, put where the scheduler leaves it to a person."""
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        admin, ed = users.get_user(s, "admin"), users.get_user(s, "ed")
+        channel = channels.create_channel(s, actor=admin, kind="recording", name="Social")
+        piece = pieces.create_piece(
+            s, actor=ed, data={"title": "Betriebsfest", "body": "Am Freitag feiern wir."}
+        )
+        post = planning.plan_post(
+            s,
+            actor=ed,
+            piece_id=piece.id or 0,
+            channel=channel.id or 0,
+            when=datetime.now(UTC) + timedelta(days=2),
+        )
+        post.status = status
+        s.add(post)
+        s.commit()
+    engine.dispose()
+    return post.id or 0
+
+
+def _set_status(database: str, post_id: int, status: PostStatus) -> None:
+    engine = make_engine(database)
+    with Session(engine) as s:
+        post = planning.get_post(s, post_id)
+        post.status = status
+        s.add(post)
+        s.commit()
+    engine.dispose()
+
+
+def _stored(database: str, post_id: int) -> Post:
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        post = planning.get_post(s, post_id)
+    engine.dispose()
+    return post
+
+
+def _buttons(at: AppTest) -> list[str]:
+    shown = {b.key: b.label for b in at.button}
+    return [shown[k] for k in _BUTTON_KEYS if k in shown]
+
+
+def _asks_for_the_address(at: AppTest) -> bool:
+    return any(t.key == keys.PUB_URL for t in at.text_input)
+
+
+@pytest.mark.parametrize(
+    ("status", "buttons"),
+    [
+        pytest.param(PostStatus.failed, ["Send again", "Cancel post"], id="failed"),
+        pytest.param(PostStatus.missed, ["Send again", "Cancel post"], id="missed"),
+        pytest.param(
+            PostStatus.needs_check,
+            ["Send again", "Cancel post", "Mark as published"],
+            id="needs-check",
+        ),
+        pytest.param(
+            PostStatus.awaiting_manual, ["Cancel post", "Mark as published"], id="by-hand"
+        ),
+    ],
+)
+def test_a_post_that_needs_a_person_gets_the_moves_the_workflow_allows(
+    database: str, status: PostStatus, buttons: list[str]
+) -> None:
+    _post_in(database, status)
+
+    at = open_page(sign_in("ed", PASSWORD), "publishing")
+
+    assert not at.exception
+    assert _buttons(at) == buttons
+    assert _asks_for_the_address(at) is ("Mark as published" in buttons)
+
+
+def test_a_post_published_by_hand_is_marked_with_its_address(database: str) -> None:
+    post_id = _post_in(database, PostStatus.awaiting_manual)
+    at = open_page(sign_in("ed", PASSWORD), "publishing")
+
+    at.button(key=keys.PUB_MARK_POSTED).click().run()
+
+    assert [e.value for e in at.error] == ["Link: give the address where the post was published"]
+    assert _stored(database, post_id).status == PostStatus.awaiting_manual
+    at.text_input(key=keys.PUB_URL).input("https://www.xing.com/news/1")
+    at.button(key=keys.PUB_MARK_POSTED).click().run()
+    assert not at.exception
+    assert [s.value for s in at.success][-1] == "Done."
+    stored = _stored(database, post_id)
+    assert (stored.status, stored.external_url) == (
+        PostStatus.published,
+        "https://www.xing.com/news/1",
+    )
+    assert "All good: nothing is waiting for you." in [i.value for i in at.info]
+
+
+@pytest.mark.parametrize(
+    ("username", "message"),
+    [
+        pytest.param(
+            "ed",
+            "Cannot “Send again” while the post is “published”. Allowed: nothing.",
+            id="en",
+        ),
+        pytest.param(
+            "admin",
+            "„Erneut senden“ geht nicht, solange die Veröffentlichung „veröffentlicht“ ist. "
+            "Möglich: nichts.",
+            id="de",
+        ),
+    ],
+)
+def test_a_retry_the_scheduler_overtook_is_refused_in_the_users_language(
+    database: str, username: str, message: str
+) -> None:
+    post_id = _post_in(database, PostStatus.needs_check)
+    at = open_page(sign_in(username, PASSWORD), "publishing")
+    _set_status(database, post_id, PostStatus.published)  # meanwhile, a lookup found it
+
+    at.button(key=keys.PUB_RETRY).click().run()
+
+    assert not at.exception
+    assert [e.value for e in at.error] == [message]
+    assert _stored(database, post_id).status == PostStatus.published
+    assert _buttons(at) == []
