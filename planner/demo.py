@@ -644,18 +644,17 @@ class _DemoBuilder:
             ("post", "plan", "created_by_id", post_rows),
         )
         events = [
-            {
-                "at": now - timedelta(seconds=rng.randint(60, span)),
-                "actor_id": row[actor_key],
-                "actor_name": names[row[actor_key]],
-                "object_type": object_type,
-                "object_id": str(row["id"]),
-                "action": action,
-                "from_state": None,
-                "to_state": str(row["status"]),
-                "version": 1,
-                "note": "",
-            }
+            audit.event_row(
+                at=now - timedelta(seconds=rng.randint(60, span)),
+                actor_id=row[actor_key],
+                actor_name=names[row[actor_key]],
+                object_type=object_type,
+                object_id=row["id"],
+                action=action,
+                from_state=None,
+                to_state=str(row["status"]),
+                version=1,
+            )
             for object_type, action, actor_key, rows in kinds
             for row in rows
         ]
