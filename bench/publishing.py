@@ -63,6 +63,7 @@ from planner.models import (  # noqa: E402
     Post,
     PostStatus,
     PublishAttempt,
+    Revision,
     User,
     WorkerHeartbeat,
     utcnow,
@@ -245,7 +246,8 @@ def add_posts(
     """`n` posts planned a month ahead, `per_piece` per approved piece.
 
     Rows are inserted directly (a benchmark fixture, not the workflow): each piece is
-    approved at its current revision, exactly what the scheduler checks.
+    approved at its current revision, whose snapshot is stored, exactly what the
+    scheduler checks and sends.
     """
     assert editor.id is not None and approver.id is not None
     now = utcnow()
@@ -265,6 +267,17 @@ def add_posts(
         ]
         s.add_all(piece_rows)
         s.flush()
+        # The approved revision is what the scheduler sends.
+        s.add_all(
+            Revision(
+                piece_id=piece.id or 0,
+                number=1,
+                title=piece.title,
+                body=piece.body,
+                author_id=editor.id,
+            )
+            for piece in piece_rows
+        )
         post_rows = [
             Post(
                 piece_id=piece_rows[i // per_piece].id or 0,
@@ -622,6 +635,94 @@ def table(runs: list[EngineRun], poll: float) -> str:
     return "\n".join([head, *rows, *cpu, "", targets])
 
 
+@dataclass
+class Burst:
+    """Many posts due at the same minute on several channels: how long until the last."""
+
+    posts: int
+    channels: int
+    processes: int
+    seconds_to_last: float = 0.0
+    duplicates: int = 0
+    not_published: int = 0
+
+
+def run_burst(burst: Burst, args: argparse.Namespace) -> None:
+    """`burst.posts` posts over `burst.channels` webhook channels, all due at one instant,
+    published by `burst.processes` workers on PostgreSQL; fills in `burst`."""
+    with Sink() as sink, fresh_database("postgresql", args.pg_url) as (engine, url):
+        editor, approver, first = make_org(engine, sink.url, dedupe=args.dedupe)
+        channel_ids = [first]
+        with Session(engine, expire_on_commit=False) as s:
+            admin = s.exec(select(User).where(User.username == "admin")).one()
+            for i in range(2, burst.channels + 1):
+                channel = channels.create_channel(
+                    s,
+                    actor=admin,
+                    kind="webhook",
+                    name=f"Intranet {i}",
+                    settings={"url": sink.url, "receiver_deduplicates": args.dedupe},
+                )
+                channel_ids.append(channel.id or 0)
+        ids: list[int] = []
+        for channel_id in channel_ids:
+            ids += add_posts(
+                engine, editor, approver, channel_id, burst.posts // burst.channels, args.per_piece
+            )
+        env = _env(
+            PLANNER_DATABASE_URL=url,
+            PLANNER_SECRET_KEY=SECRET_KEY,
+            PLANNER_POLL_SECONDS=str(args.poll),
+            PLANNER_BATCH_SIZE=str(args.batch),
+            PLANNER_PUBLISH_THREADS=str(args.threads),
+        )
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "planner", "worker"],
+                cwd=REPO_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(burst.processes)
+        ]
+        try:
+            pids = {w.pid for w in workers}
+            with Session(engine) as s:
+
+                def ready() -> bool:
+                    s.expire_all()
+                    return pids <= {h.pid for h in s.exec(select(WorkerHeartbeat))}
+
+                wait_for(ready, 60, "the workers to start")
+            # All due at the same minute: the start of the next whole minute is too far to
+            # wait for, so "the same minute" is one instant two seconds from now.
+            due = utcnow() + timedelta(seconds=2)
+            set_due(engine, dict.fromkeys(ids, due), analyze=args.analyze)
+            wait_for(lambda: unfinished(engine) == 0, 600, "the burst")
+        finally:
+            for w in workers:
+                w.terminate()
+            for w in workers:
+                try:
+                    w.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    w.kill()
+                    w.wait()
+        deliveries, raw, _messages = sink.snapshot()
+        burst.seconds_to_last = max(d.received_at for d in deliveries) - due.timestamp()
+        burst.duplicates = len(deliveries) - len(raw)
+        with Session(engine) as s:
+            burst.not_published = int(
+                s.exec(
+                    select(func.count())
+                    .select_from(Post)
+                    .where(Post.status != PostStatus.published)
+                ).one()
+            )
+
+
 CONFIGS = {
     "pg1": ("postgresql", 1),
     "pg2": ("postgresql", 2),
@@ -669,6 +770,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile-dir", type=Path, help="py-spy raw profiles of the backlog")
     parser.add_argument("--profile-mode", choices=["wall", "gil"], default="wall")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--burst",
+        default="500,5,2",
+        help="posts,channels,workers due at one instant on PostgreSQL ('' skips the row)",
+    )
     args = parser.parse_args(argv)
 
     runs: list[EngineRun] = []
@@ -709,6 +815,18 @@ def main(argv: list[str] | None = None) -> int:
         f"started {started:%Y-%m-%d %H:%M} UTC\n"
     )
     print(table(runs, args.poll))
+    burst = None
+    if args.burst:
+        n_posts, n_channels, n_workers = (int(x) for x in args.burst.split(","))
+        burst = Burst(posts=n_posts, channels=n_channels, processes=n_workers)
+        run_burst(burst, args)
+        print(
+            "\n| burst | workers | until the last is sent | duplicates | not published |\n"
+            "|---|---|---|---|---|\n"
+            f"| {burst.posts} posts due at one instant on {burst.channels} channels "
+            f"| {burst.processes}×{args.threads} threads | {burst.seconds_to_last:.1f} s "
+            f"| {burst.duplicates} | {burst.not_published} |"
+        )
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in runs], indent=2))
     return 0

@@ -324,14 +324,27 @@ def cancel_post(
     reason: str = "",
     expected_version: int | None = None,
 ) -> Post:
-    """Cancel a post that has not gone out; it stays on record as cancelled."""
+    """Cancel a post that has not gone out; it stays on record as cancelled.
+
+    A post being sent right now may be cancelled too: unless its request has already
+    started, it does not go out (the worker checks right before each request); if it had
+    started and succeeds, the post is recorded as published after all.
+    """
+    post = get_post(session, post_id)
+
+    def release() -> None:
+        post.claimed_by = None
+        post.lease_until = None
+        post.next_attempt_at = None
+
     return workflow.apply_post(
         session,
-        post=get_post(session, post_id),
+        post=post,
         action="cancel",
         actor=actor,
         note=reason,
         expected_version=expected_version,
+        effect=release,
     )
 
 

@@ -99,11 +99,19 @@ POST_MOVES: Table = {
     # A lookup at the channel settles a check: the post is there, or surely is not.
     (PostStatus.needs_check, "found"): Move(PostStatus.published, SYSTEM),
     (PostStatus.needs_check, "not_found"): Move(PostStatus.planned, SYSTEM),
-    # People.
+    # A post cancelled while its request was already on its way, and it went out.
+    (PostStatus.cancelled, "arrived"): Move(PostStatus.published, SYSTEM),
+    # People. A post being sent may be cancelled: unless its request has started, it
+    # does not go out (the worker checks right before each request).
     **{(state, "move"): Move(PostStatus.planned, _EDITORIAL) for state in _POST_OPEN},
     **{
         (state, "cancel"): Move(PostStatus.cancelled, _EDITORIAL)
-        for state in (*_POST_OPEN, PostStatus.needs_check, PostStatus.awaiting_manual)
+        for state in (
+            *_POST_OPEN,
+            PostStatus.publishing,
+            PostStatus.needs_check,
+            PostStatus.awaiting_manual,
+        )
     },
     **{
         (state, "retry"): Move(PostStatus.planned, _EDITORIAL)
@@ -129,13 +137,18 @@ def target(kind: str, action: str) -> enum.StrEnum:
     return state
 
 
-def leading_to(kind: str, goal: enum.StrEnum) -> list[enum.StrEnum]:
-    """The states from which some sequence of moves still reaches `goal` (itself excluded)."""
+def leading_to(
+    kind: str, goal: enum.StrEnum, *, excluding: tuple[str, ...] = ()
+) -> list[enum.StrEnum]:
+    """The states from which some sequence of moves (other than `excluding`) still
+    reaches `goal` (itself excluded)."""
     found: set[enum.StrEnum] = set()
     grew = True
     while grew:
         grew = False
-        for (source, _a), move in TABLES[kind].items():
+        for (source, action), move in TABLES[kind].items():
+            if action in excluding:
+                continue
             if source != goal and source not in found and (move.target in found | {goal}):
                 found.add(source)
                 grew = True

@@ -14,13 +14,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, bindparam, insert
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from planner.errors import (
     ConfigurationError,
     ValidationFailed,
 )
-from planner.models import Channel, PostStatus, utcnow
+from planner.models import Channel, PieceStatus, PostStatus, utcnow
 from planner.publishing.tables import (
     ATTEMPTS,
     CHANNELS,
@@ -200,9 +201,11 @@ class Gate:
         if not waiting:
             return
         try:
-            with self.engine.connect() as conn:
-                rows = conn.execute(_gate_statement(), {"ids": sorted(waiting)}).all()
-                frozen = conn.execute(_FROZEN).first() is not None
+            try:
+                rows, frozen = self._read(waiting)
+            except OperationalError:
+                # A connection the server dropped (restart, failover) is replaced once.
+                rows, frozen = self._read(waiting)
         except Exception as err:  # cannot confirm: send nothing until it can
             log.warning("cannot check posts before sending (%s); holding them", type(err).__name__)
             self._checked_at = float("-inf")
@@ -216,6 +219,12 @@ class Gate:
                 found.get(post_id), delivery, self.worker_id, frozen, now
             )
 
+    def _read(self, waiting: dict[int, Delivery]) -> tuple[list[Any], bool]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(_gate_statement(), {"ids": sorted(waiting)}).all()
+            frozen = conn.execute(_FROZEN).first() is not None
+        return list(rows), frozen
+
 
 def _gate_reason(row: Any, delivery: Delivery, worker_id: str, frozen: bool, now: datetime) -> str:
     if row is None or row.status != PostStatus.publishing or row.claimed_by != worker_id:
@@ -227,6 +236,8 @@ def _gate_reason(row: Any, delivery: Delivery, worker_id: str, frozen: bool, now
             f"the piece changed after revision {delivery.revision} was approved; "
             "it needs approval again"
         )
+    if row.piece_status not in _SENDABLE_PIECES:
+        return f"the piece is {row.piece_status} now"
     if not row.enabled:
         return "the channel was disabled"
     if row.needs_reconnect:
@@ -243,6 +254,7 @@ def _gate_statement() -> Any:
             POSTS.c.id,
             POSTS.c.status,
             POSTS.c.claimed_by,
+            PIECES.c.status.label("piece_status"),
             PIECES.c.revision,
             PIECES.c.approved_revision,
             CHANNELS.c.enabled,
@@ -255,6 +267,8 @@ def _gate_statement() -> Any:
     )
 
 
+# A published piece stays approved as it is (it may be planned again).
+_SENDABLE_PIECES = frozenset({PieceStatus.approved, PieceStatus.published})
 _FROZEN = sa.select(SETTINGS.c.key).where(
     SETTINGS.c.key == "publishing_frozen", SETTINGS.c.value == "on"
 )

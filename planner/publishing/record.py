@@ -274,15 +274,18 @@ def finish_deliveries(
                     _event(now, worker_id, d, verdict.action, verdict.status, verdict.message)
                 )
             elif d.post_id in answered:
+                late_cancel = answered[d.post_id] == PostStatus.cancelled
                 audit_rows.append(
                     _event(
                         now,
                         worker_id,
                         d,
-                        "found",
+                        "arrived" if late_cancel else "found",
                         PostStatus.published,
-                        "its request succeeded after the lease was lost",
-                        from_state=PostStatus.needs_check,
+                        "its request had started before the post was cancelled, and it went out"
+                        if late_cancel
+                        else "its request succeeded after the lease was lost",
+                        from_state=answered[d.post_id],
                     )
                 )
             if verdict.outcome == "auth":
@@ -357,19 +360,21 @@ _PAUSE_CHANNEL = (
 )
 
 
-def _answer_checks(conn: Connection, rows: list[dict[str, Any]]) -> set[int]:
-    """Posts recovered to `needs_check` while their request was in flight, and that request
-    succeeded: they are published (the check is answered). The ids moved."""
-    if not rows:
-        return set()
-    answered = set()
+def _answer_checks(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, PostStatus]:
+    """Posts taken from this worker while their request was in flight, and that request
+    succeeded: recovered to `needs_check` (the check is answered) or cancelled too late.
+    They are published; the ids moved, with the state each came from."""
+    answerable = workflow.sources("post", "found") + workflow.sources("post", "arrived")
+    answered: dict[int, PostStatus] = {}
     for row in rows:
+        before = conn.execute(
+            sa.select(POSTS.c.status).where(POSTS.c.id == row["b_id"])
+        ).scalar_one_or_none()
+        if before not in answerable:
+            continue
         moved = conn.execute(
             update(POSTS)
-            .where(
-                POSTS.c.id == row["b_id"],
-                POSTS.c.status.in_(workflow.sources("post", "found")),
-            )
+            .where(POSTS.c.id == row["b_id"], POSTS.c.status == before)
             .values(
                 status=workflow.target("post", "found"),
                 external_id=row["b_external_id"],
@@ -381,7 +386,7 @@ def _answer_checks(conn: Connection, rows: list[dict[str, Any]]) -> set[int]:
             .returning(POSTS.c.id)
         ).first()
         if moved is not None:
-            answered.add(int(moved.id))
+            answered[int(moved.id)] = PostStatus(before)
     return answered
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import shutil
 import signal
 import socket
@@ -526,7 +527,10 @@ def test_the_dashboard_process_publishes_with_its_embedded_scheduler(
             alive=(server,),
         )
         beats = _heartbeats(database.engine)
-        processes.stop(server)
+        # A deploy stops the dashboard with SIGTERM: its scheduler drains and it exits 0.
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0, processes.logs()
+        assert re.search(r"embedded scheduler \S+ stopped", processes.logs())
         _deliveries, raw, _messages = sink.snapshot()
 
     (post,) = _posts(database.engine).values()

@@ -8,6 +8,7 @@ with the scripted recording adapter or the real webhook adapter against a local 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, text, update
 from sqlmodel import Session, col, select
 
-from planner import channels, org_settings, pieces, publishing
+from planner import channels, org_settings, pieces, planning, publishing
 from planner.db import make_engine
 from planner.models import AuditEvent, Channel, Post, PostStatus, Revision, utcnow
 from planner.publishing import Delivery, EngineSettings
@@ -132,6 +133,21 @@ def test_without_the_gate_the_approved_text_is_still_what_is_sent(
     )
     publishing.deliver(engine, delivery)
     assert [c.text for c in rec.calls] == ["Approved sentence."]
+
+
+def test_a_piece_archived_after_the_claim_is_not_sent(
+    world: World, engine: Engine, rec: type[recording.RecordingPublisher]
+) -> None:
+    piece = _approved_piece(world)
+    post = _due_post(world, piece, _channel(world), ago=timedelta(seconds=5))
+    (delivery,) = _claim(engine)
+    assert piece.id is not None
+    pieces.archive_piece(world.session, actor=world.editor, piece_id=piece.id)
+    publishing.deliver(engine, delivery, _gate(engine, [delivery]))
+    assert rec.calls == []
+    assert delivery.withheld == "the piece is archived now"
+    _finish(engine, [delivery])
+    assert _reload(engine, post.id).status == PostStatus.planned
 
 
 # --- 2. ambiguous outcomes
@@ -353,6 +369,27 @@ def test_a_freeze_after_the_claim_stops_the_posts_not_yet_sent(
     assert all(_reload(engine, p.id).attempts == 0 for p in posts[1:])
 
 
+def test_a_post_cancelled_while_being_sent_goes_out_only_if_its_request_had_started(
+    world: World, engine: Engine, rec: type[recording.RecordingPublisher]
+) -> None:
+    piece = _approved_piece(world)
+    channel = _channel(world)
+    early, late = (_due_post(world, piece, channel, ago=timedelta(seconds=5)) for _ in "ab")
+    deliveries = _claim(engine)
+    gate = _gate(engine, deliveries)
+    publishing.deliver(engine, deliveries[1], gate)  # the later one's request is out...
+    for post in (early, late):  # ...when an editor cancels both
+        planning.cancel_post(world.session, actor=world.editor, post_id=post.id or 0)
+    publishing.deliver(engine, deliveries[0], gate)
+    assert [c.post_id for c in rec.calls] == [late.id]
+    _finish(engine, deliveries)
+    assert _reload(engine, early.id).status == PostStatus.cancelled
+    # What went out is on record as published, not hidden behind the cancel.
+    state = _reload(engine, late.id)
+    assert (state.status, state.external_id) == (PostStatus.published, f"ext-{late.id}")
+    assert _moves(engine, late.id)[-2:] == ["cancel", "arrived"]
+
+
 # --- 8. the channel's own checks run at the claim
 
 
@@ -378,27 +415,29 @@ def test_a_text_the_channel_would_refuse_fails_before_any_request(
 
 @pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
 def test_terminated_database_connections_lose_no_result(
-    world: World, engine: Engine, rec: type[recording.RecordingPublisher]
+    world: World,
+    engine: Engine,
+    rec: type[recording.RecordingPublisher],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     piece = _approved_piece(world)
     channel = _channel(world)
     posts = [_due_post(world, piece, channel, ago=timedelta(seconds=5)) for _ in range(6)]
-    # The worker's own engine, named, so only its connections are terminated.
+    # The worker's own engine, named, so only its connections are terminated; without a
+    # ping on checkout, so a terminated connection fails when it is next used, as it does
+    # when the server restarts under a busy worker.
     name = f"planner-fault-{id(engine)}"
-    schema = engine.url.query.get("options") or ""
     own = make_engine(
         engine.url.render_as_string(hide_password=False),
-        connect_args={
-            "application_name": name,
-            **({"options": schema} if schema else _search_path(engine)),
-        },
+        pool_pre_ping=False,
+        connect_args={"application_name": name, **_search_path(engine)},
     )
     rec.script.extend([0.4] * 6)  # every request takes 0.4 s
     settings = EngineSettings(batch_size=6, threads=2, lease=timedelta(seconds=30))
     w = Worker(own, worker_id="w", settings=settings)
 
     def terminate() -> None:
-        time.sleep(0.5)  # requests in flight, none recorded yet
+        time.sleep(0.6)  # two results recorded, four requests still to come back
         with engine.connect() as conn:
             conn.execute(
                 text(
@@ -411,14 +450,19 @@ def test_terminated_database_connections_lose_no_result(
     killer = threading.Thread(target=terminate)
     killer.start()
     try:
-        result = w.sweep()
+        with caplog.at_level(logging.WARNING, logger="planner.worker"):
+            result = w.sweep()
     finally:
         killer.join()
         w.close()
         own.dispose()
-    assert len(rec.calls) == 6  # each sent once
-    assert [_reload(engine, p.id).status for p in posts] == [PostStatus.published] * 6
+    # The database went away under the worker...
+    assert any("could not record" in r.getMessage() for r in caplog.records), caplog.text
+    # ...and every result that came back was recorded once it answered again: each post
+    # sent once and published, none left to a person.
+    assert sorted(c.post_id for c in rec.calls) == sorted(p.id for p in posts)
     assert result.count(PostStatus.published) == 6
+    assert [_reload(engine, p.id).status for p in posts] == [PostStatus.published] * 6
 
 
 def _search_path(engine: Engine) -> dict[str, str]:

@@ -298,7 +298,8 @@ def _move_buttons(at) -> list[str]:  # type: ignore[no-untyped-def]
         pytest.param(PostStatus.planned, ["Move", "Cancel post"], True, id="planned"),
         pytest.param(PostStatus.failed, ["Move", "Cancel post"], True, id="failed"),
         pytest.param(PostStatus.needs_check, ["Cancel post"], False, id="needs-check"),
-        pytest.param(PostStatus.publishing, [], False, id="publishing"),
+        # Cancelled before its request starts, a post being sent does not go out.
+        pytest.param(PostStatus.publishing, ["Cancel post"], False, id="publishing"),
         pytest.param(PostStatus.published, [], False, id="published"),
     ],
 )

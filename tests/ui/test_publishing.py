@@ -13,7 +13,7 @@ from planner import channels, pieces, planning, users
 from planner.db import make_engine
 from planner.models import Post, PostStatus
 from planner.ui import keys
-from tests.ui.conftest import PASSWORD, open_page, sign_in
+from tests.ui.conftest import PASSWORD, open_page, shown_when, sign_in
 
 _BUTTON_KEYS = (keys.PUB_RETRY, keys.PUB_CANCEL, keys.PUB_MARK_POSTED)
 
@@ -144,3 +144,30 @@ def test_a_retry_the_scheduler_overtook_is_refused_in_the_users_language(
     assert [e.value for e in at.error] == [message]
     assert _stored(database, post_id).status == PostStatus.published
     assert _buttons(at) == []
+
+
+@pytest.mark.parametrize(
+    ("username", "lang", "text"),
+    [
+        pytest.param("ed", "en", "Social asked us to slow down (rate limit)", id="en"),
+        pytest.param("admin", "de", "Social hat um eine Pause gebeten (Ratenlimit)", id="de"),
+    ],
+)
+def test_a_channel_paused_by_a_rate_limit_is_shown_with_its_end(
+    database: str, username: str, lang: str, text: str
+) -> None:
+    _post_in(database, PostStatus.planned)
+    until = datetime.now(UTC) + timedelta(minutes=10)
+    engine = make_engine(database)
+    with Session(engine) as s:
+        channel = channels.get_channel(s, "Social")
+        channel.paused_until = until
+        s.add(channel)
+        s.commit()
+    engine.dispose()
+
+    at = open_page(sign_in(username, PASSWORD), "publishing")
+
+    assert not at.exception
+    (warning,) = [w.value for w in at.warning if text in w.value]
+    assert shown_when(until, lang) in warning

@@ -43,6 +43,8 @@ def render() -> None:
             st.error(t("pub.frozen"))
         else:
             st.success(t("pub.running"))
+        for name, until in summary.paused:
+            st.warning(t("pub.paused", channel=name, until=app.when(until, user.timezone)))
         st.text(
             t(
                 "pub.counts",
