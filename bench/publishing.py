@@ -437,40 +437,64 @@ def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
 
+def start_workers(
+    engine: Engine, url: str, args: argparse.Namespace, processes: int, threads: int, logs: Path
+) -> list[subprocess.Popen[bytes]]:
+    """`processes` worker processes on the database at `url`, once each has swept."""
+    env = _env(
+        PLANNER_DATABASE_URL=url,
+        PLANNER_SECRET_KEY=SECRET_KEY,
+        PLANNER_POLL_SECONDS=str(args.poll),
+        PLANNER_BATCH_SIZE=str(args.batch),
+        PLANNER_PUBLISH_THREADS=str(threads),
+    )
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "planner", "worker"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=(logs / f"worker-{i}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for i in range(processes)
+    ]
+    pids = {w.pid for w in workers}
+    with Session(engine) as s:
+
+        def ready() -> bool:
+            s.expire_all()
+            return pids <= {h.pid for h in s.exec(select(WorkerHeartbeat))}
+
+        try:
+            wait_for(ready, 60, "the workers to start")
+        except BaseException:
+            stop_workers(workers)
+            raise
+    return workers
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM (they drain), then SIGKILL what has not ended after 30 s."""
+    for w in workers:
+        w.terminate()
+    for w in workers:
+        try:
+            w.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            w.kill()
+            w.wait()
+
+
 def run_engine(run: EngineRun, args: argparse.Namespace, profile_dir: Path | None) -> None:
     """Workers publish a backlog, then a paced stream; fills in `run`."""
     with Sink() as sink, fresh_database(run.backend, args.pg_url) as (engine, url):
         editor, approver, channel_id = make_org(engine, sink.url, dedupe=args.dedupe)
         backlog_ids = add_posts(engine, editor, approver, channel_id, args.posts, args.per_piece)
-        env = _env(
-            PLANNER_DATABASE_URL=url,
-            PLANNER_SECRET_KEY=SECRET_KEY,
-            PLANNER_POLL_SECONDS=str(args.poll),
-            PLANNER_BATCH_SIZE=str(args.batch),
-            PLANNER_PUBLISH_THREADS=str(run.threads),
-        )
         logs = Path(tempfile.mkdtemp(prefix="planner-bench-logs-"))
-        workers = [
-            subprocess.Popen(
-                [sys.executable, "-m", "planner", "worker"],
-                cwd=REPO_ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=(logs / f"worker-{i}.log").open("wb"),
-                stderr=subprocess.STDOUT,
-            )
-            for i in range(run.processes)
-        ]
+        workers = start_workers(engine, url, args, run.processes, run.threads, logs)
         profilers: list[subprocess.Popen[bytes]] = []
         try:
-            pids = {w.pid for w in workers}
-            with Session(engine) as s:
-
-                def ready() -> bool:
-                    s.expire_all()
-                    return pids <= {h.pid for h in s.exec(select(WorkerHeartbeat))}
-
-                wait_for(ready, 60, "the workers to start")
             if profile_dir is not None:
                 profilers = _start_profilers(workers, profile_dir, run.name, args.profile_mode)
 
@@ -521,14 +545,7 @@ def run_engine(run: EngineRun, args: argparse.Namespace, profile_dir: Path | Non
         finally:
             for proc in profilers:
                 proc.send_signal(signal.SIGINT)
-            for w in workers:
-                w.terminate()
-            for w in workers:
-                try:
-                    w.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    w.kill()
-                    w.wait()
+            stop_workers(workers)
             shutil.rmtree(logs, ignore_errors=True)
         deliveries, raw, _messages = sink.snapshot()
         with Session(engine) as s:
@@ -669,47 +686,17 @@ def run_burst(burst: Burst, args: argparse.Namespace) -> None:
             ids += add_posts(
                 engine, editor, approver, channel_id, burst.posts // burst.channels, args.per_piece
             )
-        env = _env(
-            PLANNER_DATABASE_URL=url,
-            PLANNER_SECRET_KEY=SECRET_KEY,
-            PLANNER_POLL_SECONDS=str(args.poll),
-            PLANNER_BATCH_SIZE=str(args.batch),
-            PLANNER_PUBLISH_THREADS=str(args.threads),
-        )
-        workers = [
-            subprocess.Popen(
-                [sys.executable, "-m", "planner", "worker"],
-                cwd=REPO_ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            for _ in range(burst.processes)
-        ]
+        logs = Path(tempfile.mkdtemp(prefix="planner-bench-logs-"))
+        workers = start_workers(engine, url, args, burst.processes, args.threads, logs)
         try:
-            pids = {w.pid for w in workers}
-            with Session(engine) as s:
-
-                def ready() -> bool:
-                    s.expire_all()
-                    return pids <= {h.pid for h in s.exec(select(WorkerHeartbeat))}
-
-                wait_for(ready, 60, "the workers to start")
             # All due at the same minute: the start of the next whole minute is too far to
             # wait for, so "the same minute" is one instant two seconds from now.
             due = utcnow() + timedelta(seconds=2)
             set_due(engine, dict.fromkeys(ids, due), analyze=args.analyze)
             wait_for(lambda: unfinished(engine) == 0, 600, "the burst")
         finally:
-            for w in workers:
-                w.terminate()
-            for w in workers:
-                try:
-                    w.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    w.kill()
-                    w.wait()
+            stop_workers(workers)
+            shutil.rmtree(logs, ignore_errors=True)
         deliveries, raw, _messages = sink.snapshot()
         burst.seconds_to_last = max(d.received_at for d in deliveries) - due.timestamp()
         burst.duplicates = len(deliveries) - len(raw)

@@ -379,6 +379,20 @@ def test_audit_export_to_file(org: Cli, tmp_path: Path) -> None:
 # --- publishing from the command line ---------------------------------------------------------
 
 
+def _intranet(org: Cli, httpserver: HTTPServer) -> None:
+    """A webhook channel "Intranet" to the local test server's /in."""
+    org.ok(
+        "channels",
+        "add",
+        "webhook",
+        "Intranet",
+        "--set",
+        f"url={httpserver.url_for('/in')}",
+        "--as",
+        "boss",
+    )
+
+
 def _approved_piece_with_due_post(org: Cli, channel: str) -> int:
     """Accept, write, submit and approve a piece; plan it, then let its time pass."""
     org.ok(
@@ -508,16 +522,7 @@ def test_demo_says_which_channels_it_left_disabled(run: Cli) -> None:
 
 
 def test_channels_test_and_disable(org: Cli, httpserver: HTTPServer) -> None:
-    org.ok(
-        "channels",
-        "add",
-        "webhook",
-        "Intranet",
-        "--set",
-        f"url={httpserver.url_for('/in')}",
-        "--as",
-        "boss",
-    )
+    _intranet(org, httpserver)
     httpserver.expect_oneshot_request("/in", json={"event": "ping"}).respond_with_data(
         "", status=204
     )
@@ -536,16 +541,7 @@ def test_channels_test_and_disable(org: Cli, httpserver: HTTPServer) -> None:
 def test_publish_due_dry_run_then_once_sends_to_the_webhook(
     org: Cli, httpserver: HTTPServer
 ) -> None:
-    org.ok(
-        "channels",
-        "add",
-        "webhook",
-        "Intranet",
-        "--set",
-        f"url={httpserver.url_for('/in')}",
-        "--as",
-        "boss",
-    )
+    _intranet(org, httpserver)
     post_id = _approved_piece_with_due_post(org, "Intranet")
     out = org.ok("publish-due", "--dry-run")
     assert f"would publish post {post_id} on Intranet" in out
@@ -568,16 +564,7 @@ def test_publish_due_dry_run_then_once_sends_to_the_webhook(
 def test_freeze_holds_posts_and_failed_posts_can_be_retried(
     org: Cli, httpserver: HTTPServer
 ) -> None:
-    org.ok(
-        "channels",
-        "add",
-        "webhook",
-        "Intranet",
-        "--set",
-        f"url={httpserver.url_for('/in')}",
-        "--as",
-        "boss",
-    )
+    _intranet(org, httpserver)
     post_id = _approved_piece_with_due_post(org, "Intranet")
     code, _out, err = org("freeze", "on", "--as", "ed")
     assert code == 1
@@ -606,16 +593,7 @@ def test_freeze_holds_posts_and_failed_posts_can_be_retried(
 def test_channels_edit_changes_settings_and_reads_secrets_from_standard_input(
     org: Cli, httpserver: HTTPServer
 ) -> None:
-    org.ok(
-        "channels",
-        "add",
-        "webhook",
-        "Intranet",
-        "--set",
-        f"url={httpserver.url_for('/in')}",
-        "--as",
-        "boss",
-    )
+    _intranet(org, httpserver)
     secret = token_hex(12)
     out = org.ok(
         "channels",
@@ -712,16 +690,7 @@ def _set_post(post_id: int, **values: Any) -> None:
 
 
 def test_posts_attempts_shows_the_ledger_of_one_post(org: Cli, httpserver: HTTPServer) -> None:
-    org.ok(
-        "channels",
-        "add",
-        "webhook",
-        "Intranet",
-        "--set",
-        f"url={httpserver.url_for('/in')}",
-        "--as",
-        "boss",
-    )
+    _intranet(org, httpserver)
     post_id = _approved_piece_with_due_post(org, "Intranet")
     before = org.ok("posts", "attempts", str(post_id), "--as", "ed")
     httpserver.expect_oneshot_request("/in").respond_with_json({"error": "Text fehlt"}, 422)
@@ -773,16 +742,7 @@ def test_posts_list_says_when_a_post_is_retried(planned: Cli) -> None:
 def test_posts_retry_of_a_held_post_says_why_it_stays_held(
     org: Cli, httpserver: HTTPServer
 ) -> None:
-    org.ok(
-        "channels",
-        "add",
-        "webhook",
-        "Intranet",
-        "--set",
-        f"url={httpserver.url_for('/in')}",
-        "--as",
-        "boss",
-    )
+    _intranet(org, httpserver)
     post_id = _approved_piece_with_due_post(org, "Intranet")
     _set_post(post_id, status=PostStatus.failed, last_error="Text fehlt")
     org.ok("channels", "disable", "Intranet", "--as", "boss")
@@ -835,16 +795,7 @@ def test_a_variant_its_channel_would_refuse_is_stopped_at_submission(org: Cli) -
 def test_a_429_pauses_the_channel_and_status_says_until_when(
     org: Cli, httpserver: HTTPServer
 ) -> None:
-    org.ok(
-        "channels",
-        "add",
-        "webhook",
-        "Intranet",
-        "--set",
-        f"url={httpserver.url_for('/in')}",
-        "--as",
-        "boss",
-    )
+    _intranet(org, httpserver)
     post_id = _approved_piece_with_due_post(org, "Intranet")
     httpserver.expect_oneshot_request("/in", method="POST").respond_with_json(
         {"error": "slow down"}, status=429, headers={"Retry-After": "600"}

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
+from planner.checks import outgoing_post
 from planner.errors import (
     ConfigurationError,
     ValidationFailed,
@@ -34,7 +35,6 @@ from planner.publishing.tables import (
 )
 from publishers.base import (
     DeliveryError,
-    Media,
     OutgoingPost,
     Publisher,
     RateLimited,
@@ -45,32 +45,6 @@ from publishers.base import (
 AdapterFactory = Callable[[Channel], Publisher]
 
 log = logging.getLogger("planner.publishing")
-
-
-def message_for(
-    post_id: int,
-    channel_id: int,
-    media: list[dict[str, Any]],
-    title: str,
-    body: str,
-    variants: dict[str, str],
-    tags: list[str],
-) -> OutgoingPost:
-    """What the adapter sends: the channel's variant, or the master text."""
-    return OutgoingPost(
-        post_id=post_id,
-        title=title,
-        text=variants.get(str(channel_id)) or body,
-        media=[
-            Media(
-                url=str(m.get("url", "")),
-                alt_text=str(m.get("alt_text", "")),
-                mime_type=str(m.get("mime_type", "")),
-            )
-            for m in media
-        ],
-        tags=list(tags),
-    )
 
 
 @dataclass
@@ -347,7 +321,7 @@ def prepare(
         adapter = adapters[post.channel_id]
         channel = channels[post.channel_id]
         approved = revisions.get((post.piece_id, post.revision))
-        message = message_for(
+        message = outgoing_post(
             post.id,
             post.channel_id,
             json.loads(post.media) if post.media not in (None, "[]") else [],

@@ -12,9 +12,10 @@ from sqlmodel import Session, col, select
 
 from planner import audit, workflow
 from planner.channels import build_adapter
+from planner.checks import outgoing_post
 from planner.errors import PlannerError
 from planner.models import Channel, Piece, Post, PostStatus, PublishAttempt, Revision
-from planner.publishing.deliver import AdapterFactory, message_for
+from planner.publishing.deliver import AdapterFactory
 from publishers.base import DeliveryError, Publisher, Receipt
 
 log = logging.getLogger("planner.publishing")
@@ -169,7 +170,34 @@ def resolve_checks(
     lookup; each answer is stored only if the post is still unchanged.
     """
     result = Resolution()
+    waiting = (
+        col(Post.status).in_(workflow.sources("post", "found")),
+        col(Channel.enabled).is_(True),
+        or_(col(Post.next_attempt_at).is_(None), col(Post.next_attempt_at) <= now),
+    )
+    adapters: dict[int, Publisher] = {}
     with Session(engine, expire_on_commit=False) as session:
+        # Only channels that can look posts up: checks on the others wait for a person
+        # and must not crowd out those a lookup can settle.
+        for channel in session.exec(
+            select(Channel).where(
+                col(Channel.id).in_(
+                    select(Post.channel_id)
+                    .join(Channel, col(Post.channel_id) == Channel.id)
+                    .where(*waiting)
+                    .distinct()
+                )
+            )
+        ):
+            assert channel.id is not None
+            try:
+                adapter = adapter_factory(channel)
+            except (PlannerError, ValueError):
+                continue
+            if adapter.can_look_up:
+                adapters[channel.id] = adapter
+        if not adapters:
+            return result
         rows = session.exec(
             select(Post, Channel, Revision)
             .join(Channel, col(Post.channel_id) == Channel.id)
@@ -181,27 +209,15 @@ def resolve_checks(
                     col(Revision.number) == Piece.approved_revision,
                 ),
             )
-            .where(
-                col(Post.status).in_(workflow.sources("post", "found")),
-                col(Channel.enabled).is_(True),
-                or_(col(Post.next_attempt_at).is_(None), col(Post.next_attempt_at) <= now),
-            )
+            .where(*waiting, col(Post.channel_id).in_(sorted(adapters)))
             .order_by(col(Post.id))
             .limit(limit)
         ).all()
-    adapters: dict[int, Publisher | None] = {}
     answers: list[tuple[Post, str, Receipt | None, str]] = []
     for post, channel, revision in rows:
         assert channel.id is not None and post.id is not None
-        if channel.id not in adapters:
-            try:
-                adapters[channel.id] = adapter_factory(channel)
-            except (PlannerError, ValueError):
-                adapters[channel.id] = None
         adapter = adapters[channel.id]
-        if adapter is None or not adapter.can_look_up:
-            continue
-        message = message_for(
+        message = outgoing_post(
             post.id,
             channel.id,
             post.media,

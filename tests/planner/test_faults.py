@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -20,13 +19,14 @@ from sqlmodel import Session, col, select
 
 from planner import channels, org_settings, pieces, planning, publishing
 from planner.db import make_engine
-from planner.models import AuditEvent, Channel, Post, PostStatus, Revision, utcnow
+from planner.models import AuditEvent, Channel, Piece, Post, PostStatus, Revision, utcnow
 from planner.publishing import Delivery, EngineSettings
 from planner.publishing.deliver import Gate
 from planner.worker import Worker
 from publishers.base import RateLimited, TransientError
 from tests import recording
 from tests.conftest import World
+from tests.planner import test_publishing
 from tests.planner.test_publishing import (
     FAST,
     _approved_piece,
@@ -40,16 +40,9 @@ from tests.sink import Faults, Sink
 LATENESS = timedelta(hours=6)
 
 
-@pytest.fixture
-def rec(recording_kind: type[recording.RecordingPublisher]) -> type[recording.RecordingPublisher]:
-    return recording_kind
-
-
-@pytest.fixture
-def worker(engine: Engine, rec: type[recording.RecordingPublisher]) -> Iterator[Worker]:
-    w = Worker(engine, worker_id="test-worker", settings=FAST)
-    yield w
-    w.close()
+# The engine tests' fixtures: the recording adapter, and a worker with fast settings.
+rec = test_publishing.rec
+worker = test_publishing.worker
 
 
 def _claim(engine: Engine, *, worker_id: str = "w1", lease: float = 30) -> list[Delivery]:
@@ -86,6 +79,18 @@ def _moves(engine: Engine, post_id: int | None) -> list[str]:
         )
 
 
+def _retract(world: World, piece: Piece) -> None:
+    """An editor replaces the approved sentence (a new revision, not approved)."""
+    assert piece.id is not None
+    pieces.edit_piece(
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id,
+        data={"body": "Retracted sentence."},
+        expected_revision=1,
+    )
+
+
 # --- 1. only the approved revision goes out
 
 
@@ -95,15 +100,8 @@ def test_an_edit_after_the_claim_never_sends_the_unapproved_text(
     piece = _approved_piece(world, "Approved sentence.")
     post = _due_post(world, piece, _channel(world), ago=timedelta(seconds=5))
     (delivery,) = _claim(engine)
-    assert piece.id is not None
     # The edit commits between the claim and the request (READ COMMITTED would see it).
-    pieces.edit_piece(
-        world.session,
-        actor=world.editor,
-        piece_id=piece.id,
-        data={"body": "Retracted sentence."},
-        expected_revision=1,
-    )
+    _retract(world, piece)
     # Whatever reads happen later, what is sent is the approved revision's text...
     assert delivery.message.text == "Approved sentence."
     # ...and right before the request the gate sees the edit: nothing goes out.
@@ -123,14 +121,7 @@ def test_without_the_gate_the_approved_text_is_still_what_is_sent(
     piece = _approved_piece(world, "Approved sentence.")
     _due_post(world, piece, _channel(world), ago=timedelta(seconds=5))
     (delivery,) = _claim(engine)
-    assert piece.id is not None
-    pieces.edit_piece(
-        world.session,
-        actor=world.editor,
-        piece_id=piece.id,
-        data={"body": "Retracted sentence."},
-        expected_revision=1,
-    )
+    _retract(world, piece)
     publishing.deliver(engine, delivery)
     assert [c.text for c in rec.calls] == ["Approved sentence."]
 
@@ -240,6 +231,24 @@ def test_a_lookup_that_finds_nothing_sends_the_post_again_with_the_same_key(
         assert result.not_found == 1
         assert _reload(engine, post.id).status == PostStatus.published
         assert sink.raw[post.idempotency_key] == 1
+
+
+def test_checks_nobody_can_look_up_do_not_crowd_out_those_a_lookup_settles(
+    world: World, engine: Engine, rec: type[recording.RecordingPublisher]
+) -> None:
+    piece = _approved_piece(world)
+    with Sink() as sink:
+        plain = _webhook(world, sink, status_url=True)
+        cannot = _channel(world, "No lookups")
+        posts = [_due_post(world, piece, cannot, ago=timedelta(seconds=5)) for _ in range(3)]
+        answerable = _due_post(world, piece, plain, ago=timedelta(seconds=5))
+        with Session(engine) as s:
+            s.exec(update(Post).values(status=PostStatus.needs_check, attempts=1))
+            s.commit()
+        result = publishing.resolve_checks(engine, now=utcnow(), limit=2)
+    assert result.not_found == [answerable.id]  # the receiver never got it: sent again
+    assert _reload(engine, answerable.id).status == PostStatus.planned
+    assert {_reload(engine, p.id).status for p in posts} == {PostStatus.needs_check}
 
 
 # --- 3. fencing: no request without a valid lease

@@ -433,11 +433,9 @@ def test_a_crash_mid_batch_sends_to_a_human_only_the_posts_whose_request_began(
     assert sorted(c.key for c in rec.calls) == sorted(p.idempotency_key for p in posts[1:])
 
 
-def test_a_success_after_the_lease_was_lost_answers_the_check_it_caused(
-    world: World, engine: Engine, rec: type[recording.RecordingPublisher]
-) -> None:
-    post = _due_post(world, _approved_piece(world), _channel(world), ago=timedelta(minutes=1))
-    (delivery,) = publishing.claim_deliveries(
+def _claim_with_a_short_lease(engine: Engine) -> list[publishing.Delivery]:
+    """A slow worker's claim: its lease runs out after a second."""
+    return publishing.claim_deliveries(
         engine,
         worker_id="slow-worker",
         now=utcnow(),
@@ -445,6 +443,13 @@ def test_a_success_after_the_lease_was_lost_answers_the_check_it_caused(
         lease=timedelta(seconds=1),
         lateness=timedelta(hours=6),
     )
+
+
+def test_a_success_after_the_lease_was_lost_answers_the_check_it_caused(
+    world: World, engine: Engine, rec: type[recording.RecordingPublisher]
+) -> None:
+    post = _due_post(world, _approved_piece(world), _channel(world), ago=timedelta(minutes=1))
+    (delivery,) = _claim_with_a_short_lease(engine)
     publishing.deliver(engine, delivery)
     time.sleep(1.1)
     with Session(engine) as s:  # meanwhile the lease ran out and a sweep recovered the post
@@ -473,14 +478,7 @@ def test_a_failure_after_the_lease_was_lost_leaves_the_post_to_its_recovery(
     world: World, engine: Engine, rec: type[recording.RecordingPublisher]
 ) -> None:
     post = _due_post(world, _approved_piece(world), _channel(world), ago=timedelta(minutes=1))
-    (delivery,) = publishing.claim_deliveries(
-        engine,
-        worker_id="slow-worker",
-        now=utcnow(),
-        limit=5,
-        lease=timedelta(seconds=1),
-        lateness=timedelta(hours=6),
-    )
+    (delivery,) = _claim_with_a_short_lease(engine)
     rec.script.append(TransientError("upstream timeout", http_status=503))
     publishing.deliver(engine, delivery)
     time.sleep(1.1)
