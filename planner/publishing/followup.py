@@ -31,9 +31,8 @@ from planner.publishing.tables import AUDIT, PIECES, POSTS, SERIES
 log = logging.getLogger("planner.publishing")
 
 
-# Posts that may still go out: a piece with any of them is not finished. ("arrived" only
-# records that a cancelled post's request had already started; no cancelled post waits.)
-_OPEN = workflow.leading_to("post", PostStatus.published, excluding=("arrived",))
+# Posts that may still go out: a piece with any of them is not finished.
+_OPEN = workflow.leading_to("post", PostStatus.published)
 
 
 # RETURNING gives the moved rows as they are now, so the audit names the one state

@@ -648,3 +648,16 @@ def test_a_post_changed_since_it_was_shown_is_an_edit_conflict(
 
     assert stored(engine, "post", post.id) == before
     assert row_counts(engine) == counts
+
+
+def test_a_cancelled_post_is_never_waiting_to_go_out() -> None:
+    # "arrived" records that a cancelled post's request had already started; it is no way
+    # forward, so a piece with cancelled posts can still be finished.
+    assert workflow.leading_to("post", PostStatus.published) == [
+        PostStatus.planned,
+        PostStatus.publishing,
+        PostStatus.failed,
+        PostStatus.missed,
+        PostStatus.needs_check,
+        PostStatus.awaiting_manual,
+    ]

@@ -315,6 +315,8 @@ def test_the_calendar_offers_only_the_moves_the_workflow_allows_for_the_post(
     assert not at.exception
     assert _move_buttons(at) == buttons
     assert any(t.key == keys.CAL_MOVE_WHEN for t in at.text_input) is time_asked
+    in_flight = "This post is being sent right now." in " ".join(c.value for c in at.caption)
+    assert in_flight is (status == PostStatus.publishing)
     if buttons:
         picked = at.selectbox(key=keys.CAL_MOVE_POST)
         assert picked.value == post_id

@@ -434,6 +434,9 @@ def _move(entries: list[CalendarEntry], user: User) -> None:
             key=keys.CAL_MOVE_WHEN,
         )
         _field_error(keys.CAL_MOVE_ERRORS, "publish_at")
+    if entry.post.status == PostStatus.publishing:
+        # Cancelling still stops it unless its request has started; say so beforehand.
+        st.caption(t("calendar.cancel_in_flight"))
     for action, column in zip(offered, st.columns(len(_BUTTONS)), strict=False):
         column.button(
             moves.label("post", action),
