@@ -16,8 +16,8 @@ afterwards), runs `ANALYZE`, and then opens the dashboard under Streamlit's AppT
   for "Activity" and the admin pages, otherwise the editor): `switch_page` and
   `run()`, once to warm up and then `--runs` times, timed with `perf_counter`. The median
   is the page's time. The calendar is measured in each of its views;
-- the **floor**: an empty Streamlit script (one `st.write`) under AppTest, as in
-  ../shared/reference/benchmarking.md: a fresh `AppTest.from_file(...).run()`, median of
+- the **floor**: an empty Streamlit script (one `st.write`) under AppTest, the cheapest
+  page the same harness can time: a fresh `AppTest.from_file(...).run()`, median of
   `--runs`, measured before and after each block's pages in the same process, so the
   ratio compares numbers taken minutes apart. It includes AppTest setting up a new
   session (most of its ~45-100 ms); a second run of the same AppTest (printed as
@@ -208,9 +208,9 @@ def timed_run(at: AppTest) -> float:
 
 
 def measure_floor(runs: int, folder: Path) -> tuple[list[float], list[float]]:
-    """The empty page: `runs` fresh AppTests, each `from_file(...).run()` timed (the floor
-    of bench/../shared/reference/benchmarking.md, which includes AppTest's set-up of a new
-    session), then `runs` reruns of one of them (what a rerun alone costs)."""
+    """The empty page: `runs` fresh AppTests, each `from_file(...).run()` timed (the floor,
+    which includes AppTest's set-up of a new session), then `runs` reruns of one of them
+    (what a rerun alone costs)."""
     script = folder / "floor.py"
     script.write_text(FLOOR_SCRIPT, encoding="utf-8")
     cold = []

@@ -300,6 +300,14 @@ def _detect_deduplication(
     deduplicates, basis = basis is not None, (basis or "")[:BASIS_MAX_LENGTH]
     if (deduplicates, basis) == (channel.deduplicates, channel.deduplication_basis):
         return
+    note = f"detected: {basis}" if deduplicates else "detected: not proven"
+    _store_deduplication(session, actor, channel, deduplicates, basis, note)
+
+
+def _store_deduplication(
+    session: Session, actor: User, channel: Channel, deduplicates: bool, basis: str, note: str
+) -> None:
+    """Save whether the channel drops repeats, and why, with its audit event."""
     channel.deduplicates, channel.deduplication_basis = deduplicates, basis
     session.add(channel)
     audit.record(
@@ -308,7 +316,7 @@ def _detect_deduplication(
         object_type="channel",
         object_id=channel.id,
         action="deduplication",
-        note=f"detected: {basis}" if deduplicates else "detected: not proven",
+        note=note,
     )
     session.commit()
 
@@ -324,21 +332,11 @@ def set_deduplication(
     require(actor, "manage_channels")
     channel = get_channel(session, ref)
     if deduplicates is None:
-        channel.deduplicates, channel.deduplication_basis = False, ""
-        note = "left to the connection test"
+        _store_deduplication(session, actor, channel, False, "", "left to the connection test")
     else:
-        channel.deduplicates, channel.deduplication_basis = deduplicates, ADMIN_BASIS
-        note = f"{'deduplicates' if deduplicates else 'does not deduplicate'} ({ADMIN_BASIS})"
-    session.add(channel)
-    audit.record(
-        session,
-        actor=actor,
-        object_type="channel",
-        object_id=channel.id,
-        action="deduplication",
-        note=note,
-    )
-    session.commit()
+        said = "deduplicates" if deduplicates else "does not deduplicate"
+        note = f"{said} ({ADMIN_BASIS})"
+        _store_deduplication(session, actor, channel, deduplicates, ADMIN_BASIS, note)
     return channel
 
 

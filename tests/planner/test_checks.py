@@ -51,6 +51,29 @@ def _piece(world: World, body: str = FITS, variants: dict[int, str] | None = Non
     return piece
 
 
+def _plan(world: World, piece_id: int, channel: int | str) -> Post:
+    """Plan the piece on `channel` next January."""
+    return planning.plan_post(
+        world.session,
+        actor=world.editor,
+        piece_id=piece_id,
+        channel=channel,
+        when=f"{NEXT_YEAR}-01-15 09:00",
+    )
+
+
+def _rewrite(world: World, piece: Piece, body: str) -> Piece:
+    """Save a new master text from the piece's current revision."""
+    assert piece.id is not None
+    return pieces.edit_piece(
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id,
+        expected_revision=piece.revision,
+        data={"body": body},
+    )
+
+
 def _audit_count(world: World) -> int:
     return int(world.session.exec(select(func.count()).select_from(AuditEvent)).one())
 
@@ -133,28 +156,10 @@ def test_a_long_master_text_is_refused_for_a_channel_it_is_planned_on(world: Wor
     bluesky, blog = _bluesky(world), _recording(world)
     piece = _piece(world, body=FITS)
     assert piece.id is not None and bluesky.id is not None
-    planning.plan_post(
-        world.session,
-        actor=world.editor,
-        piece_id=piece.id,
-        channel=bluesky.id,
-        when=f"{NEXT_YEAR}-01-15 09:00",
-    )
-    planning.plan_post(
-        world.session,
-        actor=world.editor,
-        piece_id=piece.id,
-        channel="Blog",
-        when=f"{NEXT_YEAR}-01-15 09:00",
-    )
+    _plan(world, piece.id, bluesky.id)
+    _plan(world, piece.id, "Blog")
     # Long enough for Bluesky, within the blog's 500.
-    piece = pieces.edit_piece(
-        world.session,
-        actor=world.editor,
-        piece_id=piece.id,
-        expected_revision=piece.revision,
-        data={"body": "x" * 400},
-    )
+    piece = _rewrite(world, piece, "x" * 400)
 
     with pytest.raises(ValidationFailed) as caught:
         pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
@@ -186,20 +191,8 @@ def test_a_cancelled_post_no_longer_binds_the_text(world: World) -> None:
     bluesky = _bluesky(world)
     piece = _piece(world, body=FITS)
     assert piece.id is not None and bluesky.id is not None
-    post = planning.plan_post(
-        world.session,
-        actor=world.editor,
-        piece_id=piece.id,
-        channel=bluesky.id,
-        when=f"{NEXT_YEAR}-01-15 09:00",
-    )
-    piece = pieces.edit_piece(
-        world.session,
-        actor=world.editor,
-        piece_id=piece.id,
-        expected_revision=piece.revision,
-        data={"body": "x" * 400},
-    )
+    post = _plan(world, piece.id, bluesky.id)
+    piece = _rewrite(world, piece, "x" * 400)
     assert post.id is not None
     planning.cancel_post(world.session, actor=world.editor, post_id=post.id)
 
@@ -279,13 +272,7 @@ def test_planning_an_approved_piece_on_a_new_channel_checks_its_text_and_stores_
     assert "would refuse this post: 400 graphemes" in series.value.fields["channel"]
     assert world.session.exec(select(Post)).all() == []
     # The same text fits the blog (500 characters).
-    post = planning.plan_post(
-        world.session,
-        actor=world.editor,
-        piece_id=piece.id,
-        channel="Blog",
-        when=f"{NEXT_YEAR}-01-15 09:00",
-    )
+    post = _plan(world, piece.id, "Blog")
     assert post.status == PostStatus.planned
 
 
@@ -313,13 +300,7 @@ def test_a_draft_is_planned_before_it_is_written_and_checked_when_submitted(
     piece = pieces.create_piece(world.session, actor=world.editor, data={"title": "Später"})
     assert piece.id is not None and bluesky.id is not None
 
-    planning.plan_post(
-        world.session,
-        actor=world.editor,
-        piece_id=piece.id,
-        channel="Bluesky",
-        when=f"{NEXT_YEAR}-01-15 09:00",
-    )
+    _plan(world, piece.id, "Bluesky")
     with pytest.raises(ValidationFailed) as caught:
         pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
     piece = pieces.edit_piece(
@@ -366,13 +347,7 @@ def test_a_planned_posts_media_is_checked_at_submission(world: World) -> None:
     bluesky = _bluesky(world)
     piece = _piece(world)
     assert piece.id is not None and bluesky.id is not None
-    post = planning.plan_post(
-        world.session,
-        actor=world.editor,
-        piece_id=piece.id,
-        channel="Bluesky",
-        when=f"{NEXT_YEAR}-01-15 09:00",
-    )
+    post = _plan(world, piece.id, "Bluesky")
     post.media = [{"url": "https://example.org/a.png", "mime_type": "image/png"}]
     world.session.add(post)
     world.session.commit()

@@ -10,9 +10,10 @@ import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from planner import ideas, users
+from planner import ideas, planning, users
 from planner.db import make_engine
 from planner.migrate import upgrade
+from planner.models import PostStatus
 from planner.timezones import to_local
 from planner.ui import keys
 from planner.ui.app import page_path
@@ -92,3 +93,14 @@ def open_page(at: AppTest, page: str) -> AppTest:
 def shown_when(instant: datetime, lang: str, tz_name: str = "Europe/Berlin") -> str:
     """How the dashboard writes a moment for a user of `lang` in `tz_name`."""
     return to_local(instant, tz_name).strftime(translate(lang, "format.datetime"))
+
+
+def set_post_status(database: str, post_id: int, status: PostStatus) -> None:
+    """Put a post where only the scheduler puts it."""
+    engine = make_engine(database)
+    with Session(engine) as s:
+        post = planning.get_post(s, post_id)
+        post.status = status
+        s.add(post)
+        s.commit()
+    engine.dispose()

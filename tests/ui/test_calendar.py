@@ -12,7 +12,7 @@ from planner.db import make_engine
 from planner.models import PostStatus
 from planner.timezones import zone
 from planner.ui import keys
-from tests.ui.conftest import PASSWORD, open_page, sign_in
+from tests.ui.conftest import PASSWORD, open_page, set_post_status, sign_in
 
 BERLIN = zone("Europe/Berlin")
 YEAR = datetime.now(UTC).year + 1
@@ -276,17 +276,6 @@ def test_department_filter_and_crowded_slots_in_the_list(database: str) -> None:
     assert list(table["Piece"]) == ["Azubi-Tag <b>2027</b>"]
 
 
-def _set_status(database: str, post_id: int, status: PostStatus) -> None:
-    """Put a post where only the scheduler puts it."""
-    engine = make_engine(database)
-    with Session(engine) as s:
-        post = planning.get_post(s, post_id)
-        post.status = status
-        s.add(post)
-        s.commit()
-    engine.dispose()
-
-
 def _move_buttons(at) -> list[str]:  # type: ignore[no-untyped-def]
     shown = {b.key: b.label for b in at.button}
     return [shown[k] for k in (keys.CAL_MOVE_BUTTON, keys.CAL_CANCEL_BUTTON) if k in shown]
@@ -308,7 +297,7 @@ def test_the_calendar_offers_only_the_moves_the_workflow_allows_for_the_post(
 ) -> None:
     ids = _setup(database)
     post_id = _plan(database, ids["other_piece"], ids["social"], _in_days(2))
-    _set_status(database, post_id, status)
+    set_post_status(database, post_id, status)
 
     at = open_page(sign_in("ed", PASSWORD), "calendar")
 
@@ -358,7 +347,7 @@ def test_a_move_the_scheduler_overtook_is_refused_in_the_users_language(
     ids = _setup(database)
     post_id = _plan(database, ids["other_piece"], ids["social"], _in_days(2))
     at = open_page(sign_in(username, PASSWORD), "calendar")
-    _set_status(database, post_id, PostStatus.needs_check)  # meanwhile, the scheduler
+    set_post_status(database, post_id, PostStatus.needs_check)  # meanwhile, the scheduler
 
     at.text_input(key=keys.CAL_MOVE_WHEN).input(f"{_in_days(5):%Y-%m-%d} 10:00")
     at.button(key=keys.CAL_MOVE_BUTTON).click().run()
@@ -391,7 +380,7 @@ def test_a_plan_file_that_would_move_a_post_that_went_out_names_the_line(
     ids = _setup(database)
     when = _in_days(2)
     post_id = _plan(database, ids["other_piece"], ids["social"], when)
-    _set_status(database, post_id, PostStatus.published)
+    set_post_status(database, post_id, PostStatus.published)
     later = when + timedelta(days=1)
     raw = (
         "post_id,piece_id,channel,publish_at,timezone\n"

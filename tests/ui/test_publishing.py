@@ -13,7 +13,7 @@ from planner import channels, pieces, planning, users
 from planner.db import make_engine
 from planner.models import Post, PostStatus
 from planner.ui import keys
-from tests.ui.conftest import PASSWORD, open_page, shown_when, sign_in
+from tests.ui.conftest import PASSWORD, open_page, set_post_status, shown_when, sign_in
 
 _BUTTON_KEYS = (keys.PUB_RETRY, keys.PUB_CANCEL, keys.PUB_MARK_POSTED)
 
@@ -39,16 +39,6 @@ def _post_in(database: str, status: PostStatus) -> int:
         s.commit()
     engine.dispose()
     return post.id or 0
-
-
-def _set_status(database: str, post_id: int, status: PostStatus) -> None:
-    engine = make_engine(database)
-    with Session(engine) as s:
-        post = planning.get_post(s, post_id)
-        post.status = status
-        s.add(post)
-        s.commit()
-    engine.dispose()
 
 
 def _stored(database: str, post_id: int) -> Post:
@@ -136,7 +126,7 @@ def test_a_retry_the_scheduler_overtook_is_refused_in_the_users_language(
 ) -> None:
     post_id = _post_in(database, PostStatus.needs_check)
     at = open_page(sign_in(username, PASSWORD), "publishing")
-    _set_status(database, post_id, PostStatus.published)  # meanwhile, a lookup found it
+    set_post_status(database, post_id, PostStatus.published)  # meanwhile, a lookup found it
 
     at.button(key=keys.PUB_RETRY).click().run()
 
