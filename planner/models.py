@@ -338,6 +338,8 @@ class AuditEvent(SQLModel, table=True):
     to_state: str | None = Field(default=None, max_length=32)
     version: int | None = None
     note: str = Field(default="", sa_type=Text)
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)
 
 
 class Setting(SQLModel, table=True):
@@ -349,3 +351,30 @@ class Setting(SQLModel, table=True):
     value: str = Field(sa_type=Text)
     updated_at: datetime = _created()
     updated_by_id: int | None = Field(default=None, foreign_key="users.id")
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Failed sign-ins counted per account or per client (the key is a hash, never a name)."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: str = Field(primary_key=True, max_length=100)
+    failures: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    last_failure_at: datetime | None = _ts()
+    blocked_until: datetime | None = _ts()
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser: only the SHA-256 of its random token is stored."""
+
+    __tablename__ = "user_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    created_at: datetime = _created()
+    last_seen_at: datetime = _created()
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    ended_at: datetime | None = _ts()
+    end_reason: str | None = Field(default=None, max_length=32)
+    client: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})

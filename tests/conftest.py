@@ -77,7 +77,8 @@ def postgres_engine() -> Iterator[Engine]:
 
 _TABLES = (
     "audit_events, comments, publish_attempts, posts, series, revisions, settings, "
-    "ideas, pieces, channels, users, departments, worker_heartbeats"
+    "ideas, pieces, channels, user_sessions, users, departments, worker_heartbeats, "
+    "sign_in_throttle"
 )
 
 
