@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, func, select
 
-from planner import audit
+from planner import audit, sessions
 from planner.config import load_settings
 from planner.errors import (
     AccountDisabled,
@@ -161,8 +161,11 @@ def list_users(session: Session, *, actor: User) -> list[User]:
     return list(session.exec(select(User).order_by(col(User.username))))
 
 
-def set_password(session: Session, *, actor: User, username: str, password: str) -> None:
-    """Change a password: admins for anyone, everyone for themselves. Clears a lockout."""
+def set_password(
+    session: Session, *, actor: User, username: str, password: str, keep_session: str | None = None
+) -> None:
+    """Change a password: admins for anyone, everyone for themselves. Clears a lockout and
+    ends the account's sign-in sessions (except the one of token `keep_session`)."""
     user = get_user(session, username)
     if actor.id != user.id:
         require(actor, "manage_users")
@@ -175,6 +178,7 @@ def set_password(session: Session, *, actor: User, username: str, password: str)
     user.locked_until = None
     session.add(user)
     audit.record(session, actor=actor, object_type="user", object_id=user.id, action="passwd")
+    sessions.end_all_for(session, user, reason="password", actor=actor, keep=keep_session)
     session.commit()
 
 
@@ -195,6 +199,8 @@ def set_disabled(session: Session, *, actor: User, username: str, disabled: bool
         object_id=user.id,
         action="disable" if disabled else "enable",
     )
+    if disabled:
+        sessions.end_all_for(session, user, reason="disabled", actor=actor)
     session.commit()
     return user
 
