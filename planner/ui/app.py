@@ -17,7 +17,7 @@ from planner.errors import AccountDisabled, AccountLocked, AuthenticationFailed
 from planner.migrate import upgrade
 from planner.models import Role, User
 from planner.timezones import to_local
-from planner.ui import keys
+from planner.ui import keys, session_cookie
 from planner.ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 
 
@@ -114,6 +114,8 @@ def _sign_in_page() -> None:
             return
     st.session_state[keys.USER_ID] = user.id
     st.session_state[keys.LANGUAGE] = user.locale
+    with Session(engine(), expire_on_commit=False) as session:
+        session_cookie.remember(session, user)  # stays signed in across reloads and tabs
     st.rerun()
 
 
@@ -134,7 +136,7 @@ def _sidebar(session: Session, user: User) -> None:
             key=keys.LANGUAGE,
         )
         if st.button(t("sidebar.sign_out"), key=keys.SIGN_OUT):
-            st.session_state.pop(keys.USER_ID, None)
+            session_cookie.forget(session)  # ends the session in every tab, deletes the cookie
             st.rerun()
 
 
@@ -179,6 +181,8 @@ def page_path(page: str) -> Path:
 
 def run() -> None:
     """Draw the app for this run."""
+    with Session(engine(), expire_on_commit=False) as session:
+        session_cookie.resume(session)  # before the language: a resumed user brings theirs
     _this_run.language = _session_language()
     try:
         _run()
@@ -188,6 +192,7 @@ def run() -> None:
 
 def _run() -> None:
     st.set_page_config(page_title=t("app.title"), layout="wide")
+    session_cookie.send_to_browser()
     with Session(engine(), expire_on_commit=False) as session:
         user = current_user(session)
         if user is not None:

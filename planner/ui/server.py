@@ -48,33 +48,37 @@ def start_embedded_scheduler() -> Worker | None:
 
 
 def serve(port: int, address: str) -> int:
-    """Migrate, start the scheduler, then run the Streamlit server in this process."""
-    from streamlit.web import cli as streamlit_cli
+    """Migrate, start the scheduler, then run the Streamlit server in this process.
+
+    The server is Streamlit's own (`st.App`), with the planner's routes for the sign-in
+    cookie and its Host check in front of every request (see `planner.ui.web`).
+    """
+    import streamlit as st
+
+    from planner.ui import web
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per sweep is noise
+    hosts = web.allowed_hosts(address)  # a configuration error stops here, before any start
     upgrade(get_engine())
     start_embedded_scheduler()
-    sys.argv = [
-        "streamlit",
-        "run",
-        str(APP),
-        "--server.port",
-        str(port),
-        "--server.address",
-        address,
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-        # Editors get the app, not Streamlit's developer menu ("Deploy", "Rerun", settings).
-        "--client.toolbarMode",
-        "viewer",
-    ]
+    app = st.App(APP, routes=web.routes(), middleware=web.middleware(hosts))
+    # Streamlit reads its configuration (.streamlit/config.toml) next to the dashboard script.
+    sys.argv = [str(APP)]
     try:
-        streamlit_cli.main()
+        app.run(
+            config={
+                "server.port": port,
+                "server.address": address,
+                "server.headless": True,
+                # Streamlit's own check of the websocket's Host, the same list.
+                "server.allowedHosts": hosts,
+                "browser.gatherUsageStats": False,
+                "server.fileWatcherType": "none",
+                # Editors get the app, not Streamlit's developer menu ("Deploy", "Rerun").
+                "client.toolbarMode": "viewer",
+            }
+        )
     except SystemExit as done:
         return int(done.code or 0)
     finally:

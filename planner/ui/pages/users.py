@@ -142,7 +142,11 @@ def _manage(session: Session, actor: User, accounts: list[User], departments: li
         password = st.session_state.get(keys.USERS_NEW_PASSWORD, "")
         act(
             lambda: users.set_password(
-                session, actor=actor, username=target.username, password=password
+                session,
+                actor=actor,
+                username=target.username,
+                password=password,
+                keep_session=st.session_state.get(keys.SESSION_TOKEN),  # this tab stays signed in
             ),
             t("users.reset_done", username=target.username),
             password_slot,
