@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import threading
 from pathlib import Path
+from types import FrameType
 
 from planner.db import get_engine
 from planner.migrate import upgrade
@@ -65,6 +67,9 @@ def serve(port: int, address: str) -> int:
     app = st.App(APP, routes=web.routes(), middleware=web.middleware(hosts))
     # Streamlit reads its configuration (.streamlit/config.toml) next to the dashboard script.
     sys.argv = [str(APP)]
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again for the
+    # handler that was there before; this one turns it into a normal exit (status 0).
+    previous = {sig: signal.signal(sig, _exit_cleanly) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         app.run(
             config={
@@ -82,9 +87,15 @@ def serve(port: int, address: str) -> int:
     except SystemExit as done:
         return int(done.code or 0)
     finally:
-        # Streamlit ends on SIGTERM/SIGINT; the scheduler drains like a worker's would.
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        # The server ends on SIGTERM/SIGINT; the scheduler drains like a worker's would.
         stop_embedded_scheduler()
     return 0
+
+
+def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def stop_embedded_scheduler() -> None:
