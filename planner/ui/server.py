@@ -64,6 +64,7 @@ def serve(port: int, address: str) -> int:
     hosts = web.allowed_hosts(address)  # a configuration error stops here, before any start
     upgrade(get_engine())
     start_embedded_scheduler()
+    logging.getLogger("planner.serve").info("answering requests for hosts %s", ", ".join(hosts))
     app = st.App(APP, routes=web.routes(), middleware=web.middleware(hosts))
     # Streamlit reads its configuration (.streamlit/config.toml) next to the dashboard script.
     sys.argv = [str(APP)]
@@ -76,8 +77,9 @@ def serve(port: int, address: str) -> int:
                 "server.port": port,
                 "server.address": address,
                 "server.headless": True,
-                # Streamlit's own check of the websocket's Host, the same list.
-                "server.allowedHosts": hosts,
+                # Streamlit's own check of the websocket's Host, the same list (it writes
+                # IPv6 addresses without brackets).
+                "server.allowedHosts": [host.strip("[]") for host in hosts],
                 "browser.gatherUsageStats": False,
                 "server.fileWatcherType": "none",
                 # Editors get the app, not Streamlit's developer menu ("Deploy", "Rerun").
