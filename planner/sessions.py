@@ -20,6 +20,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from planner import audit
@@ -78,10 +79,17 @@ def _find(session: Session, token: str | None) -> UserSession | None:
 
 def _close(
     session: Session, row: UserSession, *, reason: str, actor: User | None, now: datetime
-) -> None:
-    row.ended_at = now
-    row.end_reason = reason
-    session.add(row)
+) -> bool:
+    """End `row` unless something else (another tab, another process) just did; audited."""
+    ended = session.exec(
+        update(UserSession)
+        .where(col(UserSession.id) == row.id, col(UserSession.ended_at).is_(None))
+        .values(ended_at=now, end_reason=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if ended != 1:
+        return False
+    row.ended_at, row.end_reason = now, reason
     audit.record(
         session,
         actor=actor,
@@ -91,6 +99,7 @@ def _close(
         action="end",
         note=reason,
     )
+    return True
 
 
 def resume(session: Session, token: str | None, now: datetime | None = None) -> User | None:
@@ -129,7 +138,7 @@ def end(session: Session, token: str | None, now: datetime | None = None) -> boo
     row = _find(session, token)
     if row is None or row.ended_at is not None:
         return False
-    _close(
+    ended = _close(
         session,
         row,
         reason="sign_out",
@@ -137,7 +146,7 @@ def end(session: Session, token: str | None, now: datetime | None = None) -> boo
         now=now or utcnow(),
     )
     session.commit()
-    return True
+    return ended
 
 
 def end_all_for(
@@ -161,9 +170,7 @@ def end_all_for(
     if keep:
         query = query.where(UserSession.token_hash != token_hash(keep))
     rows = list(session.exec(query))
-    for row in rows:
-        _close(session, row, reason=reason, actor=actor, now=now)
-    return len(rows)
+    return sum(_close(session, row, reason=reason, actor=actor, now=now) for row in rows)
 
 
 def open_sessions(session: Session, user: User) -> list[UserSession]:

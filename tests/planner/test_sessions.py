@@ -180,3 +180,21 @@ def test_allowed_hosts_default_and_configured(monkeypatch: pytest.MonkeyPatch) -
     assert load_settings().allowed_hosts == ("localhost", "127.0.0.1")
     monkeypatch.setenv("PLANNER_ALLOWED_HOSTS", "Planner.Example.com, *.intern.example.com")
     assert load_settings().allowed_hosts == ("planner.example.com", "*.intern.example.com")
+
+
+def test_a_session_ended_from_two_places_at_once_ends_once(
+    world: World, session: Session, engine: Engine
+) -> None:
+    token = sessions.start(session, user=world.editor, now=T0)
+    with Session(engine, expire_on_commit=False) as other_tab:
+        # The other tab has read the session as open, just before this one signs out.
+        seen_open = other_tab.exec(select(UserSession)).one()  # held: stays in its identity map
+        assert seen_open.ended_at is None
+        other_tab.commit()
+        assert sessions.end(session, token, now=T0 + timedelta(minutes=1)) is True
+        assert sessions.end(other_tab, token, now=T0 + timedelta(minutes=2)) is False
+    (row,) = session.exec(select(UserSession)).all()
+    session.refresh(row)
+    assert row.ended_at == T0 + timedelta(minutes=1)
+    ends = [e for e in audit.list_events(session, object_type="session") if e.action == "end"]
+    assert len(ends) == 1
