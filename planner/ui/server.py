@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
+from planner import sso
+from planner.config import load_oidc_settings
 from planner.db import get_engine
 from planner.migrate import upgrade
 from planner.worker import Worker
@@ -53,6 +57,7 @@ def serve(port: int, address: str) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per sweep is noise
+    oidc = load_oidc_settings()  # a half-done configuration stops here, before anything runs
     upgrade(get_engine())
     start_embedded_scheduler()
     sys.argv = [
@@ -73,6 +78,16 @@ def serve(port: int, address: str) -> int:
         "--client.toolbarMode",
         "viewer",
     ]
+    secrets_dir: Path | None = None
+    if oidc is not None:
+        # Streamlit's st.login reads its [auth] section from this file only; it lives in a
+        # private directory (mode 0700) for as long as the server runs.
+        secrets_dir = Path(tempfile.mkdtemp(prefix="planner-serve-"))
+        secrets = sso.write_streamlit_secrets(oidc, secrets_dir)
+        sys.argv += ["--secrets.files", str(secrets)]
+        logging.getLogger("planner.serve").info(
+            "single sign-on with client %s of %s", oidc.client_id, oidc.metadata_url
+        )
     try:
         streamlit_cli.main()
     except SystemExit as done:
@@ -80,6 +95,8 @@ def serve(port: int, address: str) -> int:
     finally:
         # Streamlit ends on SIGTERM/SIGINT; the scheduler drains like a worker's would.
         stop_embedded_scheduler()
+        if secrets_dir is not None:
+            shutil.rmtree(secrets_dir, ignore_errors=True)
     return 0
 
 

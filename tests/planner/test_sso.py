@@ -1,0 +1,229 @@
+"""Single sign-on: a company identity's e-mail becomes the planner user with that e-mail.
+
+The claims here are what Streamlit hands on from a checked ID token (`st.user`); the
+browser test (`tests/ui/test_sso_browser.py`) gets them from a real OpenID Connect
+provider. Every test runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session, col, select
+
+from planner import sso, users
+from planner.config import OIDC_VARIABLES, load_oidc_settings
+from planner.errors import ConfigurationError
+from planner.models import AuditEvent, Role, User
+from tests.conftest import World
+
+ISSUER = "https://login.example.com/tenant"
+
+
+def claims(email: object = "Eva.Editor@Example.COM", **extra: object) -> dict[str, Any]:
+    """ID token claims as `st.user` holds them after a company sign-in."""
+    data: dict[str, Any] = {
+        "iss": ISSUER,
+        "sub": "0f1e2d",
+        "email": email,
+        "email_verified": True,
+        "is_logged_in": True,
+        "provider": "default",
+    }
+    data.update(extra)
+    return data
+
+
+@pytest.fixture
+def eva(world: World) -> User:
+    """An editor whose company e-mail is eva.editor@example.com."""
+    return users.create_user(
+        world.session,
+        actor=world.admin,
+        data={
+            "username": "eva",
+            "display_name": "Eva Editor",
+            "role": Role.editor.value,
+            "password": "eva's long password",
+            "email": "eva.editor@example.com",
+        },
+    )
+
+
+def last_event(session: Session) -> AuditEvent:
+    return session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc())).first()  # type: ignore[return-value]
+
+
+def test_the_email_maps_to_the_user_with_it_ignoring_case_and_is_audited(
+    session: Session, eva: User
+) -> None:
+    user = sso.sign_in(session, claims())
+    assert user.id == eva.id
+    event = last_event(session)
+    assert (event.action, event.actor_id, event.object_id, event.note) == (
+        "login",
+        eva.id,
+        str(eva.id),
+        "method sso",
+    )
+
+
+def test_an_email_verified_false_is_refused(session: Session, eva: User) -> None:
+    for flag in (False, "false", "FALSE"):
+        with pytest.raises(sso.SsoRefused) as refused:
+            sso.sign_in(session, claims(email_verified=flag))
+        assert refused.value.reason == sso.UNVERIFIED
+    event = last_event(session)
+    assert (event.action, event.actor_id) == ("login_failed", None)
+    assert event.note == "method sso; unverified"
+
+
+def test_a_missing_email_verified_claim_is_accepted(session: Session, eva: User) -> None:
+    # Entra ID sends no email_verified; only an explicit "false" refuses.
+    data = claims()
+    del data["email_verified"]
+    assert sso.sign_in(session, data).id == eva.id
+
+
+def test_an_unknown_email_is_refused_and_audited_masked(session: Session, eva: User) -> None:
+    with pytest.raises(sso.SsoRefused) as refused:
+        sso.sign_in(session, claims("max.mustermann@example.com"))
+    assert refused.value.reason == sso.UNKNOWN
+    assert refused.value.email == "max.mustermann@example.com"
+    assert "no planner account has the e-mail address" in str(refused.value)
+    event = last_event(session)
+    assert (event.action, event.actor_id, event.actor_name) == ("login_failed", None, "anonymous")
+    assert event.object_id == "m***@example.com"
+    assert event.note == "method sso; unknown"
+    stored = " ".join(f"{e.object_id} {e.note}" for e in session.exec(select(AuditEvent)))
+    assert "mustermann" not in stored
+
+
+@pytest.mark.parametrize("email", [None, "", "   ", 42])
+def test_no_email_is_refused(session: Session, eva: User, email: object) -> None:
+    with pytest.raises(sso.SsoRefused) as refused:
+        sso.sign_in(session, claims(email))
+    assert refused.value.reason == sso.NO_EMAIL
+    assert last_event(session).note == "method sso; no_email"
+
+
+def test_a_disabled_user_is_refused_and_audited(session: Session, world: World, eva: User) -> None:
+    users.set_disabled(session, actor=world.admin, username="eva")
+    with pytest.raises(sso.SsoRefused) as refused:
+        sso.sign_in(session, claims())
+    assert refused.value.reason == sso.DISABLED
+    event = last_event(session)
+    assert (event.action, event.actor_id, event.note) == (
+        "login_refused",
+        eva.id,
+        "method sso; account disabled",
+    )
+
+
+def test_an_email_on_two_accounts_signs_in_neither(
+    session: Session, world: World, eva: User
+) -> None:
+    twin = users.create_user(
+        session,
+        actor=world.admin,
+        data={
+            "username": "eva2",
+            "display_name": "Eva Zwei",
+            "role": Role.approver.value,
+            "password": "eva's other password",
+            "email": "EVA.EDITOR@example.com",
+        },
+    )
+    with pytest.raises(sso.SsoRefused) as refused:
+        sso.sign_in(session, claims())
+    assert refused.value.reason == sso.AMBIGUOUS
+    assert last_event(session).note == f"method sso; ambiguous; users {eva.id}, {twin.id}"
+
+
+def test_a_user_without_email_is_never_matched(session: Session, world: World) -> None:
+    # The world's users have no e-mail: an empty address must not match them.
+    with pytest.raises(sso.SsoRefused):
+        sso.sign_in(session, claims("admin@example.com"))
+
+
+# --- settings and the secrets file Streamlit reads --------------------------------------------
+
+SETTINGS = {
+    "PLANNER_OIDC_METADATA_URL": "https://idp.example.com/.well-known/openid-configuration",
+    "PLANNER_OIDC_CLIENT_ID": "planner",
+    "PLANNER_OIDC_CLIENT_SECRET": 'a "quoted" \\ secret',
+    "PLANNER_OIDC_REDIRECT_URI": "https://planner.example.com/oauth2callback",
+    "PLANNER_OIDC_COOKIE_SECRET": "c" * 40,
+}
+
+
+@pytest.fixture
+def oidc_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for name, value in SETTINGS.items():
+        monkeypatch.setenv(name, value)
+    return dict(SETTINGS)
+
+
+def test_without_settings_there_is_no_single_sign_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in OIDC_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert load_oidc_settings() is None
+
+
+def test_half_configured_sso_names_what_is_missing(
+    oidc_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PLANNER_OIDC_CLIENT_SECRET")
+    monkeypatch.setenv("PLANNER_OIDC_COOKIE_SECRET", "")
+    with pytest.raises(
+        ConfigurationError, match="set PLANNER_OIDC_CLIENT_SECRET, PLANNER_OIDC_COOKIE_SECRET"
+    ):
+        load_oidc_settings()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "PLANNER_OIDC_REDIRECT_URI",
+            "https://planner.example.com/",
+            "followed by /oauth2callback",
+        ),
+        ("PLANNER_OIDC_METADATA_URL", "idp.example.com", "must be an http"),
+        ("PLANNER_OIDC_COOKIE_SECRET", "short", "at least 32 characters"),
+    ],
+)
+def test_bad_sso_settings_get_a_clear_message(
+    oidc_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    value: str,
+    message: str,
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=message) as err:
+        load_oidc_settings()
+    assert oidc_env["PLANNER_OIDC_CLIENT_SECRET"] not in str(err.value)
+
+
+def test_the_secrets_file_holds_streamlits_auth_section_for_its_owner_only(
+    oidc_env: dict[str, str], tmp_path: Path
+) -> None:
+    settings = load_oidc_settings()
+    assert settings is not None
+    assert oidc_env["PLANNER_OIDC_CLIENT_SECRET"] not in repr(settings)
+    assert oidc_env["PLANNER_OIDC_COOKIE_SECRET"] not in repr(settings)
+    path = sso.write_streamlit_secrets(settings, tmp_path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    auth = tomllib.loads(path.read_text(encoding="utf-8"))["auth"]
+    assert auth == {
+        "redirect_uri": oidc_env["PLANNER_OIDC_REDIRECT_URI"],
+        "cookie_secret": oidc_env["PLANNER_OIDC_COOKIE_SECRET"],
+        "client_id": "planner",
+        "client_secret": oidc_env["PLANNER_OIDC_CLIENT_SECRET"],
+        "server_metadata_url": oidc_env["PLANNER_OIDC_METADATA_URL"],
+        "client_kwargs": {"scope": "openid email profile"},
+    }
