@@ -7,6 +7,7 @@ provider. Every test runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import io
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,9 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from planner import sso, users
+from planner import cli, sso, users
 from planner.config import OIDC_VARIABLES, load_oidc_settings
-from planner.errors import ConfigurationError
+from planner.errors import ConfigurationError, PermissionDenied, ValidationFailed
 from planner.models import AuditEvent, Role, User
 from tests.conftest import World
 
@@ -147,6 +148,61 @@ def test_a_user_without_email_is_never_matched(session: Session, world: World) -
     # The world's users have no e-mail: an empty address must not match them.
     with pytest.raises(sso.SsoRefused):
         sso.sign_in(session, claims("admin@example.com"))
+
+
+# --- the address single sign-on matches by ------------------------------------------------
+
+
+def test_an_admin_gives_an_existing_account_its_email_and_sso_then_finds_it(
+    session: Session, world: World
+) -> None:
+    with pytest.raises(sso.SsoRefused):
+        sso.sign_in(session, claims("ed@example.com"))
+    users.set_email(session, actor=world.admin, username="editor", email=" Ed@Example.com ")
+    assert sso.sign_in(session, claims("ED@example.COM")).id == world.editor.id
+    email_events = session.exec(select(AuditEvent).where(AuditEvent.action == "email")).all()
+    assert [(e.actor_id, e.object_id, e.note) for e in email_events] == [
+        (world.admin.id, str(world.editor.id), "e-mail address set")
+    ]
+    users.set_email(session, actor=world.admin, username="editor", email=None)
+    with pytest.raises(sso.SsoRefused):
+        sso.sign_in(session, claims("ed@example.com"))
+    assert last_event(session).note == "method sso; unknown"
+
+
+def test_an_email_cannot_be_given_to_a_second_account(session: Session, world: World) -> None:
+    users.set_email(session, actor=world.admin, username="editor", email="ed@example.com")
+    with pytest.raises(ValidationFailed) as err:
+        users.set_email(session, actor=world.admin, username="approver", email="ED@example.com")
+    assert err.value.fields["email"].code == "email_taken"  # type: ignore[attr-defined]
+    assert "already the e-mail address of 'editor'" in str(err.value)
+    # The same account may keep (or re-case) its own address.
+    users.set_email(session, actor=world.admin, username="editor", email="Ed@example.com")
+    assert session.get(User, world.approver.id).email is None  # type: ignore[union-attr]
+
+
+def test_only_admins_set_emails_and_bad_addresses_are_named(session: Session, world: World) -> None:
+    with pytest.raises(PermissionDenied):
+        users.set_email(session, actor=world.editor, username="editor", email="me@example.com")
+    with pytest.raises(ValidationFailed, match="'not-an-address' is not an e-mail address"):
+        users.set_email(session, actor=world.admin, username="editor", email="not-an-address")
+    assert session.get(User, world.editor.id).email is None  # type: ignore[union-attr]
+
+
+def test_the_command_line_sets_and_removes_an_email(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PLANNER_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.delenv("PLANNER_USER", raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO("boss-password-123\n"))
+    assert cli.main(["init", "--admin", "boss", "--password-stdin"]) == 0
+    assert cli.main(["users", "email", "boss", "Boss@Example.com", "--as", "boss"]) == 0
+    assert "e-mail of 'boss': Boss@Example.com" in capsys.readouterr().out
+    err = io.StringIO()
+    assert cli.main(["users", "email", "boss", "--as", "boss"], stderr=err) == 2
+    assert "either the e-mail ADDRESS or --remove" in err.getvalue()
+    assert cli.main(["users", "email", "boss", "--remove", "--as", "boss"]) == 0
+    assert "e-mail of 'boss': (none)" in capsys.readouterr().out
 
 
 # --- settings and the secrets file Streamlit reads --------------------------------------------

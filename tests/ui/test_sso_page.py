@@ -8,12 +8,15 @@ from __future__ import annotations
 from secrets import token_urlsafe
 
 import pytest
+from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
+from planner import users
 from planner.config import OIDC_VARIABLES
+from planner.db import make_engine
 from planner.ui import keys
 from planner.ui.i18n import translate
-from tests.ui.conftest import APP, PASSWORD
+from tests.ui.conftest import APP, PASSWORD, open_page, sign_in
 
 
 def sso_settings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,3 +59,26 @@ def test_with_settings_the_company_button_is_shown_and_passwords_still_work(
     assert not at.exception
     assert keys.USER_ID in at.session_state
     assert translate("en", "sso.sign_in") == "Sign in with company account"
+
+
+def test_an_admin_sets_the_email_single_sign_on_matches_by(database: str) -> None:
+    at = open_page(sign_in("admin", PASSWORD), "users")
+    at.selectbox(key=keys.USERS_PICK).select("ed")
+    at.run()
+    box = at.text_input(key=f"{keys.USERS_EMAIL}_2")
+    assert box.value == ""
+    box.input("Eda@Example.com")
+    at.button(key=keys.USERS_EMAIL_SAVE).click().run()
+    assert [s.value for s in at.success] == ["Die E-Mail-Adresse von ed wurde gespeichert."]
+    at.selectbox(key=keys.USERS_PICK).select("lena")
+    at.run()
+    at.text_input(key=f"{keys.USERS_EMAIL}_3").input("EDA@example.com")
+    at.button(key=keys.USERS_EMAIL_SAVE).click().run()
+    assert [e.value for e in at.error] == [
+        "E-Mail: „EDA@example.com“ ist schon die E-Mail-Adresse von „ed“."
+    ]
+    engine = make_engine(database)
+    with Session(engine) as s:
+        assert users.get_user(s, "ed").email == "Eda@Example.com"
+        assert users.get_user(s, "lena").email is None
+    engine.dispose()
