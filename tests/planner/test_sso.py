@@ -283,3 +283,18 @@ def test_the_secrets_file_holds_streamlits_auth_section_for_its_owner_only(
         "server_metadata_url": oidc_env["PLANNER_OIDC_METADATA_URL"],
         "client_kwargs": {"scope": "openid email profile"},
     }
+
+
+def test_serve_does_not_start_with_half_configured_sso(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLANNER_DATABASE_URL", f"sqlite:///{tmp_path / 'serve.db'}")
+    for name in OIDC_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PLANNER_OIDC_CLIENT_ID", "planner")
+    monkeypatch.setenv("PLANNER_OIDC_CLIENT_SECRET", "not to be shown")
+    err = io.StringIO()
+    assert cli.main(["serve", "--port", "1"], stderr=err) == 1
+    assert "single sign-on is half configured: set PLANNER_OIDC_METADATA_URL," in err.getvalue()
+    assert "not to be shown" not in err.getvalue()
+    assert not (tmp_path / "serve.db").exists()  # nothing ran

@@ -145,7 +145,7 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
     # The dashboard is reached as localhost, the provider as 127.0.0.1: two sites, so
     # neither sees the other's cookies (as with a real company provider).
     redirect_uri = f"http://localhost:{port}/oauth2callback"
-    client_secret = token_urlsafe(24)
+    client_secret, cookie_secret = token_urlsafe(24), token_urlsafe(32)
     base_env = {
         k: v
         for k, v in os.environ.items()
@@ -202,7 +202,7 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
                 "PLANNER_OIDC_CLIENT_ID": CLIENT_ID,
                 "PLANNER_OIDC_CLIENT_SECRET": client_secret,
                 "PLANNER_OIDC_REDIRECT_URI": redirect_uri,
-                "PLANNER_OIDC_COOKIE_SECRET": token_urlsafe(32),
+                "PLANNER_OIDC_COOKIE_SECRET": cookie_secret,
                 "BROWSER": "none",
                 "PYTHONUNBUFFERED": "1",
             },
@@ -218,7 +218,9 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
             server=server,
         )
         yield Setup(idp, server, database_url, eva_id)
-        assert client_secret not in serve_log.read_text(errors="replace")
+        logged = serve_log.read_text(errors="replace")
+        assert client_secret not in logged
+        assert cookie_secret not in logged
     finally:
         if serve_proc is not None:
             _stop(serve_proc)
