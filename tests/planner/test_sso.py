@@ -1,14 +1,17 @@
 """Single sign-on: a company identity's e-mail becomes the planner user with that e-mail.
 
-The claims here are what Streamlit hands on from a checked ID token (`st.user`); the
-browser test (`tests/ui/test_sso_browser.py`) gets them from a real OpenID Connect
-provider. Every test runs on SQLite and PostgreSQL.
+The claims are what Streamlit hands on from a checked ID token (`st.user`): written out
+for the edge cases, and taken from ID tokens of a real OpenID Connect provider
+(`tests/oidc_provider.py`) for the main ones. The browser test
+(`tests/ui/test_sso_browser.py`) goes through `st.login` itself. Every test with a
+database runs on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import io
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from planner.config import OIDC_VARIABLES, load_oidc_settings
 from planner.errors import ConfigurationError, PermissionDenied, ValidationFailed
 from planner.models import AuditEvent, Role, User
 from tests.conftest import World
+from tests.oidc_provider import Idp, id_token_claims, start, why_not
 
 ISSUER = "https://login.example.com/tenant"
 
@@ -70,6 +74,44 @@ def test_the_email_maps_to_the_user_with_it_ignoring_case_and_is_audited(
         str(eva.id),
         "method sso",
     )
+
+
+# Login name at the provider -> what its ID token says about the person.
+IDP_ACCOUNTS = {
+    "eva": {"email": "Eva.Editor@Example.COM", "email_verified": True},
+    "unverified": {"email": "eva.editor@example.com", "email_verified": False},
+    "max": {"email": "max.mustermann@example.com", "email_verified": True},
+}
+
+
+@pytest.fixture(scope="module")
+def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Idp]:
+    reason = why_not()
+    if reason is not None:
+        pytest.skip(reason)
+    log = tmp_path_factory.mktemp("oidc") / "oidc-provider.log"
+    with start(log, redirect_uri="http://127.0.0.1:9/oauth2callback", accounts=IDP_ACCOUNTS) as idp:
+        yield idp
+
+
+@pytest.fixture(scope="module")
+def id_tokens(idp: Idp) -> dict[str, dict[str, Any]]:
+    """The claims of one real ID token per provider account."""
+    return {login: id_token_claims(idp, login) for login in IDP_ACCOUNTS}
+
+
+def test_real_id_tokens_sign_in_eva_and_refuse_the_others(
+    session: Session, eva: User, id_tokens: dict[str, dict[str, Any]]
+) -> None:
+    assert sso.sign_in(session, id_tokens["eva"]).id == eva.id
+    assert last_event(session).note == "method sso"
+    with pytest.raises(sso.SsoRefused) as unverified:
+        sso.sign_in(session, id_tokens["unverified"])
+    assert unverified.value.reason == sso.UNVERIFIED
+    with pytest.raises(sso.SsoRefused) as stranger:
+        sso.sign_in(session, id_tokens["max"])
+    assert stranger.value.reason == sso.UNKNOWN
+    assert last_event(session).object_id == "m***@example.com"
 
 
 def test_an_email_verified_false_is_refused(session: Session, eva: User) -> None:

@@ -14,17 +14,14 @@ such a skip fails the run (see tests/conftest.py).
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from secrets import token_urlsafe
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlmodel import Session, col, select
@@ -34,11 +31,11 @@ from planner.db import make_engine
 from planner.migrate import upgrade
 from planner.models import AuditEvent
 from planner.ui.i18n import translate
+from tests.oidc_provider import Idp, free_port, start, stop, why_not
 from tests.ui.test_e2e_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     Server,
-    _free_port,
     _health,
     _missing,
     _wait_for,
@@ -50,11 +47,8 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.e2e
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-OIDC_DIR = REPO_ROOT / "tests" / "oidc"
 SCREENSHOTS = REPO_ROOT / "test-output" / "sso"
-IDP_PASSWORD = token_urlsafe(16)  # made per run: no credential lives in the code
-PLANNER_PASSWORD = token_urlsafe(16)
-CLIENT_ID = "redaktionsplaner"
+PLANNER_PASSWORD = token_urlsafe(16)  # made per run: no credential lives in the code
 STEP_TIMEOUT_MS = 20_000
 # Login name at the provider -> the claims its ID token carries.
 ACCOUNTS = {
@@ -65,24 +59,7 @@ ACCOUNTS = {
 
 def _why_not() -> str | None:
     """Why this test cannot run here, or None."""
-    if shutil.which("node") is None:
-        return "node is not installed (Node 20 or later runs the test's OpenID provider)"
-    if not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
-        return "the test's OpenID provider is not installed (npm ci --prefix tests/oidc)"
-    return _missing()
-
-
-@dataclass
-class Idp:
-    """The running OpenID Connect provider."""
-
-    issuer: str
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-
-    def logs(self) -> str:
-        tail = self.log_path.read_text(errors="replace")[-3000:]
-        return f"--- oidc-provider (pid {self.proc.pid}, exit {self.proc.poll()}) ---\n{tail}"
+    return why_not() or _missing()
 
 
 @dataclass
@@ -93,16 +70,6 @@ class Setup:
     server: Server
     database_url: str
     eva_id: int
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def _database(tmp_path: Path) -> tuple[str, int]:
@@ -141,92 +108,64 @@ def _database(tmp_path: Path) -> tuple[str, int]:
 def setup(tmp_path: Path) -> Iterator[Setup]:
     """The provider and `python -m planner serve` configured for it; both always stopped."""
     database_url, eva_id = _database(tmp_path)
-    idp_port, port = _free_port(), _free_port()
+    port = free_port()
     # The dashboard is reached as localhost, the provider as 127.0.0.1: two sites, so
     # neither sees the other's cookies (as with a real company provider).
     redirect_uri = f"http://localhost:{port}/oauth2callback"
-    client_secret, cookie_secret = token_urlsafe(24), token_urlsafe(32)
-    base_env = {
+    cookie_secret = token_urlsafe(32)
+    env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("PLANNER_", "OIDC_"))
         and k.lower() not in ("http_proxy", "https_proxy")
     }
-    base_env.update(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
-
-    idp_log = tmp_path / "oidc-provider.log"
-    idp_out: IO[bytes] = idp_log.open("wb")
-    idp_proc = subprocess.Popen(
-        ["node", str(OIDC_DIR / "provider.js")],
-        cwd=OIDC_DIR,
-        env={
-            **base_env,
-            "OIDC_PORT": str(idp_port),
-            "OIDC_CLIENT_ID": CLIENT_ID,
-            "OIDC_CLIENT_SECRET": client_secret,
-            "OIDC_REDIRECT_URI": redirect_uri,
-            "OIDC_ACCOUNTS": json.dumps(ACCOUNTS),
-            "OIDC_PASSWORD": IDP_PASSWORD,
-        },
-        stdin=subprocess.DEVNULL,
-        stdout=idp_out,
-        stderr=subprocess.STDOUT,
-    )
-    idp = Idp(f"http://127.0.0.1:{idp_port}", idp_proc, idp_log)
-    serve_log = tmp_path / "serve.log"
-    serve_out = serve_log.open("wb")
-    serve_proc: subprocess.Popen[bytes] | None = None
-    try:
-        deadline = time.monotonic() + 20
-        while "ready" not in idp_log.read_text(errors="replace"):
-            if idp_proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the OpenID provider did not start\n{idp.logs()}")
-            time.sleep(0.1)
-        serve_proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "planner",
-                "serve",
-                "--port",
-                str(port),
-                "--address",
-                "127.0.0.1",
-            ],
-            cwd=REPO_ROOT,
-            env={
-                **base_env,
-                "PLANNER_DATABASE_URL": database_url,
-                "PLANNER_EMBEDDED_SCHEDULER": "0",
-                "PLANNER_OIDC_METADATA_URL": f"{idp.issuer}/.well-known/openid-configuration",
-                "PLANNER_OIDC_CLIENT_ID": CLIENT_ID,
-                "PLANNER_OIDC_CLIENT_SECRET": client_secret,
-                "PLANNER_OIDC_REDIRECT_URI": redirect_uri,
-                "PLANNER_OIDC_COOKIE_SECRET": cookie_secret,
-                "BROWSER": "none",
-                "PYTHONUNBUFFERED": "1",
-            },
-            stdin=subprocess.DEVNULL,
-            stdout=serve_out,
-            stderr=subprocess.STDOUT,
-        )
-        server = Server(f"http://localhost:{port}", serve_proc, serve_log, serve_out)
-        _wait_for(
-            lambda: _health(port) == "ok",
-            timeout=60,
-            what="the dashboard to answer /_stcore/health",
-            server=server,
-        )
-        yield Setup(idp, server, database_url, eva_id)
+    with start(tmp_path / "oidc-provider.log", redirect_uri=redirect_uri, accounts=ACCOUNTS) as idp:
+        serve_log = tmp_path / "serve.log"
+        with serve_log.open("wb") as serve_out:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "planner",
+                    "serve",
+                    "--port",
+                    str(port),
+                    "--address",
+                    "127.0.0.1",
+                ],
+                cwd=REPO_ROOT,
+                env={
+                    **env,
+                    "NO_PROXY": "127.0.0.1,localhost",
+                    "no_proxy": "127.0.0.1,localhost",
+                    "PLANNER_DATABASE_URL": database_url,
+                    "PLANNER_EMBEDDED_SCHEDULER": "0",
+                    "PLANNER_OIDC_METADATA_URL": idp.metadata_url,
+                    "PLANNER_OIDC_CLIENT_ID": idp.client_id,
+                    "PLANNER_OIDC_CLIENT_SECRET": idp.client_secret,
+                    "PLANNER_OIDC_REDIRECT_URI": redirect_uri,
+                    "PLANNER_OIDC_COOKIE_SECRET": cookie_secret,
+                    "BROWSER": "none",
+                    "PYTHONUNBUFFERED": "1",
+                },
+                stdin=subprocess.DEVNULL,
+                stdout=serve_out,
+                stderr=subprocess.STDOUT,
+            )
+            server = Server(f"http://localhost:{port}", proc, serve_log, serve_out)
+            try:
+                _wait_for(
+                    lambda: _health(port) == "ok",
+                    timeout=60,
+                    what="the dashboard to answer /_stcore/health",
+                    server=server,
+                )
+                yield Setup(idp, server, database_url, eva_id)
+            finally:
+                stop(proc)
         logged = serve_log.read_text(errors="replace")
-        assert client_secret not in logged
+        assert idp.client_secret not in logged
         assert cookie_secret not in logged
-    finally:
-        if serve_proc is not None:
-            _stop(serve_proc)
-        _stop(idp_proc)
-        serve_out.close()
-        idp_out.close()
 
 
 @pytest.fixture
@@ -276,7 +215,7 @@ def _sign_in_at_the_provider(page: Page, setup: Setup, login: str) -> None:
     page.get_by_role("button", name=t("sso.sign_in"), exact=True).click()
     page.wait_for_url(f"{setup.idp.issuer}/interaction/**")
     page.locator("input[name=login]").fill(login)
-    page.locator("input[name=password]").fill(IDP_PASSWORD)
+    page.locator("input[name=password]").fill(setup.idp.password)
     page.get_by_role("button", name="Sign-in").click()
     page.wait_for_url(f"{setup.server.url}/**")
 
