@@ -8,10 +8,13 @@
 //   OIDC_REDIRECT_URI   its redirect URI (also allowed after sign-out)
 //   OIDC_ACCOUNTS       JSON: login name -> extra ID token claims, e.g.
 //                       {"anna": {"email": "Anna@Example.com", "email_verified": true}}
+//   OIDC_PASSWORD       the password of every account
 //
 // People sign in on the provider's own login page (its built-in interactions form) with a
-// login name from OIDC_ACCOUNTS and the password OIDC_PASSWORD; anything else is refused
-// there. Prints "ready <issuer>" once it listens.
+// login name from OIDC_ACCOUNTS and OIDC_PASSWORD; anything else is refused there.
+// Prints "ready <issuer>" once it listens.
+import { randomBytes } from 'node:crypto';
+
 import Provider from 'oidc-provider';
 
 const port = Number(process.env.OIDC_PORT);
@@ -39,7 +42,7 @@ const provider = new Provider(issuer, {
   },
   // Like Entra ID, Keycloak and Google: the scope's claims are in the ID token itself.
   conformIdTokenClaims: false,
-  cookies: { keys: ['test-only-cookie-signing-key'] },
+  cookies: { keys: [randomBytes(32).toString('hex')] },  // made per run
   async findAccount(ctx, id) {
     if (!Object.hasOwn(accounts, id)) return undefined;
     return { accountId: id, claims: () => ({ sub: id, ...accounts[id] }) };
