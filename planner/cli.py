@@ -364,6 +364,17 @@ def cmd_users_passwd(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_email(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = _actor(session, args)
+        if args.remove == bool(args.address):
+            raise CliError("give either the e-mail ADDRESS or --remove")
+        address = None if args.remove else args.address
+        user = users.set_email(session, actor=actor, username=args.username, email=address)
+        print(f"e-mail of {user.username!r}: {user.email or '(none)'}")
+    return 0
+
+
 def cmd_users_disable(args: argparse.Namespace) -> int:
     with _session() as session:
         actor = _actor(session, args)
@@ -1468,6 +1479,16 @@ def build_parser() -> argparse.ArgumentParser:
     add(g, "list", cmd_users_list, "list accounts", [acting, listing])
     p = add(g, "passwd", cmd_users_passwd, "set a password (and clear a lockout)", [acting, secret])
     p.add_argument("username")
+    p = add(
+        g,
+        "email",
+        cmd_users_email,
+        "set the e-mail address single sign-on matches the account by (or --remove it)",
+        [acting],
+    )
+    p.add_argument("username")
+    p.add_argument("address", nargs="?")
+    p.add_argument("--remove", action="store_true", help="remove the account's e-mail address")
     p = add(g, "disable", cmd_users_disable, "disable an account (or --enable it again)", [acting])
     p.add_argument("username")
     p.add_argument("--enable", action="store_true", help="enable the account again")

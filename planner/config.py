@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from planner.errors import ConfigurationError
@@ -94,4 +95,76 @@ def load_settings() -> Settings:
         session_lifetime_hours=_int_env("PLANNER_SESSION_LIFETIME_HOURS", 12),
         allowed_hosts=_hosts_env(),
         cookie_secure=_cookie_secure_env(),
+    )
+
+
+# Single sign-on (OpenID Connect, through Streamlit's st.login): every variable, in order.
+OIDC_VARIABLES = (
+    "PLANNER_OIDC_METADATA_URL",
+    "PLANNER_OIDC_CLIENT_ID",
+    "PLANNER_OIDC_CLIENT_SECRET",
+    "PLANNER_OIDC_REDIRECT_URI",
+    "PLANNER_OIDC_COOKIE_SECRET",
+)
+OIDC_COOKIE_SECRET_MIN = 32
+OIDC_CALLBACK_PATH = "/oauth2callback"  # the path Streamlit answers the provider on
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    """The company identity provider the dashboard signs people in with.
+
+    The two secrets never appear in the object's repr, so they cannot reach a log line.
+    """
+
+    metadata_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    redirect_uri: str
+    cookie_secret: str = field(repr=False)
+
+
+def _http_url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(f"{name} must be an http(s) URL, got {value!r}")
+    return value
+
+
+def load_oidc_settings() -> OidcSettings | None:
+    """Single sign-on settings, or None when no PLANNER_OIDC_* variable is set.
+
+    Setting only some of them is a mistake that is named, never a silent fallback to
+    password-only sign-in.
+    """
+    values = {name: (os.environ.get(name) or "").strip() for name in OIDC_VARIABLES}
+    if not any(values.values()):
+        return None
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        raise ConfigurationError(
+            "single sign-on is half configured: set " + ", ".join(missing) + " as well"
+        )
+    metadata_url = _http_url("PLANNER_OIDC_METADATA_URL", values["PLANNER_OIDC_METADATA_URL"])
+    redirect_uri = _http_url("PLANNER_OIDC_REDIRECT_URI", values["PLANNER_OIDC_REDIRECT_URI"])
+    callback = urlsplit(redirect_uri)
+    if not callback.path.rstrip("/").endswith(OIDC_CALLBACK_PATH) or callback.query:
+        raise ConfigurationError(
+            f"PLANNER_OIDC_REDIRECT_URI must be the dashboard's address followed by "
+            f"{OIDC_CALLBACK_PATH}, e.g. https://planner.example.com{OIDC_CALLBACK_PATH}, "
+            f"got {redirect_uri!r}"
+        )
+    cookie_secret = values["PLANNER_OIDC_COOKIE_SECRET"]
+    if len(cookie_secret) < OIDC_COOKIE_SECRET_MIN:
+        raise ConfigurationError(
+            f"PLANNER_OIDC_COOKIE_SECRET must have at least {OIDC_COOKIE_SECRET_MIN} "
+            f"characters (it has {len(cookie_secret)}); make one with "
+            '`python -c "import secrets; print(secrets.token_urlsafe(32))"`'
+        )
+    return OidcSettings(
+        metadata_url=metadata_url,
+        client_id=values["PLANNER_OIDC_CLIENT_ID"],
+        client_secret=values["PLANNER_OIDC_CLIENT_SECRET"],
+        redirect_uri=redirect_uri.rstrip("/"),
+        cookie_secret=cookie_secret,
     )

@@ -168,6 +168,26 @@ class PieceUpdate(_TextInput):
         return None if value is None else _clean_tags(value)
 
 
+def _checked_email(value: str | None) -> str | None:
+    """An e-mail address as given, None for none, or the `not_an_email` problem."""
+    if not value:
+        return None
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise ValueError(Message("not_an_email", "{value!r} is not an e-mail address", value=value))
+    return value
+
+
+class UserEmail(_Input):
+    """A new e-mail address for an account (None removes it)."""
+
+    email: str | None = Field(default=None, max_length=254)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return _checked_email(value.strip() if value else value)
+
+
 class UserCreate(_Input):
     """A new account."""
 
@@ -197,13 +217,7 @@ class UserCreate(_Input):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
-            raise ValueError(
-                Message("not_an_email", "{value!r} is not an e-mail address", value=value)
-            )
-        return value
+        return _checked_email(value)
 
     @field_validator("locale")
     @classmethod

@@ -21,7 +21,7 @@ from planner.errors import (
 )
 from planner.models import Department, Idea, Role, User, utcnow
 from planner.permissions import require
-from planner.schemas import PASSWORD_MIN, UserCreate, parse_input
+from planner.schemas import PASSWORD_MIN, UserCreate, UserEmail, parse_input
 from planner.timezones import zone
 
 _hasher = PasswordHasher()  # Argon2id with the library's RFC 9106 low-memory profile
@@ -201,6 +201,44 @@ def set_disabled(session: Session, *, actor: User, username: str, disabled: bool
     )
     if disabled:
         sessions.end_all_for(session, user, reason="disabled", actor=actor)
+    session.commit()
+    return user
+
+
+def set_email(session: Session, *, actor: User, username: str, email: str | None) -> User:
+    """Give an account its e-mail address, or remove it with None (admins only).
+
+    Single sign-on matches a company identity to the account by this address, so no two
+    accounts may share it (ignoring case).
+    """
+    require(actor, "manage_users")
+    user = get_user(session, username)
+    new = parse_input(UserEmail, {"email": email}).email
+    if new is not None:
+        other = session.exec(
+            select(User).where(func.lower(User.email) == new.lower(), User.id != user.id)
+        ).first()
+        if other is not None:
+            raise ValidationFailed(
+                {
+                    "email": Message(
+                        "email_taken",
+                        "{email!r} is already the e-mail address of {name!r}",
+                        email=new,
+                        name=other.username,
+                    )
+                }
+            )
+    user.email = new
+    session.add(user)
+    audit.record(
+        session,
+        actor=actor,
+        object_type="user",
+        object_id=user.id,
+        action="email",
+        note="e-mail address set" if new else "e-mail address removed",
+    )
     session.commit()
     return user
 

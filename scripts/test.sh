@@ -13,6 +13,13 @@ if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
     echo "chromium is not installed (apt-get install chromium): the browser test will be skipped"
   fi
 fi
+# The single sign-on test's OpenID Connect provider (npm oidc-provider, pinned in
+# tests/oidc/package-lock.json). Without node that test is skipped, and says why.
+if command -v npm >/dev/null 2>&1; then
+  npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+else
+  echo "node/npm are not installed: the single sign-on browser test will be skipped"
+fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 from datetime import date, datetime
 from pathlib import Path
+from typing import NoReturn
 
 import streamlit as st
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from planner import org_settings, publishing, users
-from planner.config import load_settings
+from planner import org_settings, publishing, sso, users
+from planner.config import load_oidc_settings, load_settings
 from planner.db import get_engine
 from planner.errors import AccountDisabled, AccountLocked, AuthenticationFailed
 from planner.migrate import upgrade
@@ -88,8 +89,72 @@ def show_done(key: str) -> None:
         st.success(done)
 
 
+def _sso_enabled() -> bool:
+    """Whether this server signs people in with a company identity provider."""
+    return load_oidc_settings() is not None
+
+
+def _sso_identity() -> dict[str, object] | None:
+    """The company identity Streamlit's st.login brought back to this session, if any."""
+    if not _sso_enabled() or st.user.get("is_logged_in") is not True:
+        return None
+    return dict(st.user.to_dict())
+
+
+def _sso_sign_in(session: Session) -> None:
+    """Sign in the planner user whose e-mail the company identity has (tried once per
+    identity and browser session: a refusal is audited once and explained on the page)."""
+    claims = _sso_identity()
+    if claims is None:
+        return
+    identity = f"{claims.get('iss')} {claims.get('sub')}"
+    refused = st.session_state.get(keys.SSO_REFUSED)
+    if refused is not None and refused[0] == identity:
+        return
+    try:
+        user = sso.sign_in(session, claims)
+    except sso.SsoRefused as err:
+        st.session_state[keys.SSO_REFUSED] = (identity, err.reason, err.email)
+        return
+    st.session_state.pop(keys.SSO_REFUSED, None)
+    st.session_state[keys.USER_ID] = user.id
+    st.session_state[keys.LANGUAGE] = user.locale
+    session_cookie.remember(session, user)  # a planner session like a password sign-in's
+    st.rerun()
+
+
+def _sso_sign_in_part() -> None:
+    """The sign-in page's company-account button, or why the company account was refused."""
+    if not _sso_enabled():
+        return
+    refused = st.session_state.get(keys.SSO_REFUSED)
+    if refused is not None and _sso_identity() is not None:
+        _identity, reason, email = refused
+        st.error(t(f"sso.refused.{reason}", email=email))
+        if st.button(t("sso.other_account"), key=keys.SSO_SIGN_OUT):
+            st.session_state.pop(keys.SSO_REFUSED, None)
+            _end_company_identity()
+    elif st.button(t("sso.sign_in"), key=keys.SSO_SIGN_IN, type="primary"):
+        st.login()
+    st.caption(t("sso.or_local"))
+
+
+def _end_company_identity() -> NoReturn:
+    """Forget the company identity in this browser and, where the provider offers it, end
+    its session there too; the browser leaves for that, so this run ends here."""
+    st.logout()
+    st.stop()
+
+
+def _sso_sign_out() -> None:
+    """Signing out of the planner also ends the company identity."""
+    if _sso_identity() is not None:
+        _end_company_identity()
+
+
 def _sign_in_page() -> None:
     st.title(t("sign_in.heading"))
+    _sso_sign_in_part()
     with st.form(keys.SIGN_IN_FORM):
         username = st.text_input(t("sign_in.username"), key=keys.SIGN_IN_USERNAME)
         password = st.text_input(t("sign_in.password"), type="password", key=keys.SIGN_IN_PASSWORD)
@@ -137,6 +202,7 @@ def _sidebar(session: Session, user: User) -> None:
         )
         if st.button(t("sidebar.sign_out"), key=keys.SIGN_OUT):
             session_cookie.forget(session)  # ends the session in every tab, deletes the cookie
+            _sso_sign_out()
             st.rerun()
 
 
@@ -195,6 +261,8 @@ def _run() -> None:
     session_cookie.send_to_browser()
     with Session(engine(), expire_on_commit=False) as session:
         user = current_user(session)
+        if user is None:
+            _sso_sign_in(session)
         if user is not None:
             _sidebar(session, user)
     if user is None:

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from types import FrameType
 
+from planner import sso
+from planner.config import load_oidc_settings
 from planner.db import get_engine
 from planner.migrate import upgrade
 from planner.worker import Worker
@@ -62,9 +66,31 @@ def serve(port: int, address: str) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per sweep is noise
     hosts = web.allowed_hosts(address)  # a configuration error stops here, before any start
+    oidc = load_oidc_settings()  # so does a half-done single sign-on configuration
     upgrade(get_engine())
     start_embedded_scheduler()
     logging.getLogger("planner.serve").info("answering requests for hosts %s", ", ".join(hosts))
+    config: dict[str, object] = {
+        "server.port": port,
+        "server.address": address,
+        "server.headless": True,
+        # Streamlit's own check of the websocket's Host, the same list (it writes
+        # IPv6 addresses without brackets).
+        "server.allowedHosts": [host.strip("[]") for host in hosts],
+        "browser.gatherUsageStats": False,
+        "server.fileWatcherType": "none",
+        # Editors get the app, not Streamlit's developer menu ("Deploy", "Rerun").
+        "client.toolbarMode": "viewer",
+    }
+    secrets_dir: Path | None = None
+    if oidc is not None:
+        # Streamlit's st.login reads its [auth] section from this file only; it lives in a
+        # private directory (mode 0700) for as long as the server runs.
+        secrets_dir = Path(tempfile.mkdtemp(prefix="planner-serve-"))
+        config["secrets.files"] = [str(sso.write_streamlit_secrets(oidc, secrets_dir))]
+        logging.getLogger("planner.serve").info(
+            "single sign-on with client %s of %s", oidc.client_id, oidc.metadata_url
+        )
     app = st.App(APP, routes=web.routes(), middleware=web.middleware(hosts))
     # Streamlit reads its configuration (.streamlit/config.toml) next to the dashboard script.
     sys.argv = [str(APP)]
@@ -72,20 +98,7 @@ def serve(port: int, address: str) -> int:
     # handler that was there before; this one turns it into a normal exit (status 0).
     previous = {sig: signal.signal(sig, _exit_cleanly) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        app.run(
-            config={
-                "server.port": port,
-                "server.address": address,
-                "server.headless": True,
-                # Streamlit's own check of the websocket's Host, the same list (it writes
-                # IPv6 addresses without brackets).
-                "server.allowedHosts": [host.strip("[]") for host in hosts],
-                "browser.gatherUsageStats": False,
-                "server.fileWatcherType": "none",
-                # Editors get the app, not Streamlit's developer menu ("Deploy", "Rerun").
-                "client.toolbarMode": "viewer",
-            }
-        )
+        app.run(config=config)
     except SystemExit as done:
         return int(done.code or 0)
     finally:
@@ -93,6 +106,8 @@ def serve(port: int, address: str) -> int:
             signal.signal(sig, handler)
         # The server ends on SIGTERM/SIGINT; the scheduler drains like a worker's would.
         stop_embedded_scheduler()
+        if secrets_dir is not None:
+            shutil.rmtree(secrets_dir, ignore_errors=True)
     return 0
 
 

@@ -178,6 +178,32 @@ def _manage(session: Session, actor: User, accounts: list[User], departments: li
             t("users.role_done", username=target.username, role=t(f"role.{role}")),
             role_slot,
         )
+    _email(session, actor, target, act)
+
+
+def _email(
+    session: Session,
+    actor: User,
+    target: User,
+    act: Callable[[Callable[[], object], str, DeltaGenerator], None],
+) -> None:
+    """The address single sign-on matches the account by (empty removes it)."""
+    t = app.t
+    address = st.text_input(
+        t("users.sso_email"),
+        value=target.email or "",
+        max_chars=254,
+        key=f"{keys.USERS_EMAIL}_{target.id}",
+    )
+    slot = st.container()
+    if st.button(t("users.sso_email_save"), key=keys.USERS_EMAIL_SAVE):
+        act(
+            lambda: users.set_email(
+                session, actor=actor, username=target.username, email=address.strip() or None
+            ),
+            t("users.sso_email_done", username=target.username),
+            slot,
+        )
 
 
 def render() -> None:
