@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from itertools import islice
 from typing import Any
 
 from dateutil.rrule import rrulestr
@@ -53,6 +54,7 @@ from publishers import REGISTRY
 SERIES_HORIZON = timedelta(weeks=8)
 MATERIALIZE_SLACK = timedelta(hours=1)
 MAX_OCCURRENCES = 500
+MAX_SERIES_YEARS = 5  # a series ends at most this many years after its start
 _PAST_TOLERANCE = timedelta(minutes=1)
 
 
@@ -670,6 +672,10 @@ def held_posts(
 # --- recurring series -------------------------------------------------------------------
 
 _UNTIL = re.compile(r"UNTIL=([0-9TZ]+)", re.IGNORECASE)
+_COUNT = re.compile(r"COUNT=([0-9]+)", re.IGNORECASE)
+_FREQ = re.compile(r"FREQ=(\w+)", re.IGNORECASE)
+_SUB_DAILY = frozenset({"HOURLY", "MINUTELY", "SECONDLY"})
+_ENDS = re.compile(r"(?:^|;)(?:COUNT|UNTIL)=[^;]*", re.IGNORECASE)
 
 
 def _normalise_rule(rule: str, tz_name: str) -> str:
@@ -710,6 +716,72 @@ def occurrences(series: Series, start: datetime, end: datetime) -> list[datetime
     dtstart = series.local_start.replace(tzinfo=zone(series.timezone))
     rule = rrulestr(series.rule, dtstart=dtstart)
     return [o.astimezone(UTC) for o in rule.between(start, end, inc=True)]
+
+
+def _rule_problem(text: str, dtstart: datetime) -> Message | None:
+    """What is wrong with the extent of a rule (normalised, with an end), or None.
+
+    Rules more often than daily are refused (FREQ=DAILY with BYHOUR covers several posts a
+    day). The rule is judged on at most MAX_OCCURRENCES + 1 occurrences up to MAX_SERIES_YEARS
+    after the start, so that `COUNT=1000000` or `FREQ=MINUTELY;UNTIL=20991231` cost no
+    more than a valid rule. A rule that matches rarely or never makes dateutil scan on to
+    the year 9999 (its end date only stops it at an occurrence), so it is judged on the
+    same dates moved by whole 400-year Gregorian cycles (every date on the same weekday)
+    to shortly before that year: the scan then ends there after a few hundred years.
+    """
+    freq = _FREQ.search(text)
+    if freq is not None and freq.group(1) in _SUB_DAILY:
+        return Message(
+            "rule_too_frequent",
+            "FREQ={freq} is more often than daily; use FREQ=DAILY (with BYHOUR=9,17 for "
+            "several times a day), WEEKLY, MONTHLY or YEARLY",
+            freq=freq.group(1),
+        )
+    last = _years_later(dtstart, MAX_SERIES_YEARS)
+    too_long = Message(
+        "series_too_long",
+        "a series may run at most {years} years after its start; end it earlier",
+        years=MAX_SERIES_YEARS,
+    )
+    bound = last
+    match = _UNTIL.search(text)
+    if match is not None:
+        raw = match.group(1)
+        try:
+            until = datetime.strptime(raw, "%Y%m%dT%H%M%SZ" if "T" in raw else "%Y%m%dZ")
+        except ValueError:
+            return Message("bad_until", "UNTIL={until} is not a date", until=raw)
+        if until.replace(tzinfo=UTC) > last:
+            return too_long
+        bound = until.replace(tzinfo=UTC).astimezone(dtstart.tzinfo)
+    count_match = _COUNT.search(text)
+    wanted = int(count_match.group(1)) if count_match else None
+    shift = (datetime.max.year - MAX_SERIES_YEARS - 1 - dtstart.year) // 400 * 400
+    start = dtstart.replace(tzinfo=None)
+    start = start.replace(year=start.year + shift)
+    end = bound.replace(tzinfo=None)
+    end = end.replace(year=end.year + shift)
+    rule = rrulestr(_ENDS.sub("", text).strip(";"), dtstart=start).replace(until=end)
+    cap = MAX_OCCURRENCES + 1 if wanted is None else min(wanted, MAX_OCCURRENCES + 1)
+    found = sum(1 for _ in islice(iter(rule), cap))
+    if wanted is not None and 0 < found < cap and match is None:
+        return too_long
+    if found > MAX_OCCURRENCES:
+        return Message(
+            "too_many_occurrences",
+            "more than {max} occurrences; shorten the rule",
+            max=MAX_OCCURRENCES,
+        )
+    if found == 0:
+        return Message("no_occurrence", "the rule has no occurrence after the start")
+    return None
+
+
+def _years_later(instant: datetime, years: int) -> datetime:
+    try:
+        return instant.replace(year=instant.year + years)
+    except ValueError:  # 29 February
+        return instant.replace(year=instant.year + years, day=28)
 
 
 def create_series(
@@ -767,17 +839,9 @@ def create_series(
                 "rule_without_end", "a series needs an end: add COUNT=n or UNTIL=date"
             )
         elif local_start is not None:
-            parsed = rrulestr(text, dtstart=local_start.replace(tzinfo=zone(tz_name)))
-            if parsed.count() > MAX_OCCURRENCES:
-                problems["rule"] = Message(
-                    "too_many_occurrences",
-                    "more than {max} occurrences; shorten the rule",
-                    max=MAX_OCCURRENCES,
-                )
-            elif parsed.count() == 0:
-                problems["rule"] = Message(
-                    "no_occurrence", "the rule has no occurrence after the start"
-                )
+            problem = _rule_problem(text, local_start.replace(tzinfo=zone(tz_name)))
+            if problem is not None:
+                problems["rule"] = problem
     except ValidationFailed as err:
         problems.update(err.fields)
     except (ValueError, TypeError) as err:
