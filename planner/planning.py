@@ -40,7 +40,7 @@ from planner.models import (
     utcnow,
 )
 from planner.org_settings import is_frozen
-from planner.permissions import require
+from planner.permissions import can, require, require_active
 from planner.timezones import (
     Fold,
     parse_local_datetime,
@@ -221,10 +221,37 @@ def plan_post(
     return store_posts(session, actor=actor, posts=[post])[0]
 
 
-def get_post(session: Session, post_id: int) -> Post:
-    """One post."""
+def visible_piece_ids(session: Session, *, actor: User) -> set[int] | None:
+    """The pieces whose posts `actor` may see: None for all (those who may view pieces).
+
+    A contributor sees what became of their department's ideas, as on 'My ideas': the
+    pieces those ideas led to, also through the ideas they were merged into.
+    """
+    require_active(actor)
+    if can(actor, "view_pieces"):
+        return None
+    carriers: set[int] = set()
+    own = session.exec(select(Idea.id).where(Idea.department_id == actor.department_id))
+    step = {i for i in own if i is not None}
+    while step:
+        carriers |= step
+        merged = session.exec(
+            select(Idea.merged_into_id).where(
+                col(Idea.id).in_(step), col(Idea.merged_into_id).is_not(None)
+            )
+        )
+        step = {i for i in merged if i is not None} - carriers
+    if not carriers:
+        return set()
+    found = session.exec(select(Piece.id).where(col(Piece.idea_id).in_(carriers)))
+    return {i for i in found if i is not None}
+
+
+def get_post(session: Session, *, actor: User, post_id: int) -> Post:
+    """One post, if `actor` may see it (contributors: see `visible_piece_ids`)."""
     post = session.get(Post, post_id, populate_existing=True)
-    if post is None:
+    visible = visible_piece_ids(session, actor=actor)
+    if post is None or (visible is not None and post.piece_id not in visible):
         raise NotFound("post", post_id)
     return post
 
@@ -250,7 +277,7 @@ def prepare_move(
 ) -> PostMove:
     """Check a move of a post (role and state by the workflow table, then the new time)
     without storing it (used by move_post and by CSV import)."""
-    post = get_post(session, post_id)
+    post = get_post(session, actor=actor, post_id=post_id)
     workflow.check("post", post, "move", actor)
     tz_name = tz_name or actor.timezone
     try:
@@ -332,7 +359,7 @@ def cancel_post(
     started, it does not go out (the worker checks right before each request); if it had
     started and succeeds, the post is recorded as published after all.
     """
-    post = get_post(session, post_id)
+    post = get_post(session, actor=actor, post_id=post_id)
 
     def release() -> None:
         post.claimed_by = None
@@ -353,6 +380,7 @@ def cancel_post(
 def list_posts(
     session: Session,
     *,
+    actor: User,
     start: datetime | None = None,
     end: datetime | None = None,
     channel_id: int | None = None,
@@ -360,8 +388,11 @@ def list_posts(
     status: PostStatus | None = None,
     limit: int | None = None,
 ) -> list[Post]:
-    """Posts in [start, end), by time: the calendar loads only the range it shows."""
+    """Posts in [start, end), by time, that `actor` may see (see `visible_piece_ids`)."""
     query = select(Post)
+    visible = visible_piece_ids(session, actor=actor)
+    if visible is not None:
+        query = query.where(col(Post.piece_id).in_(visible))
     if start is not None:
         query = query.where(col(Post.publish_at) >= start)
     if end is not None:
@@ -654,9 +685,11 @@ def hold_reason(session: Session, post: Post) -> HoldReason | None:
 
 
 def held_posts(
-    session: Session, *, now: datetime | None = None, limit: int | None = None
+    session: Session, *, actor: User, now: datetime | None = None, limit: int | None = None
 ) -> list[HeldPost]:
-    """Due posts that must not go out, each with the reason an editor sees."""
+    """Due posts that must not go out, each with the reason an editor sees (those who may
+    view pieces; the scheduler asks `due_posts`)."""
+    require(actor, "view_pieces")
     now = now or utcnow()
     frozen = is_frozen(session)
     held = []
