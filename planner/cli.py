@@ -816,6 +816,8 @@ def cmd_pieces_comment(args: argparse.Namespace) -> int:
 def cmd_plan_list(args: argparse.Namespace) -> int:
     with _session() as session:
         actor = _actor(session, args)
+        # First whether the actor may read the plan at all: a wrong --channel lists channels.
+        titles = {p.id: p.title for p in pieces.list_pieces(session, actor=actor)}
         start = (
             _when(actor, args.since) if args.since else (None if args.all else datetime.now(UTC))
         )
@@ -830,7 +832,6 @@ def cmd_plan_list(args: argparse.Namespace) -> int:
             status=args.status,
             limit=args.limit,
         )
-        titles = {p.id: p.title for p in pieces.list_pieces(session, actor=actor)}
         names = {c.id: c.name for c in session.exec(select(Channel))}
         held = {h.post.id: h.reason.value for h in planning.held_posts(session, actor=actor)}
         rows: list[dict[str, Any]] = [

@@ -303,6 +303,15 @@ def test_a_contributor_sees_their_own_posts_in_ideas_show_and_posts_list(
     assert not any(m in out for m in (*HR_MARKERS, MKT_ERROR))
 
 
+def test_a_contributor_learns_no_channel_names_from_a_wrong_channel(
+    org: Org, run: Callable[[list[str]], tuple[int, str]]
+) -> None:
+    code, out = run(["plan", "list", "--channel", "Nowhere", "--as", "contrib"])
+    assert code == 1 and "may not view pieces" in out and "Blog" not in out
+    code, out = run(["plan", "list", "--channel", "Nowhere", "--as", "editor"])
+    assert code == 1 and "known: Blog" in out
+
+
 @pytest.mark.parametrize(
     ("role", "message"),
     [("gone", "user 'gone' is disabled"), ("nobody", "no user 'nobody'")],
