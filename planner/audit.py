@@ -77,13 +77,19 @@ def record(
 def list_events(
     session: Session,
     *,
+    actor: User,
     since: datetime | None = None,
     until: datetime | None = None,
     object_type: str | None = None,
     object_id: object | None = None,
     limit: int | None = None,
 ) -> list[AuditEvent]:
-    """Audit events in time order, filtered by a half-open [since, until) range and object."""
+    """Audit events in time order, filtered by a half-open [since, until) range and object.
+
+    Every event, so only for those who read the whole audit log (see `visible_events`).
+    """
+    if not can(actor, "view_audit"):
+        raise PermissionDenied(f"{actor.username!r} may not read the audit log")
     query = select(AuditEvent)
     if since is not None:
         query = query.where(col(AuditEvent.at) >= since)

@@ -121,8 +121,9 @@ def create_channel(
     return channel
 
 
-def list_channels(session: Session, *, include_disabled: bool = True) -> list[Channel]:
-    """Channels by name."""
+def list_channels(session: Session, *, actor: User, include_disabled: bool = True) -> list[Channel]:
+    """Channels by name, for those who may view pieces (the calendar and editor name them)."""
+    require(actor, "view_pieces")
     query = select(Channel).order_by(col(Channel.name))
     if not include_disabled:
         query = query.where(col(Channel.enabled).is_(True))
@@ -139,7 +140,8 @@ def get_channel(session: Session, ref: str | int) -> Channel:
             select(Channel).where(func.lower(Channel.name) == ref.strip().lower())
         ).first()
     if channel is None:
-        known = ", ".join(c.name for c in list_channels(session)) or "none yet"
+        names = session.exec(select(Channel.name).order_by(col(Channel.name)))
+        known = ", ".join(names) or "none yet"
         raise NotFound("channel", ref, f"known: {known}")
     return channel
 

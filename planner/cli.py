@@ -49,6 +49,7 @@ from planner.models import (
     Urgency,
     User,
 )
+from planner.permissions import can
 from planner.timezones import format_local, parse_day_bound
 
 Handler = Callable[[argparse.Namespace], int]
@@ -394,7 +395,8 @@ def cmd_departments_add(args: argparse.Namespace) -> int:
 
 def cmd_departments_list(args: argparse.Namespace) -> int:
     with _session() as session:
-        rows = [{"id": d.id, "name": d.name} for d in users.list_departments(session)]
+        actor = _actor(session, args)
+        rows = [{"id": d.id, "name": d.name} for d in users.list_departments(session, actor=actor)]
     if args.json:
         _emit_json(rows)
     else:
@@ -618,7 +620,7 @@ def cmd_pieces_show(args: argparse.Namespace) -> int:
         comments = pieces.list_comments(session, actor=actor, piece_id=args.id)
         names = {c.id: c.name for c in session.exec(select(Channel))}
         authors = {u.id: u.username for u in session.exec(select(User))}
-        posts = planning.list_posts(session, piece_id=args.id)
+        posts = planning.list_posts(session, actor=actor, piece_id=args.id)
     data: dict[str, Any] = {
         "id": piece.id,
         "title": piece.title,
@@ -825,6 +827,8 @@ def cmd_pieces_comment(args: argparse.Namespace) -> int:
 def cmd_plan_list(args: argparse.Namespace) -> int:
     with _session() as session:
         actor = _actor(session, args)
+        # First whether the actor may read the plan at all: a wrong --channel lists channels.
+        titles = {p.id: p.title for p in pieces.list_pieces(session, actor=actor)}
         start = (
             _when(actor, args.since) if args.since else (None if args.all else datetime.now(UTC))
         )
@@ -832,15 +836,15 @@ def cmd_plan_list(args: argparse.Namespace) -> int:
         chan = channels.get_channel(session, args.channel) if args.channel else None
         posts = planning.list_posts(
             session,
+            actor=actor,
             start=start,
             end=end,
             channel_id=chan.id if chan else None,
             status=args.status,
             limit=args.limit,
         )
-        titles = {p.id: p.title for p in pieces.list_pieces(session, actor=actor)}
         names = {c.id: c.name for c in session.exec(select(Channel))}
-        held = {h.post.id: h.reason.value for h in planning.held_posts(session)}
+        held = {h.post.id: h.reason.value for h in planning.held_posts(session, actor=actor)}
         rows: list[dict[str, Any]] = [
             {
                 "post_id": p.id,
@@ -930,7 +934,7 @@ def cmd_plan_series(args: argparse.Namespace) -> int:
             start=args.start,
             tz_name=args.tz,
         )
-        count = len(planning.list_posts(session, piece_id=args.piece))
+        count = len(planning.list_posts(session, actor=actor, piece_id=args.piece))
         print(f"created series {series.id} ({series.rule}); the piece now has {count} post(s)")
     return 0
 
@@ -980,7 +984,7 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
 
 def cmd_settings_list(args: argparse.Namespace) -> int:
     with _session() as session:
-        values = org_settings.all_settings(session)
+        values = org_settings.all_settings(session, actor=_actor(session, args))
     if args.json:
         _emit_json(values)
     else:
@@ -1003,6 +1007,9 @@ def cmd_settings_set(args: argparse.Namespace) -> int:
 
 def cmd_channels_list(args: argparse.Namespace) -> int:
     with _session() as session:
+        actor = _actor(session, args)
+        # Settings (addresses, accounts) are shown where the dashboard shows them: to admins.
+        settings = can(actor, "manage_channels")
         rows: list[dict[str, Any]] = [
             {
                 "id": c.id,
@@ -1011,9 +1018,9 @@ def cmd_channels_list(args: argparse.Namespace) -> int:
                 "enabled": c.enabled,
                 "needs_reconnect": c.needs_reconnect,
                 "daily_cap": c.daily_cap,
-                "settings": channels.public_view(c),
+                **({"settings": channels.public_view(c)} if settings else {}),
             }
-            for c in channels.list_channels(session)
+            for c in channels.list_channels(session, actor=actor)
         ]
     if args.json:
         _emit_json(rows)
@@ -1027,7 +1034,7 @@ def cmd_channels_list(args: argparse.Namespace) -> int:
                     r["kind"],
                     "yes" if r["enabled"] else "no",
                     "needs reconnect" if r["needs_reconnect"] else "ok",
-                    ", ".join(f"{k}={v}" for k, v in r["settings"].items()),
+                    ", ".join(f"{k}={v}" for k, v in r.get("settings", {}).items()),
                 ]
                 for r in rows
             ],
@@ -1167,9 +1174,10 @@ def cmd_publish_due(args: argparse.Namespace) -> int:
         with session_scope(engine) as session:
             from planner.publishing import max_lateness
 
+            actor = _actor(session, args)
             now = datetime.now(UTC)
+            held = planning.held_posts(session, actor=actor, now=now)
             due = planning.due_posts(session, now=now, limit=10_000, lateness=max_lateness(session))
-            held = planning.held_posts(session, now=now)
             names = {c.id: c.name for c in session.exec(select(Channel))}
         print(f"dry run: {len(due)} post(s) would be published now, {len(held)} held")
         for post in due:
@@ -1200,13 +1208,16 @@ def cmd_posts_list(args: argparse.Namespace) -> int:
         found: list[tuple[Post, str | None]]
         if args.status == "held":
             found = [
-                (h.post, h.reason.value) for h in planning.held_posts(session, limit=args.limit)
+                (h.post, h.reason.value)
+                for h in planning.held_posts(session, actor=actor, limit=args.limit)
             ]
         else:
             status = PostStatus(args.status) if args.status else None
+            # Contributors see their department's posts as on 'My ideas': without errors.
+            errors = can(actor, "view_pieces")
             found = [
-                (p, p.last_error)
-                for p in planning.list_posts(session, status=status, limit=args.limit)
+                (p, p.last_error if errors else None)
+                for p in planning.list_posts(session, actor=actor, status=status, limit=args.limit)
             ]
         rows = [
             {
@@ -1353,7 +1364,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from planner.publishing import status_summary
 
     with _session() as session:
-        summary = status_summary(session)
+        summary = status_summary(session, actor=_actor(session, args))
     if args.json:
         _emit_json(summary)
         return 0
@@ -1496,7 +1507,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = group("departments", "departments that submit ideas")
     p = add(g, "add", cmd_departments_add, "add a department (admins)", [acting])
     p.add_argument("name")
-    add(g, "list", cmd_departments_list, "list departments", [listing])
+    add(g, "list", cmd_departments_list, "list departments", [acting, listing])
 
     g = group("ideas", "submit and triage ideas")
     p = add(g, "submit", cmd_ideas_submit, "submit an idea", [acting])
@@ -1679,7 +1690,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", help="date (inclusive) or date-time in your zone")
 
     g = group("settings", "organisation settings")
-    add(g, "list", cmd_settings_list, "show the settings", [listing])
+    add(g, "list", cmd_settings_list, "show the settings (admins)", [acting, listing])
     p = add(g, "set", cmd_settings_set, "change a setting (admins)", [acting])
     p.add_argument("key", choices=list(org_settings.SPECS))
     p.add_argument("value")
@@ -1689,8 +1700,8 @@ def build_parser() -> argparse.ArgumentParser:
         g,
         "list",
         cmd_channels_list,
-        "list channels (secrets only say whether they are set)",
-        [listing],
+        "list channels (settings for admins; secrets only say whether they are set)",
+        [acting, listing],
     )
     p = add(g, "add", cmd_channels_add, "add a channel (admins)", [acting, secret])
     p.add_argument("kind", help="channel kind, e.g. webhook")
@@ -1736,7 +1747,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--enable", action="store_true")
 
     add(sub, "worker", cmd_worker, "run the publishing scheduler in the foreground")
-    p = add(sub, "publish-due", cmd_publish_due, "one publishing sweep, for cron-style use")
+    p = add(
+        sub,
+        "publish-due",
+        cmd_publish_due,
+        "one publishing sweep, for cron-style use (--dry-run: say who reads, with --as)",
+        [acting],
+    )
     p.add_argument("--once", action="store_true", help="one sweep, then exit (the default)")
     p.add_argument("--dry-run", action="store_true", help="show what would go out; send nothing")
     g = group("posts", "the publishing queue: held, failed, missed, needs-check posts")
@@ -1783,7 +1800,7 @@ def build_parser() -> argparse.ArgumentParser:
         "status",
         cmd_status,
         "live workers and due, held, failed, needs-check counts",
-        [listing],
+        [acting, listing],
     )
     add(sub, "secret-key", cmd_secret_key, "print a new key for PLANNER_SECRET_KEY")
     p = add(sub, "serve", cmd_serve, "run the dashboard with its embedded publishing scheduler")

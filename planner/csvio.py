@@ -301,7 +301,7 @@ def export_plan(
 ) -> int:
     """Write pieces with their channel posts and local times; returns how many posts."""
     require(actor, "view_pieces")
-    posts = planning.list_posts(session, start=start, end=end)
+    posts = planning.list_posts(session, actor=actor, start=start, end=end)
     pieces = {
         p.id: p.title
         for p in session.exec(
@@ -408,7 +408,7 @@ def export_audit(
 ) -> int:
     """Write audit events in [since, until) with UTC and the actor's local time."""
     require(actor, "view_audit")
-    events: Iterable[AuditEvent] = audit.list_events(session, since=since, until=until)
+    events: Iterable[AuditEvent] = audit.list_events(session, actor=actor, since=since, until=until)
     return _write_audit(events, actor.timezone, out)
 
 

@@ -182,8 +182,9 @@ def _finding_message(found: Problem) -> str:
     return Message.formatted(f"problem_{found.code}", found.message, found.params)
 
 
-def display_names(session: Session, user_ids: set[int]) -> dict[int, str]:
-    """Users' display names by id, for history and comments."""
+def display_names(session: Session, *, actor: User, user_ids: set[int]) -> dict[int, str]:
+    """Users' display names by id, for history and comments (who may view pieces)."""
+    require(actor, "view_pieces")
     if not user_ids:
         return {}
     rows = session.exec(select(User.id, User.display_name).where(col(User.id).in_(user_ids)))

@@ -27,7 +27,7 @@ from planner.models import (
     Urgency,
     User,
 )
-from planner.permissions import can, require
+from planner.permissions import can, require, require_active
 from planner.pieces import revision_of
 from planner.schemas import IdeaCreate, parse_input
 from planner.users import get_department
@@ -133,6 +133,7 @@ def _patterns(word: str) -> set[str]:
 
 
 def _visible(query: Any, actor: User) -> Any:
+    require_active(actor)
     if can(actor, "see_all_departments"):
         return query
     return query.where(Idea.department_id == actor.department_id)
@@ -243,6 +244,7 @@ def submit_idea(session: Session, *, actor: User, data: dict[str, Any]) -> Submi
 
 def get_idea(session: Session, *, actor: User, idea_id: int) -> Idea:
     """One idea, if the actor may see it (contributors: their department only)."""
+    require_active(actor)
     idea = session.get(Idea, idea_id, populate_existing=True)
     if idea is None or (
         not can(actor, "see_all_departments") and idea.department_id != actor.department_id

@@ -86,8 +86,9 @@ def get_setting(session: Session, key: str) -> str:
     return row.value if row is not None else spec.default()
 
 
-def all_settings(session: Session) -> dict[str, str]:
-    """Every known setting with its current value."""
+def all_settings(session: Session, *, actor: User) -> dict[str, str]:
+    """Every known setting with its current value (admins, as on the settings page)."""
+    require(actor, "change_settings")
     stored = {row.key: row.value for row in session.exec(select(Setting))}
     return {key: stored.get(key, spec.default()) for key, spec in SPECS.items()}
 

@@ -54,3 +54,9 @@ def require(actor: User, action: str) -> None:
             f"{actor.username!r} (role {actor.role.value}) may not "
             f"{_ACTION_TEXT.get(action, action)}"
         )
+
+
+def require_active(actor: User) -> None:
+    """Raise PermissionDenied if `actor`'s account is disabled (what every reader needs)."""
+    if actor.disabled:
+        raise PermissionDenied(f"Account {actor.username!r} is disabled")

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from itertools import islice
 from typing import Any
 
 from dateutil.rrule import rrulestr
@@ -39,7 +40,7 @@ from planner.models import (
     utcnow,
 )
 from planner.org_settings import is_frozen
-from planner.permissions import require
+from planner.permissions import can, require, require_active
 from planner.timezones import (
     Fold,
     parse_local_datetime,
@@ -53,6 +54,7 @@ from publishers import REGISTRY
 SERIES_HORIZON = timedelta(weeks=8)
 MATERIALIZE_SLACK = timedelta(hours=1)
 MAX_OCCURRENCES = 500
+MAX_SERIES_YEARS = 5  # a series ends at most this many years after its start
 _PAST_TOLERANCE = timedelta(minutes=1)
 
 
@@ -219,10 +221,37 @@ def plan_post(
     return store_posts(session, actor=actor, posts=[post])[0]
 
 
-def get_post(session: Session, post_id: int) -> Post:
-    """One post."""
+def visible_piece_ids(session: Session, *, actor: User) -> set[int] | None:
+    """The pieces whose posts `actor` may see: None for all (those who may view pieces).
+
+    A contributor sees what became of their department's ideas, as on 'My ideas': the
+    pieces those ideas led to, also through the ideas they were merged into.
+    """
+    require_active(actor)
+    if can(actor, "view_pieces"):
+        return None
+    carriers: set[int] = set()
+    own = session.exec(select(Idea.id).where(Idea.department_id == actor.department_id))
+    step = {i for i in own if i is not None}
+    while step:
+        carriers |= step
+        merged = session.exec(
+            select(Idea.merged_into_id).where(
+                col(Idea.id).in_(step), col(Idea.merged_into_id).is_not(None)
+            )
+        )
+        step = {i for i in merged if i is not None} - carriers
+    if not carriers:
+        return set()
+    found = session.exec(select(Piece.id).where(col(Piece.idea_id).in_(carriers)))
+    return {i for i in found if i is not None}
+
+
+def get_post(session: Session, *, actor: User, post_id: int) -> Post:
+    """One post, if `actor` may see it (contributors: see `visible_piece_ids`)."""
     post = session.get(Post, post_id, populate_existing=True)
-    if post is None:
+    visible = visible_piece_ids(session, actor=actor)
+    if post is None or (visible is not None and post.piece_id not in visible):
         raise NotFound("post", post_id)
     return post
 
@@ -248,7 +277,7 @@ def prepare_move(
 ) -> PostMove:
     """Check a move of a post (role and state by the workflow table, then the new time)
     without storing it (used by move_post and by CSV import)."""
-    post = get_post(session, post_id)
+    post = get_post(session, actor=actor, post_id=post_id)
     workflow.check("post", post, "move", actor)
     tz_name = tz_name or actor.timezone
     try:
@@ -330,7 +359,7 @@ def cancel_post(
     started, it does not go out (the worker checks right before each request); if it had
     started and succeeds, the post is recorded as published after all.
     """
-    post = get_post(session, post_id)
+    post = get_post(session, actor=actor, post_id=post_id)
 
     def release() -> None:
         post.claimed_by = None
@@ -351,6 +380,7 @@ def cancel_post(
 def list_posts(
     session: Session,
     *,
+    actor: User,
     start: datetime | None = None,
     end: datetime | None = None,
     channel_id: int | None = None,
@@ -358,8 +388,11 @@ def list_posts(
     status: PostStatus | None = None,
     limit: int | None = None,
 ) -> list[Post]:
-    """Posts in [start, end), by time: the calendar loads only the range it shows."""
+    """Posts in [start, end), by time, that `actor` may see (see `visible_piece_ids`)."""
     query = select(Post)
+    visible = visible_piece_ids(session, actor=actor)
+    if visible is not None:
+        query = query.where(col(Post.piece_id).in_(visible))
     if start is not None:
         query = query.where(col(Post.publish_at) >= start)
     if end is not None:
@@ -652,9 +685,11 @@ def hold_reason(session: Session, post: Post) -> HoldReason | None:
 
 
 def held_posts(
-    session: Session, *, now: datetime | None = None, limit: int | None = None
+    session: Session, *, actor: User, now: datetime | None = None, limit: int | None = None
 ) -> list[HeldPost]:
-    """Due posts that must not go out, each with the reason an editor sees."""
+    """Due posts that must not go out, each with the reason an editor sees (those who may
+    view pieces; the scheduler asks `due_posts`)."""
+    require(actor, "view_pieces")
     now = now or utcnow()
     frozen = is_frozen(session)
     held = []
@@ -670,6 +705,10 @@ def held_posts(
 # --- recurring series -------------------------------------------------------------------
 
 _UNTIL = re.compile(r"UNTIL=([0-9TZ]+)", re.IGNORECASE)
+_COUNT = re.compile(r"COUNT=([0-9]+)", re.IGNORECASE)
+_FREQ = re.compile(r"FREQ=(\w+)", re.IGNORECASE)
+_SUB_DAILY = frozenset({"HOURLY", "MINUTELY", "SECONDLY"})
+_ENDS = re.compile(r"(?:^|;)(?:COUNT|UNTIL)=[^;]*", re.IGNORECASE)
 
 
 def _normalise_rule(rule: str, tz_name: str) -> str:
@@ -710,6 +749,72 @@ def occurrences(series: Series, start: datetime, end: datetime) -> list[datetime
     dtstart = series.local_start.replace(tzinfo=zone(series.timezone))
     rule = rrulestr(series.rule, dtstart=dtstart)
     return [o.astimezone(UTC) for o in rule.between(start, end, inc=True)]
+
+
+def _rule_problem(text: str, dtstart: datetime) -> Message | None:
+    """What is wrong with the extent of a rule (normalised, with an end), or None.
+
+    Rules more often than daily are refused (FREQ=DAILY with BYHOUR covers several posts a
+    day). The rule is judged on at most MAX_OCCURRENCES + 1 occurrences up to MAX_SERIES_YEARS
+    after the start, so that `COUNT=1000000` or `FREQ=MINUTELY;UNTIL=20991231` cost no
+    more than a valid rule. A rule that matches rarely or never makes dateutil scan on to
+    the year 9999 (its end date only stops it at an occurrence), so it is judged on the
+    same dates moved by whole 400-year Gregorian cycles (every date on the same weekday)
+    to shortly before that year: the scan then ends there after a few hundred years.
+    """
+    freq = _FREQ.search(text)
+    if freq is not None and freq.group(1) in _SUB_DAILY:
+        return Message(
+            "rule_too_frequent",
+            "FREQ={freq} is more often than daily; use FREQ=DAILY (with BYHOUR=9,17 for "
+            "several times a day), WEEKLY, MONTHLY or YEARLY",
+            freq=freq.group(1),
+        )
+    last = _years_later(dtstart, MAX_SERIES_YEARS)
+    too_long = Message(
+        "series_too_long",
+        "a series may run at most {years} years after its start; end it earlier",
+        years=MAX_SERIES_YEARS,
+    )
+    bound = last
+    match = _UNTIL.search(text)
+    if match is not None:
+        raw = match.group(1)
+        try:
+            until = datetime.strptime(raw, "%Y%m%dT%H%M%SZ" if "T" in raw else "%Y%m%dZ")
+        except ValueError:
+            return Message("bad_until", "UNTIL={until} is not a date", until=raw)
+        if until.replace(tzinfo=UTC) > last:
+            return too_long
+        bound = until.replace(tzinfo=UTC).astimezone(dtstart.tzinfo)
+    count_match = _COUNT.search(text)
+    wanted = int(count_match.group(1)) if count_match else None
+    shift = (datetime.max.year - MAX_SERIES_YEARS - 1 - dtstart.year) // 400 * 400
+    start = dtstart.replace(tzinfo=None)
+    start = start.replace(year=start.year + shift)
+    end = bound.replace(tzinfo=None)
+    end = end.replace(year=end.year + shift)
+    rule = rrulestr(_ENDS.sub("", text).strip(";"), dtstart=start).replace(until=end)
+    cap = MAX_OCCURRENCES + 1 if wanted is None else min(wanted, MAX_OCCURRENCES + 1)
+    found = sum(1 for _ in islice(iter(rule), cap))
+    if wanted is not None and 0 < found < cap and match is None:
+        return too_long
+    if found > MAX_OCCURRENCES:
+        return Message(
+            "too_many_occurrences",
+            "more than {max} occurrences; shorten the rule",
+            max=MAX_OCCURRENCES,
+        )
+    if found == 0:
+        return Message("no_occurrence", "the rule has no occurrence after the start")
+    return None
+
+
+def _years_later(instant: datetime, years: int) -> datetime:
+    try:
+        return instant.replace(year=instant.year + years)
+    except ValueError:  # 29 February
+        return instant.replace(year=instant.year + years, day=28)
 
 
 def create_series(
@@ -767,17 +872,9 @@ def create_series(
                 "rule_without_end", "a series needs an end: add COUNT=n or UNTIL=date"
             )
         elif local_start is not None:
-            parsed = rrulestr(text, dtstart=local_start.replace(tzinfo=zone(tz_name)))
-            if parsed.count() > MAX_OCCURRENCES:
-                problems["rule"] = Message(
-                    "too_many_occurrences",
-                    "more than {max} occurrences; shorten the rule",
-                    max=MAX_OCCURRENCES,
-                )
-            elif parsed.count() == 0:
-                problems["rule"] = Message(
-                    "no_occurrence", "the rule has no occurrence after the start"
-                )
+            problem = _rule_problem(text, local_start.replace(tzinfo=zone(tz_name)))
+            if problem is not None:
+                problems["rule"] = problem
     except ValidationFailed as err:
         problems.update(err.fields)
     except (ValueError, TypeError) as err:

@@ -20,7 +20,7 @@ from planner.errors import (
     ValidationFailed,
 )
 from planner.models import Department, Idea, Role, User, utcnow
-from planner.permissions import require
+from planner.permissions import require, require_active
 from planner.schemas import PASSWORD_MIN, UserCreate, UserEmail, parse_input
 from planner.timezones import zone
 
@@ -61,13 +61,15 @@ def get_department(session: Session, name: str) -> Department:
         select(Department).where(func.lower(Department.name) == name.strip().lower())
     ).first()
     if dep is None:
-        known = ", ".join(d.name for d in list_departments(session)) or "none yet"
+        names = session.exec(select(Department.name).order_by(col(Department.name)))
+        known = ", ".join(names) or "none yet"
         raise NotFound("department", name, f"known: {known}")
     return dep
 
 
-def list_departments(session: Session) -> list[Department]:
-    """All departments by name."""
+def list_departments(session: Session, *, actor: User) -> list[Department]:
+    """All departments by name (every active account may read them: ideas name them)."""
+    require_active(actor)
     return list(session.exec(select(Department).order_by(col(Department.name))))
 
 
@@ -419,8 +421,9 @@ class DepartmentCounts:
     ideas: int
 
 
-def department_overview(session: Session) -> list[DepartmentCounts]:
-    """Every department by name, with its user and idea counts (counted in SQL)."""
+def department_overview(session: Session, *, actor: User) -> list[DepartmentCounts]:
+    """Every department by name, with its user and idea counts (counted in SQL; admins)."""
+    require(actor, "manage_departments")
     user_counts = (
         select(User.department_id, func.count().label("n"))
         .group_by(col(User.department_id))

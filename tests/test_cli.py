@@ -73,7 +73,7 @@ def org(run: Cli) -> Cli:
             "--password-stdin",
             stdin=f"{name}-password-123\n",
         )
-    run.ok("channels", "list")
+    run.ok("channels", "list", "--as", "boss")
     return run
 
 
@@ -217,18 +217,25 @@ def _json_commands() -> list[list[str]]:
 # Every command with --json: its name, its arguments, and a (key, value) a JSON row must hold.
 JSON_COMMANDS = [
     pytest.param(["users", "list"], ["--as", "boss"], ("username", "mia"), id="users list"),
-    pytest.param(["departments", "list"], [], ("name", "Marketing"), id="departments list"),
+    pytest.param(
+        ["departments", "list"], ["--as", "mia"], ("name", "Marketing"), id="departments list"
+    ),
     pytest.param(["ideas", "list"], ["--as", "mia"], ("title", "Messeauftritt"), id="ideas list"),
     pytest.param(["ideas", "show"], ["1", "--as", "mia"], ("status", "accepted"), id="ideas show"),
     pytest.param(["pieces", "list"], ["--as", "ed"], ("status", "draft"), id="pieces list"),
     pytest.param(["pieces", "show"], ["1", "--as", "ed"], ("revision", 1), id="pieces show"),
     pytest.param(["pieces", "history"], ["1", "--as", "ed"], ("author", "ed"), id="pieces history"),
     pytest.param(["plan", "list"], ["--as", "ed"], ("channel", "Blog"), id="plan list"),
-    pytest.param(["settings", "list"], [], ("org_timezone", "Europe/Berlin"), id="settings list"),
-    pytest.param(["channels", "list"], [], ("name", "Blog"), id="channels list"),
+    pytest.param(
+        ["settings", "list"],
+        ["--as", "boss"],
+        ("org_timezone", "Europe/Berlin"),
+        id="settings list",
+    ),
+    pytest.param(["channels", "list"], ["--as", "boss"], ("name", "Blog"), id="channels list"),
     pytest.param(["posts", "list"], ["--as", "ed"], ("status", "planned"), id="posts list"),
     pytest.param(["posts", "attempts"], ["1", "--as", "ed"], ("post_id", 1), id="posts attempts"),
-    pytest.param(["status"], [], ("frozen", False), id="status"),
+    pytest.param(["status"], ["--as", "ed"], ("frozen", False), id="status"),
 ]
 
 
@@ -438,7 +445,7 @@ def test_channels_add_keeps_the_secret_out_of_every_output(
     )
     assert "hook-secret-value-1" not in out
     assert "secret = *** (set)" in out
-    listed = org.ok("channels", "list", "--json")
+    listed = org.ok("channels", "list", "--json", "--as", "boss")
     assert "hook-secret-value-1" not in listed
     assert json.loads(listed)[0]["settings"]["secret"] == "*** (set)"
     code, _out, err = org(
@@ -473,7 +480,7 @@ def test_channels_add_builds_a_mastodon_channel_and_never_prints_its_token(org: 
     assert "instance_url = https://social.example.de" in out
     assert "visibility = unlisted" in out
     assert "access_token = *** (set)" in out
-    listed = org.ok("channels", "list", "--json")
+    listed = org.ok("channels", "list", "--json", "--as", "boss")
     assert json.loads(listed)[0]["settings"]["access_token"] == "*** (set)"
     # A token given with --set (on the command line) is stored as a secret all the same.
     out = org.ok(
@@ -489,7 +496,7 @@ def test_channels_add_builds_a_mastodon_channel_and_never_prints_its_token(org: 
         "boss",
     )
     assert "access_token = *** (set)" in out
-    for shown in (out, listed, org.ok("channels", "list")):
+    for shown in (out, listed, org.ok("channels", "list", "--as", "boss")):
         assert token not in shown
     with session_scope() as session:
         stored = channels.get_channel(session, "Mastodon 2")
@@ -514,7 +521,9 @@ def test_demo_says_which_channels_it_left_disabled(run: Cli) -> None:
     out = run.ok("demo", "--password", "demo-password-1")
     line = next(line for line in out.splitlines() if line.startswith("Disabled"))
     assert "no credentials" in line and "Mastodon" in line and "XING" not in line
-    listed = {c["name"]: c for c in json.loads(run.ok("channels", "list", "--json"))}
+    listed = {
+        c["name"]: c for c in json.loads(run.ok("channels", "list", "--json", "--as", "admin"))
+    }
     assert listed["XING"]["enabled"] is True
     assert listed["Mastodon"]["enabled"] is False
     assert listed["Mastodon"]["settings"]["access_token"] == "*** (set)"
@@ -531,7 +540,10 @@ def test_channels_test_and_disable(org: Cli, httpserver: HTTPServer) -> None:
     code, _out, err = org("channels", "test", "Intranet", "--as", "boss")
     assert code == 1
     assert "bad token" in err
-    assert json.loads(org.ok("channels", "list", "--json"))[0]["needs_reconnect"] is True
+    assert (
+        json.loads(org.ok("channels", "list", "--json", "--as", "boss"))[0]["needs_reconnect"]
+        is True
+    )
     assert "disabled" in org.ok("channels", "disable", "Intranet", "--as", "boss")
     code, _out, err = org("channels", "disable", "Intranet", "--as", "ed")
     assert code == 1
@@ -543,7 +555,7 @@ def test_publish_due_dry_run_then_once_sends_to_the_webhook(
 ) -> None:
     _intranet(org, httpserver)
     post_id = _approved_piece_with_due_post(org, "Intranet")
-    out = org.ok("publish-due", "--dry-run")
+    out = org.ok("publish-due", "--dry-run", "--as", "ed")
     assert f"would publish post {post_id} on Intranet" in out
     assert httpserver.log == []
     httpserver.expect_oneshot_request("/in", method="POST").respond_with_json(
@@ -556,7 +568,7 @@ def test_publish_due_dry_run_then_once_sends_to_the_webhook(
     assert [(p["id"], p["external_url"]) for p in posts] == [
         (post_id, "https://intranet.example/n-1")
     ]
-    status = json.loads(org.ok("status", "--json"))
+    status = json.loads(org.ok("status", "--json", "--as", "ed"))
     assert (status["due"], status["failed"]) == (0, 0)
     assert len(status["workers"]) == 1
 
@@ -616,14 +628,14 @@ def test_channels_edit_changes_settings_and_reads_secrets_from_standard_input(
     assert "channel 'Intranet neu' updated" in out
     assert f"url = {httpserver.url_for('/neu')}" in out
     assert "secret = *** (set)" in out
-    listed = json.loads(org.ok("channels", "list", "--json"))
+    listed = json.loads(org.ok("channels", "list", "--json", "--as", "boss"))
     assert [(c["name"], c["daily_cap"]) for c in listed] == [("Intranet neu", 5)]
     assert secret not in out + json.dumps(listed)
     with session_scope() as session:
         stored = channels.get_channel(session, "Intranet neu")
         assert channels.build_adapter(stored).settings["secret"] == secret
     org.ok("channels", "edit", "Intranet neu", "--no-daily-cap", "--as", "boss")
-    assert json.loads(org.ok("channels", "list", "--json"))[0]["daily_cap"] is None
+    assert json.loads(org.ok("channels", "list", "--json", "--as", "boss"))[0]["daily_cap"] is None
 
 
 def test_channels_edit_refuses_bad_input_with_clear_messages_and_changes_nothing(
@@ -653,7 +665,7 @@ def test_channels_edit_refuses_bad_input_with_clear_messages_and_changes_nothing
     assert nothing[0] == 2 and "nothing to change" in nothing[2]
     assert both[0] == 2 and "not both" in both[2]
     assert editor[0] == 1 and "may not manage channels" in editor[2]
-    listed = json.loads(org.ok("channels", "list", "--json"))
+    listed = json.loads(org.ok("channels", "list", "--json", "--as", "boss"))
     assert [(c["name"], c["settings"]["url"], c["daily_cap"]) for c in listed] == [
         ("Intranet", url, None)
     ]
@@ -676,7 +688,7 @@ def test_channels_add_takes_no_secret_on_the_command_line(org: Cli) -> None:
     assert code == 2
     assert "--secret 'access_token': give only the setting's name" in err
     assert token not in out + err
-    assert json.loads(org.ok("channels", "list", "--json")) == []
+    assert json.loads(org.ok("channels", "list", "--json", "--as", "boss")) == []
 
 
 def _set_post(post_id: int, **values: Any) -> None:
@@ -801,9 +813,9 @@ def test_a_429_pauses_the_channel_and_status_says_until_when(
         {"error": "slow down"}, status=429, headers={"Retry-After": "600"}
     )
     org.ok("publish-due", "--once")
-    out = org.ok("status")
+    out = org.ok("status", "--as", "ed")
     assert "paused by a rate limit: Intranet until" in out
-    status = json.loads(org.ok("status", "--json"))
+    status = json.loads(org.ok("status", "--json", "--as", "ed"))
     ((name, _until),) = status["paused"]
     assert name == "Intranet"
     # The post waits for the channel; it is not held, and nothing else is sent meanwhile.

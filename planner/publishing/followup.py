@@ -102,7 +102,7 @@ def publish_finished_pieces(
 
 def retry_post(session: Session, *, actor: User, post_id: int) -> Post:
     """Send a failed, missed or checked post again as soon as possible."""
-    post = planning.get_post(session, post_id)
+    post = planning.get_post(session, actor=actor, post_id=post_id)
 
     def send_again() -> None:
         now = utcnow()
@@ -118,7 +118,7 @@ def retry_post(session: Session, *, actor: User, post_id: int) -> Post:
 def mark_posted(session: Session, *, actor: User, post_id: int, url: str = "") -> Post:
     """A person confirms a post went out: one that needed a check, or one posted by hand
     on a channel without an API (which needs the URL where it was posted)."""
-    post = planning.get_post(session, post_id)
+    post = planning.get_post(session, actor=actor, post_id=post_id)
     url = url.strip()
 
     def url_given() -> None:

@@ -15,10 +15,12 @@ from planner.models import (
     Piece,
     Post,
     PostStatus,
+    User,
     WorkerHeartbeat,
     utcnow,
 )
 from planner.org_settings import is_frozen
+from planner.permissions import require
 from planner.publishing.settings import EngineSettings, max_lateness
 
 log = logging.getLogger("planner.publishing")
@@ -44,9 +46,14 @@ class StatusSummary:
 
 
 def status_summary(
-    session: Session, *, now: datetime | None = None, live_within: timedelta | None = None
+    session: Session,
+    *,
+    actor: User,
+    now: datetime | None = None,
+    live_within: timedelta | None = None,
 ) -> StatusSummary:
-    """Live workers and the counts an operator watches."""
+    """Live workers and the counts an operator watches (those who may view pieces)."""
+    require(actor, "view_pieces")
     now = now or utcnow()
     live_within = live_within or timedelta(seconds=3 * EngineSettings.from_env().poll_seconds + 30)
     workers = list(

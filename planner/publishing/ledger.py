@@ -23,7 +23,7 @@ class PostLedger:
 def post_ledger(session: Session, *, actor: User, post_id: int) -> PostLedger:
     """The publishing ledger of one post: each attempt's times, worker and outcome."""
     require(actor, "view_audit")
-    post = planning.get_post(session, post_id)
+    post = planning.get_post(session, actor=actor, post_id=post_id)
     channel = session.get(Channel, post.channel_id)
     assert channel is not None  # a foreign key
     attempts = session.exec(
@@ -41,7 +41,7 @@ def why_held(session: Session, *, actor: User, post_id: int) -> str | None:
     first; otherwise what its channel would refuse in the approved text it would be sent.
     """
     require(actor, "view_pieces")
-    post = planning.get_post(session, post_id)
+    post = planning.get_post(session, actor=actor, post_id=post_id)
     reason = planning.hold_reason(session, post)
     if reason is not None:
         return reason.value

@@ -162,12 +162,16 @@ def test_list_events_filters_by_object_and_half_open_time_range(world: World) ->
     audit.record(s, actor=world.editor, object_type="piece", object_id=8, action="edit")
     s.commit()
 
-    events = audit.list_events(s, object_type="piece", object_id=7)
+    events = audit.list_events(s, actor=world.admin, object_type="piece", object_id=7)
     assert [e.note for e in events] == ["one", "two"]
     first = events[0].at
-    assert audit.list_events(s, object_type="piece", object_id=7, until=first) == []
-    assert [e.note for e in audit.list_events(s, object_id=7, since=first, limit=1)] == ["one"]
-    assert audit.list_events(s, since=utc(2999, 1, 1)) == []
+    assert (
+        audit.list_events(s, actor=world.admin, object_type="piece", object_id=7, until=first) == []
+    )
+    assert [
+        e.note for e in audit.list_events(s, actor=world.admin, object_id=7, since=first, limit=1)
+    ] == ["one"]
+    assert audit.list_events(s, actor=world.admin, since=utc(2999, 1, 1)) == []
 
 
 # --- organisation settings ------------------------------------------------------------------
@@ -220,13 +224,13 @@ def test_switch_setting_is_normalised_and_takes_effect(world: World, engine: Eng
 def test_bad_setting_value_is_refused_naming_the_setting(
     world: World, engine: Engine, key: str, value: str
 ) -> None:
-    before = org_settings.all_settings(world.session)
+    before = org_settings.all_settings(world.session, actor=world.admin)
 
     with pytest.raises(ValidationFailed) as caught:
         org_settings.set_setting(world.session, actor=world.admin, key=key, value=value)
 
     assert set(caught.value.fields) == {key}
-    assert org_settings.all_settings(world.session) == before
+    assert org_settings.all_settings(world.session, actor=world.admin) == before
     assert setting_events(engine, key) == []
 
 

@@ -199,7 +199,7 @@ def test_plan_export_then_import_moves_changed_posts_and_keeps_the_rest(world: W
     assert result.unchanged == 1
     assert result.created == []
     world.session.expire_all()
-    assert planning.get_post(world.session, first.id).publish_at == later
+    assert planning.get_post(world.session, actor=world.admin, post_id=first.id).publish_at == later
     assert _count(world, Post) == 2
 
 
@@ -270,7 +270,7 @@ def test_plan_import_moves_a_post_only_as_the_calendar_may(world: World) -> None
     assert getattr(problems[4], "code", None) == "illegal_move"
     assert getattr(problems[4], "params", {})["allowed"] == []
     world.session.expire_all()
-    stored = [planning.get_post(world.session, p.id or 0) for p in posts]
+    stored = [planning.get_post(world.session, actor=world.admin, post_id=p.id or 0) for p in posts]
     assert [p.publish_at for p in stored] == [start + timedelta(hours=i) for i in range(3)]
     assert [p.status for p in stored] == [
         PostStatus.planned,
@@ -299,7 +299,10 @@ def test_plan_import_refuses_to_move_a_post_into_the_past(world: World) -> None:
     assert (line, getattr(problem, "code", None)) == (2, "csv_field")
     assert "in the past" in problem
     world.session.expire_all()
-    assert planning.get_post(world.session, post.id or 0).publish_at == start
+    assert (
+        planning.get_post(world.session, actor=world.admin, post_id=post.id or 0).publish_at
+        == start
+    )
 
 
 def test_plan_import_plans_a_failed_post_again_with_the_moves_audit_event(world: World) -> None:
@@ -316,7 +319,7 @@ def test_plan_import_plans_a_failed_post_again_with_the_moves_audit_event(world:
 
     assert [p.id for p in result.moved] == [post.id]
     world.session.expire_all()
-    moved = planning.get_post(world.session, post.id or 0)
+    moved = planning.get_post(world.session, actor=world.admin, post_id=post.id or 0)
     assert (moved.status, moved.publish_at, moved.last_error) == (PostStatus.planned, later, None)
     event = world.session.exec(
         select(AuditEvent).where(AuditEvent.action == "move", AuditEvent.object_id == str(post.id))

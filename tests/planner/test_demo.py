@@ -189,8 +189,10 @@ def test_existing_department_alone_blocks_the_demo(session: Session) -> None:
 
 def test_demo_channels_are_valid_and_only_offline_ones_may_send(session: Session) -> None:
     result = load_demo(session, password=PASSWORD, now=NOW)
+    admin = session.exec(select(User).where(User.role == Role.admin)).first()
+    assert admin is not None
 
-    demo_channels = channels.list_channels(session)
+    demo_channels = channels.list_channels(session, actor=admin)
     for channel in demo_channels:
         adapter = channels.build_adapter(channel)  # every setting is one its adapter knows
         for name in channels.secret_names(channel):
@@ -205,7 +207,7 @@ def test_demo_channels_are_valid_and_only_offline_ones_may_send(session: Session
 
     # Once every post is due: the disabled channels hold theirs, none for want of an adapter.
     later = NOW + timedelta(days=400)
-    held = planning.held_posts(session, now=later)
+    held = planning.held_posts(session, actor=admin, now=later)
     assert {h.reason for h in held} >= {planning.HoldReason.channel_disabled}
     assert planning.HoldReason.no_adapter not in {h.reason for h in held}
     due = planning.due_posts(session, now=later, limit=1000)

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from planner import audit, channels, org_settings, pieces, planning
 from planner.errors import EditConflict, IllegalTransition, ValidationFailed
-from planner.models import Channel, Piece, Post, PostStatus, Role
+from planner.models import Channel, Piece, Post, PostStatus, Role, User
 from planner.planning import HoldReason
 from tests.conftest import World, utc
 
@@ -61,10 +61,18 @@ def _count_posts(engine: Engine) -> int:
         return fresh.exec(select(func.count()).select_from(Post)).one()
 
 
+def _an_admin(session: Session) -> User:
+    admin = session.exec(select(User).where(User.role == Role.admin)).first()
+    assert admin is not None
+    return admin
+
+
 def _events(session: Session, post: Post) -> list[tuple[str, str | None, str | None]]:
     return [
         (e.action, e.from_state, e.to_state)
-        for e in audit.list_events(session, object_type="post", object_id=post.id)
+        for e in audit.list_events(
+            session, actor=_an_admin(session), object_type="post", object_id=post.id
+        )
     ]
 
 
@@ -108,7 +116,7 @@ def test_plan_post_stores_the_utc_instant_of_the_users_wall_time(
     )
 
     with Session(engine) as fresh:
-        stored = planning.get_post(fresh, post.id)  # type: ignore[arg-type]
+        stored = planning.get_post(fresh, actor=world.admin, post_id=post.id)  # type: ignore[arg-type]
         assert stored.publish_at == expected
         assert stored.publish_at.tzinfo is UTC
         assert stored.timezone == (tz_name or "Europe/Berlin")
@@ -209,7 +217,7 @@ def test_plan_post_refuses_bad_input_per_field_and_stores_nothing(
     for field, fragment in messages.items():
         assert fragment in info.value.fields[field]
     assert _count_posts(engine) == 0
-    assert audit.list_events(world.session, object_type="post") == []
+    assert audit.list_events(world.session, actor=world.admin, object_type="post") == []
 
 
 def test_posts_may_be_planned_before_the_piece_is_approved(world: World) -> None:
@@ -238,11 +246,11 @@ def test_move_post_reschedules_in_the_given_zone_and_is_audited(
 
     assert moved.version == 2
     with Session(engine) as fresh:
-        stored = planning.get_post(fresh, post.id)
+        stored = planning.get_post(fresh, actor=world.admin, post_id=post.id)
         assert stored.publish_at == utc(YEAR, 7, 15, 0, 0)
         assert stored.timezone == "Asia/Tokyo"
         assert stored.status == PostStatus.planned
-        events = audit.list_events(fresh, object_type="post", object_id=post.id)
+        events = audit.list_events(fresh, actor=world.admin, object_type="post", object_id=post.id)
     assert [(e.action, e.actor_name) for e in events] == [("plan", "editor"), ("move", "editor2")]
     assert events[1].note == f"{YEAR}-01-15 08:00 -> {YEAR}-07-15 00:00 UTC"
 
@@ -266,8 +274,12 @@ def test_move_post_refuses_bad_times_and_keeps_the_old_one(
 
     assert fragment in info.value.fields["publish_at"]
     with Session(engine) as fresh:
-        assert planning.get_post(fresh, post.id).publish_at == utc(YEAR, 1, 15, 8, 0)
-        assert [e.action for e in audit.list_events(fresh, object_type="post")] == ["plan"]
+        assert planning.get_post(fresh, actor=world.admin, post_id=post.id).publish_at == utc(
+            YEAR, 1, 15, 8, 0
+        )
+        assert [
+            e.action for e in audit.list_events(fresh, actor=world.admin, object_type="post")
+        ] == ["plan"]
 
 
 def test_move_post_with_a_stale_version_is_an_edit_conflict(world: World) -> None:
@@ -285,7 +297,9 @@ def test_move_post_with_a_stale_version_is_an_edit_conflict(world: World) -> Non
             when=f"{YEAR}-01-17 09:00",
             expected_version=1,
         )
-    assert planning.get_post(world.session, post.id).publish_at == utc(YEAR, 1, 16, 8, 0)
+    assert planning.get_post(world.session, actor=world.admin, post_id=post.id).publish_at == utc(
+        YEAR, 1, 16, 8, 0
+    )
 
 
 def test_cancel_post_keeps_it_on_record_as_cancelled_and_is_audited(
@@ -297,10 +311,10 @@ def test_cancel_post_keeps_it_on_record_as_cancelled_and_is_audited(
     planning.cancel_post(world.session, actor=world.editor, post_id=post.id, reason=" wrong day ")
 
     with Session(engine) as fresh:
-        stored = planning.get_post(fresh, post.id)
+        stored = planning.get_post(fresh, actor=world.admin, post_id=post.id)
         assert stored.status == PostStatus.cancelled
         assert stored.publish_at == utc(YEAR, 1, 15, 8, 0)
-        events = audit.list_events(fresh, object_type="post", object_id=post.id)
+        events = audit.list_events(fresh, actor=world.admin, object_type="post", object_id=post.id)
     assert [(e.action, e.from_state, e.to_state) for e in events] == [
         ("plan", None, "planned"),
         ("cancel", "planned", "cancelled"),
@@ -335,7 +349,7 @@ def test_cancelled_post_cannot_be_moved_or_cancelled_again(
 
     assert info.value.state == "cancelled"
     assert info.value.allowed == []
-    stored = planning.get_post(world.session, post.id)
+    stored = planning.get_post(world.session, actor=world.admin, post_id=post.id)
     assert stored.status == PostStatus.cancelled
     assert stored.publish_at == utc(YEAR, 1, 15, 8, 0)
     assert [e for e, _f, _t in _events(world.session, post)] == ["plan", "cancel"]
@@ -354,7 +368,7 @@ def test_approved_post_is_due_once_its_time_has_come(world: World) -> None:
     assert planning.due_posts(world.session, now=DUE_AT - timedelta(seconds=1)) == []
     assert [p.id for p in planning.due_posts(world.session, now=DUE_AT)] == [post.id]
     assert [p.id for p in planning.due_posts(world.session, now=LATER)] == [post.id]
-    assert planning.held_posts(world.session, now=LATER) == []
+    assert planning.held_posts(world.session, actor=world.admin, now=LATER) == []
 
 
 def test_due_posts_come_oldest_first_and_respect_the_limit(world: World) -> None:
@@ -460,10 +474,12 @@ def test_due_post_is_held_with_the_reason(
 
     with Session(engine) as fresh:
         assert planning.due_posts(fresh, now=LATER) == []
-        held = planning.held_posts(fresh, now=LATER)
+        held = planning.held_posts(fresh, actor=world.admin, now=LATER)
         assert [(h.post.id, h.reason) for h in held] == [(post.id, reason)]
         # Not yet due: neither sent nor reported as held.
-        assert planning.held_posts(fresh, now=DUE_AT - timedelta(minutes=1)) == []
+        assert (
+            planning.held_posts(fresh, actor=world.admin, now=DUE_AT - timedelta(minutes=1)) == []
+        )
 
 
 def test_reapproved_piece_is_due_again_after_an_edit(world: World) -> None:
@@ -484,7 +500,7 @@ def test_reapproved_piece_is_due_again_after_an_edit(world: World) -> None:
     pieces.approve_piece(s, actor=approver2, piece_id=piece.id, revision=piece.revision)
 
     assert [p.id for p in planning.due_posts(s, now=LATER)] == [post.id]
-    assert planning.held_posts(s, now=LATER) == []
+    assert planning.held_posts(s, actor=world.admin, now=LATER) == []
 
 
 def test_cancelled_post_is_neither_due_nor_held(world: World) -> None:
@@ -495,7 +511,7 @@ def test_cancelled_post_is_neither_due_nor_held(world: World) -> None:
     planning.cancel_post(world.session, actor=world.editor, post_id=cancelled.id)
 
     assert [p.id for p in planning.due_posts(world.session, now=LATER)] == [kept.id]
-    assert planning.held_posts(world.session, now=LATER) == []
+    assert planning.held_posts(world.session, actor=world.admin, now=LATER) == []
 
 
 def test_freeze_holds_everything_and_lifting_it_releases_the_posts(world: World) -> None:
@@ -506,7 +522,7 @@ def test_freeze_holds_everything_and_lifting_it_releases_the_posts(world: World)
     org_settings.set_setting(s, actor=world.admin, key="publishing_frozen", value="on")
 
     assert planning.due_posts(s, now=LATER) == []
-    held = planning.held_posts(s, now=LATER)
+    held = planning.held_posts(s, actor=world.admin, now=LATER)
     assert {(h.post.id, h.reason) for h in held} == {
         (good.id, HoldReason.frozen),
         (draft.id, HoldReason.frozen),
@@ -515,6 +531,6 @@ def test_freeze_holds_everything_and_lifting_it_releases_the_posts(world: World)
     org_settings.set_setting(s, actor=world.admin, key="publishing_frozen", value="off")
 
     assert [p.id for p in planning.due_posts(s, now=LATER)] == [good.id]
-    assert [(h.post.id, h.reason) for h in planning.held_posts(s, now=LATER)] == [
-        (draft.id, HoldReason.not_approved)
-    ]
+    assert [
+        (h.post.id, h.reason) for h in planning.held_posts(s, actor=world.admin, now=LATER)
+    ] == [(draft.id, HoldReason.not_approved)]

@@ -188,7 +188,7 @@ def test_due_post_is_held_when_piece_is_not_approved_as_is(
     assert rec.calls == []
     assert _reload(engine, post.id).status == PostStatus.planned
     with Session(engine) as fresh:
-        held = planning.held_posts(fresh)
+        held = planning.held_posts(fresh, actor=world.admin)
     assert [(h.post.id, h.reason) for h in held] == [(post.id, expected)]
 
 
@@ -288,7 +288,7 @@ def test_auth_error_fails_and_flags_the_channel_so_its_posts_are_held(
     with Session(engine) as s:
         flagged = s.get(Channel, channel.id)
         assert flagged is not None and flagged.needs_reconnect
-        held = planning.held_posts(s)
+        held = planning.held_posts(s, actor=world.admin)
         events = s.exec(select(AuditEvent).where(AuditEvent.action == "needs_reconnect")).all()
     assert [(h.post.id, h.reason) for h in held] == [
         (second.id, planning.HoldReason.channel_needs_reconnect)
@@ -331,7 +331,9 @@ def test_freeze_holds_everything_and_lifting_it_applies_the_lateness_rule(
     assert worker.sweep().claimed == 0
     assert rec.calls == []
     with Session(engine) as s:
-        assert {h.reason for h in planning.held_posts(s)} == {planning.HoldReason.frozen}
+        assert {h.reason for h in planning.held_posts(s, actor=world.admin)} == {
+            planning.HoldReason.frozen
+        }
     old = _due_post(world, piece, channel, ago=timedelta(hours=8))
     org_settings.set_setting(world.session, actor=world.admin, key="publishing_frozen", value="off")
     worker.sweep()
@@ -594,7 +596,7 @@ def test_status_summary_counts_and_lists_live_workers(
     rec.script.append(PermanentError("nope", http_status=400))
     worker.sweep()
     with Session(engine) as s:
-        summary = publishing.status_summary(s)
+        summary = publishing.status_summary(s, actor=world.admin)
     assert [w.worker_id for w in summary.workers] == ["test-worker"]
     assert summary.workers[0].failed == 1
     assert (summary.due, summary.held, summary.failed) == (0, 1, 1)

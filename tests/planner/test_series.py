@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -215,6 +218,72 @@ def test_series_for_unknown_channel_and_archived_piece_is_refused(
     assert _count(engine, Series) == 0
 
 
+@contextmanager
+def _returns_within(seconds: int) -> Iterator[None]:
+    """Fail the test (instead of hanging) if the block has not returned after `seconds`."""
+
+    def give_up(_signum: int, _frame: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, give_up)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize(
+    ("rule", "fragment"),
+    [
+        pytest.param("FREQ=MINUTELY;UNTIL=20991231", "more often than daily", id="minutely"),
+        pytest.param("FREQ=SECONDLY;COUNT=5", "more often than daily", id="secondly"),
+        pytest.param("FREQ=HOURLY;COUNT=5", "more often than daily", id="hourly"),
+        pytest.param("FREQ=DAILY;UNTIL=20991231", "at most 5 years", id="until-far-away"),
+        pytest.param("FREQ=DAILY;COUNT=1000000", "more than 500", id="count-a-million"),
+        pytest.param("FREQ=YEARLY;COUNT=400", "at most 5 years", id="count-over-centuries"),
+        pytest.param("FREQ=MONTHLY;COUNT=62", "at most 5 years", id="count-just-over-5-years"),
+        pytest.param(
+            "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30;COUNT=1", "no occurrence", id="never-matches"
+        ),
+        pytest.param(
+            "FREQ=DAILY;INTERVAL=7;BYDAY=TU;COUNT=3", "no occurrence", id="never-on-that-day"
+        ),
+        pytest.param(
+            "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30;UNTIL=20300101", "no occurrence", id="never-until"
+        ),
+    ],
+)
+def test_rules_that_would_run_long_are_refused_at_once(
+    engine: Engine, world: World, piece: Piece, channel: Channel, rule: str, fragment: str
+) -> None:
+    with _returns_within(10), pytest.raises(ValidationFailed) as info:
+        _series(world, piece, channel, rule=rule)
+
+    assert fragment in info.value.fields["rule"]
+    assert _count(engine, Series) == 0
+    assert _count(engine, Post) == 0
+
+
+@pytest.mark.parametrize(
+    ("rule", "posts"),
+    [
+        pytest.param("FREQ=DAILY;BYHOUR=9,17;COUNT=6", 6, id="twice-a-day"),
+        pytest.param("FREQ=MONTHLY;COUNT=61", 2, id="monthly-for-5-years"),
+        pytest.param("FREQ=WEEKLY;BYDAY=MO;UNTIL=20320314", 6, id="weekly-until-5-years-on"),
+        pytest.param("FREQ=DAILY;COUNT=500", 42, id="the-most-occurrences"),
+    ],
+)
+def test_series_up_to_the_limits_are_planned(
+    engine: Engine, world: World, piece: Piece, channel: Channel, rule: str, posts: int
+) -> None:
+    with _returns_within(10):
+        series = _series(world, piece, channel, rule=rule)
+
+    assert len(_posts(engine, series)) == posts
+
+
 # --- ends ---------------------------------------------------------------------------------------
 
 
@@ -414,6 +483,6 @@ def test_series_posts_follow_the_same_due_rules(
     series = _series(world, piece, channel)
     first = utc(2027, 3, 15, 8)
 
-    held = planning.held_posts(world.session, now=first)
+    held = planning.held_posts(world.session, actor=world.admin, now=first)
     assert [(h.post.series_id, h.post.publish_at) for h in held] == [(series.id, first)]
     assert planning.due_posts(world.session, now=first) == []

@@ -99,7 +99,7 @@ def set_post_status(database: str, post_id: int, status: PostStatus) -> None:
     """Put a post where only the scheduler puts it."""
     engine = make_engine(database)
     with Session(engine) as s:
-        post = planning.get_post(s, post_id)
+        post = planning.get_post(s, actor=users.get_user(s, "admin"), post_id=post_id)
         post.status = status
         s.add(post)
         s.commit()

@@ -120,7 +120,10 @@ def test_publishing_page_shows_failed_posts_and_retries_them(database: str) -> N
     at.button(key=keys.PUB_RETRY).click().run()
     assert [s.value for s in at.success][-1] == "Done."
     with Session(make_engine(database)) as s:
-        assert planning.get_post(s, post.id or 0).status == PostStatus.planned
+        assert (
+            planning.get_post(s, actor=users.get_user(s, "admin"), post_id=post.id or 0).status
+            == PostStatus.planned
+        )
 
 
 def test_the_owner_is_told_of_posts_to_publish_by_hand_and_gets_the_text_to_copy(

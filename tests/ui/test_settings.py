@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from planner import org_settings
+from planner import org_settings, users
 from planner.db import make_engine
 from planner.ui import keys
 from tests.ui.conftest import PASSWORD, open_page, sign_in
@@ -13,7 +13,7 @@ from tests.ui.conftest import PASSWORD, open_page, sign_in
 def stored(database: str) -> dict[str, str]:
     """The settings as the database holds them."""
     with Session(make_engine(database)) as s:
-        return org_settings.all_settings(s)
+        return org_settings.all_settings(s, actor=users.get_user(s, "admin"))
 
 
 def test_admin_changes_the_time_zone_and_freezes_publishing(database: str) -> None:

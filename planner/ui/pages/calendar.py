@@ -55,13 +55,13 @@ def _field_error(state_key: str, *names: str) -> None:
             st.error(f"{app.t('calendar.field.' + name)}: {moves.message(message)}")
 
 
-def _filters(session: Session) -> tuple[str, date, int | None, int | None]:
+def _filters(session: Session, user: User) -> tuple[str, date, int | None, int | None]:
     t = app.t
     view_labels = {v: t(f"calendar.view.{v}") for v in _VIEWS}
     channel_labels: dict[int | None, str] = {None: t("calendar.all_channels")}
-    channel_labels.update({c.id: c.name for c in channels.list_channels(session)})
+    channel_labels.update({c.id: c.name for c in channels.list_channels(session, actor=user)})
     department_labels: dict[int | None, str] = {None: t("calendar.all_departments")}
-    department_labels.update({d.id: d.name for d in users.list_departments(session)})
+    department_labels.update({d.id: d.name for d in users.list_departments(session, actor=user)})
     cols = st.columns(4)
     view = cols[0].radio(
         t("calendar.view"),
@@ -220,7 +220,9 @@ def _piece_and_channel(session: Session, user: User) -> tuple[int | None, int | 
     )
     with left:
         _field_error(keys.CAL_PLAN_ERRORS, "piece")
-    channel_labels = {c.id: c.name for c in channels.list_channels(session, include_disabled=False)}
+    channel_labels = {
+        c.id: c.name for c in channels.list_channels(session, actor=user, include_disabled=False)
+    }
     channel_id = right.selectbox(
         t("calendar.plan_channel"),
         options=list(channel_labels),
@@ -456,7 +458,7 @@ def render() -> None:
             return
         st.caption(t("calendar.zone", zone=user.timezone))
         app.show_done(keys.CAL_DONE)
-        view, anchor, channel_id, department_id = _filters(session)
+        view, anchor, channel_id, department_id = _filters(session, user)
         first, days = _visible_range(view, anchor)
         bounds = planning.local_bounds(first, days, user.timezone)
         scope: dict[str, Any] = {"channel_id": channel_id, "department_id": department_id}

@@ -229,7 +229,7 @@ def render() -> None:
         actor = access.permitted_user(session, "manage_channels")
         if actor is None:
             return
-        listed = channels.list_channels(session)
+        listed = channels.list_channels(session, actor=actor)
         if not listed:
             st.info(t("channels.empty"))
         else:

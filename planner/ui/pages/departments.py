@@ -19,7 +19,7 @@ def render() -> None:
         actor = access.permitted_user(session, "manage_departments")
         if actor is None:
             return
-        overview = users.department_overview(session)
+        overview = users.department_overview(session, actor=actor)
         if not overview:
             st.info(t("departments.empty"))
         else:

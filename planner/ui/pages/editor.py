@@ -175,7 +175,7 @@ def _history(session: Session, user: User, piece: Piece) -> None:
     assert piece.id is not None
     st.subheader(t("editor.history"))
     revisions = pieces.history(session, actor=user, piece_id=piece.id)
-    names = editing.display_names(session, {r.author_id for r in revisions})
+    names = editing.display_names(session, actor=user, user_ids={r.author_id for r in revisions})
     st.dataframe(
         [
             {
@@ -234,7 +234,7 @@ def _comments(session: Session, user: User, piece: Piece) -> None:
     assert piece.id is not None
     st.subheader(t("editor.comments"))
     comments = pieces.list_comments(session, actor=user, piece_id=piece.id)
-    names = editing.display_names(session, {c.author_id for c in comments})
+    names = editing.display_names(session, actor=user, user_ids={c.author_id for c in comments})
     if not comments:
         st.caption(t("editor.no_comments"))
     for c in comments:
@@ -290,7 +290,7 @@ def render() -> None:
             _fill(piece, planned)
         others = {
             c.id: c.name
-            for c in channels.list_channels(session, include_disabled=False)
+            for c in channels.list_channels(session, actor=user, include_disabled=False)
             if c.id not in {p.id for p in planned}
         }
         app.show_done(keys.EDITOR_DONE)
@@ -310,7 +310,9 @@ def render() -> None:
             format_func=others.__getitem__,
             key=keys.EDITOR_EXTRA_CHANNELS,
         )
-        shown = planned + [c for c in channels.list_channels(session) if c.id in set(extra)]
+        shown = planned + [
+            c for c in channels.list_channels(session, actor=user) if c.id in set(extra)
+        ]
         master, variants = st.columns(2)
         with master:
             st.subheader(t("editor.master"))

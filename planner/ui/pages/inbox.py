@@ -64,9 +64,9 @@ def _chart(session: Session, user: User) -> None:
     st.altair_chart(chart, width="stretch")
 
 
-def _filters(session: Session) -> dict[str, Any]:
+def _filters(session: Session, user: User) -> dict[str, Any]:
     t = app.t
-    departments = [d.name for d in users.list_departments(session)]
+    departments = [d.name for d in users.list_departments(session, actor=user)]
     # Labels are fixed per run (AppTest formats values again outside the run).
     department_labels = {"": t("inbox.all"), **{name: name for name in departments}}
     urgency_labels = {"": t("inbox.all"), **{u.value: t(f"urgency.{u}") for u in Urgency}}
@@ -206,7 +206,9 @@ def _triage(session: Session, user: User, filters: dict[str, Any], total: int) -
     rows = ideas.list_ideas(
         session, actor=user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters
     )
-    names: dict[int | None, str] = {d.id: d.name for d in users.list_departments(session)}
+    names: dict[int | None, str] = {
+        d.id: d.name for d in users.list_departments(session, actor=user)
+    }
     st.text(t("inbox.count", total=total))
     st.dataframe(
         [
@@ -236,7 +238,7 @@ def render() -> None:
         if user is None:
             return
         _chart(session, user)
-        filters = _filters(session)
+        filters = _filters(session, user)
         total = ideas.count_ideas(session, actor=user, **filters)
         if total == 0:
             st.info(t("inbox.empty"))

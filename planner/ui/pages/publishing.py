@@ -33,7 +33,7 @@ def render() -> None:
         user = app.current_user(session)
         if user is None:
             return
-        summary = publishing.status_summary(session)
+        summary = publishing.status_summary(session, actor=user)
         st.subheader(t("pub.health"))
         if summary.workers:
             st.text(t("pub.workers", count=len(summary.workers)))
@@ -65,7 +65,7 @@ def render() -> None:
                 st.rerun()
 
         names = {c.id: c.name for c in session.exec(select(Channel))}
-        held = planning.held_posts(session, limit=200)
+        held = planning.held_posts(session, actor=user, limit=200)
         stuck = list(
             session.exec(
                 select(Post)

@@ -20,7 +20,7 @@ def render() -> None:
         actor = access.permitted_user(session, "change_settings")
         if actor is None:
             return
-        current = org_settings.all_settings(session)
+        current = org_settings.all_settings(session, actor=actor)
         slots = {}
         with st.form(keys.SETTINGS_FORM):
             st.text_input(

@@ -44,7 +44,7 @@ def render() -> None:
         user = app.current_user(session)
         if user is None:
             return
-        departments = [d.name for d in users.list_departments(session)]
+        departments = [d.name for d in users.list_departments(session, actor=user)]
         own = session.get(Department, user.department_id) if user.department_id else None
         st.text_input(t("submit.title"), key=keys.SUBMIT_TITLE, max_chars=200)
         _field_error(errors, "title")

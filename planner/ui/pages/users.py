@@ -220,7 +220,7 @@ def render() -> None:
         except PermissionDenied as err:
             st.error("; ".join(moves.error_text(err)))
             return
-        deps = users.list_departments(session)
+        deps = users.list_departments(session, actor=actor)
         dep_names = {d.id: d.name for d in deps}
         st.dataframe(
             [
