@@ -22,6 +22,9 @@ class Settings:
     default_timezone: str
     max_login_failures: int
     lockout_minutes: int
+    # The database owner's URL, when migrations run as a role of their own (see README,
+    # "Hardened PostgreSQL"); the planner's processes then never migrate by themselves.
+    migration_database_url: str | None = None
 
 
 def _int_env(name: str, default: int) -> int:
@@ -50,4 +53,5 @@ def load_settings() -> Settings:
         default_timezone=zone,
         max_login_failures=_int_env("PLANNER_MAX_LOGIN_FAILURES", 5),
         lockout_minutes=_int_env("PLANNER_LOCKOUT_MINUTES", 15),
+        migration_database_url=os.environ.get("PLANNER_MIGRATION_DATABASE_URL") or None,
     )
