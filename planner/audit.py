@@ -148,15 +148,43 @@ def append(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[dict[str
     return chained
 
 
+_HELD = "planner.audit.held_events"
+
+
 @event.listens_for(OrmSession, "before_flush")
-def _chain_new_events(session: OrmSession, _context: Any, _instances: Any) -> None:
-    """Events added to a session (`record`) are chained when they are flushed."""
+def _hold_new_events(session: OrmSession, _context: Any, _instances: Any) -> None:
+    """Events added to a session (`record`) are appended after the flush's other changes.
+
+    The chain lock is then the last lock the transaction takes: a transaction waiting
+    for it never holds a row that the lock's holder still has to change.
+    """
     new = [obj for obj in session.new if isinstance(obj, AuditEvent)]
     if not new:
         return
     new.sort(key=lambda obj: inspect(obj).insert_order or 0)
-    rows = [{name: getattr(obj, name) for name in CHAINED_FIELDS} for obj in new]
-    for obj, link in zip(new, chain(session.connection(), rows), strict=True):
+    for obj in new:
+        session.expunge(obj)
+    if session.new or session.dirty or session.deleted:
+        session.info.setdefault(_HELD, []).extend(new)
+    else:  # nothing else to flush: no after_flush follows
+        _append_events(session, new)
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _append_held_events(session: OrmSession, _context: Any) -> None:
+    held: list[AuditEvent] = session.info.pop(_HELD, [])
+    if held:
+        _append_events(session, held)
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _drop_held_events(session: OrmSession) -> None:
+    session.info.pop(_HELD, None)
+
+
+def _append_events(session: OrmSession, events: list[AuditEvent]) -> None:
+    rows = [{name: getattr(obj, name) for name in CHAINED_FIELDS} for obj in events]
+    for obj, link in zip(events, append(session.connection(), rows), strict=True):
         obj.id, obj.prev_hash, obj.hash = link["id"], link["prev_hash"], link["hash"]
 
 
@@ -175,7 +203,8 @@ def record(
 ) -> AuditEvent:
     """Add one audit event to the session's transaction (the caller commits).
 
-    It is chained when the session flushes (see `chain`).
+    It is chained and inserted when the session flushes (see `chain`), after the flush's
+    other changes; it then leaves the session (its fields stay readable).
     """
     event = AuditEvent(
         **event_row(

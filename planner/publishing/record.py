@@ -305,7 +305,6 @@ def finish_deliveries(
                 Outcome(d.post_id, status, verdict.outcome, verdict.message, d.piece_id)
             )
         _complete_attempts(conn, attempt_rows, now)
-        _record_events(conn, audit_rows)
         for channel_id, (until, message) in pauses.items():
             conn.execute(
                 _PAUSE_CHANNEL,
@@ -315,6 +314,7 @@ def finish_deliveries(
                     "b_reason": f"rate limited: {message}"[:500],
                 },
             )
+        _record_events(conn, audit_rows)  # last: it takes the audit chain's lock
     if reconnect:
         with Session(engine) as session:
             for channel_id, message in reconnect.items():

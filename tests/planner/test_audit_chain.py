@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
@@ -21,7 +22,7 @@ from sqlmodel import Session, col, select
 from planner import audit, csvio
 from planner.db import make_engine
 from planner.errors import PermissionDenied, ValidationFailed
-from planner.migrate import upgrade
+from planner.migrate import alembic_config, upgrade
 from planner.models import AuditEvent
 from tests.conftest import World, utc
 
@@ -369,4 +370,26 @@ def test_the_migration_chains_events_stored_before_it(tmp_path: Path) -> None:
         audit.record(session, actor=None, object_type="piece", object_id=4, action="edit")
         session.commit()
         assert audit.verify_rows(e.model_dump() for e in audit.list_events(session)).events == 4
+    engine.dispose()
+
+
+def test_downgrading_0007_keeps_the_audit_log_append_only(tmp_path: Path) -> None:
+    """SQLite rebuilds the table to drop the hash columns; the rebuilt one is protected too."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'down.db'}")
+    upgrade(engine)
+    with Session(engine) as session:
+        audit.record(session, actor=None, object_type="piece", object_id=1, action="edit")
+        session.commit()
+
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0006")
+    for statement in ("UPDATE audit_events SET note = 'x'", "DELETE FROM audit_events"):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(text(statement))
+
+    upgrade(engine)
+    with Session(engine) as session:
+        assert audit.verify_rows(e.model_dump() for e in audit.list_events(session)).events == 1
     engine.dispose()
