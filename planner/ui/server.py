@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 
 from planner.db import get_engine
-from planner.migrate import upgrade
+from planner.migrate import prepare
 from planner.worker import Worker
 
 APP = Path(__file__).resolve().parents[2] / "planner_app.py"
@@ -38,7 +38,7 @@ def start_embedded_scheduler() -> Worker | None:
     with _lock:
         if _worker is None and embedded_scheduler_enabled():
             engine = get_engine()
-            upgrade(engine)
+            prepare(engine)
             _worker = Worker(engine, embedded=True)
             _worker.start_background()
             logging.getLogger("planner.serve").info(
@@ -53,7 +53,7 @@ def serve(port: int, address: str) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per sweep is noise
-    upgrade(get_engine())
+    prepare(get_engine())
     start_embedded_scheduler()
     sys.argv = [
         "streamlit",
