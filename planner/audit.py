@@ -391,9 +391,6 @@ class ChainReport:
         )
 
 
-Candidates = Mapping[str, Sequence[Any]]
-
-
 def verify_rows(
     rows: Iterable[Mapping[str, Any]],
     *,

@@ -9,6 +9,9 @@ Create Date: 2026-12-02 13:30:00
 - `user_sessions`: a signed-in browser; only a hash of its random token is stored.
 - `audit_events.prev_hash` / `audit_events.hash`: each event's SHA-256 chained to the
   previous one, so tampering shows even to someone who does not trust the database.
+  Events stored before are chained in id order. Triggers also refuse what went around
+  the UPDATE/DELETE triggers: SQLite REPLACE INTO (or any insert at an id that exists or
+  lies before the newest event) and PostgreSQL TRUNCATE.
 """
 
 from __future__ import annotations
