@@ -11,10 +11,13 @@ import itertools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from alembic import command
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
@@ -393,3 +396,59 @@ def test_downgrading_0007_keeps_the_audit_log_append_only(tmp_path: Path) -> Non
     with Session(engine) as session:
         assert audit.verify_rows(e.model_dump() for e in audit.list_events(session)).events == 1
     engine.dispose()
+
+
+# --- any single change, anywhere ------------------------------------------------------------
+
+
+def _built_chain(notes: list[str]) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    prev: str | None = None
+    for n, note in enumerate(notes, start=1):
+        row: dict[str, object] = {
+            "id": n,
+            "at": utc(2026, 1, 1, 8, 0, n % 60),
+            "actor_id": n % 3 or None,
+            "actor_name": f"user{n % 3}",
+            "object_type": "piece",
+            "object_id": str(n),
+            "action": "edit",
+            "from_state": "draft",
+            "to_state": None,
+            "version": n,
+            "note": note,
+            "prev_hash": prev,
+        }
+        row["hash"] = prev = audit.event_hash(row, prev)
+        rows.append(row)
+    return rows
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    notes=st.lists(st.text(max_size=12), min_size=3, max_size=12),
+    data=st.data(),
+)
+def test_any_changed_field_or_deleted_event_is_found_where_it_happened(
+    notes: list[str], data: st.DataObject
+) -> None:
+    rows = _built_chain(notes)
+    assert audit.verify_rows(rows).intact
+    target = data.draw(st.integers(0, len(rows) - 1), label="event")
+    field = data.draw(st.sampled_from(audit.CHAINED_FIELDS[1:]), label="field")
+    changed = [dict(r) for r in rows]
+    value = changed[target][field]
+    changed[target][field] = (
+        value + timedelta(microseconds=1)
+        if isinstance(value, datetime)
+        else (value or 0) + 1
+        if isinstance(value, int) or field in ("actor_id", "version")
+        else f"{value or ''}x"
+    )
+
+    broken = audit.verify_rows(changed).broken
+    assert broken is not None and (broken.event_id, broken.problem) == (target + 1, "changed")
+
+    if 0 < target < len(rows) - 1:
+        broken = audit.verify_rows(rows[:target] + rows[target + 1 :]).broken
+        assert broken is not None and (broken.event_id, broken.problem) == (target + 1, "missing")
