@@ -1,17 +1,44 @@
-"""The append-only audit trail: every transition, edit, sign-in and settings change."""
+"""The append-only audit trail: every transition, edit, sign-in and settings change.
+
+Every event is chained: its `hash` is the SHA-256 of its own fields and of the previous
+event's hash (`prev_hash`), and its id follows the newest event's. A changed, deleted or
+inserted event therefore breaks the chain, whatever the database allowed; `verify` finds
+the first broken link, in the database or in an exported CSV file.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, cast, or_
+from sqlalchemy import Connection, String, cast, event, insert, inspect, or_, text
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, func, select
 
 from planner.errors import PermissionDenied
 from planner.models import AuditEvent, Idea, Role, User, utcnow
-from planner.permissions import can
+from planner.permissions import can, require
+
+AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
+
+# The fields an event's hash covers, in this order, followed by `prev_hash`.
+CHAINED_FIELDS = (
+    "id",
+    "at",
+    "actor_id",
+    "actor_name",
+    "object_type",
+    "object_id",
+    "action",
+    "from_state",
+    "to_state",
+    "version",
+    "note",
+)
 
 
 def event_row(
@@ -43,6 +70,124 @@ def event_row(
     }
 
 
+def _canonical(name: str, value: Any) -> Any:
+    """One field as it enters the hash: times as UTC with microseconds, ids as numbers."""
+    if value is None:
+        return None
+    if name == "at":
+        if not isinstance(value, datetime):
+            value = datetime.fromisoformat(str(value))
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if name in ("id", "actor_id", "version"):
+        return int(value)
+    return str(value)
+
+
+def event_hash(row: Mapping[str, Any], prev_hash: str | None) -> str:
+    """SHA-256 (hex) of one event's fields and the hash of the event before it.
+
+    The fields are serialised canonically: a JSON array in `CHAINED_FIELDS` order, then
+    `prev_hash` (null for the first event), UTF-8, no spaces.
+    """
+    values = [_canonical(name, row.get(name)) for name in CHAINED_FIELDS]
+    payload = json.dumps([*values, prev_hash], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+_PG_CHAIN_LOCK = text(
+    "SELECT pg_advisory_xact_lock(hashtext('planner.audit_events:' || current_schema()))"
+)
+
+
+def _sqlite_in_transaction(conn: Connection) -> bool:
+    """Whether SQLite's write transaction has begun (the driver begins it at the first write)."""
+    return bool(conn.connection.dbapi_connection.in_transaction)  # type: ignore[union-attr]
+
+
+def _lock_chain(conn: Connection) -> None:
+    """Serialise appends until this transaction ends, so two writers never fork the chain.
+
+    PostgreSQL: a transaction-level advisory lock per schema. SQLite: the database write
+    lock (a transaction that has not written yet starts as IMMEDIATE).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(_PG_CHAIN_LOCK)
+    elif conn.dialect.name == "sqlite" and not _sqlite_in_transaction(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def chain(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` (from `event_row`) ready to insert in this order: each with the id after the
+    newest event and its `prev_hash` and `hash`.
+
+    Takes the chain lock, held until the transaction ends: call it right before the insert.
+    """
+    if not rows:
+        return []
+    _lock_chain(conn)
+    tip = conn.execute(
+        select(AUDIT.c.id, AUDIT.c.hash).order_by(AUDIT.c.id.desc()).limit(1)
+    ).first()
+    last_id, prev = (int(tip.id), tip.hash) if tip is not None else (0, None)
+    chained: list[dict[str, Any]] = []
+    for row in rows:
+        last_id += 1
+        link = {**row, "id": last_id, "prev_hash": prev}
+        link["hash"] = prev = event_hash(link, link["prev_hash"])
+        chained.append(link)
+    return chained
+
+
+def append(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Insert events built by `event_row`, chained (the caller commits); the rows stored."""
+    chained = chain(conn, rows)
+    if chained:
+        conn.execute(insert(AUDIT), chained)
+    return chained
+
+
+_HELD = "planner.audit.held_events"
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _hold_new_events(session: OrmSession, _context: Any, _instances: Any) -> None:
+    """Events added to a session (`record`) are appended after the flush's other changes.
+
+    The chain lock is then the last lock the transaction takes: a transaction waiting
+    for it never holds a row that the lock's holder still has to change.
+    """
+    new = [obj for obj in session.new if isinstance(obj, AuditEvent)]
+    if not new:
+        return
+    new.sort(key=lambda obj: inspect(obj).insert_order or 0)
+    for obj in new:
+        session.expunge(obj)
+    if session.new or session.dirty or session.deleted:
+        session.info.setdefault(_HELD, []).extend(new)
+    else:  # nothing else to flush: no after_flush follows
+        _append_events(session, new)
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _append_held_events(session: OrmSession, _context: Any) -> None:
+    held: list[AuditEvent] = session.info.pop(_HELD, [])
+    if held:
+        _append_events(session, held)
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _drop_held_events(session: OrmSession) -> None:
+    session.info.pop(_HELD, None)
+
+
+def _append_events(session: OrmSession, events: list[AuditEvent]) -> None:
+    rows = [{name: getattr(obj, name) for name in CHAINED_FIELDS} for obj in events]
+    for obj, link in zip(events, append(session.connection(), rows), strict=True):
+        obj.id, obj.prev_hash, obj.hash = link["id"], link["prev_hash"], link["hash"]
+
+
 def record(
     session: Session,
     *,
@@ -56,7 +201,11 @@ def record(
     note: str = "",
     actor_name: str | None = None,
 ) -> AuditEvent:
-    """Add one audit event to the session's transaction (the caller commits)."""
+    """Add one audit event to the session's transaction (the caller commits).
+
+    It is chained and inserted when the session flushes (see `chain`), after the flush's
+    other changes; it then leaves the session (its fields stay readable).
+    """
     event = AuditEvent(
         **event_row(
             actor_id=actor.id if actor else None,
@@ -201,3 +350,197 @@ def filter_choices(session: Session, *, actor: User) -> FilterChoices:
         object_types=distinct(col(AuditEvent.object_type)),
         actions=distinct(col(AuditEvent.action)),
     )
+
+
+# --- verification -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BrokenLink:
+    """The first place where the chain does not hold.
+
+    `problem` is one of: "changed" (the event's fields do not match its hash), "missing"
+    (events before this id were removed), "inserted" (this event was put into the chain
+    afterwards), "broken link" (its `prev_hash` is not the previous event's hash),
+    "unchained" (an event without a hash: not written by the planner).
+    """
+
+    event_id: int
+    problem: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What `verify` found: how many events it checked and the first broken link, if any."""
+
+    events: int
+    last_id: int | None = None
+    last_hash: str | None = None
+    broken: BrokenLink | None = None
+
+    @property
+    def intact(self) -> bool:
+        """Whether every checked event and every link between them holds."""
+        return self.broken is None
+
+    def summary(self) -> str:
+        """One line for people: the count and result, or where the chain breaks."""
+        if self.broken is not None:
+            b = self.broken
+            return f"chain broken at event {b.event_id} ({b.problem}): {b.detail}"
+        if self.last_id is None:
+            return f"{self.events} events, chain intact"
+        return (
+            f"{self.events} events, chain intact; last event {self.last_id} "
+            f"has hash {self.last_hash}"
+        )
+
+
+def verify_rows(
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    before: Mapping[str, Any] | None = None,
+    from_start: bool = True,
+) -> ChainReport:
+    """Check events given in id order: each event's hash and its link to the one before.
+
+    `before` is the event just before the first row (its hash is what the first row must
+    link to); without it, `from_start` says the rows begin the log (the first links to
+    nothing), otherwise the first row's link is taken as it is (an exported period).
+    A row's values may be lists of candidates (read back from CSV, where an empty cell or a
+    spreadsheet-escaped text is ambiguous): the row holds if one combination matches.
+    """
+    previous: Mapping[str, Any] | None = before
+    seen: dict[str, int] = {}
+    order: list[int] = []
+    count = 0
+    last_id: int | None = None
+    for row in rows:
+        event_id = int(_first(row["id"]))
+        stored_hash = _first(row.get("hash"))
+        prev_hash = _first(row.get("prev_hash"))
+        if not stored_hash:
+            return ChainReport(
+                count,
+                broken=BrokenLink(
+                    event_id, "unchained", "it has no hash: not written by the planner"
+                ),
+            )
+        if not _matches(row, prev_hash, stored_hash):
+            return ChainReport(
+                count,
+                broken=BrokenLink(
+                    event_id, "changed", "its stored fields do not match its hash (content changed)"
+                ),
+            )
+        expected: str | None
+        if previous is not None:
+            expected = _first(previous.get("hash"))
+        else:
+            expected = None if from_start else prev_hash
+        if prev_hash != expected:
+            return ChainReport(
+                count, broken=_link_problem(event_id, prev_hash, previous, seen, order)
+            )
+        seen[stored_hash] = event_id
+        order.append(event_id)
+        previous, last_id, count = row, event_id, count + 1
+    last_hash = None if previous is None or last_id is None else _first(previous.get("hash"))
+    return ChainReport(count, last_id=last_id, last_hash=last_hash)
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) else value
+
+
+def _matches(row: Mapping[str, Any], prev_hash: str | None, stored_hash: str) -> bool:
+    """Whether the row's fields hash to `stored_hash` (trying each candidate combination)."""
+    combos: list[dict[str, Any]] = [{}]
+    for name in CHAINED_FIELDS:
+        value = row.get(name)
+        options = value if isinstance(value, list) else [value]
+        combos = [{**c, name: option} for c in combos for option in options]
+    return any(event_hash(combo, prev_hash) == stored_hash for combo in combos)
+
+
+def _link_problem(
+    event_id: int,
+    prev_hash: str | None,
+    previous: Mapping[str, Any] | None,
+    seen: Mapping[str, int],
+    order: Sequence[int],
+) -> BrokenLink:
+    """Name what a link that does not hold means."""
+    if prev_hash is not None and prev_hash in seen:
+        linked = seen[prev_hash]
+        first_inserted = order[order.index(linked) + 1]
+        return BrokenLink(
+            first_inserted,
+            "inserted",
+            f"event {event_id} follows event {linked}, so the events from "
+            f"{first_inserted} on before it were inserted afterwards",
+        )
+    if previous is None:
+        return BrokenLink(
+            event_id,
+            "missing",
+            "events before it are missing: it links to an event that is not there",
+        )
+    previous_id = int(_first(previous["id"]))
+    if event_id > previous_id + 1:
+        missing = (
+            f"event {previous_id + 1}"
+            if event_id == previous_id + 2
+            else f"events {previous_id + 1} to {event_id - 1}"
+        )
+        return BrokenLink(
+            previous_id + 1,
+            "missing",
+            f"{missing} missing: event {event_id} links to an event that is not there",
+        )
+    return BrokenLink(
+        event_id,
+        "broken link",
+        f"its prev_hash is not the hash of event {previous_id}, the event before it "
+        f"(that event was replaced, or this link was changed)",
+    )
+
+
+def verify(
+    session: Session,
+    *,
+    actor: User,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> ChainReport:
+    """Recompute the chain of stored events (admins): all, or the events of [since, until).
+
+    A period runs from the first event at or after `since` to the last one before `until`
+    in id order, and its first event must link to the event before it.
+    """
+    require(actor, "verify_audit")
+    conn = session.connection()
+    bounds = select(func.min(AUDIT.c.id), func.max(AUDIT.c.id))
+    if since is not None:
+        bounds = bounds.where(AUDIT.c.at >= since)
+    if until is not None:
+        bounds = bounds.where(AUDIT.c.at < until)
+    low, high = conn.execute(bounds).one()
+    if low is None:
+        return ChainReport(0)
+    before = None
+    if since is not None:
+        last_before = (
+            conn.execute(select(AUDIT).where(AUDIT.c.id < low).order_by(AUDIT.c.id.desc()).limit(1))
+            .mappings()
+            .first()
+        )
+        before = None if last_before is None else dict(last_before)
+    query = (
+        select(AUDIT)
+        .where(AUDIT.c.id >= low, AUDIT.c.id <= high)
+        .order_by(AUDIT.c.id)
+        .execution_options(yield_per=1000)
+    )
+    return verify_rows((dict(r) for r in conn.execute(query).mappings()), before=before)

@@ -26,7 +26,7 @@ from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session, SQLModel, select
 
-from planner import channels, csvio, ideas, org_settings, pieces, planning, users
+from planner import audit, channels, csvio, ideas, org_settings, pieces, planning, users
 from planner.config import DATA_DIR, load_settings
 from planner.db import get_engine, session_scope
 from planner.errors import (
@@ -198,8 +198,13 @@ def _when(actor: User, text: str | None, *, end: bool = False) -> datetime | Non
 # --- init, migrate, demo ------------------------------------------------------------------
 
 
+def _migration_engine() -> Engine:
+    """The database owner's engine when migrations run as a role of their own."""
+    return get_engine(load_settings().migration_database_url)
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
-    engine = _engine()
+    engine = _migration_engine()
     before = current_revision(engine)
     upgrade(engine)
     after = current_revision(engine)
@@ -249,8 +254,8 @@ def _logins_file() -> Path | None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from planner.demo import load_demo
 
+    upgrade(_migration_engine())
     engine = _engine()
-    upgrade(engine)
     with session_scope(engine) as session:
         if users.user_count(session):
             if args.if_empty:
@@ -982,6 +987,30 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    if args.file is not None:
+        if args.date_from or args.date_to:
+            raise CliError("--file checks the whole file: --from and --to do not apply")
+        raw = _read_file(args.file)
+        try:
+            report = csvio.verify_audit_file(raw.decode("utf-8"))
+        except UnicodeDecodeError as err:
+            raise CliError(f"{args.file!r} is not UTF-8 text") from err
+    else:
+        with _session() as session:
+            actor = _actor(session, args)
+            since, until = _when(actor, args.date_from), _when(actor, args.date_to, end=True)
+            if since and until and since >= until:
+                raise CliError("--from must be before --to")
+            report = audit.verify(session, actor=actor, since=since, until=until)
+    # The report is the command's result; a broken chain also fails the exit code.
+    print(report.summary())
+    if report.intact:
+        return 0
+    print(f"{report.events} event(s) before it are intact")
+    return 1
+
+
 def cmd_settings_list(args: argparse.Namespace) -> int:
     with _session() as session:
         values = org_settings.all_settings(session, actor=_actor(session, args))
@@ -1688,6 +1717,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="CSV file, or - for standard output")
     p.add_argument("--since", help="date or date-time in your zone")
     p.add_argument("--until", help="date (inclusive) or date-time in your zone")
+    p = add(
+        g,
+        "verify",
+        cmd_audit_verify,
+        "recompute the audit log's hash chain (admins) and report the first broken link",
+        [acting],
+    )
+    p.add_argument("--from", dest="date_from", help="date or date-time in your zone")
+    p.add_argument("--to", dest="date_to", help="date (inclusive) or date-time in your zone")
+    p.add_argument(
+        "--file",
+        help="an exported audit CSV to check on its own, without the database (- for stdin)",
+    )
 
     g = group("settings", "organisation settings")
     add(g, "list", cmd_settings_list, "show the settings (admins)", [acting, listing])

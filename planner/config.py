@@ -29,6 +29,9 @@ class Settings:
     session_lifetime_hours: int = 12
     allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1")
     cookie_secure: str = "auto"
+    # The database owner's URL, when migrations run as a role of their own (see README,
+    # "Hardened PostgreSQL"); the planner's processes then never migrate by themselves.
+    migration_database_url: str | None = None
 
 
 def _int_env(name: str, default: int) -> int:
@@ -95,6 +98,7 @@ def load_settings() -> Settings:
         session_lifetime_hours=_int_env("PLANNER_SESSION_LIFETIME_HOURS", 12),
         allowed_hosts=_hosts_env(),
         cookie_secure=_cookie_secure_env(),
+        migration_database_url=os.environ.get("PLANNER_MIGRATION_DATABASE_URL") or None,
     )
 
 

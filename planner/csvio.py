@@ -71,6 +71,9 @@ AUDIT_COLUMNS = [
     "to_state",
     "version",
     "note",
+    "actor_id",
+    "prev_hash",
+    "hash",
 ]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -440,7 +443,82 @@ def _write_audit(events: Iterable[AuditEvent], tz_name: str, out: IO[str]) -> in
                 e.to_state,
                 e.version,
                 e.note,
+                e.actor_id,
+                e.prev_hash,
+                e.hash,
             )
         )
         count += 1
     return count
+
+
+def verify_audit_file(raw: str) -> audit.ChainReport:
+    """Check an exported audit CSV on its own, without a database (`audit.verify_rows`):
+    every event's hash, and the links between its events in id order.
+
+    The first event's link leads out of the file and is taken as it is.
+    """
+    reader = csv.DictReader(io.StringIO(raw.removeprefix("\ufeff"), newline=""))
+    missing = [c for c in AUDIT_COLUMNS if c != "at_local" and c not in (reader.fieldnames or [])]
+    if missing:
+        raise ValidationFailed(
+            {"file": f"not an audit export with hashes: missing column(s) {', '.join(missing)}"}
+        )
+    rows: list[dict[str, Any]] = []
+    problems: list[tuple[int, str]] = []
+    for line, record in enumerate(reader, start=2):
+        try:
+            rows.append(_chained_row(record))
+        except ValueError as err:
+            problems.append((line, str(err)))
+    if problems:
+        raise ValidationFailed({f"line {line}": message for line, message in problems[:20]})
+    rows.sort(key=lambda row: int(row["id"]))
+    return audit.verify_rows(rows, from_start=False)
+
+
+def _chained_row(record: dict[str, str]) -> dict[str, Any]:
+    """One exported event as `audit.verify_rows` reads it: a cell that the export may have
+    escaped for spreadsheets, or that may stand for nothing, gives each possible value."""
+
+    def number(column: str) -> int | None:
+        text = (record.get(column) or "").strip()
+        if not text:
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"{column} {text!r} is not a whole number") from None
+
+    def texts(column: str, *, nullable: bool = False) -> list[str | None]:
+        text = record.get(column) or ""
+        options: list[str | None] = [text]
+        if text[:1] == "'" and text[1:2] and text[1] in _FORMULA_START:
+            options.insert(0, text[1:])
+        if nullable and text == "":
+            options.insert(0, None)
+        return options
+
+    event_id = number("id")
+    if event_id is None:
+        raise ValueError("id is empty")
+    at_text = (record.get("at_utc") or "").strip()
+    try:
+        at = datetime.fromisoformat(at_text)
+    except ValueError:
+        raise ValueError(f"at_utc {at_text!r} is not an ISO 8601 time") from None
+    return {
+        "id": event_id,
+        "at": at,
+        "actor_id": number("actor_id"),
+        "actor_name": texts("actor"),
+        "object_type": texts("object_type"),
+        "object_id": texts("object_id"),
+        "action": texts("action"),
+        "from_state": texts("from_state", nullable=True),
+        "to_state": texts("to_state", nullable=True),
+        "version": number("version"),
+        "note": texts("note"),
+        "prev_hash": (record.get("prev_hash") or "").strip() or None,
+        "hash": (record.get("hash") or "").strip() or None,
+    }

@@ -29,7 +29,6 @@ from planner import audit, channels, ideas, pieces, planning, users
 from planner.config import DATA_DIR
 from planner.errors import ValidationFailed
 from planner.models import (
-    AuditEvent,
     Channel,
     Department,
     Idea,
@@ -660,4 +659,4 @@ class _DemoBuilder:
         ]
         events.sort(key=lambda e: e["at"])
         if events:
-            conn.execute(insert(AuditEvent.__table__), events)  # type: ignore[attr-defined]
+            audit.append(conn, events)

@@ -10,6 +10,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from planner.config import load_settings
+from planner.errors import ConfigurationError
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -41,3 +44,21 @@ def current_revision(engine: Engine) -> str | None:
 def head_revision(engine: Engine) -> str | None:
     """The newest revision this code knows."""
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def prepare(engine: Engine) -> None:
+    """Make the schema current when a process starts (dashboard, scheduler).
+
+    With PLANNER_MIGRATION_DATABASE_URL set, migrations run only as that owner role
+    (`python -m planner migrate`), so the planner's own role needs no right to change the
+    schema: a process then only checks that the schema is current.
+    """
+    if load_settings().migration_database_url is None:
+        upgrade(engine)
+        return
+    current, head = current_revision(engine), head_revision(engine)
+    if current != head:
+        raise ConfigurationError(
+            f"the database schema is at {current or 'nothing'}, this planner needs {head}: "
+            "run `python -m planner migrate` (it migrates as PLANNER_MIGRATION_DATABASE_URL)"
+        )

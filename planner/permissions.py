@@ -22,6 +22,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "manage_channels": frozenset({Role.admin}),
     "change_settings": frozenset({Role.admin}),
     "view_audit": frozenset({Role.editor, Role.approver, Role.admin}),
+    "verify_audit": frozenset({Role.admin}),
 }
 
 _ACTION_TEXT = {
@@ -37,6 +38,7 @@ _ACTION_TEXT = {
     "manage_channels": "manage channels",
     "change_settings": "change settings",
     "view_audit": "read the audit log",
+    "verify_audit": "verify the audit log",
 }
 
 

@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from sqlalchemy import (
     bindparam,
     func,
-    insert,
     update,
 )
 from sqlmodel import Session, col, select
@@ -26,7 +25,7 @@ from planner.models import (
     utcnow,
 )
 from planner.publishing.record import Outcome, published_pieces
-from planner.publishing.tables import AUDIT, PIECES, POSTS, SERIES
+from planner.publishing.tables import PIECES, POSTS, SERIES
 
 log = logging.getLogger("planner.publishing")
 
@@ -77,8 +76,8 @@ def publish_finished_pieces(
     moved = conn.execute(_PUBLISH_FINISHED, {"ids": ids}).all()
     if moved:
         now = utcnow()
-        conn.execute(
-            insert(AUDIT),
+        audit.append(
+            conn,
             [
                 audit.event_row(
                     actor_name=worker,

@@ -305,7 +305,6 @@ def finish_deliveries(
                 Outcome(d.post_id, status, verdict.outcome, verdict.message, d.piece_id)
             )
         _complete_attempts(conn, attempt_rows, now)
-        _record_events(conn, audit_rows)
         for channel_id, (until, message) in pauses.items():
             conn.execute(
                 _PAUSE_CHANNEL,
@@ -315,6 +314,7 @@ def finish_deliveries(
                     "b_reason": f"rate limited: {message}"[:500],
                 },
             )
+        _record_events(conn, audit_rows)  # last: it takes the audit chain's lock
     if reconnect:
         with Session(engine) as session:
             for channel_id, message in reconnect.items():
@@ -416,13 +416,14 @@ def _complete_attempts(conn: Connection, rows: list[dict[str, Any]], now: dateti
 
 
 def _record_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """The audit events of a group (one statement on PostgreSQL)."""
+    """The audit events of a group, chained (one statement on PostgreSQL)."""
     if not rows:
         return
+    chained = audit.chain(conn, rows)
     if conn.dialect.name == "postgresql":
-        conn.execute(_RECORD_EVENTS_PG, as_json(rows, _EVENT_ROW))
+        conn.execute(_RECORD_EVENTS_PG, as_json(chained, _EVENT_ROW))
     else:
-        conn.execute(insert(AUDIT), rows)
+        conn.execute(insert(AUDIT), chained)
 
 
 _FINISH_POST_ROW: dict[str, Any] = {
@@ -489,6 +490,7 @@ _FINISH_ATTEMPTS_PG = (
     )
 )
 _EVENT_ROW: dict[str, Any] = {
+    "id": sa.Integer(),
     "at": sa.DateTime(timezone=True),
     "actor_name": sa.String(),
     "object_type": sa.String(),
@@ -498,6 +500,8 @@ _EVENT_ROW: dict[str, Any] = {
     "to_state": sa.String(),
     "version": sa.Integer(),
     "note": sa.Text(),
+    "prev_hash": sa.String(),
+    "hash": sa.String(),
 }
 _event_rows = recordset("event", _EVENT_ROW)
 _RECORD_EVENTS_PG = insert(AUDIT).from_select(

@@ -15,7 +15,7 @@ from planner import org_settings, publishing, sso, users
 from planner.config import load_oidc_settings, load_settings
 from planner.db import get_engine
 from planner.errors import AccountDisabled, AccountLocked, AuthenticationFailed
-from planner.migrate import upgrade
+from planner.migrate import prepare
 from planner.models import Role, User
 from planner.timezones import to_local
 from planner.ui import keys, session_cookie
@@ -26,7 +26,7 @@ from planner.ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 def _engine(url: str) -> Engine:
     """One engine per server process and database, migrated once at start."""
     engine = get_engine(url)
-    upgrade(engine)
+    prepare(engine)
     return engine
 
 

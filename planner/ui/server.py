@@ -20,7 +20,7 @@ from types import FrameType
 from planner import sso
 from planner.config import load_oidc_settings
 from planner.db import get_engine
-from planner.migrate import upgrade
+from planner.migrate import prepare
 from planner.worker import Worker
 
 APP = Path(__file__).resolve().parents[2] / "planner_app.py"
@@ -44,7 +44,7 @@ def start_embedded_scheduler() -> Worker | None:
     with _lock:
         if _worker is None and embedded_scheduler_enabled():
             engine = get_engine()
-            upgrade(engine)
+            prepare(engine)
             _worker = Worker(engine, embedded=True)
             _worker.start_background()
             logging.getLogger("planner.serve").info(
@@ -67,7 +67,7 @@ def serve(port: int, address: str) -> int:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per sweep is noise
     hosts = web.allowed_hosts(address)  # a configuration error stops here, before any start
     oidc = load_oidc_settings()  # so does a half-done single sign-on configuration
-    upgrade(get_engine())
+    prepare(get_engine())
     start_embedded_scheduler()
     logging.getLogger("planner.serve").info("answering requests for hosts %s", ", ".join(hosts))
     config: dict[str, object] = {
