@@ -331,7 +331,6 @@ def cmd_users_list(args: argparse.Namespace) -> int:
                 "locale": u.locale,
                 "timezone": u.timezone,
                 "disabled": u.disabled,
-                "locked_until": u.locked_until,
             }
             for u in found
         ]
@@ -361,6 +360,17 @@ def cmd_users_passwd(args: argparse.Namespace) -> int:
         password = _read_password(args, f"New password for {args.username}: ")
         users.set_password(session, actor=actor, username=args.username, password=password)
         print(f"password of {args.username!r} changed")
+    return 0
+
+
+def cmd_users_unlock(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = _actor(session, args)
+        cleared = users.unlock(session, actor=actor, username=args.username, client=args.client)
+        if cleared:
+            print(f"failed sign-ins of {args.username!r} forgotten: the next try need not wait")
+        else:
+            print(f"{args.username!r} had no failed sign-ins to forget: it need not wait")
     return 0
 
 
@@ -1466,8 +1476,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--locale", default="de", choices=["de", "en"])
     p.add_argument("--timezone", help="IANA zone (default: PLANNER_TIMEZONE or Europe/Berlin)")
     add(g, "list", cmd_users_list, "list accounts", [acting, listing])
-    p = add(g, "passwd", cmd_users_passwd, "set a password (and clear a lockout)", [acting, secret])
+    p = add(
+        g,
+        "passwd",
+        cmd_users_passwd,
+        "set a password (and forget the account's failed sign-ins)",
+        [acting, secret],
+    )
     p.add_argument("username")
+    p = add(
+        g,
+        "unlock",
+        cmd_users_unlock,
+        "forget an account's failed sign-ins, so its next try need not wait",
+        [acting],
+    )
+    p.add_argument("username")
+    p.add_argument(
+        "--client",
+        metavar="ADDRESS",
+        help="also forget the failed sign-ins counted for this client IP address",
+    )
     p = add(g, "disable", cmd_users_disable, "disable an account (or --enable it again)", [acting])
     p.add_argument("username")
     p.add_argument("--enable", action="store_true", help="enable the account again")

@@ -45,7 +45,7 @@ from planner.models import (
     User,
     utcnow,
 )
-from planner.schemas import PASSWORD_MIN
+from planner.passwords import PASSWORD_MIN
 from planner.timezones import to_utc, zone
 from publishers import REGISTRY
 
