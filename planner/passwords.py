@@ -25,6 +25,10 @@ _LIST = Path(__file__).resolve().parent / "common_passwords.txt"
 _SWAPS = str.maketrans({"@": "a", "4": "a", "0": "o", "3": "e", "1": "i", "!": "i", "$": "s",
                         "5": "s", "7": "t", "€": "e", "8": "b"})  # fmt: skip
 _EDGES = re.compile(r"^[\W\d_]+|[\W\d_]+$")
+_LEAD = re.compile(r"^[\W\d_]+")
+_TRAIL = re.compile(r"[\W\d_]+$")
+# How many added digits or symbols at either end are looked behind for a listed password.
+_EDGE_MAX = 12
 # Runs a password must not be a piece of: alphabet, digits, German and English keyboard rows.
 _SEQUENCES = (
     "abcdefghijklmnopqrstuvwxyz",
@@ -59,12 +63,16 @@ def _is_sequence(text: str) -> bool:
 
 
 def _is_common(lowered: str) -> bool:
+    """Whether `lowered`, less any digits or symbols added at its start or end, is listed."""
     known = common_passwords()
-    candidates = {lowered, lowered.translate(_SWAPS)}
-    base = _EDGES.sub("", lowered)
-    if base:
-        candidates |= {base, base.translate(_SWAPS)}
-    return any(c in known for c in candidates)
+    lead = len(lowered) - len(_LEAD.sub("", lowered))
+    trail = len(lowered) - len(_TRAIL.sub("", lowered))
+    for i in range(min(lead, _EDGE_MAX) + 1):
+        for j in range(min(trail, _EDGE_MAX) + 1):
+            core = lowered[i : len(lowered) - j]
+            if core and (core in known or core.translate(_SWAPS) in known):
+                return True
+    return False
 
 
 def _names(username: str, display_name: str) -> set[str]:

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher, extract_parameters
+from hypothesis import given
+from hypothesis import strategies as hypothesis_st
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
@@ -22,6 +24,7 @@ from planner.errors import (
     ValidationFailed,
 )
 from planner.models import AuditEvent, Role, SignInThrottle, User
+from planner.passwords import common_passwords, password_problem
 from tests.conftest import utc
 
 ADMIN_PASSWORD = "root of all trust 1"
@@ -652,7 +655,8 @@ def test_department_overview_counts_users_and_ideas(session: Session, admin: Use
 WEAK_PASSWORDS = [
     pytest.param("aaaaaaaaaa", "password_pattern", id="one-letter"),
     pytest.param("abcabcabcabc", "password_pattern", id="repeated-piece"),
-    pytest.param("1234567890", "password_pattern", id="digits-in-a-row"),
+    pytest.param("1234567890", "password_common", id="digits-in-a-row"),
+    pytest.param("hijklmnopqr", "password_pattern", id="letters-in-a-row"),
     pytest.param("lkjhgfdsapo", "password_pattern", id="keyboard-row-backwards"),
     pytest.param("zzzzzzzz12!", "password_pattern", id="repeated-with-digits"),
     pytest.param("passwort1234", "password_common", id="passwort1234"),
@@ -713,3 +717,17 @@ def test_a_good_password_up_to_256_characters_is_set(
     users.set_password(session, actor=admin, username="alice", password=password)
 
     assert sign_in(session, password).id == alice.id
+
+
+@given(
+    word=hypothesis_st.sampled_from(sorted(common_passwords())),
+    head=hypothesis_st.text(alphabet="0123456789!?.-_# ", max_size=4),
+    tail=hypothesis_st.text(alphabet="0123456789!?.-_# ", max_size=8),
+    capitalised=hypothesis_st.booleans(),
+)
+def test_a_common_password_with_digits_or_symbols_around_it_is_always_refused(
+    word: str, head: str, tail: str, capitalised: bool
+) -> None:
+    password = head + (word.capitalize() if capitalised else word) + tail
+
+    assert password_problem(password) is not None
