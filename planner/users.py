@@ -259,7 +259,7 @@ def authenticate(
         verified = False
     else:
         verified = _verify(user.password_hash, password)
-    if not verified:
+    if user is None or not verified:
         wait = throttle.record_failure(session, username=name, client=client, now=now)
         note = "wrong password" if user is not None else "unknown user"
         if wait is not None:
@@ -267,7 +267,6 @@ def authenticate(
         _audit_attempt(session, user, "login_failed", note)
         session.commit()
         raise AuthenticationFailed()
-    assert user is not None
     if user.disabled:
         _audit_attempt(session, user, "login_refused", "account disabled")
         session.commit()
