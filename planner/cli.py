@@ -367,10 +367,13 @@ def cmd_users_unlock(args: argparse.Namespace) -> int:
     with _session() as session:
         actor = _actor(session, args)
         cleared = users.unlock(session, actor=actor, username=args.username, client=args.client)
+        name = repr(args.username)
         if cleared:
-            print(f"failed sign-ins of {args.username!r} forgotten: the next try need not wait")
+            also = " and for that client address" if args.client else ""
+            print(f"forgot the failed sign-ins counted for {name}{also}")
         else:
-            print(f"{args.username!r} had no failed sign-ins to forget: it need not wait")
+            also = " or for that client address" if args.client else ""
+            print(f"nothing to forget: no failed sign-ins counted for {name}{also}")
     return 0
 
 
