@@ -337,7 +337,6 @@ def cmd_users_list(args: argparse.Namespace) -> int:
                 "locale": u.locale,
                 "timezone": u.timezone,
                 "disabled": u.disabled,
-                "locked_until": u.locked_until,
             }
             for u in found
         ]
@@ -378,6 +377,20 @@ def cmd_users_email(args: argparse.Namespace) -> int:
         address = None if args.remove else args.address
         user = users.set_email(session, actor=actor, username=args.username, email=address)
         print(f"e-mail of {user.username!r}: {user.email or '(none)'}")
+    return 0
+
+
+def cmd_users_unlock(args: argparse.Namespace) -> int:
+    with _session() as session:
+        actor = _actor(session, args)
+        cleared = users.unlock(session, actor=actor, username=args.username, client=args.client)
+        name = repr(args.username)
+        if cleared:
+            also = " and for that client address" if args.client else ""
+            print(f"forgot the failed sign-ins counted for {name}{also}")
+        else:
+            also = " or for that client address" if args.client else ""
+            print(f"nothing to forget: no failed sign-ins counted for {name}{also}")
     return 0
 
 
@@ -1517,7 +1530,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--locale", default="de", choices=["de", "en"])
     p.add_argument("--timezone", help="IANA zone (default: PLANNER_TIMEZONE or Europe/Berlin)")
     add(g, "list", cmd_users_list, "list accounts", [acting, listing])
-    p = add(g, "passwd", cmd_users_passwd, "set a password (and clear a lockout)", [acting, secret])
+    p = add(
+        g,
+        "passwd",
+        cmd_users_passwd,
+        "set a password (and forget the account's failed sign-ins)",
+        [acting, secret],
+    )
     p.add_argument("username")
     p = add(
         g,
@@ -1529,6 +1548,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("username")
     p.add_argument("address", nargs="?")
     p.add_argument("--remove", action="store_true", help="remove the account's e-mail address")
+    p = add(
+        g,
+        "unlock",
+        cmd_users_unlock,
+        "forget an account's failed sign-ins, so its next try need not wait",
+        [acting],
+    )
+    p.add_argument("username")
+    p.add_argument(
+        "--client",
+        metavar="ADDRESS",
+        help="also forget the failed sign-ins counted for this client IP address",
+    )
     p = add(g, "disable", cmd_users_disable, "disable an account (or --enable it again)", [acting])
     p.add_argument("username")
     p.add_argument("--enable", action="store_true", help="enable the account again")

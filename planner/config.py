@@ -22,8 +22,10 @@ class Settings:
 
     database_url: str
     default_timezone: str
-    max_login_failures: int
-    lockout_minutes: int
+    # Failed sign-ins (per account and per client) before each further try must wait.
+    sign_in_failures_before_delay: int
+    # The longest wait one client's failures grow to (an account's is capped far shorter).
+    sign_in_max_delay_minutes: int
     # Sign-in sessions (see planner/sessions.py) and the `serve` web server.
     session_idle_minutes: int = 60
     session_lifetime_hours: int = 12
@@ -92,8 +94,8 @@ def load_settings() -> Settings:
     return Settings(
         database_url=url,
         default_timezone=zone,
-        max_login_failures=_int_env("PLANNER_MAX_LOGIN_FAILURES", 5),
-        lockout_minutes=_int_env("PLANNER_LOCKOUT_MINUTES", 15),
+        sign_in_failures_before_delay=_int_env("PLANNER_MAX_LOGIN_FAILURES", 5),
+        sign_in_max_delay_minutes=_int_env("PLANNER_LOCKOUT_MINUTES", 15),
         session_idle_minutes=_int_env("PLANNER_SESSION_IDLE_MINUTES", 60),
         session_lifetime_hours=_int_env("PLANNER_SESSION_LIFETIME_HOURS", 12),
         allowed_hosts=_hosts_env(),

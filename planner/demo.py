@@ -44,7 +44,7 @@ from planner.models import (
     User,
     utcnow,
 )
-from planner.schemas import PASSWORD_MIN
+from planner.passwords import password_problem
 from planner.timezones import to_utc, zone
 from publishers import REGISTRY
 
@@ -137,8 +137,15 @@ def load_demo(
     Channels marked `"enabled": false` in the content file are disabled last (a disabled
     channel takes no new posts): their due posts are then held, never sent.
     """
-    if password is not None and len(password) < PASSWORD_MIN:
-        raise ValidationFailed({"password": f"at least {PASSWORD_MIN} characters"})
+    content = load_content()
+    if password is not None:
+        # Checked for every demo user first: a refusal half-way would leave a half-filled demo.
+        for spec in content["users"]:
+            problem = password_problem(
+                password, username=spec["username"], display_name=spec.get("display_name") or ""
+            )
+            if problem is not None:
+                raise ValidationFailed({"password": problem})
     if size < 0:
         raise ValidationFailed({"size": f"the number of generated posts is >= 0, not {size}"})
     now = now or utcnow()
@@ -153,7 +160,7 @@ def load_demo(
                 f"data ({found}); load the demo into a new database"
             }
         )
-    builder = _DemoBuilder(session, load_content(), now)
+    builder = _DemoBuilder(session, content, now)
     logins = builder.add_people(password)
     builder.add_channels()
     builder.add_ideas()
@@ -214,6 +221,10 @@ class _DemoBuilder:
         self, spec: dict[str, Any], password: str | None, *, actor: User | None
     ) -> DemoLogin:
         secret = password or secrets.token_urlsafe(9)
+        while password is None and password_problem(
+            secret, username=spec["username"], display_name=spec.get("display_name") or ""
+        ):
+            secret = secrets.token_urlsafe(9)  # by chance guessable (a name in it): another
         data: dict[str, object] = {
             "username": spec["username"],
             "display_name": spec["display_name"],

@@ -75,16 +75,15 @@ class AuthenticationFailed(PlannerError, PermissionError):
         super().__init__("Wrong username or password")
 
 
-class AccountLocked(PlannerError, PermissionError):
-    """Too many failed sign-ins; the account is locked until `until` (UTC)."""
+class SignInThrottled(PlannerError, PermissionError):
+    """Too many failed sign-ins from this client or for this name: wait `seconds` (about).
 
-    def __init__(self, username: str, until: Any) -> None:
-        self.username = username
-        self.until = until
-        super().__init__(
-            f"Account {username!r} is locked after repeated failed sign-ins until "
-            f"{until:%Y-%m-%d %H:%M} UTC"
-        )
+    The same for every name, known or not; it never says which account exists.
+    """
+
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+        super().__init__(f"Too many sign-in attempts; try again in about {seconds} s")
 
 
 class AccountDisabled(PlannerError, PermissionError):

@@ -105,6 +105,8 @@ class User(SQLModel, table=True):
     role: Role = Field(sa_type=enum_type(Role))
     department_id: int | None = Field(default=None, foreign_key="departments.id", index=True)
     password_hash: str = Field(max_length=255)
+    # No longer used: failed sign-ins are counted in `sign_in_throttle` (planner.throttle).
+    # Kept so existing databases and other readers of the table need no change.
     failed_logins: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     locked_until: datetime | None = _ts()
     disabled: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})

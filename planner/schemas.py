@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from planner.errors import Message, ValidationFailed
 from planner.models import Role, Urgency
+from planner.passwords import PASSWORD_MAX, PASSWORD_MIN
 
 TITLE_MAX = 200
 PITCH_MAX = 5_000
@@ -18,7 +19,6 @@ BODY_MAX = 100_000
 TAG_MAX = 40
 TAGS_MAX = 20
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
-PASSWORD_MIN = 10
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -196,7 +196,7 @@ class UserCreate(_Input):
     email: str | None = Field(default=None, max_length=254)
     role: Role
     department: str | None = None
-    password: str = Field(min_length=PASSWORD_MIN, max_length=1024)
+    password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
     locale: str = "de"
     timezone: str = "Europe/Berlin"
 

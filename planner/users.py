@@ -1,33 +1,38 @@
-"""Accounts and departments: Argon2id password hashes, sign-in with lockout, admin actions."""
+"""Accounts and departments: Argon2id password hashes, throttled sign-in, admin actions."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, func, select
 
-from planner import audit, sessions
-from planner.config import load_settings
+from planner import audit, sessions, throttle
 from planner.errors import (
     AccountDisabled,
-    AccountLocked,
     AuthenticationFailed,
     Message,
     NotFound,
+    SignInThrottled,
     ValidationFailed,
 )
 from planner.models import Department, Idea, Role, User, utcnow
+from planner.passwords import password_problem
 from planner.permissions import require, require_active
-from planner.schemas import PASSWORD_MIN, UserCreate, UserEmail, parse_input
+from planner.schemas import UserCreate, UserEmail, parse_input
 from planner.timezones import zone
 
 _hasher = PasswordHasher()  # Argon2id with the library's RFC 9106 low-memory profile
 
-# Verified against when the username is unknown, so both paths take the same time.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-only-for-timing")
+# Verified against when the username is unknown, so both paths cost the same (a hash made
+# by the same hasher, hence with the same Argon2id parameters as every new password).
+DUMMY_HASH = _hasher.hash("not-a-real-password-only-for-timing")
+
+# What the audit log names when a sign-in gave an unknown username: never the typed text,
+# which is often a password typed into the wrong field.
+UNKNOWN_USER_MARKER = "(unknown)"
 
 
 def hash_password(password: str) -> str:
@@ -130,6 +135,9 @@ def create_user(session: Session, *, actor: User | None, data: dict[str, object]
         problems["department"] = Message(
             "contributor_without_department", "a contributor belongs to a department"
         )
+    weak = password_problem(new.password, username=new.username, display_name=new.display_name)
+    if weak is not None:
+        problems["password"] = weak
     if problems:
         raise ValidationFailed(problems)
     user = User(
@@ -166,22 +174,47 @@ def list_users(session: Session, *, actor: User) -> list[User]:
 def set_password(
     session: Session, *, actor: User, username: str, password: str, keep_session: str | None = None
 ) -> None:
-    """Change a password: admins for anyone, everyone for themselves. Clears a lockout and
-    ends the account's sign-in sessions (except the one of token `keep_session`)."""
+    """Change a password: admins for anyone, everyone for themselves.
+
+    Also forgets the failed sign-ins counted for the account, so its owner is not kept
+    waiting, and ends the account's sign-in sessions (except the one of token
+    `keep_session`).
+    """
     user = get_user(session, username)
     if actor.id != user.id:
         require(actor, "manage_users")
-    if len(password) < PASSWORD_MIN:
-        raise ValidationFailed(
-            {"password": Message("too_short", "at least {min} characters", min=PASSWORD_MIN)}
-        )
+    weak = password_problem(password, username=user.username, display_name=user.display_name)
+    if weak is not None:
+        raise ValidationFailed({"password": weak})
     user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
     session.add(user)
+    throttle.clear_account(session, user.username)
     audit.record(session, actor=actor, object_type="user", object_id=user.id, action="passwd")
     sessions.end_all_for(session, user, reason="password", actor=actor, keep=keep_session)
     session.commit()
+
+
+def unlock(session: Session, *, actor: User, username: str, client: str | None = None) -> bool:
+    """Forget the failed sign-ins counted for `username` (and for one client address, when
+    given), so the next try is not kept waiting; admins only, audited.
+
+    Whether there was anything to forget.
+    """
+    require(actor, "manage_users")
+    user = get_user(session, username)
+    cleared = throttle.clear_account(session, user.username)
+    if client is not None:
+        cleared = throttle.clear_client(session, client) or cleared
+    audit.record(
+        session,
+        actor=actor,
+        object_type="user",
+        object_id=user.id,
+        action="unlock",
+        note="with one client address" if client is not None else "",
+    )
+    session.commit()
+    return cleared
 
 
 def set_disabled(session: Session, *, actor: User, username: str, disabled: bool = True) -> User:
@@ -246,75 +279,69 @@ def set_email(session: Session, *, actor: User, username: str, email: str | None
 
 
 def authenticate(
-    session: Session, *, username: str, password: str, now: datetime | None = None
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    client: str | None = None,
+    now: datetime | None = None,
 ) -> User:
-    """Sign in. Repeated failures lock the account for a while; every try is audited."""
-    settings = load_settings()
+    """Sign in from `client` (its address; None when unknown). Every try is audited.
+
+    Failed tries make later ones wait a growing time, per account and per client
+    (`planner.throttle`); a try during a wait is refused with `SignInThrottled` before any
+    password is checked. Known and unknown names get the same answers at the same cost.
+    """
     now = now or utcnow()
-    user = session.exec(select(User).where(User.username == username.strip().lower())).first()
+    name = username.strip().lower()
+    user = session.exec(select(User).where(User.username == name)).first()
+    wait = throttle.wait_for(session, username=name, client=client, now=now)
+    if wait is not None:
+        _audit_attempt(session, user, "login_refused", f"waiting {wait.seconds} s after failures")
+        session.commit()
+        raise SignInThrottled(wait.seconds)
     if user is None:
-        _verify(_DUMMY_HASH, password)
-        audit.record(
-            session,
-            actor=None,
-            actor_name="anonymous",
-            object_type="user",
-            object_id=username.strip().lower()[:64],
-            action="login_failed",
-            note="unknown user",
-        )
+        _verify(DUMMY_HASH, password)
+        verified = False
+    else:
+        verified = _verify(user.password_hash, password)
+    if user is None or not verified:
+        wait = throttle.record_failure(session, username=name, client=client, now=now)
+        note = "wrong password" if user is not None else "unknown user"
+        if wait is not None:
+            note += f"; next try waits {wait.seconds} s"
+        _audit_attempt(session, user, "login_failed", note)
         session.commit()
-        raise AuthenticationFailed()
-    if user.locked_until is not None and user.locked_until > now:
-        audit.record(
-            session,
-            actor=user,
-            object_type="user",
-            object_id=user.id,
-            action="login_refused",
-            note="account locked",
-        )
-        session.commit()
-        raise AccountLocked(user.username, user.locked_until)
-    if not _verify(user.password_hash, password):
-        user.failed_logins += 1
-        note = f"failure {user.failed_logins} of {settings.max_login_failures}"
-        if user.failed_logins >= settings.max_login_failures:
-            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-            user.failed_logins = 0
-            note += f"; locked until {user.locked_until:%Y-%m-%d %H:%M} UTC"
-        session.add(user)
-        audit.record(
-            session,
-            actor=user,
-            object_type="user",
-            object_id=user.id,
-            action="login_failed",
-            note=note,
-        )
-        session.commit()
-        if user.locked_until is not None and user.locked_until > now:
-            raise AccountLocked(user.username, user.locked_until)
         raise AuthenticationFailed()
     if user.disabled:
-        audit.record(
-            session,
-            actor=user,
-            object_type="user",
-            object_id=user.id,
-            action="login_refused",
-            note="account disabled",
-        )
+        _audit_attempt(session, user, "login_refused", "account disabled")
         session.commit()
         raise AccountDisabled(user.username)
-    user.failed_logins = 0
-    user.locked_until = None
+    throttle.clear_account(session, user.username)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     session.add(user)
     audit.record(session, actor=user, object_type="user", object_id=user.id, action="login")
     session.commit()
     return user
+
+
+def _audit_attempt(session: Session, user: User | None, action: str, note: str) -> None:
+    """A sign-in try that did not succeed; an unknown name is never written down."""
+    if user is None:
+        audit.record(
+            session,
+            actor=None,
+            actor_name="anonymous",
+            object_type="user",
+            object_id=UNKNOWN_USER_MARKER,
+            action=action,
+            note=note,
+        )
+    else:
+        audit.record(
+            session, actor=user, object_type="user", object_id=user.id, action=action, note=note
+        )
 
 
 def change_role(

@@ -71,7 +71,7 @@ def org(run: Cli) -> Cli:
             "--as",
             "boss",
             "--password-stdin",
-            stdin=f"{name}-password-123\n",
+            stdin=f"secret-of-the-{role}-123\n",
         )
     run.ok("channels", "list", "--as", "boss")
     return run

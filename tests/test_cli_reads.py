@@ -140,6 +140,7 @@ NOT_READS = {
     ("users", "passwd"),
     ("users", "disable"),
     ("users", "email"),
+    ("users", "unlock"),
     ("departments", "add"),
     ("ideas", "submit"),
     ("ideas", "accept"),

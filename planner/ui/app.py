@@ -11,10 +11,10 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from planner import org_settings, publishing, sso, users
+from planner import publishing, sso, users
 from planner.config import load_oidc_settings, load_settings
 from planner.db import get_engine
-from planner.errors import AccountDisabled, AccountLocked, AuthenticationFailed
+from planner.errors import AccountDisabled, AuthenticationFailed, SignInThrottled
 from planner.migrate import prepare
 from planner.models import Role, User
 from planner.timezones import to_local
@@ -166,10 +166,17 @@ def _sign_in_page() -> None:
         return
     with Session(engine(), expire_on_commit=False) as session:
         try:
-            user = users.authenticate(session, username=username, password=password)
-        except AccountLocked as err:
-            org_zone = org_settings.get_setting(session, "org_timezone")
-            st.error(t("sign_in.locked", until=when(err.until, org_zone)))
+            # The browser's address counts the failures of one client; None when Streamlit
+            # does not know it (localhost, or a test run without a real connection).
+            address = st.context.ip_address
+            user = users.authenticate(
+                session,
+                username=username,
+                password=password,
+                client=address if isinstance(address, str) else None,
+            )
+        except SignInThrottled as err:
+            st.error(t("sign_in.throttled", seconds=err.seconds))
             return
         except AccountDisabled:
             st.error(t("sign_in.disabled"))

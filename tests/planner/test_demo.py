@@ -165,6 +165,8 @@ def test_random_passwords_each_sign_in_and_bulk_rows_are_valid(
     ("kwargs", "field"),
     [
         pytest.param({"password": "short"}, "password", id="short-password"),
+        pytest.param({"password": "Passwort2031!"}, "password", id="common-password"),
+        pytest.param({"password": "nina schulz rocks"}, "password", id="a-demo-users-name"),
         pytest.param({"size": -1}, "size", id="negative-size"),
     ],
 )

@@ -1,29 +1,37 @@
-"""Accounts: Argon2 hashes, sign-in with lockout, audited attempts, admin-only management."""
+"""Accounts: Argon2 hashes, throttled sign-in, audited attempts, password rules, admin-only
+management."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
+from hypothesis import given
+from hypothesis import strategies as hypothesis_st
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
-from planner import audit, ideas, users
+from planner import audit, ideas, throttle, users
 from planner.errors import (
     AccountDisabled,
-    AccountLocked,
     AuthenticationFailed,
     PermissionDenied,
+    SignInThrottled,
     ValidationFailed,
 )
-from planner.models import AuditEvent, Role, User
+from planner.models import AuditEvent, Role, SignInThrottle, User
+from planner.passwords import common_passwords, password_problem
 from tests.conftest import utc
 
-ADMIN_PASSWORD = "admin password 1"
-ALICE_PASSWORD = "alice's long secret"
-WRONG_PASSWORD = "not alice's secret"
+ADMIN_PASSWORD = "root of all trust 1"
+ALICE_PASSWORD = "her long secret phrase"
+WRONG_PASSWORD = "not her secret phrase"
+NEW_PASSWORD = "a brand new secret"
+CLIENT = "203.0.113.7"
 T0 = utc(2030, 1, 7, 9, 0)
 
 
@@ -79,18 +87,61 @@ def login_events(session: Session) -> list[AuditEvent]:
     ]
 
 
-def sign_in(session: Session, password: str, at: Any = T0, username: str = "alice") -> User:
-    """Try to sign in as `username` at the instant `at`."""
-    return users.authenticate(session, username=username, password=password, now=at)
+def sign_in(
+    session: Session,
+    password: str,
+    at: Any = T0,
+    username: str = "alice",
+    client: str | None = CLIENT,
+) -> User:
+    """Try to sign in as `username` from `client` at the instant `at`."""
+    return users.authenticate(session, username=username, password=password, client=client, now=at)
 
 
-def lock_out(session: Session) -> None:
-    """Fail to sign in as alice until the account locks (at T0)."""
-    for _ in range(4):
-        with pytest.raises(AuthenticationFailed):
-            sign_in(session, WRONG_PASSWORD)
-    with pytest.raises(AccountLocked):
-        sign_in(session, WRONG_PASSWORD)
+def fail(session: Session, at: Any, username: str = "alice", client: str | None = CLIENT) -> None:
+    """One failed sign-in (a wrong password) that is not kept waiting."""
+    with pytest.raises(AuthenticationFailed):
+        sign_in(session, WRONG_PASSWORD, at=at, username=username, client=client)
+
+
+def waits(session: Session, at: Any, username: str = "alice", client: str | None = CLIENT) -> int:
+    """How many seconds a try with the right password is told to wait at `at`."""
+    with pytest.raises(SignInThrottled) as caught:
+        sign_in(session, ALICE_PASSWORD, at=at, username=username, client=client)
+    return caught.value.seconds
+
+
+def failures_until_waiting(
+    session: Session, username: str, clients: Iterator[str | None], rounds: int
+) -> list[int]:
+    """Fail `rounds` times, each try as soon as allowed; the wait announced after each."""
+    at, seen = T0, []
+    for _ in range(rounds):
+        client = next(clients)
+        fail(session, at, username=username, client=client)
+        wait = throttle.wait_for(session, username=username, client=client, now=at)
+        seen.append(0 if wait is None else wait.seconds)
+        at = at if wait is None else wait.until
+    return seen
+
+
+def throttle_row(engine: Engine, key: str | None) -> SignInThrottle | None:
+    """The stored failure count of one key, as another connection sees it."""
+    with Session(engine) as fresh:
+        return fresh.get(SignInThrottle, key) if key is not None else None
+
+
+def count_verifications(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Let every Argon2 verification run as it does, noting the hash it was checked against."""
+    checked: list[str] = []
+    real = PasswordHasher.verify
+
+    def verify(self: PasswordHasher, hash: str | bytes, password: str | bytes) -> bool:
+        checked.append(hash if isinstance(hash, str) else hash.decode())
+        return real(self, hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", verify)
+    return checked
 
 
 # --- hashing and signing in -----------------------------------------------------------------
@@ -119,13 +170,14 @@ def test_username_is_matched_case_insensitively(session: Session, alice: User) -
     assert user.id == alice.id
 
 
-def test_wrong_password_is_refused_and_counted(
+def test_wrong_password_is_refused_and_counted_for_the_account_and_the_client(
     session: Session, engine: Engine, alice: User
 ) -> None:
-    with pytest.raises(AuthenticationFailed):
-        sign_in(session, WRONG_PASSWORD)
+    fail(session, T0)
 
-    assert stored_user(engine, "alice").failed_logins == 1
+    for key in (throttle.account_key("alice"), throttle.client_key(CLIENT)):
+        row = throttle_row(engine, key)
+        assert row is not None and row.failures == 1 and row.blocked_until is None
     assert login_events(session)[-1].action == "login_failed"
 
 
@@ -142,78 +194,167 @@ def test_unknown_user_gets_the_same_error_as_a_wrong_password(
     assert "mallory" not in str(unknown_user.value)
 
 
-# --- lockout --------------------------------------------------------------------------------
-
-
-def test_account_locks_after_the_maximum_number_of_failures(
-    session: Session, engine: Engine, alice: User
+def test_an_unknown_name_costs_one_real_argon2_verification_like_a_known_one(
+    session: Session, alice: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for attempt in range(4):
-        with pytest.raises(AuthenticationFailed):
-            sign_in(session, WRONG_PASSWORD, at=T0 + timedelta(seconds=attempt))
+    checked = count_verifications(monkeypatch)
 
-    with pytest.raises(AccountLocked) as caught:
-        sign_in(session, WRONG_PASSWORD, at=T0 + timedelta(seconds=4))
+    fail(session, T0, username="alice")
+    fail(session, T0, username="mallory")
 
-    assert caught.value.until == T0 + timedelta(seconds=4, minutes=15)
-    assert stored_user(engine, "alice").locked_until == caught.value.until
+    assert checked == [alice.password_hash, users.DUMMY_HASH]
+    assert extract_parameters(users.DUMMY_HASH) == extract_parameters(alice.password_hash)
 
 
-def test_locked_account_refuses_even_the_right_password(session: Session, alice: User) -> None:
-    lock_out(session)
+# --- throttling -------------------------------------------------------------------------------
 
-    with pytest.raises(AccountLocked):
-        sign_in(session, ALICE_PASSWORD, at=T0 + timedelta(minutes=14))
 
+def test_failures_for_a_name_make_its_next_tries_wait_growing_but_capped_times(
+    session: Session, alice: User
+) -> None:
+    clients = (f"198.51.100.{n}" for n in range(1, 200))  # a different client every time
+
+    seen = failures_until_waiting(session, "alice", clients, 12)
+
+    assert seen == [0, 0, 0, 0, 1, 2, 4, 8, 16, 30, 30, 30]
+    assert timedelta(seconds=max(seen)) == throttle.ACCOUNT_MAX_DELAY
+
+
+def test_a_wait_is_the_same_for_an_unknown_name_so_it_tells_nothing(
+    session: Session, alice: User
+) -> None:
+    def answers(username: str) -> tuple[list[int], str]:
+        clients = (f"198.51.100.{n}" for n in range(1, 200))
+        seen = failures_until_waiting(session, username, clients, 7)
+        with pytest.raises(SignInThrottled) as caught:
+            sign_in(session, ALICE_PASSWORD, at=T0, username=username, client="192.0.2.1")
+        return seen, str(caught.value)
+
+    assert answers("mallory") == answers("alice")
+
+
+def test_a_try_during_a_wait_is_refused_before_any_password_is_checked_and_not_counted(
+    session: Session, engine: Engine, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(5):
+        fail(session, T0)
+    before = throttle_row(engine, throttle.account_key("alice"))
+    checked = count_verifications(monkeypatch)
+
+    for _ in range(20):
+        assert waits(session, T0) == 1
+
+    assert checked == []
+    after = throttle_row(engine, throttle.account_key("alice"))
+    assert before is not None and after is not None
+    assert (after.failures, after.blocked_until) == (before.failures, before.blocked_until)
     assert login_events(session)[-1].action == "login_refused"
 
 
-def test_lock_expires_and_the_right_password_works_again(
+def test_after_the_wait_the_right_password_works_and_the_account_count_is_forgotten(
     session: Session, engine: Engine, alice: User
 ) -> None:
-    lock_out(session)
+    for _ in range(5):
+        fail(session, T0)
+    assert waits(session, T0) == 1
 
-    user = sign_in(session, ALICE_PASSWORD, at=T0 + timedelta(minutes=15, seconds=1))
+    user = sign_in(session, ALICE_PASSWORD, at=T0 + timedelta(seconds=1))
 
     assert user.id == alice.id
-    stored = stored_user(engine, "alice")
-    assert (stored.failed_logins, stored.locked_until) == (0, None)
+    assert throttle_row(engine, throttle.account_key("alice")) is None
+    fail(session, T0 + timedelta(seconds=2), client="192.0.2.1")  # a fresh count: no wait
 
 
-def test_lockout_threshold_is_configurable(
+def test_a_client_that_keeps_failing_waits_ever_longer_while_the_owner_gets_in_elsewhere(
+    session: Session, engine: Engine, alice: User
+) -> None:
+    attacker = (CLIENT for _ in range(100))
+
+    seen = failures_until_waiting(session, "alice", attacker, 15)
+
+    assert seen == [0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900]
+    account = throttle_row(engine, throttle.account_key("alice"))
+    assert account is not None and account.blocked_until and account.last_failure_at
+    assert account.blocked_until - account.last_failure_at == throttle.ACCOUNT_MAX_DELAY
+    at = account.blocked_until  # the account's short wait is over, the client's is not
+    assert waits(session, at, client=CLIENT) == 900 - 30
+    assert sign_in(session, ALICE_PASSWORD, at=at, client="192.0.2.1").id == alice.id
+
+
+def test_a_client_trying_many_names_waits_up_to_the_configured_longest_wait(
+    session: Session, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLANNER_LOCKOUT_MINUTES", "5")
+    at, seen = T0, []
+    for n in range(16):
+        fail(session, at, username=f"guess{n}")  # every name new: only the client counts
+        wait = throttle.wait_for(session, username=f"guess{n + 1}", client=CLIENT, now=at)
+        seen.append(0 if wait is None else wait.seconds)
+        at = at if wait is None else wait.until
+
+    assert seen == [0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]
+    assert sign_in(session, ALICE_PASSWORD, at=at - timedelta(seconds=1), client=None).id
+
+
+def test_the_number_of_failures_before_waiting_is_configurable(
     session: Session, alice: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PLANNER_MAX_LOGIN_FAILURES", "2")
-    with pytest.raises(AuthenticationFailed):
-        sign_in(session, WRONG_PASSWORD)
+    fail(session, T0)
+    fail(session, T0)
 
-    with pytest.raises(AccountLocked):
-        sign_in(session, WRONG_PASSWORD)
-
-
-def test_successful_sign_in_resets_the_failure_count(
-    session: Session, engine: Engine, alice: User
-) -> None:
-    for _ in range(4):
-        with pytest.raises(AuthenticationFailed):
-            sign_in(session, WRONG_PASSWORD)
-
-    sign_in(session, ALICE_PASSWORD)
-
-    assert stored_user(engine, "alice").failed_logins == 0
-    with pytest.raises(AuthenticationFailed):  # a fresh count: not locked at failure five
-        sign_in(session, WRONG_PASSWORD)
+    assert waits(session, T0) == 1
 
 
-def test_admin_password_reset_clears_a_lockout(
+def test_an_ipv6_client_is_counted_by_its_network(session: Session, alice: User) -> None:
+    assert throttle.client_key("2001:db8:1:2::1") == throttle.client_key("2001:db8:1:2:ffff::9")
+    assert throttle.client_key("2001:db8:1:2::1") != throttle.client_key("2001:db8:1:3::1")
+    assert throttle.client_key("::ffff:192.0.2.1") == throttle.client_key("192.0.2.1")
+    assert throttle.client_key(None) is None
+    assert throttle.client_key("192.0.2.1") != throttle.client_key("192.0.2.2")
+
+
+def test_admin_password_reset_forgets_the_account_failures(
     session: Session, engine: Engine, admin: User, alice: User
 ) -> None:
-    lock_out(session)
+    for _ in range(5):
+        fail(session, T0)
 
-    users.set_password(session, actor=admin, username="alice", password="a brand new secret")
+    users.set_password(session, actor=admin, username="alice", password=NEW_PASSWORD)
 
-    assert sign_in(session, "a brand new secret", at=T0 + timedelta(minutes=1)).id == alice.id
-    assert stored_user(engine, "alice").locked_until is None
+    assert sign_in(session, NEW_PASSWORD, at=T0, client=None).id == alice.id
+    assert throttle_row(engine, throttle.account_key("alice")) is None
+
+
+def test_admin_unlocks_an_account_and_a_client_and_it_is_audited(
+    session: Session, engine: Engine, admin: User, alice: User
+) -> None:
+    for _ in range(5):
+        fail(session, T0)
+    assert waits(session, T0) == 1
+
+    assert users.unlock(session, actor=admin, username="alice") is True
+    assert waits(session, T0) == 1  # the client still waits
+    assert users.unlock(session, actor=admin, username="alice", client=CLIENT) is True
+
+    assert sign_in(session, ALICE_PASSWORD, at=T0).id == alice.id
+    assert throttle_row(engine, throttle.client_key(CLIENT)) is None
+    unlocks = [
+        e
+        for e in audit.list_events(session, actor=admin, object_type="user")
+        if e.action == "unlock"
+    ]
+    assert [(e.actor_id, e.object_id) for e in unlocks] == [(admin.id, str(alice.id))] * 2
+
+
+def test_only_admins_unlock(session: Session, engine: Engine, admin: User, alice: User) -> None:
+    for _ in range(5):
+        fail(session, T0, username="admin")
+
+    with pytest.raises(PermissionDenied):
+        users.unlock(session, actor=alice, username="admin")
+
+    assert throttle_row(engine, throttle.account_key("admin")) is not None
 
 
 # --- disabled accounts and the audit trail ---------------------------------------------------
@@ -237,17 +378,19 @@ def test_enabled_again_account_signs_in(session: Session, admin: User, alice: Us
     assert sign_in(session, ALICE_PASSWORD).id == alice.id
 
 
-def test_every_sign_in_attempt_is_audited_and_no_password_is_written(
-    session: Session, engine: Engine, admin: User, alice: User
+def test_every_sign_in_attempt_is_audited_and_no_password_or_unknown_name_is_written(
+    session: Session, engine: Engine, admin: User, alice: User, caplog: pytest.LogCaptureFixture
 ) -> None:
+    typed_name = "Sommersonne#2031"  # a password typed into the username field
     attempts: list[tuple[str, str, type[Exception] | None]] = [
         ("alice", ALICE_PASSWORD, None),
         ("alice", WRONG_PASSWORD, AuthenticationFailed),
-        ("nobody", "nobody's password", AuthenticationFailed),
+        (typed_name, "nobody's password", AuthenticationFailed),
         *[("alice", f"guess number {n}", AuthenticationFailed) for n in range(3)],
-        ("alice", "guess number 3", AccountLocked),  # the fifth failure locks
-        ("alice", ALICE_PASSWORD, AccountLocked),  # refused while locked
+        ("alice", ALICE_PASSWORD, SignInThrottled),  # the client waits after five failures
+        (typed_name, "nobody's password", SignInThrottled),  # whatever name it tries
     ]
+    caplog.set_level(logging.DEBUG, logger="planner")
     for username, password, error in attempts:
         before = len(login_events(session))
         if error is None:
@@ -258,13 +401,19 @@ def test_every_sign_in_attempt_is_audited_and_no_password_is_written(
         assert len(login_events(session)) == before + 1, (username, password)
 
     actions = [e.action for e in login_events(session)]
-    assert actions == ["login"] + ["login_failed"] * 6 + ["login_refused"]
+    assert actions == ["login"] + ["login_failed"] * 5 + ["login_refused"] * 2
     with Session(engine) as fresh:
         every_event = fresh.exec(select(AuditEvent)).all()
-    written = " ".join(str(e.model_dump()) for e in every_event)
+        throttle_keys = [row.key for row in fresh.exec(select(SignInThrottle))]
+    written = " ".join(str(e.model_dump()) for e in every_event) + " ".join(throttle_keys)
+    written += " ".join(r.getMessage() for r in caplog.records)
     for _username, password, _error in attempts:
         assert password not in written
     assert ADMIN_PASSWORD not in written
+    assert typed_name.lower() not in written.lower()
+    assert CLIENT not in written
+    unknown = [e for e in every_event if e.actor_id is None and e.action.startswith("login")]
+    assert {e.object_id for e in unknown} == {users.UNKNOWN_USER_MARKER}
 
 
 # --- managing accounts ----------------------------------------------------------------------
@@ -323,9 +472,9 @@ def test_admin_lists_and_adds_users(session: Session, admin: User, alice: User) 
 
 
 def test_user_changes_their_own_password(session: Session, alice: User) -> None:
-    users.set_password(session, actor=alice, username="alice", password="alice's new secret")
+    users.set_password(session, actor=alice, username="alice", password=NEW_PASSWORD)
 
-    assert sign_in(session, "alice's new secret").id == alice.id
+    assert sign_in(session, NEW_PASSWORD).id == alice.id
     with pytest.raises(AuthenticationFailed):
         sign_in(session, ALICE_PASSWORD)
 
@@ -515,3 +664,86 @@ def test_department_overview_counts_users_and_ideas(session: Session, admin: Use
     ]
 
     assert overview == [("HR", 0, 0), ("Marketing", 1, 2)]
+
+
+# --- password rules -------------------------------------------------------------------------
+
+WEAK_PASSWORDS = [
+    pytest.param("aaaaaaaaaa", "password_pattern", id="one-letter"),
+    pytest.param("abcabcabcabc", "password_pattern", id="repeated-piece"),
+    pytest.param("1234567890", "password_common", id="digits-in-a-row"),
+    pytest.param("hijklmnopqr", "password_pattern", id="letters-in-a-row"),
+    pytest.param("lkjhgfdsapo", "password_pattern", id="keyboard-row-backwards"),
+    pytest.param("zzzzzzzz12!", "password_pattern", id="repeated-with-digits"),
+    pytest.param("passwort1234", "password_common", id="passwort1234"),
+    pytest.param("Passwort2031!", "password_common", id="common-with-year"),
+    pytest.param("P@ssw0rd12345", "password_common", id="letter-swaps"),
+    pytest.param("qwertz123456", "password_common", id="qwertz"),
+    pytest.param("!!Sommer2031", "password_common", id="season"),
+    pytest.param("ich liebe dich 1", "password_common", id="spaces"),
+    pytest.param("hello alice, this is me", "password_has_name", id="username"),
+    pytest.param("Wonderland forever", "password_has_name", id="display-name-part"),
+    pytest.param("x" * 9 + "y" * 248, "too_long", id="257-characters"),
+    pytest.param("too short", "too_short", id="nine-characters"),
+]
+
+
+@pytest.mark.parametrize(("password", "code"), WEAK_PASSWORDS)
+def test_a_guessable_or_too_long_password_is_refused_and_the_old_one_still_works(
+    session: Session, admin: User, alice: User, password: str, code: str
+) -> None:
+    alice.display_name = "Alice Wonderland"
+    session.add(alice)
+    session.commit()
+
+    with pytest.raises(ValidationFailed) as caught:
+        users.set_password(session, actor=admin, username="alice", password=password)
+
+    assert set(caught.value.fields) == {"password"}
+    assert caught.value.fields["password"].code == code  # type: ignore[attr-defined]
+    assert sign_in(session, ALICE_PASSWORD).id == alice.id
+
+
+@pytest.mark.parametrize(("password", "code"), WEAK_PASSWORDS)
+def test_a_new_account_with_a_guessable_or_too_long_password_is_not_made(
+    session: Session, engine: Engine, admin: User, password: str, code: str
+) -> None:
+    count = user_count(engine)
+    data = account("alice", "editor", password, display_name="Alice Wonderland")
+
+    with pytest.raises(ValidationFailed) as caught:
+        users.create_user(session, actor=admin, data=data)
+
+    assert set(caught.value.fields) == {"password"}
+    assert caught.value.fields["password"].code == code  # type: ignore[attr-defined]
+    assert user_count(engine) == count
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        pytest.param("correct horse battery staple", id="passphrase"),
+        pytest.param("Zugspitze ist 2962 m hoch", id="german-sentence"),
+        pytest.param("k" + "Hq7-zR2p" * 31 + "mN5wXy9", id="256-characters"),
+    ],
+)
+def test_a_good_password_up_to_256_characters_is_set(
+    session: Session, admin: User, alice: User, password: str
+) -> None:
+    users.set_password(session, actor=admin, username="alice", password=password)
+
+    assert sign_in(session, password).id == alice.id
+
+
+@given(
+    word=hypothesis_st.sampled_from(sorted(common_passwords())),
+    head=hypothesis_st.text(alphabet="0123456789!?.-_# ", max_size=4),
+    tail=hypothesis_st.text(alphabet="0123456789!?.-_# ", max_size=8),
+    capitalised=hypothesis_st.booleans(),
+)
+def test_a_common_password_with_digits_or_symbols_around_it_is_always_refused(
+    word: str, head: str, tail: str, capitalised: bool
+) -> None:
+    password = head + (word.capitalize() if capitalised else word) + tail
+
+    assert password_problem(password) is not None

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session
 
-from planner import channels, ideas, pieces, planning, users
+from planner import channels, ideas, pieces, planning, throttle, users
 from planner.db import make_engine
-from planner.models import PostStatus, Role
+from planner.errors import AuthenticationFailed
+from planner.models import PostStatus, Role, utcnow
 from planner.ui import keys
 from planner.ui.app import PAGES_BY_ROLE, page_path
 from tests.ui.conftest import PASSWORD, open_page, sign_in
@@ -19,6 +21,38 @@ def test_wrong_password_shows_the_message_and_stays_signed_out(database: str) ->
     at = sign_in("lena", "wrong-password")
     assert [e.value for e in at.error] == ["Benutzername oder Passwort ist falsch."]
     assert keys.USER_ID not in at.session_state
+
+
+def _fail_until_waiting(database: str, username: str) -> None:
+    """Failed sign-ins for `username`, each as soon as allowed, until its next try waits
+    half a minute from now (as tries from elsewhere would leave it)."""
+    engine = make_engine(database)
+    with Session(engine) as s:
+        at = utcnow() - timedelta(seconds=31)
+        while (at - utcnow()).total_seconds() < 0:
+            with pytest.raises(AuthenticationFailed):
+                users.authenticate(s, username=username, password="wrong-password", now=at)
+            wait = throttle.wait_for(s, username=username, client=None, now=at)
+            at = wait.until if wait is not None else at
+    engine.dispose()
+
+
+def test_repeated_failures_make_even_the_right_password_wait_as_for_an_unknown_name(
+    database: str,
+) -> None:
+    _fail_until_waiting(database, "ed")
+    _fail_until_waiting(database, "niemand")
+
+    known = sign_in("ed", PASSWORD)
+    unknown = sign_in("niemand", "was auch immer")
+
+    [error] = [e.value for e in known.error]
+    assert re.fullmatch(
+        r"Zu viele Anmeldeversuche\. Bitte in etwa (\d+) Sekunden erneut versuchen\.", error
+    )
+    assert [re.sub(r"\d+", "N", e.value) for e in unknown.error] == [re.sub(r"\d+", "N", error)]
+    assert keys.USER_ID not in known.session_state
+    assert known.text_input(key=keys.SIGN_IN_USERNAME).value == "ed"  # what was typed stays
 
 
 def test_contributor_sees_her_ideas_as_plain_text_in_german(database: str) -> None:

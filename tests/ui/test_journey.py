@@ -374,23 +374,6 @@ def test_my_ideas_shows_state_reason_piece_and_planned_and_actual_posts(database
     assert list(posts["Link"]) == ["", "https://example.org/post/1"]
 
 
-# --- bad input not covered next to its page --------------------------------------------------
-
-
-def test_a_locked_account_says_until_when_and_keeps_the_username(
-    database: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PLANNER_MAX_LOGIN_FAILURES", "2")
-    at = sign_in("ed", "wrong-password")
-    assert [e.value for e in at.error] == ["Benutzername oder Passwort ist falsch."]
-    sign_in("ed", "wrong-password")  # the second failure locks the account
-    at = sign_in("ed", PASSWORD)  # and then even the right password is refused
-    [error] = [e.value for e in at.error]
-    assert error.startswith("Zu viele Fehlversuche: Das Konto ist bis ")
-    assert keys.USER_ID not in at.session_state
-    assert at.text_input(key=keys.SIGN_IN_USERNAME).value == "ed"  # what was typed stays
-
-
 # --- user-written text is shown literally ----------------------------------------------------
 
 

@@ -96,3 +96,15 @@ def test_password_reset_and_role_change(database: str) -> None:
     assert [s.value for s in at.success] == ["ed ist jetzt Freigabe."]
     with Session(make_engine(database)) as s:
         assert users.get_user(s, "ed").role == Role.approver
+
+
+def test_a_common_password_is_refused_with_the_reason_in_german(database: str) -> None:
+    at = open_page(sign_in("admin", PASSWORD), "users")
+    at.selectbox(key=keys.USERS_PICK).select("ed").run()
+    at.text_input(key=keys.USERS_NEW_PASSWORD).input("Passwort2031!")
+    at.button(key=keys.USERS_RESET).click().run()
+
+    [error] = [e.value for e in at.error]
+    assert error.startswith("Passwort: Das ist eines der häufigsten Passwörter")
+    assert not at.success
+    assert not sign_in("ed", PASSWORD).exception

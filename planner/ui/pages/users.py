@@ -10,7 +10,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from planner import users
 from planner.errors import NotFound, PermissionDenied, ValidationFailed
-from planner.models import Role, User, utcnow
+from planner.models import Role, User
 from planner.ui import app, keys, moves
 from planner.ui.i18n import LANGUAGES
 
@@ -44,8 +44,6 @@ def _department_labels(departments: list[str]) -> dict[str, str]:
 def _state(user: User) -> str:
     if user.disabled:
         return app.t("users.state.disabled")
-    if user.locked_until is not None and user.locked_until > utcnow():
-        return app.t("users.state.locked", until=app.when(user.locked_until, user.timezone))
     return app.t("users.state.active")
 
 
