@@ -222,21 +222,55 @@ def mark_needs_reconnect(
 
 def _host(url: object) -> str:
     parts = urlsplit(str(url or "").strip())
-    return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{parts.port or ''}"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port or ''}"
 
 
-def _moved_host(channel: Channel, settings: Mapping[str, Any]) -> str:
-    """The new host when `settings` point one of the channel's addresses elsewhere, or ''."""
+def _destinations(cls: type[Publisher], settings: Mapping[str, Any]) -> dict[str, str]:
+    """Where the channel's requests go, by setting: the settings the adapter names
+    (`destination_settings`), or else every address (its scheme, host and port)."""
+    where: dict[str, str] = {}
+    named = cls.destination_settings
+    for spec in cls.settings_spec:
+        value = settings.get(spec.name)
+        if spec.secret or value is None or value == "":
+            continue
+        if named is not None and spec.name in named:
+            where[spec.name] = f"{spec.name}={str(value).strip().lower()}"
+        elif named is None and spec.type == "url":
+            where[spec.name] = _host(value)
+    return where
+
+
+def _moved_host(channel: Channel, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """The new host when the `new` settings send requests anywhere the `old` did not, or ''.
+
+    Another address on a host the channel already talks to is no move.
+    An address given where there was none counts, and so does one that falls back to its
+    default; an address emptied does not (nothing goes there any more).
+    """
     cls = REGISTRY.get(channel.kind)
     if cls is None:
         return ""
-    for spec in cls.settings_spec:
-        if spec.secret or spec.type != "url" or spec.name not in settings:
-            continue
-        old, new = channel.settings.get(spec.name), settings[spec.name]
-        if old and new and _host(old) != _host(new):
-            return urlsplit(str(new).strip()).hostname or str(new)
+    before, after = set(_destinations(cls, old).values()), _destinations(cls, new)
+    for name, where in after.items():
+        if where not in before:
+            if cls.destination_settings is None:
+                return urlsplit(str(new[name]).strip()).hostname or str(new[name])
+            return ", ".join(f"{n}={new[n]}" for n in cls.destination_settings if new.get(n))
     return ""
+
+
+def _effective(kind: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """`settings` as the adapter reads them (defaults filled in), or as stored if invalid."""
+    cls = REGISTRY.get(kind)
+    try:
+        return cls.clean_settings(settings) if cls is not None else dict(settings)
+    except ConfigError:
+        return dict(settings)
 
 
 def _secrets_to_reenter(
@@ -390,6 +424,7 @@ def update_channel(
     if isinstance(daily_cap, int) and daily_cap < 1:
         problems["daily_cap"] = Message("daily_cap_min", "a daily cap is at least 1")
     plain, secrets = dict(channel.settings), credentials.decrypt(channel.credentials)
+    stored_secrets = dict(secrets)
     changed: list[str] = []
     declared: bool | None = None
     if settings is not None:
@@ -410,7 +445,8 @@ def update_channel(
         except ValidationFailed as err:
             problems.update(err.fields)
         declared = _take_declaration(channel.kind, plain, settings)
-        moved = _moved_host(channel, settings)
+        before = _effective(channel.kind, {**channel.settings, **stored_secrets})
+        moved = "" if problems else _moved_host(channel, before, plain)
         if moved:
             problems.update(_secrets_to_reenter(channel, secrets, settings, moved))
     else:

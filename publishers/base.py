@@ -237,6 +237,9 @@ class Publisher:
     # `validate` counts it too.
     appends_link: ClassVar[bool] = False
     settings_spec: ClassVar[Sequence[SettingSpec]] = ()
+    # The settings that say which server gets the channel's secrets (None: every "url"
+    # setting); pointing one elsewhere means giving the secrets again.
+    destination_settings: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         self.settings = self.clean_settings(settings)

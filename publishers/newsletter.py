@@ -127,6 +127,9 @@ class NewsletterPublisher(Publisher):
     counted_as: ClassVar[str] = "characters"
     supports_media: ClassVar[bool] = False
     uses_http: ClassVar[bool] = False
+    # The password goes to this server (in the clear with security "none"); the
+    # unsubscribe address is only a link in the e-mail.
+    destination_settings: ClassVar[tuple[str, ...]] = ("host", "port", "security")
     settings_spec = (
         SettingSpec("host", help="SMTP server, e.g. smtp.example.de"),
         SettingSpec(

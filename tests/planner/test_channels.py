@@ -126,6 +126,100 @@ def test_a_new_path_on_the_same_host_keeps_the_stored_secret(world: World, engin
     assert credentials.decrypt(stored(engine, "Intranet").credentials) == {"secret": TOKEN}
 
 
+@pytest.mark.parametrize(
+    ("kind", "settings", "change", "host"),
+    [
+        # An address given where there was none: the signed status question goes there.
+        (
+            "webhook",
+            {"url": "http://127.0.0.1:9/a", "secret": TOKEN},
+            {"status_url": "https://elsewhere.example/status", "secret": ""},
+            "elsewhere.example",
+        ),
+        # An address emptied falls back to its default: the app password would go there.
+        (
+            "bluesky",
+            {
+                "service_url": "http://127.0.0.1:9",
+                "handle": "firma.example",
+                "app_password": TOKEN,
+            },
+            {"service_url": "", "app_password": ""},
+            "bsky.social",
+        ),
+        # Not an address, yet the SMTP password goes to this server.
+        (
+            "newsletter",
+            {
+                "host": "127.0.0.1",
+                "username": "news",
+                "password": TOKEN,
+                "from_address": "news@example.de",
+                "list_address": "kunden@example.de",
+                "unsubscribe_mailto": "abmelden@example.de",
+            },
+            {"host": "smtp.elsewhere.example", "password": ""},
+            "smtp.elsewhere.example",
+        ),
+        # The same server, but without encryption: the password would travel in the clear.
+        (
+            "newsletter",
+            {
+                "host": "127.0.0.1",
+                "username": "news",
+                "password": TOKEN,
+                "from_address": "news@example.de",
+                "list_address": "kunden@example.de",
+                "unsubscribe_mailto": "abmelden@example.de",
+            },
+            {"security": "none"},
+            "security=none",
+        ),
+    ],
+)
+def test_every_way_to_a_new_server_asks_for_the_secrets_again(
+    world: World,
+    engine: Engine,
+    kind: str,
+    settings: dict[str, str],
+    change: dict[str, str],
+    host: str,
+) -> None:
+    channels.create_channel(
+        world.session, actor=world.admin, kind=kind, name="Chan", settings=settings
+    )
+    before = stored(engine, "Chan")
+
+    with pytest.raises(ValidationFailed) as caught:
+        channels.update_channel(world.session, actor=world.admin, ref="Chan", settings=change)
+
+    [field] = caught.value.fields
+    assert field in channels.secret_names(before)
+    assert host in str(caught.value)
+    after = stored(engine, "Chan")
+    assert (after.settings, after.credentials) == (before.settings, before.credentials)
+
+
+def test_an_added_address_on_the_same_host_keeps_the_stored_secret(
+    world: World, engine: Engine
+) -> None:
+    channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="webhook",
+        name="Intranet",
+        settings={"url": "http://127.0.0.1:9/a", "secret": TOKEN},
+    )
+    channels.update_channel(
+        world.session,
+        actor=world.admin,
+        ref="Intranet",
+        settings={"url": "http://127.0.0.1:9/a", "status_url": "http://127.0.0.1:9/status"},
+    )
+    assert stored(engine, "Intranet").settings["status_url"] == "http://127.0.0.1:9/status"
+    assert credentials.decrypt(stored(engine, "Intranet").credentials) == {"secret": TOKEN}
+
+
 def test_bad_update_names_the_setting_and_changes_nothing(world: World, engine: Engine) -> None:
     channels.create_channel(
         world.session,

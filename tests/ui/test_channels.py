@@ -156,3 +156,27 @@ def test_a_detected_basis_is_shown_in_english_too(database: str) -> None:
     assert at.button(key=keys.CHANNELS_DEDUP_DECLARE).label == (
         "Declare: the receiver does not drop repeats"
     )
+
+
+def test_the_test_button_sends_the_stored_secret_only_to_the_stored_address(
+    database: str, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok", status=200)
+    elsewhere = HTTPServer(host="127.0.0.1", port=0)
+    elsewhere.expect_request("/hook").respond_with_data("ok", status=200)
+    elsewhere.start()
+    try:
+        at = add_webhook(
+            open_page(sign_in("admin", PASSWORD), "channels"), httpserver.url_for("/hook")
+        )
+        # Another host typed, the secret left empty: saving refuses, and Test asks the
+        # saved address, never the one in the form.
+        at.text_input(key=setting("1", "url")).input(elsewhere.url_for("/hook"))
+        at.button(key=keys.CHANNELS_SAVE).click().run()
+        assert any("secret" in e.value and "127.0.0.1" in e.value for e in at.error)
+        at.button(key=keys.CHANNELS_TEST).click().run()
+        assert [s.value for s in at.success][-1].startswith("Verbindung in Ordnung")
+        assert elsewhere.log == []
+        assert len(httpserver.log) == 1
+    finally:
+        elsewhere.stop()
