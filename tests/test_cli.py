@@ -388,8 +388,12 @@ def _intranet(org: Cli, httpserver: HTTPServer) -> None:
         "Intranet",
         "--set",
         f"url={httpserver.url_for('/in')}",
+        "--secret",
+        "secret",
         "--as",
         "boss",
+        "--password-stdin",
+        stdin="hook-secret-for-test\n",
     )
 
 
@@ -630,8 +634,21 @@ def test_channels_edit_refuses_bad_input_with_clear_messages_and_changes_nothing
     org: Cli, httpserver: HTTPServer
 ) -> None:
     url = httpserver.url_for("/in")
-    org.ok("channels", "add", "webhook", "Intranet", "--set", f"url={url}", "--as", "boss")
     secret = token_hex(12)
+    org.ok(
+        "channels",
+        "add",
+        "webhook",
+        "Intranet",
+        "--set",
+        f"url={url}",
+        "--secret",
+        "secret",
+        "--as",
+        "boss",
+        "--password-stdin",
+        stdin=f"{secret}\n",
+    )
 
     unknown = org("channels", "edit", "Fax", "--set", "url=https://x.example", "--as", "boss")
     malformed = org("channels", "edit", "Intranet", "--set", "url", "--as", "boss")

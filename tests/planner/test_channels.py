@@ -226,14 +226,14 @@ def test_bad_update_names_the_setting_and_changes_nothing(world: World, engine: 
         actor=world.admin,
         kind="webhook",
         name="Intranet",
-        settings={"url": "http://127.0.0.1:9/a"},
+        settings={"url": "http://127.0.0.1:9/a", "secret": TOKEN},
     )
     channels.create_channel(
         world.session,
         actor=world.admin,
         kind="webhook",
         name="Other",
-        settings={"url": "http://127.0.0.1:9/o"},
+        settings={"url": "http://127.0.0.1:9/o", "secret": TOKEN},
     )
 
     with pytest.raises(ValidationFailed) as caught:
@@ -255,7 +255,7 @@ def test_only_admins_update_channels(world: World) -> None:
         actor=world.admin,
         kind="webhook",
         name="Intranet",
-        settings={"url": "http://127.0.0.1:9/a"},
+        settings={"url": "http://127.0.0.1:9/a", "secret": TOKEN},
     )
 
     with pytest.raises(PermissionDenied):
@@ -393,7 +393,7 @@ def test_a_webhooks_receiver_setting_is_kept_as_the_admins_declaration(
         actor=world.admin,
         kind="webhook",
         name="Intranet",
-        settings={"url": "http://127.0.0.1:9/a", "receiver_deduplicates": "yes"},
+        settings={"url": "http://127.0.0.1:9/a", "secret": TOKEN, "receiver_deduplicates": "yes"},
     )
     kept = stored(engine, "Intranet")
     assert (kept.deduplicates, kept.deduplication_basis) == (True, "set by an admin")

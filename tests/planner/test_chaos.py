@@ -60,7 +60,7 @@ def _hook(session: Session, world: World, name: str, sink: Sink, *, deduplicates
         actor=world.admin,
         kind="webhook",
         name=name,
-        settings={"url": sink.url, "timeout_seconds": 1},
+        settings={"url": sink.url, "secret": "sink-secret", "timeout_seconds": 1},
     )
     if deduplicates:
         assert channel.id is not None

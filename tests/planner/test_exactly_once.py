@@ -199,7 +199,7 @@ def _org(session: Session, sink: Sink, *, deduplicates: bool) -> tuple[World, Pi
         actor=world.admin,
         kind="webhook",
         name="Intranet",
-        settings={"url": sink.url, "receiver_deduplicates": deduplicates},
+        settings={"url": sink.url, "secret": "sink-secret", "receiver_deduplicates": deduplicates},
     )
     piece = pieces.create_piece(
         session, actor=world.editor, data={"title": "Betriebsfest", "body": "Alle sind dabei!"}

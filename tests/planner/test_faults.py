@@ -179,7 +179,7 @@ def test_an_unambiguous_failure_is_retried_on_any_channel(
 
 
 def _webhook(world: World, sink: Sink, *, status_url: bool) -> Channel:
-    settings: dict[str, object] = {"url": sink.url, "timeout_seconds": 1}
+    settings: dict[str, object] = {"url": sink.url, "secret": "sink-secret", "timeout_seconds": 1}
     if status_url:
         settings["status_url"] = sink.status_url
     return channels.create_channel(

@@ -101,7 +101,7 @@ def test_test_connection_reaches_the_receiver_then_the_channel_is_disabled(
         "Verbindung in Ordnung: the webhook answered HTTP 200"
     )
     [request] = [r for r, _ in httpserver.log]
-    assert request.headers["X-Planner-Signature"].startswith("sha256=")
+    assert request.headers["webhook-signature"].startswith("v1,")
 
     httpserver.clear()
     httpserver.expect_request("/hook").respond_with_data("no", status=401)

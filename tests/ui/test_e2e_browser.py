@@ -173,7 +173,7 @@ def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
                 actor=admin,
                 kind="webhook",
                 name=CHANNEL,
-                settings={"url": sink.url, "receiver_deduplicates": False},
+                settings={"url": sink.url, "secret": "sink-secret", "receiver_deduplicates": False},
             )
         engine.dispose()
         yield Org(url, sink)
