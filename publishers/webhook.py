@@ -118,8 +118,10 @@ class WebhookPublisher(Publisher):
     # Unix seconds of an attempt; replaced in tests.
     clock: Callable[[], float] = staticmethod(time.time)
 
-    def __init__(self, settings: Mapping[str, Any]) -> None:
-        super().__init__(settings)
+    def __init__(
+        self, settings: Mapping[str, Any], *, allow_private_network: bool | None = None
+    ) -> None:
+        super().__init__(settings, allow_private_network=allow_private_network)
         # Only a receiver with a status address can say whether a post arrived.
         self.can_look_up = bool(self.settings["status_url"])  # type: ignore[misc]
 

@@ -379,8 +379,14 @@ def test_audit_export_to_file(org: Cli, tmp_path: Path) -> None:
 # --- publishing from the command line ---------------------------------------------------------
 
 
+def _allow_private_network(org: Cli) -> None:
+    """The admin lets channels reach this machine: the test server listens on 127.0.0.1."""
+    org.ok("settings", "set", "allow_private_network", "on", "--as", "boss")
+
+
 def _intranet(org: Cli, httpserver: HTTPServer) -> None:
     """A webhook channel "Intranet" to the local test server's /in."""
+    _allow_private_network(org)
     org.ok(
         "channels",
         "add",
@@ -426,6 +432,7 @@ def _approved_piece_with_due_post(org: Cli, channel: str) -> int:
 def test_channels_add_keeps_the_secret_out_of_every_output(
     org: Cli, httpserver: HTTPServer
 ) -> None:
+    _allow_private_network(org)
     out = org.ok(
         "channels",
         "add",
@@ -635,6 +642,7 @@ def test_channels_edit_refuses_bad_input_with_clear_messages_and_changes_nothing
 ) -> None:
     url = httpserver.url_for("/in")
     secret = token_hex(12)
+    _allow_private_network(org)
     org.ok(
         "channels",
         "add",

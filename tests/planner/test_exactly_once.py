@@ -34,7 +34,7 @@ from planner.credentials import new_key
 from planner.db import make_engine
 from planner.migrate import upgrade
 from planner.models import Channel, Piece, Post, PostStatus, PublishAttempt, WorkerHeartbeat, utcnow
-from tests.conftest import POSTGRES_URL, World
+from tests.conftest import POSTGRES_URL, World, allow_private_network
 from tests.sink import Sink
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -194,6 +194,7 @@ def wait_for(
 def _org(session: Session, sink: Sink, *, deduplicates: bool) -> tuple[World, Piece, Channel]:
     """Users, an approved piece and a webhook channel to the sink."""
     world = World(session)
+    allow_private_network(session, world.admin)  # the sink listens on 127.0.0.1
     channel = channels.create_channel(
         session,
         actor=world.admin,

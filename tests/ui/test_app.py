@@ -97,7 +97,7 @@ def test_publishing_page_shows_failed_posts_and_retries_them(database: str) -> N
             actor=admin,
             kind="webhook",
             name="Intranet",
-            settings={"url": "http://127.0.0.1:9/hook", "secret": "hook-secret-for-test"},
+            settings={"url": "https://intranet.example.org/hook", "secret": "hook-secret-for-test"},
         )
         piece = pieces.create_piece(s, actor=ed, data={"title": "Betriebsfest"})
         post = planning.plan_post(
@@ -193,7 +193,7 @@ def test_the_ledger_says_each_outcome_in_the_users_language(database: str) -> No
             actor=admin,
             kind="webhook",
             name="Intranet",
-            settings={"url": "http://127.0.0.1:9", "secret": "hook-secret-for-test"},
+            settings={"url": "https://intranet.example.org", "secret": "hook-secret-for-test"},
         )
         piece = pieces.create_piece(s, actor=ed, data={"title": "Betriebsfest"})
         post = planning.plan_post(

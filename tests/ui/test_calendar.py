@@ -50,7 +50,7 @@ def _setup(database: str) -> dict[str, int]:
             actor=admin,
             kind="webhook",
             name="Intranet",
-            settings={"url": "http://127.0.0.1:9/", "secret": "hook-secret-for-test"},
+            settings={"url": "https://intranet.example.org/", "secret": "hook-secret-for-test"},
         )
         idea = ideas.list_ideas(s, actor=ed)[0]
         accepted = ideas.accept_idea(s, actor=ed, idea_id=idea.id or 0)
