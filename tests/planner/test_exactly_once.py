@@ -56,9 +56,14 @@ class Database:
 
 @pytest.fixture
 def database(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_template: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Database]:
     """A SQLite file in tmp_path, or a new PostgreSQL schema (named in the URL)."""
+    # The channel secrets this test saves are read by the processes it starts.
+    monkeypatch.setenv("PLANNER_SECRET_KEY", SECRET_KEY)
     if request.param == "sqlite":
         path = tmp_path / "planner.db"
         shutil.copy(sqlite_template, path)
