@@ -684,6 +684,39 @@ def test_channels_edit_refuses_bad_input_with_clear_messages_and_changes_nothing
     ]
 
 
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("http://127.0.0.1:9/in", "127.0.0.1 is this machine (loopback)"),
+        ("http://0x7f000001:9/in", "127.0.0.1 is this machine (loopback)"),
+        ("http://169.254.169.254/latest/", "169.254.169.254 is a link-local address"),
+        ("https://bot:pw-1a2b3c@hooks.example.org/in", "enter them in the channel's secret"),
+    ],
+)
+def test_channels_add_refuses_an_address_inside_or_with_a_password(
+    org: Cli, url: str, said: str
+) -> None:
+    code, out, err = org(
+        "channels",
+        "add",
+        "webhook",
+        "Intranet",
+        "--set",
+        f"url={url}",
+        "--secret",
+        "secret",
+        "--as",
+        "boss",
+        "--password-stdin",
+        stdin="hook-secret-for-test\n",
+    )
+    assert code == 1
+    assert said in err
+    assert ("allow_private_network" in err) == ("loopback" in said)
+    assert "pw-1a2b3c" not in out + err
+    assert json.loads(org.ok("channels", "list", "--json")) == []
+
+
 def test_channels_add_takes_no_secret_on_the_command_line(org: Cli) -> None:
     token = token_hex(12)
     code, out, err = org(
