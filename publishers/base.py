@@ -242,6 +242,9 @@ class Publisher:
     # The settings that say which server gets the channel's secrets (None: every "url"
     # setting); pointing one elsewhere means giving the secrets again.
     destination_settings: ClassVar[tuple[str, ...] | None] = None
+    # Settings that name a server's host without being an address (an SMTP host): they
+    # are checked like the hosts of addresses.
+    host_settings: ClassVar[tuple[str, ...]] = ()
 
     # Whether the adapter may reach loopback and private addresses (an intranet server):
     # the organisation's `allow_private_network` setting, given by whoever builds it.
@@ -305,6 +308,11 @@ class Publisher:
         are never shown), and none points where channels may not go (`addresses`). Names
         are not resolved here: every request checks what they resolve to then.
         """
+        for name in cls.host_settings:
+            host = str(settings.get(name) or "")
+            refusal = addresses.host_refusal(host, allow_private=allow_private_network)
+            if host and refusal is not None:
+                raise _refused(cls.kind, name, refusal)
         for spec in cls.settings_spec:
             value = settings.get(spec.name)
             if not value or (spec.type != "url" and not spec.http_address):
