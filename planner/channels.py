@@ -12,16 +12,17 @@ import logging
 from collections.abc import Mapping, Sequence
 from types import EllipsisType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlmodel import Session, col, func, select
 
-from planner import audit, credentials
+from planner import audit, credentials, org_settings
 from planner.errors import Message, NotFound, ValidationFailed
 from planner.models import Channel, User
 from planner.permissions import require
 from publishers import CHANNEL_KINDS, REGISTRY
 from publishers.base import ConfigError, DeliveryError, Publisher, SettingSpec
+from publishers.http import excerpt
 
 log = logging.getLogger(__name__)
 # The basis of a deduplication an admin declared, or denied: detection leaves it alone.
@@ -36,8 +37,14 @@ def config_message(err: ConfigError) -> str:
     return Message.formatted(f"config_{err.code}", str(err), err.params)
 
 
-def _split_settings(kind: str, settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Validate settings with the kind's adapter and split off the secret ones."""
+def _split_settings(
+    kind: str, settings: dict[str, Any], *, allow_private: bool
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Validate settings with the kind's adapter and split off the secret ones.
+
+    Addresses are checked too: none with a user name or password in it, none where
+    channels may not go (private ones only with `allow_private`).
+    """
     cls = REGISTRY.get(kind)
     if cls is None:
         # No adapter for this kind yet: keep the plain settings; they are checked once
@@ -45,6 +52,7 @@ def _split_settings(kind: str, settings: dict[str, Any]) -> tuple[dict[str, Any]
         return dict(settings), {}
     try:
         clean = cls.clean_settings(settings)
+        cls.check_addresses(clean, allow_private_network=allow_private)
     except ConfigError as err:
         raise ValidationFailed({err.field: config_message(err)}) from err
     secret_names = {spec.name for spec in cls.settings_spec if spec.secret}
@@ -92,7 +100,11 @@ def create_channel(
     declared: bool | None = None
     if "kind" not in problems:
         try:
-            plain, secrets = _split_settings(kind, dict(settings or {}))
+            plain, secrets = _split_settings(
+                kind,
+                dict(settings or {}),
+                allow_private=org_settings.allows_private_network(session),
+            )
         except ValidationFailed as err:
             problems.update(err.fields)
         declared = _take_declaration(kind, plain, settings or {})
@@ -153,18 +165,32 @@ def secret_names(channel: Channel) -> list[str]:
 
 
 def public_view(channel: Channel) -> dict[str, Any]:
-    """A channel's settings for display: secrets only say whether they are set."""
+    """A channel's settings for display: secrets only say whether they are set.
+
+    An address never shows a user name or password in it (one saved before such
+    addresses were refused): "***" stands in for them.
+    """
     stored = set(credentials.decrypt(channel.credentials)) if channel.credentials else set()
-    view = dict(channel.settings)
+    view = {name: _without_credentials(value) for name, value in channel.settings.items()}
     for name in secret_names(channel):
         view[name] = "*** (set)" if name in stored else "(not set)"
     return view
+
+
+def _without_credentials(value: Any) -> Any:
+    if not isinstance(value, str) or "://" not in value:
+        return value
+    parts = urlsplit(value)
+    if "@" not in parts.netloc:
+        return value
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
 
 
 def build_adapter(channel: Channel) -> Publisher:
     """The adapter for a channel, built from its settings and decrypted secrets.
 
     Adapters of one channel share a keep-alive session per thread; channels never do.
+    They reach loopback and private addresses only while the organisation allows it.
     """
     cls = REGISTRY.get(channel.kind)
     if cls is None:
@@ -175,8 +201,11 @@ def build_adapter(channel: Channel) -> Publisher:
             }
         )
     merged = {**channel.settings, **credentials.decrypt(channel.credentials)}
+    # The admin's allowance as it is now; a channel not in a session gets none.
+    session = Session.object_session(channel)
+    private = isinstance(session, Session) and org_settings.allows_private_network(session)
     try:
-        adapter: Publisher = cls(merged)
+        adapter: Publisher = cls(merged, allow_private_network=private)
     except ConfigError as err:
         raise ValidationFailed({err.field: config_message(err)}) from err
     # Adapters are built anew for every batch; the channel's connections outlive them.
@@ -224,21 +253,55 @@ def mark_needs_reconnect(
 
 def _host(url: object) -> str:
     parts = urlsplit(str(url or "").strip())
-    return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{parts.port or ''}"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port or ''}"
 
 
-def _moved_host(channel: Channel, settings: Mapping[str, Any]) -> str:
-    """The new host when `settings` point one of the channel's addresses elsewhere, or ''."""
+def _destinations(cls: type[Publisher], settings: Mapping[str, Any]) -> dict[str, str]:
+    """Where the channel's requests go, by setting: the settings the adapter names
+    (`destination_settings`), or else every address (its scheme, host and port)."""
+    where: dict[str, str] = {}
+    named = cls.destination_settings
+    for spec in cls.settings_spec:
+        value = settings.get(spec.name)
+        if spec.secret or value is None or value == "":
+            continue
+        if named is not None and spec.name in named:
+            where[spec.name] = f"{spec.name}={str(value).strip().lower()}"
+        elif named is None and spec.type == "url":
+            where[spec.name] = _host(value)
+    return where
+
+
+def _moved_host(channel: Channel, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """The new host when the `new` settings send requests anywhere the `old` did not, or ''.
+
+    Another address on a host the channel already talks to is no move.
+    An address given where there was none counts, and so does one that falls back to its
+    default; an address emptied does not (nothing goes there any more).
+    """
     cls = REGISTRY.get(channel.kind)
     if cls is None:
         return ""
-    for spec in cls.settings_spec:
-        if spec.secret or spec.type != "url" or spec.name not in settings:
-            continue
-        old, new = channel.settings.get(spec.name), settings[spec.name]
-        if old and new and _host(old) != _host(new):
-            return urlsplit(str(new).strip()).hostname or str(new)
+    before, after = set(_destinations(cls, old).values()), _destinations(cls, new)
+    for name, where in after.items():
+        if where not in before:
+            if cls.destination_settings is None:
+                return urlsplit(str(new[name]).strip()).hostname or str(new[name])
+            return ", ".join(f"{n}={new[n]}" for n in cls.destination_settings if new.get(n))
     return ""
+
+
+def _effective(kind: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """`settings` as the adapter reads them (defaults filled in), or as stored if invalid."""
+    cls = REGISTRY.get(kind)
+    try:
+        return cls.clean_settings(settings) if cls is not None else dict(settings)
+    except ConfigError:
+        return dict(settings)
 
 
 def _secrets_to_reenter(
@@ -260,19 +323,24 @@ def _secrets_to_reenter(
 def check_connection(session: Session, *, actor: User, ref: str | int) -> str:
     """Ask the channel whether it answers and accepts the credentials.
 
+    The answer, or the failure, is a short printable excerpt with every secret masked:
+    whatever the server sends back never reaches the dashboard or terminal unfiltered.
+
     Success clears a needs-reconnect flag; refused credentials set it. The channel is also
     asked whether it drops repeated requests, unless an admin declared that.
     """
     require(actor, "manage_channels")
     channel = get_channel(session, ref)
     adapter = build_adapter(channel)
+    # What the server said is shown only as a short printable excerpt, secrets masked.
+    secrets = [str(v) for v in credentials.decrypt(channel.credentials).values() if v]
     try:
-        answer = adapter.check_connection()
+        answer = excerpt(adapter.check_connection(), secrets)
     except DeliveryError as err:
         if err.outcome == "auth":
             assert channel.id is not None
             mark_needs_reconnect(session, channel_id=channel.id, message=err.message, actor=actor)
-        raise ValidationFailed({"connection": str(err)}) from err
+        raise ValidationFailed({"connection": excerpt(str(err), secrets)}) from err
     if channel.deduplication_basis != ADMIN_BASIS:
         _detect_deduplication(session, actor, channel, adapter)
     if channel.needs_reconnect:
@@ -392,6 +460,7 @@ def update_channel(
     if isinstance(daily_cap, int) and daily_cap < 1:
         problems["daily_cap"] = Message("daily_cap_min", "a daily cap is at least 1")
     plain, secrets = dict(channel.settings), credentials.decrypt(channel.credentials)
+    stored_secrets = dict(secrets)
     changed: list[str] = []
     declared: bool | None = None
     if settings is not None:
@@ -408,11 +477,14 @@ def update_channel(
                 changed.append(key)
             merged[key] = value
         try:
-            plain, secrets = _split_settings(channel.kind, merged)
+            plain, secrets = _split_settings(
+                channel.kind, merged, allow_private=org_settings.allows_private_network(session)
+            )
         except ValidationFailed as err:
             problems.update(err.fields)
         declared = _take_declaration(channel.kind, plain, settings)
-        moved = _moved_host(channel, settings)
+        before = _effective(channel.kind, {**channel.settings, **stored_secrets})
+        moved = "" if problems else _moved_host(channel, before, plain)
         if moved:
             problems.update(_secrets_to_reenter(channel, secrets, settings, moved))
     else:

@@ -74,6 +74,12 @@ SPECS: dict[str, SettingSpec] = {
         lambda: "6", _hours, "how late a missed post may still go out, in hours"
     ),
     "publishing_frozen": SettingSpec(lambda: "off", _switch, "crisis freeze: on holds every post"),
+    "allow_private_network": SettingSpec(
+        lambda: "off",
+        _switch,
+        "on: channels may reach this machine and private networks (an intranet Matrix or "
+        "WordPress); link-local and cloud metadata addresses stay refused",
+    ),
 }
 
 
@@ -96,6 +102,11 @@ def all_settings(session: Session, *, actor: User) -> dict[str, str]:
 def is_frozen(session: Session) -> bool:
     """Whether the crisis freeze holds all publishing."""
     return get_setting(session, "publishing_frozen") == "on"
+
+
+def allows_private_network(session: Session) -> bool:
+    """Whether channels may reach loopback and private addresses (intranet servers)."""
+    return get_setting(session, "allow_private_network") == "on"
 
 
 def set_setting(session: Session, *, actor: User, key: str, value: Any) -> str:

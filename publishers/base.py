@@ -19,7 +19,9 @@ import threading
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
+from publishers import addresses
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -237,9 +239,23 @@ class Publisher:
     # `validate` counts it too.
     appends_link: ClassVar[bool] = False
     settings_spec: ClassVar[Sequence[SettingSpec]] = ()
+    # The settings that say which server gets the channel's secrets (None: every "url"
+    # setting); pointing one elsewhere means giving the secrets again.
+    destination_settings: ClassVar[tuple[str, ...] | None] = None
+    # Settings that name a server's host without being an address (an SMTP host): they
+    # are checked like the hosts of addresses.
+    host_settings: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, settings: Mapping[str, Any]) -> None:
+    # Whether the adapter may reach loopback and private addresses (an intranet server):
+    # the organisation's `allow_private_network` setting, given by whoever builds it.
+    allow_private_network: bool = False
+
+    def __init__(
+        self, settings: Mapping[str, Any], *, allow_private_network: bool | None = None
+    ) -> None:
         self.settings = self.clean_settings(settings)
+        if allow_private_network is not None:
+            self.allow_private_network = allow_private_network
         # The channel's identity, set by whoever builds the adapter for a channel: adapters
         # of one channel share a keep-alive session per thread. None: this adapter's own.
         self.session_key: Hashable | None = None
@@ -250,11 +266,13 @@ class Publisher:
         """The current thread's keep-alive session for this channel (or this adapter)."""
         from publishers import http  # http imports this module's errors
 
+        private = self.allow_private_network
         if self.session_key is not None:
-            return http.session_for(self.session_key)
-        session: requests.Session | None = getattr(self._own_sessions, "session", None)
-        if session is None:
-            session = self._own_sessions.session = http.new_session()
+            return http.session_for(self.session_key, allow_private_network=private)
+        session: http.KeepAliveSession | None = getattr(self._own_sessions, "session", None)
+        if session is None or session.allow_private_network != private:
+            session = http.new_session(allow_private_network=private)
+            self._own_sessions.session = session
         return session
 
     @classmethod
@@ -281,6 +299,38 @@ class Publisher:
             clean[spec.name] = _convert(cls.kind, spec, value)
             _check_bounds(cls.kind, spec, clean[spec.name])
         return clean
+
+    @classmethod
+    def check_addresses(cls, settings: Mapping[str, Any], *, allow_private_network: bool) -> None:
+        """Refuse, with a ConfigError naming the setting, an address a channel may not have.
+
+        No address carries a user name or password (those belong in secret settings, which
+        are never shown), and none points where channels may not go (`addresses`). Names
+        are not resolved here: every request checks what they resolve to then.
+        """
+        for name in cls.host_settings:
+            host = str(settings.get(name) or "")
+            refusal = addresses.host_refusal(host, allow_private=allow_private_network)
+            if host and refusal is not None:
+                raise _refused(cls.kind, name, refusal)
+        for spec in cls.settings_spec:
+            value = settings.get(spec.name)
+            if not value or (spec.type != "url" and not spec.http_address):
+                continue
+            parts = urlsplit(str(value).strip())
+            if "@" in parts.netloc:
+                raise ConfigError(
+                    cls.kind,
+                    spec.name,
+                    "an address may not carry a user name or password; enter them in the "
+                    "channel's secret settings",
+                    code="address_with_credentials",
+                )
+            refusal = addresses.host_refusal(
+                parts.hostname or "", allow_private=allow_private_network
+            )
+            if refusal is not None:
+                raise _refused(cls.kind, spec.name, refusal)
 
     @property
     def _secrets(self) -> list[str]:
@@ -382,6 +432,40 @@ def counts(answer: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, int
         # bool is an int in Python, but a flag is no count.
         if isinstance(answer.get(key), int) and not isinstance(answer[key], bool)
     }
+
+
+def _refused(kind: str, field_name: str, refusal: addresses.Refusal) -> ConfigError:
+    """The ConfigError for an address a channel may not have, coded by the reason."""
+    text, address = str(refusal), refusal.address
+    if refusal.kind == "metadata":
+        return ConfigError(
+            kind, field_name, text, code="address_metadata", params={"address": address}
+        )
+    if refusal.kind == "link_local":
+        return ConfigError(
+            kind, field_name, text, code="address_link_local", params={"address": address}
+        )
+    if refusal.kind == "unspecified":
+        return ConfigError(
+            kind, field_name, text, code="address_unspecified", params={"address": address}
+        )
+    if refusal.kind == "multicast":
+        return ConfigError(
+            kind, field_name, text, code="address_multicast", params={"address": address}
+        )
+    if refusal.kind == "reserved":
+        return ConfigError(
+            kind, field_name, text, code="address_reserved", params={"address": address}
+        )
+    if refusal.kind == "loopback":
+        return ConfigError(
+            kind, field_name, text, code="address_loopback", params={"address": address}
+        )
+    if refusal.kind == "private":
+        return ConfigError(
+            kind, field_name, text, code="address_private", params={"address": address}
+        )
+    return ConfigError(kind, field_name, text)
 
 
 def _check_bounds(kind: str, spec: SettingSpec, value: Any) -> None:

@@ -484,7 +484,9 @@ class BlueskyPublisher(Publisher):
         return str(did) if did else None
 
     def _upload(self, item: Media) -> dict[str, Any]:
-        fetched = fetch_media(item, timeout=self._timeout, max_bytes=MAX_IMAGE_BYTES)
+        fetched = fetch_media(
+            item, timeout=self._timeout, max_bytes=MAX_IMAGE_BYTES, session=self.http_session
+        )
         if fetched.mime_type not in IMAGE_TYPES:
             raise PermanentError(
                 f"{item.url!r} is {fetched.mime_type}; Bluesky posts carry only images here"

@@ -97,8 +97,10 @@ class DiscordPublisher(Publisher):
         timeout_setting("Discord"),
     )
 
-    def __init__(self, settings: Mapping[str, Any]) -> None:
-        super().__init__(settings)
+    def __init__(
+        self, settings: Mapping[str, Any], *, allow_private_network: bool | None = None
+    ) -> None:
+        super().__init__(settings, allow_private_network=allow_private_network)
         # The guild of the webhook's channel, for message links (read once, when needed).
         self._guild_id: str | None = None
 

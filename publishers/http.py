@@ -21,6 +21,12 @@ or OPTIONS) is ever ambiguous, and then:
   request on); every other status, 408 and 5xx included, means the server did not act;
   a 2xx answer that cannot be read is ambiguous (the server said it did something).
 
+Every connection is checked right before it is made (`publishers.addresses`): the host is
+resolved, each of its addresses checked, and the connection made to a checked address,
+never to whatever a second lookup might answer. This holds for redirects too. A refused
+address is a PermanentError naming it; loopback and private addresses are reached only by
+sessions made with `allow_private_network` (an admin's organisation setting).
+
 Connections are kept alive: `session_for(key)` gives each channel (its `key`) one
 `requests.Session` per thread, so a burst of posts to one API pays one connection and TLS
 handshake, not one per post. Those sessions keep no cookies, so channels on one host never
@@ -32,19 +38,25 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import ssl
 import threading
 import time
-from collections.abc import Hashable, Sequence
+import unicodedata
+from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http.cookiejar import DefaultCookiePolicy
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import requests.adapters
+import urllib3.connection
+import urllib3.connectionpool
 import urllib3.exceptions
 
+from publishers import addresses
 from publishers.base import (
     AuthError,
     DeliveryError,
@@ -58,6 +70,8 @@ CONNECT_TIMEOUT = 5.0
 DEFAULT_TIMEOUT = (CONNECT_TIMEOUT, 30.0)
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 MESSAGE_MAX = 300
+# What a connection test shows of a server's answer, at most.
+EXCERPT_MAX = 200
 RESET_HEADERS = ("X-RateLimit-Reset", "RateLimit-Reset", "x-rate-limit-reset")
 # Shorter strings would mask ordinary words ("on", "api") all over a message.
 MIN_MASKED_LENGTH = 4
@@ -81,31 +95,129 @@ _NO_COOKIES = DefaultCookiePolicy(allowed_domains=[])
 _THREAD = threading.local()
 
 
-class KeepAliveSession(requests.Session):
-    """A session without cookies that remembers when it last finished a request."""
+class RefusedAddress(urllib3.exceptions.NewConnectionError):
+    """A connection not made: the host is, or resolves to, an address channels may not reach."""
 
-    def __init__(self) -> None:
+    def __init__(self, conn: urllib3.connection.HTTPConnection, why: str) -> None:
+        self.why = why
+        super().__init__(conn, f"refused to connect: {why}")
+
+
+def _checked_connection(
+    conn: urllib3.connection.HTTPConnection,
+    connect: Callable[[], socket.socket],
+    allow_private: bool,
+) -> socket.socket:
+    """`connect` to a checked address of the connection's host (each in turn if one fails)."""
+    name = conn._dns_host
+    try:
+        found = addresses.checked_addresses(name, conn.port, allow_private=allow_private)
+    except addresses.AddressRefused as err:
+        raise RefusedAddress(conn, str(err)) from None
+    except socket.gaierror as err:
+        raise urllib3.exceptions.NameResolutionError(conn.host, conn, err) from err
+    failure: urllib3.exceptions.NewConnectionError | None = None
+    for address in dict.fromkeys(found):
+        conn._dns_host = address  # connect to this very address, no second lookup
+        try:
+            return connect()
+        except urllib3.exceptions.NewConnectionError as err:
+            failure = err
+        finally:
+            conn._dns_host = name  # TLS checks the certificate against the name
+    assert failure is not None  # a resolver answers with an address or an error
+    raise failure
+
+
+class _GuardedHTTPConnection(urllib3.connection.HTTPConnection):
+    allow_private: ClassVar[bool] = False
+
+    def _new_conn(self) -> socket.socket:
+        return _checked_connection(self, super()._new_conn, self.allow_private)
+
+
+class _GuardedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    allow_private: ClassVar[bool] = False
+
+    def _new_conn(self) -> socket.socket:
+        return _checked_connection(self, super()._new_conn, self.allow_private)
+
+
+class _PrivateHTTPConnection(_GuardedHTTPConnection):
+    allow_private = True
+
+
+class _PrivateHTTPSConnection(_GuardedHTTPSConnection):
+    allow_private = True
+
+
+class _GuardedHTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _GuardedHTTPConnection
+
+
+class _GuardedHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPSConnection
+
+
+class _PrivateHTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _PrivateHTTPConnection
+
+
+class _PrivateHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _PrivateHTTPSConnection
+
+
+class GuardedAdapter(requests.adapters.HTTPAdapter):
+    """A transport whose every connection goes only to an address channels may reach."""
+
+    def __init__(self, *, allow_private_network: bool = False) -> None:
+        self.allow_private_network = allow_private_network
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        private = self.allow_private_network
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _PrivateHTTPPool if private else _GuardedHTTPPool,
+            "https": _PrivateHTTPSPool if private else _GuardedHTTPSPool,
+        }
+
+
+class KeepAliveSession(requests.Session):
+    """A session without cookies that remembers when it last finished a request.
+
+    Its connections are checked (`GuardedAdapter`): loopback and private addresses only
+    with `allow_private_network`.
+    """
+
+    def __init__(self, *, allow_private_network: bool = False) -> None:
         super().__init__()
         self.cookies.set_policy(_NO_COOKIES)
         self.last_used = time.monotonic()
+        self.allow_private_network = allow_private_network
+        for prefix in ("http://", "https://"):
+            self.mount(prefix, GuardedAdapter(allow_private_network=allow_private_network))
 
 
-def new_session() -> KeepAliveSession:
-    """A fresh keep-alive session that stores no cookies."""
-    return KeepAliveSession()
+def new_session(*, allow_private_network: bool = False) -> KeepAliveSession:
+    """A fresh keep-alive session that stores no cookies and checks every connection."""
+    return KeepAliveSession(allow_private_network=allow_private_network)
 
 
-def session_for(key: Hashable) -> requests.Session:
+def session_for(key: Hashable, *, allow_private_network: bool = False) -> requests.Session:
     """This thread's session for `key` (a channel's identity), made or renewed as needed."""
     sessions: dict[Hashable, KeepAliveSession] | None = getattr(_THREAD, "sessions", None)
     if sessions is None:
         sessions = _THREAD.sessions = {}
     session = sessions.get(key)
-    if session is not None and time.monotonic() - session.last_used > IDLE_SECONDS:
+    if session is not None and (
+        time.monotonic() - session.last_used > IDLE_SECONDS
+        or session.allow_private_network != allow_private_network
+    ):
         session.close()
         session = None
     if session is None:
-        session = sessions[key] = new_session()
+        session = sessions[key] = new_session(allow_private_network=allow_private_network)
     return session
 
 
@@ -151,6 +263,7 @@ def request(
     session: requests.Session | None = None,
     secrets: Sequence[str] = (),
     url_is_secret: bool = False,
+    allow_private_network: bool = False,
     **kwargs: Any,
 ) -> requests.Response:
     """Send one request with a timeout; network failures become TransientError.
@@ -159,7 +272,8 @@ def request(
     POST into a body-less GET, which could "succeed" without delivering anything. With
     `url_is_secret` (a webhook address, a token in the path) the error carries no
     requests exception as cause or context: their text holds the whole URL. Adapters pass
-    their `http_session`, so connections are reused.
+    their `http_session`, so connections are reused; without a session, a one-off one is
+    made, reaching loopback and private addresses only with `allow_private_network`.
     """
     headers = {"User-Agent": USER_AGENT, **(kwargs.pop("headers", None) or {})}
     kwargs.setdefault("allow_redirects", method.upper() in _SAFE_METHODS)
@@ -167,9 +281,12 @@ def request(
     # The URL's path and query may carry tokens (webhook paths often do): never echo them.
     parts = urlsplit(url)
     hidden = [*secrets, url, f"{parts.path}?{parts.query}", parts.query]
-    sender = session.request if session is not None else requests.request
+    # Without a channel's session, a one-off one: its connections are checked as well.
+    active = (
+        session if session is not None else new_session(allow_private_network=allow_private_network)
+    )
     try:
-        return sender(method, url, headers=headers, timeout=timeout, **kwargs)
+        return active.request(method, url, headers=headers, timeout=timeout, **kwargs)
     except requests.RequestException as err:
         error = _failure(err, host, secrets, hidden)
         error.ambiguous = _writes(method) and not _before_sending(err)
@@ -178,6 +295,8 @@ def request(
     finally:
         if isinstance(session, KeepAliveSession):
             session.last_used = time.monotonic()
+        if session is None:
+            active.close()
     # Raised outside the except block, so the requests exception is not even its context.
     raise error
 
@@ -208,6 +327,10 @@ def _before_sending(err: requests.RequestException) -> bool:
 def _failure(
     err: requests.RequestException, host: str, secrets: Sequence[str], hidden: Sequence[str]
 ) -> DeliveryError:
+    refused = _refused(err)
+    if refused is not None:
+        # Retrying cannot help: the address, or the admin's setting, must change.
+        return PermanentError(mask(f"refused to connect to {host}: {refused}", hidden))
     if isinstance(err, requests.Timeout):
         return TransientError(mask(f"{host} did not answer in time", secrets))
     if isinstance(err, requests.ConnectionError):
@@ -215,6 +338,14 @@ def _failure(
     if isinstance(err, _NOT_RETRYABLE):
         return PermanentError(mask(f"cannot send to {host}: {_reason(err)}", hidden))
     return TransientError(mask(f"request to {host} failed: {_reason(err)}", hidden))
+
+
+def _refused(err: requests.RequestException) -> str | None:
+    """The reason a connection was refused by the address check, if it was."""
+    reason = err.args[0] if err.args else None
+    if isinstance(reason, urllib3.exceptions.MaxRetryError):
+        reason = reason.reason
+    return reason.why if isinstance(reason, RefusedAddress) else None
 
 
 def _reason(err: Exception) -> str:
@@ -241,6 +372,22 @@ def channel_message(response: requests.Response, secrets: Sequence[str] = ()) ->
     if not text:
         text = response.reason or f"HTTP {response.status_code}"
     return shorten(mask(text, secrets))
+
+
+def excerpt(text: str, secrets: Sequence[str] = (), limit: int = EXCERPT_MAX) -> str:
+    """A short, printable excerpt of what a server said, for people to read.
+
+    Control and format characters (escape sequences, bidi overrides) are dropped, runs
+    of whitespace become one space, every secret becomes '***', and the text is cut to
+    `limit` characters, an ellipsis marking the cut.
+    """
+    printable = "".join(
+        " " if char.isspace() else char
+        for char in text
+        if char.isspace() or not unicodedata.category(char).startswith("C")
+    )
+    flat = mask(" ".join(printable.split()), secrets)
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def shorten(text: str) -> str:

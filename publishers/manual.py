@@ -57,8 +57,10 @@ class ManualPublisher(Publisher):
         ),
     )
 
-    def __init__(self, settings: Mapping[str, Any]) -> None:
-        super().__init__(settings)
+    def __init__(
+        self, settings: Mapping[str, Any], *, allow_private_network: bool | None = None
+    ) -> None:
+        super().__init__(settings, allow_private_network=allow_private_network)
         # Problems and instructions name the network itself, not "Manual".
         self.display_name = self.settings["network_name"]  # type: ignore[misc]
         self.text_limit = self.settings["max_characters"]  # type: ignore[misc]

@@ -167,8 +167,10 @@ class MastodonPublisher(Publisher):
     media_poll_attempts: ClassVar[int] = 30
     media_poll_wait: ClassVar[float] = 1.0
 
-    def __init__(self, settings: Mapping[str, Any]) -> None:
-        super().__init__(settings)
+    def __init__(
+        self, settings: Mapping[str, Any], *, allow_private_network: bool | None = None
+    ) -> None:
+        super().__init__(settings, allow_private_network=allow_private_network)
         self.text_limit = self.settings["max_characters"]  # type: ignore[misc]
 
     @classmethod
@@ -281,7 +283,7 @@ class MastodonPublisher(Publisher):
 
     def _upload(self, item: Media) -> str:
         """Upload one file with its alt text; wait until the server has processed it."""
-        fetched = fetch_media(item, timeout=self._timeout)
+        fetched = fetch_media(item, timeout=self._timeout, session=self.http_session)
         response = self._call(
             "POST",
             "/api/v2/media",

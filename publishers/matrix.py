@@ -122,8 +122,10 @@ class MatrixPublisher(Publisher):
         timeout_setting("the homeserver"),
     )
 
-    def __init__(self, settings: Mapping[str, Any]) -> None:
-        super().__init__(settings)
+    def __init__(
+        self, settings: Mapping[str, Any], *, allow_private_network: bool | None = None
+    ) -> None:
+        super().__init__(settings, allow_private_network=allow_private_network)
         room = self.settings["room"]
         self._room_id: str | None = room if room.startswith("!") else None
 

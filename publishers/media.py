@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import mimetypes
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from publishers.base import Media, PermanentError, RateLimited, TransientError
 from publishers.http import DEFAULT_TIMEOUT, channel_message, request, retry_after
+
+if TYPE_CHECKING:
+    import requests
 
 
 @dataclass(frozen=True)
@@ -30,9 +34,13 @@ def fetch_media(
     *,
     timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
     max_bytes: int | None = None,
+    session: requests.Session | None = None,
 ) -> MediaFile:
-    """GET `item.url`; failures of the media host never read as the channel refusing us."""
-    response = request("GET", item.url, timeout=timeout)
+    """GET `item.url`; failures of the media host never read as the channel refusing us.
+
+    Adapters pass their `http_session`: the media address is checked like the channel's.
+    """
+    response = request("GET", item.url, timeout=timeout, session=session)
     status = response.status_code
     if not 200 <= status < 300:
         text = f"cannot fetch media {shown(item.url)!r}: {channel_message(response)}"

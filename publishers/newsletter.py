@@ -17,8 +17,9 @@ import hashlib
 import html
 import re
 import smtplib
+import socket
 import ssl
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from email import policy
@@ -27,6 +28,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 from typing import Any, ClassVar
 
+from publishers import addresses
 from publishers.base import (
     AuthError,
     ConfigError,
@@ -118,6 +120,50 @@ def _addresses(kind: str, field: str, value: str) -> list[str]:
     return found
 
 
+def _checked_socket(
+    connect: Callable[[str, int, float], socket.socket],
+    host: str,
+    port: int,
+    timeout: float,
+    allow_private: bool,
+) -> socket.socket:
+    """`connect` to a checked address of `host` (`publishers.addresses`), never another."""
+    try:
+        found = addresses.checked_addresses(host, port, allow_private=allow_private)
+    except addresses.AddressRefused as err:
+        raise PermanentError(f"refused to connect to {host}:{port}: {err}") from None
+    failure: OSError | None = None
+    for address in dict.fromkeys(found):
+        try:
+            return connect(address, port, timeout)
+        except OSError as err:
+            failure = err
+    assert failure is not None  # a resolver answers with an address or an error
+    raise failure
+
+
+class _CheckedSMTP(smtplib.SMTP):
+    """SMTP to a checked address; TLS still checks the certificate against the name."""
+
+    allow_private_network = False
+    _host: str  # smtplib's, not in its type stubs
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        connect = super()._get_socket  # type: ignore[misc]  # not in smtplib's type stubs
+        return _checked_socket(connect, host, port, timeout, self.allow_private_network)
+
+
+class _CheckedSMTPSSL(smtplib.SMTP_SSL):
+    """SMTP over TLS to a checked address; the certificate is checked against the name."""
+
+    allow_private_network = False
+    _host: str  # smtplib's, not in its type stubs
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        connect = super()._get_socket  # type: ignore[misc]  # not in smtplib's type stubs
+        return _checked_socket(connect, host, port, timeout, self.allow_private_network)
+
+
 class NewsletterPublisher(Publisher):
     """Sends each post as a newsletter e-mail through an SMTP server."""
 
@@ -127,6 +173,10 @@ class NewsletterPublisher(Publisher):
     counted_as: ClassVar[str] = "characters"
     supports_media: ClassVar[bool] = False
     uses_http: ClassVar[bool] = False
+    # The password goes to this server (in the clear with security "none"); the
+    # unsubscribe address is only a link in the e-mail.
+    destination_settings: ClassVar[tuple[str, ...] | None] = ("host", "port", "security")
+    host_settings: ClassVar[tuple[str, ...]] = ("host",)
     settings_spec = (
         SettingSpec("host", help="SMTP server, e.g. smtp.example.de"),
         SettingSpec(
@@ -428,12 +478,19 @@ class NewsletterPublisher(Publisher):
         context = ssl.create_default_context(cafile=self.settings["ca_file"] or None)
         # EHLO names the sender's domain: no slow reverse lookup of this machine's name.
         local = self.sender.rpartition("@")[2]
-        smtp: smtplib.SMTP
+        smtp: _CheckedSMTP | _CheckedSMTPSSL
         if self.settings["security"] == "ssl":
-            smtp = smtplib.SMTP_SSL(host, port, local, timeout=timeout, context=context)
+            smtp = _CheckedSMTPSSL(local_hostname=local, timeout=timeout, context=context)
         else:
-            smtp = smtplib.SMTP(host, port, local, timeout=timeout)
+            smtp = _CheckedSMTP(local_hostname=local, timeout=timeout)
+        smtp.allow_private_network = self.allow_private_network
+        # The name TLS checks the certificate against (the constructor sets it when it
+        # connects itself; here `connect` does, to a checked address).
+        smtp._host = host
         try:
+            code, answer = smtp.connect(host, port)
+            if code != 220:
+                raise smtplib.SMTPConnectError(code, answer)
             smtp.ehlo()
             if self.settings["security"] == "starttls":
                 if not smtp.has_extn("starttls"):

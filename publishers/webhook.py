@@ -1,21 +1,35 @@
-"""Generic webhook: POST a JSON payload, signed with HMAC-SHA256, with an idempotency key.
+"""Generic webhook: POST a JSON payload, signed the Standard Webhooks way, with a key.
+
+Every request carries the Standard Webhooks headers: `webhook-id` (for a post, derived
+from its idempotency key, so it stays the same on every retry and the receiver can drop
+repeats), `webhook-timestamp` (Unix seconds of this attempt) and `webhook-signature`
+(`v1,<base64 HMAC-SHA256>` over `<webhook-id>.<webhook-timestamp>.<body>`). A receiver
+that checks the signature and refuses timestamps more than a few minutes off cannot be
+fooled by a replayed request. The secret is required: a `whsec_<base64>` secret is used
+base64-decoded (as Standard Webhooks libraries do), any other as its UTF-8 bytes.
 
 Where the receiver offers a status address (`status_url`), the planner can ask it whether a
 post arrived, instead of asking a person after an ambiguous failure: GET `status_url` with
-the query `idempotency_key=<key>` (and, with a secret, X-Planner-Signature over the key's
-UTF-8 bytes). 200 with {"id", "url"} means the post is there, 404 that it is not; any other
+the query `idempotency_key=<key>`, signed the same way with the key's UTF-8 bytes as the
+body. 200 with {"id", "url"} means the post is there, 404 that it is not; any other
 answer means the receiver cannot tell.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from publishers.base import (
+    ConfigError,
     OutgoingPost,
     Publisher,
     Receipt,
@@ -34,13 +48,34 @@ from publishers.http import (
 if TYPE_CHECKING:
     import requests
 
-SIGNATURE_HEADER = "X-Planner-Signature"
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURE_HEADER = "webhook-signature"
 EVENT_HEADER = "X-Planner-Event"
+KEY_PREFIX = "whsec_"  # marks a base64 signing secret (Standard Webhooks)
+# A message id must not contain ".", which separates the signed parts.
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def signature(secret: str, body: bytes) -> str:
-    """The signature header value for `body`: 'sha256=' + hex HMAC-SHA256."""
-    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a secret: `whsec_<base64>` decoded, any other its UTF-8 bytes."""
+    if secret.startswith(KEY_PREFIX):
+        return base64.b64decode(secret[len(KEY_PREFIX) :], validate=True)
+    return secret.encode("utf-8")
+
+
+def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` value: 'v1,' + base64 HMAC-SHA256 of id.timestamp.body."""
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(signing_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+def message_id(idempotency_key: str) -> str:
+    """The `webhook-id` of a post: the same for every attempt with the same key."""
+    if _PLAIN_ID.fullmatch(idempotency_key):
+        return "msg_" + idempotency_key
+    return "msg_" + hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:32]
 
 
 class WebhookPublisher(Publisher):
@@ -55,8 +90,8 @@ class WebhookPublisher(Publisher):
             "secret",
             type="password",
             secret=True,
-            required=False,
-            help="key for the HMAC-SHA256 signature in the X-Planner-Signature header",
+            help="signing secret (Standard Webhooks): preferably whsec_ and at least 24 "
+            "random bytes in base64; the receiver checks the webhook-signature header with it",
         ),
         SettingSpec(
             "receiver_deduplicates",
@@ -80,16 +115,60 @@ class WebhookPublisher(Publisher):
     # Only the admin knows whether the receiver drops repeats; the planner keeps that.
     deduplication_setting: ClassVar[str | None] = "receiver_deduplicates"
 
-    def __init__(self, settings: Mapping[str, Any]) -> None:
-        super().__init__(settings)
+    # Unix seconds of an attempt; replaced in tests.
+    clock: Callable[[], float] = staticmethod(time.time)
+
+    def __init__(
+        self, settings: Mapping[str, Any], *, allow_private_network: bool | None = None
+    ) -> None:
+        super().__init__(settings, allow_private_network=allow_private_network)
         # Only a receiver with a status address can say whether a post arrived.
         self.can_look_up = bool(self.settings["status_url"])  # type: ignore[misc]
 
-    def _post(self, payload: Mapping[str, Any], headers: dict[str, str]) -> requests.Response:
+    @classmethod
+    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The settings, with a secret that can sign (and a clear word if there is none)."""
+        try:
+            clean = super().clean_settings(settings)
+        except ConfigError as err:
+            if (err.field, err.code) != ("secret", "required"):
+                raise
+            raise ConfigError(
+                cls.kind,
+                "secret",
+                "a webhook needs a secret to sign what it sends; an admin sets one "
+                "(Channels page, or `python -m planner channels edit NAME --secret secret`)",
+                code="webhook_secret_required",
+            ) from err
+        try:
+            signing_key(clean["secret"])
+        except (binascii.Error, ValueError) as err:
+            raise ConfigError(
+                cls.kind,
+                "secret",
+                "a secret starting with whsec_ must continue in base64",
+                code="webhook_secret_base64",
+            ) from err
+        return clean
+
+    def _signed(self, msg_id: str, body: bytes) -> dict[str, str]:
+        """The Standard Webhooks headers for `body` sent now as message `msg_id`."""
+        timestamp = int(self.clock())
+        return {
+            ID_HEADER: msg_id,
+            TIMESTAMP_HEADER: str(timestamp),
+            SIGNATURE_HEADER: signature(self.settings["secret"], msg_id, timestamp, body),
+        }
+
+    def _post(
+        self, payload: Mapping[str, Any], msg_id: str, headers: dict[str, str]
+    ) -> requests.Response:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        headers = {"Content-Type": "application/json; charset=utf-8", **headers}
-        if self.settings.get("secret"):
-            headers[SIGNATURE_HEADER] = signature(self.settings["secret"], body)
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            **headers,
+            **self._signed(msg_id, body),
+        }
         response = request(
             "POST",
             self.settings["url"],
@@ -112,7 +191,11 @@ class WebhookPublisher(Publisher):
             "tags": list(post.tags),
             "media": [{"url": m.url, "alt_text": m.alt_text} for m in post.media],
         }
-        response = self._post(payload, {"Idempotency-Key": idempotency_key, EVENT_HEADER: "post"})
+        response = self._post(
+            payload,
+            message_id(idempotency_key),
+            {"Idempotency-Key": idempotency_key, EVENT_HEADER: "post"},
+        )
         answer = json_object_or_empty(response)
         ident = answer.get("id")
         url = answer.get("url")
@@ -129,10 +212,11 @@ class WebhookPublisher(Publisher):
         """Ask the receiver's `status_url` whether the post with this key arrived."""
         if not self.settings["status_url"]:
             return super().lookup(post, idempotency_key)
-        headers = {EVENT_HEADER: "status"}
-        if self.settings.get("secret"):
-            key = idempotency_key.encode("utf-8")
-            headers[SIGNATURE_HEADER] = signature(self.settings["secret"], key)
+        # A question of its own: a fresh id, the key's bytes signed as its body.
+        headers = {
+            EVENT_HEADER: "status",
+            **self._signed(f"msg_{uuid.uuid4().hex}", idempotency_key.encode("utf-8")),
+        }
         response = request(
             "GET",
             self.settings["status_url"],
@@ -163,8 +247,11 @@ class WebhookPublisher(Publisher):
         )
 
     def check_connection(self) -> str:
-        """POST a signed ping event; any 2xx means the receiver is there and takes our key."""
-        response = self._post({"event": "ping"}, {EVENT_HEADER: "ping"})
+        """POST a signed ping event; any 2xx means the receiver is there and takes our key.
+
+        Each ping is a message of its own (a fresh id and timestamp), so no ping answers
+        for another one."""
+        response = self._post({"event": "ping"}, f"msg_{uuid.uuid4().hex}", {EVENT_HEADER: "ping"})
         return f"the webhook answered HTTP {response.status_code}"
 
 

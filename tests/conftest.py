@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from planner import users
+from planner import org_settings, users
 from planner.db import make_engine
 from planner.migrate import upgrade
 from planner.models import Role, User
@@ -151,6 +151,21 @@ class World:
 def world(session: Session) -> World:
     """Departments Marketing and HR, and a user for every role."""
     return World(session)
+
+
+def allow_private_network(session: Session, admin: User) -> None:
+    """Let channels reach this machine, as an admin does for intranet servers.
+
+    The tests' receivers listen on 127.0.0.1, which channels may not reach by default.
+    """
+    org_settings.set_setting(session, actor=admin, key="allow_private_network", value="on")
+
+
+@pytest.fixture
+def private_network(world: World) -> World:
+    """`world`, where channels may reach servers on this machine (the tests' own)."""
+    allow_private_network(world.session, world.admin)
+    return world
 
 
 def utc(*args: int) -> datetime:

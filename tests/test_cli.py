@@ -386,8 +386,14 @@ def test_audit_export_to_file(org: Cli, tmp_path: Path) -> None:
 # --- publishing from the command line ---------------------------------------------------------
 
 
+def _allow_private_network(org: Cli) -> None:
+    """The admin lets channels reach this machine: the test server listens on 127.0.0.1."""
+    org.ok("settings", "set", "allow_private_network", "on", "--as", "boss")
+
+
 def _intranet(org: Cli, httpserver: HTTPServer) -> None:
     """A webhook channel "Intranet" to the local test server's /in."""
+    _allow_private_network(org)
     org.ok(
         "channels",
         "add",
@@ -395,8 +401,12 @@ def _intranet(org: Cli, httpserver: HTTPServer) -> None:
         "Intranet",
         "--set",
         f"url={httpserver.url_for('/in')}",
+        "--secret",
+        "secret",
         "--as",
         "boss",
+        "--password-stdin",
+        stdin="hook-secret-for-test\n",
     )
 
 
@@ -429,6 +439,7 @@ def _approved_piece_with_due_post(org: Cli, channel: str) -> int:
 def test_channels_add_keeps_the_secret_out_of_every_output(
     org: Cli, httpserver: HTTPServer
 ) -> None:
+    _allow_private_network(org)
     out = org.ok(
         "channels",
         "add",
@@ -642,8 +653,22 @@ def test_channels_edit_refuses_bad_input_with_clear_messages_and_changes_nothing
     org: Cli, httpserver: HTTPServer
 ) -> None:
     url = httpserver.url_for("/in")
-    org.ok("channels", "add", "webhook", "Intranet", "--set", f"url={url}", "--as", "boss")
     secret = token_hex(12)
+    _allow_private_network(org)
+    org.ok(
+        "channels",
+        "add",
+        "webhook",
+        "Intranet",
+        "--set",
+        f"url={url}",
+        "--secret",
+        "secret",
+        "--as",
+        "boss",
+        "--password-stdin",
+        stdin=f"{secret}\n",
+    )
 
     unknown = org("channels", "edit", "Fax", "--set", "url=https://x.example", "--as", "boss")
     malformed = org("channels", "edit", "Intranet", "--set", "url", "--as", "boss")
@@ -669,6 +694,39 @@ def test_channels_edit_refuses_bad_input_with_clear_messages_and_changes_nothing
     assert [(c["name"], c["settings"]["url"], c["daily_cap"]) for c in listed] == [
         ("Intranet", url, None)
     ]
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("http://127.0.0.1:9/in", "127.0.0.1 is this machine (loopback)"),
+        ("http://0x7f000001:9/in", "127.0.0.1 is this machine (loopback)"),
+        ("http://169.254.169.254/latest/", "169.254.169.254 is a link-local address"),
+        ("https://bot:pw-1a2b3c@hooks.example.org/in", "enter them in the channel's secret"),
+    ],
+)
+def test_channels_add_refuses_an_address_inside_or_with_a_password(
+    org: Cli, url: str, said: str
+) -> None:
+    code, out, err = org(
+        "channels",
+        "add",
+        "webhook",
+        "Intranet",
+        "--set",
+        f"url={url}",
+        "--secret",
+        "secret",
+        "--as",
+        "boss",
+        "--password-stdin",
+        stdin="hook-secret-for-test\n",
+    )
+    assert code == 1
+    assert said in err
+    assert ("allow_private_network" in err) == ("loopback" in said)
+    assert "pw-1a2b3c" not in out + err
+    assert json.loads(org.ok("channels", "list", "--json")) == []
 
 
 def test_channels_add_takes_no_secret_on_the_command_line(org: Cli) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -101,7 +102,11 @@ def _published_with(session: Session, post_id: int, *, url: str, error: str) -> 
 def org(world: World) -> Org:
     s = world.session
     channels.create_channel(
-        s, actor=world.admin, kind="webhook", name="Blog", settings={"url": HOOK}
+        s,
+        actor=world.admin,
+        kind="webhook",
+        name="Blog",
+        settings={"url": HOOK, "secret": "hook-" + secrets.token_hex(12)},
     )
     gone = world.user("gone", Role.editor)
     users.set_disabled(s, actor=world.admin, username=gone.username)

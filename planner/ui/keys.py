@@ -166,6 +166,7 @@ SETTINGS_TIMEZONE = "settings_timezone"
 SETTINGS_LANGUAGE = "settings_language"
 SETTINGS_LATENESS = "settings_lateness"
 SETTINGS_FREEZE = "settings_freeze"
+SETTINGS_PRIVATE_NETWORK = "settings_private_network"
 SETTINGS_SAVE = "settings_save"
 SETTINGS_DONE = "settings_done"
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from secrets import token_hex
+
 import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from planner import channels, credentials
-from planner.errors import PermissionDenied, ValidationFailed
+from planner import channels, credentials, org_settings
+from planner.errors import Message, PermissionDenied, ValidationFailed
 from planner.models import AuditEvent, Channel
+from publishers.base import PermanentError
+from publishers.webhook import WebhookPublisher
 from tests.conftest import World
 
 TOKEN = "tok-3f9a1c"
@@ -34,6 +38,7 @@ def test_a_kind_without_an_adapter_has_no_form() -> None:
     assert set(caught.value.fields) == {"kind"}
 
 
+@pytest.mark.usefixtures("private_network")
 def test_update_keeps_a_secret_left_empty_and_replaces_a_typed_one(
     world: World, engine: Engine
 ) -> None:
@@ -72,6 +77,7 @@ def test_update_keeps_a_secret_left_empty_and_replaces_a_typed_one(
     assert not any(TOKEN in n or "new-secret" in n for n in notes)
 
 
+@pytest.mark.usefixtures("private_network")
 def test_a_stored_secret_never_follows_the_channel_to_another_host(
     world: World, engine: Engine
 ) -> None:
@@ -112,6 +118,7 @@ def test_a_stored_secret_never_follows_the_channel_to_another_host(
     assert (moved.deduplicates, moved.deduplication_basis) == (False, "")
 
 
+@pytest.mark.usefixtures("private_network")
 def test_a_new_path_on_the_same_host_keeps_the_stored_secret(world: World, engine: Engine) -> None:
     channels.create_channel(
         world.session,
@@ -126,20 +133,117 @@ def test_a_new_path_on_the_same_host_keeps_the_stored_secret(world: World, engin
     assert credentials.decrypt(stored(engine, "Intranet").credentials) == {"secret": TOKEN}
 
 
+@pytest.mark.parametrize(
+    ("kind", "settings", "change", "host"),
+    [
+        # An address given where there was none: the signed status question goes there.
+        (
+            "webhook",
+            {"url": "http://127.0.0.1:9/a", "secret": TOKEN},
+            {"status_url": "https://elsewhere.example/status", "secret": ""},
+            "elsewhere.example",
+        ),
+        # An address emptied falls back to its default: the app password would go there.
+        (
+            "bluesky",
+            {
+                "service_url": "http://127.0.0.1:9",
+                "handle": "firma.example",
+                "app_password": TOKEN,
+            },
+            {"service_url": "", "app_password": ""},
+            "bsky.social",
+        ),
+        # Not an address, yet the SMTP password goes to this server.
+        (
+            "newsletter",
+            {
+                "host": "127.0.0.1",
+                "username": "news",
+                "password": TOKEN,
+                "from_address": "news@example.de",
+                "list_address": "kunden@example.de",
+                "unsubscribe_mailto": "abmelden@example.de",
+            },
+            {"host": "smtp.elsewhere.example", "password": ""},
+            "smtp.elsewhere.example",
+        ),
+        # The same server, but without encryption: the password would travel in the clear.
+        (
+            "newsletter",
+            {
+                "host": "127.0.0.1",
+                "username": "news",
+                "password": TOKEN,
+                "from_address": "news@example.de",
+                "list_address": "kunden@example.de",
+                "unsubscribe_mailto": "abmelden@example.de",
+            },
+            {"security": "none"},
+            "security=none",
+        ),
+    ],
+)
+@pytest.mark.usefixtures("private_network")
+def test_every_way_to_a_new_server_asks_for_the_secrets_again(
+    world: World,
+    engine: Engine,
+    kind: str,
+    settings: dict[str, str],
+    change: dict[str, str],
+    host: str,
+) -> None:
+    channels.create_channel(
+        world.session, actor=world.admin, kind=kind, name="Chan", settings=settings
+    )
+    before = stored(engine, "Chan")
+
+    with pytest.raises(ValidationFailed) as caught:
+        channels.update_channel(world.session, actor=world.admin, ref="Chan", settings=change)
+
+    [field] = caught.value.fields
+    assert field in channels.secret_names(before)
+    assert host in str(caught.value)
+    after = stored(engine, "Chan")
+    assert (after.settings, after.credentials) == (before.settings, before.credentials)
+
+
+@pytest.mark.usefixtures("private_network")
+def test_an_added_address_on_the_same_host_keeps_the_stored_secret(
+    world: World, engine: Engine
+) -> None:
+    channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="webhook",
+        name="Intranet",
+        settings={"url": "http://127.0.0.1:9/a", "secret": TOKEN},
+    )
+    channels.update_channel(
+        world.session,
+        actor=world.admin,
+        ref="Intranet",
+        settings={"url": "http://127.0.0.1:9/a", "status_url": "http://127.0.0.1:9/status"},
+    )
+    assert stored(engine, "Intranet").settings["status_url"] == "http://127.0.0.1:9/status"
+    assert credentials.decrypt(stored(engine, "Intranet").credentials) == {"secret": TOKEN}
+
+
+@pytest.mark.usefixtures("private_network")
 def test_bad_update_names_the_setting_and_changes_nothing(world: World, engine: Engine) -> None:
     channels.create_channel(
         world.session,
         actor=world.admin,
         kind="webhook",
         name="Intranet",
-        settings={"url": "http://127.0.0.1:9/a"},
+        settings={"url": "http://127.0.0.1:9/a", "secret": TOKEN},
     )
     channels.create_channel(
         world.session,
         actor=world.admin,
         kind="webhook",
         name="Other",
-        settings={"url": "http://127.0.0.1:9/o"},
+        settings={"url": "http://127.0.0.1:9/o", "secret": TOKEN},
     )
 
     with pytest.raises(ValidationFailed) as caught:
@@ -155,19 +259,21 @@ def test_bad_update_names_the_setting_and_changes_nothing(world: World, engine: 
     assert stored(engine, "Intranet").settings["url"] == "http://127.0.0.1:9/a"
 
 
+@pytest.mark.usefixtures("private_network")
 def test_only_admins_update_channels(world: World) -> None:
     channels.create_channel(
         world.session,
         actor=world.admin,
         kind="webhook",
         name="Intranet",
-        settings={"url": "http://127.0.0.1:9/a"},
+        settings={"url": "http://127.0.0.1:9/a", "secret": TOKEN},
     )
 
     with pytest.raises(PermissionDenied):
         channels.update_channel(world.session, actor=world.editor, ref="Intranet", name="Mine")
 
 
+@pytest.mark.usefixtures("private_network")
 def test_adapters_of_one_channel_share_its_session_and_channels_never_do(world: World) -> None:
     first, second = (
         channels.create_channel(
@@ -217,6 +323,7 @@ def _dedup_notes(engine: Engine) -> list[str]:
         return [e.note for e in events]
 
 
+@pytest.mark.usefixtures("private_network")
 def test_the_connection_test_stores_what_the_server_proves_about_repeats(
     world: World, engine: Engine, httpserver: HTTPServer
 ) -> None:
@@ -241,6 +348,7 @@ def test_the_connection_test_stores_what_the_server_proves_about_repeats(
     ]
 
 
+@pytest.mark.usefixtures("private_network")
 def test_a_detection_that_cannot_ask_keeps_what_was_proven(
     world: World, engine: Engine, httpserver: HTTPServer
 ) -> None:
@@ -255,6 +363,7 @@ def test_a_detection_that_cannot_ask_keeps_what_was_proven(
     assert stored(engine, "Mastodon").deduplicates is True
 
 
+@pytest.mark.usefixtures("private_network")
 def test_an_admins_declaration_outranks_detection_until_handed_back(
     world: World, engine: Engine, httpserver: HTTPServer
 ) -> None:
@@ -291,6 +400,7 @@ def test_only_admins_declare_whether_a_channel_deduplicates(world: World, engine
     assert (kept.deduplicates, kept.deduplication_basis) == (True, "set by an admin")
 
 
+@pytest.mark.usefixtures("private_network")
 def test_a_webhooks_receiver_setting_is_kept_as_the_admins_declaration(
     world: World, engine: Engine
 ) -> None:
@@ -299,7 +409,7 @@ def test_a_webhooks_receiver_setting_is_kept_as_the_admins_declaration(
         actor=world.admin,
         kind="webhook",
         name="Intranet",
-        settings={"url": "http://127.0.0.1:9/a", "receiver_deduplicates": "yes"},
+        settings={"url": "http://127.0.0.1:9/a", "secret": TOKEN, "receiver_deduplicates": "yes"},
     )
     kept = stored(engine, "Intranet")
     assert (kept.deduplicates, kept.deduplication_basis) == (True, "set by an admin")
@@ -323,3 +433,184 @@ def test_a_webhooks_receiver_setting_is_kept_as_the_admins_declaration(
             e.note for e in fresh.exec(select(AuditEvent).where(AuditEvent.action == "update"))
         ]
     assert notes == ["url", "receiver_deduplicates"]
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("http://127.0.0.1:8080/hook", "config_address_loopback"),
+        ("http://localhost/hook", "config_address_loopback"),
+        ("http://0x7f000001/hook", "config_address_loopback"),
+        ("http://10.0.0.1/hook", "config_address_private"),
+    ],
+)
+def test_by_default_a_channel_cannot_be_aimed_at_this_machine_or_a_private_network(
+    world: World, engine: Engine, url: str, code: str
+) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        channels.create_channel(
+            world.session,
+            actor=world.admin,
+            kind="webhook",
+            name="Intranet",
+            settings={"url": url, "secret": TOKEN},
+        )
+    message = caught.value.fields["url"]
+    assert isinstance(message, Message) and message.code == code
+    assert "allow_private_network" in message
+    assert channels.list_channels(world.session, actor=world.admin) == []
+
+    # Allowed by the admin, it is saved; then a move to such an address needs it too.
+    org_settings.set_setting(
+        world.session, actor=world.admin, key="allow_private_network", value="on"
+    )
+    channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="webhook",
+        name="Intranet",
+        settings={"url": url, "secret": TOKEN},
+    )
+    org_settings.set_setting(
+        world.session, actor=world.admin, key="allow_private_network", value="off"
+    )
+    with pytest.raises(ValidationFailed):
+        channels.update_channel(
+            world.session,
+            actor=world.admin,
+            ref="Intranet",
+            settings={"url": url.replace("/hook", "/other"), "secret": TOKEN},
+        )
+    assert stored(engine, "Intranet").settings["url"] == url
+
+
+@pytest.mark.usefixtures("private_network")
+@pytest.mark.parametrize(
+    ("kind", "settings", "field"),
+    [
+        ("webhook", {"url": "http://169.254.169.254/latest/meta-data/"}, "url"),
+        (
+            "webhook",
+            {"url": "https://hooks.example.org/in", "status_url": "http://[fe80::1]/"},
+            "status_url",
+        ),
+        ("mastodon", {"instance_url": "http://metadata.google.internal"}, "instance_url"),
+        (
+            "slack",
+            {"webhook_url": "http://169.254.169.254/services/T1/B2/secretpath"},
+            "webhook_url",
+        ),
+    ],
+)
+def test_metadata_and_link_local_addresses_are_refused_even_when_private_ones_are_allowed(
+    world: World, kind: str, settings: dict[str, str], field: str
+) -> None:
+    secret = {"webhook": {"secret": TOKEN}, "mastodon": {"access_token": TOKEN}}.get(kind, {})
+    with pytest.raises(ValidationFailed) as caught:
+        channels.create_channel(
+            world.session,
+            actor=world.admin,
+            kind=kind,
+            name="Inside",
+            settings={**settings, **secret},
+        )
+    assert set(caught.value.fields) == {field}
+    assert "secretpath" not in str(caught.value)  # a secret address is never echoed
+    assert channels.list_channels(world.session, actor=world.admin) == []
+
+
+def test_an_address_with_a_password_in_it_is_refused_and_never_shown(
+    world: World, engine: Engine
+) -> None:
+    password = "pw-" + token_hex(6)
+    with pytest.raises(ValidationFailed) as caught:
+        channels.create_channel(
+            world.session,
+            actor=world.admin,
+            kind="wordpress",
+            name="Blog",
+            settings={
+                "site_url": f"https://redaktion:{password}@blog.example.de",
+                "username": "redaktion",
+                "application_password": TOKEN,
+            },
+        )
+    assert set(caught.value.fields) == {"site_url"}
+    assert "secret settings" in str(caught.value)
+    assert password not in str(caught.value)
+    # One saved before such addresses were refused is never shown with its password.
+    legacy = Channel(
+        kind="webhook",
+        name="Alt",
+        settings={"url": f"https://bot:{password}@hooks.example.org/in"},
+        credentials=credentials.encrypt({"secret": TOKEN}),
+    )
+    world.session.add(legacy)
+    world.session.commit()
+    view = channels.public_view(stored(engine, "Alt"))
+    assert view["url"] == "https://***@hooks.example.org/in"
+    assert password not in str(view)
+
+
+def test_an_adapter_built_outside_the_planner_reaches_nothing_private() -> None:
+    # The default, without the admin's allowance: no request to this machine is made.
+    adapter = WebhookPublisher({"url": "http://127.0.0.1:9/hook", "secret": TOKEN})
+    assert adapter.allow_private_network is False
+    with pytest.raises(PermanentError, match="refused to connect"):
+        adapter.check_connection()
+
+
+def test_turning_the_allowance_off_stops_requests_to_channels_saved_with_it(
+    private_network: World, httpserver: HTTPServer
+) -> None:
+    world = private_network
+    httpserver.expect_request("/hook").respond_with_data("", status=204)
+    channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="webhook",
+        name="Intranet",
+        settings={"url": httpserver.url_for("/hook"), "secret": TOKEN},
+    )
+    assert "204" in channels.check_connection(world.session, actor=world.admin, ref="Intranet")
+    org_settings.set_setting(
+        world.session, actor=world.admin, key="allow_private_network", value="off"
+    )
+
+    with pytest.raises(ValidationFailed) as caught:
+        channels.check_connection(world.session, actor=world.admin, ref="Intranet")
+
+    assert "is this machine (loopback)" in caught.value.fields["connection"]
+    assert len(httpserver.log) == 1  # only the test made while it was allowed
+
+
+@pytest.mark.usefixtures("private_network")
+def test_the_connection_test_shows_only_a_short_clean_excerpt_of_the_answer(
+    world: World, httpserver: HTTPServer
+) -> None:
+    noise = "\x1b[2J\x1b]0;owned\x07" + TOKEN + " " + "y" * 400
+    httpserver.expect_request("/api/v1/accounts/verify_credentials").respond_with_json(
+        {"acct": noise}
+    )
+    channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="mastodon",
+        name="Social",
+        settings={"instance_url": httpserver.url_for(""), "access_token": TOKEN},
+    )
+    answer = channels.check_connection(world.session, actor=world.admin, ref="Social")
+    assert answer.startswith("signed in to http://")
+    assert len(answer) <= 200
+    assert TOKEN not in answer and "\x1b" not in answer and "\x07" not in answer
+
+    httpserver.clear()
+    httpserver.expect_request("/api/v1/accounts/verify_credentials").respond_with_data(
+        noise, status=401
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        channels.check_connection(world.session, actor=world.admin, ref="Social")
+    shown = caught.value.fields["connection"]
+    assert shown.startswith("HTTP 401: ")
+    assert len(shown) <= 200
+    assert TOKEN not in shown and "\x1b" not in shown

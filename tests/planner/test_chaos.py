@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from planner import channels, pieces
 from planner.models import Channel, Piece, PostStatus
-from tests.conftest import World
+from tests.conftest import World, allow_private_network
 from tests.planner import test_exactly_once as e2e
 from tests.planner.test_exactly_once import (
     Database,
@@ -55,12 +55,13 @@ def _approved(session: Session, world: World) -> Piece:
 
 
 def _hook(session: Session, world: World, name: str, sink: Sink, *, deduplicates: bool) -> Channel:
+    allow_private_network(session, world.admin)  # the sink listens on 127.0.0.1
     channel = channels.create_channel(
         session,
         actor=world.admin,
         kind="webhook",
         name=name,
-        settings={"url": sink.url, "timeout_seconds": 1},
+        settings={"url": sink.url, "secret": "sink-secret", "timeout_seconds": 1},
     )
     if deduplicates:
         assert channel.id is not None

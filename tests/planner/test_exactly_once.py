@@ -34,7 +34,7 @@ from planner.credentials import new_key
 from planner.db import make_engine
 from planner.migrate import upgrade
 from planner.models import Channel, Piece, Post, PostStatus, PublishAttempt, WorkerHeartbeat, utcnow
-from tests.conftest import POSTGRES_URL, World
+from tests.conftest import POSTGRES_URL, World, allow_private_network
 from tests.sink import Sink
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -56,9 +56,14 @@ class Database:
 
 @pytest.fixture
 def database(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_template: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Database]:
     """A SQLite file in tmp_path, or a new PostgreSQL schema (named in the URL)."""
+    # The channel secrets this test saves are read by the processes it starts.
+    monkeypatch.setenv("PLANNER_SECRET_KEY", SECRET_KEY)
     if request.param == "sqlite":
         path = tmp_path / "planner.db"
         shutil.copy(sqlite_template, path)
@@ -194,12 +199,13 @@ def wait_for(
 def _org(session: Session, sink: Sink, *, deduplicates: bool) -> tuple[World, Piece, Channel]:
     """Users, an approved piece and a webhook channel to the sink."""
     world = World(session)
+    allow_private_network(session, world.admin)  # the sink listens on 127.0.0.1
     channel = channels.create_channel(
         session,
         actor=world.admin,
         kind="webhook",
         name="Intranet",
-        settings={"url": sink.url, "receiver_deduplicates": deduplicates},
+        settings={"url": sink.url, "secret": "sink-secret", "receiver_deduplicates": deduplicates},
     )
     piece = pieces.create_piece(
         session, actor=world.editor, data={"title": "Betriebsfest", "body": "Alle sind dabei!"}

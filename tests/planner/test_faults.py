@@ -25,7 +25,7 @@ from planner.publishing.deliver import Gate
 from planner.worker import Worker
 from publishers.base import RateLimited, TransientError
 from tests import recording
-from tests.conftest import World
+from tests.conftest import World, allow_private_network
 from tests.planner import test_publishing
 from tests.planner.test_publishing import (
     FAST,
@@ -179,9 +179,10 @@ def test_an_unambiguous_failure_is_retried_on_any_channel(
 
 
 def _webhook(world: World, sink: Sink, *, status_url: bool) -> Channel:
-    settings: dict[str, object] = {"url": sink.url, "timeout_seconds": 1}
+    settings: dict[str, object] = {"url": sink.url, "secret": "sink-secret", "timeout_seconds": 1}
     if status_url:
         settings["status_url"] = sink.status_url
+    allow_private_network(world.session, world.admin)  # the sink listens on 127.0.0.1
     return channels.create_channel(
         world.session, actor=world.admin, kind="webhook", name="Intranet", settings=settings
     )

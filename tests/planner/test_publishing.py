@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from planner import channels, org_settings, pieces, planning, publishing
+from planner import channels, credentials, org_settings, pieces, planning, publishing
 from planner.errors import IllegalTransition, ValidationFailed
 from planner.models import (
     AuditEvent,
@@ -627,3 +627,29 @@ def test_manual_channel_waits_for_a_person_to_post_and_give_the_url(
     with Session(engine) as s:
         piece = s.get(Piece, done.piece_id)
         assert piece is not None and piece.status == PieceStatus.published
+
+
+def test_a_webhook_channel_saved_without_a_secret_publishes_nothing_and_says_why(
+    world: World, engine: Engine, worker: Worker
+) -> None:
+    channel = channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="webhook",
+        name="Intranet",
+        settings={"url": "https://hooks.example.org/in", "secret": "hook-secret-for-test"},
+    )
+    post = _due_post(world, _approved_piece(world), channel, ago=timedelta(minutes=1))
+    # As a channel made while webhooks could go unsigned is stored: no secret at all.
+    channel.credentials = credentials.encrypt({})
+    world.session.add(channel)
+    world.session.commit()
+
+    worker.sweep()
+
+    state = _reload(engine, post.id)
+    assert state.status == PostStatus.failed
+    assert state.last_error is not None
+    assert "needs a secret to sign" in state.last_error
+    assert "channels edit NAME --secret secret" in state.last_error
+    assert _attempts(engine, post.id)[-1].outcome != "published"

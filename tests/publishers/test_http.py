@@ -290,7 +290,14 @@ def test_other_400s_stay_permanent() -> None:
 
 def _failure_of(method: str, url: str, **kwargs: Any) -> TransientError:
     with pytest.raises(TransientError) as caught:
-        request(method, url, timeout=(0.5, 0.5), data=b'{"text": "Hallo"}', **kwargs)
+        request(
+            method,
+            url,
+            timeout=(0.5, 0.5),
+            data=b'{"text": "Hallo"}',
+            allow_private_network=True,
+            **kwargs,
+        )
     return caught.value
 
 
@@ -366,11 +373,11 @@ def test_only_a_gateway_timeout_answer_is_ambiguous(
     status: int, ambiguous: bool, httpserver: HTTPServer
 ) -> None:
     httpserver.expect_request("/statuses").respond_with_data("upstream", status=status)
-    response = request("POST", httpserver.url_for("/statuses"))
+    response = request("POST", httpserver.url_for("/statuses"), allow_private_network=True)
     error = error_for(response)
     assert isinstance(error, TransientError)
     assert error.ambiguous is ambiguous
-    got = request("GET", httpserver.url_for("/statuses"))
+    got = request("GET", httpserver.url_for("/statuses"), allow_private_network=True)
     assert error_for(got).ambiguous is False  # type: ignore[union-attr]
 
 
@@ -378,7 +385,11 @@ def test_an_unreadable_success_answer_to_a_write_is_ambiguous(httpserver: HTTPSe
     httpserver.expect_request("/statuses").respond_with_data("<html>ok</html>", status=200)
     for method, ambiguous in (("POST", True), ("GET", False)):
         with pytest.raises(TransientError) as caught:
-            json_object(request(method, httpserver.url_for("/statuses")), "Mastodon", "it")
+            json_object(
+                request(method, httpserver.url_for("/statuses"), allow_private_network=True),
+                "Mastodon",
+                "it",
+            )
         assert caught.value.ambiguous is ambiguous
 
 
@@ -403,23 +414,34 @@ def fresh_sessions() -> Iterator[None]:
 def test_requests_of_one_channel_in_one_thread_share_one_connection() -> None:
     with keep_alive_server(status=201, body="{}") as server:
         for _ in range(3):
-            request("POST", server.url + "/statuses", session=http.session_for(7), json={})
+            request(
+                "POST",
+                server.url + "/statuses",
+                session=http.session_for(7, allow_private_network=True),
+                json={},
+            )
         assert server.connections == 1
         assert len(server.requests) == 3
 
 
 @pytest.mark.usefixtures("fresh_sessions")
 def test_channels_and_threads_never_share_a_session() -> None:
-    assert http.session_for(1) is http.session_for(1)
-    assert http.session_for(1) is not http.session_for(2)
+    assert http.session_for(1, allow_private_network=True) is http.session_for(
+        1, allow_private_network=True
+    )
+    assert http.session_for(1, allow_private_network=True) is not http.session_for(
+        2, allow_private_network=True
+    )
     elsewhere: list[object] = []
-    thread = threading.Thread(target=lambda: elsewhere.append(http.session_for(1)))
+    thread = threading.Thread(
+        target=lambda: elsewhere.append(http.session_for(1, allow_private_network=True))
+    )
     thread.start()
     thread.join()
-    assert elsewhere[0] is not http.session_for(1)
+    assert elsewhere[0] is not http.session_for(1, allow_private_network=True)
     with keep_alive_server(status=201, body="{}") as server:
-        request("POST", server.url + "/a", session=http.session_for(1))
-        request("POST", server.url + "/b", session=http.session_for(2))
+        request("POST", server.url + "/a", session=http.session_for(1, allow_private_network=True))
+        request("POST", server.url + "/b", session=http.session_for(2, allow_private_network=True))
         assert server.connections == 2
 
 
@@ -427,10 +449,16 @@ def test_channels_and_threads_never_share_a_session() -> None:
 def test_a_session_keeps_no_cookie_from_one_request_to_the_next() -> None:
     with keep_alive_server(status=200, body="{}") as server:
         server.set_cookie = "session=abc123; Path=/"
-        request("GET", server.url + "/login", session=http.session_for(3))
-        request("POST", server.url + "/statuses", session=http.session_for(3))
+        request(
+            "GET", server.url + "/login", session=http.session_for(3, allow_private_network=True)
+        )
+        request(
+            "POST",
+            server.url + "/statuses",
+            session=http.session_for(3, allow_private_network=True),
+        )
         assert [headers.get("Cookie") for _, _, headers in server.requests] == [None, None]
-    assert not http.session_for(3).cookies
+    assert not http.session_for(3, allow_private_network=True).cookies
 
 
 @pytest.mark.usefixtures("fresh_sessions")
@@ -439,10 +467,10 @@ def test_a_session_idle_too_long_is_replaced(monkeypatch: pytest.MonkeyPatch) ->
     # would fail ambiguously: a long-idle session starts over instead.
     monkeypatch.setattr(http, "IDLE_SECONDS", 0.0)
     with keep_alive_server(status=201, body="{}") as server:
-        first = http.session_for(4)
+        first = http.session_for(4, allow_private_network=True)
         request("POST", server.url + "/a", session=first)
         time.sleep(0.01)
-        second = http.session_for(4)
+        second = http.session_for(4, allow_private_network=True)
         request("POST", server.url + "/b", session=second)
         assert second is not first
         assert server.connections == 2

@@ -554,3 +554,26 @@ def test_settings_default_the_port_and_rebuild_the_same_adapter() -> None:
     assert NewsletterPublisher(adapter.settings).settings == adapter.settings
     ssl_adapter = NewsletterPublisher({**adapter.settings, "security": "ssl", "port": None})
     assert ssl_adapter.settings["port"] == 465
+
+
+def test_without_the_allowance_no_connection_to_this_machine_is_made(smtp: Server) -> None:
+    settings = dict(_adapter(smtp.port).settings)
+    adapter = NewsletterPublisher(settings, allow_private_network=False)
+    with pytest.raises(PermanentError) as caught:
+        adapter.publish(POST, KEY)
+    assert "refused to connect to 127.0.0.1" in caught.value.message
+    assert "allow_private_network" in caught.value.message
+    assert smtp.mailbox.messages == []
+    with pytest.raises(ConfigError) as refused:
+        NewsletterPublisher.check_addresses(settings, allow_private_network=False)
+    assert (refused.value.field, refused.value.code) == ("host", "address_loopback")
+
+
+def test_an_smtp_host_at_a_metadata_address_is_refused_even_with_the_allowance() -> None:
+    settings = {**_adapter(25).settings, "host": "169.254.169.254", "security": "starttls"}
+    with pytest.raises(ConfigError) as refused:
+        NewsletterPublisher.check_addresses(settings, allow_private_network=True)
+    assert (refused.value.field, refused.value.code) == ("host", "address_link_local")
+    adapter = NewsletterPublisher(settings, allow_private_network=True)
+    with pytest.raises(PermanentError, match=r"169\.254\.169\.254 is a link-local address"):
+        adapter.check_connection()

@@ -39,7 +39,10 @@ def test_the_registry_is_explicit_and_every_kind_has_an_adapter() -> None:
 
 
 def test_adapter_for_builds_and_validates() -> None:
-    assert isinstance(adapter_for("webhook", {"url": "https://example.org/h"}), WebhookPublisher)
+    assert isinstance(
+        adapter_for("webhook", {"url": "https://example.org/h", "secret": "registry-test"}),
+        WebhookPublisher,
+    )
     with pytest.raises(ConfigError, match="'url'"):
         adapter_for("webhook", {})
 
@@ -86,7 +89,7 @@ def test_unregistering_a_planner_kind_keeps_its_name() -> None:
         assert unregister("webhook") is WebhookPublisher
         assert CHANNEL_KINDS["webhook"] == "Webhook"
         with pytest.raises(UnknownKind):
-            adapter_for("webhook", {"url": "https://example.org/h"})
+            adapter_for("webhook", {"url": "https://example.org/h", "secret": "registry-test"})
     finally:
         register(WebhookPublisher)
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
+import re
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from secrets import token_hex
+from pathlib import Path
+from secrets import token_bytes, token_hex
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -26,7 +31,8 @@ from publishers.base import (
 )
 from publishers.webhook import WebhookPublisher
 
-SECRET = "whsec-" + token_hex(10)  # made per run: no credential lives in the code
+# Made per run: no credential lives in the code.
+SECRET = "whsec_" + base64.b64encode(token_bytes(32)).decode()
 KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 POST = OutgoingPost(
     post_id=42,
@@ -41,10 +47,21 @@ def _adapter(server: HTTPServer, **extra: object) -> WebhookPublisher:
     return WebhookPublisher({"url": server.url_for("/hook"), "secret": SECRET, **extra})
 
 
+def _expected(secret_key: bytes, msg_id: str, stamp: str, body: bytes) -> str:
+    """The Standard Webhooks signature, computed here independently of the adapter."""
+    mac = hmac.new(secret_key, f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+def _key() -> bytes:
+    return base64.b64decode(SECRET.removeprefix("whsec_"))
+
+
 def test_publish_posts_signed_json_with_the_idempotency_key(httpserver: HTTPServer) -> None:
     httpserver.expect_oneshot_request("/hook", method="POST").respond_with_json(
         {"id": "msg-7", "url": "https://intranet.example/news/7"}, status=201
     )
+    before = int(time.time())
     receipt = _adapter(httpserver).publish(POST, KEY)
     assert (receipt.external_id, receipt.url, receipt.http_status) == (
         "msg-7",
@@ -57,8 +74,11 @@ def test_publish_posts_signed_json_with_the_idempotency_key(httpserver: HTTPServ
     assert request.headers["Content-Type"] == "application/json; charset=utf-8"
     assert request.headers["X-Planner-Event"] == "post"
     assert request.headers["User-Agent"] == "editorial-planner/0.1"
-    expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    assert request.headers["X-Planner-Signature"] == f"sha256={expected}"
+    assert request.headers["webhook-id"] == f"msg_{KEY}"
+    stamp = request.headers["webhook-timestamp"]
+    assert before <= int(stamp) <= time.time()
+    assert request.headers["webhook-signature"] == _expected(_key(), f"msg_{KEY}", stamp, body)
+    assert "X-Planner-Signature" not in request.headers
     assert json.loads(body.decode("utf-8")) == {
         "post_id": 42,
         "idempotency_key": KEY,
@@ -71,11 +91,99 @@ def test_publish_posts_signed_json_with_the_idempotency_key(httpserver: HTTPServ
     assert "Türen".encode() in body  # UTF-8, not \\u escapes
 
 
-def test_no_signature_header_without_a_secret(httpserver: HTTPServer) -> None:
+def test_a_retry_keeps_the_id_and_signs_its_own_time(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/hook").respond_with_data("", status=204)
+    adapter = _adapter(httpserver)
+    adapter.clock = lambda: 1_900_000_000.7  # type: ignore[method-assign]
+    adapter.publish(POST, KEY)
+    adapter.clock = lambda: 1_900_000_090.2  # type: ignore[method-assign]
+    adapter.publish(POST, KEY)
+
+    first, second = (entry[0].headers for entry in httpserver.log)
+    assert first["webhook-id"] == second["webhook-id"] == f"msg_{KEY}"
+    assert (first["webhook-timestamp"], second["webhook-timestamp"]) == (
+        "1900000000",
+        "1900000090",
+    )
+    # The old signature does not fit the new time: a replay with a fresh time fails.
+    body = httpserver.log[1][0].get_data()
+    assert second["webhook-signature"] == _expected(_key(), f"msg_{KEY}", "1900000090", body)
+    assert first["webhook-signature"] != second["webhook-signature"]
+
+
+def test_a_key_that_could_break_the_signed_text_becomes_a_plain_id(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request("/hook").respond_with_data("", status=204)
+    _adapter(httpserver).publish(POST, "a.b.c")
+    _adapter(httpserver).publish(POST, "a.b.c")
+    ids = [entry[0].headers["webhook-id"] for entry in httpserver.log]
+    assert ids[0] == ids[1]
+    assert re.fullmatch(r"msg_[0-9a-f]{32}", ids[0])
+
+
+def test_a_secret_without_the_whsec_mark_signs_with_its_own_bytes(
+    httpserver: HTTPServer,
+) -> None:
+    plain = "plain-" + token_hex(12)
     httpserver.expect_oneshot_request("/hook").respond_with_data("", status=204)
-    receipt = WebhookPublisher({"url": httpserver.url_for("/hook")}).publish(POST, KEY)
-    assert receipt.external_id == KEY  # no body: the key is the receipt
-    assert "X-Planner-Signature" not in httpserver.log[0][0].headers
+    WebhookPublisher({"url": httpserver.url_for("/hook"), "secret": plain}).publish(POST, KEY)
+    ((request, _response),) = httpserver.log
+    stamp = request.headers["webhook-timestamp"]
+    expected = _expected(plain.encode(), f"msg_{KEY}", stamp, request.get_data())
+    assert request.headers["webhook-signature"] == expected
+
+
+@pytest.mark.parametrize("secret", [None, ""], ids=["missing", "empty"])
+def test_a_webhook_without_a_secret_is_refused_with_what_to_do(secret: str | None) -> None:
+    settings = {"url": "https://hooks.example.org/x"}
+    if secret is not None:
+        settings["secret"] = secret
+    with pytest.raises(ConfigError) as caught:
+        WebhookPublisher(settings)
+    assert (caught.value.field, caught.value.code) == ("secret", "webhook_secret_required")
+    assert "--secret secret" in str(caught.value)
+
+
+def test_a_whsec_secret_must_be_base64() -> None:
+    with pytest.raises(ConfigError) as caught:
+        WebhookPublisher({"url": "https://hooks.example.org/x", "secret": "whsec_not base64!"})
+    assert (caught.value.field, caught.value.code) == ("secret", "webhook_secret_base64")
+    assert "not base64!" not in str(caught.value)
+
+
+def _readme_verify() -> Callable[[str, dict[str, str], bytes], bool]:
+    """The verification snippet of the README's "Receiving webhooks" section."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Receiving webhooks", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    scope: dict[str, object] = {}
+    exec(code, scope)  # noqa: S102 - the README's own example, run as a receiver would
+    verify = scope["verify"]
+    assert callable(verify)
+    return verify  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("secret", [SECRET, "plain-" + token_hex(12)], ids=["whsec", "plain"])
+def test_the_readmes_receiver_accepts_what_is_sent_and_refuses_a_replay(
+    httpserver: HTTPServer, secret: str
+) -> None:
+    verify = _readme_verify()
+    httpserver.expect_request("/hook").respond_with_data("", status=204)
+    WebhookPublisher({"url": httpserver.url_for("/hook"), "secret": secret}).publish(POST, KEY)
+    ((request, _response),) = httpserver.log
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    body = request.get_data()
+    assert verify(secret, headers, body)
+    assert not verify(secret, headers, body.replace(b"42", b"43"))  # altered
+    assert not verify("whsec_" + base64.b64encode(b"x" * 32).decode(), headers, body)
+    # The same request ten minutes later: its signed timestamp gives it away ...
+    stale = {**headers, "webhook-timestamp": str(int(headers["webhook-timestamp"]) - 600)}
+    assert not verify(secret, stale, body)
+    # ... and a fresh timestamp does not fit its signature.
+    fresh = {**headers, "webhook-timestamp": str(int(time.time()))}
+    if fresh["webhook-timestamp"] != headers["webhook-timestamp"]:
+        assert not verify(secret, fresh, body)
 
 
 def test_a_non_json_success_body_still_gives_a_receipt(httpserver: HTTPServer) -> None:
@@ -153,12 +261,25 @@ def test_secret_never_appears_in_repr_or_errors(httpserver: HTTPServer) -> None:
     assert SECRET not in str(caught.value)
 
 
-def test_check_connection_sends_a_signed_ping(httpserver: HTTPServer) -> None:
-    httpserver.expect_oneshot_request(
+def test_check_connection_sends_a_signed_ping_that_is_never_the_same(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request(
         "/hook", method="POST", headers={"X-Planner-Event": "ping"}, json={"event": "ping"}
     ).respond_with_data("", status=204)
-    assert "204" in _adapter(httpserver).check_connection()
-    assert "X-Planner-Signature" in httpserver.log[0][0].headers
+    adapter = _adapter(httpserver)
+    adapter.clock = lambda: 1_900_000_000  # type: ignore[method-assign]
+    assert "204" in adapter.check_connection()
+    assert "204" in adapter.check_connection()
+    first, second = (entry[0] for entry in httpserver.log)
+    for request in (first, second):
+        msg_id, stamp = request.headers["webhook-id"], request.headers["webhook-timestamp"]
+        assert stamp == "1900000000"
+        expected = _expected(_key(), msg_id, stamp, request.get_data())
+        assert request.headers["webhook-signature"] == expected
+    # Same time, same body: only the id tells them apart, and so the signature differs.
+    assert first.headers["webhook-id"] != second.headers["webhook-id"]
+    assert first.headers["webhook-signature"] != second.headers["webhook-signature"]
 
 
 @pytest.mark.parametrize(
@@ -172,20 +293,34 @@ def test_check_connection_sends_a_signed_ping(httpserver: HTTPServer) -> None:
             id="bad-bool",
         ),
         pytest.param({"url": "https://x", "colour": "red"}, "colour", id="unknown"),
-        pytest.param({"url": "https://x", "timeout_seconds": "0"}, "timeout_seconds", id="0s"),
-        pytest.param({"url": "https://x", "timeout_seconds": 301}, "timeout_seconds", id="301s"),
-        pytest.param({"url": "https://x", "timeout_seconds": "30s"}, "timeout_seconds", id="30s"),
+        pytest.param(
+            {"url": "https://x", "timeout_seconds": "0"},
+            "timeout_seconds",
+            id="0s",
+        ),
+        pytest.param(
+            {"url": "https://x", "timeout_seconds": 301},
+            "timeout_seconds",
+            id="301s",
+        ),
+        pytest.param(
+            {"url": "https://x", "timeout_seconds": "30s"},
+            "timeout_seconds",
+            id="30s",
+        ),
     ],
 )
 def test_bad_configuration_names_the_field(settings: dict[str, object], field: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        WebhookPublisher(settings)
+        WebhookPublisher({"secret": SECRET, **settings})
     assert caught.value.field == field
 
 
 def test_the_receiver_setting_is_the_admins_declaration_not_the_adapters_claim() -> None:
     # The planner keeps it on the channel; the adapter proves nothing about the receiver.
-    declared = WebhookPublisher({"url": "https://x", "receiver_deduplicates": "yes"})
+    declared = WebhookPublisher(
+        {"url": "https://x", "secret": SECRET, "receiver_deduplicates": "yes"}
+    )
     assert declared.settings["receiver_deduplicates"] is True
     assert declared.detect_deduplication() is None
     assert WebhookPublisher.deduplication_setting == "receiver_deduplicates"
@@ -197,11 +332,7 @@ def test_lookup_asks_the_status_address_with_the_signed_key(httpserver: HTTPServ
         "/status",
         method="GET",
         query_string={"idempotency_key": KEY},
-        headers={
-            "X-Planner-Event": "status",
-            "X-Planner-Signature": "sha256="
-            + hmac.new(SECRET.encode(), KEY.encode(), hashlib.sha256).hexdigest(),
-        },
+        headers={"X-Planner-Event": "status"},
     ).respond_with_json({"id": "msg-7", "url": "https://intranet.example/news/7"})
     adapter = _adapter(httpserver, status_url=httpserver.url_for("/status"))
     assert adapter.can_look_up is True
@@ -212,6 +343,10 @@ def test_lookup_asks_the_status_address_with_the_signed_key(httpserver: HTTPServ
     assert (receipt.external_id, receipt.url) == ("msg-7", "https://intranet.example/news/7")
     assert len(httpserver.log) == 1
     httpserver.check_assertions()
+    headers = httpserver.log[0][0].headers
+    msg_id, stamp = headers["webhook-id"], headers["webhook-timestamp"]
+    assert msg_id != f"msg_{KEY}"  # a question, not the post
+    assert headers["webhook-signature"] == _expected(_key(), msg_id, stamp, KEY.encode())
 
 
 def test_lookup_says_none_for_a_404(httpserver: HTTPServer) -> None:

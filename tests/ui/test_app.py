@@ -131,7 +131,7 @@ def test_publishing_page_shows_failed_posts_and_retries_them(database: str) -> N
             actor=admin,
             kind="webhook",
             name="Intranet",
-            settings={"url": "http://127.0.0.1:9/hook"},
+            settings={"url": "https://intranet.example.org/hook", "secret": "hook-secret-for-test"},
         )
         piece = pieces.create_piece(s, actor=ed, data={"title": "Betriebsfest"})
         post = planning.plan_post(
@@ -226,7 +226,11 @@ def test_the_ledger_says_each_outcome_in_the_users_language(database: str) -> No
         admin = users.get_user(s, "admin")
         ed = users.get_user(s, "ed")
         channel = channels.create_channel(
-            s, actor=admin, kind="webhook", name="Intranet", settings={"url": "http://127.0.0.1:9"}
+            s,
+            actor=admin,
+            kind="webhook",
+            name="Intranet",
+            settings={"url": "https://intranet.example.org", "secret": "hook-secret-for-test"},
         )
         piece = pieces.create_piece(s, actor=ed, data={"title": "Betriebsfest"})
         post = planning.plan_post(

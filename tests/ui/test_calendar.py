@@ -46,7 +46,11 @@ def _setup(database: str) -> dict[str, int]:
         )
         social = channels.create_channel(s, actor=admin, kind="recording", name="Social")
         intranet = channels.create_channel(
-            s, actor=admin, kind="webhook", name="Intranet", settings={"url": "http://127.0.0.1:9/"}
+            s,
+            actor=admin,
+            kind="webhook",
+            name="Intranet",
+            settings={"url": "https://intranet.example.org/", "secret": "hook-secret-for-test"},
         )
         idea = ideas.list_ideas(s, actor=ed)[0]
         accepted = ideas.accept_idea(s, actor=ed, idea_id=idea.id or 0)

@@ -5,16 +5,26 @@ from __future__ import annotations
 from secrets import token_hex
 from typing import Any
 
+import pytest
 from pytest_httpserver import HTTPServer
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from planner import channels, credentials, users
+from planner import channels, credentials, org_settings, users
 from planner.db import make_engine
 from planner.ui import keys
+from tests.conftest import allow_private_network
 from tests.ui.conftest import PASSWORD, open_page, sign_in
 
 SECRET = "hmac-" + token_hex(8)  # made per run: no credential lives in the code
+
+
+@pytest.fixture
+def database(database: str) -> str:
+    """The dashboard's database, where channels may reach this machine (the test servers)."""
+    with Session(make_engine(database)) as s:
+        allow_private_network(s, users.get_user(s, "admin"))
+    return database
 
 
 def setting(target: str, name: str) -> str:
@@ -101,7 +111,7 @@ def test_test_connection_reaches_the_receiver_then_the_channel_is_disabled(
         "Verbindung in Ordnung: the webhook answered HTTP 200"
     )
     [request] = [r for r, _ in httpserver.log]
-    assert request.headers["X-Planner-Signature"].startswith("sha256=")
+    assert request.headers["webhook-signature"].startswith("v1,")
 
     httpserver.clear()
     httpserver.expect_request("/hook").respond_with_data("no", status=401)
@@ -156,3 +166,42 @@ def test_a_detected_basis_is_shown_in_english_too(database: str) -> None:
     assert at.button(key=keys.CHANNELS_DEDUP_DECLARE).label == (
         "Declare: the receiver does not drop repeats"
     )
+
+
+def test_the_test_button_sends_the_stored_secret_only_to_the_stored_address(
+    database: str, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok", status=200)
+    elsewhere = HTTPServer(host="127.0.0.1", port=0)
+    elsewhere.expect_request("/hook").respond_with_data("ok", status=200)
+    elsewhere.start()
+    try:
+        at = add_webhook(
+            open_page(sign_in("admin", PASSWORD), "channels"), httpserver.url_for("/hook")
+        )
+        # Another host typed, the secret left empty: saving refuses, and Test asks the
+        # saved address, never the one in the form.
+        at.text_input(key=setting("1", "url")).input(elsewhere.url_for("/hook"))
+        at.button(key=keys.CHANNELS_SAVE).click().run()
+        assert any("secret" in e.value and "127.0.0.1" in e.value for e in at.error)
+        at.button(key=keys.CHANNELS_TEST).click().run()
+        assert [s.value for s in at.success][-1].startswith("Verbindung in Ordnung")
+        assert elsewhere.log == []
+        assert len(httpserver.log) == 1
+    finally:
+        elsewhere.stop()
+
+
+def test_a_channel_aimed_at_this_machine_needs_the_admins_allowance(database: str) -> None:
+    with Session(make_engine(database)) as s:
+        admin = users.get_user(s, "admin")
+        org_settings.set_setting(s, actor=admin, key="allow_private_network", value="off")
+    at = add_webhook(open_page(sign_in("admin", PASSWORD), "channels"), "http://127.0.0.1:9/hook")
+    errors = [e.value for e in at.error]
+    assert errors[0].startswith("127.0.0.1 ist dieser Rechner (Loopback); ein Admin kann")
+    assert "Kanäle dürfen private Netze erreichen" in errors[0]
+    with Session(make_engine(database)) as s:
+        assert channels.list_channels(s) == []
+
+    add_webhook(at, "http://169.254.169.254/latest/meta-data/")
+    assert at.error[0].value.startswith("169.254.169.254 ist eine link-lokale Adresse")

@@ -41,6 +41,7 @@ from planner.db import make_engine
 from planner.migrate import upgrade
 from planner.models import Post, PostStatus, PublishAttempt
 from planner.ui.i18n import translate
+from tests.conftest import allow_private_network
 from tests.sink import Sink
 
 if TYPE_CHECKING:
@@ -168,12 +169,13 @@ def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
                 if role == "contributor":
                     data["department"] = "Werk Nord"
                 users.create_user(s, actor=admin, data=data)
+            allow_private_network(s, admin)  # the sink listens on 127.0.0.1
             channels.create_channel(
                 s,
                 actor=admin,
                 kind="webhook",
                 name=CHANNEL,
-                settings={"url": sink.url, "receiver_deduplicates": False},
+                settings={"url": sink.url, "secret": "sink-secret", "receiver_deduplicates": False},
             )
         engine.dispose()
         yield Org(url, sink)

@@ -53,3 +53,25 @@ def test_settings_render_in_english_with_an_english_message(database: str) -> No
     [error] = [e.value for e in at.error]
     assert error.startswith("Unknown time zone 'Mars/Olympus': please give an IANA name")
     assert stored(database)["org_timezone"] == "Europe/Berlin"
+
+
+def test_admin_lets_channels_reach_private_networks_with_help_in_both_languages(
+    database: str,
+) -> None:
+    at = open_page(sign_in("admin", PASSWORD), "settings")
+    box = at.checkbox(key=keys.SETTINGS_PRIVATE_NETWORK)
+    assert box.value is False  # off unless an admin turns it on
+    assert box.label == "Kanäle dürfen private Netze erreichen (Intranet-Server)"
+    assert "169.254.169.254" in (box.help or "") and "bleiben gesperrt" in (box.help or "")
+    box.check()
+    at.button(key=keys.SETTINGS_SAVE).click().run()
+    assert [s.value for s in at.success] == ["Gespeichert."]
+    assert stored(database)["allow_private_network"] == "on"
+
+    at = sign_in("admin", PASSWORD)
+    at.selectbox(key=keys.LANGUAGE).select("en").run()
+    at = open_page(at, "settings")
+    box = at.checkbox(key=keys.SETTINGS_PRIVATE_NETWORK)
+    assert box.value is True
+    assert box.label == "Channels may reach private networks (intranet servers)"
+    assert "stay refused" in (box.help or "")

@@ -1,4 +1,5 @@
-"""'Settings' (admins): organisation time zone, default language, lateness bound, crisis freeze."""
+"""'Settings' (admins): time zone, default language, lateness bound, crisis freeze, and
+whether channels may reach private networks."""
 
 from __future__ import annotations
 
@@ -48,6 +49,13 @@ def render() -> None:
                 key=keys.SETTINGS_FREEZE,
             )
             slots["publishing_frozen"] = st.empty()
+            st.checkbox(
+                t("settings.private_network"),
+                value=current["allow_private_network"] == "on",
+                help=t("settings.private_network_help"),
+                key=keys.SETTINGS_PRIVATE_NETWORK,
+            )
+            slots["allow_private_network"] = st.empty()
             saved = st.form_submit_button(t("settings.save"), key=keys.SETTINGS_SAVE)
         if not saved:
             return
@@ -56,6 +64,9 @@ def render() -> None:
             "default_language": st.session_state.get(keys.SETTINGS_LANGUAGE, ""),
             "max_lateness_hours": st.session_state.get(keys.SETTINGS_LATENESS, ""),
             "publishing_frozen": "on" if st.session_state.get(keys.SETTINGS_FREEZE) else "off",
+            "allow_private_network": (
+                "on" if st.session_state.get(keys.SETTINGS_PRIVATE_NETWORK) else "off"
+            ),
         }
         changed = {k: v for k, v in wanted.items() if str(v).strip() != current[k]}
         failed = False

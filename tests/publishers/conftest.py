@@ -1,0 +1,17 @@
+"""Publisher tests talk to servers they start on 127.0.0.1 (and to "localhost")."""
+
+from __future__ import annotations
+
+import pytest
+
+from publishers.base import Publisher
+
+
+@pytest.fixture(autouse=True)
+def private_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Adapters here may reach this machine, as with the admin setting allow_private_network.
+
+    Outside the tests an adapter may not unless it is built with that allowance; the tests
+    of the refusals (test_addresses.py) build theirs with allow_private_network=False.
+    """
+    monkeypatch.setattr(Publisher, "allow_private_network", True)
