@@ -20,6 +20,7 @@ from planner import audit, credentials
 from planner.errors import Message, NotFound, ValidationFailed
 from planner.models import Channel, User
 from planner.permissions import require
+from planner.schemas import id_problem
 from publishers import CHANNEL_KINDS, REGISTRY
 from publishers.base import ConfigError, DeliveryError, Publisher, SettingSpec
 
@@ -133,7 +134,8 @@ def get_channel(session: Session, ref: str | int) -> Channel:
     """A channel by id or by name (case-insensitive)."""
     channel: Channel | None
     if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
-        channel = session.get(Channel, int(ref))
+        # An id no column holds ('99999999999999999999', '²') is no channel's.
+        channel = session.get(Channel, int(ref)) if id_problem(ref) is None else None
     else:
         channel = session.exec(
             select(Channel).where(func.lower(Channel.name) == ref.strip().lower())

@@ -167,6 +167,13 @@ def _read_file(path: str) -> bytes:
         raise CliError(f"cannot read {path!r}: {err.strerror}") from err
 
 
+def _read_text(path: str) -> str:
+    try:
+        return _read_file(path).decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CliError(f"{path!r} is not UTF-8 text") from err
+
+
 @contextmanager
 def _out(path: str) -> Any:
     if path == "-":
@@ -674,7 +681,7 @@ def _variant_args(session: Session, specs: Sequence[str], *, files: bool) -> dic
             raise CliError(f"{spec!r}: write CHANNEL=TEXT (or CHANNEL=FILE with --variant-file)")
         chan = channels.get_channel(session, channel)
         assert chan.id is not None
-        variants[chan.id] = _read_file(value).decode("utf-8") if files else value
+        variants[chan.id] = _read_text(value) if files else value
     return variants
 
 
@@ -686,7 +693,7 @@ def cmd_pieces_edit(args: argparse.Namespace) -> int:
         if args.title is not None:
             data["title"] = args.title
         if args.body_file is not None:
-            data["body"] = _read_file(args.body_file).decode("utf-8")
+            data["body"] = _read_text(args.body_file)
         elif args.body is not None:
             data["body"] = args.body
         if args.variant or args.variant_file:
@@ -1829,11 +1836,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, *, stderr: IO[str] | None = None) -> int:
     """Run one command; returns the exit code (0 ok, 1 refused by the planner, 2 misuse)."""
     err_out = stderr or sys.stderr
-    args = build_parser().parse_args(argv)
-    for name, problem in _unstorable_arguments(args):
-        print(f"error: {name}: {problem}", file=err_out)
-        return 2
     try:
+        args = build_parser().parse_args(argv)  # --help writes to standard output too
+        for name, problem in _unstorable_arguments(args):
+            print(f"error: {name}: {problem}", file=err_out)
+            return 2
         code = _run(args, err_out)
         sys.stdout.flush()  # inside the try: the output of a short command is written here
     except BrokenPipeError:

@@ -114,6 +114,8 @@ def _clean_tags(value: Any) -> list[str]:
         return []
     if isinstance(value, str):
         value = re.split(r"[;,]", value)
+    if not isinstance(value, list | tuple):
+        raise ValueError(Message("not_text", "Input should be a valid string"))
     tags: list[str] = []
     for raw in value:
         tag = str(raw).strip().lstrip("#").strip()

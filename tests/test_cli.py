@@ -884,3 +884,14 @@ def test_output_into_a_closed_pipe_ends_quietly() -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 1
     assert err == ""
+
+
+def test_a_body_file_that_is_not_text_is_refused(org: Cli, tmp_path: Path) -> None:
+    org.ok("ideas", "submit", "--as", "mia", "--title", "Messe 2027", "--pitch", "Wir sind da")
+    org.ok("ideas", "accept", "1", "--as", "ed")
+    org.ok("channels", "add", "manual", "Blog", "--as", "boss")
+    binary = tmp_path / "bild.png"
+    binary.write_bytes(bytes(range(256)))
+    for option in (["--body-file", str(binary)], ["--variant-file", f"Blog={binary}"]):
+        code, _out, err = org("pieces", "edit", "1", "--as", "ed", *option)
+        assert (code, err) == (2, f"error: {str(binary)!r} is not UTF-8 text\n")

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from planner import csvio, pieces
-from planner.errors import CsvImportFailed, Message, TimeInputError, ValidationFailed
+from planner import channels, csvio, pieces
+from planner.errors import CsvImportFailed, Message, NotFound, TimeInputError, ValidationFailed
 from planner.models import Piece, Revision
-from planner.schemas import ID_MAX, PieceCreate, parse_id, parse_input
+from planner.schemas import ID_MAX, PieceCreate, PieceUpdate, parse_id, parse_input
 from planner.timezones import parse_day_bound, parse_local_datetime, parse_to_utc, to_utc, zone
 from tests.conftest import World
 
@@ -158,3 +158,17 @@ def test_a_name_that_is_no_zone_is_refused_with_a_message(name: str) -> None:
         zone(name)
     assert _code(info.value.message) == "unknown_zone"
     assert len(info.value.message) < 200
+
+
+@pytest.mark.parametrize("ref", ["99999999999999999999", "2147483648", "²"])
+def test_a_channel_named_by_an_impossible_id_is_not_found(
+    world: World, session: Session, ref: str
+) -> None:
+    with pytest.raises(NotFound):
+        channels.get_channel(session, ref)
+
+
+def test_tags_that_are_neither_text_nor_a_list_are_refused() -> None:
+    with pytest.raises(ValidationFailed) as info:
+        parse_input(PieceUpdate, {"tags": 0})
+    assert _code(info.value.fields["tags"]) == "not_text"
