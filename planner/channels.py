@@ -20,7 +20,7 @@ from planner import audit, credentials
 from planner.errors import Message, NotFound, ValidationFailed
 from planner.models import Channel, User
 from planner.permissions import require
-from planner.schemas import id_problem
+from planner.schemas import check_text, id_problem
 from publishers import CHANNEL_KINDS, REGISTRY
 from publishers.base import ConfigError, DeliveryError, Publisher, SettingSpec
 
@@ -39,6 +39,9 @@ def config_message(err: ConfigError) -> str:
 
 def _split_settings(kind: str, settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Validate settings with the kind's adapter and split off the secret ones."""
+    for key, value in settings.items():
+        if isinstance(value, str):
+            check_text(value, key)
     cls = REGISTRY.get(kind)
     if cls is None:
         # No adapter for this kind yet: keep the plain settings; they are checked once
@@ -81,7 +84,7 @@ def create_channel(
     problems: dict[str, str] = {}
     if kind not in CHANNEL_KINDS:
         problems["kind"] = f"unknown channel kind {kind!r}; known: {', '.join(CHANNEL_KINDS)}"
-    name = name.strip()
+    name = check_text(name.strip(), "name")
     if not 2 <= len(name) <= 80:
         problems["name"] = Message("channel_name_length", "a channel name has 2-80 characters")
     elif session.exec(select(Channel).where(func.lower(Channel.name) == name.lower())).first():
@@ -377,7 +380,7 @@ def update_channel(
     channel = get_channel(session, ref)
     problems: dict[str, str] = {}
     if name is not None:
-        name = name.strip()
+        name = check_text(name.strip(), "name")
         clash = session.exec(
             select(Channel).where(
                 func.lower(Channel.name) == name.lower(), Channel.id != channel.id

@@ -21,7 +21,7 @@ from planner.errors import (
 )
 from planner.models import Department, Idea, Role, User, utcnow
 from planner.permissions import require
-from planner.schemas import PASSWORD_MIN, UserCreate, parse_input
+from planner.schemas import PASSWORD_MIN, UserCreate, check_text, parse_input
 from planner.timezones import zone
 
 _hasher = PasswordHasher()  # Argon2id with the library's RFC 9106 low-memory profile
@@ -77,7 +77,7 @@ def create_department(session: Session, *, actor: User | None, name: str) -> Dep
         require(actor, "manage_departments")
     elif user_count(session):
         raise ValidationFailed({"actor": "an admin must add departments"})
-    name = name.strip()
+    name = check_text(name.strip(), "name")
     if not 2 <= len(name) <= 80:
         raise ValidationFailed(
             {"name": Message("department_name_length", "a department name has 2-80 characters")}

@@ -4,10 +4,10 @@ the calendar, zone names that are no zone. Each is refused with a message, nothi
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import Engine, func
+from sqlmodel import Session, SQLModel, select
 
-from planner import channels, csvio, pieces
+from planner import channels, csvio, ideas, org_settings, pieces, users
 from planner.errors import CsvImportFailed, Message, NotFound, TimeInputError, ValidationFailed
 from planner.models import Piece, Revision
 from planner.schemas import ID_MAX, PieceCreate, PieceUpdate, parse_id, parse_input
@@ -172,3 +172,65 @@ def test_tags_that_are_neither_text_nor_a_list_are_refused() -> None:
     with pytest.raises(ValidationFailed) as info:
         parse_input(PieceUpdate, {"tags": 0})
     assert _code(info.value.fields["tags"]) == "not_text"
+
+
+def _submitted_idea(world: World, session: Session) -> int:
+    result = ideas.submit_idea(
+        session,
+        actor=world.contributor,
+        data={"title": "Messe", "pitch": "Wir sind auf der Messe", "department": "Marketing"},
+    )
+    assert result.idea.id is not None
+    return result.idea.id
+
+
+def _piece_in_review(world: World, session: Session) -> int:
+    piece = pieces.create_piece(session, actor=world.editor, data={"title": "Messe", "body": "a"})
+    assert piece.id is not None
+    pieces.submit_piece(session, actor=world.editor, piece_id=piece.id)
+    return piece.id
+
+
+SERVICES = {
+    "reject": lambda w, s: ideas.reject_idea(
+        s, actor=w.editor, idea_id=_submitted_idea(w, s), reason="nein\x00"
+    ),
+    "accept_note": lambda w, s: ideas.accept_idea(
+        s, actor=w.editor, idea_id=_submitted_idea(w, s), note="ok\x00"
+    ),
+    "comment": lambda w, s: pieces.add_comment(
+        s, actor=w.editor, piece_id=_piece_in_review(w, s), body="gut\x00"
+    ),
+    "request_changes": lambda w, s: pieces.request_changes(
+        s, actor=w.approver, piece_id=_piece_in_review(w, s), comment="bitte\x00"
+    ),
+    "department": lambda w, s: users.create_department(s, actor=w.admin, name="Ver\x00trieb"),
+    "channel": lambda w, s: channels.create_channel(
+        s, actor=w.admin, kind="manual", name="Blog\x00"
+    ),
+    "channel_setting": lambda w, s: channels.create_channel(
+        s, actor=w.admin, kind="webhook", name="Hook", settings={"url": "http://x\x00"}
+    ),
+    "setting": lambda w, s: org_settings.set_setting(
+        s, actor=w.admin, key="org_timezone", value="Europe/Berlin\x00"
+    ),
+}
+
+
+@pytest.mark.parametrize("service", list(SERVICES))
+def test_every_service_that_stores_free_text_refuses_a_nul_byte(
+    world: World, session: Session, engine: Engine, service: str
+) -> None:
+    with pytest.raises(ValidationFailed) as info:
+        SERVICES[service](world, session)
+    [message] = info.value.fields.values()
+    assert _code(message) == "control_character"
+    session.rollback()
+    with engine.connect() as conn:
+        texts = [
+            row
+            for table in SQLModel.metadata.sorted_tables
+            for row in conn.execute(table.select())
+            if any(isinstance(v, str) and "\x00" in v for v in row)
+        ]
+    assert texts == []
