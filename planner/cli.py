@@ -1828,7 +1828,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add(sub, "secret-key", cmd_secret_key, "print a new key for PLANNER_SECRET_KEY")
     p = add(sub, "serve", cmd_serve, "run the dashboard with its embedded publishing scheduler")
-    p.add_argument("--port", type=_port, default=int(os.environ.get("PLANNER_PORT") or 8501))
+    p.add_argument("--port", type=_port, default=os.environ.get("PLANNER_PORT") or "8501")
     p.add_argument("--address", default="localhost", help="interface to listen on")
     return parser
 

@@ -895,3 +895,14 @@ def test_a_body_file_that_is_not_text_is_refused(org: Cli, tmp_path: Path) -> No
     for option in (["--body-file", str(binary)], ["--variant-file", f"Blog={binary}"]):
         code, _out, err = org("pieces", "edit", "1", "--as", "ed", *option)
         assert (code, err) == (2, f"error: {str(binary)!r} is not UTF-8 text\n")
+
+
+def test_a_bad_planner_port_only_stops_serve(run: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLANNER_PORT", "abc")
+    assert len(run.ok("secret-key").strip()) > 20
+    with pytest.raises(SystemExit) as done:
+        run("serve")
+    assert done.value.code == 2
+    assert "'abc' is not a port number: use a whole number from 1 to 65535" in (
+        run.capsys.readouterr().err
+    )

@@ -337,7 +337,7 @@ def test_commands_on_postgresql_refuse_nul_bytes_and_ids_beyond_its_columns(
     _prepare(postgres_url)
     with _database(postgres_url, tmp_path, monkeypatch) as engine:
 
-        @settings(FUZZ, max_examples=150)
+        @settings(FUZZ, max_examples=FUZZ.max_examples * 12)
         @given(argv=_text_and_id_argv())
         def check(argv: list[str]) -> None:
             _check(engine, argv)
