@@ -111,16 +111,47 @@ VALUES = st.one_of(
 )
 USERS = st.sampled_from(["boss", "ed", "anna", "mia"])
 IDS = st.sampled_from(["1", "2", "3"])
+# The edges each kind of argument has, drawn more often than VALUES would draw them.
+EDGES = {
+    "number": st.sampled_from(
+        ["0", "-1", "2147483648", "9223372036854775808", "99999999999999999999", "²"]
+    ),
+    "date": st.sampled_from(
+        [
+            "01.01.0001 00:00",
+            "0001-01-01",
+            "9999-12-31",
+            "31.12.9999",
+            "9999-12-31 23:59-12:00",
+            "2030-01-15 09:00+99:00",
+        ]
+    ),
+    "zone": st.sampled_from(["a" * 300, "America", "Europe/", "../x", "Europe/Berlin"]),
+}
+KINDS = {
+    "number": {"id", "piece", "post", "into", "revision", "expected_revision", "diff", "restore"}
+    | {"limit", "size", "daily_cap", "port"},
+    "date": {"when", "since", "until", "start", "due"},
+    "zone": {"tz", "timezone"},
+}
+
+
+def _pick(*choices: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """One of `choices`, each as likely as the others (st.one_of favours the first)."""
+    return st.sampled_from(choices).flatmap(lambda choice: choice)
 
 
 def _value(action: argparse.Action) -> st.SearchStrategy[str]:
-    """Values for one argument: its own choices and existing ids now and then, else anything."""
+    """Values for one argument: its own choices, existing ids and its kind's edges now and
+    then, else anything. The acting user mostly exists, so that commands get past it."""
     if action.dest == "as_user":
-        return st.one_of(USERS, USERS, VALUES)
+        return _pick(USERS, USERS, USERS, VALUES)
     if action.choices:
-        return st.one_of(st.sampled_from([str(c) for c in action.choices]), VALUES)
-    if action.dest in {"id", "piece", "post", "into", "revision", "expected_revision"}:
-        return st.one_of(IDS, VALUES)
+        return _pick(st.sampled_from([str(c) for c in action.choices]), VALUES)
+    for kind, dests in KINDS.items():
+        if action.dest in dests:
+            edges = _pick(IDS, EDGES[kind], VALUES) if kind == "number" else None
+            return edges or _pick(EDGES[kind], VALUES)
     return VALUES
 
 
@@ -296,6 +327,62 @@ def test_every_command_says_what_is_wrong_and_changes_nothing_when_it_fails(
             _check(engine, argv)
 
         check()
+
+
+def _kind(action: argparse.Action) -> str:
+    return next((kind for kind, dests in KINDS.items() if action.dest in dests), "text")
+
+
+WORST = {
+    "number": ["9223372036854775808", "2147483648"],
+    "date": ["01.01.0001 00:00", "9999-12-31", "2030-01-15 09:00+99:00"],
+    "zone": ["a" * 300, "America"],
+    "text": ["a\x00b"],
+}
+PLAIN = {"number": "1", "date": "2030-01-15 09:00", "zone": "Europe/Berlin", "text": "Blog"}
+
+
+def _edge_argvs(path: tuple[str, ...], parser: argparse.ArgumentParser) -> list[list[str]]:
+    """For each argument that takes a value, command lines where it alone has one of its
+    kind's worst values and every other argument a plain one."""
+    takes_value = [
+        a
+        for a in parser._actions
+        if not isinstance(a, argparse._HelpAction) and a.nargs != 0 and a.dest != "as_user"
+    ]
+    argvs: list[list[str]] = []
+    for target in takes_value:
+        for worst in WORST[_kind(target)]:
+            options, positionals = ["--as=boss"] if "as_user" in _dests(parser) else [], []
+            for action in takes_value:
+                if action is not target and not (action.required or not action.option_strings):
+                    continue
+                plain = str(action.choices[0]) if action.choices else PLAIN[_kind(action)]
+                values = [worst if action is target else plain] * _count(action)
+                if not action.option_strings:
+                    positionals += values
+                elif len(values) == 1:
+                    options.append(f"{action.option_strings[-1]}={values[0]}")
+                else:
+                    options += [action.option_strings[-1], *values]
+            argvs.append([*path, *options, "--", *positionals])
+    return argvs
+
+
+def _dests(parser: argparse.ArgumentParser) -> set[str]:
+    return {a.dest for a in parser._actions}
+
+
+def test_each_argument_at_its_edges_gets_a_message_on_every_command(
+    sqlite_org: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not left to chance: every argument once with each of its kind's worst values."""
+    copy = tmp_path / "org.db"
+    shutil.copy(sqlite_org, copy)
+    with _database(f"sqlite:///{copy}", tmp_path, monkeypatch) as engine:
+        for path, parser in COMMANDS:
+            for argv in _edge_argvs(path, parser):
+                _check(engine, argv)
 
 
 @pytest.fixture
