@@ -20,7 +20,7 @@ from planner import audit, credentials
 from planner.errors import Message, NotFound, ValidationFailed
 from planner.models import Channel, User
 from planner.permissions import require
-from planner.schemas import check_text, id_problem
+from planner.schemas import check_text, id_problem, text_problem
 from publishers import CHANNEL_KINDS, REGISTRY
 from publishers.base import ConfigError, DeliveryError, Publisher, SettingSpec
 
@@ -139,6 +139,8 @@ def get_channel(session: Session, ref: str | int) -> Channel:
     if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
         # An id no column holds ('99999999999999999999', '²') is no channel's.
         channel = session.get(Channel, int(ref)) if id_problem(ref) is None else None
+    elif text_problem(ref) is not None:  # no name has one; PostgreSQL cannot compare NUL
+        channel = None
     else:
         channel = session.exec(
             select(Channel).where(func.lower(Channel.name) == ref.strip().lower())

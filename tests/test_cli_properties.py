@@ -150,8 +150,9 @@ def _value(action: argparse.Action) -> st.SearchStrategy[str]:
         return _pick(st.sampled_from([str(c) for c in action.choices]), VALUES)
     for kind, dests in KINDS.items():
         if action.dest in dests:
-            edges = _pick(IDS, EDGES[kind], VALUES) if kind == "number" else None
-            return edges or _pick(EDGES[kind], VALUES)
+            if kind == "number":
+                return _pick(IDS, EDGES[kind], VALUES)
+            return _pick(EDGES[kind], VALUES)
     return VALUES
 
 

@@ -160,8 +160,8 @@ def test_a_name_that_is_no_zone_is_refused_with_a_message(name: str) -> None:
     assert len(info.value.message) < 200
 
 
-@pytest.mark.parametrize("ref", ["99999999999999999999", "2147483648", "²"])
-def test_a_channel_named_by_an_impossible_id_is_not_found(
+@pytest.mark.parametrize("ref", ["99999999999999999999", "2147483648", "²", "Blog\x00"])
+def test_a_channel_named_by_an_impossible_id_or_name_is_not_found(
     world: World, session: Session, ref: str
 ) -> None:
     with pytest.raises(NotFound):
