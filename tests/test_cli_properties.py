@@ -246,7 +246,7 @@ def _check(engine: Engine, argv: list[str]) -> None:
         assert _snapshot(engine) == before, (argv, err)
 
 
-def _prepare(url: str) -> None:
+def _prepare(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """An organisation with a department, a user per role, an idea, a piece in review on
     revision 2 with a comment, a manual channel 'Blog' and a post planned on it."""
     steps: list[list[str]] = [
@@ -274,7 +274,8 @@ def _prepare(url: str) -> None:
         ["plan", "add", "1", "Blog", "2030-01-15 09:00", "--as", "ed"],
         ["pieces", "submit", "1", "--as", "ed"],
     ]
-    os.environ["PLANNER_DATABASE_URL"] = url
+    monkeypatch.setenv("PLANNER_DATABASE_URL", url)
+    monkeypatch.setattr(sys, "stdin", sys.stdin)  # _run replaces it; put it back afterwards
     for argv in steps:
         code, err = _run(argv)
         assert code == 0, (argv, err)
@@ -304,8 +305,7 @@ def sqlite_org(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("org") / "org.db"
     url = f"sqlite:///{path}"
     with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setattr(sys, "stdin", sys.stdin)
-        _prepare(url)
+        _prepare(url, monkeypatch)
     db._engines.pop(url).dispose()
     return path
 
@@ -421,8 +421,7 @@ def _text_and_id_argv(draw: Any) -> list[str]:
 def test_commands_on_postgresql_refuse_nul_bytes_and_ids_beyond_its_columns(
     postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sys, "stdin", sys.stdin)
-    _prepare(postgres_url)
+    _prepare(postgres_url, monkeypatch)
     with _database(postgres_url, tmp_path, monkeypatch) as engine:
 
         @settings(FUZZ, max_examples=FUZZ.max_examples * 12)
