@@ -20,6 +20,7 @@ from planner import audit, credentials, org_settings
 from planner.errors import Message, NotFound, ValidationFailed
 from planner.models import Channel, User
 from planner.permissions import require
+from planner.schemas import check_text, id_problem, text_problem
 from publishers import CHANNEL_KINDS, REGISTRY
 from publishers.base import ConfigError, DeliveryError, Publisher, SettingSpec
 from publishers.http import excerpt
@@ -45,6 +46,9 @@ def _split_settings(
     Addresses are checked too: none with a user name or password in it, none where
     channels may not go (private ones only with `allow_private`).
     """
+    for key, value in settings.items():
+        if isinstance(value, str):
+            check_text(value, key)
     cls = REGISTRY.get(kind)
     if cls is None:
         # No adapter for this kind yet: keep the plain settings; they are checked once
@@ -88,7 +92,7 @@ def create_channel(
     problems: dict[str, str] = {}
     if kind not in CHANNEL_KINDS:
         problems["kind"] = f"unknown channel kind {kind!r}; known: {', '.join(CHANNEL_KINDS)}"
-    name = name.strip()
+    name = check_text(name.strip(), "name")
     if not 2 <= len(name) <= 80:
         problems["name"] = Message("channel_name_length", "a channel name has 2-80 characters")
     elif session.exec(select(Channel).where(func.lower(Channel.name) == name.lower())).first():
@@ -146,7 +150,10 @@ def get_channel(session: Session, ref: str | int) -> Channel:
     """A channel by id or by name (case-insensitive)."""
     channel: Channel | None
     if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
-        channel = session.get(Channel, int(ref))
+        # An id no column holds ('99999999999999999999', '²') is no channel's.
+        channel = session.get(Channel, int(ref)) if id_problem(ref) is None else None
+    elif text_problem(ref) is not None:  # no name has one; PostgreSQL cannot compare NUL
+        channel = None
     else:
         channel = session.exec(
             select(Channel).where(func.lower(Channel.name) == ref.strip().lower())
@@ -445,7 +452,7 @@ def update_channel(
     channel = get_channel(session, ref)
     problems: dict[str, str] = {}
     if name is not None:
-        name = name.strip()
+        name = check_text(name.strip(), "name")
         clash = session.exec(
             select(Channel).where(
                 func.lower(Channel.name) == name.lower(), Channel.id != channel.id

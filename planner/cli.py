@@ -50,6 +50,7 @@ from planner.models import (
     User,
 )
 from planner.permissions import can
+from planner.schemas import ID_MAX, id_problem, text_problem
 from planner.timezones import format_local, parse_day_bound
 
 Handler = Callable[[argparse.Namespace], int]
@@ -165,6 +166,13 @@ def _read_file(path: str) -> bytes:
         return Path(path).read_bytes()
     except OSError as err:
         raise CliError(f"cannot read {path!r}: {err.strerror}") from err
+
+
+def _read_text(path: str) -> str:
+    try:
+        return _read_file(path).decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CliError(f"{path!r} is not UTF-8 text") from err
 
 
 @contextmanager
@@ -704,7 +712,7 @@ def _variant_args(session: Session, specs: Sequence[str], *, files: bool) -> dic
             raise CliError(f"{spec!r}: write CHANNEL=TEXT (or CHANNEL=FILE with --variant-file)")
         chan = channels.get_channel(session, channel)
         assert chan.id is not None
-        variants[chan.id] = _read_file(value).decode("utf-8") if files else value
+        variants[chan.id] = _read_text(value) if files else value
     return variants
 
 
@@ -716,7 +724,7 @@ def cmd_pieces_edit(args: argparse.Namespace) -> int:
         if args.title is not None:
             data["title"] = args.title
         if args.body_file is not None:
-            data["body"] = _read_file(args.body_file).decode("utf-8")
+            data["body"] = _read_text(args.body_file)
         elif args.body is not None:
             data["body"] = args.body
         if args.variant or args.variant_file:
@@ -761,13 +769,7 @@ def _piece_move(action: str) -> Handler:
         with _session() as session:
             actor = _actor(session, args)
             if action == "approve":
-                revision = (
-                    args.revision
-                    or pieces.get_piece(session, actor=actor, piece_id=args.id).revision
-                )
-                piece = pieces.approve_piece(
-                    session, actor=actor, piece_id=args.id, revision=revision, note=args.note
-                )
+                piece = _approve(session, actor, args)
             elif action == "request-changes":
                 piece = pieces.request_changes(
                     session,
@@ -788,6 +790,26 @@ def _piece_move(action: str) -> Handler:
         return 0
 
     return run
+
+
+def _approve(session: Session, actor: User, args: argparse.Namespace) -> Any:
+    """Approve exactly the revision the approver says they read, never an unseen one."""
+    current = pieces.get_piece(session, actor=actor, piece_id=args.id).revision
+    show = f"`python -m planner pieces show {args.id}`"
+    if args.revision is None:
+        raise CliError(
+            f"say which revision you read: --revision N (piece {args.id} is at revision "
+            f"{current}; read it with {show})"
+        )
+    try:
+        return pieces.approve_piece(
+            session, actor=actor, piece_id=args.id, revision=args.revision, note=args.note
+        )
+    except EditConflict as err:
+        raise CliError(
+            f"you read revision {args.revision}, but piece {args.id} is now at revision "
+            f"{err.current}: read it with {show}, then approve --revision {err.current}"
+        ) from err
 
 
 def cmd_pieces_history(args: argparse.Namespace) -> int:
@@ -1444,6 +1466,40 @@ def cmd_secret_key(args: argparse.Namespace) -> int:
 # --- parser -----------------------------------------------------------------------------
 
 
+def _whole(low: int, high: int, what: str) -> Callable[[str], int]:
+    """An argument type: a whole number from `low` to `high`, or a message saying so."""
+
+    def convert(text: str) -> int:
+        digits = text.strip()
+        number = digits.removeprefix("-")
+        # isascii: '²'.isdigit() holds but int('²') fails; the length bounds int()'s work.
+        fits = number.isascii() and number.isdigit() and len(number) <= 12
+        if fits and low <= int(digits) <= high:
+            return int(digits)
+        shown = text if len(text) <= 24 else text[:24] + "..."
+        raise argparse.ArgumentTypeError(
+            f"{shown!r} is not {what}: use a whole number from {low} to {high}"
+        )
+
+    convert.__name__ = what
+    return convert
+
+
+def _id(text: str) -> int:
+    """An argument type for every id: 1 to ID_MAX, the rule of the dashboard's forms."""
+    problem = id_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return int(text.strip())
+
+
+_revision = _whole(1, ID_MAX, "a revision number")
+_rows = _whole(1, ID_MAX, "a number of rows")
+_daily_cap = _whole(1, ID_MAX, "a number of posts")
+_demo_size = _whole(0, 1_000_000, "a number of posts")
+_port = _whole(1, 65_535, "a port number")
+
+
 def _date(text: str) -> str:
     if text:
         try:
@@ -1469,7 +1525,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing = argparse.ArgumentParser(add_help=False)
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
     paged = argparse.ArgumentParser(add_help=False)
-    paged.add_argument("--limit", type=int, default=None, help="at most this many rows")
+    paged.add_argument("--limit", type=_rows, default=None, help="at most this many rows")
     secret = argparse.ArgumentParser(add_help=False)
     secret.add_argument(
         "--password-stdin",
@@ -1507,7 +1563,9 @@ def build_parser() -> argparse.ArgumentParser:
     add(sub, "migrate", cmd_migrate, "apply pending schema migrations (data is kept)")
     p = add(sub, "demo", cmd_demo, "load demo data into an empty database and print the logins")
     p.add_argument("--password", help="one password for every demo user (default: random)")
-    p.add_argument("--size", type=int, default=0, help="extra generated posts, for benchmarks")
+    p.add_argument(
+        "--size", type=_demo_size, default=0, help="extra generated posts, for benchmarks"
+    )
     p.add_argument(
         "--if-empty",
         action="store_true",
@@ -1587,16 +1645,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tag")
     p.add_argument("--mine", action="store_true", help="only ideas you submitted")
     p = add(g, "show", cmd_ideas_show, "what became of an idea", [acting, listing])
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=_id)
     p = add(g, "accept", cmd_ideas_accept, "accept an idea; it becomes a draft piece", [acting])
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=_id)
     p.add_argument("--note", default="")
     p = add(g, "reject", cmd_ideas_reject, "reject an idea with a reason", [acting])
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=_id)
     p.add_argument("--reason", required=True)
     p = add(g, "merge", cmd_ideas_merge, "merge a duplicate into another idea", [acting])
-    p.add_argument("id", type=int)
-    p.add_argument("--into", type=int, required=True, metavar="IDEA_ID")
+    p.add_argument("id", type=_id)
+    p.add_argument("--into", type=_id, required=True, metavar="IDEA_ID")
     p.add_argument("--note", default="")
     p = add(
         g,
@@ -1621,9 +1679,9 @@ def build_parser() -> argparse.ArgumentParser:
         "a piece with its variants, comments and posts",
         [acting, listing],
     )
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=_id)
     p = add(g, "edit", cmd_pieces_edit, "save a new revision of a piece", [acting])
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=_id)
     p.add_argument("--title")
     p.add_argument("--body", help="the master text")
     p.add_argument("--body-file", help="read the master text from a file (- for stdin)")
@@ -1645,7 +1703,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", default="", help="what this revision changes")
     p.add_argument(
         "--expected-revision",
-        type=int,
+        type=_revision,
         help="the revision you edited (default: the current one); a conflict "
         "keeps your text in data/conflicts/",
     )
@@ -1656,7 +1714,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("reopen", "bring an archived piece back as draft"),
     ):
         p = add(g, action, _piece_move(action), text, [acting])
-        p.add_argument("id", type=int)
+        p.add_argument("id", type=_id)
         p.add_argument("--note", default="")
     p = add(
         g,
@@ -1665,8 +1723,12 @@ def build_parser() -> argparse.ArgumentParser:
         "approve the revision you read (four-eyes: never your own work)",
         [acting],
     )
-    p.add_argument("id", type=int)
-    p.add_argument("--revision", type=int, help="the revision you read (default: current)")
+    p.add_argument("id", type=_id)
+    p.add_argument(
+        "--revision",
+        type=_revision,
+        help="the revision you read, as `pieces show` prints it (required)",
+    )
     p.add_argument("--note", default="")
     p = add(
         g,
@@ -1675,17 +1737,17 @@ def build_parser() -> argparse.ArgumentParser:
         "send a piece back with a comment",
         [acting],
     )
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=_id)
     p.add_argument("--comment", required=True)
-    p.add_argument("--revision", type=int, help="the revision you read")
+    p.add_argument("--revision", type=_revision, help="the revision you read")
     p = add(
         g, "history", cmd_pieces_history, "revisions; --diff A B; --restore N", [acting, listing]
     )
-    p.add_argument("id", type=int)
-    p.add_argument("--diff", type=int, nargs=2, metavar=("OLD", "NEW"))
-    p.add_argument("--restore", type=int, metavar="REVISION")
+    p.add_argument("id", type=_id)
+    p.add_argument("--diff", type=_revision, nargs=2, metavar=("OLD", "NEW"))
+    p.add_argument("--restore", type=_revision, metavar="REVISION")
     p = add(g, "comment", cmd_pieces_comment, "comment on a piece", [acting])
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=_id)
     p.add_argument("text")
 
     g = group("plan", "the content calendar: posts of pieces on channels")
@@ -1707,10 +1769,10 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = add(g, name, handler, text, [acting])
         if name == "add":
-            p.add_argument("piece", type=int)
+            p.add_argument("piece", type=_id)
             p.add_argument("channel")
         else:
-            p.add_argument("post", type=int)
+            p.add_argument("post", type=_id)
         p.add_argument("when", help="e.g. '2026-12-01 09:30' or '01.12.2026 09:30'")
         p.add_argument("--tz", help="IANA zone of WHEN (default: yours)")
         p.add_argument(
@@ -1719,10 +1781,10 @@ def build_parser() -> argparse.ArgumentParser:
             help="which of two equal local times at the autumn DST change",
         )
     p = add(g, "cancel", cmd_plan_cancel, "cancel a post", [acting])
-    p.add_argument("post", type=int)
+    p.add_argument("post", type=_id)
     p.add_argument("--reason", default="")
     p = add(g, "series", cmd_plan_series, "a recurring post (RRULE with COUNT or UNTIL)", [acting])
-    p.add_argument("piece", type=int)
+    p.add_argument("piece", type=_id)
     p.add_argument("channel")
     p.add_argument("--rule", required=True, help="e.g. FREQ=WEEKLY;BYDAY=TU;COUNT=8")
     p.add_argument("--start", required=True, help="first local date-time, e.g. 2026-12-01 09:00")
@@ -1787,7 +1849,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="a secret setting, read from a prompt or standard input (repeatable)",
     )
-    p.add_argument("--daily-cap", type=int)
+    p.add_argument("--daily-cap", type=_daily_cap)
     p = add(
         g,
         "edit",
@@ -1804,7 +1866,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a secret setting, read from a prompt or standard input (repeatable)",
     )
     p.add_argument("--rename", metavar="NEW_NAME", help="give the channel another name")
-    p.add_argument("--daily-cap", type=int, help="at most this many posts a day")
+    p.add_argument("--daily-cap", type=_daily_cap, help="at most this many posts a day")
     p.add_argument("--no-daily-cap", action="store_true", help="remove the daily cap")
     p = add(
         g,
@@ -1846,7 +1908,7 @@ def build_parser() -> argparse.ArgumentParser:
         "send a failed, missed or checked post again (and say if it stays held)",
         [acting],
     )
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=_id)
     p = add(
         g,
         "attempts",
@@ -1854,9 +1916,9 @@ def build_parser() -> argparse.ArgumentParser:
         "the publishing ledger of one post: every attempt, its worker, outcome and error",
         [acting, listing],
     )
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=_id)
     p = add(g, "cancel", cmd_plan_cancel, "cancel a post", [acting])
-    p.add_argument("post", type=int)
+    p.add_argument("post", type=_id)
     p.add_argument("--reason", default="")
     p = add(
         g,
@@ -1865,7 +1927,7 @@ def build_parser() -> argparse.ArgumentParser:
         "confirm that a post needing a check did go out",
         [acting],
     )
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=_id)
     p.add_argument("--url", default="", help="where it was published")
     p = add(sub, "freeze", cmd_freeze, "crisis freeze: hold every post (admins)", [acting])
     p.add_argument("state", choices=["on", "off"])
@@ -1878,7 +1940,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add(sub, "secret-key", cmd_secret_key, "print a new key for PLANNER_SECRET_KEY")
     p = add(sub, "serve", cmd_serve, "run the dashboard with its embedded publishing scheduler")
-    p.add_argument("--port", type=int, default=int(os.environ.get("PLANNER_PORT") or 8501))
+    p.add_argument("--port", type=_port, default=os.environ.get("PLANNER_PORT") or "8501")
     p.add_argument("--address", default="localhost", help="interface to listen on")
     return parser
 
@@ -1886,7 +1948,23 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, *, stderr: IO[str] | None = None) -> int:
     """Run one command; returns the exit code (0 ok, 1 refused by the planner, 2 misuse)."""
     err_out = stderr or sys.stderr
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)  # --help writes to standard output too
+        for name, problem in _unstorable_arguments(args):
+            print(f"error: {name}: {problem}", file=err_out)
+            return 2
+        code = _run(args, err_out)
+        sys.stdout.flush()  # inside the try: the output of a short command is written here
+    except BrokenPipeError:
+        # Whoever read the output has stopped (`... | head`): stop quietly, as Unix tools do.
+        # Python flushes standard output once more at exit; pointed at /dev/null, that
+        # flush cannot fail again with a traceback.
+        _stdout_to_devnull()
+        return 1
+    return code
+
+
+def _run(args: argparse.Namespace, err_out: IO[str]) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
@@ -1907,3 +1985,26 @@ def main(argv: Sequence[str] | None = None, *, stderr: IO[str] | None = None) ->
     except PlannerError as err:
         print(f"error: {err}", file=err_out)
         return 1
+
+
+def _unstorable_arguments(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """Arguments with a character no text may hold (NUL, other controls): (name, problem)."""
+    found: list[tuple[str, str]] = []
+    for dest, value in vars(args).items():
+        values = value if isinstance(value, list) else [value]
+        for text in values:
+            problem = text_problem(text) if isinstance(text, str) else None
+            if problem is not None:
+                name = "--as" if dest == "as_user" else dest.replace("_", "-")
+                found.append((name, problem))
+    return found
+
+
+def _stdout_to_devnull() -> None:
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (captured in tests)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)

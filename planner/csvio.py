@@ -36,6 +36,7 @@ from planner.models import (
     User,
 )
 from planner.permissions import require
+from planner.schemas import parse_id
 from planner.timezones import format_local, parse_to_utc, to_local, zone
 
 MAX_ROWS = 50_000
@@ -345,8 +346,7 @@ def import_plan(session: Session, *, actor: User, raw: bytes | str) -> PlanImpor
         try:
             zone(tz_name)
             post_ref = row.get("post_id", "")
-            if not row["piece_id"].isdigit():
-                raise ValidationFailed({"piece_id": f"{row['piece_id']!r} is not a piece id"})
+            piece_id = parse_id(row["piece_id"], "piece_id")
             if post_ref:
                 move = _planned_move(session, actor, post_ref, row, tz_name)
                 if move is None:
@@ -358,7 +358,7 @@ def import_plan(session: Session, *, actor: User, raw: bytes | str) -> PlanImpor
                     planning.prepare_post(
                         session,
                         actor=actor,
-                        piece_id=int(row["piece_id"]),
+                        piece_id=piece_id,
                         channel=row["channel"],
                         when=row["publish_at"],
                         tz_name=tz_name,
@@ -382,19 +382,18 @@ def _planned_move(
 ) -> planning.PostMove | None:
     """The row's move of an existing post, checked as the calendar checks it; None if the
     row keeps the post's time (an exported plan imports again as it is)."""
-    if not post_ref.isdigit():
-        raise ValidationFailed({"post_id": f"{post_ref!r} is not a post id"})
-    post = session.get(Post, int(post_ref))
+    post_id = parse_id(post_ref, "post_id")
+    post = session.get(Post, post_id)
     if post is None:
-        raise NotFound("post", int(post_ref))
-    if str(post.piece_id) != row["piece_id"]:
+        raise NotFound("post", post_id)
+    if post.piece_id != parse_id(row["piece_id"], "piece_id"):
         raise ValidationFailed(
             {"piece_id": f"post {post.id} belongs to piece {post.piece_id}, not {row['piece_id']}"}
         )
     if parse_to_utc(row["publish_at"], tz_name) == post.publish_at:
         return None
     return planning.prepare_move(
-        session, actor=actor, post_id=int(post_ref), when=row["publish_at"], tz_name=tz_name
+        session, actor=actor, post_id=post_id, when=row["publish_at"], tz_name=tz_name
     )
 
 

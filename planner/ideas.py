@@ -29,7 +29,7 @@ from planner.models import (
 )
 from planner.permissions import can, require, require_active
 from planner.pieces import revision_of
-from planner.schemas import IdeaCreate, parse_input
+from planner.schemas import IdeaCreate, check_text, parse_input
 from planner.users import get_department
 
 SIMILARITY_THRESHOLD = 0.55
@@ -428,6 +428,7 @@ def accept_idea(session: Session, *, actor: User, idea_id: int, note: str = "") 
 
 def reject_idea(session: Session, *, actor: User, idea_id: int, reason: str) -> Idea:
     """Reject an idea; the reason is required and shown to the contributor."""
+    check_text(reason, "reason")
     idea = get_idea(session, actor=actor, idea_id=idea_id)
 
     def keep_reason() -> None:

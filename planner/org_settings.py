@@ -13,6 +13,7 @@ from planner.config import load_settings
 from planner.errors import Message, NotFound, ValidationFailed
 from planner.models import Setting, User, utcnow
 from planner.permissions import require
+from planner.schemas import check_text
 from planner.timezones import zone
 
 
@@ -115,6 +116,7 @@ def set_setting(session: Session, *, actor: User, key: str, value: Any) -> str:
     spec = SPECS.get(key)
     if spec is None:
         raise ValidationFailed({"key": f"unknown setting {key!r}; known: {', '.join(SPECS)}"})
+    check_text(str(value), key)
     try:
         clean = spec.clean(str(value).strip())
     except ValueError as err:

@@ -19,7 +19,7 @@ from planner.errors import (
 )
 from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User, utcnow
 from planner.permissions import require
-from planner.schemas import PieceCreate, PieceUpdate, parse_input
+from planner.schemas import PieceCreate, PieceUpdate, check_text, parse_input
 
 
 @dataclass(frozen=True)
@@ -344,6 +344,7 @@ def request_changes(
     session: Session, *, actor: User, piece_id: int, comment: str, revision: int | None = None
 ) -> Piece:
     """Send a piece in review back with a comment saying what to change."""
+    check_text(comment, "comment")
     piece = get_piece(session, actor=actor, piece_id=piece_id)
 
     def guard() -> None:
@@ -516,6 +517,7 @@ def add_comment(session: Session, *, actor: User, piece_id: int, body: str) -> C
         raise ValidationFailed({"body": Message("empty_comment", "a comment cannot be empty")})
     if len(text) > 5_000:
         raise ValidationFailed({"body": Message("too_long", "at most {max} characters", max=5000)})
+    check_text(text, "body")
     assert actor.id is not None
     comment = Comment(piece_id=piece_id, author_id=actor.id, revision=piece.revision, body=text)
     session.add(comment)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from planner.errors import Message, ValidationFailed
 from planner.models import Role, Urgency
 from planner.passwords import PASSWORD_MAX, PASSWORD_MIN
+from planner.timezones import check_year
 
 TITLE_MAX = 200
 PITCH_MAX = 5_000
@@ -19,12 +20,93 @@ BODY_MAX = 100_000
 TAG_MAX = 40
 TAGS_MAX = 20
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+# The largest id (and revision number) a PostgreSQL integer column holds; SQLite's limit
+# (2^63 - 1) is higher, so one rule serves both.
+ID_MAX = 2**31 - 1
+# Characters no text field takes: C0 and C1 controls (PostgreSQL cannot store NUL at all),
+# a carriage return that does not end a line, and lone surrogates (not encodable as UTF-8).
+# Line breaks (\n, \r\n) and tabs are text.
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]|\r(?!\n)")
 
 M = TypeVar("M", bound=BaseModel)
 
 
+def _shown(value: object) -> str:
+    """`value` as text for a message, cut short: an input may be megabytes long."""
+    text = str(value)
+    return text if len(text) <= 24 else text[:24] + "..."
+
+
+def id_problem(value: object) -> Message | None:
+    """Why `value` (an int, or digits as text) is not an id, or None if it is one."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str):
+        digits = value.strip()
+        # isascii: '²'.isdigit() holds but int('²') fails; the length bounds int()'s work.
+        if digits.isascii() and digits.isdigit() and len(digits) <= 12:
+            number = int(digits)
+    if number is not None and 1 <= number <= ID_MAX:
+        return None
+    return Message(
+        "not_an_id",
+        "{value!r} is not an id: use a whole number from 1 to {max}",
+        value=_shown(value),
+        max=ID_MAX,
+    )
+
+
+def parse_id(value: object, field: str = "id") -> int:
+    """`value` as an id (1 to ID_MAX), or ValidationFailed naming `field`."""
+    problem = id_problem(value)
+    if problem is not None:
+        raise ValidationFailed({field: problem})
+    return int(str(value).strip())
+
+
+def text_problem(value: str) -> Message | None:
+    """Why `value` cannot be stored as text (a control character), or None if it can."""
+    found = _UNSTORABLE.search(value)
+    if found is None:
+        return None
+    return Message(
+        "control_character",
+        "contains the control character {char}, which cannot be stored; only line breaks "
+        "and tabs are allowed",
+        char=f"U+{ord(found.group()[0]):04X}",
+    )
+
+
+def check_text(value: str, field: str) -> str:
+    """`value` unchanged if it can be stored as text, else ValidationFailed naming `field`."""
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValidationFailed({field: problem})
+    return value
+
+
+def _storable(value: Any) -> None:
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _storable(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _storable(item)
+
+
 class _Input(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        _storable(value)
+        return value
 
 
 def _clean_tags(value: Any) -> list[str]:
@@ -32,6 +114,8 @@ def _clean_tags(value: Any) -> list[str]:
         return []
     if isinstance(value, str):
         value = re.split(r"[;,]", value)
+    if not isinstance(value, list | tuple):
+        raise ValueError(Message("not_text", "Input should be a valid string"))
     tags: list[str] = []
     for raw in value:
         tag = str(raw).strip().lstrip("#").strip()
@@ -133,6 +217,13 @@ class PieceCreate(_TextInput):
     def _tags(cls, value: Any) -> list[str]:
         return _clean_tags(value)
 
+    @field_validator("due_date")
+    @classmethod
+    def _due(cls, value: date | None) -> date | None:
+        if value is not None:
+            check_year(value, value.isoformat())
+        return value
+
 
 class PieceUpdate(_TextInput):
     """A save of a piece: only the fields given change; `variants` maps channel id to text."""
@@ -144,6 +235,16 @@ class PieceUpdate(_TextInput):
     campaign: str | None = Field(default=None, max_length=120)
     tags: list[str] | None = None
     note: str = Field(default="", max_length=500)
+
+    @field_validator("variants", mode="before")
+    @classmethod
+    def _channel_ids(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for channel_id in value:
+                problem = id_problem(channel_id)
+                if problem is not None:
+                    raise ValueError(problem)
+        return value
 
     @field_validator("variants")
     @classmethod
@@ -166,6 +267,13 @@ class PieceUpdate(_TextInput):
     @classmethod
     def _tags(cls, value: Any) -> list[str] | None:
         return None if value is None else _clean_tags(value)
+
+    @field_validator("due_date")
+    @classmethod
+    def _due(cls, value: date | None) -> date | None:
+        if value is not None:
+            check_year(value, value.isoformat())
+        return value
 
 
 def _checked_email(value: str | None) -> str | None:
@@ -244,6 +352,7 @@ _PLAIN_CODES = {
     "date_from_datetime_parsing": "not_a_date",
     "date_from_datetime_inexact": "not_a_date",
     "string_type": "not_text",
+    "string_unicode": "not_text",
 }
 
 

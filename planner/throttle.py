@@ -35,7 +35,7 @@ FORGET_AFTER = timedelta(hours=24)
 
 def account_key(username: str) -> str:
     """The throttle key of a typed username (normalised as sign-in matches it)."""
-    digest = hashlib.sha256(username.strip().lower().encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(username.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
     return f"account:{digest}"
 
 
@@ -56,7 +56,7 @@ def client_key(address: str | None) -> str | None:
             text = str(ip.ipv4_mapped)
         else:
             text = str(ip)
-    return "client:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return "client:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -22,20 +22,46 @@ Fold = Literal["earlier", "later"]
 _GERMAN_DATE = re.compile(r"\d{1,2}\.\d{1,2}\.(\d{2}|\d{4})")
 _GERMAN_DAY_FIRST = re.compile(r"\d{1,2}\.\d{1,2}\.")
 _UTC_PLUS = re.compile(r"(?<![A-Za-z])(?:UTC|GMT)\s*(?=[+-]\d)", re.IGNORECASE)
+# An IANA name: 'Europe/Berlin', 'America/Argentina/Buenos_Aires', 'Etc/GMT+5', 'UTC'.
+_ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+)*")
+ZONE_NAME_MAX = 64
+# Dates a day away from the ends of the calendar (years 1 and 9999) cannot be turned into
+# every zone's local time or UTC; the planner takes years MIN_YEAR to MAX_YEAR.
+MIN_YEAR = 2
+MAX_YEAR = 9998
 
 
 def zone(name: str) -> ZoneInfo:
     """The IANA zone `name`, or a TimeInputError naming it."""
+    unknown = TimeInputError(
+        Message(
+            "unknown_zone",
+            "Unknown time zone {zone!r}; use an IANA name such as 'Europe/Berlin'",
+            zone=name if len(name) <= ZONE_NAME_MAX else name[:ZONE_NAME_MAX] + "...",
+        )
+    )
+    # Checked before ZoneInfo, which reads a file of that name: a long name raises OSError,
+    # a directory ('America') IsADirectoryError, a NUL byte ValueError.
+    if len(name) > ZONE_NAME_MAX or not _ZONE_NAME.fullmatch(name):
+        raise unknown
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as err:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as err:
+        raise unknown from err
+
+
+def check_year(moment: date, text: str) -> None:
+    """Refuse a date or time too close to the ends of the calendar to convert between zones."""
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
         raise TimeInputError(
             Message(
-                "unknown_zone",
-                "Unknown time zone {zone!r}; use an IANA name such as 'Europe/Berlin'",
-                zone=name,
+                "date_out_of_range",
+                "{text!r} is out of range: use a year from {min} to {max}",
+                text=text,
+                min=MIN_YEAR,
+                max=MAX_YEAR,
             )
-        ) from err
+        )
 
 
 def _parse(text: str) -> datetime:
@@ -75,6 +101,18 @@ def _parse(text: str) -> datetime:
                 text=raw,
             )
         ) from err
+    check_year(parsed, raw)
+    try:
+        parsed.utcoffset()
+    except ValueError as err:  # an offset of a day or more: '09:30+99:00'
+        raise TimeInputError(
+            Message(
+                "bad_datetime",
+                "Cannot read {text!r} as a date and time; use e.g. '2026-12-01 09:30' "
+                "or '01.12.2026 09:30'",
+                text=raw,
+            )
+        ) from err
     return parsed
 
 
@@ -91,6 +129,7 @@ def to_utc(local: datetime, tz_name: str, *, fold: Fold | None = None) -> dateti
 
     A time in a DST gap raises; a time in a fold raises unless `fold` says which.
     """
+    check_year(local, local.isoformat(" ", "minutes"))
     if local.tzinfo is not None:
         return local.astimezone(UTC)
     z = zone(tz_name)
@@ -166,6 +205,7 @@ def parse_day_bound(text: str, tz_name: str, *, end: bool = False) -> datetime:
             return parse_to_utc(raw, tz_name, fold="earlier")
         # '01.12.2026' is a bare date too: with `end` it must reach the next midnight.
         day = _parse(raw).date()
+    check_year(day, raw)
     if end:
         day += timedelta(days=1)
     return datetime.combine(day, time(0, 0), tzinfo=zone(tz_name)).astimezone(UTC)

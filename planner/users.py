@@ -21,7 +21,7 @@ from planner.errors import (
 from planner.models import Department, Idea, Role, User, utcnow
 from planner.passwords import password_problem
 from planner.permissions import require, require_active
-from planner.schemas import UserCreate, UserEmail, parse_input
+from planner.schemas import UserCreate, UserEmail, check_text, parse_input, text_problem
 from planner.timezones import zone
 
 _hasher = PasswordHasher()  # Argon2id with the library's RFC 9106 low-memory profile
@@ -52,9 +52,21 @@ def user_count(session: Session) -> int:
     return int(session.exec(select(func.count()).select_from(User)).one())
 
 
+USERNAME_MAX = 64  # the width of users.username
+
+
+def _find_user(session: Session, name: str) -> User | None:
+    """The user with the normalised username `name`, if any. A name no account can have
+    (over-long, or with a character the database cannot compare, such as NUL) is looked
+    up nowhere: it is simply nobody's."""
+    if len(name) > USERNAME_MAX or text_problem(name) is not None:
+        return None
+    return session.exec(select(User).where(User.username == name)).first()
+
+
 def get_user(session: Session, username: str) -> User:
     """The user called `username`."""
-    user = session.exec(select(User).where(User.username == username.strip().lower())).first()
+    user = _find_user(session, username.strip().lower())
     if user is None:
         raise NotFound("user", username)
     return user
@@ -84,7 +96,7 @@ def create_department(session: Session, *, actor: User | None, name: str) -> Dep
         require(actor, "manage_departments")
     elif user_count(session):
         raise ValidationFailed({"actor": "an admin must add departments"})
-    name = name.strip()
+    name = check_text(name.strip(), "name")
     if not 2 <= len(name) <= 80:
         raise ValidationFailed(
             {"name": Message("department_name_length", "a department name has 2-80 characters")}
@@ -294,7 +306,7 @@ def authenticate(
     """
     now = now or utcnow()
     name = username.strip().lower()
-    user = session.exec(select(User).where(User.username == name)).first()
+    user = _find_user(session, name)
     wait = throttle.wait_for(session, username=name, client=client, now=now)
     if wait is not None:
         _audit_attempt(session, user, "login_refused", f"waiting {wait.seconds} s after failures")

@@ -26,6 +26,7 @@ from planner.models import (
     User,
     utcnow,
 )
+from planner.schemas import check_text
 
 _EDITORIAL = frozenset({Role.editor, Role.admin})
 _APPROVERS = frozenset({Role.approver, Role.admin})
@@ -227,6 +228,7 @@ def apply(
     version). With `commit=False` the move is only flushed and the caller commits, so that
     several moves are stored together; any error still rolls the whole transaction back.
     """
+    check_text(note, "note")
     move = check(kind, obj, action, actor, note)
     if guard is not None:
         guard()

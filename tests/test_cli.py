@@ -172,7 +172,7 @@ def test_full_path_from_idea_to_planned_post(org: Cli) -> None:
     assert "draft piece 1" in run.ok("ideas", "accept", "1", "--as", "ed")
     run.ok("pieces", "edit", "1", "--as", "ed", "--body", "Neuer Text", "--note", "Text")
     run.ok("pieces", "submit", "1", "--as", "ed")
-    code, _out, err = run("pieces", "approve", "1", "--as", "ed")
+    code, _out, err = run("pieces", "approve", "1", "--as", "ed", "--revision", "2")
     assert code == 1
     assert "may not approve" in err
     assert "approved" in run.ok("pieces", "approve", "1", "--as", "anna", "--revision", "2")
@@ -424,7 +424,7 @@ def _approved_piece_with_due_post(org: Cli, channel: str) -> int:
     )
     org.ok("ideas", "accept", "1", "--as", "ed")
     org.ok("pieces", "submit", "1", "--as", "ed")
-    org.ok("pieces", "approve", "1", "--as", "anna")
+    org.ok("pieces", "approve", "1", "--as", "anna", "--revision", "1")
     out = org.ok("plan", "add", "1", channel, "2030-01-15 09:00", "--as", "ed")
     post_id = int(out.split()[2].rstrip(":"))
     with session_scope() as session:
@@ -882,3 +882,97 @@ def test_a_429_pauses_the_channel_and_status_says_until_when(
     assert len(httpserver.log) == 1
     posts = json.loads(org.ok("posts", "list", "--as", "ed", "--json"))
     assert [(p["id"], p["status"]) for p in posts] == [(post_id, "planned")]
+
+
+def test_approve_needs_the_revision_the_approver_read(org: Cli) -> None:
+    org.ok("ideas", "submit", "--as", "mia", "--title", "Messe 2027", "--pitch", "Wir sind da")
+    org.ok("ideas", "accept", "1", "--as", "ed")
+    org.ok("pieces", "edit", "1", "--as", "ed", "--body", "Erster Text")
+    org.ok("pieces", "submit", "1", "--as", "ed")
+
+    code, _out, err = org("pieces", "approve", "1", "--as", "anna")
+    assert code == 2
+    assert err == (
+        "error: say which revision you read: --revision N (piece 1 is at revision 2; "
+        "read it with `python -m planner pieces show 1`)\n"
+    )
+    code, _out, err = org("pieces", "approve", "1", "--as", "anna", "--revision", "1")
+    assert code == 2
+    assert "you read revision 1, but piece 1 is now at revision 2" in err
+    assert "approve --revision 2" in err
+    shown = json.loads(org.ok("pieces", "show", "1", "--as", "anna", "--json"))
+    assert (shown["status"], shown["approved_revision"]) == ("in_review", None)
+
+    assert "approved" in org.ok("pieces", "approve", "1", "--as", "anna", "--revision", "2")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["pieces", "show", "9223372036854775808"],
+        ["pieces", "show", "2147483648"],
+        ["ideas", "merge", "1", "--into", "-5"],
+        ["posts", "retry", "²"],
+        ["pieces", "history", "1", "--restore", "99999999999999999999"],
+        ["ideas", "list", "--limit", "-1"],
+        ["channels", "edit", "x", "--daily-cap", "9223372036854775808"],
+    ],
+)
+def test_a_number_no_column_holds_is_refused_before_the_database_sees_it(
+    org: Cli, argv: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        org(*argv, "--as", "boss")
+    assert done.value.code == 2
+    err = org.capsys.readouterr().err
+    assert "use a whole number from" in err
+    assert "Traceback" not in err
+
+
+def test_a_control_character_in_an_argument_is_refused(org: Cli) -> None:
+    code, _out, err = org("departments", "add", "Ver\x00trieb", "--as", "boss")
+    assert (code, err.splitlines()) == (
+        2,
+        [
+            "error: name: contains the control character U+0000, which cannot be stored; "
+            "only line breaks and tabs are allowed"
+        ],
+    )
+    assert "Vertrieb" not in org.ok("departments", "list")
+
+
+def test_output_into_a_closed_pipe_ends_quietly() -> None:
+    """`python -m planner ... | head -0`: no traceback when the reader has gone."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "planner", "secret-key"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader goes away before the planner writes
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1
+    assert err == ""
+
+
+def test_a_body_file_that_is_not_text_is_refused(org: Cli, tmp_path: Path) -> None:
+    org.ok("ideas", "submit", "--as", "mia", "--title", "Messe 2027", "--pitch", "Wir sind da")
+    org.ok("ideas", "accept", "1", "--as", "ed")
+    org.ok("channels", "add", "manual", "Blog", "--as", "boss")
+    binary = tmp_path / "bild.png"
+    binary.write_bytes(bytes(range(256)))
+    for option in (["--body-file", str(binary)], ["--variant-file", f"Blog={binary}"]):
+        code, _out, err = org("pieces", "edit", "1", "--as", "ed", *option)
+        assert (code, err) == (2, f"error: {str(binary)!r} is not UTF-8 text\n")
+
+
+def test_a_bad_planner_port_only_stops_serve(run: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLANNER_PORT", "abc")
+    assert len(run.ok("secret-key").strip()) > 20
+    with pytest.raises(SystemExit) as done:
+        run("serve")
+    assert done.value.code == 2
+    assert "'abc' is not a port number: use a whole number from 1 to 65535" in (
+        run.capsys.readouterr().err
+    )

@@ -26,6 +26,7 @@ from planner.models import (
 )
 from planner.publishing.record import Outcome, published_pieces
 from planner.publishing.tables import PIECES, POSTS, SERIES
+from planner.schemas import check_text
 
 log = logging.getLogger("planner.publishing")
 
@@ -118,7 +119,7 @@ def mark_posted(session: Session, *, actor: User, post_id: int, url: str = "") -
     """A person confirms a post went out: one that needed a check, or one posted by hand
     on a channel without an API (which needs the URL where it was posted)."""
     post = planning.get_post(session, actor=actor, post_id=post_id)
-    url = url.strip()
+    url = check_text(url.strip(), "url")
 
     def url_given() -> None:
         if post.status == PostStatus.awaiting_manual and not url:

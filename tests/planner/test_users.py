@@ -19,6 +19,7 @@ from planner import audit, ideas, throttle, users
 from planner.errors import (
     AccountDisabled,
     AuthenticationFailed,
+    NotFound,
     PermissionDenied,
     SignInThrottled,
     ValidationFailed,
@@ -192,6 +193,18 @@ def test_unknown_user_gets_the_same_error_as_a_wrong_password(
     assert type(unknown_user.value) is type(wrong_password.value)
     assert str(unknown_user.value) == str(wrong_password.value)
     assert "mallory" not in str(unknown_user.value)
+
+
+@pytest.mark.parametrize("typed", ["al\x00ice", "a" * 300, "\udcff"])
+def test_a_name_no_account_can_have_is_an_ordinary_failed_sign_in(
+    session: Session, alice: User, typed: str
+) -> None:
+    """A NUL byte (which PostgreSQL cannot compare), an over-long name or a lone surrogate in
+    the username field is answered like any unknown name, not with a database error."""
+    with pytest.raises(AuthenticationFailed):
+        sign_in(session, ALICE_PASSWORD, username=typed)
+    with pytest.raises(NotFound):
+        users.get_user(session, typed)
 
 
 def test_an_unknown_name_costs_one_real_argon2_verification_like_a_known_one(
