@@ -462,14 +462,16 @@ def test_terminated_database_connections_lose_no_result(
     killer = threading.Thread(target=terminate)
     killer.start()
     try:
-        with caplog.at_level(logging.WARNING, logger="planner.worker"):
+        with caplog.at_level(logging.WARNING):
             result = w.sweep()
     finally:
         killer.join()
         w.close()
         own.dispose()
-    # The database went away under the worker...
-    assert any("could not record" in r.getMessage() for r in caplog.records), caplog.text
+    # The database went away under the worker (while it recorded a result, or wrote the
+    # ledger row of a request about to go out: which comes first depends on timing)...
+    outage = ("could not record", "could not write the ledger row")
+    assert any(m in r.getMessage() for r in caplog.records for m in outage), caplog.text
     # ...and every result that came back was recorded once it answered again: each post
     # sent once and published, none left to a person.
     assert sorted(c.post_id for c in rec.calls) == sorted(p.id for p in posts)
