@@ -277,6 +277,7 @@ def prepare_move(
 ) -> PostMove:
     """Check a move of a post (role and state by the workflow table, then the new time)
     without storing it (used by move_post and by CSV import)."""
+    workflow.check_role("post", "move", actor)
     post = get_post(session, actor=actor, post_id=post_id)
     workflow.check("post", post, "move", actor)
     tz_name = tz_name or actor.timezone
@@ -359,6 +360,7 @@ def cancel_post(
     started, it does not go out (the worker checks right before each request); if it had
     started and succeeds, the post is recorded as published after all.
     """
+    workflow.check_role("post", "cancel", actor)
     post = get_post(session, actor=actor, post_id=post_id)
 
     def release() -> None:

@@ -182,8 +182,9 @@ def _a(noun: str) -> str:
     return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
 
 
-def check(kind: str, obj: Stateful, action: str, actor: User, note: str = "") -> Move:
-    """Return the move for `action`, or raise naming what is wrong (nothing is changed)."""
+def check_role(kind: str, action: str, actor: User) -> None:
+    """Raise unless `actor`'s role may take `action` from some state (checked before the
+    object is even looked up, so a refusal tells nothing about which objects exist)."""
     table = TABLES[kind]
     if not any(a == action for (_s, a) in table):
         raise ValidationFailed({"action": f"unknown {kind} action {action!r}"})
@@ -194,6 +195,12 @@ def check(kind: str, obj: Stateful, action: str, actor: User, note: str = "") ->
         raise PermissionDenied(
             f"{actor.username!r} (role {actor.role.value}) may not {action} {_a(kind)}"
         )
+
+
+def check(kind: str, obj: Stateful, action: str, actor: User, note: str = "") -> Move:
+    """Return the move for `action`, or raise naming what is wrong (nothing is changed)."""
+    table = TABLES[kind]
+    check_role(kind, action, actor)
     move = table.get((obj.status, action))
     if move is None:
         raise IllegalTransition(

@@ -377,8 +377,7 @@ def deliver(engine: Engine, delivery: Delivery, gate: Gate | None = None) -> Del
             return delivery
     if delivery.attempt_id is None:
         try:
-            with engine.begin() as conn:
-                write_attempts(conn, [delivery], delivery.worker_id)
+            _write_ledger_row(engine, delivery)
         except Exception as err:
             log.exception("could not write the ledger row for post %s", delivery.post_id)
             delivery.error = TransientError(f"could not write the ledger row: {err}")
@@ -403,6 +402,24 @@ def deliver(engine: Engine, delivery: Delivery, gate: Gate | None = None) -> Del
         # This worker's other posts to the channel wait at once, before it is recorded.
         gate.pause(delivery.channel_id, time.monotonic() + delivery.error.retry_after)
     return delivery
+
+
+def _write_ledger_row(engine: Engine, delivery: Delivery) -> None:
+    """Write a post's ledger row before its request. A connection the server dropped
+    (restart, failover) is replaced once, but only when the failed statement returned no
+    row: nothing was written then, so writing again cannot leave a second row."""
+    try:
+        with engine.begin() as conn:
+            write_attempts(conn, [delivery], delivery.worker_id)
+    except OperationalError:
+        if delivery.attempt_id is not None:
+            raise
+        log.warning(
+            "lost the database connection writing the ledger row for post %s; once more",
+            delivery.post_id,
+        )
+        with engine.begin() as conn:
+            write_attempts(conn, [delivery], delivery.worker_id)
 
 
 _ATTEMPT_ROW: dict[str, Any] = {

@@ -102,6 +102,7 @@ def publish_finished_pieces(
 
 def retry_post(session: Session, *, actor: User, post_id: int) -> Post:
     """Send a failed, missed or checked post again as soon as possible."""
+    workflow.check_role("post", "retry", actor)
     post = planning.get_post(session, actor=actor, post_id=post_id)
 
     def send_again() -> None:
@@ -118,6 +119,7 @@ def retry_post(session: Session, *, actor: User, post_id: int) -> Post:
 def mark_posted(session: Session, *, actor: User, post_id: int, url: str = "") -> Post:
     """A person confirms a post went out: one that needed a check, or one posted by hand
     on a channel without an API (which needs the URL where it was posted)."""
+    workflow.check_role("post", "mark_posted", actor)
     post = planning.get_post(session, actor=actor, post_id=post_id)
     url = check_text(url.strip(), "url")
 
