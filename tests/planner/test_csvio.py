@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlmodel import func, select
+from sqlalchemy import event
+from sqlmodel import col, func, select
 
 from planner import channels, csvio, ideas, pieces, planning
 from planner.errors import CsvImportFailed, PermissionDenied
-from planner.models import AuditEvent, Idea, Post, PostStatus
+from planner.models import AuditEvent, Idea, IdeaStatus, Post, PostStatus
 from tests.conftest import World
 
 GOOD_IDEAS = (
@@ -21,12 +23,21 @@ GOOD_IDEAS = (
 )
 
 
+def _ideas(world: World, ids: list[int]) -> list[Idea]:
+    """The stored ideas with these ids, in this order, as the database has them."""
+    world.session.expire_all()
+    found = {i.id: i for i in world.session.exec(select(Idea).where(col(Idea.id).in_(ids)))}
+    return [found[i] for i in ids]
+
+
 def _count(world: World, model: type) -> int:
     return int(world.session.exec(select(func.count()).select_from(model)).one())
 
 
 def test_import_ideas_stores_every_row_with_an_audit_event(world: World) -> None:
-    stored = csvio.import_ideas(world.session, actor=world.editor, raw=GOOD_IDEAS.encode())
+    stored = _ideas(
+        world, csvio.import_ideas(world.session, actor=world.editor, raw=GOOD_IDEAS.encode())
+    )
     assert [i.title for i in stored] == ["Tag der offenen Tür", "Onboarding-Serie"]
     assert stored[0].tags == ["event", "büro"]
     assert _count(world, Idea) == 2
@@ -87,7 +98,9 @@ def test_malformed_files_are_refused_with_a_line_number(
 
 def test_semicolon_and_windows_1252_files_from_spreadsheets_import(world: World) -> None:
     raw = "title;pitch;department\nGrüße aus Köln;Ein Gruß an alle Kunden;Marketing\n"
-    stored = csvio.import_ideas(world.session, actor=world.editor, raw=raw.encode("cp1252"))
+    stored = _ideas(
+        world, csvio.import_ideas(world.session, actor=world.editor, raw=raw.encode("cp1252"))
+    )
     assert stored[0].title == "Grüße aus Köln"
 
 
@@ -111,7 +124,7 @@ def test_ideas_export_round_trips_and_neutralises_formulas(world: World) -> None
     assert row["title"] == "'=HYPERLINK(1)"
     assert row["pitch"] == "'+49 ist eine Vorwahl"
     assert row["department"] == "HR"
-    again = csvio.import_ideas(world.session, actor=world.editor, raw=out.getvalue())
+    again = _ideas(world, csvio.import_ideas(world.session, actor=world.editor, raw=out.getvalue()))
     assert again[0].title == "=HYPERLINK(1)"
     assert again[0].pitch == "+49 ist eine Vorwahl"
 
@@ -342,3 +355,126 @@ def test_an_exported_plan_with_posts_that_went_out_imports_again_unchanged(world
     result = csvio.import_plan(world.session, actor=world.editor, raw=out.getvalue())
 
     assert (result.moved, result.created, result.unchanged) == ([], [], 2)
+
+
+# --- size limits, checked before any row ------------------------------------------------
+
+
+def test_a_file_over_the_byte_limit_is_refused_before_it_is_read(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(csvio, "MAX_BYTES", len(GOOD_IDEAS.encode()) - 1)
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_ideas(world.session, actor=world.editor, raw=GOOD_IDEAS.encode())
+    [(line, problem)] = caught.value.problems
+    assert (line, getattr(problem, "code", None)) == (1, "csv_too_large")
+    assert f"{len(GOOD_IDEAS.encode())} bytes" in problem
+    assert _count(world, Idea) == 0
+
+
+def test_a_file_over_the_row_limit_is_refused_before_any_row_is_checked(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(csvio, "MAX_ROWS", 3)
+    raw = "title,pitch,department\n" + "x,kurz,Vertrieb\n" * 4  # every row broken, too
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_ideas(world.session, actor=world.editor, raw=raw)
+    [(line, problem)] = caught.value.problems
+    assert (line, getattr(problem, "code", None)) == (5, "csv_too_many_rows")
+    assert "more than 3 rows" in problem
+
+
+def test_rows_spanning_several_lines_count_once_against_the_row_limit(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(csvio, "MAX_ROWS", 2)
+    raw = (
+        "title,pitch,department\n"
+        'Erste Idee,"Ein Pitch\nüber drei\nZeilen",Marketing\n'
+        'Zweite Idee,"Noch ein Pitch\nüber zwei Zeilen",HR\n'
+    )
+    stored = _ideas(world, csvio.import_ideas(world.session, actor=world.editor, raw=raw))
+    assert [i.pitch for i in stored] == [
+        "Ein Pitch\nüber drei\nZeilen",
+        "Noch ein Pitch\nüber zwei Zeilen",
+    ]
+
+
+# --- one bulk insert --------------------------------------------------------------------
+
+
+def test_a_large_import_costs_a_few_statements_not_some_per_row(world: World) -> None:
+    rows = 1500
+    raw = "title,pitch,department,tags\n" + "".join(
+        f"Idee {i},Ein Pitch für die Idee {i},{('Marketing', 'HR')[i % 2]},t{i % 3};alle\n"
+        for i in range(rows)
+    )
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = world.session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        ids = csvio.import_ideas(world.session, actor=world.editor, raw=raw)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    # Two department look-ups and a few multi-row inserts, however many rows there are.
+    assert len(statements) < 20, statements[:30]
+    stored = _ideas(world, ids)
+    assert [i.title for i in stored] == [f"Idee {i}" for i in range(rows)]
+    assert stored[7].tags == ["t1", "alle"]
+    assert {(i.version, i.submitted_by_id, i.status) for i in stored} == {
+        (1, world.editor.id, IdeaStatus.submitted)
+    }
+    events = world.session.exec(select(AuditEvent).where(AuditEvent.action == "submit")).all()
+    assert sorted(e.object_id for e in events) == sorted(str(i) for i in ids)
+    assert {(e.actor_id, e.object_type, e.to_state) for e in events} == {
+        (world.editor.id, "idea", "submitted")
+    }
+
+
+def test_a_broken_last_row_among_many_stores_nothing(world: World) -> None:
+    raw = (
+        "title,pitch,department\n"
+        + "".join(f"Idee {i},Ein Pitch für die Idee {i},Marketing\n" for i in range(500))
+        + "Letzte Idee,Ein Pitch für die letzte Idee,Vertrieb\n"
+    )
+    events = _count(world, AuditEvent)
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_ideas(world.session, actor=world.editor, raw=raw)
+    [(line, problem)] = caught.value.problems
+    assert line == 502 and "Vertrieb" in problem
+    assert (_count(world, Idea), _count(world, AuditEvent)) == (0, events)
+
+
+# --- the header line --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "code", "named"),
+    [
+        pytest.param("title,pitch,department,Title", "csv_duplicate_columns", "title", id="dup"),
+        pytest.param(
+            "title;pitch;department;pitch;goal;goal",
+            "csv_duplicate_columns",
+            "pitch, goal",
+            id="two",
+        ),
+        pytest.param("title,pitch,,department", "csv_unnamed_columns", "3", id="unnamed"),
+    ],
+)
+def test_a_header_naming_a_column_twice_or_not_at_all_is_refused(
+    world: World, header: str, code: str, named: str
+) -> None:
+    delimiter = ";" if ";" in header else ","
+    cells = ["Zweimal benannt", "Ein Pitch mit Inhalt", "Marketing", "Anderer Wert", "x", "y"]
+    raw = header + "\n" + delimiter.join(cells[: header.count(delimiter) + 1]) + "\n"
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_ideas(world.session, actor=world.editor, raw=raw)
+    [(line, problem)] = caught.value.problems
+    assert (line, getattr(problem, "code", None)) == (1, code)
+    assert named in problem
+    assert _count(world, Idea) == 0
