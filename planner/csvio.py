@@ -373,7 +373,9 @@ def write_export(path: str | os.PathLike[str], write: Callable[[IO[str]], int]) 
             prefix=f".{target.name}.", suffix=".part", dir=target.parent
         )
     except OSError as err:
-        raise ExportFailed(path, _reason(err)) from err
+        raise ExportFailed(
+            path, f"{_reason(err)}: cannot create a file in {str(target.parent)!r}"
+        ) from err
     temp = Path(temp_name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:

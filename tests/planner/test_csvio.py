@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import pytest
 from sqlalchemy import event
-from sqlmodel import col, func, select
+from sqlmodel import Session, col, func, select
 
-from planner import channels, csvio, ideas, pieces, planning
-from planner.errors import CsvImportFailed, PermissionDenied
+from planner import channels, cli, csvio, ideas, pieces, planning
+from planner.db import make_engine
+from planner.errors import CsvImportFailed, ExportFailed, PermissionDenied
 from planner.models import AuditEvent, Idea, IdeaStatus, Post, PostStatus
 from tests.conftest import World
 
@@ -478,3 +486,187 @@ def test_a_header_naming_a_column_twice_or_not_at_all_is_refused(
     assert (line, getattr(problem, "code", None)) == (1, code)
     assert named in problem
     assert _count(world, Idea) == 0
+
+
+# --- exports into files -----------------------------------------------------------------
+
+OLD_CONTENT = "id,title\n1,die Datei von gestern\n"
+
+
+@pytest.fixture
+def cli_world(
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[World]:
+    """A World in a SQLite file that `python -m planner` commands run against."""
+    path = tmp_path / "cli.db"
+    shutil.copy(sqlite_template, path)
+    url = f"sqlite:///{path}"
+    monkeypatch.setenv("PLANNER_DATABASE_URL", url)
+    monkeypatch.delenv("PLANNER_USER", raising=False)
+    engine = make_engine(url)
+    with Session(engine, expire_on_commit=False) as session:
+        yield World(session)
+    engine.dispose()
+
+
+def _cli(*argv: str) -> tuple[int, str]:
+    err = io.StringIO()
+    return cli.main(list(argv), stderr=err), err.getvalue()
+
+
+def _ideas_export(world: World) -> Callable[[IO[str]], int]:
+    return lambda out: csvio.export_ideas(world.session, actor=world.editor, out=out)
+
+
+def test_an_export_replaces_the_file_when_complete_and_keeps_its_mode(
+    world: World, tmp_path: Path
+) -> None:
+    csvio.import_ideas(world.session, actor=world.editor, raw=GOOD_IDEAS)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / "ideas.csv"
+    target.write_text(OLD_CONTENT)
+    target.chmod(0o640)
+
+    assert csvio.write_export(target, _ideas_export(world)) == 2
+
+    assert target.read_text().startswith(",".join(csvio.IDEA_EXPORT_COLUMNS))
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    new = folder / "new.csv"
+    csvio.write_export(new, _ideas_export(world))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o666 & ~umask
+    assert sorted(p.name for p in folder.iterdir()) == ["ideas.csv", "new.csv"]
+
+
+def test_a_refused_export_leaves_the_file_as_it_was_and_says_why(
+    cli_world: World, tmp_path: Path
+) -> None:
+    (tmp_path / "out").mkdir()
+    target = tmp_path / "out" / "audit.csv"
+    target.write_text(OLD_CONTENT)
+
+    code, err = _cli("audit", "export", str(target), "--as", "contrib")
+
+    assert code == 1
+    assert "'contrib' (role contributor) may not" in err
+    assert "None" not in err
+    assert target.read_text() == OLD_CONTENT
+    assert [p.name for p in target.parent.iterdir()] == ["audit.csv"]
+
+
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [
+        pytest.param("folder", "it is a directory", id="a-directory"),
+        pytest.param("missing/ideas.csv", "the directory does not exist", id="no-directory"),
+    ],
+)
+def test_an_export_to_a_place_that_cannot_take_a_file_says_why(
+    cli_world: World, tmp_path: Path, where: str, reason: str
+) -> None:
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "kept.csv").write_text(OLD_CONTENT)
+
+    code, err = _cli("ideas", "export", str(tmp_path / where), "--as", "editor")
+
+    assert code == 1
+    assert (
+        err
+        == f"error: cannot write {str(tmp_path / where)!r}: {reason}; the file was left unchanged\n"
+    )
+    assert (tmp_path / "folder" / "kept.csv").read_text() == OLD_CONTENT
+    assert not (tmp_path / "missing").exists()
+
+
+def test_a_full_disk_during_an_export_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    target = tmp_path / "ideas.csv"
+    target.write_text(OLD_CONTENT)
+
+    def write(out: IO[str]) -> int:
+        out.write("id,title\n" * 1000)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with pytest.raises(ExportFailed, match="the disk is full; the file was left unchanged"):
+        csvio.write_export(target, write)
+    assert target.read_text() == OLD_CONTENT
+    assert [p.name for p in tmp_path.iterdir()] == ["ideas.csv"]
+
+
+NOBODY = 65534
+
+
+def _without_root(action: Callable[[], str]) -> str:
+    """Run `action` where file permissions apply: as 'nobody' in a child process when the
+    tests run as root (root may write anywhere), else here. Returns what it returns."""
+    if os.geteuid() != 0:
+        return action()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: give up root, act, report through the pipe, leave at once
+        os.close(read)
+        try:
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            text = action()
+        except BaseException as err:  # reported to the parent
+            text = f"{type(err).__name__}: {err}"
+        os.write(write, text.encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        text = pipe.read().decode()
+    os.waitpid(pid, 0)
+    return text
+
+
+@pytest.mark.parametrize(
+    ("folder_mode", "file_mode", "reason"),
+    [
+        pytest.param(0o755, 0o444, "permission denied", id="read-only-file"),
+        pytest.param(
+            0o555, 0o644, "permission denied: cannot create a file in", id="read-only-dir"
+        ),
+    ],
+)
+def test_an_export_over_a_file_it_may_not_replace_leaves_it_as_it_was(
+    folder_mode: int, file_mode: int, reason: str
+) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="planner-export-"))  # /tmp: 'nobody' may enter
+    target = folder / "ideas.csv"
+    target.write_text(OLD_CONTENT)
+    if os.geteuid() == 0:
+        os.chown(folder, NOBODY, NOBODY)
+        os.chown(target, NOBODY, NOBODY)
+    target.chmod(file_mode)
+    folder.chmod(folder_mode)
+
+    def export() -> str:
+        try:
+            csvio.write_export(target, lambda out: out.write("id,title\n2,neu\n") and 1)
+        except ExportFailed as err:
+            return str(err)
+        return "written"
+
+    try:
+        said = _without_root(export)
+        assert reason in said and said.endswith("the file was left unchanged")
+        assert target.read_text() == OLD_CONTENT
+        assert [p.name for p in folder.iterdir()] == ["ideas.csv"]
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)
+
+
+def test_the_cli_refuses_an_oversize_file_by_its_size(cli_world: World, tmp_path: Path) -> None:
+    big = tmp_path / "big.csv"
+    with big.open("wb") as handle:
+        handle.truncate(csvio.MAX_BYTES + 1)  # a sparse file: no disk used, never read
+
+    code, err = _cli("ideas", "import", str(big), "--as", "editor")
+
+    assert code == 1
+    assert f"line 1: the file has {csvio.MAX_BYTES + 1} bytes" in err
+    assert _count(cli_world, Idea) == 0
