@@ -1,0 +1,286 @@
+"""CSV import benchmark: ideas files at the row limit, on SQLite and PostgreSQL.
+
+Run from the repository root (PostgreSQL on 127.0.0.1 for the PostgreSQL rows):
+
+    .venv/bin/python bench/csv_import.py                        # both backends
+    .venv/bin/python bench/csv_import.py --backends sqlite --rows 10000
+
+For each backend it makes a fresh, migrated database (a temporary SQLite file, or a
+scratch schema in the PostgreSQL database that is dropped afterwards) with an admin, an
+editor and two departments, and imports, as the editor, through `csvio.import_ideas`:
+
+- **good**: `--rows` valid ideas (default 50 000, the limit), stored with one audit event
+  each;
+- **bad last row**: `--bad-rows` rows (default 20 000) whose last row names an unknown
+  department; the file is refused and nothing is stored;
+- **too many rows**: one row more than the limit; refused before any row is checked;
+- **too large**: a file one byte over the size limit; refused before it is read as CSV.
+
+Each case runs on a database that holds only the set-up rows. It prints the seconds of
+the import call (`perf_counter`); the CPU seconds this process spent in it
+(`process_time`, without the PostgreSQL server's share), which a busy machine inflates
+less than the wall-clock time; the process's peak resident memory during the call (Linux:
+the high-water mark is reset before the call via /proc/self/clear_refs; the input file
+is already in memory); and, from a second run of the same case with `tracemalloc` on,
+the peak of Python allocations (tracemalloc slows the run, so that run is not timed).
+Nothing is asserted; it prints a table. Results: bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import shutil
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from sqlalchemy import make_url, text  # noqa: E402
+from sqlmodel import Session, func, select  # noqa: E402
+
+from planner import csvio, users  # noqa: E402
+from planner.db import make_engine  # noqa: E402
+from planner.errors import CsvImportFailed  # noqa: E402
+from planner.migrate import upgrade  # noqa: E402
+from planner.models import AuditEvent, Idea, User  # noqa: E402
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PASSWORD = "bench-password-not-secret"  # noqa: S105 - throwaway users of a scratch database
+HEADER = "title,pitch,department,target_audience,goal,source_url,urgency,tags\n"
+
+
+@dataclass
+class Row:
+    backend: str
+    case: str
+    rows: int
+    size: int
+    seconds: float
+    cpu_seconds: float
+    rss_mb: float
+    traced_mb: float
+    outcome: str
+
+
+def ideas_file(rows: int, *, bad_last: bool = False) -> bytes:
+    """`rows` ideas as CSV bytes; with `bad_last` the last row names an unknown department."""
+    lines = [HEADER]
+    for i in range(rows):
+        dep = "Vertrieb" if bad_last and i == rows - 1 else ("Marketing", "HR")[i % 2]
+        lines.append(
+            f"Idee Nummer {i},Ein Pitch für Idee {i} mit genug Text für einen echten Pitch,"
+            f"{dep},Kundinnen und Kunden,Reichweite,https://example.org/{i},"
+            f"{('low', 'normal', 'high')[i % 3]},tag{i % 7};serie\n"
+        )
+    return "".join(lines).encode()
+
+
+def oversize_file() -> bytes:
+    """A well-formed file one byte larger than `csvio.MAX_BYTES`."""
+    head = HEADER.encode()
+    filler = b"Idee,Ein Pitch mit genug Text,Marketing,,,,normal,\n"
+    body = filler * ((csvio.MAX_BYTES - len(head)) // len(filler) + 1)
+    return (head + body)[: csvio.MAX_BYTES + 1]
+
+
+@contextmanager
+def database(backend: str, pg_url: str) -> Iterator[str]:
+    """A URL for an empty database on `backend`, removed afterwards."""
+    if backend == "sqlite":
+        folder = Path(tempfile.mkdtemp(prefix="planner-bench-csv-"))
+        try:
+            yield f"sqlite:///{folder / 'planner.db'}"
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    schema = f"planner_bench_csv_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(pg_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = (
+        make_url(pg_url)
+        .update_query_dict({"options": f"-csearch_path={schema}"})
+        .render_as_string(hide_password=False)
+    )
+    try:
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def set_up(url: str) -> None:
+    """Migrate, then an admin, an editor and the departments Marketing and HR."""
+    engine = make_engine(url)
+    upgrade(engine)
+    with Session(engine) as session:
+        admin = users.create_user(
+            session,
+            actor=None,
+            data={
+                "username": "admin",
+                "display_name": "Admin",
+                "role": "admin",
+                "password": PASSWORD,
+            },
+        )
+        for name in ("Marketing", "HR"):
+            users.create_department(session, actor=admin, name=name)
+        users.create_user(
+            session,
+            actor=admin,
+            data={"username": "ed", "display_name": "Ed", "role": "editor", "password": PASSWORD},
+        )
+    engine.dispose()
+
+
+def counts(url: str) -> tuple[int, int]:
+    """(ideas, audit events) stored."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        ideas = session.exec(select(func.count()).select_from(Idea)).one()
+        events = session.exec(select(func.count()).select_from(AuditEvent)).one()
+    engine.dispose()
+    return int(ideas), int(events)
+
+
+def reset_peak_rss() -> bool:
+    """Reset the process's resident-memory high-water mark (Linux); False if not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def peak_rss_mb() -> float:
+    """The resident-memory high-water mark (VmHWM), else the process's ru_maxrss."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_import(url: str, raw: bytes) -> str:
+    """Import `raw` as the editor; 'stored N' or 'refused: first problem'."""
+    engine = make_engine(url)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            editor = session.exec(select(User).where(User.username == "ed")).one()
+            try:
+                stored = csvio.import_ideas(session, actor=editor, raw=raw)
+            except CsvImportFailed as err:
+                line, message = err.problems[0]
+                return f"refused ({len(err.problems)}): line {line}: {message[:60]}"
+            return f"stored {len(stored)}"
+    finally:
+        engine.dispose()
+
+
+def measure(backend: str, pg_url: str, case: str, rows: int, make: Callable[[], bytes]) -> Row:
+    """One case: a timed run and a traced run, each on a fresh database."""
+    raw = make()
+    with database(backend, pg_url) as url:
+        set_up(url)
+        _, set_up_events = counts(url)
+        exact = reset_peak_rss()
+        started, cpu_started = time.perf_counter(), time.process_time()
+        outcome = run_import(url, raw)
+        seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
+        rss = peak_rss_mb() if exact else float("nan")
+        ideas, events = counts(url)
+        outcome += f"; stored now: {ideas} ideas, {events - set_up_events} audit events"
+    with database(backend, pg_url) as url:
+        set_up(url)
+        tracemalloc.start()
+        run_import(url, raw)
+        _, traced = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return Row(backend, case, rows, len(raw), seconds, cpu_seconds, rss, traced / 2**20, outcome)
+
+
+def print_table(rows: list[Row]) -> None:
+    print()
+    print(
+        f"{'backend':<10} {'case':<14} {'rows':>7} {'MB in':>6} {'seconds':>8} {'CPU s':>6} "
+        f"{'peak RSS MB':>11} {'traced MB':>9}  outcome"
+    )
+    for r in rows:
+        print(
+            f"{r.backend:<10} {r.case:<14} {r.rows:>7} {r.size / 2**20:>6.1f} {r.seconds:>8.2f} "
+            f"{r.cpu_seconds:>6.2f} "
+            f"{r.rss_mb:>11.0f} {r.traced_mb:>9.0f}  {r.outcome}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--backends", default="sqlite,postgresql", help="sqlite, postgresql or both"
+    )
+    parser.add_argument(
+        "--postgres",
+        default=DEFAULT_PG,
+        help="PostgreSQL database (a scratch schema is made and dropped)",
+    )
+    parser.add_argument("--rows", type=int, default=csvio.MAX_ROWS, help="rows of the good file")
+    parser.add_argument(
+        "--bad-rows", type=int, default=20_000, help="rows of the file with a bad last row"
+    )
+    parser.add_argument("--cases", default="", help="only these cases (comma-separated)")
+    args = parser.parse_args(argv)
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    cases: list[tuple[str, int, Callable[[], bytes]]] = [
+        ("good", args.rows, lambda: ideas_file(args.rows)),
+        ("bad last row", args.bad_rows, lambda: ideas_file(args.bad_rows, bad_last=True)),
+        ("too many rows", csvio.MAX_ROWS + 1, lambda: ideas_file(csvio.MAX_ROWS + 1)),
+        ("too large", 0, oversize_file),
+    ]
+    if args.cases:
+        wanted = {c.strip() for c in args.cases.split(",")}
+        cases = [c for c in cases if c[0] in wanted]
+
+    started = time.time()
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.node()}, "
+        f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+    print(
+        f"Python {platform.python_version()}, limits: {csvio.MAX_ROWS} rows, "
+        f"{csvio.MAX_BYTES} bytes",
+        flush=True,
+    )
+    rows: list[Row] = []
+    for backend in backends:
+        for case, count, make in cases:
+            row = measure(backend, args.postgres, case, count, make)
+            print(f"  {backend} {case}: {row.seconds:.2f} s", flush=True)
+            rows.append(row)
+    print_table(rows)
+    print()
+    print(
+        f"took {time.time() - started:.0f} s; load average now "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
