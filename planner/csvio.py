@@ -148,11 +148,11 @@ def check_size(size: int) -> None:
 def _check_row_count(text: str, delimiter: str) -> None:
     """Refuse a file with more than `MAX_ROWS` rows before any row is checked.
 
-    A file with at most `MAX_ROWS` line breaks below its header cannot hold more rows; a
-    longer one may still be within the limit (a quoted cell can span lines), so its
-    records are counted by the CSV reader alone, which is fast.
+    A file with at most `MAX_ROWS` line break characters cannot hold more rows below its
+    header; a longer one may still be within the limit (CR LF line ends, a quoted cell
+    spanning lines), so its records are counted by the CSV reader alone, which is fast.
     """
-    if text.count("\n") <= MAX_ROWS:
+    if text.count("\n") + text.count("\r") <= MAX_ROWS:
         return
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:

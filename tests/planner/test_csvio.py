@@ -670,3 +670,16 @@ def test_the_cli_refuses_an_oversize_file_by_its_size(cli_world: World, tmp_path
     assert code == 1
     assert f"line 1: the file has {csvio.MAX_BYTES + 1} bytes" in err
     assert _count(cli_world, Idea) == 0
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+def test_the_row_limit_holds_for_every_kind_of_line_end(
+    world: World, monkeypatch: pytest.MonkeyPatch, newline: str
+) -> None:
+    monkeypatch.setattr(csvio, "MAX_ROWS", 2)
+    rows = ["title,pitch,department", *[f"Idee {i},Ein Pitch mit Inhalt,HR" for i in range(3)]]
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_ideas(world.session, actor=world.editor, raw=newline.join(rows) + newline)
+    assert [getattr(p, "code", None) for _, p in caught.value.problems] == ["csv_too_many_rows"]
+    ok = newline.join(rows[:3]) + newline
+    assert len(csvio.import_ideas(world.session, actor=world.editor, raw=ok)) == 2
