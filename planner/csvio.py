@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Table, insert, text
 from sqlmodel import Session, col, select
 
 from planner import audit, planning
@@ -439,12 +439,20 @@ def import_ideas(session: Session, *, actor: User, raw: bytes | str) -> list[int
 
 def _insert_ids(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
     """Insert `rows` in multi-row statements; the new ids in the order of `rows`."""
-    if conn.dialect.name != "sqlite":
-        return list(
+    if conn.dialect.name == "postgresql":
+        # The ids come from the table's own sequence in one query; the rows then go in
+        # with them, which spares matching RETURNING rows back to the input rows.
+        ids = list(
             conn.execute(
-                insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"table": table.name, "n": len(rows)},
             ).scalars()
         )
+        conn.execute(insert(table), [row | {"id": i} for row, i in zip(rows, ids, strict=True)])
+        return ids
     # SQLAlchemy cannot vouch for the order of SQLite's RETURNING rows in a multi-row
     # insert, so it would insert row by row. SQLite holds the database's one write lock
     # from the first insert to the commit, and gives each new row the next higher id: the
