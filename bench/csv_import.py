@@ -16,32 +16,38 @@ editor and two departments, and imports, as the editor, through `csvio.import_id
 - **too many rows**: one row more than the limit; refused before any row is checked;
 - **too large**: a file one byte over the size limit; refused before it is read as CSV.
 
-Each case runs on a database that holds only the set-up rows. It prints the seconds of
-the import call (`perf_counter`); the CPU seconds this process spent in it
-(`process_time`, without the PostgreSQL server's share), which a busy machine inflates
-less than the wall-clock time; the process's peak resident memory during the call (Linux:
-the high-water mark is reset before the call via /proc/self/clear_refs; the input file
-is already in memory); and, from a second run of the same case with `tracemalloc` on,
-the peak of Python allocations (tracemalloc slows the run, so that run is not timed).
+Each case runs in a new process (which makes the file first) on a database that holds
+only the set-up rows. It prints the seconds of the import call (`perf_counter`); the CPU
+seconds that process spent in it (`process_time`, without the PostgreSQL server's share),
+which a busy machine inflates less than the wall-clock time; the process's resident
+memory before the call and its peak (VmRSS, VmHWM from /proc/self/status: interpreter,
+libraries and the file in memory included; the high-water mark is reset just before the
+call through /proc/self/clear_refs); and, from a second such run with
+`tracemalloc` on, the peak of Python allocations during the call (tracemalloc slows the
+run, so that run is not timed).
 Nothing is asserted; it prints a table. Results: bench/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import platform
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
@@ -69,6 +75,7 @@ class Row:
     size: int
     seconds: float
     cpu_seconds: float
+    rss_before_mb: float
     rss_mb: float
     traced_mb: float
     outcome: str
@@ -157,76 +164,117 @@ def counts(url: str) -> tuple[int, int]:
     return int(ideas), int(events)
 
 
-def reset_peak_rss() -> bool:
-    """Reset the process's resident-memory high-water mark (Linux); False if not possible."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-def peak_rss_mb() -> float:
-    """The resident-memory high-water mark (VmHWM), else the process's ru_maxrss."""
+def rss_mb(field: str) -> float:
+    """A memory figure of this process from /proc/self/status (VmRSS, VmHWM), in MiB;
+    without /proc the peak comes from ru_maxrss."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_import(url: str, raw: bytes) -> str:
-    """Import `raw` as the editor; 'stored N' or 'refused: first problem'."""
+def reset_peak() -> None:
+    """Reset VmHWM to the current resident size (Linux), so the peak is the call's own."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def make_file(case: str, rows: int) -> bytes:
+    """The input of `case`."""
+    if case == "too large":
+        return oversize_file()
+    return ideas_file(rows, bad_last=case == "bad last row")
+
+
+def run_import(url: str, raw: bytes, traced: bool) -> dict[str, Any]:
+    """Import `raw` as the editor, measuring only the `import_ideas` call."""
     engine = make_engine(url)
     try:
         with Session(engine, expire_on_commit=False) as session:
             editor = session.exec(select(User).where(User.username == "ed")).one()
+            before = rss_mb("VmRSS")
+            reset_peak()
+            if traced:
+                tracemalloc.start()
+            started, cpu_started = time.perf_counter(), time.process_time()
             try:
                 stored = csvio.import_ideas(session, actor=editor, raw=raw)
+                outcome = f"stored {len(stored)}"
             except CsvImportFailed as err:
                 line, message = err.problems[0]
-                return f"refused ({len(err.problems)}): line {line}: {message[:60]}"
-            return f"stored {len(stored)}"
+                outcome = f"refused ({len(err.problems)}): line {line}: {message[:60]}"
+            seconds = time.perf_counter() - started
+            cpu_seconds = time.process_time() - cpu_started
+            peak_traced = tracemalloc.get_traced_memory()[1] if traced else 0
     finally:
         engine.dispose()
+    return {
+        "size": len(raw),
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "rss_before": before,
+        "rss_peak": rss_mb("VmHWM"),
+        "traced": peak_traced / 2**20,
+        "outcome": outcome,
+    }
 
 
-def measure(backend: str, pg_url: str, case: str, rows: int, make: Callable[[], bytes]) -> Row:
-    """One case: a timed run and a traced run, each on a fresh database."""
-    raw = make()
+def child(case: str, rows: int, url: str, traced: bool) -> None:
+    """In a fresh process: make the file, import it once, print the figures as JSON."""
+    print(json.dumps(run_import(url, make_file(case, rows), traced)))
+
+
+def in_child(case: str, rows: int, url: str, *, traced: bool) -> dict[str, Any]:
+    done = subprocess.run(  # noqa: S603 - this interpreter and script, fixed arguments
+        [sys.executable, __file__, "--child", case, "--rows", str(rows), "--url", url]
+        + (["--traced"] if traced else []),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def measure(backend: str, pg_url: str, case: str, rows: int) -> Row:
+    """One case: a timed run and a traced run, each in a new process on a fresh database."""
     with database(backend, pg_url) as url:
         set_up(url)
         _, set_up_events = counts(url)
-        exact = reset_peak_rss()
-        started, cpu_started = time.perf_counter(), time.process_time()
-        outcome = run_import(url, raw)
-        seconds = time.perf_counter() - started
-        cpu_seconds = time.process_time() - cpu_started
-        rss = peak_rss_mb() if exact else float("nan")
+        timed = in_child(case, rows, url, traced=False)
         ideas, events = counts(url)
-        outcome += f"; stored now: {ideas} ideas, {events - set_up_events} audit events"
     with database(backend, pg_url) as url:
         set_up(url)
-        tracemalloc.start()
-        run_import(url, raw)
-        _, traced = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-    return Row(backend, case, rows, len(raw), seconds, cpu_seconds, rss, traced / 2**20, outcome)
+        traced = in_child(case, rows, url, traced=True)
+    outcome = f"{timed['outcome']}; stored: {ideas} ideas, {events - set_up_events} events"
+    return Row(
+        backend,
+        case,
+        rows,
+        timed["size"],
+        timed["seconds"],
+        timed["cpu_seconds"],
+        timed["rss_before"],
+        timed["rss_peak"],
+        traced["traced"],
+        outcome,
+    )
 
 
 def print_table(rows: list[Row]) -> None:
     print()
     print(
         f"{'backend':<10} {'case':<14} {'rows':>7} {'MB in':>6} {'seconds':>8} {'CPU s':>6} "
-        f"{'peak RSS MB':>11} {'traced MB':>9}  outcome"
+        f"{'RSS before':>10} {'peak RSS':>8} {'traced':>6}  outcome (MB: MiB)"
     )
     for r in rows:
         print(
             f"{r.backend:<10} {r.case:<14} {r.rows:>7} {r.size / 2**20:>6.1f} {r.seconds:>8.2f} "
             f"{r.cpu_seconds:>6.2f} "
-            f"{r.rss_mb:>11.0f} {r.traced_mb:>9.0f}  {r.outcome}"
+            f"{r.rss_before_mb:>10.0f} {r.rss_mb:>8.0f} {r.traced_mb:>6.0f}  {r.outcome}"
         )
 
 
@@ -245,13 +293,19 @@ def main(argv: list[str] | None = None) -> int:
         "--bad-rows", type=int, default=20_000, help="rows of the file with a bad last row"
     )
     parser.add_argument("--cases", default="", help="only these cases (comma-separated)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        child(args.child, args.rows, args.url, args.traced)
+        return 0
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    cases: list[tuple[str, int, Callable[[], bytes]]] = [
-        ("good", args.rows, lambda: ideas_file(args.rows)),
-        ("bad last row", args.bad_rows, lambda: ideas_file(args.bad_rows, bad_last=True)),
-        ("too many rows", csvio.MAX_ROWS + 1, lambda: ideas_file(csvio.MAX_ROWS + 1)),
-        ("too large", 0, oversize_file),
+    cases = [
+        ("good", args.rows),
+        ("bad last row", args.bad_rows),
+        ("too many rows", csvio.MAX_ROWS + 1),
+        ("too large", 0),
     ]
     if args.cases:
         wanted = {c.strip() for c in args.cases.split(",")}
@@ -269,8 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     rows: list[Row] = []
     for backend in backends:
-        for case, count, make in cases:
-            row = measure(backend, args.postgres, case, count, make)
+        for case, count in cases:
+            row = measure(backend, args.postgres, case, count)
             print(f"  {backend} {case}: {row.seconds:.2f} s", flush=True)
             rows.append(row)
     print_table(rows)
