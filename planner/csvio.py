@@ -337,8 +337,12 @@ def _reason(err: OSError) -> str:
 
 def _new_file_mode() -> int:
     """The mode a newly created file gets under the process's umask."""
-    umask = os.umask(0o022)
-    os.umask(umask)
+    try:  # Linux states it; os.umask can only read it by setting it for a moment
+        status = Path("/proc/self/status").read_text().splitlines()
+        umask = next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
+    except (OSError, StopIteration):
+        umask = os.umask(0o022)
+        os.umask(umask)
     return 0o666 & ~umask
 
 
