@@ -49,6 +49,7 @@ from planner.timezones import format_local, parse_to_utc, to_local, zone
 
 MAX_ROWS = 50_000
 MAX_BYTES = 32 * 1024 * 1024
+_INSERT_SLICE = 5_000  # ideas per insert statement group of an import
 IDEA_COLUMNS = [
     "title",
     "pitch",
@@ -438,6 +439,7 @@ def import_ideas(session: Session, *, actor: User, raw: bytes | str) -> list[int
             problems.append((line, _problem(err)))
     if problems:
         raise CsvImportFailed(sorted(problems))
+    del rows  # the parsed file is no longer needed while the rows are stored
     return _store_ideas(session, actor=actor, values=prepared)
 
 
@@ -477,23 +479,28 @@ def _store_ideas(session: Session, *, actor: User, values: list[dict[str, Any]])
         "updated_at": now,
         "version": 1,
     }
+    ids: list[int] = []
     try:
         conn = session.connection()
-        ids = _insert_ids(conn, Idea.__table__, [v | new_row for v in values])  # type: ignore[attr-defined]
-        events = [
-            audit.event_row(
-                at=now,
-                actor_id=actor.id,
-                actor_name=actor.username,
-                object_type="idea",
-                object_id=idea_id,
-                action="submit",
-                from_state=None,
-                to_state=IdeaStatus.submitted.value,
-            )
-            for idea_id in ids
-        ]
-        conn.execute(insert(AuditEvent.__table__), events)  # type: ignore[attr-defined]
+        # In slices, so that only one slice's statement parameters are in memory at once.
+        for start in range(0, len(values), _INSERT_SLICE):
+            part = [v | new_row for v in values[start : start + _INSERT_SLICE]]
+            new_ids = _insert_ids(conn, Idea.__table__, part)  # type: ignore[attr-defined]
+            events = [
+                audit.event_row(
+                    at=now,
+                    actor_id=actor.id,
+                    actor_name=actor.username,
+                    object_type="idea",
+                    object_id=idea_id,
+                    action="submit",
+                    from_state=None,
+                    to_state=IdeaStatus.submitted.value,
+                )
+                for idea_id in new_ids
+            ]
+            conn.execute(insert(AuditEvent.__table__), events)  # type: ignore[attr-defined]
+            ids += new_ids
         session.commit()
     except BaseException:
         session.rollback()

@@ -683,3 +683,16 @@ def test_the_row_limit_holds_for_every_kind_of_line_end(
     assert [getattr(p, "code", None) for _, p in caught.value.problems] == ["csv_too_many_rows"]
     ok = newline.join(rows[:3]) + newline
     assert len(csvio.import_ideas(world.session, actor=world.editor, raw=ok)) == 2
+
+
+def test_ideas_stored_in_several_slices_keep_the_files_order(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(csvio, "_INSERT_SLICE", 4)
+    raw = "title,pitch,department\n" + "".join(
+        f"Idee {i},Ein Pitch für die Idee {i},HR\n" for i in range(10)
+    )
+    ids = csvio.import_ideas(world.session, actor=world.editor, raw=raw)
+    assert [i.title for i in _ideas(world, ids)] == [f"Idee {i}" for i in range(10)]
+    events = world.session.exec(select(AuditEvent).where(AuditEvent.action == "submit")).all()
+    assert sorted(int(e.object_id) for e in events) == sorted(ids)
