@@ -175,16 +175,25 @@ def _read_text(path: str) -> str:
         raise CliError(f"{path!r} is not UTF-8 text") from err
 
 
-@contextmanager
-def _out(path: str) -> Any:
+def _read_csv(path: str) -> bytes:
+    """A CSV file to import; one over `csvio.MAX_BYTES` is refused before it is read."""
     if path == "-":
-        yield sys.stdout
-        return
+        raw = sys.stdin.buffer.read(csvio.MAX_BYTES + 1)
+        csvio.check_size(len(raw))
+        return raw
     try:
-        with open(path, "w", encoding="utf-8", newline="") as handle:
-            yield handle
+        size = Path(path).stat().st_size
     except OSError as err:
-        raise CliError(f"cannot write {path!r}: {err.strerror}") from err
+        raise CliError(f"cannot read {path!r}: {err.strerror}") from err
+    csvio.check_size(size)
+    return _read_file(path)
+
+
+def _export(path: str, write: Callable[[IO[str]], int]) -> int:
+    """Run an export into standard output (-) or, replacing it only when done, a file."""
+    if path == "-":
+        return write(sys.stdout)
+    return csvio.write_export(path, write)
 
 
 def _enum(cls: type[Enum]) -> Callable[[str], Any]:
@@ -578,7 +587,7 @@ def cmd_ideas_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_ideas_import(args: argparse.Namespace) -> int:
-    raw = _read_file(args.file)
+    raw = _read_csv(args.file)
     with _session() as session:
         stored = csvio.import_ideas(session, actor=_actor(session, args), raw=raw)
     print(f"imported {len(stored)} idea(s)")
@@ -588,8 +597,7 @@ def cmd_ideas_import(args: argparse.Namespace) -> int:
 def cmd_ideas_export(args: argparse.Namespace) -> int:
     with _session() as session:
         actor = _actor(session, args)
-        with _out(args.file) as handle:
-            count = csvio.export_ideas(session, actor=actor, out=handle)
+        count = _export(args.file, lambda out: csvio.export_ideas(session, actor=actor, out=out))
     if args.file != "-":
         print(f"exported {count} idea(s) to {args.file}")
     return 0
@@ -980,7 +988,7 @@ def cmd_plan_series(args: argparse.Namespace) -> int:
 
 
 def cmd_plan_import(args: argparse.Namespace) -> int:
-    raw = _read_file(args.file)
+    raw = _read_csv(args.file)
     with _session() as session:
         result = csvio.import_plan(session, actor=_actor(session, args), raw=raw)
     print(
@@ -993,14 +1001,11 @@ def cmd_plan_import(args: argparse.Namespace) -> int:
 def cmd_plan_export(args: argparse.Namespace) -> int:
     with _session() as session:
         actor = _actor(session, args)
-        with _out(args.file) as handle:
-            count = csvio.export_plan(
-                session,
-                actor=actor,
-                out=handle,
-                start=_when(actor, args.since),
-                end=_when(actor, args.until, end=True),
-            )
+        start, end = _when(actor, args.since), _when(actor, args.until, end=True)
+        count = _export(
+            args.file,
+            lambda out: csvio.export_plan(session, actor=actor, out=out, start=start, end=end),
+        )
     if args.file != "-":
         print(f"exported {count} post(s) to {args.file}")
     return 0
@@ -1015,8 +1020,10 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
         since, until = _when(actor, args.since), _when(actor, args.until, end=True)
         if since and until and since >= until:
             raise CliError("--since must be before --until")
-        with _out(args.file) as handle:
-            count = csvio.export_audit(session, actor=actor, out=handle, since=since, until=until)
+        count = _export(
+            args.file,
+            lambda out: csvio.export_audit(session, actor=actor, out=out, since=since, until=until),
+        )
     if args.file != "-":
         print(f"exported {count} audit event(s) to {args.file}")
     return 0

@@ -7,17 +7,24 @@ with its line number, and nothing is stored while any row is broken.
 from __future__ import annotations
 
 import csv
+import errno
 import io
-from collections.abc import Iterable, Sequence
+import os
+import stat
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import IO, Any
 
+from sqlalchemy import Connection, Table, insert, text
 from sqlmodel import Session, col, select
 
 from planner import audit, planning
 from planner.errors import (
     CsvImportFailed,
+    ExportFailed,
     IllegalTransition,
     Message,
     NotFound,
@@ -25,21 +32,25 @@ from planner.errors import (
     TimeInputError,
     ValidationFailed,
 )
-from planner.ideas import list_ideas, prepare_idea, store_ideas
+from planner.ideas import idea_values, list_ideas
 from planner.models import (
     AuditEvent,
     Channel,
     Department,
     Idea,
+    IdeaStatus,
     Piece,
     Post,
     User,
+    utcnow,
 )
 from planner.permissions import require
 from planner.schemas import parse_id
 from planner.timezones import format_local, parse_to_utc, to_local, zone
 
 MAX_ROWS = 50_000
+MAX_BYTES = 32 * 1024 * 1024
+_INSERT_SLICE = 5_000  # ideas per insert statement group of an import
 IDEA_COLUMNS = [
     "title",
     "pitch",
@@ -120,33 +131,84 @@ def _decode(raw: bytes | str) -> str:
     return text
 
 
-def _rows(
-    raw: bytes | str, *, required: Sequence[str], allowed: Sequence[str]
-) -> tuple[list[tuple[int, dict[str, str]]], list[tuple[int, str]]]:
-    """Read a CSV (comma or semicolon) into (line number, row) pairs and row problems.
-
-    A file whose header is unusable raises at once; a row with the wrong number of fields
-    is reported as a problem so that the caller can name every broken line in one go.
-    """
-    text = _decode(raw)
-    if not text.strip():
+def check_size(size: int) -> None:
+    """Refuse a file of `size` bytes over `MAX_BYTES` before anything reads it."""
+    if size > MAX_BYTES:
         raise CsvImportFailed(
-            [(1, Message("csv_empty", "the file is empty; the first line must name the columns"))]
+            [
+                (
+                    1,
+                    Message(
+                        "csv_too_large",
+                        "the file has {size} bytes, more than the {max} bytes one import takes; "
+                        "split the file",
+                        size=size,
+                        max=MAX_BYTES,
+                    ),
+                )
+            ]
         )
-    first_line = text.splitlines()[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+
+
+def _check_row_count(text: str, delimiter: str) -> None:
+    """Refuse a file with more than `MAX_ROWS` rows before any row is checked.
+
+    A file with at most `MAX_ROWS` line break characters cannot hold more rows below its
+    header; a longer one may still be within the limit (CR LF line ends, a quoted cell
+    spanning lines), so its records are counted by the CSV reader alone, which is fast.
+    """
+    if text.count("\n") + text.count("\r") <= MAX_ROWS:
+        return
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
-        fieldnames = reader.fieldnames or []
-    except csv.Error as err:
-        raise CsvImportFailed(
-            [(1, Message("csv_broken", "broken CSV: {detail}", detail=str(err)))]
-        ) from err
-    header = [h.strip().lower() for h in fieldnames]
-    reader.fieldnames = header
+        for count, _record in enumerate(reader):  # the header is record 0
+            if count > MAX_ROWS:
+                raise CsvImportFailed(
+                    [
+                        (
+                            reader.line_num,
+                            Message(
+                                "csv_too_many_rows",
+                                "more than {max} rows; split the file",
+                                max=MAX_ROWS,
+                            ),
+                        )
+                    ]
+                )
+    except csv.Error:
+        return  # reported with its line number when the rows are read
+
+
+def _header_problems(
+    header: Sequence[str], *, required: Sequence[str], allowed: Sequence[str]
+) -> list[tuple[int, str]]:
+    """What is wrong with the header line: unnamed, repeated, missing or unknown columns."""
     problems: list[tuple[int, str]] = []
+    unnamed = [str(i) for i, name in enumerate(header, start=1) if not name]
+    if unnamed:
+        problems.append(
+            (
+                1,
+                Message(
+                    "csv_unnamed_columns",
+                    "column(s) {positions} have no name in the header line",
+                    positions=", ".join(unnamed),
+                ),
+            )
+        )
+    repeated = [name for i, name in enumerate(header) if name and name in header[:i]]
+    if repeated:
+        problems.append(
+            (
+                1,
+                Message(
+                    "csv_duplicate_columns",
+                    "column(s) named more than once: {columns}; each column may appear once",
+                    columns=", ".join(dict.fromkeys(repeated)),
+                ),
+            )
+        )
     missing = [c for c in required if c not in header]
-    unknown = [c for c in header if c not in allowed]
     if missing:
         problems.append(
             (
@@ -158,6 +220,7 @@ def _rows(
                 ),
             )
         )
+    unknown = [c for c in dict.fromkeys(header) if c and c not in allowed]
     if unknown:
         problems.append(
             (
@@ -170,6 +233,37 @@ def _rows(
                 ),
             )
         )
+    return problems
+
+
+def _rows(
+    raw: bytes | str, *, required: Sequence[str], allowed: Sequence[str]
+) -> tuple[list[tuple[int, dict[str, str]]], list[tuple[int, str]]]:
+    """Read a CSV (comma or semicolon) into (line number, row) pairs and row problems.
+
+    A file that is too large, has too many rows or an unusable header raises at once,
+    before any row is read; a row with the wrong number of fields is reported as a problem
+    so that the caller can name every broken line in one go.
+    """
+    check_size(len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "replace")))
+    text = _decode(raw)
+    if not text.strip():
+        raise CsvImportFailed(
+            [(1, Message("csv_empty", "the file is empty; the first line must name the columns"))]
+        )
+    first_line = text.splitlines()[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    _check_row_count(text, delimiter)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        fieldnames = reader.fieldnames or []
+    except csv.Error as err:
+        raise CsvImportFailed(
+            [(1, Message("csv_broken", "broken CSV: {detail}", detail=str(err)))]
+        ) from err
+    header = [h.strip().lower() for h in fieldnames]
+    reader.fieldnames = header
+    problems = _header_problems(header, required=required, allowed=allowed)
     if problems:
         raise CsvImportFailed(problems)
     rows: list[tuple[int, dict[str, str]]] = []
@@ -204,18 +298,6 @@ def _rows(
                 )
                 continue
             rows.append((start, {k: _uncell(v) for k, v in row.items()}))
-            if len(rows) > MAX_ROWS:
-                problems.append(
-                    (
-                        start,
-                        Message(
-                            "csv_too_many_rows",
-                            "more than {max} rows; split the file",
-                            max=MAX_ROWS,
-                        ),
-                    )
-                )
-                break
     except csv.Error as err:
         problems.append(
             (reader.line_num, Message("csv_broken", "broken CSV: {detail}", detail=str(err)))
@@ -239,27 +321,195 @@ def _problem(err: PlannerError) -> str:
     return str(err)
 
 
+# --- writing an export to a file ---------------------------------------------------------
+
+_REASONS = {
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOENT: "the directory does not exist",
+    errno.ENOTDIR: "a part of the path is not a directory",
+    errno.EISDIR: "it is a directory",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only",
+    errno.ENAMETOOLONG: "the file name is too long",
+}
+
+
+def _reason(err: OSError) -> str:
+    return _REASONS.get(err.errno or 0) or err.strerror or type(err).__name__
+
+
+def _new_file_mode() -> int:
+    """The mode a newly created file gets under the process's umask."""
+    try:  # Linux states it; os.umask can only read it by setting it for a moment
+        status = Path("/proc/self/status").read_text().splitlines()
+        umask = next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
+    except (OSError, StopIteration):
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_export(path: str | os.PathLike[str], write: Callable[[IO[str]], int]) -> int:
+    """Run `write` (an export) into a file at `path`; returns what `write` returns.
+
+    The export is written to a temporary file in the same directory, which replaces `path`
+    only when it is complete (`os.replace`): a refused export (no permission for the data,
+    say), a full disk or any other failure leaves an existing file exactly as it was. An
+    existing file keeps its mode and must be writable; a new one gets the usual mode
+    under the umask. Failures to write raise ExportFailed with the reason in plain words.
+    """
+    target = Path(os.path.realpath(path))
+    if target.is_dir():
+        raise ExportFailed(path, _REASONS[errno.EISDIR])
+    if not target.parent.is_dir():
+        raise ExportFailed(path, _REASONS[errno.ENOENT])
+    try:
+        info = target.stat()
+    except FileNotFoundError:
+        mode = _new_file_mode()
+    except OSError as err:
+        raise ExportFailed(path, _reason(err)) from err
+    else:
+        if not os.access(target, os.W_OK):
+            raise ExportFailed(path, _REASONS[errno.EACCES])
+        if not stat.S_ISREG(info.st_mode):
+            return _write_in_place(path, target, write)  # a device or pipe: nothing to keep
+        mode = stat.S_IMODE(info.st_mode)
+    try:
+        fd, temp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".part", dir=target.parent
+        )
+    except OSError as err:
+        raise ExportFailed(
+            path, f"{_reason(err)}: cannot create a file in {str(target.parent)!r}"
+        ) from err
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            count = write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, target)
+    except PlannerError:
+        temp.unlink(missing_ok=True)
+        raise  # a refusal (PermissionDenied is an OSError too) keeps its own message
+    except OSError as err:
+        temp.unlink(missing_ok=True)
+        raise ExportFailed(path, _reason(err)) from err
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return count
+
+
+def _write_in_place(
+    path: str | os.PathLike[str], target: Path, write: Callable[[IO[str]], int]
+) -> int:
+    try:
+        with target.open("w", encoding="utf-8", newline="") as handle:
+            return write(handle)
+    except PlannerError:
+        raise
+    except OSError as err:
+        raise ExportFailed(path, _reason(err)) from err
+
+
 # --- ideas ------------------------------------------------------------------------------
 
 
-def import_ideas(session: Session, *, actor: User, raw: bytes | str) -> list[Idea]:
-    """Submit every idea in the file as `actor`, or none if any row is broken."""
+def import_ideas(session: Session, *, actor: User, raw: bytes | str) -> list[int]:
+    """Submit every idea in the file as `actor`, or none if any row is broken; returns the
+    new ideas' ids in the file's order.
+
+    Every row is checked first; the ideas and their audit events are then stored with
+    multi-row inserts in one transaction.
+    """
     require(actor, "submit_idea")
     rows, problems = _rows(
         raw, required=["title", "pitch", "department"], allowed=IDEA_EXPORT_COLUMNS
     )
-    prepared: list[Idea] = []
+    prepared: list[dict[str, Any]] = []
+    departments: dict[str, Department] = {}
     for line, row in rows:
         data: dict[str, Any] = {k: row.get(k, "") for k in IDEA_COLUMNS if k in row}
         if not data.get("source_url"):
             data.pop("source_url", None)
         try:
-            prepared.append(prepare_idea(session, actor=actor, data=data))
+            prepared.append(idea_values(session, actor=actor, data=data, departments=departments))
         except PlannerError as err:
             problems.append((line, _problem(err)))
     if problems:
         raise CsvImportFailed(sorted(problems))
-    return store_ideas(session, actor=actor, ideas=prepared)
+    del rows  # the parsed file is no longer needed while the rows are stored
+    return _store_ideas(session, actor=actor, values=prepared)
+
+
+def _insert_ids(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert `rows` in multi-row statements; the new ids in the order of `rows`."""
+    if conn.dialect.name == "postgresql":
+        # The ids come from the table's own sequence in one query; the rows then go in
+        # with them, which spares matching RETURNING rows back to the input rows.
+        ids = list(
+            conn.execute(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"table": table.name, "n": len(rows)},
+            ).scalars()
+        )
+        conn.execute(insert(table), [row | {"id": i} for row, i in zip(rows, ids, strict=True)])
+        return ids
+    # SQLAlchemy cannot vouch for the order of SQLite's RETURNING rows in a multi-row
+    # insert, so it would insert row by row. SQLite holds the database's one write lock
+    # from the first insert to the commit, and gives each new row the next higher id: the
+    # newest len(rows) ids are these rows', in order.
+    conn.execute(insert(table), rows)
+    newest = conn.execute(select(table.c.id).order_by(table.c.id.desc()).limit(len(rows)))
+    return list(reversed(newest.scalars().all()))
+
+
+def _store_ideas(session: Session, *, actor: User, values: list[dict[str, Any]]) -> list[int]:
+    """Insert checked ideas and one 'submit' audit event each, in one transaction."""
+    now = utcnow()
+    new_row = {
+        "status": IdeaStatus.submitted,
+        "rejection_reason": None,
+        "merged_into_id": None,
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+    }
+    ids: list[int] = []
+    try:
+        conn = session.connection()
+        # In slices, so that only one slice's statement parameters are in memory at once.
+        for start in range(0, len(values), _INSERT_SLICE):
+            part = [v | new_row for v in values[start : start + _INSERT_SLICE]]
+            new_ids = _insert_ids(conn, Idea.__table__, part)  # type: ignore[attr-defined]
+            events = [
+                audit.event_row(
+                    at=now,
+                    actor_id=actor.id,
+                    actor_name=actor.username,
+                    object_type="idea",
+                    object_id=idea_id,
+                    action="submit",
+                    from_state=None,
+                    to_state=IdeaStatus.submitted.value,
+                )
+                for idea_id in new_ids
+            ]
+            audit.append(conn, events)  # chained after the newest event
+            ids += new_ids
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return ids
 
 
 def export_ideas(session: Session, *, actor: User, out: IO[str]) -> int:

@@ -188,5 +188,17 @@ class CsvImportFailed(PlannerError, ValueError):
         )
 
 
+class ExportFailed(PlannerError, OSError):
+    """An export could not be written to `path`; whatever was there before is unchanged.
+
+    `reason` says why in plain words (permission denied, no such directory, disk full ...).
+    """
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot write {self.path!r}: {reason}; the file was left unchanged")
+
+
 class ConfigurationError(PlannerError, ValueError):
     """The planner's own configuration (environment, settings) is wrong."""

@@ -180,8 +180,15 @@ def find_similar_ideas(
     return scored[:limit]
 
 
-def _department_for(session: Session, actor: User, name: str) -> Department:
-    dep = get_department(session, name)
+def _department_for(
+    session: Session, actor: User, name: str, found: dict[str, Department] | None = None
+) -> Department:
+    key = name.strip().lower()
+    dep = found.get(key) if found is not None else None
+    if dep is None:
+        dep = get_department(session, name)
+        if found is not None:
+            found[key] = dep
     if actor.role == Role.contributor and dep.id != actor.department_id:
         raise PermissionDenied(
             f"{actor.username!r} may submit ideas only for their own department, not {dep.name!r}"
@@ -189,26 +196,41 @@ def _department_for(session: Session, actor: User, name: str) -> Department:
     return dep
 
 
-def prepare_idea(session: Session, *, actor: User, data: dict[str, Any]) -> Idea:
-    """Validate one idea without storing it (used by submit and by CSV import)."""
+def idea_values(
+    session: Session,
+    *,
+    actor: User,
+    data: dict[str, Any],
+    departments: dict[str, Department] | None = None,
+) -> dict[str, Any]:
+    """Validate one idea without storing it: the values of its new row, by column.
+
+    `departments` keeps the departments already looked up by name, so that the many rows
+    of one CSV import ask the database once per department.
+    """
     require(actor, "submit_idea")
     new = parse_input(IdeaCreate, data)
     try:
-        dep = _department_for(session, actor, new.department)
+        dep = _department_for(session, actor, new.department, departments)
     except NotFound as err:
         raise ValidationFailed({"department": str(err)}) from err
     assert actor.id is not None and dep.id is not None
-    return Idea(
-        title=new.title,
-        pitch=new.pitch,
-        department_id=dep.id,
-        submitted_by_id=actor.id,
-        target_audience=new.target_audience,
-        goal=new.goal,
-        source_url=new.source_url,
-        urgency=new.urgency,
-        tags=new.tags,
-    )
+    return {
+        "title": new.title,
+        "pitch": new.pitch,
+        "department_id": dep.id,
+        "submitted_by_id": actor.id,
+        "target_audience": new.target_audience,
+        "goal": new.goal,
+        "source_url": new.source_url,
+        "urgency": new.urgency,
+        "tags": new.tags,
+    }
+
+
+def prepare_idea(session: Session, *, actor: User, data: dict[str, Any]) -> Idea:
+    """Validate one idea without storing it (used by submit)."""
+    return Idea(**idea_values(session, actor=actor, data=data))
 
 
 def store_ideas(session: Session, *, actor: User, ideas: list[Idea]) -> list[Idea]:

@@ -7,11 +7,12 @@ and the panel names every broken line next to the uploader.
 from __future__ import annotations
 
 import io
-from typing import Literal
+from typing import Any, Literal
 
 import streamlit as st
 from sqlalchemy import Engine
 from sqlmodel import Session
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from planner import csvio
 from planner.errors import CsvImportFailed, PlannerError
@@ -57,10 +58,25 @@ def export_file(engine: Engine, user_id: int, kind: Kind) -> str:
         return out.getvalue()
 
 
-def _import(user_id: int, kind: Kind, raw: bytes) -> None:
-    """Run one import with its progress shown; on success, start over with the new data."""
+def _refused(status: Any, err: CsvImportFailed) -> None:
+    status.update(label=app.t("csv.refused"), state="error")
+    st.error(app.t("csv.nothing_imported", count=len(err.problems)))
+    for line in problem_lines(err):
+        st.error(md(line))
+
+
+def _import(user_id: int, kind: Kind, uploaded: UploadedFile) -> None:
+    """Run one import with its progress shown; on success, start over with the new data.
+
+    A file over `csvio.MAX_BYTES` is refused by its size, before its content is read."""
     t = app.t
     with st.status(t("csv.reading"), expanded=True) as status:
+        try:
+            csvio.check_size(uploaded.size)
+        except CsvImportFailed as err:
+            _refused(status, err)
+            return
+        raw = uploaded.getvalue()
         st.text(t("csv.size", size=len(raw)))
         status.update(label=t("csv.checking"))
         try:
@@ -70,10 +86,7 @@ def _import(user_id: int, kind: Kind, raw: bytes) -> None:
                     return
                 done = import_file(session, user=user, kind=kind, raw=raw)
         except CsvImportFailed as err:
-            status.update(label=t("csv.refused"), state="error")
-            st.error(t("csv.nothing_imported", count=len(err.problems)))
-            for line in problem_lines(err):
-                st.error(md(line))
+            _refused(status, err)
             return
         except PlannerError as err:
             status.update(label=t("csv.refused"), state="error")
@@ -104,7 +117,7 @@ def panel(user: User, kind: Kind) -> None:
         )
         clicked = st.button(t("csv.import"), key=keys.CSV_IMPORT + kind, disabled=uploaded is None)
         if clicked and uploaded is not None:
-            _import(user_id, kind, uploaded.getvalue())
+            _import(user_id, kind, uploaded)
         st.download_button(
             t(f"csv.export.{kind}"),
             data=lambda: export_file(engine, user_id, kind),

@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from planner import sso
+from planner import csvio, sso
 from planner.config import load_oidc_settings
 from planner.db import get_engine
 from planner.migrate import prepare
@@ -81,6 +81,9 @@ def serve(port: int, address: str) -> int:
         "server.fileWatcherType": "none",
         # Editors get the app, not Streamlit's developer menu ("Deploy", "Rerun").
         "client.toolbarMode": "viewer",
+        # Uploads (CSV imports) a little over the import limit still reach the planner's
+        # own check, which says what the limit is; larger ones Streamlit refuses itself.
+        "server.maxUploadSize": csvio.MAX_BYTES // 2**20 + 1,
     }
     secrets_dir: Path | None = None
     if oidc is not None:

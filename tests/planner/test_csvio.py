@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
 
 import pytest
-from sqlmodel import func, select
+from sqlalchemy import event
+from sqlmodel import Session, col, func, select
 
-from planner import channels, csvio, ideas, pieces, planning
-from planner.errors import CsvImportFailed, PermissionDenied
-from planner.models import AuditEvent, Idea, Post, PostStatus
+from planner import audit, channels, cli, csvio, ideas, pieces, planning
+from planner.db import make_engine
+from planner.errors import CsvImportFailed, ExportFailed, PermissionDenied
+from planner.models import AuditEvent, Idea, IdeaStatus, Post, PostStatus
 from tests.conftest import World
 
 GOOD_IDEAS = (
@@ -21,17 +31,30 @@ GOOD_IDEAS = (
 )
 
 
+def _ideas(world: World, ids: list[int]) -> list[Idea]:
+    """The stored ideas with these ids, in this order, as the database has them."""
+    world.session.expire_all()
+    found = {i.id: i for i in world.session.exec(select(Idea).where(col(Idea.id).in_(ids)))}
+    return [found[i] for i in ids]
+
+
 def _count(world: World, model: type) -> int:
     return int(world.session.exec(select(func.count()).select_from(model)).one())
 
 
 def test_import_ideas_stores_every_row_with_an_audit_event(world: World) -> None:
-    stored = csvio.import_ideas(world.session, actor=world.editor, raw=GOOD_IDEAS.encode())
+    stored = _ideas(
+        world, csvio.import_ideas(world.session, actor=world.editor, raw=GOOD_IDEAS.encode())
+    )
     assert [i.title for i in stored] == ["Tag der offenen Tür", "Onboarding-Serie"]
     assert stored[0].tags == ["event", "büro"]
     assert _count(world, Idea) == 2
     submits = world.session.exec(select(AuditEvent).where(AuditEvent.action == "submit")).all()
     assert len(submits) == 2
+    # The bulk insert extends the audit log's hash chain like any other write.
+    report = audit.verify(world.session, actor=world.admin)
+    assert report.intact and report.events == _count(world, AuditEvent)
+    assert all(e.hash for e in submits)
 
 
 def test_import_with_broken_rows_imports_nothing_and_names_every_line(world: World) -> None:
@@ -87,7 +110,9 @@ def test_malformed_files_are_refused_with_a_line_number(
 
 def test_semicolon_and_windows_1252_files_from_spreadsheets_import(world: World) -> None:
     raw = "title;pitch;department\nGrüße aus Köln;Ein Gruß an alle Kunden;Marketing\n"
-    stored = csvio.import_ideas(world.session, actor=world.editor, raw=raw.encode("cp1252"))
+    stored = _ideas(
+        world, csvio.import_ideas(world.session, actor=world.editor, raw=raw.encode("cp1252"))
+    )
     assert stored[0].title == "Grüße aus Köln"
 
 
@@ -111,7 +136,7 @@ def test_ideas_export_round_trips_and_neutralises_formulas(world: World) -> None
     assert row["title"] == "'=HYPERLINK(1)"
     assert row["pitch"] == "'+49 ist eine Vorwahl"
     assert row["department"] == "HR"
-    again = csvio.import_ideas(world.session, actor=world.editor, raw=out.getvalue())
+    again = _ideas(world, csvio.import_ideas(world.session, actor=world.editor, raw=out.getvalue()))
     assert again[0].title == "=HYPERLINK(1)"
     assert again[0].pitch == "+49 ist eine Vorwahl"
 
@@ -345,3 +370,336 @@ def test_an_exported_plan_with_posts_that_went_out_imports_again_unchanged(world
     result = csvio.import_plan(world.session, actor=world.editor, raw=out.getvalue())
 
     assert (result.moved, result.created, result.unchanged) == ([], [], 2)
+
+
+# --- size limits, checked before any row ------------------------------------------------
+
+
+def test_a_file_over_the_byte_limit_is_refused_before_it_is_read(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(csvio, "MAX_BYTES", len(GOOD_IDEAS.encode()) - 1)
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_ideas(world.session, actor=world.editor, raw=GOOD_IDEAS.encode())
+    [(line, problem)] = caught.value.problems
+    assert (line, getattr(problem, "code", None)) == (1, "csv_too_large")
+    assert f"{len(GOOD_IDEAS.encode())} bytes" in problem
+    assert _count(world, Idea) == 0
+
+
+def test_a_file_over_the_row_limit_is_refused_before_any_row_is_checked(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(csvio, "MAX_ROWS", 3)
+    raw = "title,pitch,department\n" + "x,kurz,Vertrieb\n" * 4  # every row broken, too
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_ideas(world.session, actor=world.editor, raw=raw)
+    [(line, problem)] = caught.value.problems
+    assert (line, getattr(problem, "code", None)) == (5, "csv_too_many_rows")
+    assert "more than 3 rows" in problem
+
+
+def test_rows_spanning_several_lines_count_once_against_the_row_limit(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(csvio, "MAX_ROWS", 2)
+    raw = (
+        "title,pitch,department\n"
+        'Erste Idee,"Ein Pitch\nüber drei\nZeilen",Marketing\n'
+        'Zweite Idee,"Noch ein Pitch\nüber zwei Zeilen",HR\n'
+    )
+    stored = _ideas(world, csvio.import_ideas(world.session, actor=world.editor, raw=raw))
+    assert [i.pitch for i in stored] == [
+        "Ein Pitch\nüber drei\nZeilen",
+        "Noch ein Pitch\nüber zwei Zeilen",
+    ]
+
+
+# --- one bulk insert --------------------------------------------------------------------
+
+
+def test_a_large_import_costs_a_few_statements_not_some_per_row(world: World) -> None:
+    rows = 1500
+    raw = "title,pitch,department,tags\n" + "".join(
+        f"Idee {i},Ein Pitch für die Idee {i},{('Marketing', 'HR')[i % 2]},t{i % 3};alle\n"
+        for i in range(rows)
+    )
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = world.session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        ids = csvio.import_ideas(world.session, actor=world.editor, raw=raw)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    # Two department look-ups and a few multi-row inserts, however many rows there are.
+    assert len(statements) < 20, statements[:30]
+    stored = _ideas(world, ids)
+    assert [i.title for i in stored] == [f"Idee {i}" for i in range(rows)]
+    assert stored[7].tags == ["t1", "alle"]
+    assert {(i.version, i.submitted_by_id, i.status) for i in stored} == {
+        (1, world.editor.id, IdeaStatus.submitted)
+    }
+    events = world.session.exec(select(AuditEvent).where(AuditEvent.action == "submit")).all()
+    assert sorted(e.object_id for e in events) == sorted(str(i) for i in ids)
+    assert {(e.actor_id, e.object_type, e.to_state) for e in events} == {
+        (world.editor.id, "idea", "submitted")
+    }
+
+
+def test_a_broken_last_row_among_many_stores_nothing(world: World) -> None:
+    raw = (
+        "title,pitch,department\n"
+        + "".join(f"Idee {i},Ein Pitch für die Idee {i},Marketing\n" for i in range(500))
+        + "Letzte Idee,Ein Pitch für die letzte Idee,Vertrieb\n"
+    )
+    events = _count(world, AuditEvent)
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_ideas(world.session, actor=world.editor, raw=raw)
+    [(line, problem)] = caught.value.problems
+    assert line == 502 and "Vertrieb" in problem
+    assert (_count(world, Idea), _count(world, AuditEvent)) == (0, events)
+
+
+# --- the header line --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "code", "named"),
+    [
+        pytest.param("title,pitch,department,Title", "csv_duplicate_columns", "title", id="dup"),
+        pytest.param(
+            "title;pitch;department;pitch;goal;goal",
+            "csv_duplicate_columns",
+            "pitch, goal",
+            id="two",
+        ),
+        pytest.param("title,pitch,,department", "csv_unnamed_columns", "3", id="unnamed"),
+    ],
+)
+def test_a_header_naming_a_column_twice_or_not_at_all_is_refused(
+    world: World, header: str, code: str, named: str
+) -> None:
+    delimiter = ";" if ";" in header else ","
+    cells = ["Zweimal benannt", "Ein Pitch mit Inhalt", "Marketing", "Anderer Wert", "x", "y"]
+    raw = header + "\n" + delimiter.join(cells[: header.count(delimiter) + 1]) + "\n"
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_ideas(world.session, actor=world.editor, raw=raw)
+    [(line, problem)] = caught.value.problems
+    assert (line, getattr(problem, "code", None)) == (1, code)
+    assert named in problem
+    assert _count(world, Idea) == 0
+
+
+# --- exports into files -----------------------------------------------------------------
+
+OLD_CONTENT = "id,title\n1,die Datei von gestern\n"
+
+
+@pytest.fixture
+def cli_world(
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[World]:
+    """A World in a SQLite file that `python -m planner` commands run against."""
+    path = tmp_path / "cli.db"
+    shutil.copy(sqlite_template, path)
+    url = f"sqlite:///{path}"
+    monkeypatch.setenv("PLANNER_DATABASE_URL", url)
+    monkeypatch.delenv("PLANNER_USER", raising=False)
+    engine = make_engine(url)
+    with Session(engine, expire_on_commit=False) as session:
+        yield World(session)
+    engine.dispose()
+
+
+def _cli(*argv: str) -> tuple[int, str]:
+    err = io.StringIO()
+    return cli.main(list(argv), stderr=err), err.getvalue()
+
+
+def _ideas_export(world: World) -> Callable[[IO[str]], int]:
+    return lambda out: csvio.export_ideas(world.session, actor=world.editor, out=out)
+
+
+def test_an_export_replaces_the_file_when_complete_and_keeps_its_mode(
+    world: World, tmp_path: Path
+) -> None:
+    csvio.import_ideas(world.session, actor=world.editor, raw=GOOD_IDEAS)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / "ideas.csv"
+    target.write_text(OLD_CONTENT)
+    target.chmod(0o640)
+
+    assert csvio.write_export(target, _ideas_export(world)) == 2
+
+    assert target.read_text().startswith(",".join(csvio.IDEA_EXPORT_COLUMNS))
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    new = folder / "new.csv"
+    csvio.write_export(new, _ideas_export(world))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o666 & ~umask
+    assert sorted(p.name for p in folder.iterdir()) == ["ideas.csv", "new.csv"]
+
+
+def test_a_refused_export_leaves_the_file_as_it_was_and_says_why(
+    cli_world: World, tmp_path: Path
+) -> None:
+    (tmp_path / "out").mkdir()
+    target = tmp_path / "out" / "audit.csv"
+    target.write_text(OLD_CONTENT)
+
+    code, err = _cli("audit", "export", str(target), "--as", "contrib")
+
+    assert code == 1
+    assert "'contrib' (role contributor) may not" in err
+    assert "None" not in err
+    assert target.read_text() == OLD_CONTENT
+    assert [p.name for p in target.parent.iterdir()] == ["audit.csv"]
+
+
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [
+        pytest.param("folder", "it is a directory", id="a-directory"),
+        pytest.param("missing/ideas.csv", "the directory does not exist", id="no-directory"),
+    ],
+)
+def test_an_export_to_a_place_that_cannot_take_a_file_says_why(
+    cli_world: World, tmp_path: Path, where: str, reason: str
+) -> None:
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "kept.csv").write_text(OLD_CONTENT)
+
+    code, err = _cli("ideas", "export", str(tmp_path / where), "--as", "editor")
+
+    assert code == 1
+    assert (
+        err
+        == f"error: cannot write {str(tmp_path / where)!r}: {reason}; the file was left unchanged\n"
+    )
+    assert (tmp_path / "folder" / "kept.csv").read_text() == OLD_CONTENT
+    assert not (tmp_path / "missing").exists()
+
+
+def test_a_full_disk_during_an_export_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    target = tmp_path / "ideas.csv"
+    target.write_text(OLD_CONTENT)
+
+    def write(out: IO[str]) -> int:
+        out.write("id,title\n" * 1000)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with pytest.raises(ExportFailed, match="the disk is full; the file was left unchanged"):
+        csvio.write_export(target, write)
+    assert target.read_text() == OLD_CONTENT
+    assert [p.name for p in tmp_path.iterdir()] == ["ideas.csv"]
+
+
+NOBODY = 65534
+
+
+def _without_root(action: Callable[[], str]) -> str:
+    """Run `action` where file permissions apply: as 'nobody' in a child process when the
+    tests run as root (root may write anywhere), else here. Returns what it returns."""
+    if os.geteuid() != 0:
+        return action()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: give up root, act, report through the pipe, leave at once
+        os.close(read)
+        try:
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            text = action()
+        except BaseException as err:  # reported to the parent
+            text = f"{type(err).__name__}: {err}"
+        os.write(write, text.encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        text = pipe.read().decode()
+    os.waitpid(pid, 0)
+    return text
+
+
+@pytest.mark.parametrize(
+    ("folder_mode", "file_mode", "reason"),
+    [
+        pytest.param(0o755, 0o444, "permission denied", id="read-only-file"),
+        pytest.param(
+            0o555, 0o644, "permission denied: cannot create a file in", id="read-only-dir"
+        ),
+    ],
+)
+def test_an_export_over_a_file_it_may_not_replace_leaves_it_as_it_was(
+    folder_mode: int, file_mode: int, reason: str
+) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="planner-export-"))  # /tmp: 'nobody' may enter
+    target = folder / "ideas.csv"
+    target.write_text(OLD_CONTENT)
+    if os.geteuid() == 0:
+        os.chown(folder, NOBODY, NOBODY)
+        os.chown(target, NOBODY, NOBODY)
+    target.chmod(file_mode)
+    folder.chmod(folder_mode)
+
+    def export() -> str:
+        try:
+            csvio.write_export(target, lambda out: out.write("id,title\n2,neu\n") and 1)
+        except ExportFailed as err:
+            return str(err)
+        return "written"
+
+    try:
+        said = _without_root(export)
+        assert reason in said and said.endswith("the file was left unchanged")
+        assert target.read_text() == OLD_CONTENT
+        assert [p.name for p in folder.iterdir()] == ["ideas.csv"]
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)
+
+
+def test_the_cli_refuses_an_oversize_file_by_its_size(cli_world: World, tmp_path: Path) -> None:
+    big = tmp_path / "big.csv"
+    with big.open("wb") as handle:
+        handle.truncate(csvio.MAX_BYTES + 1)  # a sparse file: no disk used, never read
+
+    code, err = _cli("ideas", "import", str(big), "--as", "editor")
+
+    assert code == 1
+    assert f"line 1: the file has {csvio.MAX_BYTES + 1} bytes" in err
+    assert _count(cli_world, Idea) == 0
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+def test_the_row_limit_holds_for_every_kind_of_line_end(
+    world: World, monkeypatch: pytest.MonkeyPatch, newline: str
+) -> None:
+    monkeypatch.setattr(csvio, "MAX_ROWS", 2)
+    rows = ["title,pitch,department", *[f"Idee {i},Ein Pitch mit Inhalt,HR" for i in range(3)]]
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_ideas(world.session, actor=world.editor, raw=newline.join(rows) + newline)
+    assert [getattr(p, "code", None) for _, p in caught.value.problems] == ["csv_too_many_rows"]
+    ok = newline.join(rows[:3]) + newline
+    assert len(csvio.import_ideas(world.session, actor=world.editor, raw=ok)) == 2
+
+
+def test_ideas_stored_in_several_slices_keep_the_files_order(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(csvio, "_INSERT_SLICE", 4)
+    raw = "title,pitch,department\n" + "".join(
+        f"Idee {i},Ein Pitch für die Idee {i},HR\n" for i in range(10)
+    )
+    ids = csvio.import_ideas(world.session, actor=world.editor, raw=raw)
+    assert [i.title for i in _ideas(world, ids)] == [f"Idee {i}" for i in range(10)]
+    events = world.session.exec(select(AuditEvent).where(AuditEvent.action == "submit")).all()
+    assert sorted(int(e.object_id) for e in events) == sorted(ids)

@@ -13,7 +13,7 @@ from sqlmodel import Session, func, select
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from planner import channels, pieces, users
+from planner import channels, csvio, pieces, users
 from planner.db import make_engine
 from planner.models import AuditEvent, Idea, Post
 from planner.ui import keys
@@ -283,3 +283,40 @@ def test_plan_export_holds_every_planned_post(
         ("Messe", "Social", "planned")
     ]
     assert rows[0]["publish_at"].startswith(f"{YEAR}-01-15 09:30")
+
+
+@pytest.mark.parametrize(
+    ("username", "expected"),
+    [
+        pytest.param("admin", f"Zeile 1: Die Datei hat {len(GOOD_IDEAS)} Bytes, mehr als", id="de"),
+        pytest.param("ed", f"Line 1: the file has {len(GOOD_IDEAS)} bytes, more than", id="en"),
+    ],
+)
+def test_a_file_over_the_size_limit_is_refused_by_its_size(
+    database: str, monkeypatch: pytest.MonkeyPatch, username: str, expected: str
+) -> None:
+    monkeypatch.setattr(csvio, "MAX_BYTES", len(GOOD_IDEAS) - 1)
+    at = _upload_and_import(open_page(sign_in(username, PASSWORD), "inbox"), "ideas", GOOD_IDEAS)
+    assert not at.exception
+    errors = _main_errors(at)
+    assert len(errors) == 2
+    assert errors[1].startswith(expected)
+    assert at.status[0].label in ("Die Datei wurde abgelehnt.", "The file was refused.")
+    assert _rows(database, Idea) == 1  # the fixture's own idea
+
+
+@pytest.mark.parametrize(
+    ("username", "expected"),
+    [
+        pytest.param("admin", "Zeile 1: Mehrfach benannte Spalte(n): pitch;", id="de"),
+        pytest.param("ed", "Line 1: column(s) named more than once: pitch;", id="en"),
+    ],
+)
+def test_a_header_naming_a_column_twice_is_refused(
+    database: str, username: str, expected: str
+) -> None:
+    raw = b"title,pitch,department,pitch\nDoppelt,Ein Pitch mit Inhalt,HR,Noch ein Pitch\n"
+    at = _upload_and_import(open_page(sign_in(username, PASSWORD), "inbox"), "ideas", raw)
+    assert not at.exception
+    assert _main_errors(at)[1].startswith(expected)
+    assert _rows(database, Idea) == 1
