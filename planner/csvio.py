@@ -360,16 +360,18 @@ def write_export(path: str | os.PathLike[str], write: Callable[[IO[str]], int]) 
     existing file keeps its mode and must be writable; a new one gets the usual mode
     under the umask. Failures to write raise ExportFailed with the reason in plain words.
     """
-    target = Path(os.path.realpath(path))
-    if target.is_dir():
-        raise ExportFailed(path, _REASONS[errno.EISDIR])
-    if not target.parent.is_dir():
-        raise ExportFailed(path, _REASONS[errno.ENOENT])
     try:
+        target = Path(os.path.realpath(path))
+        if target.is_dir():
+            raise ExportFailed(path, _REASONS[errno.EISDIR])
+        if not target.parent.is_dir():
+            raise ExportFailed(path, _REASONS[errno.ENOENT])
         info = target.stat()
     except FileNotFoundError:
         mode = _new_file_mode()
-    except OSError as err:
+    except ExportFailed:
+        raise
+    except OSError as err:  # e.g. a name too long for the file system
         raise ExportFailed(path, _reason(err)) from err
     else:
         if not os.access(target, os.W_OK):
@@ -379,7 +381,10 @@ def write_export(path: str | os.PathLike[str], write: Callable[[IO[str]], int]) 
         mode = stat.S_IMODE(info.st_mode)
     try:
         fd, temp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".part", dir=target.parent
+            # A part of the name only: the temporary name must fit where the target's does.
+            prefix=f".{target.name[:64]}.",
+            suffix=".part",
+            dir=target.parent,
         )
     except OSError as err:
         raise ExportFailed(

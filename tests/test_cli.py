@@ -726,7 +726,7 @@ def test_channels_add_refuses_an_address_inside_or_with_a_password(
     assert said in err
     assert ("allow_private_network" in err) == ("loopback" in said)
     assert "pw-1a2b3c" not in out + err
-    assert json.loads(org.ok("channels", "list", "--json")) == []
+    assert json.loads(org.ok("channels", "list", "--json", "--as", "boss")) == []
 
 
 def test_channels_add_takes_no_secret_on_the_command_line(org: Cli) -> None:
@@ -938,7 +938,7 @@ def test_a_control_character_in_an_argument_is_refused(org: Cli) -> None:
             "only line breaks and tabs are allowed"
         ],
     )
-    assert "Vertrieb" not in org.ok("departments", "list")
+    assert "Vertrieb" not in org.ok("departments", "list", "--as", "boss")
 
 
 def test_output_into_a_closed_pipe_ends_quietly() -> None:

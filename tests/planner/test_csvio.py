@@ -568,6 +568,7 @@ def test_a_refused_export_leaves_the_file_as_it_was_and_says_why(
     [
         pytest.param("folder", "it is a directory", id="a-directory"),
         pytest.param("missing/ideas.csv", "the directory does not exist", id="no-directory"),
+        pytest.param("i" * 256 + ".csv", "the file name is too long", id="name-too-long"),
     ],
 )
 def test_an_export_to_a_place_that_cannot_take_a_file_says_why(
@@ -585,6 +586,18 @@ def test_an_export_to_a_place_that_cannot_take_a_file_says_why(
     )
     assert (tmp_path / "folder" / "kept.csv").read_text() == OLD_CONTENT
     assert not (tmp_path / "missing").exists()
+
+
+def test_an_export_to_the_longest_file_name_the_file_system_takes_works(
+    world: World, tmp_path: Path
+) -> None:
+    csvio.import_ideas(world.session, actor=world.editor, raw=GOOD_IDEAS)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / ("i" * 251 + ".csv")  # 255 bytes: the longest name ext4 and tmpfs take
+
+    assert csvio.write_export(target, _ideas_export(world)) == 2
+    assert [p.name for p in folder.iterdir()] == [target.name]  # no temporary file left
 
 
 def test_a_full_disk_during_an_export_leaves_the_file_as_it_was(tmp_path: Path) -> None:
