@@ -422,6 +422,7 @@ def triage_ideas(
 
 def accept_idea(session: Session, *, actor: User, idea_id: int, note: str = "") -> Piece:
     """Accept an idea: it becomes a draft piece owned by the accepting editor."""
+    workflow.check_role("idea", "accept", actor)
     idea = get_idea(session, actor=actor, idea_id=idea_id)
     workflow.check("idea", idea, "accept", actor, note)
     author_id = actor.id
@@ -450,6 +451,7 @@ def accept_idea(session: Session, *, actor: User, idea_id: int, note: str = "") 
 
 def reject_idea(session: Session, *, actor: User, idea_id: int, reason: str) -> Idea:
     """Reject an idea; the reason is required and shown to the contributor."""
+    workflow.check_role("idea", "reject", actor)
     check_text(reason, "reason")
     idea = get_idea(session, actor=actor, idea_id=idea_id)
 
@@ -470,6 +472,7 @@ def reject_idea(session: Session, *, actor: User, idea_id: int, reason: str) -> 
 
 def reopen_idea(session: Session, *, actor: User, idea_id: int, note: str = "") -> Idea:
     """Put a rejected idea back into triage."""
+    workflow.check_role("idea", "reopen", actor)
     idea = get_idea(session, actor=actor, idea_id=idea_id)
 
     def clear_reason() -> None:
@@ -491,6 +494,7 @@ def merge_idea(
     session: Session, *, actor: User, idea_id: int, into_id: int, note: str = ""
 ) -> Idea:
     """Merge a duplicate idea into another; the duplicate's contributor is sent there."""
+    workflow.check_role("idea", "merge", actor)
     idea = get_idea(session, actor=actor, idea_id=idea_id)
     target = get_idea(session, actor=actor, idea_id=into_id)
 
