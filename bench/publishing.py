@@ -53,7 +53,7 @@ if str(REPO_ROOT) not in sys.path:
 from sqlalchemy import Engine, bindparam, func, make_url, text, update  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
-from planner import channels, users  # noqa: E402
+from planner import channels, org_settings, users  # noqa: E402
 from planner.credentials import new_key  # noqa: E402
 from planner.db import make_engine  # noqa: E402
 from planner.migrate import upgrade  # noqa: E402
@@ -74,6 +74,8 @@ from tests.sink import Sink  # noqa: E402
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 FAR = timedelta(days=30)
 SECRET_KEY = new_key()
+# Channel secrets are encrypted here and read by the workers: one key for both.
+os.environ["PLANNER_SECRET_KEY"] = SECRET_KEY
 
 
 # --- the floor: the same requests without the planner ------------------------------------------
@@ -96,6 +98,10 @@ def _payload(i: int, key: str) -> bytes:
     ).encode("utf-8")
 
 
+# Webhooks are signed (Standard Webhooks), so a channel needs a secret; made per run.
+HOOK_SECRET = "bench-" + secrets.token_hex(16)
+
+
 def floor_client(url: str, count: int, threads: int, start_at: float) -> None:
     """One floor process: `count` webhook requests over `threads` threads, from `start_at`."""
     counter = iter(range(count))
@@ -103,7 +109,9 @@ def floor_client(url: str, count: int, threads: int, start_at: float) -> None:
 
     def loop() -> None:
         # One keep-alive session per thread, as the engine keeps one per channel and thread.
-        session = new_session()
+        # The sink listens on 127.0.0.1, which the engine's channels reach with the admin's
+        # allowance (allow_private_network); the floor's sessions get the same.
+        session = new_session(allow_private_network=True)
         while True:
             with lock:
                 i = next(counter, None)
@@ -229,12 +237,14 @@ def make_org(engine: Engine, sink_url: str, *, dedupe: bool) -> tuple[User, User
             )
             for r in ("editor", "approver")
         )
+        # The sink listens on 127.0.0.1: channels may reach it only with this allowance.
+        org_settings.set_setting(s, actor=admin, key="allow_private_network", value="on")
         channel = channels.create_channel(
             s,
             actor=admin,
             kind="webhook",
             name="Intranet",
-            settings={"url": sink_url, "receiver_deduplicates": dedupe},
+            settings={"url": sink_url, "receiver_deduplicates": dedupe, "secret": HOOK_SECRET},
         )
         assert channel.id is not None
         return editor, approver, channel.id
@@ -678,7 +688,11 @@ def run_burst(burst: Burst, args: argparse.Namespace) -> None:
                     actor=admin,
                     kind="webhook",
                     name=f"Intranet {i}",
-                    settings={"url": sink.url, "receiver_deduplicates": args.dedupe},
+                    settings={
+                        "url": sink.url,
+                        "receiver_deduplicates": args.dedupe,
+                        "secret": HOOK_SECRET,
+                    },
                 )
                 channel_ids.append(channel.id or 0)
         ids: list[int] = []
