@@ -47,6 +47,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from secrets import token_hex
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +64,7 @@ from planner.migrate import upgrade  # noqa: E402
 from planner.models import AuditEvent, Idea, User  # noqa: E402
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-PASSWORD = "bench-password-not-secret"  # noqa: S105 - throwaway users of a scratch database
+PASSWORD = "bench-" + token_hex(8)  # made per run: throwaway users of a scratch database
 HEADER = "title,pitch,department,target_audience,goal,source_url,urgency,tags\n"
 
 

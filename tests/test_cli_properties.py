@@ -19,6 +19,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from secrets import token_hex
 from typing import Any
 
 import pytest
@@ -32,7 +33,7 @@ from planner.errors import PlannerError, ValidationFailed
 from planner.schemas import ID_MAX, IdeaCreate, PieceCreate, PieceUpdate, UserCreate, parse_input
 from tests.conftest import POSTGRES_URL, World
 
-PASSWORD = "fuzz-password-123"
+PASSWORD = "fuzz-" + token_hex(8)  # made per run: no credential lives in the code
 # Run until stopped: the dashboard server and the publishing worker.
 LONG_RUNNING = {("serve",), ("worker",)}
 # More examples for a deeper search: PLANNER_FUZZ_EXAMPLES=200.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from secrets import token_hex
 
 import pytest
 
@@ -14,7 +15,7 @@ from planner.models import utcnow
 from tests.test_cli import ADMIN_PW, Cli
 
 CLIENT = "198.51.100.23"
-NEW_PW = "a fresh secret for the chief"
+NEW_PW = "chief-" + token_hex(8)  # made per run: no credential lives in the code
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from secrets import token_hex
 
 import pytest
 from sqlalchemy import Engine
@@ -47,7 +48,7 @@ APPROVERS = frozenset({"approver", "admin"})
 STAFF = frozenset({"editor", "approver", "admin"})
 # Ideas go to the submitter's own department: the HR contributor submits for Marketing.
 MARKETING_SUBMITTERS = frozenset({"contrib", "editor", "approver", "admin"})
-NEW_PASSWORD = "ein-ganz-neues-Passwort-2030"
+NEW_PASSWORD = "neu-" + token_hex(8)  # made per run: no credential lives in the code
 
 
 @dataclass

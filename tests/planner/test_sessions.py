@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from secrets import token_hex
 
 import pytest
 from sqlalchemy import Engine, text
@@ -123,7 +124,7 @@ def test_a_password_change_ends_the_other_sessions(world: World, session: Sessio
         session,
         actor=world.editor,
         username="editor",
-        password="a new long secret",
+        password="new-" + token_hex(8),
         keep_session=here,
     )
     assert sessions.resume(session, here, now=T0) == world.editor

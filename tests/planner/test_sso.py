@@ -13,6 +13,7 @@ import io
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from secrets import token_hex
 from typing import Any
 
 import pytest
@@ -236,7 +237,7 @@ def test_the_command_line_sets_and_removes_an_email(
 ) -> None:
     monkeypatch.setenv("PLANNER_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.delenv("PLANNER_USER", raising=False)
-    monkeypatch.setattr("sys.stdin", io.StringIO("Kaffee-Mühle-Zebra-7\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("chef-" + token_hex(8) + "\n"))
     assert cli.main(["init", "--admin", "boss", "--password-stdin"]) == 0
     assert cli.main(["users", "email", "boss", "Boss@Example.com", "--as", "boss"]) == 0
     assert "e-mail of 'boss': Boss@Example.com" in capsys.readouterr().out

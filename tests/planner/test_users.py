@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import timedelta
+from secrets import token_hex
 from typing import Any
 
 import pytest
@@ -28,10 +29,10 @@ from planner.models import AuditEvent, Role, SignInThrottle, User
 from planner.passwords import common_passwords, password_problem
 from tests.conftest import utc
 
-ADMIN_PASSWORD = "root of all trust 1"
-ALICE_PASSWORD = "her long secret phrase"
-WRONG_PASSWORD = "not her secret phrase"
-NEW_PASSWORD = "a brand new secret"
+ADMIN_PASSWORD = "root-" + token_hex(8)  # made per run: no credential lives in the code
+ALICE_PASSWORD = "hers-" + token_hex(8)
+WRONG_PASSWORD = "not-hers-" + token_hex(8)
+NEW_PASSWORD = "brand-new-" + token_hex(8)
 CLIENT = "203.0.113.7"
 T0 = utc(2030, 1, 7, 9, 0)
 
