@@ -434,23 +434,36 @@ def counts(answer: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, int
     }
 
 
-# Why an address is refused (`addresses.Refusal.kind`): each has its message in the
-# dashboard's languages, under the code `config_address_<kind>`.
-_REFUSAL_KINDS = frozenset(
-    {"metadata", "link_local", "unspecified", "multicast", "reserved", "loopback", "private"}
-)
-
-
 def _refused(kind: str, field_name: str, refusal: addresses.Refusal) -> ConfigError:
     """The ConfigError for an address a channel may not have, coded by the reason."""
-    text = str(refusal)
-    if refusal.kind in _REFUSAL_KINDS:
+    text, address = str(refusal), refusal.address
+    if refusal.kind == "metadata":
         return ConfigError(
-            kind,
-            field_name,
-            text,
-            code=f"address_{refusal.kind}",
-            params={"address": refusal.address},
+            kind, field_name, text, code="address_metadata", params={"address": address}
+        )
+    if refusal.kind == "link_local":
+        return ConfigError(
+            kind, field_name, text, code="address_link_local", params={"address": address}
+        )
+    if refusal.kind == "unspecified":
+        return ConfigError(
+            kind, field_name, text, code="address_unspecified", params={"address": address}
+        )
+    if refusal.kind == "multicast":
+        return ConfigError(
+            kind, field_name, text, code="address_multicast", params={"address": address}
+        )
+    if refusal.kind == "reserved":
+        return ConfigError(
+            kind, field_name, text, code="address_reserved", params={"address": address}
+        )
+    if refusal.kind == "loopback":
+        return ConfigError(
+            kind, field_name, text, code="address_loopback", params={"address": address}
+        )
+    if refusal.kind == "private":
+        return ConfigError(
+            kind, field_name, text, code="address_private", params={"address": address}
         )
     return ConfigError(kind, field_name, text)
 
