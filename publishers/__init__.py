@@ -1,13 +1,15 @@
 """Publisher adapters, one module per channel. Only this package imports `requests`.
 
-`CHANNEL_KINDS` names every kind the planner knows (a channel of another kind is refused);
-`REGISTRY` maps each kind to its adapter. Every planner kind has one; posts of a kind
-without one (taken out with `unregister`, say) are held, not published.
+`REGISTRY` maps each kind to its adapter, built from the adapter classes, which carry their
+kind and name. `CHANNEL_KINDS` is a read-only view, derived from them, of every kind the
+planner knows, by name (a channel of another kind is refused). Every built-in kind has an
+adapter; posts of a kind without one (taken out with `unregister`, say) are held, not
+published.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
 from publishers.base import Publisher, UnknownKind
@@ -28,6 +30,7 @@ from publishers.wordpress import WordPressPublisher
 from publishers.x import XPublisher
 
 __all__ = [
+    "BUILT_IN",
     "CHANNEL_KINDS",
     "REGISTRY",
     "UnknownKind",
@@ -36,45 +39,57 @@ __all__ = [
     "unregister",
 ]
 
-CHANNEL_KINDS: dict[str, str] = {
-    "mastodon": "Mastodon",
-    "bluesky": "Bluesky",
-    "linkedin": "LinkedIn page",
-    "x": "X",
-    "facebook": "Facebook page",
-    "wordpress": "WordPress blog",
-    "newsletter": "Newsletter (SMTP)",
-    "matrix": "Matrix room",
-    "telegram": "Telegram channel",
-    "slack": "Slack",
-    "teams": "Microsoft Teams",
-    "discord": "Discord",
-    "rss": "RSS/Atom feed",
-    "webhook": "Webhook",
-    "manual": "Manual (e.g. XING)",
-}
+# The adapters that come with the planner; their kinds are the ones it knows. Adding a
+# channel is its module, this line, and its test.
+BUILT_IN: tuple[type[Publisher], ...] = (
+    MastodonPublisher,
+    BlueskyPublisher,
+    LinkedInPublisher,
+    XPublisher,
+    FacebookPublisher,
+    WordPressPublisher,
+    NewsletterPublisher,
+    MatrixPublisher,
+    TelegramPublisher,
+    SlackPublisher,
+    TeamsPublisher,
+    DiscordPublisher,
+    FeedPublisher,
+    WebhookPublisher,
+    ManualPublisher,
+)
 
-# Kinds with a working adapter: adding a channel is its module, this line, and its test.
-REGISTRY: dict[str, type[Publisher]] = {
-    MastodonPublisher.kind: MastodonPublisher,
-    BlueskyPublisher.kind: BlueskyPublisher,
-    LinkedInPublisher.kind: LinkedInPublisher,
-    XPublisher.kind: XPublisher,
-    FacebookPublisher.kind: FacebookPublisher,
-    WordPressPublisher.kind: WordPressPublisher,
-    NewsletterPublisher.kind: NewsletterPublisher,
-    MatrixPublisher.kind: MatrixPublisher,
-    TelegramPublisher.kind: TelegramPublisher,
-    SlackPublisher.kind: SlackPublisher,
-    TeamsPublisher.kind: TeamsPublisher,
-    DiscordPublisher.kind: DiscordPublisher,
-    FeedPublisher.kind: FeedPublisher,
-    WebhookPublisher.kind: WebhookPublisher,
-    ManualPublisher.kind: ManualPublisher,
-}
+# Kinds with a working adapter.
+REGISTRY: dict[str, type[Publisher]] = {cls.kind: cls for cls in BUILT_IN}
 
-# Kinds that `register` added to CHANNEL_KINDS, so `unregister` removes only those.
-_ADDED_KINDS: set[str] = set()
+
+class _KindNames(Mapping[str, str]):
+    """Every kind the planner knows, with its name: the built-in ones, then any registered.
+
+    Read from the adapter classes on every access, so it always agrees with REGISTRY; a
+    built-in kind keeps its name while its adapter is unregistered.
+    """
+
+    def _names(self) -> dict[str, str]:
+        names = {cls.kind: cls.kind_name or cls.display_name for cls in BUILT_IN}
+        for kind, cls in REGISTRY.items():
+            names.setdefault(kind, cls.kind_name or cls.display_name)
+        return names
+
+    def __getitem__(self, kind: str) -> str:
+        return self._names()[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __repr__(self) -> str:
+        return f"CHANNEL_KINDS({self._names()!r})"
+
+
+CHANNEL_KINDS: Mapping[str, str] = _KindNames()
 
 P = TypeVar("P", bound=type[Publisher])
 
@@ -96,16 +111,9 @@ def register(cls: P) -> P:
     if current is not None and current is not cls:
         raise ValueError(f"kind {kind!r} is already registered to {current.__name__}")
     REGISTRY[kind] = cls
-    if kind not in CHANNEL_KINDS:
-        CHANNEL_KINDS[kind] = cls.display_name
-        _ADDED_KINDS.add(kind)
     return cls
 
 
 def unregister(kind: str) -> type[Publisher] | None:
-    """Remove the adapter for `kind` (and a kind name `register` added); the class or None."""
-    cls = REGISTRY.pop(kind, None)
-    if kind in _ADDED_KINDS:
-        _ADDED_KINDS.discard(kind)
-        CHANNEL_KINDS.pop(kind, None)
-    return cls
+    """Remove the adapter for `kind` (a registered kind's name goes with it); the class or None."""
+    return REGISTRY.pop(kind, None)

@@ -224,6 +224,8 @@ class Publisher:
 
     kind: ClassVar[str]
     display_name: ClassVar[str]
+    # The kind's name where kinds are listed, if it says more than `display_name`.
+    kind_name: ClassVar[str] = ""
     text_limit: ClassVar[int | None] = None
     # How `text_limit` is counted, for editors: "characters", "graphemes", "weighted", ...
     counted_as: ClassVar[str] = "characters"

@@ -89,6 +89,7 @@ class FacebookPublisher(Publisher):
 
     kind: ClassVar[str] = "facebook"
     display_name: ClassVar[str] = "Facebook"
+    kind_name = "Facebook page"
     text_limit: ClassVar[int | None] = TEXT_LIMIT
     counted_as: ClassVar[str] = "characters"
     settings_spec = (

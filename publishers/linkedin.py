@@ -84,6 +84,7 @@ class LinkedInPublisher(Publisher):
 
     kind: ClassVar[str] = "linkedin"
     display_name: ClassVar[str] = "LinkedIn"
+    kind_name = "LinkedIn page"
     text_limit: ClassVar[int | None] = TEXT_LIMIT
     counted_as: ClassVar[str] = "characters"
     appends_link: ClassVar[bool] = True

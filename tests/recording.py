@@ -74,11 +74,9 @@ def deduplicating(session: Session, *, admin: User, channel: Channel) -> Channel
 def install() -> Iterator[type[RecordingPublisher]]:
     """Register the recording kind for one test and remove it afterwards."""
     RecordingPublisher.reset()
-    publishers.REGISTRY[RecordingPublisher.kind] = RecordingPublisher
-    publishers.CHANNEL_KINDS[RecordingPublisher.kind] = RecordingPublisher.display_name
+    publishers.register(RecordingPublisher)
     try:
         yield RecordingPublisher
     finally:
-        publishers.REGISTRY.pop(RecordingPublisher.kind, None)
-        publishers.CHANNEL_KINDS.pop(RecordingPublisher.kind, None)
+        publishers.unregister(RecordingPublisher.kind)
         RecordingPublisher.reset()
