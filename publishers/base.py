@@ -251,6 +251,11 @@ class Publisher:
     # Whether the adapter may reach loopback and private addresses (an intranet server):
     # the organisation's `allow_private_network` setting, given by whoever builds it.
     allow_private_network: bool = False
+    # The connect timeout in seconds; None: `timeout_seconds`, but never more than 5 s.
+    connect_timeout: ClassVar[float | None] = None
+    # Whether a request's address is a secret (a webhook's, a token in the path): see
+    # `http.request`.
+    url_is_secret: ClassVar[bool] = False
 
     def __init__(
         self, settings: Mapping[str, Any], *, allow_private_network: bool | None = None
@@ -276,6 +281,42 @@ class Publisher:
             session = http.new_session(allow_private_network=private)
             self._own_sessions.session = session
         return session
+
+    @property
+    def _timeout(self) -> tuple[float, float]:
+        """(connect, read) timeouts of a request, from the `timeout_seconds` setting."""
+        from publishers import http
+
+        seconds = float(self.settings["timeout_seconds"])
+        if self.connect_timeout is None:
+            return http.timeouts(seconds)
+        return (self.connect_timeout, seconds)
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One request through the HTTP helper with this channel's session, whatever it answers.
+
+        The timeout is the channel's and the secrets masked are its own, unless given.
+        """
+        from publishers import http
+
+        kwargs.setdefault("timeout", self._timeout)
+        kwargs.setdefault("secrets", self._secrets)
+        kwargs.setdefault("url_is_secret", self.url_is_secret)
+        return http.request(method, url, session=self.http_session, **kwargs)
+
+    def _checked_request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """`_request`, raising the typed error (`_error`) of an answer that is no success."""
+        response = self._request(method, url, **kwargs)
+        error = self._error(response)
+        if error is not None:
+            raise error
+        return response
+
+    def _error(self, response: requests.Response) -> DeliveryError | None:
+        """The typed error an answer means, None for a success; here, what its status says."""
+        from publishers import http
+
+        return http.error_for(response, secrets=self._secrets)
 
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -438,36 +479,18 @@ def counts(answer: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, int
 
 def _refused(kind: str, field_name: str, refusal: addresses.Refusal) -> ConfigError:
     """The ConfigError for an address a channel may not have, coded by the reason."""
-    text, address = str(refusal), refusal.address
-    if refusal.kind == "metadata":
-        return ConfigError(
-            kind, field_name, text, code="address_metadata", params={"address": address}
-        )
-    if refusal.kind == "link_local":
-        return ConfigError(
-            kind, field_name, text, code="address_link_local", params={"address": address}
-        )
-    if refusal.kind == "unspecified":
-        return ConfigError(
-            kind, field_name, text, code="address_unspecified", params={"address": address}
-        )
-    if refusal.kind == "multicast":
-        return ConfigError(
-            kind, field_name, text, code="address_multicast", params={"address": address}
-        )
-    if refusal.kind == "reserved":
-        return ConfigError(
-            kind, field_name, text, code="address_reserved", params={"address": address}
-        )
-    if refusal.kind == "loopback":
-        return ConfigError(
-            kind, field_name, text, code="address_loopback", params={"address": address}
-        )
-    if refusal.kind == "private":
-        return ConfigError(
-            kind, field_name, text, code="address_private", params={"address": address}
-        )
-    return ConfigError(kind, field_name, text)
+    at, address = (kind, field_name, str(refusal)), refusal.address
+    # Each code written out in its own call, so a check can find its texts statically.
+    coded = {
+        "metadata": ConfigError(*at, code="address_metadata", params={"address": address}),
+        "link_local": ConfigError(*at, code="address_link_local", params={"address": address}),
+        "unspecified": ConfigError(*at, code="address_unspecified", params={"address": address}),
+        "multicast": ConfigError(*at, code="address_multicast", params={"address": address}),
+        "reserved": ConfigError(*at, code="address_reserved", params={"address": address}),
+        "loopback": ConfigError(*at, code="address_loopback", params={"address": address}),
+        "private": ConfigError(*at, code="address_private", params={"address": address}),
+    }
+    return coded.get(refusal.kind) or ConfigError(*at)
 
 
 def _check_bounds(kind: str, spec: SettingSpec, value: Any) -> None:

@@ -38,7 +38,6 @@ from publishers.http import (
     json_object,
     json_object_or_empty,
     mask,
-    request,
 )
 from publishers.media import fetch_media
 from publishers.text import with_link
@@ -173,6 +172,7 @@ class BlueskyPublisher(Publisher):
     text_limit: ClassVar[int | None] = MAX_GRAPHEMES
     counted_as: ClassVar[str] = "graphemes"
     supports_media: ClassVar[bool] = True
+    connect_timeout: ClassVar[float | None] = 5.0
     can_look_up: ClassVar[bool] = True  # getRecord under that record key
     settings_spec = (
         SettingSpec(
@@ -276,10 +276,6 @@ class BlueskyPublisher(Publisher):
         return f"{self.settings['service_url']}/xrpc/"
 
     @property
-    def _timeout(self) -> tuple[float, float]:
-        return (5.0, float(self.settings["timeout_seconds"]))
-
-    @property
     def _cache_key(self) -> tuple[str, str, str]:
         password = hashlib.sha256(self.settings["app_password"].encode("utf-8")).hexdigest()
         return (self.settings["service_url"], self.settings["handle"].lower(), password)
@@ -297,15 +293,7 @@ class BlueskyPublisher(Publisher):
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         secrets = self._secrets + ([token] if token else [])
-        return request(
-            method,
-            self._base + nsid,
-            headers=headers,
-            timeout=self._timeout,
-            session=self.http_session,
-            secrets=secrets,
-            **kwargs,
-        )
+        return self._request(method, self._base + nsid, headers=headers, secrets=secrets, **kwargs)
 
     def _fail(self, response: Response) -> NoReturn:
         """Raise the typed error for a non-2xx XRPC answer, in the server's own words."""

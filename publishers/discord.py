@@ -20,21 +20,13 @@ from publishers.base import (
     ConfigError,
     DeliveryError,
     OutgoingPost,
-    Publisher,
     RateLimited,
     Receipt,
     SettingSpec,
     timeout_setting,
 )
-from publishers.http import (
-    channel_message,
-    error_for,
-    json_object_or_empty,
-    mask,
-    request,
-    retry_after,
-    timeouts,
-)
+from publishers.chat import WebhookChatPublisher, webhook_url_setting
+from publishers.http import channel_message, error_for, json_object_or_empty, mask, retry_after
 from publishers.redaction import redact_in_http_logs
 from publishers.text import with_link
 
@@ -72,22 +64,17 @@ def _field_errors(errors: Any, path: str = "") -> list[str]:
     return found
 
 
-class DiscordPublisher(Publisher):
+class DiscordPublisher(WebhookChatPublisher):
     """Posts messages to the Discord channel a webhook belongs to."""
 
     kind: ClassVar[str] = "discord"
     display_name: ClassVar[str] = "Discord"
     text_limit: ClassVar[int | None] = MAX_CONTENT
     counted_as: ClassVar[str] = "characters (Unicode code points)"
-    appends_link: ClassVar[bool] = True
     settings_spec = (
-        SettingSpec(
-            "webhook_url",
-            type="password",
-            secret=True,
-            http_address=True,
-            help="the channel webhook's address (https://discord.com/api/webhooks/ID/TOKEN); "
-            "whoever has it can post, so it is kept secret",
+        webhook_url_setting(
+            "the channel webhook's address (https://discord.com/api/webhooks/ID/TOKEN); "
+            "whoever has it can post, so it is kept secret"
         ),
         SettingSpec(
             "username",
@@ -119,32 +106,15 @@ class DiscordPublisher(Publisher):
             )
         return clean
 
-    @property
-    def _secrets(self) -> list[str]:
-        url = self.settings["webhook_url"]
+    def _secrets_in(self, url: str) -> list[str]:
         token = _TOKEN.search(url)
         # The token alone as well: Discord echoes it in the webhook object.
-        return [url, token.group(1)] if token else [url]
+        return [token.group(1)] if token else []
 
-    def _call(self, method: str, path: str = "", **kwargs: Any) -> Response:
-        """A request to the webhook's address (plus `path`); non-2xx raise typed errors."""
-        base = self.settings["webhook_url"]
-        url = base.split("?")[0].rstrip("/") + path if path else base
-        response = request(
-            method,
-            url,
-            timeout=timeouts(self.settings["timeout_seconds"]),
-            session=self.http_session,
-            secrets=self._secrets,
-            url_is_secret=True,
-            **kwargs,
-        )
-        if 200 <= response.status_code < 300:
-            return response
-        raise self._error(response)
-
-    def _error(self, response: Response) -> DeliveryError:
+    def _error(self, response: Response) -> DeliveryError | None:
         """The typed error for {"message", "code", "errors"?, "retry_after"?, "global"?}."""
+        if 200 <= response.status_code < 300:
+            return None
         body = json_object_or_empty(response)
         message = channel_message(response, self._secrets)
         details = _field_errors(body.get("errors"))
@@ -160,9 +130,7 @@ class DiscordPublisher(Publisher):
         if status == 404 and body.get("code") == UNKNOWN_WEBHOOK:
             # The webhook was deleted: this address will never work again.
             return AuthError(message, http_status=status)
-        error = error_for(response, secrets=self._secrets, message=message)
-        assert error is not None
-        return error
+        return error_for(response, secrets=self._secrets, message=message)
 
     @staticmethod
     def _wait(response: Response, body: Mapping[str, Any]) -> float:
@@ -175,15 +143,12 @@ class DiscordPublisher(Publisher):
         except ValueError:
             return retry_after(response)
 
-    def measure(self, text: str) -> int:
-        return len(text)
-
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
         """POST ?wait=true with mentions off; the message id and link make the receipt."""
         payload: dict[str, Any] = {"content": with_link(post), "allowed_mentions": {"parse": []}}
         if self.settings["username"]:
             payload["username"] = self.settings["username"]
-        response = self._call(
+        response = self._to_webhook(
             "POST",
             params={"wait": "true"},
             data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
@@ -217,7 +182,7 @@ class DiscordPublisher(Publisher):
 
     def _webhook(self) -> dict[str, Any]:
         """The webhook object (GET on its address): name, channel_id, guild_id."""
-        webhook = json_object_or_empty(self._call("GET"))
+        webhook = json_object_or_empty(self._to_webhook("GET"))
         guild_id = webhook.get("guild_id")
         if isinstance(guild_id, str) and guild_id:
             self._guild_id = guild_id
@@ -227,7 +192,7 @@ class DiscordPublisher(Publisher):
         """Reactions on the message (all emoji together), read through the webhook."""
         if not receipt.external_id.isdigit():
             return {}  # the receipt of an answer without a message id
-        response = self._call("GET", f"/messages/{receipt.external_id}")
+        response = self._to_webhook("GET", f"/messages/{receipt.external_id}")
         reactions = json_object_or_empty(response).get("reactions")
         counts = [
             item.get("count")

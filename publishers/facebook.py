@@ -37,7 +37,6 @@ from publishers.http import (
     json_object,
     json_object_or_empty,
     mask,
-    request,
     retry_after,
     shorten,
 )
@@ -92,6 +91,7 @@ class FacebookPublisher(Publisher):
     kind_name = "Facebook page"
     text_limit: ClassVar[int | None] = TEXT_LIMIT
     counted_as: ClassVar[str] = "characters"
+    connect_timeout: ClassVar[float | None] = 5.0
     settings_spec = (
         SettingSpec("page_id", help="numeric id of the Facebook page"),
         SettingSpec(
@@ -142,18 +142,8 @@ class FacebookPublisher(Publisher):
             kwargs["data"] = {**kwargs.get("data", {}), "access_token": token}
         else:
             kwargs["headers"] = {"Authorization": f"Bearer {token}"}
-        response = request(
-            method,
-            f"{self.settings['api_base']}/{self.settings['graph_version']}/{path}",
-            timeout=(5.0, float(self.settings["timeout_seconds"])),
-            session=self.http_session,
-            secrets=self._secrets,
-            **kwargs,
-        )
-        error = self._error(response)
-        if error is not None:
-            raise error
-        return response
+        url = f"{self.settings['api_base']}/{self.settings['graph_version']}/{path}"
+        return self._checked_request(method, url, **kwargs)
 
     def _error(self, response: Response) -> DeliveryError | None:
         """The typed error for a Graph answer: the error code decides, else the status."""

@@ -37,7 +37,7 @@ from publishers.base import (
     counts,
     timeout_setting,
 )
-from publishers.http import error_for, json_object, json_object_or_empty, request, shorten
+from publishers.http import error_for, json_object, json_object_or_empty, shorten
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -88,6 +88,7 @@ class LinkedInPublisher(Publisher):
     text_limit: ClassVar[int | None] = TEXT_LIMIT
     counted_as: ClassVar[str] = "characters"
     appends_link: ClassVar[bool] = True
+    connect_timeout: ClassVar[float | None] = 5.0
     settings_spec = (
         SettingSpec(
             "organization_id",
@@ -146,19 +147,9 @@ class LinkedInPublisher(Publisher):
             "LinkedIn-Version": self.settings["api_version"],
             "X-Restli-Protocol-Version": RESTLI_PROTOCOL_VERSION,
         }
-        response = request(
-            method,
-            self.settings["api_base"] + path,
-            headers=headers,
-            timeout=(5.0, float(self.settings["timeout_seconds"])),
-            session=self.http_session,
-            secrets=self._secrets,
-            **kwargs,
+        return self._checked_request(
+            method, self.settings["api_base"] + path, headers=headers, **kwargs
         )
-        error = self._error(response)
-        if error is not None:
-            raise error
-        return response
 
     def _error(self, response: Response) -> DeliveryError | None:
         error = error_for(response, secrets=self._secrets, message=self._message(response))

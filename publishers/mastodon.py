@@ -21,6 +21,7 @@ import regex
 from publishers.base import (
     AuthError,
     ConfigError,
+    DeliveryError,
     Media,
     OutgoingPost,
     Problem,
@@ -31,7 +32,7 @@ from publishers.base import (
     problem,
     timeout_setting,
 )
-from publishers.http import json_object, raise_for_channel, request
+from publishers.http import json_object
 from publishers.media import fetch_media
 from publishers.text import with_link
 
@@ -128,6 +129,7 @@ class MastodonPublisher(Publisher):
     counted_as: ClassVar[str] = "characters"
     appends_link: ClassVar[bool] = True
     supports_media: ClassVar[bool] = True
+    connect_timeout: ClassVar[float | None] = 5.0
     settings_spec = (
         SettingSpec(
             "instance_url",
@@ -197,27 +199,19 @@ class MastodonPublisher(Publisher):
             )
         return clean
 
-    @property
-    def _timeout(self) -> tuple[float, float]:
-        return (5.0, float(self.settings["timeout_seconds"]))
-
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         headers = {
             "Authorization": f"Bearer {self.settings['access_token']}",
             **kwargs.pop("headers", {}),
         }
-        response = request(
-            method,
-            self.settings["instance_url"] + path,
-            headers=headers,
-            timeout=self._timeout,
-            session=self.http_session,
-            secrets=self._secrets,
-            **kwargs,
+        return self._checked_request(
+            method, self.settings["instance_url"] + path, headers=headers, **kwargs
         )
+
+    def _error(self, response: Response) -> DeliveryError | None:
         if response.status_code == 400 and response.text.strip().lower() == UNKNOWN_TOKEN_ANSWER:
-            raise AuthError(response.text.strip(), http_status=400)
-        return raise_for_channel(response, secrets=self._secrets)
+            return AuthError(response.text.strip(), http_status=400)
+        return super()._error(response)
 
     def measure(self, text: str) -> int:
         return status_length(text)

@@ -35,9 +35,7 @@ from publishers.http import (
     channel_message,
     error_for,
     json_object_or_empty,
-    request,
     retry_after,
-    timeouts,
 )
 from publishers.text import with_link
 
@@ -146,21 +144,17 @@ class MatrixPublisher(Publisher):
         return clean
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
-        response = request(
+        return self._checked_request(
             method,
             self.settings["homeserver_url"] + path,
             headers={"Authorization": f"Bearer {self.settings['access_token']}"},
-            timeout=timeouts(self.settings["timeout_seconds"]),
-            session=self.http_session,
-            secrets=self._secrets,
             **kwargs,
         )
-        if 200 <= response.status_code < 300:
-            return response
-        raise self._error(response)
 
-    def _error(self, response: Response) -> DeliveryError:
+    def _error(self, response: Response) -> DeliveryError | None:
         """The typed error for a Matrix error answer: {"errcode": "M_...", "error": "..."}."""
+        if 200 <= response.status_code < 300:
+            return None
         body = json_object_or_empty(response)
         errcode = body.get("errcode") if isinstance(body.get("errcode"), str) else ""
         words = channel_message(response, self._secrets)
@@ -174,9 +168,7 @@ class MatrixPublisher(Publisher):
                 else retry_after(response)
             )
             return RateLimited(message, retry_after=wait, http_status=response.status_code)
-        error = error_for(response, secrets=self._secrets, message=message)
-        assert error is not None  # not 2xx
-        return error
+        return error_for(response, secrets=self._secrets, message=message)
 
     def room_id(self) -> str:
         """The room's id; an alias is resolved through the room directory once."""

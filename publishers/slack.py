@@ -11,19 +11,11 @@ characters.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from publishers.base import (
-    AuthError,
-    DeliveryError,
-    OutgoingPost,
-    Publisher,
-    Receipt,
-    SettingSpec,
-    timeout_setting,
-)
-from publishers.http import channel_message, error_for, request, timeouts
+from publishers.base import AuthError, DeliveryError, OutgoingPost, Receipt, timeout_setting
+from publishers.chat import WebhookChatPublisher, webhook_url_setting
+from publishers.http import channel_message, error_for
 from publishers.redaction import redact_in_http_logs
 from publishers.text import with_link
 
@@ -63,43 +55,25 @@ def escape_mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class SlackPublisher(Publisher):
+class SlackPublisher(WebhookChatPublisher):
     """Posts messages to the Slack channel an incoming webhook was created for."""
 
     kind: ClassVar[str] = "slack"
     display_name: ClassVar[str] = "Slack"
     text_limit: ClassVar[int | None] = MAX_TEXT
     counted_as: ClassVar[str] = "characters (as sent: & < > count as their entities)"
-    appends_link: ClassVar[bool] = True
     settings_spec = (
-        SettingSpec(
-            "webhook_url",
-            type="password",
-            secret=True,
-            http_address=True,
-            help="the incoming webhook's address (https://hooks.slack.com/services/...); "
-            "whoever has it can post, so it is kept secret",
+        webhook_url_setting(
+            "the incoming webhook's address (https://hooks.slack.com/services/...); "
+            "whoever has it can post, so it is kept secret"
         ),
         timeout_setting("Slack"),
     )
 
-    @property
-    def _secrets(self) -> list[str]:
-        url = self.settings["webhook_url"]
+    def _secrets_in(self, url: str) -> list[str]:
         path = _SECRET_PATH.search(url)
         # T.../B.../token, and the token alone, in case Slack or a proxy echoes either.
-        return [url, path.group(1), path.group(1).rsplit("/", 1)[-1]] if path else [url]
-
-    def _post(self, payload: Mapping[str, Any]) -> Response:
-        return request(
-            "POST",
-            self.settings["webhook_url"],
-            json=dict(payload),
-            timeout=timeouts(self.settings["timeout_seconds"]),
-            session=self.http_session,
-            secrets=self._secrets,
-            url_is_secret=True,
-        )
+        return [path.group(1), path.group(1).rsplit("/", 1)[-1]] if path else []
 
     def _error(self, response: Response) -> DeliveryError | None:
         """The typed error for Slack's answer, None for 2xx; codes get a readable gloss."""
@@ -119,10 +93,7 @@ class SlackPublisher(Publisher):
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
         """POST {"text": ...}; Slack gives no id, so the key is the receipt."""
-        response = self._post({"text": escape_mrkdwn(with_link(post))})
-        error = self._error(response)
-        if error is not None:
-            raise error
+        response = self._to_webhook("POST", json={"text": escape_mrkdwn(with_link(post))})
         return Receipt(external_id=idempotency_key, http_status=response.status_code)
 
     def check_connection(self) -> str:
@@ -130,7 +101,7 @@ class SlackPublisher(Publisher):
 
         Nothing is posted; a removed or revoked webhook answers its own error instead.
         """
-        response = self._post({})
+        response = self._request("POST", self.settings["webhook_url"], json={})
         code = response.text.strip()
         if response.status_code == 400 and code in EMPTY_MESSAGE_CODES:
             return f"the webhook is active (it refused an empty test message: {code})"

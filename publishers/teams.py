@@ -15,23 +15,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from publishers.base import (
-    OutgoingPost,
-    Problem,
-    Publisher,
-    Receipt,
-    SettingSpec,
-    problem,
-    timeout_setting,
-)
-from publishers.http import (
-    channel_message,
-    error_for,
-    json_object_or_empty,
-    mask,
-    request,
-    timeouts,
-)
+from publishers.base import DeliveryError, OutgoingPost, Problem, Receipt, problem, timeout_setting
+from publishers.chat import WebhookChatPublisher, webhook_url_setting
+from publishers.http import channel_message, error_for, json_object_or_empty, mask
 from publishers.redaction import redact_in_http_logs
 from publishers.text import with_link
 
@@ -83,48 +69,34 @@ def _encoded(payload: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-class TeamsPublisher(Publisher):
+class TeamsPublisher(WebhookChatPublisher):
     """Posts Adaptive Cards to a Teams channel through a Workflows webhook."""
 
     kind: ClassVar[str] = "teams"
     display_name: ClassVar[str] = "Microsoft Teams"
     text_limit: ClassVar[int | None] = MAX_MESSAGE_BYTES
     counted_as: ClassVar[str] = "bytes (UTF-8, the whole card)"
-    appends_link: ClassVar[bool] = True
     settings_spec = (
-        SettingSpec(
-            "webhook_url",
-            type="password",
-            secret=True,
-            http_address=True,
-            help="the HTTP address of the Teams workflow 'Post to a channel when a webhook "
-            "request is received'; it contains the key (sig=...), so it is kept secret",
+        webhook_url_setting(
+            "the HTTP address of the Teams workflow 'Post to a channel when a webhook "
+            "request is received'; it contains the key (sig=...), so it is kept secret"
         ),
         timeout_setting("the workflow"),
     )
 
-    @property
-    def _secrets(self) -> list[str]:
-        url = self.settings["webhook_url"]
+    def _secrets_in(self, url: str) -> list[str]:
         # The key alone as well, in case an error message quotes it.
-        return [url, *parse_qs(urlsplit(url).query).get("sig", [])]
+        return parse_qs(urlsplit(url).query).get("sig", [])
 
     def _post(self, payload: Mapping[str, Any]) -> Response:
-        response = request(
+        return self._to_webhook(
             "POST",
-            self.settings["webhook_url"],
             data=_encoded(payload),
             headers={"Content-Type": "application/json; charset=utf-8"},
-            timeout=timeouts(self.settings["timeout_seconds"]),
-            session=self.http_session,
-            secrets=self._secrets,
-            url_is_secret=True,
         )
-        if 200 <= response.status_code < 300:
-            return response
-        error = error_for(response, secrets=self._secrets, message=self._message(response))
-        assert error is not None
-        raise error
+
+    def _error(self, response: Response) -> DeliveryError | None:
+        return error_for(response, secrets=self._secrets, message=self._message(response))
 
     def _message(self, response: Response) -> str:
         """Azure's {"error": {"code", "message"}} as "code: message"; else the body."""

@@ -28,15 +28,7 @@ from publishers.base import (
     TransientError,
     timeout_setting,
 )
-from publishers.http import (
-    channel_message,
-    error_for,
-    json_object_or_empty,
-    mask,
-    request,
-    retry_after,
-    timeouts,
-)
+from publishers.http import channel_message, error_for, json_object_or_empty, mask, retry_after
 from publishers.redaction import redact_in_http_logs
 from publishers.text import with_link
 
@@ -74,6 +66,7 @@ class TelegramPublisher(Publisher):
     text_limit: ClassVar[int | None] = MAX_TEXT
     counted_as: ClassVar[str] = "characters (Unicode code points, formatting excluded)"
     appends_link: ClassVar[bool] = True
+    url_is_secret: ClassVar[bool] = True
     settings_spec = (
         SettingSpec(
             "bot_token",
@@ -153,22 +146,14 @@ class TelegramPublisher(Publisher):
     def _call(self, method: str, payload: Mapping[str, Any]) -> tuple[Any, Response]:
         """Call a Bot API method; the `result` of its answer (None if unreadable)."""
         url = f"{self.settings['api_base']}/bot{self.settings['bot_token']}/{method}"
-        response = request(
-            "POST",
-            url,
-            json=dict(payload),
-            timeout=timeouts(self.settings["timeout_seconds"]),
-            session=self.http_session,
-            secrets=self._secrets,
-            url_is_secret=True,
-        )
-        body = json_object_or_empty(response)
-        if not 200 <= response.status_code < 300 or body.get("ok") is False:
-            raise self._error(response, body)
-        return body.get("result"), response
+        response = self._checked_request("POST", url, json=dict(payload))
+        return json_object_or_empty(response).get("result"), response
 
-    def _error(self, response: Response, body: Mapping[str, Any]) -> DeliveryError:
+    def _error(self, response: Response) -> DeliveryError | None:
         """The typed error for {"ok": false, "error_code", "description", "parameters"}."""
+        body = json_object_or_empty(response)
+        if 200 <= response.status_code < 300 and body.get("ok") is not False:
+            return None
         description = body.get("description")
         described = isinstance(description, str) and bool(description)
         message = (
@@ -202,12 +187,7 @@ class TelegramPublisher(Publisher):
         if status != response.status_code:
             return PermanentError(message, http_status=status)
         # Other 4xx, and redirects (never followed for a POST): the helper's reading.
-        error = error_for(response, secrets=self._secrets, message=message if described else None)
-        assert error is not None
-        return error
-
-    def measure(self, text: str) -> int:
-        return len(text)
+        return error_for(response, secrets=self._secrets, message=message if described else None)
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
         """sendMessage; the receipt is the message id and, for channels, its t.me link."""

@@ -38,11 +38,7 @@ from publishers.base import (
     timeout_setting,
 )
 from publishers.http import (
-    error_for,
     json_object_or_empty,
-    raise_for_channel,
-    request,
-    timeouts,
 )
 
 if TYPE_CHECKING:
@@ -169,16 +165,7 @@ class WebhookPublisher(Publisher):
             **headers,
             **self._signed(msg_id, body),
         }
-        response = request(
-            "POST",
-            self.settings["url"],
-            data=body,
-            headers=headers,
-            timeout=timeouts(self.settings["timeout_seconds"]),
-            session=self.http_session,
-            secrets=self._secrets,
-        )
-        return raise_for_channel(response, secrets=self._secrets)
+        return self._checked_request("POST", self.settings["url"], data=body, headers=headers)
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
         """POST the post as signed JSON; the receiver's "id" and "url" make the receipt."""
@@ -217,18 +204,15 @@ class WebhookPublisher(Publisher):
             EVENT_HEADER: "status",
             **self._signed(f"msg_{uuid.uuid4().hex}", idempotency_key.encode("utf-8")),
         }
-        response = request(
+        response = self._request(
             "GET",
             self.settings["status_url"],
             params={"idempotency_key": idempotency_key},
             headers=headers,
-            timeout=timeouts(self.settings["timeout_seconds"]),
-            session=self.http_session,
-            secrets=self._secrets,
         )
         if response.status_code == 404:
             return None
-        error = error_for(response, secrets=self._secrets)
+        error = self._error(response)
         if error is not None:
             raise error
         answer = json_object_or_empty(response)

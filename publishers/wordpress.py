@@ -34,7 +34,6 @@ from publishers.http import (
     channel_message,
     error_for,
     json_object_or_empty,
-    request,
 )
 from publishers.markup import blocks, escape_markup, excerpt, one_line, paragraph_html
 from publishers.text import with_link
@@ -83,6 +82,7 @@ class WordPressPublisher(Publisher):
     text_limit: ClassVar[int | None] = None
     counted_as: ClassVar[str] = "characters"
     supports_media: ClassVar[bool] = False
+    connect_timeout: ClassVar[float | None] = 5.0
     can_look_up: ClassVar[bool] = True  # by the slug the key gives
     settings_spec = (
         SettingSpec(
@@ -163,22 +163,18 @@ class WordPressPublisher(Publisher):
 
     def _call(self, method: str, route: str, **kwargs: Any) -> Response:
         """One authenticated request; any status but 2xx raises the typed error."""
-        response = self._send(method, route, **kwargs)
-        error = _error_for(response, self._secrets)
-        if error is not None:
-            raise error
-        return response
+        return self._checked_request(method, self._url(route), auth=self._auth, **kwargs)
 
     def _send(self, method: str, route: str, **kwargs: Any) -> Response:
-        return request(
-            method,
-            self._url(route),
-            auth=(self.settings["username"], self.settings["application_password"]),
-            timeout=(5.0, float(self.settings["timeout_seconds"])),
-            session=self.http_session,
-            secrets=self._secrets,
-            **kwargs,
-        )
+        """One authenticated request, whatever it answers."""
+        return self._request(method, self._url(route), auth=self._auth, **kwargs)
+
+    @property
+    def _auth(self) -> tuple[str, str]:
+        return (self.settings["username"], self.settings["application_password"])
+
+    def _error(self, response: Response) -> DeliveryError | None:
+        return _error_for(response, self._secrets)
 
     def validate(self, post: OutgoingPost) -> list[Problem]:
         problems = super().validate(post)
@@ -268,7 +264,7 @@ class WordPressPublisher(Publisher):
         existing = _existing_term_id(response)
         if existing is not None:
             return existing
-        error = _error_for(response, self._secrets)
+        error = self._error(response)
         if error is not None:
             raise error
         answer = _json(response, "the new tag")

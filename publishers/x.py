@@ -37,7 +37,7 @@ from publishers.base import (
     counts,
     timeout_setting,
 )
-from publishers.http import error_for, json_object_or_empty, request, retry_after, shorten
+from publishers.http import error_for, json_object_or_empty, retry_after, shorten
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -172,6 +172,7 @@ class XPublisher(Publisher):
     text_limit: ClassVar[int | None] = TEXT_LIMIT
     counted_as: ClassVar[str] = "weighted characters"
     appends_link: ClassVar[bool] = True
+    connect_timeout: ClassVar[float | None] = 5.0
     settings_spec = (
         SettingSpec(
             "access_token",
@@ -222,19 +223,12 @@ class XPublisher(Publisher):
         return max(0, self.monthly_post_budget - max(0, posts_this_month))
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
-        response = request(
+        return self._checked_request(
             method,
             self.settings["api_base"] + path,
             headers={"Authorization": f"Bearer {self.settings['access_token']}"},
-            timeout=(5.0, float(self.settings["timeout_seconds"])),
-            session=self.http_session,
-            secrets=self._secrets,
             **kwargs,
         )
-        error = self._error(response)
-        if error is not None:
-            raise error
-        return response
 
     def _error(self, response: Response) -> DeliveryError | None:
         error = error_for(response, secrets=self._secrets, message=self._message(response))
