@@ -467,6 +467,11 @@ class Publisher:
         raise NotImplementedError
 
 
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header that carries an OAuth bearer token."""
+    return {"Authorization": f"Bearer {token}"}
+
+
 def counts(answer: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, int]:
     """Metrics from a channel's answer: each name whose `names` key holds a whole number."""
     return {

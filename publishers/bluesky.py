@@ -29,6 +29,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    bearer,
     problem,
     timeout_setting,
 )
@@ -291,7 +292,7 @@ class BlueskyPublisher(Publisher):
     def _send(self, method: str, nsid: str, token: str | None, **kwargs: Any) -> Response:
         headers = dict(kwargs.pop("headers", {}))
         if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
+            headers.update(bearer(token))
         secrets = self._secrets + ([token] if token else [])
         return self._request(method, self._base + nsid, headers=headers, secrets=secrets, **kwargs)
 

@@ -30,6 +30,7 @@ from publishers.base import (
     SettingSpec,
     TransientError,
     api_base_setting,
+    bearer,
     timeout_setting,
 )
 from publishers.http import (
@@ -141,7 +142,7 @@ class FacebookPublisher(Publisher):
         if method == "POST":
             kwargs["data"] = {**kwargs.get("data", {}), "access_token": token}
         else:
-            kwargs["headers"] = {"Authorization": f"Bearer {token}"}
+            kwargs["headers"] = bearer(token)
         url = f"{self.settings['api_base']}/{self.settings['graph_version']}/{path}"
         return self._checked_request(method, url, **kwargs)
 

@@ -34,6 +34,7 @@ from publishers.base import (
     SettingSpec,
     TransientError,
     api_base_setting,
+    bearer,
     counts,
     timeout_setting,
 )
@@ -143,7 +144,7 @@ class LinkedInPublisher(Publisher):
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         headers = {
-            "Authorization": f"Bearer {self.settings['access_token']}",
+            **bearer(self.settings["access_token"]),
             "LinkedIn-Version": self.settings["api_version"],
             "X-Restli-Protocol-Version": RESTLI_PROTOCOL_VERSION,
         }

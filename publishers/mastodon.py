@@ -29,6 +29,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    bearer,
     problem,
     timeout_setting,
 )
@@ -201,7 +202,7 @@ class MastodonPublisher(Publisher):
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         headers = {
-            "Authorization": f"Bearer {self.settings['access_token']}",
+            **bearer(self.settings["access_token"]),
             **kwargs.pop("headers", {}),
         }
         return self._checked_request(

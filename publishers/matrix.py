@@ -29,6 +29,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    bearer,
     timeout_setting,
 )
 from publishers.http import (
@@ -147,7 +148,7 @@ class MatrixPublisher(Publisher):
         return self._checked_request(
             method,
             self.settings["homeserver_url"] + path,
-            headers={"Authorization": f"Bearer {self.settings['access_token']}"},
+            headers=bearer(self.settings["access_token"]),
             **kwargs,
         )
 

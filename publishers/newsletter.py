@@ -153,15 +153,11 @@ class _CheckedSMTP(smtplib.SMTP):
         return _checked_socket(connect, host, port, timeout, self.allow_private_network)
 
 
-class _CheckedSMTPSSL(smtplib.SMTP_SSL):
-    """SMTP over TLS to a checked address; the certificate is checked against the name."""
+class _CheckedSMTPSSL(_CheckedSMTP, smtplib.SMTP_SSL):
+    """SMTP over TLS to a checked address; the certificate is checked against the name.
 
-    allow_private_network = False
-    _host: str  # smtplib's, not in its type stubs
-
-    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        connect = super()._get_socket  # type: ignore[misc]  # not in smtplib's type stubs
-        return _checked_socket(connect, host, port, timeout, self.allow_private_network)
+    The checked connection is `_CheckedSMTP`'s, which SMTP_SSL then wraps in TLS.
+    """
 
 
 class NewsletterPublisher(Publisher):

@@ -34,6 +34,7 @@ from publishers.base import (
     SettingSpec,
     TransientError,
     api_base_setting,
+    bearer,
     counts,
     timeout_setting,
 )
@@ -226,7 +227,7 @@ class XPublisher(Publisher):
         return self._checked_request(
             method,
             self.settings["api_base"] + path,
-            headers={"Authorization": f"Bearer {self.settings['access_token']}"},
+            headers=bearer(self.settings["access_token"]),
             **kwargs,
         )
 
