@@ -6,6 +6,9 @@ import pytest
 
 from publishers.base import Publisher
 
+# The shared checks in stubs.py assert: pytest explains their failures as it does a test's.
+pytest.register_assert_rewrite("tests.publishers.stubs")
+
 
 @pytest.fixture(autouse=True)
 def private_network(monkeypatch: pytest.MonkeyPatch) -> None:

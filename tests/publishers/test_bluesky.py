@@ -17,7 +17,6 @@ from werkzeug import Request, Response
 
 from publishers.base import (
     AuthError,
-    ConfigError,
     Media,
     OutgoingPost,
     PermanentError,
@@ -26,6 +25,7 @@ from publishers.base import (
     TransientError,
 )
 from publishers.bluesky import BlueskyPublisher, forget_sessions, record_key
+from tests.publishers.stubs import config_error
 
 HANDLE = "redaktion.bsky.social"
 DID = "did:plc:z72i7hdynmk6r22z27h6tvur"
@@ -707,9 +707,7 @@ def test_check_connection_signs_in_and_reads_the_session(httpserver: HTTPServer)
     ],
 )
 def test_bad_configuration_names_the_field(settings: dict[str, object], field: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        BlueskyPublisher(settings)
-    assert caught.value.field == field
+    assert config_error(BlueskyPublisher, settings).field == field
 
 
 def test_defaults_are_bsky_social_and_german() -> None:

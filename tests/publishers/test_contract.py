@@ -9,7 +9,6 @@ check that the secret never leaks and that a slow server times out quickly.
 from __future__ import annotations
 
 import tempfile
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -19,7 +18,6 @@ from typing import get_args
 
 import pytest
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from publishers import CHANNEL_KINDS, REGISTRY, adapter_for, http
 from publishers.base import (
@@ -35,6 +33,7 @@ from publishers.base import (
 )
 from publishers.linkedin import seconds_until_quota_reset
 from tests.publishers.servers import keep_alive_server
+from tests.publishers.stubs import answering_late
 
 SECRET = "contract-" + token_hex(12)  # made per run: no credential lives in the code
 # The contract tests never publish to the file and SMTP kinds, so nothing is written there.
@@ -314,20 +313,8 @@ def test_a_secret_the_channel_echoes_is_masked(kind: str, httpserver: HTTPServer
 
 @pytest.mark.parametrize("kind", HTTP_KINDS)
 def test_timeouts_and_refused_connections_are_transient(kind: str, httpserver: HTTPServer) -> None:
-    answered = threading.Event()
-
-    def slow(_request: Request) -> Response:
-        # Waits past the adapter's 1 s timeout, then frees the (single-threaded) test
-        # server at once, so a late handler never delays the next test's requests.
-        answered.wait(1.5)
-        return Response("{}", status=200)
-
-    httpserver.expect_request("").respond_with_handler(slow)
-    try:
-        with pytest.raises(TransientError):
-            _build(kind, httpserver).publish(POST, "key-2")
-    finally:
-        answered.set()
+    with answering_late(httpserver, "", oneshot=False), pytest.raises(TransientError):
+        _build(kind, httpserver).publish(POST, "key-2")
     with pytest.raises(TransientError) as refused:
         FACTORIES[kind](CLOSED).publish(POST, "key-3")
     assert refused.value.ambiguous is False  # nothing was sent

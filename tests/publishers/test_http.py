@@ -15,8 +15,6 @@ import pytest
 import requests
 from pytest_httpserver import HTTPServer
 from requests.models import Response
-from werkzeug import Request
-from werkzeug import Response as WerkzeugResponse
 
 from publishers import http
 from publishers.base import AuthError, DeliveryError, PermanentError, RateLimited, TransientError
@@ -37,6 +35,7 @@ from tests.publishers.servers import (
     unaccepting_server,
     untrusted_tls_server,
 )
+from tests.publishers.stubs import answering_late
 
 NOW = 1_800_000_000.0
 
@@ -344,25 +343,13 @@ def test_a_connection_broken_after_the_request_was_sent_is_ambiguous(how: Break)
 
 
 def test_a_read_timeout_is_ambiguous_for_a_write_only(httpserver: HTTPServer) -> None:
-    answered = threading.Event()
-
-    def slow(_request: Request) -> WerkzeugResponse:
-        answered.wait(1)
-        return WerkzeugResponse("{}", status=200)
-
-    httpserver.expect_request("/statuses").respond_with_handler(slow)
-    try:
+    with answering_late(httpserver, "/statuses"):
         error = _failure_of("POST", httpserver.url_for("/statuses"))
         assert "did not answer in time" in error.message
         assert error.ambiguous is True
-    finally:
-        answered.set()
     # A read cannot have published anything, however it ended.
-    answered.clear()
-    try:
+    with answering_late(httpserver, "/statuses"):
         assert _failure_of("GET", httpserver.url_for("/statuses")).ambiguous is False
-    finally:
-        answered.set()
 
 
 @pytest.mark.parametrize(

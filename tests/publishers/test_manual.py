@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from publishers.base import ConfigError, ManualActionRequired, Media, OutgoingPost
+from publishers.base import ManualActionRequired, Media, OutgoingPost
 from publishers.manual import ManualPublisher
+from tests.publishers.stubs import config_error
 
 POST = OutgoingPost(
     post_id=42,
@@ -135,9 +136,7 @@ def test_check_connection_describes_where_posts_go_without_any_request() -> None
     ],
 )
 def test_bad_configuration_names_the_field(settings: dict[str, object], field: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        ManualPublisher(settings)
-    assert caught.value.field == field
+    assert config_error(ManualPublisher, settings).field == field
 
 
 def test_cleaned_settings_hold_the_defaults() -> None:

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import logging
-import threading
 import traceback
 from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from publishers.base import (
     AuthError,
-    ConfigError,
     DeliveryError,
     OutgoingPost,
     PermanentError,
@@ -22,6 +19,7 @@ from publishers.base import (
     TransientError,
 )
 from publishers.telegram import TelegramPublisher, channel_link
+from tests.publishers.stubs import answering_late, config_error
 
 TOKEN = "7312345678:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 SEND = f"/bot{TOKEN}/sendMessage"
@@ -279,18 +277,11 @@ def test_the_token_never_shows_in_repr_errors_or_debug_logs(
 
 
 def test_a_slow_api_times_out_as_transient_without_the_token(httpserver: HTTPServer) -> None:
-    answered = threading.Event()
-
-    def slow(_request: Request) -> Response:
-        answered.wait(1.5)
-        return Response('{"ok": true, "result": {}}', status=200)
-
-    httpserver.expect_oneshot_request(SEND).respond_with_handler(slow)
-    try:
-        with pytest.raises(TransientError, match="did not answer in time") as caught:
-            _adapter(httpserver, timeout_seconds=1).publish(POST, KEY)
-    finally:
-        answered.set()
+    with (
+        answering_late(httpserver, SEND, '{"ok": true, "result": {}}'),
+        pytest.raises(TransientError, match="did not answer in time") as caught,
+    ):
+        _adapter(httpserver, timeout_seconds=1).publish(POST, KEY)
     assert TOKEN not in _shown(caught.value)
 
 
@@ -417,10 +408,9 @@ def test_check_connection_refuses_a_bot_that_cannot_post(
 def test_bad_configuration_names_the_field_without_echoing_the_token(
     settings: dict[str, object], field: str
 ) -> None:
-    with pytest.raises(ConfigError) as caught:
-        TelegramPublisher(settings)
-    assert caught.value.field == field
-    assert "abc/../x" not in str(caught.value)
+    error = config_error(TelegramPublisher, settings)
+    assert error.field == field
+    assert "abc/../x" not in str(error)
 
 
 def test_defaults_point_at_the_public_bot_api() -> None:

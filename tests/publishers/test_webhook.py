@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import re
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -17,7 +16,6 @@ from secrets import token_bytes, token_hex
 
 import pytest
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from publishers import REGISTRY, adapter_for
 from publishers.base import (
@@ -30,6 +28,7 @@ from publishers.base import (
     TransientError,
 )
 from publishers.webhook import WebhookPublisher
+from tests.publishers.stubs import answering_late
 
 # Made per run: no credential lives in the code.
 SECRET = "whsec_" + base64.b64encode(token_bytes(32)).decode()
@@ -226,19 +225,11 @@ def test_rate_limit_carries_the_wait_from_retry_after(httpserver: HTTPServer) ->
 
 
 def test_timeout_is_transient(httpserver: HTTPServer) -> None:
-    answered = threading.Event()
-
-    def slow(_request: Request) -> Response:
-        # Past the 1 s timeout, but released right after, not to hold up the next test.
-        answered.wait(1.5)
-        return Response("late", status=200)
-
-    httpserver.expect_oneshot_request("/hook").respond_with_handler(slow)
-    try:
-        with pytest.raises(TransientError, match="did not answer in time"):
-            _adapter(httpserver, timeout_seconds=1).publish(POST, KEY)
-    finally:
-        answered.set()
+    with (
+        answering_late(httpserver, "/hook", "late"),
+        pytest.raises(TransientError, match="did not answer in time"),
+    ):
+        _adapter(httpserver, timeout_seconds=1).publish(POST, KEY)
 
 
 def test_connection_refused_is_transient_and_names_only_the_host() -> None:
