@@ -7,7 +7,7 @@ import socket
 import ssl
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -94,6 +94,25 @@ def breaking_server(how: Break) -> Iterator[str]:
     "close": closes without a word; "reset": resets the connection (RST); "truncate":
     sends the status line and half the promised body, then closes.
     """
+
+    def answer(conn: socket.socket) -> None:
+        _read_request(conn)
+        if how == "reset":
+            # Linger 0: close() sends RST instead of FIN.
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        elif how == "truncate":
+            conn.sendall(
+                b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 40\r\n\r\n{"id": "1'
+            )
+
+    with _one_connection(answer) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def _one_connection(handle: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A listener on 127.0.0.1 that hands its first connection to `handle`; its port."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
@@ -103,20 +122,12 @@ def breaking_server(how: Break) -> Iterator[str]:
         with suppress(OSError):
             conn, _ = listener.accept()
             with conn:
-                _read_request(conn)
-                if how == "reset":
-                    # Linger 0: close() sends RST instead of FIN.
-                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                elif how == "truncate":
-                    conn.sendall(
-                        b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
-                        b'Content-Length: 40\r\n\r\n{"id": "1'
-                    )
+                handle(conn)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+        yield listener.getsockname()[1]
     finally:
         listener.close()
         thread.join(5)
@@ -166,13 +177,14 @@ def unaccepting_server() -> Iterator[str]:
         listener.close()
 
 
-@contextmanager
-def untrusted_tls_server(directory: Path) -> Iterator[str]:
-    """An HTTPS listener whose self-signed certificate no client trusts; its URL."""
+def self_signed_certificate(
+    directory: Path, common_name: str, alt_name: x509.GeneralName
+) -> tuple[Path, Path]:
+    """A self-signed certificate (its own authority) and its key, as files in `directory`."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.now(UTC)
-    cert = (
+    certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -180,11 +192,12 @@ def untrusted_tls_server(directory: Path) -> Iterator[str]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=1))
         .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([alt_name]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     cert_file, key_file = directory / "cert.pem", directory / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     key_file.write_bytes(
         key.private_bytes(
             serialization.Encoding.PEM,
@@ -192,23 +205,19 @@ def untrusted_tls_server(directory: Path) -> Iterator[str]:
             serialization.NoEncryption(),
         )
     )
+    return cert_file, key_file
+
+
+@contextmanager
+def untrusted_tls_server(directory: Path) -> Iterator[str]:
+    """An HTTPS listener whose self-signed certificate no client trusts; its URL."""
+    cert_file, key_file = self_signed_certificate(directory, "localhost", x509.DNSName("localhost"))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    listener.settimeout(5)
 
-    def serve() -> None:
-        with suppress(OSError):
-            conn, _ = listener.accept()
-            with context.wrap_socket(conn, server_side=True) as tls:
-                _read_request(tls)
+    def answer(conn: socket.socket) -> None:
+        with context.wrap_socket(conn, server_side=True) as tls:
+            _read_request(tls)
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"https://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        listener.close()
-        thread.join(5)
+    with _one_connection(answer) as port:
+        yield f"https://127.0.0.1:{port}"
