@@ -71,5 +71,10 @@ def refused_credentials(adapter: Publisher, secret: str, post: OutgoingPost, key
 
 
 def shown(error: BaseException) -> str:
-    """Everything a logged traceback of `error` shows, its causes and contexts included."""
-    return "".join(traceback.format_exception(error))
+    """Everything a log line with a traceback would show of `error`, causes included."""
+    return "".join(traceback.format_exception(error)) + repr(error) + str(error)
+
+
+def our_log(caplog: pytest.LogCaptureFixture) -> str:
+    """The captured log lines, without the test server's own access log."""
+    return "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("werkzeug"))

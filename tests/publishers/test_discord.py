@@ -20,7 +20,7 @@ from publishers.base import (
     TransientError,
 )
 from publishers.discord import DiscordPublisher
-from tests.publishers.stubs import answering_late, config_error, shown
+from tests.publishers.stubs import answering_late, config_error, our_log, shown
 
 WEBHOOK_ID = "1234567890123456789"
 TOKEN = token_urlsafe(48)  # made per run: no credential lives in the code
@@ -39,11 +39,6 @@ TEXT = "Wir öffnen die Türen 🎉 <Kassel> & Umgebung\n\nhttps://example.de/ta
 
 def _adapter(server: HTTPServer, **extra: object) -> DiscordPublisher:
     return DiscordPublisher({"webhook_url": server.url_for(HOOK), **extra})
-
-
-def _our_log(caplog: pytest.LogCaptureFixture) -> str:
-    """The captured log lines, without the test server's own access log."""
-    return "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("werkzeug"))
 
 
 def _message(message_id: str = "1187654321098765432", **extra: object) -> dict[str, Any]:
@@ -293,8 +288,8 @@ def test_the_webhook_token_never_shows_in_errors_repr_logs_or_the_check(
         adapter.publish(POST, KEY)
     assert caught.value.message == "Invalid Webhook Token ***"
     assert adapter.check_connection() == f"webhook 'Redaktion' posts to channel {CHANNEL}"
-    assert "/api/webhooks/***" in _our_log(caplog)
-    assert TOKEN not in _our_log(caplog)
+    assert "/api/webhooks/***" in our_log(caplog)
+    assert TOKEN not in our_log(caplog)
     unreachable = DiscordPublisher({"webhook_url": f"http://127.0.0.1:9{HOOK}"})
     with pytest.raises(TransientError) as refused:
         unreachable.publish(POST, KEY)

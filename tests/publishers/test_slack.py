@@ -18,7 +18,7 @@ from publishers.base import (
     TransientError,
 )
 from publishers.slack import SlackPublisher, escape_mrkdwn
-from tests.publishers.stubs import answering_late, config_error, shown
+from tests.publishers.stubs import answering_late, config_error, our_log, shown
 
 HOOK_TOKEN = token_hex(12)  # made per run: no credential lives in the code
 HOOK = f"/services/T0123ABCD/B0456EFGH/{HOOK_TOKEN}"
@@ -33,11 +33,6 @@ POST = OutgoingPost(
 
 def _adapter(server: HTTPServer, **extra: object) -> SlackPublisher:
     return SlackPublisher({"webhook_url": server.url_for(HOOK), **extra})
-
-
-def _our_log(caplog: pytest.LogCaptureFixture) -> str:
-    """The captured log lines, without the test server's own access log."""
-    return "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("werkzeug"))
 
 
 def test_publish_posts_escaped_text_and_takes_ok_as_delivered(httpserver: HTTPServer) -> None:
@@ -180,8 +175,8 @@ def test_the_webhook_address_never_shows_in_errors_repr_or_logs(
     with pytest.raises(AuthError) as caught:
         adapter.publish(POST, KEY)
     assert caught.value.message == "invalid_token ***"
-    assert "/services/***" in _our_log(caplog)
-    assert HOOK_TOKEN not in _our_log(caplog)
+    assert "/services/***" in our_log(caplog)
+    assert HOOK_TOKEN not in our_log(caplog)
     unreachable = SlackPublisher({"webhook_url": f"http://127.0.0.1:9{HOOK}"})
     with pytest.raises(TransientError) as refused:
         unreachable.publish(POST, KEY)

@@ -19,7 +19,7 @@ from publishers.base import (
     TransientError,
 )
 from publishers.teams import MAX_MESSAGE_BYTES, TeamsPublisher, card_message
-from tests.publishers.stubs import answering_late, config_error, shown
+from tests.publishers.stubs import answering_late, config_error, our_log, shown
 
 SIG = "KODuebWbDGYFr0z0eu-6Rj8aUKz7108W3wrNJZxFE5A"
 PATH = "/workflows/643e69f83c8944438d68119179a10a64/triggers/manual/paths/invoke"
@@ -35,11 +35,6 @@ POST = OutgoingPost(
 
 def _adapter(server: HTTPServer, **extra: object) -> TeamsPublisher:
     return TeamsPublisher({"webhook_url": f"{server.url_for(PATH)}?{QUERY}", **extra})
-
-
-def _our_log(caplog: pytest.LogCaptureFixture) -> str:
-    """The captured log lines, without the test server's own access log."""
-    return "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("werkzeug"))
 
 
 def _azure_error(code: str, message: str) -> dict[str, Any]:
@@ -188,8 +183,8 @@ def test_the_signature_never_shows_in_errors_repr_or_logs(
     assert (
         caught.value.message == "DirectApiInvalidAuthorizationSignature: Signature *** is invalid."
     )
-    assert "sig=***" in _our_log(caplog)
-    assert SIG not in _our_log(caplog)
+    assert "sig=***" in our_log(caplog)
+    assert SIG not in our_log(caplog)
     unreachable = TeamsPublisher({"webhook_url": f"http://127.0.0.1:9{PATH}?{QUERY}"})
     with pytest.raises(TransientError) as refused:
         unreachable.publish(POST, KEY)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import traceback
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from publishers.base import (
     TransientError,
 )
 from publishers.telegram import TelegramPublisher, channel_link
-from tests.publishers.stubs import answering_late, config_error
+from tests.publishers.stubs import answering_late, config_error, our_log, shown
 
 TOKEN = "7312345678:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 SEND = f"/bot{TOKEN}/sendMessage"
@@ -232,16 +231,6 @@ def test_an_unreadable_success_is_still_a_receipt_so_nothing_is_sent_twice(
     assert _adapter(httpserver).detect_deduplication() is None
 
 
-def _our_log(caplog: pytest.LogCaptureFixture) -> str:
-    """The captured log lines, without the test server's own access log."""
-    return "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("werkzeug"))
-
-
-def _shown(err: BaseException) -> str:
-    """Everything a log line with a traceback would show of an error."""
-    return "".join(traceback.format_exception(err)) + repr(err) + str(err)
-
-
 def test_the_token_in_the_path_never_shows_when_the_server_is_unreachable(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -252,10 +241,10 @@ def test_the_token_in_the_path_never_shows_when_the_server_is_unreachable(
     with pytest.raises(TransientError) as caught:
         adapter.publish(POST, KEY)
     assert "127.0.0.1:9" in caught.value.message
-    assert TOKEN not in _shown(caught.value)
+    assert TOKEN not in shown(caught.value)
     assert caught.value.__cause__ is None
     assert caught.value.__context__ is None
-    assert TOKEN not in _our_log(caplog)
+    assert TOKEN not in our_log(caplog)
 
 
 def test_the_token_never_shows_in_repr_errors_or_debug_logs(
@@ -270,10 +259,10 @@ def test_the_token_never_shows_in_repr_errors_or_debug_logs(
     with pytest.raises(AuthError) as caught:
         adapter.publish(POST, KEY)
     assert caught.value.message == "Unauthorized: token *** revoked"
-    assert TOKEN not in _shown(caught.value)
+    assert TOKEN not in shown(caught.value)
     # urllib3 logs each request line with its path at DEBUG level: masked there too.
-    assert "/bot***/sendMessage" in _our_log(caplog)
-    assert TOKEN not in _our_log(caplog)
+    assert "/bot***/sendMessage" in our_log(caplog)
+    assert TOKEN not in our_log(caplog)
 
 
 def test_a_slow_api_times_out_as_transient_without_the_token(httpserver: HTTPServer) -> None:
@@ -282,7 +271,7 @@ def test_a_slow_api_times_out_as_transient_without_the_token(httpserver: HTTPSer
         pytest.raises(TransientError, match="did not answer in time") as caught,
     ):
         _adapter(httpserver, timeout_seconds=1).publish(POST, KEY)
-    assert TOKEN not in _shown(caught.value)
+    assert TOKEN not in shown(caught.value)
 
 
 # Telegram checks 1-4096 characters after entity parsing, counted as Unicode code points
