@@ -47,6 +47,8 @@ class SettingSpec:
     maximum: int | None = None
     # A secret ("password") that must still be an http(s) address, like a webhook's.
     http_address: bool = False
+    # The values a "str" setting may take, in lower case (any value is taken so); empty: any.
+    choices: tuple[str, ...] = ()
 
 
 def api_base_setting(api: str, default: str) -> SettingSpec:
@@ -556,4 +558,14 @@ def _convert(kind: str, spec: SettingSpec, value: Any) -> Any:
             code="not_http",
             params={"shown": shown},
         )
+    if spec.choices:
+        text = text.lower()
+        if text not in spec.choices:
+            raise ConfigError(
+                kind,
+                spec.name,
+                f"{text!r} is not one of {', '.join(spec.choices)}",
+                code="not_one_of",
+                params={"value": text, "choices": ", ".join(spec.choices)},
+            )
     return text

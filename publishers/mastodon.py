@@ -148,6 +148,7 @@ class MastodonPublisher(Publisher):
             "visibility",
             required=False,
             default="public",
+            choices=VISIBILITIES,
             help="who sees the posts: public, unlisted or private (followers only)",
         ),
         SettingSpec(
@@ -180,15 +181,6 @@ class MastodonPublisher(Publisher):
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         clean = super().clean_settings(settings)
         clean["instance_url"] = clean["instance_url"].rstrip("/")
-        clean["visibility"] = clean["visibility"].lower()
-        if clean["visibility"] not in VISIBILITIES:
-            raise ConfigError(
-                cls.kind,
-                "visibility",
-                f"{clean['visibility']!r} is not one of {', '.join(VISIBILITIES)}",
-                code="not_one_of",
-                params={"value": clean["visibility"], "choices": ", ".join(VISIBILITIES)},
-            )
         clean["language"] = clean["language"].lower()
         if not re.fullmatch(r"[a-z]{2,3}", clean["language"]):
             raise ConfigError(

@@ -110,6 +110,7 @@ class WordPressPublisher(Publisher):
             "post_status",
             required=False,
             default="publish",
+            choices=POST_STATUSES,
             help="publish (live at once), pending (for review in WordPress), draft or private",
         ),
         SettingSpec(
@@ -138,15 +139,6 @@ class WordPressPublisher(Publisher):
                 params={"value": ids},
             )
         clean["category_ids"] = ",".join(part.strip() for part in ids.split(",")) if ids else ""
-        clean["post_status"] = clean["post_status"].lower()
-        if clean["post_status"] not in POST_STATUSES:
-            raise ConfigError(
-                cls.kind,
-                "post_status",
-                f"{clean['post_status']!r} is not one of {', '.join(POST_STATUSES)}",
-                code="not_one_of",
-                params={"value": clean["post_status"], "choices": ", ".join(POST_STATUSES)},
-            )
         return clean
 
     @property
