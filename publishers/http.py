@@ -1,9 +1,10 @@
 """The one way adapters talk HTTP: always a timeout, failures mapped to typed errors.
 
 Messages carry the channel's own words (from the JSON or text body), cut to a readable
-length, with every secret the adapter names replaced by '***'. Adapters that must read a
-status differently (X answers a duplicate with 403) take `error_for(response)`, inspect
-or replace the error, and raise it themselves; the rest call `raise_for_channel`.
+length, with every secret the adapter names replaced by '***'. Adapters send through
+`Publisher._request` (their timeout, session and secrets), and `_checked_request` raises
+the adapter's `_error` of an answer: `error_for(response)` unless the adapter must read a
+status differently (X answers a duplicate with 403) and inspects or replaces that error.
 
 Credentials refused: 401 and 403 are AuthError, and so is a 400 whose OAuth error says
 `invalid_token` (JSON `error` or the WWW-Authenticate header), which some servers send
