@@ -91,7 +91,6 @@ class FacebookPublisher(Publisher):
     display_name: ClassVar[str] = "Facebook"
     kind_name = "Facebook page"
     text_limit: ClassVar[int | None] = TEXT_LIMIT
-    counted_as: ClassVar[str] = "characters"
     connect_timeout: ClassVar[float | None] = 5.0
     settings_spec = (
         SettingSpec("page_id", help="numeric id of the Facebook page"),

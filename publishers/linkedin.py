@@ -87,7 +87,6 @@ class LinkedInPublisher(Publisher):
     display_name: ClassVar[str] = "LinkedIn"
     kind_name = "LinkedIn page"
     text_limit: ClassVar[int | None] = TEXT_LIMIT
-    counted_as: ClassVar[str] = "characters"
     appends_link: ClassVar[bool] = True
     connect_timeout: ClassVar[float | None] = 5.0
     settings_spec = (

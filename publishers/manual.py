@@ -31,7 +31,6 @@ class ManualPublisher(Publisher):
 
     kind: ClassVar[str] = "manual"
     display_name: ClassVar[str] = "Manual (e.g. XING)"
-    counted_as: ClassVar[str] = "characters"
     appends_link: ClassVar[bool] = True
     supports_media: ClassVar[bool] = True  # the person attaches them; alt text is listed
     uses_http: ClassVar[bool] = False

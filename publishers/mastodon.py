@@ -127,7 +127,6 @@ class MastodonPublisher(Publisher):
     kind: ClassVar[str] = "mastodon"
     display_name: ClassVar[str] = "Mastodon"
     text_limit: ClassVar[int | None] = 500
-    counted_as: ClassVar[str] = "characters"
     appends_link: ClassVar[bool] = True
     supports_media: ClassVar[bool] = True
     connect_timeout: ClassVar[float | None] = 5.0

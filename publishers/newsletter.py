@@ -165,9 +165,6 @@ class NewsletterPublisher(Publisher):
 
     kind: ClassVar[str] = "newsletter"
     display_name: ClassVar[str] = "Newsletter (SMTP)"
-    text_limit: ClassVar[int | None] = None
-    counted_as: ClassVar[str] = "characters"
-    supports_media: ClassVar[bool] = False
     uses_http: ClassVar[bool] = False
     # The password goes to this server (in the clear with security "none"); the
     # unsubscribe address is only a link in the e-mail.

@@ -88,9 +88,6 @@ class FeedPublisher(Publisher):
 
     kind: ClassVar[str] = "rss"
     display_name: ClassVar[str] = "RSS/Atom feed"
-    text_limit: ClassVar[int | None] = None
-    counted_as: ClassVar[str] = "characters"
-    supports_media: ClassVar[bool] = False
     uses_http: ClassVar[bool] = False
     settings_spec = (
         SettingSpec(

@@ -79,9 +79,6 @@ class WordPressPublisher(Publisher):
 
     kind: ClassVar[str] = "wordpress"
     display_name: ClassVar[str] = "WordPress blog"
-    text_limit: ClassVar[int | None] = None
-    counted_as: ClassVar[str] = "characters"
-    supports_media: ClassVar[bool] = False
     connect_timeout: ClassVar[float | None] = 5.0
     can_look_up: ClassVar[bool] = True  # by the slug the key gives
     settings_spec = (
