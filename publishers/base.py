@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from publishers import addresses
+from publishers.markup import one_line
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -232,6 +233,8 @@ class Publisher:
     # How `text_limit` is counted, for editors: "characters", "graphemes", "weighted", ...
     counted_as: ClassVar[str] = "characters"
     supports_media: ClassVar[bool] = False
+    # What a post is on this channel if it must have a title ("a blog post"); "" if not.
+    titled_as: ClassVar[str] = ""
     # Whether `lookup` can tell if a post is on the channel.
     can_look_up: ClassVar[bool] = False
     # A bool setting with which an admin declares that the receiver drops repeats. The
@@ -438,6 +441,10 @@ class Publisher:
                         "media", "alt_text_missing", "alt text missing for {url!r}", url=item.url
                     )
                 )
+        if self.titled_as and not one_line(post.title):
+            problems.append(
+                problem("title", "title_missing", "{post} needs a title", post=self.titled_as)
+            )
         return problems
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:

@@ -89,7 +89,7 @@ class FacebookPublisher(Publisher):
 
     kind: ClassVar[str] = "facebook"
     display_name: ClassVar[str] = "Facebook"
-    kind_name = "Facebook page"
+    kind_name: ClassVar[str] = "Facebook page"
     text_limit: ClassVar[int | None] = TEXT_LIMIT
     connect_timeout: ClassVar[float | None] = 5.0
     settings_spec = (

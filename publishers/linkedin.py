@@ -85,7 +85,7 @@ class LinkedInPublisher(Publisher):
 
     kind: ClassVar[str] = "linkedin"
     display_name: ClassVar[str] = "LinkedIn"
-    kind_name = "LinkedIn page"
+    kind_name: ClassVar[str] = "LinkedIn page"
     text_limit: ClassVar[int | None] = TEXT_LIMIT
     appends_link: ClassVar[bool] = True
     connect_timeout: ClassVar[float | None] = 5.0

@@ -27,12 +27,10 @@ from publishers.base import (
     ConfigError,
     OutgoingPost,
     PermanentError,
-    Problem,
     Publisher,
     Receipt,
     SettingSpec,
     TransientError,
-    problem,
 )
 from publishers.markup import clean_text, excerpt, one_line, to_html
 
@@ -88,6 +86,7 @@ class FeedPublisher(Publisher):
 
     kind: ClassVar[str] = "rss"
     display_name: ClassVar[str] = "RSS/Atom feed"
+    titled_as: ClassVar[str] = "a feed entry"
     uses_http: ClassVar[bool] = False
     settings_spec = (
         SettingSpec(
@@ -165,12 +164,6 @@ class FeedPublisher(Publisher):
     def path(self) -> Path:
         """The Atom file."""
         return Path(self.settings["path"])
-
-    def validate(self, post: OutgoingPost) -> list[Problem]:
-        problems = super().validate(post)
-        if not one_line(post.title):
-            problems.append(problem("title", "title_missing", "a feed entry needs a title"))
-        return problems
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
         """Add the post's entry (or replace the one with the same key) and rewrite the feed."""

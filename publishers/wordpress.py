@@ -21,12 +21,10 @@ from publishers.base import (
     ConfigError,
     DeliveryError,
     OutgoingPost,
-    Problem,
     Publisher,
     Receipt,
     SettingSpec,
     TransientError,
-    problem,
     timeout_setting,
 )
 from publishers.http import (
@@ -79,6 +77,7 @@ class WordPressPublisher(Publisher):
 
     kind: ClassVar[str] = "wordpress"
     display_name: ClassVar[str] = "WordPress blog"
+    titled_as: ClassVar[str] = "a blog post"
     connect_timeout: ClassVar[float | None] = 5.0
     can_look_up: ClassVar[bool] = True  # by the slug the key gives
     settings_spec = (
@@ -164,12 +163,6 @@ class WordPressPublisher(Publisher):
 
     def _error(self, response: Response) -> DeliveryError | None:
         return _error_for(response, self._secrets)
-
-    def validate(self, post: OutgoingPost) -> list[Problem]:
-        problems = super().validate(post)
-        if not one_line(post.title):
-            problems.append(problem("title", "title_missing", "a blog post needs a title"))
-        return problems
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
         """Return the post already published under this key's slug, or create it."""
