@@ -37,9 +37,7 @@ from publishers.base import (
     TransientError,
     timeout_setting,
 )
-from publishers.http import (
-    json_object_or_empty,
-)
+from publishers.http import json_object_or_empty
 
 if TYPE_CHECKING:
     import requests
