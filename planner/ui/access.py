@@ -8,12 +8,12 @@ from sqlmodel import Session
 from planner.errors import PermissionDenied
 from planner.models import User
 from planner.permissions import require
-from planner.ui import app, moves
+from planner.ui import moves, state
 
 
 def permitted_user(session: Session, action: str) -> User | None:
     """The signed-in user if they may do `action`; else None, with the refusal shown."""
-    actor = app.current_user(session)
+    actor = state.current_user(session)
     if actor is None:
         return None
     try:

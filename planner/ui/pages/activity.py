@@ -13,7 +13,7 @@ from planner.errors import PermissionDenied
 from planner.models import User
 from planner.permissions import can
 from planner.timezones import parse_day_bound
-from planner.ui import app, keys, moves, paging
+from planner.ui import keys, moves, paging, state
 
 PAGE_SIZE = 50
 
@@ -21,7 +21,7 @@ PAGE_SIZE = 50
 def _choice(label: str, options: list[str], key: str) -> str | None:
     """A filter selectbox whose first option means 'any'."""
     # Texts are looked up now: a format function may be called outside the run.
-    labels = {"": app.t("activity.any"), **{v: v for v in options}}
+    labels = {"": state.t("activity.any"), **{v: v for v in options}}
     picked = st.selectbox(
         label,
         options=list(labels),
@@ -42,11 +42,11 @@ def _csv(engine: Engine, user_id: int, filters: audit.EventFilter) -> str:
 
 def render() -> None:
     """Draw the page."""
-    t = app.t
+    t = state.t
     st.title(t("activity.heading"))
-    engine = app.engine()
+    engine = state.engine()
     with Session(engine, expire_on_commit=False) as session:
-        user = app.current_user(session)
+        user = state.current_user(session)
         if user is None:
             return
         try:
@@ -68,14 +68,14 @@ def render() -> None:
             first: date | None = st.date_input(
                 t("activity.from", zone=user.timezone),
                 value=None,
-                format="DD.MM.YYYY" if app.lang() == "de" else "YYYY-MM-DD",
+                format="DD.MM.YYYY" if state.lang() == "de" else "YYYY-MM-DD",
                 key=keys.ACTIVITY_FROM,
             )
         with dates[1]:
             last: date | None = st.date_input(
                 t("activity.to", zone=user.timezone),
                 value=None,
-                format="DD.MM.YYYY" if app.lang() == "de" else "YYYY-MM-DD",
+                format="DD.MM.YYYY" if state.lang() == "de" else "YYYY-MM-DD",
                 key=keys.ACTIVITY_TO,
             )
             if first is not None and last is not None and last < first:
@@ -107,7 +107,7 @@ def render() -> None:
         st.dataframe(
             [
                 {
-                    t("activity.col.when"): app.when(e.at, user.timezone),
+                    t("activity.col.when"): state.when(e.at, user.timezone),
                     t("activity.col.actor"): e.actor_name,
                     t("activity.col.object"): f"{e.object_type} {e.object_id}",
                     t("activity.col.action"): e.action,

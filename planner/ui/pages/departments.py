@@ -7,15 +7,15 @@ from sqlmodel import Session
 
 from planner import users
 from planner.errors import NotFound, ValidationFailed
-from planner.ui import access, app, keys, moves
+from planner.ui import access, keys, moves, state
 
 
 def render() -> None:
     """Draw the page."""
-    t = app.t
+    t = state.t
     st.title(t("departments.heading"))
-    app.show_done(keys.DEPARTMENTS_DONE)
-    with Session(app.engine(), expire_on_commit=False) as session:
+    state.show_done(keys.DEPARTMENTS_DONE)
+    with Session(state.engine(), expire_on_commit=False) as session:
         actor = access.permitted_user(session, "manage_departments")
         if actor is None:
             return

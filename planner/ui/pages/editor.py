@@ -17,7 +17,7 @@ from planner.errors import (
     ValidationFailed,
 )
 from planner.models import Channel, Piece, PieceStatus, User
-from planner.ui import app, keys, moves
+from planner.ui import keys, moves, state
 from planner.ui.plain import md
 
 
@@ -33,12 +33,12 @@ def _errors() -> dict[str, str]:
 def _field_error(name: str) -> None:
     message = _errors().get(name)
     if message:
-        st.error(f"{app.t('editor.field.' + name)}: {moves.message(message)}")
+        st.error(f"{state.t('editor.field.' + name)}: {moves.message(message)}")
 
 
 def _pick(session: Session, user: User) -> Piece | None:
     """Search and page through pieces; the chosen one, freshly read."""
-    t = app.t
+    t = state.t
     search = st.text_input(t("editor.search"), key=keys.EDITOR_SEARCH)
     result = editing.search_pieces(
         session, actor=user, text=search, page=int(st.session_state.get(keys.EDITOR_PAGE, 1))
@@ -85,7 +85,7 @@ def _fill(piece: Piece, shown: list[Channel]) -> None:
 
 
 def _count_line(check: VariantCheck) -> str:
-    t = app.t
+    t = state.t
     unit_key = f"editor.unit.{check.counted_as}"
     unit = t(unit_key)
     if unit == unit_key:
@@ -96,7 +96,7 @@ def _count_line(check: VariantCheck) -> str:
 
 
 def _variants(session: Session, user: User, shown: list[Channel], title: str, body: str) -> None:
-    t = app.t
+    t = state.t
     if not shown:
         st.info(t("editor.no_channels"))
     for channel in shown:
@@ -121,7 +121,7 @@ def _variants(session: Session, user: User, shown: list[Channel], title: str, bo
 
 def _save(session: Session, user: User, piece: Piece, shown: list[Channel]) -> None:
     """Save what is in the widgets as a new revision, from the revision the editor started on."""
-    t = app.t
+    t = state.t
     base = int(st.session_state.get(keys.EDITOR_BASE, piece.revision))
     data: dict[str, Any] = {
         "title": st.session_state.get(keys.EDITOR_TITLE, ""),
@@ -152,7 +152,7 @@ def _save(session: Session, user: User, piece: Piece, shown: list[Channel]) -> N
 
 def _conflict(session: Session, user: User, piece: Piece) -> None:
     """Someone saved first: say so, show their version, keep ours, offer both ways on."""
-    t = app.t
+    t = state.t
     conflict = st.session_state.get(keys.EDITOR_CONFLICT)
     if not conflict:
         return
@@ -171,7 +171,7 @@ def _conflict(session: Session, user: User, piece: Piece) -> None:
 
 
 def _history(session: Session, user: User, piece: Piece) -> None:
-    t = app.t
+    t = state.t
     assert piece.id is not None
     st.subheader(t("editor.history"))
     revisions = pieces.history(session, actor=user, piece_id=piece.id)
@@ -180,7 +180,7 @@ def _history(session: Session, user: User, piece: Piece) -> None:
         [
             {
                 t("editor.col.revision"): r.number,
-                t("col.when"): app.when(r.created_at, user.timezone),
+                t("col.when"): state.when(r.created_at, user.timezone),
                 t("editor.col.author"): names.get(r.author_id, ""),
                 t("editor.col.note"): r.note,
             }
@@ -230,7 +230,7 @@ def _history(session: Session, user: User, piece: Piece) -> None:
 
 
 def _comments(session: Session, user: User, piece: Piece) -> None:
-    t = app.t
+    t = state.t
     assert piece.id is not None
     st.subheader(t("editor.comments"))
     comments = pieces.list_comments(session, actor=user, piece_id=piece.id)
@@ -242,7 +242,7 @@ def _comments(session: Session, user: User, piece: Piece) -> None:
             t(
                 "editor.comment_by",
                 name=names.get(c.author_id, ""),
-                when=app.when(c.created_at, user.timezone),
+                when=state.when(c.created_at, user.timezone),
                 revision=c.revision,
             )
         )
@@ -273,10 +273,10 @@ def _comments(session: Session, user: User, piece: Piece) -> None:
 
 def render() -> None:
     """Draw the page."""
-    t = app.t
+    t = state.t
     st.title(t("editor.heading"))
-    with Session(app.engine(), expire_on_commit=False) as session:
-        user = app.current_user(session)
+    with Session(state.engine(), expire_on_commit=False) as session:
+        user = state.current_user(session)
         if user is None:
             return
         piece = _pick(session, user)
@@ -293,7 +293,7 @@ def render() -> None:
             for c in channels.list_channels(session, actor=user, include_disabled=False)
             if c.id not in {p.id for p in planned}
         }
-        app.show_done(keys.EDITOR_DONE)
+        state.show_done(keys.EDITOR_DONE)
         st.text(
             t(
                 "editor.state",

@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 from planner import org_settings, planning, publishing
 from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
 from planner.models import Channel, Piece, Post, PostStatus, PublishAttempt, Role, User
-from planner.ui import app, keys, moves
+from planner.ui import keys, moves, state
 
 # Where the scheduler leaves a post to a person; the table says what they may do with it.
 _ATTENTION = [
@@ -27,10 +27,10 @@ _BUTTONS = {
 
 def render() -> None:
     """Draw the page."""
-    t = app.t
+    t = state.t
     st.title(t("pub.heading"))
-    with Session(app.engine(), expire_on_commit=False) as session:
-        user = app.current_user(session)
+    with Session(state.engine(), expire_on_commit=False) as session:
+        user = state.current_user(session)
         if user is None:
             return
         summary = publishing.status_summary(session, actor=user)
@@ -44,7 +44,7 @@ def render() -> None:
         else:
             st.success(t("pub.running"))
         for name, until in summary.paused:
-            st.warning(t("pub.paused", channel=name, until=app.when(until, user.timezone)))
+            st.warning(t("pub.paused", channel=name, until=state.when(until, user.timezone)))
         st.text(
             t(
                 "pub.counts",
@@ -82,7 +82,7 @@ def render() -> None:
             (p, t(f"status.{p.status}"), p.last_error or "") for p in stuck
         ]
         st.subheader(t("pub.attention"))
-        app.show_done(keys.PUB_DONE)
+        state.show_done(keys.PUB_DONE)
         if not rows:
             st.info(t("pub.nothing"))
         else:
@@ -90,7 +90,7 @@ def render() -> None:
                 [
                     {
                         t("col.post"): post.id,
-                        t("col.when"): app.when(post.publish_at, user.timezone),
+                        t("col.when"): state.when(post.publish_at, user.timezone),
                         t("col.channel"): names.get(post.channel_id, ""),
                         t("col.piece"): titles.get(post.piece_id, ""),
                         t("col.status"): status,
@@ -110,7 +110,7 @@ def render() -> None:
         [
             {
                 t("col.post"): a.post_id,
-                t("col.when"): app.when(a.started_at, user.timezone),
+                t("col.when"): state.when(a.started_at, user.timezone),
                 t("col.outcome"): t(f"outcome.{a.outcome}") if a.outcome else "…",
                 t("col.http"): a.http_status,
                 t("col.duration"): a.duration_ms,
@@ -126,9 +126,9 @@ def render() -> None:
 def _take(post_id: int, action: str, version: int) -> None:
     """Button callback: one move of one post, bound to the version the button was shown for
     (a post the scheduler took meanwhile is refused, saying what is allowed now)."""
-    t = app.t
-    with Session(app.engine(), expire_on_commit=False) as session:
-        user = app.current_user(session)
+    t = state.t
+    with Session(state.engine(), expire_on_commit=False) as session:
+        user = state.current_user(session)
         if user is None:
             return
         try:
@@ -154,7 +154,7 @@ def _take(post_id: int, action: str, version: int) -> None:
 
 def _actions(user: User, stuck: list[Post]) -> None:
     """The moves the workflow allows `user` for one post that needs a person."""
-    t = app.t
+    t = state.t
     if not stuck:
         # A refused move of a post that meanwhile left the list is still said.
         moves.show_refused(keys.PUB_ERRORS, "post")

@@ -8,16 +8,16 @@ from sqlmodel import Session
 
 from planner import org_settings
 from planner.errors import ValidationFailed
-from planner.ui import access, app, keys, moves
+from planner.ui import access, keys, moves, state
 from planner.ui.i18n import LANGUAGES
 
 
 def render() -> None:
     """Draw the page."""
-    t = app.t
+    t = state.t
     st.title(t("settings.heading"))
-    app.show_done(keys.SETTINGS_DONE)
-    with Session(app.engine(), expire_on_commit=False) as session:
+    state.show_done(keys.SETTINGS_DONE)
+    with Session(state.engine(), expire_on_commit=False) as session:
         actor = access.permitted_user(session, "change_settings")
         if actor is None:
             return

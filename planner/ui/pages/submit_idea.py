@@ -8,7 +8,7 @@ from sqlmodel import Session
 from planner import ideas, users
 from planner.errors import PermissionDenied, ValidationFailed
 from planner.models import Department, Role, Urgency
-from planner.ui import app, keys, moves, similar_ideas
+from planner.ui import keys, moves, similar_ideas, state
 
 _FIELDS = {
     "title": keys.SUBMIT_TITLE,
@@ -24,12 +24,12 @@ _FIELDS = {
 
 def _field_error(errors: dict[str, str], name: str) -> None:
     if name in errors:
-        st.error(f"{app.t('field.' + name)}: {moves.message(errors[name])}")
+        st.error(f"{state.t('field.' + name)}: {moves.message(errors[name])}")
 
 
 def render() -> None:
     """Draw the page."""
-    t = app.t
+    t = state.t
     st.title(t("submit.heading"))
     done = st.session_state.pop(keys.SUBMIT_DONE, None)
     if done is not None:
@@ -40,8 +40,8 @@ def render() -> None:
         for name, message in errors.items():
             if name not in _FIELDS:
                 st.error(moves.message(message))
-    with Session(app.engine(), expire_on_commit=False) as session:
-        user = app.current_user(session)
+    with Session(state.engine(), expire_on_commit=False) as session:
+        user = state.current_user(session)
         if user is None:
             return
         departments = [d.name for d in users.list_departments(session, actor=user)]
