@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from planner import org_settings, planning, publishing
+from planner import channels, org_settings, planning, publishing
 from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
-from planner.models import Channel, Piece, Post, PostStatus, PublishAttempt, Role, User
+from planner.models import Post, PostStatus, Role, User
+from planner.publishing import views
 from planner.ui import keys, moves, state
 
-# Where the scheduler leaves a post to a person; the table says what they may do with it.
-_ATTENTION = [
-    PostStatus.failed,
-    PostStatus.missed,
-    PostStatus.needs_check,
-    PostStatus.awaiting_manual,
-]
 # The moves this page takes, with their buttons; Calendar moves posts to other times.
 _BUTTONS = {
     "retry": keys.PUB_RETRY,
@@ -64,20 +58,11 @@ def render() -> None:
                 )
                 st.rerun()
 
-        names = {c.id: c.name for c in session.exec(select(Channel))}
+        names = {c.id: c.name for c in channels.list_channels(session, actor=user)}
         held = planning.held_posts(session, actor=user, limit=200)
-        stuck = list(
-            session.exec(
-                select(Post)
-                .where(col(Post.status).in_(_ATTENTION))
-                .order_by(col(Post.publish_at))
-                .limit(200)
-            )
-        )
+        stuck = views.posts_needing_a_person(session, actor=user, limit=200)
         piece_ids = {p.piece_id for p in stuck} | {h.post.piece_id for h in held}
-        titles = {
-            p.id: p.title for p in session.exec(select(Piece).where(col(Piece.id).in_(piece_ids)))
-        }
+        titles = views.piece_titles(session, actor=user, piece_ids=piece_ids)
         rows = [(h.post, t("status.planned"), t(f"hold.{h.reason.name}")) for h in held] + [
             (p, t(f"status.{p.status}"), p.last_error or "") for p in stuck
         ]
@@ -102,9 +87,7 @@ def render() -> None:
             )
         _actions(user, stuck)
 
-        attempts = list(
-            session.exec(select(PublishAttempt).order_by(col(PublishAttempt.id).desc()).limit(100))
-        )
+        attempts = views.latest_attempts(session, actor=user, limit=100)
     st.subheader(t("pub.ledger"))
     st.dataframe(
         [
