@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 
 import streamlit as st
+from sqlmodel import Session
 
-from planner import workflow
+from planner import pieces, workflow
 from planner.errors import (
     EditConflict,
     FourEyesViolation,
@@ -18,7 +19,7 @@ from planner.errors import (
     TimeInputError,
     ValidationFailed,
 )
-from planner.models import Role
+from planner.models import Piece, Role, User
 from planner.ui import state
 from planner.ui.i18n import render_message
 
@@ -49,6 +50,20 @@ def message(text: str) -> str:
             IllegalTransition(p["kind"], p["obj_id"], p["state"], p["action"], p["allowed"])
         )
     return render_message(state.lang(), text)
+
+
+def send_back(
+    session: Session, *, user: User, piece_id: int, revision: int, comment_key: str
+) -> Piece:
+    """Request changes to the revision that was shown, with the comment typed under
+    `comment_key`."""
+    return pieces.request_changes(
+        session,
+        actor=user,
+        piece_id=piece_id,
+        comment=st.session_state.get(comment_key, ""),
+        revision=revision,
+    )
 
 
 def field_messages(err: ValidationFailed) -> dict[str, str]:

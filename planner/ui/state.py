@@ -91,6 +91,20 @@ def current_user(session: Session) -> User | None:
     return user
 
 
+@contextmanager
+def signed_in() -> Iterator[tuple[Session, User | None]]:
+    """A database session for this run, and the signed-in user read in it (None if nobody)."""
+    with Session(engine(), expire_on_commit=False) as session:
+        yield session, current_user(session)
+
+
+def heading(text_key: str, done_key: str | None = None) -> None:
+    """A page's title, and under it the notice a previous run left under `done_key`."""
+    st.title(t(text_key))
+    if done_key is not None:
+        show_done(done_key)
+
+
 def show_done(key: str) -> None:
     """Show, once, the message that a previous run left under `key` for this one."""
     done = st.session_state.pop(key, None)

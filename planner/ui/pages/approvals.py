@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlmodel import Session
 
 from planner import pieces
 from planner.errors import PlannerError
@@ -15,8 +14,7 @@ PAGE_SIZE = 20
 
 def _decide(action: str, piece_id: int, revision: int) -> None:
     """Button callback: approve or request changes for exactly the revision that was shown."""
-    with Session(state.engine(), expire_on_commit=False) as session:
-        user = state.current_user(session)
+    with state.signed_in() as (session, user):
         if user is None:
             return
         try:
@@ -29,12 +27,12 @@ def _decide(action: str, piece_id: int, revision: int) -> None:
                     note=st.session_state.get(keys.APPROVALS_COMMENT, ""),
                 )
             else:
-                pieces.request_changes(
+                moves.send_back(
                     session,
-                    actor=user,
+                    user=user,
                     piece_id=piece_id,
-                    comment=st.session_state.get(keys.APPROVALS_COMMENT, ""),
                     revision=revision,
+                    comment_key=keys.APPROVALS_COMMENT,
                 )
         except PlannerError as err:
             st.session_state[keys.APPROVALS_ERROR] = {action: moves.error_text(err)}
@@ -50,11 +48,9 @@ def _decide(action: str, piece_id: int, revision: int) -> None:
 def render() -> None:
     """Draw the page."""
     t = state.t
-    st.title(t("approvals.heading"))
-    state.show_done(keys.APPROVALS_DONE)
+    state.heading("approvals.heading", keys.APPROVALS_DONE)
     errors: dict[str, list[str]] = st.session_state.pop(keys.APPROVALS_ERROR, None) or {}
-    with Session(state.engine(), expire_on_commit=False) as session:
-        user = state.current_user(session)
+    with state.signed_in() as (session, user):
         if user is None:
             return
         total = pieces.count_pieces_by_status(session, actor=user)[PieceStatus.in_review]

@@ -29,8 +29,7 @@ def _move(piece_id: int, action: str, revision: int) -> None:
     if action == "request_changes":  # needs a comment: ask for it in a dialog
         st.session_state[keys.BOARD_DIALOG] = {"piece": piece_id, "revision": revision}
         return
-    with Session(state.engine(), expire_on_commit=False) as session:
-        user = state.current_user(session)
+    with state.signed_in() as (session, user):
         if user is None:
             return
         try:
@@ -54,17 +53,16 @@ def _close_dialog() -> None:
 
 def _send_comment(piece_id: int, revision: int) -> None:
     """Dialog callback: request changes with the comment typed (kept if refused)."""
-    with Session(state.engine(), expire_on_commit=False) as session:
-        user = state.current_user(session)
+    with state.signed_in() as (session, user):
         if user is None:
             return
         try:
-            pieces.request_changes(
+            moves.send_back(
                 session,
-                actor=user,
+                user=user,
                 piece_id=piece_id,
-                comment=st.session_state.get(keys.BOARD_COMMENT, ""),
                 revision=revision,
+                comment_key=keys.BOARD_COMMENT,
             )
         except PlannerError as err:
             moves.refused(keys.BOARD_ERRORS)["dialog"] = moves.error_text(err)
@@ -146,11 +144,8 @@ def _column(session: Session, user: User, status: PieceStatus, count: int) -> No
 
 def render() -> None:
     """Draw the page."""
-    t = state.t
-    st.title(t("board.heading"))
-    state.show_done(keys.BOARD_DONE)
-    with Session(state.engine(), expire_on_commit=False) as session:
-        user = state.current_user(session)
+    state.heading("board.heading", keys.BOARD_DONE)
+    with state.signed_in() as (session, user):
         if user is None:
             return
         counts = pieces.count_pieces_by_status(session, actor=user)

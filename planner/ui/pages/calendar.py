@@ -369,8 +369,7 @@ def _take(post_id: int, action: str, version: int) -> None:
     (a post the scheduler took meanwhile is refused, saying what is allowed now)."""
     t = state.t
     errors: dict[str, str] = {}
-    with Session(state.engine(), expire_on_commit=False) as session:
-        user = state.current_user(session)
+    with state.signed_in() as (session, user):
         if user is None:
             return
         try:
@@ -451,9 +450,8 @@ def _move(entries: list[CalendarEntry], user: User) -> None:
 def render() -> None:
     """Draw the page."""
     t = state.t
-    st.title(t("calendar.heading"))
-    with Session(state.engine(), expire_on_commit=False) as session:
-        user = state.current_user(session)
+    state.heading("calendar.heading")
+    with state.signed_in() as (session, user):
         if user is None:
             return
         st.caption(t("calendar.zone", zone=user.timezone))

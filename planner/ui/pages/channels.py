@@ -17,7 +17,7 @@ from streamlit.delta_generator import DeltaGenerator
 from planner import channels
 from planner.errors import ConfigurationError, NotFound, ValidationFailed
 from planner.models import Channel, User
-from planner.ui import access, keys, moves, state
+from planner.ui import access, keys, moves, state, tables
 from publishers import REGISTRY
 from publishers.base import SettingSpec
 
@@ -223,32 +223,27 @@ def _state(channel: Channel) -> str:
 def render() -> None:
     """Draw the page."""
     t = state.t
-    st.title(t("channels.heading"))
-    state.show_done(keys.CHANNELS_DONE)
-    with Session(state.engine(), expire_on_commit=False) as session:
-        actor = access.permitted_user(session, "manage_channels")
+    state.heading("channels.heading", keys.CHANNELS_DONE)
+    with access.permitted("manage_channels") as (session, actor):
         if actor is None:
             return
         listed = channels.list_channels(session, actor=actor)
-        if not listed:
-            st.info(t("channels.empty"))
-        else:
-            st.dataframe(
-                [
-                    {
-                        t("channels.col.name"): c.name,
-                        t("channels.col.kind"): c.kind,
-                        t("channels.col.state"): _state(c),
-                        t("channels.col.cap"): c.daily_cap,
-                        t("channels.col.dedup"): t(f"channels.dedup.short_{_yes_no(c)}"),
-                        t("channels.col.settings"): ", ".join(
-                            f"{k}={v}" for k, v in channels.public_view(c).items()
-                        ),
-                    }
-                    for c in listed
-                ],
-                hide_index=True,
-            )
+        tables.table(
+            [
+                {
+                    t("channels.col.name"): c.name,
+                    t("channels.col.kind"): c.kind,
+                    t("channels.col.state"): _state(c),
+                    t("channels.col.cap"): c.daily_cap,
+                    t("channels.col.dedup"): t(f"channels.dedup.short_{_yes_no(c)}"),
+                    t("channels.col.settings"): ", ".join(
+                        f"{k}={v}" for k, v in channels.public_view(c).items()
+                    ),
+                }
+                for c in listed
+            ],
+            empty=t("channels.empty"),
+        )
         by_id = {c.id: c for c in listed}
         if keys.CHANNELS_PICK_NEXT in st.session_state:
             st.session_state[keys.CHANNELS_PICK] = st.session_state.pop(keys.CHANNELS_PICK_NEXT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import streamlit as st
@@ -16,7 +17,7 @@ from planner.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from planner.models import Channel, Piece, PieceStatus, User
+from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User
 from planner.ui import keys, moves, state
 from planner.ui.plain import md
 
@@ -170,12 +171,19 @@ def _conflict(session: Session, user: User, piece: Piece) -> None:
         st.rerun()
 
 
+def _author_names(
+    session: Session, user: User, written: Sequence[Revision] | Sequence[Comment]
+) -> dict[int, str]:
+    """The display names of those who wrote `written`, by user id."""
+    return editing.display_names(session, actor=user, user_ids={w.author_id for w in written})
+
+
 def _history(session: Session, user: User, piece: Piece) -> None:
     t = state.t
     assert piece.id is not None
     st.subheader(t("editor.history"))
     revisions = pieces.history(session, actor=user, piece_id=piece.id)
-    names = editing.display_names(session, actor=user, user_ids={r.author_id for r in revisions})
+    names = _author_names(session, user, revisions)
     st.dataframe(
         [
             {
@@ -234,7 +242,7 @@ def _comments(session: Session, user: User, piece: Piece) -> None:
     assert piece.id is not None
     st.subheader(t("editor.comments"))
     comments = pieces.list_comments(session, actor=user, piece_id=piece.id)
-    names = editing.display_names(session, actor=user, user_ids={c.author_id for c in comments})
+    names = _author_names(session, user, comments)
     if not comments:
         st.caption(t("editor.no_comments"))
     for c in comments:
@@ -274,9 +282,8 @@ def _comments(session: Session, user: User, piece: Piece) -> None:
 def render() -> None:
     """Draw the page."""
     t = state.t
-    st.title(t("editor.heading"))
-    with Session(state.engine(), expire_on_commit=False) as session:
-        user = state.current_user(session)
+    state.heading("editor.heading")
+    with state.signed_in() as (session, user):
         if user is None:
             return
         piece = _pick(session, user)

@@ -18,8 +18,7 @@ PAGE_SIZE = 25
 
 def _act(action: str, idea_id: int) -> None:
     """Button callback: one move on one idea; widget state may still change here."""
-    with Session(state.engine(), expire_on_commit=False) as session:
-        user = state.current_user(session)
+    with state.signed_in() as (session, user):
         if user is None:
             return
         try:
@@ -231,10 +230,8 @@ def _triage(session: Session, user: User, filters: dict[str, Any], total: int) -
 def render() -> None:
     """Draw the page."""
     t = state.t
-    st.title(t("inbox.heading"))
-    state.show_done(keys.INBOX_DONE)
-    with Session(state.engine(), expire_on_commit=False) as session:
-        user = state.current_user(session)
+    state.heading("inbox.heading", keys.INBOX_DONE)
+    with state.signed_in() as (session, user):
         if user is None:
             return
         _chart(session, user)

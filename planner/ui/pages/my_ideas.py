@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlmodel import Session
 
 from planner import ideas
 from planner.ui import keys, paging, state
@@ -14,9 +13,8 @@ PAGE_SIZE = 50
 def render() -> None:
     """Draw the page."""
     t = state.t
-    st.title(t("my_ideas.heading"))
-    with Session(state.engine(), expire_on_commit=False) as session:
-        user = state.current_user(session)
+    state.heading("my_ideas.heading")
+    with state.signed_in() as (session, user):
         if user is None:
             return
         total = ideas.count_ideas(session, actor=user, mine=True)

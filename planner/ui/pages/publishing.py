@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlmodel import Session
 
 from planner import channels, org_settings, planning, publishing
 from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
 from planner.models import Post, PostStatus, Role, User
 from planner.publishing import views
-from planner.ui import keys, moves, state
+from planner.ui import keys, moves, state, tables
 
 # The moves this page takes, with their buttons; Calendar moves posts to other times.
 _BUTTONS = {
@@ -22,9 +21,8 @@ _BUTTONS = {
 def render() -> None:
     """Draw the page."""
     t = state.t
-    st.title(t("pub.heading"))
-    with Session(state.engine(), expire_on_commit=False) as session:
-        user = state.current_user(session)
+    state.heading("pub.heading")
+    with state.signed_in() as (session, user):
         if user is None:
             return
         summary = publishing.status_summary(session, actor=user)
@@ -68,23 +66,20 @@ def render() -> None:
         ]
         st.subheader(t("pub.attention"))
         state.show_done(keys.PUB_DONE)
-        if not rows:
-            st.info(t("pub.nothing"))
-        else:
-            st.dataframe(
-                [
-                    {
-                        t("col.post"): post.id,
-                        t("col.when"): state.when(post.publish_at, user.timezone),
-                        t("col.channel"): names.get(post.channel_id, ""),
-                        t("col.piece"): titles.get(post.piece_id, ""),
-                        t("col.status"): status,
-                        t("col.reason"): reason,
-                    }
-                    for post, status, reason in rows
-                ],
-                hide_index=True,
-            )
+        tables.table(
+            [
+                {
+                    t("col.post"): post.id,
+                    t("col.when"): state.when(post.publish_at, user.timezone),
+                    t("col.channel"): names.get(post.channel_id, ""),
+                    t("col.piece"): titles.get(post.piece_id, ""),
+                    t("col.status"): status,
+                    t("col.reason"): reason,
+                }
+                for post, status, reason in rows
+            ],
+            empty=t("pub.nothing"),
+        )
         _actions(user, stuck)
 
         attempts = views.latest_attempts(session, actor=user, limit=100)
@@ -110,8 +105,7 @@ def _take(post_id: int, action: str, version: int) -> None:
     """Button callback: one move of one post, bound to the version the button was shown for
     (a post the scheduler took meanwhile is refused, saying what is allowed now)."""
     t = state.t
-    with Session(state.engine(), expire_on_commit=False) as session:
-        user = state.current_user(session)
+    with state.signed_in() as (session, user):
         if user is None:
             return
         try:

@@ -4,7 +4,6 @@ planner's own message next to a bad value."""
 from __future__ import annotations
 
 import streamlit as st
-from sqlmodel import Session
 from streamlit.delta_generator import DeltaGenerator
 
 from planner import org_settings
@@ -50,10 +49,8 @@ def _wanted(name: str) -> str:
 def render() -> None:
     """Draw the page."""
     t = state.t
-    st.title(t("settings.heading"))
-    state.show_done(keys.SETTINGS_DONE)
-    with Session(state.engine(), expire_on_commit=False) as session:
-        actor = access.permitted_user(session, "change_settings")
+    state.heading("settings.heading", keys.SETTINGS_DONE)
+    with access.permitted("change_settings") as (session, actor):
         if actor is None:
             return
         current = org_settings.all_settings(session, actor=actor)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlmodel import Session
 
 from planner import ideas, users
 from planner.errors import PermissionDenied, ValidationFailed
@@ -30,7 +29,7 @@ def _field_error(errors: dict[str, str], name: str) -> None:
 def render() -> None:
     """Draw the page."""
     t = state.t
-    st.title(t("submit.heading"))
+    state.heading("submit.heading")
     done = st.session_state.pop(keys.SUBMIT_DONE, None)
     if done is not None:
         st.success(t("submit.done", id=done))
@@ -40,8 +39,7 @@ def render() -> None:
         for name, message in errors.items():
             if name not in _FIELDS:
                 st.error(moves.message(message))
-    with Session(state.engine(), expire_on_commit=False) as session:
-        user = state.current_user(session)
+    with state.signed_in() as (session, user):
         if user is None:
             return
         departments = [d.name for d in users.list_departments(session, actor=user)]

@@ -207,10 +207,8 @@ def _email(
 def render() -> None:
     """Draw the page."""
     t = state.t
-    st.title(t("users.heading"))
-    state.show_done(keys.USERS_DONE)
-    with Session(state.engine(), expire_on_commit=False) as session:
-        actor = state.current_user(session)
+    state.heading("users.heading", keys.USERS_DONE)
+    with state.signed_in() as (session, actor):
         if actor is None:
             return
         try:
