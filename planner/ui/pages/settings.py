@@ -16,11 +16,8 @@ def _setting_widget(name: str, value: str) -> None:
     """The input for one setting, as its kind asks, labelled and explained in the session's
     language."""
     t = state.t
-    label, help_text, key = (
-        t(f"settings.label.{name}"),
-        t(f"settings.help.{name}"),
-        keys.SETTINGS_FIELD + name,
-    )
+    label, help_text = t(f"settings.label.{name}"), t(f"settings.help.{name}")
+    key = keys.SETTINGS_FIELD + name
     kind = org_settings.setting_kind(name)
     if kind == "switch":
         st.checkbox(label, value=value == "on", help=help_text, key=key)
