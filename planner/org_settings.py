@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import Session, select
 
@@ -140,3 +140,18 @@ def set_setting(session: Session, *, actor: User, key: str, value: Any) -> str:
     )
     session.commit()
     return clean
+
+
+SettingKind = Literal["switch", "language", "text"]
+
+
+def setting_kind(key: str) -> SettingKind:
+    """How a setting's value is given: on or off, a dashboard language, or free text."""
+    spec = SPECS.get(key)
+    if spec is None:
+        raise NotFound("setting", key)
+    if spec.clean is _switch:
+        return "switch"
+    if spec.clean is _language:
+        return "language"
+    return "text"

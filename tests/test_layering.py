@@ -1,4 +1,5 @@
-"""Layering: only the UI imports streamlit, only the publishers import requests."""
+"""Layering: only the UI imports streamlit, only the publishers import requests, and the UI
+runs no database query of its own (it calls `planner/`)."""
 
 from __future__ import annotations
 
@@ -81,11 +82,64 @@ def repository_sources() -> dict[PurePosixPath, str]:
     }
 
 
+_QUERY_PACKAGES = ("sqlmodel", "sqlalchemy")
+_QUERY_METHODS = ("exec", "execute")
+
+
+def own_queries(source: str) -> list[str]:
+    """What in `source` builds or runs a database query itself: `select` imported from (or
+    reached through) sqlmodel or sqlalchemy, and `.exec(...)` / `.execute(...)` calls."""
+    tree = ast.parse(source)
+    packages: set[str] = set()  # local names bound to sqlmodel or sqlalchemy (or a submodule)
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in _QUERY_PACKAGES:
+                    packages.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in (
+            _QUERY_PACKAGES
+        ):
+            for alias in node.names:
+                if alias.name == "select":
+                    found.append(f"line {node.lineno}: imports select from {node.module}")
+                else:
+                    packages.add(alias.asname or alias.name)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "select":
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in packages:
+                found.append(f"line {node.lineno}: uses {ast.unparse(node)}")
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _QUERY_METHODS
+        ):
+            found.append(f"line {node.lineno}: calls {ast.unparse(node.func)}()")
+    return sorted(found, key=lambda text: int(text.split()[1].rstrip(":")))
+
+
+def ui_query_violations(sources: dict[PurePosixPath, str]) -> list[str]:
+    """One line per query the dashboard builds or runs itself, for files under planner/ui/."""
+    return [
+        f"{path} {finding}"
+        for path, source in sorted(sources.items())
+        if path.parts[:2] == ("planner", "ui")
+        for finding in own_queries(source)
+    ]
+
+
 # --- the repository -------------------------------------------------------------------------
 
 
 def test_repository_keeps_streamlit_in_the_ui_and_requests_in_the_publishers() -> None:
     assert layering_violations(repository_sources()) == []
+
+
+def test_dashboard_runs_no_query_of_its_own() -> None:
+    assert ui_query_violations(repository_sources()) == []
 
 
 def test_scan_reads_the_domain_and_the_publishers_but_not_the_virtualenv() -> None:
@@ -155,6 +209,63 @@ def test_checker_reports_every_offending_file() -> None:
         "planner/a.py imports requests",
         "planner/a.py imports streamlit",
         "planner/ui/b.py imports requests",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        pytest.param(
+            "from sqlmodel import Session, select\n",
+            ["line 1: imports select from sqlmodel"],
+            id="sqlmodel-select",
+        ),
+        pytest.param(
+            "from sqlalchemy.sql import select as sel\n",
+            ["line 1: imports select from sqlalchemy.sql"],
+            id="sqlalchemy-submodule-renamed",
+        ),
+        pytest.param(
+            "import sqlmodel\nq = sqlmodel.select(1)\n",
+            ["line 2: uses sqlmodel.select"],
+            id="through-the-module",
+        ),
+        pytest.param(
+            "import sqlalchemy as sa\nq = sa.sql.select(1)\n",
+            ["line 2: uses sa.sql.select"],
+            id="through-an-alias",
+        ),
+        pytest.param(
+            "def f(session):\n    return session.exec(q)\n",
+            ["line 2: calls session.exec()"],
+            id="session-exec",
+        ),
+        pytest.param(
+            "def f(conn):\n    conn.execute(q)\n",
+            ["line 2: calls conn.execute()"],
+            id="connection-execute",
+        ),
+        pytest.param("from sqlmodel import Session\n", [], id="session-only"),
+        pytest.param("st.selectbox('a', [1])\nat.selectbox(key='k').select(1)\n", [], id="widgets"),
+        pytest.param("text = 'session.exec(select(Post))'\n", [], id="string-only"),
+    ],
+)
+def test_query_checker_flags_what_builds_or_runs_a_query(source: str, expected: list[str]) -> None:
+    assert own_queries(source) == expected
+
+
+def test_query_checker_looks_only_at_the_dashboard() -> None:
+    query = "from sqlmodel import select\n"
+    sources = {
+        PurePosixPath("planner/ui/pages/board.py"): query,
+        PurePosixPath("planner/ui/access.py"): query,
+        PurePosixPath("planner/pieces.py"): query,
+        PurePosixPath("tests/ui/test_board.py"): query,
+    }
+
+    assert ui_query_violations(sources) == [
+        "planner/ui/access.py line 1: imports select from sqlmodel",
+        "planner/ui/pages/board.py line 1: imports select from sqlmodel",
     ]
 
 

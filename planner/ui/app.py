@@ -2,91 +2,19 @@
 
 from __future__ import annotations
 
-import threading
-from datetime import date, datetime
 from pathlib import Path
 from typing import NoReturn
 
 import streamlit as st
-from sqlalchemy import Engine
 from sqlmodel import Session
 
 from planner import publishing, sso, users
-from planner.config import load_oidc_settings, load_settings
-from planner.db import get_engine
+from planner.config import load_oidc_settings
 from planner.errors import AccountDisabled, AuthenticationFailed, SignInThrottled
-from planner.migrate import prepare
 from planner.models import Role, User
-from planner.timezones import to_local
 from planner.ui import keys, session_cookie
-from planner.ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
-
-
-@st.cache_resource
-def _engine(url: str) -> Engine:
-    """One engine per server process and database, migrated once at start."""
-    engine = get_engine(url)
-    prepare(engine)
-    return engine
-
-
-def engine() -> Engine:
-    """The dashboard's database engine (PLANNER_DATABASE_URL, read on every run)."""
-    return _engine(load_settings().database_url)
-
-
-# The language of the run in progress, resolved once at its start by `run()`. A page
-# translates hundreds of labels in one run, and each session-state read costs about 20 µs
-# (it goes through the widget registry, as the sidebar's selectbox owns the key). Every
-# run gets a thread of its own and cannot change its language half-way: a change reruns.
-_this_run = threading.local()
-
-
-def _session_language() -> str:
-    value = st.session_state.get(keys.LANGUAGE, DEFAULT_LANGUAGE)
-    return value if value in LANGUAGES else DEFAULT_LANGUAGE
-
-
-def lang() -> str:
-    """The language chosen for this browser session."""
-    value: str | None = getattr(_this_run, "language", None)
-    return value if value is not None else _session_language()
-
-
-def t(key: str, **values: object) -> str:
-    """A dashboard text in the session's language."""
-    return translate(lang(), key, **values)
-
-
-def when(instant: datetime | None, tz_name: str) -> str:
-    """A moment in the user's zone, written as the session's language writes dates."""
-    if instant is None:
-        return ""
-    return to_local(instant, tz_name).strftime(t("format.datetime"))
-
-
-def day(value: date) -> str:
-    """A calendar day, written as the session's language writes dates."""
-    return value.strftime(t("format.date"))
-
-
-def current_user(session: Session) -> User | None:
-    """The signed-in user, re-read on every run so a disabled account drops out at once."""
-    user_id = st.session_state.get(keys.USER_ID)
-    if user_id is None:
-        return None
-    user = session.get(User, user_id)
-    if user is None or user.disabled:
-        st.session_state.pop(keys.USER_ID, None)
-        return None
-    return user
-
-
-def show_done(key: str) -> None:
-    """Show, once, the message that a previous run left under `key` for this one."""
-    done = st.session_state.pop(key, None)
-    if done:
-        st.success(done)
+from planner.ui.i18n import LANGUAGES
+from planner.ui.state import current_user, engine, language_of_run, t
 
 
 def _sso_enabled() -> bool:
@@ -256,11 +184,8 @@ def run() -> None:
     """Draw the app for this run."""
     with Session(engine(), expire_on_commit=False) as session:
         session_cookie.resume(session)  # before the language: a resumed user brings theirs
-    _this_run.language = _session_language()
-    try:
+    with language_of_run():
         _run()
-    finally:
-        _this_run.language = None
 
 
 def _run() -> None:

@@ -17,7 +17,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from planner import csvio
 from planner.errors import CsvImportFailed, PlannerError
 from planner.models import User
-from planner.ui import app, keys, moves
+from planner.ui import keys, moves, state
 from planner.ui.plain import md
 
 Kind = Literal["ideas", "plan"]
@@ -27,9 +27,9 @@ def import_file(session: Session, *, user: User, kind: Kind, raw: bytes) -> str:
     """Import `raw` as `kind` for `user`; the success text, or CsvImportFailed."""
     if kind == "ideas":
         stored = csvio.import_ideas(session, actor=user, raw=raw)
-        return app.t("csv.done.ideas", count=len(stored))
+        return state.t("csv.done.ideas", count=len(stored))
     result = csvio.import_plan(session, actor=user, raw=raw)
-    return app.t(
+    return state.t(
         "csv.done.plan",
         created=len(result.created),
         moved=len(result.moved),
@@ -40,7 +40,7 @@ def import_file(session: Session, *, user: User, kind: Kind, raw: bytes) -> str:
 def problem_lines(err: CsvImportFailed) -> list[str]:
     """Every broken line of a refused file, as 'Line 3: …' in the session's language."""
     return [
-        app.t("csv.line", line=line, message=moves.message(text)) for line, text in err.problems
+        state.t("csv.line", line=line, message=moves.message(text)) for line, text in err.problems
     ]
 
 
@@ -59,8 +59,8 @@ def export_file(engine: Engine, user_id: int, kind: Kind) -> str:
 
 
 def _refused(status: Any, err: CsvImportFailed) -> None:
-    status.update(label=app.t("csv.refused"), state="error")
-    st.error(app.t("csv.nothing_imported", count=len(err.problems)))
+    status.update(label=state.t("csv.refused"), state="error")
+    st.error(state.t("csv.nothing_imported", count=len(err.problems)))
     for line in problem_lines(err):
         st.error(md(line))
 
@@ -69,7 +69,7 @@ def _import(user_id: int, kind: Kind, uploaded: UploadedFile) -> None:
     """Run one import with its progress shown; on success, start over with the new data.
 
     A file over `csvio.MAX_BYTES` is refused by its size, before its content is read."""
-    t = app.t
+    t = state.t
     with st.status(t("csv.reading"), expanded=True) as status:
         try:
             csvio.check_size(uploaded.size)
@@ -80,7 +80,7 @@ def _import(user_id: int, kind: Kind, uploaded: UploadedFile) -> None:
         st.text(t("csv.size", size=len(raw)))
         status.update(label=t("csv.checking"))
         try:
-            with Session(app.engine(), expire_on_commit=False) as session:
+            with Session(state.engine(), expire_on_commit=False) as session:
                 user = session.get(User, user_id)
                 if user is None:
                     return
@@ -102,10 +102,10 @@ def _import(user_id: int, kind: Kind, uploaded: UploadedFile) -> None:
 
 def panel(user: User, kind: Kind) -> None:
     """The 'Import / export CSV' expander for `kind`."""
-    t = app.t
+    t = state.t
     assert user.id is not None
     user_id = user.id
-    engine = app.engine()
+    engine = state.engine()
     done = st.session_state.pop(keys.CSV_DONE + kind, None)
     with st.expander(t("csv.heading"), expanded=done is not None):
         if done:

@@ -162,11 +162,7 @@ CHANNELS_DONE = "channels_done"
 CHANNELS_DEDUP_DECLARE = "channels_dedup_declare"
 CHANNELS_DEDUP_DETECT = "channels_dedup_detect"
 SETTINGS_FORM = "settings_form"
-SETTINGS_TIMEZONE = "settings_timezone"
-SETTINGS_LANGUAGE = "settings_language"
-SETTINGS_LATENESS = "settings_lateness"
-SETTINGS_FREEZE = "settings_freeze"
-SETTINGS_PRIVATE_NETWORK = "settings_private_network"
+SETTINGS_FIELD = "settings_field_"  # + the setting's name (planner/org_settings.SPECS)
 SETTINGS_SAVE = "settings_save"
 SETTINGS_DONE = "settings_done"
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 
 import streamlit as st
+from sqlmodel import Session
 
-from planner import workflow
+from planner import pieces, workflow
 from planner.errors import (
     EditConflict,
     FourEyesViolation,
@@ -18,8 +19,8 @@ from planner.errors import (
     TimeInputError,
     ValidationFailed,
 )
-from planner.models import Role
-from planner.ui import app
+from planner.models import Piece, Role, User
+from planner.ui import state
 from planner.ui.i18n import render_message
 
 # Moves that come with saving a piece in the editor, never a button of their own.
@@ -28,7 +29,7 @@ _WITH_SAVING = frozenset({("piece", "edit")})
 
 def label(kind: str, action: str) -> str:
     """The button text for one move of an idea, a piece or a post."""
-    return app.t(f"moves.{kind}.{action}")
+    return state.t(f"moves.{kind}.{action}")
 
 
 def offered(kind: str, state: enum.StrEnum, role: Role) -> list[str]:
@@ -48,7 +49,21 @@ def message(text: str) -> str:
         return _illegal(
             IllegalTransition(p["kind"], p["obj_id"], p["state"], p["action"], p["allowed"])
         )
-    return render_message(app.lang(), text)
+    return render_message(state.lang(), text)
+
+
+def send_back(
+    session: Session, *, user: User, piece_id: int, revision: int, comment_key: str
+) -> Piece:
+    """Request changes to the revision that was shown, with the comment typed under
+    `comment_key`."""
+    return pieces.request_changes(
+        session,
+        actor=user,
+        piece_id=piece_id,
+        comment=st.session_state.get(comment_key, ""),
+        revision=revision,
+    )
 
 
 def field_messages(err: ValidationFailed) -> dict[str, str]:
@@ -70,7 +85,7 @@ def show_refused(key: str, where: str) -> None:
 
 def error_text(err: PlannerError) -> list[str]:
     """What to tell the user about a refused move, one message per problem."""
-    t = app.t
+    t = state.t
     if isinstance(err, FourEyesViolation):
         return [t("moves.four_eyes")]
     if isinstance(err, PermissionDenied):
@@ -94,7 +109,7 @@ def error_text(err: PlannerError) -> list[str]:
 
 
 def _illegal(err: IllegalTransition) -> str:
-    t = app.t
+    t = state.t
     allowed = ", ".join(label(err.kind, a) for a in err.allowed) or t("moves.none")
     return t(
         "moves.illegal",

@@ -6,7 +6,7 @@ import math
 
 import streamlit as st
 
-from planner.ui import app
+from planner.ui import state
 
 
 def page_number(
@@ -22,6 +22,6 @@ def page_number(
         return 1
     return int(
         st.number_input(
-            app.t(label, pages=pages, **values), min_value=1, max_value=pages, step=1, key=key
+            state.t(label, pages=pages, **values), min_value=1, max_value=pages, step=1, key=key
         )
     )

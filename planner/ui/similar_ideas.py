@@ -7,12 +7,12 @@ from collections.abc import Iterable
 import streamlit as st
 
 from planner.ideas import SimilarIdea
-from planner.ui import app
+from planner.ui import state
 
 
 def show(similar: Iterable[SimilarIdea]) -> None:
     """One plain-text line per similar idea: its id, title, department and state."""
-    t = app.t
+    t = state.t
     for s in similar:
         st.text(
             t(

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from secrets import token_urlsafe
+from typing import Any
 
 import pytest
 from sqlmodel import Session
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from planner import ideas, planning, users
 from planner.db import make_engine
 from planner.migrate import upgrade
-from planner.models import PostStatus
+from planner.models import PostStatus, User
 from planner.timezones import to_local
 from planner.ui import keys
 from planner.ui.app import page_path
@@ -31,39 +34,12 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     engine = make_engine(url)
     upgrade(engine)
     with Session(engine, expire_on_commit=False) as s:
-        admin = users.create_user(
-            s,
-            actor=None,
-            data={
-                "username": "admin",
-                "display_name": "Admin",
-                "role": "admin",
-                "password": PASSWORD,
-            },
-        )
+        admin = account(s, actor=None, username="admin", role="admin")
         users.create_department(s, actor=admin, name="HR")
-        users.create_user(
-            s,
-            actor=admin,
-            data={
-                "username": "ed",
-                "display_name": "Eda Editor",
-                "role": "editor",
-                "password": PASSWORD,
-                "locale": "en",
-            },
+        account(
+            s, actor=admin, username="ed", role="editor", display_name="Eda Editor", locale="en"
         )
-        contrib = users.create_user(
-            s,
-            actor=admin,
-            data={
-                "username": "lena",
-                "display_name": "Lena",
-                "role": "contributor",
-                "department": "HR",
-                "password": PASSWORD,
-            },
-        )
+        contrib = account(s, actor=admin, username="lena", role="contributor", department="HR")
         ideas.submit_idea(
             s,
             actor=contrib,
@@ -75,6 +51,51 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         )
     engine.dispose()
     return url
+
+
+def account(
+    s: Session,
+    *,
+    actor: User | None,
+    username: str,
+    role: str,
+    display_name: str | None = None,
+    **extra: str,
+) -> User:
+    """One more account with the test password (its display name: the username, titled)."""
+    return users.create_user(
+        s,
+        actor=actor,
+        data={
+            "username": username,
+            "display_name": display_name or username.title(),
+            "role": role,
+            "password": PASSWORD,
+            **extra,
+        },
+    )
+
+
+def add_user(database: str, username: str, role: str, **extra: str) -> None:
+    """One more account with the test password, made by the admin."""
+    engine = make_engine(database)
+    with Session(engine) as s:
+        account(s, actor=users.get_user(s, "admin"), username=username, role=role, **extra)
+    engine.dispose()
+
+
+@pytest.fixture
+def exports(monkeypatch: pytest.MonkeyPatch) -> list[Callable[[], Any]]:
+    """The CSV generators a page hands to Streamlit, which runs them on a click."""
+    made: list[Callable[[], Any]] = []
+    real = MediaFileManager.add_deferred
+
+    def add_deferred(self: MediaFileManager, data_callable: Any, *args: Any, **kw: Any) -> str:
+        made.append(data_callable)
+        return real(self, data_callable, *args, **kw)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    return made
 
 
 def sign_in(username: str, password: str) -> AppTest:

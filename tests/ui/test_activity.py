@@ -11,49 +11,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session
-from streamlit.runtime.media_file_manager import MediaFileManager
 
 from planner import audit, users
 from planner.db import make_engine
 from planner.models import Role
 from planner.ui import keys
-from tests.ui.conftest import PASSWORD, open_page, sign_in
-
-
-@pytest.fixture
-def exports(monkeypatch: pytest.MonkeyPatch) -> list[Callable[[], Any]]:
-    """The CSV generators the page hands to Streamlit, which runs them on a click."""
-    made: list[Callable[[], Any]] = []
-    real = MediaFileManager.add_deferred
-
-    def add_deferred(self: MediaFileManager, data_callable: Any, *args: Any, **kw: Any) -> str:
-        made.append(data_callable)
-        return real(self, data_callable, *args, **kw)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
-    return made
-
-
-def add_approver(database: str) -> None:
-    """An approver account besides the fixture's users."""
-    engine = make_engine(database)
-    with Session(engine) as s:
-        users.create_user(
-            s,
-            actor=users.get_user(s, "admin"),
-            data={
-                "username": "appr",
-                "display_name": "Appr",
-                "role": Role.approver.value,
-                "password": PASSWORD,
-            },
-        )
-    engine.dispose()
+from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
 
 
 @pytest.mark.parametrize("username", ["admin", "ed", "appr", "lena"])
 def test_every_role_opens_the_activity_log(database: str, username: str) -> None:
-    add_approver(database)
+    add_user(database, "appr", Role.approver.value)
     at = open_page(sign_in(username, PASSWORD), "activity")
     assert not at.exception
     assert at.title[0].value in ("Aktivität", "Activity")

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from planner import channels, ideas, pieces, planning, throttle, users
 from planner.db import make_engine
 from planner.errors import AuthenticationFailed
-from planner.models import PostStatus, Role, utcnow
+from planner.models import Post, PostStatus, Role, utcnow
 from planner.ui import keys
 from planner.ui.app import PAGES_BY_ROLE, page_path
 from tests.ui.conftest import PASSWORD, open_page, sign_in
@@ -121,26 +121,30 @@ def test_an_english_session_gets_the_field_errors_in_english(database: str) -> N
     assert at.text_area(key=keys.SUBMIT_PITCH).value == "kurz"
 
 
+def _planned_post(s: Session) -> Post:
+    """A post of the editor's piece on a webhook channel, two days ahead."""
+    admin, ed = users.get_user(s, "admin"), users.get_user(s, "ed")
+    channel = channels.create_channel(
+        s,
+        actor=admin,
+        kind="webhook",
+        name="Intranet",
+        settings={"url": "https://intranet.example.org/hook", "secret": "hook-secret-for-test"},
+    )
+    piece = pieces.create_piece(s, actor=ed, data={"title": "Betriebsfest"})
+    return planning.plan_post(
+        s,
+        actor=ed,
+        piece_id=piece.id or 0,
+        channel=channel.id or 0,
+        when=datetime.now(UTC) + timedelta(days=2),
+    )
+
+
 def test_publishing_page_shows_failed_posts_and_retries_them(database: str) -> None:
     engine = make_engine(database)
     with Session(engine, expire_on_commit=False) as s:
-        admin = users.get_user(s, "admin")
-        ed = users.get_user(s, "ed")
-        channel = channels.create_channel(
-            s,
-            actor=admin,
-            kind="webhook",
-            name="Intranet",
-            settings={"url": "https://intranet.example.org/hook", "secret": "hook-secret-for-test"},
-        )
-        piece = pieces.create_piece(s, actor=ed, data={"title": "Betriebsfest"})
-        post = planning.plan_post(
-            s,
-            actor=ed,
-            piece_id=piece.id or 0,
-            channel=channel.id or 0,
-            when=datetime.now(UTC) + timedelta(days=2),
-        )
+        post = _planned_post(s)
         post.status = PostStatus.failed
         post.last_error = "cannot connect to 127.0.0.1:9"
         s.add(post)
@@ -223,23 +227,7 @@ def test_the_ledger_says_each_outcome_in_the_users_language(database: str) -> No
 
     engine = make_engine(database)
     with Session(engine, expire_on_commit=False) as s:
-        admin = users.get_user(s, "admin")
-        ed = users.get_user(s, "ed")
-        channel = channels.create_channel(
-            s,
-            actor=admin,
-            kind="webhook",
-            name="Intranet",
-            settings={"url": "https://intranet.example.org", "secret": "hook-secret-for-test"},
-        )
-        piece = pieces.create_piece(s, actor=ed, data={"title": "Betriebsfest"})
-        post = planning.plan_post(
-            s,
-            actor=ed,
-            piece_id=piece.id or 0,
-            channel=channel.id or 0,
-            when=datetime.now(UTC) + timedelta(days=2),
-        )
+        post = _planned_post(s)
         s.add(PublishAttempt(post_id=post.id or 0, worker="w", outcome="transient"))
         s.add(PublishAttempt(post_id=post.id or 0, worker="w", outcome="published"))
         s.commit()

@@ -9,25 +9,7 @@ from planner import pieces, users
 from planner.db import make_engine
 from planner.models import Comment, Piece, PieceStatus
 from planner.ui import keys
-from tests.ui.conftest import PASSWORD, open_page, sign_in
-
-
-def add_user(database: str, username: str, role: str, locale: str = "de") -> None:
-    """One more account with the test password."""
-    engine = make_engine(database)
-    with Session(engine) as s:
-        users.create_user(
-            s,
-            actor=users.get_user(s, "admin"),
-            data={
-                "username": username,
-                "display_name": username.title(),
-                "role": role,
-                "password": PASSWORD,
-                "locale": locale,
-            },
-        )
-    engine.dispose()
+from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
 
 
 def in_review(database: str, *, by: str = "ed", body: str = "Erste Zeile.\nZweite Zeile.") -> int:

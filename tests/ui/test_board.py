@@ -9,24 +9,7 @@ from planner import pieces, users
 from planner.db import make_engine
 from planner.models import Comment, Piece, PieceStatus
 from planner.ui import keys
-from tests.ui.conftest import PASSWORD, open_page, sign_in
-
-
-def add_user(database: str, username: str, role: str) -> None:
-    """One more account with the test password (German, the default language)."""
-    engine = make_engine(database)
-    with Session(engine) as s:
-        users.create_user(
-            s,
-            actor=users.get_user(s, "admin"),
-            data={
-                "username": username,
-                "display_name": username,
-                "role": role,
-                "password": PASSWORD,
-            },
-        )
-    engine.dispose()
+from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
 
 
 def add_piece(database: str, title: str, *, by: str = "ed", submit: bool = False) -> int:

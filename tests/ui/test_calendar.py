@@ -12,7 +12,7 @@ from planner.db import make_engine
 from planner.models import PostStatus
 from planner.timezones import zone
 from planner.ui import keys
-from tests.ui.conftest import PASSWORD, open_page, set_post_status, sign_in
+from tests.ui.conftest import PASSWORD, account, open_page, set_post_status, sign_in
 
 BERLIN = zone("Europe/Berlin")
 YEAR = datetime.now(UTC).year + 1
@@ -34,16 +34,7 @@ def _setup(database: str) -> dict[str, int]:
     with Session(engine, expire_on_commit=False) as s:
         admin = users.get_user(s, "admin")
         ed = users.get_user(s, "ed")
-        users.create_user(
-            s,
-            actor=admin,
-            data={
-                "username": "ada",
-                "display_name": "Ada Approver",
-                "role": "approver",
-                "password": PASSWORD,
-            },
-        )
+        account(s, actor=admin, username="ada", role="approver", display_name="Ada Approver")
         social = channels.create_channel(s, actor=admin, kind="recording", name="Social")
         intranet = channels.create_channel(
             s,

@@ -10,14 +10,13 @@ from typing import Any
 
 import pytest
 from sqlmodel import Session, func, select
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from planner import channels, csvio, pieces, users
 from planner.db import make_engine
 from planner.models import AuditEvent, Idea, Post
 from planner.ui import keys
-from tests.ui.conftest import PASSWORD, open_page, sign_in
+from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
 
 YEAR = datetime.now(UTC).year + 1
 GOOD_IDEAS = (
@@ -31,37 +30,6 @@ BROKEN_IDEAS = (
     b"x,Ein ordentlicher Pitch mit Inhalt,HR\n"  # line 3: title too short
     b"Noch eine,Ein Pitch der lang genug ist,Vertrieb\n"  # line 4: unknown department
 )
-
-
-@pytest.fixture
-def exports(monkeypatch: pytest.MonkeyPatch) -> list[Callable[[], Any]]:
-    """The CSV generators the page hands to Streamlit, which runs them on a click."""
-    made: list[Callable[[], Any]] = []
-    real = MediaFileManager.add_deferred
-
-    def add_deferred(self: MediaFileManager, data_callable: Any, *args: Any, **kw: Any) -> str:
-        made.append(data_callable)
-        return real(self, data_callable, *args, **kw)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
-    return made
-
-
-def _add_user(database: str, username: str, role: str, **extra: str) -> None:
-    engine = make_engine(database)
-    with Session(engine) as s:
-        users.create_user(
-            s,
-            actor=users.get_user(s, "admin"),
-            data={
-                "username": username,
-                "display_name": username.title(),
-                "role": role,
-                "password": PASSWORD,
-                **extra,
-            },
-        )
-    engine.dispose()
 
 
 def _piece_and_channel(database: str) -> int:
@@ -106,7 +74,7 @@ def test_the_panel_is_there_for_editors_and_admins_only(
     database: str, username: str, role: str, page: str, shown: bool
 ) -> None:
     if role == "approver":
-        _add_user(database, username, role)
+        add_user(database, username, role)
     at = open_page(sign_in(username, PASSWORD), page)
     assert not at.exception
     kind = "ideas" if page == "inbox" else "plan"
@@ -117,7 +85,7 @@ def test_the_panel_is_there_for_editors_and_admins_only(
 
 
 def test_contributors_and_approvers_have_no_inbox_to_import_into(database: str) -> None:
-    _add_user(database, "ada", "approver")
+    add_user(database, "ada", "approver")
     for username in ("lena", "ada"):
         at = sign_in(username, PASSWORD)
         with pytest.raises(ValueError, match="inbox"):  # the page is not theirs
@@ -197,18 +165,33 @@ def test_a_file_with_two_broken_lines_names_both_and_imports_nothing(
     assert at.file_uploader[0].value is not None
 
 
+NOT_TEXT = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01"
+COLUMN_TWICE = b"title,pitch,department,pitch\nDoppelt,Ein Pitch mit Inhalt,HR,Noch ein Pitch\n"
+
+
 @pytest.mark.parametrize(
-    ("username", "expected"),
+    ("raw", "username", "expected"),
     [
-        pytest.param("admin", "Zeile 1: Das ist keine CSV-Textdatei", id="de"),
-        pytest.param("ed", "Line 1: this is not a CSV text file", id="en"),
+        pytest.param(NOT_TEXT, "admin", "Zeile 1: Das ist keine CSV-Textdatei", id="not-text-de"),
+        pytest.param(NOT_TEXT, "ed", "Line 1: this is not a CSV text file", id="not-text-en"),
+        pytest.param(
+            COLUMN_TWICE,
+            "admin",
+            "Zeile 1: Mehrfach benannte Spalte(n): pitch;",
+            id="column-twice-de",
+        ),
+        pytest.param(
+            COLUMN_TWICE,
+            "ed",
+            "Line 1: column(s) named more than once: pitch;",
+            id="column-twice-en",
+        ),
     ],
 )
-def test_a_file_that_is_not_text_gets_a_clear_message(
-    database: str, username: str, expected: str
+def test_a_file_that_cannot_be_read_as_ideas_gets_a_clear_message(
+    database: str, raw: bytes, username: str, expected: str
 ) -> None:
-    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01"
-    at = _upload_and_import(open_page(sign_in(username, PASSWORD), "inbox"), "ideas", png)
+    at = _upload_and_import(open_page(sign_in(username, PASSWORD), "inbox"), "ideas", raw)
     assert not at.exception
     assert _main_errors(at)[1].startswith(expected)
     assert _rows(database, Idea) == 1
@@ -303,20 +286,3 @@ def test_a_file_over_the_size_limit_is_refused_by_its_size(
     assert errors[1].startswith(expected)
     assert at.status[0].label in ("Die Datei wurde abgelehnt.", "The file was refused.")
     assert _rows(database, Idea) == 1  # the fixture's own idea
-
-
-@pytest.mark.parametrize(
-    ("username", "expected"),
-    [
-        pytest.param("admin", "Zeile 1: Mehrfach benannte Spalte(n): pitch;", id="de"),
-        pytest.param("ed", "Line 1: column(s) named more than once: pitch;", id="en"),
-    ],
-)
-def test_a_header_naming_a_column_twice_is_refused(
-    database: str, username: str, expected: str
-) -> None:
-    raw = b"title,pitch,department,pitch\nDoppelt,Ein Pitch mit Inhalt,HR,Noch ein Pitch\n"
-    at = _upload_and_import(open_page(sign_in(username, PASSWORD), "inbox"), "ideas", raw)
-    assert not at.exception
-    assert _main_errors(at)[1].startswith(expected)
-    assert _rows(database, Idea) == 1

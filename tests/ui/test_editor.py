@@ -10,7 +10,7 @@ from sqlmodel import Session
 from planner import channels, pieces, planning, users
 from planner.db import make_engine
 from planner.ui import keys
-from tests.ui.conftest import PASSWORD, open_page, sign_in
+from tests.ui.conftest import PASSWORD, account, open_page, sign_in
 
 
 def _setup(database: str) -> tuple[int, int]:
@@ -19,16 +19,7 @@ def _setup(database: str) -> tuple[int, int]:
     with Session(engine, expire_on_commit=False) as s:
         admin = users.get_user(s, "admin")
         ed = users.get_user(s, "ed")
-        users.create_user(
-            s,
-            actor=admin,
-            data={
-                "username": "ada",
-                "display_name": "Ada Approver",
-                "role": "approver",
-                "password": PASSWORD,
-            },
-        )
+        account(s, actor=admin, username="ada", role="approver", display_name="Ada Approver")
         channel = channels.create_channel(s, actor=admin, kind="recording", name="Social")
         piece = pieces.create_piece(
             s, actor=ed, data={"title": "Betriebsfest", "body": "Wir feiern <b>gemeinsam</b>."}

@@ -201,3 +201,14 @@ def test_amounts_get_the_languages_digit_grouping_and_ids_do_not(
         assert i18n.translate(lang, "x", count=12345, id=12345) == expected
     finally:
         i18n.catalogue.cache_clear()
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_every_organisation_setting_has_a_label_and_a_help_text(lang: str) -> None:
+    from planner import org_settings
+
+    texts = i18n.catalogue(lang)
+    wanted = [
+        f"settings.{part}.{name}" for name in org_settings.SPECS for part in ("label", "help")
+    ]
+    assert [key for key in wanted if key not in texts] == []

@@ -11,7 +11,7 @@ from planner import ideas, users
 from planner.db import make_engine
 from planner.models import Idea, IdeaStatus, Piece
 from planner.ui import keys
-from tests.ui.conftest import PASSWORD, open_page, sign_in
+from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
 
 
 def add_ideas(database: str, *titles: str, **extra: Any) -> list[int]:
@@ -39,24 +39,6 @@ def piece_count(database: str) -> int:
     """How many pieces exist."""
     with Session(make_engine(database)) as s:
         return s.exec(select(func.count()).select_from(Piece)).one()
-
-
-def add_user(database: str, username: str, role: str) -> None:
-    """One more account with the test password."""
-    engine = make_engine(database)
-    with Session(engine) as s:
-        admin = users.get_user(s, "admin")
-        users.create_user(
-            s,
-            actor=admin,
-            data={
-                "username": username,
-                "display_name": username,
-                "role": role,
-                "password": PASSWORD,
-            },
-        )
-    engine.dispose()
 
 
 @pytest.mark.parametrize("username", ["ed", "admin"])

@@ -39,7 +39,7 @@ from planner.ui import keys
 from planner.ui.app import PAGES_BY_ROLE
 from planner.ui.i18n import translate
 from planner.ui.plain import md
-from tests.ui.conftest import PASSWORD, open_page, shown_when, sign_in
+from tests.ui.conftest import PASSWORD, account, open_page, shown_when, sign_in
 
 BERLIN = zone("Europe/Berlin")
 ALL_PAGES = sorted({page for pages in PAGES_BY_ROLE.values() for page in pages})
@@ -78,16 +78,7 @@ def _world(database: str) -> dict[str, int]:
         admin = users.get_user(s, "admin")
         ed = users.get_user(s, "ed")
         lena = users.get_user(s, "lena")
-        ada = users.create_user(
-            s,
-            actor=admin,
-            data={
-                "username": "ada",
-                "display_name": "Ada Approver",
-                "role": "approver",
-                "password": PASSWORD,
-            },
-        )
+        ada = account(s, actor=admin, username="ada", role="approver", display_name="Ada Approver")
         for author in (ed, ada, admin):  # everyone's "My ideas" has something to show
             ideas.submit_idea(
                 s,

@@ -13,7 +13,7 @@ from planner.errors import PermissionDenied
 from planner.models import User
 from planner.permissions import can
 from planner.timezones import parse_day_bound
-from planner.ui import app, keys, moves, paging
+from planner.ui import keys, moves, paging, state, tables
 
 PAGE_SIZE = 50
 
@@ -21,7 +21,7 @@ PAGE_SIZE = 50
 def _choice(label: str, options: list[str], key: str) -> str | None:
     """A filter selectbox whose first option means 'any'."""
     # Texts are looked up now: a format function may be called outside the run.
-    labels = {"": app.t("activity.any"), **{v: v for v in options}}
+    labels = {"": state.t("activity.any"), **{v: v for v in options}}
     picked = st.selectbox(
         label,
         options=list(labels),
@@ -40,13 +40,21 @@ def _csv(engine: Engine, user_id: int, filters: audit.EventFilter) -> str:
         return csvio.export_visible_audit(session, actor=user, filters=filters)
 
 
+def _day_input(label: str, key: str) -> date | None:
+    """An optional day, written as the session's language writes dates."""
+    day: date | None = st.date_input(
+        label, value=None, format="DD.MM.YYYY" if state.lang() == "de" else "YYYY-MM-DD", key=key
+    )
+    return day
+
+
 def render() -> None:
     """Draw the page."""
-    t = app.t
-    st.title(t("activity.heading"))
-    engine = app.engine()
+    t = state.t
+    state.heading("activity.heading")
+    engine = state.engine()
     with Session(engine, expire_on_commit=False) as session:
-        user = app.current_user(session)
+        user = state.current_user(session)
         if user is None:
             return
         try:
@@ -65,19 +73,9 @@ def render() -> None:
             action = _choice(t("activity.action"), choices.actions, keys.ACTIVITY_ACTION)
         dates = st.columns(2)
         with dates[0]:
-            first: date | None = st.date_input(
-                t("activity.from", zone=user.timezone),
-                value=None,
-                format="DD.MM.YYYY" if app.lang() == "de" else "YYYY-MM-DD",
-                key=keys.ACTIVITY_FROM,
-            )
+            first = _day_input(t("activity.from", zone=user.timezone), keys.ACTIVITY_FROM)
         with dates[1]:
-            last: date | None = st.date_input(
-                t("activity.to", zone=user.timezone),
-                value=None,
-                format="DD.MM.YYYY" if app.lang() == "de" else "YYYY-MM-DD",
-                key=keys.ACTIVITY_TO,
-            )
+            last = _day_input(t("activity.to", zone=user.timezone), keys.ACTIVITY_TO)
             if first is not None and last is not None and last < first:
                 st.error(t("activity.bad_range"))
                 return
@@ -101,25 +99,20 @@ def render() -> None:
             newest_first=True,
         )
     st.text(t("activity.count", count=total))
-    if not events:
-        st.info(t("activity.empty"))
-    else:
-        st.dataframe(
-            [
-                {
-                    t("activity.col.when"): app.when(e.at, user.timezone),
-                    t("activity.col.actor"): e.actor_name,
-                    t("activity.col.object"): f"{e.object_type} {e.object_id}",
-                    t("activity.col.action"): e.action,
-                    t("activity.col.change"): " → ".join(
-                        s for s in (e.from_state, e.to_state) if s
-                    ),
-                    t("activity.col.note"): e.note,
-                }
-                for e in events
-            ],
-            hide_index=True,
-        )
+    tables.table(
+        [
+            {
+                t("activity.col.when"): state.when(e.at, user.timezone),
+                t("activity.col.actor"): e.actor_name,
+                t("activity.col.object"): f"{e.object_type} {e.object_id}",
+                t("activity.col.action"): e.action,
+                t("activity.col.change"): " → ".join(s for s in (e.from_state, e.to_state) if s),
+                t("activity.col.note"): e.note,
+            }
+            for e in events
+        ],
+        empty=t("activity.empty"),
+    )
     assert user.id is not None
     user_id = user.id
     st.download_button(

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlmodel import Session
 
 from planner import pieces
 from planner.errors import PlannerError
 from planner.models import PieceStatus
-from planner.ui import app, keys, moves, paging
+from planner.ui import keys, moves, paging, state
 
 PAGE_SIZE = 20
 
 
 def _decide(action: str, piece_id: int, revision: int) -> None:
     """Button callback: approve or request changes for exactly the revision that was shown."""
-    with Session(app.engine(), expire_on_commit=False) as session:
-        user = app.current_user(session)
+    with state.signed_in() as (session, user):
         if user is None:
             return
         try:
@@ -29,18 +27,18 @@ def _decide(action: str, piece_id: int, revision: int) -> None:
                     note=st.session_state.get(keys.APPROVALS_COMMENT, ""),
                 )
             else:
-                pieces.request_changes(
+                moves.send_back(
                     session,
-                    actor=user,
+                    user=user,
                     piece_id=piece_id,
-                    comment=st.session_state.get(keys.APPROVALS_COMMENT, ""),
                     revision=revision,
+                    comment_key=keys.APPROVALS_COMMENT,
                 )
         except PlannerError as err:
             st.session_state[keys.APPROVALS_ERROR] = {action: moves.error_text(err)}
             return
     st.session_state[keys.APPROVALS_COMMENT] = ""
-    st.session_state[keys.APPROVALS_DONE] = app.t(
+    st.session_state[keys.APPROVALS_DONE] = state.t(
         "approvals.approved" if action == "approve" else "approvals.sent_back",
         id=piece_id,
         revision=revision,
@@ -49,12 +47,10 @@ def _decide(action: str, piece_id: int, revision: int) -> None:
 
 def render() -> None:
     """Draw the page."""
-    t = app.t
-    st.title(t("approvals.heading"))
-    app.show_done(keys.APPROVALS_DONE)
+    t = state.t
+    state.heading("approvals.heading", keys.APPROVALS_DONE)
     errors: dict[str, list[str]] = st.session_state.pop(keys.APPROVALS_ERROR, None) or {}
-    with Session(app.engine(), expire_on_commit=False) as session:
-        user = app.current_user(session)
+    with state.signed_in() as (session, user):
         if user is None:
             return
         total = pieces.count_pieces_by_status(session, actor=user)[PieceStatus.in_review]
@@ -73,7 +69,7 @@ def render() -> None:
                     t("col.title"): item.piece.title,
                     t("approvals.revision"): item.piece.revision,
                     t("approvals.owner"): item.owner,
-                    t("approvals.changed"): app.when(item.piece.updated_at, user.timezone),
+                    t("approvals.changed"): state.when(item.piece.updated_at, user.timezone),
                 }
                 for item in queue
             ],

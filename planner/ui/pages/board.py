@@ -12,7 +12,7 @@ from sqlmodel import Session
 from planner import pieces
 from planner.errors import PlannerError
 from planner.models import Piece, PieceStatus, User
-from planner.ui import app, keys, moves, paging
+from planner.ui import keys, moves, paging, state
 
 PAGE_SIZE = 8
 
@@ -29,8 +29,7 @@ def _move(piece_id: int, action: str, revision: int) -> None:
     if action == "request_changes":  # needs a comment: ask for it in a dialog
         st.session_state[keys.BOARD_DIALOG] = {"piece": piece_id, "revision": revision}
         return
-    with Session(app.engine(), expire_on_commit=False) as session:
-        user = app.current_user(session)
+    with state.signed_in() as (session, user):
         if user is None:
             return
         try:
@@ -43,8 +42,8 @@ def _move(piece_id: int, action: str, revision: int) -> None:
         except PlannerError as err:
             moves.refused(keys.BOARD_ERRORS)[str(piece_id)] = moves.error_text(err)
             return
-    st.session_state[keys.BOARD_DONE] = app.t(
-        "board.moved", id=piece_id, state=app.t(f"status.{piece.status}")
+    st.session_state[keys.BOARD_DONE] = state.t(
+        "board.moved", id=piece_id, state=state.t(f"status.{piece.status}")
     )
 
 
@@ -54,30 +53,29 @@ def _close_dialog() -> None:
 
 def _send_comment(piece_id: int, revision: int) -> None:
     """Dialog callback: request changes with the comment typed (kept if refused)."""
-    with Session(app.engine(), expire_on_commit=False) as session:
-        user = app.current_user(session)
+    with state.signed_in() as (session, user):
         if user is None:
             return
         try:
-            pieces.request_changes(
+            moves.send_back(
                 session,
-                actor=user,
+                user=user,
                 piece_id=piece_id,
-                comment=st.session_state.get(keys.BOARD_COMMENT, ""),
                 revision=revision,
+                comment_key=keys.BOARD_COMMENT,
             )
         except PlannerError as err:
             moves.refused(keys.BOARD_ERRORS)["dialog"] = moves.error_text(err)
             return
     st.session_state[keys.BOARD_COMMENT] = ""
     st.session_state[keys.BOARD_DIALOG] = None
-    st.session_state[keys.BOARD_DONE] = app.t(
-        "board.moved", id=piece_id, state=app.t("status.changes_requested")
+    st.session_state[keys.BOARD_DONE] = state.t(
+        "board.moved", id=piece_id, state=state.t("status.changes_requested")
     )
 
 
 def _comment_dialog(target: dict[str, int]) -> None:
-    t = app.t
+    t = state.t
 
     # The open flag lives in session state (stack.md 2.3), so AppTest can drive the dialog.
     @st.dialog(t("board.comment_title", id=target["piece"]), on_dismiss=_close_dialog)
@@ -98,7 +96,7 @@ def _comment_dialog(target: dict[str, int]) -> None:
 
 
 def _chart(counts: dict[PieceStatus, int]) -> None:
-    t = app.t
+    t = state.t
     data: list[dict[str, Any]] = [
         {"state": t(f"status.{status}"), "pieces": n, "order": i}
         for i, (status, n) in enumerate(counts.items())
@@ -117,7 +115,7 @@ def _chart(counts: dict[PieceStatus, int]) -> None:
 
 
 def _column(session: Session, user: User, status: PieceStatus, count: int) -> None:
-    t = app.t
+    t = state.t
     st.subheader(t("board.column", state=t(f"status.{status}"), count=count))
     if count == 0:
         st.text(t("board.empty"))
@@ -146,11 +144,8 @@ def _column(session: Session, user: User, status: PieceStatus, count: int) -> No
 
 def render() -> None:
     """Draw the page."""
-    t = app.t
-    st.title(t("board.heading"))
-    app.show_done(keys.BOARD_DONE)
-    with Session(app.engine(), expire_on_commit=False) as session:
-        user = app.current_user(session)
+    state.heading("board.heading", keys.BOARD_DONE)
+    with state.signed_in() as (session, user):
         if user is None:
             return
         counts = pieces.count_pieces_by_status(session, actor=user)

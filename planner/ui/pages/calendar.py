@@ -19,7 +19,7 @@ from planner.models import PostStatus, User
 from planner.permissions import can
 from planner.planning import CalendarEntry
 from planner.timezones import to_local
-from planner.ui import app, csv_transfer, keys, moves
+from planner.ui import csv_transfer, keys, moves, state
 from planner.ui.plain import md
 
 _VIEWS = ("month", "week", "list")
@@ -52,11 +52,11 @@ def _field_error(state_key: str, *names: str) -> None:
     for name in names:
         message = _errors(state_key).get(name)
         if message:
-            st.error(f"{app.t('calendar.field.' + name)}: {moves.message(message)}")
+            st.error(f"{state.t('calendar.field.' + name)}: {moves.message(message)}")
 
 
 def _filters(session: Session, user: User) -> tuple[str, date, int | None, int | None]:
-    t = app.t
+    t = state.t
     view_labels = {v: t(f"calendar.view.{v}") for v in _VIEWS}
     channel_labels: dict[int | None, str] = {None: t("calendar.all_channels")}
     channel_labels.update({c.id: c.name for c in channels.list_channels(session, actor=user)})
@@ -88,7 +88,7 @@ def _filters(session: Session, user: User) -> tuple[str, date, int | None, int |
 
 
 def _month(first: date, days: int, counts: dict[tuple[int, int | None], int], anchor: date) -> None:
-    t = app.t
+    t = state.t
     header = st.columns(7)
     for i, column in enumerate(header):
         column.markdown(f"**{t(f'calendar.weekday.{i}')}**")
@@ -110,7 +110,7 @@ def _month(first: date, days: int, counts: dict[tuple[int, int | None], int], an
 
 
 def _entry_line(entry: CalendarEntry, user: User, crowded: set[int]) -> str:
-    t = app.t
+    t = state.t
     local = to_local(entry.post.publish_at, user.timezone)
     line = t(
         "calendar.entry",
@@ -123,7 +123,7 @@ def _entry_line(entry: CalendarEntry, user: User, crowded: set[int]) -> str:
 
 
 def _week(first: date, entries: list[CalendarEntry], user: User, crowded: set[int]) -> None:
-    t = app.t
+    t = state.t
     by_day: dict[date, list[CalendarEntry]] = {}
     for entry in entries:
         by_day.setdefault(to_local(entry.post.publish_at, user.timezone).date(), []).append(entry)
@@ -145,11 +145,11 @@ def _readiness(entry: CalendarEntry) -> str:
     """Whether a post still to go out may go out as is (its piece approved at this revision)."""
     if entry.post.status not in _STILL_TO_GO:
         return ""
-    return app.t("calendar.ready.yes" if entry.ready else "calendar.ready.no")
+    return state.t("calendar.ready.yes" if entry.ready else "calendar.ready.no")
 
 
 def _list(entries: list[CalendarEntry], user: User, crowded: set[int]) -> None:
-    t = app.t
+    t = state.t
     if not entries:
         st.info(t("calendar.nothing"))
         return
@@ -157,7 +157,7 @@ def _list(entries: list[CalendarEntry], user: User, crowded: set[int]) -> None:
         [
             {
                 t("col.post"): e.post.id,
-                t("col.when"): app.when(e.post.publish_at, user.timezone),
+                t("col.when"): state.when(e.post.publish_at, user.timezone),
                 t("col.channel"): e.channel_name,
                 t("col.piece"): e.piece_title,
                 t("col.status"): t(f"status.{e.post.status}"),
@@ -173,7 +173,7 @@ def _list(entries: list[CalendarEntry], user: User, crowded: set[int]) -> None:
 def _chart(
     session: Session, user: User, first: date, days: int, channel_id: int | None, dep: int | None
 ) -> None:
-    t = app.t
+    t = state.t
     monday = first - timedelta(days=first.weekday())
     weeks = -(-((first - monday).days + days) // 7)
     counts = planning.posts_per_channel_per_week(
@@ -204,7 +204,7 @@ def _chart(
 
 def _piece_and_channel(session: Session, user: User) -> tuple[int | None, int | None]:
     """The piece (searched, at most 50 shown) and channel the plan and series forms use."""
-    t = app.t
+    t = state.t
     search = st.text_input(t("calendar.plan_search"), key=keys.CAL_PLAN_SEARCH)
     result = editing.search_pieces(session, actor=user, text=search, page_size=50)
     piece_labels = {
@@ -235,7 +235,7 @@ def _piece_and_channel(session: Session, user: User) -> tuple[int | None, int | 
 
 
 def _plan(session: Session, user: User, piece_id: int | None, channel_id: int | None) -> None:
-    t = app.t
+    t = state.t
     st.text_input(
         t("calendar.plan_when", zone=user.timezone),
         placeholder=t("calendar.when_placeholder"),
@@ -266,7 +266,7 @@ def _plan(session: Session, user: User, piece_id: int | None, channel_id: int | 
             errors = {"publish_at": "; ".join(moves.error_text(err))}
         else:
             st.session_state[keys.CAL_DONE] = t(
-                "calendar.planned", id=post.id, when=app.when(post.publish_at, user.timezone)
+                "calendar.planned", id=post.id, when=state.when(post.publish_at, user.timezone)
             )
             st.session_state.pop(keys.CAL_PLAN_WHEN, None)
     st.session_state[keys.CAL_PLAN_ERRORS] = errors
@@ -274,7 +274,7 @@ def _plan(session: Session, user: User, piece_id: int | None, channel_id: int | 
 
 
 def _series(session: Session, user: User, piece_id: int | None, channel_id: int | None) -> None:
-    t = app.t
+    t = state.t
     presets = {
         "weekly": t("calendar.preset.weekly"),
         "monthly": t("calendar.preset.monthly"),
@@ -367,10 +367,9 @@ def _offered(entry: CalendarEntry, user: User) -> list[str]:
 def _take(post_id: int, action: str, version: int) -> None:
     """Button callback: one move of one post, bound to the version the button was shown for
     (a post the scheduler took meanwhile is refused, saying what is allowed now)."""
-    t = app.t
+    t = state.t
     errors: dict[str, str] = {}
-    with Session(app.engine(), expire_on_commit=False) as session:
-        user = app.current_user(session)
+    with state.signed_in() as (session, user):
         if user is None:
             return
         try:
@@ -383,7 +382,7 @@ def _take(post_id: int, action: str, version: int) -> None:
                     tz_name=user.timezone,
                     expected_version=version,
                 )
-                when = app.when(moved.publish_at, user.timezone)
+                when = state.when(moved.publish_at, user.timezone)
                 done = t("calendar.moved", id=post_id, when=when)
             else:
                 planning.cancel_post(session, actor=user, post_id=post_id, expected_version=version)
@@ -401,7 +400,7 @@ def _take(post_id: int, action: str, version: int) -> None:
 
 
 def _move(entries: list[CalendarEntry], user: User) -> None:
-    t = app.t
+    t = state.t
     changeable = [e for e in entries if _offered(e, user)]
     if not changeable:
         st.caption(t("calendar.nothing_to_move"))
@@ -411,7 +410,7 @@ def _move(entries: list[CalendarEntry], user: User) -> None:
         e.post.id: t(
             "calendar.post_label",
             id=e.post.id,
-            when=app.when(e.post.publish_at, user.timezone),
+            when=state.when(e.post.publish_at, user.timezone),
             channel=e.channel_name,
             title=e.piece_title,
             status=t(f"status.{e.post.status}"),
@@ -450,14 +449,13 @@ def _move(entries: list[CalendarEntry], user: User) -> None:
 
 def render() -> None:
     """Draw the page."""
-    t = app.t
-    st.title(t("calendar.heading"))
-    with Session(app.engine(), expire_on_commit=False) as session:
-        user = app.current_user(session)
+    t = state.t
+    state.heading("calendar.heading")
+    with state.signed_in() as (session, user):
         if user is None:
             return
         st.caption(t("calendar.zone", zone=user.timezone))
-        app.show_done(keys.CAL_DONE)
+        state.show_done(keys.CAL_DONE)
         view, anchor, channel_id, department_id = _filters(session, user)
         first, days = _visible_range(view, anchor)
         bounds = planning.local_bounds(first, days, user.timezone)
@@ -469,7 +467,7 @@ def render() -> None:
             st.warning(t("calendar.truncated", count=len(entries)))
         crowded = planning.crowded_posts(entries, user.timezone)
         last = first + timedelta(days=days - 1)
-        st.subheader(t("calendar.range", first=app.day(first), last=app.day(last)))
+        st.subheader(t("calendar.range", first=state.day(first), last=state.day(last)))
         if view == "month":
             counts = planning.count_posts(session, actor=user, bounds=bounds, **scope)
             _month(first, days, counts, anchor)

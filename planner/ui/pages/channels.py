@@ -17,7 +17,7 @@ from streamlit.delta_generator import DeltaGenerator
 from planner import channels
 from planner.errors import ConfigurationError, NotFound, ValidationFailed
 from planner.models import Channel, User
-from planner.ui import access, app, keys, moves
+from planner.ui import access, keys, moves, state, tables
 from publishers import REGISTRY
 from publishers.base import SettingSpec
 
@@ -32,7 +32,7 @@ def _setting_widget(
     spec: SettingSpec, target: str, current: dict[str, Any], secret_set: bool
 ) -> None:
     """One input for one declared setting, labelled with its name and the adapter's help."""
-    t = app.t
+    t = state.t
     key = _field_key(target, spec.name)
     label = spec.name + ("" if spec.required else " (optional)")
     value = current.get(spec.name, spec.default)
@@ -84,7 +84,7 @@ def _forget_form(spec: Sequence[SettingSpec], target: str) -> None:
 
 
 def _form(session: Session, actor: User, channel: Channel | None, kind: str) -> None:
-    t = app.t
+    t = state.t
     target = "new" if channel is None else str(channel.id)
     spec = channels.settings_spec(kind)
     declaration = REGISTRY[kind].deduplication_setting if kind in REGISTRY else None
@@ -163,7 +163,7 @@ def _form(session: Session, actor: User, channel: Channel | None, kind: str) -> 
 
 
 def _actions(session: Session, actor: User, channel: Channel) -> None:
-    t = app.t
+    t = state.t
     columns = st.columns(2)
     label = t("channels.disable") if channel.enabled else t("channels.enable")
     if columns[0].button(label, key=keys.CHANNELS_TOGGLE):
@@ -184,7 +184,7 @@ def _actions(session: Session, actor: User, channel: Channel) -> None:
 
 def _deduplication(session: Session, actor: User, channel: Channel) -> None:
     """Whether the channel drops repeated requests, why, and the admin's say in it."""
-    t = app.t
+    t = state.t
     st.subheader(t("channels.dedup.heading"))
     declared = channel.deduplication_basis == channels.ADMIN_BASIS
     if channel.deduplicates and declared:
@@ -212,7 +212,7 @@ def _yes_no(channel: Channel) -> str:
 
 
 def _state(channel: Channel) -> str:
-    t = app.t
+    t = state.t
     if not channel.enabled:
         return t("channels.state.disabled")
     if channel.needs_reconnect:
@@ -222,33 +222,28 @@ def _state(channel: Channel) -> str:
 
 def render() -> None:
     """Draw the page."""
-    t = app.t
-    st.title(t("channels.heading"))
-    app.show_done(keys.CHANNELS_DONE)
-    with Session(app.engine(), expire_on_commit=False) as session:
-        actor = access.permitted_user(session, "manage_channels")
+    t = state.t
+    state.heading("channels.heading", keys.CHANNELS_DONE)
+    with access.permitted("manage_channels") as (session, actor):
         if actor is None:
             return
         listed = channels.list_channels(session, actor=actor)
-        if not listed:
-            st.info(t("channels.empty"))
-        else:
-            st.dataframe(
-                [
-                    {
-                        t("channels.col.name"): c.name,
-                        t("channels.col.kind"): c.kind,
-                        t("channels.col.state"): _state(c),
-                        t("channels.col.cap"): c.daily_cap,
-                        t("channels.col.dedup"): t(f"channels.dedup.short_{_yes_no(c)}"),
-                        t("channels.col.settings"): ", ".join(
-                            f"{k}={v}" for k, v in channels.public_view(c).items()
-                        ),
-                    }
-                    for c in listed
-                ],
-                hide_index=True,
-            )
+        tables.table(
+            [
+                {
+                    t("channels.col.name"): c.name,
+                    t("channels.col.kind"): c.kind,
+                    t("channels.col.state"): _state(c),
+                    t("channels.col.cap"): c.daily_cap,
+                    t("channels.col.dedup"): t(f"channels.dedup.short_{_yes_no(c)}"),
+                    t("channels.col.settings"): ", ".join(
+                        f"{k}={v}" for k, v in channels.public_view(c).items()
+                    ),
+                }
+                for c in listed
+            ],
+            empty=t("channels.empty"),
+        )
         by_id = {c.id: c for c in listed}
         if keys.CHANNELS_PICK_NEXT in st.session_state:
             st.session_state[keys.CHANNELS_PICK] = st.session_state.pop(keys.CHANNELS_PICK_NEXT)

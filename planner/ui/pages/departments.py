@@ -3,37 +3,31 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlmodel import Session
 
 from planner import users
 from planner.errors import NotFound, ValidationFailed
-from planner.ui import access, app, keys, moves
+from planner.ui import access, keys, moves, state, tables
 
 
 def render() -> None:
     """Draw the page."""
-    t = app.t
-    st.title(t("departments.heading"))
-    app.show_done(keys.DEPARTMENTS_DONE)
-    with Session(app.engine(), expire_on_commit=False) as session:
-        actor = access.permitted_user(session, "manage_departments")
+    t = state.t
+    state.heading("departments.heading", keys.DEPARTMENTS_DONE)
+    with access.permitted("manage_departments") as (session, actor):
         if actor is None:
             return
         overview = users.department_overview(session, actor=actor)
-        if not overview:
-            st.info(t("departments.empty"))
-        else:
-            st.dataframe(
-                [
-                    {
-                        t("departments.col.name"): c.department.name,
-                        t("departments.col.users"): c.users,
-                        t("departments.col.ideas"): c.ideas,
-                    }
-                    for c in overview
-                ],
-                hide_index=True,
-            )
+        tables.table(
+            [
+                {
+                    t("departments.col.name"): c.department.name,
+                    t("departments.col.users"): c.users,
+                    t("departments.col.ideas"): c.ideas,
+                }
+                for c in overview
+            ],
+            empty=t("departments.empty"),
+        )
 
         st.subheader(t("departments.add"))
         with st.form(keys.DEPARTMENTS_ADD_FORM):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import streamlit as st
@@ -16,8 +17,8 @@ from planner.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from planner.models import Channel, Piece, PieceStatus, User
-from planner.ui import app, keys, moves
+from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User
+from planner.ui import keys, moves, state
 from planner.ui.plain import md
 
 
@@ -33,12 +34,12 @@ def _errors() -> dict[str, str]:
 def _field_error(name: str) -> None:
     message = _errors().get(name)
     if message:
-        st.error(f"{app.t('editor.field.' + name)}: {moves.message(message)}")
+        st.error(f"{state.t('editor.field.' + name)}: {moves.message(message)}")
 
 
 def _pick(session: Session, user: User) -> Piece | None:
     """Search and page through pieces; the chosen one, freshly read."""
-    t = app.t
+    t = state.t
     search = st.text_input(t("editor.search"), key=keys.EDITOR_SEARCH)
     result = editing.search_pieces(
         session, actor=user, text=search, page=int(st.session_state.get(keys.EDITOR_PAGE, 1))
@@ -85,7 +86,7 @@ def _fill(piece: Piece, shown: list[Channel]) -> None:
 
 
 def _count_line(check: VariantCheck) -> str:
-    t = app.t
+    t = state.t
     unit_key = f"editor.unit.{check.counted_as}"
     unit = t(unit_key)
     if unit == unit_key:
@@ -96,7 +97,7 @@ def _count_line(check: VariantCheck) -> str:
 
 
 def _variants(session: Session, user: User, shown: list[Channel], title: str, body: str) -> None:
-    t = app.t
+    t = state.t
     if not shown:
         st.info(t("editor.no_channels"))
     for channel in shown:
@@ -121,7 +122,7 @@ def _variants(session: Session, user: User, shown: list[Channel], title: str, bo
 
 def _save(session: Session, user: User, piece: Piece, shown: list[Channel]) -> None:
     """Save what is in the widgets as a new revision, from the revision the editor started on."""
-    t = app.t
+    t = state.t
     base = int(st.session_state.get(keys.EDITOR_BASE, piece.revision))
     data: dict[str, Any] = {
         "title": st.session_state.get(keys.EDITOR_TITLE, ""),
@@ -152,7 +153,7 @@ def _save(session: Session, user: User, piece: Piece, shown: list[Channel]) -> N
 
 def _conflict(session: Session, user: User, piece: Piece) -> None:
     """Someone saved first: say so, show their version, keep ours, offer both ways on."""
-    t = app.t
+    t = state.t
     conflict = st.session_state.get(keys.EDITOR_CONFLICT)
     if not conflict:
         return
@@ -170,17 +171,24 @@ def _conflict(session: Session, user: User, piece: Piece) -> None:
         st.rerun()
 
 
+def _author_names(
+    session: Session, user: User, written: Sequence[Revision] | Sequence[Comment]
+) -> dict[int, str]:
+    """The display names of those who wrote `written`, by user id."""
+    return editing.display_names(session, actor=user, user_ids={w.author_id for w in written})
+
+
 def _history(session: Session, user: User, piece: Piece) -> None:
-    t = app.t
+    t = state.t
     assert piece.id is not None
     st.subheader(t("editor.history"))
     revisions = pieces.history(session, actor=user, piece_id=piece.id)
-    names = editing.display_names(session, actor=user, user_ids={r.author_id for r in revisions})
+    names = _author_names(session, user, revisions)
     st.dataframe(
         [
             {
                 t("editor.col.revision"): r.number,
-                t("col.when"): app.when(r.created_at, user.timezone),
+                t("col.when"): state.when(r.created_at, user.timezone),
                 t("editor.col.author"): names.get(r.author_id, ""),
                 t("editor.col.note"): r.note,
             }
@@ -230,11 +238,11 @@ def _history(session: Session, user: User, piece: Piece) -> None:
 
 
 def _comments(session: Session, user: User, piece: Piece) -> None:
-    t = app.t
+    t = state.t
     assert piece.id is not None
     st.subheader(t("editor.comments"))
     comments = pieces.list_comments(session, actor=user, piece_id=piece.id)
-    names = editing.display_names(session, actor=user, user_ids={c.author_id for c in comments})
+    names = _author_names(session, user, comments)
     if not comments:
         st.caption(t("editor.no_comments"))
     for c in comments:
@@ -242,7 +250,7 @@ def _comments(session: Session, user: User, piece: Piece) -> None:
             t(
                 "editor.comment_by",
                 name=names.get(c.author_id, ""),
-                when=app.when(c.created_at, user.timezone),
+                when=state.when(c.created_at, user.timezone),
                 revision=c.revision,
             )
         )
@@ -273,10 +281,9 @@ def _comments(session: Session, user: User, piece: Piece) -> None:
 
 def render() -> None:
     """Draw the page."""
-    t = app.t
-    st.title(t("editor.heading"))
-    with Session(app.engine(), expire_on_commit=False) as session:
-        user = app.current_user(session)
+    t = state.t
+    state.heading("editor.heading")
+    with state.signed_in() as (session, user):
         if user is None:
             return
         piece = _pick(session, user)
@@ -293,7 +300,7 @@ def render() -> None:
             for c in channels.list_channels(session, actor=user, include_disabled=False)
             if c.id not in {p.id for p in planned}
         }
-        app.show_done(keys.EDITOR_DONE)
+        state.show_done(keys.EDITOR_DONE)
         st.text(
             t(
                 "editor.state",

@@ -11,32 +11,31 @@ from sqlmodel import Session
 from planner import ideas, users
 from planner.errors import PlannerError
 from planner.models import Idea, IdeaStatus, Role, Urgency, User
-from planner.ui import app, csv_transfer, keys, moves, paging, similar_ideas
+from planner.ui import csv_transfer, keys, moves, paging, similar_ideas, state
 
 PAGE_SIZE = 25
 
 
 def _act(action: str, idea_id: int) -> None:
     """Button callback: one move on one idea; widget state may still change here."""
-    with Session(app.engine(), expire_on_commit=False) as session:
-        user = app.current_user(session)
+    with state.signed_in() as (session, user):
         if user is None:
             return
         try:
             if action == "accept":
                 piece = ideas.accept_idea(session, actor=user, idea_id=idea_id)
-                done = app.t("inbox.accepted", id=idea_id, piece=piece.id)
+                done = state.t("inbox.accepted", id=idea_id, piece=piece.id)
             elif action == "reject":
                 reason = st.session_state.get(keys.INBOX_REASON, "")
                 ideas.reject_idea(session, actor=user, idea_id=idea_id, reason=reason)
-                done = app.t("inbox.rejected", id=idea_id)
+                done = state.t("inbox.rejected", id=idea_id)
             else:
                 into = st.session_state.get(keys.INBOX_MERGE_INTO)
                 if into is None:
-                    moves.refused(keys.INBOX_ERRORS)[action] = [app.t("inbox.merge_pick")]
+                    moves.refused(keys.INBOX_ERRORS)[action] = [state.t("inbox.merge_pick")]
                     return
                 ideas.merge_idea(session, actor=user, idea_id=idea_id, into_id=int(into))
-                done = app.t("inbox.merged", id=idea_id, into=int(into))
+                done = state.t("inbox.merged", id=idea_id, into=int(into))
         except PlannerError as err:
             moves.refused(keys.INBOX_ERRORS)[action] = moves.error_text(err)
             return
@@ -49,7 +48,7 @@ def _chart(session: Session, user: User) -> None:
     counts = ideas.ideas_per_department(session, actor=user)
     if not counts:
         return
-    t = app.t
+    t = state.t
     data = [{"department": name, "ideas": n} for name, n in counts]
     chart = (
         alt.Chart(alt.InlineData(values=data))
@@ -65,7 +64,7 @@ def _chart(session: Session, user: User) -> None:
 
 
 def _filters(session: Session, user: User) -> dict[str, Any]:
-    t = app.t
+    t = state.t
     departments = [d.name for d in users.list_departments(session, actor=user)]
     # Labels are fixed per run (AppTest formats values again outside the run).
     department_labels = {"": t("inbox.all"), **{name: name for name in departments}}
@@ -93,7 +92,7 @@ def _filters(session: Session, user: User) -> dict[str, Any]:
 
 
 def _bulk(session: Session, user: User, rows: list[Idea]) -> None:
-    t = app.t
+    t = state.t
     st.subheader(t("inbox.bulk"))
     labels = {idea.id: f"#{idea.id} {idea.title}" for idea in rows if idea.id is not None}
     pending = st.session_state.pop(keys.INBOX_PENDING, None)
@@ -144,7 +143,7 @@ def _bulk(session: Session, user: User, rows: list[Idea]) -> None:
 
 
 def _one(session: Session, user: User, rows: list[Idea], names: dict[int | None, str]) -> None:
-    t = app.t
+    t = state.t
     st.subheader(t("inbox.one"))
     labels = {idea.id: f"#{idea.id} {idea.title}" for idea in rows if idea.id is not None}
     picked = st.selectbox(
@@ -201,7 +200,7 @@ def _one(session: Session, user: User, rows: list[Idea], names: dict[int | None,
 
 def _triage(session: Session, user: User, filters: dict[str, Any], total: int) -> None:
     """The page of submitted ideas, one idea's moves and the bulk moves."""
-    t = app.t
+    t = state.t
     page = paging.page_number(total, PAGE_SIZE, key=keys.INBOX_PAGE, label="inbox.page")
     rows = ideas.list_ideas(
         session, actor=user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters
@@ -218,7 +217,7 @@ def _triage(session: Session, user: User, filters: dict[str, Any], total: int) -
                 t("col.department"): names.get(idea.department_id, "?"),
                 t("inbox.urgency"): t(f"urgency.{idea.urgency}"),
                 t("inbox.tags"): ", ".join(idea.tags),
-                t("col.submitted"): app.when(idea.created_at, user.timezone),
+                t("col.submitted"): state.when(idea.created_at, user.timezone),
             }
             for idea in rows
         ],
@@ -230,11 +229,9 @@ def _triage(session: Session, user: User, filters: dict[str, Any], total: int) -
 
 def render() -> None:
     """Draw the page."""
-    t = app.t
-    st.title(t("inbox.heading"))
-    app.show_done(keys.INBOX_DONE)
-    with Session(app.engine(), expire_on_commit=False) as session:
-        user = app.current_user(session)
+    t = state.t
+    state.heading("inbox.heading", keys.INBOX_DONE)
+    with state.signed_in() as (session, user):
         if user is None:
             return
         _chart(session, user)

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlmodel import Session
 
 from planner import ideas
-from planner.ui import app, keys, paging
+from planner.ui import keys, paging, state
 
 PAGE_SIZE = 50
 
 
 def render() -> None:
     """Draw the page."""
-    t = app.t
-    st.title(t("my_ideas.heading"))
-    with Session(app.engine(), expire_on_commit=False) as session:
-        user = app.current_user(session)
+    t = state.t
+    state.heading("my_ideas.heading")
+    with state.signed_in() as (session, user):
         if user is None:
             return
         total = ideas.count_ideas(session, actor=user, mine=True)
@@ -35,7 +33,7 @@ def render() -> None:
                     t("col.id"): idea.id,
                     t("col.title"): idea.title,
                     t("col.status"): t(f"status.{idea.status}"),
-                    t("col.submitted"): app.when(idea.created_at, user.timezone),
+                    t("col.submitted"): state.when(idea.created_at, user.timezone),
                 }
                 for idea in mine
             ],
@@ -71,10 +69,12 @@ def render() -> None:
                 [
                     {
                         t("col.channel"): post.channel,
-                        t("col.when"): app.when(post.publish_at, user.timezone),
+                        t("col.when"): state.when(post.publish_at, user.timezone),
                         t("col.status"): t(f"status.{post.status}"),
                         t("col.published"): (
-                            app.when(post.published_at, user.timezone) if post.published_at else ""
+                            state.when(post.published_at, user.timezone)
+                            if post.published_at
+                            else ""
                         ),
                         t("col.link"): post.external_url or "",
                     }

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlmodel import Session, col, select
 
-from planner import org_settings, planning, publishing
+from planner import channels, org_settings, planning, publishing
 from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
-from planner.models import Channel, Piece, Post, PostStatus, PublishAttempt, Role, User
-from planner.ui import app, keys, moves
+from planner.models import Post, PostStatus, Role, User
+from planner.publishing import views
+from planner.ui import keys, moves, state, tables
 
-# Where the scheduler leaves a post to a person; the table says what they may do with it.
-_ATTENTION = [
-    PostStatus.failed,
-    PostStatus.missed,
-    PostStatus.needs_check,
-    PostStatus.awaiting_manual,
-]
 # The moves this page takes, with their buttons; Calendar moves posts to other times.
 _BUTTONS = {
     "retry": keys.PUB_RETRY,
@@ -27,10 +20,9 @@ _BUTTONS = {
 
 def render() -> None:
     """Draw the page."""
-    t = app.t
-    st.title(t("pub.heading"))
-    with Session(app.engine(), expire_on_commit=False) as session:
-        user = app.current_user(session)
+    t = state.t
+    state.heading("pub.heading")
+    with state.signed_in() as (session, user):
         if user is None:
             return
         summary = publishing.status_summary(session, actor=user)
@@ -44,7 +36,7 @@ def render() -> None:
         else:
             st.success(t("pub.running"))
         for name, until in summary.paused:
-            st.warning(t("pub.paused", channel=name, until=app.when(until, user.timezone)))
+            st.warning(t("pub.paused", channel=name, until=state.when(until, user.timezone)))
         st.text(
             t(
                 "pub.counts",
@@ -64,53 +56,39 @@ def render() -> None:
                 )
                 st.rerun()
 
-        names = {c.id: c.name for c in session.exec(select(Channel))}
+        names = {c.id: c.name for c in channels.list_channels(session, actor=user)}
         held = planning.held_posts(session, actor=user, limit=200)
-        stuck = list(
-            session.exec(
-                select(Post)
-                .where(col(Post.status).in_(_ATTENTION))
-                .order_by(col(Post.publish_at))
-                .limit(200)
-            )
-        )
+        stuck = views.posts_needing_a_person(session, actor=user, limit=200)
         piece_ids = {p.piece_id for p in stuck} | {h.post.piece_id for h in held}
-        titles = {
-            p.id: p.title for p in session.exec(select(Piece).where(col(Piece.id).in_(piece_ids)))
-        }
+        titles = views.piece_titles(session, actor=user, piece_ids=piece_ids)
         rows = [(h.post, t("status.planned"), t(f"hold.{h.reason.name}")) for h in held] + [
             (p, t(f"status.{p.status}"), p.last_error or "") for p in stuck
         ]
         st.subheader(t("pub.attention"))
-        app.show_done(keys.PUB_DONE)
-        if not rows:
-            st.info(t("pub.nothing"))
-        else:
-            st.dataframe(
-                [
-                    {
-                        t("col.post"): post.id,
-                        t("col.when"): app.when(post.publish_at, user.timezone),
-                        t("col.channel"): names.get(post.channel_id, ""),
-                        t("col.piece"): titles.get(post.piece_id, ""),
-                        t("col.status"): status,
-                        t("col.reason"): reason,
-                    }
-                    for post, status, reason in rows
-                ],
-                hide_index=True,
-            )
+        state.show_done(keys.PUB_DONE)
+        tables.table(
+            [
+                {
+                    t("col.post"): post.id,
+                    t("col.when"): state.when(post.publish_at, user.timezone),
+                    t("col.channel"): names.get(post.channel_id, ""),
+                    t("col.piece"): titles.get(post.piece_id, ""),
+                    t("col.status"): status,
+                    t("col.reason"): reason,
+                }
+                for post, status, reason in rows
+            ],
+            empty=t("pub.nothing"),
+        )
         _actions(user, stuck)
 
-        attempts = list(
-            session.exec(select(PublishAttempt).order_by(col(PublishAttempt.id).desc()).limit(100))
-        )
+        attempts = views.latest_attempts(session, actor=user, limit=100)
     st.subheader(t("pub.ledger"))
     st.dataframe(
         [
             {
                 t("col.post"): a.post_id,
-                t("col.when"): app.when(a.started_at, user.timezone),
+                t("col.when"): state.when(a.started_at, user.timezone),
                 t("col.outcome"): t(f"outcome.{a.outcome}") if a.outcome else "…",
                 t("col.http"): a.http_status,
                 t("col.duration"): a.duration_ms,
@@ -126,9 +104,8 @@ def render() -> None:
 def _take(post_id: int, action: str, version: int) -> None:
     """Button callback: one move of one post, bound to the version the button was shown for
     (a post the scheduler took meanwhile is refused, saying what is allowed now)."""
-    t = app.t
-    with Session(app.engine(), expire_on_commit=False) as session:
-        user = app.current_user(session)
+    t = state.t
+    with state.signed_in() as (session, user):
         if user is None:
             return
         try:
@@ -154,7 +131,7 @@ def _take(post_id: int, action: str, version: int) -> None:
 
 def _actions(user: User, stuck: list[Post]) -> None:
     """The moves the workflow allows `user` for one post that needs a person."""
-    t = app.t
+    t = state.t
     if not stuck:
         # A refused move of a post that meanwhile left the list is still said.
         moves.show_refused(keys.PUB_ERRORS, "post")

@@ -1,85 +1,73 @@
-"""'Settings' (admins): time zone, default language, lateness bound, crisis freeze, and
-whether channels may reach private networks."""
+"""'Settings' (admins): one input per organisation setting the planner knows, each with the
+planner's own message next to a bad value."""
 
 from __future__ import annotations
 
 import streamlit as st
-from sqlmodel import Session
+from streamlit.delta_generator import DeltaGenerator
 
 from planner import org_settings
 from planner.errors import ValidationFailed
-from planner.ui import access, app, keys, moves
+from planner.ui import access, keys, moves, state
 from planner.ui.i18n import LANGUAGES
+
+
+def _setting_widget(name: str, value: str) -> None:
+    """The input for one setting, as its kind asks, labelled and explained in the session's
+    language."""
+    t = state.t
+    label, help_text = t(f"settings.label.{name}"), t(f"settings.help.{name}")
+    key = keys.SETTINGS_FIELD + name
+    kind = org_settings.setting_kind(name)
+    if kind == "switch":
+        st.checkbox(label, value=value == "on", help=help_text, key=key)
+    elif kind == "language":
+        languages = list(LANGUAGES)
+        st.selectbox(
+            label,
+            options=languages,
+            index=languages.index(value) if value in LANGUAGES else 0,
+            format_func=LANGUAGES.__getitem__,
+            help=help_text,
+            key=key,
+        )
+    else:
+        st.text_input(label, value=value, help=help_text, key=key)
+
+
+def _wanted(name: str) -> str:
+    """What the form holds for one setting, as the planner takes it."""
+    value = st.session_state.get(keys.SETTINGS_FIELD + name)
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return "" if value is None else str(value)
 
 
 def render() -> None:
     """Draw the page."""
-    t = app.t
-    st.title(t("settings.heading"))
-    app.show_done(keys.SETTINGS_DONE)
-    with Session(app.engine(), expire_on_commit=False) as session:
-        actor = access.permitted_user(session, "change_settings")
+    t = state.t
+    state.heading("settings.heading", keys.SETTINGS_DONE)
+    with access.permitted("change_settings") as (session, actor):
         if actor is None:
             return
         current = org_settings.all_settings(session, actor=actor)
-        slots = {}
+        slots: dict[str, DeltaGenerator] = {}
         with st.form(keys.SETTINGS_FORM):
-            st.text_input(
-                t("settings.timezone"), value=current["org_timezone"], key=keys.SETTINGS_TIMEZONE
-            )
-            slots["org_timezone"] = st.empty()
-            languages = list(LANGUAGES)
-            st.selectbox(
-                t("settings.language"),
-                options=languages,
-                index=languages.index(current["default_language"]),
-                format_func=LANGUAGES.__getitem__,
-                key=keys.SETTINGS_LANGUAGE,
-            )
-            slots["default_language"] = st.empty()
-            st.text_input(
-                t("settings.lateness"),
-                value=current["max_lateness_hours"],
-                key=keys.SETTINGS_LATENESS,
-            )
-            slots["max_lateness_hours"] = st.empty()
-            st.checkbox(
-                t("settings.freeze"),
-                value=current["publishing_frozen"] == "on",
-                key=keys.SETTINGS_FREEZE,
-            )
-            slots["publishing_frozen"] = st.empty()
-            st.checkbox(
-                t("settings.private_network"),
-                value=current["allow_private_network"] == "on",
-                help=t("settings.private_network_help"),
-                key=keys.SETTINGS_PRIVATE_NETWORK,
-            )
-            slots["allow_private_network"] = st.empty()
+            for name, value in current.items():
+                _setting_widget(name, value)
+                slots[name] = st.empty()
             saved = st.form_submit_button(t("settings.save"), key=keys.SETTINGS_SAVE)
         if not saved:
             return
-        wanted = {
-            "org_timezone": st.session_state.get(keys.SETTINGS_TIMEZONE, ""),
-            "default_language": st.session_state.get(keys.SETTINGS_LANGUAGE, ""),
-            "max_lateness_hours": st.session_state.get(keys.SETTINGS_LATENESS, ""),
-            "publishing_frozen": "on" if st.session_state.get(keys.SETTINGS_FREEZE) else "off",
-            "allow_private_network": (
-                "on" if st.session_state.get(keys.SETTINGS_PRIVATE_NETWORK) else "off"
-            ),
-        }
-        changed = {k: v for k, v in wanted.items() if str(v).strip() != current[k]}
+        wanted = {name: _wanted(name) for name in current}
+        changed = {k: v for k, v in wanted.items() if v.strip() != current[k]}
         failed = False
         for key, value in changed.items():
             try:
                 org_settings.set_setting(session, actor=actor, key=key, value=value)
             except ValidationFailed as err:
                 failed = True
-                # Our own words in the user's language; the planner's detail as a caption.
-                slots[key].error(
-                    t(f"settings.bad.{key}", value=repr(value))
-                    + f" ({moves.message(err.fields.get(key, str(err)))})"
-                )
+                slots[key].error(moves.message(err.fields.get(key, str(err))))
         if failed:
             return
     st.session_state[keys.SETTINGS_DONE] = t("settings.saved" if changed else "settings.unchanged")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlmodel import Session
 
 from planner import ideas, users
 from planner.errors import PermissionDenied, ValidationFailed
 from planner.models import Department, Role, Urgency
-from planner.ui import app, keys, moves, similar_ideas
+from planner.ui import keys, moves, similar_ideas, state
 
 _FIELDS = {
     "title": keys.SUBMIT_TITLE,
@@ -24,13 +23,13 @@ _FIELDS = {
 
 def _field_error(errors: dict[str, str], name: str) -> None:
     if name in errors:
-        st.error(f"{app.t('field.' + name)}: {moves.message(errors[name])}")
+        st.error(f"{state.t('field.' + name)}: {moves.message(errors[name])}")
 
 
 def render() -> None:
     """Draw the page."""
-    t = app.t
-    st.title(t("submit.heading"))
+    t = state.t
+    state.heading("submit.heading")
     done = st.session_state.pop(keys.SUBMIT_DONE, None)
     if done is not None:
         st.success(t("submit.done", id=done))
@@ -40,8 +39,7 @@ def render() -> None:
         for name, message in errors.items():
             if name not in _FIELDS:
                 st.error(moves.message(message))
-    with Session(app.engine(), expire_on_commit=False) as session:
-        user = app.current_user(session)
+    with state.signed_in() as (session, user):
         if user is None:
             return
         departments = [d.name for d in users.list_departments(session, actor=user)]

@@ -11,7 +11,7 @@ from streamlit.delta_generator import DeltaGenerator
 from planner import users
 from planner.errors import NotFound, PermissionDenied, ValidationFailed
 from planner.models import Role, User
-from planner.ui import app, keys, moves
+from planner.ui import keys, moves, state
 from planner.ui.i18n import LANGUAGES
 
 _ADD_FIELDS = {
@@ -28,27 +28,27 @@ _ADD_FIELDS = {
 def _show_errors(err: ValidationFailed, slots: dict[str, DeltaGenerator]) -> None:
     """Each message under the field it is about; the rest where the form ends."""
     for name, message in err.fields.items():
-        text = f"{app.t('users.field.' + name)}: {moves.message(message)}"
+        text = f"{state.t('users.field.' + name)}: {moves.message(message)}"
         slots.get(name, slots["_form"]).error(text)
 
 
 def _role_labels() -> dict[str, str]:
     # Looked up now: a format function may be called outside the run (AppTest does).
-    return {r.value: app.t(f"role.{r.value}") for r in Role}
+    return {r.value: state.t(f"role.{r.value}") for r in Role}
 
 
 def _department_labels(departments: list[str]) -> dict[str, str]:
-    return {"": app.t("users.no_department"), **{d: d for d in departments}}
+    return {"": state.t("users.no_department"), **{d: d for d in departments}}
 
 
 def _state(user: User) -> str:
     if user.disabled:
-        return app.t("users.state.disabled")
-    return app.t("users.state.active")
+        return state.t("users.state.disabled")
+    return state.t("users.state.active")
 
 
 def _add_form(session: Session, actor: User, departments: list[str]) -> None:
-    t = app.t
+    t = state.t
     st.subheader(t("users.add"))
     slots: dict[str, DeltaGenerator] = {}
     with st.form(keys.USERS_ADD_FORM):
@@ -100,7 +100,7 @@ def _add_form(session: Session, actor: User, departments: list[str]) -> None:
 
 
 def _manage(session: Session, actor: User, accounts: list[User], departments: list[str]) -> None:
-    t = app.t
+    t = state.t
     st.subheader(t("users.manage"))
     names = [u.username for u in accounts]
     picked = st.selectbox(t("users.pick"), options=names, key=keys.USERS_PICK)
@@ -186,7 +186,7 @@ def _email(
     act: Callable[[Callable[[], object], str, DeltaGenerator], None],
 ) -> None:
     """The address single sign-on matches the account by (empty removes it)."""
-    t = app.t
+    t = state.t
     address = st.text_input(
         t("users.sso_email"),
         value=target.email or "",
@@ -206,11 +206,9 @@ def _email(
 
 def render() -> None:
     """Draw the page."""
-    t = app.t
-    st.title(t("users.heading"))
-    app.show_done(keys.USERS_DONE)
-    with Session(app.engine(), expire_on_commit=False) as session:
-        actor = app.current_user(session)
+    t = state.t
+    state.heading("users.heading", keys.USERS_DONE)
+    with state.signed_in() as (session, actor):
         if actor is None:
             return
         try:
