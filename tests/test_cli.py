@@ -48,7 +48,7 @@ class Cli:
 def run(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
     monkeypatch.setenv("PLANNER_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.delenv("PLANNER_USER", raising=False)
-    monkeypatch.setattr(cli, "DATA_DIR", tmp_path)
+    monkeypatch.setattr("planner.cli.pieces.DATA_DIR", tmp_path)
     return Cli(capsys, monkeypatch)
 
 

@@ -1,0 +1,193 @@
+"""Publishing channels: `channels list|add|edit|test|disable`."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from collections.abc import Mapping, Sequence
+from types import EllipsisType
+from typing import Any
+
+from planner import channels
+from planner.cli import common, output
+from planner.cli.common import ACTING, LISTING, SECRET, CliError, command, group
+from planner.cli.output import line
+from planner.models import Channel
+from planner.permissions import can
+
+
+def register(sub: common.Subparsers) -> None:
+    """Add the `channels` group."""
+    g = group(sub, "channels", "publishing channels")
+    command(g, "list", cmd_channels_list, [ACTING, LISTING])
+    p = command(g, "add", cmd_channels_add, [ACTING, SECRET])
+    p.add_argument("kind", help="channel kind, e.g. webhook")
+    p.add_argument("name")
+    _settings_arguments(p)
+    p.add_argument("--daily-cap", type=common.daily_cap)
+    p = command(g, "edit", cmd_channels_edit, [ACTING, SECRET])
+    p.add_argument("name", help="the channel's name or id")
+    _settings_arguments(p)
+    p.add_argument("--rename", metavar="NEW_NAME", help="give the channel another name")
+    p.add_argument("--daily-cap", type=common.daily_cap, help="at most this many posts a day")
+    p.add_argument("--no-daily-cap", action="store_true", help="remove the daily cap")
+    p = command(g, "test", cmd_channels_test, [ACTING])
+    p.add_argument("name")
+    p = command(g, "disable", cmd_channels_disable, [ACTING])
+    p.add_argument("name")
+    p.add_argument("--enable", action="store_true")
+
+
+def _settings_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="a setting (repeatable)")
+    p.add_argument(
+        "--secret",
+        action="append",
+        metavar="KEY",
+        help="a secret setting, read from a prompt or standard input (repeatable)",
+    )
+
+
+def cmd_channels_list(args: argparse.Namespace) -> int:
+    """List channels (settings for admins; secrets only say whether they are set)."""
+    with common.session() as session:
+        actor = common.actor(session, args)
+        # Settings (addresses, accounts) are shown where the dashboard shows them: to admins.
+        settings = can(actor, "manage_channels")
+        rows: list[dict[str, Any]] = [
+            {
+                "id": c.id,
+                "name": c.name,
+                "kind": c.kind,
+                "enabled": c.enabled,
+                "needs_reconnect": c.needs_reconnect,
+                "daily_cap": c.daily_cap,
+                **({"settings": channels.public_view(c)} if settings else {}),
+            }
+            for c in channels.list_channels(session, actor=actor)
+        ]
+    output.rows(
+        rows,
+        [
+            ("id", "id"),
+            ("name", "name"),
+            ("kind", "kind"),
+            ("enabled", lambda r: "yes" if r["enabled"] else "no"),
+            ("state", lambda r: "needs reconnect" if r["needs_reconnect"] else "ok"),
+            ("settings", lambda r: ", ".join(f"{k}={v}" for k, v in r.get("settings", {}).items())),
+        ],
+        as_json=args.json,
+        width=70,
+    )
+    return 0
+
+
+def _settings_args(pairs: Sequence[str]) -> dict[str, str]:
+    settings: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"{pair.split('=')[0]!r}: write --set KEY=VALUE")
+        settings[key.strip()] = value
+    return settings
+
+
+def _secret_names(names: Sequence[str]) -> list[str]:
+    for name in names:
+        if "=" in name:
+            # Never echo the part after "=": it may be the secret itself.
+            raise CliError(
+                f"--secret {name.split('=')[0]!r}: give only the setting's name; its value "
+                "is read from a prompt or standard input, never from the command line "
+                "(where other users and the shell history would see it)"
+            )
+        if not name.strip():
+            raise CliError("--secret needs a setting's name")
+    return [name.strip() for name in names]
+
+
+def _read_secrets(args: argparse.Namespace, names: Sequence[str]) -> dict[str, str]:
+    return {name: common.read_password(args, f"{name}: ") for name in names}
+
+
+def _settings_shown(view: Mapping[str, Any]) -> None:
+    for key, value in view.items():
+        line(f"  {key} = {value}")
+
+
+def cmd_channels_add(args: argparse.Namespace) -> int:
+    """Add a channel (admins)."""
+    settings = _settings_args(args.set or [])
+    settings.update(_read_secrets(args, _secret_names(args.secret or [])))
+    with common.session() as session:
+        channel = channels.create_channel(
+            session,
+            actor=common.actor(session, args),
+            kind=args.kind,
+            name=args.name,
+            settings=settings,
+            daily_cap=args.daily_cap,
+        )
+        view = channels.public_view(channel)
+    line(f"created {channel.kind} channel {channel.name!r} (id {channel.id})")
+    _settings_shown(view)
+    return 0
+
+
+def cmd_channels_edit(args: argparse.Namespace) -> int:
+    """Change a channel's settings, secrets, name or daily cap (admins)."""
+    settings = _settings_args(args.set or [])
+    secrets = _secret_names(args.secret or [])
+    daily_cap: int | EllipsisType | None = ... if args.daily_cap is None else args.daily_cap
+    if args.no_daily_cap:
+        if args.daily_cap is not None:
+            raise CliError("give --daily-cap N or --no-daily-cap, not both")
+        daily_cap = None
+    cap_given = args.daily_cap is not None or args.no_daily_cap
+    if not (settings or secrets or args.rename is not None or cap_given):
+        raise CliError(
+            "nothing to change: give --set, --secret, --rename, --daily-cap or --no-daily-cap"
+        )
+    # Who acts and which channel first, so that nobody types a secret for nothing.
+    with common.session() as session:
+        common.actor(session, args)
+        channels.get_channel(session, args.name)
+    settings.update(_read_secrets(args, secrets))
+    with common.session() as session:
+        channel: Channel = channels.update_channel(
+            session,
+            actor=common.actor(session, args),
+            ref=args.name,
+            name=args.rename,
+            settings=settings or None,
+            daily_cap=daily_cap,
+        )
+        view = channels.public_view(channel)
+    line(f"channel {channel.name!r} updated")
+    _settings_shown(view)
+    if channel.needs_reconnect:
+        line(
+            "it still needs reconnecting: test it with "
+            f"`python -m planner channels test {shlex.quote(channel.name)}`"
+        )
+    return 0
+
+
+def cmd_channels_test(args: argparse.Namespace) -> int:
+    """Check that a channel answers and accepts its credentials."""
+    with common.session() as session:
+        answer = channels.check_connection(
+            session, actor=common.actor(session, args), ref=args.name
+        )
+    line(f"{args.name}: {answer}")
+    return 0
+
+
+def cmd_channels_disable(args: argparse.Namespace) -> int:
+    """Disable a channel (or --enable it again)."""
+    with common.session() as session:
+        channel = channels.set_enabled(
+            session, actor=common.actor(session, args), ref=args.name, enabled=args.enable
+        )
+    line(f"channel {channel.name!r} {'enabled' if channel.enabled else 'disabled'}")
+    return 0
