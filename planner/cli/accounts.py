@@ -4,48 +4,31 @@ from __future__ import annotations
 
 import argparse
 
+from sqlmodel import Session
+
 from planner import users
 from planner.cli import common, output
-from planner.cli.common import ACTING, LISTING, SECRET, CliError, command, group
+from planner.cli.common import ACTING, LISTING, SECRET, CliError, Commands, acting, arg
 from planner.cli.output import line
 from planner.config import load_settings
+from planner.models import User
+
+USERS = Commands("users", "manage accounts (admins)")
+DEPARTMENTS = Commands("departments", "departments that submit ideas")
+COMMANDS = (USERS, DEPARTMENTS)
 
 
-def register(sub: common.Subparsers) -> None:
-    """Add the `users` and `departments` groups."""
-    g = group(sub, "users", "manage accounts (admins)")
-    p = command(g, "add", cmd_users_add, [ACTING, SECRET])
-    p.add_argument("username")
-    p.add_argument("--role", required=True, choices=["contributor", "editor", "approver", "admin"])
-    p.add_argument("--department", help="required for contributors")
-    p.add_argument("--display-name")
-    p.add_argument("--email")
-    p.add_argument("--locale", default="de", choices=["de", "en"])
-    p.add_argument("--timezone", help="IANA zone (default: PLANNER_TIMEZONE or Europe/Berlin)")
-    command(g, "list", cmd_users_list, [ACTING, LISTING])
-    p = command(g, "passwd", cmd_users_passwd, [ACTING, SECRET])
-    p.add_argument("username")
-    p = command(g, "email", cmd_users_email, [ACTING])
-    p.add_argument("username")
-    p.add_argument("address", nargs="?")
-    p.add_argument("--remove", action="store_true", help="remove the account's e-mail address")
-    p = command(g, "unlock", cmd_users_unlock, [ACTING])
-    p.add_argument("username")
-    p.add_argument(
-        "--client",
-        metavar="ADDRESS",
-        help="also forget the failed sign-ins counted for this client IP address",
-    )
-    p = command(g, "disable", cmd_users_disable, [ACTING])
-    p.add_argument("username")
-    p.add_argument("--enable", action="store_true", help="enable the account again")
-
-    g = group(sub, "departments", "departments that submit ideas")
-    p = command(g, "add", cmd_departments_add, [ACTING])
-    p.add_argument("name")
-    command(g, "list", cmd_departments_list, [ACTING, LISTING])
-
-
+@USERS.command(
+    "add",
+    [ACTING, SECRET],
+    arg("username"),
+    arg("--role", required=True, choices=["contributor", "editor", "approver", "admin"]),
+    arg("--department", help="required for contributors"),
+    arg("--display-name"),
+    arg("--email"),
+    arg("--locale", default="de", choices=["de", "en"]),
+    arg("--timezone", help="IANA zone (default: PLANNER_TIMEZONE or Europe/Berlin)"),
+)
 def cmd_users_add(args: argparse.Namespace) -> int:
     """Add an account (the very first must be an admin)."""
     with common.session() as session:
@@ -69,100 +52,109 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_users_list(args: argparse.Namespace) -> int:
+@USERS.command("list", [ACTING, LISTING])
+@acting
+def cmd_users_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """List accounts."""
-    with common.session() as session:
-        actor = common.actor(session, args)
-        found = users.list_users(session, actor=actor)
-        deps = users.department_names(session, actor=actor)
-        rows = [
-            {
-                "id": u.id,
-                "username": u.username,
-                "name": u.display_name,
-                "role": u.role.value,
-                "department": deps.get(u.department_id) if u.department_id else None,
-                "locale": u.locale,
-                "timezone": u.timezone,
-                "disabled": u.disabled,
-            }
-            for u in found
-        ]
+    found = users.list_users(session, actor=actor)
+    deps = users.department_names(session, actor=actor)
+    rows = [
+        {
+            "id": u.id,
+            "username": u.username,
+            "name": u.display_name,
+            "role": u.role.value,
+            "department": deps.get(u.department_id) if u.department_id else None,
+            "locale": u.locale,
+            "timezone": u.timezone,
+            "disabled": u.disabled,
+        }
+        for u in found
+    ]
     output.rows(
         rows,
         [
-            ("id", "id"),
-            ("username", "username"),
-            ("name", "name"),
-            ("role", "role"),
-            ("department", "department"),
-            ("disabled", lambda r: "yes" if r["disabled"] else ""),
+            *output.columns("id", "username", "name", "role", "department"),
+            ("disabled", output.flag("disabled", "yes", "")),
         ],
         as_json=args.json,
     )
-    return 0
 
 
-def cmd_users_passwd(args: argparse.Namespace) -> int:
+@USERS.command("passwd", [ACTING, SECRET], arg("username"))
+@acting
+def cmd_users_passwd(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Set a password (and forget the account's failed sign-ins)."""
-    with common.session() as session:
-        actor = common.actor(session, args)
-        password = common.read_password(args, f"New password for {args.username}: ")
-        users.set_password(session, actor=actor, username=args.username, password=password)
-        line(f"password of {args.username!r} changed")
-    return 0
+    password = common.read_password(args, f"New password for {args.username}: ")
+    users.set_password(session, actor=actor, username=args.username, password=password)
+    return f"password of {args.username!r} changed"
 
 
-def cmd_users_email(args: argparse.Namespace) -> int:
+@USERS.command(
+    "email",
+    [ACTING],
+    arg("username"),
+    arg("address", nargs="?"),
+    arg("--remove", action="store_true", help="remove the account's e-mail address"),
+)
+@acting
+def cmd_users_email(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Set the e-mail address single sign-on matches the account by (or --remove it)."""
-    with common.session() as session:
-        actor = common.actor(session, args)
-        if args.remove == bool(args.address):
-            raise CliError("give either the e-mail ADDRESS or --remove")
-        address = None if args.remove else args.address
-        user = users.set_email(session, actor=actor, username=args.username, email=address)
-        line(f"e-mail of {user.username!r}: {user.email or '(none)'}")
-    return 0
+    if args.remove == bool(args.address):
+        raise CliError("give either the e-mail ADDRESS or --remove")
+    address = None if args.remove else args.address
+    user = users.set_email(session, actor=actor, username=args.username, email=address)
+    return f"e-mail of {user.username!r}: {user.email or '(none)'}"
 
 
-def cmd_users_unlock(args: argparse.Namespace) -> int:
+@USERS.command(
+    "unlock",
+    [ACTING],
+    arg("username"),
+    arg(
+        "--client",
+        metavar="ADDRESS",
+        help="also forget the failed sign-ins counted for this client IP address",
+    ),
+)
+@acting
+def cmd_users_unlock(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Forget an account's failed sign-ins, so its next try need not wait."""
-    with common.session() as session:
-        actor = common.actor(session, args)
-        cleared = users.unlock(session, actor=actor, username=args.username, client=args.client)
-        name = repr(args.username)
-        if cleared:
-            also = " and for that client address" if args.client else ""
-            line(f"forgot the failed sign-ins counted for {name}{also}")
-        else:
-            also = " or for that client address" if args.client else ""
-            line(f"nothing to forget: no failed sign-ins counted for {name}{also}")
-    return 0
+    cleared = users.unlock(session, actor=actor, username=args.username, client=args.client)
+    name = repr(args.username)
+    if cleared:
+        also = " and for that client address" if args.client else ""
+        return f"forgot the failed sign-ins counted for {name}{also}"
+    also = " or for that client address" if args.client else ""
+    return f"nothing to forget: no failed sign-ins counted for {name}{also}"
 
 
-def cmd_users_disable(args: argparse.Namespace) -> int:
+@USERS.command(
+    "disable",
+    [ACTING],
+    arg("username"),
+    arg("--enable", action="store_true", help="enable the account again"),
+)
+@acting
+def cmd_users_disable(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Disable an account (or --enable it again)."""
-    with common.session() as session:
-        actor = common.actor(session, args)
-        user = users.set_disabled(
-            session, actor=actor, username=args.username, disabled=not args.enable
-        )
-        line(f"{user.username!r} {'disabled' if user.disabled else 'enabled'}")
-    return 0
+    user = users.set_disabled(
+        session, actor=actor, username=args.username, disabled=not args.enable
+    )
+    return f"{user.username!r} {'disabled' if user.disabled else 'enabled'}"
 
 
-def cmd_departments_add(args: argparse.Namespace) -> int:
+@DEPARTMENTS.command("add", [ACTING], arg("name"))
+@acting
+def cmd_departments_add(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Add a department (admins)."""
-    with common.session() as session:
-        dep = users.create_department(session, actor=common.actor(session, args), name=args.name)
-        line(f"created department {dep.name!r} (id {dep.id})")
-    return 0
+    dep = users.create_department(session, actor=actor, name=args.name)
+    return f"created department {dep.name!r} (id {dep.id})"
 
 
-def cmd_departments_list(args: argparse.Namespace) -> int:
+@DEPARTMENTS.command("list", [ACTING, LISTING])
+@acting
+def cmd_departments_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """List departments."""
-    with common.session() as session:
-        actor = common.actor(session, args)
-        rows = [{"id": d.id, "name": d.name} for d in users.list_departments(session, actor=actor)]
-    output.rows(rows, [("id", "id"), ("name", "name")], as_json=args.json)
-    return 0
+    rows = [{"id": d.id, "name": d.name} for d in users.list_departments(session, actor=actor)]
+    output.rows(rows, output.columns("id", "name"), as_json=args.json)

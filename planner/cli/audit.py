@@ -4,44 +4,48 @@ from __future__ import annotations
 
 import argparse
 
+from sqlmodel import Session
+
 from planner import audit, csvio
 from planner.cli import common
-from planner.cli.common import ACTING, CliError, command, group
+from planner.cli.common import ACTING, CliError, Commands, acting, arg
 from planner.cli.output import line
+from planner.models import User
+
+AUDIT = Commands("audit", "the append-only audit log")
+COMMANDS = (AUDIT,)
 
 
-def register(sub: common.Subparsers) -> None:
-    """Add the `audit` group."""
-    g = group(sub, "audit", "the append-only audit log")
-    p = command(g, "export", cmd_audit_export, [ACTING])
-    p.add_argument("file", help="CSV file, or - for standard output")
-    p.add_argument("--since", help="date or date-time in your zone")
-    p.add_argument("--until", help="date (inclusive) or date-time in your zone")
-    p = command(g, "verify", cmd_audit_verify, [ACTING])
-    p.add_argument("--from", dest="date_from", help="date or date-time in your zone")
-    p.add_argument("--to", dest="date_to", help="date (inclusive) or date-time in your zone")
-    p.add_argument(
+@AUDIT.command(
+    "export",
+    [ACTING],
+    arg("file", help="CSV file, or - for standard output"),
+    arg("--since", help="date or date-time in your zone"),
+    arg("--until", help="date (inclusive) or date-time in your zone"),
+)
+@acting
+def cmd_audit_export(session: Session, actor: User, args: argparse.Namespace) -> str | None:
+    """Write audit events as CSV."""
+    since, until = common.when(actor, args.since), common.when(actor, args.until, end=True)
+    if since and until and since >= until:
+        raise CliError("--since must be before --until")
+    count = common.export(
+        args.file,
+        lambda out: csvio.export_audit(session, actor=actor, out=out, since=since, until=until),
+    )
+    return None if args.file == "-" else f"exported {count} audit event(s) to {args.file}"
+
+
+@AUDIT.command(
+    "verify",
+    [ACTING],
+    arg("--from", dest="date_from", help="date or date-time in your zone"),
+    arg("--to", dest="date_to", help="date (inclusive) or date-time in your zone"),
+    arg(
         "--file",
         help="an exported audit CSV to check on its own, without the database (- for stdin)",
-    )
-
-
-def cmd_audit_export(args: argparse.Namespace) -> int:
-    """Write audit events as CSV."""
-    with common.session() as session:
-        actor = common.actor(session, args)
-        since, until = common.when(actor, args.since), common.when(actor, args.until, end=True)
-        if since and until and since >= until:
-            raise CliError("--since must be before --until")
-        count = common.export(
-            args.file,
-            lambda out: csvio.export_audit(session, actor=actor, out=out, since=since, until=until),
-        )
-    if args.file != "-":
-        line(f"exported {count} audit event(s) to {args.file}")
-    return 0
-
-
+    ),
+)
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Recompute the audit log's hash chain (admins) and report the first broken link."""
     if args.file is not None:

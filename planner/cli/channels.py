@@ -8,78 +8,58 @@ from collections.abc import Mapping, Sequence
 from types import EllipsisType
 from typing import Any
 
+from sqlmodel import Session
+
 from planner import channels
 from planner.cli import common, output
-from planner.cli.common import ACTING, LISTING, SECRET, CliError, command, group
+from planner.cli.common import ACTING, LISTING, SECRET, CliError, Commands, acting, arg
 from planner.cli.output import line
-from planner.models import Channel
+from planner.models import Channel, User
 from planner.permissions import can
 
-
-def register(sub: common.Subparsers) -> None:
-    """Add the `channels` group."""
-    g = group(sub, "channels", "publishing channels")
-    command(g, "list", cmd_channels_list, [ACTING, LISTING])
-    p = command(g, "add", cmd_channels_add, [ACTING, SECRET])
-    p.add_argument("kind", help="channel kind, e.g. webhook")
-    p.add_argument("name")
-    _settings_arguments(p)
-    p.add_argument("--daily-cap", type=common.daily_cap)
-    p = command(g, "edit", cmd_channels_edit, [ACTING, SECRET])
-    p.add_argument("name", help="the channel's name or id")
-    _settings_arguments(p)
-    p.add_argument("--rename", metavar="NEW_NAME", help="give the channel another name")
-    p.add_argument("--daily-cap", type=common.daily_cap, help="at most this many posts a day")
-    p.add_argument("--no-daily-cap", action="store_true", help="remove the daily cap")
-    p = command(g, "test", cmd_channels_test, [ACTING])
-    p.add_argument("name")
-    p = command(g, "disable", cmd_channels_disable, [ACTING])
-    p.add_argument("name")
-    p.add_argument("--enable", action="store_true")
-
-
-def _settings_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="a setting (repeatable)")
-    p.add_argument(
+CHANNELS = Commands("channels", "publishing channels")
+COMMANDS = (CHANNELS,)
+# Settings and secrets: `channels add` and `channels edit` take the same.
+_SETTINGS = (
+    arg("--set", action="append", metavar="KEY=VALUE", help="a setting (repeatable)"),
+    arg(
         "--secret",
         action="append",
         metavar="KEY",
         help="a secret setting, read from a prompt or standard input (repeatable)",
-    )
+    ),
+)
 
 
-def cmd_channels_list(args: argparse.Namespace) -> int:
+@CHANNELS.command("list", [ACTING, LISTING])
+@acting
+def cmd_channels_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """List channels (settings for admins; secrets only say whether they are set)."""
-    with common.session() as session:
-        actor = common.actor(session, args)
-        # Settings (addresses, accounts) are shown where the dashboard shows them: to admins.
-        settings = can(actor, "manage_channels")
-        rows: list[dict[str, Any]] = [
-            {
-                "id": c.id,
-                "name": c.name,
-                "kind": c.kind,
-                "enabled": c.enabled,
-                "needs_reconnect": c.needs_reconnect,
-                "daily_cap": c.daily_cap,
-                **({"settings": channels.public_view(c)} if settings else {}),
-            }
-            for c in channels.list_channels(session, actor=actor)
-        ]
+    # Settings (addresses, accounts) are shown where the dashboard shows them: to admins.
+    settings = can(actor, "manage_channels")
+    rows: list[dict[str, Any]] = [
+        {
+            "id": c.id,
+            "name": c.name,
+            "kind": c.kind,
+            "enabled": c.enabled,
+            "needs_reconnect": c.needs_reconnect,
+            "daily_cap": c.daily_cap,
+            **({"settings": channels.public_view(c)} if settings else {}),
+        }
+        for c in channels.list_channels(session, actor=actor)
+    ]
     output.rows(
         rows,
         [
-            ("id", "id"),
-            ("name", "name"),
-            ("kind", "kind"),
-            ("enabled", lambda r: "yes" if r["enabled"] else "no"),
-            ("state", lambda r: "needs reconnect" if r["needs_reconnect"] else "ok"),
+            *output.columns("id", "name", "kind"),
+            ("enabled", output.flag("enabled", "yes", "no")),
+            ("state", output.flag("needs_reconnect", "needs reconnect", "ok")),
             ("settings", lambda r: ", ".join(f"{k}={v}" for k, v in r.get("settings", {}).items())),
         ],
         as_json=args.json,
         width=70,
     )
-    return 0
 
 
 def _settings_args(pairs: Sequence[str]) -> dict[str, str]:
@@ -115,6 +95,14 @@ def _settings_shown(view: Mapping[str, Any]) -> None:
         line(f"  {key} = {value}")
 
 
+@CHANNELS.command(
+    "add",
+    [ACTING, SECRET],
+    arg("kind", help="channel kind, e.g. webhook"),
+    arg("name"),
+    *_SETTINGS,
+    arg("--daily-cap", type=common.daily_cap),
+)
 def cmd_channels_add(args: argparse.Namespace) -> int:
     """Add a channel (admins)."""
     settings = _settings_args(args.set or [])
@@ -134,6 +122,15 @@ def cmd_channels_add(args: argparse.Namespace) -> int:
     return 0
 
 
+@CHANNELS.command(
+    "edit",
+    [ACTING, SECRET],
+    arg("name", help="the channel's name or id"),
+    *_SETTINGS,
+    arg("--rename", metavar="NEW_NAME", help="give the channel another name"),
+    arg("--daily-cap", type=common.daily_cap, help="at most this many posts a day"),
+    arg("--no-daily-cap", action="store_true", help="remove the daily cap"),
+)
 def cmd_channels_edit(args: argparse.Namespace) -> int:
     """Change a channel's settings, secrets, name or daily cap (admins)."""
     settings = _settings_args(args.set or [])
@@ -173,21 +170,17 @@ def cmd_channels_edit(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_channels_test(args: argparse.Namespace) -> int:
+@CHANNELS.command("test", [ACTING], arg("name"))
+@acting
+def cmd_channels_test(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Check that a channel answers and accepts its credentials."""
-    with common.session() as session:
-        answer = channels.check_connection(
-            session, actor=common.actor(session, args), ref=args.name
-        )
-    line(f"{args.name}: {answer}")
-    return 0
+    answer = channels.check_connection(session, actor=actor, ref=args.name)
+    return f"{args.name}: {answer}"
 
 
-def cmd_channels_disable(args: argparse.Namespace) -> int:
+@CHANNELS.command("disable", [ACTING], arg("name"), arg("--enable", action="store_true"))
+@acting
+def cmd_channels_disable(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Disable a channel (or --enable it again)."""
-    with common.session() as session:
-        channel = channels.set_enabled(
-            session, actor=common.actor(session, args), ref=args.name, enabled=args.enable
-        )
-    line(f"channel {channel.name!r} {'enabled' if channel.enabled else 'disabled'}")
-    return 0
+    channel = channels.set_enabled(session, actor=actor, ref=args.name, enabled=args.enable)
+    return f"channel {channel.name!r} {'enabled' if channel.enabled else 'disabled'}"

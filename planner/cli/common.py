@@ -4,6 +4,7 @@ argument types, and adding a command whose help is its handler's docstring."""
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
 import os
 import sys
@@ -19,6 +20,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session
 
 from planner import csvio, users
+from planner.cli.output import line
 from planner.db import get_engine, session_scope
 from planner.errors import ConfigurationError, NotFound
 from planner.migrate import current_revision, head_revision
@@ -27,6 +29,8 @@ from planner.schemas import ID_MAX, id_problem
 from planner.timezones import parse_day_bound
 
 Handler = Callable[[argparse.Namespace], int]
+# A command's work in one session as the acting user; returns what to print, if anything.
+Action = Callable[[Session, User, argparse.Namespace], str | None]
 # What `add_subparsers` returns; argparse keeps its class private.
 Subparsers = Any
 
@@ -88,6 +92,21 @@ def actor(session: Session, args: argparse.Namespace) -> User:
     if user.disabled:
         raise CliError(f"user {name!r} is disabled")
     return user
+
+
+def acting(action: Action) -> Handler:
+    """The command that runs `action` in one session as the acting user (--as) and prints
+    the text it returns once its changes are stored."""
+
+    @functools.wraps(action)
+    def run(args: argparse.Namespace) -> int:
+        with session() as opened:
+            said = action(opened, actor(opened, args), args)
+        if said is not None:
+            line(said)
+        return 0
+
+    return run
 
 
 def when(actor: User, text: str | None, *, end: bool = False) -> datetime | None:
@@ -241,11 +260,63 @@ def summary(handler: Handler) -> str:
     return text
 
 
-def command(
+Argument = tuple[tuple[str, ...], dict[str, Any]]
+
+
+def arg(*names: str, **options: Any) -> Argument:
+    """One argument of a command, as `ArgumentParser.add_argument` takes it."""
+    return names, options
+
+
+class Commands:
+    """A module's commands, each added where its handler is defined:
+
+        @IDEAS.command("show", [ACTING, LISTING], arg("id", type=record_id))
+        @acting
+        def cmd_ideas_show(session, actor, args): ...
+
+    `name` None stands for commands of the top level (such as `init`), else the group's
+    name (such as `ideas`); `register` adds them all to the parser, in the order added.
+    """
+
+    def __init__(self, name: str | None = None, help_text: str = "") -> None:
+        self.name = name
+        self.help_text = help_text
+        self._added: list[
+            tuple[str, Handler, Sequence[argparse.ArgumentParser], tuple[Argument, ...]]
+        ] = []
+
+    def add(
+        self,
+        name: str,
+        handler: Handler,
+        parents: Sequence[argparse.ArgumentParser] = (),
+        *arguments: Argument,
+    ) -> Handler:
+        """Add command `name`, run by `handler`, with the options of `parents` first."""
+        self._added.append((name, handler, parents, arguments))
+        return handler
+
+    def command(
+        self, name: str, parents: Sequence[argparse.ArgumentParser] = (), *arguments: Argument
+    ) -> Callable[[Handler], Handler]:
+        """A decorator: `add` the handler below as command `name`."""
+        return lambda handler: self.add(name, handler, parents, *arguments)
+
+    def register(self, subparsers: Subparsers) -> None:
+        """Add the commands to `subparsers` (in a group of their own if they have one)."""
+        target = subparsers if self.name is None else _group(subparsers, self.name, self.help_text)
+        for name, handler, parents, arguments in self._added:
+            parser = _command(target, name, handler, parents)
+            for names, options in arguments:
+                parser.add_argument(*names, **options)
+
+
+def _command(
     subparsers: Subparsers,
     name: str,
     handler: Handler,
-    parents: Sequence[argparse.ArgumentParser] = (),
+    parents: Sequence[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
     """Add command `name`, run by `handler` and described by its docstring."""
     text = summary(handler)
@@ -256,7 +327,7 @@ def command(
     return parser
 
 
-def group(subparsers: Subparsers, name: str, help_text: str) -> Subparsers:
+def _group(subparsers: Subparsers, name: str, help_text: str) -> Subparsers:
     """Add a command group `name` (such as `ideas`); returns where its actions go."""
     parser = subparsers.add_parser(name, help=help_text, description=help_text)
     return parser.add_subparsers(dest="subcommand", required=True, metavar="ACTION")

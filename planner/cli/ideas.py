@@ -5,126 +5,108 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from sqlmodel import Session
+
 from planner import csvio, ideas, users
 from planner.cli import common, output
-from planner.cli.common import ACTING, LISTING, PAGED, command, group, record_id
+from planner.cli.common import ACTING, LISTING, PAGED, Commands, acting, arg, record_id
 from planner.cli.output import line
-from planner.models import IdeaStatus, Urgency
+from planner.models import IdeaStatus, Urgency, User
 from planner.timezones import format_local
 
-
-def register(sub: common.Subparsers) -> None:
-    """Add the `ideas` group."""
-    g = group(sub, "ideas", "submit and triage ideas")
-    p = command(g, "submit", cmd_ideas_submit, [ACTING])
-    p.add_argument("--title", required=True)
-    p.add_argument("--pitch", required=True)
-    p.add_argument("--department", help="default: your own department")
-    p.add_argument("--audience", default="", help="target audience")
-    p.add_argument("--goal", default="")
-    p.add_argument("--url", help="optional source link")
-    p.add_argument("--urgency", default="normal", choices=[u.value for u in Urgency])
-    p.add_argument("--tags", default="", help="comma-separated")
-    p = command(g, "list", cmd_ideas_list, [ACTING, LISTING, PAGED])
-    p.add_argument("--status", type=common.enum_type(IdeaStatus))
-    p.add_argument("--department")
-    p.add_argument("--urgency", type=common.enum_type(Urgency))
-    p.add_argument("--tag")
-    p.add_argument("--mine", action="store_true", help="only ideas you submitted")
-    p = command(g, "show", cmd_ideas_show, [ACTING, LISTING])
-    p.add_argument("id", type=record_id)
-    p = command(g, "accept", cmd_ideas_accept, [ACTING])
-    p.add_argument("id", type=record_id)
-    p.add_argument("--note", default="")
-    p = command(g, "reject", cmd_ideas_reject, [ACTING])
-    p.add_argument("id", type=record_id)
-    p.add_argument("--reason", required=True)
-    p = command(g, "merge", cmd_ideas_merge, [ACTING])
-    p.add_argument("id", type=record_id)
-    p.add_argument("--into", type=record_id, required=True, metavar="IDEA_ID")
-    p.add_argument("--note", default="")
-    p = command(g, "import", cmd_ideas_import, [ACTING])
-    p.add_argument("file", help="CSV file, or - for standard input")
-    p = command(g, "export", cmd_ideas_export, [ACTING])
-    p.add_argument("file", help="CSV file, or - for standard output")
+IDEAS = Commands("ideas", "submit and triage ideas")
+COMMANDS = (IDEAS,)
 
 
-def cmd_ideas_submit(args: argparse.Namespace) -> int:
+@IDEAS.command(
+    "submit",
+    [ACTING],
+    arg("--title", required=True),
+    arg("--pitch", required=True),
+    arg("--department", help="default: your own department"),
+    arg("--audience", default="", help="target audience"),
+    arg("--goal", default=""),
+    arg("--url", help="optional source link"),
+    arg("--urgency", default="normal", choices=[u.value for u in Urgency]),
+    arg("--tags", default="", help="comma-separated"),
+)
+@acting
+def cmd_ideas_submit(session: Session, actor: User, args: argparse.Namespace) -> None:
     """Submit an idea."""
-    with common.session() as session:
-        actor = common.actor(session, args)
-        department = args.department
-        if department is None and actor.department_id is not None:
-            department = users.department_names(session, actor=actor).get(actor.department_id)
-        data: dict[str, Any] = {
-            "title": args.title,
-            "pitch": args.pitch,
-            "department": department or "",
-            "target_audience": args.audience,
-            "goal": args.goal,
-            "urgency": args.urgency,
-            "tags": args.tags,
-        }
-        if args.url:
-            data["source_url"] = args.url
-        result = ideas.submit_idea(session, actor=actor, data=data)
+    department = args.department
+    if department is None and actor.department_id is not None:
+        department = users.department_names(session, actor=actor).get(actor.department_id)
+    data: dict[str, Any] = {
+        "title": args.title,
+        "pitch": args.pitch,
+        "department": department or "",
+        "target_audience": args.audience,
+        "goal": args.goal,
+        "urgency": args.urgency,
+        "tags": args.tags,
+    }
+    if args.url:
+        data["source_url"] = args.url
+    result = ideas.submit_idea(session, actor=actor, data=data)
     line(f"submitted idea {result.idea.id}: {result.idea.title}")
     if result.similar:
         line("It looks like these existing ideas - an editor may merge it:")
         for s in result.similar:
             line(f"  #{s.id} [{s.status.value}, {s.department}] {s.title} (similarity {s.score})")
-    return 0
 
 
-def cmd_ideas_list(args: argparse.Namespace) -> int:
+@IDEAS.command(
+    "list",
+    [ACTING, LISTING, PAGED],
+    arg("--status", type=common.enum_type(IdeaStatus)),
+    arg("--department"),
+    arg("--urgency", type=common.enum_type(Urgency)),
+    arg("--tag"),
+    arg("--mine", action="store_true", help="only ideas you submitted"),
+)
+@acting
+def cmd_ideas_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """List the ideas you may see."""
-    with common.session() as session:
-        actor = common.actor(session, args)
-        found = ideas.list_ideas(
-            session,
-            actor=actor,
-            status=args.status,
-            department=args.department,
-            urgency=args.urgency,
-            tag=args.tag,
-            mine=args.mine,
-            limit=args.limit,
-        )
-        deps = users.department_names(session, actor=actor)
-        rows = [
-            {
-                "id": i.id,
-                "title": i.title,
-                "department": deps.get(i.department_id),
-                "status": i.status.value,
-                "urgency": i.urgency.value,
-                "tags": i.tags,
-                "rejection_reason": i.rejection_reason,
-                "merged_into": i.merged_into_id,
-                "created_at": format_local(i.created_at, actor.timezone),
-            }
-            for i in found
-        ]
+    found = ideas.list_ideas(
+        session,
+        actor=actor,
+        status=args.status,
+        department=args.department,
+        urgency=args.urgency,
+        tag=args.tag,
+        mine=args.mine,
+        limit=args.limit,
+    )
+    deps = users.department_names(session, actor=actor)
+    rows = [
+        {
+            "id": i.id,
+            "title": i.title,
+            "department": deps.get(i.department_id),
+            "status": i.status.value,
+            "urgency": i.urgency.value,
+            "tags": i.tags,
+            "rejection_reason": i.rejection_reason,
+            "merged_into": i.merged_into_id,
+            "created_at": format_local(i.created_at, actor.timezone),
+        }
+        for i in found
+    ]
     output.rows(
         rows,
         [
-            ("id", "id"),
-            ("status", "status"),
-            ("urgency", "urgency"),
-            ("department", "department"),
-            ("title", "title"),
+            *output.columns("id", "status", "urgency", "department", "title"),
             ("created", "created_at"),
         ],
         as_json=args.json,
     )
-    return 0
 
 
-def cmd_ideas_show(args: argparse.Namespace) -> int:
+@IDEAS.command("show", [ACTING, LISTING], arg("id", type=record_id))
+@acting
+def cmd_ideas_show(session: Session, actor: User, args: argparse.Namespace) -> None:
     """What became of an idea."""
-    with common.session() as session:
-        actor = common.actor(session, args)
-        outcome = ideas.idea_outcome(session, actor=actor, idea_id=args.id)
+    outcome = ideas.idea_outcome(session, actor=actor, idea_id=args.id)
     idea = outcome.idea
     if args.json:
         output.emit_json(
@@ -146,7 +128,7 @@ def cmd_ideas_show(args: argparse.Namespace) -> int:
                 "posts": outcome.posts,
             }
         )
-        return 0
+        return
     line(f"Idea #{idea.id}: {idea.title}")
     line(
         f"  department: {outcome.department}   urgency: {idea.urgency.value}   "
@@ -167,43 +149,39 @@ def cmd_ideas_show(args: argparse.Namespace) -> int:
         )
         url = f" {post.external_url}" if post.external_url else ""
         line(f"  - {post.channel}: {when} [{post.status.value}{done}]{url}")
-    return 0
 
 
-def cmd_ideas_accept(args: argparse.Namespace) -> int:
+@IDEAS.command("accept", [ACTING], arg("id", type=record_id), arg("--note", default=""))
+@acting
+def cmd_ideas_accept(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Accept an idea; it becomes a draft piece."""
-    with common.session() as session:
-        piece = ideas.accept_idea(
-            session, actor=common.actor(session, args), idea_id=args.id, note=args.note
-        )
-    line(f"accepted idea {args.id}; it is now draft piece {piece.id}")
-    return 0
+    piece = ideas.accept_idea(session, actor=actor, idea_id=args.id, note=args.note)
+    return f"accepted idea {args.id}; it is now draft piece {piece.id}"
 
 
-def cmd_ideas_reject(args: argparse.Namespace) -> int:
+@IDEAS.command("reject", [ACTING], arg("id", type=record_id), arg("--reason", required=True))
+@acting
+def cmd_ideas_reject(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Reject an idea with a reason."""
-    with common.session() as session:
-        ideas.reject_idea(
-            session, actor=common.actor(session, args), idea_id=args.id, reason=args.reason
-        )
-    line(f"rejected idea {args.id}")
-    return 0
+    ideas.reject_idea(session, actor=actor, idea_id=args.id, reason=args.reason)
+    return f"rejected idea {args.id}"
 
 
-def cmd_ideas_merge(args: argparse.Namespace) -> int:
+@IDEAS.command(
+    "merge",
+    [ACTING],
+    arg("id", type=record_id),
+    arg("--into", type=record_id, required=True, metavar="IDEA_ID"),
+    arg("--note", default=""),
+)
+@acting
+def cmd_ideas_merge(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Merge a duplicate into another idea."""
-    with common.session() as session:
-        ideas.merge_idea(
-            session,
-            actor=common.actor(session, args),
-            idea_id=args.id,
-            into_id=args.into,
-            note=args.note,
-        )
-    line(f"merged idea {args.id} into idea {args.into}")
-    return 0
+    ideas.merge_idea(session, actor=actor, idea_id=args.id, into_id=args.into, note=args.note)
+    return f"merged idea {args.id} into idea {args.into}"
 
 
+@IDEAS.command("import", [ACTING], arg("file", help="CSV file, or - for standard input"))
 def cmd_ideas_import(args: argparse.Namespace) -> int:
     """Submit every idea in a CSV file (columns: title, pitch, department, target_audience,
     goal, source_url, urgency, tags); nothing is imported if any row is broken."""
@@ -214,13 +192,9 @@ def cmd_ideas_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ideas_export(args: argparse.Namespace) -> int:
+@IDEAS.command("export", [ACTING], arg("file", help="CSV file, or - for standard output"))
+@acting
+def cmd_ideas_export(session: Session, actor: User, args: argparse.Namespace) -> str | None:
     """Write the ideas you may see as CSV."""
-    with common.session() as session:
-        actor = common.actor(session, args)
-        count = common.export(
-            args.file, lambda out: csvio.export_ideas(session, actor=actor, out=out)
-        )
-    if args.file != "-":
-        line(f"exported {count} idea(s) to {args.file}")
-    return 0
+    count = common.export(args.file, lambda out: csvio.export_ideas(session, actor=actor, out=out))
+    return None if args.file == "-" else f"exported {count} idea(s) to {args.file}"

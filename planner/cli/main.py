@@ -10,11 +10,10 @@ from typing import IO
 
 from planner.cli import accounts, audit, channels, ideas, pieces, plan, posts, settings, setup
 from planner.cli.common import CliError, Handler
-from planner.errors import CsvImportFailed, NothingToRestore, PlannerError, ValidationFailed
+from planner.errors import NothingToRestore, PlannerError, ValidationFailed
 from planner.schemas import text_problem
 
-# Each module adds its commands with `register(subparsers)`; the top-level help lists
-# them in this order.
+# Each module lists its commands in COMMANDS; the top-level help shows them in this order.
 MODULES = (setup, accounts, ideas, pieces, plan, audit, settings, channels, posts)
 
 
@@ -26,7 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in MODULES:
-        module.register(sub)
+        for commands in module.COMMANDS:
+            commands.register(sub)
     return parser
 
 
@@ -54,23 +54,18 @@ def _run(args: argparse.Namespace, err_out: IO[str]) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
-    except CsvImportFailed as err:
-        err_out.write(f"error: {err}\n")
-        return 1
-    except NothingToRestore as err:
-        err_out.write(f"error: {err.reason}\n")
-        return 1
-    except ValidationFailed as err:
-        err_out.write("error: invalid input\n")
-        for name, message in err.fields.items():
-            err_out.write(f"  {name}: {message}\n")
-        return 1
-    except CliError as err:
-        err_out.write(f"error: {err}\n")
-        return 2
-    except PlannerError as err:
-        err_out.write(f"error: {err}\n")
-        return 1
+    except (CliError, PlannerError) as err:
+        err_out.write("".join(f"{text}\n" for text in _explained(err)))
+        return 2 if isinstance(err, CliError) else 1
+
+
+def _explained(err: CliError | PlannerError) -> list[str]:
+    """The lines that tell the user why the command was refused."""
+    if isinstance(err, NothingToRestore):
+        return [f"error: {err.reason}"]
+    if isinstance(err, ValidationFailed):
+        return ["error: invalid input", *(f"  {name}: {text}" for name, text in err.fields.items())]
+    return [f"error: {err}"]
 
 
 def _unstorable_arguments(args: argparse.Namespace) -> list[tuple[str, str]]:

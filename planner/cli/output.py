@@ -72,6 +72,16 @@ def rows(
     )
 
 
+def columns(*keys: str) -> list[Column]:
+    """Columns that show a row's `keys`, each headed by its key."""
+    return [(key, key) for key in keys]
+
+
+def flag(key: str, yes: str, no: str) -> Callable[[Row], str]:
+    """A cell that says `yes` or `no` by whether the row's `key` holds."""
+    return lambda row: yes if row[key] else no
+
+
 def _cell(row: Row, cell: str | Callable[[Row], Any]) -> Any:
     return row[cell] if isinstance(cell, str) else cell(row)
 

@@ -13,104 +13,54 @@ from sqlmodel import Session
 
 from planner import channels, pieces, planning, users
 from planner.cli import common, output
-from planner.cli.common import ACTING, LISTING, PAGED, CliError, command, group, record_id
+from planner.cli.common import (
+    ACTING,
+    LISTING,
+    PAGED,
+    CliError,
+    Commands,
+    Handler,
+    acting,
+    arg,
+    record_id,
+)
 from planner.cli.output import line
 from planner.config import DATA_DIR
 from planner.errors import EditConflict
-from planner.models import Piece, PieceStatus
+from planner.models import Piece, PieceStatus, User
 from planner.timezones import format_local
 
-
-def register(sub: common.Subparsers) -> None:
-    """Add the `pieces` group."""
-    g = group(sub, "pieces", "edit pieces and move them through review")
-    p = command(g, "list", cmd_pieces_list, [ACTING, LISTING, PAGED])
-    p.add_argument("--status", type=common.enum_type(PieceStatus))
-    p = command(g, "show", cmd_pieces_show, [ACTING, LISTING])
-    p.add_argument("id", type=record_id)
-    p = command(g, "edit", cmd_pieces_edit, [ACTING])
-    p.add_argument("id", type=record_id)
-    p.add_argument("--title")
-    p.add_argument("--body", help="the master text")
-    p.add_argument("--body-file", help="read the master text from a file (- for stdin)")
-    p.add_argument(
-        "--variant",
-        action="append",
-        metavar="CHANNEL=TEXT",
-        help="text for one channel (repeatable)",
-    )
-    p.add_argument(
-        "--variant-file",
-        action="append",
-        metavar="CHANNEL=FILE",
-        help="text for one channel from a file (repeatable)",
-    )
-    p.add_argument("--due", type=common.day, help="due date YYYY-MM-DD ('' clears it)")
-    p.add_argument("--campaign")
-    p.add_argument("--tags", help="comma-separated")
-    p.add_argument("--note", default="", help="what this revision changes")
-    p.add_argument(
-        "--expected-revision",
-        type=common.revision,
-        help="the revision you edited (default: the current one); a conflict "
-        "keeps your text in data/conflicts/",
-    )
-    for name, handler in (
-        ("submit", cmd_pieces_submit),
-        ("revise", cmd_pieces_revise),
-        ("archive", cmd_pieces_archive),
-        ("reopen", cmd_pieces_reopen),
-    ):
-        p = command(g, name, handler, [ACTING])
-        p.add_argument("id", type=record_id)
-        p.add_argument("--note", default="")
-    p = command(g, "approve", cmd_pieces_approve, [ACTING])
-    p.add_argument("id", type=record_id)
-    p.add_argument(
-        "--revision",
-        type=common.revision,
-        help="the revision you read, as `pieces show` prints it (required)",
-    )
-    p.add_argument("--note", default="")
-    p = command(g, "request-changes", cmd_pieces_request_changes, [ACTING])
-    p.add_argument("id", type=record_id)
-    p.add_argument("--comment", required=True)
-    p.add_argument("--revision", type=common.revision, help="the revision you read")
-    p = command(g, "history", cmd_pieces_history, [ACTING, LISTING])
-    p.add_argument("id", type=record_id)
-    p.add_argument("--diff", type=common.revision, nargs=2, metavar=("OLD", "NEW"))
-    p.add_argument("--restore", type=common.revision, metavar="REVISION")
-    p = command(g, "comment", cmd_pieces_comment, [ACTING])
-    p.add_argument("id", type=record_id)
-    p.add_argument("text")
+PIECES = Commands("pieces", "edit pieces and move them through review")
+COMMANDS = (PIECES,)
 
 
-def cmd_pieces_list(args: argparse.Namespace) -> int:
+@PIECES.command(
+    "list", [ACTING, LISTING, PAGED], arg("--status", type=common.enum_type(PieceStatus))
+)
+@acting
+def cmd_pieces_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """List pieces."""
-    with common.session() as session:
-        actor = common.actor(session, args)
-        found = pieces.list_pieces(session, actor=actor, status=args.status, limit=args.limit)
-        owners = users.usernames(session, actor=actor)
-        rows = [
-            {
-                "id": p.id,
-                "title": p.title,
-                "status": p.status.value,
-                "revision": p.revision,
-                "approved_revision": p.approved_revision,
-                "owner": owners.get(p.owner_id),
-                "due_date": p.due_date,
-                "campaign": p.campaign,
-                "idea_id": p.idea_id,
-                "updated_at": format_local(p.updated_at, actor.timezone),
-            }
-            for p in found
-        ]
+    found = pieces.list_pieces(session, actor=actor, status=args.status, limit=args.limit)
+    owners = users.usernames(session, actor=actor)
+    rows = [
+        {
+            "id": p.id,
+            "title": p.title,
+            "status": p.status.value,
+            "revision": p.revision,
+            "approved_revision": p.approved_revision,
+            "owner": owners.get(p.owner_id),
+            "due_date": p.due_date,
+            "campaign": p.campaign,
+            "idea_id": p.idea_id,
+            "updated_at": format_local(p.updated_at, actor.timezone),
+        }
+        for p in found
+    ]
     output.rows(
         rows,
         [
-            ("id", "id"),
-            ("status", "status"),
+            *output.columns("id", "status"),
             ("rev", "revision"),
             ("approved", "approved_revision"),
             ("owner", "owner"),
@@ -119,18 +69,17 @@ def cmd_pieces_list(args: argparse.Namespace) -> int:
         ],
         as_json=args.json,
     )
-    return 0
 
 
-def cmd_pieces_show(args: argparse.Namespace) -> int:
+@PIECES.command("show", [ACTING, LISTING], arg("id", type=record_id))
+@acting
+def cmd_pieces_show(session: Session, actor: User, args: argparse.Namespace) -> None:
     """A piece with its variants, comments and posts."""
-    with common.session() as session:
-        actor = common.actor(session, args)
-        piece = pieces.get_piece(session, actor=actor, piece_id=args.id)
-        comments = pieces.list_comments(session, actor=actor, piece_id=args.id)
-        names = channels.channel_names(session, actor=actor)
-        authors = users.usernames(session, actor=actor)
-        posts = planning.list_posts(session, actor=actor, piece_id=args.id)
+    piece = pieces.get_piece(session, actor=actor, piece_id=args.id)
+    comments = pieces.list_comments(session, actor=actor, piece_id=args.id)
+    names = channels.channel_names(session, actor=actor)
+    authors = users.usernames(session, actor=actor)
+    posts = planning.list_posts(session, actor=actor, piece_id=args.id)
     data: dict[str, Any] = {
         "id": piece.id,
         "title": piece.title,
@@ -164,7 +113,7 @@ def cmd_pieces_show(args: argparse.Namespace) -> int:
     }
     if args.json:
         output.emit_json(data)
-        return 0
+        return
     approved = (
         f", approved r{piece.approved_revision} by {data['approved_by']}"
         if piece.approved_revision
@@ -185,7 +134,6 @@ def cmd_pieces_show(args: argparse.Namespace) -> int:
         line(f"comment by {c['author']} on r{c['revision']}: {c['body']}")
     for p in data["posts"]:
         line(f"post {p['id']}: {p['channel']} at {p['publish_at']} [{p['status']}]")
-    return 0
 
 
 def _variant_args(session: Session, specs: Sequence[str], *, files: bool) -> dict[int, str]:
@@ -200,43 +148,70 @@ def _variant_args(session: Session, specs: Sequence[str], *, files: bool) -> dic
     return variants
 
 
-def cmd_pieces_edit(args: argparse.Namespace) -> int:
+@PIECES.command(
+    "edit",
+    [ACTING],
+    arg("id", type=record_id),
+    arg("--title"),
+    arg("--body", help="the master text"),
+    arg("--body-file", help="read the master text from a file (- for stdin)"),
+    arg(
+        "--variant",
+        action="append",
+        metavar="CHANNEL=TEXT",
+        help="text for one channel (repeatable)",
+    ),
+    arg(
+        "--variant-file",
+        action="append",
+        metavar="CHANNEL=FILE",
+        help="text for one channel from a file (repeatable)",
+    ),
+    arg("--due", type=common.day, help="due date YYYY-MM-DD ('' clears it)"),
+    arg("--campaign"),
+    arg("--tags", help="comma-separated"),
+    arg("--note", default="", help="what this revision changes"),
+    arg(
+        "--expected-revision",
+        type=common.revision,
+        help="the revision you edited (default: the current one); a conflict "
+        "keeps your text in data/conflicts/",
+    ),
+)
+@acting
+def cmd_pieces_edit(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Save a new revision of a piece."""
-    with common.session() as session:
-        actor = common.actor(session, args)
-        piece = pieces.get_piece(session, actor=actor, piece_id=args.id)
-        data: dict[str, Any] = {"note": args.note}
-        if args.title is not None:
-            data["title"] = args.title
-        if args.body_file is not None:
-            data["body"] = common.read_text(args.body_file)
-        elif args.body is not None:
-            data["body"] = args.body
-        if args.variant or args.variant_file:
-            variants = dict(piece.variants)
-            merged = {int(k): v for k, v in variants.items()}
-            merged.update(_variant_args(session, args.variant or [], files=False))
-            merged.update(_variant_args(session, args.variant_file or [], files=True))
-            data["variants"] = merged
-        if args.due is not None:
-            data["due_date"] = args.due or None
-        if args.campaign is not None:
-            data["campaign"] = args.campaign
-        if args.tags is not None:
-            data["tags"] = args.tags
-        expected = args.expected_revision or piece.revision
-        try:
-            saved = pieces.edit_piece(
-                session, actor=actor, piece_id=args.id, expected_revision=expected, data=data
-            )
-        except EditConflict as err:
-            kept = _keep_conflict(args.id, err)
-            raise CliError(f"{err}\nwhat you tried to save is in {kept}") from err
+    piece = pieces.get_piece(session, actor=actor, piece_id=args.id)
+    data: dict[str, Any] = {"note": args.note}
+    if args.title is not None:
+        data["title"] = args.title
+    if args.body_file is not None:
+        data["body"] = common.read_text(args.body_file)
+    elif args.body is not None:
+        data["body"] = args.body
+    if args.variant or args.variant_file:
+        variants = dict(piece.variants)
+        merged = {int(k): v for k, v in variants.items()}
+        merged.update(_variant_args(session, args.variant or [], files=False))
+        merged.update(_variant_args(session, args.variant_file or [], files=True))
+        data["variants"] = merged
+    if args.due is not None:
+        data["due_date"] = args.due or None
+    if args.campaign is not None:
+        data["campaign"] = args.campaign
+    if args.tags is not None:
+        data["tags"] = args.tags
+    expected = args.expected_revision or piece.revision
+    try:
+        saved = pieces.edit_piece(
+            session, actor=actor, piece_id=args.id, expected_revision=expected, data=data
+        )
+    except EditConflict as err:
+        kept = _keep_conflict(args.id, err)
+        raise CliError(f"{err}\nwhat you tried to save is in {kept}") from err
     if saved.revision == expected:
-        line(f"piece {saved.id}: nothing changed (still revision {saved.revision})")
-    else:
-        line(f"piece {saved.id} saved as revision {saved.revision} [{saved.status.value}]")
-    return 0
+        return f"piece {saved.id}: nothing changed (still revision {saved.revision})"
+    return f"piece {saved.id} saved as revision {saved.revision} [{saved.status.value}]"
 
 
 def _keep_conflict(piece_id: int, err: EditConflict) -> Path:
@@ -249,121 +224,124 @@ def _keep_conflict(piece_id: int, err: EditConflict) -> Path:
     return path
 
 
-def _moved(piece: Piece) -> int:
-    line(f"piece {piece.id} is now {piece.status.value} (revision {piece.revision})")
-    return 0
+def _moved(piece: Piece) -> str:
+    return f"piece {piece.id} is now {piece.status.value} (revision {piece.revision})"
 
 
-def _move(args: argparse.Namespace, move: Callable[..., Piece]) -> int:
-    """Run a review move that takes a note (submit, revise, archive, reopen)."""
-    with common.session() as session:
-        piece = move(session, actor=common.actor(session, args), piece_id=args.id, note=args.note)
-    return _moved(piece)
+def _note_move(name: str, move: Callable[..., Piece], doc: str) -> Handler:
+    """Add command `name`, a review move that takes only a note; `doc` is its help."""
+
+    def run(session: Session, actor: User, args: argparse.Namespace) -> str:
+        return _moved(move(session, actor=actor, piece_id=args.id, note=args.note))
+
+    run.__doc__ = doc
+    noted = (arg("id", type=record_id), arg("--note", default=""))
+    return PIECES.add(name, acting(run), [ACTING], *noted)
 
 
-def cmd_pieces_submit(args: argparse.Namespace) -> int:
-    """Send a draft to review."""
-    return _move(args, pieces.submit_piece)
+cmd_pieces_submit = _note_move("submit", pieces.submit_piece, "Send a draft to review.")
+cmd_pieces_revise = _note_move(
+    "revise", pieces.revise_piece, "Take a piece with requested changes back to draft."
+)
+cmd_pieces_archive = _note_move("archive", pieces.archive_piece, "Archive a piece.")
+cmd_pieces_reopen = _note_move(
+    "reopen", pieces.reopen_piece, "Bring an archived piece back as draft."
+)
 
 
-def cmd_pieces_revise(args: argparse.Namespace) -> int:
-    """Take a piece with requested changes back to draft."""
-    return _move(args, pieces.revise_piece)
-
-
-def cmd_pieces_archive(args: argparse.Namespace) -> int:
-    """Archive a piece."""
-    return _move(args, pieces.archive_piece)
-
-
-def cmd_pieces_reopen(args: argparse.Namespace) -> int:
-    """Bring an archived piece back as draft."""
-    return _move(args, pieces.reopen_piece)
-
-
-def cmd_pieces_approve(args: argparse.Namespace) -> int:
+@PIECES.command(
+    "approve",
+    [ACTING],
+    arg("id", type=record_id),
+    arg(
+        "--revision",
+        type=common.revision,
+        help="the revision you read, as `pieces show` prints it (required)",
+    ),
+    arg("--note", default=""),
+)
+@acting
+def cmd_pieces_approve(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Approve the revision you read (four-eyes: never your own work)."""
-    with common.session() as session:
-        actor = common.actor(session, args)
-        # Exactly the revision the approver says they read, never an unseen one.
-        current = pieces.get_piece(session, actor=actor, piece_id=args.id).revision
-        show = f"`python -m planner pieces show {args.id}`"
-        if args.revision is None:
-            raise CliError(
-                f"say which revision you read: --revision N (piece {args.id} is at revision "
-                f"{current}; read it with {show})"
-            )
-        try:
-            piece = pieces.approve_piece(
-                session, actor=actor, piece_id=args.id, revision=args.revision, note=args.note
-            )
-        except EditConflict as err:
-            raise CliError(
-                f"you read revision {args.revision}, but piece {args.id} is now at revision "
-                f"{err.current}: read it with {show}, then approve --revision {err.current}"
-            ) from err
+    # Exactly the revision the approver says they read, never an unseen one.
+    current = pieces.get_piece(session, actor=actor, piece_id=args.id).revision
+    show = f"`python -m planner pieces show {args.id}`"
+    if args.revision is None:
+        raise CliError(
+            f"say which revision you read: --revision N (piece {args.id} is at revision "
+            f"{current}; read it with {show})"
+        )
+    try:
+        piece = pieces.approve_piece(
+            session, actor=actor, piece_id=args.id, revision=args.revision, note=args.note
+        )
+    except EditConflict as err:
+        raise CliError(
+            f"you read revision {args.revision}, but piece {args.id} is now at revision "
+            f"{err.current}: read it with {show}, then approve --revision {err.current}"
+        ) from err
     return _moved(piece)
 
 
-def cmd_pieces_request_changes(args: argparse.Namespace) -> int:
+@PIECES.command(
+    "request-changes",
+    [ACTING],
+    arg("id", type=record_id),
+    arg("--comment", required=True),
+    arg("--revision", type=common.revision, help="the revision you read"),
+)
+@acting
+def cmd_pieces_request_changes(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Send a piece back with a comment."""
-    with common.session() as session:
-        piece = pieces.request_changes(
-            session,
-            actor=common.actor(session, args),
-            piece_id=args.id,
-            comment=args.comment,
-            revision=args.revision,
-        )
+    piece = pieces.request_changes(
+        session, actor=actor, piece_id=args.id, comment=args.comment, revision=args.revision
+    )
     return _moved(piece)
 
 
-def cmd_pieces_history(args: argparse.Namespace) -> int:
+@PIECES.command(
+    "history",
+    [ACTING, LISTING],
+    arg("id", type=record_id),
+    arg("--diff", type=common.revision, nargs=2, metavar=("OLD", "NEW")),
+    arg("--restore", type=common.revision, metavar="REVISION"),
+)
+@acting
+def cmd_pieces_history(session: Session, actor: User, args: argparse.Namespace) -> str | None:
     """Revisions; --diff A B; --restore N."""
-    with common.session() as session:
-        actor = common.actor(session, args)
-        if args.restore is not None:
-            current = pieces.get_piece(session, actor=actor, piece_id=args.id).revision
-            piece = pieces.restore_revision(
-                session,
-                actor=actor,
-                piece_id=args.id,
-                number=args.restore,
-                expected_revision=current,
-            )
-            line(f"restored revision {args.restore} as revision {piece.revision}")
-            return 0
-        if args.diff is not None:
-            diff = pieces.diff_revisions(
-                session, actor=actor, piece_id=args.id, old=args.diff[0], new=args.diff[1]
-            )
-            line(diff.text, end="")
-            return 0
-        revisions = pieces.history(session, actor=actor, piece_id=args.id)
-        authors = users.usernames(session, actor=actor)
-        rows = [
-            {
-                "revision": r.number,
-                "author": authors.get(r.author_id),
-                "at": format_local(r.created_at, actor.timezone),
-                "title": r.title,
-                "note": r.note,
-            }
-            for r in revisions
-        ]
-    output.rows(
-        rows,
-        [(key, key) for key in ("revision", "author", "at", "title", "note")],
-        as_json=args.json,
-    )
-    return 0
-
-
-def cmd_pieces_comment(args: argparse.Namespace) -> int:
-    """Comment on a piece."""
-    with common.session() as session:
-        pieces.add_comment(
-            session, actor=common.actor(session, args), piece_id=args.id, body=args.text
+    if args.restore is not None:
+        current = pieces.get_piece(session, actor=actor, piece_id=args.id).revision
+        piece = pieces.restore_revision(
+            session, actor=actor, piece_id=args.id, number=args.restore, expected_revision=current
         )
-    line(f"comment added to piece {args.id}")
-    return 0
+        return f"restored revision {args.restore} as revision {piece.revision}"
+    if args.diff is not None:
+        diff = pieces.diff_revisions(
+            session, actor=actor, piece_id=args.id, old=args.diff[0], new=args.diff[1]
+        )
+        line(diff.text, end="")
+        return None
+    revisions = pieces.history(session, actor=actor, piece_id=args.id)
+    authors = users.usernames(session, actor=actor)
+    rows = [
+        {
+            "revision": r.number,
+            "author": authors.get(r.author_id),
+            "at": format_local(r.created_at, actor.timezone),
+            "title": r.title,
+            "note": r.note,
+        }
+        for r in revisions
+    ]
+    output.rows(
+        rows, output.columns("revision", "author", "at", "title", "note"), as_json=args.json
+    )
+    return None
+
+
+@PIECES.command("comment", [ACTING], arg("id", type=record_id), arg("text"))
+@acting
+def cmd_pieces_comment(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """Comment on a piece."""
+    pieces.add_comment(session, actor=actor, piece_id=args.id, body=args.text)
+    return f"comment added to piece {args.id}"

@@ -7,43 +7,32 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from planner import channels, org_settings, planning
 from planner.cli import common, output
-from planner.cli.common import ACTING, LISTING, PAGED, command, group, record_id
+from planner.cli.common import ACTING, LISTING, PAGED, Commands, acting, arg, record_id
 from planner.cli.output import line
-from planner.cli.plan import add_cancel
+from planner.cli.plan import CANCEL, cmd_plan_cancel
 from planner.db import session_scope
 from planner.models import Post, PostStatus, User
 from planner.permissions import can
 from planner.timezones import format_local
 
+PUBLISHING = Commands()
+POSTS = Commands("posts", "the publishing queue: held, failed, missed, needs-check posts")
+CONTROL = Commands()
+COMMANDS = (PUBLISHING, POSTS, CONTROL)
 
-def register(sub: common.Subparsers) -> None:
-    """Add `publish-due`, the `posts` group, `freeze` and `status`."""
-    p = command(sub, "publish-due", cmd_publish_due, [ACTING])
+
+@PUBLISHING.command(
+    "publish-due",
+    [ACTING],
     # publish-due always makes exactly one sweep; --once is still accepted (and not shown)
     # because crontab lines written for earlier versions pass it.
-    p.add_argument("--once", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--dry-run", action="store_true", help="show what would go out; send nothing")
-
-    g = group(sub, "posts", "the publishing queue: held, failed, missed, needs-check posts")
-    p = command(g, "list", cmd_posts_list, [ACTING, LISTING, PAGED])
-    p.add_argument("--status", choices=["held", *[s.value for s in PostStatus]])
-    p = command(g, "retry", cmd_posts_retry, [ACTING])
-    p.add_argument("id", type=record_id)
-    p = command(g, "attempts", cmd_posts_attempts, [ACTING, LISTING])
-    p.add_argument("id", type=record_id)
-    add_cancel(g)
-    p = command(g, "mark-posted", cmd_posts_mark_posted, [ACTING])
-    p.add_argument("id", type=record_id)
-    p.add_argument("--url", default="", help="where it was published")
-
-    p = command(sub, "freeze", cmd_freeze, [ACTING])
-    p.add_argument("state", choices=["on", "off"])
-    command(sub, "status", cmd_status, [ACTING, LISTING])
-
-
+    arg("--once", action="store_true", help=argparse.SUPPRESS),
+    arg("--dry-run", action="store_true", help="show what would go out; send nothing"),
+)
 def cmd_publish_due(args: argparse.Namespace) -> int:
     """One publishing sweep, for cron-style use (--dry-run: say who reads, with --as)."""
     from planner.worker import Worker
@@ -84,39 +73,43 @@ def _dry_run(args: argparse.Namespace, engine: Engine) -> int:
     return 0
 
 
-def cmd_posts_list(args: argparse.Namespace) -> int:
+@POSTS.command(
+    "list",
+    [ACTING, LISTING, PAGED],
+    arg("--status", choices=["held", *[s.value for s in PostStatus]]),
+)
+@acting
+def cmd_posts_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """Posts by status ('held': due but not allowed out)."""
-    with common.session() as session:
-        actor = common.actor(session, args)
-        names = channels.channel_names(session, actor=actor)
-        found: list[tuple[Post, str | None]]
-        if args.status == "held":
-            found = [
-                (h.post, h.reason.value)
-                for h in planning.held_posts(session, actor=actor, limit=args.limit)
-            ]
-        else:
-            status = PostStatus(args.status) if args.status else None
-            # Contributors see their department's posts as on 'My ideas': without errors.
-            errors = can(actor, "view_pieces")
-            found = [
-                (p, p.last_error if errors else None)
-                for p in planning.list_posts(session, actor=actor, status=status, limit=args.limit)
-            ]
-        rows = [
-            {
-                "id": p.id,
-                "piece_id": p.piece_id,
-                "channel": names.get(p.channel_id),
-                "publish_at": format_local(p.publish_at, actor.timezone),
-                "status": "held" if args.status == "held" else p.status.value,
-                "attempts": p.attempts,
-                "retry_at": _retry_at(p, actor),
-                "reason": reason,
-                "external_url": p.external_url,
-            }
-            for p, reason in found
+    names = channels.channel_names(session, actor=actor)
+    found: list[tuple[Post, str | None]]
+    if args.status == "held":
+        found = [
+            (h.post, h.reason.value)
+            for h in planning.held_posts(session, actor=actor, limit=args.limit)
         ]
+    else:
+        status = PostStatus(args.status) if args.status else None
+        # Contributors see their department's posts as on 'My ideas': without errors.
+        errors = can(actor, "view_pieces")
+        found = [
+            (p, p.last_error if errors else None)
+            for p in planning.list_posts(session, actor=actor, status=status, limit=args.limit)
+        ]
+    rows = [
+        {
+            "id": p.id,
+            "piece_id": p.piece_id,
+            "channel": names.get(p.channel_id),
+            "publish_at": format_local(p.publish_at, actor.timezone),
+            "status": "held" if args.status == "held" else p.status.value,
+            "attempts": p.attempts,
+            "retry_at": _retry_at(p, actor),
+            "reason": reason,
+            "external_url": p.external_url,
+        }
+        for p, reason in found
+    ]
     output.rows(
         rows,
         [
@@ -135,7 +128,6 @@ def cmd_posts_list(args: argparse.Namespace) -> int:
         as_json=args.json,
         width=70,
     )
-    return 0
 
 
 def _retry_at(post: Post, actor: User) -> str | None:
@@ -145,45 +137,57 @@ def _retry_at(post: Post, actor: User) -> str | None:
     return format_local(post.next_attempt_at, actor.timezone)
 
 
-def cmd_posts_attempts(args: argparse.Namespace) -> int:
+@POSTS.command("retry", [ACTING], arg("id", type=record_id))
+@acting
+def cmd_posts_retry(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """Send a failed, missed or checked post again (and say if it stays held)."""
+    from planner.publishing import retry_post
+    from planner.publishing.ledger import why_held
+
+    post = retry_post(session, actor=actor, post_id=args.id)
+    held = why_held(session, actor=actor, post_id=args.id)
+    if held is None:
+        return f"post {post.id} will be sent at the next sweep"
+    return f"post {post.id} is planned again, but it stays held: {held}"
+
+
+@POSTS.command("attempts", [ACTING, LISTING], arg("id", type=record_id))
+@acting
+def cmd_posts_attempts(session: Session, actor: User, args: argparse.Namespace) -> None:
     """The publishing ledger of one post: every attempt, its worker, outcome and error."""
     from planner.publishing.ledger import post_ledger
 
-    with common.session() as session:
-        actor = common.actor(session, args)
-        ledger = post_ledger(session, actor=actor, post_id=args.id)
-        post = ledger.post
-        rows: list[dict[str, Any]] = [
-            {
-                "attempt": a.id,
-                "started_at": format_local(a.started_at, actor.timezone),
-                "started_at_utc": a.started_at,
-                "finished_at": format_local(a.finished_at, actor.timezone)
-                if a.finished_at
-                else None,
-                "finished_at_utc": a.finished_at,
-                "worker": a.worker,
-                "outcome": a.outcome,
-                "http_status": a.http_status,
-                "duration_ms": a.duration_ms,
-                "error": a.error,
-                "external_id": a.external_id,
-                "external_url": a.external_url,
-            }
-            for a in ledger.attempts
-        ]
-        data = {
-            "post_id": post.id,
-            "piece_id": post.piece_id,
-            "channel": ledger.channel,
-            "status": post.status.value,
-            "publish_at": format_local(post.publish_at, actor.timezone),
-            "retry_at": _retry_at(post, actor),
-            "attempts": rows,
+    ledger = post_ledger(session, actor=actor, post_id=args.id)
+    post = ledger.post
+    rows: list[dict[str, Any]] = [
+        {
+            "attempt": a.id,
+            "started_at": format_local(a.started_at, actor.timezone),
+            "started_at_utc": a.started_at,
+            "finished_at": format_local(a.finished_at, actor.timezone) if a.finished_at else None,
+            "finished_at_utc": a.finished_at,
+            "worker": a.worker,
+            "outcome": a.outcome,
+            "http_status": a.http_status,
+            "duration_ms": a.duration_ms,
+            "error": a.error,
+            "external_id": a.external_id,
+            "external_url": a.external_url,
         }
+        for a in ledger.attempts
+    ]
+    data = {
+        "post_id": post.id,
+        "piece_id": post.piece_id,
+        "channel": ledger.channel,
+        "status": post.status.value,
+        "publish_at": format_local(post.publish_at, actor.timezone),
+        "retry_at": _retry_at(post, actor),
+        "attempts": rows,
+    }
     if args.json:
         output.emit_json(data)
-        return 0
+        return
     retry = f", retry at {data['retry_at']}" if data["retry_at"] else ""
     line(
         f"post {post.id} on {ledger.channel} at {data['publish_at']}: "
@@ -203,58 +207,48 @@ def cmd_posts_attempts(args: argparse.Namespace) -> int:
         as_json=False,
         width=60,
     )
-    return 0
 
 
-def cmd_posts_retry(args: argparse.Namespace) -> int:
-    """Send a failed, missed or checked post again (and say if it stays held)."""
-    from planner.publishing import retry_post
-    from planner.publishing.ledger import why_held
-
-    with common.session() as session:
-        actor = common.actor(session, args)
-        post = retry_post(session, actor=actor, post_id=args.id)
-        held = why_held(session, actor=actor, post_id=args.id)
-    if held is None:
-        line(f"post {post.id} will be sent at the next sweep")
-    else:
-        line(f"post {post.id} is planned again, but it stays held: {held}")
-    return 0
+POSTS.add("cancel", cmd_plan_cancel, [ACTING], *CANCEL)
 
 
-def cmd_posts_mark_posted(args: argparse.Namespace) -> int:
+@POSTS.command(
+    "mark-posted",
+    [ACTING],
+    arg("id", type=record_id),
+    arg("--url", default="", help="where it was published"),
+)
+@acting
+def cmd_posts_mark_posted(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Confirm that a post needing a check did go out."""
     from planner.publishing import mark_posted
 
-    with common.session() as session:
-        mark_posted(session, actor=common.actor(session, args), post_id=args.id, url=args.url)
-    line(f"post {args.id} marked as published")
-    return 0
+    mark_posted(session, actor=actor, post_id=args.id, url=args.url)
+    return f"post {args.id} marked as published"
 
 
-def cmd_freeze(args: argparse.Namespace) -> int:
+@CONTROL.command("freeze", [ACTING], arg("state", choices=["on", "off"]))
+@acting
+def cmd_freeze(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Crisis freeze: hold every post (admins)."""
-    with common.session() as session:
-        value = org_settings.set_setting(
-            session, actor=common.actor(session, args), key="publishing_frozen", value=args.state
-        )
-    line(
-        "publishing is FROZEN: nothing is sent until `freeze off`"
-        if value == "on"
-        else "publishing resumed; posts later than the lateness bound become missed"
+    value = org_settings.set_setting(
+        session, actor=actor, key="publishing_frozen", value=args.state
     )
-    return 0
+    if value == "on":
+        return "publishing is FROZEN: nothing is sent until `freeze off`"
+    return "publishing resumed; posts later than the lateness bound become missed"
 
 
-def cmd_status(args: argparse.Namespace) -> int:
+@CONTROL.command("status", [ACTING, LISTING])
+@acting
+def cmd_status(session: Session, actor: User, args: argparse.Namespace) -> None:
     """Live workers and due, held, failed, needs-check counts."""
     from planner.publishing import status_summary
 
-    with common.session() as session:
-        summary = status_summary(session, actor=common.actor(session, args))
+    summary = status_summary(session, actor=actor)
     if args.json:
         output.emit_json(summary)
-        return 0
+        return
     line(f"publishing: {'FROZEN' if summary.frozen else 'running'}")
     line(f"live workers: {len(summary.workers)}")
     for w in summary.workers:
@@ -270,4 +264,3 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
     for name, until in summary.paused:
         line(f"paused by a rate limit: {name} until {format_local(until, 'UTC')}")
-    return 0

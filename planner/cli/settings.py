@@ -4,42 +4,36 @@ from __future__ import annotations
 
 import argparse
 
+from sqlmodel import Session
+
 from planner import org_settings
-from planner.cli import common, output
-from planner.cli.common import ACTING, LISTING, command, group
-from planner.cli.output import line
+from planner.cli import output
+from planner.cli.common import ACTING, LISTING, Commands, acting, arg
+from planner.models import User
+
+SETTINGS = Commands("settings", "organisation settings")
+COMMANDS = (SETTINGS,)
 
 
-def register(sub: common.Subparsers) -> None:
-    """Add the `settings` group."""
-    g = group(sub, "settings", "organisation settings")
-    command(g, "list", cmd_settings_list, [ACTING, LISTING])
-    p = command(g, "set", cmd_settings_set, [ACTING])
-    p.add_argument("key", choices=list(org_settings.SPECS))
-    p.add_argument("value")
-
-
-def cmd_settings_list(args: argparse.Namespace) -> int:
+@SETTINGS.command("list", [ACTING, LISTING])
+@acting
+def cmd_settings_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """Show the settings (admins)."""
-    with common.session() as session:
-        values = org_settings.all_settings(session, actor=common.actor(session, args))
+    values = org_settings.all_settings(session, actor=actor)
     if args.json:
         output.emit_json(values)  # one object, key -> value
-        return 0
+        return
     output.rows(
         [{"key": k, "value": v, "meaning": org_settings.SPECS[k].help} for k, v in values.items()],
-        [("key", "key"), ("value", "value"), ("meaning", "meaning")],
+        output.columns("key", "value", "meaning"),
         as_json=False,
         width=60,
     )
-    return 0
 
 
-def cmd_settings_set(args: argparse.Namespace) -> int:
+@SETTINGS.command("set", [ACTING], arg("key", choices=list(org_settings.SPECS)), arg("value"))
+@acting
+def cmd_settings_set(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Change a setting (admins)."""
-    with common.session() as session:
-        value = org_settings.set_setting(
-            session, actor=common.actor(session, args), key=args.key, value=args.value
-        )
-    line(f"{args.key} = {value}")
-    return 0
+    value = org_settings.set_setting(session, actor=actor, key=args.key, value=args.value)
+    return f"{args.key} = {value}"

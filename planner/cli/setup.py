@@ -11,34 +11,14 @@ from sqlalchemy import Engine, make_url
 
 from planner import users
 from planner.cli import common
-from planner.cli.common import SECRET, CliError, command
+from planner.cli.common import SECRET, CliError, Commands, arg
 from planner.cli.output import line
 from planner.config import load_settings
 from planner.db import get_engine
 from planner.migrate import current_revision, upgrade
 
-
-def register(sub: common.Subparsers) -> None:
-    """Add the commands that set the planner up and run it."""
-    p = command(sub, "init", cmd_init, [SECRET])
-    p.add_argument("--admin", metavar="USERNAME", help="create this first admin account")
-    p.add_argument("--display-name", help="the admin's full name")
-    command(sub, "migrate", cmd_migrate)
-    p = command(sub, "demo", cmd_demo)
-    p.add_argument("--password", help="one password for every demo user (default: random)")
-    p.add_argument(
-        "--size", type=common.demo_size, default=0, help="extra generated posts, for benchmarks"
-    )
-    p.add_argument(
-        "--if-empty",
-        action="store_true",
-        help="do nothing (exit 0) when the database already holds data",
-    )
-    p = command(sub, "serve", cmd_serve)
-    p.add_argument("--port", type=common.port, default=os.environ.get("PLANNER_PORT") or "8501")
-    p.add_argument("--address", default="localhost", help="interface to listen on")
-    command(sub, "worker", cmd_worker)
-    command(sub, "secret-key", cmd_secret_key)
+SETUP = Commands()
+COMMANDS = (SETUP,)
 
 
 def _migration_engine() -> Engine:
@@ -46,20 +26,12 @@ def _migration_engine() -> Engine:
     return get_engine(load_settings().migration_database_url)
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
-    """Apply pending schema migrations (data is kept)."""
-    engine = _migration_engine()
-    before = current_revision(engine)
-    upgrade(engine)
-    after = current_revision(engine)
-    line(
-        f"database schema: {before or 'empty'} -> {after}"
-        if before != after
-        else f"database schema is up to date ({after})"
-    )
-    return 0
-
-
+@SETUP.command(
+    "init",
+    [SECRET],
+    arg("--admin", metavar="USERNAME", help="create this first admin account"),
+    arg("--display-name", help="the admin's full name"),
+)
 def cmd_init(args: argparse.Namespace) -> int:
     """Create or upgrade the database; optionally the first admin."""
     cmd_migrate(args)
@@ -88,6 +60,21 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+@SETUP.command("migrate")
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Apply pending schema migrations (data is kept)."""
+    engine = _migration_engine()
+    before = current_revision(engine)
+    upgrade(engine)
+    after = current_revision(engine)
+    line(
+        f"database schema: {before or 'empty'} -> {after}"
+        if before != after
+        else f"database schema is up to date ({after})"
+    )
+    return 0
+
+
 def _logins_file() -> Path | None:
     """Where the demo logins are kept: next to the SQLite file (nowhere for PostgreSQL)."""
     url = make_url(load_settings().database_url)
@@ -96,6 +83,17 @@ def _logins_file() -> Path | None:
     return Path(url.database).resolve().parent / "demo-logins.txt"
 
 
+@SETUP.command(
+    "demo",
+    [],
+    arg("--password", help="one password for every demo user (default: random)"),
+    arg("--size", type=common.demo_size, default=0, help="extra generated posts, for benchmarks"),
+    arg(
+        "--if-empty",
+        action="store_true",
+        help="do nothing (exit 0) when the database already holds data",
+    ),
+)
 def cmd_demo(args: argparse.Namespace) -> int:
     """Load demo data into an empty database and print the logins."""
     from planner.demo import load_demo
@@ -143,6 +141,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+@SETUP.command(
+    "serve",
+    [],
+    arg("--port", type=common.port, default=os.environ.get("PLANNER_PORT") or "8501"),
+    arg("--address", default="localhost", help="interface to listen on"),
+)
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the dashboard with its embedded publishing scheduler."""
     from planner.ui.server import serve
@@ -150,6 +154,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(args.port, args.address)
 
 
+@SETUP.command("worker")
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the publishing scheduler in the foreground."""
     from planner.publishing import EngineSettings
@@ -165,6 +170,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+@SETUP.command("secret-key")
 def cmd_secret_key(args: argparse.Namespace) -> int:
     """Print a new key for PLANNER_SECRET_KEY."""
     from planner.credentials import new_key

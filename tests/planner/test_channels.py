@@ -618,12 +618,9 @@ def test_the_connection_test_shows_only_a_short_clean_excerpt_of_the_answer(
 
 @pytest.mark.usefixtures("private_network")
 def test_every_active_account_reads_the_channel_names(world: World) -> None:
+    settings = {"url": "http://127.0.0.1:9/a", "secret": TOKEN}
     channel = channels.create_channel(
-        world.session,
-        actor=world.admin,
-        kind="webhook",
-        name="Intranet",
-        settings={"url": "http://127.0.0.1:9/a", "secret": TOKEN},
+        world.session, actor=world.admin, kind="webhook", name="Intranet", settings=settings
     )
 
     # Contributors see where their department's ideas went out, as on 'My ideas'.
