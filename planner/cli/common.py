@@ -261,6 +261,9 @@ def summary(handler: Handler) -> str:
 
 
 Argument = tuple[tuple[str, ...], dict[str, Any]]
+# An argument, or a function that makes it when the parser is built (a default read from
+# the environment is read then, not when the module is imported).
+ArgumentSpec = Argument | Callable[[], Argument]
 
 
 def arg(*names: str, **options: Any) -> Argument:
@@ -283,7 +286,7 @@ class Commands:
         self.name = name
         self.help_text = help_text
         self._added: list[
-            tuple[str, Handler, Sequence[argparse.ArgumentParser], tuple[Argument, ...]]
+            tuple[str, Handler, Sequence[argparse.ArgumentParser], tuple[ArgumentSpec, ...]]
         ] = []
 
     def add(
@@ -291,14 +294,17 @@ class Commands:
         name: str,
         handler: Handler,
         parents: Sequence[argparse.ArgumentParser] = (),
-        *arguments: Argument,
+        *arguments: ArgumentSpec,
     ) -> Handler:
         """Add command `name`, run by `handler`, with the options of `parents` first."""
         self._added.append((name, handler, parents, arguments))
         return handler
 
     def command(
-        self, name: str, parents: Sequence[argparse.ArgumentParser] = (), *arguments: Argument
+        self,
+        name: str,
+        parents: Sequence[argparse.ArgumentParser] = (),
+        *arguments: ArgumentSpec,
     ) -> Callable[[Handler], Handler]:
         """A decorator: `add` the handler below as command `name`."""
         return lambda handler: self.add(name, handler, parents, *arguments)
@@ -308,7 +314,8 @@ class Commands:
         target = subparsers if self.name is None else _group(subparsers, self.name, self.help_text)
         for name, handler, parents, arguments in self._added:
             parser = _command(target, name, handler, parents)
-            for names, options in arguments:
+            for spec in arguments:
+                names, options = spec() if callable(spec) else spec
                 parser.add_argument(*names, **options)
 
 

@@ -144,7 +144,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 @SETUP.command(
     "serve",
     [],
-    arg("--port", type=common.port, default=os.environ.get("PLANNER_PORT") or "8501"),
+    # PLANNER_PORT is read when the parser is built, not when this module is imported.
+    lambda: arg("--port", type=common.port, default=os.environ.get("PLANNER_PORT") or "8501"),
     arg("--address", default="localhost", help="interface to listen on"),
 )
 def cmd_serve(args: argparse.Namespace) -> int:
