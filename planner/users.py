@@ -480,3 +480,24 @@ def department_overview(session: Session, *, actor: User) -> list[DepartmentCoun
         .order_by(col(Department.name))
     )
     return [DepartmentCounts(dep, int(u or 0), int(i or 0)) for dep, u, i in session.exec(query)]
+
+
+def department_names(session: Session, *, actor: User) -> dict[int, str]:
+    """Every department's name by id (every active account may read them: ideas name them)."""
+    require_active(actor)
+    return {
+        dep_id: name
+        for dep_id, name in session.exec(select(Department.id, Department.name))
+        if dep_id is not None
+    }
+
+
+def usernames(session: Session, *, actor: User) -> dict[int, str]:
+    """Every account's username by id, for those who may view pieces (which name their
+    owners, authors and approvers)."""
+    require(actor, "view_pieces")
+    return {
+        user_id: name
+        for user_id, name in session.exec(select(User.id, User.username))
+        if user_id is not None
+    }

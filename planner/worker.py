@@ -139,7 +139,7 @@ class Worker:
                 held = publishing.renew_leases(
                     session, worker_id=self.worker_id, post_ids=ids, lease=self.settings.lease
                 )
-        except Exception as err:  # the database is away: leases run out, sends stop
+        except Exception as err:  # noqa: BLE001 - the database is away: leases run out, sends stop
             log.warning("could not renew leases (%s)", type(err).__name__)
             return
         lost = sorted(set(ids) - set(held))

@@ -48,7 +48,7 @@ class Cli:
 def run(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
     monkeypatch.setenv("PLANNER_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.delenv("PLANNER_USER", raising=False)
-    monkeypatch.setattr(cli, "DATA_DIR", tmp_path)
+    monkeypatch.setattr("planner.cli.pieces.DATA_DIR", tmp_path)
     return Cli(capsys, monkeypatch)
 
 
@@ -572,7 +572,7 @@ def test_publish_due_dry_run_then_once_sends_to_the_webhook(
     httpserver.expect_oneshot_request("/in", method="POST").respond_with_json(
         {"id": "n-1", "url": "https://intranet.example/n-1"}, status=201
     )
-    assert "1 published" in org.ok("publish-due", "--once")
+    assert "1 published" in org.ok("publish-due")
     ((request, _response),) = httpserver.log
     assert json.loads(request.get_data())["text"] == "Wir sind auf der Hannover Messe"
     posts = json.loads(org.ok("posts", "list", "--status", "published", "--as", "ed", "--json"))
@@ -584,6 +584,16 @@ def test_publish_due_dry_run_then_once_sends_to_the_webhook(
     assert len(status["workers"]) == 1
 
 
+def test_publish_due_still_accepts_once_from_old_crontabs_without_offering_it(
+    org: Cli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # publish-due always makes exactly one sweep; --once used to say so.
+    assert "claimed 0" in org.ok("publish-due", "--once")
+    with pytest.raises(SystemExit):
+        cli.main(["publish-due", "--help"])
+    assert "--once" not in capsys.readouterr().out
+
+
 def test_freeze_holds_posts_and_failed_posts_can_be_retried(
     org: Cli, httpserver: HTTPServer
 ) -> None:
@@ -593,21 +603,21 @@ def test_freeze_holds_posts_and_failed_posts_can_be_retried(
     assert code == 1
     assert "may not change settings" in err
     assert "FROZEN" in org.ok("freeze", "on", "--as", "boss")
-    assert "claimed 0" in org.ok("publish-due", "--once")
+    assert "claimed 0" in org.ok("publish-due")
     held = json.loads(org.ok("posts", "list", "--status", "held", "--as", "ed", "--json"))
     assert [(p["id"], p["reason"]) for p in held] == [
         (post_id, "publishing is frozen (crisis freeze)")
     ]
     org.ok("freeze", "off", "--as", "boss")
     httpserver.expect_oneshot_request("/in").respond_with_json({"error": "Text fehlt"}, 422)
-    out = org.ok("publish-due", "--once")
+    out = org.ok("publish-due")
     assert f"post {post_id}: failed (Text fehlt)" in out
     code, _out, err = org("posts", "retry", "999", "--as", "ed")
     assert code == 1
     assert "post 999 not found" in err
     assert "next sweep" in org.ok("posts", "retry", str(post_id), "--as", "ed")
     httpserver.expect_oneshot_request("/in").respond_with_json({"id": "ok"}, status=201)
-    assert "1 published" in org.ok("publish-due", "--once")
+    assert "1 published" in org.ok("publish-due")
 
 
 # --- channels edit, the ledger, retries ---------------------------------------------------
@@ -764,10 +774,10 @@ def test_posts_attempts_shows_the_ledger_of_one_post(org: Cli, httpserver: HTTPS
     post_id = _approved_piece_with_due_post(org, "Intranet")
     before = org.ok("posts", "attempts", str(post_id), "--as", "ed")
     httpserver.expect_oneshot_request("/in").respond_with_json({"error": "Text fehlt"}, 422)
-    org.ok("publish-due", "--once")
+    org.ok("publish-due")
     org.ok("posts", "retry", str(post_id), "--as", "ed")
     httpserver.expect_oneshot_request("/in").respond_with_json({"id": "n-7"}, status=201)
-    org.ok("publish-due", "--once")
+    org.ok("publish-due")
 
     table = org.ok("posts", "attempts", str(post_id), "--as", "anna")
     data = json.loads(org.ok("posts", "attempts", str(post_id), "--as", "ed", "--json"))
@@ -870,7 +880,7 @@ def test_a_429_pauses_the_channel_and_status_says_until_when(
     httpserver.expect_oneshot_request("/in", method="POST").respond_with_json(
         {"error": "slow down"}, status=429, headers={"Retry-After": "600"}
     )
-    org.ok("publish-due", "--once")
+    org.ok("publish-due")
     out = org.ok("status", "--as", "ed")
     assert "paused by a rate limit: Intranet until" in out
     status = json.loads(org.ok("status", "--json", "--as", "ed"))
@@ -878,7 +888,7 @@ def test_a_429_pauses_the_channel_and_status_says_until_when(
     assert name == "Intranet"
     # The post waits for the channel; it is not held, and nothing else is sent meanwhile.
     assert (status["held"], status["failed"]) == (0, 0)
-    org.ok("publish-due", "--once")
+    org.ok("publish-due")
     assert len(httpserver.log) == 1
     posts = json.loads(org.ok("posts", "list", "--as", "ed", "--json"))
     assert [(p["id"], p["status"]) for p in posts] == [(post_id, "planned")]

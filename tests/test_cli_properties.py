@@ -290,7 +290,7 @@ def _database(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
     work.mkdir()
     (work / "binary.dat").write_bytes(bytes(range(256)))
     monkeypatch.chdir(work)
-    monkeypatch.setattr(cli, "DATA_DIR", tmp_path / "data")
+    monkeypatch.setattr("planner.cli.pieces.DATA_DIR", tmp_path / "data")
     monkeypatch.setattr(sys, "stdin", sys.stdin)  # _run replaces it; put it back afterwards
     monkeypatch.setenv("PLANNER_DATABASE_URL", url)
     monkeypatch.delenv("PLANNER_USER", raising=False)

@@ -260,7 +260,7 @@ def run(
     engine: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Callable[[list[str]], tuple[int, str]]:
     """Run a command in-process on the test database; returns (exit code, stdout + stderr)."""
-    monkeypatch.setattr(cli, "_engine", lambda: engine)
+    monkeypatch.setattr("planner.cli.common.engine", lambda: engine)
     monkeypatch.delenv("PLANNER_USER", raising=False)
 
     def call(argv: list[str]) -> tuple[int, str]:

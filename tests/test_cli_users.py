@@ -8,7 +8,7 @@ from secrets import token_hex
 
 import pytest
 
-from planner import audit, cli, users
+from planner import audit, users
 from planner.db import session_scope
 from planner.errors import AuthenticationFailed, SignInThrottled
 from planner.models import utcnow
@@ -22,7 +22,7 @@ NEW_PW = "chief-" + token_hex(8)  # made per run: no credential lives in the cod
 def run(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
     monkeypatch.setenv("PLANNER_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.delenv("PLANNER_USER", raising=False)
-    monkeypatch.setattr(cli, "DATA_DIR", tmp_path)
+    monkeypatch.setattr("planner.cli.pieces.DATA_DIR", tmp_path)
     run = Cli(capsys, monkeypatch)
     run.ok("init", "--admin", "boss", "--password-stdin", stdin=ADMIN_PW + "\n")
     run.ok("departments", "add", "Marketing", "--as", "boss")

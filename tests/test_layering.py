@@ -282,3 +282,80 @@ def test_file_finder_skips_hidden_directories(tmp_path: Path) -> None:
     found = [p.relative_to(tmp_path).as_posix() for p in python_files(tmp_path)]
 
     assert found == ["planner/ok.py"]
+
+
+# --- the command line queries nothing itself ------------------------------------------------
+
+QUERY_MODULES = ("sqlmodel", "sqlalchemy")
+
+
+def queries_in(source: str) -> list[str]:
+    """What in `source` builds or runs a query itself: `select` from SQLModel or SQLAlchemy
+    (imported, or as `sqlmodel.select`), and calls of `.exec(...)` / `.execute(...)`."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and (node.module or "").split(".")[0] in QUERY_MODULES
+            and any(alias.name == "select" for alias in node.names)
+        ):
+            found.append(f"line {node.lineno}: imports select from {node.module}")
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr == "select"
+            and isinstance(node.value, ast.Name)
+            and node.value.id in QUERY_MODULES
+        ):
+            found.append(f"line {node.lineno}: uses {node.value.id}.select")
+        elif isinstance(node, ast.Call) and _called_name(node.func) in ("exec", "execute"):
+            found.append(f"line {node.lineno}: calls .{_called_name(node.func)}()")
+    return found
+
+
+def test_command_line_reads_and_writes_only_through_service_functions() -> None:
+    found = {
+        str(path): problems
+        for path, source in repository_sources().items()
+        if path.parts[:2] == ("planner", "cli")
+        for problems in [queries_in(source)]
+        if problems
+    }
+
+    assert any(p.parts[:2] == ("planner", "cli") for p in repository_sources())
+    assert found == {}
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        pytest.param(
+            "from sqlmodel import Session, select\n",
+            ["line 1: imports select from sqlmodel"],
+            id="sqlmodel-select",
+        ),
+        pytest.param(
+            "from sqlalchemy.sql import select\n",
+            ["line 1: imports select from sqlalchemy.sql"],
+            id="sqlalchemy-select",
+        ),
+        pytest.param(
+            "import sqlmodel\nq = sqlmodel.select(User)\n",
+            ["line 2: uses sqlmodel.select"],
+            id="module-attribute",
+        ),
+        pytest.param(
+            "def f(session):\n    return session.exec(q)\n",
+            ["line 2: calls .exec()"],
+            id="session-exec",
+        ),
+        pytest.param(
+            "def f(conn):\n    return conn.execute(q)\n", ["line 2: calls .execute()"], id="execute"
+        ),
+        pytest.param("from sqlmodel import Session\n", [], id="session-only"),
+        pytest.param("text = 'session.exec(select(User))'\n", [], id="string-only"),
+    ],
+)
+def test_query_checker_finds_queries_built_or_run_in_place(
+    source: str, expected: list[str]
+) -> None:
+    assert queries_in(source) == expected

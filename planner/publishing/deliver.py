@@ -180,7 +180,7 @@ class Gate:
             except OperationalError:
                 # A connection the server dropped (restart, failover) is replaced once.
                 rows, frozen = self._read(waiting)
-        except Exception as err:  # cannot confirm: send nothing until it can
+        except Exception as err:  # noqa: BLE001 - cannot confirm: send nothing until it can
             log.warning("cannot check posts before sending (%s); holding them", type(err).__name__)
             self._checked_at = float("-inf")
             for post_id in waiting:

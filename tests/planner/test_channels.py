@@ -9,7 +9,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from planner import channels, credentials, org_settings
+from planner import channels, credentials, org_settings, users
 from planner.errors import Message, PermissionDenied, ValidationFailed
 from planner.models import AuditEvent, Channel
 from publishers.base import PermanentError
@@ -614,3 +614,19 @@ def test_the_connection_test_shows_only_a_short_clean_excerpt_of_the_answer(
     assert shown.startswith("HTTP 401: ")
     assert len(shown) <= 200
     assert TOKEN not in shown and "\x1b" not in shown
+
+
+@pytest.mark.usefixtures("private_network")
+def test_every_active_account_reads_the_channel_names(world: World) -> None:
+    settings = {"url": "http://127.0.0.1:9/a", "secret": TOKEN}
+    channel = channels.create_channel(
+        world.session, actor=world.admin, kind="webhook", name="Intranet", settings=settings
+    )
+
+    # Contributors see where their department's ideas went out, as on 'My ideas'.
+    for reader in (world.contributor, world.editor, world.admin):
+        assert channels.channel_names(world.session, actor=reader) == {channel.id: "Intranet"}
+
+    users.set_disabled(world.session, actor=world.admin, username="contrib", disabled=True)
+    with pytest.raises(PermissionDenied, match="disabled"):
+        channels.channel_names(world.session, actor=world.contributor)

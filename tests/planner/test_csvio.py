@@ -631,7 +631,7 @@ def _without_root(action: Callable[[], str]) -> str:
             os.setgid(NOBODY)
             os.setuid(NOBODY)
             text = action()
-        except BaseException as err:  # reported to the parent
+        except BaseException as err:  # noqa: BLE001 - the child reports any failure to the parent
             text = f"{type(err).__name__}: {err}"
         os.write(write, text.encode())
         os._exit(0)

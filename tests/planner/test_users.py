@@ -27,7 +27,7 @@ from planner.errors import (
 )
 from planner.models import AuditEvent, Role, SignInThrottle, User
 from planner.passwords import common_passwords, password_problem
-from tests.conftest import utc
+from tests.conftest import World, utc
 
 ADMIN_PASSWORD = "root-" + token_hex(8)  # made per run: no credential lives in the code
 ALICE_PASSWORD = "hers-" + token_hex(8)
@@ -761,3 +761,35 @@ def test_a_common_password_with_digits_or_symbols_around_it_is_always_refused(
     password = head + (word.capitalize() if capitalised else word) + tail
 
     assert password_problem(password) is not None
+
+
+def test_every_active_account_reads_the_department_names(world: World) -> None:
+    by_id = {d.id: d.name for d in users.list_departments(world.session, actor=world.admin)}
+
+    for reader in (world.contributor, world.editor, world.approver, world.admin):
+        assert users.department_names(world.session, actor=reader) == by_id
+    assert set(by_id.values()) == {"Marketing", "HR"}
+
+
+def test_usernames_are_read_by_those_who_view_pieces(world: World) -> None:
+    for reader in (world.editor, world.approver, world.admin):
+        names = users.usernames(world.session, actor=reader)
+        assert names[world.contributor.id] == "contrib"
+        assert names[world.admin.id] == "admin"
+
+    with pytest.raises(PermissionDenied):
+        users.usernames(world.session, actor=world.contributor)
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        pytest.param(users.department_names, id="department-names"),
+        pytest.param(users.usernames, id="usernames"),
+    ],
+)
+def test_a_disabled_account_reads_no_names(world: World, read: Any) -> None:
+    users.set_disabled(world.session, actor=world.admin, username="editor", disabled=True)
+
+    with pytest.raises(PermissionDenied, match="disabled"):
+        read(world.session, actor=world.editor)

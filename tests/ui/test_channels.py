@@ -40,7 +40,7 @@ def shown_values(at: AppTest) -> list[str]:
         for attr in ("value", "label", "placeholder", "help"):
             try:
                 value = getattr(node, attr, None)
-            except Exception:  # some elements have no value until they are run
+            except Exception:  # noqa: BLE001 - some elements have no value until they are run
                 value = None
             if value is not None:
                 out.append(value.to_csv() if hasattr(value, "to_csv") else str(value))

@@ -377,7 +377,7 @@ def test_each_role_walks_the_path_in_chromium_and_the_scheduler_publishes(
         _walk(ui, org)
     except BaseException:
         ui.shot("failure")
-        print(server.logs())
+        print(server.logs())  # noqa: T201 - pytest shows a failing test's output
         raise
 
 

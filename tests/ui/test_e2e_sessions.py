@@ -116,7 +116,7 @@ def test_a_reload_and_a_new_tab_stay_signed_in_until_sign_out(
         first.shot("failure")
         if second is not None:
             second.shot("failure")
-        print(server.logs())
+        print(server.logs())  # noqa: T201 - pytest shows a failing test's output
         raise
     engine = make_engine(org.url)
     try:

@@ -237,8 +237,8 @@ def test_company_sign_in_maps_the_email_to_the_planner_user(setup: Setup, page: 
         _known_then_unknown(page, setup)
     except BaseException:
         page.screenshot(path=SCREENSHOTS / "failure.png", full_page=True)
-        print(setup.server.logs())
-        print(setup.idp.logs())
+        print(setup.server.logs())  # noqa: T201 - pytest shows a failing test's output
+        print(setup.idp.logs())  # noqa: T201
         raise
 
 

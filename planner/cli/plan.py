@@ -1,0 +1,172 @@
+"""The content calendar: `plan list|add|move|cancel|series|import|export`."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from planner import channels, csvio, pieces, planning
+from planner.cli import common, output
+from planner.cli.common import ACTING, LISTING, PAGED, Commands, acting, arg, record_id
+from planner.cli.output import line
+from planner.models import Post, PostStatus, User
+from planner.timezones import format_local
+
+PLAN = Commands("plan", "the content calendar: posts of pieces on channels")
+COMMANDS = (PLAN,)
+# When a post goes out: `plan add` and `plan move` take the same.
+_WHEN = (
+    arg("when", help="e.g. '2026-12-01 09:30' or '01.12.2026 09:30'"),
+    arg("--tz", help="IANA zone of WHEN (default: yours)"),
+    arg(
+        "--fold",
+        choices=["earlier", "later"],
+        help="which of two equal local times at the autumn DST change",
+    ),
+)
+# `plan cancel` and `posts cancel` are the same command.
+CANCEL = (arg("post", type=record_id), arg("--reason", default=""))
+
+
+@PLAN.command(
+    "list",
+    [ACTING, LISTING, PAGED],
+    arg("--since", help="date or date-time (your zone)"),
+    arg("--until", help="date or date-time (your zone), inclusive for a date"),
+    arg("--all", action="store_true", help="include the past"),
+    arg("--channel"),
+    arg("--status", type=common.enum_type(PostStatus)),
+)
+@acting
+def cmd_plan_list(session: Session, actor: User, args: argparse.Namespace) -> None:
+    """Planned posts in your time zone (default: from now)."""
+    # First whether the actor may read the plan at all: a wrong --channel lists channels.
+    titles = {p.id: p.title for p in pieces.list_pieces(session, actor=actor)}
+    start = (
+        common.when(actor, args.since) if args.since else (None if args.all else datetime.now(UTC))
+    )
+    end = common.when(actor, args.until, end=True)
+    chan = channels.get_channel(session, args.channel) if args.channel else None
+    posts = planning.list_posts(
+        session,
+        actor=actor,
+        start=start,
+        end=end,
+        channel_id=chan.id if chan else None,
+        status=args.status,
+        limit=args.limit,
+    )
+    names = channels.channel_names(session, actor=actor)
+    held = {h.post.id: h.reason.value for h in planning.held_posts(session, actor=actor)}
+    rows: list[dict[str, Any]] = [
+        {
+            "post_id": p.id,
+            "publish_at": format_local(p.publish_at, actor.timezone),
+            "publish_at_utc": p.publish_at,
+            "channel": names.get(p.channel_id),
+            "piece_id": p.piece_id,
+            "piece": titles.get(p.piece_id),
+            "status": p.status.value,
+            "held": held.get(p.id),
+            "series_id": p.series_id,
+        }
+        for p in posts
+    ]
+    output.rows(
+        rows,
+        [
+            ("post", "post_id"),
+            ("when", "publish_at"),
+            ("channel", "channel"),
+            ("status", lambda r: f"{r['status']} (held)" if r["held"] else r["status"]),
+            ("piece", "piece_id"),
+            ("title", "piece"),
+        ],
+        as_json=args.json,
+    )
+
+
+@PLAN.command("add", [ACTING], arg("piece", type=record_id), arg("channel"), *_WHEN)
+@acting
+def cmd_plan_add(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """Plan a piece on a channel."""
+    post = planning.plan_post(
+        session, actor=actor, when=args.when, fold=args.fold, **_piece_on_channel(args)
+    )
+    return f"planned post {post.id}: piece {post.piece_id} at {_local(post)}"
+
+
+@PLAN.command("move", [ACTING], arg("post", type=record_id), *_WHEN)
+@acting
+def cmd_plan_move(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """Reschedule a post."""
+    post = planning.move_post(
+        session, actor=actor, post_id=args.post, when=args.when, tz_name=args.tz, fold=args.fold
+    )
+    return f"post {post.id} now at {_local(post)}"
+
+
+def _piece_on_channel(args: argparse.Namespace) -> dict[str, Any]:
+    """What `plan add` and `plan series` place where: PIECE, CHANNEL and --tz."""
+    return {"piece_id": args.piece, "channel": args.channel, "tz_name": args.tz}
+
+
+def _local(post: Post) -> str:
+    """A post's time in the zone it was planned in."""
+    return format_local(post.publish_at, post.timezone)
+
+
+@PLAN.command("cancel", [ACTING], *CANCEL)
+@acting
+def cmd_plan_cancel(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """Cancel a post."""
+    planning.cancel_post(session, actor=actor, post_id=args.post, reason=args.reason)
+    return f"post {args.post} cancelled"
+
+
+@PLAN.command(
+    "series",
+    [ACTING],
+    arg("piece", type=record_id),
+    arg("channel"),
+    arg("--rule", required=True, help="e.g. FREQ=WEEKLY;BYDAY=TU;COUNT=8"),
+    arg("--start", required=True, help="first local date-time, e.g. 2026-12-01 09:00"),
+    arg("--tz", help="IANA zone (default: yours)"),
+)
+@acting
+def cmd_plan_series(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """A recurring post (RRULE with COUNT or UNTIL)."""
+    series = planning.create_series(
+        session, actor=actor, rule=args.rule, start=args.start, **_piece_on_channel(args)
+    )
+    count = len(planning.list_posts(session, actor=actor, piece_id=args.piece))
+    return f"created series {series.id} ({series.rule}); the piece now has {count} post(s)"
+
+
+@PLAN.command("import", [ACTING], arg("file"))
+def cmd_plan_import(args: argparse.Namespace) -> int:
+    """Plan posts from CSV (columns: post_id, piece_id, piece_title, channel, publish_at,
+    timezone, status); rows with a post_id move that post; all or nothing."""
+    raw = common.read_csv(args.file)
+    with common.session() as session:
+        result = csvio.import_plan(session, actor=common.actor(session, args), raw=raw)
+    line(
+        f"planned {len(result.created)} new post(s), moved {len(result.moved)}, "
+        f"{result.unchanged} unchanged"
+    )
+    return 0
+
+
+@PLAN.command("export", [ACTING], arg("file"), arg("--since"), arg("--until"))
+@acting
+def cmd_plan_export(session: Session, actor: User, args: argparse.Namespace) -> str | None:
+    """Write pieces with their posts and times as CSV."""
+    start, end = common.when(actor, args.since), common.when(actor, args.until, end=True)
+    count = common.export(
+        args.file,
+        lambda out: csvio.export_plan(session, actor=actor, out=out, start=start, end=end),
+    )
+    return None if args.file == "-" else f"exported {count} post(s) to {args.file}"

@@ -1,0 +1,39 @@
+"""Organisation settings: `settings list|set`."""
+
+from __future__ import annotations
+
+import argparse
+
+from sqlmodel import Session
+
+from planner import org_settings
+from planner.cli import output
+from planner.cli.common import ACTING, LISTING, Commands, acting, arg
+from planner.models import User
+
+SETTINGS = Commands("settings", "organisation settings")
+COMMANDS = (SETTINGS,)
+
+
+@SETTINGS.command("list", [ACTING, LISTING])
+@acting
+def cmd_settings_list(session: Session, actor: User, args: argparse.Namespace) -> None:
+    """Show the settings (admins)."""
+    values = org_settings.all_settings(session, actor=actor)
+    if args.json:
+        output.emit_json(values)  # one object, key -> value
+        return
+    output.rows(
+        [{"key": k, "value": v, "meaning": org_settings.SPECS[k].help} for k, v in values.items()],
+        output.columns("key", "value", "meaning"),
+        as_json=False,
+        width=60,
+    )
+
+
+@SETTINGS.command("set", [ACTING], arg("key", choices=list(org_settings.SPECS)), arg("value"))
+@acting
+def cmd_settings_set(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """Change a setting (admins)."""
+    value = org_settings.set_setting(session, actor=actor, key=args.key, value=args.value)
+    return f"{args.key} = {value}"
