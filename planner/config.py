@@ -220,15 +220,8 @@ _HOST = re.compile(
 )
 
 
-def parse_hosts(raw: str, *, name: str = "PLANNER_ALLOWED_HOSTS") -> tuple[str, ...]:
-    """Comma-separated host names, lower-cased; each one checked, none empty."""
-    try:
-        return _hosts(raw)
-    except Unfit as err:
-        raise ConfigurationError(_problem(name, raw, HOSTS, secret=False, detail=err)) from err
-
-
 def _hosts(raw: str) -> tuple[str, ...]:
+    """Comma-separated host names, lower-cased; each one checked, none empty."""
     hosts = tuple(part.strip().lower().rstrip(".") for part in raw.split(","))
     for host in hosts:
         if not _HOST.fullmatch(host):

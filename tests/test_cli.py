@@ -1002,3 +1002,17 @@ def test_a_bad_variable_stops_a_command_with_one_line_naming_it(
     code, out, err = org("ideas", "list", "--as", "boss")
     assert (code, out) == (1, "")
     assert err == "error: PLANNER_MAX_ATTEMPTS must be a whole number of at least 1, got '0'\n"
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "1"], ["worker"]])
+def test_serve_and_worker_do_not_start_with_a_bad_variable(
+    run: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: list[str]
+) -> None:
+    monkeypatch.setenv("PLANNER_EMBEDDED_SCHEDULER", "maybe")
+    code, out, err = run(*command)
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: PLANNER_EMBEDDED_SCHEDULER must be 1 or 0 (also on/off, true/false, yes/no), "
+        "got 'maybe'\n"
+    )
+    assert not (tmp_path / "cli.db").exists()  # nothing ran
