@@ -78,14 +78,14 @@ SPECS: dict[str, SettingSpec] = {
         lambda: load_settings().default_timezone,
         _zone,
         "organisation time zone (IANA)",
-        "PLANNER_TIMEZONE",
+        variable="PLANNER_TIMEZONE",
     ),
     "default_language": SettingSpec(lambda: "de", _language, "dashboard language: de or en"),
     "max_lateness_hours": SettingSpec(
         lambda: _hours_text(load_settings().max_lateness),
         _hours,
         "how late a missed post may still go out, in hours",
-        "PLANNER_MAX_LATENESS",
+        variable="PLANNER_MAX_LATENESS",
     ),
     "publishing_frozen": SettingSpec(lambda: "off", _switch, "crisis freeze: on holds every post"),
     "allow_private_network": SettingSpec(
