@@ -1,39 +1,57 @@
 """Channel secrets at rest: encrypted with Fernet under a key that never enters the database.
 
 The key comes from PLANNER_SECRET_KEY; in the embedded shape (SQLite) a key file is made
-under data/ on first use (mode 0600). Scale-out deployments must set the variable, so
-every replica and worker can read the same credentials.
+on first use (mode 0600): data/secret.key, or where PLANNER_SECRET_KEY_FILE says.
+Scale-out deployments must set the variable, so every replica and worker can read the
+same credentials.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from planner.config import DATA_DIR, load_settings
+from planner.config import load_settings
 from planner.errors import ConfigurationError
-
-KEY_FILE_NAME = "secret.key"
 
 
 def _key() -> bytes:
-    env = os.environ.get("PLANNER_SECRET_KEY", "").strip()
-    if env:
-        return env.encode("ascii")
-    if not load_settings().database_url.startswith("sqlite"):
+    settings = load_settings()
+    if settings.secret_key:
+        return settings.secret_key.encode("ascii")
+    if not settings.database_url.startswith("sqlite"):
         raise ConfigurationError(
             "PLANNER_SECRET_KEY is not set: with a shared database every process needs the "
             "same key (make one with `python -m planner secret-key`)"
         )
-    path = Path(os.environ.get("PLANNER_SECRET_KEY_FILE") or DATA_DIR / KEY_FILE_NAME)
+    return _key_file(settings.secret_key_file)
+
+
+def _key_file(path: Path) -> bytes:
+    """The key in `path`, made there first when there is none yet.
+
+    A new key is written in full to a private temporary file next to it and then linked
+    into place, which fails when the file exists: of processes starting at the same time
+    one wins, and the others read the winner's key, never a half-written file.
+    """
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(Fernet.generate_key())
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # 0600
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(Fernet.generate_key())
+                handle.flush()
+                os.fsync(handle.fileno())
+            # Fails when another process made the file first: its key is the one.
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
     return path.read_bytes().strip()
 
 

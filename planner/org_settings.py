@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal
 
 from sqlmodel import Session, select
@@ -64,15 +65,27 @@ class SettingSpec:
     default: Callable[[], str]
     clean: Callable[[str], str]
     help: str
+    # The environment variable that, when set, replaces the built-in default.
+    variable: str | None = None
+
+
+def _hours_text(span: timedelta) -> str:
+    return f"{span.total_seconds() / 3600:g}"
 
 
 SPECS: dict[str, SettingSpec] = {
     "org_timezone": SettingSpec(
-        lambda: load_settings().default_timezone, _zone, "organisation time zone (IANA)"
+        lambda: load_settings().default_timezone,
+        _zone,
+        "organisation time zone (IANA)",
+        variable="PLANNER_TIMEZONE",
     ),
     "default_language": SettingSpec(lambda: "de", _language, "dashboard language: de or en"),
     "max_lateness_hours": SettingSpec(
-        lambda: "6", _hours, "how late a missed post may still go out, in hours"
+        lambda: _hours_text(load_settings().max_lateness),
+        _hours,
+        "how late a missed post may still go out, in hours",
+        variable="PLANNER_MAX_LATENESS",
     ),
     "publishing_frozen": SettingSpec(lambda: "off", _switch, "crisis freeze: on holds every post"),
     "allow_private_network": SettingSpec(
@@ -93,11 +106,48 @@ def get_setting(session: Session, key: str) -> str:
     return row.value if row is not None else spec.default()
 
 
-def all_settings(session: Session, *, actor: User) -> dict[str, str]:
-    """Every known setting with its current value (admins, as on the settings page)."""
+Source = Literal["setting", "environment", "default"]
+
+
+@dataclass(frozen=True)
+class EffectiveSetting:
+    """A setting's value in force and where it comes from: an admin's organisation
+    setting, the environment variable that replaces the default, or the default."""
+
+    key: str
+    value: str
+    source: Source
+    variable: str | None = None  # the environment variable, when it is the source
+
+    @property
+    def origin(self) -> str:
+        """The source in words: "organisation setting", "PLANNER_... (environment)", "default"."""
+        if self.source == "setting":
+            return "organisation setting"
+        if self.source == "environment":
+            return f"{self.variable} (environment)"
+        return "default"
+
+
+def effective_settings(session: Session, *, actor: User) -> list[EffectiveSetting]:
+    """Every known setting with the value in force and its source (admins)."""
     require(actor, "change_settings")
     stored = {row.key: row.value for row in session.exec(select(Setting))}
-    return {key: stored.get(key, spec.default()) for key, spec in SPECS.items()}
+    process = load_settings()
+    result = []
+    for key, spec in SPECS.items():
+        if key in stored:
+            result.append(EffectiveSetting(key, stored[key], "setting"))
+        elif spec.variable is not None and process.is_set(spec.variable):
+            result.append(EffectiveSetting(key, spec.default(), "environment", spec.variable))
+        else:
+            result.append(EffectiveSetting(key, spec.default(), "default"))
+    return result
+
+
+def all_settings(session: Session, *, actor: User) -> dict[str, str]:
+    """Every known setting with the value in force (admins, as on the settings page)."""
+    return {item.key: item.value for item in effective_settings(session, actor=actor)}
 
 
 def is_frozen(session: Session) -> bool:

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from planner import org_settings, users
+from planner.config import DATA_DIR
 from planner.db import make_engine
 from planner.migrate import upgrade
 from planner.models import Role, User
@@ -35,6 +36,30 @@ def _reuse_password_hashes() -> Iterator[None]:
     users.hash_password = cached  # type: ignore[assignment]
     yield
     users.hash_password = real  # type: ignore[assignment]
+
+
+def files_in_data() -> set[Path]:
+    """The files in the checkout's data/ folder."""
+    return {path for path in DATA_DIR.rglob("*") if path.is_file()}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def run_key_file(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Path]:
+    """The planner's key file lives in a temporary folder for the run (subprocesses that
+    keep the environment inherit it), and the run fails if data/ gains a file."""
+    before = files_in_data()
+    key_file = tmp_path_factory.mktemp("key") / "secret.key"
+    previous = os.environ.get("PLANNER_SECRET_KEY_FILE")
+    os.environ["PLANNER_SECRET_KEY_FILE"] = str(key_file)
+    yield key_file
+    if previous is None:
+        del os.environ["PLANNER_SECRET_KEY_FILE"]
+    else:
+        os.environ["PLANNER_SECRET_KEY_FILE"] = previous
+    written = sorted(str(path) for path in files_in_data() - before)
+    assert not written, f"the tests wrote into the checkout's data/ folder: {written}"
 
 
 @pytest.fixture(autouse=True)

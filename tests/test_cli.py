@@ -986,3 +986,43 @@ def test_a_bad_planner_port_only_stops_serve(run: Cli, monkeypatch: pytest.Monke
     assert "'abc' is not a port number: use a whole number from 1 to 65535" in (
         run.capsys.readouterr().err
     )
+
+
+def test_settings_list_shows_the_lateness_the_environment_sets(
+    org: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLANNER_MAX_LATENESS", "90m")
+    [row] = [
+        line
+        for line in org.ok("settings", "list", "--as", "boss").splitlines()
+        if line.startswith("max_lateness_hours")
+    ]
+    assert row.split()[1] == "1.5"
+    listed = json.loads(org.ok("settings", "list", "--as", "boss", "--json"))
+    assert listed["max_lateness_hours"] == "1.5"
+    org.ok("settings", "set", "max_lateness_hours", "4", "--as", "boss")
+    listed = json.loads(org.ok("settings", "list", "--as", "boss", "--json"))
+    assert listed["max_lateness_hours"] == "4"  # the admin's setting wins
+
+
+def test_a_bad_variable_stops_a_command_with_one_line_naming_it(
+    org: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLANNER_MAX_ATTEMPTS", "0")
+    code, out, err = org("ideas", "list", "--as", "boss")
+    assert (code, out) == (1, "")
+    assert err == "error: PLANNER_MAX_ATTEMPTS must be a whole number of at least 1, got '0'\n"
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "1"], ["worker"]])
+def test_serve_and_worker_do_not_start_with_a_bad_variable(
+    run: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: list[str]
+) -> None:
+    monkeypatch.setenv("PLANNER_EMBEDDED_SCHEDULER", "maybe")
+    code, out, err = run(*command)
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: PLANNER_EMBEDDED_SCHEDULER must be 1 or 0 (also on/off, true/false, yes/no), "
+        "got 'maybe'\n"
+    )
+    assert not (tmp_path / "cli.db").exists()  # nothing ran

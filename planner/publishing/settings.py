@@ -3,47 +3,19 @@
 from __future__ import annotations
 
 import logging
-import os
 import random
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlmodel import Session
 
-from planner.errors import (
-    ConfigurationError,
-)
+from planner.config import load_settings
+from planner.config import parse_duration as parse_duration  # its home before config.py
 from planner.models import (
     Setting,
 )
-from planner.org_settings import get_setting
 
 log = logging.getLogger("planner.publishing")
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError as err:
-        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from err
-    if value <= 0:
-        raise ConfigurationError(f"{name} must be more than 0, got {raw!r}")
-    return value
-
-
-def parse_duration(text: str) -> timedelta:
-    """'6h', '90m', '45s' or a plain number of hours."""
-    raw = text.strip().lower()
-    units = {"h": 3600.0, "m": 60.0, "s": 1.0}
-    try:
-        if raw and raw[-1] in units:
-            return timedelta(seconds=float(raw[:-1]) * units[raw[-1]])
-        return timedelta(hours=float(raw))
-    except ValueError as err:
-        raise ConfigurationError(f"{text!r} is not a duration such as '6h' or '30m'") from err
 
 
 @dataclass(frozen=True)
@@ -68,15 +40,16 @@ class EngineSettings:
 
     @classmethod
     def from_env(cls) -> EngineSettings:
-        """Settings from PLANNER_* variables, with the defaults above."""
+        """Settings from PLANNER_* variables (see planner/config.py), with the defaults above."""
+        settings = load_settings()
         return cls(
-            batch_size=int(_env_float("PLANNER_BATCH_SIZE", cls.batch_size)),
-            threads=int(_env_float("PLANNER_PUBLISH_THREADS", cls.threads)),
-            lease=timedelta(seconds=_env_float("PLANNER_LEASE_SECONDS", 300)),
-            max_attempts=int(_env_float("PLANNER_MAX_ATTEMPTS", cls.max_attempts)),
-            retry_base_seconds=_env_float("PLANNER_RETRY_BASE_SECONDS", cls.retry_base_seconds),
-            retry_cap_seconds=_env_float("PLANNER_RETRY_CAP_SECONDS", cls.retry_cap_seconds),
-            poll_seconds=_env_float("PLANNER_POLL_SECONDS", cls.poll_seconds),
+            batch_size=settings.batch_size,
+            threads=settings.publish_threads,
+            lease=timedelta(seconds=settings.lease_seconds),
+            max_attempts=settings.max_attempts,
+            retry_base_seconds=settings.retry_base_seconds,
+            retry_cap_seconds=settings.retry_cap_seconds,
+            poll_seconds=settings.poll_seconds,
         )
 
 
@@ -85,10 +58,7 @@ def max_lateness(session: Session) -> timedelta:
     row = session.get(Setting, "max_lateness_hours")
     if row is not None:
         return timedelta(hours=float(row.value))
-    env = os.environ.get("PLANNER_MAX_LATENESS", "").strip()
-    if env:
-        return parse_duration(env)
-    return timedelta(hours=float(get_setting(session, "max_lateness_hours")))
+    return load_settings().max_lateness
 
 
 def backoff_seconds(

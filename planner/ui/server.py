@@ -8,7 +8,6 @@ per process; the page scripts never start schedulers.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import signal
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 from types import FrameType
 
 from planner import csvio, sso
-from planner.config import load_oidc_settings
+from planner.config import load_oidc_settings, load_settings
 from planner.db import get_engine
 from planner.migrate import prepare
 from planner.worker import Worker
@@ -30,12 +29,7 @@ _worker: Worker | None = None
 
 def embedded_scheduler_enabled() -> bool:
     """PLANNER_EMBEDDED_SCHEDULER=0 turns it off (when separate workers publish)."""
-    return os.environ.get("PLANNER_EMBEDDED_SCHEDULER", "1").strip().lower() not in (
-        "0",
-        "false",
-        "no",
-        "off",
-    )
+    return load_settings().embedded_scheduler
 
 
 def start_embedded_scheduler() -> Worker | None:
