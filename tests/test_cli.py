@@ -977,11 +977,18 @@ def test_a_body_file_that_is_not_text_is_refused(org: Cli, tmp_path: Path) -> No
         assert (code, err) == (2, f"error: {str(binary)!r} is not UTF-8 text\n")
 
 
-def test_a_bad_planner_port_only_stops_serve(run: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bad_planner_port_stops_serve_with_the_variable_named(
+    run: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PLANNER_PORT", "abc")
-    assert len(run.ok("secret-key").strip()) > 20
+    code, out, err = run("serve")
+    assert (code, out) == (1, "")
+    assert err == "error: PLANNER_PORT must be a whole number from 1 to 65535, got 'abc'\n"
+
+
+def test_a_bad_port_option_is_refused_before_anything_starts(run: Cli) -> None:
     with pytest.raises(SystemExit) as done:
-        run("serve")
+        run("serve", "--port", "abc")
     assert done.value.code == 2
     assert "'abc' is not a port number: use a whole number from 1 to 65535" in (
         run.capsys.readouterr().err
@@ -998,6 +1005,7 @@ def test_settings_list_shows_the_lateness_the_environment_sets(
         if line.startswith("max_lateness_hours")
     ]
     assert row.split()[1] == "1.5"
+    assert "PLANNER_MAX_LATENESS (environment)" in row
     listed = json.loads(org.ok("settings", "list", "--as", "boss", "--json"))
     assert listed["max_lateness_hours"] == "1.5"
     org.ok("settings", "set", "max_lateness_hours", "4", "--as", "boss")

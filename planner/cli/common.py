@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import functools
 import getpass
-import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from sqlmodel import Session
 
 from planner import csvio, users
 from planner.cli.output import line
+from planner.config import load_settings
 from planner.db import get_engine, session_scope
 from planner.errors import ConfigurationError, NotFound
 from planner.migrate import current_revision, head_revision
@@ -82,7 +82,7 @@ def session(*, check_schema: bool = True) -> Iterator[Session]:
 
 def actor(session: Session, args: argparse.Namespace) -> User:
     """The user named by --as (or PLANNER_USER), who must exist and be enabled."""
-    name = getattr(args, "as_user", None) or os.environ.get("PLANNER_USER")
+    name = getattr(args, "as_user", None) or load_settings().user
     if not name:
         raise CliError("say who acts: --as USERNAME (or set PLANNER_USER)")
     try:
@@ -261,9 +261,6 @@ def summary(handler: Handler) -> str:
 
 
 Argument = tuple[tuple[str, ...], dict[str, Any]]
-# An argument, or a function that makes it when the parser is built (a default read from
-# the environment is read then, not when the module is imported).
-ArgumentSpec = Argument | Callable[[], Argument]
 
 
 def arg(*names: str, **options: Any) -> Argument:
@@ -286,7 +283,7 @@ class Commands:
         self.name = name
         self.help_text = help_text
         self._added: list[
-            tuple[str, Handler, Sequence[argparse.ArgumentParser], tuple[ArgumentSpec, ...]]
+            tuple[str, Handler, Sequence[argparse.ArgumentParser], tuple[Argument, ...]]
         ] = []
 
     def add(
@@ -294,7 +291,7 @@ class Commands:
         name: str,
         handler: Handler,
         parents: Sequence[argparse.ArgumentParser] = (),
-        *arguments: ArgumentSpec,
+        *arguments: Argument,
     ) -> Handler:
         """Add command `name`, run by `handler`, with the options of `parents` first."""
         self._added.append((name, handler, parents, arguments))
@@ -304,7 +301,7 @@ class Commands:
         self,
         name: str,
         parents: Sequence[argparse.ArgumentParser] = (),
-        *arguments: ArgumentSpec,
+        *arguments: Argument,
     ) -> Callable[[Handler], Handler]:
         """A decorator: `add` the handler below as command `name`."""
         return lambda handler: self.add(name, handler, parents, *arguments)
@@ -314,8 +311,7 @@ class Commands:
         target = subparsers if self.name is None else _group(subparsers, self.name, self.help_text)
         for name, handler, parents, arguments in self._added:
             parser = _command(target, name, handler, parents)
-            for spec in arguments:
-                names, options = spec() if callable(spec) else spec
+            for names, options in arguments:
                 parser.add_argument(*names, **options)
 
 

@@ -18,14 +18,22 @@ COMMANDS = (SETTINGS,)
 @SETTINGS.command("list", [ACTING, LISTING])
 @acting
 def cmd_settings_list(session: Session, actor: User, args: argparse.Namespace) -> None:
-    """Show the settings (admins)."""
-    values = org_settings.all_settings(session, actor=actor)
+    """Show the settings in force and where each comes from (admins)."""
+    in_force = org_settings.effective_settings(session, actor=actor)
     if args.json:
-        output.emit_json(values)  # one object, key -> value
+        output.emit_json({item.key: item.value for item in in_force})  # one object, key -> value
         return
     output.rows(
-        [{"key": k, "value": v, "meaning": org_settings.SPECS[k].help} for k, v in values.items()],
-        output.columns("key", "value", "meaning"),
+        [
+            {
+                "key": item.key,
+                "value": item.value,
+                "source": item.origin,
+                "meaning": org_settings.SPECS[item.key].help,
+            }
+            for item in in_force
+        ],
+        output.columns("key", "value", "source", "meaning"),
         as_json=False,
         width=60,
     )

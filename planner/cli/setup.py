@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from pathlib import Path
 
 from sqlalchemy import Engine, make_url
@@ -144,15 +143,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 @SETUP.command(
     "serve",
     [],
-    # PLANNER_PORT is read when the parser is built, not when this module is imported.
-    lambda: arg("--port", type=common.port, default=os.environ.get("PLANNER_PORT") or "8501"),
+    arg("--port", type=common.port, help="port to listen on (default: PLANNER_PORT, else 8501)"),
     arg("--address", default="localhost", help="interface to listen on"),
 )
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the dashboard with its embedded publishing scheduler."""
     from planner.ui.server import serve
 
-    return serve(args.port, args.address)
+    return serve(args.port or load_settings().port, args.address)
 
 
 @SETUP.command("worker")
