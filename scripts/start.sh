@@ -26,7 +26,7 @@ printf '%s\n' "$demo_output"
 
 # The plan is shown as the demo's admin, named in the demo logins just printed (the
 # username and role columns). Another database has its own admins, whom we do not know.
-demo_admin="$(printf '%s\n' "$demo_output" | awk '$2 == "admin" { print $1; exit }')"
+demo_admin="$(printf '%s\n' "$demo_output" | awk '$2 == "admin" && !found { print $1; found = 1 }')"
 echo
 if [ -n "$demo_admin" ]; then
   echo "==> The plan for the coming weeks (as the demo admin, $demo_admin):"

@@ -94,6 +94,22 @@ def test_first_start_installs_loads_demo_shows_plan_and_serves(
     assert result.stdout.rstrip().endswith("fake serve: -m planner serve --port 8599")
 
 
+def test_restart_on_the_demo_database_shows_the_plan_from_the_kept_logins(
+    tmp_path: Path,
+) -> None:
+    checkout = _fake_checkout(tmp_path / "repo")
+    database = tmp_path / "data" / "planner.db"
+    first = _run_start(checkout, database, PLANNER_SKIP_INSTALL="1")
+    assert first.returncode == 0, first.stderr
+
+    again = _run_start(checkout, database, PLANNER_SKIP_INSTALL="1")
+
+    assert again.returncode == 0, again.stderr
+    assert "The database already holds data; no demo data loaded." in again.stdout
+    assert "==> The plan for the coming weeks (as the demo admin, admin):" in again.stdout
+    assert "post  when" in again.stdout
+
+
 def test_start_on_a_database_with_its_own_admin_skips_the_plan_and_serves(
     tmp_path: Path,
 ) -> None:
@@ -137,3 +153,8 @@ def test_start_without_venv_support_says_which_package_to_install(tmp_path: Path
     assert result.returncode == 1
     assert "apt-get install python3-venv" in result.stderr
     assert "fake serve" not in result.stdout
+
+
+@pytest.mark.parametrize("script", ["start.sh", "test.sh"])
+def test_script_is_valid_bash(script: str) -> None:
+    subprocess.run(["bash", "-n", str(REPO / "scripts" / script)], check=True)
