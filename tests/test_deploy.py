@@ -149,7 +149,7 @@ def test_compose_has_postgres_with_volume_and_healthcheck_and_several_workers() 
     db = services["db"]
     assert str(db["image"]).startswith("postgres:")
     assert "healthcheck" in db
-    assert any(str(v).endswith(":/var/lib/postgresql/data") for v in db["volumes"])  # type: ignore[attr-defined]
+    assert any(str(v).endswith(":/var/lib/postgresql/data") for v in db["volumes"])
     assert services["worker"]["deploy"] == {"replicas": 2}
     for name in ("dashboard", "worker"):
         assert services[name]["depends_on"] == {
