@@ -18,6 +18,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"  # test-only password for the custom admin
+LOAD_STEP = "==> Loading demo data (only into an empty database)"
+SERVE_STEP = "==> Starting the dashboard on http://localhost:8599 (Ctrl-C stops it)"
 
 
 def _fake_checkout(root: Path) -> Path:
@@ -45,8 +47,7 @@ def _script(path: Path, body: str) -> None:
 def _run_start(
     checkout: Path, database: Path, *, path_dir: Path | None = None, **extra: str
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PLANNER_")}
-    env.update(PLANNER_DATABASE_URL=f"sqlite:///{database}", PLANNER_PORT="8599", **extra)
+    env = _environment(database, PLANNER_PORT="8599", **extra)
     if path_dir is not None:
         env["PATH"] = f"{path_dir}{os.pathsep}{env['PATH']}"
     return subprocess.run(
@@ -57,6 +58,12 @@ def _run_start(
         timeout=300,
         check=False,
     )
+
+
+def _environment(database: Path, **extra: str) -> dict[str, str]:
+    """This process's environment without PLANNER_* settings, on `database`, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLANNER_")}
+    return {**env, "PLANNER_DATABASE_URL": f"sqlite:///{database}", **extra}
 
 
 def _steps(output: str) -> list[str]:
@@ -82,9 +89,9 @@ def test_first_start_installs_loads_demo_shows_plan_and_serves(
     assert _steps(result.stdout) == [
         "==> Creating .venv",
         "==> Installing requirements.txt into .venv (about a minute on the first start)",
-        "==> Loading demo data (only into an empty database)",
+        LOAD_STEP,
         "==> The plan for the coming weeks (as the demo admin, admin):",
-        "==> Starting the dashboard on http://localhost:8599 (Ctrl-C stops it)",
+        SERVE_STEP,
     ]
     assert "fake python3: -m venv .venv" in result.stdout
     assert "fake pip: -m pip install" in result.stdout
@@ -114,12 +121,10 @@ def test_start_on_a_database_with_its_own_admin_skips_the_plan_and_serves(
     tmp_path: Path,
 ) -> None:
     database = tmp_path / "own.db"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PLANNER_")}
-    env["PLANNER_DATABASE_URL"] = f"sqlite:///{database}"
     subprocess.run(
         [sys.executable, "-m", "planner", "init", "--admin", "chefin", "--password-stdin"],
         input=PASSWORD + "\n",
-        env=env,
+        env=_environment(database),
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -132,9 +137,9 @@ def test_start_on_a_database_with_its_own_admin_skips_the_plan_and_serves(
     assert result.returncode == 0, result.stderr
     assert _steps(result.stdout) == [
         "==> Using .venv as it is (PLANNER_SKIP_INSTALL=1)",
-        "==> Loading demo data (only into an empty database)",
+        LOAD_STEP,
         "==> Not showing the plan: this database has no demo logins.",
-        "==> Starting the dashboard on http://localhost:8599 (Ctrl-C stops it)",
+        SERVE_STEP,
     ]
     assert "The database already holds data; no demo data loaded." in result.stdout
     assert "fake pip" not in result.stdout
