@@ -21,7 +21,7 @@ afterwards), runs `ANALYZE`, and then opens the dashboard under Streamlit's AppT
   `--runs`, measured before and after each block's pages in the same process, so the
   ratio compares numbers taken minutes apart. It includes AppTest setting up a new
   session (most of its ~45-100 ms); a second run of the same AppTest (printed as
-  "rerun") costs a few ms. The issue's "within 3x the floor" is checked against the
+  "rerun") costs a few ms. The target "within 3x the floor" is checked against the
   former, the only one a page that touches the database can be held to.
 
 A page's time is everything AppTest's `run()` does on the server: the app's entry script
@@ -72,7 +72,7 @@ APP = REPO_ROOT / "planner_app.py"
 PASSWORD = token_urlsafe(16)  # the throwaway demo's password, new each run
 FLOOR_SCRIPT = 'import streamlit as st\n\nst.write("floor")\n'
 TIMEOUT = 120.0
-# Targets from issue 5, by size: (ms, times the floor); None where the issue sets none.
+# Targets by size: (ms, times the floor); None where there is no ratio target.
 TARGETS: dict[int, tuple[float, float | None]] = {10_000: (300.0, 3.0), 100_000: (1000.0, None)}
 CALENDAR_VIEWS = ("month", "week", "list")
 # Who opens a page: the role the page is made for, among those that see it.
@@ -330,7 +330,7 @@ def bench_backend(
 
 
 def verdict(ms: float, floor_ms: float, size: int) -> str:
-    """'ok' or 'MISS' against the issue's target for `size`; '' where it sets none."""
+    """'ok' or 'MISS' against the target for `size`; '' where there is none."""
     target = TARGETS.get(size)
     if target is None or ms != ms:
         return ""

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from planner import org_settings, users
@@ -20,6 +21,7 @@ from planner.config import DATA_DIR
 from planner.db import make_engine
 from planner.migrate import upgrade
 from planner.models import Role, User
+from tests.postgres_database import ensure_database
 
 POSTGRES_URL = os.environ.get("PLANNER_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("PLANNER_REQUIRE_POSTGRES") == "1"
@@ -98,6 +100,18 @@ def postgres_engine() -> Iterator[Engine]:
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Create the test PostgreSQL database when PLANNER_TEST_POSTGRES_URL names a missing one."""
+    if not POSTGRES_URL:
+        return
+    try:
+        ensure_database(POSTGRES_URL)
+    except DBAPIError as err:
+        pytest.exit(
+            f"PLANNER_TEST_POSTGRES_URL: {err.orig}", returncode=pytest.ExitCode.USAGE_ERROR
+        )
 
 
 _TABLES = (

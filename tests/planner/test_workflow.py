@@ -33,7 +33,7 @@ EDITORIAL = frozenset({Role.editor, Role.admin})
 APPROVERS = frozenset({Role.approver, Role.admin})
 SYSTEM: frozenset[Role] = frozenset()  # only the scheduler
 
-# The workflow as DESIGN.md describes it, written out independently of planner.workflow:
+# The intended workflow, written out by hand, independently of planner.workflow:
 # (state, action) -> (target state, roles that may take the move).
 DOCUMENTED_MOVES: dict[str, dict[tuple[str, str], tuple[str, frozenset[Role]]]] = {
     "idea": {

@@ -77,7 +77,7 @@ def _send_comment(piece_id: int, revision: int) -> None:
 def _comment_dialog(target: dict[str, int]) -> None:
     t = state.t
 
-    # The open flag lives in session state (stack.md 2.3), so AppTest can drive the dialog.
+    # The open flag lives in session state, not in the dialog call, so AppTest can drive it.
     @st.dialog(t("board.comment_title", id=target["piece"]), on_dismiss=_close_dialog)
     def dialog() -> None:
         st.text_area(t("board.comment"), key=keys.BOARD_COMMENT, max_chars=5000)

@@ -1,0 +1,48 @@
+"""The test PostgreSQL database: made on first use, so a fresh server needs no manual step."""
+
+from __future__ import annotations
+
+import psycopg
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+
+def ensure_database(url: str) -> bool:
+    """Create the database that `url` names unless it exists; whether this call created it.
+
+    Only when connecting to it fails is the server's maintenance database `postgres`
+    asked, so a role that may not connect there still runs the tests on a database that
+    exists. Creating it needs the CREATEDB right; parallel test processes may race here,
+    and the one that comes second finds the database made.
+    """
+    target = make_url(url)
+    name = target.database
+    if not name:
+        raise ValueError(f"{target.render_as_string(hide_password=True)!r} names no database")
+    engine = create_engine(target)
+    try:
+        with engine.connect():
+            return False
+    except OperationalError as err:
+        cannot_connect = err
+    finally:
+        engine.dispose()
+    maintenance = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with maintenance.connect() as conn:
+            found = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if found:
+                raise cannot_connect  # it exists: connecting failed for another reason
+            quoted = conn.dialect.identifier_preparer.quote(name)
+            try:
+                conn.execute(text(f"CREATE DATABASE {quoted}"))
+            except ProgrammingError as err:
+                if isinstance(err.orig, psycopg.errors.DuplicateDatabase):
+                    return False
+                raise
+            return True
+    finally:
+        maintenance.dispose()
