@@ -686,14 +686,14 @@ def main(argv: list[str]) -> int:
         README.write_text(readme_with_table(text), encoding="utf-8")
         return 0
     if argv:
-        print("usage: python -m planner.config [--markdown | --readme]", file=sys.stderr)
+        sys.stderr.write("usage: python -m planner.config [--markdown | --readme]\n")
         return 2
     try:
         load_settings()
     except ConfigurationError as err:
-        print(f"error: {err}", file=sys.stderr)
+        sys.stderr.write(f"error: {err}\n")
         return 1
-    print("configuration ok")
+    sys.stdout.write("configuration ok\n")
     return 0
 
 
