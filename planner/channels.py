@@ -123,13 +123,11 @@ def create_channel(
     )
     if declared:
         channel.deduplicates, channel.deduplication_basis = True, ADMIN_BASIS
-    session.add(channel)
-    session.flush()
-    audit.record(
+    audit.record_change(
         session,
+        channel,
         actor=actor,
         object_type="channel",
-        object_id=channel.id,
         action="create",
         note=f"{kind}: {name}" + (f"; deduplicates ({ADMIN_BASIS})" if declared else ""),
     )
@@ -225,14 +223,8 @@ def set_enabled(session: Session, *, actor: User, ref: str | int, enabled: bool)
     require(actor, "manage_channels")
     channel = get_channel(session, ref)
     channel.enabled = enabled
-    session.add(channel)
-    audit.record(
-        session,
-        actor=actor,
-        object_type="channel",
-        object_id=channel.id,
-        action="enable" if enabled else "disable",
-    )
+    action = "enable" if enabled else "disable"
+    audit.record_change(session, channel, actor=actor, object_type="channel", action=action)
     session.commit()
     return channel
 
@@ -245,13 +237,12 @@ def mark_needs_reconnect(
     if channel is None or channel.needs_reconnect:
         return
     channel.needs_reconnect = True
-    session.add(channel)
-    audit.record(
+    audit.record_change(
         session,
+        channel,
         actor=actor,
         actor_name="scheduler",
         object_type="channel",
-        object_id=channel_id,
         action="needs_reconnect",
         note=message[:500],
     )
@@ -352,13 +343,8 @@ def check_connection(session: Session, *, actor: User, ref: str | int) -> str:
         _detect_deduplication(session, actor, channel, adapter)
     if channel.needs_reconnect:
         channel.needs_reconnect = False
-        session.add(channel)
-        audit.record(
-            session,
-            actor=actor,
-            object_type="channel",
-            object_id=channel.id,
-            action="reconnected",
+        audit.record_change(
+            session, channel, actor=actor, object_type="channel", action="reconnected"
         )
         session.commit()
     return answer
@@ -386,14 +372,8 @@ def _store_deduplication(
 ) -> None:
     """Save whether the channel drops repeats, and why, with its audit event."""
     channel.deduplicates, channel.deduplication_basis = deduplicates, basis
-    session.add(channel)
-    audit.record(
-        session,
-        actor=actor,
-        object_type="channel",
-        object_id=channel.id,
-        action="deduplication",
-        note=note,
+    audit.record_change(
+        session, channel, actor=actor, object_type="channel", action="deduplication", note=note
     )
     session.commit()
 
@@ -512,12 +492,11 @@ def update_channel(
         channel.daily_cap = daily_cap
     channel.settings = plain
     channel.credentials = credentials.encrypt(secrets)
-    session.add(channel)
-    audit.record(
+    audit.record_change(
         session,
+        channel,
         actor=actor,
         object_type="channel",
-        object_id=channel.id,
         action="update",
         note=", ".join(changed) or "no change",  # names only: never a secret's value
     )

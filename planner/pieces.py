@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from planner import audit, checks, workflow
+from planner.db import all_or_nothing
 from planner.errors import (
     EditConflict,
     FourEyesViolation,
@@ -144,24 +145,18 @@ def create_piece(session: Session, *, actor: User, data: dict[str, Any]) -> Piec
         campaign=new.campaign,
         tags=new.tags,
     )
-    try:
-        session.add(piece)
-        session.flush()
-        assert piece.id is not None
-        session.add(revision_of(piece, author_id=actor.id, note="created"))
-        audit.record(
+    with all_or_nothing(session):
+        created = PieceStatus.draft.value
+        audit.record_change(
             session,
+            piece,
             actor=actor,
             object_type="piece",
-            object_id=piece.id,
             action="create",
-            to_state=PieceStatus.draft.value,
+            to_state=created,
             version=1,
         )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        session.add(revision_of(piece, author_id=actor.id, note="created"))
     return piece
 
 
@@ -521,12 +516,11 @@ def add_comment(session: Session, *, actor: User, piece_id: int, body: str) -> C
     assert actor.id is not None
     comment = Comment(piece_id=piece_id, author_id=actor.id, revision=piece.revision, body=text)
     session.add(comment)
-    session.flush()
-    audit.record(
+    audit.record_change(
         session,
+        piece,
         actor=actor,
         object_type="piece",
-        object_id=piece_id,
         action="comment",
         version=piece.revision,
         note=text[:200],

@@ -109,15 +109,8 @@ def create_department(session: Session, *, actor: User | None, name: str) -> Dep
             {"name": Message("department_exists", "department {name!r} already exists", name=name)}
         )
     dep = Department(name=name)
-    session.add(dep)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        object_type="department",
-        object_id=dep.id,
-        action="create",
-        note=name,
+    audit.record_change(
+        session, dep, actor=actor, object_type="department", action="create", note=name
     )
     session.commit()
     return dep
@@ -162,13 +155,11 @@ def create_user(session: Session, *, actor: User | None, data: dict[str, object]
         locale=new.locale,
         timezone=new.timezone,
     )
-    session.add(user)
-    session.flush()
-    audit.record(
+    audit.record_change(
         session,
+        user,
         actor=actor or user,
         object_type="user",
-        object_id=user.id,
         action="create",
         to_state=new.role.value,
         note=new.username,
@@ -217,14 +208,8 @@ def unlock(session: Session, *, actor: User, username: str, client: str | None =
     cleared = throttle.clear_account(session, user.username)
     if client is not None:
         cleared = throttle.clear_client(session, client) or cleared
-    audit.record(
-        session,
-        actor=actor,
-        object_type="user",
-        object_id=user.id,
-        action="unlock",
-        note="with one client address" if client is not None else "",
-    )
+    note = "with one client address" if client is not None else ""
+    audit.record_change(session, user, actor=actor, object_type="user", action="unlock", note=note)
     session.commit()
     return cleared
 
@@ -238,14 +223,8 @@ def set_disabled(session: Session, *, actor: User, username: str, disabled: bool
             {"username": Message("disable_self", "you cannot disable your own account")}
         )
     user.disabled = disabled
-    session.add(user)
-    audit.record(
-        session,
-        actor=actor,
-        object_type="user",
-        object_id=user.id,
-        action="disable" if disabled else "enable",
-    )
+    action = "disable" if disabled else "enable"
+    audit.record_change(session, user, actor=actor, object_type="user", action=action)
     if disabled:
         sessions.end_all_for(session, user, reason="disabled", actor=actor)
     session.commit()
@@ -277,15 +256,8 @@ def set_email(session: Session, *, actor: User, username: str, email: str | None
                 }
             )
     user.email = new
-    session.add(user)
-    audit.record(
-        session,
-        actor=actor,
-        object_type="user",
-        object_id=user.id,
-        action="email",
-        note="e-mail address set" if new else "e-mail address removed",
-    )
+    note = "e-mail address set" if new else "e-mail address removed"
+    audit.record_change(session, user, actor=actor, object_type="user", action="email", note=note)
     session.commit()
     return user
 
@@ -397,12 +369,11 @@ def change_role(
     old_role = user.role
     user.role = new_role
     user.department_id = department_id
-    session.add(user)
-    audit.record(
+    audit.record_change(
         session,
+        user,
         actor=actor,
         object_type="user",
-        object_id=user.id,
         action="change_role",
         from_state=old_role.value,
         to_state=new_role.value,
@@ -436,12 +407,11 @@ def rename_department(session: Session, *, actor: User, name: str, new_name: str
         )
     old = dep.name
     dep.name = new_name
-    session.add(dep)
-    audit.record(
+    audit.record_change(
         session,
+        dep,
         actor=actor,
         object_type="department",
-        object_id=dep.id,
         action="rename",
         from_state=old[:32],
         to_state=new_name[:32],
