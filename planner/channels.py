@@ -14,11 +14,12 @@ from types import EllipsisType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from planner import audit, credentials, org_settings
-from planner.errors import Message, NotFound, ValidationFailed
+from planner.errors import Message, ValidationFailed
 from planner.models import Channel, User
+from planner.names import find_named, unknown_name
 from planner.permissions import require
 from planner.schemas import check_text, id_problem, text_problem
 from publishers import CHANNEL_KINDS, REGISTRY
@@ -95,7 +96,7 @@ def create_channel(
     name = check_text(name.strip(), "name")
     if not 2 <= len(name) <= 80:
         problems["name"] = Message("channel_name_length", "a channel name has 2-80 characters")
-    elif session.exec(select(Channel).where(func.lower(Channel.name) == name.lower())).first():
+    elif find_named(session, Channel, name) is not None:
         problems["name"] = Message("channel_exists", "channel {name!r} already exists", name=name)
     if daily_cap is not None and daily_cap < 1:
         problems["daily_cap"] = Message("daily_cap_min", "a daily cap is at least 1")
@@ -153,13 +154,9 @@ def get_channel(session: Session, ref: str | int) -> Channel:
     elif text_problem(ref) is not None:  # no name has one; PostgreSQL cannot compare NUL
         channel = None
     else:
-        channel = session.exec(
-            select(Channel).where(func.lower(Channel.name) == ref.strip().lower())
-        ).first()
+        channel = find_named(session, Channel, ref)
     if channel is None:
-        names = session.exec(select(Channel.name).order_by(col(Channel.name)))
-        known = ", ".join(names) or "none yet"
-        raise NotFound("channel", ref, f"known: {known}")
+        raise unknown_name(session, Channel, "channel", ref)
     return channel
 
 
@@ -433,11 +430,7 @@ def update_channel(
     problems: dict[str, str] = {}
     if name is not None:
         name = check_text(name.strip(), "name")
-        clash = session.exec(
-            select(Channel).where(
-                func.lower(Channel.name) == name.lower(), Channel.id != channel.id
-            )
-        ).first()
+        clash = find_named(session, Channel, name, other_than=channel.id)
         if not 2 <= len(name) <= 80:
             problems["name"] = Message("channel_name_length", "a channel name has 2-80 characters")
         elif clash is not None:

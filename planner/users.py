@@ -19,6 +19,7 @@ from planner.errors import (
     ValidationFailed,
 )
 from planner.models import Department, Idea, Role, User, utcnow
+from planner.names import find_named, unknown_name
 from planner.passwords import password_problem
 from planner.permissions import require, require_active
 from planner.schemas import UserCreate, UserEmail, check_text, parse_input, text_problem
@@ -74,13 +75,9 @@ def get_user(session: Session, username: str) -> User:
 
 def get_department(session: Session, name: str) -> Department:
     """The department called `name` (case-insensitive)."""
-    dep = session.exec(
-        select(Department).where(func.lower(Department.name) == name.strip().lower())
-    ).first()
+    dep = find_named(session, Department, name)
     if dep is None:
-        names = session.exec(select(Department.name).order_by(col(Department.name)))
-        known = ", ".join(names) or "none yet"
-        raise NotFound("department", name, f"known: {known}")
+        raise unknown_name(session, Department, "department", name)
     return dep
 
 
@@ -101,10 +98,7 @@ def create_department(session: Session, *, actor: User | None, name: str) -> Dep
         raise ValidationFailed(
             {"name": Message("department_name_length", "a department name has 2-80 characters")}
         )
-    exists = session.exec(
-        select(Department).where(func.lower(Department.name) == name.lower())
-    ).first()
-    if exists is not None:
+    if find_named(session, Department, name) is not None:
         raise ValidationFailed(
             {"name": Message("department_exists", "department {name!r} already exists", name=name)}
         )
@@ -392,12 +386,7 @@ def rename_department(session: Session, *, actor: User, name: str, new_name: str
         raise ValidationFailed(
             {"new_name": Message("department_name_length", "a department name has 2-80 characters")}
         )
-    clash = session.exec(
-        select(Department).where(
-            func.lower(Department.name) == new_name.lower(), Department.id != dep.id
-        )
-    ).first()
-    if clash is not None:
+    if find_named(session, Department, new_name, other_than=dep.id) is not None:
         raise ValidationFailed(
             {
                 "new_name": Message(
