@@ -13,24 +13,12 @@ from planner.config import load_settings
 from planner.errors import Message, NotFound, ValidationFailed
 from planner.models import Setting, User, utcnow
 from planner.permissions import require
-from planner.schemas import check_text
+from planner.schemas import check_text, checked_language
 from planner.timezones import zone
 
 
 def _zone(value: str) -> str:
     zone(value)
-    return value
-
-
-def _language(value: str) -> str:
-    if value not in ("de", "en"):
-        raise ValueError(
-            Message(
-                "not_a_language",
-                "{value!r} is not a supported language; use 'de' or 'en'",
-                value=value,
-            )
-        )
     return value
 
 
@@ -70,7 +58,7 @@ SPECS: dict[str, SettingSpec] = {
     "org_timezone": SettingSpec(
         lambda: load_settings().default_timezone, _zone, "organisation time zone (IANA)"
     ),
-    "default_language": SettingSpec(lambda: "de", _language, "dashboard language: de or en"),
+    "default_language": SettingSpec(lambda: "de", checked_language, "dashboard language: de or en"),
     "max_lateness_hours": SettingSpec(
         lambda: "6", _hours, "how late a missed post may still go out, in hours"
     ),
