@@ -25,20 +25,10 @@ from planner.permissions import can, require
 
 AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
 
+# What an event says happened to which object (after who did it, and when).
+EVENT_FIELDS = ("object_type", "object_id", "action", "from_state", "to_state", "version", "note")
 # The fields an event's hash covers, in this order, followed by `prev_hash`.
-CHAINED_FIELDS = (
-    "id",
-    "at",
-    "actor_id",
-    "actor_name",
-    "object_type",
-    "object_id",
-    "action",
-    "from_state",
-    "to_state",
-    "version",
-    "note",
-)
+CHAINED_FIELDS = ("id", "at", "actor_id", "actor_name", *EVENT_FIELDS)
 
 
 def event_row(
