@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -249,6 +250,31 @@ def authors(session: Session, piece_id: int) -> set[int]:
     return set(session.exec(select(Revision.author_id).where(Revision.piece_id == piece_id)))
 
 
+def _apply(
+    session: Session,
+    piece: Piece,
+    action: str,
+    *,
+    actor: User,
+    note: str,
+    guard: Callable[[], None],
+    effect: Callable[[], None] | None = None,
+) -> Piece:
+    """`workflow.apply` to a piece; its audit event records the piece's revision."""
+    workflow.apply(
+        session,
+        kind="piece",
+        obj=piece,
+        action=action,
+        actor=actor,
+        note=note,
+        guard=guard,
+        effect=effect,
+        version=piece.revision,
+    )
+    return piece
+
+
 def _move(
     session: Session,
     *,
@@ -264,17 +290,7 @@ def _move(
         if revision is not None and revision != piece.revision:
             raise EditConflict("piece", piece_id, revision, piece.revision, None)
 
-    workflow.apply(
-        session,
-        kind="piece",
-        obj=piece,
-        action=action,
-        actor=actor,
-        note=note,
-        guard=guard,
-        version=piece.revision,
-    )
-    return piece
+    return _apply(session, piece, action, actor=actor, note=note, guard=guard)
 
 
 def submit_piece(session: Session, *, actor: User, piece_id: int, note: str = "") -> Piece:
@@ -284,17 +300,7 @@ def submit_piece(session: Session, *, actor: User, piece_id: int, note: str = ""
     def guard() -> None:
         checks.require_accepted(session, actor=actor, piece=piece)
 
-    workflow.apply(
-        session,
-        kind="piece",
-        obj=piece,
-        action="submit",
-        actor=actor,
-        note=note,
-        guard=guard,
-        version=piece.revision,
-    )
-    return piece
+    return _apply(session, piece, "submit", actor=actor, note=note, guard=guard)
 
 
 def approve_piece(
@@ -321,18 +327,9 @@ def approve_piece(
         piece.approved_by_id = actor.id
         piece.approved_at = utcnow()
 
-    workflow.apply(
-        session,
-        kind="piece",
-        obj=piece,
-        action="approve",
-        actor=actor,
-        note=note,
-        guard=guard,
-        effect=bind_approval,
-        version=piece.revision,
+    return _apply(
+        session, piece, "approve", actor=actor, note=note, guard=guard, effect=bind_approval
     )
-    return piece
 
 
 def request_changes(
@@ -354,18 +351,15 @@ def request_changes(
             )
         )
 
-    workflow.apply(
+    return _apply(
         session,
-        kind="piece",
-        obj=piece,
-        action="request_changes",
+        piece,
+        "request_changes",
         actor=actor,
         note=comment,
         guard=guard,
         effect=keep_comment,
-        version=piece.revision,
     )
-    return piece
 
 
 def revise_piece(session: Session, *, actor: User, piece_id: int, note: str = "") -> Piece:
