@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypedDict, Unpack
 
 from sqlalchemy import Connection, String, cast, event, insert, inspect, or_, text
 from sqlalchemy.orm import Session as OrmSession
@@ -25,20 +25,10 @@ from planner.permissions import can, require
 
 AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
 
+# What an event says happened to which object (after who did it, and when).
+EVENT_FIELDS = ("object_type", "object_id", "action", "from_state", "to_state", "version", "note")
 # The fields an event's hash covers, in this order, followed by `prev_hash`.
-CHAINED_FIELDS = (
-    "id",
-    "at",
-    "actor_id",
-    "actor_name",
-    "object_type",
-    "object_id",
-    "action",
-    "from_state",
-    "to_state",
-    "version",
-    "note",
-)
+CHAINED_FIELDS = ("id", "at", "actor_id", "actor_name", *EVENT_FIELDS)
 
 
 def event_row(
@@ -221,6 +211,43 @@ def record(
     )
     session.add(event)
     return event
+
+
+class EventDetails(TypedDict, total=False):
+    """What an audit event may say besides who did what to which object."""
+
+    from_state: str | None
+    to_state: str | None
+    version: int | None
+    note: str
+    actor_name: str | None
+
+
+class Stored(Protocol):
+    """A table row: its id is known once it is flushed."""
+
+    id: int | None
+
+
+def record_change(
+    session: Session,
+    obj: Stored,
+    *,
+    actor: User | None,
+    object_type: str,
+    action: str,
+    **details: Unpack[EventDetails],
+) -> AuditEvent:
+    """Add `obj` to the session with one audit event about it (the caller commits).
+
+    A new `obj` is flushed first, so that its event names its id.
+    """
+    session.add(obj)
+    if obj.id is None:
+        session.flush()
+    return record(
+        session, actor=actor, object_type=object_type, object_id=obj.id, action=action, **details
+    )
 
 
 def list_events(

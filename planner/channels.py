@@ -14,11 +14,12 @@ from types import EllipsisType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from planner import audit, credentials, org_settings
-from planner.errors import Message, NotFound, ValidationFailed
+from planner.errors import Message, ValidationFailed
 from planner.models import Channel, User
+from planner.names import find_named, unknown_name
 from planner.permissions import require, require_active
 from planner.schemas import check_text, id_problem, text_problem
 from publishers import CHANNEL_KINDS, REGISTRY
@@ -95,7 +96,7 @@ def create_channel(
     name = check_text(name.strip(), "name")
     if not 2 <= len(name) <= 80:
         problems["name"] = Message("channel_name_length", "a channel name has 2-80 characters")
-    elif session.exec(select(Channel).where(func.lower(Channel.name) == name.lower())).first():
+    elif find_named(session, Channel, name) is not None:
         problems["name"] = Message("channel_exists", "channel {name!r} already exists", name=name)
     if daily_cap is not None and daily_cap < 1:
         problems["daily_cap"] = Message("daily_cap_min", "a daily cap is at least 1")
@@ -123,13 +124,11 @@ def create_channel(
     )
     if declared:
         channel.deduplicates, channel.deduplication_basis = True, ADMIN_BASIS
-    session.add(channel)
-    session.flush()
-    audit.record(
+    audit.record_change(
         session,
+        channel,
         actor=actor,
         object_type="channel",
-        object_id=channel.id,
         action="create",
         note=f"{kind}: {name}" + (f"; deduplicates ({ADMIN_BASIS})" if declared else ""),
     )
@@ -155,13 +154,9 @@ def get_channel(session: Session, ref: str | int) -> Channel:
     elif text_problem(ref) is not None:  # no name has one; PostgreSQL cannot compare NUL
         channel = None
     else:
-        channel = session.exec(
-            select(Channel).where(func.lower(Channel.name) == ref.strip().lower())
-        ).first()
+        channel = find_named(session, Channel, ref)
     if channel is None:
-        names = session.exec(select(Channel.name).order_by(col(Channel.name)))
-        known = ", ".join(names) or "none yet"
-        raise NotFound("channel", ref, f"known: {known}")
+        raise unknown_name(session, Channel, "channel", ref)
     return channel
 
 
@@ -225,14 +220,8 @@ def set_enabled(session: Session, *, actor: User, ref: str | int, enabled: bool)
     require(actor, "manage_channels")
     channel = get_channel(session, ref)
     channel.enabled = enabled
-    session.add(channel)
-    audit.record(
-        session,
-        actor=actor,
-        object_type="channel",
-        object_id=channel.id,
-        action="enable" if enabled else "disable",
-    )
+    action = "enable" if enabled else "disable"
+    audit.record_change(session, channel, actor=actor, object_type="channel", action=action)
     session.commit()
     return channel
 
@@ -245,13 +234,12 @@ def mark_needs_reconnect(
     if channel is None or channel.needs_reconnect:
         return
     channel.needs_reconnect = True
-    session.add(channel)
-    audit.record(
+    audit.record_change(
         session,
+        channel,
         actor=actor,
         actor_name="scheduler",
         object_type="channel",
-        object_id=channel_id,
         action="needs_reconnect",
         note=message[:500],
     )
@@ -352,13 +340,8 @@ def check_connection(session: Session, *, actor: User, ref: str | int) -> str:
         _detect_deduplication(session, actor, channel, adapter)
     if channel.needs_reconnect:
         channel.needs_reconnect = False
-        session.add(channel)
-        audit.record(
-            session,
-            actor=actor,
-            object_type="channel",
-            object_id=channel.id,
-            action="reconnected",
+        audit.record_change(
+            session, channel, actor=actor, object_type="channel", action="reconnected"
         )
         session.commit()
     return answer
@@ -386,14 +369,8 @@ def _store_deduplication(
 ) -> None:
     """Save whether the channel drops repeats, and why, with its audit event."""
     channel.deduplicates, channel.deduplication_basis = deduplicates, basis
-    session.add(channel)
-    audit.record(
-        session,
-        actor=actor,
-        object_type="channel",
-        object_id=channel.id,
-        action="deduplication",
-        note=note,
+    audit.record_change(
+        session, channel, actor=actor, object_type="channel", action="deduplication", note=note
     )
     session.commit()
 
@@ -453,11 +430,7 @@ def update_channel(
     problems: dict[str, str] = {}
     if name is not None:
         name = check_text(name.strip(), "name")
-        clash = session.exec(
-            select(Channel).where(
-                func.lower(Channel.name) == name.lower(), Channel.id != channel.id
-            )
-        ).first()
+        clash = find_named(session, Channel, name, other_than=channel.id)
         if not 2 <= len(name) <= 80:
             problems["name"] = Message("channel_name_length", "a channel name has 2-80 characters")
         elif clash is not None:
@@ -512,12 +485,11 @@ def update_channel(
         channel.daily_cap = daily_cap
     channel.settings = plain
     channel.credentials = credentials.encrypt(secrets)
-    session.add(channel)
-    audit.record(
+    audit.record_change(
         session,
+        channel,
         actor=actor,
         object_type="channel",
-        object_id=channel.id,
         action="update",
         note=", ".join(changed) or "no change",  # names only: never a secret's value
     )

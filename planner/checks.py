@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from planner.channels import build_adapter
@@ -144,18 +145,24 @@ def _joined(messages: Iterable[Message]) -> Message | None:
     return joined
 
 
-def piece_channels(session: Session, *, actor: User, piece: Piece) -> list[Channel]:
-    """The channels a piece goes out on: those it has a variant for or a post still due on."""
-    require(actor, "view_pieces")
-    posted = select(Post.channel_id).where(
-        Post.piece_id == piece.id, col(Post.status).not_in(_DONE)
-    )
+def channels_of(
+    session: Session, piece: Piece, *, posts_where: ColumnElement[bool] | bool
+) -> list[Channel]:
+    """The channels, by name, that `piece` has a variant for or a post on (of its posts,
+    those `posts_where` selects)."""
+    posted = select(Post.channel_id).where(Post.piece_id == piece.id, posts_where)
     ids = {int(k) for k in piece.variants if k.isdigit()} | set(session.exec(posted))
     if not ids:
         return []
     return list(
         session.exec(select(Channel).where(col(Channel.id).in_(ids)).order_by(col(Channel.name)))
     )
+
+
+def piece_channels(session: Session, *, actor: User, piece: Piece) -> list[Channel]:
+    """The channels a piece goes out on: those it has a variant for or a post still due on."""
+    require(actor, "view_pieces")
+    return channels_of(session, piece, posts_where=col(Post.status).not_in(_DONE))
 
 
 def require_accepted(

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Table, insert, text
 from sqlmodel import Session, col, select
 
 from planner import audit, planning
+from planner.db import all_or_nothing
 from planner.errors import (
     CsvImportFailed,
     ExportFailed,
@@ -76,13 +77,7 @@ AUDIT_COLUMNS = [
     "at_utc",
     "at_local",
     "actor",
-    "object_type",
-    "object_id",
-    "action",
-    "from_state",
-    "to_state",
-    "version",
-    "note",
+    *audit.EVENT_FIELDS,
     "actor_id",
     "prev_hash",
     "hash",
@@ -489,7 +484,7 @@ def _store_ideas(session: Session, *, actor: User, values: list[dict[str, Any]])
         "version": 1,
     }
     ids: list[int] = []
-    try:
+    with all_or_nothing(session):
         conn = session.connection()
         # In slices, so that only one slice's statement parameters are in memory at once.
         for start in range(0, len(values), _INSERT_SLICE):
@@ -510,10 +505,6 @@ def _store_ideas(session: Session, *, actor: User, values: list[dict[str, Any]])
             ]
             audit.append(conn, events)  # chained after the newest event
             ids += new_ids
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return ids
 
 

@@ -54,3 +54,14 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
     """One session for one unit of work; objects stay readable after commit."""
     with Session(engine or get_engine(), expire_on_commit=False) as session:
         yield session
+
+
+@contextmanager
+def all_or_nothing(session: Session) -> Iterator[None]:
+    """Commit what the block stores, or roll all of it back when the block (or the commit) fails."""
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

@@ -13,6 +13,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from planner.channels import build_adapter
+from planner.checks import channels_of
 from planner.errors import Message, NotFound, ValidationFailed
 from planner.models import Channel, Piece, PieceStatus, Post, PostStatus, User
 from planner.permissions import require
@@ -114,15 +115,7 @@ def variant_channels(session: Session, *, actor: User, piece_id: int) -> list[Ch
     piece = session.get(Piece, piece_id)
     if piece is None:
         raise NotFound("piece", piece_id)
-    planned = select(Post.channel_id).where(
-        Post.piece_id == piece_id, Post.status != PostStatus.cancelled
-    )
-    ids = {int(k) for k in piece.variants if k.isdigit()} | set(session.exec(planned))
-    if not ids:
-        return []
-    return list(
-        session.exec(select(Channel).where(col(Channel.id).in_(ids)).order_by(col(Channel.name)))
-    )
+    return channels_of(session, piece, posts_where=Post.status != PostStatus.cancelled)
 
 
 def check_variant(

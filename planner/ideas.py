@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, case, or_
 from sqlmodel import Session, col, func, select
 
 from planner import audit, workflow
+from planner.db import all_or_nothing
 from planner.errors import NotFound, PermissionDenied, PlannerError, ValidationFailed
 from planner.models import (
     Channel,
@@ -235,22 +236,16 @@ def prepare_idea(session: Session, *, actor: User, data: dict[str, Any]) -> Idea
 
 def store_ideas(session: Session, *, actor: User, ideas: list[Idea]) -> list[Idea]:
     """Store prepared ideas with one audit event each, all in one transaction."""
-    try:
+    with all_or_nothing(session):
         for idea in ideas:
-            session.add(idea)
-            session.flush()
-            audit.record(
+            audit.record_change(
                 session,
+                idea,
                 actor=actor,
                 object_type="idea",
-                object_id=idea.id,
                 action="submit",
                 to_state=IdeaStatus.submitted.value,
             )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return ideas
 
 

@@ -14,24 +14,12 @@ from planner.config import load_settings
 from planner.errors import Message, NotFound, ValidationFailed
 from planner.models import Setting, User, utcnow
 from planner.permissions import require
-from planner.schemas import check_text
+from planner.schemas import check_text, checked_language
 from planner.timezones import zone
 
 
 def _zone(value: str) -> str:
     zone(value)
-    return value
-
-
-def _language(value: str) -> str:
-    if value not in ("de", "en"):
-        raise ValueError(
-            Message(
-                "not_a_language",
-                "{value!r} is not a supported language; use 'de' or 'en'",
-                value=value,
-            )
-        )
     return value
 
 
@@ -80,7 +68,7 @@ SPECS: dict[str, SettingSpec] = {
         "organisation time zone (IANA)",
         variable="PLANNER_TIMEZONE",
     ),
-    "default_language": SettingSpec(lambda: "de", _language, "dashboard language: de or en"),
+    "default_language": SettingSpec(lambda: "de", checked_language, "dashboard language: de or en"),
     "max_lateness_hours": SettingSpec(
         lambda: _hours_text(load_settings().max_lateness),
         _hours,
@@ -202,6 +190,6 @@ def setting_kind(key: str) -> SettingKind:
         raise NotFound("setting", key)
     if spec.clean is _switch:
         return "switch"
-    if spec.clean is _language:
+    if spec.clean is checked_language:
         return "language"
     return "text"

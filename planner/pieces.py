@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, col, func, select
 
 from planner import audit, checks, workflow
+from planner.db import all_or_nothing
 from planner.errors import (
     EditConflict,
     FourEyesViolation,
@@ -144,24 +146,18 @@ def create_piece(session: Session, *, actor: User, data: dict[str, Any]) -> Piec
         campaign=new.campaign,
         tags=new.tags,
     )
-    try:
-        session.add(piece)
-        session.flush()
-        assert piece.id is not None
-        session.add(revision_of(piece, author_id=actor.id, note="created"))
-        audit.record(
+    with all_or_nothing(session):
+        created = PieceStatus.draft.value
+        audit.record_change(
             session,
+            piece,
             actor=actor,
             object_type="piece",
-            object_id=piece.id,
             action="create",
-            to_state=PieceStatus.draft.value,
+            to_state=created,
             version=1,
         )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        session.add(revision_of(piece, author_id=actor.id, note="created"))
     return piece
 
 
@@ -254,6 +250,31 @@ def authors(session: Session, piece_id: int) -> set[int]:
     return set(session.exec(select(Revision.author_id).where(Revision.piece_id == piece_id)))
 
 
+def _apply(
+    session: Session,
+    piece: Piece,
+    action: str,
+    *,
+    actor: User,
+    note: str,
+    guard: Callable[[], None],
+    effect: Callable[[], None] | None = None,
+) -> Piece:
+    """`workflow.apply` to a piece; its audit event records the piece's revision."""
+    workflow.apply(
+        session,
+        kind="piece",
+        obj=piece,
+        action=action,
+        actor=actor,
+        note=note,
+        guard=guard,
+        effect=effect,
+        version=piece.revision,
+    )
+    return piece
+
+
 def _move(
     session: Session,
     *,
@@ -269,17 +290,7 @@ def _move(
         if revision is not None and revision != piece.revision:
             raise EditConflict("piece", piece_id, revision, piece.revision, None)
 
-    workflow.apply(
-        session,
-        kind="piece",
-        obj=piece,
-        action=action,
-        actor=actor,
-        note=note,
-        guard=guard,
-        version=piece.revision,
-    )
-    return piece
+    return _apply(session, piece, action, actor=actor, note=note, guard=guard)
 
 
 def submit_piece(session: Session, *, actor: User, piece_id: int, note: str = "") -> Piece:
@@ -289,17 +300,7 @@ def submit_piece(session: Session, *, actor: User, piece_id: int, note: str = ""
     def guard() -> None:
         checks.require_accepted(session, actor=actor, piece=piece)
 
-    workflow.apply(
-        session,
-        kind="piece",
-        obj=piece,
-        action="submit",
-        actor=actor,
-        note=note,
-        guard=guard,
-        version=piece.revision,
-    )
-    return piece
+    return _apply(session, piece, "submit", actor=actor, note=note, guard=guard)
 
 
 def approve_piece(
@@ -326,18 +327,9 @@ def approve_piece(
         piece.approved_by_id = actor.id
         piece.approved_at = utcnow()
 
-    workflow.apply(
-        session,
-        kind="piece",
-        obj=piece,
-        action="approve",
-        actor=actor,
-        note=note,
-        guard=guard,
-        effect=bind_approval,
-        version=piece.revision,
+    return _apply(
+        session, piece, "approve", actor=actor, note=note, guard=guard, effect=bind_approval
     )
-    return piece
 
 
 def request_changes(
@@ -359,18 +351,15 @@ def request_changes(
             )
         )
 
-    workflow.apply(
+    return _apply(
         session,
-        kind="piece",
-        obj=piece,
-        action="request_changes",
+        piece,
+        "request_changes",
         actor=actor,
         note=comment,
         guard=guard,
         effect=keep_comment,
-        version=piece.revision,
     )
-    return piece
 
 
 def revise_piece(session: Session, *, actor: User, piece_id: int, note: str = "") -> Piece:
@@ -521,12 +510,11 @@ def add_comment(session: Session, *, actor: User, piece_id: int, body: str) -> C
     assert actor.id is not None
     comment = Comment(piece_id=piece_id, author_id=actor.id, revision=piece.revision, body=text)
     session.add(comment)
-    session.flush()
-    audit.record(
+    audit.record_change(
         session,
+        piece,
         actor=actor,
         object_type="piece",
-        object_id=piece_id,
         action="comment",
         version=piece.revision,
         note=text[:200],

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from planner import audit, checks, workflow
 from planner.channels import get_channel
+from planner.db import all_or_nothing
 from planner.errors import (
     Message,
     NotFound,
@@ -177,24 +178,19 @@ def prepare_post(
 
 def store_posts(session: Session, *, actor: User, posts: list[Post]) -> list[Post]:
     """Store prepared posts with one audit event each, in one transaction."""
-    try:
+    with all_or_nothing(session):
         for post in posts:
-            session.add(post)
-            session.flush()
-            audit.record(
+            where = f"piece {post.piece_id} on channel {post.channel_id}"
+            when = f"{post.publish_at:%Y-%m-%d %H:%M} UTC"
+            audit.record_change(
                 session,
+                post,
                 actor=actor,
                 object_type="post",
-                object_id=post.id,
                 action="plan",
                 to_state=PostStatus.planned.value,
-                note=f"piece {post.piece_id} on channel {post.channel_id} at "
-                f"{post.publish_at:%Y-%m-%d %H:%M} UTC",
+                note=f"{where} at {when}",
             )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return posts
 
 
@@ -895,15 +891,9 @@ def create_series(
         local_start=local_start,
         created_by_id=actor.id,
     )
-    session.add(series)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        object_type="series",
-        object_id=series.id,
-        action="create",
-        note=f"{text} from {local_start:%Y-%m-%d %H:%M} {tz_name}",
+    note = f"{text} from {local_start:%Y-%m-%d %H:%M} {tz_name}"
+    audit.record_change(
+        session, series, actor=actor, object_type="series", action="create", note=note
     )
     session.commit()
     materialize_series(session, now=now, series_ids=[series.id])

@@ -203,6 +203,13 @@ class _TextInput(_Input):
         return value.strip() if isinstance(value, str) else value
 
 
+def _checked_due(value: date | None) -> date | None:
+    """A due date as given, or the problem with its year."""
+    if value is not None:
+        check_year(value, value.isoformat())
+    return value
+
+
 class PieceCreate(_TextInput):
     """A piece an editor starts without an idea."""
 
@@ -220,9 +227,7 @@ class PieceCreate(_TextInput):
     @field_validator("due_date")
     @classmethod
     def _due(cls, value: date | None) -> date | None:
-        if value is not None:
-            check_year(value, value.isoformat())
-        return value
+        return _checked_due(value)
 
 
 class PieceUpdate(_TextInput):
@@ -271,9 +276,7 @@ class PieceUpdate(_TextInput):
     @field_validator("due_date")
     @classmethod
     def _due(cls, value: date | None) -> date | None:
-        if value is not None:
-            check_year(value, value.isoformat())
-        return value
+        return _checked_due(value)
 
 
 def _checked_email(value: str | None) -> str | None:
@@ -282,6 +285,19 @@ def _checked_email(value: str | None) -> str | None:
         return None
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
         raise ValueError(Message("not_an_email", "{value!r} is not an e-mail address", value=value))
+    return value
+
+
+def checked_language(value: str) -> str:
+    """A dashboard language as given ('de' or 'en'), or the `not_a_language` problem."""
+    if value not in ("de", "en"):
+        raise ValueError(
+            Message(
+                "not_a_language",
+                "{value!r} is not a supported language; use 'de' or 'en'",
+                value=value,
+            )
+        )
     return value
 
 
@@ -330,15 +346,7 @@ class UserCreate(_Input):
     @field_validator("locale")
     @classmethod
     def _locale(cls, value: str) -> str:
-        if value not in ("de", "en"):
-            raise ValueError(
-                Message(
-                    "not_a_language",
-                    "{value!r} is not a supported language; use 'de' or 'en'",
-                    value=value,
-                )
-            )
-        return value
+        return checked_language(value)
 
 
 # pydantic error types whose English text needs no values in another language.

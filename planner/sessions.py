@@ -55,16 +55,8 @@ def start(session: Session, *, user: User, client: str = "", now: datetime | Non
         expires_at=now + timedelta(hours=settings.session_lifetime_hours),
         client=client[:200],
     )
-    session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        actor=user,
-        object_type="session",
-        object_id=row.id,
-        action="start",
-        note=client[:200],
-    )
+    note = client[:200]
+    audit.record_change(session, row, actor=user, object_type="session", action="start", note=note)
     session.commit()
     return token
 
@@ -90,15 +82,8 @@ def _close(
     if ended != 1:
         return False
     row.ended_at, row.end_reason = now, reason
-    audit.record(
-        session,
-        actor=actor,
-        actor_name="system",
-        object_type="session",
-        object_id=row.id,
-        action="end",
-        note=reason,
-    )
+    # Without an actor the event names "system".
+    audit.record_change(session, row, actor=actor, object_type="session", action="end", note=reason)
     return True
 
 

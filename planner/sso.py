@@ -93,24 +93,14 @@ def sign_in(session: Session, claims: Mapping[str, object]) -> User:
         _refuse(session, AMBIGUOUS, email, object_id=mask_email(email), note=f"users {ids}")
     (user,) = matches
     if user.disabled:
-        audit.record(
-            session,
-            actor=user,
-            object_type="user",
-            object_id=user.id,
-            action="login_refused",
-            note=f"method {METHOD}; account disabled",
+        note = f"method {METHOD}; account disabled"
+        audit.record_change(
+            session, user, actor=user, object_type="user", action="login_refused", note=note
         )
         session.commit()
         raise SsoRefused(DISABLED, email)
-    audit.record(
-        session,
-        actor=user,
-        object_type="user",
-        object_id=user.id,
-        action="login",
-        note=f"method {METHOD}",
-    )
+    note = f"method {METHOD}"
+    audit.record_change(session, user, actor=user, object_type="user", action="login", note=note)
     session.commit()
     return user
 

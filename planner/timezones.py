@@ -64,6 +64,18 @@ def check_year(moment: date, text: str) -> None:
         )
 
 
+def _unreadable(text: str) -> TimeInputError:
+    """The error for text that is no date and time."""
+    return TimeInputError(
+        Message(
+            "bad_datetime",
+            "Cannot read {text!r} as a date and time; use e.g. '2026-12-01 09:30' "
+            "or '01.12.2026 09:30'",
+            text=text,
+        )
+    )
+
+
 def _parse(text: str) -> datetime:
     """Read ISO or German-style input; the result is naive unless the text had an offset."""
     raw = text.strip()
@@ -93,26 +105,12 @@ def _parse(text: str) -> datetime:
             )
         ) from err
     except (ValueError, OverflowError) as err:
-        raise TimeInputError(
-            Message(
-                "bad_datetime",
-                "Cannot read {text!r} as a date and time; use e.g. '2026-12-01 09:30' "
-                "or '01.12.2026 09:30'",
-                text=raw,
-            )
-        ) from err
+        raise _unreadable(raw) from err
     check_year(parsed, raw)
     try:
         parsed.utcoffset()
     except ValueError as err:  # an offset of a day or more: '09:30+99:00'
-        raise TimeInputError(
-            Message(
-                "bad_datetime",
-                "Cannot read {text!r} as a date and time; use e.g. '2026-12-01 09:30' "
-                "or '01.12.2026 09:30'",
-                text=raw,
-            )
-        ) from err
+        raise _unreadable(raw) from err
     return parsed
 
 

@@ -19,6 +19,7 @@ from planner.errors import (
     ValidationFailed,
 )
 from planner.models import Department, Idea, Role, User, utcnow
+from planner.names import find_named, unknown_name
 from planner.passwords import password_problem
 from planner.permissions import require, require_active
 from planner.schemas import UserCreate, UserEmail, check_text, parse_input, text_problem
@@ -74,13 +75,9 @@ def get_user(session: Session, username: str) -> User:
 
 def get_department(session: Session, name: str) -> Department:
     """The department called `name` (case-insensitive)."""
-    dep = session.exec(
-        select(Department).where(func.lower(Department.name) == name.strip().lower())
-    ).first()
+    dep = find_named(session, Department, name)
     if dep is None:
-        names = session.exec(select(Department.name).order_by(col(Department.name)))
-        known = ", ".join(names) or "none yet"
-        raise NotFound("department", name, f"known: {known}")
+        raise unknown_name(session, Department, "department", name)
     return dep
 
 
@@ -101,23 +98,13 @@ def create_department(session: Session, *, actor: User | None, name: str) -> Dep
         raise ValidationFailed(
             {"name": Message("department_name_length", "a department name has 2-80 characters")}
         )
-    exists = session.exec(
-        select(Department).where(func.lower(Department.name) == name.lower())
-    ).first()
-    if exists is not None:
+    if find_named(session, Department, name) is not None:
         raise ValidationFailed(
             {"name": Message("department_exists", "department {name!r} already exists", name=name)}
         )
     dep = Department(name=name)
-    session.add(dep)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        object_type="department",
-        object_id=dep.id,
-        action="create",
-        note=name,
+    audit.record_change(
+        session, dep, actor=actor, object_type="department", action="create", note=name
     )
     session.commit()
     return dep
@@ -162,13 +149,11 @@ def create_user(session: Session, *, actor: User | None, data: dict[str, object]
         locale=new.locale,
         timezone=new.timezone,
     )
-    session.add(user)
-    session.flush()
-    audit.record(
+    audit.record_change(
         session,
+        user,
         actor=actor or user,
         object_type="user",
-        object_id=user.id,
         action="create",
         to_state=new.role.value,
         note=new.username,
@@ -217,14 +202,8 @@ def unlock(session: Session, *, actor: User, username: str, client: str | None =
     cleared = throttle.clear_account(session, user.username)
     if client is not None:
         cleared = throttle.clear_client(session, client) or cleared
-    audit.record(
-        session,
-        actor=actor,
-        object_type="user",
-        object_id=user.id,
-        action="unlock",
-        note="with one client address" if client is not None else "",
-    )
+    note = "with one client address" if client is not None else ""
+    audit.record_change(session, user, actor=actor, object_type="user", action="unlock", note=note)
     session.commit()
     return cleared
 
@@ -238,14 +217,8 @@ def set_disabled(session: Session, *, actor: User, username: str, disabled: bool
             {"username": Message("disable_self", "you cannot disable your own account")}
         )
     user.disabled = disabled
-    session.add(user)
-    audit.record(
-        session,
-        actor=actor,
-        object_type="user",
-        object_id=user.id,
-        action="disable" if disabled else "enable",
-    )
+    action = "disable" if disabled else "enable"
+    audit.record_change(session, user, actor=actor, object_type="user", action=action)
     if disabled:
         sessions.end_all_for(session, user, reason="disabled", actor=actor)
     session.commit()
@@ -277,15 +250,8 @@ def set_email(session: Session, *, actor: User, username: str, email: str | None
                 }
             )
     user.email = new
-    session.add(user)
-    audit.record(
-        session,
-        actor=actor,
-        object_type="user",
-        object_id=user.id,
-        action="email",
-        note="e-mail address set" if new else "e-mail address removed",
-    )
+    note = "e-mail address set" if new else "e-mail address removed"
+    audit.record_change(session, user, actor=actor, object_type="user", action="email", note=note)
     session.commit()
     return user
 
@@ -397,12 +363,11 @@ def change_role(
     old_role = user.role
     user.role = new_role
     user.department_id = department_id
-    session.add(user)
-    audit.record(
+    audit.record_change(
         session,
+        user,
         actor=actor,
         object_type="user",
-        object_id=user.id,
         action="change_role",
         from_state=old_role.value,
         to_state=new_role.value,
@@ -421,12 +386,7 @@ def rename_department(session: Session, *, actor: User, name: str, new_name: str
         raise ValidationFailed(
             {"new_name": Message("department_name_length", "a department name has 2-80 characters")}
         )
-    clash = session.exec(
-        select(Department).where(
-            func.lower(Department.name) == new_name.lower(), Department.id != dep.id
-        )
-    ).first()
-    if clash is not None:
+    if find_named(session, Department, new_name, other_than=dep.id) is not None:
         raise ValidationFailed(
             {
                 "new_name": Message(
@@ -436,12 +396,11 @@ def rename_department(session: Session, *, actor: User, name: str, new_name: str
         )
     old = dep.name
     dep.name = new_name
-    session.add(dep)
-    audit.record(
+    audit.record_change(
         session,
+        dep,
         actor=actor,
         object_type="department",
-        object_id=dep.id,
         action="rename",
         from_state=old[:32],
         to_state=new_name[:32],

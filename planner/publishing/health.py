@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -22,9 +21,6 @@ from planner.models import (
 from planner.org_settings import is_frozen
 from planner.permissions import require
 from planner.publishing.settings import EngineSettings, max_lateness
-
-log = logging.getLogger("planner.publishing")
-
 
 # --- health -------------------------------------------------------------------------------------
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,19 +24,11 @@ from sqlmodel import Session, select
 from planner import audit, workflow
 from planner.channels import mark_needs_reconnect
 from planner.dbtypes import UTCDateTime
-from planner.models import (
-    PostStatus,
-    utcnow,
-)
+from planner.models import PostStatus, utcnow
 from planner.publishing.deliver import Delivery
 from planner.publishing.settings import EngineSettings, backoff_seconds
 from planner.publishing.tables import ATTEMPTS, AUDIT, CHANNELS, POSTS, as_json, recordset
-from publishers.base import (
-    ManualActionRequired,
-    RateLimited,
-)
-
-log = logging.getLogger("planner.publishing")
+from publishers.base import ManualActionRequired, RateLimited
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,30 @@
+"""Rows people name by typing: channels and departments, found by name ignoring case."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlmodel import Session, col, func, select
+
+from planner.errors import NotFound
+from planner.models import Channel, Department
+
+Named = TypeVar("Named", Channel, Department)
+
+
+def find_named(
+    session: Session, model: type[Named], name: str, *, other_than: int | None = None
+) -> Named | None:
+    """The row of `model` called `name` (ignoring case and surrounding space), if any;
+    with `other_than`, only a row other than the one of that id (a clash with its name)."""
+    query = select(model).where(func.lower(model.name) == name.strip().lower())
+    if other_than is not None:
+        query = query.where(model.id != other_than)
+    return session.exec(query).first()
+
+
+def unknown_name(session: Session, model: type[Named], kind: str, ref: object) -> NotFound:
+    """The error for a name (or id) that no row of `model` has; it lists the names there are."""
+    names = session.exec(select(model.name).order_by(col(model.name)))
+    known = ", ".join(names) or "none yet"
+    return NotFound(kind, ref, f"known: {known}")
