@@ -1470,6 +1470,89 @@ def cmd_secret_key(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- backup and restore ----------------------------------------------------------------
+
+
+def _backup_engine() -> Engine:
+    """The owner's engine (PLANNER_MIGRATION_DATABASE_URL) if set: it may read and replace
+    every table; otherwise the planner's own."""
+    url = load_settings().migration_database_url
+    return get_engine(url) if url else _engine()
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """`backup FILE`: a consistent copy of the whole database while the planner runs (admins)."""
+    from planner.backup import BACKENDS, back_up
+
+    engine = _backup_engine()
+    _require_migrated(engine)
+    with session_scope(engine) as session:
+        actor = _actor(session, args)
+    result = back_up(engine=engine, actor=actor, path=Path(args.file), force=args.force)
+    print(
+        f"backup written to {args.file}: {BACKENDS[result.backend]} database at schema "
+        f"revision {result.revision}, {result.size} bytes, sha256 {result.sha256}"
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """`restore FILE`: replace the database with a backup, then migrate it; over data only
+    with --force, by an admin of the database as it is now."""
+    from planner.backup import BACKENDS, holds_data, restore
+
+    engine = _backup_engine()
+    try:
+        has_data = holds_data(engine)
+    except (OperationalError, ProgrammingError) as err:
+        raise ConfigurationError(f"cannot open the database: {err.orig}") from err
+    actor = None
+    if has_data and args.force:
+        with session_scope(engine) as session:
+            actor = _actor(session, args)
+    result = restore(engine=engine, actor=actor, path=Path(args.file), force=args.force)
+    print(
+        f"restored {args.file}: {BACKENDS[result.backend]} backup at schema revision "
+        f"{result.backup_revision}"
+    )
+    if result.revision != result.backup_revision:
+        print(f"database schema: {result.backup_revision} -> {result.revision}")
+        if load_settings().migration_database_url:
+            print("the schema was migrated: grant the planner's role its rights again")
+    print(f"audit log: {result.chain.summary()}")
+    return 0 if result.chain.intact else 1
+
+
+def _add_backup_commands(sub: Any) -> None:
+    """The `backup` and `restore` commands."""
+    for name, handler, help_text, file_help, force_help in (
+        (
+            "backup",
+            cmd_backup,
+            "write a consistent copy of the whole database to a file (admins)",
+            "the backup file to write",
+            "replace FILE if it exists",
+        ),
+        (
+            "restore",
+            cmd_restore,
+            "replace the database with a backup, then migrate it",
+            "a backup written by `backup`",
+            "replace a database that holds data (an admin of it acts)",
+        ),
+    ):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        p.add_argument("file", help=file_help)
+        p.add_argument("--force", action="store_true", help=force_help)
+        p.add_argument(
+            "--as",
+            dest="as_user",
+            metavar="USERNAME",
+            help="the admin who acts (default: $PLANNER_USER)",
+        )
+
+
 # --- parser -----------------------------------------------------------------------------
 
 
@@ -1946,6 +2029,7 @@ def build_parser() -> argparse.ArgumentParser:
         [acting, listing],
     )
     add(sub, "secret-key", cmd_secret_key, "print a new key for PLANNER_SECRET_KEY")
+    _add_backup_commands(sub)
     p = add(sub, "serve", cmd_serve, "run the dashboard with its embedded publishing scheduler")
     p.add_argument("--port", type=_port, default=os.environ.get("PLANNER_PORT") or "8501")
     p.add_argument("--address", default="localhost", help="interface to listen on")
