@@ -53,7 +53,8 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _PGDUMP_MAGIC = b"PGDMP"
 # Tables every planner backup holds, whatever its revision.
 _PLANNER_TABLES = frozenset({"alembic_version", "audit_events", "users"})
-# pg_dump waits this long (ms) for its shared locks (a running migration holds them).
+# pg_dump waits this long (ms) for its shared locks (a running migration holds them), a
+# restore as long for its exclusive ones (other processes' open transactions hold them).
 _LOCK_WAIT_MS = 120_000
 
 
@@ -499,7 +500,9 @@ def _feed(
     assert stdin is not None
     restored = False
     try:
-        stdin.write(("BEGIN;\n" + "".join(f"{s};\n" for s in drops)).encode("utf-8"))
+        # A transaction left open elsewhere would make the drops wait for ever.
+        preamble = ["BEGIN", f"SET LOCAL lock_timeout = {_LOCK_WAIT_MS}", *drops]
+        stdin.write("".join(f"{statement};\n" for statement in preamble).encode("utf-8"))
         stdin.flush()
         code = subprocess.run(  # noqa: S603 - fixed arguments, no shell
             [pg_restore, "--no-owner", f"--use-list={listing}", "--file=-", str(path)],
