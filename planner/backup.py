@@ -159,7 +159,7 @@ def back_up(*, engine: Engine, actor: User, path: Path, force: bool = False) -> 
             object_type="database",
             object_id=backend,
             action="backup",
-            note=f"backup at revision {result.revision} written to {str(path)!r} "
+            note=f"backup at revision {result.revision} written to {str(path.absolute())!r} "
             f"({result.size} bytes, sha256 {result.sha256})",
         )
         session.commit()
@@ -259,21 +259,32 @@ def _dump_postgres(engine: Engine, temp: Path) -> BackupInfo:
 
 def read_backup(path: Path) -> BackupInfo:
     """What the backup at `path` holds; RestoreRefused unless it is a planner backup."""
+    if _file_backend(path) == SQLITE:
+        return _read_sqlite_backup(path)
+    return _read_postgres_backup(path)
+
+
+def _file_backend(path: Path) -> str:
+    """Which database type the file at `path` is a backup of, by its first bytes."""
     try:
         with path.open("rb") as handle:
             head = handle.read(len(_SQLITE_MAGIC))
     except OSError as err:
         raise RestoreRefused(f"cannot read {str(path)!r}: {err.strerror or err}") from err
     if head.startswith(_SQLITE_MAGIC):
-        return _read_sqlite_backup(path)
+        return SQLITE
     if head.startswith(_PGDUMP_MAGIC):
-        return _read_postgres_backup(path)
+        return POSTGRESQL
+    raise _not_a_backup(path, head)
+
+
+def _not_a_backup(path: Path, head: bytes) -> RestoreRefused:
     if head.startswith(b"--"):
-        raise RestoreRefused(
+        return RestoreRefused(
             f"{str(path)!r} looks like a plain SQL dump: the planner restores its own backups "
             "(SQLite files, or pg_dump archives in custom format)"
         )
-    raise RestoreRefused(
+    return RestoreRefused(
         f"{str(path)!r} is not a planner backup: neither a SQLite database nor a pg_dump archive"
     )
 
@@ -361,13 +372,13 @@ def restore(
     with `force`, and only an admin of that database. The restore is recorded in the
     restored audit log; the result says whether its chain holds.
     """
-    backend = _backend(engine)
-    info = read_backup(path)
-    if info.backend != backend:
+    backend, kind = _backend(engine), _file_backend(path)
+    if kind != backend:
         raise RestoreRefused(
-            f"{str(path)!r} is a {BACKENDS[info.backend]} backup, but this planner's database "
-            f"is {BACKENDS[backend]}: restore it into a {BACKENDS[info.backend]} database"
+            f"{str(path)!r} is a {BACKENDS[kind]} backup, but this planner's database "
+            f"is {BACKENDS[backend]}: restore it into a {BACKENDS[kind]} database"
         )
+    info = read_backup(path)
     if not _known_revision(engine, info.revision):
         raise RestoreRefused(
             f"{str(path)!r} is at schema revision {info.revision!r}, which this planner does "
@@ -404,7 +415,8 @@ def restore(
             object_type="database",
             object_id=backend,
             action="restore",
-            note=f"restored from {str(path)!r} (revision {info.revision}, sha256 {digest})",
+            note=f"restored from {str(path.absolute())!r} "
+            f"(revision {info.revision}, sha256 {digest})",
         )
         session.commit()
         chain = audit.verify_rows(

@@ -149,6 +149,12 @@ def _without_last_event(rows: Rows) -> Rows:
     return {**rows, "audit_events": [row for row in rows["audit_events"] if row[0] != newest]}
 
 
+def _backed_up(engine: Engine, admin: User, tmp_path: Path) -> Path:
+    path = tmp_path / "planner.backup"
+    backup.back_up(engine=engine, actor=admin, path=path)
+    return path
+
+
 # --- a backup comes back whole -------------------------------------------------------------
 
 
@@ -190,8 +196,7 @@ def test_every_row_of_every_table_comes_back_in_an_empty_database(
 def test_the_restored_database_works_and_its_audit_log_still_refuses_changes(
     engine: Engine, filled: User, blank: Callable[[], Engine], tmp_path: Path
 ) -> None:
-    path = tmp_path / "planner.backup"
-    backup.back_up(engine=engine, actor=filled, path=path)
+    path = _backed_up(engine, filled, tmp_path)
     target = blank()
     backup.restore(engine=target, actor=None, path=path)
 
@@ -280,8 +285,7 @@ def test_a_backup_taken_while_ideas_are_written_is_one_moment_of_the_database(
 def test_a_restore_over_data_is_refused_without_force_and_changes_nothing(
     engine: Engine, filled: User, blank: Callable[[], Engine], tmp_path: Path
 ) -> None:
-    path = tmp_path / "planner.backup"
-    backup.back_up(engine=engine, actor=filled, path=path)
+    path = _backed_up(engine, filled, tmp_path)
     target = blank()
     upgrade(target)
     with Session(target, expire_on_commit=False) as s:
@@ -300,8 +304,7 @@ def test_force_replaces_everything_by_an_admin_of_the_database_as_it_was(
     engine: Engine, filled: User, blank: Callable[[], Engine], tmp_path: Path
 ) -> None:
     source = _rows(engine)
-    path = tmp_path / "planner.backup"
-    backup.back_up(engine=engine, actor=filled, path=path)
+    path = _backed_up(engine, filled, tmp_path)
     target = blank()
     upgrade(target)
     with Session(target, expire_on_commit=False) as s:
