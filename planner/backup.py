@@ -492,11 +492,9 @@ def _restore_postgres(engine: Engine, info: BackupInfo) -> None:
             )
             code = runner.wait()
             if code != 0:
-                raise RestoreFailed(info.path, "psql: " + _read_summary(psql_err, client.password))
+                raise RestoreFailed(info.path, _read_summary(psql_err, client.password))
             if not restored:
-                raise RestoreFailed(
-                    info.path, "pg_restore: " + _read_summary(restore_err, client.password)
-                )
+                raise RestoreFailed(info.path, _read_summary(restore_err, client.password))
 
 
 def _feed(

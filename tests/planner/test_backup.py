@@ -31,6 +31,7 @@ from planner.errors import (
     ExportFailed,
     PermissionDenied,
     PlannerError,
+    RestoreFailed,
     RestoreRefused,
 )
 from planner.migrate import current_revision, head_revision, upgrade
@@ -318,6 +319,20 @@ def test_force_replaces_everything_by_an_admin_of_the_database_as_it_was(
     with Session(target) as s:
         assert [u.username for u in s.exec(select(User)) if u.username == "nur-hier"] == []
     assert (_events(target)[-1].action, _events(target)[-1].actor_name) == ("restore", "admin")
+
+
+def test_a_broken_backup_leaves_the_database_as_it_was(
+    engine: Engine, world: World, tmp_path: Path
+) -> None:
+    whole = _backed_up(engine, world.admin, tmp_path).read_bytes()
+    broken = tmp_path / "broken.backup"
+    broken.write_bytes(whole[: len(whole) * 3 // 4])  # cut off, as by a full disk elsewhere
+    world.session.commit()  # no transaction of this test holds a table the restore drops
+    before = _rows(engine)
+
+    with pytest.raises((RestoreRefused, RestoreFailed)):
+        backup.restore(engine=engine, actor=world.admin, path=broken, force=True)
+    assert _rows(engine) == before
 
 
 def test_only_admins_back_up(engine: Engine, world: World, tmp_path: Path) -> None:
