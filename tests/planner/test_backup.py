@@ -381,7 +381,10 @@ def test_files_that_are_not_planner_backups_are_refused(
         "random.bin": "neither a SQLite database nor a pg_dump archive",
         "empty": "neither a SQLite database nor a pg_dump archive",
         "dump.sql": "plain SQL dump",
-        "other.db": "but not a planner backup",
+        # Into PostgreSQL, a SQLite file is refused for its type before anything else.
+        "other.db": "but not a planner backup"
+        if engine.dialect.name == "sqlite"
+        else "is a SQLite backup, but this planner's database is PostgreSQL",
         "missing": "cannot read",
     }
     before = _rows(engine)
