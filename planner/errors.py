@@ -200,5 +200,19 @@ class ExportFailed(PlannerError, OSError):
         super().__init__(f"cannot write {self.path!r}: {reason}; the file was left unchanged")
 
 
+class RestoreRefused(PlannerError, ValueError):
+    """A backup cannot be restored here (not a planner backup, another database type, a
+    schema this planner does not know, or a database that holds data); nothing changed."""
+
+
+class RestoreFailed(PlannerError, OSError):
+    """A restore broke off (a tool or the database failed); the database was left as it was."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot restore {self.path!r}: {reason}; the database was left unchanged")
+
+
 class ConfigurationError(PlannerError, ValueError):
     """The planner's own configuration (environment, settings) is wrong."""

@@ -23,6 +23,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "change_settings": frozenset({Role.admin}),
     "view_audit": frozenset({Role.editor, Role.approver, Role.admin}),
     "verify_audit": frozenset({Role.admin}),
+    "backup_database": frozenset({Role.admin}),
+    "restore_database": frozenset({Role.admin}),
 }
 
 _ACTION_TEXT = {
@@ -39,6 +41,8 @@ _ACTION_TEXT = {
     "change_settings": "change settings",
     "view_audit": "read the audit log",
     "verify_audit": "verify the audit log",
+    "backup_database": "back up the database",
+    "restore_database": "replace the database with a backup",
 }
 
 

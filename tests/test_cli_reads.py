@@ -177,6 +177,8 @@ NOT_READS = {
     ("freeze",),
     ("secret-key",),
     ("serve",),
+    ("backup",),
+    ("restore",),
 }
 
 

@@ -38,6 +38,8 @@ SKIP = {
     ("worker",): "runs the publishing scheduler until stopped; no acting user",
     ("serve",): "runs the dashboard server until stopped; people sign in there",
     ("secret-key",): "prints a new random key; reads and writes no data",
+    ("restore",): "replaces the whole database; into an empty one no acting user "
+    "(its permissions: tests/test_cli_backup.py)",
 }
 
 CONTRIBS = ("contrib", "hrcontrib")
@@ -142,6 +144,7 @@ WRITES: dict[tuple[str, ...], Write] = {
     ("channels", "edit"): Write(lambda o: ["Blog", "--daily-cap", "7"], ADMIN),
     ("channels", "test"): Write(lambda o: ["Probe"], ADMIN),
     ("channels", "disable"): Write(lambda o: ["Spare"], ADMIN),
+    ("backup",): Write(lambda o: [str(o.files["backup"])], ADMIN),
 }
 
 # Read commands with an option that writes.
@@ -259,7 +262,11 @@ def org(world: World, tmp_path: Path) -> Org:
     ids["post_retry"] = _post(world, posted, 13, PostStatus.failed)
     ids["post_mark"] = _post(world, posted, 14, PostStatus.needs_check)
 
-    files = {"ideas": tmp_path / "ideas.csv", "plan": tmp_path / "plan.csv"}
+    files = {
+        "ideas": tmp_path / "ideas.csv",
+        "plan": tmp_path / "plan.csv",
+        "backup": tmp_path / "planner.backup",
+    }
     files["ideas"].write_text(
         "title,pitch,department\nImportierte Idee,Aus der Tabelle,Marketing\n", encoding="utf-8"
     )

@@ -8,13 +8,24 @@ import sys
 from collections.abc import Sequence
 from typing import IO
 
-from planner.cli import accounts, audit, channels, ideas, pieces, plan, posts, settings, setup
+from planner.cli import (
+    accounts,
+    audit,
+    backup,
+    channels,
+    ideas,
+    pieces,
+    plan,
+    posts,
+    settings,
+    setup,
+)
 from planner.cli.common import CliError, Handler
 from planner.errors import NothingToRestore, PlannerError, ValidationFailed
 from planner.schemas import text_problem
 
 # Each module lists its commands in COMMANDS; the top-level help shows them in this order.
-MODULES = (setup, accounts, ideas, pieces, plan, audit, settings, channels, posts)
+MODULES = (setup, backup, accounts, ideas, pieces, plan, audit, settings, channels, posts)
 
 
 def build_parser() -> argparse.ArgumentParser:

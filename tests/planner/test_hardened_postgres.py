@@ -142,3 +142,47 @@ def test_processes_migrate_at_start_unless_an_owner_role_migrates(
     assert current_revision(behind) == "0006"
     engine.dispose()
     behind.dispose()
+
+
+@pytest.mark.postgres
+def test_backup_and_restore_run_as_the_owner_and_the_app_role_keeps_its_rights(
+    hardened: Hardened, tmp_path: Path
+) -> None:
+    assert cli.main(["migrate"]) == 0
+    owner_engine = db.get_engine(hardened.owner_url)
+    owner, app = (make_url(u).username or "" for u in (hardened.owner_url, hardened.app_url))
+    with owner_engine.begin() as conn:
+        for statement in _documented_grants(hardened.schema, owner, app):
+            conn.execute(text(statement))
+    app_engine = db.get_engine(hardened.app_url)
+    with Session(app_engine) as session:
+        users.create_user(
+            session,
+            actor=None,
+            data={"username": "admin", "display_name": "A", "role": "admin", "password": PASSWORD},
+        )
+    path = tmp_path / "hardened.backup"
+
+    assert cli.main(["backup", str(path), "--as", "admin"]) == 0
+    with Session(app_engine) as session:
+        admin = users.get_user(session, "admin")
+        users.create_department(session, actor=admin, name="Nach dem Backup")
+    assert cli.main(["restore", str(path), "--force", "--as", "admin"]) == 0
+
+    with Session(app_engine) as session:
+        admin = users.get_user(session, "admin")
+        assert [d.name for d in users.list_departments(session, actor=admin)] == []
+        users.create_department(session, actor=admin, name="Nach der Wiederherstellung")
+        assert audit.verify(session, actor=admin).intact
+    with owner_engine.connect() as conn:
+        owners = conn.execute(
+            text("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = :s"),
+            {"s": hardened.schema},
+        ).scalars()
+        assert set(owners) == {owner}
+    for statement in ("UPDATE audit_events SET note = 'x'", "TRUNCATE audit_events"):
+        with (
+            pytest.raises(DBAPIError, match=r"permission denied|must be owner"),
+            app_engine.begin() as conn,
+        ):
+            conn.execute(text(statement))
