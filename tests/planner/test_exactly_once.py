@@ -388,6 +388,11 @@ def _open_attempts_of(engine: Engine, pid: int) -> int:
         )
 
 
+def _sending(attempts: list[PublishAttempt]) -> list[str]:
+    """The outcomes of the attempts that may have sent a request ("withheld" ones did not)."""
+    return [a.outcome for a in attempts if a.outcome != "withheld"]
+
+
 @pytest.mark.parametrize("database", ["postgresql", "sqlite"], indirect=True)
 @pytest.mark.parametrize("deduplicates", [True, False], ids=["dedup", "no-dedup"])
 def test_a_worker_killed_mid_batch_loses_nothing_and_never_resends_blindly(
@@ -445,12 +450,15 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_never_resends_blindly(
     for post_id in claimed_only:
         assert posts[post_id].status == PostStatus.published
         assert raw[key[post_id]] == 1
+    # On a busy machine a worker's 2 s lease may run out before its request starts: that
+    # attempt is "withheld" (nothing sent) and a later one publishes. Only attempts that
+    # may have sent something count below.
     for post_id in set(posts) - in_flight:
         assert posts[post_id].status == PostStatus.published
         assert raw[key[post_id]] == 1, f"post {post_id} outside the crash was sent twice"
-        assert [a.outcome for a in attempts[post_id]] == ["published"]
+        assert _sending(attempts[post_id]) == ["published"]
     for post_id in in_flight:
-        outcomes = [a.outcome for a in attempts[post_id]]
+        outcomes = _sending(attempts[post_id])
         assert outcomes[0] == "interrupted"
         assert {a.idempotency_key for a in attempts[post_id]} == {key[post_id]}
         if deduplicates:
