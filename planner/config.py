@@ -170,35 +170,36 @@ def http_url() -> Parser[str]:
     return Parser("URL", "an http(s) URL", convert)
 
 
-def database_url() -> Parser[str]:
-    """An SQLAlchemy database URL."""
+def _taken_by(read: Callable[[str], object], *errors: type[Exception]) -> Callable[[str], str]:
+    """A conversion that keeps the text as it is if `read` takes it without one of `errors`."""
 
     def convert(value: str) -> str:
         try:
-            make_url(value)
-        except (ArgumentError, ValueError) as err:
+            read(value)
+        except errors as err:
             raise Unfit() from err
         return value
 
+    return convert
+
+
+def database_url() -> Parser[str]:
+    """An SQLAlchemy database URL."""
     return Parser(
         "database URL",
         "an SQLAlchemy URL such as sqlite:///data/planner.db or "
         "postgresql+psycopg://user@host:5432/db",
-        convert,
+        _taken_by(make_url, ArgumentError, ValueError),
     )
 
 
 def time_zone() -> Parser[str]:
     """An IANA time zone name."""
-
-    def convert(value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as err:
-            raise Unfit() from err
-        return value
-
-    return Parser("IANA time zone", "an IANA time zone such as 'Europe/Berlin'", convert)
+    return Parser(
+        "IANA time zone",
+        "an IANA time zone such as 'Europe/Berlin'",
+        _taken_by(ZoneInfo, ZoneInfoNotFoundError, ValueError),
+    )
 
 
 def choice(*choices: str) -> Parser[str]:

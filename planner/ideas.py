@@ -278,8 +278,11 @@ def _filtered(
     status: IdeaStatus | None,
     department: str | None,
     urgency: Urgency | None,
+    mine: bool = False,
 ) -> Any:
     query = _visible(query, actor)
+    if mine:
+        query = query.where(Idea.submitted_by_id == actor.id)
     if status is not None:
         query = query.where(Idea.status == status)
     if department is not None:
@@ -308,10 +311,14 @@ def list_ideas(
 ) -> list[Idea]:
     """Ideas the actor may see, newest first, filtered."""
     query = _filtered(
-        session, select(Idea), actor, status=status, department=department, urgency=urgency
+        session,
+        select(Idea),
+        actor,
+        status=status,
+        department=department,
+        urgency=urgency,
+        mine=mine,
     )
-    if mine:
-        query = query.where(Idea.submitted_by_id == actor.id)
     query = query.order_by(col(Idea.created_at).desc(), col(Idea.id).desc())
     if tag is None:
         query = query.offset(offset)
@@ -335,28 +342,19 @@ def count_ideas(
     mine: bool = False,
 ) -> int:
     """How many ideas `list_ideas` would give with the same filters (for paging)."""
-    if tag is None:
-        query = _filtered(
-            session,
-            select(func.count()).select_from(Idea),
-            actor,
-            status=status,
-            department=department,
-            urgency=urgency,
-        )
-        if mine:
-            query = query.where(Idea.submitted_by_id == actor.id)
-        return int(session.exec(query).one())
+    # Tags live in a JSON list: with a tag, the ideas' tags are read and matched here.
+    columns = select(func.count()).select_from(Idea) if tag is None else select(Idea.tags)
     query = _filtered(
         session,
-        select(Idea.tags),
+        columns,
         actor,
         status=status,
         department=department,
         urgency=urgency,
+        mine=mine,
     )
-    if mine:
-        query = query.where(Idea.submitted_by_id == actor.id)
+    if tag is None:
+        return int(session.exec(query).one())
     return sum(1 for tags in session.exec(query) if _has_tag(tags, tag))
 
 

@@ -14,6 +14,7 @@ from planner.cli.output import line
 from planner.config import load_settings
 from planner.db import get_engine, session_scope
 from planner.errors import ConfigurationError
+from planner.models import User
 
 BACKUP = Commands()
 COMMANDS = (BACKUP,)
@@ -24,6 +25,12 @@ def _owner_engine() -> Engine:
     every table; otherwise the planner's own."""
     url = load_settings().migration_database_url
     return get_engine(url) if url else common.engine()
+
+
+def _actor(engine: Engine, args: argparse.Namespace) -> User:
+    """The user who acts (--as), as the database of `engine` holds them now."""
+    with session_scope(engine) as session:
+        return common.actor(session, args)
 
 
 @BACKUP.command(
@@ -39,8 +46,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
     engine = _owner_engine()
     common.require_migrated(engine)
-    with session_scope(engine) as session:
-        actor = common.actor(session, args)
+    actor = _actor(engine, args)
     result = back_up(engine=engine, actor=actor, path=Path(args.file), force=args.force)
     line(
         f"backup written to {args.file}: {BACKENDS[result.backend]} database at schema "
@@ -69,10 +75,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         has_data = holds_data(engine)
     except (OperationalError, ProgrammingError) as err:
         raise ConfigurationError(f"cannot open the database: {err.orig}") from err
-    actor = None
-    if has_data and args.force:
-        with session_scope(engine) as session:
-            actor = common.actor(session, args)
+    actor = _actor(engine, args) if has_data and args.force else None
     result = restore(engine=engine, actor=actor, path=Path(args.file), force=args.force)
     line(
         f"restored {args.file}: {BACKENDS[result.backend]} backup at schema revision "

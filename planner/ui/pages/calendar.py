@@ -6,6 +6,7 @@ counted in SQL. Approvers see the calendar read-only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -251,7 +252,8 @@ def _plan(session: Session, user: User, piece_id: int | None, channel_id: int | 
         errors["channel"] = t("calendar.pick_channel")
     if not errors:
         assert piece_id is not None and channel_id is not None
-        try:
+
+        def plan() -> str:
             post = planning.plan_post(
                 session,
                 actor=user,
@@ -260,17 +262,27 @@ def _plan(session: Session, user: User, piece_id: int | None, channel_id: int | 
                 when=st.session_state.get(keys.CAL_PLAN_WHEN, ""),
                 tz_name=user.timezone,
             )
-        except ValidationFailed as err:
-            errors = err.fields
-        except PermissionDenied as err:
-            errors = {"publish_at": "; ".join(moves.error_text(err))}
-        else:
-            st.session_state[keys.CAL_DONE] = t(
+            st.session_state.pop(keys.CAL_PLAN_WHEN, None)
+            return t(
                 "calendar.planned", id=post.id, when=state.when(post.publish_at, user.timezone)
             )
-            st.session_state.pop(keys.CAL_PLAN_WHEN, None)
+
+        errors = _done_or_errors(plan, refused_field="publish_at")
     st.session_state[keys.CAL_PLAN_ERRORS] = errors
     st.rerun()
+
+
+def _done_or_errors(store: Callable[[], str], *, refused_field: str) -> dict[str, str]:
+    """Run `store` and keep the notice it returns for the next run; or the messages by
+    field of what it refused (a refusal of the user's role under `refused_field`)."""
+    try:
+        done = store()
+    except ValidationFailed as err:
+        return err.fields
+    except PermissionDenied as err:
+        return {refused_field: "; ".join(moves.error_text(err))}
+    st.session_state[keys.CAL_DONE] = done
+    return {}
 
 
 def _series(session: Session, user: User, piece_id: int | None, channel_id: int | None) -> None:
@@ -320,8 +332,8 @@ def _series(session: Session, user: User, piece_id: int | None, channel_id: int 
         _field_error(keys.CAL_SERIES_ERRORS, "rule", "piece", "channel", "timezone")
     if not st.button(t("calendar.series_button"), key=keys.CAL_SERIES_BUTTON):
         return
-    errors: dict[str, str] = {}
-    try:
+
+    def create() -> str:
         if piece_id is None or channel_id is None:
             raise ValidationFailed(
                 {"piece": t("calendar.pick_piece")}
@@ -347,15 +359,9 @@ def _series(session: Session, user: User, piece_id: int | None, channel_id: int 
             start=str(st.session_state.get(keys.CAL_SERIES_START, "")),
             tz_name=user.timezone,
         )
-    except ValidationFailed as err:
-        errors = err.fields
-    except PermissionDenied as err:
-        errors = {"rule": "; ".join(moves.error_text(err))}
-    else:
-        st.session_state[keys.CAL_DONE] = t(
-            "calendar.series_created", id=series.id, rule=md(series.rule)
-        )
-    st.session_state[keys.CAL_SERIES_ERRORS] = errors
+        return t("calendar.series_created", id=series.id, rule=md(series.rule))
+
+    st.session_state[keys.CAL_SERIES_ERRORS] = _done_or_errors(create, refused_field="rule")
     st.rerun()
 
 

@@ -11,7 +11,7 @@ from streamlit.delta_generator import DeltaGenerator
 from planner import users
 from planner.errors import NotFound, PermissionDenied, ValidationFailed
 from planner.models import Role, User
-from planner.ui import keys, moves, state
+from planner.ui import access, keys, moves, state
 from planner.ui.i18n import LANGUAGES
 
 _ADD_FIELDS = {
@@ -208,14 +208,10 @@ def render() -> None:
     """Draw the page."""
     t = state.t
     state.heading("users.heading", keys.USERS_DONE)
-    with state.signed_in() as (session, actor):
+    with access.permitted("manage_users") as (session, actor):
         if actor is None:
             return
-        try:
-            accounts = users.list_users(session, actor=actor)
-        except PermissionDenied as err:
-            st.error("; ".join(moves.error_text(err)))
-            return
+        accounts = users.list_users(session, actor=actor)
         deps = users.list_departments(session, actor=actor)
         dep_names = {d.id: d.name for d in deps}
         st.dataframe(
