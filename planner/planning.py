@@ -656,6 +656,20 @@ def due_posts(
     return [post for post, _piece, _channel in session.exec(query)]
 
 
+def posts_going_out(
+    session: Session,
+    *,
+    actor: User,
+    now: datetime | None = None,
+    limit: int = 100,
+    lateness: timedelta | None = None,
+) -> list[Post]:
+    """`due_posts` as a person sees it (those who may view pieces): what the scheduler
+    would publish now."""
+    require(actor, "view_pieces")
+    return due_posts(session, now=now, limit=limit, lateness=lateness)
+
+
 def _hold_reason(piece: Piece, channel: Channel) -> HoldReason | None:
     # An edit after approval also moves the piece back to review, so check the revision
     # first: otherwise the more specific reason could never be given.

@@ -63,7 +63,9 @@ def _dry_run(args: argparse.Namespace, engine: Engine) -> int:
         actor = common.actor(session, args)
         now = datetime.now(UTC)
         held = planning.held_posts(session, actor=actor, now=now)
-        due = planning.due_posts(session, now=now, limit=10_000, lateness=max_lateness(session))
+        due = planning.posts_going_out(
+            session, actor=actor, now=now, limit=10_000, lateness=max_lateness(session)
+        )
         names = channels.channel_names(session, actor=actor)
     line(f"dry run: {len(due)} post(s) would be published now, {len(held)} held")
     for post in due:

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from planner import audit, channels, org_settings, pieces, planning
-from planner.errors import EditConflict, IllegalTransition, ValidationFailed
+from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
 from planner.models import Channel, Piece, Post, PostStatus, Role, User
 from planner.planning import HoldReason
 from tests.conftest import World, utc
@@ -369,6 +369,15 @@ def test_approved_post_is_due_once_its_time_has_come(world: World) -> None:
     assert [p.id for p in planning.due_posts(world.session, now=DUE_AT)] == [post.id]
     assert [p.id for p in planning.due_posts(world.session, now=LATER)] == [post.id]
     assert planning.held_posts(world.session, actor=world.admin, now=LATER) == []
+
+
+def test_people_who_may_view_pieces_see_what_goes_out_now(world: World) -> None:
+    post = _plan(world, _approved(world), _channel(world), AT)
+
+    seen = planning.posts_going_out(world.session, actor=world.editor, now=LATER)
+    assert [p.id for p in seen] == [post.id]
+    with pytest.raises(PermissionDenied):
+        planning.posts_going_out(world.session, actor=world.contributor, now=LATER)
 
 
 def test_due_posts_come_oldest_first_and_respect_the_limit(world: World) -> None:
