@@ -121,12 +121,13 @@ def own_queries(source: str) -> list[str]:
     return sorted(found, key=lambda text: int(text.split()[1].rstrip(":")))
 
 
-def ui_query_violations(sources: dict[PurePosixPath, str]) -> list[str]:
-    """One line per query the dashboard builds or runs itself, for files under planner/ui/."""
+def query_violations(sources: dict[PurePosixPath, str], package: tuple[str, ...]) -> list[str]:
+    """One line per query built or run in place, for files under `package` (such as
+    ("planner", "ui"))."""
     return [
         f"{path} {finding}"
         for path, source in sorted(sources.items())
-        if path.parts[:2] == ("planner", "ui")
+        if path.parts[: len(package)] == package
         for finding in own_queries(source)
     ]
 
@@ -139,7 +140,12 @@ def test_repository_keeps_streamlit_in_the_ui_and_requests_in_the_publishers() -
 
 
 def test_dashboard_runs_no_query_of_its_own() -> None:
-    assert ui_query_violations(repository_sources()) == []
+    assert query_violations(repository_sources(), ("planner", "ui")) == []
+
+
+def test_command_line_reads_and_writes_only_through_service_functions() -> None:
+    assert any(p.parts[:2] == ("planner", "cli") for p in repository_sources())
+    assert query_violations(repository_sources(), ("planner", "cli")) == []
 
 
 def test_scan_reads_the_domain_and_the_publishers_but_not_the_virtualenv() -> None:
@@ -254,7 +260,7 @@ def test_query_checker_flags_what_builds_or_runs_a_query(source: str, expected: 
     assert own_queries(source) == expected
 
 
-def test_query_checker_looks_only_at_the_dashboard() -> None:
+def test_query_checker_looks_only_under_the_package_it_is_given() -> None:
     query = "from sqlmodel import select\n"
     sources = {
         PurePosixPath("planner/ui/pages/board.py"): query,
@@ -263,7 +269,7 @@ def test_query_checker_looks_only_at_the_dashboard() -> None:
         PurePosixPath("tests/ui/test_board.py"): query,
     }
 
-    assert ui_query_violations(sources) == [
+    assert query_violations(sources, ("planner", "ui")) == [
         "planner/ui/access.py line 1: imports select from sqlmodel",
         "planner/ui/pages/board.py line 1: imports select from sqlmodel",
     ]
@@ -282,80 +288,3 @@ def test_file_finder_skips_hidden_directories(tmp_path: Path) -> None:
     found = [p.relative_to(tmp_path).as_posix() for p in python_files(tmp_path)]
 
     assert found == ["planner/ok.py"]
-
-
-# --- the command line queries nothing itself ------------------------------------------------
-
-QUERY_MODULES = ("sqlmodel", "sqlalchemy")
-
-
-def queries_in(source: str) -> list[str]:
-    """What in `source` builds or runs a query itself: `select` from SQLModel or SQLAlchemy
-    (imported, or as `sqlmodel.select`), and calls of `.exec(...)` / `.execute(...)`."""
-    found: list[str] = []
-    for node in ast.walk(ast.parse(source)):
-        if (
-            isinstance(node, ast.ImportFrom)
-            and (node.module or "").split(".")[0] in QUERY_MODULES
-            and any(alias.name == "select" for alias in node.names)
-        ):
-            found.append(f"line {node.lineno}: imports select from {node.module}")
-        elif (
-            isinstance(node, ast.Attribute)
-            and node.attr == "select"
-            and isinstance(node.value, ast.Name)
-            and node.value.id in QUERY_MODULES
-        ):
-            found.append(f"line {node.lineno}: uses {node.value.id}.select")
-        elif isinstance(node, ast.Call) and _called_name(node.func) in ("exec", "execute"):
-            found.append(f"line {node.lineno}: calls .{_called_name(node.func)}()")
-    return found
-
-
-def test_command_line_reads_and_writes_only_through_service_functions() -> None:
-    found = {
-        str(path): problems
-        for path, source in repository_sources().items()
-        if path.parts[:2] == ("planner", "cli")
-        for problems in [queries_in(source)]
-        if problems
-    }
-
-    assert any(p.parts[:2] == ("planner", "cli") for p in repository_sources())
-    assert found == {}
-
-
-@pytest.mark.parametrize(
-    ("source", "expected"),
-    [
-        pytest.param(
-            "from sqlmodel import Session, select\n",
-            ["line 1: imports select from sqlmodel"],
-            id="sqlmodel-select",
-        ),
-        pytest.param(
-            "from sqlalchemy.sql import select\n",
-            ["line 1: imports select from sqlalchemy.sql"],
-            id="sqlalchemy-select",
-        ),
-        pytest.param(
-            "import sqlmodel\nq = sqlmodel.select(User)\n",
-            ["line 2: uses sqlmodel.select"],
-            id="module-attribute",
-        ),
-        pytest.param(
-            "def f(session):\n    return session.exec(q)\n",
-            ["line 2: calls .exec()"],
-            id="session-exec",
-        ),
-        pytest.param(
-            "def f(conn):\n    return conn.execute(q)\n", ["line 2: calls .execute()"], id="execute"
-        ),
-        pytest.param("from sqlmodel import Session\n", [], id="session-only"),
-        pytest.param("text = 'session.exec(select(User))'\n", [], id="string-only"),
-    ],
-)
-def test_query_checker_finds_queries_built_or_run_in_place(
-    source: str, expected: list[str]
-) -> None:
-    assert queries_in(source) == expected
