@@ -63,6 +63,11 @@ def api_base_setting(api: str, default: str) -> SettingSpec:
     )
 
 
+def secret_setting(name: str, help: str, *, required: bool = True) -> SettingSpec:
+    """A credential setting (token, password, signing secret): masked and never shown."""
+    return SettingSpec(name, type="password", secret=True, required=required, help=help)
+
+
 def timeout_setting(waits_for: str, *, maximum: int | None = MAX_TIMEOUT_SECONDS) -> SettingSpec:
     """The optional `timeout_seconds` setting: how long to wait for `waits_for` (30 s)."""
     unit = "in seconds" if maximum is None else f"1 to {maximum} seconds"
@@ -481,8 +486,10 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def counts(answer: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, int]:
+def counts(answer: object, names: Mapping[str, str]) -> dict[str, int]:
     """Metrics from a channel's answer: each name whose `names` key holds a whole number."""
+    if not isinstance(answer, Mapping):
+        return {}
     return {
         name: answer[key]
         for name, key in names.items()

@@ -31,6 +31,7 @@ from publishers.base import (
     TransientError,
     bearer,
     problem,
+    secret_setting,
     timeout_setting,
 )
 from publishers.http import (
@@ -187,11 +188,9 @@ class BlueskyPublisher(Publisher):
             "handle",
             help="the account's handle, e.g. firma.bsky.social (or its DID)",
         ),
-        SettingSpec(
+        secret_setting(
             "app_password",
-            type="password",
-            secret=True,
-            help="an App Password (Settings → Privacy and security → App passwords), "
+            "an App Password (Settings → Privacy and security → App passwords), "
             "not the account password",
         ),
         SettingSpec(

@@ -31,6 +31,7 @@ from publishers.base import (
     TransientError,
     api_base_setting,
     bearer,
+    secret_setting,
     timeout_setting,
 )
 from publishers.http import (
@@ -94,11 +95,9 @@ class FacebookPublisher(Publisher):
     connect_timeout: ClassVar[float | None] = 5.0
     settings_spec = (
         SettingSpec("page_id", help="numeric id of the Facebook page"),
-        SettingSpec(
+        secret_setting(
             "page_access_token",
-            type="password",
-            secret=True,
-            help="page access token (pages_manage_posts, pages_read_engagement); "
+            "page access token (pages_manage_posts, pages_read_engagement); "
             "a long-lived one does not expire on its own",
         ),
         SettingSpec(

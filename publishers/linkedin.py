@@ -36,6 +36,7 @@ from publishers.base import (
     api_base_setting,
     bearer,
     counts,
+    secret_setting,
     timeout_setting,
 )
 from publishers.http import error_for, json_object, json_object_or_empty, shorten
@@ -54,6 +55,15 @@ RESERVED = frozenset("\\|{}@[]()<>#*_~")
 _HASHTAG = re.compile(r"(?<![\w#\\])#(?=[^\W\d_])")
 _LINK = re.compile(r"https?://\S+", re.IGNORECASE)
 _POST_URN = re.compile(r"urn:li:(share|ugcPost):[0-9]+")
+# Our metric names -> the share statistics' fields.
+METRIC_NAMES = {
+    "likes": "likeCount",
+    "comments": "commentCount",
+    "shares": "shareCount",
+    "impressions": "impressionCount",
+    "unique_impressions": "uniqueImpressionsCount",
+    "clicks": "clickCount",
+}
 # LinkedIn puts its Java exception class in front of the message; the editor needs the rest.
 _EXCEPTION_PREFIX = re.compile(r"^(?:[\w$]+\.)+[\w$]*Exception:\s*")
 
@@ -94,11 +104,9 @@ class LinkedInPublisher(Publisher):
             "organization_id",
             help="number of the LinkedIn page, as in urn:li:organization:12345678",
         ),
-        SettingSpec(
+        secret_setting(
             "access_token",
-            type="password",
-            secret=True,
-            help="OAuth access token of a page administrator or content admin "
+            "OAuth access token of a page administrator or content admin "
             "(w_organization_social; rw_organization_admin for metrics)",
         ),
         SettingSpec(
@@ -235,17 +243,7 @@ class LinkedInPublisher(Publisher):
         elements = json_object(response, "LinkedIn", "the share statistics").get("elements")
         first = elements[0] if isinstance(elements, list) and elements else None
         totals = first.get("totalShareStatistics") if isinstance(first, dict) else None
-        if not isinstance(totals, dict):
-            return {}
-        names = {
-            "likes": "likeCount",
-            "comments": "commentCount",
-            "shares": "shareCount",
-            "impressions": "impressionCount",
-            "unique_impressions": "uniqueImpressionsCount",
-            "clicks": "clickCount",
-        }
-        return counts(totals, names)
+        return counts(totals, METRIC_NAMES)
 
     def check_connection(self) -> str:
         """Look the page up: the token works and the version is still served."""

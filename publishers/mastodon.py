@@ -31,6 +31,7 @@ from publishers.base import (
     TransientError,
     bearer,
     problem,
+    secret_setting,
     timeout_setting,
 )
 from publishers.http import json_object
@@ -136,11 +137,9 @@ class MastodonPublisher(Publisher):
             type="url",
             help="address of the Mastodon server, e.g. https://social.example.de",
         ),
-        SettingSpec(
+        secret_setting(
             "access_token",
-            type="password",
-            secret=True,
-            help="access token of an application on that server "
+            "access token of an application on that server "
             "(scopes write:statuses, write:media and read)",
         ),
         SettingSpec(

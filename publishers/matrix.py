@@ -30,6 +30,7 @@ from publishers.base import (
     SettingSpec,
     TransientError,
     bearer,
+    secret_setting,
     timeout_setting,
 )
 from publishers.http import (
@@ -107,12 +108,9 @@ class MatrixPublisher(Publisher):
             type="url",
             help="address of the homeserver's client API, e.g. https://matrix.example.de",
         ),
-        SettingSpec(
+        secret_setting(
             "access_token",
-            type="password",
-            secret=True,
-            help="access token of the bot account that posts; the account must have "
-            "joined the room",
+            "access token of the bot account that posts; the account must have joined the room",
         ),
         SettingSpec(
             "room",

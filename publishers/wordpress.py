@@ -25,6 +25,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    secret_setting,
     timeout_setting,
 )
 from publishers.http import (
@@ -88,11 +89,9 @@ class WordPressPublisher(Publisher):
             "username",
             help="WordPress user the posts are published as (Author role or higher)",
         ),
-        SettingSpec(
+        secret_setting(
             "application_password",
-            type="password",
-            secret=True,
-            help="an application password of that user (Users → Profile → Application "
+            "an application password of that user (Users → Profile → Application "
             "Passwords), not the login password",
         ),
         SettingSpec(

@@ -36,6 +36,7 @@ from publishers.base import (
     api_base_setting,
     bearer,
     counts,
+    secret_setting,
     timeout_setting,
 )
 from publishers.http import error_for, json_object_or_empty, retry_after, shorten
@@ -50,6 +51,15 @@ DEFAULT_WEIGHT = 2
 # twitter-text config v3: code point ranges that weigh 1 (everything else weighs 2).
 LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
 DUPLICATE_MARKER = "duplicate content"
+# Our metric names -> the fields of the post's public_metrics.
+METRIC_NAMES = {
+    "likes": "like_count",
+    "reposts": "retweet_count",
+    "replies": "reply_count",
+    "quotes": "quote_count",
+    "bookmarks": "bookmark_count",
+    "impressions": "impression_count",
+}
 # 24-hour windows X reports beside the 15-minute one (x-rate-limit-*).
 DAILY_LIMIT_PREFIXES = ("x-user-limit-24hour", "x-app-limit-24hour")
 
@@ -175,11 +185,9 @@ class XPublisher(Publisher):
     appends_link: ClassVar[bool] = True
     connect_timeout: ClassVar[float | None] = 5.0
     settings_spec = (
-        SettingSpec(
+        secret_setting(
             "access_token",
-            type="password",
-            secret=True,
-            help="OAuth 2.0 user access token of the account "
+            "OAuth 2.0 user access token of the account "
             "(scopes tweet.write, tweet.read and users.read)",
         ),
         api_base_setting("the X API", "https://api.x.com"),
@@ -289,18 +297,7 @@ class XPublisher(Publisher):
             f"/2/tweets/{receipt.external_id}",
             params={"tweet.fields": "public_metrics"},
         )
-        metrics = _data(response, "the post").get("public_metrics")
-        if not isinstance(metrics, dict):
-            return {}
-        names = {
-            "likes": "like_count",
-            "reposts": "retweet_count",
-            "replies": "reply_count",
-            "quotes": "quote_count",
-            "bookmarks": "bookmark_count",
-            "impressions": "impression_count",
-        }
-        return counts(metrics, names)
+        return counts(_data(response, "the post").get("public_metrics"), METRIC_NAMES)
 
     def check_connection(self) -> str:
         """GET /2/users/me: the token works and belongs to this account."""
