@@ -322,6 +322,13 @@ class Publisher:
             raise error
         return response
 
+    def _bearer_request(
+        self, method: str, url: str, token: str, **kwargs: Any
+    ) -> requests.Response:
+        """`_checked_request` authorised by the OAuth bearer `token`, before any headers given."""
+        kwargs["headers"] = {**bearer(token), **kwargs.get("headers", {})}
+        return self._checked_request(method, url, **kwargs)
+
     def _error(self, response: requests.Response) -> DeliveryError | None:
         """The typed error an answer means, None for a success; here, what its status says."""
         from publishers import http

@@ -34,7 +34,6 @@ from publishers.base import (
     SettingSpec,
     TransientError,
     api_base_setting,
-    bearer,
     counts,
     secret_setting,
     timeout_setting,
@@ -151,13 +150,11 @@ class LinkedInPublisher(Publisher):
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         headers = {
-            **bearer(self.settings["access_token"]),
             "LinkedIn-Version": self.settings["api_version"],
             "X-Restli-Protocol-Version": RESTLI_PROTOCOL_VERSION,
         }
-        return self._checked_request(
-            method, self.settings["api_base"] + path, headers=headers, **kwargs
-        )
+        url, token = self.settings["api_base"] + path, self.settings["access_token"]
+        return self._bearer_request(method, url, token, headers=headers, **kwargs)
 
     def _error(self, response: Response) -> DeliveryError | None:
         error = error_for(response, secrets=self._secrets, message=self._message(response))

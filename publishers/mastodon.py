@@ -29,7 +29,6 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
-    bearer,
     problem,
     secret_setting,
     timeout_setting,
@@ -191,13 +190,8 @@ class MastodonPublisher(Publisher):
         return clean
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
-        headers = {
-            **bearer(self.settings["access_token"]),
-            **kwargs.pop("headers", {}),
-        }
-        return self._checked_request(
-            method, self.settings["instance_url"] + path, headers=headers, **kwargs
-        )
+        url, token = self.settings["instance_url"] + path, self.settings["access_token"]
+        return self._bearer_request(method, url, token, **kwargs)
 
     def _error(self, response: Response) -> DeliveryError | None:
         if response.status_code == 400 and response.text.strip().lower() == UNKNOWN_TOKEN_ANSWER:

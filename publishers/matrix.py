@@ -29,7 +29,6 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
-    bearer,
     secret_setting,
     timeout_setting,
 )
@@ -143,12 +142,8 @@ class MatrixPublisher(Publisher):
         return clean
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
-        return self._checked_request(
-            method,
-            self.settings["homeserver_url"] + path,
-            headers=bearer(self.settings["access_token"]),
-            **kwargs,
-        )
+        url, token = self.settings["homeserver_url"] + path, self.settings["access_token"]
+        return self._bearer_request(method, url, token, **kwargs)
 
     def _error(self, response: Response) -> DeliveryError | None:
         """The typed error for a Matrix error answer: {"errcode": "M_...", "error": "..."}."""

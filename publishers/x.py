@@ -34,7 +34,6 @@ from publishers.base import (
     SettingSpec,
     TransientError,
     api_base_setting,
-    bearer,
     counts,
     secret_setting,
     timeout_setting,
@@ -232,12 +231,8 @@ class XPublisher(Publisher):
         return max(0, self.monthly_post_budget - max(0, posts_this_month))
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
-        return self._checked_request(
-            method,
-            self.settings["api_base"] + path,
-            headers=bearer(self.settings["access_token"]),
-            **kwargs,
-        )
+        url, token = self.settings["api_base"] + path, self.settings["access_token"]
+        return self._bearer_request(method, url, token, **kwargs)
 
     def _error(self, response: Response) -> DeliveryError | None:
         error = error_for(response, secrets=self._secrets, message=self._message(response))
