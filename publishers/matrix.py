@@ -101,6 +101,8 @@ class MatrixPublisher(Publisher):
     text_limit: ClassVar[int | None] = MAX_CONTENT_BYTES
     counted_as: ClassVar[str] = "bytes (UTF-8, text and its HTML copy together)"
     appends_link: ClassVar[bool] = True
+    # The room id an alias resolved to (read once, when needed).
+    _room_id: str | None = None
     settings_spec = (
         SettingSpec(
             "homeserver_url",
@@ -117,13 +119,6 @@ class MatrixPublisher(Publisher):
         ),
         timeout_setting("the homeserver"),
     )
-
-    def __init__(
-        self, settings: Mapping[str, Any], *, allow_private_network: bool | None = None
-    ) -> None:
-        super().__init__(settings, allow_private_network=allow_private_network)
-        room = self.settings["room"]
-        self._room_id: str | None = room if room.startswith("!") else None
 
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -166,13 +161,15 @@ class MatrixPublisher(Publisher):
 
     def room_id(self) -> str:
         """The room's id; an alias is resolved through the room directory once."""
+        room: str = self.settings["room"]
+        if room.startswith("!"):
+            return room
         if self._room_id is None:
-            alias = self.settings["room"]
-            response = self._call("GET", f"/_matrix/client/v3/directory/room/{_path(alias)}")
+            response = self._call("GET", f"/_matrix/client/v3/directory/room/{_path(room)}")
             room_id = json_object_or_empty(response).get("room_id")
             if not isinstance(room_id, str) or not room_id.startswith("!"):
                 raise TransientError(
-                    f"the homeserver resolved {alias!r} without a room id",
+                    f"the homeserver resolved {room!r} without a room id",
                     http_status=response.status_code,
                 )
             self._room_id = room_id
