@@ -41,6 +41,7 @@ from publishers.http import (
     mask,
     retry_after,
     shorten,
+    without_id,
 )
 
 if TYPE_CHECKING:
@@ -190,10 +191,9 @@ class FacebookPublisher(Publisher):
         response = self._call("POST", f"{self.settings['page_id']}/feed", data=data)
         ident = json_object(response, "Facebook", "the new post").get("id")
         if not isinstance(ident, str) or not re.fullmatch(r"[0-9]+_[0-9]+", ident):
-            raise TransientError(
+            raise without_id(
+                response,
                 f"Facebook answered HTTP {response.status_code} without the new post's id",
-                http_status=response.status_code,
-                ambiguous=True,  # a success answer: the post is probably there
             )
         page, _, number = ident.partition("_")
         return Receipt(

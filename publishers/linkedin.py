@@ -32,13 +32,12 @@ from publishers.base import (
     RateLimited,
     Receipt,
     SettingSpec,
-    TransientError,
     api_base_setting,
     counts,
     secret_setting,
     timeout_setting,
 )
-from publishers.http import error_for, json_object, json_object_or_empty, shorten
+from publishers.http import error_for, json_object, json_object_or_empty, shorten, without_id
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -212,11 +211,10 @@ class LinkedInPublisher(Publisher):
         response = self._call("POST", "/rest/posts", json=body)
         urn = (response.headers.get("x-restli-id") or "").strip()
         if not _POST_URN.fullmatch(urn):
-            raise TransientError(
+            raise without_id(
+                response,
                 f"LinkedIn answered HTTP {response.status_code} without the new post's id "
                 "(x-restli-id); a re-send is refused as a duplicate if it was published",
-                http_status=response.status_code,
-                ambiguous=True,  # a success answer: the post is probably there
             )
         return Receipt(
             external_id=urn,

@@ -33,7 +33,7 @@ from publishers.base import (
     secret_setting,
     timeout_setting,
 )
-from publishers.http import json_object
+from publishers.http import json_object, without_id
 from publishers.media import fetch_media
 from publishers.text import with_link
 
@@ -248,10 +248,9 @@ class MastodonPublisher(Publisher):
         )
         status = json_object(response, "the server", "the new status")
         if not status.get("id"):
-            raise TransientError(
+            raise without_id(
+                response,
                 "the server accepted the status but its answer has no id",
-                http_status=response.status_code,
-                ambiguous=True,  # a success answer: the post is probably there
             )
         return Receipt(
             external_id=str(status["id"]),

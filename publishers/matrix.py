@@ -37,6 +37,7 @@ from publishers.http import (
     error_for,
     json_object_or_empty,
     retry_after,
+    without_id,
 )
 from publishers.text import with_link
 
@@ -192,10 +193,9 @@ class MatrixPublisher(Publisher):
         event_id = answer.get("event_id")
         if not isinstance(event_id, str) or not event_id:
             # Safe to retry: the same txnId cannot create a second message.
-            raise TransientError(
+            raise without_id(
+                response,
                 "the homeserver accepted the message but its answer has no event_id",
-                http_status=response.status_code,
-                ambiguous=True,  # a success answer: the post is probably there
             )
         return Receipt(
             external_id=event_id,

@@ -33,6 +33,7 @@ from publishers.http import (
     channel_message,
     error_for,
     json_object_or_empty,
+    without_id,
 )
 from publishers.markup import blocks, escape_markup, excerpt, one_line, paragraph_html
 from publishers.text import with_link
@@ -186,10 +187,9 @@ class WordPressPublisher(Publisher):
         created = _json(response, "the new post")
         if not isinstance(created, dict) or not created.get("id"):
             # Safe to retry: the slug lookup finds the post if it was created after all.
-            raise TransientError(
+            raise without_id(
+                response,
                 f"WordPress answered HTTP {response.status_code} without the new post's id",
-                http_status=response.status_code,
-                ambiguous=True,  # a success answer: the post is probably there
             )
         return _receipt(created, http_status=response.status_code, found=False)
 

@@ -38,7 +38,7 @@ from publishers.base import (
     secret_setting,
     timeout_setting,
 )
-from publishers.http import error_for, json_object_or_empty, retry_after, shorten
+from publishers.http import error_for, json_object_or_empty, retry_after, shorten, without_id
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -273,10 +273,9 @@ class XPublisher(Publisher):
         data = _data(response, "the new post")
         ident = data.get("id")
         if not isinstance(ident, str) or not re.fullmatch(r"[0-9]+", ident):
-            raise TransientError(
+            raise without_id(
+                response,
                 "X accepted the post but its answer has no post id",
-                http_status=response.status_code,
-                ambiguous=True,  # a success answer: the post is probably there
             )
         return Receipt(
             external_id=ident,
