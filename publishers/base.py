@@ -48,6 +48,8 @@ class SettingSpec:
     maximum: int | None = None
     # A secret ("password") that must still be an http(s) address, like a webhook's.
     http_address: bool = False
+    # An address that paths are appended to: kept without a trailing slash.
+    base_address: bool = False
     # The values a "str" setting may take, in lower case (any value is taken so); empty: any.
     choices: tuple[str, ...] = ()
 
@@ -60,6 +62,7 @@ def api_base_setting(api: str, default: str) -> SettingSpec:
         required=False,
         default=default,
         help=f"address of {api}; change only for a proxy or a test server",
+        base_address=True,
     )
 
 
@@ -579,6 +582,8 @@ def _convert(kind: str, spec: SettingSpec, value: Any) -> Any:
             code="not_http",
             params={"shown": shown},
         )
+    if spec.base_address:
+        text = text.rstrip("/")
     if spec.choices:
         text = text.lower()
         if text not in spec.choices:

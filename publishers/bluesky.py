@@ -183,6 +183,7 @@ class BlueskyPublisher(Publisher):
             required=False,
             default="https://bsky.social",
             help="the account's server (PDS); https://bsky.social for bsky.social accounts",
+            base_address=True,
         ),
         SettingSpec(
             "handle",
@@ -205,7 +206,6 @@ class BlueskyPublisher(Publisher):
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         clean = super().clean_settings(settings)
-        clean["service_url"] = clean["service_url"].rstrip("/")
         clean["handle"] = clean["handle"].lstrip("@")
         if not (_HANDLE.fullmatch(clean["handle"]) or clean["handle"].startswith("did:")):
             raise ConfigError(

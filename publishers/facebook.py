@@ -133,7 +133,6 @@ class FacebookPublisher(Publisher):
                 params={"value": clean["graph_version"]},
             )
         clean["graph_version"] = version
-        clean["api_base"] = clean["api_base"].rstrip("/")
         return clean
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:

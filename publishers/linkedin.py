@@ -139,7 +139,6 @@ class LinkedInPublisher(Publisher):
                 code="not_api_version",
                 params={"value": clean["api_version"]},
             )
-        clean["api_base"] = clean["api_base"].rstrip("/")
         return clean
 
     @property

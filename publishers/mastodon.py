@@ -135,6 +135,7 @@ class MastodonPublisher(Publisher):
             "instance_url",
             type="url",
             help="address of the Mastodon server, e.g. https://social.example.de",
+            base_address=True,
         ),
         secret_setting(
             "access_token",
@@ -177,7 +178,6 @@ class MastodonPublisher(Publisher):
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         clean = super().clean_settings(settings)
-        clean["instance_url"] = clean["instance_url"].rstrip("/")
         clean["language"] = clean["language"].lower()
         if not re.fullmatch(r"[a-z]{2,3}", clean["language"]):
             raise ConfigError(

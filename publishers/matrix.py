@@ -109,6 +109,7 @@ class MatrixPublisher(Publisher):
             "homeserver_url",
             type="url",
             help="address of the homeserver's client API, e.g. https://matrix.example.de",
+            base_address=True,
         ),
         secret_setting(
             "access_token",
@@ -125,7 +126,6 @@ class MatrixPublisher(Publisher):
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         """The base checks, plus a room id or alias."""
         clean = super().clean_settings(settings)
-        clean["homeserver_url"] = clean["homeserver_url"].rstrip("/")
         room = clean["room"]
         if not _ROOM.fullmatch(room) or (room.startswith("#") and ":" not in room):
             raise ConfigError(

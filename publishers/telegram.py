@@ -106,6 +106,7 @@ class TelegramPublisher(Publisher):
             required=False,
             default=DEFAULT_API_BASE,
             help="address of the Bot API server (a self-hosted telegram-bot-api works too)",
+            base_address=True,
         ),
         timeout_setting("Telegram"),
     )
@@ -139,7 +140,6 @@ class TelegramPublisher(Publisher):
                 code="not_html_or_none",
                 params={"value": clean["parse_mode"]},
             )
-        clean["api_base"] = clean["api_base"].rstrip("/")
         return clean
 
     def _call(self, method: str, payload: Mapping[str, Any]) -> tuple[Any, Response]:

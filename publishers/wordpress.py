@@ -84,7 +84,10 @@ class WordPressPublisher(Publisher):
     can_look_up: ClassVar[bool] = True  # by the slug the key gives
     settings_spec = (
         SettingSpec(
-            "site_url", type="url", help="address of the blog, e.g. https://www.example.de"
+            "site_url",
+            type="url",
+            help="address of the blog, e.g. https://www.example.de",
+            base_address=True,
         ),
         SettingSpec(
             "username",
@@ -124,7 +127,6 @@ class WordPressPublisher(Publisher):
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         """The base checks, plus category ids and a known post status."""
         clean = super().clean_settings(settings)
-        clean["site_url"] = clean["site_url"].rstrip("/")
         ids = clean["category_ids"] or ""
         if ids and not _CATEGORY_IDS.fullmatch(ids):
             raise ConfigError(

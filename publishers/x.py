@@ -202,7 +202,6 @@ class XPublisher(Publisher):
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         clean = super().clean_settings(settings)
-        clean["api_base"] = clean["api_base"].rstrip("/")
         budget = clean["monthly_post_budget"]
         if budget is not None and budget < 0:
             raise ConfigError(
