@@ -48,6 +48,8 @@ class SettingSpec:
     maximum: int | None = None
     # A secret ("password") that must still be an http(s) address, like a webhook's.
     http_address: bool = False
+    # An address that paths are appended to: kept without a trailing slash.
+    base_address: bool = False
     # The values a "str" setting may take, in lower case (any value is taken so); empty: any.
     choices: tuple[str, ...] = ()
 
@@ -60,7 +62,13 @@ def api_base_setting(api: str, default: str) -> SettingSpec:
         required=False,
         default=default,
         help=f"address of {api}; change only for a proxy or a test server",
+        base_address=True,
     )
+
+
+def secret_setting(name: str, help: str, *, required: bool = True) -> SettingSpec:
+    """A credential setting (token, password, signing secret): masked and never shown."""
+    return SettingSpec(name, type="password", secret=True, required=required, help=help)
 
 
 def timeout_setting(waits_for: str, *, maximum: int | None = MAX_TIMEOUT_SECONDS) -> SettingSpec:
@@ -317,6 +325,13 @@ class Publisher:
             raise error
         return response
 
+    def _bearer_request(
+        self, method: str, url: str, token: str, **kwargs: Any
+    ) -> requests.Response:
+        """`_checked_request` authorised by the OAuth bearer `token`, before any headers given."""
+        kwargs["headers"] = {**bearer(token), **kwargs.get("headers", {})}
+        return self._checked_request(method, url, **kwargs)
+
     def _error(self, response: requests.Response) -> DeliveryError | None:
         """The typed error an answer means, None for a success; here, what its status says."""
         from publishers import http
@@ -481,8 +496,10 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def counts(answer: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, int]:
+def counts(answer: object, names: Mapping[str, str]) -> dict[str, int]:
     """Metrics from a channel's answer: each name whose `names` key holds a whole number."""
+    if not isinstance(answer, Mapping):
+        return {}
     return {
         name: answer[key]
         for name, key in names.items()
@@ -565,6 +582,8 @@ def _convert(kind: str, spec: SettingSpec, value: Any) -> Any:
             code="not_http",
             params={"shown": shown},
         )
+    if spec.base_address:
+        text = text.rstrip("/")
     if spec.choices:
         text = text.lower()
         if text not in spec.choices:

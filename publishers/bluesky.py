@@ -31,6 +31,7 @@ from publishers.base import (
     TransientError,
     bearer,
     problem,
+    secret_setting,
     timeout_setting,
 )
 from publishers.http import (
@@ -182,16 +183,15 @@ class BlueskyPublisher(Publisher):
             required=False,
             default="https://bsky.social",
             help="the account's server (PDS); https://bsky.social for bsky.social accounts",
+            base_address=True,
         ),
         SettingSpec(
             "handle",
             help="the account's handle, e.g. firma.bsky.social (or its DID)",
         ),
-        SettingSpec(
+        secret_setting(
             "app_password",
-            type="password",
-            secret=True,
-            help="an App Password (Settings → Privacy and security → App passwords), "
+            "an App Password (Settings → Privacy and security → App passwords), "
             "not the account password",
         ),
         SettingSpec(
@@ -206,7 +206,6 @@ class BlueskyPublisher(Publisher):
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         clean = super().clean_settings(settings)
-        clean["service_url"] = clean["service_url"].rstrip("/")
         clean["handle"] = clean["handle"].lstrip("@")
         if not (_HANDLE.fullmatch(clean["handle"]) or clean["handle"].startswith("did:")):
             raise ConfigError(

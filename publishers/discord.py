@@ -71,6 +71,8 @@ class DiscordPublisher(WebhookChatPublisher):
     display_name: ClassVar[str] = "Discord"
     text_limit: ClassVar[int | None] = MAX_CONTENT
     counted_as: ClassVar[str] = "characters (Unicode code points)"
+    # The guild of the webhook's channel, for message links (read once, when needed).
+    _guild_id: str | None = None
     settings_spec = (
         webhook_url_setting(
             "the channel webhook's address (https://discord.com/api/webhooks/ID/TOKEN); "
@@ -83,13 +85,6 @@ class DiscordPublisher(WebhookChatPublisher):
         ),
         timeout_setting("Discord"),
     )
-
-    def __init__(
-        self, settings: Mapping[str, Any], *, allow_private_network: bool | None = None
-    ) -> None:
-        super().__init__(settings, allow_private_network=allow_private_network)
-        # The guild of the webhook's channel, for message links (read once, when needed).
-        self._guild_id: str | None = None
 
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from publishers.base import (
     TransientError,
     api_base_setting,
     bearer,
+    secret_setting,
     timeout_setting,
 )
 from publishers.http import (
@@ -40,6 +41,7 @@ from publishers.http import (
     mask,
     retry_after,
     shorten,
+    without_id,
 )
 
 if TYPE_CHECKING:
@@ -94,11 +96,9 @@ class FacebookPublisher(Publisher):
     connect_timeout: ClassVar[float | None] = 5.0
     settings_spec = (
         SettingSpec("page_id", help="numeric id of the Facebook page"),
-        SettingSpec(
+        secret_setting(
             "page_access_token",
-            type="password",
-            secret=True,
-            help="page access token (pages_manage_posts, pages_read_engagement); "
+            "page access token (pages_manage_posts, pages_read_engagement); "
             "a long-lived one does not expire on its own",
         ),
         SettingSpec(
@@ -133,7 +133,6 @@ class FacebookPublisher(Publisher):
                 params={"value": clean["graph_version"]},
             )
         clean["graph_version"] = version
-        clean["api_base"] = clean["api_base"].rstrip("/")
         return clean
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
@@ -191,10 +190,9 @@ class FacebookPublisher(Publisher):
         response = self._call("POST", f"{self.settings['page_id']}/feed", data=data)
         ident = json_object(response, "Facebook", "the new post").get("id")
         if not isinstance(ident, str) or not re.fullmatch(r"[0-9]+_[0-9]+", ident):
-            raise TransientError(
+            raise without_id(
+                response,
                 f"Facebook answered HTTP {response.status_code} without the new post's id",
-                http_status=response.status_code,
-                ambiguous=True,  # a success answer: the post is probably there
             )
         page, _, number = ident.partition("_")
         return Receipt(

@@ -396,6 +396,11 @@ def shorten(text: str) -> str:
     return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
 
 
+def without_id(response: requests.Response, message: str) -> TransientError:
+    """The error for a success answer lacking the new post's id: the post is probably there."""
+    return TransientError(message, http_status=response.status_code, ambiguous=True)
+
+
 def json_object(response: requests.Response, channel: str, what: str) -> dict[str, Any]:
     """The JSON object of a success answer; anything else is a TransientError (retry)."""
     try:

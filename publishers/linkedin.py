@@ -32,13 +32,12 @@ from publishers.base import (
     RateLimited,
     Receipt,
     SettingSpec,
-    TransientError,
     api_base_setting,
-    bearer,
     counts,
+    secret_setting,
     timeout_setting,
 )
-from publishers.http import error_for, json_object, json_object_or_empty, shorten
+from publishers.http import error_for, json_object, json_object_or_empty, shorten, without_id
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -54,6 +53,15 @@ RESERVED = frozenset("\\|{}@[]()<>#*_~")
 _HASHTAG = re.compile(r"(?<![\w#\\])#(?=[^\W\d_])")
 _LINK = re.compile(r"https?://\S+", re.IGNORECASE)
 _POST_URN = re.compile(r"urn:li:(share|ugcPost):[0-9]+")
+# Our metric names -> the share statistics' fields.
+METRIC_NAMES = {
+    "likes": "likeCount",
+    "comments": "commentCount",
+    "shares": "shareCount",
+    "impressions": "impressionCount",
+    "unique_impressions": "uniqueImpressionsCount",
+    "clicks": "clickCount",
+}
 # LinkedIn puts its Java exception class in front of the message; the editor needs the rest.
 _EXCEPTION_PREFIX = re.compile(r"^(?:[\w$]+\.)+[\w$]*Exception:\s*")
 
@@ -94,11 +102,9 @@ class LinkedInPublisher(Publisher):
             "organization_id",
             help="number of the LinkedIn page, as in urn:li:organization:12345678",
         ),
-        SettingSpec(
+        secret_setting(
             "access_token",
-            type="password",
-            secret=True,
-            help="OAuth access token of a page administrator or content admin "
+            "OAuth access token of a page administrator or content admin "
             "(w_organization_social; rw_organization_admin for metrics)",
         ),
         SettingSpec(
@@ -133,7 +139,6 @@ class LinkedInPublisher(Publisher):
                 code="not_api_version",
                 params={"value": clean["api_version"]},
             )
-        clean["api_base"] = clean["api_base"].rstrip("/")
         return clean
 
     @property
@@ -143,13 +148,11 @@ class LinkedInPublisher(Publisher):
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         headers = {
-            **bearer(self.settings["access_token"]),
             "LinkedIn-Version": self.settings["api_version"],
             "X-Restli-Protocol-Version": RESTLI_PROTOCOL_VERSION,
         }
-        return self._checked_request(
-            method, self.settings["api_base"] + path, headers=headers, **kwargs
-        )
+        url, token = self.settings["api_base"] + path, self.settings["access_token"]
+        return self._bearer_request(method, url, token, headers=headers, **kwargs)
 
     def _error(self, response: Response) -> DeliveryError | None:
         error = error_for(response, secrets=self._secrets, message=self._message(response))
@@ -207,11 +210,10 @@ class LinkedInPublisher(Publisher):
         response = self._call("POST", "/rest/posts", json=body)
         urn = (response.headers.get("x-restli-id") or "").strip()
         if not _POST_URN.fullmatch(urn):
-            raise TransientError(
+            raise without_id(
+                response,
                 f"LinkedIn answered HTTP {response.status_code} without the new post's id "
                 "(x-restli-id); a re-send is refused as a duplicate if it was published",
-                http_status=response.status_code,
-                ambiguous=True,  # a success answer: the post is probably there
             )
         return Receipt(
             external_id=urn,
@@ -235,17 +237,7 @@ class LinkedInPublisher(Publisher):
         elements = json_object(response, "LinkedIn", "the share statistics").get("elements")
         first = elements[0] if isinstance(elements, list) and elements else None
         totals = first.get("totalShareStatistics") if isinstance(first, dict) else None
-        if not isinstance(totals, dict):
-            return {}
-        names = {
-            "likes": "likeCount",
-            "comments": "commentCount",
-            "shares": "shareCount",
-            "impressions": "impressionCount",
-            "unique_impressions": "uniqueImpressionsCount",
-            "clicks": "clickCount",
-        }
-        return counts(totals, names)
+        return counts(totals, METRIC_NAMES)
 
     def check_connection(self) -> str:
         """Look the page up: the token works and the version is still served."""

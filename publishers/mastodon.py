@@ -29,11 +29,11 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
-    bearer,
     problem,
+    secret_setting,
     timeout_setting,
 )
-from publishers.http import json_object
+from publishers.http import json_object, without_id
 from publishers.media import fetch_media
 from publishers.text import with_link
 
@@ -135,12 +135,11 @@ class MastodonPublisher(Publisher):
             "instance_url",
             type="url",
             help="address of the Mastodon server, e.g. https://social.example.de",
+            base_address=True,
         ),
-        SettingSpec(
+        secret_setting(
             "access_token",
-            type="password",
-            secret=True,
-            help="access token of an application on that server "
+            "access token of an application on that server "
             "(scopes write:statuses, write:media and read)",
         ),
         SettingSpec(
@@ -179,7 +178,6 @@ class MastodonPublisher(Publisher):
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         clean = super().clean_settings(settings)
-        clean["instance_url"] = clean["instance_url"].rstrip("/")
         clean["language"] = clean["language"].lower()
         if not re.fullmatch(r"[a-z]{2,3}", clean["language"]):
             raise ConfigError(
@@ -192,13 +190,8 @@ class MastodonPublisher(Publisher):
         return clean
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
-        headers = {
-            **bearer(self.settings["access_token"]),
-            **kwargs.pop("headers", {}),
-        }
-        return self._checked_request(
-            method, self.settings["instance_url"] + path, headers=headers, **kwargs
-        )
+        url, token = self.settings["instance_url"] + path, self.settings["access_token"]
+        return self._bearer_request(method, url, token, **kwargs)
 
     def _error(self, response: Response) -> DeliveryError | None:
         if response.status_code == 400 and response.text.strip().lower() == UNKNOWN_TOKEN_ANSWER:
@@ -255,10 +248,9 @@ class MastodonPublisher(Publisher):
         )
         status = json_object(response, "the server", "the new status")
         if not status.get("id"):
-            raise TransientError(
+            raise without_id(
+                response,
                 "the server accepted the status but its answer has no id",
-                http_status=response.status_code,
-                ambiguous=True,  # a success answer: the post is probably there
             )
         return Receipt(
             external_id=str(status["id"]),

@@ -29,7 +29,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
-    bearer,
+    secret_setting,
     timeout_setting,
 )
 from publishers.http import (
@@ -37,6 +37,7 @@ from publishers.http import (
     error_for,
     json_object_or_empty,
     retry_after,
+    without_id,
 )
 from publishers.text import with_link
 
@@ -101,18 +102,18 @@ class MatrixPublisher(Publisher):
     text_limit: ClassVar[int | None] = MAX_CONTENT_BYTES
     counted_as: ClassVar[str] = "bytes (UTF-8, text and its HTML copy together)"
     appends_link: ClassVar[bool] = True
+    # The room id an alias resolved to (read once, when needed).
+    _room_id: str | None = None
     settings_spec = (
         SettingSpec(
             "homeserver_url",
             type="url",
             help="address of the homeserver's client API, e.g. https://matrix.example.de",
+            base_address=True,
         ),
-        SettingSpec(
+        secret_setting(
             "access_token",
-            type="password",
-            secret=True,
-            help="access token of the bot account that posts; the account must have "
-            "joined the room",
+            "access token of the bot account that posts; the account must have joined the room",
         ),
         SettingSpec(
             "room",
@@ -121,18 +122,10 @@ class MatrixPublisher(Publisher):
         timeout_setting("the homeserver"),
     )
 
-    def __init__(
-        self, settings: Mapping[str, Any], *, allow_private_network: bool | None = None
-    ) -> None:
-        super().__init__(settings, allow_private_network=allow_private_network)
-        room = self.settings["room"]
-        self._room_id: str | None = room if room.startswith("!") else None
-
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         """The base checks, plus a room id or alias."""
         clean = super().clean_settings(settings)
-        clean["homeserver_url"] = clean["homeserver_url"].rstrip("/")
         room = clean["room"]
         if not _ROOM.fullmatch(room) or (room.startswith("#") and ":" not in room):
             raise ConfigError(
@@ -145,12 +138,8 @@ class MatrixPublisher(Publisher):
         return clean
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
-        return self._checked_request(
-            method,
-            self.settings["homeserver_url"] + path,
-            headers=bearer(self.settings["access_token"]),
-            **kwargs,
-        )
+        url, token = self.settings["homeserver_url"] + path, self.settings["access_token"]
+        return self._bearer_request(method, url, token, **kwargs)
 
     def _error(self, response: Response) -> DeliveryError | None:
         """The typed error for a Matrix error answer: {"errcode": "M_...", "error": "..."}."""
@@ -173,13 +162,15 @@ class MatrixPublisher(Publisher):
 
     def room_id(self) -> str:
         """The room's id; an alias is resolved through the room directory once."""
+        room: str = self.settings["room"]
+        if room.startswith("!"):
+            return room
         if self._room_id is None:
-            alias = self.settings["room"]
-            response = self._call("GET", f"/_matrix/client/v3/directory/room/{_path(alias)}")
+            response = self._call("GET", f"/_matrix/client/v3/directory/room/{_path(room)}")
             room_id = json_object_or_empty(response).get("room_id")
             if not isinstance(room_id, str) or not room_id.startswith("!"):
                 raise TransientError(
-                    f"the homeserver resolved {alias!r} without a room id",
+                    f"the homeserver resolved {room!r} without a room id",
                     http_status=response.status_code,
                 )
             self._room_id = room_id
@@ -202,10 +193,9 @@ class MatrixPublisher(Publisher):
         event_id = answer.get("event_id")
         if not isinstance(event_id, str) or not event_id:
             # Safe to retry: the same txnId cannot create a second message.
-            raise TransientError(
+            raise without_id(
+                response,
                 "the homeserver accepted the message but its answer has no event_id",
-                http_status=response.status_code,
-                ambiguous=True,  # a success answer: the post is probably there
             )
         return Receipt(
             external_id=event_id,

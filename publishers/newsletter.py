@@ -41,6 +41,7 @@ from publishers.base import (
     SettingSpec,
     TransientError,
     problem,
+    secret_setting,
     timeout_setting,
 )
 from publishers.http import mask
@@ -186,12 +187,10 @@ class NewsletterPublisher(Publisher):
             help="SMTP port; empty: 587 for starttls, 465 for ssl, 25 for none",
         ),
         SettingSpec("username", required=False, help="SMTP login; empty: send without login"),
-        SettingSpec(
+        secret_setting(
             "password",
-            type="password",
-            secret=True,
+            "password for the SMTP login",
             required=False,
-            help="password for the SMTP login",
         ),
         SettingSpec(
             "from_address",

@@ -26,6 +26,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    secret_setting,
     timeout_setting,
 )
 from publishers.http import channel_message, error_for, json_object_or_empty, mask, retry_after
@@ -68,11 +69,9 @@ class TelegramPublisher(Publisher):
     appends_link: ClassVar[bool] = True
     url_is_secret: ClassVar[bool] = True
     settings_spec = (
-        SettingSpec(
+        secret_setting(
             "bot_token",
-            type="password",
-            secret=True,
-            help="the bot's token from @BotFather; the bot must be an administrator of the "
+            "the bot's token from @BotFather; the bot must be an administrator of the "
             "channel with the right to post messages",
         ),
         SettingSpec(
@@ -107,6 +106,7 @@ class TelegramPublisher(Publisher):
             required=False,
             default=DEFAULT_API_BASE,
             help="address of the Bot API server (a self-hosted telegram-bot-api works too)",
+            base_address=True,
         ),
         timeout_setting("Telegram"),
     )
@@ -140,7 +140,6 @@ class TelegramPublisher(Publisher):
                 code="not_html_or_none",
                 params={"value": clean["parse_mode"]},
             )
-        clean["api_base"] = clean["api_base"].rstrip("/")
         return clean
 
     def _call(self, method: str, payload: Mapping[str, Any]) -> tuple[Any, Response]:

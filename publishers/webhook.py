@@ -35,6 +35,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    secret_setting,
     timeout_setting,
 )
 from publishers.http import json_object_or_empty
@@ -80,11 +81,9 @@ class WebhookPublisher(Publisher):
     supports_media = True
     settings_spec = (
         SettingSpec("url", type="url", help="where the JSON payload is POSTed"),
-        SettingSpec(
+        secret_setting(
             "secret",
-            type="password",
-            secret=True,
-            help="signing secret (Standard Webhooks): preferably whsec_ and at least 24 "
+            "signing secret (Standard Webhooks): preferably whsec_ and at least 24 "
             "random bytes in base64; the receiver checks the webhook-signature header with it",
         ),
         SettingSpec(

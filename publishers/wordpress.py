@@ -25,6 +25,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    secret_setting,
     timeout_setting,
 )
 from publishers.http import (
@@ -32,6 +33,7 @@ from publishers.http import (
     channel_message,
     error_for,
     json_object_or_empty,
+    without_id,
 )
 from publishers.markup import blocks, escape_markup, excerpt, one_line, paragraph_html
 from publishers.text import with_link
@@ -82,17 +84,18 @@ class WordPressPublisher(Publisher):
     can_look_up: ClassVar[bool] = True  # by the slug the key gives
     settings_spec = (
         SettingSpec(
-            "site_url", type="url", help="address of the blog, e.g. https://www.example.de"
+            "site_url",
+            type="url",
+            help="address of the blog, e.g. https://www.example.de",
+            base_address=True,
         ),
         SettingSpec(
             "username",
             help="WordPress user the posts are published as (Author role or higher)",
         ),
-        SettingSpec(
+        secret_setting(
             "application_password",
-            type="password",
-            secret=True,
-            help="an application password of that user (Users → Profile → Application "
+            "an application password of that user (Users → Profile → Application "
             "Passwords), not the login password",
         ),
         SettingSpec(
@@ -124,7 +127,6 @@ class WordPressPublisher(Publisher):
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         """The base checks, plus category ids and a known post status."""
         clean = super().clean_settings(settings)
-        clean["site_url"] = clean["site_url"].rstrip("/")
         ids = clean["category_ids"] or ""
         if ids and not _CATEGORY_IDS.fullmatch(ids):
             raise ConfigError(
@@ -187,10 +189,9 @@ class WordPressPublisher(Publisher):
         created = _json(response, "the new post")
         if not isinstance(created, dict) or not created.get("id"):
             # Safe to retry: the slug lookup finds the post if it was created after all.
-            raise TransientError(
+            raise without_id(
+                response,
                 f"WordPress answered HTTP {response.status_code} without the new post's id",
-                http_status=response.status_code,
-                ambiguous=True,  # a success answer: the post is probably there
             )
         return _receipt(created, http_status=response.status_code, found=False)
 

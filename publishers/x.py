@@ -34,11 +34,11 @@ from publishers.base import (
     SettingSpec,
     TransientError,
     api_base_setting,
-    bearer,
     counts,
+    secret_setting,
     timeout_setting,
 )
-from publishers.http import error_for, json_object_or_empty, retry_after, shorten
+from publishers.http import error_for, json_object_or_empty, retry_after, shorten, without_id
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -50,6 +50,15 @@ DEFAULT_WEIGHT = 2
 # twitter-text config v3: code point ranges that weigh 1 (everything else weighs 2).
 LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
 DUPLICATE_MARKER = "duplicate content"
+# Our metric names -> the fields of the post's public_metrics.
+METRIC_NAMES = {
+    "likes": "like_count",
+    "reposts": "retweet_count",
+    "replies": "reply_count",
+    "quotes": "quote_count",
+    "bookmarks": "bookmark_count",
+    "impressions": "impression_count",
+}
 # 24-hour windows X reports beside the 15-minute one (x-rate-limit-*).
 DAILY_LIMIT_PREFIXES = ("x-user-limit-24hour", "x-app-limit-24hour")
 
@@ -175,11 +184,9 @@ class XPublisher(Publisher):
     appends_link: ClassVar[bool] = True
     connect_timeout: ClassVar[float | None] = 5.0
     settings_spec = (
-        SettingSpec(
+        secret_setting(
             "access_token",
-            type="password",
-            secret=True,
-            help="OAuth 2.0 user access token of the account "
+            "OAuth 2.0 user access token of the account "
             "(scopes tweet.write, tweet.read and users.read)",
         ),
         api_base_setting("the X API", "https://api.x.com"),
@@ -195,7 +202,6 @@ class XPublisher(Publisher):
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         clean = super().clean_settings(settings)
-        clean["api_base"] = clean["api_base"].rstrip("/")
         budget = clean["monthly_post_budget"]
         if budget is not None and budget < 0:
             raise ConfigError(
@@ -224,12 +230,8 @@ class XPublisher(Publisher):
         return max(0, self.monthly_post_budget - max(0, posts_this_month))
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
-        return self._checked_request(
-            method,
-            self.settings["api_base"] + path,
-            headers=bearer(self.settings["access_token"]),
-            **kwargs,
-        )
+        url, token = self.settings["api_base"] + path, self.settings["access_token"]
+        return self._bearer_request(method, url, token, **kwargs)
 
     def _error(self, response: Response) -> DeliveryError | None:
         error = error_for(response, secrets=self._secrets, message=self._message(response))
@@ -270,10 +272,9 @@ class XPublisher(Publisher):
         data = _data(response, "the new post")
         ident = data.get("id")
         if not isinstance(ident, str) or not re.fullmatch(r"[0-9]+", ident):
-            raise TransientError(
+            raise without_id(
+                response,
                 "X accepted the post but its answer has no post id",
-                http_status=response.status_code,
-                ambiguous=True,  # a success answer: the post is probably there
             )
         return Receipt(
             external_id=ident,
@@ -289,18 +290,7 @@ class XPublisher(Publisher):
             f"/2/tweets/{receipt.external_id}",
             params={"tweet.fields": "public_metrics"},
         )
-        metrics = _data(response, "the post").get("public_metrics")
-        if not isinstance(metrics, dict):
-            return {}
-        names = {
-            "likes": "like_count",
-            "reposts": "retweet_count",
-            "replies": "reply_count",
-            "quotes": "quote_count",
-            "bookmarks": "bookmark_count",
-            "impressions": "impression_count",
-        }
-        return counts(metrics, names)
+        return counts(_data(response, "the post").get("public_metrics"), METRIC_NAMES)
 
     def check_connection(self) -> str:
         """GET /2/users/me: the token works and belongs to this account."""
