@@ -61,9 +61,16 @@ def _run_start(
 
 
 def _environment(database: Path, **extra: str) -> dict[str, str]:
-    """This process's environment without PLANNER_* settings, on `database`, plus `extra`."""
+    """This process's environment without PLANNER_* settings, on `database` with its key
+    file beside it (the scripts run this checkout's planner, whose default is its data/),
+    plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLANNER_")}
-    return {**env, "PLANNER_DATABASE_URL": f"sqlite:///{database}", **extra}
+    return {
+        **env,
+        "PLANNER_DATABASE_URL": f"sqlite:///{database}",
+        "PLANNER_SECRET_KEY_FILE": str(database.parent / "secret.key"),
+        **extra,
+    }
 
 
 def _steps(output: str) -> list[str]:

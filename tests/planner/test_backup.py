@@ -457,7 +457,12 @@ def test_a_full_disk_leaves_no_partial_backup_and_records_none(
     out.mkdir()
     events = len(_events(engine))
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLANNER_")}
-    env.update(PLANNER_DATABASE_URL=_database_url(engine), PYTHONDONTWRITEBYTECODE="1")
+    env.update(
+        PLANNER_DATABASE_URL=_database_url(engine),
+        # The run's key file (tests/conftest.py), never the checkout's data/.
+        PLANNER_SECRET_KEY_FILE=os.environ["PLANNER_SECRET_KEY_FILE"],
+        PYTHONDONTWRITEBYTECODE="1",
+    )
 
     done = subprocess.run(
         [sys.executable, "-m", "planner", "backup", str(out / "planner.backup")],
