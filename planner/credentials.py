@@ -20,16 +20,25 @@ from planner.config import load_settings
 from planner.errors import ConfigurationError
 
 
-def _key() -> bytes:
+def _fernet() -> Fernet:
+    """The cipher for channel secrets, or a ConfigurationError that says which key is wrong."""
     settings = load_settings()
     if settings.secret_key:
-        return settings.secret_key.encode("ascii")
-    if not settings.database_url.startswith("sqlite"):
+        key, source = settings.secret_key.encode("ascii"), "PLANNER_SECRET_KEY"
+    elif settings.database_url.startswith("sqlite"):
+        key = _key_file(settings.secret_key_file)
+        source = f"the key file {settings.secret_key_file}"
+    else:
         raise ConfigurationError(
             "PLANNER_SECRET_KEY is not set: with a shared database every process needs the "
             "same key (make one with `python -m planner secret-key`)"
         )
-    return _key_file(settings.secret_key_file)
+    try:
+        return Fernet(key)
+    except ValueError as err:
+        raise ConfigurationError(
+            f"{source} is not a valid Fernet key (make one with `python -m planner secret-key`)"
+        ) from err
 
 
 def _key_file(path: Path) -> bytes:
@@ -64,19 +73,16 @@ def encrypt(secrets: dict[str, str]) -> str | None:
     """Encrypt a channel's secret settings (None when there are none)."""
     if not secrets:
         return None
-    try:
-        fernet = Fernet(_key())
-    except ValueError as err:
-        raise ConfigurationError("PLANNER_SECRET_KEY is not a valid Fernet key") from err
-    return fernet.encrypt(json.dumps(secrets).encode("utf-8")).decode("ascii")
+    return _fernet().encrypt(json.dumps(secrets).encode("utf-8")).decode("ascii")
 
 
 def decrypt(token: str | None) -> dict[str, str]:
     """The secret settings stored by `encrypt`."""
     if not token:
         return {}
+    fernet = _fernet()
     try:
-        data: dict[str, str] = json.loads(Fernet(_key()).decrypt(token.encode("ascii")))
+        data: dict[str, str] = json.loads(fernet.decrypt(token.encode("ascii")))
     except (InvalidToken, ValueError) as err:
         raise ConfigurationError(
             "cannot decrypt channel credentials: PLANNER_SECRET_KEY differs from the key "

@@ -14,6 +14,7 @@ import pytest
 
 from planner import channels, credentials
 from planner.config import DATA_DIR, KEY_FILE_NAME, load_settings
+from planner.errors import ConfigurationError
 from tests.conftest import World, files_in_data
 
 RACERS = 4
@@ -92,3 +93,45 @@ def test_processes_starting_at_once_all_use_the_same_new_key(
     assert [credentials.decrypt(token) for token in tokens] == [{"secret": "tok-81c2"}] * RACERS
     assert [path.name for path in tmp_path.iterdir()] == ["secret.key"]
     assert key_file.stat().st_mode & 0o777 == 0o600
+
+
+# --- a missing or broken key is named as such ---------------------------------------------
+
+SHARED_DATABASE = "postgresql+psycopg://planner@127.0.0.1:5432/planner"
+
+
+def test_a_shared_database_without_the_variable_is_told_to_set_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PLANNER_SECRET_KEY", raising=False)
+    monkeypatch.setenv("PLANNER_DATABASE_URL", SHARED_DATABASE)
+    not_set = r"^PLANNER_SECRET_KEY is not set: "
+
+    with pytest.raises(ConfigurationError, match=not_set):
+        credentials.encrypt({"token": "t"})
+    with pytest.raises(ConfigurationError, match=not_set):  # not "the key differs"
+        credentials.decrypt("gAAAAABnot-a-real-token")
+
+
+def test_a_variable_that_is_no_fernet_key_is_named_without_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PLANNER_SECRET_KEY", "too-short-to-be-a-key")
+
+    with pytest.raises(ConfigurationError) as refused:
+        credentials.encrypt({"token": "t"})
+
+    assert str(refused.value).startswith("PLANNER_SECRET_KEY is not a valid Fernet key")
+    assert "too-short-to-be-a-key" not in str(refused.value)
+
+
+@pytest.mark.usefixtures("embedded")
+def test_a_damaged_key_file_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    key_file = tmp_path / "secret.key"
+    key_file.write_bytes(b"damaged\n")
+    monkeypatch.setenv("PLANNER_SECRET_KEY_FILE", str(key_file))
+
+    with pytest.raises(ConfigurationError) as refused:
+        credentials.decrypt(credentials.encrypt({"token": "t"}))
+
+    assert str(refused.value).startswith(f"the key file {key_file} is not a valid Fernet key")
