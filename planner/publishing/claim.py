@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,9 +31,6 @@ from planner.models import (
 )
 from planner.publishing.deliver import AdapterFactory, Delivery, prepare
 from planner.publishing.tables import PIECES, POSTS
-
-log = logging.getLogger("planner.publishing")
-
 
 # What a delivery needs of a claimed post (the claim returns it).
 CLAIMED_COLUMNS = (

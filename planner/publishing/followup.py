@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 
 from sqlalchemy import (
@@ -27,9 +26,6 @@ from planner.models import (
 from planner.publishing.record import Outcome, published_pieces
 from planner.publishing.tables import PIECES, POSTS, SERIES
 from planner.schemas import check_text
-
-log = logging.getLogger("planner.publishing")
-
 
 # Posts that may still go out: a piece with any of them is not finished.
 _OPEN = workflow.leading_to("post", PostStatus.published)
