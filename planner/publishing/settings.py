@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import random
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,24 +10,23 @@ from sqlmodel import Session
 
 from planner.config import load_settings
 from planner.config import parse_duration as parse_duration  # its home before config.py
-from planner.models import (
-    Setting,
-)
+from planner.models import Setting
 
-log = logging.getLogger("planner.publishing")
+# The defaults of the PLANNER_* variables (planner/config.py declares them once).
+_DEFAULTS = load_settings({})
 
 
 @dataclass(frozen=True)
 class EngineSettings:
     """How a worker publishes: batch size, threads, lease, retries and poll interval."""
 
-    batch_size: int = 100
-    threads: int = 4
-    lease: timedelta = timedelta(minutes=5)
-    max_attempts: int = 5
-    retry_base_seconds: float = 30.0
-    retry_cap_seconds: float = 3600.0
-    poll_seconds: float = 15.0
+    batch_size: int = _DEFAULTS.batch_size
+    threads: int = _DEFAULTS.publish_threads
+    lease: timedelta = timedelta(seconds=_DEFAULTS.lease_seconds)
+    max_attempts: int = _DEFAULTS.max_attempts
+    retry_base_seconds: float = _DEFAULTS.retry_base_seconds
+    retry_cap_seconds: float = _DEFAULTS.retry_cap_seconds
+    poll_seconds: float = _DEFAULTS.poll_seconds
     # How long a stopping worker keeps trying to record its last results.
     drain_seconds: float = 60.0
 
@@ -40,7 +38,7 @@ class EngineSettings:
 
     @classmethod
     def from_env(cls) -> EngineSettings:
-        """Settings from PLANNER_* variables (see planner/config.py), with the defaults above."""
+        """Settings from the PLANNER_* variables (planner/config.py)."""
         settings = load_settings()
         return cls(
             batch_size=settings.batch_size,
