@@ -380,3 +380,54 @@ class UserSession(SQLModel, table=True):
     ended_at: datetime | None = _ts()
     end_reason: str | None = Field(default=None, max_length=32)
     client: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+
+
+class FormSubmission(SQLModel, table=True):
+    """A form's one-time token, spent by the first thing created from that form.
+
+    Every rendered form carries a fresh random token; sending the same form again (a
+    double click, a reload that resends) finds its token spent and creates nothing.
+    """
+
+    __tablename__ = "form_submissions"
+
+    token: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    action: str = Field(max_length=32)
+    object_id: int | None = None
+    created_at: datetime = _created()
+
+
+class Notification(SQLModel, table=True):
+    """Something a user is told about: in the dashboard, and by e-mail if they chose so.
+
+    E-mail goes out from the worker (an outbox): `mailed_at` is set once it was accepted
+    by the mail server; `mail_attempts` and `mail_error` tell why it has not been yet.
+    """
+
+    __tablename__ = "notifications"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    kind: str = Field(max_length=32)
+    object_type: str = Field(max_length=32)
+    object_id: int
+    actor_id: int | None = Field(default=None, foreign_key="users.id")
+    detail: str = Field(default="", sa_type=Text)
+    created_at: datetime = _created()
+    read_at: datetime | None = _ts()
+    email: bool = Field(default=False)
+    mailed_at: datetime | None = _ts()
+    mail_attempts: int = Field(default=0)
+    mail_error: str | None = Field(default=None, sa_type=Text)
+
+
+class NotificationPreference(SQLModel, table=True):
+    """How one user wants to hear of one kind of notification (absent row: the default)."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    kind: str = Field(primary_key=True, max_length=32)
+    in_app: bool = Field(default=True)
+    email: bool = Field(default=False)
