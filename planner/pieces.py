@@ -22,11 +22,26 @@ from planner.errors import (
 from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User, utcnow
 from planner.permissions import require
 from planner.schemas import PieceCreate, PieceUpdate, check_text, parse_input
+from planner.textdiff import Change, word_diff
+
+
+@dataclass(frozen=True)
+class PartDiff:
+    """One part of a piece that changed, word by word.
+
+    `part` is "title", "body", "variant" (of channel `channel_id`), "due_date",
+    "campaign" or "tags" (one tag a line).
+    """
+
+    part: str
+    changes: tuple[Change, ...]
+    channel_id: int | None = None
 
 
 @dataclass(frozen=True)
 class RevisionDiff:
-    """A unified diff between two revisions of a piece, per part."""
+    """What changed between two revisions of a piece: a unified diff per part, and the
+    changed parts word by word (`parts`, in the order of the piece's form)."""
 
     piece_id: int
     old: int
@@ -37,6 +52,7 @@ class RevisionDiff:
     due_date: str
     campaign: str
     tags: str
+    parts: tuple[PartDiff, ...] = ()
 
     @property
     def text(self) -> str:
@@ -419,11 +435,25 @@ def _diff(a: Revision | None, b: Revision, piece_id: int) -> RevisionDiff:
         return rev.due_date.isoformat() if rev and rev.due_date else ""
 
     a_variants = a.variants if a else {}
+    keys = sorted(set(a_variants) | set(b.variants), key=int)
     variants = {}
-    for key in sorted(set(a_variants) | set(b.variants), key=int):
+    for key in keys:
         text = part(f"channel {key}", a_variants.get(key, ""), b.variants.get(key, ""))
         if text:
             variants[key] = text
+    compared = [
+        ("title", None, a.title if a else "", b.title),
+        ("body", None, a.body if a else "", b.body),
+        *(("variant", int(k), a_variants.get(k, ""), b.variants.get(k, "")) for k in keys),
+        ("due_date", None, due(a), due(b)),
+        ("campaign", None, a.campaign if a else "", b.campaign),
+        ("tags", None, _lines(a.tags if a else []), _lines(b.tags)),
+    ]
+    parts = tuple(
+        PartDiff(name, tuple(word_diff(before, after)), channel_id)
+        for name, channel_id, before, after in compared
+        if before != after
+    )
     return RevisionDiff(
         piece_id=piece_id,
         old=old,
@@ -435,6 +465,7 @@ def _diff(a: Revision | None, b: Revision, piece_id: int) -> RevisionDiff:
         campaign=part("campaign", a.campaign if a else "", b.campaign),
         # One tag a line, so the diff names each tag added or removed.
         tags=part("tags", _lines(a.tags if a else []), _lines(b.tags)),
+        parts=parts,
     )
 
 

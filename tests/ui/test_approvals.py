@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from planner import pieces, users
+from planner import channels, pieces, users
 from planner.db import make_engine
 from planner.models import Comment, Piece, PieceStatus
 from planner.ui import keys
+from tests.ui import marked
 from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
 
 
@@ -73,7 +74,9 @@ def test_approver_sees_the_whole_text_of_a_new_piece_and_approves_it_in_english(
     assert at.title[0].value == "Approvals"
     assert list(at.dataframe[0].value["Owner"]) == ["Eda Editor"]
     assert at.main.subheader[0].value == "Never approved: all of revision 1"
-    assert "+Erste Zeile <script>x</script>" in at.main.code[0].value
+    shown = marked.read(at)
+    assert shown.added == ["Betriebsfest", "Erste Zeile <script>x</script>"]  # title, text
+    assert "<script>" not in "".join(h.value for h in at.html)  # escaped, never markup
     at.button(key=keys.APPROVALS_APPROVE).click().run()
     assert [s.value for s in at.success] == ["Piece #1 is approved at revision 1."]
     done = stored(database, piece)
@@ -93,9 +96,9 @@ def test_diff_is_against_the_last_approved_revision(database: str) -> None:
     assert at.main.subheader[0].value == (
         "Änderungen seit der freigegebenen Fassung 1 (jetzt Fassung 2)"
     )
-    diff = at.main.code[0].value
-    assert "-Zweite Zeile." in diff and "+Neue zweite Zeile." in diff
-    assert "-Erste Zeile." not in diff
+    diff = marked.read(at)
+    assert (diff.removed, diff.added) == (["Zweite"], ["Neue zweite"])
+    assert diff.text.startswith("Erste Zeile.\n")  # kept, unmarked
 
 
 def test_request_changes_needs_a_comment_and_keeps_it_as_a_comment(database: str) -> None:
@@ -140,3 +143,37 @@ def test_approval_is_bound_to_the_revision_shown(database: str) -> None:
     ]
     assert stored(database, piece).status == PieceStatus.in_review
     assert at.button(key=keys.APPROVALS_APPROVE).label == "Fassung 2 freigeben"
+
+
+def test_approvers_read_each_channels_post_as_its_readers_will(database: str) -> None:
+    add_user(database, "anna", "approver")
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        admin, author = users.get_user(s, "admin"), users.get_user(s, "ed")
+        linkedin = channels.create_channel(
+            s,
+            actor=admin,
+            kind="linkedin",
+            name="LinkedIn Firma",
+            settings={"organization_id": "123", "access_token": "token-for-tests"},
+        )
+        piece = pieces.create_piece(s, actor=author, data={"title": "Fest", "body": "Kurz."})
+        assert piece.id is not None
+        long = " ".join(["Sommerfest"] * 30) + " #Team https://firma.example/fest"
+        pieces.edit_piece(
+            s,
+            actor=author,
+            piece_id=piece.id,
+            expected_revision=1,
+            data={"variants": {linkedin.id: long}},
+        )
+        pieces.submit_piece(s, actor=author, piece_id=piece.id)
+    engine.dispose()
+    at = open_page(sign_in("anna", PASSWORD), "approvals")
+    assert not at.exception
+    assert [tab.label for tab in at.tabs] == ["LinkedIn Firma"]
+    shown = marked.read(at)
+    assert "… mehr anzeigen" in shown.text
+    assert "Linkvorschau: firma.example" in shown.text
+    assert any("der Feed kürzt nach etwa 210 Zeichen" in t.value for t in at.text)
+    assert any("Hashtags: #Team" in t.value for t in at.text)

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from planner import channels, pieces, planning, users
 from planner.db import make_engine
 from planner.ui import keys
+from tests.ui import marked
 from tests.ui.conftest import PASSWORD, account, open_page, sign_in
 
 
@@ -91,7 +92,9 @@ def test_variant_counts_as_its_channel_and_a_too_long_one_shows_the_finding(
 def test_editing_and_saving_creates_a_revision_and_user_text_stays_plain(database: str) -> None:
     piece_id, channel_id = _setup(database)
     at = open_page(sign_in("ed", PASSWORD), "editor")
-    assert "Wir feiern <b>gemeinsam</b>." in [t.value for t in at.text]  # preview: plain text
+    # The channel's preview shows the master text as typed, escaped, never as markup.
+    assert "Wir feiern <b>gemeinsam</b>." in marked.read(at).text
+    assert "&lt;b&gt;gemeinsam" in at.html[0].value
     at.text_area(key=keys.EDITOR_BODY).input("Wir feiern am Freitag im Werk.")
     at.text_area(key=f"{keys.EDITOR_VARIANT}{channel_id}").input("Freitag: Betriebsfest!")
     at.text_input(key=keys.EDITOR_NOTE).input("Datum ergänzt")
@@ -147,9 +150,9 @@ def test_history_shows_a_diff_and_restores_a_revision(database: str) -> None:
     piece_id, _ = _setup(database)
     _edit_elsewhere(database, piece_id, "Zweite Fassung.")
     at = open_page(sign_in("ed", PASSWORD), "editor")
-    diff = at.code[0].value
-    assert "-Wir feiern <b>gemeinsam</b>." in diff
-    assert "+Zweite Fassung." in diff
+    diff = marked.read(at)
+    assert diff.removed == ["Wir feiern <b>gemeinsam</b>"]
+    assert diff.added == ["Zweite Fassung"]
     at.selectbox(key=keys.EDITOR_RESTORE_PICK).set_value(1)
     at.button(key=keys.EDITOR_RESTORE).click().run()
     assert not at.exception
@@ -198,3 +201,15 @@ def test_search_finds_a_piece_among_many_by_title_and_pages(database: str) -> No
     at.text_input(key=keys.EDITOR_SEARCH).input("nummer 07").run()
     assert at.selectbox(key=keys.EDITOR_PIECE).options == ["#8 Stück Nummer 07 (draft)"]
     assert at.text_input(key=keys.EDITOR_TITLE).value == "Stück Nummer 07"
+
+
+def test_each_variant_has_a_preview_cut_where_its_channel_stops(database: str) -> None:
+    _piece_id, channel_id = _setup(database)
+    at = open_page(sign_in("ed", PASSWORD), "editor")
+    at.text_area(key=f"{keys.EDITOR_VARIANT}{channel_id}").input("Wort " * 110).run()
+    assert not at.exception
+    assert "Preview on Social (Recording (tests))" in [e.label for e in at.expander]
+    shown = marked.read(at)
+    assert shown.text.startswith("Wort Wort")
+    assert shown.removed == [("Wort " * 110)[500:]]  # past the channel's 500 characters
+    assert "Over the channel's limit" in shown.text

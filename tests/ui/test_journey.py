@@ -39,6 +39,7 @@ from planner.ui import keys
 from planner.ui.app import PAGES_BY_ROLE
 from planner.ui.i18n import translate
 from planner.ui.plain import md
+from tests.ui import marked
 from tests.ui.conftest import PASSWORD, account, open_page, shown_when, sign_in
 
 BERLIN = zone("Europe/Berlin")
@@ -276,7 +277,7 @@ def test_the_path_from_idea_to_a_ready_post_through_the_widgets(database: str) -
     # 6. The approver approves it (in German), having seen the text in the diff.
     at = open_page(sign_in("ada", PASSWORD), "approvals")
     at.selectbox(key=keys.APPROVALS_PICK).set_value(piece.id).run()
-    assert "+Am 12. Juli feiern wir im Werkshof. Alle sind da." in at.main.code[0].value
+    assert "Am 12. Juli feiern wir im Werkshof. Alle sind da." in marked.read(at).added
     at.button(key=keys.APPROVALS_APPROVE).click().run()
     assert not at.exception
     with _db(database) as s:
@@ -458,7 +459,7 @@ def _markdown_strings(at: AppTest) -> list[str]:
 
 def _plain_strings(at: AppTest) -> list[str]:
     """Everything shown verbatim: st.text, st.code, table cells, select options."""
-    shown = [str(e.value) for e in [*at.text, *at.code]]
+    shown = [str(e.value) for e in [*at.text, *at.code]] + [marked.read(at).text]
     for frame in at.dataframe:
         shown += [str(v) for v in frame.value.to_numpy().ravel()]
     for box in [*at.selectbox, *at.multiselect]:

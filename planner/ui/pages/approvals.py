@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from planner import pieces
+from planner import channels, pieces
+from planner import preview as previews
 from planner.errors import PlannerError
 from planner.models import PieceStatus
-from planner.ui import keys, moves, paging, state
+from planner.ui import keys, moves, paging, rendered, state
+from planner.ui.plain import md
 
 PAGE_SIZE = 20
 
@@ -87,12 +89,24 @@ def render() -> None:
         if piece is None or piece.id is None:
             return
         diff = pieces.review_diff(session, actor=user, piece_id=piece.id)
+        names = channels.channel_names(session, actor=user)
+        shown = previews.piece_previews(
+            session, actor=user, piece_id=piece.id, revision=piece.revision
+        )
     if diff.old == 0:
         st.subheader(t("approvals.never_approved", revision=diff.new))
     else:
         st.subheader(t("approvals.since", old=diff.old, new=diff.new))
-    # A code block shows the user's text verbatim: no markdown, no HTML.
-    st.code(diff.text, language="diff")
+    rendered.show_diff(diff, names)
+    if shown:
+        st.subheader(t("preview.heading"))
+        tabs = st.tabs([md(p.channel_name) for p in shown])
+        for tab, preview in zip(tabs, shown, strict=True):
+            with tab:
+                st.markdown(md(preview.kind_name))
+                rendered.show_preview(preview)
+                for finding in preview.check.findings:
+                    st.error(md(moves.message(finding.message)))
     st.text_area(t("approvals.comment"), key=keys.APPROVALS_COMMENT, max_chars=5000)
     left, right = st.columns(2)
     with left:

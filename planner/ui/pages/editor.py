@@ -9,7 +9,7 @@ import streamlit as st
 from sqlmodel import Session
 
 from planner import channels, editing, pieces
-from planner.editing import VariantCheck
+from planner import preview as previews
 from planner.errors import (
     EditConflict,
     IllegalTransition,
@@ -18,7 +18,7 @@ from planner.errors import (
     ValidationFailed,
 )
 from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User
-from planner.ui import keys, moves, state
+from planner.ui import keys, moves, rendered, state
 from planner.ui.plain import md
 
 
@@ -85,17 +85,6 @@ def _fill(piece: Piece, shown: list[Channel]) -> None:
     st.session_state.pop(keys.EDITOR_EXTRA_CHANNELS, None)
 
 
-def _count_line(check: VariantCheck) -> str:
-    t = state.t
-    unit_key = f"editor.unit.{check.counted_as}"
-    unit = t(unit_key)
-    if unit == unit_key:
-        unit = check.counted_as
-    if check.limit is None:
-        return t("editor.count_free", count=check.count, unit=unit)
-    return t("editor.count", count=check.count, limit=check.limit, unit=unit)
-
-
 def _variants(session: Session, user: User, shown: list[Channel], title: str, body: str) -> None:
     t = state.t
     if not shown:
@@ -110,10 +99,13 @@ def _variants(session: Session, user: User, shown: list[Channel], title: str, bo
         sent = text if text.strip() else body
         if not text.strip():
             st.caption(t("editor.uses_master"))
-        check = editing.check_variant(
+        preview = previews.preview_text(
             session, actor=user, channel_id=channel.id, text=sent, title=title
         )
-        st.text(_count_line(check))
+        check = preview.check
+        with st.expander(t("preview.for", channel=md(channel.name), kind=preview.kind_name)):
+            rendered.show_preview(preview)
+        st.text(rendered.count_line(check))
         for finding in check.findings:
             message = md(moves.message(finding.message))
             st.error(t("editor.finding", channel=md(channel.name), message=message))
@@ -207,7 +199,7 @@ def _history(session: Session, user: User, piece: Piece) -> None:
         t("editor.diff_new"), options=numbers, index=len(numbers) - 1, key=keys.EDITOR_DIFF_NEW
     )
     diff = pieces.diff_revisions(session, actor=user, piece_id=piece.id, old=int(old), new=int(new))
-    st.code(diff.text, language="diff")
+    rendered.show_diff(diff, channels.channel_names(session, actor=user))
     older = [n for n in numbers if n != piece.revision]
     # A dict, not a lambda calling t(): AppTest formats values outside the script run.
     labels = {n: t("editor.revision", number=n) for n in reversed(older)}
@@ -331,14 +323,6 @@ def render() -> None:
         with variants:
             st.subheader(t("editor.variants"))
             _variants(session, user, shown, title, body)
-        with st.expander(t("editor.preview")):
-            st.text(title)
-            st.text(body)
-            for channel in shown:
-                text = st.session_state.get(_variant_key(channel.id), "") or body
-                st.divider()
-                st.text(t("editor.preview_for", channel=channel.name))
-                st.text(text)
         st.text_input(t("editor.note"), key=keys.EDITOR_NOTE, max_chars=500)
         _field_error("note")
         if st.button(t("editor.save"), key=keys.EDITOR_SAVE, type="primary"):
