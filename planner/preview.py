@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from sqlmodel import Session
@@ -47,20 +47,11 @@ _MENTION = r"(?<![\w@/])@\w+(?:[.\-]\w+)*(?:@\w+(?:[.\-]\w+)*\.\w+)?"
 _MARKED = re.compile(f"(?P<link>{_LINK})|(?P<hashtag>{_HASHTAG})|(?P<mention>{_MENTION})")
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     """A run of the text: plain, or a hashtag, a mention or a link the network will mark."""
 
     kind: SpanKind
     text: str
-
-
-@dataclass(frozen=True)
-class LinkCard:
-    """The card a network shows for the first link of a post."""
-
-    url: str
-    host: str
 
 
 @dataclass(frozen=True)
@@ -69,7 +60,8 @@ class ChannelPreview:
 
     `shown` is what the feed shows at first, `folded` what it shows after "more", and
     `over` what lies past the channel's limit, which the channel would refuse (the post
-    is held until it is shortened). `check` has the length as the channel counts it and
+    is held until it is shortened). `link_card` is the link the network shows as a card
+    (the first one), where it shows one. `check` has the length as the channel counts it and
     what the adapter says must be fixed.
     """
 
@@ -81,9 +73,14 @@ class ChannelPreview:
     shown: tuple[Span, ...]
     folded: tuple[Span, ...]
     over: str
-    link_card: LinkCard | None
+    link_card: str | None
     hashtags: tuple[str, ...]
     mentions: tuple[str, ...]
+
+    @property
+    def link_host(self) -> str:
+        """The host the link card names ("" without a card)."""
+        return (urlsplit(self.link_card).hostname or "") if self.link_card else ""
 
     @property
     def fold(self) -> int | None:
@@ -132,11 +129,7 @@ def preview_text(
         shown=tuple(spans(shown)),
         folded=tuple(spans(folded)),
         over=over,
-        link_card=(
-            LinkCard(links[0], urlsplit(links[0]).hostname or links[0])
-            if links and channel.kind in LINK_CARDS
-            else None
-        ),
+        link_card=links[0] if links and channel.kind in LINK_CARDS else None,
         hashtags=tuple(dict.fromkeys(s.text for s in marked if s.kind == "hashtag")),
         mentions=tuple(dict.fromkeys(s.text for s in marked if s.kind == "mention")),
     )

@@ -96,10 +96,9 @@ def preview_html(preview: ChannelPreview) -> str:
             f'<del style="{_DELETED}">{escape(preview.over)}</del></div>'
         )
     if preview.link_card is not None:
-        card = preview.link_card
         html.append(
             f'<div style="{_RULE}">{escape(t("preview.link_card"))}: '
-            f"<strong>{escape(card.host)}</strong>\n{escape(card.url)}</div>"
+            f"<strong>{escape(preview.link_host)}</strong>\n{escape(preview.link_card)}</div>"
         )
     return f'<div style="{_CARD}">{"".join(html)}</div>'
 

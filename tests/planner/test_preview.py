@@ -12,25 +12,25 @@ from planner.models import Channel
 from planner.preview import Span
 from tests.conftest import World
 
+_SETTINGS = {
+    "x": {"access_token": "token-for-tests"},
+    "linkedin": {"organization_id": "123", "access_token": "token-for-tests"},
+}
+
+
+def _channel(world: World, kind: str) -> Channel:
+    """A channel of `kind` named "<kind> Firma"."""
+    return channels.create_channel(
+        world.session, actor=world.admin, kind=kind, name=f"{kind} Firma", settings=_SETTINGS[kind]
+    )
+
 
 def _x(world: World) -> Channel:
-    return channels.create_channel(
-        world.session,
-        actor=world.admin,
-        kind="x",
-        name="X Firma",
-        settings={"access_token": "token-for-tests"},
-    )
+    return _channel(world, "x")
 
 
 def _linkedin(world: World) -> Channel:
-    return channels.create_channel(
-        world.session,
-        actor=world.admin,
-        kind="linkedin",
-        name="LinkedIn Firma",
-        settings={"organization_id": "123", "access_token": "token-for-tests"},
-    )
+    return _channel(world, "linkedin")
 
 
 def test_spans_mark_hashtags_mentions_and_links_and_keep_the_text() -> None:
@@ -56,7 +56,7 @@ def test_a_text_over_the_limit_is_cut_where_the_channel_counts_past_it(world: Wo
     assert kept + shown.over == text
     assert shown.check.count > 280 and shown.check.too_long
     assert (len(kept), shown.over) == (27 + 128, "漢" * 12)  # 23 + 1 + 2 × 128 = 280
-    assert shown.link_card == preview.LinkCard("https://firma.example/lang", "firma.example")
+    assert (shown.link_card, shown.link_host) == ("https://firma.example/lang", "firma.example")
     assert shown.folded == () and shown.fold is None
 
 
@@ -118,10 +118,10 @@ def test_piece_previews_show_the_revision_asked_for_on_every_channel(world: Worl
     first = preview.piece_previews(world.session, actor=world.editor, piece_id=piece.id, revision=2)
     now = preview.piece_previews(world.session, actor=world.editor, piece_id=piece.id)
     texts = {p.channel_name: "".join(s.text for s in p.shown) for p in first}
-    assert texts == {"LinkedIn Firma": "Erste Fassung", "X Firma": "Kurz für X"}
+    assert texts == {"linkedin Firma": "Erste Fassung", "x Firma": "Kurz für X"}
     assert {p.channel_name: "".join(s.text for s in p.shown) for p in now} == {
-        "LinkedIn Firma": "Zweite Fassung",
-        "X Firma": "Kurz für X",
+        "linkedin Firma": "Zweite Fassung",
+        "x Firma": "Kurz für X",
     }
 
 
