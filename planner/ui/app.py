@@ -12,7 +12,7 @@ from planner import publishing, sso, users
 from planner.config import load_oidc_settings
 from planner.errors import AccountDisabled, AuthenticationFailed, SignInThrottled
 from planner.models import Role, User
-from planner.ui import keys, session_cookie
+from planner.ui import keys, links, session_cookie
 from planner.ui.i18n import LANGUAGES
 from planner.ui.state import current_user, engine, language_of_run, t
 
@@ -172,6 +172,8 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
 }
 
 
+links.register(PAGES_BY_ROLE)
+
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
 
@@ -182,6 +184,11 @@ def page_path(page: str) -> Path:
 
 def run() -> None:
     """Draw the app for this run."""
+    # The language is the sidebar widget's state, which Streamlit drops when a run ends
+    # early (a switch to another page) before the widget is drawn again: held as plain
+    # session state, it survives that.
+    if keys.LANGUAGE in st.session_state:
+        st.session_state[keys.LANGUAGE] = st.session_state[keys.LANGUAGE]
     with Session(engine(), expire_on_commit=False) as session:
         session_cookie.resume(session)  # before the language: a resumed user brings theirs
     with language_of_run():
@@ -210,4 +217,5 @@ def _run() -> None:
             for i, page in enumerate(PAGES_BY_ROLE[user.role])
         ]
     )
+    links.route(nav.url_path or PAGES_BY_ROLE[user.role][0], user.role)
     nav.run()

@@ -13,3 +13,20 @@ def table(rows: Sequence[Mapping[str, object]], *, empty: str) -> None:
         st.info(empty)
     else:
         st.dataframe(rows, hide_index=True)
+
+
+def pickable(
+    rows: Sequence[Mapping[str, object]], ids: Sequence[int], *, key: str, picker: str
+) -> None:
+    """`rows` as a table in which clicking a row opens its item (`ids`, row by row) in the
+    picker `picker`, which the page draws after the table."""
+    event = st.dataframe(
+        rows, hide_index=True, on_select="rerun", selection_mode="single-row", key=key
+    )
+    clicked = event.selection.rows if event is not None else []
+    chosen = ids[clicked[0]] if clicked and clicked[0] < len(ids) else None
+    applied = f"{key}_applied"
+    # Only a new click opens its row: a row left selected must not undo a later pick.
+    if chosen is not None and st.session_state.get(applied) != chosen:
+        st.session_state[picker] = chosen
+    st.session_state[applied] = chosen

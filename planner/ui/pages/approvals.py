@@ -8,7 +8,7 @@ from planner import channels, pieces
 from planner import preview as previews
 from planner.errors import PlannerError
 from planner.models import PieceStatus
-from planner.ui import keys, moves, paging, rendered, state
+from planner.ui import keys, links, moves, paging, rendered, state, tables
 from planner.ui.plain import md
 
 PAGE_SIZE = 20
@@ -64,7 +64,10 @@ def render() -> None:
             session, actor=user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
         st.text(t("approvals.count", total=total))
-        st.dataframe(
+        in_queue = [item.piece for item in queue]
+        labels = {p.id: f"#{p.id} {p.title}" for p in in_queue if p.id is not None}
+        links.follow("piece", keys.APPROVALS_PICK, list(labels))
+        tables.pickable(
             [
                 {
                     t("col.id"): item.piece.id,
@@ -75,10 +78,10 @@ def render() -> None:
                 }
                 for item in queue
             ],
-            hide_index=True,
+            [p.id or 0 for p in in_queue],
+            key=keys.APPROVALS_TABLE,
+            picker=keys.APPROVALS_PICK,
         )
-        in_queue = [item.piece for item in queue]
-        labels = {p.id: f"#{p.id} {p.title}" for p in in_queue if p.id is not None}
         picked = st.selectbox(
             t("approvals.pick"),
             options=list(labels),
@@ -88,6 +91,8 @@ def render() -> None:
         piece = next((p for p in in_queue if p.id == picked), None)
         if piece is None or piece.id is None:
             return
+        links.keep("piece", piece.id)
+        links.show("piece", piece.id)
         diff = pieces.review_diff(session, actor=user, piece_id=piece.id)
         names = channels.channel_names(session, actor=user)
         shown = previews.piece_previews(

@@ -18,7 +18,7 @@ from planner.errors import (
     ValidationFailed,
 )
 from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User
-from planner.ui import keys, moves, rendered, state
+from planner.ui import keys, links, moves, rendered, state
 from planner.ui.plain import md
 
 
@@ -40,12 +40,19 @@ def _field_error(name: str) -> None:
 def _pick(session: Session, user: User) -> Piece | None:
     """Search and page through pieces; the chosen one, freshly read."""
     t = state.t
+    linked = links.fresh("piece")
+    if linked is not None:  # a link opens its piece: find it by its number
+        st.session_state[keys.EDITOR_SEARCH] = f"#{linked}"
+        st.session_state[keys.EDITOR_PAGE] = 1
+        st.session_state[keys.EDITOR_PIECE] = linked
     search = st.text_input(t("editor.search"), key=keys.EDITOR_SEARCH)
     result = editing.search_pieces(
         session, actor=user, text=search, page=int(st.session_state.get(keys.EDITOR_PAGE, 1))
     )
     if st.session_state.get(keys.EDITOR_PAGE, 1) != result.page:
         st.session_state[keys.EDITOR_PAGE] = result.page
+    if linked is not None and linked not in {h.id for h in result.hits}:
+        st.warning(t("links.not_here", kind=t("links.kind.piece"), id=linked))
     if not result.hits:
         st.info(t("editor.none"))
         return None
@@ -69,6 +76,7 @@ def _pick(session: Session, user: User) -> Piece | None:
     )
     if picked is None:
         return None
+    links.keep("piece", int(picked))
     return pieces.get_piece(session, actor=user, piece_id=int(picked))
 
 
@@ -293,6 +301,7 @@ def render() -> None:
             if c.id not in {p.id for p in planned}
         }
         state.show_done(keys.EDITOR_DONE)
+        links.show("piece", piece.id)
         st.text(
             t(
                 "editor.state",

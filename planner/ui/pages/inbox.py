@@ -11,7 +11,7 @@ from sqlmodel import Session
 from planner import ideas, users
 from planner.errors import PlannerError
 from planner.models import Idea, IdeaStatus, Role, Urgency, User
-from planner.ui import csv_transfer, keys, moves, paging, similar_ideas, state
+from planner.ui import csv_transfer, keys, links, moves, paging, similar_ideas, state, tables
 
 PAGE_SIZE = 25
 
@@ -152,6 +152,8 @@ def _one(session: Session, user: User, rows: list[Idea], names: dict[int | None,
     idea = next((i for i in rows if i.id == picked), None)
     if idea is None or idea.id is None:
         return
+    links.keep("idea", idea.id)
+    links.show("idea", idea.id)
     # User-written text: plain text only, never markdown or HTML.
     st.text(idea.title)
     st.text(idea.pitch)
@@ -209,7 +211,8 @@ def _triage(session: Session, user: User, filters: dict[str, Any], total: int) -
         d.id: d.name for d in users.list_departments(session, actor=user)
     }
     st.text(t("inbox.count", total=total))
-    st.dataframe(
+    links.follow("idea", keys.INBOX_PICK, [i.id for i in rows if i.id is not None])
+    tables.pickable(
         [
             {
                 t("col.id"): idea.id,
@@ -221,7 +224,9 @@ def _triage(session: Session, user: User, filters: dict[str, Any], total: int) -
             }
             for idea in rows
         ],
-        hide_index=True,
+        [i.id or 0 for i in rows],
+        key=keys.INBOX_TABLE,
+        picker=keys.INBOX_PICK,
     )
     _one(session, user, rows, names)
     _bulk(session, user, rows)

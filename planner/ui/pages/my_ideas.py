@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from planner import ideas
-from planner.ui import keys, paging, state
+from planner.ui import keys, links, paging, state, tables
 
 PAGE_SIZE = 50
 
@@ -27,7 +27,9 @@ def render() -> None:
         mine = ideas.list_ideas(
             session, actor=user, mine=True, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
-        st.dataframe(
+        titles = {idea.id: f"#{idea.id} {idea.title}" for idea in mine if idea.id is not None}
+        links.follow("idea", keys.MY_IDEA_PICK, list(titles))
+        tables.pickable(
             [
                 {
                     t("col.id"): idea.id,
@@ -37,9 +39,10 @@ def render() -> None:
                 }
                 for idea in mine
             ],
-            hide_index=True,
+            list(titles),
+            key=keys.MY_IDEAS_TABLE,
+            picker=keys.MY_IDEA_PICK,
         )
-        titles = {idea.id: f"#{idea.id} {idea.title}" for idea in mine}
         picked = st.selectbox(
             t("my_ideas.pick"),
             options=list(titles),
@@ -48,7 +51,9 @@ def render() -> None:
         )
         if picked is None:
             return
+        links.keep("idea", picked)
         outcome = ideas.idea_outcome(session, actor=user, idea_id=picked)
+    links.show("idea", picked)
     st.text(t("col.status") + ": " + t(f"status.{outcome.idea.status}"))
     if outcome.rejection_reason:
         st.text(t("my_ideas.rejected_because"))

@@ -1,0 +1,124 @@
+"""Links that open one piece or idea: the same link for everyone, pasted into a chat or
+kept as a bookmark, surviving a reload.
+
+A link names the item in its query (`?piece=41`, `?idea=12`), not the page: the page that
+shows it depends on who opens it (an editor edits a piece, an approver reviews it; an
+editor triages an idea, its contributor follows it on 'My ideas'). Whichever page a link
+lands on, `route` sends it on to the page that shows that item to this user, and that
+page opens the item (`follow`) and keeps it in the address while it is open (`keep`).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import streamlit as st
+
+from planner.models import Role
+from planner.ui import state
+
+# Per kind of item, the pages that open it, in the order tried for a user's role.
+OPENED_ON: dict[str, tuple[str, ...]] = {
+    "piece": ("editor", "approvals"),
+    "idea": ("inbox", "my_ideas"),
+}
+# Which pages each role may open (the navigation's own table, set by the app).
+_pages_by_role: dict[Role, list[str]] = {}
+
+
+def register(pages_by_role: dict[Role, list[str]]) -> None:
+    """Tell links which pages each role may open."""
+    _pages_by_role.clear()
+    _pages_by_role.update(pages_by_role)
+
+
+def page_for(kind: str, role: Role) -> str | None:
+    """The page that opens an item of `kind` for a user of `role`; None if none does."""
+    allowed = _pages_by_role.get(role, [])
+    return next((page for page in OPENED_ON[kind] if page in allowed), None)
+
+
+def requested(*, say: bool = False) -> tuple[str, int] | None:
+    """The item the address asks for (`?piece=41`), if it names one; with `say`, a
+    malformed one is said on the page."""
+    for kind in OPENED_ON:
+        value = st.query_params.get(kind)
+        if value is None:
+            continue
+        if value.isdigit() and int(value) > 0:
+            return kind, int(value)
+        if say:
+            st.warning(state.t("links.malformed", kind=state.t(f"links.kind.{kind}"), value=value))
+    return None
+
+
+def route(page: str, role: Role) -> None:
+    """On a page that does not open the linked item for `role`, go on to the one that does
+    (keeping the link); a link to an item no page of this user shows is said so."""
+    asked = requested(say=True)
+    if asked is None:
+        return
+    kind, item_id = asked
+    if page in OPENED_ON[kind]:
+        return
+    target = page_for(kind, role)
+    if target is None:
+        st.warning(state.t("links.not_for_you", kind=state.t(f"links.kind.{kind}"), id=item_id))
+        return
+    from planner.ui.app import page_path  # the app imports this module
+
+    st.switch_page(page_path(target), query_params={kind: str(item_id)})
+
+
+def fresh(kind: str) -> int | None:
+    """The linked item of `kind`, the first time this page sees this link (afterwards the
+    user may pick another item, and the link must not pull them back)."""
+    asked = requested()
+    if asked is None or asked[0] != kind:
+        return None
+    if st.session_state.get(_followed(kind)) == asked[1]:
+        return None
+    st.session_state[_followed(kind)] = asked[1]
+    return asked[1]
+
+
+def _followed(kind: str) -> str:
+    """The session-state key of the last item of `kind` a link opened (or the page kept)."""
+    return f"link_followed_{kind}"
+
+
+def follow(kind: str, key: str, options: list[int]) -> None:
+    """Open a freshly linked item in the picker `key` (call before the picker is drawn);
+    a linked item not among `options` is said to be out of reach."""
+    item_id = fresh(kind)
+    if item_id is None:
+        return
+    if item_id in options:
+        st.session_state[key] = item_id
+    else:
+        st.warning(state.t("links.not_here", kind=state.t(f"links.kind.{kind}"), id=item_id))
+
+
+def keep(kind: str, item_id: int | None) -> None:
+    """Put the open item in the address, so a reload or a copied address reopens it."""
+    if item_id is None:
+        st.query_params.pop(kind, None)
+        return
+    # Seen as followed: the address now follows the page, not the other way round.
+    st.session_state[_followed(kind)] = item_id
+    if st.query_params.get(kind) != str(item_id):
+        st.query_params[kind] = str(item_id)
+
+
+def address(kind: str, item_id: int) -> str:
+    """The full link to an item, as this browser reaches the dashboard."""
+    here = urlsplit(st.context.url or "")
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    root = f"{here.scheme}://{here.netloc}/" if here.netloc else "/"
+    return f"{root}{base + '/' if base else ''}?{kind}={item_id}"
+
+
+def show(kind: str, item_id: int) -> None:
+    """The item's link, ready to copy."""
+    st.text(state.t("links.copy", kind=state.t(f"links.kind.{kind}"), id=item_id))
+    st.code(address(kind, item_id), language=None, wrap_lines=True)
