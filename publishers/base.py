@@ -15,6 +15,7 @@ tested, its answer kept on the channel), and is the post there (`lookup`, where
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,34 @@ class SettingSpec:
     base_address: bool = False
     # The values a "str" setting may take, in lower case (any value is taken so); empty: any.
     choices: tuple[str, ...] = ()
+    # Whether a "str" setting is kept in lower case (one with `choices` always is).
+    lower_case: bool = False
+    # A rule the value keeps (a "str" one after `lower_case`), with its own refusal.
+    rule: Rule | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule a setting's value keeps, or it is refused in the channel's own words.
+
+    A "str" value must match all of `pattern`; a whole number must be at least `low`.
+    The refusal is a ConfigError coded `code`, whose English text is the value followed
+    by `says` ("is not a numeric id").
+    """
+
+    code: str
+    says: str
+    pattern: str = ""
+    low: int | None = None
+
+    def refusal(self, kind: str, field_name: str, value: Any) -> ConfigError | None:
+        """The ConfigError for `value` if it breaks this rule, else None."""
+        kept = re.fullmatch(self.pattern, value) if self.low is None else value >= self.low
+        if kept:
+            return None
+        params = {"value": value} if self.low is None else {"value": value, "low": self.low}
+        message = f"{value!r} {self.says}"
+        return ConfigError(kind, field_name, message, code=self.code, params=params)
 
 
 def api_base_setting(api: str, default: str) -> SettingSpec:
@@ -361,6 +390,11 @@ class Publisher:
                 continue
             clean[spec.name] = _convert(cls.kind, spec, value)
             _check_bounds(cls.kind, spec, clean[spec.name])
+            refusal = (
+                spec.rule.refusal(cls.kind, spec.name, clean[spec.name]) if spec.rule else None
+            )
+            if refusal is not None:
+                raise refusal
         return clean
 
     @classmethod
@@ -584,14 +618,14 @@ def _convert(kind: str, spec: SettingSpec, value: Any) -> Any:
         )
     if spec.base_address:
         text = text.rstrip("/")
-    if spec.choices:
+    if spec.lower_case or spec.choices:
         text = text.lower()
-        if text not in spec.choices:
-            raise ConfigError(
-                kind,
-                spec.name,
-                f"{text!r} is not one of {', '.join(spec.choices)}",
-                code="not_one_of",
-                params={"value": text, "choices": ", ".join(spec.choices)},
-            )
+    if spec.choices and text not in spec.choices:
+        raise ConfigError(
+            kind,
+            spec.name,
+            f"{text!r} is not one of {', '.join(spec.choices)}",
+            code="not_one_of",
+            params={"value": text, "choices": ", ".join(spec.choices)},
+        )
     return text

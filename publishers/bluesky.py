@@ -20,13 +20,13 @@ import regex
 
 from publishers.base import (
     AuthError,
-    ConfigError,
     Media,
     OutgoingPost,
     PermanentError,
     Problem,
     Publisher,
     Receipt,
+    Rule,
     SettingSpec,
     TransientError,
     bearer,
@@ -188,6 +188,11 @@ class BlueskyPublisher(Publisher):
         SettingSpec(
             "handle",
             help="the account's handle, e.g. firma.bsky.social (or its DID)",
+            rule=Rule(
+                "not_bluesky_handle",
+                "is not a handle like firma.bsky.social",
+                pattern=rf"@*(?:{_HANDLE.pattern}|did:[\s\S]*)",
+            ),
         ),
         secret_setting(
             "app_password",
@@ -199,30 +204,20 @@ class BlueskyPublisher(Publisher):
             required=False,
             default="de",
             help="language of the posts as a BCP-47 tag, e.g. de or de-AT",
+            rule=Rule(
+                "not_language_tag",
+                "is not a language tag like 'de'",
+                pattern=r"[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{1,8})*",
+            ),
         ),
         timeout_setting("the server", maximum=None),
     )
 
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The base checks; the handle kept without the @ it may be written with."""
         clean = super().clean_settings(settings)
         clean["handle"] = clean["handle"].lstrip("@")
-        if not (_HANDLE.fullmatch(clean["handle"]) or clean["handle"].startswith("did:")):
-            raise ConfigError(
-                cls.kind,
-                "handle",
-                f"{clean['handle']!r} is not a handle like firma.bsky.social",
-                code="not_bluesky_handle",
-                params={"value": clean["handle"]},
-            )
-        if not re.fullmatch(r"[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{1,8})*", clean["language"]):
-            raise ConfigError(
-                cls.kind,
-                "language",
-                f"{clean['language']!r} is not a language tag like 'de'",
-                code="not_language_tag",
-                params={"value": clean["language"]},
-            )
         return clean
 
     # --- channel facts ---------------------------------------------------------------------

@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from publishers.base import (
-    ConfigError,
     ManualActionRequired,
     OutgoingPost,
     Publisher,
     Receipt,
+    Rule,
     SettingSpec,
 )
 from publishers.text import with_link
@@ -53,6 +53,7 @@ class ManualPublisher(Publisher):
             type="int",
             required=False,
             help="the network's character limit, if there is one (XING publishes none)",
+            rule=Rule("not_at_least", "is not at least 1", low=1),
         ),
     )
 
@@ -63,21 +64,6 @@ class ManualPublisher(Publisher):
         # Problems and instructions name the network itself, not "Manual".
         self.display_name = self.settings["network_name"]  # type: ignore[misc]
         self.text_limit = self.settings["max_characters"]  # type: ignore[misc]
-
-    @classmethod
-    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """The base checks, plus a positive limit when one is given."""
-        clean = super().clean_settings(settings)
-        limit = clean["max_characters"]
-        if limit is not None and limit < 1:
-            raise ConfigError(
-                cls.kind,
-                "max_characters",
-                f"{limit!r} is not at least 1",
-                code="not_at_least",
-                params={"value": limit, "low": 1},
-            )
-        return clean
 
     def instructions(self, post: OutgoingPost) -> str:
         """What the person does, with the text to paste between two cut lines."""

@@ -20,13 +20,13 @@ import regex
 
 from publishers.base import (
     AuthError,
-    ConfigError,
     DeliveryError,
     Media,
     OutgoingPost,
     Problem,
     Publisher,
     Receipt,
+    Rule,
     SettingSpec,
     TransientError,
     problem,
@@ -154,6 +154,8 @@ class MastodonPublisher(Publisher):
             required=False,
             default="de",
             help="ISO 639 language code of the posts, e.g. de",
+            lower_case=True,
+            rule=Rule("not_iso_639", "is not an ISO 639 code like 'de'", pattern=r"[a-z]{2,3}"),
         ),
         SettingSpec(
             "max_characters",
@@ -174,20 +176,6 @@ class MastodonPublisher(Publisher):
     ) -> None:
         super().__init__(settings, allow_private_network=allow_private_network)
         self.text_limit = self.settings["max_characters"]  # type: ignore[misc]
-
-    @classmethod
-    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        clean = super().clean_settings(settings)
-        clean["language"] = clean["language"].lower()
-        if not re.fullmatch(r"[a-z]{2,3}", clean["language"]):
-            raise ConfigError(
-                cls.kind,
-                "language",
-                f"{clean['language']!r} is not an ISO 639 code like 'de'",
-                code="not_iso_639",
-                params={"value": clean["language"]},
-            )
-        return clean
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         url, token = self.settings["instance_url"] + path, self.settings["access_token"]

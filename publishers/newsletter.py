@@ -38,6 +38,7 @@ from publishers.base import (
     Problem,
     Publisher,
     Receipt,
+    Rule,
     SettingSpec,
     TransientError,
     problem,
@@ -179,6 +180,7 @@ class NewsletterPublisher(Publisher):
             default="starttls",
             help="starttls (port 587), ssl (port 465), or none (only for a server on this "
             "machine, for tests)",
+            choices=SECURITY_MODES,
         ),
         SettingSpec(
             "port",
@@ -231,6 +233,12 @@ class NewsletterPublisher(Publisher):
             required=False,
             default="de",
             help="ISO 639 language code of the newsletter, e.g. de",
+            lower_case=True,
+            rule=Rule(
+                "not_language_code",
+                "is not a language code like 'de'",
+                pattern=r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*",
+            ),
         ),
         SettingSpec(
             "ca_file",
@@ -245,15 +253,7 @@ class NewsletterPublisher(Publisher):
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         """The base checks, plus the rules that make a sendable, compliant message."""
         clean = super().clean_settings(settings)
-        security = clean["security"] = clean["security"].lower()
-        if security not in SECURITY_MODES:
-            raise ConfigError(
-                cls.kind,
-                "security",
-                f"{security!r} is not one of {', '.join(SECURITY_MODES)}",
-                code="not_one_of",
-                params={"value": security, "choices": ", ".join(SECURITY_MODES)},
-            )
+        security = clean["security"]
         if security == "none" and clean["host"].lower().strip("[]") not in LOCAL_HOSTS:
             raise ConfigError(
                 cls.kind,
@@ -339,15 +339,6 @@ class NewsletterPublisher(Publisher):
                 "unsubscribe_url",
                 "a newsletter must offer unsubscribing: set unsubscribe_url or unsubscribe_mailto",
                 code="no_unsubscribe",
-            )
-        clean["language"] = clean["language"].lower()
-        if not re.fullmatch(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*", clean["language"]):
-            raise ConfigError(
-                cls.kind,
-                "language",
-                f"{clean['language']!r} is not a language code like 'de'",
-                code="not_language_code",
-                params={"value": clean["language"]},
             )
         return clean
 

@@ -24,6 +24,7 @@ from publishers.base import (
     Publisher,
     RateLimited,
     Receipt,
+    Rule,
     SettingSpec,
     TransientError,
     secret_setting,
@@ -38,9 +39,6 @@ if TYPE_CHECKING:
 
 DEFAULT_API_BASE = "https://api.telegram.org"
 MAX_TEXT = 4096
-PARSE_MODES = ("html", "none")
-# @channelusername (5-32 characters) or a numeric chat id (-100... for channels).
-_CHAT = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}|-?\d+")
 # Characters that would break out of the `/bot<token>/` path segment.
 _NOT_IN_TOKEN = re.compile(r"[\s/?#%]")
 
@@ -78,6 +76,12 @@ class TelegramPublisher(Publisher):
             "chat_id",
             help="the channel: @channelname for a public channel, or its numeric id "
             "(-100...) for a private one",
+            # @channelusername (5-32 characters) or a numeric chat id (-100... for channels).
+            rule=Rule(
+                "not_telegram_chat",
+                "is neither @channelname nor a numeric chat id",
+                pattern=r"@[A-Za-z][A-Za-z0-9_]{3,31}|-?\d+",
+            ),
         ),
         SettingSpec(
             "parse_mode",
@@ -85,6 +89,8 @@ class TelegramPublisher(Publisher):
             default="html",
             help="html: send the text as escaped HTML (Telegram keeps it exactly as "
             "written); none: send it unparsed",
+            lower_case=True,
+            rule=Rule("not_html_or_none", "is not html or none", pattern="html|none"),
         ),
         SettingSpec(
             "link_preview",
@@ -113,7 +119,7 @@ class TelegramPublisher(Publisher):
 
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """The base checks, plus a token that fits in a URL path and a valid chat."""
+        """The base checks, plus a token that fits in a URL path."""
         clean = super().clean_settings(settings)
         if _NOT_IN_TOKEN.search(clean["bot_token"]):
             # Never echo the token, not even a bad one.
@@ -122,23 +128,6 @@ class TelegramPublisher(Publisher):
                 "bot_token",
                 "contains spaces, '/', '?', '#' or '%'",
                 code="bad_token_characters",
-            )
-        if not _CHAT.fullmatch(clean["chat_id"]):
-            raise ConfigError(
-                cls.kind,
-                "chat_id",
-                f"{clean['chat_id']!r} is neither @channelname nor a numeric chat id",
-                code="not_telegram_chat",
-                params={"value": clean["chat_id"]},
-            )
-        clean["parse_mode"] = clean["parse_mode"].lower()
-        if clean["parse_mode"] not in PARSE_MODES:
-            raise ConfigError(
-                cls.kind,
-                "parse_mode",
-                f"{clean['parse_mode']!r} is not html or none",
-                code="not_html_or_none",
-                params={"value": clean["parse_mode"]},
             )
         return clean
 

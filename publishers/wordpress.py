@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from publishers.base import (
     AuthError,
-    ConfigError,
     DeliveryError,
     OutgoingPost,
     Publisher,
     Receipt,
+    Rule,
     SettingSpec,
     TransientError,
     secret_setting,
@@ -48,7 +48,6 @@ _TAGS = re.compile(r"<[^>]*>")
 _GERMAN = str.maketrans(
     {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
 )
-_CATEGORY_IDS = re.compile(r"\d+(?:\s*,\s*\d+)*")
 
 
 def slug_for(title: str, idempotency_key: str) -> str:
@@ -104,6 +103,11 @@ class WordPressPublisher(Publisher):
             default="",
             help="ids of the categories every post goes into, comma-separated, e.g. 3,7 "
             "(empty: the site's default category)",
+            rule=Rule(
+                "not_number_list",
+                "is not a comma-separated list of numbers",
+                pattern=r"\d+(?:\s*,\s*\d+)*",
+            ),
         ),
         SettingSpec(
             "post_status",
@@ -125,17 +129,9 @@ class WordPressPublisher(Publisher):
 
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """The base checks, plus category ids and a known post status."""
+        """The base checks; the category ids kept as a plain comma-separated list."""
         clean = super().clean_settings(settings)
         ids = clean["category_ids"] or ""
-        if ids and not _CATEGORY_IDS.fullmatch(ids):
-            raise ConfigError(
-                cls.kind,
-                "category_ids",
-                f"{ids!r} is not a comma-separated list of numbers",
-                code="not_number_list",
-                params={"value": ids},
-            )
         clean["category_ids"] = ",".join(part.strip() for part in ids.split(",")) if ids else ""
         return clean
 

@@ -18,19 +18,18 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import regex
 
 from publishers.base import (
-    ConfigError,
     DeliveryError,
     OutgoingPost,
     PermanentError,
     Publisher,
     RateLimited,
     Receipt,
+    Rule,
     SettingSpec,
     TransientError,
     api_base_setting,
@@ -195,23 +194,10 @@ class XPublisher(Publisher):
             type="int",
             required=False,
             help="most posts a month on this account (X bills each post); empty for no limit",
+            rule=Rule("below", "is below 0", low=0),
         ),
         timeout_setting("X", maximum=None),
     )
-
-    @classmethod
-    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        clean = super().clean_settings(settings)
-        budget = clean["monthly_post_budget"]
-        if budget is not None and budget < 0:
-            raise ConfigError(
-                cls.kind,
-                "monthly_post_budget",
-                f"{budget!r} is below 0",
-                code="below",
-                params={"value": budget, "low": 0},
-            )
-        return clean
 
     @property
     def monthly_post_budget(self) -> int | None:
