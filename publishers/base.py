@@ -63,24 +63,45 @@ class SettingSpec:
 class Rule:
     """A rule a setting's value keeps, or it is refused in the channel's own words.
 
-    A "str" value must match all of `pattern`; a whole number must be at least `low`.
-    The refusal is a ConfigError coded `code`, whose English text is the value followed
-    by `says` ("is not a numeric id").
+    A "str" value must match all of `pattern`; a whole number must lie within `low` and
+    `high` (either may be None: no bound). The refusal is a ConfigError coded `code`,
+    whose English text is the value followed by `says` ("is not a numeric id").
     """
 
     code: str
     says: str
     pattern: str = ""
     low: int | None = None
+    high: int | None = None
 
     def refusal(self, kind: str, field_name: str, value: Any) -> ConfigError | None:
         """The ConfigError for `value` if it breaks this rule, else None."""
-        kept = re.fullmatch(self.pattern, value) if self.low is None else value >= self.low
-        if kept:
-            return None
-        params = {"value": value} if self.low is None else {"value": value, "low": self.low}
+        if isinstance(value, int):
+            kept = (self.low is None or self.low <= value) and (
+                self.high is None or value <= self.high
+            )
+        else:
+            kept = re.fullmatch(self.pattern, value) is not None
+        return None if kept else self.error(kind, field_name, value)
+
+    def error(self, kind: str, field_name: str, value: Any) -> ConfigError:
+        """The ConfigError that refuses `value` for the setting `field_name`."""
+        bounds = {"low": self.low, "high": self.high}
+        params = {"value": value, **{k: v for k, v in bounds.items() if v is not None}}
         message = f"{value!r} {self.says}"
         return ConfigError(kind, field_name, message, code=self.code, params=params)
+
+
+def language_setting(help: str, rule: Rule, *, lower_case: bool = False) -> SettingSpec:
+    """The optional `language` setting, German ("de") unless given, that keeps `rule`."""
+    return SettingSpec(
+        "language", required=False, default="de", help=help, lower_case=lower_case, rule=rule
+    )
+
+
+def number_setting(name: str, help: str, rule: Rule) -> SettingSpec:
+    """An optional whole-number setting (empty: none) that keeps `rule`."""
+    return SettingSpec(name, type="int", required=False, help=help, rule=rule)
 
 
 def api_base_setting(api: str, default: str) -> SettingSpec:
@@ -260,7 +281,11 @@ class ManualActionRequired(DeliveryError):
 
 
 class Publisher:
-    """Base class of every channel adapter."""
+    """Base class of every channel adapter.
+
+    An adapter names its kind and display name where it is declared:
+    `class XPublisher(Publisher, kind="x", display_name="X")`.
+    """
 
     kind: ClassVar[str]
     display_name: ClassVar[str]
@@ -298,6 +323,14 @@ class Publisher:
     # Whether a request's address is a secret (a webhook's, a token in the path): see
     # `http.request`.
     url_is_secret: ClassVar[bool] = False
+
+    def __init_subclass__(cls, *, kind: str = "", display_name: str = "", **kwargs: Any) -> None:
+        """Take the adapter's `kind` and `display_name` (a shared base names neither)."""
+        super().__init_subclass__(**kwargs)
+        if kind:
+            cls.kind = kind
+        if display_name:
+            cls.display_name = display_name
 
     def __init__(
         self, settings: Mapping[str, Any], *, allow_private_network: bool | None = None
@@ -578,18 +611,17 @@ def _check_bounds(kind: str, spec: SettingSpec, value: Any) -> None:
         )
 
 
+# What the base says of a value its setting's type does not take.
+_NOT_WHOLE = Rule("not_whole", "is not a whole number")
+_NOT_YES_NO = Rule("not_yes_no", "is not yes or no")
+
+
 def _convert(kind: str, spec: SettingSpec, value: Any) -> Any:
     if spec.type == "int":
         try:
             return int(value)
         except (TypeError, ValueError) as err:
-            raise ConfigError(
-                kind,
-                spec.name,
-                f"{value!r} is not a whole number",
-                code="not_whole",
-                params={"value": value},
-            ) from err
+            raise _NOT_WHOLE.error(kind, spec.name, value) from err
     if spec.type == "bool":
         if isinstance(value, bool):
             return value
@@ -598,13 +630,7 @@ def _convert(kind: str, spec: SettingSpec, value: Any) -> Any:
             return True
         if text in ("0", "false", "no", "off", "nein"):
             return False
-        raise ConfigError(
-            kind,
-            spec.name,
-            f"{value!r} is not yes or no",
-            code="not_yes_no",
-            params={"value": value},
-        )
+        raise _NOT_YES_NO.error(kind, spec.name, value)
     text = str(value).strip()
     if (spec.type == "url" or spec.http_address) and not text.startswith(("http://", "https://")):
         # A secret address is the credential: never echo it, not even a bad one.

@@ -30,6 +30,7 @@ from publishers.base import (
     SettingSpec,
     TransientError,
     bearer,
+    language_setting,
     problem,
     secret_setting,
     timeout_setting,
@@ -166,11 +167,9 @@ def forget_sessions() -> None:
         _SESSIONS.clear()
 
 
-class BlueskyPublisher(Publisher):
+class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
     """Posts to one Bluesky account through its PDS."""
 
-    kind: ClassVar[str] = "bluesky"
-    display_name: ClassVar[str] = "Bluesky"
     text_limit: ClassVar[int | None] = MAX_GRAPHEMES
     counted_as: ClassVar[str] = "graphemes"
     supports_media: ClassVar[bool] = True
@@ -199,12 +198,9 @@ class BlueskyPublisher(Publisher):
             "an App Password (Settings → Privacy and security → App passwords), "
             "not the account password",
         ),
-        SettingSpec(
-            "language",
-            required=False,
-            default="de",
-            help="language of the posts as a BCP-47 tag, e.g. de or de-AT",
-            rule=Rule(
+        language_setting(
+            "language of the posts as a BCP-47 tag, e.g. de or de-AT",
+            Rule(
                 "not_language_tag",
                 "is not a language tag like 'de'",
                 pattern=r"[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{1,8})*",

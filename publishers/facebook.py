@@ -86,11 +86,9 @@ def regain_access_seconds(response: Response) -> float | None:
     return max(minutes) * 60 if minutes else None
 
 
-class FacebookPublisher(Publisher):
+class FacebookPublisher(Publisher, kind="facebook", display_name="Facebook"):
     """Posts to one Facebook page's feed with a page access token."""
 
-    kind: ClassVar[str] = "facebook"
-    display_name: ClassVar[str] = "Facebook"
     kind_name: ClassVar[str] = "Facebook page"
     text_limit: ClassVar[int | None] = TEXT_LIMIT
     connect_timeout: ClassVar[float | None] = 5.0

@@ -89,11 +89,9 @@ def seconds_until_quota_reset(now: datetime | None = None) -> float:
     return (midnight - now).total_seconds()
 
 
-class LinkedInPublisher(Publisher):
+class LinkedInPublisher(Publisher, kind="linkedin", display_name="LinkedIn"):
     """Posts as one LinkedIn organisation (company or showcase page)."""
 
-    kind: ClassVar[str] = "linkedin"
-    display_name: ClassVar[str] = "LinkedIn"
     kind_name: ClassVar[str] = "LinkedIn page"
     text_limit: ClassVar[int | None] = TEXT_LIMIT
     appends_link: ClassVar[bool] = True

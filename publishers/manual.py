@@ -20,17 +20,16 @@ from publishers.base import (
     Receipt,
     Rule,
     SettingSpec,
+    number_setting,
 )
 from publishers.text import with_link
 
 CUT = "-" * 40
 
 
-class ManualPublisher(Publisher):
+class ManualPublisher(Publisher, kind="manual", display_name="Manual (e.g. XING)"):
     """Prepares posts for a network that has no API; a person publishes them by hand."""
 
-    kind: ClassVar[str] = "manual"
-    display_name: ClassVar[str] = "Manual (e.g. XING)"
     appends_link: ClassVar[bool] = True
     supports_media: ClassVar[bool] = True  # the person attaches them; alt text is listed
     uses_http: ClassVar[bool] = False
@@ -48,12 +47,10 @@ class ManualPublisher(Publisher):
             default="https://www.xing.com/",
             help="where the person posts, e.g. the company page on XING",
         ),
-        SettingSpec(
+        number_setting(
             "max_characters",
-            type="int",
-            required=False,
-            help="the network's character limit, if there is one (XING publishes none)",
-            rule=Rule("not_at_least", "is not at least 1", low=1),
+            "the network's character limit, if there is one (XING publishes none)",
+            Rule("not_at_least", "is not at least 1", low=1),
         ),
     )
 

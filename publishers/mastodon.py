@@ -29,6 +29,7 @@ from publishers.base import (
     Rule,
     SettingSpec,
     TransientError,
+    language_setting,
     problem,
     secret_setting,
     timeout_setting,
@@ -121,11 +122,9 @@ def status_length(text: str) -> int:
     return len(_GRAPHEME.findall(countable_text(text)))
 
 
-class MastodonPublisher(Publisher):
+class MastodonPublisher(Publisher, kind="mastodon", display_name="Mastodon"):
     """Posts statuses to one account on a Mastodon server."""
 
-    kind: ClassVar[str] = "mastodon"
-    display_name: ClassVar[str] = "Mastodon"
     text_limit: ClassVar[int | None] = 500
     appends_link: ClassVar[bool] = True
     supports_media: ClassVar[bool] = True
@@ -149,13 +148,10 @@ class MastodonPublisher(Publisher):
             choices=VISIBILITIES,
             help="who sees the posts: public, unlisted or private (followers only)",
         ),
-        SettingSpec(
-            "language",
-            required=False,
-            default="de",
-            help="ISO 639 language code of the posts, e.g. de",
+        language_setting(
+            "ISO 639 language code of the posts, e.g. de",
+            Rule("not_iso_639", "is not an ISO 639 code like 'de'", pattern=r"[a-z]{2,3}"),
             lower_case=True,
-            rule=Rule("not_iso_639", "is not an ISO 639 code like 'de'", pattern=r"[a-z]{2,3}"),
         ),
         SettingSpec(
             "max_characters",

@@ -92,11 +92,9 @@ def permalink(room: str, event_id: str) -> str:
     return f"https://matrix.to/#/{_path(room)}/{_path(event_id)}{via}"
 
 
-class MatrixPublisher(Publisher):
+class MatrixPublisher(Publisher, kind="matrix", display_name="Matrix room"):
     """Posts text messages to one Matrix room as a bot account."""
 
-    kind: ClassVar[str] = "matrix"
-    display_name: ClassVar[str] = "Matrix room"
     text_limit: ClassVar[int | None] = MAX_CONTENT_BYTES
     counted_as: ClassVar[str] = "bytes (UTF-8, text and its HTML copy together)"
     appends_link: ClassVar[bool] = True

@@ -41,6 +41,8 @@ from publishers.base import (
     Rule,
     SettingSpec,
     TransientError,
+    language_setting,
+    number_setting,
     problem,
     secret_setting,
     timeout_setting,
@@ -162,11 +164,9 @@ class _CheckedSMTPSSL(_CheckedSMTP, smtplib.SMTP_SSL):
     """
 
 
-class NewsletterPublisher(Publisher):
+class NewsletterPublisher(Publisher, kind="newsletter", display_name="Newsletter (SMTP)"):
     """Sends each post as a newsletter e-mail through an SMTP server."""
 
-    kind: ClassVar[str] = "newsletter"
-    display_name: ClassVar[str] = "Newsletter (SMTP)"
     uses_http: ClassVar[bool] = False
     # The password goes to this server (in the clear with security "none"); the
     # unsubscribe address is only a link in the e-mail.
@@ -182,11 +182,10 @@ class NewsletterPublisher(Publisher):
             "machine, for tests)",
             choices=SECURITY_MODES,
         ),
-        SettingSpec(
+        number_setting(
             "port",
-            type="int",
-            required=False,
-            help="SMTP port; empty: 587 for starttls, 465 for ssl, 25 for none",
+            "SMTP port; empty: 587 for starttls, 465 for ssl, 25 for none",
+            Rule("not_port", "is not a port number", low=1, high=65535),
         ),
         SettingSpec("username", required=False, help="SMTP login; empty: send without login"),
         secret_setting(
@@ -228,17 +227,14 @@ class NewsletterPublisher(Publisher):
             default="",
             help="text under every issue: how to unsubscribe, imprint (Impressum)",
         ),
-        SettingSpec(
-            "language",
-            required=False,
-            default="de",
-            help="ISO 639 language code of the newsletter, e.g. de",
-            lower_case=True,
-            rule=Rule(
+        language_setting(
+            "ISO 639 language code of the newsletter, e.g. de",
+            Rule(
                 "not_language_code",
                 "is not a language code like 'de'",
                 pattern=r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*",
             ),
+            lower_case=True,
         ),
         SettingSpec(
             "ca_file",
@@ -264,14 +260,6 @@ class NewsletterPublisher(Publisher):
             )
         if clean["port"] is None:
             clean["port"] = DEFAULT_PORTS[security]
-        if not 1 <= clean["port"] <= 65535:
-            raise ConfigError(
-                cls.kind,
-                "port",
-                f"{clean['port']!r} is not a port number",
-                code="not_port",
-                params={"value": clean["port"]},
-            )
         if clean["password"] and not clean["username"]:
             raise ConfigError(
                 cls.kind,

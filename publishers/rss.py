@@ -32,6 +32,7 @@ from publishers.base import (
     Rule,
     SettingSpec,
     TransientError,
+    language_setting,
 )
 from publishers.markup import clean_text, excerpt, one_line, to_html
 
@@ -82,11 +83,9 @@ class Entry:
         return replace(other, published=self.published, updated=self.updated) == self
 
 
-class FeedPublisher(Publisher):
+class FeedPublisher(Publisher, kind="rss", display_name="RSS/Atom feed"):
     """Writes each published post into a feed file that a web server hands to feed readers."""
 
-    kind: ClassVar[str] = "rss"
-    display_name: ClassVar[str] = "RSS/Atom feed"
     titled_as: ClassVar[str] = "a feed entry"
     uses_http: ClassVar[bool] = False
     settings_spec = (
@@ -119,12 +118,9 @@ class FeedPublisher(Publisher):
             help="one sentence about the feed (RSS requires one; empty: the title)",
         ),
         SettingSpec("author", help="who publishes the feed, e.g. Muster GmbH"),
-        SettingSpec(
-            "language",
-            required=False,
-            default="de",
-            help="language code of the entries, e.g. de or de-AT",
-            rule=Rule(
+        language_setting(
+            "language code of the entries, e.g. de or de-AT",
+            Rule(
                 "not_code_like_de",
                 "is not a code like 'de'",
                 pattern=r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*",

@@ -57,11 +57,9 @@ def channel_link(chat: Mapping[str, Any], message_id: int) -> str | None:
     return None
 
 
-class TelegramPublisher(Publisher):
+class TelegramPublisher(Publisher, kind="telegram", display_name="Telegram channel"):
     """Posts text messages to a Telegram channel (or group) as a bot."""
 
-    kind: ClassVar[str] = "telegram"
-    display_name: ClassVar[str] = "Telegram channel"
     text_limit: ClassVar[int | None] = MAX_TEXT
     counted_as: ClassVar[str] = "characters (Unicode code points, formatting excluded)"
     appends_link: ClassVar[bool] = True

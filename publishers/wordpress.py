@@ -73,11 +73,9 @@ def content_html(text: str) -> str:
     )
 
 
-class WordPressPublisher(Publisher):
+class WordPressPublisher(Publisher, kind="wordpress", display_name="WordPress blog"):
     """Publishes blog posts to a WordPress site (5.6 or newer) through its REST API."""
 
-    kind: ClassVar[str] = "wordpress"
-    display_name: ClassVar[str] = "WordPress blog"
     titled_as: ClassVar[str] = "a blog post"
     connect_timeout: ClassVar[float | None] = 5.0
     can_look_up: ClassVar[bool] = True  # by the slug the key gives

@@ -30,10 +30,10 @@ from publishers.base import (
     RateLimited,
     Receipt,
     Rule,
-    SettingSpec,
     TransientError,
     api_base_setting,
     counts,
+    number_setting,
     secret_setting,
     timeout_setting,
 )
@@ -173,11 +173,9 @@ def weighted_length(text: str) -> int:
     return total
 
 
-class XPublisher(Publisher):
+class XPublisher(Publisher, kind="x", display_name="X"):
     """Posts to one X account with an OAuth 2.0 user-context token."""
 
-    kind: ClassVar[str] = "x"
-    display_name: ClassVar[str] = "X"
     text_limit: ClassVar[int | None] = TEXT_LIMIT
     counted_as: ClassVar[str] = "weighted characters"
     appends_link: ClassVar[bool] = True
@@ -189,12 +187,10 @@ class XPublisher(Publisher):
             "(scopes tweet.write, tweet.read and users.read)",
         ),
         api_base_setting("the X API", "https://api.x.com"),
-        SettingSpec(
+        number_setting(
             "monthly_post_budget",
-            type="int",
-            required=False,
-            help="most posts a month on this account (X bills each post); empty for no limit",
-            rule=Rule("below", "is below 0", low=0),
+            "most posts a month on this account (X bills each post); empty for no limit",
+            Rule("below", "is below 0", low=0),
         ),
         timeout_setting("X", maximum=None),
     )

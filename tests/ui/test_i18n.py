@@ -85,7 +85,7 @@ def _adapter_config_errors() -> dict[str, set[str]]:
             if called == "Rule":
                 code = node.args[0] if node.args else named.get("code")
                 assert isinstance(code, ast.Constant), ast.unparse(node)
-                found[f"config_{code.value}"] = {"value", *(["low"] if "low" in named else [])}
+                found[f"config_{code.value}"] = {"value", *({"low", "high"} & set(named))}
                 continue
             code = named.get("code")
             if code is None:
