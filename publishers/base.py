@@ -51,6 +51,8 @@ class SettingSpec:
     http_address: bool = False
     # An address that paths are appended to: kept without a trailing slash.
     base_address: bool = False
+    # A comma-separated list: kept without blanks around its commas.
+    comma_list: bool = False
     # The values a "str" setting may take, in lower case (any value is taken so); empty: any.
     choices: tuple[str, ...] = ()
     # Whether a "str" setting is kept in lower case (one with `choices` always is).
@@ -644,6 +646,8 @@ def _convert(kind: str, spec: SettingSpec, value: Any) -> Any:
         )
     if spec.base_address:
         text = text.rstrip("/")
+    if spec.comma_list:
+        text = ",".join(part.strip() for part in text.split(","))
     if spec.lower_case or spec.choices:
         text = text.lower()
     if spec.choices and text not in spec.choices:

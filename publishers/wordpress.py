@@ -101,10 +101,11 @@ class WordPressPublisher(Publisher, kind="wordpress", display_name="WordPress bl
             default="",
             help="ids of the categories every post goes into, comma-separated, e.g. 3,7 "
             "(empty: the site's default category)",
+            comma_list=True,
             rule=Rule(
                 "not_number_list",
                 "is not a comma-separated list of numbers",
-                pattern=r"\d+(?:\s*,\s*\d+)*",
+                pattern=r"\d+(?:,\d+)*",
             ),
         ),
         SettingSpec(
@@ -124,14 +125,6 @@ class WordPressPublisher(Publisher, kind="wordpress", display_name="WordPress bl
         ),
         timeout_setting("the site", maximum=None),
     )
-
-    @classmethod
-    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """The base checks; the category ids kept as a plain comma-separated list."""
-        clean = super().clean_settings(settings)
-        ids = clean["category_ids"] or ""
-        clean["category_ids"] = ",".join(part.strip() for part in ids.split(",")) if ids else ""
-        return clean
 
     @property
     def category_ids(self) -> list[int]:
