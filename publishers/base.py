@@ -106,16 +106,20 @@ def number_setting(name: str, help: str, rule: Rule) -> SettingSpec:
     return SettingSpec(name, type="int", required=False, help=help, rule=rule)
 
 
+def server_setting(name: str, help: str, *, default: str | None = None) -> SettingSpec:
+    """The address of the server a channel talks to, which paths are appended to.
+
+    Required unless it has a `default`.
+    """
+    return SettingSpec(
+        name, type="url", required=default is None, default=default, help=help, base_address=True
+    )
+
+
 def api_base_setting(api: str, default: str) -> SettingSpec:
     """The optional `api_base` setting: `api`'s address, changed only for a proxy or tests."""
-    return SettingSpec(
-        "api_base",
-        type="url",
-        required=False,
-        default=default,
-        help=f"address of {api}; change only for a proxy or a test server",
-        base_address=True,
-    )
+    help = f"address of {api}; change only for a proxy or a test server"
+    return server_setting("api_base", help, default=default)
 
 
 def secret_setting(name: str, help: str, *, required: bool = True) -> SettingSpec:

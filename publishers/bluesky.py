@@ -33,6 +33,7 @@ from publishers.base import (
     language_setting,
     problem,
     secret_setting,
+    server_setting,
     timeout_setting,
 )
 from publishers.http import (
@@ -176,13 +177,10 @@ class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
     connect_timeout: ClassVar[float | None] = 5.0
     can_look_up: ClassVar[bool] = True  # getRecord under that record key
     settings_spec = (
-        SettingSpec(
+        server_setting(
             "service_url",
-            type="url",
-            required=False,
+            "the account's server (PDS); https://bsky.social for bsky.social accounts",
             default="https://bsky.social",
-            help="the account's server (PDS); https://bsky.social for bsky.social accounts",
-            base_address=True,
         ),
         SettingSpec(
             "handle",

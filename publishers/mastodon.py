@@ -32,6 +32,7 @@ from publishers.base import (
     language_setting,
     problem,
     secret_setting,
+    server_setting,
     timeout_setting,
 )
 from publishers.http import json_object, without_id
@@ -130,11 +131,8 @@ class MastodonPublisher(Publisher, kind="mastodon", display_name="Mastodon"):
     supports_media: ClassVar[bool] = True
     connect_timeout: ClassVar[float | None] = 5.0
     settings_spec = (
-        SettingSpec(
-            "instance_url",
-            type="url",
-            help="address of the Mastodon server, e.g. https://social.example.de",
-            base_address=True,
+        server_setting(
+            "instance_url", "address of the Mastodon server, e.g. https://social.example.de"
         ),
         secret_setting(
             "access_token",

@@ -29,6 +29,7 @@ from publishers.base import (
     SettingSpec,
     TransientError,
     secret_setting,
+    server_setting,
     timeout_setting,
 )
 from publishers.http import (
@@ -101,11 +102,9 @@ class MatrixPublisher(Publisher, kind="matrix", display_name="Matrix room"):
     # The room id an alias resolved to (read once, when needed).
     _room_id: str | None = None
     settings_spec = (
-        SettingSpec(
+        server_setting(
             "homeserver_url",
-            type="url",
-            help="address of the homeserver's client API, e.g. https://matrix.example.de",
-            base_address=True,
+            "address of the homeserver's client API, e.g. https://matrix.example.de",
         ),
         secret_setting(
             "access_token",

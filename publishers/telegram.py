@@ -28,6 +28,7 @@ from publishers.base import (
     SettingSpec,
     TransientError,
     secret_setting,
+    server_setting,
     timeout_setting,
 )
 from publishers.http import channel_message, error_for, json_object_or_empty, mask, retry_after
@@ -104,13 +105,10 @@ class TelegramPublisher(Publisher, kind="telegram", display_name="Telegram chann
             default=False,
             help="deliver without a notification sound",
         ),
-        SettingSpec(
+        server_setting(
             "api_base",
-            type="url",
-            required=False,
+            "address of the Bot API server (a self-hosted telegram-bot-api works too)",
             default=DEFAULT_API_BASE,
-            help="address of the Bot API server (a self-hosted telegram-bot-api works too)",
-            base_address=True,
         ),
         timeout_setting("Telegram"),
     )

@@ -26,6 +26,7 @@ from publishers.base import (
     SettingSpec,
     TransientError,
     secret_setting,
+    server_setting,
     timeout_setting,
 )
 from publishers.http import (
@@ -80,12 +81,7 @@ class WordPressPublisher(Publisher, kind="wordpress", display_name="WordPress bl
     connect_timeout: ClassVar[float | None] = 5.0
     can_look_up: ClassVar[bool] = True  # by the slug the key gives
     settings_spec = (
-        SettingSpec(
-            "site_url",
-            type="url",
-            help="address of the blog, e.g. https://www.example.de",
-            base_address=True,
-        ),
+        server_setting("site_url", "address of the blog, e.g. https://www.example.de"),
         SettingSpec(
             "username",
             help="WordPress user the posts are published as (Author role or higher)",
