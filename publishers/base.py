@@ -15,6 +15,7 @@ tested, its answer kept on the channel), and is the post there (`lookup`, where
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,20 +51,75 @@ class SettingSpec:
     http_address: bool = False
     # An address that paths are appended to: kept without a trailing slash.
     base_address: bool = False
+    # A comma-separated list: kept without blanks around its commas.
+    comma_list: bool = False
     # The values a "str" setting may take, in lower case (any value is taken so); empty: any.
     choices: tuple[str, ...] = ()
+    # Whether a "str" setting is kept in lower case (one with `choices` always is).
+    lower_case: bool = False
+    # A rule the value keeps (a "str" one after `lower_case`), with its own refusal.
+    rule: Rule | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule a setting's value keeps, or it is refused in the channel's own words.
+
+    A "str" value must match all of `pattern`; a whole number must lie within `low` and
+    `high` (either may be None: no bound). The refusal is a ConfigError coded `code`,
+    whose English text is the value followed by `says` ("is not a numeric id").
+    """
+
+    code: str
+    says: str
+    pattern: str = ""
+    low: int | None = None
+    high: int | None = None
+
+    def refusal(self, kind: str, field_name: str, value: Any) -> ConfigError | None:
+        """The ConfigError for `value` if it breaks this rule, else None."""
+        if isinstance(value, int):
+            kept = (self.low is None or self.low <= value) and (
+                self.high is None or value <= self.high
+            )
+        else:
+            kept = re.fullmatch(self.pattern, value) is not None
+        return None if kept else self.error(kind, field_name, value)
+
+    def error(self, kind: str, field_name: str, value: Any) -> ConfigError:
+        """The ConfigError that refuses `value` for the setting `field_name`."""
+        bounds = {"low": self.low, "high": self.high}
+        params = {"value": value, **{k: v for k, v in bounds.items() if v is not None}}
+        message = f"{value!r} {self.says}"
+        return ConfigError(kind, field_name, message, code=self.code, params=params)
+
+
+def language_setting(help: str, rule: Rule, *, lower_case: bool = False) -> SettingSpec:
+    """The optional `language` setting, German ("de") unless given, that keeps `rule`."""
+    return SettingSpec(
+        "language", required=False, default="de", help=help, lower_case=lower_case, rule=rule
+    )
+
+
+def number_setting(name: str, help: str, rule: Rule) -> SettingSpec:
+    """An optional whole-number setting (empty: none) that keeps `rule`."""
+    return SettingSpec(name, type="int", required=False, help=help, rule=rule)
+
+
+def server_setting(name: str, help: str, *, default: str | None = None) -> SettingSpec:
+    """The address of the server a channel talks to, which paths are appended to.
+
+    Required unless it has a `default`.
+    """
+    return SettingSpec(
+        name, type="url", required=default is None, default=default, help=help, base_address=True
+    )
 
 
 def api_base_setting(api: str, default: str) -> SettingSpec:
     """The optional `api_base` setting: `api`'s address, changed only for a proxy or tests."""
-    return SettingSpec(
-        "api_base",
-        type="url",
-        required=False,
-        default=default,
-        help=f"address of {api}; change only for a proxy or a test server",
-        base_address=True,
-    )
+    help = f"address of {api}; change only for a proxy or a test server"
+    return server_setting("api_base", help, default=default)
 
 
 def secret_setting(name: str, help: str, *, required: bool = True) -> SettingSpec:
@@ -231,7 +287,11 @@ class ManualActionRequired(DeliveryError):
 
 
 class Publisher:
-    """Base class of every channel adapter."""
+    """Base class of every channel adapter.
+
+    An adapter names its kind and display name where it is declared:
+    `class XPublisher(Publisher, kind="x", display_name="X")`.
+    """
 
     kind: ClassVar[str]
     display_name: ClassVar[str]
@@ -269,6 +329,14 @@ class Publisher:
     # Whether a request's address is a secret (a webhook's, a token in the path): see
     # `http.request`.
     url_is_secret: ClassVar[bool] = False
+
+    def __init_subclass__(cls, *, kind: str = "", display_name: str = "", **kwargs: Any) -> None:
+        """Take the adapter's `kind` and `display_name` (a shared base names neither)."""
+        super().__init_subclass__(**kwargs)
+        if kind:
+            cls.kind = kind
+        if display_name:
+            cls.display_name = display_name
 
     def __init__(
         self, settings: Mapping[str, Any], *, allow_private_network: bool | None = None
@@ -361,6 +429,11 @@ class Publisher:
                 continue
             clean[spec.name] = _convert(cls.kind, spec, value)
             _check_bounds(cls.kind, spec, clean[spec.name])
+            refusal = (
+                spec.rule.refusal(cls.kind, spec.name, clean[spec.name]) if spec.rule else None
+            )
+            if refusal is not None:
+                raise refusal
         return clean
 
     @classmethod
@@ -544,18 +617,17 @@ def _check_bounds(kind: str, spec: SettingSpec, value: Any) -> None:
         )
 
 
+# What the base says of a value its setting's type does not take.
+_NOT_WHOLE = Rule("not_whole", "is not a whole number")
+_NOT_YES_NO = Rule("not_yes_no", "is not yes or no")
+
+
 def _convert(kind: str, spec: SettingSpec, value: Any) -> Any:
     if spec.type == "int":
         try:
             return int(value)
         except (TypeError, ValueError) as err:
-            raise ConfigError(
-                kind,
-                spec.name,
-                f"{value!r} is not a whole number",
-                code="not_whole",
-                params={"value": value},
-            ) from err
+            raise _NOT_WHOLE.error(kind, spec.name, value) from err
     if spec.type == "bool":
         if isinstance(value, bool):
             return value
@@ -564,13 +636,7 @@ def _convert(kind: str, spec: SettingSpec, value: Any) -> Any:
             return True
         if text in ("0", "false", "no", "off", "nein"):
             return False
-        raise ConfigError(
-            kind,
-            spec.name,
-            f"{value!r} is not yes or no",
-            code="not_yes_no",
-            params={"value": value},
-        )
+        raise _NOT_YES_NO.error(kind, spec.name, value)
     text = str(value).strip()
     if (spec.type == "url" or spec.http_address) and not text.startswith(("http://", "https://")):
         # A secret address is the credential: never echo it, not even a bad one.
@@ -584,14 +650,16 @@ def _convert(kind: str, spec: SettingSpec, value: Any) -> Any:
         )
     if spec.base_address:
         text = text.rstrip("/")
-    if spec.choices:
+    if spec.comma_list:
+        text = ",".join(part.strip() for part in text.split(","))
+    if spec.lower_case or spec.choices:
         text = text.lower()
-        if text not in spec.choices:
-            raise ConfigError(
-                kind,
-                spec.name,
-                f"{text!r} is not one of {', '.join(spec.choices)}",
-                code="not_one_of",
-                params={"value": text, "choices": ", ".join(spec.choices)},
-            )
+    if spec.choices and text not in spec.choices:
+        raise ConfigError(
+            kind,
+            spec.name,
+            f"{text!r} is not one of {', '.join(spec.choices)}",
+            code="not_one_of",
+            params={"value": text, "choices": ", ".join(spec.choices)},
+        )
     return text

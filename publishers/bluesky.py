@@ -20,18 +20,20 @@ import regex
 
 from publishers.base import (
     AuthError,
-    ConfigError,
     Media,
     OutgoingPost,
     PermanentError,
     Problem,
     Publisher,
     Receipt,
+    Rule,
     SettingSpec,
     TransientError,
     bearer,
+    language_setting,
     problem,
     secret_setting,
+    server_setting,
     timeout_setting,
 )
 from publishers.http import (
@@ -166,63 +168,50 @@ def forget_sessions() -> None:
         _SESSIONS.clear()
 
 
-class BlueskyPublisher(Publisher):
+class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
     """Posts to one Bluesky account through its PDS."""
 
-    kind: ClassVar[str] = "bluesky"
-    display_name: ClassVar[str] = "Bluesky"
     text_limit: ClassVar[int | None] = MAX_GRAPHEMES
     counted_as: ClassVar[str] = "graphemes"
     supports_media: ClassVar[bool] = True
     connect_timeout: ClassVar[float | None] = 5.0
     can_look_up: ClassVar[bool] = True  # getRecord under that record key
     settings_spec = (
-        SettingSpec(
+        server_setting(
             "service_url",
-            type="url",
-            required=False,
+            "the account's server (PDS); https://bsky.social for bsky.social accounts",
             default="https://bsky.social",
-            help="the account's server (PDS); https://bsky.social for bsky.social accounts",
-            base_address=True,
         ),
         SettingSpec(
             "handle",
             help="the account's handle, e.g. firma.bsky.social (or its DID)",
+            rule=Rule(
+                "not_bluesky_handle",
+                "is not a handle like firma.bsky.social",
+                pattern=rf"@*(?:{_HANDLE.pattern}|did:[\s\S]*)",
+            ),
         ),
         secret_setting(
             "app_password",
             "an App Password (Settings → Privacy and security → App passwords), "
             "not the account password",
         ),
-        SettingSpec(
-            "language",
-            required=False,
-            default="de",
-            help="language of the posts as a BCP-47 tag, e.g. de or de-AT",
+        language_setting(
+            "language of the posts as a BCP-47 tag, e.g. de or de-AT",
+            Rule(
+                "not_language_tag",
+                "is not a language tag like 'de'",
+                pattern=r"[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{1,8})*",
+            ),
         ),
         timeout_setting("the server", maximum=None),
     )
 
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The base checks; the handle kept without the @ it may be written with."""
         clean = super().clean_settings(settings)
         clean["handle"] = clean["handle"].lstrip("@")
-        if not (_HANDLE.fullmatch(clean["handle"]) or clean["handle"].startswith("did:")):
-            raise ConfigError(
-                cls.kind,
-                "handle",
-                f"{clean['handle']!r} is not a handle like firma.bsky.social",
-                code="not_bluesky_handle",
-                params={"value": clean["handle"]},
-            )
-        if not re.fullmatch(r"[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{1,8})*", clean["language"]):
-            raise ConfigError(
-                cls.kind,
-                "language",
-                f"{clean['language']!r} is not a language tag like 'de'",
-                code="not_language_tag",
-                params={"value": clean["language"]},
-            )
         return clean
 
     # --- channel facts ---------------------------------------------------------------------

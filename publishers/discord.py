@@ -64,11 +64,9 @@ def _field_errors(errors: Any, path: str = "") -> list[str]:
     return found
 
 
-class DiscordPublisher(WebhookChatPublisher):
+class DiscordPublisher(WebhookChatPublisher, kind="discord", display_name="Discord"):
     """Posts messages to the Discord channel a webhook belongs to."""
 
-    kind: ClassVar[str] = "discord"
-    display_name: ClassVar[str] = "Discord"
     text_limit: ClassVar[int | None] = MAX_CONTENT
     counted_as: ClassVar[str] = "characters (Unicode code points)"
     # The guild of the webhook's channel, for message links (read once, when needed).

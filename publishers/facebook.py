@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from publishers.base import (
     AuthError,
-    ConfigError,
     DeliveryError,
     OutgoingPost,
     PermanentError,
     Publisher,
     RateLimited,
     Receipt,
+    Rule,
     SettingSpec,
     TransientError,
     api_base_setting,
@@ -86,16 +86,18 @@ def regain_access_seconds(response: Response) -> float | None:
     return max(minutes) * 60 if minutes else None
 
 
-class FacebookPublisher(Publisher):
+class FacebookPublisher(Publisher, kind="facebook", display_name="Facebook"):
     """Posts to one Facebook page's feed with a page access token."""
 
-    kind: ClassVar[str] = "facebook"
-    display_name: ClassVar[str] = "Facebook"
     kind_name: ClassVar[str] = "Facebook page"
     text_limit: ClassVar[int | None] = TEXT_LIMIT
     connect_timeout: ClassVar[float | None] = 5.0
     settings_spec = (
-        SettingSpec("page_id", help="numeric id of the Facebook page"),
+        SettingSpec(
+            "page_id",
+            help="numeric id of the Facebook page",
+            rule=Rule("not_numeric_id", "is not a numeric id", pattern=r"[0-9]+"),
+        ),
         secret_setting(
             "page_access_token",
             "page access token (pages_manage_posts, pages_read_engagement); "
@@ -106,6 +108,7 @@ class FacebookPublisher(Publisher):
             required=False,
             default=DEFAULT_GRAPH_VERSION,
             help="Graph API version like v23.0; each is served for at least two years",
+            rule=Rule("not_graph_version", "is not like v23.0", pattern=r"[vV]?[0-9]{1,3}\.[0-9]"),
         ),
         api_base_setting("the Graph API", "https://graph.facebook.com"),
         timeout_setting("Facebook", maximum=None),
@@ -113,26 +116,10 @@ class FacebookPublisher(Publisher):
 
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The base checks; the Graph version written as Graph writes it (v23.0)."""
         clean = super().clean_settings(settings)
-        if not re.fullmatch(r"[0-9]+", clean["page_id"]):
-            raise ConfigError(
-                cls.kind,
-                "page_id",
-                f"{clean['page_id']!r} is not a numeric id",
-                code="not_numeric_id",
-                params={"value": clean["page_id"]},
-            )
         version = clean["graph_version"].lower()
-        version = version if version.startswith("v") else f"v{version}"
-        if not re.fullmatch(r"v[0-9]{1,3}\.[0-9]", version):
-            raise ConfigError(
-                cls.kind,
-                "graph_version",
-                f"{clean['graph_version']!r} is not like v23.0",
-                code="not_graph_version",
-                params={"value": clean["graph_version"]},
-            )
-        clean["graph_version"] = version
+        clean["graph_version"] = version if version.startswith("v") else f"v{version}"
         return clean
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:

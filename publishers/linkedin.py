@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from publishers.base import (
-    ConfigError,
     DeliveryError,
     OutgoingPost,
     PermanentError,
     Publisher,
     RateLimited,
     Receipt,
+    Rule,
     SettingSpec,
     api_base_setting,
     counts,
@@ -48,6 +48,7 @@ RESTLI_PROTOCOL_VERSION = "2.0.0"
 # The newest monthly version the docs showed when this was written; each is served for
 # about a year, so the setting must move on before this one is sunset.
 DEFAULT_API_VERSION = "202605"
+ORGANIZATION_URN = "urn:li:organization:"
 RESERVED = frozenset("\\|{}@[]()<>#*_~")
 # A hashtag starts with a letter; "#1" or a lone "#" is plain text and is escaped.
 _HASHTAG = re.compile(r"(?<![\w#\\])#(?=[^\W\d_])")
@@ -88,11 +89,9 @@ def seconds_until_quota_reset(now: datetime | None = None) -> float:
     return (midnight - now).total_seconds()
 
 
-class LinkedInPublisher(Publisher):
+class LinkedInPublisher(Publisher, kind="linkedin", display_name="LinkedIn"):
     """Posts as one LinkedIn organisation (company or showcase page)."""
 
-    kind: ClassVar[str] = "linkedin"
-    display_name: ClassVar[str] = "LinkedIn"
     kind_name: ClassVar[str] = "LinkedIn page"
     text_limit: ClassVar[int | None] = TEXT_LIMIT
     appends_link: ClassVar[bool] = True
@@ -101,6 +100,11 @@ class LinkedInPublisher(Publisher):
         SettingSpec(
             "organization_id",
             help="number of the LinkedIn page, as in urn:li:organization:12345678",
+            rule=Rule(
+                "not_page_number",
+                "is not a page number like 12345678",
+                pattern=rf"(?:{re.escape(ORGANIZATION_URN)})?[0-9]+",
+            ),
         ),
         secret_setting(
             "access_token",
@@ -113,6 +117,11 @@ class LinkedInPublisher(Publisher):
             default=DEFAULT_API_VERSION,
             help="LinkedIn API version as YYYYMM (sent as LinkedIn-Version); "
             "versions are retired after about a year",
+            rule=Rule(
+                "not_api_version",
+                "is not a version like 202605",
+                pattern=r"20[0-9]{2}(0[1-9]|1[0-2])(\.[0-9]{2})?",
+            ),
         ),
         api_base_setting("the LinkedIn API", "https://api.linkedin.com"),
         timeout_setting("LinkedIn", maximum=None),
@@ -120,31 +129,15 @@ class LinkedInPublisher(Publisher):
 
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The base checks; the page kept as its number, without the URN around it."""
         clean = super().clean_settings(settings)
-        organization = clean["organization_id"].removeprefix("urn:li:organization:")
-        if not re.fullmatch(r"[0-9]+", organization):
-            raise ConfigError(
-                cls.kind,
-                "organization_id",
-                f"{clean['organization_id']!r} is not a page number like 12345678",
-                code="not_page_number",
-                params={"value": clean["organization_id"]},
-            )
-        clean["organization_id"] = organization
-        if not re.fullmatch(r"20[0-9]{2}(0[1-9]|1[0-2])(\.[0-9]{2})?", clean["api_version"]):
-            raise ConfigError(
-                cls.kind,
-                "api_version",
-                f"{clean['api_version']!r} is not a version like 202605",
-                code="not_api_version",
-                params={"value": clean["api_version"]},
-            )
+        clean["organization_id"] = clean["organization_id"].removeprefix(ORGANIZATION_URN)
         return clean
 
     @property
     def author(self) -> str:
         """The organisation URN that posts appear under."""
-        return f"urn:li:organization:{self.settings['organization_id']}"
+        return f"{ORGANIZATION_URN}{self.settings['organization_id']}"
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         headers = {

@@ -14,23 +14,22 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from publishers.base import (
-    ConfigError,
     ManualActionRequired,
     OutgoingPost,
     Publisher,
     Receipt,
+    Rule,
     SettingSpec,
+    number_setting,
 )
 from publishers.text import with_link
 
 CUT = "-" * 40
 
 
-class ManualPublisher(Publisher):
+class ManualPublisher(Publisher, kind="manual", display_name="Manual (e.g. XING)"):
     """Prepares posts for a network that has no API; a person publishes them by hand."""
 
-    kind: ClassVar[str] = "manual"
-    display_name: ClassVar[str] = "Manual (e.g. XING)"
     appends_link: ClassVar[bool] = True
     supports_media: ClassVar[bool] = True  # the person attaches them; alt text is listed
     uses_http: ClassVar[bool] = False
@@ -48,11 +47,10 @@ class ManualPublisher(Publisher):
             default="https://www.xing.com/",
             help="where the person posts, e.g. the company page on XING",
         ),
-        SettingSpec(
+        number_setting(
             "max_characters",
-            type="int",
-            required=False,
-            help="the network's character limit, if there is one (XING publishes none)",
+            "the network's character limit, if there is one (XING publishes none)",
+            Rule("not_at_least", "is not at least 1", low=1),
         ),
     )
 
@@ -63,21 +61,6 @@ class ManualPublisher(Publisher):
         # Problems and instructions name the network itself, not "Manual".
         self.display_name = self.settings["network_name"]  # type: ignore[misc]
         self.text_limit = self.settings["max_characters"]  # type: ignore[misc]
-
-    @classmethod
-    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """The base checks, plus a positive limit when one is given."""
-        clean = super().clean_settings(settings)
-        limit = clean["max_characters"]
-        if limit is not None and limit < 1:
-            raise ConfigError(
-                cls.kind,
-                "max_characters",
-                f"{limit!r} is not at least 1",
-                code="not_at_least",
-                params={"value": limit, "low": 1},
-            )
-        return clean
 
     def instructions(self, post: OutgoingPost) -> str:
         """What the person does, with the text to paste between two cut lines."""

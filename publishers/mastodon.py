@@ -20,17 +20,19 @@ import regex
 
 from publishers.base import (
     AuthError,
-    ConfigError,
     DeliveryError,
     Media,
     OutgoingPost,
     Problem,
     Publisher,
     Receipt,
+    Rule,
     SettingSpec,
     TransientError,
+    language_setting,
     problem,
     secret_setting,
+    server_setting,
     timeout_setting,
 )
 from publishers.http import json_object, without_id
@@ -121,21 +123,16 @@ def status_length(text: str) -> int:
     return len(_GRAPHEME.findall(countable_text(text)))
 
 
-class MastodonPublisher(Publisher):
+class MastodonPublisher(Publisher, kind="mastodon", display_name="Mastodon"):
     """Posts statuses to one account on a Mastodon server."""
 
-    kind: ClassVar[str] = "mastodon"
-    display_name: ClassVar[str] = "Mastodon"
     text_limit: ClassVar[int | None] = 500
     appends_link: ClassVar[bool] = True
     supports_media: ClassVar[bool] = True
     connect_timeout: ClassVar[float | None] = 5.0
     settings_spec = (
-        SettingSpec(
-            "instance_url",
-            type="url",
-            help="address of the Mastodon server, e.g. https://social.example.de",
-            base_address=True,
+        server_setting(
+            "instance_url", "address of the Mastodon server, e.g. https://social.example.de"
         ),
         secret_setting(
             "access_token",
@@ -149,11 +146,10 @@ class MastodonPublisher(Publisher):
             choices=VISIBILITIES,
             help="who sees the posts: public, unlisted or private (followers only)",
         ),
-        SettingSpec(
-            "language",
-            required=False,
-            default="de",
-            help="ISO 639 language code of the posts, e.g. de",
+        language_setting(
+            "ISO 639 language code of the posts, e.g. de",
+            Rule("not_iso_639", "is not an ISO 639 code like 'de'", pattern=r"[a-z]{2,3}"),
+            lower_case=True,
         ),
         SettingSpec(
             "max_characters",
@@ -174,20 +170,6 @@ class MastodonPublisher(Publisher):
     ) -> None:
         super().__init__(settings, allow_private_network=allow_private_network)
         self.text_limit = self.settings["max_characters"]  # type: ignore[misc]
-
-    @classmethod
-    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        clean = super().clean_settings(settings)
-        clean["language"] = clean["language"].lower()
-        if not re.fullmatch(r"[a-z]{2,3}", clean["language"]):
-            raise ConfigError(
-                cls.kind,
-                "language",
-                f"{clean['language']!r} is not an ISO 639 code like 'de'",
-                code="not_iso_639",
-                params={"value": clean["language"]},
-            )
-        return clean
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         url, token = self.settings["instance_url"] + path, self.settings["access_token"]

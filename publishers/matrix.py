@@ -15,21 +15,21 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from publishers.base import (
     AuthError,
-    ConfigError,
     DeliveryError,
     OutgoingPost,
     Publisher,
     RateLimited,
     Receipt,
+    Rule,
     SettingSpec,
     TransientError,
     secret_setting,
+    server_setting,
     timeout_setting,
 )
 from publishers.http import (
@@ -53,7 +53,6 @@ DEDUPLICATION_BASIS = (
 )
 # How many pages of relations (100 each) `fetch_metrics` reads before it stops counting.
 MAX_RELATION_PAGES = 10
-_ROOM = re.compile(r"[!#][^\s:]+(:\S+)?")
 _LINK = re.compile(r"https?://[^\s<>\"]+")
 _LINK_TAIL = ".,;:!?)]}'\""
 
@@ -94,22 +93,18 @@ def permalink(room: str, event_id: str) -> str:
     return f"https://matrix.to/#/{_path(room)}/{_path(event_id)}{via}"
 
 
-class MatrixPublisher(Publisher):
+class MatrixPublisher(Publisher, kind="matrix", display_name="Matrix room"):
     """Posts text messages to one Matrix room as a bot account."""
 
-    kind: ClassVar[str] = "matrix"
-    display_name: ClassVar[str] = "Matrix room"
     text_limit: ClassVar[int | None] = MAX_CONTENT_BYTES
     counted_as: ClassVar[str] = "bytes (UTF-8, text and its HTML copy together)"
     appends_link: ClassVar[bool] = True
     # The room id an alias resolved to (read once, when needed).
     _room_id: str | None = None
     settings_spec = (
-        SettingSpec(
+        server_setting(
             "homeserver_url",
-            type="url",
-            help="address of the homeserver's client API, e.g. https://matrix.example.de",
-            base_address=True,
+            "address of the homeserver's client API, e.g. https://matrix.example.de",
         ),
         secret_setting(
             "access_token",
@@ -118,24 +113,15 @@ class MatrixPublisher(Publisher):
         SettingSpec(
             "room",
             help="the room's id (!abc123:example.de) or alias (#redaktion:example.de)",
+            # An alias always names its server; an id may leave it out.
+            rule=Rule(
+                "not_matrix_room",
+                "is neither a room id (!id:server) nor an alias (#name:server)",
+                pattern=r"![^\s:]+(?::\S+)?|#[^\s:]+:\S+",
+            ),
         ),
         timeout_setting("the homeserver"),
     )
-
-    @classmethod
-    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """The base checks, plus a room id or alias."""
-        clean = super().clean_settings(settings)
-        room = clean["room"]
-        if not _ROOM.fullmatch(room) or (room.startswith("#") and ":" not in room):
-            raise ConfigError(
-                cls.kind,
-                "room",
-                f"{room!r} is neither a room id (!id:server) nor an alias (#name:server)",
-                code="not_matrix_room",
-                params={"value": room},
-            )
-        return clean
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         url, token = self.settings["homeserver_url"] + path, self.settings["access_token"]

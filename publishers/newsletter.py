@@ -38,8 +38,11 @@ from publishers.base import (
     Problem,
     Publisher,
     Receipt,
+    Rule,
     SettingSpec,
     TransientError,
+    language_setting,
+    number_setting,
     problem,
     secret_setting,
     timeout_setting,
@@ -161,11 +164,9 @@ class _CheckedSMTPSSL(_CheckedSMTP, smtplib.SMTP_SSL):
     """
 
 
-class NewsletterPublisher(Publisher):
+class NewsletterPublisher(Publisher, kind="newsletter", display_name="Newsletter (SMTP)"):
     """Sends each post as a newsletter e-mail through an SMTP server."""
 
-    kind: ClassVar[str] = "newsletter"
-    display_name: ClassVar[str] = "Newsletter (SMTP)"
     uses_http: ClassVar[bool] = False
     # The password goes to this server (in the clear with security "none"); the
     # unsubscribe address is only a link in the e-mail.
@@ -179,12 +180,12 @@ class NewsletterPublisher(Publisher):
             default="starttls",
             help="starttls (port 587), ssl (port 465), or none (only for a server on this "
             "machine, for tests)",
+            choices=SECURITY_MODES,
         ),
-        SettingSpec(
+        number_setting(
             "port",
-            type="int",
-            required=False,
-            help="SMTP port; empty: 587 for starttls, 465 for ssl, 25 for none",
+            "SMTP port; empty: 587 for starttls, 465 for ssl, 25 for none",
+            Rule("not_port", "is not a port number", low=1, high=65535),
         ),
         SettingSpec("username", required=False, help="SMTP login; empty: send without login"),
         secret_setting(
@@ -226,11 +227,14 @@ class NewsletterPublisher(Publisher):
             default="",
             help="text under every issue: how to unsubscribe, imprint (Impressum)",
         ),
-        SettingSpec(
-            "language",
-            required=False,
-            default="de",
-            help="ISO 639 language code of the newsletter, e.g. de",
+        language_setting(
+            "ISO 639 language code of the newsletter, e.g. de",
+            Rule(
+                "not_language_code",
+                "is not a language code like 'de'",
+                pattern=r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*",
+            ),
+            lower_case=True,
         ),
         SettingSpec(
             "ca_file",
@@ -245,15 +249,7 @@ class NewsletterPublisher(Publisher):
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         """The base checks, plus the rules that make a sendable, compliant message."""
         clean = super().clean_settings(settings)
-        security = clean["security"] = clean["security"].lower()
-        if security not in SECURITY_MODES:
-            raise ConfigError(
-                cls.kind,
-                "security",
-                f"{security!r} is not one of {', '.join(SECURITY_MODES)}",
-                code="not_one_of",
-                params={"value": security, "choices": ", ".join(SECURITY_MODES)},
-            )
+        security = clean["security"]
         if security == "none" and clean["host"].lower().strip("[]") not in LOCAL_HOSTS:
             raise ConfigError(
                 cls.kind,
@@ -264,14 +260,6 @@ class NewsletterPublisher(Publisher):
             )
         if clean["port"] is None:
             clean["port"] = DEFAULT_PORTS[security]
-        if not 1 <= clean["port"] <= 65535:
-            raise ConfigError(
-                cls.kind,
-                "port",
-                f"{clean['port']!r} is not a port number",
-                code="not_port",
-                params={"value": clean["port"]},
-            )
         if clean["password"] and not clean["username"]:
             raise ConfigError(
                 cls.kind,
@@ -339,15 +327,6 @@ class NewsletterPublisher(Publisher):
                 "unsubscribe_url",
                 "a newsletter must offer unsubscribing: set unsubscribe_url or unsubscribe_mailto",
                 code="no_unsubscribe",
-            )
-        clean["language"] = clean["language"].lower()
-        if not re.fullmatch(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*", clean["language"]):
-            raise ConfigError(
-                cls.kind,
-                "language",
-                f"{clean['language']!r} is not a language code like 'de'",
-                code="not_language_code",
-                params={"value": clean["language"]},
             )
         return clean
 

@@ -29,8 +29,10 @@ from publishers.base import (
     PermanentError,
     Publisher,
     Receipt,
+    Rule,
     SettingSpec,
     TransientError,
+    language_setting,
 )
 from publishers.markup import clean_text, excerpt, one_line, to_html
 
@@ -81,11 +83,9 @@ class Entry:
         return replace(other, published=self.published, updated=self.updated) == self
 
 
-class FeedPublisher(Publisher):
+class FeedPublisher(Publisher, kind="rss", display_name="RSS/Atom feed"):
     """Writes each published post into a feed file that a web server hands to feed readers."""
 
-    kind: ClassVar[str] = "rss"
-    display_name: ClassVar[str] = "RSS/Atom feed"
     titled_as: ClassVar[str] = "a feed entry"
     uses_http: ClassVar[bool] = False
     settings_spec = (
@@ -118,11 +118,13 @@ class FeedPublisher(Publisher):
             help="one sentence about the feed (RSS requires one; empty: the title)",
         ),
         SettingSpec("author", help="who publishes the feed, e.g. Muster GmbH"),
-        SettingSpec(
-            "language",
-            required=False,
-            default="de",
-            help="language code of the entries, e.g. de or de-AT",
+        language_setting(
+            "language code of the entries, e.g. de or de-AT",
+            Rule(
+                "not_code_like_de",
+                "is not a code like 'de'",
+                pattern=r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*",
+            ),
         ),
         SettingSpec(
             "max_entries",
@@ -130,33 +132,18 @@ class FeedPublisher(Publisher):
             required=False,
             default=50,
             help=f"how many of the newest entries the feed keeps, 1 to {MAX_ENTRIES_LIMIT}",
+            minimum=1,
+            maximum=MAX_ENTRIES_LIMIT,
         ),
     )
 
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """The base checks, plus two different files and a sensible number of entries."""
+        """The base checks, plus two different files."""
         clean = super().clean_settings(settings)
         if clean["rss_path"] and Path(clean["rss_path"]) == Path(clean["path"]):
             raise ConfigError(
                 cls.kind, "rss_path", "must be another file than path", code="same_file"
-            )
-        if not 1 <= clean["max_entries"] <= MAX_ENTRIES_LIMIT:
-            raise ConfigError(
-                cls.kind,
-                "max_entries",
-                f"{clean['max_entries']!r} is not between 1 and {MAX_ENTRIES_LIMIT}",
-                code="not_between",
-                params={"value": clean["max_entries"], "low": 1, "high": MAX_ENTRIES_LIMIT},
-            )
-        language = clean["language"]
-        if not all(part.isascii() and part.isalnum() for part in language.split("-")):
-            raise ConfigError(
-                cls.kind,
-                "language",
-                f"{language!r} is not a code like 'de'",
-                code="not_code_like_de",
-                params={"value": language},
             )
         return clean
 

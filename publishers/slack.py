@@ -55,11 +55,9 @@ def escape_mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class SlackPublisher(WebhookChatPublisher):
+class SlackPublisher(WebhookChatPublisher, kind="slack", display_name="Slack"):
     """Posts messages to the Slack channel an incoming webhook was created for."""
 
-    kind: ClassVar[str] = "slack"
-    display_name: ClassVar[str] = "Slack"
     text_limit: ClassVar[int | None] = MAX_TEXT
     counted_as: ClassVar[str] = "characters (as sent: & < > count as their entities)"
     settings_spec = (

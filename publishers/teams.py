@@ -69,11 +69,9 @@ def _encoded(payload: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-class TeamsPublisher(WebhookChatPublisher):
+class TeamsPublisher(WebhookChatPublisher, kind="teams", display_name="Microsoft Teams"):
     """Posts Adaptive Cards to a Teams channel through a Workflows webhook."""
 
-    kind: ClassVar[str] = "teams"
-    display_name: ClassVar[str] = "Microsoft Teams"
     text_limit: ClassVar[int | None] = MAX_MESSAGE_BYTES
     counted_as: ClassVar[str] = "bytes (UTF-8, the whole card)"
     settings_spec = (

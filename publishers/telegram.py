@@ -24,9 +24,11 @@ from publishers.base import (
     Publisher,
     RateLimited,
     Receipt,
+    Rule,
     SettingSpec,
     TransientError,
     secret_setting,
+    server_setting,
     timeout_setting,
 )
 from publishers.http import channel_message, error_for, json_object_or_empty, mask, retry_after
@@ -38,9 +40,6 @@ if TYPE_CHECKING:
 
 DEFAULT_API_BASE = "https://api.telegram.org"
 MAX_TEXT = 4096
-PARSE_MODES = ("html", "none")
-# @channelusername (5-32 characters) or a numeric chat id (-100... for channels).
-_CHAT = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}|-?\d+")
 # Characters that would break out of the `/bot<token>/` path segment.
 _NOT_IN_TOKEN = re.compile(r"[\s/?#%]")
 
@@ -59,11 +58,9 @@ def channel_link(chat: Mapping[str, Any], message_id: int) -> str | None:
     return None
 
 
-class TelegramPublisher(Publisher):
+class TelegramPublisher(Publisher, kind="telegram", display_name="Telegram channel"):
     """Posts text messages to a Telegram channel (or group) as a bot."""
 
-    kind: ClassVar[str] = "telegram"
-    display_name: ClassVar[str] = "Telegram channel"
     text_limit: ClassVar[int | None] = MAX_TEXT
     counted_as: ClassVar[str] = "characters (Unicode code points, formatting excluded)"
     appends_link: ClassVar[bool] = True
@@ -78,6 +75,12 @@ class TelegramPublisher(Publisher):
             "chat_id",
             help="the channel: @channelname for a public channel, or its numeric id "
             "(-100...) for a private one",
+            # @channelusername (5-32 characters) or a numeric chat id (-100... for channels).
+            rule=Rule(
+                "not_telegram_chat",
+                "is neither @channelname nor a numeric chat id",
+                pattern=r"@[A-Za-z][A-Za-z0-9_]{3,31}|-?\d+",
+            ),
         ),
         SettingSpec(
             "parse_mode",
@@ -85,6 +88,8 @@ class TelegramPublisher(Publisher):
             default="html",
             help="html: send the text as escaped HTML (Telegram keeps it exactly as "
             "written); none: send it unparsed",
+            lower_case=True,
+            rule=Rule("not_html_or_none", "is not html or none", pattern="html|none"),
         ),
         SettingSpec(
             "link_preview",
@@ -100,20 +105,17 @@ class TelegramPublisher(Publisher):
             default=False,
             help="deliver without a notification sound",
         ),
-        SettingSpec(
+        server_setting(
             "api_base",
-            type="url",
-            required=False,
+            "address of the Bot API server (a self-hosted telegram-bot-api works too)",
             default=DEFAULT_API_BASE,
-            help="address of the Bot API server (a self-hosted telegram-bot-api works too)",
-            base_address=True,
         ),
         timeout_setting("Telegram"),
     )
 
     @classmethod
     def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """The base checks, plus a token that fits in a URL path and a valid chat."""
+        """The base checks, plus a token that fits in a URL path."""
         clean = super().clean_settings(settings)
         if _NOT_IN_TOKEN.search(clean["bot_token"]):
             # Never echo the token, not even a bad one.
@@ -122,23 +124,6 @@ class TelegramPublisher(Publisher):
                 "bot_token",
                 "contains spaces, '/', '?', '#' or '%'",
                 code="bad_token_characters",
-            )
-        if not _CHAT.fullmatch(clean["chat_id"]):
-            raise ConfigError(
-                cls.kind,
-                "chat_id",
-                f"{clean['chat_id']!r} is neither @channelname nor a numeric chat id",
-                code="not_telegram_chat",
-                params={"value": clean["chat_id"]},
-            )
-        clean["parse_mode"] = clean["parse_mode"].lower()
-        if clean["parse_mode"] not in PARSE_MODES:
-            raise ConfigError(
-                cls.kind,
-                "parse_mode",
-                f"{clean['parse_mode']!r} is not html or none",
-                code="not_html_or_none",
-                params={"value": clean["parse_mode"]},
             )
         return clean
 

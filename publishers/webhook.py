@@ -73,11 +73,9 @@ def message_id(idempotency_key: str) -> str:
     return "msg_" + hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:32]
 
 
-class WebhookPublisher(Publisher):
+class WebhookPublisher(Publisher, kind="webhook", display_name="Webhook"):
     """Sends each post to a URL the company controls (intranet, automation, CMS)."""
 
-    kind: ClassVar[str] = "webhook"
-    display_name: ClassVar[str] = "Webhook"
     supports_media = True
     settings_spec = (
         SettingSpec("url", type="url", help="where the JSON payload is POSTed"),

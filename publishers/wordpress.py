@@ -18,14 +18,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from publishers.base import (
     AuthError,
-    ConfigError,
     DeliveryError,
     OutgoingPost,
     Publisher,
     Receipt,
+    Rule,
     SettingSpec,
     TransientError,
     secret_setting,
+    server_setting,
     timeout_setting,
 )
 from publishers.http import (
@@ -48,7 +49,6 @@ _TAGS = re.compile(r"<[^>]*>")
 _GERMAN = str.maketrans(
     {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
 )
-_CATEGORY_IDS = re.compile(r"\d+(?:\s*,\s*\d+)*")
 
 
 def slug_for(title: str, idempotency_key: str) -> str:
@@ -74,21 +74,14 @@ def content_html(text: str) -> str:
     )
 
 
-class WordPressPublisher(Publisher):
+class WordPressPublisher(Publisher, kind="wordpress", display_name="WordPress blog"):
     """Publishes blog posts to a WordPress site (5.6 or newer) through its REST API."""
 
-    kind: ClassVar[str] = "wordpress"
-    display_name: ClassVar[str] = "WordPress blog"
     titled_as: ClassVar[str] = "a blog post"
     connect_timeout: ClassVar[float | None] = 5.0
     can_look_up: ClassVar[bool] = True  # by the slug the key gives
     settings_spec = (
-        SettingSpec(
-            "site_url",
-            type="url",
-            help="address of the blog, e.g. https://www.example.de",
-            base_address=True,
-        ),
+        server_setting("site_url", "address of the blog, e.g. https://www.example.de"),
         SettingSpec(
             "username",
             help="WordPress user the posts are published as (Author role or higher)",
@@ -104,6 +97,12 @@ class WordPressPublisher(Publisher):
             default="",
             help="ids of the categories every post goes into, comma-separated, e.g. 3,7 "
             "(empty: the site's default category)",
+            comma_list=True,
+            rule=Rule(
+                "not_number_list",
+                "is not a comma-separated list of numbers",
+                pattern=r"\d+(?:,\d+)*",
+            ),
         ),
         SettingSpec(
             "post_status",
@@ -122,22 +121,6 @@ class WordPressPublisher(Publisher):
         ),
         timeout_setting("the site", maximum=None),
     )
-
-    @classmethod
-    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        """The base checks, plus category ids and a known post status."""
-        clean = super().clean_settings(settings)
-        ids = clean["category_ids"] or ""
-        if ids and not _CATEGORY_IDS.fullmatch(ids):
-            raise ConfigError(
-                cls.kind,
-                "category_ids",
-                f"{ids!r} is not a comma-separated list of numbers",
-                code="not_number_list",
-                params={"value": ids},
-            )
-        clean["category_ids"] = ",".join(part.strip() for part in ids.split(",")) if ids else ""
-        return clean
 
     @property
     def category_ids(self) -> list[int]:

@@ -18,23 +18,22 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import regex
 
 from publishers.base import (
-    ConfigError,
     DeliveryError,
     OutgoingPost,
     PermanentError,
     Publisher,
     RateLimited,
     Receipt,
-    SettingSpec,
+    Rule,
     TransientError,
     api_base_setting,
     counts,
+    number_setting,
     secret_setting,
     timeout_setting,
 )
@@ -174,11 +173,9 @@ def weighted_length(text: str) -> int:
     return total
 
 
-class XPublisher(Publisher):
+class XPublisher(Publisher, kind="x", display_name="X"):
     """Posts to one X account with an OAuth 2.0 user-context token."""
 
-    kind: ClassVar[str] = "x"
-    display_name: ClassVar[str] = "X"
     text_limit: ClassVar[int | None] = TEXT_LIMIT
     counted_as: ClassVar[str] = "weighted characters"
     appends_link: ClassVar[bool] = True
@@ -190,28 +187,13 @@ class XPublisher(Publisher):
             "(scopes tweet.write, tweet.read and users.read)",
         ),
         api_base_setting("the X API", "https://api.x.com"),
-        SettingSpec(
+        number_setting(
             "monthly_post_budget",
-            type="int",
-            required=False,
-            help="most posts a month on this account (X bills each post); empty for no limit",
+            "most posts a month on this account (X bills each post); empty for no limit",
+            Rule("below", "is below 0", low=0),
         ),
         timeout_setting("X", maximum=None),
     )
-
-    @classmethod
-    def clean_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        clean = super().clean_settings(settings)
-        budget = clean["monthly_post_budget"]
-        if budget is not None and budget < 0:
-            raise ConfigError(
-                cls.kind,
-                "monthly_post_budget",
-                f"{budget!r} is below 0",
-                code="below",
-                params={"value": budget, "low": 0},
-            )
-        return clean
 
     @property
     def monthly_post_budget(self) -> int | None:

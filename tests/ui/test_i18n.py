@@ -71,16 +71,27 @@ def _raised_messages() -> dict[str, set[str]]:
 
 
 def _adapter_config_errors() -> dict[str, set[str]]:
-    """Every coded ConfigError the adapters raise: planner code `config_<code>` -> values."""
+    """Every coded ConfigError the adapters raise: planner code `config_<code>` -> values.
+
+    A setting's `Rule` names the code of the ConfigError it raises for a value it refuses.
+    """
     found: dict[str, set[str]] = {}
     for path in sorted(Path(publishers.__file__).parent.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ConfigError"):
+            called = getattr(getattr(node, "func", None), "id", None)
+            if not isinstance(node, ast.Call) or called not in {"ConfigError", "Rule"}:
                 continue
             named = {k.arg: k.value for k in node.keywords}
+            if called == "Rule":
+                code = node.args[0] if node.args else named.get("code")
+                assert isinstance(code, ast.Constant), ast.unparse(node)
+                found[f"config_{code.value}"] = {"value", *({"low", "high"} & set(named))}
+                continue
             code = named.get("code")
             if code is None:
                 continue  # an adapter's own check: said in English as it is
+            if (path.name, ast.unparse(code)) == ("base.py", "self.code"):
+                continue  # the refusal of a Rule, whose code is found where the Rule is written
             assert isinstance(code, ast.Constant), ast.unparse(node)
             params = named.get("params")
             keys = params.keys if isinstance(params, ast.Dict) else []
