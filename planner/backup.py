@@ -152,18 +152,31 @@ def back_up(*, engine: Engine, actor: User, path: Path, force: bool = False) -> 
         size=path.stat().st_size,
         sha256=_sha256(path),
     )
+    _record_database_event(
+        engine,
+        actor=actor,
+        action="backup",
+        note=f"backup at revision {result.revision} written to {str(path.absolute())!r} "
+        f"({result.size} bytes, sha256 {result.sha256})",
+    )
+    return result
+
+
+def _record_database_event(
+    engine: Engine, *, actor: User | None, action: str, note: str, actor_name: str | None = None
+) -> None:
+    """Write one audit event about the whole database, in a transaction of its own."""
     with Session(engine) as session:
         audit.record(
             session,
             actor=actor,
+            actor_name=actor_name,
             object_type="database",
-            object_id=backend,
-            action="backup",
-            note=f"backup at revision {result.revision} written to {str(path.absolute())!r} "
-            f"({result.size} bytes, sha256 {result.sha256})",
+            object_id=_backend(engine),
+            action=action,
+            note=note,
         )
         session.commit()
-    return result
 
 
 def _write_atomically(path: Path, force: bool, write: Callable[[Path], BackupInfo]) -> BackupInfo:
@@ -407,24 +420,16 @@ def restore(
     else:
         _restore_postgres(engine, info)
     upgrade(engine)
-    with Session(engine) as session:
-        audit.record(
-            session,
-            actor=None,
-            actor_name=actor.username if actor is not None else "system",
-            object_type="database",
-            object_id=backend,
-            action="restore",
-            note=f"restored from {str(path.absolute())!r} "
-            f"(revision {info.revision}, sha256 {digest})",
-        )
-        session.commit()
-        chain = audit.verify_rows(
-            dict(row)
-            for row in session.connection()
-            .execute(audit.AUDIT.select().order_by(audit.AUDIT.c.id))
-            .mappings()
-        )
+    _record_database_event(
+        engine,
+        actor=None,
+        actor_name=actor.username if actor is not None else "system",
+        action="restore",
+        note=f"restored from {str(path.absolute())!r} (revision {info.revision}, sha256 {digest})",
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(audit.AUDIT.select().order_by(audit.AUDIT.c.id)).mappings()
+        chain = audit.verify_rows(dict(row) for row in rows)
     return RestoreResult(
         path=path,
         backend=backend,

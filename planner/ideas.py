@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from difflib import SequenceMatcher
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, case, or_
 from sqlmodel import Session, col, func, select
@@ -270,24 +270,27 @@ def get_idea(session: Session, *, actor: User, idea_id: int) -> Idea:
     return idea
 
 
-def _filtered(
-    session: Session,
-    query: Any,
-    actor: User,
-    *,
-    status: IdeaStatus | None,
-    department: str | None,
-    urgency: Urgency | None,
-    mine: bool = False,
-) -> Any:
+class IdeaFilters(TypedDict, total=False):
+    """Which ideas a list keeps; `mine` keeps only the actor's own."""
+
+    status: IdeaStatus | None
+    department: str | None
+    urgency: Urgency | None
+    tag: str | None
+    mine: bool
+
+
+def _filtered(session: Session, query: Any, actor: User, filters: IdeaFilters) -> Any:
+    """`query` narrowed to the visible ideas that pass `filters` (all but the tag: see
+    `_has_tag`)."""
     query = _visible(query, actor)
-    if mine:
+    if filters.get("mine"):
         query = query.where(Idea.submitted_by_id == actor.id)
-    if status is not None:
+    if (status := filters.get("status")) is not None:
         query = query.where(Idea.status == status)
-    if department is not None:
+    if (department := filters.get("department")) is not None:
         query = query.where(Idea.department_id == get_department(session, department).id)
-    if urgency is not None:
+    if (urgency := filters.get("urgency")) is not None:
         query = query.where(Idea.urgency == urgency)
     return query
 
@@ -301,25 +304,14 @@ def list_ideas(
     session: Session,
     *,
     actor: User,
-    status: IdeaStatus | None = None,
-    department: str | None = None,
-    urgency: Urgency | None = None,
-    tag: str | None = None,
-    mine: bool = False,
     limit: int | None = None,
     offset: int = 0,
+    **filters: Unpack[IdeaFilters],
 ) -> list[Idea]:
     """Ideas the actor may see, newest first, filtered."""
-    query = _filtered(
-        session,
-        select(Idea),
-        actor,
-        status=status,
-        department=department,
-        urgency=urgency,
-        mine=mine,
-    )
+    query = _filtered(session, select(Idea), actor, filters)
     query = query.order_by(col(Idea.created_at).desc(), col(Idea.id).desc())
+    tag = filters.get("tag")
     if tag is None:
         query = query.offset(offset)
         if limit is not None:
@@ -331,28 +323,12 @@ def list_ideas(
     return ideas[offset:end]
 
 
-def count_ideas(
-    session: Session,
-    *,
-    actor: User,
-    status: IdeaStatus | None = None,
-    department: str | None = None,
-    urgency: Urgency | None = None,
-    tag: str | None = None,
-    mine: bool = False,
-) -> int:
+def count_ideas(session: Session, *, actor: User, **filters: Unpack[IdeaFilters]) -> int:
     """How many ideas `list_ideas` would give with the same filters (for paging)."""
     # Tags live in a JSON list: with a tag, the ideas' tags are read and matched here.
+    tag = filters.get("tag")
     columns = select(func.count()).select_from(Idea) if tag is None else select(Idea.tags)
-    query = _filtered(
-        session,
-        columns,
-        actor,
-        status=status,
-        department=department,
-        urgency=urgency,
-        mine=mine,
-    )
+    query = _filtered(session, columns, actor, filters)
     if tag is None:
         return int(session.exec(query).one())
     return sum(1 for tags in session.exec(query) if _has_tag(tags, tag))
@@ -446,39 +422,30 @@ def reject_idea(session: Session, *, actor: User, idea_id: int, reason: str) -> 
     """Reject an idea; the reason is required and shown to the contributor."""
     workflow.check_role("idea", "reject", actor)
     check_text(reason, "reason")
-    idea = get_idea(session, actor=actor, idea_id=idea_id)
-
-    def keep_reason() -> None:
-        idea.rejection_reason = reason.strip()
-
-    workflow.apply(
-        session,
-        kind="idea",
-        obj=idea,
-        action="reject",
-        actor=actor,
-        note=reason,
-        effect=keep_reason,
+    return _settle_rejection(
+        session, actor=actor, idea_id=idea_id, action="reject", note=reason, reason=reason.strip()
     )
-    return idea
 
 
 def reopen_idea(session: Session, *, actor: User, idea_id: int, note: str = "") -> Idea:
     """Put a rejected idea back into triage."""
     workflow.check_role("idea", "reopen", actor)
+    return _settle_rejection(
+        session, actor=actor, idea_id=idea_id, action="reopen", note=note, reason=None
+    )
+
+
+def _settle_rejection(
+    session: Session, *, actor: User, idea_id: int, action: str, note: str, reason: str | None
+) -> Idea:
+    """Take `action` on an idea whose rejection reason becomes `reason` (None: no longer)."""
     idea = get_idea(session, actor=actor, idea_id=idea_id)
 
-    def clear_reason() -> None:
-        idea.rejection_reason = None
+    def keep_reason() -> None:
+        idea.rejection_reason = reason
 
     workflow.apply(
-        session,
-        kind="idea",
-        obj=idea,
-        action="reopen",
-        actor=actor,
-        note=note,
-        effect=clear_reason,
+        session, kind="idea", obj=idea, action=action, actor=actor, note=note, effect=keep_reason
     )
     return idea
 

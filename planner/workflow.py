@@ -45,6 +45,12 @@ class Move:
 
 Table = Mapping[tuple[enum.StrEnum, str], Move]
 
+
+def _from_each(action: str, move: Move, *states: enum.StrEnum) -> Table:
+    """Rows of a table: `action` takes any of `states` where `move` says."""
+    return {(state, action): move for state in states}
+
+
 IDEA_MOVES: Table = {
     (IdeaStatus.submitted, "accept"): Move(IdeaStatus.accepted, _EDITORIAL),
     (IdeaStatus.submitted, "reject"): Move(IdeaStatus.rejected, _EDITORIAL, note_required=True),
@@ -66,16 +72,15 @@ PIECE_MOVES: Table = {
         for state in (PieceStatus.draft, PieceStatus.in_review, PieceStatus.changes_requested)
     },
     (PieceStatus.approved, "edit"): Move(PieceStatus.in_review, _EDITORIAL),
-    **{
-        (state, "archive"): Move(PieceStatus.archived, _EDITORIAL)
-        for state in (
-            PieceStatus.draft,
-            PieceStatus.in_review,
-            PieceStatus.changes_requested,
-            PieceStatus.approved,
-            PieceStatus.published,
-        )
-    },
+    **_from_each(
+        "archive",
+        Move(PieceStatus.archived, _EDITORIAL),
+        PieceStatus.draft,
+        PieceStatus.in_review,
+        PieceStatus.changes_requested,
+        PieceStatus.approved,
+        PieceStatus.published,
+    ),
     (PieceStatus.archived, "reopen"): Move(PieceStatus.draft, _EDITORIAL),
     # The scheduler, once every post of an approved piece is out and no series continues.
     (PieceStatus.approved, "publish"): Move(PieceStatus.published, SYSTEM),
@@ -104,24 +109,28 @@ POST_MOVES: Table = {
     (PostStatus.cancelled, "arrived"): Move(PostStatus.published, SYSTEM),
     # People. A post being sent may be cancelled: unless its request has started, it
     # does not go out (the worker checks right before each request).
-    **{(state, "move"): Move(PostStatus.planned, _EDITORIAL) for state in _POST_OPEN},
-    **{
-        (state, "cancel"): Move(PostStatus.cancelled, _EDITORIAL)
-        for state in (
-            *_POST_OPEN,
-            PostStatus.publishing,
-            PostStatus.needs_check,
-            PostStatus.awaiting_manual,
-        )
-    },
-    **{
-        (state, "retry"): Move(PostStatus.planned, _EDITORIAL)
-        for state in (PostStatus.failed, PostStatus.missed, PostStatus.needs_check)
-    },
-    **{
-        (state, "mark_posted"): Move(PostStatus.published, _EDITORIAL)
-        for state in (PostStatus.needs_check, PostStatus.awaiting_manual)
-    },
+    **_from_each("move", Move(PostStatus.planned, _EDITORIAL), *_POST_OPEN),
+    **_from_each(
+        "cancel",
+        Move(PostStatus.cancelled, _EDITORIAL),
+        *_POST_OPEN,
+        PostStatus.publishing,
+        PostStatus.needs_check,
+        PostStatus.awaiting_manual,
+    ),
+    **_from_each(
+        "retry",
+        Move(PostStatus.planned, _EDITORIAL),
+        PostStatus.failed,
+        PostStatus.missed,
+        PostStatus.needs_check,
+    ),
+    **_from_each(
+        "mark_posted",
+        Move(PostStatus.published, _EDITORIAL),
+        PostStatus.needs_check,
+        PostStatus.awaiting_manual,
+    ),
 }
 
 TABLES: dict[str, Table] = {"idea": IDEA_MOVES, "piece": PIECE_MOVES, "post": POST_MOVES}

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
-from sqlalchemy import Text
-from sqlalchemy.dialects import postgresql
+
+from planner.migrations.columns import add_columns, drop_columns, json, json_type, string
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -26,19 +26,15 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _json() -> sa.types.TypeEngine[object]:
-    return sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql")
-
-
 def upgrade() -> None:
     # Added nullable, filled from the pieces, then made NOT NULL: no server default is
     # left behind that the models do not declare.
-    with op.batch_alter_table("revisions", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("due_date", sa.Date(), nullable=True))
-        batch_op.add_column(
-            sa.Column("campaign", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True)
-        )
-        batch_op.add_column(sa.Column("tags", _json(), nullable=True))
+    add_columns(
+        "revisions",
+        sa.Column("due_date", sa.Date(), nullable=True),
+        string("campaign", 120, nullable=True),
+        json("tags", nullable=True),
+    )
     op.execute(
         """
         UPDATE revisions SET
@@ -53,11 +49,8 @@ def upgrade() -> None:
             existing_type=sqlmodel.sql.sqltypes.AutoString(length=120),
             nullable=False,
         )
-        batch_op.alter_column("tags", existing_type=_json(), nullable=False)
+        batch_op.alter_column("tags", existing_type=json_type(), nullable=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("revisions", schema=None) as batch_op:
-        batch_op.drop_column("tags")
-        batch_op.drop_column("campaign")
-        batch_op.drop_column("due_date")
+    drop_columns("revisions", "tags", "campaign", "due_date")

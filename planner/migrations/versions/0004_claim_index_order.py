@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from alembic import op
+from planner.migrations.columns import create_index, drop_index
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -23,14 +23,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("posts", schema=None) as batch_op:
-        batch_op.drop_index("ix_posts_status_publish_at")
-        batch_op.create_index(
-            "ix_posts_status_publish_at_id", ["status", "publish_at", "id"], unique=False
-        )
+    drop_index("posts", "status", "publish_at")
+    create_index("posts", "status", "publish_at", "id")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("posts", schema=None) as batch_op:
-        batch_op.drop_index("ix_posts_status_publish_at_id")
-        batch_op.create_index("ix_posts_status_publish_at", ["status", "publish_at"], unique=False)
+    drop_index("posts", "status", "publish_at", "id")
+    create_index("posts", "status", "publish_at")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from alembic import op
+from planner.migrations.columns import create_index, drop_index
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -23,10 +23,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("posts", schema=None) as batch_op:
-        batch_op.drop_index("ix_posts_status")
+    drop_index("posts", "status")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("posts", schema=None) as batch_op:
-        batch_op.create_index("ix_posts_status", ["status"], unique=False)
+    create_index("posts", "status")

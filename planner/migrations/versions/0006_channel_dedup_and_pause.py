@@ -13,11 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-import sqlmodel
-from alembic import op
-
-import planner.dbtypes
+from planner.migrations.columns import add_columns, boolean, drop_columns, string, text, timestamp
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -26,27 +22,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("channels", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("deduplicates", sa.Boolean(), server_default="0", nullable=False)
-        )
-        batch_op.add_column(
-            sa.Column(
-                "deduplication_basis",
-                sqlmodel.sql.sqltypes.AutoString(length=200),
-                server_default="",
-                nullable=False,
-            )
-        )
-        batch_op.add_column(
-            sa.Column("paused_until", planner.dbtypes.UTCDateTime(timezone=True), nullable=True)
-        )
-        batch_op.add_column(sa.Column("pause_reason", sa.Text(), nullable=True))
+    add_columns(
+        "channels",
+        boolean("deduplicates", server_default="0"),
+        string("deduplication_basis", 200, server_default=""),
+        timestamp("paused_until", nullable=True),
+        text("pause_reason", nullable=True),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("channels", schema=None) as batch_op:
-        batch_op.drop_column("pause_reason")
-        batch_op.drop_column("paused_until")
-        batch_op.drop_column("deduplication_basis")
-        batch_op.drop_column("deduplicates")
+    drop_columns("channels", "pause_reason", "paused_until", "deduplication_basis", "deduplicates")

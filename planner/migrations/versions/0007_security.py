@@ -19,10 +19,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 import planner.dbtypes
+from planner.migrations.columns import (
+    add_columns,
+    create_index,
+    drop_columns,
+    integer,
+    references,
+    string,
+    timestamp,
+)
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -34,57 +42,46 @@ def upgrade() -> None:
     # --- sign-in throttling -------------------------------------------------------------
     op.create_table(
         "sign_in_throttle",
-        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("failures", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("last_failure_at", planner.dbtypes.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("blocked_until", planner.dbtypes.UTCDateTime(timezone=True), nullable=True),
+        string("key", 100),
+        integer("failures", server_default="0"),
+        timestamp("last_failure_at", nullable=True),
+        timestamp("blocked_until", nullable=True),
         sa.PrimaryKeyConstraint("key"),
     )
 
     # --- sign-in sessions ---------------------------------------------------------------
     op.create_table(
         "user_sessions",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", planner.dbtypes.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen_at", planner.dbtypes.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", planner.dbtypes.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ended_at", planner.dbtypes.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("end_reason", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-        sa.Column(
-            "client",
-            sqlmodel.sql.sqltypes.AutoString(length=200),
-            server_default="",
-            nullable=False,
-        ),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"]),
+        integer("id"),
+        string("token_hash", 64),
+        integer("user_id"),
+        timestamp("created_at"),
+        timestamp("last_seen_at"),
+        timestamp("expires_at"),
+        timestamp("ended_at", nullable=True),
+        string("end_reason", 32, nullable=True),
+        string("client", 200, server_default=""),
+        references("user_id", "users"),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index("ix_user_sessions_token_hash", "user_sessions", ["token_hash"], unique=True)
-    op.create_index("ix_user_sessions_user_id", "user_sessions", ["user_id"])
+    create_index("user_sessions", "token_hash", unique=True)
+    create_index("user_sessions", "user_id")
 
     # --- audit hash chain ---------------------------------------------------------------
-    with op.batch_alter_table("audit_events", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("prev_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True)
-        )
-        batch_op.add_column(
-            sa.Column("hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True)
-        )
+    add_columns(
+        "audit_events",
+        string("prev_hash", 64, nullable=True),
+        string("hash", 64, nullable=True),
+    )
     _chain_stored_events()
     _refuse_rewrites()
 
 
 def downgrade() -> None:
     _allow_rewrites()
-    with op.batch_alter_table("audit_events", schema=None) as batch_op:
-        batch_op.drop_column("hash")
-        batch_op.drop_column("prev_hash")
+    drop_columns("audit_events", "hash", "prev_hash")
     _restore_sqlite_append_only()
-    op.drop_index("ix_user_sessions_user_id", table_name="user_sessions")
-    op.drop_index("ix_user_sessions_token_hash", table_name="user_sessions")
-    op.drop_table("user_sessions")
+    op.drop_table("user_sessions")  # and its indexes
     op.drop_table("sign_in_throttle")
 
 
