@@ -35,7 +35,18 @@ from planner.errors import (
     RestoreRefused,
 )
 from planner.migrate import current_revision, head_revision, upgrade
-from planner.models import AuditEvent, Idea, Post, PublishAttempt, Role, User, WorkerHeartbeat
+from planner.models import (
+    AuditEvent,
+    FormSubmission,
+    Idea,
+    Notification,
+    NotificationPreference,
+    Post,
+    PublishAttempt,
+    Role,
+    User,
+    WorkerHeartbeat,
+)
 from tests.conftest import POSTGRES_URL, World
 
 DEMO_PASSWORD = "demo-" + uuid.uuid4().hex[:12]  # made per run: no credential in the code
@@ -111,6 +122,12 @@ def _fill(session: Session) -> User:
     post_id = session.exec(select(func.min(Post.id))).one()
     session.add(PublishAttempt(post_id=post_id, worker="w1", outcome="failed", error="503"))
     session.add(WorkerHeartbeat(worker_id="w1", hostname="host", pid=4242, published=3))
+    assert admin.id is not None
+    session.add(FormSubmission(token="t" * 43, user_id=admin.id, action="idea", object_id=1))
+    session.add(
+        Notification(user_id=admin.id, kind="post_failed", object_type="post", object_id=post_id)
+    )
+    session.add(NotificationPreference(user_id=admin.id, kind="post_failed", email=True))
     session.commit()
     return admin
 
