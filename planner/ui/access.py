@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import streamlit as st
 from sqlmodel import Session
@@ -27,9 +26,9 @@ def permitted_user(session: Session, action: str) -> User | None:
     return actor
 
 
-@contextmanager
-def permitted(action: str) -> Iterator[tuple[Session, User | None]]:
-    """A database session for this run, and the signed-in user if they may do `action`
-    (None if not, with the refusal shown)."""
-    with Session(state.engine(), expire_on_commit=False) as session:
-        yield session, permitted_user(session, action)
+def page(
+    text_key: str, done_key: str | None = None, *, action: str
+) -> AbstractContextManager[tuple[Session, User]]:
+    """`state.page` for a user whose role allows `action`; anyone else sees the refusal
+    under the heading."""
+    return state.page(text_key, done_key, reader=lambda session: permitted_user(session, action))

@@ -144,10 +144,7 @@ def _column(session: Session, user: User, status: PieceStatus, count: int) -> No
 
 def render() -> None:
     """Draw the page."""
-    state.heading("board.heading", keys.BOARD_DONE)
-    with state.signed_in() as (session, user):
-        if user is None:
-            return
+    with state.page("board.heading", keys.BOARD_DONE) as (session, user):
         counts = pieces.count_pieces_by_status(session, actor=user)
         _chart(counts)
         for column, status in zip(st.columns(len(counts)), counts, strict=True):

@@ -223,10 +223,10 @@ def _state(channel: Channel) -> str:
 def render() -> None:
     """Draw the page."""
     t = state.t
-    state.heading("channels.heading", keys.CHANNELS_DONE)
-    with access.permitted("manage_channels") as (session, actor):
-        if actor is None:
-            return
+    with access.page("channels.heading", keys.CHANNELS_DONE, action="manage_channels") as (
+        session,
+        actor,
+    ):
         listed = channels.list_channels(session, actor=actor)
         tables.table(
             [

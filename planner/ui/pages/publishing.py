@@ -21,10 +21,7 @@ _BUTTONS = {
 def render() -> None:
     """Draw the page."""
     t = state.t
-    state.heading("pub.heading")
-    with state.signed_in() as (session, user):
-        if user is None:
-            return
+    with state.page("pub.heading") as (session, user):
         summary = publishing.status_summary(session, actor=user)
         st.subheader(t("pub.health"))
         if summary.workers:

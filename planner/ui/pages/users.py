@@ -207,10 +207,7 @@ def _email(
 def render() -> None:
     """Draw the page."""
     t = state.t
-    state.heading("users.heading", keys.USERS_DONE)
-    with access.permitted("manage_users") as (session, actor):
-        if actor is None:
-            return
+    with access.page("users.heading", keys.USERS_DONE, action="manage_users") as (session, actor):
         accounts = users.list_users(session, actor=actor)
         deps = users.list_departments(session, actor=actor)
         dep_names = {d.id: d.name for d in deps}
