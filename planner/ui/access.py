@@ -26,9 +26,19 @@ def permitted_user(session: Session, action: str) -> User | None:
     return actor
 
 
-def page(
-    text_key: str, done_key: str | None = None, *, action: str
-) -> AbstractContextManager[tuple[Session, User]]:
-    """`state.page` for a user whose role allows `action`; anyone else sees the refusal
-    under the heading."""
-    return state.page(text_key, done_key, reader=lambda session: permitted_user(session, action))
+# The action each page for admins needs, by page (as the app names pages: texts "<page>.…").
+ACTIONS = {
+    "users": "manage_users",
+    "departments": "manage_departments",
+    "channels": "manage_channels",
+    "settings": "change_settings",
+}
+
+
+def page(name: str, done_key: str) -> AbstractContextManager[tuple[Session, User]]:
+    """`state.page` for the page `name` (heading "<name>.heading") and a user whose role
+    allows its action in ACTIONS; anyone else sees the refusal under the heading."""
+    action = ACTIONS[name]
+    return state.page(
+        f"{name}.heading", done_key, reader=lambda session: permitted_user(session, action)
+    )

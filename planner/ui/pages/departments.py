@@ -12,10 +12,7 @@ from planner.ui import access, keys, moves, state, tables
 def render() -> None:
     """Draw the page."""
     t = state.t
-    with access.page("departments.heading", keys.DEPARTMENTS_DONE, action="manage_departments") as (
-        session,
-        actor,
-    ):
+    with access.page("departments", keys.DEPARTMENTS_DONE) as (session, actor):
         overview = users.department_overview(session, actor=actor)
         tables.table(
             [

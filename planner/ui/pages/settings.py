@@ -46,10 +46,7 @@ def _wanted(name: str) -> str:
 def render() -> None:
     """Draw the page."""
     t = state.t
-    with access.page("settings.heading", keys.SETTINGS_DONE, action="change_settings") as (
-        session,
-        actor,
-    ):
+    with access.page("settings", keys.SETTINGS_DONE) as (session, actor):
         current = org_settings.all_settings(session, actor=actor)
         slots: dict[str, DeltaGenerator] = {}
         with st.form(keys.SETTINGS_FORM):

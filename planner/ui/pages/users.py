@@ -200,7 +200,7 @@ def _email(
 def render() -> None:
     """Draw the page."""
     t = state.t
-    with access.page("users.heading", keys.USERS_DONE, action="manage_users") as (session, actor):
+    with access.page("users", keys.USERS_DONE) as (session, actor):
         accounts = users.list_users(session, actor=actor)
         deps = users.list_departments(session, actor=actor)
         dep_names = {d.id: d.name for d in deps}
