@@ -285,6 +285,28 @@ def test_bad_input_gets_field_messages_and_stores_nothing(org: Cli) -> None:
     assert json.loads(org.ok("ideas", "list", "--as", "ed", "--json")) == []
 
 
+def test_ideas_list_filters_by_status_urgency_tag_and_submitter(org: Cli) -> None:
+    for who, title, urgency, tags in (
+        ("mia", "Messe 2027", "high", "messe,b2b"),
+        ("mia", "Azubi-Tag", "normal", "karriere"),
+        ("ed", "Newsletter März", "high", "b2b"),
+    ):
+        org.ok(
+            "ideas", "submit", "--as", who, "--title", title, "--pitch", "Ein Pitch mit Inhalt",
+            "--department", "Marketing", "--urgency", urgency, "--tags", tags,
+        )  # fmt: skip
+    org.ok("ideas", "reject", "2", "--as", "ed", "--reason", "kein Budget")
+
+    def titles(*options: str) -> list[str]:
+        listed = json.loads(org.ok("ideas", "list", "--as", "ed", "--json", *options))
+        return sorted(i["title"] for i in listed)
+
+    assert titles("--urgency", "high") == ["Messe 2027", "Newsletter März"]
+    assert titles("--tag", "b2b", "--mine") == ["Newsletter März"]
+    assert titles("--status", "rejected") == ["Azubi-Tag"]
+    assert titles("--department", "Marketing", "--urgency", "normal") == ["Azubi-Tag"]
+
+
 def test_illegal_move_names_state_and_allowed_moves(org: Cli) -> None:
     org.ok(
         "ideas",

@@ -16,6 +16,8 @@ from planner.timezones import format_local
 
 IDEAS = Commands("ideas", "submit and triage ideas")
 COMMANDS = (IDEAS,)
+# The options of `ideas list` that pass on to `ideas.list_ideas` under their own names.
+_LIST_FILTERS = ("status", "department", "urgency", "tag", "mine")
 
 
 @IDEAS.command(
@@ -67,16 +69,8 @@ def cmd_ideas_submit(session: Session, actor: User, args: argparse.Namespace) ->
 @acting
 def cmd_ideas_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """List the ideas you may see."""
-    found = ideas.list_ideas(
-        session,
-        actor=actor,
-        status=args.status,
-        department=args.department,
-        urgency=args.urgency,
-        tag=args.tag,
-        mine=args.mine,
-        limit=args.limit,
-    )
+    filters = {name: getattr(args, name) for name in _LIST_FILTERS}
+    found = ideas.list_ideas(session, actor=actor, limit=args.limit, **filters)
     deps = users.department_names(session, actor=actor)
     rows = [
         {

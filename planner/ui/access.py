@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import streamlit as st
 from sqlmodel import Session
@@ -27,9 +26,19 @@ def permitted_user(session: Session, action: str) -> User | None:
     return actor
 
 
-@contextmanager
-def permitted(action: str) -> Iterator[tuple[Session, User | None]]:
-    """A database session for this run, and the signed-in user if they may do `action`
-    (None if not, with the refusal shown)."""
-    with Session(state.engine(), expire_on_commit=False) as session:
-        yield session, permitted_user(session, action)
+# The action each page for admins needs, by page (as the app names pages: texts "<page>.…").
+ACTIONS = {
+    "users": "manage_users",
+    "departments": "manage_departments",
+    "channels": "manage_channels",
+    "settings": "change_settings",
+}
+
+
+def page(name: str, done_key: str) -> AbstractContextManager[tuple[Session, User]]:
+    """`state.page` for the page `name` (heading "<name>.heading") and a user whose role
+    allows its action in ACTIONS; anyone else sees the refusal under the heading."""
+    action = ACTIONS[name]
+    return state.page(
+        f"{name}.heading", done_key, reader=lambda session: permitted_user(session, action)
+    )

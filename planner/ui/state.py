@@ -4,7 +4,7 @@ user, and the session's language with the texts, dates and notices written in it
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 
@@ -96,6 +96,23 @@ def signed_in() -> Iterator[tuple[Session, User | None]]:
     """A database session for this run, and the signed-in user read in it (None if nobody)."""
     with Session(engine(), expire_on_commit=False) as session:
         yield session, current_user(session)
+
+
+@contextmanager
+def page(
+    text_key: str,
+    done_key: str | None = None,
+    *,
+    reader: Callable[[Session], User | None] = current_user,
+) -> Iterator[tuple[Session, User]]:
+    """A page's heading, then a database session for this run and the user `reader` finds
+    in it; without one the run stops after the heading, as Streamlit gates a page."""
+    heading(text_key, done_key)
+    with Session(engine(), expire_on_commit=False) as session:
+        user = reader(session)
+        if user is None:
+            st.stop()
+        yield session, user
 
 
 def heading(text_key: str, done_key: str | None = None) -> None:

@@ -17,11 +17,14 @@ from planner.ui import keys, moves, paging, state
 PAGE_SIZE = 8
 
 _MOVES: dict[str, Callable[..., Piece]] = {
+    "approve": pieces.approve_piece,
     "submit": pieces.submit_piece,
     "revise": pieces.revise_piece,
     "archive": pieces.archive_piece,
     "reopen": pieces.reopen_piece,
 }
+# Moves that hold to the revision their button was shown for.
+_BOUND_TO_REVISION = frozenset({"approve"})
 
 
 def _move(piece_id: int, action: str, revision: int) -> None:
@@ -32,13 +35,9 @@ def _move(piece_id: int, action: str, revision: int) -> None:
     with state.signed_in() as (session, user):
         if user is None:
             return
+        bound = {"revision": revision} if action in _BOUND_TO_REVISION else {}
         try:
-            if action == "approve":
-                piece = pieces.approve_piece(
-                    session, actor=user, piece_id=piece_id, revision=revision
-                )
-            else:
-                piece = _MOVES[action](session, actor=user, piece_id=piece_id)
+            piece = _MOVES[action](session, actor=user, piece_id=piece_id, **bound)
         except PlannerError as err:
             moves.refused(keys.BOARD_ERRORS)[str(piece_id)] = moves.error_text(err)
             return
@@ -144,10 +143,7 @@ def _column(session: Session, user: User, status: PieceStatus, count: int) -> No
 
 def render() -> None:
     """Draw the page."""
-    state.heading("board.heading", keys.BOARD_DONE)
-    with state.signed_in() as (session, user):
-        if user is None:
-            return
+    with state.page("board.heading", keys.BOARD_DONE) as (session, user):
         counts = pieces.count_pieces_by_status(session, actor=user)
         _chart(counts)
         for column, status in zip(st.columns(len(counts)), counts, strict=True):

@@ -456,10 +456,7 @@ def _move(entries: list[CalendarEntry], user: User) -> None:
 def render() -> None:
     """Draw the page."""
     t = state.t
-    state.heading("calendar.heading")
-    with state.signed_in() as (session, user):
-        if user is None:
-            return
+    with state.page("calendar.heading") as (session, user):
         st.caption(t("calendar.zone", zone=user.timezone))
         state.show_done(keys.CAL_DONE)
         view, anchor, channel_id, department_id = _filters(session, user)

@@ -127,26 +127,18 @@ def _form(session: Session, actor: User, channel: Channel | None, kind: str) -> 
     name = st.session_state.get(f"{keys.CHANNELS_NAME}{target}", "")
     cap = st.session_state.get(f"{keys.CHANNELS_CAP}{target}")
     settings = _typed_settings(spec, target)
+    # What a new channel and a changed one both take from the form.
+    values: dict[str, Any] = {"name": name, "daily_cap": int(cap) if cap is not None else None}
     try:
         if channel is None:
             settings = {k: v for k, v in settings.items() if v != ""}
             saved_channel = channels.create_channel(
-                session,
-                actor=actor,
-                kind=kind,
-                name=name,
-                settings=settings,
-                daily_cap=int(cap) if cap is not None else None,
+                session, actor=actor, kind=kind, settings=settings, **values
             )
             done = t("channels.added", name=saved_channel.name)
         else:
             saved_channel = channels.update_channel(
-                session,
-                actor=actor,
-                ref=channel.id or 0,
-                name=name,
-                settings=settings,
-                daily_cap=int(cap) if cap is not None else None,
+                session, actor=actor, ref=channel.id or 0, settings=settings, **values
             )
             done = t("channels.saved", name=saved_channel.name)
     except ValidationFailed as err:
@@ -223,10 +215,7 @@ def _state(channel: Channel) -> str:
 def render() -> None:
     """Draw the page."""
     t = state.t
-    state.heading("channels.heading", keys.CHANNELS_DONE)
-    with access.permitted("manage_channels") as (session, actor):
-        if actor is None:
-            return
+    with access.page("channels", keys.CHANNELS_DONE) as (session, actor):
         listed = channels.list_channels(session, actor=actor)
         tables.table(
             [

@@ -12,10 +12,7 @@ from planner.ui import access, keys, moves, state, tables
 def render() -> None:
     """Draw the page."""
     t = state.t
-    state.heading("departments.heading", keys.DEPARTMENTS_DONE)
-    with access.permitted("manage_departments") as (session, actor):
-        if actor is None:
-            return
+    with access.page("departments", keys.DEPARTMENTS_DONE) as (session, actor):
         overview = users.department_overview(session, actor=actor)
         tables.table(
             [

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import streamlit as st
 from sqlmodel import Session
@@ -20,6 +20,9 @@ from planner.errors import (
 from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User
 from planner.ui import keys, links, moves, rendered, state
 from planner.ui.plain import md
+
+# What the editor lists with its authors' names: a piece's revisions and its comments.
+_Written = TypeVar("_Written", Revision, Comment)
 
 
 def _variant_key(channel_id: int | None) -> str:
@@ -171,19 +174,27 @@ def _conflict(session: Session, user: User, piece: Piece) -> None:
         st.rerun()
 
 
-def _author_names(
-    session: Session, user: User, written: Sequence[Revision] | Sequence[Comment]
-) -> dict[int, str]:
-    """The display names of those who wrote `written`, by user id."""
-    return editing.display_names(session, actor=user, user_ids={w.author_id for w in written})
+def _written(
+    session: Session,
+    user: User,
+    piece: Piece,
+    heading: str,
+    read: Callable[..., list[_Written]],
+) -> tuple[list[_Written], dict[int, str]]:
+    """Under the subheader `heading`, the revisions or comments `read` lists for the piece,
+    with the display names of their authors by user id."""
+    assert piece.id is not None
+    st.subheader(state.t(heading))
+    written = read(session, actor=user, piece_id=piece.id)
+    return written, editing.display_names(
+        session, actor=user, user_ids={w.author_id for w in written}
+    )
 
 
 def _history(session: Session, user: User, piece: Piece) -> None:
     t = state.t
     assert piece.id is not None
-    st.subheader(t("editor.history"))
-    revisions = pieces.history(session, actor=user, piece_id=piece.id)
-    names = _author_names(session, user, revisions)
+    revisions, names = _written(session, user, piece, "editor.history", pieces.history)
     st.dataframe(
         [
             {
@@ -240,9 +251,7 @@ def _history(session: Session, user: User, piece: Piece) -> None:
 def _comments(session: Session, user: User, piece: Piece) -> None:
     t = state.t
     assert piece.id is not None
-    st.subheader(t("editor.comments"))
-    comments = pieces.list_comments(session, actor=user, piece_id=piece.id)
-    names = _author_names(session, user, comments)
+    comments, names = _written(session, user, piece, "editor.comments", pieces.list_comments)
     if not comments:
         st.caption(t("editor.no_comments"))
     for c in comments:
@@ -282,10 +291,7 @@ def _comments(session: Session, user: User, piece: Piece) -> None:
 def render() -> None:
     """Draw the page."""
     t = state.t
-    state.heading("editor.heading")
-    with state.signed_in() as (session, user):
-        if user is None:
-            return
+    with state.page("editor.heading") as (session, user):
         piece = _pick(session, user)
         if piece is None or piece.id is None:
             return

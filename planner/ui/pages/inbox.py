@@ -235,10 +235,7 @@ def _triage(session: Session, user: User, filters: dict[str, Any], total: int) -
 def render() -> None:
     """Draw the page."""
     t = state.t
-    state.heading("inbox.heading", keys.INBOX_DONE)
-    with state.signed_in() as (session, user):
-        if user is None:
-            return
+    with state.page("inbox.heading", keys.INBOX_DONE) as (session, user):
         _chart(session, user)
         filters = _filters(session, user)
         total = ideas.count_ideas(session, actor=user, **filters)

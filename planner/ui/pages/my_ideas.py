@@ -13,10 +13,7 @@ PAGE_SIZE = 50
 def render() -> None:
     """Draw the page."""
     t = state.t
-    state.heading("my_ideas.heading")
-    with state.signed_in() as (session, user):
-        if user is None:
-            return
+    with state.page("my_ideas.heading") as (session, user):
         total = ideas.count_ideas(session, actor=user, mine=True)
         if not total:
             st.info(t("my_ideas.empty"))

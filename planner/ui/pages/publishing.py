@@ -16,15 +16,14 @@ _BUTTONS = {
     "cancel": keys.PUB_CANCEL,
     "mark_posted": keys.PUB_MARK_POSTED,
 }
+# The counts of the health line, named as the status summary and the text "pub.counts" name them.
+_COUNTS = ("due", "held", "failed", "needs_check", "missed", "awaiting_manual")
 
 
 def render() -> None:
     """Draw the page."""
     t = state.t
-    state.heading("pub.heading")
-    with state.signed_in() as (session, user):
-        if user is None:
-            return
+    with state.page("pub.heading") as (session, user):
         summary = publishing.status_summary(session, actor=user)
         st.subheader(t("pub.health"))
         if summary.workers:
@@ -37,17 +36,7 @@ def render() -> None:
             st.success(t("pub.running"))
         for name, until in summary.paused:
             st.warning(t("pub.paused", channel=name, until=state.when(until, user.timezone)))
-        st.text(
-            t(
-                "pub.counts",
-                due=summary.due,
-                held=summary.held,
-                failed=summary.failed,
-                needs_check=summary.needs_check,
-                missed=summary.missed,
-                awaiting_manual=summary.awaiting_manual,
-            )
-        )
+        st.text(t("pub.counts", **{name: getattr(summary, name) for name in _COUNTS}))
         if user.role == Role.admin:
             frozen = st.toggle(t("pub.freeze"), value=summary.frozen, key=keys.PUB_FREEZE)
             if frozen != summary.frozen:

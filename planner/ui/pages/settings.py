@@ -46,10 +46,7 @@ def _wanted(name: str) -> str:
 def render() -> None:
     """Draw the page."""
     t = state.t
-    state.heading("settings.heading", keys.SETTINGS_DONE)
-    with access.permitted("change_settings") as (session, actor):
-        if actor is None:
-            return
+    with access.page("settings", keys.SETTINGS_DONE) as (session, actor):
         current = org_settings.all_settings(session, actor=actor)
         slots: dict[str, DeltaGenerator] = {}
         with st.form(keys.SETTINGS_FORM):

@@ -109,9 +109,12 @@ def _manage(session: Session, actor: User, accounts: list[User], departments: li
         return
     result = st.container()
 
-    def act(call: Callable[[], object], done: str, slot: DeltaGenerator) -> None:
+    def act(
+        change: Callable[..., object], done: str, slot: DeltaGenerator, **values: object
+    ) -> None:
+        """`change` the picked account with `values`; say `done`, or in `slot` why not."""
         try:
-            call()
+            change(session, actor=actor, username=target.username, **values)
         except ValidationFailed as err:
             for name, message in err.fields.items():
                 slot.error(f"{t('users.field.' + name)}: {moves.message(message)}")
@@ -125,29 +128,24 @@ def _manage(session: Session, actor: User, accounts: list[User], departments: li
     toggle_label = t("users.enable") if target.disabled else t("users.disable")
     if st.button(toggle_label, key=keys.USERS_TOGGLE):
         act(
-            lambda: users.set_disabled(
-                session, actor=actor, username=target.username, disabled=not target.disabled
-            ),
+            users.set_disabled,
             t(
                 "users.enabled_done" if target.disabled else "users.disabled_done",
                 username=target.username,
             ),
             result,
+            disabled=not target.disabled,
         )
     st.text_input(t("users.new_password"), type="password", key=keys.USERS_NEW_PASSWORD)
     password_slot = st.container()
     if st.button(t("users.reset"), key=keys.USERS_RESET):
         password = st.session_state.get(keys.USERS_NEW_PASSWORD, "")
         act(
-            lambda: users.set_password(
-                session,
-                actor=actor,
-                username=target.username,
-                password=password,
-                keep_session=st.session_state.get(keys.SESSION_TOKEN),  # this tab stays signed in
-            ),
+            users.set_password,
             t("users.reset_done", username=target.username),
             password_slot,
+            password=password,
+            keep_session=st.session_state.get(keys.SESSION_TOKEN),  # this tab stays signed in
         )
     roles = [r.value for r in Role]
     role = st.selectbox(
@@ -166,15 +164,11 @@ def _manage(session: Session, actor: User, accounts: list[User], departments: li
     role_slot = st.container()
     if st.button(t("users.role_save"), key=keys.USERS_ROLE_SAVE):
         act(
-            lambda: users.change_role(
-                session,
-                actor=actor,
-                username=target.username,
-                role=role,
-                department=department or None,
-            ),
+            users.change_role,
             t("users.role_done", username=target.username, role=t(f"role.{role}")),
             role_slot,
+            role=role,
+            department=department or None,
         )
     _email(session, actor, target, act)
 
@@ -183,7 +177,7 @@ def _email(
     session: Session,
     actor: User,
     target: User,
-    act: Callable[[Callable[[], object], str, DeltaGenerator], None],
+    act: Callable[..., None],
 ) -> None:
     """The address single sign-on matches the account by (empty removes it)."""
     t = state.t
@@ -196,21 +190,17 @@ def _email(
     slot = st.container()
     if st.button(t("users.sso_email_save"), key=keys.USERS_EMAIL_SAVE):
         act(
-            lambda: users.set_email(
-                session, actor=actor, username=target.username, email=address.strip() or None
-            ),
+            users.set_email,
             t("users.sso_email_done", username=target.username),
             slot,
+            email=address.strip() or None,
         )
 
 
 def render() -> None:
     """Draw the page."""
     t = state.t
-    state.heading("users.heading", keys.USERS_DONE)
-    with access.permitted("manage_users") as (session, actor):
-        if actor is None:
-            return
+    with access.page("users", keys.USERS_DONE) as (session, actor):
         accounts = users.list_users(session, actor=actor)
         deps = users.list_departments(session, actor=actor)
         dep_names = {d.id: d.name for d in deps}
