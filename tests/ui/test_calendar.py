@@ -389,3 +389,58 @@ def test_a_plan_file_that_would_move_a_post_that_went_out_names_the_line(
     assert not at.exception
     assert [e.value for e in at.main.error][1:] == [message]
     assert _post(database, post_id) == (PostStatus.published, when.astimezone(UTC))
+
+
+def _approve(database: str, piece_id: int) -> None:
+    """The editor writes the piece's text and submits it; the approver approves it as it is."""
+    engine = make_engine(database)
+    with Session(engine) as s:
+        ed = users.get_user(s, "ed")
+        pieces.edit_piece(
+            s, actor=ed, piece_id=piece_id, expected_revision=1, data={"body": "Messe-Text."}
+        )
+        piece = pieces.submit_piece(s, actor=ed, piece_id=piece_id)
+        pieces.approve_piece(
+            s, actor=users.get_user(s, "ada"), piece_id=piece_id, revision=piece.revision
+        )
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("username", "columns", "goes_out", "held"),
+    [
+        pytest.param(
+            "ed",
+            ("Channel", "When due"),
+            "✓ will be published",
+            "⏸ held: the channel is disabled",
+            id="en",
+        ),
+        pytest.param(
+            "admin",
+            ("Kanal", "Wenn fällig"),
+            "✓ wird veröffentlicht",
+            "⏸ wird zurückgehalten: der Kanal ist deaktiviert",
+            id="de",
+        ),
+    ],
+)
+def test_a_post_on_a_disabled_channel_is_shown_held_with_the_reason(
+    database: str, username: str, columns: tuple[str, str], goes_out: str, held: str
+) -> None:
+    ids = _setup(database)
+    _approve(database, ids["other_piece"])
+    _plan(database, ids["other_piece"], ids["social"], _in_days(3))
+    _plan(database, ids["other_piece"], ids["intranet"], _in_days(3, hour=11))
+    engine = make_engine(database)
+    with Session(engine) as s:
+        channels.set_enabled(s, actor=users.get_user(s, "admin"), ref="Intranet", enabled=False)
+    engine.dispose()
+    at = _list_view(open_page(sign_in(username, PASSWORD), "calendar"))
+    assert not at.exception
+    table = at.dataframe[0].value
+    channel, outlook = columns
+    assert dict(zip(table[channel], table[outlook], strict=True)) == {
+        "Social": goes_out,
+        "Intranet": held,
+    }

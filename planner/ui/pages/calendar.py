@@ -142,11 +142,14 @@ def _week(first: date, entries: list[CalendarEntry], user: User, crowded: set[in
         st.warning(t("calendar.crowded_slots", count=len(crowded)))
 
 
-def _readiness(entry: CalendarEntry) -> str:
-    """Whether a post still to go out may go out as is (its piece approved at this revision)."""
+def _outlook(entry: CalendarEntry) -> str:
+    """What the publishing engine will do with a post still to go out: send it, or hold it
+    and why (the engine's own reason, never worked out here)."""
     if entry.post.status not in _STILL_TO_GO:
         return ""
-    return state.t("calendar.ready.yes" if entry.ready else "calendar.ready.no")
+    if entry.hold is None:
+        return state.t("calendar.goes_out")
+    return state.t("calendar.held", reason=state.t(f"hold.{entry.hold.name}"))
 
 
 def _list(entries: list[CalendarEntry], user: User, crowded: set[int]) -> None:
@@ -162,7 +165,7 @@ def _list(entries: list[CalendarEntry], user: User, crowded: set[int]) -> None:
                 t("col.channel"): e.channel_name,
                 t("col.piece"): e.piece_title,
                 t("col.status"): t(f"status.{e.post.status}"),
-                t("calendar.col.ready"): _readiness(e),
+                t("calendar.col.outlook"): _outlook(e),
                 t("calendar.col.crowded"): "⚠" if e.post.id in crowded else "",
             }
             for e in entries
