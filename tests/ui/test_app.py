@@ -126,7 +126,7 @@ def test_editor_gets_the_calendar_in_english(database: str) -> None:
     at = sign_in("ed", PASSWORD)
     assert not at.exception
     assert at.title[0].value == "Calendar"
-    assert at.caption[0].value == "All times in your time zone Europe/Berlin."
+    assert at.main.text[0].value == "All times in your time zone Europe/Berlin."
 
 
 def test_submitting_an_idea_shows_field_errors_keeps_the_text_then_succeeds(

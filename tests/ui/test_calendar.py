@@ -12,7 +12,17 @@ from planner.db import make_engine
 from planner.models import PostStatus
 from planner.timezones import zone
 from planner.ui import keys
-from tests.ui.conftest import PASSWORD, account, open_page, set_post_status, sign_in
+from planner.ui.i18n import translate
+from tests.ui.conftest import (
+    PASSWORD,
+    account,
+    assert_readable_bars,
+    charts_shown,
+    kept_whole,
+    open_page,
+    set_post_status,
+    sign_in,
+)
 
 BERLIN = zone("Europe/Berlin")
 YEAR = datetime.now(UTC).year + 1
@@ -244,13 +254,19 @@ def test_month_view_counts_days_marks_crowded_and_empty_ones_in_german(database:
     at.date_input(key=keys.CAL_DATE).set_value(when.date()).run()
     assert not at.exception
     assert [w.value for w in at.warning] == ["6 Beiträge: voll"]
-    assert "– frei –" in [c.value for c in at.caption]
+    assert "– frei –" in [c.value for c in at.text]
+    # In the text's own colour: a caption's grey is too faint.
+    assert "– frei –" not in [c.value for c in at.caption]
     assert at.main.get("vega_lite_chart")  # posts per channel per week
     at.selectbox(key=keys.CAL_CHANNEL).set_value(ids["intranet"]).run()
     assert "1 Beitrag/Beiträge" in [t.value for t in at.text]
     assert not at.warning
     at.radio(key=keys.CAL_VIEW).set_value("week").run()
     assert [t.value for t in at.text if "·" in t.value] == [
+        "10:00 · Intranet · Azubi-Tag <b>2027</b> (geplant)"
+    ]
+    week = kept_whole(at, keys.CAL_WEEK)  # no word in the narrow day columns is cut
+    assert [t.value for t in week.get("text") if "·" in t.value] == [
         "10:00 · Intranet · Azubi-Tag <b>2027</b> (geplant)"
     ]
 
@@ -299,14 +315,14 @@ def test_the_calendar_offers_only_the_moves_the_workflow_allows_for_the_post(
     assert not at.exception
     assert _move_buttons(at) == buttons
     assert any(t.key == keys.CAL_MOVE_WHEN for t in at.text_input) is time_asked
-    in_flight = "This post is being sent right now." in " ".join(c.value for c in at.caption)
+    in_flight = "This post is being sent right now." in " ".join(c.value for c in at.text)
     assert in_flight is (status == PostStatus.publishing)
     if buttons:
         picked = at.selectbox(key=keys.CAL_MOVE_POST)
         assert picked.value == post_id
         assert picked.options[0].endswith(f"({status.value.replace('_', ' ')})")
     else:
-        assert "Nothing to move in the range shown." in [c.value for c in at.caption]
+        assert "Nothing to move in the range shown." in [c.value for c in at.text]
 
 
 def test_approvers_get_no_move_buttons(database: str) -> None:
@@ -444,3 +460,30 @@ def test_a_post_on_a_disabled_channel_is_shown_held_with_the_reason(
         "Social": goes_out,
         "Intranet": held,
     }
+
+
+@pytest.mark.parametrize(("username", "lang"), [("admin", "de"), ("ed", "en")])
+def test_the_weekly_chart_names_every_week_and_channel_with_its_numbers_as_text(
+    database: str, username: str, lang: str
+) -> None:
+    ids = _setup(database)
+    when = _in_days(2)
+    _plan(database, ids["other_piece"], ids["social"], when)
+    _plan(database, ids["other_piece"], ids["social"], when + timedelta(hours=2))
+    _plan(database, ids["hr_piece"], ids["intranet"], when)
+    at = open_page(sign_in(username, PASSWORD), "calendar")
+    at.date_input(key=keys.CAL_DATE).set_value(when.date())
+    at.radio(key=keys.CAL_VIEW).set_value("week").run()
+    [(spec, table)] = charts_shown(at)
+    monday = (when.date() - timedelta(days=when.weekday())).strftime(translate(lang, "format.date"))
+    assert_readable_bars(spec, [monday], lang, translate(lang, "calendar.chart_title"))
+    assert spec["encoding"]["color"]["field"] == "part"  # the channels, stacked
+    assert table == [
+        [
+            translate(lang, "calendar.chart_week"),
+            translate(lang, "col.channel"),
+            translate(lang, "calendar.chart_posts"),
+        ],
+        [monday, "Social", "2"],
+        [monday, "Intranet", "1"],
+    ]
