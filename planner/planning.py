@@ -16,8 +16,9 @@ from itertools import islice
 from typing import Any
 
 from dateutil.rrule import rrulestr
-from sqlalchemy import ColumnElement, and_, case, func, or_
+from sqlalchemy import ColumnElement, case, func, or_
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
 
 from planner import audit, checks, workflow
@@ -68,6 +69,7 @@ class HoldReason(StrEnum):
     channel_disabled = "the channel is disabled"
     channel_needs_reconnect = "the channel needs to be reconnected"
     no_adapter = "there is no publisher for this kind of channel yet"
+    channel_paused = "the channel asked to wait (rate limit)"
 
 
 @dataclass(frozen=True)
@@ -416,13 +418,14 @@ CALENDAR_LIMIT = 2000
 class CalendarEntry:
     """A post as the calendar shows it: with its piece's title and its channel's name.
 
-    `ready`: its piece is approved at its current revision, so the post may go out as is.
+    `hold`: why the publishing engine would hold the post when it is due (the same answer
+    as `post_hold_reason`), or None when it may go out as things stand.
     """
 
     post: Post
     piece_title: str
     channel_name: str
-    ready: bool = False
+    hold: HoldReason | None = None
 
 
 def _calendar_scope(query: Any, *, channel_id: int | None, department_id: int | None) -> Any:
@@ -452,19 +455,26 @@ def calendar_entries(
 ) -> list[CalendarEntry]:
     """Planned and published posts in [start, end), by time; only that range is read."""
     require(actor, "view_pieces")
-    ready = and_(
-        col(Piece.status).in_([PieceStatus.approved, PieceStatus.published]),
-        col(Piece.approved_revision) == col(Piece.revision),
-    )
     query = (
-        select(Post, Piece.title, Channel.name, ready)
+        select(Post, Piece, Channel)
         .join(Piece, col(Post.piece_id) == Piece.id)
         .join(Channel, col(Post.channel_id) == Channel.id)
         .where(col(Post.publish_at) >= start, col(Post.publish_at) < end)
+        # Only what the calendar and the hold check read: not every piece's text.
+        .options(load_only(*_HOLD_PIECE_FACTS), load_only(*_HOLD_CHANNEL_FACTS))
     )
     query = _calendar_scope(query, channel_id=channel_id, department_id=department_id)
     rows = session.exec(query.order_by(col(Post.publish_at), col(Post.id)).limit(limit))
-    return [CalendarEntry(post, title, name, bool(ok)) for post, title, name, ok in rows]
+    frozen, now = is_frozen(session), utcnow()
+    return [
+        CalendarEntry(
+            post,
+            piece.title,
+            channel.name,
+            post_hold_reason(post, piece, channel, frozen=frozen, now=now),
+        )
+        for post, piece, channel in rows
+    ]
 
 
 def local_bounds(first: date, count: int, tz_name: str, *, step_days: int = 1) -> list[datetime]:
@@ -670,7 +680,28 @@ def posts_going_out(
     return due_posts(session, now=now, limit=limit, lateness=lateness)
 
 
-def _hold_reason(piece: Piece, channel: Channel) -> HoldReason | None:
+# The columns `post_hold_reason` and the calendar read (load_only wants attributes, which
+# SQLModel types as plain values).
+_HOLD_PIECE_FACTS: list[Any] = [Piece.title, Piece.status, Piece.revision, Piece.approved_revision]
+_HOLD_CHANNEL_FACTS: list[Any] = [
+    Channel.name,
+    Channel.enabled,
+    Channel.needs_reconnect,
+    Channel.kind,
+    Channel.paused_until,
+]
+
+
+def post_hold_reason(
+    post: Post, piece: Piece, channel: Channel, *, frozen: bool, now: datetime
+) -> HoldReason | None:
+    """Why the publishing engine holds `post` when it is due, or None if nothing does.
+
+    The one answer the held list, the ledger and the calendar give; it agrees with the
+    engine's `releasable` conditions. A rate-limit pause holds a post due before it ends.
+    """
+    if frozen:
+        return HoldReason.frozen
     # An edit after approval also moves the piece back to review, so check the revision
     # first: otherwise the more specific reason could never be given.
     if piece.approved_revision is not None and piece.approved_revision != piece.revision:
@@ -683,17 +714,17 @@ def _hold_reason(piece: Piece, channel: Channel) -> HoldReason | None:
         return HoldReason.channel_needs_reconnect
     if channel.kind not in REGISTRY:
         return HoldReason.no_adapter
+    if channel.paused_until is not None and channel.paused_until > max(now, post.publish_at):
+        return HoldReason.channel_paused
     return None
 
 
-def hold_reason(session: Session, post: Post) -> HoldReason | None:
+def hold_reason(session: Session, post: Post, *, now: datetime | None = None) -> HoldReason | None:
     """Why `post` may not go out when it is due, or None if nothing holds it."""
-    if is_frozen(session):
-        return HoldReason.frozen
     piece = session.get(Piece, post.piece_id)
     channel = session.get(Channel, post.channel_id)
     assert piece is not None and channel is not None  # foreign keys
-    return _hold_reason(piece, channel)
+    return post_hold_reason(post, piece, channel, frozen=is_frozen(session), now=now or utcnow())
 
 
 def held_posts(
@@ -706,7 +737,7 @@ def held_posts(
     frozen = is_frozen(session)
     held = []
     for post, piece, channel in session.exec(_due_query(now).order_by(col(Post.publish_at))):
-        reason = HoldReason.frozen if frozen else _hold_reason(piece, channel)
+        reason = post_hold_reason(post, piece, channel, frozen=frozen, now=now)
         if reason is not None:
             held.append(HeldPost(post, reason))
             if limit is not None and len(held) >= limit:

@@ -174,6 +174,24 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
 
 links.register(PAGES_BY_ROLE)
 
+# The sidebar's sections, in order; a role sees the sections holding any of its pages.
+SECTIONS: dict[str, list[str]] = {
+    "work": ["calendar", "editor", "inbox", "board", "approvals", "publishing"],
+    "ideas": ["submit_idea", "my_ideas"],
+    "admin": ["activity", "users", "departments", "channels", "settings"],
+}
+
+
+def sections_for(role: Role) -> dict[str, list[str]]:
+    """The pages `role` may open, by sidebar section (each in the role's order)."""
+    pages = PAGES_BY_ROLE[role]
+    grouped = {
+        section: [page for page in pages if page in members]
+        for section, members in SECTIONS.items()
+    }
+    return {section: listed for section, listed in grouped.items() if listed}
+
+
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
 
@@ -211,11 +229,19 @@ def _run() -> None:
         )
         nav.run()
         return
+    first = PAGES_BY_ROLE[user.role][0]
+    # Every page stays in sight: Streamlit would fold a long list behind "View N more".
     nav = st.navigation(
-        [
-            st.Page(page_path(page), title=t(f"nav.{page}"), url_path=page, default=i == 0)
-            for i, page in enumerate(PAGES_BY_ROLE[user.role])
-        ]
+        {
+            t(f"nav.section.{section}"): [
+                st.Page(
+                    page_path(page), title=t(f"nav.{page}"), url_path=page, default=page == first
+                )
+                for page in pages
+            ]
+            for section, pages in sections_for(user.role).items()
+        },
+        expanded=True,
     )
-    links.route(nav.url_path or PAGES_BY_ROLE[user.role][0], user.role)
+    links.route(nav.url_path or first, user.role)
     nav.run()

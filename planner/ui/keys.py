@@ -84,6 +84,7 @@ CAL_SERIES_RULE = "calendar_series_rule"
 CAL_SERIES_START = "calendar_series_start"
 CAL_SERIES_BUTTON = "calendar_series_button"
 CAL_SERIES_ERRORS = "calendar_series_errors"
+CAL_WEEK = "calendar_week"  # the week view's columns
 # Inbox, Board, Approvals
 INBOX_DEPARTMENT = "inbox_department"
 INBOX_URGENCY = "inbox_urgency"
@@ -111,6 +112,7 @@ BOARD_COMMENT_CANCEL = "board_comment_cancel"
 BOARD_DIALOG = "board_dialog"
 BOARD_ERRORS = "board_errors"
 BOARD_DONE = "board_done"
+BOARD_COLUMNS = "board_columns"  # one column per state
 APPROVALS_PAGE = "approvals_page"
 APPROVALS_PICK = "approvals_pick"
 APPROVALS_TABLE = "approvals_table"

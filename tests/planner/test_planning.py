@@ -457,25 +457,39 @@ def _frozen(world: World) -> Post:
     return post
 
 
-@pytest.mark.parametrize(
-    ("arrange", "reason"),
-    [
-        pytest.param(
-            _edited_after_approval, HoldReason.changed_after_approval, id="edited-after-approval"
-        ),
-        pytest.param(_draft_piece, HoldReason.not_approved, id="draft-never-approved"),
-        pytest.param(_piece_in_review, HoldReason.not_approved, id="in-review-not-yet-approved"),
-        pytest.param(_changes_requested, HoldReason.not_approved, id="changes-requested"),
-        pytest.param(_piece_archived, HoldReason.not_approved, id="piece-archived"),
-        pytest.param(_channel_disabled, HoldReason.channel_disabled, id="channel-disabled"),
-        pytest.param(
-            _channel_needs_reconnect,
-            HoldReason.channel_needs_reconnect,
-            id="channel-needs-reconnect",
-        ),
-        pytest.param(_frozen, HoldReason.frozen, id="publishing-frozen"),
-    ],
-)
+def _approved_post(world: World) -> Post:
+    return _plan(world, _approved(world), _channel(world), AT)
+
+
+def _channel_paused(world: World) -> Post:
+    channel = _channel(world)
+    post = _plan(world, _approved(world), channel, AT)
+    channel.paused_until = LATER + timedelta(hours=1)  # what a 429 with Retry-After does
+    world.session.add(channel)
+    world.session.commit()
+    return post
+
+
+_HOLDS = [
+    pytest.param(
+        _edited_after_approval, HoldReason.changed_after_approval, id="edited-after-approval"
+    ),
+    pytest.param(_draft_piece, HoldReason.not_approved, id="draft-never-approved"),
+    pytest.param(_piece_in_review, HoldReason.not_approved, id="in-review-not-yet-approved"),
+    pytest.param(_changes_requested, HoldReason.not_approved, id="changes-requested"),
+    pytest.param(_piece_archived, HoldReason.not_approved, id="piece-archived"),
+    pytest.param(_channel_disabled, HoldReason.channel_disabled, id="channel-disabled"),
+    pytest.param(
+        _channel_needs_reconnect,
+        HoldReason.channel_needs_reconnect,
+        id="channel-needs-reconnect",
+    ),
+    pytest.param(_frozen, HoldReason.frozen, id="publishing-frozen"),
+    pytest.param(_channel_paused, HoldReason.channel_paused, id="channel-paused"),
+]
+
+
+@pytest.mark.parametrize(("arrange", "reason"), _HOLDS)
 def test_due_post_is_held_with_the_reason(
     engine: Engine, world: World, arrange: Callable[[World], Post], reason: HoldReason
 ) -> None:
@@ -489,6 +503,44 @@ def test_due_post_is_held_with_the_reason(
         assert (
             planning.held_posts(fresh, actor=world.admin, now=DUE_AT - timedelta(minutes=1)) == []
         )
+
+
+@pytest.mark.parametrize(
+    ("arrange", "reason"),
+    [*_HOLDS, pytest.param(_approved_post, None, id="approved-on-a-working-channel")],
+)
+def test_calendar_gives_each_post_the_hold_the_engine_gives(
+    engine: Engine, world: World, arrange: Callable[[World], Post], reason: HoldReason | None
+) -> None:
+    post = arrange(world)
+
+    with Session(engine) as fresh:
+        # Seen days before it is due, the post already carries the reason it will be held for.
+        entries = planning.calendar_entries(
+            fresh, actor=world.editor, start=DUE_AT - timedelta(days=1), end=LATER
+        )
+        assert [(e.post.id, e.hold) for e in entries] == [(post.id, reason)]
+        # The engine agrees when the post is due: it sends exactly the posts nothing holds.
+        assert [p.id for p in planning.due_posts(fresh, now=LATER)] == (
+            [post.id] if reason is None else []
+        )
+        stored = fresh.get(Post, post.id)
+        assert stored is not None
+        assert planning.hold_reason(fresh, stored, now=LATER) == reason
+
+
+def test_a_pause_that_ends_before_the_post_is_due_does_not_hold_it(world: World) -> None:
+    post = _channel_paused(world)  # paused until an hour after LATER
+    s = world.session
+    assert planning.hold_reason(s, post, now=DUE_AT) == HoldReason.channel_paused
+    moved = planning.move_post(
+        s, actor=world.editor, post_id=post.id or 0, when=f"{YEAR}-01-16 09:00"
+    )
+    assert planning.hold_reason(s, moved, now=DUE_AT) is None
+    entries = planning.calendar_entries(
+        s, actor=world.editor, start=DUE_AT, end=DUE_AT + timedelta(days=2)
+    )
+    assert [(e.post.id, e.hold) for e in entries] == [(post.id, None)]
 
 
 def test_reapproved_piece_is_due_again_after_an_edit(world: World) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from sqlmodel import Session
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Block
 
 from planner import ideas, planning, users
 from planner.db import make_engine
@@ -125,3 +127,37 @@ def set_post_status(database: str, post_id: int, status: PostStatus) -> None:
         s.add(post)
         s.commit()
     engine.dispose()
+
+
+def charts_shown(at: AppTest) -> list[tuple[dict[str, Any], list[list[str]]]]:
+    """Each chart on the page as its Vega-Lite spec, with the rows of the table beside it
+    (its text equivalent; header first)."""
+    specs = [json.loads(chart.proto.spec) for chart in at.main.get("vega_lite_chart")]
+    tables = [
+        [list(table.value.columns), *table.value.astype(str).values.tolist()]
+        for table in at.main.table
+    ]
+    assert len(tables) == len(specs), "every chart has its numbers as a table beside it"
+    return list(zip(specs, tables, strict=True))
+
+
+def assert_readable_bars(spec: dict[str, Any], labels: list[str], lang: str, title: str) -> None:
+    """Horizontal bars with exactly `labels`, in order, upright and uncut, with room for
+    every row, described in `lang` by the chart's title."""
+    y = spec["encoding"]["y"]
+    assert (y["field"], y["sort"]) == ("label", labels)
+    assert y["axis"] == {"labelAngle": 0, "labelLimit": 0, "labelOverlap": False}
+    assert spec["height"] >= 30 * len(labels)
+    assert spec["autosize"]["type"] == "fit-x"  # the height is the bars', not the axes'
+    assert spec["title"] == title
+    assert spec["description"] == translate(lang, "chart.description", title=title)
+
+
+def kept_whole(at: AppTest, key: str) -> Block:
+    """The container keyed `key`, after checking that the page keeps its words whole."""
+    [style] = [h.proto.body for h in at.get("html") if f".st-key-{key} *" in h.proto.body]
+    assert "word-break: normal !important" in style
+    assert "overflow-wrap: normal !important" in style
+    [block] = [b for b in at.main.get("flex_container") if b.proto.id.endswith(f"-{key}")]
+    assert isinstance(block, Block)
+    return block

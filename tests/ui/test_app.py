@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+import streamlit as st
 from sqlmodel import Session
 
 from planner import channels, ideas, pieces, planning, throttle, users
@@ -13,8 +15,9 @@ from planner.db import make_engine
 from planner.errors import AuthenticationFailed
 from planner.models import Post, PostStatus, Role, utcnow
 from planner.ui import keys
-from planner.ui.app import PAGES_BY_ROLE, page_path
-from tests.ui.conftest import PASSWORD, open_page, sign_in
+from planner.ui.app import PAGES_BY_ROLE, page_path, sections_for
+from planner.ui.i18n import translate
+from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
 
 
 def test_wrong_password_shows_the_message_and_stays_signed_out(database: str) -> None:
@@ -72,6 +75,47 @@ def test_pages_follow_the_role() -> None:
     assert all(page_path(p).exists() for pages in PAGES_BY_ROLE.values() for p in pages)
 
 
+def test_every_page_belongs_to_exactly_one_sidebar_section() -> None:
+    for role, pages in PAGES_BY_ROLE.items():
+        listed = [page for section in sections_for(role).values() for page in section]
+        assert sorted(listed) == sorted(pages), role
+
+
+@pytest.mark.parametrize(
+    ("username", "role", "lang"),
+    [
+        pytest.param("admin", None, "de", id="admin-de"),
+        pytest.param("root", "admin", "en", id="admin-en"),
+        pytest.param("ed", None, "en", id="editor-en"),
+        pytest.param("anna", "approver", "de", id="approver-de"),
+        pytest.param("lena", None, "de", id="contributor-de"),
+    ],
+)
+def test_the_sidebar_lists_every_page_the_user_may_open_in_sections_never_folded(
+    database: str, monkeypatch: pytest.MonkeyPatch, username: str, role: str | None, lang: str
+) -> None:
+    if role:
+        add_user(database, username, role, locale=lang)
+    calls: list[tuple[Any, dict[str, Any]]] = []
+    real = st.navigation
+
+    def navigation(pages: Any, **options: Any) -> Any:
+        calls.append((pages, options))
+        return real(pages, **options)
+
+    monkeypatch.setattr(st, "navigation", navigation)
+    at = sign_in(username, PASSWORD)
+    assert not at.exception
+    pages, options = calls[-1]
+    with Session(make_engine(database)) as s:
+        user_role = users.get_user(s, username).role
+    # Shown in full: Streamlit folds a longer list behind its English "View N more".
+    assert options.get("expanded") is True
+    assert list(pages) == [translate(lang, f"nav.section.{s}") for s in sections_for(user_role)]
+    titles = [page.title for section in pages.values() for page in section]
+    assert sorted(titles) == sorted(translate(lang, f"nav.{p}") for p in PAGES_BY_ROLE[user_role])
+
+
 def test_a_contributor_cannot_open_an_editorial_page(database: str) -> None:
     at = sign_in("lena", PASSWORD)
     with pytest.raises(ValueError, match="publishing"):
@@ -82,7 +126,7 @@ def test_editor_gets_the_calendar_in_english(database: str) -> None:
     at = sign_in("ed", PASSWORD)
     assert not at.exception
     assert at.title[0].value == "Calendar"
-    assert at.caption[0].value == "All times in your time zone Europe/Berlin."
+    assert at.main.text[0].value == "All times in your time zone Europe/Berlin."
 
 
 def test_submitting_an_idea_shows_field_errors_keeps_the_text_then_succeeds(

@@ -9,7 +9,16 @@ from planner import pieces, users
 from planner.db import make_engine
 from planner.models import Comment, Piece, PieceStatus
 from planner.ui import keys
-from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
+from planner.ui.i18n import translate
+from tests.ui.conftest import (
+    PASSWORD,
+    add_user,
+    assert_readable_bars,
+    charts_shown,
+    kept_whole,
+    open_page,
+    sign_in,
+)
 
 
 def add_piece(database: str, title: str, *, by: str = "ed", submit: bool = False) -> int:
@@ -140,3 +149,29 @@ def test_columns_page_through_their_pieces(database: str) -> None:
         "#2 Entwurf 1",
         "#1 Entwurf 0",
     ]
+
+
+@pytest.mark.parametrize(("username", "lang"), [("admin", "de"), ("ed", "en")])
+def test_board_chart_shows_every_state_readably_with_its_numbers_as_text(
+    database: str, username: str, lang: str
+) -> None:
+    add_piece(database, "Betriebsfest")
+    add_piece(database, "Sommerfest", submit=True)
+    add_piece(database, "Jubiläum", submit=True)
+    at = open_page(sign_in(username, PASSWORD), "board")
+    [(spec, table)] = charts_shown(at)
+    labels = [translate(lang, f"status.{status}") for status in PieceStatus]
+    assert_readable_bars(spec, labels, lang, translate(lang, "board.chart_title"))
+    counts = {PieceStatus.draft: "1", PieceStatus.in_review: "2"}
+    assert table == [
+        [translate(lang, "col.status"), translate(lang, "board.chart_pieces")],
+        *([translate(lang, f"status.{s}"), counts.get(s, "0")] for s in PieceStatus),
+    ]
+
+
+def test_board_columns_keep_their_words_whole(database: str) -> None:
+    add_piece(database, "Veröffentlichungsplanung Ausbildungsmesse")
+    at = open_page(sign_in("admin", PASSWORD), "board")
+    columns = kept_whole(at, keys.BOARD_COLUMNS)
+    assert [h.value for h in columns.get("subheader")] == [h.value for h in at.main.subheader]
+    assert "#1 Veröffentlichungsplanung Ausbildungsmesse" in [t.value for t in columns.get("text")]

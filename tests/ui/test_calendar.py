@@ -12,7 +12,17 @@ from planner.db import make_engine
 from planner.models import PostStatus
 from planner.timezones import zone
 from planner.ui import keys
-from tests.ui.conftest import PASSWORD, account, open_page, set_post_status, sign_in
+from planner.ui.i18n import translate
+from tests.ui.conftest import (
+    PASSWORD,
+    account,
+    assert_readable_bars,
+    charts_shown,
+    kept_whole,
+    open_page,
+    set_post_status,
+    sign_in,
+)
 
 BERLIN = zone("Europe/Berlin")
 YEAR = datetime.now(UTC).year + 1
@@ -244,13 +254,19 @@ def test_month_view_counts_days_marks_crowded_and_empty_ones_in_german(database:
     at.date_input(key=keys.CAL_DATE).set_value(when.date()).run()
     assert not at.exception
     assert [w.value for w in at.warning] == ["6 Beiträge: voll"]
-    assert "– frei –" in [c.value for c in at.caption]
+    assert "– frei –" in [c.value for c in at.text]
+    # In the text's own colour: a caption's grey is too faint.
+    assert "– frei –" not in [c.value for c in at.caption]
     assert at.main.get("vega_lite_chart")  # posts per channel per week
     at.selectbox(key=keys.CAL_CHANNEL).set_value(ids["intranet"]).run()
     assert "1 Beitrag/Beiträge" in [t.value for t in at.text]
     assert not at.warning
     at.radio(key=keys.CAL_VIEW).set_value("week").run()
     assert [t.value for t in at.text if "·" in t.value] == [
+        "10:00 · Intranet · Azubi-Tag <b>2027</b> (geplant)"
+    ]
+    week = kept_whole(at, keys.CAL_WEEK)  # no word in the narrow day columns is cut
+    assert [t.value for t in week.get("text") if "·" in t.value] == [
         "10:00 · Intranet · Azubi-Tag <b>2027</b> (geplant)"
     ]
 
@@ -299,14 +315,14 @@ def test_the_calendar_offers_only_the_moves_the_workflow_allows_for_the_post(
     assert not at.exception
     assert _move_buttons(at) == buttons
     assert any(t.key == keys.CAL_MOVE_WHEN for t in at.text_input) is time_asked
-    in_flight = "This post is being sent right now." in " ".join(c.value for c in at.caption)
+    in_flight = "This post is being sent right now." in " ".join(c.value for c in at.text)
     assert in_flight is (status == PostStatus.publishing)
     if buttons:
         picked = at.selectbox(key=keys.CAL_MOVE_POST)
         assert picked.value == post_id
         assert picked.options[0].endswith(f"({status.value.replace('_', ' ')})")
     else:
-        assert "Nothing to move in the range shown." in [c.value for c in at.caption]
+        assert "Nothing to move in the range shown." in [c.value for c in at.text]
 
 
 def test_approvers_get_no_move_buttons(database: str) -> None:
@@ -389,3 +405,85 @@ def test_a_plan_file_that_would_move_a_post_that_went_out_names_the_line(
     assert not at.exception
     assert [e.value for e in at.main.error][1:] == [message]
     assert _post(database, post_id) == (PostStatus.published, when.astimezone(UTC))
+
+
+def _approve(database: str, piece_id: int) -> None:
+    """The editor writes the piece's text and submits it; the approver approves it as it is."""
+    engine = make_engine(database)
+    with Session(engine) as s:
+        ed = users.get_user(s, "ed")
+        pieces.edit_piece(
+            s, actor=ed, piece_id=piece_id, expected_revision=1, data={"body": "Messe-Text."}
+        )
+        piece = pieces.submit_piece(s, actor=ed, piece_id=piece_id)
+        pieces.approve_piece(
+            s, actor=users.get_user(s, "ada"), piece_id=piece_id, revision=piece.revision
+        )
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("username", "columns", "goes_out", "held"),
+    [
+        pytest.param(
+            "ed",
+            ("Channel", "When due"),
+            "✓ will be published",
+            "⏸ held: the channel is disabled",
+            id="en",
+        ),
+        pytest.param(
+            "admin",
+            ("Kanal", "Wenn fällig"),
+            "✓ wird veröffentlicht",
+            "⏸ wird zurückgehalten: der Kanal ist deaktiviert",
+            id="de",
+        ),
+    ],
+)
+def test_a_post_on_a_disabled_channel_is_shown_held_with_the_reason(
+    database: str, username: str, columns: tuple[str, str], goes_out: str, held: str
+) -> None:
+    ids = _setup(database)
+    _approve(database, ids["other_piece"])
+    _plan(database, ids["other_piece"], ids["social"], _in_days(3))
+    _plan(database, ids["other_piece"], ids["intranet"], _in_days(3, hour=11))
+    engine = make_engine(database)
+    with Session(engine) as s:
+        channels.set_enabled(s, actor=users.get_user(s, "admin"), ref="Intranet", enabled=False)
+    engine.dispose()
+    at = _list_view(open_page(sign_in(username, PASSWORD), "calendar"))
+    assert not at.exception
+    table = at.dataframe[0].value
+    channel, outlook = columns
+    assert dict(zip(table[channel], table[outlook], strict=True)) == {
+        "Social": goes_out,
+        "Intranet": held,
+    }
+
+
+@pytest.mark.parametrize(("username", "lang"), [("admin", "de"), ("ed", "en")])
+def test_the_weekly_chart_names_every_week_and_channel_with_its_numbers_as_text(
+    database: str, username: str, lang: str
+) -> None:
+    ids = _setup(database)
+    when = _in_days(2)
+    _plan(database, ids["other_piece"], ids["social"], when)
+    _plan(database, ids["other_piece"], ids["social"], when + timedelta(hours=2))
+    _plan(database, ids["hr_piece"], ids["intranet"], when)
+    at = open_page(sign_in(username, PASSWORD), "calendar")
+    at.date_input(key=keys.CAL_DATE).set_value(when.date())
+    at.radio(key=keys.CAL_VIEW).set_value("week").run()
+    [(spec, table)] = charts_shown(at)
+    monday = (when.date() - timedelta(days=when.weekday())).strftime(translate(lang, "format.date"))
+    assert_readable_bars(spec, [monday], lang, translate(lang, "calendar.chart_title"))
+    assert spec["encoding"]["color"]["field"] == "part"  # the channels, stacked
+    assert table == [
+        [
+            translate(lang, "calendar.chart_week"),
+            translate(lang, "col.channel"),
+            translate(lang, "calendar.chart_posts"),
+        ],
+        [monday, "Social", "2"],
+        [monday, "Intranet", "1"],
+    ]

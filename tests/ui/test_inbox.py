@@ -11,7 +11,15 @@ from planner import ideas, users
 from planner.db import make_engine
 from planner.models import Idea, IdeaStatus, Piece
 from planner.ui import keys
-from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
+from planner.ui.i18n import translate
+from tests.ui.conftest import (
+    PASSWORD,
+    add_user,
+    assert_readable_bars,
+    charts_shown,
+    open_page,
+    sign_in,
+)
 
 
 def add_ideas(database: str, *titles: str, **extra: Any) -> list[int]:
@@ -147,3 +155,51 @@ def test_filters_and_pages(database: str) -> None:
     assert any(t.value == "30 new ideas" for t in at.main.text)
     at.selectbox(key=keys.INBOX_DEPARTMENT).select("Vertrieb").run()
     assert at.info[0].value == "No new ideas (with these filters)."
+
+
+DEPARTMENTS = [
+    "Ausbildung",
+    "Geschäftsführung",
+    "HR",
+    "IT",
+    "Kommunikation",
+    "Presse und Unternehmenskommunikation",
+    "Vertrieb",
+]
+
+
+@pytest.mark.parametrize(("username", "lang"), [("admin", "de"), ("ed", "en")])
+def test_inbox_chart_names_every_department_with_its_numbers_as_text(
+    database: str, username: str, lang: str
+) -> None:
+    engine = make_engine(database)
+    with Session(engine) as s:
+        admin = users.get_user(s, "admin")
+        for i, name in enumerate(DEPARTMENTS):
+            if name != "HR":
+                users.create_department(s, actor=admin, name=name)
+            author = users.create_user(
+                s,
+                actor=admin,
+                data={
+                    "username": f"autor{i}",
+                    "display_name": f"Autor {i}",
+                    "role": "contributor",
+                    "password": PASSWORD,
+                    "department": name,
+                },
+            )
+            data = {
+                "title": f"Idee aus {name}",
+                "pitch": "Worum es geht, kurz.",
+                "department": name,
+            }
+            ideas.submit_idea(s, actor=author, data=data)
+    engine.dispose()
+    at = open_page(sign_in(username, PASSWORD), "inbox")
+    [(spec, table)] = charts_shown(at)
+    assert_readable_bars(spec, DEPARTMENTS, lang, translate(lang, "inbox.chart_title"))
+    assert table == [
+        [translate(lang, "col.department"), translate(lang, "inbox.chart_ideas")],
+        *([name, "2" if name == "HR" else "1"] for name in DEPARTMENTS),
+    ]

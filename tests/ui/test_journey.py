@@ -264,7 +264,7 @@ def test_the_path_from_idea_to_a_ready_post_through_the_widgets(database: str) -
     ]
     at.radio(key=keys.CAL_VIEW).set_value("list").run()
     row = _calendar_row(at, post.id or 0)
-    assert (row["Status"], row["Ready to go out"]) == ("planned", "not approved yet")
+    assert (row["Status"], row["When due"]) == ("planned", "⏸ held: the piece is not approved")
 
     # 5. The editor submits it for review on the board.
     at = open_page(sign_in("ed", PASSWORD), "board")
@@ -287,11 +287,11 @@ def test_the_path_from_idea_to_a_ready_post_through_the_widgets(database: str) -
         assert done.approved_by_id == users.get_user(s, "ada").id
         assert pieces.is_approved_as_is(done)
 
-    # 7. The post is on the calendar as ready, for the editor and (read-only) the approver.
+    # 7. The post is on the calendar as going out, for the editor and (read-only) the approver.
     at = open_page(sign_in("ed", PASSWORD), "calendar")
     at.radio(key=keys.CAL_VIEW).set_value("list").run()
     row = _calendar_row(at, post.id or 0)
-    assert (row["Status"], row["Ready to go out"]) == ("planned", "✓ approved")
+    assert (row["Status"], row["When due"]) == ("planned", "✓ will be published")
     assert row["Piece"] == "Sommerfest im Werkshof"
     at = open_page(sign_in("ada", PASSWORD), "calendar")
     at.radio(key=keys.CAL_VIEW).set_value("list").run()
@@ -303,10 +303,10 @@ def test_the_path_from_idea_to_a_ready_post_through_the_widgets(database: str) -
         "Kanal",
         "Beitrag",
         "Status",
-        "Bereit zur Veröffentlichung",
+        "Wenn fällig",
         "Gedrängt",
     ]
-    assert (row["Status"], row["Bereit zur Veröffentlichung"]) == ("geplant", "✓ freigegeben")
+    assert (row["Status"], row["Wenn fällig"]) == ("geplant", "✓ wird veröffentlicht")
     with _db(database) as s:
         due = planning.due_posts(s, now=post.publish_at + timedelta(minutes=1))
         assert post.id in {p.id for p in due}

@@ -63,7 +63,7 @@ def render() -> None:
             st.error("; ".join(moves.error_text(err)))
             return
         if not can(user, "view_audit"):
-            st.caption(t("activity.own_only"))
+            st.text(t("activity.own_only"))
         top = st.columns(3)
         with top[0]:
             actor_name = _choice(t("activity.actor"), choices.actors, keys.ACTIVITY_ACTOR)

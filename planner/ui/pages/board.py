@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-import altair as alt
 import streamlit as st
 from sqlmodel import Session
 
 from planner import pieces
 from planner.errors import PlannerError
 from planner.models import Piece, PieceStatus, User
-from planner.ui import keys, moves, paging, state
+from planner.ui import charts, keys, layout, moves, paging, state
 
 PAGE_SIZE = 8
 
@@ -96,21 +94,12 @@ def _comment_dialog(target: dict[str, int]) -> None:
 
 def _chart(counts: dict[PieceStatus, int]) -> None:
     t = state.t
-    data: list[dict[str, Any]] = [
-        {"state": t(f"status.{status}"), "pieces": n, "order": i}
-        for i, (status, n) in enumerate(counts.items())
-    ]
-    chart = (
-        alt.Chart(alt.InlineData(values=data))
-        .mark_bar()
-        .encode(
-            x=alt.X("state:N", title=t("col.status"), sort=alt.SortField("order")),
-            y=alt.Y("pieces:Q", title=t("board.chart_pieces"), axis=alt.Axis(tickMinStep=1)),
-            tooltip=["state:N", "pieces:Q"],
-        )
-        .properties(title=t("board.chart_title"), height=220)
+    charts.bars(
+        [charts.Bar(t(f"status.{status}"), n) for status, n in counts.items()],
+        title=t("board.chart_title"),
+        label_title=t("col.status"),
+        value_title=t("board.chart_pieces"),
     )
-    st.altair_chart(chart, width="stretch")
 
 
 def _column(session: Session, user: User, status: PieceStatus, count: int) -> None:
@@ -146,9 +135,10 @@ def render() -> None:
     with state.page("board.heading", keys.BOARD_DONE) as (session, user):
         counts = pieces.count_pieces_by_status(session, actor=user)
         _chart(counts)
-        for column, status in zip(st.columns(len(counts)), counts, strict=True):
-            with column:
-                _column(session, user, status, counts[status])
+        with layout.whole_words(keys.BOARD_COLUMNS, min_width="14rem"):
+            for column, status in zip(st.columns(len(counts)), counts, strict=True):
+                with column:
+                    _column(session, user, status, counts[status])
     target = st.session_state.get(keys.BOARD_DIALOG)
     if target:
         _comment_dialog(target)

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-import altair as alt
 import streamlit as st
 from sqlmodel import Session
 
@@ -20,7 +19,7 @@ from planner.models import PostStatus, User
 from planner.permissions import can
 from planner.planning import CalendarEntry
 from planner.timezones import to_local
-from planner.ui import csv_transfer, keys, moves, state
+from planner.ui import charts, csv_transfer, keys, layout, moves, state
 from planner.ui.plain import md
 
 _VIEWS = ("month", "week", "list")
@@ -103,7 +102,7 @@ def _month(first: date, days: int, counts: dict[tuple[int, int | None], int], an
                 label = t("calendar.day", day=day.day, month=day.month)
                 st.markdown(f"**{label}**" if day.month == anchor.month else label)
                 if n == 0:
-                    st.caption(t("calendar.empty_day"))
+                    st.text(t("calendar.empty_day"))
                 elif n >= planning.CROWDED_DAY:
                     st.warning(t("calendar.crowded_day", count=n))
                 else:
@@ -128,25 +127,29 @@ def _week(first: date, entries: list[CalendarEntry], user: User, crowded: set[in
     by_day: dict[date, list[CalendarEntry]] = {}
     for entry in entries:
         by_day.setdefault(to_local(entry.post.publish_at, user.timezone).date(), []).append(entry)
-    for i, column in enumerate(st.columns(7)):
-        day = first + timedelta(days=i)
-        with column.container(border=True):
-            label = t("calendar.day", day=day.day, month=day.month)
-            st.markdown(f"**{t(f'calendar.weekday.{i}')} {label}**")
-            todays = by_day.get(day, [])
-            if not todays:
-                st.caption(t("calendar.empty_day"))
-            for entry in todays:
-                st.text(_entry_line(entry, user, crowded))
+    with layout.whole_words(keys.CAL_WEEK, min_width="7rem"):
+        for i, column in enumerate(st.columns(7)):
+            day = first + timedelta(days=i)
+            with column.container(border=True):
+                label = t("calendar.day", day=day.day, month=day.month)
+                st.markdown(f"**{t(f'calendar.weekday.{i}')} {label}**")
+                todays = by_day.get(day, [])
+                if not todays:
+                    st.text(t("calendar.empty_day"))
+                for entry in todays:
+                    st.text(_entry_line(entry, user, crowded))
     if crowded:
         st.warning(t("calendar.crowded_slots", count=len(crowded)))
 
 
-def _readiness(entry: CalendarEntry) -> str:
-    """Whether a post still to go out may go out as is (its piece approved at this revision)."""
+def _outlook(entry: CalendarEntry) -> str:
+    """What the publishing engine will do with a post still to go out: send it, or hold it
+    and why (the engine's own reason, never worked out here)."""
     if entry.post.status not in _STILL_TO_GO:
         return ""
-    return state.t("calendar.ready.yes" if entry.ready else "calendar.ready.no")
+    if entry.hold is None:
+        return state.t("calendar.goes_out")
+    return state.t("calendar.held", reason=state.t(f"hold.{entry.hold.name}"))
 
 
 def _list(entries: list[CalendarEntry], user: User, crowded: set[int]) -> None:
@@ -162,7 +165,7 @@ def _list(entries: list[CalendarEntry], user: User, crowded: set[int]) -> None:
                 t("col.channel"): e.channel_name,
                 t("col.piece"): e.piece_title,
                 t("col.status"): t(f"status.{e.post.status}"),
-                t("calendar.col.ready"): _readiness(e),
+                t("calendar.col.outlook"): _outlook(e),
                 t("calendar.col.crowded"): "⚠" if e.post.id in crowded else "",
             }
             for e in entries
@@ -188,19 +191,13 @@ def _chart(
     )
     if not counts:
         return
-    data = [{"week": w.week.isoformat(), "channel": w.channel, "posts": w.posts} for w in counts]
-    chart = (
-        alt.Chart(alt.InlineData(values=data))
-        .mark_bar()
-        .encode(
-            x=alt.X("week:O", title=t("calendar.chart_week")),
-            y=alt.Y("posts:Q", title=t("calendar.chart_posts"), axis=alt.Axis(tickMinStep=1)),
-            color=alt.Color("channel:N", title=t("col.channel")),
-            tooltip=["week:O", "channel:N", "posts:Q"],
-        )
-        .properties(title=t("calendar.chart_title"))
+    charts.bars(
+        [charts.Bar(state.day(w.week), w.posts, w.channel) for w in counts],
+        title=t("calendar.chart_title"),
+        label_title=t("calendar.chart_week"),
+        value_title=t("calendar.chart_posts"),
+        part_title=t("col.channel"),
     )
-    st.altair_chart(chart, width="stretch")
 
 
 def _piece_and_channel(session: Session, user: User) -> tuple[int | None, int | None]:
@@ -409,7 +406,7 @@ def _move(entries: list[CalendarEntry], user: User) -> None:
     t = state.t
     changeable = [e for e in entries if _offered(e, user)]
     if not changeable:
-        st.caption(t("calendar.nothing_to_move"))
+        st.text(t("calendar.nothing_to_move"))
         _field_error(keys.CAL_MOVE_ERRORS, "post")
         return
     labels = {
@@ -443,7 +440,7 @@ def _move(entries: list[CalendarEntry], user: User) -> None:
         _field_error(keys.CAL_MOVE_ERRORS, "publish_at")
     if entry.post.status == PostStatus.publishing:
         # Cancelling still stops it unless its request has started; say so beforehand.
-        st.caption(t("calendar.cancel_in_flight"))
+        st.text(t("calendar.cancel_in_flight"))
     for action, column in zip(offered, st.columns(len(_BUTTONS)), strict=False):
         column.button(
             moves.label("post", action),
@@ -457,7 +454,7 @@ def render() -> None:
     """Draw the page."""
     t = state.t
     with state.page("calendar.heading") as (session, user):
-        st.caption(t("calendar.zone", zone=user.timezone))
+        st.text(t("calendar.zone", zone=user.timezone))
         state.show_done(keys.CAL_DONE)
         view, anchor, channel_id, department_id = _filters(session, user)
         first, days = _visible_range(view, anchor)

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-import altair as alt
 import streamlit as st
 from sqlmodel import Session
 
 from planner import ideas, users
 from planner.errors import PlannerError
 from planner.models import Idea, IdeaStatus, Role, Urgency, User
-from planner.ui import csv_transfer, keys, links, moves, paging, similar_ideas, state, tables
+from planner.ui import (
+    charts,
+    csv_transfer,
+    keys,
+    links,
+    moves,
+    paging,
+    similar_ideas,
+    state,
+    tables,
+)
 
 PAGE_SIZE = 25
 
@@ -49,18 +58,12 @@ def _chart(session: Session, user: User) -> None:
     if not counts:
         return
     t = state.t
-    data = [{"department": name, "ideas": n} for name, n in counts]
-    chart = (
-        alt.Chart(alt.InlineData(values=data))
-        .mark_bar()
-        .encode(
-            x=alt.X("ideas:Q", title=t("inbox.chart_ideas"), axis=alt.Axis(tickMinStep=1)),
-            y=alt.Y("department:N", title=t("col.department"), sort="-x"),
-            tooltip=["department:N", "ideas:Q"],
-        )
-        .properties(title=t("inbox.chart_title"), height=30 * len(data) + 40)
+    charts.bars(
+        [charts.Bar(name, n) for name, n in counts],
+        title=t("inbox.chart_title"),
+        label_title=t("col.department"),
+        value_title=t("inbox.chart_ideas"),
     )
-    st.altair_chart(chart, width="stretch")
 
 
 def _filters(session: Session, user: User) -> dict[str, Any]:
