@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -538,6 +538,21 @@ def list_comments(session: Session, *, actor: User, piece_id: int) -> list[Comme
     return list(
         session.exec(select(Comment).where(Comment.piece_id == piece_id).order_by(col(Comment.id)))
     )
+
+
+def comments_on(
+    session: Session, *, actor: User, piece_ids: Sequence[int]
+) -> dict[int, list[Comment]]:
+    """The comments on each of several pieces, oldest first (in one query, for the Board)."""
+    require(actor, "view_pieces")
+    found: dict[int, list[Comment]] = {piece_id: [] for piece_id in piece_ids}
+    if found:
+        rows = session.exec(
+            select(Comment).where(col(Comment.piece_id).in_(list(found))).order_by(col(Comment.id))
+        )
+        for comment in rows:
+            found[comment.piece_id].append(comment)
+    return found
 
 
 def is_approved_as_is(piece: Piece) -> bool:

@@ -8,6 +8,7 @@ from planner import pieces
 from planner.errors import PlannerError
 from planner.models import PieceStatus
 from planner.ui import keys, moves, paging, state
+from planner.ui.comments import show_comments
 
 PAGE_SIZE = 20
 
@@ -87,13 +88,21 @@ def render() -> None:
         if piece is None or piece.id is None:
             return
         diff = pieces.review_diff(session, actor=user, piece_id=piece.id)
-    if diff.old == 0:
-        st.subheader(t("approvals.never_approved", revision=diff.new))
-    else:
-        st.subheader(t("approvals.since", old=diff.old, new=diff.new))
-    # A code block shows the user's text verbatim: no markdown, no HTML.
-    st.code(diff.text, language="diff")
-    st.text_area(t("approvals.comment"), key=keys.APPROVALS_COMMENT, max_chars=5000)
+        if diff.old == 0:
+            st.subheader(t("approvals.never_approved", revision=diff.new))
+        else:
+            st.subheader(t("approvals.since", old=diff.old, new=diff.new))
+        # A code block shows the user's text verbatim: no markdown, no HTML.
+        st.code(diff.text, language="diff")
+        comments = pieces.list_comments(session, actor=user, piece_id=piece.id)
+        st.subheader(t("comments.heading", count=len(comments)))
+        show_comments(session, user, comments)
+    st.text_area(
+        t("approvals.comment"),
+        key=keys.APPROVALS_COMMENT,
+        max_chars=5000,
+        help=t("comments.mention_hint"),
+    )
     left, right = st.columns(2)
     with left:
         st.button(

@@ -17,8 +17,9 @@ from planner.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User
+from planner.models import Channel, Piece, PieceStatus, Revision, User
 from planner.ui import keys, moves, state
+from planner.ui.comments import show_comments
 from planner.ui.plain import md
 
 
@@ -171,9 +172,7 @@ def _conflict(session: Session, user: User, piece: Piece) -> None:
         st.rerun()
 
 
-def _author_names(
-    session: Session, user: User, written: Sequence[Revision] | Sequence[Comment]
-) -> dict[int, str]:
+def _author_names(session: Session, user: User, written: Sequence[Revision]) -> dict[int, str]:
     """The display names of those who wrote `written`, by user id."""
     return editing.display_names(session, actor=user, user_ids={w.author_id for w in written})
 
@@ -241,21 +240,13 @@ def _comments(session: Session, user: User, piece: Piece) -> None:
     t = state.t
     assert piece.id is not None
     st.subheader(t("editor.comments"))
-    comments = pieces.list_comments(session, actor=user, piece_id=piece.id)
-    names = _author_names(session, user, comments)
-    if not comments:
-        st.caption(t("editor.no_comments"))
-    for c in comments:
-        st.text(
-            t(
-                "editor.comment_by",
-                name=names.get(c.author_id, ""),
-                when=state.when(c.created_at, user.timezone),
-                revision=c.revision,
-            )
-        )
-        st.text(c.body)
-    st.text_area(t("editor.comment"), key=keys.EDITOR_COMMENT, max_chars=5000)
+    show_comments(session, user, pieces.list_comments(session, actor=user, piece_id=piece.id))
+    st.text_area(
+        t("editor.comment"),
+        key=keys.EDITOR_COMMENT,
+        max_chars=5000,
+        help=t("comments.mention_hint"),
+    )
     error = st.session_state.get(keys.EDITOR_COMMENT_ERROR)
     if error:
         st.error(f"{t('editor.field.comment')}: {error}")
