@@ -35,10 +35,6 @@ from planner.permissions import PERMISSIONS, require_active
 
 NOTIFICATIONS = Notification.__table__  # type: ignore[attr-defined]
 PREFERENCES = NotificationPreference.__table__  # type: ignore[attr-defined]
-USERS = User.__table__  # type: ignore[attr-defined]
-IDEAS = Idea.__table__  # type: ignore[attr-defined]
-PIECES = Piece.__table__  # type: ignore[attr-defined]
-POSTS = Post.__table__  # type: ignore[attr-defined]
 
 REVIEW_REQUESTED = "review_requested"
 CHANGES_REQUESTED = "changes_requested"
@@ -100,9 +96,7 @@ def store(conn: Connection, notices: Iterable[Notice]) -> int:
     people = {
         row.id: row
         for row in conn.execute(
-            select(USERS.c.id, USERS.c.role, USERS.c.email, USERS.c.disabled).where(
-                USERS.c.id.in_(ids)
-            )
+            select(User.id, User.role, User.email, User.disabled).where(col(User.id).in_(ids))
         )
     }
     chosen = {
@@ -230,9 +224,9 @@ def posts_failed(conn: Connection, errors: Mapping[int, str]) -> None:
     if not errors:
         return
     rows = conn.execute(
-        select(POSTS.c.id, POSTS.c.created_by_id, PIECES.c.owner_id)
-        .join(PIECES, PIECES.c.id == POSTS.c.piece_id)
-        .where(POSTS.c.id.in_(list(errors)))
+        select(Post.id, Post.created_by_id, Piece.owner_id)
+        .join(Piece, col(Piece.id) == Post.piece_id)
+        .where(col(Post.id).in_(list(errors)))
     )
     store(
         conn,
@@ -252,8 +246,8 @@ def pieces_published(conn: Connection, piece_ids: Sequence[int]) -> None:
     carriers = {
         row.idea_id: row.id
         for row in conn.execute(
-            select(PIECES.c.id, PIECES.c.idea_id).where(
-                PIECES.c.id.in_(list(piece_ids)), PIECES.c.idea_id.is_not(None)
+            select(Piece.id, Piece.idea_id).where(
+                col(Piece.id).in_(list(piece_ids)), col(Piece.idea_id).is_not(None)
             )
         )
     }
@@ -261,8 +255,8 @@ def pieces_published(conn: Connection, piece_ids: Sequence[int]) -> None:
     frontier = set(carriers)
     while frontier:
         merged = conn.execute(
-            select(IDEAS.c.id, IDEAS.c.merged_into_id).where(
-                IDEAS.c.merged_into_id.in_(sorted(frontier))
+            select(Idea.id, Idea.merged_into_id).where(
+                col(Idea.merged_into_id).in_(sorted(frontier))
             )
         ).all()
         frontier = {row.id for row in merged if row.id not in piece_of}
@@ -271,7 +265,7 @@ def pieces_published(conn: Connection, piece_ids: Sequence[int]) -> None:
     if not piece_of:
         return
     submitters = conn.execute(
-        select(IDEAS.c.id, IDEAS.c.submitted_by_id).where(IDEAS.c.id.in_(sorted(piece_of)))
+        select(Idea.id, Idea.submitted_by_id).where(col(Idea.id).in_(sorted(piece_of)))
     )
     store(
         conn,
