@@ -3,6 +3,7 @@ visibility, @mentions, and the scheduler's failed posts and published pieces."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from planner import channels, ideas, notifications, pieces, planning, users
+from planner import channels, cli, ideas, notifications, pieces, planning, users
 from planner.errors import NotFound, ValidationFailed
 from planner.models import Comment, Notification, Piece, Role, User, utcnow
 from planner.notifications import Notice, Preference
@@ -313,3 +314,30 @@ def test_a_published_piece_tells_the_contributors_of_its_idea_and_merged_ones(
     worker.sweep()
     assert told(s, world.contributor)[-1] == ("idea_published", "idea", first.id, "")
     assert told(s, world.hr_contributor) == [("idea_published", "idea", twin.id, "")]
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def test_the_command_line_lists_and_marks_read_only_the_acting_users_own(
+    world: World,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr("planner.cli.common.engine", lambda: engine)
+    piece = in_review(world)
+    assert cli.main(["notifications", "list", "--as", "approver"]) == 0
+    out = capsys.readouterr().out
+    assert f"Piece #{piece.id} “Sommerfest” waits for your approval" in out and "new" in out
+    assert cli.main(["notifications", "read", "--as", "approver"]) == 0
+    assert capsys.readouterr().out == "1 notifications marked read\n"
+    assert cli.main(["notifications", "list", "--unread", "--as", "approver"]) == 0
+    assert "Sommerfest" not in capsys.readouterr().out
+    assert notifications.count_unread(world.session, actor=world.admin) == 1
+    admins = notifications.list_notifications(world.session, actor=world.admin)
+    other = str(admins[0].notification.id)
+    err = io.StringIO()
+    assert cli.main(["notifications", "read", other, "--as", "approver"], stderr=err) == 1
+    assert err.getvalue() == f"error: notification {int(other)!r} not found\n"
+    assert notifications.count_unread(world.session, actor=world.admin) == 1
