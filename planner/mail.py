@@ -20,6 +20,7 @@ import ssl
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from email.utils import format_datetime
 
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
@@ -120,9 +121,11 @@ def compose(item: Item, recipient: User, *, settings: MailSettings) -> EmailMess
     message["Subject"] = f"{translate(lang, 'app.title')}: {what}"
     message["From"] = settings.sender
     message["To"] = str(recipient.email)
+    message["Date"] = format_datetime(n.created_at)  # the same on every copy, as the ID
     message["Message-ID"] = message_id(n, settings.sender)
-    message["Content-Language"] = lang
     message.set_content("\n".join(lines) + "\n")
+    # After the content: setting it clears every Content-* header of the message.
+    message["Content-Language"] = lang
     return message
 
 

@@ -112,6 +112,7 @@ def test_the_mail_arrives_once_in_the_recipients_language_with_a_link(
     body = german.get_content()
     assert f"https://planer.example.de/approvals?piece={piece_id}" in body
     assert german["From"] == SENDER
+    assert (german["Content-Language"], english["Content-Language"]) == ("de", "en")
     assert german["Message-ID"] != english["Message-ID"]
     # Accepted once: never sent again.
     assert mail.send_due(engine, settings=settings_for(smtp.port)).sent == []
