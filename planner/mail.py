@@ -5,8 +5,9 @@ its message goes out, and marked sent right after the server accepted it; once m
 never sent again. A crash between the two leaves it unmarked, so a later sweep sends it
 again: at worst a duplicate, never a lost e-mail (its Message-ID stays the same, so mail
 programs can tell the copies are one message). Tries are bounded by `MAX_ATTEMPTS` and
-spaced by a backoff counted from the notification's creation; each failure's reason is
-kept in `mail_error`, and the notification stays in the dashboard whatever the mail did.
+spaced by a backoff counted from the notification's creation; a message the server refuses
+for good (5xx) is not tried again. Each failure's reason is kept in `mail_error`, and the
+notification stays in the dashboard whatever the mail did.
 
 Notification e-mail is not a publishing channel, so it lives here rather than among the
 adapters in publishers/; smtplib is Python's own.
@@ -214,11 +215,25 @@ def _reason(err: Exception) -> str:
     return text[:_ERROR_MAX]
 
 
-def _finish(engine: Engine, notification_id: int, *, error: str | None) -> None:
-    """Mark one notification sent (error None) or keep why its try failed."""
+def _refused_for_good(err: smtplib.SMTPException) -> bool:
+    """Whether the server refused this message permanently (5xx): another try is futile."""
+    if isinstance(err, smtplib.SMTPResponseException):
+        return 500 <= err.smtp_code < 600
+    if isinstance(err, smtplib.SMTPRecipientsRefused):
+        return all(500 <= code < 600 for code, _reply in err.recipients.values())
+    return False
+
+
+def _finish(
+    engine: Engine, notification_id: int, *, error: str | None, final: bool = False
+) -> None:
+    """Mark one notification sent (error None) or keep why its try failed (`final`: and
+    try no more)."""
     values: dict[str, object] = (
         {"mailed_at": utcnow(), "mail_error": None} if error is None else {"mail_error": error}
     )
+    if final:
+        values["mail_attempts"] = MAX_ATTEMPTS
     with engine.begin() as conn:
         conn.execute(
             update(NOTIFICATIONS).where(NOTIFICATIONS.c.id == notification_id).values(**values)
@@ -247,10 +262,11 @@ def send_due(
         if user.email:
             outgoing.append((item, user))
         else:  # the address was removed since: nothing to send to
-            _fail(engine, result, item.notification, "the user has no e-mail address")
+            reason = "the user has no e-mail address"
+            _fail(engine, result, item.notification, reason, final=True)
     try:
         smtp = _connect(settings)
-    except (smtplib.SMTPException, OSError) as err:
+    except OSError as err:  # smtplib's errors included
         for item, _user in outgoing:
             _fail(engine, result, item.notification, _reason(err))
         return result
@@ -260,13 +276,16 @@ def send_due(
             assert n.id is not None
             try:
                 smtp.send_message(compose(item, user, settings=settings))
-            except (smtplib.SMTPServerDisconnected, OSError) as err:
+            except OSError as err:  # smtplib's own errors are OSErrors too
+                if isinstance(err, smtplib.SMTPException) and not isinstance(
+                    err, smtplib.SMTPServerDisconnected
+                ):
+                    _fail(engine, result, n, _reason(err), final=_refused_for_good(err))
+                    continue
                 # The connection is gone: this one and the rest wait for the next round.
                 for rest, _user in outgoing[position:]:
                     _fail(engine, result, rest.notification, _reason(err))
                 break
-            except smtplib.SMTPException as err:
-                _fail(engine, result, n, _reason(err))
             else:
                 _finish(engine, n.id, error=None)  # at once: a crash then repeats no other
                 result.sent.append(n.id)
@@ -278,7 +297,14 @@ def send_due(
     return result
 
 
-def _fail(engine: Engine, result: MailResult, notification: Notification, reason: str) -> None:
+def _fail(
+    engine: Engine,
+    result: MailResult,
+    notification: Notification,
+    reason: str,
+    *,
+    final: bool = False,
+) -> None:
     assert notification.id is not None
-    _finish(engine, notification.id, error=reason)
+    _finish(engine, notification.id, error=reason, final=final)
     result.failed[notification.id] = reason

@@ -175,6 +175,34 @@ def test_a_refusing_server_leads_to_a_retry_with_the_error_kept(
     assert len(smtp.mailbox.messages) == 1
 
 
+def test_a_message_refused_for_good_is_not_tried_again(
+    world: World, engine: Engine, smtp: Server
+) -> None:
+    anna = wants_mail(world, "anna")
+    submitted(world)
+    smtp.mailbox.refuse[str(anna.email)] = "550 5.1.1 No such mailbox"
+    mail.send_due(engine, settings=settings_for(smtp.port))
+    [n] = outbox(engine)
+    assert (n.mailed_at, n.mail_attempts) == (None, mail.MAX_ATTEMPTS)
+    assert n.mail_error == f"{anna.email}: SMTP 550 5.1.1 No such mailbox"
+    later = n.created_at + timedelta(days=1)
+    assert mail.send_due(engine, settings=settings_for(smtp.port), now=later).failed == {}
+
+
+def test_one_refused_message_keeps_no_other_from_going_out(
+    world: World, engine: Engine, smtp: Server
+) -> None:
+    anna = wants_mail(world, "anna")
+    joe = wants_mail(world, "joe")
+    submitted(world)
+    smtp.mailbox.refuse[str(anna.email)] = "450 4.2.1 Mailbox full"
+    result = mail.send_due(engine, settings=settings_for(smtp.port))
+    assert [rcpt for _sender, rcpt, _raw in smtp.mailbox.messages] == [[joe.email]]
+    assert list(result.failed.values()) == [f"{anna.email}: SMTP 450 4.2.1 Mailbox full"]
+    waiting = [n for n in outbox(engine) if n.mailed_at is None]
+    assert [(n.user_id, n.mail_attempts) for n in waiting] == [(anna.id, 1)]  # tried again
+
+
 @pytest.fixture
 def silent_server() -> Iterator[int]:
     """A port that takes connections and never says a word (a hanging mail server)."""
