@@ -355,7 +355,8 @@ class Worker:
 
     def sweep(self, *, max_batches: int | None = None) -> SweepResult:
         """One pass: heartbeat, series, missed posts, recovery, then claim-and-publish
-        batches until nothing releasable is left (or `max_batches`)."""
+        batches until nothing releasable is left (or `max_batches`), then the notification
+        e-mails that are due."""
         result = SweepResult()
         with Session(self.engine, expire_on_commit=False) as session:
             now = utcnow()
