@@ -258,6 +258,7 @@ class Variable:
 
 
 COOKIE_SECURE_CHOICES = ("auto", "on", "off")
+SMTP_SECURITY_CHOICES = ("starttls", "ssl", "none")
 OIDC_COOKIE_SECRET_MIN = 32
 OIDC_CALLBACK_PATH = "/oauth2callback"  # the path Streamlit answers the provider on
 _NO_DEFAULT = "–"
@@ -449,6 +450,65 @@ VARIABLES: tuple[Variable, ...] = (
         "How many requests to channels one worker makes at the same time.",
     ),
     Variable(
+        "PLANNER_SMTP_HOST",
+        "smtp_host",
+        free_text(),
+        None,
+        _NO_DEFAULT,
+        "Notification e-mail: the SMTP server the worker sends through; none: no e-mail.",
+    ),
+    Variable(
+        "PLANNER_SMTP_PORT",
+        "smtp_port",
+        whole(1, 65_535),
+        None,
+        "by security",
+        "Notification e-mail: the SMTP port (587 for `starttls`, 465 for `ssl`, 25 for `none`).",
+    ),
+    Variable(
+        "PLANNER_SMTP_SECURITY",
+        "smtp_security",
+        choice(*SMTP_SECURITY_CHOICES),
+        "starttls",
+        "`starttls`",
+        "Notification e-mail: `starttls`, `ssl` (TLS from the start) or `none` (unencrypted).",
+    ),
+    Variable(
+        "PLANNER_SMTP_USERNAME",
+        "smtp_username",
+        free_text(),
+        None,
+        _NO_DEFAULT,
+        "Notification e-mail: the SMTP login; none: send without login.",
+    ),
+    Variable(
+        "PLANNER_SMTP_PASSWORD",
+        "smtp_password",
+        free_text(),
+        None,
+        _NO_DEFAULT,
+        "Notification e-mail: the SMTP login's password.",
+        secret=True,
+    ),
+    Variable(
+        "PLANNER_SMTP_FROM",
+        "smtp_from",
+        free_text(),
+        None,
+        _NO_DEFAULT,
+        "Notification e-mail: the sender address, e.g. `Redaktion <planer@example.de>`; "
+        "required with `PLANNER_SMTP_HOST`.",
+    ),
+    Variable(
+        "PLANNER_PUBLIC_URL",
+        "public_url",
+        http_url(),
+        None,
+        _NO_DEFAULT,
+        "The dashboard's address as people open it; notification e-mails link to items "
+        "there (without it they name the item's number only).",
+    ),
+    Variable(
         "PLANNER_OIDC_METADATA_URL",
         "oidc_metadata_url",
         http_url(),
@@ -547,6 +607,14 @@ class Settings:
     lease_seconds: float
     batch_size: int
     publish_threads: int
+    # Notification e-mail (planner.mail) and the address its links point to.
+    smtp_host: str | None
+    smtp_port: int | None
+    smtp_security: str
+    smtp_username: str | None
+    smtp_password: str | None = field(repr=False)
+    smtp_from: str | None
+    public_url: str | None
     oidc_metadata_url: str | None
     oidc_client_id: str | None
     oidc_client_secret: str | None = field(repr=False)
@@ -626,6 +694,8 @@ def _settings(raw: tuple[str | None, ...]) -> Settings:
     if problems:  # all of them at once, on one line
         raise ConfigurationError("; ".join(problems))
     settings = Settings(**values, from_environment=frozenset(given))
+    if settings.smtp_host and not settings.smtp_from:
+        raise ConfigurationError("PLANNER_SMTP_HOST is set: set PLANNER_SMTP_FROM as well")
     return replace(settings, oidc=_oidc(settings))
 
 

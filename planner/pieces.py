@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from planner import audit, checks, workflow
+from planner import audit, checks, notifications, workflow
 from planner.db import all_or_nothing
 from planner.errors import (
     EditConflict,
@@ -351,13 +351,16 @@ def approve_piece(
 def request_changes(
     session: Session, *, actor: User, piece_id: int, comment: str, revision: int | None = None
 ) -> Piece:
-    """Send a piece in review back with a comment saying what to change."""
+    """Send a piece in review back with a comment saying what to change (its editors are
+    told, and so is everyone the comment names as @username)."""
     check_text(comment, "comment")
     piece = get_piece(session, actor=actor, piece_id=piece_id)
 
     def guard() -> None:
         if revision is not None and revision != piece.revision:
             raise EditConflict("piece", piece_id, revision, piece.revision, None)
+
+    named = notifications.mentions(session, actor=actor, piece_id=piece_id, text=comment)
 
     def keep_comment() -> None:
         assert actor.id is not None
@@ -366,6 +369,7 @@ def request_changes(
                 piece_id=piece_id, author_id=actor.id, revision=piece.revision, body=comment.strip()
             )
         )
+        notifications.store(session.connection(), named)
 
     return _apply(
         session,
@@ -529,7 +533,10 @@ def _content(obj: Piece | Revision) -> tuple[Any, ...]:
 
 
 def add_comment(session: Session, *, actor: User, piece_id: int, body: str) -> Comment:
-    """Comment on the current revision of a piece."""
+    """Comment on the current revision of a piece; everyone it names as @username is told.
+
+    A name that is nobody who may see the piece is refused (ValidationFailed), nothing stored.
+    """
     require(actor, "comment")
     piece = get_piece(session, actor=actor, piece_id=piece_id)
     text = body.strip()
@@ -538,9 +545,11 @@ def add_comment(session: Session, *, actor: User, piece_id: int, body: str) -> C
     if len(text) > 5_000:
         raise ValidationFailed({"body": Message("too_long", "at most {max} characters", max=5000)})
     check_text(text, "body")
+    named = notifications.mentions(session, actor=actor, piece_id=piece_id, text=text)
     assert actor.id is not None
     comment = Comment(piece_id=piece_id, author_id=actor.id, revision=piece.revision, body=text)
     session.add(comment)
+    notifications.store(session.connection(), named)
     audit.record_change(
         session,
         piece,
@@ -560,6 +569,21 @@ def list_comments(session: Session, *, actor: User, piece_id: int) -> list[Comme
     return list(
         session.exec(select(Comment).where(Comment.piece_id == piece_id).order_by(col(Comment.id)))
     )
+
+
+def comments_on(
+    session: Session, *, actor: User, piece_ids: Sequence[int]
+) -> dict[int, list[Comment]]:
+    """The comments on each of several pieces, oldest first (in one query, for the Board)."""
+    require(actor, "view_pieces")
+    found: dict[int, list[Comment]] = {piece_id: [] for piece_id in piece_ids}
+    if found:
+        rows = session.exec(
+            select(Comment).where(col(Comment.piece_id).in_(list(found))).order_by(col(Comment.id))
+        )
+        for comment in rows:
+            found[comment.piece_id].append(comment)
+    return found
 
 
 def is_approved_as_is(piece: Piece) -> bool:

@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from sqlmodel import Session
 
-from planner import planning, publishing
+from planner import mail, planning, publishing
 from planner.channels import build_adapter
 from planner.models import PostStatus, utcnow
 from planner.publishing import AdapterFactory, EngineSettings, Outcome
@@ -59,6 +59,8 @@ class SweepResult:
     materialized: int = 0
     found: int = 0
     not_found: int = 0
+    mailed: int = 0
+    mail_failed: int = 0
 
     def count(self, status: PostStatus) -> int:
         """How many posts of this sweep ended in `status`."""
@@ -82,8 +84,11 @@ class Worker:
         settings: EngineSettings | None = None,
         embedded: bool = False,
         adapter_factory: AdapterFactory = build_adapter,
+        mail_settings: mail.MailSettings | None = None,
     ) -> None:
         self.engine = engine
+        # Notification e-mail goes out after the posts of each sweep (none without SMTP).
+        self.mail = mail_settings or mail.mail_settings()
         self.embedded = embedded
         self.worker_id = worker_id or new_worker_id(embedded)
         self.settings = settings or EngineSettings.from_env()
@@ -350,7 +355,8 @@ class Worker:
 
     def sweep(self, *, max_batches: int | None = None) -> SweepResult:
         """One pass: heartbeat, series, missed posts, recovery, then claim-and-publish
-        batches until nothing releasable is left (or `max_batches`)."""
+        batches until nothing releasable is left (or `max_batches`), then the notification
+        e-mails that are due."""
         result = SweepResult()
         with Session(self.engine, expire_on_commit=False) as session:
             now = utcnow()
@@ -368,6 +374,8 @@ class Worker:
         result.found, result.not_found = len(resolution.found), len(resolution.not_found)
         if not self._stop.is_set():
             self._publish_due(result, max_batches, lateness)
+        if self.mail is not None and not self._stop.is_set():
+            self._send_mail(result, self.mail)
         with Session(self.engine) as session:
             publishing.beat(
                 session,
@@ -379,6 +387,17 @@ class Worker:
                 failed=result.count(PostStatus.failed),
             )
         return result
+
+    def _send_mail(self, result: SweepResult, settings: mail.MailSettings) -> None:
+        """Send the notification e-mails that are due; a mail problem never ends the sweep."""
+        try:
+            sent = mail.send_due(self.engine, settings=settings)
+        except DATABASE_DOWN:
+            log.warning("notification e-mail waits: the database does not answer")
+            return
+        result.mailed, result.mail_failed = len(sent.sent), len(sent.failed)
+        if sent.failed:
+            log.warning("%d notification e-mails not sent yet", len(sent.failed))
 
     def _job(self) -> None:
         if self._stop.is_set():

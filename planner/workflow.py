@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
-from planner import audit
+from planner import audit, notifications
 from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
 from planner.models import (
     Idea,
@@ -258,6 +258,9 @@ def apply(
         if effect is not None:
             effect()
         session.add(obj)
+        notifications.on_move(
+            session, obj=obj, action=action, actor=actor, note=note.strip(), before=before
+        )
         audit.record(
             session,
             actor=actor,

@@ -179,6 +179,7 @@ NOT_READS = {
     ("serve",),
     ("backup",),
     ("restore",),
+    ("notifications", "read"),
 }
 
 
@@ -236,6 +237,10 @@ READS: dict[tuple[str, ...], Read] = {
         lambda o: [str(o.hr_post), "--json"],
         (HR_ERROR, HR_URL),
         _all((HR_ERROR, HR_URL), *_READERS),
+    ),
+    # Ideas accepted in the organisation: each contributor is told of their own only.
+    ("notifications", "list"): Read(
+        lambda o: [], _IDEAS, {**_all((), *_READERS), "contrib": (MKT_IDEA,)}
     ),
     ("status",): Read(lambda o: [], ("failed: 2",), _all(("failed: 2",), *_READERS)),
     ("publish-due",): Read(lambda o: ["--dry-run"], ("dry run",), _all(("dry run",), *_READERS)),

@@ -38,6 +38,8 @@ SKIP = {
     ("worker",): "runs the publishing scheduler until stopped; no acting user",
     ("serve",): "runs the dashboard server until stopped; people sign in there",
     ("secret-key",): "prints a new random key; reads and writes no data",
+    ("notifications", "read"): "marks only the acting user's own notifications read "
+    "(tests/planner/test_notifications.py)",
     ("restore",): "replaces the whole database; into an empty one no acting user "
     "(its permissions: tests/test_cli_backup.py)",
 }

@@ -14,6 +14,7 @@ from planner.cli import (
     backup,
     channels,
     ideas,
+    notifications,
     pieces,
     plan,
     posts,
@@ -25,7 +26,19 @@ from planner.errors import NothingToRestore, PlannerError, ValidationFailed
 from planner.schemas import text_problem
 
 # Each module lists its commands in COMMANDS; the top-level help shows them in this order.
-MODULES = (setup, backup, accounts, ideas, pieces, plan, audit, settings, channels, posts)
+MODULES = (
+    setup,
+    backup,
+    accounts,
+    ideas,
+    pieces,
+    plan,
+    audit,
+    settings,
+    channels,
+    posts,
+    notifications,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col, select
 
-from planner import audit, planning, workflow
+from planner import audit, notifications, planning, workflow
 from planner.errors import (
     Message,
     ValidationFailed,
@@ -90,6 +90,7 @@ def publish_finished_pieces(
                 for piece_id, revision in moved
             ],
         )
+        notifications.pieces_published(conn, [piece_id for piece_id, _revision in moved])
     session.commit()
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, select
 
-from planner import audit, workflow
+from planner import audit, notifications, workflow
 from planner.channels import mark_needs_reconnect
 from planner.dbtypes import UTCDateTime
 from planner.models import PostStatus, utcnow
@@ -305,6 +305,14 @@ def finish_deliveries(
                     "b_reason": f"rate limited: {message}"[:500],
                 },
             )
+        notifications.posts_failed(
+            conn,
+            {
+                d.post_id: verdict.message
+                for d, verdict in zip(deliveries, verdicts, strict=True)
+                if d.post_id in moved and verdict.status == PostStatus.failed
+            },
+        )
         _record_events(conn, audit_rows)  # last: it takes the audit chain's lock
     if reconnect:
         with Session(engine) as session:

@@ -8,7 +8,7 @@ from typing import NoReturn
 import streamlit as st
 from sqlmodel import Session
 
-from planner import publishing, sso, users
+from planner import notifications, publishing, sso, users
 from planner.config import load_oidc_settings
 from planner.errors import AccountDisabled, AuthenticationFailed, SignInThrottled
 from planner.models import Role, User
@@ -129,6 +129,9 @@ def _sidebar(session: Session, user: User) -> None:
             waiting = publishing.awaiting_manual_count(session, user=user)
             if waiting:
                 st.warning(t("sidebar.manual_waiting", count=waiting))
+        unread = notifications.count_unread(session, actor=user)
+        if unread:
+            st.info(t("notifications.sidebar_unread", count=unread))
         st.selectbox(
             t("sidebar.language"),
             options=list(LANGUAGES),
@@ -142,7 +145,7 @@ def _sidebar(session: Session, user: User) -> None:
 
 
 PAGES_BY_ROLE: dict[Role, list[str]] = {
-    Role.contributor: ["submit_idea", "my_ideas", "activity"],
+    Role.contributor: ["submit_idea", "my_ideas", "notifications", "activity"],
     Role.editor: [
         "calendar",
         "editor",
@@ -151,9 +154,18 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
         "publishing",
         "submit_idea",
         "my_ideas",
+        "notifications",
         "activity",
     ],
-    Role.approver: ["calendar", "approvals", "board", "submit_idea", "my_ideas", "activity"],
+    Role.approver: [
+        "calendar",
+        "approvals",
+        "board",
+        "submit_idea",
+        "my_ideas",
+        "notifications",
+        "activity",
+    ],
     Role.admin: [
         "calendar",
         "editor",
@@ -163,6 +175,7 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
         "publishing",
         "submit_idea",
         "my_ideas",
+        "notifications",
         "activity",
         "users",
         "departments",

@@ -180,3 +180,13 @@ CSV_ROUND = "csv_round_"  # + kind
 CSV_IMPORT = "csv_import_"  # + kind
 CSV_EXPORT = "csv_export_"  # + kind
 CSV_DONE = "csv_done_"  # + kind
+
+# notifications
+NOTIFICATIONS_UNREAD_ONLY = "notifications_unread_only"
+NOTIFICATIONS_MARK_ALL = "notifications_mark_all"
+NOTIFICATIONS_READ = "notifications_read_"  # + notification id
+NOTIFICATIONS_FORM = "notifications_form"
+NOTIFICATIONS_IN_APP = "notifications_in_app_"  # + kind
+NOTIFICATIONS_EMAIL = "notifications_email_"  # + kind
+NOTIFICATIONS_SAVE = "notifications_save"
+NOTIFICATIONS_DONE = "notifications_done"

@@ -68,7 +68,12 @@ def test_contributor_sees_her_ideas_as_plain_text_in_german(database: str) -> No
 
 
 def test_pages_follow_the_role() -> None:
-    assert PAGES_BY_ROLE[Role.contributor] == ["submit_idea", "my_ideas", "activity"]
+    assert PAGES_BY_ROLE[Role.contributor] == [
+        "submit_idea",
+        "my_ideas",
+        "notifications",
+        "activity",
+    ]
     for role in (Role.editor, Role.admin):
         assert {"calendar", "editor", "publishing"} <= set(PAGES_BY_ROLE[role])
     assert "publishing" not in PAGES_BY_ROLE[Role.approver]

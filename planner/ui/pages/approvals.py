@@ -9,6 +9,7 @@ from planner import preview as previews
 from planner.errors import PlannerError
 from planner.models import PieceStatus
 from planner.ui import keys, links, moves, paging, rendered, state, tables
+from planner.ui.comments import show_comments
 from planner.ui.plain import md
 
 PAGE_SIZE = 20
@@ -98,21 +99,29 @@ def render() -> None:
         shown = previews.piece_previews(
             session, actor=user, piece_id=piece.id, revision=piece.revision
         )
-    if diff.old == 0:
-        st.subheader(t("approvals.never_approved", revision=diff.new))
-    else:
-        st.subheader(t("approvals.since", old=diff.old, new=diff.new))
-    rendered.show_diff(diff, names)
-    if shown:
-        st.subheader(t("preview.heading"))
-        tabs = st.tabs([md(p.channel_name) for p in shown])
-        for tab, preview in zip(tabs, shown, strict=True):
-            with tab:
-                st.markdown(md(preview.kind_name))
-                rendered.show_preview(preview)
-                for finding in preview.check.findings:
-                    st.error(md(moves.message(finding.message)))
-    st.text_area(t("approvals.comment"), key=keys.APPROVALS_COMMENT, max_chars=5000)
+        if diff.old == 0:
+            st.subheader(t("approvals.never_approved", revision=diff.new))
+        else:
+            st.subheader(t("approvals.since", old=diff.old, new=diff.new))
+        rendered.show_diff(diff, names)
+        if shown:
+            st.subheader(t("preview.heading"))
+            tabs = st.tabs([md(p.channel_name) for p in shown])
+            for tab, preview in zip(tabs, shown, strict=True):
+                with tab:
+                    st.markdown(md(preview.kind_name))
+                    rendered.show_preview(preview)
+                    for finding in preview.check.findings:
+                        st.error(md(moves.message(finding.message)))
+        comments = pieces.list_comments(session, actor=user, piece_id=piece.id)
+        st.subheader(t("comments.heading", count=len(comments)))
+        show_comments(session, user, comments)
+    st.text_area(
+        t("approvals.comment"),
+        key=keys.APPROVALS_COMMENT,
+        max_chars=5000,
+        help=t("comments.mention_hint"),
+    )
     left, right = st.columns(2)
     with left:
         st.button(

@@ -11,6 +11,7 @@ from planner import pieces
 from planner.errors import PlannerError
 from planner.models import Piece, PieceStatus, User
 from planner.ui import charts, keys, layout, moves, paging, state
+from planner.ui.comments import show_comments
 
 PAGE_SIZE = 8
 
@@ -77,7 +78,12 @@ def _comment_dialog(target: dict[str, int]) -> None:
     # The open flag lives in session state, not in the dialog call, so AppTest can drive it.
     @st.dialog(t("board.comment_title", id=target["piece"]), on_dismiss=_close_dialog)
     def dialog() -> None:
-        st.text_area(t("board.comment"), key=keys.BOARD_COMMENT, max_chars=5000)
+        st.text_area(
+            t("board.comment"),
+            key=keys.BOARD_COMMENT,
+            max_chars=5000,
+            help=t("comments.mention_hint"),
+        )
         moves.show_refused(keys.BOARD_ERRORS, "dialog")
         left, right = st.columns(2)
         left.button(
@@ -115,11 +121,18 @@ def _column(session: Session, user: User, status: PieceStatus, count: int) -> No
         session, actor=user, status=status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     actions = moves.offered("piece", status, user.role)
+    comments = pieces.comments_on(
+        session, actor=user, piece_ids=[p.id for p in listed if p.id is not None]
+    )
     for piece in listed:
         assert piece.id is not None
         with st.container(border=True):
             st.text(f"#{piece.id} {piece.title}")  # user text: plain, never HTML
             st.text(t("board.revision", revision=piece.revision))
+            said = comments[piece.id]
+            if said:
+                with st.expander(t("comments.heading", count=len(said))):
+                    show_comments(session, user, said)
             for action in actions:
                 st.button(
                     moves.label("piece", action),

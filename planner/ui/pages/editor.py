@@ -19,6 +19,7 @@ from planner.errors import (
 )
 from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User
 from planner.ui import keys, links, moves, rendered, state
+from planner.ui.comments import show_comments
 from planner.ui.plain import md
 
 # What the editor lists with its authors' names: a piece's revisions and its comments.
@@ -251,20 +252,14 @@ def _history(session: Session, user: User, piece: Piece) -> None:
 def _comments(session: Session, user: User, piece: Piece) -> None:
     t = state.t
     assert piece.id is not None
-    comments, names = _written(session, user, piece, "editor.comments", pieces.list_comments)
-    if not comments:
-        st.caption(t("editor.no_comments"))
-    for c in comments:
-        st.text(
-            t(
-                "editor.comment_by",
-                name=names.get(c.author_id, ""),
-                when=state.when(c.created_at, user.timezone),
-                revision=c.revision,
-            )
-        )
-        st.text(c.body)
-    st.text_area(t("editor.comment"), key=keys.EDITOR_COMMENT, max_chars=5000)
+    st.subheader(t("editor.comments"))
+    show_comments(session, user, pieces.list_comments(session, actor=user, piece_id=piece.id))
+    st.text_area(
+        t("editor.comment"),
+        key=keys.EDITOR_COMMENT,
+        max_chars=5000,
+        help=t("comments.mention_hint"),
+    )
     error = st.session_state.get(keys.EDITOR_COMMENT_ERROR)
     if error:
         st.error(f"{t('editor.field.comment')}: {error}")

@@ -1,0 +1,278 @@
+"""Notification e-mail against a real SMTP server on 127.0.0.1, on SQLite and PostgreSQL:
+sent once, in the recipient's language, retried with the error kept, never lost."""
+
+from __future__ import annotations
+
+import email
+import logging
+import socket
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from email import policy
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from planner import mail, notifications, pieces, users
+from planner.config import load_settings
+from planner.errors import ConfigurationError
+from planner.mail import MailSettings
+from planner.models import Notification, Role, User
+from planner.notifications import Preference
+from planner.publishing import EngineSettings
+from planner.worker import Worker
+from tests.conftest import PASSWORD as ACCOUNT_PASSWORD
+from tests.conftest import World
+from tests.publishers.test_newsletter import PASSWORD, USER, Server, start_smtp
+
+__all__ = ["start_smtp"]  # the fixture, used by name
+
+SENDER = "Redaktion <planer@example.de>"
+
+
+def settings_for(port: int, **extra: object) -> MailSettings:
+    values: dict[str, object] = {
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "none",
+        "sender": SENDER,
+        "username": USER,
+        "password": PASSWORD,
+        "timeout": 1.0,
+        "public_url": "https://planer.example.de/",
+    }
+    values.update(extra)
+    return MailSettings(**values)  # type: ignore[arg-type]
+
+
+def wants_mail(world: World, username: str, locale: str = "de") -> User:
+    """An approver with an address who wants review requests by e-mail."""
+    user = users.create_user(
+        world.session,
+        actor=world.admin,
+        data={
+            "username": username,
+            "display_name": username.title(),
+            "role": Role.approver.value,
+            "password": ACCOUNT_PASSWORD,
+            "email": f"{username}@example.org",
+            "locale": locale,
+        },
+    )
+    notifications.set_preferences(
+        world.session, actor=user, choices=[Preference("review_requested", True, True)]
+    )
+    return user
+
+
+def submitted(world: World) -> int:
+    piece = pieces.create_piece(
+        world.session, actor=world.editor, data={"title": "Sommerfest", "body": "Text"}
+    )
+    assert piece.id is not None
+    pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+    return piece.id
+
+
+def outbox(engine: Engine) -> list[Notification]:
+    with Session(engine) as s:
+        return list(s.exec(select(Notification).where(Notification.email)))
+
+
+def parsed(raw: bytes) -> EmailMessage:
+    message = email.message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+@pytest.fixture
+def smtp(start_smtp: Callable[..., Server]) -> Server:
+    return start_smtp()
+
+
+def test_the_mail_arrives_once_in_the_recipients_language_with_a_link(
+    world: World, engine: Engine, smtp: Server
+) -> None:
+    anna = wants_mail(world, "anna")
+    joe = wants_mail(world, "joe", locale="en")
+    piece_id = submitted(world)
+    result = mail.send_due(engine, settings=settings_for(smtp.port))
+    assert len(result.sent) == 2 and result.failed == {}
+    by_recipient = {rcpt[0]: parsed(raw) for _sender, rcpt, raw in smtp.mailbox.messages}
+    assert sorted(by_recipient) == [anna.email, joe.email]
+    german, english = by_recipient[str(anna.email)], by_recipient[str(joe.email)]
+    assert german["Subject"] == (
+        f"Redaktionsplaner: Beitrag #{piece_id} „Sommerfest“ wartet auf Ihre Freigabe"
+    )
+    assert english["Subject"] == (
+        f"Editorial planner: Piece #{piece_id} “Sommerfest” waits for your approval"
+    )
+    body = german.get_content()
+    assert f"https://planer.example.de/approvals?piece={piece_id}" in body
+    assert german["From"] == SENDER
+    assert (german["Content-Language"], english["Content-Language"]) == ("de", "en")
+    assert german["Message-ID"] != english["Message-ID"]
+    # Accepted once: never sent again.
+    assert mail.send_due(engine, settings=settings_for(smtp.port)).sent == []
+    assert len(smtp.mailbox.messages) == 2
+    assert all(n.mailed_at is not None and n.mail_attempts == 1 for n in outbox(engine))
+
+
+def test_without_a_public_address_the_mail_names_the_items_number(
+    world: World, engine: Engine, smtp: Server
+) -> None:
+    wants_mail(world, "anna")
+    piece_id = submitted(world)
+    mail.send_due(engine, settings=settings_for(smtp.port, public_url=None))
+    [(_sender, _rcpt, raw)] = smtp.mailbox.messages
+    body = parsed(raw).get_content()
+    assert f"Beitrag #{piece_id} im Redaktionsplaner" in body
+    assert "http" not in body
+
+
+def test_the_worker_sends_the_outbox_after_its_posts(
+    world: World, engine: Engine, smtp: Server
+) -> None:
+    wants_mail(world, "anna")
+    submitted(world)
+    worker = Worker(
+        engine,
+        worker_id="test-worker",
+        settings=EngineSettings(threads=1),
+        mail_settings=settings_for(smtp.port),
+    )
+    try:
+        assert worker.sweep().mailed == 1
+        assert worker.sweep().mailed == 0
+    finally:
+        worker.close()
+    assert len(smtp.mailbox.messages) == 1
+
+
+def test_a_refusing_server_leads_to_a_retry_with_the_error_kept(
+    world: World, engine: Engine, smtp: Server
+) -> None:
+    wants_mail(world, "anna")
+    submitted(world)
+    smtp.mailbox.data_reply = "451 4.3.0 Mailbox busy, try again later"
+    result = mail.send_due(engine, settings=settings_for(smtp.port))
+    [n] = outbox(engine)
+    assert result.failed == {n.id: "SMTP 451 4.3.0 Mailbox busy, try again later"}
+    assert (n.mailed_at, n.mail_attempts, n.mail_error) == (
+        None,
+        1,
+        "SMTP 451 4.3.0 Mailbox busy, try again later",
+    )
+    # Not again before the backoff has passed.
+    assert mail.send_due(engine, settings=settings_for(smtp.port)).failed == {}
+    smtp.mailbox.data_reply = None
+    later = n.created_at + mail.BACKOFF
+    assert mail.send_due(engine, settings=settings_for(smtp.port), now=later).sent == [n.id]
+    [n] = outbox(engine)
+    assert (n.mail_attempts, n.mail_error) == (2, None) and n.mailed_at is not None
+    assert len(smtp.mailbox.messages) == 1
+
+
+def test_a_message_refused_for_good_is_not_tried_again(
+    world: World, engine: Engine, smtp: Server
+) -> None:
+    anna = wants_mail(world, "anna")
+    submitted(world)
+    smtp.mailbox.refuse[str(anna.email)] = "550 5.1.1 No such mailbox"
+    mail.send_due(engine, settings=settings_for(smtp.port))
+    [n] = outbox(engine)
+    assert (n.mailed_at, n.mail_attempts) == (None, mail.MAX_ATTEMPTS)
+    assert n.mail_error == f"{anna.email}: SMTP 550 5.1.1 No such mailbox"
+    later = n.created_at + timedelta(days=1)
+    assert mail.send_due(engine, settings=settings_for(smtp.port), now=later).failed == {}
+
+
+def test_one_refused_message_keeps_no_other_from_going_out(
+    world: World, engine: Engine, smtp: Server
+) -> None:
+    anna = wants_mail(world, "anna")
+    joe = wants_mail(world, "joe")
+    submitted(world)
+    smtp.mailbox.refuse[str(anna.email)] = "450 4.2.1 Mailbox full"
+    result = mail.send_due(engine, settings=settings_for(smtp.port))
+    assert [rcpt for _sender, rcpt, _raw in smtp.mailbox.messages] == [[joe.email]]
+    assert list(result.failed.values()) == [f"{anna.email}: SMTP 450 4.2.1 Mailbox full"]
+    waiting = [n for n in outbox(engine) if n.mailed_at is None]
+    assert [(n.user_id, n.mail_attempts) for n in waiting] == [(anna.id, 1)]  # tried again
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A port that takes connections and never says a word (a hanging mail server)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield int(listener.getsockname()[1])
+
+
+def test_a_server_that_times_out_leaves_the_mail_to_a_later_try_until_the_limit(
+    world: World, engine: Engine, silent_server: int, smtp: Server
+) -> None:
+    wants_mail(world, "anna")
+    submitted(world)
+    [n] = outbox(engine)
+    for attempt in range(1, mail.MAX_ATTEMPTS + 1):
+        due = n.created_at + mail.BACKOFF * (2 ** (attempt - 1) - 1)
+        result = mail.send_due(engine, settings=settings_for(silent_server), now=due)
+        assert result.failed == {n.id: "the SMTP server did not answer in time"}
+        [n] = outbox(engine)
+        assert (n.mail_attempts, n.mailed_at) == (attempt, None)
+    # Tries are bounded; the notification itself stays on the dashboard.
+    end = n.created_at + timedelta(days=1)
+    assert mail.send_due(engine, settings=settings_for(smtp.port), now=end).sent == []
+    with Session(engine) as s:
+        approver = users.get_user(s, "anna")
+        assert [i.notification.id for i in notifications.list_notifications(s, actor=approver)] == [
+            n.id
+        ]
+
+
+def test_a_crash_between_sending_and_marking_repeats_the_mail_never_loses_it(
+    world: World, engine: Engine, smtp: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wants_mail(world, "anna")
+    submitted(world)
+
+    def crash(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(mail, "_finish", crash)
+    with pytest.raises(RuntimeError):
+        mail.send_due(engine, settings=settings_for(smtp.port))
+    monkeypatch.undo()
+    [n] = outbox(engine)
+    assert (n.mailed_at, n.mail_attempts) == (None, 1)
+    later = n.created_at + mail.BACKOFF
+    assert mail.send_due(engine, settings=settings_for(smtp.port), now=later).sent == [n.id]
+    first, second = (parsed(raw) for _s, _r, raw in smtp.mailbox.messages)
+    assert first["Message-ID"] == second["Message-ID"]  # one message, delivered twice
+
+
+def test_the_smtp_password_is_never_shown(
+    world: World, engine: Engine, smtp: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    wants_mail(world, "anna")
+    submitted(world)
+    smtp.mailbox.data_reply = "554 5.7.1 rejected"
+    settings = settings_for(smtp.port)
+    mail.send_due(engine, settings=settings)
+    assert PASSWORD not in repr(settings)
+    assert PASSWORD not in caplog.text
+    assert all(PASSWORD not in (n.mail_error or "") for n in outbox(engine))
+
+
+def test_smtp_settings_come_from_the_environment() -> None:
+    base = {"PLANNER_SMTP_HOST": "mail.example.de", "PLANNER_SMTP_FROM": SENDER}
+    settings = mail.mail_settings(load_settings({**base, "PLANNER_SMTP_SECURITY": "ssl"}))
+    assert settings is not None and (settings.port, settings.security) == (465, "ssl")
+    assert mail.mail_settings(load_settings({})) is None
+    with pytest.raises(ConfigurationError, match="set PLANNER_SMTP_FROM as well"):
+        load_settings({"PLANNER_SMTP_HOST": "mail.example.de"})

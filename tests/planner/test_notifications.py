@@ -1,0 +1,343 @@
+"""Notifications on SQLite and PostgreSQL: who is told what, preferences, no self-notify,
+visibility, @mentions, and the scheduler's failed posts and published pieces."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from planner import channels, cli, ideas, notifications, pieces, planning, users
+from planner.errors import NotFound, ValidationFailed
+from planner.models import Comment, Notification, Piece, Role, User, utcnow
+from planner.notifications import Notice, Preference
+from planner.publishing import EngineSettings
+from planner.worker import Worker
+from publishers.base import PermanentError
+from tests import recording
+from tests.conftest import PASSWORD, World
+
+
+def told(session: Session, user: User) -> list[tuple[str, str, int, str]]:
+    """What `user` was told: (kind, object type, object id, detail), oldest first."""
+    session.expire_all()
+    rows = session.exec(
+        select(Notification).where(Notification.user_id == user.id).order_by(col(Notification.id))
+    )
+    return [(n.kind, n.object_type, n.object_id, n.detail) for n in rows]
+
+
+def draft(world: World, *, by: User | None = None, body: str = "Text") -> Piece:
+    piece = pieces.create_piece(
+        world.session, actor=by or world.editor, data={"title": "Sommerfest", "body": body}
+    )
+    assert piece.id is not None
+    return piece
+
+
+def edit(world: World, by: User, piece: Piece, body: str) -> None:
+    assert piece.id is not None
+    pieces.edit_piece(
+        world.session, actor=by, piece_id=piece.id, expected_revision=1, data={"body": body}
+    )
+
+
+def in_review(world: World) -> Piece:
+    piece = draft(world)
+    assert piece.id is not None
+    return pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+
+
+def idea_data(title: str, department: str = "Marketing") -> dict[str, str]:
+    return {"title": title, "pitch": f"{title}, in a few words.", "department": department}
+
+
+def with_email(world: World, username: str, role: Role) -> User:
+    return users.create_user(
+        world.session,
+        actor=world.admin,
+        data={
+            "username": username,
+            "display_name": username.title(),
+            "role": role.value,
+            "password": PASSWORD,
+            "email": f"{username}@example.org",
+        },
+    )
+
+
+def test_a_piece_submitted_for_review_tells_every_approver_but_not_its_editor(
+    world: World,
+) -> None:
+    piece = in_review(world)
+    expected = [("review_requested", "piece", piece.id, "")]
+    assert told(world.session, world.approver) == expected
+    assert told(world.session, world.admin) == expected
+    for quiet in (world.editor, world.editor2, world.contributor):
+        assert told(world.session, quiet) == []
+
+
+def test_an_admin_who_edited_the_piece_is_not_asked_to_approve_it(world: World) -> None:
+    piece = draft(world)
+    assert piece.id is not None
+    edit(world, world.admin, piece, "x")
+    pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+    assert told(world.session, world.admin) == []
+    assert [k for k, *_ in told(world.session, world.approver)] == ["review_requested"]
+
+
+def test_an_approved_piece_edited_again_waits_for_approvers_again(world: World) -> None:
+    piece = in_review(world)
+    assert piece.id is not None
+    pieces.approve_piece(world.session, actor=world.approver, piece_id=piece.id, revision=1)
+    edit(world, world.editor, piece, "y")
+    assert [k for k, *_ in told(world.session, world.approver)] == ["review_requested"] * 2
+
+
+def test_changes_requested_tell_the_editors_with_the_comment(world: World) -> None:
+    piece = draft(world)
+    assert piece.id is not None
+    edit(world, world.editor2, piece, "z")
+    pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+    pieces.request_changes(
+        world.session, actor=world.approver, piece_id=piece.id, comment="Bitte kürzer."
+    )
+    expected = [("changes_requested", "piece", piece.id, "Bitte kürzer.")]
+    assert told(world.session, world.editor) == expected
+    assert told(world.session, world.editor2) == expected
+    assert [k for k, *_ in told(world.session, world.approver)] == ["review_requested"]
+
+
+def test_a_contributor_hears_of_their_idea_accepted_or_rejected_with_the_reason(
+    world: World,
+) -> None:
+    s = world.session
+    first = ideas.submit_idea(s, actor=world.contributor, data=idea_data("Azubi-Tag")).idea
+    second = ideas.submit_idea(s, actor=world.contributor, data=idea_data("Podcast")).idea
+    assert first.id is not None and second.id is not None
+    ideas.accept_idea(s, actor=world.editor, idea_id=first.id)
+    ideas.reject_idea(s, actor=world.editor, idea_id=second.id, reason="Kein Budget.")
+    assert told(s, world.contributor) == [
+        ("idea_accepted", "idea", first.id, ""),
+        ("idea_rejected", "idea", second.id, "Kein Budget."),
+    ]
+    assert told(s, world.hr_contributor) == []
+
+
+def test_nobody_is_told_of_their_own_action(world: World) -> None:
+    s = world.session
+    idea = ideas.submit_idea(s, actor=world.editor, data=idea_data("Eigene Idee", "HR")).idea
+    assert idea.id is not None
+    ideas.reject_idea(s, actor=world.editor, idea_id=idea.id, reason="Doch nicht.")
+    piece = draft(world, by=world.admin)
+    assert piece.id is not None
+    pieces.submit_piece(s, actor=world.admin, piece_id=piece.id)
+    assert told(s, world.editor) == []
+    assert told(s, world.admin) == []
+
+
+def test_preferences_decide_dashboard_and_email(world: World) -> None:
+    s = world.session
+    mailed = with_email(world, "anna", Role.approver)
+    notifications.set_preferences(
+        s, actor=mailed, choices=[Preference("review_requested", in_app=False, email=True)]
+    )
+    notifications.set_preferences(
+        s, actor=world.approver, choices=[Preference("review_requested", in_app=False, email=False)]
+    )
+    # E-mail wanted but no address: in the dashboard only.
+    notifications.set_preferences(
+        s, actor=world.admin, choices=[Preference("review_requested", in_app=True, email=True)]
+    )
+    in_review(world)
+    s.expire_all()
+    [anna] = s.exec(select(Notification).where(Notification.user_id == mailed.id)).all()
+    assert anna.email is True and anna.read_at is not None  # e-mail only: not waiting on the page
+    assert told(s, world.approver) == []
+    [admin] = s.exec(select(Notification).where(Notification.user_id == world.admin.id)).all()
+    assert (admin.email, admin.read_at) == (False, None)
+    assert notifications.count_unread(s, actor=mailed) == 0
+    assert notifications.count_unread(s, actor=world.admin) == 1
+
+
+def test_preferences_list_the_kinds_of_the_role_and_refuse_others(world: World) -> None:
+    s = world.session
+    kinds = [p.kind for p in notifications.preferences(s, actor=world.contributor)]
+    assert kinds == ["idea_accepted", "idea_rejected", "idea_published"]
+    assert all(p.in_app and not p.email for p in notifications.preferences(s, actor=world.editor))
+    with pytest.raises(ValidationFailed, match="'review_requested' is no kind"):
+        notifications.set_preferences(
+            s,
+            actor=world.contributor,
+            choices=[
+                Preference("idea_accepted", in_app=False, email=False),
+                Preference("review_requested", in_app=True, email=True),
+            ],
+        )
+    assert all(p.in_app for p in notifications.preferences(s, actor=world.contributor))
+
+
+def test_a_contributor_is_never_told_about_pieces(world: World) -> None:
+    piece = draft(world)
+    assert piece.id is not None and world.contributor.id is not None
+    stored = notifications.store(
+        world.session.connection(),
+        [Notice(world.contributor.id, "mentioned", "piece", piece.id, world.editor.id)],
+    )
+    world.session.commit()
+    assert stored == 0
+    assert told(world.session, world.contributor) == []
+
+
+def test_mentions_tell_the_named_users_once(world: World) -> None:
+    s = world.session
+    piece = draft(world)
+    assert piece.id is not None
+    text = "@editor2 und @Approver: bitte lesen (@editor2, mail an x@approver.de). @editor"
+    pieces.add_comment(s, actor=world.editor, piece_id=piece.id, body=text)
+    assert told(s, world.editor2) == [("mentioned", "piece", piece.id, text)]
+    assert told(s, world.approver) == [("mentioned", "piece", piece.id, text)]
+    assert told(s, world.editor) == []  # naming oneself tells nobody
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        pytest.param("Frag @niemand dazu.", "@niemand", id="unknown-name"),
+        pytest.param("Frag @contrib dazu.", "@contrib", id="may-not-see-pieces"),
+    ],
+)
+def test_a_mention_of_nobody_who_may_see_the_piece_is_refused(
+    world: World, body: str, named: str
+) -> None:
+    s = world.session
+    piece = draft(world)
+    assert piece.id is not None
+    with pytest.raises(ValidationFailed, match=f"{named}: no user of that name may see this piece"):
+        pieces.add_comment(s, actor=world.editor, piece_id=piece.id, body=body)
+    assert s.exec(select(Comment)).all() == []
+    assert s.exec(select(Notification)).all() == []
+
+
+def test_a_change_request_that_mentions_someone_tells_them_too(world: World) -> None:
+    piece = in_review(world)
+    assert piece.id is not None
+    pieces.request_changes(
+        world.session, actor=world.approver, piece_id=piece.id, comment="@editor2 prüf die Zahlen"
+    )
+    assert [k for k, *_ in told(world.session, world.editor2)] == ["mentioned"]
+
+
+def test_each_user_lists_and_marks_read_only_their_own(world: World) -> None:
+    s = world.session
+    piece = in_review(world)
+    [mine] = notifications.list_notifications(s, actor=world.approver)
+    assert (mine.title, mine.actor, mine.piece_id) == ("Sommerfest", "Editor", piece.id)
+    assert notifications.list_notifications(s, actor=world.editor2) == []
+    other = notifications.list_notifications(s, actor=world.admin)[0].notification.id
+    assert other is not None
+    with pytest.raises(NotFound):
+        notifications.mark_read(s, actor=world.approver, ids=[other])
+    assert notifications.count_unread(s, actor=world.admin) == 1
+    assert notifications.mark_read(s, actor=world.approver) == 1
+    assert notifications.count_unread(s, actor=world.approver) == 0
+    assert notifications.list_notifications(s, actor=world.approver, unread_only=True) == []
+
+
+# --- the scheduler's events -------------------------------------------------------------------
+
+FAST = EngineSettings(batch_size=10, threads=1, lease=timedelta(seconds=30), max_attempts=1)
+
+
+@pytest.fixture
+def worker(engine: Engine, recording_kind: type[recording.RecordingPublisher]) -> Iterator[Worker]:
+    w = Worker(engine, worker_id="test-worker", settings=FAST)
+    yield w
+    w.close()
+
+
+def planned(world: World, piece: Piece, planner: User) -> int:
+    """A due post of `piece`, planned by `planner`; its id."""
+    assert piece.id is not None
+    channel = channels.create_channel(
+        world.session, actor=world.admin, kind="recording", name="Feed", settings={}
+    )
+    assert channel.id is not None
+    post = planning.plan_post(
+        world.session,
+        actor=planner,
+        piece_id=piece.id,
+        channel=channel.id,
+        when=utcnow() + timedelta(days=1),
+    )
+    post.publish_at = utcnow() - timedelta(seconds=1)
+    world.session.add(post)
+    world.session.commit()
+    assert post.id is not None
+    return post.id
+
+
+def approved(world: World, piece: Piece) -> Piece:
+    assert piece.id is not None
+    pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+    return pieces.approve_piece(world.session, actor=world.approver, piece_id=piece.id, revision=1)
+
+
+def test_a_failed_post_tells_its_piece_owner_and_who_planned_it(
+    world: World, worker: Worker, recording_kind: type[recording.RecordingPublisher]
+) -> None:
+    piece = approved(world, draft(world))
+    post_id = planned(world, piece, world.editor2)
+    recording_kind.script.append(PermanentError("Text too long (max 500)", http_status=422))
+    worker.sweep()
+    expected = [("post_failed", "post", post_id, "Text too long (max 500)")]
+    assert told(world.session, world.editor) == expected
+    assert told(world.session, world.editor2) == expected
+    [item] = notifications.list_notifications(world.session, actor=world.editor)
+    assert item.piece_id == piece.id
+
+
+def test_a_published_piece_tells_the_contributors_of_its_idea_and_merged_ones(
+    world: World, worker: Worker
+) -> None:
+    s = world.session
+    first = ideas.submit_idea(s, actor=world.contributor, data=idea_data("Azubi-Tag")).idea
+    twin = ideas.submit_idea(s, actor=world.hr_contributor, data=idea_data("Azubis", "HR")).idea
+    assert first.id is not None and twin.id is not None
+    ideas.merge_idea(s, actor=world.editor, idea_id=twin.id, into_id=first.id)
+    piece = ideas.accept_idea(s, actor=world.editor, idea_id=first.id)
+    planned(world, approved(world, piece), world.editor)
+    worker.sweep()
+    assert told(s, world.contributor)[-1] == ("idea_published", "idea", first.id, "")
+    assert told(s, world.hr_contributor) == [("idea_published", "idea", twin.id, "")]
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def test_the_command_line_lists_and_marks_read_only_the_acting_users_own(
+    world: World,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr("planner.cli.common.engine", lambda: engine)
+    piece = in_review(world)
+    assert cli.main(["notifications", "list", "--as", "approver"]) == 0
+    out = capsys.readouterr().out
+    assert f"Piece #{piece.id} “Sommerfest” waits for your approval" in out and "new" in out
+    assert cli.main(["notifications", "read", "--as", "approver"]) == 0
+    assert capsys.readouterr().out == "1 notifications marked read\n"
+    assert cli.main(["notifications", "list", "--unread", "--as", "approver"]) == 0
+    assert "Sommerfest" not in capsys.readouterr().out
+    assert notifications.count_unread(world.session, actor=world.admin) == 1
+    admins = notifications.list_notifications(world.session, actor=world.admin)
+    other = str(admins[0].notification.id)
+    err = io.StringIO()
+    assert cli.main(["notifications", "read", other, "--as", "approver"], stderr=err) == 1
+    assert err.getvalue() == f"error: notification {int(other)!r} not found\n"
+    assert notifications.count_unread(world.session, actor=world.admin) == 1
