@@ -12,9 +12,9 @@ from planner import publishing, sso, users
 from planner.config import load_oidc_settings
 from planner.errors import AccountDisabled, AuthenticationFailed, SignInThrottled
 from planner.models import Role, User
-from planner.ui import keys, session_cookie
+from planner.ui import document, keys, session_cookie
 from planner.ui.i18n import LANGUAGES
-from planner.ui.state import current_user, engine, language_of_run, t
+from planner.ui.state import current_user, engine, lang, language_of_run, t
 
 
 def _sso_enabled() -> bool:
@@ -190,6 +190,7 @@ def run() -> None:
 
 def _run() -> None:
     st.set_page_config(page_title=t("app.title"), layout="wide")
+    document.prepare(lang())
     session_cookie.send_to_browser()
     with Session(engine(), expire_on_commit=False) as session:
         user = current_user(session)

@@ -92,7 +92,7 @@ def render() -> None:
     else:
         st.subheader(t("approvals.since", old=diff.old, new=diff.new))
     # A code block shows the user's text verbatim: no markdown, no HTML.
-    st.code(diff.text, language="diff")
+    st.code(diff.text, language="diff", wrap_lines=True)
     st.text_area(t("approvals.comment"), key=keys.APPROVALS_COMMENT, max_chars=5000)
     left, right = st.columns(2)
     with left:

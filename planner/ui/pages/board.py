@@ -109,7 +109,7 @@ def _chart(counts: dict[PieceStatus, int]) -> None:
             y=alt.Y("pieces:Q", title=t("board.chart_pieces"), axis=alt.Axis(tickMinStep=1)),
             tooltip=["state:N", "pieces:Q"],
         )
-        .properties(title=t("board.chart_title"), height=220)
+        .properties(title=t("board.chart_title"), description=t("board.chart_title"), height=220)
     )
     st.altair_chart(chart, width="stretch")
 

@@ -198,7 +198,7 @@ def _chart(
             color=alt.Color("channel:N", title=t("col.channel")),
             tooltip=["week:O", "channel:N", "posts:Q"],
         )
-        .properties(title=t("calendar.chart_title"))
+        .properties(title=t("calendar.chart_title"), description=t("calendar.chart_title"))
     )
     st.altair_chart(chart, width="stretch")
 

@@ -207,7 +207,7 @@ def _history(session: Session, user: User, piece: Piece) -> None:
         t("editor.diff_new"), options=numbers, index=len(numbers) - 1, key=keys.EDITOR_DIFF_NEW
     )
     diff = pieces.diff_revisions(session, actor=user, piece_id=piece.id, old=int(old), new=int(new))
-    st.code(diff.text, language="diff")
+    st.code(diff.text, language="diff", wrap_lines=True)
     older = [n for n in numbers if n != piece.revision]
     # A dict, not a lambda calling t(): AppTest formats values outside the script run.
     labels = {n: t("editor.revision", number=n) for n in reversed(older)}

@@ -58,7 +58,11 @@ def _chart(session: Session, user: User) -> None:
             y=alt.Y("department:N", title=t("col.department"), sort="-x"),
             tooltip=["department:N", "ideas:Q"],
         )
-        .properties(title=t("inbox.chart_title"), height=30 * len(data) + 40)
+        .properties(
+            title=t("inbox.chart_title"),
+            description=t("inbox.chart_title"),
+            height=30 * len(data) + 40,
+        )
     )
     st.altair_chart(chart, width="stretch")
 
