@@ -449,6 +449,15 @@ VARIABLES: tuple[Variable, ...] = (
         "How many requests to channels one worker makes at the same time.",
     ),
     Variable(
+        "PLANNER_ACCESSIBILITY_CONTACT",
+        "accessibility_contact",
+        free_text(),
+        None,
+        "the administrators",
+        "Where people report an accessibility barrier (an e-mail address, a name or a "
+        "team), as the dashboard's accessibility statement names it.",
+    ),
+    Variable(
         "PLANNER_OIDC_METADATA_URL",
         "oidc_metadata_url",
         http_url(),
@@ -547,6 +556,8 @@ class Settings:
     lease_seconds: float
     batch_size: int
     publish_threads: int
+    # Named in the accessibility statement for reporting barriers (None: the admins).
+    accessibility_contact: str | None
     oidc_metadata_url: str | None
     oidc_client_id: str | None
     oidc_client_secret: str | None = field(repr=False)

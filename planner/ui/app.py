@@ -7,6 +7,7 @@ from typing import NoReturn
 
 import streamlit as st
 from sqlmodel import Session
+from streamlit.navigation.page import StreamlitPage
 
 from planner import publishing, sso, users
 from planner.config import load_oidc_settings
@@ -87,6 +88,7 @@ def _sign_in_page() -> None:
         username = st.text_input(t("sign_in.username"), key=keys.SIGN_IN_USERNAME)
         password = st.text_input(t("sign_in.password"), type="password", key=keys.SIGN_IN_PASSWORD)
         submitted = st.form_submit_button(t("sign_in.submit"))
+    st.page_link(statement_page(), label=t("accessibility.link"))
     if not submitted:
         return
     if not username.strip() or not password:
@@ -180,6 +182,13 @@ def page_path(page: str) -> Path:
     return PAGES_DIR / f"{page}.py"
 
 
+def statement_page() -> StreamlitPage:
+    """The accessibility statement, open to everyone, signed in or not."""
+    return st.Page(
+        page_path("accessibility"), title=t("nav.accessibility"), url_path="accessibility"
+    )
+
+
 def run() -> None:
     """Draw the app for this run."""
     with Session(engine(), expire_on_commit=False) as session:
@@ -200,7 +209,10 @@ def _run() -> None:
             _sidebar(session, user)
     if user is None:
         nav = st.navigation(
-            [st.Page(_sign_in_page, title=t("nav.sign_in"), url_path="sign-in")],
+            [
+                st.Page(_sign_in_page, title=t("nav.sign_in"), url_path="sign-in"),
+                statement_page(),
+            ],
             position="hidden",
         )
         nav.run()
@@ -210,5 +222,6 @@ def _run() -> None:
             st.Page(page_path(page), title=t(f"nav.{page}"), url_path=page, default=i == 0)
             for i, page in enumerate(PAGES_BY_ROLE[user.role])
         ]
+        + [statement_page()]
     )
     nav.run()

@@ -26,8 +26,7 @@ STYLES = f"""
 a:focus-visible,
 button:focus-visible,
 summary:focus-visible,
-[role="tab"]:focus-visible,
-[data-testid="stSidebarNav"] a:focus {{
+[role="tab"]:focus-visible {{
   outline: 2px solid {FOCUS_COLOUR} !important;
   outline-offset: 2px;
 }}

@@ -275,7 +275,7 @@ def test_every_page_of_a_role_passes_axe_wcag_aa_in_chromium(
         if lang != "de":
             ui.choose(ui.t("sidebar.language"), "English", where=ui.sidebar)
             ui.lang = lang
-        for page in PAGES_BY_ROLE[role]:
+        for page in [*PAGES_BY_ROLE[role], "accessibility"]:
             audit.open(page)
         rings = _focus_rings(demo.page)
         ui.sign_out()
@@ -284,8 +284,22 @@ def test_every_page_of_a_role_passes_axe_wcag_aa_in_chromium(
         print(demo.server.logs())  # noqa: T201 - pytest shows a failing test's output
         raise
     print(f"{role.value}/{lang}: {len(audit.opened)} pages in {time.monotonic() - started:.1f} s")  # noqa: T201
-    assert audit.opened == PAGES_BY_ROLE[role]
+    assert audit.opened == [*PAGES_BY_ROLE[role], "accessibility"]
     assert not audit.findings, audit.report()
     assert rings, "no link or button in the sidebar took the keyboard focus"
     weak = [ring for ring in rings if ring[1].startswith("none") or ring[2] < 3]
     assert not weak, f"focus rings missing or under 3:1 (text, outline, contrast): {weak}"
+
+
+def test_signed_out_pages_pass_axe_and_link_the_statement(demo: Demo) -> None:
+    ui = Dashboard(demo.page, demo.server, SCREENSHOTS / "signed-out-de")
+    audit = Audit(ui)
+    demo.page.context.clear_cookies()
+    demo.page.goto(demo.server.url)
+    ui.see(ui.t("sign_in.heading"))
+    audit.check("sign_in")
+    ui.main.get_by_role("link", name=ui.t("accessibility.link"), exact=True).click()
+    ui.see(ui.t("accessibility.heading"))
+    audit.check("accessibility")
+    assert not audit.findings, audit.report()
+    ui.see(ui.t("accessibility.report", contact=ui.t("accessibility.contact_admins")))
