@@ -208,14 +208,12 @@ def _run() -> None:
         if user is not None:
             _sidebar(session, user)
     if user is None:
-        nav = st.navigation(
-            [
-                st.Page(_sign_in_page, title=t("nav.sign_in"), url_path="sign-in"),
-                statement_page(),
-            ],
-            position="hidden",
-        )
+        sign_in = st.Page(_sign_in_page, title=t("nav.sign_in"), url_path="sign-in")
+        nav = st.navigation([sign_in, statement_page()], position="hidden")
         nav.run()
+        if nav.url_path != sign_in.url_path:
+            # Signed out, the statement has no sidebar: the way back to signing in.
+            st.page_link(sign_in, label=t("nav.sign_in"))
         return
     nav = st.navigation(
         [

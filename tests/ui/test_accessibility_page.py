@@ -26,6 +26,8 @@ def test_signed_out_visitors_reach_the_statement_from_the_sign_in_page(database:
     assert translate(
         "de", "accessibility.report", contact=translate("de", "accessibility.contact_admins")
     ) in _texts(at)
+    # No sidebar when signed out: the statement leads back to signing in.
+    assert [p.proto.label for p in at.main.get("page_link")] == [translate("de", "nav.sign_in")]
 
 
 @pytest.mark.parametrize("username", ["lena", "ed", "admin"])
