@@ -509,6 +509,15 @@ VARIABLES: tuple[Variable, ...] = (
         "there (without it they name the item's number only).",
     ),
     Variable(
+        "PLANNER_ACCESSIBILITY_CONTACT",
+        "accessibility_contact",
+        free_text(),
+        None,
+        "the administrators",
+        "Where people report an accessibility barrier (an e-mail address, a name or a "
+        "team), as the dashboard's accessibility statement names it.",
+    ),
+    Variable(
         "PLANNER_OIDC_METADATA_URL",
         "oidc_metadata_url",
         http_url(),
@@ -615,6 +624,8 @@ class Settings:
     smtp_password: str | None = field(repr=False)
     smtp_from: str | None
     public_url: str | None
+    # Named in the accessibility statement for reporting barriers (None: the admins).
+    accessibility_contact: str | None
     oidc_metadata_url: str | None
     oidc_client_id: str | None
     oidc_client_secret: str | None = field(repr=False)

@@ -22,11 +22,15 @@ if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
 fi
 # The single sign-on test's OpenID Connect provider (npm oidc-provider, pinned in
 # tests/oidc/package-lock.json). Without node that test is skipped, and says why.
+# The accessibility test's axe-core (npm axe-core, pinned in tests/axe/package-lock.json),
+# injected into every page in Chromium. Without node that test is skipped, and says why.
 if command -v npm >/dev/null 2>&1; then
   echo "==> Installing npm packages into tests/oidc/node_modules (the sign-on test's provider)"
   npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+  echo "==> Installing npm packages into tests/axe/node_modules (the accessibility test's axe-core)"
+  npm ci --prefix tests/axe --no-audit --no-fund --loglevel=error
 else
-  echo "node/npm are not installed: the single sign-on browser test will be skipped"
+  echo "node/npm are not installed: the single sign-on and accessibility browser tests will be skipped"
 fi
 echo "==> ruff, mypy"
 .venv/bin/ruff check .

@@ -7,14 +7,15 @@ from typing import NoReturn
 
 import streamlit as st
 from sqlmodel import Session
+from streamlit.navigation.page import StreamlitPage
 
 from planner import notifications, publishing, sso, users
 from planner.config import load_oidc_settings
 from planner.errors import AccountDisabled, AuthenticationFailed, SignInThrottled
 from planner.models import Role, User
-from planner.ui import keys, links, session_cookie
+from planner.ui import document, keys, links, session_cookie
 from planner.ui.i18n import LANGUAGES
-from planner.ui.state import current_user, engine, language_of_run, t
+from planner.ui.state import current_user, engine, lang, language_of_run, t
 
 
 def _sso_enabled() -> bool:
@@ -87,6 +88,7 @@ def _sign_in_page() -> None:
         username = st.text_input(t("sign_in.username"), key=keys.SIGN_IN_USERNAME)
         password = st.text_input(t("sign_in.password"), type="password", key=keys.SIGN_IN_PASSWORD)
         submitted = st.form_submit_button(t("sign_in.submit"))
+    st.page_link(statement_page(), label=t("accessibility.link"))
     if not submitted:
         return
     if not username.strip() or not password:
@@ -191,6 +193,7 @@ links.register(PAGES_BY_ROLE)
 SECTIONS: dict[str, list[str]] = {
     "work": ["calendar", "editor", "inbox", "board", "approvals", "publishing"],
     "ideas": ["submit_idea", "my_ideas"],
+    "personal": ["notifications"],
     "admin": ["activity", "users", "departments", "channels", "settings"],
 }
 
@@ -213,6 +216,13 @@ def page_path(page: str) -> Path:
     return PAGES_DIR / f"{page}.py"
 
 
+def statement_page() -> StreamlitPage:
+    """The accessibility statement, open to everyone, signed in or not."""
+    return st.Page(
+        page_path("accessibility"), title=t("nav.accessibility"), url_path="accessibility"
+    )
+
+
 def run() -> None:
     """Draw the app for this run."""
     # The language is the sidebar widget's state, which Streamlit drops when a run ends
@@ -228,6 +238,7 @@ def run() -> None:
 
 def _run() -> None:
     st.set_page_config(page_title=t("app.title"), layout="wide")
+    document.prepare(lang())
     session_cookie.send_to_browser()
     with Session(engine(), expire_on_commit=False) as session:
         user = current_user(session)
@@ -236,11 +247,12 @@ def _run() -> None:
         if user is not None:
             _sidebar(session, user)
     if user is None:
-        nav = st.navigation(
-            [st.Page(_sign_in_page, title=t("nav.sign_in"), url_path="sign-in")],
-            position="hidden",
-        )
+        sign_in = st.Page(_sign_in_page, title=t("nav.sign_in"), url_path="sign-in")
+        nav = st.navigation([sign_in, statement_page()], position="hidden")
         nav.run()
+        if nav.url_path != sign_in.url_path:
+            # Signed out, the statement has no sidebar: the way back to signing in.
+            st.page_link(sign_in, label=t("nav.sign_in"))
         return
     first = PAGES_BY_ROLE[user.role][0]
     # Every page stays in sight: Streamlit would fold a long list behind "View N more".
@@ -253,7 +265,8 @@ def _run() -> None:
                 for page in pages
             ]
             for section, pages in sections_for(user.role).items()
-        },
+        }
+        | {t("nav.section.help"): [statement_page()]},
         expanded=True,
     )
     links.route(nav.url_path or first, user.role)

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -184,6 +185,13 @@ def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
 @pytest.fixture
 def server(org: Org, tmp_path: Path) -> Iterator[Server]:
     """`python -m planner serve` on a free port with its embedded scheduler; always stopped."""
+    with serving(org.url, tmp_path / "serve.log") as running:
+        yield running
+
+
+@contextmanager
+def serving(database_url: str, log_path: Path, *, scheduler: bool = True) -> Iterator[Server]:
+    """`python -m planner serve` on a free port for `database_url`; stopped on leaving."""
     port = _free_port()
     env = {
         k: v
@@ -191,9 +199,9 @@ def server(org: Org, tmp_path: Path) -> Iterator[Server]:
         if not k.startswith("PLANNER_") and k.lower() not in ("http_proxy", "https_proxy")
     }
     env.update(
-        PLANNER_DATABASE_URL=org.url,
+        PLANNER_DATABASE_URL=database_url,
         PLANNER_SECRET_KEY=os.environ["PLANNER_SECRET_KEY"],
-        PLANNER_EMBEDDED_SCHEDULER="1",
+        PLANNER_EMBEDDED_SCHEDULER="1" if scheduler else "0",
         PLANNER_POLL_SECONDS="0.5",
         NO_PROXY="127.0.0.1,localhost",
         no_proxy="127.0.0.1,localhost",
@@ -201,7 +209,6 @@ def server(org: Org, tmp_path: Path) -> Iterator[Server]:
         TZ=ZONE,  # the calendar's default day is the server's today: the users' today
         PYTHONUNBUFFERED="1",
     )
-    log_path = tmp_path / "serve.log"
     log = log_path.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "planner", "serve", "--port", str(port), "--address", "127.0.0.1"],
@@ -234,11 +241,19 @@ def server(org: Org, tmp_path: Path) -> Iterator[Server]:
 @pytest.fixture
 def page(server: Server, tmp_path: Path) -> Iterator[Page]:
     """A headless Chromium page with a fresh profile; only 127.0.0.1 is reachable."""
+    with chromium_page(tmp_path / "chromium-profile") as opened:
+        yield opened
+
+
+@contextmanager
+def chromium_page(profile: Path) -> Iterator[Page]:
+    """A headless Chromium page with a fresh profile in `profile`, German and in ZONE; only
+    127.0.0.1 is reachable, and the block fails if the page tried to reach anything else."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
+            str(profile),
             executable_path=CHROMIUM,
             headless=True,
             args=CHROMIUM_ARGS,
@@ -272,13 +287,14 @@ def page(server: Server, tmp_path: Path) -> Iterator[Page]:
 class Dashboard:
     """Clicks and types on the dashboard like a person, in the language it shows."""
 
-    def __init__(self, page: Page, server: Server) -> None:
+    def __init__(self, page: Page, server: Server, screenshots: Path = SCREENSHOTS) -> None:
         self.page = page
         self.server = server
         self.lang = "de"
         self.step = 0
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        for old in SCREENSHOTS.glob("*.png"):
+        self.screenshots = screenshots
+        screenshots.mkdir(parents=True, exist_ok=True)
+        for old in screenshots.glob("*.png"):
             old.unlink()
 
     def t(self, key: str, **values: object) -> str:
@@ -300,7 +316,7 @@ class Dashboard:
 
     def shot(self, name: str) -> None:
         self.step += 1
-        self.page.screenshot(path=SCREENSHOTS / f"{self.step:02d}-{name}.png", full_page=True)
+        self.page.screenshot(path=self.screenshots / f"{self.step:02d}-{name}.png", full_page=True)
 
     def see(self, text: str, *, where: Locator | None = None) -> Locator:
         """Wait until `text` is shown, and bring it into view for the next screenshot."""
