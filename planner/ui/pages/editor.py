@@ -11,6 +11,7 @@ from sqlmodel import Session
 from planner import channels, editing, pieces
 from planner.editing import VariantCheck
 from planner.errors import (
+    AlreadySent,
     EditConflict,
     IllegalTransition,
     NothingToRestore,
@@ -18,8 +19,11 @@ from planner.errors import (
     ValidationFailed,
 )
 from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User
-from planner.ui import keys, moves, state
+from planner.ui import form_tokens, keys, moves, state
 from planner.ui.plain import md
+
+_SAVE_FORM = "editor_save"
+_COMMENT_FORM = "editor_comment"
 
 
 def _variant_key(channel_id: int | None) -> str:
@@ -133,10 +137,21 @@ def _save(session: Session, user: User, piece: Piece, shown: list[Channel]) -> N
         "note": st.session_state.get(keys.EDITOR_NOTE, ""),
     }
     assert piece.id is not None
+    sent = {"piece": piece.id, "base": base, **data}
     try:
         saved = pieces.edit_piece(
-            session, actor=user, piece_id=piece.id, expected_revision=base, data=data
+            session,
+            actor=user,
+            piece_id=piece.id,
+            expected_revision=base,
+            data=data,
+            token=form_tokens.token(_SAVE_FORM, sent),
         )
+    except AlreadySent as err:
+        form_tokens.sent(_SAVE_FORM, sent)
+        st.session_state[keys.EDITOR_DONE] = form_tokens.already_text(err)
+        st.session_state[keys.EDITOR_LOADED] = None
+        form_tokens.empty_next_run(_SAVE_FORM)
     except EditConflict as err:
         st.session_state[keys.EDITOR_CONFLICT] = {"mine": err.expected, "current": err.current}
         st.session_state[keys.EDITOR_ERRORS] = {}
@@ -145,9 +160,10 @@ def _save(session: Session, user: User, piece: Piece, shown: list[Channel]) -> N
     except (IllegalTransition, PermissionDenied) as err:
         st.session_state[keys.EDITOR_ERRORS] = {"save": "; ".join(moves.error_text(err))}
     else:
+        form_tokens.sent(_SAVE_FORM, sent)
         st.session_state[keys.EDITOR_DONE] = t("editor.saved", revision=saved.revision)
         st.session_state[keys.EDITOR_LOADED] = None
-        st.session_state.pop(keys.EDITOR_NOTE, None)
+        form_tokens.empty_next_run(_SAVE_FORM)
     st.rerun()
 
 
@@ -255,18 +271,28 @@ def _comments(session: Session, user: User, piece: Piece) -> None:
             )
         )
         st.text(c.body)
+    form_tokens.before_drawing(
+        _COMMENT_FORM, {keys.EDITOR_COMMENT: ""}, button=keys.EDITOR_COMMENT_ADD
+    )
     st.text_area(t("editor.comment"), key=keys.EDITOR_COMMENT, max_chars=5000)
     error = st.session_state.get(keys.EDITOR_COMMENT_ERROR)
     if error:
         st.error(f"{t('editor.field.comment')}: {error}")
     if st.button(t("editor.comment_add"), key=keys.EDITOR_COMMENT_ADD):
+        sent = {"piece": piece.id, "body": st.session_state.get(keys.EDITOR_COMMENT, "")}
         try:
             pieces.add_comment(
                 session,
                 actor=user,
                 piece_id=piece.id,
-                body=st.session_state.get(keys.EDITOR_COMMENT, ""),
+                body=str(sent["body"]),
+                token=form_tokens.token(_COMMENT_FORM, sent),
             )
+        except AlreadySent as err:
+            form_tokens.sent(_COMMENT_FORM, sent)
+            st.session_state[keys.EDITOR_DONE] = form_tokens.already_text(err)
+            st.session_state[keys.EDITOR_COMMENT_ERROR] = ""
+            form_tokens.empty_next_run(_COMMENT_FORM)
         except ValidationFailed as err:
             st.session_state[keys.EDITOR_COMMENT_ERROR] = "; ".join(
                 moves.field_messages(err).values()
@@ -274,8 +300,9 @@ def _comments(session: Session, user: User, piece: Piece) -> None:
         except PermissionDenied as err:
             st.session_state[keys.EDITOR_COMMENT_ERROR] = "; ".join(moves.error_text(err))
         else:
+            form_tokens.sent(_COMMENT_FORM, sent)
             st.session_state[keys.EDITOR_COMMENT_ERROR] = ""
-            st.session_state.pop(keys.EDITOR_COMMENT, None)
+            form_tokens.empty_next_run(_COMMENT_FORM)
         st.rerun()
 
 
@@ -339,6 +366,7 @@ def render() -> None:
                 st.divider()
                 st.text(t("editor.preview_for", channel=channel.name))
                 st.text(text)
+        form_tokens.before_drawing(_SAVE_FORM, {keys.EDITOR_NOTE: ""}, button=keys.EDITOR_SAVE)
         st.text_input(t("editor.note"), key=keys.EDITOR_NOTE, max_chars=500)
         _field_error("note")
         if st.button(t("editor.save"), key=keys.EDITOR_SAVE, type="primary"):
