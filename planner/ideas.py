@@ -251,13 +251,8 @@ def store_ideas(
                 action="submit",
                 to_state=IdeaStatus.submitted.value,
             )
-        submissions.spend(
-            session,
-            actor=actor,
-            token=token,
-            action="idea",
-            object_id=ideas[0].id if ideas else None,
-        )
+        first = ideas[0].id if ideas else None
+        submissions.spend(session, actor=actor, token=token, action="idea", object_id=first)
     return ideas
 
 

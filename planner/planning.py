@@ -196,13 +196,8 @@ def store_posts(
                 to_state=PostStatus.planned.value,
                 note=f"{where} at {when}",
             )
-        submissions.spend(
-            session,
-            actor=actor,
-            token=token,
-            action="post",
-            object_id=posts[0].id if posts else None,
-        )
+        first = posts[0].id if posts else None
+        submissions.spend(session, actor=actor, token=token, action="post", object_id=first)
     return posts
 
 

@@ -92,25 +92,15 @@ def _send_revision(world: World, session: Session, ids: dict[str, int], token: s
 
 
 def _send_post(world: World, session: Session, ids: dict[str, int], token: str | None) -> Any:
-    return planning.plan_post(
-        session,
-        actor=world.editor,
-        piece_id=ids["piece"],
-        channel=ids["channel"],
-        when=f"{NEXT_YEAR}-05-04 09:30",
-        token=token,
-    ).id
+    where = {"actor": world.editor, "piece_id": ids["piece"], "channel": ids["channel"]}
+    return planning.plan_post(session, **where, when=f"{NEXT_YEAR}-05-04 09:30", token=token).id
 
 
 def _send_series(world: World, session: Session, ids: dict[str, int], token: str | None) -> Any:
+    where = {"actor": world.editor, "piece_id": ids["piece"], "channel": ids["channel"]}
+    start = f"{NEXT_YEAR}-05-04 09:30"
     return planning.create_series(
-        session,
-        actor=world.editor,
-        piece_id=ids["piece"],
-        channel=ids["channel"],
-        rule="FREQ=WEEKLY;COUNT=3",
-        start=f"{NEXT_YEAR}-05-04 09:30",
-        token=token,
+        session, **where, rule="FREQ=WEEKLY;COUNT=3", start=start, token=token
     ).id
 
 

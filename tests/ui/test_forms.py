@@ -8,6 +8,7 @@ and click, which is what reaches the server.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,6 +42,23 @@ def _piece_and_channel(database: str) -> tuple[int, int]:
     engine.dispose()
     assert piece.id is not None and channel.id is not None
     return piece.id, channel.id
+
+
+def _send_twice(
+    at: AppTest,
+    button: str,
+    *,
+    fill: Callable[[], object],
+    shown: Callable[[], object],
+    empty: object,
+) -> None:
+    """Fill the form and send it, twice with the same values (as a repeated click does);
+    after each send it shows `empty`."""
+    for _ in range(2):
+        fill()
+        at.button(key=button).click().run()
+        assert not at.exception
+        assert shown() == empty
 
 
 def _fill_idea(at: AppTest, title: str) -> None:
@@ -121,11 +139,14 @@ def test_a_comment_sent_again_is_added_once_and_the_box_is_empty(database: str) 
     piece_id, _ = _piece_and_channel(database)
     at = open_page(sign_in("ed", PASSWORD), "editor")
     at.selectbox(key=keys.EDITOR_PIECE).set_value(piece_id).run()
-    for _ in range(2):
-        at.text_area(key=keys.EDITOR_COMMENT).input("Bitte Foto ergänzen")
-        at.button(key=keys.EDITOR_COMMENT_ADD).click().run()
-        assert not at.exception
-        assert at.text_area(key=keys.EDITOR_COMMENT).value == ""
+    box = keys.EDITOR_COMMENT
+    _send_twice(
+        at,
+        keys.EDITOR_COMMENT_ADD,
+        fill=lambda: at.text_area(key=box).input("Bitte Foto ergänzen"),
+        shown=lambda: at.text_area(key=box).value,
+        empty="",
+    )
 
     assert _count(database, Comment) == 1
     assert [s.value for s in at.success] == [
@@ -158,18 +179,25 @@ def test_a_version_saved_again_is_stored_once_and_the_note_is_empty(database: st
     assert _count(database, Revision) == 2  # the piece's revisions 1 and 2
 
 
-def test_a_post_planned_again_is_planned_once_and_the_time_is_empty(database: str) -> None:
+def _calendar(database: str) -> AppTest:
+    """The Calendar for the editor, with a piece and a channel chosen for its forms."""
     piece_id, channel_id = _piece_and_channel(database)
-    day = datetime.now(BERLIN).date() + timedelta(days=3)
-    when = f"{day:%d.%m.%Y} 09:30"
     at = open_page(sign_in("ed", PASSWORD), "calendar")
     at.selectbox(key=keys.CAL_PLAN_PIECE).set_value(piece_id)
     at.selectbox(key=keys.CAL_PLAN_CHANNEL).set_value(channel_id)
-    for _ in range(2):
-        at.text_input(key=keys.CAL_PLAN_WHEN).input(when)
-        at.button(key=keys.CAL_PLAN_BUTTON).click().run()
-        assert not at.exception
-        assert at.text_input(key=keys.CAL_PLAN_WHEN).value == ""
+    return at
+
+
+def test_a_post_planned_again_is_planned_once_and_the_time_is_empty(database: str) -> None:
+    day = datetime.now(BERLIN).date() + timedelta(days=3)
+    at = _calendar(database)
+    _send_twice(
+        at,
+        keys.CAL_PLAN_BUTTON,
+        fill=lambda: at.text_input(key=keys.CAL_PLAN_WHEN).input(f"{day:%d.%m.%Y} 09:30"),
+        shown=lambda: at.text_input(key=keys.CAL_PLAN_WHEN).value,
+        empty="",
+    )
 
     assert _count(database, Post) == 1
     assert [s.value for s in at.success] == [
@@ -179,18 +207,18 @@ def test_a_post_planned_again_is_planned_once_and_the_time_is_empty(database: st
 
 
 def test_a_series_created_again_is_created_once_and_the_form_is_empty(database: str) -> None:
-    piece_id, channel_id = _piece_and_channel(database)
     start = datetime.now(UTC).astimezone(BERLIN).date() + timedelta(days=1)
-    at = open_page(sign_in("ed", PASSWORD), "calendar")
-    at.selectbox(key=keys.CAL_PLAN_PIECE).set_value(piece_id)
-    at.selectbox(key=keys.CAL_PLAN_CHANNEL).set_value(channel_id)
-    for _ in range(2):
+    at = _calendar(database)
+
+    def fill() -> None:
         at.text_input(key=keys.CAL_SERIES_START).input(f"{start:%Y-%m-%d} 08:00")
         at.number_input(key=keys.CAL_SERIES_COUNT).set_value(3)
-        at.button(key=keys.CAL_SERIES_BUTTON).click().run()
-        assert not at.exception
-        assert at.text_input(key=keys.CAL_SERIES_START).value == ""
-        assert at.number_input(key=keys.CAL_SERIES_COUNT).value == 6  # the default again
+
+    def shown() -> tuple[str, float | None]:
+        count = at.number_input(key=keys.CAL_SERIES_COUNT).value
+        return at.text_input(key=keys.CAL_SERIES_START).value, count
+
+    _send_twice(at, keys.CAL_SERIES_BUTTON, fill=fill, shown=shown, empty=("", 6))
 
     assert _count(database, Series) == 1
     assert _count(database, Post) == 3
