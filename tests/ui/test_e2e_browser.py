@@ -429,6 +429,7 @@ def _walk(ui: Dashboard, org: Org) -> None:
     ui.click(ui.t("editor.save"))
     ui.see(ui.t("editor.saved", revision=2))
     ui.shot("editor-text-saved")
+    assert ui.main.get_by_label(ui.t("editor.note"), exact=True).input_value() == ""
 
     ui.open("calendar")
     when = datetime.now().astimezone() + timedelta(seconds=20)
@@ -437,6 +438,8 @@ def _walk(ui: Dashboard, org: Org) -> None:
     ui.click(ui.t("calendar.plan_button"))
     ui.see(ui.t("calendar.planned", id=1, when="\0").split("\0")[0])
     ui.shot("editor-post-planned")
+    plan_when = ui.main.get_by_label(ui.t("calendar.plan_when", zone=ZONE), exact=True)
+    assert plan_when.input_value() == ""
 
     ui.open("board")
     ui.click(ui.t("moves.piece.submit"))
