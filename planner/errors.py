@@ -148,6 +148,20 @@ class EditConflict(PlannerError, RuntimeError):
         )
 
 
+class AlreadySent(PlannerError, ValueError):
+    """A form was sent again with the one-time token an earlier send already spent.
+
+    Nothing was created the second time. `action` and `object_id` name what the first send
+    created (`object_id` is None when the token belongs to another user or form).
+    """
+
+    def __init__(self, action: str, object_id: int | None) -> None:
+        self.action = action
+        self.object_id = object_id
+        made = f": it created {action} #{object_id}" if object_id is not None else ""
+        super().__init__(f"This form was already sent{made}; nothing was created again")
+
+
 class NothingToRestore(ValidationFailed):
     """The revision to restore has exactly the content the piece has now."""
 

@@ -13,7 +13,7 @@ from typing import Any, TypedDict, Unpack
 from sqlalchemy import ColumnElement, case, or_
 from sqlmodel import Session, col, func, select
 
-from planner import audit, workflow
+from planner import audit, submissions, workflow
 from planner.db import all_or_nothing
 from planner.errors import NotFound, PermissionDenied, PlannerError, ValidationFailed
 from planner.models import (
@@ -234,9 +234,14 @@ def prepare_idea(session: Session, *, actor: User, data: dict[str, Any]) -> Idea
     return Idea(**idea_values(session, actor=actor, data=data))
 
 
-def store_ideas(session: Session, *, actor: User, ideas: list[Idea]) -> list[Idea]:
-    """Store prepared ideas with one audit event each, all in one transaction."""
-    with all_or_nothing(session):
+def store_ideas(
+    session: Session, *, actor: User, ideas: list[Idea], token: str | None = None
+) -> list[Idea]:
+    """Store prepared ideas with one audit event each, all in one transaction.
+
+    A form `token` is spent in that transaction, naming the first idea (see submissions).
+    """
+    with submissions.first_use(session, actor=actor, token=token), all_or_nothing(session):
         for idea in ideas:
             audit.record_change(
                 session,
@@ -246,13 +251,22 @@ def store_ideas(session: Session, *, actor: User, ideas: list[Idea]) -> list[Ide
                 action="submit",
                 to_state=IdeaStatus.submitted.value,
             )
+        first = ideas[0].id if ideas else None
+        submissions.spend(session, actor=actor, token=token, action="idea", object_id=first)
     return ideas
 
 
-def submit_idea(session: Session, *, actor: User, data: dict[str, Any]) -> Submission:
-    """Submit an idea; the answer lists existing ideas it may duplicate."""
+def submit_idea(
+    session: Session, *, actor: User, data: dict[str, Any], token: str | None = None
+) -> Submission:
+    """Submit an idea; the answer lists existing ideas it may duplicate.
+
+    A form's one-time `token` makes a second send of the same form create nothing: it
+    raises AlreadySent naming the idea the first send created.
+    """
+    submissions.refuse_spent(session, actor=actor, token=token)
     idea = prepare_idea(session, actor=actor, data=data)
-    store_ideas(session, actor=actor, ideas=[idea])
+    store_ideas(session, actor=actor, ideas=[idea], token=token)
     similar = find_similar_ideas(
         session, actor=actor, title=idea.title, pitch=idea.pitch, exclude_id=idea.id
     )

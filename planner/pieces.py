@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from planner import audit, checks, notifications, workflow
+from planner import audit, checks, notifications, submissions, workflow
 from planner.db import all_or_nothing
 from planner.errors import (
     EditConflict,
@@ -196,14 +196,17 @@ def edit_piece(
     piece_id: int,
     expected_revision: int,
     data: dict[str, Any],
+    token: str | None = None,
 ) -> Piece:
     """Save a new revision of a piece.
 
     `expected_revision` is the revision the editor started from: if someone saved since,
     EditConflict is raised and carries the attempted update, so nothing typed is lost.
-    An edit after approval sends the piece back to review.
+    An edit after approval sends the piece back to review. A form's spent `token` raises
+    AlreadySent naming the revision the first save created.
     """
     require(actor, "edit_piece")
+    submissions.refuse_spent(session, actor=actor, token=token)
     update = parse_input(PieceUpdate, data)
     piece = get_piece(session, actor=actor, piece_id=piece_id)
     if piece.revision != expected_revision:
@@ -241,21 +244,29 @@ def edit_piece(
         if update.tags is not None:
             piece.tags = update.tags
         piece.revision += 1
-        session.add(revision_of(piece, author_id=author_id, note=update.note))
+        revision = revision_of(piece, author_id=author_id, note=update.note)
+        session.add(revision)
+        session.flush()
+        submissions.spend(
+            session, actor=actor, token=token, action="revision", object_id=revision.id
+        )
 
     try:
-        workflow.apply(
-            session,
-            kind="piece",
-            obj=piece,
-            action="edit",
-            actor=actor,
-            note=update.note
-            or ("edited after approval: needs review again" if after_approval else ""),
-            effect=save,
-            version=piece.revision + 1,
-        )
+        with submissions.first_use(session, actor=actor, token=token):
+            workflow.apply(
+                session,
+                kind="piece",
+                obj=piece,
+                action="edit",
+                actor=actor,
+                note=update.note
+                or ("edited after approval: needs review again" if after_approval else ""),
+                effect=save,
+                version=piece.revision + 1,
+            )
     except EditConflict as err:
+        # The same form, sent at the same moment, may have saved first: say that instead.
+        submissions.refuse_spent(session, actor=actor, token=token)
         # Said in revisions, the numbers the editor sees, and with the text kept.
         raise EditConflict("piece", piece_id, expected_revision, piece.revision, update) from err
     return piece
@@ -532,12 +543,17 @@ def _content(obj: Piece | Revision) -> tuple[Any, ...]:
     return (obj.title, obj.body, obj.variants, obj.due_date, obj.campaign, obj.tags)
 
 
-def add_comment(session: Session, *, actor: User, piece_id: int, body: str) -> Comment:
+def add_comment(
+    session: Session, *, actor: User, piece_id: int, body: str, token: str | None = None
+) -> Comment:
     """Comment on the current revision of a piece; everyone it names as @username is told.
 
-    A name that is nobody who may see the piece is refused (ValidationFailed), nothing stored.
+    A name that is nobody who may see the piece is refused (ValidationFailed), nothing
+    stored; a form's spent `token` raises AlreadySent naming the comment the first send
+    created.
     """
     require(actor, "comment")
+    submissions.refuse_spent(session, actor=actor, token=token)
     piece = get_piece(session, actor=actor, piece_id=piece_id)
     text = body.strip()
     if not text:
@@ -548,18 +564,20 @@ def add_comment(session: Session, *, actor: User, piece_id: int, body: str) -> C
     named = notifications.mentions(session, actor=actor, piece_id=piece_id, text=text)
     assert actor.id is not None
     comment = Comment(piece_id=piece_id, author_id=actor.id, revision=piece.revision, body=text)
-    session.add(comment)
-    notifications.store(session.connection(), named)
-    audit.record_change(
-        session,
-        piece,
-        actor=actor,
-        object_type="piece",
-        action="comment",
-        version=piece.revision,
-        note=text[:200],
-    )
-    session.commit()
+    with submissions.first_use(session, actor=actor, token=token), all_or_nothing(session):
+        session.add(comment)
+        notifications.store(session.connection(), named)
+        audit.record_change(
+            session,
+            piece,
+            actor=actor,
+            object_type="piece",
+            action="comment",
+            version=piece.revision,
+            note=text[:200],
+        )
+        session.flush()
+        submissions.spend(session, actor=actor, token=token, action="comment", object_id=comment.id)
     return comment
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
 
-from planner import audit, checks, workflow
+from planner import audit, checks, submissions, workflow
 from planner.channels import get_channel
 from planner.db import all_or_nothing
 from planner.errors import (
@@ -178,9 +178,14 @@ def prepare_post(
     )
 
 
-def store_posts(session: Session, *, actor: User, posts: list[Post]) -> list[Post]:
-    """Store prepared posts with one audit event each, in one transaction."""
-    with all_or_nothing(session):
+def store_posts(
+    session: Session, *, actor: User, posts: list[Post], token: str | None = None
+) -> list[Post]:
+    """Store prepared posts with one audit event each, in one transaction.
+
+    A form `token` is spent in that transaction, naming the first post (see submissions).
+    """
+    with submissions.first_use(session, actor=actor, token=token), all_or_nothing(session):
         for post in posts:
             where = f"piece {post.piece_id} on channel {post.channel_id}"
             when = f"{post.publish_at:%Y-%m-%d %H:%M} UTC"
@@ -193,6 +198,8 @@ def store_posts(session: Session, *, actor: User, posts: list[Post]) -> list[Pos
                 to_state=PostStatus.planned.value,
                 note=f"{where} at {when}",
             )
+        first = posts[0].id if posts else None
+        submissions.spend(session, actor=actor, token=token, action="post", object_id=first)
     return posts
 
 
@@ -205,8 +212,13 @@ def plan_post(
     when: str | datetime,
     tz_name: str | None = None,
     fold: Fold | None = None,
+    token: str | None = None,
 ) -> Post:
-    """Put a piece on a channel at a time given in `tz_name` (default: the actor's zone)."""
+    """Put a piece on a channel at a time given in `tz_name` (default: the actor's zone).
+
+    A form's spent `token` raises AlreadySent naming the post the first send planned.
+    """
+    submissions.refuse_spent(session, actor=actor, token=token)
     post = prepare_post(
         session,
         actor=actor,
@@ -216,7 +228,7 @@ def plan_post(
         tz_name=tz_name,
         fold=fold,
     )
-    return store_posts(session, actor=actor, posts=[post])[0]
+    return store_posts(session, actor=actor, posts=[post], token=token)[0]
 
 
 def visible_piece_ids(session: Session, *, actor: User) -> set[int] | None:
@@ -870,9 +882,14 @@ def create_series(
     start: str | datetime,
     tz_name: str | None = None,
     now: datetime | None = None,
+    token: str | None = None,
 ) -> Series:
-    """A recurring post: RRULE text with an end (COUNT or UNTIL), local start and zone."""
+    """A recurring post: RRULE text with an end (COUNT or UNTIL), local start and zone.
+
+    A form's spent `token` raises AlreadySent naming the series the first send created.
+    """
     require(actor, "plan_posts")
+    submissions.refuse_spent(session, actor=actor, token=token)
     tz_name = tz_name or actor.timezone
     problems: dict[str, str] = {}
     try:
@@ -937,10 +954,11 @@ def create_series(
         created_by_id=actor.id,
     )
     note = f"{text} from {local_start:%Y-%m-%d %H:%M} {tz_name}"
-    audit.record_change(
-        session, series, actor=actor, object_type="series", action="create", note=note
-    )
-    session.commit()
+    with submissions.first_use(session, actor=actor, token=token), all_or_nothing(session):
+        audit.record_change(
+            session, series, actor=actor, object_type="series", action="create", note=note
+        )
+        submissions.spend(session, actor=actor, token=token, action="series", object_id=series.id)
     materialize_series(session, now=now, series_ids=[series.id])
     return series
 

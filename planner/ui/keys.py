@@ -37,6 +37,8 @@ PUB_DONE = "publishing_done"
 PUB_ERRORS = "publishing_errors"
 SUBMIT_ERRORS = "submit_errors"
 SUBMIT_DONE = "submit_done"
+SUBMIT_ERROR_VALUES = "submit_error_values"  # the field values the errors were found in
+FORM_TOKEN = "form_token."
 # editor, calendar
 EDITOR_SEARCH = "editor_search"
 EDITOR_PAGE = "editor_page"

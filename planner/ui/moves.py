@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from planner import pieces, workflow
 from planner.errors import (
+    AlreadySent,
     EditConflict,
     FourEyesViolation,
     IllegalTransition,
@@ -20,7 +21,7 @@ from planner.errors import (
     ValidationFailed,
 )
 from planner.models import Piece, Role, User
-from planner.ui import state
+from planner.ui import form_tokens, state
 from planner.ui.i18n import render_message
 
 # Moves that come with saving a piece in the editor, never a button of their own.
@@ -86,6 +87,8 @@ def show_refused(key: str, where: str) -> None:
 def error_text(err: PlannerError) -> list[str]:
     """What to tell the user about a refused move, one message per problem."""
     t = state.t
+    if isinstance(err, AlreadySent):
+        return [form_tokens.already_text(err)]
     if isinstance(err, FourEyesViolation):
         return [t("moves.four_eyes")]
     if isinstance(err, PermissionDenied):

@@ -4,11 +4,11 @@ The test starts `python -m planner serve` on a free port of 127.0.0.1 against a 
 SQLite database, with its embedded scheduler, and a local webhook sink (`tests/sink.py`).
 Headless Chromium (Debian's `chromium`, driven by PyPI `playwright`; never
 `playwright install`) then walks the editorial path by clicking and typing, one role
-after the other: a contributor submits an idea, an editor accepts it, writes the text,
-plans a post on the webhook channel and submits the piece for review, an approver
-approves it. The embedded scheduler publishes the post with no browser involved; the
-sink receives it and the calendar shows it as published. Every step leaves a screenshot
-in `test-output/e2e/`.
+after the other: a contributor submits an idea with a double click (one idea is stored),
+an editor accepts it, writes the text, plans a post on the webhook channel and submits
+the piece for review, an approver approves it. The embedded scheduler publishes the post
+with no browser involved; the sink receives it and the calendar shows it as published.
+Every step leaves a screenshot in `test-output/e2e/`.
 
 Select it with `-m e2e`. Without chromium or playwright it is skipped, saying why; in CI
 (PLANNER_REQUIRE_POSTGRES=1 or PLANNER_REQUIRE_ALL_TESTS=1) such a skip fails the run
@@ -34,13 +34,13 @@ from typing import IO, TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from planner import channels, users
 from planner.credentials import new_key
 from planner.db import make_engine
 from planner.migrate import upgrade
-from planner.models import Post, PostStatus, PublishAttempt
+from planner.models import Idea, Post, PostStatus, PublishAttempt
 from planner.ui.i18n import translate
 from tests.conftest import allow_private_network
 from tests.sink import Sink
@@ -376,6 +376,16 @@ class Dashboard:
         self.idle()
 
 
+def _ideas(org: Org) -> list[str]:
+    """The titles of all ideas stored, oldest first."""
+    engine = make_engine(org.url)
+    try:
+        with Session(engine) as s:
+            return [i.title for i in s.exec(select(Idea).order_by(col(Idea.id)))]
+    finally:
+        engine.dispose()
+
+
 def _local(instant: datetime) -> str:
     """How a person in ZONE types a time: their wall clock, to the second."""
     return instant.astimezone(ZoneInfo(ZONE)).strftime("%Y-%m-%d %H:%M:%S")
@@ -407,9 +417,17 @@ def _walk(ui: Dashboard, org: Org) -> None:
     ui.type(ui.t("submit.title"), IDEA_TITLE)
     ui.type(ui.t("submit.pitch"), "Werksfest mit Familien, Bericht für Intranet und Presse.")
     ui.shot("contributor-idea-typed")
-    ui.click(ui.t("submit.button"))
-    ui.see(ui.t("submit.done", id=1))
+    # A double click, as impatient people give: the second click reaches the server with
+    # the text the page still showed, and must not create a second idea.
+    ui.main.get_by_role("button", name=ui.t("submit.button"), exact=True).dblclick()
+    ui.idle()
+    done = ui.main.get_by_text(ui.t("submit.done", id=1), exact=True)
+    again = ui.main.get_by_text(ui.t("forms.already.idea", id=1), exact=True)
+    done.or_(again).first.wait_for()
+    ui.idle()
     ui.shot("contributor-idea-submitted")
+    assert _ideas(org) == [IDEA_TITLE]
+    assert ui.main.get_by_label(ui.t("submit.title"), exact=True).input_value() == ""
     ui.sign_out()
 
     # Editor: accept, write, plan, submit for review.
@@ -427,6 +445,7 @@ def _walk(ui: Dashboard, org: Org) -> None:
     ui.click(ui.t("editor.save"))
     ui.see(ui.t("editor.saved", revision=2))
     ui.shot("editor-text-saved")
+    assert ui.main.get_by_label(ui.t("editor.note"), exact=True).input_value() == ""
 
     ui.open("calendar")
     when = datetime.now().astimezone() + timedelta(seconds=20)
@@ -435,6 +454,8 @@ def _walk(ui: Dashboard, org: Org) -> None:
     ui.click(ui.t("calendar.plan_button"))
     ui.see(ui.t("calendar.planned", id=1, when="\0").split("\0")[0])
     ui.shot("editor-post-planned")
+    plan_when = ui.main.get_by_label(ui.t("calendar.plan_when", zone=ZONE), exact=True)
+    assert plan_when.input_value() == ""
 
     ui.open("board")
     ui.click(ui.t("moves.piece.submit"))

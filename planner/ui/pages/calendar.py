@@ -14,12 +14,18 @@ import streamlit as st
 from sqlmodel import Session
 
 from planner import channels, editing, planning, users, workflow
-from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
+from planner.errors import (
+    AlreadySent,
+    EditConflict,
+    IllegalTransition,
+    PermissionDenied,
+    ValidationFailed,
+)
 from planner.models import PostStatus, User
 from planner.permissions import can
 from planner.planning import CalendarEntry
 from planner.timezones import to_local
-from planner.ui import charts, csv_transfer, keys, layout, moves, state
+from planner.ui import charts, csv_transfer, form_tokens, keys, layout, moves, state
 from planner.ui.plain import md
 
 _VIEWS = ("month", "week", "list")
@@ -28,6 +34,16 @@ _LIST_DAYS = 28
 _STILL_TO_GO = frozenset(workflow.leading_to("post", PostStatus.published))
 # The moves the calendar takes, with their buttons; Publishing takes the others.
 _BUTTONS = {"move": keys.CAL_MOVE_BUTTON, "cancel": keys.CAL_CANCEL_BUTTON}
+# The forms that create something, and the fields each empties once it has.
+_PLAN_FORM = "calendar_plan"
+_PLAN_CLEARED = {keys.CAL_PLAN_WHEN: ""}
+_SERIES_FORM = "calendar_series"
+_SERIES_CLEARED: dict[str, object] = {
+    keys.CAL_SERIES_START: "",
+    keys.CAL_SERIES_COUNT: None,  # back to the widget's own default
+    keys.CAL_SERIES_UNTIL: "",
+    keys.CAL_SERIES_RULE: "",
+}
 
 
 def _visible_range(view: str, anchor: date) -> tuple[date, int]:
@@ -234,6 +250,16 @@ def _piece_and_channel(session: Session, user: User) -> tuple[int | None, int | 
 
 def _plan(session: Session, user: User, piece_id: int | None, channel_id: int | None) -> None:
     t = state.t
+    typed = {
+        "piece": piece_id,
+        "channel": channel_id,
+        "when": st.session_state.get(keys.CAL_PLAN_WHEN, ""),
+    }
+    again = form_tokens.before_drawing(
+        _PLAN_FORM, _PLAN_CLEARED, button=keys.CAL_PLAN_BUTTON, values=typed
+    )
+    if again:
+        st.success(again)
     st.text_input(
         t("calendar.plan_when", zone=user.timezone),
         placeholder=t("calendar.when_placeholder"),
@@ -249,6 +275,7 @@ def _plan(session: Session, user: User, piece_id: int | None, channel_id: int | 
         errors["channel"] = t("calendar.pick_channel")
     if not errors:
         assert piece_id is not None and channel_id is not None
+        sent = typed
 
         def plan() -> str:
             post = planning.plan_post(
@@ -256,34 +283,47 @@ def _plan(session: Session, user: User, piece_id: int | None, channel_id: int | 
                 actor=user,
                 piece_id=piece_id,
                 channel=channel_id,
-                when=st.session_state.get(keys.CAL_PLAN_WHEN, ""),
+                when=str(sent["when"]),
                 tz_name=user.timezone,
+                token=form_tokens.token(_PLAN_FORM, sent),
             )
-            st.session_state.pop(keys.CAL_PLAN_WHEN, None)
             return t(
                 "calendar.planned", id=post.id, when=state.when(post.publish_at, user.timezone)
             )
 
-        errors = _done_or_errors(plan, refused_field="publish_at")
+        errors = _done_or_errors(plan, refused_field="publish_at", form=_PLAN_FORM, sent=sent)
     st.session_state[keys.CAL_PLAN_ERRORS] = errors
     st.rerun()
 
 
-def _done_or_errors(store: Callable[[], str], *, refused_field: str) -> dict[str, str]:
-    """Run `store` and keep the notice it returns for the next run; or the messages by
-    field of what it refused (a refusal of the user's role under `refused_field`)."""
+def _done_or_errors(
+    store: Callable[[], str],
+    *,
+    refused_field: str,
+    form: str,
+    sent: dict[str, object],
+) -> dict[str, str]:
+    """Run `store` (which sends `form` with the values `sent`), have the form emptied and
+    keep the notice it returns for the next run; or the messages by field of what it
+    refused (a refusal of the user's role under `refused_field`). A form sent again is
+    cleared too, with a notice of what its first send created."""
     try:
         done = store()
+    except AlreadySent as err:
+        done = form_tokens.already_text(err)
     except ValidationFailed as err:
         return err.fields
     except PermissionDenied as err:
         return {refused_field: "; ".join(moves.error_text(err))}
+    form_tokens.sent(form, sent, done)
+    form_tokens.empty_next_run(form)
     st.session_state[keys.CAL_DONE] = done
     return {}
 
 
 def _series(session: Session, user: User, piece_id: int | None, channel_id: int | None) -> None:
     t = state.t
+    form_tokens.before_drawing(_SERIES_FORM, _SERIES_CLEARED, button=keys.CAL_SERIES_BUTTON)
     presets = {
         "weekly": t("calendar.preset.weekly"),
         "monthly": t("calendar.preset.monthly"),
@@ -329,6 +369,21 @@ def _series(session: Session, user: User, piece_id: int | None, channel_id: int 
         _field_error(keys.CAL_SERIES_ERRORS, "rule", "piece", "channel", "timezone")
     if not st.button(t("calendar.series_button"), key=keys.CAL_SERIES_BUTTON):
         return
+    sent = {
+        "piece": piece_id,
+        "channel": channel_id,
+        "preset": preset,
+        "start": st.session_state.get(keys.CAL_SERIES_START),
+        # Only the fields drawn for the preset: the others keep whatever they last had.
+        **(
+            {"rule": st.session_state.get(keys.CAL_SERIES_RULE)}
+            if preset == "custom"
+            else {
+                "count": st.session_state.get(keys.CAL_SERIES_COUNT),
+                "until": st.session_state.get(keys.CAL_SERIES_UNTIL),
+            }
+        ),
+    }
 
     def create() -> str:
         if piece_id is None or channel_id is None:
@@ -355,10 +410,13 @@ def _series(session: Session, user: User, piece_id: int | None, channel_id: int 
             rule=rule,
             start=str(st.session_state.get(keys.CAL_SERIES_START, "")),
             tz_name=user.timezone,
+            token=form_tokens.token(_SERIES_FORM, sent),
         )
         return t("calendar.series_created", id=series.id, rule=md(series.rule))
 
-    st.session_state[keys.CAL_SERIES_ERRORS] = _done_or_errors(create, refused_field="rule")
+    st.session_state[keys.CAL_SERIES_ERRORS] = _done_or_errors(
+        create, refused_field="rule", form=_SERIES_FORM, sent=sent
+    )
     st.rerun()
 
 

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from planner import channels, editing, pieces
 from planner import preview as previews
 from planner.errors import (
+    AlreadySent,
     EditConflict,
     IllegalTransition,
     NothingToRestore,
@@ -18,12 +19,14 @@ from planner.errors import (
     ValidationFailed,
 )
 from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User
-from planner.ui import keys, links, moves, rendered, state
+from planner.ui import form_tokens, keys, links, moves, rendered, state
 from planner.ui.comments import show_comments
 from planner.ui.plain import md
 
 # What the editor lists with its authors' names: a piece's revisions and its comments.
 _Written = TypeVar("_Written", Revision, Comment)
+_SAVE_FORM = "editor_save"
+_COMMENT_FORM = "editor_comment"
 
 
 def _variant_key(channel_id: int | None) -> str:
@@ -137,10 +140,21 @@ def _save(session: Session, user: User, piece: Piece, shown: list[Channel]) -> N
         "note": st.session_state.get(keys.EDITOR_NOTE, ""),
     }
     assert piece.id is not None
+    sent = {"piece": piece.id, "base": base, **data}
     try:
         saved = pieces.edit_piece(
-            session, actor=user, piece_id=piece.id, expected_revision=base, data=data
+            session,
+            actor=user,
+            piece_id=piece.id,
+            expected_revision=base,
+            data=data,
+            token=form_tokens.token(_SAVE_FORM, sent),
         )
+    except AlreadySent as err:
+        form_tokens.sent(_SAVE_FORM, sent)
+        st.session_state[keys.EDITOR_DONE] = form_tokens.already_text(err)
+        st.session_state[keys.EDITOR_LOADED] = None
+        form_tokens.empty_next_run(_SAVE_FORM)
     except EditConflict as err:
         st.session_state[keys.EDITOR_CONFLICT] = {"mine": err.expected, "current": err.current}
         st.session_state[keys.EDITOR_ERRORS] = {}
@@ -149,9 +163,10 @@ def _save(session: Session, user: User, piece: Piece, shown: list[Channel]) -> N
     except (IllegalTransition, PermissionDenied) as err:
         st.session_state[keys.EDITOR_ERRORS] = {"save": "; ".join(moves.error_text(err))}
     else:
+        form_tokens.sent(_SAVE_FORM, sent)
         st.session_state[keys.EDITOR_DONE] = t("editor.saved", revision=saved.revision)
         st.session_state[keys.EDITOR_LOADED] = None
-        st.session_state.pop(keys.EDITOR_NOTE, None)
+        form_tokens.empty_next_run(_SAVE_FORM)
     st.rerun()
 
 
@@ -254,6 +269,9 @@ def _comments(session: Session, user: User, piece: Piece) -> None:
     assert piece.id is not None
     st.subheader(t("editor.comments"))
     show_comments(session, user, pieces.list_comments(session, actor=user, piece_id=piece.id))
+    form_tokens.before_drawing(
+        _COMMENT_FORM, {keys.EDITOR_COMMENT: ""}, button=keys.EDITOR_COMMENT_ADD
+    )
     st.text_area(
         t("editor.comment"),
         key=keys.EDITOR_COMMENT,
@@ -264,13 +282,20 @@ def _comments(session: Session, user: User, piece: Piece) -> None:
     if error:
         st.error(f"{t('editor.field.comment')}: {error}")
     if st.button(t("editor.comment_add"), key=keys.EDITOR_COMMENT_ADD):
+        sent = {"piece": piece.id, "body": st.session_state.get(keys.EDITOR_COMMENT, "")}
         try:
             pieces.add_comment(
                 session,
                 actor=user,
                 piece_id=piece.id,
-                body=st.session_state.get(keys.EDITOR_COMMENT, ""),
+                body=str(sent["body"]),
+                token=form_tokens.token(_COMMENT_FORM, sent),
             )
+        except AlreadySent as err:
+            form_tokens.sent(_COMMENT_FORM, sent)
+            st.session_state[keys.EDITOR_DONE] = form_tokens.already_text(err)
+            st.session_state[keys.EDITOR_COMMENT_ERROR] = ""
+            form_tokens.empty_next_run(_COMMENT_FORM)
         except ValidationFailed as err:
             st.session_state[keys.EDITOR_COMMENT_ERROR] = "; ".join(
                 moves.field_messages(err).values()
@@ -278,8 +303,9 @@ def _comments(session: Session, user: User, piece: Piece) -> None:
         except PermissionDenied as err:
             st.session_state[keys.EDITOR_COMMENT_ERROR] = "; ".join(moves.error_text(err))
         else:
+            form_tokens.sent(_COMMENT_FORM, sent)
             st.session_state[keys.EDITOR_COMMENT_ERROR] = ""
-            st.session_state.pop(keys.EDITOR_COMMENT, None)
+            form_tokens.empty_next_run(_COMMENT_FORM)
         st.rerun()
 
 
@@ -333,6 +359,7 @@ def render() -> None:
         with variants:
             st.subheader(t("editor.variants"))
             _variants(session, user, shown, title, body)
+        form_tokens.before_drawing(_SAVE_FORM, {keys.EDITOR_NOTE: ""}, button=keys.EDITOR_SAVE)
         st.text_input(t("editor.note"), key=keys.EDITOR_NOTE, max_chars=500)
         _field_error("note")
         if st.button(t("editor.save"), key=keys.EDITOR_SAVE, type="primary"):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from planner import ideas, users
-from planner.errors import PermissionDenied, ValidationFailed
+from planner.errors import AlreadySent, PermissionDenied, ValidationFailed
 from planner.models import Department, Role, Urgency
-from planner.ui import keys, moves, similar_ideas, state
+from planner.ui import form_tokens, keys, moves, similar_ideas, state
 
 _FIELDS = {
     "title": keys.SUBMIT_TITLE,
@@ -19,6 +19,45 @@ _FIELDS = {
     "urgency": keys.SUBMIT_URGENCY,
     "tags": keys.SUBMIT_TAGS,
 }
+# The fields emptied once the idea is stored (department and urgency stay as chosen).
+_CLEARED = {
+    key: ""
+    for key in (
+        keys.SUBMIT_TITLE,
+        keys.SUBMIT_PITCH,
+        keys.SUBMIT_AUDIENCE,
+        keys.SUBMIT_GOAL,
+        keys.SUBMIT_URL,
+        keys.SUBMIT_TAGS,
+    )
+}
+_FORM = "submit_idea"
+
+
+def _typed() -> dict[str, object]:
+    return {name: st.session_state.get(key) for name, key in _FIELDS.items()}
+
+
+def _current_errors() -> dict[str, str]:
+    """The errors of the last send, less those of fields changed since (fixed, or tried)."""
+    errors: dict[str, str] = st.session_state.get(keys.SUBMIT_ERRORS, {})
+    seen: dict[str, object] = st.session_state.get(keys.SUBMIT_ERROR_VALUES, {})
+    kept = {
+        name: message
+        for name, message in errors.items()
+        if name not in _FIELDS or st.session_state.get(_FIELDS[name]) == seen.get(name)
+    }
+    if kept != errors:
+        st.session_state[keys.SUBMIT_ERRORS] = kept
+    return kept
+
+
+def _cleared(sent: dict[str, object], done: str) -> None:
+    """Have the form emptied on the next run, and `done` shown there."""
+    form_tokens.sent(_FORM, sent, done)
+    st.session_state[keys.SUBMIT_ERRORS] = {}
+    form_tokens.empty_next_run(_FORM)
+    st.session_state[keys.SUBMIT_DONE] = done
 
 
 def _field_error(errors: dict[str, str], name: str) -> None:
@@ -30,10 +69,12 @@ def render() -> None:
     """Draw the page."""
     t = state.t
     state.heading("submit.heading")
-    done = st.session_state.pop(keys.SUBMIT_DONE, None)
-    if done is not None:
-        st.success(t("submit.done", id=done))
-    errors: dict[str, str] = st.session_state.get(keys.SUBMIT_ERRORS, {})
+    again = form_tokens.before_drawing(_FORM, _CLEARED, button=keys.SUBMIT_BUTTON, values=_typed())
+    if again:
+        st.success(again)
+    else:
+        state.show_done(keys.SUBMIT_DONE)
+    errors = _current_errors()
     if errors:
         st.error(t("submit.invalid"))
         for name, message in errors.items():
@@ -81,29 +122,27 @@ def render() -> None:
             similar_ideas.show(similar)
         if not st.button(t("submit.button"), key=keys.SUBMIT_BUTTON, type="primary"):
             return
-        data = {name: st.session_state.get(key) for name, key in _FIELDS.items()}
+        sent = _typed()
+        data = dict(sent)
         if not data.get("source_url"):
             data.pop("source_url")
         try:
-            result = ideas.submit_idea(session, actor=user, data=data)
+            result = ideas.submit_idea(
+                session, actor=user, data=data, token=form_tokens.token(_FORM, sent)
+            )
+        except AlreadySent as err:
+            _cleared(sent, form_tokens.already_text(err))
+            st.rerun()
+            return
         except ValidationFailed as err:
             st.session_state[keys.SUBMIT_ERRORS] = err.fields
+            st.session_state[keys.SUBMIT_ERROR_VALUES] = sent
             st.rerun()
             return
         except PermissionDenied as err:
             st.error("; ".join(moves.error_text(err)))
             return
-    st.session_state[keys.SUBMIT_ERRORS] = {}
-    for key in (
-        keys.SUBMIT_TITLE,
-        keys.SUBMIT_PITCH,
-        keys.SUBMIT_AUDIENCE,
-        keys.SUBMIT_GOAL,
-        keys.SUBMIT_URL,
-        keys.SUBMIT_TAGS,
-    ):
-        st.session_state.pop(key, None)
-    st.session_state[keys.SUBMIT_DONE] = result.idea.id
+    _cleared(sent, t("submit.done", id=result.idea.id))
     st.rerun()
 
 
