@@ -30,7 +30,6 @@ from planner import notifications
 from planner.config import Settings, load_settings
 from planner.models import Notification, User, utcnow
 from planner.notifications import NOTIFICATIONS, Item
-from planner.permissions import PERMISSIONS
 from planner.ui.i18n import translate
 
 MAX_ATTEMPTS = 5
@@ -88,15 +87,13 @@ class MailResult:
 # --- the message ------------------------------------------------------------------------------
 
 
-def _page(item: Item, recipient: User) -> str:
-    """The dashboard page (and query) that shows the notification's item."""
+def _query(item: Item) -> str:
+    """The dashboard link's query for the notification's item: the same for every role, as
+    the dashboard opens it on the page that shows it to whoever follows the link."""
     n = item.notification
     if n.object_type == "idea":
-        return f"my_ideas?idea={n.object_id}"
-    if n.kind == notifications.REVIEW_REQUESTED:
-        return f"approvals?piece={item.piece_id}"
-    page = "editor" if recipient.role in PERMISSIONS["edit_piece"] else "board"
-    return f"{page}?piece={item.piece_id}"
+        return f"?idea={n.object_id}"
+    return f"?piece={item.piece_id}"
 
 
 def compose(item: Item, recipient: User, *, settings: MailSettings) -> EmailMessage:
@@ -112,7 +109,7 @@ def compose(item: Item, recipient: User, *, settings: MailSettings) -> EmailMess
         lines += ["", n.detail]
     lines.append("")
     if settings.public_url:
-        link = f"{settings.public_url.rstrip('/')}/{_page(item, recipient)}"
+        link = f"{settings.public_url.rstrip('/')}/{_query(item)}"
         lines.append(translate(lang, "notifications.mail.open", link=link))
     else:
         key = "notifications.mail.idea" if n.object_type == "idea" else "notifications.mail.piece"

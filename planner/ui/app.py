@@ -269,5 +269,5 @@ def _run() -> None:
         | {t("nav.section.help"): [statement_page()]},
         expanded=True,
     )
-    links.route(nav.url_path or first, user.role)
+    links.route(nav.url_path, user.role)
     nav.run()

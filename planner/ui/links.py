@@ -53,14 +53,15 @@ def requested(*, say: bool = False) -> tuple[str, int] | None:
 
 
 def route(page: str, role: Role) -> None:
-    """On a page that does not open the linked item for `role`, go on to the one that does
-    (keeping the link); a link to an item no page of this user shows is said so."""
+    """A link lands on the dashboard's start page (`page` ""): go on to the page that opens
+    the linked item for `role` (keeping the link); a link to an item no page of this user
+    shows is said so. On any other page the address is that page's own business."""
+    if page:
+        return
     asked = requested(say=True)
     if asked is None:
         return
     kind, item_id = asked
-    if page in OPENED_ON[kind]:
-        return
     target = page_for(kind, role)
     if target is None:
         st.warning(state.t("links.not_for_you", kind=state.t(f"links.kind.{kind}"), id=item_id))

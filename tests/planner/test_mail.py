@@ -110,7 +110,7 @@ def test_the_mail_arrives_once_in_the_recipients_language_with_a_link(
         f"Editorial planner: Piece #{piece_id} “Sommerfest” waits for your approval"
     )
     body = german.get_content()
-    assert f"https://planer.example.de/approvals?piece={piece_id}" in body
+    assert f"https://planer.example.de/?piece={piece_id}" in body
     assert german["From"] == SENDER
     assert (german["Content-Language"], english["Content-Language"]) == ("de", "en")
     assert german["Message-ID"] != english["Message-ID"]

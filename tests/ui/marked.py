@@ -8,6 +8,8 @@ from html.parser import HTMLParser
 
 from streamlit.testing.v1 import AppTest
 
+from planner.ui.document import MARKER
+
 
 @dataclass
 class Reading:
@@ -49,10 +51,15 @@ class _Reader(HTMLParser):
             self.reading.removed[-1] += data
 
 
+def blocks(at: AppTest) -> list[str]:
+    """The page's own HTML blocks: all but the one that sets every page's language and styles."""
+    return [block.value for block in at.html if MARKER not in block.value]
+
+
 def read(at: AppTest) -> Reading:
-    """Everything the page's HTML blocks show, in order."""
+    """Everything the page's own HTML blocks show, in order."""
     reader = _Reader()
-    for block in at.html:
-        reader.feed(block.value)
+    for block in blocks(at):
+        reader.feed(block)
         reader.reading.text += "\n"
     return reader.reading

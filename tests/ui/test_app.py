@@ -116,9 +116,14 @@ def test_the_sidebar_lists_every_page_the_user_may_open_in_sections_never_folded
         user_role = users.get_user(s, username).role
     # Shown in full: Streamlit folds a longer list behind its English "View N more".
     assert options.get("expanded") is True
-    assert list(pages) == [translate(lang, f"nav.section.{s}") for s in sections_for(user_role)]
+    assert list(pages) == [
+        *(translate(lang, f"nav.section.{s}") for s in sections_for(user_role)),
+        translate(lang, "nav.section.help"),  # the accessibility statement, for everyone
+    ]
     titles = [page.title for section in pages.values() for page in section]
-    assert sorted(titles) == sorted(translate(lang, f"nav.{p}") for p in PAGES_BY_ROLE[user_role])
+    assert sorted(titles) == sorted(
+        translate(lang, f"nav.{p}") for p in [*PAGES_BY_ROLE[user_role], "accessibility"]
+    )
 
 
 def test_a_contributor_cannot_open_an_editorial_page(database: str) -> None:

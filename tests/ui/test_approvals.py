@@ -76,7 +76,7 @@ def test_approver_sees_the_whole_text_of_a_new_piece_and_approves_it_in_english(
     assert at.main.subheader[0].value == "Never approved: all of revision 1"
     shown = marked.read(at)
     assert shown.added == ["Betriebsfest", "Erste Zeile <script>x</script>"]  # title, text
-    assert "<script>" not in "".join(h.value for h in at.html)  # escaped, never markup
+    assert "<script>" not in "".join(marked.blocks(at))  # escaped, never markup
     at.button(key=keys.APPROVALS_APPROVE).click().run()
     assert [s.value for s in at.success] == ["Piece #1 is approved at revision 1."]
     done = stored(database, piece)

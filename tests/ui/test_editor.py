@@ -94,7 +94,7 @@ def test_editing_and_saving_creates_a_revision_and_user_text_stays_plain(databas
     at = open_page(sign_in("ed", PASSWORD), "editor")
     # The channel's preview shows the master text as typed, escaped, never as markup.
     assert "Wir feiern <b>gemeinsam</b>." in marked.read(at).text
-    assert "&lt;b&gt;gemeinsam" in at.html[0].value
+    assert "&lt;b&gt;gemeinsam" in marked.blocks(at)[0]
     at.text_area(key=keys.EDITOR_BODY).input("Wir feiern am Freitag im Werk.")
     at.text_area(key=f"{keys.EDITOR_VARIANT}{channel_id}").input("Freitag: Betriebsfest!")
     at.text_input(key=keys.EDITOR_NOTE).input("Datum ergänzt")
