@@ -86,13 +86,15 @@ def render() -> None:
         piece = next((p for p in in_queue if p.id == picked), None)
         if piece is None or piece.id is None:
             return
-        diff = pieces.review_diff(session, actor=user, piece_id=piece.id)
+        diff = pieces.review_diff(
+            session, actor=user, piece_id=piece.id, header=state.diff_header(session, user)
+        )
     if diff.old == 0:
         st.subheader(t("approvals.never_approved", revision=diff.new))
     else:
         st.subheader(t("approvals.since", old=diff.old, new=diff.new))
     # A code block shows the user's text verbatim: no markdown, no HTML.
-    st.code(diff.text, language="diff")
+    st.code(diff.text if diff.changed else t("diff.no_differences"), language="diff")
     st.text_area(t("approvals.comment"), key=keys.APPROVALS_COMMENT, max_chars=5000)
     left, right = st.columns(2)
     with left:

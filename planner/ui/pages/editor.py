@@ -190,7 +190,7 @@ def _history(session: Session, user: User, piece: Piece) -> None:
                 t("editor.col.revision"): r.number,
                 t("col.when"): state.when(r.created_at, user.timezone),
                 t("editor.col.author"): names.get(r.author_id, ""),
-                t("editor.col.note"): r.note,
+                t("editor.col.note"): moves.message(pieces.revision_note(r.note)),
             }
             for r in reversed(revisions)
         ],
@@ -206,8 +206,15 @@ def _history(session: Session, user: User, piece: Piece) -> None:
     new = right.selectbox(
         t("editor.diff_new"), options=numbers, index=len(numbers) - 1, key=keys.EDITOR_DIFF_NEW
     )
-    diff = pieces.diff_revisions(session, actor=user, piece_id=piece.id, old=int(old), new=int(new))
-    st.code(diff.text, language="diff")
+    diff = pieces.diff_revisions(
+        session,
+        actor=user,
+        piece_id=piece.id,
+        old=int(old),
+        new=int(new),
+        header=state.diff_header(session, user),
+    )
+    st.code(diff.text if diff.changed else t("diff.no_differences"), language="diff")
     older = [n for n in numbers if n != piece.revision]
     # A dict, not a lambda calling t(): AppTest formats values outside the script run.
     labels = {n: t("editor.revision", number=n) for n in reversed(older)}
@@ -315,6 +322,7 @@ def render() -> None:
             t("editor.extra_channels"),
             options=list(others),
             format_func=others.__getitem__,
+            placeholder=t("widget.choose_options"),
             key=keys.EDITOR_EXTRA_CHANNELS,
         )
         shown = planned + [
