@@ -29,6 +29,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    answer,
     secret_setting,
     timeout_setting,
 )
@@ -244,4 +245,9 @@ class MatrixPublisher(Publisher):
                 f"{user} has not joined {self.settings['room']}; invite the account "
                 "and let it join the room"
             )
-        return f"signed in as {user}, a member of {self.settings['room']}"
+        return answer(
+            "matrix_member",
+            "signed in as {user}, a member of {room}",
+            user=user,
+            room=self.settings["room"],
+        )

@@ -31,6 +31,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    answer,
 )
 from publishers.markup import clean_text, excerpt, one_line, to_html
 
@@ -207,7 +208,12 @@ class FeedPublisher(Publisher):
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with tempfile.TemporaryFile(dir=target.parent):
                     pass
-        return f"feed {self.path} has {len(entries)} entries; its folder is writable"
+        return answer(
+            "feed_writable",
+            "feed {path} has {count} entries; its folder is writable",
+            path=str(self.path),
+            count=len(entries),
+        )
 
     def _targets(self) -> list[Path]:
         paths = [self.path]

@@ -109,7 +109,7 @@ def test_test_connection_reaches_the_receiver_then_the_channel_is_disabled(
     at = add_webhook(open_page(sign_in("admin", PASSWORD), "channels"), httpserver.url_for("/hook"))
     at.button(key=keys.CHANNELS_TEST).click().run()
     assert [s.value for s in at.success][-1] == (
-        "Verbindung in Ordnung: the webhook answered HTTP 200"
+        "Verbindung in Ordnung: Der Webhook antwortete mit HTTP 200"
     )
     [request] = [r for r, _ in httpserver.log]
     assert request.headers["webhook-signature"].startswith("v1,")

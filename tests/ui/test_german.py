@@ -244,6 +244,19 @@ def test_the_manual_posts_instructions_are_german_and_point_at_the_button(demo: 
     ]
 
 
+def test_a_connection_test_answers_in_german(demo: str) -> None:
+    xing = 6  # the demo's sixth channel, posted by hand
+    at = _german(Role.admin, "channels")
+    at.selectbox(key=keys.CHANNELS_PICK).set_value(xing).run()
+    at.button(key=keys.CHANNELS_TEST).click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == [
+        "Verbindung in Ordnung: Keine Verbindung nötig: Posts für XING werden von Hand auf "
+        "https://www.xing.com/pages/lindenbach-waermetechnik-demo veröffentlicht"
+    ]
+    assert leaks(at) == []
+
+
 def test_the_detector_finds_an_english_text_planted_on_a_page(demo: str) -> None:
     german = i18n.catalogue("de")
     kept = german["submit.heading"]

@@ -197,7 +197,7 @@ def _actions(session: Session, actor: User, channel: Channel) -> None:
             except ConfigurationError as err:
                 st.error(t("channels.test_failed", message=str(err)))
             else:
-                st.success(t("channels.test_ok", answer=answer))
+                st.success(t("channels.test_ok", answer=moves.message(answer)))
 
 
 def _deduplication(session: Session, actor: User, channel: Channel) -> None:
