@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from sqlalchemy import Connection, String, cast, event, insert, inspect, or_, te
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, func, select
 
-from planner.errors import PermissionDenied
+from planner.errors import Message, PermissionDenied
 from planner.models import AuditEvent, Idea, Role, User, utcnow
 from planner.permissions import can, require
 
@@ -279,6 +280,60 @@ def list_events(
     if limit is not None:
         query = query.limit(limit)
     return list(session.exec(query))
+
+
+_MINUTE = r"(\d{4}-\d\d-\d\d \d\d:\d\d)"
+_PLANNED = re.compile(rf"piece (\d+) on channel (\d+) at {_MINUTE} UTC")
+_MOVED = re.compile(rf"(plan import: )?{_MINUTE} -> {_MINUTE} UTC")
+_MERGED = re.compile(r"merged into idea #(\d+)")
+_SERIES = re.compile(rf"(FREQ=\S+) from {_MINUTE} (\S+)")
+
+
+def _minute(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%d %H:%M")
+
+
+def note_message(note: str) -> str:
+    """An event's note for display: one the planner wrote itself (stored in English, as the
+    CLI prints it) comes back as a Message the dashboard says in the reader's language;
+    a person's note stays as they wrote it."""
+    if note == "all its posts are out":
+        return Message("note_all_posts_out", "all its posts are out")
+    if note == "no change":
+        return Message("note_no_change", "no change")
+    if found := _PLANNED.fullmatch(note):
+        return Message(
+            "note_planned",
+            "piece {piece} on channel {channel} at {when:%Y-%m-%d %H:%M} UTC",
+            piece=int(found[1]),
+            channel=int(found[2]),
+            when=_minute(found[3]),
+        )
+    if (found := _MOVED.fullmatch(note)) and found[1]:
+        return Message(
+            "note_moved_by_import",
+            "plan import: {old:%Y-%m-%d %H:%M} -> {new:%Y-%m-%d %H:%M} UTC",
+            old=_minute(found[2]),
+            new=_minute(found[3]),
+        )
+    if found:
+        return Message(
+            "note_moved",
+            "{old:%Y-%m-%d %H:%M} -> {new:%Y-%m-%d %H:%M} UTC",
+            old=_minute(found[2]),
+            new=_minute(found[3]),
+        )
+    if found := _MERGED.fullmatch(note):
+        return Message("note_merged", "merged into idea #{idea}", idea=int(found[1]))
+    if found := _SERIES.fullmatch(note):
+        return Message(
+            "note_series",
+            "{rule} from {start:%Y-%m-%d %H:%M} {zone}",
+            rule=found[1],
+            start=_minute(found[2]),
+            zone=found[3],
+        )
+    return note
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from planner.names import find_named, unknown_name
 from planner.permissions import require, require_active
 from planner.schemas import check_text, id_problem, text_problem
 from publishers import CHANNEL_KINDS, REGISTRY
-from publishers.base import ConfigError, DeliveryError, Publisher, SettingSpec
+from publishers.base import Answer, ConfigError, DeliveryError, Publisher, SettingSpec
 from publishers.http import excerpt
 
 log = logging.getLogger(__name__)
@@ -330,7 +330,7 @@ def check_connection(session: Session, *, actor: User, ref: str | int) -> str:
     # What the server said is shown only as a short printable excerpt, secrets masked.
     secrets = [str(v) for v in credentials.decrypt(channel.credentials).values() if v]
     try:
-        answer = excerpt(adapter.check_connection(), secrets)
+        said = adapter.check_connection()
     except DeliveryError as err:
         if err.outcome == "auth":
             assert channel.id is not None
@@ -344,6 +344,12 @@ def check_connection(session: Session, *, actor: User, ref: str | int) -> str:
             session, channel, actor=actor, object_type="channel", action="reconnected"
         )
         session.commit()
+    answer = excerpt(said, secrets)
+    if isinstance(said, Answer):  # said again in the admin's language on the dashboard
+        values = {
+            k: excerpt(v, secrets) if isinstance(v, str) else v for k, v in said.params.items()
+        }
+        return Message.formatted(f"connection_{said.code}", answer, values)
     return answer
 
 

@@ -344,7 +344,7 @@ class _DemoBuilder:
         data: dict[str, Any] = {
             "body": spec["body"],
             "variants": self._variants(spec.get("variants", {})),
-            "note": spec.get("edit_note", "erste Fassung mit Kanalvarianten"),
+            "note": spec.get("edit_note", "erste Version mit Kanalvarianten"),
         }
         for key in ("title", "campaign", "tags"):
             if key in spec:

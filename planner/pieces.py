@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,9 +56,12 @@ class RevisionDiff:
     parts: tuple[PartDiff, ...] = ()
 
     @property
-    def text(self) -> str:
-        """All parts of the diff as one text."""
-        parts = (
+    def changed(self) -> bool:
+        """Whether any part differs."""
+        return any(self._parts())
+
+    def _parts(self) -> tuple[str, ...]:
+        return (
             self.title,
             self.body,
             *self.variants.values(),
@@ -65,8 +69,25 @@ class RevisionDiff:
             self.campaign,
             self.tags,
         )
-        present = [p for p in parts if p]
+
+    @property
+    def text(self) -> str:
+        """All parts of the diff as one text."""
+        present = [p for p in self._parts() if p]
         return "\n".join(present) if present else "(no differences)\n"
+
+
+def revision_note(note: str) -> str:
+    """A revision's note for display: one the planner wrote itself (stored in English, as the
+    CLI prints it) comes back as a Message the dashboard says in the reader's language; a
+    person's note stays as they wrote it."""
+    if note == "created":
+        return Message("note_created", "created")
+    if found := re.fullmatch(r"created from idea #(\d+)", note):
+        return Message("note_created_from_idea", "created from idea #{idea}", idea=int(found[1]))
+    if found := re.fullmatch(r"restored revision (\d+)", note):
+        return Message("note_restored", "restored revision {number}", number=int(found[1]))
+    return note
 
 
 def get_piece(session: Session, *, actor: User, piece_id: int) -> Piece:
@@ -429,22 +450,36 @@ def get_revision(session: Session, *, actor: User, piece_id: int, number: int) -
     return rev
 
 
-def _udiff(old: str, new: str, label: str, a: int, b: int) -> str:
+# Names a part of a revision in a diff's header: the part ("title", "text", "due_date",
+# "campaign", "tags", or a variant's channel id) and the revision's number.
+DiffHeader = Callable[[str | int, int], str]
+_PART_NAMES = {"due_date": "due date"}
+
+
+def english_header(part: str | int, number: int) -> str:
+    """A diff header as the CLI prints it: "title @ r2", "channel 6 @ r1"."""
+    name = f"channel {part}" if isinstance(part, int) else _PART_NAMES.get(part, part)
+    return f"{name} @ r{number}"
+
+
+def _udiff(old: str, new: str, part: str | int, a: int, b: int, header: DiffHeader) -> str:
     lines = difflib.unified_diff(
         old.splitlines(keepends=True),
         new.splitlines(keepends=True),
-        fromfile=f"{label} @ r{a}",
-        tofile=f"{label} @ r{b}",
+        fromfile=header(part, a),
+        tofile=header(part, b),
     )
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
-def _diff(a: Revision | None, b: Revision, piece_id: int) -> RevisionDiff:
+def _diff(
+    a: Revision | None, b: Revision, piece_id: int, header: DiffHeader = english_header
+) -> RevisionDiff:
     """Every part of revision `b` against `a`, or against nothing (revision 0) if `a` is None."""
     old, new = (a.number if a else 0), b.number
 
-    def part(label: str, before: str, after: str) -> str:
-        return _udiff(before, after, label, old, new)
+    def part(name: str | int, before: str, after: str) -> str:
+        return _udiff(before, after, name, old, new, header)
 
     def due(rev: Revision | None) -> str:
         return rev.due_date.isoformat() if rev and rev.due_date else ""
@@ -453,7 +488,7 @@ def _diff(a: Revision | None, b: Revision, piece_id: int) -> RevisionDiff:
     keys = sorted(set(a_variants) | set(b.variants), key=int)
     variants = {}
     for key in keys:
-        text = part(f"channel {key}", a_variants.get(key, ""), b.variants.get(key, ""))
+        text = part(int(key), a_variants.get(key, ""), b.variants.get(key, ""))
         if text:
             variants[key] = text
     compared = [
@@ -476,7 +511,7 @@ def _diff(a: Revision | None, b: Revision, piece_id: int) -> RevisionDiff:
         title=part("title", a.title if a else "", b.title),
         body=part("text", a.body if a else "", b.body),
         variants=variants,
-        due_date=part("due date", due(a), due(b)),
+        due_date=part("due_date", due(a), due(b)),
         campaign=part("campaign", a.campaign if a else "", b.campaign),
         # One tag a line, so the diff names each tag added or removed.
         tags=part("tags", _lines(a.tags if a else []), _lines(b.tags)),
@@ -489,15 +524,26 @@ def _lines(items: list[str]) -> str:
 
 
 def diff_revisions(
-    session: Session, *, actor: User, piece_id: int, old: int, new: int
+    session: Session,
+    *,
+    actor: User,
+    piece_id: int,
+    old: int,
+    new: int,
+    header: DiffHeader = english_header,
 ) -> RevisionDiff:
-    """What changed between two revisions: texts, channel variants, due date, campaign, tags."""
+    """What changed between two revisions: texts, channel variants, due date, campaign, tags.
+
+    `header` names each part and revision in the diff's headers (the dashboard's in the
+    reader's language)."""
     a = get_revision(session, actor=actor, piece_id=piece_id, number=old)
     b = get_revision(session, actor=actor, piece_id=piece_id, number=new)
-    return _diff(a, b, piece_id)
+    return _diff(a, b, piece_id, header)
 
 
-def review_diff(session: Session, *, actor: User, piece_id: int) -> RevisionDiff:
+def review_diff(
+    session: Session, *, actor: User, piece_id: int, header: DiffHeader = english_header
+) -> RevisionDiff:
     """The current revision against the last approved one, or against nothing if never approved.
 
     A diff against nothing shows every line as added (`old` is 0).
@@ -505,10 +551,15 @@ def review_diff(session: Session, *, actor: User, piece_id: int) -> RevisionDiff
     piece = get_piece(session, actor=actor, piece_id=piece_id)
     if piece.approved_revision is not None:
         return diff_revisions(
-            session, actor=actor, piece_id=piece_id, old=piece.approved_revision, new=piece.revision
+            session,
+            actor=actor,
+            piece_id=piece_id,
+            old=piece.approved_revision,
+            new=piece.revision,
+            header=header,
         )
     b = get_revision(session, actor=actor, piece_id=piece_id, number=piece.revision)
-    return _diff(None, b, piece_id)
+    return _diff(None, b, piece_id, header)
 
 
 def restore_revision(

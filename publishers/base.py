@@ -187,6 +187,22 @@ class Problem:
     params: Mapping[str, object] = dataclasses.field(default_factory=dict, compare=False)
 
 
+class Answer(str):
+    """A connection test's answer: its English text, plus a `code` and the `params` that let
+    the dashboard say it in the admin's language."""
+
+    code: str
+    params: dict[str, object]
+
+
+def answer(code: str, template: str, /, **params: object) -> Answer:
+    """An Answer whose English text is `template` formatted with `params`."""
+    said = Answer(template.format(**params))
+    said.code = code
+    said.params = params
+    return said
+
+
 def problem(field_name: str, code: str, template: str, **params: object) -> Problem:
     """A Problem whose English text is `template` formatted with `params`."""
     return Problem(field_name, template.format(**params), code, params)

@@ -29,6 +29,7 @@ from publishers.base import (
     Rule,
     SettingSpec,
     TransientError,
+    answer,
     bearer,
     language_setting,
     problem,
@@ -495,10 +496,13 @@ class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
 
     def check_connection(self) -> str:
         response = self._call("GET", "com.atproto.server.getSession")
-        answer = json_object(response, "the server", "the session")
-        return (
-            f"signed in to {self.settings['service_url']} as "
-            f"@{answer.get('handle', '?')} ({answer.get('did', '?')})"
+        session = json_object(response, "the server", "the session")
+        return answer(
+            "bluesky_signed_in",
+            "signed in to {server} as @{handle} ({did})",
+            server=self.settings["service_url"],
+            handle=session.get("handle", "?"),
+            did=session.get("did", "?"),
         )
 
 

@@ -23,6 +23,7 @@ from publishers.base import (
     RateLimited,
     Receipt,
     SettingSpec,
+    answer,
     timeout_setting,
 )
 from publishers.chat import WebhookChatPublisher, webhook_url_setting
@@ -198,4 +199,9 @@ class DiscordPublisher(WebhookChatPublisher, kind="discord", display_name="Disco
         """GET the webhook: Discord answers with its name and channel; nothing is posted."""
         webhook = self._webhook()
         name = webhook.get("name") or "?"
-        return f"webhook {name!r} posts to channel {webhook.get('channel_id', '?')}"
+        return answer(
+            "discord_webhook",
+            "webhook {name!r} posts to channel {channel}",
+            name=name,
+            channel=webhook.get("channel_id", "?"),
+        )

@@ -29,6 +29,7 @@ from publishers.base import (
     Rule,
     SettingSpec,
     TransientError,
+    answer,
     api_base_setting,
     bearer,
     secret_setting,
@@ -213,4 +214,4 @@ class FacebookPublisher(Publisher, kind="facebook", display_name="Facebook"):
         """Read the page's name with the token: it is valid and belongs to this page."""
         response = self._call("GET", self.settings["page_id"], params={"fields": "id,name"})
         name = json_object(response, "Facebook", "the page").get("name") or self.settings["page_id"]
-        return f"connected to the Facebook page {name}"
+        return answer("facebook_page", "connected to the Facebook page {name}", name=name)

@@ -32,6 +32,7 @@ from publishers.base import (
     Receipt,
     Rule,
     SettingSpec,
+    answer,
     api_base_setting,
     counts,
     secret_setting,
@@ -236,4 +237,4 @@ class LinkedInPublisher(Publisher, kind="linkedin", display_name="LinkedIn"):
         """Look the page up: the token works and the version is still served."""
         response = self._call("GET", f"/rest/organizations/{self.settings['organization_id']}")
         name = json_object(response, "LinkedIn", "the page").get("localizedName") or self.author
-        return f"connected to the LinkedIn page {name}"
+        return answer("linkedin_page", "connected to the LinkedIn page {name}", name=name)

@@ -20,6 +20,7 @@ from publishers.base import (
     Receipt,
     Rule,
     SettingSpec,
+    answer,
     number_setting,
 )
 from publishers.text import with_link
@@ -87,7 +88,9 @@ class ManualPublisher(Publisher, kind="manual", display_name="Manual (e.g. XING)
 
     def check_connection(self) -> str:
         """Nothing to connect to; says where the posts go."""
-        return (
-            f"nothing to connect: posts for {self.settings['network_name']} are published "
-            f"by hand at {self.settings['open_url']}"
+        return answer(
+            "by_hand",
+            "nothing to connect: posts for {network} are published by hand at {url}",
+            network=self.settings["network_name"],
+            url=self.settings["open_url"],
         )

@@ -29,6 +29,7 @@ from publishers.base import (
     Rule,
     SettingSpec,
     TransientError,
+    answer,
     language_setting,
     problem,
     secret_setting,
@@ -287,7 +288,12 @@ class MastodonPublisher(Publisher, kind="mastodon", display_name="Mastodon"):
     def check_connection(self) -> str:
         response = self._call("GET", "/api/v1/accounts/verify_credentials")
         account = json_object(response, "the server", "the account")
-        return f"signed in to {self.settings['instance_url']} as @{account.get('acct', '?')}"
+        return answer(
+            "mastodon_signed_in",
+            "signed in to {server} as @{handle}",
+            server=self.settings["instance_url"],
+            handle=account.get("acct", "?"),
+        )
 
 
 def _is_video(item: Media) -> bool:

@@ -28,6 +28,7 @@ from publishers.base import (
     Rule,
     SettingSpec,
     TransientError,
+    answer,
     secret_setting,
     server_setting,
     timeout_setting,
@@ -230,4 +231,9 @@ class MatrixPublisher(Publisher, kind="matrix", display_name="Matrix room"):
                 f"{user} has not joined {self.settings['room']}; invite the account "
                 "and let it join the room"
             )
-        return f"signed in as {user}, a member of {self.settings['room']}"
+        return answer(
+            "matrix_member",
+            "signed in as {user}, a member of {room}",
+            user=user,
+            room=self.settings["room"],
+        )

@@ -41,6 +41,7 @@ from publishers.base import (
     Rule,
     SettingSpec,
     TransientError,
+    answer,
     language_setting,
     number_setting,
     problem,
@@ -418,11 +419,23 @@ class NewsletterPublisher(Publisher, kind="newsletter", display_name="Newsletter
     def check_connection(self) -> str:
         """Connect, say EHLO, (STARTTLS), log in, NOOP and QUIT."""
         with self._session() as smtp:
-            code, answer = smtp.noop()
+            code, said = smtp.noop()
             if code != 250:
-                raise smtplib.SMTPResponseException(code, answer)
-        login = f" as {self.settings['username']}" if self.settings["username"] else ""
-        return f"connected to {self._where} ({self.settings['security']}){login}"
+                raise smtplib.SMTPResponseException(code, said)
+        if self.settings["username"]:
+            return answer(
+                "smtp_connected_as",
+                "connected to {server} ({security}) as {username}",
+                server=self._where,
+                security=self.settings["security"],
+                username=self.settings["username"],
+            )
+        return answer(
+            "smtp_connected",
+            "connected to {server} ({security})",
+            server=self._where,
+            security=self.settings["security"],
+        )
 
     @contextmanager
     def _session(self) -> Iterator[smtplib.SMTP]:

@@ -32,6 +32,7 @@ from publishers.base import (
     Rule,
     SettingSpec,
     TransientError,
+    answer,
     language_setting,
 )
 from publishers.markup import clean_text, excerpt, one_line, to_html
@@ -194,7 +195,12 @@ class FeedPublisher(Publisher, kind="rss", display_name="RSS/Atom feed"):
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with tempfile.TemporaryFile(dir=target.parent):
                     pass
-        return f"feed {self.path} has {len(entries)} entries; its folder is writable"
+        return answer(
+            "feed_writable",
+            "feed {path} has {count} entries; its folder is writable",
+            path=str(self.path),
+            count=len(entries),
+        )
 
     def _targets(self) -> list[Path]:
         paths = [self.path]

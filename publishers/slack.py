@@ -13,7 +13,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, ClassVar
 
-from publishers.base import AuthError, DeliveryError, OutgoingPost, Receipt, timeout_setting
+from publishers.base import (
+    AuthError,
+    DeliveryError,
+    OutgoingPost,
+    Receipt,
+    answer,
+    timeout_setting,
+)
 from publishers.chat import WebhookChatPublisher, webhook_url_setting
 from publishers.http import channel_message, error_for
 from publishers.redaction import redact_in_http_logs
@@ -102,8 +109,14 @@ class SlackPublisher(WebhookChatPublisher, kind="slack", display_name="Slack"):
         response = self._request("POST", self.settings["webhook_url"], json={})
         code = response.text.strip()
         if response.status_code == 400 and code in EMPTY_MESSAGE_CODES:
-            return f"the webhook is active (it refused an empty test message: {code})"
+            return answer(
+                "slack_webhook_active",
+                "the webhook is active (it refused an empty test message: {code})",
+                code=code,
+            )
         error = self._error(response)
         if error is not None:
             raise error
-        return f"the webhook answered HTTP {response.status_code}"
+        return answer(
+            "webhook_http", "the webhook answered HTTP {status}", status=response.status_code
+        )

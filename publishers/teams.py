@@ -15,7 +15,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from publishers.base import DeliveryError, OutgoingPost, Problem, Receipt, problem, timeout_setting
+from publishers.base import (
+    DeliveryError,
+    OutgoingPost,
+    Problem,
+    Receipt,
+    answer,
+    problem,
+    timeout_setting,
+)
 from publishers.chat import WebhookChatPublisher, webhook_url_setting
 from publishers.http import channel_message, error_for, json_object_or_empty, mask
 from publishers.redaction import redact_in_http_logs
@@ -137,4 +145,8 @@ class TeamsPublisher(WebhookChatPublisher, kind="teams", display_name="Microsoft
         a wrong key, a deleted or a switched-off workflow answers with its error instead.
         """
         response = self._post({"type": "message", "attachments": []})
-        return f"the workflow accepted a test request (HTTP {response.status_code})"
+        return answer(
+            "teams_workflow",
+            "the workflow accepted a test request (HTTP {status})",
+            status=response.status_code,
+        )

@@ -27,6 +27,7 @@ from publishers.base import (
     Rule,
     SettingSpec,
     TransientError,
+    answer,
     secret_setting,
     server_setting,
     timeout_setting,
@@ -221,4 +222,4 @@ class TelegramPublisher(Publisher, kind="telegram", display_name="Telegram chann
                 raise AuthError(f"{bot} is not an administrator of {name}")
             if status == "administrator" and member.get("can_post_messages") is False:
                 raise AuthError(f"{bot} may not post messages in {name}; grant that right")
-        return f"{bot} can post to {name}"
+        return answer("telegram_can_post", "{bot} can post to {name}", bot=bot, name=name)

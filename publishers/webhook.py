@@ -35,6 +35,7 @@ from publishers.base import (
     Receipt,
     SettingSpec,
     TransientError,
+    answer,
     secret_setting,
     timeout_setting,
 )
@@ -231,7 +232,9 @@ class WebhookPublisher(Publisher, kind="webhook", display_name="Webhook"):
         Each ping is a message of its own (a fresh id and timestamp), so no ping answers
         for another one."""
         response = self._post({"event": "ping"}, f"msg_{uuid.uuid4().hex}", {EVENT_HEADER: "ping"})
-        return f"the webhook answered HTTP {response.status_code}"
+        return answer(
+            "webhook_http", "the webhook answered HTTP {status}", status=response.status_code
+        )
 
 
 def _web_address(url: object) -> str | None:

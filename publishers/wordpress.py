@@ -25,6 +25,7 @@ from publishers.base import (
     Rule,
     SettingSpec,
     TransientError,
+    answer,
     secret_setting,
     server_setting,
     timeout_setting,
@@ -261,7 +262,12 @@ class WordPressPublisher(Publisher, kind="wordpress", display_name="WordPress bl
                     "Author role (or higher), or set post_status to pending",
                     http_status=response.status_code,
                 )
-        return f"signed in to {self.settings['site_url']} as {name}"
+        return answer(
+            "wordpress_signed_in",
+            "signed in to {site} as {name}",
+            site=self.settings["site_url"],
+            name=name,
+        )
 
 
 def _receipt(post: Mapping[str, Any], *, http_status: int, found: bool) -> Receipt:

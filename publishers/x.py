@@ -31,6 +31,7 @@ from publishers.base import (
     Receipt,
     Rule,
     TransientError,
+    answer,
     api_base_setting,
     counts,
     number_setting,
@@ -277,7 +278,9 @@ class XPublisher(Publisher, kind="x", display_name="X"):
     def check_connection(self) -> str:
         """GET /2/users/me: the token works and belongs to this account."""
         data = _data(self._call("GET", "/2/users/me"), "the account")
-        return f"signed in to X as @{data.get('username', '?')}"
+        return answer(
+            "x_signed_in", "signed in to X as @{handle}", handle=data.get("username", "?")
+        )
 
 
 def _rate_limit_wait(response: Response) -> float:

@@ -12,12 +12,14 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from planner import channels
 from planner.config import load_settings
 from planner.db import get_engine
 from planner.migrate import prepare
 from planner.models import User
+from planner.pieces import DiffHeader
 from planner.timezones import to_local
-from planner.ui import keys
+from planner.ui import i18n, keys
 from planner.ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 
 
@@ -65,6 +67,13 @@ def lang() -> str:
 def t(key: str, **values: object) -> str:
     """A dashboard text in the session's language."""
     return translate(lang(), key, **values)
+
+
+def t_or(key: str, fallback: str) -> str:
+    """The text for `key` in the session's language, or `fallback` where there is none (a
+    stored code the catalogue does not name, like an action a newer version recorded)."""
+    text = t(key)
+    return fallback if text == key else text
 
 
 def when(instant: datetime | None, tz_name: str) -> str:
@@ -127,3 +136,9 @@ def show_done(key: str) -> None:
     done = st.session_state.pop(key, None)
     if done:
         st.success(done)
+
+
+def diff_header(session: Session, user: User) -> DiffHeader:
+    """Diff headers in the session's language, naming each variant by its channel's name."""
+    names = {c.id: c.name for c in channels.list_channels(session, actor=user) if c.id is not None}
+    return i18n.diff_header(lang(), names)

@@ -34,7 +34,7 @@ def test_contributor_sees_her_own_actions_and_her_department_only(database: str)
     assert not at.main.caption  # in the text's own colour: a caption's grey is too faint
     table = at.dataframe[0].value
     assert set(table["Wer"]) == {"lena"}
-    assert "user 1" not in set(table["Objekt"])  # the admin's own sign-up is not hers
+    assert "Konto Admin" not in set(table["Objekt"])  # the admin's own sign-up is not hers
     assert "admin" not in at.selectbox(key=keys.ACTIVITY_ACTOR).options
 
 
@@ -46,7 +46,7 @@ def test_filter_narrows_the_table_and_the_csv_holds_what_is_shown(
     at.selectbox(key=keys.ACTIVITY_ACTION).select("login").run()
     at.selectbox(key=keys.ACTIVITY_ACTOR).select("ed").run()
     table = at.dataframe[0].value
-    assert list(table["Action"]) == ["login"]
+    assert list(table["Action"]) == ["signed in"]
     assert list(table["Who"]) == ["ed"]
     assert at.main.text[-1].value == "1 events"
 

@@ -94,7 +94,7 @@ def test_diff_is_against_the_last_approved_revision(database: str) -> None:
     edit(database, piece, 1, "Erste Zeile.\nNeue zweite Zeile.")
     at = open_page(sign_in("anna", PASSWORD), "approvals")
     assert at.main.subheader[0].value == (
-        "Änderungen seit der freigegebenen Fassung 1 (jetzt Fassung 2)"
+        "Änderungen seit der freigegebenen Version 1 (jetzt Version 2)"
     )
     diff = marked.read(at)
     assert (diff.removed, diff.added) == (["Zweite"], ["Neue zweite"])
@@ -134,15 +134,15 @@ def test_approval_is_bound_to_the_revision_shown(database: str) -> None:
     add_user(database, "anna", "approver")
     piece = in_review(database)
     at = open_page(sign_in("anna", PASSWORD), "approvals")
-    assert at.button(key=keys.APPROVALS_APPROVE).label == "Fassung 1 freigeben"
+    assert at.button(key=keys.APPROVALS_APPROVE).label == "Version 1 freigeben"
     edit(database, piece, 1, "Geändert, während Anna liest.")
     at.button(key=keys.APPROVALS_APPROVE).click().run()
     assert [e.value for e in at.main.error] == [
-        "Inzwischen hat jemand anderes gespeichert: Sie sahen Fassung 1, aktuell ist Fassung 2. "
-        "Bitte lesen Sie die neue Fassung."
+        "Inzwischen hat jemand anderes gespeichert: Sie sahen Version 1, aktuell ist Version 2. "
+        "Bitte lesen Sie die neue Version."
     ]
     assert stored(database, piece).status == PieceStatus.in_review
-    assert at.button(key=keys.APPROVALS_APPROVE).label == "Fassung 2 freigeben"
+    assert at.button(key=keys.APPROVALS_APPROVE).label == "Version 2 freigeben"
 
 
 def test_approvers_read_each_channels_post_as_its_readers_will(database: str) -> None:

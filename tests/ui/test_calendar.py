@@ -253,13 +253,13 @@ def test_month_view_counts_days_marks_crowded_and_empty_ones_in_german(database:
     at = open_page(sign_in("admin", PASSWORD), "calendar")
     at.date_input(key=keys.CAL_DATE).set_value(when.date()).run()
     assert not at.exception
-    assert [w.value for w in at.warning] == ["6 Beiträge: voll"]
+    assert [w.value for w in at.warning] == ["6 Posts: voll"]
     assert "– frei –" in [c.value for c in at.text]
     # In the text's own colour: a caption's grey is too faint.
     assert "– frei –" not in [c.value for c in at.caption]
     assert at.main.get("vega_lite_chart")  # posts per channel per week
     at.selectbox(key=keys.CAL_CHANNEL).set_value(ids["intranet"]).run()
-    assert "1 Beitrag/Beiträge" in [t.value for t in at.text]
+    assert "1 Post(s)" in [t.value for t in at.text]
     assert not at.warning
     at.radio(key=keys.CAL_VIEW).set_value("week").run()
     assert [t.value for t in at.text if "·" in t.value] == [
@@ -346,7 +346,7 @@ def test_approvers_get_no_move_buttons(database: str) -> None:
         ),
         pytest.param(
             "admin",
-            "Beitrag: „Verschieben“ geht nicht, solange die Veröffentlichung „zu prüfen“ ist. "
+            "Post: „Verschieben“ geht nicht, solange der Post „zu prüfen“ ist. "
             "Möglich: Absagen, Erneut senden, Als veröffentlicht markieren.",
             id="de",
         ),
@@ -379,7 +379,7 @@ def test_a_move_the_scheduler_overtook_is_refused_in_the_users_language(
         ),
         pytest.param(
             "admin",
-            "Zeile 2: „Verschieben“ geht nicht, solange die Veröffentlichung „veröffentlicht“ "
+            "Zeile 2: „Verschieben“ geht nicht, solange der Post „veröffentlicht“ "
             "ist. Möglich: nichts.",
             id="de",
         ),

@@ -69,8 +69,9 @@ def test_adding_a_channel_through_the_form_never_shows_its_secret(database: str)
     assert not at.exception
     assert [s.value for s in at.success] == ["Kanal Intranet ist angelegt."]
     row = at.dataframe[0].value.to_dict("records")[0]
-    assert (row["Name"], row["Art"], row["Zustand"]) == ("Intranet", "webhook", "aktiv")
-    assert "secret=*** (set)" in row["Einstellungen"]
+    assert (row["Name"], row["Art"], row["Zustand"]) == ("Intranet", "Webhook", "aktiv")
+    assert "Signaturschlüssel: *** (gesetzt)" in row["Einstellungen"]
+    assert "Status-Adresse: —" in row["Einstellungen"]  # an empty setting, said so
     shown = shown_values(at)
     assert any("127.0.0.1:9/hook" in value for value in shown)  # the walk sees the page
     assert all(SECRET not in value for value in shown)
@@ -108,7 +109,7 @@ def test_test_connection_reaches_the_receiver_then_the_channel_is_disabled(
     at = add_webhook(open_page(sign_in("admin", PASSWORD), "channels"), httpserver.url_for("/hook"))
     at.button(key=keys.CHANNELS_TEST).click().run()
     assert [s.value for s in at.success][-1] == (
-        "Verbindung in Ordnung: the webhook answered HTTP 200"
+        "Verbindung in Ordnung: Der Webhook antwortete mit HTTP 200"
     )
     [request] = [r for r, _ in httpserver.log]
     assert request.headers["webhook-signature"].startswith("v1,")

@@ -66,6 +66,7 @@ def _raised_messages() -> dict[str, set[str]]:
                     ("schemas.py", "_PLAIN_CODES[kind]"),
                 }
     found.update(_adapter_problems())
+    found.update(_adapter_answers())
     found.update(_adapter_config_errors())
     return found
 
@@ -96,6 +97,20 @@ def _adapter_config_errors() -> dict[str, set[str]]:
             params = named.get("params")
             keys = params.keys if isinstance(params, ast.Dict) else []
             found[f"config_{code.value}"] = {k.value for k in keys if isinstance(k, ast.Constant)}
+    return found
+
+
+def _adapter_answers() -> dict[str, set[str]]:
+    """Every connection-test answer the adapters build with `answer(...)`: planner code
+    `connection_<code>` -> its values (planner/channels.py passes them on as Messages)."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(Path(publishers.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "answer":
+                code = node.args[0]
+                assert isinstance(code, ast.Constant), ast.unparse(node)
+                values = {k.arg for k in node.keywords if k.arg is not None}
+                found.setdefault(f"connection_{code.value}", set()).update(values)
     return found
 
 

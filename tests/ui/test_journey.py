@@ -298,7 +298,7 @@ def test_the_path_from_idea_to_a_ready_post_through_the_widgets(database: str) -
     assert not at.exception
     row = _calendar_row(at, post.id or 0)
     assert list(row) == [
-        "Veröffentlichung",  # not "Beitrag" twice, which lost the post's number
+        "Post",  # not "Beitrag" twice, which lost the post's number
         "Zeitpunkt",
         "Kanal",
         "Beitrag",

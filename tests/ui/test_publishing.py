@@ -115,8 +115,7 @@ def test_a_post_published_by_hand_is_marked_with_its_address(database: str) -> N
         ),
         pytest.param(
             "admin",
-            "„Erneut senden“ geht nicht, solange die Veröffentlichung „veröffentlicht“ ist. "
-            "Möglich: nichts.",
+            "„Erneut senden“ geht nicht, solange der Post „veröffentlicht“ ist. Möglich: nichts.",
             id="de",
         ),
     ],

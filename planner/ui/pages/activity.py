@@ -8,7 +8,7 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from planner import audit, csvio
+from planner import audit, csvio, editing
 from planner.errors import PermissionDenied
 from planner.models import User
 from planner.permissions import can
@@ -18,10 +18,11 @@ from planner.ui import keys, moves, paging, state, tables
 PAGE_SIZE = 50
 
 
-def _choice(label: str, options: list[str], key: str) -> str | None:
-    """A filter selectbox whose first option means 'any'."""
+def _choice(label: str, options: list[str], key: str, prefix: str = "") -> str | None:
+    """A filter selectbox whose first option means 'any'; with `prefix`, each option is
+    shown as its text `prefix + option` (a stored action or kind in the reader's language)."""
     # Texts are looked up now: a format function may be called outside the run.
-    labels = {"": state.t("activity.any"), **{v: v for v in options}}
+    labels = {"": state.t("activity.any"), **{v: state.t_or(prefix + v, v) for v in options}}
     picked = st.selectbox(
         label,
         options=list(labels),
@@ -29,6 +30,13 @@ def _choice(label: str, options: list[str], key: str) -> str | None:
         key=key,
     )
     return picked or None
+
+
+def _object(kind: str, object_id: str, names: dict[int, str]) -> str:
+    """What an event concerns: its kind, and an account by its name rather than its number."""
+    if kind == "user" and object_id.isdigit() and int(object_id) in names:
+        return f"{state.t_or('activity.object.' + kind, kind)} {names[int(object_id)]}"
+    return f"{state.t_or('activity.object.' + kind, kind)} {object_id}"
 
 
 def _csv(engine: Engine, user_id: int, filters: audit.EventFilter) -> str:
@@ -43,7 +51,7 @@ def _csv(engine: Engine, user_id: int, filters: audit.EventFilter) -> str:
 def _day_input(label: str, key: str) -> date | None:
     """An optional day, written as the session's language writes dates."""
     day: date | None = st.date_input(
-        label, value=None, format="DD.MM.YYYY" if state.lang() == "de" else "YYYY-MM-DD", key=key
+        label, value=None, format=state.t("format.date_input"), key=key
     )
     return day
 
@@ -68,9 +76,13 @@ def render() -> None:
         with top[0]:
             actor_name = _choice(t("activity.actor"), choices.actors, keys.ACTIVITY_ACTOR)
         with top[1]:
-            kind = _choice(t("activity.kind"), choices.object_types, keys.ACTIVITY_KIND)
+            kind = _choice(
+                t("activity.kind"), choices.object_types, keys.ACTIVITY_KIND, "activity.object."
+            )
         with top[2]:
-            action = _choice(t("activity.action"), choices.actions, keys.ACTIVITY_ACTION)
+            action = _choice(
+                t("activity.action"), choices.actions, keys.ACTIVITY_ACTION, "activity.did."
+            )
         dates = st.columns(2)
         with dates[0]:
             first = _day_input(t("activity.from", zone=user.timezone), keys.ACTIVITY_FROM)
@@ -98,16 +110,28 @@ def render() -> None:
             limit=PAGE_SIZE,
             newest_first=True,
         )
+        # An account is named, not numbered; one who may not read others' names only ever
+        # sees events about themselves.
+        names = {user.id or 0: user.display_name}
+        if can(user, "view_pieces"):
+            accounts = {
+                int(e.object_id)
+                for e in events
+                if e.object_type == "user" and e.object_id.isdigit()
+            }
+            names |= editing.display_names(session, actor=user, user_ids=accounts)
     st.text(t("activity.count", count=total))
     tables.table(
         [
             {
                 t("activity.col.when"): state.when(e.at, user.timezone),
                 t("activity.col.actor"): e.actor_name,
-                t("activity.col.object"): f"{e.object_type} {e.object_id}",
-                t("activity.col.action"): e.action,
-                t("activity.col.change"): " → ".join(s for s in (e.from_state, e.to_state) if s),
-                t("activity.col.note"): e.note,
+                t("activity.col.object"): _object(e.object_type, e.object_id, names),
+                t("activity.col.action"): state.t_or(f"activity.did.{e.action}", e.action),
+                t("activity.col.change"): " → ".join(
+                    state.t_or(f"status.{s}", s) for s in (e.from_state, e.to_state) if s
+                ),
+                t("activity.col.note"): moves.message(audit.note_message(e.note)),
             }
             for e in events
         ],

@@ -86,7 +86,9 @@ def _filters(session: Session, user: User) -> tuple[str, date, int | None, int |
         horizontal=True,
         key=keys.CAL_VIEW,
     )
-    anchor = cols[1].date_input(t("calendar.date"), key=keys.CAL_DATE)
+    anchor = cols[1].date_input(
+        t("calendar.date"), format=t("format.date_input"), key=keys.CAL_DATE
+    )
     channel_id = cols[2].selectbox(
         t("calendar.channel"),
         options=list(channel_labels),

@@ -29,21 +29,24 @@ def _field_key(target: str, name: str) -> str:
 
 
 def _setting_widget(
-    spec: SettingSpec, target: str, current: dict[str, Any], secret_set: bool
+    spec: SettingSpec, kind: str, target: str, current: dict[str, Any], secret_set: bool
 ) -> None:
-    """One input for one declared setting, labelled with its name and the adapter's help."""
+    """One input for one declared setting, with its translated label and help text."""
     t = state.t
     key = _field_key(target, spec.name)
-    label = spec.name + ("" if spec.required else " (optional)")
+    label = state.t_or(f"channels.setting.{spec.name}", spec.name)
+    if not spec.required:
+        label = t("channels.setting.optional", label=label)
+    helptext = state.t_or(f"channels.setting_help.{kind}.{spec.name}", spec.help) or None
     value = current.get(spec.name, spec.default)
     if spec.type == "bool":
-        st.checkbox(label, value=bool(value), help=spec.help or None, key=key)
+        st.checkbox(label, value=bool(value), help=helptext, key=key)
     elif spec.type == "int":
         st.number_input(
             label,
             value=int(value) if value is not None else None,
             step=1,
-            help=spec.help or None,
+            help=helptext,
             key=key,
         )
     elif spec.secret or spec.type == "password":
@@ -51,13 +54,28 @@ def _setting_widget(
             label,
             type="password",
             placeholder=t("channels.secret_kept") if secret_set else "",
-            help=spec.help or None,
+            help=helptext,
             key=key,
         )
     else:
-        st.text_input(
-            label, value="" if value is None else str(value), help=spec.help or None, key=key
+        st.text_input(label, value="" if value is None else str(value), help=helptext, key=key)
+
+
+def _shown_setting(value: object, secret: bool) -> str:
+    """A stored setting's value as the reader's language writes it (yes/no, a dash for none);
+    a secret only says whether it is set."""
+    t = state.t
+    if secret:
+        return (
+            t("channels.value.secret_set")
+            if str(value).startswith("***")
+            else t("channels.value.secret_unset")
         )
+    if isinstance(value, bool):
+        return t("channels.value.yes") if value else t("channels.value.no")
+    if value is None or value == "":
+        return t("channels.value.empty")
+    return str(value)
 
 
 def _typed_settings(spec: Sequence[SettingSpec], target: str) -> dict[str, Any]:
@@ -114,7 +132,7 @@ def _form(session: Session, actor: User, channel: Channel | None, kind: str) -> 
         slots["daily_cap"] = st.empty()
         for item in spec:
             is_set = item.name in stored_secrets and view.get(item.name, "").startswith("***")
-            _setting_widget(item, target, current, is_set)
+            _setting_widget(item, kind, target, current, is_set)
             slots[item.name] = st.empty()
         saved = st.form_submit_button(
             t("channels.save_new") if channel is None else t("channels.save"),
@@ -171,7 +189,7 @@ def _actions(session: Session, actor: User, channel: Channel) -> None:
             except ConfigurationError as err:
                 st.error(t("channels.test_failed", message=str(err)))
             else:
-                st.success(t("channels.test_ok", answer=answer))
+                st.success(t("channels.test_ok", answer=moves.message(answer)))
 
 
 def _deduplication(session: Session, actor: User, channel: Channel) -> None:
@@ -199,6 +217,15 @@ def _deduplication(session: Session, actor: User, channel: Channel) -> None:
         st.rerun()
 
 
+def _settings_summary(channel: Channel) -> str:
+    """Every stored setting as "label: value", secrets only saying whether they are set."""
+    secrets = set(channels.secret_names(channel))
+    return "; ".join(
+        f"{state.t_or(f'channels.setting.{name}', name)}: {_shown_setting(value, name in secrets)}"
+        for name, value in channels.public_view(channel).items()
+    )
+
+
 def _yes_no(channel: Channel) -> str:
     return "yes" if channel.deduplicates else "no"
 
@@ -221,13 +248,11 @@ def render() -> None:
             [
                 {
                     t("channels.col.name"): c.name,
-                    t("channels.col.kind"): c.kind,
+                    t("channels.col.kind"): state.t_or(f"channels.kind_name.{c.kind}", c.kind),
                     t("channels.col.state"): _state(c),
                     t("channels.col.cap"): c.daily_cap,
                     t("channels.col.dedup"): t(f"channels.dedup.short_{_yes_no(c)}"),
-                    t("channels.col.settings"): ", ".join(
-                        f"{k}={v}" for k, v in channels.public_view(c).items()
-                    ),
+                    t("channels.col.settings"): _settings_summary(c),
                 }
                 for c in listed
             ],
@@ -245,7 +270,10 @@ def render() -> None:
         )
         channel = by_id.get(picked)
         if channel is None:
-            kinds = channels.form_kinds()
+            kinds = {
+                kind: state.t_or(f"channels.kind_name.{kind}", name)
+                for kind, name in channels.form_kinds().items()
+            }
             if not kinds:
                 st.info(t("channels.no_kinds"))
                 return

@@ -217,7 +217,7 @@ def _history(session: Session, user: User, piece: Piece) -> None:
                 t("editor.col.revision"): r.number,
                 t("col.when"): state.when(r.created_at, user.timezone),
                 t("editor.col.author"): names.get(r.author_id, ""),
-                t("editor.col.note"): r.note,
+                t("editor.col.note"): moves.message(pieces.revision_note(r.note)),
             }
             for r in reversed(revisions)
         ],
@@ -343,6 +343,7 @@ def render() -> None:
             t("editor.extra_channels"),
             options=list(others),
             format_func=others.__getitem__,
+            placeholder=t("widget.choose_options"),
             key=keys.EDITOR_EXTRA_CHANNELS,
         )
         shown = planned + [

@@ -109,6 +109,7 @@ def _bulk(session: Session, user: User, rows: list[Idea]) -> None:
         t("inbox.bulk_pick"),
         options=list(labels),
         format_func=labels.__getitem__,
+        placeholder=t("widget.choose_options"),
         key=keys.INBOX_BULK_PICK,
     )
     reason = st.text_area(t("inbox.bulk_reason"), key=keys.INBOX_BULK_REASON, max_chars=2000)

@@ -9,6 +9,7 @@ from planner.errors import EditConflict, IllegalTransition, PermissionDenied, Va
 from planner.models import Post, PostStatus, Role, User
 from planner.publishing import views
 from planner.ui import keys, moves, state, tables
+from planner.ui.plain import md
 
 # The moves this page takes, with their buttons; Calendar moves posts to other times.
 _BUTTONS = {
@@ -51,7 +52,7 @@ def render() -> None:
         piece_ids = {p.piece_id for p in stuck} | {h.post.piece_id for h in held}
         titles = views.piece_titles(session, actor=user, piece_ids=piece_ids)
         rows = [(h.post, t("status.planned"), t(f"hold.{h.reason.name}")) for h in held] + [
-            (p, t(f"status.{p.status}"), p.last_error or "") for p in stuck
+            (p, t(f"status.{p.status}"), _reason(p)) for p in stuck
         ]
         st.subheader(t("pub.attention"))
         state.show_done(keys.PUB_DONE)
@@ -118,6 +119,32 @@ def _take(post_id: int, action: str, version: int) -> None:
     st.session_state[keys.PUB_URL] = ""
 
 
+def _reason(post: Post) -> str:
+    """Why a post waits for a person: the channel's error, or that it is to be posted by hand
+    (its instructions are shown below the table)."""
+    if post.status == PostStatus.awaiting_manual:
+        return state.t("pub.manual.reason")
+    return post.last_error or ""
+
+
+def _manual_instructions(post: Post) -> None:
+    """Where to post by hand, the text to copy and the images to attach, then the button."""
+    t = state.t
+    with state.signed_in() as (session, user):
+        handoff = views.manual_handoff(session, actor=user, post=post) if user else None
+    st.caption(t("pub.manual_copy"))
+    if handoff is None:  # instructions left before they could be read apart
+        st.code(post.last_error or "", language=None, wrap_lines=True)
+        return
+    st.markdown(t("pub.manual.where", network=md(handoff.network), url=md(handoff.open_url)))
+    st.code(handoff.text, language=None, wrap_lines=True)
+    if handoff.media:
+        st.markdown(t("pub.manual.media"))
+        for url, alt in handoff.media:
+            st.text(t("pub.manual.image", url=url, alt=alt or t("pub.manual.no_alt")))
+    st.markdown(t("pub.manual.then", button=md(moves.label("post", "mark_posted"))))
+
+
 def _actions(user: User, stuck: list[Post]) -> None:
     """The moves the workflow allows `user` for one post that needs a person."""
     t = state.t
@@ -131,9 +158,7 @@ def _actions(user: User, stuck: list[Post]) -> None:
     )
     post = next(p for p in stuck if p.id == picked)
     if post.status == PostStatus.awaiting_manual:
-        # The adapter's copy-ready instructions: where to post, the text, the images.
-        st.caption(t("pub.manual_copy"))
-        st.code(post.last_error or "", language=None, wrap_lines=True)
+        _manual_instructions(post)
     offered = [a for a in moves.offered("post", post.status, user.role) if a in _BUTTONS]
     if "mark_posted" in offered:
         st.text_input(t("pub.url"), key=keys.PUB_URL)

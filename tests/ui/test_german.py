@@ -1,0 +1,335 @@
+"""The German dashboard reads as German: every page, for every role that may open it, on the
+demo organisation, shows no English word outside a short allow-list.
+
+The visible text is read from every element Streamlit sent (markdown, captions, alerts,
+labels, help texts, placeholders, options, table cells, metrics, tabs, expanders). What
+people wrote (the demo's titles, texts, names, comments; some of its contributors write
+in English) is taken out first: only the dashboard's own words are judged. A word is
+English when it is in `english_words.txt`, a raw identifier (`instance_url`) or a Python
+value (`None`, `False`).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Block, Dataframe
+
+import planner
+import publishers
+from planner import workflow
+from planner.db import make_engine
+from planner.demo import load_content, load_demo
+from planner.migrate import upgrade
+from planner.models import Channel, Post, PostStatus, Role
+from planner.ui import i18n, keys
+from planner.ui.app import PAGES_BY_ROLE
+from publishers.base import Media, OutgoingPost
+from publishers.manual import ManualPublisher
+from tests.ui.conftest import PASSWORD, open_page, sign_in
+
+# The demo's people, one per role (all of them work in German).
+DEMO_USER = {
+    Role.contributor: "julia.schneider",
+    Role.editor: "lena.hoffmann",
+    Role.approver: "sabine.krueger",
+    Role.admin: "admin",
+}
+ENGLISH = frozenset(
+    line.strip()
+    for line in (Path(__file__).with_name("english_words.txt")).read_text("utf-8").splitlines()
+    if line.strip() and not line.startswith("#")
+)
+# Names and loanwords German uses as they are, even where they look English.
+ALLOWED = frozenset({"post", "posts", "feed", "newsletter", "webhook", "english"})
+# Quoted in German quotation marks: a value or a name taken literally (a CSV column).
+_QUOTED = re.compile(r"„[^“]*“")
+_WORD = re.compile(r"[^\W\d_]+(?:_[^\W\d_]+)*")
+_PYTHON_VALUES = frozenset({"None", "True", "False"})
+# Proto fields that are addresses, ids or formats, never read as text.
+_NOT_TEXT = frozenset(
+    {"id", "form_id", "format", "type", "icon", "default", "page", "url", "tag", "theme"}
+    | {"name", "spec", "deferred_file_id", "language", "min", "max", "value_format", "css"}
+)
+
+
+def english_words(text: str) -> list[str]:
+    """The English words in `text`: listed words, identifiers and Python values."""
+    found = []
+    for word in _WORD.findall(text):
+        lower = word.lower()
+        if lower in ALLOWED:
+            continue
+        if word in _PYTHON_VALUES or "_" in word or lower in ENGLISH:
+            found.append(word)
+    return found
+
+
+def _strings(message: Any) -> Iterator[str]:
+    """Every text field of a Streamlit proto message, nested ones included."""
+    for field, value in message.ListFields():
+        if field.name in _NOT_TEXT:
+            continue
+        values = value if type(value).__name__.startswith("Repeated") else [value]
+        for item in values:
+            if isinstance(item, str):
+                yield item
+            elif hasattr(item, "ListFields"):
+                yield from _strings(item)
+
+
+def visible_texts(at: AppTest) -> list[str]:
+    """Every text the page shows, from every element and container of the last run."""
+    texts: list[str] = []
+    for node in at._tree:
+        if isinstance(node, Block):
+            texts.append(str(getattr(node, "label", "") or ""))
+        elif isinstance(node, Dataframe):
+            frame = node.value
+            texts += [str(c) for c in frame.columns]
+            texts += [str(v) for v in frame.to_numpy().ravel()]
+        else:
+            texts += list(_strings(node.proto))
+    return [text for text in texts if text]
+
+
+def _user_texts() -> list[str]:
+    """What people wrote in the demo (and each line of it), longest first."""
+    found: set[str] = set()
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            found.update(line.strip() for line in [value, *value.splitlines()] if line.strip())
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    content = load_content()
+    walk({k: v for k, v in content.items() if k != "bulk"})
+    return sorted((text for text in found if len(text) > 1), key=len, reverse=True)
+
+
+USER_TEXTS = _user_texts()
+_WRITTEN = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(text) for text in USER_TEXTS) + r")(?!\w)")
+
+
+def dashboard_words(text: str) -> str:
+    """`text` without what people wrote in it (whole words only) and what it quotes."""
+    return _QUOTED.sub(" ", _WRITTEN.sub(" ", text))
+
+
+def leaks(at: AppTest) -> list[tuple[str, str]]:
+    """(word, the text it stands in) for every English word the dashboard itself shows."""
+    found = []
+    for text in visible_texts(at):
+        for word in english_words(dashboard_words(text)):
+            found.append((word, text[:160]))
+    return found
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo organisation, loaded once for the module."""
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with Session(engine, expire_on_commit=False) as s:
+        load_demo(s, password=PASSWORD)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def demo(demo_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh copy of the demo database for one test, as the dashboard's database."""
+    path = tmp_path / "demo.db"
+    shutil.copy(demo_file, path)
+    url = f"sqlite:///{path}"
+    monkeypatch.setenv("PLANNER_DATABASE_URL", url)
+    return url
+
+
+def _german(role: Role, page: str) -> AppTest:
+    at = sign_in(DEMO_USER[role], PASSWORD)
+    at.session_state[keys.LANGUAGE] = "de"
+    return open_page(at, page)
+
+
+def _views(at: AppTest, page: str) -> Iterator[AppTest]:
+    """The page as opened, then in the states that show more of it."""
+    yield at
+    if page == "calendar":
+        for view in ("week", "list"):
+            yield at.radio(key=keys.CAL_VIEW).set_value(view).run()
+    elif page == "channels":
+        for kind in _shipped_adapters():  # the new-channel form of every kind
+            yield at.selectbox(key=keys.CHANNELS_KIND).set_value(kind).run()
+        picks = at.selectbox(key=keys.CHANNELS_PICK)
+        for index in range(1, len(picks.options)):
+            yield at.selectbox(key=keys.CHANNELS_PICK).select_index(index).run()
+    elif page == "activity":
+        actions = at.selectbox(key=keys.ACTIVITY_ACTION)
+        for index in range(1, len(actions.options)):
+            yield at.selectbox(key=keys.ACTIVITY_ACTION).select_index(index).run()
+
+
+PAGES = [
+    pytest.param(role, page, id=f"{role}-{page}") for role in Role for page in PAGES_BY_ROLE[role]
+]
+
+
+@pytest.mark.parametrize(("role", "page"), PAGES)
+def test_every_page_speaks_german_to_every_role(demo: str, role: Role, page: str) -> None:
+    found, shown = [], set()
+    for at in _views(_german(role, page), page):
+        assert not at.exception, at.exception
+        found += leaks(at)
+        found += [("date format", d.label) for d in at.date_input if d.format != "DD.MM.YYYY"]
+        # Without a placeholder of its own, Streamlit says "Choose options" in English.
+        found += [("placeholder", m.label) for m in at.multiselect if not m.proto.placeholder]
+        shown.update(visible_texts(at))
+    assert sorted(set(found)) == []
+    if page == "channels":  # the forms of the kinds were drawn
+        assert {i18n.translate("de", f"channels.setting.{n}") for n in ("handle", "room")} <= shown
+
+
+def _hand_over(database: str, post_id: int) -> str:
+    """Let the XING adapter hand post `post_id` to a person, as the scheduler would; returns
+    the text it asks them to paste."""
+    engine = make_engine(database)
+    with Session(engine) as s:
+        post = s.get(Post, post_id)
+        channel = s.get(Channel, post.channel_id) if post else None
+        assert post is not None and channel is not None and channel.kind == "manual"
+        text = "Wir suchen Mechatroniker:innen für Kältetechnik."
+        outgoing = OutgoingPost(
+            post_id=post_id,
+            title="Ausbildung",
+            text=text,
+            media=[Media(url="https://lindenbach.example/azubis.jpg", alt_text="Azubis im Werk")],
+        )
+        post.status = PostStatus.awaiting_manual
+        post.last_error = ManualPublisher(channel.settings).instructions(outgoing)
+        s.add(post)
+        s.commit()
+    engine.dispose()
+    return text
+
+
+def test_the_manual_posts_instructions_are_german_and_point_at_the_button(demo: str) -> None:
+    xing_post = 18  # the demo plans post #18 on XING
+    text = _hand_over(demo, xing_post)
+    at = _german(Role.editor, "publishing")
+    at.selectbox(key=keys.PUB_POST).set_value(xing_post).run()
+    assert not at.exception
+    assert leaks(at) == []
+    assert [c.value for c in at.code] == [text]
+    said = " ".join(m.value for m in at.markdown)
+    assert "XING" in said and "https://www.xing.com/pages/lindenbach-waermetechnik-demo" in said
+    assert "„Als veröffentlicht markieren“ klicken" in said
+    assert "python -m planner" not in said
+    assert [t.value for t in at.text if "azubis.jpg" in t.value] == [
+        "https://lindenbach.example/azubis.jpg – Azubis im Werk"
+    ]
+
+
+def test_a_connection_test_answers_in_german(demo: str) -> None:
+    xing = 6  # the demo's sixth channel, posted by hand
+    at = _german(Role.admin, "channels")
+    at.selectbox(key=keys.CHANNELS_PICK).set_value(xing).run()
+    at.button(key=keys.CHANNELS_TEST).click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == [
+        "Verbindung in Ordnung: Keine Verbindung nötig: Posts für XING werden von Hand auf "
+        "https://www.xing.com/pages/lindenbach-waermetechnik-demo veröffentlicht"
+    ]
+    assert leaks(at) == []
+
+
+def test_the_detector_finds_an_english_text_planted_on_a_page(demo: str) -> None:
+    german = i18n.catalogue("de")
+    kept = german["submit.heading"]
+    german["submit.heading"] = "Submit your idea"
+    try:
+        at = _german(Role.contributor, "submit_idea")
+    finally:
+        german["submit.heading"] = kept
+    assert ("your", "Submit your idea") in leaks(at)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("Version 2, erstellt aus Idee #38", [], id="german"),
+        pytest.param("created from idea #38", ["created", "from", "idea"], id="note"),
+        pytest.param("instance_url: None", ["instance_url", "None"], id="raw-setting"),
+        pytest.param("Post auf Mastodon, Newsletter und Feed", [], id="allowed"),
+    ],
+)
+def test_english_words_are_told_from_german_ones(text: str, expected: list[str]) -> None:
+    assert english_words(text) == expected
+
+
+def test_what_people_wrote_is_not_judged() -> None:
+    english_title = "Open beta of the Lindenbach Home app 3.0"
+    assert english_title in USER_TEXTS
+    assert english_words(dashboard_words(f"#21 {english_title} (eingereicht)")) == []
+
+
+def _shipped_adapters() -> dict[str, Any]:
+    """The adapters the planner ships (tests add their own to the registry)."""
+    return {
+        kind: cls
+        for kind, cls in publishers.REGISTRY.items()
+        if cls.__module__.startswith("publishers.")
+    }
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_every_channel_setting_has_a_label_and_a_help_text(lang: str) -> None:
+    texts = i18n.catalogue(lang)
+    wanted = [f"channels.kind_name.{kind}" for kind in _shipped_adapters()]
+    for kind, cls in _shipped_adapters().items():
+        for spec in cls.settings_spec:
+            wanted += [f"channels.setting.{spec.name}", f"channels.setting_help.{kind}.{spec.name}"]
+    assert len(wanted) > 100
+    assert [key for key in wanted if key not in texts] == []
+
+
+def _recorded_actions() -> set[str]:
+    """Every action the planner writes into the audit log."""
+    found = {str(action) for table in workflow.TABLES.values() for _state, action in table}
+    found |= {"enable", "disable"}  # chosen by a flag (channels, accounts)
+    for path in Path(planner.__file__).parent.rglob("*.py"):
+        if "cli" in path.parts:
+            continue  # argparse's own action= keywords
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.keyword) and node.arg == "action":
+                if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                    found.add(node.value.value)
+            elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == "_audit_attempt":
+                action = node.args[2]  # (session, user, action, note)
+                if isinstance(action, ast.Constant):
+                    found.add(action.value)
+    return found
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_every_audited_action_and_object_has_a_name(lang: str) -> None:
+    texts = i18n.catalogue(lang)
+    actions = _recorded_actions()
+    assert {"accept", "plan", "login_failed", "disable"} <= actions
+    assert sorted(a for a in actions if f"activity.did.{a}" not in texts) == []
+    kinds = {"channel", "department", "idea", "piece", "post", "series", "setting", "user"}
+    assert sorted(k for k in kinds if f"activity.object.{k}" not in texts) == []
