@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from planner.errors import Message
 
 if TYPE_CHECKING:
-    from planner.pieces import DiffHeader
+    pass
 
 LANGUAGES = {"de": "Deutsch", "en": "English"}
 DEFAULT_LANGUAGE = "de"
@@ -80,18 +80,3 @@ def render_message(lang: str, message: str) -> str:
     if text is None:
         return str(message)
     return text.format(**_localised(lang, message.params))
-
-
-def diff_header(lang: str, channel_names: dict[int, str]) -> DiffHeader:
-    """How a diff's headers name a part and a revision in `lang`: "Mastodon · Version 2"."""
-
-    def header(part: str | int, number: int) -> str:
-        if isinstance(part, int):
-            name = channel_names.get(part) or translate(lang, "diff.channel", id=part)
-        else:
-            name = translate(lang, f"diff.part.{part}")
-        if number == 0:
-            return translate(lang, "diff.nothing", part=name)
-        return translate(lang, "diff.version", part=name, number=number)
-
-    return header

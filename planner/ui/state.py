@@ -12,14 +12,12 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from planner import channels
 from planner.config import load_settings
 from planner.db import get_engine
 from planner.migrate import prepare
 from planner.models import User
-from planner.pieces import DiffHeader
 from planner.timezones import to_local
-from planner.ui import i18n, keys
+from planner.ui import keys
 from planner.ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 
 
@@ -136,9 +134,3 @@ def show_done(key: str) -> None:
     done = st.session_state.pop(key, None)
     if done:
         st.success(done)
-
-
-def diff_header(session: Session, user: User) -> DiffHeader:
-    """Diff headers in the session's language, naming each variant by its channel's name."""
-    names = {c.id: c.name for c in channels.list_channels(session, actor=user) if c.id is not None}
-    return i18n.diff_header(lang(), names)

@@ -28,7 +28,8 @@ class _Reader(HTMLParser):
         self._hidden = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self._hidden or "clip:rect" in (dict(attrs).get("style") or ""):
+        hidden = tag in ("style", "script") or "clip:rect" in (dict(attrs).get("style") or "")
+        if self._hidden or hidden:
             self._hidden += 1
             return
         self._open.append(tag)
@@ -49,6 +50,13 @@ class _Reader(HTMLParser):
             self.reading.added[-1] += data
         if "del" in self._open:
             self.reading.removed[-1] += data
+
+
+def text_of(html: str) -> str:
+    """What one HTML block shows a reader (no styles, scripts or screen-reader-only labels)."""
+    reader = _Reader()
+    reader.feed(html)
+    return reader.reading.text
 
 
 def blocks(at: AppTest) -> list[str]:

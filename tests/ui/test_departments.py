@@ -38,7 +38,7 @@ def test_renaming_a_department_keeps_its_people(database: str) -> None:
         {"Abteilung": "Personal", "Benutzer": 1, "Ideen": 1}
     ]
     activity = open_page(at, "activity")
-    assert "rename" in list(activity.dataframe[0].value["Aktion"])
+    assert "umbenannt" in list(activity.dataframe[0].value["Aktion"])
 
 
 def test_departments_render_in_english(database: str) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
-from streamlit.testing.v1.element_tree import Block, Dataframe
+from streamlit.testing.v1.element_tree import Block, Dataframe, Html
 
 import planner
 import publishers
@@ -34,6 +34,7 @@ from planner.ui import i18n, keys
 from planner.ui.app import PAGES_BY_ROLE
 from publishers.base import Media, OutgoingPost
 from publishers.manual import ManualPublisher
+from tests.ui import marked
 from tests.ui.conftest import PASSWORD, open_page, sign_in
 
 # The demo's people, one per role (all of them work in German).
@@ -92,6 +93,8 @@ def visible_texts(at: AppTest) -> list[str]:
     for node in at._tree:
         if isinstance(node, Block):
             texts.append(str(getattr(node, "label", "") or ""))
+        elif isinstance(node, Html):
+            texts.append(marked.text_of(node.value))
         elif isinstance(node, Dataframe):
             frame = node.value
             texts += [str(c) for c in frame.columns]
