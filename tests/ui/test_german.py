@@ -51,8 +51,9 @@ ENGLISH = frozenset(
 )
 # Names and loanwords German uses as they are, even where they look English.
 ALLOWED = frozenset({"post", "posts", "feed", "newsletter", "webhook", "english"})
-# Quoted in German quotation marks: a value or a name taken literally (a CSV column).
-_QUOTED = re.compile(r"„[^“]*“")
+# Quoted in German quotation marks: a value or a name taken literally (a CSV column);
+# and addresses (a link to share), which are the same in every language.
+_QUOTED = re.compile(r"„[^“]*“|(?<!\S)(?:https?://|/\?)\S+")
 _WORD = re.compile(r"[^\W\d_]+(?:_[^\W\d_]+)*")
 _PYTHON_VALUES = frozenset({"None", "True", "False"})
 # Proto fields that are addresses, ids or formats, never read as text.
@@ -318,10 +319,15 @@ def _recorded_actions() -> set[str]:
         if "cli" in path.parts:
             continue  # argparse's own action= keywords
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.keyword) and node.arg == "action":
-                if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-                    found.add(node.value.value)
-            elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == "_audit_attempt":
+            if not isinstance(node, ast.Call):
+                continue
+            if getattr(node.func, "attr", "") == "spend":
+                continue  # a spent form token names what the form made, not an audit action
+            for keyword in node.keywords:
+                value = keyword.value
+                if keyword.arg == "action" and isinstance(value, ast.Constant):
+                    found.add(str(value.value))
+            if getattr(node.func, "id", "") == "_audit_attempt":
                 action = node.args[2]  # (session, user, action, note)
                 if isinstance(action, ast.Constant):
                     found.add(action.value)
