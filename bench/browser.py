@@ -127,8 +127,18 @@ CLICK_AND_SETTLE = """
     clearInterval(timer);
     resolve(performance.now() - t0);
   };
-  const observer = new MutationObserver(finish);
-  observer.observe(document.body, {subtree: true, childList: true, attributes: true});
+  // A fast run can flip the state to "running" and back between two callbacks: the
+  // records still hold each change.
+  const observer = new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.target === app && r.attributeName === "data-test-script-state"
+          && r.oldValue === "running") sawRunning = true;
+    }
+    finish();
+  });
+  observer.observe(document.body, {
+    subtree: true, childList: true, attributes: true, attributeOldValue: true,
+  });
   const timer = setInterval(() => {
     finish();
     if (!done && performance.now() - t0 > TIMEOUT_MS) {
