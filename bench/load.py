@@ -57,6 +57,7 @@ from bench.browser import (  # noqa: E402
     EDITOR,
     PASSWORD,
     STEP_TIMEOUT_MS,
+    TITLES,
     database,
     load_demo,
     load_line,
@@ -161,7 +162,8 @@ async def walk(page: Any, path: tuple[str, ...], until: float, think: float, lev
         link = nav.get_by_role("link", name=t(f"nav.{name}"), exact=True)
         try:
             handle = await link.element_handle()
-            ms = float(await handle.evaluate(CLICK_AND_SETTLE))
+            title = t(TITLES[name])
+            ms = float(await page.evaluate(CLICK_AND_SETTLE, [handle, title]))
         except Exception:  # noqa: BLE001 - a failed click is counted, the walk goes on
             level.errors += 1
             await settle(page)
