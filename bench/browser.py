@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,19 +49,11 @@ if str(REPO_ROOT) not in sys.path:
 from bench.dashboard import PASSWORD, database, load_demo  # noqa: E402
 from planner.credentials import new_key  # noqa: E402
 from planner.ui.i18n import translate  # noqa: E402
+from tests.ui.test_e2e_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _health  # noqa: E402
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-CHROMIUM = os.environ.get("PLANNER_TEST_CHROMIUM") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LANG = "de"  # the sign-in page's language and the demo users'
 EDITOR = "lena.hoffmann"
 APPROVER = "sabine.krueger"
@@ -163,27 +154,6 @@ CLICK_AND_SETTLE = """
     """.replace("TIMEOUT_MS", str(STEP_TIMEOUT_MS))
 
 
-def free_port() -> int:
-    """A port on 127.0.0.1 nobody listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def healthy(port: int) -> bool:
-    """Whether Streamlit on `port` answers its health check."""
-    import http.client
-
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-    try:
-        conn.request("GET", "/_stcore/health")
-        return conn.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        conn.close()
-
-
 @dataclass
 class Server:
     """A running Streamlit server: its URL, process and log."""
@@ -228,7 +198,7 @@ def started(args: list[str], env: dict[str, str], port: int, folder: Path) -> It
     )
     try:
         deadline = time.monotonic() + 120
-        while not healthy(port):
+        while _health(port) != "ok":
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the server did not start:\n{log_path.read_text()[-2000:]}")
             time.sleep(0.2)
@@ -245,7 +215,7 @@ def started(args: list[str], env: dict[str, str], port: int, folder: Path) -> It
 
 def planner_server(db_url: str, gc: str, folder: Path, **env: str) -> Any:
     """`python -m planner serve` on a free port (postScriptGC as `gc` says)."""
-    port = free_port()
+    port = _free_port()
     args = [gc, "planner", "serve", "--port", str(port), "--address", "127.0.0.1"]
     return started(args, server_env(db_url, **env), port, folder)
 
@@ -254,7 +224,7 @@ def floor_server(gc: str, folder: Path) -> Any:
     """The empty two-page app, started the same way."""
     script = folder / "floor_app.py"
     script.write_text(FLOOR_APP, encoding="utf-8")
-    port = free_port()
+    port = _free_port()
     env = server_env("sqlite://")
     return started([gc, "floor", str(script), str(port)], env, port, folder)
 
@@ -426,6 +396,16 @@ def print_table(rows: list[Row], floor: Row) -> None:
         )
 
 
+def announce(details: str) -> float:
+    """Print when, where and under what load the run starts; its start (epoch seconds)."""
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.node()}, "
+        f"{os.cpu_count()} CPUs, load average {load_line()}; {details}",
+        flush=True,
+    )
+    return time.time()
+
+
 def load_line() -> str:
     """The machine's load average, for the record."""
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -448,12 +428,8 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     os.environ.setdefault("PLANNER_SECRET_KEY", new_key())
-    began = time.time()
-    print(
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.node()}, "
-        f"{os.cpu_count()} CPUs, load average {load_line()}; {args.size} posts, "
-        f"{args.runs} runs (+1 warm-up), postScriptGC {args.post_script_gc}",
-        flush=True,
+    began = announce(
+        f"{args.size} posts, {args.runs} runs (+1 warm-up), postScriptGC {args.post_script_gc}"
     )
     with (
         database("sqlite", "") as db_url,

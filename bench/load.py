@@ -58,6 +58,7 @@ from bench.browser import (  # noqa: E402
     PASSWORD,
     STEP_TIMEOUT_MS,
     TITLES,
+    announce,
     database,
     load_demo,
     load_line,
@@ -287,7 +288,9 @@ async def measure_level(
     # seconds. The later ones go back a month ahead.
     end = datetime.now(UTC)
     due_now = {p: w for p, w in when.items() if w <= end}
-    set_due(engine, {p: end + FAR for p in when if p not in due_now}, analyze=False)
+    later = {p: end + FAR for p in when if p not in due_now}
+    if later:
+        set_due(engine, later, analyze=False)
     await asyncio.sleep(args.poll + 2)
     level.due = len(due_now)
     level.lateness = lateness(engine, due_now)
@@ -357,12 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.size, args.sessions, args.duration = 100, "1,2", 10.0
     os.environ.setdefault("PLANNER_SECRET_KEY", new_key())
-    began = time.time()
-    print(
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
-        f"load average {load_line()}; {args.size} posts, sessions {args.sessions}, "
-        f"{args.duration:g} s each, think {args.think:g} s, poll {args.poll:g} s",
-        flush=True,
+    began = announce(
+        f"{args.size} posts, sessions {args.sessions}, {args.duration:g} s each, "
+        f"think {args.think:g} s, poll {args.poll:g} s"
     )
     levels = asyncio.run(bench(args))
     table(levels, args.poll)
