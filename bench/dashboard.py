@@ -157,7 +157,7 @@ def load_demo(url: str, size: int) -> float:
     env = {**os.environ, "PLANNER_DATABASE_URL": url}
     started = time.perf_counter()
     subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
-        [sys.executable, "-m", "planner", "demo", "--size", str(size), "--password", PASSWORD],
+        [sys.executable, "-m", "planner", "demo", "--size", str(size), f"--password={PASSWORD}"],
         cwd=REPO_ROOT,
         env=env,
         check=True,

@@ -78,6 +78,10 @@ def serve(port: int, address: str) -> int:
         # Uploads (CSV imports) a little over the import limit still reach the planner's
         # own check, which says what the limit is; larger ones Streamlit refuses itself.
         "server.maxUploadSize": csvio.MAX_BYTES // 2**20 + 1,
+        # No forced full garbage collection after every script run: it stops the whole
+        # interpreter (every session and the embedded scheduler) for each page view.
+        # Python's own generational collector still reclaims cycles as they pile up.
+        "runner.postScriptGC": False,
     }
     secrets_dir: Path | None = None
     if oidc is not None:
