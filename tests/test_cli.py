@@ -236,6 +236,9 @@ JSON_COMMANDS = [
     pytest.param(["posts", "list"], ["--as", "ed"], ("status", "planned"), id="posts list"),
     pytest.param(["posts", "attempts"], ["1", "--as", "ed"], ("post_id", 1), id="posts attempts"),
     pytest.param(["status"], ["--as", "ed"], ("frozen", False), id="status"),
+    pytest.param(
+        ["notifications", "list"], ["--as", "mia"], ("kind", "idea_accepted"), id="notifications"
+    ),
 ]
 
 

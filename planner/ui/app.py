@@ -189,24 +189,6 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
 
 links.register(PAGES_BY_ROLE)
 
-# The sidebar's sections, in order; a role sees the sections holding any of its pages.
-SECTIONS: dict[str, list[str]] = {
-    "work": ["calendar", "editor", "inbox", "board", "approvals", "publishing"],
-    "ideas": ["submit_idea", "my_ideas"],
-    "personal": ["notifications"],
-    "admin": ["activity", "users", "departments", "channels", "settings"],
-}
-
-
-def sections_for(role: Role) -> dict[str, list[str]]:
-    """The pages `role` may open, by sidebar section (each in the role's order)."""
-    pages = PAGES_BY_ROLE[role]
-    grouped = {
-        section: [page for page in pages if page in members]
-        for section, members in SECTIONS.items()
-    }
-    return {section: listed for section, listed in grouped.items() if listed}
-
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
@@ -256,17 +238,14 @@ def _run() -> None:
         return
     first = PAGES_BY_ROLE[user.role][0]
     # Every page stays in sight: Streamlit would fold a long list behind "View N more".
+    # One flat list: Streamlit's sections put headings inside the list's <ul>, which
+    # screen readers cannot read as a list (WCAG 1.3.1).
     nav = st.navigation(
-        {
-            t(f"nav.section.{section}"): [
-                st.Page(
-                    page_path(page), title=t(f"nav.{page}"), url_path=page, default=page == first
-                )
-                for page in pages
-            ]
-            for section, pages in sections_for(user.role).items()
-        }
-        | {t("nav.section.help"): [statement_page()]},
+        [
+            st.Page(page_path(page), title=t(f"nav.{page}"), url_path=page, default=page == first)
+            for page in PAGES_BY_ROLE[user.role]
+        ]
+        + [statement_page()],
         expanded=True,
     )
     links.route(nav.url_path, user.role)

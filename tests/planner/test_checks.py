@@ -337,8 +337,8 @@ def test_the_finding_is_said_in_the_editors_language(world: World) -> None:
         pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
 
     assert i18n.render_message("de", caught.value.fields["channel"]) == (
-        "Der Kanal „Bluesky A“ würde diesen Beitrag ablehnen: 310 Schriftzeichen, Bluesky "
-        "erlaubt 300. Der Kanal „Bluesky B“ würde diesen Beitrag ablehnen: 310 Schriftzeichen, "
+        "Der Kanal „Bluesky A“ würde diesen Post ablehnen: 310 Schriftzeichen, Bluesky "
+        "erlaubt 300. Der Kanal „Bluesky B“ würde diesen Post ablehnen: 310 Schriftzeichen, "
         "Bluesky erlaubt 300."
     )
 

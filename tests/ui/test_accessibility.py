@@ -253,12 +253,9 @@ class Audit:
             self.findings.append(Finding(name, _describe(violations)))
 
     def open(self, page: str) -> None:
-        """Open one page of the sidebar's navigation, unfolding the list if needed."""
+        """Open one page of the sidebar's navigation (never folded: every page is listed)."""
         nav = self.ui.page.get_by_test_id("stSidebarNav")
-        link = nav.get_by_role("link", name=self.ui.t(f"nav.{page}"), exact=True)
-        if not link.count():
-            nav.get_by_test_id("stSidebarNavViewButton").click()
-        link.click()
+        nav.get_by_role("link", name=self.ui.t(f"nav.{page}"), exact=True).click()
         self.check(page)
 
     def report(self) -> str:

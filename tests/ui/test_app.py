@@ -15,7 +15,7 @@ from planner.db import make_engine
 from planner.errors import AuthenticationFailed
 from planner.models import Post, PostStatus, Role, utcnow
 from planner.ui import keys
-from planner.ui.app import PAGES_BY_ROLE, page_path, sections_for
+from planner.ui.app import PAGES_BY_ROLE, page_path
 from planner.ui.i18n import translate
 from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
 
@@ -80,12 +80,6 @@ def test_pages_follow_the_role() -> None:
     assert all(page_path(p).exists() for pages in PAGES_BY_ROLE.values() for p in pages)
 
 
-def test_every_page_belongs_to_exactly_one_sidebar_section() -> None:
-    for role, pages in PAGES_BY_ROLE.items():
-        listed = [page for section in sections_for(role).values() for page in section]
-        assert sorted(listed) == sorted(pages), role
-
-
 @pytest.mark.parametrize(
     ("username", "role", "lang"),
     [
@@ -96,7 +90,7 @@ def test_every_page_belongs_to_exactly_one_sidebar_section() -> None:
         pytest.param("lena", None, "de", id="contributor-de"),
     ],
 )
-def test_the_sidebar_lists_every_page_the_user_may_open_in_sections_never_folded(
+def test_the_sidebar_lists_every_page_the_user_may_open_never_folded(
     database: str, monkeypatch: pytest.MonkeyPatch, username: str, role: str | None, lang: str
 ) -> None:
     if role:
@@ -116,14 +110,10 @@ def test_the_sidebar_lists_every_page_the_user_may_open_in_sections_never_folded
         user_role = users.get_user(s, username).role
     # Shown in full: Streamlit folds a longer list behind its English "View N more".
     assert options.get("expanded") is True
-    assert list(pages) == [
-        *(translate(lang, f"nav.section.{s}") for s in sections_for(user_role)),
-        translate(lang, "nav.section.help"),  # the accessibility statement, for everyone
-    ]
-    titles = [page.title for section in pages.values() for page in section]
-    assert sorted(titles) == sorted(
+    titles = [page.title for page in pages]
+    assert titles == [
         translate(lang, f"nav.{p}") for p in [*PAGES_BY_ROLE[user_role], "accessibility"]
-    )
+    ]
 
 
 def test_a_contributor_cannot_open_an_editorial_page(database: str) -> None:
