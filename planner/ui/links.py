@@ -45,7 +45,7 @@ def requested(*, say: bool = False) -> tuple[str, int] | None:
         value = st.query_params.get(kind)
         if value is None:
             continue
-        if value.isdigit() and int(value) > 0:
+        if value.isascii() and value.isdigit() and int(value) > 0:
             return kind, int(value)
         if say:
             st.warning(state.t("links.malformed", kind=state.t(f"links.kind.{kind}"), value=value))

@@ -87,9 +87,10 @@ def test_a_link_to_nothing_or_no_number_is_said_and_the_page_still_works(
         "The piece #999 is not offered on this page (it does not exist, is done already, "
         "or is not visible to you)."
     ]
-    at = _follow(sign_in("ed", PASSWORD), piece="abc")
-    assert not at.exception
-    assert "The link names no valid number (piece: “abc”)." in [w.value for w in at.warning]
+    for bad in ("abc", "²", "0"):
+        at = _follow(sign_in("ed", PASSWORD), piece=bad)
+        assert not at.exception
+        assert f"The link names no valid number (piece: “{bad}”)." in [w.value for w in at.warning]
 
 
 def test_a_contributor_is_told_no_page_of_theirs_opens_a_piece(database: str) -> None:
