@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from secrets import token_urlsafe
 
 import pytest
 
@@ -12,9 +13,10 @@ from planner.models import Channel
 from planner.preview import Span
 from tests.conftest import World
 
+TOKEN = token_urlsafe(16)  # made per run: no credential lives in the code
 _SETTINGS = {
-    "x": {"access_token": "token-for-tests"},
-    "linkedin": {"organization_id": "123", "access_token": "token-for-tests"},
+    "x": {"access_token": TOKEN},
+    "linkedin": {"organization_id": "123", "access_token": TOKEN},
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from secrets import token_urlsafe
+
 import pytest
 from sqlmodel import Session, select
 
@@ -155,7 +157,7 @@ def test_approvers_read_each_channels_post_as_its_readers_will(database: str) ->
             actor=admin,
             kind="linkedin",
             name="LinkedIn Firma",
-            settings={"organization_id": "123", "access_token": "token-for-tests"},
+            settings={"organization_id": "123", "access_token": token_urlsafe(16)},
         )
         piece = pieces.create_piece(s, actor=author, data={"title": "Fest", "body": "Kurz."})
         assert piece.id is not None
