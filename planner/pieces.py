@@ -342,11 +342,12 @@ def _move(
 
 
 def submit_piece(session: Session, *, actor: User, piece_id: int, note: str = "") -> Piece:
-    """Send a draft to review; every channel it goes out on must accept its text."""
+    """Send a draft to review; every channel it goes out on must accept its text, and no
+    publishing rule may block it (unless an approver overrode that finding)."""
     piece = get_piece(session, actor=actor, piece_id=piece_id)
 
     def guard() -> None:
-        checks.require_accepted(session, actor=actor, piece=piece)
+        checks.require_releasable(session, actor=actor, piece=piece)
 
     return _apply(session, piece, "submit", actor=actor, note=note, guard=guard)
 
@@ -356,7 +357,8 @@ def approve_piece(
 ) -> Piece:
     """Approve exactly `revision`, the version the approver read; never one's own work.
 
-    Every channel the piece goes out on must accept its text.
+    Every channel the piece goes out on must accept its text, and no publishing rule may
+    block it (unless an approver overrode that finding).
     """
     piece = get_piece(session, actor=actor, piece_id=piece_id)
 
@@ -368,7 +370,7 @@ def approve_piece(
                 f"{actor.username!r} wrote or edited piece {piece_id} and so may not approve "
                 "it; another approver must (four-eyes rule)"
             )
-        checks.require_accepted(session, actor=actor, piece=piece)
+        checks.require_releasable(session, actor=actor, piece=piece)
 
     def bind_approval() -> None:
         piece.approved_revision = piece.revision
