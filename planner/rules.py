@@ -70,6 +70,9 @@ def _count(value: Any, name: str, *, low: int = 0) -> int:
 
 
 def _clock(value: Any, name: str) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        # YAML 1.1 reads an unquoted 22:00 as the sexagesimal number 1320.
+        value = f"{value // 60}:{value % 60:02d}"
     found = _HHMM.fullmatch(str(value)) if isinstance(value, str) else None
     if found is None:
         raise _bad(
