@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from planner import audit, checks, notifications, submissions, workflow
+from planner import audit, checks, notifications, rule_checks, rules, submissions, workflow
 from planner.db import all_or_nothing
 from planner.errors import (
     EditConflict,
@@ -291,6 +291,48 @@ def edit_piece(
         # Said in revisions, the numbers the editor sees, and with the text kept.
         raise EditConflict("piece", piece_id, expected_revision, piece.revision, update) from err
     return piece
+
+
+def add_utm_parameters(
+    session: Session, *, actor: User, piece_id: int, expected_revision: int
+) -> Piece:
+    """The UTM rule's fix: give every link the piece sends on each of its channels the UTM
+    parameters it lacks (source: the channel, medium: the rule's, campaign: the piece's),
+    saved as a new revision; a channel without a variant gets one from the master text."""
+    piece = get_piece(session, actor=actor, piece_id=piece_id)
+    if not piece.campaign.strip():
+        raise ValidationFailed(
+            {
+                "campaign": Message(
+                    "utm_without_campaign",
+                    "piece {piece} has no campaign to name in its links",
+                    piece=piece_id,
+                )
+            }
+        )
+    mediums = [r.settings["medium"] for r in rules.enabled_rules(session) if r.kind == "utm_links"]
+    variants: dict[int, str] = {}
+    for channel in checks.piece_channels(session, actor=actor, piece=piece):
+        assert channel.id is not None
+        text = piece.variants.get(str(channel.id)) or piece.body
+        fixed = rule_checks.with_utm(
+            text,
+            source=rule_checks.slug(channel.name),
+            medium=mediums[0] if mediums else "social",
+            campaign=rule_checks.slug(piece.campaign),
+        )
+        if fixed != text:
+            variants[channel.id] = fixed
+    if not variants:
+        return piece
+    kept = {int(k): v for k, v in piece.variants.items() if k.isdigit()}
+    return edit_piece(
+        session,
+        actor=actor,
+        piece_id=piece_id,
+        expected_revision=expected_revision,
+        data={"variants": {**kept, **variants}, "note": "UTM parameters added to links"},
+    )
 
 
 def authors(session: Session, piece_id: int) -> set[int]:
