@@ -42,8 +42,10 @@ from planner.models import (
     Notification,
     NotificationPreference,
     Post,
+    PublishingRule,
     PublishAttempt,
     Role,
+    RuleOverride,
     User,
     WorkerHeartbeat,
 )
@@ -128,6 +130,17 @@ def _fill(session: Session) -> User:
         Notification(user_id=admin.id, kind="post_failed", object_type="post", object_id=post_id)
     )
     session.add(NotificationPreference(user_id=admin.id, kind="post_failed", email=True))
+    rule_id = session.exec(select(func.min(PublishingRule.id))).one()
+    piece_id = session.exec(select(func.min(Post.piece_id))).one()
+    session.add(
+        RuleOverride(
+            piece_id=piece_id,
+            revision=1,
+            rule_id=rule_id,
+            justification="Zitat",
+            approver_id=admin.id,
+        )
+    )
     session.commit()
     return admin
 
