@@ -268,8 +268,12 @@ def _content_detail(rule: _Rule, subject: Subject, images: Sequence[Media]) -> M
         pattern = _HASHTAG if rule.kind == "max_hashtags" else _MENTION
         used = len(pattern.findall(text))
         if used > s["max"]:
+            if rule.kind == "max_hashtags":
+                return Message(
+                    "rule_max_hashtags", "{used} hashtags, at most {max}", used=used, max=s["max"]
+                )
             return Message(
-                f"rule_{rule.kind}", "{used} used, at most {max}", used=used, max=s["max"]
+                "rule_max_mentions", "{used} mentions, at most {max}", used=used, max=s["max"]
             )
     elif rule.kind == "utm_links":
         if s["only_with_campaign"] and not subject.campaign.strip():

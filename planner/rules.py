@@ -35,22 +35,25 @@ TIME_KINDS = frozenset({"quiet_hours", "max_per_day", "min_spacing"})
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "data" / "rules" / "default.yaml"
 FORMATS = ("yaml", "json")
+# The fields of a rule that a refusal may name.
+FIELDS = ("name", "kind", "severity", "scope", "settings", "message_de", "message_en", "enabled")
 
 _HHMM = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 
 
-def _bad(field: str, code: str, text: str, **params: Any) -> ValidationFailed:
-    return ValidationFailed({field: Message(code, text, **params)})
+def _bad(field: str, message: Message) -> ValidationFailed:
+    return ValidationFailed({field: message})
 
 
 def _terms(value: Any, name: str) -> list[str]:
     if not isinstance(value, list) or not value:
-        raise _bad("settings", "rule_terms", "{name!r} must be a list of words", name=name)
+        raise _bad("settings", Message("rule_terms", "{name!r} must be a list of words", name=name))
     terms = []
     for item in value:
         if not isinstance(item, str) or not item.strip():
             raise _bad(
-                "settings", "rule_term", "{term!r} in {name!r} is no word", term=item, name=name
+                "settings",
+                Message("rule_term", "{term!r} in {name!r} is no word", term=item, name=name),
             )
         terms.append(item.strip())
     return terms
@@ -60,11 +63,13 @@ def _count(value: Any, name: str, *, low: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise _bad(
             "settings",
-            "rule_number",
-            "{name!r} must be a whole number of at least {low}, not {value!r}",
-            name=name,
-            low=low,
-            value=value,
+            Message(
+                "rule_number",
+                "{name!r} must be a whole number of at least {low}, not {value!r}",
+                name=name,
+                low=low,
+                value=value,
+            ),
         )
     return value
 
@@ -77,10 +82,12 @@ def _clock(value: Any, name: str) -> str:
     if found is None:
         raise _bad(
             "settings",
-            "rule_clock",
-            "{name!r} must be a time like 22:00, not {value!r}",
-            name=name,
-            value=value,
+            Message(
+                "rule_clock",
+                "{name!r} must be a time like 22:00, not {value!r}",
+                name=name,
+                value=value,
+            ),
         )
     return f"{int(found[1]):02d}:{found[2]}"
 
@@ -95,10 +102,9 @@ def _flag(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise _bad(
             "settings",
-            "rule_flag",
-            "{name!r} must be true or false, not {value!r}",
-            name=name,
-            value=value,
+            Message(
+                "rule_flag", "{name!r} must be true or false, not {value!r}", name=name, value=value
+            ),
         )
     return value
 
@@ -125,7 +131,8 @@ def _utm_settings(given: Mapping[str, Any]) -> dict[str, Any]:
     medium = given.get("medium", "social")
     if not isinstance(medium, str) or not medium.strip():
         raise _bad(
-            "settings", "rule_medium", "'medium' must be a word, not {value!r}", value=medium
+            "settings",
+            Message("rule_medium", "'medium' must be a word, not {value!r}", value=medium),
         )
     return {
         "medium": medium.strip(),
@@ -138,22 +145,26 @@ def _quiet_settings(given: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(days, list) or any(str(d).lower() not in WEEKDAYS for d in days):
         raise _bad(
             "settings",
-            "rule_days",
-            "'days' must list weekdays ({names}), not {value!r}",
-            names=", ".join(WEEKDAYS),
-            value=days,
+            Message(
+                "rule_days",
+                "'days' must list weekdays ({names}), not {value!r}",
+                names=", ".join(WEEKDAYS),
+                value=days,
+            ),
         )
     start, end = given.get("from"), given.get("until")
     if (start is None) != (end is None):
-        raise _bad("settings", "rule_window", "give both 'from' and 'until', or neither")
+        raise _bad("settings", Message("rule_window", "give both 'from' and 'until', or neither"))
     if start is None and not days:
-        raise _bad("settings", "rule_quiet_empty", "give 'from' and 'until', or 'days'")
+        raise _bad("settings", Message("rule_quiet_empty", "give 'from' and 'until', or 'days'"))
     settings: dict[str, Any] = {}
     if start is not None:
         settings["from"] = _clock(start, "from")
         settings["until"] = _clock(end, "until")
         if settings["from"] == settings["until"]:
-            raise _bad("settings", "rule_window", "give both 'from' and 'until', or neither")
+            raise _bad(
+                "settings", Message("rule_window", "give both 'from' and 'until', or neither")
+            )
     settings["days"] = sorted({str(d).lower() for d in days}, key=WEEKDAYS.index)
     return settings
 
@@ -166,7 +177,10 @@ def _language_settings(given: Mapping[str, Any]) -> dict[str, Any]:
     language = given.get("language", "")
     if language not in ("", "de", "en"):
         raise _bad(
-            "settings", "rule_language", "'language' is de or en, not {value!r}", value=language
+            "settings",
+            Message(
+                "rule_language_setting", "'language' is de or en, not {value!r}", value=language
+            ),
         )
     return {
         "language": language,
@@ -368,7 +382,9 @@ def _store(session: Session, rule: PublishingRule, spec: RuleSpec) -> None:
 def _name_taken(session: Session, name: str, own_id: int | None) -> None:
     other = session.exec(select(PublishingRule.id).where(PublishingRule.name == name)).first()
     if other is not None and other != own_id:
-        raise _bad("name", "rule_name_taken", "there is already a rule named {name!r}", name=name)
+        raise _bad(
+            "name", Message("rule_name_taken", "there is already a rule named {name!r}", name=name)
+        )
 
 
 def add_rule(session: Session, *, actor: User, data: Mapping[str, Any]) -> PublishingRule:
@@ -438,7 +454,9 @@ def dump(data: Mapping[str, Any], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     if fmt != "yaml":
-        raise _bad("format", "rule_format", "format is yaml or json, not {value!r}", value=fmt)
+        raise _bad(
+            "format", Message("rule_format", "format is yaml or json, not {value!r}", value=fmt)
+        )
     text: str = yaml.safe_dump(dict(data), allow_unicode=True, sort_keys=False, width=100)
     return text
 
@@ -452,17 +470,20 @@ def parse_rules(text: str) -> list[RuleSpec]:
         where = getattr(err, "problem_mark", None)
         line = f" (line {where.line + 1})" if where is not None else ""
         raise _bad(
-            "file", "rule_file_unreadable", "the file is neither YAML nor JSON{line}", line=line
+            "file",
+            Message("rule_file_unreadable", "the file is neither YAML nor JSON{line}", line=line),
         ) from err
     entries = data.get("rules") if isinstance(data, dict) else None
     if not isinstance(entries, list):
-        raise _bad("file", "rule_file_shape", "the file must hold a list under 'rules:'")
+        raise _bad("file", Message("rule_file_shape", "the file must hold a list under 'rules:'"))
     specs: list[RuleSpec] = []
     problems: dict[str, str] = {}
     for number, entry in enumerate(entries, start=1):
         try:
             if not isinstance(entry, Mapping):
-                raise _bad("rule", "rule_entry", "a rule is a mapping, not {value!r}", value=entry)
+                raise _bad(
+                    "rule", Message("rule_entry", "a rule is a mapping, not {value!r}", value=entry)
+                )
             specs.append(checked_spec(entry))
         except ValidationFailed as err:
             for field, problem in err.fields.items():
