@@ -494,12 +494,12 @@ def override_finding(
             f"{actor.username!r} wrote or edited piece {piece_id} and so may not override its "
             "rules; another approver must (four-eyes rule)"
         )
-    channel_name = "all channels"
+    channel_name = ""  # all channels
     if channel_id is not None:
         channel = session.get(Channel, channel_id)
         if channel is None:
             raise NotFound("channel", channel_id)
-        channel_name = f"channel {channel.name!r}"
+        channel_name = channel.name
     assert actor.id is not None and found.id is not None
     row = RuleOverride(
         piece_id=piece_id,
@@ -518,7 +518,8 @@ def override_finding(
             object_id=piece_id,
             action="rule_override",
             version=revision,
-            note=f"rule {found.name!r} on {channel_name}: {justification.strip()}",
+            # Read back by `audit.note_message`: rule, channel ("" for all), justification.
+            note=f"rule: {found.name}\nchannel: {channel_name}\n{justification.strip()}",
         )
     return row
 

@@ -401,7 +401,7 @@ def add_rule(session: Session, *, actor: User, data: Mapping[str, Any]) -> Publi
             actor=actor,
             object_type="rule",
             action="create",
-            note=f"{spec.kind} rule {spec.name!r} ({spec.severity})",
+            note=f"rule: {spec.name}",
         )
     return rule
 
@@ -430,7 +430,7 @@ def edit_rule(
             object_type="rule",
             object_id=rule.id,
             action="update",
-            note=f"{spec.kind} rule {spec.name!r} ({spec.severity})",
+            note=f"rule: {spec.name}",
         )
     return rule
 
@@ -526,7 +526,7 @@ def import_rules(session: Session, *, actor: User, text: str) -> ImportResult:
                     actor=actor,
                     object_type="rule",
                     action="create",
-                    note=f"{spec.kind} rule {spec.name!r} ({spec.severity}), imported",
+                    note=f"rule: {spec.name} (imported)",
                 )
                 added.append(spec.name)
             elif spec_of(rule) != spec:
@@ -537,7 +537,7 @@ def import_rules(session: Session, *, actor: User, text: str) -> ImportResult:
                     object_type="rule",
                     object_id=rule.id,
                     action="update",
-                    note=f"{spec.kind} rule {spec.name!r} ({spec.severity}), imported",
+                    note=f"rule: {spec.name} (imported)",
                 )
                 changed.append(spec.name)
     return ImportResult(added, changed)

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from planner import channels, ideas, pieces, planning, publishing, rule_checks, rules
-from planner.errors import FourEyesViolation, ValidationFailed
+from planner import audit, channels, ideas, pieces, planning, publishing, rule_checks, rules
+from planner.errors import FourEyesViolation, Message, ValidationFailed
 from planner.models import AuditEvent, Channel, Piece, Post, PostStatus, PublishingRule
 from planner.publishing import EngineSettings
 from publishers.base import Media
@@ -322,6 +322,9 @@ def test_a_blocking_finding_stops_approval_until_an_approver_overrides_it_in_wri
     event = world.session.exec(select(AuditEvent).where(AuditEvent.action == "rule_override")).one()
     assert (event.object_type, event.object_id, event.version) == ("piece", str(piece.id), 2)
     assert event.actor_name == "approver" and why in event.note
+    said = audit.note_message(event.note)
+    assert isinstance(said, Message) and said.code == "note_override"
+    assert said.params == {"rule": "Keine Garantien", "channel": "Feed", "justification": why}
     (row,) = rule_checks.list_overrides(world.session, actor=world.editor, piece_id=piece.id)
     assert (row.rule, row.channel, row.approver, row.justification) == (
         "Keine Garantien",

@@ -121,7 +121,12 @@ def _add(session: Session, actor: User) -> None:
         )
         st.text_area(t("rules.field.message_de"), key=keys.RULES_MESSAGE_DE)
         st.text_area(t("rules.field.message_en"), key=keys.RULES_MESSAGE_EN)
-        st.multiselect(t("rules.scope.channels"), options=names, key=keys.RULES_CHANNELS)
+        st.multiselect(
+            t("rules.scope.channels"),
+            options=names,
+            key=keys.RULES_CHANNELS,
+            placeholder=t("rules.channels_placeholder"),
+        )
         st.text_input(
             t("rules.scope.campaigns"), key=keys.RULES_CAMPAIGNS, help=t("rules.campaigns_help")
         )
