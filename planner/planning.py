@@ -120,14 +120,26 @@ def _usable_channel(session: Session, ref: str | int) -> Channel:
     return channel
 
 
-class PostPlan(TypedDict):
+class Timing(TypedDict):
+    """A local time as entered: its text or datetime, its zone (default: the actor's) and
+    its fold (which of a repeated hour)."""
+
+    when: str | datetime
+    tz_name: NotRequired[str | None]
+    fold: NotRequired[Fold | None]
+
+
+class PostPlan(Timing):
     """The keywords that place a piece on a channel (see `prepare_post`)."""
 
     piece_id: int
     channel: str | int
-    when: str | datetime
-    tz_name: NotRequired[str | None]
-    fold: NotRequired[Fold | None]
+
+
+class MovePlan(Timing):
+    """The keywords that give a post a new time (see `prepare_move`)."""
+
+    post_id: int
 
 
 def prepare_post(
@@ -327,19 +339,10 @@ def store_move(
 
 
 def move_post(
-    session: Session,
-    *,
-    actor: User,
-    post_id: int,
-    when: str | datetime,
-    tz_name: str | None = None,
-    fold: Fold | None = None,
-    expected_version: int | None = None,
+    session: Session, *, actor: User, expected_version: int | None = None, **plan: Unpack[MovePlan]
 ) -> Post:
     """Reschedule a post; a failed or missed post is planned again."""
-    move = prepare_move(
-        session, actor=actor, post_id=post_id, when=when, tz_name=tz_name, fold=fold
-    )
+    move = prepare_move(session, actor=actor, **plan)
     return store_move(session, actor=actor, move=move, expected_version=expected_version)
 
 
