@@ -133,6 +133,7 @@ def test_a_blocking_finding_refuses_approval_until_an_approver_overrides_it(
 
     at.button(key=keys.APPROVALS_APPROVE).click().run()
     assert any("Keine Garantien" in e.value for e in at.error)
+    assert not [m for m in at.markdown if "aufgehoben von" in m.value]
     assert stored(database, piece_id).status == PieceStatus.in_review
 
     at.text_area(key=keys.APPROVALS_OVERRIDE_WHY).input("kurz")
@@ -161,3 +162,4 @@ def test_the_editor_shows_the_rules_finding_as_the_text_changes(database: str) -
     at = open_page(at, "editor")
     at.selectbox(key=keys.EDITOR_PIECE).select(piece_id).run()
     assert any("Keine Garantien" in e.value for e in at.error)
+    assert not [m for m in at.markdown if "aufgehoben von" in m.value]

@@ -363,6 +363,7 @@ def render() -> None:
         with variants:
             st.subheader(t("editor.variants"))
             _variants(session, user, piece, shown, title, body)
+            rule_findings.show_overrides(session, user, piece)
         form_tokens.before_drawing(_SAVE_FORM, {keys.EDITOR_NOTE: ""}, button=keys.EDITOR_SAVE)
         st.text_input(t("editor.note"), key=keys.EDITOR_NOTE, max_chars=500)
         _field_error("note")
