@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from planner import channels, pieces, rules, users
+from planner import channels, pieces, rule_checks, rules, users
 from planner.db import make_engine
 from planner.models import AuditEvent, PieceStatus
 from planner.ui import keys
@@ -132,8 +132,25 @@ def test_a_blocking_finding_refuses_approval_until_an_approver_overrides_it(
     assert finding in [e.value for e in at.error]
 
     at.button(key=keys.APPROVALS_APPROVE).click().run()
-    assert any("Keine Garantien" in e.value for e in at.error)
-    assert not [m for m in at.markdown if "aufgehoben von" in m.value]
+    assert any(e.value.startswith("Sperrt: Regel „Keine Garantien“") for e in at.error)
+    add_user(database, "anna", "approver")
+    engine = make_engine(database)
+    with Session(engine) as s:
+        rule_checks.override_finding(
+            s,
+            actor=users.get_user(s, "anna"),
+            piece_id=piece_id,
+            revision=2,
+            rule="Keine Garantien",
+            channel_id=None,
+            justification="Zitat aus dem Vertrag",
+        )
+    engine.dispose()
+    at.run()
+    assert any(i.value.startswith("Aufgehoben: Regel „Keine Garantien“") for i in at.info)
+    assert [m.value for m in at.markdown if "aufgehoben von" in m.value] == [
+        "Version 2: Keine Garantien (alle Kanäle), aufgehoben von Anna: Zitat aus dem Vertrag"
+    ]
     assert stored(database, piece_id).status == PieceStatus.in_review
 
     at.text_area(key=keys.APPROVALS_OVERRIDE_WHY).input("kurz")
@@ -161,5 +178,22 @@ def test_the_editor_shows_the_rules_finding_as_the_text_changes(database: str) -
     at.selectbox(key=keys.LANGUAGE).select("de").run()
     at = open_page(at, "editor")
     at.selectbox(key=keys.EDITOR_PIECE).select(piece_id).run()
-    assert any("Keine Garantien" in e.value for e in at.error)
-    assert not [m for m in at.markdown if "aufgehoben von" in m.value]
+    assert any(e.value.startswith("Sperrt: Regel „Keine Garantien“") for e in at.error)
+    add_user(database, "anna", "approver")
+    engine = make_engine(database)
+    with Session(engine) as s:
+        rule_checks.override_finding(
+            s,
+            actor=users.get_user(s, "anna"),
+            piece_id=piece_id,
+            revision=2,
+            rule="Keine Garantien",
+            channel_id=None,
+            justification="Zitat aus dem Vertrag",
+        )
+    engine.dispose()
+    at.run()
+    assert any(i.value.startswith("Aufgehoben: Regel „Keine Garantien“") for i in at.info)
+    assert [m.value for m in at.markdown if "aufgehoben von" in m.value] == [
+        "Version 2: Keine Garantien (alle Kanäle), aufgehoben von Anna: Zitat aus dem Vertrag"
+    ]
