@@ -215,3 +215,5 @@ RULES_ADD = "rules_add"
 APPROVALS_OVERRIDE_PICK = "approvals_override_pick"
 APPROVALS_OVERRIDE_WHY = "approvals_override_why"
 APPROVALS_OVERRIDE = "approvals_override"
+EDITOR_UTM_FIX = "editor_utm_fix_"  # + channel id
+EDITOR_UTM_ERROR = "editor_utm_error"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 from sqlmodel import Session
 
-from planner import rule_checks
+from planner import pieces, rule_checks
 from planner.errors import PlannerError
 from planner.models import Channel, Piece, User
 from planner.ui import keys, moves, state
@@ -14,10 +14,20 @@ from planner.ui.plain import md
 
 
 def show_findings(
-    session: Session, user: User, piece: Piece, channel: Channel, text: str
+    session: Session,
+    user: User,
+    piece: Piece,
+    channel: Channel,
+    text: str,
+    *,
+    fixable: bool = False,
 ) -> list[rule_checks.RuleFinding]:
     """What the rules find in `text` (what `channel` would be sent), one alert each: a
-    blocking finding as an error, a warning as a warning, the rest as information."""
+    blocking finding as an error, a warning as a warning, the rest as information.
+
+    With `fixable` (the editor), links without UTM parameters get a button that adds them
+    and saves a new version, offered while `text` is saved as it is (nothing typed is lost).
+    """
     assert channel.id is not None
     found = rule_checks.piece_findings(
         session, actor=user, piece=piece, channels=[channel], texts={channel.id: text}
@@ -32,7 +42,34 @@ def show_findings(
             st.warning(state.t("rules.finding_warn", finding=said))
         else:
             st.info(state.t("rules.finding_info", finding=said))
+    saved = piece.variants.get(str(channel.id)) or piece.body
+    utm = any(f.kind == "utm_links" and not f.overridden for f in found)
+    if fixable and utm and text == saved and piece.id is not None:
+        st.button(
+            state.t("rules.utm_fix"),
+            key=f"{keys.EDITOR_UTM_FIX}{channel.id}",
+            on_click=_fix_utm,
+            args=(piece.id, piece.revision),
+        )
+        for message in st.session_state.pop(keys.EDITOR_UTM_ERROR, []):
+            st.error(message)
     return found
+
+
+def _fix_utm(piece_id: int, revision: int) -> None:
+    """Button callback: add the UTM parameters and load the new version into the editor."""
+    with state.signed_in() as (session, user):
+        if user is None:
+            return
+        try:
+            fixed = pieces.add_utm_parameters(
+                session, actor=user, piece_id=piece_id, expected_revision=revision
+            )
+        except PlannerError as err:
+            st.session_state[keys.EDITOR_UTM_ERROR] = moves.error_text(err)
+            return
+    st.session_state[keys.EDITOR_DONE] = state.t("rules.utm_fixed", revision=fixed.revision)
+    st.session_state[keys.EDITOR_LOADED] = None
 
 
 def show_overrides(session: Session, user: User, piece: Piece) -> None:

@@ -197,3 +197,50 @@ def test_the_editor_shows_the_rules_finding_as_the_text_changes(database: str) -
     assert [m.value for m in at.markdown if "aufgehoben von" in m.value] == [
         "Version 2: Keine Garantien (alle Kanäle), aufgehoben von Anna: Zitat aus dem Vertrag"
     ]
+
+
+def test_the_editor_adds_utm_parameters_to_a_campaigns_links_as_a_new_version(
+    database: str,
+) -> None:
+    text = "Mehr unter https://lindenbach.example/tarif"
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        admin, editor = users.get_user(s, "admin"), users.get_user(s, "ed")
+        feed = channels.create_channel(s, actor=admin, kind="recording", name="Feed", settings={})
+        piece = pieces.create_piece(
+            s, actor=editor, data={"title": "Tarif", "body": text, "campaign": "Winter Aktion"}
+        )
+        assert piece.id is not None
+        pieces.edit_piece(
+            s,
+            actor=editor,
+            piece_id=piece.id,
+            expected_revision=1,
+            data={"variants": {feed.id: text}},
+        )
+        rules.add_rule(
+            s,
+            actor=admin,
+            data={
+                "name": "UTM",
+                "kind": "utm_links",
+                "severity": "warn",
+                "message": {"de": "Links mit UTM.", "en": "Links with UTM."},
+            },
+        )
+    engine.dispose()
+    at = sign_in("ed", PASSWORD)
+    at.selectbox(key=keys.LANGUAGE).select("de").run()
+    at = open_page(at, "editor")
+    assert any(w.value.startswith("Warnung: Regel „UTM“") for w in at.warning)
+
+    at.button(key=f"{keys.EDITOR_UTM_FIX}{feed.id}").click().run()
+
+    fixed = (
+        "Mehr unter https://lindenbach.example/tarif?utm_source=feed&utm_medium=social"
+        "&utm_campaign=winter-aktion"
+    )
+    assert at.text_area(key=f"{keys.EDITOR_VARIANT}{feed.id}").value == fixed
+    assert [s.value for s in at.success] == ["Die Links tragen jetzt UTM-Parameter (Version 3)."]
+    assert not [w for w in at.warning if "UTM" in w.value]
+    assert stored(database, piece.id).variants == {str(feed.id): fixed}

@@ -126,7 +126,7 @@ def _variants(
         for finding in check.findings:
             message = md(moves.message(finding.message))
             st.error(t("editor.finding", channel=md(channel.name), message=message))
-        rule_findings.show_findings(session, user, piece, channel, sent)
+        rule_findings.show_findings(session, user, piece, channel, sent, fixable=True)
     _field_error("variants")
 
 
