@@ -283,8 +283,9 @@ def options(
     Monday first, 24-hour times, German or English texts, `now` (aware) as the user's wall
     clock. The page's own filters move the calendar, so it has no buttons of its own."""
     grid = {
-        "month": {"height": "auto", "fixedWeekCount": False, "dayMaxEvents": 6},
-        "week": {"height": 720, "scrollTime": "07:00:00", "slotLabelFormat": _TIME_FORMAT},
+        # Every post shown: FullCalendar's "+2 more" link carries ARIA a link may not have.
+        "month": {"height": "auto", "fixedWeekCount": False, "dayMaxEvents": False},
+        "week": {"height": 900, "scrollTime": "07:00:00", "slotLabelFormat": _TIME_FORMAT},
     }
     return {
         "initialView": _VIEWS[(view, phone)],
@@ -311,9 +312,14 @@ def css(*, phone: bool) -> str:
     )
     return (
         f"@media {hidden} {{ .fc {{ display: none; }} }}\n"
+        # A card in a month's cell: its time, then at most three lines of its words.
         ".fc .fc-daygrid-event { white-space: normal; }\n"
         ".fc .fc-daygrid-block-event .fc-event-main-frame { flex-wrap: wrap; }\n"
+        ".fc .fc-daygrid-block-event .fc-event-title { display: -webkit-box;"
+        " -webkit-line-clamp: 3; -webkit-box-orient: vertical; overflow: hidden; }\n"
         ".fc .fc-event-time { white-space: nowrap; font-weight: 700; }\n"
+        # Half an hour of a week tall enough for a card's time and two lines of its words.
+        ".fc .fc-timegrid-slot { height: 2.6em; }\n"
         ".fc .fc-day-other .fc-daygrid-day-top { opacity: 1; }\n"
         ".fc .fc-day-other .fc-daygrid-day-number { color: #595959; }\n"
         ".fc .fc-bg-event { opacity: 1; color: #1f1f1f; }\n"

@@ -268,3 +268,33 @@ def test_on_a_phone_the_month_is_a_list(planned: Planned) -> None:
         ui.shot("failure")
         print(planned.server.logs())  # noqa: T201 - pytest shows a failing test's output
         raise
+
+
+def test_the_week_and_the_phones_list_pass_axe_too(planned: Planned) -> None:
+    from tests.ui.test_accessibility import AXE, _axe_violations, _describe
+
+    if not AXE.exists():
+        pytest.skip(f"{AXE} is missing (npm ci --prefix tests/axe)")
+    ui = Dashboard(planned.page, planned.server, SCREENSHOTS / "axe")
+    local, _ = _days()
+    try:
+        frame = _open_calendar(ui, local.date())
+        ui.main.get_by_text(ui.t("calendar.view.week"), exact=True).click()
+        ui.idle()
+        frame = ui.page.frame_locator(FRAME).first
+        frame.locator(".fc-timegrid").wait_for()
+        ui.shot("week")
+        week = _axe_violations(ui.page)
+        ui.page.set_viewport_size({"width": 390, "height": 844})
+        for view in ("month", "week"):
+            ui.main.get_by_text(ui.t(f"calendar.view.{view}"), exact=True).click()
+            ui.idle()
+        ui.page.frame_locator(FRAME).nth(1).locator(".fc-list").wait_for()
+        ui.shot("phone-week")
+        phone = _axe_violations(ui.page)
+    except BaseException:
+        ui.shot("failure")
+        print(planned.server.logs())  # noqa: T201 - pytest shows a failing test's output
+        raise
+    assert not week, _describe(week)
+    assert not phone, _describe(phone)
