@@ -209,8 +209,7 @@ def test_a_refused_drop_says_why_and_the_card_stays_where_the_post_is(planned: P
         _drag(ui.page, card, _cell(frame, target))
         ui.idle()
         why = ui.t("calendar.post_conflict", id=planned.post_id)
-        reason = f"{ui.t('calendar.field.post')}: {why}"
-        ui.see(ui.t("calendar.fc.refused", id=planned.post_id, reason=reason))
+        ui.see(ui.t("calendar.fc.refused", id=planned.post_id, reason=why))
         ui.shot("refused")
         when, _version = _stored(planned.org, planned.post_id)
         assert when == elsewhere.replace(tzinfo=None)
@@ -298,3 +297,46 @@ def test_the_week_and_the_phones_list_pass_axe_too(planned: Planned) -> None:
         raise
     assert not week, _describe(week)
     assert not phone, _describe(phone)
+
+
+def test_in_the_week_a_card_dragged_to_another_hour_moves_the_post_to_that_time(
+    planned: Planned,
+) -> None:
+    ui = Dashboard(planned.page, planned.server, SCREENSHOTS / "week-drag")
+    local, _ = _days()
+    try:
+        _open_calendar(ui, local.date())
+        ui.main.get_by_text(ui.t("calendar.view.week"), exact=True).click()
+        ui.idle()
+        frame = ui.page.frame_locator(FRAME).first
+        card = _card(frame)
+        card.wait_for()
+        card.scroll_into_view_if_needed()
+        # The next day at 14:00 if it is in the same week, else the day before.
+        day = local.date() + timedelta(days=1 if local.weekday() < 6 else -1)
+        column = frame.locator(f"td.fc-timegrid-col[data-date='{day.isoformat()}']")
+        slot = frame.locator("td.fc-timegrid-slot-lane[data-time='14:00:00']")
+        slot.scroll_into_view_if_needed()
+        start, col, lane = card.bounding_box(), column.bounding_box(), slot.bounding_box()
+        assert start is not None and col is not None and lane is not None
+        grab_y = start["y"] + 4  # near the card's top: the grab keeps this offset
+        ui.page.mouse.move(start["x"] + start["width"] / 2, grab_y)
+        ui.page.mouse.down()
+        ui.page.mouse.move(col["x"] + col["width"] / 2, lane["y"] + 4, steps=15)
+        ui.page.mouse.up()
+        ui.idle()
+        new_time = datetime(day.year, day.month, day.day, 14, tzinfo=ZoneInfo(ZONE))
+        ui.see(
+            ui.t(
+                "calendar.moved",
+                id=planned.post_id,
+                when=new_time.strftime(ui.t("format.datetime")),
+            )
+        )
+        ui.shot("after-drag")
+        when, _version = _stored(planned.org, planned.post_id)
+        assert when == new_time.replace(tzinfo=None)
+    except BaseException:
+        ui.shot("failure")
+        print(planned.server.logs())  # noqa: T201 - pytest shows a failing test's output
+        raise

@@ -539,9 +539,12 @@ def _move(entries: list[CalendarEntry], user: User) -> None:
 
 
 def _refusal(post_id: int, errors: dict[str, str]) -> str:
-    """A refused drop in the user's language, naming the post and every field's message."""
+    """A refused drop in the user's language, naming the post and every field's message
+    (the new time's by its field; what concerns the post itself as it is)."""
     reasons = "; ".join(
-        f"{state.t('calendar.field.' + name)}: {moves.message(text)}"
+        moves.message(text)
+        if name == "post"
+        else f"{state.t('calendar.field.' + name)}: {moves.message(text)}"
         for name, text in errors.items()
     )
     return state.t("calendar.fc.refused", id=post_id, reason=reasons)
