@@ -306,7 +306,10 @@ def options(
 
 def css(*, phone: bool) -> str:
     """The calendar's own CSS: the grid shows from `PHONE_WIDTH` on, the list below it; cards
-    wrap their text; background marks are opaque and their words dark."""
+    wrap their text; background marks are opaque and their words dark.
+
+    A calendar's frame takes its height when it is drawn: a phone turned to a wider width
+    shows the other calendar once the page is drawn again (another view or day picked)."""
     hidden = (
         f"(min-width: {PHONE_WIDTH}px)" if phone else f"(max-width: {PHONE_WIDTH - 0.02:.2f}px)"
     )

@@ -174,8 +174,8 @@ def test_a_card_keeps_the_wall_clock_across_the_summer_time_change(world: World)
 @pytest.mark.parametrize(
     ("lang", "free", "crowded", "capped"),
     [
-        pytest.param("de", "frei", "voll: 5 Posts", "Tageslimit erreicht: Newsletter", id="de"),
-        pytest.param("en", "free", "crowded: 5 posts", "daily cap reached: Newsletter", id="en"),
+        pytest.param("de", "frei", "voll: 5 Posts", "Tageslimit: Newsletter", id="de"),
+        pytest.param("en", "free", "crowded: 5 posts", "daily cap: Newsletter", id="en"),
     ],
 )
 def test_free_and_crowded_days_are_marked_with_words(

@@ -610,6 +610,9 @@ def _interactive(
     if movable:
         st.text(t("calendar.fc.how"))
     round_ = st.session_state.get(keys.CAL_GRID_ROUND, 0)
+    # Only FullCalendar's MIT-licensed views are used (month and week grids, lists); the
+    # component's premium plugins stay unused. The grid and the phone's list are both
+    # drawn, each hiding itself by the width of its frame (see `fullcalendar.css`).
     for phone, key in ((False, keys.CAL_GRID), (True, keys.CAL_GRID_PHONE)):
         value = full_calendar(
             events=events,
