@@ -31,9 +31,9 @@ class DraftText:
     variants: dict[str, str]
 
 
-def _variants(variants: Mapping[int, str] | Mapping[str, str]) -> dict[str, str]:
+def _variants(variants: Mapping[str, str]) -> dict[str, str]:
     """Variants by channel id as text, without empty ones (an empty variant is no variant)."""
-    return {str(cid): text for cid, text in variants.items() if text.strip()}
+    return {cid: text for cid, text in variants.items() if text.strip()}
 
 
 def _key(actor: User, piece_id: int) -> tuple[int, int]:

@@ -36,7 +36,7 @@ def test_typed_text_is_kept_and_read_back_by_its_writer(world: World, engine: En
         world.session, actor=world.admin, kind="recording", name="Intranet"
     )
     assert channel.id is not None
-    text = DraftText("Werksfest 2027", "Zweite Fassung.", {channel.id: "Kurz.", 999: "  "})
+    text = DraftText("Werksfest 2027", "Zweite Fassung.", {str(channel.id): "Kurz.", "999": "  "})
     drafts.keep_draft(
         world.session, actor=world.editor, piece_id=piece.id, base_revision=1, text=text
     )
