@@ -25,7 +25,7 @@ from planner.models import PostStatus, User
 from planner.permissions import can
 from planner.planning import CalendarEntry
 from planner.timezones import to_local
-from planner.ui import charts, csv_transfer, form_tokens, keys, layout, moves, state
+from planner.ui import charts, csv_transfer, form_tokens, keys, layout, linked_post, moves, state
 from planner.ui.plain import md
 
 _VIEWS = ("month", "week", "list")
@@ -516,6 +516,7 @@ def render() -> None:
     with state.page("calendar.heading") as (session, user):
         st.text(t("calendar.zone", zone=user.timezone))
         state.show_done(keys.CAL_DONE)
+        linked_post.show(session, user)
         view, anchor, channel_id, department_id = _filters(session, user)
         first, days = _visible_range(view, anchor)
         bounds = planning.local_bounds(first, days, user.timezone)
