@@ -23,7 +23,7 @@ def test_a_notification_links_to_its_piece_on_the_approvers_page(database: str) 
     at = open_page(sign_in("anna", PASSWORD), "notifications")
     assert not at.exception
     [link] = _page_links(at)
-    assert link.label == "Öffnen"
+    assert link.label == f"Beitrag Nr. {piece_id} öffnen"
     assert link.page.endswith("approvals") and link.query_string == f"piece={piece_id}"
     # Following it (as the browser does: the page and its query) opens that piece.
     at.query_params["piece"] = str(piece_id)

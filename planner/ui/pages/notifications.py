@@ -56,7 +56,9 @@ def _item(item: Item, user: User) -> None:
         if n.detail:
             st.text(n.detail)
         if n.object_type in links.OPENED_ON:
-            links.open_link(n.object_type, n.object_id, user.role, t("notifications.open"))
+            kind = t(f"links.kind.{n.object_type}")
+            label = t("notifications.open", kind=kind, id=n.object_id)
+            links.open_link(n.object_type, n.object_id, user.role, label)
         if n.read_at is None:
             st.button(
                 t("notifications.mark_read"),
