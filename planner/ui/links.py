@@ -128,6 +128,12 @@ def show(kind: str, item_id: int) -> None:
     st.code(address(kind, item_id), language=None, wrap_lines=True)
 
 
+def opened(kind: str, item_id: int) -> None:
+    """An item a page opened: kept in the address (see `keep`), its link shown to copy."""
+    keep(kind, item_id)
+    show(kind, item_id)
+
+
 def open_link(kind: str, item_id: int, role: Role, label: str) -> None:
     """A link that opens the item on the page that shows it to `role` (nothing if none does)."""
     target = page_for(kind, role)
