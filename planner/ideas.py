@@ -368,14 +368,19 @@ def list_ideas(
     **filters: Unpack[IdeaFilters],
 ) -> list[Idea]:
     """Ideas the actor may see, newest first, filtered."""
-    query = _filtered(session, select(Idea), actor, filters)
-    query = query.order_by(col(Idea.created_at).desc(), col(Idea.id).desc())
+    newest_first = (col(Idea.created_at).desc(), col(Idea.id).desc())
     tag = filters.get("tag")
+    if tag is None and limit is not None:
+        # The page's ids are sorted first and only their rows read: sorting the whole rows
+        # (pitches and all) of every matching idea is what a page used to cost.
+        page = _filtered(session, select(Idea.id), actor, filters)
+        page = page.order_by(*newest_first).offset(offset).limit(limit)
+        return list(
+            session.exec(select(Idea).where(col(Idea.id).in_(page)).order_by(*newest_first))
+        )
+    query = _filtered(session, select(Idea), actor, filters).order_by(*newest_first)
     if tag is None:
-        query = query.offset(offset)
-        if limit is not None:
-            query = query.limit(limit)
-        return list(session.exec(query))
+        return list(session.exec(query.offset(offset)))
     # Tags live in a JSON list; matching them case-insensitively is done here, portably.
     ideas = [i for i in session.exec(query) if _has_tag(i.tags, tag)]
     end = None if limit is None else offset + limit
