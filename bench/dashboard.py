@@ -374,6 +374,8 @@ def verdict(ms: float, floor_ms: float, size: int) -> str:
     if target is None or ms != ms:
         return ""
     limit, ratio = target
+    if _script_cpu:  # --cpu: the empty page's CPU is no session set-up; no ratio to it
+        ratio = None
     missed = ms >= limit or (ratio is not None and ms > ratio * floor_ms)
     return "MISS" if missed else "ok"
 
