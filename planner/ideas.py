@@ -11,6 +11,7 @@ from difflib import SequenceMatcher
 from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, case, or_
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, func, select
 
 from planner import audit, submissions, workflow
@@ -195,7 +196,14 @@ def find_similar_ideas(
         return []
     # Narrow in SQL to the ideas sharing the most words with the title or pitch (a bounded
     # candidate set, however many ideas exist), then score those few in Python.
-    columns = (func.lower(Idea.title), func.lower(Idea.pitch))
+    columns: tuple[ColumnElement[str] | Mapped[str], ColumnElement[str] | Mapped[str]] = (
+        func.lower(Idea.title),
+        func.lower(Idea.pitch),
+    )
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite's LIKE ignores the case of exactly the letters its lower() folds (ASCII):
+        # the same matches, without lowering both texts again for every pattern and row.
+        columns = (col(Idea.title), col(Idea.pitch))
     shares = [
         or_(*(c.contains(p, autoescape=True) for p in _patterns(w) for c in columns)) for w in words
     ]
