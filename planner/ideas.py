@@ -112,8 +112,8 @@ def _folded_words(folded: str) -> set[str]:
 @dataclass(frozen=True)
 class _Compared:
     """A title and pitch made ready for scoring: the folded title, the words of both, the
-    words of the pitch. Folding is per character and a space splits words, so the words of
-    "title pitch" are those of the title and of the pitch together."""
+    words of the pitch. Folding never reaches across a space and a space splits words, so
+    the words of "title pitch" are those of the title and of the pitch together."""
 
     title: str
     words: set[str]
