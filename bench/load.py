@@ -309,10 +309,11 @@ def table(levels: list[Level], poll: float) -> None:
     print(
         "| client | postScriptGC | sessions | page views | errors | p50 ms | p95 ms "
         "| per page p50/p95 ms "
-        "| server CPU % | load generator CPU % | due posts | attempted | lateness p50/max s "
+        "| server CPU % | server CPU ms per view | load generator CPU % "
+        "| due posts | attempted | lateness p50/max s "
         f"| late (> {poll + 1:g} s) |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|---:|")
     for lv in levels:
         every = sorted(x for v in lv.times.values() for x in v)
         per = "; ".join(
@@ -325,7 +326,9 @@ def table(levels: list[Level], poll: float) -> None:
             f"| {lv.client} | {lv.gc} | {lv.sessions} | {len(every)} | {lv.errors} | "
             f"{statistics.median(every) if every else float('nan'):.0f} | "
             f"{_pct(every, 0.95):.0f} | {per} | "
-            f"{100 * lv.server_cpu / lv.window:.0f} | {100 * lv.client_cpu / lv.window:.0f} | "
+            f"{100 * lv.server_cpu / lv.window:.0f} | "
+            f"{1000 * lv.server_cpu / max(1, len(every)):.0f} | "
+            f"{100 * lv.client_cpu / lv.window:.0f} | "
             f"{lv.due} | {len(lv.lateness)} | {lat} | {late} |"
         )
     received: dict[str, list[int]] = {}
