@@ -37,10 +37,12 @@ from planner.errors import (
 from planner.migrate import current_revision, head_revision, upgrade
 from planner.models import (
     AuditEvent,
+    EditorDraft,
     FormSubmission,
     Idea,
     Notification,
     NotificationPreference,
+    Piece,
     Post,
     PublishAttempt,
     PublishingRule,
@@ -130,8 +132,9 @@ def _fill(session: Session) -> User:
         Notification(user_id=admin.id, kind="post_failed", object_type="post", object_id=post_id)
     )
     session.add(NotificationPreference(user_id=admin.id, kind="post_failed", email=True))
+    piece_id = session.exec(select(func.min(Piece.id))).one()
+    session.add(EditorDraft(user_id=admin.id, piece_id=piece_id, base_revision=1, body="Entwurf"))
     rule_id = session.exec(select(func.min(PublishingRule.id))).one()
-    piece_id = session.exec(select(func.min(Post.piece_id))).one()
     session.add(
         RuleOverride(
             piece_id=piece_id,
