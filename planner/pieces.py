@@ -165,6 +165,7 @@ def revision_of(piece: Piece, *, author_id: int, note: str) -> Revision:
         due_date=piece.due_date,
         campaign=piece.campaign,
         tags=list(piece.tags),
+        media=[dict(m) for m in piece.media],
         author_id=author_id,
         note=note,
     )

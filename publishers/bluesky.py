@@ -44,6 +44,7 @@ from publishers.http import (
     json_object_or_empty,
     mask,
 )
+from publishers.images import Limits
 from publishers.media import fetch_media
 from publishers.text import with_link
 
@@ -175,6 +176,13 @@ class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
     text_limit: ClassVar[int | None] = MAX_GRAPHEMES
     counted_as: ClassVar[str] = "graphemes"
     supports_media: ClassVar[bool] = True
+    # app.bsky.embed.images: 4 images, each at most 1,000,000 bytes.
+    media_limits: ClassVar[Limits | None] = Limits(
+        max_count=MAX_IMAGES,
+        types=frozenset(IMAGE_TYPES),
+        max_side=2000,
+        max_bytes=MAX_IMAGE_BYTES,
+    )
     connect_timeout: ClassVar[float | None] = 5.0
     can_look_up: ClassVar[bool] = True  # getRecord under that record key
     settings_spec = (
@@ -253,7 +261,7 @@ class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
                         "media",
                         "only_images",
                         "{url!r} is {mime_type}; only images are posted",
-                        url=item.url,
+                        url=item.name,
                         mime_type=item.mime_type,
                     )
                 )
@@ -463,11 +471,15 @@ class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
 
     def _upload(self, item: Media) -> dict[str, Any]:
         fetched = fetch_media(
-            item, timeout=self._timeout, max_bytes=MAX_IMAGE_BYTES, session=self.http_session
+            item,
+            timeout=self._timeout,
+            max_bytes=MAX_IMAGE_BYTES,
+            session=self.http_session,
+            limits=self.media_limits,
         )
         if fetched.mime_type not in IMAGE_TYPES:
             raise PermanentError(
-                f"{item.url!r} is {fetched.mime_type}; Bluesky posts carry only images here"
+                f"{item.name!r} is {fetched.mime_type}; Bluesky posts carry only images here"
             )
         response = self._call(
             "POST",
