@@ -74,24 +74,28 @@ def _listed(session: Session, refs: Sequence[Mapping[str, Any]]) -> list[Attache
     if not ids:
         return []
     rows = session.exec(
-        select(
-            MediaFile.id, MediaFile.size, MediaFile.width, MediaFile.height, MediaFile.filename
-        ).where(col(MediaFile.id).in_(ids))
-    )
-    found = {row[0]: row for row in rows}
-    return [
-        Attached(
-            id=int(ref["id"]),
-            filename=str(ref.get("filename") or found[int(ref["id"])][4]),
-            mime_type=str(ref.get("mime_type", "")),
-            alt_text=str(ref.get("alt_text", "")),
-            size=int(found[int(ref["id"])][1]),
-            width=int(found[int(ref["id"])][2]),
-            height=int(found[int(ref["id"])][3]),
+        select(MediaFile.id, MediaFile.size, MediaFile.width, MediaFile.height).where(
+            col(MediaFile.id).in_(ids)
         )
-        for ref in refs
-        if int(ref["id"]) in found
-    ]
+    )
+    found = {row[0]: (int(row[1]), int(row[2]), int(row[3])) for row in rows}
+    listed = []
+    for ref in refs:
+        media_id = int(ref["id"])
+        if media_id in found:
+            size, width, height = found[media_id]
+            listed.append(
+                Attached(
+                    id=media_id,
+                    filename=str(ref.get("filename", "")),
+                    mime_type=str(ref.get("mime_type", "")),
+                    alt_text=str(ref.get("alt_text", "")),
+                    size=size,
+                    width=width,
+                    height=height,
+                )
+            )
+    return listed
 
 
 def media_content(session: Session, *, actor: User, media_id: int) -> tuple[bytes, str]:

@@ -123,6 +123,15 @@ def fit(content: bytes, mime_type: str, limits: Limits) -> tuple[bytes, str]:
     raise CannotFit(f"the image cannot be made smaller than {limits.max_bytes:,} bytes")
 
 
+def size_of(content: bytes) -> tuple[int, int]:
+    """The width and height of an image in pixels; (0, 0) if it is none."""
+    opened = _open(content)
+    if opened is None:
+        return (0, 0)
+    with opened as image:
+        return image.size
+
+
 def _open(content: bytes) -> Image.Image | None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import regex
 
+from publishers import images
 from publishers.base import (
     AuthError,
     DeliveryError,
@@ -37,7 +38,6 @@ from publishers.base import (
     timeout_setting,
 )
 from publishers.http import json_object, without_id
-from publishers import images
 from publishers.images import Limits
 from publishers.media import fetch_media
 from publishers.text import with_link

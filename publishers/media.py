@@ -85,7 +85,8 @@ def uploaded_file(item: Media, limits: images.Limits | None) -> MediaFile:
             raise PermanentError(f"cannot send {item.filename!r}: {err}") from err
     filename = item.filename or "upload"
     extension = mimetypes.guess_extension(mime_type) or ""
-    if extension and not filename.lower().endswith(extension):
-        if not (extension == ".jpg" and filename.lower().endswith(".jpeg")):
-            filename = filename.rsplit(".", 1)[0] + extension
+    # A file re-encoded as another type (a PNG photo sent as JPEG) gets that type's ending.
+    endings = (extension, ".jpeg") if extension == ".jpg" else (extension,)
+    if extension and not filename.lower().endswith(endings):
+        filename = filename.rsplit(".", 1)[0] + extension
     return MediaFile(content=content, mime_type=mime_type, filename=filename)

@@ -21,7 +21,6 @@ from alembic import op
 from planner.migrations.columns import (
     add_columns,
     create_index,
-    drop_columns,
     integer,
     json_type,
     references,
@@ -61,6 +60,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    drop_columns("revisions", "media")
-    drop_columns("pieces", "media")
+    # Dropped in place (SQLite 3.35+): rebuilding `pieces` would break the references to it.
+    op.drop_column("revisions", "media")
+    op.drop_column("pieces", "media")
     op.drop_table("media_files")  # its index is dropped with it
