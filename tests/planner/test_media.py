@@ -66,7 +66,10 @@ class MediaRecording(recording.RecordingPublisher):
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
         files = [uploaded_file(item, self.media_limits) for item in post.media]
         self.sent.append(
-            [(f.filename, item.alt_text, f.content) for f, item in zip(files, post.media)]
+            [
+                (f.filename, item.alt_text, f.content)
+                for f, item in zip(files, post.media, strict=True)
+            ]
         )
         return super().publish(post, idempotency_key)
 
