@@ -105,7 +105,7 @@ def media_content(session: Session, *, actor: User, media_id: int) -> tuple[byte
         select(MediaFile.content, MediaFile.mime_type).where(MediaFile.id == media_id)
     ).first()
     if row is None:
-        raise NotFound("media file", media_id)
+        raise NotFound("media_file", media_id)
     return bytes(row[0]), str(row[1])
 
 
@@ -156,16 +156,7 @@ def upload_media(
             if fitted is not checked.content:
                 checked = images.check(fitted)
     except images.NotAnImage as err:
-        raise ValidationFailed(
-            {
-                "media": Message(
-                    "media_not_an_image",
-                    "the file {name!r} cannot be used: {reason}",
-                    name=name,
-                    reason=str(err),
-                )
-            }
-        ) from err
+        raise ValidationFailed({"media": _unusable(name, err)}) from err
     alt = _checked_alt_text(alt_text, name, checked.mime_type)
     if len(piece.media) >= MAX_FILES:
         raise ValidationFailed(
@@ -255,7 +246,7 @@ def _ref(piece: Piece, media_id: int) -> dict[str, Any]:
     for ref in piece.media:
         if int(ref["id"]) == media_id:
             return dict(ref)
-    raise NotFound("media file", media_id, f"not attached to piece {piece.id}")
+    raise NotFound("media_file", media_id, f"not attached to piece {piece.id}")
 
 
 def _save(
@@ -320,6 +311,28 @@ def _require_carried(
         for message in reversed(findings[:-1]):
             joined = Message("several_findings", "{first}; {rest}", first=message, rest=joined)
         raise ValidationFailed({"media": joined})
+
+
+def _unusable(name: str, err: images.NotAnImage) -> Message:
+    """Why the file `name` cannot be used, coded by the reason Pillow found."""
+    if err.reason == "pdf_cut_off":
+        return Message(
+            "media_pdf_cut_off", "the PDF {name!r} is cut off (no end-of-file marker)", name=name
+        )
+    if err.reason == "format":
+        return Message(
+            "media_other_format",
+            "the file {name!r} is a {format} image; PNG, JPEG, GIF or WebP are taken",
+            name=name,
+            format=err.format,
+        )
+    if err.reason == "damaged":
+        return Message("media_damaged", "the image {name!r} is damaged", name=name)
+    return Message(
+        "media_not_an_image",
+        "the file {name!r} is no PNG, JPEG, GIF or WebP image and no PDF",
+        name=name,
+    )
 
 
 def _checked_alt_text(alt_text: str, name: str, mime_type: str) -> str:

@@ -23,7 +23,16 @@ MAX_SOURCE_PIXELS = 80_000_000
 
 
 class NotAnImage(ValueError):
-    """The bytes are no PNG, JPEG, GIF or WebP image and no PDF; the text says what they are."""
+    """The bytes are no PNG, JPEG, GIF or WebP image and no PDF; the text says what they are.
+
+    `reason` names the case for translations: "unknown", "pdf_cut_off", "format"
+    (another image format, named by `format`) or "damaged".
+    """
+
+    def __init__(self, reason: str, text: str, *, format: str = "") -> None:
+        self.reason = reason
+        self.format = format
+        super().__init__(text)
 
 
 class CannotFit(ValueError):
@@ -72,19 +81,23 @@ def check(content: bytes) -> Checked:
     """
     if content.startswith(b"%PDF-"):
         if b"%%EOF" not in content[-1024:]:
-            raise NotAnImage("the PDF is cut off (no end-of-file marker)")
+            raise NotAnImage("pdf_cut_off", "the PDF is cut off (no end-of-file marker)")
         return Checked(PDF_TYPE, content)
     opened = _open(content)
     if opened is None:
-        raise NotAnImage("it is no PNG, JPEG, GIF or WebP image and no PDF")
+        raise NotAnImage("unknown", "it is no PNG, JPEG, GIF or WebP image and no PDF")
     with opened as image:
         mime_type = IMAGE_TYPES.get(image.format or "")
         if mime_type is None:
-            raise NotAnImage(f"it is a {image.format} image; PNG, JPEG, GIF or WebP are taken")
+            raise NotAnImage(
+                "format",
+                f"it is a {image.format} image; PNG, JPEG, GIF or WebP are taken",
+                format=str(image.format),
+            )
         try:
             image.load()
         except (OSError, ValueError, SyntaxError) as err:
-            raise NotAnImage(f"the image is damaged ({err})") from err
+            raise NotAnImage("damaged", f"the image is damaged ({err})") from err
         clean = _without_metadata(image)
         return Checked(mime_type, _encode(clean, mime_type), clean.width, clean.height)
 
@@ -99,7 +112,7 @@ def fit(content: bytes, mime_type: str, limits: Limits) -> tuple[bytes, str]:
         return content, mime_type
     opened = _open(content)
     if opened is None:
-        raise NotAnImage("it is no PNG, JPEG, GIF or WebP image")
+        raise NotAnImage("unknown", "it is no PNG, JPEG, GIF or WebP image")
     with opened as image:
         image.load()
         too_large = limits.max_side and max(image.size) > limits.max_side

@@ -42,6 +42,13 @@ def png(width: int = 40, height: int = 30, color: str = "red") -> bytes:
     return out.getvalue()
 
 
+def bitmap() -> bytes:
+    """A real image in a format the planner does not take (BMP)."""
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(out, "BMP")
+    return out.getvalue()
+
+
 def jpeg_with_exif(width: int = 40, height: int = 30) -> bytes:
     """A JPEG carrying EXIF: the camera's make and a GPS block."""
     exif = Image.Exif()
@@ -157,12 +164,15 @@ def test_a_file_that_is_no_image_is_refused_whatever_its_name(world: World) -> N
         _upload(world, piece, b"GIF89a but really a text file", name="bild.gif")
     message = err.value.fields["media"]
     assert message.code == "media_not_an_image"  # type: ignore[attr-defined]
-    assert message == (
-        "the file 'bild.gif' cannot be used: it is no PNG, JPEG, GIF or WebP image and no PDF"
-    )
+    assert message == "the file 'bild.gif' is no PNG, JPEG, GIF or WebP image and no PDF"
     with pytest.raises(ValidationFailed) as cut:
         _upload(world, piece, png()[:60], name="kaputt.png")
     assert "kaputt.png" in cut.value.fields["media"]
+    with pytest.raises(ValidationFailed) as bmp:
+        _upload(world, piece, bitmap(), name="alt.bmp")
+    assert bmp.value.fields["media"] == (
+        "the file 'alt.bmp' is a BMP image; PNG, JPEG, GIF or WebP are taken"
+    )
     assert _stored(world.session) == []
 
 
