@@ -54,6 +54,8 @@ class RevisionDiff:
     campaign: str
     tags: str
     parts: tuple[PartDiff, ...] = ()
+    # The files, one "name: alt text" a line.
+    media: str = ""
 
     @property
     def changed(self) -> bool:
@@ -68,6 +70,7 @@ class RevisionDiff:
             self.due_date,
             self.campaign,
             self.tags,
+            self.media,
         )
 
     @property
@@ -85,6 +88,12 @@ def revision_note(note: str) -> str:
         return Message("note_created", "created")
     if found := re.fullmatch(r"created from idea #(\d+)", note):
         return Message("note_created_from_idea", "created from idea #{idea}", idea=int(found[1]))
+    if found := re.fullmatch(r"attached (.+)", note, re.DOTALL):
+        return Message("note_attached", "attached {name}", name=found[1])
+    if found := re.fullmatch(r"removed (.+)", note, re.DOTALL):
+        return Message("note_removed", "removed {name}", name=found[1])
+    if found := re.fullmatch(r"alt text of (.+)", note, re.DOTALL):
+        return Message("note_alt_text", "alt text of {name}", name=found[1])
     if found := re.fullmatch(r"restored revision (\d+)", note):
         return Message("note_restored", "restored revision {number}", number=int(found[1]))
     return note
@@ -499,6 +508,7 @@ def _diff(
         ("due_date", None, due(a), due(b)),
         ("campaign", None, a.campaign if a else "", b.campaign),
         ("tags", None, _lines(a.tags if a else []), _lines(b.tags)),
+        ("media", None, _media_lines(a), _media_lines(b)),
     ]
     parts = tuple(
         PartDiff(name, tuple(word_diff(before, after)), channel_id)
@@ -517,11 +527,21 @@ def _diff(
         # One tag a line, so the diff names each tag added or removed.
         tags=part("tags", _lines(a.tags if a else []), _lines(b.tags)),
         parts=parts,
+        media=part("media", _media_lines(a), _media_lines(b)),
     )
 
 
 def _lines(items: list[str]) -> str:
     return "".join(f"{item}\n" for item in items)
+
+
+def _media_lines(rev: Revision | None) -> str:
+    """A revision's files, one "name: alt text" a line (a new alt text is a changed line)."""
+    return (
+        "".join(f"{m.get('filename', '')}: {m.get('alt_text', '')}\n" for m in rev.media)
+        if rev
+        else ""
+    )
 
 
 def diff_revisions(

@@ -48,6 +48,35 @@ def show_media(session: Session, user: User, piece: Piece) -> None:
     _upload(session, user, piece)
 
 
+def show_files(session: Session, user: User, piece: Piece) -> None:
+    """The files of the piece's current revision as an approver reads them: each image with
+    its alt text, each document by name (nothing to change here)."""
+    t = state.t
+    assert piece.id is not None
+    attached = media.piece_media(session, actor=user, piece_id=piece.id)
+    if not attached:
+        return
+    st.subheader(t("editor.media.heading"))
+    for item in attached:
+        picture, words = st.columns([1, 3])
+        size = max(1, round(item.size / 1024))
+        if item.is_image:
+            content, _ = media.media_content(session, actor=user, media_id=item.id)
+            picture.image(content, caption=item.alt_text, width=160)
+            words.text(
+                t(
+                    "editor.media.image",
+                    name=item.filename,
+                    width=item.width,
+                    height=item.height,
+                    size=size,
+                )
+            )
+            words.text(t("editor.media.alt_shown", alt=item.alt_text))
+        else:
+            words.text(t("editor.media.document", name=item.filename, size=size))
+
+
 def _file(session: Session, user: User, piece: Piece, item: media.Attached) -> None:
     t = state.t
     assert piece.id is not None
@@ -109,7 +138,11 @@ def _upload(session: Session, user: User, piece: Piece) -> None:
     form_tokens.before_drawing(
         _UPLOAD_FORM, {keys.EDITOR_MEDIA_NEW_ALT: ""}, button=keys.EDITOR_MEDIA_ADD
     )
-    chosen = st.file_uploader(t("editor.media.upload"), type=_TYPES, key=keys.EDITOR_MEDIA_UPLOAD)
+    # A new key after each file attached: the uploader starts empty again.
+    uploads = int(st.session_state.get(keys.EDITOR_MEDIA_UPLOADS, 0))
+    chosen = st.file_uploader(
+        t("editor.media.upload"), type=_TYPES, key=f"{keys.EDITOR_MEDIA_UPLOAD}{uploads}"
+    )
     st.text_area(
         t("editor.media.new_alt"),
         key=keys.EDITOR_MEDIA_NEW_ALT,
@@ -141,6 +174,7 @@ def _upload(session: Session, user: User, piece: Piece) -> None:
     def done(saved: Piece) -> str:
         form_tokens.sent(_UPLOAD_FORM, sent)
         form_tokens.empty_next_run(_UPLOAD_FORM)
+        st.session_state[keys.EDITOR_MEDIA_UPLOADS] = uploads + 1
         return t("editor.media.added", name=chosen.name, revision=saved.revision)
 
     _change(upload, piece, done)

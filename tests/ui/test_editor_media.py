@@ -133,3 +133,23 @@ def test_removing_a_file_is_a_new_revision_and_attaching_nothing_asks_for_a_file
     assert [s.value for s in at.success] == ["zelt.png entfernt: Version 3 gespeichert."]
     assert "Dieser Beitrag hat noch keine Dateien." in [i.value for i in at.info]
     assert _stored(database, piece_id) == (3, [])
+
+
+def test_the_approver_sees_the_files_with_their_alt_text_and_the_history_says_what_changed(
+    database: str,
+) -> None:
+    piece_id, _ = _setup(database)
+    engine = make_engine(database)
+    with Session(engine) as s:
+        admin = users.get_user(s, "admin")
+        account(s, actor=admin, username="ada", role="approver", locale="de")
+        pieces.submit_piece(s, actor=users.get_user(s, "ed"), piece_id=piece_id)
+    engine.dispose()
+    at = open_page(sign_in("ada", PASSWORD), "approvals")
+    assert not at.exception
+    assert "Bilder und Dokumente" in [h.value for h in at.subheader]
+    assert "Alternativtext: Ein Zelt" in [t.value for t in at.text]
+    assert "Dateien (Name: Alternativtext)" in [m.value.strip("*") for m in at.markdown]
+    at = open_page(sign_in("erika", PASSWORD), "editor")
+    history = at.dataframe[0].value
+    assert "zelt.png angehängt" in list(history.iloc[:, -1])
