@@ -16,7 +16,7 @@ import publishers
 from planner import channels, media, pieces, planning
 from planner.errors import EditConflict, NotFound, ValidationFailed
 from planner.models import Channel, MediaFile, Piece, PieceStatus, Post, PostStatus, utcnow
-from planner.publishing import EngineSettings
+from planner.publishing import EngineSettings, claim
 from planner.worker import Worker
 from publishers.base import Media, OutgoingPost, Receipt
 from publishers.images import Limits
@@ -85,8 +85,11 @@ class MediaRecording(recording.RecordingPublisher):
 def media_kind(recording_kind: type[recording.RecordingPublisher]) -> Iterator[None]:
     MediaRecording.sent = []
     publishers.register(MediaRecording)
+    # The claim is built once per process with the kinds registered then: build it anew.
+    claim._claim_statement.cache_clear()
     yield
     publishers.unregister(MediaRecording.kind)
+    claim._claim_statement.cache_clear()
 
 
 def _piece(world: World) -> Piece:
@@ -363,6 +366,7 @@ def test_the_engine_sends_the_approved_revisions_files_only(
     try:
         assert worker.sweep().claimed == 0  # held: the approval was for revision 2
         pieces.approve_piece(s, actor=world.approver, piece_id=piece.id, revision=3)
+
         assert worker.sweep().claimed == 1
     finally:
         worker.close()
