@@ -375,3 +375,36 @@ def test_the_engine_sends_the_approved_revisions_files_only(
     assert Image.open(io.BytesIO(content)).size == (100, 50)  # fitted to the channel
     with Session(engine) as check:
         assert check.get(Post, post.id).status == PostStatus.published  # type: ignore[union-attr]
+
+
+def test_a_channel_planned_later_that_cannot_carry_the_files_stops_the_submission(
+    world: World,
+) -> None:
+    piece = _upload(world, _piece(world), png())
+    channel = channels.create_channel(
+        world.session, actor=world.admin, kind="recording", name="Feed"
+    )
+    assert piece.id is not None and channel.id is not None
+    planning.plan_post(  # a draft may be planned anywhere: its submission checks
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id,
+        channel=channel.id,
+        when=utcnow() + timedelta(days=1),
+    )
+    with pytest.raises(ValidationFailed) as err:
+        pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+    assert err.value.fields["channel"] == (
+        "channel 'Feed' would refuse this post: Recording (tests) posts carry no media here"
+    )
+    piece = media.remove_media(
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id,
+        expected_revision=2,
+        media_id=int(piece.media[0]["id"]),
+    )
+    assert (
+        pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id or 0).status
+        == PieceStatus.in_review
+    )
