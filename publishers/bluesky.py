@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 import regex
 
+from publishers import images
 from publishers.base import (
     AuthError,
     Media,
@@ -490,7 +491,11 @@ class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
         blob = json_object(response, "the server", "the uploaded image").get("blob")
         if not isinstance(blob, dict):
             raise TransientError("the server stored the image but its answer has no blob")
-        return {"alt": item.alt_text, "image": blob}
+        embedded: dict[str, Any] = {"alt": item.alt_text, "image": blob}
+        width, height = images.size_of(fetched.content)
+        if width and height:  # lets clients reserve the image's space before it loads
+            embedded["aspectRatio"] = {"width": width, "height": height}
+        return embedded
 
     def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
         response = self._call("GET", "app.bsky.feed.getPosts", params={"uris": receipt.external_id})

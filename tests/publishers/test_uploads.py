@@ -113,7 +113,9 @@ def test_bluesky_uploads_a_blob_within_one_megabyte_and_embeds_it_with_alt(
     (put,) = bluesky._sent(httpserver, bluesky.PUT_RECORD)
     assert json.loads(put.get_data())["record"]["embed"] == {
         "$type": "app.bsky.embed.images",
-        "images": [{"alt": "Ein Zelt", "image": blob}],
+        "images": [
+            {"alt": "Ein Zelt", "image": blob, "aspectRatio": {"width": 2000, "height": 1000}}
+        ],
     }
     httpserver.check_assertions()
 
