@@ -228,6 +228,7 @@ def edit_piece(
     expected_revision: int,
     data: dict[str, Any],
     token: str | None = None,
+    media: list[dict[str, Any]] | None = None,
 ) -> Piece:
     """Save a new revision of a piece.
 
@@ -255,6 +256,7 @@ def edit_piece(
         or ("due_date" in update.model_fields_set and update.due_date != piece.due_date)
         or (update.campaign is not None and update.campaign != piece.campaign)
         or (update.tags is not None and update.tags != piece.tags)
+        or (media is not None and media != piece.media)
     )
     if not changed:
         return piece
@@ -274,6 +276,8 @@ def edit_piece(
             piece.campaign = update.campaign
         if update.tags is not None:
             piece.tags = update.tags
+        if media is not None:  # a restored revision's files (`planner.media` changes them)
+            piece.media = media
         piece.revision += 1
         revision = revision_of(piece, author_id=author_id, note=update.note)
         session.add(revision)
@@ -586,7 +590,8 @@ def review_diff(
 def restore_revision(
     session: Session, *, actor: User, piece_id: int, number: int, expected_revision: int
 ) -> Piece:
-    """Save an old revision's content as a new revision (history is never rewritten).
+    """Save an old revision's content, its files too, as a new revision (history is never
+    rewritten).
 
     Raises NothingToRestore when the piece already has exactly that content.
     """
@@ -608,11 +613,12 @@ def restore_revision(
             "tags": list(rev.tags),
             "note": f"restored revision {number}",
         },
+        media=[dict(m) for m in rev.media],
     )
 
 
 def _content(obj: Piece | Revision) -> tuple[Any, ...]:
-    return (obj.title, obj.body, obj.variants, obj.due_date, obj.campaign, obj.tags)
+    return (obj.title, obj.body, obj.variants, obj.due_date, obj.campaign, obj.tags, obj.media)
 
 
 def add_comment(

@@ -408,3 +408,20 @@ def test_a_channel_planned_later_that_cannot_carry_the_files_stops_the_submissio
         pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id or 0).status
         == PieceStatus.in_review
     )
+
+
+def test_restoring_a_revision_brings_back_its_files_and_alt_texts(world: World) -> None:
+    piece = _upload(world, _piece(world), png(), alt="Ein Zelt")
+    assert piece.id is not None
+    restored = pieces.restore_revision(
+        world.session, actor=world.editor, piece_id=piece.id, number=1, expected_revision=2
+    )
+    assert (restored.revision, restored.media) == (3, [])
+    again = pieces.restore_revision(
+        world.session, actor=world.editor, piece_id=piece.id, number=2, expected_revision=3
+    )
+    assert again.revision == 4
+    assert [m["alt_text"] for m in again.media] == ["Ein Zelt"]
+    diff = pieces.diff_revisions(world.session, actor=world.editor, piece_id=piece.id, old=3, new=4)
+    assert diff.media == "--- media @ r3\n+++ media @ r4\n@@ -0,0 +1 @@\n+fest.png: Ein Zelt\n"
+    assert [p.part for p in diff.parts] == ["media"]
