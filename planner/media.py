@@ -326,6 +326,13 @@ def _unusable(name: str, err: images.NotAnImage) -> Message:
             name=name,
             format=err.format,
         )
+    if err.reason == "too_many_pixels":
+        return Message(
+            "media_too_many_pixels",
+            "the image {name!r} has more than {limit} pixels",
+            name=name,
+            limit=images.MAX_SOURCE_PIXELS,
+        )
     if err.reason == "damaged":
         return Message("media_damaged", "the image {name!r} is damaged", name=name)
     return Message(

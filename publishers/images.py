@@ -26,7 +26,7 @@ class NotAnImage(ValueError):
     """The bytes are no PNG, JPEG, GIF or WebP image and no PDF; the text says what they are.
 
     `reason` names the case for translations: "unknown", "pdf_cut_off", "format"
-    (another image format, named by `format`) or "damaged".
+    (another image format, named by `format`), "damaged" or "too_many_pixels".
     """
 
     def __init__(self, reason: str, text: str, *, format: str = "") -> None:
@@ -67,7 +67,10 @@ def sniff(content: bytes) -> str:
     """The type of `content` by its first bytes: an image type, PDF, or "" if neither."""
     if content.startswith(b"%PDF-"):
         return PDF_TYPE
-    opened = _open(content)
+    try:
+        opened = _open(content)
+    except NotAnImage:
+        return ""
     if opened is None:
         return ""
     with opened:
@@ -138,7 +141,10 @@ def fit(content: bytes, mime_type: str, limits: Limits) -> tuple[bytes, str]:
 
 def size_of(content: bytes) -> tuple[int, int]:
     """The width and height of an image in pixels; (0, 0) if it is none."""
-    opened = _open(content)
+    try:
+        opened = _open(content)
+    except NotAnImage:
+        return (0, 0)
     if opened is None:
         return (0, 0)
     with opened as image:
@@ -146,16 +152,24 @@ def size_of(content: bytes) -> tuple[int, int]:
 
 
 def _open(content: bytes) -> Image.Image | None:
+    """The image in `content`, not decoded yet; None if it is none. NotAnImage if it has
+    more pixels than any photo (a decompression bomb: small file, huge image)."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image = Image.open(io.BytesIO(content))
-        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombWarning):
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
+            raise _too_many_pixels() from err
+        except (UnidentifiedImageError, OSError, ValueError):
             return None
     if image.width * image.height > MAX_SOURCE_PIXELS:
         image.close()
-        return None
+        raise _too_many_pixels()
     return image
+
+
+def _too_many_pixels() -> NotAnImage:
+    return NotAnImage("too_many_pixels", f"the image has more than {MAX_SOURCE_PIXELS:,} pixels")
 
 
 def _without_metadata(image: Image.Image) -> Image.Image:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import ClassVar
@@ -40,6 +42,17 @@ def png(width: int = 40, height: int = 30, color: str = "red") -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), color).save(out, "PNG")
     return out.getvalue()
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that claims `width` x `height` pixels (its pixel data is missing)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"")
 
 
 def bitmap() -> bytes:
@@ -176,6 +189,10 @@ def test_a_file_that_is_no_image_is_refused_whatever_its_name(world: World) -> N
     assert bmp.value.fields["media"] == (
         "the file 'alt.bmp' is a BMP image; PNG, JPEG, GIF or WebP are taken"
     )
+    # A small file that would unpack to a huge image (a decompression bomb).
+    with pytest.raises(ValidationFailed) as bomb:
+        _upload(world, piece, png_header(20_000, 20_000), name="bombe.png")
+    assert bomb.value.fields["media"] == ("the image 'bombe.png' has more than 80000000 pixels")
     assert _stored(world.session) == []
 
 
