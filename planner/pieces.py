@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Unpack
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, delete, func, select
 
 from planner import audit, checks, notifications, submissions, workflow
 from planner.db import all_or_nothing
@@ -20,7 +20,16 @@ from planner.errors import (
     NothingToRestore,
     ValidationFailed,
 )
-from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User, utcnow
+from planner.models import (
+    Channel,
+    Comment,
+    EditorDraft,
+    Piece,
+    PieceStatus,
+    Revision,
+    User,
+    utcnow,
+)
 from planner.permissions import require
 from planner.schemas import PieceCreate, PieceUpdate, check_text, parse_input
 from planner.textdiff import Change, word_diff
@@ -118,13 +127,19 @@ def list_pieces(
 ) -> list[Piece]:
     """Pieces, most recently changed first."""
     require(actor, "view_pieces")
-    query = select(Piece)
+    latest_first = (col(Piece.updated_at).desc(), col(Piece.id).desc())
+    if limit is None:
+        query = select(Piece)
+        if status is not None:
+            query = query.where(Piece.status == status)
+        return list(session.exec(query.order_by(*latest_first).offset(offset)))
+    # The page's ids are sorted first and only their rows read: sorting the whole rows
+    # (texts and variants) of every piece in the state is what a page used to cost.
+    page = select(Piece.id)
     if status is not None:
-        query = query.where(Piece.status == status)
-    query = query.order_by(col(Piece.updated_at).desc(), col(Piece.id).desc()).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    return list(session.exec(query))
+        page = page.where(Piece.status == status)
+    page = page.order_by(*latest_first).offset(offset).limit(limit)
+    return list(session.exec(select(Piece).where(col(Piece.id).in_(page)).order_by(*latest_first)))
 
 
 @dataclass(frozen=True)
@@ -284,6 +299,12 @@ def edit_piece(
         session.flush()
         submissions.spend(
             session, actor=actor, token=token, action="revision", object_id=revision.id
+        )
+        # What the saver had typed is saved now: their draft of the piece is done with.
+        session.exec(
+            delete(EditorDraft).where(
+                col(EditorDraft.user_id) == author_id, col(EditorDraft.piece_id) == piece_id
+            )
         )
 
     try:

@@ -72,6 +72,10 @@ EDITOR_MEDIA_NEW_ALT = "editor_media_new_alt"
 EDITOR_MEDIA_ADD = "editor_media_add"
 EDITOR_MEDIA_ERROR = "editor_media_error"
 EDITOR_MEDIA_SHOWN = "editor_media_shown"  # (piece id, revision) the alt text fields show
+EDITOR_DRAFT_RESTORED = "editor_draft_restored"
+EDITOR_DRAFT_DISCARD = "editor_draft_discard"
+LINKED_POST = "linked_post"
+LINKED_POST_CLOSE = "linked_post_close"
 CAL_VIEW = "calendar_view"
 CAL_DATE = "calendar_date"
 CAL_CHANNEL = "calendar_channel"
@@ -96,6 +100,13 @@ CAL_SERIES_START = "calendar_series_start"
 CAL_SERIES_BUTTON = "calendar_series_button"
 CAL_SERIES_ERRORS = "calendar_series_errors"
 CAL_WEEK = "calendar_week"  # the week view's columns
+# The interactive calendar (its key gets the view, the day and the round appended) and the
+# same calendar as a list on a phone; the round is bumped after each drop or click.
+CAL_GRID = "calendar_grid"
+CAL_GRID_PHONE = "calendar_grid_phone"
+CAL_GRID_ROUND = "calendar_grid_round"
+CAL_GRID_REFUSED = "calendar_grid_refused"
+CAL_LEGEND = "calendar_legend"
 # Inbox, Board, Approvals
 INBOX_DEPARTMENT = "inbox_department"
 INBOX_URGENCY = "inbox_urgency"

@@ -19,7 +19,7 @@ from planner.errors import (
     ValidationFailed,
 )
 from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User
-from planner.ui import form_tokens, keys, links, moves, rendered, state
+from planner.ui import form_tokens, keys, links, moves, rendered, state, unsaved
 from planner.ui.comments import show_comments
 from planner.ui.media_section import show_media
 from planner.ui.plain import md
@@ -187,7 +187,7 @@ def _conflict(session: Session, user: User, piece: Piece) -> None:
         st.session_state.pop(keys.EDITOR_CONFLICT, None)
         st.rerun()
     if right.button(t("editor.reload"), key=keys.EDITOR_RELOAD):
-        st.session_state[keys.EDITOR_LOADED] = None
+        unsaved.discard(session, user, piece)
         st.rerun()
 
 
@@ -323,6 +323,7 @@ def render() -> None:
             or keys.EDITOR_TITLE not in st.session_state
         ):
             _fill(piece, planned)
+            unsaved.restore(session, user, piece, planned)
         others = {
             c.id: c.name
             for c in channels.list_channels(session, actor=user, include_disabled=False)
@@ -330,6 +331,7 @@ def render() -> None:
         }
         state.show_done(keys.EDITOR_DONE)
         links.show("piece", piece.id)
+        unsaved.keep(session, user, piece, planned)
         st.text(
             t(
                 "editor.state",
