@@ -11,6 +11,7 @@ from planner.models import PieceStatus
 from planner.rule_checks import RuleFinding
 from planner.ui import keys, links, moves, paging, rendered, rule_findings, state, tables
 from planner.ui.comments import show_comments
+from planner.ui.media_section import show_files
 from planner.ui.plain import md
 
 PAGE_SIZE = 20
@@ -99,6 +100,7 @@ def render() -> None:
         else:
             st.subheader(t("approvals.since", old=diff.old, new=diff.new))
         rendered.show_diff(diff, names)
+        show_files(session, user, piece)
         found: list[RuleFinding] = []
         in_view = editing.variant_channels(session, actor=user, piece_id=piece.id)
         if shown:
