@@ -127,13 +127,21 @@ def slug(text: str) -> str:
 
 
 def revision_images(session: Session, content: Piece | Revision) -> list[Media]:
-    """The images of a piece's content (with their alt texts) that the alt-text rule checks.
+    """The images of a piece's content (its current revision, or a stored one) with their
+    alt texts, as the alt-text rule checks them in the editor, at review and approval.
 
-    Pieces keep no images of their own yet, so this is empty; once media are stored with a
-    revision, return them here and every check (editor, review, approval) sees them. A
-    post's own media are checked at planning and claim as well (see `Subject.media`).
+    At claim, a post's message carries the approved revision's files already (and the
+    post's own media), so the engine checks those instead.
     """
-    return []
+    return [
+        Media(
+            url=f"media:{ref.get('id')}",
+            alt_text=str(ref.get("alt_text") or ""),
+            mime_type=str(ref.get("mime_type") or ""),
+        )
+        for ref in getattr(content, "media", None) or []
+        if str(ref.get("mime_type") or "").startswith("image/")
+    ]
 
 
 @dataclass(frozen=True)
@@ -890,9 +898,8 @@ def check_claimed(
             continue  # the engine fails a post whose revision is missing
         subject = subject_of(session, piece, channel, content=content, media=post.media)
         waived = overrides_of(session, post.piece_id, post.revision)
-        found = content_findings(
-            subject, rules, images=revision_images(session, content), overridden=waived
-        )
+        # The message's media are the approved revision's files and the post's own.
+        found = content_findings(subject, rules, overridden=waived)
         blocking = [f for f in found if f.blocks]
         if blocking:
             verdicts[post.post_id] = ClaimCheck(

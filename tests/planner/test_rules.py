@@ -199,7 +199,19 @@ def test_images_need_alt_text(world: World) -> None:
 
     (found,) = rule_checks.content_findings(subject, [rule])
     assert found.message.params["detail"].params["count"] == 1
-    assert rule_checks.revision_images(world.session, piece) == []  # no stored images yet
+    assert rule_checks.revision_images(world.session, piece) == []
+    # A revision's own files (the media library) are checked too; a PDF needs no alt text.
+    piece.media = [
+        {"id": 1, "filename": "a.png", "mime_type": "image/png", "alt_text": ""},
+        {"id": 2, "filename": "b.pdf", "mime_type": "application/pdf", "alt_text": ""},
+    ]
+    (own,) = rule_checks.content_findings(
+        rule_checks.subject_of(world.session, piece, feed),
+        [rule],
+        images=rule_checks.revision_images(world.session, piece),
+    )
+    assert own.message.params["detail"].params["count"] == 1
+    world.session.rollback()
 
 
 def test_the_variant_must_be_in_the_channels_language(world: World) -> None:
