@@ -20,7 +20,7 @@ from planner import planning, workflow
 from planner.models import PostStatus
 from planner.planning import CalendarEntry
 from planner.timezones import to_local
-from planner.ui.i18n import translate
+from planner.ui.i18n import hold_text, translate
 
 View = Literal["month", "week"]
 CardState = Literal["scheduled", "held", "published", "failed", "other"]
@@ -68,7 +68,7 @@ def _state_text(lang: str, entry: CalendarEntry, state: CardState) -> str:
     status = translate(lang, f"status.{entry.post.status}")
     if state == "held":
         assert entry.hold is not None
-        reason = translate(lang, f"hold.{entry.hold.name}")
+        reason = hold_text(lang, entry.hold)
         return translate(lang, "calendar.fc.held", reason=reason)
     return status
 
