@@ -108,10 +108,9 @@ def _rule_holds(session: Session, posts: Sequence[Post], *, now: datetime) -> di
     verdicts = rule_checks.forecast_holds(session, posts, now=now)
     held = {}
     for post_id, verdict in verdicts.items():
-        message = rule_checks.blocking_message(verdict.findings)
-        if message is not None:
+        if verdict.message is not None:
             timed = any(f.slot is not None for f in verdict.findings)
-            held[post_id] = RuleHold(message, verdict.until if timed else None)
+            held[post_id] = RuleHold(verdict.message, verdict.until if timed else None)
     return held
 
 

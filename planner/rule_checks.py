@@ -834,6 +834,7 @@ class ClaimCheck:
     reason: str = ""
     until: datetime | None = None
     findings: list[RuleFinding] = field(default_factory=list)
+    message: Message | None = None
 
 
 @dataclass(frozen=True)
@@ -947,20 +948,29 @@ def _verdicts(
         )
         blocking = [f for f in found if f.blocks]
         if blocking:
+            why = _joined(blocking)
             verdicts[post.post_id] = ClaimCheck(
-                f"held by a publishing rule: {_joined(blocking)}", at + CONTENT_RECHECK, blocking
+                f"held by a publishing rule: {why}", at + CONTENT_RECHECK, blocking, why
             )
             continue
-        timed = [
-            f
-            for f in time_findings(
-                subject, rules, at=at, taken=taken[post.channel_id], tz_name=tz_name
-            )
-            if f.blocks
-        ]
-        if timed:
+        try:
+            timed = [
+                f
+                for f in time_findings(
+                    subject, rules, at=at, taken=taken[post.channel_id], tz_name=tz_name
+                )
+                if f.blocks
+            ]
+        except ValidationFailed:  # the time rules leave no time at all
+            why = Message("rule_no_slot", "the rules leave no time to publish")
             verdicts[post.post_id] = ClaimCheck(
-                f"held by a publishing rule: {_joined(timed)}", timed[0].slot, timed
+                f"held by a publishing rule: {why}", at + CONTENT_RECHECK, [], why
+            )
+            continue
+        if timed:
+            why = _joined(timed)
+            verdicts[post.post_id] = ClaimCheck(
+                f"held by a publishing rule: {why}", timed[0].slot, timed, why
             )
             continue
         taken[post.channel_id] = sorted([*taken[post.channel_id], at])

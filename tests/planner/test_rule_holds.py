@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, event
 
 from planner import planning, rule_checks
-from planner.models import Piece, Post
+from planner.errors import Message
+from planner.models import Piece, Post, PostStatus
 from tests.conftest import World, utc
 from tests.planner.test_rules import QUIET, _approved, _channel, _due, _reload, _rule, _run
 
@@ -183,3 +184,22 @@ def test_without_rules_nothing_is_held_by_a_rule(world: World) -> None:
     entry = _entry(world, post, days=4000)
     assert entry.hold is None
     assert planning.held_posts(world.session, actor=world.editor, now=post.publish_at) == []
+
+
+def test_rules_that_leave_no_time_hold_the_post_and_say_so(world: World, engine: Engine) -> None:
+    feed = _channel(world)
+    piece = _approved(world, feed)
+    now = utc(2030, 1, 15, 10)
+    post = _due(world, piece, feed, now - timedelta(minutes=1))
+    every_day = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    _rule(world, "Nie", "quiet_hours", settings={"days": every_day})
+
+    (held,) = planning.held_posts(world.session, actor=world.editor, now=now)
+    assert held.reason == planning.RuleHold(
+        Message("rule_no_slot", "the rules leave no time to publish")
+    )
+    (outcome,) = _run(engine, now)
+    stored = _reload(engine, post)
+    assert (outcome.outcome, stored.status) == ("rule", PostStatus.planned)
+    assert stored.last_error == held.reason.value
+    assert stored.next_attempt_at == now + rule_checks.CONTENT_RECHECK
