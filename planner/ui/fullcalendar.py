@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any, Literal
 
 from planner import planning, workflow
@@ -64,13 +65,21 @@ def card_state(entry: CalendarEntry) -> CardState:
     return "other"
 
 
-def _state_text(lang: str, entry: CalendarEntry, state: CardState) -> str:
-    status = translate(lang, f"status.{entry.post.status}")
-    if state == "held":
-        assert entry.hold is not None
-        reason = translate(lang, f"hold.{entry.hold.name}")
+@cache
+def _text(lang: str, key: str) -> str:
+    """A text of the cards without values, looked up once per language (a month has up to
+    `planning.CALENDAR_LIMIT` cards, drawn on every run)."""
+    return translate(lang, key)
+
+
+@cache
+def _state_words(lang: str, status: PostStatus, hold: planning.HoldReason | None) -> str:
+    """What a card says the engine does with its post (held for `hold`, or its status),
+    once per language and state."""
+    if hold is not None:
+        reason = translate(lang, f"hold.{hold.name}")
         return translate(lang, "calendar.fc.held", reason=reason)
-    return status
+    return translate(lang, f"status.{status}")
 
 
 def short_name(name: str) -> str:
@@ -95,12 +104,11 @@ def post_event(
     `movable` cards may be dragged to another time."""
     state = card_state(entry)
     colour = COLOURS[state]
-    title = translate(
-        lang,
-        "calendar.fc.card",
+    # The card's text with its values, as `translate` fills it (none is an amount).
+    title = _text(lang, "calendar.fc.card").format(
         channel=short_name(entry.channel_name),
         title=entry.piece_title,
-        state=_state_text(lang, entry, state),
+        state=_state_words(lang, entry.post.status, entry.hold if state == "held" else None),
     )
     return {
         "id": str(entry.post.id),
