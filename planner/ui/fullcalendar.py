@@ -26,8 +26,9 @@ from planner.ui.i18n import translate
 View = Literal["month", "week"]
 CardState = Literal["scheduled", "held", "published", "failed", "other"]
 
-# Card colours by what the publishing engine does with the post; white text on each has a
-# contrast of at least 4.5:1. The state is also written on the card: colour is never alone.
+# Card colours by what the publishing engine does with the post; white text (CARD_TEXT) on
+# each has a contrast of at least 4.5:1. The state is also written on the card: colour is
+# never alone.
 COLOURS: dict[str, str] = {
     "scheduled": "#1a5a96",
     "held": "#8a4500",
@@ -35,6 +36,7 @@ COLOURS: dict[str, str] = {
     "failed": "#b00020",
     "other": "#545454",
 }
+CARD_TEXT = "#ffffff"  # every card's text: one option of the calendar, not one per card
 # Background marks of days and slots (pale, under dark text).
 MARKS: dict[str, str] = {"free": "#dcefe0", "crowded": "#fbe0bd", "slot": "#c4e3cc"}
 SLOT_LENGTH = timedelta(minutes=30)  # how long a free slot of a slot plan is drawn
@@ -113,13 +115,12 @@ def post_event(
     return {
         "id": str(entry.post.id),
         "title": title,
+        # Timed (FullCalendar reads that from the start's time); the white text and the
+        # fixed length are the calendar's options: a month sends up to 2 000 cards twice.
         "start": _wall_clock(entry.post.publish_at, tz_name),
-        "allDay": False,
         "backgroundColor": colour,
         "borderColor": colour,
-        "textColor": "#ffffff",
         "startEditable": movable,
-        "durationEditable": False,
         "classNames": ["planner-post", f"planner-{state}"],
         "extendedProps": {
             "post": entry.post.id,
@@ -305,6 +306,8 @@ def options(
         "headerToolbar": {"left": "", "center": "title", "right": ""},
         "eventDisplay": "block",
         "eventTimeFormat": _TIME_FORMAT,
+        "eventTextColor": CARD_TEXT,
+        "eventDurationEditable": False,
         "editable": False,
         "navLinks": False,
         "selectable": False,
