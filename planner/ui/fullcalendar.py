@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
 from typing import Any, Literal
 
 from planner import planning, workflow
@@ -67,21 +66,26 @@ def card_state(entry: CalendarEntry) -> CardState:
     return "other"
 
 
-@cache
-def _text(lang: str, key: str) -> str:
-    """A text of the cards without values, looked up once per language (a month has up to
-    `planning.CALENDAR_LIMIT` cards, drawn on every run)."""
-    return translate(lang, key)
+class CardTexts:
+    """The words of one run's cards in `lang`, each looked up once: a month has up to
+    `planning.CALENDAR_LIMIT` cards, and most share their few states."""
 
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.card = translate(lang, "calendar.fc.card")
+        self._states: dict[tuple[PostStatus, planning.HoldReason | None], str] = {}
 
-@cache
-def _state_words(lang: str, status: PostStatus, hold: planning.HoldReason | None) -> str:
-    """What a card says the engine does with its post (held for `hold`, or its status),
-    once per language and state."""
-    if hold is not None:
-        reason = translate(lang, f"hold.{hold.name}")
-        return translate(lang, "calendar.fc.held", reason=reason)
-    return translate(lang, f"status.{status}")
+    def state(self, status: PostStatus, hold: planning.HoldReason | None) -> str:
+        """What a card says the engine does with its post: held for `hold`, or its status."""
+        key = (status, hold)
+        if key not in self._states:
+            if hold is None:
+                words = translate(self.lang, f"status.{status}")
+            else:
+                reason = translate(self.lang, f"hold.{hold.name}")
+                words = translate(self.lang, "calendar.fc.held", reason=reason)
+            self._states[key] = words
+        return self._states[key]
 
 
 def short_name(name: str) -> str:
@@ -100,17 +104,19 @@ def post_event(
     lang: str,
     tz_name: str,
     movable: bool = False,
+    texts: CardTexts | None = None,
 ) -> dict[str, Any]:
     """One post as a FullCalendar event: a card with the channel's short name, the piece's
     title and what the engine does with it (in words, and in its state's colour);
-    `movable` cards may be dragged to another time."""
+    `movable` cards may be dragged to another time. `texts`: the run's words in `lang`."""
     state = card_state(entry)
     colour = COLOURS[state]
+    words = texts if texts is not None and texts.lang == lang else CardTexts(lang)
     # The card's text with its values, as `translate` fills it (none is an amount).
-    title = _text(lang, "calendar.fc.card").format(
+    title = words.card.format(
         channel=short_name(entry.channel_name),
         title=entry.piece_title,
-        state=_state_words(lang, entry.post.status, entry.hold if state == "held" else None),
+        state=words.state(entry.post.status, entry.hold if state == "held" else None),
     )
     return {
         "id": str(entry.post.id),
@@ -233,12 +239,14 @@ def events(
     """Everything the calendar draws for the `days` from `first`: the posts' cards (those
     in `movable`, by post id, may be dragged), the free and crowded days, and the free
     slots given (aware instants, e.g. of a weekly slot plan)."""
+    texts = CardTexts(lang)
     cards = [
         post_event(
             entry,
             lang=lang,
             tz_name=tz_name,
             movable=entry.post.id in movable,
+            texts=texts,
         )
         for entry in entries
     ]
