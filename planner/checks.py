@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
+from planner import rule_checks
 from planner.channels import build_adapter
 from planner.errors import ConfigurationError, Message, ValidationFailed
 from planner.models import Channel, Piece, PieceStatus, Post, PostStatus, Revision, User
@@ -38,7 +39,11 @@ def outgoing_post(
     variants: Mapping[str, str],
     tags: Sequence[str],
 ) -> OutgoingPost:
-    """What the adapter of channel `channel_id` is sent: its variant, or the master text."""
+    """What the adapter of channel `channel_id` is sent: its variant, or the master text.
+
+    Each of `media` is a URL's (`url`) or a file uploaded to the planner (no `url`; its
+    `filename` and, for sending, its `content`).
+    """
     return OutgoingPost(
         post_id=post_id,
         title=title,
@@ -48,6 +53,8 @@ def outgoing_post(
                 url=str(m.get("url", "")),
                 alt_text=str(m.get("alt_text", "")),
                 mime_type=str(m.get("mime_type", "")),
+                filename=str(m.get("filename", "")),
+                content=bytes(m.get("content") or b""),
             )
             for m in media
         ],
@@ -62,10 +69,12 @@ def content_post(
     post_id: int = 0,
     media: Sequence[Mapping[str, Any]] = (),
 ) -> OutgoingPost:
-    """What `channel` would be sent of a piece's current content or of a stored revision."""
+    """What `channel` would be sent of a piece's current content or of a stored revision:
+    its own uploaded files (without their bytes), then the post's `media`."""
     assert channel.id is not None
+    files = [*content.media, *media]
     return outgoing_post(
-        post_id, channel.id, media, content.title, content.body, content.variants, content.tags
+        post_id, channel.id, files, content.title, content.body, content.variants, content.tags
     )
 
 
@@ -219,3 +228,21 @@ def require_plannable(session: Session, *, actor: User, piece: Piece, channel: C
     if piece.status in _BEING_WRITTEN:
         return
     require_accepted(session, actor=actor, piece=piece, channels=[channel])
+
+
+def require_releasable(session: Session, *, actor: User, piece: Piece) -> None:
+    """Raise ValidationFailed unless every channel the piece goes out on accepts its text
+    ("channel") and no publishing rule blocks it there ("rules", overrides honoured):
+    what review and approval require."""
+    channels = piece_channels(session, actor=actor, piece=piece)
+    problems: dict[str, str] = {}
+    try:
+        require_accepted(session, actor=actor, piece=piece, channels=channels)
+    except ValidationFailed as err:
+        problems.update(err.fields)
+    try:
+        rule_checks.require_no_blocking(session, actor=actor, piece=piece, channels=channels)
+    except ValidationFailed as err:
+        problems.update(err.fields)
+    if problems:
+        raise ValidationFailed(problems)

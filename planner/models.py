@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from planner.dbtypes import UTCDateTime, enum_type, json_type
@@ -164,6 +164,12 @@ class Piece(SQLModel, table=True):
         default=PieceStatus.draft, sa_type=enum_type(PieceStatus), index=True
     )
     revision: int = Field(default=1)
+    # The files of the current revision, in order: {"id": MediaFile id, "alt_text": ...,
+    # "mime_type": ..., "filename": ...}. The alt text belongs to the revision, so changing
+    # it is a new revision like any edit.
+    media: list[dict[str, Any]] = Field(
+        default_factory=list, sa_type=json_type(), sa_column_kwargs={"server_default": "[]"}
+    )
     approved_revision: int | None = None
     approved_by_id: int | None = Field(default=None, foreign_key="users.id")
     approved_at: datetime | None = _ts()
@@ -187,8 +193,35 @@ class Revision(SQLModel, table=True):
     due_date: date | None = None
     campaign: str = Field(default="", max_length=120)
     tags: list[str] = Field(default_factory=list, sa_type=json_type())
+    # The files of this version with their alt text (as `Piece.media`): an approval holds
+    # for exactly these.
+    media: list[dict[str, Any]] = Field(
+        default_factory=list, sa_type=json_type(), sa_column_kwargs={"server_default": "[]"}
+    )
     author_id: int = Field(foreign_key="users.id")
     note: str = Field(default="", max_length=500)
+    created_at: datetime = _created()
+
+
+class MediaFile(SQLModel, table=True):
+    """An image or document uploaded for a piece: its checked bytes, never changed.
+
+    Images are stored re-encoded without metadata (EXIF); revisions refer to a file by id
+    together with its alt text.
+    """
+
+    __tablename__ = "media_files"
+
+    id: int | None = Field(default=None, primary_key=True)
+    piece_id: int = Field(foreign_key="pieces.id", index=True)
+    filename: str = Field(max_length=200)
+    mime_type: str = Field(max_length=64)
+    size: int
+    width: int = Field(default=0)
+    height: int = Field(default=0)
+    sha256: str = Field(max_length=64)
+    content: bytes = Field(sa_type=LargeBinary, nullable=False)
+    uploaded_by_id: int = Field(foreign_key="users.id")
     created_at: datetime = _created()
 
 
@@ -449,3 +482,41 @@ class EditorDraft(SQLModel, table=True):
     body: str = Field(default="", sa_type=Text)
     variants: dict[str, str] = Field(default_factory=dict, sa_type=json_type())
     updated_at: datetime = _created()
+
+
+class PublishingRule(SQLModel, table=True):
+    """One of the organisation's publishing rules (guidelines as code), see `planner.rules`.
+
+    `scope` names the channels, departments, campaigns and audiences it applies to (an
+    empty list: all); `settings` holds what its `kind` needs (terms, hours, a cap ...).
+    """
+
+    __tablename__ = "publishing_rules"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, unique=True)
+    kind: str = Field(max_length=32)
+    severity: str = Field(max_length=8)
+    scope: dict[str, Any] = Field(default_factory=dict, sa_type=json_type())
+    settings: dict[str, Any] = Field(default_factory=dict, sa_type=json_type())
+    message_de: str = Field(default="", sa_type=Text)
+    message_en: str = Field(default="", sa_type=Text)
+    enabled: bool = Field(default=True)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class RuleOverride(SQLModel, table=True):
+    """An approver's written decision that a blocking rule does not stop one revision of a
+    piece (on one channel, or on every channel when `channel_id` is None)."""
+
+    __tablename__ = "rule_overrides"
+
+    id: int | None = Field(default=None, primary_key=True)
+    piece_id: int = Field(foreign_key="pieces.id", index=True)
+    revision: int
+    rule_id: int = Field(foreign_key="publishing_rules.id", index=True)
+    channel_id: int | None = Field(default=None, foreign_key="channels.id")
+    justification: str = Field(sa_type=Text)
+    approver_id: int = Field(foreign_key="users.id")
+    created_at: datetime = _created()

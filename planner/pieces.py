@@ -10,7 +10,7 @@ from typing import Any, Unpack
 
 from sqlmodel import Session, col, delete, func, select
 
-from planner import audit, checks, notifications, submissions, workflow
+from planner import audit, checks, notifications, rule_checks, rules, submissions, workflow
 from planner.db import all_or_nothing
 from planner.errors import (
     EditConflict,
@@ -63,6 +63,8 @@ class RevisionDiff:
     campaign: str
     tags: str
     parts: tuple[PartDiff, ...] = ()
+    # The files, one "name: alt text" a line.
+    media: str = ""
 
     @property
     def changed(self) -> bool:
@@ -77,6 +79,7 @@ class RevisionDiff:
             self.due_date,
             self.campaign,
             self.tags,
+            self.media,
         )
 
     @property
@@ -94,6 +97,12 @@ def revision_note(note: str) -> str:
         return Message("note_created", "created")
     if found := re.fullmatch(r"created from idea #(\d+)", note):
         return Message("note_created_from_idea", "created from idea #{idea}", idea=int(found[1]))
+    if found := re.fullmatch(r"attached (.+)", note, re.DOTALL):
+        return Message("note_attached", "attached {name}", name=found[1])
+    if found := re.fullmatch(r"removed (.+)", note, re.DOTALL):
+        return Message("note_removed", "removed {name}", name=found[1])
+    if found := re.fullmatch(r"alt text of (.+)", note, re.DOTALL):
+        return Message("note_alt_text", "alt text of {name}", name=found[1])
     if found := re.fullmatch(r"restored revision (\d+)", note):
         return Message("note_restored", "restored revision {number}", number=int(found[1]))
     return note
@@ -180,6 +189,7 @@ def revision_of(piece: Piece, *, author_id: int, note: str) -> Revision:
         due_date=piece.due_date,
         campaign=piece.campaign,
         tags=list(piece.tags),
+        media=[dict(m) for m in piece.media],
         author_id=author_id,
         note=note,
     )
@@ -233,6 +243,7 @@ def edit_piece(
     expected_revision: int,
     data: dict[str, Any],
     token: str | None = None,
+    media: list[dict[str, Any]] | None = None,
 ) -> Piece:
     """Save a new revision of a piece.
 
@@ -260,6 +271,7 @@ def edit_piece(
         or ("due_date" in update.model_fields_set and update.due_date != piece.due_date)
         or (update.campaign is not None and update.campaign != piece.campaign)
         or (update.tags is not None and update.tags != piece.tags)
+        or (media is not None and media != piece.media)
     )
     if not changed:
         return piece
@@ -279,6 +291,8 @@ def edit_piece(
             piece.campaign = update.campaign
         if update.tags is not None:
             piece.tags = update.tags
+        if media is not None:  # a restored revision's files (`planner.media` changes them)
+            piece.media = media
         piece.revision += 1
         revision = revision_of(piece, author_id=author_id, note=update.note)
         session.add(revision)
@@ -312,6 +326,48 @@ def edit_piece(
         # Said in revisions, the numbers the editor sees, and with the text kept.
         raise EditConflict("piece", piece_id, expected_revision, piece.revision, update) from err
     return piece
+
+
+def add_utm_parameters(
+    session: Session, *, actor: User, piece_id: int, expected_revision: int
+) -> Piece:
+    """The UTM rule's fix: give every link the piece sends on each of its channels the UTM
+    parameters it lacks (source: the channel, medium: the rule's, campaign: the piece's),
+    saved as a new revision; a channel without a variant gets one from the master text."""
+    piece = get_piece(session, actor=actor, piece_id=piece_id)
+    if not piece.campaign.strip():
+        raise ValidationFailed(
+            {
+                "campaign": Message(
+                    "utm_without_campaign",
+                    "piece {piece} has no campaign to name in its links",
+                    piece=piece_id,
+                )
+            }
+        )
+    mediums = [r.settings["medium"] for r in rules.enabled_rules(session) if r.kind == "utm_links"]
+    variants: dict[int, str] = {}
+    for channel in checks.piece_channels(session, actor=actor, piece=piece):
+        assert channel.id is not None
+        text = piece.variants.get(str(channel.id)) or piece.body
+        fixed = rule_checks.with_utm(
+            text,
+            source=rule_checks.slug(channel.name),
+            medium=mediums[0] if mediums else "social",
+            campaign=rule_checks.slug(piece.campaign),
+        )
+        if fixed != text:
+            variants[channel.id] = fixed
+    if not variants:
+        return piece
+    kept = {int(k): v for k, v in piece.variants.items() if k.isdigit()}
+    return edit_piece(
+        session,
+        actor=actor,
+        piece_id=piece_id,
+        expected_revision=expected_revision,
+        data={"variants": {**kept, **variants}, "note": "UTM parameters added to links"},
+    )
 
 
 def authors(session: Session, piece_id: int) -> set[int]:
@@ -348,11 +404,12 @@ def _move(
 
 
 def submit_piece(session: Session, *, actor: User, piece_id: int, note: str = "") -> Piece:
-    """Send a draft to review; every channel it goes out on must accept its text."""
+    """Send a draft to review; every channel it goes out on must accept its text, and no
+    publishing rule may block it (unless an approver overrode that finding)."""
     piece = get_piece(session, actor=actor, piece_id=piece_id)
 
     def guard() -> None:
-        checks.require_accepted(session, actor=actor, piece=piece)
+        checks.require_releasable(session, actor=actor, piece=piece)
 
     return _apply(session, piece, "submit", actor=actor, note=note, guard=guard)
 
@@ -362,7 +419,8 @@ def approve_piece(
 ) -> Piece:
     """Approve exactly `revision`, the version the approver read; never one's own work.
 
-    Every channel the piece goes out on must accept its text.
+    Every channel the piece goes out on must accept its text, and no publishing rule may
+    block it (unless an approver overrode that finding).
     """
     piece = get_piece(session, actor=actor, piece_id=piece_id)
 
@@ -374,7 +432,7 @@ def approve_piece(
                 f"{actor.username!r} wrote or edited piece {piece_id} and so may not approve "
                 "it; another approver must (four-eyes rule)"
             )
-        checks.require_accepted(session, actor=actor, piece=piece)
+        checks.require_releasable(session, actor=actor, piece=piece)
 
     def bind_approval() -> None:
         piece.approved_revision = piece.revision
@@ -504,6 +562,7 @@ def _diff(
         ("due_date", None, due(a), due(b)),
         ("campaign", None, a.campaign if a else "", b.campaign),
         ("tags", None, _lines(a.tags if a else []), _lines(b.tags)),
+        ("media", None, _media_lines(a), _media_lines(b)),
     ]
     parts = tuple(
         PartDiff(name, tuple(word_diff(before, after)), channel_id)
@@ -522,11 +581,21 @@ def _diff(
         # One tag a line, so the diff names each tag added or removed.
         tags=part("tags", _lines(a.tags if a else []), _lines(b.tags)),
         parts=parts,
+        media=part("media", _media_lines(a), _media_lines(b)),
     )
 
 
 def _lines(items: list[str]) -> str:
     return "".join(f"{item}\n" for item in items)
+
+
+def _media_lines(rev: Revision | None) -> str:
+    """A revision's files, one "name: alt text" a line (a new alt text is a changed line)."""
+    return (
+        "".join(f"{m.get('filename', '')}: {m.get('alt_text', '')}\n" for m in rev.media)
+        if rev
+        else ""
+    )
 
 
 def diff_revisions(
@@ -571,7 +640,8 @@ def review_diff(
 def restore_revision(
     session: Session, *, actor: User, piece_id: int, number: int, expected_revision: int
 ) -> Piece:
-    """Save an old revision's content as a new revision (history is never rewritten).
+    """Save an old revision's content, its files too, as a new revision (history is never
+    rewritten).
 
     Raises NothingToRestore when the piece already has exactly that content.
     """
@@ -593,11 +663,12 @@ def restore_revision(
             "tags": list(rev.tags),
             "note": f"restored revision {number}",
         },
+        media=[dict(m) for m in rev.media],
     )
 
 
 def _content(obj: Piece | Revision) -> tuple[Any, ...]:
-    return (obj.title, obj.body, obj.variants, obj.due_date, obj.campaign, obj.tags)
+    return (obj.title, obj.body, obj.variants, obj.due_date, obj.campaign, obj.tags, obj.media)
 
 
 def add_comment(

@@ -18,6 +18,7 @@ from planner.cli import (
     pieces,
     plan,
     posts,
+    rules,
     settings,
     setup,
 )
@@ -37,6 +38,7 @@ MODULES = (
     settings,
     channels,
     posts,
+    rules,
     notifications,
 )
 

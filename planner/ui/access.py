@@ -32,6 +32,7 @@ ACTIONS = {
     "departments": "manage_departments",
     "channels": "manage_channels",
     "settings": "change_settings",
+    "rules": "manage_rules",
 }
 
 
