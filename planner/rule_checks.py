@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import func
@@ -1021,8 +1021,28 @@ def check_claimed(
     return _verdicts(session, posts, rules, taken=taken, now=now, with_files=False)
 
 
+class PlannedPost(Protocol):
+    """What a forecast reads of a post (a stored post, or the calendar's narrow row)."""
+
+    @property
+    def id(self) -> int | None:
+        """The post's id."""
+
+    @property
+    def channel_id(self) -> int:
+        """Its channel."""
+
+    @property
+    def publish_at(self) -> datetime:
+        """When it is due."""
+
+    @property
+    def status(self) -> PostStatus:
+        """Its status."""
+
+
 def forecast_holds(
-    session: Session, posts: Sequence[Post], *, now: datetime
+    session: Session, posts: Sequence[PlannedPost], *, now: datetime
 ) -> dict[int, ClaimCheck]:
     """What `check_claimed` will say about planned posts when the engine claims them (at
     their time, or now for one overdue), by post id (only the held): for the calendar and
