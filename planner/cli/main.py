@@ -18,6 +18,7 @@ from planner.cli import (
     pieces,
     plan,
     posts,
+    report,
     settings,
     setup,
 )
@@ -34,6 +35,7 @@ MODULES = (
     pieces,
     plan,
     audit,
+    report,
     settings,
     channels,
     posts,
