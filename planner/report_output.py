@@ -398,6 +398,11 @@ def process_html(
     return page.document(lang)
 
 
+def _person(account: str, name: str) -> str:
+    """A person as the audit knows them: their display name and account, or the account."""
+    return f"{name} ({account})" if name and name != account else account
+
+
 def approvals_html(
     report: ApprovalsReport, *, texts: Mapping[str, str] | None = None, lang: str = "en"
 ) -> str:
@@ -415,7 +420,7 @@ def approvals_html(
         [page.t(k) for k in ("when", "approver", "piece", "revision", "title_col", "event")],
         [
             [format_local(a.at, tz),
-             f"{a.approver_name} ({a.approver})" if a.approver_name else a.approver,
+             _person(a.approver, a.approver_name),
              f"#{a.piece_id}", "" if a.revision is None else a.revision, a.title, a.event_id]
             for a in report.approvals
         ],

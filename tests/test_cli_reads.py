@@ -200,6 +200,7 @@ def _all(shows: tuple[str, ...], *roles: str) -> dict[str, tuple[str, ...]]:
 _IDEAS = (MKT_IDEA, HR_IDEA)
 _READERS = ("editor", "approver", "admin")
 _POSTS = (MKT_URL, HR_URL, MKT_ERROR, HR_ERROR)
+_PERIOD = ["--since", "2020-01-01", "--until", "2040-12-31"]
 
 READS: dict[tuple[str, ...], Read] = {
     ("users", "list"): Read(lambda o: [], ("hrcontrib",), _all(("hrcontrib",), "admin")),
@@ -244,6 +245,16 @@ READS: dict[tuple[str, ...], Read] = {
     ),
     ("status",): Read(lambda o: [], ("failed: 2",), _all(("failed: 2",), *_READERS)),
     ("publish-due",): Read(lambda o: ["--dry-run"], ("dry run",), _all(("dry run",), *_READERS)),
+    # The process report: editors and admins (approvers review, they do not run the desk).
+    ("report", "process"): Read(
+        lambda o: _PERIOD,
+        ("ideas_by_department",),
+        _all(("ideas_by_department",), "editor", "admin"),
+    ),
+    # The period report for audits verifies the audit chain: admins.
+    ("report", "approvals"): Read(
+        lambda o: _PERIOD, ("chain intact",), _all(("chain intact",), "admin")
+    ),
 }
 
 
