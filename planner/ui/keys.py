@@ -192,3 +192,11 @@ NOTIFICATIONS_IN_APP = "notifications_in_app_"  # + kind
 NOTIFICATIONS_EMAIL = "notifications_email_"  # + kind
 NOTIFICATIONS_SAVE = "notifications_save"
 NOTIFICATIONS_DONE = "notifications_done"
+
+# process
+PROCESS_FROM = "process_from"
+PROCESS_TO = "process_to"
+PROCESS_CSV = "process_csv"
+PROCESS_HTML = "process_html"
+PROCESS_AUDIT_CSV = "process_audit_csv"
+PROCESS_AUDIT_HTML = "process_audit_html"
