@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from planner import (
+    approvals_report,
     audit,
     channels,
     cli,
@@ -28,6 +29,7 @@ from planner import (
     org_settings,
     pieces,
     planning,
+    process,
     publishing,
     users,
 )
@@ -409,6 +411,18 @@ SERVICE_READS: dict[str, tuple[Reader, tuple[str, ...]]] = {
         ("admin",),
     ),
     "audit.list_events": (lambda s, a, o: audit.list_events(s, actor=a), _READERS),
+    "process.process_report": (
+        lambda s, a, o: process.process_report(
+            s, actor=a, since=utc(2020, 1, 1), until=utc(2040, 1, 1)
+        ),
+        ("editor", "admin"),
+    ),
+    "approvals_report.approvals_report": (
+        lambda s, a, o: approvals_report.approvals_report(
+            s, actor=a, since=utc(2020, 1, 1), until=utc(2040, 1, 1)
+        ),
+        ("admin",),
+    ),
     "audit.visible_events": (lambda s, a, o: audit.visible_events(s, actor=a), EVERYONE),
     "editing.display_names": (
         lambda s, a, o: editing.display_names(s, actor=a, user_ids={a.id or 0}),
