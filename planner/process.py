@@ -26,10 +26,9 @@ Medians and 90th percentiles interpolate linearly between the closest ranks (the
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import String, cast
 from sqlalchemy import select as sa_select
@@ -202,12 +201,11 @@ class ProcessReport:
     reviews: list[Review]
     overrides: list[Override]
     post_problems: list[PostProblem]
-    late: list[Review] = field(init=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "late", [r for r in self.reviews if r.working_days > self.target_days]
-        )
+    @property
+    def late(self) -> list[Review]:
+        """The reviews that took more working days than the target."""
+        return [r for r in self.reviews if r.working_days > self.target_days]
 
     @property
     def change_requests(self) -> int:
@@ -326,7 +324,11 @@ def process_report(
     )
 
 
-def _within(since: datetime, until: datetime) -> Any:
+InPeriod = Callable[[datetime], bool]
+
+
+def _within(since: datetime, until: datetime) -> InPeriod:
+    """Whether an instant falls in [since, until)."""
     return lambda at: since <= at < until
 
 
@@ -441,7 +443,7 @@ def _stays(events: Sequence[AuditEvent]) -> list[Stay]:
     return stays
 
 
-def _state_times(stays: Mapping[int, list[Stay]], in_period: Any) -> list[StateTime]:
+def _state_times(stays: Mapping[int, list[Stay]], in_period: InPeriod) -> list[StateTime]:
     lasted: dict[PieceStatus, list[timedelta]] = defaultdict(list)
     for piece_stays in stays.values():
         for state, entered, left in piece_stays:
@@ -458,7 +460,7 @@ def _cycles(
     events: Mapping[int, list[AuditEvent]],
     pieces: Mapping[int, Piece],
     idea_times: Mapping[int, datetime],
-    in_period: Any,
+    in_period: InPeriod,
 ) -> dict[str, Spread]:
     spans: dict[str, list[timedelta]] = {name: [] for name in CYCLES}
     for piece_id, piece_events in events.items():
@@ -479,7 +481,7 @@ def _cycles(
 
 
 def _reviewed(
-    events: Mapping[int, list[AuditEvent]], pieces: Mapping[int, Piece], in_period: Any
+    events: Mapping[int, list[AuditEvent]], pieces: Mapping[int, Piece], in_period: InPeriod
 ) -> list[Rework]:
     reviewed = []
     for piece_id, piece_events in sorted(events.items()):

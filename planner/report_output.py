@@ -17,7 +17,7 @@ from typing import IO
 
 from planner.approvals_report import ApprovalsReport
 from planner.csvio import cell
-from planner.process import CYCLES, ProcessReport, Spread
+from planner.process import CYCLES, IdeaCounts, ProcessReport, Spread
 from planner.timezones import format_local
 
 _COMMON_TEXTS = {
@@ -307,15 +307,12 @@ def process_html(
     def rate(value: float | None) -> str:
         return "" if value is None else page.number(value * 100) + " %"
 
-    def counts_rows(groups: Iterable[object], blank: str) -> list[list[object]]:
-        rows: list[list[object]] = []
-        for c in groups:
-            rows.append(
-                [getattr(c, "name") or blank]  # noqa: B009
-                + [getattr(c, m) for m in ("submitted", "accepted", "rejected", "merged", "open")]
-                + [rate(getattr(c, "acceptance_rate"))]  # noqa: B009
-            )
-        return rows
+    def counts_rows(groups: Iterable[IdeaCounts], blank: str) -> list[list[object]]:
+        return [
+            [c.name or blank, c.submitted, c.accepted, c.rejected, c.merged, c.open,
+             rate(c.acceptance_rate)]
+            for c in groups
+        ]  # fmt: skip
 
     head = [page.t(k) for k in ("group", "submitted", "accepted", "rejected", "merged", "open")]
     head.append(page.t("acceptance_rate"))
