@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import csv
 import html
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, time, timedelta
 from typing import IO
 
 from planner.approvals_report import ApprovalsReport
 from planner.csvio import cell
 from planner.process import CYCLES, IdeaCounts, ProcessReport, Spread
-from planner.timezones import format_local
+from planner.timezones import format_local, to_local
 
 _COMMON_TEXTS = {
     "period": "Period: {since} to {until} ({zone})",
     "made": "Made {at} by the editorial planner.",
     "none": "None in this period.",
     "decimal_mark": ".",
+    "date_format": "%Y-%m-%d",
+    "datetime_format": "%Y-%m-%d %H:%M %Z",
 }
 
 PROCESS_TEXTS: dict[str, str] = {
@@ -242,9 +244,22 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 class _Page:
     """An HTML document being written: every text passes `html.escape`."""
 
-    def __init__(self, texts: Mapping[str, str], defaults: Mapping[str, str]) -> None:
+    def __init__(self, texts: Mapping[str, str], defaults: Mapping[str, str], tz: str) -> None:
         self.texts = {**defaults, **texts}
+        self.tz = tz
         self.parts: list[str] = []
+
+    def when(self, at: datetime) -> str:
+        """An instant in the report's zone, as the report's language writes it."""
+        return to_local(at, self.tz).strftime(self.texts["datetime_format"])
+
+    def bound(self, at: datetime, *, end: bool = False) -> str:
+        """A bound of the period: a day where it falls on midnight (an end: the day
+        before, the last one included), else the moment."""
+        local = to_local(at, self.tz)
+        if local.time() != time(0):
+            return self.when(at)
+        return (local - timedelta(days=1) if end else local).strftime(self.texts["date_format"])
 
     def t(self, key: str, **values: object) -> str:
         text = self.texts[key]
@@ -289,20 +304,20 @@ class _Page:
         )
 
 
-def _period(page: _Page, since: datetime, until: datetime, tz: str, made: datetime) -> None:
-    fmt: Callable[[datetime], str] = lambda at: format_local(at, tz)  # noqa: E731
+def _period(page: _Page, since: datetime, until: datetime, made: datetime) -> None:
     page.heading(1, page.t("title"))
-    page.para(page.t("period", since=fmt(since), until=fmt(until), zone=tz))
-    page.para(page.t("made", at=fmt(made)))
+    page.para(
+        page.t("period", since=page.bound(since), until=page.bound(until, end=True), zone=page.tz)
+    )
+    page.para(page.t("made", at=page.when(made)))
 
 
 def process_html(
     report: ProcessReport, *, texts: Mapping[str, str] | None = None, lang: str = "en"
 ) -> str:
     """The process report as one printable HTML page (texts: `PROCESS_TEXTS` keys)."""
-    page = _Page(texts or {}, PROCESS_TEXTS)
-    tz = report.timezone
-    _period(page, report.since, report.until, tz, report.made_at)
+    page = _Page(texts or {}, PROCESS_TEXTS, report.timezone)
+    _period(page, report.since, report.until, report.made_at)
 
     def rate(value: float | None) -> str:
         return "" if value is None else page.number(value * 100) + " %"
@@ -367,8 +382,8 @@ def process_html(
     page.table(
         [page.t(k) for k in ("piece", "title_col", "submitted_at", "decided_at", "working_days")],
         [
-            [f"#{r.piece_id}", r.title, format_local(r.submitted_at, tz),
-             format_local(r.decided_at, tz) if r.decided_at else page.t("still_open"),
+            [f"#{r.piece_id}", r.title, page.when(r.submitted_at),
+             page.when(r.decided_at) if r.decided_at else page.t("still_open"),
              r.working_days]
             for r in report.late
         ],
@@ -377,7 +392,7 @@ def process_html(
     page.table(
         [page.t(k) for k in ("when", "who", "object", "justification")],
         [
-            [format_local(o.at, tz), o.actor_name, f"{o.object_type} {o.object_id}",
+            [page.when(o.at), o.actor_name, f"{o.object_type} {o.object_id}",
              o.justification]
             for o in report.overrides
         ],
@@ -386,7 +401,7 @@ def process_html(
     page.table(
         [page.t(k) for k in ("when", "post", "channel", "piece", "post_state", "reason")],
         [
-            [format_local(p.at, tz), f"#{p.post_id}", p.channel, p.title,
+            [page.when(p.at), f"#{p.post_id}", p.channel, p.title,
              page.t(f"post_state.{p.state}"), page.texts.get(f"hold.{p.hold.name}", p.reason)
              if p.hold else p.reason]
             for p in report.post_problems
@@ -404,9 +419,8 @@ def approvals_html(
     report: ApprovalsReport, *, texts: Mapping[str, str] | None = None, lang: str = "en"
 ) -> str:
     """The approvals report as one printable HTML page (texts: `APPROVAL_TEXTS` keys)."""
-    page = _Page(texts or {}, APPROVAL_TEXTS)
-    tz = report.timezone
-    _period(page, report.since, report.until, tz, report.made_at)
+    page = _Page(texts or {}, APPROVAL_TEXTS, report.timezone)
+    _period(page, report.since, report.until, report.made_at)
     page.heading(2, page.t("chain"))
     if report.chain.intact:
         page.para(page.t("intact", summary=report.chain.summary()))
@@ -416,7 +430,7 @@ def approvals_html(
     page.table(
         [page.t(k) for k in ("when", "approver", "piece", "revision", "title_col", "event")],
         [
-            [format_local(a.at, tz),
+            [page.when(a.at),
              _person(a.approver, a.approver_name),
              f"#{a.piece_id}", "" if a.revision is None else a.revision, a.title, a.event_id]
             for a in report.approvals
@@ -426,7 +440,7 @@ def approvals_html(
     page.table(
         [page.t(k) for k in ("when", "who", "object", "justification", "event")],
         [
-            [format_local(o.at, tz), o.actor, f"{o.object_type} {o.object_id}", o.justification,
+            [page.when(o.at), o.actor, f"{o.object_type} {o.object_id}", o.justification,
              o.event_id]
             for o in report.overrides
         ],

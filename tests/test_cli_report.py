@@ -80,6 +80,8 @@ def test_the_process_report_as_html_to_a_file(approved: Cli, tmp_path: Path) -> 
     page = target.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "@media print" in page
     assert "Messe &lt;i&gt;neu&lt;/i&gt;" in page  # the reworked piece, escaped
+    # The period as given: its first and its last day (the end is the day after's midnight).
+    assert f"<p>Period: {_today()} to {_tomorrow()} (Europe/Berlin)</p>" in page
     assert "<i>neu</i>" not in page
 
 

@@ -86,6 +86,9 @@ def test_the_admin_sees_the_page_in_german_and_downloads_both_reports(
     assert '<html lang="de">' in process_html
     assert "<title>Bericht zum Redaktionsprozess</title>" in process_html
     assert "Kein &lt;b&gt;Budget&lt;/b&gt;" in process_html
+    today = datetime.now(ZoneInfo("Europe/Berlin")).date()
+    first = today - timedelta(days=29)  # the page's default: the last 30 days
+    assert f"Zeitraum: {first:%d.%m.%Y} bis {today:%d.%m.%Y} (Europe/Berlin)" in process_html
     assert [r["record"] for r in csv.DictReader(io.StringIO(audit_csv))] == ["chain"]
     assert "Intakt:" in audit_html and "Freigaben und Ausnahmen" in audit_html
 
