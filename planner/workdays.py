@@ -9,27 +9,28 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from functools import cache
 
-import holidays
-
 from planner.errors import Message
 from planner.timezones import to_local
 
-# The Länder as the `holidays` package names them (its city subdivisions left out).
-LAENDER: tuple[str, ...] = tuple(
-    code for code in holidays.list_supported_countries()["DE"] if len(code) == 2
-)
+
+@cache
+def laender() -> tuple[str, ...]:
+    """The Länder's codes as the `holidays` package names them (its cities left out)."""
+    import holidays  # imported when needed: it takes a moment, and few commands need it
+
+    return tuple(code for code in holidays.list_supported_countries()["DE"] if len(code) == 2)
 
 
 def check_land(value: str) -> str:
     """A Land code in capitals ('' for the nationwide holidays only), or ValueError naming it."""
     code = value.strip().upper()
-    if code and code not in LAENDER:
+    if code and code not in laender():
         raise ValueError(
             Message(
                 "not_land",
                 "{value!r} is not a German Land; use one of {known}",
                 value=value,
-                known=", ".join(LAENDER),
+                known=", ".join(laender()),
             )
         )
     return code
@@ -37,6 +38,8 @@ def check_land(value: str) -> str:
 
 @cache
 def _holidays(land: str, year: int) -> frozenset[date]:
+    import holidays
+
     found = holidays.country_holidays("DE", subdiv=land or None, years=year)
     return frozenset(found)
 
