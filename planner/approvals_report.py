@@ -42,6 +42,7 @@ class RecordedOverride:
     object_type: str
     object_id: str
     justification: str
+    revision: int | None = None  # the version of the piece it was overridden for
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,9 @@ def approvals_report(
         for event, display_name, revision_title, piece_title in session.exec(query)
     ]
     overrides = [
-        RecordedOverride(e.id or 0, e.at, e.actor_name, e.object_type, e.object_id, e.note)
+        RecordedOverride(
+            e.id or 0, e.at, e.actor_name, e.object_type, e.object_id, e.note, e.version
+        )
         for e in session.exec(
             select(AuditEvent)
             .where(col(AuditEvent.action).in_(RULE_ACTIONS), *in_period)

@@ -164,6 +164,7 @@ class Override:
     object_id: str
     action: str
     justification: str
+    revision: int | None = None  # the version of the piece it was overridden for
 
 
 @dataclass(frozen=True)
@@ -504,7 +505,7 @@ def _overrides(session: Session, since: datetime, until: datetime) -> list[Overr
         .order_by(col(AuditEvent.at), col(AuditEvent.id))
     )
     return [
-        Override(e.at, e.actor_name, e.object_type, e.object_id, e.action, e.note)
+        Override(e.at, e.actor_name, e.object_type, e.object_id, e.action, e.note, e.version)
         for e in session.exec(query)
     ]
 

@@ -201,7 +201,7 @@ def approvals_csv(report: ApprovalsReport, out: IO[str]) -> int:
     ]  # fmt: skip
     rows += [
         ("override", o.event_id, o.at.isoformat(), format_local(o.at, tz), o.actor, "",
-         o.object_type, o.object_id, "", "", o.justification)
+         o.object_type, o.object_id, o.revision, "", o.justification)
         for o in report.overrides
     ]  # fmt: skip
     rows.append(
@@ -438,10 +438,10 @@ def approvals_html(
     )  # fmt: skip
     page.heading(2, page.t("overrides"))
     page.table(
-        [page.t(k) for k in ("when", "who", "object", "justification", "event")],
+        [page.t(k) for k in ("when", "who", "object", "revision", "justification", "event")],
         [
-            [page.when(o.at), o.actor, f"{o.object_type} {o.object_id}", o.justification,
-             o.event_id]
+            [page.when(o.at), o.actor, f"{o.object_type} {o.object_id}",
+             "" if o.revision is None else o.revision, o.justification, o.event_id]
             for o in report.overrides
         ],
     )  # fmt: skip
