@@ -33,6 +33,7 @@ from planner.ui import (
     fullcalendar,
     keys,
     layout,
+    linked_post,
     links,
     moves,
     state,
@@ -642,6 +643,7 @@ def render() -> None:
     with state.page("calendar.heading") as (session, user):
         st.text(t("calendar.zone", zone=user.timezone))
         state.show_done(keys.CAL_DONE)
+        linked_post.show(session, user)
         view, anchor, channel_id, department_id = _filters(session, user)
         first, days = _visible_range(view, anchor)
         bounds = planning.local_bounds(first, days, user.timezone)
