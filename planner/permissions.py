@@ -27,6 +27,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "restore_database": frozenset({Role.admin}),
     "view_process": _EDITORIAL,
     "view_approvals_report": frozenset({Role.admin}),
+    "manage_rules": frozenset({Role.admin}),
+    "override_rules": frozenset({Role.approver, Role.admin}),
 }
 
 _ACTION_TEXT = {
@@ -47,6 +49,8 @@ _ACTION_TEXT = {
     "restore_database": "replace the database with a backup",
     "view_process": "see the process report",
     "view_approvals_report": "see the approvals report for audits",
+    "manage_rules": "manage publishing rules",
+    "override_rules": "override publishing rules",
 }
 
 

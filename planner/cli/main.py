@@ -19,6 +19,7 @@ from planner.cli import (
     plan,
     posts,
     report,
+    rules,
     settings,
     setup,
 )
@@ -39,6 +40,7 @@ MODULES = (
     settings,
     channels,
     posts,
+    rules,
     notifications,
 )
 

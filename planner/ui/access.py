@@ -33,6 +33,7 @@ ACTIONS = {
     "channels": "manage_channels",
     "settings": "change_settings",
     "process": "view_process",
+    "rules": "manage_rules",
 }
 
 

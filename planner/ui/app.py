@@ -184,6 +184,7 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
         "users",
         "departments",
         "channels",
+        "rules",
         "settings",
     ],
 }

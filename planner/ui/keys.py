@@ -212,6 +212,31 @@ NOTIFICATIONS_IN_APP = "notifications_in_app_"  # + kind
 NOTIFICATIONS_EMAIL = "notifications_email_"  # + kind
 NOTIFICATIONS_SAVE = "notifications_save"
 NOTIFICATIONS_DONE = "notifications_done"
+# rules (admins)
+RULES_DONE = "rules_done"
+RULES_TABLE = "rules_table"
+RULES_DEFAULTS = "rules_defaults"
+RULES_UPLOAD = "rules_upload"
+RULES_IMPORT = "rules_import"
+RULES_EXPORT = "rules_export"
+RULES_PICK = "rules_pick"
+RULES_TOGGLE = "rules_toggle"
+RULES_ADD_FORM = "rules_add_form"
+RULES_NAME = "rules_name"
+RULES_KIND = "rules_kind"
+RULES_SEVERITY = "rules_severity"
+RULES_SETTINGS = "rules_settings"
+RULES_MESSAGE_DE = "rules_message_de"
+RULES_MESSAGE_EN = "rules_message_en"
+RULES_CHANNELS = "rules_channels"
+RULES_CAMPAIGNS = "rules_campaigns"
+RULES_ADD = "rules_add"
+# approvals: overriding a rule's finding
+APPROVALS_OVERRIDE_PICK = "approvals_override_pick"
+APPROVALS_OVERRIDE_WHY = "approvals_override_why"
+APPROVALS_OVERRIDE = "approvals_override"
+EDITOR_UTM_FIX = "editor_utm_fix_"  # + channel id
+EDITOR_UTM_ERROR = "editor_utm_error"
 
 # process
 PROCESS_FROM = "process_from"
