@@ -238,3 +238,11 @@ APPROVALS_OVERRIDE_WHY = "approvals_override_why"
 APPROVALS_OVERRIDE = "approvals_override"
 EDITOR_UTM_FIX = "editor_utm_fix_"  # + channel id
 EDITOR_UTM_ERROR = "editor_utm_error"
+
+# process
+PROCESS_FROM = "process_from"
+PROCESS_TO = "process_to"
+PROCESS_CSV = "process_csv"
+PROCESS_HTML = "process_html"
+PROCESS_AUDIT_CSV = "process_audit_csv"
+PROCESS_AUDIT_HTML = "process_audit_html"
