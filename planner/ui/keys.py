@@ -242,3 +242,11 @@ EDITOR_OVERRIDE = "editor_override"
 EDITOR_OVERRIDE_ERROR = "editor_override_error"
 EDITOR_UTM_FIX = "editor_utm_fix_"  # + channel id
 EDITOR_UTM_ERROR = "editor_utm_error"
+
+# process
+PROCESS_FROM = "process_from"
+PROCESS_TO = "process_to"
+PROCESS_CSV = "process_csv"
+PROCESS_HTML = "process_html"
+PROCESS_AUDIT_CSV = "process_audit_csv"
+PROCESS_AUDIT_HTML = "process_audit_html"
