@@ -106,12 +106,15 @@ def list_pieces(
     status: PieceStatus | None = None,
     limit: int | None = None,
     offset: int = 0,
+    audience_id: int | None = None,
 ) -> list[Piece]:
-    """Pieces, most recently changed first."""
+    """Pieces (of one audience, if given), most recently changed first."""
     require(actor, "view_pieces")
     query = select(Piece)
     if status is not None:
         query = query.where(Piece.status == status)
+    if audience_id is not None:
+        query = query.where(Piece.audience_id == audience_id)
     query = query.order_by(col(Piece.updated_at).desc(), col(Piece.id).desc()).offset(offset)
     if limit is not None:
         query = query.limit(limit)
@@ -143,11 +146,17 @@ def review_queue(
     return [ReviewItem(piece, name) for piece, name in session.exec(query)]
 
 
-def count_pieces_by_status(session: Session, *, actor: User) -> dict[PieceStatus, int]:
-    """How many pieces are in each state (every state present, zero if none), counted in SQL."""
+def count_pieces_by_status(
+    session: Session, *, actor: User, audience_id: int | None = None
+) -> dict[PieceStatus, int]:
+    """How many pieces (of one audience, if given) are in each state (every state present,
+    zero if none), counted in SQL."""
     require(actor, "view_pieces")
     counts = dict.fromkeys(PieceStatus, 0)
-    rows = session.exec(select(Piece.status, func.count()).group_by(Piece.status))
+    query = select(Piece.status, func.count())
+    if audience_id is not None:
+        query = query.where(Piece.audience_id == audience_id)
+    rows = session.exec(query.group_by(Piece.status))
     for status, n in rows:
         counts[PieceStatus(status)] = int(n)
     return counts

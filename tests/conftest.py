@@ -118,7 +118,7 @@ _TABLES = (
     "audit_events, comments, publish_attempts, posts, series, revisions, settings, "
     "form_submissions, notifications, notification_preferences, "
     "ideas, pieces, channels, user_sessions, users, departments, worker_heartbeats, "
-    "sign_in_throttle"
+    "sign_in_throttle, audience_channels, audience_departments, audiences, publishing_slots"
 )
 
 
