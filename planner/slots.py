@@ -21,10 +21,10 @@ from planner import audit, planning, submissions
 from planner.channels import get_channel
 from planner.db import all_or_nothing
 from planner.errors import Message, NotFound, ValidationFailed
-from planner.models import Channel, Post, PostStatus, PublishingSlot, User, utcnow
+from planner.models import Channel, Post, PostStatus, PublishingSlot, Series, User, utcnow
 from planner.org_settings import get_setting
 from planner.permissions import require
-from planner.timezones import zone
+from planner.timezones import to_utc, zone
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # Names a slot plan may use for a weekday, English and German, long and short.
@@ -369,13 +369,14 @@ def off_plan(session: Session, *, channel_id: int, instants: Iterable[datetime])
 
 
 def series_off_plan(session: Session, *, actor: User, series_id: int) -> list[datetime]:
-    """The planned posts of a series that are not at one of its channel's slots, by time."""
+    """The occurrences of a series (all of them, also those not planned as posts yet) that
+    are not at one of its channel's slots, by time."""
     require(actor, "view_pieces")
-    rows = session.exec(
-        select(Post.channel_id, Post.publish_at).where(
-            Post.series_id == series_id, Post.status == PostStatus.planned
-        )
-    ).all()
-    if not rows:
-        return []
-    return off_plan(session, channel_id=rows[0][0], instants=[at for _c, at in rows])
+    series = session.get(Series, series_id)
+    if series is None:
+        raise NotFound("series", series_id)
+    start = to_utc(series.local_start, series.timezone, fold="earlier")
+    end = start + timedelta(days=366 * (planning.MAX_SERIES_YEARS + 1))
+    return off_plan(
+        session, channel_id=series.channel_id, instants=planning.occurrences(series, start, end)
+    )

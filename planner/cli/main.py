@@ -10,6 +10,7 @@ from typing import IO
 
 from planner.cli import (
     accounts,
+    audiences,
     audit,
     backup,
     channels,
@@ -36,6 +37,7 @@ MODULES = (
     audit,
     settings,
     channels,
+    audiences,
     posts,
     notifications,
 )
