@@ -182,6 +182,8 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
         "users",
         "departments",
         "channels",
+        "audiences",
+        "slots",
         "settings",
     ],
 }
