@@ -4,12 +4,14 @@ for audiences with nothing planned."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from secrets import token_hex
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from planner import audiences, audit, channels, ideas, pieces, planning
+from planner import audiences, audit, channels, ideas, pieces, planning, slots, users
+from planner.demo import load_demo
 from planner.errors import NotFound, PermissionDenied, ValidationFailed
 from planner.models import Audience, Idea, Piece, PieceStatus
 from tests.conftest import World, utc
@@ -258,3 +260,20 @@ def test_audiences_with_nothing_planned_in_the_coming_weeks_are_listed(world: Wo
     ] == ["Presse"]
     with pytest.raises(PermissionDenied):
         audiences.audiences_without_plans(s, actor=world.contributor, now=now)
+
+
+def test_the_demo_has_audiences_that_its_ideas_name_and_slot_plans(session: Session) -> None:
+    load_demo(session, password="demo-" + token_hex(8))
+    admin = users.get_user(session, "admin")
+    views = {v.audience.name: v for v in audiences.list_audiences(session, actor=admin)}
+    assert 3 <= len(views) <= 4
+    assert views["Endkunden"].channels == ["Blog", "Bluesky", "Mastodon", "Newsletter"]
+    assert views["Endkunden"].departments == ["Customer Care", "Marketing"]
+    named = session.exec(select(Idea).where(col(Idea.audience_id).is_not(None))).all()
+    assert {i.audience_id for i in named} == {v.audience.id for v in views.values()}
+    pieces_named = session.exec(select(Piece).where(col(Piece.audience_id).is_not(None))).all()
+    assert pieces_named
+    plans = slots.slot_plans(session, actor=admin)
+    blog = channels.get_channel(session, "Blog")
+    assert plans[blog.id or 0] == [slots.Slot(2, 600)]
+    assert len(plans) == 6
