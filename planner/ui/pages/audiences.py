@@ -23,8 +23,18 @@ def _add(session: Session, actor: User, channel_names: list[str], departments: l
             max_chars=audiences.DESCRIPTION_MAX,
             key=keys.AUDIENCES_ADD_DESCRIPTION,
         )
-        st.multiselect(t("audiences.channels"), channel_names, key=keys.AUDIENCES_ADD_CHANNELS)
-        st.multiselect(t("audiences.departments"), departments, key=keys.AUDIENCES_ADD_DEPARTMENTS)
+        st.multiselect(
+            t("audiences.channels"),
+            channel_names,
+            placeholder=t("widget.choose_options"),
+            key=keys.AUDIENCES_ADD_CHANNELS,
+        )
+        st.multiselect(
+            t("audiences.departments"),
+            departments,
+            placeholder=t("widget.choose_options"),
+            key=keys.AUDIENCES_ADD_DEPARTMENTS,
+        )
         slot = st.empty()
         added = st.form_submit_button(t("audiences.submit"), key=keys.AUDIENCES_ADD_SUBMIT)
     if not added:
@@ -85,12 +95,14 @@ def _edit(
         t("audiences.channels"),
         channel_names,
         default=[c for c in view.channels if c in channel_names],
+        placeholder=t("widget.choose_options"),
         key=keys.AUDIENCES_EDIT_CHANNELS + suffix,
     )
     st.multiselect(
         t("audiences.departments"),
         departments,
         default=[d for d in view.departments if d in departments],
+        placeholder=t("widget.choose_options"),
         key=keys.AUDIENCES_EDIT_DEPARTMENTS + suffix,
     )
     slot = st.container()
