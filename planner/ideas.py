@@ -13,8 +13,7 @@ from typing import Any, TypedDict, Unpack
 from sqlalchemy import ColumnElement, case, or_
 from sqlmodel import Session, col, func, select
 
-from planner import audit, submissions, workflow
-from planner.db import all_or_nothing
+from planner import submissions, workflow
 from planner.errors import NotFound, PermissionDenied, PlannerError, ValidationFailed
 from planner.models import (
     Audience,
@@ -255,25 +254,16 @@ def prepare_idea(session: Session, *, actor: User, data: dict[str, Any]) -> Idea
     return Idea(**idea_values(session, actor=actor, data=data))
 
 
+_SUBMITTED = submissions.StoredAs(
+    object_type="idea", action="submit", to_state=IdeaStatus.submitted.value
+)
+
+
 def store_ideas(
     session: Session, *, actor: User, ideas: list[Idea], token: str | None = None
 ) -> list[Idea]:
-    """Store prepared ideas with one audit event each, all in one transaction.
-
-    A form `token` is spent in that transaction, naming the first idea (see submissions).
-    """
-    with submissions.first_use(session, actor=actor, token=token), all_or_nothing(session):
-        for idea in ideas:
-            audit.record_change(
-                session,
-                idea,
-                actor=actor,
-                object_type="idea",
-                action="submit",
-                to_state=IdeaStatus.submitted.value,
-            )
-        first = ideas[0].id if ideas else None
-        submissions.spend(session, actor=actor, token=token, action="idea", object_id=first)
+    """Store prepared ideas as submitted; a form `token` is spent naming the first."""
+    submissions.store_rows(session, actor=actor, token=token, rows=ideas, stored_as=_SUBMITTED)
     return ideas
 
 

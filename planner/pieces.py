@@ -6,7 +6,7 @@ import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 from sqlmodel import Session, col, func, select
 
@@ -308,26 +308,11 @@ def authors(session: Session, piece_id: int) -> set[int]:
 
 
 def _apply(
-    session: Session,
-    piece: Piece,
-    action: str,
-    *,
-    actor: User,
-    note: str,
-    guard: Callable[[], None],
-    effect: Callable[[], None] | None = None,
+    session: Session, piece: Piece, action: str, *, actor: User, **step: Unpack[workflow.Step]
 ) -> Piece:
     """`workflow.apply` to a piece; its audit event records the piece's revision."""
     workflow.apply(
-        session,
-        kind="piece",
-        obj=piece,
-        action=action,
-        actor=actor,
-        note=note,
-        guard=guard,
-        effect=effect,
-        version=piece.revision,
+        session, kind="piece", obj=piece, version=piece.revision, action=action, actor=actor, **step
     )
     return piece
 

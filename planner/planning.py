@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from itertools import islice
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from dateutil.rrule import rrulestr
 from sqlalchemy import ColumnElement, case, func, or_
@@ -120,6 +120,28 @@ def _usable_channel(session: Session, ref: str | int) -> Channel:
     return channel
 
 
+class Timing(TypedDict):
+    """A local time as entered: its text or datetime, its zone (default: the actor's) and
+    its fold (which of a repeated hour)."""
+
+    when: str | datetime
+    tz_name: NotRequired[str | None]
+    fold: NotRequired[Fold | None]
+
+
+class PostPlan(Timing):
+    """The keywords that place a piece on a channel (see `prepare_post`)."""
+
+    piece_id: int
+    channel: str | int
+
+
+class MovePlan(Timing):
+    """The keywords that give a post a new time (see `prepare_move`)."""
+
+    post_id: int
+
+
 def prepare_post(
     session: Session,
     *,
@@ -181,53 +203,30 @@ def prepare_post(
 def store_posts(
     session: Session, *, actor: User, posts: list[Post], token: str | None = None
 ) -> list[Post]:
-    """Store prepared posts with one audit event each, in one transaction.
+    """Store prepared posts as planned, in one transaction (a form `token` names the first)."""
 
-    A form `token` is spent in that transaction, naming the first post (see submissions).
-    """
-    with submissions.first_use(session, actor=actor, token=token), all_or_nothing(session):
-        for post in posts:
-            where = f"piece {post.piece_id} on channel {post.channel_id}"
-            when = f"{post.publish_at:%Y-%m-%d %H:%M} UTC"
-            audit.record_change(
-                session,
-                post,
-                actor=actor,
-                object_type="post",
-                action="plan",
-                to_state=PostStatus.planned.value,
-                note=f"{where} at {when}",
-            )
-        first = posts[0].id if posts else None
-        submissions.spend(session, actor=actor, token=token, action="post", object_id=first)
+    def note(post: Post) -> str:
+        where = f"piece {post.piece_id} on channel {post.channel_id}"
+        return f"{where} at {post.publish_at:%Y-%m-%d %H:%M} UTC"
+
+    planned = submissions.StoredAs(
+        object_type="post", action="plan", to_state=PostStatus.planned.value
+    )
+    submissions.store_rows(
+        session, actor=actor, token=token, rows=posts, stored_as=planned, note=note
+    )
     return posts
 
 
 def plan_post(
-    session: Session,
-    *,
-    actor: User,
-    piece_id: int,
-    channel: str | int,
-    when: str | datetime,
-    tz_name: str | None = None,
-    fold: Fold | None = None,
-    token: str | None = None,
+    session: Session, *, actor: User, token: str | None = None, **plan: Unpack[PostPlan]
 ) -> Post:
     """Put a piece on a channel at a time given in `tz_name` (default: the actor's zone).
 
     A form's spent `token` raises AlreadySent naming the post the first send planned.
     """
     submissions.refuse_spent(session, actor=actor, token=token)
-    post = prepare_post(
-        session,
-        actor=actor,
-        piece_id=piece_id,
-        channel=channel,
-        when=when,
-        tz_name=tz_name,
-        fold=fold,
-    )
+    post = prepare_post(session, actor=actor, **plan)
     return store_posts(session, actor=actor, posts=[post], token=token)[0]
 
 
@@ -340,19 +339,10 @@ def store_move(
 
 
 def move_post(
-    session: Session,
-    *,
-    actor: User,
-    post_id: int,
-    when: str | datetime,
-    tz_name: str | None = None,
-    fold: Fold | None = None,
-    expected_version: int | None = None,
+    session: Session, *, actor: User, expected_version: int | None = None, **plan: Unpack[MovePlan]
 ) -> Post:
     """Reschedule a post; a failed or missed post is planned again."""
-    move = prepare_move(
-        session, actor=actor, post_id=post_id, when=when, tz_name=tz_name, fold=fold
-    )
+    move = prepare_move(session, actor=actor, **plan)
     return store_move(session, actor=actor, move=move, expected_version=expected_version)
 
 

@@ -11,15 +11,29 @@ where each call is one intent) is never checked or stored.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import TypedDict, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete
 
+from planner import audit
+from planner.db import all_or_nothing
 from planner.errors import AlreadySent, Message, ValidationFailed
 from planner.models import FormSubmission, User, utcnow
+
+_Row = TypeVar("_Row", bound=audit.Stored)
+
+
+class StoredAs(TypedDict):
+    """How `store_rows` audits each row it stores."""
+
+    object_type: str
+    action: str
+    to_state: str
+
 
 TOKEN_MAX_LENGTH = 64
 KEPT_FOR = timedelta(days=1)  # spent tokens older than this are pruned on the next spend
@@ -88,3 +102,23 @@ def first_use(session: Session, *, actor: User, token: str | None) -> Iterator[N
         if spent is None:
             raise
         raise _refusal(spent, actor) from err
+
+
+def store_rows(
+    session: Session,
+    *,
+    actor: User,
+    token: str | None,
+    rows: Sequence[_Row],
+    stored_as: StoredAs,
+    note: Callable[[_Row], str] = lambda row: "",
+) -> None:
+    """Store prepared `rows` with one audit event each, all in one transaction.
+
+    A form `token` is spent in that transaction for the rows' object type, naming the first.
+    """
+    with first_use(session, actor=actor, token=token), all_or_nothing(session):
+        for row in rows:
+            audit.record_change(session, row, actor=actor, **stored_as, note=note(row))
+        first = rows[0].id if rows else None
+        spend(session, actor=actor, token=token, action=stored_as["object_type"], object_id=first)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypedDict
 
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
@@ -223,6 +224,14 @@ def check(kind: str, obj: Stateful, action: str, actor: User, note: str = "") ->
     if move.note_required and not note.strip():
         raise ValidationFailed({"note": f"a reason is required to {action.replace('_', ' ')}"})
     return move
+
+
+class Step(TypedDict, total=False):
+    """What `apply` takes besides the move itself: the note, a check and a change."""
+
+    note: str
+    guard: Callable[[], None] | None
+    effect: Callable[[], None] | None
 
 
 def apply(

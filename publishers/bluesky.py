@@ -31,6 +31,7 @@ from publishers.base import (
     TransientError,
     answer,
     bearer,
+    counts,
     language_setting,
     problem,
     secret_setting,
@@ -64,6 +65,13 @@ MAX_TAG_BYTES = 640
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
 # The tokens the PDS answers for an access token that has run out or is no longer valid.
 TOKEN_ERRORS = ("ExpiredToken", "InvalidToken")
+# Metric names as the dashboard knows them, by their field in a post view.
+METRIC_NAMES = {
+    "likes": "likeCount",
+    "reposts": "repostCount",
+    "replies": "replyCount",
+    "quotes": "quoteCount",
+}
 
 _GRAPHEME = regex.compile(r"\X")
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
@@ -485,14 +493,7 @@ class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
         posts = json_object(response, "the server", "the post").get("posts") or []
         if not posts or not isinstance(posts[0], dict):
             return {}  # deleted, or not indexed yet
-        view = posts[0]
-        metrics = {
-            "likes": view.get("likeCount"),
-            "reposts": view.get("repostCount"),
-            "replies": view.get("replyCount"),
-            "quotes": view.get("quoteCount"),
-        }
-        return {name: int(value) for name, value in metrics.items() if isinstance(value, int)}
+        return counts(posts[0], METRIC_NAMES)
 
     def check_connection(self) -> str:
         response = self._call("GET", "com.atproto.server.getSession")

@@ -30,6 +30,7 @@ from publishers.base import (
     SettingSpec,
     TransientError,
     answer,
+    counts,
     language_setting,
     problem,
     secret_setting,
@@ -45,6 +46,13 @@ if TYPE_CHECKING:
 
 URL_CHARS = 23
 VISIBILITIES = ("public", "unlisted", "private")
+# Metric names as the dashboard knows them, by their field in a status.
+METRIC_NAMES = {
+    "likes": "favourites_count",
+    "reposts": "reblogs_count",
+    "replies": "replies_count",
+    "quotes": "quotes_count",  # Mastodon 4.5+
+}
 MAX_MEDIA = 4
 MAX_ALT_TEXT = 1500  # MediaAttachment::MAX_DESCRIPTION_LENGTH
 # What Takahē answers, with HTTP 400 and as plain text, for a token it does not know.
@@ -270,14 +278,7 @@ class MastodonPublisher(Publisher, kind="mastodon", display_name="Mastodon"):
 
     def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
         response = self._call("GET", f"/api/v1/statuses/{receipt.external_id}")
-        status = json_object(response, "the server", "the status")
-        metrics = {
-            "likes": status.get("favourites_count"),
-            "reposts": status.get("reblogs_count"),
-            "replies": status.get("replies_count"),
-            "quotes": status.get("quotes_count"),  # Mastodon 4.5+
-        }
-        return {name: int(value) for name, value in metrics.items() if isinstance(value, int)}
+        return counts(json_object(response, "the server", "the status"), METRIC_NAMES)
 
     def detect_deduplication(self) -> str | None:
         """Mastodon's own version (from /api/v1/instance) keeps the key; anything else: None."""

@@ -123,3 +123,9 @@ def show(kind: str, item_id: int) -> None:
     """The item's link, ready to copy."""
     st.text(state.t("links.copy", kind=state.t(f"links.kind.{kind}"), id=item_id))
     st.code(address(kind, item_id), language=None, wrap_lines=True)
+
+
+def opened(kind: str, item_id: int) -> None:
+    """An item a page opened: kept in the address (see `keep`), its link shown to copy."""
+    keep(kind, item_id)
+    show(kind, item_id)

@@ -30,3 +30,9 @@ def pickable(
     if chosen is not None and st.session_state.get(applied) != chosen:
         st.session_state[picker] = chosen
     st.session_state[applied] = chosen
+
+
+def picker(label: str, labels: Mapping[int, str], *, key: str) -> int | None:
+    """The select box a pickable table opens its rows in: the ids of `labels`, each shown
+    as its label."""
+    return st.selectbox(label, options=list(labels), format_func=labels.__getitem__, key=key)

@@ -83,17 +83,11 @@ def render() -> None:
             key=keys.APPROVALS_TABLE,
             picker=keys.APPROVALS_PICK,
         )
-        picked = st.selectbox(
-            t("approvals.pick"),
-            options=list(labels),
-            format_func=labels.__getitem__,
-            key=keys.APPROVALS_PICK,
-        )
+        picked = tables.picker(t("approvals.pick"), labels, key=keys.APPROVALS_PICK)
         piece = next((p for p in in_queue if p.id == picked), None)
         if piece is None or piece.id is None:
             return
-        links.keep("piece", piece.id)
-        links.show("piece", piece.id)
+        links.opened("piece", piece.id)
         diff = pieces.review_diff(session, actor=user, piece_id=piece.id)
         names = channels.channel_names(session, actor=user)
         shown = previews.piece_previews(

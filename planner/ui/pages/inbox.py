@@ -150,14 +150,11 @@ def _one(session: Session, user: User, rows: list[Idea], names: dict[int | None,
     t = state.t
     st.subheader(t("inbox.one"))
     labels = {idea.id: f"#{idea.id} {idea.title}" for idea in rows if idea.id is not None}
-    picked = st.selectbox(
-        t("inbox.pick"), options=list(labels), format_func=labels.__getitem__, key=keys.INBOX_PICK
-    )
+    picked = tables.picker(t("inbox.pick"), labels, key=keys.INBOX_PICK)
     idea = next((i for i in rows if i.id == picked), None)
     if idea is None or idea.id is None:
         return
-    links.keep("idea", idea.id)
-    links.show("idea", idea.id)
+    links.opened("idea", idea.id)
     # User-written text: plain text only, never markdown or HTML.
     st.text(idea.title)
     st.text(idea.pitch)

@@ -40,12 +40,7 @@ def render() -> None:
             key=keys.MY_IDEAS_TABLE,
             picker=keys.MY_IDEA_PICK,
         )
-        picked = st.selectbox(
-            t("my_ideas.pick"),
-            options=list(titles),
-            format_func=titles.__getitem__,
-            key=keys.MY_IDEA_PICK,
-        )
+        picked = tables.picker(t("my_ideas.pick"), titles, key=keys.MY_IDEA_PICK)
         if picked is None:
             return
         links.keep("idea", picked)
