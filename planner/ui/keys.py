@@ -87,6 +87,13 @@ CAL_SERIES_START = "calendar_series_start"
 CAL_SERIES_BUTTON = "calendar_series_button"
 CAL_SERIES_ERRORS = "calendar_series_errors"
 CAL_WEEK = "calendar_week"  # the week view's columns
+# The interactive calendar (its key gets the view, the day and the round appended) and the
+# same calendar as a list on a phone; the round is bumped after each drop or click.
+CAL_GRID = "calendar_grid"
+CAL_GRID_PHONE = "calendar_grid_phone"
+CAL_GRID_ROUND = "calendar_grid_round"
+CAL_GRID_REFUSED = "calendar_grid_refused"
+CAL_LEGEND = "calendar_legend"
 # Inbox, Board, Approvals
 INBOX_DEPARTMENT = "inbox_department"
 INBOX_URGENCY = "inbox_urgency"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import Session
@@ -487,3 +489,80 @@ def test_the_weekly_chart_names_every_week_and_channel_with_its_numbers_as_text(
         [monday, "Social", "2"],
         [monday, "Intranet", "1"],
     ]
+
+
+def _calendars(at) -> dict[str, dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """The interactive calendars on the page, by the start of their key: their arguments."""
+    found = {}
+    for node in at.get("component_instance"):
+        key = node.proto.id.split("-", 2)[-1]
+        found[key.rsplit("_", 3)[0]] = json.loads(node.proto.json_args)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("username", "card", "legend"),
+    [
+        pytest.param(
+            "ed",
+            "Social · Messe <b>Bericht</b> · held: the piece is not approved",
+            "Legend",
+            id="en",
+        ),
+        pytest.param(
+            "admin",
+            "Social · Messe <b>Bericht</b> · zurückgehalten: der Beitrag ist nicht freigegeben",
+            "Legende",
+            id="de",
+        ),
+    ],
+)
+def test_month_and_week_show_the_posts_as_cards_beside_the_same_as_text(
+    database: str, username: str, card: str, legend: str
+) -> None:
+    ids = _setup(database)
+    when = _in_days(3)
+    post_id = _plan(database, ids["other_piece"], ids["social"], when)
+    at = open_page(sign_in(username, PASSWORD), "calendar")
+    at.date_input(key=keys.CAL_DATE).set_value(when.date()).run()
+    assert not at.exception
+    shown = _calendars(at)
+    assert list(shown) == [keys.CAL_GRID, keys.CAL_GRID_PHONE]
+    grid, phone = shown[keys.CAL_GRID], shown[keys.CAL_GRID_PHONE]
+    assert (grid["options"]["initialView"], phone["options"]["initialView"]) == (
+        "dayGridMonth",
+        "listMonth",
+    )
+    assert grid["options"]["initialDate"] == when.date().isoformat()
+    cards = [e for e in grid["events"] if e.get("display") != "background"]
+    assert [(c["id"], c["title"], c["start"], c["startEditable"]) for c in cards] == [
+        (str(post_id), card, f"{when:%Y-%m-%dT%H:%M:%S}", True)
+    ]
+    assert grid["callbacks"] == ["eventClick", "eventChange"]
+    assert f"**{legend}**" in [m.value for m in at.markdown]
+    # The text view is still there under the calendar: the month's day counts.
+    assert translate(at.session_state[keys.LANGUAGE], "calendar.posts", count=1) in [
+        t.value for t in at.text
+    ]
+
+    at.radio(key=keys.CAL_VIEW).set_value("week").run()
+    views = {k: v["options"]["initialView"] for k, v in _calendars(at).items()}
+    assert views == {keys.CAL_GRID: "timeGridWeek", keys.CAL_GRID_PHONE: "listWeek"}
+    assert at.get("component_instance")[0].proto.id.endswith(f"week_{when.date()}_0")
+
+    at.radio(key=keys.CAL_VIEW).set_value("list").run()
+    assert _calendars(at) == {}  # the list view is the table alone
+    assert [str(p) for p in at.dataframe[0].value.iloc[:, 0]] == [str(post_id)]
+
+
+def test_an_approvers_cards_cannot_be_dragged(database: str) -> None:
+    ids = _setup(database)
+    when = _in_days(3)
+    _plan(database, ids["other_piece"], ids["social"], when)
+    at = open_page(sign_in("ada", PASSWORD), "calendar")
+    at.date_input(key=keys.CAL_DATE).set_value(when.date()).run()
+    assert not at.exception
+    cards = [e for e in _calendars(at)[keys.CAL_GRID]["events"] if e.get("display") != "background"]
+    assert [c["startEditable"] for c in cards] == [False]
+    how = translate("de", "calendar.fc.how")
+    assert how not in [t.value for t in at.text]

@@ -12,6 +12,7 @@ value (`None`, `False`).
 from __future__ import annotations
 
 import ast
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -88,11 +89,31 @@ def _strings(message: Any) -> Iterator[str]:
                 yield from _strings(item)
 
 
+def component_texts(json_args: str) -> list[str]:
+    """What the interactive calendar (a component in its own frame) shows of its arguments:
+    its cards' and marks' titles and every text of its locale (buttons, hints, empty list)."""
+    args = json.loads(json_args)
+    texts = [str(event.get("title", "")) for event in args.get("events", [])]
+    locale = args.get("options", {}).get("locale", {})
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+
+    walk({name: value for name, value in locale.items() if name != "code"})
+    return texts
+
+
 def visible_texts(at: AppTest) -> list[str]:
     """Every text the page shows, from every element and container of the last run."""
     texts: list[str] = []
     for node in at._tree:
-        if isinstance(node, Block):
+        if getattr(node, "type", "") == "component_instance":
+            texts += component_texts(node.proto.json_args)
+        elif isinstance(node, Block):
             texts.append(str(getattr(node, "label", "") or ""))
         elif isinstance(node, Html):
             texts.append(marked.text_of(node.value))
@@ -274,6 +295,19 @@ def test_the_detector_finds_an_english_text_planted_on_a_page(demo: str) -> None
     finally:
         german["submit.heading"] = kept
     assert ("your", "Submit your idea") in leaks(at)
+
+
+def test_the_detector_reads_the_interactive_calendars_frame(demo: str) -> None:
+    german = i18n.catalogue("de")
+    kept = german["calendar.fc.held"], german["calendar.fc.today"]
+    german["calendar.fc.held"] = "held by the channel: {reason}"  # on the demo's cards
+    german["calendar.fc.today"] = "this day"  # a button text of the calendar's locale
+    try:
+        at = _german(Role.editor, "calendar")
+    finally:
+        german["calendar.fc.held"], german["calendar.fc.today"] = kept
+    found = {word for word, _text in leaks(at)}
+    assert {"the", "channel", "this"} <= found
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,15 @@ from planner.ui import state
 from planner.ui.plain import md
 
 MET = ("tested", "language", "contrast", "diffs", "charts")
-LIMITS = ("tables", "charts", "streamlit_texts", "language_start", "dark_theme", "exclusions")
+LIMITS = (
+    "tables",
+    "charts",
+    "streamlit_texts",
+    "language_start",
+    "dark_theme",
+    "calendar",
+    "exclusions",
+)
 
 
 def contact() -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 import streamlit as st
 from sqlmodel import Session
+from streamlit_calendar import calendar as full_calendar
 
 from planner import channels, editing, planning, users, workflow
 from planner.errors import (
@@ -21,7 +22,7 @@ from planner.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from planner.models import PostStatus, User
+from planner.models import PostStatus, User, utcnow
 from planner.permissions import can
 from planner.planning import CalendarEntry
 from planner.timezones import to_local
@@ -30,8 +31,10 @@ from planner.ui import (
     charts,
     csv_transfer,
     form_tokens,
+    fullcalendar,
     keys,
     layout,
+    links,
     moves,
     slot_texts,
     state,
@@ -438,6 +441,30 @@ def _offered(entry: CalendarEntry, user: User) -> list[str]:
     return [a for a in moves.offered("post", entry.post.status, user.role) if a in _BUTTONS]
 
 
+def _move_to(
+    session: Session, user: User, post_id: int, when: str, version: int | None
+) -> tuple[str, dict[str, str]]:
+    """Move one post to `when` (typed on the user's wall clock) as the move form does: the
+    notice of the move, or the messages by field of what refused it."""
+    t = state.t
+    try:
+        moved = planning.move_post(
+            session,
+            actor=user,
+            post_id=post_id,
+            when=when,
+            tz_name=user.timezone,
+            expected_version=version,
+        )
+    except ValidationFailed as err:
+        return "", err.fields
+    except EditConflict:
+        return "", {"post": t("calendar.post_conflict", id=post_id)}
+    except (IllegalTransition, PermissionDenied) as err:
+        return "", {"post": "; ".join(moves.error_text(err))}
+    return t("calendar.moved", id=post_id, when=state.when(moved.publish_at, user.timezone)), {}
+
+
 def _take(post_id: int, action: str, version: int) -> None:
     """Button callback: one move of one post, bound to the version the button was shown for
     (a post the scheduler took meanwhile is refused, saying what is allowed now)."""
@@ -446,28 +473,21 @@ def _take(post_id: int, action: str, version: int) -> None:
     with state.signed_in() as (session, user):
         if user is None:
             return
-        try:
-            if action == "move":
-                moved = planning.move_post(
-                    session,
-                    actor=user,
-                    post_id=post_id,
-                    when=str(st.session_state.get(keys.CAL_MOVE_WHEN, "")),
-                    tz_name=user.timezone,
-                    expected_version=version,
-                )
-                when = state.when(moved.publish_at, user.timezone)
-                done = t("calendar.moved", id=post_id, when=when)
-            else:
+        done = ""
+        if action == "move":
+            when = str(st.session_state.get(keys.CAL_MOVE_WHEN, ""))
+            done, errors = _move_to(session, user, post_id, when, version)
+        else:
+            try:
                 planning.cancel_post(session, actor=user, post_id=post_id, expected_version=version)
                 done = t("calendar.cancelled", id=post_id)
-        except ValidationFailed as err:
-            errors = err.fields
-        except EditConflict:
-            errors = {"post": t("calendar.post_conflict", id=post_id)}
-        except (IllegalTransition, PermissionDenied) as err:
-            errors = {"post": "; ".join(moves.error_text(err))}
-        else:
+            except ValidationFailed as err:
+                errors = err.fields
+            except EditConflict:
+                errors = {"post": t("calendar.post_conflict", id=post_id)}
+            except (IllegalTransition, PermissionDenied) as err:
+                errors = {"post": "; ".join(moves.error_text(err))}
+        if not errors:
             st.session_state[keys.CAL_DONE] = done
             st.session_state[keys.CAL_MOVE_WHEN] = ""
     st.session_state[keys.CAL_MOVE_ERRORS] = errors
@@ -521,6 +541,104 @@ def _move(entries: list[CalendarEntry], user: User) -> None:
         )
 
 
+def _refusal(post_id: int, errors: dict[str, str]) -> str:
+    """A refused drop in the user's language, naming the post and every field's message
+    (the new time's by its field; what concerns the post itself as it is)."""
+    reasons = "; ".join(
+        moves.message(text)
+        if name == "post"
+        else f"{state.t('calendar.field.' + name)}: {moves.message(text)}"
+        for name, text in errors.items()
+    )
+    return state.t("calendar.fc.refused", id=post_id, reason=reasons)
+
+
+def _answer(session: Session, user: User, value: object) -> None:
+    """What the interactive calendar reported: a dropped card moves its post exactly as the
+    move form would (a refusal is said and the card goes back, the calendar being drawn
+    anew from the database); a clicked card opens its piece through the piece's link."""
+    drop = fullcalendar.dropped(value)
+    piece_id = fullcalendar.clicked_piece(value)
+    if drop is None and piece_id is None:
+        return
+    # A fresh calendar next run: its last report is spent, and it shows what is stored.
+    st.session_state[keys.CAL_GRID_ROUND] = st.session_state.get(keys.CAL_GRID_ROUND, 0) + 1
+    if drop is not None:
+        done, errors = _move_to(session, user, drop.post_id, drop.typed(), drop.version)
+        if errors:
+            st.session_state[keys.CAL_GRID_REFUSED] = _refusal(drop.post_id, errors)
+        else:
+            st.session_state[keys.CAL_DONE] = done
+        st.rerun()
+    assert piece_id is not None
+    target = links.page_for("piece", user.role)
+    if target is None:
+        st.warning(state.t("links.not_for_you", kind=state.t("links.kind.piece"), id=piece_id))
+        return
+    from planner.ui.app import page_path  # the app imports the pages
+
+    st.switch_page(page_path(target), query_params={"piece": str(piece_id)})
+
+
+def _interactive(
+    session: Session,
+    user: User,
+    view: fullcalendar.View,
+    anchor: date,
+    entries: list[CalendarEntry],
+    first: date,
+    days: int,
+) -> None:
+    """The month or week as a calendar of cards (a list on a phone), with its legend: cards
+    the user may move can be dragged, a click on a card opens its piece."""
+    t = state.t
+    listed = channels.list_channels(session, actor=user)
+    movable = frozenset(
+        e.post.id for e in entries if e.post.id is not None and "move" in _offered(e, user)
+    )
+    now = utcnow()
+    events = fullcalendar.events(
+        entries,
+        lang=state.lang(),
+        tz_name=user.timezone,
+        first=first,
+        days=days,
+        today=to_local(now, user.timezone).date(),
+        caps={c.id: c.daily_cap for c in listed if c.id is not None},
+        movable=movable,
+    )
+    refused = st.session_state.pop(keys.CAL_GRID_REFUSED, None)
+    if refused:
+        st.error(refused)
+    if movable:
+        st.text(t("calendar.fc.how"))
+    round_ = st.session_state.get(keys.CAL_GRID_ROUND, 0)
+    # Only FullCalendar's MIT-licensed views are used (month and week grids, lists); the
+    # component's premium plugins stay unused. The grid and the phone's list are both
+    # drawn, each hiding itself by the width of its frame (see `fullcalendar.css`).
+    for phone, key in ((False, keys.CAL_GRID), (True, keys.CAL_GRID_PHONE)):
+        value = full_calendar(
+            events=events,
+            options=fullcalendar.options(
+                lang=state.lang(),
+                view=view,
+                anchor=anchor,
+                now=now,
+                tz_name=user.timezone,
+                phone=phone,
+            ),
+            custom_css=fullcalendar.css(phone=phone),
+            callbacks=["eventClick", "eventChange"],
+            key=f"{key}_{view}_{anchor.isoformat()}_{round_}",
+        )
+        _answer(session, user, value)
+    with st.container(key=keys.CAL_LEGEND):
+        st.markdown(f"**{t('calendar.fc.legend.heading')}**")
+        for line in fullcalendar.legend(state.lang()):
+            st.text(line)
+    st.subheader(t("calendar.fc.as_text"))
+
+
 def render() -> None:
     """Draw the page."""
     t = state.t
@@ -545,6 +663,9 @@ def render() -> None:
         crowded = planning.crowded_posts(entries, user.timezone)
         last = first + timedelta(days=days - 1)
         st.subheader(t("calendar.range", first=state.day(first), last=state.day(last)))
+        if view in ("month", "week"):
+            shown: fullcalendar.View = "month" if view == "month" else "week"
+            _interactive(session, user, shown, anchor, entries, first, days)
         if view == "month":
             counts = planning.count_posts(session, actor=user, bounds=bounds, **scope)
             _month(first, days, counts, anchor)

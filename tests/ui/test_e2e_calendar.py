@@ -1,0 +1,342 @@
+"""The interactive calendar in a real browser: FullCalendar in its component frame, posts
+as cards, dragged to another day with a real mouse (the move is stored exactly as the
+move form stores it), a refused drop said in the user's language with the card back where
+the database has it, a click on a card opening the piece, and on a phone a list.
+
+The dashboard runs as `python -m planner serve` (scheduler off) on a fresh SQLite file with
+the users and the webhook channel of `tests/ui/test_e2e_browser.py`; headless Chromium
+drives it. Marked `e2e`; skipped, saying why, without chromium or playwright.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import Session
+
+from planner import pieces, planning, users
+from planner.db import make_engine
+from planner.models import Post
+from planner.timezones import to_local
+from tests.ui.test_e2e_browser import (
+    CHANNEL,
+    REPO_ROOT,
+    ZONE,
+    Dashboard,
+    Org,
+    Server,
+    _missing,
+    chromium_page,
+    org,  # noqa: F401 - the fixture, used by name
+    serving,
+)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import FrameLocator, Locator, Page
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(_missing() is not None, reason=_missing() or ""),
+]
+
+SCREENSHOTS = REPO_ROOT / "test-output" / "e2e-calendar"
+FRAME = "iframe[title='streamlit_calendar.calendar']"
+PIECE = "Tag der offenen Tür"
+
+
+@dataclass
+class Planned:
+    """The running dashboard, a browser page on it, and the post the test drags."""
+
+    org: Org
+    server: Server
+    page: Page
+    post_id: int
+    piece_id: int
+    local: datetime  # the post's time on the users' wall clock
+
+
+def _first_day_shown(day: date) -> date:
+    """The Monday that starts the month view around `day` (whole weeks, Monday first)."""
+    first = day.replace(day=1)
+    return first - timedelta(days=first.weekday())
+
+
+def _days() -> tuple[datetime, date]:
+    """A time two days ahead at 10:00 and a later day, both in the month view of today."""
+    today = datetime.now(ZoneInfo(ZONE)).date()
+    start = today + timedelta(days=2)
+    if start.month != today.month:
+        # Near a month's end the view of today may not show the next days: start in the
+        # next month instead and look at that (the test then picks that month's date).
+        start = start.replace(day=1) + timedelta(days=7)
+    local = datetime(start.year, start.month, start.day, 10, 0, tzinfo=ZoneInfo(ZONE))
+    return local, start + timedelta(days=2)
+
+
+def _plan(setup: Org, local: datetime) -> tuple[int, int]:
+    engine = make_engine(setup.url)
+    try:
+        with Session(engine, expire_on_commit=False) as s:
+            eddi = users.get_user(s, "eddi")
+            piece = pieces.create_piece(s, actor=eddi, data={"title": PIECE})
+            post = planning.plan_post(
+                s, actor=eddi, piece_id=piece.id or 0, channel=CHANNEL, when=local
+            )
+            return post.id or 0, piece.id or 0
+    finally:
+        engine.dispose()
+
+
+def _stored(setup: Org, post_id: int) -> tuple[datetime, int]:
+    """The post's time on the users' wall clock, and its version, as stored."""
+    engine = make_engine(setup.url)
+    try:
+        with Session(engine) as s:
+            post = s.get(Post, post_id)
+            assert post is not None
+            return to_local(post.publish_at, ZONE).replace(tzinfo=None), post.version
+    finally:
+        engine.dispose()
+
+
+def _move_elsewhere(setup: Org, post_id: int, when: datetime) -> None:
+    """Someone else moves the post while the page still shows it."""
+    engine = make_engine(setup.url)
+    try:
+        with Session(engine, expire_on_commit=False) as s:
+            planning.move_post(s, actor=users.get_user(s, "admin"), post_id=post_id, when=when)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def planned(org: Org, tmp_path: Path) -> Iterator[Planned]:  # noqa: F811 - the fixture
+    local, _ = _days()
+    post_id, piece_id = _plan(org, local)
+    with (
+        serving(org.url, tmp_path / "serve.log", scheduler=False) as server,
+        chromium_page(tmp_path / "chromium-profile") as page,
+    ):
+        console: list[str] = []
+        page.on(
+            "console",
+            lambda message: console.append(message.text) if message.type == "error" else None,
+        )
+        yield Planned(org, server, page, post_id, piece_id, local)
+        assert console == [], f"errors on the browser's console: {console}"
+
+
+def _open_calendar(ui: Dashboard, day: date) -> FrameLocator:
+    """The Calendar page at `day` in the month view, and the calendar's frame."""
+    ui.sign_in("eddi")
+    ui.open("calendar")
+    if day.month != datetime.now(ZoneInfo(ZONE)).month:
+        # The date field's segments (day, month, year in German), typed like a person.
+        field = ui.main.get_by_label(ui.t("calendar.date"), exact=True)
+        field.get_by_role("spinbutton").first.click()
+        ui.page.keyboard.type(f"{day:%d%m%Y}")
+        ui.page.keyboard.press("Enter")
+        ui.idle()
+    frame = ui.page.frame_locator(FRAME).first
+    frame.locator(".fc-daygrid-body").wait_for()
+    return frame
+
+
+def _card(frame: FrameLocator) -> Locator:
+    return frame.locator(".fc-event.planner-post", has_text=PIECE)
+
+
+def _cell(frame: FrameLocator, day: date) -> Locator:
+    return frame.locator(f"td.fc-daygrid-day[data-date='{day.isoformat()}']")
+
+
+def _drag(page: Page, card: Locator, target: Locator) -> None:
+    """Press on the card, move the mouse in steps onto the target and let go."""
+    card.scroll_into_view_if_needed()
+    start, end = card.bounding_box(), target.bounding_box()
+    assert start is not None and end is not None
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=12)
+    page.mouse.up()
+
+
+def test_a_card_dragged_to_another_day_moves_the_post_there(planned: Planned) -> None:
+    ui = Dashboard(planned.page, planned.server, SCREENSHOTS / "drag")
+    local, target = _days()
+    try:
+        frame = _open_calendar(ui, local.date())
+        card = _card(frame)
+        card.wait_for()
+        assert "10:00" in card.inner_text()
+        assert _cell(frame, local.date()).locator(".planner-post").count() == 1
+        ui.shot("before-drag")
+        _drag(ui.page, card, _cell(frame, target))
+        ui.idle()
+        new_time = datetime(target.year, target.month, target.day, 10, tzinfo=ZoneInfo(ZONE))
+        moved = ui.t(
+            "calendar.moved", id=planned.post_id, when=new_time.strftime(ui.t("format.datetime"))
+        )
+        ui.see(moved)
+        ui.shot("after-drag")
+        when, _version = _stored(planned.org, planned.post_id)
+        assert when == datetime(target.year, target.month, target.day, 10, 0)
+        frame = ui.page.frame_locator(FRAME).first
+        _cell(frame, target).locator(".planner-post").wait_for()
+    except BaseException:
+        ui.shot("failure")
+        print(planned.server.logs())  # noqa: T201 - pytest shows a failing test's output
+        raise
+
+
+def test_a_refused_drop_says_why_and_the_card_stays_where_the_post_is(planned: Planned) -> None:
+    ui = Dashboard(planned.page, planned.server, SCREENSHOTS / "refused")
+    local, target = _days()
+    elsewhere = local + timedelta(days=1, hours=2)
+    try:
+        frame = _open_calendar(ui, local.date())
+        card = _card(frame)
+        card.wait_for()
+        # Someone else moves the post while this page still shows it where it was.
+        _move_elsewhere(planned.org, planned.post_id, elsewhere)
+        _drag(ui.page, card, _cell(frame, target))
+        ui.idle()
+        why = ui.t("calendar.post_conflict", id=planned.post_id)
+        ui.see(ui.t("calendar.fc.refused", id=planned.post_id, reason=why))
+        ui.shot("refused")
+        when, _version = _stored(planned.org, planned.post_id)
+        assert when == elsewhere.replace(tzinfo=None)
+        # Drawn anew from the database: the card is on the day the post is, not the drop's.
+        frame = ui.page.frame_locator(FRAME).first
+        _cell(frame, elsewhere.date()).locator(".planner-post").wait_for()
+        assert "12:00" in _card(frame).inner_text()
+        assert _cell(frame, target).locator(".planner-post").count() == 0
+    except BaseException:
+        ui.shot("failure")
+        print(planned.server.logs())  # noqa: T201 - pytest shows a failing test's output
+        raise
+
+
+def test_a_click_on_a_card_opens_its_piece_by_its_link(planned: Planned) -> None:
+    ui = Dashboard(planned.page, planned.server, SCREENSHOTS / "click")
+    local, _ = _days()
+    try:
+        frame = _open_calendar(ui, local.date())
+        _card(frame).click()
+        ui.idle()
+        ui.see(ui.t("editor.heading"))
+        ui.page.wait_for_url(f"**/editor?piece={planned.piece_id}")
+        ui.shot("piece-opened")
+        when, version = _stored(planned.org, planned.post_id)
+        assert (when, version) == (local.replace(tzinfo=None), 1)  # a click moves nothing
+    except BaseException:
+        ui.shot("failure")
+        print(planned.server.logs())  # noqa: T201 - pytest shows a failing test's output
+        raise
+
+
+def test_on_a_phone_the_month_is_a_list(planned: Planned) -> None:
+    ui = Dashboard(planned.page, planned.server, SCREENSHOTS / "phone")
+    local, _ = _days()
+    try:
+        ui.sign_in("eddi")
+        ui.open("calendar")
+        if local.month != datetime.now(ZoneInfo(ZONE)).month:
+            pytest.skip("the post lies in next month; the list shows this one")
+        # Turned to a phone's width; a calendar measures its height when it is drawn, so
+        # the view is picked again (week, then month) as a person would.
+        ui.page.set_viewport_size({"width": 390, "height": 844})
+        for view in ("week", "month"):
+            ui.main.get_by_text(ui.t(f"calendar.view.{view}"), exact=True).click()
+            ui.idle()
+        grid, phone = ui.page.frame_locator(FRAME).nth(0), ui.page.frame_locator(FRAME).nth(1)
+        entry = phone.locator(".fc-list-event", has_text=PIECE)
+        entry.wait_for()
+        assert "10:00" in entry.inner_text()
+        assert grid.locator(".fc").is_hidden()
+        entry.scroll_into_view_if_needed()
+        ui.shot("phone-list")
+    except BaseException:
+        ui.shot("failure")
+        print(planned.server.logs())  # noqa: T201 - pytest shows a failing test's output
+        raise
+
+
+def test_the_week_and_the_phones_list_pass_axe_too(planned: Planned) -> None:
+    from tests.ui.test_accessibility import AXE, _axe_violations, _describe
+
+    if not AXE.exists():
+        pytest.skip(f"{AXE} is missing (npm ci --prefix tests/axe)")
+    ui = Dashboard(planned.page, planned.server, SCREENSHOTS / "axe")
+    local, _ = _days()
+    try:
+        frame = _open_calendar(ui, local.date())
+        ui.main.get_by_text(ui.t("calendar.view.week"), exact=True).click()
+        ui.idle()
+        frame = ui.page.frame_locator(FRAME).first
+        frame.locator(".fc-timegrid").wait_for()
+        ui.shot("week")
+        week = _axe_violations(ui.page)
+        ui.page.set_viewport_size({"width": 390, "height": 844})
+        for view in ("month", "week"):
+            ui.main.get_by_text(ui.t(f"calendar.view.{view}"), exact=True).click()
+            ui.idle()
+        ui.page.frame_locator(FRAME).nth(1).locator(".fc-list").wait_for()
+        ui.shot("phone-week")
+        phone = _axe_violations(ui.page)
+    except BaseException:
+        ui.shot("failure")
+        print(planned.server.logs())  # noqa: T201 - pytest shows a failing test's output
+        raise
+    assert not week, _describe(week)
+    assert not phone, _describe(phone)
+
+
+def test_in_the_week_a_card_dragged_to_another_hour_moves_the_post_to_that_time(
+    planned: Planned,
+) -> None:
+    ui = Dashboard(planned.page, planned.server, SCREENSHOTS / "week-drag")
+    local, _ = _days()
+    try:
+        _open_calendar(ui, local.date())
+        ui.main.get_by_text(ui.t("calendar.view.week"), exact=True).click()
+        ui.idle()
+        frame = ui.page.frame_locator(FRAME).first
+        card = _card(frame)
+        card.wait_for()
+        card.scroll_into_view_if_needed()
+        # The next day at 14:00 if it is in the same week, else the day before.
+        day = local.date() + timedelta(days=1 if local.weekday() < 6 else -1)
+        column = frame.locator(f"td.fc-timegrid-col[data-date='{day.isoformat()}']")
+        slot = frame.locator("td.fc-timegrid-slot-lane[data-time='14:00:00']")
+        slot.scroll_into_view_if_needed()
+        start, col, lane = card.bounding_box(), column.bounding_box(), slot.bounding_box()
+        assert start is not None and col is not None and lane is not None
+        grab_y = start["y"] + 4  # near the card's top: the grab keeps this offset
+        ui.page.mouse.move(start["x"] + start["width"] / 2, grab_y)
+        ui.page.mouse.down()
+        ui.page.mouse.move(col["x"] + col["width"] / 2, lane["y"] + 4, steps=15)
+        ui.page.mouse.up()
+        ui.idle()
+        new_time = datetime(day.year, day.month, day.day, 14, tzinfo=ZoneInfo(ZONE))
+        ui.see(
+            ui.t(
+                "calendar.moved",
+                id=planned.post_id,
+                when=new_time.strftime(ui.t("format.datetime")),
+            )
+        )
+        ui.shot("after-drag")
+        when, _version = _stored(planned.org, planned.post_id)
+        assert when == new_time.replace(tzinfo=None)
+    except BaseException:
+        ui.shot("failure")
+        print(planned.server.logs())  # noqa: T201 - pytest shows a failing test's output
+        raise
