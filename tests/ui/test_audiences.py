@@ -160,6 +160,7 @@ def test_board_and_calendar_filter_by_audience_and_the_inbox_names_quiet_ones(
     at = open_page(sign_in("admin", PASSWORD), "board")
     assert not at.exception
     assert "#1" in " ".join(t.value for t in at.text)
+    assert "Zielgruppe: Endkunden" in [t.value for t in at.text]
     at.selectbox(key=f"{keys.AUDIENCE_FILTER}board").select_index(2).run()  # Fachpresse
     assert "#1" not in " ".join(t.value for t in at.text)
     calendar = open_page(at, "calendar")

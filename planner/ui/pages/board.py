@@ -7,7 +7,7 @@ from collections.abc import Callable
 import streamlit as st
 from sqlmodel import Session
 
-from planner import pieces
+from planner import audiences, pieces
 from planner.errors import PlannerError
 from planner.models import Piece, PieceStatus, User
 from planner.ui import audience_filter, charts, keys, layout, moves, paging, state
@@ -127,6 +127,7 @@ def _column(
         offset=(page - 1) * PAGE_SIZE,
         audience_id=audience_id,
     )
+    audience_names = audiences.audience_names(session, actor=user)
     actions = moves.offered("piece", status, user.role)
     comments = pieces.comments_on(
         session, actor=user, piece_ids=[p.id for p in listed if p.id is not None]
@@ -136,6 +137,8 @@ def _column(
         with st.container(border=True):
             st.text(f"#{piece.id} {piece.title}")  # user text: plain, never HTML
             st.text(t("board.revision", revision=piece.revision))
+            if piece.audience_id is not None:
+                st.text(t("audiences.of_piece", name=audience_names.get(piece.audience_id, "")))
             said = comments[piece.id]
             if said:
                 with st.expander(t("comments.heading", count=len(said))):
