@@ -5,6 +5,7 @@ Run from the repository root:
     .venv/bin/python bench/load.py                          # 1, 5, 10, 20 sessions
     .venv/bin/python bench/load.py --post-script-gc on,off  # with and without the forced GC
     .venv/bin/python bench/load.py --quick                  # 100 posts, 1 and 2 sessions
+    .venv/bin/python bench/load.py --client protocol        # no browser: Streamlit's protocol
 
 It builds the data as bench/browser.py does (`python -m planner demo --size N` in a fresh
 SQLite file, ANALYZE), adds a webhook channel to a local sink (`tests/sink.py`, allowed by
@@ -25,6 +26,13 @@ scheduler, poll `--poll` seconds) and runs each level in turn:
 - CPU seconds (from /proc) of the server process and, apart, of the load generator (this
   process, Playwright's driver and Chromium), over the walk.
 
+With `--client protocol` no browser runs: each session is a websocket on Streamlit's own
+protocol (bench/protocol.py) that signs in through the form's widgets and opens a page by
+asking for a run of its script, as a sidebar click makes the browser do. A page view is
+timed from that request to the run's `script_finished`: the server's answer time, without
+a browser building the page, and the load generator stays a few per cent of a core, so
+the levels measure the server rather than the client. Everything else is the same.
+
 Nothing is asserted; it prints a table. Results and their reading: bench/RESULTS.md.
 """
 
@@ -32,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import statistics
@@ -65,6 +74,7 @@ from bench.browser import (  # noqa: E402
     planner_server,
     t,
 )
+from bench.protocol import Session as ProtocolSession  # noqa: E402
 from bench.publishing import FAR, _cpu_of, _pct, add_posts, set_due  # noqa: E402
 from planner import channels, org_settings  # noqa: E402
 from planner.credentials import new_key  # noqa: E402
@@ -144,6 +154,7 @@ async def sign_in(page: Any, url: str, username: str) -> None:
 class Level:
     sessions: int
     gc: str
+    client: str = "browser"
     times: dict[str, list[float]] = field(default_factory=dict)
     errors: int = 0
     server_cpu: float = 0.0
@@ -151,6 +162,7 @@ class Level:
     window: float = 0.0
     lateness: list[float] = field(default_factory=list)
     due: int = 0
+    received: dict[str, list[int]] = field(default_factory=dict)  # bytes per view (protocol)
 
 
 async def walk(page: Any, path: tuple[str, ...], until: float, think: float, level: Level) -> None:
@@ -202,6 +214,52 @@ async def run_level(browser: Any, server: Any, level: Level, args: argparse.Name
         await context.close()
 
 
+async def walk_protocol(
+    session: ProtocolSession, path: tuple[str, ...], until: float, think: float, level: Level
+) -> None:
+    """As `walk`, over the protocol: each page view is a run of the page's script."""
+    step = random.randrange(len(path))  # noqa: S311 - spreads the sessions, not a secret
+    while time.monotonic() < until:
+        name = path[step % len(path)]
+        step += 1
+        try:
+            seconds, run = await session.open(name, t(f"nav.{name}"))
+        except Exception:  # noqa: BLE001 - a failed view is counted, the walk goes on
+            level.errors += 1
+            continue
+        if run.exceptions:  # the page raised: counted, and not timed as a page
+            level.errors += 1
+            continue
+        level.times.setdefault(name, []).append(seconds * 1000)
+        level.received.setdefault(name, []).append(run.received)
+        await asyncio.sleep(think * random.uniform(0.5, 1.5))  # noqa: S311
+
+
+async def run_level_protocol(server: Any, level: Level, args: argparse.Namespace) -> None:
+    """As `run_level`, each session a websocket on Streamlit's protocol, no browser."""
+    async with contextlib.AsyncExitStack() as stack:
+        sessions, paths = [], []
+        for i in range(level.sessions):
+            approver = i % 3 == 2
+            session = await stack.enter_async_context(ProtocolSession(server.url))
+            names = APPROVERS if approver else EDITORS
+            await session.sign_in(names[i // 3 % 2], PASSWORD)
+            sessions.append(session)
+            paths.append(APPROVER_PATH if approver else EDITOR_PATH)
+        cpu0 = cpu_now(server.proc.pid)
+        t0 = time.monotonic()
+        until = t0 + args.duration
+        await asyncio.gather(
+            *(
+                walk_protocol(s, path, until, args.think, level)
+                for s, path in zip(sessions, paths, strict=True)
+            )
+        )
+        level.window = time.monotonic() - t0
+        cpu1 = cpu_now(server.proc.pid)
+    level.server_cpu, level.client_cpu = (b - a for a, b in zip(cpu0, cpu1, strict=True))
+
+
 def plant_due(engine: Any, pool: list[int], every: float, window: float) -> dict[int, datetime]:
     """Take posts from `pool` and make one due every `every` s over the next `window` s."""
     start = datetime.now(UTC) + timedelta(seconds=every)
@@ -249,11 +307,13 @@ def table(levels: list[Level], poll: float) -> None:
     """One row per mode and level."""
     print()
     print(
-        "| postScriptGC | sessions | page views | errors | p50 ms | p95 ms | per page p50/p95 ms "
-        "| server CPU % | load generator CPU % | due posts | attempted | lateness p50/max s "
+        "| client | postScriptGC | sessions | page views | errors | p50 ms | p95 ms "
+        "| per page p50/p95 ms "
+        "| server CPU % | server CPU ms per view | load generator CPU % "
+        "| due posts | attempted | lateness p50/max s "
         f"| late (> {poll + 1:g} s) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|---:|")
     for lv in levels:
         every = sorted(x for v in lv.times.values() for x in v)
         per = "; ".join(
@@ -263,11 +323,24 @@ def table(levels: list[Level], poll: float) -> None:
         late = sum(1 for x in lv.lateness if x > poll + 1) + (lv.due - len(lv.lateness))
         lat = f"{statistics.median(lv.lateness):.1f}/{max(lv.lateness):.1f}" if lv.lateness else "-"
         print(
-            f"| {lv.gc} | {lv.sessions} | {len(every)} | {lv.errors} | "
+            f"| {lv.client} | {lv.gc} | {lv.sessions} | {len(every)} | {lv.errors} | "
             f"{statistics.median(every) if every else float('nan'):.0f} | "
             f"{_pct(every, 0.95):.0f} | {per} | "
-            f"{100 * lv.server_cpu / lv.window:.0f} | {100 * lv.client_cpu / lv.window:.0f} | "
+            f"{100 * lv.server_cpu / lv.window:.0f} | "
+            f"{1000 * lv.server_cpu / max(1, len(every)):.0f} | "
+            f"{100 * lv.client_cpu / lv.window:.0f} | "
             f"{lv.due} | {len(lv.lateness)} | {lat} | {late} |"
+        )
+    received: dict[str, list[int]] = {}
+    for lv in levels:
+        for name, got in lv.received.items():
+            received.setdefault(name, []).extend(got)
+    sizes = {name: statistics.median(got) / 1024 for name, got in sorted(received.items())}
+    if sizes:
+        print()
+        print(
+            "Bytes the server sent per page view (median, KiB): "
+            + "; ".join(f"{name} {kib:.0f}" for name, kib in sizes.items())
         )
 
 
@@ -281,9 +354,12 @@ async def measure_level(
     args: argparse.Namespace,
 ) -> Level:
     """One level: posts fall due while `sessions` people sign in and walk."""
-    level = Level(sessions, gc)
+    level = Level(sessions, gc, args.client)
     when = plant_due(engine, pool, args.due_every, args.duration + SIGN_IN_ALLOWANCE)
-    await run_level(browser, server, level, args)
+    if browser is None:
+        await run_level_protocol(server, level, args)
+    else:
+        await run_level(browser, server, level, args)
     # Posts due by the end of the walk count; the sweep after them gets its poll and two
     # seconds. The later ones go back a month ahead.
     end = datetime.now(UTC)
@@ -299,8 +375,6 @@ async def measure_level(
 
 async def bench(args: argparse.Namespace) -> list[Level]:
     """Every mode and level; the measured levels."""
-    from playwright.async_api import async_playwright
-
     levels: list[Level] = []
     modes = [m.strip() for m in args.post_script_gc.split(",")]
     counts = [int(n) for n in args.sessions.split(",")]
@@ -313,10 +387,16 @@ async def bench(args: argparse.Namespace) -> list[Level]:
         engine = make_engine(db_url)
         per_level = int((args.duration + SIGN_IN_ALLOWANCE) / args.due_every) + 1
         pool = prepare_channel(engine, sink.url, per_level * len(modes) * len(counts))
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-            )
+        async with contextlib.AsyncExitStack() as stack:
+            browser = None
+            if args.client == "browser":
+                from playwright.async_api import async_playwright
+
+                pw = await stack.enter_async_context(async_playwright())
+                browser = await pw.chromium.launch(
+                    executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+                )
+                stack.push_async_callback(browser.close)
             for gc in modes:
                 server_cm = planner_server(
                     db_url,
@@ -332,12 +412,12 @@ async def bench(args: argparse.Namespace) -> list[Level]:
                             await measure_level(browser, server, engine, pool, gc, n, args)
                         )
                         print(
-                            f"  gc {gc}, {n} sessions: {sum(map(len, levels[-1].times.values()))} "
+                            f"  {args.client}, gc {gc}, {n} sessions: "
+                            f"{sum(map(len, levels[-1].times.values()))} "
                             f"page views, {levels[-1].errors} errors, took "
                             f"{time.monotonic() - began:.0f} s",
                             flush=True,
                         )
-            await browser.close()
         engine.dispose()
     return levels
 
@@ -355,13 +435,19 @@ def main(argv: list[str] | None = None) -> int:
         default="default",
         help="comma-separated: default (as planner serve sets it), on, off",
     )
+    parser.add_argument(
+        "--client",
+        choices=("browser", "protocol"),
+        default="browser",
+        help="headless Chromium, or Streamlit's websocket protocol without a browser",
+    )
     parser.add_argument("--quick", action="store_true", help="100 posts, 1 and 2 sessions")
     args = parser.parse_args(argv)
     if args.quick:
         args.size, args.sessions, args.duration = 100, "1,2", 10.0
     os.environ.setdefault("PLANNER_SECRET_KEY", new_key())
     began = announce(
-        f"{args.size} posts, sessions {args.sessions}, {args.duration:g} s each, "
+        f"{args.client}, {args.size} posts, sessions {args.sessions}, {args.duration:g} s each, "
         f"think {args.think:g} s, poll {args.poll:g} s"
     )
     levels = asyncio.run(bench(args))

@@ -11,6 +11,7 @@ from difflib import SequenceMatcher
 from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, case, or_
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, func, select
 
 from planner import submissions, workflow
@@ -87,23 +88,61 @@ class IdeaOutcome:
     posts: list[PostOutcome]
 
 
+class _DropMarks(dict[int, int | None]):
+    """A `str.translate` table that drops combining marks, filled as characters are met."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.combining(chr(code)) else code
+        self[code] = kept
+        return kept
+
+
+_DROP_MARKS = _DropMarks()
+
+
 def _fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", text.casefold())
     text = text.replace("ß", "ss")
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
+    return text if text.isascii() else text.translate(_DROP_MARKS)
 
 
-def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"\w+", _fold(text)) if len(w) > 2 and w not in _STOPWORDS}
+def _folded_words(folded: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", folded) if len(w) > 2 and w not in _STOPWORDS}
 
 
-def _score(title: str, pitch: str, other_title: str, other_pitch: str) -> float:
-    title_ratio = SequenceMatcher(None, _fold(title), _fold(other_title)).ratio()
-    a, b = _words(title + " " + pitch), _words(other_title + " " + other_pitch)
+@dataclass(frozen=True)
+class _Compared:
+    """A title and pitch made ready for scoring: the folded title, the words of both, the
+    words of the pitch. Folding never reaches across a space and a space splits words, so
+    the words of "title pitch" are those of the title and of the pitch together."""
+
+    title: str
+    words: set[str]
+    pitch_words: set[str]
+
+    @classmethod
+    def of(cls, title: str, pitch: str) -> _Compared:
+        """`title` and `pitch` folded and split into words, once."""
+        folded_title = _fold(title)
+        pitch_words = _folded_words(_fold(pitch))
+        return cls(folded_title, _folded_words(folded_title) | pitch_words, pitch_words)
+
+
+def _score_compared(one: _Compared, other: _Compared, floor: float = 0.0) -> float:
+    """The similarity of two texts; 0.0 when it is surely below `floor` (the exact title
+    ratio, the costly part, is then not computed)."""
+    a, b = one.words, other.words
     overlap = len(a & b) / len(a | b) if a and b else 0.0
-    pa, pb = _words(pitch), _words(other_pitch)
+    pa, pb = one.pitch_words, other.pitch_words
     # Squared, so that only (nearly) the same pitch counts on its own, not a few shared words.
     pitch_overlap = (len(pa & pb) / len(pa | pb)) ** 2 if pa and pb else 0.0
+    matcher = SequenceMatcher(None, one.title, other.title)
+    if floor > 0.0:  # upper bounds of the ratio, from cheap to less cheap
+        for bound in (matcher.real_quick_ratio, matcher.quick_ratio):
+            most = bound()
+            if max(most, pitch_overlap, 0.5 * most + overlap) < floor:
+                return 0.0
+    title_ratio = matcher.ratio()
     return max(title_ratio, pitch_overlap, 0.5 * title_ratio + overlap)
 
 
@@ -158,26 +197,40 @@ def find_similar_ideas(
         return []
     # Narrow in SQL to the ideas sharing the most words with the title or pitch (a bounded
     # candidate set, however many ideas exist), then score those few in Python.
-    columns = (func.lower(Idea.title), func.lower(Idea.pitch))
+    columns: tuple[ColumnElement[str] | Mapped[str], ColumnElement[str] | Mapped[str]] = (
+        func.lower(Idea.title),
+        func.lower(Idea.pitch),
+    )
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite's LIKE ignores the case of exactly the letters its lower() folds (ASCII):
+        # the same matches, without lowering both texts again for every pattern and row.
+        columns = (col(Idea.title), col(Idea.pitch))
     shares = [
         or_(*(c.contains(p, autoescape=True) for p in _patterns(w) for c in columns)) for w in words
     ]
     shared: ColumnElement[int] = case((shares[0], 1), else_=0)
     for share in shares[1:]:
         shared = shared + case((share, 1), else_=0)
+    # Only the columns scored and shown: no full Idea objects for hundreds of candidates.
     query = _visible(
-        select(Idea, Department.name).join(Department, col(Idea.department_id) == Department.id),
+        select(col(Idea.id), Idea.title, Idea.pitch, Idea.status)
+        .add_columns(col(Department.name))
+        .join(Department, col(Idea.department_id) == Department.id),
         actor,
     ).where(or_(*shares))
     if exclude_id is not None:
         query = query.where(Idea.id != exclude_id)
     query = query.order_by(shared.desc(), col(Idea.id).desc()).limit(_CANDIDATES)
+    wanted = _Compared.of(title, pitch)
     scored = []
-    for idea, dep_name in session.exec(query):
-        score = _score(title, pitch, idea.title, idea.pitch)
+    for idea_id, idea_title, idea_pitch, status, dep_name in session.exec(query):
+        score = _score_compared(
+            wanted, _Compared.of(idea_title, idea_pitch), floor=SIMILARITY_THRESHOLD
+        )
         if score >= SIMILARITY_THRESHOLD:
-            assert idea.id is not None
-            scored.append(SimilarIdea(idea.id, idea.title, idea.status, dep_name, round(score, 2)))
+            scored.append(
+                SimilarIdea(idea_id, idea_title, IdeaStatus(status), dep_name, round(score, 2))
+            )
     scored.sort(key=lambda s: s.score, reverse=True)
     return scored[:limit]
 
@@ -334,14 +387,19 @@ def list_ideas(
     **filters: Unpack[IdeaFilters],
 ) -> list[Idea]:
     """Ideas the actor may see, newest first, filtered."""
-    query = _filtered(session, select(Idea), actor, filters)
-    query = query.order_by(col(Idea.created_at).desc(), col(Idea.id).desc())
+    newest_first = (col(Idea.created_at).desc(), col(Idea.id).desc())
     tag = filters.get("tag")
+    if tag is None and limit is not None:
+        # The page's ids are sorted first and only their rows read: sorting the whole rows
+        # (pitches and all) of every matching idea is what a page used to cost.
+        page = _filtered(session, select(Idea.id), actor, filters)
+        page = page.order_by(*newest_first).offset(offset).limit(limit)
+        return list(
+            session.exec(select(Idea).where(col(Idea.id).in_(page)).order_by(*newest_first))
+        )
+    query = _filtered(session, select(Idea), actor, filters).order_by(*newest_first)
     if tag is None:
-        query = query.offset(offset)
-        if limit is not None:
-            query = query.limit(limit)
-        return list(session.exec(query))
+        return list(session.exec(query.offset(offset)))
     # Tags live in a JSON list; matching them case-insensitively is done here, portably.
     ideas = [i for i in session.exec(query) if _has_tag(i.tags, tag)]
     end = None if limit is None else offset + limit

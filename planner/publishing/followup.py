@@ -149,11 +149,15 @@ def mark_posted(session: Session, *, actor: User, post_id: int, url: str = "") -
 
 def awaiting_manual_count(session: Session, *, user: User) -> int:
     """Posts waiting for `user` to publish them by hand: those of the pieces they own."""
+    # From the few waiting posts to their pieces, not from all the user's pieces to their
+    # posts (the join order SQLite picks for a join): this runs in every page's sidebar.
+    owned = (
+        select(Piece.id).where(col(Piece.id) == Post.piece_id, Piece.owner_id == user.id).exists()
+    )
     return int(
         session.exec(
             select(func.count())
             .select_from(Post)
-            .join(Piece, col(Post.piece_id) == Piece.id)
-            .where(Post.status == PostStatus.awaiting_manual, Piece.owner_id == user.id)
+            .where(Post.status == PostStatus.awaiting_manual, owned)
         ).one()
     )

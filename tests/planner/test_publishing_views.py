@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from planner import channels, pieces, planning
+from planner import channels, pieces, planning, publishing
 from planner.errors import PermissionDenied
 from planner.models import Channel, Piece, Post, PostStatus, PublishAttempt, User, utcnow
 from planner.publishing import views
@@ -115,3 +115,28 @@ def test_those_who_may_not_view_pieces_read_nothing_of_the_overview(
         views.piece_titles(world.session, actor=actor, piece_ids=[1])
     with pytest.raises(PermissionDenied):
         views.latest_attempts(world.session, actor=actor)
+
+
+def test_posts_awaiting_manual_publishing_are_counted_for_their_pieces_owner_only(
+    world: World,
+) -> None:
+    channel, mine = _channel(world), _piece(world, "Gruß")
+    theirs = pieces.create_piece(world.session, actor=world.editor2, data={"title": "Anderes"})
+    _post(world, mine, channel, hours=1, status=PostStatus.awaiting_manual)
+    _post(world, mine, channel, hours=2, status=PostStatus.awaiting_manual)
+    _post(world, mine, channel, hours=3, status=PostStatus.planned)
+    assert theirs.id is not None and channel.id is not None
+    other = planning.plan_post(
+        world.session,
+        actor=world.editor2,
+        piece_id=theirs.id,
+        channel=channel.id,
+        when=utcnow() + timedelta(days=2),
+    )
+    other.status = PostStatus.awaiting_manual
+    world.session.add(other)
+    world.session.commit()
+
+    assert publishing.awaiting_manual_count(world.session, user=world.editor) == 2
+    assert publishing.awaiting_manual_count(world.session, user=world.editor2) == 1
+    assert publishing.awaiting_manual_count(world.session, user=world.approver) == 0

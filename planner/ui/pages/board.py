@@ -127,7 +127,8 @@ def _column(
         offset=(page - 1) * PAGE_SIZE,
         audience_id=audience_id,
     )
-    audience_names = audiences.audience_names(session, actor=user)
+    named = any(p.audience_id is not None for p in listed)
+    audience_names = audiences.audience_names(session, actor=user) if named else {}
     actions = moves.offered("piece", status, user.role)
     comments = pieces.comments_on(
         session, actor=user, piece_ids=[p.id for p in listed if p.id is not None]
