@@ -91,8 +91,8 @@ def _query(item: Item) -> str:
     """The dashboard link's query for the notification's item: the same for every role, as
     the dashboard opens it on the page that shows it to whoever follows the link."""
     n = item.notification
-    if n.object_type == "idea":
-        return f"?idea={n.object_id}"
+    if n.object_type in ("idea", "post"):
+        return f"?{n.object_type}={n.object_id}"
     return f"?piece={item.piece_id}"
 
 

@@ -475,3 +475,21 @@ class NotificationPreference(SQLModel, table=True):
     kind: str = Field(primary_key=True, max_length=32)
     in_app: bool = Field(default=True)
     email: bool = Field(default=False)
+
+
+class EditorDraft(SQLModel, table=True):
+    """What one user typed in the Editor for one piece and has not saved yet.
+
+    Kept on every change and deleted when the piece is saved or the draft discarded;
+    `base_revision` is the revision the typing started from, so a newer one is noticed.
+    """
+
+    __tablename__ = "editor_drafts"
+
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    piece_id: int = Field(foreign_key="pieces.id", primary_key=True, index=True)
+    base_revision: int
+    title: str = Field(default="", sa_type=Text)
+    body: str = Field(default="", sa_type=Text)
+    variants: dict[str, str] = Field(default_factory=dict, sa_type=json_type())
+    updated_at: datetime = _created()

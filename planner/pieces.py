@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Unpack
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, delete, func, select
 
 from planner import audit, checks, notifications, submissions, workflow
 from planner.db import all_or_nothing
@@ -20,7 +20,16 @@ from planner.errors import (
     NothingToRestore,
     ValidationFailed,
 )
-from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User, utcnow
+from planner.models import (
+    Channel,
+    Comment,
+    EditorDraft,
+    Piece,
+    PieceStatus,
+    Revision,
+    User,
+    utcnow,
+)
 from planner.permissions import require
 from planner.schemas import PieceCreate, PieceUpdate, check_text, parse_input
 from planner.textdiff import Change, word_diff
@@ -287,6 +296,12 @@ def edit_piece(
         session.flush()
         submissions.spend(
             session, actor=actor, token=token, action="revision", object_id=revision.id
+        )
+        # What the saver had typed is saved now: their draft of the piece is done with.
+        session.exec(
+            delete(EditorDraft).where(
+                col(EditorDraft.user_id) == author_id, col(EditorDraft.piece_id) == piece_id
+            )
         )
 
     try:

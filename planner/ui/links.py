@@ -1,7 +1,7 @@
 """Links that open one piece or idea: the same link for everyone, pasted into a chat or
 kept as a bookmark, surviving a reload.
 
-A link names the item in its query (`?piece=41`, `?idea=12`), not the page: the page that
+A link names the item in its query (`?piece=41`, `?idea=12`, `?post=7`), not the page: the page that
 shows it depends on who opens it (an editor edits a piece, an approver reviews it; an
 editor triages an idea, its contributor follows it on 'My ideas'). Whichever page a link
 lands on, `route` sends it on to the page that shows that item to this user, and that
@@ -21,6 +21,7 @@ from planner.ui import state
 OPENED_ON: dict[str, tuple[str, ...]] = {
     "piece": ("editor", "approvals"),
     "idea": ("inbox", "my_ideas"),
+    "post": ("calendar",),
 }
 # Which pages each role may open (the navigation's own table, set by the app).
 _pages_by_role: dict[Role, list[str]] = {}
@@ -66,6 +67,8 @@ def route(page: str, role: Role) -> None:
     if target is None:
         st.warning(state.t("links.not_for_you", kind=state.t(f"links.kind.{kind}"), id=item_id))
         return
+    if target == _pages_by_role[role][0]:
+        return  # the start page is the page that opens it: it is already here
     from planner.ui.app import page_path  # the app imports this module
 
     st.switch_page(page_path(target), query_params={kind: str(item_id)})
@@ -129,3 +132,13 @@ def opened(kind: str, item_id: int) -> None:
     """An item a page opened: kept in the address (see `keep`), its link shown to copy."""
     keep(kind, item_id)
     show(kind, item_id)
+
+
+def open_link(kind: str, item_id: int, role: Role, label: str) -> None:
+    """A link that opens the item on the page that shows it to `role` (nothing if none does)."""
+    target = page_for(kind, role)
+    if target is None:
+        return
+    from planner.ui.app import page_path  # the app imports this module
+
+    st.page_link(page_path(target), label=label, query_params={kind: str(item_id)})

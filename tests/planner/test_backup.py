@@ -37,10 +37,12 @@ from planner.errors import (
 from planner.migrate import current_revision, head_revision, upgrade
 from planner.models import (
     AuditEvent,
+    EditorDraft,
     FormSubmission,
     Idea,
     Notification,
     NotificationPreference,
+    Piece,
     Post,
     PublishAttempt,
     Role,
@@ -128,6 +130,8 @@ def _fill(session: Session) -> User:
         Notification(user_id=admin.id, kind="post_failed", object_type="post", object_id=post_id)
     )
     session.add(NotificationPreference(user_id=admin.id, kind="post_failed", email=True))
+    piece_id = session.exec(select(func.min(Piece.id))).one()
+    session.add(EditorDraft(user_id=admin.id, piece_id=piece_id, base_revision=1, body="Entwurf"))
     session.commit()
     return admin
 

@@ -276,3 +276,25 @@ def test_smtp_settings_come_from_the_environment() -> None:
     assert mail.mail_settings(load_settings({})) is None
     with pytest.raises(ConfigurationError, match="set PLANNER_SMTP_FROM as well"):
         load_settings({"PLANNER_SMTP_HOST": "mail.example.de"})
+
+
+def test_a_post_notification_links_to_the_post_and_an_idea_one_to_the_idea(
+    world: World,
+) -> None:
+    settings = settings_for(25)
+    for object_type, object_id, piece_id, link in (
+        ("post", 7, 3, "https://planer.example.de/?post=7"),
+        ("piece", 3, 3, "https://planer.example.de/?piece=3"),
+        ("idea", 12, None, "https://planer.example.de/?idea=12"),
+    ):
+        kind = {"post": "post_failed", "piece": "review_requested", "idea": "idea_accepted"}
+        note = Notification(
+            id=1,
+            user_id=1,
+            kind=kind[object_type],
+            object_type=object_type,
+            object_id=object_id,
+        )
+        item = notifications.Item(note, "Eddi", "Sommerfest", piece_id)
+        message = mail.compose(item, world.editor, settings=settings)
+        assert link in message.get_content(), object_type

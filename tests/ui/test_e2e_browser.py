@@ -190,9 +190,17 @@ def server(org: Org, tmp_path: Path) -> Iterator[Server]:
 
 
 @contextmanager
-def serving(database_url: str, log_path: Path, *, scheduler: bool = True) -> Iterator[Server]:
-    """`python -m planner serve` on a free port for `database_url`; stopped on leaving."""
-    port = _free_port()
+def serving(
+    database_url: str,
+    log_path: Path,
+    *,
+    scheduler: bool = True,
+    port: int | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Server]:
+    """`python -m planner serve` on `port` (default: a free one) for `database_url`, with
+    `extra_env` set too; stopped on leaving."""
+    port = port or _free_port()
     env = {
         k: v
         for k, v in os.environ.items()
@@ -209,6 +217,7 @@ def serving(database_url: str, log_path: Path, *, scheduler: bool = True) -> Ite
         TZ=ZONE,  # the calendar's default day is the server's today: the users' today
         PYTHONUNBUFFERED="1",
     )
+    env.update(extra_env or {})
     log = log_path.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "planner", "serve", "--port", str(port), "--address", "127.0.0.1"],
@@ -246,9 +255,13 @@ def page(server: Server, tmp_path: Path) -> Iterator[Page]:
 
 
 @contextmanager
-def chromium_page(profile: Path) -> Iterator[Page]:
-    """A headless Chromium page with a fresh profile in `profile`, German and in ZONE; only
-    127.0.0.1 is reachable, and the block fails if the page tried to reach anything else."""
+def chromium_page(
+    profile: Path, *, viewport: tuple[int, int] = (1400, 1300), mobile: bool = False
+) -> Iterator[Page]:
+    """A headless Chromium page with a fresh profile in `profile`, German and in ZONE, of
+    `viewport` (width, height) CSS pixels, as a phone with a touch screen when `mobile`;
+    only 127.0.0.1 is reachable, and the block fails if the page tried to reach anything
+    else."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -257,7 +270,9 @@ def chromium_page(profile: Path) -> Iterator[Page]:
             executable_path=CHROMIUM,
             headless=True,
             args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1300},
+            viewport={"width": viewport[0], "height": viewport[1]},
+            is_mobile=mobile,
+            has_touch=mobile,
             locale="de-DE",
             timezone_id=ZONE,
         )

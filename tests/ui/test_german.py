@@ -61,6 +61,7 @@ _PYTHON_VALUES = frozenset({"None", "True", "False"})
 _NOT_TEXT = frozenset(
     {"id", "form_id", "format", "type", "icon", "default", "page", "url", "tag", "theme"}
     | {"name", "spec", "deferred_file_id", "language", "min", "max", "value_format", "css"}
+    | {"query_string"}  # a link's query (`piece=4`): part of its address, not shown
 )
 
 

@@ -34,6 +34,7 @@ from planner.ui import (
     fullcalendar,
     keys,
     layout,
+    linked_post,
     links,
     moves,
     slot_texts,
@@ -646,6 +647,7 @@ def render() -> None:
         st.text(t("calendar.zone", zone=user.timezone))
         state.show_done(keys.CAL_DONE)
         slot_texts.show_warning()
+        linked_post.show(session, user)
         view, anchor, channel_id, department_id = _filters(session, user)
         audience_id = audience_filter.pick(session, user, "calendar")
         first, days = _visible_range(view, anchor)

@@ -19,7 +19,7 @@ from planner.errors import (
     ValidationFailed,
 )
 from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User
-from planner.ui import form_tokens, keys, links, moves, rendered, state
+from planner.ui import form_tokens, keys, links, moves, rendered, state, unsaved
 from planner.ui.comments import show_comments
 from planner.ui.plain import md
 
@@ -186,7 +186,7 @@ def _conflict(session: Session, user: User, piece: Piece) -> None:
         st.session_state.pop(keys.EDITOR_CONFLICT, None)
         st.rerun()
     if right.button(t("editor.reload"), key=keys.EDITOR_RELOAD):
-        st.session_state[keys.EDITOR_LOADED] = None
+        unsaved.discard(session, user, piece)
         st.rerun()
 
 
@@ -322,6 +322,7 @@ def render() -> None:
             or keys.EDITOR_TITLE not in st.session_state
         ):
             _fill(piece, planned)
+            unsaved.restore(session, user, piece, planned)
         others = {
             c.id: c.name
             for c in channels.list_channels(session, actor=user, include_disabled=False)
@@ -329,6 +330,7 @@ def render() -> None:
         }
         state.show_done(keys.EDITOR_DONE)
         links.show("piece", piece.id)
+        unsaved.keep(session, user, piece, planned)
         st.text(
             t(
                 "editor.state",

@@ -9,7 +9,7 @@ from sqlmodel import Session
 from planner import notifications
 from planner.models import User
 from planner.notifications import Item, Preference
-from planner.ui import keys, state
+from planner.ui import keys, links, state
 
 SHOWN = 50  # the newest ones; older ones stay stored
 
@@ -55,6 +55,10 @@ def _item(item: Item, user: User) -> None:
         st.text(t("notifications.by", when=when, actor=item.actor) if item.actor else when)
         if n.detail:
             st.text(n.detail)
+        if n.object_type in links.OPENED_ON:
+            kind = t(f"links.kind.{n.object_type}")
+            label = t("notifications.open", kind=kind, id=n.object_id)
+            links.open_link(n.object_type, n.object_id, user.role, label)
         if n.read_at is None:
             st.button(
                 t("notifications.mark_read"),

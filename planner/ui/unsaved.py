@@ -1,0 +1,112 @@
+"""The Editor's unsaved work: kept as a draft on every change, put back on return.
+
+Whatever the Editor's fields hold differently from the revision they began on is kept
+(`planner.drafts`) at the start of every run, when Streamlit has already put the changed
+values into the session state, so no save button is needed and leaving the page loses
+nothing. Opening the piece again restores the draft, says so, offers to discard it and, if
+someone saved a newer revision meanwhile, warns and shows what they changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+from sqlmodel import Session
+
+from planner import channels, drafts
+from planner.drafts import DraftText
+from planner.models import Channel, Piece, User
+from planner.permissions import can
+from planner.ui import keys, rendered, state
+
+
+def variant_key(channel_id: int | None) -> str:
+    """The session-state key of the variant field for channel `channel_id`."""
+    return f"{keys.EDITOR_VARIANT}{channel_id}"
+
+
+def _may(user: User) -> bool:
+    return can(user, "edit_piece")
+
+
+def restore(session: Session, user: User, piece: Piece, planned: list[Channel]) -> None:
+    """Right after the fields were filled from the saved piece: put `user`'s draft of it
+    in them instead, if there is one (call before the fields are drawn)."""
+    assert piece.id is not None
+    st.session_state.pop(keys.EDITOR_DRAFT_RESTORED, None)
+    if not _may(user):
+        return
+    draft = drafts.get_draft(session, actor=user, piece_id=piece.id)
+    if draft is None:
+        return
+    st.session_state[keys.EDITOR_TITLE] = draft.title
+    st.session_state[keys.EDITOR_BODY] = draft.body
+    planned_ids = {c.id for c in planned}
+    for channel in planned:
+        st.session_state[variant_key(channel.id)] = draft.variants.get(str(channel.id), "")
+    offered = {c.id for c in channels.list_channels(session, actor=user, include_disabled=False)}
+    extra = [int(k) for k in draft.variants if int(k) not in planned_ids and int(k) in offered]
+    for channel_id in extra:
+        st.session_state[variant_key(channel_id)] = draft.variants[str(channel_id)]
+    if extra:
+        st.session_state[keys.EDITOR_EXTRA_CHANNELS] = extra
+    st.session_state[keys.EDITOR_BASE] = draft.base_revision
+    st.session_state[keys.EDITOR_DRAFT_RESTORED] = {
+        "piece": piece.id,
+        "when": state.when(draft.updated_at, user.timezone),
+    }
+
+
+def _typed(planned: list[Channel]) -> DraftText:
+    """What the Editor's fields hold in this run."""
+    shown: list[Any] = [c.id for c in planned]
+    shown += list(st.session_state.get(keys.EDITOR_EXTRA_CHANNELS) or [])
+    return DraftText(
+        title=str(st.session_state.get(keys.EDITOR_TITLE, "")),
+        body=str(st.session_state.get(keys.EDITOR_BODY, "")),
+        variants={
+            str(cid): str(st.session_state.get(variant_key(cid), ""))
+            for cid in shown
+            if cid is not None
+        },
+    )
+
+
+def keep(session: Session, user: User, piece: Piece, planned: list[Channel]) -> None:
+    """Keep what the fields hold as `user`'s draft of the piece (nothing if unchanged), then
+    say it is kept, or restored, with a button that discards it."""
+    assert piece.id is not None
+    if not _may(user):
+        return
+    base = int(st.session_state.get(keys.EDITOR_BASE, piece.revision))
+    draft = drafts.keep_draft(
+        session, actor=user, piece_id=piece.id, base_revision=base, text=_typed(planned)
+    )
+    if draft is None:
+        st.session_state.pop(keys.EDITOR_DRAFT_RESTORED, None)
+        return
+    t = state.t
+    restored = st.session_state.get(keys.EDITOR_DRAFT_RESTORED)
+    if restored and restored.get("piece") == piece.id:
+        st.info(t("drafts.restored", when=restored["when"]))
+    else:
+        st.caption(t("drafts.kept"))
+    changed = drafts.changes_since(session, actor=user, piece_id=piece.id)
+    if changed is not None:
+        st.warning(t("drafts.stale", base=changed.old, revision=changed.new))
+        with st.expander(t("drafts.changes", base=changed.old, revision=changed.new)):
+            rendered.show_diff(changed, channels.channel_names(session, actor=user))
+    if st.button(t("drafts.discard"), key=keys.EDITOR_DRAFT_DISCARD):
+        discard(session, user, piece)
+        st.session_state[keys.EDITOR_DONE] = t("drafts.discarded")
+        st.rerun()
+
+
+def discard(session: Session, user: User, piece: Piece) -> None:
+    """Throw away `user`'s draft of the piece and load the saved piece into the fields."""
+    assert piece.id is not None
+    if _may(user):
+        drafts.discard_draft(session, actor=user, piece_id=piece.id)
+    st.session_state.pop(keys.EDITOR_DRAFT_RESTORED, None)
+    st.session_state[keys.EDITOR_LOADED] = None
