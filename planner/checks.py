@@ -38,7 +38,11 @@ def outgoing_post(
     variants: Mapping[str, str],
     tags: Sequence[str],
 ) -> OutgoingPost:
-    """What the adapter of channel `channel_id` is sent: its variant, or the master text."""
+    """What the adapter of channel `channel_id` is sent: its variant, or the master text.
+
+    Each of `media` is a URL's (`url`) or a file uploaded to the planner (no `url`; its
+    `filename` and, for sending, its `content`).
+    """
     return OutgoingPost(
         post_id=post_id,
         title=title,
@@ -48,6 +52,8 @@ def outgoing_post(
                 url=str(m.get("url", "")),
                 alt_text=str(m.get("alt_text", "")),
                 mime_type=str(m.get("mime_type", "")),
+                filename=str(m.get("filename", "")),
+                content=bytes(m.get("content") or b""),
             )
             for m in media
         ],
@@ -62,10 +68,12 @@ def content_post(
     post_id: int = 0,
     media: Sequence[Mapping[str, Any]] = (),
 ) -> OutgoingPost:
-    """What `channel` would be sent of a piece's current content or of a stored revision."""
+    """What `channel` would be sent of a piece's current content or of a stored revision:
+    its own uploaded files (without their bytes), then the post's `media`."""
     assert channel.id is not None
+    files = [*content.media, *media]
     return outgoing_post(
-        post_id, channel.id, media, content.title, content.body, content.variants, content.tags
+        post_id, channel.id, files, content.title, content.body, content.variants, content.tags
     )
 
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from planner.dbtypes import UTCDateTime, enum_type, json_type
@@ -197,6 +197,12 @@ class Piece(SQLModel, table=True):
         default=PieceStatus.draft, sa_type=enum_type(PieceStatus), index=True
     )
     revision: int = Field(default=1)
+    # The files of the current revision, in order: {"id": MediaFile id, "alt_text": ...,
+    # "mime_type": ..., "filename": ...}. The alt text belongs to the revision, so changing
+    # it is a new revision like any edit.
+    media: list[dict[str, Any]] = Field(
+        default_factory=list, sa_type=json_type(), sa_column_kwargs={"server_default": "[]"}
+    )
     approved_revision: int | None = None
     approved_by_id: int | None = Field(default=None, foreign_key="users.id")
     approved_at: datetime | None = _ts()
@@ -220,8 +226,35 @@ class Revision(SQLModel, table=True):
     due_date: date | None = None
     campaign: str = Field(default="", max_length=120)
     tags: list[str] = Field(default_factory=list, sa_type=json_type())
+    # The files of this version with their alt text (as `Piece.media`): an approval holds
+    # for exactly these.
+    media: list[dict[str, Any]] = Field(
+        default_factory=list, sa_type=json_type(), sa_column_kwargs={"server_default": "[]"}
+    )
     author_id: int = Field(foreign_key="users.id")
     note: str = Field(default="", max_length=500)
+    created_at: datetime = _created()
+
+
+class MediaFile(SQLModel, table=True):
+    """An image or document uploaded for a piece: its checked bytes, never changed.
+
+    Images are stored re-encoded without metadata (EXIF); revisions refer to a file by id
+    together with its alt text.
+    """
+
+    __tablename__ = "media_files"
+
+    id: int | None = Field(default=None, primary_key=True)
+    piece_id: int = Field(foreign_key="pieces.id", index=True)
+    filename: str = Field(max_length=200)
+    mime_type: str = Field(max_length=64)
+    size: int
+    width: int = Field(default=0)
+    height: int = Field(default=0)
+    sha256: str = Field(max_length=64)
+    content: bytes = Field(sa_type=LargeBinary, nullable=False)
+    uploaded_by_id: int = Field(foreign_key="users.id")
     created_at: datetime = _created()
 
 

@@ -63,6 +63,8 @@ class RevisionDiff:
     campaign: str
     tags: str
     parts: tuple[PartDiff, ...] = ()
+    # The files, one "name: alt text" a line.
+    media: str = ""
 
     @property
     def changed(self) -> bool:
@@ -77,6 +79,7 @@ class RevisionDiff:
             self.due_date,
             self.campaign,
             self.tags,
+            self.media,
         )
 
     @property
@@ -94,6 +97,12 @@ def revision_note(note: str) -> str:
         return Message("note_created", "created")
     if found := re.fullmatch(r"created from idea #(\d+)", note):
         return Message("note_created_from_idea", "created from idea #{idea}", idea=int(found[1]))
+    if found := re.fullmatch(r"attached (.+)", note, re.DOTALL):
+        return Message("note_attached", "attached {name}", name=found[1])
+    if found := re.fullmatch(r"removed (.+)", note, re.DOTALL):
+        return Message("note_removed", "removed {name}", name=found[1])
+    if found := re.fullmatch(r"alt text of (.+)", note, re.DOTALL):
+        return Message("note_alt_text", "alt text of {name}", name=found[1])
     if found := re.fullmatch(r"restored revision (\d+)", note):
         return Message("note_restored", "restored revision {number}", number=int(found[1]))
     return note
@@ -191,6 +200,7 @@ def revision_of(piece: Piece, *, author_id: int, note: str) -> Revision:
         due_date=piece.due_date,
         campaign=piece.campaign,
         tags=list(piece.tags),
+        media=[dict(m) for m in piece.media],
         author_id=author_id,
         note=note,
     )
@@ -244,6 +254,7 @@ def edit_piece(
     expected_revision: int,
     data: dict[str, Any],
     token: str | None = None,
+    media: list[dict[str, Any]] | None = None,
 ) -> Piece:
     """Save a new revision of a piece.
 
@@ -271,6 +282,7 @@ def edit_piece(
         or ("due_date" in update.model_fields_set and update.due_date != piece.due_date)
         or (update.campaign is not None and update.campaign != piece.campaign)
         or (update.tags is not None and update.tags != piece.tags)
+        or (media is not None and media != piece.media)
     )
     if not changed:
         return piece
@@ -290,6 +302,8 @@ def edit_piece(
             piece.campaign = update.campaign
         if update.tags is not None:
             piece.tags = update.tags
+        if media is not None:  # a restored revision's files (`planner.media` changes them)
+            piece.media = media
         piece.revision += 1
         revision = revision_of(piece, author_id=author_id, note=update.note)
         session.add(revision)
@@ -515,6 +529,7 @@ def _diff(
         ("due_date", None, due(a), due(b)),
         ("campaign", None, a.campaign if a else "", b.campaign),
         ("tags", None, _lines(a.tags if a else []), _lines(b.tags)),
+        ("media", None, _media_lines(a), _media_lines(b)),
     ]
     parts = tuple(
         PartDiff(name, tuple(word_diff(before, after)), channel_id)
@@ -533,11 +548,21 @@ def _diff(
         # One tag a line, so the diff names each tag added or removed.
         tags=part("tags", _lines(a.tags if a else []), _lines(b.tags)),
         parts=parts,
+        media=part("media", _media_lines(a), _media_lines(b)),
     )
 
 
 def _lines(items: list[str]) -> str:
     return "".join(f"{item}\n" for item in items)
+
+
+def _media_lines(rev: Revision | None) -> str:
+    """A revision's files, one "name: alt text" a line (a new alt text is a changed line)."""
+    return (
+        "".join(f"{m.get('filename', '')}: {m.get('alt_text', '')}\n" for m in rev.media)
+        if rev
+        else ""
+    )
 
 
 def diff_revisions(
@@ -582,7 +607,8 @@ def review_diff(
 def restore_revision(
     session: Session, *, actor: User, piece_id: int, number: int, expected_revision: int
 ) -> Piece:
-    """Save an old revision's content as a new revision (history is never rewritten).
+    """Save an old revision's content, its files too, as a new revision (history is never
+    rewritten).
 
     Raises NothingToRestore when the piece already has exactly that content.
     """
@@ -604,11 +630,12 @@ def restore_revision(
             "tags": list(rev.tags),
             "note": f"restored revision {number}",
         },
+        media=[dict(m) for m in rev.media],
     )
 
 
 def _content(obj: Piece | Revision) -> tuple[Any, ...]:
-    return (obj.title, obj.body, obj.variants, obj.due_date, obj.campaign, obj.tags)
+    return (obj.title, obj.body, obj.variants, obj.due_date, obj.campaign, obj.tags, obj.media)
 
 
 def add_comment(

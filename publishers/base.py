@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from publishers import addresses
+from publishers.images import PDF_TYPE, Limits
 from publishers.markup import one_line
 from publishers.text import with_link
 
@@ -143,11 +144,27 @@ def timeout_setting(waits_for: str, *, maximum: int | None = MAX_TIMEOUT_SECONDS
 
 @dataclass(frozen=True)
 class Media:
-    """An image or file attached to a post."""
+    """An image or file attached to a post: fetched from `url`, or uploaded to the planner.
+
+    An uploaded file has no `url`; its bytes are in `content` once a post is sent (a check
+    needs only its type and name).
+    """
 
     url: str
     alt_text: str = ""
     mime_type: str = ""
+    filename: str = ""
+    content: bytes = field(default=b"", repr=False)
+
+    @property
+    def uploaded(self) -> bool:
+        """Whether the file was uploaded to the planner (rather than fetched from a URL)."""
+        return not self.url
+
+    @property
+    def name(self) -> str:
+        """How messages name the file: its URL, or its file name if it was uploaded."""
+        return self.url or self.filename
 
 
 @dataclass(frozen=True)
@@ -317,6 +334,8 @@ class Publisher:
     # How `text_limit` is counted, for editors: "characters", "graphemes", "weighted", ...
     counted_as: ClassVar[str] = "characters"
     supports_media: ClassVar[bool] = False
+    # The files uploaded to the planner that a post here may carry; None: none at all.
+    media_limits: ClassVar[Limits | None] = None
     # What a post is on this channel if it must have a title ("a blog post"); "" if not.
     titled_as: ClassVar[str] = ""
     # Whether `lookup` can tell if a post is on the channel.
@@ -539,17 +558,61 @@ class Publisher:
                 )
             )
         for item in post.media:
-            if self.supports_media and not item.alt_text.strip():
+            if self.supports_media and not item.alt_text.strip() and item.mime_type != PDF_TYPE:
                 problems.append(
                     problem(
-                        "media", "alt_text_missing", "alt text missing for {url!r}", url=item.url
+                        "media", "alt_text_missing", "alt text missing for {url!r}", url=item.name
                     )
                 )
+        if self.supports_media:
+            problems += self._upload_problems([m for m in post.media if m.uploaded])
         if self.titled_as and not one_line(post.title):
             problems.append(
                 problem("title", "title_missing", "{post} needs a title", post=self.titled_as)
             )
         return problems
+
+    def _upload_problems(self, uploaded: Sequence[Media]) -> list[Problem]:
+        """What this channel refuses of the files uploaded to the planner (`media_limits`)."""
+        if not uploaded:
+            return []
+        limits = self.media_limits
+        if limits is None:
+            return [
+                problem(
+                    "media",
+                    "no_uploads",
+                    "{channel} cannot carry uploaded files here ({url!r})",
+                    channel=self.display_name,
+                    url=uploaded[0].name,
+                )
+            ]
+        found: list[Problem] = []
+        if len(uploaded) > limits.max_count:
+            found.append(
+                problem(
+                    "media",
+                    "too_many_uploads",
+                    "{count} files; {channel} takes at most {limit} per post",
+                    count=len(uploaded),
+                    channel=self.display_name,
+                    limit=limits.max_count,
+                )
+            )
+        for item in uploaded:
+            if item.mime_type not in limits.types:
+                found.append(
+                    problem(
+                        "media",
+                        "type_not_taken",
+                        "{url!r} is {mime_type}; {channel} takes {types}",
+                        url=item.name,
+                        mime_type=item.mime_type,
+                        channel=self.display_name,
+                        types=", ".join(sorted(limits.types)),
+                    )
+                )
+        return found
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
         """Publish `post`; the same key must never create a second copy where avoidable."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 import regex
 
+from publishers import images
 from publishers.base import (
     AuthError,
     Media,
@@ -45,6 +46,7 @@ from publishers.http import (
     json_object_or_empty,
     mask,
 )
+from publishers.images import Limits
 from publishers.media import fetch_media
 from publishers.text import with_link
 
@@ -183,6 +185,13 @@ class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
     text_limit: ClassVar[int | None] = MAX_GRAPHEMES
     counted_as: ClassVar[str] = "graphemes"
     supports_media: ClassVar[bool] = True
+    # app.bsky.embed.images: 4 images, each at most 1,000,000 bytes.
+    media_limits: ClassVar[Limits | None] = Limits(
+        max_count=MAX_IMAGES,
+        types=frozenset(IMAGE_TYPES),
+        max_side=2000,
+        max_bytes=MAX_IMAGE_BYTES,
+    )
     connect_timeout: ClassVar[float | None] = 5.0
     can_look_up: ClassVar[bool] = True  # getRecord under that record key
     settings_spec = (
@@ -261,7 +270,7 @@ class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
                         "media",
                         "only_images",
                         "{url!r} is {mime_type}; only images are posted",
-                        url=item.url,
+                        url=item.name,
                         mime_type=item.mime_type,
                     )
                 )
@@ -471,11 +480,15 @@ class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
 
     def _upload(self, item: Media) -> dict[str, Any]:
         fetched = fetch_media(
-            item, timeout=self._timeout, max_bytes=MAX_IMAGE_BYTES, session=self.http_session
+            item,
+            timeout=self._timeout,
+            max_bytes=MAX_IMAGE_BYTES,
+            session=self.http_session,
+            limits=self.media_limits,
         )
         if fetched.mime_type not in IMAGE_TYPES:
             raise PermanentError(
-                f"{item.url!r} is {fetched.mime_type}; Bluesky posts carry only images here"
+                f"{item.name!r} is {fetched.mime_type}; Bluesky posts carry only images here"
             )
         response = self._call(
             "POST",
@@ -486,7 +499,11 @@ class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
         blob = json_object(response, "the server", "the uploaded image").get("blob")
         if not isinstance(blob, dict):
             raise TransientError("the server stored the image but its answer has no blob")
-        return {"alt": item.alt_text, "image": blob}
+        embedded: dict[str, Any] = {"alt": item.alt_text, "image": blob}
+        width, height = images.size_of(fetched.content)
+        if width and height:  # lets clients reserve the image's space before it loads
+            embedded["aspectRatio"] = {"width": width, "height": height}
+        return embedded
 
     def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
         response = self._call("GET", "app.bsky.feed.getPosts", params={"uris": receipt.external_id})

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import regex
 
+from publishers import images
 from publishers.base import (
     AuthError,
     DeliveryError,
@@ -38,6 +39,7 @@ from publishers.base import (
     timeout_setting,
 )
 from publishers.http import json_object, without_id
+from publishers.images import Limits
 from publishers.media import fetch_media
 from publishers.text import with_link
 
@@ -138,6 +140,14 @@ class MastodonPublisher(Publisher, kind="mastodon", display_name="Mastodon"):
     text_limit: ClassVar[int | None] = 500
     appends_link: ClassVar[bool] = True
     supports_media: ClassVar[bool] = True
+    # Mastodon's defaults: 4 images, each at most 16 MB; larger ones it scales itself to
+    # 3840x2160, so sending more pixels than that only costs upload time.
+    media_limits: ClassVar[Limits | None] = Limits(
+        max_count=MAX_MEDIA,
+        types=frozenset(images.IMAGE_TYPES.values()),
+        max_side=3840,
+        max_bytes=16 * 1024 * 1024,
+    )
     connect_timeout: ClassVar[float | None] = 5.0
     settings_spec = (
         server_setting(
@@ -216,7 +226,7 @@ class MastodonPublisher(Publisher, kind="mastodon", display_name="Mastodon"):
                         "media",
                         "alt_text_too_long",
                         "alt text for {url!r} is longer than {limit} characters",
-                        url=item.url,
+                        url=item.name,
                         limit=MAX_ALT_TEXT,
                     )
                 )
@@ -252,7 +262,9 @@ class MastodonPublisher(Publisher, kind="mastodon", display_name="Mastodon"):
 
     def _upload(self, item: Media) -> str:
         """Upload one file with its alt text; wait until the server has processed it."""
-        fetched = fetch_media(item, timeout=self._timeout, session=self.http_session)
+        fetched = fetch_media(
+            item, timeout=self._timeout, session=self.http_session, limits=self.media_limits
+        )
         response = self._call(
             "POST",
             "/api/v2/media",

@@ -18,9 +18,11 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
+from publishers import images
 from publishers.base import (
     AuthError,
     DeliveryError,
+    Media,
     OutgoingPost,
     Publisher,
     RateLimited,
@@ -40,6 +42,8 @@ from publishers.http import (
     retry_after,
     without_id,
 )
+from publishers.images import Limits
+from publishers.media import fetch_media
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -100,6 +104,16 @@ class MatrixPublisher(Publisher, kind="matrix", display_name="Matrix room"):
     text_limit: ClassVar[int | None] = MAX_CONTENT_BYTES
     counted_as: ClassVar[str] = "bytes (UTF-8, text and its HTML copy together)"
     appends_link: ClassVar[bool] = True
+    supports_media: ClassVar[bool] = True
+    # Each file goes to the media repository, then into the room as its own event after
+    # the text (m.image with the alt text as body, m.file for a document). Synapse takes
+    # 50 MB per upload by default.
+    media_limits: ClassVar[Limits | None] = Limits(
+        max_count=10,
+        types=frozenset({*images.IMAGE_TYPES.values(), images.PDF_TYPE}),
+        max_side=4096,
+        max_bytes=50 * 1024 * 1024,
+    )
     # The room id an alias resolved to (read once, when needed).
     _room_id: str | None = None
     settings_spec = (
@@ -177,6 +191,11 @@ class MatrixPublisher(Publisher, kind="matrix", display_name="Matrix room"):
             json=message_content(with_link(post)),
         )
         answer = json_object_or_empty(response)
+        if isinstance(answer.get("event_id"), str) and answer["event_id"]:
+            # Each file under its own txnId derived from the key: a retry after a failure
+            # here repeats neither the text nor a file already in the room.
+            for number, item in enumerate(post.media, start=1):
+                self._send_file(room_id, item, f"{idempotency_key}.{number}")
         event_id = answer.get("event_id")
         if not isinstance(event_id, str) or not event_id:
             # Safe to retry: the same txnId cannot create a second message.
@@ -189,6 +208,42 @@ class MatrixPublisher(Publisher, kind="matrix", display_name="Matrix room"):
             url=permalink(self.settings["room"], event_id),
             http_status=response.status_code,
             raw=answer,
+        )
+
+    def _send_file(self, room_id: str, item: Media, txn_id: str) -> None:
+        """Upload one file to the media repository and post it to the room."""
+        file = fetch_media(
+            item, timeout=self._timeout, session=self.http_session, limits=self.media_limits
+        )
+        uploaded = self._call(
+            "POST",
+            "/_matrix/media/v3/upload",
+            params={"filename": file.filename},
+            data=file.content,
+            headers={"Content-Type": file.mime_type},
+        )
+        uri = json_object_or_empty(uploaded).get("content_uri")
+        if not isinstance(uri, str) or not uri.startswith("mxc://"):
+            raise TransientError(
+                f"the homeserver stored {file.filename!r} but its answer has no content_uri",
+                http_status=uploaded.status_code,
+            )
+        info: dict[str, Any] = {"mimetype": file.mime_type, "size": len(file.content)}
+        if file.mime_type.startswith("image/"):
+            width, height = images.size_of(file.content)
+            content = {
+                "msgtype": "m.image",
+                "body": item.alt_text,
+                "filename": file.filename,
+                "url": uri,
+                "info": {**info, "w": width, "h": height},
+            }
+        else:
+            content = {"msgtype": "m.file", "body": file.filename, "url": uri, "info": info}
+        self._call(
+            "PUT",
+            f"/_matrix/client/v3/rooms/{_path(room_id)}/send/m.room.message/{_path(txn_id)}",
+            json=content,
         )
 
     def detect_deduplication(self) -> str | None:

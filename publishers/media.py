@@ -1,4 +1,5 @@
-"""Fetching a post's media from its URL, for channels that want the bytes uploaded."""
+"""A post's media as bytes, for channels that want them uploaded: fetched from its URL, or
+the file uploaded to the planner, fitted to the channel's limits."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+from publishers import images
 from publishers.base import Media, PermanentError, RateLimited, TransientError
 from publishers.http import DEFAULT_TIMEOUT, channel_message, request, retry_after
 
@@ -35,11 +37,16 @@ def fetch_media(
     timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
     max_bytes: int | None = None,
     session: requests.Session | None = None,
+    limits: images.Limits | None = None,
 ) -> MediaFile:
     """GET `item.url`; failures of the media host never read as the channel refusing us.
 
     Adapters pass their `http_session`: the media address is checked like the channel's.
+    A file uploaded to the planner is not fetched: its image is scaled down and re-encoded
+    to keep `limits` where it does not.
     """
+    if item.uploaded:
+        return uploaded_file(item, limits)
     response = request("GET", item.url, timeout=timeout, session=session)
     status = response.status_code
     if not 200 <= status < 300:
@@ -63,4 +70,23 @@ def fetch_media(
     mime_type = (
         item.mime_type or served or mimetypes.guess_type(filename)[0] or "application/octet-stream"
     )
+    return MediaFile(content=content, mime_type=mime_type, filename=filename)
+
+
+def uploaded_file(item: Media, limits: images.Limits | None) -> MediaFile:
+    """The bytes of a file uploaded to the planner, fitted to `limits` (if any)."""
+    if not item.content:
+        raise PermanentError(f"the file {item.filename!r} has no content to upload")
+    content, mime_type = item.content, item.mime_type
+    if limits is not None:
+        try:
+            content, mime_type = images.fit(content, mime_type, limits)
+        except (images.CannotFit, images.NotAnImage) as err:
+            raise PermanentError(f"cannot send {item.filename!r}: {err}") from err
+    filename = item.filename or "upload"
+    extension = mimetypes.guess_extension(mime_type) or ""
+    # A file re-encoded as another type (a PNG photo sent as JPEG) gets that type's ending.
+    endings = (extension, ".jpeg") if extension == ".jpg" else (extension,)
+    if extension and not filename.lower().endswith(endings):
+        filename = filename.rsplit(".", 1)[0] + extension
     return MediaFile(content=content, mime_type=mime_type, filename=filename)

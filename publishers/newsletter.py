@@ -28,7 +28,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 from typing import Any, ClassVar
 
-from publishers import addresses
+from publishers import addresses, images
 from publishers.base import (
     AuthError,
     ConfigError,
@@ -49,7 +49,9 @@ from publishers.base import (
     timeout_setting,
 )
 from publishers.http import mask
+from publishers.images import Limits
 from publishers.markup import clean_text, one_line, to_html
+from publishers.media import uploaded_file
 from publishers.text import with_link
 
 SECURITY_MODES = ("starttls", "ssl", "none")
@@ -169,6 +171,16 @@ class NewsletterPublisher(Publisher, kind="newsletter", display_name="Newsletter
     """Sends each post as a newsletter e-mail through an SMTP server."""
 
     uses_http: ClassVar[bool] = False
+    supports_media: ClassVar[bool] = True
+    # Images go inline (multipart/related, shown after the text by their Content-ID), a
+    # PDF as an attachment. Mail clients show images at most about 1200 px wide, and
+    # many servers refuse a message of more than 10 MB.
+    media_limits: ClassVar[Limits | None] = Limits(
+        max_count=5,
+        types=frozenset({*images.IMAGE_TYPES.values(), images.PDF_TYPE}),
+        max_side=1200,
+        max_bytes=2 * 1024 * 1024,
+    )
     # The password goes to this server (in the clear with security "none"); the
     # unsubscribe address is only a link in the e-mail.
     destination_settings: ClassVar[tuple[str, ...] | None] = ("host", "port", "security")
@@ -352,6 +364,17 @@ class NewsletterPublisher(Publisher, kind="newsletter", display_name="Newsletter
             problems.append(
                 problem("title", "subject_missing", "a newsletter needs a subject (the title)")
             )
+        for item in post.media:
+            if not item.uploaded:
+                problems.append(
+                    problem(
+                        "media",
+                        "upload_needed",
+                        "{channel} sends only files uploaded to the planner, not {url!r}",
+                        channel=self.display_name,
+                        url=item.url,
+                    )
+                )
         return problems
 
     def compose(
@@ -387,13 +410,37 @@ class NewsletterPublisher(Publisher, kind="newsletter", display_name="Newsletter
         message.set_raw("List-Unsubscribe", ",\n ".join(targets))
         if self.settings["unsubscribe_url"]:
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        uploaded = [item for item in post.media if item.uploaded]  # `validate` refuses URLs
+        files = [uploaded_file(item, self.media_limits) for item in uploaded]
+        inline = [
+            (item, file, f"{_hashed(idempotency_key, str(n))}@{domain}")
+            for n, (item, file) in enumerate(zip(uploaded, files, strict=True))
+            if file.mime_type.startswith("image/")
+        ]
         plain = f"{subject}\n\n{text}\n" + (f"\n-- \n{footer}\n" if footer else "")
         message.set_content(plain, cte="quoted-printable")
+        figures = "".join(
+            f'\n<p><img src="cid:{cid}" alt="{html.escape(item.alt_text)}" '
+            'style="max-width:100%;height:auto"></p>'
+            for item, _, cid in inline
+        )
         message.add_alternative(
-            _html_document(subject, text, footer, self.settings["language"]),
+            _html_document(subject, text, footer, self.settings["language"], figures),
             subtype="html",
             cte="quoted-printable",
         )
+        if inline:
+            html_part = message.get_body(("html",))
+            assert html_part is not None  # added just above
+            for _, file, cid in inline:
+                maintype, _, subtype = file.mime_type.partition("/")
+                html_part.add_related(
+                    file.content, maintype, subtype, cid=f"<{cid}>", filename=file.filename
+                )
+        for file in files:
+            if not file.mime_type.startswith("image/"):
+                maintype, _, subtype = file.mime_type.partition("/")
+                message.add_attachment(file.content, maintype, subtype, filename=file.filename)
         # After the parts: setting content clears every Content-* header of the message.
         message["Content-Language"] = self.settings["language"]
         return message
@@ -592,7 +639,12 @@ def _reason(err: BaseException) -> str:
     return " ".join(str(err).split()) or type(err).__name__
 
 
-def _html_document(subject: str, text: str, footer: str, language: str) -> str:
+def _hashed(key: str, part: str) -> str:
+    """A Content-ID's local part, the same for the same post and file on every retry."""
+    return hashlib.sha256(f"{key}/{part}".encode()).hexdigest()[:24]
+
+
+def _html_document(subject: str, text: str, footer: str, language: str, figures: str = "") -> str:
     footer_html = f"\n<hr>\n<footer>\n{to_html(footer)}\n</footer>" if footer else ""
     return (
         "<!DOCTYPE html>\n"
@@ -600,6 +652,7 @@ def _html_document(subject: str, text: str, footer: str, language: str) -> str:
         '<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(subject)}</title>\n</head>\n"
-        f"<body>\n<h1>{html.escape(subject)}</h1>\n{to_html(text)}{footer_html}\n</body>\n"
+        f"<body>\n<h1>{html.escape(subject)}</h1>\n{to_html(text)}{figures}{footer_html}\n"
+        "</body>\n"
         "</html>\n"
     )

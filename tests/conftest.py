@@ -116,7 +116,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 _TABLES = (
     "audit_events, comments, publish_attempts, posts, series, revisions, settings, "
-    "form_submissions, notifications, notification_preferences, editor_drafts, "
+    "form_submissions, notifications, notification_preferences, editor_drafts, media_files, "
     "ideas, pieces, channels, user_sessions, users, departments, worker_heartbeats, "
     "sign_in_throttle, audience_channels, audience_departments, audiences, publishing_slots"
 )

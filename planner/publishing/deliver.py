@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
+from planner import media
 from planner.checks import outgoing_post
 from planner.errors import (
     ConfigurationError,
@@ -302,6 +303,7 @@ def prepare(
                 REVISIONS.c.body,
                 REVISIONS.c.variants,
                 REVISIONS.c.tags,
+                REVISIONS.c.media,
             ).where(sa.tuple_(REVISIONS.c.piece_id, REVISIONS.c.number).in_(sorted(wanted)))
         )
     }
@@ -324,7 +326,11 @@ def prepare(
         message = outgoing_post(
             post.id,
             post.channel_id,
-            json.loads(post.media) if post.media not in (None, "[]") else [],
+            # The approved revision's own files (their bytes read now), then the post's.
+            [
+                *media.with_content(conn, (approved.media if approved else None) or []),
+                *(json.loads(post.media) if post.media not in (None, "[]") else []),
+            ],
             approved.title if approved else "",
             approved.body if approved else "",
             (approved.variants if approved else None) or {},

@@ -220,7 +220,7 @@ def resolve_checks(
         message = outgoing_post(
             post.id,
             channel.id,
-            post.media,
+            [*revision.media, *post.media],
             revision.title,
             revision.body,
             revision.variants,

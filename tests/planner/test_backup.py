@@ -40,6 +40,7 @@ from planner.models import (
     EditorDraft,
     FormSubmission,
     Idea,
+    MediaFile,
     Notification,
     NotificationPreference,
     Piece,
@@ -132,6 +133,19 @@ def _fill(session: Session) -> User:
     session.add(NotificationPreference(user_id=admin.id, kind="post_failed", email=True))
     piece_id = session.exec(select(func.min(Piece.id))).one()
     session.add(EditorDraft(user_id=admin.id, piece_id=piece_id, base_revision=1, body="Entwurf"))
+    # Bytes that are no valid UTF-8 text: a backup must keep them exactly.
+    content = b"\x89PNG\r\n\x1a\n\x00\xff\xfe" + bytes(range(256))
+    session.add(
+        MediaFile(
+            piece_id=piece_id,
+            filename="logo.png",
+            mime_type="image/png",
+            size=len(content),
+            sha256="0" * 64,
+            content=content,
+            uploaded_by_id=admin.id,
+        )
+    )
     session.commit()
     return admin
 

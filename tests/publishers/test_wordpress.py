@@ -545,9 +545,10 @@ def test_no_length_limit_and_problems_for_the_editor() -> None:
     assert adapter.validate(OutgoingPost(post_id=1, title="T", text=long_text)) == []
     assert adapter.measure("e\u0301ß") == 3
     problems = adapter.validate(
-        OutgoingPost(post_id=1, title=" ", text="x", media=[Media("https://x/a.jpg", "Alt")])
+        OutgoingPost(post_id=1, title=" ", text="x", media=[Media("https://x/a.jpg", " ")])
     )
-    assert sorted(p.field for p in problems) == ["media", "title"]
+    # Images are uploaded to the media library; one without alt text is refused.
+    assert sorted(p.code for p in problems) == ["alt_text_missing", "title_missing"]
     assert adapter.fetch_metrics(receipt=None) == {}  # type: ignore[arg-type]
 
 

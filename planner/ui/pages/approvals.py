@@ -10,6 +10,7 @@ from planner.errors import PlannerError
 from planner.models import PieceStatus
 from planner.ui import keys, links, moves, paging, rendered, state, tables
 from planner.ui.comments import show_comments
+from planner.ui.media_section import show_files
 from planner.ui.plain import md
 
 PAGE_SIZE = 20
@@ -98,6 +99,7 @@ def render() -> None:
         else:
             st.subheader(t("approvals.since", old=diff.old, new=diff.new))
         rendered.show_diff(diff, names)
+        show_files(session, user, piece)
         if shown:
             st.subheader(t("preview.heading"))
             tabs = st.tabs([md(p.channel_name) for p in shown])

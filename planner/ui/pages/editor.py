@@ -21,6 +21,7 @@ from planner.errors import (
 from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User
 from planner.ui import form_tokens, keys, links, moves, rendered, state, unsaved
 from planner.ui.comments import show_comments
+from planner.ui.media_section import show_media
 from planner.ui.plain import md
 
 # What the editor lists with its authors' names: a piece's revisions and its comments.
@@ -369,6 +370,7 @@ def render() -> None:
             _save(session, user, piece, shown)
         _field_error("save")
         _conflict(session, user, piece)
+        show_media(session, user, piece)
         _history(session, user, piece)
         _comments(session, user, piece)
 

@@ -1,0 +1,268 @@
+"""Files uploaded to the planner reach each channel as that channel's API takes them.
+
+Each adapter talks to a local server answering like its channel; the tests assert the
+exact upload requests, the alt text where the channel keeps it, and that images too large
+for a channel arrive scaled down to its limits.
+"""
+
+from __future__ import annotations
+
+import email
+import io
+import json
+from collections.abc import Iterator
+from email import policy
+from email.message import EmailMessage
+
+import pytest
+from PIL import Image
+from pytest_httpserver import HTTPServer
+
+from publishers.base import Media, OutgoingPost
+from publishers.bluesky import forget_sessions
+from tests.publishers import test_bluesky as bluesky
+from tests.publishers import test_mastodon as mastodon
+from tests.publishers import test_matrix as matrix
+from tests.publishers import test_newsletter as newsletter
+from tests.publishers import test_wordpress as wordpress
+from tests.publishers.test_contract import FACTORIES
+
+KEY = "5f0c6a52d1e24d8f9a3b7c1e0d2f4a6b"
+PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n"
+
+
+def png(width: int, height: int) -> bytes:
+    """A real PNG of noise-free colour, `width` x `height` pixels."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), "green").save(out, "PNG")
+    return out.getvalue()
+
+
+def uploaded(content: bytes, alt: str, name: str = "zelt.png", mime: str = "image/png") -> Media:
+    """A file as the engine hands it over: no URL, its bytes, type and name."""
+    return Media(url="", alt_text=alt, mime_type=mime, filename=name, content=content)
+
+
+def size(content: bytes) -> tuple[int, int]:
+    return Image.open(io.BytesIO(content)).size
+
+
+@pytest.fixture(autouse=True)
+def _fresh_bluesky_sessions() -> Iterator[None]:
+    forget_sessions()
+    yield
+    forget_sessions()
+
+
+def test_mastodon_uploads_the_file_with_its_description_then_attaches_its_id(
+    httpserver: HTTPServer,
+) -> None:
+    image = png(5000, 2500)  # wider than Mastodon's 3840 px
+    httpserver.expect_oneshot_request(
+        "/api/v2/media", method="POST", headers={"Authorization": f"Bearer {mastodon.TOKEN}"}
+    ).respond_with_json(mastodon._attachment("4711", "https://files.example/zelt.png"))
+    httpserver.expect_oneshot_request(
+        "/api/v1/statuses",
+        method="POST",
+        json={
+            "status": "Sommerfest!",
+            "visibility": "public",
+            "language": "de",
+            "media_ids": ["4711"],
+        },
+        headers={"Idempotency-Key": KEY},
+    ).respond_with_json(mastodon._status())
+    post = OutgoingPost(
+        post_id=7, title="T", text="Sommerfest!", media=[uploaded(image, "Ein Zelt im Park")]
+    )
+    mastodon._adapter(httpserver).publish(post, KEY)
+    upload, _status = (request for request, _ in httpserver.log)
+    assert upload.form["description"] == "Ein Zelt im Park"
+    assert (upload.files["file"].filename, upload.files["file"].mimetype) == (
+        "zelt.png",
+        "image/png",
+    )
+    assert size(upload.files["file"].read()) == (3840, 1920)
+    httpserver.check_assertions()
+
+
+def test_bluesky_uploads_a_blob_within_one_megabyte_and_embeds_it_with_alt(
+    httpserver: HTTPServer,
+) -> None:
+    image = png(3000, 1500)
+    bluesky._expect_session(httpserver)
+    blob = {
+        "$type": "blob",
+        "ref": {"$link": "bafkreibabalobzn6cd366ukcsjycp4yymjymgfxcv6xczmlgpemzkz3cfa"},
+        "mimeType": "image/png",
+        "size": 1234,
+    }
+    httpserver.expect_oneshot_request(
+        "/xrpc/com.atproto.repo.uploadBlob",
+        method="POST",
+        headers={"Authorization": f"Bearer {bluesky.ACCESS}", "Content-Type": "image/png"},
+    ).respond_with_json({"blob": blob})
+    httpserver.expect_oneshot_request(bluesky.PUT_RECORD, method="POST").respond_with_json(
+        bluesky._put_answer()
+    )
+    post = OutgoingPost(post_id=7, title="T", text="Bild", media=[uploaded(image, "Ein Zelt")])
+    bluesky._adapter(httpserver).publish(post, bluesky.KEY)
+    (upload,) = bluesky._sent(httpserver, "/xrpc/com.atproto.repo.uploadBlob")
+    assert size(upload.get_data()) == (2000, 1000)
+    assert len(upload.get_data()) <= 1_000_000
+    (put,) = bluesky._sent(httpserver, bluesky.PUT_RECORD)
+    assert json.loads(put.get_data())["record"]["embed"] == {
+        "$type": "app.bsky.embed.images",
+        "images": [
+            {"alt": "Ein Zelt", "image": blob, "aspectRatio": {"width": 2000, "height": 1000}}
+        ],
+    }
+    httpserver.check_assertions()
+
+
+def test_wordpress_uploads_to_the_media_library_with_alt_text_and_features_the_image(
+    httpserver: HTTPServer,
+) -> None:
+    post = OutgoingPost(
+        post_id=7,
+        title=wordpress.POST.title,
+        text="Wir feiern",
+        media=[uploaded(png(100, 50), 'Ein "Zelt" & Bänke')],
+    )
+    wordpress._no_post_yet(httpserver)
+    httpserver.expect_oneshot_request(
+        "/wp-json/wp/v2/media", method="POST", headers={"Authorization": wordpress.BASIC}
+    ).respond_with_json(
+        {"id": 88, "source_url": "https://blog.example.de/wp-content/uploads/zelt.png"},
+        status=201,
+    )
+    httpserver.expect_oneshot_request("/wp-json/wp/v2/posts", method="POST").respond_with_json(
+        wordpress._post(), status=201
+    )
+    wordpress._adapter(httpserver).publish(post, wordpress.KEY)
+    _lookup, upload, create = (request for request, _ in httpserver.log)
+    assert upload.form["alt_text"] == 'Ein "Zelt" & Bänke'
+    assert upload.files["file"].filename == "zelt.png"
+    assert upload.files["file"].mimetype == "image/png"
+    assert size(upload.files["file"].read()) == (100, 50)
+    body = json.loads(create.get_data())
+    assert body["featured_media"] == 88
+    assert body["content"].endswith(
+        '<!-- wp:image {"id":88} -->\n<figure class="wp-block-image">'
+        '<img src="https://blog.example.de/wp-content/uploads/zelt.png" '
+        'alt="Ein &quot;Zelt&quot; &amp; Bänke" class="wp-image-88"/></figure>\n'
+        "<!-- /wp:image -->"
+    )
+    httpserver.check_assertions()
+
+
+def test_matrix_uploads_to_the_media_repository_then_sends_an_image_and_a_file_event(
+    httpserver: HTTPServer,
+) -> None:
+    image = png(60, 40)
+    post = OutgoingPost(
+        post_id=42,
+        title="T",
+        text="Programm",
+        media=[
+            uploaded(image, "Das Festzelt"),
+            uploaded(PDF, "", name="programm.pdf", mime="application/pdf"),
+        ],
+    )
+    httpserver.expect_oneshot_request(matrix.SEND, method="PUT").respond_with_json(
+        {"event_id": matrix.EVENT}
+    )
+    for name, uri, mime in (
+        ("zelt.png", "mxc://example.de/Zelt", "image/png"),
+        ("programm.pdf", "mxc://example.de/Programm", "application/pdf"),
+    ):
+        httpserver.expect_oneshot_request(
+            "/_matrix/media/v3/upload",
+            method="POST",
+            query_string={"filename": name},
+            headers={"Authorization": f"Bearer {matrix.TOKEN}", "Content-Type": mime},
+        ).respond_with_json({"content_uri": uri})
+        number = 1 if name == "zelt.png" else 2
+        httpserver.expect_oneshot_request(
+            f"{matrix.SEND}.{number}", method="PUT"
+        ).respond_with_json({"event_id": f"$file{number}"})
+    receipt = matrix._adapter(httpserver).publish(post, matrix.KEY)
+    assert receipt.external_id == matrix.EVENT  # the text's event is the post's
+    sent = [(r.path, r.get_data()) for r, _ in httpserver.log]
+    assert sent[1][1] == image and sent[3][1] == PDF
+    assert json.loads(sent[2][1]) == {
+        "msgtype": "m.image",
+        "body": "Das Festzelt",
+        "filename": "zelt.png",
+        "url": "mxc://example.de/Zelt",
+        "info": {"mimetype": "image/png", "size": len(image), "w": 60, "h": 40},
+    }
+    assert json.loads(sent[4][1]) == {
+        "msgtype": "m.file",
+        "body": "programm.pdf",
+        "url": "mxc://example.de/Programm",
+        "info": {"mimetype": "application/pdf", "size": len(PDF)},
+    }
+    httpserver.check_assertions()
+
+
+def test_the_newsletter_shows_images_inline_by_content_id_and_attaches_a_pdf() -> None:
+    adapter = newsletter._adapter(2525)
+    post = OutgoingPost(
+        post_id=1,
+        title="Sommerfest",
+        text="Wir feiern im Park.",
+        media=[
+            uploaded(png(2400, 1200), "Das Festzelt <groß>"),
+            uploaded(PDF, "", name="programm.pdf", mime="application/pdf"),
+        ],
+    )
+    assert adapter.validate(post) == []
+    raw = adapter.compose(post, KEY).as_bytes()
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    assert parsed.get_content_type() == "multipart/mixed"
+    html_part = parsed.get_body(("html",))
+    assert html_part is not None
+    (image_part,) = [p for p in parsed.walk() if p.get_content_type() == "image/png"]
+    cid = str(image_part["Content-ID"]).strip("<>")
+    assert f'<img src="cid:{cid}" alt="Das Festzelt &lt;groß&gt;"' in html_part.get_content()
+    assert size(image_part.get_content()) == (1200, 600)
+    (attachment,) = list(parsed.iter_attachments())
+    assert (attachment.get_filename(), attachment.get_content()) == ("programm.pdf", PDF)
+    # The same post gives the same Content-ID on a retry.
+    again = adapter.compose(post, KEY).as_bytes()
+    assert cid.encode() in again
+
+
+def test_a_newsletter_refuses_media_given_only_by_url() -> None:
+    adapter = newsletter._adapter(2525)
+    post = OutgoingPost(
+        post_id=1, title="S", text="x", media=[Media("https://example.de/a.png", "Alt")]
+    )
+    (found,) = adapter.validate(post)
+    assert (found.field, found.code) == ("media", "upload_needed")
+
+
+@pytest.mark.parametrize(
+    ("kind", "media", "code"),
+    [
+        pytest.param("linkedin", [uploaded(b"x", "Alt")], "no_media", id="linkedin-no-media"),
+        pytest.param("webhook", [uploaded(b"x", "Alt")], "no_uploads", id="webhook-urls-only"),
+        pytest.param(
+            "bluesky",
+            [uploaded(PDF, "", name="a.pdf", mime="application/pdf")],
+            "type_not_taken",
+            id="bluesky-no-pdf",
+        ),
+        pytest.param(
+            "mastodon", [uploaded(b"x", "Alt")] * 5, "too_many_uploads", id="mastodon-five"
+        ),
+    ],
+)
+def test_channels_name_the_files_they_cannot_carry(
+    kind: str, media: list[Media], code: str
+) -> None:
+    adapter = FACTORIES[kind]("https://channel.example.de")
+    post = OutgoingPost(post_id=1, title="T", text="x", media=media)
+    assert code in {p.code for p in adapter.validate(post) if p.field == "media"}
