@@ -287,6 +287,8 @@ _PLANNED = re.compile(rf"piece (\d+) on channel (\d+) at {_MINUTE} UTC")
 _MOVED = re.compile(rf"(plan import: )?{_MINUTE} -> {_MINUTE} UTC")
 _MERGED = re.compile(r"merged into idea #(\d+)")
 _SERIES = re.compile(rf"(FREQ=\S+) from {_MINUTE} (\S+)")
+_RULE = re.compile(r"rule: ([^\n]*?)( \(imported\))?")
+_OVERRIDE = re.compile(r"rule: ([^\n]*)\nchannel: ([^\n]*)\n(.*)", re.DOTALL)
 
 
 def _minute(text: str) -> datetime:
@@ -325,6 +327,25 @@ def note_message(note: str) -> str:
         )
     if found := _MERGED.fullmatch(note):
         return Message("note_merged", "merged into idea #{idea}", idea=int(found[1]))
+    if found := _OVERRIDE.fullmatch(note):
+        if not found[2]:
+            return Message(
+                "note_override_all",
+                "rule: {rule}; all channels; {justification}",
+                rule=found[1],
+                justification=found[3],
+            )
+        return Message(
+            "note_override",
+            "rule: {rule}; channel: {channel}; {justification}",
+            rule=found[1],
+            channel=found[2],
+            justification=found[3],
+        )
+    if found := _RULE.fullmatch(note):
+        if found[2]:
+            return Message("note_rule_imported", "rule: {rule} (imported)", rule=found[1])
+        return Message("note_rule", "rule: {rule}", rule=found[1])
     if found := _SERIES.fullmatch(note):
         return Message(
             "note_series",

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
+from planner import rule_checks
 from planner.channels import build_adapter
 from planner.errors import ConfigurationError, Message, ValidationFailed
 from planner.models import Channel, Piece, PieceStatus, Post, PostStatus, Revision, User
@@ -227,3 +228,21 @@ def require_plannable(session: Session, *, actor: User, piece: Piece, channel: C
     if piece.status in _BEING_WRITTEN:
         return
     require_accepted(session, actor=actor, piece=piece, channels=[channel])
+
+
+def require_releasable(session: Session, *, actor: User, piece: Piece) -> None:
+    """Raise ValidationFailed unless every channel the piece goes out on accepts its text
+    ("channel") and no publishing rule blocks it there ("rules", overrides honoured):
+    what review and approval require."""
+    channels = piece_channels(session, actor=actor, piece=piece)
+    problems: dict[str, str] = {}
+    try:
+        require_accepted(session, actor=actor, piece=piece, channels=channels)
+    except ValidationFailed as err:
+        problems.update(err.fields)
+    try:
+        rule_checks.require_no_blocking(session, actor=actor, piece=piece, channels=channels)
+    except ValidationFailed as err:
+        problems.update(err.fields)
+    if problems:
+        raise ValidationFailed(problems)

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, insert
 from sqlmodel import Session, SQLModel, func, select
 
-from planner import audiences, audit, channels, ideas, pieces, planning, slots, users
+from planner import audiences, audit, channels, ideas, pieces, planning, rules, slots, users
 from planner.config import DATA_DIR
 from planner.errors import ValidationFailed
 from planner.models import (
@@ -169,6 +169,8 @@ def load_demo(
     if size:
         builder.bulk(size)
     disabled = builder.disable_channels()
+    # The default publishing rules, last: the demo's own plan keeps to them.
+    rules.load_default_rules(session, actor=builder.admin)
     return DemoResult(logins=tuple(logins), counts=count_rows(session), disabled_channels=disabled)
 
 

@@ -526,3 +526,41 @@ class EditorDraft(SQLModel, table=True):
     body: str = Field(default="", sa_type=Text)
     variants: dict[str, str] = Field(default_factory=dict, sa_type=json_type())
     updated_at: datetime = _created()
+
+
+class PublishingRule(SQLModel, table=True):
+    """One of the organisation's publishing rules (guidelines as code), see `planner.rules`.
+
+    `scope` names the channels, departments, campaigns and audiences it applies to (an
+    empty list: all); `settings` holds what its `kind` needs (terms, hours, a cap ...).
+    """
+
+    __tablename__ = "publishing_rules"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, unique=True)
+    kind: str = Field(max_length=32)
+    severity: str = Field(max_length=8)
+    scope: dict[str, Any] = Field(default_factory=dict, sa_type=json_type())
+    settings: dict[str, Any] = Field(default_factory=dict, sa_type=json_type())
+    message_de: str = Field(default="", sa_type=Text)
+    message_en: str = Field(default="", sa_type=Text)
+    enabled: bool = Field(default=True)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class RuleOverride(SQLModel, table=True):
+    """An approver's written decision that a blocking rule does not stop one revision of a
+    piece (on one channel, or on every channel when `channel_id` is None)."""
+
+    __tablename__ = "rule_overrides"
+
+    id: int | None = Field(default=None, primary_key=True)
+    piece_id: int = Field(foreign_key="pieces.id", index=True)
+    revision: int
+    rule_id: int = Field(foreign_key="publishing_rules.id", index=True)
+    channel_id: int | None = Field(default=None, foreign_key="channels.id")
+    justification: str = Field(sa_type=Text)
+    approver_id: int = Field(foreign_key="users.id")
+    created_at: datetime = _created()

@@ -26,6 +26,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "verify_audit": frozenset({Role.admin}),
     "backup_database": frozenset({Role.admin}),
     "restore_database": frozenset({Role.admin}),
+    "manage_rules": frozenset({Role.admin}),
+    "override_rules": frozenset({Role.approver, Role.admin}),
 }
 
 _ACTION_TEXT = {
@@ -45,6 +47,8 @@ _ACTION_TEXT = {
     "verify_audit": "verify the audit log",
     "backup_database": "back up the database",
     "restore_database": "replace the database with a backup",
+    "manage_rules": "manage publishing rules",
+    "override_rules": "override publishing rules",
 }
 
 

@@ -10,7 +10,7 @@ from typing import Any, Unpack
 
 from sqlmodel import Session, col, delete, func, select
 
-from planner import audit, checks, notifications, submissions, workflow
+from planner import audit, checks, notifications, rule_checks, rules, submissions, workflow
 from planner.db import all_or_nothing
 from planner.errors import (
     EditConflict,
@@ -339,6 +339,48 @@ def edit_piece(
     return piece
 
 
+def add_utm_parameters(
+    session: Session, *, actor: User, piece_id: int, expected_revision: int
+) -> Piece:
+    """The UTM rule's fix: give every link the piece sends on each of its channels the UTM
+    parameters it lacks (source: the channel, medium: the rule's, campaign: the piece's),
+    saved as a new revision; a channel without a variant gets one from the master text."""
+    piece = get_piece(session, actor=actor, piece_id=piece_id)
+    if not piece.campaign.strip():
+        raise ValidationFailed(
+            {
+                "campaign": Message(
+                    "utm_without_campaign",
+                    "piece {piece} has no campaign to name in its links",
+                    piece=piece_id,
+                )
+            }
+        )
+    mediums = [r.settings["medium"] for r in rules.enabled_rules(session) if r.kind == "utm_links"]
+    variants: dict[int, str] = {}
+    for channel in checks.piece_channels(session, actor=actor, piece=piece):
+        assert channel.id is not None
+        text = piece.variants.get(str(channel.id)) or piece.body
+        fixed = rule_checks.with_utm(
+            text,
+            source=rule_checks.slug(channel.name),
+            medium=mediums[0] if mediums else "social",
+            campaign=rule_checks.slug(piece.campaign),
+        )
+        if fixed != text:
+            variants[channel.id] = fixed
+    if not variants:
+        return piece
+    kept = {int(k): v for k, v in piece.variants.items() if k.isdigit()}
+    return edit_piece(
+        session,
+        actor=actor,
+        piece_id=piece_id,
+        expected_revision=expected_revision,
+        data={"variants": {**kept, **variants}, "note": "UTM parameters added to links"},
+    )
+
+
 def authors(session: Session, piece_id: int) -> set[int]:
     """Everyone who wrote or edited any revision of a piece."""
     return set(session.exec(select(Revision.author_id).where(Revision.piece_id == piece_id)))
@@ -373,11 +415,12 @@ def _move(
 
 
 def submit_piece(session: Session, *, actor: User, piece_id: int, note: str = "") -> Piece:
-    """Send a draft to review; every channel it goes out on must accept its text."""
+    """Send a draft to review; every channel it goes out on must accept its text, and no
+    publishing rule may block it (unless an approver overrode that finding)."""
     piece = get_piece(session, actor=actor, piece_id=piece_id)
 
     def guard() -> None:
-        checks.require_accepted(session, actor=actor, piece=piece)
+        checks.require_releasable(session, actor=actor, piece=piece)
 
     return _apply(session, piece, "submit", actor=actor, note=note, guard=guard)
 
@@ -387,7 +430,8 @@ def approve_piece(
 ) -> Piece:
     """Approve exactly `revision`, the version the approver read; never one's own work.
 
-    Every channel the piece goes out on must accept its text.
+    Every channel the piece goes out on must accept its text, and no publishing rule may
+    block it (unless an approver overrode that finding).
     """
     piece = get_piece(session, actor=actor, piece_id=piece_id)
 
@@ -399,7 +443,7 @@ def approve_piece(
                 f"{actor.username!r} wrote or edited piece {piece_id} and so may not approve "
                 "it; another approver must (four-eyes rule)"
             )
-        checks.require_accepted(session, actor=actor, piece=piece)
+        checks.require_releasable(session, actor=actor, piece=piece)
 
     def bind_approval() -> None:
         piece.approved_revision = piece.revision

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
 
-from planner import audit, checks, submissions, workflow
+from planner import audit, checks, rule_checks, submissions, workflow
 from planner.channels import get_channel
 from planner.db import all_or_nothing
 from planner.errors import (
@@ -187,6 +187,10 @@ def prepare_post(
             checks.require_plannable(session, actor=actor, piece=piece, channel=chan)
         except ValidationFailed as err:
             problems.update(err.fields)
+        if publish_at is not None and "publish_at" not in problems:
+            problems.update(
+                _rule_problems(session, actor=actor, piece=piece, channel=chan, at=publish_at)
+            )
     if problems:
         raise ValidationFailed(problems)
     assert piece is not None and chan is not None and publish_at is not None
@@ -216,6 +220,31 @@ def store_posts(
         session, actor=actor, token=token, rows=posts, stored_as=planned, note=note
     )
     return posts
+
+
+def _rule_problems(
+    session: Session,
+    *,
+    actor: User,
+    piece: Piece,
+    channel: Channel,
+    at: datetime,
+    exclude_post: int | None = None,
+) -> dict[str, str]:
+    """The publishing rules' blocking findings for a post at `at`: on its content ("rules",
+    not for a piece still being written) and its time ("publish_at", with the next slot)."""
+    found = rule_checks.planning_findings(
+        session, actor=actor, piece=piece, channel=channel, at=at, exclude_post=exclude_post,
+        check_content=piece.status not in (PieceStatus.draft, PieceStatus.changes_requested),
+    )  # fmt: skip
+    problems: dict[str, str] = {}
+    timed = rule_checks.blocking_message([f for f in found if f.slot is not None])
+    content = rule_checks.blocking_message([f for f in found if f.slot is None])
+    if timed is not None:
+        problems["publish_at"] = timed
+    if content is not None:
+        problems["rules"] = content
+    return problems
 
 
 def plan_post(
@@ -304,6 +333,14 @@ def prepare_move(
                 )
             }
         )
+    piece = session.get(Piece, post.piece_id)
+    channel = session.get(Channel, post.channel_id)
+    assert piece is not None and channel is not None  # foreign keys
+    timed = _rule_problems(
+        session, actor=actor, piece=piece, channel=channel, at=publish_at, exclude_post=post.id
+    ).get("publish_at")
+    if timed is not None:
+        raise ValidationFailed({"publish_at": timed})
     return PostMove(post, publish_at, tz_name)
 
 

@@ -196,6 +196,11 @@ def planned(org: Cli) -> Cli:
     org.ok("plan", "add", "1", "Blog", "2030-01-15 09:00", "--as", "ed")
     org.ok("audiences", "add", "Endkunden", "--channel", "Blog", "--as", "boss")
     org.ok("slots", "set", "Blog", "Tue 09:30", "--as", "boss")
+    org.ok(
+        *("rules", "add", "Hashtags", "--as", "boss", "--kind", "max_hashtags"),
+        *("--severity", "warn", "--settings", "{max: 30}"),
+        *("--message-de", "Höchstens 30 Hashtags", "--message-en", "At most 30 hashtags"),
+    )
     return org
 
 
@@ -238,6 +243,7 @@ JSON_COMMANDS = [
     pytest.param(["posts", "list"], ["--as", "ed"], ("status", "planned"), id="posts list"),
     pytest.param(["posts", "attempts"], ["1", "--as", "ed"], ("post_id", 1), id="posts attempts"),
     pytest.param(["status"], ["--as", "ed"], ("frozen", False), id="status"),
+    pytest.param(["rules", "list"], ["--as", "ed"], ("name", "Hashtags"), id="rules list"),
     pytest.param(
         ["notifications", "list"], ["--as", "mia"], ("kind", "idea_accepted"), id="notifications"
     ),

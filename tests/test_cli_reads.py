@@ -30,6 +30,7 @@ from planner import (
     pieces,
     planning,
     publishing,
+    rules,
     slots,
     users,
 )
@@ -45,6 +46,7 @@ HR_URL = "https://blog.example/hr-gehaltsrunde"
 MKT_ERROR = "Marketing-Fehler 503 beim Senden"
 HR_ERROR = "HR-Fehler 401 Token abgelaufen"
 HOOK = "https://intranet.example/hook-for-admins"
+RULE = "Keine Superlative"
 # Everything of HR that a Marketing contributor must never see, in any output.
 HR_MARKERS = (HR_IDEA, HR_URL, HR_ERROR)
 
@@ -109,6 +111,16 @@ def org(world: World) -> Org:
         kind="webhook",
         name="Blog",
         settings={"url": HOOK, "secret": "hook-" + secrets.token_hex(12)},
+    )
+    rules.add_rule(
+        s,
+        actor=world.admin,
+        data={
+            "name": RULE,
+            "kind": "forbidden_terms",
+            "settings": {"terms": ["weltbeste"]},
+            "message": {"de": "Keine Superlative", "en": "No superlatives"},
+        },
     )
     gone = world.user("gone", Role.editor)
     users.set_disabled(s, actor=world.admin, username=gone.username)
@@ -190,6 +202,11 @@ NOT_READS = {
     ("audiences", "assign"),
     ("slots", "set"),
     ("plan", "queue"),
+    ("rules", "add"),
+    ("rules", "edit"),
+    ("rules", "disable"),
+    ("rules", "import"),
+    ("rules", "override"),
 }
 
 
@@ -253,6 +270,8 @@ READS: dict[tuple[str, ...], Read] = {
         lambda o: [], _IDEAS, {**_all((), *_READERS), "contrib": (MKT_IDEA,)}
     ),
     ("status",): Read(lambda o: [], ("failed: 2",), _all(("failed: 2",), *_READERS)),
+    ("rules", "list"): Read(lambda o: [], (RULE,), _all((RULE,), *_READERS)),
+    ("rules", "export"): Read(lambda o: ["-"], (RULE,), _all((RULE,), *_READERS)),
     ("publish-due",): Read(lambda o: ["--dry-run"], ("dry run",), _all(("dry run",), *_READERS)),
     ("audiences", "list"): Read(lambda o: [], ("Endkunden",), _all(("Endkunden",), *EVERYONE)),
     ("slots", "list"): Read(lambda o: [], ("Tue 09:30",), _all(("Tue 09:30",), *_READERS)),

@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel
 
-from planner import audiences, channels, cli, ideas, pieces, planning, slots, users
+from planner import audiences, channels, cli, ideas, pieces, planning, rules, slots, users
 from planner.errors import PermissionDenied, PlannerError
 from planner.models import Piece, PostStatus, Role, User
 from tests.conftest import World, utc
@@ -153,6 +153,23 @@ WRITES: dict[tuple[str, ...], Write] = {
     ("audiences", "assign"): Write(lambda o: [o.id("piece_plan"), "Endkunden"], EDITORIAL),
     ("slots", "set"): Write(lambda o: ["Blog", "Di/Do 09:30"], ADMIN),
     ("plan", "queue"): Write(lambda o: [o.id("piece_plan"), "--channel", "Blog"], EDITORIAL),
+    ("rules", "add"): Write(
+        lambda o: [
+            *("Neue Regel", "--kind", "max_hashtags", "--settings", "{max: 3}"),
+            *("--message-de", "Höchstens drei", "--message-en", "At most three"),
+        ],
+        ADMIN,
+    ),
+    ("rules", "edit"): Write(lambda o: ["Regel edit", "--severity", "warn"], ADMIN),
+    ("rules", "disable"): Write(lambda o: ["Regel disable"], ADMIN),
+    ("rules", "import"): Write(lambda o: [str(o.files["rules"])], ADMIN),
+    ("rules", "override"): Write(
+        lambda o: [
+            *(o.id("piece_approve"), "Regel override", "--revision", o.id("piece_approve_rev")),
+            *("--justification", "Zitat eines Kunden, kein Werbeversprechen"),
+        ],
+        APPROVERS,
+    ),
 }
 
 # Read commands with an option that writes.
@@ -273,7 +290,19 @@ def org(world: World, tmp_path: Path) -> Org:
     ids["post_retry"] = _post(world, posted, 13, PostStatus.failed)
     ids["post_mark"] = _post(world, posted, 14, PostStatus.needs_check)
 
+    for name in ("edit", "disable", "override"):
+        rules.add_rule(
+            s,
+            actor=admin,
+            data={
+                "name": f"Regel {name}",
+                "kind": "forbidden_terms",
+                "settings": {"terms": ["weltbeste"]},
+                "message": {"de": "Keine Superlative", "en": "No superlatives"},
+            },
+        )
     files = {
+        "rules": tmp_path / "rules.yaml",
         "ideas": tmp_path / "ideas.csv",
         "plan": tmp_path / "plan.csv",
         "backup": tmp_path / "planner.backup",
@@ -283,6 +312,11 @@ def org(world: World, tmp_path: Path) -> Org:
     )
     files["plan"].write_text(
         f"piece_id,channel,publish_at\n{posted},Blog,2030-04-01 09:00\n", encoding="utf-8"
+    )
+    files["rules"].write_text(
+        "rules:\n- name: Importiert\n  kind: max_mentions\n  settings: {max: 5}\n"
+        "  message: {de: Höchstens fünf, en: At most five}\n",
+        encoding="utf-8",
     )
     return Org(world, ids, files)
 

@@ -19,6 +19,7 @@ from planner.cli import (
     pieces,
     plan,
     posts,
+    rules,
     settings,
     setup,
 )
@@ -39,6 +40,7 @@ MODULES = (
     channels,
     audiences,
     posts,
+    rules,
     notifications,
 )
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 from pathlib import Path
 
 from sqlalchemy import Engine, make_url
 
-from planner import users
+from planner import rules, users
 from planner.cli import common
 from planner.cli.common import SECRET, CliError, Commands, arg
 from planner.cli.output import line
@@ -56,6 +57,12 @@ def cmd_init(args: argparse.Namespace) -> int:
             },
         )
         line(f"created admin {args.admin!r}")
+        line(
+            "publishing rules: the suggested set for common German practice is offered on "
+            "the page 'Rules', or load it with `python -m planner rules import "
+            f"{rules.DEFAULT_RULES.relative_to(rules.DEFAULT_RULES.parents[2])} "
+            f"--as {shlex.quote(args.admin)}`"
+        )
     return 0
 
 

@@ -134,7 +134,7 @@ def claim_deliveries(
     """
     with Session(engine, expire_on_commit=False) as session:
         rows = _claim(session.connection(), worker_id, now, limit, lease, lateness)
-        deliveries = prepare(session, rows, worker_id, adapter_factory)
+        deliveries = prepare(session, rows, worker_id, adapter_factory, now)
         session.commit()
     return deliveries
 

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
-from planner import media
+from planner import media, rule_checks
 from planner.checks import outgoing_post
 from planner.errors import (
     ConfigurationError,
@@ -73,6 +73,9 @@ class Delivery:
     config_error: str = ""
     # The channel's own checks refused the text: the post fails before any request.
     invalid: str = ""
+    # A publishing rule holds the post (planner.rule_checks): why, and until when.
+    ruled: str = ""
+    ruled_until: datetime | None = None
     withheld: str = ""
     attempt_id: int | None = None
     duration_ms: int = 0
@@ -81,8 +84,9 @@ class Delivery:
 
     @property
     def sendable(self) -> bool:
-        """Whether a request may be made at all (adapter built, text acceptable)."""
-        return self.adapter is not None and not self.invalid
+        """Whether a request may be made at all (adapter built, text acceptable, no rule
+        holds it)."""
+        return self.adapter is not None and not self.invalid and not self.ruled
 
 
 class Gate:
@@ -277,9 +281,11 @@ def prepare(
     posts: Sequence[Any],
     worker_id: str,
     adapter_factory: AdapterFactory,
+    now: datetime | None = None,
 ) -> list[Delivery]:
     """Deliveries for claimed posts (rows of `CLAIMED_COLUMNS`), in the session's
-    transaction (the caller commits).
+    transaction (the caller commits). The publishing rules are applied as of `now`
+    (default: the current time); a post they stop is held, never sent.
 
     The text is the piece's approved revision (the claim returned its number), never the
     live piece, which may have been edited since. The channel's own checks run on it: a
@@ -360,10 +366,26 @@ def prepare(
                     f"{p.field}: {p.message}" for p in found
                 )
         deliveries.append(delivery)
+    _apply_rules(session, deliveries, now or utcnow())
     now_written = [d for d in deliveries if not d.sendable or d.dedupes]
     if now_written:
         write_attempts(conn, now_written, worker_id)
     return deliveries
+
+
+def _apply_rules(session: Session, deliveries: Sequence[Delivery], now: datetime) -> None:
+    """Hold the deliveries a publishing rule stops (see `rule_checks.check_claimed`)."""
+    candidates = [
+        rule_checks.Claimed(d.post_id, d.piece_id, d.channel_id, d.revision, d.message.media)
+        for d in deliveries
+        if d.sendable and not d.config_error
+    ]
+    verdicts = rule_checks.check_claimed(session, candidates, now=now)
+    for delivery in deliveries:
+        verdict = verdicts.get(delivery.post_id)
+        if verdict is not None:
+            delivery.ruled = verdict.reason
+            delivery.ruled_until = verdict.until
 
 
 def deliver(engine: Engine, delivery: Delivery, gate: Gate | None = None) -> Delivery:

@@ -98,6 +98,10 @@ def _verdict(
         return _Verdict("fail", "config", delivery.config_error)
     if delivery.invalid:
         return _Verdict("fail", "invalid", delivery.invalid)
+    if delivery.ruled:
+        # Planned again for when the rule allows it; the claim stays counted, so the
+        # lateness bound does not turn a post held through quiet hours into a missed one.
+        return _Verdict("requeue", "rule", delivery.ruled, delivery.ruled_until)
     if delivery.withheld:
         return _Verdict("requeue", "withheld", delivery.withheld, uncount=1)
     if delivery.receipt is not None:

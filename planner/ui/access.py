@@ -34,6 +34,7 @@ ACTIONS = {
     "audiences": "manage_audiences",
     "slots": "manage_channels",
     "settings": "change_settings",
+    "rules": "manage_rules",
 }
 
 

@@ -184,6 +184,7 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
         "channels",
         "audiences",
         "slots",
+        "rules",
         "settings",
     ],
 }

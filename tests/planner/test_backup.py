@@ -46,7 +46,9 @@ from planner.models import (
     Piece,
     Post,
     PublishAttempt,
+    PublishingRule,
     Role,
+    RuleOverride,
     User,
     WorkerHeartbeat,
 )
@@ -133,6 +135,16 @@ def _fill(session: Session) -> User:
     session.add(NotificationPreference(user_id=admin.id, kind="post_failed", email=True))
     piece_id = session.exec(select(func.min(Piece.id))).one()
     session.add(EditorDraft(user_id=admin.id, piece_id=piece_id, base_revision=1, body="Entwurf"))
+    rule_id = session.exec(select(func.min(PublishingRule.id))).one()
+    session.add(
+        RuleOverride(
+            piece_id=piece_id,
+            revision=1,
+            rule_id=rule_id,
+            justification="Zitat",
+            approver_id=admin.id,
+        )
+    )
     # Bytes that are no valid UTF-8 text: a backup must keep them exactly.
     content = b"\x89PNG\r\n\x1a\n\x00\xff\xfe" + bytes(range(256))
     session.add(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from planner import channels, pieces
+from planner import channels, editing, pieces
 from planner import preview as previews
 from planner.errors import PlannerError
 from planner.models import PieceStatus
-from planner.ui import keys, links, moves, paging, rendered, state, tables
+from planner.rule_checks import RuleFinding
+from planner.ui import keys, links, moves, paging, rendered, rule_findings, state, tables
 from planner.ui.comments import show_comments
 from planner.ui.media_section import show_files
 from planner.ui.plain import md
@@ -100,6 +101,8 @@ def render() -> None:
             st.subheader(t("approvals.since", old=diff.old, new=diff.new))
         rendered.show_diff(diff, names)
         show_files(session, user, piece)
+        found: list[RuleFinding] = []
+        in_view = editing.variant_channels(session, actor=user, piece_id=piece.id)
         if shown:
             st.subheader(t("preview.heading"))
             tabs = st.tabs([md(p.channel_name) for p in shown])
@@ -109,9 +112,19 @@ def render() -> None:
                     rendered.show_preview(preview)
                     for finding in preview.check.findings:
                         st.error(md(moves.message(finding.message)))
+                    channel = next(c for c in in_view if c.id == preview.channel_id)
+                    found += rule_findings.show_findings(
+                        session,
+                        user,
+                        piece,
+                        channel,
+                        piece.variants.get(str(channel.id)) or piece.body,
+                    )
+        rule_findings.show_overrides(session, user, piece)
         comments = pieces.list_comments(session, actor=user, piece_id=piece.id)
         st.subheader(t("comments.heading", count=len(comments)))
         show_comments(session, user, comments)
+    rule_findings.override_form(piece, found, errors.get("override", []))
     st.text_area(
         t("approvals.comment"),
         key=keys.APPROVALS_COMMENT,

@@ -19,7 +19,7 @@ from planner.errors import (
     ValidationFailed,
 )
 from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User
-from planner.ui import form_tokens, keys, links, moves, rendered, state, unsaved
+from planner.ui import form_tokens, keys, links, moves, rendered, rule_findings, state, unsaved
 from planner.ui.comments import show_comments
 from planner.ui.media_section import show_media
 from planner.ui.plain import md
@@ -101,7 +101,9 @@ def _fill(piece: Piece, shown: list[Channel]) -> None:
     st.session_state.pop(keys.EDITOR_EXTRA_CHANNELS, None)
 
 
-def _variants(session: Session, user: User, shown: list[Channel], title: str, body: str) -> None:
+def _variants(
+    session: Session, user: User, piece: Piece, shown: list[Channel], title: str, body: str
+) -> None:
     t = state.t
     if not shown:
         st.info(t("editor.no_channels"))
@@ -125,6 +127,7 @@ def _variants(session: Session, user: User, shown: list[Channel], title: str, bo
         for finding in check.findings:
             message = md(moves.message(finding.message))
             st.error(t("editor.finding", channel=md(channel.name), message=message))
+        rule_findings.show_findings(session, user, piece, channel, sent, fixable=True)
     _field_error("variants")
 
 
@@ -362,7 +365,8 @@ def render() -> None:
             _field_error("body")
         with variants:
             st.subheader(t("editor.variants"))
-            _variants(session, user, shown, title, body)
+            _variants(session, user, piece, shown, title, body)
+            rule_findings.show_overrides(session, user, piece)
         form_tokens.before_drawing(_SAVE_FORM, {keys.EDITOR_NOTE: ""}, button=keys.EDITOR_SAVE)
         st.text_input(t("editor.note"), key=keys.EDITOR_NOTE, max_chars=500)
         _field_error("note")

@@ -1,0 +1,929 @@
+"""Applying the publishing rules: findings on a text, times, overrides, the next free slot.
+
+Content rules (terms, advertising disclosure, hashtags, mentions, UTM links, alt text,
+language) look at the text a channel is sent (its variant, or the master text). Time
+rules (quiet hours, posts per day, spacing) look at when a post goes out on a channel,
+in the organisation's time zone; a channel's daily cap is one of them (severity block).
+A blocking content finding stops review, approval, planning and publishing unless an
+approver overrode it for that revision with a written justification (audited as
+`rule_override`); a blocking time finding proposes the next allowed slot.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from planner import audit
+from planner.db import all_or_nothing
+from planner.errors import FourEyesViolation, Message, NotFound, ValidationFailed
+from planner.models import (
+    Channel,
+    Department,
+    Idea,
+    Piece,
+    Post,
+    PostStatus,
+    PublishingRule,
+    Revision,
+    RuleOverride,
+    User,
+)
+from planner.org_settings import get_setting
+from planner.permissions import require
+from planner.rules import TIME_KINDS, WEEKDAYS, clock_time, enabled_rules, in_scope
+from planner.schemas import check_text
+from planner.timezones import zone
+from publishers.base import Media
+
+# The preview's patterns for what a network marks in a text.
+_LINK = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)\]'’]")
+_HASHTAG = re.compile(r"(?<![\w#&])#\w+")
+_MENTION = re.compile(r"(?<![\w@/])@\w+(?:[.\-]\w+)*(?:@\w+(?:[.\-]\w+)*\.\w+)?")
+_WORD = re.compile(r"[^\W\d_]+")
+_UTM = ("utm_source", "utm_medium", "utm_campaign")
+# Posts that take a place on their channel's day (for caps and spacing).
+_OCCUPYING = (
+    PostStatus.planned,
+    PostStatus.publishing,
+    PostStatus.published,
+    PostStatus.needs_check,
+    PostStatus.awaiting_manual,
+)
+# How long the engine holds a post with a blocking content finding before it looks again
+# (an override or a changed rule may release it).
+CONTENT_RECHECK = timedelta(minutes=30)
+_MAX_STEPS = 1000
+
+# Short, frequent words of each language the language rule tells apart.
+_STOPWORDS = {
+    "de": frozenset(
+        "der die das und ist nicht ein eine mit für auf sich den dem des von zu im ich wir "
+        "sie es auch wie bei oder aus nach einem einer noch nur sind wird werden hat".split()
+    ),
+    "en": frozenset(
+        "the and is are not a an with for on to of in it we you they this that be by or "
+        "from at as have has will can our your more about".split()
+    ),
+}
+
+
+def normalised(text: str) -> str:
+    """`text` casefolded with umlauts written out (ä=ae, ö=oe, ü=ue, ß=ss), for matching."""
+    folded = unicodedata.normalize("NFC", text).casefold()
+    return folded.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
+
+
+def has_term(text: str, term: str) -> bool:
+    """Whether `term` occurs in `text` as whole words, ignoring case and umlaut spelling."""
+    pattern = r"(?<!\w)" + re.escape(normalised(term)) + r"(?!\w)"
+    return re.search(pattern, normalised(text)) is not None
+
+
+def term_at(text: str, term: str) -> int | None:
+    """Where `term` first occurs in `text` as whole words (an offset in the normalised
+    text, close to the original's), or None."""
+    found = re.search(r"(?<!\w)" + re.escape(normalised(term)) + r"(?!\w)", normalised(text))
+    return found.start() if found else None
+
+
+def detect_language(text: str, *, min_words: int = 8) -> str | None:
+    """ "de" or "en" by their frequent words, or None for a text too short or unclear."""
+    words = [w.casefold() for w in _WORD.findall(text)]
+    if len(words) < min_words:
+        return None
+    scores = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
+    best = max(scores, key=lambda lang: scores[lang])
+    others = [s for lang, s in scores.items() if lang != best]
+    return best if scores[best] > 0 and scores[best] > max(others) else None
+
+
+def with_utm(text: str, *, source: str, medium: str, campaign: str) -> str:
+    """`text` with every link given the UTM parameters it lacks (existing ones kept)."""
+
+    def fixed(match: re.Match[str]) -> str:
+        parts = urlsplit(match.group())
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        have = {k for k, _v in query}
+        wanted = {"utm_source": source, "utm_medium": medium, "utm_campaign": campaign}
+        query += [(k, v) for k, v in wanted.items() if k not in have]
+        return urlunsplit(parts._replace(query=urlencode(query)))
+
+    return _LINK.sub(fixed, text)
+
+
+def slug(text: str) -> str:
+    """A name as a UTM value: lower case, umlauts written out, words joined by hyphens."""
+    words = re.findall(r"\w+", normalised(text).replace("ß", "ss"))
+    return "-".join(words)
+
+
+def revision_images(session: Session, content: Piece | Revision) -> list[Media]:
+    """The images of a piece's content (its current revision, or a stored one) with their
+    alt texts, as the alt-text rule checks them in the editor, at review and approval.
+
+    At claim, a post's message carries the approved revision's files already (and the
+    post's own media), so the engine checks those instead.
+    """
+    return [
+        Media(
+            url=f"media:{ref.get('id')}",
+            alt_text=str(ref.get("alt_text") or ""),
+            mime_type=str(ref.get("mime_type") or ""),
+        )
+        for ref in getattr(content, "media", None) or []
+        if str(ref.get("mime_type") or "").startswith("image/")
+    ]
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What the rules look at: the text one channel is sent and what the piece is."""
+
+    channel: Channel
+    text: str
+    tags: Sequence[str]
+    campaign: str
+    department: str | None
+    audiences: Sequence[str] | None
+    media: Sequence[Media] = ()
+
+
+@dataclass(frozen=True)
+class RuleFinding:
+    """One rule's finding on one channel: its severity, message, and (for time rules)
+    the next allowed slot; `overridden` when an approver overrode a blocking one."""
+
+    rule_id: int | None
+    rule: str
+    kind: str
+    severity: str
+    channel_id: int
+    channel: str
+    message: Message
+    overridden: bool = False
+    slot: datetime | None = None
+
+    @property
+    def blocks(self) -> bool:
+        """Whether it stops review, approval, planning and publishing."""
+        return self.severity == "block" and not self.overridden
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """A rule as the checks use it: a stored rule, or a channel's daily cap."""
+
+    id: int | None
+    name: str
+    kind: str
+    severity: str
+    settings: Mapping[str, Any]
+    message_de: str
+    message_en: str
+
+
+def _as_rule(rule: PublishingRule) -> _Rule:
+    return _Rule(
+        rule.id,
+        rule.name,
+        rule.kind,
+        rule.severity,
+        rule.settings,
+        rule.message_de,
+        rule.message_en,
+    )
+
+
+def _cap_rule(channel: Channel) -> _Rule | None:
+    """A channel's daily cap as a blocking rule of kind max_per_day."""
+    if channel.daily_cap is None:
+        return None
+    return _Rule(
+        None,
+        f"daily cap of {channel.name}",
+        "max_per_day",
+        "block",
+        {"max": channel.daily_cap},
+        f"Höchstens {channel.daily_cap} Posts am Tag auf diesem Kanal.",
+        f"At most {channel.daily_cap} posts a day on this channel.",
+    )
+
+
+def _finding(rule: _Rule, channel: Channel, detail: Message, **extra: Any) -> RuleFinding:
+    assert channel.id is not None
+    message = Message(
+        "rule_finding",
+        "rule {rule!r} on channel {channel!r}: {message_en} ({detail})",
+        rule=rule.name,
+        channel=channel.name,
+        message_de=rule.message_de,
+        message_en=rule.message_en,
+        detail=detail,
+    )
+    return RuleFinding(
+        rule.id, rule.name, rule.kind, rule.severity, channel.id, channel.name, message, **extra
+    )
+
+
+# --- content --------------------------------------------------------------------------
+
+
+def _links_without_utm(text: str) -> list[str]:
+    missing = []
+    for link in _LINK.findall(text):
+        have = {k for k, _v in parse_qsl(urlsplit(link).query, keep_blank_values=True)}
+        if not set(_UTM) <= have:
+            missing.append(link)
+    return missing
+
+
+def _content_detail(rule: _Rule, subject: Subject, images: Sequence[Media]) -> Message | None:
+    """What `rule` finds in `subject`, or None."""
+    s, text = rule.settings, subject.text
+    if rule.kind == "forbidden_terms":
+        found = [t for t in s["terms"] if has_term(text, t)]
+        if found:
+            return Message("rule_forbidden", "forbidden: {terms}", terms=", ".join(found))
+    elif rule.kind == "required_terms":
+        missing = [t for t in s["terms"] if not has_term(text, t)]
+        if missing:
+            return Message("rule_required", "missing: {terms}", terms=", ".join(missing))
+    elif rule.kind == "ad_disclosure":
+        if any(normalised(m) == normalised(tag) for m in s["markers"] for tag in subject.tags):
+            places = [p for d in s["disclosures"] if (p := term_at(text, d)) is not None]
+            if not places:
+                return Message(
+                    "rule_disclosure_missing",
+                    "advertising without a disclosure ({disclosures})",
+                    disclosures=", ".join(s["disclosures"]),
+                )
+            if min(places) >= s["within"]:
+                return Message(
+                    "rule_disclosure_late",
+                    "the disclosure must be within the first {within} characters",
+                    within=s["within"],
+                )
+    elif rule.kind in ("max_hashtags", "max_mentions"):
+        pattern = _HASHTAG if rule.kind == "max_hashtags" else _MENTION
+        used = len(pattern.findall(text))
+        if used > s["max"]:
+            if rule.kind == "max_hashtags":
+                return Message(
+                    "rule_max_hashtags", "{used} hashtags, at most {max}", used=used, max=s["max"]
+                )
+            return Message(
+                "rule_max_mentions", "{used} mentions, at most {max}", used=used, max=s["max"]
+            )
+    elif rule.kind == "utm_links":
+        if s["only_with_campaign"] and not subject.campaign.strip():
+            return None
+        missing = _links_without_utm(text)
+        if missing:
+            return Message(
+                "rule_utm", "links without UTM parameters: {links}", links=" ".join(missing)
+            )
+    elif rule.kind == "alt_text":
+        without = sum(1 for m in [*images, *subject.media] if not m.alt_text.strip())
+        if without:
+            return Message("rule_alt_text", "{count} image(s) without alt text", count=without)
+    elif rule.kind == "language":
+        expected = s["language"] or str(subject.channel.settings.get("language") or "")
+        language = detect_language(text, min_words=s["min_words"])
+        if expected and language is not None and language != expected:
+            return Message(
+                "rule_language",
+                "the text is in {found}, the channel wants {expected}",
+                found=language,
+                expected=expected,
+            )
+    return None
+
+
+def _applicable(
+    rules: Iterable[PublishingRule], subject: Subject, *, time_rules: bool
+) -> list[_Rule]:
+    chosen = [
+        _as_rule(r)
+        for r in rules
+        if (r.kind in TIME_KINDS) == time_rules
+        and in_scope(
+            r,
+            channel=subject.channel.name,
+            department=subject.department,
+            campaign=subject.campaign,
+            audiences=subject.audiences,
+        )
+    ]
+    cap = _cap_rule(subject.channel)
+    if time_rules and cap is not None:
+        chosen.append(cap)
+    return chosen
+
+
+def content_findings(
+    subject: Subject,
+    rules: Iterable[PublishingRule],
+    *,
+    images: Sequence[Media] = (),
+    overridden: Iterable[tuple[int, int | None]] = (),
+) -> list[RuleFinding]:
+    """What the content rules find in `subject`; `overridden` holds (rule id, channel id
+    or None for all channels) pairs an approver overrode."""
+    waived = set(overridden)
+    found = []
+    for rule in _applicable(rules, subject, time_rules=False):
+        detail = _content_detail(rule, subject, images)
+        if detail is not None:
+            over = rule.id is not None and (
+                (rule.id, subject.channel.id) in waived or (rule.id, None) in waived
+            )
+            found.append(_finding(rule, subject.channel, detail, overridden=over))
+    return found
+
+
+def _department_name(session: Session, piece: Piece) -> str | None:
+    if piece.idea_id is None:
+        return None
+    row = session.exec(
+        select(Department.name)
+        .join(Idea, col(Idea.department_id) == Department.id)
+        .where(Idea.id == piece.idea_id)
+    ).first()
+    return row
+
+
+def _audiences(piece: Piece) -> list[str] | None:
+    """The piece's audiences by name, or None while pieces have no audience attribute."""
+    value = getattr(piece, "audiences", None)
+    if value is None:
+        value = getattr(piece, "audience", None)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value] if value else []
+    return [str(getattr(v, "name", v)) for v in value]
+
+
+def subject_of(
+    session: Session,
+    piece: Piece,
+    channel: Channel,
+    *,
+    content: Piece | Revision | None = None,
+    media: Sequence[Media] = (),
+    text: str | None = None,
+) -> Subject:
+    """The subject for `channel`: `text`, or the content's variant for it or master text."""
+    content = content or piece
+    if text is None:
+        text = content.variants.get(str(channel.id)) or content.body
+    return Subject(
+        channel=channel,
+        text=text,
+        tags=list(content.tags),
+        campaign=content.campaign,
+        department=_department_name(session, piece),
+        audiences=_audiences(piece),
+        media=media,
+    )
+
+
+def overrides_of(session: Session, piece_id: int, revision: int) -> set[tuple[int, int | None]]:
+    """The (rule, channel or None) pairs overridden for revision `revision` of a piece."""
+    rows = session.exec(
+        select(RuleOverride.rule_id, RuleOverride.channel_id).where(
+            RuleOverride.piece_id == piece_id, RuleOverride.revision == revision
+        )
+    )
+    return {(int(r), c) for r, c in rows}
+
+
+def piece_findings(
+    session: Session,
+    *,
+    actor: User,
+    piece: Piece,
+    channels: Sequence[Channel],
+    texts: Mapping[int, str] | None = None,
+) -> list[RuleFinding]:
+    """What the content rules find in a piece's current content on `channels` (or in
+    `texts`, by channel id: what the editor holds before it is saved)."""
+    require(actor, "view_pieces")
+    rules = enabled_rules(session)
+    if not rules:
+        return []
+    waived = overrides_of(session, piece.id, piece.revision) if piece.id is not None else set()
+    images = revision_images(session, piece)
+    found: list[RuleFinding] = []
+    for channel in channels:
+        assert channel.id is not None
+        text = (texts or {}).get(channel.id)
+        subject = subject_of(session, piece, channel, text=text)
+        found += content_findings(subject, rules, images=images, overridden=waived)
+    return found
+
+
+def _joined(findings: Sequence[RuleFinding]) -> Message:
+    joined = findings[-1].message
+    for f in reversed(findings[:-1]):
+        joined = Message("several_findings", "{first}; {rest}", first=f.message, rest=joined)
+    return joined
+
+
+def require_no_blocking(
+    session: Session, *, actor: User, piece: Piece, channels: Sequence[Channel]
+) -> None:
+    """Raise ValidationFailed (on "rules") naming every blocking finding not overridden."""
+    blocking = [
+        f for f in piece_findings(session, actor=actor, piece=piece, channels=channels) if f.blocks
+    ]
+    if blocking:
+        raise ValidationFailed({"rules": _joined(blocking)})
+
+
+# --- overrides ------------------------------------------------------------------------
+
+
+def override_finding(
+    session: Session,
+    *,
+    actor: User,
+    piece_id: int,
+    revision: int,
+    rule: str | int,
+    channel_id: int | None,
+    justification: str,
+) -> RuleOverride:
+    """An approver lets revision `revision` of a piece pass a blocking rule (on one channel,
+    or on all with `channel_id` None), with a written justification; audited as
+    `rule_override`. Never by someone who wrote or edited the piece (four-eyes)."""
+    require(actor, "override_rules")
+    check_text(justification, "justification")
+    if len(justification.strip()) < 10:
+        raise ValidationFailed(
+            {
+                "justification": Message(
+                    "override_justification",
+                    "write why the rule does not apply (at least 10 characters), not {value!r}",
+                    value=justification.strip(),
+                )
+            }
+        )
+    piece = session.get(Piece, piece_id)
+    if piece is None:
+        raise NotFound("piece", piece_id)
+    if revision != piece.revision:
+        raise ValidationFailed(
+            {
+                "revision": Message(
+                    "override_revision",
+                    "piece {piece} is at revision {current}, not {revision}",
+                    piece=piece_id,
+                    current=piece.revision,
+                    revision=revision,
+                )
+            }
+        )
+    from planner.rules import get_rule  # the module above this one
+
+    found = get_rule(session, actor=actor, ref=rule)
+    authors = set(session.exec(select(Revision.author_id).where(Revision.piece_id == piece_id)))
+    if actor.id in authors:
+        raise FourEyesViolation(
+            f"{actor.username!r} wrote or edited piece {piece_id} and so may not override its "
+            "rules; another approver must (four-eyes rule)"
+        )
+    channel_name = ""  # all channels
+    if channel_id is not None:
+        channel = session.get(Channel, channel_id)
+        if channel is None:
+            raise NotFound("channel", channel_id)
+        channel_name = channel.name
+    assert actor.id is not None and found.id is not None
+    row = RuleOverride(
+        piece_id=piece_id,
+        revision=revision,
+        rule_id=found.id,
+        channel_id=channel_id,
+        justification=justification.strip(),
+        approver_id=actor.id,
+    )
+    with all_or_nothing(session):
+        session.add(row)
+        audit.record(
+            session,
+            actor=actor,
+            object_type="piece",
+            object_id=piece_id,
+            action="rule_override",
+            version=revision,
+            # Read back by `audit.note_message`: rule, channel ("" for all), justification.
+            note=f"rule: {found.name}\nchannel: {channel_name}\n{justification.strip()}",
+        )
+    return row
+
+
+@dataclass(frozen=True)
+class OverrideRow:
+    """One override, for the piece and for reports."""
+
+    id: int
+    at: datetime
+    piece_id: int
+    revision: int
+    rule: str
+    channel: str | None
+    approver: str
+    justification: str
+
+
+def list_overrides(
+    session: Session,
+    *,
+    actor: User,
+    piece_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[OverrideRow]:
+    """Overrides, oldest first: of one piece, and/or made in [since, until) (those who may
+    view pieces; a QM report counts these)."""
+    require(actor, "view_pieces")
+    query = (
+        select(RuleOverride, PublishingRule.name, User.display_name)
+        .join(PublishingRule, col(PublishingRule.id) == RuleOverride.rule_id)
+        .join(User, col(User.id) == RuleOverride.approver_id)
+        .order_by(col(RuleOverride.created_at), col(RuleOverride.id))
+    )
+    if piece_id is not None:
+        query = query.where(RuleOverride.piece_id == piece_id)
+    if since is not None:
+        query = query.where(col(RuleOverride.created_at) >= since)
+    if until is not None:
+        query = query.where(col(RuleOverride.created_at) < until)
+    names = dict(session.exec(select(Channel.id, Channel.name)).all())
+    return [
+        OverrideRow(
+            id=int(o.id or 0),
+            at=o.created_at,
+            piece_id=o.piece_id,
+            revision=o.revision,
+            rule=rule,
+            channel=names.get(o.channel_id) if o.channel_id is not None else None,
+            approver=approver,
+            justification=o.justification,
+        )
+        for o, rule, approver in session.exec(query)
+    ]
+
+
+@dataclass(frozen=True)
+class RuleReport:
+    """Overrides and posts held by a rule in a period, for quality management."""
+
+    overrides: list[OverrideRow]
+    overrides_by_rule: dict[str, int]
+    held_by_rule: int
+
+
+def rule_report(session: Session, *, actor: User, since: datetime, until: datetime) -> RuleReport:
+    """What the rules did in [since, until): each override, overrides per rule, and how
+    often the engine held a post by a rule (ledger outcome "rule")."""
+    from planner.models import PublishAttempt
+
+    overrides = list_overrides(session, actor=actor, since=since, until=until)
+    by_rule: dict[str, int] = {}
+    for o in overrides:
+        by_rule[o.rule] = by_rule.get(o.rule, 0) + 1
+    held = session.exec(
+        select(func.count())
+        .select_from(PublishAttempt)
+        .where(
+            PublishAttempt.outcome == "rule",
+            col(PublishAttempt.started_at) >= since,
+            col(PublishAttempt.started_at) < until,
+        )
+    ).one()
+    return RuleReport(overrides, dict(sorted(by_rule.items())), int(held))
+
+
+# --- time -----------------------------------------------------------------------------
+
+
+def org_zone(session: Session) -> str:
+    """The organisation's time zone, in which quiet hours and days are counted."""
+    return get_setting(session, "org_timezone")
+
+
+def _at(day: date, clock: time, tz_name: str) -> datetime:
+    """Local wall-clock `clock` on `day` as a UTC instant (a time in a DST gap counts as
+    the moment after the jump, a repeated one as its first occurrence)."""
+    return datetime.combine(day, clock, tzinfo=zone(tz_name)).astimezone(UTC)
+
+
+def _day_bounds(instant: datetime, tz_name: str) -> tuple[datetime, datetime]:
+    day = instant.astimezone(zone(tz_name)).date()
+    return _at(day, time(0), tz_name), _at(day + timedelta(days=1), time(0), tz_name)
+
+
+def quiet_until(settings: Mapping[str, Any], instant: datetime, tz_name: str) -> datetime | None:
+    """When the quiet period that holds `instant` ends, or None if it is not quiet."""
+    local = instant.astimezone(zone(tz_name))
+    day = local.date()
+    if WEEKDAYS[local.weekday()] in settings.get("days", []):
+        return _at(day + timedelta(days=1), time(0), tz_name)
+    if "from" not in settings:
+        return None
+    start, end = clock_time(settings["from"]), clock_time(settings["until"])
+    now = local.time().replace(tzinfo=None)
+    if start < end:
+        return _at(day, end, tz_name) if start <= now < end else None
+    if now >= start:
+        return _at(day + timedelta(days=1), end, tz_name)
+    if now < end:
+        return _at(day, end, tz_name)
+    return None
+
+
+def _time_detail(
+    rule: _Rule, at: datetime, taken: Sequence[datetime], tz_name: str
+) -> tuple[Message, datetime] | None:
+    """What a time rule finds for a post at `at` among the channel's `taken` instants, and
+    the earliest instant this rule alone would allow."""
+    s = rule.settings
+    if rule.kind == "quiet_hours":
+        end = quiet_until(s, at, tz_name)
+        if end is not None:
+            return Message("rule_quiet", "quiet time on this channel"), end
+    elif rule.kind == "max_per_day":
+        start, end = _day_bounds(at, tz_name)
+        used = sum(1 for t in taken if start <= t < end)
+        if used >= s["max"]:
+            return Message(
+                "rule_cap", "{used} posts that day already, at most {max}", used=used, max=s["max"]
+            ), end
+    elif rule.kind == "min_spacing":
+        gap = timedelta(minutes=s["minutes"])
+        close = [t for t in taken if abs(t - at) < gap]
+        if close:
+            return Message(
+                "rule_spacing",
+                "less than {minutes} minutes from another post",
+                minutes=s["minutes"],
+            ), max(close) + gap
+    return None
+
+
+def _next_slot(
+    rules: Sequence[_Rule], at: datetime, taken: Sequence[datetime], tz_name: str
+) -> datetime:
+    """The first instant from `at` that no blocking time rule refuses."""
+    blocking = [r for r in rules if r.severity == "block"]
+    for _ in range(_MAX_STEPS):
+        later = [d[1] for r in blocking if (d := _time_detail(r, at, taken, tz_name))]
+        if not later:
+            return at
+        at = max(later)
+    raise ValidationFailed(
+        {"publish_at": Message("rule_no_slot", "the rules leave no time to publish")}
+    )
+
+
+def _slot_message(slot: datetime, tz_name: str) -> Message:
+    return Message(
+        "rule_next_slot",
+        "next allowed: {slot:%Y-%m-%d %H:%M %Z}",
+        slot=slot.astimezone(zone(tz_name)),
+    )
+
+
+def time_findings(
+    subject: Subject,
+    rules: Iterable[PublishingRule],
+    *,
+    at: datetime,
+    taken: Sequence[datetime],
+    tz_name: str,
+) -> list[RuleFinding]:
+    """What the time rules find for a post of `subject` at `at`, given the instants
+    `taken` by other posts on its channel; a blocking finding carries the next slot."""
+    applicable = _applicable(rules, subject, time_rules=True)
+    found = []
+    slot: datetime | None = None
+    for rule in applicable:
+        detail = _time_detail(rule, at, taken, tz_name)
+        if detail is None:
+            continue
+        message, _later = detail
+        if rule.severity == "block":
+            slot = slot or _next_slot(applicable, at, taken, tz_name)
+            message = Message(
+                "rule_with_slot",
+                "{finding}; {slot}",
+                finding=message,
+                slot=_slot_message(slot, tz_name),
+            )
+        found.append(
+            _finding(
+                rule, subject.channel, message, slot=slot if rule.severity == "block" else None
+            )
+        )
+    return found
+
+
+def taken_instants(
+    session: Session, channel_id: int, *, around: datetime, exclude: Sequence[int] = ()
+) -> list[datetime]:
+    """When the channel's other posts (planned or out) go or went out, within two days
+    of `around` (what caps and spacing count)."""
+    instant = func.coalesce(col(Post.published_at), col(Post.publish_at))
+    query = select(instant).where(
+        Post.channel_id == channel_id,
+        col(Post.status).in_(_OCCUPYING),
+        instant >= around - timedelta(days=2),
+        instant < around + timedelta(days=40),
+    )
+    if exclude:
+        query = query.where(col(Post.id).not_in(list(exclude)))
+    return sorted(_aware(value) for value in session.exec(query))
+
+
+def next_free_slot(
+    session: Session,
+    *,
+    actor: User,
+    piece_id: int,
+    channel_id: int,
+    after: datetime,
+    exclude_post: int | None = None,
+) -> datetime:
+    """The first instant from `after` at which the time rules let a post of this piece go
+    out on this channel (quiet hours, caps and spacing, in the organisation's zone)."""
+    require(actor, "view_pieces")
+    piece = session.get(Piece, piece_id)
+    channel = session.get(Channel, channel_id)
+    if piece is None:
+        raise NotFound("piece", piece_id)
+    if channel is None:
+        raise NotFound("channel", channel_id)
+    subject = subject_of(session, piece, channel)
+    applicable = _applicable(enabled_rules(session), subject, time_rules=True)
+    exclude = [exclude_post] if exclude_post is not None else []
+    taken = taken_instants(session, channel_id, around=after, exclude=exclude)
+    return _next_slot(applicable, after, taken, org_zone(session))
+
+
+def planning_findings(
+    session: Session,
+    *,
+    actor: User,
+    piece: Piece,
+    channel: Channel,
+    at: datetime,
+    exclude_post: int | None = None,
+    check_content: bool = True,
+) -> list[RuleFinding]:
+    """Every rule's finding for planning `piece` on `channel` at `at`: its content (unless
+    `check_content` is False, a piece still being written) and the time."""
+    require(actor, "view_pieces")
+    rules = enabled_rules(session)
+    subject = subject_of(session, piece, channel)
+    found: list[RuleFinding] = []
+    if check_content:
+        found += piece_findings(session, actor=actor, piece=piece, channels=[channel])
+    assert channel.id is not None
+    exclude = [exclude_post] if exclude_post is not None else []
+    taken = taken_instants(session, channel.id, around=at, exclude=exclude)
+    found += time_findings(subject, rules, at=at, taken=taken, tz_name=org_zone(session))
+    return found
+
+
+def blocking_message(findings: Sequence[RuleFinding]) -> Message | None:
+    """The blocking findings as one message, or None when nothing blocks."""
+    blocking = [f for f in findings if f.blocks]
+    return _joined(blocking) if blocking else None
+
+
+@dataclass
+class ClaimCheck:
+    """The engine's rule verdict for one claimed post: held (with why and until when)
+    or free to go."""
+
+    reason: str = ""
+    until: datetime | None = None
+    findings: list[RuleFinding] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A post the engine just claimed, as the rules need it."""
+
+    post_id: int
+    piece_id: int
+    channel_id: int
+    revision: int
+    media: Sequence[Media]
+
+
+def check_claimed(
+    session: Session, posts: Sequence[Claimed], *, now: datetime
+) -> dict[int, ClaimCheck]:
+    """The rules' verdict on posts claimed in this transaction, by post id (only the held).
+
+    A blocking content finding on the approved revision that no approver overrode holds
+    the post for `CONTENT_RECHECK`; a blocking time rule (quiet hours, cap, spacing, the
+    channel's daily cap) holds it until the next allowed slot. Caps and spacing count the
+    channel's posts out or going out now: on PostgreSQL the channel's row is locked first,
+    so workers claiming posts on one channel at once count each other's.
+    """
+    rules = enabled_rules(session)
+    channel_ids = sorted({p.channel_id for p in posts})
+    if not posts:
+        return {}
+    capped = session.exec(
+        select(Channel.id).where(
+            col(Channel.id).in_(channel_ids), col(Channel.daily_cap).is_not(None)
+        )
+    ).all()
+    if not rules and not capped:
+        return {}
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(
+            select(Channel.id)
+            .where(col(Channel.id).in_(channel_ids))
+            .order_by(col(Channel.id))
+            .with_for_update()
+        ).all()
+    channels = {
+        c.id: c for c in session.exec(select(Channel).where(col(Channel.id).in_(channel_ids)))
+    }
+    pieces = {
+        p.id: p
+        for p in session.exec(select(Piece).where(col(Piece.id).in_({p.piece_id for p in posts})))
+    }
+    tz_name = org_zone(session)
+    batch = [p.post_id for p in posts]
+    taken: dict[int, list[datetime]] = {}
+    # Only posts out or going out count at claim time, not those merely planned.
+    out_statuses = [s.value for s in _OCCUPYING if s != PostStatus.planned]
+    for cid in channel_ids:
+        instant = func.coalesce(col(Post.published_at), col(Post.publish_at))
+        rows = session.exec(
+            select(instant).where(
+                Post.channel_id == cid,
+                col(Post.status).in_(out_statuses),
+                col(Post.id).not_in(batch),
+                instant >= now - timedelta(days=2),
+            )
+        ).all()
+        taken[cid] = sorted(_aware(v) for v in rows)
+    verdicts: dict[int, ClaimCheck] = {}
+    for post in posts:
+        piece = pieces[post.piece_id]
+        channel = channels[post.channel_id]
+        content = session.exec(
+            select(Revision).where(
+                Revision.piece_id == post.piece_id, Revision.number == post.revision
+            )
+        ).first()
+        if content is None:
+            continue  # the engine fails a post whose revision is missing
+        subject = subject_of(session, piece, channel, content=content, media=post.media)
+        waived = overrides_of(session, post.piece_id, post.revision)
+        # The message's media are the approved revision's files and the post's own.
+        found = content_findings(subject, rules, overridden=waived)
+        blocking = [f for f in found if f.blocks]
+        if blocking:
+            verdicts[post.post_id] = ClaimCheck(
+                f"held by a publishing rule: {_joined(blocking)}", now + CONTENT_RECHECK, blocking
+            )
+            continue
+        timed = [
+            f
+            for f in time_findings(
+                subject, rules, at=now, taken=taken[post.channel_id], tz_name=tz_name
+            )
+            if f.blocks
+        ]
+        if timed:
+            verdicts[post.post_id] = ClaimCheck(
+                f"held by a publishing rule: {_joined(timed)}", timed[0].slot, timed
+            )
+            continue
+        taken[post.channel_id] = sorted([*taken[post.channel_id], now])
+    return verdicts
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, str):  # SQLite's coalesce loses the column type
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

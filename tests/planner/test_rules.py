@@ -1,0 +1,725 @@
+"""Publishing rules: each kind with its severities and scopes, overrides, time rules across
+the DST changes, the engine holding posts (also with several workers), YAML round-trip."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from planner import audit, channels, ideas, pieces, planning, publishing, rule_checks, rules
+from planner.errors import FourEyesViolation, Message, ValidationFailed
+from planner.models import AuditEvent, Channel, Piece, Post, PostStatus, PublishingRule
+from planner.publishing import EngineSettings
+from publishers.base import Media
+from tests import recording
+from tests.conftest import World, utc
+
+BERLIN = "Europe/Berlin"
+SETTINGS = EngineSettings(
+    batch_size=10,
+    threads=1,
+    lease=timedelta(seconds=60),
+    max_attempts=3,
+    retry_base_seconds=60,
+    retry_cap_seconds=600,
+    poll_seconds=1,
+)
+
+
+def _rule(
+    world: World, name: str, kind: str, severity: str = "block", **extra: Any
+) -> PublishingRule:
+    data: dict[str, Any] = {
+        "name": name,
+        "kind": kind,
+        "severity": severity,
+        "message": {"de": f"{name} (de)", "en": f"{name} (en)"},
+        **extra,
+    }
+    return rules.add_rule(world.session, actor=world.admin, data=data)
+
+
+def _channel(world: World, name: str = "Feed", **fields: Any) -> Channel:
+    channel = channels.create_channel(
+        world.session, actor=world.admin, kind="recording", name=name, settings={}, **fields
+    )
+    return channel
+
+
+def _piece(world: World, body: str, *, channel: Channel, author: Any = None, **data: Any) -> Piece:
+    """A draft going out on `channel` (its variant there is the same text)."""
+    s, editor = world.session, author or world.editor
+    piece = pieces.create_piece(s, actor=editor, data={"title": "Beitrag", "body": body, **data})
+    assert piece.id is not None
+    return pieces.edit_piece(
+        s,
+        actor=editor,
+        piece_id=piece.id,
+        expected_revision=1,
+        data={"variants": {channel.id: body}},
+    )
+
+
+def _findings(world: World, piece: Piece, channel: Channel) -> list[tuple[str, str, bool]]:
+    found = rule_checks.piece_findings(
+        world.session, actor=world.editor, piece=piece, channels=[channel]
+    )
+    return [(f.rule, f.severity, f.blocks) for f in found]
+
+
+# --- matching -------------------------------------------------------------------------------
+
+
+def test_terms_match_whole_words_ignoring_case_and_umlaut_spelling() -> None:
+    assert rule_checks.has_term("Jetzt GRATIS testen", "gratis")
+    assert rule_checks.has_term("Die Gebuehren sinken", "Gebühren")
+    assert rule_checks.has_term("Die Gebühren sinken", "gebuehren")
+    assert rule_checks.has_term("Straße frei", "strasse")
+    assert not rule_checks.has_term("Gratisprobe", "gratis")
+    assert not rule_checks.has_term("Sonnenbrille", "Sonne")
+    assert rule_checks.has_term("Mehr unter #ad.", "#ad")
+    assert not rule_checks.has_term("#adventure", "#ad")
+
+
+def test_forbidden_and_required_terms_block_or_warn_by_severity(world: World) -> None:
+    feed = _channel(world)
+    _rule(world, "Keine Werbeversprechen", "forbidden_terms", settings={"terms": ["garantiert"]})
+    _rule(world, "Firmenname", "required_terms", "warn", settings={"terms": ["Lindenbach"]})
+    piece = _piece(world, "Garantiert günstiger heizen!", channel=feed)
+    assert piece.id is not None
+
+    assert _findings(world, piece, feed) == [
+        ("Firmenname", "warn", False),
+        ("Keine Werbeversprechen", "block", True),
+    ]
+    with pytest.raises(ValidationFailed) as refused:
+        pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+    assert list(refused.value.fields) == ["rules"]
+    assert "Keine Werbeversprechen" in refused.value.fields["rules"]
+    assert "Firmenname" not in refused.value.fields["rules"]  # a warning does not stop it
+
+    pieces.edit_piece(
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id,
+        expected_revision=2,
+        data={"body": "Günstiger heizen!", "variants": {feed.id: "Günstiger heizen!"}},
+    )
+    submitted = pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+    assert submitted.status == "in_review"
+
+
+def test_advertising_needs_its_disclosure_where_it_is_seen_first(world: World) -> None:
+    feed = _channel(world)
+    _rule(world, "Werbung", "ad_disclosure", settings={"within": 30})
+    plain = _piece(world, "Unser neuer Tarif ist da.", channel=feed)
+    sponsored = _piece(world, "Unser neuer Tarif ist da.", channel=feed, tags=["Werbung"])
+    late = _piece(
+        world,
+        "Unser neuer Tarif ist da, mit allem, was Sie brauchen. Anzeige",
+        channel=feed,
+        tags=["sponsored"],
+    )
+    marked = _piece(world, "Anzeige: Unser neuer Tarif ist da.", channel=feed, tags=["werbung"])
+    tagged = _piece(world, "Unser Tarif #ad", channel=feed, tags=["Anzeige"])
+
+    assert _findings(world, plain, feed) == []
+    assert _findings(world, sponsored, feed) == [("Werbung", "block", True)]
+    (late_finding,) = rule_checks.piece_findings(
+        world.session, actor=world.editor, piece=late, channels=[feed]
+    )
+    assert late_finding.message.params["detail"].code == "rule_disclosure_late"
+    assert _findings(world, marked, feed) == []
+    assert _findings(world, tagged, feed) == []
+
+
+def test_hashtags_and_mentions_are_counted_against_their_maximum(world: World) -> None:
+    feed = _channel(world)
+    _rule(world, "Hashtags", "max_hashtags", settings={"max": 2})
+    _rule(world, "Erwähnungen", "max_mentions", "info", settings={"max": 1})
+    fine = _piece(world, "Heizen #energie #tipp mit @lindenbach", channel=feed)
+    busy = _piece(world, "#a #b #c mit @x und @y@social.example", channel=feed)
+
+    assert _findings(world, fine, feed) == []
+    assert _findings(world, busy, feed) == [
+        ("Erwähnungen", "info", False),
+        ("Hashtags", "block", True),
+    ]
+
+
+def test_campaign_links_need_utm_parameters_and_the_fix_adds_them(world: World) -> None:
+    feed = _channel(world, "LinkedIn Seite")
+    _rule(world, "UTM", "utm_links", "warn")
+    text = "Mehr: https://lindenbach.example/tarif?x=1 und https://lindenbach.example/a."
+    without_campaign = _piece(world, text, channel=feed)
+    campaign = _piece(world, text, channel=feed, campaign="Winter Aktion")
+
+    assert _findings(world, without_campaign, feed) == []
+    assert _findings(world, campaign, feed) == [("UTM", "warn", False)]
+
+    fixed = rule_checks.with_utm(
+        text,
+        source=rule_checks.slug(feed.name),
+        medium="social",
+        campaign=rule_checks.slug("Winter Aktion"),
+    )
+    assert fixed == (
+        "Mehr: https://lindenbach.example/tarif?x=1&utm_source=linkedin-seite&utm_medium=social"
+        "&utm_campaign=winter-aktion und https://lindenbach.example/a?utm_source=linkedin-seite"
+        "&utm_medium=social&utm_campaign=winter-aktion."
+    )
+    assert campaign.id is not None
+    fixed_piece = pieces.add_utm_parameters(
+        world.session, actor=world.editor, piece_id=campaign.id, expected_revision=2
+    )
+    assert fixed_piece.revision == 3
+    assert _findings(world, fixed_piece, feed) == []
+    # A link that has its parameters keeps them.
+    assert rule_checks.with_utm(fixed, source="x", medium="y", campaign="z") == fixed
+
+
+def test_images_need_alt_text(world: World) -> None:
+    feed = _channel(world)
+    rule = _rule(world, "Alternativtext", "alt_text")
+    piece = _piece(world, "Bild des Tages", channel=feed)
+    subject = rule_checks.subject_of(
+        world.session,
+        piece,
+        feed,
+        media=[
+            Media(url="https://x.example/a.png", alt_text="Wärmepumpe im Garten"),
+            Media(url="https://x.example/b.png", alt_text=" "),
+        ],
+    )
+
+    (found,) = rule_checks.content_findings(subject, [rule])
+    assert found.message.params["detail"].params["count"] == 1
+    assert rule_checks.revision_images(world.session, piece) == []
+    # A revision's own files (the media library) are checked too; a PDF needs no alt text.
+    piece.media = [
+        {"id": 1, "filename": "a.png", "mime_type": "image/png", "alt_text": ""},
+        {"id": 2, "filename": "b.pdf", "mime_type": "application/pdf", "alt_text": ""},
+    ]
+    (own,) = rule_checks.content_findings(
+        rule_checks.subject_of(world.session, piece, feed),
+        [rule],
+        images=rule_checks.revision_images(world.session, piece),
+    )
+    assert own.message.params["detail"].params["count"] == 1
+    world.session.rollback()
+
+
+def test_the_variant_must_be_in_the_channels_language(world: World) -> None:
+    english = _channel(world, "Global")
+    _rule(
+        world, "Englisch", "language", settings={"language": "en"}, scope={"channels": ["Global"]}
+    )
+    german = _piece(
+        world,
+        "Wir zeigen Ihnen, wie Sie mit der Wärmepumpe im Winter und auch im Sommer sparen.",
+        channel=english,
+    )
+    fine = _piece(
+        world,
+        "We show you how to save with your heat pump in the winter and in the summer too.",
+        channel=english,
+    )
+    short = _piece(world, "Hallo Welt", channel=english)
+
+    assert _findings(world, german, english) == [("Englisch", "block", True)]
+    assert _findings(world, fine, english) == []
+    assert _findings(world, short, english) == []  # too short to tell
+
+
+def test_scopes_narrow_a_rule_to_channels_departments_campaigns_and_audiences(
+    world: World,
+) -> None:
+    feed, blog = _channel(world, "Feed"), _channel(world, "Blog")
+    terms = {"terms": ["gratis"]}
+    _rule(world, "Nur Feed", "forbidden_terms", settings=terms, scope={"channels": ["Feed"]})
+    _rule(world, "Nur HR", "forbidden_terms", settings=terms, scope={"departments": ["HR"]})
+    _rule(world, "Nur Aktion", "forbidden_terms", settings=terms, scope={"campaigns": ["Aktion"]})
+    _rule(world, "Nur Azubis", "forbidden_terms", settings=terms, scope={"audiences": ["Azubis"]})
+    submitted = ideas.submit_idea(
+        world.session,
+        actor=world.hr_contributor,
+        data={"title": "Gratis Kaffee", "pitch": "gratis für alle", "department": "HR"},
+    )
+    assert submitted.idea.id is not None
+    from_hr = ideas.accept_idea(world.session, actor=world.editor, idea_id=submitted.idea.id)
+    pieces.edit_piece(
+        world.session,
+        actor=world.editor,
+        piece_id=from_hr.id or 0,
+        expected_revision=from_hr.revision,
+        data={"body": "Gratis Kaffee", "variants": {feed.id: "", blog.id: ""}},
+    )
+    campaign = _piece(world, "Gratis Kaffee", channel=blog, campaign="Aktion")
+
+    # Pieces have no audience yet: that part of a scope is skipped, so "Nur Azubis" applies.
+    assert [f[0] for f in _findings(world, from_hr, feed)] == ["Nur Azubis", "Nur Feed", "Nur HR"]
+    assert [f[0] for f in _findings(world, from_hr, blog)] == ["Nur Azubis", "Nur HR"]
+    assert [f[0] for f in _findings(world, campaign, blog)] == ["Nur Aktion", "Nur Azubis"]
+    rule = world.session.exec(
+        select(PublishingRule).where(PublishingRule.name == "Nur Azubis")
+    ).one()
+    assert not rules.in_scope(
+        rule, channel="Blog", department=None, campaign="", audiences=["Kunden"]
+    )
+    assert rules.in_scope(rule, channel="Blog", department=None, campaign="", audiences=["Azubis"])
+
+
+def test_a_disabled_rule_finds_nothing(world: World) -> None:
+    feed = _channel(world)
+    _rule(world, "Gratis", "forbidden_terms", settings={"terms": ["gratis"]})
+    piece = _piece(world, "Gratis!", channel=feed)
+    rules.set_rule_enabled(world.session, actor=world.admin, ref="Gratis", enabled=False)
+
+    assert _findings(world, piece, feed) == []
+
+
+# --- overrides ------------------------------------------------------------------------------
+
+
+def _in_review_with_finding(world: World) -> tuple[Piece, Channel]:
+    feed = _channel(world)
+    piece = _piece(world, "Der garantiert beste Service.", channel=feed)
+    assert piece.id is not None
+    pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+    _rule(world, "Keine Garantien", "forbidden_terms", settings={"terms": ["garantiert"]})
+    return piece, feed
+
+
+def test_a_blocking_finding_stops_approval_until_an_approver_overrides_it_in_writing(
+    world: World,
+) -> None:
+    piece, feed = _in_review_with_finding(world)
+    assert piece.id is not None
+    with pytest.raises(ValidationFailed) as refused:
+        pieces.approve_piece(world.session, actor=world.approver, piece_id=piece.id, revision=2)
+    assert "Keine Garantien" in refused.value.fields["rules"]
+
+    with pytest.raises(ValidationFailed) as short:
+        rule_checks.override_finding(
+            world.session,
+            actor=world.approver,
+            piece_id=piece.id,
+            revision=2,
+            rule="Keine Garantien",
+            channel_id=feed.id,
+            justification="passt",
+        )
+    assert "justification" in short.value.fields
+    why = "Zitat aus dem Servicevertrag, rechtlich geprüft"
+    rule_checks.override_finding(
+        world.session,
+        actor=world.approver,
+        piece_id=piece.id,
+        revision=2,
+        rule="Keine Garantien",
+        channel_id=feed.id,
+        justification=why,
+    )
+
+    assert _findings(world, piece, feed) == [("Keine Garantien", "block", False)]
+    approved = pieces.approve_piece(
+        world.session, actor=world.approver, piece_id=piece.id, revision=2
+    )
+    assert approved.status == "approved"
+    event = world.session.exec(select(AuditEvent).where(AuditEvent.action == "rule_override")).one()
+    assert (event.object_type, event.object_id, event.version) == ("piece", str(piece.id), 2)
+    assert event.actor_name == "approver" and why in event.note
+    said = audit.note_message(event.note)
+    assert isinstance(said, Message) and said.code == "note_override"
+    assert said.params == {"rule": "Keine Garantien", "channel": "Feed", "justification": why}
+    (row,) = rule_checks.list_overrides(world.session, actor=world.editor, piece_id=piece.id)
+    assert (row.rule, row.channel, row.approver, row.justification) == (
+        "Keine Garantien",
+        "Feed",
+        "Approver",
+        why,
+    )
+    report = rule_checks.rule_report(
+        world.session,
+        actor=world.editor,
+        since=row.at - timedelta(minutes=1),
+        until=row.at + timedelta(minutes=1),
+    )
+    assert report.overrides_by_rule == {"Keine Garantien": 1}
+    # The override holds for the revision that was read: an edit needs a new one.
+    pieces.edit_piece(
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id,
+        expected_revision=2,
+        data={"title": "Neu"},
+    )
+    assert _findings(world, piece, feed) == [("Keine Garantien", "block", True)]
+
+
+def test_nobody_overrides_the_rules_of_a_piece_they_wrote(world: World) -> None:
+    feed = _channel(world)
+    piece = _piece(world, "Der garantiert beste Service.", channel=feed, author=world.admin)
+    _rule(world, "Keine Garantien", "forbidden_terms", settings={"terms": ["garantiert"]})
+
+    with pytest.raises(FourEyesViolation):
+        rule_checks.override_finding(
+            world.session,
+            actor=world.admin,
+            piece_id=piece.id or 0,
+            revision=piece.revision,
+            rule="Keine Garantien",
+            channel_id=None,
+            justification="Zitat aus dem Vertrag",
+        )
+    assert rule_checks.list_overrides(world.session, actor=world.admin) == []
+
+
+# --- time rules -----------------------------------------------------------------------------
+
+
+QUIET = {"from": "22:00", "until": "07:00", "days": []}
+
+
+def test_quiet_hours_end_at_local_morning_across_both_dst_changes() -> None:
+    # Spring: 28 March 2027, clocks jump 02:00 CET -> 03:00 CEST.
+    assert rule_checks.quiet_until(QUIET, utc(2027, 3, 28, 0, 30), BERLIN) == utc(2027, 3, 28, 5)
+    assert rule_checks.quiet_until(QUIET, utc(2027, 3, 27, 21, 30), BERLIN) == utc(2027, 3, 28, 5)
+    assert rule_checks.quiet_until(QUIET, utc(2027, 3, 28, 5), BERLIN) is None
+    # Autumn: 31 October 2027, 03:00 CEST -> 02:00 CET; the night is an hour longer.
+    assert rule_checks.quiet_until(QUIET, utc(2027, 10, 30, 20), BERLIN) == utc(2027, 10, 31, 6)
+    assert rule_checks.quiet_until(QUIET, utc(2027, 10, 30, 19, 59), BERLIN) is None
+    # Sunday is quiet all day, until local midnight (22:00 UTC in summer time).
+    sunday = {"days": ["sunday"]}
+    assert rule_checks.quiet_until(sunday, utc(2027, 3, 28, 12), BERLIN) == utc(2027, 3, 28, 22)
+    assert rule_checks.quiet_until(sunday, utc(2027, 10, 31, 12), BERLIN) == utc(2027, 10, 31, 23)
+
+
+def _time_world(world: World, **channel: Any) -> tuple[Piece, Channel]:
+    feed = _channel(world, **channel)
+    piece = _piece(world, "Guten Morgen", channel=feed)
+    return piece, feed
+
+
+def _slot(world: World, piece: Piece, feed: Channel, after: datetime) -> datetime:
+    return rule_checks.next_free_slot(
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id or 0,
+        channel_id=feed.id or 0,
+        after=after,
+    )
+
+
+def _post_at(world: World, piece: Piece, feed: Channel, at: datetime, status: PostStatus) -> Post:
+    assert piece.id is not None and feed.id is not None and world.editor.id is not None
+    post = Post(
+        piece_id=piece.id,
+        channel_id=feed.id,
+        publish_at=at,
+        status=status,
+        created_by_id=world.editor.id,
+        published_at=at if status == PostStatus.published else None,
+    )
+    world.session.add(post)
+    world.session.commit()
+    return post
+
+
+def test_spacing_counts_real_minutes_across_the_spring_change(world: World) -> None:
+    piece, feed = _time_world(world)
+    _rule(world, "Abstand", "min_spacing", settings={"minutes": 120})
+    # 01:30 CET; the next post at 03:00 CEST is only 30 minutes later in real time.
+    _post_at(world, piece, feed, utc(2027, 3, 28, 0, 30), PostStatus.published)
+
+    assert _slot(world, piece, feed, utc(2027, 3, 28, 1)) == utc(2027, 3, 28, 2, 30)
+    assert _slot(world, piece, feed, utc(2027, 3, 28, 3)) == utc(2027, 3, 28, 3)
+
+
+def test_daily_caps_count_the_local_day_of_23_and_25_hours(world: World) -> None:
+    piece, feed = _time_world(world, daily_cap=1)
+    # 28 March 2027 in Berlin runs from 23:00 UTC the day before to 22:00 UTC.
+    _post_at(world, piece, feed, utc(2027, 3, 27, 23, 30), PostStatus.planned)
+    assert _slot(world, piece, feed, utc(2027, 3, 28, 12)) == utc(2027, 3, 28, 22)
+    # 31 October 2027 runs from 22:00 UTC the day before to 23:00 UTC: 25 hours.
+    _post_at(world, piece, feed, utc(2027, 10, 31, 22, 30), PostStatus.planned)
+    assert _slot(world, piece, feed, utc(2027, 10, 30, 22)) == utc(2027, 10, 31, 23)
+
+
+def test_next_free_slot_steps_past_quiet_hours_caps_and_spacing_together(world: World) -> None:
+    piece, feed = _time_world(world)
+    _rule(world, "Nachtruhe", "quiet_hours", settings={**QUIET, "days": ["sunday"]})
+    _rule(world, "Zwei am Tag", "max_per_day", settings={"max": 2})
+    _rule(world, "Abstand", "min_spacing", settings={"minutes": 60})
+    _rule(world, "Nur Hinweis", "min_spacing", "info", settings={"minutes": 600})
+    # Friday 29 October 2027 has two posts already; Saturday one at 07:00 CEST.
+    _post_at(world, piece, feed, utc(2027, 10, 29, 8), PostStatus.planned)
+    _post_at(world, piece, feed, utc(2027, 10, 29, 9), PostStatus.planned)
+    _post_at(world, piece, feed, utc(2027, 10, 30, 5), PostStatus.planned)
+
+    # Friday 23:00 is quiet -> Saturday 07:00 CEST is taken -> an hour later, 08:00 CEST.
+    assert _slot(world, piece, feed, utc(2027, 10, 29, 21)) == utc(2027, 10, 30, 6)
+    # Saturday 23:00 CEST: quiet, then Sunday, then Monday 07:00 CET.
+    assert _slot(world, piece, feed, utc(2027, 10, 30, 21)) == utc(2027, 11, 1, 6)
+
+
+def test_planning_proposes_the_next_allowed_slot_and_a_warning_does_not_refuse(
+    world: World,
+) -> None:
+    feed = _channel(world)
+    piece = _piece(world, "Guten Morgen", channel=feed)
+    assert piece.id is not None
+    _rule(world, "Nachtruhe", "quiet_hours", settings=QUIET)
+    night = datetime(2030, 1, 15, 23, 30)  # a Tuesday, Berlin wall clock
+
+    with pytest.raises(ValidationFailed) as refused:
+        planning.plan_post(
+            world.session,
+            actor=world.editor,
+            piece_id=piece.id,
+            channel="Feed",
+            when=night,
+            tz_name=BERLIN,
+        )
+    message = refused.value.fields["publish_at"]
+    assert "Nachtruhe" in message and "next allowed: 2030-01-16 07:00 CET" in message
+    rules.edit_rule(world.session, actor=world.admin, ref="Nachtruhe", changes={"severity": "warn"})
+    post = planning.plan_post(
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id,
+        channel="Feed",
+        when=night,
+        tz_name=BERLIN,
+    )
+    assert post.publish_at == utc(2030, 1, 15, 22, 30)
+
+
+# --- the engine -----------------------------------------------------------------------------
+
+
+def _due(world: World, piece: Piece, feed: Channel, at: datetime) -> Post:
+    assert piece.id is not None and feed.id is not None
+    post = planning.plan_post(
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id,
+        channel=feed.id,
+        when=datetime.now(UTC) + timedelta(days=1),
+    )
+    post.publish_at = at
+    world.session.add(post)
+    world.session.commit()
+    return post
+
+
+def _approved(world: World, feed: Channel, body: str = "Guten Morgen") -> Piece:
+    piece = _piece(world, body, channel=feed)
+    assert piece.id is not None
+    pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+    return pieces.approve_piece(
+        world.session, actor=world.approver, piece_id=piece.id, revision=piece.revision
+    )
+
+
+def _run(engine: Engine, now: datetime, worker: str = "w1", limit: int = 10) -> list[Any]:
+    deliveries = publishing.claim_deliveries(
+        engine,
+        worker_id=worker,
+        now=now,
+        limit=limit,
+        lease=timedelta(minutes=5),
+        lateness=timedelta(hours=6),
+    )
+    done = [publishing.deliver(engine, d) for d in deliveries]
+    return publishing.finish_deliveries(engine, done, worker_id=worker, settings=SETTINGS)
+
+
+def _reload(engine: Engine, post: Post) -> Post:
+    with Session(engine) as s:
+        found = s.get(Post, post.id)
+        assert found is not None
+        return found
+
+
+def test_the_engine_holds_a_post_a_rule_blocks_and_never_sends_it(
+    world: World, engine: Engine, recording_kind: type[recording.RecordingPublisher]
+) -> None:
+    feed = _channel(world)
+    piece = _approved(world, feed, "Garantiert der beste Tarif")
+    now = utc(2030, 1, 15, 10)
+    post = _due(world, piece, feed, now - timedelta(minutes=1))
+    _rule(world, "Keine Garantien", "forbidden_terms", settings={"terms": ["garantiert"]})
+
+    (outcome,) = _run(engine, now)
+
+    held = _reload(engine, post)
+    assert recording_kind.calls == []
+    assert (outcome.outcome, held.status) == ("rule", PostStatus.planned)
+    assert held.next_attempt_at == now + rule_checks.CONTENT_RECHECK
+    assert "Keine Garantien" in (held.last_error or "")
+    assert _run(engine, now + timedelta(minutes=5)) == []  # not looked at again before then
+    rule_checks.override_finding(
+        world.session,
+        actor=world.approver,
+        piece_id=piece.id or 0,
+        revision=piece.revision,
+        rule="Keine Garantien",
+        channel_id=None,
+        justification="Slogan der Marke, freigegeben",
+    )
+    (sent,) = _run(engine, now + rule_checks.CONTENT_RECHECK)
+    assert sent.status == PostStatus.published and len(recording_kind.calls) == 1
+
+
+def test_the_engine_holds_a_post_through_quiet_hours_until_the_next_slot(
+    world: World, engine: Engine, recording_kind: type[recording.RecordingPublisher]
+) -> None:
+    feed = _channel(world)
+    piece = _approved(world, feed)
+    post = _due(world, piece, feed, utc(2027, 10, 30, 20))  # 22:00 CEST, Saturday
+    _rule(world, "Nachtruhe", "quiet_hours", settings={**QUIET, "days": ["sunday"]})
+
+    (outcome,) = _run(engine, utc(2027, 10, 30, 20, 1))
+
+    held = _reload(engine, post)
+    assert outcome.outcome == "rule" and recording_kind.calls == []
+    assert held.next_attempt_at == utc(2027, 11, 1, 6)  # Monday 07:00 CET
+    assert "next allowed: 2027-11-01 07:00 CET" in (held.last_error or "")
+    assert _run(engine, utc(2027, 11, 1, 5, 59)) == []
+    # Hours later than the lateness bound allows a new post, but it was held, not late.
+    (sent,) = _run(engine, utc(2027, 11, 1, 6))
+    assert sent.status == PostStatus.published
+
+
+def test_the_daily_cap_is_enforced_by_workers_claiming_at_once(
+    world: World, engine: Engine, recording_kind: type[recording.RecordingPublisher]
+) -> None:
+    feed = _channel(world, daily_cap=2)
+    piece = _approved(world, feed)
+    now = utc(2030, 1, 15, 10)
+    for minutes in range(1, 7):
+        _due(world, piece, feed, now - timedelta(minutes=minutes))
+    outcomes: list[Any] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(3)
+
+    claimed: dict[str, list[publishing.Delivery]] = {}
+
+    def work(name: str) -> None:
+        try:
+            start.wait()
+            claimed[name] = publishing.claim_deliveries(
+                engine,
+                worker_id=name,
+                now=now,
+                limit=2,
+                lease=timedelta(minutes=5),
+                lateness=timedelta(hours=6),
+            )
+        except BaseException as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for name, deliveries in claimed.items():
+        done = [publishing.deliver(engine, d) for d in deliveries]
+        outcomes.extend(
+            publishing.finish_deliveries(engine, done, worker_id=name, settings=SETTINGS)
+        )
+
+    assert errors == []
+    assert sorted(o.outcome for o in outcomes) == ["published"] * 2 + ["rule"] * 4
+    assert len(recording_kind.calls) == 2
+    with Session(engine) as s:
+        waiting = s.exec(
+            select(Post.next_attempt_at).where(Post.status == PostStatus.planned)
+        ).all()
+    assert set(waiting) == {utc(2030, 1, 15, 23)}  # local midnight of the next day
+    assert (
+        rule_checks.rule_report(
+            world.session,
+            actor=world.editor,
+            since=datetime.now(UTC) - timedelta(days=1),
+            until=datetime.now(UTC) + timedelta(days=1),
+        ).held_by_rule
+        == 4
+    )
+
+
+# --- keeping rules ---------------------------------------------------------------------------
+
+
+def test_export_and_import_round_trip_exactly_in_yaml_and_json(
+    world: World, engine: Engine, tmp_path: Any
+) -> None:
+    rules.load_default_rules(world.session, actor=world.admin)
+    _rule(
+        world,
+        "Umlaute äöü „Zitat“",
+        "forbidden_terms",
+        "info",
+        settings={"terms": ["Größe", "#ad"]},
+        scope={"channels": ["B", "A"], "audiences": ["Azubis"]},
+    )
+    for fmt in rules.FORMATS:
+        text = rules.export_rules(world.session, actor=world.admin, fmt=fmt)
+        with Session(engine) as s:
+            for rule in s.exec(select(PublishingRule)):
+                s.delete(rule)
+            s.commit()
+        done = rules.import_rules(world.session, actor=world.admin, text=text)
+        assert len(done.added) == 5 and done.changed == []
+        assert rules.export_rules(world.session, actor=world.admin, fmt=fmt) == text
+        again = rules.import_rules(world.session, actor=world.admin, text=text)
+        assert (again.added, again.changed) == ([], [])
+    scope = world.session.exec(
+        select(PublishingRule.scope).where(col(PublishingRule.kind) == "forbidden_terms")
+    ).one()
+    assert scope["channels"] == ["A", "B"]
+
+
+def test_a_broken_file_imports_nothing_and_names_each_problem(world: World) -> None:
+    text = (
+        "rules:\n"
+        "- name: Gut\n  kind: max_hashtags\n  settings: {max: 3}\n  message: {de: a, en: b}\n"
+        "- name: Schlecht\n  kind: quiet_hours\n  severity: stop\n"
+        "  settings: {from: 22:00}\n  message: {de: a}\n"
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        rules.import_rules(world.session, actor=world.admin, text=text)
+
+    assert sorted(refused.value.fields) == [
+        "rule 2 message_en",
+        "rule 2 settings",
+        "rule 2 severity",
+    ]
+    assert "'stop'" in refused.value.fields["rule 2 severity"]
+    assert rules.list_rules(world.session, actor=world.admin) == []
+    with pytest.raises(ValidationFailed):
+        rules.import_rules(world.session, actor=world.admin, text="rules: [")
+
+
+def test_only_admins_keep_rules(world: World) -> None:
+    from planner.errors import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        rules.add_rule(world.session, actor=world.editor, data={"name": "x"})
+    with pytest.raises(PermissionDenied):
+        rules.load_default_rules(world.session, actor=world.approver)
+    loaded = rules.load_default_rules(world.session, actor=world.admin)
+    assert len(loaded.added) == 4
+    assert [r.kind for r in rules.list_rules(world.session, actor=world.editor)] == [
+        "alt_text",
+        "ad_disclosure",
+        "quiet_hours",
+        "utm_links",
+    ]

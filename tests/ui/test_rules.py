@@ -1,0 +1,228 @@
+"""The Rules page (admins) in German and English, and rule findings on Approvals: a blocking
+finding is shown, refuses approval, and an approver overrides it with a justification."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from planner import channels, pieces, rule_checks, rules, users
+from planner.db import make_engine
+from planner.models import AuditEvent, PieceStatus
+from planner.ui import keys
+from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
+from tests.ui.test_approvals import stored
+
+
+def test_a_fresh_install_offers_the_default_rules_and_the_page_keeps_them(database: str) -> None:
+    at = open_page(sign_in("admin", PASSWORD), "rules")
+    assert not at.exception
+    assert at.title[0].value == "Veröffentlichungsregeln"
+    assert "Regelsatz" in at.info[0].value
+
+    at.button(key=keys.RULES_DEFAULTS).click().run()
+
+    assert [s.value for s in at.success] == ["4 Regeln wurden übernommen."]
+    table = at.dataframe[0].value
+    assert list(table["Art"]) == [
+        "Alternativtext für Bilder",
+        "Kennzeichnung von Werbung",
+        "Ruhezeiten",
+        "UTM-Parameter in Links",
+    ]
+    assert list(table["Stufe"]) == ["warnt", "sperrt", "sperrt", "warnt"]
+    assert list(table["Gilt für"]) == ["alle"] * 4
+    at.selectbox(key=keys.RULES_PICK).select("Nachtruhe und Sonntag")
+    at.button(key=keys.RULES_TOGGLE).click().run()
+    assert [s.value for s in at.success] == ["Die Regel Nachtruhe und Sonntag ist ausgeschaltet."]
+    assert list(at.dataframe[0].value["Aktiv"]) == ["ja", "ja", "nein", "ja"]
+
+
+def test_adding_a_rule_names_a_wrong_setting_in_german_and_keeps_what_was_typed(
+    database: str,
+) -> None:
+    at = open_page(sign_in("admin", PASSWORD), "rules")
+    at.text_input(key=keys.RULES_NAME).input("Hashtags")
+    at.selectbox(key=keys.RULES_KIND).select("max_hashtags")
+    at.text_area(key=keys.RULES_SETTINGS).input("max: drei")
+    at.text_area(key=keys.RULES_MESSAGE_DE).input("Höchstens drei Hashtags.")
+    at.text_area(key=keys.RULES_MESSAGE_EN).input("At most three hashtags.")
+    at.button(key=keys.RULES_ADD).click().run()
+
+    assert [e.value for e in at.error] == [
+        "Einstellungen (YAML): „max“ muss eine ganze Zahl ab 0 sein, nicht „drei“."
+    ]
+    assert at.text_input(key=keys.RULES_NAME).value == "Hashtags"
+
+    at.text_area(key=keys.RULES_SETTINGS).input("max: 3")
+    at.button(key=keys.RULES_ADD).click().run()
+    assert [s.value for s in at.success] == ["Die Regel Hashtags wurde hinzugefügt."]
+    assert at.dataframe[0].value.to_dict("records") == [
+        {
+            "Regel": "Hashtags",
+            "Art": "Höchstzahl Hashtags",
+            "Stufe": "sperrt",
+            "Aktiv": "ja",
+            "Gilt für": "alle",
+            "Hinweis": "Höchstens drei Hashtags.",
+        }
+    ]
+
+
+def test_the_rules_page_speaks_english(database: str) -> None:
+    engine = make_engine(database)
+    with Session(engine) as s:
+        rules.load_default_rules(s, actor=users.get_user(s, "admin"))
+    engine.dispose()
+    at = sign_in("admin", PASSWORD)
+    at.selectbox(key=keys.LANGUAGE).select("en").run()
+    at = open_page(at, "rules")
+    assert not at.exception
+    assert at.title[0].value == "Publishing rules"
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["Rule", "Kind", "Severity", "Active", "Applies to", "Message"]
+    assert list(table["Severity"]) == ["warns", "blocks", "blocks", "warns"]
+    assert (
+        table["Message"][2]
+        == "The company's accounts do not post at night (10 pm to 7 am) or on Sundays."
+    )
+
+
+def _blocked_in_review(database: str) -> int:
+    """A piece in review on channel Feed whose text a rule added later blocks; its id."""
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        admin, editor = users.get_user(s, "admin"), users.get_user(s, "ed")
+        feed = channels.create_channel(s, actor=admin, kind="recording", name="Feed", settings={})
+        piece = pieces.create_piece(
+            s, actor=editor, data={"title": "Tarif", "body": "Der garantiert beste Tarif."}
+        )
+        assert piece.id is not None
+        pieces.edit_piece(
+            s,
+            actor=editor,
+            piece_id=piece.id,
+            expected_revision=1,
+            data={"variants": {feed.id: "Der garantiert beste Tarif."}},
+        )
+        pieces.submit_piece(s, actor=editor, piece_id=piece.id)
+        rules.add_rule(
+            s,
+            actor=admin,
+            data={
+                "name": "Keine Garantien",
+                "kind": "forbidden_terms",
+                "settings": {"terms": ["garantiert"]},
+                "message": {"de": "Wir versprechen nichts.", "en": "We promise nothing."},
+            },
+        )
+    engine.dispose()
+    return piece.id
+
+
+def test_a_blocking_finding_refuses_approval_until_an_approver_overrides_it(
+    database: str,
+) -> None:
+    add_user(database, "anna", "approver")
+    piece_id = _blocked_in_review(database)
+    at = open_page(sign_in("anna", PASSWORD), "approvals")
+    finding = (
+        "Sperrt: Regel „Keine Garantien“ auf dem Kanal „Feed“: Wir versprechen nichts. "
+        "(verboten: garantiert)"
+    )
+    assert finding in [e.value for e in at.error]
+
+    at.button(key=keys.APPROVALS_APPROVE).click().run()
+    assert any(e.value.startswith("Regeln: Regel „Keine Garantien“") for e in at.error)
+    assert stored(database, piece_id).status == PieceStatus.in_review
+
+    at.text_area(key=keys.APPROVALS_OVERRIDE_WHY).input("kurz")
+    at.button(key=keys.APPROVALS_OVERRIDE).click().run()
+    assert any("mindestens 10 Zeichen" in e.value for e in at.error)
+    why = "Zitat aus dem geprüften Tarifvertrag"
+    at.text_area(key=keys.APPROVALS_OVERRIDE_WHY).input(why)
+    at.button(key=keys.APPROVALS_OVERRIDE).click().run()
+    assert [s.value for s in at.success] == [
+        "Die Regel Keine Garantien gilt für Version 2 nicht mehr."
+    ]
+    assert any(why in m.value for m in at.markdown)
+    assert not [e for e in at.error if "Keine Garantien" in e.value]
+
+    at.button(key=keys.APPROVALS_APPROVE).click().run()
+    assert stored(database, piece_id).status == PieceStatus.approved
+    with Session(make_engine(database)) as s:
+        event = s.exec(select(AuditEvent).where(AuditEvent.action == "rule_override")).one()
+    assert event.actor_name == "anna" and why in event.note
+
+
+def test_the_editor_shows_the_rules_finding_as_the_text_changes(database: str) -> None:
+    piece_id = _blocked_in_review(database)
+    at = sign_in("ed", PASSWORD)
+    at.selectbox(key=keys.LANGUAGE).select("de").run()
+    at = open_page(at, "editor")
+    at.selectbox(key=keys.EDITOR_PIECE).select(piece_id).run()
+    assert any(e.value.startswith("Sperrt: Regel „Keine Garantien“") for e in at.error)
+    add_user(database, "anna", "approver")
+    engine = make_engine(database)
+    with Session(engine) as s:
+        rule_checks.override_finding(
+            s,
+            actor=users.get_user(s, "anna"),
+            piece_id=piece_id,
+            revision=2,
+            rule="Keine Garantien",
+            channel_id=None,
+            justification="Zitat aus dem Vertrag",
+        )
+    engine.dispose()
+    at.run()
+    assert any(i.value.startswith("Aufgehoben: Regel „Keine Garantien“") for i in at.info)
+    assert [m.value for m in at.markdown if "aufgehoben von" in m.value] == [
+        "Version 2: Keine Garantien (alle Kanäle), aufgehoben von Anna: Zitat aus dem Vertrag"
+    ]
+
+
+def test_the_editor_adds_utm_parameters_to_a_campaigns_links_as_a_new_version(
+    database: str,
+) -> None:
+    text = "Mehr unter https://lindenbach.example/tarif"
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        admin, editor = users.get_user(s, "admin"), users.get_user(s, "ed")
+        feed = channels.create_channel(s, actor=admin, kind="recording", name="Feed", settings={})
+        piece = pieces.create_piece(
+            s, actor=editor, data={"title": "Tarif", "body": text, "campaign": "Winter Aktion"}
+        )
+        assert piece.id is not None
+        pieces.edit_piece(
+            s,
+            actor=editor,
+            piece_id=piece.id,
+            expected_revision=1,
+            data={"variants": {feed.id: text}},
+        )
+        rules.add_rule(
+            s,
+            actor=admin,
+            data={
+                "name": "UTM",
+                "kind": "utm_links",
+                "severity": "warn",
+                "message": {"de": "Links mit UTM.", "en": "Links with UTM."},
+            },
+        )
+    engine.dispose()
+    at = sign_in("ed", PASSWORD)
+    at.selectbox(key=keys.LANGUAGE).select("de").run()
+    at = open_page(at, "editor")
+    assert any(w.value.startswith("Warnung: Regel „UTM“") for w in at.warning)
+
+    at.button(key=f"{keys.EDITOR_UTM_FIX}{feed.id}").click().run()
+
+    fixed = (
+        "Mehr unter https://lindenbach.example/tarif?utm_source=feed&utm_medium=social"
+        "&utm_campaign=winter-aktion"
+    )
+    assert at.text_area(key=f"{keys.EDITOR_VARIANT}{feed.id}").value == fixed
+    assert [s.value for s in at.success] == ["Die Links tragen jetzt UTM-Parameter (Version 3)."]
+    assert not [w for w in at.warning if "UTM" in w.value]
+    assert stored(database, piece.id).variants == {str(feed.id): fixed}
