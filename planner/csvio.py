@@ -104,6 +104,11 @@ def _cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+def cell(value: object) -> str:
+    """A value as a CSV cell that spreadsheet programs will not run as a formula."""
+    return _cell(value)
+
+
 def _uncell(value: str | None) -> str:
     text = (value or "").strip()
     if text.startswith("'") and text[1:2] in {"=", "+", "-", "@"}:

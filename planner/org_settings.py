@@ -16,6 +16,7 @@ from planner.models import Setting, User, utcnow
 from planner.permissions import require
 from planner.schemas import check_text, checked_language
 from planner.timezones import zone
+from planner.workdays import check_land
 
 
 def _zone(value: str) -> str:
@@ -44,6 +45,18 @@ def _switch(value: str) -> str:
     if lowered in ("off", "false", "0", "no", "aus", "nein"):
         return "off"
     raise ValueError(Message("not_on_off", "{value!r} is not on or off", value=value))
+
+
+def _working_days(value: str) -> str:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 30:
+        raise ValueError(
+            Message(
+                "not_working_days",
+                "{value!r} is not a number of working days: use a whole number from 1 to 30",
+                value=value,
+            )
+        )
+    return str(int(value))
 
 
 @dataclass(frozen=True)
@@ -81,6 +94,17 @@ SPECS: dict[str, SettingSpec] = {
         _switch,
         "on: channels may reach this machine and private networks (an intranet Matrix or "
         "WordPress); link-local and cloud metadata addresses stay refused",
+    ),
+    "approval_target_days": SettingSpec(
+        lambda: "2",
+        _working_days,
+        "working days within which a piece in review should be approved or sent back",
+    ),
+    "holiday_land": SettingSpec(
+        lambda: "",
+        check_land,
+        "German Land whose public holidays are no working days (BY, NW, ...); "
+        "empty: the nationwide holidays only",
     ),
 }
 

@@ -26,6 +26,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "verify_audit": frozenset({Role.admin}),
     "backup_database": frozenset({Role.admin}),
     "restore_database": frozenset({Role.admin}),
+    "view_process": _EDITORIAL,
+    "view_approvals_report": frozenset({Role.admin}),
     "manage_rules": frozenset({Role.admin}),
     "override_rules": frozenset({Role.approver, Role.admin}),
 }
@@ -47,6 +49,8 @@ _ACTION_TEXT = {
     "verify_audit": "verify the audit log",
     "backup_database": "back up the database",
     "restore_database": "replace the database with a backup",
+    "view_process": "see the process report",
+    "view_approvals_report": "see the approvals report for audits",
     "manage_rules": "manage publishing rules",
     "override_rules": "override publishing rules",
 }

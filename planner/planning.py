@@ -18,7 +18,6 @@ from typing import Any, NotRequired, TypedDict, Unpack
 from dateutil.rrule import rrulestr
 from sqlalchemy import ColumnElement, case, func, or_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
 
 from planner import audit, checks, rule_checks, submissions, workflow
@@ -453,7 +452,19 @@ def list_posts(
 CALENDAR_LIMIT = 2000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class CalendarPost:
+    """What the calendar reads of a post: only the columns it shows or acts on."""
+
+    id: int
+    piece_id: int
+    channel_id: int
+    publish_at: datetime
+    status: PostStatus
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
 class CalendarEntry:
     """A post as the calendar shows it: with its piece's title and its channel's name.
 
@@ -461,7 +472,7 @@ class CalendarEntry:
     as `post_hold_reason`), or None when it may go out as things stand.
     """
 
-    post: Post
+    post: CalendarPost
     piece_title: str
     channel_name: str
     hold: HoldReason | None = None
@@ -500,30 +511,65 @@ def calendar_entries(
     limit: int = CALENDAR_LIMIT,
     audience_id: int | None = None,
 ) -> list[CalendarEntry]:
-    """Planned and published posts in [start, end), by time; only that range is read."""
+    """Planned and published posts in [start, end), by time; only that range is read.
+
+    One query of only the columns shown and those the hold check reads (no post's JSON,
+    no piece's text): a month of a busy plan is up to `limit` rows on every run."""
     require(actor, "view_pieces")
+    columns: list[Any] = [
+        col(Post.id),
+        col(Post.piece_id),
+        col(Post.channel_id),
+        col(Post.publish_at),
+        col(Post.status),
+        col(Post.version),
+        *_HOLD_PIECE_FACTS,
+        *_HOLD_CHANNEL_FACTS,
+    ]
     query = (
-        select(Post, Piece, Channel)
+        select(*columns)
         .join(Piece, col(Post.piece_id) == Piece.id)
         .join(Channel, col(Post.channel_id) == Channel.id)
         .where(col(Post.publish_at) >= start, col(Post.publish_at) < end)
-        # Only what the calendar and the hold check read: not every piece's text.
-        .options(load_only(*_HOLD_PIECE_FACTS), load_only(*_HOLD_CHANNEL_FACTS))
     )
     query = _calendar_scope(
         query, channel_id=channel_id, department_id=department_id, audience_id=audience_id
     )
     rows = session.exec(query.order_by(col(Post.publish_at), col(Post.id)).limit(limit))
     frozen, now = is_frozen(session), utcnow()
-    return [
-        CalendarEntry(
-            post,
-            piece.title,
-            channel.name,
-            post_hold_reason(post, piece, channel, frozen=frozen, now=now),
+    entries = []
+    for (
+        post_id,
+        piece_id,
+        channel_id_,
+        publish_at,
+        status,
+        version,
+        title,
+        piece_status,
+        revision,
+        approved_revision,
+        name,
+        enabled,
+        needs_reconnect,
+        kind,
+        paused_until,
+    ) in rows:
+        hold = _hold(
+            frozen=frozen,
+            now=now,
+            publish_at=publish_at,
+            piece_status=piece_status,
+            revision=revision,
+            approved_revision=approved_revision,
+            enabled=enabled,
+            needs_reconnect=needs_reconnect,
+            kind=kind,
+            paused_until=paused_until,
         )
-        for post, piece, channel in rows
-    ]
+        post = CalendarPost(post_id, piece_id, channel_id_, publish_at, status, version)
+        entries.append(CalendarEntry(post, title, name, hold))
+    return entries
 
 
 def local_bounds(first: date, count: int, tz_name: str, *, step_days: int = 1) -> list[datetime]:
@@ -734,8 +780,8 @@ def posts_going_out(
     return due_posts(session, now=now, limit=limit, lateness=lateness)
 
 
-# The columns `post_hold_reason` and the calendar read (load_only wants attributes, which
-# SQLModel types as plain values).
+# The columns the calendar reads of a post's piece and channel, in the order it unpacks
+# them: the hold check's facts and the names shown (SQLModel types attributes as values).
 _HOLD_PIECE_FACTS: list[Any] = [Piece.title, Piece.status, Piece.revision, Piece.approved_revision]
 _HOLD_CHANNEL_FACTS: list[Any] = [
     Channel.name,
@@ -754,21 +800,49 @@ def post_hold_reason(
     The one answer the held list, the ledger and the calendar give; it agrees with the
     engine's `releasable` conditions. A rate-limit pause holds a post due before it ends.
     """
+    return _hold(
+        frozen=frozen,
+        now=now,
+        publish_at=post.publish_at,
+        piece_status=piece.status,
+        revision=piece.revision,
+        approved_revision=piece.approved_revision,
+        enabled=channel.enabled,
+        needs_reconnect=channel.needs_reconnect,
+        kind=channel.kind,
+        paused_until=channel.paused_until,
+    )
+
+
+def _hold(
+    *,
+    frozen: bool,
+    now: datetime,
+    publish_at: datetime,
+    piece_status: PieceStatus,
+    revision: int,
+    approved_revision: int | None,
+    enabled: bool,
+    needs_reconnect: bool,
+    kind: str,
+    paused_until: datetime | None,
+) -> HoldReason | None:
+    """`post_hold_reason` over the facts it reads (the calendar reads only those columns)."""
     if frozen:
         return HoldReason.frozen
     # An edit after approval also moves the piece back to review, so check the revision
     # first: otherwise the more specific reason could never be given.
-    if piece.approved_revision is not None and piece.approved_revision != piece.revision:
+    if approved_revision is not None and approved_revision != revision:
         return HoldReason.changed_after_approval
-    if piece.status not in (PieceStatus.approved, PieceStatus.published):
+    if piece_status not in (PieceStatus.approved, PieceStatus.published):
         return HoldReason.not_approved
-    if not channel.enabled:
+    if not enabled:
         return HoldReason.channel_disabled
-    if channel.needs_reconnect:
+    if needs_reconnect:
         return HoldReason.channel_needs_reconnect
-    if channel.kind not in REGISTRY:
+    if kind not in REGISTRY:
         return HoldReason.no_adapter
-    if channel.paused_until is not None and channel.paused_until > max(now, post.publish_at):
+    if paused_until is not None and paused_until > max(now, publish_at):
         return HoldReason.channel_paused
     return None
 

@@ -33,21 +33,26 @@ MAX_YEAR = 9998
 
 def zone(name: str) -> ZoneInfo:
     """The IANA zone `name`, or a TimeInputError naming it."""
-    unknown = TimeInputError(
+    # Checked before ZoneInfo, which reads a file of that name: a long name raises OSError,
+    # a directory ('America') IsADirectoryError, a NUL byte ValueError.
+    if len(name) > ZONE_NAME_MAX or not _ZONE_NAME.fullmatch(name):
+        raise _unknown_zone(name)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as err:
+        raise _unknown_zone(name) from err
+
+
+def _unknown_zone(name: str) -> TimeInputError:
+    """The error for a zone name that names no zone (made only when one is refused: `zone`
+    runs for every time a page shows)."""
+    return TimeInputError(
         Message(
             "unknown_zone",
             "Unknown time zone {zone!r}; use an IANA name such as 'Europe/Berlin'",
             zone=name if len(name) <= ZONE_NAME_MAX else name[:ZONE_NAME_MAX] + "...",
         )
     )
-    # Checked before ZoneInfo, which reads a file of that name: a long name raises OSError,
-    # a directory ('America') IsADirectoryError, a NUL byte ValueError.
-    if len(name) > ZONE_NAME_MAX or not _ZONE_NAME.fullmatch(name):
-        raise unknown
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as err:
-        raise unknown from err
 
 
 def check_year(moment: date, text: str) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from planner import (
+    approvals_report,
     audiences,
     audit,
     channels,
@@ -29,6 +30,7 @@ from planner import (
     org_settings,
     pieces,
     planning,
+    process,
     publishing,
     rules,
     slots,
@@ -227,6 +229,7 @@ def _all(shows: tuple[str, ...], *roles: str) -> dict[str, tuple[str, ...]]:
 _IDEAS = (MKT_IDEA, HR_IDEA)
 _READERS = ("editor", "approver", "admin")
 _POSTS = (MKT_URL, HR_URL, MKT_ERROR, HR_ERROR)
+_PERIOD = ["--since", "2020-01-01", "--until", "2040-12-31"]
 
 READS: dict[tuple[str, ...], Read] = {
     ("users", "list"): Read(lambda o: [], ("hrcontrib",), _all(("hrcontrib",), "admin")),
@@ -276,6 +279,16 @@ READS: dict[tuple[str, ...], Read] = {
     ("audiences", "list"): Read(lambda o: [], ("Endkunden",), _all(("Endkunden",), *EVERYONE)),
     ("slots", "list"): Read(lambda o: [], ("Tue 09:30",), _all(("Tue 09:30",), *_READERS)),
     ("slots", "free"): Read(lambda o: ["Blog"], ("free slot",), _all(("free slot",), *_READERS)),
+    # The process report: editors and admins (approvers review, they do not run the desk).
+    ("report", "process"): Read(
+        lambda o: _PERIOD,
+        ("ideas_by_department",),
+        _all(("ideas_by_department",), "editor", "admin"),
+    ),
+    # The period report for audits verifies the audit chain: admins.
+    ("report", "approvals"): Read(
+        lambda o: _PERIOD, ("chain intact",), _all(("chain intact",), "admin")
+    ),
 }
 
 
@@ -430,6 +443,18 @@ SERVICE_READS: dict[str, tuple[Reader, tuple[str, ...]]] = {
         ("admin",),
     ),
     "audit.list_events": (lambda s, a, o: audit.list_events(s, actor=a), _READERS),
+    "process.process_report": (
+        lambda s, a, o: process.process_report(
+            s, actor=a, since=utc(2020, 1, 1), until=utc(2040, 1, 1)
+        ),
+        ("editor", "admin"),
+    ),
+    "approvals_report.approvals_report": (
+        lambda s, a, o: approvals_report.approvals_report(
+            s, actor=a, since=utc(2020, 1, 1), until=utc(2040, 1, 1)
+        ),
+        ("admin",),
+    ),
     "audit.visible_events": (lambda s, a, o: audit.visible_events(s, actor=a), EVERYONE),
     "editing.display_names": (
         lambda s, a, o: editing.display_names(s, actor=a, user_ids={a.id or 0}),

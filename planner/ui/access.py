@@ -34,11 +34,12 @@ ACTIONS = {
     "audiences": "manage_audiences",
     "slots": "manage_channels",
     "settings": "change_settings",
+    "process": "view_process",
     "rules": "manage_rules",
 }
 
 
-def page(name: str, done_key: str) -> AbstractContextManager[tuple[Session, User]]:
+def page(name: str, done_key: str | None = None) -> AbstractContextManager[tuple[Session, User]]:
     """`state.page` for the page `name` (heading "<name>.heading") and a user whose role
     allows its action in ACTIONS; anyone else sees the refusal under the heading."""
     action = ACTIONS[name]

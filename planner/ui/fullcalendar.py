@@ -25,8 +25,9 @@ from planner.ui.i18n import translate
 View = Literal["month", "week"]
 CardState = Literal["scheduled", "held", "published", "failed", "other"]
 
-# Card colours by what the publishing engine does with the post; white text on each has a
-# contrast of at least 4.5:1. The state is also written on the card: colour is never alone.
+# Card colours by what the publishing engine does with the post; white text (CARD_TEXT) on
+# each has a contrast of at least 4.5:1. The state is also written on the card: colour is
+# never alone.
 COLOURS: dict[str, str] = {
     "scheduled": "#1a5a96",
     "held": "#8a4500",
@@ -34,6 +35,7 @@ COLOURS: dict[str, str] = {
     "failed": "#b00020",
     "other": "#545454",
 }
+CARD_TEXT = "#ffffff"  # every card's text: one option of the calendar, not one per card
 # Background marks of days and slots (pale, under dark text).
 MARKS: dict[str, str] = {"free": "#dcefe0", "crowded": "#fbe0bd", "slot": "#c4e3cc"}
 SLOT_LENGTH = timedelta(minutes=30)  # how long a free slot of a slot plan is drawn
@@ -64,13 +66,26 @@ def card_state(entry: CalendarEntry) -> CardState:
     return "other"
 
 
-def _state_text(lang: str, entry: CalendarEntry, state: CardState) -> str:
-    status = translate(lang, f"status.{entry.post.status}")
-    if state == "held":
-        assert entry.hold is not None
-        reason = translate(lang, f"hold.{entry.hold.name}")
-        return translate(lang, "calendar.fc.held", reason=reason)
-    return status
+class CardTexts:
+    """The words of one run's cards in `lang`, each looked up once: a month has up to
+    `planning.CALENDAR_LIMIT` cards, and most share their few states."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.card = translate(lang, "calendar.fc.card")
+        self._states: dict[tuple[PostStatus, planning.HoldReason | None], str] = {}
+
+    def state(self, status: PostStatus, hold: planning.HoldReason | None) -> str:
+        """What a card says the engine does with its post: held for `hold`, or its status."""
+        key = (status, hold)
+        if key not in self._states:
+            if hold is None:
+                words = translate(self.lang, f"status.{status}")
+            else:
+                reason = translate(self.lang, f"hold.{hold.name}")
+                words = translate(self.lang, "calendar.fc.held", reason=reason)
+            self._states[key] = words
+        return self._states[key]
 
 
 def short_name(name: str) -> str:
@@ -89,29 +104,29 @@ def post_event(
     lang: str,
     tz_name: str,
     movable: bool = False,
+    texts: CardTexts | None = None,
 ) -> dict[str, Any]:
     """One post as a FullCalendar event: a card with the channel's short name, the piece's
     title and what the engine does with it (in words, and in its state's colour);
-    `movable` cards may be dragged to another time."""
+    `movable` cards may be dragged to another time. `texts`: the run's words in `lang`."""
     state = card_state(entry)
     colour = COLOURS[state]
-    title = translate(
-        lang,
-        "calendar.fc.card",
+    words = texts if texts is not None and texts.lang == lang else CardTexts(lang)
+    # The card's text with its values, as `translate` fills it (none is an amount).
+    title = words.card.format(
         channel=short_name(entry.channel_name),
         title=entry.piece_title,
-        state=_state_text(lang, entry, state),
+        state=words.state(entry.post.status, entry.hold if state == "held" else None),
     )
     return {
         "id": str(entry.post.id),
         "title": title,
+        # Timed (FullCalendar reads that from the start's time); the white text and the
+        # fixed length are the calendar's options: a month sends up to 2 000 cards twice.
         "start": _wall_clock(entry.post.publish_at, tz_name),
-        "allDay": False,
         "backgroundColor": colour,
         "borderColor": colour,
-        "textColor": "#ffffff",
         "startEditable": movable,
-        "durationEditable": False,
         "classNames": ["planner-post", f"planner-{state}"],
         "extendedProps": {
             "post": entry.post.id,
@@ -224,12 +239,14 @@ def events(
     """Everything the calendar draws for the `days` from `first`: the posts' cards (those
     in `movable`, by post id, may be dragged), the free and crowded days, and the free
     slots given (aware instants, e.g. of a weekly slot plan)."""
+    texts = CardTexts(lang)
     cards = [
         post_event(
             entry,
             lang=lang,
             tz_name=tz_name,
             movable=entry.post.id in movable,
+            texts=texts,
         )
         for entry in entries
     ]
@@ -297,6 +314,8 @@ def options(
         "headerToolbar": {"left": "", "center": "title", "right": ""},
         "eventDisplay": "block",
         "eventTimeFormat": _TIME_FORMAT,
+        "eventTextColor": CARD_TEXT,
+        "eventDurationEditable": False,
         "editable": False,
         "navLinks": False,
         "selectable": False,

@@ -100,6 +100,38 @@ def test_posts_per_channel_per_week(world: World) -> None:
     ]
 
 
+def test_entries_carry_what_the_calendar_shows_of_each_post(world: World) -> None:
+    social = _channel(world, "Social")
+    piece = _piece(world, "Frühjahrsputz")
+    first = _plan(world, piece, social, f"{YEAR}-06-10 09:05")
+    moved = _plan(world, piece, social, f"{YEAR}-06-11 08:00")
+    moved = planning.move_post(
+        world.session, actor=world.editor, post_id=moved.id or 0, when=f"{YEAR}-06-11 17:45"
+    )
+    bounds = planning.local_bounds(date(YEAR, 6, 10), 2, "Europe/Berlin")
+    entries = planning.calendar_entries(
+        world.session, actor=world.editor, start=bounds[0], end=bounds[-1]
+    )
+    assert [(e.post, e.piece_title, e.channel_name, e.hold) for e in entries] == [
+        (
+            planning.CalendarPost(
+                id=p.id or 0,
+                piece_id=piece.id or 0,
+                channel_id=social.id or 0,
+                publish_at=p.publish_at,
+                status=p.status,
+                version=p.version,
+            ),
+            "Frühjahrsputz",
+            "Social",
+            planning.HoldReason.not_approved,
+        )
+        for p in (first, moved)
+    ]
+    assert entries[1].post.version == 2
+    assert entries[1].post.publish_at == datetime(YEAR, 6, 11, 15, 45, tzinfo=UTC)
+
+
 def test_contributors_cannot_read_the_calendar(world: World) -> None:
     now = datetime.now(UTC)
     with pytest.raises(PermissionDenied):

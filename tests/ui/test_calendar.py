@@ -222,6 +222,33 @@ def test_moving_and_cancelling_a_post(database: str) -> None:
     assert "Nothing is planned in this range." in [i.value for i in at.info]
 
 
+def test_the_move_form_lists_the_posts_of_the_day_picked(database: str) -> None:
+    ids = _setup(database)
+    morning = _plan(database, ids["other_piece"], ids["social"], _in_days(1))
+    afternoon = _plan(database, ids["other_piece"], ids["intranet"], _in_days(1, hour=15))
+    next_day = _plan(database, ids["other_piece"], ids["social"], _in_days(2))
+    at = open_page(sign_in("ed", PASSWORD), "calendar")
+    one, two = _in_days(1), _in_days(2)
+    day = at.selectbox(key=keys.CAL_MOVE_DAY)
+    assert day.options == [f"{one:%d %b %Y} (2 post(s))", f"{two:%d %b %Y} (1 post(s))"]
+    assert day.value == one.date()
+    post = at.selectbox(key=keys.CAL_MOVE_POST)
+    assert [o.split(" · ")[0] for o in post.options] == [f"#{morning}", f"#{afternoon}"]
+    assert post.value == morning
+
+    at.selectbox(key=keys.CAL_MOVE_DAY).set_value(two.date()).run()
+    post = at.selectbox(key=keys.CAL_MOVE_POST)
+    assert [o.split(" · ")[0] for o in post.options] == [f"#{next_day}"]
+    at.button(key=keys.CAL_CANCEL_BUTTON).click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == [f"Post #{next_day} is cancelled."]
+    assert [_post(database, i)[0] for i in (morning, afternoon, next_day)] == [
+        PostStatus.planned,
+        PostStatus.planned,
+        PostStatus.cancelled,
+    ]
+
+
 def test_a_weekly_series_puts_its_posts_on_the_calendar(database: str) -> None:
     ids = _setup(database)
     at = open_page(sign_in("ed", PASSWORD), "calendar")

@@ -137,6 +137,12 @@ def test_each_card_says_and_colours_what_publishing_does_with_its_post(
     # The users' wall clock without an offset (the calendar runs in UTC over it).
     assert [c["start"] for c in cards] == [f"{DAY}T{h}:00:00" for h in (10, 11, 12, 13, 14)]
     assert [c["startEditable"] for c in cards] == [True, False, False, False, False]
+    # Timed cards in white text whose length stays: said once, in the calendar's options.
+    assert not any({"allDay", "textColor", "durationEditable"} & set(c) for c in cards)
+    grid = fullcalendar.options(
+        lang=lang, view="month", anchor=DAY, now=datetime(YEAR, 6, 8, tzinfo=UTC), tz_name=BERLIN
+    )
+    assert (grid["eventTextColor"], grid["eventDurationEditable"]) == ("#ffffff", False)
     assert cards[0]["extendedProps"] == {
         "post": planned.id,
         "piece": piece.id,

@@ -442,6 +442,20 @@ def _offered(entry: CalendarEntry, user: User) -> list[str]:
     return [a for a in moves.offered("post", entry.post.status, user.role) if a in _BUTTONS]
 
 
+def _offers(user: User) -> Callable[[CalendarEntry], list[str]]:
+    """`_offered` for `user`, asked of the workflow once per post status (a month may hold
+    up to `planning.CALENDAR_LIMIT` posts)."""
+    by_status: dict[PostStatus, list[str]] = {}
+
+    def offered(entry: CalendarEntry) -> list[str]:
+        status = entry.post.status
+        if status not in by_status:
+            by_status[status] = _offered(entry, user)
+        return by_status[status]
+
+    return offered
+
+
 def _move_to(
     session: Session, user: User, post_id: int, when: str, version: int | None
 ) -> tuple[str, dict[str, str]]:
@@ -495,12 +509,33 @@ def _take(post_id: int, action: str, version: int) -> None:
 
 
 def _move(entries: list[CalendarEntry], user: User) -> None:
+    """The move form: a day that has posts the user may move or cancel, then one of that
+    day's posts (a month may hold up to `planning.CALENDAR_LIMIT` posts: listing them all
+    in one select box would send every label on every run)."""
     t = state.t
-    changeable = [e for e in entries if _offered(e, user)]
-    if not changeable:
+    offers = _offers(user)
+    by_day: dict[date, list[CalendarEntry]] = {}
+    for e in entries:
+        if offers(e):
+            local = to_local(e.post.publish_at, user.timezone).date()
+            by_day.setdefault(local, []).append(e)
+    if not by_day:
         st.text(t("calendar.nothing_to_move"))
         _field_error(keys.CAL_MOVE_ERRORS, "post")
         return
+    # Labels made in this run: a widget's format_func is also called between runs.
+    day_labels = {
+        d: t("calendar.move_day_option", day=state.day(d), count=len(todays))
+        for d, todays in by_day.items()
+    }
+    picked_day = st.selectbox(
+        t("calendar.move_day"),
+        options=list(day_labels),
+        format_func=day_labels.__getitem__,
+        key=keys.CAL_MOVE_DAY,
+    )
+    changeable = by_day.get(picked_day, []) if isinstance(picked_day, date) else []
+    by_id = {e.post.id: e for e in changeable}
     labels = {
         e.post.id: t(
             "calendar.post_label",
@@ -519,8 +554,8 @@ def _move(entries: list[CalendarEntry], user: User) -> None:
         key=keys.CAL_MOVE_POST,
     )
     _field_error(keys.CAL_MOVE_ERRORS, "post")
-    entry = next((e for e in changeable if e.post.id == post_id), None)
-    if entry is None or entry.post.id is None:
+    entry = by_id.get(post_id) if isinstance(post_id, int) else None
+    if entry is None:
         return
     offered = _offered(entry, user)
     if "move" in offered:
@@ -594,9 +629,8 @@ def _interactive(
     the user may move can be dragged, a click on a card opens its piece."""
     t = state.t
     listed = channels.list_channels(session, actor=user)
-    movable = frozenset(
-        e.post.id for e in entries if e.post.id is not None and "move" in _offered(e, user)
-    )
+    offers = _offers(user)
+    movable = frozenset(e.post.id for e in entries if "move" in offers(e))
     now = utcnow()
     events = fullcalendar.events(
         entries,

@@ -1,0 +1,355 @@
+"""'Process' (editors and admins): how the editorial process went over a period, and the
+reports to download (the approvals report for audits: admins)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+
+import streamlit as st
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from planner import approvals_report, process, report_output
+from planner.models import User, utcnow
+from planner.permissions import can
+from planner.planning import HoldReason
+from planner.timezones import parse_day_bound, to_local
+from planner.ui import access, keys, state, tables
+
+# The period a first visit shows: the last 30 days, today included.
+_DEFAULT_DAYS = 30
+
+
+def _day_input(label: str, key: str, default: date) -> date | None:
+    day: date | None = st.date_input(
+        label, value=default, format=state.t("format.date_input"), key=key
+    )
+    return day
+
+
+def _days(span: timedelta | None) -> str:
+    """A duration in days, one decimal, as the session's language writes numbers."""
+    if span is None:
+        return ""
+    text = f"{span.total_seconds() / 86400:.1f}"
+    return text.replace(".", ",") if state.lang() == "de" else text
+
+
+def _rate(value: float | None) -> str:
+    if value is None:
+        return state.t("process.no_rate")
+    text = f"{value * 100:.1f}"
+    return (text.replace(".", ",") if state.lang() == "de" else text) + " %"
+
+
+def _texts(prefix: str, defaults: Mapping[str, str], extra: Sequence[str] = ()) -> dict[str, str]:
+    """The texts of a downloaded report in the session's language."""
+    texts = {key: state.t(f"report.{prefix}.{key}") for key in defaults}
+    return texts | {key: state.t(key) for key in extra}
+
+
+class _File:
+    """What a download makes when its button is clicked: the report of one period, by one
+    user, in one format, with the texts of the session's language fixed when drawn."""
+
+    def __init__(
+        self, engine: Engine, user: User, since: datetime, until: datetime, fmt: str
+    ) -> None:
+        assert user.id is not None
+        self.engine, self.user_id, self.since, self.until, self.fmt = (
+            engine, user.id, since, until, fmt
+        )  # fmt: skip
+        self.lang = state.lang()
+        self.process_texts = _texts(
+            "process", report_output.PROCESS_TEXTS, [f"hold.{h.name}" for h in HoldReason]
+        )
+        self.approval_texts = _texts("approvals", report_output.APPROVAL_TEXTS)
+
+    def process(self) -> str:
+        """The process report."""
+        return _process_file(self)
+
+    def approvals(self) -> str:
+        """The approvals report for audits."""
+        return _approvals_file(self)
+
+
+def _process_file(file: _File) -> str:
+    """The process report, made only when its button is clicked."""
+    engine, user_id, since, until, fmt = file.engine, file.user_id, file.since, file.until, file.fmt
+    with Session(engine) as session:
+        user = session.get(User, user_id)
+        if user is None or user.disabled:
+            return ""
+        report = process.process_report(session, actor=user, since=since, until=until)
+    if fmt == "csv":
+        out = io.StringIO()
+        report_output.process_csv(report, out)
+        return out.getvalue()
+    return report_output.process_html(report, texts=file.process_texts, lang=file.lang)
+
+
+def _approvals_file(file: _File) -> str:
+    """The approvals report for audits, made only when its button is clicked."""
+    engine, user_id, since, until, fmt = file.engine, file.user_id, file.since, file.until, file.fmt
+    with Session(engine) as session:
+        user = session.get(User, user_id)
+        if user is None or user.disabled:
+            return ""
+        report = approvals_report.approvals_report(session, actor=user, since=since, until=until)
+    if fmt == "csv":
+        out = io.StringIO()
+        report_output.approvals_csv(report, out)
+        return out.getvalue()
+    return report_output.approvals_html(report, texts=file.approval_texts, lang=file.lang)
+
+
+def render() -> None:
+    """Draw the page."""
+    t = state.t
+    with access.page("process") as (session, user):
+        today = to_local(utcnow(), user.timezone).date()
+        dates = st.columns(2)
+        with dates[0]:
+            first = _day_input(
+                t("process.from", zone=user.timezone),
+                keys.PROCESS_FROM,
+                today - timedelta(days=_DEFAULT_DAYS - 1),
+            )
+        with dates[1]:
+            last = _day_input(t("process.to", zone=user.timezone), keys.PROCESS_TO, today)
+        if first is None or last is None:
+            return
+        if last < first:
+            st.error(t("process.bad_range"))
+            return
+        since = parse_day_bound(first.isoformat(), user.timezone)
+        until = parse_day_bound(last.isoformat(), user.timezone, end=True)
+        report = process.process_report(session, actor=user, since=since, until=until)
+        _ideas(report)
+        _times(report)
+        _review(report, user)
+        _exceptions(report, user)
+        _downloads(user, since, until)
+
+
+def _ideas(report: process.ProcessReport) -> None:
+    t = state.t
+    st.subheader(t("process.ideas"))
+    ideas = report.ideas
+    st.text(
+        t(
+            "process.ideas_total",
+            count=ideas.submitted,
+            accepted=ideas.accepted,
+            rejected=ideas.rejected,
+            merged=ideas.merged,
+            open=ideas.open,
+            rate=_rate(ideas.acceptance_rate),
+        )
+    )
+
+    def rows(groups: list[process.IdeaCounts], column: str, blank: str) -> list[dict[str, object]]:
+        return [
+            {
+                t(column): c.name or blank,
+                t("process.col.submitted"): c.submitted,
+                t("process.col.accepted"): c.accepted,
+                t("process.col.rejected"): c.rejected,
+                t("process.col.merged"): c.merged,
+                t("process.col.open"): c.open,
+                t("process.col.rate"): _rate(c.acceptance_rate),
+            }
+            for c in groups
+        ]
+
+    st.markdown(f"**{t('process.by_department')}**")
+    tables.table(rows(report.by_department, "process.col.department", ""), empty=t("process.empty"))
+    if report.by_audience is not None:
+        st.markdown(f"**{t('process.by_audience')}**")
+        tables.table(
+            rows(report.by_audience, "process.col.audience", t("process.no_audience")),
+            empty=t("process.empty"),
+        )
+    st.markdown(f"**{t('process.reasons')}**")
+    tables.table(
+        [
+            {t("process.col.reason"): reason or t("process.no_reason"), t("process.col.count"): n}
+            for reason, n in report.rejection_reasons
+        ],
+        empty=t("process.empty"),
+    )
+
+
+def _times(report: process.ProcessReport) -> None:
+    t = state.t
+    st.subheader(t("process.cycles"))
+    st.caption(t("process.cycles_note"))
+    tables.table(
+        [
+            {
+                t("process.col.stretch"): t(f"process.cycle.{name}"),
+                t("process.col.count"): s.count,
+                t("process.col.median"): _days(s.median),
+                t("process.col.p90"): _days(s.p90),
+            }
+            for name, s in report.cycles.items()
+        ],
+        empty=t("process.empty"),
+    )
+    st.subheader(t("process.states"))
+    st.caption(t("process.states_note"))
+    tables.table(
+        [
+            {
+                t("process.col.state"): t(f"status.{s.state.value}"),
+                t("process.col.count"): s.stays.count,
+                t("process.col.median"): _days(s.stays.median),
+                t("process.col.p90"): _days(s.stays.p90),
+                t("process.col.total"): _days(s.total) if s.stays.count else "",
+            }
+            for s in report.states
+        ],
+        empty=t("process.empty"),
+    )
+
+
+def _review(report: process.ProcessReport, user: User) -> None:
+    t = state.t
+    st.subheader(t("process.rework"))
+    reviewed = len(report.reviewed)
+    mean = f"{report.change_requests / reviewed:.2f}" if reviewed else "0"
+    st.text(
+        t(
+            "process.rework_summary",
+            count=reviewed,
+            total=report.change_requests,
+            mean=mean.replace(".", ",") if state.lang() == "de" else mean,
+        )
+    )
+    tables.table(
+        [
+            {
+                t("process.col.piece"): f"#{r.piece_id}",
+                t("process.col.title"): r.title,
+                t("process.col.loops"): r.loops,
+            }
+            for r in report.rework
+        ],
+        empty=t("process.empty"),
+    )
+    st.subheader(t("process.late"))
+    land = t("process.land", land=report.land) if report.land else t("process.land_none")
+    st.text(
+        t(
+            "process.late_summary",
+            days=report.target_days,
+            land=land,
+            count=len(report.late),
+            total=len(report.reviews),
+        )
+    )
+    tables.table(
+        [
+            {
+                t("process.col.piece"): f"#{r.piece_id}",
+                t("process.col.title"): r.title,
+                t("process.col.submitted_at"): state.when(r.submitted_at, user.timezone),
+                t("process.col.decided_at"): state.when(r.decided_at, user.timezone)
+                if r.decided_at
+                else t("process.still_open"),
+                t("process.col.working_days"): r.working_days,
+            }
+            for r in report.late
+        ],
+        empty=t("process.empty"),
+    )
+
+
+def _object(kind: str, object_id: str) -> str:
+    """What an audit event concerns: its kind in the reader's language, and its id."""
+    return f"{state.t_or('activity.object.' + kind, kind)} {object_id}"
+
+
+def _exceptions(report: process.ProcessReport, user: User) -> None:
+    t = state.t
+    st.subheader(t("process.overrides"))
+    tables.table(
+        [
+            {
+                t("process.col.when"): state.when(o.at, user.timezone),
+                t("process.col.who"): o.actor_name,
+                t("process.col.object"): _object(o.object_type, o.object_id),
+                t("process.col.justification"): o.justification,
+            }
+            for o in report.overrides
+        ],
+        empty=t("process.empty"),
+    )
+    st.subheader(t("process.posts"))
+    tables.table(
+        [
+            {
+                t("process.col.when"): state.when(p.at, user.timezone),
+                t("process.col.post"): f"#{p.post_id}",
+                t("process.col.channel"): p.channel,
+                t("process.col.piece"): p.title,
+                t("process.col.status"): t("process.held_now")
+                if p.hold is not None
+                else t(f"status.{p.state}"),
+                t("process.col.reason"): t(f"hold.{p.hold.name}") if p.hold else p.reason,
+            }
+            for p in report.post_problems
+        ],
+        empty=t("process.empty"),
+    )
+
+
+def _downloads(user: User, since: datetime, until: datetime) -> None:
+    t = state.t
+    engine = state.engine()
+    csv_file = _File(engine, user, since, until, "csv")
+    html_file = _File(engine, user, since, until, "html")
+    st.subheader(t("process.downloads"))
+    columns = st.columns(2)
+    columns[0].download_button(
+        t("process.csv"),
+        data=csv_file.process,
+        file_name="process.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key=keys.PROCESS_CSV,
+    )
+    columns[1].download_button(
+        t("process.html"),
+        data=html_file.process,
+        file_name="process.html",
+        mime="text/html",
+        on_click="ignore",
+        key=keys.PROCESS_HTML,
+    )
+    if not can(user, "view_approvals_report"):
+        return
+    st.text(t("process.audit_note"))
+    columns = st.columns(2)
+    columns[0].download_button(
+        t("process.audit_csv"),
+        data=csv_file.approvals,
+        file_name="approvals.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key=keys.PROCESS_AUDIT_CSV,
+    )
+    columns[1].download_button(
+        t("process.audit_html"),
+        data=html_file.approvals,
+        file_name="approvals.html",
+        mime="text/html",
+        on_click="ignore",
+        key=keys.PROCESS_AUDIT_HTML,
+    )
+
+
+render()
