@@ -17,11 +17,11 @@ from dateutil import tz as dateutil_tz
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from planner import audit, planning, submissions
+from planner import audit, planning, rule_checks, submissions
 from planner.channels import get_channel
 from planner.db import all_or_nothing
 from planner.errors import Message, NotFound, ValidationFailed
-from planner.models import Channel, Post, PostStatus, PublishingSlot, Series, User, utcnow
+from planner.models import Channel, Piece, Post, PostStatus, PublishingSlot, Series, User, utcnow
 from planner.org_settings import get_setting
 from planner.permissions import require
 from planner.timezones import to_utc, zone
@@ -306,17 +306,29 @@ def queue_post(
 ) -> Post:
     """Add a piece to a channel's queue: plan it in the channel's next free slot.
 
-    `accept` is an extra check of the post that would be planned (the publishing rules,
-    for example): a slot it refuses is skipped. The post is checked like any planned post.
+    A slot the publishing rules' time rules refuse (quiet hours, caps, spacing) is skipped;
+    `accept` is an extra check of the post that would be planned: a slot it refuses is
+    skipped too. The post is checked like any planned post.
     """
     require(actor, "plan_posts")
     submissions.refuse_spent(session, actor=actor, token=token)
-    found = _usable(session, channel)
-    channel_id, actor_id = found.id, actor.id
+    found_channel = _usable(session, channel)
+    channel_id, actor_id = found_channel.id, actor.id
     assert channel_id is not None and actor_id is not None
     now = now or utcnow()
 
+    piece = session.get(Piece, piece_id)
+    if piece is None:
+        raise NotFound("piece", piece_id)
+
     def passes(at: datetime) -> bool:
+        # A slot the time rules refuse (quiet hours, caps, spacing) is skipped rather than
+        # proposed and then refused by planning; content findings no slot can fix.
+        findings = rule_checks.planning_findings(
+            session, actor=actor, piece=piece, channel=found_channel, at=at, check_content=False
+        )
+        if any(finding.blocks and finding.slot is not None for finding in findings):
+            return False
         if accept is None:
             return True
         candidate = Post(

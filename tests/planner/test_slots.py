@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from planner import channels, csvio, org_settings, pieces, planning, slots
+from planner import channels, csvio, org_settings, pieces, planning, rules, slots
 from planner.errors import PermissionDenied, ValidationFailed
 from planner.models import Channel, Piece, Post
 from planner.slots import Slot
@@ -180,6 +180,29 @@ def test_add_to_queue_plans_the_next_free_slot_that_the_extra_check_accepts(
     assert {(c.piece_id, c.channel_id) for c in seen} == {(piece.id, second.channel_id)}
     with pytest.raises(PermissionDenied):
         slots.queue_post(s, actor=berlin.approver, piece_id=piece.id, channel="Blog", now=now)
+
+
+def test_add_to_queue_skips_a_slot_that_the_publishing_rules_keep_quiet(berlin: World) -> None:
+    s = berlin.session
+    _channel(berlin, plan="Sun 10:00, Tue 09:30")
+    rules.add_rule(
+        s,
+        actor=berlin.admin,
+        data={
+            "name": "Sonntagsruhe",
+            "kind": "quiet_hours",
+            "severity": "block",
+            "message": {"de": "Sonntags nichts", "en": "Nothing on Sundays"},
+            "settings": {"from": "22:00", "until": "07:00", "days": ["sunday"]},
+        },
+    )
+    piece = _piece(berlin)
+    assert piece.id is not None
+    saturday = utc(YEAR, 2, 7, 12) - timedelta(days=utc(YEAR, 2, 7).weekday() - 5)
+    assert saturday.weekday() == 5
+    post = slots.queue_post(s, actor=berlin.editor, piece_id=piece.id, channel="Blog", now=saturday)
+    # Sunday 10:00 is a slot, but all of Sunday is quiet: the next slot is Tuesday 09:30 CET.
+    assert post.publish_at == saturday.replace(hour=8, minute=30) + timedelta(days=3)
 
 
 def test_a_queue_that_no_slot_satisfies_is_refused_with_a_message(berlin: World) -> None:
