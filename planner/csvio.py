@@ -13,7 +13,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -21,7 +21,7 @@ from typing import IO, Any
 from sqlalchemy import Connection, Table, insert, text
 from sqlmodel import Session, col, select
 
-from planner import audit, planning
+from planner import audit, planning, slots
 from planner.db import all_or_nothing
 from planner.errors import (
     CsvImportFailed,
@@ -35,6 +35,7 @@ from planner.errors import (
 )
 from planner.ideas import idea_values, list_ideas
 from planner.models import (
+    Audience,
     AuditEvent,
     Channel,
     Department,
@@ -92,6 +93,9 @@ class PlanImport:
     created: list[Post]
     moved: list[Post]
     unchanged: int
+    # Rows planned or moved to a time outside their channel's publishing slots: (line,
+    # message). They are imported as written; this only warns.
+    off_plan: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _cell(value: object) -> str:
@@ -438,12 +442,17 @@ def import_ideas(session: Session, *, actor: User, raw: bytes | str) -> list[int
     )
     prepared: list[dict[str, Any]] = []
     departments: dict[str, Department] = {}
+    audiences: dict[str, Audience | None] = {}
     for line, row in rows:
         data: dict[str, Any] = {k: row.get(k, "") for k in IDEA_COLUMNS if k in row}
         if not data.get("source_url"):
             data.pop("source_url", None)
         try:
-            prepared.append(idea_values(session, actor=actor, data=data, departments=departments))
+            prepared.append(
+                idea_values(
+                    session, actor=actor, data=data, departments=departments, audiences=audiences
+                )
+            )
         except PlannerError as err:
             problems.append((line, _problem(err)))
     if problems:
@@ -592,6 +601,8 @@ def import_plan(session: Session, *, actor: User, raw: bytes | str) -> PlanImpor
     new: list[Post] = []
     moves: list[planning.PostMove] = []
     unchanged = 0
+    off_plan: list[tuple[int, str]] = []
+    check = slots.SlotPlanCheck(session)
     for line, row in rows:
         tz_name = row.get("timezone") or actor.timezone
         try:
@@ -604,17 +615,18 @@ def import_plan(session: Session, *, actor: User, raw: bytes | str) -> PlanImpor
                     unchanged += 1
                 else:
                     moves.append(move)
+                    off_plan += _off_plan(check, line, move.post.channel_id, move.publish_at)
             else:
-                new.append(
-                    planning.prepare_post(
-                        session,
-                        actor=actor,
-                        piece_id=piece_id,
-                        channel=row["channel"],
-                        when=row["publish_at"],
-                        tz_name=tz_name,
-                    )
+                post = planning.prepare_post(
+                    session,
+                    actor=actor,
+                    piece_id=piece_id,
+                    channel=row["channel"],
+                    when=row["publish_at"],
+                    tz_name=tz_name,
                 )
+                new.append(post)
+                off_plan += _off_plan(check, line, post.channel_id, post.publish_at)
         except (PlannerError, TimeInputError) as err:
             problems.append((line, _problem(err)))
     if problems:
@@ -625,7 +637,27 @@ def import_plan(session: Session, *, actor: User, raw: bytes | str) -> PlanImpor
             session, actor=actor, move=move, note_prefix="plan import: ", commit=False
         )
     planning.store_posts(session, actor=actor, posts=new)
-    return PlanImport(created=new, moved=[m.post for m in moves], unchanged=unchanged)
+    return PlanImport(
+        created=new, moved=[m.post for m in moves], unchanged=unchanged, off_plan=off_plan
+    )
+
+
+def _off_plan(
+    check: slots.SlotPlanCheck, line: int, channel_id: int, at: datetime
+) -> list[tuple[int, str]]:
+    """A warning for the row at `line` if `at` is not one of its channel's slots."""
+    if not check.outside(channel_id, at):
+        return []
+    return [
+        (
+            line,
+            Message(
+                "off_plan",
+                "{when} is not one of the channel's publishing slots; planned as written",
+                when=format_local(at, str(check.zone)),
+            ),
+        )
+    ]
 
 
 def _planned_move(

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, insert
 from sqlmodel import Session, SQLModel, func, select
 
-from planner import audit, channels, ideas, pieces, planning, rules, users
+from planner import audiences, audit, channels, ideas, pieces, planning, rules, slots, users
 from planner.config import DATA_DIR
 from planner.errors import ValidationFailed
 from planner.models import (
@@ -163,6 +163,7 @@ def load_demo(
     builder = _DemoBuilder(session, content, now)
     logins = builder.add_people(password)
     builder.add_channels()
+    builder.add_audiences()
     builder.add_ideas()
     builder.add_standalone_pieces()
     if size:
@@ -266,6 +267,24 @@ class _DemoBuilder:
             )
             assert channel.id is not None
             self.channel_ids[spec["key"]] = channel.id
+
+    def add_audiences(self) -> None:
+        """The target audiences with their channels and departments, and the channels'
+        weekly publishing slots; ideas submitted later name the audiences."""
+        names = {spec["key"]: spec["name"] for spec in self.content["channels"]}
+        for spec in self.content.get("audiences", []):
+            audiences.create_audience(
+                self.session,
+                actor=self.admin,
+                name=spec["name"],
+                description=spec.get("description", ""),
+                channels=[names[key] for key in spec.get("channels", [])],
+                departments=spec.get("departments", []),
+            )
+        for key, plan in self.content.get("slots", {}).items():
+            slots.set_slot_plan(
+                self.session, actor=self.admin, channel=self.channel_ids[key], slots=plan
+            )
 
     def disable_channels(self) -> tuple[str, ...]:
         """Disable the channels the content marks `"enabled": false`; their names."""

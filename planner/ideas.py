@@ -17,6 +17,7 @@ from sqlmodel import Session, col, func, select
 from planner import submissions, workflow
 from planner.errors import NotFound, PermissionDenied, PlannerError, ValidationFailed
 from planner.models import (
+    Audience,
     Channel,
     Department,
     Idea,
@@ -28,6 +29,7 @@ from planner.models import (
     Urgency,
     User,
 )
+from planner.names import find_named
 from planner.permissions import can, require, require_active
 from planner.pieces import revision_of
 from planner.schemas import IdeaCreate, check_text, parse_input
@@ -249,17 +251,33 @@ def _department_for(
     return dep
 
 
+def _audience_for(
+    session: Session, text: str, found: dict[str, Audience | None] | None
+) -> Audience | None:
+    """The defined audience `text` names (ignoring case), or None for a free description."""
+    if not text.strip():
+        return None
+    key = text.strip().lower()
+    if found is not None and key in found:
+        return found[key]
+    audience = find_named(session, Audience, text)
+    if found is not None:
+        found[key] = audience
+    return audience
+
+
 def idea_values(
     session: Session,
     *,
     actor: User,
     data: dict[str, Any],
     departments: dict[str, Department] | None = None,
+    audiences: dict[str, Audience | None] | None = None,
 ) -> dict[str, Any]:
     """Validate one idea without storing it: the values of its new row, by column.
 
-    `departments` keeps the departments already looked up by name, so that the many rows
-    of one CSV import ask the database once per department.
+    `departments` and `audiences` keep what was already looked up by name, so that the
+    many rows of one CSV import ask the database once per department and audience.
     """
     require(actor, "submit_idea")
     new = parse_input(IdeaCreate, data)
@@ -268,12 +286,15 @@ def idea_values(
     except NotFound as err:
         raise ValidationFailed({"department": str(err)}) from err
     assert actor.id is not None and dep.id is not None
+    # The text names a defined audience (ignoring case), or it is a free description.
+    audience = _audience_for(session, new.target_audience, audiences)
     return {
         "title": new.title,
         "pitch": new.pitch,
         "department_id": dep.id,
         "submitted_by_id": actor.id,
-        "target_audience": new.target_audience,
+        "target_audience": audience.name if audience is not None else new.target_audience,
+        "audience_id": audience.id if audience is not None else None,
         "goal": new.goal,
         "source_url": new.source_url,
         "urgency": new.urgency,
@@ -459,7 +480,12 @@ def accept_idea(session: Session, *, actor: User, idea_id: int, note: str = "") 
     author_id = actor.id
     assert author_id is not None
     piece = Piece(
-        idea_id=idea.id, title=idea.title, body=idea.pitch, owner_id=author_id, tags=idea.tags
+        idea_id=idea.id,
+        title=idea.title,
+        body=idea.pitch,
+        owner_id=author_id,
+        tags=idea.tags,
+        audience_id=idea.audience_id,
     )
 
     def create_piece() -> None:

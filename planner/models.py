@@ -115,6 +115,36 @@ class User(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class Audience(SQLModel, table=True):
+    """A target audience (Zielgruppe): whom ideas and pieces are for."""
+
+    __tablename__ = "audiences"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, unique=True)
+    description: str = Field(default="", sa_type=Text)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class AudienceChannel(SQLModel, table=True):
+    """A channel that reaches an audience."""
+
+    __tablename__ = "audience_channels"
+
+    audience_id: int = Field(foreign_key="audiences.id", primary_key=True)
+    channel_id: int = Field(foreign_key="channels.id", primary_key=True)
+
+
+class AudienceDepartment(SQLModel, table=True):
+    """A department that serves an audience."""
+
+    __tablename__ = "audience_departments"
+
+    audience_id: int = Field(foreign_key="audiences.id", primary_key=True)
+    department_id: int = Field(foreign_key="departments.id", primary_key=True)
+
+
 class Idea(SQLModel, table=True):
     """A content idea a department submitted, and what became of it."""
 
@@ -127,6 +157,8 @@ class Idea(SQLModel, table=True):
     department_id: int = Field(foreign_key="departments.id", index=True)
     submitted_by_id: int = Field(foreign_key="users.id", index=True)
     target_audience: str = Field(default="", max_length=200)
+    # The defined audience the text names (see planner.audiences), if it names one.
+    audience_id: int | None = Field(default=None, foreign_key="audiences.id", index=True)
     goal: str = Field(default="", max_length=500)
     source_url: str | None = Field(default=None, max_length=2000)
     urgency: Urgency = Field(default=Urgency.normal, sa_type=enum_type(Urgency))
@@ -160,6 +192,7 @@ class Piece(SQLModel, table=True):
     due_date: date | None = None
     campaign: str = Field(default="", max_length=120)
     tags: list[str] = Field(default_factory=list, sa_type=json_type())
+    audience_id: int | None = Field(default=None, foreign_key="audiences.id", index=True)
     status: PieceStatus = Field(
         default=PieceStatus.draft, sa_type=enum_type(PieceStatus), index=True
     )
@@ -251,6 +284,17 @@ class Channel(SQLModel, table=True):
     paused_until: datetime | None = _ts()
     pause_reason: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = _created()
+
+
+class PublishingSlot(SQLModel, table=True):
+    """One weekly slot of a channel's plan: a weekday (0 Monday) and a wall-clock minute
+    of the day in the organisation's time zone."""
+
+    __tablename__ = "publishing_slots"
+
+    channel_id: int = Field(foreign_key="channels.id", primary_key=True)
+    weekday: int = Field(primary_key=True)
+    minute: int = Field(primary_key=True)
 
 
 class Series(SQLModel, table=True):

@@ -1,4 +1,4 @@
-"""Rows people name by typing: channels and departments, found by name ignoring case."""
+"""Rows people name by typing: channels, departments and audiences, found by name ignoring case."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import TypeVar
 from sqlmodel import Session, col, func, select
 
 from planner.errors import NotFound
-from planner.models import Channel, Department
+from planner.models import Audience, Channel, Department
 
-Named = TypeVar("Named", Channel, Department)
+Named = TypeVar("Named", Channel, Department, Audience)
 
 
 def find_named(

@@ -124,20 +124,25 @@ def list_pieces(
     status: PieceStatus | None = None,
     limit: int | None = None,
     offset: int = 0,
+    audience_id: int | None = None,
 ) -> list[Piece]:
-    """Pieces, most recently changed first."""
+    """Pieces (of one audience, if given), most recently changed first."""
     require(actor, "view_pieces")
     latest_first = (col(Piece.updated_at).desc(), col(Piece.id).desc())
     if limit is None:
         query = select(Piece)
         if status is not None:
             query = query.where(Piece.status == status)
+        if audience_id is not None:
+            query = query.where(Piece.audience_id == audience_id)
         return list(session.exec(query.order_by(*latest_first).offset(offset)))
     # The page's ids are sorted first and only their rows read: sorting the whole rows
     # (texts and variants) of every piece in the state is what a page used to cost.
     page = select(Piece.id)
     if status is not None:
         page = page.where(Piece.status == status)
+    if audience_id is not None:
+        page = page.where(Piece.audience_id == audience_id)
     page = page.order_by(*latest_first).offset(offset).limit(limit)
     return list(session.exec(select(Piece).where(col(Piece.id).in_(page)).order_by(*latest_first)))
 
@@ -167,11 +172,17 @@ def review_queue(
     return [ReviewItem(piece, name) for piece, name in session.exec(query)]
 
 
-def count_pieces_by_status(session: Session, *, actor: User) -> dict[PieceStatus, int]:
-    """How many pieces are in each state (every state present, zero if none), counted in SQL."""
+def count_pieces_by_status(
+    session: Session, *, actor: User, audience_id: int | None = None
+) -> dict[PieceStatus, int]:
+    """How many pieces (of one audience, if given) are in each state (every state present,
+    zero if none), counted in SQL."""
     require(actor, "view_pieces")
     counts = dict.fromkeys(PieceStatus, 0)
-    rows = session.exec(select(Piece.status, func.count()).group_by(Piece.status))
+    query = select(Piece.status, func.count())
+    if audience_id is not None:
+        query = query.where(Piece.audience_id == audience_id)
+    rows = session.exec(query.group_by(Piece.status))
     for status, n in rows:
         counts[PieceStatus(status)] = int(n)
     return counts

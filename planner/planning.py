@@ -515,9 +515,16 @@ class CalendarEntry:
     hold: Hold | None = None
 
 
-def _calendar_scope(query: Any, *, channel_id: int | None, department_id: int | None) -> Any:
-    """Filter a query over Post to one channel and/or the pieces of one department's ideas."""
+def _calendar_scope(
+    query: Any, *, channel_id: int | None, department_id: int | None, audience_id: int | None = None
+) -> Any:
+    """Filter a query over Post to one channel, the pieces of one department's ideas and/or
+    the pieces for one audience."""
     query = query.where(Post.status != PostStatus.cancelled)
+    if audience_id is not None:
+        query = query.where(
+            col(Post.piece_id).in_(select(Piece.id).where(Piece.audience_id == audience_id))
+        )
     if channel_id is not None:
         query = query.where(Post.channel_id == channel_id)
     if department_id is not None:
@@ -539,6 +546,7 @@ def calendar_entries(
     channel_id: int | None = None,
     department_id: int | None = None,
     limit: int = CALENDAR_LIMIT,
+    audience_id: int | None = None,
 ) -> list[CalendarEntry]:
     """Planned and published posts in [start, end), by time; only that range is read.
 
@@ -561,8 +569,10 @@ def calendar_entries(
         .join(Channel, col(Post.channel_id) == Channel.id)
         .where(col(Post.publish_at) >= start, col(Post.publish_at) < end)
     )
-    query = _calendar_scope(query, channel_id=channel_id, department_id=department_id)
-    rows = session.exec(query.order_by(col(Post.publish_at), col(Post.id)).limit(limit)).all()
+    query = _calendar_scope(
+        query, channel_id=channel_id, department_id=department_id, audience_id=audience_id
+    )
+    rows = session.exec(query.order_by(col(Post.publish_at), col(Post.id)).limit(limit))
     frozen, now = is_frozen(session), utcnow()
     entries: list[CalendarEntry] = []
     for (
@@ -619,6 +629,7 @@ def count_posts(
     channel_id: int | None = None,
     department_id: int | None = None,
     by_channel: bool = False,
+    audience_id: int | None = None,
 ) -> dict[tuple[int, int | None], int]:
     """Posts per interval [bounds[i], bounds[i+1]) (and per channel), counted in SQL.
 
@@ -634,7 +645,9 @@ def count_posts(
     if by_channel:
         columns.append(col(Post.channel_id))
     query = select(*columns).where(at >= bounds[0], at < bounds[-1])
-    query = _calendar_scope(query, channel_id=channel_id, department_id=department_id)
+    query = _calendar_scope(
+        query, channel_id=channel_id, department_id=department_id, audience_id=audience_id
+    )
     query = query.group_by(*([bucket, col(Post.channel_id)] if by_channel else [bucket]))
     counts: dict[tuple[int, int | None], int] = {}
     for row in session.exec(query):
@@ -660,6 +673,7 @@ def posts_per_channel_per_week(
     tz_name: str,
     channel_id: int | None = None,
     department_id: int | None = None,
+    audience_id: int | None = None,
 ) -> list[WeekCount]:
     """Posts per channel in each of `weeks` local weeks from `first_monday`, counted in SQL."""
     bounds = local_bounds(first_monday, weeks, tz_name, step_days=7)
@@ -670,6 +684,7 @@ def posts_per_channel_per_week(
         channel_id=channel_id,
         department_id=department_id,
         by_channel=True,
+        audience_id=audience_id,
     )
     names = {c.id: c.name for c in session.exec(select(Channel))}
     return [

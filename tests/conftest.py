@@ -118,7 +118,8 @@ _TABLES = (
     "audit_events, comments, publish_attempts, posts, series, revisions, settings, "
     "form_submissions, notifications, notification_preferences, editor_drafts, media_files, "
     "ideas, pieces, channels, user_sessions, users, departments, worker_heartbeats, "
-    "sign_in_throttle, publishing_rules, rule_overrides"
+    "sign_in_throttle, publishing_rules, rule_overrides, audience_channels, "
+    "audience_departments, audiences, publishing_slots"
 )
 
 

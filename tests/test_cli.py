@@ -194,6 +194,8 @@ def planned(org: Cli) -> Cli:
         admin = users.get_user(session, "boss")
         channels.create_channel(session, actor=admin, kind="recording", name="Blog")
     org.ok("plan", "add", "1", "Blog", "2030-01-15 09:00", "--as", "ed")
+    org.ok("audiences", "add", "Endkunden", "--channel", "Blog", "--as", "boss")
+    org.ok("slots", "set", "Blog", "Tue 09:30", "--as", "boss")
     org.ok(
         *("rules", "add", "Hashtags", "--as", "boss", "--kind", "max_hashtags"),
         *("--severity", "warn", "--settings", "{max: 30}"),
@@ -245,6 +247,9 @@ JSON_COMMANDS = [
     pytest.param(
         ["notifications", "list"], ["--as", "mia"], ("kind", "idea_accepted"), id="notifications"
     ),
+    pytest.param(["audiences", "list"], ["--as", "mia"], ("name", "Endkunden"), id="audiences"),
+    pytest.param(["slots", "list"], ["--as", "ed"], ("slots", ["Tue 09:30"]), id="slots list"),
+    pytest.param(["slots", "free"], ["Blog", "--as", "ed"], ("channel", "Blog"), id="slots free"),
 ]
 
 

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from planner import (
     approvals_report,
+    audiences,
     audit,
     channels,
     cli,
@@ -32,6 +33,7 @@ from planner import (
     process,
     publishing,
     rules,
+    slots,
     users,
 )
 from planner.errors import PermissionDenied, PlannerError
@@ -128,6 +130,8 @@ def org(world: World) -> Org:
     hr = _accepted_and_planned(world, world.hr_contributor, "HR", HR_IDEA)
     _published_with(s, mkt[2], url=MKT_URL, error=MKT_ERROR)
     _published_with(s, hr[2], url=HR_URL, error=HR_ERROR)
+    audiences.create_audience(s, actor=world.admin, name="Endkunden", channels=["Blog"])
+    slots.set_slot_plan(s, actor=world.admin, channel="Blog", slots="Tue 09:30")
     return Org(world, mkt[0], hr[0], mkt[1], hr[1], mkt[2], hr[2])
 
 
@@ -194,6 +198,12 @@ NOT_READS = {
     ("backup",),
     ("restore",),
     ("notifications", "read"),
+    ("audiences", "add"),
+    ("audiences", "edit"),
+    ("audiences", "remove"),
+    ("audiences", "assign"),
+    ("slots", "set"),
+    ("plan", "queue"),
     ("rules", "add"),
     ("rules", "edit"),
     ("rules", "disable"),
@@ -266,6 +276,9 @@ READS: dict[tuple[str, ...], Read] = {
     ("rules", "list"): Read(lambda o: [], (RULE,), _all((RULE,), *_READERS)),
     ("rules", "export"): Read(lambda o: ["-"], (RULE,), _all((RULE,), *_READERS)),
     ("publish-due",): Read(lambda o: ["--dry-run"], ("dry run",), _all(("dry run",), *_READERS)),
+    ("audiences", "list"): Read(lambda o: [], ("Endkunden",), _all(("Endkunden",), *EVERYONE)),
+    ("slots", "list"): Read(lambda o: [], ("Tue 09:30",), _all(("Tue 09:30",), *_READERS)),
+    ("slots", "free"): Read(lambda o: ["Blog"], ("free slot",), _all(("free slot",), *_READERS)),
     # The process report: editors and admins (approvers review, they do not run the desk).
     ("report", "process"): Read(
         lambda o: _PERIOD,
@@ -461,6 +474,18 @@ SERVICE_READS: dict[str, tuple[Reader, tuple[str, ...]]] = {
     "ideas.ideas_per_department": (
         lambda s, a, o: ideas.ideas_per_department(s, actor=a, status=None),
         EVERYONE,
+    ),
+    "audiences.list_audiences": (lambda s, a, o: audiences.list_audiences(s, actor=a), EVERYONE),
+    "audiences.audiences_without_plans": (
+        lambda s, a, o: audiences.audiences_without_plans(s, actor=a),
+        _READERS,
+    ),
+    "slots.slot_plans": (lambda s, a, o: slots.slot_plans(s, actor=a), _READERS),
+    "slots.free_slots": (
+        lambda s, a, o: slots.free_slots(
+            s, actor=a, channel="Blog", start=utc(2030, 1, 1), end=utc(2030, 2, 1)
+        ),
+        _READERS,
     ),
     "ideas.find_similar_ideas": (
         lambda s, a, o: ideas.find_similar_ideas(s, actor=a, title=HR_IDEA),

@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel
 
-from planner import channels, cli, ideas, pieces, planning, rules, users
+from planner import audiences, channels, cli, ideas, pieces, planning, rules, slots, users
 from planner.errors import PermissionDenied, PlannerError
 from planner.models import Piece, PostStatus, Role, User
 from tests.conftest import World, utc
@@ -147,6 +147,12 @@ WRITES: dict[tuple[str, ...], Write] = {
     ("channels", "test"): Write(lambda o: ["Probe"], ADMIN),
     ("channels", "disable"): Write(lambda o: ["Spare"], ADMIN),
     ("backup",): Write(lambda o: [str(o.files["backup"])], ADMIN),
+    ("audiences", "add"): Write(lambda o: ["Fachpresse", "--channel", "Blog"], ADMIN),
+    ("audiences", "edit"): Write(lambda o: ["Endkunden", "--description", "Hausbesitzer"], ADMIN),
+    ("audiences", "remove"): Write(lambda o: ["Presse"], ADMIN),
+    ("audiences", "assign"): Write(lambda o: [o.id("piece_plan"), "Endkunden"], EDITORIAL),
+    ("slots", "set"): Write(lambda o: ["Blog", "Di/Do 09:30"], ADMIN),
+    ("plan", "queue"): Write(lambda o: [o.id("piece_plan"), "--channel", "Blog"], EDITORIAL),
     ("rules", "add"): Write(
         lambda o: [
             *("Neue Regel", "--kind", "max_hashtags", "--settings", "{max: 3}"),
@@ -242,6 +248,9 @@ def org(world: World, tmp_path: Path) -> Org:
     with pytest.raises(PlannerError):
         users.authenticate(s, username="t_unlock", password="falsch-geraten")
 
+    for audience in ("Endkunden", "Presse"):
+        audiences.create_audience(s, actor=admin, name=audience)
+    slots.set_slot_plan(s, actor=admin, channel="Blog", slots="Mon 09:00")
     ids = {
         "idea_accept": _idea(world, "Messe Nachbericht"),
         "idea_reject": _idea(world, "Weihnachtsfeier Fotos"),

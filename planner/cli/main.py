@@ -10,6 +10,7 @@ from typing import IO
 
 from planner.cli import (
     accounts,
+    audiences,
     audit,
     backup,
     channels,
@@ -39,6 +40,7 @@ MODULES = (
     report,
     settings,
     channels,
+    audiences,
     posts,
     rules,
     notifications,

@@ -1,4 +1,4 @@
-"""The content calendar: `plan list|add|move|cancel|series|import|export`."""
+"""The content calendar: `plan list|add|queue|move|cancel|series|import|export`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from planner import channels, csvio, pieces, planning
+from planner import channels, csvio, pieces, planning, slots
 from planner.cli import common, output
 from planner.cli.common import ACTING, LISTING, PAGED, Commands, acting, arg, record_id
 from planner.cli.output import line
@@ -99,6 +99,19 @@ def cmd_plan_add(session: Session, actor: User, args: argparse.Namespace) -> str
     return f"planned post {post.id}: piece {post.piece_id} at {_local(post)}"
 
 
+@PLAN.command(
+    "queue",
+    [ACTING],
+    arg("piece", type=record_id),
+    arg("--channel", required=True, help="the channel's name or id"),
+)
+@acting
+def cmd_plan_queue(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """Add a piece to a channel's queue: plan it in the channel's next free slot."""
+    post = slots.queue_post(session, actor=actor, piece_id=args.piece, channel=args.channel)
+    return f"planned post {post.id}: piece {post.piece_id} at {_local(post)} (next free slot)"
+
+
 @PLAN.command("move", [ACTING], arg("post", type=record_id), *_WHEN)
 @acting
 def cmd_plan_move(session: Session, actor: User, args: argparse.Namespace) -> str:
@@ -143,7 +156,17 @@ def cmd_plan_series(session: Session, actor: User, args: argparse.Namespace) -> 
         session, actor=actor, rule=args.rule, start=args.start, **_piece_on_channel(args)
     )
     count = len(planning.list_posts(session, actor=actor, piece_id=args.piece))
-    return f"created series {series.id} ({series.rule}); the piece now has {count} post(s)"
+    assert series.id is not None
+    off = slots.series_off_plan(session, actor=actor, series_id=series.id)
+    said = f"created series {series.id} ({series.rule}); the piece now has {count} post(s)"
+    if off:
+        times = ", ".join(format_local(at, series.timezone) for at in off[:5])
+        more = f" and {len(off) - 5} more" if len(off) > 5 else ""
+        said += (
+            f"\nwarning: {len(off)} post(s) of the series are not at the channel's publishing "
+            f"slots: {times}{more}"
+        )
+    return said
 
 
 @PLAN.command("import", [ACTING], arg("file"))
@@ -157,6 +180,8 @@ def cmd_plan_import(args: argparse.Namespace) -> int:
         f"planned {len(result.created)} new post(s), moved {len(result.moved)}, "
         f"{result.unchanged} unchanged"
     )
+    for number, message in result.off_plan:
+        line(f"warning: line {number}: {message}")
     return 0
 
 

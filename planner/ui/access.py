@@ -31,6 +31,8 @@ ACTIONS = {
     "users": "manage_users",
     "departments": "manage_departments",
     "channels": "manage_channels",
+    "audiences": "manage_audiences",
+    "slots": "manage_channels",
     "settings": "change_settings",
     "process": "view_process",
     "rules": "manage_rules",

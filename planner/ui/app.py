@@ -184,6 +184,8 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
         "users",
         "departments",
         "channels",
+        "audiences",
+        "slots",
         "rules",
         "settings",
     ],

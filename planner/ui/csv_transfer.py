@@ -29,12 +29,17 @@ def import_file(session: Session, *, user: User, kind: Kind, raw: bytes) -> str:
         stored = csvio.import_ideas(session, actor=user, raw=raw)
         return state.t("csv.done.ideas", count=len(stored))
     result = csvio.import_plan(session, actor=user, raw=raw)
-    return state.t(
+    done = state.t(
         "csv.done.plan",
         created=len(result.created),
         moved=len(result.moved),
         unchanged=result.unchanged,
     )
+    off_plan = [
+        state.t("csv.line", line=line, message=moves.message(text))
+        for line, text in result.off_plan
+    ]
+    return "\n\n".join([done, *off_plan])
 
 
 def problem_lines(err: CsvImportFailed) -> list[str]:

@@ -213,6 +213,33 @@ NOTIFICATIONS_IN_APP = "notifications_in_app_"  # + kind
 NOTIFICATIONS_EMAIL = "notifications_email_"  # + kind
 NOTIFICATIONS_SAVE = "notifications_save"
 NOTIFICATIONS_DONE = "notifications_done"
+
+# audiences (admins), and the audience filter of Calendar and Board
+AUDIENCES_ADD_FORM = "audiences_add_form"
+AUDIENCES_ADD_NAME = "audiences_add_name"
+AUDIENCES_ADD_DESCRIPTION = "audiences_add_description"
+AUDIENCES_ADD_CHANNELS = "audiences_add_channels"
+AUDIENCES_ADD_DEPARTMENTS = "audiences_add_departments"
+AUDIENCES_ADD_SUBMIT = "audiences_add_submit"
+AUDIENCES_PICK = "audiences_pick"
+AUDIENCES_EDIT_NAME = "audiences_edit_name_"  # + audience id
+AUDIENCES_EDIT_DESCRIPTION = "audiences_edit_description_"  # + audience id
+AUDIENCES_EDIT_CHANNELS = "audiences_edit_channels_"  # + audience id
+AUDIENCES_EDIT_DEPARTMENTS = "audiences_edit_departments_"  # + audience id
+AUDIENCES_SAVE = "audiences_save"
+AUDIENCES_REMOVE_CONFIRM = "audiences_remove_confirm"
+AUDIENCES_REMOVE = "audiences_remove"
+AUDIENCES_DONE = "audiences_done"
+AUDIENCE_FILTER = "audience_filter_"  # + page (calendar, board)
+
+# publishing slots (admins), free slots and "add to queue" on the Calendar
+SLOTS_CHANNEL = "slots_channel"
+SLOTS_PLAN = "slots_plan_"  # + channel id
+SLOTS_SAVE = "slots_save"
+SLOTS_DONE = "slots_done"
+SLOTS_QUEUE = "slots_queue"
+SLOTS_OFF_PLAN = "slots_off_plan"
+
 # rules (admins)
 RULES_DONE = "rules_done"
 RULES_TABLE = "rules_table"

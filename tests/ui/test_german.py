@@ -204,6 +204,10 @@ def _views(at: AppTest, page: str) -> Iterator[AppTest]:
         picks = at.selectbox(key=keys.CHANNELS_PICK)
         for index in range(1, len(picks.options)):
             yield at.selectbox(key=keys.CHANNELS_PICK).select_index(index).run()
+    elif page in ("audiences", "slots"):  # each audience's or channel's form
+        key = keys.AUDIENCES_PICK if page == "audiences" else keys.SLOTS_CHANNEL
+        for index in range(1, len(at.selectbox(key=key).options)):
+            yield at.selectbox(key=key).select_index(index).run()
     elif page == "activity":
         actions = at.selectbox(key=keys.ACTIVITY_ACTION)
         for index in range(1, len(actions.options)):

@@ -7,10 +7,10 @@ from collections.abc import Callable
 import streamlit as st
 from sqlmodel import Session
 
-from planner import pieces
+from planner import audiences, pieces
 from planner.errors import PlannerError
 from planner.models import Piece, PieceStatus, User
-from planner.ui import charts, keys, layout, moves, paging, state
+from planner.ui import audience_filter, charts, keys, layout, moves, paging, state
 from planner.ui.comments import show_comments
 
 PAGE_SIZE = 8
@@ -108,7 +108,9 @@ def _chart(counts: dict[PieceStatus, int]) -> None:
     )
 
 
-def _column(session: Session, user: User, status: PieceStatus, count: int) -> None:
+def _column(
+    session: Session, user: User, status: PieceStatus, count: int, audience_id: int | None
+) -> None:
     t = state.t
     st.subheader(t("board.column", state=t(f"status.{status}"), count=count))
     if count == 0:
@@ -118,8 +120,15 @@ def _column(session: Session, user: User, status: PieceStatus, count: int) -> No
         count, PAGE_SIZE, key=keys.BOARD_PAGE + status.value, label="board.page"
     )
     listed = pieces.list_pieces(
-        session, actor=user, status=status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        session,
+        actor=user,
+        status=status,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+        audience_id=audience_id,
     )
+    named = any(p.audience_id is not None for p in listed)
+    audience_names = audiences.audience_names(session, actor=user) if named else {}
     actions = moves.offered("piece", status, user.role)
     comments = pieces.comments_on(
         session, actor=user, piece_ids=[p.id for p in listed if p.id is not None]
@@ -129,6 +138,8 @@ def _column(session: Session, user: User, status: PieceStatus, count: int) -> No
         with st.container(border=True):
             st.text(f"#{piece.id} {piece.title}")  # user text: plain, never HTML
             st.text(t("board.revision", revision=piece.revision))
+            if piece.audience_id is not None:
+                st.text(t("audiences.of_piece", name=audience_names.get(piece.audience_id, "")))
             said = comments[piece.id]
             if said:
                 with st.expander(t("comments.heading", count=len(said))):
@@ -146,12 +157,13 @@ def _column(session: Session, user: User, status: PieceStatus, count: int) -> No
 def render() -> None:
     """Draw the page."""
     with state.page("board.heading", keys.BOARD_DONE) as (session, user):
-        counts = pieces.count_pieces_by_status(session, actor=user)
+        audience_id = audience_filter.pick(session, user, "board")
+        counts = pieces.count_pieces_by_status(session, actor=user, audience_id=audience_id)
         _chart(counts)
         with layout.whole_words(keys.BOARD_COLUMNS, min_width="14rem"):
             for column, status in zip(st.columns(len(counts)), counts, strict=True):
                 with column:
-                    _column(session, user, status, counts[status])
+                    _column(session, user, status, counts[status], audience_id)
     target = st.session_state.get(keys.BOARD_DIALOG)
     if target:
         _comment_dialog(target)

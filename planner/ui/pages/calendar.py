@@ -27,6 +27,7 @@ from planner.permissions import can
 from planner.planning import CalendarEntry
 from planner.timezones import to_local
 from planner.ui import (
+    audience_filter,
     charts,
     csv_transfer,
     form_tokens,
@@ -36,6 +37,7 @@ from planner.ui import (
     linked_post,
     links,
     moves,
+    slot_texts,
     state,
 )
 from planner.ui.i18n import hold_text
@@ -427,6 +429,7 @@ def _series(session: Session, user: User, piece_id: int | None, channel_id: int 
             tz_name=user.timezone,
             token=form_tokens.token(_SERIES_FORM, sent),
         )
+        slot_texts.remember_series(session, user, series.id)
         return t("calendar.series_created", id=series.id, rule=md(series.rule))
 
     st.session_state[keys.CAL_SERIES_ERRORS] = _done_or_errors(
@@ -678,11 +681,17 @@ def render() -> None:
     with state.page("calendar.heading") as (session, user):
         st.text(t("calendar.zone", zone=user.timezone))
         state.show_done(keys.CAL_DONE)
+        slot_texts.show_warning()
         linked_post.show(session, user)
         view, anchor, channel_id, department_id = _filters(session, user)
+        audience_id = audience_filter.pick(session, user, "calendar")
         first, days = _visible_range(view, anchor)
         bounds = planning.local_bounds(first, days, user.timezone)
-        scope: dict[str, Any] = {"channel_id": channel_id, "department_id": department_id}
+        scope: dict[str, Any] = {
+            "channel_id": channel_id,
+            "department_id": department_id,
+            "audience_id": audience_id,
+        }
         entries = planning.calendar_entries(
             session, actor=user, start=bounds[0], end=bounds[-1], **scope
         )
@@ -702,6 +711,7 @@ def render() -> None:
         else:
             _list(entries, user, crowded)
         _chart(session, user, first, days, channel_id, department_id)
+        slot_texts.free_list(session, user, start=bounds[0], end=bounds[-1], channel_id=channel_id)
         if not can(user, "plan_posts"):
             st.info(t("calendar.read_only"))
             return
@@ -710,6 +720,7 @@ def render() -> None:
         tabs = st.tabs([t("calendar.tab.once"), t("calendar.tab.series")])
         with tabs[0]:
             _plan(session, user, piece_id, plan_channel)
+            slot_texts.queue_button(session, user, piece_id, plan_channel)
         with tabs[1]:
             _series(session, user, piece_id, plan_channel)
         st.subheader(t("calendar.move"))

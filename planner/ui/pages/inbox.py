@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 from sqlmodel import Session
 
-from planner import ideas, users
+from planner import audiences, ideas, users
 from planner.errors import PlannerError
 from planner.models import Idea, IdeaStatus, Role, Urgency, User
 from planner.ui import (
@@ -233,11 +233,20 @@ def _triage(session: Session, user: User, filters: dict[str, Any], total: int) -
     _bulk(session, user, rows)
 
 
+def _quiet_audiences(session: Session, user: User) -> None:
+    """The audiences with nothing planned in the coming weeks, as one notice."""
+    quiet = audiences.audiences_without_plans(session, actor=user)
+    if quiet:
+        names = ", ".join(q.audience.name for q in quiet)
+        st.info(state.t("inbox.quiet_audiences", weeks=audiences.QUIET_WEEKS, names=names))
+
+
 def render() -> None:
     """Draw the page."""
     t = state.t
     with state.page("inbox.heading", keys.INBOX_DONE) as (session, user):
         _chart(session, user)
+        _quiet_audiences(session, user)
         filters = _filters(session, user)
         total = ideas.count_ideas(session, actor=user, **filters)
         if total == 0:

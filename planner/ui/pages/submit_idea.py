@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from planner import ideas, users
+from planner import audiences, ideas, users
 from planner.errors import AlreadySent, PermissionDenied, ValidationFailed
 from planner.models import Department, Role, Urgency
 from planner.ui import form_tokens, keys, moves, similar_ideas, state
@@ -96,7 +96,16 @@ def render() -> None:
         else:
             st.selectbox(t("submit.department"), options=departments, key=keys.SUBMIT_DEPARTMENT)
         _field_error(errors, "department")
-        st.text_input(t("submit.audience"), key=keys.SUBMIT_AUDIENCE, max_chars=200)
+        defined = list(audiences.audience_names(session, actor=user).values())
+        if defined:  # the defined audiences to choose from, or none
+            st.selectbox(
+                t("submit.audience"),
+                options=["", *sorted(defined, key=str.lower)],
+                format_func=lambda name: name or t("submit.no_audience"),
+                key=keys.SUBMIT_AUDIENCE,
+            )
+        else:
+            st.text_input(t("submit.audience"), key=keys.SUBMIT_AUDIENCE, max_chars=200)
         st.text_input(t("submit.goal"), key=keys.SUBMIT_GOAL, max_chars=500)
         st.text_input(t("submit.url"), key=keys.SUBMIT_URL)
         _field_error(errors, "source_url")

@@ -1,0 +1,97 @@
+"""Publishing slots as the dashboard shows them: slot plans with the language's weekday
+names, free slots under the calendar, "add to queue", and off-plan warnings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import streamlit as st
+from sqlmodel import Session
+
+from planner import channels, slots
+from planner.errors import PlannerError, ValidationFailed
+from planner.models import User
+from planner.permissions import can
+from planner.slots import Slot
+from planner.ui import keys, moves, state
+
+FREE_SHOWN = 40  # free slots listed under the calendar at most
+
+
+def plan_text(plan: Sequence[Slot]) -> str:
+    """A slot plan in the session's language: "Di 09:30, Do 09:30" (parse_slot_plan reads it)."""
+    return ", ".join(
+        f"{state.t(f'slots.day.{s.weekday}')} {s.minute // 60:02d}:{s.minute % 60:02d}"
+        for s in plan
+    )
+
+
+def free_list(
+    session: Session, user: User, *, start: datetime, end: datetime, channel_id: int | None
+) -> None:
+    """The free slots of [start, end) by channel (one channel if given), as plain text."""
+    t = state.t
+    plans = slots.slot_plans(session, actor=user)
+    names = {
+        c.id: c.name
+        for c in channels.list_channels(session, actor=user, include_disabled=False)
+        if c.id in plans and (channel_id is None or c.id == channel_id)
+    }
+    st.subheader(t("slots.free_heading"))
+    if not names:
+        st.text(t("slots.no_plans"))
+        return
+    lines = []
+    for cid, name in sorted(names.items(), key=lambda item: item[1].lower()):
+        assert cid is not None
+        free = slots.free_slots(session, actor=user, channel=cid, start=start, end=end)
+        shown = ", ".join(state.when(at, user.timezone) for at in free[:FREE_SHOWN])
+        more = t("slots.more", count=len(free) - FREE_SHOWN) if len(free) > FREE_SHOWN else ""
+        lines.append(f"{name}: {shown or t('slots.none_free')}{more}")
+    st.text("\n".join(lines))
+
+
+def queue_button(
+    session: Session, user: User, piece_id: int | None, channel_id: int | None
+) -> None:
+    """ "Add to queue": plan the chosen piece in the chosen channel's next free slot."""
+    t = state.t
+    if not can(user, "plan_posts"):
+        return
+    if not st.button(t("slots.queue"), key=keys.SLOTS_QUEUE, help=t("slots.queue_help")):
+        return
+    if piece_id is None or channel_id is None:
+        st.error(t("calendar.pick_piece") if piece_id is None else t("calendar.pick_channel"))
+        return
+    try:
+        post = slots.queue_post(session, actor=user, piece_id=piece_id, channel=channel_id)
+    except ValidationFailed as err:
+        st.error("; ".join(moves.field_messages(err).values()))
+        return
+    except PlannerError as err:
+        st.error("; ".join(moves.error_text(err)))
+        return
+    st.session_state[keys.CAL_DONE] = t(
+        "slots.queued", id=post.id, when=state.when(post.publish_at, user.timezone)
+    )
+    st.rerun()
+
+
+def remember_series(session: Session, user: User, series_id: int | None) -> None:
+    """Keep, for the next run, a warning about a new series' posts off the slot plan."""
+    if series_id is None:
+        return
+    off = slots.series_off_plan(session, actor=user, series_id=series_id)
+    if off:
+        shown = ", ".join(state.when(at, user.timezone) for at in off[:5])
+        st.session_state[keys.SLOTS_OFF_PLAN] = state.t(
+            "slots.series_off_plan", count=len(off), when=shown
+        )
+
+
+def show_warning() -> None:
+    """Show, once, the off-plan warning a previous run left."""
+    warning = st.session_state.pop(keys.SLOTS_OFF_PLAN, None)
+    if warning:
+        st.warning(warning)

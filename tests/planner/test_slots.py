@@ -1,0 +1,277 @@
+"""Publishing slots: weekly slot plans, free slots, "add to queue" and off-plan warnings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from planner import channels, csvio, org_settings, pieces, planning, rules, slots
+from planner.errors import PermissionDenied, ValidationFailed
+from planner.models import Channel, Piece, Post
+from planner.slots import Slot
+from tests.conftest import World, utc
+
+YEAR = datetime.now(UTC).year + 1
+
+
+def _last_sunday(month: int) -> int:
+    day = datetime(YEAR, month + 1, 1) - timedelta(days=1)
+    return (day - timedelta(days=(day.weekday() + 1) % 7)).day
+
+
+SPRING = _last_sunday(3)  # Europe/Berlin: 02:00 CET -> 03:00 CEST
+AUTUMN = _last_sunday(10)  # Europe/Berlin: 03:00 CEST -> 02:00 CET
+
+
+@pytest.fixture
+def berlin(world: World) -> World:
+    """`world`, whose organisation plans in Europe/Berlin."""
+    org_settings.set_setting(
+        world.session, actor=world.admin, key="org_timezone", value="Europe/Berlin"
+    )
+    return world
+
+
+def _channel(world: World, plan: str = "Tue 09:30, Thu 09:30", name: str = "Blog") -> Channel:
+    channel = channels.create_channel(world.session, actor=world.admin, kind="recording", name=name)
+    if plan:
+        slots.set_slot_plan(world.session, actor=world.admin, channel=name, slots=plan)
+    return channel
+
+
+def _piece(world: World, title: str = "Winter tips") -> Piece:
+    return pieces.create_piece(
+        world.session, actor=world.editor, data={"title": title, "body": "First text"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("Tue 09:30, Thu 09:30", [Slot(1, 570), Slot(3, 570)], id="english"),
+        pytest.param("Di 9:30; Mi 12.00 Uhr", [Slot(1, 570), Slot(2, 720)], id="german"),
+        pytest.param("Tue/Thu 09:30", [Slot(1, 570), Slot(3, 570)], id="several-days"),
+        pytest.param(
+            "thursday 09:30\nTUE 09:30, Thu 09:30", [Slot(1, 570), Slot(3, 570)], id="repeats"
+        ),
+        pytest.param("  ", [], id="empty"),
+    ],
+)
+def test_slot_plans_are_read_in_english_and_german(text: str, expected: list[Slot]) -> None:
+    assert slots.parse_slot_plan(text) == expected
+    assert slots.parse_slot_plan(slots.format_slot_plan(expected)) == expected
+
+
+@pytest.mark.parametrize("text", ["Tue", "09:30", "Tue 25:00", "Tue 09:61", "Xyz 09:30", "Tue 9"])
+def test_a_slot_that_is_not_a_weekday_and_a_time_is_refused_by_name(text: str) -> None:
+    with pytest.raises(ValidationFailed) as err:
+        slots.parse_slot_plan(f"Mon 08:00, {text}")
+    assert repr(text) in err.value.fields["slots"]
+
+
+def test_only_admins_set_slot_plans_and_each_change_is_audited(berlin: World) -> None:
+    _channel(berlin, plan="")
+    with pytest.raises(PermissionDenied):
+        slots.set_slot_plan(berlin.session, actor=berlin.editor, channel="Blog", slots="Tue 09:30")
+    slots.set_slot_plan(
+        berlin.session, actor=berlin.admin, channel="blog", slots="Thu 9:30, Tue 9:30"
+    )
+    assert slots.slot_plan(berlin.session, actor=berlin.editor, channel="Blog") == [
+        Slot(1, 570),
+        Slot(3, 570),
+    ]
+    slots.set_slot_plan(berlin.session, actor=berlin.admin, channel="Blog", slots="")
+    assert slots.slot_plans(berlin.session, actor=berlin.editor) == {}
+
+
+def test_free_slots_skip_taken_slots_and_a_cancelled_post_frees_its_slot(berlin: World) -> None:
+    s = berlin.session
+    channel = _channel(berlin)
+    piece = _piece(berlin)
+    assert piece.id is not None and channel.id is not None
+    # Monday 1 February: Tue 2nd and Thu 4th, 09:30 CET = 08:30 UTC.
+    start, end = utc(YEAR, 2, 1), utc(YEAR, 2, 8)
+    first = slots.free_slots(s, actor=berlin.editor, channel="Blog", start=start, end=end)
+    assert first == [utc(YEAR, 2, 2, 8, 30), utc(YEAR, 2, 4, 8, 30)]
+    post = planning.plan_post(
+        s, actor=berlin.editor, piece_id=piece.id, channel=channel.id, when=first[0]
+    )
+    assert slots.free_slots(s, actor=berlin.editor, channel="Blog", start=start, end=end) == [
+        utc(YEAR, 2, 4, 8, 30)
+    ]
+    assert post.id is not None
+    planning.cancel_post(s, actor=berlin.editor, post_id=post.id)
+    assert slots.free_slots(s, actor=berlin.editor, channel="Blog", start=start, end=end) == first
+
+
+def test_next_free_slot_keeps_the_local_time_across_the_spring_dst_change(berlin: World) -> None:
+    _channel(berlin, plan="Tue 09:30")
+    # Just after the last Tuesday slot before the change (09:30 CET = 08:30 UTC) ...
+    after = utc(YEAR, 3, SPRING, 8, 31) - timedelta(days=5)
+    found = slots.next_free_slot(berlin.session, actor=berlin.editor, channel="Blog", after=after)
+    # ... the next is the Tuesday after it, 09:30 CEST = 07:30 UTC.
+    assert found == utc(YEAR, 3, SPRING, 7, 30) + timedelta(days=2)
+
+
+def test_a_slot_in_the_spring_gap_is_skipped_and_one_in_the_autumn_fold_is_taken_once(
+    berlin: World,
+) -> None:
+    _channel(berlin, plan="Sun 02:30")
+    spring = slots.free_slots(
+        berlin.session,
+        actor=berlin.editor,
+        channel="Blog",
+        start=utc(YEAR, 3, SPRING) - timedelta(days=7),
+        end=utc(YEAR, 3, SPRING, 12) + timedelta(days=7),
+    )
+    # 02:30 CET the Sunday before, none on the day of the change, 02:30 CEST a week later.
+    week = timedelta(days=7)
+    assert spring == [utc(YEAR, 3, SPRING, 1, 30) - week, utc(YEAR, 3, SPRING, 0, 30) + week]
+    autumn = slots.free_slots(
+        berlin.session,
+        actor=berlin.editor,
+        channel="Blog",
+        start=utc(YEAR, 10, AUTUMN),
+        end=utc(YEAR, 10, AUTUMN, 12),
+    )
+    assert autumn == [utc(YEAR, 10, AUTUMN, 0, 30)]  # the first 02:30, still CEST
+
+
+def test_a_channel_without_a_slot_plan_has_no_next_slot_and_says_so(berlin: World) -> None:
+    _channel(berlin, plan="", name="Mastodon")
+    with pytest.raises(ValidationFailed) as err:
+        slots.next_free_slot(berlin.session, actor=berlin.editor, channel="Mastodon")
+    assert "channel 'Mastodon' has no publishing slots" in err.value.fields["channel"]
+    assert (
+        slots.free_slots(
+            berlin.session,
+            actor=berlin.editor,
+            channel="Mastodon",
+            start=utc(YEAR, 1, 1),
+            end=utc(YEAR, 2, 1),
+        )
+        == []
+    )
+
+
+def test_add_to_queue_plans_the_next_free_slot_that_the_extra_check_accepts(
+    berlin: World,
+) -> None:
+    s = berlin.session
+    _channel(berlin)
+    piece = _piece(berlin)
+    assert piece.id is not None
+    now = utc(YEAR, 2, 1, 12)
+    first = slots.queue_post(s, actor=berlin.editor, piece_id=piece.id, channel="Blog", now=now)
+    assert first.publish_at == utc(YEAR, 2, 2, 8, 30)
+    seen: list[Post] = []
+
+    def not_on_thursday(candidate: Post) -> bool:
+        seen.append(candidate)
+        return candidate.publish_at.weekday() != 3
+
+    second = slots.queue_post(
+        s, actor=berlin.editor, piece_id=piece.id, channel="Blog", now=now, accept=not_on_thursday
+    )
+    # The Tuesday slot is taken by the first post, Thursday refused by the check.
+    assert second.publish_at == utc(YEAR, 2, 9, 8, 30)
+    assert [c.publish_at for c in seen] == [utc(YEAR, 2, 4, 8, 30), utc(YEAR, 2, 9, 8, 30)]
+    assert {(c.piece_id, c.channel_id) for c in seen} == {(piece.id, second.channel_id)}
+    with pytest.raises(PermissionDenied):
+        slots.queue_post(s, actor=berlin.approver, piece_id=piece.id, channel="Blog", now=now)
+
+
+def test_add_to_queue_skips_a_slot_that_the_publishing_rules_keep_quiet(berlin: World) -> None:
+    s = berlin.session
+    _channel(berlin, plan="Sun 10:00, Tue 09:30")
+    rules.add_rule(
+        s,
+        actor=berlin.admin,
+        data={
+            "name": "Sonntagsruhe",
+            "kind": "quiet_hours",
+            "severity": "block",
+            "message": {"de": "Sonntags nichts", "en": "Nothing on Sundays"},
+            "settings": {"from": "22:00", "until": "07:00", "days": ["sunday"]},
+        },
+    )
+    piece = _piece(berlin)
+    assert piece.id is not None
+    saturday = utc(YEAR, 2, 7, 12) - timedelta(days=utc(YEAR, 2, 7).weekday() - 5)
+    assert saturday.weekday() == 5
+    post = slots.queue_post(s, actor=berlin.editor, piece_id=piece.id, channel="Blog", now=saturday)
+    # Sunday 10:00 is a slot, but all of Sunday is quiet: the next slot is Tuesday 09:30 CET.
+    assert post.publish_at == saturday.replace(hour=8, minute=30) + timedelta(days=3)
+
+
+def test_a_queue_that_no_slot_satisfies_is_refused_with_a_message(berlin: World) -> None:
+    _channel(berlin)
+    piece = _piece(berlin)
+    assert piece.id is not None
+    with pytest.raises(ValidationFailed) as err:
+        slots.queue_post(
+            berlin.session,
+            actor=berlin.editor,
+            piece_id=piece.id,
+            channel="Blog",
+            now=utc(YEAR, 2, 1),
+            accept=lambda _post: False,
+        )
+    assert "channel 'Blog' has no free slot in the next 26 weeks" in err.value.fields["channel"]
+
+
+def test_a_plan_import_warns_of_rows_off_the_slot_plan_and_plans_them_as_written(
+    berlin: World,
+) -> None:
+    _channel(berlin)
+    piece = _piece(berlin)
+    raw = (
+        "piece_id,channel,publish_at,timezone\n"
+        f"{piece.id},Blog,{YEAR}-02-02 09:30,Europe/Berlin\n"
+        f"{piece.id},Blog,{YEAR}-02-03 10:00,Europe/Berlin\n"
+    )
+    result = csvio.import_plan(berlin.session, actor=berlin.editor, raw=raw)
+    assert [p.publish_at for p in result.created] == [
+        utc(YEAR, 2, 2, 8, 30),
+        utc(YEAR, 2, 3, 9, 0),
+    ]
+    assert result.off_plan == [
+        (
+            3,
+            f"{YEAR}-02-03 10:00 CET is not one of the channel's publishing slots; "
+            "planned as written",
+        )
+    ]
+
+
+def test_a_series_off_the_slot_plan_is_named_post_by_post(berlin: World) -> None:
+    channel = _channel(berlin, plan="Tue 09:30")
+    piece = _piece(berlin)
+    assert piece.id is not None and channel.id is not None
+    on_plan = planning.create_series(
+        berlin.session,
+        actor=berlin.editor,
+        piece_id=piece.id,
+        channel=channel.id,
+        rule="FREQ=WEEKLY;COUNT=3",
+        start=f"{YEAR}-02-02 09:30",
+        tz_name="Europe/Berlin",
+        now=utc(YEAR, 2, 1),
+    )
+    assert on_plan.id is not None
+    assert slots.series_off_plan(berlin.session, actor=berlin.editor, series_id=on_plan.id) == []
+    off = planning.create_series(
+        berlin.session,
+        actor=berlin.editor,
+        piece_id=piece.id,
+        channel=channel.id,
+        rule="FREQ=WEEKLY;BYDAY=TU,WE;COUNT=2",
+        start=f"{YEAR}-02-02 09:30",
+        tz_name="Europe/Berlin",
+        now=utc(YEAR, 2, 1),
+    )
+    assert off.id is not None
+    assert slots.series_off_plan(berlin.session, actor=berlin.editor, series_id=off.id) == [
+        utc(YEAR, 2, 3, 8, 30)
+    ]

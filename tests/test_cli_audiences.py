@@ -1,0 +1,132 @@
+"""The command line of audiences and publishing slots: `audiences ...`, `slots ...`,
+`plan queue`, and the off-plan warnings of `plan series` and `plan import`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from secrets import token_hex
+
+import pytest
+
+from tests.test_cli import Cli
+
+YEAR = datetime.now(UTC).year + 1
+
+
+@pytest.fixture
+def run(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    monkeypatch.setenv("PLANNER_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("PLANNER_TIMEZONE", "Europe/Berlin")
+    monkeypatch.delenv("PLANNER_USER", raising=False)
+    run = Cli(capsys, monkeypatch)
+    run.ok("init", "--admin", "boss", "--password-stdin", stdin=f"chief-{token_hex(8)}\n")
+    run.ok("departments", "add", "Marketing", "--as", "boss")
+    run.ok(
+        "users", "add", "ed", "--role", "editor", "--as", "boss", "--password-stdin",
+        stdin=f"writer-{token_hex(8)}\n",
+    )  # fmt: skip
+    run.ok("channels", "add", "recording", "Blog", "--as", "boss")
+    run.ok("channels", "add", "recording", "Newsletter", "--as", "boss")
+    return run
+
+
+def _piece(run: Cli) -> None:
+    """Piece 1, accepted from idea 1."""
+    run.ok(
+        "ideas", "submit", "--title", "Tipp der Woche", "--pitch", "Jede Woche ein Tipp",
+        "--department", "Marketing", "--as", "ed",
+    )  # fmt: skip
+    run.ok("ideas", "accept", "1", "--as", "ed")
+
+
+def test_an_admin_adds_edits_and_removes_an_audience(run: Cli) -> None:
+    out = run.ok(
+        "audiences", "add", "Endkunden", "--description", "Hausbesitzer",
+        "--channel", "blog", "--department", "Marketing", "--as", "boss",
+    )  # fmt: skip
+    assert out == "created audience 'Endkunden' (id 1)\n"
+    run.ok("audiences", "edit", "endkunden", "--channel", "Newsletter", "--as", "boss")
+    listed = json.loads(run.ok("audiences", "list", "--as", "ed", "--json"))
+    assert listed == [
+        {
+            "id": 1,
+            "name": "Endkunden",
+            "description": "Hausbesitzer",
+            "channels": ["Newsletter"],
+            "departments": ["Marketing"],
+        }
+    ]
+    code, _out, err = run("audiences", "add", "Presse", "--as", "ed")
+    assert (code, err) == (1, "error: 'ed' (role editor) may not manage audiences\n")
+    code, _out, err = run("audiences", "edit", "Endkunden", "--as", "boss")
+    assert code == 2 and "nothing to change" in err
+    code, _out, err = run("audiences", "add", "Presse", "--channel", "Fax", "--as", "boss")
+    assert code == 1 and "channels: channel 'Fax' not found (known: Blog, Newsletter)" in err
+    assert "removed audience 'Endkunden'" in run.ok(
+        "audiences", "remove", "Endkunden", "--as", "boss"
+    )
+    assert run.ok("audiences", "list", "--as", "ed").endswith("\n(none)\n")
+
+
+def test_slots_are_set_listed_and_a_piece_is_queued_into_the_next_free_one(run: Cli) -> None:
+    out = run.ok("slots", "set", "Blog", "Do 9:30, Di 9:30", "--as", "boss")
+    assert out == "channel 'Blog': Tue 09:30, Thu 09:30 (Europe/Berlin)\n"
+    code, _out, err = run("slots", "set", "Blog", "Tue 9", "--as", "boss")
+    assert code == 1 and "'Tue 9' is not a slot" in err
+    listed = json.loads(run.ok("slots", "list", "--as", "ed", "--json"))
+    assert [(r["channel"], r["slots"]) for r in listed] == [
+        ("Blog", ["Tue 09:30", "Thu 09:30"]),
+        ("Newsletter", []),
+    ]
+    _piece(run)
+    free = json.loads(run.ok("slots", "free", "Blog", "--days", "8", "--as", "ed", "--json"))
+    first = datetime.fromisoformat(free[0]["at_utc"])
+    assert len(free) in (2, 3) and first - datetime.now(UTC) < timedelta(days=7)
+    out = run.ok("plan", "queue", "1", "--channel", "Blog", "--as", "ed")
+    assert out.startswith("planned post 1: piece 1 at ") and "(next free slot)" in out
+    queued = json.loads(run.ok("plan", "list", "--as", "ed", "--json"))
+    assert [datetime.fromisoformat(p["publish_at_utc"]) for p in queued] == [first]
+    after = json.loads(run.ok("slots", "free", "Blog", "--days", "8", "--as", "ed", "--json"))
+    assert after == free[1:]
+    code, _out, err = run("plan", "queue", "1", "--channel", "Newsletter", "--as", "ed")
+    assert code == 1
+    assert "channel 'Newsletter' has no publishing slots yet" in err
+
+
+def test_a_series_and_an_import_off_the_slot_plan_are_planned_with_a_warning(
+    run: Cli, tmp_path: Path
+) -> None:
+    run.ok("slots", "set", "Blog", "Tue 09:30", "--as", "boss")
+    _piece(run)
+    out = run.ok(
+        "plan", "series", "1", "Blog", "--rule", "FREQ=DAILY;COUNT=2",
+        "--start", f"{YEAR}-02-02 09:30", "--tz", "Europe/Berlin", "--as", "ed",
+    )  # fmt: skip
+    assert out.splitlines()[1] == (
+        "warning: 1 post(s) of the series are not at the channel's publishing slots: "
+        f"{YEAR}-02-03 09:30 CET"
+    )
+    plan = tmp_path / "plan.csv"
+    plan.write_text(
+        f"piece_id,channel,publish_at\n1,Blog,{YEAR}-02-09 09:30\n1,Blog,{YEAR}-02-10 11:00\n",
+        encoding="utf-8",
+    )
+    out = run.ok("plan", "import", str(plan), "--as", "ed")
+    assert out.splitlines() == [
+        "planned 2 new post(s), moved 0, 0 unchanged",
+        f"warning: line 3: {YEAR}-02-10 11:00 CET is not one of the channel's publishing "
+        "slots; planned as written",
+    ]
+
+
+def test_an_editor_names_a_pieces_audience(run: Cli) -> None:
+    run.ok("audiences", "add", "Endkunden", "--as", "boss")
+    _piece(run)
+    assert run.ok("audiences", "assign", "1", "endkunden", "--as", "ed") == (
+        "piece 1 is for 'endkunden'\n"
+    )
+    assert run.ok("audiences", "assign", "1", "", "--as", "ed") == "piece 1 is for no audience\n"
+    code, _out, err = run("audiences", "assign", "1", "Presse", "--as", "ed")
+    assert code == 1 and "audience 'Presse' not found (known: Endkunden)" in err

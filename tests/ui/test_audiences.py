@@ -1,0 +1,191 @@
+"""Target audiences and publishing slots in the dashboard: the admin pages, the audience
+filter of Board and Calendar, free slots and "add to queue", the Inbox notice, in German
+and English."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from planner import audiences, channels, ideas, slots, users
+from planner.db import make_engine
+from planner.models import Post
+from planner.ui import keys
+from tests.ui.conftest import PASSWORD, open_page, sign_in
+
+
+def _setup(database: str, *, plan: str = "") -> int:
+    """Channels Blog and Social (Blog with `plan` as its slots); the HR idea accepted as a
+    piece for the audience Endkunden. Returns the piece's id."""
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        admin, ed = users.get_user(s, "admin"), users.get_user(s, "ed")
+        for name in ("Blog", "Social"):
+            channels.create_channel(s, actor=admin, kind="recording", name=name)
+        audiences.create_audience(s, actor=admin, name="Endkunden", channels=["Blog"])
+        audiences.create_audience(s, actor=admin, name="Fachpresse")
+        if plan:
+            slots.set_slot_plan(s, actor=admin, channel="Blog", slots=plan)
+        idea = ideas.list_ideas(s, actor=ed)[0]
+        piece = ideas.accept_idea(s, actor=ed, idea_id=idea.id or 0)
+        audiences.set_piece_audience(s, actor=ed, piece_id=piece.id or 0, audience="Endkunden")
+    engine.dispose()
+    return piece.id or 0
+
+
+def test_an_admin_adds_changes_and_removes_an_audience_in_german(database: str) -> None:
+    _setup(database)
+    at = open_page(sign_in("admin", PASSWORD), "audiences")
+    assert not at.exception
+    assert at.title[0].value == "Zielgruppen"
+    assert list(at.dataframe[0].value["Zielgruppe"]) == ["Endkunden", "Fachpresse"]
+    at.text_input(key=keys.AUDIENCES_ADD_NAME).input("endkunden")
+    at.button(key=keys.AUDIENCES_ADD_SUBMIT).click().run()
+    assert [e.value for e in at.error] == ["Die Zielgruppe „endkunden“ gibt es schon."]
+
+    at.text_input(key=keys.AUDIENCES_ADD_NAME).input("Installateure")
+    at.text_area(key=keys.AUDIENCES_ADD_DESCRIPTION).input("Fachbetriebe im Handwerk")
+    at.multiselect(key=keys.AUDIENCES_ADD_CHANNELS).select("Social")
+    at.multiselect(key=keys.AUDIENCES_ADD_DEPARTMENTS).select("HR")
+    at.button(key=keys.AUDIENCES_ADD_SUBMIT).click().run()
+    assert [s.value for s in at.success] == ["Die Zielgruppe Installateure wurde hinzugefügt."]
+    rows = at.dataframe[0].value.to_dict("records")
+    assert rows[2] == {
+        "Zielgruppe": "Installateure",
+        "Beschreibung": "Fachbetriebe im Handwerk",
+        "Erreicht über Kanäle": "Social",
+        "Betreut von Abteilungen": "HR",
+    }
+
+    at.selectbox(key=keys.AUDIENCES_PICK).select_index(0).run()
+    assert at.multiselect(key=f"{keys.AUDIENCES_EDIT_CHANNELS}1").value == ["Blog"]
+    at.multiselect(key=f"{keys.AUDIENCES_EDIT_CHANNELS}1").select("Social")
+    at.text_input(key=f"{keys.AUDIENCES_EDIT_NAME}1").input("Privatkunden")
+    at.button(key=keys.AUDIENCES_SAVE).click().run()
+    assert [s.value for s in at.success] == ["Die Zielgruppe Privatkunden wurde gespeichert."]
+    assert at.dataframe[0].value.to_dict("records")[2]["Erreicht über Kanäle"] == "Blog, Social"
+
+    at.selectbox(key=keys.AUDIENCES_PICK).select_index(2).run()  # Privatkunden, by name
+    at.button(key=keys.AUDIENCES_REMOVE).click().run()
+    assert [e.value for e in at.error] == [
+        "Bitte bestätigen Sie das Entfernen zuerst mit dem Häkchen."
+    ]
+    at.checkbox(key=keys.AUDIENCES_REMOVE_CONFIRM).check()
+    at.button(key=keys.AUDIENCES_REMOVE).click().run()
+    assert [s.value for s in at.success] == [
+        "Die Zielgruppe Privatkunden wurde entfernt "
+        "(1 Ideen und Beiträge gehören nicht mehr zu ihr)."
+    ]
+    assert list(at.dataframe[0].value["Zielgruppe"]) == ["Fachpresse", "Installateure"]
+
+
+def test_the_audiences_page_speaks_english(database: str) -> None:
+    _setup(database)
+    at = sign_in("admin", PASSWORD)
+    at.selectbox(key=keys.LANGUAGE).select("en").run()
+    at = open_page(at, "audiences")
+    assert at.title[0].value == "Target audiences"
+    assert list(at.dataframe[0].value.columns) == [
+        "Target audience",
+        "Description",
+        "Reached by channels",
+        "Served by departments",
+    ]
+
+
+def test_an_admin_sets_a_channels_slots_in_german_and_a_bad_one_is_named(database: str) -> None:
+    _setup(database)
+    at = open_page(sign_in("admin", PASSWORD), "slots")
+    assert not at.exception
+    assert at.title[0].value == "Sendeplan"
+    at.selectbox(key=keys.SLOTS_CHANNEL).select_index(0).run()  # Blog
+    at.text_input(key=f"{keys.SLOTS_PLAN}1").input("Di 9:30, Mo 25:00")
+    at.button(key=keys.SLOTS_SAVE).click().run()
+    assert [e.value for e in at.error] == [
+        "„Mo 25:00“ ist kein Sendeplatz: Schreiben Sie einen Wochentag und eine Uhrzeit, "
+        "z. B. Di 09:30, Do 09:30."
+    ]
+    at.text_input(key=f"{keys.SLOTS_PLAN}1").input("Do 9:30; Di/Mi 9.30")
+    at.button(key=keys.SLOTS_SAVE).click().run()
+    assert [s.value for s in at.success] == ["Sendeplätze von Blog: Di 09:30, Mi 09:30, Do 09:30"]
+    rows = at.dataframe[0].value.to_dict("records")
+    assert [(r["Kanal"], r["Sendeplätze pro Woche"]) for r in rows] == [
+        ("Blog", "Di 09:30, Mi 09:30, Do 09:30"),
+        ("Social", "–"),
+    ]
+    assert rows[0]["Nächster freier Sendeplatz"] != "–"
+
+
+def test_the_slots_page_speaks_english(database: str) -> None:
+    _setup(database, plan="Tue 09:30")
+    at = sign_in("admin", PASSWORD)
+    at.selectbox(key=keys.LANGUAGE).select("en").run()
+    at = open_page(at, "slots")
+    assert at.title[0].value == "Publishing slots"
+    assert at.dataframe[0].value.to_dict("records")[0]["Weekly slots"] == "Tue 09:30"
+
+
+def test_the_calendar_lists_free_slots_and_adds_a_piece_to_the_queue(database: str) -> None:
+    piece_id = _setup(database, plan="Mon 09:30, Tue 09:30, Wed 09:30, Thu 09:30, Fri 09:30")
+    at = open_page(sign_in("ed", PASSWORD), "calendar")  # ed reads English
+    assert not at.exception
+    free = next(t.value for t in at.text if t.value.startswith("Blog: "))
+    assert "Social" not in free
+    at.selectbox(key=keys.CAL_PLAN_PIECE).select(piece_id).run()
+    at.selectbox(key=keys.CAL_PLAN_CHANNEL).select_index(0).run()  # Blog
+    at.button(key=keys.SLOTS_QUEUE).click().run()
+    assert not at.exception
+    engine = make_engine(database)
+    with Session(engine) as s:
+        (post,) = s.exec(select(Post)).all()
+    engine.dispose()
+    assert post.publish_at - datetime.now(UTC) < timedelta(days=4)
+    assert next(s.value for s in at.success).startswith(
+        f"Post {post.id} has been planned in the next free slot: "
+    )
+    # The channel without slots cannot be queued into, and says why.
+    at.selectbox(key=keys.CAL_PLAN_CHANNEL).select_index(1).run()  # Social
+    at.button(key=keys.SLOTS_QUEUE).click().run()
+    assert [e.value for e in at.error] == [
+        "The channel 'Social' has no publishing slots yet; an admin sets them on the page "
+        "Publishing slots."
+    ]
+
+
+def test_board_and_calendar_filter_by_audience_and_the_inbox_names_quiet_ones(
+    database: str,
+) -> None:
+    _setup(database)
+    at = open_page(sign_in("admin", PASSWORD), "board")
+    assert not at.exception
+    assert "#1" in " ".join(t.value for t in at.text)
+    assert "Zielgruppe: Endkunden" in [t.value for t in at.text]
+    at.selectbox(key=f"{keys.AUDIENCE_FILTER}board").select_index(2).run()  # Fachpresse
+    assert "#1" not in " ".join(t.value for t in at.text)
+    calendar = open_page(at, "calendar")
+    assert not calendar.exception
+    assert calendar.selectbox(key=f"{keys.AUDIENCE_FILTER}calendar").label == "Zielgruppe"
+    inbox = open_page(at, "inbox")
+    assert next(i.value for i in inbox.info) == (
+        "In den nächsten 4 Wochen ist nichts geplant für: Endkunden, Fachpresse"
+    )
+
+
+def test_a_contributor_picks_the_audience_of_an_idea_from_the_list(database: str) -> None:
+    _setup(database)
+    at = open_page(sign_in("lena", PASSWORD), "submit_idea")
+    box = at.selectbox(key=keys.SUBMIT_AUDIENCE)
+    assert box.options == ["(keine)", "Endkunden", "Fachpresse"]
+    at.text_input(key=keys.SUBMIT_TITLE).input("Wärmepumpe im Altbau")
+    at.text_area(key=keys.SUBMIT_PITCH).input("Was Eigentümer wissen wollen")
+    box.select("Fachpresse")
+    at.button(key=keys.SUBMIT_BUTTON).click().run()
+    assert not at.exception and not at.error
+    engine = make_engine(database)
+    with Session(engine) as s:
+        lena = users.get_user(s, "lena")
+        newest = ideas.list_ideas(s, actor=lena)[0]
+        assert (newest.title, newest.target_audience) == ("Wärmepumpe im Altbau", "Fachpresse")
+        assert newest.audience_id == audiences.get_audience(s, "Fachpresse").id
+    engine.dispose()
