@@ -13,7 +13,7 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 # Pillow's format names of the images the planner takes, with the type each is sent as.
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
@@ -98,7 +98,7 @@ def check(content: bytes) -> Checked:
                 format=str(image.format),
             )
         try:
-            image.load()
+            _load_whole(image)
         except (OSError, ValueError, SyntaxError) as err:
             raise NotAnImage("damaged", f"the image is damaged ({err})") from err
         clean = _without_metadata(image)
@@ -149,6 +149,17 @@ def size_of(content: bytes) -> tuple[int, int]:
         return (0, 0)
     with opened as image:
         return image.size
+
+
+def _load_whole(image: Image.Image) -> None:
+    """Decode `image`, refusing a cut-off one even where a library in the same process
+    told Pillow to accept truncated images (matrix-synapse does so on import)."""
+    lenient = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        image.load()
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
 
 
 def _open(content: bytes) -> Image.Image | None:

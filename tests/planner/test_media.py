@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import ClassVar
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -162,6 +162,19 @@ def test_an_uploaded_image_is_stored_and_attached_as_a_new_revision(world: World
     assert revision.note == "attached fest.png"
     content, mime = media.media_content(world.session, actor=world.editor, media_id=stored.id or 0)
     assert (content, mime) == (stored.content, "image/png")
+
+
+def test_a_cut_off_image_is_refused_even_when_pillow_was_told_to_accept_them(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # matrix-synapse sets this on import; a process holding both must still refuse.
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    piece = _piece(world)
+    with pytest.raises(ValidationFailed) as cut:
+        _upload(world, piece, png()[:60], name="kaputt.png")
+    assert "kaputt.png" in cut.value.fields["media"]
+    assert _stored(world.session) == []
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True
 
 
 def test_an_image_without_alt_text_is_refused_and_nothing_is_stored(world: World) -> None:
