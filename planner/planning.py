@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from itertools import islice
@@ -72,11 +72,47 @@ class HoldReason(StrEnum):
 
 
 @dataclass(frozen=True)
+class RuleHold:
+    """A publishing rule holds the post when the engine claims it: the blocking findings
+    as one message (a time rule's names the next allowed time, `until`)."""
+
+    message: Message
+    until: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        """The kind of hold, as `HoldReason.name` (for labels)."""
+        return "rule"
+
+    @property
+    def value(self) -> str:
+        """The reason in English, as `HoldReason.value`."""
+        return f"held by a publishing rule: {self.message}"
+
+
+Hold = HoldReason | RuleHold
+
+
+@dataclass(frozen=True)
 class HeldPost:
     """A due post the scheduler must not send, and why."""
 
     post: Post
-    reason: HoldReason
+    reason: Hold
+
+
+def _rule_holds(
+    session: Session, posts: Sequence[rule_checks.PlannedPost], *, now: datetime
+) -> dict[int, RuleHold]:
+    """The posts among `posts` the engine will hold by a rule at claim (one check for
+    all, the engine's own), by post id."""
+    verdicts = rule_checks.forecast_holds(session, posts, now=now)
+    held = {}
+    for post_id, verdict in verdicts.items():
+        if verdict.message is not None:
+            timed = any(f.slot is not None for f in verdict.findings)
+            held[post_id] = RuleHold(verdict.message, verdict.until if timed else None)
+    return held
 
 
 def _when(when: str | datetime, tz_name: str, fold: Fold | None) -> datetime:
@@ -469,13 +505,14 @@ class CalendarEntry:
     """A post as the calendar shows it: with its piece's title and its channel's name.
 
     `hold`: why the publishing engine would hold the post when it is due (the same answer
-    as `post_hold_reason`), or None when it may go out as things stand.
+    as `post_hold_reason`, or the publishing rules' at claim), or None when it may go out
+    as things stand.
     """
 
     post: CalendarPost
     piece_title: str
     channel_name: str
-    hold: HoldReason | None = None
+    hold: Hold | None = None
 
 
 def _calendar_scope(
@@ -537,7 +574,7 @@ def calendar_entries(
     )
     rows = session.exec(query.order_by(col(Post.publish_at), col(Post.id)).limit(limit))
     frozen, now = is_frozen(session), utcnow()
-    entries = []
+    entries: list[CalendarEntry] = []
     for (
         post_id,
         piece_id,
@@ -569,7 +606,10 @@ def calendar_entries(
         )
         post = CalendarPost(post_id, piece_id, channel_id_, publish_at, status, version)
         entries.append(CalendarEntry(post, title, name, hold))
-    return entries
+    # The publishing rules, as the engine checks them at claim, for the posts nothing
+    # else holds: one check for the whole view.
+    ruled = _rule_holds(session, [e.post for e in entries if e.hold is None], now=now)
+    return [replace(e, hold=ruled[e.post.id]) if e.post.id in ruled else e for e in entries]
 
 
 def local_bounds(first: date, count: int, tz_name: str, *, step_days: int = 1) -> list[datetime]:
@@ -858,16 +898,24 @@ def hold_reason(session: Session, post: Post, *, now: datetime | None = None) ->
 def held_posts(
     session: Session, *, actor: User, now: datetime | None = None, limit: int | None = None
 ) -> list[HeldPost]:
-    """Due posts that must not go out, each with the reason an editor sees (those who may
-    view pieces; the scheduler asks `due_posts`)."""
+    """Due posts that must not go out, each with the reason an editor sees (a publishing
+    rule's too, as the engine would find it now; those who may view pieces; the
+    scheduler asks `due_posts`)."""
     require(actor, "view_pieces")
     now = now or utcnow()
     frozen = is_frozen(session)
+    due = [
+        (post, post_hold_reason(post, piece, channel, frozen=frozen, now=now))
+        for post, piece, channel in session.exec(
+            _due_query(now).order_by(col(Post.publish_at), col(Post.id))
+        )
+    ]
+    ruled = _rule_holds(session, [post for post, reason in due if reason is None], now=now)
     held = []
-    for post, piece, channel in session.exec(_due_query(now).order_by(col(Post.publish_at))):
-        reason = post_hold_reason(post, piece, channel, frozen=frozen, now=now)
-        if reason is not None:
-            held.append(HeldPost(post, reason))
+    for post, reason in due:
+        hold = reason or ruled.get(post.id)
+        if hold is not None:
+            held.append(HeldPost(post, hold))
             if limit is not None and len(held) >= limit:
                 break
     return held

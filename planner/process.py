@@ -178,7 +178,7 @@ class PostProblem:
     at: datetime
     state: str  # failed, missed, needs_check or held
     reason: str
-    hold: planning.HoldReason | None = None
+    hold: planning.Hold | None = None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import func
@@ -30,6 +30,7 @@ from planner.models import (
     Department,
     Idea,
     Piece,
+    PieceStatus,
     Post,
     PostStatus,
     PublishingRule,
@@ -383,7 +384,20 @@ def subject_of(
     text: str | None = None,
 ) -> Subject:
     """The subject for `channel`: `text`, or the content's variant for it or master text."""
-    content = content or piece
+    return _subject(
+        piece, channel, content or piece, media, _department_name(session, piece), text=text
+    )
+
+
+def _subject(
+    piece: Piece,
+    channel: Channel,
+    content: Piece | Revision,
+    media: Sequence[Media],
+    department: str | None,
+    *,
+    text: str | None = None,
+) -> Subject:
     if text is None:
         text = content.variants.get(str(channel.id)) or content.body
     return Subject(
@@ -391,7 +405,7 @@ def subject_of(
         text=text,
         tags=list(content.tags),
         campaign=content.campaign,
-        department=_department_name(session, piece),
+        department=department,
         audiences=_audiences(piece),
         media=media,
     )
@@ -820,17 +834,160 @@ class ClaimCheck:
     reason: str = ""
     until: datetime | None = None
     findings: list[RuleFinding] = field(default_factory=list)
+    message: Message | None = None
 
 
 @dataclass(frozen=True)
 class Claimed:
-    """A post the engine just claimed, as the rules need it."""
+    """A post the engine just claimed (or would claim at `at`), as the rules need it."""
 
     post_id: int
     piece_id: int
     channel_id: int
     revision: int
     media: Sequence[Media]
+    at: datetime | None = None
+
+
+# Posts out or going out: what caps and spacing count when the engine claims a post.
+_OUT = [s.value for s in _OCCUPYING if s != PostStatus.planned]
+
+
+def _capped(session: Session, channel_ids: Sequence[int]) -> bool:
+    return bool(
+        session.exec(
+            select(Channel.id).where(
+                col(Channel.id).in_(channel_ids), col(Channel.daily_cap).is_not(None)
+            )
+        ).first()
+    )
+
+
+def _taken_out(
+    session: Session, channel_ids: Sequence[int], *, since: datetime, exclude: Sequence[int]
+) -> dict[int, list[datetime]]:
+    """When each channel's posts out or going out went or go out, from `since`."""
+    instant = func.coalesce(col(Post.published_at), col(Post.publish_at))
+    query = select(Post.channel_id, instant).where(
+        col(Post.channel_id).in_(channel_ids),
+        col(Post.status).in_(_OUT),
+        instant >= since,
+    )
+    if exclude:
+        query = query.where(col(Post.id).not_in(list(exclude)))
+    taken: dict[int, list[datetime]] = {cid: [] for cid in channel_ids}
+    for cid, value in session.exec(query):
+        taken[cid].append(_aware(value))
+    return {cid: sorted(values) for cid, values in taken.items()}
+
+
+def _verdicts(
+    session: Session,
+    posts: Sequence[Claimed],
+    rules: Sequence[PublishingRule],
+    *,
+    taken: dict[int, list[datetime]],
+    now: datetime,
+    with_files: bool,
+) -> dict[int, ClaimCheck]:
+    """The verdict on each of `posts`, claimed in the order of their `at` (or `now`), by
+    post id (only the held). A released post takes its place among `taken`. With
+    `with_files`, a post's media are its revision's files followed by its `media`."""
+    channel_ids = sorted({p.channel_id for p in posts})
+    # A forecast's session may hold the pieces and channels with only some columns loaded
+    # (the calendar's): load them whole at once, not each attribute on first use.
+    fresh = {"populate_existing": with_files}
+    channels = {
+        c.id: c
+        for c in session.exec(
+            select(Channel).where(col(Channel.id).in_(channel_ids)).execution_options(**fresh)
+        )
+    }
+    piece_ids = sorted({p.piece_id for p in posts})
+    pieces = {
+        p.id: p
+        for p in session.exec(
+            select(Piece).where(col(Piece.id).in_(piece_ids)).execution_options(**fresh)
+        )
+    }
+    wanted = {(p.piece_id, p.revision) for p in posts}
+    revisions = {
+        (r.piece_id, r.number): r
+        for r in session.exec(
+            select(Revision).where(
+                col(Revision.piece_id).in_(piece_ids),
+                col(Revision.number).in_(sorted({n for _p, n in wanted})),
+            )
+        )
+        if (r.piece_id, r.number) in wanted
+    }
+    waived: dict[tuple[int, int], set[tuple[int, int | None]]] = {}
+    for o in session.exec(select(RuleOverride).where(col(RuleOverride.piece_id).in_(piece_ids))):
+        waived.setdefault((o.piece_id, o.revision), set()).add((int(o.rule_id), o.channel_id))
+    departments = dict(
+        session.exec(
+            select(Idea.id, Department.name)
+            .join(Department, col(Idea.department_id) == Department.id)
+            .where(col(Idea.id).in_(sorted({p.idea_id for p in pieces.values() if p.idea_id})))
+        ).all()
+    )
+    tz_name = org_zone(session)
+    verdicts: dict[int, ClaimCheck] = {}
+    for post in sorted(posts, key=lambda p: p.at or now):
+        at = post.at or now
+        piece = pieces[post.piece_id]
+        channel = channels[post.channel_id]
+        content = revisions.get((post.piece_id, post.revision))
+        if content is None:
+            continue  # the engine fails a post whose revision is missing
+        media = [*_as_media(content.media), *post.media] if with_files else post.media
+        subject = _subject(piece, channel, content, media, departments.get(piece.idea_id or 0))
+        # The message's media are the approved revision's files and the post's own.
+        found = content_findings(
+            subject, rules, overridden=waived.get((post.piece_id, post.revision), set())
+        )
+        blocking = [f for f in found if f.blocks]
+        if blocking:
+            why = _joined(blocking)
+            verdicts[post.post_id] = ClaimCheck(
+                f"held by a publishing rule: {why}", at + CONTENT_RECHECK, blocking, why
+            )
+            continue
+        try:
+            timed = [
+                f
+                for f in time_findings(
+                    subject, rules, at=at, taken=taken[post.channel_id], tz_name=tz_name
+                )
+                if f.blocks
+            ]
+        except ValidationFailed:  # the time rules leave no time at all
+            why = Message("rule_no_slot", "the rules leave no time to publish")
+            verdicts[post.post_id] = ClaimCheck(
+                f"held by a publishing rule: {why}", at + CONTENT_RECHECK, [], why
+            )
+            continue
+        if timed:
+            why = _joined(timed)
+            verdicts[post.post_id] = ClaimCheck(
+                f"held by a publishing rule: {why}", timed[0].slot, timed, why
+            )
+            continue
+        taken[post.channel_id] = sorted([*taken[post.channel_id], at])
+    return verdicts
+
+
+def _as_media(refs: Iterable[Mapping[str, Any]]) -> list[Media]:
+    """Stored media references as the engine's message carries them (without content)."""
+    return [
+        Media(
+            url=str(m.get("url", "")),
+            alt_text=str(m.get("alt_text", "")),
+            mime_type=str(m.get("mime_type", "")),
+            filename=str(m.get("filename", "")),
+        )
+        for m in refs
+    ]
 
 
 def check_claimed(
@@ -844,16 +1001,11 @@ def check_claimed(
     channel's posts out or going out now: on PostgreSQL the channel's row is locked first,
     so workers claiming posts on one channel at once count each other's.
     """
-    rules = enabled_rules(session)
-    channel_ids = sorted({p.channel_id for p in posts})
     if not posts:
         return {}
-    capped = session.exec(
-        select(Channel.id).where(
-            col(Channel.id).in_(channel_ids), col(Channel.daily_cap).is_not(None)
-        )
-    ).all()
-    if not rules and not capped:
+    rules = enabled_rules(session)
+    channel_ids = sorted({p.channel_id for p in posts})
+    if not rules and not _capped(session, channel_ids):
         return {}
     if session.get_bind().dialect.name == "postgresql":
         session.exec(
@@ -862,64 +1014,82 @@ def check_claimed(
             .order_by(col(Channel.id))
             .with_for_update()
         ).all()
-    channels = {
-        c.id: c for c in session.exec(select(Channel).where(col(Channel.id).in_(channel_ids)))
-    }
-    pieces = {
-        p.id: p
-        for p in session.exec(select(Piece).where(col(Piece.id).in_({p.piece_id for p in posts})))
-    }
-    tz_name = org_zone(session)
-    batch = [p.post_id for p in posts]
-    taken: dict[int, list[datetime]] = {}
     # Only posts out or going out count at claim time, not those merely planned.
-    out_statuses = [s.value for s in _OCCUPYING if s != PostStatus.planned]
-    for cid in channel_ids:
-        instant = func.coalesce(col(Post.published_at), col(Post.publish_at))
-        rows = session.exec(
-            select(instant).where(
-                Post.channel_id == cid,
-                col(Post.status).in_(out_statuses),
-                col(Post.id).not_in(batch),
-                instant >= now - timedelta(days=2),
-            )
-        ).all()
-        taken[cid] = sorted(_aware(v) for v in rows)
-    verdicts: dict[int, ClaimCheck] = {}
-    for post in posts:
-        piece = pieces[post.piece_id]
-        channel = channels[post.channel_id]
-        content = session.exec(
-            select(Revision).where(
-                Revision.piece_id == post.piece_id, Revision.number == post.revision
-            )
-        ).first()
-        if content is None:
-            continue  # the engine fails a post whose revision is missing
-        subject = subject_of(session, piece, channel, content=content, media=post.media)
-        waived = overrides_of(session, post.piece_id, post.revision)
-        # The message's media are the approved revision's files and the post's own.
-        found = content_findings(subject, rules, overridden=waived)
-        blocking = [f for f in found if f.blocks]
-        if blocking:
-            verdicts[post.post_id] = ClaimCheck(
-                f"held by a publishing rule: {_joined(blocking)}", now + CONTENT_RECHECK, blocking
-            )
-            continue
-        timed = [
-            f
-            for f in time_findings(
-                subject, rules, at=now, taken=taken[post.channel_id], tz_name=tz_name
-            )
-            if f.blocks
-        ]
-        if timed:
-            verdicts[post.post_id] = ClaimCheck(
-                f"held by a publishing rule: {_joined(timed)}", timed[0].slot, timed
-            )
-            continue
-        taken[post.channel_id] = sorted([*taken[post.channel_id], now])
-    return verdicts
+    taken = _taken_out(
+        session, channel_ids, since=now - timedelta(days=2), exclude=[p.post_id for p in posts]
+    )
+    return _verdicts(session, posts, rules, taken=taken, now=now, with_files=False)
+
+
+class PlannedPost(Protocol):
+    """What a forecast reads of a post (a stored post, or the calendar's narrow row)."""
+
+    @property
+    def id(self) -> int | None:
+        """The post's id."""
+
+    @property
+    def channel_id(self) -> int:
+        """Its channel."""
+
+    @property
+    def publish_at(self) -> datetime:
+        """When it is due."""
+
+    @property
+    def status(self) -> PostStatus:
+        """Its status."""
+
+
+def forecast_holds(
+    session: Session, posts: Sequence[PlannedPost], *, now: datetime
+) -> dict[int, ClaimCheck]:
+    """What `check_claimed` will say about planned posts when the engine claims them (at
+    their time, or now for one overdue), by post id (only the held): for the calendar and
+    the held list. The channels' other planned posts of approved pieces due before one go
+    out first if the rules let them, as the engine claims posts in time order."""
+    wanted = {p.id for p in posts if p.status == PostStatus.planned and p.id is not None}
+    if not wanted:
+        return {}
+    rules = enabled_rules(session)
+    channel_ids = sorted({p.channel_id for p in posts if p.id in wanted})
+    if not rules and not _capped(session, channel_ids):
+        return {}
+    times = [max(_aware(p.publish_at), now) for p in posts if p.id in wanted]
+    first, last = min(times), max(times)
+    # Every planned post on these channels that may go out by then (a day around, for
+    # caps and spacing), with one query for all.
+    rows = session.exec(
+        select(Post, Piece.approved_revision)
+        .join(Piece, col(Post.piece_id) == Piece.id)
+        .where(
+            col(Post.channel_id).in_(channel_ids),
+            Post.status == PostStatus.planned,
+            col(Post.publish_at) >= first - timedelta(days=2),
+            col(Post.publish_at) <= last,
+            col(Piece.status).in_([PieceStatus.approved, PieceStatus.published]),
+            col(Piece.approved_revision) == col(Piece.revision),
+        )
+    ).all()
+    candidates = {p.id: (p, int(approved or 0)) for p, approved in rows if p.id is not None}
+    claimed = [
+        Claimed(
+            post_id=pid,
+            piece_id=post.piece_id,
+            channel_id=post.channel_id,
+            revision=approved,
+            media=_as_media(post.media or []),
+            at=max(_aware(post.publish_at), now),
+        )
+        for pid, (post, approved) in candidates.items()
+    ]
+    if not claimed:
+        return {}
+    taken = _taken_out(
+        session, channel_ids, since=first - timedelta(days=2), exclude=list(candidates)
+    )
+    verdicts = _verdicts(session, claimed, rules, taken=taken, now=now, with_files=True)
+    return {pid: v for pid, v in verdicts.items() if pid in wanted}
 
 
 def _aware(value: Any) -> datetime:

@@ -20,7 +20,7 @@ from planner import planning, workflow
 from planner.models import PostStatus
 from planner.planning import CalendarEntry
 from planner.timezones import to_local
-from planner.ui.i18n import translate
+from planner.ui.i18n import hold_text, translate
 
 View = Literal["month", "week"]
 CardState = Literal["scheduled", "held", "published", "failed", "other"]
@@ -73,16 +73,16 @@ class CardTexts:
     def __init__(self, lang: str) -> None:
         self.lang = lang
         self.card = translate(lang, "calendar.fc.card")
-        self._states: dict[tuple[PostStatus, planning.HoldReason | None], str] = {}
+        self._states: dict[tuple[PostStatus, planning.Hold | None], str] = {}
 
-    def state(self, status: PostStatus, hold: planning.HoldReason | None) -> str:
+    def state(self, status: PostStatus, hold: planning.Hold | None) -> str:
         """What a card says the engine does with its post: held for `hold`, or its status."""
         key = (status, hold)
         if key not in self._states:
             if hold is None:
                 words = translate(self.lang, f"status.{status}")
             else:
-                reason = translate(self.lang, f"hold.{hold.name}")
+                reason = hold_text(self.lang, hold)
                 words = translate(self.lang, "calendar.fc.held", reason=reason)
             self._states[key] = words
         return self._states[key]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from planner.errors import Message
 
 if TYPE_CHECKING:
-    pass
+    from planner.planning import Hold
 
 LANGUAGES = {"de": "Deutsch", "en": "English"}
 DEFAULT_LANGUAGE = "de"
@@ -70,6 +70,15 @@ def translate(lang: str, key: str, **values: object) -> str:
     if text is None:
         text = catalogue(DEFAULT_LANGUAGE).get(key, key)
     return text.format(**_localised(lang, values)) if values else text
+
+
+def hold_text(lang: str, hold: Hold) -> str:
+    """Why the engine holds a post, in `lang` (a rule's hold names the rule's finding)."""
+    from planner.planning import RuleHold  # planning's imports reach this module
+
+    if isinstance(hold, RuleHold):
+        return translate(lang, "hold.rule", finding=hold.message)
+    return translate(lang, f"hold.{hold.name}")
 
 
 def render_message(lang: str, message: str) -> str:

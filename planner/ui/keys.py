@@ -263,6 +263,10 @@ RULES_ADD = "rules_add"
 APPROVALS_OVERRIDE_PICK = "approvals_override_pick"
 APPROVALS_OVERRIDE_WHY = "approvals_override_why"
 APPROVALS_OVERRIDE = "approvals_override"
+EDITOR_OVERRIDE_PICK = "editor_override_pick"
+EDITOR_OVERRIDE_WHY = "editor_override_why"
+EDITOR_OVERRIDE = "editor_override"
+EDITOR_OVERRIDE_ERROR = "editor_override_error"
 EDITOR_UTM_FIX = "editor_utm_fix_"  # + channel id
 EDITOR_UTM_ERROR = "editor_utm_error"
 

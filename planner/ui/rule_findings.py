@@ -1,7 +1,10 @@
 """The publishing rules' findings on a piece, and the overrides approvers wrote for it
-(shown on Editor and Approvals); on Approvals, the form to override a blocking finding."""
+(shown on Editor and Approvals); the form to override a blocking finding, on Approvals
+and, for a draft, on the Editor (for those who may override)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import streamlit as st
 from sqlmodel import Session
@@ -9,6 +12,7 @@ from sqlmodel import Session
 from planner import pieces, rule_checks
 from planner.errors import PlannerError
 from planner.models import Channel, Piece, User
+from planner.permissions import can
 from planner.ui import keys, moves, state
 from planner.ui.plain import md
 
@@ -94,7 +98,37 @@ def show_overrides(session: Session, user: User, piece: Piece) -> None:
         )
 
 
-def _override(piece_id: int, revision: int, rule_id: int, channel_id: int, label: str) -> None:
+@dataclass(frozen=True)
+class OverridePlace:
+    """Where the override form is drawn: its widgets' keys, where its error and its
+    confirmation go (Approvals, or the Editor for a draft)."""
+
+    pick: str
+    why: str
+    button: str
+    errors: str
+    done: str
+
+
+APPROVALS = OverridePlace(
+    keys.APPROVALS_OVERRIDE_PICK,
+    keys.APPROVALS_OVERRIDE_WHY,
+    keys.APPROVALS_OVERRIDE,
+    keys.APPROVALS_ERROR,
+    keys.APPROVALS_DONE,
+)
+EDITOR = OverridePlace(
+    keys.EDITOR_OVERRIDE_PICK,
+    keys.EDITOR_OVERRIDE_WHY,
+    keys.EDITOR_OVERRIDE,
+    keys.EDITOR_OVERRIDE_ERROR,
+    keys.EDITOR_DONE,
+)
+
+
+def _override(
+    place: OverridePlace, piece_id: int, revision: int, rule_id: int, channel_id: int, label: str
+) -> None:
     """Button callback: override the picked finding for the revision that was shown."""
     with state.signed_in() as (session, user):
         if user is None:
@@ -107,18 +141,22 @@ def _override(piece_id: int, revision: int, rule_id: int, channel_id: int, label
                 revision=revision,
                 rule=rule_id,
                 channel_id=channel_id,
-                justification=st.session_state.get(keys.APPROVALS_OVERRIDE_WHY, ""),
+                justification=st.session_state.get(place.why, ""),
             )
         except PlannerError as err:
-            st.session_state[keys.APPROVALS_ERROR] = {"override": moves.error_text(err)}
+            st.session_state[place.errors] = {"override": moves.error_text(err)}
             return
-    st.session_state[keys.APPROVALS_OVERRIDE_WHY] = ""
-    st.session_state[keys.APPROVALS_DONE] = state.t(
-        "rules.overridden", rule=label, revision=revision
-    )
+    st.session_state[place.why] = ""
+    st.session_state[place.done] = state.t("rules.overridden", rule=label, revision=revision)
 
 
-def override_form(piece: Piece, findings: list[rule_checks.RuleFinding], errors: list[str]) -> None:
+def override_form(
+    piece: Piece,
+    findings: list[rule_checks.RuleFinding],
+    errors: list[str],
+    *,
+    place: OverridePlace = APPROVALS,
+) -> None:
     """For an approver: pick a blocking finding and write why it does not apply."""
     blocking = [f for f in findings if f.blocks and f.rule_id is not None]
     if not blocking or piece.id is None:
@@ -130,15 +168,28 @@ def override_form(piece: Piece, findings: list[rule_checks.RuleFinding], errors:
         t("rules.override_pick"),
         options=list(labels),
         format_func=labels.__getitem__,
-        key=keys.APPROVALS_OVERRIDE_PICK,
+        key=place.pick,
     )
     finding = blocking[picked if picked in labels else 0]
-    st.text_area(t("rules.override_why"), key=keys.APPROVALS_OVERRIDE_WHY, max_chars=2000)
+    st.text_area(t("rules.override_why"), key=place.why, max_chars=2000)
     st.button(
         t("rules.override"),
-        key=keys.APPROVALS_OVERRIDE,
+        key=place.button,
         on_click=_override,
-        args=(piece.id, piece.revision, finding.rule_id, finding.channel_id, finding.rule),
+        args=(place, piece.id, piece.revision, finding.rule_id, finding.channel_id, finding.rule),
     )
     for message in errors:
         st.error(message)
+
+
+def draft_override(user: User, piece: Piece, findings: list[rule_checks.RuleFinding]) -> None:
+    """On the Editor, under a blocking finding on the saved text: the override form for
+    those who may override (as on Approvals), the others told who can and where."""
+    blocking = [f for f in findings if f.blocks and f.rule_id is not None]
+    if not blocking or piece.id is None:
+        return
+    errors = (st.session_state.pop(EDITOR.errors, None) or {}).get("override", [])
+    if can(user, "override_rules"):
+        override_form(piece, blocking, errors, place=EDITOR)
+    else:
+        st.info(state.t("rules.who_overrides", piece=piece.id, revision=piece.revision))

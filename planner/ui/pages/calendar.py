@@ -40,6 +40,7 @@ from planner.ui import (
     slot_texts,
     state,
 )
+from planner.ui.i18n import hold_text
 from planner.ui.plain import md
 
 _VIEWS = ("month", "week", "list")
@@ -181,7 +182,7 @@ def _outlook(entry: CalendarEntry) -> str:
         return ""
     if entry.hold is None:
         return state.t("calendar.goes_out")
-    return state.t("calendar.held", reason=state.t(f"hold.{entry.hold.name}"))
+    return state.t("calendar.held", reason=hold_text(state.lang(), entry.hold))
 
 
 def _list(entries: list[CalendarEntry], user: User, crowded: set[int]) -> None:

@@ -19,6 +19,7 @@ from planner.errors import (
     ValidationFailed,
 )
 from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User
+from planner.rule_checks import RuleFinding
 from planner.ui import form_tokens, keys, links, moves, rendered, rule_findings, state, unsaved
 from planner.ui.comments import show_comments
 from planner.ui.media_section import show_media
@@ -103,8 +104,11 @@ def _fill(piece: Piece, shown: list[Channel]) -> None:
 
 def _variants(
     session: Session, user: User, piece: Piece, shown: list[Channel], title: str, body: str
-) -> None:
+) -> list[RuleFinding]:
+    """The channels' texts with their previews and findings; returns the rules' findings
+    on the texts as saved (what an override would be for)."""
     t = state.t
+    saved_findings: list[RuleFinding] = []
     if not shown:
         st.info(t("editor.no_channels"))
     for channel in shown:
@@ -127,8 +131,11 @@ def _variants(
         for finding in check.findings:
             message = md(moves.message(finding.message))
             st.error(t("editor.finding", channel=md(channel.name), message=message))
-        rule_findings.show_findings(session, user, piece, channel, sent, fixable=True)
+        found = rule_findings.show_findings(session, user, piece, channel, sent, fixable=True)
+        if sent == (piece.variants.get(str(channel.id)) or piece.body):
+            saved_findings += found
     _field_error("variants")
+    return saved_findings
 
 
 def _save(session: Session, user: User, piece: Piece, shown: list[Channel]) -> None:
@@ -365,7 +372,8 @@ def render() -> None:
             _field_error("body")
         with variants:
             st.subheader(t("editor.variants"))
-            _variants(session, user, piece, shown, title, body)
+            found = _variants(session, user, piece, shown, title, body)
+            rule_findings.draft_override(user, piece, found)
             rule_findings.show_overrides(session, user, piece)
         form_tokens.before_drawing(_SAVE_FORM, {keys.EDITOR_NOTE: ""}, button=keys.EDITOR_SAVE)
         st.text_input(t("editor.note"), key=keys.EDITOR_NOTE, max_chars=500)

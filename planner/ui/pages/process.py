@@ -17,6 +17,7 @@ from planner.permissions import can
 from planner.planning import HoldReason
 from planner.timezones import parse_day_bound, to_local
 from planner.ui import access, keys, state, tables
+from planner.ui.i18n import hold_text
 
 # The period a first visit shows: the last 30 days, today included.
 _DEFAULT_DAYS = 30
@@ -299,7 +300,7 @@ def _exceptions(report: process.ProcessReport, user: User) -> None:
                 t("process.col.status"): t("process.held_now")
                 if p.hold is not None
                 else t(f"status.{p.state}"),
-                t("process.col.reason"): t(f"hold.{p.hold.name}") if p.hold else p.reason,
+                t("process.col.reason"): hold_text(state.lang(), p.hold) if p.hold else p.reason,
             }
             for p in report.post_problems
         ],

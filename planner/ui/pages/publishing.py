@@ -9,6 +9,7 @@ from planner.errors import EditConflict, IllegalTransition, PermissionDenied, Va
 from planner.models import Post, PostStatus, Role, User
 from planner.publishing import views
 from planner.ui import keys, moves, state, tables
+from planner.ui.i18n import hold_text
 from planner.ui.plain import md
 
 # The moves this page takes, with their buttons; Calendar moves posts to other times.
@@ -51,7 +52,7 @@ def render() -> None:
         stuck = views.posts_needing_a_person(session, actor=user, limit=200)
         piece_ids = {p.piece_id for p in stuck} | {h.post.piece_id for h in held}
         titles = views.piece_titles(session, actor=user, piece_ids=piece_ids)
-        rows = [(h.post, t("status.planned"), t(f"hold.{h.reason.name}")) for h in held] + [
+        rows = [(h.post, t("status.planned"), hold_text(state.lang(), h.reason)) for h in held] + [
             (p, t(f"status.{p.status}"), _reason(p)) for p in stuck
         ]
         st.subheader(t("pub.attention"))
