@@ -1,4 +1,4 @@
-"""notification e-mail: when the worker tries a failed e-mail again
+"""reserved: no schema change (kept so the numbering of the released revisions stays)
 
 Revision ID: 0012
 Revises: 0011
@@ -16,8 +16,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    """No change."""
 
 
 def downgrade() -> None:
-    pass
+    """No change."""
