@@ -13,7 +13,7 @@ from planner import notifications, publishing, sso, users
 from planner.config import load_oidc_settings
 from planner.errors import AccountDisabled, AuthenticationFailed, SignInThrottled
 from planner.models import Role, User
-from planner.ui import document, keys, links, session_cookie
+from planner.ui import document, keys, links, session_cookie, unsaved
 from planner.ui.i18n import LANGUAGES
 from planner.ui.state import current_user, engine, lang, language_of_run, t
 
@@ -254,4 +254,7 @@ def _run() -> None:
         expanded=True,
     )
     links.route(nav.url_path, user.role)
+    if nav.url_path != "editor":
+        with Session(engine(), expire_on_commit=False) as session:
+            unsaved.keep_left_behind(session, user)
     nav.run()

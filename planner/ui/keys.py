@@ -74,6 +74,8 @@ EDITOR_MEDIA_ERROR = "editor_media_error"
 EDITOR_MEDIA_SHOWN = "editor_media_shown"  # (piece id, revision) the alt text fields show
 EDITOR_DRAFT_RESTORED = "editor_draft_restored"
 EDITOR_DRAFT_DISCARD = "editor_draft_discard"
+# The piece, base revision and channels of the Editor's fields in its last run.
+EDITOR_OPEN = "editor_open"
 LINKED_POST = "linked_post"
 LINKED_POST_CLOSE = "linked_post_close"
 CAL_VIEW = "calendar_view"

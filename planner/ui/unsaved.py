@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from planner import channels, drafts
 from planner.drafts import DraftText
+from planner.errors import PlannerError
 from planner.models import Channel, Piece, User
 from planner.permissions import can
 from planner.ui import keys, rendered, state
@@ -58,18 +59,19 @@ def restore(session: Session, user: User, piece: Piece, planned: list[Channel]) 
     }
 
 
-def _typed(planned: list[Channel]) -> DraftText:
-    """What the Editor's fields hold in this run."""
+def _shown(planned: list[Channel]) -> list[int]:
+    """The channels whose variant fields the Editor shows in this run."""
     shown: list[Any] = [c.id for c in planned]
     shown += list(st.session_state.get(keys.EDITOR_EXTRA_CHANNELS) or [])
+    return [int(cid) for cid in shown if cid is not None]
+
+
+def _typed(shown: list[int]) -> DraftText:
+    """What the Editor's fields hold in this run."""
     return DraftText(
         title=str(st.session_state.get(keys.EDITOR_TITLE, "")),
         body=str(st.session_state.get(keys.EDITOR_BODY, "")),
-        variants={
-            str(cid): str(st.session_state.get(variant_key(cid), ""))
-            for cid in shown
-            if cid is not None
-        },
+        variants={str(cid): str(st.session_state.get(variant_key(cid), "")) for cid in shown},
     )
 
 
@@ -80,8 +82,10 @@ def keep(session: Session, user: User, piece: Piece, planned: list[Channel]) -> 
     if not _may(user):
         return
     base = int(st.session_state.get(keys.EDITOR_BASE, piece.revision))
+    shown = _shown(planned)
+    st.session_state[keys.EDITOR_OPEN] = {"piece": piece.id, "base": base, "channels": shown}
     draft = drafts.keep_draft(
-        session, actor=user, piece_id=piece.id, base_revision=base, text=_typed(planned)
+        session, actor=user, piece_id=piece.id, base_revision=base, text=_typed(shown)
     )
     if draft is None:
         st.session_state.pop(keys.EDITOR_DRAFT_RESTORED, None)
@@ -101,6 +105,29 @@ def keep(session: Session, user: User, piece: Piece, planned: list[Channel]) -> 
         discard(session, user, piece)
         st.session_state[keys.EDITOR_DONE] = t("drafts.discarded")
         st.rerun()
+
+
+def keep_left_behind(session: Session, user: User) -> None:
+    """On any page but the Editor: keep what its fields held when the user left it.
+
+    A click on another page while a field still has the focus sends the field's text along
+    with the switch of page, and the Editor's own run, which keeps drafts, may then be cut
+    short or never come. For this one run the text is still in the session state (Streamlit
+    drops the fields of a page not drawn at the run's end), so it is kept from here.
+    """
+    opened = st.session_state.pop(keys.EDITOR_OPEN, None)
+    if not opened or keys.EDITOR_BODY not in st.session_state or not _may(user):
+        return
+    try:
+        drafts.keep_draft(
+            session,
+            actor=user,
+            piece_id=int(opened["piece"]),
+            base_revision=int(opened["base"]),
+            text=_typed([int(cid) for cid in opened["channels"]]),
+        )
+    except PlannerError:
+        return  # the piece went meanwhile, or may no longer be edited: nothing to keep
 
 
 def discard(session: Session, user: User, piece: Piece) -> None:

@@ -155,3 +155,25 @@ def test_a_draft_of_an_older_revision_warns_and_shows_what_changed(database: str
     at.button(key=keys.EDITOR_RELOAD).click().run()
     assert at.text_area(key=keys.EDITOR_BODY).value == "Die Kollegin schrieb das."
     assert _draft(database, "ed", piece_id) is None
+
+
+def test_text_typed_and_sent_only_with_the_switch_to_another_page_is_kept(
+    database: str,
+) -> None:
+    # In a browser, a click on another page while the text field has the focus sends the
+    # field's text along with the switch: the Editor never runs with it. Under AppTest the
+    # same is a value set and a page switch in one run.
+    piece_id, _channel_id = _setup(database)
+    at = open_page(sign_in("ed", PASSWORD), "editor")
+    assert _draft(database, "ed", piece_id) is None
+    at.text_area(key=keys.EDITOR_BODY).input(BODY)
+    board = open_page(at, "board")
+    assert not board.exception
+    draft = _draft(database, "ed", piece_id)
+    assert draft is not None and draft.body == BODY
+    back = open_page(board, "editor")
+    assert back.text_area(key=keys.EDITOR_BODY).value == BODY
+    # Further runs of other pages leave the kept draft alone.
+    open_page(open_page(back, "board"), "calendar")
+    kept = _draft(database, "ed", piece_id)
+    assert kept is not None and kept.body == BODY
