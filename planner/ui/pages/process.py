@@ -4,7 +4,7 @@ reports to download (the approvals report for audits: admins)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 import streamlit as st
@@ -314,43 +314,36 @@ def _downloads(user: User, since: datetime, until: datetime) -> None:
     csv_file = _File(engine, user, since, until, "csv")
     html_file = _File(engine, user, since, until, "html")
     st.subheader(t("process.downloads"))
-    columns = st.columns(2)
-    columns[0].download_button(
-        t("process.csv"),
-        data=csv_file.process,
-        file_name="process.csv",
-        mime="text/csv",
-        on_click="ignore",
-        key=keys.PROCESS_CSV,
-    )
-    columns[1].download_button(
-        t("process.html"),
-        data=html_file.process,
-        file_name="process.html",
-        mime="text/html",
-        on_click="ignore",
-        key=keys.PROCESS_HTML,
+    _pair(
+        (t("process.csv"), csv_file.process, "process.csv", keys.PROCESS_CSV),
+        (t("process.html"), html_file.process, "process.html", keys.PROCESS_HTML),
     )
     if not can(user, "view_approvals_report"):
         return
     st.text(t("process.audit_note"))
-    columns = st.columns(2)
-    columns[0].download_button(
-        t("process.audit_csv"),
-        data=csv_file.approvals,
-        file_name="approvals.csv",
-        mime="text/csv",
-        on_click="ignore",
-        key=keys.PROCESS_AUDIT_CSV,
+    _pair(
+        (t("process.audit_csv"), csv_file.approvals, "approvals.csv", keys.PROCESS_AUDIT_CSV),
+        (t("process.audit_html"), html_file.approvals, "approvals.html", keys.PROCESS_AUDIT_HTML),
     )
-    columns[1].download_button(
-        t("process.audit_html"),
-        data=html_file.approvals,
-        file_name="approvals.html",
-        mime="text/html",
-        on_click="ignore",
-        key=keys.PROCESS_AUDIT_HTML,
-    )
+
+
+_MIME = {"csv": "text/csv", "html": "text/html"}
+
+
+def _pair(*downloads: tuple[str, Callable[[], str], str, str]) -> None:
+    """Download buttons side by side: (label, file maker, file name, widget key) each; the
+    file is made only when its button is clicked."""
+    for column, (label, data, file_name, key) in zip(
+        st.columns(len(downloads)), downloads, strict=True
+    ):
+        column.download_button(
+            label,
+            data=data,
+            file_name=file_name,
+            mime=_MIME[file_name.rsplit(".", 1)[1]],
+            on_click="ignore",
+            key=key,
+        )
 
 
 render()
