@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import streamlit as st
 from sqlmodel import Session
+from streamlit.delta_generator import DeltaGenerator
 
 from planner import media
 from planner.errors import (
@@ -58,34 +59,21 @@ def show_files(session: Session, user: User, piece: Piece) -> None:
         return
     st.subheader(t("editor.media.heading"))
     for item in attached:
-        picture, words = st.columns([1, 3])
-        size = max(1, round(item.size / 1024))
+        words = _described(session, user, item)
         if item.is_image:
-            content, _ = media.media_content(session, actor=user, media_id=item.id)
-            picture.image(content, caption=item.alt_text, width=160)
-            words.text(
-                t(
-                    "editor.media.image",
-                    name=item.filename,
-                    width=item.width,
-                    height=item.height,
-                    size=size,
-                )
-            )
             words.text(t("editor.media.alt_shown", alt=item.alt_text))
-        else:
-            words.text(t("editor.media.document", name=item.filename, size=size))
 
 
-def _file(session: Session, user: User, piece: Piece, item: media.Attached) -> None:
+def _described(session: Session, user: User, item: media.Attached) -> DeltaGenerator:
+    """A file's picture (an image's own, with its alt text as caption) and its name, size
+    and pixels; the column beside the picture, for more about it."""
     t = state.t
-    assert piece.id is not None
+    picture, words = st.columns([1, 3])
     size = max(1, round(item.size / 1024))
-    picture, fields = st.columns([1, 3])
     if item.is_image:
         content, _ = media.media_content(session, actor=user, media_id=item.id)
         picture.image(content, caption=item.alt_text, width=160)
-        fields.text(
+        words.text(
             t(
                 "editor.media.image",
                 name=item.filename,
@@ -94,14 +82,22 @@ def _file(session: Session, user: User, piece: Piece, item: media.Attached) -> N
                 size=size,
             )
         )
+    else:
+        words.text(t("editor.media.document", name=item.filename, size=size))
+    return words
+
+
+def _file(session: Session, user: User, piece: Piece, item: media.Attached) -> None:
+    t = state.t
+    assert piece.id is not None
+    fields = _described(session, user, item)
+    if item.is_image:
         fields.text_area(
             t("editor.media.alt", name=md(item.filename)),
             key=f"{keys.EDITOR_MEDIA_ALT}{item.id}",
             max_chars=media.MAX_ALT_TEXT,
             height=80,
         )
-    else:
-        fields.text(t("editor.media.document", name=item.filename, size=size))
     left, right = fields.columns(2)
     if item.is_image and left.button(
         t("editor.media.alt_save"), key=f"{keys.EDITOR_MEDIA_ALT_SAVE}{item.id}"
