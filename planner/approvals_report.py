@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from planner import audit
 from planner.models import AuditEvent, Piece, Revision, User, utcnow
 from planner.permissions import require
-from planner.process import RULE_ACTIONS, check_period
+from planner.process import Override, check_period, overrides_in
 
 
 @dataclass(frozen=True)
@@ -33,19 +33,6 @@ class Approval:
 
 
 @dataclass(frozen=True)
-class RecordedOverride:
-    """A rule override from the audit log, with its justification."""
-
-    event_id: int
-    at: datetime
-    actor: str
-    object_type: str
-    object_id: str
-    justification: str
-    revision: int | None = None  # the version of the piece it was overridden for
-
-
-@dataclass(frozen=True)
 class ApprovalsReport:
     """What the audit report of one period holds."""
 
@@ -55,7 +42,7 @@ class ApprovalsReport:
     made_at: datetime
     made_by: str
     approvals: list[Approval]
-    overrides: list[RecordedOverride]
+    overrides: list[Override]
     chain: audit.ChainReport
 
 
@@ -97,16 +84,7 @@ def approvals_report(
         )
         for event, display_name, revision_title, piece_title in session.exec(query)
     ]
-    overrides = [
-        RecordedOverride(
-            e.id or 0, e.at, e.actor_name, e.object_type, e.object_id, e.note, e.version
-        )
-        for e in session.exec(
-            select(AuditEvent)
-            .where(col(AuditEvent.action).in_(RULE_ACTIONS), *in_period)
-            .order_by(col(AuditEvent.at), col(AuditEvent.id))
-        )
-    ]
+    overrides = overrides_in(session, since, until)
     chain = audit.verify(session, actor=actor, since=since, until=until)
     return ApprovalsReport(
         since=since,

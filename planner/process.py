@@ -156,8 +156,9 @@ class Review:
 
 @dataclass(frozen=True)
 class Override:
-    """A rule finding someone overrode, and why they say they could."""
+    """A rule finding someone overrode, and why they say they could (its audit event)."""
 
+    event_id: int
     at: datetime
     actor_name: str
     object_type: str
@@ -320,7 +321,7 @@ def process_report(
         states=_state_times(stays, in_period),
         reviewed=_reviewed(events, pieces, in_period),
         reviews=reviews,
-        overrides=_overrides(session, since, until),
+        overrides=overrides_in(session, since, until),
         post_problems=_post_problems(session, actor, since, until, now),
     )
 
@@ -494,7 +495,9 @@ def _reviewed(
     return reviewed
 
 
-def _overrides(session: Session, since: datetime, until: datetime) -> list[Override]:
+def overrides_in(session: Session, since: datetime, until: datetime) -> list[Override]:
+    """The rule overrides the audit log recorded from `since` until before `until`, in order
+    (callers check who may read them)."""
     query = (
         select(AuditEvent)
         .where(
@@ -505,7 +508,9 @@ def _overrides(session: Session, since: datetime, until: datetime) -> list[Overr
         .order_by(col(AuditEvent.at), col(AuditEvent.id))
     )
     return [
-        Override(e.at, e.actor_name, e.object_type, e.object_id, e.action, e.note, e.version)
+        Override(
+            e.id or 0, e.at, e.actor_name, e.object_type, e.object_id, e.action, e.note, e.version
+        )
         for e in session.exec(query)
     ]
 

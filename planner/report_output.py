@@ -200,7 +200,7 @@ def approvals_csv(report: ApprovalsReport, out: IO[str]) -> int:
         for a in report.approvals
     ]  # fmt: skip
     rows += [
-        ("override", o.event_id, o.at.isoformat(), format_local(o.at, tz), o.actor, "",
+        ("override", o.event_id, o.at.isoformat(), format_local(o.at, tz), o.actor_name, "",
          o.object_type, o.object_id, o.revision, "", o.justification)
         for o in report.overrides
     ]  # fmt: skip
@@ -440,7 +440,7 @@ def approvals_html(
     page.table(
         [page.t(k) for k in ("when", "who", "object", "revision", "justification", "event")],
         [
-            [page.when(o.at), o.actor, f"{o.object_type} {o.object_id}",
+            [page.when(o.at), o.actor_name, f"{o.object_type} {o.object_id}",
              "" if o.revision is None else o.revision, o.justification, o.event_id]
             for o in report.overrides
         ],

@@ -63,7 +63,7 @@ def test_the_report_names_approver_revision_and_the_revisions_own_title(world: W
     approved = [(a.approver, a.approver_name, a.piece_id, a.revision, a.title)
                 for a in report.approvals]  # fmt: skip
     assert approved == [("approver", "Approver", piece_id, 2, "Messe <2027>")]
-    assert [(o.actor, o.revision, o.justification) for o in report.overrides] == [
+    assert [(o.actor_name, o.revision, o.justification) for o in report.overrides] == [
         ("approver", 2, "rule 'Kein Sonntag' on all channels: Messe ist am Sonntag, =so gewollt")
     ]
     assert report.chain.intact and report.chain.events > 0
