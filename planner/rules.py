@@ -379,6 +379,27 @@ def _store(session: Session, rule: PublishingRule, spec: RuleSpec) -> None:
     session.add(rule)
 
 
+def _store_audited(
+    session: Session,
+    rule: PublishingRule,
+    spec: RuleSpec,
+    *,
+    actor: User,
+    action: str,
+    how: str = "",
+) -> None:
+    """Store `spec` in `rule` with one audit event ("rule: NAME" and `how` it came)."""
+    _store(session, rule, spec)
+    audit.record_change(
+        session,
+        rule,
+        actor=actor,
+        object_type="rule",
+        action=action,
+        note=f"rule: {spec.name}{how}",
+    )
+
+
 def _name_taken(session: Session, name: str, own_id: int | None) -> None:
     other = session.exec(select(PublishingRule.id).where(PublishingRule.name == name)).first()
     if other is not None and other != own_id:
@@ -394,15 +415,7 @@ def add_rule(session: Session, *, actor: User, data: Mapping[str, Any]) -> Publi
     _name_taken(session, spec.name, None)
     rule = PublishingRule(name=spec.name, kind=spec.kind, severity=spec.severity)
     with all_or_nothing(session):
-        _store(session, rule, spec)
-        audit.record_change(
-            session,
-            rule,
-            actor=actor,
-            object_type="rule",
-            action="create",
-            note=f"rule: {spec.name}",
-        )
+        _store_audited(session, rule, spec, actor=actor, action="create")
     return rule
 
 
@@ -423,15 +436,7 @@ def edit_rule(
     spec = checked_spec(merged)
     _name_taken(session, spec.name, rule.id)
     with all_or_nothing(session):
-        _store(session, rule, spec)
-        audit.record(
-            session,
-            actor=actor,
-            object_type="rule",
-            object_id=rule.id,
-            action="update",
-            note=f"rule: {spec.name}",
-        )
+        _store_audited(session, rule, spec, actor=actor, action="update")
     return rule
 
 
@@ -519,26 +524,10 @@ def import_rules(session: Session, *, actor: User, text: str) -> ImportResult:
             rule = existing.get(spec.name)
             if rule is None:
                 rule = PublishingRule(name=spec.name, kind=spec.kind, severity=spec.severity)
-                _store(session, rule, spec)
-                audit.record_change(
-                    session,
-                    rule,
-                    actor=actor,
-                    object_type="rule",
-                    action="create",
-                    note=f"rule: {spec.name} (imported)",
-                )
+                _store_audited(session, rule, spec, actor=actor, action="create", how=" (imported)")
                 added.append(spec.name)
             elif spec_of(rule) != spec:
-                _store(session, rule, spec)
-                audit.record(
-                    session,
-                    actor=actor,
-                    object_type="rule",
-                    object_id=rule.id,
-                    action="update",
-                    note=f"rule: {spec.name} (imported)",
-                )
+                _store_audited(session, rule, spec, actor=actor, action="update", how=" (imported)")
                 changed.append(spec.name)
     return ImportResult(added, changed)
 
