@@ -35,12 +35,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, cast
-from sqlalchemy import select as sa_select
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from planner import org_settings, planning, rule_checks
 from planner.errors import ValidationFailed
 from planner.models import (
+    Audience,
     AuditEvent,
     Channel,
     Department,
@@ -254,27 +254,19 @@ def check_period(since: datetime, until: datetime) -> None:
 
 
 def audience_of(idea: Idea, piece: Piece | None) -> int | None:
-    """The audience an idea was for: its own, else its piece's (None where none is named).
-
-    Reads an `audience_id` attribute where the models have one, so this works before and
-    after audiences exist; extend it here if audiences come to be stored otherwise.
-    """
-    own = getattr(idea, "audience_id", None)
-    if own is None and piece is not None:
-        own = getattr(piece, "audience_id", None)
-    return None if own is None else int(own)
+    """The audience an idea was for: its own, else its piece's (None where none is named)."""
+    if idea.audience_id is not None:
+        return idea.audience_id
+    return None if piece is None else piece.audience_id
 
 
 def audience_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
-    """The names of audiences by id, where an `audiences` table exists."""
+    """The names of audiences by id."""
     wanted = sorted(set(ids))
-    table = SQLModel.metadata.tables.get("audiences")
-    if not wanted or table is None:
+    if not wanted:
         return {}
-    rows = session.connection().execute(
-        sa_select(table.c.id, table.c.name).where(table.c.id.in_(wanted))
-    )
-    return {int(row.id): str(row.name) for row in rows}
+    rows = session.exec(select(Audience.id, Audience.name).where(col(Audience.id).in_(wanted)))
+    return {int(audience_id or 0): name for audience_id, name in rows}
 
 
 # --- the report -------------------------------------------------------------------------
