@@ -464,6 +464,61 @@ def require_no_blocking(
         raise ValidationFailed({"rules": _joined(blocking)})
 
 
+def findings_of_pieces(
+    session: Session, *, actor: User, pieces: Sequence[Piece]
+) -> dict[int, list[RuleFinding]]:
+    """What the content rules find in each piece's current content on the channels it has
+    a variant for or a post (not cancelled) on, by piece id: the same checks as
+    `piece_findings`, with rules, channels, posts, departments and overrides read once
+    for all pieces (a report over hundreds of pieces)."""
+    require(actor, "view_pieces")
+    rules = enabled_rules(session)
+    ids = sorted(p.id for p in pieces if p.id is not None)
+    if not rules or not ids:
+        return {}
+    channels = {c.id: c for c in session.exec(select(Channel))}
+    posted: dict[int, set[int]] = {}
+    waived: dict[tuple[int, int], set[tuple[int, int | None]]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        posts = select(Post.piece_id, Post.channel_id).where(
+            col(Post.piece_id).in_(chunk), Post.status != PostStatus.cancelled
+        )
+        for piece_id, channel_id in session.exec(posts):
+            posted.setdefault(piece_id, set()).add(channel_id)
+        overrides = select(
+            RuleOverride.piece_id,
+            RuleOverride.revision,
+            RuleOverride.rule_id,
+            RuleOverride.channel_id,
+        ).where(col(RuleOverride.piece_id).in_(chunk))
+        for piece_id, revision, rule_id, on_channel in session.exec(overrides):
+            waived.setdefault((piece_id, revision), set()).add((rule_id, on_channel))
+    idea_ids = sorted({p.idea_id for p in pieces if p.idea_id is not None})
+    departments: dict[int, str] = {}
+    for start in range(0, len(idea_ids), 500):
+        named = (
+            select(Idea.id, Department.name)
+            .join(Department, col(Idea.department_id) == Department.id)
+            .where(col(Idea.id).in_(idea_ids[start : start + 500]))
+        )
+        departments.update({int(i): n for i, n in session.exec(named) if i is not None})
+    found: dict[int, list[RuleFinding]] = {}
+    for piece in pieces:
+        if piece.id is None:
+            continue
+        on = {int(k) for k in piece.variants if k.isdigit()} | posted.get(piece.id, set())
+        department = departments.get(piece.idea_id) if piece.idea_id is not None else None
+        images = revision_images(session, piece)
+        over = waived.get((piece.id, piece.revision), set())
+        piece_found: list[RuleFinding] = []
+        for channel in sorted((channels[i] for i in on if i in channels), key=lambda c: c.name):
+            subject = _subject(piece, channel, piece, (), department)
+            piece_found += content_findings(subject, rules, images=images, overridden=over)
+        found[piece.id] = piece_found
+    return found
+
+
 # --- overrides ------------------------------------------------------------------------
 
 
