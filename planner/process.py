@@ -16,6 +16,10 @@ the posts' current state. A period is half-open, [since, until).
 - Approvals waiting past the target: reviews begun in the period that took (or, still
   open, have taken until now) more working days than the organisation's target.
 - Rule overrides (audit events `RULE_ACTIONS`) with their justification.
+- Rule findings: what the content rules find now in the current version of each piece
+  worked on in the period (an audit event in it, or updated in it), on the channels it
+  has a variant or a post on, counted per rule and severity; of the blocking ones, how
+  many an approver overrode.
 - Posts that failed, were missed or need a check in the period (from their audit events,
   with the reason recorded), and those held right now.
 
@@ -27,16 +31,16 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, cast
-from sqlalchemy import select as sa_select
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
-from planner import org_settings, planning
+from planner import org_settings, planning, rule_checks
 from planner.errors import ValidationFailed
 from planner.models import (
+    Audience,
     AuditEvent,
     Channel,
     Department,
@@ -50,6 +54,7 @@ from planner.models import (
     utcnow,
 )
 from planner.permissions import require
+from planner.rules import SEVERITIES
 from planner.workdays import working_days_elapsed
 
 # Audit actions of the publishing rules that a person overrode, with their justification.
@@ -168,6 +173,17 @@ class Override:
     revision: int | None = None  # the version of the piece it was overridden for
 
 
+@dataclass
+class FindingCount:
+    """One rule's findings of one severity in the pieces worked on in the period."""
+
+    rule: str
+    severity: str  # block, warn or info
+    findings: int = 0  # one per piece and channel
+    pieces: int = 0
+    overridden: int = 0  # of the blocking findings, those an approver overrode
+
+
 @dataclass(frozen=True)
 class PostProblem:
     """A post that failed, was missed, needs a check or is held, with the reason."""
@@ -203,6 +219,9 @@ class ProcessReport:
     reviews: list[Review]
     overrides: list[Override]
     post_problems: list[PostProblem]
+    # Pieces worked on in the period whose findings were counted, and the counts.
+    findings_checked: int = 0
+    findings: list[FindingCount] = field(default_factory=list)
 
     @property
     def late(self) -> list[Review]:
@@ -235,27 +254,19 @@ def check_period(since: datetime, until: datetime) -> None:
 
 
 def audience_of(idea: Idea, piece: Piece | None) -> int | None:
-    """The audience an idea was for: its own, else its piece's (None where none is named).
-
-    Reads an `audience_id` attribute where the models have one, so this works before and
-    after audiences exist; extend it here if audiences come to be stored otherwise.
-    """
-    own = getattr(idea, "audience_id", None)
-    if own is None and piece is not None:
-        own = getattr(piece, "audience_id", None)
-    return None if own is None else int(own)
+    """The audience an idea was for: its own, else its piece's (None where none is named)."""
+    if idea.audience_id is not None:
+        return idea.audience_id
+    return None if piece is None else piece.audience_id
 
 
 def audience_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
-    """The names of audiences by id, where an `audiences` table exists."""
+    """The names of audiences by id."""
     wanted = sorted(set(ids))
-    table = SQLModel.metadata.tables.get("audiences")
-    if not wanted or table is None:
+    if not wanted:
         return {}
-    rows = session.connection().execute(
-        sa_select(table.c.id, table.c.name).where(table.c.id.in_(wanted))
-    )
-    return {int(row.id): str(row.name) for row in rows}
+    rows = session.exec(select(Audience.id, Audience.name).where(col(Audience.id).in_(wanted)))
+    return {int(audience_id or 0): name for audience_id, name in rows}
 
 
 # --- the report -------------------------------------------------------------------------
@@ -286,8 +297,11 @@ def process_report(
         )
     )
     piece_ids = _pieces_touched(session, since, until)
+    worked_on = piece_ids | _pieces_updated(session, since, until)
     events = _piece_events(session, piece_ids)
     pieces = _pieces(session, piece_ids | _pieces_of_ideas(session, [i.id for i in ideas]))
+    worked = [pieces[i] for i in sorted(worked_on) if i in pieces]
+    worked += _pieces(session, worked_on - pieces.keys()).values()
     idea_ids = {p.idea_id for p in pieces.values() if p.idea_id is not None}
     idea_times = _idea_times(session, idea_ids)
     in_period = _within(since, until)
@@ -323,7 +337,29 @@ def process_report(
         reviews=reviews,
         overrides=overrides_in(session, since, until),
         post_problems=_post_problems(session, actor, since, until, now),
+        findings_checked=len(worked),
+        findings=finding_counts(
+            rule_checks.findings_of_pieces(session, actor=actor, pieces=worked)
+        ),
     )
+
+
+def finding_counts(found: Mapping[int, Sequence[rule_checks.RuleFinding]]) -> list[FindingCount]:
+    """Findings by piece counted per rule and severity (blocking first, then by rule)."""
+    counts: dict[tuple[str, str], FindingCount] = {}
+    for piece_found in found.values():
+        seen: set[tuple[str, str]] = set()
+        for finding in piece_found:
+            key = (finding.rule, finding.severity)
+            count = counts.setdefault(key, FindingCount(*key))
+            count.findings += 1
+            if finding.severity == "block" and finding.overridden:
+                count.overridden += 1
+            if key not in seen:
+                seen.add(key)
+                count.pieces += 1
+    rank = {s: n for n, s in enumerate(SEVERITIES)}
+    return sorted(counts.values(), key=lambda c: (rank.get(c.severity, 9), c.rule))
 
 
 InPeriod = Callable[[datetime], bool]
@@ -346,6 +382,14 @@ def _pieces_touched(session: Session, since: datetime, until: datetime) -> set[i
         .distinct()
     )
     return {int(v) for v in found if v.isdigit()}
+
+
+def _pieces_updated(session: Session, since: datetime, until: datetime) -> set[int]:
+    """Pieces last updated in the period."""
+    found = session.exec(
+        select(Piece.id).where(col(Piece.updated_at) >= since, col(Piece.updated_at) < until)
+    )
+    return {int(v) for v in found if v is not None}
 
 
 def _piece_events(session: Session, piece_ids: set[int]) -> dict[int, list[AuditEvent]]:

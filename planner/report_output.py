@@ -83,6 +83,17 @@ PROCESS_TEXTS: dict[str, str] = {
     "who": "Who",
     "object": "Object",
     "justification": "Justification",
+    "findings": "Rule findings",
+    "findings_summary": "What the content rules find now in the current version of the "
+    "{pieces} pieces worked on in the period (one finding per piece and channel).",
+    "rule": "Rule",
+    "severity": "Severity",
+    "severity.block": "blocks",
+    "severity.warn": "warns",
+    "severity.info": "informs",
+    "finding_count": "Findings",
+    "pieces": "Pieces",
+    "overridden": "Of them overridden",
     "posts": "Failed, held, missed and needs-check posts",
     "post": "Post",
     "channel": "Channel",
@@ -161,6 +172,14 @@ def process_csv(report: ProcessReport, out: IO[str]) -> int:
          "justification", o.justification)
         for o in report.overrides
     ]  # fmt: skip
+    rows.append(("rule_findings", "", "pieces_checked", report.findings_checked))
+    for f in report.findings:
+        rows += [
+            ("rule_findings", f.rule, f"{f.severity}_findings", f.findings),
+            ("rule_findings", f.rule, f"{f.severity}_pieces", f.pieces),
+        ]
+        if f.severity == "block":
+            rows.append(("rule_findings", f.rule, "block_overridden", f.overridden))
     rows += [
         ("post_problems", f"post {p.post_id} ({p.channel}): {p.title}", p.state, p.reason)
         for p in report.post_problems
@@ -395,6 +414,16 @@ def process_html(
             [page.when(o.at), o.actor_name, f"{o.object_type} {o.object_id}",
              o.justification]
             for o in report.overrides
+        ],
+    )  # fmt: skip
+    page.heading(2, page.t("findings"))
+    page.para(page.t("findings_summary", pieces=report.findings_checked))
+    page.table(
+        [page.t(k) for k in ("rule", "severity", "finding_count", "pieces", "overridden")],
+        [
+            [f.rule, page.texts.get(f"severity.{f.severity}", f.severity), f.findings, f.pieces,
+             f.overridden if f.severity == "block" else ""]
+            for f in report.findings
         ],
     )  # fmt: skip
     page.heading(2, page.t("posts"))

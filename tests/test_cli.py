@@ -20,7 +20,8 @@ from planner.config import REPO_ROOT
 from planner.db import session_scope
 from planner.models import Post, PostStatus
 
-ADMIN_PW = "admin-password-123"
+# Made per run: no password is written into the tests.
+ADMIN_PW = f"admin-{token_hex(8)}"
 
 
 class Cli:

@@ -8,9 +8,9 @@ import io
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from planner import audit, org_settings, process, report_output
+from planner import audiences, audit, org_settings, process, report_output
 from planner.errors import PermissionDenied, ValidationFailed
 from planner.models import Channel, Idea, IdeaStatus, Piece, PieceStatus, Post, PostStatus, User
 from planner.planning import HoldReason
@@ -189,6 +189,30 @@ def history(world: World) -> World:
     _events(s, ed, "post", old, [(utc(2026, 5, 28, 8), "fail", "publishing", "failed", "alt")])
     s.commit()
     return world
+
+
+def test_ideas_count_by_the_audience_they_or_their_piece_name(history: World) -> None:
+    s = history.session
+    customers = audiences.create_audience(s, actor=history.admin, name="Endkunden")
+    trainees = audiences.create_audience(s, actor=history.admin, name="Azubis")
+    idea = s.exec(select(Idea).where(Idea.title == "Idee vom 01.06.")).one()
+    idea.audience_id = customers.id  # the idea names its audience
+    piece = s.exec(select(Piece).where(Piece.title == "Azubi-Tag")).one()
+    piece.audience_id = trainees.id  # only the piece does: its idea counts there
+    s.commit()
+
+    report = process.process_report(s, actor=history.editor, since=SINCE, until=UNTIL, now=NOW)
+
+    assert report.by_audience is not None
+    assert [
+        (c.name, c.submitted, c.accepted, c.rejected, c.merged, c.open) for c in report.by_audience
+    ] == [
+        ("Endkunden", 1, 1, 0, 0, 0),
+        ("Azubis", 1, 1, 0, 0, 0),
+        # The other six ideas of June name none: Marketing's third accepted and its
+        # rejected one, HR's two rejected, merged and open ones.
+        ("", 6, 1, 3, 1, 1),
+    ]
 
 
 def test_the_process_figures_of_a_hand_built_month(history: World) -> None:

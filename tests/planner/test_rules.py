@@ -11,7 +11,17 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from planner import audit, channels, ideas, pieces, planning, publishing, rule_checks, rules
+from planner import (
+    audiences,
+    audit,
+    channels,
+    ideas,
+    pieces,
+    planning,
+    publishing,
+    rule_checks,
+    rules,
+)
 from planner.errors import FourEyesViolation, Message, ValidationFailed
 from planner.models import AuditEvent, Channel, Piece, Post, PostStatus, PublishingRule
 from planner.publishing import EngineSettings
@@ -261,10 +271,20 @@ def test_scopes_narrow_a_rule_to_channels_departments_campaigns_and_audiences(
     )
     campaign = _piece(world, "Gratis Kaffee", channel=blog, campaign="Aktion")
 
-    # Pieces have no audience yet: that part of a scope is skipped, so "Nur Azubis" applies.
-    assert [f[0] for f in _findings(world, from_hr, feed)] == ["Nur Azubis", "Nur Feed", "Nur HR"]
-    assert [f[0] for f in _findings(world, from_hr, blog)] == ["Nur Azubis", "Nur HR"]
-    assert [f[0] for f in _findings(world, campaign, blog)] == ["Nur Aktion", "Nur Azubis"]
+    # A rule for an audience applies only to pieces for that audience.
+    assert [f[0] for f in _findings(world, from_hr, feed)] == ["Nur Feed", "Nur HR"]
+    assert [f[0] for f in _findings(world, from_hr, blog)] == ["Nur HR"]
+    assert [f[0] for f in _findings(world, campaign, blog)] == ["Nur Aktion"]
+    audiences.create_audience(world.session, actor=world.admin, name="Azubis")
+    audiences.create_audience(world.session, actor=world.admin, name="Kunden")
+    for_trainees = audiences.set_piece_audience(
+        world.session, actor=world.editor, piece_id=campaign.id or 0, audience="Azubis"
+    )
+    audiences.set_piece_audience(
+        world.session, actor=world.editor, piece_id=from_hr.id or 0, audience="Kunden"
+    )
+    assert [f[0] for f in _findings(world, for_trainees, blog)] == ["Nur Aktion", "Nur Azubis"]
+    assert [f[0] for f in _findings(world, from_hr, blog)] == ["Nur HR"]
     rule = world.session.exec(
         select(PublishingRule).where(PublishingRule.name == "Nur Azubis")
     ).one()

@@ -289,6 +289,21 @@ def _exceptions(report: process.ProcessReport, user: User) -> None:
         ],
         empty=t("process.empty"),
     )
+    st.subheader(t("process.findings"))
+    st.text(t("process.findings_note", count=report.findings_checked))
+    tables.table(
+        [
+            {
+                t("process.col.rule"): f.rule,
+                t("process.col.severity"): t(f"rules.severity.{f.severity}"),
+                t("process.col.findings"): f.findings,
+                t("process.col.pieces"): f.pieces,
+                t("process.col.overridden"): str(f.overridden) if f.severity == "block" else "",
+            }
+            for f in report.findings
+        ],
+        empty=t("process.empty"),
+    )
     st.subheader(t("process.posts"))
     tables.table(
         [

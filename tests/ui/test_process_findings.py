@@ -1,0 +1,87 @@
+"""'Process': the rule findings of the pieces worked on in the period, in both languages."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session
+
+from planner import channels, pieces, rules, users
+from planner.db import make_engine
+from planner.ui import keys
+from tests.ui.conftest import PASSWORD, open_page, sign_in
+
+
+@pytest.fixture
+def with_findings(database: str) -> str:
+    """A piece written today on channel Feed with a forbidden term and three hashtags."""
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        admin, editor = users.get_user(s, "admin"), users.get_user(s, "ed")
+        feed = channels.create_channel(s, actor=admin, kind="recording", name="Feed", settings={})
+        piece = pieces.create_piece(
+            s, actor=editor, data={"title": "Tarif", "body": "Der garantiert beste Tarif."}
+        )
+        assert piece.id is not None and feed.id is not None
+        pieces.edit_piece(
+            s,
+            actor=editor,
+            piece_id=piece.id,
+            expected_revision=1,
+            data={"variants": {feed.id: "Der garantiert beste Tarif #a #b #c"}},
+        )
+        rules.add_rule(
+            s,
+            actor=admin,
+            data={"name": "Keine Garantien", "kind": "forbidden_terms",
+                  "settings": {"terms": ["garantiert"]},
+                  "message": {"de": "Wir versprechen nichts.", "en": "We promise nothing."}},
+        )  # fmt: skip
+        rules.add_rule(
+            s,
+            actor=admin,
+            data={"name": "Wenige Hashtags", "kind": "max_hashtags", "severity": "warn",
+                  "settings": {"max": 1},
+                  "message": {"de": "Ein Hashtag.", "en": "One hashtag."}},
+        )  # fmt: skip
+    engine.dispose()
+    return database
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading", "note", "columns", "severities"),
+    [
+        (
+            "en",
+            "Rule findings",
+            "What the content rules find now in the current version of the 1 pieces",
+            ["Rule", "Severity", "Findings", "Pieces", "Of them overridden"],
+            ["blocks", "warns"],
+        ),
+        (
+            "de",
+            "Befunde der Regeln",
+            "Was die Inhaltsregeln jetzt in der aktuellen Version der 1 Beiträge finden",
+            ["Regel", "Stufe", "Befunde", "Beiträge", "Davon aufgehoben"],
+            ["sperrt", "warnt"],
+        ),
+    ],
+)
+def test_the_page_counts_the_findings_per_rule_and_severity(
+    with_findings: str,
+    lang: str,
+    heading: str,
+    note: str,
+    columns: list[str],
+    severities: list[str],
+) -> None:
+    at = sign_in("admin", PASSWORD)
+    at.selectbox(key=keys.LANGUAGE).select(lang).run()
+    at = open_page(at, "process")
+    assert not at.exception
+    assert heading in [h.value for h in at.subheader]
+    assert any(t.value.startswith(note) for t in at.main.text)
+    table = next(d.value for d in at.dataframe if list(d.value.columns) == columns)
+    assert list(table[columns[0]]) == ["Keine Garantien", "Wenige Hashtags"]
+    assert list(table[columns[1]]) == severities
+    assert list(table[columns[2]]) == [1, 1]
+    assert list(table[columns[4]]) == ["0", ""]
