@@ -812,16 +812,21 @@ def time_findings(
 
 
 def taken_instants(
-    session: Session, channel_id: int, *, around: datetime, exclude: Sequence[int] = ()
+    session: Session,
+    channel_id: int,
+    *,
+    around: datetime,
+    exclude: Sequence[int] = (),
+    until: datetime | None = None,
 ) -> list[datetime]:
-    """When the channel's other posts (planned or out) go or went out, within two days
-    of `around` (what caps and spacing count)."""
+    """When the channel's other posts (planned or out) go or went out, from two days
+    before `around` to `until` (default: 40 days after; what caps and spacing count)."""
     instant = func.coalesce(col(Post.published_at), col(Post.publish_at))
     query = select(instant).where(
         Post.channel_id == channel_id,
         col(Post.status).in_(_OCCUPYING),
         instant >= around - timedelta(days=2),
-        instant < around + timedelta(days=40),
+        instant < (until or around + timedelta(days=40)),
     )
     if exclude:
         query = query.where(col(Post.id).not_in(list(exclude)))
@@ -876,6 +881,50 @@ def planning_findings(
     taken = taken_instants(session, channel.id, around=at, exclude=exclude)
     found += time_findings(subject, rules, at=at, taken=taken, tz_name=org_zone(session))
     return found
+
+
+@dataclass(frozen=True)
+class RefusedTime:
+    """An instant a blocking time rule refuses: the rules' message, naming the next
+    allowed time (`until`), at which the engine would let the post out instead."""
+
+    at: datetime
+    message: Message
+    until: datetime
+
+
+def refused_times(
+    session: Session,
+    *,
+    actor: User,
+    piece: Piece,
+    channel: Channel,
+    instants: Sequence[datetime],
+    exclude: Sequence[int] = (),
+) -> list[RefusedTime]:
+    """Those of `instants` (posts of `piece` on `channel`, e.g. a series' occurrences)
+    that a blocking time rule refuses, by time; each counts the channel's other posts
+    (but those in `exclude`) and the other `instants` for caps and spacing."""
+    require(actor, "view_pieces")
+    if not instants:
+        return []
+    rules = enabled_rules(session)
+    subject = subject_of(session, piece, channel)
+    assert channel.id is not None
+    first, last = min(instants), max(instants)
+    stored = taken_instants(
+        session, channel.id, around=first, exclude=exclude, until=last + timedelta(days=2)
+    )
+    tz_name = org_zone(session)
+    refused = []
+    for at in sorted(instants):
+        taken = sorted([*stored, *(i for i in instants if i != at)])
+        found = time_findings(subject, rules, at=at, taken=taken, tz_name=tz_name)
+        message = blocking_message(found)
+        slot = next((f.slot for f in found if f.blocks and f.slot is not None), None)
+        if message is not None and slot is not None:
+            refused.append(RefusedTime(at=at, message=message, until=slot))
+    return refused
 
 
 def blocking_message(findings: Sequence[RuleFinding]) -> Message | None:

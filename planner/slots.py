@@ -392,3 +392,33 @@ def series_off_plan(session: Session, *, actor: User, series_id: int) -> list[da
     return off_plan(
         session, channel_id=series.channel_id, instants=planning.occurrences(series, start, end)
     )
+
+
+def series_rule_holds(
+    session: Session, *, actor: User, series_id: int
+) -> list[rule_checks.RefusedTime]:
+    """The occurrences of a series (all of them) that a blocking time rule (quiet hours,
+    a daily cap, spacing) refuses, by time, with the rules' message and the next allowed
+    time: the series is kept, and the engine holds those posts until then."""
+    require(actor, "view_pieces")
+    series = session.get(Series, series_id)
+    if series is None:
+        raise NotFound("series", series_id)
+    piece = session.get(Piece, series.piece_id)
+    channel = session.get(Channel, series.channel_id)
+    assert piece is not None and channel is not None
+    start = to_utc(series.local_start, series.timezone, fold="earlier")
+    end = start + timedelta(days=366 * (planning.MAX_SERIES_YEARS + 1))
+    own = [
+        post_id
+        for post_id in session.exec(select(Post.id).where(Post.series_id == series.id))
+        if post_id is not None
+    ]
+    return rule_checks.refused_times(
+        session,
+        actor=actor,
+        piece=piece,
+        channel=channel,
+        instants=planning.occurrences(series, start, end),
+        exclude=own,
+    )

@@ -1,5 +1,6 @@
 """The command line of audiences and publishing slots: `audiences ...`, `slots ...`,
-`plan queue`, and the off-plan warnings of `plan series` and `plan import`."""
+`plan queue`, the off-plan warnings of `plan series` and `plan import`, and the posts of a
+new series a publishing rule holds."""
 
 from __future__ import annotations
 
@@ -130,3 +131,24 @@ def test_an_editor_names_a_pieces_audience(run: Cli) -> None:
     assert run.ok("audiences", "assign", "1", "", "--as", "ed") == "piece 1 is for no audience\n"
     code, _out, err = run("audiences", "assign", "1", "Presse", "--as", "ed")
     assert code == 1 and "audience 'Presse' not found (known: Endkunden)" in err
+
+
+def test_a_series_names_the_posts_a_quiet_sunday_holds(run: Cli) -> None:
+    run.ok(
+        "rules", "add", "Sonntagsruhe", "--kind", "quiet_hours", "--severity", "block",
+        "--settings", "{days: [sunday]}", "--message-de", "Sonntags nicht",
+        "--message-en", "Not on Sundays", "--as", "boss",
+    )  # fmt: skip
+    _piece(run)
+    out = run.ok(
+        "plan", "series", "1", "Blog", "--rule", "FREQ=DAILY;COUNT=10",
+        "--start", "2027-03-26 09:00", "--tz", "Europe/Berlin", "--as", "ed",
+    )  # fmt: skip
+    assert out.splitlines()[1:] == [
+        "warning: 2 post(s) of the series are refused by a publishing rule at their time; "
+        "the engine holds each until the time allowed:",
+        "  2027-03-28 09:00 CEST: rule 'Sonntagsruhe' on channel 'Blog': Not on Sundays "
+        "(quiet time on this channel; next allowed: 2027-03-29 00:00 CEST)",
+        "  2027-04-04 09:00 CEST: rule 'Sonntagsruhe' on channel 'Blog': Not on Sundays "
+        "(quiet time on this channel; next allowed: 2027-04-05 00:00 CEST)",
+    ]

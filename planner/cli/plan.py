@@ -166,6 +166,15 @@ def cmd_plan_series(session: Session, actor: User, args: argparse.Namespace) -> 
             f"\nwarning: {len(off)} post(s) of the series are not at the channel's publishing "
             f"slots: {times}{more}"
         )
+    held = slots.series_rule_holds(session, actor=actor, series_id=series.id)
+    if held:
+        said += (
+            f"\nwarning: {len(held)} post(s) of the series are refused by a publishing rule "
+            "at their time; the engine holds each until the time allowed:"
+        )
+        said += "".join(f"\n  {format_local(h.at, series.timezone)}: {h.message}" for h in held[:5])
+        if len(held) > 5:
+            said += f"\n  and {len(held) - 5} more"
     return said
 
 

@@ -241,6 +241,7 @@ SLOTS_SAVE = "slots_save"
 SLOTS_DONE = "slots_done"
 SLOTS_QUEUE = "slots_queue"
 SLOTS_OFF_PLAN = "slots_off_plan"
+SLOTS_RULE_HOLDS = "slots_rule_holds"
 
 # rules (admins)
 RULES_DONE = "rules_done"

@@ -79,7 +79,8 @@ def queue_button(
 
 
 def remember_series(session: Session, user: User, series_id: int | None) -> None:
-    """Keep, for the next run, a warning about a new series' posts off the slot plan."""
+    """Keep, for the next run, warnings about a new series' posts off the slot plan and
+    those a blocking time rule refuses (each with the next allowed time)."""
     if series_id is None:
         return
     off = slots.series_off_plan(session, actor=user, series_id=series_id)
@@ -88,10 +89,20 @@ def remember_series(session: Session, user: User, series_id: int | None) -> None
         st.session_state[keys.SLOTS_OFF_PLAN] = state.t(
             "slots.series_off_plan", count=len(off), when=shown
         )
+    held = slots.series_rule_holds(session, actor=user, series_id=series_id)
+    if held:
+        which = "; ".join(
+            f"{state.when(h.at, user.timezone)}: {moves.message(h.message)}" for h in held[:5]
+        )
+        more = state.t("slots.series_more", count=len(held) - 5) if len(held) > 5 else ""
+        st.session_state[keys.SLOTS_RULE_HOLDS] = state.t(
+            "slots.series_rule_holds", count=len(held), which=which + more
+        )
 
 
 def show_warning() -> None:
-    """Show, once, the off-plan warning a previous run left."""
-    warning = st.session_state.pop(keys.SLOTS_OFF_PLAN, None)
-    if warning:
-        st.warning(warning)
+    """Show, once, the off-plan and rule warnings a previous run left."""
+    for key in (keys.SLOTS_OFF_PLAN, keys.SLOTS_RULE_HOLDS):
+        warning = st.session_state.pop(key, None)
+        if warning:
+            st.warning(warning)

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from planner import channels, ideas, pieces, planning, users
+from planner import channels, ideas, pieces, planning, rules, users
 from planner.db import make_engine
 from planner.models import PostStatus
+from planner.rules import WEEKDAYS
 from planner.timezones import zone
 from planner.ui import keys
 from planner.ui.i18n import translate
@@ -271,6 +272,53 @@ def test_a_weekly_series_puts_its_posts_on_the_calendar(database: str) -> None:
         f"{start + timedelta(weeks=w):%d %b %Y} 08:00 {start + timedelta(weeks=w):%Z}"
         for w in range(3)
     ]
+
+
+@pytest.mark.parametrize("username", ["ed", "admin"])  # English, German
+def test_a_series_form_names_the_posts_a_quiet_day_holds(database: str, username: str) -> None:
+    ids = _setup(database)
+    start = _in_days(1, hour=8)
+    engine = make_engine(database)
+    with Session(engine) as s:
+        rules.add_rule(
+            s,
+            actor=users.get_user(s, "admin"),
+            data={
+                "name": "Ruhetag",
+                "kind": "quiet_hours",
+                "severity": "block",
+                "message": {"de": "Heute nicht", "en": "Not today"},
+                "settings": {"days": [WEEKDAYS[start.weekday()]]},
+            },
+        )
+    engine.dispose()
+    at = open_page(sign_in(username, PASSWORD), "calendar")
+    at.selectbox(key=keys.CAL_PLAN_PIECE).set_value(ids["other_piece"])
+    at.selectbox(key=keys.CAL_PLAN_CHANNEL).set_value(ids["intranet"])
+    at.text_input(key=keys.CAL_SERIES_START).input(f"{start:%Y-%m-%d} 08:00")
+    at.number_input(key=keys.CAL_SERIES_COUNT).set_value(2)
+    at.button(key=keys.CAL_SERIES_BUTTON).click().run()
+    assert not at.exception
+    days = [start, start + timedelta(weeks=1)]  # both on the quiet weekday, held a day
+    nexts = [(d + timedelta(days=1)).replace(hour=0) for d in days]
+    if username == "ed":
+        held = [
+            f"{d:%d %b %Y} 08:00 {d:%Z}: rule 'Ruhetag' on channel 'Intranet': Not today "
+            f"(quiet time on this channel; next allowed: {n:%Y-%m-%d} 00:00 {n:%Z})"
+            for d, n in zip(days, nexts, strict=True)
+        ]
+        said = "2 posts of the series are refused by a publishing rule at their time; "
+        said += "each is held until the time allowed: "
+    else:
+        held = [
+            f"{d:%d.%m.%Y} 08:00 {d:%Z}: Regel „Ruhetag“ auf dem Kanal „Intranet“: Heute nicht "
+            f"(Ruhezeit auf diesem Kanal; frühestens erlaubt: {n:%d.%m.%Y} 00:00 Uhr)"
+            for d, n in zip(days, nexts, strict=True)
+        ]
+        said = "Eine Regel lässt 2 Posts der Serie zu ihrer Zeit nicht zu; sie werden bis zur "
+        said += "erlaubten Zeit zurückgehalten: "
+    assert [w.value for w in at.warning] == [said + "; ".join(held)]
+    assert len(at.success) == 1  # the series is created all the same
 
 
 def test_month_view_counts_days_marks_crowded_and_empty_ones_in_german(database: str) -> None:
