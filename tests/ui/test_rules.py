@@ -68,6 +68,39 @@ def test_adding_a_rule_names_a_wrong_setting_in_german_and_keeps_what_was_typed(
     ]
 
 
+def test_a_rules_severity_settings_and_messages_are_changed_on_the_page(database: str) -> None:
+    at = open_page(sign_in("admin", PASSWORD), "rules")
+    at.text_input(key=keys.RULES_NAME).input("Hashtags")
+    at.selectbox(key=keys.RULES_KIND).select("max_hashtags")
+    at.text_area(key=keys.RULES_SETTINGS).input("max: 3")
+    at.text_area(key=keys.RULES_MESSAGE_DE).input("Höchstens drei Hashtags.")
+    at.text_area(key=keys.RULES_MESSAGE_EN).input("At most three hashtags.")
+    at.button(key=keys.RULES_ADD).click().run()
+    rule_id = 1
+    settings = at.text_area(key=f"{keys.RULES_EDIT_SETTINGS}{rule_id}")
+    assert settings.value == "max: 3\n"  # the stored settings, as YAML
+
+    settings.input("max: viele")
+    at.button(key=keys.RULES_EDIT_SAVE).click().run()
+    assert [e.value for e in at.error] == [
+        "Einstellungen (YAML): „max“ muss eine ganze Zahl ab 0 sein, nicht „viele“."
+    ]
+    assert at.dataframe[0].value["Hinweis"].tolist() == ["Höchstens drei Hashtags."]
+
+    at.selectbox(key=f"{keys.RULES_EDIT_SEVERITY}{rule_id}").select("warn")
+    at.text_area(key=f"{keys.RULES_EDIT_SETTINGS}{rule_id}").input("max: 5")
+    at.text_area(key=f"{keys.RULES_EDIT_MESSAGE_DE}{rule_id}").input("Höchstens fünf Hashtags.")
+    at.button(key=keys.RULES_EDIT_SAVE).click().run()
+
+    assert [s.value for s in at.success] == ["Die Regel Hashtags wurde geändert."]
+    row = at.dataframe[0].value.to_dict("records")[0]
+    assert (row["Stufe"], row["Hinweis"]) == ("warnt", "Höchstens fünf Hashtags.")
+    assert at.text_area(key=f"{keys.RULES_EDIT_SETTINGS}{rule_id}").value == "max: 5\n"
+    assert at.text_area(key=f"{keys.RULES_EDIT_MESSAGE_EN}{rule_id}").value == (
+        "At most three hashtags."
+    )
+
+
 def test_the_rules_page_speaks_english(database: str) -> None:
     engine = make_engine(database)
     with Session(engine) as s:

@@ -71,6 +71,56 @@ def _toggle(session: Session, actor: User, found: list[PublishingRule]) -> None:
         done = "rules.enabled" if changed.enabled else "rules.disabled"
         st.session_state[keys.RULES_DONE] = t(done, name=changed.name)
         st.rerun()
+    _edit(session, actor, rule)
+
+
+def _edit(session: Session, actor: User, rule: PublishingRule) -> None:
+    """The picked rule's severity, settings and messages, changed in place."""
+    t = state.t
+    spec = rules.spec_of(rule)
+    fields = (
+        keys.RULES_EDIT_SEVERITY,
+        keys.RULES_EDIT_SETTINGS,
+        keys.RULES_EDIT_MESSAGE_DE,
+        keys.RULES_EDIT_MESSAGE_EN,
+    )
+    severity, settings, message_de, message_en = (f"{key}{rule.id}" for key in fields)
+    shown = (
+        yaml.safe_dump(spec.settings, allow_unicode=True, sort_keys=True) if spec.settings else ""
+    )
+    st.subheader(t("rules.edit_heading", name=rule.name))
+    with st.form(keys.RULES_EDIT_FORM):
+        st.selectbox(
+            t("rules.field.severity"),
+            options=list(rules.SEVERITIES),
+            index=list(rules.SEVERITIES).index(spec.severity),
+            format_func=lambda value: t(f"rules.severity.{value}"),
+            key=severity,
+        )
+        st.text_area(
+            t("rules.field.settings"), value=shown, key=settings, help=t("rules.settings_help")
+        )
+        st.text_area(t("rules.field.message_de"), value=spec.message_de, key=message_de)
+        st.text_area(t("rules.field.message_en"), value=spec.message_en, key=message_en)
+        slot = st.empty()
+        saved = st.form_submit_button(t("rules.save"), key=keys.RULES_EDIT_SAVE)
+    if not saved:
+        return
+    get = st.session_state.get
+    changes = {
+        "severity": get(severity),
+        "settings": _settings(str(get(settings, ""))),
+        "message": {"de": get(message_de, ""), "en": get(message_en, "")},
+    }
+    try:
+        changed = rules.edit_rule(session, actor=actor, ref=rule.id or 0, changes=changes)
+    except ValidationFailed as err:
+        slot.error(_problems(err))
+        return
+    for key in (severity, settings, message_de, message_en):
+        st.session_state.pop(key, None)  # drawn again from the stored rule
+    st.session_state[keys.RULES_DONE] = t("rules.saved", name=changed.name)
+    st.rerun()
 
 
 def _problems(err: ValidationFailed) -> str:
