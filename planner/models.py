@@ -564,3 +564,24 @@ class RuleOverride(SQLModel, table=True):
     justification: str = Field(sa_type=Text)
     approver_id: int = Field(foreign_key="users.id")
     created_at: datetime = _created()
+
+
+class MetricSnapshot(SQLModel, table=True):
+    """A published post's interaction figures as its channel reported them at one instant.
+
+    The five counts are the planner's normalised schema; a figure the network does not
+    give stays None (not 0). `raw` keeps the channel's answer as it came.
+    """
+
+    __tablename__ = "metric_snapshots"
+    __table_args__ = (Index("ix_metric_snapshots_post_id_collected_at", "post_id", "collected_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="posts.id")
+    collected_at: datetime = _created()
+    impressions: int | None = None
+    reactions: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+    link_clicks: int | None = None
+    raw: dict[str, Any] = Field(default_factory=dict, sa_type=json_type())

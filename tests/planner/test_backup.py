@@ -41,6 +41,7 @@ from planner.models import (
     FormSubmission,
     Idea,
     MediaFile,
+    MetricSnapshot,
     Notification,
     NotificationPreference,
     Piece,
@@ -126,6 +127,7 @@ def _fill(session: Session) -> User:
         users.authenticate(session, username=admin.username, password="falsch", client="10.0.0.9")
     post_id = session.exec(select(func.min(Post.id))).one()
     session.add(PublishAttempt(post_id=post_id, worker="w1", outcome="failed", error="503"))
+    session.add(MetricSnapshot(post_id=post_id, reactions=4, raw={"favourites_count": 4}))
     session.add(WorkerHeartbeat(worker_id="w1", hostname="host", pid=4242, published=3))
     assert admin.id is not None
     session.add(FormSubmission(token="t" * 43, user_id=admin.id, action="idea", object_id=1))
