@@ -74,8 +74,8 @@ def test_an_admin_adds_changes_and_removes_an_audience_in_german(database: str) 
     at.checkbox(key=keys.AUDIENCES_REMOVE_CONFIRM).check()
     at.button(key=keys.AUDIENCES_REMOVE).click().run()
     assert [s.value for s in at.success] == [
-        "Die Zielgruppe Privatkunden wurde entfernt "
-        "(1 Ideen und Beiträge gehören nicht mehr zu ihr)."
+        "Die Zielgruppe Privatkunden wurde entfernt. "
+        "Ideen und Beiträge, die nicht mehr zu ihr gehören: 1."
     ]
     assert list(at.dataframe[0].value["Zielgruppe"]) == ["Fachpresse", "Installateure"]
 
