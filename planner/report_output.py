@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import csv
 import html
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, time, timedelta
 from typing import IO
 
 from planner.approvals_report import ApprovalsReport
 from planner.csvio import cell
+from planner.planning import Hold
 from planner.process import CYCLES, IdeaCounts, ProcessReport, Spread
 from planner.timezones import format_local, to_local
 
@@ -332,9 +333,14 @@ def _period(page: _Page, since: datetime, until: datetime, made: datetime) -> No
 
 
 def process_html(
-    report: ProcessReport, *, texts: Mapping[str, str] | None = None, lang: str = "en"
+    report: ProcessReport,
+    *,
+    texts: Mapping[str, str] | None = None,
+    lang: str = "en",
+    describe_hold: Callable[[Hold], str] | None = None,
 ) -> str:
-    """The process report as one printable HTML page (texts: `PROCESS_TEXTS` keys)."""
+    """The process report as one printable HTML page (texts: `PROCESS_TEXTS` keys; a held
+    post's reason as `describe_hold` words it, in English when it is not given)."""
     page = _Page(texts or {}, PROCESS_TEXTS, report.timezone)
     _period(page, report.since, report.until, report.made_at)
 
@@ -431,8 +437,8 @@ def process_html(
         [page.t(k) for k in ("when", "post", "channel", "piece", "post_state", "reason")],
         [
             [page.when(p.at), f"#{p.post_id}", p.channel, p.title,
-             page.t(f"post_state.{p.state}"), page.texts.get(f"hold.{p.hold.name}", p.reason)
-             if p.hold else p.reason]
+             page.t(f"post_state.{p.state}"),
+             describe_hold(p.hold) if p.hold and describe_hold else p.reason]
             for p in report.post_problems
         ],
     )  # fmt: skip

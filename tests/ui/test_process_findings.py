@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
 import pytest
 from sqlmodel import Session
 
 from planner import channels, pieces, rules, users
 from planner.db import make_engine
+from planner.models import Post, Role, utcnow
 from planner.ui import keys
-from tests.ui.conftest import PASSWORD, open_page, sign_in
+from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
 
 
 @pytest.fixture
@@ -85,3 +90,44 @@ def test_the_page_counts_the_findings_per_rule_and_severity(
     assert list(table[columns[1]]) == severities
     assert list(table[columns[2]]) == [1, 1]
     assert list(table[columns[4]]) == ["0", ""]
+
+
+@pytest.fixture
+def held_by_rule(database: str) -> str:
+    """An approved piece whose post was due an hour ago; a blocking rule added after the
+    approval finds a forbidden term in it, so the engine holds the post."""
+    add_user(database, "anna", Role.approver.value)
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        admin, editor = users.get_user(s, "admin"), users.get_user(s, "ed")
+        feed = channels.create_channel(s, actor=admin, kind="recording", name="Feed", settings={})
+        piece = pieces.create_piece(
+            s, actor=editor, data={"title": "Tarif", "body": "Der garantiert beste Tarif."}
+        )
+        assert piece.id is not None and feed.id is not None and editor.id is not None
+        pieces.submit_piece(s, actor=editor, piece_id=piece.id)
+        pieces.approve_piece(s, actor=users.get_user(s, "anna"), piece_id=piece.id, revision=1)
+        s.add(Post(piece_id=piece.id, channel_id=feed.id, created_by_id=editor.id,
+                   publish_at=utcnow() - timedelta(hours=1)))  # fmt: skip
+        s.commit()
+        rules.add_rule(
+            s,
+            actor=admin,
+            data={"name": "Keine Garantien", "kind": "forbidden_terms",
+                  "settings": {"terms": ["garantiert"]},
+                  "message": {"de": "Wir versprechen nichts.", "en": "We promise nothing."}},
+        )  # fmt: skip
+    engine.dispose()
+    return database
+
+
+def test_the_german_download_names_a_rules_hold_in_german(
+    held_by_rule: str, exports: list[Callable[[], Any]]
+) -> None:
+    at = open_page(sign_in("admin", PASSWORD), "process")
+    assert not at.exception
+    process_html = exports[-3]()  # process CSV, process HTML, approvals CSV, approvals HTML
+    assert '<html lang="de">' in process_html
+    assert "eine Veröffentlichungsregel: " in process_html
+    assert "Wir versprechen nichts." in process_html
+    assert "held by a publishing rule" not in process_html

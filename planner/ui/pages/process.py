@@ -3,8 +3,9 @@ reports to download (the approvals report for audits: admins)."""
 
 from __future__ import annotations
 
+import functools
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 
 import streamlit as st
@@ -14,7 +15,6 @@ from sqlmodel import Session
 from planner import approvals_report, process, report_output
 from planner.models import User, utcnow
 from planner.permissions import can
-from planner.planning import HoldReason
 from planner.timezones import parse_day_bound, to_local
 from planner.ui import access, keys, state, tables
 from planner.ui.i18n import hold_text
@@ -45,10 +45,9 @@ def _rate(value: float | None) -> str:
     return (text.replace(".", ",") if state.lang() == "de" else text) + " %"
 
 
-def _texts(prefix: str, defaults: Mapping[str, str], extra: Sequence[str] = ()) -> dict[str, str]:
+def _texts(prefix: str, defaults: Mapping[str, str]) -> dict[str, str]:
     """The texts of a downloaded report in the session's language."""
-    texts = {key: state.t(f"report.{prefix}.{key}") for key in defaults}
-    return texts | {key: state.t(key) for key in extra}
+    return {key: state.t(f"report.{prefix}.{key}") for key in defaults}
 
 
 class _File:
@@ -63,9 +62,7 @@ class _File:
             engine, user.id, since, until, fmt
         )  # fmt: skip
         self.lang = state.lang()
-        self.process_texts = _texts(
-            "process", report_output.PROCESS_TEXTS, [f"hold.{h.name}" for h in HoldReason]
-        )
+        self.process_texts = _texts("process", report_output.PROCESS_TEXTS)
         self.approval_texts = _texts("approvals", report_output.APPROVAL_TEXTS)
 
     def process(self) -> str:
@@ -89,7 +86,12 @@ def _process_file(file: _File) -> str:
         out = io.StringIO()
         report_output.process_csv(report, out)
         return out.getvalue()
-    return report_output.process_html(report, texts=file.process_texts, lang=file.lang)
+    return report_output.process_html(
+        report,
+        texts=file.process_texts,
+        lang=file.lang,
+        describe_hold=functools.partial(hold_text, file.lang),
+    )
 
 
 def _approvals_file(file: _File) -> str:
