@@ -27,7 +27,7 @@ POSTGRES_URL = os.environ.get("PLANNER_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("PLANNER_REQUIRE_POSTGRES") == "1"
 REQUIRE_ALL = os.environ.get("PLANNER_REQUIRE_ALL_TESTS") == "1"
 BACKENDS = ["sqlite", "postgresql"]
-PASSWORD = "correct horse battery"  # test-only password for fixture users
+PASSWORD = "fixture-" + uuid.uuid4().hex[:16]  # made per run: no credential in the code
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -566,7 +566,7 @@ def test_channels_add_builds_a_mastodon_channel_and_never_prints_its_token(org: 
 
 
 def test_demo_says_which_channels_it_left_disabled(run: Cli) -> None:
-    out = run.ok("demo", "--password", "demo-password-1")
+    out = run.ok("demo", "--password", f"demo-{token_hex(8)}")
     line = next(line for line in out.splitlines() if line.startswith("Disabled"))
     assert "no credentials" in line and "Mastodon" in line and "XING" not in line
     listed = {

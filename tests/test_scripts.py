@@ -12,12 +12,13 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PASSWORD = "correct horse battery"  # test-only password for the custom admin
+PASSWORD = "admin-" + uuid.uuid4().hex[:16]  # made per run, for the custom admin
 LOAD_STEP = "==> Loading demo data (only into an empty database)"
 SERVE_STEP = "==> Starting the dashboard on http://localhost:8599 (Ctrl-C stops it)"
 

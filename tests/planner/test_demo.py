@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -29,7 +30,7 @@ from planner.timezones import to_local
 
 # A Monday in March: the weekly series runs across the switch to summer time.
 NOW = datetime(2030, 3, 18, 7, 30, tzinfo=UTC)
-PASSWORD = "demo-password-1"
+PASSWORD = "demo-" + uuid.uuid4().hex[:16]  # made per run: no credential in the code
 DEPARTMENTS = {
     "Marketing",
     "Customer Care",
