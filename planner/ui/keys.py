@@ -261,6 +261,8 @@ RULES_MESSAGE_DE = "rules_message_de"
 RULES_MESSAGE_EN = "rules_message_en"
 RULES_CHANNELS = "rules_channels"
 RULES_CAMPAIGNS = "rules_campaigns"
+RULES_DEPARTMENTS = "rules_departments"
+RULES_AUDIENCES = "rules_audiences"
 RULES_ADD = "rules_add"
 # The edit form of the picked rule; its fields end in the rule's id.
 RULES_EDIT_FORM = "rules_edit_form"
@@ -268,6 +270,7 @@ RULES_EDIT_SEVERITY = "rules_edit_severity_"
 RULES_EDIT_SETTINGS = "rules_edit_settings_"
 RULES_EDIT_MESSAGE_DE = "rules_edit_message_de_"
 RULES_EDIT_MESSAGE_EN = "rules_edit_message_en_"
+RULES_EDIT_SCOPE = "rules_edit_scope_"  # + the scope's key, "_" and the rule's id
 RULES_EDIT_SAVE = "rules_edit_save"
 # approvals: overriding a rule's finding
 APPROVALS_OVERRIDE_PICK = "approvals_override_pick"

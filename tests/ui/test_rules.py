@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from planner import channels, pieces, rule_checks, rules, users
+from planner import audiences, channels, pieces, rule_checks, rules, users
 from planner.db import make_engine
 from planner.models import AuditEvent, PieceStatus
 from planner.ui import keys
@@ -99,6 +99,67 @@ def test_a_rules_severity_settings_and_messages_are_changed_on_the_page(database
     assert at.text_area(key=f"{keys.RULES_EDIT_MESSAGE_EN}{rule_id}").value == (
         "At most three hashtags."
     )
+
+
+def test_a_rules_scope_is_picked_when_added_and_changed_on_the_page(database: str) -> None:
+    engine = make_engine(database)
+    with Session(engine) as s:
+        admin = users.get_user(s, "admin")
+        for name in ("Blog", "Mastodon"):
+            channels.create_channel(s, actor=admin, kind="recording", name=name, settings={})
+        audiences.create_audience(s, actor=admin, name="Fachpresse")
+    engine.dispose()
+    at = open_page(sign_in("admin", PASSWORD), "rules")
+    assert at.multiselect(key=keys.RULES_CHANNELS).options == ["Blog", "Mastodon"]
+    assert at.multiselect(key=keys.RULES_DEPARTMENTS).options == ["HR"]
+    assert at.multiselect(key=keys.RULES_AUDIENCES).options == ["Fachpresse"]
+    at.text_input(key=keys.RULES_NAME).input("Hashtags")
+    at.selectbox(key=keys.RULES_KIND).select("max_hashtags")
+    at.text_area(key=keys.RULES_SETTINGS).input("max: 3")
+    at.multiselect(key=keys.RULES_CHANNELS).select("Blog")
+    at.multiselect(key=keys.RULES_DEPARTMENTS).select("HR")
+    at.text_input(key=keys.RULES_CAMPAIGNS).input("Herbst, Messe")
+    at.button(key=keys.RULES_ADD).click().run()
+    # Both messages are required; what was picked stays for the second try.
+    assert [e.value for e in at.error] == [
+        "Hinweis auf Deutsch: Die Regel braucht diesen Hinweis (Sprache: de).; "
+        "Hinweis auf Englisch: Die Regel braucht diesen Hinweis (Sprache: en)."
+    ]
+    assert at.multiselect(key=keys.RULES_DEPARTMENTS).value == ["HR"]
+    at.text_area(key=keys.RULES_MESSAGE_DE).input("Höchstens drei Hashtags.")
+    at.text_area(key=keys.RULES_MESSAGE_EN).input("At most three hashtags.")
+    at.button(key=keys.RULES_ADD).click().run()
+    assert [s.value for s in at.success] == ["Die Regel Hashtags wurde hinzugefügt."]
+    assert at.dataframe[0].value["Gilt für"].tolist() == [
+        "Kanäle: Blog; Abteilungen: HR; Kampagnen: Herbst, Messe"
+    ]
+
+    # The edit form starts from the stored scope; the department is taken off, the
+    # audience added, and the campaigns typed anew.
+    rule_id = 1
+    field = f"{keys.RULES_EDIT_SCOPE}{{}}_{rule_id}".format
+    assert at.multiselect(key=field("channels")).value == ["Blog"]
+    assert at.text_input(key=field("campaigns")).value == "Herbst, Messe"
+    at.multiselect(key=field("departments")).unselect("HR")
+    at.multiselect(key=field("audiences")).select("Fachpresse")
+    at.multiselect(key=field("channels")).select("Mastodon")
+    at.text_input(key=field("campaigns")).input("")
+    at.button(key=keys.RULES_EDIT_SAVE).click().run()
+
+    assert [s.value for s in at.success] == ["Die Regel Hashtags wurde geändert."]
+    assert at.dataframe[0].value["Gilt für"].tolist() == [
+        "Kanäle: Blog, Mastodon; Zielgruppen: Fachpresse"
+    ]
+    engine = make_engine(database)
+    with Session(engine) as s:
+        stored_rule = rules.get_rule(s, actor=users.get_user(s, "admin"), ref="Hashtags")
+        assert stored_rule.scope == {
+            "audiences": ["Fachpresse"],
+            "campaigns": [],
+            "channels": ["Blog", "Mastodon"],
+            "departments": [],
+        }
+    engine.dispose()
 
 
 def test_the_rules_page_speaks_english(database: str) -> None:

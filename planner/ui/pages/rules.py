@@ -3,16 +3,19 @@ import and export as YAML."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import streamlit as st
 import yaml
 from sqlmodel import Session
 
-from planner import channels, rules
+from planner import audiences, channels, rules, users
 from planner.errors import PlannerError, ValidationFailed
 from planner.models import PublishingRule, User
 from planner.ui import access, keys, moves, state, tables
+
+_PICKED = ("channels", "departments", "audiences")  # scope keys picked from what exists
 
 
 def _scope_text(rule: PublishingRule) -> str:
@@ -75,7 +78,7 @@ def _toggle(session: Session, actor: User, found: list[PublishingRule]) -> None:
 
 
 def _edit(session: Session, actor: User, rule: PublishingRule) -> None:
-    """The picked rule's severity, settings and messages, changed in place."""
+    """The picked rule's severity, settings, messages and scope, changed in place."""
     t = state.t
     spec = rules.spec_of(rule)
     fields = (
@@ -102,6 +105,8 @@ def _edit(session: Session, actor: User, rule: PublishingRule) -> None:
         )
         st.text_area(t("rules.field.message_de"), value=spec.message_de, key=message_de)
         st.text_area(t("rules.field.message_en"), value=spec.message_en, key=message_en)
+        scope_keys = {key: f"{keys.RULES_EDIT_SCOPE}{key}_{rule.id}" for key in rules.SCOPE_KEYS}
+        _scope_fields(session, actor, scope_keys, spec.scope)
         slot = st.empty()
         saved = st.form_submit_button(t("rules.save"), key=keys.RULES_EDIT_SAVE)
     if not saved:
@@ -111,16 +116,54 @@ def _edit(session: Session, actor: User, rule: PublishingRule) -> None:
         "severity": get(severity),
         "settings": _settings(str(get(settings, ""))),
         "message": {"de": get(message_de, ""), "en": get(message_en, "")},
+        "scope": _scope_typed(scope_keys),
     }
     try:
         changed = rules.edit_rule(session, actor=actor, ref=rule.id or 0, changes=changes)
     except ValidationFailed as err:
         slot.error(_problems(err))
         return
-    for key in (severity, settings, message_de, message_en):
+    for key in (severity, settings, message_de, message_en, *scope_keys.values()):
         st.session_state.pop(key, None)  # drawn again from the stored rule
     st.session_state[keys.RULES_DONE] = t("rules.saved", name=changed.name)
     st.rerun()
+
+
+def _scope_fields(
+    session: Session, actor: User, field_keys: Mapping[str, str], scope: Mapping[str, Sequence[str]]
+) -> None:
+    """The scope's fields (drawn inside a form): the channels, departments and audiences a
+    rule applies to, picked from those that exist (and those the rule names already), and
+    its campaigns typed; empty means all."""
+    t = state.t
+    known = {
+        "channels": channels.channel_names(session, actor=actor).values(),
+        "departments": users.department_names(session, actor=actor).values(),
+        "audiences": audiences.audience_names(session, actor=actor).values(),
+    }
+    for key in _PICKED:
+        names = known[key]
+        st.multiselect(
+            t(f"rules.scope.{key}"),
+            options=sorted({*names, *scope.get(key, ())}),
+            default=list(scope.get(key, ())),
+            key=field_keys[key],
+            placeholder=t(f"rules.{key}_placeholder"),
+        )
+    st.text_input(
+        t("rules.scope.campaigns"),
+        value=", ".join(scope.get("campaigns", ())),
+        key=field_keys["campaigns"],
+        help=t("rules.campaigns_help"),
+    )
+
+
+def _scope_typed(field_keys: Mapping[str, str]) -> dict[str, list[str]]:
+    """The scope as the form holds it."""
+    get = st.session_state.get
+    scope = {key: list(get(field_keys[key], [])) for key in _PICKED}
+    typed = str(get(field_keys["campaigns"], ""))
+    return scope | {"campaigns": [c.strip() for c in typed.split(",") if c.strip()]}
 
 
 def _problems(err: ValidationFailed) -> str:
@@ -151,7 +194,12 @@ def _settings(text: str) -> dict[str, Any] | str:
 def _add(session: Session, actor: User) -> None:
     t = state.t
     st.subheader(t("rules.add_heading"))
-    names = sorted(channels.channel_names(session, actor=actor).values())
+    scope_keys = {
+        "channels": keys.RULES_CHANNELS,
+        "departments": keys.RULES_DEPARTMENTS,
+        "audiences": keys.RULES_AUDIENCES,
+        "campaigns": keys.RULES_CAMPAIGNS,
+    }
     with st.form(keys.RULES_ADD_FORM):
         st.text_input(t("rules.field.name"), max_chars=80, key=keys.RULES_NAME)
         st.selectbox(
@@ -171,28 +219,19 @@ def _add(session: Session, actor: User) -> None:
         )
         st.text_area(t("rules.field.message_de"), key=keys.RULES_MESSAGE_DE)
         st.text_area(t("rules.field.message_en"), key=keys.RULES_MESSAGE_EN)
-        st.multiselect(
-            t("rules.scope.channels"),
-            options=names,
-            key=keys.RULES_CHANNELS,
-            placeholder=t("rules.channels_placeholder"),
-        )
-        st.text_input(
-            t("rules.scope.campaigns"), key=keys.RULES_CAMPAIGNS, help=t("rules.campaigns_help")
-        )
+        _scope_fields(session, actor, scope_keys, {})
         slot = st.empty()
         added = st.form_submit_button(t("rules.add"), key=keys.RULES_ADD)
     if not added:
         return
     get = st.session_state.get
-    campaigns = [c.strip() for c in str(get(keys.RULES_CAMPAIGNS, "")).split(",") if c.strip()]
     data = {
         "name": get(keys.RULES_NAME, ""),
         "kind": get(keys.RULES_KIND),
         "severity": get(keys.RULES_SEVERITY),
         "settings": _settings(str(get(keys.RULES_SETTINGS, ""))),
         "message": {"de": get(keys.RULES_MESSAGE_DE, ""), "en": get(keys.RULES_MESSAGE_EN, "")},
-        "scope": {"channels": list(get(keys.RULES_CHANNELS, [])), "campaigns": campaigns},
+        "scope": _scope_typed(scope_keys),
     }
     try:
         rule = rules.add_rule(session, actor=actor, data=data)
