@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
 from dateutil import tz as dateutil_tz
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from planner import audit, planning, rule_checks, submissions
@@ -316,10 +316,33 @@ def queue_post(
     channel_id, actor_id = found_channel.id, actor.id
     assert channel_id is not None and actor_id is not None
     now = now or utcnow()
+    with all_or_nothing(session):
+        _take_queue(session, channel_id)
+        piece = session.get(Piece, piece_id)
+        if piece is None:
+            raise NotFound("piece", piece_id)
+        return _queue(session, actor, piece, found_channel, accept, now, token)
 
-    piece = session.get(Piece, piece_id)
-    if piece is None:
-        raise NotFound("piece", piece_id)
+
+def _take_queue(session: Session, channel_id: int) -> None:
+    """Hold the channel's queue to the end of the transaction: a second "add to queue" on
+    the channel waits here until the first has stored its post, then sees that slot taken.
+    A write to the channel's row is a row lock on PostgreSQL and SQLite's write lock."""
+    session.execute(update(Channel).where(col(Channel.id) == channel_id).values(id=Channel.id))
+
+
+def _queue(
+    session: Session,
+    actor: User,
+    piece: Piece,
+    found_channel: Channel,
+    accept: PostCheck | None,
+    now: datetime,
+    token: str | None,
+) -> Post:
+    """`queue_post` with the channel's queue held."""
+    piece_id, channel_id, actor_id = piece.id, found_channel.id, actor.id
+    assert piece_id is not None and channel_id is not None and actor_id is not None
 
     def passes(at: datetime) -> bool:
         # A slot the time rules refuse (quiet hours, caps, spacing) is skipped rather than

@@ -119,7 +119,7 @@ _TABLES = (
     "form_submissions, notifications, notification_preferences, editor_drafts, media_files, "
     "ideas, pieces, channels, user_sessions, users, departments, worker_heartbeats, "
     "sign_in_throttle, publishing_rules, rule_overrides, audience_channels, "
-    "audience_departments, audiences, publishing_slots"
+    "audience_departments, audiences, publishing_slots, metric_snapshots"
 )
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from planner import channels, csvio, org_settings, pieces, planning, rules, slots
 from planner.errors import PermissionDenied, ValidationFailed
@@ -203,6 +207,42 @@ def test_add_to_queue_skips_a_slot_that_the_publishing_rules_keep_quiet(berlin: 
     post = slots.queue_post(s, actor=berlin.editor, piece_id=piece.id, channel="Blog", now=saturday)
     # Sunday 10:00 is a slot, but all of Sunday is quiet: the next slot is Tuesday 09:30 CET.
     assert post.publish_at == saturday.replace(hour=8, minute=30) + timedelta(days=3)
+
+
+def test_two_editors_adding_to_one_queue_at_once_get_different_slots(
+    berlin: World, engine: Engine
+) -> None:
+    _channel(berlin)
+    piece = _piece(berlin)
+    assert piece.id is not None
+    piece_id, now = piece.id, utc(YEAR, 2, 1, 12)
+    checking, release = threading.Event(), threading.Event()
+    planned: dict[str, datetime] = {}
+
+    def slow_check(_candidate: Post) -> bool:
+        # The first editor's queue stops at its first candidate slot, the second's begins.
+        checking.set()
+        return release.wait(timeout=30)
+
+    def add(name: str, editor: str, accept: slots.PostCheck | None) -> None:
+        with Session(engine) as s:
+            actor = getattr(berlin, editor)
+            post = slots.queue_post(
+                s, actor=actor, piece_id=piece_id, channel="Blog", now=now, accept=accept
+            )
+            planned[name] = post.publish_at
+
+    first = threading.Thread(target=add, args=("first", "editor", slow_check))
+    first.start()
+    assert checking.wait(timeout=30)
+    second = threading.Thread(target=add, args=("second", "editor2", None))
+    second.start()
+    time.sleep(0.5)  # the second queue reaches the channel's queue meanwhile
+    release.set()
+    first.join(timeout=30)
+    second.join(timeout=30)
+    # Tuesday for the first editor, Thursday for the second: never both on Tuesday.
+    assert planned == {"first": utc(YEAR, 2, 2, 8, 30), "second": utc(YEAR, 2, 4, 8, 30)}
 
 
 def test_a_queue_that_no_slot_satisfies_is_refused_with_a_message(berlin: World) -> None:
