@@ -11,9 +11,25 @@ from sqlmodel import Session
 
 from planner import channels, pieces, rules, users
 from planner.db import make_engine
-from planner.models import Post, Role, utcnow
+from planner.models import Channel, Piece, Post, Role, User, utcnow
 from planner.ui import keys
 from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
+
+NO_GUARANTEES = {
+    "name": "Keine Garantien",
+    "kind": "forbidden_terms",
+    "settings": {"terms": ["garantiert"]},
+    "message": {"de": "Wir versprechen nichts.", "en": "We promise nothing."},
+}
+
+
+def _tariff_on_feed(s: Session, admin: User, editor: User) -> tuple[Channel, Piece]:
+    """Channel Feed, and the editor's piece "Tarif" that promises a guarantee."""
+    feed = channels.create_channel(s, actor=admin, kind="recording", name="Feed", settings={})
+    piece = pieces.create_piece(
+        s, actor=editor, data={"title": "Tarif", "body": "Der garantiert beste Tarif."}
+    )
+    return feed, piece
 
 
 @pytest.fixture
@@ -22,10 +38,7 @@ def with_findings(database: str) -> str:
     engine = make_engine(database)
     with Session(engine, expire_on_commit=False) as s:
         admin, editor = users.get_user(s, "admin"), users.get_user(s, "ed")
-        feed = channels.create_channel(s, actor=admin, kind="recording", name="Feed", settings={})
-        piece = pieces.create_piece(
-            s, actor=editor, data={"title": "Tarif", "body": "Der garantiert beste Tarif."}
-        )
+        feed, piece = _tariff_on_feed(s, admin, editor)
         assert piece.id is not None and feed.id is not None
         pieces.edit_piece(
             s,
@@ -34,13 +47,7 @@ def with_findings(database: str) -> str:
             expected_revision=1,
             data={"variants": {feed.id: "Der garantiert beste Tarif #a #b #c"}},
         )
-        rules.add_rule(
-            s,
-            actor=admin,
-            data={"name": "Keine Garantien", "kind": "forbidden_terms",
-                  "settings": {"terms": ["garantiert"]},
-                  "message": {"de": "Wir versprechen nichts.", "en": "We promise nothing."}},
-        )  # fmt: skip
+        rules.add_rule(s, actor=admin, data=NO_GUARANTEES)
         rules.add_rule(
             s,
             actor=admin,
@@ -100,23 +107,14 @@ def held_by_rule(database: str) -> str:
     engine = make_engine(database)
     with Session(engine, expire_on_commit=False) as s:
         admin, editor = users.get_user(s, "admin"), users.get_user(s, "ed")
-        feed = channels.create_channel(s, actor=admin, kind="recording", name="Feed", settings={})
-        piece = pieces.create_piece(
-            s, actor=editor, data={"title": "Tarif", "body": "Der garantiert beste Tarif."}
-        )
+        feed, piece = _tariff_on_feed(s, admin, editor)
         assert piece.id is not None and feed.id is not None and editor.id is not None
         pieces.submit_piece(s, actor=editor, piece_id=piece.id)
         pieces.approve_piece(s, actor=users.get_user(s, "anna"), piece_id=piece.id, revision=1)
         s.add(Post(piece_id=piece.id, channel_id=feed.id, created_by_id=editor.id,
                    publish_at=utcnow() - timedelta(hours=1)))  # fmt: skip
         s.commit()
-        rules.add_rule(
-            s,
-            actor=admin,
-            data={"name": "Keine Garantien", "kind": "forbidden_terms",
-                  "settings": {"terms": ["garantiert"]},
-                  "message": {"de": "Wir versprechen nichts.", "en": "We promise nothing."}},
-        )  # fmt: skip
+        rules.add_rule(s, actor=admin, data=NO_GUARANTEES)
     engine.dispose()
     return database
 

@@ -4,6 +4,7 @@ finding is shown, refuses approval, and an approver overrides it with a justific
 from __future__ import annotations
 
 from sqlmodel import Session, select
+from streamlit.testing.v1 import AppTest
 
 from planner import audiences, channels, pieces, rule_checks, rules, users
 from planner.db import make_engine
@@ -11,6 +12,16 @@ from planner.models import AuditEvent, PieceStatus
 from planner.ui import keys
 from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
 from tests.ui.test_approvals import stored
+
+
+def _type_hashtag_rule(at: AppTest, settings: str, *, messages: bool = True) -> None:
+    """Fill the add form with a rule "Hashtags" of kind max_hashtags (its messages too)."""
+    at.text_input(key=keys.RULES_NAME).input("Hashtags")
+    at.selectbox(key=keys.RULES_KIND).select("max_hashtags")
+    at.text_area(key=keys.RULES_SETTINGS).input(settings)
+    if messages:
+        at.text_area(key=keys.RULES_MESSAGE_DE).input("Höchstens drei Hashtags.")
+        at.text_area(key=keys.RULES_MESSAGE_EN).input("At most three hashtags.")
 
 
 def test_a_fresh_install_offers_the_default_rules_and_the_page_keeps_them(database: str) -> None:
@@ -41,11 +52,7 @@ def test_adding_a_rule_names_a_wrong_setting_in_german_and_keeps_what_was_typed(
     database: str,
 ) -> None:
     at = open_page(sign_in("admin", PASSWORD), "rules")
-    at.text_input(key=keys.RULES_NAME).input("Hashtags")
-    at.selectbox(key=keys.RULES_KIND).select("max_hashtags")
-    at.text_area(key=keys.RULES_SETTINGS).input("max: drei")
-    at.text_area(key=keys.RULES_MESSAGE_DE).input("Höchstens drei Hashtags.")
-    at.text_area(key=keys.RULES_MESSAGE_EN).input("At most three hashtags.")
+    _type_hashtag_rule(at, "max: drei")
     at.button(key=keys.RULES_ADD).click().run()
 
     assert [e.value for e in at.error] == [
@@ -70,11 +77,7 @@ def test_adding_a_rule_names_a_wrong_setting_in_german_and_keeps_what_was_typed(
 
 def test_a_rules_severity_settings_and_messages_are_changed_on_the_page(database: str) -> None:
     at = open_page(sign_in("admin", PASSWORD), "rules")
-    at.text_input(key=keys.RULES_NAME).input("Hashtags")
-    at.selectbox(key=keys.RULES_KIND).select("max_hashtags")
-    at.text_area(key=keys.RULES_SETTINGS).input("max: 3")
-    at.text_area(key=keys.RULES_MESSAGE_DE).input("Höchstens drei Hashtags.")
-    at.text_area(key=keys.RULES_MESSAGE_EN).input("At most three hashtags.")
+    _type_hashtag_rule(at, "max: 3")
     at.button(key=keys.RULES_ADD).click().run()
     rule_id = 1
     settings = at.text_area(key=f"{keys.RULES_EDIT_SETTINGS}{rule_id}")
@@ -113,9 +116,7 @@ def test_a_rules_scope_is_picked_when_added_and_changed_on_the_page(database: st
     assert at.multiselect(key=keys.RULES_CHANNELS).options == ["Blog", "Mastodon"]
     assert at.multiselect(key=keys.RULES_DEPARTMENTS).options == ["HR"]
     assert at.multiselect(key=keys.RULES_AUDIENCES).options == ["Fachpresse"]
-    at.text_input(key=keys.RULES_NAME).input("Hashtags")
-    at.selectbox(key=keys.RULES_KIND).select("max_hashtags")
-    at.text_area(key=keys.RULES_SETTINGS).input("max: 3")
+    _type_hashtag_rule(at, "max: 3", messages=False)
     at.multiselect(key=keys.RULES_CHANNELS).select("Blog")
     at.multiselect(key=keys.RULES_DEPARTMENTS).select("HR")
     at.text_input(key=keys.RULES_CAMPAIGNS).input("Herbst, Messe")
@@ -126,8 +127,7 @@ def test_a_rules_scope_is_picked_when_added_and_changed_on_the_page(database: st
         "Hinweis auf Englisch: Die Regel braucht diesen Hinweis (Sprache: en)."
     ]
     assert at.multiselect(key=keys.RULES_DEPARTMENTS).value == ["HR"]
-    at.text_area(key=keys.RULES_MESSAGE_DE).input("Höchstens drei Hashtags.")
-    at.text_area(key=keys.RULES_MESSAGE_EN).input("At most three hashtags.")
+    _type_hashtag_rule(at, "max: 3")
     at.button(key=keys.RULES_ADD).click().run()
     assert [s.value for s in at.success] == ["Die Regel Hashtags wurde hinzugefügt."]
     assert at.dataframe[0].value["Gilt für"].tolist() == [
