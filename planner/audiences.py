@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import CursorResult, delete, update
 from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import Select
 
 from planner import audit
 from planner.db import all_or_nothing
@@ -68,23 +69,29 @@ def list_audiences(session: Session, *, actor: User) -> list[AudienceView]:
     read them: ideas name them)."""
     require_active(actor)
     found = list(session.exec(select(Audience).order_by(col(Audience.name))))
-    channels: dict[int, list[str]] = {}
-    for audience_id, name in session.exec(
+    channels = _names_by_audience(
+        session,
         select(AudienceChannel.audience_id, Channel.name)
         .join(Channel, col(Channel.id) == AudienceChannel.channel_id)
-        .order_by(col(Channel.name))
-    ):
-        channels.setdefault(audience_id, []).append(name)
-    departments: dict[int, list[str]] = {}
-    for audience_id, name in session.exec(
+        .order_by(col(Channel.name)),
+    )
+    departments = _names_by_audience(
+        session,
         select(AudienceDepartment.audience_id, Department.name)
         .join(Department, col(Department.id) == AudienceDepartment.department_id)
-        .order_by(col(Department.name))
-    ):
-        departments.setdefault(audience_id, []).append(name)
+        .order_by(col(Department.name)),
+    )
     return [
         AudienceView(a, channels.get(a.id or 0, []), departments.get(a.id or 0, [])) for a in found
     ]
+
+
+def _names_by_audience(session: Session, query: Select[int, str]) -> dict[int, list[str]]:
+    """The (audience id, name) rows of `query` as each audience's names, in their order."""
+    names: dict[int, list[str]] = {}
+    for audience_id, name in session.exec(query):
+        names.setdefault(audience_id, []).append(name)
+    return names
 
 
 def audience_names(session: Session, *, actor: User) -> dict[int, str]:
