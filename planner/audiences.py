@@ -28,7 +28,7 @@ from planner.models import (
     User,
     utcnow,
 )
-from planner.names import Named, find_named, unknown_name
+from planner.names import Named, find_named, get_named, names_by_id, unknown_name
 from planner.permissions import require, require_active
 from planner.schemas import check_text
 
@@ -58,10 +58,7 @@ class AudienceView:
 
 def get_audience(session: Session, name: str) -> Audience:
     """The audience called `name` (ignoring case); NotFound lists the names there are."""
-    found = find_named(session, Audience, name)
-    if found is None:
-        raise unknown_name(session, Audience, "audience", name)
-    return found
+    return get_named(session, Audience, "audience", name)
 
 
 def list_audiences(session: Session, *, actor: User) -> list[AudienceView]:
@@ -97,11 +94,7 @@ def _names_by_audience(session: Session, query: Select[int, str]) -> dict[int, l
 def audience_names(session: Session, *, actor: User) -> dict[int, str]:
     """Every audience's name by id (every active account may read them)."""
     require_active(actor)
-    return {
-        audience_id: name
-        for audience_id, name in session.exec(select(Audience.id, Audience.name))
-        if audience_id is not None
-    }
+    return names_by_id(session, Audience)
 
 
 def _checked_name(session: Session, name: str, *, field: str, other_than: int | None) -> str:
