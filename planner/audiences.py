@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import CursorResult, delete, update
 from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import Select
 
 from planner import audit
 from planner.db import all_or_nothing
@@ -27,7 +28,7 @@ from planner.models import (
     User,
     utcnow,
 )
-from planner.names import Named, find_named, unknown_name
+from planner.names import Named, find_named, get_named, names_by_id, unknown_name
 from planner.permissions import require, require_active
 from planner.schemas import check_text
 
@@ -57,10 +58,7 @@ class AudienceView:
 
 def get_audience(session: Session, name: str) -> Audience:
     """The audience called `name` (ignoring case); NotFound lists the names there are."""
-    found = find_named(session, Audience, name)
-    if found is None:
-        raise unknown_name(session, Audience, "audience", name)
-    return found
+    return get_named(session, Audience, "audience", name)
 
 
 def list_audiences(session: Session, *, actor: User) -> list[AudienceView]:
@@ -68,33 +66,35 @@ def list_audiences(session: Session, *, actor: User) -> list[AudienceView]:
     read them: ideas name them)."""
     require_active(actor)
     found = list(session.exec(select(Audience).order_by(col(Audience.name))))
-    channels: dict[int, list[str]] = {}
-    for audience_id, name in session.exec(
+    channels = _names_by_audience(
+        session,
         select(AudienceChannel.audience_id, Channel.name)
         .join(Channel, col(Channel.id) == AudienceChannel.channel_id)
-        .order_by(col(Channel.name))
-    ):
-        channels.setdefault(audience_id, []).append(name)
-    departments: dict[int, list[str]] = {}
-    for audience_id, name in session.exec(
+        .order_by(col(Channel.name)),
+    )
+    departments = _names_by_audience(
+        session,
         select(AudienceDepartment.audience_id, Department.name)
         .join(Department, col(Department.id) == AudienceDepartment.department_id)
-        .order_by(col(Department.name))
-    ):
-        departments.setdefault(audience_id, []).append(name)
+        .order_by(col(Department.name)),
+    )
     return [
         AudienceView(a, channels.get(a.id or 0, []), departments.get(a.id or 0, [])) for a in found
     ]
 
 
+def _names_by_audience(session: Session, query: Select[int, str]) -> dict[int, list[str]]:
+    """The (audience id, name) rows of `query` as each audience's names, in their order."""
+    names: dict[int, list[str]] = {}
+    for audience_id, name in session.exec(query):
+        names.setdefault(audience_id, []).append(name)
+    return names
+
+
 def audience_names(session: Session, *, actor: User) -> dict[int, str]:
     """Every audience's name by id (every active account may read them)."""
     require_active(actor)
-    return {
-        audience_id: name
-        for audience_id, name in session.exec(select(Audience.id, Audience.name))
-        if audience_id is not None
-    }
+    return names_by_id(session, Audience)
 
 
 def _checked_name(session: Session, name: str, *, field: str, other_than: int | None) -> str:

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from planner import audit, credentials, org_settings
 from planner.errors import Message, ValidationFailed
 from planner.models import Channel, User
-from planner.names import find_named, unknown_name
+from planner.names import find_named, names_by_id, unknown_name
 from planner.permissions import require, require_active
 from planner.schemas import check_text, id_problem, text_problem
 from publishers import CHANNEL_KINDS, REGISTRY
@@ -507,8 +507,4 @@ def channel_names(session: Session, *, actor: User) -> dict[int, str]:
     """Every channel's name by id, for every active account: a contributor sees on which
     channels their department's ideas went out (as on 'My ideas')."""
     require_active(actor)
-    return {
-        channel_id: name
-        for channel_id, name in session.exec(select(Channel.id, Channel.name))
-        if channel_id is not None
-    }
+    return names_by_id(session, Channel)

@@ -22,9 +22,9 @@ from sqlmodel import Session, col, select
 
 from planner import checks, submissions, workflow
 from planner.errors import EditConflict, Message, NotFound, ValidationFailed
-from planner.models import MediaFile, Piece, PieceStatus, User
+from planner.models import MediaFile, Piece, User
 from planner.permissions import require
-from planner.pieces import get_piece, revision_of
+from planner.pieces import get_piece, store_revision
 from publishers import images
 
 # What one upload may be at most, before it is checked (a phone photo is 3-12 MB).
@@ -264,33 +264,13 @@ def _save(
     if piece.revision != expected_revision:
         raise EditConflict("piece", piece.id, expected_revision, piece.revision, None)
     workflow.check("piece", piece, "edit", actor)
-    assert actor.id is not None
-    author_id = actor.id
-    after_approval = piece.status == PieceStatus.approved
 
-    def save() -> None:
+    def carried() -> None:
         media = change()
         _require_carried(session, actor=actor, piece=piece, media=media)
         piece.media = media
-        piece.revision += 1
-        revision = revision_of(piece, author_id=author_id, note=note[:500])
-        session.add(revision)
-        session.flush()
-        submissions.spend(
-            session, actor=actor, token=token, action="revision", object_id=revision.id
-        )
 
-    with submissions.first_use(session, actor=actor, token=token):
-        workflow.apply(
-            session,
-            kind="piece",
-            obj=piece,
-            action="edit",
-            actor=actor,
-            note="edited after approval: needs review again" if after_approval else "",
-            effect=save,
-            version=piece.revision + 1,
-        )
+    store_revision(session, actor=actor, piece=piece, change=carried, note=note[:500], token=token)
     return piece
 
 

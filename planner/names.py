@@ -28,3 +28,20 @@ def unknown_name(session: Session, model: type[Named], kind: str, ref: object) -
     names = session.exec(select(model.name).order_by(col(model.name)))
     known = ", ".join(names) or "none yet"
     return NotFound(kind, ref, f"known: {known}")
+
+
+def get_named(session: Session, model: type[Named], kind: str, name: str) -> Named:
+    """The row of `model` called `name` (ignoring case); NotFound lists the names there are."""
+    found = find_named(session, model, name)
+    if found is None:
+        raise unknown_name(session, model, kind, name)
+    return found
+
+
+def names_by_id(session: Session, model: type[Named]) -> dict[int, str]:
+    """The name of every row of `model`, by its id."""
+    return {
+        row_id: name
+        for row_id, name in session.exec(select(model.id, model.name))
+        if row_id is not None
+    }

@@ -206,6 +206,55 @@ def revision_of(piece: Piece, *, author_id: int, note: str) -> Revision:
     )
 
 
+def store_revision(
+    session: Session,
+    *,
+    actor: User,
+    piece: Piece,
+    change: Callable[[], None],
+    note: str,
+    event_note: str = "",
+    token: str | None = None,
+    saves_draft: bool = False,
+) -> None:
+    """Change `piece` by `change` and store it as its next revision (noted `note`), as the
+    workflow's "edit", spending the form's `token`. The audit event says `event_note`, or
+    that an approved piece needs review again. `saves_draft`: the change saves what the
+    actor had typed, so their draft of the piece is deleted."""
+    assert actor.id is not None and piece.id is not None
+    author_id, piece_id = actor.id, piece.id
+    after_approval = piece.status == PieceStatus.approved
+
+    def save() -> None:
+        change()
+        piece.revision += 1
+        revision = revision_of(piece, author_id=author_id, note=note)
+        session.add(revision)
+        session.flush()
+        submissions.spend(
+            session, actor=actor, token=token, action="revision", object_id=revision.id
+        )
+        if saves_draft:
+            session.exec(
+                delete(EditorDraft).where(
+                    col(EditorDraft.user_id) == author_id, col(EditorDraft.piece_id) == piece_id
+                )
+            )
+
+    with submissions.first_use(session, actor=actor, token=token):
+        workflow.apply(
+            session,
+            kind="piece",
+            obj=piece,
+            action="edit",
+            actor=actor,
+            note=event_note
+            or ("edited after approval: needs review again" if after_approval else ""),
+            effect=save,
+            version=piece.revision + 1,
+        )
+
+
 def create_piece(session: Session, *, actor: User, data: dict[str, Any]) -> Piece:
     """Start a piece without an idea; it is a draft at revision 1."""
     require(actor, "create_piece")
@@ -286,11 +335,8 @@ def edit_piece(
     )
     if not changed:
         return piece
-    assert actor.id is not None
-    author_id = actor.id
-    after_approval = piece.status == PieceStatus.approved
 
-    def save() -> None:
+    def change() -> None:
         if update.title is not None:
             piece.title = update.title
         if update.body is not None:
@@ -304,33 +350,18 @@ def edit_piece(
             piece.tags = update.tags
         if media is not None:  # a restored revision's files (`planner.media` changes them)
             piece.media = media
-        piece.revision += 1
-        revision = revision_of(piece, author_id=author_id, note=update.note)
-        session.add(revision)
-        session.flush()
-        submissions.spend(
-            session, actor=actor, token=token, action="revision", object_id=revision.id
-        )
-        # What the saver had typed is saved now: their draft of the piece is done with.
-        session.exec(
-            delete(EditorDraft).where(
-                col(EditorDraft.user_id) == author_id, col(EditorDraft.piece_id) == piece_id
-            )
-        )
 
     try:
-        with submissions.first_use(session, actor=actor, token=token):
-            workflow.apply(
-                session,
-                kind="piece",
-                obj=piece,
-                action="edit",
-                actor=actor,
-                note=update.note
-                or ("edited after approval: needs review again" if after_approval else ""),
-                effect=save,
-                version=piece.revision + 1,
-            )
+        store_revision(
+            session,
+            actor=actor,
+            piece=piece,
+            change=change,
+            note=update.note,
+            event_note=update.note,
+            token=token,
+            saves_draft=True,
+        )
     except EditConflict as err:
         # The same form, sent at the same moment, may have saved first: say that instead.
         submissions.refuse_spent(session, actor=actor, token=token)

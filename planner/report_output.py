@@ -12,9 +12,11 @@ from __future__ import annotations
 import csv
 import html
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import IO
+from typing import IO, Generic, TypeVar
 
+from planner import approvals_report, process
 from planner.approvals_report import ApprovalsReport
 from planner.csvio import cell
 from planner.planning import Hold
@@ -481,3 +483,19 @@ def approvals_html(
         ],
     )  # fmt: skip
     return page.document(lang)
+
+
+_Report = TypeVar("_Report")
+
+
+@dataclass(frozen=True)
+class ReportKind(Generic[_Report]):
+    """A report over a period: the service that makes it, and its CSV and HTML writers."""
+
+    make: Callable[..., _Report]
+    csv: Callable[[_Report, IO[str]], int]
+    html: Callable[..., str]
+
+
+PROCESS = ReportKind(process.process_report, process_csv, process_html)
+APPROVALS = ReportKind(approvals_report.approvals_report, approvals_csv, approvals_html)

@@ -19,7 +19,7 @@ from planner.errors import (
     ValidationFailed,
 )
 from planner.models import Department, Idea, Role, User, utcnow
-from planner.names import find_named, unknown_name
+from planner.names import find_named, get_named, names_by_id
 from planner.passwords import password_problem
 from planner.permissions import require, require_active
 from planner.schemas import UserCreate, UserEmail, check_text, parse_input, text_problem
@@ -75,10 +75,7 @@ def get_user(session: Session, username: str) -> User:
 
 def get_department(session: Session, name: str) -> Department:
     """The department called `name` (case-insensitive)."""
-    dep = find_named(session, Department, name)
-    if dep is None:
-        raise unknown_name(session, Department, "department", name)
-    return dep
+    return get_named(session, Department, "department", name)
 
 
 def list_departments(session: Session, *, actor: User) -> list[Department]:
@@ -444,11 +441,7 @@ def department_overview(session: Session, *, actor: User) -> list[DepartmentCoun
 def department_names(session: Session, *, actor: User) -> dict[int, str]:
     """Every department's name by id (every active account may read them: ideas name them)."""
     require_active(actor)
-    return {
-        dep_id: name
-        for dep_id, name in session.exec(select(Department.id, Department.name))
-        if dep_id is not None
-    }
+    return names_by_id(session, Department)
 
 
 def usernames(session: Session, *, actor: User) -> dict[int, str]:

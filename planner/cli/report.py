@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from datetime import datetime
-from typing import IO
+from typing import IO, Any
 
 from sqlmodel import Session
 
-from planner import approvals_report, process, report_output
+from planner import report_output
 from planner.cli import common
 from planner.cli.common import ACTING, CliError, Commands, acting, arg
 from planner.models import User
@@ -36,42 +35,32 @@ def _period(actor: User, args: argparse.Namespace) -> tuple[datetime, datetime]:
     return since, until
 
 
-def _write(
-    path: str, fmt: str, csv: Callable[[IO[str]], int], page: Callable[[], str]
+def _report(
+    session: Session, actor: User, args: argparse.Namespace, kind: report_output.ReportKind[Any]
 ) -> str | None:
+    """Make the report of the period the arguments give; write it where and as they say."""
+    since, until = _period(actor, args)
+    report = kind.make(session, actor=actor, since=since, until=until)
+
     def write(out: IO[str]) -> int:
-        if fmt == "csv":
-            return csv(out)
-        out.write(page())
+        if args.format == "csv":
+            return kind.csv(report, out)
+        out.write(kind.html(report))
         return 1
 
-    common.export(path, write)
-    return None if path == "-" else f"wrote the report to {path}"
+    common.export(args.output, write)
+    return None if args.output == "-" else f"wrote the report to {args.output}"
 
 
 @REPORT.command("process", [ACTING], *_PERIOD)
 @acting
 def cmd_report_process(session: Session, actor: User, args: argparse.Namespace) -> str | None:
     """The editorial process of a period: ideas, cycle times, review waits, rework, posts."""
-    since, until = _period(actor, args)
-    report = process.process_report(session, actor=actor, since=since, until=until)
-    return _write(
-        args.output,
-        args.format,
-        lambda out: report_output.process_csv(report, out),
-        lambda: report_output.process_html(report),
-    )
+    return _report(session, actor, args, report_output.PROCESS)
 
 
 @REPORT.command("approvals", [ACTING], *_PERIOD)
 @acting
 def cmd_report_approvals(session: Session, actor: User, args: argparse.Namespace) -> str | None:
     """Who approved which revision of what, every override, and the audit chain's check."""
-    since, until = _period(actor, args)
-    report = approvals_report.approvals_report(session, actor=actor, since=since, until=until)
-    return _write(
-        args.output,
-        args.format,
-        lambda out: report_output.approvals_csv(report, out),
-        lambda: report_output.approvals_html(report),
-    )
+    return _report(session, actor, args, report_output.APPROVALS)

@@ -146,8 +146,11 @@ def _sidebar(session: Session, user: User) -> None:
             st.rerun()
 
 
+# Every account's own pages: its ideas, its notifications and its activity.
+_OWN_PAGES = ("submit_idea", "my_ideas", "notifications", "activity")
+
 PAGES_BY_ROLE: dict[Role, list[str]] = {
-    Role.contributor: ["submit_idea", "my_ideas", "notifications", "activity"],
+    Role.contributor: [*_OWN_PAGES],
     Role.editor: [
         "calendar",
         "editor",
@@ -155,20 +158,9 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
         "board",
         "publishing",
         "process",
-        "submit_idea",
-        "my_ideas",
-        "notifications",
-        "activity",
+        *_OWN_PAGES,
     ],
-    Role.approver: [
-        "calendar",
-        "approvals",
-        "board",
-        "submit_idea",
-        "my_ideas",
-        "notifications",
-        "activity",
-    ],
+    Role.approver: ["calendar", "approvals", "board", *_OWN_PAGES],
     Role.admin: [
         "calendar",
         "editor",
@@ -177,10 +169,7 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
         "approvals",
         "publishing",
         "process",
-        "submit_idea",
-        "my_ideas",
-        "notifications",
-        "activity",
+        *_OWN_PAGES,
         "users",
         "departments",
         "channels",

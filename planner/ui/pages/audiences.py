@@ -13,6 +13,17 @@ from planner.models import User
 from planner.ui import access, keys, moves, state, tables
 
 
+def _picker(label: str, options: list[str], key: str, chosen: list[str] | None = None) -> None:
+    """A multiselect of `options`, starting with those of `chosen` still offered."""
+    st.multiselect(
+        label,
+        options,
+        default=None if chosen is None else [c for c in chosen if c in options],
+        placeholder=state.t("widget.choose_options"),
+        key=key,
+    )
+
+
 def _add(session: Session, actor: User, channel_names: list[str], departments: list[str]) -> None:
     t = state.t
     st.subheader(t("audiences.add"))
@@ -23,18 +34,8 @@ def _add(session: Session, actor: User, channel_names: list[str], departments: l
             max_chars=audiences.DESCRIPTION_MAX,
             key=keys.AUDIENCES_ADD_DESCRIPTION,
         )
-        st.multiselect(
-            t("audiences.channels"),
-            channel_names,
-            placeholder=t("widget.choose_options"),
-            key=keys.AUDIENCES_ADD_CHANNELS,
-        )
-        st.multiselect(
-            t("audiences.departments"),
-            departments,
-            placeholder=t("widget.choose_options"),
-            key=keys.AUDIENCES_ADD_DEPARTMENTS,
-        )
+        _picker(t("audiences.channels"), channel_names, keys.AUDIENCES_ADD_CHANNELS)
+        _picker(t("audiences.departments"), departments, keys.AUDIENCES_ADD_DEPARTMENTS)
         slot = st.empty()
         added = st.form_submit_button(t("audiences.submit"), key=keys.AUDIENCES_ADD_SUBMIT)
     if not added:
@@ -91,19 +92,14 @@ def _edit(
         max_chars=audiences.DESCRIPTION_MAX,
         key=keys.AUDIENCES_EDIT_DESCRIPTION + suffix,
     )
-    st.multiselect(
-        t("audiences.channels"),
-        channel_names,
-        default=[c for c in view.channels if c in channel_names],
-        placeholder=t("widget.choose_options"),
-        key=keys.AUDIENCES_EDIT_CHANNELS + suffix,
+    _picker(
+        t("audiences.channels"), channel_names, keys.AUDIENCES_EDIT_CHANNELS + suffix, view.channels
     )
-    st.multiselect(
+    _picker(
         t("audiences.departments"),
         departments,
-        default=[d for d in view.departments if d in departments],
-        placeholder=t("widget.choose_options"),
-        key=keys.AUDIENCES_EDIT_DEPARTMENTS + suffix,
+        keys.AUDIENCES_EDIT_DEPARTMENTS + suffix,
+        view.departments,
     )
     slot = st.container()
     if st.button(t("audiences.save"), key=keys.AUDIENCES_SAVE, type="primary"):

@@ -7,12 +7,13 @@ import functools
 import io
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import streamlit as st
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from planner import approvals_report, process, report_output
+from planner import process, report_output
 from planner.models import User, utcnow
 from planner.permissions import can
 from planner.timezones import parse_day_bound, to_local
@@ -67,46 +68,33 @@ class _File:
 
     def process(self) -> str:
         """The process report."""
-        return _process_file(self)
+        return _report_file(
+            self,
+            report_output.PROCESS,
+            self.process_texts,
+            describe_hold=functools.partial(hold_text, self.lang),
+        )
 
     def approvals(self) -> str:
         """The approvals report for audits."""
-        return _approvals_file(self)
+        return _report_file(self, report_output.APPROVALS, self.approval_texts)
 
 
-def _process_file(file: _File) -> str:
-    """The process report, made only when its button is clicked."""
-    engine, user_id, since, until, fmt = file.engine, file.user_id, file.since, file.until, file.fmt
-    with Session(engine) as session:
-        user = session.get(User, user_id)
+def _report_file(
+    file: _File, kind: report_output.ReportKind[Any], texts: Mapping[str, str], **html_options: Any
+) -> str:
+    """A report of the file's period, made only when its button is clicked (`html_options`:
+    what the HTML writer takes beyond its texts and language)."""
+    with Session(file.engine) as session:
+        user = session.get(User, file.user_id)
         if user is None or user.disabled:
             return ""
-        report = process.process_report(session, actor=user, since=since, until=until)
-    if fmt == "csv":
+        report = kind.make(session, actor=user, since=file.since, until=file.until)
+    if file.fmt == "csv":
         out = io.StringIO()
-        report_output.process_csv(report, out)
+        kind.csv(report, out)
         return out.getvalue()
-    return report_output.process_html(
-        report,
-        texts=file.process_texts,
-        lang=file.lang,
-        describe_hold=functools.partial(hold_text, file.lang),
-    )
-
-
-def _approvals_file(file: _File) -> str:
-    """The approvals report for audits, made only when its button is clicked."""
-    engine, user_id, since, until, fmt = file.engine, file.user_id, file.since, file.until, file.fmt
-    with Session(engine) as session:
-        user = session.get(User, user_id)
-        if user is None or user.disabled:
-            return ""
-        report = approvals_report.approvals_report(session, actor=user, since=since, until=until)
-    if fmt == "csv":
-        out = io.StringIO()
-        report_output.approvals_csv(report, out)
-        return out.getvalue()
-    return report_output.approvals_html(report, texts=file.approval_texts, lang=file.lang)
+    return kind.html(report, texts=texts, lang=file.lang, **html_options)
 
 
 def render() -> None:
