@@ -59,6 +59,26 @@ def _working_days(value: str) -> str:
     return str(int(value))
 
 
+def _whole(low: int, high: int, code: str, what: str) -> Callable[[str], str]:
+    """A check that a value is a whole number from `low` to `high` (`what` names the unit)."""
+
+    def clean(value: str) -> str:
+        if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+            raise ValueError(
+                Message(
+                    code,
+                    "{value!r} is not a number of " + what + ": use a whole number from "
+                    "{low} to {high}",
+                    value=value,
+                    low=low,
+                    high=high,
+                )
+            )
+        return str(int(value))
+
+    return clean
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     """A known setting: its default and how a value is checked and normalised."""
@@ -105,6 +125,24 @@ SPECS: dict[str, SettingSpec] = {
         check_land,
         "German Land whose public holidays are no working days (BY, NW, ...); "
         "empty: the nationwide holidays only",
+    ),
+    "listening_interval_minutes": SettingSpec(
+        lambda: "5",
+        _whole(1, 1440, "not_listening_minutes", "minutes"),
+        "how often the worker reads mentions of the listening channels and the followed "
+        "feeds, in minutes",
+    ),
+    "replies_need_approval": SettingSpec(
+        lambda: "off",
+        _switch,
+        "on: a reply from the listening inbox waits until someone other than its writer "
+        "approves it",
+    ),
+    "response_target_hours": SettingSpec(
+        lambda: "24",
+        _whole(1, 720, "not_response_hours", "hours"),
+        "within how many hours an inbox item should be answered, unless its department "
+        "has a target of its own",
     ),
 }
 
