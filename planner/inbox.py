@@ -567,6 +567,12 @@ def get_feed(session: Session, *, actor: User, feed_id: int) -> Feed:
     return feed
 
 
+def feed_department(session: Session, feed: Feed) -> str:
+    """The name of the department a feed's entries go to ("" for none)."""
+    dep = session.get(Department, feed.department_id) if feed.department_id else None
+    return dep.name if dep is not None else ""
+
+
 def remove_feed(session: Session, *, actor: User, feed_id: int) -> None:
     """Stop following a feed; the items it brought stay in the inbox."""
     require(actor, "manage_feeds")
@@ -883,6 +889,23 @@ def poll(
             result.errors[f"feed {name}"] = str(err)
             log.warning("reading feed %s failed: %s", name, err)
     return result
+
+
+def poll_now(
+    engine: Engine,
+    *,
+    actor: User,
+    adapter_factory: AdapterFactory = build_adapter,
+    fetcher: FeedFetcher = fetch_feed,
+) -> PollResult:
+    """`poll` at once, on a person's request (editors and admins)."""
+    require(actor, "handle_inbox")
+    return poll(engine, adapter_factory=adapter_factory, fetcher=fetcher)
+
+
+def listening_minutes(session: Session) -> int:
+    """How often the worker polls, in minutes (the organisation setting)."""
+    return int(org_settings.get_setting(session, "listening_interval_minutes"))
 
 
 def _listens(kind: str) -> bool:
