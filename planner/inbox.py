@@ -42,7 +42,6 @@ from planner.models import (
     ListeningState,
     Post,
     ResponseTarget,
-    Role,
     User,
     utcnow,
 )
@@ -956,6 +955,22 @@ def departments_of(session: Session, *, actor: User) -> list[str]:
     return [d.name for d in session.exec(select(Department).order_by(col(Department.name)))]
 
 
-def is_member_view(actor: User) -> bool:
-    """Whether the actor sees only their department's items."""
-    return not can(actor, "view_inbox") and actor.role == Role.contributor
+def own_department(session: Session, *, actor: User) -> str:
+    """The name of the actor's department ("" for none)."""
+    require_active(actor)
+    dep = session.get(Department, actor.department_id) if actor.department_id else None
+    return dep.name if dep is not None else ""
+
+
+def default_target_hours(session: Session, *, actor: User) -> int:
+    """The organisation's response target in hours (for departments without their own)."""
+    require_active(actor)
+    return target_hours(session)[0]
+
+
+def response_targets_by_name(session: Session, *, actor: User) -> dict[str, int]:
+    """The departments with a response target of their own, by name, with it in hours."""
+    require_active(actor)
+    _default, own = target_hours(session)
+    names = {d.id: d.name for d in session.exec(select(Department))}
+    return dict(sorted((names[dep_id], hours) for dep_id, hours in own.items() if dep_id in names))

@@ -59,24 +59,41 @@ def _working_days(value: str) -> str:
     return str(int(value))
 
 
-def _whole(low: int, high: int, code: str, what: str) -> Callable[[str], str]:
-    """A check that a value is a whole number from `low` to `high` (`what` names the unit)."""
+def _whole(value: str, low: int, high: int) -> int | None:
+    """`value` as a whole number from `low` to `high`, or None if it is not one."""
+    if value.isascii() and value.isdigit() and low <= int(value) <= high:
+        return int(value)
+    return None
 
-    def clean(value: str) -> str:
-        if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
-            raise ValueError(
-                Message(
-                    code,
-                    "{value!r} is not a number of " + what + ": use a whole number from "
-                    "{low} to {high}",
-                    value=value,
-                    low=low,
-                    high=high,
-                )
+
+def _listening_minutes(value: str) -> str:
+    minutes = _whole(value, 1, 1440)
+    if minutes is None:
+        raise ValueError(
+            Message(
+                "not_listening_minutes",
+                "{value!r} is not a number of minutes: use a whole number from {low} to {high}",
+                value=value,
+                low=1,
+                high=1440,
             )
-        return str(int(value))
+        )
+    return str(minutes)
 
-    return clean
+
+def _response_hours(value: str) -> str:
+    hours = _whole(value, 1, 720)
+    if hours is None:
+        raise ValueError(
+            Message(
+                "not_response_hours",
+                "{value!r} is not a number of hours: use a whole number from {low} to {high}",
+                value=value,
+                low=1,
+                high=720,
+            )
+        )
+    return str(hours)
 
 
 @dataclass(frozen=True)
@@ -128,7 +145,7 @@ SPECS: dict[str, SettingSpec] = {
     ),
     "listening_interval_minutes": SettingSpec(
         lambda: "5",
-        _whole(1, 1440, "not_listening_minutes", "minutes"),
+        _listening_minutes,
         "how often the worker reads mentions of the listening channels and the followed "
         "feeds, in minutes",
     ),
@@ -140,7 +157,7 @@ SPECS: dict[str, SettingSpec] = {
     ),
     "response_target_hours": SettingSpec(
         lambda: "24",
-        _whole(1, 720, "not_response_hours", "hours"),
+        _response_hours,
         "within how many hours an inbox item should be answered, unless its department "
         "has a target of its own",
     ),

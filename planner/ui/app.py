@@ -147,11 +147,12 @@ def _sidebar(session: Session, user: User) -> None:
 
 
 PAGES_BY_ROLE: dict[Role, list[str]] = {
-    Role.contributor: ["submit_idea", "my_ideas", "notifications", "activity"],
+    Role.contributor: ["submit_idea", "my_ideas", "listening", "notifications", "activity"],
     Role.editor: [
         "calendar",
         "editor",
         "inbox",
+        "listening",
         "board",
         "publishing",
         "process",
@@ -163,6 +164,7 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
     Role.approver: [
         "calendar",
         "approvals",
+        "listening",
         "board",
         "submit_idea",
         "my_ideas",
@@ -173,6 +175,7 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
         "calendar",
         "editor",
         "inbox",
+        "listening",
         "board",
         "approvals",
         "publishing",
