@@ -4,6 +4,7 @@ organisation wants it), making ideas of items, dismissing, and response times.""
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from datetime import timedelta
@@ -15,7 +16,16 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from planner import audit, channels, ideas, inbox, notifications, org_settings
+from planner import (
+    audit,
+    channels,
+    ideas,
+    inbox,
+    notifications,
+    org_settings,
+    process,
+    report_output,
+)
 from planner.errors import (
     FourEyesViolation,
     IllegalTransition,
@@ -419,6 +429,18 @@ def test_overdue_items_and_response_figures_follow_the_department_targets(
     )
     assert marketing.share_within == 1.0
     assert marketing.open_overdue == 1
+    # The process report carries the same figures, in its CSV as well.
+    report = process.process_report(
+        world.session,
+        actor=world.editor,
+        since=utcnow() - timedelta(days=1),
+        until=utcnow() + timedelta(days=1),
+        now=later,
+    )
+    assert report.responses == figures
+    out = io.StringIO()
+    report_output.process_csv(report, out)
+    assert "responses,Marketing,share_within_target,1.0000" in out.getvalue()
     with pytest.raises(PermissionDenied):
         inbox.set_response_target(
             world.session, actor=world.editor, department="Marketing", hours=1
