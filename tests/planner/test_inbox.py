@@ -23,6 +23,7 @@ from planner import (
     inbox,
     notifications,
     org_settings,
+    pieces,
     process,
     report_output,
 )
@@ -34,7 +35,19 @@ from planner.errors import (
     ReplyFailed,
     ValidationFailed,
 )
-from planner.models import AuditEvent, Channel, InboxItem, InboxSource, InboxStatus, utcnow
+from planner.mail import MailSettings, compose
+from planner.models import (
+    AuditEvent,
+    Channel,
+    InboxItem,
+    InboxSource,
+    InboxStatus,
+    Post,
+    PostStatus,
+    utcnow,
+)
+from planner.publishing import EngineSettings
+from planner.worker import JOB_ID, LISTEN_JOB_ID, Worker
 from tests.conftest import World
 
 TOKEN = token_hex(16)  # made per run: no credential lives in the code
@@ -445,3 +458,148 @@ def test_overdue_items_and_response_figures_follow_the_department_targets(
         inbox.set_response_target(
             world.session, actor=world.editor, department="Marketing", hours=1
         )
+
+
+def test_the_worker_listens_on_the_organisations_interval(
+    engine: Engine, world: World, mastodon: Channel
+) -> None:
+    org_settings.set_setting(
+        world.session, actor=world.admin, key="listening_interval_minutes", value="7"
+    )
+    worker = Worker(
+        engine,
+        worker_id="listener",
+        settings=EngineSettings(batch_size=10, threads=1, lease=timedelta(seconds=30)),
+        mail_settings=None,
+    )
+    try:
+        result = worker.listen()
+        assert result is not None and result.arrived == 2
+        scheduler = worker.start_background()
+        job = scheduler.get_job(LISTEN_JOB_ID)
+        assert job is not None and job.trigger.interval == timedelta(minutes=7)
+        assert scheduler.get_job(JOB_ID) is not None  # next to the publishing sweep
+    finally:
+        worker.close()
+
+
+def test_a_refusing_channel_keeps_its_error_and_its_cursor(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
+) -> None:
+    _polled(engine, world)
+    httpserver.clear()
+    httpserver.expect_request("/api/v1/notifications").respond_with_json(
+        {"error": "Too many requests"}, status=429, headers={"Retry-After": "60"}
+    )
+    result = inbox.poll(engine)
+    assert list(result.errors) == ["channel Mastodon"]
+    [state] = [s for s in inbox.source_states(world.session, actor=world.editor)]
+    assert "Too many requests" in (state.last_error or "")
+    httpserver.clear()
+    httpserver.expect_request(
+        "/api/v1/notifications",
+        query_string={"types[]": "mention", "limit": "40", "since_id": "102"},
+    ).respond_with_json([])
+    assert inbox.poll(engine).errors == {}
+    world.session.expire_all()
+    [state] = inbox.source_states(world.session, actor=world.editor)
+    assert state.last_error is None
+
+
+def test_a_bluesky_reply_is_answered_in_its_thread(
+    engine: Engine, private_network: World, httpserver: HTTPServer
+) -> None:
+    world = private_network
+    did = "did:plc:redaktion"
+    ours = f"at://{did}/app.bsky.feed.post/3kour"
+    password = "-".join(token_hex(2) for _ in range(4))
+    httpserver.expect_request("/xrpc/com.atproto.server.createSession").respond_with_json(
+        {
+            "accessJwt": "a" + token_hex(8),
+            "refreshJwt": "r",
+            "handle": "firma.bsky.social",
+            "did": did,
+        }
+    )
+    httpserver.expect_request("/xrpc/app.bsky.notification.listNotifications").respond_with_json(
+        {
+            "notifications": [
+                {
+                    "uri": "at://did:plc:erika/app.bsky.feed.post/3kreply",
+                    "cid": "bafyreply",
+                    "author": {"did": "did:plc:erika", "handle": "erika.bsky.social"},
+                    "reason": "reply",
+                    "record": {
+                        "text": "Gilt das auch für Azubis?",
+                        "createdAt": "2026-12-03T08:00:00Z",
+                        "reply": {
+                            "root": {"uri": ours, "cid": "bafyours"},
+                            "parent": {"uri": ours, "cid": "bafyours"},
+                        },
+                    },
+                    "indexedAt": "2026-12-03T08:00:01Z",
+                }
+            ]
+        }
+    )
+    httpserver.expect_request("/xrpc/com.atproto.repo.putRecord").respond_with_json(
+        {"uri": f"at://{did}/app.bsky.feed.post/3kanswer", "cid": "bafyanswer"}
+    )
+    channel = channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="bluesky",
+        name="Bluesky",
+        settings={
+            "service_url": httpserver.url_for("/").rstrip("/"),
+            "handle": "firma.bsky.social",
+            "app_password": password,
+        },
+    )
+    piece_post = _published_post(world, channel, ours)
+    [item] = _polled(engine, world)
+    assert (item.source, item.in_reply_to_post_id) == (InboxSource.reply, piece_post)
+    assert item.id is not None
+    inbox.reply_to_item(world.session, actor=world.editor, item_id=item.id, text="Ja, auch.")
+    [put] = [json.loads(r.data) for r, _ in httpserver.log if r.path.endswith("putRecord")]
+    assert put["record"]["reply"] == {
+        "root": {"uri": ours, "cid": "bafyours"},
+        "parent": {"uri": "at://did:plc:erika/app.bsky.feed.post/3kreply", "cid": "bafyreply"},
+    }
+
+
+def _published_post(world: World, channel: Channel, external_id: str) -> int:
+    """A post of ours on `channel`, published as `external_id`; its id."""
+    piece = pieces.create_piece(
+        world.session, actor=world.editor, data={"title": "Ausbildung", "body": "Text."}
+    )
+    assert piece.id is not None and channel.id is not None and world.editor.id is not None
+    post = Post(
+        piece_id=piece.id,
+        channel_id=channel.id,
+        publish_at=utcnow(),
+        status=PostStatus.published,
+        external_id=external_id,
+        created_by_id=world.editor.id,
+    )
+    world.session.add(post)
+    world.session.commit()
+    assert post.id is not None
+    return post.id
+
+
+def test_the_assignment_mail_points_to_the_listening_page(
+    engine: Engine, world: World, mastodon: Channel
+) -> None:
+    item = _polled(engine, world)[0]
+    assert item.id is not None
+    inbox.assign_item(world.session, actor=world.editor, item_id=item.id, department="Marketing")
+    [told] = notifications.list_notifications(world.session, actor=world.contributor)
+    settings = MailSettings(
+        host="127.0.0.1", port=25, security="none", sender="Redaktion <planer@example.de>",
+        username="", password="", timeout=1.0, public_url="https://planer.example.de/",
+    )  # fmt: skip
+    mail = compose(told, world.contributor, settings=settings)
+    body = mail.get_content()
+    assert "Editor hat Ihrer Abteilung einen Eintrag im Zuhören zugewiesen" in body
+    assert "https://planer.example.de/listening" in body

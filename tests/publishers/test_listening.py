@@ -4,6 +4,8 @@ real APIs (the exact requests asserted), normalised alike, and replies sent in t
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from secrets import token_hex
@@ -11,6 +13,7 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from publishers import REGISTRY
 from publishers.base import AuthError, PermanentError, RateLimited, TransientError
@@ -343,3 +346,49 @@ def test_matrix_replies_with_an_in_reply_to_relation(httpserver: HTTPServer) -> 
     body = json.loads(request.data)
     assert body["body"] == "Hallo Max!"
     assert body["m.relates_to"] == {"m.in_reply_to": {"event_id": "$b"}}
+
+
+# --- every listener, the same failures ---------------------------------------------------
+
+LISTENERS = {"mastodon": _mastodon, "bluesky": _bluesky, "matrix": _matrix}
+
+
+@pytest.mark.parametrize("kind", sorted(LISTENERS))
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        pytest.param(401, AuthError, id="401"),
+        pytest.param(429, RateLimited, id="429"),
+        pytest.param(500, TransientError, id="500"),
+        pytest.param(503, TransientError, id="503"),
+    ],
+)
+def test_every_listener_maps_failures_to_typed_errors(
+    httpserver: HTTPServer, kind: str, status: int, error: type[Exception]
+) -> None:
+    if kind == "bluesky":
+        _expect_session(httpserver)
+    httpserver.expect_request(re.compile(".*")).respond_with_json(
+        {"error": "Nope", "message": "refused", "errcode": "M_UNKNOWN"}, status=status
+    )
+    adapter = LISTENERS[kind](httpserver)
+    with pytest.raises(error):
+        adapter.fetch_mentions(None)
+    with pytest.raises(error):
+        adapter.reply(ReplyTo("x", context={"cid": "c"}), "Danke!", "k")
+
+
+@pytest.mark.parametrize("kind", sorted(LISTENERS))
+def test_every_listener_times_out_as_a_transient_error(httpserver: HTTPServer, kind: str) -> None:
+    if kind == "bluesky":
+        _expect_session(httpserver)
+
+    def slow(_request: Request) -> Response:
+        time.sleep(1.0)
+        return Response("{}", content_type="application/json")
+
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(slow)
+    adapter = LISTENERS[kind](httpserver)
+    adapter.settings["timeout_seconds"] = 0.3
+    with pytest.raises(TransientError):
+        adapter.fetch_mentions(None)
