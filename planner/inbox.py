@@ -48,7 +48,7 @@ from planner.models import (
 from planner.permissions import can, require, require_active
 from planner.schemas import check_text
 from planner.users import get_department
-from publishers.base import DeliveryError, OutgoingPost, Publisher
+from publishers.base import DeliveryError, OutgoingPost, Publisher, RateLimited
 from publishers.feeds import FeedAnswer, fetch_feed
 from publishers.listening import Mention, ReplyTo
 
@@ -684,6 +684,8 @@ class PollResult:
     arrived: int = 0
     sources: int = 0
     errors: dict[str, str] = field(default_factory=dict)
+    # Sources left alone this time: they answered 429 and asked to wait longer.
+    paused: int = 0
 
 
 def _insert_ignoring_repeats(session: Session, rows: Sequence[dict[str, Any]]) -> int:
@@ -780,7 +782,13 @@ def poll_channel(
             found = adapter.fetch_mentions(cursor)
         except (DeliveryError, ValidationFailed) as err:
             session.rollback()
-            _store_state(session, channel_id, cursor=cursor, last_error=str(err)[:2000])
+            _store_state(
+                session,
+                channel_id,
+                cursor=cursor,
+                last_error=str(err)[:2000],
+                paused_until=_pause_end(err),
+            )
             session.commit()
             raise
         arrived = _insert_ignoring_repeats(session, _mention_rows(session, channel, found.items))
@@ -790,14 +798,31 @@ def poll_channel(
         return arrived
 
 
+def _pause_end(err: Exception) -> datetime | None:
+    """Until when a source that answered 429 is left alone (None: not paused)."""
+    if isinstance(err, RateLimited):
+        return utcnow() + timedelta(seconds=max(err.retry_after, 1.0))
+    return None
+
+
 def _store_state(
-    session: Session, channel_id: int, *, cursor: str | None, last_error: str | None
+    session: Session,
+    channel_id: int,
+    *,
+    cursor: str | None,
+    last_error: str | None,
+    paused_until: datetime | None = None,
 ) -> None:
     """Keep a channel's listening state; two workers storing it at once both succeed."""
     table = ListeningState.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    values = {"cursor": cursor, "last_error": last_error, "last_fetched_at": utcnow()}
+    values = {
+        "cursor": cursor,
+        "last_error": last_error,
+        "last_fetched_at": utcnow(),
+        "paused_until": paused_until,
+    }
     session.execute(
         insert(table)
         .values(channel_id=channel_id, **values)
@@ -822,6 +847,7 @@ def poll_feed(engine: Engine, feed_id: int, *, fetcher: FeedFetcher = fetch_feed
         except DeliveryError as err:
             feed.last_error = str(err)[:2000]
             feed.last_fetched_at = utcnow()
+            feed.paused_until = _pause_end(err)
             session.add(feed)
             session.commit()
             raise
@@ -848,6 +874,7 @@ def poll_feed(engine: Engine, feed_id: int, *, fetcher: FeedFetcher = fetch_feed
         feed.last_modified = (answer.last_modified or "")[:100] or None
         feed.last_error = None
         feed.last_fetched_at = utcnow()
+        feed.paused_until = None
         session.add(feed)
         session.commit()
         return arrived
@@ -862,15 +889,28 @@ def poll(
     """Read every enabled listening channel and followed feed once; a failing source is
     recorded on it and the others are read all the same."""
     result = PollResult()
+    now = utcnow()
     with Session(engine) as session:
+        paused = {
+            s.channel_id
+            for s in session.exec(select(ListeningState))
+            if s.paused_until is not None and s.paused_until > now
+        }
         channels = [
             (c.id, c.name)
             for c in session.exec(select(Channel).where(col(Channel.enabled).is_(True)))
-            if _listens(c.kind)
+            if _listens(c.kind) and c.id not in paused
         ]
         feeds = [
-            (f.id, f.name) for f in session.exec(select(Feed).where(col(Feed.enabled).is_(True)))
+            (f.id, f.name)
+            for f in session.exec(select(Feed).where(col(Feed.enabled).is_(True)))
+            if f.paused_until is None or f.paused_until <= now
         ]
+        result.paused = len(paused) + sum(
+            1
+            for f in session.exec(select(Feed))
+            if f.enabled and f.paused_until is not None and f.paused_until > now
+        )
     for channel_id, name in channels:
         assert channel_id is not None
         result.sources += 1

@@ -623,6 +623,8 @@ class Feed(SQLModel, table=True):
     etag: str | None = Field(default=None, max_length=500)
     last_modified: str | None = Field(default=None, max_length=100)
     last_error: str | None = Field(default=None, sa_type=Text)
+    # A 429's Retry-After: the feed is not asked again before this instant.
+    paused_until: datetime | None = _ts()
     created_by_id: int = Field(foreign_key="users.id")
     created_at: datetime = _created()
 
@@ -636,6 +638,8 @@ class ListeningState(SQLModel, table=True):
     cursor: str | None = Field(default=None, max_length=500)
     last_fetched_at: datetime | None = _ts()
     last_error: str | None = Field(default=None, sa_type=Text)
+    # A 429's Retry-After: the channel's mentions are not read again before this instant.
+    paused_until: datetime | None = _ts()
 
 
 class ResponseTarget(SQLModel, table=True):

@@ -42,6 +42,7 @@ from planner.models import (
     InboxItem,
     InboxSource,
     InboxStatus,
+    ListeningState,
     Post,
     PostStatus,
     utcnow,
@@ -145,18 +146,25 @@ def test_a_failing_feed_is_recorded_and_the_other_sources_are_read(
 ) -> None:
     httpserver.expect_request("/broken.xml").respond_with_data("<rss><channel><item>", status=200)
     httpserver.expect_request("/down.xml").respond_with_data("down", status=503)
-    for name in ("broken", "down"):
+    httpserver.expect_request("/busy.xml").respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "120"}
+    )
+    for name in ("broken", "down", "busy"):
         inbox.add_feed(
             world.session, actor=world.editor, url=httpserver.url_for(f"/{name}.xml"), name=name
         )
     result = inbox.poll(engine)
     assert result.arrived == 2
-    assert set(result.errors) == {"feed broken", "feed down"}
+    assert set(result.errors) == {"feed broken", "feed down", "feed busy"}
     world.session.expire_all()
     states = {s.name: s for s in inbox.source_states(world.session, actor=world.editor)}
     assert states["Mastodon"].last_error is None
     assert "not an RSS or Atom feed" in (states["broken"].last_error or "")
     assert "HTTP 503" in (states["down"].last_error or "")
+    assert "HTTP 429" in (states["busy"].last_error or "")
+    # The busy feed asked for two minutes' rest; the others are asked again.
+    again = inbox.poll(engine)
+    assert (again.paused, set(again.errors)) == (1, {"feed broken", "feed down"})
 
 
 def test_a_followed_feed_is_read_conditionally_and_its_department_gets_the_entries(
@@ -483,7 +491,7 @@ def test_the_worker_listens_on_the_organisations_interval(
         worker.close()
 
 
-def test_a_refusing_channel_keeps_its_error_and_its_cursor(
+def test_a_rate_limited_channel_keeps_its_error_and_cursor_and_waits_as_asked(
     engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
 ) -> None:
     _polled(engine, world)
@@ -493,8 +501,20 @@ def test_a_refusing_channel_keeps_its_error_and_its_cursor(
     )
     result = inbox.poll(engine)
     assert list(result.errors) == ["channel Mastodon"]
-    [state] = [s for s in inbox.source_states(world.session, actor=world.editor)]
+    [state] = inbox.source_states(world.session, actor=world.editor)
     assert "Too many requests" in (state.last_error or "")
+    # Within the minute asked for, the channel is not asked again.
+    asked = len(httpserver.log)
+    result = inbox.poll(engine)
+    assert (result.sources, result.paused, result.errors) == (0, 1, {})
+    assert len(httpserver.log) == asked
+    # Once the minute is over, reading goes on from where it stopped.
+    with Session(engine) as s:
+        row = s.get(ListeningState, mastodon.id)
+        assert row is not None
+        row.paused_until = utcnow() - timedelta(seconds=1)
+        s.add(row)
+        s.commit()
     httpserver.clear()
     httpserver.expect_request(
         "/api/v1/notifications",

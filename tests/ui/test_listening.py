@@ -171,3 +171,28 @@ def test_english_feeds_are_followed_and_unfollowed(database: str) -> None:
     assert [s.value for s in at.success] == ["No longer following the feed “Verband”."]
     with Session(make_engine(database)) as s:
         assert s.exec(select(Feed)).all() == []
+
+
+def test_a_link_that_is_no_web_address_gets_no_button(database: str) -> None:
+    engine = make_engine(database)
+    with Session(engine) as s:
+        admin = users.get_user(s, "admin")
+        feed = Feed(url="https://x.example.de/feed", name="X", created_by_id=admin.id)
+        s.add(feed)
+        s.flush()
+        s.add(
+            InboxItem(
+                source=InboxSource.feed_item,
+                source_key=f"feed:{feed.id}",
+                feed_id=feed.id,
+                external_id="e1",
+                title="Klick mich",
+                url="javascript:alert(document.cookie)",
+            )
+        )
+        s.commit()
+    engine.dispose()
+    at = open_page(sign_in("ed", PASSWORD), "listening")
+    assert not at.exception
+    assert "Klick mich" in [t.value for t in at.main.text]
+    assert list(at.get("link_button")) == []

@@ -5,8 +5,9 @@ Revises: 0014
 Create Date: 2026-12-03 09:00:00
 
 - `feeds`: followed RSS/Atom feeds, with the validators (ETag, Last-Modified) of their
-  last answer and their last error.
-- `listening_states`: per listening channel, how far its mentions were read and the last error.
+  last answer, their last error and the end of a pause a 429 asked for.
+- `listening_states`: per listening channel, how far its mentions were read, the last
+  error and the end of a pause a 429 asked for.
 - `response_targets`: per department, within how many hours it should answer.
 - `inbox_items`: each mention, reply or feed entry, unique per source and external id,
   with who handled it, how (assigned, answered, made an idea of, dismissed) and when.
@@ -49,6 +50,7 @@ def upgrade() -> None:
         string("etag", 500, nullable=True),
         string("last_modified", 100, nullable=True),
         text("last_error", nullable=True),
+        timestamp("paused_until", nullable=True),
         integer("created_by_id"),
         timestamp("created_at"),
         references("created_by_id", "users"),
@@ -62,6 +64,7 @@ def upgrade() -> None:
         string("cursor", 500, nullable=True),
         timestamp("last_fetched_at", nullable=True),
         text("last_error", nullable=True),
+        timestamp("paused_until", nullable=True),
         references("channel_id", "channels"),
         sa.PrimaryKeyConstraint("channel_id"),
     )

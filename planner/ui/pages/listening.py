@@ -213,6 +213,12 @@ def _table(views: list[inbox.InboxView], user: User) -> None:
     st.dataframe(rows, hide_index=True, key=keys.LISTENING_TABLE)
 
 
+def _web_address(url: str | None) -> bool:
+    """Whether a link a network or feed gave is a web address (never `javascript:` and the
+    like, which a button would run)."""
+    return bool(url) and str(url).lower().startswith(("https://", "http://"))
+
+
 def _detail(session: Session, user: User, view: inbox.InboxView) -> None:
     t = state.t
     item = view.item
@@ -255,12 +261,12 @@ def _detail(session: Session, user: User, view: inbox.InboxView) -> None:
         if item.title:
             st.text(item.title)  # people's words: plain text, never markdown
         st.text(item.text)
-        if item.url:
-            st.link_button(t("listening.open_original"), item.url)
+        if _web_address(item.url):
+            st.link_button(t("listening.open_original"), item.url or "")
         if item.reply_external_id:
             st.text(t("listening.reply_sent", text=item.reply_text or ""))
-            if item.reply_url:
-                st.link_button(t("listening.open_reply"), item.reply_url)
+            if _web_address(item.reply_url):
+                st.link_button(t("listening.open_reply"), item.reply_url or "")
         if item.idea_id:
             st.text(t("listening.idea_made", idea=item.idea_id))
         if item.dismiss_reason:
