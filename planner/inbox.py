@@ -371,14 +371,14 @@ def item_to_idea(
     return item
 
 
-def _reply_target(session: Session, item: InboxItem) -> tuple[Channel, Publisher]:
-    """The channel an item came from and its adapter, which must be able to answer."""
+def _reply_channel(session: Session, item: InboxItem) -> Channel:
+    """The channel an item came from, which its reply goes out on."""
     if item.channel_id is None:
         raise ValidationFailed({"text": "a feed entry cannot be answered from here"})
     channel = session.get(Channel, item.channel_id)
     if channel is None:
         raise ValidationFailed({"text": "the channel this item came from no longer exists"})
-    return channel, build_adapter(channel)
+    return channel
 
 
 def _checked_reply(adapter: Publisher, text: str) -> str:
@@ -412,7 +412,7 @@ def reply_to_item(
     _move(item, "reply")
     if item.reply_text and not item.reply_external_id:
         raise ValidationFailed({"text": "a reply to this item already waits for approval"})
-    channel, _ = _reply_target(session, item)
+    channel = _reply_channel(session, item)
     adapter = adapter_factory(channel)
     text = _checked_reply(adapter, text)
     item.reply_text, item.reply_by_id, item.reply_requested_at = text, actor.id, utcnow()
@@ -446,7 +446,7 @@ def approve_reply(
             f"{actor.username!r} wrote this reply; someone else must approve it"
         )
     _move(item, "reply")
-    channel, _ = _reply_target(session, item)
+    channel = _reply_channel(session, item)
     adapter = adapter_factory(channel)
     _checked_reply(adapter, item.reply_text)
     audit.record(
