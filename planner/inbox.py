@@ -527,9 +527,12 @@ def add_feed(
 ) -> Feed:
     """Follow an RSS or Atom feed; its new entries arrive in the inbox."""
     require(actor, "manage_feeds")
-    url, name = url.strip(), (name.strip() or url.strip())[:NAME_MAX]
+    url, name = url.strip(), name.strip()
     check_text(url, "url")
     check_text(name, "name")
+    if len(name) > NAME_MAX:
+        raise ValidationFailed({"name": f"at most {NAME_MAX} characters"})
+    name = name or url[:NAME_MAX]
     if not url.lower().startswith(("http://", "https://")) or len(url) > URL_MAX or " " in url:
         raise ValidationFailed({"url": f"{url!r} is not an http(s) address"})
     if session.exec(select(Feed).where(Feed.url == url)).first() is not None:
@@ -705,6 +708,18 @@ def _insert_ignoring_repeats(session: Session, rows: Sequence[dict[str, Any]]) -
     return len(list(session.execute(statement)))
 
 
+def _storable(value: Any) -> Any:
+    """`value` with every text made storable: a network's text may hold NUL characters or
+    lone surrogates, which no database column takes (one such item would stop its source)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
+
+
 def _row(**values: Any) -> dict[str, Any]:
     """A full inbox_items row: every column the insert names, defaults for the rest."""
     now = utcnow()
@@ -725,7 +740,7 @@ def _row(**values: Any) -> dict[str, Any]:
         "department_id": None,
         "assigned_at": None,
     }
-    return {**base, **values}
+    return {key: _storable(value) for key, value in {**base, **values}.items()}
 
 
 def _mention_rows(

@@ -623,3 +623,32 @@ def test_the_assignment_mail_points_to_the_listening_page(
     body = mail.get_content()
     assert "Editor hat Ihrer Abteilung einen Eintrag im Zuhören zugewiesen" in body
     assert "https://planer.example.de/listening" in body
+
+
+def test_a_mention_with_characters_no_column_takes_is_stored_cleaned(
+    engine: Engine, private_network: World, httpserver: HTTPServer
+) -> None:
+    world = private_network
+    odd = _notification(1)
+    odd["status"]["content"] = "<p>Hallo\u0000 Welt \ud800!</p>"
+    odd["account"]["display_name"] = "Eri\u0000ka"
+    httpserver.expect_request("/api/v1/notifications").respond_with_data(
+        json.dumps([odd]), content_type="application/json"
+    )
+    channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="mastodon",
+        name="Mastodon",
+        settings={"instance_url": httpserver.url_for("/").rstrip("/"), "access_token": TOKEN},
+    )
+    [item] = _polled(engine, world)
+    assert (item.text, item.author_name) == ("Hallo Welt ?!", "Erika")
+
+
+def test_a_feed_name_longer_than_the_limit_is_refused(world: World) -> None:
+    with pytest.raises(ValidationFailed, match="at most 120 characters"):
+        inbox.add_feed(
+            world.session, actor=world.editor, url="https://example.de/feed", name="x" * 121
+        )
+    assert inbox.list_feeds(world.session, actor=world.editor) == []
