@@ -196,3 +196,25 @@ def test_a_link_that_is_no_web_address_gets_no_button(database: str) -> None:
     assert not at.exception
     assert "Klick mich" in [t.value for t in at.main.text]
     assert list(at.get("link_button")) == []
+
+
+def test_the_process_page_shows_response_times_per_department(
+    database: str, httpserver: HTTPServer
+) -> None:
+    _items(database, httpserver)
+    engine = make_engine(database)
+    with Session(engine) as s:
+        item = s.get(InboxItem, 1)
+        assert item is not None
+        hr = users.get_department(s, "HR")
+        item.department_id, item.status = hr.id, InboxStatus.answered
+        item.handled_at = item.received_at + timedelta(hours=20)  # four hours ago
+        s.add(item)
+        s.commit()
+    engine.dispose()
+    at = open_page(sign_in("admin", PASSWORD), "process")
+    assert not at.exception
+    assert "Zuhören: Antwortzeiten" in [h.value for h in at.main.subheader]
+    [table] = [t for t in at.main.dataframe if "Im Ziel" in t.value.columns]
+    row = table.value.iloc[0]
+    assert (row["Abteilung"], row["Beantwortet"], row["Median (Stunden)"]) == ("HR", 1, "20.0")
