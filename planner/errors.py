@@ -230,3 +230,13 @@ class RestoreFailed(PlannerError, OSError):
 
 class ConfigurationError(PlannerError, ValueError):
     """The planner's own configuration (environment, settings) is wrong."""
+
+
+class ReplyFailed(PlannerError, RuntimeError):
+    """The channel did not take a reply; `message` is its own words, `retryable` whether
+    trying again later may succeed."""
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        self.message = message
+        self.retryable = retryable
+        super().__init__(f"The reply was not sent: {message}")

@@ -91,6 +91,8 @@ def _query(item: Item) -> str:
     """The dashboard link's query for the notification's item: the same for every role, as
     the dashboard opens it on the page that shows it to whoever follows the link."""
     n = item.notification
+    if n.object_type == "inbox_item":
+        return "listening"
     if n.object_type in ("idea", "post"):
         return f"?{n.object_type}={n.object_id}"
     return f"?piece={item.piece_id}"
@@ -112,7 +114,10 @@ def compose(item: Item, recipient: User, *, settings: MailSettings) -> EmailMess
         link = f"{settings.public_url.rstrip('/')}/{_query(item)}"
         lines.append(translate(lang, "notifications.mail.open", link=link))
     else:
-        key = "notifications.mail.idea" if n.object_type == "idea" else "notifications.mail.piece"
+        key = {
+            "idea": "notifications.mail.idea",
+            "inbox_item": "notifications.mail.inbox_item",
+        }.get(n.object_type, "notifications.mail.piece")
         lines.append(translate(lang, key, id=number))
     lines += ["", "-- ", translate(lang, "notifications.mail.footer")]
     message = EmailMessage()

@@ -585,3 +585,110 @@ class MetricSnapshot(SQLModel, table=True):
     replies: int | None = None
     link_clicks: int | None = None
     raw: dict[str, Any] = Field(default_factory=dict, sa_type=json_type())
+
+
+class InboxSource(enum.StrEnum):
+    """What brought an item into the listening inbox."""
+
+    mention = "mention"  # the company's account was named (or quoted)
+    reply = "reply"  # someone answered one of the company's posts
+    feed_item = "feed_item"  # a new entry in a followed RSS/Atom feed
+
+
+class InboxStatus(enum.StrEnum):
+    """Where an inbox item stands."""
+
+    new = "new"
+    assigned = "assigned"
+    answered = "answered"
+    converted = "converted"  # an idea was made of it
+    dismissed = "dismissed"
+
+
+class Feed(SQLModel, table=True):
+    """A followed RSS or Atom feed whose new entries arrive in the listening inbox.
+
+    `etag` and `last_modified` are the server's validators of the last answer, sent back
+    so an unchanged feed answers 304 without its body.
+    """
+
+    __tablename__ = "feeds"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2000, unique=True)
+    name: str = Field(max_length=120)
+    department_id: int | None = Field(default=None, foreign_key="departments.id")
+    enabled: bool = Field(default=True)
+    last_fetched_at: datetime | None = _ts()
+    etag: str | None = Field(default=None, max_length=500)
+    last_modified: str | None = Field(default=None, max_length=100)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    # A 429's Retry-After: the feed is not asked again before this instant.
+    paused_until: datetime | None = _ts()
+    created_by_id: int = Field(foreign_key="users.id")
+    created_at: datetime = _created()
+
+
+class ListeningState(SQLModel, table=True):
+    """How far the inbox has read a listening channel's mentions, and its last error."""
+
+    __tablename__ = "listening_states"
+
+    channel_id: int = Field(foreign_key="channels.id", primary_key=True)
+    cursor: str | None = Field(default=None, max_length=500)
+    last_fetched_at: datetime | None = _ts()
+    last_error: str | None = Field(default=None, sa_type=Text)
+    # A 429's Retry-After: the channel's mentions are not read again before this instant.
+    paused_until: datetime | None = _ts()
+
+
+class ResponseTarget(SQLModel, table=True):
+    """Within how many hours a department should answer what is assigned to it
+    (no row: the organisation's `response_target_hours`)."""
+
+    __tablename__ = "response_targets"
+
+    department_id: int = Field(foreign_key="departments.id", primary_key=True)
+    hours: int
+
+
+class InboxItem(SQLModel, table=True):
+    """A mention, a reply or a feed entry to react to, and how it was handled.
+
+    `source_key` names where it came from ("channel:3", "feed:7"); with `external_id` it is
+    unique, so an item never arrives twice, however many workers poll at once.
+    """
+
+    __tablename__ = "inbox_items"
+    __table_args__ = (UniqueConstraint("source_key", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: InboxSource = Field(sa_type=enum_type(InboxSource))
+    source_key: str = Field(max_length=40)
+    channel_id: int | None = Field(default=None, foreign_key="channels.id")
+    feed_id: int | None = Field(default=None, foreign_key="feeds.id")
+    external_id: str = Field(max_length=500)
+    author_name: str = Field(default="", max_length=200)
+    author_handle: str = Field(default="", max_length=200)
+    author_url: str | None = Field(default=None, max_length=2000)
+    title: str = Field(default="", max_length=500)
+    text: str = Field(default="", sa_type=Text)
+    url: str | None = Field(default=None, max_length=2000)
+    received_at: datetime = _created()
+    published_at: datetime | None = _ts()
+    # What a reply on the network needs besides the id (Bluesky's root and parent refs).
+    context: dict[str, Any] = Field(default_factory=dict, sa_type=json_type())
+    in_reply_to_post_id: int | None = Field(default=None, foreign_key="posts.id")
+    status: InboxStatus = Field(default=InboxStatus.new, sa_type=enum_type(InboxStatus), index=True)
+    department_id: int | None = Field(default=None, foreign_key="departments.id", index=True)
+    assigned_at: datetime | None = _ts()
+    handled_by_id: int | None = Field(default=None, foreign_key="users.id")
+    handled_at: datetime | None = _ts()
+    idea_id: int | None = Field(default=None, foreign_key="ideas.id")
+    dismiss_reason: str | None = Field(default=None, sa_type=Text)
+    # A reply waiting for a second person's approval, or the reply that was sent.
+    reply_text: str | None = Field(default=None, sa_type=Text)
+    reply_by_id: int | None = Field(default=None, foreign_key="users.id")
+    reply_requested_at: datetime | None = _ts()
+    reply_external_id: str | None = Field(default=None, max_length=500)
+    reply_url: str | None = Field(default=None, max_length=2000)

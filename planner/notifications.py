@@ -43,6 +43,7 @@ IDEA_ACCEPTED = "idea_accepted"
 IDEA_REJECTED = "idea_rejected"
 IDEA_PUBLISHED = "idea_published"
 MENTIONED = "mentioned"
+INBOX_ASSIGNED = "inbox_assigned"
 
 # Every kind, with the roles it can reach: everyone may submit ideas and so hear of them.
 KINDS: dict[str, frozenset[Role]] = {
@@ -53,6 +54,7 @@ KINDS: dict[str, frozenset[Role]] = {
     IDEA_ACCEPTED: frozenset(Role),
     IDEA_REJECTED: frozenset(Role),
     IDEA_PUBLISHED: frozenset(Role),
+    INBOX_ASSIGNED: frozenset(Role),
 }
 _IDEA_KINDS = {"accept": IDEA_ACCEPTED, "reject": IDEA_REJECTED}
 # Details are excerpts (a reason, a comment, an error): the whole text is on the item.
@@ -291,7 +293,7 @@ def _visible(query: Any, actor: User) -> Any:
     """Only `actor`'s own, and of pieces and posts only while their role may see pieces."""
     query = query.where(Notification.user_id == actor.id)
     if actor.role not in PERMISSIONS["view_pieces"]:
-        query = query.where(Notification.object_type == "idea")
+        query = query.where(col(Notification.object_type).in_(("idea", "inbox_item")))
     return query
 
 

@@ -59,6 +59,43 @@ def _working_days(value: str) -> str:
     return str(int(value))
 
 
+def _whole(value: str, low: int, high: int) -> int | None:
+    """`value` as a whole number from `low` to `high`, or None if it is not one."""
+    if value.isascii() and value.isdigit() and low <= int(value) <= high:
+        return int(value)
+    return None
+
+
+def _listening_minutes(value: str) -> str:
+    minutes = _whole(value, 1, 1440)
+    if minutes is None:
+        raise ValueError(
+            Message(
+                "not_listening_minutes",
+                "{value!r} is not a number of minutes: use a whole number from {low} to {high}",
+                value=value,
+                low=1,
+                high=1440,
+            )
+        )
+    return str(minutes)
+
+
+def _response_hours(value: str) -> str:
+    hours = _whole(value, 1, 720)
+    if hours is None:
+        raise ValueError(
+            Message(
+                "not_response_hours",
+                "{value!r} is not a number of hours: use a whole number from {low} to {high}",
+                value=value,
+                low=1,
+                high=720,
+            )
+        )
+    return str(hours)
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     """A known setting: its default and how a value is checked and normalised."""
@@ -105,6 +142,24 @@ SPECS: dict[str, SettingSpec] = {
         check_land,
         "German Land whose public holidays are no working days (BY, NW, ...); "
         "empty: the nationwide holidays only",
+    ),
+    "listening_interval_minutes": SettingSpec(
+        lambda: "5",
+        _listening_minutes,
+        "how often the worker reads mentions of the listening channels and the followed "
+        "feeds, in minutes",
+    ),
+    "replies_need_approval": SettingSpec(
+        lambda: "off",
+        _switch,
+        "on: a reply from the listening inbox waits until someone other than its writer "
+        "approves it",
+    ),
+    "response_target_hours": SettingSpec(
+        lambda: "24",
+        _response_hours,
+        "within how many hours an inbox item should be answered, unless its department "
+        "has a target of its own",
     ),
 }
 

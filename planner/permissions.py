@@ -30,6 +30,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "view_approvals_report": frozenset({Role.admin}),
     "manage_rules": frozenset({Role.admin}),
     "override_rules": frozenset({Role.approver, Role.admin}),
+    "view_inbox": frozenset({Role.editor, Role.approver, Role.admin}),
+    "handle_inbox": _EDITORIAL,
+    "approve_replies": frozenset({Role.approver, Role.admin}),
+    "manage_feeds": _EDITORIAL,
 }
 
 _ACTION_TEXT = {
@@ -53,6 +57,10 @@ _ACTION_TEXT = {
     "view_approvals_report": "see the approvals report for audits",
     "manage_rules": "manage publishing rules",
     "override_rules": "override publishing rules",
+    "view_inbox": "see every item of the listening inbox",
+    "handle_inbox": "assign or dismiss inbox items",
+    "approve_replies": "approve replies from the listening inbox",
+    "manage_feeds": "manage followed feeds",
 }
 
 

@@ -39,6 +39,7 @@ from sqlmodel import Session, col, select
 
 from planner import org_settings, planning, rule_checks
 from planner.errors import ValidationFailed
+from planner.inbox import ResponseFigures, response_figures
 from planner.models import (
     Audience,
     AuditEvent,
@@ -222,6 +223,8 @@ class ProcessReport:
     # Pieces worked on in the period whose findings were counted, and the counts.
     findings_checked: int = 0
     findings: list[FindingCount] = field(default_factory=list)
+    # How each department answered the listening inbox's items in the period.
+    responses: list[ResponseFigures] = field(default_factory=list)
 
     @property
     def late(self) -> list[Review]:
@@ -341,6 +344,7 @@ def process_report(
         findings=finding_counts(
             rule_checks.findings_of_pieces(session, actor=actor, pieces=worked)
         ),
+        responses=response_figures(session, since, until, now=now),
     )
 
 

@@ -98,6 +98,17 @@ PROCESS_TEXTS: dict[str, str] = {
     "pieces": "Pieces",
     "overridden": "Of them overridden",
     "posts": "Failed, held, missed and needs-check posts",
+    "responses": "Listening: response times",
+    "responses_summary": "Items of the listening inbox answered in the period, per department: "
+    "how many within the department's response target, the median hours from arrival to "
+    "reply, and the items still open past their target.",
+    "response_department": "Department",
+    "no_department": "(no department)",
+    "target_hours": "Target (hours)",
+    "answered": "Answered",
+    "within_target": "Within target",
+    "median_hours": "Median (hours)",
+    "open_overdue": "Open and overdue",
     "post": "Post",
     "channel": "Channel",
     "post_state": "Status",
@@ -187,7 +198,20 @@ def process_csv(report: ProcessReport, out: IO[str]) -> int:
         ("post_problems", f"post {p.post_id} ({p.channel}): {p.title}", p.state, p.reason)
         for p in report.post_problems
     ]
+    for r in report.responses:
+        rows += [
+            ("responses", r.department, "target_hours", r.target_hours),
+            ("responses", r.department, "answered", r.answered),
+            ("responses", r.department, "within_target", r.within_target),
+            ("responses", r.department, "share_within_target", _rate(r.share_within)),
+            ("responses", r.department, "median_hours", _median(r.median_hours)),
+            ("responses", r.department, "open_overdue", r.open_overdue),
+        ]
     return _write(out, PROCESS_COLUMNS, rows)
+
+
+def _median(hours: float | None) -> str:
+    return "" if hours is None else f"{hours:.1f}"
 
 
 def _spread_rows(section: str, name: str, values: Spread) -> list[tuple[object, ...]]:
@@ -442,6 +466,17 @@ def process_html(
              page.t(f"post_state.{p.state}"),
              describe_hold(p.hold) if p.hold and describe_hold else p.reason]
             for p in report.post_problems
+        ],
+    )  # fmt: skip
+    page.heading(2, page.t("responses"))
+    page.para(page.t("responses_summary"))
+    page.table(
+        [page.t(k) for k in ("response_department", "target_hours", "answered",
+                             "within_target", "median_hours", "open_overdue")],
+        [
+            [r.department or page.t("no_department"), r.target_hours, r.answered,
+             _rate(r.share_within), _median(r.median_hours), r.open_overdue]
+            for r in report.responses
         ],
     )  # fmt: skip
     return page.document(lang)

@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from sqlmodel import Session
 
-from planner import mail, planning, publishing
+from planner import inbox, mail, org_settings, planning, publishing
 from planner.channels import build_adapter
 from planner.models import PostStatus, utcnow
 from planner.publishing import AdapterFactory, EngineSettings, Outcome
@@ -32,6 +32,8 @@ from planner.publishing.deliver import Gate
 
 log = logging.getLogger("planner.worker")
 JOB_ID = "planner-publish-due"
+# The listening job: reads mentions and followed feeds into the inbox.
+LISTEN_JOB_ID = "planner-listen"
 # Finished deliveries wait at most this long (seconds) to be recorded with others.
 RECORD_WITHIN = 0.1
 # How often (seconds) a long sweep marks the pieces whose posts are all out as published.
@@ -418,6 +420,46 @@ class Worker:
                 result.needs_check,
             )
 
+    def listen(self) -> inbox.PollResult | None:
+        """Read the listening channels' mentions and the followed feeds once (None: the
+        database did not answer; the next run tries again)."""
+        try:
+            return inbox.poll(self.engine, adapter_factory=self.adapter_factory)
+        except DATABASE_DOWN:
+            log.warning("listening waits: the database does not answer")
+            return None
+
+    def _listening_minutes(self) -> int:
+        """The organisation's listening interval (its default while the database is away)."""
+        try:
+            with Session(self.engine) as session:
+                return int(org_settings.get_setting(session, "listening_interval_minutes"))
+        except DATABASE_DOWN:
+            return int(org_settings.SPECS["listening_interval_minutes"].default())
+
+    def _listen_job(self) -> None:
+        if self._stop.is_set():
+            return
+        try:
+            result = self.listen()
+        except Exception:
+            log.exception("listening failed; the next run is on schedule")
+            return
+        if result is not None and (result.arrived or result.errors):
+            log.info(
+                "listening: %d new items, %d of %d sources failed",
+                result.arrived,
+                len(result.errors),
+                result.sources,
+            )
+        # An admin's change of the interval applies from the next run.
+        minutes = self._listening_minutes()
+        scheduler, job = self._scheduler, None
+        if scheduler is not None and scheduler.running:
+            job = scheduler.get_job(LISTEN_JOB_ID)
+        if job is not None and job.trigger.interval != timedelta(minutes=minutes):
+            scheduler.reschedule_job(LISTEN_JOB_ID, trigger="interval", minutes=minutes)  # type: ignore[union-attr]
+
     def _add_job(self, scheduler: BlockingScheduler | BackgroundScheduler) -> None:
         scheduler.add_job(
             self._job,
@@ -429,6 +471,16 @@ class Worker:
             coalesce=True,
             # A sweep that starts late still must run: the posts table decides lateness.
             misfire_grace_time=None,
+            next_run_time=utcnow(),
+        )
+        scheduler.add_job(
+            self._listen_job,
+            "interval",
+            minutes=self._listening_minutes(),
+            id=LISTEN_JOB_ID,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
             next_run_time=utcnow(),
         )
 

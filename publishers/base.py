@@ -30,6 +30,8 @@ from publishers.text import with_link
 if TYPE_CHECKING:
     import requests
 
+    from publishers.listening import Mentions, ReplyTo
+
 SettingType = Literal["str", "url", "int", "bool", "password"]
 # A channel slower than this is broken; a publish worker should not wait on it longer.
 MAX_TIMEOUT_SECONDS = 300
@@ -343,6 +345,9 @@ class Publisher:
     # A bool setting with which an admin declares that the receiver drops repeats. The
     # planner keeps that declaration on the channel; the adapter never reads it.
     deduplication_setting: ClassVar[str | None] = None
+    # Whether the adapter can listen: `fetch_mentions` reads mentions of and replies to the
+    # channel's account, and `reply` answers one of them.
+    can_listen: ClassVar[bool] = False
     # Whether the adapter talks HTTP (the contract test throws HTTP failures only at those).
     uses_http: ClassVar[bool] = True
     # Whether the post's link is sent at the end of its text (`text.with_link`), so
@@ -633,6 +638,16 @@ class Publisher:
         unless `can_look_up`).
         """
         raise PermanentError(f"{self.display_name} cannot look up a post")
+
+    def fetch_mentions(self, cursor: str | None) -> Mentions:
+        """Mentions of and replies to the channel's account newer than `cursor` (None: the
+        latest), where `can_listen`."""
+        raise PermanentError(f"{self.display_name} cannot listen")
+
+    def reply(self, to: ReplyTo, text: str, idempotency_key: str) -> Receipt:
+        """Answer the message `to` with `text`; the same key never sends a second answer
+        where the network can avoid it."""
+        raise PermanentError(f"{self.display_name} cannot reply")
 
     def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
         """Engagement counts for a published post, where the channel offers them."""

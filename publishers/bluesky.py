@@ -47,6 +47,7 @@ from publishers.http import (
     mask,
 )
 from publishers.images import Limits
+from publishers.listening import Mention, Mentions, ReplyTo, instant
 from publishers.media import fetch_media
 from publishers.text import with_link
 
@@ -74,6 +75,12 @@ METRIC_NAMES = {
     "replies": "replyCount",
     "quotes": "quoteCount",
 }
+
+# The notification reasons the inbox listens to (a quote is a mention with the post).
+LISTENED_REASONS = ("mention", "reply", "quote")
+NOTIFICATIONS_LIMIT = 50
+# How many pages of notifications one poll reads at most before it stops.
+MAX_NOTIFICATION_PAGES = 5
 
 _GRAPHEME = regex.compile(r"\X")
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
@@ -194,6 +201,7 @@ class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
     )
     connect_timeout: ClassVar[float | None] = 5.0
     can_look_up: ClassVar[bool] = True  # getRecord under that record key
+    can_listen: ClassVar[bool] = True
     settings_spec = (
         server_setting(
             "service_url",
@@ -447,6 +455,79 @@ class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
             raw=answer,
         )
 
+    def fetch_mentions(self, cursor: str | None) -> Mentions:
+        """Mentions, replies and quotes indexed after `cursor` (the newest indexedAt seen)."""
+        found: list[Mention] = []
+        newest = cursor
+        page: str | None = None
+        for _ in range(MAX_NOTIFICATION_PAGES):
+            params: dict[str, Any] = {
+                "limit": NOTIFICATIONS_LIMIT,
+                "reasons": list(LISTENED_REASONS),
+            }
+            if page:
+                params["cursor"] = page
+            response = self._call("GET", "app.bsky.notification.listNotifications", params=params)
+            answer = json_object(response, "the server", "the notifications")
+            listed = answer.get("notifications")
+            if not isinstance(listed, list):
+                raise TransientError(
+                    "the server's answer has no notifications", http_status=response.status_code
+                )
+            reached_seen = False
+            for notification in listed:
+                indexed = str(notification.get("indexedAt") or "")
+                if cursor and indexed and _instant_key(indexed) <= _instant_key(cursor):
+                    reached_seen = True
+                    continue
+                mention = _mention(notification)
+                if mention is not None:
+                    found.append(mention)
+                if indexed and (newest is None or _instant_key(indexed) > _instant_key(newest)):
+                    newest = indexed
+            page = answer.get("cursor") if isinstance(answer.get("cursor"), str) else None
+            if reached_seen or not page or cursor is None:
+                break
+        found.reverse()  # listed newest first
+        return Mentions(found, newest)
+
+    def reply(self, to: ReplyTo, text: str, idempotency_key: str) -> Receipt:
+        """A post in reply to `to`: its parent is `to`, its root the thread's first post."""
+        parent = {"uri": to.external_id, "cid": str(to.context.get("cid") or "")}
+        root = to.context.get("root")
+        if not isinstance(root, Mapping) or not root.get("uri"):
+            root = parent
+        session = self._session()
+        record: dict[str, Any] = {
+            "$type": POST_COLLECTION,
+            "text": text,
+            "createdAt": _now(),
+            "langs": [self.settings["language"]],
+            "reply": {"root": dict(root), "parent": parent},
+        }
+        facets = self._facets(text)
+        if facets:
+            record["facets"] = facets
+        rkey = record_key(idempotency_key)
+        response = self._call(
+            "POST",
+            "com.atproto.repo.putRecord",
+            json={
+                "repo": session.did,
+                "collection": POST_COLLECTION,
+                "rkey": rkey,
+                "record": record,
+            },
+        )
+        answer = json_object(response, "the server", "the reply")
+        uri = str(answer.get("uri") or f"at://{session.did}/{POST_COLLECTION}/{rkey}")
+        return Receipt(
+            external_id=uri,
+            url=f"https://bsky.app/profile/{session.handle}/post/{rkey}",
+            http_status=response.status_code,
+            raw=answer,
+        )
+
     def detect_deduplication(self) -> str | None:
         """putRecord is create-or-replace, and the record key follows from the key."""
         return DEDUPLICATION_BASIS
@@ -547,3 +628,44 @@ def _xrpc_message(response: Response, secrets: list[str]) -> str | None:
     if isinstance(error, str) and isinstance(message, str) and error and message:
         return mask(f"{error}: {message}", secrets)
     return None
+
+
+def _instant_key(value: str) -> datetime:
+    """An indexedAt time, comparable whatever its precision; the epoch if it is none."""
+    return instant(value) or datetime.fromtimestamp(0, UTC)
+
+
+def _mention(notification: object) -> Mention | None:
+    """A mention, reply or quote notification as a Mention; None for anything else."""
+    if not isinstance(notification, Mapping):
+        return None
+    reason, uri = notification.get("reason"), notification.get("uri")
+    if reason not in LISTENED_REASONS or not isinstance(uri, str) or not uri:
+        return None
+    record = notification.get("record")
+    record = record if isinstance(record, Mapping) else {}
+    author = notification.get("author")
+    author = author if isinstance(author, Mapping) else {}
+    handle = str(author.get("handle") or "")
+    context: dict[str, Any] = {"cid": str(notification.get("cid") or "")}
+    reply = record.get("reply")
+    in_reply_to = None
+    if isinstance(reply, Mapping):
+        root, parent = reply.get("root"), reply.get("parent")
+        if isinstance(root, Mapping) and root.get("uri"):
+            context["root"] = {"uri": str(root["uri"]), "cid": str(root.get("cid") or "")}
+        if isinstance(parent, Mapping) and parent.get("uri"):
+            in_reply_to = str(parent["uri"])
+    rkey = uri.rsplit("/", 1)[-1]
+    return Mention(
+        external_id=uri,
+        kind="reply" if reason == "reply" else "mention",
+        text=str(record.get("text") or ""),
+        author_name=str(author.get("displayName") or handle),
+        author_handle=handle,
+        author_url=f"https://bsky.app/profile/{handle}" if handle else None,
+        url=f"https://bsky.app/profile/{handle or author.get('did', '')}/post/{rkey}",
+        published_at=instant(record.get("createdAt")) or instant(notification.get("indexedAt")),
+        in_reply_to=in_reply_to,
+        context=context,
+    )

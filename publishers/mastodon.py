@@ -40,6 +40,7 @@ from publishers.base import (
 )
 from publishers.http import json_object, without_id
 from publishers.images import Limits
+from publishers.listening import Mention, Mentions, ReplyTo, instant, plain_text
 from publishers.media import fetch_media
 from publishers.text import with_link
 
@@ -83,6 +84,8 @@ _MASTODON_VERSION = re.compile(r"(\d+)\.\d+\.\d+(?:-?[0-9A-Za-z.-]+)?(?:\+[0-9A-
 # Every Mastodon since 2.0 keeps the key; an early Takahē reported a bare "0.x" of its own.
 MIN_MASTODON_MAJOR = 2
 MAX_VERSION_SHOWN = 40
+# Notifications read per request (Mastodon's maximum).
+NOTIFICATIONS_LIMIT = 40
 
 
 def deduplication_basis(version: str) -> str | None:
@@ -139,6 +142,7 @@ class MastodonPublisher(Publisher, kind="mastodon", display_name="Mastodon"):
 
     text_limit: ClassVar[int | None] = 500
     appends_link: ClassVar[bool] = True
+    can_listen: ClassVar[bool] = True
     supports_media: ClassVar[bool] = True
     # Mastodon's defaults: 4 images, each at most 16 MB; larger ones it scales itself to
     # 3840x2160, so sending more pixels than that only costs upload time.
@@ -292,6 +296,59 @@ class MastodonPublisher(Publisher, kind="mastodon", display_name="Mastodon"):
         response = self._call("GET", f"/api/v1/statuses/{receipt.external_id}")
         return counts(json_object(response, "the server", "the status"), METRIC_NAMES)
 
+    def fetch_mentions(self, cursor: str | None) -> Mentions:
+        """The account's mention notifications after the notification id `cursor`."""
+        params: dict[str, Any] = {"types[]": "mention", "limit": NOTIFICATIONS_LIMIT}
+        if cursor:
+            params["since_id"] = cursor
+        response = self._call("GET", "/api/v1/notifications", params=params)
+        try:
+            found = response.json()
+        except ValueError:
+            found = None
+        if not isinstance(found, list):
+            raise TransientError(
+                "the server's notifications are no list", http_status=response.status_code
+            )
+        items: list[Mention] = []
+        newest = cursor
+        for notification in found:
+            mention = _mention(notification)
+            if mention is None:
+                continue
+            items.append(mention)
+            if _later_id(str(notification["id"]), newest):
+                newest = str(notification["id"])
+        # Mastodon lists the newest first.
+        items.reverse()
+        return Mentions(items, newest)
+
+    def reply(self, to: ReplyTo, text: str, idempotency_key: str) -> Receipt:
+        """A status in reply to `to`, naming its author so they are told of it."""
+        handle = to.author_handle.lstrip("@")
+        if handle and f"@{handle}".lower() not in text.lower():
+            text = f"@{handle} {text}"
+        response = self._call(
+            "POST",
+            "/api/v1/statuses",
+            json={
+                "status": text,
+                "in_reply_to_id": to.external_id,
+                "visibility": self.settings["visibility"],
+                "language": self.settings["language"],
+            },
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        status = json_object(response, "the server", "the reply")
+        if not status.get("id"):
+            raise without_id(response, "the server accepted the reply but its answer has no id")
+        return Receipt(
+            external_id=str(status["id"]),
+            url=str(status["url"]) if status.get("url") else None,
+            http_status=response.status_code,
+            raw=status,
+        )
+
     def detect_deduplication(self) -> str | None:
         """Mastodon's own version (from /api/v1/instance) keeps the key; anything else: None."""
         response = self._call("GET", "/api/v1/instance")
@@ -312,4 +369,35 @@ class MastodonPublisher(Publisher, kind="mastodon", display_name="Mastodon"):
 def _is_video(item: Media) -> bool:
     return item.mime_type.startswith(("video/", "audio/")) or item.url.lower().endswith(
         (".mp4", ".mov", ".webm", ".m4v", ".mp3", ".ogg", ".wav")
+    )
+
+
+def _later_id(found: str, newest: str | None) -> bool:
+    """Whether notification id `found` is newer than `newest` (ids grow; compared as numbers)."""
+    if newest is None:
+        return True
+    if found.isdigit() and newest.isdigit():
+        return int(found) > int(newest)
+    return (len(found), found) > (len(newest), newest)
+
+
+def _mention(notification: object) -> Mention | None:
+    """A mention notification as a Mention; None for anything else or a broken one."""
+    if not isinstance(notification, Mapping) or notification.get("type") != "mention":
+        return None
+    status, account = notification.get("status"), notification.get("account")
+    if not isinstance(status, Mapping) or not status.get("id") or not notification.get("id"):
+        return None
+    account = account if isinstance(account, Mapping) else {}
+    in_reply_to = status.get("in_reply_to_id")
+    return Mention(
+        external_id=str(status["id"]),
+        kind="reply" if in_reply_to else "mention",
+        text=plain_text(str(status.get("content") or "")),
+        author_name=str(account.get("display_name") or account.get("username") or ""),
+        author_handle=str(account.get("acct") or ""),
+        author_url=str(account["url"]) if account.get("url") else None,
+        url=str(status["url"]) if status.get("url") else None,
+        published_at=instant(status.get("created_at")),
+        in_reply_to=str(in_reply_to) if in_reply_to else None,
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
@@ -43,6 +44,7 @@ from publishers.http import (
     without_id,
 )
 from publishers.images import Limits
+from publishers.listening import TEXT_MAX, Mention, Mentions, ReplyTo
 from publishers.media import fetch_media
 from publishers.text import with_link
 
@@ -58,6 +60,9 @@ DEDUPLICATION_BASIS = (
 )
 # How many pages of relations (100 each) `fetch_metrics` reads before it stops counting.
 MAX_RELATION_PAGES = 10
+# Room messages read per page, and pages read per poll at most, when listening.
+MESSAGES_LIMIT = 50
+MAX_MESSAGE_PAGES = 5
 _LINK = re.compile(r"https?://[^\s<>\"]+")
 _LINK_TAIL = ".,;:!?)]}'\""
 
@@ -102,6 +107,7 @@ class MatrixPublisher(Publisher, kind="matrix", display_name="Matrix room"):
     """Posts text messages to one Matrix room as a bot account."""
 
     text_limit: ClassVar[int | None] = MAX_CONTENT_BYTES
+    can_listen: ClassVar[bool] = True
     counted_as: ClassVar[str] = "bytes (UTF-8, text and its HTML copy together)"
     appends_link: ClassVar[bool] = True
     supports_media: ClassVar[bool] = True
@@ -246,6 +252,99 @@ class MatrixPublisher(Publisher, kind="matrix", display_name="Matrix room"):
             json=content,
         )
 
+    def fetch_mentions(self, cursor: str | None) -> Mentions:
+        """The room's messages from others after the event id `cursor` (None: the latest page)."""
+        me = json_object_or_empty(self._call("GET", "/_matrix/client/v3/account/whoami")).get(
+            "user_id"
+        )
+        room_id = self.room_id()
+        path = f"/_matrix/client/v3/rooms/{_path(room_id)}/messages"
+        params: dict[str, str | int] = {"dir": "b", "limit": MESSAGES_LIMIT}
+        found: list[Mention] = []
+        newest: str | None = None
+        for _ in range(MAX_MESSAGE_PAGES):
+            answer = json_object_or_empty(self._call("GET", path, params=params))
+            chunk = answer.get("chunk")
+            events = chunk if isinstance(chunk, list) else []
+            reached_seen = False
+            for event in events:  # newest first
+                if not isinstance(event, dict):
+                    continue
+                if event.get("event_id") == cursor:
+                    reached_seen = True
+                    break
+                if newest is None and isinstance(event.get("event_id"), str):
+                    newest = event["event_id"]
+                mention = self._mention(event, me)
+                if mention is not None:
+                    found.append(mention)
+            end = answer.get("end")
+            if reached_seen or cursor is None or not isinstance(end, str) or not events:
+                break
+            params["from"] = end
+        found.reverse()
+        return Mentions(found, newest or cursor)
+
+    def _mention(self, event: dict[str, Any], me: object) -> Mention | None:
+        """A text message from someone else as a Mention; None for anything else."""
+        content = event.get("content")
+        event_id, sender = event.get("event_id"), event.get("sender")
+        if (
+            event.get("type") != "m.room.message"
+            or not isinstance(content, dict)
+            or not isinstance(event_id, str)
+            or not isinstance(sender, str)
+            or sender == me
+        ):
+            return None
+        relates = content.get("m.relates_to")
+        replied = relates.get("m.in_reply_to") if isinstance(relates, dict) else None
+        in_reply_to = replied.get("event_id") if isinstance(replied, dict) else None
+        body = str(content.get("body") or "")
+        if in_reply_to:
+            body = _without_reply_fallback(body)
+        stamp = event.get("origin_server_ts")
+        published = (
+            datetime.fromtimestamp(stamp / 1000, UTC)
+            if isinstance(stamp, int) and not isinstance(stamp, bool)
+            else None
+        )
+        return Mention(
+            external_id=event_id,
+            kind="reply" if in_reply_to else "mention",
+            text=body[:TEXT_MAX],
+            author_name=sender,
+            author_handle=sender,
+            author_url=f"https://matrix.to/#/{_path(sender)}",
+            url=permalink(self.settings["room"], event_id),
+            published_at=published,
+            in_reply_to=in_reply_to if isinstance(in_reply_to, str) else None,
+        )
+
+    def reply(self, to: ReplyTo, text: str, idempotency_key: str) -> Receipt:
+        """A message in the room in reply to the event `to` (m.relates_to m.in_reply_to)."""
+        room_id = self.room_id()
+        content: dict[str, Any] = {
+            **message_content(text),
+            "m.relates_to": {"m.in_reply_to": {"event_id": to.external_id}},
+        }
+        response = self._call(
+            "PUT",
+            f"/_matrix/client/v3/rooms/{_path(room_id)}/send/m.room.message/"
+            f"{_path(idempotency_key)}",
+            json=content,
+        )
+        event_id = json_object_or_empty(response).get("event_id")
+        if not isinstance(event_id, str) or not event_id:
+            raise without_id(
+                response, "the homeserver accepted the reply but its answer has no event_id"
+            )
+        return Receipt(
+            external_id=event_id,
+            url=permalink(self.settings["room"], event_id),
+            http_status=response.status_code,
+        )
+
     def detect_deduplication(self) -> str | None:
         """The client-server API: the same txnId from the same token gives the same event."""
         return DEDUPLICATION_BASIS
@@ -292,3 +391,13 @@ class MatrixPublisher(Publisher, kind="matrix", display_name="Matrix room"):
             user=user,
             room=self.settings["room"],
         )
+
+
+def _without_reply_fallback(body: str) -> str:
+    """A reply's body without the quoted lines ("> <@a:b> ...") older clients put first."""
+    lines = body.split("\n")
+    while lines and lines[0].startswith(">"):
+        lines.pop(0)
+    if lines and not lines[0].strip():
+        lines.pop(0)
+    return "\n".join(lines) or body

@@ -209,6 +209,17 @@ NOT_READS = {
     ("rules", "disable"),
     ("rules", "import"),
     ("rules", "override"),
+    ("inbox", "list"),
+    ("inbox", "show"),
+    ("inbox", "assign"),
+    ("inbox", "reply"),
+    ("inbox", "approve"),
+    ("inbox", "dismiss"),
+    ("inbox", "to-idea"),
+    ("inbox", "fetch"),
+    ("feeds", "add"),
+    ("feeds", "list"),
+    ("feeds", "remove"),
 }
 
 

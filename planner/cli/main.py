@@ -15,6 +15,7 @@ from planner.cli import (
     backup,
     channels,
     ideas,
+    inbox,
     notifications,
     pieces,
     plan,
@@ -44,6 +45,7 @@ MODULES = (
     posts,
     rules,
     notifications,
+    inbox,
 )
 
 

@@ -150,21 +150,23 @@ def _sidebar(session: Session, user: User) -> None:
 _OWN_PAGES = ("submit_idea", "my_ideas", "notifications", "activity")
 
 PAGES_BY_ROLE: dict[Role, list[str]] = {
-    Role.contributor: [*_OWN_PAGES],
+    Role.contributor: ["submit_idea", "my_ideas", "listening", "notifications", "activity"],
     Role.editor: [
         "calendar",
         "editor",
         "inbox",
+        "listening",
         "board",
         "publishing",
         "process",
         *_OWN_PAGES,
     ],
-    Role.approver: ["calendar", "approvals", "board", *_OWN_PAGES],
+    Role.approver: ["calendar", "approvals", "listening", "board", *_OWN_PAGES],
     Role.admin: [
         "calendar",
         "editor",
         "inbox",
+        "listening",
         "board",
         "approvals",
         "publishing",

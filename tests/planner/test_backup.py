@@ -37,9 +37,15 @@ from planner.errors import (
 from planner.migrate import current_revision, head_revision, upgrade
 from planner.models import (
     AuditEvent,
+    Channel,
+    Department,
     EditorDraft,
+    Feed,
     FormSubmission,
     Idea,
+    InboxItem,
+    InboxSource,
+    ListeningState,
     MediaFile,
     MetricSnapshot,
     Notification,
@@ -48,6 +54,7 @@ from planner.models import (
     Post,
     PublishAttempt,
     PublishingRule,
+    ResponseTarget,
     Role,
     RuleOverride,
     User,
@@ -145,6 +152,23 @@ def _fill(session: Session) -> User:
             rule_id=rule_id,
             justification="Zitat",
             approver_id=admin.id,
+        )
+    )
+    feed = Feed(url="https://example.de/feed.xml", name="Fachpresse", created_by_id=admin.id)
+    session.add(feed)
+    session.flush()
+    channel_id = session.exec(select(func.min(Channel.id))).one()
+    session.add(ListeningState(channel_id=channel_id, cursor="110"))
+    department_id = session.exec(select(func.min(Department.id))).one()
+    session.add(ResponseTarget(department_id=department_id, hours=8))
+    session.add(
+        InboxItem(
+            source=InboxSource.feed_item,
+            source_key=f"feed:{feed.id}",
+            feed_id=feed.id,
+            external_id="urn:entry:1",
+            text="Neue Studie",
+            context={"entry": 1},
         )
     )
     # Bytes that are no valid UTF-8 text: a backup must keep them exactly.

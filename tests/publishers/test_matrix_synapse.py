@@ -50,6 +50,8 @@ class Homeserver:
     token: str
     room_id: str
     alias: str
+    # Registers more accounts through the admin API (a visitor of the room, say).
+    shared_secret: str = ""
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:
         response = requests.get(
@@ -206,6 +208,7 @@ def homeserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Homeserver]
                 token=token,
                 room_id=created.json()["room_id"],
                 alias=f"#editorial:{SERVER_NAME}",
+                shared_secret=shared_secret,
             )
         finally:
             process.terminate()

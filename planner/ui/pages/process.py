@@ -123,6 +123,7 @@ def render() -> None:
         _times(report)
         _review(report, user)
         _exceptions(report, user)
+        _responses(report)
         _downloads(user, since, until)
 
 
@@ -308,6 +309,28 @@ def _exceptions(report: process.ProcessReport, user: User) -> None:
                 t("process.col.reason"): hold_text(state.lang(), p.hold) if p.hold else p.reason,
             }
             for p in report.post_problems
+        ],
+        empty=t("process.empty"),
+    )
+
+
+def _responses(report: process.ProcessReport) -> None:
+    t = state.t
+    st.subheader(t("process.responses"))
+    st.text(t("process.responses_note"))
+    tables.table(
+        [
+            {
+                t("process.col.response_department"): r.department or t("process.no_department"),
+                t("process.col.target_hours"): r.target_hours,
+                t("process.col.answered"): r.answered,
+                t("process.col.within_target"): _rate(r.share_within),
+                t("process.col.median_hours"): ""
+                if r.median_hours is None
+                else f"{r.median_hours:.1f}",
+                t("process.col.open_overdue"): r.open_overdue,
+            }
+            for r in report.responses
         ],
         empty=t("process.empty"),
     )

@@ -1,0 +1,229 @@
+"""The listening inbox and followed feeds: `inbox list|show|assign|reply|approve|dismiss|
+to-idea|fetch` and `feeds add|list|remove`."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from sqlmodel import Session
+
+from planner import inbox
+from planner.cli import common, output
+from planner.cli.common import ACTING, LISTING, PAGED, Commands, acting, arg, record_id
+from planner.cli.output import line
+from planner.models import InboxSource, InboxStatus, User
+from planner.timezones import format_local
+
+INBOX = Commands("inbox", "listen: mentions, replies and feed entries to react to")
+FEEDS = Commands("feeds", "the RSS and Atom feeds the inbox follows")
+COMMANDS = (INBOX, FEEDS)
+
+
+def _row(view: inbox.InboxView, actor: User) -> dict[str, object]:
+    item = view.item
+    return {
+        "id": item.id,
+        "received": format_local(item.received_at, actor.timezone),
+        "source": item.source.value,
+        "from": view.source_name,
+        "author": item.author_handle or item.author_name,
+        "title": item.title,
+        "text": item.text,
+        "url": item.url,
+        "status": item.status.value,
+        "department": view.department,
+        "due": format_local(view.due_at, actor.timezone),
+        "overdue": view.overdue,
+        "reply_waiting_for_approval": bool(view.pending_reply_by),
+        "reply_url": item.reply_url,
+        "idea_id": item.idea_id,
+    }
+
+
+@INBOX.command(
+    "list",
+    [ACTING, LISTING, PAGED],
+    arg("--status", type=common.enum_type(InboxStatus)),
+    arg("--source", type=common.enum_type(InboxSource)),
+    arg("--department"),
+)
+@acting
+def cmd_inbox_list(session: Session, actor: User, args: argparse.Namespace) -> None:
+    """List the inbox items you may see, newest first; overdue ones are marked."""
+    found = inbox.list_items(
+        session,
+        actor=actor,
+        status=args.status,
+        source=args.source,
+        department=args.department,
+        limit=args.limit or 100,
+    )
+    output.rows(
+        [_row(view, actor) for view in found],
+        [
+            *output.columns("id", "received", "status"),
+            ("", output.flag("overdue", "OVERDUE", "")),
+            *output.columns("from", "author", "department"),
+            ("text", lambda row: row["title"] or row["text"]),
+        ],
+        as_json=args.json,
+        width=60,
+    )
+
+
+@INBOX.command("show", [ACTING, LISTING], arg("id", type=record_id))
+@acting
+def cmd_inbox_show(session: Session, actor: User, args: argparse.Namespace) -> None:
+    """Show one inbox item in full, with how it was handled."""
+    item = inbox.get_item(session, actor=actor, item_id=args.id)
+    [view] = inbox.describe(session, [item])
+    row = {
+        **_row(view, actor),
+        "author_url": item.author_url,
+        "dismiss_reason": item.dismiss_reason,
+        "reply_text": item.reply_text,
+        "allowed": inbox.allowed_actions(item.status),
+    }
+    if args.json:
+        output.emit_json(row)
+        return
+    for key, value in row.items():
+        if value not in (None, "", []):
+            line(f"{key}: {value}")
+
+
+@INBOX.command(
+    "assign",
+    [ACTING],
+    arg("id", type=record_id),
+    arg("--department", required=True, help="the department that answers it"),
+)
+@acting
+def cmd_inbox_assign(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """Assign an inbox item to a department (its members are told)."""
+    inbox.assign_item(session, actor=actor, item_id=args.id, department=args.department)
+    return f"inbox item {args.id} assigned to {args.department}"
+
+
+@INBOX.command(
+    "reply",
+    [ACTING],
+    arg("id", type=record_id),
+    arg("--text", required=True, help="the reply, checked against the channel's limits"),
+)
+@acting
+def cmd_inbox_reply(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """Reply to an inbox item on its channel (or hold the reply for approval)."""
+    item = inbox.reply_to_item(session, actor=actor, item_id=args.id, text=args.text)
+    if item.reply_external_id:
+        return f"replied to inbox item {args.id}: {item.reply_url or item.reply_external_id}"
+    return f"the reply to inbox item {args.id} waits for someone else's approval"
+
+
+@INBOX.command("approve", [ACTING], arg("id", type=record_id))
+@acting
+def cmd_inbox_approve(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """Approve the reply waiting on an inbox item and send it (not your own reply)."""
+    item = inbox.approve_reply(session, actor=actor, item_id=args.id)
+    return f"replied to inbox item {args.id}: {item.reply_url or item.reply_external_id}"
+
+
+@INBOX.command(
+    "dismiss",
+    [ACTING],
+    arg("id", type=record_id),
+    arg("--reason", default="", help="optional: why nothing needs doing"),
+)
+@acting
+def cmd_inbox_dismiss(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """Dismiss an inbox item, with an optional reason."""
+    inbox.dismiss_item(session, actor=actor, item_id=args.id, reason=args.reason)
+    return f"inbox item {args.id} dismissed"
+
+
+@INBOX.command(
+    "to-idea",
+    [ACTING],
+    arg("id", type=record_id),
+    arg("--department", help="default: the item's department, else your own"),
+    arg("--title", help="default: taken from the item"),
+)
+@acting
+def cmd_inbox_to_idea(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """Make an idea of an inbox item, pre-filled from it and linked back to it."""
+    changes = {"title": args.title} if args.title else None
+    item = inbox.item_to_idea(
+        session, actor=actor, item_id=args.id, department=args.department, changes=changes
+    )
+    return f"inbox item {args.id} became idea {item.idea_id}"
+
+
+@INBOX.command(
+    "fetch",
+    [ACTING],
+    arg("--once", action="store_true", help="poll once and stop (else every interval)"),
+)
+def cmd_inbox_fetch(args: argparse.Namespace) -> int:
+    """Read the listening channels' mentions and the followed feeds now."""
+    engine = common.migrated_engine()
+    while True:
+        with common.session() as session:
+            actor = common.actor(session, args)
+            minutes = inbox.listening_minutes(session)
+        result = inbox.poll_now(engine, actor=actor)
+        line(f"{result.arrived} new items from {result.sources} sources")
+        for source, error in result.errors.items():
+            line(f"  {source}: {error}")
+        if args.once:
+            return 1 if result.errors else 0
+        time.sleep(minutes * 60)
+
+
+@FEEDS.command(
+    "add",
+    [ACTING],
+    arg("url", help="the feed's http(s) address"),
+    arg("--name", default="", help="default: the address"),
+    arg("--department", help="the department its entries are assigned to"),
+)
+@acting
+def cmd_feeds_add(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """Follow an RSS or Atom feed."""
+    feed = inbox.add_feed(
+        session, actor=actor, url=args.url, name=args.name, department=args.department
+    )
+    return f"following feed {feed.id}: {feed.name}"
+
+
+@FEEDS.command("list", [ACTING, LISTING])
+@acting
+def cmd_feeds_list(session: Session, actor: User, args: argparse.Namespace) -> None:
+    """List the followed feeds, when each was last read and its last error."""
+    rows = [
+        {
+            "id": feed.id,
+            "name": feed.name,
+            "url": feed.url,
+            "department": inbox.feed_department(session, feed),
+            "enabled": feed.enabled,
+            "last_fetched": format_local(feed.last_fetched_at, actor.timezone)
+            if feed.last_fetched_at
+            else "",
+            "last_error": feed.last_error or "",
+        }
+        for feed in inbox.list_feeds(session, actor=actor)
+    ]
+    output.rows(
+        rows,
+        output.columns("id", "name", "url", "department", "last_fetched", "last_error"),
+        as_json=args.json,
+    )
+
+
+@FEEDS.command("remove", [ACTING], arg("id", type=record_id))
+@acting
+def cmd_feeds_remove(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """Stop following a feed (the items it brought stay)."""
+    inbox.remove_feed(session, actor=actor, feed_id=args.id)
+    return f"no longer following feed {args.id}"

@@ -1,0 +1,1031 @@
+"""The listening inbox: mentions of and replies to the company's accounts and entries of
+followed feeds, each to be assigned, answered, made an idea of, or dismissed.
+
+Editors, approvers and admins see every item; any other user sees the items assigned to
+their department and may answer them or make ideas of them. Moves follow `TRANSITIONS`;
+each one is audited. A reply goes out through the channel's adapter at once, or, with the
+organisation setting `replies_need_approval`, once someone other than its writer approved
+it. Polling (`poll`) stores what arrived, at most once per source and external id, however
+many workers poll at the same time.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, delete, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from planner import audit, ideas, notifications, org_settings
+from planner.channels import build_adapter
+from planner.errors import (
+    FourEyesViolation,
+    IllegalTransition,
+    NotFound,
+    PermissionDenied,
+    ReplyFailed,
+    ValidationFailed,
+)
+from planner.models import (
+    Channel,
+    Department,
+    Feed,
+    InboxItem,
+    InboxSource,
+    InboxStatus,
+    ListeningState,
+    Post,
+    ResponseTarget,
+    User,
+    utcnow,
+)
+from planner.permissions import can, require, require_active
+from planner.schemas import check_text
+from planner.users import get_department
+from publishers.base import DeliveryError, OutgoingPost, Publisher, RateLimited
+from publishers.feeds import FeedAnswer, fetch_feed
+from publishers.listening import Mention, ReplyTo
+
+log = logging.getLogger("planner.inbox")
+
+INBOX_ASSIGNED = notifications.INBOX_ASSIGNED
+REPLY_MAX = 10_000
+REASON_MAX = 2_000
+NAME_MAX = 120
+URL_MAX = 2000
+MAX_LISTED = 500
+_OPEN = (InboxStatus.new, InboxStatus.assigned)
+
+# The moves an inbox item may make: (status, action) -> new status.
+TRANSITIONS: dict[tuple[InboxStatus, str], InboxStatus] = {
+    (InboxStatus.new, "assign"): InboxStatus.assigned,
+    (InboxStatus.assigned, "assign"): InboxStatus.assigned,
+    (InboxStatus.new, "reply"): InboxStatus.answered,
+    (InboxStatus.assigned, "reply"): InboxStatus.answered,
+    (InboxStatus.new, "to_idea"): InboxStatus.converted,
+    (InboxStatus.assigned, "to_idea"): InboxStatus.converted,
+    (InboxStatus.new, "dismiss"): InboxStatus.dismissed,
+    (InboxStatus.assigned, "dismiss"): InboxStatus.dismissed,
+    (InboxStatus.dismissed, "reopen"): InboxStatus.new,
+}
+
+AdapterFactory = Callable[[Channel], Publisher]
+FeedFetcher = Callable[..., FeedAnswer]
+
+
+def allowed_actions(status: InboxStatus) -> list[str]:
+    """The moves an item in `status` may make, in table order."""
+    return [action for (state, action) in TRANSITIONS if state == status]
+
+
+def _move(item: InboxItem, action: str) -> InboxStatus:
+    """The status `action` leads to from the item's; IllegalTransition naming the allowed."""
+    target = TRANSITIONS.get((item.status, action))
+    if target is None:
+        raise IllegalTransition(
+            "inbox item", item.id, item.status.value, action, allowed_actions(item.status)
+        )
+    return target
+
+
+# --- seeing items -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboxView:
+    """An item as lists show it: where it came from, its department and whether it is late."""
+
+    item: InboxItem
+    source_name: str
+    department: str
+    target_hours: int
+    due_at: datetime
+    overdue: bool
+    pending_reply_by: str = ""
+
+
+def _visible(query: Any, actor: User) -> Any:
+    """Every item for those who may view the inbox; else their department's items."""
+    if can(actor, "view_inbox"):
+        return query
+    if actor.department_id is None:
+        return query.where(col(InboxItem.id).is_(None))
+    return query.where(InboxItem.department_id == actor.department_id)
+
+
+def get_item(session: Session, *, actor: User, item_id: int) -> InboxItem:
+    """One item the actor may see; NotFound otherwise."""
+    require_active(actor)
+    item: InboxItem | None = session.exec(
+        _visible(select(InboxItem), actor).where(InboxItem.id == item_id)
+    ).first()
+    if item is None:
+        raise NotFound("inbox item", item_id)
+    return item
+
+
+def target_hours(session: Session) -> tuple[int, dict[int, int]]:
+    """The organisation's response target in hours, and each department's own targets."""
+    default = int(org_settings.get_setting(session, "response_target_hours"))
+    own = {row.department_id: row.hours for row in session.exec(select(ResponseTarget))}
+    return default, own
+
+
+def list_items(
+    session: Session,
+    *,
+    actor: User,
+    status: InboxStatus | None = None,
+    source: InboxSource | None = None,
+    department: str | None = None,
+    limit: int = 100,
+    now: datetime | None = None,
+) -> list[InboxView]:
+    """The items the actor may see, newest first, filtered by status, source and department."""
+    require_active(actor)
+    query = _visible(select(InboxItem), actor)
+    if status is not None:
+        query = query.where(InboxItem.status == status)
+    if source is not None:
+        query = query.where(InboxItem.source == source)
+    if department:
+        query = query.where(InboxItem.department_id == get_department(session, department).id)
+    found = list(
+        session.exec(
+            query.order_by(col(InboxItem.received_at).desc(), col(InboxItem.id).desc()).limit(
+                max(1, min(limit, MAX_LISTED))
+            )
+        )
+    )
+    return describe(session, found, now=now)
+
+
+def describe(
+    session: Session, found: Sequence[InboxItem], *, now: datetime | None = None
+) -> list[InboxView]:
+    """Each item with its source's and department's names, its due time and lateness."""
+    now = now or utcnow()
+    default, own = target_hours(session)
+    departments = {d.id: d.name for d in session.exec(select(Department))}
+    channels = {c.id: c.name for c in session.exec(select(Channel))}
+    feeds = {f.id: f.name for f in session.exec(select(Feed))}
+    writers = {
+        u.id: u.display_name
+        for u in session.exec(
+            select(User).where(col(User.id).in_({i.reply_by_id for i in found} - {None}))
+        )
+    }
+    views = []
+    for item in found:
+        hours = own.get(item.department_id or 0, default)
+        due = item.received_at + timedelta(hours=hours)
+        source_name = (
+            channels.get(item.channel_id or 0, "")
+            if item.channel_id
+            else feeds.get(item.feed_id or 0, "")
+        )
+        pending = (
+            writers.get(item.reply_by_id or 0, "")
+            if item.reply_text and not item.reply_external_id
+            else ""
+        )
+        views.append(
+            InboxView(
+                item=item,
+                source_name=source_name or item.source_key,
+                department=departments.get(item.department_id or 0, ""),
+                target_hours=hours,
+                due_at=due,
+                overdue=item.status in _OPEN and now > due,
+                pending_reply_by=pending,
+            )
+        )
+    return views
+
+
+def item_for_idea(session: Session, *, actor: User, idea_id: int) -> InboxItem | None:
+    """The inbox item an idea was made of, if the actor may see it."""
+    require_active(actor)
+    found: InboxItem | None = session.exec(
+        _visible(select(InboxItem), actor).where(InboxItem.idea_id == idea_id)
+    ).first()
+    return found
+
+
+# --- handling items ---------------------------------------------------------------------
+
+
+def _record(
+    session: Session,
+    actor: User,
+    item: InboxItem,
+    action: str,
+    before: InboxStatus,
+    note: str = "",
+) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        object_type="inbox_item",
+        object_id=item.id,
+        action=action,
+        from_state=before.value,
+        to_state=item.status.value,
+        note=note,
+    )
+
+
+def assign_item(session: Session, *, actor: User, item_id: int, department: str) -> InboxItem:
+    """Give an item to a department, whose members are told (editors and admins)."""
+    require(actor, "handle_inbox")
+    item = get_item(session, actor=actor, item_id=item_id)
+    try:
+        dep = get_department(session, department)
+    except NotFound as err:
+        raise ValidationFailed({"department": str(err)}) from err
+    before = item.status
+    item.status = _move(item, "assign")
+    item.department_id = dep.id
+    item.assigned_at = utcnow()
+    session.add(item)
+    _record(session, actor, item, "assign", before, note=dep.name)
+    session.flush()
+    members = session.exec(
+        select(User.id).where(User.department_id == dep.id, col(User.disabled).is_(False))
+    )
+    assert item.id is not None
+    notifications.store(
+        session.connection(),
+        [
+            notifications.Notice(
+                user_id=user_id,
+                kind=INBOX_ASSIGNED,
+                object_type="inbox_item",
+                object_id=item.id,
+                actor_id=actor.id,
+                detail=(item.title or item.text)[:200],
+            )
+            for user_id in members
+            if user_id is not None
+        ],
+    )
+    session.commit()
+    return item
+
+
+def _may_answer(actor: User, item: InboxItem) -> None:
+    """Editors and admins answer any item; others only their department's."""
+    if can(actor, "handle_inbox"):
+        return
+    require_active(actor)
+    if item.department_id is None or item.department_id != actor.department_id:
+        raise PermissionDenied(
+            f"{actor.username!r} may answer only items assigned to their department"
+        )
+
+
+def dismiss_item(session: Session, *, actor: User, item_id: int, reason: str = "") -> InboxItem:
+    """Put an item aside without reacting, with an optional reason."""
+    require(actor, "handle_inbox")
+    reason = reason.strip()
+    if len(reason) > REASON_MAX:
+        raise ValidationFailed({"reason": f"at most {REASON_MAX} characters"})
+    check_text(reason, "reason")
+    item = get_item(session, actor=actor, item_id=item_id)
+    before = item.status
+    item.status = _move(item, "dismiss")
+    item.dismiss_reason = reason or None
+    item.handled_by_id, item.handled_at = actor.id, utcnow()
+    session.add(item)
+    _record(session, actor, item, "dismiss", before, note=reason)
+    session.commit()
+    return item
+
+
+def reopen_item(session: Session, *, actor: User, item_id: int) -> InboxItem:
+    """Bring a dismissed item back as new."""
+    require(actor, "handle_inbox")
+    item = get_item(session, actor=actor, item_id=item_id)
+    before = item.status
+    item.status = _move(item, "reopen")
+    item.dismiss_reason = None
+    item.handled_by_id = item.handled_at = None
+    session.add(item)
+    _record(session, actor, item, "reopen", before)
+    session.commit()
+    return item
+
+
+def idea_draft(item: InboxItem, department: str) -> dict[str, Any]:
+    """The idea an item suggests: its title (or the start of its text), the text as pitch,
+    its link as the source."""
+    words = " ".join((item.title or item.text).split())
+    title = words if len(words) <= 120 else words[:119].rstrip() + "…"
+    who = f"{item.author_name} ({item.author_handle})" if item.author_handle else item.author_name
+    pitch = item.text.strip() or item.title
+    if who.strip():
+        pitch = f"{pitch}\n\n— {who.strip()}"
+    return {
+        "title": title or f"Inbox #{item.id}",
+        "pitch": pitch or title or f"Inbox #{item.id}",
+        "department": department,
+        "source_url": item.url or None,
+        "tags": ["inbox"],
+    }
+
+
+def item_to_idea(
+    session: Session,
+    *,
+    actor: User,
+    item_id: int,
+    department: str | None = None,
+    changes: dict[str, Any] | None = None,
+) -> InboxItem:
+    """Make an idea of an item (pre-filled from it, `changes` applied), linked both ways."""
+    item = get_item(session, actor=actor, item_id=item_id)
+    _may_answer(actor, item)
+    dep_name = department
+    if not dep_name:
+        dep_id = item.department_id or actor.department_id
+        dep = session.get(Department, dep_id) if dep_id else None
+        if dep is None:
+            raise ValidationFailed({"department": "name the department the idea is for"})
+        dep_name = dep.name
+    target = _move(item, "to_idea")
+    data = {**idea_draft(item, dep_name), **(changes or {})}
+    submitted = ideas.submit_idea(session, actor=actor, data=data)
+    before = item.status
+    item.status = target
+    item.idea_id = submitted.idea.id
+    item.handled_by_id, item.handled_at = actor.id, utcnow()
+    session.add(item)
+    _record(session, actor, item, "to_idea", before, note=f"idea {submitted.idea.id}")
+    session.commit()
+    return item
+
+
+def _reply_channel(session: Session, item: InboxItem) -> Channel:
+    """The channel an item came from, which its reply goes out on."""
+    if item.channel_id is None:
+        raise ValidationFailed({"text": "a feed entry cannot be answered from here"})
+    channel = session.get(Channel, item.channel_id)
+    if channel is None:
+        raise ValidationFailed({"text": "the channel this item came from no longer exists"})
+    return channel
+
+
+def _checked_reply(adapter: Publisher, text: str) -> str:
+    """The reply text, stripped, or ValidationFailed with the channel's own limits."""
+    text = text.strip()
+    if not text:
+        raise ValidationFailed({"text": "the reply is empty"})
+    if len(text) > REPLY_MAX:
+        raise ValidationFailed({"text": f"at most {REPLY_MAX} characters"})
+    check_text(text, "text")
+    problems = [
+        p for p in adapter.validate(OutgoingPost(0, "", text)) if p.field in ("text", "title")
+    ]
+    if problems:
+        raise ValidationFailed({"text": "; ".join(p.message for p in problems)})
+    return text
+
+
+def reply_to_item(
+    session: Session,
+    *,
+    actor: User,
+    item_id: int,
+    text: str,
+    adapter_factory: AdapterFactory = build_adapter,
+) -> InboxItem:
+    """Answer an item on its channel; with `replies_need_approval` on, the reply waits for
+    someone other than its writer (`approve_reply`), else it is sent at once."""
+    item = get_item(session, actor=actor, item_id=item_id)
+    _may_answer(actor, item)
+    _move(item, "reply")
+    if item.reply_text and not item.reply_external_id:
+        raise ValidationFailed({"text": "a reply to this item already waits for approval"})
+    channel = _reply_channel(session, item)
+    adapter = adapter_factory(channel)
+    text = _checked_reply(adapter, text)
+    item.reply_text, item.reply_by_id, item.reply_requested_at = text, actor.id, utcnow()
+    if org_settings.get_setting(session, "replies_need_approval") == "on":
+        session.add(item)
+        audit.record(
+            session,
+            actor=actor,
+            object_type="inbox_item",
+            object_id=item.id,
+            action="reply_requested",
+            from_state=item.status.value,
+            to_state=item.status.value,
+            note=text[:500],
+        )
+        session.commit()
+        return item
+    return _send_reply(session, actor, item, channel, adapter)
+
+
+def approve_reply(
+    session: Session, *, actor: User, item_id: int, adapter_factory: AdapterFactory = build_adapter
+) -> InboxItem:
+    """Approve the reply waiting on an item and send it (never the writer's own)."""
+    require(actor, "approve_replies")
+    item = get_item(session, actor=actor, item_id=item_id)
+    if not item.reply_text or item.reply_external_id:
+        raise ValidationFailed({"reply": f"no reply waits for approval on inbox item {item_id}"})
+    if item.reply_by_id == actor.id:
+        raise FourEyesViolation(
+            f"{actor.username!r} wrote this reply; someone else must approve it"
+        )
+    _move(item, "reply")
+    channel = _reply_channel(session, item)
+    adapter = adapter_factory(channel)
+    _checked_reply(adapter, item.reply_text)
+    audit.record(
+        session,
+        actor=actor,
+        object_type="inbox_item",
+        object_id=item.id,
+        action="reply_approved",
+        from_state=item.status.value,
+        to_state=item.status.value,
+    )
+    return _send_reply(session, actor, item, channel, adapter)
+
+
+def discard_reply(session: Session, *, actor: User, item_id: int) -> InboxItem:
+    """Drop the reply waiting for approval on an item (its writer, or an approver)."""
+    item = get_item(session, actor=actor, item_id=item_id)
+    if not item.reply_text or item.reply_external_id:
+        raise ValidationFailed({"reply": f"no reply waits for approval on inbox item {item_id}"})
+    if item.reply_by_id != actor.id:
+        require(actor, "approve_replies")
+    item.reply_text = item.reply_by_id = item.reply_requested_at = None
+    session.add(item)
+    audit.record(
+        session,
+        actor=actor,
+        object_type="inbox_item",
+        object_id=item.id,
+        action="reply_discarded",
+        from_state=item.status.value,
+        to_state=item.status.value,
+    )
+    session.commit()
+    return item
+
+
+def _send_reply(
+    session: Session, actor: User, item: InboxItem, channel: Channel, adapter: Publisher
+) -> InboxItem:
+    """Send the item's reply text through `adapter` and record it as answered.
+
+    The key is the item's own, so sending again after a failure or a lost answer makes
+    no second reply on networks that drop repeats (Mastodon, Matrix, Bluesky).
+    """
+    assert item.reply_text is not None and item.id is not None
+    key = f"planner-inbox-{item.id}-reply"
+    target = ReplyTo(item.external_id, author_handle=item.author_handle, context=item.context)
+    try:
+        receipt = adapter.reply(target, item.reply_text, key)
+    except DeliveryError as err:
+        session.rollback()
+        audit.record(
+            session,
+            actor=actor,
+            object_type="inbox_item",
+            object_id=item.id,
+            action="reply_failed",
+            note=f"{channel.name}: {err}"[:500],
+        )
+        session.commit()
+        raise ReplyFailed(str(err), retryable=err.retryable) from err
+    before = item.status
+    item.status = _move(item, "reply")
+    item.reply_external_id = receipt.external_id[:500]
+    item.reply_url = (receipt.url or "")[:URL_MAX] or None
+    item.handled_by_id, item.handled_at = actor.id, utcnow()
+    session.add(item)
+    _record(session, actor, item, "reply", before, note=f"{channel.name}: {receipt.external_id}")
+    session.commit()
+    return item
+
+
+# --- followed feeds -----------------------------------------------------------------------
+
+
+def add_feed(
+    session: Session, *, actor: User, url: str, name: str = "", department: str | None = None
+) -> Feed:
+    """Follow an RSS or Atom feed; its new entries arrive in the inbox."""
+    require(actor, "manage_feeds")
+    url, name = url.strip(), name.strip()
+    check_text(url, "url")
+    check_text(name, "name")
+    if len(name) > NAME_MAX:
+        raise ValidationFailed({"name": f"at most {NAME_MAX} characters"})
+    name = name or url[:NAME_MAX]
+    if not url.lower().startswith(("http://", "https://")) or len(url) > URL_MAX or " " in url:
+        raise ValidationFailed({"url": f"{url!r} is not an http(s) address"})
+    if session.exec(select(Feed).where(Feed.url == url)).first() is not None:
+        raise ValidationFailed({"url": f"{url!r} is followed already"})
+    dep_id = None
+    if department:
+        try:
+            dep_id = get_department(session, department).id
+        except NotFound as err:
+            raise ValidationFailed({"department": str(err)}) from err
+    assert actor.id is not None
+    feed = Feed(url=url, name=name, department_id=dep_id, created_by_id=actor.id)
+    session.add(feed)
+    session.flush()
+    audit.record(
+        session, actor=actor, object_type="feed", object_id=feed.id, action="follow", note=url
+    )
+    session.commit()
+    return feed
+
+
+def list_feeds(session: Session, *, actor: User) -> list[Feed]:
+    """The followed feeds, by name (editors, approvers and admins)."""
+    require(actor, "view_inbox")
+    return list(session.exec(select(Feed).order_by(col(Feed.name), col(Feed.id))))
+
+
+def get_feed(session: Session, *, actor: User, feed_id: int) -> Feed:
+    """One followed feed."""
+    require(actor, "view_inbox")
+    feed = session.get(Feed, feed_id)
+    if feed is None:
+        raise NotFound("feed", feed_id)
+    return feed
+
+
+def feed_department(session: Session, feed: Feed) -> str:
+    """The name of the department a feed's entries go to ("" for none)."""
+    dep = session.get(Department, feed.department_id) if feed.department_id else None
+    return dep.name if dep is not None else ""
+
+
+def remove_feed(session: Session, *, actor: User, feed_id: int) -> None:
+    """Stop following a feed; the items it brought stay in the inbox."""
+    require(actor, "manage_feeds")
+    feed = get_feed(session, actor=actor, feed_id=feed_id)
+    session.execute(update(InboxItem).where(col(InboxItem.feed_id) == feed_id).values(feed_id=None))
+    audit.record(
+        session,
+        actor=actor,
+        object_type="feed",
+        object_id=feed_id,
+        action="unfollow",
+        note=feed.url,
+    )
+    session.delete(feed)
+    session.commit()
+
+
+# --- response targets ---------------------------------------------------------------------
+
+
+def set_response_target(
+    session: Session, *, actor: User, department: str, hours: int | None
+) -> None:
+    """A department's own response target in hours (None: the organisation's again)."""
+    require(actor, "manage_departments")
+    dep = get_department(session, department)
+    assert dep.id is not None
+    if hours is not None and not 1 <= hours <= 720:
+        raise ValidationFailed({"hours": "a whole number of hours from 1 to 720"})
+    session.execute(delete(ResponseTarget).where(col(ResponseTarget.department_id) == dep.id))
+    if hours is not None:
+        session.add(ResponseTarget(department_id=dep.id, hours=hours))
+    audit.record(
+        session,
+        actor=actor,
+        object_type="department",
+        object_id=dep.id,
+        action="response_target",
+        to_state=str(hours) if hours is not None else "default",
+    )
+    session.commit()
+
+
+@dataclass(frozen=True)
+class ResponseFigures:
+    """How a department answered what was assigned to it in a period."""
+
+    department: str
+    target_hours: int
+    answered: int
+    within_target: int
+    median_hours: float | None
+    open_overdue: int
+
+    @property
+    def share_within(self) -> float | None:
+        """The share of answered items answered within the target (None: none answered)."""
+        return self.within_target / self.answered if self.answered else None
+
+
+def response_figures(
+    session: Session, since: datetime, until: datetime, *, now: datetime | None = None
+) -> list[ResponseFigures]:
+    """Per department (and "" for items without one): items answered in the period, the
+    median hours from arrival to reply, how many within the target, and open overdue items."""
+    now = now or utcnow()
+    default, own = target_hours(session)
+    names = {d.id: d.name for d in session.exec(select(Department))}
+    answered = session.exec(
+        select(InboxItem).where(
+            InboxItem.status == InboxStatus.answered,
+            col(InboxItem.handled_at) >= since,
+            col(InboxItem.handled_at) < until,
+        )
+    )
+    durations: dict[int | None, list[float]] = {}
+    for item in answered:
+        assert item.handled_at is not None
+        hours = (item.handled_at - item.received_at).total_seconds() / 3600
+        durations.setdefault(item.department_id, []).append(hours)
+    overdue: dict[int | None, int] = {}
+    for item in session.exec(select(InboxItem).where(col(InboxItem.status).in_(_OPEN))):
+        hours = own.get(item.department_id or 0, default)
+        if now > item.received_at + timedelta(hours=hours):
+            overdue[item.department_id] = overdue.get(item.department_id, 0) + 1
+    figures = []
+    for dep_id in sorted(set(durations) | set(overdue), key=lambda d: names.get(d or 0, "")):
+        hours = own.get(dep_id or 0, default)
+        taken = durations.get(dep_id, [])
+        figures.append(
+            ResponseFigures(
+                department=names.get(dep_id or 0, ""),
+                target_hours=hours,
+                answered=len(taken),
+                within_target=sum(1 for h in taken if h <= hours),
+                median_hours=statistics.median(taken) if taken else None,
+                open_overdue=overdue.get(dep_id, 0),
+            )
+        )
+    return figures
+
+
+# --- polling ------------------------------------------------------------------------------
+
+
+@dataclass
+class PollResult:
+    """What one poll brought: new items per source, and the sources that failed."""
+
+    arrived: int = 0
+    sources: int = 0
+    errors: dict[str, str] = field(default_factory=dict)
+    # Sources left alone this time: they answered 429 and asked to wait longer.
+    paused: int = 0
+
+
+def _insert_ignoring_repeats(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert items; one already stored (same source and external id) is skipped, even
+    when another worker stores it at the same moment. How many were new."""
+    if not rows:
+        return 0
+    table = InboxItem.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(table)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=["source_key", "external_id"])
+        .returning(table.c.id)
+    )
+    return len(list(session.execute(statement)))
+
+
+def _storable(value: Any) -> Any:
+    """`value` with every text made storable: a network's text may hold NUL characters or
+    lone surrogates, which no database column takes (one such item would stop its source)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
+
+
+def _row(**values: Any) -> dict[str, Any]:
+    """A full inbox_items row: every column the insert names, defaults for the rest."""
+    now = utcnow()
+    base: dict[str, Any] = {
+        "author_name": "",
+        "author_handle": "",
+        "author_url": None,
+        "title": "",
+        "text": "",
+        "url": None,
+        "received_at": now,
+        "published_at": None,
+        "context": {},
+        "channel_id": None,
+        "feed_id": None,
+        "in_reply_to_post_id": None,
+        "status": InboxStatus.new.value,
+        "department_id": None,
+        "assigned_at": None,
+    }
+    return {key: _storable(value) for key, value in {**base, **values}.items()}
+
+
+def _mention_rows(
+    session: Session, channel: Channel, found: Iterable[Mention]
+) -> list[dict[str, Any]]:
+    mentions = list(found)
+    ours = {m.in_reply_to for m in mentions if m.in_reply_to}
+    posts = (
+        {
+            external_id: post_id
+            for post_id, external_id in session.exec(
+                select(Post.id, Post.external_id).where(
+                    Post.channel_id == channel.id, col(Post.external_id).in_(ours)
+                )
+            )
+        }
+        if ours
+        else {}
+    )
+    return [
+        _row(
+            source=(InboxSource.reply if m.kind == "reply" else InboxSource.mention).value,
+            source_key=f"channel:{channel.id}",
+            channel_id=channel.id,
+            external_id=m.external_id[:500],
+            author_name=m.author_name[:200],
+            author_handle=m.author_handle[:200],
+            author_url=(m.author_url or "")[:URL_MAX] or None,
+            text=m.text,
+            url=(m.url or "")[:URL_MAX] or None,
+            published_at=m.published_at,
+            context=dict(m.context),
+            in_reply_to_post_id=posts.get(m.in_reply_to or ""),
+        )
+        for m in mentions
+    ]
+
+
+def poll_channel(
+    engine: Engine, channel_id: int, *, adapter_factory: AdapterFactory = build_adapter
+) -> int:
+    """Read one listening channel's new mentions into the inbox; how many were new.
+
+    The channel's error (or None) is stored on its listening state either way.
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        channel = session.get(Channel, channel_id)
+        if channel is None:
+            raise NotFound("channel", channel_id)
+        state = session.get(ListeningState, channel_id)
+        cursor = state.cursor if state is not None else None
+        try:
+            adapter = adapter_factory(channel)
+            found = adapter.fetch_mentions(cursor)
+        except (DeliveryError, ValidationFailed) as err:
+            session.rollback()
+            _store_state(
+                session,
+                channel_id,
+                cursor=cursor,
+                last_error=str(err)[:2000],
+                paused_until=_pause_end(err),
+            )
+            session.commit()
+            raise
+        arrived = _insert_ignoring_repeats(session, _mention_rows(session, channel, found.items))
+        newest = (found.cursor or cursor or "")[:500] or None
+        _store_state(session, channel_id, cursor=newest, last_error=None)
+        session.commit()
+        return arrived
+
+
+def _pause_end(err: Exception) -> datetime | None:
+    """Until when a source that answered 429 is left alone (None: not paused)."""
+    if isinstance(err, RateLimited):
+        return utcnow() + timedelta(seconds=max(err.retry_after, 1.0))
+    return None
+
+
+def _store_state(
+    session: Session,
+    channel_id: int,
+    *,
+    cursor: str | None,
+    last_error: str | None,
+    paused_until: datetime | None = None,
+) -> None:
+    """Keep a channel's listening state; two workers storing it at once both succeed."""
+    table = ListeningState.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = {
+        "cursor": cursor,
+        "last_error": last_error,
+        "last_fetched_at": utcnow(),
+        "paused_until": paused_until,
+    }
+    session.execute(
+        insert(table)
+        .values(channel_id=channel_id, **values)
+        .on_conflict_do_update(index_elements=["channel_id"], set_=values)
+    )
+
+
+def poll_feed(engine: Engine, feed_id: int, *, fetcher: FeedFetcher = fetch_feed) -> int:
+    """Read one followed feed's new entries into the inbox; how many were new."""
+    with Session(engine, expire_on_commit=False) as session:
+        feed = session.get(Feed, feed_id)
+        if feed is None:
+            raise NotFound("feed", feed_id)
+        private = org_settings.allows_private_network(session)
+        try:
+            answer = fetcher(
+                feed.url,
+                etag=feed.etag,
+                last_modified=feed.last_modified,
+                allow_private_network=private,
+            )
+        except DeliveryError as err:
+            feed.last_error = str(err)[:2000]
+            feed.last_fetched_at = utcnow()
+            feed.paused_until = _pause_end(err)
+            session.add(feed)
+            session.commit()
+            raise
+        assigned = feed.department_id is not None
+        rows = [
+            _row(
+                source=InboxSource.feed_item.value,
+                source_key=f"feed:{feed.id}",
+                feed_id=feed.id,
+                external_id=entry.external_id,
+                author_name=entry.author,
+                title=entry.title,
+                text=entry.text,
+                url=(entry.url or "")[:URL_MAX] or None,
+                published_at=entry.published_at,
+                department_id=feed.department_id,
+                status=(InboxStatus.assigned if assigned else InboxStatus.new).value,
+                assigned_at=utcnow() if assigned else None,
+            )
+            for entry in answer.entries
+        ]
+        arrived = _insert_ignoring_repeats(session, rows)
+        feed.etag = (answer.etag or "")[:500] or None
+        feed.last_modified = (answer.last_modified or "")[:100] or None
+        feed.last_error = None
+        feed.last_fetched_at = utcnow()
+        feed.paused_until = None
+        session.add(feed)
+        session.commit()
+        return arrived
+
+
+def poll(
+    engine: Engine,
+    *,
+    adapter_factory: AdapterFactory = build_adapter,
+    fetcher: FeedFetcher = fetch_feed,
+) -> PollResult:
+    """Read every enabled listening channel and followed feed once; a failing source is
+    recorded on it and the others are read all the same."""
+    result = PollResult()
+    now = utcnow()
+    with Session(engine) as session:
+        paused = {
+            s.channel_id
+            for s in session.exec(select(ListeningState))
+            if s.paused_until is not None and s.paused_until > now
+        }
+        channels = [
+            (c.id, c.name)
+            for c in session.exec(select(Channel).where(col(Channel.enabled).is_(True)))
+            if _listens(c.kind) and c.id not in paused
+        ]
+        feeds = [
+            (f.id, f.name)
+            for f in session.exec(select(Feed).where(col(Feed.enabled).is_(True)))
+            if f.paused_until is None or f.paused_until <= now
+        ]
+        result.paused = len(paused) + sum(
+            1
+            for f in session.exec(select(Feed))
+            if f.enabled and f.paused_until is not None and f.paused_until > now
+        )
+    for channel_id, name in channels:
+        assert channel_id is not None
+        result.sources += 1
+        try:
+            result.arrived += poll_channel(engine, channel_id, adapter_factory=adapter_factory)
+        except Exception as err:  # noqa: BLE001 (one broken source never stops the others)
+            result.errors[f"channel {name}"] = str(err)
+            log.warning("listening on channel %s failed: %s", name, err)
+    for feed_id, name in feeds:
+        assert feed_id is not None
+        result.sources += 1
+        try:
+            result.arrived += poll_feed(engine, feed_id, fetcher=fetcher)
+        except Exception as err:  # noqa: BLE001 (one broken source never stops the others)
+            result.errors[f"feed {name}"] = str(err)
+            log.warning("reading feed %s failed: %s", name, err)
+    return result
+
+
+def poll_now(
+    engine: Engine,
+    *,
+    actor: User,
+    adapter_factory: AdapterFactory = build_adapter,
+    fetcher: FeedFetcher = fetch_feed,
+) -> PollResult:
+    """`poll` at once, on a person's request (editors and admins)."""
+    require(actor, "handle_inbox")
+    return poll(engine, adapter_factory=adapter_factory, fetcher=fetcher)
+
+
+def listening_minutes(session: Session) -> int:
+    """How often the worker polls, in minutes (the organisation setting)."""
+    return int(org_settings.get_setting(session, "listening_interval_minutes"))
+
+
+def _listens(kind: str) -> bool:
+    from publishers import REGISTRY
+
+    cls = REGISTRY.get(kind)
+    return cls is not None and cls.can_listen
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """A listening channel or followed feed as the inbox page shows it."""
+
+    kind: str  # "channel" or "feed"
+    id: int
+    name: str
+    last_fetched_at: datetime | None
+    last_error: str | None
+
+
+def source_states(session: Session, *, actor: User) -> list[SourceState]:
+    """Every listening channel and followed feed with when it was last read and its error."""
+    require(actor, "view_inbox")
+    states = {s.channel_id: s for s in session.exec(select(ListeningState))}
+    found = []
+    for channel in session.exec(select(Channel).order_by(col(Channel.name))):
+        if not _listens(channel.kind) or channel.id is None:
+            continue
+        state = states.get(channel.id)
+        found.append(
+            SourceState(
+                "channel",
+                channel.id,
+                channel.name,
+                state.last_fetched_at if state else None,
+                state.last_error if state else None,
+            )
+        )
+    for feed in list_feeds(session, actor=actor):
+        assert feed.id is not None
+        found.append(SourceState("feed", feed.id, feed.name, feed.last_fetched_at, feed.last_error))
+    return found
+
+
+def departments_of(session: Session, *, actor: User) -> list[str]:
+    """Department names, for the filters and the assignment."""
+    require_active(actor)
+    return [d.name for d in session.exec(select(Department).order_by(col(Department.name)))]
+
+
+def own_department(session: Session, *, actor: User) -> str:
+    """The name of the actor's department ("" for none)."""
+    require_active(actor)
+    dep = session.get(Department, actor.department_id) if actor.department_id else None
+    return dep.name if dep is not None else ""
+
+
+def default_target_hours(session: Session, *, actor: User) -> int:
+    """The organisation's response target in hours (for departments without their own)."""
+    require_active(actor)
+    return target_hours(session)[0]
+
+
+def response_targets_by_name(session: Session, *, actor: User) -> dict[str, int]:
+    """The departments with a response target of their own, by name, with it in hours."""
+    require_active(actor)
+    _default, own = target_hours(session)
+    names = {d.id: d.name for d in session.exec(select(Department))}
+    return dict(sorted((names[dep_id], hours) for dep_id, hours in own.items() if dep_id in names))

@@ -1,0 +1,472 @@
+"""'Listening': mentions, replies and followed feeds' entries to react to; assign, reply,
+make an idea, dismiss; overdue items marked; followed feeds and response targets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+from sqlmodel import Session
+
+from planner import inbox
+from planner.errors import IllegalTransition, PlannerError, ReplyFailed, ValidationFailed
+from planner.models import InboxSource, InboxStatus, User
+from planner.permissions import can
+from planner.ui import keys, moves, state
+
+SHOWN = 100
+
+
+def _errors(err: PlannerError) -> list[str]:
+    """What to tell the user about a refused action, in their language."""
+    t = state.t
+    if isinstance(err, ReplyFailed):
+        return [t("listening.reply_failed", reason=err.message)]
+    if isinstance(err, IllegalTransition):
+        allowed = ", ".join(t(f"listening.action.{a}") for a in err.allowed) or t("moves.none")
+        return [
+            t(
+                "listening.illegal",
+                action=t(f"listening.action.{err.action}"),
+                status=t(f"listening.status.{err.state}"),
+                allowed=allowed,
+            )
+        ]
+    if isinstance(err, ValidationFailed):
+        return [
+            f"{state.t_or('listening.field.' + name, name)}: {text}"
+            for name, text in moves.field_messages(err).items()
+        ]
+    return moves.error_text(err)
+
+
+def _act(action: str, item_id: int) -> None:
+    """Button callback: one action on one item; the outcome is shown by the next run."""
+    get = st.session_state.get
+    t = state.t
+    with state.signed_in() as (session, user):
+        if user is None:
+            return
+        try:
+            if action == "assign":
+                department = str(get(keys.LISTENING_ASSIGN_TO) or "")
+                inbox.assign_item(session, actor=user, item_id=item_id, department=department)
+                done = t("listening.assigned", id=item_id, department=department)
+            elif action == "reply":
+                text = str(get(keys.LISTENING_REPLY_TEXT) or "")
+                item = inbox.reply_to_item(session, actor=user, item_id=item_id, text=text)
+                done = t(
+                    "listening.replied" if item.reply_external_id else "listening.reply_waits",
+                    id=item_id,
+                )
+            elif action == "approve":
+                inbox.approve_reply(session, actor=user, item_id=item_id)
+                done = t("listening.replied", id=item_id)
+            elif action == "discard":
+                inbox.discard_reply(session, actor=user, item_id=item_id)
+                done = t("listening.discarded", id=item_id)
+            elif action == "to_idea":
+                department = str(get(keys.LISTENING_IDEA_DEPARTMENT) or "")
+                item = inbox.item_to_idea(
+                    session, actor=user, item_id=item_id, department=department or None
+                )
+                done = t("listening.converted", id=item_id, idea=item.idea_id)
+            elif action == "dismiss":
+                reason = str(get(keys.LISTENING_DISMISS_REASON) or "")
+                inbox.dismiss_item(session, actor=user, item_id=item_id, reason=reason)
+                done = t("listening.dismissed", id=item_id)
+            else:
+                inbox.reopen_item(session, actor=user, item_id=item_id)
+                done = t("listening.reopened", id=item_id)
+        except PlannerError as err:
+            moves.refused(keys.LISTENING_ERRORS)[action] = _errors(err)
+            return
+    st.session_state[keys.LISTENING_DONE] = done
+    for key in (keys.LISTENING_REPLY_TEXT, keys.LISTENING_DISMISS_REASON):
+        st.session_state[key] = ""
+
+
+def _fetch() -> None:
+    """Button callback: read every source now."""
+    with state.signed_in() as (_session, user):
+        if user is None:
+            return
+        try:
+            result = inbox.poll_now(state.engine(), actor=user)
+        except PlannerError as err:
+            moves.refused(keys.LISTENING_ERRORS)["fetch"] = _errors(err)
+            return
+    st.session_state[keys.LISTENING_DONE] = state.t(
+        "listening.fetched", count=result.arrived, sources=result.sources
+    )
+
+
+def _add_feed() -> None:
+    """Form callback: follow a feed."""
+    get = st.session_state.get
+    with state.signed_in() as (session, user):
+        if user is None:
+            return
+        try:
+            feed = inbox.add_feed(
+                session,
+                actor=user,
+                url=str(get(keys.LISTENING_FEED_URL) or ""),
+                name=str(get(keys.LISTENING_FEED_NAME) or ""),
+                department=str(get(keys.LISTENING_FEED_DEPARTMENT) or "") or None,
+            )
+        except PlannerError as err:
+            moves.refused(keys.LISTENING_ERRORS)["feed"] = _errors(err)
+            return
+    st.session_state[keys.LISTENING_DONE] = state.t("listening.feed_added", name=feed.name)
+    st.session_state[keys.LISTENING_FEED_URL] = ""
+    st.session_state[keys.LISTENING_FEED_NAME] = ""
+
+
+def _remove_feed(feed_id: int, name: str) -> None:
+    """Button callback: stop following a feed."""
+    with state.signed_in() as (session, user):
+        if user is None:
+            return
+        try:
+            inbox.remove_feed(session, actor=user, feed_id=feed_id)
+        except PlannerError as err:
+            moves.refused(keys.LISTENING_ERRORS)["feed"] = _errors(err)
+            return
+    st.session_state[keys.LISTENING_DONE] = state.t("listening.feed_removed", name=name)
+
+
+def _save_target() -> None:
+    """Form callback: a department's own response target (0: the organisation's)."""
+    get = st.session_state.get
+    with state.signed_in() as (session, user):
+        if user is None:
+            return
+        department = str(get(keys.LISTENING_TARGET_DEPARTMENT) or "")
+        hours = int(get(keys.LISTENING_TARGET_HOURS) or 0)
+        try:
+            inbox.set_response_target(
+                session, actor=user, department=department, hours=hours or None
+            )
+        except PlannerError as err:
+            moves.refused(keys.LISTENING_ERRORS)["target"] = _errors(err)
+            return
+    st.session_state[keys.LISTENING_DONE] = state.t("listening.target_saved", department=department)
+
+
+def _filters(session: Session, user: User) -> dict[str, Any]:
+    t = state.t
+    status_labels = {
+        "": t("listening.all"),
+        **{s.value: t(f"listening.status.{s}") for s in InboxStatus},
+    }
+    source_labels = {
+        "": t("listening.all"),
+        **{s.value: t(f"listening.source.{s}") for s in InboxSource},
+    }
+    columns = st.columns(3 if can(user, "view_inbox") else 2)
+    status = columns[0].selectbox(
+        t("listening.col.status"),
+        options=list(status_labels),
+        format_func=status_labels.__getitem__,
+        key=keys.LISTENING_STATUS,
+    )
+    source = columns[1].selectbox(
+        t("listening.col.source"),
+        options=list(source_labels),
+        format_func=source_labels.__getitem__,
+        key=keys.LISTENING_SOURCE,
+    )
+    department = ""
+    if can(user, "view_inbox"):
+        names = inbox.departments_of(session, actor=user)
+        labels = {"": t("listening.all"), **{n: n for n in names}}
+        department = columns[2].selectbox(
+            t("listening.col.department"),
+            options=list(labels),
+            format_func=labels.__getitem__,
+            key=keys.LISTENING_DEPARTMENT,
+        )
+    return {
+        "status": InboxStatus(status) if status else None,
+        "source": InboxSource(source) if source else None,
+        "department": department or None,
+    }
+
+
+def _table(views: list[inbox.InboxView], user: User) -> None:
+    t = state.t
+    rows = [
+        {
+            t("listening.col.id"): view.item.id,
+            t("listening.col.overdue"): t("listening.overdue") if view.overdue else "",
+            t("listening.col.received"): state.when(view.item.received_at, user.timezone),
+            t("listening.col.source"): t(f"listening.source.{view.item.source}"),
+            t("listening.col.from"): view.source_name,
+            t("listening.col.author"): view.item.author_handle or view.item.author_name,
+            t("listening.col.text"): (view.item.title or view.item.text)[:120],
+            t("listening.col.status"): t(f"listening.status.{view.item.status}"),
+            t("listening.col.department"): view.department,
+        }
+        for view in views
+    ]
+    st.dataframe(rows, hide_index=True, key=keys.LISTENING_TABLE)
+
+
+def _web_address(url: str | None) -> bool:
+    """Whether a link a network or feed gave is a web address (never `javascript:` and the
+    like, which a button would run)."""
+    return bool(url) and str(url).lower().startswith(("https://", "http://"))
+
+
+def _detail(session: Session, user: User, view: inbox.InboxView) -> None:
+    t = state.t
+    item = view.item
+    assert item.id is not None
+    with st.container(border=True):
+        st.subheader(t("listening.item", id=item.id))
+        if view.overdue:
+            st.warning(t("listening.overdue_since", due=state.when(view.due_at, user.timezone)))
+        meta = [
+            t(
+                "listening.meta.source",
+                source=t(f"listening.source.{item.source}"),
+                name=view.source_name,
+            ),
+            t("listening.meta.status", status=t(f"listening.status.{item.status}")),
+            t(
+                "listening.meta.target",
+                hours=view.target_hours,
+                due=state.when(view.due_at, user.timezone),
+            ),
+        ]
+        if item.author_name or item.author_handle:
+            meta.append(
+                t(
+                    "listening.meta.author",
+                    author=" ".join(
+                        part
+                        for part in (
+                            item.author_name,
+                            f"({item.author_handle})" if item.author_handle else "",
+                        )
+                        if part
+                    ),
+                )
+            )
+        if view.department:
+            meta.append(t("listening.meta.department", department=view.department))
+        for line in meta:
+            st.text(line)
+        if item.title:
+            st.text(item.title)  # people's words: plain text, never markdown
+        st.text(item.text)
+        if _web_address(item.url):
+            st.link_button(t("listening.open_original"), item.url or "")
+        if item.reply_external_id:
+            st.text(t("listening.reply_sent", text=item.reply_text or ""))
+            if _web_address(item.reply_url):
+                st.link_button(t("listening.open_reply"), item.reply_url or "")
+        if item.idea_id:
+            st.text(t("listening.idea_made", idea=item.idea_id))
+        if item.dismiss_reason:
+            st.text(t("listening.dismiss_reason", reason=item.dismiss_reason))
+        _actions(session, user, view)
+
+
+def _actions(session: Session, user: User, view: inbox.InboxView) -> None:
+    t = state.t
+    item = view.item
+    assert item.id is not None
+    allowed = inbox.allowed_actions(item.status)
+    member = item.department_id is not None and item.department_id == user.department_id
+    answers = can(user, "handle_inbox") or member
+    pending = bool(item.reply_text and not item.reply_external_id)
+    for where in ("assign", "reply", "approve", "discard", "to_idea", "dismiss", "reopen"):
+        moves.show_refused(keys.LISTENING_ERRORS, where)
+    if pending:
+        st.info(t("listening.pending", by=view.pending_reply_by, text=item.reply_text or ""))
+        left, right = st.columns(2)
+        if can(user, "approve_replies") and item.reply_by_id != user.id:
+            left.button(
+                t("listening.approve"),
+                key=keys.LISTENING_APPROVE,
+                on_click=_act,
+                args=("approve", item.id),
+            )
+        if item.reply_by_id == user.id or can(user, "approve_replies"):
+            right.button(
+                t("listening.discard"),
+                key=keys.LISTENING_DISCARD,
+                on_click=_act,
+                args=("discard", item.id),
+            )
+    if "reply" in allowed and answers and item.channel_id is not None and not pending:
+        st.text_area(
+            t("listening.reply_text"), key=keys.LISTENING_REPLY_TEXT, max_chars=inbox.REPLY_MAX
+        )
+        st.button(
+            t("listening.reply"), key=keys.LISTENING_REPLY, on_click=_act, args=("reply", item.id)
+        )
+    departments = inbox.departments_of(session, actor=user)
+    if "assign" in allowed and can(user, "handle_inbox") and departments:
+        left, right = st.columns([3, 1])
+        left.selectbox(t("listening.assign_to"), options=departments, key=keys.LISTENING_ASSIGN_TO)
+        right.button(
+            t("listening.assign"),
+            key=keys.LISTENING_ASSIGN,
+            on_click=_act,
+            args=("assign", item.id),
+        )
+    if "to_idea" in allowed and answers and departments:
+        own = view.department or inbox.own_department(session, actor=user)
+        left, right = st.columns([3, 1])
+        left.selectbox(
+            t("listening.idea_department"),
+            options=departments,
+            index=departments.index(own) if own in departments else 0,
+            key=keys.LISTENING_IDEA_DEPARTMENT,
+        )
+        right.button(
+            t("listening.to_idea"),
+            key=keys.LISTENING_TO_IDEA,
+            on_click=_act,
+            args=("to_idea", item.id),
+        )
+    if "dismiss" in allowed and can(user, "handle_inbox"):
+        left, right = st.columns([3, 1])
+        left.text_input(t("listening.dismiss_reason_label"), key=keys.LISTENING_DISMISS_REASON)
+        right.button(
+            t("listening.dismiss"),
+            key=keys.LISTENING_DISMISS,
+            on_click=_act,
+            args=("dismiss", item.id),
+        )
+    if "reopen" in allowed and can(user, "handle_inbox"):
+        st.button(
+            t("listening.reopen"),
+            key=keys.LISTENING_REOPEN,
+            on_click=_act,
+            args=("reopen", item.id),
+        )
+
+
+def _sources(session: Session, user: User) -> None:
+    t = state.t
+    found = inbox.source_states(session, actor=user)
+    with st.expander(t("listening.sources", count=len(found))):
+        if not found:
+            st.info(t("listening.no_sources"))
+        for source in found:
+            when = state.when(source.last_fetched_at, user.timezone) or t("listening.never")
+            st.text(t(f"listening.source_line.{source.kind}", name=source.name, when=when))
+            if source.last_error:
+                st.error(t("listening.source_error", name=source.name, error=source.last_error))
+        moves.show_refused(keys.LISTENING_ERRORS, "fetch")
+        if can(user, "handle_inbox"):
+            st.button(t("listening.fetch"), key=keys.LISTENING_FETCH, on_click=_fetch)
+
+
+def _feeds(session: Session, user: User) -> None:
+    t = state.t
+    st.subheader(t("listening.feeds"))
+    moves.show_refused(keys.LISTENING_ERRORS, "feed")
+    feeds = inbox.list_feeds(session, actor=user)
+    if not feeds:
+        st.info(t("listening.no_feeds"))
+    for feed in feeds:
+        assert feed.id is not None
+        left, right = st.columns([4, 1])
+        department = inbox.feed_department(session, feed)
+        left.text(
+            t("listening.feed_line", name=feed.name, url=feed.url)
+            + (f" — {department}" if department else "")
+        )
+        right.button(
+            t("listening.feed_remove"),
+            key=f"{keys.LISTENING_FEED_REMOVE}{feed.id}",
+            on_click=_remove_feed,
+            args=(feed.id, feed.name),
+        )
+    departments = inbox.departments_of(session, actor=user)
+    labels = {"": t("listening.no_department"), **{n: n for n in departments}}
+    with st.form(keys.LISTENING_FEED_FORM):
+        st.text_input(t("listening.feed_url"), key=keys.LISTENING_FEED_URL)
+        st.text_input(t("listening.feed_name"), key=keys.LISTENING_FEED_NAME)
+        st.selectbox(
+            t("listening.feed_department"),
+            options=list(labels),
+            format_func=labels.__getitem__,
+            key=keys.LISTENING_FEED_DEPARTMENT,
+        )
+        st.form_submit_button(
+            t("listening.feed_add"), key=keys.LISTENING_FEED_ADD, on_click=_add_feed
+        )
+
+
+def _targets(session: Session, user: User) -> None:
+    t = state.t
+    st.subheader(t("listening.targets"))
+    moves.show_refused(keys.LISTENING_ERRORS, "target")
+    default = inbox.default_target_hours(session, actor=user)
+    st.text(t("listening.target_default", hours=default))
+    departments = inbox.departments_of(session, actor=user)
+    if not departments:
+        return
+    with st.form(keys.LISTENING_TARGET_FORM):
+        st.selectbox(
+            t("listening.col.department"), options=departments, key=keys.LISTENING_TARGET_DEPARTMENT
+        )
+        st.number_input(
+            t("listening.target_hours"),
+            min_value=0,
+            max_value=720,
+            value=0,
+            step=1,
+            help=t("listening.target_help"),
+            key=keys.LISTENING_TARGET_HOURS,
+        )
+        st.form_submit_button(
+            t("listening.target_save"), key=keys.LISTENING_TARGET_SAVE, on_click=_save_target
+        )
+    named = inbox.response_targets_by_name(session, actor=user)
+    for name, hours in named.items():
+        st.text(t("listening.target_line", department=name, hours=hours))
+
+
+def render() -> None:
+    """Draw the page."""
+    with state.page("listening.heading", keys.LISTENING_DONE) as (session, user):
+        if can(user, "view_inbox"):
+            _sources(session, user)
+        else:
+            st.caption(state.t("listening.member_hint"))
+        filters = _filters(session, user)
+        views = inbox.list_items(session, actor=user, limit=SHOWN, **filters)
+        overdue = sum(1 for v in views if v.overdue)
+        st.text(state.t("listening.count", count=len(views), overdue=overdue))
+        if not views:
+            st.info(state.t("listening.empty"))
+        else:
+            _table(views, user)
+            by_id = {v.item.id: v for v in views}
+            labels = {
+                v.item.id: ("⚠ " if v.overdue else "")
+                + f"#{v.item.id} {(v.item.title or v.item.text)[:60]}"
+                for v in views
+            }
+            picked = st.selectbox(
+                state.t("listening.pick"),
+                options=list(labels),
+                format_func=labels.__getitem__,
+                key=keys.LISTENING_PICK,
+            )
+            if picked in by_id:
+                _detail(session, user, by_id[picked])
+        if can(user, "manage_feeds"):
+            _feeds(session, user)
+        if can(user, "manage_departments"):
+            _targets(session, user)
+
+
+render()

@@ -1,0 +1,654 @@
+"""The listening inbox: polling channels and feeds (never twice, one failing source not
+stopping the others), who sees what, assigning, replying (with four-eyes approval when the
+organisation wants it), making ideas of items, dismissing, and response times."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from datetime import timedelta
+from secrets import token_hex
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from planner import (
+    audit,
+    channels,
+    ideas,
+    inbox,
+    notifications,
+    org_settings,
+    pieces,
+    process,
+    report_output,
+)
+from planner.errors import (
+    FourEyesViolation,
+    IllegalTransition,
+    NotFound,
+    PermissionDenied,
+    ReplyFailed,
+    ValidationFailed,
+)
+from planner.mail import MailSettings, compose
+from planner.models import (
+    AuditEvent,
+    Channel,
+    InboxItem,
+    InboxSource,
+    InboxStatus,
+    ListeningState,
+    Post,
+    PostStatus,
+    utcnow,
+)
+from planner.publishing import EngineSettings
+from planner.worker import JOB_ID, LISTEN_JOB_ID, Worker
+from tests.conftest import World
+
+TOKEN = token_hex(16)  # made per run: no credential lives in the code
+RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>Presse</title>
+<item><title>Studie zur Ausbildung</title><guid>urn:p:1</guid>
+<link>https://presse.example.de/1</link><description>Mehr Azubis.</description></item>
+</channel></rss>"""
+
+
+def _notification(number: int) -> dict[str, Any]:
+    return {
+        "id": str(100 + number),
+        "type": "mention",
+        "account": {"acct": "erika@example.org", "display_name": "Erika", "url": "https://e/@e"},
+        "status": {
+            "id": str(9000 + number),
+            "content": f"<p>@redaktion Frage {number}: wann ist der Tag der offenen Tür?</p>",
+            "url": f"https://example.org/@erika/{9000 + number}",
+            "created_at": "2026-12-03T08:00:00Z",
+            "in_reply_to_id": None,
+        },
+    }
+
+
+@pytest.fixture
+def mastodon(private_network: World, httpserver: HTTPServer) -> Channel:
+    """A Mastodon channel on the local server, which lists two mentions."""
+    httpserver.expect_request("/api/v1/notifications").respond_with_json(
+        [_notification(2), _notification(1)]
+    )
+    return channels.create_channel(
+        private_network.session,
+        actor=private_network.admin,
+        kind="mastodon",
+        name="Mastodon",
+        settings={"instance_url": httpserver.url_for("/").rstrip("/"), "access_token": TOKEN},
+    )
+
+
+def _items(session: Session) -> list[InboxItem]:
+    session.expire_all()
+    return list(session.exec(select(InboxItem).order_by(InboxItem.id)))
+
+
+def _polled(engine: Engine, world: World) -> list[InboxItem]:
+    result = inbox.poll(engine)
+    assert result.errors == {}
+    return _items(world.session)
+
+
+def test_polling_stores_mentions_once_and_reads_on_from_the_cursor(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
+) -> None:
+    first = _polled(engine, world)
+    assert [(i.external_id, i.source, i.status) for i in first] == [
+        ("9001", InboxSource.mention, InboxStatus.new),
+        ("9002", InboxSource.mention, InboxStatus.new),
+    ]
+    assert first[0].text == "@redaktion Frage 1: wann ist der Tag der offenen Tür?"
+    assert (first[0].author_name, first[0].author_handle) == ("Erika", "erika@example.org")
+    # The server answers the same again: nothing arrives twice, and the cursor was sent.
+    assert len(_polled(engine, world)) == 2
+    requests = [r for r, _ in httpserver.log if r.path == "/api/v1/notifications"]
+    assert "since_id" not in requests[0].args
+    assert requests[1].args["since_id"] == "102"
+    assert requests[1].headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_two_workers_polling_at_once_store_each_item_once(
+    engine: Engine, world: World, mastodon: Channel
+) -> None:
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        start.wait()
+        try:
+            for _ in range(3):
+                result = inbox.poll(engine)
+                assert result.errors == {}
+        except BaseException as err:  # noqa: BLE001 (reported below, in the test thread)
+            errors.append(err)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(i.external_id for i in _items(world.session)) == ["9001", "9002"]
+
+
+def test_a_failing_feed_is_recorded_and_the_other_sources_are_read(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/broken.xml").respond_with_data("<rss><channel><item>", status=200)
+    httpserver.expect_request("/down.xml").respond_with_data("down", status=503)
+    httpserver.expect_request("/busy.xml").respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "120"}
+    )
+    for name in ("broken", "down", "busy"):
+        inbox.add_feed(
+            world.session, actor=world.editor, url=httpserver.url_for(f"/{name}.xml"), name=name
+        )
+    result = inbox.poll(engine)
+    assert result.arrived == 2
+    assert set(result.errors) == {"feed broken", "feed down", "feed busy"}
+    world.session.expire_all()
+    states = {s.name: s for s in inbox.source_states(world.session, actor=world.editor)}
+    assert states["Mastodon"].last_error is None
+    assert "not an RSS or Atom feed" in (states["broken"].last_error or "")
+    assert "HTTP 503" in (states["down"].last_error or "")
+    assert "HTTP 429" in (states["busy"].last_error or "")
+    # The busy feed asked for two minutes' rest; the others are asked again.
+    again = inbox.poll(engine)
+    assert (again.paused, set(again.errors)) == (1, {"feed broken", "feed down"})
+
+
+def test_a_followed_feed_is_read_conditionally_and_its_department_gets_the_entries(
+    engine: Engine, world: World, httpserver: HTTPServer
+) -> None:
+    org_settings.set_setting(
+        world.session, actor=world.admin, key="allow_private_network", value="on"
+    )
+    httpserver.expect_ordered_request("/feed.xml").respond_with_data(
+        RSS, headers={"ETag": '"v1"'}, content_type="application/rss+xml"
+    )
+    httpserver.expect_ordered_request(
+        "/feed.xml", headers={"If-None-Match": '"v1"'}
+    ).respond_with_data("", status=304)
+    feed = inbox.add_feed(
+        world.session,
+        actor=world.editor,
+        url=httpserver.url_for("/feed.xml"),
+        name="Presse",
+        department="HR",
+    )
+    assert [f.name for f in inbox.list_feeds(world.session, actor=world.editor)] == ["Presse"]
+    assert inbox.poll(engine).arrived == 1
+    assert inbox.poll(engine).arrived == 0
+    [item] = _items(world.session)
+    assert (item.source, item.title, item.url) == (
+        InboxSource.feed_item,
+        "Studie zur Ausbildung",
+        "https://presse.example.de/1",
+    )
+    assert item.status == InboxStatus.assigned
+    assert item.department_id == world.hr_contributor.department_id
+    with pytest.raises(ValidationFailed, match="followed already"):
+        inbox.add_feed(world.session, actor=world.editor, url=feed.url)
+    assert feed.id is not None
+    inbox.remove_feed(world.session, actor=world.editor, feed_id=feed.id)
+    assert inbox.list_feeds(world.session, actor=world.editor) == []
+    assert len(_items(world.session)) == 1  # what it brought stays
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://example.de/feed", "feed.xml", "https://example.de/a b"], ids=str
+)
+def test_a_feed_address_must_be_http(world: World, url: str) -> None:
+    with pytest.raises(ValidationFailed, match="not an http"):
+        inbox.add_feed(world.session, actor=world.editor, url=url)
+
+
+def test_contributors_cannot_follow_feeds(world: World) -> None:
+    with pytest.raises(PermissionDenied):
+        inbox.add_feed(world.session, actor=world.contributor, url="https://example.de/f")
+
+
+def test_a_department_sees_only_what_is_assigned_to_it_and_is_told(
+    engine: Engine, world: World, mastodon: Channel
+) -> None:
+    first, second = _polled(engine, world)
+    assert first.id is not None and second.id is not None
+    assert inbox.list_items(world.session, actor=world.contributor) == []
+    inbox.assign_item(world.session, actor=world.editor, item_id=first.id, department="Marketing")
+    seen = inbox.list_items(world.session, actor=world.contributor)
+    assert [v.item.id for v in seen] == [first.id]
+    assert seen[0].department == "Marketing"
+    assert inbox.list_items(world.session, actor=world.hr_contributor) == []
+    with pytest.raises(NotFound):
+        inbox.get_item(world.session, actor=world.hr_contributor, item_id=first.id)
+    with pytest.raises(PermissionDenied):
+        inbox.assign_item(
+            world.session, actor=world.contributor, item_id=second.id, department="HR"
+        )
+    with pytest.raises(PermissionDenied):
+        inbox.dismiss_item(world.session, actor=world.contributor, item_id=first.id)
+    [told] = notifications.list_notifications(world.session, actor=world.contributor)
+    assert (told.notification.kind, told.notification.object_id) == ("inbox_assigned", first.id)
+    assert [v.item.id for v in inbox.list_items(world.session, actor=world.approver)] == [
+        second.id,
+        first.id,
+    ]
+    # Filters.
+    assigned = inbox.list_items(world.session, actor=world.editor, status=InboxStatus.assigned)
+    assert [v.item.id for v in assigned] == [first.id]
+    by_department = inbox.list_items(world.session, actor=world.editor, department="HR")
+    assert by_department == []
+    assert inbox.list_items(world.session, actor=world.editor, source=InboxSource.feed_item) == []
+
+
+def _reply_server(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request(
+        "/api/v1/statuses",
+        method="POST",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ).respond_with_json({"id": "9900", "url": "https://social.example.de/@redaktion/9900"})
+
+
+def _statuses(httpserver: HTTPServer) -> list[dict[str, Any]]:
+    return [json.loads(r.data) for r, _ in httpserver.log if r.path == "/api/v1/statuses"]
+
+
+def test_a_reply_goes_out_at_once_on_the_channel_and_is_audited(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
+) -> None:
+    item = _polled(engine, world)[0]
+    assert item.id is not None
+    _reply_server(httpserver)
+    done = inbox.reply_to_item(
+        world.session, actor=world.editor, item_id=item.id, text="Am Samstag ab 10 Uhr."
+    )
+    assert done.status == InboxStatus.answered
+    assert (done.reply_external_id, done.reply_url) == (
+        "9900",
+        "https://social.example.de/@redaktion/9900",
+    )
+    assert done.handled_by_id == world.editor.id
+    [sent] = _statuses(httpserver)
+    assert sent["in_reply_to_id"] == "9001"
+    assert sent["status"] == "@erika@example.org Am Samstag ab 10 Uhr."
+    [request] = [r for r, _ in httpserver.log if r.path == "/api/v1/statuses"]
+    assert request.headers["Idempotency-Key"] == f"planner-inbox-{item.id}-reply"
+    events = audit.list_events(world.session, actor=world.admin, object_type="inbox_item")
+    assert [(e.action, e.to_state) for e in events][-1:] == [("reply", "answered")]
+    with pytest.raises(IllegalTransition, match="allowed: none"):
+        inbox.reply_to_item(world.session, actor=world.editor, item_id=item.id, text="Noch was")
+
+
+def test_a_reply_over_the_channels_limit_is_refused_and_nothing_is_sent(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
+) -> None:
+    item = _polled(engine, world)[0]
+    assert item.id is not None
+    with pytest.raises(ValidationFailed, match="Mastodon allows 500"):
+        inbox.reply_to_item(world.session, actor=world.editor, item_id=item.id, text="x" * 501)
+    with pytest.raises(ValidationFailed, match="empty"):
+        inbox.reply_to_item(world.session, actor=world.editor, item_id=item.id, text="  ")
+    assert _statuses(httpserver) == []
+    assert _items(world.session)[0].status == InboxStatus.new
+
+
+def test_a_refused_reply_leaves_the_item_open_and_says_why(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
+) -> None:
+    item = _polled(engine, world)[0]
+    assert item.id is not None
+    httpserver.expect_oneshot_request("/api/v1/statuses").respond_with_json(
+        {"error": "Validation failed: Text character limit"}, status=422
+    )
+    with pytest.raises(ReplyFailed, match="character limit"):
+        inbox.reply_to_item(world.session, actor=world.editor, item_id=item.id, text="Danke!")
+    assert _items(world.session)[0].status == InboxStatus.new
+    events = audit.list_events(world.session, actor=world.admin, object_type="inbox_item")
+    assert events[-1].action == "reply_failed"
+
+
+def test_with_approval_required_a_reply_waits_for_a_second_person(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
+) -> None:
+    org_settings.set_setting(
+        world.session, actor=world.admin, key="replies_need_approval", value="on"
+    )
+    item = _polled(engine, world)[0]
+    assert item.id is not None
+    waiting = inbox.reply_to_item(
+        world.session, actor=world.admin, item_id=item.id, text="Samstag, 10 Uhr."
+    )
+    assert (waiting.status, waiting.reply_text) == (InboxStatus.new, "Samstag, 10 Uhr.")
+    assert _statuses(httpserver) == []
+    [view] = [
+        v for v in inbox.list_items(world.session, actor=world.editor) if v.item.id == item.id
+    ]
+    assert view.pending_reply_by == "Admin"
+    with pytest.raises(FourEyesViolation):
+        inbox.approve_reply(world.session, actor=world.admin, item_id=item.id)
+    with pytest.raises(PermissionDenied):
+        inbox.approve_reply(world.session, actor=world.editor, item_id=item.id)
+    _reply_server(httpserver)
+    sent = inbox.approve_reply(world.session, actor=world.approver, item_id=item.id)
+    assert sent.status == InboxStatus.answered
+    assert sent.handled_by_id == world.approver.id
+    [status] = _statuses(httpserver)
+    assert status["status"] == "@erika@example.org Samstag, 10 Uhr."
+    actions = [
+        (e.action, e.actor_name)
+        for e in audit.list_events(world.session, actor=world.admin, object_type="inbox_item")
+    ]
+    assert actions[-3:] == [
+        ("reply_requested", "admin"),
+        ("reply_approved", "approver"),
+        ("reply", "approver"),
+    ]
+
+
+def test_a_waiting_reply_can_be_discarded_by_its_writer(
+    engine: Engine, world: World, mastodon: Channel
+) -> None:
+    org_settings.set_setting(
+        world.session, actor=world.admin, key="replies_need_approval", value="on"
+    )
+    item = _polled(engine, world)[0]
+    assert item.id is not None
+    inbox.reply_to_item(world.session, actor=world.editor, item_id=item.id, text="Entwurf")
+    with pytest.raises(ValidationFailed, match="already waits"):
+        inbox.reply_to_item(world.session, actor=world.editor, item_id=item.id, text="Noch einer")
+    assert (
+        inbox.discard_reply(world.session, actor=world.editor, item_id=item.id).reply_text is None
+    )
+
+
+def test_a_department_member_answers_an_item_assigned_to_them(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
+) -> None:
+    first, second = _polled(engine, world)
+    assert first.id is not None and second.id is not None
+    inbox.assign_item(world.session, actor=world.editor, item_id=first.id, department="Marketing")
+    _reply_server(httpserver)
+    done = inbox.reply_to_item(
+        world.session, actor=world.contributor, item_id=first.id, text="Gern!"
+    )
+    assert done.status == InboxStatus.answered
+    with pytest.raises(NotFound):
+        inbox.reply_to_item(world.session, actor=world.contributor, item_id=second.id, text="x")
+
+
+def test_an_item_becomes_a_prefilled_idea_linked_both_ways(
+    engine: Engine, world: World, mastodon: Channel
+) -> None:
+    item = _polled(engine, world)[0]
+    assert item.id is not None
+    with pytest.raises(ValidationFailed, match="department"):
+        inbox.item_to_idea(world.session, actor=world.editor, item_id=item.id)
+    done = inbox.item_to_idea(
+        world.session, actor=world.editor, item_id=item.id, department="Marketing"
+    )
+    assert done.status == InboxStatus.converted and done.idea_id is not None
+    idea = ideas.get_idea(world.session, actor=world.editor, idea_id=done.idea_id)
+    assert idea.title == "@redaktion Frage 1: wann ist der Tag der offenen Tür?"
+    assert idea.source_url == "https://example.org/@erika/9001"
+    assert "Erika (erika@example.org)" in idea.pitch
+    assert idea.tags == ["inbox"]
+    linked = inbox.item_for_idea(world.session, actor=world.editor, idea_id=done.idea_id)
+    assert linked is not None and linked.id == item.id
+
+
+def test_dismissing_keeps_the_reason_and_a_dismissed_item_can_be_reopened(
+    engine: Engine, world: World, mastodon: Channel
+) -> None:
+    item = _polled(engine, world)[0]
+    assert item.id is not None
+    done = inbox.dismiss_item(world.session, actor=world.editor, item_id=item.id, reason="Spam")
+    assert (done.status, done.dismiss_reason) == (InboxStatus.dismissed, "Spam")
+    with pytest.raises(IllegalTransition, match="allowed: reopen"):
+        inbox.item_to_idea(world.session, actor=world.editor, item_id=item.id, department="HR")
+    assert inbox.reopen_item(world.session, actor=world.editor, item_id=item.id).status == (
+        InboxStatus.new
+    )
+    events = world.session.exec(
+        select(AuditEvent).where(AuditEvent.object_type == "inbox_item")
+    ).all()
+    assert [(e.action, e.note) for e in events] == [("dismiss", "Spam"), ("reopen", "")]
+
+
+def test_overdue_items_and_response_figures_follow_the_department_targets(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
+) -> None:
+    first, second = _polled(engine, world)
+    assert first.id is not None and second.id is not None
+    inbox.set_response_target(world.session, actor=world.admin, department="Marketing", hours=2)
+    for item in (first, second):
+        inbox.assign_item(
+            world.session, actor=world.editor, item_id=item.id or 0, department="Marketing"
+        )
+    later = utcnow() + timedelta(hours=3)
+    views = {v.item.id: v for v in inbox.list_items(world.session, actor=world.editor, now=later)}
+    assert views[first.id].overdue and views[first.id].target_hours == 2
+    _reply_server(httpserver)
+    inbox.reply_to_item(world.session, actor=world.editor, item_id=first.id, text="Danke!")
+    figures = inbox.response_figures(
+        world.session, utcnow() - timedelta(days=1), utcnow() + timedelta(days=1), now=later
+    )
+    [marketing] = figures
+    assert (marketing.department, marketing.answered, marketing.within_target) == (
+        "Marketing",
+        1,
+        1,
+    )
+    assert marketing.share_within == 1.0
+    assert marketing.open_overdue == 1
+    # The process report carries the same figures, in its CSV as well.
+    report = process.process_report(
+        world.session,
+        actor=world.editor,
+        since=utcnow() - timedelta(days=1),
+        until=utcnow() + timedelta(days=1),
+        now=later,
+    )
+    assert report.responses == figures
+    out = io.StringIO()
+    report_output.process_csv(report, out)
+    assert "responses,Marketing,share_within_target,1.0000" in out.getvalue()
+    with pytest.raises(PermissionDenied):
+        inbox.set_response_target(
+            world.session, actor=world.editor, department="Marketing", hours=1
+        )
+
+
+def test_the_worker_listens_on_the_organisations_interval(
+    engine: Engine, world: World, mastodon: Channel
+) -> None:
+    org_settings.set_setting(
+        world.session, actor=world.admin, key="listening_interval_minutes", value="7"
+    )
+    worker = Worker(
+        engine,
+        worker_id="listener",
+        settings=EngineSettings(batch_size=10, threads=1, lease=timedelta(seconds=30)),
+        mail_settings=None,
+    )
+    try:
+        result = worker.listen()
+        assert result is not None and result.arrived == 2
+        scheduler = worker.start_background()
+        job = scheduler.get_job(LISTEN_JOB_ID)
+        assert job is not None and job.trigger.interval == timedelta(minutes=7)
+        assert scheduler.get_job(JOB_ID) is not None  # next to the publishing sweep
+    finally:
+        worker.close()
+
+
+def test_a_rate_limited_channel_keeps_its_error_and_cursor_and_waits_as_asked(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
+) -> None:
+    _polled(engine, world)
+    httpserver.clear()
+    httpserver.expect_request("/api/v1/notifications").respond_with_json(
+        {"error": "Too many requests"}, status=429, headers={"Retry-After": "60"}
+    )
+    result = inbox.poll(engine)
+    assert list(result.errors) == ["channel Mastodon"]
+    [state] = inbox.source_states(world.session, actor=world.editor)
+    assert "Too many requests" in (state.last_error or "")
+    # Within the minute asked for, the channel is not asked again.
+    asked = len(httpserver.log)
+    result = inbox.poll(engine)
+    assert (result.sources, result.paused, result.errors) == (0, 1, {})
+    assert len(httpserver.log) == asked
+    # Once the minute is over, reading goes on from where it stopped.
+    with Session(engine) as s:
+        row = s.get(ListeningState, mastodon.id)
+        assert row is not None
+        row.paused_until = utcnow() - timedelta(seconds=1)
+        s.add(row)
+        s.commit()
+    httpserver.clear()
+    httpserver.expect_request(
+        "/api/v1/notifications",
+        query_string={"types[]": "mention", "limit": "40", "since_id": "102"},
+    ).respond_with_json([])
+    assert inbox.poll(engine).errors == {}
+    world.session.expire_all()
+    [state] = inbox.source_states(world.session, actor=world.editor)
+    assert state.last_error is None
+
+
+def test_a_bluesky_reply_is_answered_in_its_thread(
+    engine: Engine, private_network: World, httpserver: HTTPServer
+) -> None:
+    world = private_network
+    did = "did:plc:redaktion"
+    ours = f"at://{did}/app.bsky.feed.post/3kour"
+    password = "-".join(token_hex(2) for _ in range(4))
+    httpserver.expect_request("/xrpc/com.atproto.server.createSession").respond_with_json(
+        {
+            "accessJwt": "a" + token_hex(8),
+            "refreshJwt": "r",
+            "handle": "firma.bsky.social",
+            "did": did,
+        }
+    )
+    httpserver.expect_request("/xrpc/app.bsky.notification.listNotifications").respond_with_json(
+        {
+            "notifications": [
+                {
+                    "uri": "at://did:plc:erika/app.bsky.feed.post/3kreply",
+                    "cid": "bafyreply",
+                    "author": {"did": "did:plc:erika", "handle": "erika.bsky.social"},
+                    "reason": "reply",
+                    "record": {
+                        "text": "Gilt das auch für Azubis?",
+                        "createdAt": "2026-12-03T08:00:00Z",
+                        "reply": {
+                            "root": {"uri": ours, "cid": "bafyours"},
+                            "parent": {"uri": ours, "cid": "bafyours"},
+                        },
+                    },
+                    "indexedAt": "2026-12-03T08:00:01Z",
+                }
+            ]
+        }
+    )
+    httpserver.expect_request("/xrpc/com.atproto.repo.putRecord").respond_with_json(
+        {"uri": f"at://{did}/app.bsky.feed.post/3kanswer", "cid": "bafyanswer"}
+    )
+    channel = channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="bluesky",
+        name="Bluesky",
+        settings={
+            "service_url": httpserver.url_for("/").rstrip("/"),
+            "handle": "firma.bsky.social",
+            "app_password": password,
+        },
+    )
+    piece_post = _published_post(world, channel, ours)
+    [item] = _polled(engine, world)
+    assert (item.source, item.in_reply_to_post_id) == (InboxSource.reply, piece_post)
+    assert item.id is not None
+    inbox.reply_to_item(world.session, actor=world.editor, item_id=item.id, text="Ja, auch.")
+    [put] = [json.loads(r.data) for r, _ in httpserver.log if r.path.endswith("putRecord")]
+    assert put["record"]["reply"] == {
+        "root": {"uri": ours, "cid": "bafyours"},
+        "parent": {"uri": "at://did:plc:erika/app.bsky.feed.post/3kreply", "cid": "bafyreply"},
+    }
+
+
+def _published_post(world: World, channel: Channel, external_id: str) -> int:
+    """A post of ours on `channel`, published as `external_id`; its id."""
+    piece = pieces.create_piece(
+        world.session, actor=world.editor, data={"title": "Ausbildung", "body": "Text."}
+    )
+    assert piece.id is not None and channel.id is not None and world.editor.id is not None
+    post = Post(
+        piece_id=piece.id,
+        channel_id=channel.id,
+        publish_at=utcnow(),
+        status=PostStatus.published,
+        external_id=external_id,
+        created_by_id=world.editor.id,
+    )
+    world.session.add(post)
+    world.session.commit()
+    assert post.id is not None
+    return post.id
+
+
+def test_the_assignment_mail_points_to_the_listening_page(
+    engine: Engine, world: World, mastodon: Channel
+) -> None:
+    item = _polled(engine, world)[0]
+    assert item.id is not None
+    inbox.assign_item(world.session, actor=world.editor, item_id=item.id, department="Marketing")
+    [told] = notifications.list_notifications(world.session, actor=world.contributor)
+    settings = MailSettings(
+        host="127.0.0.1", port=25, security="none", sender="Redaktion <planer@example.de>",
+        username="", password="", timeout=1.0, public_url="https://planer.example.de/",
+    )  # fmt: skip
+    mail = compose(told, world.contributor, settings=settings)
+    body = mail.get_content()
+    assert "Editor hat Ihrer Abteilung einen Eintrag im Zuhören zugewiesen" in body
+    assert "https://planer.example.de/listening" in body
+
+
+def test_a_mention_with_characters_no_column_takes_is_stored_cleaned(
+    engine: Engine, private_network: World, httpserver: HTTPServer
+) -> None:
+    world = private_network
+    odd = _notification(1)
+    odd["status"]["content"] = "<p>Hallo\u0000 Welt \ud800!</p>"
+    odd["account"]["display_name"] = "Eri\u0000ka"
+    httpserver.expect_request("/api/v1/notifications").respond_with_data(
+        json.dumps([odd]), content_type="application/json"
+    )
+    channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="mastodon",
+        name="Mastodon",
+        settings={"instance_url": httpserver.url_for("/").rstrip("/"), "access_token": TOKEN},
+    )
+    [item] = _polled(engine, world)
+    assert (item.text, item.author_name) == ("Hallo Welt ?!", "Erika")
+
+
+def test_a_feed_name_longer_than_the_limit_is_refused(world: World) -> None:
+    with pytest.raises(ValidationFailed, match="at most 120 characters"):
+        inbox.add_feed(
+            world.session, actor=world.editor, url="https://example.de/feed", name="x" * 121
+        )
+    assert inbox.list_feeds(world.session, actor=world.editor) == []

@@ -1,0 +1,160 @@
+"""The command line of the listening inbox: `feeds add|list|remove`, `inbox fetch --once`,
+`inbox list|show|assign|reply|approve|dismiss|to-idea`, each for the roles allowed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from secrets import token_hex
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from tests.test_cli import Cli
+
+TOKEN = token_hex(16)  # made per run: no credential lives in the code
+RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>Presse</title>
+<item><title>Studie zur Ausbildung</title><guid>urn:p:1</guid>
+<link>https://presse.example.de/1</link><description>Mehr Azubis.</description></item>
+</channel></rss>"""
+MENTION = {
+    "id": "201",
+    "type": "mention",
+    "account": {"acct": "erika@example.org", "display_name": "Erika"},
+    "status": {
+        "id": "7001",
+        "content": "<p>@redaktion Wann ist der Tag der offenen Tür?</p>",
+        "url": "https://example.org/@erika/7001",
+        "in_reply_to_id": None,
+    },
+}
+
+
+@pytest.fixture
+def run(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    httpserver: HTTPServer,
+) -> Cli:
+    """An organisation with a Mastodon channel and a feed on the local server."""
+    monkeypatch.setenv("PLANNER_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.delenv("PLANNER_USER", raising=False)
+    run = Cli(capsys, monkeypatch)
+    run.ok("init", "--admin", "boss", "--password-stdin", stdin=f"chief-{token_hex(8)}\n")
+    run.ok("departments", "add", "Marketing", "--as", "boss")
+    for name, role, extra in (
+        ("ed", "editor", []),
+        ("anna", "approver", []),
+        ("lena", "contributor", ["--department", "Marketing"]),
+    ):
+        run.ok(
+            "users", "add", name, "--role", role, *extra, "--as", "boss", "--password-stdin",
+            stdin=f"pw-{token_hex(8)}\n",
+        )  # fmt: skip
+    run.ok("settings", "set", "allow_private_network", "on", "--as", "boss")
+    run.ok(
+        "channels", "add", "mastodon", "Social",
+        "--set", f"instance_url={httpserver.url_for('/').rstrip('/')}",
+        "--secret", "access_token", "--password-stdin", "--as", "boss",
+        stdin=TOKEN + "\n",
+    )  # fmt: skip
+    httpserver.expect_request("/api/v1/notifications").respond_with_json([MENTION])
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        RSS, content_type="application/rss+xml"
+    )
+    return run
+
+
+def _listed(run: Cli, *extra: str, user: str = "ed") -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = json.loads(
+        run.ok("inbox", "list", "--json", "--as", user, *extra)
+    )
+    return rows
+
+
+def test_feeds_are_followed_listed_read_and_removed(run: Cli, httpserver: HTTPServer) -> None:
+    url = httpserver.url_for("/feed.xml")
+    assert run.ok("feeds", "add", url, "--name", "Presse", "--as", "ed") == (
+        "following feed 1: Presse\n"
+    )
+    code, _out, err = run("feeds", "add", url, "--as", "ed")
+    assert code == 1 and "is followed already" in err
+    code, _out, err = run("feeds", "add", url, "--as", "lena")
+    assert (code, err) == (1, "error: 'lena' (role contributor) may not manage followed feeds\n")
+    assert run.ok("inbox", "fetch", "--once", "--as", "ed") == "2 new items from 2 sources\n"
+    assert run.ok("inbox", "fetch", "--once", "--as", "ed") == "0 new items from 2 sources\n"
+    [feed] = json.loads(run.ok("feeds", "list", "--json", "--as", "ed"))
+    assert (feed["name"], feed["url"], feed["last_error"]) == ("Presse", url, "")
+    assert feed["last_fetched"]
+    assert [r["source"] for r in _listed(run, "--source", "feed_item")] == ["feed_item"]
+    assert run.ok("feeds", "remove", "1", "--as", "ed") == "no longer following feed 1\n"
+    assert run.ok("feeds", "list", "--as", "ed").endswith("(none)\n")
+    code, _out, err = run("inbox", "fetch", "--once", "--as", "lena")
+    assert code == 1 and "may not assign or dismiss inbox items" in err
+
+
+def test_an_item_is_assigned_answered_and_its_department_sees_it(
+    run: Cli, httpserver: HTTPServer
+) -> None:
+    run.ok("inbox", "fetch", "--once", "--as", "ed")
+    [row] = _listed(run)
+    assert (row["source"], row["status"], row["author"]) == (
+        "mention",
+        "new",
+        "erika@example.org",
+    )
+    assert _listed(run, user="lena") == []
+    assert run.ok("inbox", "assign", "1", "--department", "Marketing", "--as", "ed") == (
+        "inbox item 1 assigned to Marketing\n"
+    )
+    [seen] = _listed(run, user="lena")
+    assert (seen["status"], seen["department"]) == ("assigned", "Marketing")
+    code, _out, err = run("inbox", "reply", "1", "--text", "x" * 501, "--as", "lena")
+    assert code == 1 and "501 characters" in err
+    httpserver.expect_oneshot_request(
+        "/api/v1/statuses", method="POST", headers={"Authorization": f"Bearer {TOKEN}"}
+    ).respond_with_json({"id": "7100", "url": "https://social.example.de/@r/7100"})
+    out = run.ok("inbox", "reply", "1", "--text", "Am Samstag!", "--as", "lena")
+    assert out == "replied to inbox item 1: https://social.example.de/@r/7100\n"
+    shown = json.loads(run.ok("inbox", "show", "1", "--json", "--as", "ed"))
+    assert (shown["status"], shown["reply_text"]) == ("answered", "Am Samstag!")
+
+
+def test_replies_wait_for_approval_by_someone_else_when_the_setting_says_so(
+    run: Cli, httpserver: HTTPServer
+) -> None:
+    run.ok("settings", "set", "replies_need_approval", "on", "--as", "boss")
+    run.ok("inbox", "fetch", "--once", "--as", "ed")
+    assert run.ok("inbox", "reply", "1", "--text", "Danke!", "--as", "boss") == (
+        "the reply to inbox item 1 waits for someone else's approval\n"
+    )
+    code, _out, err = run("inbox", "approve", "1", "--as", "boss")
+    assert code == 1 and "someone else must approve it" in err
+    code, _out, err = run("inbox", "approve", "1", "--as", "ed")
+    assert code == 1 and "may not approve replies" in err
+    httpserver.expect_oneshot_request("/api/v1/statuses", method="POST").respond_with_json(
+        {"id": "7101", "url": "https://social.example.de/@r/7101"}
+    )
+    assert run.ok("inbox", "approve", "1", "--as", "anna") == (
+        "replied to inbox item 1: https://social.example.de/@r/7101\n"
+    )
+
+
+def test_an_item_becomes_an_idea_or_is_dismissed(run: Cli, httpserver: HTTPServer) -> None:
+    run.ok("feeds", "add", httpserver.url_for("/feed.xml"), "--as", "ed")
+    run.ok("inbox", "fetch", "--once", "--as", "ed")
+    out = run.ok("inbox", "to-idea", "2", "--department", "Marketing", "--as", "ed")
+    assert out == "inbox item 2 became idea 1\n"
+    idea = json.loads(run.ok("ideas", "show", "1", "--json", "--as", "ed"))
+    assert (idea["title"], idea["pitch"]) == ("Studie zur Ausbildung", "Mehr Azubis.")
+    shown = json.loads(run.ok("inbox", "show", "2", "--json", "--as", "ed"))
+    assert (shown["status"], shown["idea_id"]) == ("converted", 1)
+    assert run.ok("inbox", "dismiss", "1", "--reason", "Spam", "--as", "ed") == (
+        "inbox item 1 dismissed\n"
+    )
+    code, _out, err = run("inbox", "dismiss", "1", "--as", "ed")
+    assert code == 1 and "allowed: reopen" in err
+    assert [r["status"] for r in _listed(run, "--status", "dismissed")] == ["dismissed"]
+    table = run.ok("inbox", "list", "--as", "ed")
+    assert "Studie zur Ausbildung" in table and "converted" in table
