@@ -4,12 +4,14 @@ the file uploaded to the planner, fitted to the channel's limits."""
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from publishers import images
-from publishers.base import Media, PermanentError, RateLimited, TransientError
+from publishers.base import DeliveryError, Media, PermanentError, RateLimited, TransientError
 from publishers.http import DEFAULT_TIMEOUT, channel_message, request, retry_after
 
 if TYPE_CHECKING:
@@ -71,6 +73,20 @@ def fetch_media(
         item.mime_type or served or mimetypes.guess_type(filename)[0] or "application/octet-stream"
     )
     return MediaFile(content=content, mime_type=mime_type, filename=filename)
+
+
+@contextmanager
+def before_the_post() -> Iterator[None]:
+    """Upload the files a post will carry: whatever fails here, the post was not sent.
+
+    An upload cut off after sending may have stored the file, never published the post, so
+    its error is not ambiguous: the retry uploads again and then posts.
+    """
+    try:
+        yield
+    except DeliveryError as err:
+        err.ambiguous = False
+        raise
 
 
 def uploaded_file(item: Media, limits: images.Limits | None) -> MediaFile:

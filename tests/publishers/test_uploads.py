@@ -247,7 +247,7 @@ def test_a_newsletter_refuses_media_given_only_by_url() -> None:
 @pytest.mark.parametrize(
     ("kind", "media", "code"),
     [
-        pytest.param("linkedin", [uploaded(b"x", "Alt")], "no_media", id="linkedin-no-media"),
+        pytest.param("slack", [uploaded(b"x", "Alt")], "no_media", id="slack-no-media"),
         pytest.param("webhook", [uploaded(b"x", "Alt")], "no_uploads", id="webhook-urls-only"),
         pytest.param(
             "bluesky",
