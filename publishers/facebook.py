@@ -14,8 +14,9 @@ Images go up first, each to `/{page-id}/photos` as multipart `source` with
 `published=false` (so no photo post of its own appears) and its alt text as
 `alt_text_custom`; the feed post attaches them as `attached_media[n]` =
 {"media_fbid": id}. A post with images carries its link at the end of its text, since
-Graph makes a post with `link` a link preview, which takes no photos. A retry uploads
-again (an unattached, unpublished photo is never shown), but never posts twice.
+Graph makes a post with `link` a link preview, which takes no photos. A retry of the
+post within the hour attaches the photos already uploaded (`upload_once`) rather than
+sending them again; a failed upload means the post was not sent.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from publishers.http import (
     without_id,
 )
 from publishers.images import Limits
-from publishers.media import before_the_post, fetch_media
+from publishers.media import before_the_post, fetch_media, upload_once
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -195,7 +196,10 @@ class FacebookPublisher(Publisher, kind="facebook", display_name="Facebook"):
         """Upload the photos unpublished, then POST /{page-id}/feed with the message (and
         link, or the photos); Graph answers the post id."""
         with before_the_post():
-            photo_ids = [self._upload(item) for item in post.media]
+            photo_ids = [
+                upload_once(self, idempotency_key, index, item, self._upload)
+                for index, item in enumerate(post.media)
+            ]
         data = {"message": post.text}
         if photo_ids:
             data["message"] = with_link(post)

@@ -18,7 +18,8 @@ Files go up before the post: an image through the Images API, a PDF through the 
 API (each `initializeUpload` for the page, then a PUT of the bytes to the `uploadUrl` it
 answers), and the post names them: one image as `content.media` with its `altText`, 2 to
 20 as `content.multiImage`, a PDF (alone) as `content.media` with the post's title. A
-retry uploads again (an unused upload is never shown), but never posts twice.
+retry of the post within the hour names the files already uploaded (`upload_once`)
+rather than sending them again; a failed upload means the post was not sent.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from publishers.base import (
 )
 from publishers.http import error_for, json_object, json_object_or_empty, shorten, without_id
 from publishers.images import PDF_TYPE, Limits
-from publishers.media import before_the_post, fetch_media
+from publishers.media import before_the_post, fetch_media, upload_once
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -254,7 +255,7 @@ class LinkedInPublisher(Publisher, kind="linkedin", display_name="LinkedIn"):
         """Upload the files, then POST /rest/posts; the new post's URN comes back in the
         x-restli-id header."""
         with before_the_post():
-            content = self._content(post)
+            content = self._content(post, idempotency_key)
         body: dict[str, Any] = {
             "author": self.author,
             "commentary": self.commentary(post),
@@ -283,15 +284,28 @@ class LinkedInPublisher(Publisher, kind="linkedin", display_name="LinkedIn"):
             http_status=response.status_code,
         )
 
-    def _content(self, post: OutgoingPost) -> dict[str, Any]:
+    def _content(self, post: OutgoingPost, idempotency_key: str) -> dict[str, Any]:
         """The post's `content` naming its uploaded files; empty without files."""
         if not post.media:
             return {}
         if len(post.media) == 1 and _is_pdf(post.media[0]):
             title = (post.title.strip() or post.media[0].filename or "PDF")[:MAX_DOCUMENT_TITLE]
-            return {"media": {"title": title, "id": self._upload(post.media[0], "documents")}}
+            urn = upload_once(
+                self,
+                idempotency_key,
+                0,
+                post.media[0],
+                lambda item: self._upload(item, "documents"),
+            )
+            return {"media": {"title": title, "id": urn}}
         shown = [
-            {"id": self._upload(item, "images"), "altText": item.alt_text} for item in post.media
+            {
+                "id": upload_once(
+                    self, idempotency_key, index, item, lambda m: self._upload(m, "images")
+                ),
+                "altText": item.alt_text,
+            }
+            for index, item in enumerate(post.media)
         ]
         if len(shown) == 1:
             return {"media": shown[0]}

@@ -15,8 +15,9 @@ already have posted it.
 Images go up first, each in one `POST /2/media/upload` (multipart `media` with its
 `media_category`; the simple upload is documented for images), its alt text after it
 with `POST /2/media/metadata`, and the post names them in `media.media_ids`: up to four
-images, or one GIF alone. A retry uploads again (an unused upload expires), but the post
-is still sent once at most.
+images, or one GIF alone. A retry of the post within the hour names the images already
+uploaded (`upload_once`; X keeps an unused upload for a day) rather than sending them
+again; a failed upload means the post was not sent.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from publishers.base import (
 )
 from publishers.http import error_for, json_object_or_empty, retry_after, shorten, without_id
 from publishers.images import Limits
-from publishers.media import before_the_post, fetch_media
+from publishers.media import before_the_post, fetch_media, upload_once
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -306,7 +307,10 @@ class XPublisher(Publisher, kind="x", display_name="X"):
         """Upload the images, then POST /2/tweets; X has no idempotency key (see the module
         docstring)."""
         with before_the_post():
-            media_ids = [self._upload(item) for item in post.media]
+            media_ids = [
+                upload_once(self, idempotency_key, index, item, self._upload)
+                for index, item in enumerate(post.media)
+            ]
         body: dict[str, Any] = {"text": with_link(post)}
         if media_ids:
             body["media"] = {"media_ids": media_ids}

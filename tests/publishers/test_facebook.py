@@ -546,3 +546,28 @@ def test_defaults_are_the_public_graph_api_and_a_bare_version_number_is_accepted
     )
     assert other.settings["graph_version"] == "v24.0"
     assert other.detect_deduplication() is None
+
+
+def test_a_retry_after_the_post_failed_attaches_the_uploaded_photo_without_sending_it_again(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_oneshot_request(f"/v23.0/{PAGE}/photos", method="POST").respond_with_json(
+        {"id": "1002088839996"}
+    )
+    httpserver.expect_oneshot_request(f"/v23.0/{PAGE}/feed", method="POST").respond_with_json(
+        _graph_error(2, "Service temporarily unavailable"), status=503
+    )
+    httpserver.expect_oneshot_request(f"/v23.0/{PAGE}/feed", method="POST").respond_with_json(
+        {"id": POST_ID}
+    )
+    post = OutgoingPost(post_id=3, title="T", text="x", media=[uploaded(png(4, 4), "Alt")])
+    with pytest.raises(TransientError):
+        _adapter(httpserver).publish(post, KEY)
+    # The engine builds the adapter anew for the retry.
+    assert _adapter(httpserver).publish(post, KEY).external_id == POST_ID
+    photos, *feeds = [r for r, _ in httpserver.log]
+    assert photos.path == f"/v23.0/{PAGE}/photos"
+    assert [_form(f)["attached_media[0]"] for f in feeds] == [
+        ['{"media_fbid": "1002088839996"}']
+    ] * 2
+    httpserver.check_assertions()

@@ -609,3 +609,27 @@ def test_a_page_urn_is_taken_as_its_number_and_defaults_are_the_public_api() -> 
     }
     assert adapter.author == f"urn:li:organization:{ORG}"
     assert adapter.detect_deduplication() is None
+
+
+def test_a_retry_after_the_post_failed_names_the_uploaded_image_without_sending_it_again(
+    httpserver: HTTPServer,
+) -> None:
+    url = httpserver.url_for("/dms-uploads/image1")
+    _upload_started(httpserver, "images", "urn:li:image:C4E10AQ1", url)
+    httpserver.expect_oneshot_request("/dms-uploads/image1", method="PUT").respond_with_data(
+        "", status=201
+    )
+    httpserver.expect_oneshot_request("/rest/posts", method="POST").respond_with_data(
+        "", status=503
+    )
+    content = {"media": {"id": "urn:li:image:C4E10AQ1", "altText": "Alt"}}
+    httpserver.expect_oneshot_request(
+        "/rest/posts", method="POST", json={**_body("x"), "content": content}
+    ).respond_with_data("", status=201, headers={"x-restli-id": SHARE})
+    post = OutgoingPost(post_id=5, title="T", text="x", media=[uploaded(png(4, 4), "Alt")])
+    with pytest.raises(TransientError):
+        _adapter(httpserver).publish(post, KEY)
+    # The engine builds the adapter anew for the retry.
+    assert _adapter(httpserver).publish(post, KEY).external_id == SHARE
+    assert len(_uploads(httpserver)) == 1
+    httpserver.check_assertions()

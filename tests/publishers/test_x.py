@@ -502,3 +502,24 @@ def test_defaults_point_at_the_public_api() -> None:
         "timeout_seconds": 30,
     }
     assert adapter.detect_deduplication() is None
+
+
+def test_a_retry_after_the_post_failed_names_the_uploaded_image_without_sending_it_again(
+    httpserver: HTTPServer,
+) -> None:
+    _media_stored(httpserver)
+    httpserver.expect_oneshot_request("/2/media/metadata", method="POST").respond_with_json({})
+    httpserver.expect_oneshot_request("/2/tweets", method="POST").respond_with_json(
+        {"title": "Service Unavailable", "detail": "Service Unavailable"}, status=503
+    )
+    httpserver.expect_oneshot_request(
+        "/2/tweets", method="POST", json={"text": "x", "media": {"media_ids": [MEDIA_ID]}}
+    ).respond_with_json(_created("x"), status=201)
+    post = OutgoingPost(post_id=9, title="T", text="x", media=[uploaded(png(4, 4), "Alt")])
+    with pytest.raises(TransientError):
+        _adapter(httpserver).publish(post, KEY)
+    # The engine builds the adapter anew for the retry.
+    assert _adapter(httpserver).publish(post, KEY).external_id == TWEET_ID
+    paths = [r.path for r, _ in httpserver.log]
+    assert paths == ["/2/media/upload", "/2/media/metadata", "/2/tweets", "/2/tweets"]
+    httpserver.check_assertions()
