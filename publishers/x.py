@@ -15,9 +15,11 @@ already have posted it.
 Images go up first, each in one `POST /2/media/upload` (multipart `media` with its
 `media_category`; the simple upload is documented for images), its alt text after it
 with `POST /2/media/metadata`, and the post names them in `media.media_ids`: up to four
-images, or one GIF alone. A retry of the post within the hour names the images already
-uploaded (`upload_once`; X keeps an unused upload for a day) rather than sending them
-again; a failed upload means the post was not sent.
+images, or one animated GIF alone. A file uploaded to the planner is one still frame (the
+planner keeps a GIF's first frame only), so it goes up as `tweet_image`; a GIF given by
+its address may move and goes up as `tweet_gif`. A retry of the post within the hour
+names the images already uploaded (`upload_once`; X keeps an unused upload for a day)
+rather than sending them again; a failed upload means the post was not sent.
 """
 
 from __future__ import annotations
@@ -196,7 +198,8 @@ class XPublisher(Publisher, kind="x", display_name="X"):
     counted_as: ClassVar[str] = "weighted characters"
     appends_link: ClassVar[bool] = True
     supports_media: ClassVar[bool] = True
-    # X takes JPEG, PNG, WebP and GIF images of at most 5 MB, four to a post (a GIF alone);
+    # X takes JPEG, PNG, WebP and GIF images of at most 5 MB, four to a post (an animated
+    # GIF alone);
     # it shows none larger than 4096 px, so more pixels only cost upload time.
     media_limits: ClassVar[Limits | None] = Limits(
         max_count=MAX_IMAGES,
@@ -275,9 +278,14 @@ class XPublisher(Publisher, kind="x", display_name="X"):
 
     def validate(self, post: OutgoingPost) -> list[Problem]:
         problems = super().validate(post)
-        if len(post.media) > 1 and any(_is_gif(item) for item in post.media):
+        if len(post.media) > 1 and any(_is_animation(item) for item in post.media):
             problems.append(
-                problem("media", "gif_alone", "{channel} takes a GIF only alone", channel="X")
+                problem(
+                    "media",
+                    "gif_alone",
+                    "{channel} takes a GIF only alone",
+                    channel=self.display_name,
+                )
             )
         elif len(post.media) > MAX_IMAGES:
             problems.append(
@@ -334,7 +342,8 @@ class XPublisher(Publisher, kind="x", display_name="X"):
         fetched = fetch_media(
             item, timeout=self._timeout, session=self.http_session, limits=self.media_limits
         )
-        category = "tweet_gif" if fetched.mime_type == GIF_TYPE else "tweet_image"
+        animation = not item.uploaded and fetched.mime_type == GIF_TYPE
+        category = "tweet_gif" if animation else "tweet_image"
         response = self._call(
             "POST",
             "/2/media/upload",
@@ -369,8 +378,12 @@ class XPublisher(Publisher, kind="x", display_name="X"):
         )
 
 
-def _is_gif(item: Media) -> bool:
-    return item.mime_type == GIF_TYPE or item.name.lower().endswith(".gif")
+def _is_animation(item: Media) -> bool:
+    """Whether `item` may be an animated GIF: one given by its address (an uploaded GIF is
+    kept as its first frame)."""
+    return not item.uploaded and (
+        item.mime_type == GIF_TYPE or item.url.lower().split("?")[0].endswith(".gif")
+    )
 
 
 def _rate_limit_wait(response: Response) -> float:

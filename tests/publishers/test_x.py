@@ -391,7 +391,7 @@ def test_a_post_refused_after_its_upload_is_permanent_and_uploaded_once(
     [
         pytest.param([uploaded(b"x", "Alt")] * 5, "too_many_files", id="five"),
         pytest.param(
-            [uploaded(b"x", "Alt", name="a.gif", mime="image/gif"), uploaded(b"x", "Alt")],
+            [Media("https://cdn.example.de/tanz.gif", "Alt"), uploaded(b"x", "Alt")],
             "gif_alone",
             id="gif-with-an-image",
         ),
@@ -523,3 +523,9 @@ def test_a_retry_after_the_post_failed_names_the_uploaded_image_without_sending_
     paths = [r.path for r, _ in httpserver.log]
     assert paths == ["/2/media/upload", "/2/media/metadata", "/2/tweets", "/2/tweets"]
     httpserver.check_assertions()
+
+
+def test_an_uploaded_gif_is_a_still_image_that_may_join_others() -> None:
+    gif = uploaded(b"x", "Alt", name="a.gif", mime="image/gif")
+    post = OutgoingPost(post_id=1, title="T", text="Bild", media=[gif, uploaded(b"x", "Alt")])
+    assert XPublisher({"access_token": TOKEN}).validate(post) == []
