@@ -23,6 +23,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from publishers import images
 from publishers.base import (
     AuthError,
     ConfigError,
@@ -55,6 +56,7 @@ DEFAULT_API_BASE = "https://api.telegram.org"
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_PHOTOS = 10  # an album (sendMediaGroup) has 2 to 10 items
+MAX_PHOTO_RATIO = 20  # sendPhoto: width and height ratio at most 20
 # Characters that would break out of the `/bot<token>/` path segment.
 _NOT_IN_TOKEN = re.compile(r"[\s/?#%]")
 
@@ -82,7 +84,8 @@ class TelegramPublisher(Publisher, kind="telegram", display_name="Telegram chann
     url_is_secret: ClassVar[bool] = True
     supports_media: ClassVar[bool] = True
     # sendPhoto: at most 10 MB, width and height together at most 10000 (5000 px on the
-    # longer side keeps any shape within that). Telegram sends a GIF as an animation.
+    # longer side keeps any shape within that), a ratio of sides of at most 20 (checked
+    # before sending). Telegram sends a GIF as an animation.
     media_limits: ClassVar[Limits | None] = Limits(
         max_count=MAX_PHOTOS,
         types=frozenset({"image/jpeg", "image/png"}),
@@ -276,6 +279,13 @@ class TelegramPublisher(Publisher, kind="telegram", display_name="Telegram chann
             )
             for item in post.media
         ]
+        for item, photo in zip(post.media, photos, strict=True):
+            width, height = images.size_of(photo.content)
+            if min(width, height) and max(width, height) / min(width, height) > MAX_PHOTO_RATIO:
+                raise PermanentError(
+                    f"{item.name!r} is {width}x{height} pixels; Telegram takes a photo at most "
+                    f"{MAX_PHOTO_RATIO} times as wide as high (or high as wide)"
+                )
         caption = {"caption": payload["text"]}
         if "parse_mode" in payload:
             caption["parse_mode"] = payload["parse_mode"]

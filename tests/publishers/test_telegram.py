@@ -500,3 +500,11 @@ def test_a_failed_photo_message_maps_like_any_other(
     with pytest.raises(error):
         _adapter(httpserver).publish(_with(uploaded(png(4, 4), "Alt")), KEY)
     assert len(httpserver.log) == 1
+
+
+def test_a_photo_far_wider_than_high_is_refused_before_anything_is_sent(
+    httpserver: HTTPServer,
+) -> None:
+    with pytest.raises(PermanentError, match="2100x100 pixels"):
+        _adapter(httpserver).publish(_with(uploaded(png(2100, 100), "Ein Band")), KEY)
+    assert httpserver.log == []
