@@ -71,7 +71,7 @@ AUTH_CODES = frozenset({102, 190, 10})  # session, access token, permission
 THROTTLE_CODES = frozenset({4, 17, 32, 613})  # app, user, page, custom limits
 TRANSIENT_CODES = frozenset({1, 2})  # unknown error, service temporarily unavailable
 PERMANENT_CODES = frozenset({100, 368, 506})  # invalid parameter, blocked, duplicate post
-# Graph documents no most photos of a page post; the planner sends up to ten.
+# Graph documents no maximum of photos in a page post; the planner sends up to ten.
 MAX_PHOTOS = 10
 
 

@@ -67,7 +67,6 @@ ORGANIZATION_URN = "urn:li:organization:"
 # A multi-image post has 2 to 20 images (MultiImage API).
 MAX_IMAGES = 20
 MAX_ALT_TEXT = 4086  # the Posts API's limit of a media's altText
-MAX_DOCUMENT_TITLE = 400
 _UPLOADED_URN = re.compile(r"urn:li:(image|document):\S+")
 RESERVED = frozenset("\\|{}@[]()<>#*_~")
 # A hashtag starts with a letter; "#1" or a lone "#" is plain text and is escaped.
@@ -289,7 +288,7 @@ class LinkedInPublisher(Publisher, kind="linkedin", display_name="LinkedIn"):
         if not post.media:
             return {}
         if len(post.media) == 1 and _is_pdf(post.media[0]):
-            title = (post.title.strip() or post.media[0].filename or "PDF")[:MAX_DOCUMENT_TITLE]
+            title = post.title.strip() or post.media[0].filename or "PDF"
             urn = upload_once(
                 self,
                 idempotency_key,
