@@ -9,6 +9,14 @@ invalid or expired token or missing permission needs reconnecting, throttling co
 wait for the time the usage headers (X-Business-Use-Case-Usage, X-App-Usage,
 X-Page-Usage) estimate, and a refused post (invalid parameter, duplicate, blocked) is
 permanent. Graph has no idempotency key and does post the same text twice.
+
+Images go up first, each to `/{page-id}/photos` as multipart `source` with
+`published=false` (so no photo post of its own appears) and its alt text as
+`alt_text_custom`; the feed post attaches them as `attached_media[n]` =
+{"media_fbid": id}. A post with images carries its link at the end of its text, since
+Graph makes a post with `link` a link preview, which takes no photos. A retry of the
+post within the hour attaches the photos already uploaded (`upload_once`) rather than
+sending them again; a failed upload means the post was not sent.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from publishers.base import (
     AuthError,
     DeliveryError,
+    Media,
     OutgoingPost,
     PermanentError,
     Publisher,
@@ -44,6 +53,9 @@ from publishers.http import (
     shorten,
     without_id,
 )
+from publishers.images import Limits
+from publishers.media import before_the_post, fetch_media, upload_once
+from publishers.text import with_link
 
 if TYPE_CHECKING:
     from requests import Response
@@ -59,6 +71,8 @@ AUTH_CODES = frozenset({102, 190, 10})  # session, access token, permission
 THROTTLE_CODES = frozenset({4, 17, 32, 613})  # app, user, page, custom limits
 TRANSIENT_CODES = frozenset({1, 2})  # unknown error, service temporarily unavailable
 PERMANENT_CODES = frozenset({100, 368, 506})  # invalid parameter, blocked, duplicate post
+# Graph documents no maximum of photos in a page post; the planner sends up to ten.
+MAX_PHOTOS = 10
 
 
 def is_throttling(code: int) -> bool:
@@ -92,6 +106,14 @@ class FacebookPublisher(Publisher, kind="facebook", display_name="Facebook"):
 
     kind_name: ClassVar[str] = "Facebook page"
     text_limit: ClassVar[int | None] = TEXT_LIMIT
+    supports_media: ClassVar[bool] = True
+    # The Photo reference: JPEG, PNG or GIF (of its types, those the planner takes), a
+    # static image smaller than 10 MB; no pixel limit is documented.
+    media_limits: ClassVar[Limits | None] = Limits(
+        max_count=MAX_PHOTOS,
+        types=frozenset({"image/jpeg", "image/png", "image/gif"}),
+        max_bytes=10_000_000 - 1,
+    )
     connect_timeout: ClassVar[float | None] = 5.0
     settings_spec = (
         SettingSpec(
@@ -171,9 +193,19 @@ class FacebookPublisher(Publisher, kind="facebook", display_name="Facebook"):
         return shorten(mask(f"{str(words).strip()} ({codes})", self._secrets))
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
-        """POST /{page-id}/feed with the message (and link); Graph answers the post id."""
+        """Upload the photos unpublished, then POST /{page-id}/feed with the message (and
+        link, or the photos); Graph answers the post id."""
+        with before_the_post():
+            photo_ids = [
+                upload_once(self, idempotency_key, index, item, self._upload)
+                for index, item in enumerate(post.media)
+            ]
         data = {"message": post.text}
-        if post.link:
+        if photo_ids:
+            data["message"] = with_link(post)
+            for index, photo_id in enumerate(photo_ids):
+                data[f"attached_media[{index}]"] = json.dumps({"media_fbid": photo_id})
+        elif post.link:
             data["link"] = post.link
         response = self._call("POST", f"{self.settings['page_id']}/feed", data=data)
         ident = json_object(response, "Facebook", "the new post").get("id")
@@ -189,6 +221,25 @@ class FacebookPublisher(Publisher, kind="facebook", display_name="Facebook"):
             http_status=response.status_code,
             raw={"id": ident},
         )
+
+    def _upload(self, item: Media) -> str:
+        """POST /{page-id}/photos unpublished, with its alt text; the photo's id."""
+        fetched = fetch_media(
+            item, timeout=self._timeout, session=self.http_session, limits=self.media_limits
+        )
+        data = {"published": "false"}
+        if item.alt_text.strip():
+            data["alt_text_custom"] = item.alt_text
+        response = self._call(
+            "POST",
+            f"{self.settings['page_id']}/photos",
+            data=data,
+            files={"source": (fetched.filename, fetched.content, fetched.mime_type)},
+        )
+        ident = json_object(response, "Facebook", "the uploaded photo").get("id")
+        if not isinstance(ident, str) or not re.fullmatch(r"[0-9]+", ident):
+            raise TransientError(f"Facebook stored {item.name!r} but its answer has no photo id")
+        return ident
 
     def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
         """Reactions, comments and shares of the post (totals, without the lists)."""

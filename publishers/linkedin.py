@@ -13,6 +13,13 @@ refused rather than published twice, and the error says so.
 
 The 3,000-character limit is counted, to be safe, on the commentary as sent (escapes
 included) in UTF-16 code units, which is how a Java service counts a string's length.
+
+Files go up before the post: an image through the Images API, a PDF through the Documents
+API (each `initializeUpload` for the page, then a PUT of the bytes to the `uploadUrl` it
+answers), and the post names them: one image as `content.media` with its `altText`, 2 to
+20 as `content.multiImage`, a PDF (alone) as `content.media` with the post's title. A
+retry of the post within the hour names the files already uploaded (`upload_once`)
+rather than sending them again; a failed upload means the post was not sent.
 """
 
 from __future__ import annotations
@@ -21,24 +28,31 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from publishers.base import (
     DeliveryError,
+    Media,
     OutgoingPost,
     PermanentError,
+    Problem,
     Publisher,
     RateLimited,
     Receipt,
     Rule,
     SettingSpec,
+    TransientError,
     answer,
     api_base_setting,
+    bearer,
     counts,
+    problem,
     secret_setting,
     timeout_setting,
 )
 from publishers.http import error_for, json_object, json_object_or_empty, shorten, without_id
+from publishers.images import PDF_TYPE, Limits
+from publishers.media import before_the_post, fetch_media, upload_once
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -50,6 +64,10 @@ RESTLI_PROTOCOL_VERSION = "2.0.0"
 # about a year, so the setting must move on before this one is sunset.
 DEFAULT_API_VERSION = "202605"
 ORGANIZATION_URN = "urn:li:organization:"
+# A multi-image post has 2 to 20 images (MultiImage API).
+MAX_IMAGES = 20
+MAX_ALT_TEXT = 4086  # the Posts API's limit of a media's altText
+_UPLOADED_URN = re.compile(r"urn:li:(image|document):\S+")
 RESERVED = frozenset("\\|{}@[]()<>#*_~")
 # A hashtag starts with a letter; "#1" or a lone "#" is plain text and is escaped.
 _HASHTAG = re.compile(r"(?<![\w#\\])#(?=[^\W\d_])")
@@ -96,6 +114,15 @@ class LinkedInPublisher(Publisher, kind="linkedin", display_name="LinkedIn"):
     kind_name: ClassVar[str] = "LinkedIn page"
     text_limit: ClassVar[int | None] = TEXT_LIMIT
     appends_link: ClassVar[bool] = True
+    supports_media: ClassVar[bool] = True
+    # The Images API takes JPEG, PNG and GIF of fewer than 36,152,320 pixels (6000 px on
+    # the longer side keeps any shape below that); the Documents API a PDF. Neither names
+    # a byte limit below the planner's own.
+    media_limits: ClassVar[Limits | None] = Limits(
+        max_count=MAX_IMAGES,
+        types=frozenset({"image/jpeg", "image/png", "image/gif", PDF_TYPE}),
+        max_side=6000,
+    )
     connect_timeout: ClassVar[float | None] = 5.0
     settings_spec = (
         SettingSpec(
@@ -187,9 +214,48 @@ class LinkedInPublisher(Publisher, kind="linkedin", display_name="LinkedIn"):
     def measure(self, text: str) -> int:
         return utf16_length(little_text(text))
 
+    def validate(self, post: OutgoingPost) -> list[Problem]:
+        problems = super().validate(post)
+        documents = [item for item in post.media if _is_pdf(item)]
+        if documents and len(post.media) > 1:
+            problems.append(
+                problem(
+                    "media",
+                    "document_alone",
+                    "{channel} posts a PDF only on its own, without other files",
+                    channel=self.display_name,
+                )
+            )
+        elif len(post.media) > MAX_IMAGES:
+            problems.append(
+                problem(
+                    "media",
+                    "too_many_files",
+                    "{count} files; {channel} allows {limit}",
+                    count=len(post.media),
+                    channel=self.display_name,
+                    limit=MAX_IMAGES,
+                )
+            )
+        for item in post.media:
+            if len(item.alt_text) > MAX_ALT_TEXT:
+                problems.append(
+                    problem(
+                        "media",
+                        "alt_text_too_long",
+                        "alt text for {url!r} is longer than {limit} characters",
+                        url=item.name,
+                        limit=MAX_ALT_TEXT,
+                    )
+                )
+        return problems
+
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
-        """POST /rest/posts; the new post's URN comes back in the x-restli-id header."""
-        body = {
+        """Upload the files, then POST /rest/posts; the new post's URN comes back in the
+        x-restli-id header."""
+        with before_the_post():
+            content = self._content(post, idempotency_key)
+        body: dict[str, Any] = {
             "author": self.author,
             "commentary": self.commentary(post),
             "visibility": "PUBLIC",
@@ -201,6 +267,8 @@ class LinkedInPublisher(Publisher, kind="linkedin", display_name="LinkedIn"):
             "lifecycleState": "PUBLISHED",
             "isReshareDisabledByAuthor": False,
         }
+        if content:
+            body["content"] = content
         response = self._call("POST", "/rest/posts", json=body)
         urn = (response.headers.get("x-restli-id") or "").strip()
         if not _POST_URN.fullmatch(urn):
@@ -214,6 +282,62 @@ class LinkedInPublisher(Publisher, kind="linkedin", display_name="LinkedIn"):
             url=f"https://www.linkedin.com/feed/update/{urn}/",
             http_status=response.status_code,
         )
+
+    def _content(self, post: OutgoingPost, idempotency_key: str) -> dict[str, Any]:
+        """The post's `content` naming its uploaded files; empty without files."""
+        if not post.media:
+            return {}
+        if len(post.media) == 1 and _is_pdf(post.media[0]):
+            title = post.title.strip() or post.media[0].filename or "PDF"
+            urn = upload_once(
+                self,
+                idempotency_key,
+                0,
+                post.media[0],
+                lambda item: self._upload(item, "documents"),
+            )
+            return {"media": {"title": title, "id": urn}}
+        shown = [
+            {
+                "id": upload_once(
+                    self, idempotency_key, index, item, lambda m: self._upload(m, "images")
+                ),
+                "altText": item.alt_text,
+            }
+            for index, item in enumerate(post.media)
+        ]
+        if len(shown) == 1:
+            return {"media": shown[0]}
+        return {"multiImage": {"images": shown}}
+
+    def _upload(self, item: Media, api: str) -> str:
+        """Initialise an upload for the page in the Images or Documents API, PUT the bytes
+        to its uploadUrl; the image's or document's URN."""
+        fetched = fetch_media(
+            item, timeout=self._timeout, session=self.http_session, limits=self.media_limits
+        )
+        response = self._call(
+            "POST",
+            f"/rest/{api}?action=initializeUpload",
+            json={"initializeUploadRequest": {"owner": self.author}},
+        )
+        value = json_object(response, "LinkedIn", "the upload").get("value")
+        value = value if isinstance(value, dict) else {}
+        upload_url, urn = value.get("uploadUrl"), value.get(api.removesuffix("s"))
+        if not isinstance(upload_url, str) or not upload_url.startswith(("https://", "http://")):
+            raise TransientError(
+                f"LinkedIn answered the upload of {item.name!r} without an uploadUrl"
+            )
+        if not isinstance(urn, str) or not _UPLOADED_URN.fullmatch(urn):
+            raise TransientError(f"LinkedIn answered the upload of {item.name!r} without its URN")
+        # The token goes only to LinkedIn itself (or the server that stands in for its API).
+        host = urlsplit(upload_url).hostname or ""
+        ours = host == urlsplit(self.settings["api_base"]).hostname or host.endswith(
+            ".linkedin.com"
+        )
+        headers = bearer(self.settings["access_token"]) if ours else {}
+        self._checked_request("PUT", upload_url, data=fetched.content, headers=headers)
+        return urn
 
     def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
         """Lifetime organic statistics of the post (organizationalEntityShareStatistics)."""
@@ -238,3 +362,7 @@ class LinkedInPublisher(Publisher, kind="linkedin", display_name="LinkedIn"):
         response = self._call("GET", f"/rest/organizations/{self.settings['organization_id']}")
         name = json_object(response, "LinkedIn", "the page").get("localizedName") or self.author
         return answer("linkedin_page", "connected to the LinkedIn page {name}", name=name)
+
+
+def _is_pdf(item: Media) -> bool:
+    return item.mime_type == PDF_TYPE or item.name.lower().endswith(".pdf")

@@ -3,17 +3,36 @@ the file uploaded to the planner, fitted to the channel's limits."""
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from publishers import images
-from publishers.base import Media, PermanentError, RateLimited, TransientError
+from publishers.base import (
+    DeliveryError,
+    Media,
+    PermanentError,
+    Publisher,
+    RateLimited,
+    TransientError,
+)
 from publishers.http import DEFAULT_TIMEOUT, channel_message, request, retry_after
 
 if TYPE_CHECKING:
     import requests
+
+# How long a channel's id for an uploaded file is used again by a retry of its post: well
+# within the day X keeps an unused upload, and long past the engine's quick retries.
+REUSE_UPLOAD_SECONDS = 3600.0
+MAX_REMEMBERED_UPLOADS = 1000
+_uploads: dict[str, tuple[float, str]] = {}
+_uploads_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -71,6 +90,73 @@ def fetch_media(
         item.mime_type or served or mimetypes.guess_type(filename)[0] or "application/octet-stream"
     )
     return MediaFile(content=content, mime_type=mime_type, filename=filename)
+
+
+@contextmanager
+def before_the_post() -> Iterator[None]:
+    """Upload the files a post will carry: whatever fails here, the post was not sent.
+
+    An upload cut off after sending may have stored the file, never published the post, so
+    its error is not ambiguous: the retry uploads again and then posts.
+    """
+    try:
+        yield
+    except DeliveryError as err:
+        err.ambiguous = False
+        raise
+
+
+def upload_once(
+    publisher: Publisher,
+    idempotency_key: str,
+    index: int,
+    item: Media,
+    upload: Callable[[Media], str],
+) -> str:
+    """`upload(item)`: the id the channel gave the file; a retry of the same post (same
+    key, same file, same place in it) within the hour gets that id again without sending
+    the file twice. Only a finished upload is remembered, in this process.
+    """
+    key = _upload_key(publisher, idempotency_key, index, item)
+    with _uploads_lock:
+        kept = _uploads.get(key)
+        if kept is not None and time.monotonic() - kept[0] < REUSE_UPLOAD_SECONDS:
+            return kept[1]
+    ident = upload(item)
+    now = time.monotonic()
+    with _uploads_lock:
+        for stale in [k for k, (at, _) in _uploads.items() if now - at >= REUSE_UPLOAD_SECONDS]:
+            del _uploads[stale]
+        while len(_uploads) >= MAX_REMEMBERED_UPLOADS:
+            del _uploads[next(iter(_uploads))]
+        _uploads[key] = (now, ident)
+    return ident
+
+
+def forget_uploads() -> None:
+    """Forget every remembered upload (the next publish sends its files again)."""
+    with _uploads_lock:
+        _uploads.clear()
+
+
+def _upload_key(publisher: Publisher, idempotency_key: str, index: int, item: Media) -> str:
+    """A digest naming the channel (all its settings, secrets included, and identity), the
+    post and the file, so no other account or file ever gets the id."""
+    digest = hashlib.sha256()
+    for part in (
+        publisher.kind,
+        repr(publisher.session_key),
+        repr(sorted(publisher.settings.items())),
+        idempotency_key,
+        str(index),
+        item.url,
+        item.alt_text,
+        item.mime_type,
+        item.filename,
+        hashlib.sha256(item.content).hexdigest(),
+    ):
+        digest.update(part.encode() + b"\0")
+    return digest.hexdigest()
 
 
 def uploaded_file(item: Media, limits: images.Limits | None) -> MediaFile:

@@ -6,21 +6,31 @@ urllib3's debug log. The text limit is 4096 characters after entity parsing, cou
 Unicode code points: tdlib, which runs the Bot API server, checks `utf8_length(text)`
 (code points, not UTF-16 units) after the HTML tags are parsed away, so escaping costs
 nothing. The Bot API has no idempotency key: a repeat sends a second message.
+
+A post with images is one message with the text as its caption: one image through
+`sendPhoto` (multipart `photo`), two to ten as an album through `sendMediaGroup` (the
+caption on the first; the files as multipart parts named by `attach://`). A caption holds
+at most 1024 characters, so `validate` refuses a longer text with images rather than
+split the post into two messages, of which a retry could send the first twice. Telegram
+keeps no alt text for a photo: the images' alt texts stay in the planner.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from publishers import images
 from publishers.base import (
     AuthError,
     ConfigError,
     DeliveryError,
     OutgoingPost,
     PermanentError,
+    Problem,
     Publisher,
     RateLimited,
     Receipt,
@@ -28,11 +38,14 @@ from publishers.base import (
     SettingSpec,
     TransientError,
     answer,
+    problem,
     secret_setting,
     server_setting,
     timeout_setting,
 )
 from publishers.http import channel_message, error_for, json_object_or_empty, mask, retry_after
+from publishers.images import Limits
+from publishers.media import MediaFile, fetch_media
 from publishers.redaction import redact_in_http_logs
 from publishers.text import with_link
 
@@ -41,6 +54,9 @@ if TYPE_CHECKING:
 
 DEFAULT_API_BASE = "https://api.telegram.org"
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_PHOTOS = 10  # an album (sendMediaGroup) has 2 to 10 items
+MAX_PHOTO_RATIO = 20  # sendPhoto: width and height ratio at most 20
 # Characters that would break out of the `/bot<token>/` path segment.
 _NOT_IN_TOKEN = re.compile(r"[\s/?#%]")
 
@@ -66,6 +82,16 @@ class TelegramPublisher(Publisher, kind="telegram", display_name="Telegram chann
     counted_as: ClassVar[str] = "characters (Unicode code points, formatting excluded)"
     appends_link: ClassVar[bool] = True
     url_is_secret: ClassVar[bool] = True
+    supports_media: ClassVar[bool] = True
+    # sendPhoto: at most 10 MB, width and height together at most 10000 (5000 px on the
+    # longer side keeps any shape within that), a ratio of sides of at most 20 (checked
+    # before sending). Telegram sends a GIF as an animation.
+    media_limits: ClassVar[Limits | None] = Limits(
+        max_count=MAX_PHOTOS,
+        types=frozenset({"image/jpeg", "image/png"}),
+        max_side=5000,
+        max_bytes=10 * 1024 * 1024,
+    )
     settings_spec = (
         secret_setting(
             "bot_token",
@@ -174,8 +200,46 @@ class TelegramPublisher(Publisher, kind="telegram", display_name="Telegram chann
         # Other 4xx, and redirects (never followed for a POST): the helper's reading.
         return error_for(response, secrets=self._secrets, message=message if described else None)
 
+    def _send_files(
+        self, method: str, fields: Mapping[str, str], files: Mapping[str, MediaFile]
+    ) -> tuple[Any, Response]:
+        """Call a Bot API method with files, as multipart/form-data; as `_call`."""
+        url = f"{self.settings['api_base']}/bot{self.settings['bot_token']}/{method}"
+        parts = {name: (f.filename, f.content, f.mime_type) for name, f in files.items()}
+        response = self._checked_request("POST", url, data=dict(fields), files=parts)
+        return json_object_or_empty(response).get("result"), response
+
+    def validate(self, post: OutgoingPost) -> list[Problem]:
+        problems = super().validate(post)
+        used = self.measure(with_link(post))
+        if post.media and used > MAX_CAPTION:
+            problems.append(
+                problem(
+                    "text",
+                    "caption_too_long",
+                    "{used} characters; with images {channel} takes a text of at most "
+                    "{limit} (a caption)",
+                    used=used,
+                    channel=self.display_name,
+                    limit=MAX_CAPTION,
+                )
+            )
+        if len(post.media) > MAX_PHOTOS:
+            problems.append(
+                problem(
+                    "media",
+                    "too_many_files",
+                    "{count} files; {channel} allows {limit}",
+                    count=len(post.media),
+                    channel=self.display_name,
+                    limit=MAX_PHOTOS,
+                )
+            )
+        return problems
+
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
-        """sendMessage; the receipt is the message id and, for channels, its t.me link."""
+        """sendMessage, or sendPhoto/sendMediaGroup with images; the receipt is the (first)
+        message's id and, for channels, its t.me link."""
         text = with_link(post)
         payload: dict[str, Any] = {"chat_id": self.settings["chat_id"]}
         if self.settings["parse_mode"] == "html":
@@ -183,11 +247,14 @@ class TelegramPublisher(Publisher, kind="telegram", display_name="Telegram chann
             payload["parse_mode"] = "HTML"
         else:
             payload["text"] = text
-        if not self.settings["link_preview"]:
-            payload["link_preview_options"] = {"is_disabled": True}
         if self.settings["silent"]:
             payload["disable_notification"] = True
-        message, response = self._call("sendMessage", payload)
+        if post.media:
+            message, response = self._send_photos(post, payload)
+        else:
+            if not self.settings["link_preview"]:
+                payload["link_preview_options"] = {"is_disabled": True}
+            message, response = self._call("sendMessage", payload)
         message = message if isinstance(message, dict) else {}
         message_id = message.get("message_id")
         if not isinstance(message_id, int) or isinstance(message_id, bool):
@@ -200,6 +267,42 @@ class TelegramPublisher(Publisher, kind="telegram", display_name="Telegram chann
             http_status=response.status_code,
             raw=message,
         )
+
+    def _send_photos(self, post: OutgoingPost, payload: Mapping[str, Any]) -> tuple[Any, Response]:
+        """sendPhoto for one image, sendMediaGroup for several; the text as the caption.
+
+        The answer is the message (of an album, its first one).
+        """
+        photos = [
+            fetch_media(
+                item, timeout=self._timeout, session=self.http_session, limits=self.media_limits
+            )
+            for item in post.media
+        ]
+        for item, photo in zip(post.media, photos, strict=True):
+            width, height = images.size_of(photo.content)
+            if min(width, height) and max(width, height) / min(width, height) > MAX_PHOTO_RATIO:
+                raise PermanentError(
+                    f"{item.name!r} is {width}x{height} pixels; Telegram takes a photo at most "
+                    f"{MAX_PHOTO_RATIO} times as wide as high (or high as wide)"
+                )
+        caption = {"caption": payload["text"]}
+        if "parse_mode" in payload:
+            caption["parse_mode"] = payload["parse_mode"]
+        fields = {"chat_id": str(payload["chat_id"])}
+        if payload.get("disable_notification"):
+            fields["disable_notification"] = "true"
+        if len(photos) == 1:
+            return self._send_files("sendPhoto", {**fields, **caption}, {"photo": photos[0]})
+        media = [
+            {"type": "photo", "media": f"attach://photo{index}", **(caption if index == 0 else {})}
+            for index in range(len(photos))
+        ]
+        files = {f"photo{index}": photo for index, photo in enumerate(photos)}
+        messages, response = self._send_files(
+            "sendMediaGroup", {**fields, "media": json.dumps(media)}, files
+        )
+        return (messages[0] if isinstance(messages, list) and messages else None), response
 
     def check_connection(self) -> str:
         """The bot's name, and whether it may post to the chat (getMe, getChat, getChatMember)."""

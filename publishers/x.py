@@ -11,6 +11,15 @@ one the domain must end in a country code or one of the common generic endings b
 X keeps no idempotency key. It refuses a post whose text it already has with a 403 that
 is no credentials problem: that becomes a PermanentError saying an earlier attempt may
 already have posted it.
+
+Images go up first, each in one `POST /2/media/upload` (multipart `media` with its
+`media_category`; the simple upload is documented for images), its alt text after it
+with `POST /2/media/metadata`, and the post names them in `media.media_ids`: up to four
+images, or one animated GIF alone. A file uploaded to the planner is one still frame (the
+planner keeps a GIF's first frame only), so it goes up as `tweet_image`; a GIF given by
+its address may move and goes up as `tweet_gif`. A retry of the post within the hour
+names the images already uploaded (`upload_once`; X keeps an unused upload for a day)
+rather than sending them again; a failed upload means the post was not sent.
 """
 
 from __future__ import annotations
@@ -24,8 +33,10 @@ import regex
 
 from publishers.base import (
     DeliveryError,
+    Media,
     OutgoingPost,
     PermanentError,
+    Problem,
     Publisher,
     RateLimited,
     Receipt,
@@ -35,10 +46,13 @@ from publishers.base import (
     api_base_setting,
     counts,
     number_setting,
+    problem,
     secret_setting,
     timeout_setting,
 )
 from publishers.http import error_for, json_object_or_empty, retry_after, shorten, without_id
+from publishers.images import Limits
+from publishers.media import before_the_post, fetch_media, upload_once
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -59,6 +73,9 @@ METRIC_NAMES = {
     "bookmarks": "bookmark_count",
     "impressions": "impression_count",
 }
+MAX_IMAGES = 4
+MAX_ALT_TEXT = 1000  # media metadata: alt_text.text
+GIF_TYPE = "image/gif"
 # 24-hour windows X reports beside the 15-minute one (x-rate-limit-*).
 DAILY_LIMIT_PREFIXES = ("x-user-limit-24hour", "x-app-limit-24hour")
 
@@ -180,12 +197,22 @@ class XPublisher(Publisher, kind="x", display_name="X"):
     text_limit: ClassVar[int | None] = TEXT_LIMIT
     counted_as: ClassVar[str] = "weighted characters"
     appends_link: ClassVar[bool] = True
+    supports_media: ClassVar[bool] = True
+    # X takes JPEG, PNG, WebP and GIF images of at most 5 MB, four to a post (an animated
+    # GIF alone);
+    # it shows none larger than 4096 px, so more pixels only cost upload time.
+    media_limits: ClassVar[Limits | None] = Limits(
+        max_count=MAX_IMAGES,
+        types=frozenset({"image/jpeg", "image/png", "image/webp", GIF_TYPE}),
+        max_side=4096,
+        max_bytes=5 * 1024 * 1024,
+    )
     connect_timeout: ClassVar[float | None] = 5.0
     settings_spec = (
         secret_setting(
             "access_token",
             "OAuth 2.0 user access token of the account "
-            "(scopes tweet.write, tweet.read and users.read)",
+            "(scopes tweet.write, tweet.read and users.read; media.write for images)",
         ),
         api_base_setting("the X API", "https://api.x.com"),
         number_setting(
@@ -249,9 +276,53 @@ class XPublisher(Publisher, kind="x", display_name="X"):
     def measure(self, text: str) -> int:
         return weighted_length(text)
 
+    def validate(self, post: OutgoingPost) -> list[Problem]:
+        problems = super().validate(post)
+        if len(post.media) > 1 and any(_is_animation(item) for item in post.media):
+            problems.append(
+                problem(
+                    "media",
+                    "gif_alone",
+                    "{channel} takes a GIF only alone",
+                    channel=self.display_name,
+                )
+            )
+        elif len(post.media) > MAX_IMAGES:
+            problems.append(
+                problem(
+                    "media",
+                    "too_many_files",
+                    "{count} files; {channel} allows {limit}",
+                    count=len(post.media),
+                    channel=self.display_name,
+                    limit=MAX_IMAGES,
+                )
+            )
+        for item in post.media:
+            if len(item.alt_text) > MAX_ALT_TEXT:
+                problems.append(
+                    problem(
+                        "media",
+                        "alt_text_too_long",
+                        "alt text for {url!r} is longer than {limit} characters",
+                        url=item.name,
+                        limit=MAX_ALT_TEXT,
+                    )
+                )
+        return problems
+
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
-        """POST /2/tweets; X has no idempotency key (see the module docstring)."""
-        response = self._call("POST", "/2/tweets", json={"text": with_link(post)})
+        """Upload the images, then POST /2/tweets; X has no idempotency key (see the module
+        docstring)."""
+        with before_the_post():
+            media_ids = [
+                upload_once(self, idempotency_key, index, item, self._upload)
+                for index, item in enumerate(post.media)
+            ]
+        body: dict[str, Any] = {"text": with_link(post)}
+        if media_ids:
+            body["media"] = {"media_ids": media_ids}
+        response = self._call("POST", "/2/tweets", json=body)
         data = _data(response, "the new post")
         ident = data.get("id")
         if not isinstance(ident, str) or not re.fullmatch(r"[0-9]+", ident):
@@ -265,6 +336,30 @@ class XPublisher(Publisher, kind="x", display_name="X"):
             http_status=response.status_code,
             raw=data,
         )
+
+    def _upload(self, item: Media) -> str:
+        """POST /2/media/upload, then the alt text to /2/media/metadata; the media id."""
+        fetched = fetch_media(
+            item, timeout=self._timeout, session=self.http_session, limits=self.media_limits
+        )
+        animation = not item.uploaded and fetched.mime_type == GIF_TYPE
+        category = "tweet_gif" if animation else "tweet_image"
+        response = self._call(
+            "POST",
+            "/2/media/upload",
+            files={"media": (fetched.filename, fetched.content, fetched.mime_type)},
+            data={"media_category": category},
+        )
+        ident = _data(response, "the uploaded image").get("id")
+        if not isinstance(ident, str) or not re.fullmatch(r"[0-9]+", ident):
+            raise TransientError(f"X stored {item.name!r} but its answer has no media id")
+        if item.alt_text.strip():
+            self._call(
+                "POST",
+                "/2/media/metadata",
+                json={"id": ident, "metadata": {"alt_text": {"text": item.alt_text}}},
+            )
+        return ident
 
     def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
         """Public metrics of the post (X bills this read)."""
@@ -281,6 +376,14 @@ class XPublisher(Publisher, kind="x", display_name="X"):
         return answer(
             "x_signed_in", "signed in to X as @{handle}", handle=data.get("username", "?")
         )
+
+
+def _is_animation(item: Media) -> bool:
+    """Whether `item` may be an animated GIF: one given by its address (an uploaded GIF is
+    kept as its first frame)."""
+    return not item.uploaded and (
+        item.mime_type == GIF_TYPE or item.url.lower().split("?")[0].endswith(".gif")
+    )
 
 
 def _rate_limit_wait(response: Response) -> float:

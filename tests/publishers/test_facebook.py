@@ -14,7 +14,6 @@ from werkzeug import Request
 from publishers.base import (
     AuthError,
     DeliveryError,
-    Media,
     OutgoingPost,
     PermanentError,
     RateLimited,
@@ -23,6 +22,7 @@ from publishers.base import (
 )
 from publishers.facebook import FacebookPublisher, regain_access_seconds
 from tests.publishers.stubs import answering_late, config_error, refused_credentials
+from tests.publishers.test_uploads import PDF, png, uploaded
 
 TOKEN = "EAAB" + token_hex(16)  # made per run: no credential lives in the code
 KEY = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
@@ -377,8 +377,84 @@ def test_validate_refuses_text_beyond_the_page_post_limit_and_media() -> None:
     long_post = OutgoingPost(post_id=1, title="T", text="ä" * 63207)
     assert [p.field for p in adapter.validate(long_post)] == ["text"]
     assert adapter.validate(OutgoingPost(post_id=1, title="T", text="ä" * 63206)) == []
-    media = OutgoingPost(post_id=1, title="T", text="Bild", media=(Media("https://x/a.jpg", "A"),))
-    assert [p.field for p in adapter.validate(media)] == ["media"]
+    pdf = uploaded(PDF, "", name="a.pdf", mime="application/pdf")
+    media = OutgoingPost(post_id=1, title="T", text="Bild", media=(pdf,))
+    assert [p.code for p in adapter.validate(media)] == ["type_not_taken"]
+    eleven = OutgoingPost(post_id=1, title="T", text="Bild", media=[uploaded(b"x", "Alt")] * 11)
+    assert [p.code for p in adapter.validate(eleven)] == ["too_many_uploads"]
+
+
+PHOTOS = [("1002088839996", "Das Festzelt"), ("1002088839997", "Die Bühne")]
+
+
+def test_photos_go_up_unpublished_with_alt_text_and_the_post_attaches_them(
+    httpserver: HTTPServer,
+) -> None:
+    for photo_id, _alt in PHOTOS:
+        httpserver.expect_oneshot_request(
+            f"/v23.0/{PAGE}/photos", method="POST", query_string=""
+        ).respond_with_json({"id": photo_id})
+    httpserver.expect_oneshot_request(f"/v23.0/{PAGE}/feed", method="POST").respond_with_json(
+        {"id": POST_ID}
+    )
+    images = [png(300, 200), png(200, 300)]
+    post = OutgoingPost(
+        post_id=3,
+        title="T",
+        text="Zwei Bilder",
+        link="https://www.example.de/fest",
+        media=[uploaded(image, alt) for image, (_id, alt) in zip(images, PHOTOS, strict=True)],
+    )
+    adapter = _adapter(httpserver)
+    assert adapter.validate(post) == []
+    assert adapter.publish(post, KEY).external_id == POST_ID
+    *uploads, (feed, _answer) = httpserver.log
+    for (upload, _), image, (_id, alt) in zip(uploads, images, PHOTOS, strict=True):
+        assert upload.form.to_dict() == {
+            "published": "false",
+            "alt_text_custom": alt,
+            "access_token": TOKEN,
+        }
+        assert (upload.files["source"].filename, upload.files["source"].read()) == (
+            "zelt.png",
+            image,
+        )
+    # A post with photos is no link preview: the link ends the message.
+    assert _form(feed) == {
+        "message": ["Zwei Bilder\n\nhttps://www.example.de/fest"],
+        "attached_media[0]": ['{"media_fbid": "1002088839996"}'],
+        "attached_media[1]": ['{"media_fbid": "1002088839997"}'],
+        "access_token": [TOKEN],
+    }
+    httpserver.check_assertions()
+
+
+def test_a_photo_upload_that_fails_is_transient_not_ambiguous_and_posts_nothing(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request(f"/v23.0/{PAGE}/photos", method="POST").respond_with_json(
+        _graph_error(2, "Service temporarily unavailable", is_transient=True), status=500
+    )
+    post = OutgoingPost(post_id=3, title="T", text="x", media=[uploaded(png(4, 4), "Alt")])
+    with pytest.raises(TransientError) as caught:
+        _adapter(httpserver).publish(post, KEY)
+    assert not caught.value.ambiguous  # the post was never sent
+    assert f"/v23.0/{PAGE}/feed" not in [r.path for r, _ in httpserver.log]
+
+
+def test_a_post_refused_after_its_photo_upload_is_permanent_and_uploaded_once(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_oneshot_request(f"/v23.0/{PAGE}/photos", method="POST").respond_with_json(
+        {"id": "1002088839996"}
+    )
+    httpserver.expect_oneshot_request(f"/v23.0/{PAGE}/feed", method="POST").respond_with_json(
+        _graph_error(100, "Invalid parameter"), status=400
+    )
+    post = OutgoingPost(post_id=3, title="T", text="x", media=[uploaded(png(4, 4), "Alt")])
+    with pytest.raises(PermanentError, match="Invalid parameter"):
+        _adapter(httpserver).publish(post, KEY)
+    assert [r.path for r, _ in httpserver.log] == [f"/v23.0/{PAGE}/photos", f"/v23.0/{PAGE}/feed"]
 
 
 def test_metrics_are_reactions_comments_and_shares(httpserver: HTTPServer) -> None:
@@ -470,3 +546,28 @@ def test_defaults_are_the_public_graph_api_and_a_bare_version_number_is_accepted
     )
     assert other.settings["graph_version"] == "v24.0"
     assert other.detect_deduplication() is None
+
+
+def test_a_retry_after_the_post_failed_attaches_the_uploaded_photo_without_sending_it_again(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_oneshot_request(f"/v23.0/{PAGE}/photos", method="POST").respond_with_json(
+        {"id": "1002088839996"}
+    )
+    httpserver.expect_oneshot_request(f"/v23.0/{PAGE}/feed", method="POST").respond_with_json(
+        _graph_error(2, "Service temporarily unavailable"), status=503
+    )
+    httpserver.expect_oneshot_request(f"/v23.0/{PAGE}/feed", method="POST").respond_with_json(
+        {"id": POST_ID}
+    )
+    post = OutgoingPost(post_id=3, title="T", text="x", media=[uploaded(png(4, 4), "Alt")])
+    with pytest.raises(TransientError):
+        _adapter(httpserver).publish(post, KEY)
+    # The engine builds the adapter anew for the retry.
+    assert _adapter(httpserver).publish(post, KEY).external_id == POST_ID
+    photos, *feeds = [r for r, _ in httpserver.log]
+    assert photos.path == f"/v23.0/{PAGE}/photos"
+    assert [_form(f)["attached_media[0]"] for f in feeds] == [
+        ['{"media_fbid": "1002088839996"}']
+    ] * 2
+    httpserver.check_assertions()

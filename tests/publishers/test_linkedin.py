@@ -24,6 +24,7 @@ from publishers.linkedin import (
     seconds_until_quota_reset,
 )
 from tests.publishers.stubs import answering_late, config_error, refused_credentials, respond
+from tests.publishers.test_uploads import PDF, png, uploaded
 
 TOKEN = "AQV" + token_hex(16)  # made per run: no credential lives in the code
 KEY = "9a8b7c6d5e4f30211203f4e5d6c7b8a9"
@@ -340,10 +341,161 @@ def test_validate_applies_the_3000_character_limit(text: str, fits: bool) -> Non
     assert (problems == []) is fits
 
 
-def test_media_is_a_problem_for_the_editor() -> None:
+def _upload_started(server: HTTPServer, api: str, urn: str, upload_url: str) -> None:
+    """initializeUpload as the Images and Documents APIs answer it, for the page."""
+    server.expect_oneshot_request(
+        f"/rest/{api}",
+        method="POST",
+        query_string={"action": "initializeUpload"},
+        headers=HEADERS,
+        json={"initializeUploadRequest": {"owner": f"urn:li:organization:{ORG}"}},
+    ).respond_with_json(
+        {
+            "value": {
+                "uploadUrlExpiresAt": 1_780_000_000_000,
+                "uploadUrl": upload_url,
+                api.removesuffix("s"): urn,
+            }
+        }
+    )
+
+
+def _uploads(server: HTTPServer) -> list[tuple[str, bytes, str | None]]:
+    return [
+        (r.path, r.get_data(), r.headers.get("Authorization"))
+        for r, _ in server.log
+        if r.method == "PUT"
+    ]
+
+
+def test_images_go_up_through_the_images_api_and_the_post_shows_them_with_alt_text(
+    httpserver: HTTPServer,
+) -> None:
+    first, second = png(300, 200), png(200, 300)
+    for number in (1, 2):
+        url = httpserver.url_for(f"/dms-uploads/image{number}")
+        _upload_started(httpserver, "images", f"urn:li:image:C4E10AQ{number}", url)
+        httpserver.expect_oneshot_request(
+            f"/dms-uploads/image{number}", method="PUT"
+        ).respond_with_data("", status=201)
+    body = {
+        **_body("Zwei Bilder"),
+        "content": {
+            "multiImage": {
+                "images": [
+                    {"id": "urn:li:image:C4E10AQ1", "altText": "Das Festzelt"},
+                    {"id": "urn:li:image:C4E10AQ2", "altText": "Die Bühne"},
+                ]
+            }
+        },
+    }
+    httpserver.expect_oneshot_request(
+        "/rest/posts", method="POST", headers=HEADERS, json=body
+    ).respond_with_data("", status=201, headers={"x-restli-id": SHARE})
+    media = [uploaded(first, "Das Festzelt"), uploaded(second, "Die Bühne")]
+    post = OutgoingPost(post_id=5, title="T", text="Zwei Bilder", media=media)
+    assert _adapter(httpserver).validate(post) == []
+    assert _adapter(httpserver).publish(post, KEY).external_id == SHARE
+    assert _uploads(httpserver) == [
+        ("/dms-uploads/image1", first, f"Bearer {TOKEN}"),
+        ("/dms-uploads/image2", second, f"Bearer {TOKEN}"),
+    ]
+    httpserver.check_assertions()
+
+
+def test_one_image_is_the_posts_media_and_a_foreign_upload_host_never_gets_the_token(
+    httpserver: HTTPServer,
+) -> None:
+    # Another host than the API's (127.0.0.1 instead of localhost): no token goes there.
+    foreign = f"http://127.0.0.1:{httpserver.port}/upload/one"
+    _upload_started(httpserver, "images", "urn:li:image:C4E10AQ9", foreign)
+    httpserver.expect_oneshot_request("/upload/one", method="PUT").respond_with_data("", 201)
+    content = {"media": {"id": "urn:li:image:C4E10AQ9", "altText": "Das Festzelt"}}
+    httpserver.expect_oneshot_request(
+        "/rest/posts", method="POST", json={**_body("Ein Bild"), "content": content}
+    ).respond_with_data("", status=201, headers={"x-restli-id": SHARE})
+    image = png(40, 30)
+    post = OutgoingPost(
+        post_id=5, title="T", text="Ein Bild", media=[uploaded(image, "Das Festzelt")]
+    )
+    _adapter(httpserver).publish(post, KEY)
+    assert _uploads(httpserver) == [("/upload/one", image, None)]
+    httpserver.check_assertions()
+
+
+def test_a_pdf_goes_up_through_the_documents_api_and_is_posted_under_the_title(
+    httpserver: HTTPServer,
+) -> None:
+    url = httpserver.url_for("/dms-uploads/document")
+    _upload_started(httpserver, "documents", "urn:li:document:D4D10AQ7", url)
+    httpserver.expect_oneshot_request("/dms-uploads/document", method="PUT").respond_with_data(
+        "", status=201
+    )
+    content = {"media": {"title": "Programm 2026", "id": "urn:li:document:D4D10AQ7"}}
+    httpserver.expect_oneshot_request(
+        "/rest/posts", method="POST", json={**_body("Das Programm"), "content": content}
+    ).respond_with_data("", status=201, headers={"x-restli-id": SHARE})
+    pdf = uploaded(PDF, "", name="programm.pdf", mime="application/pdf")
+    post = OutgoingPost(post_id=5, title="Programm 2026", text="Das Programm", media=[pdf])
+    assert _adapter(httpserver).validate(post) == []
+    _adapter(httpserver).publish(post, KEY)
+    assert _uploads(httpserver) == [("/dms-uploads/document", PDF, f"Bearer {TOKEN}")]
+    httpserver.check_assertions()
+
+
+def test_an_upload_that_fails_is_transient_not_ambiguous_and_posts_nothing(
+    httpserver: HTTPServer,
+) -> None:
+    url = httpserver.url_for("/dms-uploads/image1")
+    _upload_started(httpserver, "images", "urn:li:image:C4E10AQ1", url)
+    httpserver.expect_request("/dms-uploads/image1", method="PUT").respond_with_data(
+        "upstream broke", status=502
+    )
+    post = OutgoingPost(post_id=5, title="T", text="x", media=[uploaded(png(4, 4), "Alt")])
+    with pytest.raises(TransientError) as caught:
+        _adapter(httpserver).publish(post, KEY)
+    assert not caught.value.ambiguous  # the post was never sent
+    assert "/rest/posts" not in [r.path for r, _ in httpserver.log]
+
+
+def test_a_post_refused_after_its_upload_is_permanent_and_uploaded_once(
+    httpserver: HTTPServer,
+) -> None:
+    url = httpserver.url_for("/dms-uploads/image1")
+    _upload_started(httpserver, "images", "urn:li:image:C4E10AQ1", url)
+    httpserver.expect_oneshot_request("/dms-uploads/image1", method="PUT").respond_with_data(
+        "", status=201
+    )
+    httpserver.expect_oneshot_request("/rest/posts", method="POST").respond_with_json(
+        {"status": 422, "message": "com.linkedin.Foo.BarException: Invalid image"}, status=422
+    )
+    post = OutgoingPost(post_id=5, title="T", text="x", media=[uploaded(png(4, 4), "Alt")])
+    with pytest.raises(PermanentError, match="Invalid image"):
+        _adapter(httpserver).publish(post, KEY)
+    assert len(_uploads(httpserver)) == 1
+
+
+@pytest.mark.parametrize(
+    ("media", "code"),
+    [
+        pytest.param(
+            [uploaded(PDF, "", name="a.pdf", mime="application/pdf"), uploaded(b"x", "Alt")],
+            "document_alone",
+            id="pdf-with-an-image",
+        ),
+        pytest.param([uploaded(b"x", "Alt")] * 21, "too_many_files", id="twenty-one"),
+        pytest.param([uploaded(b"x", "A" * 4087)], "alt_text_too_long", id="alt-text"),
+        pytest.param(
+            [uploaded(b"x", "Alt", name="a.webp", mime="image/webp")],
+            "type_not_taken",
+            id="webp",
+        ),
+    ],
+)
+def test_files_linkedin_cannot_post_are_named(media: list[Media], code: str) -> None:
     adapter = LinkedInPublisher({"organization_id": ORG, "access_token": TOKEN})
-    post = OutgoingPost(post_id=1, title="T", text="Bild", media=(Media("https://x/a.jpg", "A"),))
-    assert [p.field for p in adapter.validate(post)] == ["media"]
+    post = OutgoingPost(post_id=1, title="T", text="Bild", media=media)
+    assert code in {p.code for p in adapter.validate(post) if p.field == "media"}
 
 
 @pytest.mark.parametrize(
@@ -457,3 +609,27 @@ def test_a_page_urn_is_taken_as_its_number_and_defaults_are_the_public_api() -> 
     }
     assert adapter.author == f"urn:li:organization:{ORG}"
     assert adapter.detect_deduplication() is None
+
+
+def test_a_retry_after_the_post_failed_names_the_uploaded_image_without_sending_it_again(
+    httpserver: HTTPServer,
+) -> None:
+    url = httpserver.url_for("/dms-uploads/image1")
+    _upload_started(httpserver, "images", "urn:li:image:C4E10AQ1", url)
+    httpserver.expect_oneshot_request("/dms-uploads/image1", method="PUT").respond_with_data(
+        "", status=201
+    )
+    httpserver.expect_oneshot_request("/rest/posts", method="POST").respond_with_data(
+        "", status=503
+    )
+    content = {"media": {"id": "urn:li:image:C4E10AQ1", "altText": "Alt"}}
+    httpserver.expect_oneshot_request(
+        "/rest/posts", method="POST", json={**_body("x"), "content": content}
+    ).respond_with_data("", status=201, headers={"x-restli-id": SHARE})
+    post = OutgoingPost(post_id=5, title="T", text="x", media=[uploaded(png(4, 4), "Alt")])
+    with pytest.raises(TransientError):
+        _adapter(httpserver).publish(post, KEY)
+    # The engine builds the adapter anew for the retry.
+    assert _adapter(httpserver).publish(post, KEY).external_id == SHARE
+    assert len(_uploads(httpserver)) == 1
+    httpserver.check_assertions()

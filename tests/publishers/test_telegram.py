@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -11,6 +12,7 @@ from pytest_httpserver import HTTPServer
 from publishers.base import (
     AuthError,
     DeliveryError,
+    Media,
     OutgoingPost,
     PermanentError,
     RateLimited,
@@ -19,6 +21,7 @@ from publishers.base import (
 )
 from publishers.telegram import TelegramPublisher, channel_link
 from tests.publishers.stubs import answering_late, config_error, our_log, shown
+from tests.publishers.test_uploads import png, size, uploaded
 
 TOKEN = "7312345678:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 SEND = f"/bot{TOKEN}/sendMessage"
@@ -407,3 +410,101 @@ def test_defaults_point_at_the_public_bot_api() -> None:
     assert adapter.settings["api_base"] == "https://api.telegram.org"
     assert adapter.settings["parse_mode"] == "html"
     assert adapter.fetch_metrics(Receipt(external_id="512")) == {}  # the Bot API has no views
+
+
+ESCAPED = "Wir öffnen die Türen 🎉 &lt;Kassel&gt; &amp; Umgebung\n\nhttps://example.de/tag-der-offenen-tuer"
+
+
+def _with(*media: Media) -> OutgoingPost:
+    return OutgoingPost(
+        post_id=POST.post_id, title=POST.title, text=POST.text, link=POST.link, media=media
+    )
+
+
+def test_one_image_is_sent_with_sendphoto_and_the_text_as_its_caption(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_oneshot_request(f"/bot{TOKEN}/sendPhoto", method="POST").respond_with_json(
+        {"ok": True, "result": _message(513)}
+    )
+    image = png(6000, 3000)  # width and height together above Telegram's 10000
+    post = _with(uploaded(image, "Das Festzelt"))
+    adapter = _adapter(httpserver, silent=True)
+    assert adapter.validate(post) == []
+    receipt = adapter.publish(post, KEY)
+    assert (receipt.external_id, receipt.url) == ("513", "https://t.me/heizwerk_news/513")
+    ((request, _answer),) = httpserver.log
+    assert request.headers["Content-Type"].startswith("multipart/form-data")
+    assert request.form.to_dict() == {
+        "chat_id": "@heizwerk_news",
+        "caption": ESCAPED,
+        "parse_mode": "HTML",
+        "disable_notification": "true",
+    }
+    photo = request.files["photo"]
+    assert (photo.filename, photo.mimetype) == ("zelt.png", "image/png")
+    assert size(photo.read()) == (5000, 2500)
+
+
+def test_several_images_are_one_album_with_the_caption_on_the_first(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_oneshot_request(
+        f"/bot{TOKEN}/sendMediaGroup", method="POST"
+    ).respond_with_json({"ok": True, "result": [_message(514), _message(515)]})
+    first, second = png(30, 20), png(20, 30)
+    post = _with(uploaded(first, "Das Festzelt"), uploaded(second, "Die Bühne", name="b.png"))
+    receipt = _adapter(httpserver).publish(post, KEY)
+    assert receipt.external_id == "514"
+    ((request, _answer),) = httpserver.log
+    assert request.form["chat_id"] == "@heizwerk_news"
+    assert json.loads(request.form["media"]) == [
+        {"type": "photo", "media": "attach://photo0", "caption": ESCAPED, "parse_mode": "HTML"},
+        {"type": "photo", "media": "attach://photo1"},
+    ]
+    assert request.files["photo0"].read() == first
+    assert (request.files["photo1"].filename, request.files["photo1"].read()) == ("b.png", second)
+
+
+def test_a_text_too_long_for_a_caption_is_refused_with_images_only() -> None:
+    adapter = TelegramPublisher({"bot_token": TOKEN, "chat_id": "@heizwerk_news"})
+    long = OutgoingPost(post_id=1, title="T", text="ä" * 1025)
+    assert adapter.validate(long) == []
+    with_image = OutgoingPost(post_id=1, title="T", text="ä" * 1025, media=[uploaded(b"x", "A")])
+    (found,) = adapter.validate(with_image)
+    assert (found.field, found.code, found.params["used"]) == ("text", "caption_too_long", 1025)
+    fits = OutgoingPost(post_id=1, title="T", text="ä" * 1024, media=[uploaded(b"x", "A")])
+    assert adapter.validate(fits) == []
+    eleven = OutgoingPost(post_id=1, title="T", text="x", media=[uploaded(b"x", "A")] * 11)
+    assert "too_many_files" in {p.code for p in adapter.validate(eleven)}
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        pytest.param(502, "Bad Gateway", TransientError, id="502"),
+        pytest.param(
+            400,
+            '{"ok": false, "error_code": 400, "description": "Bad Request: IMAGE_PROCESS_FAILED"}',
+            PermanentError,
+            id="refused",
+        ),
+    ],
+)
+def test_a_failed_photo_message_maps_like_any_other(
+    httpserver: HTTPServer, status: int, body: str, error: type[DeliveryError]
+) -> None:
+    httpserver.expect_request(f"/bot{TOKEN}/sendPhoto", method="POST").respond_with_data(
+        body, status=status, content_type="application/json"
+    )
+    with pytest.raises(error):
+        _adapter(httpserver).publish(_with(uploaded(png(4, 4), "Alt")), KEY)
+    assert len(httpserver.log) == 1
+
+
+def test_a_photo_far_wider_than_high_is_refused_before_anything_is_sent(
+    httpserver: HTTPServer,
+) -> None:
+    with pytest.raises(PermanentError, match="2100x100 pixels"):
+        _adapter(httpserver).publish(_with(uploaded(png(2100, 100), "Ein Band")), KEY)
+    assert httpserver.log == []

@@ -18,13 +18,22 @@ import pytest
 from PIL import Image
 from pytest_httpserver import HTTPServer
 
-from publishers.base import Media, OutgoingPost
+from publishers.base import (
+    AuthError,
+    DeliveryError,
+    Media,
+    OutgoingPost,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
 from publishers.bluesky import forget_sessions
 from tests.publishers import test_bluesky as bluesky
 from tests.publishers import test_mastodon as mastodon
 from tests.publishers import test_matrix as matrix
 from tests.publishers import test_newsletter as newsletter
 from tests.publishers import test_wordpress as wordpress
+from tests.publishers.stubs import answering_late
 from tests.publishers.test_contract import FACTORIES
 
 KEY = "5f0c6a52d1e24d8f9a3b7c1e0d2f4a6b"
@@ -247,7 +256,7 @@ def test_a_newsletter_refuses_media_given_only_by_url() -> None:
 @pytest.mark.parametrize(
     ("kind", "media", "code"),
     [
-        pytest.param("linkedin", [uploaded(b"x", "Alt")], "no_media", id="linkedin-no-media"),
+        pytest.param("slack", [uploaded(b"x", "Alt")], "no_media", id="slack-no-media"),
         pytest.param("webhook", [uploaded(b"x", "Alt")], "no_uploads", id="webhook-urls-only"),
         pytest.param(
             "bluesky",
@@ -266,3 +275,51 @@ def test_channels_name_the_files_they_cannot_carry(
     adapter = FACTORIES[kind]("https://channel.example.de")
     post = OutgoingPost(post_id=1, title="T", text="x", media=media)
     assert code in {p.code for p in adapter.validate(post) if p.field == "media"}
+
+
+UPLOAD_FAILURES = [
+    pytest.param(429, {"Retry-After": "30"}, RateLimited, id="429"),
+    pytest.param(401, {}, AuthError, id="401"),
+    pytest.param(400, {}, PermanentError, id="400"),
+    pytest.param(500, {}, TransientError, id="500"),
+]
+# Telegram has no upload of its own: sendPhoto is the post.
+UPLOAD_FIRST = ("linkedin", "x", "facebook")
+
+
+@pytest.mark.parametrize("kind", [*UPLOAD_FIRST, "telegram"])
+@pytest.mark.parametrize(("status", "headers", "error"), UPLOAD_FAILURES)
+def test_a_refused_upload_maps_like_the_channels_other_calls_and_posts_nothing(
+    kind: str,
+    status: int,
+    headers: dict[str, str],
+    error: type[DeliveryError],
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request("").respond_with_data(
+        '{"error": "refused by the test server"}',
+        status=status,
+        headers=headers,
+        content_type="application/json",
+    )
+    adapter = FACTORIES[kind](httpserver.url_for("").rstrip("/"))
+    post = OutgoingPost(post_id=1, title="T", text="Bild", media=[uploaded(png(8, 8), "Alt")])
+    with pytest.raises(error) as caught:
+        adapter.publish(post, KEY)
+    assert caught.value.http_status == status
+    assert not caught.value.ambiguous
+    assert len(httpserver.log) == 1  # the upload (Telegram: the post), nothing after it
+    if isinstance(caught.value, RateLimited):
+        assert 25 <= caught.value.retry_after <= 31
+
+
+@pytest.mark.parametrize("kind", [*UPLOAD_FIRST, "telegram"])
+def test_an_upload_that_times_out_is_transient_and_ambiguous_only_as_the_post(
+    kind: str, httpserver: HTTPServer
+) -> None:
+    adapter = FACTORIES[kind](httpserver.url_for("").rstrip("/"))
+    post = OutgoingPost(post_id=1, title="T", text="Bild", media=[uploaded(png(8, 8), "Alt")])
+    with answering_late(httpserver, "", oneshot=False), pytest.raises(TransientError) as caught:
+        adapter.publish(post, KEY)
+    # A file that went up is no post; Telegram's sendPhoto may have posted it.
+    assert caught.value.ambiguous is (kind == "telegram")

@@ -20,6 +20,7 @@ from publishers.base import (
 )
 from publishers.x import XPublisher, weighted_length
 from tests.publishers.stubs import answering_late, config_error, refused_credentials, respond
+from tests.publishers.test_uploads import PDF, png, size, uploaded
 
 TOKEN = token_hex(16)  # made per run: no credential lives in the code
 KEY = "3c1f0e2d4b5a69788796a5b4c3d2e1f0"
@@ -303,10 +304,109 @@ def test_validate_applies_the_280_weighted_limit(text: str, fits: bool) -> None:
         assert "weighted characters, X allows 280" in problems[0].message
 
 
-def test_media_is_a_problem_for_the_editor() -> None:
-    post = OutgoingPost(post_id=1, title="T", text="Bild", media=(Media("https://x/a.jpg", "A"),))
+MEDIA_ID = "1880028106020515840"
+
+
+def _media_stored(server: HTTPServer, media_id: str = MEDIA_ID) -> None:
+    """POST /2/media/upload as X answers a simple image upload."""
+    server.expect_oneshot_request(
+        "/2/media/upload", method="POST", headers={"Authorization": f"Bearer {TOKEN}"}
+    ).respond_with_json(
+        {
+            "data": {
+                "id": media_id,
+                "media_key": f"3_{media_id}",
+                "size": 1234,
+                "expires_after_secs": 86400,
+                "image": {"image_type": "image/png", "w": 40, "h": 30},
+            }
+        }
+    )
+
+
+def test_an_image_is_uploaded_given_its_alt_text_and_attached_to_the_post(
+    httpserver: HTTPServer,
+) -> None:
+    _media_stored(httpserver)
+    httpserver.expect_oneshot_request(
+        "/2/media/metadata",
+        method="POST",
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        json={"id": MEDIA_ID, "metadata": {"alt_text": {"text": "Das Festzelt"}}},
+    ).respond_with_json(
+        {"data": {"associated_metadata": {"alt_text": {"text": "Das Festzelt"}}, "id": MEDIA_ID}}
+    )
+    httpserver.expect_oneshot_request(
+        "/2/tweets",
+        method="POST",
+        json={"text": "Ein Bild", "media": {"media_ids": [MEDIA_ID]}},
+    ).respond_with_json(_created("Ein Bild"), status=201)
+    image = png(5000, 2500)  # wider than the 4096 px X shows
+    post = OutgoingPost(
+        post_id=9, title="T", text="Ein Bild", media=[uploaded(image, "Das Festzelt")]
+    )
+    adapter = _adapter(httpserver)
+    assert adapter.validate(post) == []
+    assert adapter.publish(post, KEY).external_id == TWEET_ID
+    upload = httpserver.log[0][0]
+    assert upload.form["media_category"] == "tweet_image"
+    assert (upload.files["media"].filename, upload.files["media"].mimetype) == (
+        "zelt.png",
+        "image/png",
+    )
+    assert size(upload.files["media"].read()) == (4096, 2048)
+    httpserver.check_assertions()
+
+
+def test_an_upload_that_fails_is_transient_not_ambiguous_and_posts_nothing(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request("/2/media/upload", method="POST").respond_with_json(
+        {"title": "Service Unavailable", "detail": "Service Unavailable"}, status=503
+    )
+    post = OutgoingPost(post_id=9, title="T", text="x", media=[uploaded(png(4, 4), "Alt")])
+    with pytest.raises(TransientError) as caught:
+        _adapter(httpserver).publish(post, KEY)
+    assert not caught.value.ambiguous  # no post was sent
+    assert "/2/tweets" not in [r.path for r, _ in httpserver.log]
+
+
+def test_a_post_refused_after_its_upload_is_permanent_and_uploaded_once(
+    httpserver: HTTPServer,
+) -> None:
+    _media_stored(httpserver)
+    httpserver.expect_oneshot_request("/2/media/metadata", method="POST").respond_with_json({})
+    httpserver.expect_oneshot_request("/2/tweets", method="POST").respond_with_json(
+        DUPLICATE, status=403
+    )
+    post = OutgoingPost(post_id=9, title="T", text="x", media=[uploaded(png(4, 4), "Alt")])
+    with pytest.raises(PermanentError, match="earlier attempt"):
+        _adapter(httpserver).publish(post, KEY)
+    paths = [r.path for r, _ in httpserver.log]
+    assert paths == ["/2/media/upload", "/2/media/metadata", "/2/tweets"]
+
+
+@pytest.mark.parametrize(
+    ("media", "code"),
+    [
+        pytest.param([uploaded(b"x", "Alt")] * 5, "too_many_files", id="five"),
+        pytest.param(
+            [Media("https://cdn.example.de/tanz.gif", "Alt"), uploaded(b"x", "Alt")],
+            "gif_alone",
+            id="gif-with-an-image",
+        ),
+        pytest.param([uploaded(b"x", "A" * 1001)], "alt_text_too_long", id="alt-text"),
+        pytest.param(
+            [uploaded(PDF, "", name="a.pdf", mime="application/pdf")],
+            "type_not_taken",
+            id="pdf",
+        ),
+    ],
+)
+def test_files_x_cannot_post_are_named(media: list[Media], code: str) -> None:
+    post = OutgoingPost(post_id=1, title="T", text="Bild", media=media)
     problems = XPublisher({"access_token": TOKEN}).validate(post)
-    assert [p.field for p in problems] == ["media"]
+    assert code in {p.code for p in problems if p.field == "media"}
 
 
 def test_metrics_come_from_public_metrics(httpserver: HTTPServer) -> None:
@@ -402,3 +502,30 @@ def test_defaults_point_at_the_public_api() -> None:
         "timeout_seconds": 30,
     }
     assert adapter.detect_deduplication() is None
+
+
+def test_a_retry_after_the_post_failed_names_the_uploaded_image_without_sending_it_again(
+    httpserver: HTTPServer,
+) -> None:
+    _media_stored(httpserver)
+    httpserver.expect_oneshot_request("/2/media/metadata", method="POST").respond_with_json({})
+    httpserver.expect_oneshot_request("/2/tweets", method="POST").respond_with_json(
+        {"title": "Service Unavailable", "detail": "Service Unavailable"}, status=503
+    )
+    httpserver.expect_oneshot_request(
+        "/2/tweets", method="POST", json={"text": "x", "media": {"media_ids": [MEDIA_ID]}}
+    ).respond_with_json(_created("x"), status=201)
+    post = OutgoingPost(post_id=9, title="T", text="x", media=[uploaded(png(4, 4), "Alt")])
+    with pytest.raises(TransientError):
+        _adapter(httpserver).publish(post, KEY)
+    # The engine builds the adapter anew for the retry.
+    assert _adapter(httpserver).publish(post, KEY).external_id == TWEET_ID
+    paths = [r.path for r, _ in httpserver.log]
+    assert paths == ["/2/media/upload", "/2/media/metadata", "/2/tweets", "/2/tweets"]
+    httpserver.check_assertions()
+
+
+def test_an_uploaded_gif_is_a_still_image_that_may_join_others() -> None:
+    gif = uploaded(b"x", "Alt", name="a.gif", mime="image/gif")
+    post = OutgoingPost(post_id=1, title="T", text="Bild", media=[gif, uploaded(b"x", "Alt")])
+    assert XPublisher({"access_token": TOKEN}).validate(post) == []
