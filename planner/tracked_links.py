@@ -20,6 +20,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
@@ -126,6 +127,33 @@ def track_message(session: Session, message: OutgoingPost) -> OutgoingPost:
         return message
     text = tracked_text(session, message.post_id, message.text, base)
     return message if text == message.text else replace(message, text=text)
+
+
+_URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
+
+
+def location(url: str) -> str:
+    """`url` as an HTTP Location header carries it: ASCII only (a non-ASCII host in IDNA,
+    other non-ASCII characters percent-encoded as UTF-8; '%' escapes already there stay)."""
+    if url.isascii():
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = parts.netloc
+    if not host.isascii():
+        try:
+            netloc = netloc.replace(host, host.encode("idna").decode("ascii"))
+        except UnicodeError:
+            netloc = quote(netloc, safe=_URL_SAFE)
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            quote(parts.path, safe=_URL_SAFE),
+            quote(parts.query, safe=_URL_SAFE),
+            quote(parts.fragment, safe=_URL_SAFE),
+        )
+    )
 
 
 def is_bot(user_agent: str) -> bool:

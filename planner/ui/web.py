@@ -178,7 +178,11 @@ async def tracked_link(request: Request) -> Response:
             return PlainTextResponse(_NOT_FOUND, status_code=404)
         return Response(
             status_code=302,
-            headers={"Location": url, "Cache-Control": "no-store", "Referrer-Policy": "origin"},
+            headers={
+                "Location": tracked_links.location(url),
+                "Cache-Control": "no-store",
+                "Referrer-Policy": "origin",
+            },
         )
 
     return await _answer("a tracked link", work)

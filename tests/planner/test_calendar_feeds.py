@@ -34,7 +34,9 @@ def _channel(world: World, name: str) -> Channel:
 
 
 def _piece(world: World, title: str, body: str = "Text") -> Piece:
-    return pieces.create_piece(world.session, actor=world.editor, data={"title": title, "body": body})
+    return pieces.create_piece(
+        world.session, actor=world.editor, data={"title": title, "body": body}
+    )
 
 
 def _plan(world: World, piece: Piece, channel: Channel, when: str | datetime) -> Post:

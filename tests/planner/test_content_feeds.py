@@ -29,7 +29,7 @@ FAST = EngineSettings(
     retry_cap_seconds=600,
     poll_seconds=1,
 )
-TITLE = "Ärger & <Freude> bei \"Müller\""
+TITLE = 'Ärger & <Freude> bei "Müller"'
 BODY = "Süße Grüße: a < b && c > d ©"
 
 
