@@ -14,6 +14,7 @@ from planner.cli import (
     audit,
     backup,
     channels,
+    feeds,
     ideas,
     notifications,
     pieces,
@@ -44,6 +45,7 @@ MODULES = (
     posts,
     rules,
     notifications,
+    feeds,
 )
 
 
