@@ -287,3 +287,11 @@ PROCESS_CSV = "process_csv"
 PROCESS_HTML = "process_html"
 PROCESS_AUDIT_CSV = "process_audit_csv"
 PROCESS_AUDIT_HTML = "process_audit_html"
+
+# Calendar page: the plan in calendar apps (iCalendar download and feeds).
+CAL_ICS_DOWNLOAD = "calendar_ics_download"
+CAL_FEED_NAME = "calendar_feed_name"
+CAL_FEED_CREATE = "calendar_feed_create"
+CAL_FEED_REVOKE = "calendar_feed_revoke_"  # + the feed's id
+CAL_FEED_NEW_URL = "calendar_feed_new_url"  # the URL of the feed just made, shown once
+CAL_FEED_DONE = "calendar_feed_done"
