@@ -43,6 +43,7 @@ CALENDAR_PATH = "/calendar/"
 PAST = timedelta(days=92)
 FUTURE = timedelta(days=400)
 EVENT_LENGTH = timedelta(minutes=15)
+FETCH_NOTED = timedelta(minutes=5)
 EXCERPT = 280
 PRODID = "-//Editorial planner//Calendar//EN"
 _UID_DOMAIN = "editorial-planner"
@@ -324,7 +325,10 @@ def fetch_feed(session: Session, token: str, *, now: datetime | None = None) -> 
         return None
     filters = CalendarFilters.from_stored(feed.filters)
     items = calendar_items(session, actor=owner, filters=filters, now=now)
-    feed.last_fetched_at = utcnow()
-    session.add(feed)
-    session.commit()
+    moment = utcnow()
+    # Calendar apps poll; one write per feed and few minutes says enough about its use.
+    if feed.last_fetched_at is None or moment - feed.last_fetched_at > FETCH_NOTED:
+        feed.last_fetched_at = moment
+        session.add(feed)
+        session.commit()
     return to_ics(items, name=feed.name, now=now)

@@ -119,10 +119,11 @@ def tracked_text(session: Session, post_id: int, text: str, base: str) -> str:
     return _replaced(text, links, {url: short_link(base, code) for url, code in codes.items()})
 
 
-def track_message(session: Session, message: OutgoingPost) -> OutgoingPost:
-    """What is sent for `message`: its links tracked when the organisation has tracking
-    on, else `message` itself."""
-    base = org_settings.tracked_links_base(session)
+def track_message(session: Session, message: OutgoingPost, base: str | None = None) -> OutgoingPost:
+    """What is sent for `message`: its links tracked under `base` (default: the
+    organisation's `tracked_links_base_url`), or `message` itself when tracking is off."""
+    if base is None:
+        base = org_settings.tracked_links_base(session)
     if not base or not message.text:
         return message
     text = tracked_text(session, message.post_id, message.text, base)

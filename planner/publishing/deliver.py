@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
-from planner import media, rule_checks, tracked_links
+from planner import media, org_settings, rule_checks, tracked_links
 from planner.checks import outgoing_post
 from planner.errors import (
     ConfigurationError,
@@ -326,6 +326,7 @@ def prepare(
         except (ValidationFailed, ConfigurationError) as err:
             adapters[channel.id] = f"channel {channel.name!r} is misconfigured: {err}"
     deliveries = []
+    link_base = org_settings.tracked_links_base(session)
     for post in posts:
         adapter = adapters[post.channel_id]
         channel = channels[post.channel_id]
@@ -345,7 +346,7 @@ def prepare(
         )
         # The one place the text sent is changed: links become tracked short links
         # (stored in this transaction, so a retry sends the same ones).
-        message = tracked_links.track_message(session, message)
+        message = tracked_links.track_message(session, message, link_base)
         delivery = Delivery(
             post_id=post.id,
             piece_id=post.piece_id,

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, or_, update
 from sqlmodel import Session, col, select
 
-from planner import audit, tracked_links, workflow
+from planner import audit, org_settings, tracked_links, workflow
 from planner.channels import build_adapter
 from planner.checks import outgoing_post
 from planner.errors import PlannerError
@@ -215,6 +215,7 @@ def resolve_checks(
         ).all()
         # What was sent: the same text, tracked links included, that `prepare` made.
         messages: dict[int, OutgoingPost] = {}
+        link_base = org_settings.tracked_links_base(session)
         for post, channel, revision in rows:
             assert channel.id is not None and post.id is not None
             messages[post.id] = tracked_links.track_message(
@@ -228,6 +229,7 @@ def resolve_checks(
                     revision.variants,
                     revision.tags,
                 ),
+                link_base,
             )
         session.commit()
     answers: list[tuple[Post, str, Receipt | None, str]] = []

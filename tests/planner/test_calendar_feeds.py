@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from icalendar import Calendar
@@ -15,6 +16,7 @@ from starlette.testclient import TestClient
 
 from planner import calendar_feeds, channels, ideas, pieces, planning, users
 from planner.calendar_feeds import CalendarFilters
+from planner.db import make_engine
 from planner.errors import NotFound, PermissionDenied, ValidationFailed
 from planner.models import Channel, Piece, Post, PostStatus
 from planner.ui import web
@@ -227,3 +229,17 @@ def test_the_feed_url_answers_calendar_apps_and_a_wrong_token_reveals_nothing(
     # The server's side logs nothing with the token (the test client's own httpx logs it).
     server_lines = [r.getMessage() for r in caplog.records if not r.name.startswith("httpx")]
     assert not [line for line in server_lines if made.token in line]
+
+
+def test_a_database_outage_answers_503_without_the_token_in_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="planner")
+    gone = make_engine(f"sqlite:///{tmp_path / 'no-such-dir' / 'planner.db'}")
+    client = _client(gone, monkeypatch)
+    token = "s3cr3t-" + "x" * 36
+    for path in (calendar_feeds.feed_path(token), "/feed.rss", "/l/abcdefghijkl"):
+        answer = client.get(path, follow_redirects=False)
+        assert (answer.status_code, answer.headers["retry-after"]) == (503, "30")
+    assert "a calendar feed failed: OperationalError" in caplog.text
+    assert token not in caplog.text
