@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from werkzeug import Request, Response
 
-from planner import channels, org_settings, pieces, planning, tracked_links
+from planner import channels, editing, org_settings, pieces, planning, tracked_links
 from planner.errors import PermissionDenied, ValidationFailed
 from planner.models import Channel, Piece, Post, PostStatus, utcnow
 from planner.publishing import EngineSettings
@@ -251,3 +251,19 @@ def test_the_editors_length_check_counts_the_short_links(world: World) -> None:
     _tracking_on(world)
     submitted = pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id or 0)
     assert submitted.status.value == "in_review"
+
+
+def test_the_editors_live_count_counts_the_short_links(world: World) -> None:
+    channel = channels.create_channel(
+        world.session, actor=world.admin, kind="recording", name="Social"
+    )
+    text = "Mehr: https://example.com/" + "a" * 100
+    before = editing.check_variant(
+        world.session, actor=world.editor, channel_id=channel.id or 0, text=text
+    )
+    _tracking_on(world)
+    after = editing.check_variant(
+        world.session, actor=world.editor, channel_id=channel.id or 0, text=text
+    )
+    assert before.count == len(text)
+    assert after.count == len(f"Mehr: {BASE}/l/") + tracked_links.CODE_LENGTH
