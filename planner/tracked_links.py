@@ -192,14 +192,20 @@ class LinkClicks:
 
 
 def list_links(
-    session: Session, *, actor: User, post_ids: Iterable[int] | None = None
+    session: Session,
+    *,
+    actor: User,
+    post_ids: Iterable[int] | None = None,
+    limit: int | None = None,
 ) -> list[LinkClicks]:
-    """Tracked links (of `post_ids`, or all) with their clicks, by post (who reads pieces)."""
+    """Tracked links (of `post_ids`, or all) with their clicks, newest post first (who
+    reads pieces); at most `limit`."""
     require(actor, "view_pieces")
     query = select(TrackedLink)
     if post_ids is not None:
         query = query.where(col(TrackedLink.post_id).in_(list(post_ids)))
-    rows = session.exec(query.order_by(col(TrackedLink.post_id), col(TrackedLink.id)))
+    query = query.order_by(col(TrackedLink.post_id).desc(), col(TrackedLink.id))
+    rows = session.exec(query if limit is None else query.limit(limit))
     return [LinkClicks(r.post_id, r.code, r.url, r.clicks, r.last_click_at) for r in rows]
 
 
