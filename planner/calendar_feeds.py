@@ -37,6 +37,7 @@ from planner.models import (
 from planner.permissions import can, require_active
 from planner.planning import CALENDAR_LIMIT, visible_piece_ids
 from planner.schemas import check_text
+from planner.ui.i18n import translate
 
 CALENDAR_PATH = "/calendar/"
 # What a calendar holds: a quarter back (so last month's posts stay in view) and ahead.
@@ -187,8 +188,20 @@ def dashboard_link(post_id: int) -> str | None:
     return f"{base.rstrip('/')}/?post={post_id}" if base else None
 
 
-def to_ics(items: Sequence[CalendarItem], *, name: str, now: datetime | None = None) -> bytes:
-    """`items` as one iCalendar file: a VEVENT per post, its times in UTC."""
+def calendar_name(lang: str) -> str:
+    """The name a calendar gets when nobody named it, in `lang`."""
+    return translate(lang, "calendar.ics.name")
+
+
+def to_ics(
+    items: Sequence[CalendarItem],
+    *,
+    name: str,
+    lang: str = "de",
+    now: datetime | None = None,
+) -> bytes:
+    """`items` as one iCalendar file: a VEVENT per post, its times in UTC, its description
+    in `lang`."""
     stamp = (now or utcnow()).astimezone(UTC)
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -204,9 +217,10 @@ def to_ics(items: Sequence[CalendarItem], *, name: str, now: datetime | None = N
         event.add("dtend", item.publish_at.astimezone(UTC) + EVENT_LENGTH)
         event.add("summary", f"{item.channel}: {item.title}")
         link = dashboard_link(item.post_id)
-        lines = [f"Status: {item.status.value}"]
+        status = translate(lang, f"status.{item.status.value}")
+        lines = [translate(lang, "calendar.ics.status", status=status)]
         if item.campaign:
-            lines.append(f"Campaign: {item.campaign}")
+            lines.append(translate(lang, "calendar.ics.campaign", campaign=item.campaign))
         lines += ["", _excerpt(item.text)]
         if link:
             lines += ["", link]
@@ -233,7 +247,7 @@ def export_ics(
     """The calendar `actor` sees with `filters`, as an iCalendar file (what a feed serves)."""
     check_filters(session, filters)
     items = calendar_items(session, actor=actor, filters=filters, now=now)
-    return to_ics(items, name="Redaktionsplan", now=now)
+    return to_ics(items, name=calendar_name(actor.locale), lang=actor.locale, now=now)
 
 
 # --- feeds ----------------------------------------------------------------------------------
@@ -273,7 +287,7 @@ def create_feed(
     """A new feed of `actor`'s calendar with `filters`; the URL is in the answer only."""
     require_active(actor)
     check_filters(session, filters)
-    label = name.strip() or "Redaktionsplan"
+    label = name.strip() or calendar_name(actor.locale)
     check_text(label, "name")
     if len(label) > 80:
         raise ValidationFailed({"name": "a feed's name has at most 80 characters"})
@@ -331,4 +345,4 @@ def fetch_feed(session: Session, token: str, *, now: datetime | None = None) -> 
         feed.last_fetched_at = moment
         session.add(feed)
         session.commit()
-    return to_ics(items, name=feed.name, now=now)
+    return to_ics(items, name=feed.name, lang=owner.locale, now=now)

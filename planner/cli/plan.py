@@ -239,7 +239,8 @@ def _export_ics(
     items = calendar_feeds.calendar_items(
         session, actor=actor, filters=filters, start=start, end=end
     )
-    ics = calendar_feeds.to_ics(items, name="Redaktionsplan").decode("utf-8")
+    name = calendar_feeds.calendar_name(actor.locale)
+    ics = calendar_feeds.to_ics(items, name=name, lang=actor.locale).decode("utf-8")
 
     def write(out: IO[str]) -> int:
         out.write(ics)

@@ -97,7 +97,7 @@ def test_posts_around_both_dst_changes_land_at_the_right_utc_instants(
         assert start == posts[title].publish_at
         assert event["uid"] == f"post-{posts[title].id}@editorial-planner"
         assert event["status"] == "CONFIRMED"
-        assert "Status: planned" in str(event["description"])
+        assert "Status: geplant" in str(event["description"])  # the editor reads German
         assert f"https://planer.example.de/?post={posts[title].id}" in str(event["description"])
         assert event["url"] == f"https://planer.example.de/?post={posts[title].id}"
 
