@@ -10,12 +10,13 @@ post its channel would turn down.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
-from planner import rule_checks
+from planner import org_settings, rule_checks, tracked_links
 from planner.channels import build_adapter
 from planner.errors import ConfigurationError, Message, ValidationFailed
 from planner.models import Channel, Piece, PieceStatus, Post, PostStatus, Revision, User
@@ -203,11 +204,16 @@ def require_accepted(
             if items and items not in media.get(channel_id, []):
                 media.setdefault(channel_id, []).append(list(items))
     findings: list[Message] = []
+    link_base = org_settings.tracked_links_base(session)
     for channel in channels:
         assert channel.id is not None
         seen: set[Problem] = set()
         for items in [[], *media.get(channel.id, [])]:
             outgoing = content_post(channel, piece, media=items)
+            if link_base:
+                # The channel's limits apply to the text as sent, with short links.
+                counted = tracked_links.counted_text(outgoing.text, link_base)
+                outgoing = replace(outgoing, text=counted)
             for found in problems_for(channel, outgoing):
                 # The text's findings repeat for every post's media: say each once.
                 if found not in seen:

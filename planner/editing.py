@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
+from planner import org_settings, tracked_links
 from planner.channels import build_adapter
 from planner.checks import channels_of
 from planner.errors import Message, NotFound, ValidationFailed
@@ -129,9 +130,11 @@ def check_variant(
     """Measure `text` the way the channel counts it and collect its adapter's findings.
 
     An empty variant is checked as the master text it falls back to, so callers pass
-    the text that would actually be sent.
+    the text that would actually be sent. While tracked links are on, each link counts as
+    the short link it will be sent as.
     """
     require(actor, "view_pieces")
+    text = tracked_links.counted_text(text, org_settings.tracked_links_base(session))
     channel = session.get(Channel, channel_id)
     if channel is None:
         raise NotFound("channel", channel_id)

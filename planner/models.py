@@ -692,3 +692,42 @@ class InboxItem(SQLModel, table=True):
     reply_requested_at: datetime | None = _ts()
     reply_external_id: str | None = Field(default=None, max_length=500)
     reply_url: str | None = Field(default=None, max_length=2000)
+
+
+class CalendarFeed(SQLModel, table=True):
+    """A user's subscribable calendar (iCalendar) at a secret URL, with the filters it shows.
+
+    Only the SHA-256 of the URL's random token is stored; the feed shows what its owner
+    may see at the moment it is fetched, so a disabled owner's feed stops working.
+    """
+
+    __tablename__ = "calendar_feeds"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    name: str = Field(max_length=80)
+    # The dashboard's calendar filters: channel_id, department_id, audience_id, campaign, status.
+    filters: dict[str, Any] = Field(default_factory=dict, sa_type=json_type())
+    created_at: datetime = _created()
+    last_fetched_at: datetime | None = _ts()
+    revoked_at: datetime | None = _ts()
+    revoked_by_id: int | None = Field(default=None, foreign_key="users.id")
+
+
+class TrackedLink(SQLModel, table=True):
+    """A short redirect `<base>/l/<code>` that stands for one link in one post's text and
+    counts its clicks."""
+
+    __tablename__ = "tracked_links"
+    __table_args__ = (UniqueConstraint("post_id", "url_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True, index=True)
+    post_id: int = Field(foreign_key="posts.id", index=True)
+    url: str = Field(sa_type=Text)
+    # SHA-256 of `url`: one code per link and post, however long the link is.
+    url_hash: str = Field(max_length=64)
+    clicks: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    created_at: datetime = _created()
+    last_click_at: datetime | None = _ts()

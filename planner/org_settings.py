@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from sqlmodel import Session, select
 
@@ -96,6 +97,42 @@ def _response_hours(value: str) -> str:
     return str(hours)
 
 
+def _feed_size(value: str) -> str:
+    size = _whole(value, 1, 200)
+    if size is None:
+        raise ValueError(
+            Message(
+                "not_feed_size",
+                "{value!r} is not a number of posts: use a whole number from 1 to 200",
+                value=value,
+            )
+        )
+    return str(size)
+
+
+def _base_url(value: str) -> str:
+    """An http(s) address without query or fragment (its trailing '/' dropped), or '' for off."""
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or any(c.isspace() for c in value)
+    ):
+        raise ValueError(
+            Message(
+                "not_base_url",
+                "{value!r} is not an http:// or https:// address such as "
+                "https://go.example.de (empty: off)",
+                value=value,
+            )
+        )
+    return value.rstrip("/")
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     """A known setting: its default and how a value is checked and normalised."""
@@ -161,6 +198,20 @@ SPECS: dict[str, SettingSpec] = {
         "within how many hours an inbox item should be answered, unless its department "
         "has a target of its own",
     ),
+    "content_feeds": SettingSpec(
+        lambda: "off",
+        _switch,
+        "on: the published posts are public as RSS (/feed.rss) and Atom (/feed.atom)",
+    ),
+    "content_feed_size": SettingSpec(
+        lambda: "20", _feed_size, "how many of the latest published posts the feeds hold"
+    ),
+    "tracked_links_base_url": SettingSpec(
+        lambda: "",
+        _base_url,
+        "public address links in posts are shortened to (<address>/l/<code>, counting "
+        "clicks); empty: links go out as written",
+    ),
 }
 
 
@@ -225,6 +276,16 @@ def is_frozen(session: Session) -> bool:
 def allows_private_network(session: Session) -> bool:
     """Whether channels may reach loopback and private addresses (intranet servers)."""
     return get_setting(session, "allow_private_network") == "on"
+
+
+def content_feeds_on(session: Session) -> bool:
+    """Whether the published posts are served as RSS and Atom."""
+    return get_setting(session, "content_feeds") == "on"
+
+
+def tracked_links_base(session: Session) -> str:
+    """The address tracked links go through, or '' when links go out as written."""
+    return get_setting(session, "tracked_links_base_url")
 
 
 def set_setting(session: Session, *, actor: User, key: str, value: Any) -> str:

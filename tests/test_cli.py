@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from planner import channels, cli, users
+from planner import channels, cli, tracked_links, users
 from planner.config import REPO_ROOT
 from planner.db import session_scope
 from planner.models import Post, PostStatus
@@ -202,6 +202,10 @@ def planned(org: Cli) -> Cli:
         *("--severity", "warn", "--settings", "{max: 30}"),
         *("--message-de", "Höchstens 30 Hashtags", "--message-en", "At most 30 hashtags"),
     )
+    org.ok("calendar-feeds", "create", "--name", "Messen", "--as", "ed")
+    with session_scope() as session:  # a link as a publish with tracked links stores it
+        tracked_links.codes_for(session, 1, ["https://example.com/messe"])
+        session.commit()
     return org
 
 
@@ -251,6 +255,11 @@ JSON_COMMANDS = [
     pytest.param(["audiences", "list"], ["--as", "mia"], ("name", "Endkunden"), id="audiences"),
     pytest.param(["slots", "list"], ["--as", "ed"], ("slots", ["Tue 09:30"]), id="slots list"),
     pytest.param(["slots", "free"], ["Blog", "--as", "ed"], ("channel", "Blog"), id="slots free"),
+    pytest.param(["calendar-feeds", "list"], ["--as", "ed"], ("name", "Messen"), id="feeds list"),
+    pytest.param(
+        ["calendar-feeds", "create"], ["--as", "ed"], ("name", "Redaktionsplan"), id="feeds create"
+    ),
+    pytest.param(["links", "list"], ["--as", "ed"], ("clicks", 0), id="links list"),
 ]
 
 
@@ -266,8 +275,17 @@ def test_list_commands_print_json(
     assert "password" not in json.dumps(out)
 
 
+# Commands whose --json output needs data from a channel or feed server, tested with one.
+JSON_ELSEWHERE = {
+    ("inbox", "list"): "tests/test_cli_inbox.py",
+    ("inbox", "show"): "tests/test_cli_inbox.py",
+    ("feeds", "list"): "tests/test_cli_inbox.py",
+}
+
+
 def test_every_command_with_json_output_is_in_the_json_test() -> None:
-    assert sorted(_json_commands()) == sorted(p.values[0] for p in JSON_COMMANDS)
+    here = [p.values[0] for p in JSON_COMMANDS] + [list(c) for c in JSON_ELSEWHERE]
+    assert sorted(_json_commands()) == sorted(here)
 
 
 def test_history_diffs_and_restores_a_save_that_changed_only_tags_and_due_date(

@@ -220,6 +220,10 @@ NOT_READS = {
     ("feeds", "add"),
     ("feeds", "list"),
     ("feeds", "remove"),
+    ("calendar-feeds", "list"),
+    ("calendar-feeds", "create"),
+    ("calendar-feeds", "revoke"),
+    ("links", "list"),
 }
 
 

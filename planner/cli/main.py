@@ -14,6 +14,7 @@ from planner.cli import (
     audit,
     backup,
     channels,
+    feeds,
     ideas,
     inbox,
     notifications,
@@ -46,6 +47,7 @@ MODULES = (
     rules,
     notifications,
     inbox,
+    feeds,
 )
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 from sqlmodel import Session
 
-from planner import channels, csvio, pieces, planning, slots
-from planner.cli import common, output
+from planner import calendar_feeds, channels, csvio, pieces, planning, slots
+from planner.cli import common, feeds, output
 from planner.cli.common import ACTING, LISTING, PAGED, Commands, acting, arg, record_id
 from planner.cli.output import line
 from planner.models import Post, PostStatus, User
@@ -194,13 +194,57 @@ def cmd_plan_import(args: argparse.Namespace) -> int:
     return 0
 
 
-@PLAN.command("export", [ACTING], arg("file"), arg("--since"), arg("--until"))
+@PLAN.command(
+    "export",
+    [ACTING],
+    arg("file"),
+    arg("--since"),
+    arg("--until"),
+    arg(
+        "--format",
+        choices=["csv", "ics"],
+        default="csv",
+        help="csv (default) or ics: the calendar a feed serves, for calendar apps",
+    ),
+    *feeds.CALENDAR_FILTERS,
+)
 @acting
 def cmd_plan_export(session: Session, actor: User, args: argparse.Namespace) -> str | None:
-    """Write pieces with their posts and times as CSV."""
+    """Write pieces with their posts and times as CSV, or the calendar as iCalendar (ics,
+    with the calendar's filters)."""
     start, end = common.when(actor, args.since), common.when(actor, args.until, end=True)
+    if args.format == "ics":
+        return _export_ics(session, actor, args, start, end)
+    filtered = [args.channel, args.department, args.audience, args.campaign, args.status]
+    if any(value is not None for value in filtered):
+        raise common.CliError("the calendar's filters apply to --format ics only")
     count = common.export(
         args.file,
         lambda out: csvio.export_plan(session, actor=actor, out=out, start=start, end=end),
     )
+    return None if args.file == "-" else f"exported {count} post(s) to {args.file}"
+
+
+def _export_ics(
+    session: Session,
+    actor: User,
+    args: argparse.Namespace,
+    start: datetime | None,
+    end: datetime | None,
+) -> str | None:
+    """`plan export --format ics`: the calendar with its filters (default range: a
+    feed's)."""
+    filters = feeds.calendar_filters(session, args)
+    calendar_feeds.check_filters(session, filters)
+    items = calendar_feeds.calendar_items(
+        session, actor=actor, filters=filters, start=start, end=end
+    )
+    name = calendar_feeds.calendar_name(actor.locale)
+    ics = calendar_feeds.to_ics(items, name=name, lang=actor.locale).decode("utf-8")
+
+    def write(out: IO[str]) -> int:
+        out.write(ics)
+        return len(items)
+
+    count = common.export(args.file, write)
     return None if args.file == "-" else f"exported {count} post(s) to {args.file}"

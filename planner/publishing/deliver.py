@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
-from planner import media, rule_checks
+from planner import media, org_settings, rule_checks, tracked_links
 from planner.checks import outgoing_post
 from planner.errors import (
     ConfigurationError,
@@ -288,7 +288,8 @@ def prepare(
     (default: the current time); a post they stop is held, never sent.
 
     The text is the piece's approved revision (the claim returned its number), never the
-    live piece, which may have been edited since. The channel's own checks run on it: a
+    live piece, which may have been edited since, with its links tracked when the
+    organisation has tracked links on. The channel's own checks run on it: a
     text the channel would refuse fails here, before any request. Posts to channels that
     deduplicate, and posts that will not be sent, get their ledger rows here, before any
     request: after a crash the former are simply sent again with the same key. Posts to
@@ -325,6 +326,7 @@ def prepare(
         except (ValidationFailed, ConfigurationError) as err:
             adapters[channel.id] = f"channel {channel.name!r} is misconfigured: {err}"
     deliveries = []
+    link_base = org_settings.tracked_links_base(session)
     for post in posts:
         adapter = adapters[post.channel_id]
         channel = channels[post.channel_id]
@@ -342,6 +344,9 @@ def prepare(
             (approved.variants if approved else None) or {},
             (approved.tags if approved else None) or [],
         )
+        # The one place the text sent is changed: links become tracked short links
+        # (stored in this transaction, so a retry sends the same ones).
+        message = tracked_links.track_message(session, message, link_base)
         delivery = Delivery(
             post_id=post.id,
             piece_id=post.piece_id,

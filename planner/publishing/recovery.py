@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import Engine, and_, or_, update
 from sqlmodel import Session, col, select
 
-from planner import audit, workflow
+from planner import audit, org_settings, tracked_links, workflow
 from planner.channels import build_adapter
 from planner.checks import outgoing_post
 from planner.errors import PlannerError
 from planner.models import Channel, Piece, Post, PostStatus, PublishAttempt, Revision
 from planner.publishing.deliver import AdapterFactory
-from publishers.base import DeliveryError, Publisher, Receipt
+from publishers.base import DeliveryError, OutgoingPost, Publisher, Receipt
 
 log = logging.getLogger("planner.publishing")
 
@@ -213,19 +213,30 @@ def resolve_checks(
             .order_by(col(Post.id))
             .limit(limit)
         ).all()
+        # What was sent: the same text, tracked links included, that `prepare` made.
+        messages: dict[int, OutgoingPost] = {}
+        link_base = org_settings.tracked_links_base(session)
+        for post, channel, revision in rows:
+            assert channel.id is not None and post.id is not None
+            messages[post.id] = tracked_links.track_message(
+                session,
+                outgoing_post(
+                    post.id,
+                    channel.id,
+                    [*revision.media, *post.media],
+                    revision.title,
+                    revision.body,
+                    revision.variants,
+                    revision.tags,
+                ),
+                link_base,
+            )
+        session.commit()
     answers: list[tuple[Post, str, Receipt | None, str]] = []
-    for post, channel, revision in rows:
+    for post, channel, _revision in rows:
         assert channel.id is not None and post.id is not None
         adapter = adapters[channel.id]
-        message = outgoing_post(
-            post.id,
-            channel.id,
-            [*revision.media, *post.media],
-            revision.title,
-            revision.body,
-            revision.variants,
-            revision.tags,
-        )
+        message = messages[post.id]
         try:
             receipt = adapter.lookup(message, post.idempotency_key)
         except DeliveryError as err:

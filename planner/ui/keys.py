@@ -319,3 +319,11 @@ LISTENING_TARGET_FORM = "listening_target_form"
 LISTENING_TARGET_DEPARTMENT = "listening_target_department"
 LISTENING_TARGET_HOURS = "listening_target_hours"
 LISTENING_TARGET_SAVE = "listening_target_save"
+
+# Calendar page: the plan in calendar apps (iCalendar download and feeds).
+CAL_ICS_DOWNLOAD = "calendar_ics_download"
+CAL_FEED_NAME = "calendar_feed_name"
+CAL_FEED_CREATE = "calendar_feed_create"
+CAL_FEED_REVOKE = "calendar_feed_revoke_"  # + the feed's id
+CAL_FEED_NEW_URL = "calendar_feed_new_url"  # the URL of the feed just made, shown once
+CAL_FEED_DONE = "calendar_feed_done"

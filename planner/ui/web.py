@@ -7,6 +7,13 @@ dashboard, once a person has signed in, has the browser POST a single-use grant 
 `/_planner/signout` ends the cookie's session and deletes the cookie. Both accept only
 requests whose Origin is the page's own.
 
+Public routes that need no sign-in, for calendar apps, feed readers and people following
+a link: `/calendar/<token>.ics` (a user's calendar feed; an unknown or revoked token gets
+the same bare 404 as any unknown page, and the token is never logged), `/feed.rss` and
+`/feed.atom` (the published posts, when the organisation switched them on, optionally
+`?channel=`), and `/l/<code>` (a tracked link: 302 to where it points, the click counted
+unless it is a HEAD request or a bot).
+
 Every HTTP and websocket request whose Host header is not one of the allowed hosts
 (PLANNER_ALLOWED_HOSTS plus the address served on) is answered with 400 before it reaches
 Streamlit: a DNS-rebinding page cannot talk to the dashboard.
@@ -14,7 +21,9 @@ Streamlit: a DNS-rebinding page cannot talk to the dashboard.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from sqlmodel import Session
@@ -25,9 +34,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from planner import sessions
+from planner import calendar_feeds, content_feeds, sessions, tracked_links
 from planner.config import load_settings
 from planner.db import get_engine
+from planner.errors import NotFound
+
+T = TypeVar("T")
+log = logging.getLogger("planner.web")
 
 COOKIE_NAME = "planner_session"
 SESSION_PATH = "/_planner/session"
@@ -93,11 +106,105 @@ async def sign_out(request: Request) -> Response:
     return response
 
 
+# --- public routes: calendar feeds, content feeds, tracked links --------------------------
+
+_NOT_FOUND = "not found"
+_UNAVAILABLE = "temporarily unavailable, please try again later"
+
+
+def _with_session(work: Callable[[Session], T]) -> T:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        return work(session)
+
+
+async def _answer(what: str, work: Callable[[Session], Response]) -> Response:
+    """Run `work` in a thread; a database failure is a 503 whose log line names `what`
+    only (never the request's path, which may hold a secret token)."""
+    try:
+        return await run_in_threadpool(_with_session, work)
+    except Exception as err:  # noqa: BLE001 - answer the client, whatever went wrong
+        log.warning("%s failed: %s", what, type(err).__name__)
+        return PlainTextResponse(_UNAVAILABLE, status_code=503, headers={"Retry-After": "30"})
+
+
+async def calendar_feed(request: Request) -> Response:
+    """A calendar feed by its secret token: the iCalendar file, or a bare 404."""
+    token = str(request.path_params["token"])
+
+    def work(session: Session) -> Response:
+        body = calendar_feeds.fetch_feed(session, token)
+        if body is None:
+            return PlainTextResponse(_NOT_FOUND, status_code=404)
+        return Response(
+            body,
+            media_type="text/calendar; charset=utf-8",
+            headers={"Cache-Control": "private, max-age=300", "X-Robots-Tag": "noindex"},
+        )
+
+    return await _answer("a calendar feed", work)
+
+
+def _content_feed(render: Callable[..., bytes], media_type: str) -> Callable[..., object]:
+    async def serve(request: Request) -> Response:
+        channel = request.query_params.get("channel") or None
+
+        def work(session: Session) -> Response:
+            try:
+                entries = content_feeds.published_entries(session, channel=channel)
+            except NotFound:
+                return PlainTextResponse(_NOT_FOUND, status_code=404)
+            return Response(
+                render(entries, channel=channel),
+                media_type=media_type,
+                headers={"Cache-Control": "public, max-age=300"},
+            )
+
+        return await _answer("a content feed", work)
+
+    return serve
+
+
+async def tracked_link(request: Request) -> Response:
+    """Redirect a tracked link to where it points (302) and count the click, unless it is
+    a HEAD request or comes from a bot; an unknown code gets 404."""
+    code = str(request.path_params["code"])
+    count = request.method == "GET" and not tracked_links.is_bot(
+        request.headers.get("user-agent", "")
+    )
+
+    def work(session: Session) -> Response:
+        url = tracked_links.follow(session, code, count=count)
+        if url is None:
+            return PlainTextResponse(_NOT_FOUND, status_code=404)
+        return Response(
+            status_code=302,
+            headers={
+                "Location": tracked_links.location(url),
+                "Cache-Control": "no-store",
+                "Referrer-Policy": "origin",
+            },
+        )
+
+    return await _answer("a tracked link", work)
+
+
 def routes() -> list[Route]:
     """The planner's routes, served next to Streamlit's."""
     return [
         Route(SESSION_PATH, take_grant, methods=["POST"]),
         Route(SIGN_OUT_PATH, sign_out, methods=["POST"]),
+        Route(calendar_feeds.CALENDAR_PATH + "{token}.ics", calendar_feed, methods=["GET"]),
+        Route(
+            content_feeds.RSS_PATH,
+            _content_feed(content_feeds.to_rss, "application/rss+xml; charset=utf-8"),
+            methods=["GET"],
+        ),
+        Route(
+            content_feeds.ATOM_PATH,
+            _content_feed(content_feeds.to_atom, "application/atom+xml; charset=utf-8"),
+            methods=["GET"],
+        ),
+        Route(tracked_links.LINK_PATH + "{code}", tracked_link, methods=["GET", "HEAD"]),
     ]
 
 

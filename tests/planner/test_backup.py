@@ -21,7 +21,16 @@ from sqlalchemy import Engine, MetaData, Table, func, inspect, make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
-from planner import audit, backup, ideas, org_settings, sessions, users
+from planner import (
+    audit,
+    backup,
+    calendar_feeds,
+    ideas,
+    org_settings,
+    sessions,
+    tracked_links,
+    users,
+)
 from planner.config import REPO_ROOT
 from planner.credentials import new_key
 from planner.db import make_engine
@@ -136,12 +145,14 @@ def _fill(session: Session) -> User:
     session.add(PublishAttempt(post_id=post_id, worker="w1", outcome="failed", error="503"))
     session.add(MetricSnapshot(post_id=post_id, reactions=4, raw={"favourites_count": 4}))
     session.add(WorkerHeartbeat(worker_id="w1", hostname="host", pid=4242, published=3))
+    tracked_links.codes_for(session, post_id, ["https://example.com/grüße"])
     assert admin.id is not None
     session.add(FormSubmission(token="t" * 43, user_id=admin.id, action="idea", object_id=1))
     session.add(
         Notification(user_id=admin.id, kind="post_failed", object_type="post", object_id=post_id)
     )
     session.add(NotificationPreference(user_id=admin.id, kind="post_failed", email=True))
+    calendar_feeds.create_feed(session, actor=admin, name="Alles")
     piece_id = session.exec(select(func.min(Piece.id))).one()
     session.add(EditorDraft(user_id=admin.id, piece_id=piece_id, base_revision=1, body="Entwurf"))
     rule_id = session.exec(select(func.min(PublishingRule.id))).one()

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from planner import channels, pieces, planning, users
+from planner import channels, pieces, planning, tracked_links, users
 from planner.db import make_engine
 from planner.models import Post, PostStatus
 from planner.ui import keys
@@ -160,3 +160,27 @@ def test_a_channel_paused_by_a_rate_limit_is_shown_with_its_end(
     assert not at.exception
     (warning,) = [w.value for w in at.warning if text in w.value]
     assert shown_when(until, lang) in warning
+
+
+@pytest.mark.parametrize(
+    ("username", "heading", "clicks"),
+    [("admin", "Verfolgte Links", "Klicks"), ("ed", "Tracked links", "Clicks")],
+)
+def test_tracked_links_are_listed_with_their_clicks(
+    database: str, username: str, heading: str, clicks: str
+) -> None:
+    post_id = _post_in(database, PostStatus.published)
+    at = open_page(sign_in(username, PASSWORD), "publishing")
+    assert heading not in [s.value for s in at.main.subheader]  # no links yet: no section
+    engine = make_engine(database)
+    with Session(engine) as s:
+        code = tracked_links.codes_for(s, post_id, ["https://example.com/messe"])
+        s.commit()
+        tracked_links.follow(s, code["https://example.com/messe"], count=True)
+    engine.dispose()
+    at.run()
+    assert not at.exception
+    assert heading in [s.value for s in at.main.subheader]
+    table = at.main.dataframe[-1].value
+    assert table[clicks].tolist() == [1]
+    assert table.iloc[0].tolist()[:3] == [post_id, "https://example.com/messe", 1]

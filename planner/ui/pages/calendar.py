@@ -14,7 +14,8 @@ import streamlit as st
 from sqlmodel import Session
 from streamlit_calendar import calendar as full_calendar
 
-from planner import channels, editing, planning, users, workflow
+from planner import audiences, channels, editing, planning, users, workflow
+from planner.calendar_feeds import CalendarFilters
 from planner.errors import (
     AlreadySent,
     EditConflict,
@@ -28,6 +29,7 @@ from planner.planning import CalendarEntry
 from planner.timezones import to_local
 from planner.ui import (
     audience_filter,
+    calendar_subscription,
     charts,
     csv_transfer,
     form_tokens,
@@ -675,6 +677,18 @@ def _interactive(
     st.subheader(t("calendar.fc.as_text"))
 
 
+def _subscription(session: Session, user: User, scope: dict[str, Any]) -> None:
+    """The plan in calendar apps, with the filters chosen above."""
+    names: dict[str, dict[int, str]] = {
+        "channel_id": channels.channel_names(session, actor=user),
+        "department_id": {
+            d.id: d.name for d in users.list_departments(session, actor=user) if d.id is not None
+        },
+        "audience_id": audiences.audience_names(session, actor=user),
+    }
+    calendar_subscription.panel(session, user, CalendarFilters(**scope), names)
+
+
 def render() -> None:
     """Draw the page."""
     t = state.t
@@ -711,6 +725,7 @@ def render() -> None:
         else:
             _list(entries, user, crowded)
         _chart(session, user, first, days, channel_id, department_id)
+        _subscription(session, user, scope)
         slot_texts.free_list(session, user, start=bounds[0], end=bounds[-1], channel_id=channel_id)
         if not can(user, "plan_posts"):
             st.info(t("calendar.read_only"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from planner import channels, org_settings, planning, publishing
+from planner import channels, org_settings, planning, publishing, tracked_links
 from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
 from planner.models import Post, PostStatus, Role, User
 from planner.publishing import views
@@ -20,6 +20,7 @@ _BUTTONS = {
 }
 # The counts of the health line, named as the status summary and the text "pub.counts" name them.
 _COUNTS = ("due", "held", "failed", "needs_check", "missed", "awaiting_manual")
+_LINKS_SHOWN = 100
 
 
 def render() -> None:
@@ -74,6 +75,7 @@ def render() -> None:
         _actions(user, stuck)
 
         attempts = views.latest_attempts(session, actor=user, limit=100)
+        links = tracked_links.list_links(session, actor=user, limit=_LINKS_SHOWN)
     st.subheader(t("pub.ledger"))
     st.dataframe(
         [
@@ -90,6 +92,21 @@ def render() -> None:
         ],
         hide_index=True,
     )
+    if links:
+        st.subheader(t("pub.links"))
+        st.caption(t("pub.links_caption"))
+        st.dataframe(
+            [
+                {
+                    t("col.post"): link.post_id,
+                    t("col.link"): link.url,
+                    t("col.clicks"): link.clicks,
+                    t("col.last_click"): state.when(link.last_click_at, user.timezone),
+                }
+                for link in links
+            ],
+            hide_index=True,
+        )
 
 
 def _take(post_id: int, action: str, version: int) -> None:

@@ -1,7 +1,7 @@
 """listening inbox: mentions, replies and followed feeds to react to
 
-Revision ID: 0018
-Revises: 0014
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-03 09:00:00
 
 - `feeds`: followed RSS/Atom feeds, with the validators (ETag, Last-Modified) of their
@@ -32,8 +32,8 @@ from planner.migrations.columns import (
     timestamp,
 )
 
-revision: str = "0018"
-down_revision: str | None = "0014"
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

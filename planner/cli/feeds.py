@@ -1,0 +1,127 @@
+"""Calendar feeds and tracked links: `calendar-feeds list|create|revoke` and `links list`.
+
+The calendar's filters (`--channel`, `--department`, `--audience`, `--campaign`,
+`--status`) are the same for `calendar-feeds create` and `plan export --format ics`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from sqlmodel import Session
+
+from planner import audiences, calendar_feeds, channels, tracked_links, users
+from planner.calendar_feeds import CalendarFilters
+from planner.cli import common, output
+from planner.cli.common import ACTING, LISTING, Commands, acting, arg, record_id
+from planner.models import PostStatus, User
+
+FEEDS = Commands("calendar-feeds", "the plan as a calendar to subscribe to (iCalendar feeds)")
+LINKS = Commands("links", "tracked links in published posts and their clicks")
+COMMANDS = (FEEDS, LINKS)
+# What a calendar shows, as the dashboard's Calendar page filters it.
+CALENDAR_FILTERS = (
+    arg("--channel", help="only this channel (name or id)"),
+    arg("--department", help="only pieces of this department's ideas"),
+    arg("--audience", help="only pieces for this audience"),
+    arg("--campaign", help="only pieces of this campaign"),
+    arg("--status", type=common.enum_type(PostStatus), help="only posts in this status"),
+)
+
+
+def calendar_filters(session: Session, args: argparse.Namespace) -> CalendarFilters:
+    """The filters named by the calendar options, each name looked up."""
+    return CalendarFilters(
+        channel_id=channels.get_channel(session, args.channel).id if args.channel else None,
+        department_id=(
+            users.get_department(session, args.department).id if args.department else None
+        ),
+        audience_id=audiences.get_audience(session, args.audience).id if args.audience else None,
+        campaign=args.campaign or None,
+        status=args.status,
+    )
+
+
+@FEEDS.command(
+    "list",
+    [ACTING, LISTING],
+    arg("--everyone", action="store_true", help="every user's feeds (admins)"),
+)
+@acting
+def cmd_feeds_list(session: Session, actor: User, args: argparse.Namespace) -> None:
+    """List your calendar feeds (the URL is shown only when a feed is made)."""
+    rows: list[dict[str, Any]] = [
+        {
+            "id": feed.id,
+            "user_id": feed.user_id,
+            "name": feed.name,
+            "filters": feed.filters,
+            "created_at": feed.created_at,
+            "last_fetched_at": feed.last_fetched_at,
+            "revoked_at": feed.revoked_at,
+        }
+        for feed in calendar_feeds.list_feeds(session, actor=actor, everyone=args.everyone)
+    ]
+    output.rows(
+        rows,
+        [
+            *output.columns("id", "name"),
+            ("filters", lambda r: ", ".join(f"{k}={v}" for k, v in r["filters"].items())),
+            ("last fetched", "last_fetched_at"),
+            ("state", lambda r: "revoked" if r["revoked_at"] else "active"),
+        ],
+        as_json=args.json,
+    )
+
+
+@FEEDS.command(
+    "create",
+    [ACTING, LISTING],
+    arg("--name", default="", help="how calendar apps name it"),
+    *CALENDAR_FILTERS,
+)
+@acting
+def cmd_feeds_create(session: Session, actor: User, args: argparse.Namespace) -> str | None:
+    """Make a calendar feed of your plan with the filters given; prints its secret URL once."""
+    made = calendar_feeds.create_feed(
+        session, actor=actor, name=args.name, filters=calendar_filters(session, args)
+    )
+    if args.json:
+        output.emit_json({"id": made.feed.id, "name": made.feed.name, "url": made.url})
+        return None
+    return (
+        f"created calendar feed {made.feed.id} ({made.feed.name!r}); subscribe to this URL "
+        f"(it is shown only now):\n{made.url}"
+    )
+
+
+@FEEDS.command("revoke", [ACTING], arg("feed", type=record_id))
+@acting
+def cmd_feeds_revoke(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """Revoke a calendar feed (yours; admins: anyone's): its URL stops working."""
+    feed = calendar_feeds.revoke_feed(session, actor=actor, feed_id=args.feed)
+    return f"calendar feed {feed.id} revoked"
+
+
+@LINKS.command(
+    "list",
+    [ACTING, LISTING],
+    arg("--post", type=record_id, action="append", help="only this post's links (repeatable)"),
+)
+@acting
+def cmd_links_list(session: Session, actor: User, args: argparse.Namespace) -> None:
+    """List tracked links with the post they are in and their clicks."""
+    rows = [
+        {
+            "post_id": link.post_id,
+            "code": link.code,
+            "url": link.url,
+            "clicks": link.clicks,
+            "last_click_at": link.last_click_at,
+        }
+        for link in tracked_links.list_links(session, actor=actor, post_ids=args.post)
+    ]
+    output.rows(
+        rows, [*output.columns("post_id", "code", "clicks"), ("url", "url")], as_json=args.json
+    )

@@ -1,0 +1,136 @@
+"""The Calendar page's 'In your calendar app' panel: the plan as an .ics download with the
+page's filters, and the user's calendar feeds (make one with the filters, copy its URL
+once, revoke it; admins see and revoke everyone's)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import streamlit as st
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from planner import calendar_feeds, users
+from planner.calendar_feeds import CalendarFilters
+from planner.errors import NotFound, PermissionDenied, ValidationFailed
+from planner.models import CalendarFeed, User
+from planner.permissions import can
+from planner.ui import keys, moves, state
+
+
+def ics_file(engine: Engine, user_id: int, filters: CalendarFilters) -> bytes:
+    """The calendar as an .ics file, made only when the button is clicked."""
+    with Session(engine) as session:
+        user = session.get(User, user_id)
+        if user is None or user.disabled:
+            return b""
+        return calendar_feeds.export_ics(session, actor=user, filters=filters)
+
+
+def _full_url(url: str) -> str:
+    """A feed's URL as people copy it: with this dashboard's address when no public
+    address is configured."""
+    if not url.startswith("/"):
+        return url
+    try:
+        page = urlsplit(st.context.url or "")
+    except (AttributeError, ValueError):
+        return url
+    return f"{page.scheme}://{page.netloc}{url}" if page.scheme and page.netloc else url
+
+
+def _filters_text(feed: CalendarFeed, names: dict[str, dict[int, str]]) -> str:
+    t = state.t
+    parts = []
+    for key, value in feed.filters.items():
+        shown = names.get(key, {}).get(value, value) if isinstance(value, int) else value
+        if key == "status":
+            shown = t(f"status.{value}")
+        parts.append(f"{t('calendar.feeds.filter.' + key)}: {shown}")
+    return ", ".join(parts) or t("calendar.feeds.no_filter")
+
+
+def _create(session: Session, user: User, filters: CalendarFilters) -> None:
+    name = str(st.session_state.get(keys.CAL_FEED_NAME) or "")
+    try:
+        made = calendar_feeds.create_feed(session, actor=user, name=name, filters=filters)
+    except ValidationFailed as err:
+        for message in err.fields.values():
+            st.error(moves.message(message))
+        return
+    st.session_state[keys.CAL_FEED_NEW_URL] = made.url
+    st.rerun()
+
+
+def _revoke(session: Session, user: User, feed_id: int) -> None:
+    try:
+        calendar_feeds.revoke_feed(session, actor=user, feed_id=feed_id)
+    except (NotFound, PermissionDenied):
+        st.error(state.t("calendar.feeds.gone"))
+        return
+    st.session_state[keys.CAL_FEED_DONE] = state.t("calendar.feeds.revoked")
+    st.rerun()
+
+
+def _feed_list(session: Session, user: User, names: dict[str, dict[int, str]]) -> None:
+    t = state.t
+    everyone = can(user, "manage_users")
+    found = calendar_feeds.list_feeds(session, actor=user, everyone=everyone)
+    if not found:
+        st.info(t("calendar.feeds.none"))
+        return
+    owners = {u.id: u.username for u in users.list_users(session, actor=user)} if everyone else {}
+    for feed in found:
+        line = t(
+            "calendar.feeds.line",
+            id=feed.id,
+            name=feed.name,
+            filters=_filters_text(feed, names),
+            created=state.when(feed.created_at, user.timezone),
+            fetched=(
+                state.when(feed.last_fetched_at, user.timezone)
+                if feed.last_fetched_at
+                else t("calendar.feeds.never")
+            ),
+        )
+        if everyone:
+            line += " · " + t("calendar.feeds.owner", owner=owners.get(feed.user_id, "?"))
+        left, right = st.columns([4, 1])
+        left.text(line)
+        if feed.revoked_at is not None:
+            right.text(t("calendar.feeds.is_revoked"))
+        elif right.button(t("calendar.feeds.revoke"), key=f"{keys.CAL_FEED_REVOKE}{feed.id}"):
+            assert feed.id is not None
+            _revoke(session, user, feed.id)
+
+
+def panel(
+    session: Session, user: User, filters: CalendarFilters, names: dict[str, dict[int, str]]
+) -> None:
+    """The panel, for the page's current `filters` (`names`: the filters' ids by name)."""
+    t = state.t
+    assert user.id is not None
+    user_id = user.id
+    engine = state.engine()
+    new_url = st.session_state.pop(keys.CAL_FEED_NEW_URL, None)
+    done = st.session_state.get(keys.CAL_FEED_DONE)
+    with st.expander(t("calendar.feeds.heading"), expanded=bool(new_url or done)):
+        state.show_done(keys.CAL_FEED_DONE)
+        st.download_button(
+            t("calendar.feeds.download"),
+            data=lambda: ics_file(engine, user_id, filters),
+            file_name="redaktionsplan.ics",
+            mime="text/calendar",
+            on_click="ignore",
+            key=keys.CAL_ICS_DOWNLOAD,
+        )
+        st.caption(t("calendar.feeds.explain"))
+        if new_url:
+            st.success(t("calendar.feeds.created"))
+            st.code(_full_url(new_url), language=None)
+            st.caption(t("calendar.feeds.how_to"))
+        st.text_input(t("calendar.feeds.name"), key=keys.CAL_FEED_NAME, max_chars=80)
+        if st.button(t("calendar.feeds.create"), key=keys.CAL_FEED_CREATE):
+            _create(session, user, filters)
+        st.markdown(f"**{t('calendar.feeds.yours')}**")
+        _feed_list(session, user, names)
