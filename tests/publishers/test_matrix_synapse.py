@@ -266,4 +266,5 @@ def test_check_connection_and_metrics_against_the_server(homeserver: Homeserver)
         headers={"Authorization": f"Bearer {homeserver.token}"},
         timeout=10,
     ).raise_for_status()
-    assert adapter.fetch_metrics(receipt) == {"reactions": 1, "thread_replies": 0}
+    metrics = adapter.fetch_metrics(receipt)
+    assert (metrics.reactions, metrics.replies) == (1, 0)
