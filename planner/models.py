@@ -598,9 +598,7 @@ class MetricCollection(SQLModel, table=True):
 
     __tablename__ = "metric_collections"
     # The claim takes due collections in (next_due_at, post_id) order.
-    __table_args__ = (
-        Index("ix_metric_collections_next_due_at_post_id", "next_due_at", "post_id"),
-    )
+    __table_args__ = (Index("ix_metric_collections_next_due_at_post_id", "next_due_at", "post_id"),)
 
     post_id: int = Field(foreign_key="posts.id", primary_key=True)
     channel_id: int = Field(foreign_key="channels.id", index=True)

@@ -198,9 +198,7 @@ def _insert_ignoring_existing(dialect: str) -> Any:
         stmt: Any = postgresql.insert(COLLECTIONS)
     else:
         stmt = sqlite.insert(COLLECTIONS)
-    return stmt.on_conflict_do_nothing(index_elements=["post_id"]).returning(
-        COLLECTIONS.c.post_id
-    )
+    return stmt.on_conflict_do_nothing(index_elements=["post_id"]).returning(COLLECTIONS.c.post_id)
 
 
 # --- the claim --------------------------------------------------------------------------
