@@ -30,6 +30,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "view_approvals_report": frozenset({Role.admin}),
     "manage_rules": frozenset({Role.admin}),
     "override_rules": frozenset({Role.approver, Role.admin}),
+    "collect_metrics": frozenset({Role.admin}),
 }
 
 _ACTION_TEXT = {
@@ -53,6 +54,7 @@ _ACTION_TEXT = {
     "view_approvals_report": "see the approvals report for audits",
     "manage_rules": "manage publishing rules",
     "override_rules": "override publishing rules",
+    "collect_metrics": "collect the figures of published posts now",
 }
 
 

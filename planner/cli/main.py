@@ -15,6 +15,7 @@ from planner.cli import (
     backup,
     channels,
     ideas,
+    metrics,
     notifications,
     pieces,
     plan,
@@ -42,6 +43,7 @@ MODULES = (
     channels,
     audiences,
     posts,
+    metrics,
     rules,
     notifications,
 )
