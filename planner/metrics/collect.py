@@ -431,10 +431,123 @@ def record_fetches(
     result: CollectResult,
 ) -> None:
     """Record a group of finished fetches in one transaction: snapshots, the queue, the
-    ledger, pauses. A collection no longer held by this worker records no snapshot."""
+    ledger, pauses. A collection no longer held by this worker records no snapshot.
+
+    A few statements per group, each run for all its rows (executemany). The ledger is
+    written first: on SQLite that takes the write lock, so the collections found held
+    below stay held until the commit; on PostgreSQL they are locked (FOR UPDATE).
+    """
+    if not fetched:
+        return
+    verdicts = [_verdict(item, now, offsets, settings) for item in fetched]
     with engine.begin() as conn:
-        for item in fetched:
-            _record_one(conn, item, worker_id, now, offsets, settings, result)
+        conn.execute(
+            _FINISH_FETCH,
+            [
+                {
+                    "b_id": item.fetch_id,
+                    "b_finished": now,
+                    "b_outcome": verdict.outcome,
+                    "b_status": verdict.http_status,
+                    "b_error": verdict.error,
+                    "b_duration": item.duration_ms,
+                }
+                for item, verdict in zip(fetched, verdicts, strict=True)
+            ],
+        )
+        held = {
+            int(post_id)
+            for post_id in conn.execute(
+                sa.select(COLLECTIONS.c.post_id)
+                .where(
+                    COLLECTIONS.c.post_id.in_([item.post_id for item in fetched]),
+                    COLLECTIONS.c.claimed_by == worker_id,
+                )
+                .with_for_update()
+            ).scalars()
+        }
+        lost = [item for item in fetched if item.post_id not in held]
+        if lost:
+            conn.execute(
+                update(FETCHES)
+                .where(FETCHES.c.id.in_([item.fetch_id for item in lost]))
+                .values(outcome="lost_lease")
+            )
+            result.lost += len(lost)
+        kept = [(i, v) for i, v in zip(fetched, verdicts, strict=True) if i.post_id in held]
+        released = [{"b_post": i.post_id, "b_until": v.next_due_at} for i, v in kept if i.withheld]
+        if released:
+            conn.execute(_RELEASE, released)
+        moved = [
+            {
+                "b_post": item.post_id,
+                "b_round": v.round,
+                "b_next": v.next_due_at,
+                "b_state": v.state,
+                "b_attempts": v.attempts,
+                "b_error": v.last_error,
+                "b_collected": now if item.metrics is not None else None,
+            }
+            for item, v in kept
+            if not item.withheld
+        ]
+        if moved:
+            conn.execute(_MOVE, moved)
+        snapshots = [
+            {
+                "post_id": item.post_id,
+                "collected_at": now,
+                "impressions": item.metrics.impressions,
+                "reactions": item.metrics.reactions,
+                "reposts": item.metrics.reposts,
+                "replies": item.metrics.replies,
+                "link_clicks": item.metrics.link_clicks,
+                "raw": dict(item.metrics.raw),
+            }
+            for item, _ in kept
+            if item.metrics is not None and not item.withheld
+        ]
+        if snapshots:
+            conn.execute(insert(SNAPSHOTS), snapshots)
+        for item, verdict in kept:
+            if verdict.pause_until is not None:
+                _pause(conn, item.channel_id, verdict.pause_until, verdict.error or "")
+    for item, verdict in kept:
+        verdict.count(item, result)
+
+
+@dataclass
+class _Verdict:
+    """What one fetch's answer means for its collection and its ledger row."""
+
+    outcome: str
+    round: int
+    next_due_at: datetime | None
+    state: str = ACTIVE
+    attempts: int = 0
+    last_error: str | None = None
+    http_status: int | None = None
+    error: str | None = None
+    pause_until: datetime | None = None
+    tally: str = ""  # which count of CollectResult it adds to
+
+    def count(self, item: Fetch, result: CollectResult) -> None:
+        """Add this verdict to the sweep's result."""
+        if self.tally == "collected":
+            result.collected.append(item.post_id)
+        elif self.tally == "withheld":
+            result.withheld += 1
+        elif self.tally == "retried":
+            result.retried += 1
+        elif self.tally == "ended":
+            result.ended += 1
+        else:
+            result.skipped += 1
+        if self.pause_until is not None:
+            current = result.paused.get(item.channel_id, self.pause_until)
+            result.paused[item.channel_id] = max(current, self.pause_until)
+        if item.error is not None:
+            result.errors.append((item.post_id, f"{self.outcome}: {item.error.message}"))
 
 
 def _gone(error: DeliveryError) -> bool:
@@ -443,105 +556,120 @@ def _gone(error: DeliveryError) -> bool:
     )
 
 
-def _record_one(
-    conn: Connection,
-    item: Fetch,
-    worker_id: str,
-    now: datetime,
-    offsets: Sequence[timedelta],
-    settings: MetricsSettings,
-    result: CollectResult,
-) -> None:
-    held = (COLLECTIONS.c.post_id == item.post_id) & (COLLECTIONS.c.claimed_by == worker_id)
-    released: dict[str, Any] = {"claimed_by": None, "lease_until": None}
+def _verdict(
+    item: Fetch, now: datetime, offsets: Sequence[timedelta], settings: MetricsSettings
+) -> _Verdict:
+    """How a fetch's answer moves its collection: the next round, a retry, a pause, the end."""
     error = item.error
-    outcome, changes = "ok", dict(released)
     if item.withheld:
-        outcome = "withheld"
-        if item.paused_until is not None:
-            changes["next_due_at"] = item.paused_until
-    elif error is None:
-        assert item.metrics is not None
-        changes |= _advance(item, now, offsets) | {
-            "attempts": 0,
-            "last_error": None,
-            "collected_at": now,
-        }
-    elif isinstance(error, RateLimited):
-        outcome = error.outcome
+        return _Verdict(
+            "withheld", item.round, item.paused_until, error=item.withheld, tally="withheld"
+        )
+    if error is None:
+        round_, due, state = _advance(item, now, offsets)
+        return _Verdict("ok", round_, due, state, http_status=200, tally="collected")
+    message = error.message[:2000]
+    if isinstance(error, RateLimited):
         until = now + timedelta(seconds=error.retry_after)
-        _pause(conn, item.channel_id, until, error.message)
-        result.paused[item.channel_id] = max(until, result.paused.get(item.channel_id, until))
-        changes |= {"next_due_at": until, "last_error": error.message[:2000]}
-    elif _gone(error):
-        outcome = PostGone.outcome
-        changes |= {"state": GONE, "next_due_at": None, "last_error": error.message[:2000]}
-    elif error.retryable and item.attempts + 1 < settings.max_attempts:
-        outcome = error.outcome
+        return _Verdict(
+            error.outcome,
+            item.round,
+            until,
+            attempts=item.attempts,
+            pause_until=until,
+            tally="retried",
+            http_status=error.http_status,
+            error=message,
+            last_error=message,
+        )
+    if _gone(error):
+        return _Verdict(
+            PostGone.outcome,
+            item.round,
+            None,
+            GONE,
+            tally="ended",
+            http_status=error.http_status,
+            error=message,
+            last_error=message,
+        )
+    if error.retryable and item.attempts + 1 < settings.max_attempts:
         wait = backoff(settings, item.attempts + 1)
-        changes |= {
-            "attempts": item.attempts + 1,
-            "next_due_at": now + timedelta(seconds=wait),
-            "last_error": error.message[:2000],
-        }
-    else:
-        # Permanent, refused credentials, or too many failures: this round is skipped.
-        outcome = error.outcome
-        changes |= _advance(item, now, offsets) | {
-            "attempts": 0,
-            "last_error": error.message[:2000],
-        }
-    stored = conn.execute(update(COLLECTIONS).where(held).values(**changes)).rowcount
-    conn.execute(
-        update(FETCHES)
-        .where(FETCHES.c.id == item.fetch_id)
-        .values(
-            finished_at=now,
-            outcome=outcome if stored else "lost_lease",
-            http_status=error.http_status if error is not None else 200 if item.metrics else None,
-            error=(item.withheld or (error.message if error is not None else None)),
-            duration_ms=item.duration_ms,
+        return _Verdict(
+            error.outcome,
+            item.round,
+            now + timedelta(seconds=wait),
+            attempts=item.attempts + 1,
+            tally="retried",
+            http_status=error.http_status,
+            error=message,
+            last_error=message,
         )
+    # Permanent, refused credentials, or too many failures: this round is skipped.
+    round_, due, state = _advance(item, now, offsets)
+    return _Verdict(
+        error.outcome,
+        round_,
+        due,
+        state,
+        tally="skipped",
+        http_status=error.http_status,
+        error=message,
+        last_error=message,
     )
-    if not stored:
-        result.lost += 1
-        return
-    if item.withheld:
-        result.withheld += 1
-    elif error is None:
-        assert item.metrics is not None
-        metrics = item.metrics
-        conn.execute(
-            insert(SNAPSHOTS).values(
-                post_id=item.post_id,
-                collected_at=now,
-                impressions=metrics.impressions,
-                reactions=metrics.reactions,
-                reposts=metrics.reposts,
-                replies=metrics.replies,
-                link_clicks=metrics.link_clicks,
-                raw=dict(metrics.raw),
-            )
-        )
-        result.collected.append(item.post_id)
-    elif isinstance(error, RateLimited):
-        result.retried += 1
-    elif outcome == PostGone.outcome:
-        result.ended += 1
-    elif changes.get("attempts"):
-        result.retried += 1
-    else:
-        result.skipped += 1
-    if error is not None:
-        result.errors.append((item.post_id, f"{outcome}: {error.message}"))
 
 
-def _advance(item: Fetch, now: datetime, offsets: Sequence[timedelta]) -> dict[str, Any]:
-    """The queue's change once round `item.round` is over: the next round, or done."""
+_FINISH_FETCH = (
+    update(FETCHES)
+    .where(FETCHES.c.id == bindparam("b_id"))
+    .values(
+        finished_at=bindparam("b_finished", type_=UTCDateTime()),
+        outcome=bindparam("b_outcome"),
+        http_status=bindparam("b_status"),
+        error=bindparam("b_error"),
+        duration_ms=bindparam("b_duration"),
+    )
+)
+# A collection given back untouched (the worker stopped, the channel is paused); with a
+# pause, due again when it ends. Only rows found held by this worker are passed.
+_RELEASE = (
+    update(COLLECTIONS)
+    .where(COLLECTIONS.c.post_id == bindparam("b_post"))
+    .values(
+        claimed_by=None,
+        lease_until=None,
+        next_due_at=sa.func.coalesce(
+            bindparam("b_until", type_=UTCDateTime()), COLLECTIONS.c.next_due_at
+        ),
+    )
+)
+_MOVE = (
+    update(COLLECTIONS)
+    .where(COLLECTIONS.c.post_id == bindparam("b_post"))
+    .values(
+        claimed_by=None,
+        lease_until=None,
+        round=bindparam("b_round"),
+        next_due_at=bindparam("b_next", type_=UTCDateTime()),
+        state=bindparam("b_state"),
+        attempts=bindparam("b_attempts"),
+        last_error=bindparam("b_error"),
+        collected_at=sa.func.coalesce(
+            bindparam("b_collected", type_=UTCDateTime()), COLLECTIONS.c.collected_at
+        ),
+    )
+)
+
+
+def _advance(
+    item: Fetch, now: datetime, offsets: Sequence[timedelta]
+) -> tuple[int, datetime | None, str]:
+    """Where the collection goes once round `item.round` is over: the next round and when
+    it is due, or done."""
     following = next_round(offsets, item.published_at, item.round, now)
     if following is None:
-        return {"state": DONE, "next_due_at": None, "round": len(offsets)}
-    return {"round": following[0], "next_due_at": following[1]}
+        return len(offsets), None, DONE
+    return following[0], following[1], ACTIVE
 
 
 def _pause(conn: Connection, channel_id: int, until: datetime, reason: str) -> None:
