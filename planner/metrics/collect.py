@@ -716,6 +716,8 @@ class Collector:
         is due, the sweep's bound is reached or the collector stops. Nothing when the
         organisation switched collection off."""
         result = CollectResult()
+        if self.gate.stopping.is_set():
+            return result
         with self._sweeping:
             with Session(self.engine) as session:
                 if not org_settings.collects_metrics(session):
