@@ -464,3 +464,23 @@ def test_a_disabled_channel_is_not_asked(
         s.commit()
     assert _collector(engine, collectors).sweep(now=lambda: T0 + timedelta(hours=2)).claimed == 0
     assert httpserver.log == []
+
+
+def test_a_channel_publishing_found_rate_limited_is_left_to_publishing(
+    engine: Engine, private_network: World, httpserver: HTTPServer, collectors: list[Collector]
+) -> None:
+    channel = _mastodon(private_network, httpserver)
+    (post_id,) = _published(private_network, channel)
+    _status(httpserver, "1000")
+    now = T0 + timedelta(hours=2)
+    with Session(engine) as s:
+        s.exec(
+            update(Channel)
+            .where(col(Channel.id) == channel.id)
+            .values(paused_until=now + timedelta(minutes=10))
+        )
+        s.commit()
+    collector = _collector(engine, collectors)
+    assert collector.sweep(now=lambda: now).claimed == 0
+    assert httpserver.log == []
+    assert collector.sweep(now=lambda: now + timedelta(minutes=11)).collected == [post_id]
