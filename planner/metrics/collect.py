@@ -71,6 +71,11 @@ AdapterFactory = Callable[[Channel], Publisher]
 ACTIVE, DONE, UNSUPPORTED, GONE, NO_RECEIPT = "active", "done", "unsupported", "gone", "no_receipt"
 # How many published posts one enrolment reads at a time.
 ENROL_BATCH = 2000
+# Errors that mean the database is away (restart, failover, network), not a bug.
+DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError)
+# Tries to record a batch while the database is away, and the longest pause between two.
+RECORD_TRIES = 8
+RETRY_CAP = 10.0
 
 
 @dataclass(frozen=True)
@@ -757,6 +762,24 @@ class Collector:
                         [at] * len(batch),
                     )
                 )
+                if not self._record(done, now, offsets, result):
+                    break
+                if all(item.withheld for item in done):
+                    break  # nothing may be asked now; the next sweep tries again
+        return result
+
+    def _record(
+        self,
+        done: list[Fetch],
+        now: Callable[[], datetime],
+        offsets: Sequence[timedelta],
+        result: CollectResult,
+    ) -> bool:
+        """Record a batch; while the database does not answer (restart, failover), keep
+        the results and try again with growing pauses. False when it gave up: the leases
+        run out and those rounds are read again by the next sweep."""
+        for tries in range(1, RECORD_TRIES + 1):
+            try:
                 record_fetches(
                     self.engine,
                     done,
@@ -766,9 +789,23 @@ class Collector:
                     settings=self.settings,
                     result=result,
                 )
-                if all(item.withheld for item in done):
-                    break  # nothing may be asked now; the next sweep tries again
-        return result
+                return True
+            except DATABASE_DOWN as err:
+                if tries == RECORD_TRIES:
+                    log.error(
+                        "gave up recording %d metrics result(s) (%s): their leases run out "
+                        "and the rounds are read again",
+                        len(done),
+                        type(err).__name__,
+                    )
+                    return False
+                log.warning(
+                    "could not record %d metrics result(s) (%s); keeping them and trying again",
+                    len(done),
+                    type(err).__name__,
+                )
+                time.sleep(min(RETRY_CAP, 0.2 * 2 ** (tries - 1)))
+        return False
 
     def stop(self) -> None:
         """Stop claiming; requests not started yet are released (safe from a signal)."""

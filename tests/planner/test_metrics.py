@@ -7,6 +7,7 @@ into the sweeps: nothing sleeps.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -15,10 +16,12 @@ from secrets import token_hex
 
 import pytest
 from pytest_httpserver import HTTPServer
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, text, update
 from sqlmodel import Session, col, select
+from werkzeug import Request, Response
 
 from planner import channels, org_settings, pieces
+from planner.db import make_engine
 from planner.errors import ValidationFailed
 from planner.metrics.collect import (
     Collector,
@@ -484,3 +487,53 @@ def test_a_channel_publishing_found_rate_limited_is_left_to_publishing(
     assert collector.sweep(now=lambda: now).claimed == 0
     assert httpserver.log == []
     assert collector.sweep(now=lambda: now + timedelta(minutes=11)).collected == [post_id]
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_results_read_while_the_database_went_away_are_recorded_once_it_answers(
+    engine: Engine,
+    private_network: World,
+    httpserver: HTTPServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ids = _published(private_network, _mastodon(private_network, httpserver), count=3)
+    # The collector's own engine, named, so only its connections are terminated; without a
+    # ping on checkout, so a terminated connection fails when it is next used.
+    name = f"planner-metrics-fault-{id(engine)}"
+    with engine.connect() as conn:
+        path = conn.execute(text("SHOW search_path")).scalar_one()
+    own = make_engine(
+        engine.url.render_as_string(hide_password=False),
+        pool_pre_ping=False,
+        connect_args={"application_name": name, "options": f"-csearch_path={path}"},
+    )
+    terminated: list[bool] = []
+
+    def answer(request: Request) -> Response:
+        if request.path.endswith("/1002"):  # the batch's last request: the database restarts
+            with engine.connect() as conn:
+                terminated.extend(
+                    conn.execute(
+                        text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE application_name = :name"
+                        ),
+                        {"name": name},
+                    ).scalars()
+                )
+        return Response('{"favourites_count": 4}', content_type="application/json")
+
+    for i in range(3):
+        httpserver.expect_request(f"/api/v1/statuses/{1000 + i}").respond_with_handler(answer)
+    collector = Collector(own, worker_id="w1", settings=ONE_THREAD)
+    try:
+        with caplog.at_level(logging.WARNING):
+            result = collector.sweep(now=lambda: T0 + timedelta(hours=1))
+    finally:
+        collector.close()
+        own.dispose()
+    assert any(terminated)
+    assert "could not record 3 metrics result(s)" in caplog.text
+    assert sorted(result.collected) == sorted(ids)
+    assert Counter(s.post_id for s in _snapshots(engine)) == Counter(ids)
+    assert len(httpserver.log) == 3  # nothing was asked twice
