@@ -731,3 +731,61 @@ class TrackedLink(SQLModel, table=True):
     clicks: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = _created()
     last_click_at: datetime | None = _ts()
+
+
+class MetricCollection(SQLModel, table=True):
+    """Where the collection of one published post's figures stands: its next round, and
+    the worker holding it (a lease, as for publishing).
+
+    Rounds are the organisation's `metrics_schedule` (1 h, 24 h, 7 days, ... after
+    publishing); `round` is the index of the next one. `next_due_at` is None once the
+    collection ended, and `state` says why.
+    """
+
+    __tablename__ = "metric_collections"
+    # The claim takes due collections in (next_due_at, post_id) order.
+    __table_args__ = (Index("ix_metric_collections_next_due_at_post_id", "next_due_at", "post_id"),)
+
+    post_id: int = Field(foreign_key="posts.id", primary_key=True)
+    channel_id: int = Field(foreign_key="channels.id", index=True)
+    published_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    round: int = Field(default=0)
+    next_due_at: datetime | None = _ts()
+    # active, done (every round taken), unsupported (the channel reports no figures),
+    # gone (deleted on the channel), no_receipt (nothing to ask the channel about).
+    state: str = Field(default="active", max_length=16)
+    claimed_by: str | None = Field(default=None, max_length=120)
+    lease_until: datetime | None = _ts()
+    # Failed tries of the current round (transient errors), for the backoff.
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    collected_at: datetime | None = _ts()
+    created_at: datetime = _created()
+
+
+class MetricFetch(SQLModel, table=True):
+    """The metrics ledger: one row per request for a post's figures, written before it."""
+
+    __tablename__ = "metric_fetches"
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="posts.id", index=True)
+    round: int
+    worker: str = Field(max_length=120)
+    started_at: datetime = _created()
+    finished_at: datetime | None = _ts()
+    outcome: str | None = Field(default=None, max_length=24)
+    http_status: int | None = None
+    error: str | None = Field(default=None, sa_type=Text)
+    duration_ms: int | None = None
+
+
+class MetricPause(SQLModel, table=True):
+    """A channel's rate limit on reading figures: no metrics request before `paused_until`,
+    for every worker. Publishing keeps its own pause (`Channel.paused_until`)."""
+
+    __tablename__ = "metric_pauses"
+
+    channel_id: int = Field(foreign_key="channels.id", primary_key=True)
+    paused_until: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    reason: str | None = Field(default=None, sa_type=Text)

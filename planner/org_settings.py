@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from planner import audit
 from planner.config import load_settings
 from planner.errors import Message, NotFound, ValidationFailed
+from planner.metrics.schedule import DEFAULT_SCHEDULE, clean_schedule, parse_schedule
 from planner.models import Setting, User, utcnow
 from planner.permissions import require
 from planner.schemas import check_text, checked_language
@@ -174,6 +175,17 @@ SPECS: dict[str, SettingSpec] = {
         _working_days,
         "working days within which a piece in review should be approved or sent back",
     ),
+    "metrics_collection": SettingSpec(
+        lambda: "on",
+        _switch,
+        "off: the scheduler reads no figures of published posts (metrics)",
+    ),
+    "metrics_schedule": SettingSpec(
+        lambda: DEFAULT_SCHEDULE,
+        clean_schedule,
+        "when a published post's figures are read, after publishing: times such as 1h, 24h, "
+        "7d, 2w in increasing order, separated by commas",
+    ),
     "holiday_land": SettingSpec(
         lambda: "",
         check_land,
@@ -271,6 +283,16 @@ def all_settings(session: Session, *, actor: User) -> dict[str, str]:
 def is_frozen(session: Session) -> bool:
     """Whether the crisis freeze holds all publishing."""
     return get_setting(session, "publishing_frozen") == "on"
+
+
+def metrics_schedule(session: Session) -> tuple[timedelta, ...]:
+    """When published posts' figures are read, after publishing (the admins' schedule)."""
+    return parse_schedule(get_setting(session, "metrics_schedule"))
+
+
+def collects_metrics(session: Session) -> bool:
+    """Whether the scheduler reads the figures of published posts."""
+    return get_setting(session, "metrics_collection") == "on"
 
 
 def allows_private_network(session: Session) -> bool:

@@ -34,6 +34,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "handle_inbox": _EDITORIAL,
     "approve_replies": frozenset({Role.approver, Role.admin}),
     "manage_feeds": _EDITORIAL,
+    "collect_metrics": frozenset({Role.admin}),
 }
 
 _ACTION_TEXT = {
@@ -61,6 +62,7 @@ _ACTION_TEXT = {
     "handle_inbox": "assign or dismiss inbox items",
     "approve_replies": "approve replies from the listening inbox",
     "manage_feeds": "manage followed feeds",
+    "collect_metrics": "collect the figures of published posts now",
 }
 
 

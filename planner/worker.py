@@ -1,4 +1,5 @@
-"""The scheduler's metronome: one APScheduler interval job that sweeps the posts table.
+"""The scheduler's metronome: APScheduler interval jobs that sweep the posts table and,
+beside it, the metrics queue (`planner.metrics`).
 
 `python -m planner worker` runs it in the foreground (BlockingScheduler); the dashboard
 runs one BackgroundScheduler per server process. APScheduler holds no job per post and
@@ -26,6 +27,7 @@ from sqlmodel import Session
 
 from planner import inbox, mail, org_settings, planning, publishing
 from planner.channels import build_adapter
+from planner.metrics.collect import Collector, MetricsSettings
 from planner.models import PostStatus, utcnow
 from planner.publishing import AdapterFactory, EngineSettings, Outcome
 from planner.publishing.deliver import Gate
@@ -34,6 +36,8 @@ log = logging.getLogger("planner.worker")
 JOB_ID = "planner-publish-due"
 # The listening job: reads mentions and followed feeds into the inbox.
 LISTEN_JOB_ID = "planner-listen"
+# The metrics collection's own job: it never delays a publishing sweep.
+METRICS_JOB_ID = "planner-collect-metrics"
 # Finished deliveries wait at most this long (seconds) to be recorded with others.
 RECORD_WITHIN = 0.1
 # How often (seconds) a long sweep marks the pieces whose posts are all out as published.
@@ -87,6 +91,7 @@ class Worker:
         embedded: bool = False,
         adapter_factory: AdapterFactory = build_adapter,
         mail_settings: mail.MailSettings | None = None,
+        metrics_settings: MetricsSettings | None = None,
     ) -> None:
         self.engine = engine
         # Notification e-mail goes out after the posts of each sweep (none without SMTP).
@@ -107,6 +112,13 @@ class Worker:
         self._sweeping = threading.Lock()
         self.gate = Gate(engine, self.worker_id, max_age=GATE_MAX_AGE)
         self._scheduler: BlockingScheduler | BackgroundScheduler | None = None
+        # Reads published posts' figures in a pool of its own (see planner.metrics).
+        self.metrics = Collector(
+            engine,
+            worker_id=self.worker_id,
+            settings=metrics_settings,
+            adapter_factory=adapter_factory,
+        )
         self._renewer = threading.Thread(
             target=self._renew_loop, name="planner-lease-renewer", daemon=True
         )
@@ -460,6 +472,23 @@ class Worker:
         if job is not None and job.trigger.interval != timedelta(minutes=minutes):
             scheduler.reschedule_job(LISTEN_JOB_ID, trigger="interval", minutes=minutes)  # type: ignore[union-attr]
 
+    def _metrics_job(self) -> None:
+        if self._stop.is_set():
+            return
+        try:
+            result = self.metrics.sweep()
+        except Exception:
+            log.exception("metrics sweep failed; the next one runs on schedule")
+            return
+        if result.claimed:
+            log.info(
+                "metrics: %d read, %d to retry, %d rounds skipped, %d ended",
+                len(result.collected),
+                result.retried,
+                result.skipped,
+                result.ended,
+            )
+
     def _add_job(self, scheduler: BlockingScheduler | BackgroundScheduler) -> None:
         scheduler.add_job(
             self._job,
@@ -483,12 +512,25 @@ class Worker:
             coalesce=True,
             next_run_time=utcnow(),
         )
+        scheduler.add_job(
+            self._metrics_job,
+            "interval",
+            seconds=self.metrics.settings.poll_seconds,
+            id=METRICS_JOB_ID,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            # After the first publishing sweep has started: publishing comes first.
+            next_run_time=utcnow() + timedelta(seconds=self.settings.poll_seconds),
+        )
 
     def run_forever(self) -> None:
         """Sweep every poll interval until SIGTERM or SIGINT, then drain and return.
 
-        Both signals stop claiming, let the requests in flight finish (each bounded by its
-        adapter's timeout), record them, release the posts not yet sent and return, so
+        Both signals stop claiming (posts and metrics), let the requests in flight finish
+        (each bounded by its adapter's timeout), record them, release the posts and
+        metrics collections not yet asked for and return, so
         `systemctl stop`, `docker stop` and a rolling deploy leave nothing `publishing`.
         """
         scheduler = BlockingScheduler(timezone=UTC)
@@ -521,6 +563,7 @@ class Worker:
         """Stop claiming and release the posts not yet sent; safe from a signal handler."""
         self._stop.set()
         self.gate.stopping.set()
+        self.metrics.stop()
         scheduler = self._scheduler
         if scheduler is not None and scheduler.running:
             # The running sweep drains by itself; close() waits for it.
@@ -532,6 +575,7 @@ class Worker:
         self.stop()
         with self._sweeping:  # the sweep in progress, if any, has drained
             pass
+        self.metrics.close()  # what it read is recorded; what it did not ask is released
         self._claimer.shutdown(wait=True)
         self._pool.shutdown(wait=True)
         self._renewer.join(timeout=self.settings.drain_seconds)

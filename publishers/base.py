@@ -17,7 +17,8 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import urlsplit
@@ -192,6 +193,24 @@ class Receipt:
 
 
 @dataclass(frozen=True)
+class Metrics:
+    """A published post's interaction figures as its channel reports them at one instant.
+
+    The planner's normalised schema: impressions (or views), reactions (likes,
+    favourites, reactions), reposts (reblogs, shares, quotes), replies (comments) and
+    link clicks. A figure the network does not give is None, not 0. `raw` is the
+    channel's answer as it came, for figures the schema does not name.
+    """
+
+    impressions: int | None = None
+    reactions: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+    link_clicks: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Problem:
     """Something an editor must fix before a post can go out on this channel.
 
@@ -309,6 +328,12 @@ class PermanentError(DeliveryError):
     outcome = "permanent"
 
 
+class PostGone(PermanentError):
+    """The post is no longer on the channel (deleted there): nothing is left to count."""
+
+    outcome = "gone"
+
+
 class AuthError(DeliveryError):
     """The credentials were refused or expired: the channel needs reconnecting."""
 
@@ -342,6 +367,8 @@ class Publisher:
     titled_as: ClassVar[str] = ""
     # Whether `lookup` can tell if a post is on the channel.
     can_look_up: ClassVar[bool] = False
+    # Whether `fetch_metrics` can read a published post's figures from the channel.
+    reports_metrics: ClassVar[bool] = False
     # A bool setting with which an admin declares that the receiver drops repeats. The
     # planner keeps that declaration on the channel; the adapter never reads it.
     deduplication_setting: ClassVar[str | None] = None
@@ -649,9 +676,13 @@ class Publisher:
         where the network can avoid it."""
         raise PermanentError(f"{self.display_name} cannot reply")
 
-    def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
-        """Engagement counts for a published post, where the channel offers them."""
-        return {}
+    def fetch_metrics(self, receipt: Receipt) -> Metrics:
+        """The figures of the post published with `receipt`, as the channel reports them now.
+
+        A typed DeliveryError when they cannot be read: PostGone when the post was deleted
+        on the channel, PermanentError without a request unless `reports_metrics`.
+        """
+        raise PermanentError(f"{self.display_name} reports no figures of a post")
 
     def check_connection(self) -> str:
         """Check that the channel answers and accepts the credentials; a short description."""
@@ -663,16 +694,31 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def counts(answer: object, names: Mapping[str, str]) -> dict[str, int]:
-    """Metrics from a channel's answer: each name whose `names` key holds a whole number."""
+@contextmanager
+def gone_when_missing() -> Iterator[None]:
+    """Turn a 404 or 410 for a published post into PostGone: it was deleted on the channel."""
+    try:
+        yield
+    except PostGone:
+        raise
+    except PermanentError as err:
+        if err.http_status in (404, 410):
+            raise PostGone(err.message, http_status=err.http_status) from err
+        raise
+
+
+def count(answer: object, *keys: str) -> int | None:
+    """The whole number under `keys` of a channel's answer, summed over the keys given
+    (repost + quote); None when the answer holds none of them."""
     if not isinstance(answer, Mapping):
-        return {}
-    return {
-        name: answer[key]
-        for name, key in names.items()
+        return None
+    found = [
+        answer[key]
+        for key in keys
         # bool is an int in Python, but a flag is no count.
         if isinstance(answer.get(key), int) and not isinstance(answer[key], bool)
-    }
+    ]
+    return sum(found) if found else None
 
 
 def _refused(kind: str, field_name: str, refusal: addresses.Refusal) -> ConfigError:

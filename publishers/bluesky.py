@@ -22,8 +22,10 @@ from publishers import images
 from publishers.base import (
     AuthError,
     Media,
+    Metrics,
     OutgoingPost,
     PermanentError,
+    PostGone,
     Problem,
     Publisher,
     Receipt,
@@ -32,7 +34,7 @@ from publishers.base import (
     TransientError,
     answer,
     bearer,
-    counts,
+    count,
     language_setting,
     problem,
     secret_setting,
@@ -69,13 +71,6 @@ IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
 # The tokens the PDS answers for an access token that has run out or is no longer valid.
 TOKEN_ERRORS = ("ExpiredToken", "InvalidToken")
 # Metric names as the dashboard knows them, by their field in a post view.
-METRIC_NAMES = {
-    "likes": "likeCount",
-    "reposts": "repostCount",
-    "replies": "replyCount",
-    "quotes": "quoteCount",
-}
-
 # The notification reasons the inbox listens to (a quote is a mention with the post).
 LISTENED_REASONS = ("mention", "reply", "quote")
 NOTIFICATIONS_LIMIT = 50
@@ -202,6 +197,7 @@ class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
     connect_timeout: ClassVar[float | None] = 5.0
     can_look_up: ClassVar[bool] = True  # getRecord under that record key
     can_listen: ClassVar[bool] = True
+    reports_metrics: ClassVar[bool] = True
     settings_spec = (
         server_setting(
             "service_url",
@@ -586,12 +582,21 @@ class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
             embedded["aspectRatio"] = {"width": width, "height": height}
         return embedded
 
-    def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
+    def fetch_metrics(self, receipt: Receipt) -> Metrics:
+        """app.bsky.feed.getPosts: likes, reposts and quotes, replies (Bluesky has no views)."""
         response = self._call("GET", "app.bsky.feed.getPosts", params={"uris": receipt.external_id})
-        posts = json_object(response, "the server", "the post").get("posts") or []
-        if not posts or not isinstance(posts[0], dict):
-            return {}  # deleted, or not indexed yet
-        return counts(posts[0], METRIC_NAMES)
+        answer = json_object(response, "the server", "the post")
+        posts = answer.get("posts")
+        view = posts[0] if isinstance(posts, list) and posts else None
+        if not isinstance(view, dict):
+            # getPosts leaves out a post it does not have: deleted (or never indexed).
+            raise PostGone(f"{receipt.external_id} is not on Bluesky (any more)")
+        return Metrics(
+            reactions=count(view, "likeCount"),
+            reposts=count(view, "repostCount", "quoteCount"),
+            replies=count(view, "replyCount"),
+            raw=answer,
+        )
 
     def check_connection(self) -> str:
         response = self._call("GET", "com.atproto.server.getSession")

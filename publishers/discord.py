@@ -19,11 +19,14 @@ from publishers.base import (
     AuthError,
     ConfigError,
     DeliveryError,
+    Metrics,
     OutgoingPost,
+    PermanentError,
     RateLimited,
     Receipt,
     SettingSpec,
     answer,
+    gone_when_missing,
     timeout_setting,
 )
 from publishers.chat import WebhookChatPublisher, webhook_url_setting
@@ -69,6 +72,7 @@ class DiscordPublisher(WebhookChatPublisher, kind="discord", display_name="Disco
     """Posts messages to the Discord channel a webhook belongs to."""
 
     text_limit: ClassVar[int | None] = MAX_CONTENT
+    reports_metrics: ClassVar[bool] = True
     counted_as: ClassVar[str] = "characters (Unicode code points)"
     # The guild of the webhook's channel, for message links (read once, when needed).
     _guild_id: str | None = None
@@ -182,18 +186,24 @@ class DiscordPublisher(WebhookChatPublisher, kind="discord", display_name="Disco
             self._guild_id = guild_id
         return webhook
 
-    def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
+    def fetch_metrics(self, receipt: Receipt) -> Metrics:
         """Reactions on the message (all emoji together), read through the webhook."""
         if not receipt.external_id.isdigit():
-            return {}  # the receipt of an answer without a message id
-        response = self._to_webhook("GET", f"/messages/{receipt.external_id}")
-        reactions = json_object_or_empty(response).get("reactions")
+            # The receipt of an answer without a message id: there is nothing to read.
+            raise PermanentError("Discord gave no message id for this post; no figures")
+        with gone_when_missing():  # 404 "Unknown Message": deleted in Discord
+            response = self._to_webhook("GET", f"/messages/{receipt.external_id}")
+        message = json_object_or_empty(response)
+        reactions = message.get("reactions")
         counts = [
             item.get("count")
             for item in (reactions if isinstance(reactions, list) else [])
             if isinstance(item, dict)
         ]
-        return {"reactions": sum(c for c in counts if isinstance(c, int))}
+        return Metrics(
+            reactions=sum(c for c in counts if isinstance(c, int)),
+            raw={"id": message.get("id"), "reactions": reactions or []},
+        )
 
     def check_connection(self) -> str:
         """GET the webhook: Discord answers with its name and channel; nothing is posted."""

@@ -30,8 +30,10 @@ from publishers.base import (
     AuthError,
     DeliveryError,
     Media,
+    Metrics,
     OutgoingPost,
     PermanentError,
+    PostGone,
     Publisher,
     RateLimited,
     Receipt,
@@ -41,6 +43,8 @@ from publishers.base import (
     answer,
     api_base_setting,
     bearer,
+    count,
+    gone_when_missing,
     secret_setting,
     timeout_setting,
 )
@@ -70,6 +74,10 @@ THROTTLE_WAIT_SECONDS = 600.0
 AUTH_CODES = frozenset({102, 190, 10})  # session, access token, permission
 THROTTLE_CODES = frozenset({4, 17, 32, 613})  # app, user, page, custom limits
 TRANSIENT_CODES = frozenset({1, 2})  # unknown error, service temporarily unavailable
+# A post's figures: the edges' totals only (limit(0): without the lists of people).
+METRIC_FIELDS = (
+    "shares,reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
+)
 PERMANENT_CODES = frozenset({100, 368, 506})  # invalid parameter, blocked, duplicate post
 # Graph documents no maximum of photos in a page post; the planner sends up to ten.
 MAX_PHOTOS = 10
@@ -114,6 +122,7 @@ class FacebookPublisher(Publisher, kind="facebook", display_name="Facebook"):
         types=frozenset({"image/jpeg", "image/png", "image/gif"}),
         max_bytes=10_000_000 - 1,
     )
+    reports_metrics: ClassVar[bool] = True
     connect_timeout: ClassVar[float | None] = 5.0
     settings_spec = (
         SettingSpec(
@@ -241,28 +250,32 @@ class FacebookPublisher(Publisher, kind="facebook", display_name="Facebook"):
             raise TransientError(f"Facebook stored {item.name!r} but its answer has no photo id")
         return ident
 
-    def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
-        """Reactions, comments and shares of the post (totals, without the lists)."""
-        fields = "reactions.limit(0).summary(true),comments.limit(0).summary(true),shares"
-        response = self._call("GET", receipt.external_id, params={"fields": fields})
+    def fetch_metrics(self, receipt: Receipt) -> Metrics:
+        """Reactions, comments and shares of the post: the totals of the edges' summaries,
+        without their lists (Graph's post impressions are deprecated)."""
+        try:
+            with gone_when_missing():
+                response = self._call("GET", receipt.external_id, params={"fields": METRIC_FIELDS})
+        except PermanentError as err:
+            # Graph refuses a deleted post with 400, code 100: "Object ... does not exist".
+            if not isinstance(err, PostGone) and "does not exist" in err.message:
+                raise PostGone(err.message, http_status=err.http_status) from err
+            raise
         answer = json_object(response, "Facebook", "the post")
-        metrics: dict[str, int] = {}
-        for name in ("reactions", "comments"):
-            edge = answer.get(name)
-            summary = edge.get("summary") if isinstance(edge, dict) else None
-            count = summary.get("total_count") if isinstance(summary, dict) else None
-            if isinstance(count, int) and not isinstance(count, bool):
-                metrics[name] = count
-        shares = answer.get("shares")
-        count = shares.get("count") if isinstance(shares, dict) else None
-        if isinstance(count, int) and not isinstance(count, bool):
-            metrics["shares"] = count
-        elif metrics:
-            metrics["shares"] = 0  # Graph leaves `shares` out while nobody has shared
-        return metrics
+        reactions = count(_summary(answer.get("reactions")), "total_count")
+        replies = count(_summary(answer.get("comments")), "total_count")
+        reposts = count(answer.get("shares"), "count")
+        if reposts is None and (reactions is not None or replies is not None):
+            reposts = 0  # Graph leaves `shares` out while nobody has shared
+        return Metrics(reactions=reactions, reposts=reposts, replies=replies, raw=answer)
 
     def check_connection(self) -> str:
         """Read the page's name with the token: it is valid and belongs to this page."""
         response = self._call("GET", self.settings["page_id"], params={"fields": "id,name"})
         name = json_object(response, "Facebook", "the page").get("name") or self.settings["page_id"]
         return answer("facebook_page", "connected to the Facebook page {name}", name=name)
+
+
+def _summary(edge: object) -> object:
+    """The `summary` object of an edge in a Graph answer (None if there is none)."""
+    return edge.get("summary") if isinstance(edge, dict) else None

@@ -33,6 +33,7 @@ from urllib.parse import quote, urlsplit
 from publishers.base import (
     DeliveryError,
     Media,
+    Metrics,
     OutgoingPost,
     PermanentError,
     Problem,
@@ -45,7 +46,7 @@ from publishers.base import (
     answer,
     api_base_setting,
     bearer,
-    counts,
+    count,
     problem,
     secret_setting,
     timeout_setting,
@@ -74,14 +75,6 @@ _HASHTAG = re.compile(r"(?<![\w#\\])#(?=[^\W\d_])")
 _LINK = re.compile(r"https?://\S+", re.IGNORECASE)
 _POST_URN = re.compile(r"urn:li:(share|ugcPost):[0-9]+")
 # Our metric names -> the share statistics' fields.
-METRIC_NAMES = {
-    "likes": "likeCount",
-    "comments": "commentCount",
-    "shares": "shareCount",
-    "impressions": "impressionCount",
-    "unique_impressions": "uniqueImpressionsCount",
-    "clicks": "clickCount",
-}
 # LinkedIn puts its Java exception class in front of the message; the editor needs the rest.
 _EXCEPTION_PREFIX = re.compile(r"^(?:[\w$]+\.)+[\w$]*Exception:\s*")
 
@@ -113,6 +106,7 @@ class LinkedInPublisher(Publisher, kind="linkedin", display_name="LinkedIn"):
 
     kind_name: ClassVar[str] = "LinkedIn page"
     text_limit: ClassVar[int | None] = TEXT_LIMIT
+    reports_metrics: ClassVar[bool] = True
     appends_link: ClassVar[bool] = True
     supports_media: ClassVar[bool] = True
     # The Images API takes JPEG, PNG and GIF of fewer than 36,152,320 pixels (6000 px on
@@ -339,11 +333,12 @@ class LinkedInPublisher(Publisher, kind="linkedin", display_name="LinkedIn"):
         self._checked_request("PUT", upload_url, data=fetched.content, headers=headers)
         return urn
 
-    def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
-        """Lifetime organic statistics of the post (organizationalEntityShareStatistics)."""
+    def fetch_metrics(self, receipt: Receipt) -> Metrics:
+        """Lifetime organic statistics of the post (organizationalEntityShareStatistics):
+        impressions, likes, shares, comments and clicks; None while LinkedIn has none."""
         match = _POST_URN.fullmatch(receipt.external_id)
         if match is None:
-            return {}
+            raise PermanentError(f"{receipt.external_id!r} is no LinkedIn post URN")
         # Rest.li 2.0: URNs are percent-encoded, List(...) syntax is not.
         field = "shares" if match.group(1) == "share" else "ugcPosts"
         query = (
@@ -352,10 +347,18 @@ class LinkedInPublisher(Publisher, kind="linkedin", display_name="LinkedIn"):
             f"&{field}=List({quote(receipt.external_id, safe='')})"
         )
         response = self._call("GET", f"/rest/organizationalEntityShareStatistics?{query}")
-        elements = json_object(response, "LinkedIn", "the share statistics").get("elements")
+        answer = json_object(response, "LinkedIn", "the share statistics")
+        elements = answer.get("elements")
         first = elements[0] if isinstance(elements, list) and elements else None
         totals = first.get("totalShareStatistics") if isinstance(first, dict) else None
-        return counts(totals, METRIC_NAMES)
+        return Metrics(
+            impressions=count(totals, "impressionCount"),
+            reactions=count(totals, "likeCount"),
+            reposts=count(totals, "shareCount"),
+            replies=count(totals, "commentCount"),
+            link_clicks=count(totals, "clickCount"),
+            raw=answer,
+        )
 
     def check_connection(self) -> str:
         """Look the page up: the token works and the version is still served."""

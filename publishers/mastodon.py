@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
 
 import regex
 
@@ -23,6 +24,7 @@ from publishers.base import (
     AuthError,
     DeliveryError,
     Media,
+    Metrics,
     OutgoingPost,
     Problem,
     Publisher,
@@ -31,7 +33,8 @@ from publishers.base import (
     SettingSpec,
     TransientError,
     answer,
-    counts,
+    count,
+    gone_when_missing,
     language_setting,
     problem,
     secret_setting,
@@ -50,12 +53,6 @@ if TYPE_CHECKING:
 URL_CHARS = 23
 VISIBILITIES = ("public", "unlisted", "private")
 # Metric names as the dashboard knows them, by their field in a status.
-METRIC_NAMES = {
-    "likes": "favourites_count",
-    "reposts": "reblogs_count",
-    "replies": "replies_count",
-    "quotes": "quotes_count",  # Mastodon 4.5+
-}
 MAX_MEDIA = 4
 MAX_ALT_TEXT = 1500  # MediaAttachment::MAX_DESCRIPTION_LENGTH
 # What Takahē answers, with HTTP 400 and as plain text, for a token it does not know.
@@ -143,6 +140,7 @@ class MastodonPublisher(Publisher, kind="mastodon", display_name="Mastodon"):
     text_limit: ClassVar[int | None] = 500
     appends_link: ClassVar[bool] = True
     can_listen: ClassVar[bool] = True
+    reports_metrics: ClassVar[bool] = True
     supports_media: ClassVar[bool] = True
     # Mastodon's defaults: 4 images, each at most 16 MB; larger ones it scales itself to
     # 3840x2160, so sending more pixels than that only costs upload time.
@@ -292,9 +290,17 @@ class MastodonPublisher(Publisher, kind="mastodon", display_name="Mastodon"):
                 return
         raise TransientError(f"the server is still processing media {media_id}; try again later")
 
-    def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
-        response = self._call("GET", f"/api/v1/statuses/{receipt.external_id}")
-        return counts(json_object(response, "the server", "the status"), METRIC_NAMES)
+    def fetch_metrics(self, receipt: Receipt) -> Metrics:
+        """GET /api/v1/statuses/:id: favourites, reblogs and replies (Mastodon has no views)."""
+        with gone_when_missing():
+            response = self._call("GET", f"/api/v1/statuses/{quote(receipt.external_id, safe='')}")
+        status = json_object(response, "the server", "the status")
+        return Metrics(
+            reactions=count(status, "favourites_count"),
+            reposts=count(status, "reblogs_count"),
+            replies=count(status, "replies_count"),
+            raw=status,
+        )
 
     def fetch_mentions(self, cursor: str | None) -> Mentions:
         """The account's mention notifications after the notification id `cursor`."""

@@ -24,6 +24,7 @@ from publishers.base import (
     AuthError,
     DeliveryError,
     Media,
+    Metrics,
     OutgoingPost,
     Publisher,
     RateLimited,
@@ -32,6 +33,7 @@ from publishers.base import (
     SettingSpec,
     TransientError,
     answer,
+    gone_when_missing,
     secret_setting,
     server_setting,
     timeout_setting,
@@ -108,6 +110,7 @@ class MatrixPublisher(Publisher, kind="matrix", display_name="Matrix room"):
 
     text_limit: ClassVar[int | None] = MAX_CONTENT_BYTES
     can_listen: ClassVar[bool] = True
+    reports_metrics: ClassVar[bool] = True
     counted_as: ClassVar[str] = "bytes (UTF-8, text and its HTML copy together)"
     appends_link: ClassVar[bool] = True
     supports_media: ClassVar[bool] = True
@@ -349,12 +352,17 @@ class MatrixPublisher(Publisher, kind="matrix", display_name="Matrix room"):
         """The client-server API: the same txnId from the same token gives the same event."""
         return DEDUPLICATION_BASIS
 
-    def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
-        """Reactions and thread replies to the message, from the relations API."""
-        return {
-            "reactions": self._count_relations(receipt.external_id, "m.annotation"),
-            "thread_replies": self._count_relations(receipt.external_id, "m.thread"),
-        }
+    def fetch_metrics(self, receipt: Receipt) -> Metrics:
+        """Reactions (m.annotation) and thread replies (m.thread) to the message, from the
+        relations API; a room has no views."""
+        with gone_when_missing():
+            reactions = self._count_relations(receipt.external_id, "m.annotation")
+            replies = self._count_relations(receipt.external_id, "m.thread")
+        return Metrics(
+            reactions=reactions,
+            replies=replies,
+            raw={"m.annotation": reactions, "m.thread": replies},
+        )
 
     def _count_relations(self, event_id: str, rel_type: str) -> int:
         path = (

@@ -21,13 +21,16 @@ from publishers.base import (
     AuthError,
     DeliveryError,
     Media,
+    Metrics,
     OutgoingPost,
+    PermanentError,
     Publisher,
     Receipt,
     Rule,
     SettingSpec,
     TransientError,
     answer,
+    gone_when_missing,
     secret_setting,
     server_setting,
     timeout_setting,
@@ -103,6 +106,7 @@ class WordPressPublisher(Publisher, kind="wordpress", display_name="WordPress bl
     )
     connect_timeout: ClassVar[float | None] = 5.0
     can_look_up: ClassVar[bool] = True  # by the slug the key gives
+    reports_metrics: ClassVar[bool] = True
     settings_spec = (
         server_setting("site_url", "address of the blog, e.g. https://www.example.de"),
         SettingSpec(
@@ -229,6 +233,22 @@ class WordPressPublisher(Publisher, kind="wordpress", display_name="WordPress bl
         """The post under the slug this key gives, in any status but trash; None if none."""
         existing = self._find(slug_for(post.title, idempotency_key))
         return None if existing is None else _receipt(existing, http_status=200, found=True)
+
+    def fetch_metrics(self, receipt: Receipt) -> Metrics:
+        """The post's comment count: `X-WP-Total` of GET /wp/v2/comments?post={id} (one
+        comment per page is enough to get it). Core WordPress keeps no views."""
+        with gone_when_missing():
+            response = self._call(
+                "GET", "/wp/v2/comments", params={"post": receipt.external_id, "per_page": 1}
+            )
+        total = response.headers.get("X-WP-Total", "").strip()
+        if not total.isdigit():
+            raise PermanentError(
+                f"WordPress answered the comments of post {receipt.external_id} without a "
+                "count (X-WP-Total); does a proxy drop the header?",
+                http_status=response.status_code,
+            )
+        return Metrics(replies=int(total), raw={"X-WP-Total": int(total)})
 
     def _find(self, slug: str) -> dict[str, Any] | None:
         """The post with `slug` in any status but trash (drafts need the credentials)."""

@@ -28,14 +28,17 @@ import re
 import time
 import unicodedata
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
 
 import regex
 
 from publishers.base import (
     DeliveryError,
     Media,
+    Metrics,
     OutgoingPost,
     PermanentError,
+    PostGone,
     Problem,
     Publisher,
     RateLimited,
@@ -44,7 +47,8 @@ from publishers.base import (
     TransientError,
     answer,
     api_base_setting,
-    counts,
+    count,
+    gone_when_missing,
     number_setting,
     problem,
     secret_setting,
@@ -65,14 +69,6 @@ DEFAULT_WEIGHT = 2
 LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
 DUPLICATE_MARKER = "duplicate content"
 # Our metric names -> the fields of the post's public_metrics.
-METRIC_NAMES = {
-    "likes": "like_count",
-    "reposts": "retweet_count",
-    "replies": "reply_count",
-    "quotes": "quote_count",
-    "bookmarks": "bookmark_count",
-    "impressions": "impression_count",
-}
 MAX_IMAGES = 4
 MAX_ALT_TEXT = 1000  # media metadata: alt_text.text
 GIF_TYPE = "image/gif"
@@ -195,6 +191,7 @@ class XPublisher(Publisher, kind="x", display_name="X"):
     """Posts to one X account with an OAuth 2.0 user-context token."""
 
     text_limit: ClassVar[int | None] = TEXT_LIMIT
+    reports_metrics: ClassVar[bool] = True
     counted_as: ClassVar[str] = "weighted characters"
     appends_link: ClassVar[bool] = True
     supports_media: ClassVar[bool] = True
@@ -361,14 +358,27 @@ class XPublisher(Publisher, kind="x", display_name="X"):
             )
         return ident
 
-    def fetch_metrics(self, receipt: Receipt) -> dict[str, int]:
-        """Public metrics of the post (X bills this read)."""
-        response = self._call(
-            "GET",
-            f"/2/tweets/{receipt.external_id}",
-            params={"tweet.fields": "public_metrics"},
+    def fetch_metrics(self, receipt: Receipt) -> Metrics:
+        """Public metrics of the post (X bills this read): impressions, likes, retweets and
+        quotes, replies."""
+        with gone_when_missing():
+            response = self._call(
+                "GET",
+                f"/2/tweets/{quote(receipt.external_id, safe='')}",
+                params={"tweet.fields": "public_metrics"},
+            )
+        answer = json_object_or_empty(response)
+        if "data" not in answer and _not_found(answer):
+            # X answers 200 with only `errors` for a post deleted since.
+            raise PostGone(f"post {receipt.external_id} is not on X (any more)", http_status=200)
+        figures = _data(response, "the post").get("public_metrics")
+        return Metrics(
+            impressions=count(figures, "impression_count"),
+            reactions=count(figures, "like_count"),
+            reposts=count(figures, "retweet_count", "quote_count"),
+            replies=count(figures, "reply_count"),
+            raw=answer,
         )
-        return counts(_data(response, "the post").get("public_metrics"), METRIC_NAMES)
 
     def check_connection(self) -> str:
         """GET /2/users/me: the token works and belongs to this account."""
@@ -408,3 +418,16 @@ def _data(response: Response, what: str) -> dict[str, Any]:
             http_status=response.status_code,
         )
     return data
+
+
+def _not_found(answer: dict[str, Any]) -> bool:
+    """Whether an answer's `errors` say the post is not found (X's "Not Found Error")."""
+    errors = answer.get("errors")
+    return isinstance(errors, list) and any(
+        isinstance(e, dict)
+        and (
+            e.get("title") == "Not Found Error"
+            or str(e.get("type", "")).endswith("resource-not-found")
+        )
+        for e in errors
+    )

@@ -248,6 +248,10 @@ JSON_COMMANDS = [
     pytest.param(["posts", "list"], ["--as", "ed"], ("status", "planned"), id="posts list"),
     pytest.param(["posts", "attempts"], ["1", "--as", "ed"], ("post_id", 1), id="posts attempts"),
     pytest.param(["status"], ["--as", "ed"], ("frozen", False), id="status"),
+    pytest.param(
+        ["metrics", "collect"], ["--once", "--as", "boss"], ("claimed", 0), id="metrics collect"
+    ),
+    pytest.param(["metrics", "show"], ["1", "--as", "ed"], ("post_id", 1), id="metrics show"),
     pytest.param(["rules", "list"], ["--as", "ed"], ("name", "Hashtags"), id="rules list"),
     pytest.param(
         ["notifications", "list"], ["--as", "mia"], ("kind", "idea_accepted"), id="notifications"

@@ -224,6 +224,8 @@ NOT_READS = {
     ("calendar-feeds", "create"),
     ("calendar-feeds", "revoke"),
     ("links", "list"),
+    ("metrics", "collect"),
+    ("metrics", "show"),
 }
 
 

@@ -56,6 +56,9 @@ from planner.models import (
     InboxSource,
     ListeningState,
     MediaFile,
+    MetricCollection,
+    MetricFetch,
+    MetricPause,
     MetricSnapshot,
     Notification,
     NotificationPreference,
@@ -144,6 +147,15 @@ def _fill(session: Session) -> User:
     post_id = session.exec(select(func.min(Post.id))).one()
     session.add(PublishAttempt(post_id=post_id, worker="w1", outcome="failed", error="503"))
     session.add(MetricSnapshot(post_id=post_id, reactions=4, raw={"favourites_count": 4}))
+    post = session.get(Post, post_id)
+    assert post is not None
+    session.add(
+        MetricCollection(
+            post_id=post_id, channel_id=post.channel_id, published_at=post.publish_at, round=1
+        )
+    )
+    session.add(MetricFetch(post_id=post_id, round=0, worker="w1", outcome="ok", http_status=200))
+    session.add(MetricPause(channel_id=post.channel_id, paused_until=post.publish_at))
     session.add(WorkerHeartbeat(worker_id="w1", hostname="host", pid=4242, published=3))
     tracked_links.codes_for(session, post_id, ["https://example.com/grüße"])
     assert admin.id is not None

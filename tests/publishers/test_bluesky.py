@@ -18,8 +18,10 @@ from werkzeug import Request, Response
 from publishers.base import (
     AuthError,
     Media,
+    Metrics,
     OutgoingPost,
     PermanentError,
+    PostGone,
     RateLimited,
     Receipt,
     TransientError,
@@ -658,15 +660,18 @@ def test_metrics_come_from_get_posts(httpserver: HTTPServer) -> None:
         }
     )
     metrics = _adapter(httpserver).fetch_metrics(Receipt(external_id=URI))
-    assert metrics == {"likes": 14, "reposts": 3, "replies": 2, "quotes": 1}
+    # Reposts are reposts and quotes together; Bluesky counts no views or clicks.
+    assert metrics == Metrics(reactions=14, reposts=4, replies=2, raw=metrics.raw)
+    assert metrics.raw["posts"][0]["likeCount"] == 14
 
 
-def test_metrics_of_a_deleted_post_are_empty(httpserver: HTTPServer) -> None:
+def test_metrics_of_a_deleted_post_say_it_is_gone(httpserver: HTTPServer) -> None:
     _expect_session(httpserver)
     httpserver.expect_oneshot_request("/xrpc/app.bsky.feed.getPosts").respond_with_json(
         {"posts": []}
     )
-    assert _adapter(httpserver).fetch_metrics(Receipt(external_id=URI)) == {}
+    with pytest.raises(PostGone):
+        _adapter(httpserver).fetch_metrics(Receipt(external_id=URI))
 
 
 def test_check_connection_signs_in_and_reads_the_session(httpserver: HTTPServer) -> None:

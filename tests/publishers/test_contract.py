@@ -359,3 +359,75 @@ def test_a_malformed_success_answer_is_a_receipt_or_a_typed_error(
     except DeliveryError as err:
         result = err
     assert isinstance(result, Receipt | DeliveryError)
+
+
+# The kinds whose channels report a published post's figures; every other kind says it
+# cannot (and the metrics collection never claims its posts).
+METRIC_KINDS = {
+    "bluesky",
+    "discord",
+    "facebook",
+    "linkedin",
+    "mastodon",
+    "matrix",
+    "wordpress",
+    "x",
+}
+# A receipt of the shape each reporting kind's publish returns.
+RECEIPTS = {
+    "bluesky": "at://did:plc:z72i7hdynmk6r22z27h6tvur/app.bsky.feed.post/3l6oveex3ii2l",
+    "discord": "1187654321098765432",
+    "facebook": "104656_1234567890",
+    "linkedin": "urn:li:share:7100000000000000000",
+    "mastodon": "103270115826048975",
+    "matrix": "$143273582443PhrSn:example.de",
+    "wordpress": "4711",
+    "x": "1790000000000000000",
+}
+
+
+def test_exactly_the_kinds_with_figures_claim_to_report_them() -> None:
+    assert {k for k in KINDS if REGISTRY[k].reports_metrics} == METRIC_KINDS
+    assert set(RECEIPTS) == METRIC_KINDS
+
+
+@pytest.mark.parametrize("kind", sorted(set(KINDS) - METRIC_KINDS))
+def test_a_kind_without_figures_refuses_without_a_request(
+    kind: str, httpserver: HTTPServer
+) -> None:
+    with pytest.raises(PermanentError, match="reports no figures"):
+        _build(kind, httpserver).fetch_metrics(Receipt(external_id="1"))
+    assert httpserver.log == []
+
+
+@pytest.mark.parametrize("kind", sorted(METRIC_KINDS))
+@pytest.mark.parametrize(
+    ("status", "headers", "error"),
+    [
+        pytest.param(401, {}, AuthError, id="401"),
+        pytest.param(404, {}, PermanentError, id="404"),
+        pytest.param(429, {"Retry-After": "30"}, RateLimited, id="429"),
+        pytest.param(500, {}, TransientError, id="500"),
+        pytest.param(503, {}, TransientError, id="503"),
+    ],
+)
+def test_metrics_failures_map_to_the_same_errors(
+    kind: str,
+    status: int,
+    headers: dict[str, str],
+    error: type[DeliveryError],
+    httpserver: HTTPServer,
+) -> None:
+    _refuse(httpserver, status, headers, "refused by the test server")
+    with pytest.raises(error) as caught:
+        _build(kind, httpserver).fetch_metrics(Receipt(external_id=RECEIPTS[kind]))
+    assert caught.value.http_status == status
+    if isinstance(caught.value, RateLimited):
+        assert 25 <= caught.value.retry_after <= 31
+
+
+@pytest.mark.parametrize("kind", sorted(METRIC_KINDS))
+def test_metrics_of_an_unreachable_channel_are_transient(kind: str, httpserver: HTTPServer) -> None:
+    adapter = FACTORIES[kind](CLOSED)
+    with pytest.raises(TransientError):
+        adapter.fetch_metrics(Receipt(external_id=RECEIPTS[kind]))

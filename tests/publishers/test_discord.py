@@ -15,6 +15,7 @@ from publishers.base import (
     DeliveryError,
     OutgoingPost,
     PermanentError,
+    PostGone,
     RateLimited,
     Receipt,
     TransientError,
@@ -340,8 +341,20 @@ def test_metrics_add_up_the_reactions_of_the_message(httpserver: HTTPServer) -> 
         )
     )
     adapter = _adapter(httpserver)
-    assert adapter.fetch_metrics(Receipt(external_id="1187654321098765432")) == {"reactions": 7}
-    assert adapter.fetch_metrics(Receipt(external_id=KEY)) == {}  # no message id, no metrics
+    metrics = adapter.fetch_metrics(Receipt(external_id="1187654321098765432"))
+    assert metrics.reactions == 7
+    assert (metrics.impressions, metrics.reposts, metrics.replies) == (None, None, None)
+    with pytest.raises(PermanentError):  # no message id, no figures; and no request
+        adapter.fetch_metrics(Receipt(external_id=KEY))
+    assert len(httpserver.log) == 1
+
+
+def test_metrics_of_a_deleted_message_say_it_is_gone(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request(f"{HOOK}/messages/1187654321098765432").respond_with_json(
+        {"message": "Unknown Message", "code": 10008}, status=404
+    )
+    with pytest.raises(PostGone, match="Unknown Message"):
+        _adapter(httpserver).fetch_metrics(Receipt(external_id="1187654321098765432"))
 
 
 def test_check_connection_reports_a_deleted_webhook(httpserver: HTTPServer) -> None:

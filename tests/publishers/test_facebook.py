@@ -14,8 +14,10 @@ from werkzeug import Request
 from publishers.base import (
     AuthError,
     DeliveryError,
+    Metrics,
     OutgoingPost,
     PermanentError,
+    PostGone,
     RateLimited,
     Receipt,
     TransientError,
@@ -463,7 +465,8 @@ def test_metrics_are_reactions_comments_and_shares(httpserver: HTTPServer) -> No
         method="GET",
         headers={"Authorization": f"Bearer {TOKEN}"},
         query_string={
-            "fields": "reactions.limit(0).summary(true),comments.limit(0).summary(true),shares"
+            "fields": "shares,reactions.summary(total_count).limit(0),"
+            "comments.summary(total_count).limit(0)"
         },
     ).respond_with_json(
         {
@@ -477,7 +480,8 @@ def test_metrics_are_reactions_comments_and_shares(httpserver: HTTPServer) -> No
         }
     )
     metrics = _adapter(httpserver).fetch_metrics(Receipt(external_id=POST_ID))
-    assert metrics == {"reactions": 21, "comments": 4, "shares": 2}
+    assert metrics == Metrics(reactions=21, reposts=2, replies=4, raw=metrics.raw)
+    assert metrics.raw["id"] == POST_ID
     assert TOKEN not in httpserver.log[0][0].url
 
 
@@ -490,7 +494,26 @@ def test_shares_are_zero_when_graph_leaves_them_out(httpserver: HTTPServer) -> N
         }
     )
     metrics = _adapter(httpserver).fetch_metrics(Receipt(external_id=POST_ID))
-    assert metrics == {"reactions": 0, "comments": 0, "shares": 0}
+    assert (metrics.reactions, metrics.reposts, metrics.replies) == (0, 0, 0)
+
+
+def test_metrics_of_a_deleted_post_say_it_is_gone(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request(f"/v23.0/{POST_ID}").respond_with_json(
+        {
+            "error": {
+                "message": f"Unsupported get request. Object with ID '{POST_ID}' does not "
+                "exist, cannot be loaded due to missing permissions, or does not support "
+                "this operation.",
+                "type": "GraphMethodException",
+                "code": 100,
+                "error_subcode": 33,
+                "fbtrace_id": "AbC",
+            }
+        },
+        status=400,
+    )
+    with pytest.raises(PostGone):
+        _adapter(httpserver).fetch_metrics(Receipt(external_id=POST_ID))
 
 
 def test_check_connection_reads_the_page_name(httpserver: HTTPServer) -> None:

@@ -12,6 +12,7 @@ from pytest_httpserver import HTTPServer
 from publishers.base import (
     AuthError,
     Media,
+    Metrics,
     OutgoingPost,
     PermanentError,
     RateLimited,
@@ -541,21 +542,18 @@ def test_metrics_come_from_the_share_statistics(
         }
     )
     metrics = _adapter(httpserver).fetch_metrics(Receipt(external_id=urn))
-    assert metrics == {
-        "likes": 41,
-        "comments": 6,
-        "shares": 4,
-        "impressions": 1500,
-        "unique_impressions": 1200,
-        "clicks": 38,
-    }
+    assert metrics == Metrics(
+        impressions=1500, reactions=41, reposts=4, replies=6, link_clicks=38, raw=metrics.raw
+    )
+    assert metrics.raw["elements"][0]["totalShareStatistics"]["uniqueImpressionsCount"] == 1200
 
 
-def test_metrics_are_empty_when_linkedin_has_none_yet(httpserver: HTTPServer) -> None:
+def test_metrics_are_none_when_linkedin_has_none_yet(httpserver: HTTPServer) -> None:
     httpserver.expect_oneshot_request(
         "/rest/organizationalEntityShareStatistics"
     ).respond_with_json({"paging": {"start": 0, "count": 10}, "elements": []})
-    assert _adapter(httpserver).fetch_metrics(Receipt(external_id=SHARE)) == {}
+    metrics = _adapter(httpserver).fetch_metrics(Receipt(external_id=SHARE))
+    assert (metrics.impressions, metrics.reactions, metrics.replies) == (None, None, None)
 
 
 def test_check_connection_looks_the_page_up(httpserver: HTTPServer) -> None:

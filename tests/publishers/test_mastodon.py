@@ -17,6 +17,7 @@ from publishers.base import (
     Media,
     OutgoingPost,
     PermanentError,
+    PostGone,
     RateLimited,
     Receipt,
     TransientError,
@@ -507,7 +508,23 @@ def test_metrics_come_from_the_status(httpserver: HTTPServer) -> None:
         headers={"Authorization": f"Bearer {TOKEN}"},
     ).respond_with_json(_status(replies_count=5, reblogs_count=6, favourites_count=11))
     receipt = Receipt(external_id="103270115826048975")
-    assert _adapter(httpserver).fetch_metrics(receipt) == {"likes": 11, "reposts": 6, "replies": 5}
+    metrics = _adapter(httpserver).fetch_metrics(receipt)
+    assert (metrics.impressions, metrics.reactions, metrics.reposts, metrics.replies) == (
+        None,  # Mastodon counts no views
+        11,
+        6,
+        5,
+    )
+    assert metrics.link_clicks is None
+    assert metrics.raw["favourites_count"] == 11
+
+
+def test_metrics_of_a_deleted_status_say_it_is_gone(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request(
+        "/api/v1/statuses/103270115826048975", method="GET"
+    ).respond_with_json({"error": "Record not found"}, status=404)
+    with pytest.raises(PostGone, match="Record not found"):
+        _adapter(httpserver).fetch_metrics(Receipt(external_id="103270115826048975"))
 
 
 def test_check_connection_verifies_the_credentials(httpserver: HTTPServer) -> None:

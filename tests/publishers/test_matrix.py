@@ -13,6 +13,7 @@ from werkzeug import Request, Response
 from publishers.base import (
     AuthError,
     DeliveryError,
+    Metrics,
     OutgoingPost,
     PermanentError,
     RateLimited,
@@ -338,7 +339,7 @@ def test_metrics_count_reactions_and_thread_replies_over_all_pages(
         {"chunk": [{"type": "m.room.message"}] * 2}
     )
     metrics = _adapter(httpserver).fetch_metrics(Receipt(external_id=EVENT))
-    assert metrics == {"reactions": 103, "thread_replies": 2}
+    assert metrics == Metrics(reactions=103, replies=2, raw=metrics.raw)
     assert all(
         request.headers["Authorization"] == f"Bearer {TOKEN}" for request, _ in httpserver.log
     )

@@ -17,15 +17,22 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 import requests
+from sqlalchemy import Engine
 
+from planner import channels, pieces
+from planner.metrics.collect import Collector, MetricsSettings
+from planner.metrics.views import post_metrics
+from planner.models import Post, PostStatus
 from publishers.base import AuthError, OutgoingPost
 from publishers.matrix import MatrixPublisher
+from tests.conftest import World, allow_private_network
 
 pytest.importorskip(
     "synapse.app.homeserver",
@@ -269,4 +276,80 @@ def test_check_connection_and_metrics_against_the_server(homeserver: Homeserver)
         headers={"Authorization": f"Bearer {homeserver.token}"},
         timeout=10,
     ).raise_for_status()
-    assert adapter.fetch_metrics(receipt) == {"reactions": 1, "thread_replies": 0}
+    metrics = adapter.fetch_metrics(receipt)
+    assert (metrics.reactions, metrics.replies) == (1, 0)
+
+
+def test_a_reaction_by_another_member_is_collected_as_one_reaction(
+    homeserver: Homeserver, engine: Engine, world: World
+) -> None:
+    # Published by the bot, read by the planner's metrics collection.
+    allow_private_network(world.session, world.admin)
+    # Keys and names of their own: the server outlives each backend's run of this test.
+    run = secrets.token_hex(4)
+    receipt = homeserver.adapter().publish(POST, f"synapse-collected-{run}")
+    channel = channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="matrix",
+        name="Matrix",
+        settings={
+            "homeserver_url": homeserver.url,
+            "access_token": homeserver.token,
+            "room": homeserver.alias,
+        },
+    )
+    piece = pieces.create_piece(
+        world.session, actor=world.editor, data={"title": POST.title, "body": POST.text}
+    )
+    published = datetime.now(UTC) - timedelta(hours=2)
+    post = Post(
+        piece_id=piece.id,
+        channel_id=channel.id,
+        publish_at=published,
+        published_at=published,
+        status=PostStatus.published,
+        external_id=receipt.external_id,
+        external_url=receipt.url,
+        created_by_id=world.editor.id,
+    )
+    world.session.add(post)
+    world.session.commit()
+    assert post.id is not None
+
+    # Another member of the room reacts.
+    name = f"leser{run}"
+    reader = _register(homeserver.url, homeserver.shared_secret, name, secrets.token_hex(8))
+    room = quote(homeserver.room_id, safe="")
+    for path, token in (
+        (f"/rooms/{room}/invite", homeserver.token),
+        (f"/join/{room}", reader),
+    ):
+        requests.post(
+            f"{homeserver.url}/_matrix/client/v3{path}",
+            json={"user_id": f"@{name}:{SERVER_NAME}"} if "invite" in path else {},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        ).raise_for_status()
+    requests.put(
+        f"{homeserver.url}/_matrix/client/v3/rooms/{room}/send/m.reaction/leser-1",
+        json={
+            "m.relates_to": {
+                "rel_type": "m.annotation",
+                "event_id": receipt.external_id,
+                "key": "👏",
+            }
+        },
+        headers={"Authorization": f"Bearer {reader}"},
+        timeout=10,
+    ).raise_for_status()
+
+    collector = Collector(engine, worker_id="synapse", settings=MetricsSettings(threads=1))
+    try:
+        result = collector.sweep()
+    finally:
+        collector.close()
+    assert result.collected == [post.id]
+    (snapshot,) = post_metrics(world.session, actor=world.editor, post_id=post.id).snapshots
+    assert (snapshot.reactions, snapshot.replies) == (1, 0)
+    assert (snapshot.impressions, snapshot.reposts, snapshot.link_clicks) == (None, None, None)

@@ -462,7 +462,7 @@ def test_no_length_limit_but_a_subject_and_no_media() -> None:
         OutgoingPost(post_id=1, title=" ", text="x", media=[Media("https://x/a.jpg", "Alt")])
     )
     assert sorted(p.field for p in problems) == ["media", "title"]
-    assert adapter.fetch_metrics(receipt=None) == {}  # type: ignore[arg-type]
+    assert adapter.reports_metrics is False
     assert adapter.uses_http is False
 
 

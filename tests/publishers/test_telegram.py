@@ -409,7 +409,7 @@ def test_defaults_point_at_the_public_bot_api() -> None:
     adapter = TelegramPublisher({"bot_token": TOKEN, "chat_id": "-1001234567890"})
     assert adapter.settings["api_base"] == "https://api.telegram.org"
     assert adapter.settings["parse_mode"] == "html"
-    assert adapter.fetch_metrics(Receipt(external_id="512")) == {}  # the Bot API has no views
+    assert adapter.reports_metrics is False  # the Bot API has no views
 
 
 ESCAPED = "Wir öffnen die Türen 🎉 &lt;Kassel&gt; &amp; Umgebung\n\nhttps://example.de/tag-der-offenen-tuer"

@@ -13,9 +13,11 @@ from publishers.base import (
     AuthError,
     ConfigError,
     Media,
+    Metrics,
     OutgoingPost,
     PermanentError,
     RateLimited,
+    Receipt,
     TransientError,
 )
 from publishers.wordpress import WordPressPublisher, content_html, slug_for
@@ -549,7 +551,7 @@ def test_no_length_limit_and_problems_for_the_editor() -> None:
     )
     # Images are uploaded to the media library; one without alt text is refused.
     assert sorted(p.code for p in problems) == ["alt_text_missing", "title_missing"]
-    assert adapter.fetch_metrics(receipt=None) == {}  # type: ignore[arg-type]
+    assert adapter.reports_metrics is True  # the comment count
 
 
 @pytest.mark.parametrize(
@@ -595,3 +597,24 @@ def test_settings_are_normalised_and_rebuild_the_same_adapter() -> None:
     assert adapter.settings["category_ids"] == "3,7"
     assert adapter.category_ids == [3, 7]
     assert WordPressPublisher(adapter.settings).settings == adapter.settings
+
+
+def test_metrics_are_the_comment_count_from_x_wp_total(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request(
+        "/wp-json/wp/v2/comments",
+        method="GET",
+        query_string={"post": "4711", "per_page": "1"},
+        headers={"Authorization": BASIC},
+    ).respond_with_json(
+        [{"id": 9, "post": 4711, "content": {"rendered": "<p>Danke!</p>"}}],
+        headers={"X-WP-Total": "12", "X-WP-TotalPages": "12"},
+    )
+    metrics = _adapter(httpserver).fetch_metrics(Receipt(external_id="4711"))
+    assert metrics == Metrics(replies=12, raw={"X-WP-Total": 12})
+
+
+def test_metrics_without_a_count_are_refused(httpserver: HTTPServer) -> None:
+    # A proxy that drops X-WP-Total leaves nothing to count; guessing 0 would be wrong.
+    httpserver.expect_oneshot_request("/wp-json/wp/v2/comments").respond_with_json([])
+    with pytest.raises(PermanentError, match="X-WP-Total"):
+        _adapter(httpserver).fetch_metrics(Receipt(external_id="4711"))

@@ -12,8 +12,10 @@ from pytest_httpserver import HTTPServer
 from publishers.base import (
     AuthError,
     Media,
+    Metrics,
     OutgoingPost,
     PermanentError,
+    PostGone,
     RateLimited,
     Receipt,
     TransientError,
@@ -433,14 +435,28 @@ def test_metrics_come_from_public_metrics(httpserver: HTTPServer) -> None:
         }
     )
     metrics = _adapter(httpserver).fetch_metrics(Receipt(external_id=TWEET_ID))
-    assert metrics == {
-        "likes": 12,
-        "reposts": 3,
-        "replies": 1,
-        "quotes": 0,
-        "bookmarks": 2,
-        "impressions": 845,
-    }
+    # Reposts are retweets and quotes together; public metrics carry no link clicks.
+    assert metrics == Metrics(impressions=845, reactions=12, reposts=3, replies=1, raw=metrics.raw)
+    assert metrics.raw["data"]["public_metrics"]["bookmark_count"] == 2
+
+
+def test_metrics_of_a_deleted_post_say_it_is_gone(httpserver: HTTPServer) -> None:
+    # X answers 200 with only `errors` for a post that no longer exists.
+    httpserver.expect_oneshot_request(f"/2/tweets/{TWEET_ID}").respond_with_json(
+        {
+            "errors": [
+                {
+                    "value": TWEET_ID,
+                    "detail": f"Could not find tweet with id: [{TWEET_ID}].",
+                    "title": "Not Found Error",
+                    "resource_type": "tweet",
+                    "type": "https://api.twitter.com/2/problems/resource-not-found",
+                }
+            ]
+        }
+    )
+    with pytest.raises(PostGone):
+        _adapter(httpserver).fetch_metrics(Receipt(external_id=TWEET_ID))
 
 
 def test_check_connection_names_the_account(httpserver: HTTPServer) -> None:

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from planner import channels, pieces, planning, tracked_links, users
 from planner.db import make_engine
-from planner.models import Post, PostStatus
+from planner.models import MetricSnapshot, Post, PostStatus, PublishAttempt
 from planner.ui import keys
 from tests.ui.conftest import PASSWORD, open_page, set_post_status, shown_when, sign_in
 
@@ -184,3 +184,30 @@ def test_tracked_links_are_listed_with_their_clicks(
     table = at.main.dataframe[-1].value
     assert table[clicks].tolist() == [1]
     assert table.iloc[0].tolist()[:3] == [post_id, "https://example.com/messe", 1]
+
+
+@pytest.mark.parametrize(
+    ("username", "heading", "column"),
+    [
+        pytest.param("ed", "Latest figures of these posts", "Reactions", id="en"),
+        pytest.param("admin", "Neueste Kennzahlen dieser Posts", "Reaktionen", id="de"),
+    ],
+)
+def test_the_latest_figures_of_posts_in_the_ledger_are_shown(
+    database: str, username: str, heading: str, column: str
+) -> None:
+    post_id = _post_in(database, PostStatus.published)
+    engine = make_engine(database)
+    with Session(engine) as s:
+        s.add(PublishAttempt(post_id=post_id, worker="w1", outcome="published", http_status=200))
+        s.add(MetricSnapshot(post_id=post_id, reactions=2, replies=1, raw={}))
+        s.add(MetricSnapshot(post_id=post_id, reactions=17, replies=3, raw={}))
+        s.commit()
+    engine.dispose()
+
+    at = open_page(sign_in(username, PASSWORD), "publishing")
+
+    assert not at.exception
+    assert heading in [h.value for h in at.subheader]
+    (figures,) = [d.value for d in at.dataframe if column in d.value.columns]
+    assert figures[column].tolist() == [17]  # the newest snapshot only

@@ -1,7 +1,7 @@
 """calendar feeds and tracked links
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-03 00:00:00
 
 - `calendar_feeds`: a user's subscribable iCalendar feed: the SHA-256 of its secret token,
@@ -28,7 +28,7 @@ from planner.migrations.columns import (
 )
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,4 +1,4 @@
-"""'Publishing': scheduler health, crisis freeze, posts that need a person, the ledger."""
+"""'Publishing': scheduler health, crisis freeze, posts that need a person, the ledger, figures."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import streamlit as st
 
 from planner import channels, org_settings, planning, publishing, tracked_links
 from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
+from planner.metrics import views as metrics_views
 from planner.models import Post, PostStatus, Role, User
 from planner.publishing import views
 from planner.ui import keys, moves, state, tables
@@ -76,6 +77,9 @@ def render() -> None:
 
         attempts = views.latest_attempts(session, actor=user, limit=100)
         links = tracked_links.list_links(session, actor=user, limit=_LINKS_SHOWN)
+        figures = metrics_views.latest_figures(
+            session, actor=user, post_ids=sorted({a.post_id for a in attempts})
+        )
     st.subheader(t("pub.ledger"))
     st.dataframe(
         [
@@ -107,6 +111,22 @@ def render() -> None:
             ],
             hide_index=True,
         )
+    st.subheader(t("figures.heading"))
+    tables.table(
+        [
+            {
+                t("col.post"): post_id,
+                t("figures.collected"): state.when(f.collected_at, user.timezone),
+                t("figures.reactions"): f.reactions,
+                t("figures.reposts"): f.reposts,
+                t("figures.replies"): f.replies,
+                t("figures.impressions"): f.impressions,
+                t("figures.link_clicks"): f.link_clicks,
+            }
+            for post_id, f in sorted(figures.items())
+        ],
+        empty=t("figures.none"),
+    )
 
 
 def _take(post_id: int, action: str, version: int) -> None:
