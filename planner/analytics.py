@@ -302,23 +302,36 @@ def _audience_id() -> Any:
 
 
 def _published(
-    query: Any, as_of: datetime, since: datetime | None = None, until: datetime | None = None
+    query: Any,
+    as_of: datetime,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    *,
+    pieces: bool = True,
 ) -> Any:
     """`query` over the posts published in [since, until) (each bound optional), with
-    their ideas and latest snapshots at `as_of` (outer joins: a piece without an idea, a
-    post without figures)."""
-    query = (
-        query.select_from(Post)
-        .join(Piece, col(Piece.id) == col(Post.piece_id))
-        .outerjoin(Idea, col(Idea.id) == col(Piece.idea_id))
-        .outerjoin(MetricSnapshot, col(MetricSnapshot.id) == _latest_snapshot(as_of))
-        .where(Post.status == PostStatus.published)
-    )
+    their latest snapshots at `as_of` and (with `pieces`) their pieces and ideas (outer
+    joins: a piece without an idea, a post without figures)."""
+    query = query.select_from(Post)
+    if pieces:
+        # Only when a figure needs them: two lookups per post are most of a query's time.
+        query = query.join(Piece, col(Piece.id) == col(Post.piece_id)).outerjoin(
+            Idea, col(Idea.id) == col(Piece.idea_id)
+        )
+    query = query.outerjoin(
+        MetricSnapshot, col(MetricSnapshot.id) == _latest_snapshot(as_of)
+    ).where(Post.status == PostStatus.published)
     if since is not None:
         query = query.where(col(Post.publish_at) >= since)
     if until is not None:
         query = query.where(col(Post.publish_at) < until)
     return query
+
+
+def _needs_pieces(actor: User, scope: Scope) -> bool:
+    """Whether the actor's visibility or the scope need the posts' pieces and ideas."""
+    narrowed = any(scope.get(k) is not None for k in ("department_id", "audience_id", "campaign"))
+    return narrowed or _department_only(actor)
 
 
 def _scoped(query: Any, scope: Scope) -> Any:
@@ -426,21 +439,22 @@ def _local_seconds(
 
 
 def _dimension(by: Dimension) -> Any:
+    """The column a report groups by: an id (named afterwards) or the campaign."""
     if by == "channel":
-        return col(Channel.name)
+        return col(Post.channel_id)
     if by == "department":
-        return func.coalesce(Department.name, "")
+        return col(Idea.department_id)
     if by == "audience":
-        return func.coalesce(Audience.name, "")
+        return _audience_id()
     return col(Piece.campaign)
 
 
-def _with_names(query: Any) -> Any:
-    return (
-        query.join(Channel, col(Channel.id) == col(Post.channel_id))
-        .outerjoin(Department, col(Department.id) == col(Idea.department_id))
-        .outerjoin(Audience, col(Audience.id) == _audience_id())
-    )
+def _names(session: Session, by: Dimension) -> dict[Any, str]:
+    """The names of the groups of `by` by what `_dimension` gives (no group: "")."""
+    table: Any = {"channel": Channel, "department": Department, "audience": Audience}.get(by)
+    if table is None:
+        return {}
+    return {i: name for i, name in session.exec(select(table.id, table.name))}
 
 
 def _period_start(day: date, period: Period) -> date:
@@ -483,13 +497,18 @@ def engagement_over_time(
     tz_name = slots.org_timezone(session)
     day = _local_seconds(session, Post.publish_at, tz_name, since, until) // 86400
     group = _dimension(by)
-    query = _published(select(day, group, *_figure_columns()), _as_of(until, as_of), since, until)
-    query = _visible_totals(_scoped(_with_names(query), scope), actor).group_by(day, group)
+    pieces = by != "channel" or _needs_pieces(actor, scope)
+    query = _published(
+        select(day, group, *_figure_columns()), _as_of(until, as_of), since, until, pieces=pieces
+    )
+    query = _scoped(query, scope)
+    query = (_visible_totals(query, actor) if pieces else query).group_by(day, group)
+    names = _names(session, by)
     epoch_day = date(1970, 1, 1)
     merged: dict[tuple[date, str], Figures] = {}
     for row in session.exec(query):
         start = _period_start(epoch_day + timedelta(days=int(row[0])), period)
-        key = (start, row[1] or "")
+        key = (start, names.get(row[1], "") if names else row[1] or "")
         merged[key] = merged.get(key, Figures()) + _figures(row[2:])
     points = [Point(start, name, figures) for (start, name), figures in sorted(merged.items())]
     totals = sum((p.figures for p in points), Figures())
@@ -578,8 +597,9 @@ def top_pieces(
     _check_period(since, until)
     at = _as_of(until, as_of)
     engagement = func.sum(case((col(MetricSnapshot.id).is_not(None), _engagement()), else_=0))
-    ranked = _published(select(Post.piece_id), at, since, until)
-    ranked = _visible_pieces(_scoped(ranked, scope), actor)
+    pieces = _needs_pieces(actor, scope)
+    ranked = _scoped(_published(select(Post.piece_id), at, since, until, pieces=pieces), scope)
+    ranked = _visible_pieces(ranked, actor) if pieces else ranked
     ranked = ranked.group_by(col(Post.piece_id)).order_by(engagement.desc(), col(Post.piece_id))
     ids = [int(piece_id) for piece_id in session.exec(ranked.limit(limit))]
     if not ids:
@@ -627,13 +647,15 @@ def _cells(
     local = _local_seconds(session, Post.publish_at, tz_name, since, until)
     weekday = (local // 86400 + _EPOCH_WEEKDAY) % 7
     hour = (local % 86400) // 3600
+    pieces = _department_only(actor)
     query = _published(
         select(weekday, hour, func.count(col(Post.id)), func.sum(_engagement())),
         _as_of(until, None),
         since,
         until,
+        pieces=pieces,
     ).where(Post.channel_id == channel_id, col(MetricSnapshot.id).is_not(None))
-    query = _visible_totals(query, actor).group_by(weekday, hour)
+    query = (_visible_totals(query, actor) if pieces else query).group_by(weekday, hour)
     cells = [
         Cell(int(day), int(h), int(n), int(total or 0) / int(n), int(n) < MIN_POSTS)
         for day, h, n, total in session.exec(query)
@@ -756,18 +778,22 @@ def department_reach(
     at = as_of or utcnow()
     if since is not None and until is not None:
         _check_period(since, until)
+    department = col(Idea.department_id)
     query = _published(
-        select(Department.name, func.count(func.distinct(Idea.id)), *_figure_columns()),
+        select(department, func.count(func.distinct(Idea.id)), *_figure_columns()),
         at if until is None else min(until, at),
         since,
         until,
-    ).join(Department, col(Department.id) == col(Idea.department_id))
-    query = _visible_totals(_scoped(query, scope), actor)
-    query = query.group_by(col(Department.name)).order_by(col(Department.name))
-    return [
-        DepartmentReach(name, int(ideas), _reach(figures))
-        for name, ideas, *figures in session.exec(query)
+    ).where(department.is_not(None))
+    # Grouped by id and named afterwards: a join to departments would make SQLite read
+    # the period's posts once per department.
+    query = _visible_totals(_scoped(query, scope), actor).group_by(department)
+    names = _names(session, "department")
+    found = [
+        DepartmentReach(names.get(department_id, ""), int(ideas), _reach(figures))
+        for department_id, ideas, *figures in session.exec(query)
     ]
+    return sorted(found, key=lambda d: d.department)
 
 
 # --- what the filters offer ------------------------------------------------------------------
