@@ -32,7 +32,7 @@ from sqlalchemy import BigInteger, Integer, case, cast, func, literal
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from planner import slots
+from planner import csvio, slots
 from planner.channels import get_channel
 from planner.errors import Message, ValidationFailed
 from planner.models import (
@@ -558,13 +558,13 @@ def engagement_rows(report: EngagementReport) -> list[dict[str, Any]]:
 
 
 def engagement_csv(report: EngagementReport, out: IO[str]) -> int:
-    """Write the report's rows as CSV (header first; unknown impressions empty); returns
-    the number of rows written."""
+    """Write the report's rows as CSV (header first; unknown impressions empty; a name
+    that looks like a formula kept from running); returns the number of rows written."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*ENGAGEMENT_COLUMNS[:1], report.by, *ENGAGEMENT_COLUMNS[2:]])
     rows = engagement_rows(report)
     for row in rows:
-        writer.writerow(["" if row[c] is None else row[c] for c in ENGAGEMENT_COLUMNS])
+        writer.writerow(["" if row[c] is None else csvio.cell(row[c]) for c in ENGAGEMENT_COLUMNS])
     return len(rows)
 
 
