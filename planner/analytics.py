@@ -209,6 +209,7 @@ class DepartmentReach:
     department: str
     ideas: int
     reach: Reach
+    department_id: int
 
 
 @dataclass(frozen=True)
@@ -350,6 +351,11 @@ def _department_only(actor: User) -> bool:
     """Whether the actor sees their own department's figures only (contributors)."""
     require_active(actor)
     return not can(actor, "see_all_departments")
+
+
+def sees_own_department_only(actor: User) -> bool:
+    """Whether the actor sees their own department's totals and own ideas' pieces only."""
+    return _department_only(actor)
 
 
 def _visible_totals(query: Any, actor: User) -> Any:
@@ -790,7 +796,9 @@ def department_reach(
     query = _visible_totals(_scoped(query, scope), actor).group_by(department)
     names = _names(session, "department")
     found = [
-        DepartmentReach(names.get(department_id, ""), int(ideas), _reach(figures))
+        DepartmentReach(
+            names.get(department_id, ""), int(ideas), _reach(figures), int(department_id)
+        )
         for department_id, ideas, *figures in session.exec(query)
     ]
     return sorted(found, key=lambda d: d.department)

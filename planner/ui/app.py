@@ -147,7 +147,7 @@ def _sidebar(session: Session, user: User) -> None:
 
 
 PAGES_BY_ROLE: dict[Role, list[str]] = {
-    Role.contributor: ["submit_idea", "my_ideas", "notifications", "activity"],
+    Role.contributor: ["submit_idea", "my_ideas", "analytics", "notifications", "activity"],
     Role.editor: [
         "calendar",
         "editor",
@@ -155,6 +155,7 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
         "board",
         "publishing",
         "process",
+        "analytics",
         "submit_idea",
         "my_ideas",
         "notifications",
@@ -164,6 +165,7 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
         "calendar",
         "approvals",
         "board",
+        "analytics",
         "submit_idea",
         "my_ideas",
         "notifications",
@@ -177,6 +179,7 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
         "approvals",
         "publishing",
         "process",
+        "analytics",
         "submit_idea",
         "my_ideas",
         "notifications",

@@ -221,11 +221,11 @@ def test_idea_reach_is_what_the_ideas_posts_achieved_by_now(march: World) -> Non
 def test_department_reach_totals_what_each_departments_ideas_achieved(march: World) -> None:
     s = march.session
     assert analytics.department_reach(s, actor=march.admin, as_of=NOW) == [
-        analytics.DepartmentReach("HR", 1, Reach(1, 1, 50, 2)),
-        analytics.DepartmentReach("Marketing", 1, Reach(2, 2, 400, 32)),
+        analytics.DepartmentReach("HR", 1, Reach(1, 1, 50, 2), 2),
+        analytics.DepartmentReach("Marketing", 1, Reach(2, 2, 400, 32), 1),
     ]
     assert analytics.department_reach(s, actor=march.contributor, as_of=NOW) == [
-        analytics.DepartmentReach("Marketing", 1, Reach(2, 2, 400, 32)),
+        analytics.DepartmentReach("Marketing", 1, Reach(2, 2, 400, 32), 1),
     ]
 
 
