@@ -34,11 +34,10 @@ def _mean(value: float) -> str:
 
 def _pick(label: str, options: dict[int, str], key: str) -> int | None:
     """A filter's choice: one of `options` by id, or None for all."""
+    labels: dict[int | None, str] = {None: state.t("analytics.all")}
+    labels.update(options)
     choice: int | None = st.selectbox(
-        label,
-        options=[None, *options],
-        format_func=lambda i: state.t("analytics.all") if i is None else options[i],
-        key=key,
+        label, options=list(labels), format_func=labels.__getitem__, key=key
     )
     return choice
 
@@ -136,17 +135,20 @@ def _over_time(
     t = state.t
     st.subheader(t("analytics.over_time"))
     left, right = st.columns(2)
+    # Labels made here, in the run's language: a select box formats its options later too.
+    dimensions = {d: t(f"analytics.by.{d}") for d in analytics.DIMENSIONS}
+    periods = {p: t(f"analytics.period.{p}") for p in analytics.PERIODS}
     by: analytics.Dimension = left.selectbox(
         t("analytics.by"),
-        options=analytics.DIMENSIONS,
-        format_func=lambda d: t(f"analytics.by.{d}"),
+        options=list(dimensions),
+        format_func=dimensions.__getitem__,
         key=keys.ANALYTICS_BY,
     )
     period: analytics.Period = right.selectbox(
         t("analytics.period"),
-        options=analytics.PERIODS,
+        options=list(periods),
         index=1,
-        format_func=lambda p: t(f"analytics.period.{p}"),
+        format_func=periods.__getitem__,
         key=keys.ANALYTICS_PERIOD,
     )
     report = analytics.engagement_over_time(
