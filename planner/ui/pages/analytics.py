@@ -6,6 +6,7 @@ Contributors see their own department's figures and the pieces of their own idea
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
 import streamlit as st
@@ -32,10 +33,11 @@ def _mean(value: float) -> str:
     return text.replace(".", ",") if state.lang() == "de" else text
 
 
-def _pick(label: str, options: dict[int, str], key: str) -> int | None:
+def _pick(label: str, options: Mapping[int, str], key: str) -> int | None:
     """A filter's choice: one of `options` by id, or None for all."""
     labels: dict[int | None, str] = {None: state.t("analytics.all")}
-    labels.update(options)
+    for i, name in options.items():
+        labels[i] = name
     choice: int | None = st.selectbox(
         label, options=list(labels), format_func=labels.__getitem__, key=key
     )
