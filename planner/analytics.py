@@ -476,7 +476,7 @@ def _check_choice(value: str, allowed: Sequence[str], what: str) -> None:
         raise ValidationFailed(
             {
                 what: Message(
-                    f"bad_{what}",
+                    "bad_choice",
                     "{value!r} is not one of: {allowed}",
                     value=value,
                     allowed=", ".join(allowed),

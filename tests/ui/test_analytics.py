@@ -113,7 +113,7 @@ def test_the_contributor_sees_her_departments_figures_in_german(measured: str) -
     assert at.title[0].value == "Analyse"
     assert at.main.info[0].value.startswith("Sie sehen die Zahlen Ihrer Abteilung")
     assert (
-        "1 Beiträge veröffentlicht, 1 davon mit Messwerten: 300 Impressionen, 12 Interaktionen."
+        "1 Posts veröffentlicht, 1 davon mit Messwerten: 300 Impressionen, 12 Interaktionen."
         in _texts(at)
     )
     top = at.main.dataframe[1].value
@@ -126,8 +126,8 @@ def test_the_contributor_sees_her_departments_figures_in_german(measured: str) -
     [
         pytest.param(
             "de",
-            "Reichweite: Veröffentlicht: 1 Beiträge, 300 Impressionen, 12 Interaktionen.",
-            "Ihre Abteilung HR: 1 Ideen veröffentlicht, 1 Beiträge, 300 Impressionen, "
+            "Reichweite: Veröffentlicht: 1 Posts, 300 Impressionen, 12 Interaktionen.",
+            "Ihre Abteilung HR: 1 Ideen veröffentlicht, 1 Posts, 300 Impressionen, "
             "12 Interaktionen.",
             id="de",
         ),
