@@ -44,10 +44,11 @@ def _pick(label: str, options: Mapping[int, str], key: str) -> int | None:
     return choice
 
 
-def _filters(session: Session, user: User) -> tuple[datetime, datetime, analytics.Scope] | None:
+def _filters(
+    user: User, choices: analytics.FilterChoices
+) -> tuple[datetime, datetime, analytics.Scope] | None:
     t = state.t
     today = to_local(utcnow(), user.timezone).date()
-    choices = analytics.filter_choices(session, actor=user)
     row = st.columns(4)
     with row[0]:
         first: date | None = st.date_input(
@@ -252,12 +253,16 @@ def _departments(
 
 
 def _best_times(
-    session: Session, user: User, since: datetime, until: datetime, channel_id: int | None
+    session: Session,
+    user: User,
+    since: datetime,
+    until: datetime,
+    channel_id: int | None,
+    channels: dict[int, str],
 ) -> None:
     t = state.t
     st.subheader(t("analytics.best_times"))
     st.caption(t("analytics.best_times_note", min=analytics.MIN_POSTS))
-    channels = analytics.filter_choices(session, actor=user).channels
     if not channels:
         st.info(t("analytics.empty"))
         return
@@ -306,14 +311,15 @@ def render() -> None:
         st.caption(t("analytics.engagement_means"))
         if analytics.sees_own_department_only(user):
             st.info(t("analytics.own_only"))
-        report_scope = _filters(session, user)
+        choices = analytics.filter_choices(session, actor=user)
+        report_scope = _filters(user, choices)
         if report_scope is None:
             return
         since, until, scope = report_scope
         _over_time(session, user, since, until, scope)
         _top(session, user, since, until, scope)
         _departments(session, user, since, until, scope)
-        _best_times(session, user, since, until, scope.get("channel_id"))
+        _best_times(session, user, since, until, scope.get("channel_id"), choices.channels)
 
 
 render()
