@@ -28,7 +28,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import IO, Any, Literal, TypedDict, Unpack
 
 from dateutil import tz as dateutil_tz
-from sqlalchemy import BigInteger, Integer, case, cast, func, literal
+from sqlalchemy import BigInteger, Integer, case, cast, func, literal, true
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -253,31 +254,54 @@ def _count(column: Any) -> ColumnElement[int]:
     return func.coalesce(column, 0)
 
 
-def _link_clicks() -> ColumnElement[int]:
-    return _count(MetricSnapshot.link_clicks) + tracked_link_clicks(col(Post.id))
+def _latest(session: Session, as_of: datetime) -> _Latest:
+    """Each post's latest snapshot at or before `as_of`, to outer-join to the posts: a
+    LATERAL subquery on PostgreSQL (its planner would otherwise hash every snapshot), the
+    correlated id lookup on SQLite (which has no LATERAL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        lateral = (
+            select(MetricSnapshot)
+            .where(
+                MetricSnapshot.post_id == Post.id,
+                col(MetricSnapshot.collected_at) <= as_of,
+            )
+            .order_by(col(MetricSnapshot.collected_at).desc(), col(MetricSnapshot.id).desc())
+            .limit(1)
+            .lateral("latest")
+        )
+        return _Latest(aliased(MetricSnapshot, lateral), true())
+    entity = aliased(MetricSnapshot, name="latest")
+    return _Latest(entity, entity.id == _latest_snapshot(as_of))
 
 
-def _engagement() -> ColumnElement[int]:
+@dataclass(frozen=True)
+class _Latest:
+    """The latest snapshot as a joinable entity (`m`) and the condition joining it."""
+
+    m: Any
+    onclause: Any
+
+
+def _link_clicks(m: Any) -> ColumnElement[int]:
+    return _count(m.link_clicks) + tracked_link_clicks(col(Post.id))
+
+
+def _engagement(m: Any) -> ColumnElement[int]:
     """A post's engagement (0 for a post without figures)."""
-    return (
-        _count(MetricSnapshot.reactions)
-        + _count(MetricSnapshot.reposts)
-        + _count(MetricSnapshot.replies)
-        + _link_clicks()
-    )
+    return _count(m.reactions) + _count(m.reposts) + _count(m.replies) + _link_clicks(m)
 
 
-def _figure_columns() -> list[Any]:
-    measured = col(MetricSnapshot.id).is_not(None)
+def _figure_columns(m: Any) -> list[Any]:
+    measured = m.id.is_not(None)
     return [
         func.count(col(Post.id)),
-        func.count(col(MetricSnapshot.id)),
-        func.sum(MetricSnapshot.impressions),
-        func.sum(_count(MetricSnapshot.reactions)),
-        func.sum(_count(MetricSnapshot.reposts)),
-        func.sum(_count(MetricSnapshot.replies)),
-        func.sum(case((measured, _link_clicks()), else_=0)),
-        func.sum(case((measured, _engagement()), else_=0)),
+        func.count(m.id),
+        func.sum(m.impressions),
+        func.sum(_count(m.reactions)),
+        func.sum(_count(m.reposts)),
+        func.sum(_count(m.replies)),
+        func.sum(case((measured, _link_clicks(m)), else_=0)),
+        func.sum(case((measured, _engagement(m)), else_=0)),
     ]
 
 
@@ -304,14 +328,14 @@ def _audience_id() -> Any:
 
 def _published(
     query: Any,
-    as_of: datetime,
+    latest: _Latest,
     since: datetime | None = None,
     until: datetime | None = None,
     *,
     pieces: bool = True,
 ) -> Any:
     """`query` over the posts published in [since, until) (each bound optional), with
-    their latest snapshots at `as_of` and (with `pieces`) their pieces and ideas (outer
+    their latest snapshots (`latest`) and (with `pieces`) their pieces and ideas (outer
     joins: a piece without an idea, a post without figures)."""
     query = query.select_from(Post)
     if pieces:
@@ -319,9 +343,8 @@ def _published(
         query = query.join(Piece, col(Piece.id) == col(Post.piece_id)).outerjoin(
             Idea, col(Idea.id) == col(Piece.idea_id)
         )
-    query = query.outerjoin(
-        MetricSnapshot, col(MetricSnapshot.id) == _latest_snapshot(as_of)
-    ).where(Post.status == PostStatus.published)
+    query = query.outerjoin(latest.m, latest.onclause)
+    query = query.where(Post.status == PostStatus.published)
     if since is not None:
         query = query.where(col(Post.publish_at) >= since)
     if until is not None:
@@ -504,8 +527,9 @@ def engagement_over_time(
     day = _local_seconds(session, Post.publish_at, tz_name, since, until) // 86400
     group = _dimension(by)
     pieces = by != "channel" or _needs_pieces(actor, scope)
+    latest = _latest(session, _as_of(until, as_of))
     query = _published(
-        select(day, group, *_figure_columns()), _as_of(until, as_of), since, until, pieces=pieces
+        select(day, group, *_figure_columns(latest.m)), latest, since, until, pieces=pieces
     )
     query = _scoped(query, scope)
     query = (_visible_totals(query, actor) if pieces else query).group_by(day, group)
@@ -574,14 +598,14 @@ def engagement_csv(report: EngagementReport, out: IO[str]) -> int:
     return len(rows)
 
 
-def _piece_columns() -> list[Any]:
+def _piece_columns(m: Any) -> list[Any]:
     return [
         col(Piece.id),
         col(Piece.title),
         col(Piece.campaign),
         func.coalesce(Department.name, ""),
         col(Channel.name),
-        *_figure_columns(),
+        *_figure_columns(m),
     ]
 
 
@@ -601,10 +625,12 @@ def top_pieces(
     """The pieces whose posts of [since, until) engaged most, with a per-channel breakdown
     (contributors: the pieces of their own ideas)."""
     _check_period(since, until)
-    at = _as_of(until, as_of)
-    engagement = func.sum(case((col(MetricSnapshot.id).is_not(None), _engagement()), else_=0))
+    latest = _latest(session, _as_of(until, as_of))
+    m = latest.m
+    engagement = func.sum(case((m.id.is_not(None), _engagement(m)), else_=0))
     pieces = _needs_pieces(actor, scope)
-    ranked = _scoped(_published(select(Post.piece_id), at, since, until, pieces=pieces), scope)
+    ranked = _published(select(Post.piece_id), latest, since, until, pieces=pieces)
+    ranked = _scoped(ranked, scope)
     ranked = _visible_pieces(ranked, actor) if pieces else ranked
     ranked = ranked.group_by(col(Post.piece_id)).order_by(engagement.desc(), col(Post.piece_id))
     ids = [int(piece_id) for piece_id in session.exec(ranked.limit(limit))]
@@ -612,12 +638,7 @@ def top_pieces(
         return []
     rows = session.exec(
         _scoped(
-            _published(
-                select(*_piece_columns()),
-                at,
-                since,
-                until,
-            )
+            _published(select(*_piece_columns(m)), latest, since, until)
             .join(Channel, col(Channel.id) == col(Post.channel_id))
             .outerjoin(Department, col(Department.id) == col(Idea.department_id))
             .where(col(Piece.id).in_(ids)),
@@ -654,13 +675,15 @@ def _cells(
     weekday = (local // 86400 + _EPOCH_WEEKDAY) % 7
     hour = (local % 86400) // 3600
     pieces = _department_only(actor)
+    latest = _latest(session, _as_of(until, None))
+    m = latest.m
     query = _published(
-        select(weekday, hour, func.count(col(Post.id)), func.sum(_engagement())),
-        _as_of(until, None),
+        select(weekday, hour, func.count(col(Post.id)), func.sum(_engagement(m))),
+        latest,
         since,
         until,
         pieces=pieces,
-    ).where(Post.channel_id == channel_id, col(MetricSnapshot.id).is_not(None))
+    ).where(Post.channel_id == channel_id, m.id.is_not(None))
     query = (_visible_totals(query, actor) if pieces else query).group_by(weekday, hour)
     cells = [
         Cell(int(day), int(h), int(n), int(total or 0) / int(n), int(n) < MIN_POSTS)
@@ -765,7 +788,8 @@ def idea_reach(
     if not wanted:
         require_active(actor)
         return {}
-    query = _published(select(Idea.id, *_figure_columns()), as_of or utcnow())
+    latest = _latest(session, as_of or utcnow())
+    query = _published(select(Idea.id, *_figure_columns(latest.m)), latest)
     query = _visible_pieces(query.where(col(Idea.id).in_(wanted)), actor).group_by(col(Idea.id))
     return {int(row[0]): _reach(row[1:]) for row in session.exec(query)}
 
@@ -785,9 +809,10 @@ def department_reach(
     if since is not None and until is not None:
         _check_period(since, until)
     department = col(Idea.department_id)
+    latest = _latest(session, at if until is None else min(until, at))
     query = _published(
-        select(department, func.count(func.distinct(Idea.id)), *_figure_columns()),
-        at if until is None else min(until, at),
+        select(department, func.count(func.distinct(Idea.id)), *_figure_columns(latest.m)),
+        latest,
         since,
         until,
     ).where(department.is_not(None))
