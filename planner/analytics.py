@@ -292,7 +292,8 @@ def _engagement(m: Any) -> ColumnElement[int]:
 
 
 def _figure_columns(m: Any) -> list[Any]:
-    measured = m.id.is_not(None)
+    # A post without a snapshot adds 0 to every count (coalesce), but its tracked-link
+    # clicks, which the planner counts itself, still count.
     return [
         func.count(col(Post.id)),
         func.count(m.id),
@@ -300,8 +301,8 @@ def _figure_columns(m: Any) -> list[Any]:
         func.sum(_count(m.reactions)),
         func.sum(_count(m.reposts)),
         func.sum(_count(m.replies)),
-        func.sum(case((measured, _link_clicks(m)), else_=0)),
-        func.sum(case((measured, _engagement(m)), else_=0)),
+        func.sum(_link_clicks(m)),
+        func.sum(_engagement(m)),
     ]
 
 
@@ -627,7 +628,7 @@ def top_pieces(
     _check_period(since, until)
     latest = _latest(session, _as_of(until, as_of))
     m = latest.m
-    engagement = func.sum(case((m.id.is_not(None), _engagement(m)), else_=0))
+    engagement = func.sum(_engagement(m))
     pieces = _needs_pieces(actor, scope)
     ranked = _published(select(Post.piece_id), latest, since, until, pieces=pieces)
     ranked = _scoped(ranked, scope)
