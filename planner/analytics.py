@@ -702,8 +702,9 @@ def best_times(
     until: datetime | None = None,
 ) -> BestTimes:
     """A channel's weekday-hour grid (organisation time): posts with figures published in
-    each cell and their mean engagement (default: the last year)."""
-    require_active(actor)
+    each cell and their mean engagement (default: the last year); for those who plan or
+    view pieces, as channel names are."""
+    require(actor, "view_pieces")
     found = get_channel(session, channel)
     assert found.id is not None
     until = until or utcnow()
@@ -835,14 +836,21 @@ def department_reach(
 
 def filter_choices(session: Session, *, actor: User) -> FilterChoices:
     """The channels, departments, audiences and campaigns the Analytics filters offer
-    (contributors: their own department only)."""
+    (contributors: their own department, and the channels its published posts are on)."""
     department_only = _department_only(actor)
-    channels = {
-        int(i or 0): name
-        for i, name in session.exec(
-            select(col(Channel.id), Channel.name).order_by(col(Channel.name))
+    channels_query = select(col(Channel.id), Channel.name).order_by(col(Channel.name))
+    if department_only:
+        used = (
+            select(Post.channel_id)
+            .join(Piece, col(Piece.id) == col(Post.piece_id))
+            .join(Idea, col(Idea.id) == col(Piece.idea_id))
+            .where(
+                Idea.department_id == actor.department_id,
+                Post.status == PostStatus.published,
+            )
         )
-    }
+        channels_query = channels_query.where(col(Channel.id).in_(used))
+    channels = {int(i or 0): name for i, name in session.exec(channels_query)}
     departments_query = select(col(Department.id), Department.name).order_by(col(Department.name))
     if department_only:
         departments_query = departments_query.where(Department.id == actor.department_id)

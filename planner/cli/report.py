@@ -15,7 +15,6 @@ from planner import analytics, approvals_report, process, report_output, slots
 from planner.cli import common, output
 from planner.cli.common import ACTING, LISTING, CliError, Commands, acting, arg
 from planner.models import User, utcnow
-from planner.permissions import can
 from planner.timezones import format_local, to_local
 
 REPORT = Commands(
@@ -147,12 +146,11 @@ _FIGURES = ("posts", "measured", "impressions", "engagement")
 @acting
 def cmd_report_best_times(session: Session, actor: User, args: argparse.Namespace) -> str | None:
     """A channel's best publishing times from the last year: posts and mean engagement per
-    weekday and hour (organisation time), and the best upcoming times."""
+    weekday and hour (organisation time), and the best upcoming times (editors, approvers,
+    admins)."""
     grid = analytics.best_times(session, actor=actor, channel=args.channel)
-    suggestions = (
-        analytics.suggest_times(session, actor=actor, channel=args.channel, n=args.suggest)
-        if can(actor, "view_pieces")
-        else None
+    suggestions = analytics.suggest_times(
+        session, actor=actor, channel=args.channel, n=args.suggest
     )
     if args.json:
         output.emit_json({"best_times": grid, "suggestions": suggestions})
@@ -171,8 +169,6 @@ def cmd_report_best_times(session: Session, actor: User, args: argparse.Namespac
             for c in sorted(grid.cells, key=lambda c: -c.mean_engagement)
         ],
     )
-    if suggestions is None:
-        return None
     if suggestions.basis == "none":
         return "suggested: none (not enough history and no publishing slots)"
     basis = "from history" if suggestions.basis == "history" else "from the slot plan"

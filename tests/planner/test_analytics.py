@@ -171,6 +171,15 @@ def test_a_contributor_sees_their_own_departments_totals_only(march: World) -> N
     assert [(p.group, p.figures.engagement) for p in hr.points] == [("HR", 2)]
 
 
+def test_a_contributors_filters_offer_their_departments_channels_only(march: World) -> None:
+    s = march.session
+    hr = analytics.filter_choices(s, actor=march.hr_contributor)
+    assert (list(hr.channels.values()), list(hr.departments.values())) == (["Blog"], ["HR"])
+    everything = analytics.filter_choices(s, actor=march.editor)
+    assert list(everything.channels.values()) == ["Blog", "Mastodon"]
+    assert everything.campaigns == ["Herbst"]
+
+
 def test_top_pieces_rank_by_engagement_with_figures_per_channel(march: World) -> None:
     top = analytics.top_pieces(march.session, actor=march.approver, since=MARCH, until=APRIL)
     assert [(p.title, p.figures.engagement, p.figures.impressions) for p in top] == [
@@ -343,9 +352,11 @@ def test_without_history_the_slot_plan_is_suggested_else_nothing(social: World) 
     assert (empty.basis, empty.times) == ("none", [])
 
 
-def test_suggestions_are_for_those_who_plan(social: World) -> None:
+def test_best_times_and_suggestions_are_for_those_who_see_channels(social: World) -> None:
     with pytest.raises(PermissionDenied):
         analytics.suggest_times(social.session, actor=social.contributor, channel="Social")
+    with pytest.raises(PermissionDenied):
+        analytics.best_times(social.session, actor=social.contributor, channel="Social")
     with pytest.raises(ValidationFailed):
         analytics.suggest_times(social.session, actor=social.editor, channel="Social", n=0)
 

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from planner import analytics
 from planner.models import User, utcnow
+from planner.permissions import can
 from planner.timezones import parse_day_bound, to_local
 from planner.ui import charts, keys, state, tables
 from planner.ui.i18n import format_number
@@ -319,7 +320,8 @@ def render() -> None:
         _over_time(session, user, since, until, scope)
         _top(session, user, since, until, scope)
         _departments(session, user, since, until, scope)
-        _best_times(session, user, since, until, scope.get("channel_id"), choices.channels)
+        if can(user, "view_pieces"):
+            _best_times(session, user, since, until, scope.get("channel_id"), choices.channels)
 
 
 render()
