@@ -302,6 +302,16 @@ READS: dict[tuple[str, ...], Read] = {
         ("ideas_by_department",),
         _all(("ideas_by_department",), "editor", "admin"),
     ),
+    # What published posts achieved: everyone (a contributor: their department's posts).
+    ("report", "engagement"): Read(
+        lambda o: ["--from", "2020-01-01", "--to", "2040-12-31"],
+        ("engagement",),
+        _all(("engagement",), *EVERYONE),
+    ),
+    # Best times name channels: those who may see channels.
+    ("report", "best-times"): Read(
+        lambda o: ["--channel", "Blog"], ("Blog:",), _all(("Blog:",), *_READERS)
+    ),
     # The period report for audits verifies the audit chain: admins.
     ("report", "approvals"): Read(
         lambda o: _PERIOD, ("chain intact",), _all(("chain intact",), "admin")

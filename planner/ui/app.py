@@ -150,7 +150,14 @@ def _sidebar(session: Session, user: User) -> None:
 _OWN_PAGES = ("submit_idea", "my_ideas", "notifications", "activity")
 
 PAGES_BY_ROLE: dict[Role, list[str]] = {
-    Role.contributor: ["submit_idea", "my_ideas", "listening", "notifications", "activity"],
+    Role.contributor: [
+        "submit_idea",
+        "my_ideas",
+        "analytics",
+        "listening",
+        "notifications",
+        "activity",
+    ],
     Role.editor: [
         "calendar",
         "editor",
@@ -159,9 +166,10 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
         "board",
         "publishing",
         "process",
+        "analytics",
         *_OWN_PAGES,
     ],
-    Role.approver: ["calendar", "approvals", "listening", "board", *_OWN_PAGES],
+    Role.approver: ["calendar", "approvals", "listening", "board", "analytics", *_OWN_PAGES],
     Role.admin: [
         "calendar",
         "editor",
@@ -171,6 +179,7 @@ PAGES_BY_ROLE: dict[Role, list[str]] = {
         "approvals",
         "publishing",
         "process",
+        "analytics",
         *_OWN_PAGES,
         "users",
         "departments",

@@ -107,3 +107,117 @@ def bars(
         return shown
 
     numbers.table([cells(row) for row in rows], hide_index=True, alt=t("chart.table", title=title))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One point of a line over time: the period's first day (ISO), its group, its number."""
+
+    start: str
+    group: str
+    value: int
+
+
+def line_spec(
+    rows: Sequence[Step], *, title: str, time_title: str, value_title: str, group_title: str
+) -> dict[str, Any]:
+    """The Vega-Lite spec of lines over time, one per group, with points on every period."""
+    data: list[dict[str, Any]] = [
+        {"start": row.start, "group": row.group, "value": row.value} for row in rows
+    ]
+    name = "data-" + sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
+    return {
+        "data": {"name": name},
+        "mark": {"type": "line", "point": True},
+        "description": state.t("chart.line_description", title=title),
+        "encoding": {
+            "x": {"field": "start", "title": time_title, "type": "temporal"},
+            "y": {
+                "axis": {"format": "d", "tickMinStep": 1},
+                "field": "value",
+                "title": value_title,
+                "type": "quantitative",
+            },
+            "color": {"field": "group", "title": group_title, "type": "nominal"},
+            "tooltip": [
+                {"field": "start", "title": time_title, "type": "temporal"},
+                {"field": "group", "title": group_title, "type": "nominal"},
+                {"field": "value", "title": value_title, "type": "quantitative"},
+            ],
+        },
+        "title": title,
+        "$schema": SCHEMA_URL,
+        "datasets": {name: data},
+    }
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    """One cell of a weekday x hour grid: its labels, its number and how many it stands for."""
+
+    weekday: str
+    hour: str
+    value: float
+    count: int
+    thin: bool
+
+
+def heatmap_spec(
+    cells: Sequence[HeatCell],
+    *,
+    title: str,
+    weekdays: Sequence[str],
+    value_title: str,
+    count_title: str,
+) -> dict[str, Any]:
+    """The Vega-Lite spec of a weekday x hour heat map; thin cells are drawn faint."""
+    data: list[dict[str, Any]] = [
+        {
+            "weekday": c.weekday,
+            "hour": c.hour,
+            "value": round(c.value, 1),
+            "count": c.count,
+            "thin": c.thin,
+        }
+        for c in cells
+    ]
+    name = "data-" + sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
+    return {
+        "data": {"name": name},
+        "mark": {"type": "rect"},
+        "description": state.t("chart.heatmap_description", title=title),
+        "encoding": {
+            "x": {
+                "field": "hour",
+                "title": state.t("chart.hour"),
+                "type": "ordinal",
+                "sort": [f"{h:02d}" for h in range(24)],
+                "axis": {"labelAngle": 0},
+            },
+            "y": {
+                "field": "weekday",
+                "title": state.t("chart.weekday"),
+                "type": "ordinal",
+                "sort": list(weekdays),
+            },
+            "color": {"field": "value", "title": value_title, "type": "quantitative"},
+            "opacity": {"condition": {"test": "datum.thin", "value": 0.35}, "value": 1},
+            "tooltip": [
+                {"field": "weekday", "title": state.t("chart.weekday"), "type": "ordinal"},
+                {"field": "hour", "title": state.t("chart.hour"), "type": "ordinal"},
+                {"field": "value", "title": value_title, "type": "quantitative"},
+                {"field": "count", "title": count_title, "type": "quantitative"},
+            ],
+        },
+        "title": title,
+        "$schema": SCHEMA_URL,
+        "datasets": {name: data},
+    }
+
+
+def figure_with_table(spec: dict[str, Any], rows: Sequence[dict[str, object]], title: str) -> None:
+    """A chart and beside it a table of the same numbers (the chart's text equivalent)."""
+    figure, numbers = st.columns([3, 2])
+    figure.vega_lite_chart(spec=spec, width="stretch")
+    numbers.dataframe(rows, hide_index=True, height=min(420, 38 + 35 * max(1, len(rows))))
+    numbers.caption(state.t("chart.table", title=title))

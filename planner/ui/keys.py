@@ -327,3 +327,17 @@ CAL_FEED_CREATE = "calendar_feed_create"
 CAL_FEED_REVOKE = "calendar_feed_revoke_"  # + the feed's id
 CAL_FEED_NEW_URL = "calendar_feed_new_url"  # the URL of the feed just made, shown once
 CAL_FEED_DONE = "calendar_feed_done"
+# The Analytics page
+ANALYTICS_FROM = "analytics_from"
+ANALYTICS_TO = "analytics_to"
+ANALYTICS_CHANNEL = "analytics_channel"
+ANALYTICS_DEPARTMENT = "analytics_department"
+ANALYTICS_AUDIENCE = "analytics_audience"
+ANALYTICS_CAMPAIGN = "analytics_campaign"
+ANALYTICS_BY = "analytics_by"
+ANALYTICS_PERIOD = "analytics_period"
+ANALYTICS_CSV = "analytics_csv"
+ANALYTICS_BEST_CHANNEL = "analytics_best_channel"
+# Suggested times on the calendar's planning form
+CAL_SUGGESTED = "cal_suggested"
+CAL_SUGGEST = "cal_suggest"

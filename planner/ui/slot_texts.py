@@ -1,5 +1,6 @@
 """Publishing slots as the dashboard shows them: slot plans with the language's weekday
-names, free slots under the calendar, "add to queue", and off-plan warnings."""
+names, free slots under the calendar, "add to queue", suggested times from a channel's
+history, and off-plan warnings."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import streamlit as st
+from dateutil.tz import datetime_ambiguous
 from sqlmodel import Session
 
-from planner import channels, slots
+from planner import analytics, channels, slots
 from planner.errors import PlannerError, ValidationFailed
 from planner.models import User
 from planner.permissions import can
 from planner.slots import Slot
+from planner.timezones import to_local
 from planner.ui import keys, moves, state
 
 FREE_SHOWN = 40  # free slots listed under the calendar at most
@@ -106,3 +109,46 @@ def show_warning() -> None:
         warning = st.session_state.pop(key, None)
         if warning:
             st.warning(warning)
+
+
+def _fill_when(text: str) -> None:
+    """Put a suggested time into the planning form's time field (before it is drawn)."""
+    st.session_state[keys.CAL_PLAN_WHEN] = text
+
+
+def _typed(at: datetime, tz_name: str) -> str:
+    """An instant as the planning form's time field reads it back: local wall time, with
+    the offset where that wall time happens twice (the autumn fold)."""
+    local = to_local(at, tz_name)
+    if datetime_ambiguous(local):
+        return local.isoformat(" ", "minutes")  # '2026-10-25 02:30+01:00'
+    return f"{local:%Y-%m-%d %H:%M}"
+
+
+def suggested_times(session: Session, user: User, channel_id: int | None) -> None:
+    """ "Suggest times": the chosen channel's best upcoming times from its history (or its
+    slot plan), each a button that fills the time field."""
+    t = state.t
+    if not can(user, "plan_posts") or channel_id is None:
+        return
+    if st.button(t("calendar.suggest"), key=keys.CAL_SUGGEST, help=t("calendar.suggest_help")):
+        found = analytics.suggest_times(session, actor=user, channel=channel_id)
+        st.session_state[keys.CAL_SUGGESTED] = (channel_id, found)
+    kept = st.session_state.get(keys.CAL_SUGGESTED)
+    if kept is None or kept[0] != channel_id:
+        return
+    found = kept[1]
+    if found.basis == "none":
+        st.info(t("calendar.suggested_none", channel=found.channel))
+        return
+    st.text(t("calendar.suggested", channel=found.channel))
+    st.caption(t(f"calendar.suggested_{found.basis}"))
+    for number, (column, suggestion) in enumerate(
+        zip(st.columns(len(found.times)), found.times, strict=True)
+    ):
+        column.button(
+            state.when(suggestion.at, user.timezone),
+            key=f"{keys.CAL_SUGGESTED}_{number}",
+            on_click=_fill_when,
+            args=(_typed(suggestion.at, user.timezone),),
+        )

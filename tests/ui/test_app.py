@@ -71,6 +71,7 @@ def test_pages_follow_the_role() -> None:
     assert PAGES_BY_ROLE[Role.contributor] == [
         "submit_idea",
         "my_ideas",
+        "analytics",
         "listening",
         "notifications",
         "activity",

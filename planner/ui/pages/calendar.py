@@ -734,6 +734,7 @@ def render() -> None:
         piece_id, plan_channel = _piece_and_channel(session, user)
         tabs = st.tabs([t("calendar.tab.once"), t("calendar.tab.series")])
         with tabs[0]:
+            slot_texts.suggested_times(session, user, plan_channel)
             _plan(session, user, piece_id, plan_channel)
             slot_texts.queue_button(session, user, piece_id, plan_channel)
         with tabs[1]:

@@ -4,10 +4,44 @@ from __future__ import annotations
 
 import streamlit as st
 
-from planner import ideas
+from planner import analytics, ideas
+from planner.models import User
 from planner.ui import keys, links, paging, state, tables
+from planner.ui.i18n import format_number
 
 PAGE_SIZE = 50
+
+
+def _amount(value: int | None) -> str:
+    """An amount in the session's language; '–' for a figure no network gave."""
+    return "–" if value is None else format_number(state.lang(), value)
+
+
+def _reach_line(reach: analytics.Reach | None) -> str:
+    if reach is None:
+        return state.t("my_ideas.reach_line", count=0, impressions="–", engagement="0")
+    return state.t(
+        "my_ideas.reach_line",
+        count=reach.posts,
+        impressions=_amount(reach.impressions),
+        engagement=_amount(reach.engagement),
+    )
+
+
+def _department_line(department: analytics.DepartmentReach | None, user: User) -> None:
+    """What the user's department's ideas achieved, if the user has a department."""
+    if department is None or department.department_id != user.department_id:
+        return
+    st.caption(
+        state.t(
+            "my_ideas.department_reach",
+            department=department.department,
+            ideas=_amount(department.ideas),
+            count=department.reach.posts,
+            impressions=_amount(department.reach.impressions),
+            engagement=_amount(department.reach.engagement),
+        )
+    )
 
 
 def render() -> None:
@@ -25,6 +59,12 @@ def render() -> None:
             session, actor=user, mine=True, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
         titles = {idea.id: f"#{idea.id} {idea.title}" for idea in mine if idea.id is not None}
+        reach = analytics.idea_reach(session, actor=user, idea_ids=list(titles))
+        if user.department_id is not None:
+            found = analytics.department_reach(
+                session, actor=user, department_id=user.department_id
+            )
+            _department_line(found[0] if found else None, user)
         links.follow("idea", keys.MY_IDEA_PICK, list(titles))
         tables.pickable(
             [
@@ -33,6 +73,8 @@ def render() -> None:
                     t("col.title"): idea.title,
                     t("col.status"): t(f"status.{idea.status}"),
                     t("col.submitted"): state.when(idea.created_at, user.timezone),
+                    t("analytics.col.posts"): _amount(_posts(reach, idea.id)),
+                    t("analytics.col.engagement"): _amount(_engagement(reach, idea.id)),
                 }
                 for idea in mine
             ],
@@ -47,6 +89,7 @@ def render() -> None:
         outcome = ideas.idea_outcome(session, actor=user, idea_id=picked)
     links.show("idea", picked)
     st.text(t("col.status") + ": " + t(f"status.{outcome.idea.status}"))
+    st.text(t("my_ideas.reach") + ": " + _reach_line(reach.get(picked)))
     if outcome.rejection_reason:
         st.text(t("my_ideas.rejected_because"))
         st.text(outcome.rejection_reason)  # user text: shown as plain text, never HTML
@@ -81,6 +124,16 @@ def render() -> None:
             )
         else:
             st.text(t("my_ideas.no_posts"))
+
+
+def _posts(reach: dict[int, analytics.Reach], idea_id: int | None) -> int:
+    found = reach.get(idea_id or 0)
+    return 0 if found is None else found.posts
+
+
+def _engagement(reach: dict[int, analytics.Reach], idea_id: int | None) -> int:
+    found = reach.get(idea_id or 0)
+    return 0 if found is None else found.engagement
 
 
 render()
