@@ -418,16 +418,7 @@ def reply_to_item(
     item.reply_text, item.reply_by_id, item.reply_requested_at = text, actor.id, utcnow()
     if org_settings.get_setting(session, "replies_need_approval") == "on":
         session.add(item)
-        audit.record(
-            session,
-            actor=actor,
-            object_type="inbox_item",
-            object_id=item.id,
-            action="reply_requested",
-            from_state=item.status.value,
-            to_state=item.status.value,
-            note=text[:500],
-        )
+        _record(session, actor, item, "reply_requested", item.status, note=text[:500])
         session.commit()
         return item
     return _send_reply(session, actor, item, channel, adapter)
@@ -449,15 +440,7 @@ def approve_reply(
     channel = _reply_channel(session, item)
     adapter = adapter_factory(channel)
     _checked_reply(adapter, item.reply_text)
-    audit.record(
-        session,
-        actor=actor,
-        object_type="inbox_item",
-        object_id=item.id,
-        action="reply_approved",
-        from_state=item.status.value,
-        to_state=item.status.value,
-    )
+    _record(session, actor, item, "reply_approved", item.status)
     return _send_reply(session, actor, item, channel, adapter)
 
 
@@ -470,15 +453,7 @@ def discard_reply(session: Session, *, actor: User, item_id: int) -> InboxItem:
         require(actor, "approve_replies")
     item.reply_text = item.reply_by_id = item.reply_requested_at = None
     session.add(item)
-    audit.record(
-        session,
-        actor=actor,
-        object_type="inbox_item",
-        object_id=item.id,
-        action="reply_discarded",
-        from_state=item.status.value,
-        to_state=item.status.value,
-    )
+    _record(session, actor, item, "reply_discarded", item.status)
     session.commit()
     return item
 

@@ -49,66 +49,31 @@ def _switch(value: str) -> str:
     raise ValueError(Message("not_on_off", "{value!r} is not on or off", value=value))
 
 
-def _working_days(value: str) -> str:
-    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 30:
+def _whole_number(code: str, unit: str, low: int, high: int) -> Callable[[str], str]:
+    """A setting's check: a whole number of `unit` from `low` to `high`, else refused with
+    the message `code`."""
+
+    def check(value: str) -> str:
+        if value.isascii() and value.isdigit() and low <= int(value) <= high:
+            return str(int(value))
+        text = f"{{value!r}} is not a number of {unit}: use a whole number from {{low}} to {{high}}"
         raise ValueError(
             Message(
-                "not_working_days",
-                "{value!r} is not a number of working days: use a whole number from 1 to 30",
+                code,
+                text,
                 value=value,
+                low=low,
+                high=high,
             )
         )
-    return str(int(value))
+
+    return check
 
 
-def _whole(value: str, low: int, high: int) -> int | None:
-    """`value` as a whole number from `low` to `high`, or None if it is not one."""
-    if value.isascii() and value.isdigit() and low <= int(value) <= high:
-        return int(value)
-    return None
-
-
-def _listening_minutes(value: str) -> str:
-    minutes = _whole(value, 1, 1440)
-    if minutes is None:
-        raise ValueError(
-            Message(
-                "not_listening_minutes",
-                "{value!r} is not a number of minutes: use a whole number from {low} to {high}",
-                value=value,
-                low=1,
-                high=1440,
-            )
-        )
-    return str(minutes)
-
-
-def _response_hours(value: str) -> str:
-    hours = _whole(value, 1, 720)
-    if hours is None:
-        raise ValueError(
-            Message(
-                "not_response_hours",
-                "{value!r} is not a number of hours: use a whole number from {low} to {high}",
-                value=value,
-                low=1,
-                high=720,
-            )
-        )
-    return str(hours)
-
-
-def _feed_size(value: str) -> str:
-    size = _whole(value, 1, 200)
-    if size is None:
-        raise ValueError(
-            Message(
-                "not_feed_size",
-                "{value!r} is not a number of posts: use a whole number from 1 to 200",
-                value=value,
-            )
-        )
-    return str(size)
+_working_days = _whole_number("not_working_days", "working days", 1, 30)
+_listening_minutes = _whole_number("not_listening_minutes", "minutes", 1, 1440)
+_response_hours = _whole_number("not_response_hours", "hours", 1, 720)
+_feed_size = _whole_number("not_feed_size", "posts", 1, 200)
 
 
 def _base_url(value: str) -> str:

@@ -604,6 +604,36 @@ class Publisher:
             )
         return problems
 
+    def _file_count_problems(self, post: OutgoingPost, limit: int) -> list[Problem]:
+        """`too_many_files` when `post` carries more than `limit` files."""
+        if len(post.media) <= limit:
+            return []
+        return [
+            problem(
+                "media",
+                "too_many_files",
+                "{count} files; {channel} allows {limit}",
+                count=len(post.media),
+                channel=self.display_name,
+                limit=limit,
+            )
+        ]
+
+    @staticmethod
+    def _alt_text_problems(post: OutgoingPost, limit: int) -> list[Problem]:
+        """`alt_text_too_long` for each file of `post` whose alt text is over `limit`."""
+        return [
+            problem(
+                "media",
+                "alt_text_too_long",
+                "alt text for {url!r} is longer than {limit} characters",
+                url=item.name,
+                limit=limit,
+            )
+            for item in post.media
+            if len(item.alt_text) > limit
+        ]
+
     def _upload_problems(self, uploaded: Sequence[Media]) -> list[Problem]:
         """What this channel refuses of the files uploaded to the planner (`media_limits`)."""
         if not uploaded:

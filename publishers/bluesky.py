@@ -405,6 +405,13 @@ class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
                 "$type": "app.bsky.embed.images",
                 "images": [self._upload(item) for item in post.media],
             }
+        return self._put_post(session, record, idempotency_key, "the post")
+
+    def _put_post(
+        self, session: _Session, record: dict[str, Any], idempotency_key: str, what: str
+    ) -> Receipt:
+        """Store `record` in the account's posts under the record key `idempotency_key`
+        gives (putRecord: a repeat replaces it); `what` names it in errors."""
         rkey = record_key(idempotency_key)
         response = self._call(
             "POST",
@@ -416,7 +423,7 @@ class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
                 "record": record,
             },
         )
-        answer = json_object(response, "the server", "the post")
+        answer = json_object(response, "the server", what)
         uri = str(answer.get("uri") or f"at://{session.did}/{POST_COLLECTION}/{rkey}")
         return Receipt(
             external_id=uri,
@@ -504,25 +511,7 @@ class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
         facets = self._facets(text)
         if facets:
             record["facets"] = facets
-        rkey = record_key(idempotency_key)
-        response = self._call(
-            "POST",
-            "com.atproto.repo.putRecord",
-            json={
-                "repo": session.did,
-                "collection": POST_COLLECTION,
-                "rkey": rkey,
-                "record": record,
-            },
-        )
-        answer = json_object(response, "the server", "the reply")
-        uri = str(answer.get("uri") or f"at://{session.did}/{POST_COLLECTION}/{rkey}")
-        return Receipt(
-            external_id=uri,
-            url=f"https://bsky.app/profile/{session.handle}/post/{rkey}",
-            http_status=response.status_code,
-            raw=answer,
-        )
+        return self._put_post(session, record, idempotency_key, "the reply")
 
     def detect_deduplication(self) -> str | None:
         """putRecord is create-or-replace, and the record key follows from the key."""

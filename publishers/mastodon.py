@@ -206,32 +206,12 @@ class MastodonPublisher(Publisher, kind="mastodon", display_name="Mastodon"):
 
     def validate(self, post: OutgoingPost) -> list[Problem]:
         problems = super().validate(post)
-        if len(post.media) > MAX_MEDIA:
-            problems.append(
-                problem(
-                    "media",
-                    "too_many_files",
-                    "{count} files; {channel} allows {limit}",
-                    count=len(post.media),
-                    channel=self.display_name,
-                    limit=MAX_MEDIA,
-                )
-            )
+        problems += self._file_count_problems(post, MAX_MEDIA)
         if len(post.media) > 1 and any(_is_video(item) for item in post.media):
             problems.append(
                 problem("media", "video_alone", "a video or audio file must be the only attachment")
             )
-        for item in post.media:
-            if len(item.alt_text) > MAX_ALT_TEXT:
-                problems.append(
-                    problem(
-                        "media",
-                        "alt_text_too_long",
-                        "alt text for {url!r} is longer than {limit} characters",
-                        url=item.name,
-                        limit=MAX_ALT_TEXT,
-                    )
-                )
+        problems += self._alt_text_problems(post, MAX_ALT_TEXT)
         return problems
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:

@@ -224,17 +224,7 @@ class TelegramPublisher(Publisher, kind="telegram", display_name="Telegram chann
                     limit=MAX_CAPTION,
                 )
             )
-        if len(post.media) > MAX_PHOTOS:
-            problems.append(
-                problem(
-                    "media",
-                    "too_many_files",
-                    "{count} files; {channel} allows {limit}",
-                    count=len(post.media),
-                    channel=self.display_name,
-                    limit=MAX_PHOTOS,
-                )
-            )
+        problems += self._file_count_problems(post, MAX_PHOTOS)
         return problems
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:

@@ -284,28 +284,9 @@ class XPublisher(Publisher, kind="x", display_name="X"):
                     channel=self.display_name,
                 )
             )
-        elif len(post.media) > MAX_IMAGES:
-            problems.append(
-                problem(
-                    "media",
-                    "too_many_files",
-                    "{count} files; {channel} allows {limit}",
-                    count=len(post.media),
-                    channel=self.display_name,
-                    limit=MAX_IMAGES,
-                )
-            )
-        for item in post.media:
-            if len(item.alt_text) > MAX_ALT_TEXT:
-                problems.append(
-                    problem(
-                        "media",
-                        "alt_text_too_long",
-                        "alt text for {url!r} is longer than {limit} characters",
-                        url=item.name,
-                        limit=MAX_ALT_TEXT,
-                    )
-                )
+        else:
+            problems += self._file_count_problems(post, MAX_IMAGES)
+        problems += self._alt_text_problems(post, MAX_ALT_TEXT)
         return problems
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:

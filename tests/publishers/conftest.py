@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from publishers.base import Publisher
 from publishers.media import forget_uploads
@@ -29,3 +33,26 @@ def _no_remembered_uploads() -> Iterator[None]:
     forget_uploads()
     yield
     forget_uploads()
+
+
+@pytest.fixture
+def stalled(httpserver: HTTPServer) -> Iterator[Callable[[Request], Response]]:
+    """A handler that answers only once the test is over (its client has timed out by
+    then). The test's end waits until the server has logged every request it stalled, so
+    no late entry lands in the next test's `httpserver.log`."""
+    release = threading.Event()
+    stalled_requests: list[Request] = []
+
+    def handler(request: Request) -> Response:
+        stalled_requests.append(request)
+        release.wait(10)
+        return Response("{}", content_type="application/json")
+
+    yield handler
+    release.set()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        logged = [request for request, _answer in httpserver.log]
+        if all(any(r is s for r in logged) for s in stalled_requests):
+            break
+        time.sleep(0.01)

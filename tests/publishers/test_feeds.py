@@ -3,7 +3,7 @@ entries, and every failure (broken XML, too large, slow, 4xx, 5xx) a typed error
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -111,12 +111,10 @@ def test_a_feed_larger_than_the_limit_is_refused(httpserver: HTTPServer) -> None
         fetch_feed(_url(httpserver), allow_private_network=True, max_bytes=1000)
 
 
-def test_a_slow_feed_times_out_as_a_transient_error(httpserver: HTTPServer) -> None:
-    def slow(_request: Request) -> Response:
-        time.sleep(1.0)
-        return Response(RSS)
-
-    httpserver.expect_request("/feed.xml").respond_with_handler(slow)
+def test_a_slow_feed_times_out_as_a_transient_error(
+    httpserver: HTTPServer, stalled: Callable[[Request], Response]
+) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_handler(stalled)
     with pytest.raises(TransientError):
         fetch_feed(_url(httpserver), allow_private_network=True, timeout_seconds=0.3)
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from secrets import token_hex
 from typing import Any
@@ -379,15 +378,12 @@ def test_every_listener_maps_failures_to_typed_errors(
 
 
 @pytest.mark.parametrize("kind", sorted(LISTENERS))
-def test_every_listener_times_out_as_a_transient_error(httpserver: HTTPServer, kind: str) -> None:
+def test_every_listener_times_out_as_a_transient_error(
+    httpserver: HTTPServer, stalled: Callable[[Request], Response], kind: str
+) -> None:
     if kind == "bluesky":
         _expect_session(httpserver)
-
-    def slow(_request: Request) -> Response:
-        time.sleep(1.0)
-        return Response("{}", content_type="application/json")
-
-    httpserver.expect_request(re.compile(".*")).respond_with_handler(slow)
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(stalled)
     adapter = LISTENERS[kind](httpserver)
     adapter.settings["timeout_seconds"] = 0.3
     with pytest.raises(TransientError):
