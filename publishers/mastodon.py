@@ -83,6 +83,8 @@ MIN_MASTODON_MAJOR = 2
 MAX_VERSION_SHOWN = 40
 # Notifications read per request (Mastodon's maximum).
 NOTIFICATIONS_LIMIT = 40
+# How many pages of mention notifications one poll reads at most (the rest: next poll).
+MAX_MENTION_PAGES = 5
 
 
 def deduplication_basis(version: str) -> str | None:
@@ -283,10 +285,36 @@ class MastodonPublisher(Publisher, kind="mastodon", display_name="Mastodon"):
         )
 
     def fetch_mentions(self, cursor: str | None) -> Mentions:
-        """The account's mention notifications after the notification id `cursor`."""
-        params: dict[str, Any] = {"types[]": "mention", "limit": NOTIFICATIONS_LIMIT}
-        if cursor:
-            params["since_id"] = cursor
+        """The account's mention notifications after the notification id `cursor`, oldest
+        first (without a cursor: the latest page).
+
+        After a cursor the pages are read forward with `min_id` (the page right after it),
+        so a burst of more than a page between two polls is read whole, up to
+        `MAX_MENTION_PAGES` pages a poll and the rest at the next; `since_id` would skip all
+        but the newest page of it."""
+        found: list[tuple[str, Mention]] = []
+        newest = cursor
+        for _page in range(MAX_MENTION_PAGES):
+            params: dict[str, Any] = {"types[]": "mention", "limit": NOTIFICATIONS_LIMIT}
+            if newest:
+                params["min_id"] = newest
+            page = self._notifications(params)
+            before = newest
+            for notification in page:
+                mention = _mention(notification)
+                if mention is None:
+                    continue  # not a mention, or a broken one: it moves no cursor
+                notification_id = str(notification["id"])
+                found.append((notification_id, mention))
+                if _later_id(notification_id, newest):
+                    newest = notification_id
+            if cursor is None or len(page) < NOTIFICATIONS_LIMIT or newest == before:
+                break
+        found.sort(key=lambda pair: _id_order(pair[0]))
+        return Mentions([mention for _id, mention in found], newest)
+
+    def _notifications(self, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        """One page of the account's notifications (entries that are no object left out)."""
         response = self._call("GET", "/api/v1/notifications", params=params)
         try:
             found = response.json()
@@ -296,18 +324,7 @@ class MastodonPublisher(Publisher, kind="mastodon", display_name="Mastodon"):
             raise TransientError(
                 "the server's notifications are no list", http_status=response.status_code
             )
-        items: list[Mention] = []
-        newest = cursor
-        for notification in found:
-            mention = _mention(notification)
-            if mention is None:
-                continue
-            items.append(mention)
-            if _later_id(str(notification["id"]), newest):
-                newest = str(notification["id"])
-        # Mastodon lists the newest first.
-        items.reverse()
-        return Mentions(items, newest)
+        return [entry for entry in found if isinstance(entry, Mapping)]
 
     def reply(self, to: ReplyTo, text: str, idempotency_key: str) -> Receipt:
         """A status in reply to `to`, naming its author so they are told of it."""
@@ -358,13 +375,15 @@ def _is_video(item: Media) -> bool:
     )
 
 
+def _id_order(notification_id: str) -> tuple[int, str]:
+    """A sort key of notification ids: they grow, compared as numbers (a longer id of
+    digits is the larger)."""
+    return (len(notification_id), notification_id)
+
+
 def _later_id(found: str, newest: str | None) -> bool:
-    """Whether notification id `found` is newer than `newest` (ids grow; compared as numbers)."""
-    if newest is None:
-        return True
-    if found.isdigit() and newest.isdigit():
-        return int(found) > int(newest)
-    return (len(found), found) > (len(newest), newest)
+    """Whether notification id `found` is newer than `newest`."""
+    return newest is None or _id_order(found) > _id_order(newest)
 
 
 def _mention(notification: object) -> Mention | None:

@@ -112,8 +112,8 @@ def test_polling_stores_mentions_once_and_reads_on_from_the_cursor(
     # The server answers the same again: nothing arrives twice, and the cursor was sent.
     assert len(_polled(engine, world)) == 2
     requests = [r for r, _ in httpserver.log if r.path == "/api/v1/notifications"]
-    assert "since_id" not in requests[0].args
-    assert requests[1].args["since_id"] == "102"
+    assert "min_id" not in requests[0].args
+    assert requests[1].args["min_id"] == "102"
     assert requests[1].headers["Authorization"] == f"Bearer {TOKEN}"
 
 
@@ -518,7 +518,7 @@ def test_a_rate_limited_channel_keeps_its_error_and_cursor_and_waits_as_asked(
     httpserver.clear()
     httpserver.expect_request(
         "/api/v1/notifications",
-        query_string={"types[]": "mention", "limit": "40", "since_id": "102"},
+        query_string={"types[]": "mention", "limit": "40", "min_id": "102"},
     ).respond_with_json([])
     assert inbox.poll(engine).errors == {}
     world.session.expire_all()

@@ -91,7 +91,7 @@ def test_mastodon_reads_mention_notifications_since_the_cursor(httpserver: HTTPS
     httpserver.expect_oneshot_request(
         "/api/v1/notifications",
         method="GET",
-        query_string={"types[]": "mention", "limit": "40", "since_id": "100"},
+        query_string={"types[]": "mention", "limit": "40", "min_id": "100"},
         headers={"Authorization": f"Bearer {TOKEN}"},
     ).respond_with_json(
         [
@@ -115,6 +115,39 @@ def test_mastodon_reads_mention_notifications_since_the_cursor(httpserver: HTTPS
         published_at=datetime(2026, 12, 3, 7, 59, 58, tzinfo=UTC),
     )
     assert (second.kind, second.in_reply_to) == ("reply", "7001")
+
+
+def test_mastodon_reads_a_burst_of_mentions_page_by_page_from_the_cursor(
+    httpserver: HTTPServer,
+) -> None:
+    # 42 mentions since the cursor: a full page of 40 right after it, then the last two.
+    first = [_notification(str(n), str(9000 + n)) for n in range(140, 100, -1)]
+    for min_id, page in (
+        ("100", first),
+        ("140", [_notification("142", "9142"), _notification("141", "9141")]),
+    ):
+        httpserver.expect_ordered_request(
+            "/api/v1/notifications",
+            query_string={"types[]": "mention", "limit": "40", "min_id": min_id},
+        ).respond_with_json(page)
+    found = _mastodon(httpserver).fetch_mentions("100")
+    assert found.cursor == "142"
+    assert [m.external_id for m in found.items] == [str(9000 + n) for n in range(101, 143)]
+    assert len(httpserver.log) == 2
+
+
+def test_mastodon_reads_at_most_five_pages_a_poll_and_goes_on_at_the_next(
+    httpserver: HTTPServer,
+) -> None:
+    def full_page(request: Request) -> Response:
+        start = int(request.args["min_id"])
+        page = [_notification(str(n), str(9000 + n)) for n in range(start + 40, start, -1)]
+        return Response(json.dumps(page), content_type="application/json")
+
+    httpserver.expect_request("/api/v1/notifications").respond_with_handler(full_page)
+    found = _mastodon(httpserver).fetch_mentions("100")
+    assert [r.args["min_id"] for r, _ in httpserver.log] == ["100", "140", "180", "220", "260"]
+    assert (len(found.items), found.cursor) == (200, "300")
 
 
 def test_mastodon_first_read_has_no_since_id(httpserver: HTTPServer) -> None:
