@@ -932,11 +932,6 @@ def poll_now(
     return poll(engine, adapter_factory=adapter_factory, fetcher=fetcher)
 
 
-def listening_minutes(session: Session) -> int:
-    """How often the worker polls, in minutes (the organisation setting)."""
-    return int(org_settings.get_setting(session, "listening_interval_minutes"))
-
-
 def _listens(kind: str) -> bool:
     from publishers import REGISTRY
 

@@ -92,6 +92,9 @@ def test_feeds_are_followed_listed_read_and_removed(run: Cli, httpserver: HTTPSe
     assert run.ok("feeds", "list", "--as", "ed").endswith("(none)\n")
     code, _out, err = run("inbox", "fetch", "--once", "--as", "lena")
     assert code == 1 and "may not assign or dismiss inbox items" in err
+    # Without --once it would poll forever beside the worker: it says so and stops.
+    code, _out, err = run("inbox", "fetch", "--as", "ed")
+    assert code == 2 and "pass --once" in err
 
 
 def test_an_item_is_assigned_answered_and_its_department_sees_it(

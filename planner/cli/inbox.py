@@ -4,13 +4,12 @@ to-idea|fetch` and `feeds add|list|remove`."""
 from __future__ import annotations
 
 import argparse
-import time
 
 from sqlmodel import Session
 
 from planner import inbox
 from planner.cli import common, output
-from planner.cli.common import ACTING, LISTING, PAGED, Commands, acting, arg, record_id
+from planner.cli.common import ACTING, LISTING, PAGED, CliError, Commands, acting, arg, record_id
 from planner.cli.output import line
 from planner.models import InboxSource, InboxStatus, User
 from planner.timezones import format_local
@@ -162,22 +161,21 @@ def cmd_inbox_to_idea(session: Session, actor: User, args: argparse.Namespace) -
 @INBOX.command(
     "fetch",
     [ACTING],
-    arg("--once", action="store_true", help="poll once and stop (else every interval)"),
+    arg("--once", action="store_true", help="poll once now (the worker polls on its own)"),
 )
 def cmd_inbox_fetch(args: argparse.Namespace) -> int:
-    """Read the listening channels' mentions and the followed feeds now."""
+    """Read the listening channels' mentions and the followed feeds now, once (the worker
+    reads them every `listening_interval_minutes`)."""
+    if not args.once:
+        raise CliError("inbox fetch polls once: pass --once (the worker polls on its own)")
     engine = common.migrated_engine()
-    while True:
-        with common.session() as session:
-            actor = common.actor(session, args)
-            minutes = inbox.listening_minutes(session)
-        result = inbox.poll_now(engine, actor=actor)
-        line(f"{result.arrived} new items from {result.sources} sources")
-        for source, error in result.errors.items():
-            line(f"  {source}: {error}")
-        if args.once:
-            return 1 if result.errors else 0
-        time.sleep(minutes * 60)
+    with common.session() as session:
+        actor = common.actor(session, args)
+    result = inbox.poll_now(engine, actor=actor)
+    line(f"{result.arrived} new items from {result.sources} sources")
+    for source, error in result.errors.items():
+        line(f"  {source}: {error}")
+    return 1 if result.errors else 0
 
 
 @FEEDS.command(
