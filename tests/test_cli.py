@@ -279,11 +279,14 @@ def test_list_commands_print_json(
     assert "password" not in json.dumps(out)
 
 
-# Commands whose --json output needs data from a channel or feed server, tested with one.
+# Commands whose --json output needs data from a channel or feed server, or metric
+# snapshots, tested where those are.
 JSON_ELSEWHERE = {
     ("inbox", "list"): "tests/test_cli_inbox.py",
     ("inbox", "show"): "tests/test_cli_inbox.py",
     ("feeds", "list"): "tests/test_cli_inbox.py",
+    ("report", "engagement"): "tests/test_cli_analytics.py",
+    ("report", "best-times"): "tests/test_cli_analytics.py",
 }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -50,9 +49,7 @@ def stalled(httpserver: HTTPServer) -> Iterator[Callable[[Request], Response]]:
 
     yield handler
     release.set()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        logged = [request for request, _answer in httpserver.log]
-        if all(any(r is s for r in logged) for s in stalled_requests):
-            break
-        time.sleep(0.01)
+    # Imported here: stubs.py is imported after its assertions are registered for rewriting.
+    from tests.publishers.stubs import wait_until_logged
+
+    wait_until_logged(httpserver, stalled_requests)

@@ -7,8 +7,9 @@ request a channel's API expects (method, path, headers, body) where it sets one 
 from __future__ import annotations
 
 import threading
+import time
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,8 +34,10 @@ def answering_late(
     next request or test.
     """
     answered = threading.Event()
+    held: list[Request] = []
 
-    def slow(_request: Request) -> Response:
+    def slow(request: Request) -> Response:
+        held.append(request)
         answered.wait(LATE_SECONDS)
         return Response(body, **answer)
 
@@ -44,6 +47,18 @@ def answering_late(
         yield
     finally:
         answered.set()
+        wait_until_logged(server, held)
+
+
+def wait_until_logged(server: HTTPServer, requests: Sequence[Request]) -> None:
+    """Wait (10 s at most) until `server` has logged `requests`: an answer released late
+    must not land in the next test's `server.log`."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        logged = [request for request, _answer in server.log]
+        if all(any(r is held for r in logged) for held in requests):
+            return
+        time.sleep(0.01)
 
 
 def respond(handler: RequestHandler, body: object, *, status: int) -> None:

@@ -52,6 +52,14 @@ def _raised_messages() -> dict[str, set[str]]:
     }
     for path in sorted(Path(planner.__file__).parent.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", None) == "_whole_number"
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                # org_settings' whole-number checks: the code, given value, low and high.
+                found.setdefault(str(node.args[0].value), set()).update({"value", "low", "high"})
+                continue
             if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Message"):
                 continue
             code = node.args[0] if node.args else None
@@ -64,6 +72,7 @@ def _raised_messages() -> dict[str, set[str]]:
                 assert (path.name, ast.unparse(code) if code else "") in {
                     ("errors.py", "code"),
                     ("schemas.py", "_PLAIN_CODES[kind]"),
+                    ("org_settings.py", "code"),  # _whole_number's, read above
                 }
     found.update(_adapter_problems())
     found.update(_adapter_answers())
