@@ -185,9 +185,21 @@ def test_an_image_uploaded_in_the_editor_is_published_to_mastodon_with_its_alt_t
     assert json.loads(status.get_data())["media_ids"] == [MEDIA_ID]
     assert json.loads(status.get_data())["status"] == BODY
     engine = make_engine(database)
-    try:
+
+    def stored() -> Post:
         with Session(engine) as s:
             (post,) = s.exec(select(Post)).all()
+            return post
+
+    try:
+        # The request is out; the worker records its answer a moment later.
+        _wait_for(
+            lambda: stored().status == PostStatus.published,
+            timeout=30,
+            what="the embedded scheduler to record the post as published",
+            server=server,
+        )
+        post = stored()
     finally:
         engine.dispose()
     assert (post.status, post.external_id) == (PostStatus.published, STATUS_ID)
