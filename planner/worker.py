@@ -8,6 +8,7 @@ no persistent job store: the database is the schedule, so any number of workers 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -19,6 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import Engine
@@ -112,6 +114,8 @@ class Worker:
         self._sweeping = threading.Lock()
         self.gate = Gate(engine, self.worker_id, max_age=GATE_MAX_AGE)
         self._scheduler: BlockingScheduler | BackgroundScheduler | None = None
+        # The thread running a foreground scheduler's loop (see stop()).
+        self._loop_thread: threading.Thread | None = None
         # Reads published posts' figures in a pool of its own (see planner.metrics).
         self.metrics = Collector(
             engine,
@@ -535,6 +539,7 @@ class Worker:
         """
         scheduler = BlockingScheduler(timezone=UTC)
         self._scheduler = scheduler
+        self._loop_thread = threading.current_thread()
         self._add_job(scheduler)
 
         def on_signal(signum: int, _frame: object) -> None:
@@ -565,9 +570,20 @@ class Worker:
         self.gate.stopping.set()
         self.metrics.stop()
         scheduler = self._scheduler
-        if scheduler is not None and scheduler.running:
-            # The running sweep drains by itself; close() waits for it.
-            scheduler.shutdown(wait=False)
+        if scheduler is None or not scheduler.running:
+            return
+        # The running sweep drains by itself; close() waits for it.
+        if threading.current_thread() is self._loop_thread:
+            # A signal handler runs on the thread of the scheduler's loop, possibly in the
+            # middle of it, while the loop holds its re-entrant job store lock: a shutdown
+            # from there would empty the job store under the loop, which then fails on the
+            # job it was updating (JobLookupError) and ends the worker with an error.
+            # Another thread waits for the loop to let go of the lock, then shuts down.
+            threading.Thread(
+                target=_shut_down, args=(scheduler,), name="planner-stop", daemon=True
+            ).start()
+        else:
+            _shut_down(scheduler)
 
     def close(self) -> None:
         """Stop, wait for the running sweep to drain (posts in flight recorded, the rest
@@ -579,6 +595,13 @@ class Worker:
         self._claimer.shutdown(wait=True)
         self._pool.shutdown(wait=True)
         self._renewer.join(timeout=self.settings.drain_seconds)
+
+
+def _shut_down(scheduler: BlockingScheduler | BackgroundScheduler) -> None:
+    """Shut the scheduler down without waiting for its jobs (a second signal finds it
+    stopped already)."""
+    with contextlib.suppress(SchedulerNotRunningError):
+        scheduler.shutdown(wait=False)
 
 
 def _pause(failures: int) -> float:

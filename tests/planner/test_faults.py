@@ -9,8 +9,12 @@ with the scripted recording adapter or the real webhook adapter against a local 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -489,3 +493,54 @@ def _search_path(engine: Engine) -> dict[str, str]:
     with engine.connect() as conn:
         path = conn.execute(text("SHOW search_path")).scalar_one()
     return {"options": f"-csearch_path={path}"}
+
+
+class _SigtermOnSkippedRun(logging.Handler):
+    """Sends SIGTERM when the scheduler skips a sweep because the one sending a post still
+    runs (once `in_flight()` says the request has started).
+
+    The scheduler logs that while its loop holds the job store lock, before it moves the
+    job to its next run time; the signal's handler then runs on that thread at once. This
+    is the moment `docker stop` hit a worker in a CI run, which then ended in an error.
+    """
+
+    def __init__(self, in_flight: Callable[[], bool]) -> None:
+        super().__init__()
+        self.in_flight = in_flight
+        self.sent = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        skipped = "maximum number of running instances" in record.getMessage()
+        if skipped and not self.sent and self.in_flight():
+            self.sent = True
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_sigterm_while_the_scheduler_skips_a_run_stops_the_worker_cleanly(
+    world: World,
+    engine: Engine,
+    rec: type[recording.RecordingPublisher],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    post = _due_post(world, _approved_piece(world), _channel(world), ago=timedelta(seconds=5))
+    rec.script.append(2.0)  # the request outlasts several poll intervals
+    w = Worker(engine, worker_id="w", settings=replace(FAST, poll_seconds=0.2))
+    signaller = _SigtermOnSkippedRun(in_flight=lambda: bool(rec.calls))
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+    scheduler_log.addHandler(signaller)
+    # Should the worker not stop, this stops it from another thread, and the test fails.
+    hung: list[bool] = []
+    guard = threading.Timer(60, lambda: (hung.append(True), w.stop()))
+    guard.start()
+    try:
+        with caplog.at_level(logging.INFO):
+            w.run_forever()  # returns: the signal ended the loop without an error
+    finally:
+        guard.cancel()
+        scheduler_log.removeHandler(signaller)
+    assert signaller.sent and not hung
+    assert "signal 15: finishing the posts in flight, then stopping" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    # The request in flight was let finish and recorded: sent once, published.
+    assert [c.post_id for c in rec.calls] == [post.id]
+    assert _reload(engine, post.id).status == PostStatus.published
