@@ -36,6 +36,9 @@ echo "==> ruff, mypy"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-echo "==> pytest (about 12-15 minutes on 2 cores)"
-# One test process per core (pytest-xdist): each has its own PostgreSQL schema and files.
-.venv/bin/python -m pytest -n auto "$@"
+echo "==> pytest (about 15 to 29 minutes on 2 cores)"
+# Three test processes (pytest-xdist; each has its own PostgreSQL schema and files): the
+# tests wait on servers, browsers and sleeps for much of their time, so a third process
+# keeps two cores busy. `loadgroup` keeps each module-wide set-up (Synapse, the sign-on
+# provider, a loaded demo) in one process, and runs the browser tests one after another.
+.venv/bin/python -m pytest -n 3 --dist loadgroup "$@"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -103,15 +104,52 @@ def postgres_engine() -> Iterator[Engine]:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Create the test PostgreSQL database when PLANNER_TEST_POSTGRES_URL names a missing one."""
+    """Create the test PostgreSQL database when PLANNER_TEST_POSTGRES_URL names a missing one,
+    and clear the catalog rows earlier runs left dead (see `_vacuum_catalog`)."""
     if not POSTGRES_URL:
         return
     try:
         ensure_database(POSTGRES_URL)
+        if not hasattr(session.config, "workerinput"):  # once, not in every xdist worker
+            _vacuum_catalog(CATALOG_TABLES)
     except DBAPIError as err:
         pytest.exit(
             f"PLANNER_TEST_POSTGRES_URL: {err.orig}", returncode=pytest.ExitCode.USAGE_ERROR
         )
+
+
+# Every TRUNCATE between tests gives each table and index a new file, that is a new row in
+# pg_class, and leaves the old one dead: a few hundred thousand dead rows a run. A server
+# without autovacuum (the test server may have it off) keeps them from run to run, and
+# every catalog lookup reads past them.
+CATALOG_TABLES = (
+    "pg_class",
+    "pg_attribute",
+    "pg_attrdef",
+    "pg_constraint",
+    "pg_depend",
+    "pg_index",
+    "pg_namespace",
+    "pg_sequence",
+    "pg_statistic",
+    "pg_trigger",
+    "pg_type",
+)
+VACUUM_EVERY = 200  # PostgreSQL tests of one process between two vacuums of pg_class
+_RESETS = itertools.count(1)  # the PostgreSQL resets this process made
+
+
+def _vacuum_catalog(tables: Sequence[str]) -> None:
+    """VACUUM the test database's catalog `tables` (skipping one another process is busy
+    with); the harness connects as a superuser, as the planner's own role need not."""
+    assert POSTGRES_URL
+    maintenance = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with maintenance.connect() as conn:
+            names = ", ".join(f"pg_catalog.{table}" for table in tables)
+            conn.execute(text(f"VACUUM (SKIP_LOCKED) {names}"))
+    finally:
+        maintenance.dispose()
 
 
 # Every table of the planner (alembic_version is not one): reset between PostgreSQL tests.
@@ -131,6 +169,8 @@ def engine(
         eng.dispose()
         return
     pg: Engine = request.getfixturevalue("postgres_engine")
+    if next(_RESETS) % VACUUM_EVERY == 0:
+        _vacuum_catalog(["pg_class"])
     with pg.begin() as conn:
         # audit_events refuses TRUNCATE (a trigger): the harness connects as superuser and
         # resets the database between tests with triggers off for this one transaction,
@@ -209,12 +249,20 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
 
 
+# First among the plugins: pytest-xdist reads the groups in this same hook, so a group added
+# after it had run would be ignored (the browser tests were spread over every worker).
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test that runs on PostgreSQL, so CI can prove none was skipped."""
+    """Mark every test that runs on PostgreSQL, so CI can prove none was skipped; put the
+    browser tests (marked e2e) in one xdist group, so with `--dist loadgroup` they run one
+    after another in one worker: never two Chromiums and dashboards at once, whose timing
+    the other worker's tests would then squeeze from both sides."""
     for item in items:
         params = getattr(item, "callspec", None)
         if params is not None and "postgresql" in params.params.values():
             item.add_marker(pytest.mark.postgres)
+        if item.get_closest_marker("e2e") is not None:
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def _required_but_skipped(stats: dict[str, list[Any]]) -> list[Any]:

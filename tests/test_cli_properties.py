@@ -45,6 +45,10 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
+# Its module-wide set-up (a server, a loaded demo) is made once: with `--dist loadgroup`,
+# every test of this module runs in the same xdist worker.
+pytestmark = pytest.mark.xdist_group("cli_properties")
+
 # --- generated values ----------------------------------------------------------------------
 
 SAMPLES = [

@@ -26,6 +26,10 @@ from planner.models import AuditEvent, Role, User
 from tests.conftest import World
 from tests.oidc_provider import Idp, id_token_claims, start, why_not
 
+# Its module-wide set-up (a server, a loaded demo) is made once: with `--dist loadgroup`,
+# every test of this module runs in the same xdist worker.
+pytestmark = pytest.mark.xdist_group("sso")
+
 ISSUER = "https://login.example.com/tenant"
 
 

@@ -48,6 +48,10 @@ POST = OutgoingPost(
     link="https://example.de/tag-der-offenen-tuer",
 )
 
+# Its module-wide set-up (a server, a loaded demo) is made once: with `--dist loadgroup`,
+# every test of this module runs in the same xdist worker.
+pytestmark = pytest.mark.xdist_group("synapse")
+
 
 @dataclass(frozen=True)
 class Homeserver:

@@ -64,6 +64,10 @@ _NOT_TEXT = frozenset(
     | {"query_string"}  # a link's query (`piece=4`): part of its address, not shown
 )
 
+# Its module-wide set-up (a server, a loaded demo) is made once: with `--dist loadgroup`,
+# every test of this module runs in the same xdist worker.
+pytestmark = pytest.mark.xdist_group("german")
+
 
 def english_words(text: str) -> list[str]:
     """The English words in `text`: listed words, identifiers and Python values."""
