@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import requests
 
     from publishers.listening import Mentions, ReplyTo
+    from publishers.media import MediaFile
 
 SettingType = Literal["str", "url", "int", "bool", "password"]
 # A channel slower than this is broken; a publish worker should not wait on it longer.
@@ -466,6 +467,19 @@ class Publisher:
         """`_checked_request` authorised by the OAuth bearer `token`, before any headers given."""
         kwargs["headers"] = {**bearer(token), **kwargs.get("headers", {})}
         return self._checked_request(method, url, **kwargs)
+
+    def _fetch_media(self, item: Media, *, max_bytes: int | None = None) -> MediaFile:
+        """The bytes of `item` to upload: fetched through this channel's session and
+        timeout, or the planner's upload fitted to `media_limits` (`media.fetch_media`)."""
+        from publishers.media import fetch_media  # media imports this module
+
+        return fetch_media(
+            item,
+            timeout=self._timeout,
+            max_bytes=max_bytes,
+            session=self.http_session,
+            limits=self.media_limits,
+        )
 
     def _error(self, response: requests.Response) -> DeliveryError | None:
         """The typed error an answer means, None for a success; here, what its status says."""

@@ -4,6 +4,10 @@ key derived from the idempotency key, rich-text facets, images with alt text, me
 A retry with the same idempotency key writes the same record key, so it replaces the post it
 may already have created instead of adding a second one (createRecord would answer 500 for an
 existing key; putRecord with the same key answers 200 with the same URI).
+
+Images are uploaded as blobs before the post, on every try: a PDS deletes a blob no record
+names within minutes, so an earlier try's blob cannot be counted on, and the same bytes
+give the same blob (its CID) again, so uploading twice stores nothing twice.
 """
 
 from __future__ import annotations
@@ -50,7 +54,6 @@ from publishers.http import (
 )
 from publishers.images import Limits
 from publishers.listening import Mention, Mentions, ReplyTo, instant
-from publishers.media import fetch_media
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -545,13 +548,7 @@ class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
         return str(did) if did else None
 
     def _upload(self, item: Media) -> dict[str, Any]:
-        fetched = fetch_media(
-            item,
-            timeout=self._timeout,
-            max_bytes=MAX_IMAGE_BYTES,
-            session=self.http_session,
-            limits=self.media_limits,
-        )
+        fetched = self._fetch_media(item, max_bytes=MAX_IMAGE_BYTES)
         if fetched.mime_type not in IMAGE_TYPES:
             raise PermanentError(
                 f"{item.name!r} is {fetched.mime_type}; Bluesky posts carry only images here"

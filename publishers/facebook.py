@@ -58,7 +58,7 @@ from publishers.http import (
     without_id,
 )
 from publishers.images import Limits
-from publishers.media import before_the_post, fetch_media, upload_once
+from publishers.media import before_the_post, upload_once
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -233,9 +233,7 @@ class FacebookPublisher(Publisher, kind="facebook", display_name="Facebook"):
 
     def _upload(self, item: Media) -> str:
         """POST /{page-id}/photos unpublished, with its alt text; the photo's id."""
-        fetched = fetch_media(
-            item, timeout=self._timeout, session=self.http_session, limits=self.media_limits
-        )
+        fetched = self._fetch_media(item)
         data = {"published": "false"}
         if item.alt_text.strip():
             data["alt_text_custom"] = item.alt_text
@@ -243,7 +241,7 @@ class FacebookPublisher(Publisher, kind="facebook", display_name="Facebook"):
             "POST",
             f"{self.settings['page_id']}/photos",
             data=data,
-            files={"source": (fetched.filename, fetched.content, fetched.mime_type)},
+            files={"source": fetched.part},
         )
         ident = json_object(response, "Facebook", "the uploaded photo").get("id")
         if not isinstance(ident, str) or not re.fullmatch(r"[0-9]+", ident):

@@ -14,8 +14,8 @@ from xml.sax import SAXException
 
 import feedparser
 
-from publishers.base import PermanentError, RateLimited, TransientError
-from publishers.http import channel_message, request, retry_after, timeouts
+from publishers.base import PermanentError, TransientError
+from publishers.http import channel_message, request, source_error, timeouts
 from publishers.listening import TEXT_MAX, plain_text
 
 # A feed larger than this is refused (a news feed is a few hundred kilobytes).
@@ -82,12 +82,9 @@ def fetch_feed(
         if status == 304:
             return FeedAnswer(True, (), etag, last_modified)
         if not 200 <= status < 300:
-            text = f"the feed answered HTTP {status}: {channel_message(response)}"
-            if status == 429:
-                raise RateLimited(text, retry_after=retry_after(response), http_status=status)
-            if status == 408 or status >= 500:
-                raise TransientError(text, http_status=status)
-            raise PermanentError(text, http_status=status)
+            raise source_error(
+                response, f"the feed answered HTTP {status}: {channel_message(response)}"
+            )
         content = _read(response, max_bytes, timeout_seconds)
         new_etag = response.headers.get("ETag") or None
         new_modified = response.headers.get("Last-Modified") or None

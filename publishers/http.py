@@ -494,6 +494,21 @@ def error_for(
     return PermanentError(text, http_status=status)
 
 
+def source_error(response: requests.Response, text: str) -> DeliveryError:
+    """The error `text` of a failed GET from a source that is not the channel (a media host,
+    a feed): RateLimited (429), TransientError (408, 5xx) or PermanentError.
+
+    Never an AuthError: a 401/403 there is the source's, fixed by its address, not by the
+    channel's credentials.
+    """
+    status = response.status_code
+    if status == 429:
+        return RateLimited(text, retry_after=retry_after(response), http_status=status)
+    if status == 408 or status >= 500:
+        return TransientError(text, http_status=status)
+    return PermanentError(text, http_status=status)
+
+
 def _invalid_token(response: requests.Response) -> bool:
     """Whether a 400 says the token is no good (RFC 6750), in the body or the header."""
     if _INVALID_TOKEN.search(response.headers.get("WWW-Authenticate") or ""):

@@ -53,7 +53,7 @@ from publishers.base import (
 )
 from publishers.http import error_for, json_object, json_object_or_empty, shorten, without_id
 from publishers.images import PDF_TYPE, Limits
-from publishers.media import before_the_post, fetch_media, upload_once
+from publishers.media import before_the_post, upload_once
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -288,9 +288,7 @@ class LinkedInPublisher(Publisher, kind="linkedin", display_name="LinkedIn"):
     def _upload(self, item: Media, api: str) -> str:
         """Initialise an upload for the page in the Images or Documents API, PUT the bytes
         to its uploadUrl; the image's or document's URN."""
-        fetched = fetch_media(
-            item, timeout=self._timeout, session=self.http_session, limits=self.media_limits
-        )
+        fetched = self._fetch_media(item)
         response = self._call(
             "POST",
             f"/rest/{api}?action=initializeUpload",

@@ -7,6 +7,10 @@ every link (with a scheme) is replaced by 23 characters and every `@user@domain`
 Mastodon itself keeps a status's Idempotency-Key for an hour and answers a repeat with the
 first status. Servers that only speak its API need not (Takahē makes a second status), so
 `detect_deduplication` believes the version the server reports, and only Mastodon's own.
+
+Files go up first (`/api/v2/media`, with alt text). A retry of the post within the hour
+names the files already uploaded (`upload_once`; Mastodon keeps an unattached upload for a
+day) rather than sending them again; a failed upload means the post was not sent.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from publishers.base import (
 from publishers.http import json_object, without_id
 from publishers.images import Limits
 from publishers.listening import Mention, Mentions, ReplyTo, instant, plain_text
-from publishers.media import fetch_media
+from publishers.media import before_the_post, upload_once
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -217,7 +221,11 @@ class MastodonPublisher(Publisher, kind="mastodon", display_name="Mastodon"):
         return problems
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
-        media_ids = [self._upload(item) for item in post.media]
+        with before_the_post():
+            media_ids = [
+                upload_once(self, idempotency_key, index, item, self._upload)
+                for index, item in enumerate(post.media)
+            ]
         body: dict[str, Any] = {
             "status": with_link(post),
             "visibility": self.settings["visibility"],
@@ -246,13 +254,11 @@ class MastodonPublisher(Publisher, kind="mastodon", display_name="Mastodon"):
 
     def _upload(self, item: Media) -> str:
         """Upload one file with its alt text; wait until the server has processed it."""
-        fetched = fetch_media(
-            item, timeout=self._timeout, session=self.http_session, limits=self.media_limits
-        )
+        fetched = self._fetch_media(item)
         response = self._call(
             "POST",
             "/api/v2/media",
-            files={"file": (fetched.filename, fetched.content, fetched.mime_type)},
+            files={"file": fetched.part},
             data={"description": item.alt_text},
         )
         attachment = json_object(response, "the server", "the uploaded file")

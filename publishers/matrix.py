@@ -8,6 +8,10 @@ plain body and its HTML copy together.
 
 There is no lookup: the client-server API finds no event by its transaction id, and needs
 none, since a repeat under the same txnId is dropped (`detect_deduplication`).
+
+Files follow the text, each uploaded to the media repository and posted under its own
+txnId. A retry within the hour posts the `mxc://` address already uploaded
+(`upload_once`) rather than storing the file again.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from publishers.http import (
 )
 from publishers.images import Limits
 from publishers.listening import TEXT_MAX, Mention, Mentions, ReplyTo
-from publishers.media import fetch_media
+from publishers.media import MediaFile, upload_once
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -204,7 +208,7 @@ class MatrixPublisher(Publisher, kind="matrix", display_name="Matrix room"):
             # Each file under its own txnId derived from the key: a retry after a failure
             # here repeats neither the text nor a file already in the room.
             for number, item in enumerate(post.media, start=1):
-                self._send_file(room_id, item, f"{idempotency_key}.{number}")
+                self._send_file(room_id, item, idempotency_key, number)
         event_id = answer.get("event_id")
         if not isinstance(event_id, str) or not event_id:
             # Safe to retry: the same txnId cannot create a second message.
@@ -219,11 +223,8 @@ class MatrixPublisher(Publisher, kind="matrix", display_name="Matrix room"):
             raw=answer,
         )
 
-    def _send_file(self, room_id: str, item: Media, txn_id: str) -> None:
-        """Upload one file to the media repository and post it to the room."""
-        file = fetch_media(
-            item, timeout=self._timeout, session=self.http_session, limits=self.media_limits
-        )
+    def _upload(self, file: MediaFile) -> str:
+        """Store one file in the media repository: its `mxc://` address."""
         uploaded = self._call(
             "POST",
             "/_matrix/media/v3/upload",
@@ -237,6 +238,15 @@ class MatrixPublisher(Publisher, kind="matrix", display_name="Matrix room"):
                 f"the homeserver stored {file.filename!r} but its answer has no content_uri",
                 http_status=uploaded.status_code,
             )
+        return uri
+
+    def _send_file(self, room_id: str, item: Media, idempotency_key: str, number: int) -> None:
+        """Upload one file to the media repository (once for the post: a retry within the
+        hour posts the address already uploaded) and post it to the room under the txnId
+        `<key>.<number>`."""
+        file = self._fetch_media(item)
+        uri = upload_once(self, idempotency_key, number, item, lambda _item: self._upload(file))
+        txn_id = f"{idempotency_key}.{number}"
         info: dict[str, Any] = {"mimetype": file.mime_type, "size": len(file.content)}
         if file.mime_type.startswith("image/"):
             width, height = images.size_of(file.content)

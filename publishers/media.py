@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 from publishers import images
@@ -19,10 +19,8 @@ from publishers.base import (
     Media,
     PermanentError,
     Publisher,
-    RateLimited,
-    TransientError,
 )
-from publishers.http import DEFAULT_TIMEOUT, channel_message, request, retry_after
+from publishers.http import DEFAULT_TIMEOUT, channel_message, request, source_error
 
 if TYPE_CHECKING:
     import requests
@@ -31,8 +29,9 @@ if TYPE_CHECKING:
 # within the day X keeps an unused upload, and long past the engine's quick retries.
 REUSE_UPLOAD_SECONDS = 3600.0
 MAX_REMEMBERED_UPLOADS = 1000
-_uploads: dict[str, tuple[float, str]] = {}
+_uploads: dict[str, tuple[float, Any]] = {}
 _uploads_lock = threading.Lock()
+_Uploaded = TypeVar("_Uploaded")
 
 
 @dataclass(frozen=True)
@@ -42,6 +41,11 @@ class MediaFile:
     content: bytes
     mime_type: str
     filename: str
+
+    @property
+    def part(self) -> tuple[str, bytes, str]:
+        """The file as a part of a multipart/form-data upload: (name, bytes, type)."""
+        return (self.filename, self.content, self.mime_type)
 
 
 def shown(url: str) -> str:
@@ -69,13 +73,10 @@ def fetch_media(
     response = request("GET", item.url, timeout=timeout, session=session)
     status = response.status_code
     if not 200 <= status < 300:
-        text = f"cannot fetch media {shown(item.url)!r}: {channel_message(response)}"
-        if status == 429:
-            raise RateLimited(text, retry_after=retry_after(response), http_status=status)
-        if status == 408 or status >= 500:
-            raise TransientError(text, http_status=status)
         # A 401/403 here is the media host's, not the channel's: the editor fixes the URL.
-        raise PermanentError(text, http_status=status)
+        raise source_error(
+            response, f"cannot fetch media {shown(item.url)!r}: {channel_message(response)}"
+        )
     content = response.content
     if max_bytes is not None and len(content) > max_bytes:
         raise PermanentError(
@@ -111,17 +112,19 @@ def upload_once(
     idempotency_key: str,
     index: int,
     item: Media,
-    upload: Callable[[Media], str],
-) -> str:
-    """`upload(item)`: the id the channel gave the file; a retry of the same post (same
-    key, same file, same place in it) within the hour gets that id again without sending
-    the file twice. Only a finished upload is remembered, in this process.
+    upload: Callable[[Media], _Uploaded],
+) -> _Uploaded:
+    """`upload(item)`: what the channel answered for the file (its id); a retry of the same
+    post (same key, same file, same place in it) within the hour gets that answer again
+    without sending the file twice. Only a finished upload is remembered, in this process.
+    Not for channels that delete an unused upload within minutes (Bluesky's blobs).
     """
     key = _upload_key(publisher, idempotency_key, index, item)
     with _uploads_lock:
         kept = _uploads.get(key)
         if kept is not None and time.monotonic() - kept[0] < REUSE_UPLOAD_SECONDS:
-            return kept[1]
+            # Stored by this function for this key, so of the type `upload` gives.
+            return cast("_Uploaded", kept[1])
     ident = upload(item)
     now = time.monotonic()
     with _uploads_lock:

@@ -45,7 +45,7 @@ from publishers.base import (
 )
 from publishers.http import channel_message, error_for, json_object_or_empty, mask, retry_after
 from publishers.images import Limits
-from publishers.media import MediaFile, fetch_media
+from publishers.media import MediaFile
 from publishers.redaction import redact_in_http_logs
 from publishers.text import with_link
 
@@ -205,7 +205,7 @@ class TelegramPublisher(Publisher, kind="telegram", display_name="Telegram chann
     ) -> tuple[Any, Response]:
         """Call a Bot API method with files, as multipart/form-data; as `_call`."""
         url = f"{self.settings['api_base']}/bot{self.settings['bot_token']}/{method}"
-        parts = {name: (f.filename, f.content, f.mime_type) for name, f in files.items()}
+        parts = {name: f.part for name, f in files.items()}
         response = self._checked_request("POST", url, data=dict(fields), files=parts)
         return json_object_or_empty(response).get("result"), response
 
@@ -263,12 +263,7 @@ class TelegramPublisher(Publisher, kind="telegram", display_name="Telegram chann
 
         The answer is the message (of an album, its first one).
         """
-        photos = [
-            fetch_media(
-                item, timeout=self._timeout, session=self.http_session, limits=self.media_limits
-            )
-            for item in post.media
-        ]
+        photos = [self._fetch_media(item) for item in post.media]
         for item, photo in zip(post.media, photos, strict=True):
             width, height = images.size_of(photo.content)
             if min(width, height) and max(width, height) / min(width, height) > MAX_PHOTO_RATIO:

@@ -5,6 +5,10 @@ WordPress has no idempotency key and accepts a second copy of any post. Every pu
 therefore first looks for a post with its slug (`status=any`, which needs the credentials)
 and only creates one when none exists. The text is escaped and rendered here as paragraph
 blocks: nothing an editor types becomes markup on the site.
+
+Images go into the media library first, with their alt text. A retry of the post within
+the hour uses the images already uploaded (`upload_once`) rather than adding them to the
+library again; a failed upload means the post was not created.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from publishers.http import (
 )
 from publishers.images import Limits
 from publishers.markup import blocks, escape_markup, excerpt, one_line, paragraph_html
-from publishers.media import fetch_media
+from publishers.media import before_the_post, upload_once
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -183,7 +187,11 @@ class WordPressPublisher(Publisher, kind="wordpress", display_name="WordPress bl
         if existing is not None:
             return _receipt(existing, http_status=200, found=True)
         text = with_link(post)
-        uploaded = [self._upload(item) for item in post.media]
+        with before_the_post():
+            uploaded = [
+                upload_once(self, idempotency_key, index, item, self._upload)
+                for index, item in enumerate(post.media)
+            ]
         body: dict[str, Any] = {
             "title": escape_markup(one_line(post.title)),
             "content": "\n\n".join(
@@ -212,13 +220,11 @@ class WordPressPublisher(Publisher, kind="wordpress", display_name="WordPress bl
 
     def _upload(self, item: Media) -> tuple[int, str, str]:
         """Upload one image to the media library with its alt text: (id, address, alt)."""
-        file = fetch_media(
-            item, timeout=self._timeout, session=self.http_session, limits=self.media_limits
-        )
+        file = self._fetch_media(item)
         response = self._call(
             "POST",
             "/wp/v2/media",
-            files={"file": (file.filename, file.content, file.mime_type)},
+            files={"file": file.part},
             data={"alt_text": item.alt_text},
         )
         stored = _json(response, "the uploaded image")

@@ -56,7 +56,7 @@ from publishers.base import (
 )
 from publishers.http import error_for, json_object_or_empty, retry_after, shorten, without_id
 from publishers.images import Limits
-from publishers.media import before_the_post, fetch_media, upload_once
+from publishers.media import before_the_post, upload_once
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -317,15 +317,13 @@ class XPublisher(Publisher, kind="x", display_name="X"):
 
     def _upload(self, item: Media) -> str:
         """POST /2/media/upload, then the alt text to /2/media/metadata; the media id."""
-        fetched = fetch_media(
-            item, timeout=self._timeout, session=self.http_session, limits=self.media_limits
-        )
+        fetched = self._fetch_media(item)
         animation = not item.uploaded and fetched.mime_type == GIF_TYPE
         category = "tweet_gif" if animation else "tweet_image"
         response = self._call(
             "POST",
             "/2/media/upload",
-            files={"media": (fetched.filename, fetched.content, fetched.mime_type)},
+            files={"media": fetched.part},
             data={"media_category": category},
         )
         ident = _data(response, "the uploaded image").get("id")

@@ -2,8 +2,9 @@
 
 A new adapter adds one line to FACTORIES: how to build it against a local test server
 (`base` is the server's address without a trailing slash). Put SECRET into its secret
-setting, and a `timeout_seconds`-like setting of 1 s if it has one, so the tests below can
-check that the secret never leaks and that a slow server times out quickly.
+setting, and PATIENCE into its `timeout_seconds`-like setting if it has one, so the tests
+below can check that the secret never leaks and that a slow server times out (they give the
+adapter 1 s for that).
 """
 
 from __future__ import annotations
@@ -36,18 +37,21 @@ from tests.publishers.servers import keep_alive_server
 from tests.publishers.stubs import answering_late
 
 SECRET = "contract-" + token_hex(12)  # made per run: no credential lives in the code
+# Seconds to wait for the local test server: ample on a machine busy with other tests, so
+# an answer is never taken for a timeout (only the timeout test shortens it).
+PATIENCE = 10
 # The contract tests never publish to the file and SMTP kinds, so nothing is written there.
 FEEDS = Path(tempfile.gettempdir()) / "planner-contract-feeds"
 FACTORIES: dict[str, Callable[[str], Publisher]] = {
     "mastodon": lambda base: REGISTRY["mastodon"](
-        {"instance_url": base, "access_token": SECRET, "timeout_seconds": 1}
+        {"instance_url": base, "access_token": SECRET, "timeout_seconds": PATIENCE}
     ),
     "bluesky": lambda base: REGISTRY["bluesky"](
         {
             "service_url": base,
             "handle": "redaktion.bsky.social",
             "app_password": SECRET,
-            "timeout_seconds": 1,
+            "timeout_seconds": PATIENCE,
         }
     ),
     "linkedin": lambda base: REGISTRY["linkedin"](
@@ -55,21 +59,26 @@ FACTORIES: dict[str, Callable[[str], Publisher]] = {
             "organization_id": "2414183",
             "access_token": SECRET,
             "api_base": base,
-            "timeout_seconds": 1,
+            "timeout_seconds": PATIENCE,
         }
     ),
     "x": lambda base: REGISTRY["x"](
-        {"access_token": SECRET, "api_base": base, "timeout_seconds": 1}
+        {"access_token": SECRET, "api_base": base, "timeout_seconds": PATIENCE}
     ),
     "facebook": lambda base: REGISTRY["facebook"](
-        {"page_id": "104656", "page_access_token": SECRET, "api_base": base, "timeout_seconds": 1}
+        {
+            "page_id": "104656",
+            "page_access_token": SECRET,
+            "api_base": base,
+            "timeout_seconds": PATIENCE,
+        }
     ),
     "wordpress": lambda base: REGISTRY["wordpress"](
         {
             "site_url": base,
             "username": "redaktion",
             "application_password": SECRET,
-            "timeout_seconds": 1,
+            "timeout_seconds": PATIENCE,
         }
     ),
     "newsletter": lambda _base: REGISTRY["newsletter"](
@@ -82,7 +91,7 @@ FACTORIES: dict[str, Callable[[str], Publisher]] = {
             "from_address": "newsletter@example.de",
             "recipients": "leser@example.org",
             "unsubscribe_url": "https://example.de/abmelden",
-            "timeout_seconds": 1,
+            "timeout_seconds": PATIENCE,
         }
     ),
     "matrix": lambda base: REGISTRY["matrix"](
@@ -90,24 +99,29 @@ FACTORIES: dict[str, Callable[[str], Publisher]] = {
             "homeserver_url": base,
             "access_token": SECRET,
             "room": "!OGEhHVWSdvArJzumhm:example.de",
-            "timeout_seconds": 1,
+            "timeout_seconds": PATIENCE,
         }
     ),
     "telegram": lambda base: REGISTRY["telegram"](
-        {"bot_token": SECRET, "chat_id": "@heizwerk_news", "api_base": base, "timeout_seconds": 1}
+        {
+            "bot_token": SECRET,
+            "chat_id": "@heizwerk_news",
+            "api_base": base,
+            "timeout_seconds": PATIENCE,
+        }
     ),
     "slack": lambda base: REGISTRY["slack"](
-        {"webhook_url": f"{base}/services/T0123/B0456/{SECRET}", "timeout_seconds": 1}
+        {"webhook_url": f"{base}/services/T0123/B0456/{SECRET}", "timeout_seconds": PATIENCE}
     ),
     "teams": lambda base: REGISTRY["teams"](
         {
             "webhook_url": f"{base}/workflows/abc/triggers/manual/paths/invoke"
             f"?api-version=2016-06-01&sig={SECRET}",
-            "timeout_seconds": 1,
+            "timeout_seconds": PATIENCE,
         }
     ),
     "discord": lambda base: REGISTRY["discord"](
-        {"webhook_url": f"{base}/api/webhooks/1187/{SECRET}", "timeout_seconds": 1}
+        {"webhook_url": f"{base}/api/webhooks/1187/{SECRET}", "timeout_seconds": PATIENCE}
     ),
     "rss": lambda _base: REGISTRY["rss"](
         {
@@ -123,7 +137,7 @@ FACTORIES: dict[str, Callable[[str], Publisher]] = {
             "url": f"{base}/hook",
             "secret": SECRET,
             "status_url": f"{base}/status",
-            "timeout_seconds": 1,
+            "timeout_seconds": PATIENCE,
         }
     ),
     "manual": lambda _base: REGISTRY["manual"](
@@ -140,6 +154,13 @@ CLOSED = "http://127.0.0.1:9"
 
 def _build(kind: str, server: HTTPServer) -> Publisher:
     return FACTORIES[kind](server.url_for("").rstrip("/"))
+
+
+def _impatient(kind: str, server: HTTPServer) -> Publisher:
+    """The adapter of `_build`, waiting 1 s for an answer."""
+    adapter = _build(kind, server)
+    assert adapter.settings["timeout_seconds"] == PATIENCE
+    return adapter_for(kind, {**adapter.settings, "timeout_seconds": 1})
 
 
 def test_every_registered_kind_has_a_factory_here() -> None:
@@ -314,7 +335,7 @@ def test_a_secret_the_channel_echoes_is_masked(kind: str, httpserver: HTTPServer
 @pytest.mark.parametrize("kind", HTTP_KINDS)
 def test_timeouts_and_refused_connections_are_transient(kind: str, httpserver: HTTPServer) -> None:
     with answering_late(httpserver, "", oneshot=False), pytest.raises(TransientError):
-        _build(kind, httpserver).publish(POST, "key-2")
+        _impatient(kind, httpserver).publish(POST, "key-2")
     with pytest.raises(TransientError) as refused:
         FACTORIES[kind](CLOSED).publish(POST, "key-3")
     assert refused.value.ambiguous is False  # nothing was sent

@@ -323,3 +323,107 @@ def test_an_upload_that_times_out_is_transient_and_ambiguous_only_as_the_post(
         adapter.publish(post, KEY)
     # A file that went up is no post; Telegram's sendPhoto may have posted it.
     assert caught.value.ambiguous is (kind == "telegram")
+
+
+# --- a retry after the post failed ---------------------------------------------------------
+
+
+def test_a_mastodon_retry_attaches_the_uploaded_file_without_sending_it_again(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_oneshot_request("/api/v2/media", method="POST").respond_with_json(
+        mastodon._attachment("4711", "https://files.example/zelt.png")
+    )
+    httpserver.expect_oneshot_request("/api/v1/statuses", method="POST").respond_with_json(
+        {"error": "busy"}, status=503
+    )
+    httpserver.expect_oneshot_request(
+        "/api/v1/statuses", method="POST", headers={"Idempotency-Key": KEY}
+    ).respond_with_json(mastodon._status())
+    post = OutgoingPost(post_id=7, title="T", text="x", media=[uploaded(png(8, 8), "Zelt")])
+    with pytest.raises(TransientError):
+        mastodon._adapter(httpserver).publish(post, KEY)
+    # The engine builds the adapter anew for the retry.
+    mastodon._adapter(httpserver).publish(post, KEY)
+    upload, *statuses = (request for request, _ in httpserver.log)
+    assert upload.path == "/api/v2/media"
+    assert [json.loads(s.get_data())["media_ids"] for s in statuses] == [["4711"]] * 2
+    httpserver.check_assertions()
+
+
+def test_a_wordpress_retry_features_the_uploaded_image_without_adding_it_again(
+    httpserver: HTTPServer,
+) -> None:
+    post = OutgoingPost(
+        post_id=7, title=wordpress.POST.title, text="x", media=[uploaded(png(8, 8), "Zelt")]
+    )
+    httpserver.expect_request("/wp-json/wp/v2/posts", method="GET").respond_with_json([])
+    httpserver.expect_oneshot_request("/wp-json/wp/v2/media", method="POST").respond_with_json(
+        {"id": 88, "source_url": "https://blog.example.de/wp-content/uploads/zelt.png"},
+        status=201,
+    )
+    httpserver.expect_oneshot_request("/wp-json/wp/v2/posts", method="POST").respond_with_json(
+        {"code": "busy"}, status=503
+    )
+    httpserver.expect_oneshot_request("/wp-json/wp/v2/posts", method="POST").respond_with_json(
+        wordpress._post(), status=201
+    )
+    with pytest.raises(TransientError):
+        wordpress._adapter(httpserver).publish(post, wordpress.KEY)
+    wordpress._adapter(httpserver).publish(post, wordpress.KEY)
+    sent = [(r.method, r.path) for r, _ in httpserver.log]
+    assert sent.count(("POST", "/wp-json/wp/v2/media")) == 1
+    creates = [
+        r for r, _ in httpserver.log if (r.method, r.path) == ("POST", "/wp-json/wp/v2/posts")
+    ]
+    assert [json.loads(c.get_data())["featured_media"] for c in creates] == [88, 88]
+    httpserver.check_assertions()
+
+
+def test_a_matrix_retry_posts_the_uploaded_file_without_storing_it_again(
+    httpserver: HTTPServer,
+) -> None:
+    post = OutgoingPost(post_id=42, title="T", text="x", media=[uploaded(png(8, 8), "Zelt")])
+    httpserver.expect_request(matrix.SEND, method="PUT").respond_with_json(
+        {"event_id": matrix.EVENT}
+    )
+    httpserver.expect_oneshot_request("/_matrix/media/v3/upload", method="POST").respond_with_json(
+        {"content_uri": "mxc://example.de/Zelt"}
+    )
+    httpserver.expect_oneshot_request(f"{matrix.SEND}.1", method="PUT").respond_with_json(
+        {"errcode": "M_UNKNOWN"}, status=502
+    )
+    httpserver.expect_oneshot_request(f"{matrix.SEND}.1", method="PUT").respond_with_json(
+        {"event_id": "$file1"}
+    )
+    with pytest.raises(TransientError):
+        matrix._adapter(httpserver).publish(post, matrix.KEY)
+    assert matrix._adapter(httpserver).publish(post, matrix.KEY).external_id == matrix.EVENT
+    paths = [r.path for r, _ in httpserver.log]
+    assert paths.count("/_matrix/media/v3/upload") == 1
+    files = [json.loads(r.get_data()) for r, _ in httpserver.log if r.path == f"{matrix.SEND}.1"]
+    assert [f["url"] for f in files] == ["mxc://example.de/Zelt"] * 2
+    httpserver.check_assertions()
+
+
+def test_a_bluesky_retry_uploads_the_blob_again_since_an_unused_blob_is_soon_deleted(
+    httpserver: HTTPServer,
+) -> None:
+    bluesky._expect_session(httpserver)
+    blob = {"$type": "blob", "ref": {"$link": "bafkreib"}, "mimeType": "image/png", "size": 9}
+    httpserver.expect_request("/xrpc/com.atproto.repo.uploadBlob", method="POST").respond_with_json(
+        {"blob": blob}
+    )
+    httpserver.expect_oneshot_request(bluesky.PUT_RECORD, method="POST").respond_with_json(
+        {"error": "InternalServerError"}, status=502
+    )
+    httpserver.expect_oneshot_request(bluesky.PUT_RECORD, method="POST").respond_with_json(
+        bluesky._put_answer()
+    )
+    post = OutgoingPost(post_id=7, title="T", text="x", media=[uploaded(png(8, 8), "Zelt")])
+    with pytest.raises(TransientError):
+        bluesky._adapter(httpserver).publish(post, bluesky.KEY)
+    bluesky._adapter(httpserver).publish(post, bluesky.KEY)
+    uploads = bluesky._sent(httpserver, "/xrpc/com.atproto.repo.uploadBlob")
+    assert len(uploads) == 2 and uploads[0].get_data() == uploads[1].get_data()
+    httpserver.check_assertions()
