@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
@@ -530,7 +531,9 @@ def _due(world: World, piece: Piece, feed: Channel, at: datetime) -> Post:
         actor=world.editor,
         piece_id=piece.id,
         channel=feed.id,
-        when=datetime.now(UTC) + timedelta(days=1),
+        # Noon in Berlin tomorrow: outside every quiet time the tests set, whenever they run.
+        when=datetime.now(ZoneInfo(BERLIN)).replace(hour=12, minute=0, second=0, microsecond=0)
+        + timedelta(days=1),
     )
     post.publish_at = at
     world.session.add(post)
