@@ -36,15 +36,10 @@ import json
 import os
 import platform
 import resource
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from secrets import token_hex
@@ -54,9 +49,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from sqlalchemy import make_url, text  # noqa: E402
 from sqlmodel import Session, func, select  # noqa: E402
 
+from bench.databases import scratch_database  # noqa: E402
 from planner import csvio, users  # noqa: E402
 from planner.db import make_engine  # noqa: E402
 from planner.errors import CsvImportFailed  # noqa: E402
@@ -101,33 +96,6 @@ def oversize_file() -> bytes:
     filler = b"Idee,Ein Pitch mit genug Text,Marketing,,,,normal,\n"
     body = filler * ((csvio.MAX_BYTES - len(head)) // len(filler) + 1)
     return (head + body)[: csvio.MAX_BYTES + 1]
-
-
-@contextmanager
-def database(backend: str, pg_url: str) -> Iterator[str]:
-    """A URL for an empty database on `backend`, removed afterwards."""
-    if backend == "sqlite":
-        folder = Path(tempfile.mkdtemp(prefix="planner-bench-csv-"))
-        try:
-            yield f"sqlite:///{folder / 'planner.db'}"
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        return
-    schema = f"planner_bench_csv_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(pg_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = (
-        make_url(pg_url)
-        .update_query_dict({"options": f"-csearch_path={schema}"})
-        .render_as_string(hide_password=False)
-    )
-    try:
-        yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def set_up(url: str) -> None:
@@ -242,12 +210,12 @@ def in_child(case: str, rows: int, url: str, *, traced: bool) -> dict[str, Any]:
 
 def measure(backend: str, pg_url: str, case: str, rows: int) -> Row:
     """One case: a timed run and a traced run, each in a new process on a fresh database."""
-    with database(backend, pg_url) as url:
+    with scratch_database(pg_url if backend == "postgresql" else None, name="csv") as url:
         set_up(url)
         _, set_up_events = counts(url)
         timed = in_child(case, rows, url, traced=False)
         ideas, events = counts(url)
-    with database(backend, pg_url) as url:
+    with scratch_database(pg_url if backend == "postgresql" else None, name="csv") as url:
         set_up(url)
         traced = in_child(case, rows, url, traced=True)
     outcome = f"{timed['outcome']}; stored: {ideas} ideas, {events - set_up_events} events"

@@ -43,15 +43,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from secrets import token_urlsafe
@@ -61,11 +57,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from sqlalchemy import make_url, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 from streamlit.runtime.scriptrunner.script_cache import ScriptCache  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from bench.databases import scratch_database  # noqa: E402
 from planner.credentials import new_key  # noqa: E402
 from planner.db import make_engine  # noqa: E402
 from planner.models import Role, User  # noqa: E402
@@ -128,33 +125,6 @@ def page_variants() -> list[tuple[str, str, dict[str, object]]]:
 
 
 # --- databases --------------------------------------------------------------------------------
-
-
-@contextmanager
-def database(backend: str, pg_url: str) -> Iterator[str]:
-    """A URL for an empty database on `backend`, removed afterwards."""
-    if backend == "sqlite":
-        folder = Path(tempfile.mkdtemp(prefix="planner-bench-dash-"))
-        try:
-            yield f"sqlite:///{folder / 'planner.db'}"
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        return
-    schema = f"planner_bench_dash_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(pg_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = (
-        make_url(pg_url)
-        .update_query_dict({"options": f"-csearch_path={schema}"})
-        .render_as_string(hide_password=False)
-    )
-    try:
-        yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def load_demo(url: str, size: int) -> float:
@@ -331,7 +301,10 @@ def bench_backend(
     (before and after the pages, after the demo load)."""
     rows: list[Row] = []
     floor = Floor()
-    with database(backend, pg_url) as url, tempfile.TemporaryDirectory() as folder:
+    with (
+        scratch_database(pg_url if backend == "postgresql" else None, name="dash") as url,
+        tempfile.TemporaryDirectory() as folder,
+    ):
         load_s = load_demo(url, size)
         counts = row_counts(url)
         print(

@@ -68,12 +68,12 @@ from bench.browser import (  # noqa: E402
     STEP_TIMEOUT_MS,
     TITLES,
     announce,
-    database,
     load_demo,
     load_line,
     planner_server,
     t,
 )
+from bench.databases import scratch_database  # noqa: E402
 from bench.protocol import Session as ProtocolSession  # noqa: E402
 from bench.publishing import FAR, _cpu_of, _pct, add_posts, set_due  # noqa: E402
 from planner import channels, org_settings  # noqa: E402
@@ -379,7 +379,7 @@ async def bench(args: argparse.Namespace) -> list[Level]:
     modes = [m.strip() for m in args.post_script_gc.split(",")]
     counts = [int(n) for n in args.sessions.split(",")]
     with (
-        database("sqlite", "") as db_url,
+        scratch_database(None, name="load") as db_url,
         tempfile.TemporaryDirectory() as tmp,
         Sink(deduplicate=True) as sink,
     ):

@@ -32,12 +32,9 @@ import os
 import secrets
 import socket
 import sys
-import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -47,15 +44,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from sqlalchemy import Engine, func, insert, make_url, text  # noqa: E402
+from sqlalchemy import Engine, func, insert  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
+from bench.databases import scratch_database  # noqa: E402
 from planner import channels, org_settings, pieces, users  # noqa: E402
 from planner.credentials import new_key  # noqa: E402
 from planner.db import make_engine  # noqa: E402
 from planner.metrics.collect import Collector, MetricsSettings, enrol_published  # noqa: E402
 from planner.metrics.schedule import parse_schedule  # noqa: E402
-from planner.migrate import upgrade  # noqa: E402
 from planner.models import MetricFetch, MetricSnapshot, Post, PostStatus  # noqa: E402
 from publishers import http  # noqa: E402
 
@@ -105,37 +102,6 @@ def _serve(port: Any, ready: Any) -> None:
 
 
 # --- the database ---------------------------------------------------------------------------
-
-
-@contextmanager
-def fresh_database(backend: str, pg_url: str) -> Iterator[str]:
-    """The URL of a migrated, empty database: a SQLite file, or a new PostgreSQL schema."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            url = f"sqlite:///{folder}/bench.db"
-            engine = make_engine(url)
-            upgrade(engine)
-            engine.dispose()
-            yield url
-        return
-    schema = f"bench_metrics_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(pg_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = (
-        make_url(pg_url)
-        .update_query_dict({"options": f"-csearch_path={schema}"})
-        .render_as_string(hide_password=False)
-    )
-    try:
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def make_posts(engine: Engine, server: str, count: int) -> datetime:
@@ -308,7 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     backends = ["sqlite"] + (["postgresql"] if args.pg else [])
     try:
         for backend in backends:
-            with fresh_database(backend, args.pg) as url:
+            with scratch_database(
+                args.pg if backend == "postgresql" else None, name="metrics", migrate=True
+            ) as url:
                 engine = make_engine(url)
                 make_posts(engine, server, args.posts)
                 began = time.monotonic()

@@ -50,13 +50,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from sqlalchemy import Engine, bindparam, func, make_url, text, update  # noqa: E402
+from sqlalchemy import Engine, bindparam, func, text, update  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
+from bench.databases import scratch_database  # noqa: E402
 from planner import channels, org_settings, users  # noqa: E402
 from planner.credentials import new_key  # noqa: E402
 from planner.db import make_engine  # noqa: E402
-from planner.migrate import upgrade  # noqa: E402
 from planner.models import (  # noqa: E402
     Piece,
     PieceStatus,
@@ -185,35 +185,13 @@ def run_floor(n: int, processes: int, threads: int) -> dict[str, float]:
 @contextmanager
 def fresh_database(backend: str, pg_url: str) -> Iterator[tuple[Engine, str]]:
     """A migrated empty database and the URL worker processes use for it."""
-    if backend == "sqlite":
-        folder = Path(tempfile.mkdtemp(prefix="planner-bench-"))
-        url = f"sqlite:///{folder / 'planner.db'}"
+    server = pg_url if backend == "postgresql" else None
+    with scratch_database(server, name="publishing", migrate=True) as url:
         engine = make_engine(url)
-        upgrade(engine)
         try:
             yield engine, url
         finally:
             engine.dispose()
-            shutil.rmtree(folder, ignore_errors=True)
-        return
-    schema = f"planner_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(pg_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = (
-        make_url(pg_url)
-        .update_query_dict({"options": f"-csearch_path={schema}"})
-        .render_as_string(hide_password=False)
-    )
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-        yield engine, url
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def make_org(engine: Engine, sink_url: str, *, dedupe: bool) -> tuple[User, User, int]:
