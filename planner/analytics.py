@@ -36,6 +36,7 @@ from sqlmodel import Session, col, select
 
 from planner import csvio, slots
 from planner.channels import get_channel
+from planner.db import where_equal, where_within
 from planner.errors import Message, ValidationFailed
 from planner.models import (
     Audience,
@@ -352,11 +353,7 @@ def _published(
         )
     query = query.outerjoin(latest.m, latest.onclause)
     query = query.where(Post.status == PostStatus.published)
-    if since is not None:
-        query = query.where(col(Post.publish_at) >= since)
-    if until is not None:
-        query = query.where(col(Post.publish_at) < until)
-    return query
+    return where_within(query, Post.publish_at, since, until)
 
 
 def _needs_pieces(actor: User, scope: Scope) -> bool:
@@ -366,15 +363,13 @@ def _needs_pieces(actor: User, scope: Scope) -> bool:
 
 
 def _scoped(query: Any, scope: Scope) -> Any:
-    if (channel_id := scope.get("channel_id")) is not None:
-        query = query.where(Post.channel_id == channel_id)
-    if (department_id := scope.get("department_id")) is not None:
-        query = query.where(Idea.department_id == department_id)
-    if (audience_id := scope.get("audience_id")) is not None:
-        query = query.where(_audience_id() == audience_id)
-    if (campaign := scope.get("campaign")) is not None:
-        query = query.where(Piece.campaign == campaign)
-    return query
+    return where_equal(
+        query,
+        (Post.channel_id, scope.get("channel_id")),
+        (Idea.department_id, scope.get("department_id")),
+        (_audience_id(), scope.get("audience_id")),
+        (Piece.campaign, scope.get("campaign")),
+    )
 
 
 def _department_only(actor: User) -> bool:
@@ -866,16 +861,21 @@ def filter_choices(session: Session, *, actor: User) -> FilterChoices:
             select(col(Audience.id), Audience.name).order_by(col(Audience.name))
         )
     }
-    campaigns_query = (
-        select(Piece.campaign).where(Piece.campaign != "").distinct().order_by(col(Piece.campaign))
-    )
-    if department_only:
-        campaigns_query = campaigns_query.join(Idea, col(Idea.id) == col(Piece.idea_id)).where(
-            Idea.department_id == actor.department_id
-        )
     return FilterChoices(
         channels,
         {int(i or 0): name for i, name in session.exec(departments_query)},
         audiences,
-        list(session.exec(campaigns_query)),
+        campaign_names(session, actor=actor),
     )
+
+
+def campaign_names(session: Session, *, actor: User) -> list[str]:
+    """The campaigns pieces name, by name (contributors: their own department's)."""
+    query = (
+        select(Piece.campaign).where(Piece.campaign != "").distinct().order_by(col(Piece.campaign))
+    )
+    if _department_only(actor):
+        query = query.join(Idea, col(Idea.id) == col(Piece.idea_id)).where(
+            Idea.department_id == actor.department_id
+        )
+    return list(session.exec(query))

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, String, cast, event, insert, inspect, or_, te
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, func, select
 
+from planner.db import where_equal, where_within
 from planner.errors import Message, PermissionDenied
 from planner.models import AuditEvent, Idea, Role, User, utcnow
 from planner.permissions import can, require
@@ -267,15 +268,12 @@ def list_events(
     """
     if not can(actor, "view_audit"):
         raise PermissionDenied(f"{actor.username!r} may not read the audit log")
-    query = select(AuditEvent)
-    if since is not None:
-        query = query.where(col(AuditEvent.at) >= since)
-    if until is not None:
-        query = query.where(col(AuditEvent.at) < until)
-    if object_type is not None:
-        query = query.where(AuditEvent.object_type == object_type)
-    if object_id is not None:
-        query = query.where(AuditEvent.object_id == str(object_id))
+    query = where_within(select(AuditEvent), AuditEvent.at, since, until)
+    query = where_equal(
+        query,
+        (AuditEvent.object_type, object_type),
+        (AuditEvent.object_id, None if object_id is None else str(object_id)),
+    )
     query = query.order_by(col(AuditEvent.at), col(AuditEvent.id))
     if limit is not None:
         query = query.limit(limit)
@@ -388,18 +386,13 @@ def _visible(query: Any, actor: User) -> Any:
 
 
 def _filtered(query: Any, actor: User, filters: EventFilter) -> Any:
-    query = _visible(query, actor)
-    if filters.actor_name is not None:
-        query = query.where(AuditEvent.actor_name == filters.actor_name)
-    if filters.object_type is not None:
-        query = query.where(AuditEvent.object_type == filters.object_type)
-    if filters.action is not None:
-        query = query.where(AuditEvent.action == filters.action)
-    if filters.since is not None:
-        query = query.where(col(AuditEvent.at) >= filters.since)
-    if filters.until is not None:
-        query = query.where(col(AuditEvent.at) < filters.until)
-    return query
+    query = where_equal(
+        _visible(query, actor),
+        (AuditEvent.actor_name, filters.actor_name),
+        (AuditEvent.object_type, filters.object_type),
+        (AuditEvent.action, filters.action),
+    )
+    return where_within(query, AuditEvent.at, filters.since, filters.until)
 
 
 def visible_events(

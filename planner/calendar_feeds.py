@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from planner import audit
 from planner.config import load_settings
+from planner.db import where_equal
 from planner.errors import NotFound, ValidationFailed
 from planner.models import (
     Audience,
@@ -144,14 +145,13 @@ def calendar_items(
     )
     if visible is not None:
         query = query.where(col(Post.piece_id).in_(visible))
-    if filters.channel_id is not None:
-        query = query.where(Post.channel_id == filters.channel_id)
-    if filters.audience_id is not None:
-        query = query.where(Piece.audience_id == filters.audience_id)
-    if filters.campaign is not None:
-        query = query.where(Piece.campaign == filters.campaign)
-    if filters.status is not None:
-        query = query.where(Post.status == filters.status)
+    query = where_equal(
+        query,
+        (Post.channel_id, filters.channel_id),
+        (Piece.audience_id, filters.audience_id),
+        (Piece.campaign, filters.campaign),
+        (Post.status, filters.status),
+    )
     if filters.department_id is not None:
         of_department = select(Idea.id).where(Idea.department_id == filters.department_id)
         query = query.where(col(Piece.idea_id).in_(of_department))

@@ -1,4 +1,7 @@
-"""Engines and sessions: WAL, foreign keys and a busy timeout on SQLite; no engine at import."""
+"""Engines and sessions: WAL, foreign keys and a busy timeout on SQLite; no engine at import.
+
+Also the narrowing of queries by optional filters (None: any), which many lists share.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, Self, TypeVar
 
 from sqlalchemy import Engine, event
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, col, create_engine
 
 from planner.config import load_settings
 
@@ -65,3 +68,32 @@ def all_or_nothing(session: Session) -> Iterator[None]:
     except BaseException:
         session.rollback()
         raise
+
+
+class Narrowable(Protocol):
+    """A query that `where` narrows (a select of rows, columns or scalars)."""
+
+    def where(self, *clauses: Any) -> Self:
+        """The query with `clauses` added to its WHERE."""
+        ...
+
+
+Q = TypeVar("Q", bound=Narrowable)
+
+
+def where_equal(query: Q, *pairs: tuple[Any, object]) -> Q:
+    """`query` narrowed to the rows whose column equals the value, for each (column, value)
+    of `pairs` whose value is not None (a None value leaves the column free)."""
+    for column, value in pairs:
+        if value is not None:
+            query = query.where(column == value)
+    return query
+
+
+def where_within(query: Q, column: Any, since: object | None, until: object | None) -> Q:
+    """`query` narrowed to the rows whose `column` lies in [since, until) (None: open)."""
+    if since is not None:
+        query = query.where(col(column) >= since)
+    if until is not None:
+        query = query.where(col(column) < until)
+    return query

@@ -143,11 +143,6 @@ def changes_since(
     piece = pieces.get_piece(session, actor=actor, piece_id=piece_id)
     if piece.revision <= draft.base_revision:
         return None
-    return pieces.diff_revisions(
-        session,
-        actor=actor,
-        piece_id=piece_id,
-        old=draft.base_revision,
-        new=piece.revision,
-        header=header,
+    return pieces.diff_to_current(
+        session, actor=actor, piece=piece, old=draft.base_revision, header=header
     )

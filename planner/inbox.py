@@ -4,9 +4,10 @@ followed feeds, each to be assigned, answered, made an idea of, or dismissed.
 Editors, approvers and admins see every item; any other user sees the items assigned to
 their department and may answer them or make ideas of them. Moves follow `TRANSITIONS`;
 each one is audited. A reply goes out through the channel's adapter at once, or, with the
-organisation setting `replies_need_approval`, once someone other than its writer approved
-it. Polling (`poll`) stores what arrived, at most once per source and external id, however
-many workers poll at the same time.
+organisation setting `replies_need_approval` (every channel) or a publishing rule of kind
+`reply_approval` whose scope takes in the channel and the item's department, once someone
+other than its writer approved it. Polling (`poll`) stores what arrived, at most once per
+source and external id, however many workers poll at the same time.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from planner import audit, ideas, notifications, org_settings
+from planner import audit, ideas, notifications, org_settings, rules
 from planner.channels import build_adapter
 from planner.errors import (
     FourEyesViolation,
@@ -226,17 +228,18 @@ def _record(
     actor: User,
     item: InboxItem,
     action: str,
-    before: InboxStatus,
+    before: InboxStatus | None,
     note: str = "",
 ) -> None:
+    """Audit `action` on `item`: its move from `before` to its status (None: no move)."""
     audit.record(
         session,
         actor=actor,
         object_type="inbox_item",
         object_id=item.id,
         action=action,
-        from_state=before.value,
-        to_state=item.status.value,
+        from_state=None if before is None else before.value,
+        to_state=None if before is None else item.status.value,
         note=note,
     )
 
@@ -405,8 +408,8 @@ def reply_to_item(
     text: str,
     adapter_factory: AdapterFactory = build_adapter,
 ) -> InboxItem:
-    """Answer an item on its channel; with `replies_need_approval` on, the reply waits for
-    someone other than its writer (`approve_reply`), else it is sent at once."""
+    """Answer an item on its channel; when a reply there needs approval (`held_by`), it
+    waits for someone other than its writer (`approve_reply`), else it is sent at once."""
     item = get_item(session, actor=actor, item_id=item_id)
     _may_answer(actor, item)
     _move(item, "reply")
@@ -416,12 +419,28 @@ def reply_to_item(
     adapter = adapter_factory(channel)
     text = _checked_reply(adapter, text)
     item.reply_text, item.reply_by_id, item.reply_requested_at = text, actor.id, utcnow()
-    if org_settings.get_setting(session, "replies_need_approval") == "on":
+    holding = held_by(session, channel=channel, item=item)
+    if holding:
         session.add(item)
-        _record(session, actor, item, "reply_requested", item.status, note=text[:500])
+        note = f"{', '.join(holding)}: {text}"
+        _record(session, actor, item, "reply_requested", item.status, note=note[:500])
         session.commit()
         return item
     return _send_reply(session, actor, item, channel, adapter)
+
+
+def held_by(session: Session, *, channel: Channel, item: InboxItem) -> list[str]:
+    """Why a reply to `item` on `channel` waits for approval: the names of the
+    `reply_approval` rules in whose scope it falls, and `replies_need_approval` when that
+    organisation setting is on; empty when the reply goes out at once."""
+    department = session.get(Department, item.department_id) if item.department_id else None
+    found = rules.reply_rules(
+        session, channel=channel.name, department=department.name if department else None
+    )
+    names = [rule.name for rule in found]
+    if org_settings.get_setting(session, "replies_need_approval") == "on":
+        names.append("replies_need_approval")
+    return names
 
 
 def approve_reply(
@@ -473,14 +492,7 @@ def _send_reply(
         receipt = adapter.reply(target, item.reply_text, key)
     except DeliveryError as err:
         session.rollback()
-        audit.record(
-            session,
-            actor=actor,
-            object_type="inbox_item",
-            object_id=item.id,
-            action="reply_failed",
-            note=f"{channel.name}: {err}"[:500],
-        )
+        _record(session, actor, item, "reply_failed", None, f"{channel.name}: {err}"[:500])
         session.commit()
         raise ReplyFailed(str(err), retryable=err.retryable) from err
     before = item.status
@@ -664,6 +676,23 @@ class PollResult:
     errors: dict[str, str] = field(default_factory=dict)
     # Sources left alone this time: they answered 429 and asked to wait longer.
     paused: int = 0
+
+    def read(self, kind: str, name: str, read: Callable[[], int]) -> None:
+        """Count the source `name` of `kind` ("channel", "feed") and what `read` brought;
+        when it fails, record and log why, and go on."""
+        self.sources += 1
+        try:
+            self.arrived += read()
+        except Exception as err:  # noqa: BLE001 (one broken source never stops the others)
+            self.errors[f"{kind} {name}"] = str(err)
+            log.warning(_POLL_FAILED[kind], name, err)
+
+
+# How the log words a source's failed read, by kind.
+_POLL_FAILED = {
+    "channel": "listening on channel %s failed: %s",
+    "feed": "reading feed %s failed: %s",
+}
 
 
 def _insert_ignoring_repeats(session: Session, rows: Sequence[dict[str, Any]]) -> int:
@@ -877,7 +906,9 @@ def poll(
     fetcher: FeedFetcher = fetch_feed,
 ) -> PollResult:
     """Read every enabled listening channel and followed feed once; a failing source is
-    recorded on it and the others are read all the same."""
+    recorded on it and the others are read all the same. Publishing comes first: a channel
+    that publishing found rate-limited (`Channel.paused_until`) is left alone until its
+    pause ends, as is one whose own reading got a 429."""
     result = PollResult()
     now = utcnow()
     with Session(engine) as session:
@@ -886,11 +917,17 @@ def poll(
             for s in session.exec(select(ListeningState))
             if s.paused_until is not None and s.paused_until > now
         }
-        channels = [
-            (c.id, c.name)
+        listening = [
+            c
             for c in session.exec(select(Channel).where(col(Channel.enabled).is_(True)))
-            if _listens(c.kind) and c.id not in paused
+            if _listens(c.kind)
         ]
+        paused |= {
+            c.id
+            for c in listening
+            if c.id is not None and c.paused_until is not None and c.paused_until > now
+        }
+        channels = [(c.id, c.name) for c in listening if c.id not in paused]
         feeds = [
             (f.id, f.name)
             for f in session.exec(select(Feed).where(col(Feed.enabled).is_(True)))
@@ -903,20 +940,11 @@ def poll(
         )
     for channel_id, name in channels:
         assert channel_id is not None
-        result.sources += 1
-        try:
-            result.arrived += poll_channel(engine, channel_id, adapter_factory=adapter_factory)
-        except Exception as err:  # noqa: BLE001 (one broken source never stops the others)
-            result.errors[f"channel {name}"] = str(err)
-            log.warning("listening on channel %s failed: %s", name, err)
+        reader = partial(poll_channel, engine, channel_id, adapter_factory=adapter_factory)
+        result.read("channel", name, reader)
     for feed_id, name in feeds:
         assert feed_id is not None
-        result.sources += 1
-        try:
-            result.arrived += poll_feed(engine, feed_id, fetcher=fetcher)
-        except Exception as err:  # noqa: BLE001 (one broken source never stops the others)
-            result.errors[f"feed {name}"] = str(err)
-            log.warning("reading feed %s failed: %s", name, err)
+        result.read("feed", name, partial(poll_feed, engine, feed_id, fetcher=fetcher))
     return result
 
 

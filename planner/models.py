@@ -18,6 +18,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def core_tables(*models: type[SQLModel]) -> tuple[Any, ...]:
+    """The Core tables of table `models`, in that order, for statements that skip the
+    ORM's unit of work (bulk inserts, claims, the engine's hot path)."""
+    return tuple(model.__table__ for model in models)  # type: ignore[attr-defined]
+
+
 class Role(enum.StrEnum):
     """What a user may do; see `planner.permissions`."""
 

@@ -29,12 +29,12 @@ from planner.models import (
     Revision,
     Role,
     User,
+    core_tables,
     utcnow,
 )
 from planner.permissions import PERMISSIONS, require_active
 
-NOTIFICATIONS = Notification.__table__  # type: ignore[attr-defined]
-PREFERENCES = NotificationPreference.__table__  # type: ignore[attr-defined]
+NOTIFICATIONS, PREFERENCES = core_tables(Notification, NotificationPreference)
 
 REVIEW_REQUESTED = "review_requested"
 CHANGES_REQUESTED = "changes_requested"

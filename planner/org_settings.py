@@ -166,8 +166,8 @@ SPECS: dict[str, SettingSpec] = {
     "replies_need_approval": SettingSpec(
         lambda: "off",
         _switch,
-        "on: a reply from the listening inbox waits until someone other than its writer "
-        "approves it",
+        "on: a reply from the listening inbox, on any channel, waits until someone other "
+        "than its writer approves it (a rule of kind reply_approval does so for its scope)",
     ),
     "response_target_hours": SettingSpec(
         lambda: "24",

@@ -666,17 +666,25 @@ def review_diff(
     A diff against nothing shows every line as added (`old` is 0).
     """
     piece = get_piece(session, actor=actor, piece_id=piece_id)
-    if piece.approved_revision is not None:
-        return diff_revisions(
-            session,
-            actor=actor,
-            piece_id=piece_id,
-            old=piece.approved_revision,
-            new=piece.revision,
-            header=header,
-        )
-    b = get_revision(session, actor=actor, piece_id=piece_id, number=piece.revision)
-    return _diff(None, b, piece_id, header)
+    return diff_to_current(
+        session, actor=actor, piece=piece, old=piece.approved_revision, header=header
+    )
+
+
+def diff_to_current(
+    session: Session,
+    *,
+    actor: User,
+    piece: Piece,
+    old: int | None,
+    header: DiffHeader = english_header,
+) -> RevisionDiff:
+    """The piece's current revision against revision `old`, or against nothing (every
+    line added) when `old` is None."""
+    assert piece.id is not None
+    a = None if old is None else get_revision(session, actor=actor, piece_id=piece.id, number=old)
+    b = get_revision(session, actor=actor, piece_id=piece.id, number=piece.revision)
+    return _diff(a, b, piece.id, header)
 
 
 def restore_revision(

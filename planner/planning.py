@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from itertools import islice
-from typing import Any, NotRequired, TypedDict, Unpack
+from typing import Any, NamedTuple, NotRequired, TypedDict, Unpack
 
 from dateutil.rrule import rrulestr
 from sqlalchemy import ColumnElement, case, func, or_
@@ -223,9 +223,10 @@ def prepare_post(
         except ValidationFailed as err:
             problems.update(err.fields)
         if publish_at is not None and "publish_at" not in problems:
-            problems.update(
-                _rule_problems(session, actor=actor, piece=piece, channel=chan, at=publish_at)
+            found = rule_checks.planning_findings(
+                session, actor=actor, piece=piece, channel=chan, at=publish_at
             )
+            problems.update(_rule_problems(found))
     if problems:
         raise ValidationFailed(problems)
     assert piece is not None and chan is not None and publish_at is not None
@@ -257,21 +258,9 @@ def store_posts(
     return posts
 
 
-def _rule_problems(
-    session: Session,
-    *,
-    actor: User,
-    piece: Piece,
-    channel: Channel,
-    at: datetime,
-    exclude_post: int | None = None,
-) -> dict[str, str]:
-    """The publishing rules' blocking findings for a post at `at`: on its content ("rules",
-    not for a piece still being written) and its time ("publish_at", with the next slot)."""
-    found = rule_checks.planning_findings(
-        session, actor=actor, piece=piece, channel=channel, at=at, exclude_post=exclude_post,
-        check_content=piece.status not in (PieceStatus.draft, PieceStatus.changes_requested),
-    )  # fmt: skip
+def _rule_problems(found: list[rule_checks.RuleFinding]) -> dict[str, str]:
+    """The blocking ones of the publishing rules' `found` findings for a post: on its
+    content ("rules") and its time ("publish_at", with the next slot)."""
     problems: dict[str, str] = {}
     timed = rule_checks.blocking_message([f for f in found if f.slot is not None])
     content = rule_checks.blocking_message([f for f in found if f.slot is None])
@@ -371,9 +360,10 @@ def prepare_move(
     piece = session.get(Piece, post.piece_id)
     channel = session.get(Channel, post.channel_id)
     assert piece is not None and channel is not None  # foreign keys
-    timed = _rule_problems(
+    found = rule_checks.planning_findings(
         session, actor=actor, piece=piece, channel=channel, at=publish_at, exclude_post=post.id
-    ).get("publish_at")
+    )
+    timed = _rule_problems(found).get("publish_at")
     if timed is not None:
         raise ValidationFailed({"publish_at": timed})
     return PostMove(post, publish_at, tz_name)
@@ -513,6 +503,7 @@ class CalendarEntry:
     piece_title: str
     channel_name: str
     hold: Hold | None = None
+    channel_kind: str = ""
 
 
 def _calendar_scope(
@@ -557,11 +548,11 @@ def calendar_entries(
         col(Post.id),
         col(Post.piece_id),
         col(Post.channel_id),
-        col(Post.publish_at),
         col(Post.status),
         col(Post.version),
-        *_HOLD_PIECE_FACTS,
-        *_HOLD_CHANNEL_FACTS,
+        Piece.title,
+        Channel.name,
+        *_HOLD_FACTS,
     ]
     query = (
         select(*columns)
@@ -575,37 +566,11 @@ def calendar_entries(
     rows = session.exec(query.order_by(col(Post.publish_at), col(Post.id)).limit(limit))
     frozen, now = is_frozen(session), utcnow()
     entries: list[CalendarEntry] = []
-    for (
-        post_id,
-        piece_id,
-        channel_id_,
-        publish_at,
-        status,
-        version,
-        title,
-        piece_status,
-        revision,
-        approved_revision,
-        name,
-        enabled,
-        needs_reconnect,
-        kind,
-        paused_until,
-    ) in rows:
-        hold = _hold(
-            frozen=frozen,
-            now=now,
-            publish_at=publish_at,
-            piece_status=piece_status,
-            revision=revision,
-            approved_revision=approved_revision,
-            enabled=enabled,
-            needs_reconnect=needs_reconnect,
-            kind=kind,
-            paused_until=paused_until,
-        )
-        post = CalendarPost(post_id, piece_id, channel_id_, publish_at, status, version)
-        entries.append(CalendarEntry(post, title, name, hold))
+    for post_id, piece_id, channel_id_, status, version, title, name, *facts in rows:
+        held = _HoldFacts(*facts)
+        hold = held.reason(frozen=frozen, now=now)
+        post = CalendarPost(post_id, piece_id, channel_id_, held.publish_at, status, version)
+        entries.append(CalendarEntry(post, title, name, hold, held.kind))
     # The publishing rules, as the engine checks them at claim, for the posts nothing
     # else holds: one check for the whole view.
     ruled = _rule_holds(session, [e.post for e in entries if e.hold is None], now=now)
@@ -820,11 +785,46 @@ def posts_going_out(
     return due_posts(session, now=now, limit=limit, lateness=lateness)
 
 
-# The columns the calendar reads of a post's piece and channel, in the order it unpacks
-# them: the hold check's facts and the names shown (SQLModel types attributes as values).
-_HOLD_PIECE_FACTS: list[Any] = [Piece.title, Piece.status, Piece.revision, Piece.approved_revision]
-_HOLD_CHANNEL_FACTS: list[Any] = [
-    Channel.name,
+class _HoldFacts(NamedTuple):
+    """What decides whether a due post is held: of the post, its piece and its channel."""
+
+    publish_at: datetime
+    piece_status: PieceStatus
+    revision: int
+    approved_revision: int | None
+    enabled: bool
+    needs_reconnect: bool
+    kind: str
+    paused_until: datetime | None
+
+    def reason(self, *, frozen: bool, now: datetime) -> HoldReason | None:
+        """Why the engine holds the post when it is due, or None if nothing does."""
+        if frozen:
+            return HoldReason.frozen
+        # An edit after approval also moves the piece back to review, so check the
+        # revision first: otherwise the more specific reason could never be given.
+        if self.approved_revision is not None and self.approved_revision != self.revision:
+            return HoldReason.changed_after_approval
+        if self.piece_status not in (PieceStatus.approved, PieceStatus.published):
+            return HoldReason.not_approved
+        if not self.enabled:
+            return HoldReason.channel_disabled
+        if self.needs_reconnect:
+            return HoldReason.channel_needs_reconnect
+        if self.kind not in REGISTRY:
+            return HoldReason.no_adapter
+        if self.paused_until is not None and self.paused_until > max(now, self.publish_at):
+            return HoldReason.channel_paused
+        return None
+
+
+# The columns of `_HoldFacts`, in its order: the calendar reads only those, and a post's
+# facts are these attributes of it, its piece and its channel (SQLModel types them as values).
+_HOLD_FACTS: list[Any] = [
+    Post.publish_at,
+    Piece.status,
+    Piece.revision,
+    Piece.approved_revision,
     Channel.enabled,
     Channel.needs_reconnect,
     Channel.kind,
@@ -840,51 +840,9 @@ def post_hold_reason(
     The one answer the held list, the ledger and the calendar give; it agrees with the
     engine's `releasable` conditions. A rate-limit pause holds a post due before it ends.
     """
-    return _hold(
-        frozen=frozen,
-        now=now,
-        publish_at=post.publish_at,
-        piece_status=piece.status,
-        revision=piece.revision,
-        approved_revision=piece.approved_revision,
-        enabled=channel.enabled,
-        needs_reconnect=channel.needs_reconnect,
-        kind=channel.kind,
-        paused_until=channel.paused_until,
-    )
-
-
-def _hold(
-    *,
-    frozen: bool,
-    now: datetime,
-    publish_at: datetime,
-    piece_status: PieceStatus,
-    revision: int,
-    approved_revision: int | None,
-    enabled: bool,
-    needs_reconnect: bool,
-    kind: str,
-    paused_until: datetime | None,
-) -> HoldReason | None:
-    """`post_hold_reason` over the facts it reads (the calendar reads only those columns)."""
-    if frozen:
-        return HoldReason.frozen
-    # An edit after approval also moves the piece back to review, so check the revision
-    # first: otherwise the more specific reason could never be given.
-    if approved_revision is not None and approved_revision != revision:
-        return HoldReason.changed_after_approval
-    if piece_status not in (PieceStatus.approved, PieceStatus.published):
-        return HoldReason.not_approved
-    if not enabled:
-        return HoldReason.channel_disabled
-    if needs_reconnect:
-        return HoldReason.channel_needs_reconnect
-    if kind not in REGISTRY:
-        return HoldReason.no_adapter
-    if paused_until is not None and paused_until > max(now, publish_at):
-        return HoldReason.channel_paused
-    return None
+    rows: dict[type, Any] = {Post: post, Piece: piece, Channel: channel}
+    facts = _HoldFacts(*(getattr(rows[column.class_], column.key) for column in _HOLD_FACTS))
+    return facts.reason(frozen=frozen, now=now)
 
 
 def hold_reason(session: Session, post: Post, *, now: datetime | None = None) -> HoldReason | None:

@@ -340,6 +340,21 @@ class _Page:
             self.parts.append("</tr>")
         self.parts.append("</tbody></table>")
 
+    def section(
+        self,
+        key: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[object]],
+        *,
+        intro: str | None = None,
+    ) -> None:
+        """A part of the report: its heading (the text `key`), a paragraph `intro` when
+        given, and a table headed by the texts of `columns`."""
+        self.heading(2, self.t(key))
+        if intro is not None:
+            self.para(intro)
+        self.table([self.t(c) for c in columns], rows)
+
     def document(self, lang: str) -> str:
         title = html.escape(self.t("title"))
         return (
@@ -380,87 +395,81 @@ def process_html(
             for c in groups
         ]  # fmt: skip
 
-    head = [page.t(k) for k in ("group", "submitted", "accepted", "rejected", "merged", "open")]
-    head.append(page.t("acceptance_rate"))
-    page.heading(2, page.t("ideas"))
-    page.table(head, counts_rows([report.ideas], page.t("all")) if report.ideas.submitted else [])
-    page.heading(2, page.t("by_department"))
-    page.table(head, counts_rows(report.by_department, ""))
+    groups = ("group", "submitted", "accepted", "rejected", "merged", "open", "acceptance_rate")
+    everyone = counts_rows([report.ideas], page.t("all")) if report.ideas.submitted else []
+    page.section("ideas", groups, everyone)
+    page.section("by_department", groups, counts_rows(report.by_department, ""))
     if report.by_audience is not None:
-        page.heading(2, page.t("by_audience"))
-        page.table(head, counts_rows(report.by_audience, page.t("no_audience")))
-    page.heading(2, page.t("reasons"))
-    page.table(
-        [page.t("reason"), page.t("count")],
+        page.section("by_audience", groups, counts_rows(report.by_audience, page.t("no_audience")))
+    page.section(
+        "reasons",
+        ("reason", "count"),
         [[reason or page.t("no_reason"), n] for reason, n in report.rejection_reasons],
     )
-    page.heading(2, page.t("cycles"))
-    page.table(
-        [page.t("stretch"), page.t("count"), page.t("median"), page.t("p90")],
+    page.section(
+        "cycles",
+        ("stretch", "count", "median", "p90"),
         [
             [page.t(f"cycle.{name}"), s.count, page.days(s.median), page.days(s.p90)]
             for name, s in report.cycles.items()
         ],
     )
-    page.heading(2, page.t("states"))
-    page.table(
-        [page.t(k) for k in ("state", "count", "median", "p90", "total")],
+    page.section(
+        "states",
+        ("state", "count", "median", "p90", "total"),
         [
             [page.t(f"state.{st.state.value}"), st.stays.count, page.days(st.stays.median),
              page.days(st.stays.p90), page.days(st.total) if st.stays.count else ""]
             for st in report.states
         ],
     )  # fmt: skip
-    page.heading(2, page.t("rework"))
     reviewed = len(report.reviewed)
     mean = page.number(report.change_requests / reviewed, 2) if reviewed else "0"
-    page.para(page.t("rework_summary", pieces=reviewed, requests=report.change_requests, mean=mean))
-    page.table(
-        [page.t("piece"), page.t("title_col"), page.t("loops")],
+    page.section(
+        "rework",
+        ("piece", "title_col", "loops"),
         [[f"#{r.piece_id}", r.title, r.loops] for r in report.rework],
+        intro=page.t("rework_summary", pieces=reviewed, requests=report.change_requests, mean=mean),
     )
-    page.heading(2, page.t("late"))
-    land = page.t("land", land=report.land) if report.land else page.t("land_none")
-    page.para(
-        page.t(
-            "late_summary",
-            days=report.target_days,
-            land=land,
-            late=len(report.late),
-            reviews=len(report.reviews),
-        )
-    )
-    page.table(
-        [page.t(k) for k in ("piece", "title_col", "submitted_at", "decided_at", "working_days")],
+    page.section(
+        "late",
+        ("piece", "title_col", "submitted_at", "decided_at", "working_days"),
         [
             [f"#{r.piece_id}", r.title, page.when(r.submitted_at),
              page.when(r.decided_at) if r.decided_at else page.t("still_open"),
              r.working_days]
             for r in report.late
         ],
+        intro=page.t(
+            "late_summary",
+            days=report.target_days,
+            land=page.t("land", land=report.land) if report.land else page.t("land_none"),
+            late=len(report.late),
+            reviews=len(report.reviews),
+        ),
     )  # fmt: skip
-    page.heading(2, page.t("overrides"))
-    page.table(
-        [page.t(k) for k in ("when", "who", "object", "justification")],
+    page.section(
+        "overrides",
+        ("when", "who", "object", "justification"),
         [
             [page.when(o.at), o.actor_name, f"{o.object_type} {o.object_id}",
              o.justification]
             for o in report.overrides
         ],
     )  # fmt: skip
-    page.heading(2, page.t("findings"))
-    page.para(page.t("findings_summary", pieces=report.findings_checked))
-    page.table(
-        [page.t(k) for k in ("rule", "severity", "finding_count", "pieces", "overridden")],
+    page.section(
+        "findings",
+        ("rule", "severity", "finding_count", "pieces", "overridden"),
         [
             [f.rule, page.texts.get(f"severity.{f.severity}", f.severity), f.findings, f.pieces,
              f.overridden if f.severity == "block" else ""]
             for f in report.findings
         ],
+        intro=page.t("findings_summary", pieces=report.findings_checked),
     )  # fmt: skip
-    page.heading(2, page.t("posts"))
-    page.table(
-        [page.t(k) for k in ("when", "post", "channel", "piece", "post_state", "reason")],
+    page.section(
+        "posts",
+        ("when", "post", "channel", "piece", "post_state", "reason"),
         [
             [page.when(p.at), f"#{p.post_id}", p.channel, p.title,
              page.t(f"post_state.{p.state}"),
@@ -468,16 +477,16 @@ def process_html(
             for p in report.post_problems
         ],
     )  # fmt: skip
-    page.heading(2, page.t("responses"))
-    page.para(page.t("responses_summary"))
-    page.table(
-        [page.t(k) for k in ("response_department", "target_hours", "answered",
-                             "within_target", "median_hours", "open_overdue")],
+    page.section(
+        "responses",
+        ("response_department", "target_hours", "answered", "within_target", "median_hours",
+         "open_overdue"),
         [
             [r.department or page.t("no_department"), r.target_hours, r.answered,
              _rate(r.share_within), _median(r.median_hours), r.open_overdue]
             for r in report.responses
         ],
+        intro=page.t("responses_summary"),
     )  # fmt: skip
     return page.document(lang)
 
@@ -498,9 +507,9 @@ def approvals_html(
         page.para(page.t("intact", summary=report.chain.summary()))
     else:
         page.para(page.t("broken", summary=report.chain.summary()), "broken")
-    page.heading(2, page.t("approvals"))
-    page.table(
-        [page.t(k) for k in ("when", "approver", "piece", "revision", "title_col", "event")],
+    page.section(
+        "approvals",
+        ("when", "approver", "piece", "revision", "title_col", "event"),
         [
             [page.when(a.at),
              _person(a.approver, a.approver_name),
@@ -508,9 +517,9 @@ def approvals_html(
             for a in report.approvals
         ],
     )  # fmt: skip
-    page.heading(2, page.t("overrides"))
-    page.table(
-        [page.t(k) for k in ("when", "who", "object", "revision", "justification", "event")],
+    page.section(
+        "overrides",
+        ("when", "who", "object", "revision", "justification", "event"),
         [
             [page.when(o.at), o.actor_name, f"{o.object_type} {o.object_id}",
              "" if o.revision is None else o.revision, o.justification, o.event_id]

@@ -41,7 +41,7 @@ from planner.models import (
 )
 from planner.org_settings import get_setting
 from planner.permissions import require
-from planner.rules import TIME_KINDS, WEEKDAYS, clock_time, enabled_rules, in_scope
+from planner.rules import REPLY_KINDS, TIME_KINDS, WEEKDAYS, clock_time, enabled_rules, in_scope
 from planner.schemas import check_text
 from planner.timezones import zone
 from publishers.base import Media
@@ -317,6 +317,7 @@ def _applicable(
         _as_rule(r)
         for r in rules
         if (r.kind in TIME_KINDS) == time_rules
+        and r.kind not in REPLY_KINDS
         and in_scope(
             r,
             channel=subject.channel.name,
@@ -866,14 +867,17 @@ def planning_findings(
     channel: Channel,
     at: datetime,
     exclude_post: int | None = None,
-    check_content: bool = True,
+    check_content: bool | None = None,
 ) -> list[RuleFinding]:
-    """Every rule's finding for planning `piece` on `channel` at `at`: its content (unless
-    `check_content` is False, a piece still being written) and the time."""
+    """Every rule's finding for planning `piece` on `channel` at `at`: the time, and its
+    content unless `check_content` is False (by default: unless the piece is still being
+    written, a draft or with changes requested)."""
     require(actor, "view_pieces")
     rules = enabled_rules(session)
     subject = subject_of(session, piece, channel)
     found: list[RuleFinding] = []
+    if check_content is None:
+        check_content = piece.status not in (PieceStatus.draft, PieceStatus.changes_requested)
     if check_content:
         found += piece_findings(session, actor=actor, piece=piece, channels=[channel])
     assert channel.id is not None

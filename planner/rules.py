@@ -32,6 +32,9 @@ SEVERITIES = ("block", "warn", "info")
 SCOPE_KEYS = ("channels", "departments", "campaigns", "audiences")
 # Rules about when a post goes out (the others are about its content).
 TIME_KINDS = frozenset({"quiet_hours", "max_per_day", "min_spacing"})
+# Rules about answers sent from the listening inbox (not about posts): a reply in their
+# scope waits for someone other than its writer to approve it.
+REPLY_KINDS = frozenset({"reply_approval"})
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "data" / "rules" / "default.yaml"
 FORMATS = ("yaml", "json")
@@ -205,6 +208,7 @@ KINDS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     "max_per_day": _max_settings,
     "min_spacing": _spacing_settings,
     "language": _language_settings,
+    "reply_approval": _no_settings,
 }
 
 
@@ -257,6 +261,14 @@ def checked_spec(data: Mapping[str, Any]) -> RuleSpec:
     if severity not in SEVERITIES:
         problems["severity"] = Message(
             "rule_severity", "severity is block, warn or info, not {value!r}", value=severity
+        )
+    elif kind in REPLY_KINDS and severity != "block":
+        problems["severity"] = Message(
+            "rule_reply_severity",
+            "a {kind} rule holds replies until they are approved: its severity is block, "
+            "not {value!r}",
+            kind=kind,
+            value=severity,
         )
     scope_in = data.get("scope") or {}
     scope: dict[str, list[str]] = {}
@@ -351,6 +363,18 @@ def enabled_rules(session: Session) -> list[PublishingRule]:
     """The rules in force, by name (for the checks; permissions are the caller's)."""
     query = select(PublishingRule).where(col(PublishingRule.enabled).is_(True))
     return list(session.exec(query.order_by(col(PublishingRule.name))))
+
+
+def reply_rules(session: Session, *, channel: str, department: str | None) -> list[PublishingRule]:
+    """The enabled `reply_approval` rules that take in a reply on `channel` to an item of
+    `department` (campaign and audience scopes: a reply has neither, so a rule limited to
+    some is outside; permissions are the caller's)."""
+    return [
+        rule
+        for rule in enabled_rules(session)
+        if rule.kind in REPLY_KINDS
+        and in_scope(rule, channel=channel, department=department, campaign="", audiences=None)
+    ]
 
 
 def get_rule(session: Session, *, actor: User, ref: str | int) -> PublishingRule:

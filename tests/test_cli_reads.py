@@ -27,6 +27,7 @@ from planner import (
     cli,
     editing,
     ideas,
+    inbox,
     org_settings,
     pieces,
     planning,
@@ -37,7 +38,16 @@ from planner import (
     users,
 )
 from planner.errors import PermissionDenied, PlannerError
-from planner.models import Post, PostStatus, PublishAttempt, Role, User
+from planner.models import (
+    Feed,
+    InboxItem,
+    InboxSource,
+    Post,
+    PostStatus,
+    PublishAttempt,
+    Role,
+    User,
+)
 from planner.publishing.ledger import post_ledger, why_held
 from tests.conftest import World, utc
 
@@ -49,8 +59,11 @@ MKT_ERROR = "Marketing-Fehler 503 beim Senden"
 HR_ERROR = "HR-Fehler 401 Token abgelaufen"
 HOOK = "https://intranet.example/hook-for-admins"
 RULE = "Keine Superlative"
+FEED = "Fachpresse Personalwesen"
+MKT_ITEM = "Messe-Bericht der Fachpresse"
+HR_ITEM = "Tarifstreit vertraulich: Presseanfrage"
 # Everything of HR that a Marketing contributor must never see, in any output.
-HR_MARKERS = (HR_IDEA, HR_URL, HR_ERROR)
+HR_MARKERS = (HR_IDEA, HR_URL, HR_ERROR, HR_ITEM)
 
 ROLES = ("contrib", "editor", "approver", "admin", "gone", "nobody")
 EVERYONE = ROLES[:4]
@@ -67,6 +80,7 @@ class Org:
     hr_piece: int
     mkt_post: int
     hr_post: int
+    hr_item: int
 
 
 def _accepted_and_planned(
@@ -132,7 +146,34 @@ def org(world: World) -> Org:
     _published_with(s, hr[2], url=HR_URL, error=HR_ERROR)
     audiences.create_audience(s, actor=world.admin, name="Endkunden", channels=["Blog"])
     slots.set_slot_plan(s, actor=world.admin, channel="Blog", slots="Tue 09:30")
-    return Org(world, mkt[0], hr[0], mkt[1], hr[1], mkt[2], hr[2])
+    mkt_item, hr_item = _inbox_items(world)
+    inbox.assign_item(s, actor=world.editor, item_id=mkt_item, department="Marketing")
+    inbox.assign_item(s, actor=world.editor, item_id=hr_item, department="HR")
+    return Org(world, mkt[0], hr[0], mkt[1], hr[1], mkt[2], hr[2], hr_item)
+
+
+def _inbox_items(world: World) -> tuple[int, int]:
+    """Two entries of a followed feed in the listening inbox (what polling stores)."""
+    s = world.session
+    assert world.admin.id is not None
+    feed = Feed(url="https://presse.example.de/feed.xml", name=FEED, created_by_id=world.admin.id)
+    s.add(feed)
+    s.flush()
+    items = [
+        InboxItem(
+            source=InboxSource.feed_item,
+            source_key=f"feed:{feed.id}",
+            feed_id=feed.id,
+            external_id=f"urn:presse:{number}",
+            title=title,
+            url=f"https://presse.example.de/{number}",
+        )
+        for number, title in enumerate((MKT_ITEM, HR_ITEM))
+    ]
+    s.add_all(items)
+    s.commit()
+    assert items[0].id is not None and items[1].id is not None
+    return items[0].id, items[1].id
 
 
 # --- the command line ---------------------------------------------------------------------------
@@ -209,8 +250,6 @@ NOT_READS = {
     ("rules", "disable"),
     ("rules", "import"),
     ("rules", "override"),
-    ("inbox", "list"),
-    ("inbox", "show"),
     ("inbox", "assign"),
     ("inbox", "reply"),
     ("inbox", "approve"),
@@ -218,14 +257,11 @@ NOT_READS = {
     ("inbox", "to-idea"),
     ("inbox", "fetch"),
     ("feeds", "add"),
-    ("feeds", "list"),
     ("feeds", "remove"),
     ("calendar-feeds", "list"),
     ("calendar-feeds", "create"),
     ("calendar-feeds", "revoke"),
-    ("links", "list"),
     ("metrics", "collect"),
-    ("metrics", "show"),
 }
 
 
@@ -312,6 +348,19 @@ READS: dict[tuple[str, ...], Read] = {
     ("report", "best-times"): Read(
         lambda o: ["--channel", "Blog"], ("Blog:",), _all(("Blog:",), *_READERS)
     ),
+    # The listening inbox: everything for the editorial roles, a department's own items
+    # for its members; the followed feeds for the editorial roles.
+    ("inbox", "list"): Read(
+        lambda o: [],
+        (MKT_ITEM, HR_ITEM),
+        {**_all((MKT_ITEM, HR_ITEM), *_READERS), "contrib": (MKT_ITEM,)},
+    ),
+    ("inbox", "show"): Read(lambda o: [str(o.hr_item)], (HR_ITEM,), _all((HR_ITEM,), *_READERS)),
+    ("feeds", "list"): Read(lambda o: [], (FEED,), _all((FEED,), *_READERS)),
+    # Tracked links name the posts' channels: those who may see pieces.
+    ("links", "list"): Read(lambda o: ["--json"], ("[",), _all(("[",), *_READERS)),
+    # A post's figures: whoever may see the post (HR's is no Marketing contributor's).
+    ("metrics", "show"): Read(lambda o: [str(o.hr_post)], ("Blog",), _all(("Blog",), *_READERS)),
     # The period report for audits verifies the audit chain: admins.
     ("report", "approvals"): Read(
         lambda o: _PERIOD, ("chain intact",), _all(("chain intact",), "admin")

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from planner import users
 from planner.cli import common, output
-from planner.cli.common import ACTING, LISTING, SECRET, CliError, Commands, acting, arg
+from planner.cli.common import ACTING, LISTING, SECRET, CliError, Commands, arg
 from planner.cli.output import line
 from planner.config import load_settings
 from planner.models import User
@@ -52,8 +52,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     return 0
 
 
-@USERS.command("list", [ACTING, LISTING])
-@acting
+@USERS.action("list", parents=[LISTING])
 def cmd_users_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """List accounts."""
     found = users.list_users(session, actor=actor)
@@ -81,8 +80,7 @@ def cmd_users_list(session: Session, actor: User, args: argparse.Namespace) -> N
     )
 
 
-@USERS.command("passwd", [ACTING, SECRET], arg("username"))
-@acting
+@USERS.action("passwd", arg("username"), parents=[SECRET])
 def cmd_users_passwd(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Set a password (and forget the account's failed sign-ins)."""
     password = common.read_password(args, f"New password for {args.username}: ")
@@ -90,14 +88,12 @@ def cmd_users_passwd(session: Session, actor: User, args: argparse.Namespace) ->
     return f"password of {args.username!r} changed"
 
 
-@USERS.command(
+@USERS.action(
     "email",
-    [ACTING],
     arg("username"),
     arg("address", nargs="?"),
     arg("--remove", action="store_true", help="remove the account's e-mail address"),
 )
-@acting
 def cmd_users_email(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Set the e-mail address single sign-on matches the account by (or --remove it)."""
     if args.remove == bool(args.address):
@@ -107,9 +103,8 @@ def cmd_users_email(session: Session, actor: User, args: argparse.Namespace) -> 
     return f"e-mail of {user.username!r}: {user.email or '(none)'}"
 
 
-@USERS.command(
+@USERS.action(
     "unlock",
-    [ACTING],
     arg("username"),
     arg(
         "--client",
@@ -117,7 +112,6 @@ def cmd_users_email(session: Session, actor: User, args: argparse.Namespace) -> 
         help="also forget the failed sign-ins counted for this client IP address",
     ),
 )
-@acting
 def cmd_users_unlock(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Forget an account's failed sign-ins, so its next try need not wait."""
     cleared = users.unlock(session, actor=actor, username=args.username, client=args.client)
@@ -129,13 +123,11 @@ def cmd_users_unlock(session: Session, actor: User, args: argparse.Namespace) ->
     return f"nothing to forget: no failed sign-ins counted for {name}{also}"
 
 
-@USERS.command(
+@USERS.action(
     "disable",
-    [ACTING],
     arg("username"),
     arg("--enable", action="store_true", help="enable the account again"),
 )
-@acting
 def cmd_users_disable(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Disable an account (or --enable it again)."""
     user = users.set_disabled(
@@ -144,16 +136,14 @@ def cmd_users_disable(session: Session, actor: User, args: argparse.Namespace) -
     return f"{user.username!r} {'disabled' if user.disabled else 'enabled'}"
 
 
-@DEPARTMENTS.command("add", [ACTING], arg("name"))
-@acting
+@DEPARTMENTS.action("add", arg("name"))
 def cmd_departments_add(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Add a department (admins)."""
     dep = users.create_department(session, actor=actor, name=args.name)
     return f"created department {dep.name!r} (id {dep.id})"
 
 
-@DEPARTMENTS.command("list", [ACTING, LISTING])
-@acting
+@DEPARTMENTS.action("list", parents=[LISTING])
 def cmd_departments_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """List departments."""
     rows = [{"id": d.id, "name": d.name} for d in users.list_departments(session, actor=actor)]

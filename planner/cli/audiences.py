@@ -11,9 +11,16 @@ from sqlmodel import Session
 
 from planner import audiences, channels, slots
 from planner.cli import common, output
-from planner.cli.common import ACTING, LISTING, CliError, Commands, acting, arg, record_id
+from planner.cli.common import (
+    CHANNEL,
+    LISTING,
+    PIECE,
+    CliError,
+    Commands,
+    arg,
+    repeatable,
+)
 from planner.models import User, utcnow
-from planner.timezones import format_local
 
 AUDIENCES = Commands("audiences", "target audiences (Zielgruppen)")
 SLOTS = Commands("slots", "each channel's weekly publishing slots")
@@ -21,24 +28,13 @@ COMMANDS = (AUDIENCES, SLOTS)
 # What reaches and serves an audience: `audiences add` and `audiences edit` take the same.
 _LINKS = (
     arg("--description", help="who they are, what they need"),
-    arg(
-        "--channel",
-        action="append",
-        metavar="CHANNEL",
-        help="a channel that reaches them (repeatable)",
-    ),
-    arg(
-        "--department",
-        action="append",
-        metavar="DEPARTMENT",
-        help="a department that serves them (repeatable)",
-    ),
+    repeatable("--channel", "a channel that reaches them", metavar="CHANNEL"),
+    repeatable("--department", "a department that serves them", metavar="DEPARTMENT"),
 )
 free_days = common.whole(1, 366, "a number of days")
 
 
-@AUDIENCES.command("list", [ACTING, LISTING])
-@acting
+@AUDIENCES.action("list", parents=[LISTING])
 def cmd_audiences_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """List audiences with the channels that reach them and the departments that serve them."""
     rows: list[dict[str, Any]] = [
@@ -63,8 +59,7 @@ def cmd_audiences_list(session: Session, actor: User, args: argparse.Namespace) 
     )
 
 
-@AUDIENCES.command("add", [ACTING], arg("name"), *_LINKS)
-@acting
+@AUDIENCES.action("add", arg("name"), *_LINKS)
 def cmd_audiences_add(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Add an audience (admins)."""
     made = audiences.create_audience(
@@ -78,56 +73,47 @@ def cmd_audiences_add(session: Session, actor: User, args: argparse.Namespace) -
     return f"created audience {made.name!r} (id {made.id})"
 
 
-@AUDIENCES.command(
+@AUDIENCES.action(
     "edit",
-    [ACTING],
     arg("name"),
     arg("--rename", metavar="NEW_NAME", help="give the audience another name"),
     *_LINKS,
     arg("--no-channels", action="store_true", help="no channel reaches them any more"),
     arg("--no-departments", action="store_true", help="no department serves them any more"),
 )
-@acting
 def cmd_audiences_edit(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Change an audience (admins); --channel and --department replace the lists stored."""
-    if args.channel and args.no_channels:
-        raise CliError("give --channel or --no-channels, not both")
-    if args.department and args.no_departments:
-        raise CliError("give --department or --no-departments, not both")
-    given_channels = [] if args.no_channels else args.channel
-    given_departments = [] if args.no_departments else args.department
-    if (args.rename, args.description, given_channels, given_departments) == (None,) * 4:
+    changes = {
+        "new_name": args.rename,
+        "description": args.description,
+        "channels": _replacing(args.channel, args.no_channels, "channel"),
+        "departments": _replacing(args.department, args.no_departments, "department"),
+    }
+    if all(value is None for value in changes.values()):
         raise CliError(
             "nothing to change: give --rename, --description, --channel, --department, "
             "--no-channels or --no-departments"
         )
-    changed = audiences.update_audience(
-        session,
-        actor=actor,
-        name=args.name,
-        new_name=args.rename,
-        description=args.description,
-        channels=given_channels,
-        departments=given_departments,
-    )
+    changed = audiences.update_audience(session, actor=actor, name=args.name, **changes)
     return f"changed audience {changed.name!r}"
 
 
-@AUDIENCES.command("remove", [ACTING], arg("name"))
-@acting
+def _replacing(given: list[str] | None, clear: bool, option: str) -> list[str] | None:
+    """The list `audiences edit` stores for --`option` (repeated) or --no-`option`s: the
+    names given, none, or None to keep the list stored."""
+    if given and clear:
+        raise CliError(f"give --{option} or --no-{option}s, not both")
+    return [] if clear else given
+
+
+@AUDIENCES.action("remove", arg("name"))
 def cmd_audiences_remove(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Remove an audience (admins); its ideas and pieces keep their text, not the audience."""
     taken = audiences.remove_audience(session, actor=actor, name=args.name)
     return f"removed audience {args.name.strip()!r} (taken from {taken} idea(s) and piece(s))"
 
 
-@AUDIENCES.command(
-    "assign",
-    [ACTING],
-    arg("piece", type=record_id),
-    arg("audience", help="the audience's name, or '' for none"),
-)
-@acting
+@AUDIENCES.action("assign", PIECE, arg("audience", help="the audience's name, or '' for none"))
 def cmd_audiences_assign(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Name the audience a piece is for (editors)."""
     piece = audiences.set_piece_audience(
@@ -137,8 +123,7 @@ def cmd_audiences_assign(session: Session, actor: User, args: argparse.Namespace
     return f"piece {piece.id} is for {shown}"
 
 
-@SLOTS.command("list", [ACTING, LISTING])
-@acting
+@SLOTS.action("list", parents=[LISTING])
 def cmd_slots_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """List each channel's weekly slots (in the organisation's time zone)."""
     plans = slots.slot_plans(session, actor=actor)
@@ -159,13 +144,11 @@ def cmd_slots_list(session: Session, actor: User, args: argparse.Namespace) -> N
     )
 
 
-@SLOTS.command(
+@SLOTS.action(
     "set",
-    [ACTING],
-    arg("channel", help="the channel's name or id"),
+    CHANNEL,
     arg("slots", help="e.g. 'Tue 09:30, Thu 09:30' or 'Di/Do 9:30'; '' removes them"),
 )
-@acting
 def cmd_slots_set(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Set a channel's weekly slots in the organisation's time zone (admins)."""
     plan = slots.set_slot_plan(session, actor=actor, channel=args.channel, slots=args.slots)
@@ -173,13 +156,12 @@ def cmd_slots_set(session: Session, actor: User, args: argparse.Namespace) -> st
     return f"channel {args.channel.strip()!r}: {shown} ({slots.org_timezone(session)})"
 
 
-@SLOTS.command(
+@SLOTS.action(
     "free",
-    [ACTING, LISTING],
-    arg("channel", help="the channel's name or id"),
+    CHANNEL,
     arg("--days", type=free_days, default=14, help="how many days ahead (default 14)"),
+    parents=[LISTING],
 )
-@acting
 def cmd_slots_free(session: Session, actor: User, args: argparse.Namespace) -> None:
     """List a channel's free slots from now, in your time zone."""
     start = utcnow()
@@ -192,6 +174,6 @@ def cmd_slots_free(session: Session, actor: User, args: argparse.Namespace) -> N
     )
     name = channels.get_channel(session, args.channel).name
     rows: list[dict[str, Any]] = [
-        {"channel": name, "at": format_local(at, actor.timezone), "at_utc": at} for at in free
+        {"channel": name, **output.moment("at", at, actor.timezone)} for at in free
     ]
     output.rows(rows, [("free slot", "at")], as_json=args.json)

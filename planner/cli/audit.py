@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from planner import audit, csvio
 from planner.cli import common
-from planner.cli.common import ACTING, CliError, Commands, acting, arg
+from planner.cli.common import ACTING, CliError, Commands, arg
 from planner.cli.output import line
 from planner.models import User
 
@@ -16,14 +16,12 @@ AUDIT = Commands("audit", "the append-only audit log")
 COMMANDS = (AUDIT,)
 
 
-@AUDIT.command(
+@AUDIT.action(
     "export",
-    [ACTING],
     arg("file", help="CSV file, or - for standard output"),
     arg("--since", help="date or date-time in your zone"),
     arg("--until", help="date (inclusive) or date-time in your zone"),
 )
-@acting
 def cmd_audit_export(session: Session, actor: User, args: argparse.Namespace) -> str | None:
     """Write audit events as CSV."""
     since, until = common.when(actor, args.since), common.when(actor, args.until, end=True)

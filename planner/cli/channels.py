@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from planner import channels
 from planner.cli import common, output
-from planner.cli.common import ACTING, LISTING, SECRET, CliError, Commands, acting, arg
+from planner.cli.common import ACTING, LISTING, SECRET, CliError, Commands, arg, repeatable
 from planner.cli.output import line
 from planner.models import Channel, User
 from planner.permissions import can
@@ -21,18 +21,12 @@ CHANNELS = Commands("channels", "publishing channels")
 COMMANDS = (CHANNELS,)
 # Settings and secrets: `channels add` and `channels edit` take the same.
 _SETTINGS = (
-    arg("--set", action="append", metavar="KEY=VALUE", help="a setting (repeatable)"),
-    arg(
-        "--secret",
-        action="append",
-        metavar="KEY",
-        help="a secret setting, read from a prompt or standard input (repeatable)",
-    ),
+    repeatable("--set", "a setting", metavar="KEY=VALUE"),
+    repeatable("--secret", "a secret setting, read from a prompt or standard input", metavar="KEY"),
 )
 
 
-@CHANNELS.command("list", [ACTING, LISTING])
-@acting
+@CHANNELS.action("list", parents=[LISTING])
 def cmd_channels_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """List channels (settings for admins; secrets only say whether they are set)."""
     # Settings (addresses, accounts) are shown where the dashboard shows them: to admins.
@@ -170,16 +164,14 @@ def cmd_channels_edit(args: argparse.Namespace) -> int:
     return 0
 
 
-@CHANNELS.command("test", [ACTING], arg("name"))
-@acting
+@CHANNELS.action("test", arg("name"))
 def cmd_channels_test(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Check that a channel answers and accepts its credentials."""
     answer = channels.check_connection(session, actor=actor, ref=args.name)
     return f"{args.name}: {answer}"
 
 
-@CHANNELS.command("disable", [ACTING], arg("name"), arg("--enable", action="store_true"))
-@acting
+@CHANNELS.action("disable", arg("name"), arg("--enable", action="store_true"))
 def cmd_channels_disable(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Disable a channel (or --enable it again)."""
     channel = channels.set_enabled(session, actor=actor, ref=args.name, enabled=args.enable)

@@ -268,12 +268,25 @@ def arg(*names: str, **options: Any) -> Argument:
     return names, options
 
 
+def repeatable(name: str, help_text: str, **options: Any) -> Argument:
+    """An option that may be given many times; its values come as a list."""
+    return arg(name, action="append", help=f"{help_text} (repeatable)", **options)
+
+
+# Arguments many commands take: a record's id, a piece's id, a channel by name or id.
+ID = arg("id", type=record_id)
+PIECE = arg("piece", type=record_id)
+CHANNEL = arg("channel", help="the channel's name or id")
+
+
 class Commands:
     """A module's commands, each added where its handler is defined:
 
-        @IDEAS.command("show", [ACTING, LISTING], arg("id", type=record_id))
-        @acting
+        @IDEAS.action("show", ID, parents=[LISTING])
         def cmd_ideas_show(session, actor, args): ...
+
+        @IDEAS.command("import", [ACTING], arg("file"))
+        def cmd_ideas_import(args): ...
 
     `name` None stands for commands of the top level (such as `init`), else the group's
     name (such as `ideas`); `register` adds them all to the parser, in the order added.
@@ -305,6 +318,16 @@ class Commands:
     ) -> Callable[[Handler], Handler]:
         """A decorator: `add` the handler below as command `name`."""
         return lambda handler: self.add(name, handler, parents, *arguments)
+
+    def action(
+        self,
+        name: str,
+        *arguments: Argument,
+        parents: Sequence[argparse.ArgumentParser] = (),
+    ) -> Callable[[Action], Handler]:
+        """A decorator: `add` the action below as command `name`, run `acting` (as the user
+        --as names), with the options of ACTING and then of `parents` first."""
+        return lambda action: self.add(name, acting(action), [ACTING, *parents], *arguments)
 
     def register(self, subparsers: Subparsers) -> None:
         """Add the commands to `subparsers` (in a group of their own if they have one)."""

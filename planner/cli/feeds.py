@@ -14,7 +14,7 @@ from sqlmodel import Session
 from planner import audiences, calendar_feeds, channels, tracked_links, users
 from planner.calendar_feeds import CalendarFilters
 from planner.cli import common, output
-from planner.cli.common import ACTING, LISTING, Commands, acting, arg, record_id
+from planner.cli.common import LISTING, Commands, arg, record_id, repeatable
 from planner.models import PostStatus, User
 
 FEEDS = Commands("calendar-feeds", "the plan as a calendar to subscribe to (iCalendar feeds)")
@@ -43,24 +43,17 @@ def calendar_filters(session: Session, args: argparse.Namespace) -> CalendarFilt
     )
 
 
-@FEEDS.command(
+@FEEDS.action(
     "list",
-    [ACTING, LISTING],
     arg("--everyone", action="store_true", help="every user's feeds (admins)"),
+    parents=[LISTING],
 )
-@acting
 def cmd_feeds_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """List your calendar feeds (the URL is shown only when a feed is made)."""
     rows: list[dict[str, Any]] = [
-        {
-            "id": feed.id,
-            "user_id": feed.user_id,
-            "name": feed.name,
-            "filters": feed.filters,
-            "created_at": feed.created_at,
-            "last_fetched_at": feed.last_fetched_at,
-            "revoked_at": feed.revoked_at,
-        }
+        output.fields(
+            feed, "id", "user_id", "name", "filters", "created_at", "last_fetched_at", "revoked_at"
+        )
         for feed in calendar_feeds.list_feeds(session, actor=actor, everyone=args.everyone)
     ]
     output.rows(
@@ -75,13 +68,12 @@ def cmd_feeds_list(session: Session, actor: User, args: argparse.Namespace) -> N
     )
 
 
-@FEEDS.command(
+@FEEDS.action(
     "create",
-    [ACTING, LISTING],
     arg("--name", default="", help="how calendar apps name it"),
     *CALENDAR_FILTERS,
+    parents=[LISTING],
 )
-@acting
 def cmd_feeds_create(session: Session, actor: User, args: argparse.Namespace) -> str | None:
     """Make a calendar feed of your plan with the filters given; prints its secret URL once."""
     made = calendar_feeds.create_feed(
@@ -96,30 +88,20 @@ def cmd_feeds_create(session: Session, actor: User, args: argparse.Namespace) ->
     )
 
 
-@FEEDS.command("revoke", [ACTING], arg("feed", type=record_id))
-@acting
+@FEEDS.action("revoke", arg("feed", type=record_id))
 def cmd_feeds_revoke(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Revoke a calendar feed (yours; admins: anyone's): its URL stops working."""
     feed = calendar_feeds.revoke_feed(session, actor=actor, feed_id=args.feed)
     return f"calendar feed {feed.id} revoked"
 
 
-@LINKS.command(
-    "list",
-    [ACTING, LISTING],
-    arg("--post", type=record_id, action="append", help="only this post's links (repeatable)"),
+@LINKS.action(
+    "list", repeatable("--post", "only this post's links", type=record_id), parents=[LISTING]
 )
-@acting
 def cmd_links_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """List tracked links with the post they are in and their clicks."""
     rows = [
-        {
-            "post_id": link.post_id,
-            "code": link.code,
-            "url": link.url,
-            "clicks": link.clicks,
-            "last_click_at": link.last_click_at,
-        }
+        output.fields(link, "post_id", "code", "url", "clicks", "last_click_at")
         for link in tracked_links.list_links(session, actor=actor, post_ids=args.post)
     ]
     output.rows(

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from planner import csvio, ideas, users
 from planner.cli import common, output
-from planner.cli.common import ACTING, LISTING, PAGED, Commands, acting, arg, record_id
+from planner.cli.common import ACTING, ID, LISTING, PAGED, Commands, arg, record_id
 from planner.cli.output import line
 from planner.models import IdeaStatus, Urgency, User
 from planner.timezones import format_local
@@ -20,9 +20,8 @@ COMMANDS = (IDEAS,)
 _LIST_FILTERS = ("status", "department", "urgency", "tag", "mine")
 
 
-@IDEAS.command(
+@IDEAS.action(
     "submit",
-    [ACTING],
     arg("--title", required=True),
     arg("--pitch", required=True),
     arg("--department", help="default: your own department"),
@@ -32,7 +31,6 @@ _LIST_FILTERS = ("status", "department", "urgency", "tag", "mine")
     arg("--urgency", default="normal", choices=[u.value for u in Urgency]),
     arg("--tags", default="", help="comma-separated"),
 )
-@acting
 def cmd_ideas_submit(session: Session, actor: User, args: argparse.Namespace) -> None:
     """Submit an idea."""
     department = args.department
@@ -57,16 +55,15 @@ def cmd_ideas_submit(session: Session, actor: User, args: argparse.Namespace) ->
             line(f"  #{s.id} [{s.status.value}, {s.department}] {s.title} (similarity {s.score})")
 
 
-@IDEAS.command(
+@IDEAS.action(
     "list",
-    [ACTING, LISTING, PAGED],
     arg("--status", type=common.enum_type(IdeaStatus)),
     arg("--department"),
     arg("--urgency", type=common.enum_type(Urgency)),
     arg("--tag"),
     arg("--mine", action="store_true", help="only ideas you submitted"),
+    parents=[LISTING, PAGED],
 )
-@acting
 def cmd_ideas_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """List the ideas you may see."""
     filters = {name: getattr(args, name) for name in _LIST_FILTERS}
@@ -96,8 +93,7 @@ def cmd_ideas_list(session: Session, actor: User, args: argparse.Namespace) -> N
     )
 
 
-@IDEAS.command("show", [ACTING, LISTING], arg("id", type=record_id))
-@acting
+@IDEAS.action("show", ID, parents=[LISTING])
 def cmd_ideas_show(session: Session, actor: User, args: argparse.Namespace) -> None:
     """What became of an idea."""
     outcome = ideas.idea_outcome(session, actor=actor, idea_id=args.id)
@@ -145,30 +141,26 @@ def cmd_ideas_show(session: Session, actor: User, args: argparse.Namespace) -> N
         line(f"  - {post.channel}: {when} [{post.status.value}{done}]{url}")
 
 
-@IDEAS.command("accept", [ACTING], arg("id", type=record_id), arg("--note", default=""))
-@acting
+@IDEAS.action("accept", ID, arg("--note", default=""))
 def cmd_ideas_accept(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Accept an idea; it becomes a draft piece."""
     piece = ideas.accept_idea(session, actor=actor, idea_id=args.id, note=args.note)
     return f"accepted idea {args.id}; it is now draft piece {piece.id}"
 
 
-@IDEAS.command("reject", [ACTING], arg("id", type=record_id), arg("--reason", required=True))
-@acting
+@IDEAS.action("reject", ID, arg("--reason", required=True))
 def cmd_ideas_reject(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Reject an idea with a reason."""
     ideas.reject_idea(session, actor=actor, idea_id=args.id, reason=args.reason)
     return f"rejected idea {args.id}"
 
 
-@IDEAS.command(
+@IDEAS.action(
     "merge",
-    [ACTING],
-    arg("id", type=record_id),
+    ID,
     arg("--into", type=record_id, required=True, metavar="IDEA_ID"),
     arg("--note", default=""),
 )
-@acting
 def cmd_ideas_merge(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Merge a duplicate into another idea."""
     ideas.merge_idea(session, actor=actor, idea_id=args.id, into_id=args.into, note=args.note)
@@ -186,8 +178,7 @@ def cmd_ideas_import(args: argparse.Namespace) -> int:
     return 0
 
 
-@IDEAS.command("export", [ACTING], arg("file", help="CSV file, or - for standard output"))
-@acting
+@IDEAS.action("export", arg("file", help="CSV file, or - for standard output"))
 def cmd_ideas_export(session: Session, actor: User, args: argparse.Namespace) -> str | None:
     """Write the ideas you may see as CSV."""
     count = common.export(args.file, lambda out: csvio.export_ideas(session, actor=actor, out=out))

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from planner import inbox
 from planner.cli import common, output
-from planner.cli.common import ACTING, LISTING, PAGED, CliError, Commands, acting, arg, record_id
+from planner.cli.common import ACTING, ID, LISTING, PAGED, CliError, Commands, arg
 from planner.cli.output import line
 from planner.models import InboxSource, InboxStatus, User
 from planner.timezones import format_local
@@ -40,14 +40,13 @@ def _row(view: inbox.InboxView, actor: User) -> dict[str, object]:
     }
 
 
-@INBOX.command(
+@INBOX.action(
     "list",
-    [ACTING, LISTING, PAGED],
     arg("--status", type=common.enum_type(InboxStatus)),
     arg("--source", type=common.enum_type(InboxSource)),
     arg("--department"),
+    parents=[LISTING, PAGED],
 )
-@acting
 def cmd_inbox_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """List the inbox items you may see, newest first; overdue ones are marked."""
     found = inbox.list_items(
@@ -71,8 +70,7 @@ def cmd_inbox_list(session: Session, actor: User, args: argparse.Namespace) -> N
     )
 
 
-@INBOX.command("show", [ACTING, LISTING], arg("id", type=record_id))
-@acting
+@INBOX.action("show", ID, parents=[LISTING])
 def cmd_inbox_show(session: Session, actor: User, args: argparse.Namespace) -> None:
     """Show one inbox item in full, with how it was handled."""
     item = inbox.get_item(session, actor=actor, item_id=args.id)
@@ -92,26 +90,20 @@ def cmd_inbox_show(session: Session, actor: User, args: argparse.Namespace) -> N
             line(f"{key}: {value}")
 
 
-@INBOX.command(
-    "assign",
-    [ACTING],
-    arg("id", type=record_id),
-    arg("--department", required=True, help="the department that answers it"),
+@INBOX.action(
+    "assign", ID, arg("--department", required=True, help="the department that answers it")
 )
-@acting
 def cmd_inbox_assign(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Assign an inbox item to a department (its members are told)."""
     inbox.assign_item(session, actor=actor, item_id=args.id, department=args.department)
     return f"inbox item {args.id} assigned to {args.department}"
 
 
-@INBOX.command(
+@INBOX.action(
     "reply",
-    [ACTING],
-    arg("id", type=record_id),
+    ID,
     arg("--text", required=True, help="the reply, checked against the channel's limits"),
 )
-@acting
 def cmd_inbox_reply(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Reply to an inbox item on its channel (or hold the reply for approval)."""
     item = inbox.reply_to_item(session, actor=actor, item_id=args.id, text=args.text)
@@ -120,35 +112,26 @@ def cmd_inbox_reply(session: Session, actor: User, args: argparse.Namespace) -> 
     return f"the reply to inbox item {args.id} waits for someone else's approval"
 
 
-@INBOX.command("approve", [ACTING], arg("id", type=record_id))
-@acting
+@INBOX.action("approve", ID)
 def cmd_inbox_approve(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Approve the reply waiting on an inbox item and send it (not your own reply)."""
     item = inbox.approve_reply(session, actor=actor, item_id=args.id)
     return f"replied to inbox item {args.id}: {item.reply_url or item.reply_external_id}"
 
 
-@INBOX.command(
-    "dismiss",
-    [ACTING],
-    arg("id", type=record_id),
-    arg("--reason", default="", help="optional: why nothing needs doing"),
-)
-@acting
+@INBOX.action("dismiss", ID, arg("--reason", default="", help="optional: why nothing needs doing"))
 def cmd_inbox_dismiss(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Dismiss an inbox item, with an optional reason."""
     inbox.dismiss_item(session, actor=actor, item_id=args.id, reason=args.reason)
     return f"inbox item {args.id} dismissed"
 
 
-@INBOX.command(
+@INBOX.action(
     "to-idea",
-    [ACTING],
-    arg("id", type=record_id),
+    ID,
     arg("--department", help="default: the item's department, else your own"),
     arg("--title", help="default: taken from the item"),
 )
-@acting
 def cmd_inbox_to_idea(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Make an idea of an inbox item, pre-filled from it and linked back to it."""
     changes = {"title": args.title} if args.title else None
@@ -178,14 +161,12 @@ def cmd_inbox_fetch(args: argparse.Namespace) -> int:
     return 1 if result.errors else 0
 
 
-@FEEDS.command(
+@FEEDS.action(
     "add",
-    [ACTING],
     arg("url", help="the feed's http(s) address"),
     arg("--name", default="", help="default: the address"),
     arg("--department", help="the department its entries are assigned to"),
 )
-@acting
 def cmd_feeds_add(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Follow an RSS or Atom feed."""
     feed = inbox.add_feed(
@@ -194,8 +175,7 @@ def cmd_feeds_add(session: Session, actor: User, args: argparse.Namespace) -> st
     return f"following feed {feed.id}: {feed.name}"
 
 
-@FEEDS.command("list", [ACTING, LISTING])
-@acting
+@FEEDS.action("list", parents=[LISTING])
 def cmd_feeds_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """List the followed feeds, when each was last read and its last error."""
     rows = [
@@ -219,8 +199,7 @@ def cmd_feeds_list(session: Session, actor: User, args: argparse.Namespace) -> N
     )
 
 
-@FEEDS.command("remove", [ACTING], arg("id", type=record_id))
-@acting
+@FEEDS.action("remove", ID)
 def cmd_feeds_remove(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Stop following a feed (the items it brought stay)."""
     inbox.remove_feed(session, actor=actor, feed_id=args.id)

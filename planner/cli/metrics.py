@@ -8,13 +8,15 @@ from typing import Any
 from sqlmodel import Session
 
 from planner.cli import common, output
-from planner.cli.common import ACTING, LISTING, CliError, Commands, acting, arg, record_id
+from planner.cli.common import ACTING, ID, LISTING, CliError, Commands, arg
 from planner.cli.output import line
 from planner.models import User
 from planner.timezones import format_local
 
 METRICS = Commands("metrics", "the figures of published posts: collect now, show a post's")
 COMMANDS = (METRICS,)
+# A snapshot's figures, as `metrics show` lists them.
+_FIGURES = ("impressions", "reactions", "reposts", "replies", "link_clicks")
 
 
 @METRICS.command(
@@ -61,8 +63,7 @@ def cmd_metrics_collect(args: argparse.Namespace) -> int:
     return 0
 
 
-@METRICS.command("show", [ACTING, LISTING], arg("id", type=record_id))
-@acting
+@METRICS.action("show", ID, parents=[LISTING])
 def cmd_metrics_show(session: Session, actor: User, args: argparse.Namespace) -> None:
     """The figures of one post over time: every snapshot, oldest first."""
     from planner.metrics.views import post_metrics
@@ -70,14 +71,8 @@ def cmd_metrics_show(session: Session, actor: User, args: argparse.Namespace) ->
     found = post_metrics(session, actor=actor, post_id=args.id)
     rows: list[dict[str, Any]] = [
         {
-            "collected_at": format_local(s.collected_at, actor.timezone),
-            "collected_at_utc": s.collected_at,
-            "impressions": s.impressions,
-            "reactions": s.reactions,
-            "reposts": s.reposts,
-            "replies": s.replies,
-            "link_clicks": s.link_clicks,
-            "raw": s.raw,
+            **output.moment("collected_at", s.collected_at, actor.timezone),
+            **output.fields(s, *_FIGURES, "raw"),
         }
         for s in found.snapshots
     ]
@@ -91,14 +86,7 @@ def cmd_metrics_show(session: Session, actor: User, args: argparse.Namespace) ->
         "last_error": found.last_error,
         "snapshots": rows,
         "fetches": [
-            {
-                "started_at": f.started_at,
-                "round": f.round,
-                "worker": f.worker,
-                "outcome": f.outcome,
-                "http_status": f.http_status,
-                "error": f.error,
-            }
+            output.fields(f, "started_at", "round", "worker", "outcome", "http_status", "error")
             for f in found.fetches
         ],
     }
@@ -112,14 +100,7 @@ def cmd_metrics_show(session: Session, actor: User, args: argparse.Namespace) ->
         line(f"last error: {found.last_error}")
     output.rows(
         rows,
-        [
-            ("collected", "collected_at"),
-            ("impressions", "impressions"),
-            ("reactions", "reactions"),
-            ("reposts", "reposts"),
-            ("replies", "replies"),
-            ("link clicks", "link_clicks"),
-        ],
+        [("collected", "collected_at"), *[(key.replace("_", " "), key) for key in _FIGURES]],
         as_json=False,
         width=40,
     )

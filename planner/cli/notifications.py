@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from planner import notifications
 from planner.cli import output
-from planner.cli.common import ACTING, LISTING, PAGED, Commands, acting, arg, record_id
+from planner.cli.common import LISTING, PAGED, Commands, arg, record_id
 from planner.cli.output import line
 from planner.models import User
 from planner.timezones import format_local
@@ -18,12 +18,11 @@ NOTIFICATIONS = Commands("notifications", "what you were told, and marking it re
 COMMANDS = (NOTIFICATIONS,)
 
 
-@NOTIFICATIONS.command(
+@NOTIFICATIONS.action(
     "list",
-    [ACTING, LISTING, PAGED],
     arg("--unread", action="store_true", help="only those not read yet"),
+    parents=[LISTING, PAGED],
 )
-@acting
 def cmd_notifications_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """List your notifications, newest first."""
     found = notifications.list_notifications(
@@ -64,12 +63,9 @@ def cmd_notifications_list(session: Session, actor: User, args: argparse.Namespa
     )
 
 
-@NOTIFICATIONS.command(
-    "read",
-    [ACTING],
-    arg("ids", type=record_id, nargs="*", metavar="ID", help="default: all of them"),
+@NOTIFICATIONS.action(
+    "read", arg("ids", type=record_id, nargs="*", metavar="ID", help="default: all of them")
 )
-@acting
 def cmd_notifications_read(session: Session, actor: User, args: argparse.Namespace) -> None:
     """Mark your notifications read (the ones given, or all)."""
     count = notifications.mark_read(session, actor=actor, ids=args.ids or None)

@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlmodel import SQLModel
 
+from planner.timezones import format_local
+
 Row = Mapping[str, Any]
 # A table column: its header and the row's key it shows, or how to make the cell from a row.
 Column = tuple[str, str | Callable[[Row], Any]]
@@ -75,6 +77,17 @@ def rows(
 def columns(*keys: str) -> list[Column]:
     """Columns that show a row's `keys`, each headed by its key."""
     return [(key, key) for key in keys]
+
+
+def fields(record: object, *names: str) -> dict[str, Any]:
+    """A row of `record`'s attributes `names`, each under its own name."""
+    return {name: getattr(record, name) for name in names}
+
+
+def moment(key: str, at: datetime | None, tz_name: str) -> dict[str, Any]:
+    """An instant as two cells: `key` in the zone `tz_name` (None when unset) and
+    `key`_utc as it is stored."""
+    return {key: format_local(at, tz_name) if at else None, f"{key}_utc": at}
 
 
 def flag(key: str, yes: str, no: str) -> Callable[[Row], str]:

@@ -14,15 +14,14 @@ from sqlmodel import Session
 from planner import channels, pieces, planning, users
 from planner.cli import common, output
 from planner.cli.common import (
-    ACTING,
+    ID,
     LISTING,
     PAGED,
     CliError,
     Commands,
     Handler,
-    acting,
     arg,
-    record_id,
+    repeatable,
 )
 from planner.cli.output import line
 from planner.config import DATA_DIR
@@ -34,10 +33,9 @@ PIECES = Commands("pieces", "edit pieces and move them through review")
 COMMANDS = (PIECES,)
 
 
-@PIECES.command(
-    "list", [ACTING, LISTING, PAGED], arg("--status", type=common.enum_type(PieceStatus))
+@PIECES.action(
+    "list", arg("--status", type=common.enum_type(PieceStatus)), parents=[LISTING, PAGED]
 )
-@acting
 def cmd_pieces_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """List pieces."""
     found = pieces.list_pieces(session, actor=actor, status=args.status, limit=args.limit)
@@ -71,8 +69,7 @@ def cmd_pieces_list(session: Session, actor: User, args: argparse.Namespace) -> 
     )
 
 
-@PIECES.command("show", [ACTING, LISTING], arg("id", type=record_id))
-@acting
+@PIECES.action("show", ID, parents=[LISTING])
 def cmd_pieces_show(session: Session, actor: User, args: argparse.Namespace) -> None:
     """A piece with its variants, comments and posts."""
     piece = pieces.get_piece(session, actor=actor, piece_id=args.id)
@@ -148,25 +145,14 @@ def _variant_args(session: Session, specs: Sequence[str], *, files: bool) -> dic
     return variants
 
 
-@PIECES.command(
+@PIECES.action(
     "edit",
-    [ACTING],
-    arg("id", type=record_id),
+    ID,
     arg("--title"),
     arg("--body", help="the master text"),
     arg("--body-file", help="read the master text from a file (- for stdin)"),
-    arg(
-        "--variant",
-        action="append",
-        metavar="CHANNEL=TEXT",
-        help="text for one channel (repeatable)",
-    ),
-    arg(
-        "--variant-file",
-        action="append",
-        metavar="CHANNEL=FILE",
-        help="text for one channel from a file (repeatable)",
-    ),
+    repeatable("--variant", "text for one channel", metavar="CHANNEL=TEXT"),
+    repeatable("--variant-file", "text for one channel from a file", metavar="CHANNEL=FILE"),
     arg("--due", type=common.day, help="due date YYYY-MM-DD ('' clears it)"),
     arg("--campaign"),
     arg("--tags", help="comma-separated"),
@@ -178,7 +164,6 @@ def _variant_args(session: Session, specs: Sequence[str], *, files: bool) -> dic
         "keeps your text in data/conflicts/",
     ),
 )
-@acting
 def cmd_pieces_edit(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Save a new revision of a piece."""
     piece = pieces.get_piece(session, actor=actor, piece_id=args.id)
@@ -235,8 +220,8 @@ def _note_move(name: str, move: Callable[..., Piece], doc: str) -> Handler:
         return _moved(move(session, actor=actor, piece_id=args.id, note=args.note))
 
     run.__doc__ = doc
-    noted = (arg("id", type=record_id), arg("--note", default=""))
-    return PIECES.add(name, acting(run), [ACTING], *noted)
+    noted = (ID, arg("--note", default=""))
+    return PIECES.action(name, *noted)(run)
 
 
 cmd_pieces_submit = _note_move("submit", pieces.submit_piece, "Send a draft to review.")
@@ -249,10 +234,9 @@ cmd_pieces_reopen = _note_move(
 )
 
 
-@PIECES.command(
+@PIECES.action(
     "approve",
-    [ACTING],
-    arg("id", type=record_id),
+    ID,
     arg(
         "--revision",
         type=common.revision,
@@ -260,7 +244,6 @@ cmd_pieces_reopen = _note_move(
     ),
     arg("--note", default=""),
 )
-@acting
 def cmd_pieces_approve(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Approve the revision you read (four-eyes: never your own work)."""
     # Exactly the revision the approver says they read, never an unseen one.
@@ -283,14 +266,12 @@ def cmd_pieces_approve(session: Session, actor: User, args: argparse.Namespace) 
     return _moved(piece)
 
 
-@PIECES.command(
+@PIECES.action(
     "request-changes",
-    [ACTING],
-    arg("id", type=record_id),
+    ID,
     arg("--comment", required=True),
     arg("--revision", type=common.revision, help="the revision you read"),
 )
-@acting
 def cmd_pieces_request_changes(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Send a piece back with a comment."""
     piece = pieces.request_changes(
@@ -299,14 +280,13 @@ def cmd_pieces_request_changes(session: Session, actor: User, args: argparse.Nam
     return _moved(piece)
 
 
-@PIECES.command(
+@PIECES.action(
     "history",
-    [ACTING, LISTING],
-    arg("id", type=record_id),
+    ID,
     arg("--diff", type=common.revision, nargs=2, metavar=("OLD", "NEW")),
     arg("--restore", type=common.revision, metavar="REVISION"),
+    parents=[LISTING],
 )
-@acting
 def cmd_pieces_history(session: Session, actor: User, args: argparse.Namespace) -> str | None:
     """Revisions; --diff A B; --restore N."""
     if args.restore is not None:
@@ -339,8 +319,7 @@ def cmd_pieces_history(session: Session, actor: User, args: argparse.Namespace) 
     return None
 
 
-@PIECES.command("comment", [ACTING], arg("id", type=record_id), arg("text"))
-@acting
+@PIECES.action("comment", ID, arg("text"))
 def cmd_pieces_comment(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Comment on a piece."""
     pieces.add_comment(session, actor=actor, piece_id=args.id, body=args.text)

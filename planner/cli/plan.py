@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from planner import calendar_feeds, channels, csvio, pieces, planning, slots
 from planner.cli import common, feeds, output
-from planner.cli.common import ACTING, LISTING, PAGED, Commands, acting, arg, record_id
+from planner.cli.common import ACTING, LISTING, PAGED, PIECE, Commands, arg, record_id
 from planner.cli.output import line
 from planner.models import Post, PostStatus, User
 from planner.timezones import format_local
@@ -31,16 +31,15 @@ _WHEN = (
 CANCEL = (arg("post", type=record_id), arg("--reason", default=""))
 
 
-@PLAN.command(
+@PLAN.action(
     "list",
-    [ACTING, LISTING, PAGED],
     arg("--since", help="date or date-time (your zone)"),
     arg("--until", help="date or date-time (your zone), inclusive for a date"),
     arg("--all", action="store_true", help="include the past"),
     arg("--channel"),
     arg("--status", type=common.enum_type(PostStatus)),
+    parents=[LISTING, PAGED],
 )
-@acting
 def cmd_plan_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """Planned posts in your time zone (default: from now)."""
     # First whether the actor may read the plan at all: a wrong --channel lists channels.
@@ -64,8 +63,7 @@ def cmd_plan_list(session: Session, actor: User, args: argparse.Namespace) -> No
     rows: list[dict[str, Any]] = [
         {
             "post_id": p.id,
-            "publish_at": format_local(p.publish_at, actor.timezone),
-            "publish_at_utc": p.publish_at,
+            **output.moment("publish_at", p.publish_at, actor.timezone),
             "channel": names.get(p.channel_id),
             "piece_id": p.piece_id,
             "piece": titles.get(p.piece_id),
@@ -89,8 +87,7 @@ def cmd_plan_list(session: Session, actor: User, args: argparse.Namespace) -> No
     )
 
 
-@PLAN.command("add", [ACTING], arg("piece", type=record_id), arg("channel"), *_WHEN)
-@acting
+@PLAN.action("add", PIECE, arg("channel"), *_WHEN)
 def cmd_plan_add(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Plan a piece on a channel."""
     post = planning.plan_post(
@@ -99,21 +96,14 @@ def cmd_plan_add(session: Session, actor: User, args: argparse.Namespace) -> str
     return f"planned post {post.id}: piece {post.piece_id} at {_local(post)}"
 
 
-@PLAN.command(
-    "queue",
-    [ACTING],
-    arg("piece", type=record_id),
-    arg("--channel", required=True, help="the channel's name or id"),
-)
-@acting
+@PLAN.action("queue", PIECE, arg("--channel", required=True, help="the channel's name or id"))
 def cmd_plan_queue(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Add a piece to a channel's queue: plan it in the channel's next free slot."""
     post = slots.queue_post(session, actor=actor, piece_id=args.piece, channel=args.channel)
     return f"planned post {post.id}: piece {post.piece_id} at {_local(post)} (next free slot)"
 
 
-@PLAN.command("move", [ACTING], arg("post", type=record_id), *_WHEN)
-@acting
+@PLAN.action("move", arg("post", type=record_id), *_WHEN)
 def cmd_plan_move(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Reschedule a post."""
     post = planning.move_post(
@@ -132,24 +122,21 @@ def _local(post: Post) -> str:
     return format_local(post.publish_at, post.timezone)
 
 
-@PLAN.command("cancel", [ACTING], *CANCEL)
-@acting
+@PLAN.action("cancel", *CANCEL)
 def cmd_plan_cancel(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Cancel a post."""
     planning.cancel_post(session, actor=actor, post_id=args.post, reason=args.reason)
     return f"post {args.post} cancelled"
 
 
-@PLAN.command(
+@PLAN.action(
     "series",
-    [ACTING],
-    arg("piece", type=record_id),
+    PIECE,
     arg("channel"),
     arg("--rule", required=True, help="e.g. FREQ=WEEKLY;BYDAY=TU;COUNT=8"),
     arg("--start", required=True, help="first local date-time, e.g. 2026-12-01 09:00"),
     arg("--tz", help="IANA zone (default: yours)"),
 )
-@acting
 def cmd_plan_series(session: Session, actor: User, args: argparse.Namespace) -> str:
     """A recurring post (RRULE with COUNT or UNTIL)."""
     series = planning.create_series(
@@ -194,9 +181,8 @@ def cmd_plan_import(args: argparse.Namespace) -> int:
     return 0
 
 
-@PLAN.command(
+@PLAN.action(
     "export",
-    [ACTING],
     arg("file"),
     arg("--since"),
     arg("--until"),
@@ -208,7 +194,6 @@ def cmd_plan_import(args: argparse.Namespace) -> int:
     ),
     *feeds.CALENDAR_FILTERS,
 )
-@acting
 def cmd_plan_export(session: Session, actor: User, args: argparse.Namespace) -> str | None:
     """Write pieces with their posts and times as CSV, or the calendar as iCalendar (ics,
     with the calendar's filters)."""

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from planner import channels, org_settings, planning
 from planner.cli import common, output
-from planner.cli.common import ACTING, LISTING, PAGED, Commands, acting, arg, record_id
+from planner.cli.common import ACTING, ID, LISTING, PAGED, Commands, arg
 from planner.cli.output import line
 from planner.cli.plan import CANCEL, cmd_plan_cancel
 from planner.db import session_scope
@@ -75,12 +75,11 @@ def _dry_run(args: argparse.Namespace, engine: Engine) -> int:
     return 0
 
 
-@POSTS.command(
+@POSTS.action(
     "list",
-    [ACTING, LISTING, PAGED],
     arg("--status", choices=["held", *[s.value for s in PostStatus]]),
+    parents=[LISTING, PAGED],
 )
-@acting
 def cmd_posts_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """Posts by status ('held': due but not allowed out)."""
     names = channels.channel_names(session, actor=actor)
@@ -132,6 +131,18 @@ def cmd_posts_list(session: Session, actor: User, args: argparse.Namespace) -> N
     )
 
 
+# What `posts attempts` shows of an attempt besides its id and times.
+_ATTEMPT_FIELDS = (
+    "worker",
+    "outcome",
+    "http_status",
+    "duration_ms",
+    "error",
+    "external_id",
+    "external_url",
+)
+
+
 def _retry_at(post: Post, actor: User) -> str | None:
     """When a post waiting to be sent again is due, in the user's zone."""
     if post.status != PostStatus.planned or post.next_attempt_at is None:
@@ -139,8 +150,7 @@ def _retry_at(post: Post, actor: User) -> str | None:
     return format_local(post.next_attempt_at, actor.timezone)
 
 
-@POSTS.command("retry", [ACTING], arg("id", type=record_id))
-@acting
+@POSTS.action("retry", ID)
 def cmd_posts_retry(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Send a failed, missed or checked post again (and say if it stays held)."""
     from planner.publishing import retry_post
@@ -153,8 +163,7 @@ def cmd_posts_retry(session: Session, actor: User, args: argparse.Namespace) -> 
     return f"post {post.id} is planned again, but it stays held: {held}"
 
 
-@POSTS.command("attempts", [ACTING, LISTING], arg("id", type=record_id))
-@acting
+@POSTS.action("attempts", ID, parents=[LISTING])
 def cmd_posts_attempts(session: Session, actor: User, args: argparse.Namespace) -> None:
     """The publishing ledger of one post: every attempt, its worker, outcome and error."""
     from planner.publishing.ledger import post_ledger
@@ -164,17 +173,9 @@ def cmd_posts_attempts(session: Session, actor: User, args: argparse.Namespace) 
     rows: list[dict[str, Any]] = [
         {
             "attempt": a.id,
-            "started_at": format_local(a.started_at, actor.timezone),
-            "started_at_utc": a.started_at,
-            "finished_at": format_local(a.finished_at, actor.timezone) if a.finished_at else None,
-            "finished_at_utc": a.finished_at,
-            "worker": a.worker,
-            "outcome": a.outcome,
-            "http_status": a.http_status,
-            "duration_ms": a.duration_ms,
-            "error": a.error,
-            "external_id": a.external_id,
-            "external_url": a.external_url,
+            **output.moment("started_at", a.started_at, actor.timezone),
+            **output.moment("finished_at", a.finished_at, actor.timezone),
+            **output.fields(a, *_ATTEMPT_FIELDS),
         }
         for a in ledger.attempts
     ]
@@ -214,13 +215,7 @@ def cmd_posts_attempts(session: Session, actor: User, args: argparse.Namespace) 
 POSTS.add("cancel", cmd_plan_cancel, [ACTING], *CANCEL)
 
 
-@POSTS.command(
-    "mark-posted",
-    [ACTING],
-    arg("id", type=record_id),
-    arg("--url", default="", help="where it was published"),
-)
-@acting
+@POSTS.action("mark-posted", ID, arg("--url", default="", help="where it was published"))
 def cmd_posts_mark_posted(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Confirm that a post needing a check did go out."""
     from planner.publishing import mark_posted
@@ -229,8 +224,7 @@ def cmd_posts_mark_posted(session: Session, actor: User, args: argparse.Namespac
     return f"post {args.id} marked as published"
 
 
-@CONTROL.command("freeze", [ACTING], arg("state", choices=["on", "off"]))
-@acting
+@CONTROL.action("freeze", arg("state", choices=["on", "off"]))
 def cmd_freeze(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Crisis freeze: hold every post (admins)."""
     value = org_settings.set_setting(
@@ -241,8 +235,7 @@ def cmd_freeze(session: Session, actor: User, args: argparse.Namespace) -> str:
     return "publishing resumed; posts later than the lateness bound become missed"
 
 
-@CONTROL.command("status", [ACTING, LISTING])
-@acting
+@CONTROL.action("status", parents=[LISTING])
 def cmd_status(session: Session, actor: User, args: argparse.Namespace) -> None:
     """Live workers and due, held, failed, needs-check counts."""
     from planner.publishing import status_summary

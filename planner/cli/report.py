@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from planner import analytics, report_output, slots
 from planner.cli import common, output
-from planner.cli.common import ACTING, LISTING, CliError, Commands, acting, arg
+from planner.cli.common import LISTING, CliError, Commands, arg
 from planner.models import User, utcnow
 from planner.timezones import format_local, to_local
 
@@ -56,15 +56,13 @@ def _report(
     return None if args.output == "-" else f"wrote the report to {args.output}"
 
 
-@REPORT.command("process", [ACTING], *_PERIOD)
-@acting
+@REPORT.action("process", *_PERIOD)
 def cmd_report_process(session: Session, actor: User, args: argparse.Namespace) -> str | None:
     """The editorial process of a period: ideas, cycle times, review waits, rework, posts."""
     return _report(session, actor, args, report_output.PROCESS)
 
 
-@REPORT.command("approvals", [ACTING], *_PERIOD)
-@acting
+@REPORT.action("approvals", *_PERIOD)
 def cmd_report_approvals(session: Session, actor: User, args: argparse.Namespace) -> str | None:
     """Who approved which revision of what, every override, and the audit chain's check."""
     return _report(session, actor, args, report_output.APPROVALS)
@@ -85,9 +83,8 @@ def _engagement_period(actor: User, args: argparse.Namespace) -> tuple[datetime,
     return since, until
 
 
-@REPORT.command(
+@REPORT.action(
     "engagement",
-    [ACTING, LISTING],
     arg("--from", dest="date_from", type=common.day, help="first day (default: 30 days ago)"),
     arg("--to", dest="date_to", type=common.day, help="last day, inclusive (default: today)"),
     arg(
@@ -95,8 +92,8 @@ def _engagement_period(actor: User, args: argparse.Namespace) -> tuple[datetime,
     ),
     arg("--period", choices=analytics.PERIODS, default="week", help="day, week (default) or month"),
     arg("--csv", dest="csv_file", metavar="FILE", help="also write the rows as CSV (- for stdout)"),
+    parents=[LISTING],
 )
-@acting
 def cmd_report_engagement(session: Session, actor: User, args: argparse.Namespace) -> str | None:
     """Engagement (reactions + reposts + replies + link clicks) of the posts published per
     period, by channel, department, audience or campaign."""
@@ -121,9 +118,8 @@ def cmd_report_engagement(session: Session, actor: User, args: argparse.Namespac
 _FIGURES = ("posts", "measured", "impressions", "engagement")
 
 
-@REPORT.command(
+@REPORT.action(
     "best-times",
-    [ACTING, LISTING],
     arg("--channel", required=True, metavar="NAME", help="the channel (name or id)"),
     arg(
         "--suggest",
@@ -131,8 +127,8 @@ _FIGURES = ("posts", "measured", "impressions", "engagement")
         default=3,
         help="how many upcoming times to suggest (default: 3)",
     ),
+    parents=[LISTING],
 )
-@acting
 def cmd_report_best_times(session: Session, actor: User, args: argparse.Namespace) -> str | None:
     """A channel's best publishing times from the last year: posts and mean engagement per
     weekday and hour (organisation time), and the best upcoming times (editors, approvers,

@@ -11,12 +11,14 @@ from sqlmodel import Session
 from planner import rule_checks, rules
 from planner.channels import get_channel
 from planner.cli import common, output
-from planner.cli.common import ACTING, LISTING, CliError, Commands, acting, arg
+from planner.cli.common import LISTING, CliError, Commands, arg
 from planner.models import User
 
 RULES = Commands("rules", "publishing rules (guidelines as code)")
 COMMANDS = (RULES,)
 
+# The rule a command acts on: `rules edit`, `rules disable` and `rules override` take it.
+_RULE = arg("rule", help="the rule's name or id")
 # What `rules add` and `rules edit` take besides the rule's name.
 _FIELDS = (
     arg("--kind", choices=list(rules.KINDS), help="what the rule checks"),
@@ -70,8 +72,7 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
-@RULES.command("list", [ACTING, LISTING])
-@acting
+@RULES.action("list", parents=[LISTING])
 def cmd_rules_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """List the publishing rules (editors, approvers, admins)."""
     rows: list[dict[str, Any]] = [
@@ -92,8 +93,7 @@ def cmd_rules_list(session: Session, actor: User, args: argparse.Namespace) -> N
     )
 
 
-@RULES.command("add", [ACTING], arg("name"), *_FIELDS)
-@acting
+@RULES.action("add", arg("name"), *_FIELDS)
 def cmd_rules_add(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Add a publishing rule (admins)."""
     data = {"name": args.name, **_changes(args)}
@@ -101,14 +101,9 @@ def cmd_rules_add(session: Session, actor: User, args: argparse.Namespace) -> st
     return f"added {rule.kind} rule {rule.name!r} ({rule.severity}, id {rule.id})"
 
 
-@RULES.command(
-    "edit",
-    [ACTING],
-    arg("rule", help="the rule's name or id"),
-    arg("--rename", metavar="NEW_NAME", help="give the rule another name"),
-    *_FIELDS,
+@RULES.action(
+    "edit", _RULE, arg("--rename", metavar="NEW_NAME", help="give the rule another name"), *_FIELDS
 )
-@acting
 def cmd_rules_edit(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Change a publishing rule (admins); a scope given replaces that part of its scope."""
     changes = _changes(args)
@@ -120,26 +115,18 @@ def cmd_rules_edit(session: Session, actor: User, args: argparse.Namespace) -> s
     return f"rule {rule.name!r} updated"
 
 
-@RULES.command(
-    "disable",
-    [ACTING],
-    arg("rule", help="the rule's name or id"),
-    arg("--enable", action="store_true", help="enable it again"),
-)
-@acting
+@RULES.action("disable", _RULE, arg("--enable", action="store_true", help="enable it again"))
 def cmd_rules_disable(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Disable a publishing rule (or --enable it again) (admins)."""
     rule = rules.set_rule_enabled(session, actor=actor, ref=args.rule, enabled=args.enable)
     return f"rule {rule.name!r} {'enabled' if rule.enabled else 'disabled'}"
 
 
-@RULES.command(
+@RULES.action(
     "export",
-    [ACTING],
     arg("file", help="YAML or JSON file, or - for standard output"),
     arg("--format", choices=list(rules.FORMATS), default="yaml", help="yaml (default) or json"),
 )
-@acting
 def cmd_rules_export(session: Session, actor: User, args: argparse.Namespace) -> str | None:
     """Write every publishing rule as YAML or JSON, to import again elsewhere."""
     text = rules.export_rules(session, actor=actor, fmt=args.format)
@@ -153,8 +140,7 @@ def cmd_rules_export(session: Session, actor: User, args: argparse.Namespace) ->
     return None if args.file == "-" else f"exported {count} rule(s) to {args.file}"
 
 
-@RULES.command("import", [ACTING], arg("file", help="YAML or JSON file, or - for standard input"))
-@acting
+@RULES.action("import", arg("file", help="YAML or JSON file, or - for standard input"))
 def cmd_rules_import(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Add or replace (by name) the publishing rules of a YAML or JSON file (admins); nothing
     is imported if any rule is broken."""
@@ -162,16 +148,14 @@ def cmd_rules_import(session: Session, actor: User, args: argparse.Namespace) ->
     return f"imported: {len(done.added)} added, {len(done.changed)} changed"
 
 
-@RULES.command(
+@RULES.action(
     "override",
-    [ACTING],
     arg("piece", type=common.record_id, help="the piece's id"),
-    arg("rule", help="the rule's name or id"),
+    _RULE,
     arg("--revision", type=common.record_id, required=True, help="the revision you read"),
     arg("--channel", metavar="NAME", help="only on this channel (default: every channel)"),
     arg("--justification", required=True, metavar="TEXT", help="why the rule does not apply"),
 )
-@acting
 def cmd_rules_override(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Let one revision of a piece pass a blocking rule, with a written justification
     (approvers; audited)."""

@@ -8,15 +8,14 @@ from sqlmodel import Session
 
 from planner import org_settings
 from planner.cli import output
-from planner.cli.common import ACTING, LISTING, Commands, acting, arg
+from planner.cli.common import LISTING, Commands, arg
 from planner.models import User
 
 SETTINGS = Commands("settings", "organisation settings")
 COMMANDS = (SETTINGS,)
 
 
-@SETTINGS.command("list", [ACTING, LISTING])
-@acting
+@SETTINGS.action("list", parents=[LISTING])
 def cmd_settings_list(session: Session, actor: User, args: argparse.Namespace) -> None:
     """Show the settings in force and where each comes from (admins)."""
     in_force = org_settings.effective_settings(session, actor=actor)
@@ -39,8 +38,7 @@ def cmd_settings_list(session: Session, actor: User, args: argparse.Namespace) -
     )
 
 
-@SETTINGS.command("set", [ACTING], arg("key", choices=list(org_settings.SPECS)), arg("value"))
-@acting
+@SETTINGS.action("set", arg("key", choices=list(org_settings.SPECS)), arg("value"))
 def cmd_settings_set(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Change a setting (admins)."""
     value = org_settings.set_setting(session, actor=actor, key=args.key, value=args.value)

@@ -41,10 +41,11 @@ from planner.models import (
     MetricFetch,
     MetricPause,
     MetricSnapshot,
-    Post,
     PostStatus,
+    core_tables,
     utcnow,
 )
+from planner.publishing.tables import CHANNELS, POSTS
 from publishers import REGISTRY
 from publishers.base import (
     DeliveryError,
@@ -58,12 +59,9 @@ from publishers.base import (
 
 log = logging.getLogger("planner.metrics")
 
-COLLECTIONS = MetricCollection.__table__  # type: ignore[attr-defined]
-FETCHES = MetricFetch.__table__  # type: ignore[attr-defined]
-SNAPSHOTS = MetricSnapshot.__table__  # type: ignore[attr-defined]
-PAUSES = MetricPause.__table__  # type: ignore[attr-defined]
-CHANNELS = Channel.__table__  # type: ignore[attr-defined]
-POSTS = Post.__table__  # type: ignore[attr-defined]
+COLLECTIONS, FETCHES, SNAPSHOTS, PAUSES = core_tables(
+    MetricCollection, MetricFetch, MetricSnapshot, MetricPause
+)
 
 AdapterFactory = Callable[[Channel], Publisher]
 

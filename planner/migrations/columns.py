@@ -70,6 +70,19 @@ def versioned() -> tuple[_Column, ...]:
     )
 
 
+def attempt() -> tuple[_Column, ...]:
+    """The columns of a ledger row for one request to a network: the worker that made it,
+    when it started and finished, its outcome, the HTTP status and the error."""
+    return (
+        string("worker", 120),
+        timestamp("started_at"),
+        timestamp("finished_at", nullable=True),
+        string("outcome", 24, nullable=True),
+        integer("http_status", nullable=True),
+        text("error", nullable=True),
+    )
+
+
 def choice(name: str, type_name: str, *values: str) -> _Column:
     """A NOT NULL column holding one of `values`, as plain strings (no native ENUM type)."""
     return sa.Column(

@@ -21,17 +21,13 @@ from planner.models import (
     Revision,
     Series,
     Setting,
+    core_tables,
 )
 
 # Core handles: the engine's hot path skips the ORM's unit of work.
-ATTEMPTS = PublishAttempt.__table__  # type: ignore[attr-defined]
-POSTS = Post.__table__  # type: ignore[attr-defined]
-AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
-PIECES = Piece.__table__  # type: ignore[attr-defined]
-REVISIONS = Revision.__table__  # type: ignore[attr-defined]
-CHANNELS = Channel.__table__  # type: ignore[attr-defined]
-SETTINGS = Setting.__table__  # type: ignore[attr-defined]
-SERIES = Series.__table__  # type: ignore[attr-defined]
+ATTEMPTS, POSTS, AUDIT, PIECES, REVISIONS, CHANNELS, SETTINGS, SERIES = core_tables(
+    PublishAttempt, Post, AuditEvent, Piece, Revision, Channel, Setting, Series
+)
 
 
 def as_json(

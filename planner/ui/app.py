@@ -13,7 +13,7 @@ from planner import notifications, publishing, sso, users
 from planner.config import load_oidc_settings
 from planner.errors import AccountDisabled, AuthenticationFailed, SignInThrottled
 from planner.models import Role, User
-from planner.ui import document, keys, links, session_cookie, unsaved
+from planner.ui import document, keys, links, session_cookie, unsaved, widgets
 from planner.ui.i18n import LANGUAGES
 from planner.ui.state import current_user, engine, lang, language_of_run, t
 
@@ -134,12 +134,7 @@ def _sidebar(session: Session, user: User) -> None:
         unread = notifications.count_unread(session, actor=user)
         if unread:
             st.info(t("notifications.sidebar_unread", count=unread))
-        st.selectbox(
-            t("sidebar.language"),
-            options=list(LANGUAGES),
-            format_func=LANGUAGES.__getitem__,
-            key=keys.LANGUAGE,
-        )
+        widgets.labelled_choice(t("sidebar.language"), LANGUAGES, key=keys.LANGUAGE)
         if st.button(t("sidebar.sign_out"), key=keys.SIGN_OUT):
             session_cookie.forget(session)  # ends the session in every tab, deletes the cookie
             _sso_sign_out()

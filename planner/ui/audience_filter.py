@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import streamlit as st
 from sqlmodel import Session
 
 from planner import audiences
 from planner.models import User
-from planner.ui import keys, state
+from planner.ui import keys, state, widgets
 
 
 def pick(session: Session, user: User, page: str) -> int | None:
@@ -17,10 +16,7 @@ def pick(session: Session, user: User, page: str) -> int | None:
         return None
     labels: dict[int | None, str] = {None: state.t("audiences.all")}
     labels.update(sorted(names.items(), key=lambda item: item[1].lower()))
-    chosen: int | None = st.selectbox(
-        state.t("audiences.filter"),
-        options=list(labels),
-        format_func=labels.__getitem__,
-        key=keys.AUDIENCE_FILTER + page,
+    chosen: int | None = widgets.labelled_choice(
+        state.t("audiences.filter"), labels, key=keys.AUDIENCE_FILTER + page
     )
     return chosen

@@ -4,27 +4,18 @@ once, revoke it; admins see and revoke everyone's)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import streamlit as st
-from sqlalchemy import Engine
 from sqlmodel import Session
 
-from planner import calendar_feeds, users
+from planner import analytics, calendar_feeds, users
 from planner.calendar_feeds import CalendarFilters
 from planner.errors import NotFound, PermissionDenied, ValidationFailed
-from planner.models import CalendarFeed, User
+from planner.models import CalendarFeed, PostStatus, User
 from planner.permissions import can
-from planner.ui import keys, moves, state
-
-
-def ics_file(engine: Engine, user_id: int, filters: CalendarFilters) -> bytes:
-    """The calendar as an .ics file, made only when the button is clicked."""
-    with Session(engine) as session:
-        user = session.get(User, user_id)
-        if user is None or user.disabled:
-            return b""
-        return calendar_feeds.export_ics(session, actor=user, filters=filters)
+from planner.ui import keys, moves, state, widgets
 
 
 def _full_url(url: str) -> str:
@@ -104,24 +95,49 @@ def _feed_list(session: Session, user: User, names: dict[str, dict[int, str]]) -
             _revoke(session, user, feed.id)
 
 
+def _narrowed(session: Session, user: User, filters: CalendarFilters) -> CalendarFilters:
+    """The page's `filters` and what the panel adds: one campaign, one status."""
+    t = state.t
+    left, right = st.columns(2)
+    campaigns = analytics.campaign_names(session, actor=user)
+    campaign = widgets.labelled_choice(
+        t("calendar.feeds.campaign"),
+        {"": t("calendar.feeds.all_campaigns"), **{c: c for c in campaigns}},
+        key=keys.CAL_FEED_CAMPAIGN,
+        where=left,
+    )
+    status = widgets.labelled_choice(
+        t("calendar.feeds.status"),
+        {
+            "": t("calendar.feeds.all_statuses"),
+            **{s.value: t(f"status.{s.value}") for s in PostStatus if s != PostStatus.cancelled},
+        },
+        key=keys.CAL_FEED_STATUS,
+        where=right,
+    )
+    return replace(
+        filters, campaign=campaign or None, status=PostStatus(status) if status else None
+    )
+
+
 def panel(
     session: Session, user: User, filters: CalendarFilters, names: dict[str, dict[int, str]]
 ) -> None:
-    """The panel, for the page's current `filters` (`names`: the filters' ids by name)."""
+    """The panel, for the page's current `filters` (`names`: the filters' ids by name) and
+    the campaign and status picked in it."""
     t = state.t
-    assert user.id is not None
-    user_id = user.id
-    engine = state.engine()
     new_url = st.session_state.pop(keys.CAL_FEED_NEW_URL, None)
     done = st.session_state.get(keys.CAL_FEED_DONE)
     with st.expander(t("calendar.feeds.heading"), expanded=bool(new_url or done)):
         state.show_done(keys.CAL_FEED_DONE)
-        st.download_button(
+        filters = _narrowed(session, user, filters)
+        widgets.download(
             t("calendar.feeds.download"),
-            data=lambda: ics_file(engine, user_id, filters),
+            lambda session, reader: calendar_feeds.export_ics(
+                session, actor=reader, filters=filters
+            ),
+            user=user,
             file_name="redaktionsplan.ics",
-            mime="text/calendar",
-            on_click="ignore",
             key=keys.CAL_ICS_DOWNLOAD,
         )
         st.caption(t("calendar.feeds.explain"))

@@ -10,14 +10,13 @@ import io
 from typing import Any, Literal
 
 import streamlit as st
-from sqlalchemy import Engine
 from sqlmodel import Session
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from planner import csvio
 from planner.errors import CsvImportFailed, PlannerError
 from planner.models import User
-from planner.ui import keys, moves, state
+from planner.ui import keys, moves, state, widgets
 from planner.ui.plain import md
 
 Kind = Literal["ideas", "plan"]
@@ -49,18 +48,14 @@ def problem_lines(err: CsvImportFailed) -> list[str]:
     ]
 
 
-def export_file(engine: Engine, user_id: int, kind: Kind) -> str:
+def export_file(session: Session, user: User, kind: Kind) -> str:
     """The export as CSV text, made only when the button is clicked."""
-    with Session(engine) as session:
-        user = session.get(User, user_id)
-        if user is None or user.disabled:
-            return ""
-        out = io.StringIO()
-        if kind == "ideas":
-            csvio.export_ideas(session, actor=user, out=out)
-        else:
-            csvio.export_plan(session, actor=user, out=out)
-        return out.getvalue()
+    out = io.StringIO()
+    if kind == "ideas":
+        csvio.export_ideas(session, actor=user, out=out)
+    else:
+        csvio.export_plan(session, actor=user, out=out)
+    return out.getvalue()
 
 
 def _refused(status: Any, err: CsvImportFailed) -> None:
@@ -110,7 +105,6 @@ def panel(user: User, kind: Kind) -> None:
     t = state.t
     assert user.id is not None
     user_id = user.id
-    engine = state.engine()
     done = st.session_state.pop(keys.CSV_DONE + kind, None)
     with st.expander(t("csv.heading"), expanded=done is not None):
         if done:
@@ -123,11 +117,10 @@ def panel(user: User, kind: Kind) -> None:
         clicked = st.button(t("csv.import"), key=keys.CSV_IMPORT + kind, disabled=uploaded is None)
         if clicked and uploaded is not None:
             _import(user_id, kind, uploaded)
-        st.download_button(
+        widgets.download(
             t(f"csv.export.{kind}"),
-            data=lambda: export_file(engine, user_id, kind),
+            lambda session, reader: export_file(session, reader, kind),
+            user=user,
             file_name=f"{kind}.csv",
-            mime="text/csv",
-            on_click="ignore",
             key=keys.CSV_EXPORT + kind,
         )

@@ -20,6 +20,7 @@ from planner import planning, workflow
 from planner.models import PostStatus
 from planner.planning import CalendarEntry
 from planner.timezones import to_local
+from planner.ui import channel_icons
 from planner.ui.i18n import hold_text, translate
 
 View = Literal["month", "week"]
@@ -39,6 +40,10 @@ CARD_TEXT = "#ffffff"  # every card's text: one option of the calendar, not one 
 # Background marks of days and slots (pale, under dark text).
 MARKS: dict[str, str] = {"free": "#dcefe0", "crowded": "#fbe0bd", "slot": "#c4e3cc"}
 SLOT_LENGTH = timedelta(minutes=30)  # how long a free slot of a slot plan is drawn
+# A month's day shows at most this many cards (held and failed ones first), then "+N more",
+# which opens the day's week: more are not read in a day's cell, and each costs the browser.
+MONTH_CARDS_PER_DAY = 4
+MORE_COLOURS = {"backgroundColor": "#ffffff", "borderColor": "#545454", "textColor": "#1f1f1f"}
 _STILL_TO_GO = frozenset(workflow.leading_to("post", PostStatus.published))
 _FAILED = frozenset({PostStatus.failed, PostStatus.missed})
 _SHORT_NAME = 18  # a channel's name on a card is cut after this many characters
@@ -49,7 +54,6 @@ _VIEWS: dict[tuple[str, bool], str] = {
     ("week", False): "timeGridWeek",
     ("week", True): "listWeek",
 }
-PHONE_WIDTH = 640  # below this many CSS pixels the calendar is a list
 
 
 def card_state(entry: CalendarEntry) -> CardState:
@@ -106,9 +110,10 @@ def post_event(
     movable: bool = False,
     texts: CardTexts | None = None,
 ) -> dict[str, Any]:
-    """One post as a FullCalendar event: a card with the channel's short name, the piece's
-    title and what the engine does with it (in words, and in its state's colour);
-    `movable` cards may be dragged to another time. `texts`: the run's words in `lang`."""
+    """One post as a FullCalendar event: a card with its channel's icon and short name,
+    the piece's title and what the engine does with it (in words, and in its state's
+    colour); `movable` cards may be dragged to another time. `texts`: the run's words in
+    `lang`."""
     state = card_state(entry)
     colour = COLOURS[state]
     words = texts if texts is not None and texts.lang == lang else CardTexts(lang)
@@ -122,19 +127,61 @@ def post_event(
         "id": str(entry.post.id),
         "title": title,
         # Timed (FullCalendar reads that from the start's time); the white text and the
-        # fixed length are the calendar's options: a month sends up to 2 000 cards twice.
+        # fixed length are the calendar's options: a phone's month list may have 2 000 cards.
         "start": _wall_clock(entry.post.publish_at, tz_name),
         "backgroundColor": colour,
         "borderColor": colour,
         "startEditable": movable,
-        "classNames": ["planner-post", f"planner-{state}"],
+        "classNames": [
+            "planner-post",
+            f"planner-{state}",
+            channel_icons.css_class(entry.channel_kind),
+        ],
         "extendedProps": {
             "post": entry.post.id,
             "piece": entry.post.piece_id,
             "version": entry.post.version,
             "state": state,
+            "order": 0,  # a day's cards come before its "+N more" (1)
         },
     }
+
+
+def more_event(day: date, count: int, *, lang: str) -> dict[str, Any]:
+    """The "+N more" of a month's day whose other `count` cards are not drawn: a click on it
+    opens the day's week."""
+    return {
+        "id": f"more-{day.isoformat()}",
+        "title": translate(lang, "calendar.fc.more_cards", count=count),
+        "start": day.isoformat(),
+        "allDay": True,
+        "startEditable": False,
+        "classNames": ["planner-more"],
+        **MORE_COLOURS,
+        # Under the day's cards: the calendar orders a day's events by `order` first.
+        "extendedProps": {"more": day.isoformat(), "order": 1},
+    }
+
+
+def _shown_per_day(
+    entries: Sequence[CalendarEntry], *, tz_name: str, per_day: int
+) -> tuple[list[CalendarEntry], dict[date, int]]:
+    """The entries a month draws as cards, at most `per_day` a day (held and failed ones
+    first, then by time), and by day how many are left out."""
+    by_day: dict[date, list[CalendarEntry]] = {}
+    for entry in entries:
+        by_day.setdefault(to_local(entry.post.publish_at, tz_name).date(), []).append(entry)
+    shown: list[CalendarEntry] = []
+    left_out: dict[date, int] = {}
+    for day, todays in by_day.items():
+        if len(todays) > per_day:
+            todays = sorted(
+                todays,
+                key=lambda e: (card_state(e) not in ("held", "failed"), e.post.publish_at),
+            )
+            left_out[day] = len(todays) - per_day
+        shown.extend(todays[:per_day])
+    return shown, left_out
 
 
 @dataclass(frozen=True)
@@ -235,11 +282,18 @@ def events(
     caps: Mapping[int, int | None] | None = None,
     movable: frozenset[int] = frozenset(),
     free_slots: Sequence[datetime] = (),
+    per_day: int | None = None,
 ) -> list[dict[str, Any]]:
     """Everything the calendar draws for the `days` from `first`: the posts' cards (those
-    in `movable`, by post id, may be dragged), the free and crowded days, and the free
+    in `movable`, by post id, may be dragged; with `per_day`, at most that many a day and a
+    "+N more" for the rest), the free and crowded days (of all the posts), and the free
     slots given (aware instants, e.g. of a weekly slot plan)."""
     texts = CardTexts(lang)
+    shown, left_out = (
+        (entries, {})
+        if per_day is None
+        else _shown_per_day(entries, tz_name=tz_name, per_day=per_day)
+    )
     cards = [
         post_event(
             entry,
@@ -248,13 +302,14 @@ def events(
             movable=entry.post.id in movable,
             texts=texts,
         )
-        for entry in entries
+        for entry in shown
     ]
     marks = day_marks(
         entries, tz_name=tz_name, first=first, days=days, caps=caps or {}, today=today
     )
     return [
         *cards,
+        *(more_event(day, n, lang=lang) for day, n in sorted(left_out.items())),
         *(mark_event(mark, lang=lang) for mark in marks),
         *(slot_event(slot, lang=lang, tz_name=tz_name) for slot in free_slots),
     ]
@@ -313,6 +368,8 @@ def options(
         "firstDay": 1,
         "headerToolbar": {"left": "", "center": "title", "right": ""},
         "eventDisplay": "block",
+        # A day's events by their `order` (a "+N more" under the cards), then by time.
+        "eventOrder": "order,start,title",
         "eventTimeFormat": _TIME_FORMAT,
         "eventTextColor": CARD_TEXT,
         "eventDurationEditable": False,
@@ -323,17 +380,10 @@ def options(
     }
 
 
-def css(*, phone: bool) -> str:
-    """The calendar's own CSS: the grid shows from `PHONE_WIDTH` on, the list below it; cards
-    wrap their text; background marks are opaque and their words dark.
-
-    A calendar's frame takes its height when it is drawn: a phone turned to a wider width
-    shows the other calendar once the page is drawn again (another view or day picked)."""
-    hidden = (
-        f"(min-width: {PHONE_WIDTH}px)" if phone else f"(max-width: {PHONE_WIDTH - 0.02:.2f}px)"
-    )
+def css() -> str:
+    """The calendar's own CSS: cards wrap their text; background marks are opaque and their
+    words dark."""
     return (
-        f"@media {hidden} {{ .fc {{ display: none; }} }}\n"
         # A card in a month's cell: its time, then at most three lines of its words.
         ".fc .fc-daygrid-event { white-space: normal; }\n"
         ".fc .fc-daygrid-block-event .fc-event-main-frame { flex-wrap: wrap; }\n"
@@ -347,14 +397,14 @@ def css(*, phone: bool) -> str:
         ".fc .fc-bg-event { opacity: 1; color: #1f1f1f; }\n"
         ".fc .fc-bg-event .fc-event-title { font-style: normal; color: #1f1f1f; }\n"
         ".fc .fc-toolbar-title { font-size: 1.25rem; }\n"
-    )
+    ) + channel_icons.css()
 
 
 def legend(lang: str) -> list[str]:
     """What the colours and marks mean, one line each, for the text beside the calendar."""
     return [
         translate(lang, f"calendar.fc.legend.{key}", count=planning.CROWDED_DAY)
-        for key in (*COLOURS, *MARKS)
+        for key in (*COLOURS, *MARKS, "more")
     ]
 
 
@@ -400,11 +450,25 @@ def dropped(value: object) -> Drop | None:
     return Drop(post_id, _int(props.get("version")), when)
 
 
-def clicked_piece(value: object) -> int | None:
-    """The piece of the card the calendar reported clicked (`eventClick`), or None."""
+def _clicked(value: object) -> dict[str, Any]:
+    """The extended properties of the event the calendar reported clicked ({}: none)."""
     if not isinstance(value, dict) or value.get("callback") != "eventClick":
-        return None
+        return {}
     click = value.get("eventClick")
     event = click.get("event") if isinstance(click, dict) else None
     props = event.get("extendedProps") if isinstance(event, dict) else None
-    return _int(props.get("piece")) if isinstance(props, dict) else None
+    return props if isinstance(props, dict) else {}
+
+
+def clicked_piece(value: object) -> int | None:
+    """The piece of the card the calendar reported clicked (`eventClick`), or None."""
+    return _int(_clicked(value).get("piece"))
+
+
+def clicked_more(value: object) -> date | None:
+    """The day whose "+N more" the calendar reported clicked, or None."""
+    day = _clicked(value).get("more")
+    try:
+        return date.fromisoformat(day) if isinstance(day, str) else None
+    except ValueError:
+        return None

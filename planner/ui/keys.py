@@ -80,6 +80,7 @@ LINKED_POST = "linked_post"
 LINKED_POST_CLOSE = "linked_post_close"
 CAL_VIEW = "calendar_view"
 CAL_DATE = "calendar_date"
+CAL_GOTO_WEEK = "calendar_goto_week"  # a day whose week the next run shows
 CAL_CHANNEL = "calendar_channel"
 CAL_DEPARTMENT = "calendar_department"
 CAL_PLAN_SEARCH = "calendar_plan_search"
@@ -103,8 +104,8 @@ CAL_SERIES_START = "calendar_series_start"
 CAL_SERIES_BUTTON = "calendar_series_button"
 CAL_SERIES_ERRORS = "calendar_series_errors"
 CAL_WEEK = "calendar_week"  # the week view's columns
-# The interactive calendar (its key gets the view, the day and the round appended) and the
-# same calendar as a list on a phone; the round is bumped after each drop or click.
+# The interactive calendar (its key gets the view, the day and the round appended), and on
+# a phone the same calendar as a list; the round is bumped after each drop or click.
 CAL_GRID = "calendar_grid"
 CAL_GRID_PHONE = "calendar_grid_phone"
 CAL_GRID_ROUND = "calendar_grid_round"
@@ -327,6 +328,8 @@ CAL_FEED_CREATE = "calendar_feed_create"
 CAL_FEED_REVOKE = "calendar_feed_revoke_"  # + the feed's id
 CAL_FEED_NEW_URL = "calendar_feed_new_url"  # the URL of the feed just made, shown once
 CAL_FEED_DONE = "calendar_feed_done"
+CAL_FEED_CAMPAIGN = "calendar_feed_campaign"
+CAL_FEED_STATUS = "calendar_feed_status"
 # The Analytics page
 ANALYTICS_FROM = "analytics_from"
 ANALYTICS_TO = "analytics_to"

@@ -1,4 +1,5 @@
-"""Layout the dashboard adds to Streamlit's: narrow columns whose words stay whole."""
+"""Layout the dashboard adds to Streamlit's: narrow columns whose words stay whole, and
+whether the browser is a phone."""
 
 from __future__ import annotations
 
@@ -21,3 +22,14 @@ def whole_words(key: str, *, min_width: str) -> DeltaGenerator:
     are at least `min_width` (CSS) wide and wrap onto a new line when the page is narrow."""
     st.html(_WHOLE_WORDS.format(key=key, min_width=min_width))
     return st.container(key=key)
+
+
+def is_phone(user_agent: str) -> bool:
+    """Whether a browser's User-Agent says it is a phone: phones' browsers put "Mobi" in it
+    (Chrome and Firefox on Android, Safari on the iPhone); tablets and computers do not."""
+    return "Mobi" in user_agent
+
+
+def on_phone() -> bool:
+    """Whether the browser of this session says it is a phone (`is_phone`)."""
+    return is_phone(st.context.headers.get("User-Agent") or "")

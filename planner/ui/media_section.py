@@ -103,30 +103,36 @@ def _file(session: Session, user: User, piece: Piece, item: media.Attached) -> N
         t("editor.media.alt_save"), key=f"{keys.EDITOR_MEDIA_ALT_SAVE}{item.id}"
     ):
         alt = str(st.session_state.get(f"{keys.EDITOR_MEDIA_ALT}{item.id}", ""))
-        _change(
-            lambda base: media.set_alt_text(
-                session,
-                actor=user,
-                piece_id=piece.id or 0,
-                expected_revision=base,
-                media_id=item.id,
-                alt_text=alt,
-            ),
-            piece,
-            lambda saved: t("editor.media.alt_saved", name=item.filename, revision=saved.revision),
+        _file_change(
+            media.set_alt_text, session, user, piece, item, "editor.media.alt_saved", alt_text=alt
         )
     if right.button(t("editor.media.remove"), key=f"{keys.EDITOR_MEDIA_REMOVE}{item.id}"):
-        _change(
-            lambda base: media.remove_media(
-                session,
-                actor=user,
-                piece_id=piece.id or 0,
-                expected_revision=base,
-                media_id=item.id,
-            ),
-            piece,
-            lambda saved: t("editor.media.removed", name=item.filename, revision=saved.revision),
-        )
+        _file_change(media.remove_media, session, user, piece, item, "editor.media.removed")
+
+
+def _file_change(
+    change: Callable[..., Piece],
+    session: Session,
+    user: User,
+    piece: Piece,
+    item: media.Attached,
+    said: str,
+    **values: str,
+) -> None:
+    """One change of the file `item` (`change`: a function of the media module, given
+    `values` beyond the piece, revision and file), said by the text `said`."""
+    _change(
+        lambda base: change(
+            session,
+            actor=user,
+            piece_id=piece.id or 0,
+            expected_revision=base,
+            media_id=item.id,
+            **values,
+        ),
+        piece,
+        lambda saved: state.t(said, name=item.filename, revision=saved.revision),
+    )
 
 
 def _upload(session: Session, user: User, piece: Piece) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 
 import streamlit as st
 from sqlmodel import Session
@@ -51,6 +52,23 @@ def message(text: str) -> str:
             IllegalTransition(p["kind"], p["obj_id"], p["state"], p["action"], p["allowed"])
         )
     return render_message(state.lang(), text)
+
+
+def attempt(move: Callable[[Session, User], object], refused: Callable[[list[str]], None]) -> bool:
+    """Button callback: make `move` as the signed-in user; whether it was made.
+
+    A refused move hands what to tell the user (`error_text`) to `refused`; with nobody
+    signed in, nothing happens.
+    """
+    with state.signed_in() as (session, user):
+        if user is None:
+            return False
+        try:
+            move(session, user)
+        except PlannerError as err:
+            refused(error_text(err))
+            return False
+    return True
 
 
 def send_back(

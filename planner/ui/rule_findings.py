@@ -13,7 +13,7 @@ from planner import pieces, rule_checks
 from planner.errors import PlannerError
 from planner.models import Channel, Piece, User
 from planner.permissions import can
-from planner.ui import keys, moves, state
+from planner.ui import keys, moves, state, widgets
 from planner.ui.plain import md
 
 
@@ -130,22 +130,23 @@ def _override(
     place: OverridePlace, piece_id: int, revision: int, rule_id: int, channel_id: int, label: str
 ) -> None:
     """Button callback: override the picked finding for the revision that was shown."""
-    with state.signed_in() as (session, user):
-        if user is None:
-            return
-        try:
-            rule_checks.override_finding(
-                session,
-                actor=user,
-                piece_id=piece_id,
-                revision=revision,
-                rule=rule_id,
-                channel_id=channel_id,
-                justification=st.session_state.get(place.why, ""),
-            )
-        except PlannerError as err:
-            st.session_state[place.errors] = {"override": moves.error_text(err)}
-            return
+
+    def override(session: Session, user: User) -> object:
+        return rule_checks.override_finding(
+            session,
+            actor=user,
+            piece_id=piece_id,
+            revision=revision,
+            rule=rule_id,
+            channel_id=channel_id,
+            justification=st.session_state.get(place.why, ""),
+        )
+
+    def refused(messages: list[str]) -> None:
+        st.session_state[place.errors] = {"override": messages}
+
+    if not moves.attempt(override, refused):
+        return
     st.session_state[place.why] = ""
     st.session_state[place.done] = state.t("rules.overridden", rule=label, revision=revision)
 
@@ -164,12 +165,7 @@ def override_form(
     t = state.t
     st.subheader(t("rules.override_heading"))
     labels = {i: f"{f.rule} ({f.channel})" for i, f in enumerate(blocking)}
-    picked = st.selectbox(
-        t("rules.override_pick"),
-        options=list(labels),
-        format_func=labels.__getitem__,
-        key=place.pick,
-    )
+    picked = widgets.labelled_choice(t("rules.override_pick"), labels, key=place.pick)
     finding = blocking[picked if picked in labels else 0]
     st.text_area(t("rules.override_why"), key=place.why, max_chars=2000)
     st.button(

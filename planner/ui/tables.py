@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 
 import streamlit as st
 
+from planner.ui import widgets
+
 
 def table(rows: Sequence[Mapping[str, object]], *, empty: str) -> None:
     """`rows` as a table without its index, or the text `empty` where there are none."""
@@ -35,4 +37,4 @@ def pickable(
 def picker(label: str, labels: Mapping[int, str], *, key: str) -> int | None:
     """The select box a pickable table opens its rows in: the ids of `labels`, each shown
     as its label."""
-    return st.selectbox(label, options=list(labels), format_func=labels.__getitem__, key=key)
+    return widgets.labelled_choice(label, labels, key=key)

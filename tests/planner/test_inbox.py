@@ -26,6 +26,7 @@ from planner import (
     pieces,
     process,
     report_output,
+    rules,
 )
 from planner.errors import (
     FourEyesViolation,
@@ -355,6 +356,77 @@ def test_with_approval_required_a_reply_waits_for_a_second_person(
     ]
 
 
+def _reply_rule(world: World, name: str, **scope: list[str]) -> None:
+    rules.add_rule(
+        world.session,
+        actor=world.admin,
+        data={
+            "name": name,
+            "kind": "reply_approval",
+            "scope": scope,
+            "message": {"de": "Antworten gibt die Freigabe frei", "en": "Replies are approved"},
+        },
+    )
+
+
+def test_a_reply_rule_holds_replies_only_on_its_channels_and_departments(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
+) -> None:
+    _reply_rule(world, "Elsewhere", channels=["Blog"])
+    _reply_rule(world, "Marketing answers", channels=["Mastodon"], departments=["Marketing"])
+    first, second = _polled(engine, world)
+    assert first.id is not None and second.id is not None
+    # Not assigned to Marketing: outside both rules' scopes, sent at once.
+    _reply_server(httpserver)
+    sent = inbox.reply_to_item(world.session, actor=world.editor, item_id=first.id, text="Ja!")
+    assert sent.status == InboxStatus.answered
+    assert len(_statuses(httpserver)) == 1
+    # Assigned to Marketing, on Mastodon: the rule holds it until someone else approves.
+    inbox.assign_item(world.session, actor=world.editor, item_id=second.id, department="Marketing")
+    held = inbox.reply_to_item(
+        world.session, actor=world.contributor, item_id=second.id, text="Gern!"
+    )
+    assert (held.status, held.reply_text, held.reply_external_id) == (
+        InboxStatus.assigned,
+        "Gern!",
+        None,
+    )
+    assert len(_statuses(httpserver)) == 1
+    [requested] = [
+        e
+        for e in audit.list_events(world.session, actor=world.admin, object_type="inbox_item")
+        if e.action == "reply_requested"
+    ]
+    assert requested.note == "Marketing answers: Gern!"
+    _reply_server(httpserver)
+    done = inbox.approve_reply(world.session, actor=world.approver, item_id=second.id)
+    assert done.status == InboxStatus.answered
+    assert [s["status"] for s in _statuses(httpserver)][-1] == "@erika@example.org Gern!"
+
+
+def test_a_disabled_reply_rule_holds_nothing_and_the_rule_must_block(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
+) -> None:
+    with pytest.raises(ValidationFailed, match="its severity is block, not 'warn'"):
+        rules.add_rule(
+            world.session,
+            actor=world.admin,
+            data={
+                "name": "Soft",
+                "kind": "reply_approval",
+                "severity": "warn",
+                "message": {"de": "x", "en": "x"},
+            },
+        )
+    _reply_rule(world, "All replies")
+    rules.set_rule_enabled(world.session, actor=world.admin, ref="All replies", enabled=False)
+    item = _polled(engine, world)[0]
+    assert item.id is not None
+    _reply_server(httpserver)
+    sent = inbox.reply_to_item(world.session, actor=world.editor, item_id=item.id, text="Ja!")
+    assert sent.status == InboxStatus.answered
+
+
 def test_a_waiting_reply_can_be_discarded_by_its_writer(
     engine: Engine, world: World, mastodon: Channel
 ) -> None:
@@ -489,6 +561,37 @@ def test_the_worker_listens_on_the_organisations_interval(
         assert scheduler.get_job(JOB_ID) is not None  # next to the publishing sweep
     finally:
         worker.close()
+
+
+def test_a_channel_publishing_found_rate_limited_is_not_read_until_its_pause_ends(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
+) -> None:
+    _polled(engine, world)
+
+    def pause_publishing(until: timedelta) -> None:
+        with Session(engine) as s:
+            channel = s.get(Channel, mastodon.id)
+            assert channel is not None
+            channel.paused_until = utcnow() + until
+            channel.pause_reason = "429 Too Many Requests"
+            s.add(channel)
+            s.commit()
+
+    # Publishing got a 429 with a minute to wait: listening leaves the channel's budget to it.
+    pause_publishing(timedelta(seconds=60))
+    httpserver.clear()
+    result = inbox.poll(engine)
+    assert (result.sources, result.paused, result.errors) == (0, 1, {})
+    assert httpserver.log == []
+    # The pause over, reading goes on from where it stopped.
+    pause_publishing(timedelta(seconds=-1))
+    httpserver.expect_request(
+        "/api/v1/notifications",
+        query_string={"types[]": "mention", "limit": "40", "min_id": "102"},
+    ).respond_with_json([])
+    result = inbox.poll(engine)
+    assert (result.sources, result.paused, result.errors) == (1, 0, {})
+    assert len(httpserver.log) == 1
 
 
 def test_a_rate_limited_channel_keeps_its_error_and_cursor_and_waits_as_asked(

@@ -47,6 +47,8 @@ from tests.ui.test_e2e_browser import (
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
+# A browser test: with the others in the xdist group "browser" (tests/conftest.py), so its
+# module-wide demo server is started once.
 pytestmark = pytest.mark.e2e
 
 AXE = REPO_ROOT / "tests" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
@@ -282,7 +284,7 @@ def test_every_page_of_a_role_passes_axe_wcag_aa_in_chromium(
     ui = Dashboard(demo.page, demo.server, SCREENSHOTS / f"{role.value}-{lang}")
     audit = Audit(ui)
     demo.page.context.clear_cookies()  # whoever the last test left signed in
-    try:
+    with ui.reporting_failure():
         ui.sign_in(DEMO_USER[role])
         if lang != "de":
             ui.choose(ui.t("sidebar.language"), "English", where=ui.sidebar)
@@ -290,10 +292,6 @@ def test_every_page_of_a_role_passes_axe_wcag_aa_in_chromium(
         for page in [*PAGES_BY_ROLE[role], "accessibility"]:
             audit.open(page)
         rings = _focus_rings(demo.page)
-    except BaseException:
-        ui.shot("failure")
-        print(demo.server.logs())  # noqa: T201 - pytest shows a failing test's output
-        raise
     print(f"{role.value}/{lang}: {len(audit.opened)} pages in {time.monotonic() - started:.1f} s")  # noqa: T201
     assert audit.opened == [*PAGES_BY_ROLE[role], "accessibility"]
     assert not audit.findings, audit.report()

@@ -330,14 +330,19 @@ def test_month_view_counts_days_marks_crowded_and_empty_ones_in_german(database:
     at = open_page(sign_in("admin", PASSWORD), "calendar")
     at.date_input(key=keys.CAL_DATE).set_value(when.date()).run()
     assert not at.exception
-    assert [w.value for w in at.warning] == ["6 Posts: voll"]
-    assert "– frei –" in [c.value for c in at.text]
-    # In the text's own colour: a caption's grey is too faint.
-    assert "– frei –" not in [c.value for c in at.caption]
+    # One table, a week a row: Monday first, the month's days in bold, each day's count.
+    table = _month_table(at)
+    lines = table.splitlines()
+    assert lines[0] == "| Mo | Di | Mi | Do | Fr | Sa | So |"
+    assert len(lines) in (6, 7, 8)  # header, its rule, and four to six weeks
+    assert all(line.count(" | ") == 6 for line in lines[2:])
+    day = f"**{when.day}.{when.month}.**"
+    assert f"{day} ⚠ 6 Posts: voll" in table
+    assert "– frei –" in table
     assert at.main.get("vega_lite_chart")  # posts per channel per week
     at.selectbox(key=keys.CAL_CHANNEL).set_value(ids["intranet"]).run()
-    assert "1 Post(s)" in [t.value for t in at.text]
-    assert not at.warning
+    assert f"{day} 1 Post(s)" in _month_table(at)
+    assert "⚠" not in _month_table(at)
     at.radio(key=keys.CAL_VIEW).set_value("week").run()
     assert [t.value for t in at.text if "·" in t.value] == [
         "10:00 · Intranet · Azubi-Tag <b>2027</b> (geplant)"
@@ -566,6 +571,12 @@ def test_the_weekly_chart_names_every_week_and_channel_with_its_numbers_as_text(
     ]
 
 
+def _month_table(at) -> str:  # type: ignore[no-untyped-def]
+    """The month as text: the one markdown table under the calendar."""
+    [table] = [m.value for m in at.markdown if m.value.startswith("| ")]
+    return str(table)
+
+
 def _calendars(at) -> dict[str, dict[str, Any]]:  # type: ignore[no-untyped-def]
     """The interactive calendars on the page, by the start of their key: their arguments."""
     found = {}
@@ -602,12 +613,10 @@ def test_month_and_week_show_the_posts_as_cards_beside_the_same_as_text(
     at.date_input(key=keys.CAL_DATE).set_value(when.date()).run()
     assert not at.exception
     shown = _calendars(at)
-    assert list(shown) == [keys.CAL_GRID, keys.CAL_GRID_PHONE]
-    grid, phone = shown[keys.CAL_GRID], shown[keys.CAL_GRID_PHONE]
-    assert (grid["options"]["initialView"], phone["options"]["initialView"]) == (
-        "dayGridMonth",
-        "listMonth",
-    )
+    # One calendar: the grid, as the browser does not say it is a phone.
+    assert list(shown) == [keys.CAL_GRID]
+    grid = shown[keys.CAL_GRID]
+    assert grid["options"]["initialView"] == "dayGridMonth"
     assert grid["options"]["initialDate"] == when.date().isoformat()
     cards = [e for e in grid["events"] if e.get("display") != "background"]
     assert [(c["id"], c["title"], c["start"], c["startEditable"]) for c in cards] == [
@@ -616,13 +625,13 @@ def test_month_and_week_show_the_posts_as_cards_beside_the_same_as_text(
     assert grid["callbacks"] == ["eventClick", "eventChange"]
     assert f"**{legend}**" in [m.value for m in at.markdown]
     # The text view is still there under the calendar: the month's day counts.
-    assert translate(at.session_state[keys.LANGUAGE], "calendar.posts", count=1) in [
-        t.value for t in at.text
-    ]
+    lang = at.session_state[keys.LANGUAGE]
+    day = translate(lang, "calendar.day", day=when.day, month=when.month)
+    assert f"**{day}** {translate(lang, 'calendar.posts', count=1)}" in _month_table(at)
 
     at.radio(key=keys.CAL_VIEW).set_value("week").run()
     views = {k: v["options"]["initialView"] for k, v in _calendars(at).items()}
-    assert views == {keys.CAL_GRID: "timeGridWeek", keys.CAL_GRID_PHONE: "listWeek"}
+    assert views == {keys.CAL_GRID: "timeGridWeek"}
     assert at.get("component_instance")[0].proto.id.endswith(f"week_{when.date()}_0")
 
     at.radio(key=keys.CAL_VIEW).set_value("list").run()

@@ -108,3 +108,51 @@ def test_an_admin_sees_and_revokes_an_editors_feed(database: str) -> None:
     with Session(engine) as s:
         assert calendar_feeds.fetch_feed(s, made.token) is None
     engine.dispose()
+
+
+def test_a_feed_narrowed_to_a_campaign_and_a_state_shows_only_those_posts(
+    database: str, exports: list[Callable[[], Any]]
+) -> None:
+    ids = _plan(database)
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        ed = users.get_user(s, "ed")
+        piece = pieces.create_piece(
+            s, actor=ed, data={"title": "Herbstaktion", "campaign": "Herbst 2027"}
+        )
+        planning.plan_post(
+            s,
+            actor=ed,
+            piece_id=piece.id or 0,
+            channel=ids["Social"],
+            when=datetime.now(UTC).replace(microsecond=0, second=0, minute=0) + timedelta(days=6),
+        )
+    at = open_page(sign_in("ed", PASSWORD), "calendar")
+    assert not at.exception
+    campaign = at.selectbox(key=keys.CAL_FEED_CAMPAIGN)
+    assert campaign.options == [translate("en", "calendar.feeds.all_campaigns"), "Herbst 2027"]
+    campaign.select("Herbst 2027").run()
+    at.selectbox(key=keys.CAL_FEED_STATUS).select("planned").run()
+    made = [export() for export in exports]
+    ics = [m for m in made if isinstance(m, bytes) and m.startswith(b"BEGIN:VCALENDAR")][-1]
+    assert {str(e["SUMMARY"]) for e in Calendar.from_ical(ics).walk("VEVENT")} == {
+        "Social: Herbstaktion"
+    }
+    at.text_input(key=keys.CAL_FEED_NAME).input("Herbst").run()
+    at.button(key=keys.CAL_FEED_CREATE).click().run()
+    assert not at.exception
+    shown = " ".join(t.value for t in at.main.text)
+    assert "campaign: Herbst 2027" in shown and "status: planned" in shown
+    (url,) = [c.value for c in at.main.code]
+    with Session(engine) as s:
+        served = calendar_feeds.fetch_feed(s, _token(url))
+    assert served is not None
+    assert {str(e["SUMMARY"]) for e in Calendar.from_ical(served).walk("VEVENT")} == {
+        "Social: Herbstaktion"
+    }
+    # No published post: the same campaign in the state "published" shows nothing.
+    at.selectbox(key=keys.CAL_FEED_STATUS).select("published").run()
+    made = [export() for export in exports]
+    ics = [m for m in made if isinstance(m, bytes) and m.startswith(b"BEGIN:VCALENDAR")][-1]
+    assert list(Calendar.from_ical(ics).walk("VEVENT")) == []
+    engine.dispose()

@@ -66,6 +66,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# What a phone's Chrome says it is (the dashboard draws the calendar as a list for it).
+PHONE_USER_AGENT = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36"
+)
 STEP_TIMEOUT_MS = 20_000  # one click and its rerun; generous for 2 shared cores
 
 
@@ -259,7 +264,8 @@ def chromium_page(
     profile: Path, *, viewport: tuple[int, int] = (1400, 1300), mobile: bool = False
 ) -> Iterator[Page]:
     """A headless Chromium page with a fresh profile in `profile`, German and in ZONE, of
-    `viewport` (width, height) CSS pixels, as a phone with a touch screen when `mobile`;
+    `viewport` (width, height) CSS pixels, as a phone with a touch screen (and a phone's
+    User-Agent) when `mobile`;
     only 127.0.0.1 is reachable, and the block fails if the page tried to reach anything
     else."""
     from playwright.sync_api import sync_playwright
@@ -273,6 +279,7 @@ def chromium_page(
             viewport={"width": viewport[0], "height": viewport[1]},
             is_mobile=mobile,
             has_touch=mobile,
+            **({"user_agent": PHONE_USER_AGENT} if mobile else {}),
             locale="de-DE",
             timezone_id=ZONE,
         )
@@ -335,10 +342,26 @@ class Dashboard:
 
     def see(self, text: str, *, where: Locator | None = None) -> Locator:
         """Wait until `text` is shown, and bring it into view for the next screenshot."""
-        found = (where or self.main).get_by_text(text, exact=False).first
+        # Only a visible match: a table's text also stands in its grid's hidden cells.
+        found = (where or self.main).get_by_text(text, exact=False).filter(visible=True).first
         found.wait_for()
-        found.scroll_into_view_if_needed()
+        # Scrolled by the page itself: Playwright's own scroll first waits for the element
+        # to stand still for two frames, which a page Streamlit is still drawing on a busy
+        # machine may not do for seconds (CI failed on that). A match Streamlit has
+        # replaced meanwhile is scrolled to harmlessly; the next step finds the new one.
+        found.evaluate("node => node.scrollIntoView({block: 'nearest'})")
         return found
+
+    @contextmanager
+    def reporting_failure(self) -> Iterator[None]:
+        """On a failure inside: a screenshot named 'failure', and the dashboard's log
+        printed (pytest shows a failing test's output)."""
+        try:
+            yield
+        except BaseException:
+            self.shot("failure")
+            print(self.server.logs())  # noqa: T201
+            raise
 
     def type(self, label: str, text: str) -> None:
         """Type into a text input or area and leave it, so Streamlit takes the value."""
@@ -414,12 +437,8 @@ def test_each_role_walks_the_path_in_chromium_and_the_scheduler_publishes(
     org: Org, server: Server, page: Page
 ) -> None:
     ui = Dashboard(page, server)
-    try:
+    with ui.reporting_failure():
         _walk(ui, org)
-    except BaseException:
-        ui.shot("failure")
-        print(server.logs())  # noqa: T201 - pytest shows a failing test's output
-        raise
 
 
 def _walk(ui: Dashboard, org: Org) -> None:

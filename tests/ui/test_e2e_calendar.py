@@ -11,10 +11,11 @@ drives it. Marked `e2e`; skipped, saying why, without chromium or playwright.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,6 +25,7 @@ from planner import pieces, planning, users
 from planner.db import make_engine
 from planner.models import Post
 from planner.timezones import to_local
+from planner.ui import keys
 from tests.ui.test_e2e_browser import (
     CHANNEL,
     REPO_ROOT,
@@ -116,13 +118,16 @@ def _move_elsewhere(setup: Org, post_id: int, when: datetime) -> None:
         engine.dispose()
 
 
-@pytest.fixture
-def planned(org: Org, tmp_path: Path) -> Iterator[Planned]:  # noqa: F811 - the fixture
+@contextmanager
+def _planned(org: Org, tmp_path: Path, *, phone: bool) -> Iterator[Planned]:  # noqa: F811
+    """The post planned, the dashboard serving, and a browser on it: a computer's, or a
+    phone's (390 CSS pixels wide, saying it is a phone)."""
     local, _ = _days()
     post_id, piece_id = _plan(org, local)
+    device: dict[str, Any] = {"viewport": (390, 844), "mobile": True} if phone else {}
     with (
         serving(org.url, tmp_path / "serve.log", scheduler=False) as server,
-        chromium_page(tmp_path / "chromium-profile") as page,
+        chromium_page(tmp_path / "chromium-profile", **device) as page,
     ):
         console: list[str] = []
         page.on(
@@ -131,6 +136,27 @@ def planned(org: Org, tmp_path: Path) -> Iterator[Planned]:  # noqa: F811 - the 
         )
         yield Planned(org, server, page, post_id, piece_id, local)
         assert console == [], f"errors on the browser's console: {console}"
+
+
+@pytest.fixture
+def planned(org: Org, tmp_path: Path) -> Iterator[Planned]:  # noqa: F811 - the fixture
+    with _planned(org, tmp_path, phone=False) as ready:
+        yield ready
+
+
+@pytest.fixture
+def on_phone(org: Org, tmp_path: Path) -> Iterator[Planned]:  # noqa: F811 - the fixture
+    with _planned(org, tmp_path, phone=True) as ready:
+        yield ready
+
+
+def _open_on_phone(ui: Dashboard) -> FrameLocator:
+    """Signed in as the editor on a phone, who lands on the Calendar: its one frame."""
+    ui.sign_in("eddi")
+    ui.see(ui.t("calendar.heading"))
+    ui.page.locator(FRAME).wait_for()
+    assert ui.page.locator(FRAME).count() == 1  # the list alone: no grid drawn beside it
+    return ui.page.frame_locator(FRAME).first
 
 
 def _open_calendar(ui: Dashboard, day: date) -> FrameLocator:
@@ -171,11 +197,16 @@ def _drag(page: Page, card: Locator, target: Locator) -> None:
 def test_a_card_dragged_to_another_day_moves_the_post_there(planned: Planned) -> None:
     ui = Dashboard(planned.page, planned.server, SCREENSHOTS / "drag")
     local, target = _days()
-    try:
+    with ui.reporting_failure():
         frame = _open_calendar(ui, local.date())
         card = _card(frame)
         card.wait_for()
         assert "10:00" in card.inner_text()
+        # The webhook channel's icon is drawn before the card's time.
+        icon = card.locator(".fc-event-time").evaluate(
+            "e => getComputedStyle(e, '::before').backgroundImage"
+        )
+        assert icon.startswith('url("data:image/svg+xml'), icon
         assert _cell(frame, local.date()).locator(".planner-post").count() == 1
         ui.shot("before-drag")
         _drag(ui.page, card, _cell(frame, target))
@@ -190,17 +221,13 @@ def test_a_card_dragged_to_another_day_moves_the_post_there(planned: Planned) ->
         assert when == datetime(target.year, target.month, target.day, 10, 0)
         frame = ui.page.frame_locator(FRAME).first
         _cell(frame, target).locator(".planner-post").wait_for()
-    except BaseException:
-        ui.shot("failure")
-        print(planned.server.logs())  # noqa: T201 - pytest shows a failing test's output
-        raise
 
 
 def test_a_refused_drop_says_why_and_the_card_stays_where_the_post_is(planned: Planned) -> None:
     ui = Dashboard(planned.page, planned.server, SCREENSHOTS / "refused")
     local, target = _days()
     elsewhere = local + timedelta(days=1, hours=2)
-    try:
+    with ui.reporting_failure():
         frame = _open_calendar(ui, local.date())
         card = _card(frame)
         card.wait_for()
@@ -218,16 +245,12 @@ def test_a_refused_drop_says_why_and_the_card_stays_where_the_post_is(planned: P
         _cell(frame, elsewhere.date()).locator(".planner-post").wait_for()
         assert "12:00" in _card(frame).inner_text()
         assert _cell(frame, target).locator(".planner-post").count() == 0
-    except BaseException:
-        ui.shot("failure")
-        print(planned.server.logs())  # noqa: T201 - pytest shows a failing test's output
-        raise
 
 
 def test_a_click_on_a_card_opens_its_piece_by_its_link(planned: Planned) -> None:
     ui = Dashboard(planned.page, planned.server, SCREENSHOTS / "click")
     local, _ = _days()
-    try:
+    with ui.reporting_failure():
         frame = _open_calendar(ui, local.date())
         _card(frame).click()
         ui.idle()
@@ -236,67 +259,93 @@ def test_a_click_on_a_card_opens_its_piece_by_its_link(planned: Planned) -> None
         ui.shot("piece-opened")
         when, version = _stored(planned.org, planned.post_id)
         assert (when, version) == (local.replace(tzinfo=None), 1)  # a click moves nothing
-    except BaseException:
-        ui.shot("failure")
-        print(planned.server.logs())  # noqa: T201 - pytest shows a failing test's output
-        raise
 
 
-def test_on_a_phone_the_month_is_a_list(planned: Planned) -> None:
-    ui = Dashboard(planned.page, planned.server, SCREENSHOTS / "phone")
-    local, _ = _days()
-    try:
-        ui.sign_in("eddi")
-        ui.open("calendar")
-        if local.month != datetime.now(ZoneInfo(ZONE)).month:
+def test_a_full_day_shows_four_cards_and_more_which_opens_its_week(planned: Planned) -> None:
+    from playwright.sync_api import expect
+
+    ui = Dashboard(planned.page, planned.server, SCREENSHOTS / "more")
+    day = planned.local.date()
+    # Five more posts on the post's day, one an hour after it: six in all.
+    for hour in range(1, 6):
+        _plan(planned.org, planned.local + timedelta(hours=hour))
+    with ui.reporting_failure():
+        frame = _open_calendar(ui, day)
+        cell = _cell(frame, day)
+        expect(cell.locator(".planner-post")).to_have_count(4)
+        more = cell.locator(".planner-more")
+        expect(more).to_have_text(ui.t("calendar.fc.more_cards", count=2))
+        ui.shot("month-more")
+        # Under the calendar, the same month as text: one table, the day's six posts counted.
+        table = ui.see(ui.t("calendar.fc.as_text")).locator("xpath=following::table[1]")
+        day_said = ui.t("calendar.crowded_day", count=6)
+        expect(table.get_by_role("cell", name=day_said)).to_have_count(1)
+        table.scroll_into_view_if_needed()
+        ui.shot("month-as-text")
+        more.click()
+        ui.idle()
+        week = ui.page.frame_locator(FRAME).first
+        week.locator(".fc-timegrid").wait_for()
+        expect(week.locator(".planner-post")).to_have_count(6)
+        expect(ui.main.get_by_role("radio", name=ui.t("calendar.view.week"))).to_be_checked()
+        # The week as text: the day's six posts in one text, a line each.
+        texts = ui.main.locator(f".st-key-{keys.CAL_WEEK} [data-testid='stText']")
+        day_text = texts.filter(has_text=PIECE)
+        day_text.scroll_into_view_if_needed()
+        assert len(day_text.inner_text().strip().splitlines()) == 6
+        ui.shot("week-of-the-day")
+
+
+def test_on_a_phone_the_month_is_a_list(on_phone: Planned) -> None:
+    ui = Dashboard(on_phone.page, on_phone.server, SCREENSHOTS / "phone")
+    with ui.reporting_failure():
+        if on_phone.local.month != datetime.now(ZoneInfo(ZONE)).month:
             pytest.skip("the post lies in next month; the list shows this one")
-        # Turned to a phone's width; a calendar measures its height when it is drawn, so
-        # the view is picked again (week, then month) as a person would.
-        ui.page.set_viewport_size({"width": 390, "height": 844})
-        for view in ("week", "month"):
-            ui.main.get_by_text(ui.t(f"calendar.view.{view}"), exact=True).click()
-            ui.idle()
-        grid, phone = ui.page.frame_locator(FRAME).nth(0), ui.page.frame_locator(FRAME).nth(1)
-        entry = phone.locator(".fc-list-event", has_text=PIECE)
+        frame = _open_on_phone(ui)
+        ui.see(ui.t("calendar.fc.how_phone"))  # tapped, not dragged
+        entry = frame.locator(".fc-list-event", has_text=PIECE)
         entry.wait_for()
         assert "10:00" in entry.inner_text()
-        assert grid.locator(".fc").is_hidden()
+        assert frame.locator(".fc-daygrid-body").count() == 0
         entry.scroll_into_view_if_needed()
         ui.shot("phone-list")
-    except BaseException:
-        ui.shot("failure")
-        print(planned.server.logs())  # noqa: T201 - pytest shows a failing test's output
-        raise
+        # The month as text: a line a day (seven columns do not fit), nothing sideways.
+        as_text = ui.main.get_by_test_id("stText").filter(has_text=ui.t("calendar.weekday.6"))
+        lines = as_text.inner_text().strip().splitlines()
+        assert len(lines) in (28, 35, 42) and lines[0].startswith(ui.t("calendar.weekday.0"))
+        assert ui.main.locator("[data-testid='stMarkdownContainer'] table").count() == 0
+        width = ui.page.evaluate(
+            "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+            " return m.scrollWidth - m.clientWidth; }"
+        )
+        assert width <= 1
 
 
-def test_the_week_and_the_phones_list_pass_axe_too(planned: Planned) -> None:
+@pytest.mark.parametrize(
+    ("device", "drawn"),
+    [
+        pytest.param("planned", ".fc-timegrid", id="computer-grid"),
+        pytest.param("on_phone", ".fc-list", id="phone-list"),
+    ],
+)
+def test_the_week_passes_axe_too(device: str, drawn: str, request: pytest.FixtureRequest) -> None:
     from tests.ui.test_accessibility import AXE, _axe_violations, _describe
 
     if not AXE.exists():
         pytest.skip(f"{AXE} is missing (npm ci --prefix tests/axe)")
-    ui = Dashboard(planned.page, planned.server, SCREENSHOTS / "axe")
-    local, _ = _days()
-    try:
-        frame = _open_calendar(ui, local.date())
+    ready: Planned = request.getfixturevalue(device)
+    ui = Dashboard(ready.page, ready.server, SCREENSHOTS / f"axe-{device}")
+    with ui.reporting_failure():
+        if device == "on_phone":
+            _open_on_phone(ui)
+        else:
+            _open_calendar(ui, ready.local.date())
         ui.main.get_by_text(ui.t("calendar.view.week"), exact=True).click()
         ui.idle()
-        frame = ui.page.frame_locator(FRAME).first
-        frame.locator(".fc-timegrid").wait_for()
+        ui.page.frame_locator(FRAME).first.locator(drawn).wait_for()
         ui.shot("week")
-        week = _axe_violations(ui.page)
-        ui.page.set_viewport_size({"width": 390, "height": 844})
-        for view in ("month", "week"):
-            ui.main.get_by_text(ui.t(f"calendar.view.{view}"), exact=True).click()
-            ui.idle()
-        ui.page.frame_locator(FRAME).nth(1).locator(".fc-list").wait_for()
-        ui.shot("phone-week")
-        phone = _axe_violations(ui.page)
-    except BaseException:
-        ui.shot("failure")
-        print(planned.server.logs())  # noqa: T201 - pytest shows a failing test's output
-        raise
-    assert not week, _describe(week)
-    assert not phone, _describe(phone)
+        found = _axe_violations(ui.page)
+    assert not found, _describe(found)
 
 
 def test_in_the_week_a_card_dragged_to_another_hour_moves_the_post_to_that_time(
@@ -304,7 +353,7 @@ def test_in_the_week_a_card_dragged_to_another_hour_moves_the_post_to_that_time(
 ) -> None:
     ui = Dashboard(planned.page, planned.server, SCREENSHOTS / "week-drag")
     local, _ = _days()
-    try:
+    with ui.reporting_failure():
         _open_calendar(ui, local.date())
         ui.main.get_by_text(ui.t("calendar.view.week"), exact=True).click()
         ui.idle()
@@ -336,7 +385,3 @@ def test_in_the_week_a_card_dragged_to_another_hour_moves_the_post_to_that_time(
         ui.shot("after-drag")
         when, _version = _stored(planned.org, planned.post_id)
         assert when == new_time.replace(tzinfo=None)
-    except BaseException:
-        ui.shot("failure")
-        print(planned.server.logs())  # noqa: T201 - pytest shows a failing test's output
-        raise

@@ -95,7 +95,7 @@ def test_a_piece_link_opens_its_piece_and_a_reload_keeps_it_open(
 
     ids, post_id = linked
     ui = Dashboard(browser, quiet_server, REPO_ROOT / "test-output" / "e2e-links")
-    try:
+    with ui.reporting_failure():
         ui.sign_in("eddi")
         title = ui.t("editor.title")
         # The middle piece: neither the first the editor would list nor the newest.
@@ -121,7 +121,3 @@ def test_a_piece_link_opens_its_piece_and_a_reload_keeps_it_open(
         ui.see(ui.t("linked_post.heading", id=post_id))
         assert f"post={post_id}" in ui.page.url
         ui.shot("post-link-reloaded")
-    except BaseException:
-        ui.shot("failure")
-        print(quiet_server.logs())  # noqa: T201 - pytest shows a failing test's output
-        raise

@@ -109,12 +109,8 @@ def test_submitting_for_review_mails_the_approver_a_link_that_opens_the_piece(
     piece_id: int, smtp: SmtpServer, mailing_server: Server, browser: Page
 ) -> None:
     ui = Dashboard(browser, mailing_server, REPO_ROOT / "test-output" / "e2e-mail")
-    try:
+    with ui.reporting_failure():
         _walk(ui, piece_id, smtp)
-    except BaseException:
-        ui.shot("failure")
-        print(mailing_server.logs())  # noqa: T201 - pytest shows a failing test's output
-        raise
 
 
 def _walk(ui: Dashboard, piece_id: int, smtp: SmtpServer) -> None:

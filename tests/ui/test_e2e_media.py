@@ -159,7 +159,7 @@ def test_an_image_uploaded_in_the_editor_is_published_to_mastodon_with_its_alt_t
     database: str, mastodon: HTTPServer, server: Server, page: Page, photo: Path
 ) -> None:
     ui = Dashboard(page, server, SCREENSHOTS.parent / "e2e-media")
-    try:
+    with ui.reporting_failure():
         _walk(ui, photo)
         _wait_for(
             lambda: any(r.path == "/api/v1/statuses" for r, _ in mastodon.log),
@@ -167,10 +167,6 @@ def test_an_image_uploaded_in_the_editor_is_published_to_mastodon_with_its_alt_t
             what="the embedded scheduler to publish the status on the Mastodon server",
             server=server,
         )
-    except BaseException:
-        ui.shot("failure")
-        print(server.logs())  # noqa: T201 - pytest shows a failing test's output
-        raise
     # The embedded worker also reads the channel's mentions (listening): those requests
     # aside, the file went up once, then the status naming it.
     requests = [(r.path, r) for r, _ in mastodon.log if r.path != "/api/v1/notifications"]

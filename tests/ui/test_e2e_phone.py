@@ -101,12 +101,8 @@ def test_an_approver_approves_a_piece_on_a_phone(
     org: Org, piece_id: int, phone_server: Server, phone: Page
 ) -> None:
     ui = Dashboard(phone, phone_server, REPO_ROOT / "test-output" / "e2e-phone")
-    try:
+    with ui.reporting_failure():
         _approve_on_phone(ui, org, piece_id)
-    except BaseException:
-        ui.shot("failure")
-        print(phone_server.logs())  # noqa: T201 - pytest shows a failing test's output
-        raise
 
 
 def _approve_on_phone(ui: Dashboard, org: Org, piece_id: int) -> None:

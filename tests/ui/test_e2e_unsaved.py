@@ -72,7 +72,7 @@ def test_typed_text_survives_leaving_the_page_at_once_and_a_reload(
     from playwright.sync_api import expect
 
     ui = Dashboard(browser, editor_server, REPO_ROOT / "test-output" / "e2e-unsaved")
-    try:
+    with ui.reporting_failure():
         ui.sign_in("eddi")
         ui.open("editor")
         body = ui.main.get_by_label(ui.t("editor.body"), exact=True)
@@ -94,7 +94,3 @@ def test_typed_text_survives_leaving_the_page_at_once_and_a_reload(
         ui.see(ui.t("editor.heading"))
         expect(ui.main.get_by_label(ui.t("editor.body"), exact=True)).to_have_value(TYPED)
         ui.shot("unsaved-back-after-reload")
-    except BaseException:
-        ui.shot("failure")
-        print(editor_server.logs())  # noqa: T201 - pytest shows a failing test's output
-        raise

@@ -5,15 +5,19 @@ German or English, and what the calendar reports back (a drop, a click) is read 
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import unquote
+from xml.etree import ElementTree
 
 import pytest
 
 from planner import channels, pieces, planning
 from planner.models import Channel, Piece, Post, PostStatus
-from planner.ui import fullcalendar
+from planner.ui import channel_icons, fullcalendar, layout
 from planner.ui.i18n import translate
+from publishers import REGISTRY
 from tests.conftest import World
 from tests.ui.test_german import english_words
 
@@ -148,6 +152,7 @@ def test_each_card_says_and_colours_what_publishing_does_with_its_post(
         "piece": piece.id,
         "version": planned.version,
         "state": "scheduled",
+        "order": 0,
     }
     assert planning.CROWDED_DAY == 5
     assert list(_marks(events)) == [DAY.isoformat()]  # five posts on one day: crowded
@@ -277,8 +282,9 @@ def test_the_calendar_speaks_the_users_language_monday_first_in_24_hours(
     if lang == "de":  # every text FullCalendar may show, German (its own locale is English)
         words = [w for text in _texts(locale) for w in english_words(text.replace("$0", ""))]
         assert words == []
-        assert fullcalendar.legend("de")[-3:] == [
-            translate("de", f"calendar.fc.legend.{k}", count=5) for k in ("free", "crowded", "slot")
+        assert fullcalendar.legend("de")[-4:] == [
+            translate("de", f"calendar.fc.legend.{k}", count=5)
+            for k in ("free", "crowded", "slot", "more")
         ]
 
 
@@ -302,9 +308,46 @@ def test_a_phone_gets_the_list_of_the_month_or_week(view: str, phone: bool, show
         phone=phone,
     )
     assert options["initialView"] == shown
-    css = fullcalendar.css(phone=phone)
-    hidden = "(min-width: 640px)" if phone else "(max-width: 639.98px)"
-    assert f"@media {hidden} {{ .fc {{ display: none; }} }}" in css
+    assert (options["height"] == "auto") if phone else ("height" in options)
+
+
+@pytest.mark.parametrize(
+    ("agent", "phone"),
+    [
+        pytest.param(
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/131.0.0.0 Mobile Safari/537.36",
+            True,
+            id="android-phone",
+        ),
+        pytest.param(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+            "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+            True,
+            id="iphone",
+        ),
+        pytest.param(
+            "Mozilla/5.0 (Android 14; Mobile; rv:133.0) Gecko/133.0 Firefox/133.0",
+            True,
+            id="firefox-android",
+        ),
+        pytest.param(
+            "Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/131.0.0.0 Safari/537.36",
+            False,
+            id="android-tablet",
+        ),
+        pytest.param(
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/131.0.0.0 Safari/537.36",
+            False,
+            id="desktop",
+        ),
+        pytest.param("", False, id="none"),
+    ],
+)
+def test_a_browser_that_says_it_is_a_phone_is_one(agent: str, phone: bool) -> None:
+    assert layout.is_phone(agent) is phone
 
 
 def _change(start: object, props: object) -> dict[str, Any]:
@@ -372,3 +415,120 @@ def test_a_drop_is_typed_as_a_person_types_a_new_time() -> None:
 )
 def test_a_click_names_the_cards_piece(value: object, expected: int | None) -> None:
     assert fullcalendar.clicked_piece(value) == expected
+
+
+def test_a_months_day_draws_a_few_cards_problems_first_and_more_for_the_rest(
+    world: World,
+) -> None:
+    social = _channel(world, "Social")
+    piece = _approved(world, "Messe")
+    posts = [_plan(world, piece, social, f"{DAY} {hour}:00") for hour in (9, 10, 11, 12, 13)]
+    _set_status(world, posts[-1], PostStatus.failed)  # the day's last post failed
+    next_day = DAY + timedelta(days=1)
+    _plan(world, piece, social, f"{next_day} 09:00")
+    entries = _entries(world, DAY, 2)
+
+    events = fullcalendar.events(
+        entries, lang="de", tz_name=BERLIN, first=DAY, days=2, today=TODAY, per_day=2
+    )
+    cards = [e for e in events if "planner-post" in e.get("classNames", [])]
+    # Of the five, the failed one and then the earliest; the next day's only post.
+    assert sorted(c["start"] for c in cards) == [
+        f"{DAY}T09:00:00",
+        f"{DAY}T13:00:00",
+        f"{next_day}T09:00:00",
+    ]
+    assert {c["extendedProps"]["order"] for c in cards} == {0}
+    [more] = [e for e in events if "planner-more" in e.get("classNames", [])]
+    assert more == {
+        "id": f"more-{DAY}",
+        "title": "+3 weitere",
+        "start": DAY.isoformat(),
+        "allDay": True,
+        "startEditable": False,
+        "classNames": ["planner-more"],
+        "backgroundColor": "#ffffff",
+        "borderColor": "#545454",
+        "textColor": "#1f1f1f",
+        "extendedProps": {"more": DAY.isoformat(), "order": 1},
+    }
+    english = fullcalendar.more_event(DAY, 3, lang="en")
+    assert english["title"] == "+3 more"
+    # The day's mark counts all five posts, not the two cards.
+    assert _marks(events)[DAY.isoformat()] == translate("de", "calendar.fc.crowded_day", count=5)
+    # The calendar orders a day's events by `order` first: the cards above "+3 weitere".
+    options = fullcalendar.options(
+        lang="de", view="month", anchor=DAY, now=datetime(YEAR, 6, 8, tzinfo=UTC), tz_name=BERLIN
+    )
+    assert options["eventOrder"].split(",")[0] == "order"
+    # Without a limit (the week, a phone's list) every post is a card.
+    every = fullcalendar.events(entries, lang="de", tz_name=BERLIN, first=DAY, days=2, today=TODAY)
+    assert len([e for e in every if "planner-post" in e.get("classNames", [])]) == 6
+    assert not [e for e in every if "planner-more" in e.get("classNames", [])]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(
+            {
+                "callback": "eventClick",
+                "eventClick": {"event": {"extendedProps": {"more": "2027-06-09", "order": 1}}},
+            },
+            date(2027, 6, 9),
+            id="more",
+        ),
+        pytest.param(
+            {"callback": "eventClick", "eventClick": {"event": {"extendedProps": {"piece": 4}}}},
+            None,
+            id="a-card",
+        ),
+        pytest.param(
+            {"callback": "eventClick", "eventClick": {"event": {"extendedProps": {"more": "9"}}}},
+            None,
+            id="not-a-day",
+        ),
+        pytest.param(_change("2027-06-11T10:00:00Z", {"more": "2027-06-09"}), None, id="a-drop"),
+    ],
+)
+def test_a_click_on_more_names_its_day(value: object, expected: date | None) -> None:
+    assert fullcalendar.clicked_more(value) == expected
+
+
+def test_each_card_carries_its_channel_kinds_icon_and_every_kind_has_one(world: World) -> None:
+    hook = channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="webhook",
+        name="Intranet",
+        settings={"url": "https://intranet.example/hook", "secret": secrets.token_hex(16)},
+    )
+    social = _channel(world, "Social")
+    piece = _approved(world, "Messe")
+    _plan(world, piece, hook, f"{DAY} 10:00")
+    _plan(world, piece, social, f"{DAY} 11:00")
+    cards = _cards(
+        fullcalendar.events(
+            _entries(world, DAY, 1), lang="de", tz_name=BERLIN, first=DAY, days=1, today=TODAY
+        )
+    )
+    assert [c["classNames"][-1] for c in cards] == [
+        "planner-kind-webhook",
+        "planner-kind-recording",
+    ]
+    css = fullcalendar.css()
+    shipped = [kind for kind, cls in REGISTRY.items() if cls.__module__.startswith("publishers.")]
+    assert len(shipped) >= 15
+    for kind in shipped:
+        uri = channel_icons.data_uri(kind, "#ffffff")
+        assert uri.startswith("data:image/svg+xml,"), kind
+        # The planner's own constant text, not untrusted input.
+        svg = ElementTree.fromstring(unquote(uri.removeprefix("data:image/svg+xml,")))  # noqa: S314
+        [path] = svg.iter("{http://www.w3.org/2000/svg}path")
+        assert path.get("fill") == "#ffffff" and len(path.get("d") or "") > 10, kind
+        assert (
+            f'.planner-kind-{kind} .fc-event-time::before {{ background-image: url("{uri}")' in css
+        )
+    # A kind without an icon (a test adapter) draws nothing but its words.
+    assert channel_icons.data_uri("recording", "#ffffff") == ""
+    assert "planner-kind-recording" not in css

@@ -88,7 +88,7 @@ def test_a_blocking_rule_shows_in_the_editor_and_blocks_approval_in_chromium(
     piece_id = _blocked_piece_in_review(org.url)
     ui = Dashboard(page, server, REPO_ROOT / "test-output" / "e2e-rules")
     finding = f"Regel „{RULE}“ auf dem Kanal „{CHANNEL}“: Wir versprechen nichts."
-    try:
+    with ui.reporting_failure():
         ui.sign_in("eddi")
         ui.open("editor")
         ui.see(finding)
@@ -102,8 +102,4 @@ def test_a_blocking_rule_shows_in_the_editor_and_blocks_approval_in_chromium(
         ui.click(ui.t("approvals.approve", revision=2))
         ui.see(ui.t("field.rules"))
         ui.shot("approval-refused")
-    except BaseException:
-        ui.shot("failure")
-        print(server.logs())  # noqa: T201 - pytest shows a failing test's output
-        raise
     assert _status(org.url, piece_id) == PieceStatus.in_review

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from planner.migrations.columns import (
+    attempt,
     boolean,
     choice,
     create_index,
@@ -268,12 +269,7 @@ def upgrade() -> None:
         "publish_attempts",
         integer("id"),
         integer("post_id"),
-        string("worker", 120),
-        timestamp("started_at"),
-        timestamp("finished_at", nullable=True),
-        string("outcome", 24, nullable=True),
-        integer("http_status", nullable=True),
-        text("error", nullable=True),
+        *attempt(),
         string("external_id", 500, nullable=True),
         string("external_url", 2000, nullable=True),
         integer("duration_ms", nullable=True),

@@ -20,7 +20,15 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from planner.migrations.columns import create_index, integer, references, string, text, timestamp
+from planner.migrations.columns import (
+    attempt,
+    create_index,
+    integer,
+    references,
+    string,
+    text,
+    timestamp,
+)
 
 revision: str = "0015"
 down_revision: str | None = "0014"
@@ -54,12 +62,7 @@ def upgrade() -> None:
         integer("id"),
         integer("post_id"),
         integer("round"),
-        string("worker", 120),
-        timestamp("started_at"),
-        timestamp("finished_at", nullable=True),
-        string("outcome", 24, nullable=True),
-        integer("http_status", nullable=True),
-        text("error", nullable=True),
+        *attempt(),
         integer("duration_ms", nullable=True),
         references("post_id", "posts"),
         sa.PrimaryKeyConstraint("id"),

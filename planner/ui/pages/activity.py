@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 import streamlit as st
-from sqlalchemy import Engine
 from sqlmodel import Session
 
 from planner import audit, csvio, editing
 from planner.errors import PermissionDenied
-from planner.models import User
 from planner.permissions import can
 from planner.timezones import parse_day_bound
-from planner.ui import keys, moves, paging, state, tables
+from planner.ui import keys, moves, paging, state, tables, widgets
 
 PAGE_SIZE = 50
 
@@ -23,12 +21,7 @@ def _choice(label: str, options: list[str], key: str, prefix: str = "") -> str |
     shown as its text `prefix + option` (a stored action or kind in the reader's language)."""
     # Texts are looked up now: a format function may be called outside the run.
     labels = {"": state.t("activity.any"), **{v: state.t_or(prefix + v, v) for v in options}}
-    picked = st.selectbox(
-        label,
-        options=list(labels),
-        format_func=labels.__getitem__,
-        key=key,
-    )
+    picked = widgets.labelled_choice(label, labels, key=key)
     return picked or None
 
 
@@ -37,15 +30,6 @@ def _object(kind: str, object_id: str, names: dict[int, str]) -> str:
     if kind == "user" and object_id.isdigit() and int(object_id) in names:
         return f"{state.t_or('activity.object.' + kind, kind)} {names[int(object_id)]}"
     return f"{state.t_or('activity.object.' + kind, kind)} {object_id}"
-
-
-def _csv(engine: Engine, user_id: int, filters: audit.EventFilter) -> str:
-    """The export, made only when the button is clicked (it may cover many events)."""
-    with Session(engine) as session:
-        user = session.get(User, user_id)
-        if user is None or user.disabled:
-            return ""
-        return csvio.export_visible_audit(session, actor=user, filters=filters)
 
 
 def _day_input(label: str, key: str) -> date | None:
@@ -137,16 +121,13 @@ def render() -> None:
         ],
         empty=t("activity.empty"),
     )
-    assert user.id is not None
-    user_id = user.id
-    st.download_button(
+    widgets.download(  # made only when clicked: it may cover many events
         t("activity.export"),
-        data=lambda: _csv(engine, user_id, filters),
+        lambda session, reader: csvio.export_visible_audit(session, actor=reader, filters=filters),
+        user=user,
         file_name="activity.csv",
-        mime="text/csv",
-        on_click="ignore",
-        disabled=total == 0,
         key=keys.ACTIVITY_EXPORT,
+        disabled=total == 0,
     )
 
 

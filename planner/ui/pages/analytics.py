@@ -10,14 +10,13 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
 import streamlit as st
-from sqlalchemy import Engine
 from sqlmodel import Session
 
 from planner import analytics
 from planner.models import User, utcnow
 from planner.permissions import can
 from planner.timezones import parse_day_bound, to_local
-from planner.ui import charts, keys, state, tables
+from planner.ui import charts, keys, state, tables, widgets
 from planner.ui.i18n import format_number
 
 # The period a first visit shows: the last 30 days, today included.
@@ -39,9 +38,7 @@ def _pick(label: str, options: Mapping[int, str], key: str) -> int | None:
     labels: dict[int | None, str] = {None: state.t("analytics.all")}
     for i, name in options.items():
         labels[i] = name
-    choice: int | None = st.selectbox(
-        label, options=list(labels), format_func=labels.__getitem__, key=key
-    )
+    choice: int | None = widgets.labelled_choice(label, labels, key=key)
     return choice
 
 
@@ -98,32 +95,24 @@ class _Csv:
 
     def __init__(
         self,
-        engine: Engine,
-        user: User,
         since: datetime,
         until: datetime,
         by: analytics.Dimension,
         period: analytics.Period,
         scope: analytics.Scope,
     ) -> None:
-        assert user.id is not None
-        self.engine, self.user_id = engine, user.id
         self.since, self.until, self.by, self.period, self.scope = since, until, by, period, scope
 
-    def __call__(self) -> str:
-        with Session(self.engine) as session:
-            user = session.get(User, self.user_id)
-            if user is None or user.disabled:
-                return ""
-            report = analytics.engagement_over_time(
-                session,
-                actor=user,
-                since=self.since,
-                until=self.until,
-                by=self.by,
-                period=self.period,
-                **self.scope,
-            )
+    def __call__(self, session: Session, user: User) -> str:
+        report = analytics.engagement_over_time(
+            session,
+            actor=user,
+            since=self.since,
+            until=self.until,
+            by=self.by,
+            period=self.period,
+            **self.scope,
+        )
         out = io.StringIO()
         analytics.engagement_csv(report, out)
         return out.getvalue()
@@ -142,18 +131,11 @@ def _over_time(
     # Labels made here, in the run's language: a select box formats its options later too.
     dimensions = {d: t(f"analytics.by.{d}") for d in analytics.DIMENSIONS}
     periods = {p: t(f"analytics.period.{p}") for p in analytics.PERIODS}
-    by: analytics.Dimension = left.selectbox(
-        t("analytics.by"),
-        options=list(dimensions),
-        format_func=dimensions.__getitem__,
-        key=keys.ANALYTICS_BY,
+    by: analytics.Dimension = widgets.labelled_choice(
+        t("analytics.by"), dimensions, key=keys.ANALYTICS_BY, where=left
     )
-    period: analytics.Period = right.selectbox(
-        t("analytics.period"),
-        options=list(periods),
-        index=1,
-        format_func=periods.__getitem__,
-        key=keys.ANALYTICS_PERIOD,
+    period: analytics.Period = widgets.labelled_choice(
+        t("analytics.period"), periods, key=keys.ANALYTICS_PERIOD, index=1, where=right
     )
     report = analytics.engagement_over_time(
         session, actor=user, since=since, until=until, by=by, period=period, **scope
@@ -195,12 +177,11 @@ def _over_time(
         for p in report.points
     ]
     charts.figure_with_table(spec, rows, title)
-    st.download_button(
+    widgets.download(
         t("analytics.csv"),
-        data=_Csv(state.engine(), user, since, until, by, period, scope),
+        _Csv(since, until, by, period, scope),
+        user=user,
         file_name="engagement.csv",
-        mime="text/csv",
-        on_click="ignore",
         key=keys.ANALYTICS_CSV,
     )
 
@@ -267,12 +248,11 @@ def _best_times(
     if not channels:
         st.info(t("analytics.empty"))
         return
-    picked: int = st.selectbox(
+    picked: int = widgets.labelled_choice(
         t("col.channel"),
-        options=list(channels),
-        index=list(channels).index(channel_id) if channel_id in channels else 0,
-        format_func=channels.__getitem__,
+        channels,
         key=keys.ANALYTICS_BEST_CHANNEL,
+        index=list(channels).index(channel_id) if channel_id in channels else 0,
     )
     grid = analytics.best_times(session, actor=user, channel=picked, since=since, until=until)
     if not grid.cells:

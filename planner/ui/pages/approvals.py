@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import streamlit as st
+from sqlmodel import Session
 
 from planner import channels, editing, pieces
 from planner import preview as previews
-from planner.errors import PlannerError
-from planner.models import PieceStatus
+from planner.models import Piece, PieceStatus, User
 from planner.rule_checks import RuleFinding
 from planner.ui import keys, links, moves, paging, rendered, rule_findings, state, tables
 from planner.ui.comments import show_comments
@@ -19,29 +19,29 @@ PAGE_SIZE = 20
 
 def _decide(action: str, piece_id: int, revision: int) -> None:
     """Button callback: approve or request changes for exactly the revision that was shown."""
-    with state.signed_in() as (session, user):
-        if user is None:
-            return
-        try:
-            if action == "approve":
-                pieces.approve_piece(
-                    session,
-                    actor=user,
-                    piece_id=piece_id,
-                    revision=revision,
-                    note=st.session_state.get(keys.APPROVALS_COMMENT, ""),
-                )
-            else:
-                moves.send_back(
-                    session,
-                    user=user,
-                    piece_id=piece_id,
-                    revision=revision,
-                    comment_key=keys.APPROVALS_COMMENT,
-                )
-        except PlannerError as err:
-            st.session_state[keys.APPROVALS_ERROR] = {action: moves.error_text(err)}
-            return
+
+    def decide(session: Session, user: User) -> Piece:
+        if action == "approve":
+            return pieces.approve_piece(
+                session,
+                actor=user,
+                piece_id=piece_id,
+                revision=revision,
+                note=st.session_state.get(keys.APPROVALS_COMMENT, ""),
+            )
+        return moves.send_back(
+            session,
+            user=user,
+            piece_id=piece_id,
+            revision=revision,
+            comment_key=keys.APPROVALS_COMMENT,
+        )
+
+    def refused(messages: list[str]) -> None:
+        st.session_state[keys.APPROVALS_ERROR] = {action: messages}
+
+    if not moves.attempt(decide, refused):
+        return
     st.session_state[keys.APPROVALS_COMMENT] = ""
     st.session_state[keys.APPROVALS_DONE] = state.t(
         "approvals.approved" if action == "approve" else "approvals.sent_back",

@@ -51,20 +51,17 @@ def _close_dialog() -> None:
 
 def _send_comment(piece_id: int, revision: int) -> None:
     """Dialog callback: request changes with the comment typed (kept if refused)."""
-    with state.signed_in() as (session, user):
-        if user is None:
-            return
-        try:
-            moves.send_back(
-                session,
-                user=user,
-                piece_id=piece_id,
-                revision=revision,
-                comment_key=keys.BOARD_COMMENT,
-            )
-        except PlannerError as err:
-            moves.refused(keys.BOARD_ERRORS)["dialog"] = moves.error_text(err)
-            return
+
+    def send_back(session: Session, user: User) -> Piece:
+        return moves.send_back(
+            session, user=user, piece_id=piece_id, revision=revision, comment_key=keys.BOARD_COMMENT
+        )
+
+    def refused(messages: list[str]) -> None:
+        moves.refused(keys.BOARD_ERRORS)["dialog"] = messages
+
+    if not moves.attempt(send_back, refused):
+        return
     st.session_state[keys.BOARD_COMMENT] = ""
     st.session_state[keys.BOARD_DIALOG] = None
     st.session_state[keys.BOARD_DONE] = state.t(

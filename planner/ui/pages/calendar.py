@@ -41,6 +41,7 @@ from planner.ui import (
     moves,
     slot_texts,
     state,
+    widgets,
 )
 from planner.ui.i18n import hold_text
 from planner.ui.plain import md
@@ -95,6 +96,12 @@ def _filters(session: Session, user: User) -> tuple[str, date, int | None, int |
     channel_labels.update({c.id: c.name for c in channels.list_channels(session, actor=user)})
     department_labels: dict[int | None, str] = {None: t("calendar.all_departments")}
     department_labels.update({d.id: d.name for d in users.list_departments(session, actor=user)})
+    # A "+N more" clicked in the last run: its day's week. Set before the widgets are drawn
+    # (Streamlit refuses a change to the value of a widget already drawn in the run).
+    goto = st.session_state.pop(keys.CAL_GOTO_WEEK, None)
+    if isinstance(goto, date):
+        st.session_state[keys.CAL_VIEW] = "week"
+        st.session_state[keys.CAL_DATE] = goto
     cols = st.columns(4)
     view = cols[0].radio(
         t("calendar.view"),
@@ -106,42 +113,54 @@ def _filters(session: Session, user: User) -> tuple[str, date, int | None, int |
     anchor = cols[1].date_input(
         t("calendar.date"), format=t("format.date_input"), key=keys.CAL_DATE
     )
-    channel_id = cols[2].selectbox(
-        t("calendar.channel"),
-        options=list(channel_labels),
-        format_func=channel_labels.__getitem__,
-        key=keys.CAL_CHANNEL,
+    channel_id = widgets.labelled_choice(
+        t("calendar.channel"), channel_labels, key=keys.CAL_CHANNEL, where=cols[2]
     )
-    department_id = cols[3].selectbox(
-        t("calendar.department"),
-        options=list(department_labels),
-        format_func=department_labels.__getitem__,
-        key=keys.CAL_DEPARTMENT,
+    department_id = widgets.labelled_choice(
+        t("calendar.department"), department_labels, key=keys.CAL_DEPARTMENT, where=cols[3]
     )
     picked = anchor if isinstance(anchor, date) else date.today()
     return str(view or "month"), picked, channel_id, department_id
 
 
 def _month(first: date, days: int, counts: dict[tuple[int, int | None], int], anchor: date) -> None:
+    """The month as text: one table, a week a row, each day with its number of posts (the
+    days of the month shown in bold, crowded ones marked); on a phone, too narrow for seven
+    columns, a line a day. One element, not one per day: the browser draws a page's
+    elements one by one."""
     t = state.t
-    header = st.columns(7)
-    for i, column in enumerate(header):
-        column.markdown(f"**{t(f'calendar.weekday.{i}')}**")
-    for week in range(days // 7):
-        row = st.columns(7)
-        for weekday, column in enumerate(row):
-            index = week * 7 + weekday
-            day = first + timedelta(days=index)
-            n = counts.get((index, None), 0)
-            with column.container(border=True):
-                label = t("calendar.day", day=day.day, month=day.month)
-                st.markdown(f"**{label}**" if day.month == anchor.month else label)
-                if n == 0:
-                    st.text(t("calendar.empty_day"))
-                elif n >= planning.CROWDED_DAY:
-                    st.warning(t("calendar.crowded_day", count=n))
-                else:
-                    st.text(t("calendar.posts", count=n))
+    weekdays = [t(f"calendar.weekday.{i}") for i in range(7)]
+    cells: list[tuple[str, str, bool]] = []  # the day, what it holds, whether in the month
+    for index in range(days):
+        day = first + timedelta(days=index)
+        n = counts.get((index, None), 0)
+        if n == 0:
+            said = t("calendar.empty_day")
+        elif n >= planning.CROWDED_DAY:
+            said = "⚠ " + t("calendar.crowded_day", count=n)
+        else:
+            said = t("calendar.posts", count=n)
+        cells.append(
+            (t("calendar.day", day=day.day, month=day.month), said, day.month == anchor.month)
+        )
+    if layout.on_phone():
+        st.text(
+            "\n".join(
+                f"{weekdays[i % 7]} {label} {said}" for i, (label, said, _) in enumerate(cells)
+            )
+        )
+        return
+    # The planner's own words and numbers only: nothing a user typed.
+    row = [f"{f'**{label}**' if bold else label} {md(said)}" for label, said, bold in cells]
+    st.markdown(
+        "\n".join(
+            [
+                "| " + " | ".join(weekdays) + " |",
+                "|" + " --- |" * 7,
+                *("| " + " | ".join(row[week : week + 7]) + " |" for week in range(0, days, 7)),
+            ]
+        )
+    )
 
 
 def _entry_line(entry: CalendarEntry, user: User, crowded: set[int]) -> str:
@@ -169,10 +188,12 @@ def _week(first: date, entries: list[CalendarEntry], user: User, crowded: set[in
                 label = t("calendar.day", day=day.day, month=day.month)
                 st.markdown(f"**{t(f'calendar.weekday.{i}')} {label}**")
                 todays = by_day.get(day, [])
-                if not todays:
-                    st.text(t("calendar.empty_day"))
-                for entry in todays:
-                    st.text(_entry_line(entry, user, crowded))
+                # The day's posts in one text, a line each (one element a day, not a post).
+                st.text(
+                    "\n".join(_entry_line(entry, user, crowded) for entry in todays)
+                    if todays
+                    else t("calendar.empty_day")
+                )
     if crowded:
         st.warning(t("calendar.crowded_slots", count=len(crowded)))
 
@@ -245,22 +266,19 @@ def _piece_and_channel(session: Session, user: User) -> tuple[int | None, int | 
         for h in result.hits
     }
     left, right = st.columns(2)
-    piece_id = left.selectbox(
+    piece_id = widgets.labelled_choice(
         t("calendar.plan_piece", total=result.total),
-        options=list(piece_labels),
-        format_func=piece_labels.__getitem__,
+        piece_labels,
         key=keys.CAL_PLAN_PIECE,
+        where=left,
     )
     with left:
         _field_error(keys.CAL_PLAN_ERRORS, "piece")
     channel_labels = {
         c.id: c.name for c in channels.list_channels(session, actor=user, include_disabled=False)
     }
-    channel_id = right.selectbox(
-        t("calendar.plan_channel"),
-        options=list(channel_labels),
-        format_func=channel_labels.__getitem__,
-        key=keys.CAL_PLAN_CHANNEL,
+    channel_id = widgets.labelled_choice(
+        t("calendar.plan_channel"), channel_labels, key=keys.CAL_PLAN_CHANNEL, where=right
     )
     with right:
         _field_error(keys.CAL_PLAN_ERRORS, "channel")
@@ -349,11 +367,8 @@ def _series(session: Session, user: User, piece_id: int | None, channel_id: int 
         "custom": t("calendar.preset.custom"),
     }
     left, right = st.columns(2)
-    preset = left.selectbox(
-        t("calendar.series_preset"),
-        options=list(presets),
-        format_func=presets.__getitem__,
-        key=keys.CAL_SERIES_PRESET,
+    preset = widgets.labelled_choice(
+        t("calendar.series_preset"), presets, key=keys.CAL_SERIES_PRESET, where=left
     )
     right.text_input(
         t("calendar.series_start", zone=user.timezone),
@@ -531,12 +546,7 @@ def _move(entries: list[CalendarEntry], user: User) -> None:
         d: t("calendar.move_day_option", day=state.day(d), count=len(todays))
         for d, todays in by_day.items()
     }
-    picked_day = st.selectbox(
-        t("calendar.move_day"),
-        options=list(day_labels),
-        format_func=day_labels.__getitem__,
-        key=keys.CAL_MOVE_DAY,
-    )
+    picked_day = widgets.labelled_choice(t("calendar.move_day"), day_labels, key=keys.CAL_MOVE_DAY)
     changeable = by_day.get(picked_day, []) if isinstance(picked_day, date) else []
     by_id = {e.post.id: e for e in changeable}
     labels = {
@@ -550,12 +560,7 @@ def _move(entries: list[CalendarEntry], user: User) -> None:
         )
         for e in changeable
     }
-    post_id = st.selectbox(
-        t("calendar.move_post"),
-        options=list(labels),
-        format_func=labels.__getitem__,
-        key=keys.CAL_MOVE_POST,
-    )
+    post_id = widgets.labelled_choice(t("calendar.move_post"), labels, key=keys.CAL_MOVE_POST)
     _field_error(keys.CAL_MOVE_ERRORS, "post")
     entry = by_id.get(post_id) if isinstance(post_id, int) else None
     if entry is None:
@@ -595,13 +600,18 @@ def _refusal(post_id: int, errors: dict[str, str]) -> str:
 def _answer(session: Session, user: User, value: object) -> None:
     """What the interactive calendar reported: a dropped card moves its post exactly as the
     move form would (a refusal is said and the card goes back, the calendar being drawn
-    anew from the database); a clicked card opens its piece through the piece's link."""
+    anew from the database); a clicked card opens its piece through the piece's link; a
+    clicked "+N more" opens its day's week."""
     drop = fullcalendar.dropped(value)
     piece_id = fullcalendar.clicked_piece(value)
-    if drop is None and piece_id is None:
+    more = fullcalendar.clicked_more(value)
+    if drop is None and piece_id is None and more is None:
         return
     # A fresh calendar next run: its last report is spent, and it shows what is stored.
     st.session_state[keys.CAL_GRID_ROUND] = st.session_state.get(keys.CAL_GRID_ROUND, 0) + 1
+    if more is not None:  # "+N more" of a month's day: its week, with every card
+        st.session_state[keys.CAL_GOTO_WEEK] = more
+        st.rerun()
     if drop is not None:
         done, errors = _move_to(session, user, drop.post_id, drop.typed(), drop.version)
         if errors:
@@ -635,6 +645,10 @@ def _interactive(
     offers = _offers(user)
     movable = frozenset(e.post.id for e in entries if "move" in offers(e))
     now = utcnow()
+    # A phone gets the month or week as a list (one calendar is drawn: each is a frame the
+    # browser builds with every card), where cards are tapped, not dragged; the month's
+    # grid draws a few cards a day and "+N more" for the rest.
+    phone = layout.on_phone()
     events = fullcalendar.events(
         entries,
         lang=state.lang(),
@@ -644,32 +658,32 @@ def _interactive(
         today=to_local(now, user.timezone).date(),
         caps={c.id: c.daily_cap for c in listed if c.id is not None},
         movable=movable,
+        per_day=fullcalendar.MONTH_CARDS_PER_DAY if view == "month" and not phone else None,
     )
     refused = st.session_state.pop(keys.CAL_GRID_REFUSED, None)
     if refused:
         st.error(refused)
     if movable:
-        st.text(t("calendar.fc.how"))
+        st.text(t("calendar.fc.how_phone" if phone else "calendar.fc.how"))
     round_ = st.session_state.get(keys.CAL_GRID_ROUND, 0)
     # Only FullCalendar's MIT-licensed views are used (month and week grids, lists); the
-    # component's premium plugins stay unused. The grid and the phone's list are both
-    # drawn, each hiding itself by the width of its frame (see `fullcalendar.css`).
-    for phone, key in ((False, keys.CAL_GRID), (True, keys.CAL_GRID_PHONE)):
-        value = full_calendar(
-            events=events,
-            options=fullcalendar.options(
-                lang=state.lang(),
-                view=view,
-                anchor=anchor,
-                now=now,
-                tz_name=user.timezone,
-                phone=phone,
-            ),
-            custom_css=fullcalendar.css(phone=phone),
-            callbacks=["eventClick", "eventChange"],
-            key=f"{key}_{view}_{anchor.isoformat()}_{round_}",
-        )
-        _answer(session, user, value)
+    # component's premium plugins stay unused.
+    key = keys.CAL_GRID_PHONE if phone else keys.CAL_GRID
+    value = full_calendar(
+        events=events,
+        options=fullcalendar.options(
+            lang=state.lang(),
+            view=view,
+            anchor=anchor,
+            now=now,
+            tz_name=user.timezone,
+            phone=phone,
+        ),
+        custom_css=fullcalendar.css(),
+        callbacks=["eventClick", "eventChange"],
+        key=f"{key}_{view}_{anchor.isoformat()}_{round_}",
+    )
+    _answer(session, user, value)
     with st.container(key=keys.CAL_LEGEND):
         st.markdown(f"**{t('calendar.fc.legend.heading')}**")
         for line in fullcalendar.legend(state.lang()):

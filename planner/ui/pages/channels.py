@@ -17,7 +17,7 @@ from streamlit.delta_generator import DeltaGenerator
 from planner import channels
 from planner.errors import ConfigurationError, NotFound, ValidationFailed
 from planner.models import Channel, User
-from planner.ui import access, keys, moves, state, tables
+from planner.ui import access, keys, moves, state, tables, widgets
 from publishers import REGISTRY
 from publishers.base import SettingSpec
 
@@ -262,12 +262,7 @@ def render() -> None:
         if keys.CHANNELS_PICK_NEXT in st.session_state:
             st.session_state[keys.CHANNELS_PICK] = st.session_state.pop(keys.CHANNELS_PICK_NEXT)
         picks = {NEW: t("channels.new"), **{i: c.name for i, c in by_id.items()}}
-        picked = st.selectbox(
-            t("channels.pick"),
-            options=list(picks),
-            format_func=picks.__getitem__,
-            key=keys.CHANNELS_PICK,
-        )
+        picked = widgets.labelled_choice(t("channels.pick"), picks, key=keys.CHANNELS_PICK)
         channel = by_id.get(picked)
         if channel is None:
             kinds = {
@@ -277,12 +272,7 @@ def render() -> None:
             if not kinds:
                 st.info(t("channels.no_kinds"))
                 return
-            kind = st.selectbox(
-                t("channels.kind"),
-                options=list(kinds),
-                format_func=kinds.__getitem__,
-                key=keys.CHANNELS_KIND,
-            )
+            kind = widgets.labelled_choice(t("channels.kind"), kinds, key=keys.CHANNELS_KIND)
             _form(session, actor, None, kind)
             return
         try:

@@ -20,7 +20,17 @@ from planner.errors import (
 )
 from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User
 from planner.rule_checks import RuleFinding
-from planner.ui import form_tokens, keys, links, moves, rendered, rule_findings, state, unsaved
+from planner.ui import (
+    form_tokens,
+    keys,
+    links,
+    moves,
+    rendered,
+    rule_findings,
+    state,
+    unsaved,
+    widgets,
+)
 from planner.ui.comments import show_comments
 from planner.ui.media_section import show_media
 from planner.ui.plain import md
@@ -70,11 +80,8 @@ def _pick(session: Session, user: User) -> Piece | None:
         h.id: t("editor.hit", id=h.id, title=h.title, status=t(f"status.{h.status}"))
         for h in result.hits
     }
-    picked = left.selectbox(
-        t("editor.piece", total=result.total),
-        options=list(labels),
-        format_func=labels.__getitem__,
-        key=keys.EDITOR_PIECE,
+    picked = widgets.labelled_choice(
+        t("editor.piece", total=result.total), labels, key=keys.EDITOR_PIECE, where=left
     )
     right.number_input(
         t("editor.page", pages=result.pages),
@@ -249,12 +256,7 @@ def _history(session: Session, user: User, piece: Piece) -> None:
     older = [n for n in numbers if n != piece.revision]
     # A dict, not a lambda calling t(): AppTest formats values outside the script run.
     labels = {n: t("editor.revision", number=n) for n in reversed(older)}
-    pick = st.selectbox(
-        t("editor.restore_pick"),
-        options=list(labels),
-        format_func=labels.__getitem__,
-        key=keys.EDITOR_RESTORE_PICK,
-    )
+    pick = widgets.labelled_choice(t("editor.restore_pick"), labels, key=keys.EDITOR_RESTORE_PICK)
     if st.button(t("editor.restore"), key=keys.EDITOR_RESTORE) and pick is not None:
         base = int(st.session_state.get(keys.EDITOR_BASE, piece.revision))
         try:

@@ -20,6 +20,7 @@ from planner.ui import (
     similar_ideas,
     state,
     tables,
+    widgets,
 )
 
 PAGE_SIZE = 25
@@ -73,17 +74,11 @@ def _filters(session: Session, user: User) -> dict[str, Any]:
     department_labels = {"": t("inbox.all"), **{name: name for name in departments}}
     urgency_labels = {"": t("inbox.all"), **{u.value: t(f"urgency.{u}") for u in Urgency}}
     left, middle, right = st.columns(3)
-    department = left.selectbox(
-        t("col.department"),
-        options=list(department_labels),
-        format_func=department_labels.__getitem__,
-        key=keys.INBOX_DEPARTMENT,
+    department = widgets.labelled_choice(
+        t("col.department"), department_labels, key=keys.INBOX_DEPARTMENT, where=left
     )
-    urgency = middle.selectbox(
-        t("inbox.urgency"),
-        options=list(urgency_labels),
-        format_func=urgency_labels.__getitem__,
-        key=keys.INBOX_URGENCY,
+    urgency = widgets.labelled_choice(
+        t("inbox.urgency"), urgency_labels, key=keys.INBOX_URGENCY, where=middle
     )
     tag = right.text_input(t("inbox.tag"), key=keys.INBOX_TAG).strip()
     return {

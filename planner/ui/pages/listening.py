@@ -7,12 +7,13 @@ from typing import Any
 
 import streamlit as st
 from sqlmodel import Session
+from streamlit.delta_generator import DeltaGenerator
 
 from planner import inbox
 from planner.errors import IllegalTransition, PlannerError, ReplyFailed, ValidationFailed
 from planner.models import InboxSource, InboxStatus, User
 from planner.permissions import can
-from planner.ui import keys, moves, state
+from planner.ui import keys, moves, state, widgets
 
 SHOWN = 100
 
@@ -165,27 +166,18 @@ def _filters(session: Session, user: User) -> dict[str, Any]:
         **{s.value: t(f"listening.source.{s}") for s in InboxSource},
     }
     columns = st.columns(3 if can(user, "view_inbox") else 2)
-    status = columns[0].selectbox(
-        t("listening.col.status"),
-        options=list(status_labels),
-        format_func=status_labels.__getitem__,
-        key=keys.LISTENING_STATUS,
+    status = widgets.labelled_choice(
+        t("listening.col.status"), status_labels, key=keys.LISTENING_STATUS, where=columns[0]
     )
-    source = columns[1].selectbox(
-        t("listening.col.source"),
-        options=list(source_labels),
-        format_func=source_labels.__getitem__,
-        key=keys.LISTENING_SOURCE,
+    source = widgets.labelled_choice(
+        t("listening.col.source"), source_labels, key=keys.LISTENING_SOURCE, where=columns[1]
     )
     department = ""
     if can(user, "view_inbox"):
         names = inbox.departments_of(session, actor=user)
         labels = {"": t("listening.all"), **{n: n for n in names}}
-        department = columns[2].selectbox(
-            t("listening.col.department"),
-            options=list(labels),
-            format_func=labels.__getitem__,
-            key=keys.LISTENING_DEPARTMENT,
+        department = widgets.labelled_choice(
+            t("listening.col.department"), labels, key=keys.LISTENING_DEPARTMENT, where=columns[2]
         )
     return {
         "status": InboxStatus(status) if status else None,
@@ -274,6 +266,27 @@ def _detail(session: Session, user: User, view: inbox.InboxView) -> None:
         _actions(session, user, view)
 
 
+# The button of each action on an item, in the order their refusals are shown; its text
+# is `listening.<action>`.
+_BUTTONS = {
+    "assign": keys.LISTENING_ASSIGN,
+    "reply": keys.LISTENING_REPLY,
+    "approve": keys.LISTENING_APPROVE,
+    "discard": keys.LISTENING_DISCARD,
+    "to_idea": keys.LISTENING_TO_IDEA,
+    "dismiss": keys.LISTENING_DISMISS,
+    "reopen": keys.LISTENING_REOPEN,
+}
+
+
+def _button(action: str, item_id: int, where: DeltaGenerator | None = None) -> None:
+    """The button of `action` on the item `item_id` (in `where`, or on the page)."""
+    button = st.button if where is None else where.button
+    button(
+        state.t(f"listening.{action}"), key=_BUTTONS[action], on_click=_act, args=(action, item_id)
+    )
+
+
 def _actions(session: Session, user: User, view: inbox.InboxView) -> None:
     t = state.t
     item = view.item
@@ -282,42 +295,25 @@ def _actions(session: Session, user: User, view: inbox.InboxView) -> None:
     member = item.department_id is not None and item.department_id == user.department_id
     answers = can(user, "handle_inbox") or member
     pending = bool(item.reply_text and not item.reply_external_id)
-    for where in ("assign", "reply", "approve", "discard", "to_idea", "dismiss", "reopen"):
+    for where in _BUTTONS:
         moves.show_refused(keys.LISTENING_ERRORS, where)
     if pending:
         st.info(t("listening.pending", by=view.pending_reply_by, text=item.reply_text or ""))
         left, right = st.columns(2)
         if can(user, "approve_replies") and item.reply_by_id != user.id:
-            left.button(
-                t("listening.approve"),
-                key=keys.LISTENING_APPROVE,
-                on_click=_act,
-                args=("approve", item.id),
-            )
+            _button("approve", item.id, left)
         if item.reply_by_id == user.id or can(user, "approve_replies"):
-            right.button(
-                t("listening.discard"),
-                key=keys.LISTENING_DISCARD,
-                on_click=_act,
-                args=("discard", item.id),
-            )
+            _button("discard", item.id, right)
     if "reply" in allowed and answers and item.channel_id is not None and not pending:
         st.text_area(
             t("listening.reply_text"), key=keys.LISTENING_REPLY_TEXT, max_chars=inbox.REPLY_MAX
         )
-        st.button(
-            t("listening.reply"), key=keys.LISTENING_REPLY, on_click=_act, args=("reply", item.id)
-        )
+        _button("reply", item.id)
     departments = inbox.departments_of(session, actor=user)
     if "assign" in allowed and can(user, "handle_inbox") and departments:
         left, right = st.columns([3, 1])
         left.selectbox(t("listening.assign_to"), options=departments, key=keys.LISTENING_ASSIGN_TO)
-        right.button(
-            t("listening.assign"),
-            key=keys.LISTENING_ASSIGN,
-            on_click=_act,
-            args=("assign", item.id),
-        )
+        _button("assign", item.id, right)
     if "to_idea" in allowed and answers and departments:
         own = view.department or inbox.own_department(session, actor=user)
         left, right = st.columns([3, 1])
@@ -327,28 +323,13 @@ def _actions(session: Session, user: User, view: inbox.InboxView) -> None:
             index=departments.index(own) if own in departments else 0,
             key=keys.LISTENING_IDEA_DEPARTMENT,
         )
-        right.button(
-            t("listening.to_idea"),
-            key=keys.LISTENING_TO_IDEA,
-            on_click=_act,
-            args=("to_idea", item.id),
-        )
+        _button("to_idea", item.id, right)
     if "dismiss" in allowed and can(user, "handle_inbox"):
         left, right = st.columns([3, 1])
         left.text_input(t("listening.dismiss_reason_label"), key=keys.LISTENING_DISMISS_REASON)
-        right.button(
-            t("listening.dismiss"),
-            key=keys.LISTENING_DISMISS,
-            on_click=_act,
-            args=("dismiss", item.id),
-        )
+        _button("dismiss", item.id, right)
     if "reopen" in allowed and can(user, "handle_inbox"):
-        st.button(
-            t("listening.reopen"),
-            key=keys.LISTENING_REOPEN,
-            on_click=_act,
-            args=("reopen", item.id),
-        )
+        _button("reopen", item.id)
 
 
 def _sources(session: Session, user: User) -> None:
@@ -393,11 +374,8 @@ def _feeds(session: Session, user: User) -> None:
     with st.form(keys.LISTENING_FEED_FORM):
         st.text_input(t("listening.feed_url"), key=keys.LISTENING_FEED_URL)
         st.text_input(t("listening.feed_name"), key=keys.LISTENING_FEED_NAME)
-        st.selectbox(
-            t("listening.feed_department"),
-            options=list(labels),
-            format_func=labels.__getitem__,
-            key=keys.LISTENING_FEED_DEPARTMENT,
+        widgets.labelled_choice(
+            t("listening.feed_department"), labels, key=keys.LISTENING_FEED_DEPARTMENT
         )
         st.form_submit_button(
             t("listening.feed_add"), key=keys.LISTENING_FEED_ADD, on_click=_add_feed
@@ -455,11 +433,8 @@ def render() -> None:
                 + f"#{v.item.id} {(v.item.title or v.item.text)[:60]}"
                 for v in views
             }
-            picked = st.selectbox(
-                state.t("listening.pick"),
-                options=list(labels),
-                format_func=labels.__getitem__,
-                key=keys.LISTENING_PICK,
+            picked = widgets.labelled_choice(
+                state.t("listening.pick"), labels, key=keys.LISTENING_PICK
             )
             if picked in by_id:
                 _detail(session, user, by_id[picked])

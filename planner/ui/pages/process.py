@@ -10,14 +10,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import streamlit as st
-from sqlalchemy import Engine
 from sqlmodel import Session
 
 from planner import process, report_output
 from planner.models import User, utcnow
 from planner.permissions import can
 from planner.timezones import parse_day_bound, to_local
-from planner.ui import access, keys, state, tables
+from planner.ui import access, keys, state, tables, widgets
 from planner.ui.i18n import hold_text
 
 # The period a first visit shows: the last 30 days, today included.
@@ -52,44 +51,42 @@ def _texts(prefix: str, defaults: Mapping[str, str]) -> dict[str, str]:
 
 
 class _File:
-    """What a download makes when its button is clicked: the report of one period, by one
-    user, in one format, with the texts of the session's language fixed when drawn."""
+    """What a download makes when its button is clicked: the report of one period in one
+    format, with the texts of the session's language fixed when drawn."""
 
-    def __init__(
-        self, engine: Engine, user: User, since: datetime, until: datetime, fmt: str
-    ) -> None:
-        assert user.id is not None
-        self.engine, self.user_id, self.since, self.until, self.fmt = (
-            engine, user.id, since, until, fmt
-        )  # fmt: skip
+    def __init__(self, since: datetime, until: datetime, fmt: str) -> None:
+        self.since, self.until, self.fmt = since, until, fmt
         self.lang = state.lang()
         self.process_texts = _texts("process", report_output.PROCESS_TEXTS)
         self.approval_texts = _texts("approvals", report_output.APPROVAL_TEXTS)
 
-    def process(self) -> str:
-        """The process report."""
+    def process(self, session: Session, user: User) -> str:
+        """The process report, as `user` sees it."""
         return _report_file(
             self,
+            session,
+            user,
             report_output.PROCESS,
             self.process_texts,
             describe_hold=functools.partial(hold_text, self.lang),
         )
 
-    def approvals(self) -> str:
-        """The approvals report for audits."""
-        return _report_file(self, report_output.APPROVALS, self.approval_texts)
+    def approvals(self, session: Session, user: User) -> str:
+        """The approvals report for audits, as `user` sees it."""
+        return _report_file(self, session, user, report_output.APPROVALS, self.approval_texts)
 
 
 def _report_file(
-    file: _File, kind: report_output.ReportKind[Any], texts: Mapping[str, str], **html_options: Any
+    file: _File,
+    session: Session,
+    user: User,
+    kind: report_output.ReportKind[Any],
+    texts: Mapping[str, str],
+    **html_options: Any,
 ) -> str:
-    """A report of the file's period, made only when its button is clicked (`html_options`:
-    what the HTML writer takes beyond its texts and language)."""
-    with Session(file.engine) as session:
-        user = session.get(User, file.user_id)
-        if user is None or user.disabled:
-            return ""
-        report = kind.make(session, actor=user, since=file.since, until=file.until)
+    """A report of the file's period as `user` sees it, made only when its button is
+    clicked (`html_options`: what the HTML writer takes beyond its texts and language)."""
+    report = kind.make(session, actor=user, since=file.since, until=file.until)
     if file.fmt == "csv":
         out = io.StringIO()
         kind.csv(report, out)
@@ -338,11 +335,11 @@ def _responses(report: process.ProcessReport) -> None:
 
 def _downloads(user: User, since: datetime, until: datetime) -> None:
     t = state.t
-    engine = state.engine()
-    csv_file = _File(engine, user, since, until, "csv")
-    html_file = _File(engine, user, since, until, "html")
+    csv_file = _File(since, until, "csv")
+    html_file = _File(since, until, "html")
     st.subheader(t("process.downloads"))
     _pair(
+        user,
         (t("process.csv"), csv_file.process, "process.csv", keys.PROCESS_CSV),
         (t("process.html"), html_file.process, "process.html", keys.PROCESS_HTML),
     )
@@ -350,27 +347,25 @@ def _downloads(user: User, since: datetime, until: datetime) -> None:
         return
     st.text(t("process.audit_note"))
     _pair(
+        user,
         (t("process.audit_csv"), csv_file.approvals, "approvals.csv", keys.PROCESS_AUDIT_CSV),
         (t("process.audit_html"), html_file.approvals, "approvals.html", keys.PROCESS_AUDIT_HTML),
     )
 
 
-_MIME = {"csv": "text/csv", "html": "text/html"}
-
-
-def _pair(*downloads: tuple[str, Callable[[], str], str, str]) -> None:
+def _pair(user: User, *downloads: tuple[str, Callable[[Session, User], str], str, str]) -> None:
     """Download buttons side by side: (label, file maker, file name, widget key) each; the
-    file is made only when its button is clicked."""
+    file is made, as `user`, only when its button is clicked."""
     for column, (label, data, file_name, key) in zip(
         st.columns(len(downloads)), downloads, strict=True
     ):
-        column.download_button(
+        widgets.download(
             label,
-            data=data,
+            data,
             file_name=file_name,
-            mime=_MIME[file_name.rsplit(".", 1)[1]],
-            on_click="ignore",
+            user=user,
             key=key,
+            where=column,
         )
 
 

@@ -9,7 +9,7 @@ from planner.errors import EditConflict, IllegalTransition, PermissionDenied, Va
 from planner.metrics import views as metrics_views
 from planner.models import Post, PostStatus, Role, User
 from planner.publishing import views
-from planner.ui import keys, moves, state, tables
+from planner.ui import keys, moves, state, tables, widgets
 from planner.ui.i18n import hold_text
 from planner.ui.plain import md
 
@@ -191,9 +191,7 @@ def _actions(user: User, stuck: list[Post]) -> None:
         moves.show_refused(keys.PUB_ERRORS, "post")
         return
     options = {p.id: f"#{p.id} · {t('status.' + p.status)}" for p in stuck}
-    picked = st.selectbox(
-        t("pub.pick"), options=list(options), format_func=options.__getitem__, key=keys.PUB_POST
-    )
+    picked = widgets.labelled_choice(t("pub.pick"), options, key=keys.PUB_POST)
     post = next(p for p in stuck if p.id == picked)
     if post.status == PostStatus.awaiting_manual:
         _manual_instructions(post)

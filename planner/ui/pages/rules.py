@@ -4,6 +4,7 @@ import and export as YAML."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
@@ -77,53 +78,88 @@ def _toggle(session: Session, actor: User, found: list[PublishingRule]) -> None:
     _edit(session, actor, rule)
 
 
+@dataclass(frozen=True)
+class _Fields:
+    """The widget keys of the fields the add and the edit form share."""
+
+    severity: str
+    settings: str
+    message_de: str
+    message_en: str
+    scope: Mapping[str, str]  # by scope key
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        """Every one of the keys."""
+        texts = (self.severity, self.settings, self.message_de, self.message_en)
+        return (*texts, *self.scope.values())
+
+
+def _rule_fields(
+    session: Session, actor: User, fields: _Fields, spec: rules.RuleSpec | None
+) -> None:
+    """The fields both forms have (drawn inside a form): severity, settings (YAML), the
+    messages and the scope; filled from `spec`, the rule edited, or empty for a new one."""
+    t = state.t
+    severities = list(rules.SEVERITIES)
+    st.selectbox(
+        t("rules.field.severity"),
+        options=severities,
+        index=severities.index(spec.severity) if spec else 0,
+        format_func=lambda value: t(f"rules.severity.{value}"),
+        key=fields.severity,
+    )
+    shown = (
+        yaml.safe_dump(spec.settings, allow_unicode=True, sort_keys=True)
+        if spec and spec.settings
+        else ""
+    )
+    st.text_area(
+        t("rules.field.settings"), value=shown, key=fields.settings, help=t("rules.settings_help")
+    )
+    st.text_area(
+        t("rules.field.message_de"), value=spec.message_de if spec else "", key=fields.message_de
+    )
+    st.text_area(
+        t("rules.field.message_en"), value=spec.message_en if spec else "", key=fields.message_en
+    )
+    _scope_fields(session, actor, fields.scope, spec.scope if spec else {})
+
+
+def _typed(fields: _Fields) -> dict[str, Any]:
+    """What the shared fields hold, as the rules module takes it."""
+    get = st.session_state.get
+    return {
+        "severity": get(fields.severity),
+        "settings": _settings(str(get(fields.settings, ""))),
+        "message": {"de": get(fields.message_de, ""), "en": get(fields.message_en, "")},
+        "scope": _scope_typed(fields.scope),
+    }
+
+
 def _edit(session: Session, actor: User, rule: PublishingRule) -> None:
     """The picked rule's severity, settings, messages and scope, changed in place."""
     t = state.t
-    spec = rules.spec_of(rule)
-    fields = (
-        keys.RULES_EDIT_SEVERITY,
-        keys.RULES_EDIT_SETTINGS,
-        keys.RULES_EDIT_MESSAGE_DE,
-        keys.RULES_EDIT_MESSAGE_EN,
-    )
-    severity, settings, message_de, message_en = (f"{key}{rule.id}" for key in fields)
-    shown = (
-        yaml.safe_dump(spec.settings, allow_unicode=True, sort_keys=True) if spec.settings else ""
+    fields = _Fields(
+        f"{keys.RULES_EDIT_SEVERITY}{rule.id}",
+        f"{keys.RULES_EDIT_SETTINGS}{rule.id}",
+        f"{keys.RULES_EDIT_MESSAGE_DE}{rule.id}",
+        f"{keys.RULES_EDIT_MESSAGE_EN}{rule.id}",
+        {key: f"{keys.RULES_EDIT_SCOPE}{key}_{rule.id}" for key in rules.SCOPE_KEYS},
     )
     st.subheader(t("rules.edit_heading", name=rule.name))
     with st.form(keys.RULES_EDIT_FORM):
-        st.selectbox(
-            t("rules.field.severity"),
-            options=list(rules.SEVERITIES),
-            index=list(rules.SEVERITIES).index(spec.severity),
-            format_func=lambda value: t(f"rules.severity.{value}"),
-            key=severity,
-        )
-        st.text_area(
-            t("rules.field.settings"), value=shown, key=settings, help=t("rules.settings_help")
-        )
-        st.text_area(t("rules.field.message_de"), value=spec.message_de, key=message_de)
-        st.text_area(t("rules.field.message_en"), value=spec.message_en, key=message_en)
-        scope_keys = {key: f"{keys.RULES_EDIT_SCOPE}{key}_{rule.id}" for key in rules.SCOPE_KEYS}
-        _scope_fields(session, actor, scope_keys, spec.scope)
+        _rule_fields(session, actor, fields, rules.spec_of(rule))
         slot = st.empty()
         saved = st.form_submit_button(t("rules.save"), key=keys.RULES_EDIT_SAVE)
     if not saved:
         return
-    get = st.session_state.get
-    changes = {
-        "severity": get(severity),
-        "settings": _settings(str(get(settings, ""))),
-        "message": {"de": get(message_de, ""), "en": get(message_en, "")},
-        "scope": _scope_typed(scope_keys),
-    }
     try:
-        changed = rules.edit_rule(session, actor=actor, ref=rule.id or 0, changes=changes)
+        changed = rules.edit_rule(session, actor=actor, ref=rule.id or 0, changes=_typed(fields))
     except ValidationFailed as err:
         slot.error(_problems(err))
         return
-    for key in (severity, settings, message_de, message_en, *scope_keys.values()):
+    for key in fields.all:
         st.session_state.pop(key, None)  # drawn again from the stored rule
     st.session_state[keys.RULES_DONE] = t("rules.saved", name=changed.name)
     st.rerun()
@@ -194,12 +230,18 @@ def _settings(text: str) -> dict[str, Any] | str:
 def _add(session: Session, actor: User) -> None:
     t = state.t
     st.subheader(t("rules.add_heading"))
-    scope_keys = {
-        "channels": keys.RULES_CHANNELS,
-        "departments": keys.RULES_DEPARTMENTS,
-        "audiences": keys.RULES_AUDIENCES,
-        "campaigns": keys.RULES_CAMPAIGNS,
-    }
+    fields = _Fields(
+        keys.RULES_SEVERITY,
+        keys.RULES_SETTINGS,
+        keys.RULES_MESSAGE_DE,
+        keys.RULES_MESSAGE_EN,
+        {
+            "channels": keys.RULES_CHANNELS,
+            "departments": keys.RULES_DEPARTMENTS,
+            "audiences": keys.RULES_AUDIENCES,
+            "campaigns": keys.RULES_CAMPAIGNS,
+        },
+    )
     with st.form(keys.RULES_ADD_FORM):
         st.text_input(t("rules.field.name"), max_chars=80, key=keys.RULES_NAME)
         st.selectbox(
@@ -208,31 +250,13 @@ def _add(session: Session, actor: User) -> None:
             format_func=lambda kind: t(f"rules.kind.{kind}"),
             key=keys.RULES_KIND,
         )
-        st.selectbox(
-            t("rules.field.severity"),
-            options=list(rules.SEVERITIES),
-            format_func=lambda severity: t(f"rules.severity.{severity}"),
-            key=keys.RULES_SEVERITY,
-        )
-        st.text_area(
-            t("rules.field.settings"), key=keys.RULES_SETTINGS, help=t("rules.settings_help")
-        )
-        st.text_area(t("rules.field.message_de"), key=keys.RULES_MESSAGE_DE)
-        st.text_area(t("rules.field.message_en"), key=keys.RULES_MESSAGE_EN)
-        _scope_fields(session, actor, scope_keys, {})
+        _rule_fields(session, actor, fields, None)
         slot = st.empty()
         added = st.form_submit_button(t("rules.add"), key=keys.RULES_ADD)
     if not added:
         return
     get = st.session_state.get
-    data = {
-        "name": get(keys.RULES_NAME, ""),
-        "kind": get(keys.RULES_KIND),
-        "severity": get(keys.RULES_SEVERITY),
-        "settings": _settings(str(get(keys.RULES_SETTINGS, ""))),
-        "message": {"de": get(keys.RULES_MESSAGE_DE, ""), "en": get(keys.RULES_MESSAGE_EN, "")},
-        "scope": _scope_typed(scope_keys),
-    }
+    data = {"name": get(keys.RULES_NAME, ""), "kind": get(keys.RULES_KIND), **_typed(fields)}
     try:
         rule = rules.add_rule(session, actor=actor, data=data)
     except ValidationFailed as err:

@@ -8,7 +8,7 @@ import streamlit as st
 from planner import channels, slots
 from planner.errors import NotFound, ValidationFailed
 from planner.models import utcnow
-from planner.ui import access, keys, moves, slot_texts, state, tables
+from planner.ui import access, keys, moves, slot_texts, state, tables, widgets
 
 
 def render() -> None:
@@ -47,12 +47,7 @@ def render() -> None:
             return
         st.subheader(t("slots.set_heading"))
         by_id = {c.id: c.name for c in found}
-        picked = st.selectbox(
-            t("slots.channel"),
-            options=list(by_id),
-            format_func=by_id.__getitem__,
-            key=keys.SLOTS_CHANNEL,
-        )
+        picked = widgets.labelled_choice(t("slots.channel"), by_id, key=keys.SLOTS_CHANNEL)
         if picked is None:
             return
         key = f"{keys.SLOTS_PLAN}{picked}"

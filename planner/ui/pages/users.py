@@ -11,7 +11,7 @@ from streamlit.delta_generator import DeltaGenerator
 from planner import users
 from planner.errors import NotFound, PermissionDenied, ValidationFailed
 from planner.models import Role, User
-from planner.ui import access, keys, moves, state
+from planner.ui import access, keys, moves, state, widgets
 from planner.ui.i18n import LANGUAGES
 
 _ADD_FIELDS = {
@@ -74,12 +74,7 @@ def _add_form(session: Session, actor: User, departments: list[str]) -> None:
         slots["department"] = st.empty()
         st.text_input(t("users.password"), type="password", key=keys.USERS_ADD_PASSWORD)
         slots["password"] = st.empty()
-        st.selectbox(
-            t("users.locale"),
-            options=list(LANGUAGES),
-            format_func=LANGUAGES.__getitem__,
-            key=keys.USERS_ADD_LOCALE,
-        )
+        widgets.labelled_choice(t("users.locale"), LANGUAGES, key=keys.USERS_ADD_LOCALE)
         slots["locale"] = st.empty()
         submitted = st.form_submit_button(t("users.submit"), key=keys.USERS_ADD_SUBMIT)
         slots["_form"] = st.container()
