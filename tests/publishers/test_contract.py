@@ -156,8 +156,8 @@ def _build(kind: str, server: HTTPServer) -> Publisher:
     return FACTORIES[kind](server.url_for("").rstrip("/"))
 
 
-def _impatient(kind: str, server: HTTPServer) -> Publisher:
-    """The adapter of `_build`, waiting 1 s for an answer."""
+def impatient(kind: str, server: HTTPServer) -> Publisher:
+    """The adapter of `_build`, waiting 1 s for an answer (for the timeout tests)."""
     adapter = _build(kind, server)
     assert adapter.settings["timeout_seconds"] == PATIENCE
     return adapter_for(kind, {**adapter.settings, "timeout_seconds": 1})
@@ -335,7 +335,7 @@ def test_a_secret_the_channel_echoes_is_masked(kind: str, httpserver: HTTPServer
 @pytest.mark.parametrize("kind", HTTP_KINDS)
 def test_timeouts_and_refused_connections_are_transient(kind: str, httpserver: HTTPServer) -> None:
     with answering_late(httpserver, "", oneshot=False), pytest.raises(TransientError):
-        _impatient(kind, httpserver).publish(POST, "key-2")
+        impatient(kind, httpserver).publish(POST, "key-2")
     with pytest.raises(TransientError) as refused:
         FACTORIES[kind](CLOSED).publish(POST, "key-3")
     assert refused.value.ambiguous is False  # nothing was sent

@@ -34,7 +34,7 @@ from tests.publishers import test_matrix as matrix
 from tests.publishers import test_newsletter as newsletter
 from tests.publishers import test_wordpress as wordpress
 from tests.publishers.stubs import answering_late
-from tests.publishers.test_contract import FACTORIES
+from tests.publishers.test_contract import FACTORIES, impatient
 
 KEY = "5f0c6a52d1e24d8f9a3b7c1e0d2f4a6b"
 PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n"
@@ -317,7 +317,7 @@ def test_a_refused_upload_maps_like_the_channels_other_calls_and_posts_nothing(
 def test_an_upload_that_times_out_is_transient_and_ambiguous_only_as_the_post(
     kind: str, httpserver: HTTPServer
 ) -> None:
-    adapter = FACTORIES[kind](httpserver.url_for("").rstrip("/"))
+    adapter = impatient(kind, httpserver)
     post = OutgoingPost(post_id=1, title="T", text="Bild", media=[uploaded(png(8, 8), "Alt")])
     with answering_late(httpserver, "", oneshot=False), pytest.raises(TransientError) as caught:
         adapter.publish(post, KEY)
