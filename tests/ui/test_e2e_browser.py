@@ -355,9 +355,11 @@ class Dashboard:
     @contextmanager
     def reporting_failure(self) -> Iterator[None]:
         """On a failure inside: a screenshot named 'failure', and the dashboard's log
-        printed (pytest shows a failing test's output)."""
+        printed (pytest shows a failing test's output). A skip is not a failure."""
         try:
             yield
+        except pytest.skip.Exception:
+            raise
         except BaseException:
             self.shot("failure")
             print(self.server.logs())  # noqa: T201
