@@ -236,10 +236,17 @@ def require_plannable(session: Session, *, actor: User, piece: Piece, channel: C
     require_accepted(session, actor=actor, piece=piece, channels=[channel])
 
 
-def require_releasable(session: Session, *, actor: User, piece: Piece) -> None:
+def require_releasable(
+    session: Session,
+    *,
+    actor: User,
+    piece: Piece,
+    into: list[rule_checks.RuleFinding] | None = None,
+) -> None:
     """Raise ValidationFailed unless every channel the piece goes out on accepts its text
     ("channel") and no publishing rule blocks it there ("rules", overrides honoured):
-    what review and approval require."""
+    what review and approval require. `into`, when given, receives the publishing rules'
+    findings (of every severity), also when it raises."""
     channels = piece_channels(session, actor=actor, piece=piece)
     problems: dict[str, str] = {}
     try:
@@ -247,7 +254,9 @@ def require_releasable(session: Session, *, actor: User, piece: Piece) -> None:
     except ValidationFailed as err:
         problems.update(err.fields)
     try:
-        rule_checks.require_no_blocking(session, actor=actor, piece=piece, channels=channels)
+        rule_checks.require_no_blocking(
+            session, actor=actor, piece=piece, channels=channels, into=into
+        )
     except ValidationFailed as err:
         problems.update(err.fields)
     if problems:

@@ -572,6 +572,27 @@ class RuleOverride(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class RecordedFinding(SQLModel, table=True):
+    """A rule's finding on one channel as the check at a step found it: when a piece was
+    submitted for review or approved (or the step was refused for it). The process report
+    counts these, so a finding fixed since still shows that the rules caught it."""
+
+    __tablename__ = "recorded_findings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
+    step: str = Field(max_length=24)  # the workflow action: submit or approve
+    stopped: bool = Field(default=False)  # whether the findings refused the step
+    piece_id: int = Field(foreign_key="pieces.id", index=True)
+    revision: int
+    channel_id: int = Field(foreign_key="channels.id")
+    rule_id: int | None = Field(default=None, foreign_key="publishing_rules.id")
+    rule: str = Field(max_length=200)  # its name then (a channel's daily cap has no rule row)
+    severity: str = Field(max_length=8)
+    overridden: bool = Field(default=False)
+    actor_id: int = Field(foreign_key="users.id")
+
+
 class MetricSnapshot(SQLModel, table=True):
     """A published post's interaction figures as its channel reported them at one instant.
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Unpack
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, delete, func, select
 
 from planner import audit, checks, notifications, rule_checks, rules, submissions, workflow
@@ -33,6 +35,8 @@ from planner.models import (
 from planner.permissions import require
 from planner.schemas import PieceCreate, PieceUpdate, check_text, parse_input
 from planner.textdiff import Change, word_diff
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -445,15 +449,67 @@ def _move(
     return _apply(session, piece, action, actor=actor, note=note, guard=guard)
 
 
+def _release_step(
+    session: Session,
+    piece: Piece,
+    action: str,
+    *,
+    actor: User,
+    note: str,
+    guard: Callable[[], None] | None = None,
+    effect: Callable[[], None] | None = None,
+) -> Piece:
+    """Submit or approve: after `guard`, every channel the piece goes out on must accept its
+    text and no publishing rule may block it there. What the rules found is recorded with
+    the step, or on its own when a blocking finding refused the step (the process report
+    counts both)."""
+    found: list[rule_checks.RuleFinding] = []
+
+    def guards() -> None:
+        if guard is not None:
+            guard()
+        checks.require_releasable(session, actor=actor, piece=piece, into=found)
+
+    def effects() -> None:
+        if effect is not None:
+            effect()
+        rule_checks.record_findings(
+            session, actor=actor, piece=piece, step=action, findings=found, stopped=False
+        )
+
+    try:
+        return _apply(session, piece, action, actor=actor, note=note, guard=guards, effect=effects)
+    except ValidationFailed as refused:
+        if "rules" in refused.fields and any(f.blocks for f in found):
+            _record_refusal(session, actor=actor, piece=piece, step=action, findings=found)
+        raise
+
+
+def _record_refusal(
+    session: Session,
+    *,
+    actor: User,
+    piece: Piece,
+    step: str,
+    findings: Sequence[rule_checks.RuleFinding],
+) -> None:
+    """Store the findings that refused a step (nothing else was written: the refusal came
+    before the move). Failing to store them is logged; the refusal still reaches the user."""
+    try:
+        with all_or_nothing(session):
+            rule_checks.record_findings(
+                session, actor=actor, piece=piece, step=step, findings=findings, stopped=True
+            )
+    except SQLAlchemyError:
+        log.warning("could not record the rule findings that refused %s of piece %s", step,
+                    piece.id, exc_info=True)  # fmt: skip
+
+
 def submit_piece(session: Session, *, actor: User, piece_id: int, note: str = "") -> Piece:
     """Send a draft to review; every channel it goes out on must accept its text, and no
     publishing rule may block it (unless an approver overrode that finding)."""
     piece = get_piece(session, actor=actor, piece_id=piece_id)
-
-    def guard() -> None:
-        checks.require_releasable(session, actor=actor, piece=piece)
-
-    return _apply(session, piece, "submit", actor=actor, note=note, guard=guard)
+    return _release_step(session, piece, "submit", actor=actor, note=note)
 
 
 def approve_piece(
@@ -474,14 +530,13 @@ def approve_piece(
                 f"{actor.username!r} wrote or edited piece {piece_id} and so may not approve "
                 "it; another approver must (four-eyes rule)"
             )
-        checks.require_releasable(session, actor=actor, piece=piece)
 
     def bind_approval() -> None:
         piece.approved_revision = piece.revision
         piece.approved_by_id = actor.id
         piece.approved_at = utcnow()
 
-    return _apply(
+    return _release_step(
         session, piece, "approve", actor=actor, note=note, guard=guard, effect=bind_approval
     )
 

@@ -20,8 +20,14 @@ the posts' current state. A period is half-open, [since, until).
   worked on in the period (an audit event in it, or updated in it), on the channels it
   has a variant or a post on, counted per rule and severity; of the blocking ones, how
   many an approver overrode.
+- Findings at the steps: what the rules found when pieces were submitted for review or
+  approved in the period, or when a blocking finding refused that step (recorded then,
+  so a finding fixed since still counts): per rule and severity, each piece revision and
+  channel once; of the blocking ones, how many refused a step and how many an approver
+  overrode.
 - Posts that failed, were missed or need a check in the period (from their audit events,
-  with the reason recorded), and those held right now.
+  with the reason recorded), those the engine held by a publishing rule in the period
+  (from its ledger), and those held right now.
 
 Medians and 90th percentiles interpolate linearly between the closest ranks (the
 "inclusive" method: the median of 1, 2, 3, 4 is 2.5; the 90th percentile of 1..10 is 9.1).
@@ -51,6 +57,9 @@ from planner.models import (
     PieceStatus,
     Post,
     PostStatus,
+    PublishAttempt,
+    RecordedFinding,
+    RuleOverride,
     User,
     utcnow,
 )
@@ -67,6 +76,8 @@ CYCLES = ("idea_to_approval", "approval_to_publication", "idea_to_publication")
 # States in the order of the workflow, for showing the time spent in each.
 STATES = tuple(PieceStatus)
 _REVIEW_ACTIONS = ("submit", "approve", "request_changes")
+# The workflow steps at which the publishing rules' findings are recorded.
+_CHECKED_STEPS = ("submit", "approve")
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -185,6 +196,19 @@ class FindingCount:
     overridden: int = 0  # of the blocking findings, those an approver overrode
 
 
+@dataclass
+class StepFindings:
+    """One rule's findings of one severity as the checks at submission for review and at
+    approval recorded them in the period, each piece revision and channel counted once."""
+
+    rule: str
+    severity: str  # block, warn or info
+    findings: int = 0  # one per piece, revision and channel
+    pieces: int = 0
+    stopped: int = 0  # of the blocking findings, those that refused a step at least once
+    overridden: int = 0  # of the blocking findings, those an approver overrode
+
+
 @dataclass(frozen=True)
 class PostProblem:
     """A post that failed, was missed, needs a check or is held, with the reason."""
@@ -194,7 +218,7 @@ class PostProblem:
     title: str
     channel: str
     at: datetime
-    state: str  # failed, missed, needs_check or held
+    state: str  # failed, missed, needs_check, held_by_rule or held (now)
     reason: str
     hold: planning.Hold | None = None
 
@@ -223,6 +247,10 @@ class ProcessReport:
     # Pieces worked on in the period whose findings were counted, and the counts.
     findings_checked: int = 0
     findings: list[FindingCount] = field(default_factory=list)
+    # Pieces submitted or approved in the period (or refused so by a rule), and what the
+    # rules found at those steps.
+    steps_checked: int = 0
+    step_findings: list[StepFindings] = field(default_factory=list)
     # How each department answered the listening inbox's items in the period.
     responses: list[ResponseFigures] = field(default_factory=list)
 
@@ -344,6 +372,8 @@ def process_report(
         findings=finding_counts(
             rule_checks.findings_of_pieces(session, actor=actor, pieces=worked)
         ),
+        steps_checked=len(_pieces_stepped(session, since, until)),
+        step_findings=step_findings(session, since, until),
         responses=response_figures(session, since, until, now=now),
     )
 
@@ -364,6 +394,80 @@ def finding_counts(found: Mapping[int, Sequence[rule_checks.RuleFinding]]) -> li
                 count.pieces += 1
     rank = {s: n for n, s in enumerate(SEVERITIES)}
     return sorted(counts.values(), key=lambda c: (rank.get(c.severity, 9), c.rule))
+
+
+def _pieces_stepped(session: Session, since: datetime, until: datetime) -> set[int]:
+    """Pieces submitted or approved in the period, or refused either by a rule."""
+    moved = session.exec(
+        select(AuditEvent.object_id)
+        .where(
+            AuditEvent.object_type == "piece",
+            col(AuditEvent.action).in_(_CHECKED_STEPS),
+            col(AuditEvent.at) >= since,
+            col(AuditEvent.at) < until,
+        )
+        .distinct()
+    )
+    refused = session.exec(
+        select(RecordedFinding.piece_id)
+        .where(
+            col(RecordedFinding.stopped),
+            col(RecordedFinding.at) >= since,
+            col(RecordedFinding.at) < until,
+        )
+        .distinct()
+    )
+    return {int(v) for v in moved if v.isdigit()} | set(refused)
+
+
+def step_findings(session: Session, since: datetime, until: datetime) -> list[StepFindings]:
+    """The findings recorded at submission and approval in [since, until), per rule and
+    severity (blocking first, then by rule; callers check who may read them)."""
+    rows = list(
+        session.exec(
+            select(RecordedFinding)
+            .where(col(RecordedFinding.at) >= since, col(RecordedFinding.at) < until)
+            .order_by(col(RecordedFinding.at), col(RecordedFinding.id))
+        )
+    )
+    waived: set[tuple[int, int, int, int | None]] = set()
+    piece_ids = sorted({r.piece_id for r in rows if r.severity == "block"})
+    for start in range(0, len(piece_ids), 500):
+        query = select(
+            RuleOverride.piece_id,
+            RuleOverride.revision,
+            RuleOverride.rule_id,
+            RuleOverride.channel_id,
+        ).where(col(RuleOverride.piece_id).in_(piece_ids[start : start + 500]))
+        waived.update(session.exec(query))
+    # One finding per (rule, severity) and piece revision and channel, with its flags.
+    found: dict[tuple[str, str], dict[tuple[int, int, int], list[bool]]] = defaultdict(dict)
+    for r in rows:
+        flags = found[(r.rule, r.severity)].setdefault(
+            (r.piece_id, r.revision, r.channel_id), [False, False]
+        )
+        flags[0] = flags[0] or r.stopped
+        flags[1] = (
+            flags[1]
+            or r.overridden
+            or (r.piece_id, r.revision, r.rule_id, r.channel_id) in waived
+            or (r.piece_id, r.revision, r.rule_id, None) in waived
+        )
+    counts = []
+    for (rule, severity), each in found.items():
+        blocking = severity == "block"
+        counts.append(
+            StepFindings(
+                rule,
+                severity,
+                findings=len(each),
+                pieces=len({piece for piece, _, _ in each}),
+                stopped=sum(1 for stopped, _ in each.values() if stopped) if blocking else 0,
+                overridden=sum(1 for _, over in each.values() if over) if blocking else 0,
+            )
+        )
+    rank = {s: n for n, s in enumerate(SEVERITIES)}
+    return sorted(counts, key=lambda c: (rank.get(c.severity, 9), c.rule))
 
 
 InPeriod = Callable[[datetime], bool]
@@ -597,6 +701,8 @@ def _post_problems(
         for h in planning.held_posts(session, actor=actor, now=now)
         if since <= h.post.publish_at < until
     ]
+    held_now = {h.post.id for h in held}
+    found += [p for p in _rule_holds(session, since, until) if p.post_id not in held_now]
     if held:
         ids = {h.post.piece_id for h in held}
         titles = {p.id: p.title for p in session.exec(select(Piece).where(col(Piece.id).in_(ids)))}
@@ -615,3 +721,32 @@ def _post_problems(
             for h in held
         ]
     return found
+
+
+def _rule_holds(session: Session, since: datetime, until: datetime) -> list[PostProblem]:
+    """Posts the engine held by a publishing rule in the period (its ledger rows with the
+    outcome "rule"), each once with its last hold there and the reason then."""
+    query = (
+        select(PublishAttempt, Piece, Channel)
+        .join(Post, col(Post.id) == col(PublishAttempt.post_id))
+        .join(Piece, col(Piece.id) == col(Post.piece_id))
+        .join(Channel, col(Channel.id) == col(Post.channel_id))
+        .where(
+            PublishAttempt.outcome == "rule",
+            col(PublishAttempt.started_at) >= since,
+            col(PublishAttempt.started_at) < until,
+        )
+        .order_by(col(PublishAttempt.started_at), col(PublishAttempt.id))
+    )
+    last: dict[int, PostProblem] = {}
+    for attempt, piece, channel in session.exec(query):
+        last[attempt.post_id] = PostProblem(
+            attempt.post_id,
+            piece.id or 0,
+            piece.title,
+            channel.name,
+            attempt.started_at,
+            "held_by_rule",
+            attempt.error or "",
+        )
+    return sorted(last.values(), key=lambda p: (p.at, p.post_id))

@@ -97,6 +97,12 @@ PROCESS_TEXTS: dict[str, str] = {
     "finding_count": "Findings",
     "pieces": "Pieces",
     "overridden": "Of them overridden",
+    "step_findings": "Findings at submission and approval",
+    "step_findings_summary": "What the rules found when the {pieces} pieces submitted for "
+    "review or approved in the period went through those steps, also where a blocking "
+    "finding refused the step (recorded then, so a finding fixed since still counts; one "
+    "finding per version of a piece and channel).",
+    "stopped": "Of them refused a step",
     "posts": "Failed, held, missed and needs-check posts",
     "responses": "Listening: response times",
     "responses_summary": "Items of the listening inbox answered in the period, per department: "
@@ -116,6 +122,7 @@ PROCESS_TEXTS: dict[str, str] = {
     "post_state.missed": "missed",
     "post_state.needs_check": "needs check",
     "post_state.held": "held now",
+    "post_state.held_by_rule": "held by a rule",
 }
 
 APPROVAL_TEXTS: dict[str, str] = {
@@ -194,6 +201,17 @@ def process_csv(report: ProcessReport, out: IO[str]) -> int:
         ]
         if f.severity == "block":
             rows.append(("rule_findings", f.rule, "block_overridden", f.overridden))
+    rows.append(("rule_findings_at_steps", "", "pieces_checked", report.steps_checked))
+    for step in report.step_findings:
+        rows += [
+            ("rule_findings_at_steps", step.rule, f"{step.severity}_findings", step.findings),
+            ("rule_findings_at_steps", step.rule, f"{step.severity}_pieces", step.pieces),
+        ]
+        if step.severity == "block":
+            rows += [
+                ("rule_findings_at_steps", step.rule, "block_stopped", step.stopped),
+                ("rule_findings_at_steps", step.rule, "block_overridden", step.overridden),
+            ]
     rows += [
         ("post_problems", f"post {p.post_id} ({p.channel}): {p.title}", p.state, p.reason)
         for p in report.post_problems
@@ -466,6 +484,16 @@ def process_html(
             for f in report.findings
         ],
         intro=page.t("findings_summary", pieces=report.findings_checked),
+    )  # fmt: skip
+    page.section(
+        "step_findings",
+        ("rule", "severity", "finding_count", "pieces", "stopped", "overridden"),
+        [
+            [f.rule, page.texts.get(f"severity.{f.severity}", f.severity), f.findings, f.pieces,
+             *((f.stopped, f.overridden) if f.severity == "block" else ("", ""))]
+            for f in report.step_findings
+        ],
+        intro=page.t("step_findings_summary", pieces=report.steps_checked),
     )  # fmt: skip
     page.section(
         "posts",

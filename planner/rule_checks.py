@@ -35,6 +35,7 @@ from planner.models import (
     Post,
     PostStatus,
     PublishingRule,
+    RecordedFinding,
     Revision,
     RuleOverride,
     User,
@@ -457,12 +458,19 @@ def _joined(findings: Sequence[RuleFinding]) -> Message:
 
 
 def require_no_blocking(
-    session: Session, *, actor: User, piece: Piece, channels: Sequence[Channel]
+    session: Session,
+    *,
+    actor: User,
+    piece: Piece,
+    channels: Sequence[Channel],
+    into: list[RuleFinding] | None = None,
 ) -> None:
-    """Raise ValidationFailed (on "rules") naming every blocking finding not overridden."""
-    blocking = [
-        f for f in piece_findings(session, actor=actor, piece=piece, channels=channels) if f.blocks
-    ]
+    """Raise ValidationFailed (on "rules") naming every blocking finding not overridden;
+    `into`, when given, receives every finding (of any severity), also when it raises."""
+    found = piece_findings(session, actor=actor, piece=piece, channels=channels)
+    if into is not None:
+        into.extend(found)
+    blocking = [f for f in found if f.blocks]
     if blocking:
         raise ValidationFailed({"rules": _joined(blocking)})
 
@@ -521,6 +529,36 @@ def findings_of_pieces(
             piece_found += content_findings(subject, rules, images=images, overridden=over)
         found[piece.id] = piece_found
     return found
+
+
+def record_findings(
+    session: Session,
+    *,
+    actor: User,
+    piece: Piece,
+    step: str,
+    findings: Sequence[RuleFinding],
+    stopped: bool,
+) -> None:
+    """Keep what the check at a workflow step (submit, approve) found in the piece's
+    current revision, and whether it refused the step; added to the session for the
+    caller's transaction to store."""
+    assert actor.id is not None and piece.id is not None
+    session.add_all(
+        RecordedFinding(
+            step=step,
+            stopped=stopped,
+            piece_id=piece.id,
+            revision=piece.revision,
+            channel_id=f.channel_id,
+            rule_id=f.rule_id,
+            rule=f.rule,
+            severity=f.severity,
+            overridden=f.overridden,
+            actor_id=actor.id,
+        )
+        for f in findings
+    )
 
 
 # --- overrides ------------------------------------------------------------------------

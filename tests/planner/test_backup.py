@@ -66,6 +66,7 @@ from planner.models import (
     Post,
     PublishAttempt,
     PublishingRule,
+    RecordedFinding,
     ResponseTarget,
     Role,
     RuleOverride,
@@ -181,6 +182,19 @@ def _fill(session: Session) -> User:
     session.add(feed)
     session.flush()
     channel_id = session.exec(select(func.min(Channel.id))).one()
+    session.add(
+        RecordedFinding(
+            step="submit",
+            stopped=True,
+            piece_id=piece_id,
+            revision=1,
+            channel_id=channel_id,
+            rule_id=rule_id,
+            rule="Keine Garantien",
+            severity="block",
+            actor_id=admin.id,
+        )
+    )
     session.add(ListeningState(channel_id=channel_id, cursor="110"))
     department_id = session.exec(select(func.min(Department.id))).one()
     session.add(ResponseTarget(department_id=department_id, hours=8))

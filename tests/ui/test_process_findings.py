@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from planner import channels, pieces, rules, users
 from planner.db import make_engine
+from planner.errors import ValidationFailed
 from planner.models import Channel, Piece, Post, Role, User, utcnow
 from planner.ui import keys
 from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
@@ -129,3 +130,60 @@ def test_the_german_download_names_a_rules_hold_in_german(
     assert "eine Veröffentlichungsregel: " in process_html
     assert "Wir versprechen nichts." in process_html
     assert "held by a publishing rule" not in process_html
+
+
+@pytest.fixture
+def refused_at_submission(with_findings: str) -> str:
+    """The piece "Tarif" submitted for review today and refused by the forbidden term."""
+    engine = make_engine(with_findings)
+    with Session(engine, expire_on_commit=False) as s:
+        editor = users.get_user(s, "ed")
+        (piece,) = pieces.list_pieces(s, actor=editor)
+        assert piece.id is not None
+        with pytest.raises(ValidationFailed):
+            pieces.submit_piece(s, actor=editor, piece_id=piece.id)
+    engine.dispose()
+    return with_findings
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading", "note", "columns", "severities"),
+    [
+        (
+            "en",
+            "Findings at submission and approval",
+            "What the rules found when the 1 pieces submitted for review or approved",
+            ["Rule", "Severity", "Findings", "Pieces", "Of them refused a step",
+             "Of them overridden"],
+            ["blocks", "warns"],
+        ),
+        (
+            "de",
+            "Befunde beim Einreichen und bei der Freigabe",
+            "Was die Regeln fanden, als die 1 im Zeitraum zur Prüfung eingereichten",
+            ["Regel", "Stufe", "Befunde", "Beiträge", "Davon Schritt verweigert",
+             "Davon aufgehoben"],
+            ["sperrt", "warnt"],
+        ),
+    ],
+)  # fmt: skip
+def test_the_page_counts_what_the_rules_found_when_a_step_was_refused(
+    refused_at_submission: str,
+    lang: str,
+    heading: str,
+    note: str,
+    columns: list[str],
+    severities: list[str],
+) -> None:
+    at = sign_in("admin", PASSWORD)
+    at.selectbox(key=keys.LANGUAGE).select(lang).run()
+    at = open_page(at, "process")
+    assert not at.exception
+    assert heading in [h.value for h in at.subheader]
+    assert any(t.value.startswith(note) for t in at.main.text)
+    table = next(d.value for d in at.dataframe if list(d.value.columns) == columns)
+    assert list(table[columns[0]]) == ["Keine Garantien", "Wenige Hashtags"]
+    assert list(table[columns[1]]) == severities
+    assert list(table[columns[2]]) == [1, 1]
+    assert list(table[columns[4]]) == ["1", ""]
+    assert list(table[columns[5]]) == ["0", ""]

@@ -292,6 +292,23 @@ def _exceptions(report: process.ProcessReport, user: User) -> None:
         ],
         empty=t("process.empty"),
     )
+    st.subheader(t("process.step_findings"))
+    st.text(t("process.step_findings_note", count=report.steps_checked))
+    blocking = ("block",)
+    tables.table(
+        [
+            {
+                t("process.col.rule"): f.rule,
+                t("process.col.severity"): t(f"rules.severity.{f.severity}"),
+                t("process.col.findings"): f.findings,
+                t("process.col.pieces"): f.pieces,
+                t("process.col.stopped"): str(f.stopped) if f.severity in blocking else "",
+                t("process.col.overridden"): str(f.overridden) if f.severity in blocking else "",
+            }
+            for f in report.step_findings
+        ],
+        empty=t("process.empty"),
+    )
     st.subheader(t("process.posts"))
     tables.table(
         [
@@ -300,15 +317,22 @@ def _exceptions(report: process.ProcessReport, user: User) -> None:
                 t("process.col.post"): f"#{p.post_id}",
                 t("process.col.channel"): p.channel,
                 t("process.col.piece"): p.title,
-                t("process.col.status"): t("process.held_now")
-                if p.hold is not None
-                else t(f"status.{p.state}"),
+                t("process.col.status"): _problem_state(p),
                 t("process.col.reason"): hold_text(state.lang(), p.hold) if p.hold else p.reason,
             }
             for p in report.post_problems
         ],
         empty=t("process.empty"),
     )
+
+
+def _problem_state(problem: process.PostProblem) -> str:
+    """How a post's problem reads in the table: held now, held by a rule, or its state."""
+    if problem.hold is not None:
+        return state.t("process.held_now")
+    if problem.state == "held_by_rule":
+        return state.t("process.held_by_rule")
+    return state.t(f"status.{problem.state}")
 
 
 def _responses(report: process.ProcessReport) -> None:

@@ -1,0 +1,254 @@
+"""The process report's history of the rules: what they found when pieces were submitted
+and approved (also where that step was refused, and though the text was fixed since), and
+the posts the engine held by a rule in the period; counts worked out here, and in the CSV
+and HTML."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from planner import channels, pieces, process, report_output, rule_checks, rules
+from planner.errors import EditConflict, ValidationFailed
+from planner.models import Channel, Piece, PublishAttempt, RecordedFinding, utcnow
+from tests import recording
+from tests.conftest import World, utc
+from tests.planner.test_rules import _due, _run
+
+GUARANTEE = "Keine Garantien"
+HASHTAGS = "Wenige Hashtags"
+
+
+def _rules(world: World) -> None:
+    for name, kind, severity, settings in (
+        (GUARANTEE, "forbidden_terms", "block", {"terms": ["garantiert"]}),
+        (HASHTAGS, "max_hashtags", "warn", {"max": 1}),
+    ):
+        rules.add_rule(
+            world.session,
+            actor=world.admin,
+            data={"name": name, "kind": kind, "severity": severity, "settings": settings,
+                  "message": {"de": f"{name} (de)", "en": f"{name} (en)"}},
+        )  # fmt: skip
+
+
+def _channel(world: World, name: str) -> Channel:
+    return channels.create_channel(
+        world.session, actor=world.admin, kind="recording", name=name, settings={}
+    )
+
+
+def _piece(world: World, title: str, body: str, channel: Channel) -> Piece:
+    """A draft at revision 2 going out on `channel` with `body` as its variant there."""
+    created = pieces.create_piece(
+        world.session, actor=world.editor, data={"title": title, "body": body}
+    )
+    assert created.id is not None
+    return pieces.edit_piece(
+        world.session,
+        actor=world.editor,
+        piece_id=created.id,
+        expected_revision=1,
+        data={"variants": {channel.id: body}},
+    )
+
+
+def _submit(world: World, piece: Piece) -> Piece:
+    assert piece.id is not None
+    return pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+
+
+def _approve(world: World, piece: Piece) -> Piece:
+    assert piece.id is not None
+    return pieces.approve_piece(
+        world.session, actor=world.approver, piece_id=piece.id, revision=piece.revision
+    )
+
+
+@pytest.fixture
+def stepped(world: World) -> tuple[World, datetime]:
+    """Three pieces through submission and approval; the counts are worked out below."""
+    started = utcnow()
+    _rules(world)
+    blog, feed = _channel(world, "Blog"), _channel(world, "Feed")
+
+    # P1: refused at submission (the forbidden term, and two hashtags at revision 2); the
+    # editor removes the term (revision 3), submits again and it is approved.
+    p1 = _piece(world, "Tarif", "Der garantiert beste Tarif #neu #billig", blog)
+    with pytest.raises(ValidationFailed) as refused:
+        _submit(world, p1)
+    assert GUARANTEE in str(refused.value.fields["rules"])
+    assert p1.id is not None
+    p1 = pieces.edit_piece(
+        world.session,
+        actor=world.editor,
+        piece_id=p1.id,
+        expected_revision=2,
+        data={"variants": {blog.id: "Der beste Tarif #neu #billig"}},
+    )
+    _approve(world, _submit(world, p1))
+
+    # P2: refused at submission; an approver overrides the term for revision 2 on every
+    # channel; then it is submitted and approved with the finding standing, overridden.
+    p2 = _piece(world, "Angebot", "garantiert günstig", feed)
+    with pytest.raises(ValidationFailed):
+        _submit(world, p2)
+    with pytest.raises(ValidationFailed):  # clicked twice: still one finding
+        _submit(world, p2)
+    assert p2.id is not None
+    rule_checks.override_finding(
+        world.session,
+        actor=world.approver,
+        piece_id=p2.id,
+        revision=2,
+        rule=GUARANTEE,
+        channel_id=None,
+        justification="Von der Rechtsabteilung freigegeben.",
+    )
+    _approve(world, _submit(world, p2))
+
+    # P3: nothing to find; submitted, then refused at approval for a version that is not
+    # its current one (not by a rule: nothing recorded for that) and approved.
+    p3 = _piece(world, "Morgen", "Guten Morgen", blog)
+    p3 = _submit(world, p3)
+    assert p3.id is not None
+    with pytest.raises(EditConflict):
+        pieces.approve_piece(
+            world.session, actor=world.approver, piece_id=p3.id, revision=p3.revision - 1
+        )
+    _approve(world, p3)
+    return world, started
+
+
+def _report(world: World, since: datetime, until: datetime) -> process.ProcessReport:
+    return process.process_report(world.session, actor=world.editor, since=since, until=until)
+
+
+def test_the_findings_at_submission_and_approval_are_counted_though_fixed_since(
+    stepped: tuple[World, datetime],
+) -> None:
+    world, started = stepped
+    report = _report(world, started - timedelta(minutes=1), utcnow() + timedelta(minutes=1))
+
+    assert report.steps_checked == 3  # P1, P2 and P3 were submitted and approved
+    counted = [
+        (f.rule, f.severity, f.findings, f.pieces, f.stopped, f.overridden)
+        for f in report.step_findings
+    ]
+    assert counted == [
+        # P1 revision 2 on Blog (refused, fixed since), P2 revision 2 on Feed (refused
+        # twice, then overridden and let through): two findings, both refused a step.
+        (GUARANTEE, "block", 2, 2, 2, 1),
+        # P1 on Blog at revision 2 (refused) and at revision 3 (submitted and approved).
+        (HASHTAGS, "warn", 2, 1, 0, 0),
+    ]
+    # What the rules find now in the current versions no longer shows P1's term.
+    now = [(f.rule, f.severity, f.findings, f.pieces, f.overridden) for f in report.findings]
+    assert now == [(GUARANTEE, "block", 1, 1, 1), (HASHTAGS, "warn", 1, 1, 0)]
+
+    # Each check is kept as it was made: P1's refusal, P2's two refusals, then what its
+    # submission and approval found, and P1's warnings at revision 3 twice.
+    rows = world.session.exec(select(RecordedFinding).order_by(RecordedFinding.id)).all()
+    steps = [(r.step, r.stopped, r.rule, r.revision, r.overridden) for r in rows]
+    assert steps == [
+        ("submit", True, GUARANTEE, 2, False),
+        ("submit", True, HASHTAGS, 2, False),
+        ("submit", False, HASHTAGS, 3, False),
+        ("approve", False, HASHTAGS, 3, False),
+        ("submit", True, GUARANTEE, 2, False),
+        ("submit", True, GUARANTEE, 2, False),
+        ("submit", False, GUARANTEE, 2, True),
+        ("approve", False, GUARANTEE, 2, True),
+    ]
+    assert {r.actor_id for r in rows if r.step == "approve"} == {world.approver.id}
+
+
+def test_a_period_before_the_steps_counts_none_of_them(stepped: tuple[World, datetime]) -> None:
+    world, started = stepped
+    report = _report(world, started - timedelta(days=7), started - timedelta(seconds=1))
+    assert (report.steps_checked, report.step_findings) == (0, [])
+
+
+def test_the_csv_and_html_carry_the_findings_at_the_steps(
+    stepped: tuple[World, datetime],
+) -> None:
+    world, started = stepped
+    report = _report(world, started - timedelta(minutes=1), utcnow() + timedelta(minutes=1))
+    out = io.StringIO()
+    report_output.process_csv(report, out)
+    value = {
+        (r["section"], r["name"], r["measure"]): r["value"]
+        for r in csv.DictReader(io.StringIO(out.getvalue()))
+    }
+    section = "rule_findings_at_steps"
+    assert value[(section, "", "pieces_checked")] == "3"
+    assert value[(section, GUARANTEE, "block_findings")] == "2"
+    assert value[(section, GUARANTEE, "block_stopped")] == "2"
+    assert value[(section, GUARANTEE, "block_overridden")] == "1"
+    assert value[(section, HASHTAGS, "warn_findings")] == "2"
+    assert value[(section, HASHTAGS, "warn_pieces")] == "1"
+    assert (section, HASHTAGS, "block_stopped") not in value
+
+    page = report_output.process_html(report)
+    cells = page.replace("\n", "")
+    assert "<h2>Findings at submission and approval</h2>" in page
+    assert "when the 3 pieces submitted for review or approved in the period" in page
+    assert (
+        f'<td>{GUARANTEE}</td><td>blocks</td><td class="n">2</td><td class="n">2</td>'
+        '<td class="n">2</td><td class="n">1</td>'
+    ) in cells
+
+
+def test_posts_held_by_a_rule_in_the_period_are_listed_once_with_the_reason(
+    world: World, engine: Engine, recording_kind: type[recording.RecordingPublisher]
+) -> None:
+    started = utcnow()
+    feed = _channel(world, "Feed")
+    piece = _approve(world, _submit(world, _piece(world, "Tarif", "Garantiert günstig", feed)))
+    now = utc(2030, 1, 15, 10)  # the engine's clock; its ledger keeps the real time
+    post = _due(world, piece, feed, now - timedelta(minutes=1))
+    _rules(world)  # the term is forbidden after the approval
+
+    (first,) = _run(engine, now)
+    (again,) = _run(engine, now + rule_checks.CONTENT_RECHECK)
+    assert (first.outcome, again.outcome) == ("rule", "rule") and recording_kind.calls == []
+    assert piece.id is not None
+    rule_checks.override_finding(
+        world.session,
+        actor=world.approver,
+        piece_id=piece.id,
+        revision=piece.revision,
+        rule=GUARANTEE,
+        channel_id=None,
+        justification="Slogan der Marke, freigegeben.",
+    )
+    (sent,) = _run(engine, now + 2 * rule_checks.CONTENT_RECHECK)
+    assert sent.outcome == "published"
+    last_hold = max(
+        a.started_at
+        for a in world.session.exec(select(PublishAttempt).where(PublishAttempt.outcome == "rule"))
+    )
+
+    report = _report(world, started - timedelta(minutes=1), utcnow() + timedelta(minutes=1))
+    held = [p for p in report.post_problems if p.state == "held_by_rule"]
+    assert [(p.post_id, p.channel, p.title, p.at) for p in held] == [
+        (post.id, "Feed", "Tarif", last_hold)
+    ]
+    assert held[0].reason.startswith("held by a publishing rule") and GUARANTEE in held[0].reason
+    # No longer held now; and not held in a period before.
+    assert all(p.hold is None for p in report.post_problems)
+    before = _report(world, started - timedelta(days=7), started - timedelta(seconds=1))
+    assert [p for p in before.post_problems if p.post_id == post.id] == []
+
+    out = io.StringIO()
+    report_output.process_csv(report, out)
+    rows = [
+        r for r in csv.DictReader(io.StringIO(out.getvalue())) if r["measure"] == "held_by_rule"
+    ]
+    assert [r["name"] for r in rows] == [f"post {post.id} (Feed): Tarif"]
+    assert "<td>held by a rule</td>" in report_output.process_html(report)
