@@ -1,5 +1,6 @@
-"""Charts on the dashboard's pages: horizontal bars with every label in full, a description
-for screen readers, and the same numbers as a table beside the chart."""
+"""Charts on the dashboard's pages: horizontal bars as an HTML table (every label in full,
+every number as text), and Vega-Lite lines and heat maps with a description for screen
+readers and the same numbers as a table beside them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from hashlib import sha256
+from html import escape
 from typing import Any
 
 import streamlit as st
@@ -14,7 +16,6 @@ import streamlit as st
 from planner.ui import state
 from planner.ui.i18n import format_number
 
-ROW_HEIGHT = 30  # pixels per row of bars: the chart grows with its rows, labels never squeeze
 # The schema the installed Altair names (`altair.SCHEMA_URL`; tests/ui/test_charts.py checks
 # the spec against Altair's), without importing Altair into the dashboard for it.
 SCHEMA_URL = "https://vega.github.io/schema/vega-lite/v6.4.1.json"
@@ -29,57 +30,71 @@ class Bar:
     part: str = ""
 
 
-def bar_spec(
+# Bar colours with at least 3:1 contrast against the white page (WCAG 1.4.11), one per
+# stacked part, in the order the parts first appear.
+PALETTE = ("#1f5fa8", "#a34a0d", "#2d7d3a", "#7b3f9e", "#a3262a", "#0b6e79", "#5a6270")
+_TABLE = "width:100%;border-collapse:collapse;margin:0 0 1rem 0"
+_CAPTION = "caption-side:top;text-align:left;font-weight:600;padding:0 0 6px 0"
+_CELL = "text-align:left;vertical-align:middle;padding:4px 8px;border-bottom:1px solid #d6d6d6"
+_NUMBER = "display:inline-block;min-width:5ch;text-align:right;font-variant-numeric:tabular-nums"
+_TRACK = "display:flex;flex:1;min-width:60px;height:14px"
+_SWATCH = "display:inline-block;width:0.8em;height:0.8em;margin-right:4px;vertical-align:baseline"
+
+
+def _swatch(colour: str) -> str:
+    return f'<span aria-hidden="true" style="{_SWATCH};background:{colour}"></span>'
+
+
+def bars_html(
     rows: Sequence[Bar],
     *,
     title: str,
     label_title: str,
     value_title: str,
     part_title: str = "",
-) -> dict[str, Any]:
-    """The Vega-Lite spec of the bars: the dict Altair makes of the same chart, built directly."""
-    # Building Altair's objects and validating them against the schema on every run cost
-    # more than the rest of the chart; the spec (named inline dataset included) is the same.
+) -> str:
+    """Horizontal bars as one HTML table: a row per label in the order given, its label in
+    full, its number as text and a bar drawn to scale beside it (hidden from screen
+    readers, which read the number). With `part_title` each bar is stacked by part, and a
+    column names every part with its colour and number."""
+    lang = state.lang()
     labels = list(dict.fromkeys(row.label for row in rows))
-    data: list[dict[str, Any]] = [
-        {"label": row.label, "value": row.value, "part": row.part} for row in rows
+    parts = list(dict.fromkeys(row.part for row in rows)) if part_title else []
+    colour = {part: PALETTE[n % len(PALETTE)] for n, part in enumerate(parts)}
+    of_label: dict[str, list[Bar]] = {label: [] for label in labels}
+    for row in rows:
+        of_label[row.label].append(row)
+    totals = {label: sum(r.value for r in of_label[label]) for label in labels}
+    top = max(totals.values(), default=0) or 1
+    head = [label_title, *([part_title] if part_title else []), value_title]
+    out = [
+        f'<table class="planner-bars" style="{_TABLE}">',
+        f'<caption style="{_CAPTION}">{escape(title)}</caption>',
+        "<thead><tr>",
+        *(f'<th scope="col" style="{_CELL}">{escape(h)}</th>' for h in head),
+        "</tr></thead><tbody>",
     ]
-    name = "data-" + sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32]
-    encoding: dict[str, Any] = {
-        "tooltip": [
-            {"field": "label", "title": label_title, "type": "nominal"},
-            *([{"field": "part", "title": part_title, "type": "nominal"}] if part_title else []),
-            {"field": "value", "title": value_title, "type": "quantitative"},
-        ],
-        "x": {
-            "axis": {"format": "d", "tickMinStep": 1},
-            "field": "value",
-            "stack": "zero" if part_title else None,
-            "title": value_title,
-            "type": "quantitative",
-        },
-        "y": {
-            "axis": {"labelAngle": 0, "labelLimit": 0, "labelOverlap": False},
-            "field": "label",
-            "sort": labels,
-            "title": label_title,
-            "type": "nominal",
-        },
-    }
-    if part_title:
-        encoding["color"] = {"field": "part", "title": part_title, "type": "nominal"}
-    return {
-        "data": {"name": name},
-        "mark": {"type": "bar"},
-        # The height is the bars' own: fit only the width, or axes and title eat the rows.
-        "autosize": {"contains": "padding", "type": "fit-x"},
-        "description": state.t("chart.description", title=title),
-        "encoding": encoding,
-        "height": ROW_HEIGHT * max(1, len(labels)),
-        "title": title,
-        "$schema": SCHEMA_URL,
-        "datasets": {name: data},
-    }
+    for label in labels:
+        segments = "".join(
+            f'<span style="width:{100 * r.value / top:.2f}%;'
+            f'background:{colour.get(r.part, PALETTE[0])}"></span>'
+            for r in of_label[label]
+            if r.value > 0
+        )
+        out.append(f'<tr><th scope="row" style="{_CELL};font-weight:normal">{escape(label)}</th>')
+        if part_title:
+            named = ", ".join(
+                f"{_swatch(colour[r.part])}{escape(r.part)} {format_number(lang, r.value)}"
+                for r in of_label[label]
+            )
+            out.append(f'<td style="{_CELL}">{named}</td>')
+        out.append(
+            f'<td style="{_CELL};width:55%"><div style="display:flex;align-items:center;gap:8px">'
+            f'<span style="{_NUMBER}">{format_number(lang, totals[label])}</span>'
+            f'<span aria-hidden="true" style="{_TRACK}">{segments}</span></div></td></tr>'
+        )
+    out.append("</tbody></table>")
+    return "".join(out)
 
 
 def bars(
@@ -90,23 +105,17 @@ def bars(
     value_title: str,
     part_title: str = "",
 ) -> None:
-    """Horizontal bars in the order given, labels in full and upright, described for screen
-    readers; beside them a table of the same numbers (the chart's text equivalent)."""
-    t = state.t
-    spec = bar_spec(
-        rows, title=title, label_title=label_title, value_title=value_title, part_title=part_title
+    """Horizontal bars in the order given (`bars_html`): every label in full, every number
+    as text, drawn by the browser without a charting library."""
+    st.html(
+        bars_html(
+            rows,
+            title=title,
+            label_title=label_title,
+            value_title=value_title,
+            part_title=part_title,
+        )
     )
-    figure, numbers = st.columns([3, 2])
-    figure.vega_lite_chart(spec=spec, width="stretch")  # its description is the accessible name
-
-    def cells(row: Bar) -> dict[str, str]:
-        shown = {label_title: row.label}
-        if part_title:
-            shown[part_title] = row.part
-        shown[value_title] = format_number(state.lang(), row.value)
-        return shown
-
-    numbers.table([cells(row) for row in rows], hide_index=True, alt=t("chart.table", title=title))
 
 
 @dataclass(frozen=True)
