@@ -20,7 +20,7 @@ from planner import approvals_report, process
 from planner.approvals_report import ApprovalsReport
 from planner.csvio import cell
 from planner.planning import Hold
-from planner.process import CYCLES, IdeaCounts, ProcessReport, Spread
+from planner.process import CYCLES, FindingCount, IdeaCounts, ProcessReport, Spread, StepFindings
 from planner.timezones import format_local, to_local
 
 _COMMON_TEXTS = {
@@ -158,6 +158,25 @@ def _rate(value: float | None) -> str:
     return "" if value is None else f"{value:.4f}"
 
 
+def _finding_rows(
+    section: str, checked: int, counts: Sequence[FindingCount | StepFindings]
+) -> list[tuple[str, str, str, object]]:
+    """A findings section's CSV rows: the pieces checked, then per rule its findings and
+    pieces by severity and, for a blocking rule, how many refused a step (where counted)
+    and how many were overridden."""
+    rows: list[tuple[str, str, str, object]] = [(section, "", "pieces_checked", checked)]
+    for f in counts:
+        rows += [
+            (section, f.rule, f"{f.severity}_findings", f.findings),
+            (section, f.rule, f"{f.severity}_pieces", f.pieces),
+        ]
+        if f.severity == "block":
+            if isinstance(f, StepFindings):
+                rows.append((section, f.rule, "block_stopped", f.stopped))
+            rows.append((section, f.rule, "block_overridden", f.overridden))
+    return rows
+
+
 def process_csv(report: ProcessReport, out: IO[str]) -> int:
     """Write the process figures as CSV rows (section, name, measure, value); the count."""
     rows: list[tuple[object, ...]] = [
@@ -193,25 +212,8 @@ def process_csv(report: ProcessReport, out: IO[str]) -> int:
          "justification", o.justification)
         for o in report.overrides
     ]  # fmt: skip
-    rows.append(("rule_findings", "", "pieces_checked", report.findings_checked))
-    for f in report.findings:
-        rows += [
-            ("rule_findings", f.rule, f"{f.severity}_findings", f.findings),
-            ("rule_findings", f.rule, f"{f.severity}_pieces", f.pieces),
-        ]
-        if f.severity == "block":
-            rows.append(("rule_findings", f.rule, "block_overridden", f.overridden))
-    rows.append(("rule_findings_at_steps", "", "pieces_checked", report.steps_checked))
-    for step in report.step_findings:
-        rows += [
-            ("rule_findings_at_steps", step.rule, f"{step.severity}_findings", step.findings),
-            ("rule_findings_at_steps", step.rule, f"{step.severity}_pieces", step.pieces),
-        ]
-        if step.severity == "block":
-            rows += [
-                ("rule_findings_at_steps", step.rule, "block_stopped", step.stopped),
-                ("rule_findings_at_steps", step.rule, "block_overridden", step.overridden),
-            ]
+    rows += _finding_rows("rule_findings", report.findings_checked, report.findings)
+    rows += _finding_rows("rule_findings_at_steps", report.steps_checked, report.step_findings)
     rows += [
         ("post_problems", f"post {p.post_id} ({p.channel}): {p.title}", p.state, p.reason)
         for p in report.post_problems

@@ -60,6 +60,24 @@ def with_findings(database: str) -> str:
     return database
 
 
+def _findings_table(
+    lang: str, heading: str, note: str, columns: list[str], severities: list[str]
+) -> Any:
+    """The Process page in `lang` as the admin: the findings table under `heading` and its
+    `note`, after checking its rules, severities and one finding of each."""
+    at = sign_in("admin", PASSWORD)
+    at.selectbox(key=keys.LANGUAGE).select(lang).run()
+    at = open_page(at, "process")
+    assert not at.exception
+    assert heading in [h.value for h in at.subheader]
+    assert any(t.value.startswith(note) for t in at.main.text)
+    table = next(d.value for d in at.dataframe if list(d.value.columns) == columns)
+    assert list(table[columns[0]]) == ["Keine Garantien", "Wenige Hashtags"]
+    assert list(table[columns[1]]) == severities
+    assert list(table[columns[2]]) == [1, 1]
+    return table
+
+
 @pytest.mark.parametrize(
     ("lang", "heading", "note", "columns", "severities"),
     [
@@ -87,16 +105,7 @@ def test_the_page_counts_the_findings_per_rule_and_severity(
     columns: list[str],
     severities: list[str],
 ) -> None:
-    at = sign_in("admin", PASSWORD)
-    at.selectbox(key=keys.LANGUAGE).select(lang).run()
-    at = open_page(at, "process")
-    assert not at.exception
-    assert heading in [h.value for h in at.subheader]
-    assert any(t.value.startswith(note) for t in at.main.text)
-    table = next(d.value for d in at.dataframe if list(d.value.columns) == columns)
-    assert list(table[columns[0]]) == ["Keine Garantien", "Wenige Hashtags"]
-    assert list(table[columns[1]]) == severities
-    assert list(table[columns[2]]) == [1, 1]
+    table = _findings_table(lang, heading, note, columns, severities)
     assert list(table[columns[4]]) == ["0", ""]
 
 
@@ -175,15 +184,6 @@ def test_the_page_counts_what_the_rules_found_when_a_step_was_refused(
     columns: list[str],
     severities: list[str],
 ) -> None:
-    at = sign_in("admin", PASSWORD)
-    at.selectbox(key=keys.LANGUAGE).select(lang).run()
-    at = open_page(at, "process")
-    assert not at.exception
-    assert heading in [h.value for h in at.subheader]
-    assert any(t.value.startswith(note) for t in at.main.text)
-    table = next(d.value for d in at.dataframe if list(d.value.columns) == columns)
-    assert list(table[columns[0]]) == ["Keine Garantien", "Wenige Hashtags"]
-    assert list(table[columns[1]]) == severities
-    assert list(table[columns[2]]) == [1, 1]
+    table = _findings_table(lang, heading, note, columns, severities)
     assert list(table[columns[4]]) == ["1", ""]
     assert list(table[columns[5]]) == ["0", ""]
