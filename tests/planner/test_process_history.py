@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import select
 
 from planner import channels, pieces, process, report_output, rule_checks, rules
@@ -252,3 +253,23 @@ def test_posts_held_by_a_rule_in_the_period_are_listed_once_with_the_reason(
     ]
     assert [r["name"] for r in rows] == [f"post {post.id} (Feed): Tarif"]
     assert "<td>held by a rule</td>" in report_output.process_html(report)
+
+
+def test_a_refusal_reaches_the_editor_even_when_its_findings_cannot_be_stored(
+    world: World, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    _rules(world)
+    piece = _piece(world, "Tarif", "Der garantiert beste Tarif", _channel(world, "Blog"))
+    world.session.commit()
+    # The findings' table is gone (a broken database): storing them fails.
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE recorded_findings"))
+
+    with pytest.raises(ValidationFailed) as refused, caplog.at_level(logging.WARNING):
+        _submit(world, piece)
+
+    assert GUARANTEE in str(refused.value.fields["rules"])
+    assert "could not record the rule findings that refused submit" in caplog.text
+    assert piece.id is not None
+    kept = pieces.get_piece(world.session, actor=world.editor, piece_id=piece.id)
+    assert (kept.status, kept.revision) == ("draft", 2)  # nothing else changed
