@@ -294,7 +294,6 @@ def _exceptions(report: process.ProcessReport, user: User) -> None:
     )
     st.subheader(t("process.step_findings"))
     st.text(t("process.step_findings_note", count=report.steps_checked))
-    blocking = ("block",)
     tables.table(
         [
             {
@@ -302,8 +301,9 @@ def _exceptions(report: process.ProcessReport, user: User) -> None:
                 t("process.col.severity"): t(f"rules.severity.{f.severity}"),
                 t("process.col.findings"): f.findings,
                 t("process.col.pieces"): f.pieces,
-                t("process.col.stopped"): str(f.stopped) if f.severity in blocking else "",
-                t("process.col.overridden"): str(f.overridden) if f.severity in blocking else "",
+                # Only a blocking finding refuses a step or is overridden.
+                t("process.col.stopped"): str(f.stopped) if f.severity == "block" else "",
+                t("process.col.overridden"): str(f.overridden) if f.severity == "block" else "",
             }
             for f in report.step_findings
         ],
