@@ -261,15 +261,21 @@ def test_a_refusal_reaches_the_editor_even_when_its_findings_cannot_be_stored(
     _rules(world)
     piece = _piece(world, "Tarif", "Der garantiert beste Tarif", _channel(world, "Blog"))
     world.session.commit()
-    # The findings' table is gone (a broken database): storing them fails.
+    # The findings' table is away (a broken database): storing them fails. It comes back
+    # afterwards, as the next tests on this database need it.
     with engine.begin() as conn:
-        conn.execute(text("DROP TABLE recorded_findings"))
-
-    with pytest.raises(ValidationFailed) as refused, caplog.at_level(logging.WARNING):
-        _submit(world, piece)
+        conn.execute(text("ALTER TABLE recorded_findings RENAME TO recorded_findings_away"))
+    try:
+        with pytest.raises(ValidationFailed) as refused, caplog.at_level(logging.WARNING):
+            _submit(world, piece)
+        assert piece.id is not None
+        kept = pieces.get_piece(world.session, actor=world.editor, piece_id=piece.id)
+        world.session.commit()
+    finally:
+        world.session.rollback()
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE recorded_findings_away RENAME TO recorded_findings"))
 
     assert GUARANTEE in str(refused.value.fields["rules"])
     assert "could not record the rule findings that refused submit" in caplog.text
-    assert piece.id is not None
-    kept = pieces.get_piece(world.session, actor=world.editor, piece_id=piece.id)
     assert (kept.status, kept.revision) == ("draft", 2)  # nothing else changed
