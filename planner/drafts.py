@@ -55,11 +55,14 @@ def keep_draft(
     piece_id: int,
     base_revision: int,
     text: DraftText,
+    drop_unchanged: bool = True,
 ) -> EditorDraft | None:
     """Keep what `actor` typed for the piece, begun on revision `base_revision`.
 
-    Text no different from that revision is nothing unsaved: any draft is deleted and None
-    returned. A draft that already holds exactly this is not written again.
+    Text no different from that revision is nothing unsaved: None is returned, and any
+    draft is deleted unless `drop_unchanged` is False (text that may be an older copy of
+    the fields, as a switch of page can send, never throws a kept draft away). A draft
+    that already holds exactly this is not written again.
     """
     require(actor, "edit_piece")
     piece = pieces.get_piece(session, actor=actor, piece_id=piece_id)
@@ -79,7 +82,7 @@ def keep_draft(
     base = pieces.get_revision(session, actor=actor, piece_id=piece_id, number=base_revision)
     draft = session.get(EditorDraft, _key(actor, piece_id), populate_existing=True)
     if (text.title, text.body, variants) == (base.title, base.body, base.variants):
-        if draft is not None:
+        if draft is not None and drop_unchanged:
             with all_or_nothing(session):
                 session.delete(draft)
         return None

@@ -113,7 +113,9 @@ def keep_left_behind(session: Session, user: User) -> None:
     A click on another page while a field still has the focus sends the field's text along
     with the switch of page, and the Editor's own run, which keeps drafts, may then be cut
     short or never come. For this one run the text is still in the session state (Streamlit
-    drops the fields of a page not drawn at the run's end), so it is kept from here.
+    drops the fields of a page not drawn at the run's end), so it is kept from here. The
+    switch may also carry the fields as they were before the last keystrokes reached the
+    server: text no different from the revision never deletes a draft from here.
     """
     opened = st.session_state.pop(keys.EDITOR_OPEN, None)
     if not opened or keys.EDITOR_BODY not in st.session_state or not _may(user):
@@ -125,6 +127,7 @@ def keep_left_behind(session: Session, user: User) -> None:
             piece_id=int(opened["piece"]),
             base_revision=int(opened["base"]),
             text=_typed([int(cid) for cid in opened["channels"]]),
+            drop_unchanged=False,
         )
     except PlannerError:
         return  # the piece went meanwhile, or may no longer be edited: nothing to keep

@@ -177,3 +177,21 @@ def test_text_typed_and_sent_only_with_the_switch_to_another_page_is_kept(
     open_page(open_page(back, "board"), "calendar")
     kept = _draft(database, "ed", piece_id)
     assert kept is not None and kept.body == BODY
+
+
+def test_a_switch_of_page_carrying_the_fields_as_saved_keeps_the_draft(database: str) -> None:
+    # The Editor's run kept the typed text; then a switch of page arrives with the fields
+    # as they were before the typing reached the server. The draft stays.
+    piece_id, _channel_id = _setup(database)
+    at = open_page(sign_in("ed", PASSWORD), "editor")
+    saved = at.text_area(key=keys.EDITOR_BODY).value
+    at.text_area(key=keys.EDITOR_BODY).input(BODY).run()
+    kept = _draft(database, "ed", piece_id)
+    assert kept is not None and kept.body == BODY
+    at.text_area(key=keys.EDITOR_BODY).input(saved)
+    board = open_page(at, "board")
+    assert not board.exception
+    still = _draft(database, "ed", piece_id)
+    assert still is not None and still.body == BODY
+    back = open_page(board, "editor")
+    assert back.text_area(key=keys.EDITOR_BODY).value == BODY
