@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class Message(str):
@@ -40,6 +42,51 @@ def _rebuild_message(code: str, text: str, params: dict[str, Any]) -> Message:
     message = Message(code, text)
     message.params = params
     return message
+
+
+def message_data(message: Message) -> dict[str, Any]:
+    """A message as JSON-ready data, to store and rebuild later with `message_from_data`
+    (the dashboard can then still say it in the reader's language). Nested messages and
+    times among its params are kept as such; any other param that JSON cannot hold is
+    kept as its text."""
+    return {
+        "code": message.code,
+        "text": str(message),
+        "params": {name: _param_data(value) for name, value in message.params.items()},
+    }
+
+
+def _param_data(value: Any) -> Any:
+    if isinstance(value, Message):
+        return {"message": message_data(value)}
+    if isinstance(value, datetime):
+        key = getattr(value.tzinfo, "key", None)
+        return {"time": value.isoformat(), "zone": key}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_param_data(v) for v in value]
+    return str(value)
+
+
+def message_from_data(data: Mapping[str, Any]) -> Message:
+    """The message that `message_data` stored (its English text as it was then)."""
+    params = {name: _param_from_data(value) for name, value in dict(data["params"]).items()}
+    return _rebuild_message(str(data["code"]), str(data["text"]), params)
+
+
+def _param_from_data(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"message"}:
+        return message_from_data(value["message"])
+    if isinstance(value, dict) and set(value) == {"time", "zone"}:
+        at = datetime.fromisoformat(value["time"])
+        try:
+            return at.astimezone(ZoneInfo(value["zone"])) if value["zone"] else at
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            return at  # a zone this machine does not know: the time with its offset
+    if isinstance(value, list):
+        return [_param_from_data(v) for v in value]
+    return value
 
 
 class PlannerError(Exception):

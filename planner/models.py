@@ -377,6 +377,9 @@ class PublishAttempt(SQLModel, table=True):
     external_url: str | None = Field(default=None, max_length=2000)
     duration_ms: int | None = None
     idempotency_key: str | None = Field(default=None, max_length=64)
+    # Why a publishing rule held the post, as `errors.message_data` JSON text, so the
+    # dashboard says it in the reader's language (`error` keeps the English text).
+    reason: str | None = Field(default=None, sa_type=Text)
 
 
 class WorkerHeartbeat(SQLModel, table=True):

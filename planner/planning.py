@@ -7,6 +7,8 @@ rolling window, so the scheduler only ever sees rows.
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -28,6 +30,7 @@ from planner.errors import (
     NotFound,
     TimeInputError,
     ValidationFailed,
+    message_from_data,
 )
 from planner.models import (
     Channel,
@@ -36,6 +39,7 @@ from planner.models import (
     PieceStatus,
     Post,
     PostStatus,
+    PublishAttempt,
     Series,
     User,
     utcnow,
@@ -51,6 +55,8 @@ from planner.timezones import (
     zone,
 )
 from publishers import REGISTRY
+
+log = logging.getLogger(__name__)
 
 SERIES_HORIZON = timedelta(weeks=8)
 MATERIALIZE_SLACK = timedelta(hours=1)
@@ -91,6 +97,19 @@ class RuleHold:
 
 
 Hold = HoldReason | RuleHold
+
+
+def stored_rule_hold(attempt: PublishAttempt) -> RuleHold | None:
+    """The rule's hold a ledger row stored (`PublishAttempt.reason`), to be said in the
+    reader's language; None for a row without one (not a rule's hold, or written before
+    holds were stored) or one that cannot be read."""
+    if not attempt.reason:
+        return None
+    try:
+        return RuleHold(message_from_data(json.loads(attempt.reason)))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        log.warning("ledger row %s: its stored hold reason cannot be read", attempt.id)
+        return None
 
 
 @dataclass(frozen=True)

@@ -220,6 +220,8 @@ class PostProblem:
     at: datetime
     state: str  # failed, missed, needs_check, held_by_rule or held (now)
     reason: str
+    # The hold, said in the reader's language: why it is held now, or (held_by_rule) the
+    # rule's finding the engine stored then.
     hold: planning.Hold | None = None
 
 
@@ -748,5 +750,6 @@ def _rule_holds(session: Session, since: datetime, until: datetime) -> list[Post
             attempt.started_at,
             "held_by_rule",
             attempt.error or "",
+            planning.stored_rule_hold(attempt),
         )
     return sorted(last.values(), key=lambda p: (p.at, p.post_id))

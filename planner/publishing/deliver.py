@@ -21,6 +21,7 @@ from planner import media, org_settings, rule_checks, tracked_links
 from planner.checks import outgoing_post
 from planner.errors import (
     ConfigurationError,
+    Message,
     ValidationFailed,
 )
 from planner.models import Channel, PieceStatus, PostStatus, utcnow
@@ -76,6 +77,7 @@ class Delivery:
     # A publishing rule holds the post (planner.rule_checks): why, and until when.
     ruled: str = ""
     ruled_until: datetime | None = None
+    ruled_message: Message | None = None
     withheld: str = ""
     attempt_id: int | None = None
     duration_ms: int = 0
@@ -391,6 +393,7 @@ def _apply_rules(session: Session, deliveries: Sequence[Delivery], now: datetime
         if verdict is not None:
             delivery.ruled = verdict.reason
             delivery.ruled_until = verdict.until
+            delivery.ruled_message = verdict.message
 
 
 def deliver(engine: Engine, delivery: Delivery, gate: Gate | None = None) -> Delivery:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,11 +25,16 @@ from sqlmodel import Session, select
 from planner import audit, notifications, workflow
 from planner.channels import mark_needs_reconnect
 from planner.dbtypes import UTCDateTime
+from planner.errors import Message, message_data
 from planner.models import PostStatus, utcnow
 from planner.publishing.deliver import Delivery
 from planner.publishing.settings import EngineSettings, backoff_seconds
 from planner.publishing.tables import ATTEMPTS, AUDIT, CHANNELS, POSTS, as_json, recordset
 from publishers.base import ManualActionRequired, RateLimited
+
+# The ledger outcomes the engine gives an attempt itself; a failed request's outcome is
+# its error's (`publishers.base.DeliveryError.outcome` and its subclasses').
+ENGINE_OUTCOMES = ("published", "config", "invalid", "rule", "withheld", "interrupted")
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ _FINISH_ATTEMPT = (
         error=bindparam("b_error"),
         external_id=bindparam("b_external_id"),
         external_url=bindparam("b_external_url"),
+        reason=bindparam("b_reason"),
     )
 )
 
@@ -69,6 +76,8 @@ class _Verdict:
     uncount: int = 0
     # A rate limit pauses the whole channel until then.
     pause_until: datetime | None = None
+    # A publishing rule's hold, as a message the dashboard translates (the ledger keeps it).
+    reason: Message | None = None
 
     @property
     def status(self) -> PostStatus:
@@ -101,7 +110,9 @@ def _verdict(
     if delivery.ruled:
         # Planned again for when the rule allows it; the claim stays counted, so the
         # lateness bound does not turn a post held through quiet hours into a missed one.
-        return _Verdict("requeue", "rule", delivery.ruled, delivery.ruled_until)
+        return _Verdict(
+            "requeue", "rule", delivery.ruled, delivery.ruled_until, reason=delivery.ruled_message
+        )
     if delivery.withheld:
         return _Verdict("requeue", "withheld", delivery.withheld, uncount=1)
     if delivery.receipt is not None:
@@ -262,6 +273,9 @@ def finish_deliveries(
                         "b_error": note,
                         "b_external_id": receipt.external_id if receipt else None,
                         "b_external_url": receipt.url if receipt else None,
+                        "b_reason": None
+                        if verdict.reason is None
+                        else json.dumps(message_data(verdict.reason), separators=(",", ":")),
                     }
                 )
             if held:
@@ -477,6 +491,7 @@ _FINISH_ATTEMPT_ROW: dict[str, Any] = {
     "b_error": sa.Text(),
     "b_external_id": sa.String(),
     "b_external_url": sa.String(),
+    "b_reason": sa.Text(),
 }
 _attempt_rows = recordset("attempt", _FINISH_ATTEMPT_ROW)
 _FINISH_ATTEMPTS_PG = (
@@ -490,6 +505,7 @@ _FINISH_ATTEMPTS_PG = (
         error=_attempt_rows.c.b_error,
         external_id=_attempt_rows.c.b_external_id,
         external_url=_attempt_rows.c.b_external_url,
+        reason=_attempt_rows.c.b_reason,
     )
 )
 _EVENT_ROW: dict[str, Any] = {

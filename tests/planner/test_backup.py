@@ -147,6 +147,15 @@ def _fill(session: Session) -> User:
         users.authenticate(session, username=admin.username, password="falsch", client="10.0.0.9")
     post_id = session.exec(select(func.min(Post.id))).one()
     session.add(PublishAttempt(post_id=post_id, worker="w1", outcome="failed", error="503"))
+    session.add(
+        PublishAttempt(
+            post_id=post_id,
+            worker="w1",
+            outcome="rule",
+            error="held by a publishing rule: quiet time on this channel",
+            reason='{"code":"rule_quiet","text":"quiet time on this channel","params":{}}',
+        )
+    )
     session.add(MetricSnapshot(post_id=post_id, reactions=4, raw={"favourites_count": 4}))
     post = session.get(Post, post_id)
     assert post is not None

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import copy
+import json
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from planner.errors import Message, TimeInputError, ValidationFailed
+from planner.errors import (
+    Message,
+    TimeInputError,
+    ValidationFailed,
+    message_data,
+    message_from_data,
+)
 from planner.timezones import parse_to_utc
+from planner.ui.i18n import render_message
 
 
 def test_a_message_is_its_english_text_with_code_and_params() -> None:
@@ -96,3 +107,29 @@ def test_an_unknown_zone_is_a_coded_time_input_error() -> None:
     assert isinstance(info.value.message, Message)
     assert info.value.message.code == "unknown_zone"
     assert info.value.message.params == {"zone": "Mars/Olympus"}
+
+
+def test_a_stored_message_comes_back_with_nested_messages_times_and_zones() -> None:
+    slot = datetime(2030, 3, 31, 7, 0, tzinfo=UTC).astimezone(ZoneInfo("Europe/Berlin"))
+    original = Message(
+        "several_findings",
+        "{first}; {rest}",
+        first=Message("rule_quiet", "quiet time on this channel"),
+        rest=Message("rule_next_slot", "next allowed: {slot:%Y-%m-%d %H:%M %Z}", slot=slot),
+    )
+    data = json.loads(json.dumps(message_data(original)))
+    back = message_from_data(data)
+    assert back == original == "quiet time on this channel; next allowed: 2030-03-31 09:00 CEST"
+    assert (back.code, back.params["first"].code) == ("several_findings", "rule_quiet")
+    assert back.params["rest"].params["slot"] == slot
+    assert back.params["rest"].params["slot"].tzinfo == ZoneInfo("Europe/Berlin")
+    # The dashboard says it in German from the stored form as from the original.
+    assert render_message("de", back) == render_message("de", original)
+    assert "31.03.2030 09:00" in render_message("de", back)
+
+
+def test_a_stored_message_keeps_what_json_cannot_hold_as_its_text() -> None:
+    message = Message("odd", "{path} and {items}", path=PurePosixPath("media/x"), items=(1, "a"))
+    back = message_from_data(json.loads(json.dumps(message_data(message))))
+    assert back == "media/x and (1, 'a')"
+    assert back.params == {"path": "media/x", "items": [1, "a"]}

@@ -17,6 +17,7 @@ from sqlmodel import select
 from planner import channels, pieces, process, report_output, rule_checks, rules
 from planner.errors import EditConflict, ValidationFailed
 from planner.models import Channel, Piece, PublishAttempt, RecordedFinding, utcnow
+from planner.ui import i18n
 from tests import recording
 from tests.conftest import World, utc
 from tests.planner.test_rules import _due, _run
@@ -241,8 +242,15 @@ def test_posts_held_by_a_rule_in_the_period_are_listed_once_with_the_reason(
         (post.id, "Feed", "Tarif", last_hold)
     ]
     assert held[0].reason.startswith("held by a publishing rule") and GUARANTEE in held[0].reason
+    # The ledger kept the hold as the rule's finding, so it is said in the reader's
+    # language with the rule's own message in that language.
+    assert i18n.hold_text("de", held[0].hold) == (
+        f"eine Veröffentlichungsregel: Regel „{GUARANTEE}“ auf dem Kanal „Feed“: "
+        f"{GUARANTEE} (de) (verboten: garantiert)"
+    )
+    assert f"{GUARANTEE} (en)" in i18n.hold_text("en", held[0].hold)
     # No longer held now; and not held in a period before.
-    assert all(p.hold is None for p in report.post_problems)
+    assert [p.state for p in report.post_problems] == ["held_by_rule"]
     before = _report(world, started - timedelta(days=7), started - timedelta(seconds=1))
     assert [p for p in before.post_problems if p.post_id == post.id] == []
 

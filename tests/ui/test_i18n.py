@@ -13,6 +13,7 @@ import planner
 import publishers
 from planner import schemas
 from planner.errors import Message
+from planner.publishing import record as publishing_record
 from planner.ui import i18n
 
 
@@ -247,3 +248,26 @@ def test_every_organisation_setting_has_a_label_and_a_help_text(lang: str) -> No
         f"settings.{part}.{name}" for name in org_settings.SPECS for part in ("label", "help")
     ]
     assert [key for key in wanted if key not in texts] == []
+
+
+def _subclasses(cls: type) -> list[type]:
+    return [cls, *(s for sub in cls.__subclasses__() for s in _subclasses(sub))]
+
+
+def test_every_ledger_outcome_has_a_german_and_an_english_name() -> None:
+    # The engine's own outcomes: each `_Verdict(action, outcome, ...)` it can reach.
+    given = {
+        node.args[1].value
+        for path in sorted((Path(planner.__file__).parent / "publishing").glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", None) == "_Verdict"
+        and len(node.args) > 1
+        and isinstance(node.args[1], ast.Constant)
+    }
+    assert given and given <= set(publishing_record.ENGINE_OUTCOMES)
+    outcomes = {*publishing_record.ENGINE_OUTCOMES}
+    outcomes |= {cls.outcome for cls in _subclasses(publishers.base.DeliveryError)}
+    for lang in ("de", "en"):
+        missing = [o for o in sorted(outcomes) if f"outcome.{o}" not in i18n.catalogue(lang)]
+        assert missing == [], lang

@@ -14,6 +14,7 @@ from planner.db import make_engine
 from planner.errors import ValidationFailed
 from planner.models import Channel, Piece, Post, Role, User, utcnow
 from planner.ui import keys
+from tests.planner.test_rules import _run
 from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
 
 NO_GUARANTEES = {
@@ -142,6 +143,44 @@ def test_the_german_download_names_a_rules_hold_in_german(
 
 
 @pytest.fixture
+def held_then_released(held_by_rule: str) -> str:
+    """The engine held the post by the rule (its ledger says so); then the admin disabled
+    the rule, so nothing holds the post now."""
+    engine = make_engine(held_by_rule)
+    (held,) = _run(engine, utcnow())
+    assert held.outcome == "rule"
+    with Session(engine) as s:
+        rules.set_rule_enabled(
+            s, actor=users.get_user(s, "admin"), ref=NO_GUARANTEES["name"], enabled=False
+        )
+    engine.dispose()
+    return held_by_rule
+
+
+@pytest.mark.parametrize(
+    ("lang", "state", "reason"),
+    [
+        ("en", "held by a rule", "a publishing rule: rule 'Keine Garantien' on channel 'Feed': "
+         "We promise nothing. (forbidden: garantiert)"),
+        ("de", "durch eine Regel angehalten", "eine Veröffentlichungsregel: Regel „Keine "
+         "Garantien“ auf dem Kanal „Feed“: Wir versprechen nichts. (verboten: garantiert)"),
+    ],
+)  # fmt: skip
+def test_a_post_the_engine_held_by_a_rule_is_listed_with_the_rule_in_the_readers_language(
+    held_then_released: str, lang: str, state: str, reason: str
+) -> None:
+    at = sign_in("admin", PASSWORD)
+    at.selectbox(key=keys.LANGUAGE).select(lang).run()
+    at = open_page(at, "process")
+    assert not at.exception
+    rows = [row for d in at.dataframe for row in d.value.to_dict("records") if "#1" in row.values()]
+    assert [(r[_COLUMNS[lang][0]], r[_COLUMNS[lang][1]]) for r in rows] == [(state, reason)]
+
+
+_COLUMNS = {"en": ("Status", "Reason"), "de": ("Status", "Grund")}
+
+
+@pytest.fixture
 def refused_at_submission(with_findings: str) -> str:
     """The piece "Tarif" submitted for review today and refused by the forbidden term."""
     engine = make_engine(with_findings)
@@ -187,3 +226,16 @@ def test_the_page_counts_what_the_rules_found_when_a_step_was_refused(
     table = _findings_table(lang, heading, note, columns, severities)
     assert list(table[columns[4]]) == ["1", ""]
     assert list(table[columns[5]]) == ["0", ""]
+
+
+def test_the_publishing_ledger_names_a_rules_hold_in_german(held_then_released: str) -> None:
+    at = open_page(sign_in("admin", PASSWORD), "publishing")
+    assert not at.exception
+    (ledger,) = [d.value for d in at.dataframe if "Ergebnis" in d.value.columns]
+    assert ledger[["Ergebnis", "Meldung"]].to_dict("records") == [
+        {
+            "Ergebnis": "durch eine Regel angehalten",
+            "Meldung": "eine Veröffentlichungsregel: Regel „Keine Garantien“ auf dem Kanal "
+            "„Feed“: Wir versprechen nichts. (verboten: garantiert)",
+        }
+    ]

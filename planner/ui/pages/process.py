@@ -328,10 +328,10 @@ def _exceptions(report: process.ProcessReport, user: User) -> None:
 
 def _problem_state(problem: process.PostProblem) -> str:
     """How a post's problem reads in the table: held now, held by a rule, or its state."""
+    if problem.state == "held_by_rule":  # in the period, with the rule's hold then
+        return state.t("process.held_by_rule")
     if problem.hold is not None:
         return state.t("process.held_now")
-    if problem.state == "held_by_rule":
-        return state.t("process.held_by_rule")
     return state.t(f"status.{problem.state}")
 
 

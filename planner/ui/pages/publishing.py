@@ -7,7 +7,7 @@ import streamlit as st
 from planner import channels, org_settings, planning, publishing, tracked_links
 from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
 from planner.metrics import views as metrics_views
-from planner.models import Post, PostStatus, Role, User
+from planner.models import Post, PostStatus, PublishAttempt, Role, User
 from planner.publishing import views
 from planner.ui import keys, moves, state, tables, widgets
 from planner.ui.i18n import hold_text
@@ -90,7 +90,7 @@ def render() -> None:
                 t("col.http"): a.http_status,
                 t("col.duration"): a.duration_ms,
                 t("col.worker"): a.worker,
-                t("col.error"): a.error or "",
+                t("col.error"): _attempt_note(a),
             }
             for a in attempts
         ],
@@ -206,6 +206,15 @@ def _actions(user: User, stuck: list[Post]) -> None:
             args=(post.id, action, post.version),
         )
     moves.show_refused(keys.PUB_ERRORS, "post")
+
+
+def _attempt_note(attempt: PublishAttempt) -> str:
+    """A ledger row's note: a rule's hold in the reader's language, else the error as the
+    channel or the engine gave it."""
+    hold = planning.stored_rule_hold(attempt)
+    if hold is not None:
+        return hold_text(state.lang(), hold)
+    return attempt.error or ""
 
 
 render()
