@@ -7,7 +7,16 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Integer, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from planner.dbtypes import UTCDateTime, enum_type, json_type
@@ -380,6 +389,30 @@ class PublishAttempt(SQLModel, table=True):
     # Why a publishing rule held the post, as `errors.message_data` JSON text, so the
     # dashboard says it in the reader's language (`error` keeps the English text).
     reason: str | None = Field(default=None, sa_type=Text)
+
+
+class PostHold(SQLModel, table=True):
+    """A stretch of time the engine found a due post held (freeze, piece not approved as
+    it is, channel disabled, disconnected, without publisher or paused): from when a sweep
+    first saw it until one saw it go (`ended_at`; None while it lasts). A rule's hold is
+    in the ledger instead. At most one open stretch per post, whichever worker saw it."""
+
+    __tablename__ = "post_holds"
+    __table_args__ = (
+        Index(
+            "ux_post_holds_open_post_id",
+            "post_id",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="posts.id", index=True)
+    reason: str = Field(max_length=32)  # a planning.HoldReason name
+    started_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    ended_at: datetime | None = _ts()
 
 
 class WorkerHeartbeat(SQLModel, table=True):

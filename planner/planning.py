@@ -18,7 +18,7 @@ from itertools import islice
 from typing import Any, NamedTuple, NotRequired, TypedDict, Unpack
 
 from dateutil.rrule import rrulestr
-from sqlalchemy import ColumnElement, case, func, or_
+from sqlalchemy import ColumnElement, and_, case, func, not_, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -862,6 +862,27 @@ def post_hold_reason(
     rows: dict[type, Any] = {Post: post, Piece: piece, Channel: channel}
     facts = _HoldFacts(*(getattr(rows[column.class_], column.key) for column in _HOLD_FACTS))
     return facts.reason(frozen=frozen, now=now)
+
+
+def due_hold_reasons(session: Session, *, now: datetime) -> dict[int, HoldReason]:
+    """Why each planned post due by `now` is held, by post id (only the held; a rule's
+    hold is the engine's to find at claim, see `rule_checks.check_claimed`)."""
+    frozen = is_frozen(session)
+    query = (
+        select(Post.id, *_HOLD_FACTS)
+        .join(Piece, col(Post.piece_id) == Piece.id)
+        .join(Channel, col(Post.channel_id) == Channel.id)
+        .where(Post.status == PostStatus.planned, col(Post.publish_at) <= now)
+    )
+    if not frozen:
+        # Only those the engine would not claim (a backlog of releasable posts is not read).
+        query = query.where(not_(and_(*releasable(now))))
+    held = {}
+    for post_id, *facts in session.exec(query):
+        reason = _HoldFacts(*facts).reason(frozen=frozen, now=now)
+        if reason is not None:
+            held[int(post_id)] = reason
+    return held
 
 
 def hold_reason(session: Session, post: Post, *, now: datetime | None = None) -> HoldReason | None:

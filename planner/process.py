@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, cast
+from sqlalchemy import String, cast, or_
 from sqlmodel import Session, col, select
 
 from planner import org_settings, planning, rule_checks
@@ -56,6 +56,7 @@ from planner.models import (
     Piece,
     PieceStatus,
     Post,
+    PostHold,
     PostStatus,
     PublishAttempt,
     RecordedFinding,
@@ -218,11 +219,13 @@ class PostProblem:
     title: str
     channel: str
     at: datetime
-    state: str  # failed, missed, needs_check, held_by_rule or held (now)
+    state: str  # failed, missed, needs_check, held_by_rule, was_held or held (now)
     reason: str
-    # The hold, said in the reader's language: why it is held now, or (held_by_rule) the
-    # rule's finding the engine stored then.
+    # The hold, said in the reader's language: why it is held now, why it was held
+    # (was_held), or (held_by_rule) the rule's finding the engine stored then.
     hold: planning.Hold | None = None
+    # Until when a post that was held stayed held (None: not known to have ended).
+    until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -705,6 +708,7 @@ def _post_problems(
     ]
     held_now = {h.post.id for h in held}
     found += [p for p in _rule_holds(session, since, until) if p.post_id not in held_now]
+    found += _past_holds(session, since, until, held_now)
     if held:
         ids = {h.post.piece_id for h in held}
         titles = {p.id: p.title for p in session.exec(select(Piece).where(col(Piece.id).in_(ids)))}
@@ -722,6 +726,44 @@ def _post_problems(
             )
             for h in held
         ]
+    return found
+
+
+def _past_holds(
+    session: Session, since: datetime, until: datetime, held_now: set[int | None]
+) -> list[PostProblem]:
+    """Stretches of time the engine found a due post held (`PostHold`) that overlap the
+    period, oldest first; a stretch still open for a post held now is left to "held now"."""
+    query = (
+        select(PostHold, Piece, Channel)
+        .join(Post, col(Post.id) == col(PostHold.post_id))
+        .join(Piece, col(Piece.id) == col(Post.piece_id))
+        .join(Channel, col(Channel.id) == col(Post.channel_id))
+        .where(
+            col(PostHold.started_at) < until,
+            or_(col(PostHold.ended_at).is_(None), col(PostHold.ended_at) >= since),
+        )
+        .order_by(col(PostHold.started_at), col(PostHold.id))
+    )
+    found = []
+    for hold, piece, channel in session.exec(query):
+        if hold.ended_at is None and hold.post_id in held_now:
+            continue
+        reason = planning.HoldReason.__members__.get(hold.reason)
+        ended = f" (until {hold.ended_at:%Y-%m-%d %H:%M} UTC)" if hold.ended_at else ""
+        found.append(
+            PostProblem(
+                hold.post_id,
+                piece.id or 0,
+                piece.title,
+                channel.name,
+                hold.started_at,
+                "was_held",
+                (reason.value if reason else hold.reason) + ended,
+                reason,
+                hold.ended_at,
+            )
+        )
     return found
 
 

@@ -20,7 +20,15 @@ from planner import approvals_report, process
 from planner.approvals_report import ApprovalsReport
 from planner.csvio import cell
 from planner.planning import Hold
-from planner.process import CYCLES, FindingCount, IdeaCounts, ProcessReport, Spread, StepFindings
+from planner.process import (
+    CYCLES,
+    FindingCount,
+    IdeaCounts,
+    PostProblem,
+    ProcessReport,
+    Spread,
+    StepFindings,
+)
 from planner.timezones import format_local, to_local
 
 _COMMON_TEXTS = {
@@ -123,6 +131,8 @@ PROCESS_TEXTS: dict[str, str] = {
     "post_state.needs_check": "needs check",
     "post_state.held": "held now",
     "post_state.held_by_rule": "held by a rule",
+    "post_state.was_held": "was held",
+    "held_until": "{reason} (until {until})",
 }
 
 APPROVAL_TEXTS: dict[str, str] = {
@@ -503,7 +513,7 @@ def process_html(
         [
             [page.when(p.at), f"#{p.post_id}", p.channel, p.title,
              page.t(f"post_state.{p.state}"),
-             describe_hold(p.hold) if p.hold and describe_hold else p.reason]
+             _hold_reason(page, p, describe_hold)]
             for p in report.post_problems
         ],
     )  # fmt: skip
@@ -519,6 +529,19 @@ def process_html(
         intro=page.t("responses_summary"),
     )  # fmt: skip
     return page.document(lang)
+
+
+def _hold_reason(
+    page: _Page, problem: PostProblem, describe_hold: Callable[[Hold], str] | None
+) -> str:
+    """A post's reason: its hold as `describe_hold` words it (until when, where it ended),
+    else the stored text."""
+    if problem.hold is None or describe_hold is None:
+        return problem.reason
+    reason = describe_hold(problem.hold)
+    if problem.until is None:
+        return reason
+    return page.t("held_until", reason=reason, until=page.when(problem.until))
 
 
 def _person(account: str, name: str) -> str:

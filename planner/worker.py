@@ -18,7 +18,7 @@ import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -386,6 +386,7 @@ class Worker:
                 len(recovery.requeued),
                 len(recovery.needs_check),
             )
+            self._watch_holds(session, now)
         resolution = publishing.resolve_checks(
             self.engine, now=now, adapter_factory=self.adapter_factory, worker=self.worker_id
         )
@@ -405,6 +406,16 @@ class Worker:
                 failed=result.count(PostStatus.failed),
             )
         return result
+
+    @staticmethod
+    def _watch_holds(session: Session, now: datetime) -> None:
+        """Note which due posts are held now (for the process report); publishing goes on
+        when that cannot be written."""
+        try:
+            publishing.watch_holds(session, now=now)
+        except sa_exc.SQLAlchemyError as err:
+            session.rollback()
+            log.warning("could not note the held posts (%s); publishing goes on", err)
 
     def _send_mail(self, result: SweepResult, settings: mail.MailSettings) -> None:
         """Send the notification e-mails that are due; a mail problem never ends the sweep."""

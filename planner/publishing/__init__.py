@@ -26,6 +26,7 @@ from planner.publishing.followup import (
     retry_post,
 )
 from planner.publishing.health import StatusSummary, beat, status_summary
+from planner.publishing.holds import HoldChanges, watch_holds
 from planner.publishing.record import Outcome, finish_deliveries, published_pieces
 from planner.publishing.recovery import (
     Recovery,
@@ -45,6 +46,7 @@ __all__ = [
     "AdapterFactory",
     "Delivery",
     "EngineSettings",
+    "HoldChanges",
     "Outcome",
     "Recovery",
     "Resolution",
@@ -66,4 +68,5 @@ __all__ = [
     "resolve_checks",
     "retry_post",
     "status_summary",
+    "watch_holds",
 ]

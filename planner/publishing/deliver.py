@@ -184,8 +184,12 @@ class Gate:
         try:
             try:
                 rows, frozen = self._read(waiting)
-            except OperationalError:
+            except OperationalError as err:
                 # A connection the server dropped (restart, failover) is replaced once.
+                log.warning(
+                    "lost the database connection checking posts before sending (%s); once more",
+                    type(err).__name__,
+                )
                 rows, frozen = self._read(waiting)
         except Exception as err:  # noqa: BLE001 - cannot confirm: send nothing until it can
             log.warning("cannot check posts before sending (%s); holding them", type(err).__name__)

@@ -64,6 +64,7 @@ from planner.models import (
     NotificationPreference,
     Piece,
     Post,
+    PostHold,
     PublishAttempt,
     PublishingRule,
     RecordedFinding,
@@ -72,6 +73,7 @@ from planner.models import (
     RuleOverride,
     User,
     WorkerHeartbeat,
+    utcnow,
 )
 from tests.conftest import POSTGRES_URL, World
 
@@ -157,6 +159,7 @@ def _fill(session: Session) -> User:
         )
     )
     session.add(MetricSnapshot(post_id=post_id, reactions=4, raw={"favourites_count": 4}))
+    session.add(PostHold(post_id=post_id, reason="frozen", started_at=utcnow()))
     post = session.get(Post, post_id)
     assert post is not None
     session.add(

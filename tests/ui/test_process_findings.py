@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from planner import channels, pieces, rules, users
+from planner import channels, org_settings, pieces, publishing, rules, users
 from planner.db import make_engine
 from planner.errors import ValidationFailed
 from planner.models import Channel, Piece, Post, Role, User, utcnow
@@ -178,6 +179,57 @@ def test_a_post_the_engine_held_by_a_rule_is_listed_with_the_rule_in_the_readers
 
 
 _COLUMNS = {"en": ("Status", "Reason"), "de": ("Status", "Grund")}
+
+
+@pytest.fixture
+def held_by_the_freeze(database: str) -> str:
+    """An approved piece's post, due an hour ago, held by a freeze that a sweep saw begin
+    and end (10:00 to 10:30 UTC today, or yesterday before 10:30)."""
+    add_user(database, "anna", Role.approver.value)
+    engine = make_engine(database)
+    now = utcnow()
+    start = now.replace(hour=10, minute=0, second=0, microsecond=0)
+    if start + timedelta(minutes=30) > now:
+        start -= timedelta(days=1)
+    with Session(engine, expire_on_commit=False) as s:
+        admin, editor = users.get_user(s, "admin"), users.get_user(s, "ed")
+        feed, piece = _tariff_on_feed(s, admin, editor)
+        assert piece.id is not None and feed.id is not None and editor.id is not None
+        pieces.submit_piece(s, actor=editor, piece_id=piece.id)
+        pieces.approve_piece(s, actor=users.get_user(s, "anna"), piece_id=piece.id, revision=1)
+        s.add(Post(piece_id=piece.id, channel_id=feed.id, created_by_id=editor.id,
+                   publish_at=start - timedelta(minutes=5)))  # fmt: skip
+        s.commit()
+        for on, at in (("on", start), ("off", start + timedelta(minutes=30))):
+            org_settings.set_setting(s, actor=admin, key="publishing_frozen", value=on)
+            publishing.watch_holds(s, now=at)
+    engine.dispose()
+    return database
+
+
+@pytest.mark.parametrize(
+    ("lang", "state", "reason"),
+    [
+        ("en", "was held", "publishing is frozen (crisis freeze) (until {until})"),
+        ("de", "war angehalten", "Veröffentlichungsstopp ist eingeschaltet (bis {until})"),
+    ],
+)  # fmt: skip
+def test_a_post_the_freeze_held_is_listed_with_why_and_until_when(
+    held_by_the_freeze: str, lang: str, state: str, reason: str
+) -> None:
+    at = sign_in("admin", PASSWORD)
+    at.selectbox(key=keys.LANGUAGE).select(lang).run()
+    at = open_page(at, "process")
+    assert not at.exception
+    rows = [
+        row
+        for d in at.dataframe
+        for row in d.value.to_dict("records")
+        if row.get(_COLUMNS[lang][0]) == state
+    ]
+    assert len(rows) == 1
+    said = rows[0][_COLUMNS[lang][1]]
+    assert re.fullmatch(re.escape(reason.split("{until}")[0]) + r".+ \d\d:30 \S+\)", said), said
 
 
 @pytest.fixture

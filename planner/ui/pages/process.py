@@ -318,7 +318,7 @@ def _exceptions(report: process.ProcessReport, user: User) -> None:
                 t("process.col.channel"): p.channel,
                 t("process.col.piece"): p.title,
                 t("process.col.status"): _problem_state(p),
-                t("process.col.reason"): hold_text(state.lang(), p.hold) if p.hold else p.reason,
+                t("process.col.reason"): _problem_reason(p, user.timezone),
             }
             for p in report.post_problems
         ],
@@ -326,10 +326,20 @@ def _exceptions(report: process.ProcessReport, user: User) -> None:
     )
 
 
+def _problem_reason(problem: process.PostProblem, timezone: str) -> str:
+    """Why: a hold in the reader's language (until when, where it ended), else as stored."""
+    if problem.hold is None:
+        return problem.reason
+    reason = hold_text(state.lang(), problem.hold)
+    if problem.until is None:
+        return reason
+    return state.t("process.held_until", reason=reason, until=state.when(problem.until, timezone))
+
+
 def _problem_state(problem: process.PostProblem) -> str:
     """How a post's problem reads in the table: held now, held by a rule, or its state."""
-    if problem.state == "held_by_rule":  # in the period, with the rule's hold then
-        return state.t("process.held_by_rule")
+    if problem.state in ("held_by_rule", "was_held"):  # in the period, with the hold then
+        return state.t(f"process.{problem.state}")
     if problem.hold is not None:
         return state.t("process.held_now")
     return state.t(f"status.{problem.state}")
