@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Unpack
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, delete, func, select
 
 from planner import audit, checks, notifications, rule_checks, rules, submissions, workflow
@@ -481,28 +480,10 @@ def _release_step(
         return _apply(session, piece, action, actor=actor, note=note, guard=guards, effect=effects)
     except ValidationFailed as refused:
         if "rules" in refused.fields and any(f.blocks for f in found):
-            _record_refusal(session, actor=actor, piece=piece, step=action, findings=found)
-        raise
-
-
-def _record_refusal(
-    session: Session,
-    *,
-    actor: User,
-    piece: Piece,
-    step: str,
-    findings: Sequence[rule_checks.RuleFinding],
-) -> None:
-    """Store the findings that refused a step (nothing else was written: the refusal came
-    before the move). Failing to store them is logged; the refusal still reaches the user."""
-    try:
-        with all_or_nothing(session):
-            rule_checks.record_findings(
-                session, actor=actor, piece=piece, step=step, findings=findings, stopped=True
+            rule_checks.record_refusal(
+                session, actor=actor, piece=piece, step=action, findings=found
             )
-    except SQLAlchemyError:
-        log.warning("could not record the rule findings that refused %s of piece %s", step,
-                    piece.id, exc_info=True)  # fmt: skip
+        raise
 
 
 def submit_piece(session: Session, *, actor: User, piece_id: int, note: str = "") -> Piece:

@@ -46,6 +46,7 @@ from planner.models import (
 )
 from planner.org_settings import is_frozen
 from planner.permissions import can, require, require_active
+from planner.rules import TIME_KINDS
 from planner.timezones import (
     Fold,
     parse_local_datetime,
@@ -206,11 +207,13 @@ def prepare_post(
     tz_name: str | None = None,
     fold: Fold | None = None,
     now: datetime | None = None,
+    into: list[rule_checks.RuleFinding] | None = None,
 ) -> Post:
     """Validate one planned post without storing it (used by plan and by CSV import).
 
     The channel must accept the piece's text (its variant, or the master text) once the
-    piece has been submitted; submission checks a draft's text.
+    piece has been submitted; submission checks a draft's text. `into`, when given,
+    receives the publishing rules' findings (of any severity), also when it raises.
     """
     require(actor, "plan_posts")
     tz_name = tz_name or actor.timezone
@@ -245,6 +248,8 @@ def prepare_post(
             found = rule_checks.planning_findings(
                 session, actor=actor, piece=piece, channel=chan, at=publish_at
             )
+            if into is not None:
+                into.extend(found)
             problems.update(_rule_problems(found))
     if problems:
         raise ValidationFailed(problems)
@@ -298,8 +303,36 @@ def plan_post(
     A form's spent `token` raises AlreadySent naming the post the first send planned.
     """
     submissions.refuse_spent(session, actor=actor, token=token)
-    post = prepare_post(session, actor=actor, **plan)
+    found: list[rule_checks.RuleFinding] = []
+    try:
+        post = prepare_post(session, actor=actor, into=found, **plan)
+    except ValidationFailed:
+        _record_planning(session, actor, plan["piece_id"], found, refused=True)
+        raise
+    _record_planning(session, actor, post.piece_id, found, refused=False)
     return store_posts(session, actor=actor, posts=[post], token=token)[0]
+
+
+def _record_planning(
+    session: Session,
+    actor: User,
+    piece_id: int,
+    found: list[rule_checks.RuleFinding],
+    *,
+    refused: bool,
+) -> None:
+    """Keep what the publishing rules found when a post was planned or moved (the step
+    "plan"): with a plan that goes ahead, for its transaction to store; where a blocking
+    finding refused it, stored at once (the refusal still reaches the user)."""
+    piece = session.get(Piece, piece_id)
+    if piece is None or not found:
+        return
+    if not refused:
+        rule_checks.record_findings(
+            session, actor=actor, piece=piece, step="plan", findings=found, stopped=False
+        )
+    elif any(f.blocks for f in found):
+        rule_checks.record_refusal(session, actor=actor, piece=piece, step="plan", findings=found)
 
 
 def visible_piece_ids(session: Session, *, actor: User) -> set[int] | None:
@@ -355,6 +388,7 @@ def prepare_move(
     tz_name: str | None = None,
     fold: Fold | None = None,
     now: datetime | None = None,
+    into: list[rule_checks.RuleFinding] | None = None,
 ) -> PostMove:
     """Check a move of a post (role and state by the workflow table, then the new time)
     without storing it (used by move_post and by CSV import)."""
@@ -382,6 +416,10 @@ def prepare_move(
     found = rule_checks.planning_findings(
         session, actor=actor, piece=piece, channel=channel, at=publish_at, exclude_post=post.id
     )
+    # A move checks the time only: what its content rules find was found when planned.
+    found = [f for f in found if f.kind in TIME_KINDS]
+    if into is not None:
+        into.extend(found)
     timed = _rule_problems(found).get("publish_at")
     if timed is not None:
         raise ValidationFailed({"publish_at": timed})
@@ -423,7 +461,15 @@ def move_post(
     session: Session, *, actor: User, expected_version: int | None = None, **plan: Unpack[MovePlan]
 ) -> Post:
     """Reschedule a post; a failed or missed post is planned again."""
-    move = prepare_move(session, actor=actor, **plan)
+    found: list[rule_checks.RuleFinding] = []
+    try:
+        move = prepare_move(session, actor=actor, into=found, **plan)
+    except ValidationFailed:
+        post = session.get(Post, plan["post_id"])
+        if post is not None:
+            _record_planning(session, actor, post.piece_id, found, refused=True)
+        raise
+    _record_planning(session, actor, move.post.piece_id, found, refused=False)
     return store_move(session, actor=actor, move=move, expected_version=expected_version)
 
 

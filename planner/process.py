@@ -210,6 +210,19 @@ class StepFindings:
     overridden: int = 0  # of the blocking findings, those an approver overrode
 
 
+@dataclass
+class PlanningFindings:
+    """One rule's findings of one severity when posts were planned or moved in the period:
+    each check counts (planning the same post twice is two), with how many of them the
+    rule refused (the planner then offers the next allowed time)."""
+
+    rule: str
+    severity: str  # block, warn or info
+    findings: int = 0
+    refused: int = 0
+    pieces: int = 0
+
+
 @dataclass(frozen=True)
 class PostProblem:
     """A post that failed, was missed, needs a check or is held, with the reason."""
@@ -256,6 +269,8 @@ class ProcessReport:
     # rules found at those steps.
     steps_checked: int = 0
     step_findings: list[StepFindings] = field(default_factory=list)
+    # What the rules found when posts were planned or moved.
+    planning_findings: list[PlanningFindings] = field(default_factory=list)
     # How each department answered the listening inbox's items in the period.
     responses: list[ResponseFigures] = field(default_factory=list)
 
@@ -379,6 +394,7 @@ def process_report(
         ),
         steps_checked=len(_pieces_stepped(session, since, until)),
         step_findings=step_findings(session, since, until),
+        planning_findings=planning_findings(session, since, until),
         responses=response_figures(session, since, until, now=now),
     )
 
@@ -416,6 +432,7 @@ def _pieces_stepped(session: Session, since: datetime, until: datetime) -> set[i
     refused = session.exec(
         select(RecordedFinding.piece_id)
         .where(
+            col(RecordedFinding.step).in_(_CHECKED_STEPS),
             col(RecordedFinding.stopped),
             col(RecordedFinding.at) >= since,
             col(RecordedFinding.at) < until,
@@ -431,7 +448,11 @@ def step_findings(session: Session, since: datetime, until: datetime) -> list[St
     rows = list(
         session.exec(
             select(RecordedFinding)
-            .where(col(RecordedFinding.at) >= since, col(RecordedFinding.at) < until)
+            .where(
+                col(RecordedFinding.step).in_(_CHECKED_STEPS),
+                col(RecordedFinding.at) >= since,
+                col(RecordedFinding.at) < until,
+            )
             .order_by(col(RecordedFinding.at), col(RecordedFinding.id))
         )
     )
@@ -473,6 +494,31 @@ def step_findings(session: Session, since: datetime, until: datetime) -> list[St
         )
     rank = {s: n for n, s in enumerate(SEVERITIES)}
     return sorted(counts, key=lambda c: (rank.get(c.severity, 9), c.rule))
+
+
+def planning_findings(session: Session, since: datetime, until: datetime) -> list[PlanningFindings]:
+    """The findings recorded when posts were planned or moved in [since, until), per rule
+    and severity (blocking first, then by rule; callers check who may read them)."""
+    counts: dict[tuple[str, str], PlanningFindings] = {}
+    pieces: dict[tuple[str, str], set[int]] = defaultdict(set)
+    rows = session.exec(
+        select(RecordedFinding).where(
+            RecordedFinding.step == "plan",
+            col(RecordedFinding.at) >= since,
+            col(RecordedFinding.at) < until,
+        )
+    )
+    for r in rows:
+        key = (r.rule, r.severity)
+        count = counts.setdefault(key, PlanningFindings(r.rule, r.severity))
+        count.findings += 1
+        if r.severity == "block":  # a warning never refuses (a row is stopped by any)
+            count.refused += int(r.stopped)
+        pieces[key].add(r.piece_id)
+    for key, count in counts.items():
+        count.pieces = len(pieces[key])
+    rank = {s: n for n, s in enumerate(SEVERITIES)}
+    return sorted(counts.values(), key=lambda c: (rank.get(c.severity, 9), c.rule))
 
 
 InPeriod = Callable[[datetime], bool]

@@ -111,6 +111,12 @@ PROCESS_TEXTS: dict[str, str] = {
     "finding refused the step (recorded then, so a finding fixed since still counts; one "
     "finding per version of a piece and channel).",
     "stopped": "Of them refused a step",
+    "plan_findings": "Findings when planning",
+    "plan_findings_summary": "What the rules found each time a post was planned or moved in "
+    "the period (planning the same post twice counts twice), and how often a blocking "
+    "finding refused the time or the post; the planner then offers the next allowed time.",
+    "found_times": "Times found",
+    "refused": "Of them refused",
     "posts": "Failed, held, missed and needs-check posts",
     "responses": "Listening: response times",
     "responses_summary": "Items of the listening inbox answered in the period, per department: "
@@ -224,6 +230,13 @@ def process_csv(report: ProcessReport, out: IO[str]) -> int:
     ]  # fmt: skip
     rows += _finding_rows("rule_findings", report.findings_checked, report.findings)
     rows += _finding_rows("rule_findings_at_steps", report.steps_checked, report.step_findings)
+    for f in report.planning_findings:
+        rows += [
+            ("rule_findings_when_planning", f.rule, f"{f.severity}_findings", f.findings),
+            ("rule_findings_when_planning", f.rule, f"{f.severity}_pieces", f.pieces),
+        ]
+        if f.severity == "block":
+            rows.append(("rule_findings_when_planning", f.rule, "block_refused", f.refused))
     rows += [
         ("post_problems", f"post {p.post_id} ({p.channel}): {p.title}", p.state, p.reason)
         for p in report.post_problems
@@ -506,6 +519,16 @@ def process_html(
             for f in report.step_findings
         ],
         intro=page.t("step_findings_summary", pieces=report.steps_checked),
+    )  # fmt: skip
+    page.section(
+        "plan_findings",
+        ("rule", "severity", "found_times", "pieces", "refused"),
+        [
+            [f.rule, page.texts.get(f"severity.{f.severity}", f.severity), f.findings, f.pieces,
+             f.refused if f.severity == "block" else ""]
+            for f in report.planning_findings
+        ],
+        intro=page.t("plan_findings_summary"),
     )  # fmt: skip
     page.section(
         "posts",

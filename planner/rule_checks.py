@@ -11,6 +11,7 @@ approver overrode it for that revision with a written justification (audited as
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import func
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from planner import audit
@@ -46,6 +48,8 @@ from planner.rules import REPLY_KINDS, TIME_KINDS, WEEKDAYS, clock_time, enabled
 from planner.schemas import check_text
 from planner.timezones import zone
 from publishers.base import Media
+
+log = logging.getLogger(__name__)
 
 # The preview's patterns for what a network marks in a text.
 _LINK = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)\]'’]")
@@ -559,6 +563,27 @@ def record_findings(
         )
         for f in findings
     )
+
+
+def record_refusal(
+    session: Session,
+    *,
+    actor: User,
+    piece: Piece,
+    step: str,
+    findings: Sequence[RuleFinding],
+) -> None:
+    """Store the findings that refused a step, in a transaction of their own (nothing else
+    was written: the refusal came before the change). Failing to store them is logged;
+    the caller still raises its refusal."""
+    try:
+        with all_or_nothing(session):
+            record_findings(
+                session, actor=actor, piece=piece, step=step, findings=findings, stopped=True
+            )
+    except SQLAlchemyError:
+        log.warning("could not record the rule findings that refused %s of piece %s", step,
+                    piece.id, exc_info=True)  # fmt: skip
 
 
 # --- overrides ------------------------------------------------------------------------

@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import select
 
-from planner import channels, pieces, process, report_output, rule_checks, rules
+from planner import channels, pieces, planning, process, report_output, rule_checks, rules
 from planner.errors import EditConflict, ValidationFailed
-from planner.models import Channel, Piece, PublishAttempt, RecordedFinding, utcnow
+from planner.models import Channel, Piece, Post, PublishAttempt, RecordedFinding, utcnow
 from planner.ui import i18n
 from tests import recording
 from tests.conftest import World, utc
-from tests.planner.test_rules import _due, _run
+from tests.planner.test_rules import BERLIN, QUIET, _due, _run
 
 GUARANTEE = "Keine Garantien"
 HASHTAGS = "Wenige Hashtags"
@@ -287,3 +287,100 @@ def test_a_refusal_reaches_the_editor_even_when_its_findings_cannot_be_stored(
     assert GUARANTEE in str(refused.value.fields["rules"])
     assert "could not record the rule findings that refused submit" in caplog.text
     assert (kept.status, kept.revision) == ("draft", 2)  # nothing else changed
+
+
+def _plan(world: World, piece: Piece, when: datetime) -> Post:
+    assert piece.id is not None
+    return planning.plan_post(
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id,
+        channel="Feed",
+        when=when,
+        tz_name=BERLIN,
+    )
+
+
+def test_what_the_rules_found_when_planning_and_moving_is_counted_each_time(
+    world: World,
+) -> None:
+    started = utcnow()
+    feed = _channel(world, "Feed")
+    piece = _approve(world, _submit(world, _piece(world, "Tarif", "Guter Tarif #a #b", feed)))
+    rules.add_rule(
+        world.session,
+        actor=world.admin,
+        data={"name": "Nachtruhe", "kind": "quiet_hours", "settings": QUIET,
+              "message": {"de": "Nachts nicht.", "en": "Not at night."}},
+    )  # fmt: skip
+    _rules(world)  # a blocking forbidden term (not in the text) and at most one hashtag (warn)
+    night = datetime(2030, 1, 15, 23, 30)  # Berlin wall clock
+    noon = datetime(2030, 1, 15, 12, 0)
+
+    with pytest.raises(ValidationFailed):  # refused by the quiet hours: 1 refused
+        _plan(world, piece, night)
+    with pytest.raises(ValidationFailed):  # clicked twice: counted twice
+        _plan(world, piece, night)
+    post = _plan(world, piece, noon)  # planned; the hashtags warn
+    assert post.id is not None
+    with pytest.raises(ValidationFailed):  # a move into the night: refused
+        planning.move_post(
+            world.session, actor=world.editor, post_id=post.id, when=night, tz_name=BERLIN
+        )
+    planning.move_post(  # a move by day: nothing found (a move checks the time only)
+        world.session, actor=world.editor, post_id=post.id, when=noon.replace(hour=13),
+        tz_name=BERLIN,
+    )  # fmt: skip
+
+    report = _report(world, started - timedelta(minutes=1), utcnow() + timedelta(minutes=1))
+    found = [
+        (f.rule, f.severity, f.findings, f.refused, f.pieces) for f in report.planning_findings
+    ]
+    # Night twice and the move into it; the hashtags at the three plans (a move checks the
+    # time only), a warning never refusing.
+    assert found == [("Nachtruhe", "block", 3, 3, 1), (HASHTAGS, "warn", 3, 0, 1)]
+    # Planning is not a step of the piece: nothing counted there (the rules came later).
+    assert (report.step_findings, report.steps_checked) == ([], 1)
+
+    out = io.StringIO()
+    report_output.process_csv(report, out)
+    rows = [
+        (r["name"], r["measure"], r["value"])
+        for r in csv.DictReader(io.StringIO(out.getvalue()))
+        if r["section"] == "rule_findings_when_planning"
+    ]
+    assert rows == [
+        ("Nachtruhe", "block_findings", "3"),
+        ("Nachtruhe", "block_pieces", "1"),
+        ("Nachtruhe", "block_refused", "3"),
+        (HASHTAGS, "warn_findings", "3"),
+        (HASHTAGS, "warn_pieces", "1"),
+    ]
+    page = report_output.process_html(report)
+    assert "<h2>Findings when planning</h2>" in page and "<td>Nachtruhe</td>" in page
+
+
+def test_a_refused_plan_still_refuses_when_its_findings_cannot_be_stored(
+    world: World, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    feed = _channel(world, "Feed")
+    piece = _approve(world, _submit(world, _piece(world, "Tarif", "Guter Tarif", feed)))
+    rules.add_rule(
+        world.session,
+        actor=world.admin,
+        data={"name": "Nachtruhe", "kind": "quiet_hours", "settings": QUIET,
+              "message": {"de": "Nachts nicht.", "en": "Not at night."}},
+    )  # fmt: skip
+    world.session.commit()
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE recorded_findings RENAME TO recorded_findings_away"))
+    try:
+        with pytest.raises(ValidationFailed) as refused, caplog.at_level(logging.WARNING):
+            _plan(world, piece, datetime(2030, 1, 15, 23, 30))
+    finally:
+        world.session.rollback()
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE recorded_findings_away RENAME TO recorded_findings"))
+    assert "Nachtruhe" in str(refused.value.fields["publish_at"])
+    assert "could not record the rule findings that refused plan" in caplog.text
+    assert planning.list_posts(world.session, actor=world.editor) == []

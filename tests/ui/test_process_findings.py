@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlmodel import Session
 
-from planner import channels, org_settings, pieces, publishing, rules, users
+from planner import channels, org_settings, pieces, planning, publishing, rules, users
 from planner.db import make_engine
 from planner.errors import ValidationFailed
 from planner.models import Channel, Piece, Post, Role, User, utcnow
@@ -290,4 +290,58 @@ def test_the_publishing_ledger_names_a_rules_hold_in_german(held_then_released: 
             "Meldung": "eine Veröffentlichungsregel: Regel „Keine Garantien“ auf dem Kanal "
             "„Feed“: Wir versprechen nichts. (verboten: garantiert)",
         }
+    ]
+
+
+@pytest.fixture
+def refused_at_night(database: str) -> str:
+    """Planning the approved piece "Tarif" at night was refused by the quiet hours."""
+    add_user(database, "anna", Role.approver.value)
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        admin, editor = users.get_user(s, "admin"), users.get_user(s, "ed")
+        _feed, piece = _tariff_on_feed(s, admin, editor)
+        assert piece.id is not None
+        pieces.submit_piece(s, actor=editor, piece_id=piece.id)
+        pieces.approve_piece(s, actor=users.get_user(s, "anna"), piece_id=piece.id, revision=1)
+        rules.add_rule(
+            s,
+            actor=admin,
+            data={"name": "Nachtruhe", "kind": "quiet_hours",
+                  "settings": {"from": "22:00", "until": "07:00", "days": []},
+                  "message": {"de": "Nachts nicht.", "en": "Not at night."}},
+        )  # fmt: skip
+        with pytest.raises(ValidationFailed):
+            planning.plan_post(
+                s,
+                actor=editor,
+                piece_id=piece.id,
+                channel="Feed",
+                when=datetime(2030, 1, 15, 23, 30),
+                tz_name="Europe/Berlin",
+            )
+    engine.dispose()
+    return database
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading", "columns", "severity"),
+    [
+        ("en", "Findings when planning",
+         ["Rule", "Severity", "Times found", "Pieces", "Of them refused"], "blocks"),
+        ("de", "Befunde beim Planen",
+         ["Regel", "Stufe", "Mal gefunden", "Beiträge", "Davon verweigert"], "sperrt"),
+    ],
+)  # fmt: skip
+def test_the_page_counts_what_the_rules_found_when_planning(
+    refused_at_night: str, lang: str, heading: str, columns: list[str], severity: str
+) -> None:
+    at = sign_in("admin", PASSWORD)
+    at.selectbox(key=keys.LANGUAGE).select(lang).run()
+    at = open_page(at, "process")
+    assert not at.exception
+    assert heading in [h.value for h in at.subheader]
+    (table,) = [d.value for d in at.dataframe if list(d.value.columns) == columns]
+    assert table.to_dict("records") == [
+        dict(zip(columns, ["Nachtruhe", severity, 1, 1, "1"], strict=True))
     ]

@@ -309,6 +309,22 @@ def _exceptions(report: process.ProcessReport, user: User) -> None:
         ],
         empty=t("process.empty"),
     )
+    st.subheader(t("process.plan_findings"))
+    st.text(t("process.plan_findings_note"))
+    tables.table(
+        [
+            {
+                t("process.col.rule"): f.rule,
+                t("process.col.severity"): t(f"rules.severity.{f.severity}"),
+                t("process.col.found_times"): f.findings,
+                t("process.col.pieces"): f.pieces,
+                # Only a blocking finding refuses a time or a post.
+                t("process.col.refused"): str(f.refused) if f.severity == "block" else "",
+            }
+            for f in report.planning_findings
+        ],
+        empty=t("process.empty"),
+    )
     st.subheader(t("process.posts"))
     tables.table(
         [
