@@ -396,3 +396,26 @@ def test_local_days_follow_the_organisations_zone(social: World) -> None:
         (date(2026, 3, 1), 3, 35),
         (date(2026, 4, 1), 5, 141),
     ]
+
+
+def test_an_older_sqlite_without_unixepoch_finds_the_same_local_times(
+    social: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def figures() -> tuple[list[tuple[int, int, int]], list[tuple[date, int]]]:
+        grid = analytics.best_times(
+            social.session, actor=social.editor, channel="Social", since=MARCH,
+            until=utc(2026, 5, 1),
+        )  # fmt: skip
+        report = analytics.engagement_over_time(
+            social.session, actor=social.editor, since=MARCH, until=utc(2026, 5, 1), period="day"
+        )
+        return (
+            [(c.weekday, c.hour, c.posts) for c in grid.cells],
+            [(p.start, p.figures.engagement) for p in report.points],
+        )
+
+    found = figures()
+    # SQLite before 3.38 has no unixepoch(): the instant is read through strftime.
+    monkeypatch.setattr(analytics.sqlite3, "sqlite_version_info", (3, 37, 2))
+    assert figures() == found
+    assert found[0] == [(1, 9, 3), (3, 14, 3), (4, 18, 1)]
