@@ -39,9 +39,10 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import String, cast, or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from planner import org_settings, planning, rule_checks
 from planner.errors import ValidationFailed
@@ -775,19 +776,26 @@ def _post_problems(
     return found
 
 
+def _with_piece_and_channel(entity: type[SQLModel], post_id: Any) -> Any:
+    """Rows of `entity` (by their `post_id`) with their post's piece and channel."""
+    return (
+        select(entity, Piece, Channel)
+        .join(Post, col(Post.id) == col(post_id))
+        .join(Piece, col(Piece.id) == col(Post.piece_id))
+        .join(Channel, col(Channel.id) == col(Post.channel_id))
+    )
+
+
 def _past_holds(
     session: Session, since: datetime, until: datetime, held_now: set[int | None]
 ) -> list[PostProblem]:
     """Stretches of time the engine found a due post held (`PostHold`) that overlap the
     period, oldest first; a stretch still open for a post held now is left to "held now"."""
     query = (
-        select(PostHold, Piece, Channel)
-        .join(Post, col(Post.id) == col(PostHold.post_id))
-        .join(Piece, col(Piece.id) == col(Post.piece_id))
-        .join(Channel, col(Channel.id) == col(Post.channel_id))
+        _with_piece_and_channel(PostHold, PostHold.post_id)
         .where(
             col(PostHold.started_at) < until,
-            or_(col(PostHold.ended_at).is_(None), col(PostHold.ended_at) >= since),
+            or_(col(PostHold.ended_at).is_(None), col(PostHold.ended_at) > since),
         )
         .order_by(col(PostHold.started_at), col(PostHold.id))
     )
@@ -817,10 +825,7 @@ def _rule_holds(session: Session, since: datetime, until: datetime) -> list[Post
     """Posts the engine held by a publishing rule in the period (its ledger rows with the
     outcome "rule"), each once with its last hold there and the reason then."""
     query = (
-        select(PublishAttempt, Piece, Channel)
-        .join(Post, col(Post.id) == col(PublishAttempt.post_id))
-        .join(Piece, col(Piece.id) == col(Post.piece_id))
-        .join(Channel, col(Channel.id) == col(Post.channel_id))
+        _with_piece_and_channel(PublishAttempt, PublishAttempt.post_id)
         .where(
             PublishAttempt.outcome == "rule",
             col(PublishAttempt.started_at) >= since,

@@ -128,7 +128,7 @@ def test_a_period_lists_only_the_stretches_that_overlap_it(world: World, engine:
     assert listed(start, start + timedelta(minutes=10)) == []  # ends as the hold starts
     assert listed(start, start + timedelta(minutes=11)) == [post.id]
     assert listed(start + timedelta(minutes=19), start + timedelta(hours=1)) == [post.id]
-    assert listed(start + timedelta(minutes=21), start + timedelta(hours=1)) == []
+    assert listed(start + timedelta(minutes=20), start + timedelta(hours=1)) == []  # ended then
 
 
 def test_workers_watching_at_once_keep_one_open_stretch_per_post(
