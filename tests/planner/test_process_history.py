@@ -301,18 +301,23 @@ def _plan(world: World, piece: Piece, when: datetime) -> Post:
     )
 
 
-def test_what_the_rules_found_when_planning_and_moving_is_counted_each_time(
-    world: World,
-) -> None:
-    started = utcnow()
-    feed = _channel(world, "Feed")
-    piece = _approve(world, _submit(world, _piece(world, "Tarif", "Guter Tarif #a #b", feed)))
+def _quiet_rule(world: World) -> None:
+    """No posts from 22:00 to 07:00 (blocks)."""
     rules.add_rule(
         world.session,
         actor=world.admin,
         data={"name": "Nachtruhe", "kind": "quiet_hours", "settings": QUIET,
               "message": {"de": "Nachts nicht.", "en": "Not at night."}},
     )  # fmt: skip
+
+
+def test_what_the_rules_found_when_planning_and_moving_is_counted_each_time(
+    world: World,
+) -> None:
+    started = utcnow()
+    feed = _channel(world, "Feed")
+    piece = _approve(world, _submit(world, _piece(world, "Tarif", "Guter Tarif #a #b", feed)))
+    _quiet_rule(world)
     _rules(world)  # a blocking forbidden term (not in the text) and at most one hashtag (warn)
     night = datetime(2030, 1, 15, 23, 30)  # Berlin wall clock
     noon = datetime(2030, 1, 15, 12, 0)
@@ -365,12 +370,7 @@ def test_a_refused_plan_still_refuses_when_its_findings_cannot_be_stored(
 ) -> None:
     feed = _channel(world, "Feed")
     piece = _approve(world, _submit(world, _piece(world, "Tarif", "Guter Tarif", feed)))
-    rules.add_rule(
-        world.session,
-        actor=world.admin,
-        data={"name": "Nachtruhe", "kind": "quiet_hours", "settings": QUIET,
-              "message": {"de": "Nachts nicht.", "en": "Not at night."}},
-    )  # fmt: skip
+    _quiet_rule(world)
     world.session.commit()
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE recorded_findings RENAME TO recorded_findings_away"))

@@ -35,6 +35,17 @@ def _tariff_on_feed(s: Session, admin: User, editor: User) -> tuple[Channel, Pie
     return feed, piece
 
 
+def _approved_tariff(s: Session, admin: User, editor: User) -> tuple[Channel, Piece]:
+    """Channel Feed and the piece "Tarif", submitted and approved by the approver anna."""
+    feed, piece = _tariff_on_feed(s, admin, editor)
+    assert piece.id is not None
+    pieces.submit_piece(s, actor=editor, piece_id=piece.id)
+    approved = pieces.approve_piece(
+        s, actor=users.get_user(s, "anna"), piece_id=piece.id, revision=1
+    )
+    return feed, approved
+
+
 @pytest.fixture
 def with_findings(database: str) -> str:
     """A piece written today on channel Feed with a forbidden term and three hashtags."""
@@ -62,15 +73,21 @@ def with_findings(database: str) -> str:
     return database
 
 
+def _process_page(lang: str) -> Any:
+    """The Process page as the admin, in `lang`, run without an exception."""
+    at = sign_in("admin", PASSWORD)
+    at.selectbox(key=keys.LANGUAGE).select(lang).run()
+    at = open_page(at, "process")
+    assert not at.exception
+    return at
+
+
 def _findings_table(
     lang: str, heading: str, note: str, columns: list[str], severities: list[str]
 ) -> Any:
     """The Process page in `lang` as the admin: the findings table under `heading` and its
     `note`, after checking its rules, severities and one finding of each."""
-    at = sign_in("admin", PASSWORD)
-    at.selectbox(key=keys.LANGUAGE).select(lang).run()
-    at = open_page(at, "process")
-    assert not at.exception
+    at = _process_page(lang)
     assert heading in [h.value for h in at.subheader]
     assert any(t.value.startswith(note) for t in at.main.text)
     table = next(d.value for d in at.dataframe if list(d.value.columns) == columns)
@@ -119,10 +136,8 @@ def held_by_rule(database: str) -> str:
     engine = make_engine(database)
     with Session(engine, expire_on_commit=False) as s:
         admin, editor = users.get_user(s, "admin"), users.get_user(s, "ed")
-        feed, piece = _tariff_on_feed(s, admin, editor)
+        feed, piece = _approved_tariff(s, admin, editor)
         assert piece.id is not None and feed.id is not None and editor.id is not None
-        pieces.submit_piece(s, actor=editor, piece_id=piece.id)
-        pieces.approve_piece(s, actor=users.get_user(s, "anna"), piece_id=piece.id, revision=1)
         s.add(Post(piece_id=piece.id, channel_id=feed.id, created_by_id=editor.id,
                    publish_at=utcnow() - timedelta(hours=1)))  # fmt: skip
         s.commit()
@@ -170,10 +185,7 @@ def held_then_released(held_by_rule: str) -> str:
 def test_a_post_the_engine_held_by_a_rule_is_listed_with_the_rule_in_the_readers_language(
     held_then_released: str, lang: str, state: str, reason: str
 ) -> None:
-    at = sign_in("admin", PASSWORD)
-    at.selectbox(key=keys.LANGUAGE).select(lang).run()
-    at = open_page(at, "process")
-    assert not at.exception
+    at = _process_page(lang)
     rows = [row for d in at.dataframe for row in d.value.to_dict("records") if "#1" in row.values()]
     assert [(r[_COLUMNS[lang][0]], r[_COLUMNS[lang][1]]) for r in rows] == [(state, reason)]
 
@@ -193,10 +205,8 @@ def held_by_the_freeze(database: str) -> str:
         start -= timedelta(days=1)
     with Session(engine, expire_on_commit=False) as s:
         admin, editor = users.get_user(s, "admin"), users.get_user(s, "ed")
-        feed, piece = _tariff_on_feed(s, admin, editor)
+        feed, piece = _approved_tariff(s, admin, editor)
         assert piece.id is not None and feed.id is not None and editor.id is not None
-        pieces.submit_piece(s, actor=editor, piece_id=piece.id)
-        pieces.approve_piece(s, actor=users.get_user(s, "anna"), piece_id=piece.id, revision=1)
         s.add(Post(piece_id=piece.id, channel_id=feed.id, created_by_id=editor.id,
                    publish_at=start - timedelta(minutes=5)))  # fmt: skip
         s.commit()
@@ -217,10 +227,7 @@ def held_by_the_freeze(database: str) -> str:
 def test_a_post_the_freeze_held_is_listed_with_why_and_until_when(
     held_by_the_freeze: str, lang: str, state: str, reason: str
 ) -> None:
-    at = sign_in("admin", PASSWORD)
-    at.selectbox(key=keys.LANGUAGE).select(lang).run()
-    at = open_page(at, "process")
-    assert not at.exception
+    at = _process_page(lang)
     rows = [
         row
         for d in at.dataframe
@@ -300,10 +307,8 @@ def refused_at_night(database: str) -> str:
     engine = make_engine(database)
     with Session(engine, expire_on_commit=False) as s:
         admin, editor = users.get_user(s, "admin"), users.get_user(s, "ed")
-        _feed, piece = _tariff_on_feed(s, admin, editor)
+        _feed, piece = _approved_tariff(s, admin, editor)
         assert piece.id is not None
-        pieces.submit_piece(s, actor=editor, piece_id=piece.id)
-        pieces.approve_piece(s, actor=users.get_user(s, "anna"), piece_id=piece.id, revision=1)
         rules.add_rule(
             s,
             actor=admin,
@@ -336,10 +341,7 @@ def refused_at_night(database: str) -> str:
 def test_the_page_counts_what_the_rules_found_when_planning(
     refused_at_night: str, lang: str, heading: str, columns: list[str], severity: str
 ) -> None:
-    at = sign_in("admin", PASSWORD)
-    at.selectbox(key=keys.LANGUAGE).select(lang).run()
-    at = open_page(at, "process")
-    assert not at.exception
+    at = _process_page(lang)
     assert heading in [h.value for h in at.subheader]
     (table,) = [d.value for d in at.dataframe if list(d.value.columns) == columns]
     assert table.to_dict("records") == [
