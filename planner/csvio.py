@@ -21,7 +21,7 @@ from typing import IO, Any
 from sqlalchemy import Connection, Table, insert, text
 from sqlmodel import Session, col, select
 
-from planner import audit, planning, slots
+from planner import audit, planning, rule_checks, slots
 from planner.db import all_or_nothing
 from planner.errors import (
     CsvImportFailed,
@@ -603,14 +603,18 @@ def import_plan(session: Session, *, actor: User, raw: bytes | str) -> PlanImpor
     unchanged = 0
     off_plan: list[tuple[int, str]] = []
     check = slots.SlotPlanCheck(session)
+    # What the publishing rules found in each row: (piece, findings, whether refused).
+    found: list[tuple[int, list[rule_checks.RuleFinding], bool]] = []
     for line, row in rows:
         tz_name = row.get("timezone") or actor.timezone
+        row_found: list[rule_checks.RuleFinding] = []
+        piece_id: int | None = None
         try:
             zone(tz_name)
             post_ref = row.get("post_id", "")
             piece_id = parse_id(row["piece_id"], "piece_id")
             if post_ref:
-                move = _planned_move(session, actor, post_ref, row, tz_name)
+                move = _planned_move(session, actor, post_ref, row, tz_name, row_found)
                 if move is None:
                     unchanged += 1
                 else:
@@ -624,14 +628,25 @@ def import_plan(session: Session, *, actor: User, raw: bytes | str) -> PlanImpor
                     channel=row["channel"],
                     when=row["publish_at"],
                     tz_name=tz_name,
+                    into=row_found,
                 )
                 new.append(post)
                 off_plan += _off_plan(check, line, post.channel_id, post.publish_at)
         except (PlannerError, TimeInputError) as err:
             problems.append((line, _problem(err)))
+            if piece_id is not None:
+                found.append((piece_id, row_found, True))
+        else:
+            found.append((piece_id, row_found, False))
     if problems:
+        # Nothing is planned; the rows a blocking rule refused keep what it found.
+        for refused_piece, findings, refused in found:
+            if refused:
+                planning.record_planning(session, actor, refused_piece, findings, refused=True)
         raise CsvImportFailed(sorted(problems))
-    # The moves and the new posts are one transaction: store_posts commits them all.
+    for planned_piece, findings, _ in found:
+        planning.record_planning(session, actor, planned_piece, findings, refused=False)
+    # The moves, the new posts and the findings are one transaction: store_posts commits.
     for move in moves:
         planning.store_move(
             session, actor=actor, move=move, note_prefix="plan import: ", commit=False
@@ -661,10 +676,16 @@ def _off_plan(
 
 
 def _planned_move(
-    session: Session, actor: User, post_ref: str, row: dict[str, str], tz_name: str
+    session: Session,
+    actor: User,
+    post_ref: str,
+    row: dict[str, str],
+    tz_name: str,
+    into: list[rule_checks.RuleFinding],
 ) -> planning.PostMove | None:
-    """The row's move of an existing post, checked as the calendar checks it; None if the
-    row keeps the post's time (an exported plan imports again as it is)."""
+    """The row's move of an existing post, checked as the calendar checks it (the rules'
+    findings go to `into`); None if the row keeps the post's time (an exported plan
+    imports again as it is)."""
     post_id = parse_id(post_ref, "post_id")
     post = session.get(Post, post_id)
     if post is None:
@@ -676,7 +697,7 @@ def _planned_move(
     if parse_to_utc(row["publish_at"], tz_name) == post.publish_at:
         return None
     return planning.prepare_move(
-        session, actor=actor, post_id=post_id, when=row["publish_at"], tz_name=tz_name
+        session, actor=actor, post_id=post_id, when=row["publish_at"], tz_name=tz_name, into=into
     )
 
 

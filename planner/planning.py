@@ -307,23 +307,24 @@ def plan_post(
     try:
         post = prepare_post(session, actor=actor, into=found, **plan)
     except ValidationFailed:
-        _record_planning(session, actor, plan["piece_id"], found, refused=True)
+        record_planning(session, actor, plan["piece_id"], found, refused=True)
         raise
-    _record_planning(session, actor, post.piece_id, found, refused=False)
+    record_planning(session, actor, post.piece_id, found, refused=False)
     return store_posts(session, actor=actor, posts=[post], token=token)[0]
 
 
-def _record_planning(
+def record_planning(
     session: Session,
     actor: User,
     piece_id: int,
-    found: list[rule_checks.RuleFinding],
+    found: Sequence[rule_checks.RuleFinding],
     *,
     refused: bool,
 ) -> None:
-    """Keep what the publishing rules found when a post was planned or moved (the step
-    "plan"): with a plan that goes ahead, for its transaction to store; where a blocking
-    finding refused it, stored at once (the refusal still reaches the user)."""
+    """Keep what the publishing rules found when a post was planned or moved, or a series
+    created (the step "plan"), by any path (the calendar, "add to queue", a CSV import):
+    with a plan that goes ahead, for its transaction to store; where a blocking finding
+    refused it, stored at once (the refusal still reaches the user)."""
     piece = session.get(Piece, piece_id)
     if piece is None or not found:
         return
@@ -467,9 +468,9 @@ def move_post(
     except ValidationFailed:
         post = session.get(Post, plan["post_id"])
         if post is not None:
-            _record_planning(session, actor, post.piece_id, found, refused=True)
+            record_planning(session, actor, post.piece_id, found, refused=True)
         raise
-    _record_planning(session, actor, move.post.piece_id, found, refused=False)
+    record_planning(session, actor, move.post.piece_id, found, refused=False)
     return store_move(session, actor=actor, move=move, expected_version=expected_version)
 
 
@@ -1104,6 +1105,7 @@ def create_series(
         zone(tz_name)
     except TimeInputError as err:
         raise ValidationFailed({"timezone": err.message}) from err
+    found: list[rule_checks.RuleFinding] = []
     try:
         piece = _plannable_piece(session, piece_id)
     except NotFound as err:
@@ -1120,6 +1122,11 @@ def create_series(
                 checks.require_plannable(session, actor=actor, piece=piece, channel=chan)
             except ValidationFailed as err:
                 problems.update(err.fields)
+            else:
+                found = _series_content_findings(session, actor, piece, chan)
+                content = rule_checks.blocking_message(found)
+                if content is not None:
+                    problems["rules"] = content
     local_start: datetime | None = None
     try:
         local_start = (
@@ -1150,6 +1157,7 @@ def create_series(
             "bad_rule", "not a valid recurrence rule: {detail}", detail=str(err)
         )
     if problems:
+        record_planning(session, actor, piece_id, found, refused=True)
         raise ValidationFailed(problems)
     assert piece.id is not None and chan.id is not None and actor.id is not None
     assert local_start is not None
@@ -1166,9 +1174,21 @@ def create_series(
         audit.record_change(
             session, series, actor=actor, object_type="series", action="create", note=note
         )
+        record_planning(session, actor, piece.id, found, refused=False)
         submissions.spend(session, actor=actor, token=token, action="series", object_id=series.id)
     materialize_series(session, now=now, series_ids=[series.id])
     return series
+
+
+def _series_content_findings(
+    session: Session, actor: User, piece: Piece, channel: Channel
+) -> list[rule_checks.RuleFinding]:
+    """What the content rules find in a piece planned as a series on `channel`, checked as
+    planning one post checks it. Its times are each post's own: an occurrence a time rule
+    refuses is kept, and the engine holds it until allowed (`slots.series_rule_holds`)."""
+    if not rule_checks.content_settled(piece):
+        return []
+    return rule_checks.piece_findings(session, actor=actor, piece=piece, channels=[channel])
 
 
 def materialize_series(

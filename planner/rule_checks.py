@@ -922,6 +922,12 @@ def next_free_slot(
     return _next_slot(applicable, after, taken, org_zone(session))
 
 
+def content_settled(piece: Piece) -> bool:
+    """Whether planning checks the piece's content: not while it is still being written (a
+    draft, or with changes requested), when submission checks it."""
+    return piece.status not in (PieceStatus.draft, PieceStatus.changes_requested)
+
+
 def planning_findings(
     session: Session,
     *,
@@ -940,7 +946,7 @@ def planning_findings(
     subject = subject_of(session, piece, channel)
     found: list[RuleFinding] = []
     if check_content is None:
-        check_content = piece.status not in (PieceStatus.draft, PieceStatus.changes_requested)
+        check_content = content_settled(piece)
     if check_content:
         found += piece_findings(session, actor=actor, piece=piece, channels=[channel])
     assert channel.id is not None

@@ -316,12 +316,17 @@ def queue_post(
     channel_id, actor_id = found_channel.id, actor.id
     assert channel_id is not None and actor_id is not None
     now = now or utcnow()
-    with all_or_nothing(session):
-        _take_queue(session, channel_id)
-        piece = session.get(Piece, piece_id)
-        if piece is None:
-            raise NotFound("piece", piece_id)
-        return _queue(session, actor, piece, found_channel, accept, now, token)
+    found: list[rule_checks.RuleFinding] = []  # what the rules find in the post planned
+    try:
+        with all_or_nothing(session):
+            _take_queue(session, channel_id)
+            piece = session.get(Piece, piece_id)
+            if piece is None:
+                raise NotFound("piece", piece_id)
+            return _queue(session, actor, piece, found_channel, accept, now, token, found)
+    except ValidationFailed:
+        planning.record_planning(session, actor, piece_id, found, refused=True)
+        raise
 
 
 def _take_queue(session: Session, channel_id: int) -> None:
@@ -339,8 +344,9 @@ def _queue(
     accept: PostCheck | None,
     now: datetime,
     token: str | None,
+    found: list[rule_checks.RuleFinding],
 ) -> Post:
-    """`queue_post` with the channel's queue held."""
+    """`queue_post` with the channel's queue held; the rules' findings go to `found`."""
     piece_id, channel_id, actor_id = piece.id, found_channel.id, actor.id
     assert piece_id is not None and channel_id is not None and actor_id is not None
 
@@ -372,7 +378,9 @@ def _queue(
         when=at,
         tz_name=org_timezone(session),
         now=now,
+        into=found,
     )
+    planning.record_planning(session, actor, piece_id, found, refused=False)
     return planning.store_posts(session, actor=actor, posts=[post], token=token)[0]
 
 

@@ -14,7 +14,17 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import select
 
-from planner import channels, pieces, planning, process, report_output, rule_checks, rules
+from planner import (
+    channels,
+    csvio,
+    pieces,
+    planning,
+    process,
+    report_output,
+    rule_checks,
+    rules,
+    slots,
+)
 from planner.errors import EditConflict, ValidationFailed
 from planner.models import Channel, Piece, Post, PublishAttempt, RecordedFinding, utcnow
 from planner.ui import i18n
@@ -384,3 +394,130 @@ def test_a_refused_plan_still_refuses_when_its_findings_cannot_be_stored(
     assert "Nachtruhe" in str(refused.value.fields["publish_at"])
     assert "could not record the rule findings that refused plan" in caplog.text
     assert planning.list_posts(world.session, actor=world.editor) == []
+
+
+def _planning_counts(world: World, started: datetime) -> list[tuple[str, str, int, int, int]]:
+    """(rule, severity, findings, refused, pieces) of "findings when planning" since `started`."""
+    report = _report(world, started - timedelta(minutes=1), utcnow() + timedelta(minutes=1))
+    return [(f.rule, f.severity, f.findings, f.refused, f.pieces) for f in report.planning_findings]
+
+
+def _csv_plan(*rows: tuple[object, ...]) -> str:
+    lines = ["post_id,piece_id,channel,publish_at,timezone"]
+    lines += [",".join(str(v) for v in row) for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_plan_import_keeps_what_the_rules_found_in_each_row_and_what_they_refused(
+    world: World,
+) -> None:
+    started = utcnow()
+    feed = _channel(world, "Feed")
+    tagged = _approve(world, _submit(world, _piece(world, "Tarif", "Guter Tarif #a #b", feed)))
+    plain = _approve(world, _submit(world, _piece(world, "Morgen", "Guten Morgen", feed)))
+    _quiet_rule(world)
+    _rules(world)  # the forbidden term comes after approval: only planning finds it
+    promise = pieces.edit_piece(  # an edit after approval goes back to review
+        world.session,
+        actor=world.editor,
+        piece_id=plain.id or 0,
+        expected_revision=plain.revision,
+        data={"variants": {feed.id: "Garantiert guten Morgen"}},
+    )
+    with pytest.raises(ValidationFailed):  # approval finds the term: refused there
+        _approve(world, promise)
+    rule_checks.override_finding(
+        world.session, actor=world.approver, piece_id=promise.id or 0,
+        revision=promise.revision, rule=GUARANTEE, channel_id=None,
+        justification="Von der Rechtsabteilung freigegeben.",
+    )  # fmt: skip
+    _approve(world, promise)
+    # A refused import: the night row is refused by the quiet hours (and its hashtags
+    # warn); the day row of the same file is fine, but nothing is planned.
+    refused = _csv_plan(
+        ("", tagged.id, "Feed", "2030-01-15 23:30", BERLIN),
+        ("", tagged.id, "Feed", "2030-01-16 12:00", BERLIN),
+    )
+    with pytest.raises(csvio.CsvImportFailed) as failed:
+        csvio.import_plan(world.session, actor=world.editor, raw=refused)
+    assert [line for line, _ in failed.value.problems] == [2]
+    assert planning.list_posts(world.session, actor=world.editor) == []
+    # As a refused plan: all the refused row's findings (the warning too), none of the
+    # other row's (it was not refused, and not planned either).
+    assert _planning_counts(world, started) == [
+        ("Nachtruhe", "block", 1, 1, 1),
+        (HASHTAGS, "warn", 1, 0, 1),
+    ]
+
+    # The same day row alone is planned, with the hashtag warning; the overridden term
+    # of "Morgen" is found (not refusing) when its row is planned.
+    planned = csvio.import_plan(
+        world.session,
+        actor=world.editor,
+        raw=_csv_plan(
+            ("", tagged.id, "Feed", "2030-01-16 12:00", BERLIN),
+            ("", promise.id, "Feed", "2030-01-17 12:00", BERLIN),
+        ),
+    )
+    assert len(planned.created) == 2
+    assert _planning_counts(world, started) == [
+        (GUARANTEE, "block", 1, 0, 1),
+        ("Nachtruhe", "block", 1, 1, 1),
+        (HASHTAGS, "warn", 2, 0, 1),
+    ]
+    # A row that moves a post into the night is refused and kept as such.
+    post = planned.created[0]
+    with pytest.raises(csvio.CsvImportFailed):
+        csvio.import_plan(
+            world.session,
+            actor=world.editor,
+            raw=_csv_plan((post.id, tagged.id, "Feed", "2030-01-16 23:00", BERLIN)),
+        )
+    assert _planning_counts(world, started)[1] == ("Nachtruhe", "block", 2, 2, 1)
+
+
+def test_add_to_queue_keeps_what_the_rules_found_and_a_refusal_by_a_content_rule(
+    world: World,
+) -> None:
+    started = utcnow()
+    feed = _channel(world, "Feed")
+    slots.set_slot_plan(world.session, actor=world.admin, channel="Feed", slots="Tue 12:00")
+    tagged = _approve(world, _submit(world, _piece(world, "Tarif", "Guter Tarif #a #b", feed)))
+    promise = _approve(world, _submit(world, _piece(world, "Morgen", "Garantiert gut", feed)))
+    _rules(world)  # after approval: only planning finds the term
+    queued = slots.queue_post(world.session, actor=world.editor, piece_id=tagged.id or 0,
+                              channel="Feed")  # fmt: skip
+    assert queued.id is not None
+    with pytest.raises(ValidationFailed) as refused:  # no slot can fix a content rule
+        slots.queue_post(world.session, actor=world.editor, piece_id=promise.id or 0,
+                         channel="Feed")  # fmt: skip
+    assert GUARANTEE in str(refused.value.fields["rules"])
+    assert [p.id for p in planning.list_posts(world.session, actor=world.editor)] == [queued.id]
+    assert _planning_counts(world, started) == [
+        (GUARANTEE, "block", 1, 1, 1),
+        (HASHTAGS, "warn", 1, 0, 1),
+    ]
+
+
+def test_a_series_is_refused_by_a_content_rule_as_a_plan_is_and_keeps_its_findings(
+    world: World,
+) -> None:
+    started = utcnow()
+    feed = _channel(world, "Feed")
+    tagged = _approve(world, _submit(world, _piece(world, "Tarif", "Guter Tarif #a #b", feed)))
+    promise = _approve(world, _submit(world, _piece(world, "Morgen", "Garantiert gut", feed)))
+    _rules(world)
+    weekly = {"channel": "Feed", "rule": "FREQ=WEEKLY;COUNT=3", "tz_name": BERLIN}
+    with pytest.raises(ValidationFailed) as refused:
+        planning.create_series(world.session, actor=world.editor, piece_id=promise.id or 0,
+                               start="2030-01-15 12:00", **weekly)  # fmt: skip
+    assert GUARANTEE in str(refused.value.fields["rules"])
+    assert planning.list_posts(world.session, actor=world.editor) == []
+    series = planning.create_series(world.session, actor=world.editor, piece_id=tagged.id or 0,
+                                    start="2030-01-15 12:00", **weekly)  # fmt: skip
+    assert series.id is not None
+    # One series, one check of its content: the hashtags found once, not per post.
+    assert _planning_counts(world, started) == [
+        (GUARANTEE, "block", 1, 1, 1),
+        (HASHTAGS, "warn", 1, 0, 1),
+    ]

@@ -133,6 +133,87 @@ def test_planning_a_post_through_the_calendar_shows_it_in_the_list_view(database
     assert list(table["Status"]) == ["planned"]
 
 
+def _approved_with_a_forbidden_term(database: str) -> int:
+    """The editor's piece "Tarif", approved by ada, and then a blocking rule that forbids a
+    word of it (so only planning can find it); the piece's id."""
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        ed, admin = users.get_user(s, "ed"), users.get_user(s, "admin")
+        piece = pieces.create_piece(
+            s, actor=ed, data={"title": "Tarif", "body": "Der garantiert beste Tarif."}
+        )
+        assert piece.id is not None
+        pieces.submit_piece(s, actor=ed, piece_id=piece.id)
+        pieces.approve_piece(s, actor=users.get_user(s, "ada"), piece_id=piece.id, revision=1)
+        rules.add_rule(
+            s,
+            actor=admin,
+            data={
+                "name": "Keine Garantien",
+                "kind": "forbidden_terms",
+                "settings": {"terms": ["garantiert"]},
+                "message": {"de": "Wir versprechen nichts.", "en": "We promise nothing."},
+            },
+        )
+    engine.dispose()
+    return piece.id
+
+
+@pytest.mark.parametrize(
+    ("username", "message"),
+    [
+        (
+            "ed",
+            "Publishing rules: rule 'Keine Garantien' on channel 'Social': We promise "
+            "nothing. (forbidden: garantiert)",
+        ),
+        (
+            "admin",
+            "Veröffentlichungsregeln: Regel „Keine Garantien“ auf dem Kanal „Social“: Wir "
+            "versprechen nichts. (verboten: garantiert)",
+        ),
+    ],
+)
+def test_a_plan_a_content_rule_refuses_says_why_and_keeps_the_form(
+    database: str, username: str, message: str
+) -> None:
+    ids = _setup(database)
+    piece_id = _approved_with_a_forbidden_term(database)
+    at = open_page(sign_in(username, PASSWORD), "calendar")
+    at.text_input(key=keys.CAL_PLAN_SEARCH).input("Tarif").run()
+    at.selectbox(key=keys.CAL_PLAN_PIECE).set_value(piece_id)
+    at.selectbox(key=keys.CAL_PLAN_CHANNEL).set_value(ids["social"])
+    when = f"{_in_days(3):%Y-%m-%d} 09:30"
+    at.text_input(key=keys.CAL_PLAN_WHEN).input(when)
+    at.button(key=keys.CAL_PLAN_BUTTON).click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [message]
+    assert not at.success
+    assert at.text_input(key=keys.CAL_PLAN_WHEN).value == when
+    engine = make_engine(database)
+    with Session(engine) as s:
+        assert planning.list_posts(s, actor=users.get_user(s, "ed"), piece_id=piece_id) == []
+    engine.dispose()
+
+
+def test_a_series_a_content_rule_refuses_says_why(database: str) -> None:
+    ids = _setup(database)
+    piece_id = _approved_with_a_forbidden_term(database)
+    at = open_page(sign_in("ed", PASSWORD), "calendar")
+    at.text_input(key=keys.CAL_PLAN_SEARCH).input("Tarif").run()
+    at.selectbox(key=keys.CAL_PLAN_PIECE).set_value(piece_id)
+    at.selectbox(key=keys.CAL_PLAN_CHANNEL).set_value(ids["social"])
+    at.text_input(key=keys.CAL_SERIES_START).input(f"{_in_days(1):%Y-%m-%d} 08:00")
+    at.number_input(key=keys.CAL_SERIES_COUNT).set_value(3)
+    at.button(key=keys.CAL_SERIES_BUTTON).click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "Publishing rules: rule 'Keine Garantien' on channel 'Social': We promise nothing. "
+        "(forbidden: garantiert)"
+    ]
+    assert not at.success
+
+
 GAP_DAY = f"{YEAR}-03-{_last_sunday(YEAR, 3):02d}"
 
 

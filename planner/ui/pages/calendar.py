@@ -302,7 +302,7 @@ def _plan(session: Session, user: User, piece_id: int | None, channel_id: int | 
         placeholder=t("calendar.when_placeholder"),
         key=keys.CAL_PLAN_WHEN,
     )
-    _field_error(keys.CAL_PLAN_ERRORS, "publish_at")
+    _field_error(keys.CAL_PLAN_ERRORS, "publish_at", "rules")
     if not st.button(t("calendar.plan_button"), key=keys.CAL_PLAN_BUTTON, type="primary"):
         return
     errors: dict[str, str] = {}
@@ -400,7 +400,7 @@ def _series(session: Session, user: User, piece_id: int | None, channel_id: int 
                 key=keys.CAL_SERIES_UNTIL,
             )
             _field_error(keys.CAL_SERIES_ERRORS, "until")
-        _field_error(keys.CAL_SERIES_ERRORS, "rule", "piece", "channel", "timezone")
+        _field_error(keys.CAL_SERIES_ERRORS, "rule", "rules", "piece", "channel", "timezone")
     if not st.button(t("calendar.series_button"), key=keys.CAL_SERIES_BUTTON):
         return
     sent = {
