@@ -39,7 +39,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import String, cast, or_
 from sqlmodel import Session, SQLModel, col, select
@@ -188,40 +188,49 @@ class Override:
 
 
 @dataclass
-class FindingCount:
-    """One rule's findings of one severity in the pieces worked on in the period."""
-
-    rule: str
-    severity: str  # block, warn or info
-    findings: int = 0  # one per piece and channel
-    pieces: int = 0
-    overridden: int = 0  # of the blocking findings, those an approver overrode
-
-
-@dataclass
-class StepFindings:
-    """One rule's findings of one severity as the checks at submission for review and at
-    approval recorded them in the period, each piece revision and channel counted once."""
-
-    rule: str
-    severity: str  # block, warn or info
-    findings: int = 0  # one per piece, revision and channel
-    pieces: int = 0
-    stopped: int = 0  # of the blocking findings, those that refused a step at least once
-    overridden: int = 0  # of the blocking findings, those an approver overrode
-
-
-@dataclass
-class PlanningFindings:
-    """One rule's findings of one severity when posts were planned or moved in the period:
-    each check counts (planning the same post twice is two), with how many of them the
-    rule refused (the planner then offers the next allowed time)."""
+class RuleTally:
+    """One rule's findings of one severity in a part of the report."""
 
     rule: str
     severity: str  # block, warn or info
     findings: int = 0
-    refused: int = 0
     pieces: int = 0
+
+    blocking: ClassVar[tuple[str, ...]] = ()  # the counts only a blocking finding has
+
+    @property
+    def blocking_counts(self) -> tuple[tuple[str, int], ...]:
+        """The counts that only a blocking finding has (refused, overridden), by name."""
+        return tuple((name, int(getattr(self, name))) for name in self.blocking)
+
+
+@dataclass
+class FindingCount(RuleTally):
+    """One rule's findings of one severity in the pieces worked on in the period (one per
+    piece and channel)."""
+
+    overridden: int = 0  # of the blocking findings, those an approver overrode
+    blocking: ClassVar[tuple[str, ...]] = ("overridden",)
+
+
+@dataclass
+class StepFindings(RuleTally):
+    """One rule's findings of one severity as the checks at submission for review and at
+    approval recorded them in the period, each piece revision and channel counted once."""
+
+    stopped: int = 0  # of the blocking findings, those that refused a step at least once
+    overridden: int = 0  # of the blocking findings, those an approver overrode
+    blocking: ClassVar[tuple[str, ...]] = ("stopped", "overridden")
+
+
+@dataclass
+class PlanningFindings(RuleTally):
+    """One rule's findings of one severity when posts were planned or moved in the period:
+    each check counts (planning the same post twice is two), with how many of them the
+    rule refused (the planner then offers the next allowed time)."""
+
+    refused: int = 0
+    blocking: ClassVar[tuple[str, ...]] = ("refused",)
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,10 @@ from planner.csvio import cell
 from planner.planning import Hold
 from planner.process import (
     CYCLES,
-    FindingCount,
     IdeaCounts,
     PostProblem,
     ProcessReport,
     Spread,
-    StepFindings,
 )
 from planner.timezones import format_local, to_local
 
@@ -175,21 +173,21 @@ def _rate(value: float | None) -> str:
 
 
 def _finding_rows(
-    section: str, checked: int, counts: Sequence[FindingCount | StepFindings]
+    section: str, checked: int | None, tallies: Sequence[process.RuleTally]
 ) -> list[tuple[str, str, str, object]]:
-    """A findings section's CSV rows: the pieces checked, then per rule its findings and
-    pieces by severity and, for a blocking rule, how many refused a step (where counted)
-    and how many were overridden."""
-    rows: list[tuple[str, str, str, object]] = [(section, "", "pieces_checked", checked)]
-    for f in counts:
+    """A findings section's CSV rows: the pieces checked (where counted), then per rule
+    its findings and pieces by severity and, for a blocking rule, the counts only it has
+    (refused a step or a time, overridden)."""
+    rows: list[tuple[str, str, str, object]] = []
+    if checked is not None:
+        rows.append((section, "", "pieces_checked", checked))
+    for f in tallies:
         rows += [
             (section, f.rule, f"{f.severity}_findings", f.findings),
             (section, f.rule, f"{f.severity}_pieces", f.pieces),
         ]
         if f.severity == "block":
-            if isinstance(f, StepFindings):
-                rows.append((section, f.rule, "block_stopped", f.stopped))
-            rows.append((section, f.rule, "block_overridden", f.overridden))
+            rows += [(section, f.rule, f"block_{name}", n) for name, n in f.blocking_counts]
     return rows
 
 
@@ -230,13 +228,7 @@ def process_csv(report: ProcessReport, out: IO[str]) -> int:
     ]  # fmt: skip
     rows += _finding_rows("rule_findings", report.findings_checked, report.findings)
     rows += _finding_rows("rule_findings_at_steps", report.steps_checked, report.step_findings)
-    for f in report.planning_findings:
-        rows += [
-            ("rule_findings_when_planning", f.rule, f"{f.severity}_findings", f.findings),
-            ("rule_findings_when_planning", f.rule, f"{f.severity}_pieces", f.pieces),
-        ]
-        if f.severity == "block":
-            rows.append(("rule_findings_when_planning", f.rule, "block_refused", f.refused))
+    rows += _finding_rows("rule_findings_when_planning", None, report.planning_findings)
     rows += [
         ("post_problems", f"post {p.post_id} ({p.channel}): {p.title}", p.state, p.reason)
         for p in report.post_problems
@@ -416,6 +408,24 @@ def _period(page: _Page, since: datetime, until: datetime, made: datetime) -> No
     page.para(page.t("made", at=page.when(made)))
 
 
+def _findings_section(
+    page: _Page, key: str, tallies: Sequence[process.RuleTally], counted: str, intro: str
+) -> None:
+    """A section of rule findings: rule, severity, how many (`counted` names the column),
+    pieces, and the counts only a blocking finding has (refused, overridden)."""
+    names = [name for name, _ in tallies[0].blocking_counts] if tallies else []
+    page.section(
+        key,
+        ("rule", "severity", counted, "pieces", *names),
+        [
+            [f.rule, page.texts.get(f"severity.{f.severity}", f.severity), f.findings, f.pieces,
+             *(count if f.severity == "block" else "" for _, count in f.blocking_counts)]
+            for f in tallies
+        ],
+        intro=intro,
+    )  # fmt: skip
+
+
 def process_html(
     report: ProcessReport,
     *,
@@ -500,36 +510,22 @@ def process_html(
             for o in report.overrides
         ],
     )  # fmt: skip
-    page.section(
-        "findings",
-        ("rule", "severity", "finding_count", "pieces", "overridden"),
-        [
-            [f.rule, page.texts.get(f"severity.{f.severity}", f.severity), f.findings, f.pieces,
-             f.overridden if f.severity == "block" else ""]
-            for f in report.findings
-        ],
-        intro=page.t("findings_summary", pieces=report.findings_checked),
-    )  # fmt: skip
-    page.section(
-        "step_findings",
-        ("rule", "severity", "finding_count", "pieces", "stopped", "overridden"),
-        [
-            [f.rule, page.texts.get(f"severity.{f.severity}", f.severity), f.findings, f.pieces,
-             *((f.stopped, f.overridden) if f.severity == "block" else ("", ""))]
-            for f in report.step_findings
-        ],
-        intro=page.t("step_findings_summary", pieces=report.steps_checked),
-    )  # fmt: skip
-    page.section(
-        "plan_findings",
-        ("rule", "severity", "found_times", "pieces", "refused"),
-        [
-            [f.rule, page.texts.get(f"severity.{f.severity}", f.severity), f.findings, f.pieces,
-             f.refused if f.severity == "block" else ""]
-            for f in report.planning_findings
-        ],
-        intro=page.t("plan_findings_summary"),
-    )  # fmt: skip
+    for name, tallies, counted, intro in (
+        (
+            "findings",
+            report.findings,
+            "finding_count",
+            page.t("findings_summary", pieces=report.findings_checked),
+        ),
+        (
+            "step_findings",
+            report.step_findings,
+            "finding_count",
+            page.t("step_findings_summary", pieces=report.steps_checked),
+        ),
+        ("plan_findings", report.planning_findings, "found_times", page.t("plan_findings_summary")),
+    ):
+        _findings_section(page, name, tallies, counted, intro)
     page.section(
         "posts",
         ("when", "post", "channel", "piece", "post_state", "reason"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -279,52 +279,13 @@ def _exceptions(report: process.ProcessReport, user: User) -> None:
     )
     st.subheader(t("process.findings"))
     st.text(t("process.findings_note", count=report.findings_checked))
-    tables.table(
-        [
-            {
-                t("process.col.rule"): f.rule,
-                t("process.col.severity"): t(f"rules.severity.{f.severity}"),
-                t("process.col.findings"): f.findings,
-                t("process.col.pieces"): f.pieces,
-                t("process.col.overridden"): str(f.overridden) if f.severity == "block" else "",
-            }
-            for f in report.findings
-        ],
-        empty=t("process.empty"),
-    )
+    _findings_table(report.findings, "process.col.findings")
     st.subheader(t("process.step_findings"))
     st.text(t("process.step_findings_note", count=report.steps_checked))
-    tables.table(
-        [
-            {
-                t("process.col.rule"): f.rule,
-                t("process.col.severity"): t(f"rules.severity.{f.severity}"),
-                t("process.col.findings"): f.findings,
-                t("process.col.pieces"): f.pieces,
-                # Only a blocking finding refuses a step or is overridden.
-                t("process.col.stopped"): str(f.stopped) if f.severity == "block" else "",
-                t("process.col.overridden"): str(f.overridden) if f.severity == "block" else "",
-            }
-            for f in report.step_findings
-        ],
-        empty=t("process.empty"),
-    )
+    _findings_table(report.step_findings, "process.col.findings")
     st.subheader(t("process.plan_findings"))
     st.text(t("process.plan_findings_note"))
-    tables.table(
-        [
-            {
-                t("process.col.rule"): f.rule,
-                t("process.col.severity"): t(f"rules.severity.{f.severity}"),
-                t("process.col.found_times"): f.findings,
-                t("process.col.pieces"): f.pieces,
-                # Only a blocking finding refuses a time or a post.
-                t("process.col.refused"): str(f.refused) if f.severity == "block" else "",
-            }
-            for f in report.planning_findings
-        ],
-        empty=t("process.empty"),
-    )
+    _findings_table(report.planning_findings, "process.col.found_times")
     st.subheader(t("process.posts"))
     tables.table(
         [
@@ -337,6 +298,28 @@ def _exceptions(report: process.ProcessReport, user: User) -> None:
                 t("process.col.reason"): _problem_reason(p, user.timezone),
             }
             for p in report.post_problems
+        ],
+        empty=t("process.empty"),
+    )
+
+
+def _findings_table(tallies: Sequence[process.RuleTally], counted: str) -> None:
+    """A table of rule findings: rule, severity, how many (`counted` names the column),
+    pieces, and the counts only a blocking finding has (refused, overridden)."""
+    t = state.t
+    tables.table(
+        [
+            {
+                t("process.col.rule"): f.rule,
+                t("process.col.severity"): t(f"rules.severity.{f.severity}"),
+                t(counted): f.findings,
+                t("process.col.pieces"): f.pieces,
+                **{
+                    t(f"process.col.{name}"): str(count) if f.severity == "block" else ""
+                    for name, count in f.blocking_counts
+                },
+            }
+            for f in tallies
         ],
         empty=t("process.empty"),
     )
