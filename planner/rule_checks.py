@@ -1241,8 +1241,17 @@ def forecast_holds(
     first, last = min(times), max(times)
     # Every planned post on these channels that may go out by then (a day around, for
     # caps and spacing), with one query for all.
+    # Only the columns the check reads: whole posts cost far more to load.
+    columns: list[Any] = [
+        col(Post.id),
+        col(Post.piece_id),
+        col(Post.channel_id),
+        col(Post.publish_at),
+        col(Post.media),
+        Piece.approved_revision,
+    ]
     rows = session.exec(
-        select(Post, Piece.approved_revision)
+        select(*columns)
         .join(Piece, col(Post.piece_id) == Piece.id)
         .where(
             col(Post.channel_id).in_(channel_ids),
@@ -1253,23 +1262,21 @@ def forecast_holds(
             col(Piece.approved_revision) == col(Piece.revision),
         )
     ).all()
-    candidates = {p.id: (p, int(approved or 0)) for p, approved in rows if p.id is not None}
     claimed = [
         Claimed(
-            post_id=pid,
-            piece_id=post.piece_id,
-            channel_id=post.channel_id,
-            revision=approved,
-            media=_as_media(post.media or []),
-            at=max(_aware(post.publish_at), now),
+            post_id=post_id,
+            piece_id=piece_id,
+            channel_id=channel_id,
+            revision=int(approved or 0),
+            media=_as_media(media or []),
+            at=max(_aware(publish_at), now),
         )
-        for pid, (post, approved) in candidates.items()
+        for post_id, piece_id, channel_id, publish_at, media, approved in rows
     ]
+    candidates = [c.post_id for c in claimed]
     if not claimed:
         return {}
-    taken = _taken_out(
-        session, channel_ids, since=first - timedelta(days=2), exclude=list(candidates)
-    )
+    taken = _taken_out(session, channel_ids, since=first - timedelta(days=2), exclude=candidates)
     verdicts = _verdicts(session, claimed, rules, taken=taken, now=now, with_files=True)
     return {pid: v for pid, v in verdicts.items() if pid in wanted}
 
