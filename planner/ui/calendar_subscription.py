@@ -4,6 +4,7 @@ once, revoke it; admins see and revoke everyone's)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from urllib.parse import urlsplit
 
@@ -121,14 +122,22 @@ def _narrowed(session: Session, user: User, filters: CalendarFilters) -> Calenda
 
 
 def panel(
-    session: Session, user: User, filters: CalendarFilters, names: dict[str, dict[int, str]]
+    session: Session,
+    user: User,
+    filters: CalendarFilters,
+    names: Callable[[], dict[str, dict[int, str]]],
 ) -> None:
-    """The panel, for the page's current `filters` (`names`: the filters' ids by name) and
-    the campaign and status picked in it."""
+    """The panel, for the page's current `filters` (`names` gives the filters' ids by
+    name, read only while the panel is open) and the campaign and status picked in it."""
     t = state.t
     new_url = st.session_state.pop(keys.CAL_FEED_NEW_URL, None)
     done = st.session_state.get(keys.CAL_FEED_DONE)
-    with st.expander(t("calendar.feeds.heading"), expanded=bool(new_url or done)):
+    opened = widgets.lazy_expander(
+        t("calendar.feeds.heading"), key=keys.CAL_FEED_OPEN, open_now=bool(new_url or done)
+    )
+    with opened as is_open:
+        if not is_open:
+            return
         state.show_done(keys.CAL_FEED_DONE)
         filters = _narrowed(session, user, filters)
         widgets.download(
@@ -149,4 +158,4 @@ def panel(
         if st.button(t("calendar.feeds.create"), key=keys.CAL_FEED_CREATE):
             _create(session, user, filters)
         st.markdown(f"**{t('calendar.feeds.yours')}**")
-        _feed_list(session, user, names)
+        _feed_list(session, user, names())

@@ -106,7 +106,12 @@ def panel(user: User, kind: Kind) -> None:
     assert user.id is not None
     user_id = user.id
     done = st.session_state.pop(keys.CSV_DONE + kind, None)
-    with st.expander(t("csv.heading"), expanded=done is not None):
+    opened = widgets.lazy_expander(
+        t("csv.heading"), key=keys.CSV_OPEN + kind, open_now=done is not None
+    )
+    with opened as is_open:
+        if not is_open:
+            return
         if done:
             st.success(done)
         st.caption(t(f"csv.columns.{kind}"))

@@ -96,6 +96,8 @@ CAL_MOVE_WHEN = "calendar_move_when"
 CAL_MOVE_BUTTON = "calendar_move_button"
 CAL_CANCEL_BUTTON = "calendar_cancel_button"
 CAL_MOVE_ERRORS = "calendar_move_errors"
+CAL_MOVE_OPEN = "calendar_move_open"  # the move form's expander (drawn only while open)
+CAL_PLAN_TABS = "calendar_plan_tabs"  # once or series (only the open tab is drawn)
 CAL_SERIES_PRESET = "calendar_series_preset"
 CAL_SERIES_COUNT = "calendar_series_count"
 CAL_SERIES_UNTIL = "calendar_series_until"
@@ -206,6 +208,7 @@ CSV_ROUND = "csv_round_"  # + kind
 CSV_IMPORT = "csv_import_"  # + kind
 CSV_EXPORT = "csv_export_"  # + kind
 CSV_DONE = "csv_done_"  # + kind
+CSV_OPEN = "csv_open_"  # + kind: the panel's expander (drawn only while open)
 
 # notifications
 NOTIFICATIONS_UNREAD_ONLY = "notifications_unread_only"
@@ -330,6 +333,7 @@ CAL_FEED_NEW_URL = "calendar_feed_new_url"  # the URL of the feed just made, sho
 CAL_FEED_DONE = "calendar_feed_done"
 CAL_FEED_CAMPAIGN = "calendar_feed_campaign"
 CAL_FEED_STATUS = "calendar_feed_status"
+CAL_FEED_OPEN = "calendar_feed_open"  # the panel's expander (drawn only while open)
 # The Analytics page
 ANALYTICS_FROM = "analytics_from"
 ANALYTICS_TO = "analytics_to"

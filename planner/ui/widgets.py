@@ -3,7 +3,8 @@ downloads whose file is made only when they are clicked, as the user who clicks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TypeVar
 
 import streamlit as st
@@ -16,6 +17,18 @@ from planner.ui import state
 K = TypeVar("K")
 # The type a download is sent as, by its file name's ending.
 _MIME = {"csv": "text/csv", "html": "text/html", "ics": "text/calendar"}
+
+
+@contextmanager
+def lazy_expander(label: str, *, key: str, open_now: bool = False) -> Iterator[bool]:
+    """An expander whose content the caller draws only while it is open (yielded): opening
+    or closing it runs the page again, so a closed one costs neither the server nor the
+    browser anything. `open_now` opens it, e.g. to show what its form just did."""
+    if open_now:
+        st.session_state[key] = True
+    box = st.expander(label, key=key, on_change="rerun")
+    with box:
+        yield bool(box.open)
 
 
 def labelled_choice(

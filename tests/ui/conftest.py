@@ -113,6 +113,13 @@ def open_page(at: AppTest, page: str) -> AppTest:
     return at.switch_page(str(page_path(page).relative_to(Path(APP).parent))).run()
 
 
+def opened(at: AppTest, key: str, value: object = True) -> AppTest:
+    """Open a part of the page that is drawn only while open, as a click on it does (an
+    expander by its key; a tab by its group's key and the tab's label), and run it."""
+    at.session_state[key] = value
+    return at.run()
+
+
 def shown_when(instant: datetime, lang: str, tz_name: str = "Europe/Berlin") -> str:
     """How the dashboard writes a moment for a user of `lang` in `tz_name`."""
     return to_local(instant, tz_name).strftime(translate(lang, "format.datetime"))

@@ -22,6 +22,7 @@ from tests.ui.conftest import (
     charts_shown,
     kept_whole,
     open_page,
+    opened,
     set_post_status,
     sign_in,
 )
@@ -66,6 +67,11 @@ def _setup(database: str) -> dict[str, int]:
         }
     engine.dispose()
     return ids
+
+
+def _series_tab(at: Any, lang: str = "en") -> Any:
+    """The page with the plan form's "Series" tab open (only the open tab is drawn)."""
+    return opened(at, keys.CAL_PLAN_TABS, translate(lang, "calendar.tab.series"))
 
 
 def _plan(database: str, piece_id: int, channel_id: int, when: datetime) -> int:
@@ -199,7 +205,7 @@ def test_a_plan_a_content_rule_refuses_says_why_and_keeps_the_form(
 def test_a_series_a_content_rule_refuses_says_why(database: str) -> None:
     ids = _setup(database)
     piece_id = _approved_with_a_forbidden_term(database)
-    at = open_page(sign_in("ed", PASSWORD), "calendar")
+    at = _series_tab(open_page(sign_in("ed", PASSWORD), "calendar"))
     at.text_input(key=keys.CAL_PLAN_SEARCH).input("Tarif").run()
     at.selectbox(key=keys.CAL_PLAN_PIECE).set_value(piece_id)
     at.selectbox(key=keys.CAL_PLAN_CHANNEL).set_value(ids["social"])
@@ -281,7 +287,7 @@ def test_a_bad_date_shows_the_domains_message_in_the_users_language_and_keeps_it
 def test_moving_and_cancelling_a_post(database: str) -> None:
     ids = _setup(database)
     post_id = _plan(database, ids["other_piece"], ids["social"], _in_days(2))
-    at = open_page(sign_in("ed", PASSWORD), "calendar")
+    at = opened(open_page(sign_in("ed", PASSWORD), "calendar"), keys.CAL_MOVE_OPEN)
     assert at.selectbox(key=keys.CAL_MOVE_POST).value == post_id
     at.text_input(key=keys.CAL_MOVE_WHEN).input("gestern irgendwann")
     at.button(key=keys.CAL_MOVE_BUTTON).click().run()
@@ -308,7 +314,7 @@ def test_the_move_form_lists_the_posts_of_the_day_picked(database: str) -> None:
     morning = _plan(database, ids["other_piece"], ids["social"], _in_days(1))
     afternoon = _plan(database, ids["other_piece"], ids["intranet"], _in_days(1, hour=15))
     next_day = _plan(database, ids["other_piece"], ids["social"], _in_days(2))
-    at = open_page(sign_in("ed", PASSWORD), "calendar")
+    at = opened(open_page(sign_in("ed", PASSWORD), "calendar"), keys.CAL_MOVE_OPEN)
     one, two = _in_days(1), _in_days(2)
     day = at.selectbox(key=keys.CAL_MOVE_DAY)
     assert day.options == [f"{one:%d %b %Y} (2 post(s))", f"{two:%d %b %Y} (1 post(s))"]
@@ -332,7 +338,7 @@ def test_the_move_form_lists_the_posts_of_the_day_picked(database: str) -> None:
 
 def test_a_weekly_series_puts_its_posts_on_the_calendar(database: str) -> None:
     ids = _setup(database)
-    at = open_page(sign_in("ed", PASSWORD), "calendar")
+    at = _series_tab(open_page(sign_in("ed", PASSWORD), "calendar"))
     at.selectbox(key=keys.CAL_PLAN_PIECE).set_value(ids["other_piece"])
     at.selectbox(key=keys.CAL_PLAN_CHANNEL).set_value(ids["intranet"])
     at.button(key=keys.CAL_SERIES_BUTTON).click().run()
@@ -372,7 +378,9 @@ def test_a_series_form_names_the_posts_a_quiet_day_holds(database: str, username
             },
         )
     engine.dispose()
-    at = open_page(sign_in(username, PASSWORD), "calendar")
+    at = _series_tab(
+        open_page(sign_in(username, PASSWORD), "calendar"), "en" if username == "ed" else "de"
+    )
     at.selectbox(key=keys.CAL_PLAN_PIECE).set_value(ids["other_piece"])
     at.selectbox(key=keys.CAL_PLAN_CHANNEL).set_value(ids["intranet"])
     at.text_input(key=keys.CAL_SERIES_START).input(f"{start:%Y-%m-%d} 08:00")
@@ -472,7 +480,7 @@ def test_the_calendar_offers_only_the_moves_the_workflow_allows_for_the_post(
     post_id = _plan(database, ids["other_piece"], ids["social"], _in_days(2))
     set_post_status(database, post_id, status)
 
-    at = open_page(sign_in("ed", PASSWORD), "calendar")
+    at = opened(open_page(sign_in("ed", PASSWORD), "calendar"), keys.CAL_MOVE_OPEN)
 
     assert not at.exception
     assert _move_buttons(at) == buttons
@@ -519,7 +527,7 @@ def test_a_move_the_scheduler_overtook_is_refused_in_the_users_language(
 ) -> None:
     ids = _setup(database)
     post_id = _plan(database, ids["other_piece"], ids["social"], _in_days(2))
-    at = open_page(sign_in(username, PASSWORD), "calendar")
+    at = opened(open_page(sign_in(username, PASSWORD), "calendar"), keys.CAL_MOVE_OPEN)
     set_post_status(database, post_id, PostStatus.needs_check)  # meanwhile, the scheduler
 
     at.text_input(key=keys.CAL_MOVE_WHEN).input(f"{_in_days(5):%Y-%m-%d} 10:00")
@@ -559,7 +567,7 @@ def test_a_plan_file_that_would_move_a_post_that_went_out_names_the_line(
         "post_id,piece_id,channel,publish_at,timezone\n"
         f"{post_id},{ids['other_piece']},Social,{later:%Y-%m-%d %H:%M},Europe/Berlin\n"
     ).encode()
-    at = open_page(sign_in(username, PASSWORD), "calendar")
+    at = opened(open_page(sign_in(username, PASSWORD), "calendar"), keys.CSV_OPEN + "plan")
 
     at.file_uploader[0].upload("plan.csv", raw, "text/csv").run()
     at.button(key=keys.CSV_IMPORT + "plan").click().run()

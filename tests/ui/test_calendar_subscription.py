@@ -16,7 +16,7 @@ from planner import calendar_feeds, channels, pieces, planning, users
 from planner.db import make_engine
 from planner.ui import keys
 from planner.ui.i18n import translate
-from tests.ui.conftest import PASSWORD, open_page, sign_in
+from tests.ui.conftest import PASSWORD, open_page, opened, sign_in
 
 YEAR = datetime.now(UTC).year + 1
 
@@ -52,7 +52,7 @@ def test_a_feed_is_made_with_the_pages_filters_and_revoked(
     database: str, username: str, exports: list[Callable[[], Any]]
 ) -> None:
     ids = _plan(database)
-    at = open_page(sign_in(username, PASSWORD), "calendar")
+    at = opened(open_page(sign_in(username, PASSWORD), "calendar"), keys.CAL_FEED_OPEN)
     lang = "de" if username == "admin" else "en"
     assert not at.exception
     headings = [e.label for e in at.main.expander]
@@ -100,7 +100,7 @@ def test_an_admin_sees_and_revokes_an_editors_feed(database: str) -> None:
     engine = make_engine(database)
     with Session(engine, expire_on_commit=False) as s:
         made = calendar_feeds.create_feed(s, actor=users.get_user(s, "ed"), name="Eda's")
-    at = open_page(sign_in("admin", PASSWORD), "calendar")
+    at = opened(open_page(sign_in("admin", PASSWORD), "calendar"), keys.CAL_FEED_OPEN)
     shown = " ".join(t.value for t in at.main.text)
     assert "Eda's" in shown and translate("de", "calendar.feeds.owner", owner="ed") in shown
     at.button(key=f"{keys.CAL_FEED_REVOKE}{made.feed.id}").click().run()
@@ -127,7 +127,7 @@ def test_a_feed_narrowed_to_a_campaign_and_a_state_shows_only_those_posts(
             channel=ids["Social"],
             when=datetime.now(UTC).replace(microsecond=0, second=0, minute=0) + timedelta(days=6),
         )
-    at = open_page(sign_in("ed", PASSWORD), "calendar")
+    at = opened(open_page(sign_in("ed", PASSWORD), "calendar"), keys.CAL_FEED_OPEN)
     assert not at.exception
     campaign = at.selectbox(key=keys.CAL_FEED_CAMPAIGN)
     assert campaign.options == [translate("en", "calendar.feeds.all_campaigns"), "Herbst 2027"]

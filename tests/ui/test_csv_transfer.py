@@ -16,7 +16,7 @@ from planner import channels, csvio, pieces, users
 from planner.db import make_engine
 from planner.models import AuditEvent, Idea, Post
 from planner.ui import keys
-from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
+from tests.ui.conftest import PASSWORD, add_user, open_page, opened, sign_in
 
 YEAR = datetime.now(UTC).year + 1
 GOOD_IDEAS = (
@@ -51,6 +51,12 @@ def _rows(database: str, model: type) -> int:
     return count
 
 
+def _with_panel(username: str, page: str) -> AppTest:
+    """`page` for `username` with its CSV panel open (drawn only while open)."""
+    at = open_page(sign_in(username, PASSWORD), page)
+    return opened(at, keys.CSV_OPEN + ("ideas" if page == "inbox" else "plan"))
+
+
 def _upload_and_import(at: AppTest, kind: str, raw: bytes) -> AppTest:
     at.file_uploader[0].upload(f"{kind}.csv", raw, "text/csv").run()
     return at.button(key=keys.CSV_IMPORT + kind).click().run()
@@ -75,7 +81,7 @@ def test_the_panel_is_there_for_editors_and_admins_only(
 ) -> None:
     if role == "approver":
         add_user(database, username, role)
-    at = open_page(sign_in(username, PASSWORD), page)
+    at = _with_panel(username, page)
     assert not at.exception
     kind = "ideas" if page == "inbox" else "plan"
     assert (len(at.file_uploader) == 1) is shown
@@ -93,7 +99,7 @@ def test_contributors_and_approvers_have_no_inbox_to_import_into(database: str) 
 
 
 def test_import_stays_disabled_until_a_file_is_chosen(database: str) -> None:
-    at = open_page(sign_in("ed", PASSWORD), "inbox")
+    at = _with_panel("ed", "inbox")
     assert at.button(key=keys.CSV_IMPORT + "ideas").disabled
     at.file_uploader[0].upload("ideas.csv", GOOD_IDEAS, "text/csv").run()
     assert not at.button(key=keys.CSV_IMPORT + "ideas").disabled
@@ -109,7 +115,7 @@ def test_import_stays_disabled_until_a_file_is_chosen(database: str) -> None:
 def test_a_good_ideas_file_is_imported_and_counted(
     database: str, username: str, expected: str
 ) -> None:
-    at = _upload_and_import(open_page(sign_in(username, PASSWORD), "inbox"), "ideas", GOOD_IDEAS)
+    at = _upload_and_import(_with_panel(username, "inbox"), "ideas", GOOD_IDEAS)
     assert not at.exception
     assert [s.value for s in at.main.success] == [expected]
     assert _rows(database, Idea) == 3  # the fixture's idea and the two from the file
@@ -142,7 +148,7 @@ def test_a_good_ideas_file_is_imported_and_counted(
 def test_a_file_with_two_broken_lines_names_both_and_imports_nothing(
     database: str, username: str, nothing: str, line_3: str, line_4: str
 ) -> None:
-    at = open_page(sign_in(username, PASSWORD), "inbox")
+    at = _with_panel(username, "inbox")
     ideas_before, events_before = _rows(database, Idea), _rows(database, AuditEvent)
     at = _upload_and_import(at, "ideas", BROKEN_IDEAS)
     assert not at.exception
@@ -191,7 +197,7 @@ COLUMN_TWICE = b"title,pitch,department,pitch\nDoppelt,Ein Pitch mit Inhalt,HR,N
 def test_a_file_that_cannot_be_read_as_ideas_gets_a_clear_message(
     database: str, raw: bytes, username: str, expected: str
 ) -> None:
-    at = _upload_and_import(open_page(sign_in(username, PASSWORD), "inbox"), "ideas", raw)
+    at = _upload_and_import(_with_panel(username, "inbox"), "ideas", raw)
     assert not at.exception
     assert _main_errors(at)[1].startswith(expected)
     assert _rows(database, Idea) == 1
@@ -200,7 +206,7 @@ def test_a_file_that_cannot_be_read_as_ideas_gets_a_clear_message(
 def test_ideas_export_holds_the_ideas_the_editor_may_see(
     database: str, exports: list[Callable[[], Any]]
 ) -> None:
-    at = _upload_and_import(open_page(sign_in("ed", PASSWORD), "inbox"), "ideas", GOOD_IDEAS)
+    at = _upload_and_import(_with_panel("ed", "inbox"), "ideas", GOOD_IDEAS)
     assert not at.exception
     rows = list(csv.DictReader(io.StringIO(exports[-1]())))
     assert sorted(r["title"] for r in rows) == [
@@ -226,7 +232,7 @@ def test_a_good_plan_file_plans_posts(database: str, username: str, expected: st
         f"{piece_id},Social,{YEAR}-01-15 09:30,Europe/Berlin\n"
         f"{piece_id},Social,{YEAR}-02-15 09:30,\n"
     ).encode()
-    at = _upload_and_import(open_page(sign_in(username, PASSWORD), "calendar"), "plan", raw)
+    at = _upload_and_import(_with_panel(username, "calendar"), "plan", raw)
     assert not at.exception
     assert [s.value for s in at.main.success] == [expected]
     assert _rows(database, Post) == 2
@@ -246,7 +252,7 @@ def test_a_plan_file_with_two_broken_lines_plans_nothing(
         f"{piece_id},Fax,{YEAR}-01-15 09:30\n"
         f"{piece_id},Social,gestern\n"
     ).encode()
-    at = _upload_and_import(open_page(sign_in(username, PASSWORD), "calendar"), "plan", raw)
+    at = _upload_and_import(_with_panel(username, "calendar"), "plan", raw)
     assert not at.exception
     errors = _main_errors(at)
     assert [e.split(":")[0] for e in errors[1:]] == [f"{line} 3", f"{line} 4"]
@@ -259,7 +265,7 @@ def test_plan_export_holds_every_planned_post(
 ) -> None:
     piece_id = _piece_and_channel(database)
     raw = f"piece_id,channel,publish_at\n{piece_id},Social,{YEAR}-01-15 09:30\n".encode()
-    at = _upload_and_import(open_page(sign_in("ed", PASSWORD), "calendar"), "plan", raw)
+    at = _upload_and_import(_with_panel("ed", "calendar"), "plan", raw)
     assert not at.exception
     rows = list(csv.DictReader(io.StringIO(exports[-1]())))
     assert [(r["piece_title"], r["channel"], r["status"]) for r in rows] == [
@@ -279,7 +285,7 @@ def test_a_file_over_the_size_limit_is_refused_by_its_size(
     database: str, monkeypatch: pytest.MonkeyPatch, username: str, expected: str
 ) -> None:
     monkeypatch.setattr(csvio, "MAX_BYTES", len(GOOD_IDEAS) - 1)
-    at = _upload_and_import(open_page(sign_in(username, PASSWORD), "inbox"), "ideas", GOOD_IDEAS)
+    at = _upload_and_import(_with_panel(username, "inbox"), "ideas", GOOD_IDEAS)
     assert not at.exception
     errors = _main_errors(at)
     assert len(errors) == 2

@@ -20,7 +20,7 @@ from planner.db import make_engine
 from planner.models import Comment, Idea, Post, Revision, Series
 from planner.timezones import zone
 from planner.ui import keys
-from tests.ui.conftest import PASSWORD, open_page, sign_in
+from tests.ui.conftest import PASSWORD, open_page, opened, sign_in
 
 BERLIN = zone("Europe/Berlin")
 
@@ -208,7 +208,7 @@ def test_a_post_planned_again_is_planned_once_and_the_time_is_empty(database: st
 
 def test_a_series_created_again_is_created_once_and_the_form_is_empty(database: str) -> None:
     start = datetime.now(UTC).astimezone(BERLIN).date() + timedelta(days=1)
-    at = _calendar(database)
+    at = opened(_calendar(database), keys.CAL_PLAN_TABS, "Series")  # only the open tab is drawn
 
     def fill() -> None:
         at.text_input(key=keys.CAL_SERIES_START).input(f"{start:%Y-%m-%d} 08:00")

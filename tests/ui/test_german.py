@@ -202,6 +202,15 @@ def _views(at: AppTest, page: str) -> Iterator[AppTest]:
     if page == "calendar":
         for view in ("week", "list"):
             yield at.radio(key=keys.CAL_VIEW).set_value(view).run()
+        # The parts drawn only while open: the series tab, the move form, the calendar
+        # feeds and the CSV panel.
+        for key in (keys.CAL_MOVE_OPEN, keys.CAL_FEED_OPEN, keys.CSV_OPEN + "plan"):
+            at.session_state[key] = True
+        at.session_state[keys.CAL_PLAN_TABS] = i18n.translate("de", "calendar.tab.series")
+        yield at.run()
+    elif page == "inbox":
+        at.session_state[keys.CSV_OPEN + "ideas"] = True
+        yield at.run()
     elif page == "channels":
         for kind in _shipped_adapters():  # the new-channel form of every kind
             yield at.selectbox(key=keys.CHANNELS_KIND).set_value(kind).run()
@@ -234,6 +243,12 @@ def test_every_page_speaks_german_to_every_role(demo: str, role: Role, page: str
         found += [("placeholder", m.label) for m in at.multiselect if not m.proto.placeholder]
         shown.update(visible_texts(at))
     assert sorted(set(found)) == []
+    if page == "calendar":  # the parts drawn only while open were drawn
+        assert i18n.translate("de", "calendar.feeds.name") in shown
+        if role != Role.approver:  # who may plan: the series tab, the CSV panel
+            assert {
+                i18n.translate("de", k) for k in ("calendar.series_preset", "csv.file")
+            } <= shown
     if page == "channels":  # the forms of the kinds were drawn
         assert {i18n.translate("de", f"channels.setting.{n}") for n in ("handle", "room")} <= shown
 

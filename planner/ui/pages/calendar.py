@@ -693,13 +693,18 @@ def _interactive(
 
 def _subscription(session: Session, user: User, scope: dict[str, Any]) -> None:
     """The plan in calendar apps, with the filters chosen above."""
-    names: dict[str, dict[int, str]] = {
-        "channel_id": channels.channel_names(session, actor=user),
-        "department_id": {
-            d.id: d.name for d in users.list_departments(session, actor=user) if d.id is not None
-        },
-        "audience_id": audiences.audience_names(session, actor=user),
-    }
+
+    def names() -> dict[str, dict[int, str]]:
+        return {
+            "channel_id": channels.channel_names(session, actor=user),
+            "department_id": {
+                d.id: d.name
+                for d in users.list_departments(session, actor=user)
+                if d.id is not None
+            },
+            "audience_id": audiences.audience_names(session, actor=user),
+        }
+
     calendar_subscription.panel(session, user, CalendarFilters(**scope), names)
 
 
@@ -746,15 +751,24 @@ def render() -> None:
             return
         st.subheader(t("calendar.plan"))
         piece_id, plan_channel = _piece_and_channel(session, user)
-        tabs = st.tabs([t("calendar.tab.once"), t("calendar.tab.series")])
-        with tabs[0]:
-            slot_texts.suggested_times(session, user, plan_channel)
-            _plan(session, user, piece_id, plan_channel)
-            slot_texts.queue_button(session, user, piece_id, plan_channel)
-        with tabs[1]:
-            _series(session, user, piece_id, plan_channel)
-        st.subheader(t("calendar.move"))
-        _move(entries, user)
+        # Only the open tab and open expanders are drawn: the forms are most of what the
+        # browser builds on every run of the page.
+        once, series = st.tabs(
+            [t("calendar.tab.once"), t("calendar.tab.series")],
+            key=keys.CAL_PLAN_TABS,
+            on_change="rerun",
+        )
+        if once.open:
+            with once:
+                slot_texts.suggested_times(session, user, plan_channel)
+                _plan(session, user, piece_id, plan_channel)
+                slot_texts.queue_button(session, user, piece_id, plan_channel)
+        if series.open:
+            with series:
+                _series(session, user, piece_id, plan_channel)
+        with widgets.lazy_expander(t("calendar.move"), key=keys.CAL_MOVE_OPEN) as is_open:
+            if is_open:
+                _move(entries, user)
         csv_transfer.panel(user, "plan")
 
 
