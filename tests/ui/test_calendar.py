@@ -26,6 +26,7 @@ from tests.ui.conftest import (
     set_post_status,
     sign_in,
 )
+from tests.ui.test_process_findings import NO_GUARANTEES
 
 BERLIN = zone("Europe/Berlin")
 YEAR = datetime.now(UTC).year + 1
@@ -151,16 +152,7 @@ def _approved_with_a_forbidden_term(database: str) -> int:
         assert piece.id is not None
         pieces.submit_piece(s, actor=ed, piece_id=piece.id)
         pieces.approve_piece(s, actor=users.get_user(s, "ada"), piece_id=piece.id, revision=1)
-        rules.add_rule(
-            s,
-            actor=admin,
-            data={
-                "name": "Keine Garantien",
-                "kind": "forbidden_terms",
-                "settings": {"terms": ["garantiert"]},
-                "message": {"de": "Wir versprechen nichts.", "en": "We promise nothing."},
-            },
-        )
+        rules.add_rule(s, actor=admin, data=NO_GUARANTEES)
     engine.dispose()
     return piece.id
 
