@@ -730,3 +730,40 @@ def test_an_approvers_cards_cannot_be_dragged(database: str) -> None:
     assert [c["startEditable"] for c in cards] == [False]
     how = translate("de", "calendar.fc.how")
     assert how not in [t.value for t in at.text]
+
+
+def test_the_forms_below_the_calendar_are_drawn_only_while_open(database: str) -> None:
+    ids = _setup(database)
+    _plan(database, ids["other_piece"], ids["social"], _in_days(2))
+    at = open_page(sign_in("ed", PASSWORD), "calendar")
+    assert not at.exception
+
+    def drawn() -> set[str]:
+        widgets = [*at.text_input, *at.button, *at.selectbox, *at.number_input]
+        return {w.key for w in widgets if w.key}
+
+    # Shown closed: their names, none of their widgets.
+    assert [tab.label for tab in at.tabs] == ["Once", "Series"]
+    assert {e.label for e in at.expander} >= {
+        "Move or cancel",
+        translate("en", "calendar.feeds.heading"),
+        translate("en", "csv.heading"),
+    }
+    hidden = {
+        keys.CAL_SERIES_START,
+        keys.CAL_MOVE_DAY,
+        keys.CAL_FEED_NAME,
+        keys.CSV_IMPORT + "plan",
+    }
+    assert keys.CAL_PLAN_WHEN in drawn() and not hidden & drawn()
+    # Each drawn once opened; the plan form's tab gives way to the series form.
+    at = _series_tab(at)
+    assert keys.CAL_SERIES_START in drawn() and keys.CAL_PLAN_WHEN not in drawn()
+    for key, widget in (
+        (keys.CAL_MOVE_OPEN, keys.CAL_MOVE_DAY),
+        (keys.CAL_FEED_OPEN, keys.CAL_FEED_NAME),
+        (keys.CSV_OPEN + "plan", keys.CSV_IMPORT + "plan"),
+    ):
+        at = opened(at, key)
+        assert not at.exception
+        assert widget in drawn()
