@@ -31,6 +31,15 @@ def lazy_expander(label: str, *, key: str, open_now: bool = False) -> Iterator[b
         yield bool(box.open)
 
 
+def keep_typed(*names: str) -> None:
+    """Keep what was typed into the text inputs `names` while the tab or expander that
+    holds them is closed: Streamlit forgets the value of a widget it does not draw. Call
+    it before any of them is drawn, and only for text inputs drawn without a `value`."""
+    for name in names:
+        if name in st.session_state:
+            st.session_state[name] = st.session_state[name]
+
+
 def labelled_choice(
     label: str,
     labels: Mapping[K, str],

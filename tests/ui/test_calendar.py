@@ -767,3 +767,24 @@ def test_the_forms_below_the_calendar_are_drawn_only_while_open(database: str) -
         at = opened(at, key)
         assert not at.exception
         assert widget in drawn()
+
+
+def test_what_was_typed_in_a_closed_tab_or_expander_is_there_when_it_opens_again(
+    database: str,
+) -> None:
+    ids = _setup(database)
+    _plan(database, ids["other_piece"], ids["social"], _in_days(2))
+    at = open_page(sign_in("ed", PASSWORD), "calendar")
+    at.text_input(key=keys.CAL_PLAN_WHEN).input("morgen 9 Uhr").run()
+    at = _series_tab(at)
+    at.text_input(key=keys.CAL_SERIES_START).input("übermorgen").run()
+    at = opened(at, keys.CAL_MOVE_OPEN)
+    at.text_input(key=keys.CAL_MOVE_WHEN).input("später").run()
+    at = opened(at, keys.CAL_MOVE_OPEN, False)
+    at = opened(at, keys.CAL_PLAN_TABS, "Once")
+    assert not at.exception
+    assert at.text_input(key=keys.CAL_PLAN_WHEN).value == "morgen 9 Uhr"
+    at = _series_tab(opened(at, keys.CAL_MOVE_OPEN))
+    assert at.text_input(key=keys.CAL_SERIES_START).value == "übermorgen"
+    assert at.text_input(key=keys.CAL_MOVE_WHEN).value == "später"
+    assert not at.warning

@@ -52,6 +52,15 @@ _LIST_DAYS = 28
 _STILL_TO_GO = frozenset(workflow.leading_to("post", PostStatus.published))
 # The moves the calendar takes, with their buttons; Publishing takes the others.
 _BUTTONS = {"move": keys.CAL_MOVE_BUTTON, "cancel": keys.CAL_CANCEL_BUTTON}
+# The text inputs of the forms drawn only while their tab or expander is open.
+_TYPED = (
+    keys.CAL_PLAN_WHEN,
+    keys.CAL_SERIES_START,
+    keys.CAL_SERIES_RULE,
+    keys.CAL_SERIES_UNTIL,
+    keys.CAL_MOVE_WHEN,
+    keys.CAL_FEED_NAME,
+)
 # The forms that create something, and the fields each empties once it has.
 _PLAN_FORM = "calendar_plan"
 _PLAN_CLEARED = {keys.CAL_PLAN_WHEN: ""}
@@ -711,6 +720,8 @@ def _subscription(session: Session, user: User, scope: dict[str, Any]) -> None:
 def render() -> None:
     """Draw the page."""
     t = state.t
+    # What was typed in a tab or expander of the page's forms outlives its being closed.
+    widgets.keep_typed(*_TYPED)
     with state.page("calendar.heading") as (session, user):
         st.text(t("calendar.zone", zone=user.timezone))
         state.show_done(keys.CAL_DONE)
