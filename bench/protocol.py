@@ -9,7 +9,8 @@ signing in, are followed to the next one), so it is the server's answer time, wi
 browser building the page. Widgets are found by their key (the end of a keyed widget's
 id), so the language of the page does not matter.
 
-Used by `bench/load.py --client protocol`. Nothing here is a test.
+Used by `bench/load.py --client protocol`, and by `tests/ui/test_typed_then_leave.py`, which
+sends requests closer together than a browser usually does. Nothing here is a test.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Run:
 
     elements: list[Any] = field(default_factory=list)
     pages: dict[str, str] = field(default_factory=dict)  # url path -> page script hash
+    page: str = ""  # the script hash of the page the run drew
     exceptions: list[str] = field(default_factory=list)
     received: int = 0  # bytes
     messages: int = 0
@@ -78,14 +80,14 @@ class Session:
         if self.ws is not None:
             await self.ws.close()
 
-    async def run(
+    async def send(
         self,
         *,
         page: str | None = None,
         title: str | None = None,
         widgets: Sequence[WidgetState] = (),
-    ) -> Run:
-        """Ask for a script run (of `page`'s script, if given) and read until it finished."""
+    ) -> None:
+        """Ask for a script run (of `page`'s script, if given), without waiting for it."""
         assert self.ws is not None
         msg = BackMsg()
         state = msg.rerun_script
@@ -102,6 +104,25 @@ class Session:
             state.page_script_hash = found
         state.widget_states.widgets.extend(widgets)
         await self.ws.send(msg.SerializeToString())
+
+    async def run(
+        self,
+        *,
+        page: str | None = None,
+        title: str | None = None,
+        widgets: Sequence[WidgetState] = (),
+    ) -> Run:
+        """Ask for a script run (of `page`'s script, if given) and read until it finished."""
+        await self.send(page=page, title=title, widgets=widgets)
+        return await self.finish()
+
+    async def finish(self, page: str | None = None) -> Run:
+        """Read until a run finished (one of `page`, if given: url path or title), skipping
+        runs that ended early or drew another page."""
+        assert self.ws is not None
+        wanted = None if page is None else self.pages.get(page) or self.titles.get(page)
+        if page is not None and wanted is None:
+            raise ProtocolError(f"no page {page!r} in the navigation")
         run = Run()
         deadline = time.monotonic() + TIMEOUT
         while True:
@@ -119,6 +140,7 @@ class Session:
                 if element.WhichOneof("type") == "exception":
                     run.exceptions.append(element.exception.message)
             elif kind == "navigation":
+                run.page = fwd.navigation.page_script_hash
                 # The default page has no path of its own; its title finds it too.
                 run.pages = {}
                 for app_page in fwd.navigation.app_pages:
@@ -128,18 +150,18 @@ class Session:
                     self.titles[app_page.page_name] = app_page.page_script_hash
                 self.pages = dict(run.pages)
             elif kind == "script_finished":
-                if fwd.script_finished == FINISHED:
+                if fwd.script_finished == FINISHED and wanted in (None, run.page):
                     return run
                 run.elements.clear()  # ended early: the next run draws the page again
             elif kind == "page_not_found":
-                raise ProtocolError(f"page {page!r} not found")
+                raise ProtocolError("the page asked for was not found")
 
     async def sign_in(self, username: str, password: str) -> Run:
         """Open the app and sign in through the form, as the browser does on submit."""
         first = await self.run()
         fields = [
-            _text(first.widget("text_input", keys.SIGN_IN_USERNAME).id, username),
-            _text(first.widget("text_input", keys.SIGN_IN_PASSWORD).id, password),
+            text_value(first.widget("text_input", keys.SIGN_IN_USERNAME).id, username),
+            text_value(first.widget("text_input", keys.SIGN_IN_PASSWORD).id, password),
         ]
         submit = first.widget("button", is_form_submitter=True)
         trigger = WidgetState(id=submit.id, trigger_value=True)
@@ -156,5 +178,6 @@ class Session:
         return time.perf_counter() - started, run
 
 
-def _text(widget_id: str, value: str) -> WidgetState:
+def text_value(widget_id: str, value: str) -> WidgetState:
+    """A text field's value, as the browser sends it."""
     return WidgetState(id=widget_id, string_value=value)

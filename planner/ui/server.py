@@ -55,7 +55,7 @@ def serve(port: int, address: str) -> int:
     """
     import streamlit as st
 
-    from planner.ui import web
+    from planner.ui import rerun_merge, web
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per sweep is noise
@@ -82,6 +82,8 @@ def serve(port: int, address: str) -> int:
         # interpreter (every session and the embedded scheduler) for each page view.
         # Python's own generational collector still reclaims cycles as they pile up.
         "runner.postScriptGC": False,
+        # A value typed right before a click on another page is not lost on the way.
+        **rerun_merge.install(),
     }
     secrets_dir: Path | None = None
     if oidc is not None:

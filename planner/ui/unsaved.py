@@ -9,6 +9,7 @@ someone saved a newer revision meanwhile, warns and shows what they changed.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import streamlit as st
@@ -110,27 +111,30 @@ def keep(session: Session, user: User, piece: Piece, planned: list[Channel]) -> 
 def keep_left_behind(session: Session, user: User) -> None:
     """On any page but the Editor: keep what its fields held when the user left it.
 
-    A click on another page while a field still has the focus sends the field's text along
-    with the switch of page, and the Editor's own run, which keeps drafts, may then be cut
-    short or never come. For this one run the text is still in the session state (Streamlit
-    drops the fields of a page not drawn at the run's end), so it is kept from here. The
-    switch may also carry the fields as they were before the last keystrokes reached the
-    server: text no different from the revision never deletes a draft from here.
+    A click on another page sends the text of the field that had the focus, and right
+    after it the switch of page; the Editor's own run, which keeps drafts, may then be cut
+    short before it does, or never start. The text then reaches the new page's run
+    (`planner.ui.rerun_merge`) and is still in the session state until that run ends
+    (Streamlit then drops the fields of a page not drawn), so it is kept from here. This
+    run too may be cut short by the next request, which receives the same text: the
+    Editor's fields are forgotten only once a draft was kept (or there was nothing to
+    keep). Text no different from the revision never deletes a draft from here.
     """
-    opened = st.session_state.pop(keys.EDITOR_OPEN, None)
-    if not opened or keys.EDITOR_BODY not in st.session_state or not _may(user):
+    opened = st.session_state.get(keys.EDITOR_OPEN)
+    if not opened:
         return
-    try:
-        drafts.keep_draft(
-            session,
-            actor=user,
-            piece_id=int(opened["piece"]),
-            base_revision=int(opened["base"]),
-            text=_typed([int(cid) for cid in opened["channels"]]),
-            drop_unchanged=False,
-        )
-    except PlannerError:
-        return  # the piece went meanwhile, or may no longer be edited: nothing to keep
+    if keys.EDITOR_BODY in st.session_state and _may(user):
+        # A piece gone meanwhile, or no longer to be edited, has nothing to keep.
+        with contextlib.suppress(PlannerError):
+            drafts.keep_draft(
+                session,
+                actor=user,
+                piece_id=int(opened["piece"]),
+                base_revision=int(opened["base"]),
+                text=_typed([int(cid) for cid in opened["channels"]]),
+                drop_unchanged=False,
+            )
+    st.session_state.pop(keys.EDITOR_OPEN, None)
 
 
 def discard(session: Session, user: User, piece: Piece) -> None:

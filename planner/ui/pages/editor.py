@@ -41,10 +41,6 @@ _SAVE_FORM = "editor_save"
 _COMMENT_FORM = "editor_comment"
 
 
-def _variant_key(channel_id: int | None) -> str:
-    return f"{keys.EDITOR_VARIANT}{channel_id}"
-
-
 def _errors() -> dict[str, str]:
     errors: dict[str, str] = st.session_state.get(keys.EDITOR_ERRORS, {})
     return errors
@@ -101,7 +97,7 @@ def _fill(piece: Piece, shown: list[Channel]) -> None:
     st.session_state[keys.EDITOR_TITLE] = piece.title
     st.session_state[keys.EDITOR_BODY] = piece.body
     for channel in shown:
-        st.session_state[_variant_key(channel.id)] = piece.variants.get(str(channel.id), "")
+        st.session_state[unsaved.variant_key(channel.id)] = piece.variants.get(str(channel.id), "")
     st.session_state[keys.EDITOR_BASE] = piece.revision
     st.session_state[keys.EDITOR_LOADED] = piece.id
     st.session_state[keys.EDITOR_ERRORS] = {}
@@ -122,7 +118,7 @@ def _variants(
         assert channel.id is not None
         text: str = st.text_area(
             t("editor.variant_for", channel=md(channel.name)),
-            key=_variant_key(channel.id),
+            key=unsaved.variant_key(channel.id),
             height=150,
         )
         sent = text if text.strip() else body
@@ -153,7 +149,9 @@ def _save(session: Session, user: User, piece: Piece, shown: list[Channel]) -> N
         "title": st.session_state.get(keys.EDITOR_TITLE, ""),
         "body": st.session_state.get(keys.EDITOR_BODY, ""),
         "variants": {
-            c.id: st.session_state.get(_variant_key(c.id), "") for c in shown if c.id is not None
+            c.id: st.session_state.get(unsaved.variant_key(c.id), "")
+            for c in shown
+            if c.id is not None
         },
         "note": st.session_state.get(keys.EDITOR_NOTE, ""),
     }
