@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,10 +14,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from sqlalchemy import make_url, text  # noqa: E402
-
 from planner.db import make_engine  # noqa: E402
 from planner.migrate import upgrade  # noqa: E402
+from tests.postgres_database import scratch_schema  # noqa: E402
 
 
 @contextmanager
@@ -36,23 +34,10 @@ def scratch_database(pg_url: str | None, *, name: str, migrate: bool = False) ->
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return
-    schema = f"planner_bench_{name}_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(pg_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = (
-        make_url(pg_url)
-        .update_query_dict({"options": f"-csearch_path={schema}"})
-        .render_as_string(hide_password=False)
-    )
-    try:
+    with scratch_schema(pg_url, f"planner_bench_{name}") as url:
         if migrate:
             _migrate(url)
         yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _migrate(url: str) -> None:

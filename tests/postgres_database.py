@@ -1,11 +1,18 @@
-"""The test PostgreSQL database: made on first use, so a fresh server needs no manual step."""
+"""The test PostgreSQL database: made on first use, so a fresh server needs no manual step;
+and scratch schemas in it for tests and benchmarks that start their own processes."""
 
 from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from planner.db import make_engine
 
 
 def ensure_database(url: str) -> bool:
@@ -46,3 +53,26 @@ def ensure_database(url: str) -> bool:
             return True
     finally:
         maintenance.dispose()
+
+
+@contextmanager
+def scratch_schema(url: str, prefix: str) -> Iterator[str]:
+    """A new, empty schema `<prefix>_<random>` in the database at `url`, as a URL whose
+    search path is that schema (so processes started with it use it too); dropped with
+    everything in it on leaving, whatever happened."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(url)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            yield (
+                make_url(url)
+                .update_query_dict({"options": f"-csearch_path={schema}"})
+                .render_as_string(hide_password=False)
+            )
+        finally:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()

@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import IO
 
 import pytest
-from sqlalchemy import Engine, func, make_url, text, update
+from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
 from planner import channels, pieces
@@ -35,6 +34,7 @@ from planner.db import make_engine
 from planner.migrate import upgrade
 from planner.models import Channel, Piece, Post, PostStatus, PublishAttempt, WorkerHeartbeat, utcnow
 from tests.conftest import POSTGRES_URL, World, allow_private_network
+from tests.postgres_database import scratch_schema
 from tests.sink import Sink
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -74,24 +74,13 @@ def database(
         return
     if not POSTGRES_URL:
         pytest.skip("PLANNER_TEST_POSTGRES_URL is not set")
-    schema = f"planner_e2e_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = (
-        make_url(POSTGRES_URL)
-        .update_query_dict({"options": f"-csearch_path={schema}"})
-        .render_as_string(hide_password=False)
-    )
-    engine = make_engine(url)
-    try:
-        upgrade(engine)  # through the URL with the escaped search path, as a worker would
-        yield Database("postgresql", engine, url)
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(POSTGRES_URL, "planner_e2e") as url:
+        engine = make_engine(url)
+        try:
+            upgrade(engine)  # through the URL with the escaped search path, as a worker would
+            yield Database("postgresql", engine, url)
+        finally:
+            engine.dispose()
 
 
 def _env(database: Database, **extra: str) -> dict[str, str]:
