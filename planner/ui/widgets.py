@@ -31,10 +31,13 @@ def lazy_expander(label: str, *, key: str, open_now: bool = False) -> Iterator[b
         yield bool(box.open)
 
 
-def keep_typed(*names: str) -> None:
-    """Keep what was typed into the text inputs `names` while the tab or expander that
+def keep_values(*names: str) -> None:
+    """Keep what was typed or chosen in the widgets `names` while the tab or expander that
     holds them is closed: Streamlit forgets the value of a widget it does not draw. Call
-    it before any of them is drawn, and only for text inputs drawn without a `value`."""
+    it before any of them is drawn, and only for widgets drawn without a default of their
+    own (a text input without `value`, a select box at `index` 0, a number input whose
+    default is put in the session state before it is drawn): Streamlit warns of a widget
+    with both. A choice no longer among a select box's options falls back to the first."""
     for name in names:
         if name in st.session_state:
             st.session_state[name] = st.session_state[name]

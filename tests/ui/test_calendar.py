@@ -774,17 +774,37 @@ def test_what_was_typed_in_a_closed_tab_or_expander_is_there_when_it_opens_again
 ) -> None:
     ids = _setup(database)
     _plan(database, ids["other_piece"], ids["social"], _in_days(2))
+    _plan(database, ids["other_piece"], ids["social"], _in_days(4))
     at = open_page(sign_in("ed", PASSWORD), "calendar")
     at.text_input(key=keys.CAL_PLAN_WHEN).input("morgen 9 Uhr").run()
     at = _series_tab(at)
+    at.selectbox(key=keys.CAL_SERIES_PRESET).select("monthly").run()
+    at.number_input(key=keys.CAL_SERIES_COUNT).set_value(9).run()
     at.text_input(key=keys.CAL_SERIES_START).input("übermorgen").run()
     at = opened(at, keys.CAL_MOVE_OPEN)
+    later_day = at.selectbox(key=keys.CAL_MOVE_DAY).options[1]
+    at.selectbox(key=keys.CAL_MOVE_DAY).select_index(1).run()
     at.text_input(key=keys.CAL_MOVE_WHEN).input("später").run()
+    at = opened(at, keys.CAL_FEED_OPEN)
+    at.selectbox(key=keys.CAL_FEED_STATUS).select("planned").run()
+    at = opened(at, keys.CAL_FEED_OPEN, False)
     at = opened(at, keys.CAL_MOVE_OPEN, False)
     at = opened(at, keys.CAL_PLAN_TABS, "Once")
     assert not at.exception
     assert at.text_input(key=keys.CAL_PLAN_WHEN).value == "morgen 9 Uhr"
-    at = _series_tab(opened(at, keys.CAL_MOVE_OPEN))
+    at = _series_tab(opened(opened(at, keys.CAL_MOVE_OPEN), keys.CAL_FEED_OPEN))
     assert at.text_input(key=keys.CAL_SERIES_START).value == "übermorgen"
+    assert at.selectbox(key=keys.CAL_SERIES_PRESET).value == "monthly"
+    assert at.number_input(key=keys.CAL_SERIES_COUNT).value == 9
     assert at.text_input(key=keys.CAL_MOVE_WHEN).value == "später"
+    assert at.selectbox(key=keys.CAL_MOVE_DAY).options[1] == later_day
+    assert at.selectbox(key=keys.CAL_MOVE_DAY).index == 1
+    assert at.selectbox(key=keys.CAL_FEED_STATUS).value == "planned"
+    assert not at.warning
+
+
+def test_a_new_series_counts_six_occurrences_unless_changed(database: str) -> None:
+    _setup(database)
+    at = _series_tab(open_page(sign_in("ed", PASSWORD), "calendar"))
+    assert at.number_input(key=keys.CAL_SERIES_COUNT).value == 6
     assert not at.warning

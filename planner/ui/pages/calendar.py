@@ -52,22 +52,29 @@ _LIST_DAYS = 28
 _STILL_TO_GO = frozenset(workflow.leading_to("post", PostStatus.published))
 # The moves the calendar takes, with their buttons; Publishing takes the others.
 _BUTTONS = {"move": keys.CAL_MOVE_BUTTON, "cancel": keys.CAL_CANCEL_BUTTON}
-# The text inputs of the forms drawn only while their tab or expander is open.
-_TYPED = (
+# The fields of the forms drawn only while their tab or expander is open.
+_KEPT = (
     keys.CAL_PLAN_WHEN,
+    keys.CAL_SERIES_PRESET,
     keys.CAL_SERIES_START,
     keys.CAL_SERIES_RULE,
+    keys.CAL_SERIES_COUNT,
     keys.CAL_SERIES_UNTIL,
+    keys.CAL_MOVE_DAY,
+    keys.CAL_MOVE_POST,
     keys.CAL_MOVE_WHEN,
     keys.CAL_FEED_NAME,
+    keys.CAL_FEED_CAMPAIGN,
+    keys.CAL_FEED_STATUS,
 )
+_SERIES_COUNT = 6  # occurrences a new series has unless changed
 # The forms that create something, and the fields each empties once it has.
 _PLAN_FORM = "calendar_plan"
 _PLAN_CLEARED = {keys.CAL_PLAN_WHEN: ""}
 _SERIES_FORM = "calendar_series"
 _SERIES_CLEARED: dict[str, object] = {
     keys.CAL_SERIES_START: "",
-    keys.CAL_SERIES_COUNT: None,  # back to the widget's own default
+    keys.CAL_SERIES_COUNT: _SERIES_COUNT,
     keys.CAL_SERIES_UNTIL: "",
     keys.CAL_SERIES_RULE: "",
 }
@@ -394,11 +401,12 @@ def _series(session: Session, user: User, piece_id: int | None, channel_id: int 
                 key=keys.CAL_SERIES_RULE,
             )
         else:
+            # Its default as session state, not `value`: kept while the tab is closed.
+            st.session_state.setdefault(keys.CAL_SERIES_COUNT, _SERIES_COUNT)
             st.number_input(
                 t("calendar.series_count"),
                 min_value=1,
                 max_value=500,
-                value=6,
                 step=1,
                 key=keys.CAL_SERIES_COUNT,
             )
@@ -720,8 +728,9 @@ def _subscription(session: Session, user: User, scope: dict[str, Any]) -> None:
 def render() -> None:
     """Draw the page."""
     t = state.t
-    # What was typed in a tab or expander of the page's forms outlives its being closed.
-    widgets.keep_typed(*_TYPED)
+    # What was typed or chosen in a tab or expander of the page's forms outlives its being
+    # closed.
+    widgets.keep_values(*_KEPT)
     with state.page("calendar.heading") as (session, user):
         st.text(t("calendar.zone", zone=user.timezone))
         state.show_done(keys.CAL_DONE)
