@@ -187,6 +187,39 @@ def _register(url: str, shared_secret: str, user: str, password: str) -> str:
     return token
 
 
+def _another_member(homeserver: Homeserver, name: str) -> str:
+    """A new account `name`, invited by the bot and joined to the room; its access token."""
+    token = _register(homeserver.url, homeserver.shared_secret, name, secrets.token_hex(8))
+    room = quote(homeserver.room_id, safe="")
+    for path, as_token in (
+        (f"/rooms/{room}/invite", homeserver.token),
+        (f"/join/{room}", token),
+    ):
+        requests.post(
+            f"{homeserver.url}/_matrix/client/v3{path}",
+            json={"user_id": f"@{name}:{SERVER_NAME}"} if "invite" in path else {},
+            headers={"Authorization": f"Bearer {as_token}"},
+            timeout=10,
+        ).raise_for_status()
+    return token
+
+
+def _send(
+    homeserver: Homeserver, token: str, event_type: str, txn_id: str, content: dict[str, Any]
+) -> str:
+    """Send one event to the room as the account of `token`; its event id."""
+    response = requests.put(
+        f"{homeserver.url}/_matrix/client/v3/rooms/{quote(homeserver.room_id, safe='')}"
+        f"/send/{event_type}/{txn_id}",
+        json=content,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    event_id: str = response.json()["event_id"]
+    return event_id
+
+
 @pytest.fixture(scope="module")
 def homeserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Homeserver]:
     """One Synapse for the module; it is stopped however the tests end."""
@@ -322,31 +355,20 @@ def test_a_reaction_by_another_member_is_collected_as_one_reaction(
     assert post.id is not None
 
     # Another member of the room reacts.
-    name = f"leser{run}"
-    reader = _register(homeserver.url, homeserver.shared_secret, name, secrets.token_hex(8))
-    room = quote(homeserver.room_id, safe="")
-    for path, token in (
-        (f"/rooms/{room}/invite", homeserver.token),
-        (f"/join/{room}", reader),
-    ):
-        requests.post(
-            f"{homeserver.url}/_matrix/client/v3{path}",
-            json={"user_id": f"@{name}:{SERVER_NAME}"} if "invite" in path else {},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
-        ).raise_for_status()
-    requests.put(
-        f"{homeserver.url}/_matrix/client/v3/rooms/{room}/send/m.reaction/leser-1",
-        json={
+    reader = _another_member(homeserver, f"leser{run}")
+    _send(
+        homeserver,
+        reader,
+        "m.reaction",
+        "leser-1",
+        {
             "m.relates_to": {
                 "rel_type": "m.annotation",
                 "event_id": receipt.external_id,
                 "key": "👏",
             }
         },
-        headers={"Authorization": f"Bearer {reader}"},
-        timeout=10,
-    ).raise_for_status()
+    )
 
     collector = Collector(engine, worker_id="synapse", settings=MetricsSettings(threads=1))
     try:
@@ -357,3 +379,53 @@ def test_a_reaction_by_another_member_is_collected_as_one_reaction(
     (snapshot,) = post_metrics(world.session, actor=world.editor, post_id=post.id).snapshots
     assert (snapshot.reactions, snapshot.replies) == (1, 0)
     assert (snapshot.impressions, snapshot.reposts, snapshot.link_clicks) == (None, None, None)
+
+
+def test_only_replies_in_the_messages_thread_count_as_replies(homeserver: Homeserver) -> None:
+    adapter = homeserver.adapter()
+    run = secrets.token_hex(4)
+    receipt = adapter.publish(POST, f"synapse-thread-{run}")
+    root = receipt.external_id
+    reader = _another_member(homeserver, f"faden{run}")
+
+    def in_thread(number: int) -> dict[str, Any]:
+        # As the spec has clients send a thread reply: the fallback for clients without
+        # threads points at the root.
+        return {
+            "msgtype": "m.text",
+            "body": f"Antwort {number} im Thread",
+            "m.relates_to": {
+                "rel_type": "m.thread",
+                "event_id": root,
+                "is_falling_back": True,
+                "m.in_reply_to": {"event_id": root},
+            },
+        }
+
+    first = _send(homeserver, reader, "m.room.message", "thread-1", in_thread(1))
+    _send(homeserver, reader, "m.room.message", "thread-2", in_thread(2))
+    # A reply outside the thread counts for nothing, and so does a reaction to a reply in
+    # the thread: only the reaction to the message itself is one of its reactions.
+    _send(
+        homeserver,
+        reader,
+        "m.room.message",
+        "plain-reply",
+        {
+            "msgtype": "m.text",
+            "body": "Antwort ohne Thread",
+            "m.relates_to": {"m.in_reply_to": {"event_id": root}},
+        },
+    )
+    for txn_id, target in (("reaction-reply", first), ("reaction-root", root)):
+        _send(
+            homeserver,
+            reader,
+            "m.reaction",
+            txn_id,
+            {"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": "👍"}},
+        )
+
+    metrics = adapter.fetch_metrics(receipt)
+    assert (metrics.reactions, metrics.replies) == (1, 2)
+    assert metrics.raw == {"m.annotation": 1, "m.thread": 2}
