@@ -582,6 +582,10 @@ def remove_feed(session: Session, *, actor: User, feed_id: int) -> None:
 # --- response targets ---------------------------------------------------------------------
 
 
+# A department's own response target, in hours: at least one, at most 30 days.
+MIN_TARGET_HOURS, MAX_TARGET_HOURS = 1, 720
+
+
 def set_response_target(
     session: Session, *, actor: User, department: str, hours: int | None
 ) -> None:
@@ -589,8 +593,10 @@ def set_response_target(
     require(actor, "manage_departments")
     dep = get_department(session, department)
     assert dep.id is not None
-    if hours is not None and not 1 <= hours <= 720:
-        raise ValidationFailed({"hours": "a whole number of hours from 1 to 720"})
+    if hours is not None and not MIN_TARGET_HOURS <= hours <= MAX_TARGET_HOURS:
+        raise ValidationFailed(
+            {"hours": f"a whole number of hours from {MIN_TARGET_HOURS} to {MAX_TARGET_HOURS}"}
+        )
     session.execute(delete(ResponseTarget).where(col(ResponseTarget.department_id) == dep.id))
     if hours is not None:
         session.add(ResponseTarget(department_id=dep.id, hours=hours))

@@ -1,5 +1,6 @@
 """The command line of the listening inbox: `feeds add|list|remove`, `inbox fetch --once`,
-`inbox list|show|assign|reply|approve|dismiss|to-idea`, each for the roles allowed."""
+`inbox list|show|assign|reply|approve|dismiss|to-idea|targets|target`, each for the roles
+allowed."""
 
 from __future__ import annotations
 
@@ -161,3 +162,79 @@ def test_an_item_becomes_an_idea_or_is_dismissed(run: Cli, httpserver: HTTPServe
     assert [r["status"] for r in _listed(run, "--status", "dismissed")] == ["dismissed"]
     table = run.ok("inbox", "list", "--as", "ed")
     assert "Studie zur Ausbildung" in table and "converted" in table
+
+
+def _targets(run: Cli) -> dict[str, object]:
+    shown: dict[str, object] = json.loads(run.ok("inbox", "targets", "--json", "--as", "boss"))
+    return shown
+
+
+def test_response_targets_are_listed_set_and_dropped_by_an_admin(run: Cli) -> None:
+    assert run.ok("inbox", "targets", "--as", "boss") == (
+        "default: 24 hours (for departments without a target of their own)\n"
+        "department  hours\n"
+        "(none)\n"
+    )
+    assert _targets(run) == {"default_hours": 24, "departments": {}}
+    assert run.ok("inbox", "target", "Marketing", "48", "--as", "boss") == (
+        "response target of Marketing: 48 hours\n"
+    )
+    run.ok("settings", "set", "response_target_hours", "12", "--as", "boss")
+    assert _targets(run) == {"default_hours": 12, "departments": {"Marketing": 48}}
+    assert run.ok("inbox", "targets", "--as", "boss") == (
+        "default: 12 hours (for departments without a target of their own)\n"
+        "department  hours\n"
+        "Marketing   48\n"
+    )
+    assert run.ok("inbox", "target", "Marketing", "--default", "--as", "boss") == (
+        "response target of Marketing: the organisation's (12 hours)\n"
+    )
+    assert _targets(run) == {"default_hours": 12, "departments": {}}
+
+
+def test_a_response_target_for_an_unknown_department_is_refused(run: Cli) -> None:
+    code, _out, err = run("inbox", "target", "Vertrieb", "48", "--as", "boss")
+    assert (code, err) == (1, "error: department 'Vertrieb' not found (known: Marketing)\n")
+    assert _targets(run)["departments"] == {}
+
+
+@pytest.mark.parametrize("hours", ["0", "-5", "721", "abc", "1.5"])
+def test_a_response_target_that_is_no_number_of_hours_is_refused(run: Cli, hours: str) -> None:
+    run.ok("inbox", "target", "Marketing", "48", "--as", "boss")
+    with pytest.raises(SystemExit) as done:
+        run("inbox", "target", "Marketing", hours, "--as", "boss")
+    assert done.value.code == 2
+    assert (
+        f"argument hours: {hours!r} is not a number of hours: use a whole number from 1 to 720"
+        in run.capsys.readouterr().err
+    )
+    assert _targets(run)["departments"] == {"Marketing": 48}
+
+
+def test_a_response_target_takes_hours_or_default_but_not_both(run: Cli) -> None:
+    run.ok("inbox", "target", "Marketing", "48", "--as", "boss")
+    code, _out, err = run("inbox", "target", "Marketing", "--as", "boss")
+    assert (code, err) == (
+        2,
+        "error: give the target in hours, or --default for the organisation's\n",
+    )
+    code, _out, err = run("inbox", "target", "Marketing", "6", "--default", "--as", "boss")
+    assert (code, err) == (2, "error: give hours or --default, not both\n")
+    assert _targets(run)["departments"] == {"Marketing": 48}
+
+
+@pytest.mark.parametrize(("user", "role"), [("ed", "editor"), ("lena", "contributor")])
+def test_only_who_manages_departments_sees_and_sets_response_targets(
+    run: Cli, user: str, role: str
+) -> None:
+    run.ok("inbox", "target", "Marketing", "48", "--as", "boss")
+    refused = f"error: {user!r} (role {role}) may not manage departments\n"
+    for argv in (
+        ["target", "Marketing", "6"],
+        ["target", "Marketing", "--default"],
+        ["targets"],
+        ["targets", "--json"],
+    ):
+        code, out, err = run("inbox", *argv, "--as", user)
+        assert (code, out, err) == (1, "", refused)
+    assert _targets(run)["departments"] == {"Marketing": 48}

@@ -1,5 +1,5 @@
 """The listening inbox and followed feeds: `inbox list|show|assign|reply|approve|dismiss|
-to-idea|fetch` and `feeds add|list|remove`."""
+to-idea|fetch|targets|target` and `feeds add|list|remove`."""
 
 from __future__ import annotations
 
@@ -12,11 +12,15 @@ from planner.cli import common, output
 from planner.cli.common import ACTING, ID, LISTING, PAGED, CliError, Commands, arg
 from planner.cli.output import line
 from planner.models import InboxSource, InboxStatus, User
+from planner.permissions import require
 from planner.timezones import format_local
 
 INBOX = Commands("inbox", "listen: mentions, replies and feed entries to react to")
 FEEDS = Commands("feeds", "the RSS and Atom feeds the inbox follows")
 COMMANDS = (INBOX, FEEDS)
+
+# The range `inbox.set_response_target` takes, refused here before the database is opened.
+response_hours = common.whole(inbox.MIN_TARGET_HOURS, inbox.MAX_TARGET_HOURS, "a number of hours")
 
 
 def _row(view: inbox.InboxView, actor: User) -> dict[str, object]:
@@ -159,6 +163,45 @@ def cmd_inbox_fetch(args: argparse.Namespace) -> int:
     for source, error in result.errors.items():
         line(f"  {source}: {error}")
     return 1 if result.errors else 0
+
+
+@INBOX.action("targets", parents=[LISTING])
+def cmd_inbox_targets(session: Session, actor: User, args: argparse.Namespace) -> None:
+    """Show the organisation's response target and the departments' own targets, in hours
+    (admins)."""
+    # The dashboard shows the targets to those who may set them: so does the command line.
+    require(actor, "manage_departments")
+    default = inbox.default_target_hours(session, actor=actor)
+    own = inbox.response_targets_by_name(session, actor=actor)
+    if args.json:
+        output.emit_json({"default_hours": default, "departments": own})
+        return
+    line(f"default: {default} hours (for departments without a target of their own)")
+    output.table(["department", "hours"], list(own.items()))
+
+
+@INBOX.action(
+    "target",
+    arg("department", help="the department's name"),
+    arg(
+        "hours",
+        nargs="?",
+        type=response_hours,
+        help=f"its own target: {inbox.MIN_TARGET_HOURS} to {inbox.MAX_TARGET_HOURS} hours",
+    ),
+    arg("--default", action="store_true", help="drop its own target: the organisation's again"),
+)
+def cmd_inbox_target(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """Set a department's own response target in hours, or with --default drop it (admins)."""
+    if args.hours is not None and args.default:
+        raise CliError("give hours or --default, not both")
+    if args.hours is None and not args.default:
+        raise CliError("give the target in hours, or --default for the organisation's")
+    inbox.set_response_target(session, actor=actor, department=args.department, hours=args.hours)
+    if args.hours is not None:
+        return f"response target of {args.department}: {args.hours} hours"
+    default = inbox.default_target_hours(session, actor=actor)
+    return f"response target of {args.department}: the organisation's ({default} hours)"
 
 
 @FEEDS.action(
