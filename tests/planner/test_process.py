@@ -5,17 +5,34 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from datetime import date, datetime, timedelta
 
 import pytest
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from planner import audiences, audit, org_settings, process, report_output
+from planner import audiences, audit, channels, org_settings, process, publishing, report_output
 from planner.errors import PermissionDenied, ValidationFailed
-from planner.models import Channel, Idea, IdeaStatus, Piece, PieceStatus, Post, PostStatus, User
+from planner.models import (
+    AuditEvent,
+    Channel,
+    Idea,
+    IdeaStatus,
+    Piece,
+    PieceStatus,
+    Post,
+    PostStatus,
+    User,
+    utcnow,
+)
 from planner.planning import HoldReason
 from planner.workdays import check_land, is_working_day, working_days_between
+from planner.worker import SweepResult, Worker
+from publishers.base import PermanentError
+from tests import recording
 from tests.conftest import World, utc
+from tests.planner.test_publishing import FAST, _approved_piece, _due_post
 
 SINCE, UNTIL = utc(2026, 6, 1), utc(2026, 7, 1)
 NOW = utc(2026, 6, 26, 12)  # a Friday
@@ -288,6 +305,97 @@ def test_the_process_figures_of_a_hand_built_month(history: World) -> None:
         ("held", HoldReason.not_approved.value),
     ]
     assert report.post_problems[-1].hold == HoldReason.not_approved
+
+
+def _sweep(engine: Engine) -> SweepResult:
+    """One pass of the publishing worker, as the scheduler runs it."""
+    worker = Worker(engine, worker_id="test-worker", settings=FAST)
+    try:
+        return worker.sweep()
+    finally:
+        worker.close()
+
+
+def test_a_post_whose_worker_died_mid_request_is_listed_as_needing_a_check(
+    world: World, engine: Engine, recording_kind: type[recording.RecordingPublisher]
+) -> None:
+    started = utcnow()
+    blog = channels.create_channel(
+        world.session, actor=world.admin, kind="recording", name="Blog", settings={}
+    )
+    assert not blog.deduplicates  # nobody declared that the channel drops repeats
+    post = _due_post(world, _approved_piece(world), blog, ago=timedelta(minutes=1))
+    # A worker claims the post with a short lease, sends it and dies before it records
+    # the answer: its ledger row stays open.
+    (delivery,) = publishing.claim_deliveries(
+        engine,
+        worker_id="dead-worker",
+        now=utcnow(),
+        limit=5,
+        lease=timedelta(seconds=1),
+        lateness=timedelta(hours=6),
+    )
+    publishing.deliver(engine, delivery)
+    assert [c.post_id for c in recording_kind.calls] == [post.id]
+    time.sleep(1.1)  # its lease runs out; the next sweep recovers the post
+    assert _sweep(engine).needs_check == 1
+    assert len(recording_kind.calls) == 1  # not sent again
+    s = world.session
+    (suspect,) = s.exec(
+        select(AuditEvent).where(
+            AuditEvent.object_type == "post",
+            AuditEvent.object_id == str(post.id),
+            AuditEvent.to_state == PostStatus.needs_check.value,
+        )
+    ).all()
+    assert started <= suspect.at <= utcnow()
+    reason = (
+        "worker dead-worker stopped mid-request; Blog is not known to drop repeats, "
+        "so check whether it went out"
+    )
+    expected = (post.id, post.piece_id, "Gruß", "Blog", suspect.at, "needs_check", reason)
+
+    def listed(since: datetime, until: datetime) -> list[tuple[object, ...]]:
+        report = process.process_report(s, actor=world.editor, since=since, until=until)
+        return [
+            (p.post_id, p.piece_id, p.title, p.channel, p.at, p.state, p.reason)
+            for p in report.post_problems
+        ]
+
+    # The period is half-open: the check counts in one that begins at its moment, not in
+    # one that ends there nor in one that begins just after.
+    week = timedelta(days=7)
+    assert listed(started - week, utcnow() + week) == [expected]
+    assert listed(suspect.at, suspect.at + timedelta(microseconds=1)) == [expected]
+    assert listed(started - week, suspect.at) == []
+    assert listed(suspect.at + timedelta(microseconds=1), utcnow() + week) == []
+
+    # A person finds it did not go out and sends it again, and the channel refuses it: the
+    # period shows both, each with the reason recorded at its moment.
+    publishing.retry_post(s, actor=world.editor, post_id=post.id or 0)
+    recording_kind.script.append(PermanentError("Text zu lang", http_status=422))
+    assert _sweep(engine).count(PostStatus.failed) == 1
+    report = process.process_report(
+        s, actor=world.editor, since=started - week, until=utcnow() + week
+    )
+    assert [(p.post_id, p.state, p.reason) for p in report.post_problems] == [
+        (post.id, "needs_check", reason),
+        (post.id, "failed", "Text zu lang"),
+    ]
+
+    out = io.StringIO()
+    report_output.process_csv(report, out)
+    rows = [
+        r for r in csv.DictReader(io.StringIO(out.getvalue())) if r["section"] == "post_problems"
+    ]
+    assert [(r["name"], r["measure"], r["value"]) for r in rows] == [
+        (f"post {post.id} (Blog): Gruß", "needs_check", reason),
+        (f"post {post.id} (Blog): Gruß", "failed", "Text zu lang"),
+    ]
+    cells = report_output.process_html(report).replace("\n", "")
+    assert (
+        f"<td>#{post.id}</td><td>Blog</td><td>Gruß</td><td>needs check</td><td>{reason}</td></tr>"
+    ) in cells
 
 
 def test_in_berlin_corpus_christi_is_a_working_day_so_one_more_review_is_late(
