@@ -1,21 +1,23 @@
 """The Listening page under AppTest, in German and English: the list with overdue marks
-and filters, an item's actions (assign, reply, make an idea, dismiss), what a department
-member sees, and followed feeds."""
+and filters, an item's actions (assign, reply, approve or discard a waiting reply, make an
+idea, dismiss), fetching now, what a department member sees, followed feeds and the
+departments' response targets."""
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
 from secrets import token_hex
+from typing import Any
 
 from pytest_httpserver import HTTPServer
 from sqlmodel import Session, select
 
-from planner import channels, org_settings, users
+from planner import channels, inbox, org_settings, users
 from planner.db import make_engine
 from planner.models import Feed, Idea, InboxItem, InboxSource, InboxStatus, utcnow
 from planner.ui import keys
-from tests.ui.conftest import PASSWORD, open_page, sign_in
+from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
 
 TOKEN = token_hex(16)  # made per run: no credential lives in the code
 
@@ -218,3 +220,360 @@ def test_the_process_page_shows_response_times_per_department(
     [table] = [t for t in at.main.dataframe if "Im Ziel" in t.value.columns]
     row = table.value.iloc[0]
     assert (row["Abteilung"], row["Beantwortet"], row["Median (Stunden)"]) == ("HR", 1, "20.0")
+
+
+# --- replies waiting for approval ---------------------------------------------------------
+
+
+def _replies_wait(database: str) -> None:
+    """The organisation setting that makes every reply wait for a second person."""
+    engine = make_engine(database)
+    with Session(engine) as s:
+        admin = users.get_user(s, "admin")
+        org_settings.set_setting(s, actor=admin, key="replies_need_approval", value="on")
+    engine.dispose()
+
+
+def _expect_reply(server: HTTPServer) -> None:
+    server.expect_oneshot_request(
+        "/api/v1/statuses", method="POST", headers={"Authorization": f"Bearer {TOKEN}"}
+    ).respond_with_json({"id": "9900", "url": "https://social.example.de/@r/9900"})
+
+
+def _statuses(server: HTTPServer) -> list[dict[str, Any]]:
+    """What was posted to the Mastodon server's statuses API."""
+    return [json.loads(r.data) for r, _ in server.log if r.path == "/api/v1/statuses"]
+
+
+def _keys(at: Any) -> set[str]:
+    """The keys of the buttons on the page."""
+    return {b.key for b in at.button if b.key}
+
+
+def test_english_a_second_person_approves_a_waiting_reply_and_it_is_sent(
+    database: str, httpserver: HTTPServer
+) -> None:
+    _items(database, httpserver)
+    _replies_wait(database)
+    add_user(database, "vera", "approver", display_name="Vera Approver", locale="en")
+    ed = open_page(sign_in("ed", PASSWORD), "listening")
+    ed.selectbox(key=keys.LISTENING_PICK).set_value(1).run()
+    ed.text_area(key=keys.LISTENING_REPLY_TEXT).input("Saturday, 10 am.").run()
+    ed.button(key=keys.LISTENING_REPLY).click().run()
+    assert not ed.exception
+    assert [s.value for s in ed.success] == [
+        "The reply to item #1 waits for a second person's approval."
+    ]
+    assert "A reply by Eda Editor waits for approval: Saturday, 10 am." in [
+        i.value for i in ed.main.info
+    ]
+    assert list(httpserver.log) == []
+    waiting = _stored(database)[1]
+    assert (waiting.status, waiting.reply_text, waiting.reply_external_id) == (
+        InboxStatus.new,
+        "Saturday, 10 am.",
+        None,
+    )
+
+    _expect_reply(httpserver)
+    vera = open_page(sign_in("vera", PASSWORD), "listening")
+    assert not vera.exception
+    vera.selectbox(key=keys.LISTENING_PICK).set_value(1).run()
+    assert "A reply by Eda Editor waits for approval: Saturday, 10 am." in [
+        i.value for i in vera.main.info
+    ]
+    vera.button(key=keys.LISTENING_APPROVE).click().run()
+    assert not vera.exception
+    assert [s.value for s in vera.success] == ["The reply to item #1 was sent."]
+    [status] = _statuses(httpserver)
+    assert status["in_reply_to_id"] == "9001"
+    assert status["status"].endswith("Saturday, 10 am.")
+    sent = _stored(database)[1]
+    assert (sent.status, sent.reply_external_id) == (InboxStatus.answered, "9900")
+    with Session(make_engine(database)) as s:
+        assert sent.handled_by_id == users.get_user(s, "vera").id
+    assert "Reply sent: Saturday, 10 am." in [t.value for t in vera.main.text]
+    assert not {keys.LISTENING_APPROVE, keys.LISTENING_DISCARD} & _keys(vera)
+
+
+def test_german_the_writer_may_not_approve_their_own_reply_and_discards_it(
+    database: str, httpserver: HTTPServer
+) -> None:
+    _items(database, httpserver)
+    _replies_wait(database)
+    at = open_page(sign_in("admin", PASSWORD), "listening")
+    at.selectbox(key=keys.LISTENING_PICK).set_value(1).run()
+    at.text_area(key=keys.LISTENING_REPLY_TEXT).input("Samstag, 10 Uhr.").run()
+    at.button(key=keys.LISTENING_REPLY).click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == [
+        "Die Antwort auf Eintrag #1 wartet auf die Freigabe durch eine zweite Person."
+    ]
+    assert "Antwort von Admin wartet auf Freigabe: Samstag, 10 Uhr." in [
+        i.value for i in at.main.info
+    ]
+    # The admin may approve replies, but not their own: no button, and the page says why.
+    assert keys.LISTENING_APPROVE not in _keys(at)
+    assert (
+        "Sie haben diese Antwort geschrieben; freigeben muss sie eine andere Person "
+        "(Vier-Augen-Prinzip)." in [c.value for c in at.main.caption]
+    )
+    at.button(key=keys.LISTENING_DISCARD).click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["Die wartende Antwort auf Eintrag #1 ist verworfen."]
+    dropped = _stored(database)[1]
+    assert (dropped.status, dropped.reply_text, dropped.reply_by_id) == (
+        InboxStatus.new,
+        None,
+        None,
+    )
+    assert list(httpserver.log) == []
+    assert not at.main.info
+    assert keys.LISTENING_REPLY in _keys(at)  # the item can be answered again
+
+
+def test_english_approving_ones_own_reply_from_an_older_page_is_refused(
+    database: str, httpserver: HTTPServer
+) -> None:
+    _items(database, httpserver)
+    _replies_wait(database)
+    add_user(database, "ada", "admin", display_name="Ada Admin", locale="en")
+    engine = make_engine(database)
+    with Session(engine) as s:
+        inbox.reply_to_item(s, actor=users.get_user(s, "ed"), item_id=1, text="Eda's words.")
+    ada = open_page(sign_in("ada", PASSWORD), "listening")
+    ada.selectbox(key=keys.LISTENING_PICK).set_value(1).run()
+    assert keys.LISTENING_APPROVE in _keys(ada)
+    # Meanwhile, in another tab: Eda's reply is discarded and Ada writes one herself.
+    with Session(engine) as s:
+        inbox.discard_reply(s, actor=users.get_user(s, "ed"), item_id=1)
+        inbox.reply_to_item(s, actor=users.get_user(s, "ada"), item_id=1, text="Ada's words.")
+    engine.dispose()
+    ada.button(key=keys.LISTENING_APPROVE).click().run()
+    assert not ada.exception
+    assert [e.value for e in ada.main.error] == [
+        "You wrote this reply, so another person must approve it (four-eyes rule)."
+    ]
+    assert not ada.success
+    assert list(httpserver.log) == []
+    waiting = _stored(database)[1]
+    assert (waiting.status, waiting.reply_text, waiting.reply_external_id) == (
+        InboxStatus.new,
+        "Ada's words.",
+        None,
+    )
+    assert keys.LISTENING_APPROVE not in _keys(ada)
+
+
+# --- fetching now -------------------------------------------------------------------------
+
+RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>Verband</title>
+<item><title>Studie zur Ausbildung</title><guid>urn:v:1</guid>
+<link>https://verband.example.de/1</link><description>Mehr Azubis.</description></item>
+</channel></rss>"""
+
+
+def _mention(number: int) -> dict[str, Any]:
+    """One mention notification as the Mastodon API lists it."""
+    return {
+        "id": str(100 + number),
+        "type": "mention",
+        "account": {"acct": "erika@example.org", "display_name": "Erika", "url": "https://e/@e"},
+        "status": {
+            "id": str(9000 + number),
+            "content": f"<p>@redaktion Frage {number}</p>",
+            "url": f"https://example.org/@erika/{9000 + number}",
+            "created_at": "2026-12-03T08:00:00Z",
+            "in_reply_to_id": None,
+        },
+    }
+
+
+def test_english_fetch_now_reads_the_channel_and_the_feed_into_the_list(
+    database: str, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/api/v1/notifications").respond_with_json([_mention(2), _mention(1)])
+    httpserver.expect_request("/verband.xml").respond_with_data(
+        RSS, content_type="application/rss+xml"
+    )
+    engine = make_engine(database)
+    with Session(engine) as s:
+        admin = users.get_user(s, "admin")
+        org_settings.set_setting(s, actor=admin, key="allow_private_network", value="on")
+        channels.create_channel(
+            s,
+            actor=admin,
+            kind="mastodon",
+            name="Mastodon",
+            settings={"instance_url": httpserver.url_for("/").rstrip("/"), "access_token": TOKEN},
+        )
+        inbox.add_feed(s, actor=admin, url=httpserver.url_for("/verband.xml"), name="Verband")
+    engine.dispose()
+    at = open_page(sign_in("ed", PASSWORD), "listening")
+    assert not at.exception
+    assert "No items." in [i.value for i in at.main.info]
+    assert "Channel Mastodon: last read never" in [t.value for t in at.main.text]
+    at.button(key=keys.LISTENING_FETCH).click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["3 new items from 2 sources."]
+    stored = {(i.source, i.external_id, i.text or i.title) for i in _stored(database).values()}
+    assert stored == {
+        (InboxSource.mention, "9001", "@redaktion Frage 1"),
+        (InboxSource.mention, "9002", "@redaktion Frage 2"),
+        (InboxSource.feed_item, "urn:v:1", "Mehr Azubis."),
+    }
+    assert "3 items, 0 of them overdue" in [t.value for t in at.main.text]
+    lines = [t.value for t in at.main.text]
+    assert "Channel Mastodon: last read never" not in lines
+    assert "Feed Verband: last read never" not in lines
+    # Fetching again brings nothing twice.
+    at.button(key=keys.LISTENING_FETCH).click().run()
+    assert [s.value for s in at.success] == ["0 new items from 2 sources."]
+    assert len(_stored(database)) == 3
+
+
+# --- response targets ---------------------------------------------------------------------
+
+
+def test_german_a_departments_response_target_is_set_shown_and_cleared(database: str) -> None:
+    _items(database)
+    engine = make_engine(database)
+    with Session(engine) as s:
+        inbox.assign_item(s, actor=users.get_user(s, "admin"), item_id=2, department="HR")
+    engine.dispose()
+    at = open_page(sign_in("admin", PASSWORD), "listening")
+    assert not at.exception
+    assert "Antwortziele" in [h.value for h in at.main.subheader]
+    default = "Für alle Abteilungen ohne eigenes Ziel: 24 Stunden (Einstellung „Antwortziel“)."
+    assert default in [t.value for t in at.main.text]
+    at.selectbox(key=keys.LISTENING_PICK).set_value(2).run()
+    assert any(t.value.startswith("Antwortziel: 24 Stunden") for t in at.main.text)
+
+    at.selectbox(key=keys.LISTENING_TARGET_DEPARTMENT).set_value("HR")
+    at.number_input(key=keys.LISTENING_TARGET_HOURS).set_value(4)
+    at.button(key=keys.LISTENING_TARGET_SAVE).click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["Das Antwortziel der Abteilung HR ist gespeichert."]
+    assert "HR: 4 Stunden" in [t.value for t in at.main.text]
+    assert any(t.value.startswith("Antwortziel: 4 Stunden") for t in at.main.text)
+    with Session(make_engine(database)) as s:
+        admin = users.get_user(s, "admin")
+        assert inbox.response_targets_by_name(s, actor=admin) == {"HR": 4}
+
+    at.number_input(key=keys.LISTENING_TARGET_HOURS).set_value(0)
+    at.button(key=keys.LISTENING_TARGET_SAVE).click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["Das Antwortziel der Abteilung HR ist gespeichert."]
+    assert "HR: 4 Stunden" not in [t.value for t in at.main.text]
+    assert any(t.value.startswith("Antwortziel: 24 Stunden") for t in at.main.text)
+    with Session(make_engine(database)) as s:
+        admin = users.get_user(s, "admin")
+        assert inbox.response_targets_by_name(s, actor=admin) == {}
+
+
+def test_english_a_target_for_a_department_renamed_meanwhile_is_refused_and_nothing_stored(
+    database: str,
+) -> None:
+    add_user(database, "ada", "admin", display_name="Ada Admin", locale="en")
+    engine = make_engine(database)
+    with Session(engine) as s:
+        inbox.set_response_target(s, actor=users.get_user(s, "admin"), department="HR", hours=8)
+    at = open_page(sign_in("ada", PASSWORD), "listening")
+    assert "HR: 8 hours" in [t.value for t in at.main.text]
+    # Meanwhile, in another tab, HR is renamed; the form still offers the old name.
+    with Session(engine) as s:
+        users.rename_department(s, actor=users.get_user(s, "admin"), name="HR", new_name="People")
+    at.selectbox(key=keys.LISTENING_TARGET_DEPARTMENT).set_value("HR")
+    at.number_input(key=keys.LISTENING_TARGET_HOURS).set_value(2)
+    at.button(key=keys.LISTENING_TARGET_SAVE).click().run()
+    assert not at.exception
+    assert [e.value for e in at.main.error] == ["Not found: the department #HR."]
+    assert not at.success
+    with Session(engine) as s:
+        ada = users.get_user(s, "ada")
+        assert inbox.response_targets_by_name(s, actor=ada) == {"People": 8}
+    engine.dispose()
+    assert "People: 8 hours" in [t.value for t in at.main.text]
+
+
+# --- filters ------------------------------------------------------------------------------
+
+
+def _varied_items(database: str) -> None:
+    """Four items that differ in status, source and department:
+    #1 a new mention, #2 a reply assigned to HR, #3 a feed entry assigned to Marketing,
+    #4 a dismissed feed entry."""
+    engine = make_engine(database)
+    with Session(engine) as s:
+        admin = users.get_user(s, "admin")
+        marketing = users.create_department(s, actor=admin, name="Marketing")
+        hr = users.get_department(s, "HR")
+        rows = [
+            (InboxSource.mention, InboxStatus.new, None, "Frage zur Messe"),
+            (InboxSource.reply, InboxStatus.assigned, hr.id, "Antwort auf unseren Post"),
+            (InboxSource.feed_item, InboxStatus.assigned, marketing.id, "Studie Marketing"),
+            (InboxSource.feed_item, InboxStatus.dismissed, None, "Alte Meldung"),
+        ]
+        for number, (source, status, department_id, text) in enumerate(rows, start=1):
+            s.add(
+                InboxItem(
+                    source=source,
+                    source_key=f"test:{source}",
+                    external_id=str(number),
+                    text=text,
+                    status=status,
+                    department_id=department_id,
+                    received_at=utcnow() - timedelta(minutes=10 * number),
+                )
+            )
+        s.commit()
+    engine.dispose()
+
+
+def _listed(at: Any) -> list[int]:
+    """The numbers of the items in the page's table (none without a table)."""
+    return [int(n) for t in at.main.dataframe for n in t.value["No."]]
+
+
+def _found(database: str, **filters: Any) -> list[int]:
+    """The numbers of the items `inbox.list_items` finds with `filters`."""
+    with Session(make_engine(database)) as s:
+        ed = users.get_user(s, "ed")
+        return [v.item.id or 0 for v in inbox.list_items(s, actor=ed, **filters)]
+
+
+def test_english_the_status_source_and_department_filters_narrow_the_list(
+    database: str,
+) -> None:
+    _varied_items(database)
+    at = open_page(sign_in("ed", PASSWORD), "listening")
+    assert not at.exception
+    assert _listed(at) == [1, 2, 3, 4]
+    at.selectbox(key=keys.LISTENING_STATUS).set_value("assigned").run()
+    assert not at.exception
+    assert _listed(at) == [2, 3]
+    assert "2 items, 0 of them overdue" in [t.value for t in at.main.text]
+    assert _found(database, status=InboxStatus.assigned) == [2, 3]
+
+    at.selectbox(key=keys.LISTENING_STATUS).set_value("").run()
+    at.selectbox(key=keys.LISTENING_SOURCE).set_value("feed_item").run()
+    assert not at.exception
+    assert _listed(at) == [3, 4]
+    assert set(at.main.dataframe[0].value["Kind"]) == {"Feed entry"}
+    assert _found(database, source=InboxSource.feed_item) == [3, 4]
+
+    at.selectbox(key=keys.LISTENING_SOURCE).set_value("").run()
+    at.selectbox(key=keys.LISTENING_DEPARTMENT).set_value("HR").run()
+    assert not at.exception
+    assert _listed(at) == [2]
+    assert list(at.main.dataframe[0].value["Department"]) == ["HR"]
+    assert _found(database, department="HR") == [2]
+
+    # Filters combine: HR has no feed entry.
+    at.selectbox(key=keys.LISTENING_SOURCE).set_value("feed_item").run()
+    assert not at.exception
+    assert _listed(at) == []
+    assert "No items." in [i.value for i in at.main.info]
+    at.selectbox(key=keys.LISTENING_DEPARTMENT).set_value("Marketing").run()
+    at.selectbox(key=keys.LISTENING_STATUS).set_value("assigned").run()
+    assert _listed(at) == [3]

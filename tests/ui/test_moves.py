@@ -3,6 +3,9 @@ and a page offers as buttons only the moves the workflow table allows."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from planner import workflow
@@ -30,3 +33,26 @@ def test_buttons_are_the_moves_the_table_allows_less_those_that_come_with_saving
     ]
     assert moves.offered("post", PostStatus.publishing, Role.admin) == ["cancel"]
     assert moves.offered("post", PostStatus.failed, Role.approver) == []
+
+
+# Where the domain names what it could not find: NotFound("kind", ...), and the lookups by
+# name (planner.names), which pass the kind on.
+_NOT_FOUND = re.compile(r"""(?:NotFound|get_named|unknown_name)\((?:[^()"]*?,\s*)?"([a-z_ ]+)\"""")
+
+
+def _kinds_not_found() -> set[str]:
+    root = Path(__file__).resolve().parents[2] / "planner"
+    return {
+        kind
+        for path in root.rglob("*.py")
+        for kind in _NOT_FOUND.findall(path.read_text(encoding="utf-8"))
+    }
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_everything_that_may_not_be_found_is_named_in_both_languages(lang: str) -> None:
+    kinds = _kinds_not_found()
+    # The scan finds the kinds it must: one raised directly, one passed by a lookup by name.
+    assert {"piece", "inbox item", "department", "audience"} <= kinds
+    texts = i18n.catalogue(lang)
+    assert sorted(k for k in kinds if f"moves.kind.{k}" not in texts) == []

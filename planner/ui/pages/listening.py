@@ -10,7 +10,13 @@ from sqlmodel import Session
 from streamlit.delta_generator import DeltaGenerator
 
 from planner import inbox
-from planner.errors import IllegalTransition, PlannerError, ReplyFailed, ValidationFailed
+from planner.errors import (
+    FourEyesViolation,
+    IllegalTransition,
+    PlannerError,
+    ReplyFailed,
+    ValidationFailed,
+)
 from planner.models import InboxSource, InboxStatus, User
 from planner.permissions import can
 from planner.ui import keys, moves, state, widgets
@@ -23,6 +29,8 @@ def _errors(err: PlannerError) -> list[str]:
     t = state.t
     if isinstance(err, ReplyFailed):
         return [t("listening.reply_failed", reason=err.message)]
+    if isinstance(err, FourEyesViolation):
+        return [t("listening.own_reply")]
     if isinstance(err, IllegalTransition):
         allowed = ", ".join(t(f"listening.action.{a}") for a in err.allowed) or t("moves.none")
         return [
@@ -299,6 +307,8 @@ def _actions(session: Session, user: User, view: inbox.InboxView) -> None:
         moves.show_refused(keys.LISTENING_ERRORS, where)
     if pending:
         st.info(t("listening.pending", by=view.pending_reply_by, text=item.reply_text or ""))
+        if item.reply_by_id == user.id:
+            st.caption(t("listening.own_reply"))
         left, right = st.columns(2)
         if can(user, "approve_replies") and item.reply_by_id != user.id:
             _button("approve", item.id, left)
@@ -397,8 +407,8 @@ def _targets(session: Session, user: User) -> None:
         )
         st.number_input(
             t("listening.target_hours"),
-            min_value=0,
-            max_value=720,
+            min_value=0,  # 0: the organisation's target again
+            max_value=inbox.MAX_TARGET_HOURS,
             value=0,
             step=1,
             help=t("listening.target_help"),
