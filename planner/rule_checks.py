@@ -303,7 +303,9 @@ def _content_detail(rule: _Rule, subject: Subject, images: Sequence[Media]) -> M
         if without:
             return Message("rule_alt_text", "{count} image(s) without alt text", count=without)
     elif rule.kind == "language":
-        expected = s["language"] or str(subject.channel.settings.get("language") or "")
+        wanted = s["language"] or str(subject.channel.settings.get("language") or "")
+        # A channel's language may be a tag with a region ("de-AT"): its first part counts.
+        expected = wanted.split("-")[0].lower()
         language = detect_language(text, min_words=s["min_words"])
         if expected and language is not None and language != expected:
             return Message(

@@ -6,10 +6,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import yaml
 from argon2 import PasswordHasher
 from sqlmodel import Session, col, func, select
 
-from planner import channels, pieces, planning, users
+from planner import channels, pieces, planning, rules, users
+from planner.config import DATA_DIR
 from planner.demo import PLACEHOLDER_CREDENTIAL, count_rows, load_content, load_demo
 from planner.errors import ValidationFailed
 from planner.models import (
@@ -131,6 +133,20 @@ def test_second_load_is_refused_and_changes_nothing(session: Session) -> None:
     assert "empty database" in err.value.fields["database"]
     assert count_rows(session) == before
     assert _audit_count(session) == events
+
+
+def test_demo_loads_the_default_rule_set(session: Session) -> None:
+    load_demo(session, password=PASSWORD, now=NOW)
+    shipped = yaml.safe_load((DATA_DIR / "rules" / "default.yaml").read_text(encoding="utf-8"))
+    wanted = {entry["name"]: entry for entry in shipped["rules"]}
+    assert wanted, "the default rule set names rules"
+    admin = session.exec(select(User).where(User.role == Role.admin)).first()
+    assert admin is not None
+
+    loaded = {r.name: rules.spec_of(r).as_dict() for r in rules.list_rules(session, actor=admin)}
+
+    # Every rule of the file as written there: kind, severity, scope, settings, messages.
+    assert loaded == wanted
 
 
 def test_random_passwords_each_sign_in_and_bulk_rows_are_valid(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from secrets import token_urlsafe
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -225,26 +226,84 @@ def test_images_need_alt_text(world: World) -> None:
     world.session.rollback()
 
 
+# 15 words, 9 of them German stopwords and none English: detected as "de".
+GERMAN = "Wir zeigen Ihnen, wie Sie mit der Wärmepumpe im Winter und auch im Sommer sparen."
+# 17 words, 10 of them English stopwords and none German: detected as "en".
+ENGLISH = "We show you how to save with your heat pump in the winter and in the summer too."
+
+
 def test_the_variant_must_be_in_the_channels_language(world: World) -> None:
     english = _channel(world, "Global")
     _rule(
         world, "Englisch", "language", settings={"language": "en"}, scope={"channels": ["Global"]}
     )
-    german = _piece(
-        world,
-        "Wir zeigen Ihnen, wie Sie mit der Wärmepumpe im Winter und auch im Sommer sparen.",
-        channel=english,
-    )
-    fine = _piece(
-        world,
-        "We show you how to save with your heat pump in the winter and in the summer too.",
-        channel=english,
-    )
+    german = _piece(world, GERMAN, channel=english)
+    fine = _piece(world, ENGLISH, channel=english)
     short = _piece(world, "Hallo Welt", channel=english)
 
     assert _findings(world, german, english) == [("Englisch", "block", True)]
     assert _findings(world, fine, english) == []
     assert _findings(world, short, english) == []  # too short to tell
+
+
+def _bluesky(world: World, name: str, language: str) -> Channel:
+    """A Bluesky channel whose posts are in `language` (its own setting)."""
+    return channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="bluesky",
+        name=name,
+        settings={
+            "handle": "firma.bsky.social",
+            "app_password": token_urlsafe(12),
+            "language": language,
+        },
+    )
+
+
+def _language_found(world: World, piece: Piece, channel: Channel) -> list[tuple[str, str]]:
+    """The language findings on `channel`: (language found, language wanted)."""
+    found = rule_checks.piece_findings(
+        world.session, actor=world.editor, piece=piece, channels=[channel]
+    )
+    details = [f.message.params["detail"] for f in found]
+    assert all(d.code == "rule_language" for d in details)
+    return [(d.params["found"], d.params["expected"]) for d in details]
+
+
+def test_a_language_rule_naming_no_language_wants_each_channels_own(world: World) -> None:
+    german_channel = _bluesky(world, "Bluesky DE", "de")
+    english_channel = _bluesky(world, "Bluesky EN", "en")
+    austrian_channel = _bluesky(world, "Bluesky AT", "de-AT")  # a BCP-47 tag, as allowed
+    no_language = _channel(world, "Blog")  # a kind without a language setting
+    rule = _rule(world, "Kanalsprache", "language")
+    assert rule.settings["language"] == ""  # the rule itself names none
+    # A piece's text is its variant on the channel it was written for and its master text
+    # (the same words) on the others.
+    german = _piece(world, GERMAN, channel=german_channel)
+    english = _piece(world, ENGLISH, channel=english_channel)
+
+    assert _findings(world, german, german_channel) == []
+    assert _findings(world, english, german_channel) == [("Kanalsprache", "block", True)]
+    assert _language_found(world, english, german_channel) == [("en", "de")]
+    assert _findings(world, english, english_channel) == []
+    assert _language_found(world, german, english_channel) == [("de", "en")]
+    # "de-AT" is German: its language is the tag's first part.
+    assert _findings(world, german, austrian_channel) == []
+    assert _language_found(world, english, austrian_channel) == [("en", "de")]
+    # Neither the rule nor the channel names a language: nothing to compare with.
+    assert _findings(world, german, no_language) == []
+    assert _findings(world, english, no_language) == []
+
+    # A language the rule names wins over the channel's own.
+    rules.edit_rule(
+        world.session,
+        actor=world.admin,
+        ref="Kanalsprache",
+        changes={"settings": {"language": "en"}},
+    )
+    assert _language_found(world, german, german_channel) == [("de", "en")]
+    assert _findings(world, english, german_channel) == []
 
 
 def test_scopes_narrow_a_rule_to_channels_departments_campaigns_and_audiences(
@@ -462,6 +521,23 @@ def test_spacing_counts_real_minutes_across_the_spring_change(world: World) -> N
     assert _slot(world, piece, feed, utc(2027, 3, 28, 3)) == utc(2027, 3, 28, 3)
 
 
+def test_spacing_counts_real_minutes_across_the_autumn_change(world: World) -> None:
+    piece, feed = _time_world(world)
+    _rule(world, "Abstand", "min_spacing", settings={"minutes": 120})
+    # Sunday 25 October 2026: at 01:00 UTC the clocks go back from 03:00 CEST to 02:00 CET,
+    # so the local hour 02:00-03:00 happens twice (00:00-01:00 and 01:00-02:00 UTC).
+    # A post went out at 01:30 CEST = 23:30 UTC on the 24th.
+    _post_at(world, piece, feed, utc(2026, 10, 24, 23, 30), PostStatus.published)
+
+    # 02:30 CET = 01:30 UTC: the wall clock moved one hour, real time two: allowed.
+    assert _slot(world, piece, feed, utc(2026, 10, 25, 1, 30)) == utc(2026, 10, 25, 1, 30)
+    # 02:30 CEST = 00:30 UTC (the first 02:30): one real hour later, refused; the next
+    # slot is 23:30 + 120 minutes = 01:30 UTC, the second 02:30 (CET), not 03:30 local.
+    assert _slot(world, piece, feed, utc(2026, 10, 25, 0, 30)) == utc(2026, 10, 25, 1, 30)
+    # 02:29 CET = 01:29 UTC: 119 real minutes, one short.
+    assert _slot(world, piece, feed, utc(2026, 10, 25, 1, 29)) == utc(2026, 10, 25, 1, 30)
+
+
 def test_daily_caps_count_the_local_day_of_23_and_25_hours(world: World) -> None:
     piece, feed = _time_world(world, daily_cap=1)
     # 28 March 2027 in Berlin runs from 23:00 UTC the day before to 22:00 UTC.
@@ -519,6 +595,61 @@ def test_planning_proposes_the_next_allowed_slot_and_a_warning_does_not_refuse(
         tz_name=BERLIN,
     )
     assert post.publish_at == utc(2030, 1, 15, 22, 30)
+
+
+def _timed(world: World, piece: Piece, channel: Channel, at: datetime) -> list[str]:
+    """The time rules that refuse or flag a post of `piece` on `channel` at `at`."""
+    found = rule_checks.planning_findings(
+        world.session, actor=world.editor, piece=piece, channel=channel, at=at, check_content=False
+    )
+    return [f.rule for f in found]
+
+
+def test_scopes_narrow_time_rules_to_channels_departments_and_campaigns(world: World) -> None:
+    feed, blog = _channel(world, "Feed"), _channel(world, "Blog")
+    _rule(world, "Einer im Feed", "max_per_day", settings={"max": 1}, scope={"channels": ["Feed"]})
+    _rule(world, "Nachtruhe HR", "quiet_hours", settings=QUIET, scope={"departments": ["HR"]})
+    _rule(
+        world,
+        "Abstand Aktion",
+        "min_spacing",
+        settings={"minutes": 60},
+        scope={"campaigns": ["Aktion"]},
+    )
+    submitted = ideas.submit_idea(
+        world.session,
+        actor=world.hr_contributor,
+        data={"title": "Betriebsfest", "pitch": "Einladung für alle", "department": "HR"},
+    )
+    assert submitted.idea.id is not None
+    from_hr = ideas.accept_idea(world.session, actor=world.editor, idea_id=submitted.idea.id)
+    campaign = _piece(world, "Guten Morgen", channel=blog, campaign="Aktion")
+    plain = _piece(world, "Guten Morgen", channel=blog)
+    # Tuesday 15 January 2030 (CET, UTC+1): one post on each channel at 10:00 local.
+    _post_at(world, plain, feed, utc(2030, 1, 15, 9), PostStatus.planned)
+    _post_at(world, plain, blog, utc(2030, 1, 15, 9), PostStatus.planned)
+
+    # The cap counts the Feed's day only: 13:00 local there is refused until the next
+    # local midnight (16 January 00:00 CET = 15 January 23:00 UTC); the Blog is free.
+    noon = utc(2030, 1, 15, 12)
+    assert _timed(world, plain, feed, noon) == ["Einer im Feed"]
+    assert _slot(world, plain, feed, noon) == utc(2030, 1, 15, 23)
+    assert _timed(world, plain, blog, noon) == []
+    assert _slot(world, plain, blog, noon) == noon
+    # Quiet hours hold HR's piece only: 23:00 local waits for 07:00 CET = 06:00 UTC.
+    night = utc(2030, 1, 15, 22)
+    assert _timed(world, from_hr, blog, night) == ["Nachtruhe HR"]
+    assert _slot(world, from_hr, blog, night) == utc(2030, 1, 16, 6)
+    assert _timed(world, plain, blog, night) == []
+    assert _timed(world, campaign, blog, night) == []
+    # Spacing holds the campaign's piece only: 30 minutes after the Blog's post at 09:00
+    # UTC it waits until 09:00 + 60 minutes = 10:00 UTC.
+    soon = utc(2030, 1, 15, 9, 30)
+    assert _timed(world, campaign, blog, soon) == ["Abstand Aktion"]
+    assert _slot(world, campaign, blog, soon) == utc(2030, 1, 15, 10)
+    assert _timed(world, plain, blog, soon) == []
+    assert _timed(world, from_hr, blog, soon) == []
+    assert _slot(world, from_hr, blog, soon) == soon
 
 
 # --- the engine -----------------------------------------------------------------------------
