@@ -74,6 +74,11 @@ EDITOR_MEDIA_ERROR = "editor_media_error"
 EDITOR_MEDIA_SHOWN = "editor_media_shown"  # (piece id, revision) the alt text fields show
 EDITOR_DRAFT_RESTORED = "editor_draft_restored"
 EDITOR_DRAFT_DISCARD = "editor_draft_discard"
+# The piece's target audience: the choice (+ piece id, "_" and the audience it has stored,
+# "none" for none: a change stored anywhere draws the choice anew), its button, its error.
+EDITOR_AUDIENCE_PICK = "editor_audience_pick_"
+EDITOR_AUDIENCE_SET = "editor_audience_set"
+EDITOR_AUDIENCE_ERROR = "editor_audience_error"
 # The piece, base revision and channels of the Editor's fields in its last run.
 EDITOR_OPEN = "editor_open"
 LINKED_POST = "linked_post"

@@ -1,14 +1,17 @@
 """Target audiences and publishing slots in the dashboard: the admin pages, the audience
-filter of Board and Calendar, free slots and "add to queue", the Inbox notice, in German
-and English."""
+filter of Board and Calendar, free slots and "add to queue", the Inbox notice, a piece's
+audience in the Editor, in German and English."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, select
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Selectbox
 
-from planner import audiences, channels, ideas, slots, users
+from planner import audiences, channels, ideas, pieces, slots, users
 from planner.db import make_engine
 from planner.models import Post
 from planner.ui import keys
@@ -189,3 +192,154 @@ def test_a_contributor_picks_the_audience_of_an_idea_from_the_list(database: str
         assert (newest.title, newest.target_audience) == ("Wärmepumpe im Altbau", "Fachpresse")
         assert newest.audience_id == audiences.get_audience(s, "Fachpresse").id
     engine.dispose()
+
+
+def _piece_of_an_idea_for(database: str, audience: str) -> int:
+    """The audiences Endkunden and Fachpresse; an idea for `audience` accepted as a piece,
+    which then names none of its own (as `audiences assign` can leave it): it is for its
+    idea's audience. Returns the piece's id."""
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        admin, ed, lena = (users.get_user(s, n) for n in ("admin", "ed", "lena"))
+        for name in ("Endkunden", "Fachpresse"):
+            audiences.create_audience(s, actor=admin, name=name)
+        idea = ideas.submit_idea(
+            s,
+            actor=lena,
+            data={
+                "title": "Wärmepumpe im Altbau",
+                "pitch": "Was Eigentümer wissen wollen",
+                "department": "HR",
+                "target_audience": audience,
+            },
+        ).idea
+        piece = ideas.accept_idea(s, actor=ed, idea_id=idea.id or 0)
+        audiences.set_piece_audience(s, actor=ed, piece_id=piece.id or 0, audience=None)
+    engine.dispose()
+    return piece.id or 0
+
+
+def _stored_audience(database: str, piece_id: int) -> str | None:
+    """The name of the audience piece `piece_id` names itself, read back as the editor."""
+    engine = make_engine(database)
+    with Session(engine) as s:
+        ed = users.get_user(s, "ed")
+        piece = pieces.get_piece(s, actor=ed, piece_id=piece_id)
+        names = audiences.audience_names(s, actor=ed)
+        stored = None if piece.audience_id is None else names[piece.audience_id]
+    engine.dispose()
+    return stored
+
+
+def _open_in_editor(username: str, piece_id: int, lang: str | None = None) -> AppTest:
+    at = sign_in(username, PASSWORD)
+    if lang is not None:
+        at.selectbox(key=keys.LANGUAGE).select(lang).run()
+    at = open_page(at, "editor")
+    at.selectbox(key=keys.EDITOR_PIECE).select(piece_id).run()
+    assert not at.exception
+    return at
+
+
+def _audience_choice(at: AppTest, piece_id: int, stored: int | None) -> Selectbox[Any]:
+    """The Editor's audience choice for the piece, which names `stored` (an audience id)."""
+    return at.selectbox(key=f"{keys.EDITOR_AUDIENCE_PICK}{piece_id}_{stored or 'none'}")
+
+
+def test_the_editor_shows_the_audience_a_piece_takes_from_its_idea(database: str) -> None:
+    piece_id = _piece_of_an_idea_for(database, "Endkunden")
+    at = _open_in_editor("ed", piece_id)  # ed reads English
+    assert "Target audience: Endkunden (taken from the idea)" in [t.value for t in at.text]
+    choice = _audience_choice(at, piece_id, None)
+    assert choice.label == "Target audience of the piece"
+    assert choice.options == [
+        "None of its own (from the idea: Endkunden)",
+        "Endkunden",
+        "Fachpresse",
+    ]
+    assert choice.value is None
+    # A piece without an idea, naming no audience, is for none.
+    engine = make_engine(database)
+    with Session(engine) as s:
+        other = pieces.create_piece(s, actor=users.get_user(s, "ed"), data={"title": "Sommerfest"})
+        other_id = other.id or 0
+    engine.dispose()
+    at = _open_in_editor("ed", other_id)
+    assert "Target audience: none" in [t.value for t in at.text]
+    assert _audience_choice(at, other_id, None).options == ["None", "Endkunden", "Fachpresse"]
+
+
+def test_an_editor_sets_a_pieces_audience_and_back_to_none_keeping_the_typed_text(
+    database: str,
+) -> None:
+    piece_id = _piece_of_an_idea_for(database, "Endkunden")
+    at = _open_in_editor("ed", piece_id)
+    at.text_area(key=keys.EDITOR_BODY).input("Noch nicht gespeichert.").run()
+    _audience_choice(at, piece_id, None).select(2)  # Fachpresse, by its id
+    at.button(key=keys.EDITOR_AUDIENCE_SET).click().run()
+    assert not at.exception and not at.error
+    assert [s.value for s in at.success] == ["The piece's target audience is now Fachpresse."]
+    assert _stored_audience(database, piece_id) == "Fachpresse"
+    assert "Target audience: Fachpresse" in [t.value for t in at.text]
+    assert _audience_choice(at, piece_id, 2).value == 2
+    assert at.text_area(key=keys.EDITOR_BODY).value == "Noch nicht gespeichert."
+
+    _audience_choice(at, piece_id, 2).select_index(0)  # none of its own
+    at.button(key=keys.EDITOR_AUDIENCE_SET).click().run()
+    assert not at.exception and not at.error
+    assert [s.value for s in at.success] == ["The piece now has no target audience of its own."]
+    assert _stored_audience(database, piece_id) is None
+    assert "Target audience: Endkunden (taken from the idea)" in [t.value for t in at.text]
+    assert at.text_area(key=keys.EDITOR_BODY).value == "Noch nicht gespeichert."
+
+
+def test_an_admin_sets_a_pieces_audience_in_german(database: str) -> None:
+    piece_id = _piece_of_an_idea_for(database, "Fachpresse")
+    at = _open_in_editor("admin", piece_id)  # the admin reads German
+    assert "Zielgruppe: Fachpresse (von der Idee übernommen)" in [t.value for t in at.text]
+    choice = _audience_choice(at, piece_id, None)
+    assert choice.label == "Zielgruppe des Beitrags"
+    assert choice.options == ["Keine eigene (von der Idee: Fachpresse)", "Endkunden", "Fachpresse"]
+    assert at.button(key=keys.EDITOR_AUDIENCE_SET).label == "Zielgruppe festlegen"
+    choice.select(1)  # Endkunden
+    at.button(key=keys.EDITOR_AUDIENCE_SET).click().run()
+    assert not at.exception and not at.error
+    assert [s.value for s in at.success] == ["Die Zielgruppe des Beitrags ist jetzt Endkunden."]
+    assert "Zielgruppe: Endkunden" in [t.value for t in at.text]
+    assert _stored_audience(database, piece_id) == "Endkunden"
+
+
+def test_an_audience_removed_meanwhile_is_named_and_nothing_changes(database: str) -> None:
+    piece_id = _piece_of_an_idea_for(database, "Endkunden")
+    at = _open_in_editor("ed", piece_id)
+    _audience_choice(at, piece_id, None).select(2)  # Fachpresse
+    engine = make_engine(database)
+    with Session(engine) as s:
+        audiences.remove_audience(s, actor=users.get_user(s, "admin"), name="Fachpresse")
+    engine.dispose()
+    at.button(key=keys.EDITOR_AUDIENCE_SET).click().run()
+    assert not at.exception and not at.success
+    assert [e.value for e in at.error] == [
+        "The target audience 'Fachpresse' no longer exists; pick another one."
+    ]
+    assert _stored_audience(database, piece_id) is None
+    assert _audience_choice(at, piece_id, None).options == [
+        "None of its own (from the idea: Endkunden)",
+        "Endkunden",
+    ]
+
+
+def test_who_may_no_longer_edit_pieces_cannot_set_an_audience(database: str) -> None:
+    # Editors and admins may name a piece's audience, and only they open the Editor: an
+    # editor made an approver while it is open is refused by the domain.
+    piece_id = _piece_of_an_idea_for(database, "Endkunden")
+    at = _open_in_editor("ed", piece_id)
+    _audience_choice(at, piece_id, None).select(2)  # Fachpresse
+    engine = make_engine(database)
+    with Session(engine) as s:
+        users.change_role(s, actor=users.get_user(s, "admin"), username="ed", role="approver")
+    engine.dispose()
+    at.button(key=keys.EDITOR_AUDIENCE_SET).click().run()
+    assert not at.exception and not at.success
+    assert _stored_audience(database, piece_id) is None
+    assert at.title[0].value != "Editor"

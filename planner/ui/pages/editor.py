@@ -1,4 +1,5 @@
-"""'Editor': master text and per-channel variants side by side, history, diff, restore, comments."""
+"""'Editor': master text and per-channel variants side by side, the target audience, history,
+diff, restore, comments."""
 
 from __future__ import annotations
 
@@ -8,17 +9,20 @@ from typing import Any, TypeVar
 import streamlit as st
 from sqlmodel import Session
 
-from planner import channels, editing, pieces
+from planner import audiences, channels, editing, ideas, pieces
 from planner import preview as previews
 from planner.errors import (
     AlreadySent,
     EditConflict,
     IllegalTransition,
+    NotFound,
     NothingToRestore,
     PermissionDenied,
+    PlannerError,
     ValidationFailed,
 )
 from planner.models import Channel, Comment, Piece, PieceStatus, Revision, User
+from planner.permissions import can
 from planner.rule_checks import RuleFinding
 from planner.ui import (
     form_tokens,
@@ -206,6 +210,83 @@ def _conflict(session: Session, user: User, piece: Piece) -> None:
         st.rerun()
 
 
+def _idea_audience(session: Session, user: User, piece: Piece) -> int | None:
+    """The audience the piece's idea names, which the piece is for while it names none."""
+    if piece.idea_id is None:
+        return None
+    try:
+        return ideas.get_idea(session, actor=user, idea_id=piece.idea_id).audience_id
+    except NotFound:
+        return None
+
+
+def _set_audience(piece_id: int, pick_key: str, names: dict[int, str]) -> None:
+    """Button callback: give the piece the audience picked under `pick_key` (None: none of
+    its own), named as the choice showed it (`names` by id)."""
+    t = state.t
+    chosen = st.session_state.get(pick_key)
+    name = None if chosen is None else names[chosen]
+    with state.signed_in() as (session, user):
+        if user is None:
+            return
+        try:
+            audiences.set_piece_audience(session, actor=user, piece_id=piece_id, audience=name)
+        except ValidationFailed:  # the one problem it names: no audience of that name now
+            st.session_state[keys.EDITOR_AUDIENCE_ERROR] = t("editor.audience_unknown", name=name)
+            return
+        except PlannerError as err:
+            st.session_state[keys.EDITOR_AUDIENCE_ERROR] = "; ".join(moves.error_text(err))
+            return
+    st.session_state.pop(keys.EDITOR_AUDIENCE_ERROR, None)
+    st.session_state[keys.EDITOR_DONE] = (
+        t("editor.audience_cleared") if name is None else t("editor.audience_saved", name=name)
+    )
+
+
+def _audience(session: Session, user: User, piece: Piece) -> None:
+    """The piece's target audience (its own, else its idea's) and, for who may edit pieces,
+    a choice of another or none; drawn once audiences exist."""
+    t = state.t
+    assert piece.id is not None
+    names = audiences.audience_names(session, actor=user)
+    if not names:
+        return
+    inherited = _idea_audience(session, user, piece)
+    own = piece.audience_id
+    if own is not None:
+        line = t("editor.audience", name=names.get(own, ""))
+    elif inherited is not None:
+        line = t("editor.audience_inherited", name=names.get(inherited, ""))
+    else:
+        line = t("editor.audience_none")
+    if not can(user, "edit_piece"):  # what audiences.set_piece_audience requires
+        st.text(line)
+        return
+    shown, pick, apply = st.columns([2, 2, 1], vertical_alignment="bottom")
+    shown.text(line)
+    none = (
+        t("editor.audience_no_own", name=names.get(inherited, ""))
+        if inherited is not None
+        else t("editor.audience_no")
+    )
+    labels: dict[int | None, str] = {None: none}
+    labels.update(sorted(names.items(), key=lambda item: item[1].lower()))
+    pick_key = f"{keys.EDITOR_AUDIENCE_PICK}{piece.id}_{own if own is not None else 'none'}"
+    index = list(labels).index(own) if own in labels else 0
+    widgets.labelled_choice(
+        t("editor.audience_pick"), labels, key=pick_key, index=index, where=pick
+    )
+    apply.button(
+        t("editor.audience_set"),
+        key=keys.EDITOR_AUDIENCE_SET,
+        on_click=_set_audience,
+        args=(piece.id, pick_key, names),
+    )
+    error = st.session_state.pop(keys.EDITOR_AUDIENCE_ERROR, None)
+    if error:
+        st.error(error)
+
+
 def _written(
     session: Session,
     user: User,
@@ -350,6 +431,7 @@ def render() -> None:
                 base=st.session_state.get(keys.EDITOR_BASE, piece.revision),
             )
         )
+        _audience(session, user, piece)
         if piece.status == PieceStatus.approved:
             st.info(t("editor.approved_note"))
         extra = st.multiselect(
