@@ -211,7 +211,7 @@ def _conflict(session: Session, user: User, piece: Piece) -> None:
 
 
 def _idea_audience(session: Session, user: User, piece: Piece) -> int | None:
-    """The audience the piece's idea names, which the piece is for while it names none."""
+    """The audience the piece's idea names (a piece takes it when the idea is accepted)."""
     if piece.idea_id is None:
         return None
     try:
@@ -244,8 +244,9 @@ def _set_audience(piece_id: int, pick_key: str, names: dict[int, str]) -> None:
 
 
 def _audience(session: Session, user: User, piece: Piece) -> None:
-    """The piece's target audience (its own, else its idea's) and, for who may edit pieces,
-    a choice of another or none; drawn once audiences exist."""
+    """The piece's target audience (without one of its own, the one its idea names is said)
+    and, for who may edit pieces, a choice of another or none; drawn once audiences exist.
+    Rules and filters go by the piece's own audience."""
     t = state.t
     assert piece.id is not None
     names = audiences.audience_names(session, actor=user)
