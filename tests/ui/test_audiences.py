@@ -17,6 +17,8 @@ from planner.models import Post
 from planner.ui import keys
 from tests.ui.conftest import PASSWORD, open_page, sign_in
 
+FROM_THE_IDEA = "Target audience: none of its own (its idea names Endkunden)"
+
 
 def _setup(database: str, *, plan: str = "") -> int:
     """Channels Blog and Social (Blog with `plan` as its slots); the HR idea accepted as a
@@ -249,7 +251,7 @@ def _audience_choice(at: AppTest, piece_id: int, stored: int | None) -> Selectbo
 def test_the_editor_shows_the_audience_a_piece_takes_from_its_idea(database: str) -> None:
     piece_id = _piece_of_an_idea_for(database, "Endkunden")
     at = _open_in_editor("ed", piece_id)  # ed reads English
-    assert "Target audience: none of its own (its idea names Endkunden)" in [t.value for t in at.text]
+    assert FROM_THE_IDEA in [t.value for t in at.text]
     choice = _audience_choice(at, piece_id, None)
     assert choice.label == "Target audience of the piece"
     assert choice.options == [
@@ -289,7 +291,7 @@ def test_an_editor_sets_a_pieces_audience_and_back_to_none_keeping_the_typed_tex
     assert not at.exception and not at.error
     assert [s.value for s in at.success] == ["The piece now has no target audience of its own."]
     assert _stored_audience(database, piece_id) is None
-    assert "Target audience: none of its own (its idea names Endkunden)" in [t.value for t in at.text]
+    assert FROM_THE_IDEA in [t.value for t in at.text]
     assert at.text_area(key=keys.EDITOR_BODY).value == "Noch nicht gespeichert."
 
 
