@@ -497,11 +497,16 @@ def parse_rules(text: str) -> list[RuleSpec]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         where = getattr(err, "problem_mark", None)
-        line = f" (line {where.line + 1})" if where is not None else ""
-        raise _bad(
-            "file",
-            Message("rule_file_unreadable", "the file is neither YAML nor JSON{line}", line=line),
-        ) from err
+        unreadable = (
+            Message("rule_file_unreadable", "the file is neither YAML nor JSON")
+            if where is None
+            else Message(
+                "rule_file_unreadable_at",
+                "the file is neither YAML nor JSON (line {line})",
+                line=where.line + 1,
+            )
+        )
+        raise _bad("file", unreadable) from err
     entries = data.get("rules") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise _bad("file", Message("rule_file_shape", "the file must hold a list under 'rules:'"))

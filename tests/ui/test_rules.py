@@ -1,9 +1,17 @@
-"""The Rules page (admins) in German and English, and rule findings on Approvals: a blocking
-finding is shown, refuses approval, and an approver overrides it with a justification."""
+"""The Rules page (admins) in German and English, with its YAML export and its import of
+a YAML or JSON file; rule findings on Approvals (a blocking finding is shown, refuses
+approval, and an approver overrides it with a justification) and on the Editor, on the text
+as it is typed."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+import pytest
+import yaml
 from sqlmodel import Session, select
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from planner import audiences, channels, pieces, rule_checks, rules, users
@@ -320,3 +328,259 @@ def test_the_editor_adds_utm_parameters_to_a_campaigns_links_as_a_new_version(
     assert [s.value for s in at.success] == ["Die Links tragen jetzt UTM-Parameter (Version 3)."]
     assert not [w for w in at.warning if "UTM" in w.value]
     assert stored(database, piece.id).variants == {str(feed.id): fixed}
+
+
+def test_the_editor_checks_the_rules_on_the_text_as_it_is_typed_before_it_is_saved(
+    database: str,
+) -> None:
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        admin, editor = users.get_user(s, "admin"), users.get_user(s, "ed")
+        feed = channels.create_channel(s, actor=admin, kind="recording", name="Feed", settings={})
+        piece = pieces.create_piece(
+            s, actor=editor, data={"title": "Tarif", "body": "Der beste Tarif."}
+        )
+        assert piece.id is not None and feed.id is not None
+        pieces.edit_piece(
+            s,
+            actor=editor,
+            piece_id=piece.id,
+            expected_revision=1,
+            data={"variants": {feed.id: "Unser Tarif."}},
+        )
+        rules.add_rule(
+            s,
+            actor=admin,
+            data={
+                "name": "Keine Garantien",
+                "kind": "forbidden_terms",
+                "settings": {"terms": ["garantiert"]},
+                "message": {"de": "Wir versprechen nichts.", "en": "We promise nothing."},
+            },
+        )
+    engine.dispose()
+    finding = (
+        "Sperrt: Regel „Keine Garantien“ auf dem Kanal „Feed“: Wir versprechen nichts. "
+        "(verboten: garantiert)"
+    )
+
+    def findings(at: AppTest) -> list[str]:
+        return [e.value for e in at.error if "Keine Garantien" in e.value]
+
+    at = sign_in("ed", PASSWORD)
+    at.selectbox(key=keys.LANGUAGE).select("de").run()
+    at = open_page(at, "editor")
+    at.selectbox(key=keys.EDITOR_PIECE).select(piece.id).run()
+    assert not at.exception
+    assert findings(at) == []
+
+    variant = f"{keys.EDITOR_VARIANT}{feed.id}"
+    at.text_area(key=variant).input("Unser Tarif, garantiert günstig.").run()
+    assert findings(at) == [finding]
+    at.text_area(key=variant).input("Unser Tarif, sicher günstig.").run()
+    assert findings(at) == []
+
+    # An empty variant sends the master text: typing the term there is found for Feed too.
+    at.text_area(key=variant).input("").run()
+    at.text_area(key=keys.EDITOR_BODY).input("Der garantiert beste Tarif.").run()
+    assert findings(at) == [finding]
+    at.text_area(key=keys.EDITOR_BODY).input("Der beste Tarif, versprochen.").run()
+    assert findings(at) == []
+
+    assert not at.exception
+    kept = stored(database, piece.id)  # nothing was saved on the way
+    assert (kept.revision, kept.body, kept.variants) == (
+        2,
+        "Der beste Tarif.",
+        {str(feed.id): "Unser Tarif."},
+    )
+
+
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[bytes | str, str]]:
+    """What a page's download buttons given their data (not a function) offer: the data
+    and its MIME type, by file name (the last run's)."""
+    made: dict[str, tuple[bytes | str, str]] = {}
+    real = MediaFileManager.add
+
+    def add(
+        self: MediaFileManager,
+        path_or_data: bytes | str,
+        mimetype: str,
+        coordinates: str,
+        file_name: str | None = None,
+        is_for_static_download: bool = False,
+    ) -> str:
+        if file_name is not None:
+            made[file_name] = (path_or_data, mimetype)
+        return real(self, path_or_data, mimetype, coordinates, file_name, is_for_static_download)
+
+    monkeypatch.setattr(MediaFileManager, "add", add)
+    return made
+
+
+_GUARANTEES: dict[str, Any] = {
+    "name": "Keine Garantien",
+    "kind": "forbidden_terms",
+    "settings": {"terms": ["garantiert", "Größe"]},
+    "scope": {"channels": ["Feed"], "campaigns": ["Herbst"]},
+    "message": {"de": "Wir versprechen nichts.", "en": "We promise nothing."},
+}
+
+
+def _stored_rules(database: str) -> list[dict[str, Any]]:
+    """Every stored rule as the export writes it, by name."""
+    engine = make_engine(database)
+    with Session(engine) as s:
+        found = rules.list_rules(s, actor=users.get_user(s, "admin"))
+        specs = [rules.spec_of(r).as_dict() for r in found]
+    engine.dispose()
+    return specs
+
+
+def _with_rules(database: str) -> None:
+    """The default rules and "Keine Garantien" (scoped to a channel and a campaign)."""
+    engine = make_engine(database)
+    with Session(engine) as s:
+        admin = users.get_user(s, "admin")
+        rules.load_default_rules(s, actor=admin)
+        rules.add_rule(s, actor=admin, data=_GUARANTEES)
+    engine.dispose()
+
+
+def test_the_rules_page_offers_every_rule_shown_as_a_yaml_file(
+    database: str, downloads: dict[str, tuple[bytes | str, str]]
+) -> None:
+    _with_rules(database)
+    at = open_page(sign_in("admin", PASSWORD), "rules")
+    assert not at.exception
+    [button] = [b for b in at.get("download_button") if b.key == keys.RULES_EXPORT]
+    assert button.proto.label == "Alle Regeln als YAML herunterladen"
+
+    data, mime = downloads["rules.yaml"]
+    assert mime == "application/yaml"
+    exported = yaml.safe_load(data)
+    shown = at.dataframe[0].value
+    assert [r["name"] for r in exported["rules"]] == list(shown["Regel"])
+    assert len(exported["rules"]) == 5
+    assert exported["rules"] == _stored_rules(database)
+    guarantees = next(r for r in exported["rules"] if r["name"] == "Keine Garantien")
+    assert guarantees["scope"] == {
+        "channels": ["Feed"],
+        "departments": [],
+        "campaigns": ["Herbst"],
+        "audiences": [],
+    }
+    assert guarantees["settings"] == {"terms": ["garantiert", "Größe"]}
+
+    # The file follows what the page changes: a rule switched off is exported switched off.
+    at.selectbox(key=keys.RULES_PICK).select("Keine Garantien")
+    at.button(key=keys.RULES_TOGGLE).click().run()
+    again = yaml.safe_load(downloads["rules.yaml"][0])
+    assert [r["enabled"] for r in again["rules"] if r["name"] == "Keine Garantien"] == [False]
+    assert again["rules"] == _stored_rules(database)
+
+
+def test_a_yaml_or_json_file_uploaded_on_the_rules_page_adds_and_replaces_rules(
+    database: str,
+) -> None:
+    _with_rules(database)
+    before = _stored_rules(database)
+    at = open_page(sign_in("admin", PASSWORD), "rules")
+    assert keys.RULES_IMPORT not in [b.key for b in at.button]  # offered once a file is there
+    hashtags = {
+        "name": "Hashtags",
+        "kind": "max_hashtags",
+        "severity": "warn",
+        "settings": {"max": 3},
+        "message": {"de": "Höchstens drei Hashtags.", "en": "At most three hashtags."},
+    }
+    softer = {**_GUARANTEES, "severity": "warn"}
+    text = yaml.safe_dump({"rules": [hashtags, softer]}, allow_unicode=True)
+    at.file_uploader(key=keys.RULES_UPLOAD).upload(
+        "rules.yaml", text.encode("utf-8"), "application/yaml"
+    ).run()
+    at.button(key=keys.RULES_IMPORT).click().run()
+
+    assert not at.exception
+    assert [s.value for s in at.success] == ["Übernommen: 1 neu, 1 geändert."]
+    table = at.dataframe[0].value
+    assert "Hashtags" in list(table["Regel"])
+    row = table[table["Regel"] == "Keine Garantien"].to_dict("records")[0]
+    assert row["Stufe"] == "warnt"
+    after = {r["name"]: r for r in _stored_rules(database)}
+    assert after["Hashtags"]["settings"] == {"max": 3}
+    assert after["Keine Garantien"]["severity"] == "warn"
+    assert {n: r for n, r in after.items() if n not in ("Hashtags", "Keine Garantien")} == {
+        r["name"]: r for r in before if r["name"] != "Keine Garantien"
+    }  # rules the file does not name stay as they are
+
+    mentions = {
+        "name": "Erwähnungen",
+        "kind": "max_mentions",
+        "settings": {"max": 2},
+        "message": {"de": "Höchstens zwei.", "en": "At most two."},
+    }
+    raw = json.dumps({"rules": [mentions]}, ensure_ascii=False).encode("utf-8")
+    at.file_uploader(key=keys.RULES_UPLOAD).set_value(("rules.json", raw, "application/json"))
+    at.run()
+    at.button(key=keys.RULES_IMPORT).click().run()
+    assert [s.value for s in at.success] == ["Übernommen: 1 neu, 0 geändert."]
+    assert [r for r in _stored_rules(database) if r["name"] == "Erwähnungen"] == [
+        rules.checked_spec(mentions).as_dict()
+    ]
+
+
+_BROKEN = {
+    # Every problem is named with its entry; the good first rule is not imported either.
+    "entries": (
+        (
+            b"rules:\n"
+            b"- name: Gut\n  kind: max_hashtags\n  settings: {max: 3}\n  message: {de: a, en: b}\n"
+            b"- name: Schlecht\n  kind: max_hashtags\n  severity: stop\n  settings: {max: drei}\n"
+            b"  message: {de: a, en: b}\n"
+        ),
+        "Regel 2 in der Datei, Stufe: Die Stufe ist sperrt, warnt oder informiert.; "
+        "Regel 2 in der Datei, Einstellungen (YAML): „max“ muss eine ganze Zahl ab 0 sein, "
+        "nicht „drei“.",
+    ),
+    "syntax": (b"rules: [\n- name: Gut\n", "Die Datei ist weder YAML noch JSON (Zeile 2)."),
+    "shape": (
+        b"name: Gut\nkind: max_hashtags\n",
+        "Die Datei muss unter „rules:“ eine Liste enthalten.",
+    ),
+    "twice": (
+        (
+            b"rules:\n"
+            b"- name: Keine Garantien\n  kind: max_hashtags\n  settings: {max: 3}\n"
+            b"  message: {de: a, en: b}\n"
+            b"- name: Keine Garantien\n  kind: max_hashtags\n  settings: {max: 4}\n"
+            b"  message: {de: a, en: b}\n"
+        ),
+        "Die Regel „Keine Garantien“ steht zweimal in der Datei.",
+    ),
+    "latin-1": (
+        "rules:\n- name: Größe\n".encode("latin-1"),
+        "Die Datei ist keine UTF-8-Textdatei.",
+    ),
+}
+
+
+@pytest.mark.parametrize("broken", sorted(_BROKEN))
+def test_a_broken_rules_file_is_refused_with_a_clear_error_and_changes_nothing(
+    database: str, broken: str
+) -> None:
+    _with_rules(database)
+    before = _stored_rules(database)
+    at = open_page(sign_in("admin", PASSWORD), "rules")
+    shown = at.dataframe[0].value.to_dict("records")
+    raw, said = _BROKEN[broken]
+    at.file_uploader(key=keys.RULES_UPLOAD).upload("rules.yaml", raw, "application/yaml").run()
+    at.button(key=keys.RULES_IMPORT).click().run()
+
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert error == said
+    assert [s.value for s in at.success] == []
+    assert at.dataframe[0].value.to_dict("records") == shown
+    assert _stored_rules(database) == before

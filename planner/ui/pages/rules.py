@@ -208,7 +208,8 @@ def _problems(err: ValidationFailed) -> str:
     said = []
     for name, text in moves.field_messages(err).items():
         parts = name.split()
-        if len(parts) == 3 and parts[0] == "rule":
+        # "rule 2 severity" names an entry's field; "rule Keine Garantien" a name given twice.
+        if len(parts) == 3 and parts[0] == "rule" and parts[1].isdigit():
             field = t(f"rules.field.{parts[2]}")
             said.append(t("rules.in_entry", number=parts[1], field=field, message=text))
         elif name in rules.FIELDS:
