@@ -12,6 +12,7 @@ from planner.models import AuditEvent, PieceStatus, RuleOverride
 from planner.ui import keys
 from tests.ui.conftest import PASSWORD, open_page, sign_in
 from tests.ui.test_approvals import stored
+from tests.ui.test_process_findings import NO_GUARANTEES
 
 
 def _blocked_draft(database: str) -> int:
@@ -31,16 +32,7 @@ def _blocked_draft(database: str) -> int:
             expected_revision=1,
             data={"variants": {feed.id: "Der garantiert beste Tarif."}},
         )
-        rules.add_rule(
-            s,
-            actor=admin,
-            data={
-                "name": "Keine Garantien",
-                "kind": "forbidden_terms",
-                "settings": {"terms": ["garantiert"]},
-                "message": {"de": "Wir versprechen nichts.", "en": "We promise nothing."},
-            },
-        )
+        rules.add_rule(s, actor=admin, data=NO_GUARANTEES)
     engine.dispose()
     return piece.id
 

@@ -20,6 +20,7 @@ from planner.models import AuditEvent, PieceStatus
 from planner.ui import keys
 from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
 from tests.ui.test_approvals import stored
+from tests.ui.test_process_findings import NO_GUARANTEES
 
 
 def _type_hashtag_rule(at: AppTest, settings: str, *, messages: bool = True) -> None:
@@ -207,16 +208,7 @@ def _blocked_in_review(database: str) -> int:
             data={"variants": {feed.id: "Der garantiert beste Tarif."}},
         )
         pieces.submit_piece(s, actor=editor, piece_id=piece.id)
-        rules.add_rule(
-            s,
-            actor=admin,
-            data={
-                "name": "Keine Garantien",
-                "kind": "forbidden_terms",
-                "settings": {"terms": ["garantiert"]},
-                "message": {"de": "Wir versprechen nichts.", "en": "We promise nothing."},
-            },
-        )
+        rules.add_rule(s, actor=admin, data=NO_GUARANTEES)
     engine.dispose()
     return piece.id
 
@@ -348,16 +340,7 @@ def test_the_editor_checks_the_rules_on_the_text_as_it_is_typed_before_it_is_sav
             expected_revision=1,
             data={"variants": {feed.id: "Unser Tarif."}},
         )
-        rules.add_rule(
-            s,
-            actor=admin,
-            data={
-                "name": "Keine Garantien",
-                "kind": "forbidden_terms",
-                "settings": {"terms": ["garantiert"]},
-                "message": {"de": "Wir versprechen nichts.", "en": "We promise nothing."},
-            },
-        )
+        rules.add_rule(s, actor=admin, data=NO_GUARANTEES)
     engine.dispose()
     finding = (
         "Sperrt: Regel „Keine Garantien“ auf dem Kanal „Feed“: Wir versprechen nichts. "
