@@ -284,6 +284,7 @@ def test_list_commands_print_json(
 JSON_ELSEWHERE = {
     ("inbox", "list"): "tests/test_cli_inbox.py",
     ("inbox", "show"): "tests/test_cli_inbox.py",
+    ("inbox", "targets"): "tests/test_cli_inbox.py",
     ("feeds", "list"): "tests/test_cli_inbox.py",
     ("report", "engagement"): "tests/test_cli_analytics.py",
     ("report", "best-times"): "tests/test_cli_analytics.py",

@@ -256,6 +256,7 @@ NOT_READS = {
     ("inbox", "dismiss"),
     ("inbox", "to-idea"),
     ("inbox", "fetch"),
+    ("inbox", "target"),
     ("feeds", "add"),
     ("feeds", "remove"),
     ("calendar-feeds", "list"),
@@ -357,6 +358,8 @@ READS: dict[tuple[str, ...], Read] = {
     ),
     ("inbox", "show"): Read(lambda o: [str(o.hr_item)], (HR_ITEM,), _all((HR_ITEM,), *_READERS)),
     ("feeds", "list"): Read(lambda o: [], (FEED,), _all((FEED,), *_READERS)),
+    # The response targets: those who set them, as on the Listening page (admins).
+    ("inbox", "targets"): Read(lambda o: [], ("default:",), _all(("default:",), "admin")),
     # Tracked links name the posts' channels: those who may see pieces.
     ("links", "list"): Read(lambda o: ["--json"], ("[",), _all(("[",), *_READERS)),
     # A post's figures: whoever may see the post (HR's is no Marketing contributor's).

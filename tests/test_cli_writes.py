@@ -112,6 +112,8 @@ WRITES: dict[tuple[str, ...], Write] = {
     ("users", "email"): Write(lambda o: ["t_email", "t.email@example.org"], ADMIN),
     ("users", "unlock"): Write(lambda o: ["t_unlock"], ADMIN),
     ("departments", "add"): Write(lambda o: ["Finanzen"], ADMIN),
+    # A department's response target for the listening inbox: who manages departments.
+    ("inbox", "target"): Write(lambda o: ["Marketing", "48"], ADMIN),
     ("ideas", "submit"): Write(
         lambda o: ["--title", "Neue Idee", "--pitch", "Worum es geht", "--department", "Marketing"],
         MARKETING_SUBMITTERS,
