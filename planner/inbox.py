@@ -582,8 +582,8 @@ def remove_feed(session: Session, *, actor: User, feed_id: int) -> None:
 # --- response targets ---------------------------------------------------------------------
 
 
-# A department's own response target, in hours: at least one, at most 30 days.
-MIN_TARGET_HOURS, MAX_TARGET_HOURS = 1, 720
+# A department's own response target, in hours: the range of the organisation's.
+MIN_TARGET_HOURS, MAX_TARGET_HOURS = org_settings.RESPONSE_HOURS
 
 
 def set_response_target(

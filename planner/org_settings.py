@@ -72,7 +72,9 @@ def _whole_number(code: str, unit: str, low: int, high: int) -> Callable[[str], 
 
 _working_days = _whole_number("not_working_days", "working days", 1, 30)
 _listening_minutes = _whole_number("not_listening_minutes", "minutes", 1, 1440)
-_response_hours = _whole_number("not_response_hours", "hours", 1, 720)
+# A response target in hours, the organisation's or a department's: one hour to 30 days.
+RESPONSE_HOURS = (1, 720)
+_response_hours = _whole_number("not_response_hours", "hours", *RESPONSE_HOURS)
 _feed_size = _whole_number("not_feed_size", "posts", 1, 200)
 
 
