@@ -324,7 +324,11 @@ def _figures(row: Sequence[Any]) -> Figures:
 
 
 def _audience_id() -> Any:
-    return func.coalesce(Piece.audience_id, Idea.audience_id)
+    """A post's audience: its piece's, as the calendar, the board and the rules see it.
+
+    A piece takes its idea's audience when it is made and keeps its own from then on: an
+    editor who clears or changes it overrules the idea."""
+    return col(Piece.audience_id)
 
 
 def _published(

@@ -10,10 +10,10 @@ from datetime import date, datetime
 import pytest
 from sqlmodel import Session, select
 
-from planner import analytics, slots, tracked_links
+from planner import analytics, planning, slots, tracked_links
 from planner.analytics import Figures, Point, Reach
 from planner.errors import PermissionDenied, ValidationFailed
-from planner.models import Channel, Idea, MetricSnapshot, Piece, Post, PostStatus, User
+from planner.models import Audience, Channel, Idea, MetricSnapshot, Piece, Post, PostStatus, User
 from tests.conftest import World, utc
 
 MARCH, APRIL = utc(2026, 3, 1), utc(2026, 4, 1)  # Berlin midnight is 23:00 UTC the day before
@@ -158,6 +158,39 @@ def test_engagement_per_month_by_department_audience_and_campaign(march: World) 
     assert groups("department") == {"Marketing": 22, "HR": 2, "": 0}
     assert groups("campaign") == {"Herbst": 22, "": 2}
     assert groups("audience") == {"": 24}
+
+
+def test_a_posts_audience_is_its_pieces_as_on_the_calendar_even_where_the_idea_names_another(
+    march: World,
+) -> None:
+    s = march.session
+    trade, trainees = Audience(name="Fachhandel"), Audience(name="Azubis")
+    s.add_all([trade, trainees])
+    s.flush()
+    # A's piece is for the trade; B's idea named the trainees, but its editor cleared
+    # the piece's audience.
+    a = s.exec(select(Piece).where(Piece.title == "A: Messe")).one()
+    b = s.exec(select(Piece).where(Piece.title == "B: Azubis")).one()
+    a.audience_id = trade.id
+    b_idea = s.get(Idea, b.idea_id)
+    assert b_idea is not None
+    b_idea.audience_id = trainees.id
+    s.commit()
+
+    report = analytics.engagement_over_time(
+        s, actor=march.admin, since=MARCH, until=APRIL, by="audience", period="month"
+    )
+    assert {p.group: p.figures.engagement for p in report.points} == {"Fachhandel": 22, "": 2}
+    for audience, engagement, posts in ((trade, 22, 2), (trainees, 0, 0)):
+        figures = analytics.engagement_over_time(
+            s, actor=march.admin, since=MARCH, until=APRIL, audience_id=audience.id
+        ).totals
+        assert (figures.engagement, figures.posts) == (engagement, posts)
+        # The calendar's audience filter shows the same published posts.
+        shown = planning.calendar_entries(
+            s, actor=march.admin, start=MARCH, end=APRIL, audience_id=audience.id
+        )
+        assert len([e for e in shown if e.post.status == PostStatus.published]) == posts
 
 
 def test_filters_narrow_the_posts_counted(march: World) -> None:
