@@ -10,7 +10,7 @@ import yaml
 from argon2 import PasswordHasher
 from sqlmodel import Session, col, func, select
 
-from planner import channels, pieces, planning, rules, users
+from planner import channels, pieces, planning, rule_checks, rules, users
 from planner.config import DATA_DIR
 from planner.demo import PLACEHOLDER_CREDENTIAL, count_rows, load_content, load_demo
 from planner.errors import ValidationFailed
@@ -147,6 +147,35 @@ def test_demo_loads_the_default_rule_set(session: Session) -> None:
 
     # Every rule of the file as written there: kind, severity, scope, settings, messages.
     assert loaded == wanted
+
+
+def test_the_demo_plan_keeps_to_the_default_rules_it_loads(session: Session) -> None:
+    load_demo(session, password=PASSWORD, now=NOW)
+    admin = session.exec(select(User).where(User.role == Role.admin)).first()
+    assert admin is not None and rules.list_rules(session, actor=admin)
+    entries = planning.calendar_entries(
+        session, actor=admin, start=NOW, end=NOW + timedelta(days=120)
+    )
+    shown = session.exec(select(Post).where(Post.status != PostStatus.cancelled)).all()
+    assert len(entries) == len(shown)
+
+    # What the rules will say at claim of every planned post, whatever else holds it now
+    # (the demo leaves its channels disabled): no rule the demo itself ships blocks one.
+    verdicts = rule_checks.forecast_holds(session, [e.post for e in entries], now=NOW)
+
+    blocked = {
+        post_id: str(verdict.message)
+        for post_id, verdict in verdicts.items()
+        if verdict.message is not None
+    }
+    assert blocked == {}
+    # The holds the calendar shows are those of the disabled channels, of pieces not yet
+    # approved and of the piece the demo changes after its approval.
+    assert {e.hold for e in entries if e.hold is not None} <= {
+        planning.HoldReason.channel_disabled,
+        planning.HoldReason.not_approved,
+        planning.HoldReason.changed_after_approval,
+    }
 
 
 def test_random_passwords_each_sign_in_and_bulk_rows_are_valid(
