@@ -72,6 +72,8 @@ IDEA_EXPORT_COLUMNS = [
     "submitted_by",
     "created_at",
 ]
+# `publish_at` of a new plan row that asks for the channel's next free publishing slot.
+QUEUE = "queue"
 PLAN_COLUMNS = ["post_id", "piece_id", "piece_title", "channel", "publish_at", "timezone", "status"]
 AUDIT_COLUMNS = [
     "id",
@@ -96,6 +98,8 @@ class PlanImport:
     # Rows planned or moved to a time outside their channel's publishing slots: (line,
     # message). They are imported as written; this only warns.
     off_plan: list[tuple[int, str]] = field(default_factory=list)
+    # Rows that asked for the channel's next free slot (`publish_at` "queue"): (line, post).
+    queued: list[tuple[int, Post]] = field(default_factory=list)
 
 
 def _cell(value: object) -> str:
@@ -592,9 +596,16 @@ def export_plan(
     return len(posts)
 
 
-def import_plan(session: Session, *, actor: User, raw: bytes | str) -> PlanImport:
-    """Plan new posts (rows without post_id) and move existing ones, all or nothing."""
+def import_plan(
+    session: Session, *, actor: User, raw: bytes | str, now: datetime | None = None
+) -> PlanImport:
+    """Plan new posts (rows without post_id) and move existing ones, all or nothing.
+
+    A new row whose `publish_at` is "queue" (`QUEUE`, any case) is planned as "add to
+    queue" plans: in its channel's first free slot after `now` (default: the current time)
+    that the time rules allow and no other row of the file takes."""
     require(actor, "plan_posts")
+    now = now or utcnow()
     rows, problems = _rows(
         raw, required=["piece_id", "channel", "publish_at"], allowed=PLAN_COLUMNS
     )
@@ -603,6 +614,11 @@ def import_plan(session: Session, *, actor: User, raw: bytes | str) -> PlanImpor
     unchanged = 0
     off_plan: list[tuple[int, str]] = []
     check = slots.SlotPlanCheck(session)
+    # The times this file plans or moves posts to, by channel: a queued row takes a slot
+    # none of them took.
+    taken: set[tuple[int, datetime]] = set()
+    queued: list[tuple[int, Post]] = []
+    holds_queue = False  # whether a queued row holds a channel's queue (a write lock)
     # What the publishing rules found in each row: (piece, findings, whether refused).
     found: list[tuple[int, list[rule_checks.RuleFinding], bool]] = []
     for line, row in rows:
@@ -619,7 +635,14 @@ def import_plan(session: Session, *, actor: User, raw: bytes | str) -> PlanImpor
                     unchanged += 1
                 else:
                     moves.append(move)
+                    taken.add((move.post.channel_id, move.publish_at))
                     off_plan += _off_plan(check, line, move.post.channel_id, move.publish_at)
+            elif row["publish_at"].strip().lower() == QUEUE:
+                holds_queue = True
+                post = _queued_post(session, actor, piece_id, row["channel"], taken, now, row_found)
+                new.append(post)
+                queued.append((line, post))
+                taken.add((post.channel_id, post.publish_at))
             else:
                 post = planning.prepare_post(
                     session,
@@ -628,9 +651,11 @@ def import_plan(session: Session, *, actor: User, raw: bytes | str) -> PlanImpor
                     channel=row["channel"],
                     when=row["publish_at"],
                     tz_name=tz_name,
+                    now=now,
                     into=row_found,
                 )
                 new.append(post)
+                taken.add((post.channel_id, post.publish_at))
                 off_plan += _off_plan(check, line, post.channel_id, post.publish_at)
         except (PlannerError, TimeInputError) as err:
             problems.append((line, _problem(err)))
@@ -639,6 +664,8 @@ def import_plan(session: Session, *, actor: User, raw: bytes | str) -> PlanImpor
         else:
             found.append((piece_id, row_found, False))
     if problems:
+        if holds_queue:
+            session.rollback()  # nothing was written: let the channels' queues go now
         # Nothing is planned; the rows a blocking rule refused keep what it found.
         for refused_piece, findings, refused in found:
             if refused:
@@ -653,7 +680,48 @@ def import_plan(session: Session, *, actor: User, raw: bytes | str) -> PlanImpor
         )
     planning.store_posts(session, actor=actor, posts=new)
     return PlanImport(
-        created=new, moved=[m.post for m in moves], unchanged=unchanged, off_plan=off_plan
+        created=new,
+        moved=[m.post for m in moves],
+        unchanged=unchanged,
+        off_plan=off_plan,
+        queued=queued,
+    )
+
+
+def _queued_post(
+    session: Session,
+    actor: User,
+    piece_id: int,
+    channel: str,
+    taken: set[tuple[int, datetime]],
+    now: datetime,
+    into: list[rule_checks.RuleFinding],
+) -> Post:
+    """A new post in the channel's next free slot that this file has not taken, as "add to
+    queue" plans one (the channel's queue is held until the import is stored)."""
+    found = slots.usable_channel(session, channel)
+    piece = session.get(Piece, piece_id)
+    if piece is None:
+        raise NotFound("piece", piece_id)
+    assert found.id is not None
+    slots.hold_queue(session, found.id)
+    at = slots.allowed_slot(
+        session,
+        actor=actor,
+        piece=piece,
+        channel=found,
+        after=now,
+        accept=lambda post: (post.channel_id, post.publish_at) not in taken,
+    )
+    return planning.prepare_post(
+        session,
+        actor=actor,
+        piece_id=piece_id,
+        channel=found.id,
+        when=at,
+        tz_name=slots.org_timezone(session),
+        now=now,
+        into=into,
     )
 
 

@@ -212,7 +212,8 @@ def _taken(session: Session, channel_id: int, start: datetime, end: datetime) ->
     )
 
 
-def _usable(session: Session, channel: str | int) -> Channel:
+def usable_channel(session: Session, channel: str | int) -> Channel:
+    """The channel named or numbered `channel`; an unknown one is a field error."""
     try:
         found = get_channel(session, channel)
     except NotFound as err:
@@ -232,7 +233,7 @@ def free_slots(
     """The channel's slots in [start, end) that no post holds (a cancelled post frees its
     slot) and that pass `accept`, as UTC instants by time; [] without a slot plan."""
     require(actor, "view_pieces")
-    found = _usable(session, channel)
+    found = usable_channel(session, channel)
     assert found.id is not None
     slots = _plan(session, found.id)
     if not slots:
@@ -257,7 +258,7 @@ def next_free_slot(
     with a message that says so.
     """
     require(actor, "view_pieces")
-    found = _usable(session, channel)
+    found = usable_channel(session, channel)
     assert found.id is not None
     if not _plan(session, found.id):
         raise ValidationFailed(
@@ -312,14 +313,14 @@ def queue_post(
     """
     require(actor, "plan_posts")
     submissions.refuse_spent(session, actor=actor, token=token)
-    found_channel = _usable(session, channel)
+    found_channel = usable_channel(session, channel)
     channel_id, actor_id = found_channel.id, actor.id
     assert channel_id is not None and actor_id is not None
     now = now or utcnow()
     found: list[rule_checks.RuleFinding] = []  # what the rules find in the post planned
     try:
         with all_or_nothing(session):
-            _take_queue(session, channel_id)
+            hold_queue(session, channel_id)
             piece = session.get(Piece, piece_id)
             if piece is None:
                 raise NotFound("piece", piece_id)
@@ -329,7 +330,7 @@ def queue_post(
         raise
 
 
-def _take_queue(session: Session, channel_id: int) -> None:
+def hold_queue(session: Session, channel_id: int) -> None:
     """Hold the channel's queue to the end of the transaction: a second "add to queue" on
     the channel waits here until the first has stored its post, then sees that slot taken.
     A write to the channel's row is a row lock on PostgreSQL and SQLite's write lock."""
@@ -347,14 +348,45 @@ def _queue(
     found: list[rule_checks.RuleFinding],
 ) -> Post:
     """`queue_post` with the channel's queue held; the rules' findings go to `found`."""
-    piece_id, channel_id, actor_id = piece.id, found_channel.id, actor.id
+    piece_id, channel_id = piece.id, found_channel.id
+    assert piece_id is not None and channel_id is not None
+    at = allowed_slot(
+        session, actor=actor, piece=piece, channel=found_channel, after=now, accept=accept
+    )
+    post = planning.prepare_post(
+        session,
+        actor=actor,
+        piece_id=piece_id,
+        channel=channel_id,
+        when=at,
+        tz_name=org_timezone(session),
+        now=now,
+        into=found,
+    )
+    planning.record_planning(session, actor, piece_id, found, refused=False)
+    return planning.store_posts(session, actor=actor, posts=[post], token=token)[0]
+
+
+def allowed_slot(
+    session: Session,
+    *,
+    actor: User,
+    piece: Piece,
+    channel: Channel,
+    after: datetime,
+    accept: PostCheck | None = None,
+) -> datetime:
+    """The channel's first free slot from `after` for `piece`: one the publishing rules'
+    time rules allow (quiet hours, caps, spacing) and `accept`, an extra check of the post
+    that would be planned there, passes. Refused as `next_free_slot` refuses."""
+    piece_id, channel_id, actor_id = piece.id, channel.id, actor.id
     assert piece_id is not None and channel_id is not None and actor_id is not None
 
     def passes(at: datetime) -> bool:
-        # A slot the time rules refuse (quiet hours, caps, spacing) is skipped rather than
-        # proposed and then refused by planning; content findings no slot can fix.
+        # A slot the time rules refuse is skipped rather than proposed and then refused
+        # by planning; content findings no slot can fix.
         findings = rule_checks.planning_findings(
-            session, actor=actor, piece=piece, channel=found_channel, at=at, check_content=False
+            session, actor=actor, piece=piece, channel=channel, at=at, check_content=False
         )
         if any(finding.blocks and finding.slot is not None for finding in findings):
             return False
@@ -369,19 +401,7 @@ def _queue(
         )
         return accept(candidate)
 
-    at = next_free_slot(session, actor=actor, channel=channel_id, after=now, accept=passes)
-    post = planning.prepare_post(
-        session,
-        actor=actor,
-        piece_id=piece_id,
-        channel=channel_id,
-        when=at,
-        tz_name=org_timezone(session),
-        now=now,
-        into=found,
-    )
-    planning.record_planning(session, actor, piece_id, found, refused=False)
-    return planning.store_posts(session, actor=actor, posts=[post], token=token)[0]
+    return next_free_slot(session, actor=actor, channel=channel_id, after=after, accept=passes)
 
 
 class SlotPlanCheck:

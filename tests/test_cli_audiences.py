@@ -122,6 +122,28 @@ def test_a_series_and_an_import_off_the_slot_plan_are_planned_with_a_warning(
     ]
 
 
+def test_an_import_row_with_queue_takes_the_channels_next_free_slot(
+    run: Cli, tmp_path: Path
+) -> None:
+    run.ok("slots", "set", "Blog", "Tue 09:30", "--as", "boss")
+    _piece(run)
+    plan = tmp_path / "plan.csv"
+    plan.write_text("piece_id,channel,publish_at\n1,Blog,queue\n1,Blog,queue\n", encoding="utf-8")
+
+    out = run.ok("plan", "import", str(plan), "--as", "ed").splitlines()
+
+    assert out[0] == "planned 2 new post(s), moved 0, 0 unchanged"
+    prefix = "line {}: planned in the channel's next free slot: "
+    assert len(out) == 3
+    for number, text in enumerate(out[1:], start=2):
+        assert text.startswith(prefix.format(number)), text
+    # "YYYY-MM-DD HH:MM CET" (or CEST): the organisation's wall clock.
+    days = [datetime.strptime(text.split(": ", 2)[2][:16], "%Y-%m-%d %H:%M") for text in out[1:]]
+    # Two Tuesdays at 09:30, a week apart: the second row did not take the first's slot.
+    assert [(d.weekday(), d.hour, d.minute) for d in days] == [(1, 9, 30)] * 2
+    assert days[1] - days[0] == timedelta(weeks=1)
+
+
 def test_an_editor_names_a_pieces_audience(run: Cli) -> None:
     run.ok("audiences", "add", "Endkunden", "--as", "boss")
     _piece(run)

@@ -168,7 +168,8 @@ def cmd_plan_series(session: Session, actor: User, args: argparse.Namespace) -> 
 @PLAN.command("import", [ACTING], arg("file"))
 def cmd_plan_import(args: argparse.Namespace) -> int:
     """Plan posts from CSV (columns: post_id, piece_id, piece_title, channel, publish_at,
-    timezone, status); rows with a post_id move that post; all or nothing."""
+    timezone, status); rows with a post_id move that post; a new row with publish_at
+    "queue" takes the channel's next free slot; all or nothing."""
     raw = common.read_csv(args.file)
     with common.session() as session:
         result = csvio.import_plan(session, actor=common.actor(session, args), raw=raw)
@@ -176,6 +177,9 @@ def cmd_plan_import(args: argparse.Namespace) -> int:
         f"planned {len(result.created)} new post(s), moved {len(result.moved)}, "
         f"{result.unchanged} unchanged"
     )
+    for number, post in result.queued:
+        when = format_local(post.publish_at, post.timezone)
+        line(f"line {number}: planned in the channel's next free slot: {when}")
     for number, message in result.off_plan:
         line(f"warning: line {number}: {message}")
     return 0

@@ -34,11 +34,15 @@ def import_file(session: Session, *, user: User, kind: Kind, raw: bytes) -> str:
         moved=len(result.moved),
         unchanged=result.unchanged,
     )
+    queued = [
+        state.t("csv.queued", line=line, when=state.when(post.publish_at, user.timezone))
+        for line, post in result.queued
+    ]
     off_plan = [
         state.t("csv.line", line=line, message=moves.message(text))
         for line, text in result.off_plan
     ]
-    return "\n\n".join([done, *off_plan])
+    return "\n\n".join([done, *queued, *off_plan])
 
 
 def problem_lines(err: CsvImportFailed) -> list[str]:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from planner import channels, csvio, org_settings, pieces, planning, rules, slots
-from planner.errors import PermissionDenied, ValidationFailed
+from planner.errors import CsvImportFailed, PermissionDenied, ValidationFailed
 from planner.models import Channel, Piece, Post
 from planner.slots import Slot
 from tests.conftest import World, utc
@@ -283,6 +283,67 @@ def test_a_plan_import_warns_of_rows_off_the_slot_plan_and_plans_them_as_written
             "planned as written",
         )
     ]
+
+
+def test_a_plan_import_row_may_ask_for_the_next_free_slot_that_no_other_row_takes(
+    berlin: World,
+) -> None:
+    s = berlin.session
+    _channel(berlin)
+    piece = _piece(berlin)
+    assert piece.id is not None
+    now = utc(YEAR, 2, 1, 12)  # a Monday: Tue 2, Thu 4, Tue 9, Thu 11 at 09:30 CET
+    slots.queue_post(s, actor=berlin.editor, piece_id=piece.id, channel="Blog", now=now)
+    raw = (
+        "piece_id,channel,publish_at,timezone\n"
+        f"{piece.id},Blog,{YEAR}-02-04 09:30,Europe/Berlin\n"
+        f"{piece.id},Blog,queue,\n"
+        f"{piece.id},Blog, Queue ,America/New_York\n"
+    )
+
+    result = csvio.import_plan(s, actor=berlin.editor, raw=raw, now=now)
+
+    # Tuesday the 2nd was taken before, Thursday the 4th by line 2 of the file.
+    assert [p.publish_at for p in result.created] == [
+        utc(YEAR, 2, 4, 8, 30),
+        utc(YEAR, 2, 9, 8, 30),
+        utc(YEAR, 2, 11, 8, 30),
+    ]
+    assert [(line, post.publish_at) for line, post in result.queued] == [
+        (3, utc(YEAR, 2, 9, 8, 30)),
+        (4, utc(YEAR, 2, 11, 8, 30)),
+    ]
+    assert {post.timezone for _line, post in result.queued} == {"Europe/Berlin"}
+    assert result.off_plan == []
+    assert len(planning.list_posts(s, actor=berlin.editor)) == 4
+
+
+def test_a_queued_import_row_on_a_channel_without_slots_refuses_the_whole_file(
+    berlin: World,
+) -> None:
+    s = berlin.session
+    _channel(berlin)
+    _channel(berlin, plan="", name="Newsletter")
+    piece = _piece(berlin)
+    raw = (
+        "piece_id,channel,publish_at\n"
+        f"{piece.id},Blog,queue\n"
+        f"{piece.id},Newsletter,queue\n"
+        f"{piece.id},Intranet,queue\n"
+    )
+
+    with pytest.raises(CsvImportFailed) as err:
+        csvio.import_plan(s, actor=berlin.editor, raw=raw, now=utc(YEAR, 2, 1, 12))
+
+    assert [(line, str(text)) for line, text in err.value.problems] == [
+        (
+            3,
+            "channel: channel 'Newsletter' has no publishing slots yet; an admin sets them, "
+            "e.g. `slots set 'Newsletter' 'Tue 09:30, Thu 09:30'`",
+        ),
+        (4, "channel: channel 'Intranet' not found (known: Blog, Newsletter)"),
+    ]
+    assert planning.list_posts(s, actor=berlin.editor) == []
 
 
 def test_a_series_off_the_slot_plan_is_named_post_by_post(berlin: World) -> None:

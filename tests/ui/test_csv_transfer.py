@@ -12,9 +12,10 @@ import pytest
 from sqlmodel import Session, func, select
 from streamlit.testing.v1 import AppTest
 
-from planner import channels, csvio, pieces, users
+from planner import channels, csvio, pieces, slots, users
 from planner.db import make_engine
 from planner.models import AuditEvent, Idea, Post
+from planner.timezones import to_local
 from planner.ui import keys
 from tests.ui.conftest import PASSWORD, add_user, open_page, opened, sign_in
 
@@ -236,6 +237,41 @@ def test_a_good_plan_file_plans_posts(database: str, username: str, expected: st
     assert not at.exception
     assert [s.value for s in at.main.success] == [expected]
     assert _rows(database, Post) == 2
+
+
+@pytest.mark.parametrize(
+    ("username", "expected"),
+    [
+        pytest.param(
+            "admin", "Zeile 2: im nächsten freien Sendeplatz des Kanals eingeplant: ", id="de"
+        ),
+        pytest.param("ed", "Line 2: planned in the channel's next free publishing slot: ", id="en"),
+    ],
+)
+def test_a_plan_row_with_queue_says_which_slot_it_took(
+    database: str, username: str, expected: str
+) -> None:
+    piece_id = _piece_and_channel(database)
+    engine = make_engine(database)
+    with Session(engine) as s:
+        slots.set_slot_plan(
+            s, actor=users.get_user(s, "admin"), channel="Social", slots="Mon 09:30"
+        )
+    engine.dispose()
+    raw = f"piece_id,channel,publish_at\n{piece_id},Social,queue\n".encode()
+
+    at = _upload_and_import(_with_panel(username, "calendar"), "plan", raw)
+
+    assert not at.exception
+    shown = at.main.success[0].value.split("\n\n")
+    assert len(shown) == 2 and shown[1].startswith(expected), shown
+    assert _rows(database, Post) == 1
+    engine = make_engine(database)
+    with Session(engine) as s:
+        post = s.exec(select(Post)).one()
+    engine.dispose()
+    monday = to_local(post.publish_at, "Europe/Berlin")
+    assert (monday.weekday(), monday.hour, monday.minute) == (0, 9, 30)
 
 
 @pytest.mark.parametrize(
