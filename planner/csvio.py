@@ -705,22 +705,13 @@ def _queued_post(
         raise NotFound("piece", piece_id)
     assert found.id is not None
     slots.hold_queue(session, found.id)
-    at = slots.allowed_slot(
+    return slots.prepare_queued(
         session,
         actor=actor,
         piece=piece,
         channel=found,
-        after=now,
-        accept=lambda post: (post.channel_id, post.publish_at) not in taken,
-    )
-    return planning.prepare_post(
-        session,
-        actor=actor,
-        piece_id=piece_id,
-        channel=found.id,
-        when=at,
-        tz_name=slots.org_timezone(session),
         now=now,
+        accept=lambda post: (post.channel_id, post.publish_at) not in taken,
         into=into,
     )
 

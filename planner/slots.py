@@ -348,23 +348,39 @@ def _queue(
     found: list[rule_checks.RuleFinding],
 ) -> Post:
     """`queue_post` with the channel's queue held; the rules' findings go to `found`."""
-    piece_id, channel_id = piece.id, found_channel.id
-    assert piece_id is not None and channel_id is not None
-    at = allowed_slot(
-        session, actor=actor, piece=piece, channel=found_channel, after=now, accept=accept
+    assert piece.id is not None
+    post = prepare_queued(
+        session, actor=actor, piece=piece, channel=found_channel, now=now, accept=accept, into=found
     )
-    post = planning.prepare_post(
+    planning.record_planning(session, actor, piece.id, found, refused=False)
+    return planning.store_posts(session, actor=actor, posts=[post], token=token)[0]
+
+
+def prepare_queued(
+    session: Session,
+    *,
+    actor: User,
+    piece: Piece,
+    channel: Channel,
+    now: datetime,
+    accept: PostCheck | None = None,
+    into: list[rule_checks.RuleFinding] | None = None,
+) -> Post:
+    """The post "add to queue" plans (not stored): `piece` in the channel's first free slot
+    after `now` that `allowed_slot` finds, checked as `planning.prepare_post` checks a
+    post (the rules' findings go to `into`). Hold the channel's queue first."""
+    assert piece.id is not None and channel.id is not None
+    at = allowed_slot(session, actor=actor, piece=piece, channel=channel, after=now, accept=accept)
+    return planning.prepare_post(
         session,
         actor=actor,
-        piece_id=piece_id,
-        channel=channel_id,
+        piece_id=piece.id,
+        channel=channel.id,
         when=at,
         tz_name=org_timezone(session),
         now=now,
-        into=found,
+        into=into,
     )
-    planning.record_planning(session, actor, piece_id, found, refused=False)
-    return planning.store_posts(session, actor=actor, posts=[post], token=token)[0]
 
 
 def allowed_slot(
