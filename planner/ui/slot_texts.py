@@ -12,14 +12,15 @@ from dateutil.tz import datetime_ambiguous
 from sqlmodel import Session
 
 from planner import analytics, channels, slots
-from planner.errors import PlannerError, ValidationFailed
+from planner.errors import AlreadySent, PlannerError, ValidationFailed
 from planner.models import User
 from planner.permissions import can
 from planner.slots import Slot
 from planner.timezones import to_local
-from planner.ui import keys, moves, state
+from planner.ui import form_tokens, keys, moves, state
 
 FREE_SHOWN = 40  # free slots listed under the calendar at most
+QUEUE_FORM = "slots_queue"  # the "add to queue" button's one-time token (form_tokens)
 
 
 def plan_text(plan: Sequence[Slot]) -> str:
@@ -67,17 +68,29 @@ def queue_button(
     if piece_id is None or channel_id is None:
         st.error(t("calendar.pick_piece") if piece_id is None else t("calendar.pick_channel"))
         return
+    # A second click on the way (or the same piece and channel again within a minute) is
+    # refused by the domain with the first click's token: one post, not two slots taken.
+    sent = {"piece": piece_id, "channel": channel_id}
     try:
-        post = slots.queue_post(session, actor=user, piece_id=piece_id, channel=channel_id)
+        post = slots.queue_post(
+            session,
+            actor=user,
+            piece_id=piece_id,
+            channel=channel_id,
+            token=form_tokens.token(QUEUE_FORM, sent),
+        )
+    except AlreadySent as err:
+        done = form_tokens.already_text(err)
     except ValidationFailed as err:
         st.error("; ".join(moves.field_messages(err).values()))
         return
     except PlannerError as err:
         st.error("; ".join(moves.error_text(err)))
         return
-    st.session_state[keys.CAL_DONE] = t(
-        "slots.queued", id=post.id, when=state.when(post.publish_at, user.timezone)
-    )
+    else:
+        done = t("slots.queued", id=post.id, when=state.when(post.publish_at, user.timezone))
+    form_tokens.sent(QUEUE_FORM, sent, done)
+    st.session_state[keys.CAL_DONE] = done
     st.rerun()
 
 

@@ -158,6 +158,25 @@ def test_the_calendar_lists_free_slots_and_adds_a_piece_to_the_queue(database: s
     ]
 
 
+def test_a_second_click_on_add_to_queue_plans_no_second_post(database: str) -> None:
+    piece_id = _setup(database, plan="Mon 09:30, Tue 09:30, Wed 09:30, Thu 09:30, Fri 09:30")
+    at = open_page(sign_in("ed", PASSWORD), "calendar")
+    at.selectbox(key=keys.CAL_PLAN_PIECE).select(piece_id).run()
+    at.selectbox(key=keys.CAL_PLAN_CHANNEL).select_index(0).run()  # Blog
+    at.button(key=keys.SLOTS_QUEUE).click().run()
+    # The second click of a double click, or the same click again within a minute.
+    at.button(key=keys.SLOTS_QUEUE).click().run()
+
+    assert not at.exception
+    engine = make_engine(database)
+    with Session(engine) as s:
+        (post,) = s.exec(select(Post)).all()
+    engine.dispose()
+    assert [m.value for m in at.success] == [
+        f"This post is already planned as #{post.id}; no second one was created."
+    ]
+
+
 def test_board_and_calendar_filter_by_audience_and_the_inbox_names_quiet_ones(
     database: str,
 ) -> None:
