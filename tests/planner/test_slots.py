@@ -159,15 +159,26 @@ def test_a_channel_without_a_slot_plan_has_no_next_slot_and_says_so(berlin: Worl
     )
 
 
+QUEUED_AT = utc(YEAR, 2, 1, 12)  # when `_queued_on_blog` adds to the queue
+
+
+def _queued_on_blog(world: World) -> tuple[Piece, Post]:
+    """A piece added to the queue of Blog (slots Tue and Thu 09:30) at `QUEUED_AT`."""
+    _channel(world)
+    piece = _piece(world)
+    assert piece.id is not None
+    post = slots.queue_post(
+        world.session, actor=world.editor, piece_id=piece.id, channel="Blog", now=QUEUED_AT
+    )
+    return piece, post
+
+
 def test_add_to_queue_plans_the_next_free_slot_that_the_extra_check_accepts(
     berlin: World,
 ) -> None:
     s = berlin.session
-    _channel(berlin)
-    piece = _piece(berlin)
-    assert piece.id is not None
-    now = utc(YEAR, 2, 1, 12)
-    first = slots.queue_post(s, actor=berlin.editor, piece_id=piece.id, channel="Blog", now=now)
+    piece, first = _queued_on_blog(berlin)
+    now = QUEUED_AT
     assert first.publish_at == utc(YEAR, 2, 2, 8, 30)
     seen: list[Post] = []
 
@@ -289,11 +300,8 @@ def test_a_plan_import_row_may_ask_for_the_next_free_slot_that_no_other_row_take
     berlin: World,
 ) -> None:
     s = berlin.session
-    _channel(berlin)
-    piece = _piece(berlin)
-    assert piece.id is not None
-    now = utc(YEAR, 2, 1, 12)  # a Monday: Tue 2, Thu 4, Tue 9, Thu 11 at 09:30 CET
-    slots.queue_post(s, actor=berlin.editor, piece_id=piece.id, channel="Blog", now=now)
+    piece, _first = _queued_on_blog(berlin)  # Tuesday the 2nd
+    now = QUEUED_AT  # Tue 2, Thu 4, Tue 9, Thu 11 at 09:30 CET are Blog's next slots
     raw = (
         "piece_id,channel,publish_at,timezone\n"
         f"{piece.id},Blog,{YEAR}-02-04 09:30,Europe/Berlin\n"

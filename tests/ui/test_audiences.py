@@ -131,20 +131,31 @@ def test_the_slots_page_speaks_english(database: str) -> None:
     assert at.dataframe[0].value.to_dict("records")[0]["Weekly slots"] == "Tue 09:30"
 
 
-def test_the_calendar_lists_free_slots_and_adds_a_piece_to_the_queue(database: str) -> None:
+def _queue_on_blog(database: str) -> AppTest:
+    """The Calendar of ed (who reads English), with a piece added to Blog's queue; Blog
+    has a slot every working day, Social none."""
     piece_id = _setup(database, plan="Mon 09:30, Tue 09:30, Wed 09:30, Thu 09:30, Fri 09:30")
-    at = open_page(sign_in("ed", PASSWORD), "calendar")  # ed reads English
+    at = open_page(sign_in("ed", PASSWORD), "calendar")
     assert not at.exception
     free = next(t.value for t in at.text if t.value.startswith("Blog: "))
     assert "Social" not in free
     at.selectbox(key=keys.CAL_PLAN_PIECE).select(piece_id).run()
     at.selectbox(key=keys.CAL_PLAN_CHANNEL).select_index(0).run()  # Blog
-    at.button(key=keys.SLOTS_QUEUE).click().run()
-    assert not at.exception
+    return at.button(key=keys.SLOTS_QUEUE).click().run()
+
+
+def _the_one_post(database: str) -> Post:
     engine = make_engine(database)
     with Session(engine) as s:
         (post,) = s.exec(select(Post)).all()
     engine.dispose()
+    return post
+
+
+def test_the_calendar_lists_free_slots_and_adds_a_piece_to_the_queue(database: str) -> None:
+    at = _queue_on_blog(database)
+    assert not at.exception
+    post = _the_one_post(database)
     assert post.publish_at - datetime.now(UTC) < timedelta(days=4)
     assert next(s.value for s in at.success).startswith(
         f"Post {post.id} has been planned in the next free slot: "
@@ -159,19 +170,12 @@ def test_the_calendar_lists_free_slots_and_adds_a_piece_to_the_queue(database: s
 
 
 def test_a_second_click_on_add_to_queue_plans_no_second_post(database: str) -> None:
-    piece_id = _setup(database, plan="Mon 09:30, Tue 09:30, Wed 09:30, Thu 09:30, Fri 09:30")
-    at = open_page(sign_in("ed", PASSWORD), "calendar")
-    at.selectbox(key=keys.CAL_PLAN_PIECE).select(piece_id).run()
-    at.selectbox(key=keys.CAL_PLAN_CHANNEL).select_index(0).run()  # Blog
-    at.button(key=keys.SLOTS_QUEUE).click().run()
+    at = _queue_on_blog(database)
     # The second click of a double click, or the same click again within a minute.
     at.button(key=keys.SLOTS_QUEUE).click().run()
 
     assert not at.exception
-    engine = make_engine(database)
-    with Session(engine) as s:
-        (post,) = s.exec(select(Post)).all()
-    engine.dispose()
+    post = _the_one_post(database)
     assert [m.value for m in at.success] == [
         f"This post is already planned as #{post.id}; no second one was created."
     ]
