@@ -5,12 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from planner import channels, csvio, org_settings, pieces, planning, rules, slots
+from planner import channels, csvio, org_settings, pieces, planning, rule_checks, rules, slots
 from planner.errors import CsvImportFailed, PermissionDenied, ValidationFailed
 from planner.models import Channel, Piece, Post
 from planner.slots import Slot
@@ -254,6 +255,56 @@ def test_two_editors_adding_to_one_queue_at_once_get_different_slots(
     second.join(timeout=30)
     # Tuesday for the first editor, Thursday for the second: never both on Tuesday.
     assert planned == {"first": utc(YEAR, 2, 2, 8, 30), "second": utc(YEAR, 2, 4, 8, 30)}
+
+
+def test_an_import_queueing_a_row_holds_the_queue_against_an_editor_adding_to_it(
+    berlin: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _channel(berlin)
+    piece = _piece(berlin)
+    assert piece.id is not None
+    piece_id = piece.id
+    checking, release = threading.Event(), threading.Event()
+    planned: dict[str, datetime] = {}
+    real_findings = rule_checks.planning_findings
+
+    def slow_findings(*args: Any, **kwargs: Any) -> list[rule_checks.RuleFinding]:
+        # The import stops at its first candidate slot; the editor's queue begins then.
+        if threading.current_thread().name == "import" and not checking.is_set():
+            checking.set()
+            release.wait(timeout=30)
+        return real_findings(*args, **kwargs)
+
+    monkeypatch.setattr(rule_checks, "planning_findings", slow_findings)
+
+    def import_file() -> None:
+        with Session(engine) as s:
+            result = csvio.import_plan(
+                s,
+                actor=berlin.editor,
+                raw=f"piece_id,channel,publish_at\n{piece_id},Blog,queue\n",
+                now=QUEUED_AT,
+            )
+            planned["import"] = result.created[0].publish_at
+
+    def add_to_queue() -> None:
+        with Session(engine) as s:
+            post = slots.queue_post(
+                s, actor=berlin.editor2, piece_id=piece_id, channel="Blog", now=QUEUED_AT
+            )
+            planned["queue"] = post.publish_at
+
+    first = threading.Thread(target=import_file, name="import")
+    first.start()
+    assert checking.wait(timeout=30)
+    second = threading.Thread(target=add_to_queue, name="queue")
+    second.start()
+    time.sleep(0.5)  # the editor's queue reaches the channel's queue meanwhile
+    release.set()
+    first.join(timeout=30)
+    second.join(timeout=30)
+    # Tuesday for the file's row, Thursday for the editor: never both on Tuesday.
+    assert planned == {"import": utc(YEAR, 2, 2, 8, 30), "queue": utc(YEAR, 2, 4, 8, 30)}
 
 
 def test_a_queue_that_no_slot_satisfies_is_refused_with_a_message(berlin: World) -> None:
