@@ -19,9 +19,9 @@ from typing import Any
 from icalendar import Calendar, Event
 from sqlmodel import Session, col, select
 
-from planner import audit
+from planner import audit, submissions
 from planner.config import load_settings
-from planner.db import where_equal
+from planner.db import all_or_nothing, where_equal
 from planner.errors import NotFound, ValidationFailed
 from planner.models import (
     Audience,
@@ -283,22 +283,31 @@ def create_feed(
     actor: User,
     name: str = "",
     filters: CalendarFilters = CalendarFilters(),
+    token: str | None = None,
 ) -> NewFeed:
-    """A new feed of `actor`'s calendar with `filters`; the URL is in the answer only."""
+    """A new feed of `actor`'s calendar with `filters`; the URL is in the answer only.
+
+    A form's spent `token` (a double click) raises AlreadySent naming the first feed."""
     require_active(actor)
+    submissions.refuse_spent(session, actor=actor, token=token)
     check_filters(session, filters)
     label = name.strip() or calendar_name(actor.locale)
     check_text(label, "name")
     if len(label) > 80:
         raise ValidationFailed({"name": "a feed's name has at most 80 characters"})
-    token = secrets.token_urlsafe(32)
+    secret = secrets.token_urlsafe(32)
     assert actor.id is not None
     feed = CalendarFeed(
-        token_hash=_hash(token), user_id=actor.id, name=label, filters=filters.stored()
+        token_hash=_hash(secret), user_id=actor.id, name=label, filters=filters.stored()
     )
-    audit.record_change(session, feed, actor=actor, object_type="calendar_feed", action="create")
-    session.commit()
-    return NewFeed(feed, token, feed_url(token))
+    with submissions.first_use(session, actor=actor, token=token), all_or_nothing(session):
+        audit.record_change(
+            session, feed, actor=actor, object_type="calendar_feed", action="create"
+        )
+        submissions.spend(
+            session, actor=actor, token=token, action="calendar_feed", object_id=feed.id
+        )
+    return NewFeed(feed, secret, feed_url(secret))
 
 
 def list_feeds(session: Session, *, actor: User, everyone: bool = False) -> list[CalendarFeed]:

@@ -13,10 +13,12 @@ from sqlmodel import Session
 
 from planner import analytics, calendar_feeds, users
 from planner.calendar_feeds import CalendarFilters
-from planner.errors import NotFound, PermissionDenied, ValidationFailed
+from planner.errors import AlreadySent, NotFound, PermissionDenied, ValidationFailed
 from planner.models import CalendarFeed, PostStatus, User
 from planner.permissions import can
-from planner.ui import keys, moves, state, widgets
+from planner.ui import form_tokens, keys, moves, state, widgets
+
+FEED_FORM = "calendar_feed"  # the "make a feed" button's one-time token (form_tokens)
 
 
 def _full_url(url: str) -> str:
@@ -44,13 +46,34 @@ def _filters_text(feed: CalendarFeed, names: dict[str, dict[int, str]]) -> str:
 
 def _create(session: Session, user: User, filters: CalendarFilters) -> None:
     name = str(st.session_state.get(keys.CAL_FEED_NAME) or "")
+    # A second click on the way (or the same name and filters again within a minute) is
+    # refused by the domain with the first click's token: one feed, whose address this
+    # session shows again.
+    sent = {"name": name, "filters": filters.stored()}
     try:
-        made = calendar_feeds.create_feed(session, actor=user, name=name, filters=filters)
+        made = calendar_feeds.create_feed(
+            session,
+            actor=user,
+            name=name,
+            filters=filters,
+            token=form_tokens.token(FEED_FORM, sent),
+        )
+    except AlreadySent as err:
+        url = st.session_state.get(keys.CAL_FEED_LAST_URL)
+        if url:
+            st.session_state[keys.CAL_FEED_NEW_URL] = url
+        # Its text ends "here is its address again:", which needs the address.
+        done = form_tokens.already_text(err) if url else state.t("forms.already.other")
+        st.session_state[keys.CAL_FEED_DONE] = done
     except ValidationFailed as err:
         for message in err.fields.values():
             st.error(moves.message(message))
         return
-    st.session_state[keys.CAL_FEED_NEW_URL] = made.url
+    else:
+        st.session_state[keys.CAL_FEED_NEW_URL] = made.url
+        st.session_state[keys.CAL_FEED_LAST_URL] = made.url
+        done = ""
+    form_tokens.sent(FEED_FORM, sent, done)
     st.rerun()
 
 
@@ -151,7 +174,8 @@ def panel(
         )
         st.caption(t("calendar.feeds.explain"))
         if new_url:
-            st.success(t("calendar.feeds.created"))
+            if not done:  # a repeated send says so instead (CAL_FEED_DONE)
+                st.success(t("calendar.feeds.created"))
             st.code(_full_url(new_url), language=None)
             st.caption(t("calendar.feeds.how_to"))
         st.text_input(t("calendar.feeds.name"), key=keys.CAL_FEED_NAME, max_chars=80)

@@ -335,6 +335,8 @@ CAL_FEED_NAME = "calendar_feed_name"
 CAL_FEED_CREATE = "calendar_feed_create"
 CAL_FEED_REVOKE = "calendar_feed_revoke_"  # + the feed's id
 CAL_FEED_NEW_URL = "calendar_feed_new_url"  # the URL of the feed just made, shown once
+# The URL of the feed this session made last: shown again when its button was sent twice.
+CAL_FEED_LAST_URL = "calendar_feed_last_url"
 CAL_FEED_DONE = "calendar_feed_done"
 CAL_FEED_CAMPAIGN = "calendar_feed_campaign"
 CAL_FEED_STATUS = "calendar_feed_status"

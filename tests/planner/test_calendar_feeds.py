@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from planner import calendar_feeds, channels, ideas, pieces, planning, users
 from planner.calendar_feeds import CalendarFilters
 from planner.db import make_engine
-from planner.errors import NotFound, PermissionDenied, ValidationFailed
+from planner.errors import AlreadySent, NotFound, PermissionDenied, ValidationFailed
 from planner.models import Channel, Piece, Post, PostStatus
 from planner.ui import web
 from tests.conftest import World
@@ -188,6 +188,23 @@ def test_a_feed_shows_its_owners_visibility_at_fetch_time_until_revoked(world: W
     assert calendar_feeds.fetch_feed(world.session, made.token) is None
     (listed,) = calendar_feeds.list_feeds(world.session, actor=world.hr_contributor)
     assert listed.revoked_at is not None and listed.revoked_by_id == world.admin.id
+
+
+def test_a_feed_sent_twice_with_one_form_token_is_made_once(world: World) -> None:
+    first = calendar_feeds.create_feed(world.session, actor=world.editor, token="form-1")
+
+    with pytest.raises(AlreadySent) as err:
+        calendar_feeds.create_feed(world.session, actor=world.editor, token="form-1")
+
+    assert (err.value.action, err.value.object_id) == ("calendar_feed", first.feed.id)
+    assert [f.id for f in calendar_feeds.list_feeds(world.session, actor=world.editor)] == [
+        first.feed.id
+    ]
+    # Another user's token says nothing of what it made.
+    with pytest.raises(AlreadySent) as other:
+        calendar_feeds.create_feed(world.session, actor=world.approver, token="form-1")
+    assert other.value.object_id is None
+    assert calendar_feeds.list_feeds(world.session, actor=world.approver) == []
 
 
 def test_a_disabled_owners_feed_stops_working(world: World) -> None:

@@ -96,6 +96,29 @@ def test_a_feed_is_made_with_the_pages_filters_and_revoked(
     engine.dispose()
 
 
+@pytest.mark.parametrize("username", ["admin", "ed"], ids=["de", "en"])
+def test_a_second_click_makes_no_second_feed_and_shows_the_first_ones_address(
+    database: str, username: str
+) -> None:
+    at = opened(open_page(sign_in(username, PASSWORD), "calendar"), keys.CAL_FEED_OPEN)
+    lang = "de" if username == "admin" else "en"
+    at.button(key=keys.CAL_FEED_CREATE).click().run()
+    (url,) = [c.value for c in at.main.code]
+
+    # The second click of a double click, or the same click again within a minute.
+    at.button(key=keys.CAL_FEED_CREATE).click().run()
+
+    assert not at.exception
+    assert [s.value for s in at.main.success] == [translate(lang, "forms.already.calendar_feed")]
+    assert [c.value for c in at.main.code] == [url]
+    engine = make_engine(database)
+    with Session(engine) as s:
+        assert calendar_feeds.fetch_feed(s, _token(url)) is not None
+        owner = users.get_user(s, username)
+        assert len(calendar_feeds.list_feeds(s, actor=owner)) == 1
+    engine.dispose()
+
+
 def test_an_admin_sees_and_revokes_an_editors_feed(database: str) -> None:
     engine = make_engine(database)
     with Session(engine, expire_on_commit=False) as s:
