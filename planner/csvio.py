@@ -618,7 +618,7 @@ def import_plan(
     # none of them took.
     taken: set[tuple[int, datetime]] = set()
     queued: list[tuple[int, Post]] = []
-    holds_queue = False  # whether a queued row holds a channel's queue (a write lock)
+    holds_queue = _hold_queues(session, rows)
     # What the publishing rules found in each row: (piece, findings, whether refused).
     found: list[tuple[int, list[rule_checks.RuleFinding], bool]] = []
     for line, row in rows:
@@ -637,8 +637,7 @@ def import_plan(
                     moves.append(move)
                     taken.add((move.post.channel_id, move.publish_at))
                     off_plan += _off_plan(check, line, move.post.channel_id, move.publish_at)
-            elif row["publish_at"].strip().lower() == QUEUE:
-                holds_queue = True
+            elif _queues(row):
                 post = _queued_post(session, actor, piece_id, row["channel"], taken, now, row_found)
                 new.append(post)
                 queued.append((line, post))
@@ -688,6 +687,28 @@ def import_plan(
     )
 
 
+def _queues(row: dict[str, str]) -> bool:
+    """Whether a plan row asks for its channel's next free slot."""
+    return not row.get("post_id") and row["publish_at"].strip().lower() == QUEUE
+
+
+def _hold_queues(session: Session, rows: Sequence[tuple[int, dict[str, str]]]) -> bool:
+    """Hold the queues of the channels the file's queued rows name, all before the first
+    row and in the order of their ids: two imports that queue on the same channels never
+    wait for each other crosswise. Unknown channels are left to their rows' messages.
+    Whether any queue is held (a write lock until the import commits or rolls back)."""
+    ids: set[int] = set()
+    for _line, row in rows:
+        if _queues(row):
+            try:
+                ids.add(slots.usable_channel(session, row["channel"]).id or 0)
+            except PlannerError:
+                continue
+    for channel_id in sorted(ids - {0}):
+        slots.hold_queue(session, channel_id)
+    return bool(ids - {0})
+
+
 def _queued_post(
     session: Session,
     actor: User,
@@ -698,13 +719,12 @@ def _queued_post(
     into: list[rule_checks.RuleFinding],
 ) -> Post:
     """A new post in the channel's next free slot that this file has not taken, as "add to
-    queue" plans one (the channel's queue is held until the import is stored)."""
+    queue" plans one (`_hold_queues` holds the channel's queue until the import is
+    stored)."""
     found = slots.usable_channel(session, channel)
     piece = session.get(Piece, piece_id)
     if piece is None:
         raise NotFound("piece", piece_id)
-    assert found.id is not None
-    slots.hold_queue(session, found.id)
     return slots.prepare_queued(
         session,
         actor=actor,
