@@ -618,7 +618,7 @@ def import_plan(
     # none of them took.
     taken: set[tuple[int, datetime]] = set()
     queued: list[tuple[int, Post]] = []
-    holds_queue = _hold_queues(session, rows)
+    holds_queue = _hold_queues(session, actor, rows)
     # What the publishing rules found in each row: (piece, findings, whether refused).
     found: list[tuple[int, list[rule_checks.RuleFinding], bool]] = []
     for line, row in rows:
@@ -692,7 +692,7 @@ def _queues(row: dict[str, str]) -> bool:
     return not row.get("post_id") and row["publish_at"].strip().lower() == QUEUE
 
 
-def _hold_queues(session: Session, rows: Sequence[tuple[int, dict[str, str]]]) -> bool:
+def _hold_queues(session: Session, actor: User, rows: Sequence[tuple[int, dict[str, str]]]) -> bool:
     """Hold the queues of the channels the file's queued rows name, all before the first
     row and in the order of their ids: two imports that queue on the same channels never
     wait for each other crosswise. Unknown channels are left to their rows' messages.
@@ -701,11 +701,11 @@ def _hold_queues(session: Session, rows: Sequence[tuple[int, dict[str, str]]]) -
     for _line, row in rows:
         if _queues(row):
             try:
-                ids.add(slots.usable_channel(session, row["channel"]).id or 0)
+                ids.add(slots.usable_channel(session, actor=actor, channel=row["channel"]).id or 0)
             except PlannerError:
                 continue
     for channel_id in sorted(ids - {0}):
-        slots.hold_queue(session, channel_id)
+        slots.hold_queue(session, actor=actor, channel_id=channel_id)
     return bool(ids - {0})
 
 
@@ -721,7 +721,7 @@ def _queued_post(
     """A new post in the channel's next free slot that this file has not taken, as "add to
     queue" plans one (`_hold_queues` holds the channel's queue until the import is
     stored)."""
-    found = slots.usable_channel(session, channel)
+    found = slots.usable_channel(session, actor=actor, channel=channel)
     piece = session.get(Piece, piece_id)
     if piece is None:
         raise NotFound("piece", piece_id)

@@ -212,8 +212,10 @@ def _taken(session: Session, channel_id: int, start: datetime, end: datetime) ->
     )
 
 
-def usable_channel(session: Session, channel: str | int) -> Channel:
-    """The channel named or numbered `channel`; an unknown one is a field error."""
+def usable_channel(session: Session, *, actor: User, channel: str | int) -> Channel:
+    """The channel named or numbered `channel`, for someone who may see the plan; an
+    unknown one is a field error."""
+    require(actor, "view_pieces")
     try:
         found = get_channel(session, channel)
     except NotFound as err:
@@ -233,7 +235,7 @@ def free_slots(
     """The channel's slots in [start, end) that no post holds (a cancelled post frees its
     slot) and that pass `accept`, as UTC instants by time; [] without a slot plan."""
     require(actor, "view_pieces")
-    found = usable_channel(session, channel)
+    found = usable_channel(session, actor=actor, channel=channel)
     assert found.id is not None
     slots = _plan(session, found.id)
     if not slots:
@@ -258,7 +260,7 @@ def next_free_slot(
     with a message that says so.
     """
     require(actor, "view_pieces")
-    found = usable_channel(session, channel)
+    found = usable_channel(session, actor=actor, channel=channel)
     assert found.id is not None
     if not _plan(session, found.id):
         raise ValidationFailed(
@@ -313,14 +315,14 @@ def queue_post(
     """
     require(actor, "plan_posts")
     submissions.refuse_spent(session, actor=actor, token=token)
-    found_channel = usable_channel(session, channel)
+    found_channel = usable_channel(session, actor=actor, channel=channel)
     channel_id, actor_id = found_channel.id, actor.id
     assert channel_id is not None and actor_id is not None
     now = now or utcnow()
     found: list[rule_checks.RuleFinding] = []  # what the rules find in the post planned
     try:
         with all_or_nothing(session):
-            hold_queue(session, channel_id)
+            hold_queue(session, actor=actor, channel_id=channel_id)
             piece = session.get(Piece, piece_id)
             if piece is None:
                 raise NotFound("piece", piece_id)
@@ -330,10 +332,11 @@ def queue_post(
         raise
 
 
-def hold_queue(session: Session, channel_id: int) -> None:
+def hold_queue(session: Session, *, actor: User, channel_id: int) -> None:
     """Hold the channel's queue to the end of the transaction: a second "add to queue" on
     the channel waits here until the first has stored its post, then sees that slot taken.
     A write to the channel's row is a row lock on PostgreSQL and SQLite's write lock."""
+    require(actor, "plan_posts")
     session.execute(update(Channel).where(col(Channel.id) == channel_id).values(id=Channel.id))
 
 
