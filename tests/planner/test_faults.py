@@ -455,7 +455,12 @@ def test_terminated_database_connections_lose_no_result(
     terminated: list[bool] = []
 
     def terminate() -> None:
-        time.sleep(0.6)  # two results recorded, four requests still to come back
+        # Once the third request has started (the first two came back and are being
+        # recorded, four requests still to come back), however slow the machine is.
+        deadline = time.monotonic() + 30
+        while len(rec.calls) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
         with engine.connect() as conn:
             terminated.extend(
                 conn.execute(
