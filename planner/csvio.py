@@ -618,7 +618,7 @@ def import_plan(
     # none of them took.
     taken: set[tuple[int, datetime]] = set()
     queued: list[tuple[int, Post]] = []
-    holds_queue = _hold_queues(session, actor, rows)
+    queues = _hold_queues(session, actor, rows)
     # What the publishing rules found in each row: (piece, findings, whether refused).
     found: list[tuple[int, list[rule_checks.RuleFinding], bool]] = []
     for line, row in rows:
@@ -638,7 +638,8 @@ def import_plan(
                     taken.add((move.post.channel_id, move.publish_at))
                     off_plan += _off_plan(check, line, move.post.channel_id, move.publish_at)
             elif _queues(row):
-                post = _queued_post(session, actor, piece_id, row["channel"], taken, now, row_found)
+                channel = queues.get(row["channel"]) or row["channel"]
+                post = _queued_post(session, actor, piece_id, channel, taken, now, row_found)
                 new.append(post)
                 queued.append((line, post))
                 taken.add((post.channel_id, post.publish_at))
@@ -663,7 +664,7 @@ def import_plan(
         else:
             found.append((piece_id, row_found, False))
     if problems:
-        if holds_queue:
+        if queues:
             session.rollback()  # nothing was written: let the channels' queues go now
         # Nothing is planned; the rows a blocking rule refused keep what it found.
         for refused_piece, findings, refused in found:
@@ -692,36 +693,44 @@ def _queues(row: dict[str, str]) -> bool:
     return not row.get("post_id") and row["publish_at"].strip().lower() == QUEUE
 
 
-def _hold_queues(session: Session, actor: User, rows: Sequence[tuple[int, dict[str, str]]]) -> bool:
+def _hold_queues(
+    session: Session, actor: User, rows: Sequence[tuple[int, dict[str, str]]]
+) -> dict[str, Channel]:
     """Hold the queues of the channels the file's queued rows name, all before the first
     row and in the order of their ids: two imports that queue on the same channels never
-    wait for each other crosswise. Unknown channels are left to their rows' messages.
-    Whether any queue is held (a write lock until the import commits or rolls back)."""
-    ids: set[int] = set()
+    wait for each other crosswise. The channels by the names the rows give them (each
+    looked up once; unknown ones are left to their rows' messages). A held queue is a
+    write lock until the import commits or rolls back."""
+    found: dict[str, Channel] = {}
     for _line, row in rows:
-        if _queues(row):
+        name = row["channel"]
+        if _queues(row) and name not in found:
             try:
-                ids.add(slots.usable_channel(session, actor=actor, channel=row["channel"]).id or 0)
+                found[name] = slots.usable_channel(session, actor=actor, channel=name)
             except PlannerError:
                 continue
-    for channel_id in sorted(ids - {0}):
+    for channel_id in sorted({c.id for c in found.values() if c.id is not None}):
         slots.hold_queue(session, actor=actor, channel_id=channel_id)
-    return bool(ids - {0})
+    return found
 
 
 def _queued_post(
     session: Session,
     actor: User,
     piece_id: int,
-    channel: str,
+    channel: Channel | str,
     taken: set[tuple[int, datetime]],
     now: datetime,
     into: list[rule_checks.RuleFinding],
 ) -> Post:
-    """A new post in the channel's next free slot that this file has not taken, as "add to
-    queue" plans one (`_hold_queues` holds the channel's queue until the import is
-    stored)."""
-    found = slots.usable_channel(session, actor=actor, channel=channel)
+    """A new post in `channel` (as `_hold_queues` found it, or its name) in its next free
+    slot that this file has not taken, as "add to queue" plans one (`_hold_queues` holds
+    the channel's queue until the import is stored)."""
+    found = (
+        channel
+        if isinstance(channel, Channel)
+        else slots.usable_channel(session, actor=actor, channel=channel)
+    )
     piece = session.get(Piece, piece_id)
     if piece is None:
         raise NotFound("piece", piece_id)
