@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Engine, delete, update
+from sqlalchemy import Engine, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -29,6 +29,7 @@ from planner.channels import build_adapter
 from planner.errors import (
     FourEyesViolation,
     IllegalTransition,
+    Message,
     NotFound,
     PermissionDenied,
     ReplyFailed,
@@ -63,6 +64,9 @@ NAME_MAX = 120
 URL_MAX = 2000
 MAX_LISTED = 500
 _OPEN = (InboxStatus.new, InboxStatus.assigned)
+# How long a reply being sent holds its item: longer than an adapter may wait for the
+# channel (at most five minutes per request, a reply makes at most a few).
+REPLY_CLAIM = timedelta(minutes=20)
 
 # The moves an inbox item may make: (status, action) -> new status.
 TRANSITIONS: dict[tuple[InboxStatus, str], InboxStatus] = {
@@ -301,6 +305,7 @@ def dismiss_item(session: Session, *, actor: User, item_id: int, reason: str = "
         raise ValidationFailed({"reason": f"at most {REASON_MAX} characters"})
     check_text(reason, "reason")
     item = get_item(session, actor=actor, item_id=item_id)
+    _refuse_if_busy(item, utcnow())
     before = item.status
     item.status = _move(item, "dismiss")
     item.dismiss_reason = reason or None
@@ -354,6 +359,7 @@ def item_to_idea(
     """Make an idea of an item (pre-filled from it, `changes` applied), linked both ways."""
     item = get_item(session, actor=actor, item_id=item_id)
     _may_answer(actor, item)
+    _refuse_if_busy(item, utcnow())
     dep_name = department
     if not dep_name:
         dep_id = item.department_id or actor.department_id
@@ -409,24 +415,39 @@ def reply_to_item(
     adapter_factory: AdapterFactory = build_adapter,
 ) -> InboxItem:
     """Answer an item on its channel; when a reply there needs approval (`held_by`), it
-    waits for someone other than its writer (`approve_reply`), else it is sent at once."""
+    waits for someone other than its writer (`approve_reply`), else it is sent at once.
+
+    Two people answering the same item at the same moment never both reach the channel:
+    the first one holds the item (`reply_sending_at`) until the channel answered, and the
+    other is told that a reply is on its way.
+    """
     item = get_item(session, actor=actor, item_id=item_id)
     _may_answer(actor, item)
     _move(item, "reply")
+    _refuse_if_busy(item, utcnow())
     if item.reply_text and not item.reply_external_id:
-        raise ValidationFailed({"text": "a reply to this item already waits for approval"})
+        raise ValidationFailed({"text": _REPLY_WAITS})
     channel = _reply_channel(session, item)
     adapter = adapter_factory(channel)
     text = _checked_reply(adapter, text)
-    item.reply_text, item.reply_by_id, item.reply_requested_at = text, actor.id, utcnow()
     holding = held_by(session, channel=channel, item=item)
+    now = utcnow()
     if holding:
-        session.add(item)
+        _take(
+            session,
+            item,
+            now,
+            waiting=False,
+            values={"reply_text": text, "reply_by_id": actor.id, "reply_requested_at": now},
+        )
+        session.refresh(item)
         note = f"{', '.join(holding)}: {text}"
         _record(session, actor, item, "reply_requested", item.status, note=note[:500])
         session.commit()
         return item
-    return _send_reply(session, actor, item, channel, adapter)
+    _take(session, item, now, waiting=False, values={"reply_sending_at": now})
+    session.commit()
+    return _send_reply(session, actor, item, channel, adapter, text=text, writer_id=actor.id)
 
 
 def held_by(session: Session, *, channel: Channel, item: InboxItem) -> list[str]:
@@ -446,11 +467,13 @@ def held_by(session: Session, *, channel: Channel, item: InboxItem) -> list[str]
 def approve_reply(
     session: Session, *, actor: User, item_id: int, adapter_factory: AdapterFactory = build_adapter
 ) -> InboxItem:
-    """Approve the reply waiting on an item and send it (never the writer's own)."""
+    """Approve the reply waiting on an item and send it (never the writer's own); two
+    approvers at the same moment send it once."""
     require(actor, "approve_replies")
     item = get_item(session, actor=actor, item_id=item_id)
+    _refuse_if_busy(item, utcnow())
     if not item.reply_text or item.reply_external_id:
-        raise ValidationFailed({"reply": f"no reply waits for approval on inbox item {item_id}"})
+        raise ValidationFailed({"reply": _no_reply_waits(item_id)})
     if item.reply_by_id == actor.id:
         raise FourEyesViolation(
             f"{actor.username!r} wrote this reply; someone else must approve it"
@@ -458,45 +481,131 @@ def approve_reply(
     _move(item, "reply")
     channel = _reply_channel(session, item)
     adapter = adapter_factory(channel)
-    _checked_reply(adapter, item.reply_text)
+    text = _checked_reply(adapter, item.reply_text)
+    now = utcnow()
+    _take(session, item, now, waiting=True, values={"reply_sending_at": now})
     _record(session, actor, item, "reply_approved", item.status)
-    return _send_reply(session, actor, item, channel, adapter)
+    session.commit()
+    return _send_reply(
+        session, actor, item, channel, adapter, text=text, writer_id=item.reply_by_id
+    )
 
 
 def discard_reply(session: Session, *, actor: User, item_id: int) -> InboxItem:
-    """Drop the reply waiting for approval on an item (its writer, or an approver)."""
+    """Drop the reply waiting for approval on an item (its writer, or an approver); not
+    while it is being sent."""
     item = get_item(session, actor=actor, item_id=item_id)
+    _refuse_if_busy(item, utcnow())
     if not item.reply_text or item.reply_external_id:
-        raise ValidationFailed({"reply": f"no reply waits for approval on inbox item {item_id}"})
+        raise ValidationFailed({"reply": _no_reply_waits(item_id)})
     if item.reply_by_id != actor.id:
         require(actor, "approve_replies")
-    item.reply_text = item.reply_by_id = item.reply_requested_at = None
-    session.add(item)
+    _take(
+        session,
+        item,
+        utcnow(),
+        waiting=True,
+        values={"reply_text": None, "reply_by_id": None, "reply_requested_at": None},
+    )
+    session.refresh(item)
     _record(session, actor, item, "reply_discarded", item.status)
     session.commit()
     return item
 
 
+_REPLY_WAITS = Message("reply_waits", "a reply to this item already waits for approval")
+
+
+def _no_reply_waits(item_id: int | None) -> Message:
+    return Message("no_reply_waits", "no reply waits for approval on inbox item {id}", id=item_id)
+
+
+def _busy(item: InboxItem, now: datetime) -> bool:
+    """Whether someone is sending the item's reply at `now`."""
+    started = item.reply_sending_at
+    return started is not None and started > now - REPLY_CLAIM
+
+
+def _refuse_if_busy(item: InboxItem, now: datetime) -> None:
+    """ValidationFailed when a reply to the item is being sent at `now`."""
+    if _busy(item, now):
+        raise ValidationFailed(
+            {"reply": Message("reply_busy", "a reply to this item is being sent right now")}
+        )
+
+
+def _take(
+    session: Session, item: InboxItem, now: datetime, *, waiting: bool, values: dict[str, Any]
+) -> None:
+    """Write `values` to the item's row if, in the database, it is still open, unanswered,
+    not being sent and has a reply waiting (`waiting`) or none; otherwise roll back and
+    raise ValidationFailed saying what changed. The check and the write are one UPDATE,
+    so of two people doing this at once exactly one succeeds."""
+    assert item.id is not None
+    text = col(InboxItem.reply_text)
+    sending = col(InboxItem.reply_sending_at)
+    taken = session.connection().execute(
+        update(InboxItem)
+        .where(
+            col(InboxItem.id) == item.id,
+            col(InboxItem.status).in_(_OPEN),
+            col(InboxItem.reply_external_id).is_(None),
+            text.is_not(None) if waiting else text.is_(None),
+            or_(sending.is_(None), sending <= now - REPLY_CLAIM),
+        )
+        .values(**values)
+    )
+    if taken.rowcount == 1:
+        return
+    session.rollback()
+    session.refresh(item)
+    if item.status not in _OPEN or item.reply_external_id:
+        raise ValidationFailed(
+            {"reply": Message("reply_handled", "inbox item {id} was handled meanwhile", id=item.id)}
+        )
+    _refuse_if_busy(item, now)
+    if waiting:
+        raise ValidationFailed({"reply": _no_reply_waits(item.id)})
+    raise ValidationFailed({"text": _REPLY_WAITS})
+
+
 def _send_reply(
-    session: Session, actor: User, item: InboxItem, channel: Channel, adapter: Publisher
+    session: Session,
+    actor: User,
+    item: InboxItem,
+    channel: Channel,
+    adapter: Publisher,
+    *,
+    text: str,
+    writer_id: int | None,
 ) -> InboxItem:
-    """Send the item's reply text through `adapter` and record it as answered.
+    """Send `text` through `adapter` for an item this caller holds (`_take` set
+    `reply_sending_at`), record it as answered and let the item go.
 
     The key is the item's own, so sending again after a failure or a lost answer makes
     no second reply on networks that drop repeats (Mastodon, Matrix, Bluesky).
     """
-    assert item.reply_text is not None and item.id is not None
+    assert item.id is not None
     key = f"planner-inbox-{item.id}-reply"
     target = ReplyTo(item.external_id, author_handle=item.author_handle, context=item.context)
     try:
-        receipt = adapter.reply(target, item.reply_text, key)
+        receipt = adapter.reply(target, text, key)
     except DeliveryError as err:
         session.rollback()
+        session.connection().execute(
+            update(InboxItem).where(col(InboxItem.id) == item.id).values(reply_sending_at=None)
+        )
+        session.refresh(item)
         _record(session, actor, item, "reply_failed", None, f"{channel.name}: {err}"[:500])
         session.commit()
         raise ReplyFailed(str(err), retryable=err.retryable) from err
+    session.refresh(item)
     before = item.status
-    item.status = _move(item, "reply")
+    # Answered, whatever happened to the item meanwhile: the reply is out.
+    item.status = InboxStatus.answered
+    item.reply_text, item.reply_by_id = text, writer_id
+    item.reply_requested_at = item.reply_requested_at or utcnow()
+    item.reply_sending_at = None
     item.reply_external_id = receipt.external_id[:500]
     item.reply_url = (receipt.url or "")[:URL_MAX] or None
     item.handled_by_id, item.handled_at = actor.id, utcnow()

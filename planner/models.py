@@ -755,6 +755,8 @@ class InboxItem(SQLModel, table=True):
     reply_requested_at: datetime | None = _ts()
     reply_external_id: str | None = Field(default=None, max_length=500)
     reply_url: str | None = Field(default=None, max_length=2000)
+    # When someone started sending the reply; nobody else sends one meanwhile.
+    reply_sending_at: datetime | None = _ts()
 
 
 class CalendarFeed(SQLModel, table=True):

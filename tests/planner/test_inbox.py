@@ -15,6 +15,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine
 from sqlmodel import Session, select
+from werkzeug import Request, Response
 
 from planner import (
     audit,
@@ -46,6 +47,7 @@ from planner.models import (
     ListeningState,
     Post,
     PostStatus,
+    User,
     utcnow,
 )
 from planner.publishing import EngineSettings
@@ -316,6 +318,156 @@ def test_a_refused_reply_leaves_the_item_open_and_says_why(
     assert _items(world.session)[0].status == InboxStatus.new
     events = audit.list_events(world.session, actor=world.admin, object_type="inbox_item")
     assert events[-1].action == "reply_failed"
+    # The failed attempt let the item go: the next one is sent.
+    _reply_server(httpserver)
+    done = inbox.reply_to_item(world.session, actor=world.editor, item_id=item.id, text="Danke")
+    assert (done.status, done.reply_text, done.reply_sending_at) == (
+        InboxStatus.answered,
+        "Danke",
+        None,
+    )
+
+
+def _slow_reply_server(httpserver: HTTPServer) -> tuple[threading.Event, threading.Event]:
+    """The reply endpoint, which holds its answer until the test lets it go: (arrived,
+    release)."""
+    arrived, release = threading.Event(), threading.Event()
+
+    def answer(request: Request) -> Response:
+        arrived.set()
+        release.wait(30)
+        return Response(json.dumps({"id": "9900"}), content_type="application/json")
+
+    httpserver.expect_request("/api/v1/statuses", method="POST").respond_with_handler(answer)
+    return arrived, release
+
+
+def _in_thread(engine: Engine, call: Any, *args: Any) -> tuple[threading.Thread, list[Any]]:
+    """Run `call(session, *args)` in a thread with a session of its own; the list gets
+    its result or error."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                outcome.append(call(session, *args))
+            except BaseException as err:  # noqa: BLE001 (asserted in the test thread)
+                outcome.append(err)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def test_two_people_replying_at_once_send_one_reply(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
+) -> None:
+    item_id = _polled(engine, world)[0].id
+    assert item_id is not None
+    arrived, release = _slow_reply_server(httpserver)
+
+    def reply(session: Session, user_id: int, text: str) -> InboxItem:
+        user = session.get(User, user_id)
+        assert user is not None
+        return inbox.reply_to_item(session, actor=user, item_id=item_id, text=text)
+
+    assert world.editor.id is not None and world.admin.id is not None
+    first, outcome = _in_thread(engine, reply, world.editor.id, "Am Samstag ab 10 Uhr.")
+    try:
+        assert arrived.wait(30)
+        # While the channel has not answered, a colleague's reply, a dismissal or an
+        # idea made of the item are refused, and say why.
+        with Session(engine, expire_on_commit=False) as other:
+            admin = other.get(User, world.admin.id)
+            assert admin is not None
+            with pytest.raises(ValidationFailed) as refused:
+                inbox.reply_to_item(other, actor=admin, item_id=item_id, text="Samstag!")
+            assert refused.value.fields["reply"].code == "reply_busy"
+            with pytest.raises(ValidationFailed, match="being sent right now"):
+                inbox.dismiss_item(other, actor=admin, item_id=item_id)
+            with pytest.raises(ValidationFailed, match="being sent right now"):
+                inbox.item_to_idea(other, actor=admin, item_id=item_id, department="Marketing")
+    finally:
+        release.set()
+        first.join(30)
+    [done] = outcome
+    assert isinstance(done, InboxItem)
+    assert (done.status, done.reply_text, done.reply_by_id, done.reply_sending_at) == (
+        InboxStatus.answered,
+        "Am Samstag ab 10 Uhr.",
+        world.editor.id,
+        None,
+    )
+    assert [s["status"] for s in _statuses(httpserver)] == [
+        "@erika@example.org Am Samstag ab 10 Uhr."
+    ]
+    # Afterwards the colleague learns that the item was answered.
+    with pytest.raises(IllegalTransition, match="allowed: none"):
+        inbox.reply_to_item(world.session, actor=world.admin, item_id=item_id, text="Samstag!")
+
+
+def test_two_approvers_at_once_send_the_waiting_reply_once(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
+) -> None:
+    org_settings.set_setting(
+        world.session, actor=world.admin, key="replies_need_approval", value="on"
+    )
+    item_id = _polled(engine, world)[0].id
+    assert item_id is not None
+    inbox.reply_to_item(world.session, actor=world.editor, item_id=item_id, text="Ja, 10 Uhr.")
+    arrived, release = _slow_reply_server(httpserver)
+
+    def approve(session: Session, user_id: int) -> InboxItem:
+        user = session.get(User, user_id)
+        assert user is not None
+        return inbox.approve_reply(session, actor=user, item_id=item_id)
+
+    assert world.approver.id is not None and world.admin.id is not None
+    first, outcome = _in_thread(engine, approve, world.approver.id)
+    try:
+        assert arrived.wait(30)
+        with Session(engine, expire_on_commit=False) as other:
+            admin = other.get(User, world.admin.id)
+            assert admin is not None
+            with pytest.raises(ValidationFailed, match="being sent right now"):
+                inbox.approve_reply(other, actor=admin, item_id=item_id)
+            # Nor can the waiting reply be discarded while it is on its way.
+            with pytest.raises(ValidationFailed, match="being sent right now"):
+                inbox.discard_reply(other, actor=admin, item_id=item_id)
+    finally:
+        release.set()
+        first.join(30)
+    [done] = outcome
+    assert isinstance(done, InboxItem)
+    assert (done.status, done.reply_by_id, done.handled_by_id) == (
+        InboxStatus.answered,
+        world.editor.id,
+        world.approver.id,
+    )
+    assert len(_statuses(httpserver)) == 1
+
+
+def test_a_reply_whose_sender_died_can_be_sent_again_with_the_same_key(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
+) -> None:
+    """A process stopped while the channel had not answered leaves the item held; after
+    `REPLY_CLAIM` it may be answered again, with the key networks drop repeats by."""
+    item = _polled(engine, world)[0]
+    assert item.id is not None
+    started = utcnow() - inbox.REPLY_CLAIM + timedelta(minutes=1)
+    item.reply_sending_at = started  # what a sender stopped mid-request leaves behind
+    world.session.add(item)
+    world.session.commit()
+    with pytest.raises(ValidationFailed, match="being sent right now"):
+        inbox.reply_to_item(world.session, actor=world.editor, item_id=item.id, text="Ja!")
+    item.reply_sending_at = started - timedelta(minutes=2)
+    world.session.add(item)
+    world.session.commit()
+    _reply_server(httpserver)
+    done = inbox.reply_to_item(world.session, actor=world.editor, item_id=item.id, text="Ja!")
+    assert (done.status, done.reply_sending_at) == (InboxStatus.answered, None)
+    [request] = [r for r, _ in httpserver.log if r.path == "/api/v1/statuses"]
+    assert request.headers["Idempotency-Key"] == f"planner-inbox-{item.id}-reply"
 
 
 def test_with_approval_required_a_reply_waits_for_a_second_person(
