@@ -50,30 +50,36 @@ def _create(session: Session, user: User, filters: CalendarFilters) -> None:
     # refused by the domain with the first click's token: one feed, whose address this
     # session shows again.
     sent = {"name": name, "filters": filters.stored()}
-    try:
-        made = calendar_feeds.create_feed(
-            session,
-            actor=user,
-            name=name,
-            filters=filters,
-            token=form_tokens.token(FEED_FORM, sent),
-        )
-    except AlreadySent as err:
+
+    def made(feed: calendar_feeds.NewFeed) -> str:
+        st.session_state[keys.CAL_FEED_NEW_URL] = feed.url
+        st.session_state[keys.CAL_FEED_LAST_URL] = feed.url
+        return ""
+
+    def again(err: AlreadySent) -> str:
         url = st.session_state.get(keys.CAL_FEED_LAST_URL)
         if url:
             st.session_state[keys.CAL_FEED_NEW_URL] = url
         # Its text ends "here is its address again:", which needs the address.
         done = form_tokens.already_text(err) if url else state.t("forms.already.other")
         st.session_state[keys.CAL_FEED_DONE] = done
+        return done
+
+    try:
+        form_tokens.send(
+            FEED_FORM,
+            sent,
+            lambda token: calendar_feeds.create_feed(
+                session, actor=user, name=name, filters=filters, token=token
+            ),
+            done=made,
+            again=again,
+            empty=False,
+        )
     except ValidationFailed as err:
         for message in err.fields.values():
             st.error(moves.message(message))
         return
-    else:
-        st.session_state[keys.CAL_FEED_NEW_URL] = made.url
-        st.session_state[keys.CAL_FEED_LAST_URL] = made.url
-        done = ""
-    form_tokens.sent(FEED_FORM, sent, done)
     st.rerun()
 
 

@@ -13,13 +13,15 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import streamlit as st
 
 from planner.errors import AlreadySent
 from planner.ui import keys, state
+
+T = TypeVar("T")
 
 REPEAT_WINDOW = 60.0  # seconds in which the same values count as the same send
 _EMPTY = ".empty"  # + form token key: empty the form's fields on the next run
@@ -57,6 +59,33 @@ def sent(form: str, values: Mapping[str, object], notice: str = "") -> None:
         kept["sent"] = _fingerprint(values)
         kept["at"] = time.monotonic()
         kept["notice"] = notice
+
+
+def send(
+    form: str,
+    values: Mapping[str, object],
+    store: Callable[[str], T],
+    *,
+    done: Callable[[T], str],
+    again: Callable[[AlreadySent], str] | None = None,
+    empty: bool = True,
+) -> str:
+    """Send `form` with `values` once: `store(token)` with the form's token (see `token`).
+
+    The answer is what to tell the user: `done` of what `store` returned, or, when the
+    domain refused the token as spent (a double click, a repeated send), what the first
+    send made (`again`, by default `already_text`). Either way the token counts as spent
+    on these values, and with `empty` the form's fields are emptied on the next run. Any
+    other refusal propagates: the form keeps its token and what is typed in it.
+    """
+    try:
+        notice = done(store(token(form, values)))
+    except AlreadySent as err:
+        notice = (again or already_text)(err)
+    sent(form, values, notice)
+    if empty:
+        empty_next_run(form)
+    return notice
 
 
 def empty_next_run(form: str) -> None:

@@ -12,7 +12,7 @@ from dateutil.tz import datetime_ambiguous
 from sqlmodel import Session
 
 from planner import analytics, channels, slots
-from planner.errors import AlreadySent, PlannerError, ValidationFailed
+from planner.errors import PlannerError, ValidationFailed
 from planner.models import User
 from planner.permissions import can
 from planner.slots import Slot
@@ -72,24 +72,23 @@ def queue_button(
     # refused by the domain with the first click's token: one post, not two slots taken.
     sent = {"piece": piece_id, "channel": channel_id}
     try:
-        post = slots.queue_post(
-            session,
-            actor=user,
-            piece_id=piece_id,
-            channel=channel_id,
-            token=form_tokens.token(QUEUE_FORM, sent),
+        done = form_tokens.send(
+            QUEUE_FORM,
+            sent,
+            lambda token: slots.queue_post(
+                session, actor=user, piece_id=piece_id, channel=channel_id, token=token
+            ),
+            done=lambda post: t(
+                "slots.queued", id=post.id, when=state.when(post.publish_at, user.timezone)
+            ),
+            empty=False,
         )
-    except AlreadySent as err:
-        done = form_tokens.already_text(err)
     except ValidationFailed as err:
         st.error("; ".join(moves.field_messages(err).values()))
         return
     except PlannerError as err:
         st.error("; ".join(moves.error_text(err)))
         return
-    else:
-        done = t("slots.queued", id=post.id, when=state.when(post.publish_at, user.timezone))
-    form_tokens.sent(QUEUE_FORM, sent, done)
     st.session_state[keys.CAL_DONE] = done
     st.rerun()
 

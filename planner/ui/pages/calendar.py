@@ -17,7 +17,6 @@ from streamlit_calendar import calendar as full_calendar
 from planner import audiences, channels, editing, planning, users, workflow
 from planner.calendar_feeds import CalendarFilters
 from planner.errors import (
-    AlreadySent,
     EditConflict,
     IllegalTransition,
     PermissionDenied,
@@ -330,7 +329,7 @@ def _plan(session: Session, user: User, piece_id: int | None, channel_id: int | 
         assert piece_id is not None and channel_id is not None
         sent = typed
 
-        def plan() -> str:
+        def plan(token: str) -> str:
             post = planning.plan_post(
                 session,
                 actor=user,
@@ -338,7 +337,7 @@ def _plan(session: Session, user: User, piece_id: int | None, channel_id: int | 
                 channel=channel_id,
                 when=str(sent["when"]),
                 tz_name=user.timezone,
-                token=form_tokens.token(_PLAN_FORM, sent),
+                token=token,
             )
             return t(
                 "calendar.planned", id=post.id, when=state.when(post.publish_at, user.timezone)
@@ -350,26 +349,22 @@ def _plan(session: Session, user: User, piece_id: int | None, channel_id: int | 
 
 
 def _done_or_errors(
-    store: Callable[[], str],
+    store: Callable[[str], str],
     *,
     refused_field: str,
     form: str,
     sent: dict[str, object],
 ) -> dict[str, str]:
-    """Run `store` (which sends `form` with the values `sent`), have the form emptied and
-    keep the notice it returns for the next run; or the messages by field of what it
-    refused (a refusal of the user's role under `refused_field`). A form sent again is
-    cleared too, with a notice of what its first send created."""
+    """Send `form` with the values `sent` (`store` with the form's token), have the form
+    emptied and keep the notice `store` returns for the next run; or the messages by field
+    of what it refused (a refusal of the user's role under `refused_field`). A form sent
+    again is cleared too, with a notice of what its first send created."""
     try:
-        done = store()
-    except AlreadySent as err:
-        done = form_tokens.already_text(err)
+        done = form_tokens.send(form, sent, store, done=str)
     except ValidationFailed as err:
         return err.fields
     except PermissionDenied as err:
         return {refused_field: "; ".join(moves.error_text(err))}
-    form_tokens.sent(form, sent, done)
-    form_tokens.empty_next_run(form)
     st.session_state[keys.CAL_DONE] = done
     return {}
 
@@ -436,7 +431,7 @@ def _series(session: Session, user: User, piece_id: int | None, channel_id: int 
         ),
     }
 
-    def create() -> str:
+    def create(token: str) -> str:
         if piece_id is None or channel_id is None:
             raise ValidationFailed(
                 {"piece": t("calendar.pick_piece")}
@@ -461,7 +456,7 @@ def _series(session: Session, user: User, piece_id: int | None, channel_id: int 
             rule=rule,
             start=str(st.session_state.get(keys.CAL_SERIES_START, "")),
             tz_name=user.timezone,
-            token=form_tokens.token(_SERIES_FORM, sent),
+            token=token,
         )
         slot_texts.remember_series(session, user, series.id)
         return t("calendar.series_created", id=series.id, rule=md(series.rule))

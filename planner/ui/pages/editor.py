@@ -12,7 +12,6 @@ from sqlmodel import Session
 from planner import audiences, channels, editing, ideas, pieces
 from planner import preview as previews
 from planner.errors import (
-    AlreadySent,
     EditConflict,
     IllegalTransition,
     NotFound,
@@ -161,20 +160,21 @@ def _save(session: Session, user: User, piece: Piece, shown: list[Channel]) -> N
     }
     assert piece.id is not None
     sent = {"piece": piece.id, "base": base, **data}
+    piece_id = piece.id
     try:
-        saved = pieces.edit_piece(
-            session,
-            actor=user,
-            piece_id=piece.id,
-            expected_revision=base,
-            data=data,
-            token=form_tokens.token(_SAVE_FORM, sent),
+        done = form_tokens.send(
+            _SAVE_FORM,
+            sent,
+            lambda token: pieces.edit_piece(
+                session,
+                actor=user,
+                piece_id=piece_id,
+                expected_revision=base,
+                data=data,
+                token=token,
+            ),
+            done=lambda saved: t("editor.saved", revision=saved.revision),
         )
-    except AlreadySent as err:
-        form_tokens.sent(_SAVE_FORM, sent)
-        st.session_state[keys.EDITOR_DONE] = form_tokens.already_text(err)
-        st.session_state[keys.EDITOR_LOADED] = None
-        form_tokens.empty_next_run(_SAVE_FORM)
     except EditConflict as err:
         st.session_state[keys.EDITOR_CONFLICT] = {"mine": err.expected, "current": err.current}
         st.session_state[keys.EDITOR_ERRORS] = {}
@@ -183,10 +183,8 @@ def _save(session: Session, user: User, piece: Piece, shown: list[Channel]) -> N
     except (IllegalTransition, PermissionDenied) as err:
         st.session_state[keys.EDITOR_ERRORS] = {"save": "; ".join(moves.error_text(err))}
     else:
-        form_tokens.sent(_SAVE_FORM, sent)
-        st.session_state[keys.EDITOR_DONE] = t("editor.saved", revision=saved.revision)
+        st.session_state[keys.EDITOR_DONE] = done
         st.session_state[keys.EDITOR_LOADED] = None
-        form_tokens.empty_next_run(_SAVE_FORM)
     st.rerun()
 
 
@@ -376,19 +374,17 @@ def _comments(session: Session, user: User, piece: Piece) -> None:
         st.error(f"{t('editor.field.comment')}: {error}")
     if st.button(t("editor.comment_add"), key=keys.EDITOR_COMMENT_ADD):
         sent = {"piece": piece.id, "body": st.session_state.get(keys.EDITOR_COMMENT, "")}
+        piece_id = piece.id
         try:
-            pieces.add_comment(
-                session,
-                actor=user,
-                piece_id=piece.id,
-                body=str(sent["body"]),
-                token=form_tokens.token(_COMMENT_FORM, sent),
+            # A new comment shows in the list; only a repeated send needs a notice.
+            done = form_tokens.send(
+                _COMMENT_FORM,
+                sent,
+                lambda token: pieces.add_comment(
+                    session, actor=user, piece_id=piece_id, body=str(sent["body"]), token=token
+                ),
+                done=lambda _comment: "",
             )
-        except AlreadySent as err:
-            form_tokens.sent(_COMMENT_FORM, sent)
-            st.session_state[keys.EDITOR_DONE] = form_tokens.already_text(err)
-            st.session_state[keys.EDITOR_COMMENT_ERROR] = ""
-            form_tokens.empty_next_run(_COMMENT_FORM)
         except ValidationFailed as err:
             st.session_state[keys.EDITOR_COMMENT_ERROR] = "; ".join(
                 moves.field_messages(err).values()
@@ -396,9 +392,9 @@ def _comments(session: Session, user: User, piece: Piece) -> None:
         except PermissionDenied as err:
             st.session_state[keys.EDITOR_COMMENT_ERROR] = "; ".join(moves.error_text(err))
         else:
-            form_tokens.sent(_COMMENT_FORM, sent)
+            if done:
+                st.session_state[keys.EDITOR_DONE] = done
             st.session_state[keys.EDITOR_COMMENT_ERROR] = ""
-            form_tokens.empty_next_run(_COMMENT_FORM)
         st.rerun()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from planner import audiences, ideas, users
-from planner.errors import AlreadySent, PermissionDenied, ValidationFailed
+from planner.errors import PermissionDenied, ValidationFailed
 from planner.models import Department, Role, Urgency
 from planner.ui import form_tokens, keys, moves, similar_ideas, state
 
@@ -50,14 +50,6 @@ def _current_errors() -> dict[str, str]:
     if kept != errors:
         st.session_state[keys.SUBMIT_ERRORS] = kept
     return kept
-
-
-def _cleared(sent: dict[str, object], done: str) -> None:
-    """Have the form emptied on the next run, and `done` shown there."""
-    form_tokens.sent(_FORM, sent, done)
-    st.session_state[keys.SUBMIT_ERRORS] = {}
-    form_tokens.empty_next_run(_FORM)
-    st.session_state[keys.SUBMIT_DONE] = done
 
 
 def _field_error(errors: dict[str, str], name: str) -> None:
@@ -136,13 +128,12 @@ def render() -> None:
         if not data.get("source_url"):
             data.pop("source_url")
         try:
-            result = ideas.submit_idea(
-                session, actor=user, data=data, token=form_tokens.token(_FORM, sent)
+            done = form_tokens.send(
+                _FORM,
+                sent,
+                lambda token: ideas.submit_idea(session, actor=user, data=data, token=token),
+                done=lambda result: t("submit.done", id=result.idea.id),
             )
-        except AlreadySent as err:
-            _cleared(sent, form_tokens.already_text(err))
-            st.rerun()
-            return
         except ValidationFailed as err:
             st.session_state[keys.SUBMIT_ERRORS] = err.fields
             st.session_state[keys.SUBMIT_ERROR_VALUES] = sent
@@ -151,7 +142,8 @@ def render() -> None:
         except PermissionDenied as err:
             st.error("; ".join(moves.error_text(err)))
             return
-    _cleared(sent, t("submit.done", id=result.idea.id))
+    st.session_state[keys.SUBMIT_ERRORS] = {}
+    st.session_state[keys.SUBMIT_DONE] = done
     st.rerun()
 
 
