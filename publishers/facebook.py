@@ -1,4 +1,5 @@
-"""Facebook page: Graph API posts to the page feed, reactions/comments/shares as metrics.
+"""Facebook page: Graph API posts to the page feed; reactions, comments, shares and views
+as metrics.
 
 The page access token travels in the form body of a POST and in the Authorization
 header of a GET, never in a URL, so it cannot end up in a proxy's or server's logs.
@@ -78,6 +79,9 @@ TRANSIENT_CODES = frozenset({1, 2})  # unknown error, service temporarily unavai
 METRIC_FIELDS = (
     "shares,reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
 )
+# Graph's "views" of a post, over its lifetime: the metric that replaced post impressions
+# when Graph retired those (November 2025).
+VIEWS_METRIC = "post_media_view"
 PERMANENT_CODES = frozenset({100, 368, 506})  # invalid parameter, blocked, duplicate post
 # Graph documents no maximum of photos in a page post; the planner sends up to ten.
 MAX_PHOTOS = 10
@@ -249,8 +253,8 @@ class FacebookPublisher(Publisher, kind="facebook", display_name="Facebook"):
         return ident
 
     def fetch_metrics(self, receipt: Receipt) -> Metrics:
-        """Reactions, comments and shares of the post: the totals of the edges' summaries,
-        without their lists (Graph's post impressions are deprecated)."""
+        """Reactions, comments and shares of the post (the totals of the edges' summaries,
+        without their lists) and its views as impressions (`_views`)."""
         try:
             with gone_when_missing():
                 response = self._call("GET", receipt.external_id, params={"fields": METRIC_FIELDS})
@@ -265,7 +269,39 @@ class FacebookPublisher(Publisher, kind="facebook", display_name="Facebook"):
         reposts = count(answer.get("shares"), "count")
         if reposts is None and (reactions is not None or replies is not None):
             reposts = 0  # Graph leaves `shares` out while nobody has shared
-        return Metrics(reactions=reactions, reposts=reposts, replies=replies, raw=answer)
+        views, insights = self._views(receipt.external_id)
+        return Metrics(
+            impressions=views,
+            reactions=reactions,
+            reposts=reposts,
+            replies=replies,
+            raw={**answer, "insights": insights},
+        )
+
+    def _views(self, post_id: str) -> tuple[int | None, object]:
+        """How often the post was seen (`VIEWS_METRIC`, lifetime) and Graph's answer.
+
+        Graph keeps Page insights only for Pages with 100 or more likes, and reads them
+        only with the `read_insights` permission: where it refuses them for good, the views
+        stay unknown (None, with Graph's words as the answer) and the other figures stand.
+        A throttled or failed request raises, as any call of a reading does, so the round
+        is read again later rather than stored without its views.
+        """
+        try:
+            response = self._call(
+                "GET", f"{post_id}/insights", params={"metric": VIEWS_METRIC, "period": "lifetime"}
+            )
+        except (PermanentError, AuthError) as err:
+            return None, {"error": err.message}
+        answer = json_object(response, "Facebook", "the post's insights")
+        entries = answer.get("data")
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, dict) or entry.get("name") != VIEWS_METRIC:
+                continue
+            values = entry.get("values")
+            if isinstance(values, list) and values:
+                return count(values[-1], "value"), answer
+        return None, answer
 
     def check_connection(self) -> str:
         """Read the page's name with the token: it is valid and belongs to this page."""

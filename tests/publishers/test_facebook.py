@@ -459,7 +459,30 @@ def test_a_post_refused_after_its_photo_upload_is_permanent_and_uploaded_once(
     assert [r.path for r, _ in httpserver.log] == [f"/v23.0/{PAGE}/photos", f"/v23.0/{PAGE}/feed"]
 
 
-def test_metrics_are_reactions_comments_and_shares(httpserver: HTTPServer) -> None:
+def _views(httpserver: HTTPServer, views: int) -> None:
+    """The post's insights as Graph answers them: its lifetime views."""
+    httpserver.expect_oneshot_request(
+        f"/v23.0/{POST_ID}/insights",
+        method="GET",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        query_string={"metric": "post_media_view", "period": "lifetime"},
+    ).respond_with_json(
+        {
+            "data": [
+                {
+                    "name": "post_media_view",
+                    "period": "lifetime",
+                    "values": [{"value": views}],
+                    "title": "Lifetime Post Views",
+                    "id": f"{POST_ID}/insights/post_media_view/lifetime",
+                }
+            ],
+            "paging": {"previous": "", "next": ""},
+        }
+    )
+
+
+def test_metrics_are_reactions_comments_shares_and_views(httpserver: HTTPServer) -> None:
     httpserver.expect_oneshot_request(
         f"/v23.0/{POST_ID}",
         method="GET",
@@ -479,10 +502,62 @@ def test_metrics_are_reactions_comments_and_shares(httpserver: HTTPServer) -> No
             "id": POST_ID,
         }
     )
+    _views(httpserver, 1380)
     metrics = _adapter(httpserver).fetch_metrics(Receipt(external_id=POST_ID))
-    assert metrics == Metrics(reactions=21, reposts=2, replies=4, raw=metrics.raw)
+    assert metrics == Metrics(impressions=1380, reactions=21, reposts=2, replies=4, raw=metrics.raw)
     assert metrics.raw["id"] == POST_ID
-    assert TOKEN not in httpserver.log[0][0].url
+    assert metrics.raw["insights"]["data"][0]["values"] == [{"value": 1380}]
+    assert all(TOKEN not in request.url for request, _ in httpserver.log)
+    assert len(httpserver.log) == 2
+
+
+FIGURES = {
+    "reactions": {"data": [], "summary": {"total_count": 3}},
+    "comments": {"data": [], "summary": {"total_count": 1}},
+    "shares": {"count": 1},
+    "id": POST_ID,
+}
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        pytest.param(100, "(#100) The value must be a valid insights metric", id="renamed"),
+        pytest.param(10, "(#10) Requires read_insights permission", id="no-permission"),
+    ],
+)
+def test_views_graph_refuses_stay_unknown_and_the_other_figures_stand(
+    httpserver: HTTPServer, code: int, message: str
+) -> None:
+    httpserver.expect_oneshot_request(f"/v23.0/{POST_ID}").respond_with_json(FIGURES)
+    httpserver.expect_oneshot_request(f"/v23.0/{POST_ID}/insights").respond_with_json(
+        _graph_error(code, message), status=400 if code == 100 else 403
+    )
+    metrics = _adapter(httpserver).fetch_metrics(Receipt(external_id=POST_ID))
+    assert (metrics.impressions, metrics.reactions, metrics.reposts, metrics.replies) == (
+        None,
+        3,
+        1,
+        1,
+    )
+    assert message in metrics.raw["insights"]["error"]
+
+
+def test_a_page_without_insights_has_no_views(httpserver: HTTPServer) -> None:
+    """Graph answers an empty list for a Page under 100 likes."""
+    httpserver.expect_oneshot_request(f"/v23.0/{POST_ID}").respond_with_json(FIGURES)
+    httpserver.expect_oneshot_request(f"/v23.0/{POST_ID}/insights").respond_with_json({"data": []})
+    metrics = _adapter(httpserver).fetch_metrics(Receipt(external_id=POST_ID))
+    assert (metrics.impressions, metrics.reactions) == (None, 3)
+
+
+def test_throttled_views_wait_like_any_reading(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request(f"/v23.0/{POST_ID}").respond_with_json(FIGURES)
+    httpserver.expect_oneshot_request(f"/v23.0/{POST_ID}/insights").respond_with_json(
+        _graph_error(32, "Page request limit reached"), status=400
+    )
+    with pytest.raises(RateLimited):
+        _adapter(httpserver).fetch_metrics(Receipt(external_id=POST_ID))
 
 
 def test_shares_are_zero_when_graph_leaves_them_out(httpserver: HTTPServer) -> None:
@@ -493,8 +568,10 @@ def test_shares_are_zero_when_graph_leaves_them_out(httpserver: HTTPServer) -> N
             "id": POST_ID,
         }
     )
+    _views(httpserver, 0)
     metrics = _adapter(httpserver).fetch_metrics(Receipt(external_id=POST_ID))
     assert (metrics.reactions, metrics.reposts, metrics.replies) == (0, 0, 0)
+    assert metrics.impressions == 0
 
 
 def test_metrics_of_a_deleted_post_say_it_is_gone(httpserver: HTTPServer) -> None:
