@@ -364,17 +364,24 @@ class MatrixPublisher(Publisher, kind="matrix", display_name="Matrix room"):
 
     def fetch_metrics(self, receipt: Receipt) -> Metrics:
         """Reactions (m.annotation) and thread replies (m.thread) to the message, from the
-        relations API; a room has no views."""
+        relations API; a room has no views. A count that stopped at `MAX_RELATION_PAGES`
+        is a lower bound, and the raw answer says so (`counted_up_to`)."""
         with gone_when_missing():
-            reactions = self._count_relations(receipt.external_id, "m.annotation")
-            replies = self._count_relations(receipt.external_id, "m.thread")
-        return Metrics(
-            reactions=reactions,
-            replies=replies,
-            raw={"m.annotation": reactions, "m.thread": replies},
-        )
+            reactions, whole_reactions = self._count_relations(receipt.external_id, "m.annotation")
+            replies, whole_replies = self._count_relations(receipt.external_id, "m.thread")
+        raw: dict[str, Any] = {"m.annotation": reactions, "m.thread": replies}
+        capped = [
+            rel
+            for rel, whole in (("m.annotation", whole_reactions), ("m.thread", whole_replies))
+            if not whole
+        ]
+        if capped:
+            raw["counted_up_to"] = {"pages": MAX_RELATION_PAGES, "relations": capped}
+        return Metrics(reactions=reactions, replies=replies, raw=raw)
 
-    def _count_relations(self, event_id: str, rel_type: str) -> int:
+    def _count_relations(self, event_id: str, rel_type: str) -> tuple[int, bool]:
+        """How many relations of `rel_type` the event has, and whether all were counted
+        (False: more pages than `MAX_RELATION_PAGES`)."""
         path = (
             f"/_matrix/client/v1/rooms/{_path(self.room_id())}/relations/"
             f"{_path(event_id)}/{rel_type}"
@@ -387,9 +394,9 @@ class MatrixPublisher(Publisher, kind="matrix", display_name="Matrix room"):
             total += len(chunk) if isinstance(chunk, list) else 0
             next_batch = answer.get("next_batch")
             if not isinstance(next_batch, str) or not next_batch:
-                break
+                return total, True
             params["from"] = next_batch
-        return total
+        return total, False
 
     def check_connection(self) -> str:
         """Who the token belongs to, and whether that account has joined the room."""

@@ -20,7 +20,13 @@ from publishers.base import (
     Receipt,
     TransientError,
 )
-from publishers.matrix import MAX_CONTENT_BYTES, MatrixPublisher, formatted_body, permalink
+from publishers.matrix import (
+    MAX_CONTENT_BYTES,
+    MAX_RELATION_PAGES,
+    MatrixPublisher,
+    formatted_body,
+    permalink,
+)
 from tests.publishers.stubs import answering_late, config_error, refused_credentials
 
 TOKEN = "syt_" + token_hex(16)  # made per run: no credential lives in the code
@@ -340,9 +346,29 @@ def test_metrics_count_reactions_and_thread_replies_over_all_pages(
     )
     metrics = _adapter(httpserver).fetch_metrics(Receipt(external_id=EVENT))
     assert metrics == Metrics(reactions=103, replies=2, raw=metrics.raw)
+    assert "counted_up_to" not in metrics.raw
     assert all(
         request.headers["Authorization"] == f"Bearer {TOKEN}" for request, _ in httpserver.log
     )
+
+
+def test_a_count_that_stops_at_the_page_limit_says_it_is_a_lower_bound(
+    httpserver: HTTPServer,
+) -> None:
+    relations = f"/_matrix/client/v1/rooms/{ROOM}/relations/{EVENT}"
+    reaction = {"type": "m.reaction", "content": {"m.relates_to": {"key": "👍"}}}
+    httpserver.expect_request(f"{relations}/m.annotation").respond_with_json(
+        {"chunk": [reaction] * 100, "next_batch": "more"}
+    )
+    httpserver.expect_request(f"{relations}/m.thread").respond_with_json({"chunk": []})
+    metrics = _adapter(httpserver).fetch_metrics(Receipt(external_id=EVENT))
+    assert metrics.reactions == 100 * MAX_RELATION_PAGES
+    assert metrics.raw["counted_up_to"] == {
+        "pages": MAX_RELATION_PAGES,
+        "relations": ["m.annotation"],
+    }
+    annotation_requests = [r for r, _ in httpserver.log if r.path.endswith("/m.annotation")]
+    assert len(annotation_requests) == MAX_RELATION_PAGES
 
 
 def test_check_connection_names_the_account_and_confirms_membership(
