@@ -191,8 +191,12 @@ def _finding_rows(
     return rows
 
 
-def process_csv(report: ProcessReport, out: IO[str]) -> int:
-    """Write the process figures as CSV rows (section, name, measure, value); the count."""
+def process_csv(
+    report: ProcessReport, out: IO[str], *, describe_hold: Callable[[Hold], str] | None = None
+) -> int:
+    """Write the process figures as CSV rows (section, name, measure, value); the count.
+    The sections and measures are fixed English keys, for spreadsheets and scripts; a held
+    post's reason is worded by `describe_hold` (the reader's language), else in English."""
     rows: list[tuple[object, ...]] = [
         ("period", "since", "utc", report.since.isoformat()),
         ("period", "until", "utc", report.until.isoformat()),
@@ -230,7 +234,12 @@ def process_csv(report: ProcessReport, out: IO[str]) -> int:
     rows += _finding_rows("rule_findings_at_steps", report.steps_checked, report.step_findings)
     rows += _finding_rows("rule_findings_when_planning", None, report.planning_findings)
     rows += [
-        ("post_problems", f"post {p.post_id} ({p.channel}): {p.title}", p.state, p.reason)
+        (
+            "post_problems",
+            f"post {p.post_id} ({p.channel}): {p.title}",
+            p.state,
+            describe_hold(p.hold) if p.hold is not None and describe_hold else p.reason,
+        )
         for p in report.post_problems
     ]
     for r in report.responses:
@@ -609,7 +618,7 @@ class ReportKind(Generic[_Report]):
     """A report over a period: the service that makes it, and its CSV and HTML writers."""
 
     make: Callable[..., _Report]
-    csv: Callable[[_Report, IO[str]], int]
+    csv: Callable[..., int]
     html: Callable[..., str]
 
 

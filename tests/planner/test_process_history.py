@@ -9,6 +9,7 @@ import csv
 import io
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy import Engine, text
@@ -259,6 +260,18 @@ def test_posts_held_by_a_rule_in_the_period_are_listed_once_with_the_reason(
         f"{GUARANTEE} (de) (verboten: garantiert)"
     )
     assert f"{GUARANTEE} (en)" in i18n.hold_text("en", held[0].hold)
+    # The CSV download says it in the reader's language too; without one, in English.
+    german, english = io.StringIO(), io.StringIO()
+    report_output.process_csv(report, german, describe_hold=partial(i18n.hold_text, "de"))
+    report_output.process_csv(report, english)
+    [german_row] = [
+        r for r in csv.DictReader(io.StringIO(german.getvalue())) if r["measure"] == "held_by_rule"
+    ]
+    [english_row] = [
+        r for r in csv.DictReader(io.StringIO(english.getvalue())) if r["measure"] == "held_by_rule"
+    ]
+    assert german_row["value"] == i18n.hold_text("de", held[0].hold)
+    assert english_row["value"] == held[0].reason
     # No longer held now; and not held in a period before.
     assert [p.state for p in report.post_problems] == ["held_by_rule"]
     before = _report(world, started - timedelta(days=7), started - timedelta(seconds=1))

@@ -82,16 +82,16 @@ def _report_file(
     user: User,
     kind: report_output.ReportKind[Any],
     texts: Mapping[str, str],
-    **html_options: Any,
+    **options: Any,
 ) -> str:
     """A report of the file's period as `user` sees it, made only when its button is
-    clicked (`html_options`: what the HTML writer takes beyond its texts and language)."""
+    clicked (`options`: what both writers take beyond the HTML's texts and language)."""
     report = kind.make(session, actor=user, since=file.since, until=file.until)
     if file.fmt == "csv":
         out = io.StringIO()
-        kind.csv(report, out)
+        kind.csv(report, out, **options)
         return out.getvalue()
-    return kind.html(report, texts=texts, lang=file.lang, **html_options)
+    return kind.html(report, texts=texts, lang=file.lang, **options)
 
 
 def render() -> None:
