@@ -266,12 +266,13 @@ def _content_detail(rule: _Rule, subject: Subject, images: Sequence[Media]) -> M
             return Message("rule_required", "missing: {terms}", terms=", ".join(missing))
     elif rule.kind == "ad_disclosure":
         if any(normalised(m) == normalised(tag) for m in s["markers"] for tag in subject.tags):
-            places = [p for d in s["disclosures"] if (p := term_at(text, d)) is not None]
+            wanted = s.get("per_channel", {}).get(subject.channel.name) or s["disclosures"]
+            places = [p for d in wanted if (p := term_at(text, d)) is not None]
             if not places:
                 return Message(
                     "rule_disclosure_missing",
                     "advertising without a disclosure ({disclosures})",
-                    disclosures=", ".join(s["disclosures"]),
+                    disclosures=", ".join(wanted),
                 )
             if min(places) >= s["within"]:
                 return Message(

@@ -117,13 +117,33 @@ def _terms_settings(given: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _disclosure_settings(given: Mapping[str, Any]) -> dict[str, Any]:
-    return {
+    settings = {
         "markers": _terms(given.get("markers", ["sponsored", "Werbung", "Anzeige"]), "markers"),
         "disclosures": _terms(
             given.get("disclosures", ["Anzeige", "Werbung", "#ad"]), "disclosures"
         ),
         "within": _count(given.get("within", 100), "within", low=1),
     }
+    per_channel = given.get("per_channel")
+    if per_channel is not None:
+        # The disclosures one channel needs instead ("#ad" on one network, "Anzeige" on
+        # another), by the channel's name.
+        if not isinstance(per_channel, Mapping) or not all(
+            isinstance(name, str) and name.strip() for name in per_channel
+        ):
+            raise _bad(
+                "settings",
+                Message(
+                    "rule_per_channel",
+                    "'per_channel' must map channel names to lists of words, not {value!r}",
+                    value=per_channel,
+                ),
+            )
+        settings["per_channel"] = {
+            name.strip(): _terms(terms, f"per_channel: {name.strip()}")
+            for name, terms in per_channel.items()
+        }
+    return settings
 
 
 def _max_settings(given: Mapping[str, Any]) -> dict[str, Any]:

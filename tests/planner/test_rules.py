@@ -150,6 +150,41 @@ def test_advertising_needs_its_disclosure_where_it_is_seen_first(world: World) -
     assert _findings(world, tagged, feed) == []
 
 
+def test_one_disclosure_rule_asks_each_channel_for_its_own_disclosure(world: World) -> None:
+    feed, social = _channel(world), _channel(world, "Social")
+    rule = _rule(
+        world,
+        "Werbung",
+        "ad_disclosure",
+        settings={"per_channel": {"Social": ["#ad", "#Anzeige"]}},
+    )
+    assert rules.export_rules(world.session, actor=world.admin).count("per_channel") == 1
+    assert rule.settings["per_channel"] == {"Social": ["#ad", "#Anzeige"]}
+    german = _piece(world, "Anzeige: Unser neuer Tarif.", channel=feed, tags=["Werbung"])
+    tagged = _piece(world, "#ad Unser neuer Tarif.", channel=social, tags=["Werbung"])
+    # "Anzeige" is the channels' default, but Social wants a hashtag; Feed keeps the
+    # default list, in which "#ad" is too.
+    wrong = _piece(world, "Anzeige: Unser neuer Tarif.", channel=social, tags=["Werbung"])
+    assert _findings(world, german, feed) == []
+    assert _findings(world, tagged, social) == []
+    assert _findings(world, tagged, feed) == []
+    (finding,) = rule_checks.piece_findings(
+        world.session, actor=world.editor, piece=wrong, channels=[social]
+    )
+    assert finding.message.params["detail"].params == {"disclosures": "#ad, #Anzeige"}
+
+
+@pytest.mark.parametrize(
+    "per_channel",
+    [["#ad"], {"Social": []}, {"Social": "#ad"}, {"": ["#ad"]}, {"Social": [" "]}],
+)
+def test_a_per_channel_disclosure_must_map_names_to_words(world: World, per_channel: Any) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        _rule(world, "Werbung", "ad_disclosure", settings={"per_channel": per_channel})
+    assert list(refused.value.fields) == ["settings"]
+    assert rules.list_rules(world.session, actor=world.admin) == []
+
+
 def test_hashtags_and_mentions_are_counted_against_their_maximum(world: World) -> None:
     feed = _channel(world)
     _rule(world, "Hashtags", "max_hashtags", settings={"max": 2})
