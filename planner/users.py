@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,9 +28,15 @@ from planner.timezones import zone
 
 _hasher = PasswordHasher()  # Argon2id with the library's RFC 9106 low-memory profile
 
-# Verified against when the username is unknown, so both paths cost the same (a hash made
-# by the same hasher, hence with the same Argon2id parameters as every new password).
-DUMMY_HASH = _hasher.hash("not-a-real-password-only-for-timing")
+
+@functools.cache
+def dummy_hash() -> str:
+    """The hash verified against when the username is unknown, so both paths cost the
+    same (made by the same hasher, hence with the same Argon2id parameters as every new
+    password). Made on the first sign-in, whoever signs in, not when the module loads: a
+    command that signs nobody in does not pay for it."""
+    return _hasher.hash("not-a-real-password-only-for-timing")
+
 
 # What the audit log names when a sign-in gave an unknown username: never the typed text,
 # which is often a password typed into the wrong field.
@@ -268,6 +275,7 @@ def authenticate(
     password is checked. Known and unknown names get the same answers at the same cost.
     """
     now = now or utcnow()
+    unknown_hash = dummy_hash()  # before the lookup, so no path pays for making it alone
     name = username.strip().lower()
     user = _find_user(session, name)
     wait = throttle.wait_for(session, username=name, client=client, now=now)
@@ -276,7 +284,7 @@ def authenticate(
         session.commit()
         raise SignInThrottled(wait.seconds)
     if user is None:
-        _verify(DUMMY_HASH, password)
+        _verify(unknown_hash, password)
         verified = False
     else:
         verified = _verify(user.password_hash, password)

@@ -218,8 +218,8 @@ def test_an_unknown_name_costs_one_real_argon2_verification_like_a_known_one(
     fail(session, T0, username="alice")
     fail(session, T0, username="mallory")
 
-    assert checked == [alice.password_hash, users.DUMMY_HASH]
-    assert extract_parameters(users.DUMMY_HASH) == extract_parameters(alice.password_hash)
+    assert checked == [alice.password_hash, users.dummy_hash()]
+    assert extract_parameters(users.dummy_hash()) == extract_parameters(alice.password_hash)
 
 
 # --- throttling -------------------------------------------------------------------------------
