@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from planner import audit, ideas, notifications, org_settings, rules
@@ -51,7 +52,7 @@ from planner.models import (
 from planner.permissions import can, require, require_active
 from planner.schemas import check_text
 from planner.users import get_department
-from publishers.base import DeliveryError, OutgoingPost, Publisher, RateLimited
+from publishers.base import DeliveryError, OutgoingPost, Publisher, RateLimited, Receipt
 from publishers.feeds import FeedAnswer, fetch_feed
 from publishers.listening import Mention, ReplyTo
 
@@ -585,20 +586,44 @@ def _send_reply(
     The key is the item's own, so sending again after a failure or a lost answer makes
     no second reply on networks that drop repeats (Mastodon, Matrix, Bluesky).
     """
-    assert item.id is not None
-    key = f"planner-inbox-{item.id}-reply"
+    item_id = item.id
+    assert item_id is not None
+    key = f"planner-inbox-{item_id}-reply"
     target = ReplyTo(item.external_id, author_handle=item.author_handle, context=item.context)
     try:
         receipt = adapter.reply(target, text, key)
     except DeliveryError as err:
         session.rollback()
         session.connection().execute(
-            update(InboxItem).where(col(InboxItem.id) == item.id).values(reply_sending_at=None)
+            update(InboxItem).where(col(InboxItem.id) == item_id).values(reply_sending_at=None)
         )
         session.refresh(item)
         _record(session, actor, item, "reply_failed", None, f"{channel.name}: {err}"[:500])
         session.commit()
         raise ReplyFailed(str(err), retryable=err.retryable) from err
+    try:
+        return _record_sent(session, actor, item, channel, receipt, text, writer_id)
+    except OperationalError:
+        # The database connection went away while the channel answered (a restart, a
+        # failover). The reply is out: record it once more, on a new connection, rather
+        # than leave the item to be answered again when its hold ends.
+        log.warning(
+            "lost the database connection recording the reply to inbox item %s; once more", item_id
+        )
+        session.rollback()
+        return _record_sent(session, actor, item, channel, receipt, text, writer_id)
+
+
+def _record_sent(
+    session: Session,
+    actor: User,
+    item: InboxItem,
+    channel: Channel,
+    receipt: Receipt,
+    text: str,
+    writer_id: int | None,
+) -> InboxItem:
+    """Record the reply the channel took (`receipt`) as the item's answer, and let it go."""
     session.refresh(item)
     before = item.status
     # Answered, whatever happened to the item meanwhile: the reply is out.

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 from werkzeug import Request, Response
 
@@ -29,6 +29,7 @@ from planner import (
     report_output,
     rules,
 )
+from planner.db import make_engine
 from planner.errors import (
     FourEyesViolation,
     IllegalTransition,
@@ -445,6 +446,63 @@ def test_two_approvers_at_once_send_the_waiting_reply_once(
         world.approver.id,
     )
     assert len(_statuses(httpserver)) == 1
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_reply_the_channel_took_while_the_database_went_away_is_recorded(
+    engine: Engine,
+    world: World,
+    mastodon: Channel,
+    httpserver: HTTPServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The database connection ends while the channel answers (a restart): the reply is
+    recorded on a new connection, not left to be sent again when the item's hold ends."""
+    item_id = _polled(engine, world)[0].id
+    assert item_id is not None and world.editor.id is not None
+    arrived, release = _slow_reply_server(httpserver)
+    name = f"planner-inbox-fault-{id(engine)}"
+    with engine.connect() as conn:
+        path = conn.execute(text("SHOW search_path")).scalar_one()
+    # Without a ping on checkout, so the ended connection fails when it is next used.
+    own = make_engine(
+        engine.url.render_as_string(hide_password=False),
+        pool_pre_ping=False,
+        connect_args={"application_name": name, "options": f"-csearch_path={path}"},
+    )
+
+    def reply(session: Session) -> InboxItem:
+        user = session.get(User, world.editor.id)
+        assert user is not None
+        return inbox.reply_to_item(session, actor=user, item_id=item_id, text="Ja, 10 Uhr.")
+
+    thread, outcome = _in_thread(own, reply)
+    try:
+        assert arrived.wait(30)
+        with engine.connect() as conn:
+            ended = conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = :name"
+                ),
+                {"name": name},
+            ).scalars()
+            assert any(ended)
+    finally:
+        release.set()
+        thread.join(30)
+        own.dispose()
+    [done] = outcome
+    assert isinstance(done, InboxItem), done
+    assert (done.status, done.reply_external_id, done.reply_sending_at) == (
+        InboxStatus.answered,
+        "9900",
+        None,
+    )
+    assert len(_statuses(httpserver)) == 1
+    assert "lost the database connection recording the reply" in caplog.text
+    stored = _items(world.session)[0]
+    assert (stored.status, stored.reply_external_id) == (InboxStatus.answered, "9900")
 
 
 def test_a_reply_whose_sender_died_can_be_sent_again_with_the_same_key(
