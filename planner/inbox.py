@@ -521,6 +521,12 @@ def _no_reply_waits(item_id: int | None) -> Message:
     return Message("no_reply_waits", "no reply waits for approval on inbox item {id}", id=item_id)
 
 
+def reply_in_flight(item: InboxItem, now: datetime | None = None) -> bool:
+    """Whether someone is sending a reply to the item (at `now`, default: now): nobody
+    else answers, approves, discards, dismisses or makes an idea of it meanwhile."""
+    return _busy(item, now or utcnow())
+
+
 def _busy(item: InboxItem, now: datetime) -> bool:
     """Whether someone is sending the item's reply at `now`."""
     started = item.reply_sending_at

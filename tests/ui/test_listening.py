@@ -120,6 +120,26 @@ def test_english_reply_goes_out_on_the_channel(database: str, httpserver: HTTPSe
     assert "Reply sent: Saturday, 10 am." in [t.value for t in at.main.text]
 
 
+def test_german_an_item_whose_reply_is_being_sent_offers_no_action(database: str) -> None:
+    _items(database)
+    engine = make_engine(database)
+    with Session(engine) as s:
+        item = s.get(InboxItem, 1)
+        assert item is not None
+        item.reply_sending_at = utcnow()  # a colleague's reply is on its way
+        s.add(item)
+        s.commit()
+    engine.dispose()
+    at = open_page(sign_in("admin", PASSWORD), "listening")
+    at.selectbox(key=keys.LISTENING_PICK).set_value(1).run()
+    assert not at.exception
+    assert "Eine Antwort auf diesen Eintrag wird gerade gesendet" in at.info[0].value
+    assert not [b for b in at.button if b.key in (keys.LISTENING_REPLY, keys.LISTENING_DISMISS)]
+    # The feed entry beside it is not held.
+    at.selectbox(key=keys.LISTENING_PICK).set_value(2).run()
+    assert [b.key for b in at.button if b.key == keys.LISTENING_DISMISS] == [keys.LISTENING_DISMISS]
+
+
 def test_a_too_long_reply_is_refused_in_english_with_the_channels_limit(
     database: str, httpserver: HTTPServer
 ) -> None:

@@ -305,6 +305,10 @@ def _actions(session: Session, user: User, view: inbox.InboxView) -> None:
     pending = bool(item.reply_text and not item.reply_external_id)
     for where in _BUTTONS:
         moves.show_refused(keys.LISTENING_ERRORS, where)
+    if inbox.reply_in_flight(item):
+        # Nothing else may happen to the item until the channel has answered.
+        st.info(t("listening.sending"))
+        return
     if pending:
         st.info(t("listening.pending", by=view.pending_reply_by, text=item.reply_text or ""))
         if item.reply_by_id == user.id:
