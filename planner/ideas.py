@@ -313,10 +313,18 @@ _SUBMITTED = submissions.StoredAs(
 
 
 def store_ideas(
-    session: Session, *, actor: User, ideas: list[Idea], token: str | None = None
+    session: Session,
+    *,
+    actor: User,
+    ideas: list[Idea],
+    token: str | None = None,
+    then: Callable[[], None] | None = None,
 ) -> list[Idea]:
-    """Store prepared ideas as submitted; a form `token` is spent naming the first."""
-    submissions.store_rows(session, actor=actor, token=token, rows=ideas, stored_as=_SUBMITTED)
+    """Store prepared ideas as submitted; a form `token` is spent naming the first; `then`
+    runs in the same transaction once they have their ids (see `submissions.store_rows`)."""
+    submissions.store_rows(
+        session, actor=actor, token=token, rows=ideas, stored_as=_SUBMITTED, then=then
+    )
     return ideas
 
 

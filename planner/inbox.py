@@ -306,12 +306,18 @@ def dismiss_item(session: Session, *, actor: User, item_id: int, reason: str = "
         raise ValidationFailed({"reason": f"at most {REASON_MAX} characters"})
     check_text(reason, "reason")
     item = get_item(session, actor=actor, item_id=item_id)
-    _refuse_if_busy(item, utcnow())
+    now = utcnow()
+    _refuse_if_busy(item, now)
     before = item.status
-    item.status = _move(item, "dismiss")
-    item.dismiss_reason = reason or None
-    item.handled_by_id, item.handled_at = actor.id, utcnow()
-    session.add(item)
+    _moved(
+        session,
+        item,
+        now,
+        status=_move(item, "dismiss"),
+        dismiss_reason=reason or None,
+        handled_by_id=actor.id,
+        handled_at=now,
+    )
     _record(session, actor, item, "dismiss", before, note=reason)
     session.commit()
     return item
@@ -370,14 +376,26 @@ def item_to_idea(
         dep_name = dep.name
     target = _move(item, "to_idea")
     data = {**idea_draft(item, dep_name), **(changes or {})}
-    submitted = ideas.submit_idea(session, actor=actor, data=data)
+    idea = ideas.prepare_idea(session, actor=actor, data=data)
     before = item.status
-    item.status = target
-    item.idea_id = submitted.idea.id
-    item.handled_by_id, item.handled_at = actor.id, utcnow()
-    session.add(item)
-    _record(session, actor, item, "to_idea", before, note=f"idea {submitted.idea.id}")
-    session.commit()
+
+    def link() -> None:
+        # In the idea's transaction: the idea and the item's move are stored together, or
+        # neither (a reply that took the item meanwhile refuses the move).
+        now = utcnow()
+        _moved(
+            session,
+            item,
+            now,
+            status=target,
+            idea_id=idea.id,
+            handled_by_id=actor.id,
+            handled_at=now,
+        )
+        _record(session, actor, item, "to_idea", before, note=f"idea {idea.id}")
+
+    ideas.store_ideas(session, actor=actor, ideas=[idea], then=link)
+    session.refresh(item)
     return item
 
 
@@ -448,7 +466,9 @@ def reply_to_item(
         return item
     _take(session, item, now, waiting=False, values={"reply_sending_at": now})
     session.commit()
-    return _send_reply(session, actor, item, channel, adapter, text=text, writer_id=actor.id)
+    return _send_reply(
+        session, actor, item, channel, adapter, text=text, writer_id=actor.id, claimed_at=now
+    )
 
 
 def held_by(session: Session, *, channel: Channel, item: InboxItem) -> list[str]:
@@ -479,16 +499,26 @@ def approve_reply(
         raise FourEyesViolation(
             f"{actor.username!r} wrote this reply; someone else must approve it"
         )
+    # What is approved is the reply as read here: if its writer discarded it and someone
+    # wrote another meanwhile, the approval is refused, not spent on the new one.
+    read = (item.reply_text, item.reply_by_id)
     _move(item, "reply")
     channel = _reply_channel(session, item)
     adapter = adapter_factory(channel)
-    text = _checked_reply(adapter, item.reply_text)
+    text = _checked_reply(adapter, read[0])
     now = utcnow()
-    _take(session, item, now, waiting=True, values={"reply_sending_at": now})
-    _record(session, actor, item, "reply_approved", item.status)
+    _take(session, item, now, waiting=True, values={"reply_sending_at": now}, expected=read)
     session.commit()
     return _send_reply(
-        session, actor, item, channel, adapter, text=text, writer_id=item.reply_by_id
+        session,
+        actor,
+        item,
+        channel,
+        adapter,
+        text=text,
+        writer_id=read[1],
+        claimed_at=now,
+        approved=True,
     )
 
 
@@ -507,6 +537,7 @@ def discard_reply(session: Session, *, actor: User, item_id: int) -> InboxItem:
         utcnow(),
         waiting=True,
         values={"reply_text": None, "reply_by_id": None, "reply_requested_at": None},
+        expected=(item.reply_text, item.reply_by_id),
     )
     session.refresh(item)
     _record(session, actor, item, "reply_discarded", item.status)
@@ -541,16 +572,58 @@ def _refuse_if_busy(item: InboxItem, now: datetime) -> None:
         )
 
 
+def _moved(session: Session, item: InboxItem, now: datetime, **values: Any) -> None:
+    """Write `values` (a move of the item) if, in the database, the item is still in the
+    status it was read in and no reply to it is being sent; else roll back and raise
+    ValidationFailed saying which. One UPDATE checks and writes, so a reply sent at the
+    same moment and this move never both happen."""
+    assert item.id is not None
+    sending = col(InboxItem.reply_sending_at)
+    moved = session.connection().execute(
+        update(InboxItem)
+        .where(
+            col(InboxItem.id) == item.id,
+            col(InboxItem.status) == item.status,
+            or_(sending.is_(None), sending <= now - REPLY_CLAIM),
+        )
+        .values(**values)
+    )
+    if moved.rowcount != 1:
+        session.rollback()
+        session.refresh(item)
+        _refuse_if_busy(item, now)
+        raise ValidationFailed({"item": _handled(item.id)})
+    session.refresh(item)
+
+
+def _handled(item_id: int | None) -> Message:
+    return Message("reply_handled", "inbox item {id} was handled meanwhile", id=item_id)
+
+
 def _take(
-    session: Session, item: InboxItem, now: datetime, *, waiting: bool, values: dict[str, Any]
+    session: Session,
+    item: InboxItem,
+    now: datetime,
+    *,
+    waiting: bool,
+    values: dict[str, Any],
+    expected: tuple[str, int | None] | None = None,
 ) -> None:
     """Write `values` to the item's row if, in the database, it is still open, unanswered,
-    not being sent and has a reply waiting (`waiting`) or none; otherwise roll back and
-    raise ValidationFailed saying what changed. The check and the write are one UPDATE,
-    so of two people doing this at once exactly one succeeds."""
+    not being sent and has a reply waiting (`waiting`: the one `expected`, its text and
+    writer, as the caller read it) or none; otherwise roll back and raise ValidationFailed
+    saying what changed. The check and the write are one UPDATE, so of two people doing
+    this at once exactly one succeeds."""
     assert item.id is not None
     text = col(InboxItem.reply_text)
     sending = col(InboxItem.reply_sending_at)
+    same = []
+    if expected is not None:
+        writer = col(InboxItem.reply_by_id)
+        same = [
+            text == expected[0],
+            writer.is_(None) if expected[1] is None else writer == expected[1],
+        ]
     taken = session.connection().execute(
         update(InboxItem)
         .where(
@@ -559,6 +632,7 @@ def _take(
             col(InboxItem.reply_external_id).is_(None),
             text.is_not(None) if waiting else text.is_(None),
             or_(sending.is_(None), sending <= now - REPLY_CLAIM),
+            *same,
         )
         .values(**values)
     )
@@ -567,10 +641,18 @@ def _take(
     session.rollback()
     session.refresh(item)
     if item.status not in _OPEN or item.reply_external_id:
-        raise ValidationFailed(
-            {"reply": Message("reply_handled", "inbox item {id} was handled meanwhile", id=item.id)}
-        )
+        raise ValidationFailed({"reply": _handled(item.id)})
     _refuse_if_busy(item, now)
+    if waiting and item.reply_text is not None:
+        raise ValidationFailed(
+            {
+                "reply": Message(
+                    "reply_changed",
+                    "the reply waiting on inbox item {id} changed meanwhile; read it again",
+                    id=item.id,
+                )
+            }
+        )
     if waiting:
         raise ValidationFailed({"reply": _no_reply_waits(item.id)})
     raise ValidationFailed({"text": _REPLY_WAITS})
@@ -585,9 +667,12 @@ def _send_reply(
     *,
     text: str,
     writer_id: int | None,
+    claimed_at: datetime,
+    approved: bool = False,
 ) -> InboxItem:
     """Send `text` through `adapter` for an item this caller holds (`_take` set
-    `reply_sending_at`), record it as answered and let the item go.
+    `reply_sending_at` to `claimed_at`), record it as answered (with the approval, when
+    `approved`) and let the item go; on a refusal, only let it go.
 
     The key is the item's own, so sending again after a failure or a lost answer makes
     no second reply on networks that drop repeats (Mastodon, Matrix, Bluesky).
@@ -600,15 +685,19 @@ def _send_reply(
         receipt = adapter.reply(target, text, key)
     except DeliveryError as err:
         session.rollback()
+        # Only this caller's hold: one that outlived `REPLY_CLAIM` may be someone else's now.
         session.connection().execute(
-            update(InboxItem).where(col(InboxItem.id) == item_id).values(reply_sending_at=None)
+            update(InboxItem)
+            .where(col(InboxItem.id) == item_id, col(InboxItem.reply_sending_at) == claimed_at)
+            .values(reply_sending_at=None)
         )
         session.refresh(item)
         _record(session, actor, item, "reply_failed", None, f"{channel.name}: {err}"[:500])
         session.commit()
         raise ReplyFailed(str(err), retryable=err.retryable) from err
+    sent = _Sent(channel, receipt, text, writer_id, approved)
     try:
-        return _record_sent(session, actor, item, channel, receipt, text, writer_id)
+        return _record_sent(session, actor, item, sent)
     except OperationalError:
         # The database connection went away while the channel answered (a restart, a
         # failover). The reply is out: record it once more, on a new connection, rather
@@ -617,20 +706,30 @@ def _send_reply(
             "lost the database connection recording the reply to inbox item %s; once more", item_id
         )
         session.rollback()
-        return _record_sent(session, actor, item, channel, receipt, text, writer_id)
+        session.refresh(item)
+        if item.reply_external_id == sent.receipt.external_id[:500]:
+            return item  # the first try was stored after all; its answer was what got lost
+        return _record_sent(session, actor, item, sent)
 
 
-def _record_sent(
-    session: Session,
-    actor: User,
-    item: InboxItem,
-    channel: Channel,
-    receipt: Receipt,
-    text: str,
-    writer_id: int | None,
-) -> InboxItem:
-    """Record the reply the channel took (`receipt`) as the item's answer, and let it go."""
+@dataclass(frozen=True)
+class _Sent:
+    """A reply the channel took: on which channel, its receipt, its text and writer, and
+    whether it went out on an approval."""
+
+    channel: Channel
+    receipt: Receipt
+    text: str
+    writer_id: int | None
+    approved: bool
+
+
+def _record_sent(session: Session, actor: User, item: InboxItem, sent: _Sent) -> InboxItem:
+    """Record the reply the channel took as the item's answer, and let the item go."""
+    channel, receipt, text, writer_id = sent.channel, sent.receipt, sent.text, sent.writer_id
     session.refresh(item)
+    if sent.approved:
+        _record(session, actor, item, "reply_approved", item.status)
     before = item.status
     # Answered, whatever happened to the item meanwhile: the reply is out.
     item.status = InboxStatus.answered

@@ -233,15 +233,15 @@ def process_csv(
     rows += _finding_rows("rule_findings", report.findings_checked, report.findings)
     rows += _finding_rows("rule_findings_at_steps", report.steps_checked, report.step_findings)
     rows += _finding_rows("rule_findings_when_planning", None, report.planning_findings)
-    rows += [
-        (
-            "post_problems",
-            f"post {p.post_id} ({p.channel}): {p.title}",
-            p.state,
-            describe_hold(p.hold) if p.hold is not None and describe_hold else p.reason,
-        )
-        for p in report.post_problems
-    ]
+    for p in report.post_problems:
+        name = f"post {p.post_id} ({p.channel}): {p.title}"
+        if p.hold is None or describe_hold is None:
+            rows.append(("post_problems", name, p.state, p.reason))
+            continue
+        rows.append(("post_problems", name, p.state, describe_hold(p.hold)))
+        if p.until is not None:
+            # The English reason says it in its text; worded otherwise, it gets its own row.
+            rows.append(("post_problems", name, "held_until", p.until.isoformat()))
     for r in report.responses:
         rows += [
             ("responses", r.department, "target_hours", r.target_hours),

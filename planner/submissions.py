@@ -112,13 +112,18 @@ def store_rows(
     rows: Sequence[_Row],
     stored_as: StoredAs,
     note: Callable[[_Row], str] = lambda row: "",
+    then: Callable[[], None] | None = None,
 ) -> None:
     """Store prepared `rows` with one audit event each, all in one transaction.
 
     A form `token` is spent in that transaction for the rows' object type, naming the first.
+    `then` runs in the same transaction once the rows have their ids: what it writes is
+    stored with them, and when it raises, nothing is.
     """
     with first_use(session, actor=actor, token=token), all_or_nothing(session):
         for row in rows:
             audit.record_change(session, row, actor=actor, **stored_as, note=note(row))
         first = rows[0].id if rows else None
         spend(session, actor=actor, token=token, action=stored_as["object_type"], object_id=first)
+        if then is not None:
+            then()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,13 +28,18 @@ from planner.timezones import zone
 _hasher = PasswordHasher()  # Argon2id with the library's RFC 9106 low-memory profile
 
 
-@functools.cache
+_dummy: list[str] = []
+
+
 def dummy_hash() -> str:
     """The hash verified against when the username is unknown, so both paths cost the
     same (made by the same hasher, hence with the same Argon2id parameters as every new
     password). Made on the first sign-in, whoever signs in, not when the module loads: a
-    command that signs nobody in does not pay for it."""
-    return _hasher.hash("not-a-real-password-only-for-timing")
+    command that signs nobody in does not pay for it; made again if the hasher's
+    parameters change."""
+    if not _dummy or _hasher.check_needs_rehash(_dummy[0]):
+        _dummy[:] = [_hasher.hash("not-a-real-password-only-for-timing")]
+    return _dummy[0]
 
 
 # What the audit log names when a sign-in gave an unknown username: never the typed text,

@@ -505,6 +505,123 @@ def test_a_reply_the_channel_took_while_the_database_went_away_is_recorded(
     assert (stored.status, stored.reply_external_id) == (InboxStatus.answered, "9900")
 
 
+def test_an_approval_is_refused_when_the_waiting_reply_changed_after_it_was_read(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
+) -> None:
+    """The writer discards the reply and a colleague writes another while the approver
+    has the first one open: the approval sends neither, and the new reply keeps waiting."""
+    org_settings.set_setting(
+        world.session, actor=world.admin, key="replies_need_approval", value="on"
+    )
+    item_id = _polled(engine, world)[0].id
+    assert item_id is not None
+    inbox.reply_to_item(world.session, actor=world.editor, item_id=item_id, text="Alter Text")
+    # The writer's own view of the item, opened now, before the changes below.
+    old = Session(engine, expire_on_commit=False)
+    writer = old.get(User, world.editor.id)
+    assert writer is not None
+    seen = inbox.get_item(old, actor=writer, item_id=item_id)  # kept: the session holds it
+    assert seen.reply_text == "Alter Text"
+
+    def meanwhile(channel: Channel) -> Any:
+        with Session(engine, expire_on_commit=False) as other:
+            editor, admin = other.get(User, world.editor.id), other.get(User, world.admin.id)
+            assert editor is not None and admin is not None
+            inbox.discard_reply(other, actor=editor, item_id=item_id)
+            inbox.reply_to_item(other, actor=admin, item_id=item_id, text="Neuer Text")
+        return channels.build_adapter(channel)
+
+    with pytest.raises(ValidationFailed) as refused:
+        inbox.approve_reply(
+            world.session, actor=world.approver, item_id=item_id, adapter_factory=meanwhile
+        )
+    assert refused.value.fields["reply"].code == "reply_changed"
+    assert _statuses(httpserver) == []
+    stored = _items(world.session)[0]
+    assert (stored.status, stored.reply_text, stored.reply_by_id, stored.reply_sending_at) == (
+        InboxStatus.new,
+        "Neuer Text",
+        world.admin.id,
+        None,
+    )
+    # The writer discarding from the view opened before is refused too: it would drop the
+    # colleague's new reply, which is not theirs.
+    assert inbox.get_item(old, actor=writer, item_id=item_id) is seen
+    with old, pytest.raises(ValidationFailed) as refused:
+        inbox.discard_reply(old, actor=writer, item_id=item_id)
+    assert refused.value.fields["reply"].code == "reply_changed"
+    assert _items(world.session)[0].reply_text == "Neuer Text"
+
+
+def test_a_failed_approved_reply_leaves_no_approval_in_the_log(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
+) -> None:
+    org_settings.set_setting(
+        world.session, actor=world.admin, key="replies_need_approval", value="on"
+    )
+    item_id = _polled(engine, world)[0].id
+    assert item_id is not None
+    inbox.reply_to_item(world.session, actor=world.editor, item_id=item_id, text="Ja, 10 Uhr.")
+    httpserver.expect_oneshot_request("/api/v1/statuses").respond_with_json(
+        {"error": "Service Unavailable"}, status=503
+    )
+    with pytest.raises(ReplyFailed):
+        inbox.approve_reply(world.session, actor=world.approver, item_id=item_id)
+    _reply_server(httpserver)
+    inbox.approve_reply(world.session, actor=world.approver, item_id=item_id)
+    actions = [
+        e.action
+        for e in audit.list_events(world.session, actor=world.admin, object_type="inbox_item")
+    ]
+    assert actions[-4:] == ["reply_requested", "reply_failed", "reply_approved", "reply"]
+
+
+@pytest.mark.parametrize("move", ["dismiss", "to_idea"])
+def test_a_move_from_a_stale_view_is_refused_while_a_reply_is_on_its_way(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer, move: str
+) -> None:
+    """Seen before a colleague started replying: dismissing it or making an idea of it
+    is refused, the reply is recorded, and no idea is left behind."""
+    item_id = _polled(engine, world)[0].id
+    assert item_id is not None
+    seen = inbox.get_item(world.session, actor=world.admin, item_id=item_id)
+    assert seen.reply_sending_at is None
+    ideas_before = len(ideas.list_ideas(world.session, actor=world.admin))
+    arrived, release = _slow_reply_server(httpserver)
+
+    def reply(session: Session) -> InboxItem:
+        user = session.get(User, world.editor.id)
+        assert user is not None
+        return inbox.reply_to_item(session, actor=user, item_id=item_id, text="Ja, 10 Uhr.")
+
+    thread, outcome = _in_thread(engine, reply)
+    try:
+        assert arrived.wait(30)
+        # The session still holds the item as it was before the reply took it.
+        assert inbox.get_item(world.session, actor=world.admin, item_id=item_id) is seen
+        assert seen.reply_sending_at is None
+        if move == "dismiss":
+            with pytest.raises(ValidationFailed, match="being sent right now"):
+                inbox.dismiss_item(world.session, actor=world.admin, item_id=item_id)
+        else:
+            with pytest.raises(ValidationFailed, match="being sent right now"):
+                inbox.item_to_idea(
+                    world.session, actor=world.admin, item_id=item_id, department="Marketing"
+                )
+    finally:
+        release.set()
+        thread.join(30)
+    [done] = outcome
+    assert isinstance(done, InboxItem)
+    stored = _items(world.session)[0]
+    assert (stored.status, stored.dismiss_reason, stored.idea_id) == (
+        InboxStatus.answered,
+        None,
+        None,
+    )
+    assert len(ideas.list_ideas(world.session, actor=world.admin)) == ideas_before
+
+
 def test_a_reply_whose_sender_died_can_be_sent_again_with_the_same_key(
     engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
 ) -> None:

@@ -82,6 +82,16 @@ def test_a_freeze_is_kept_from_the_sweep_that_saw_it_to_the_one_that_saw_it_end(
     report_output.process_csv(report, out)
     rows = [r for r in csv.DictReader(io.StringIO(out.getvalue())) if r["measure"] == "was_held"]
     assert [r["name"] for r in rows] == [f"post {post.id} (Feed): Beitrag"]
+    assert rows[0]["value"] == was.reason
+    # Worded in the reader's language, the end of the hold gets a row of its own.
+    out = io.StringIO()
+    report_output.process_csv(report, out, describe_hold=lambda hold: f"<{hold.name}>")
+    rows = [
+        (r["measure"], r["value"])
+        for r in csv.DictReader(io.StringIO(out.getvalue()))
+        if r["name"] == f"post {post.id} (Feed): Beitrag"
+    ]
+    assert rows == [("was_held", "<frozen>"), ("held_until", until.isoformat())]
     page = report_output.process_html(report, describe_hold=lambda hold: f"<{hold.name}>")
     assert "<td>was held</td>" in page and "&lt;frozen&gt; (until " in page
 
