@@ -258,10 +258,8 @@ def assign_item(session: Session, *, actor: User, item_id: int, department: str)
     except NotFound as err:
         raise ValidationFailed({"department": str(err)}) from err
     before = item.status
-    item.status = _move(item, "assign")
-    item.department_id = dep.id
-    item.assigned_at = utcnow()
-    session.add(item)
+    now = utcnow()
+    _moved(session, item, now, status=_move(item, "assign"), department_id=dep.id, assigned_at=now)
     _record(session, actor, item, "assign", before, note=dep.name)
     session.flush()
     members = session.exec(
@@ -328,10 +326,15 @@ def reopen_item(session: Session, *, actor: User, item_id: int) -> InboxItem:
     require(actor, "handle_inbox")
     item = get_item(session, actor=actor, item_id=item_id)
     before = item.status
-    item.status = _move(item, "reopen")
-    item.dismiss_reason = None
-    item.handled_by_id = item.handled_at = None
-    session.add(item)
+    _moved(
+        session,
+        item,
+        utcnow(),
+        status=_move(item, "reopen"),
+        dismiss_reason=None,
+        handled_by_id=None,
+        handled_at=None,
+    )
     _record(session, actor, item, "reopen", before)
     session.commit()
     return item

@@ -622,6 +622,25 @@ def test_a_move_from_a_stale_view_is_refused_while_a_reply_is_on_its_way(
     assert len(ideas.list_ideas(world.session, actor=world.admin)) == ideas_before
 
 
+def test_assigning_from_a_view_older_than_the_reply_is_refused(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
+) -> None:
+    item_id = _polled(engine, world)[0].id
+    assert item_id is not None
+    seen = inbox.get_item(world.session, actor=world.admin, item_id=item_id)
+    _reply_server(httpserver)
+    with Session(engine, expire_on_commit=False) as other:
+        editor = other.get(User, world.editor.id)
+        assert editor is not None
+        inbox.reply_to_item(other, actor=editor, item_id=item_id, text="Ja, 10 Uhr.")
+    assert seen.status == InboxStatus.new  # this session has not looked again
+    with pytest.raises(ValidationFailed) as refused:
+        inbox.assign_item(world.session, actor=world.admin, item_id=item_id, department="HR")
+    assert refused.value.fields["item"].code == "reply_handled"
+    stored = _items(world.session)[0]
+    assert (stored.status, stored.department_id) == (InboxStatus.answered, None)
+
+
 def test_a_reply_whose_sender_died_can_be_sent_again_with_the_same_key(
     engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
 ) -> None:
