@@ -19,6 +19,7 @@ from planner.ui.i18n import translate
 from tests.ui.conftest import (
     PASSWORD,
     account,
+    add_user,
     charts_shown,
     kept_whole,
     open_page,
@@ -107,6 +108,16 @@ def test_calendar_opens_for_editors_approvers_and_admins(database: str, username
             at.button(key=keys.CAL_PLAN_BUTTON)
     else:
         assert at.button(key=keys.CAL_PLAN_BUTTON).label in ("Plan", "Einplanen")
+
+
+@pytest.mark.parametrize("zone_name", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_the_calendar_opens_on_today_on_the_users_own_clock(database: str, zone_name: str) -> None:
+    """UTC+14 and UTC-11: for most hours of the day at least one of them is on another
+    date than the server's UTC clock."""
+    add_user(database, "kiri", "editor", timezone=zone_name)
+    at = open_page(sign_in("kiri", PASSWORD), "calendar")
+    assert not at.exception
+    assert at.date_input(key=keys.CAL_DATE).value == datetime.now(zone(zone_name)).date()
 
 
 def test_calendar_is_absent_for_contributors_and_the_old_plan_page_is_gone(database: str) -> None:

@@ -160,10 +160,13 @@ def _open_on_phone(ui: Dashboard) -> FrameLocator:
 
 
 def _open_calendar(ui: Dashboard, day: date) -> FrameLocator:
-    """The Calendar page at `day` in the month view, and the calendar's frame."""
+    """The Calendar page at `day` in the month view (its week when the week view is
+    chosen), and the calendar's frame."""
     ui.sign_in("eddi")
     ui.open("calendar")
-    if day.month != datetime.now(ZoneInfo(ZONE)).month:
+    today = datetime.now(ZoneInfo(ZONE)).date()
+    if day.month != today.month or day.isocalendar()[:2] != today.isocalendar()[:2]:
+        # Another month, or (for the week view) another week than today's: go to the day.
         # The date field's segments (day, month, year in German), typed like a person.
         field = ui.main.get_by_label(ui.t("calendar.date"), exact=True)
         field.get_by_role("spinbutton").first.click()

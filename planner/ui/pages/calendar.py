@@ -117,6 +117,11 @@ def _filters(session: Session, user: User) -> tuple[str, date, int | None, int |
     if isinstance(goto, date):
         st.session_state[keys.CAL_VIEW] = "week"
         st.session_state[keys.CAL_DATE] = goto
+    # Today on the user's wall clock, not the server's (just after midnight in Berlin it is
+    # still yesterday in UTC).
+    today = to_local(utcnow(), user.timezone).date()
+    if keys.CAL_DATE not in st.session_state:
+        st.session_state[keys.CAL_DATE] = today
     cols = st.columns(4)
     view = cols[0].radio(
         t("calendar.view"),
@@ -134,7 +139,7 @@ def _filters(session: Session, user: User) -> tuple[str, date, int | None, int |
     department_id = widgets.labelled_choice(
         t("calendar.department"), department_labels, key=keys.CAL_DEPARTMENT, where=cols[3]
     )
-    picked = anchor if isinstance(anchor, date) else date.today()
+    picked = anchor if isinstance(anchor, date) else today
     return str(view or "month"), picked, channel_id, department_id
 
 
