@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
@@ -76,3 +76,32 @@ def scratch_schema(url: str, prefix: str) -> Iterator[str]:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     finally:
         admin.dispose()
+
+
+def named_engine(engine: Engine, name: str) -> Engine:
+    """An engine on `engine`'s PostgreSQL database and schema whose connections carry
+    `name`, so a test can end just them (`end_connections`); without a ping on checkout,
+    so an ended connection fails when it is next used, as it does when the server
+    restarts under a busy process."""
+    with engine.connect() as conn:
+        path = conn.execute(text("SHOW search_path")).scalar_one()
+    return make_engine(
+        engine.url.render_as_string(hide_password=False),
+        pool_pre_ping=False,
+        connect_args={"application_name": name, "options": f"-csearch_path={path}"},
+    )
+
+
+def end_connections(engine: Engine, name: str) -> list[bool]:
+    """End the server's connections named `name` (as a restart would), through `engine`;
+    one answer per connection."""
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = :name"
+                ),
+                {"name": name},
+            ).scalars()
+        )

@@ -18,11 +18,10 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, text, update
+from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from planner import channels, org_settings, pieces, planning, publishing
-from planner.db import make_engine
 from planner.models import AuditEvent, Channel, Piece, Post, PostStatus, Revision, utcnow
 from planner.publishing import Delivery, EngineSettings
 from planner.publishing.deliver import Gate
@@ -39,6 +38,7 @@ from tests.planner.test_publishing import (
     _due_post,
     _reload,
 )
+from tests.postgres_database import end_connections, named_engine
 from tests.sink import Faults, Sink
 
 LATENESS = timedelta(hours=6)
@@ -443,11 +443,7 @@ def test_terminated_database_connections_lose_no_result(
     # ping on checkout, so a terminated connection fails when it is next used, as it does
     # when the server restarts under a busy worker.
     name = f"planner-fault-{id(engine)}"
-    own = make_engine(
-        engine.url.render_as_string(hide_password=False),
-        pool_pre_ping=False,
-        connect_args={"application_name": name, **_search_path(engine)},
-    )
+    own = named_engine(engine, name)
     rec.script.extend([0.4] * 6)  # every request takes 0.4 s
     settings = EngineSettings(batch_size=6, threads=2, lease=timedelta(seconds=30))
     w = Worker(own, worker_id="w", settings=settings)
@@ -461,16 +457,7 @@ def test_terminated_database_connections_lose_no_result(
         while len(rec.calls) < 3 and time.monotonic() < deadline:
             time.sleep(0.01)
         time.sleep(0.2)
-        with engine.connect() as conn:
-            terminated.extend(
-                conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE application_name = :name"
-                    ),
-                    {"name": name},
-                ).scalars()
-            )
+        terminated.extend(end_connections(engine, name))
 
     killer = threading.Thread(target=terminate)
     killer.start()
@@ -492,12 +479,6 @@ def test_terminated_database_connections_lose_no_result(
     assert sorted(c.post_id for c in rec.calls) == sorted(p.id for p in posts)
     assert result.count(PostStatus.published) == 6
     assert [_reload(engine, p.id).status for p in posts] == [PostStatus.published] * 6
-
-
-def _search_path(engine: Engine) -> dict[str, str]:
-    with engine.connect() as conn:
-        path = conn.execute(text("SHOW search_path")).scalar_one()
-    return {"options": f"-csearch_path={path}"}
 
 
 class _SigtermOnSkippedRun(logging.Handler):

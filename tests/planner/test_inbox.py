@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 from werkzeug import Request, Response
 
@@ -29,7 +29,6 @@ from planner import (
     report_output,
     rules,
 )
-from planner.db import make_engine
 from planner.errors import (
     FourEyesViolation,
     IllegalTransition,
@@ -54,6 +53,7 @@ from planner.models import (
 from planner.publishing import EngineSettings
 from planner.worker import JOB_ID, LISTEN_JOB_ID, Worker
 from tests.conftest import World
+from tests.postgres_database import end_connections, named_engine
 
 TOKEN = token_hex(16)  # made per run: no credential lives in the code
 RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>Presse</title>
@@ -343,6 +343,17 @@ def _slow_reply_server(httpserver: HTTPServer) -> tuple[threading.Event, threadi
     return arrived, release
 
 
+def _waiting_reply(engine: Engine, world: World, text: str) -> int:
+    """With approval required, the editor's reply `text` waiting on the first mention."""
+    org_settings.set_setting(
+        world.session, actor=world.admin, key="replies_need_approval", value="on"
+    )
+    item_id = _polled(engine, world)[0].id
+    assert item_id is not None
+    inbox.reply_to_item(world.session, actor=world.editor, item_id=item_id, text=text)
+    return item_id
+
+
 def _in_thread(engine: Engine, call: Any, *args: Any) -> tuple[threading.Thread, list[Any]]:
     """Run `call(session, *args)` in a thread with a session of its own; the list gets
     its result or error."""
@@ -410,12 +421,7 @@ def test_two_people_replying_at_once_send_one_reply(
 def test_two_approvers_at_once_send_the_waiting_reply_once(
     engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
 ) -> None:
-    org_settings.set_setting(
-        world.session, actor=world.admin, key="replies_need_approval", value="on"
-    )
-    item_id = _polled(engine, world)[0].id
-    assert item_id is not None
-    inbox.reply_to_item(world.session, actor=world.editor, item_id=item_id, text="Ja, 10 Uhr.")
+    item_id = _waiting_reply(engine, world, "Ja, 10 Uhr.")
     arrived, release = _slow_reply_server(httpserver)
 
     def approve(session: Session, user_id: int) -> InboxItem:
@@ -462,14 +468,7 @@ def test_a_reply_the_channel_took_while_the_database_went_away_is_recorded(
     assert item_id is not None and world.editor.id is not None
     arrived, release = _slow_reply_server(httpserver)
     name = f"planner-inbox-fault-{id(engine)}"
-    with engine.connect() as conn:
-        path = conn.execute(text("SHOW search_path")).scalar_one()
-    # Without a ping on checkout, so the ended connection fails when it is next used.
-    own = make_engine(
-        engine.url.render_as_string(hide_password=False),
-        pool_pre_ping=False,
-        connect_args={"application_name": name, "options": f"-csearch_path={path}"},
-    )
+    own = named_engine(engine, name)  # its connections are the ones that end
 
     def reply(session: Session) -> InboxItem:
         user = session.get(User, world.editor.id)
@@ -479,15 +478,7 @@ def test_a_reply_the_channel_took_while_the_database_went_away_is_recorded(
     thread, outcome = _in_thread(own, reply)
     try:
         assert arrived.wait(30)
-        with engine.connect() as conn:
-            ended = conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE application_name = :name"
-                ),
-                {"name": name},
-            ).scalars()
-            assert any(ended)
+        assert any(end_connections(engine, name))
     finally:
         release.set()
         thread.join(30)
@@ -510,12 +501,7 @@ def test_an_approval_is_refused_when_the_waiting_reply_changed_after_it_was_read
 ) -> None:
     """The writer discards the reply and a colleague writes another while the approver
     has the first one open: the approval sends neither, and the new reply keeps waiting."""
-    org_settings.set_setting(
-        world.session, actor=world.admin, key="replies_need_approval", value="on"
-    )
-    item_id = _polled(engine, world)[0].id
-    assert item_id is not None
-    inbox.reply_to_item(world.session, actor=world.editor, item_id=item_id, text="Alter Text")
+    item_id = _waiting_reply(engine, world, "Alter Text")
     # The writer's own view of the item, opened now, before the changes below.
     old = Session(engine, expire_on_commit=False)
     writer = old.get(User, world.editor.id)
@@ -556,12 +542,7 @@ def test_an_approval_is_refused_when_the_waiting_reply_changed_after_it_was_read
 def test_a_failed_approved_reply_leaves_no_approval_in_the_log(
     engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
 ) -> None:
-    org_settings.set_setting(
-        world.session, actor=world.admin, key="replies_need_approval", value="on"
-    )
-    item_id = _polled(engine, world)[0].id
-    assert item_id is not None
-    inbox.reply_to_item(world.session, actor=world.editor, item_id=item_id, text="Ja, 10 Uhr.")
+    item_id = _waiting_reply(engine, world, "Ja, 10 Uhr.")
     httpserver.expect_oneshot_request("/api/v1/statuses").respond_with_json(
         {"error": "Service Unavailable"}, status=503
     )

@@ -16,12 +16,11 @@ from secrets import token_hex
 
 import pytest
 from pytest_httpserver import HTTPServer
-from sqlalchemy import Engine, text, update
+from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 from werkzeug import Request, Response
 
 from planner import channels, org_settings, pieces
-from planner.db import make_engine
 from planner.errors import ValidationFailed
 from planner.metrics.collect import (
     Collector,
@@ -43,6 +42,7 @@ from planner.models import (
     utcnow,
 )
 from tests.conftest import World, utc
+from tests.postgres_database import end_connections, named_engine
 
 TOKEN = "metrics-" + token_hex(12)  # made per run
 T0 = utc(2026, 11, 2, 9, 0)
@@ -500,27 +500,12 @@ def test_results_read_while_the_database_went_away_are_recorded_once_it_answers(
     # The collector's own engine, named, so only its connections are terminated; without a
     # ping on checkout, so a terminated connection fails when it is next used.
     name = f"planner-metrics-fault-{id(engine)}"
-    with engine.connect() as conn:
-        path = conn.execute(text("SHOW search_path")).scalar_one()
-    own = make_engine(
-        engine.url.render_as_string(hide_password=False),
-        pool_pre_ping=False,
-        connect_args={"application_name": name, "options": f"-csearch_path={path}"},
-    )
+    own = named_engine(engine, name)
     terminated: list[bool] = []
 
     def answer(request: Request) -> Response:
         if request.path.endswith("/1002"):  # the batch's last request: the database restarts
-            with engine.connect() as conn:
-                terminated.extend(
-                    conn.execute(
-                        text(
-                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE application_name = :name"
-                        ),
-                        {"name": name},
-                    ).scalars()
-                )
+            terminated.extend(end_connections(engine, name))
         return Response('{"favourites_count": 4}', content_type="application/json")
 
     for i in range(3):
