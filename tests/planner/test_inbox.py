@@ -371,6 +371,13 @@ def _in_thread(engine: Engine, call: Any, *args: Any) -> tuple[threading.Thread,
     return thread, outcome
 
 
+def _reply(session: Session, user_id: int | None, item_id: int, text: str) -> InboxItem:
+    """`user_id`'s reply `text` to the item, in `session` (for `_in_thread`)."""
+    user = session.get(User, user_id)
+    assert user is not None
+    return inbox.reply_to_item(session, actor=user, item_id=item_id, text=text)
+
+
 def test_two_people_replying_at_once_send_one_reply(
     engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
 ) -> None:
@@ -378,13 +385,8 @@ def test_two_people_replying_at_once_send_one_reply(
     assert item_id is not None
     arrived, release = _slow_reply_server(httpserver)
 
-    def reply(session: Session, user_id: int, text: str) -> InboxItem:
-        user = session.get(User, user_id)
-        assert user is not None
-        return inbox.reply_to_item(session, actor=user, item_id=item_id, text=text)
-
     assert world.editor.id is not None and world.admin.id is not None
-    first, outcome = _in_thread(engine, reply, world.editor.id, "Am Samstag ab 10 Uhr.")
+    first, outcome = _in_thread(engine, _reply, world.editor.id, item_id, "Am Samstag ab 10 Uhr.")
     try:
         assert arrived.wait(30)
         # While the channel has not answered, a colleague's reply, a dismissal or an
@@ -470,12 +472,7 @@ def test_a_reply_the_channel_took_while_the_database_went_away_is_recorded(
     name = f"planner-inbox-fault-{id(engine)}"
     own = named_engine(engine, name)  # its connections are the ones that end
 
-    def reply(session: Session) -> InboxItem:
-        user = session.get(User, world.editor.id)
-        assert user is not None
-        return inbox.reply_to_item(session, actor=user, item_id=item_id, text="Ja, 10 Uhr.")
-
-    thread, outcome = _in_thread(own, reply)
+    thread, outcome = _in_thread(own, _reply, world.editor.id, item_id, "Ja, 10 Uhr.")
     try:
         assert arrived.wait(30)
         assert any(end_connections(engine, name))
@@ -570,12 +567,7 @@ def test_a_move_from_a_stale_view_is_refused_while_a_reply_is_on_its_way(
     ideas_before = len(ideas.list_ideas(world.session, actor=world.admin))
     arrived, release = _slow_reply_server(httpserver)
 
-    def reply(session: Session) -> InboxItem:
-        user = session.get(User, world.editor.id)
-        assert user is not None
-        return inbox.reply_to_item(session, actor=user, item_id=item_id, text="Ja, 10 Uhr.")
-
-    thread, outcome = _in_thread(engine, reply)
+    thread, outcome = _in_thread(engine, _reply, world.editor.id, item_id, "Ja, 10 Uhr.")
     try:
         assert arrived.wait(30)
         # The session still holds the item as it was before the reply took it.
