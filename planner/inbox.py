@@ -398,7 +398,6 @@ def item_to_idea(
         _record(session, actor, item, "to_idea", before, note=f"idea {idea.id}")
 
     ideas.store_ideas(session, actor=actor, ideas=[idea], then=link)
-    session.refresh(item)
     return item
 
 
@@ -558,18 +557,13 @@ def _no_reply_waits(item_id: int | None) -> Message:
 def reply_in_flight(item: InboxItem, now: datetime | None = None) -> bool:
     """Whether someone is sending a reply to the item (at `now`, default: now): nobody
     else answers, approves, discards, dismisses or makes an idea of it meanwhile."""
-    return _busy(item, now or utcnow())
-
-
-def _busy(item: InboxItem, now: datetime) -> bool:
-    """Whether someone is sending the item's reply at `now`."""
     started = item.reply_sending_at
-    return started is not None and started > now - REPLY_CLAIM
+    return started is not None and started > (now or utcnow()) - REPLY_CLAIM
 
 
 def _refuse_if_busy(item: InboxItem, now: datetime) -> None:
     """ValidationFailed when a reply to the item is being sent at `now`."""
-    if _busy(item, now):
+    if reply_in_flight(item, now):
         raise ValidationFailed(
             {"reply": Message("reply_busy", "a reply to this item is being sent right now")}
         )
