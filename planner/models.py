@@ -327,6 +327,9 @@ class Series(SQLModel, table=True):
     local_start: datetime = Field(sa_type=DateTime(timezone=False), nullable=False)
     materialized_until: datetime | None = _ts()
     active: bool = Field(default=True)
+    # Each occurrence goes to the channel's first free publishing slot from its time until
+    # the next occurrence, instead of at its own time (`planner.slots.place_series_posts`).
+    in_slots: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     created_by_id: int = Field(foreign_key="users.id")
     created_at: datetime = _created()
 

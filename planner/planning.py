@@ -40,6 +40,7 @@ from planner.models import (
     Post,
     PostStatus,
     PublishAttempt,
+    PublishingSlot,
     Series,
     User,
     utcnow,
@@ -1090,10 +1091,16 @@ def create_series(
     rule: str,
     start: str | datetime,
     tz_name: str | None = None,
+    in_slots: bool = False,
     now: datetime | None = None,
     token: str | None = None,
 ) -> Series:
     """A recurring post: RRULE text with an end (COUNT or UNTIL), local start and zone.
+
+    With `in_slots`, each occurrence is planned in the channel's first free publishing slot
+    from its time until the next occurrence (one the time rules allow), or at its own time
+    when there is none: `FREQ=WEEKLY;COUNT=8` from a Monday 00:00 is one post a week in
+    that week's first free slot. A channel without a slot plan is refused then.
 
     A form's spent `token` raises AlreadySent naming the series the first send created.
     """
@@ -1127,6 +1134,16 @@ def create_series(
                 content = rule_checks.blocking_message(found)
                 if content is not None:
                     problems["rules"] = content
+        if in_slots and not _has_slot_plan(session, chan):
+            problems.setdefault(
+                "channel",
+                Message(
+                    "series_without_slots",
+                    "channel {name!r} has no publishing slots to place the series in; an admin "
+                    "sets them first, or plan the series at its own times",
+                    name=chan.name,
+                ),
+            )
     local_start: datetime | None = None
     try:
         local_start = (
@@ -1167,9 +1184,12 @@ def create_series(
         rule=text,
         timezone=tz_name,
         local_start=local_start,
+        in_slots=in_slots,
         created_by_id=actor.id,
     )
     note = f"{text} from {local_start:%Y-%m-%d %H:%M} {tz_name}"
+    if in_slots:
+        note += " in the channel's slots"
     with submissions.first_use(session, actor=actor, token=token), all_or_nothing(session):
         audit.record_change(
             session, series, actor=actor, object_type="series", action="create", note=note
@@ -1191,6 +1211,18 @@ def _series_content_findings(
     return rule_checks.piece_findings(session, actor=actor, piece=piece, channels=[channel])
 
 
+def _has_slot_plan(session: Session, channel: Channel) -> bool:
+    query = select(PublishingSlot.weekday).where(PublishingSlot.channel_id == channel.id)
+    return session.exec(query.limit(1)).first() is not None
+
+
+def following_occurrence(series: Series, instant: datetime) -> datetime | None:
+    """The series' first occurrence after `instant` (UTC), or None after its last."""
+    dtstart = series.local_start.replace(tzinfo=zone(series.timezone))
+    found = rrulestr(series.rule, dtstart=dtstart).after(instant, inc=False)
+    return None if found is None else found.astimezone(UTC)
+
+
 def materialize_series(
     session: Session,
     *,
@@ -1198,7 +1230,11 @@ def materialize_series(
     horizon: timedelta = SERIES_HORIZON,
     series_ids: list[int | None] | None = None,
 ) -> int:
-    """Create the posts of active series up to `now + horizon`; safe to run repeatedly."""
+    """Create the posts of active series up to `now + horizon`; safe to run repeatedly.
+
+    A series in slots has each new occurrence placed by `slots.place_series_posts`."""
+    from planner import slots  # slots builds on this module
+
     now = now or utcnow()
     until = now + horizon
     query = select(Series).where(
@@ -1211,6 +1247,9 @@ def materialize_series(
     )
     if series_ids is not None:
         query = query.where(col(Series.id).in_(series_ids))
+    # By channel: series in slots hold their channels' queues in the order of their ids,
+    # as imports do, so that two sweeps never wait for each other crosswise.
+    query = query.order_by(col(Series.channel_id), col(Series.id))
     created = 0
     for series in session.exec(query).all():
         start = max(now, series.materialized_until or now)
@@ -1221,16 +1260,16 @@ def materialize_series(
                 )
             )
         )
-        for instant in occurrences(series, start, until):
-            if instant in existing:
-                continue
+        new = [i for i in occurrences(series, start, until) if i not in existing]
+        placed = slots.place_series_posts(session, series, new) if series.in_slots else {}
+        for instant in new:
             session.add(
                 Post(
                     piece_id=series.piece_id,
                     channel_id=series.channel_id,
                     series_id=series.id,
                     occurrence_at=instant,
-                    publish_at=instant,
+                    publish_at=placed.get(instant, instant),
                     timezone=series.timezone,
                     created_by_id=series.created_by_id,
                 )

@@ -24,6 +24,7 @@ from planner.errors import Message, NotFound, ValidationFailed
 from planner.models import Channel, Piece, Post, PostStatus, PublishingSlot, Series, User, utcnow
 from planner.org_settings import get_setting
 from planner.permissions import require
+from planner.rules import enabled_rules
 from planner.timezones import to_utc, zone
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -337,6 +338,10 @@ def hold_queue(session: Session, *, actor: User, channel_id: int) -> None:
     the channel waits here until the first has stored its post, then sees that slot taken.
     A write to the channel's row is a row lock on PostgreSQL and SQLite's write lock."""
     require(actor, "plan_posts")
+    _hold(session, channel_id)
+
+
+def _hold(session: Session, channel_id: int) -> None:
     session.execute(update(Channel).where(col(Channel.id) == channel_id).values(id=Channel.id))
 
 
@@ -423,6 +428,46 @@ def allowed_slot(
     return next_free_slot(session, actor=actor, channel=channel_id, after=after, accept=passes)
 
 
+def place_series_posts(
+    session: Session, series: Series, instants: Sequence[datetime]
+) -> dict[datetime, datetime]:
+    """Where the new occurrences `instants` of a series in slots are planned: each in the
+    channel's first free slot from its time until the series' next occurrence that the
+    publishing rules' time rules (quiet hours, caps, spacing) allow, counting the slots the
+    earlier ones took; an occurrence without such a slot stays at its own time (and is
+    named by `series_off_plan`). Holds the channel's queue to the end of the transaction,
+    as "add to queue" does, so that neither takes a slot the other is taking."""
+    placed: dict[datetime, datetime] = {}
+    plan = _plan(session, series.channel_id)
+    piece = session.get(Piece, series.piece_id)
+    channel = session.get(Channel, series.channel_id)
+    if not plan or piece is None or channel is None or not instants:
+        return placed
+    _hold(session, series.channel_id)
+    tz_name = org_timezone(session)
+    rules = enabled_rules(session)
+    subject = rule_checks.subject_of(session, piece, channel)
+    chosen: list[datetime] = []
+    ordered = sorted(instants)
+    for index, at in enumerate(ordered):
+        end = planning.following_occurrence(series, at)
+        if end is None:  # the last occurrence: as long as the gap before it, or a week
+            end = at + (at - ordered[index - 1] if index else timedelta(weeks=1))
+        taken = _taken(session, series.channel_id, at, end) | set(chosen)
+        for slot in _slot_instants(plan, tz_name, at, end):
+            if slot in taken:
+                continue
+            others = rule_checks.taken_instants(session, series.channel_id, around=slot)
+            found = rule_checks.time_findings(
+                subject, rules, at=slot, taken=sorted([*others, *chosen]), tz_name=tz_name
+            )
+            if rule_checks.blocking_message(found) is None:
+                placed[at] = slot
+                chosen.append(slot)
+                break
+    return placed
+
+
 class SlotPlanCheck:
     """Whether instants are at their channels' slots; every plan read once (for imports)."""
 
@@ -457,11 +502,20 @@ def series_off_plan(session: Session, *, actor: User, series_id: int) -> list[da
     series = session.get(Series, series_id)
     if series is None:
         raise NotFound("series", series_id)
+    return off_plan(session, channel_id=series.channel_id, instants=_series_times(session, series))
+
+
+def _series_times(session: Session, series: Series) -> list[datetime]:
+    """When a series' posts go out: every occurrence's own time, or, for a series in slots
+    (whose occurrences are placed as they are planned), its planned posts' times."""
+    if series.in_slots:
+        query = select(Post.publish_at).where(
+            Post.series_id == series.id, col(Post.status).in_(_HOLDING)
+        )
+        return sorted(session.exec(query))
     start = to_utc(series.local_start, series.timezone, fold="earlier")
     end = start + timedelta(days=366 * (planning.MAX_SERIES_YEARS + 1))
-    return off_plan(
-        session, channel_id=series.channel_id, instants=planning.occurrences(series, start, end)
-    )
+    return planning.occurrences(series, start, end)
 
 
 def series_rule_holds(
@@ -477,8 +531,6 @@ def series_rule_holds(
     piece = session.get(Piece, series.piece_id)
     channel = session.get(Channel, series.channel_id)
     assert piece is not None and channel is not None
-    start = to_utc(series.local_start, series.timezone, fold="earlier")
-    end = start + timedelta(days=366 * (planning.MAX_SERIES_YEARS + 1))
     own = [
         post_id
         for post_id in session.exec(select(Post.id).where(Post.series_id == series.id))
@@ -489,6 +541,6 @@ def series_rule_holds(
         actor=actor,
         piece=piece,
         channel=channel,
-        instants=planning.occurrences(series, start, end),
+        instants=_series_times(session, series),
         exclude=own,
     )

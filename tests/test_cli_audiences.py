@@ -1,16 +1,17 @@
 """The command line of audiences and publishing slots: `audiences ...`, `slots ...`,
-`plan queue`, the off-plan warnings of `plan series` and `plan import`, and the posts of a
-new series a publishing rule holds."""
+`plan queue`, the off-plan warnings of `plan series` and `plan import`, a series in slots,
+and the posts of a new series a publishing rule holds."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from secrets import token_hex
 
 import pytest
 
+from planner.timezones import zone
 from tests.test_cli import Cli
 
 YEAR = datetime.now(UTC).year + 1
@@ -174,3 +175,36 @@ def test_a_series_names_the_posts_a_quiet_sunday_holds(run: Cli) -> None:
         "  2027-04-04 09:00 CEST: rule 'Sonntagsruhe' on channel 'Blog': Not on Sundays "
         "(quiet time on this channel; next allowed: 2027-04-05 00:00 CEST)",
     ]
+
+
+def test_a_series_in_slots_names_the_occurrences_that_found_no_free_slot(run: Cli) -> None:
+    run.ok("slots", "set", "Blog", "Tue 09:30", "--as", "boss")
+    _piece(run)
+    berlin = zone("Europe/Berlin")
+    today = datetime.now(berlin).date()
+    monday = today + timedelta(days=7 - today.weekday() + 7)
+    out = run.ok(
+        "plan", "series", "1", "Blog", "--rule", "FREQ=DAILY;COUNT=3", "--in-slots",
+        "--start", f"{monday} 00:00", "--tz", "Europe/Berlin", "--as", "ed",
+    )  # fmt: skip
+    days = [datetime.combine(monday + timedelta(days=n), time(), berlin) for n in range(3)]
+    tuesday = days[1].replace(hour=9, minute=30)
+    assert out.splitlines() == [
+        "created series 1 (FREQ=DAILY;COUNT=3); the piece now has 3 post(s), each in a "
+        "publishing slot of the channel where one was free",
+        "warning: 2 post(s) of the series are not at the channel's publishing slots: "
+        f"{days[0]:%Y-%m-%d %H:%M %Z}, {days[2]:%Y-%m-%d %H:%M %Z} (no free slot the rules "
+        "allow before the next occurrence)",
+    ]
+    planned = json.loads(run.ok("plan", "list", "--as", "ed", "--json"))
+    assert [datetime.fromisoformat(p["publish_at_utc"]) for p in planned] == [
+        days[0],
+        tuesday,
+        days[2],
+    ]
+    code, _out, err = run(
+        "plan", "series", "1", "Newsletter", "--rule", "FREQ=WEEKLY;COUNT=3", "--in-slots",
+        "--start", f"{monday} 00:00", "--as", "ed",
+    )  # fmt: skip
+    assert code == 1
+    assert "channel 'Newsletter' has no publishing slots to place the series in" in err

@@ -136,16 +136,32 @@ def cmd_plan_cancel(session: Session, actor: User, args: argparse.Namespace) -> 
     arg("--rule", required=True, help="e.g. FREQ=WEEKLY;BYDAY=TU;COUNT=8"),
     arg("--start", required=True, help="first local date-time, e.g. 2026-12-01 09:00"),
     arg("--tz", help="IANA zone (default: yours)"),
+    arg(
+        "--in-slots",
+        action="store_true",
+        help="plan each occurrence in the channel's first free publishing slot from its "
+        "time until the next occurrence (e.g. FREQ=WEEKLY from a Monday 00:00: one post a "
+        "week in that week's first free slot)",
+    ),
 )
 def cmd_plan_series(session: Session, actor: User, args: argparse.Namespace) -> str:
     """A recurring post (RRULE with COUNT or UNTIL)."""
     series = planning.create_series(
-        session, actor=actor, rule=args.rule, start=args.start, **_piece_on_channel(args)
+        session,
+        actor=actor,
+        rule=args.rule,
+        start=args.start,
+        in_slots=args.in_slots,
+        **_piece_on_channel(args),
     )
     count = len(planning.list_posts(session, actor=actor, piece_id=args.piece))
     assert series.id is not None
     off = slots.series_off_plan(session, actor=actor, series_id=series.id)
     said = f"created series {series.id} ({series.rule}); the piece now has {count} post(s)"
+    if series.in_slots:
+        said += ", each in a publishing slot of the channel" + (
+            " where one was free" if off else ""
+        )
     if off:
         times = ", ".join(format_local(at, series.timezone) for at in off[:5])
         more = f" and {len(off) - 5} more" if len(off) > 5 else ""
@@ -153,6 +169,8 @@ def cmd_plan_series(session: Session, actor: User, args: argparse.Namespace) -> 
             f"\nwarning: {len(off)} post(s) of the series are not at the channel's publishing "
             f"slots: {times}{more}"
         )
+        if series.in_slots:
+            said += " (no free slot the rules allow before the next occurrence)"
     held = slots.series_rule_holds(session, actor=actor, series_id=series.id)
     if held:
         said += (

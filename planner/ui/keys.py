@@ -108,6 +108,7 @@ CAL_SERIES_COUNT = "calendar_series_count"
 CAL_SERIES_UNTIL = "calendar_series_until"
 CAL_SERIES_RULE = "calendar_series_rule"
 CAL_SERIES_START = "calendar_series_start"
+CAL_SERIES_IN_SLOTS = "calendar_series_in_slots"
 CAL_SERIES_BUTTON = "calendar_series_button"
 CAL_SERIES_ERRORS = "calendar_series_errors"
 CAL_WEEK = "calendar_week"  # the week view's columns

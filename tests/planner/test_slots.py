@@ -9,15 +9,17 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from planner import channels, csvio, org_settings, pieces, planning, rule_checks, rules, slots
 from planner.errors import CsvImportFailed, PermissionDenied, ValidationFailed
-from planner.models import Channel, Piece, Post
+from planner.models import Channel, Piece, Post, Series
 from planner.slots import Slot
+from planner.timezones import zone
 from tests.conftest import World, utc
 
 YEAR = datetime.now(UTC).year + 1
+BERLIN_ZONE = zone("Europe/Berlin")
 
 
 def _last_sunday(month: int) -> int:
@@ -435,3 +437,206 @@ def test_a_series_off_the_slot_plan_is_named_post_by_post(berlin: World) -> None
     assert slots.series_off_plan(berlin.session, actor=berlin.editor, series_id=off.id) == [
         utc(YEAR, 2, 3, 8, 30)
     ]
+
+
+def _monday_before_spring() -> datetime:
+    """00:00 on the Monday six days before the spring DST change in Europe/Berlin."""
+    return datetime(YEAR, 3, SPRING - 6)
+
+
+def _series_in_slots(world: World, rule: str, start: datetime, now: datetime) -> list[Post]:
+    """A series of a new piece on Blog, each occurrence in a slot; its posts by time."""
+    piece = _piece(world)
+    assert piece.id is not None
+    series = planning.create_series(
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id,
+        channel="Blog",
+        rule=rule,
+        start=f"{start:%Y-%m-%d %H:%M}",
+        tz_name="Europe/Berlin",
+        in_slots=True,
+        now=now,
+    )
+    assert series.in_slots
+    posts = [p for p in planning.list_posts(world.session, actor=world.editor) if p.series_id]
+    return sorted(posts, key=lambda p: p.publish_at)
+
+
+def test_a_series_in_slots_takes_each_weeks_first_free_slot_across_the_dst_change(
+    berlin: World,
+) -> None:
+    _channel(berlin)  # Tue and Thu 09:30 Berlin time
+    monday = _monday_before_spring()
+    assert monday.weekday() == 0
+    other = _piece(berlin, "Taken")
+    assert other.id is not None
+    planning.plan_post(
+        berlin.session,
+        actor=berlin.editor,
+        piece_id=other.id,
+        channel="Blog",
+        when=f"{monday + timedelta(days=1):%Y-%m-%d} 09:30",
+        tz_name="Europe/Berlin",
+    )
+    posts = _series_in_slots(
+        berlin, "FREQ=WEEKLY;COUNT=3", monday, now=datetime(YEAR, 3, 1, tzinfo=UTC)
+    )
+    # Week 1: Tuesday is taken, so Thursday, 08:30 UTC in CET; then Tuesdays 09:30 in
+    # CEST, which is 07:30 UTC.
+    thursday = utc(YEAR, 3, monday.day + 3, 8, 30)
+    assert [p.publish_at for p in posts] == [
+        thursday,
+        thursday + timedelta(days=5, hours=-1),
+        thursday + timedelta(days=12, hours=-1),
+    ]
+    assert [p.publish_at.astimezone(BERLIN_ZONE).strftime("%a %H:%M") for p in posts] == [
+        "Thu 09:30",
+        "Tue 09:30",
+        "Tue 09:30",
+    ]
+    # Each keeps its occurrence (Monday 00:00 Berlin), which is what makes it one of the rule.
+    assert [p.occurrence_at.astimezone(BERLIN_ZONE).strftime("%a %H:%M") for p in posts] == [
+        "Mon 00:00"
+    ] * 3
+    series_id = posts[0].series_id
+    assert series_id is not None
+    assert slots.series_off_plan(berlin.session, actor=berlin.editor, series_id=series_id) == []
+    # Planning the series' window again adds nothing and moves nothing.
+    assert planning.materialize_series(berlin.session, now=datetime(YEAR, 3, 1, tzinfo=UTC)) == 0
+    again = [p for p in planning.list_posts(berlin.session, actor=berlin.editor) if p.series_id]
+    assert sorted(p.publish_at for p in again) == [p.publish_at for p in posts]
+
+
+def test_a_series_in_slots_skips_a_slot_that_a_rule_keeps_quiet(berlin: World) -> None:
+    _channel(berlin)
+    rules.add_rule(
+        berlin.session,
+        actor=berlin.admin,
+        data={
+            "name": "Dienstagsruhe",
+            "kind": "quiet_hours",
+            "severity": "block",
+            "message": {"de": "Dienstags nichts", "en": "Nothing on Tuesdays"},
+            "settings": {"days": ["tuesday"]},
+        },
+    )
+    monday = _monday_before_spring() - timedelta(weeks=3)
+    posts = _series_in_slots(
+        berlin, "FREQ=WEEKLY;COUNT=2", monday, now=datetime(YEAR, 2, 1, tzinfo=UTC)
+    )
+    local = [p.publish_at.astimezone(BERLIN_ZONE) for p in posts]
+    assert [(d.date(), d.strftime("%a %H:%M")) for d in local] == [
+        ((monday + timedelta(days=3)).date(), "Thu 09:30"),
+        ((monday + timedelta(days=10)).date(), "Thu 09:30"),
+    ]
+    assert posts[0].series_id is not None
+    held = slots.series_rule_holds(
+        berlin.session, actor=berlin.editor, series_id=posts[0].series_id
+    )
+    assert held == []
+
+
+def test_an_occurrence_without_a_free_slot_before_the_next_keeps_its_time_and_is_named(
+    berlin: World,
+) -> None:
+    _channel(berlin, plan="Tue 09:30")
+    monday = _monday_before_spring() - timedelta(weeks=3)
+    posts = _series_in_slots(
+        berlin, "FREQ=DAILY;COUNT=3", monday, now=datetime(YEAR, 2, 1, tzinfo=UTC)
+    )
+    local = [p.publish_at.astimezone(BERLIN_ZONE).strftime("%a %H:%M") for p in posts]
+    # Monday and Wednesday have no slot before the next day's occurrence.
+    assert local == ["Mon 00:00", "Tue 09:30", "Wed 00:00"]
+    assert posts[0].series_id is not None
+    off = slots.series_off_plan(berlin.session, actor=berlin.editor, series_id=posts[0].series_id)
+    assert off == [posts[0].publish_at, posts[2].publish_at]
+
+
+def test_a_series_in_slots_on_a_channel_without_slots_is_refused_and_nothing_stored(
+    berlin: World,
+) -> None:
+    _channel(berlin, plan="")
+    piece = _piece(berlin)
+    assert piece.id is not None
+    with pytest.raises(ValidationFailed) as err:
+        planning.create_series(
+            berlin.session,
+            actor=berlin.editor,
+            piece_id=piece.id,
+            channel="Blog",
+            rule="FREQ=WEEKLY;COUNT=3",
+            start=f"{YEAR}-02-01 00:00",
+            tz_name="Europe/Berlin",
+            in_slots=True,
+            now=datetime(YEAR, 1, 1, tzinfo=UTC),
+        )
+    assert err.value.fields == {
+        "channel": "channel 'Blog' has no publishing slots to place the series in; an admin "
+        "sets them first, or plan the series at its own times"
+    }
+    assert planning.list_posts(berlin.session, actor=berlin.editor) == []
+    assert berlin.session.exec(select(Series)).all() == []
+
+
+def test_a_series_in_slots_waits_for_an_editor_adding_to_the_queue_and_takes_another_slot(
+    berlin: World, engine: Engine
+) -> None:
+    _channel(berlin)
+    piece = _piece(berlin)
+    assert piece.id is not None
+    piece_id = piece.id
+    monday = _monday_before_spring() - timedelta(weeks=3)
+    now = datetime(YEAR, 2, 1, tzinfo=UTC)
+    checking, release = threading.Event(), threading.Event()
+    planned: dict[str, list[datetime]] = {}
+
+    def slow_check(_candidate: Post) -> bool:
+        # The editor's queue stops at its first candidate slot (Tuesday), the series begins.
+        checking.set()
+        return release.wait(timeout=30)
+
+    def add_to_queue() -> None:
+        with Session(engine) as s:
+            post = slots.queue_post(
+                s,
+                actor=berlin.editor2,
+                piece_id=piece_id,
+                channel="Blog",
+                now=monday.replace(tzinfo=UTC),
+                accept=slow_check,
+            )
+            planned["queue"] = [post.publish_at]
+
+    def create_series() -> None:
+        with Session(engine) as s:
+            series = planning.create_series(
+                s,
+                actor=berlin.editor,
+                piece_id=piece_id,
+                channel="Blog",
+                rule="FREQ=WEEKLY;COUNT=1",
+                start=f"{monday:%Y-%m-%d %H:%M}",
+                tz_name="Europe/Berlin",
+                in_slots=True,
+                now=now,
+            )
+            posts = s.exec(select(Post).where(Post.series_id == series.id)).all()
+            planned["series"] = [p.publish_at for p in posts]
+
+    first = threading.Thread(target=add_to_queue)
+    first.start()
+    assert checking.wait(timeout=30)
+    second = threading.Thread(target=create_series)
+    second.start()
+    time.sleep(0.5)  # the series reaches the channel's queue meanwhile
+    release.set()
+    first.join(timeout=30)
+    second.join(timeout=30)
+    tuesday = (monday + timedelta(days=1, hours=9, minutes=30)).replace(tzinfo=BERLIN_ZONE)
+    thursday = tuesday + timedelta(days=2)
+    assert planned == {
+        "queue": [tuesday.astimezone(UTC)],
+        "series": [thursday.astimezone(UTC)],
+    }

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
 from sqlmodel import Session
 
-from planner import channels, ideas, pieces, planning, rules, users
+from planner import channels, ideas, pieces, planning, rules, slots, users
 from planner.db import make_engine
 from planner.models import PostStatus
 from planner.rules import WEEKDAYS
@@ -361,6 +361,44 @@ def test_a_weekly_series_puts_its_posts_on_the_calendar(database: str) -> None:
         f"{start + timedelta(weeks=w):%d %b %Y} 08:00 {start + timedelta(weeks=w):%Z}"
         for w in range(3)
     ]
+
+
+@pytest.mark.parametrize("username", ["ed", "admin"])  # English, German
+def test_a_series_placed_in_the_channels_slots_lands_on_them(database: str, username: str) -> None:
+    ids = _setup(database)
+    engine = make_engine(database)
+    with Session(engine) as s:
+        slots.set_slot_plan(
+            s, actor=users.get_user(s, "admin"), channel="Intranet", slots="Tue 09:30, Thu 09:30"
+        )
+    engine.dispose()
+    lang = "en" if username == "ed" else "de"
+    at = _series_tab(open_page(sign_in(username, PASSWORD), "calendar"), lang)
+    at.selectbox(key=keys.CAL_PLAN_PIECE).set_value(ids["other_piece"])
+    at.selectbox(key=keys.CAL_PLAN_CHANNEL).set_value(ids["social"])
+    today = datetime.now(BERLIN).date()
+    monday = today + timedelta(days=14 - today.weekday())
+    at.text_input(key=keys.CAL_SERIES_START).input(f"{monday:%Y-%m-%d} 00:00")
+    at.number_input(key=keys.CAL_SERIES_COUNT).set_value(2)
+    box = at.checkbox(key=keys.CAL_SERIES_IN_SLOTS)
+    assert box.label == translate(lang, "calendar.series_in_slots")
+    box.check()
+    at.button(key=keys.CAL_SERIES_BUTTON).click().run()
+    # Social has no slots: refused, with the reason, and the form keeps what was typed.
+    field = "Channel" if lang == "en" else "Kanal"
+    said = translate(lang, "error.series_without_slots", name="Social")
+    assert [e.value for e in at.error] == [f"{field}: {said}"]
+    assert at.checkbox(key=keys.CAL_SERIES_IN_SLOTS).value is True
+    at.selectbox(key=keys.CAL_PLAN_CHANNEL).set_value(ids["intranet"])
+    at.button(key=keys.CAL_SERIES_BUTTON).click().run()
+    assert not at.exception and not at.error and len(at.success) == 1
+    assert at.checkbox(key=keys.CAL_SERIES_IN_SLOTS).value is False  # the form is emptied
+    with Session(make_engine(database)) as s:
+        posts = planning.list_posts(s, actor=users.get_user(s, "ed"))
+    tuesdays = [
+        datetime.combine(monday + timedelta(days=1, weeks=w), time(9, 30), BERLIN) for w in range(2)
+    ]
+    assert [p.publish_at for p in posts] == [d.astimezone(UTC) for d in tuesdays]
 
 
 @pytest.mark.parametrize("username", ["ed", "admin"])  # English, German

@@ -76,6 +76,7 @@ _SERIES_CLEARED: dict[str, object] = {
     keys.CAL_SERIES_COUNT: _SERIES_COUNT,
     keys.CAL_SERIES_UNTIL: "",
     keys.CAL_SERIES_RULE: "",
+    keys.CAL_SERIES_IN_SLOTS: False,
 }
 
 
@@ -418,6 +419,11 @@ def _series(session: Session, user: User, piece_id: int | None, channel_id: int 
             )
             _field_error(keys.CAL_SERIES_ERRORS, "until")
         _field_error(keys.CAL_SERIES_ERRORS, "rule", "rules", "piece", "channel", "timezone")
+    st.checkbox(
+        t("calendar.series_in_slots"),
+        help=t("calendar.series_in_slots_help"),
+        key=keys.CAL_SERIES_IN_SLOTS,
+    )
     if not st.button(t("calendar.series_button"), key=keys.CAL_SERIES_BUTTON):
         return
     sent = {
@@ -425,6 +431,7 @@ def _series(session: Session, user: User, piece_id: int | None, channel_id: int 
         "channel": channel_id,
         "preset": preset,
         "start": st.session_state.get(keys.CAL_SERIES_START),
+        "in_slots": bool(st.session_state.get(keys.CAL_SERIES_IN_SLOTS)),
         # Only the fields drawn for the preset: the others keep whatever they last had.
         **(
             {"rule": st.session_state.get(keys.CAL_SERIES_RULE)}
@@ -461,6 +468,7 @@ def _series(session: Session, user: User, piece_id: int | None, channel_id: int 
             rule=rule,
             start=str(st.session_state.get(keys.CAL_SERIES_START, "")),
             tz_name=user.timezone,
+            in_slots=bool(st.session_state.get(keys.CAL_SERIES_IN_SLOTS)),
             token=token,
         )
         slot_texts.remember_series(session, user, series.id)
