@@ -8,7 +8,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -250,6 +250,27 @@ def private_network(world: World) -> World:
 def utc(*args: int) -> datetime:
     """An aware UTC datetime."""
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def feb(day: int, hour: int = 0, minute: int = 0, *, year: int | None = None) -> datetime:
+    """Day `day` of next year's February counted from its first Monday, as a UTC instant:
+    `feb(2, 8, 30)` is the Tuesday after that Monday at 08:30, whatever weekday 1 February
+    falls on, so that tests of weekly slots hold in every year."""
+    year = year or datetime.now(UTC).year + 1
+    first = date(year, 2, 1)
+    moved = first + timedelta(days=-first.weekday() % 7 + day - 1)
+    return datetime(moved.year, moved.month, moved.day, hour, minute, tzinfo=UTC)
+
+
+def last_sunday(year: int, month: int) -> int:
+    """The day of the month's last Sunday: Europe's DST changes (March, October)."""
+    last = date(year, month + 1, 1) - timedelta(days=1)
+    return last.day - (last.weekday() + 1) % 7
+
+
+def feb_day(day: int) -> str:
+    """`feb(day)`'s date as typed in a form or a file: YYYY-MM-DD."""
+    return f"{feb(day):%Y-%m-%d}"
 
 
 # First among the plugins: pytest-xdist reads the groups in this same hook, so a group added

@@ -12,9 +12,8 @@ from secrets import token_hex
 import pytest
 
 from planner.timezones import zone
+from tests.conftest import feb_day
 from tests.test_cli import Cli
-
-YEAR = datetime.now(UTC).year + 1
 
 
 @pytest.fixture
@@ -104,21 +103,21 @@ def test_a_series_and_an_import_off_the_slot_plan_are_planned_with_a_warning(
     _piece(run)
     out = run.ok(
         "plan", "series", "1", "Blog", "--rule", "FREQ=DAILY;COUNT=2",
-        "--start", f"{YEAR}-02-02 09:30", "--tz", "Europe/Berlin", "--as", "ed",
+        "--start", f"{feb_day(2)} 09:30", "--tz", "Europe/Berlin", "--as", "ed",
     )  # fmt: skip
     assert out.splitlines()[1] == (
         "warning: 1 post(s) of the series are not at the channel's publishing slots: "
-        f"{YEAR}-02-03 09:30 CET"
+        f"{feb_day(3)} 09:30 CET"
     )
     plan = tmp_path / "plan.csv"
     plan.write_text(
-        f"piece_id,channel,publish_at\n1,Blog,{YEAR}-02-09 09:30\n1,Blog,{YEAR}-02-10 11:00\n",
+        f"piece_id,channel,publish_at\n1,Blog,{feb_day(9)} 09:30\n1,Blog,{feb_day(10)} 11:00\n",
         encoding="utf-8",
     )
     out = run.ok("plan", "import", str(plan), "--as", "ed")
     assert out.splitlines() == [
         "planned 2 new post(s), moved 0, 0 unchanged",
-        f"warning: line 3: {YEAR}-02-10 11:00 CET is not one of the channel's publishing "
+        f"warning: line 3: {feb_day(10)} 11:00 CET is not one of the channel's publishing "
         "slots; planned as written",
     ]
 

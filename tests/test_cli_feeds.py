@@ -14,9 +14,11 @@ from sqlmodel import Session
 
 from planner import calendar_feeds, tracked_links
 from planner.db import get_engine
+from tests.conftest import last_sunday
 from tests.test_cli import Cli
 
 YEAR = datetime.now(UTC).year + 1
+SPRING, AUTUMN = last_sunday(YEAR, 3), last_sunday(YEAR, 10)
 
 
 @pytest.fixture
@@ -39,8 +41,10 @@ def run(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.
         "--department", "Marketing", "--as", "ed",
     )  # fmt: skip
     run.ok("ideas", "accept", "1", "--as", "ed")
-    run.ok("plan", "add", "1", "Blog", f"{YEAR}-03-27 09:00", "--tz", "Europe/Berlin", "--as", "ed")
-    run.ok("plan", "add", "1", "Newsletter", f"{YEAR}-10-31 09:00", "--as", "ed")
+    # The day before summer time begins and the day it ends: 09:00 CET both times.
+    spring_eve = f"{YEAR}-03-{SPRING - 1} 09:00"
+    run.ok("plan", "add", "1", "Blog", spring_eve, "--tz", "Europe/Berlin", "--as", "ed")
+    run.ok("plan", "add", "1", "Newsletter", f"{YEAR}-10-{AUTUMN} 09:00", "--as", "ed")
     return run
 
 
@@ -55,8 +59,8 @@ def test_plan_export_writes_the_calendar_as_ics_with_filters(run: Cli, tmp_path:
     out = run.ok("plan", "export", str(target), "--format", "ics", *since, "--as", "ed")
     assert out == f"exported 2 post(s) to {target}\n"
     assert _starts(target) == {
-        "Blog: Tipp der Woche": datetime(YEAR, 3, 27, 8, tzinfo=UTC),
-        "Newsletter: Tipp der Woche": datetime(YEAR, 10, 31, 8, tzinfo=UTC),
+        "Blog: Tipp der Woche": datetime(YEAR, 3, SPRING - 1, 8, tzinfo=UTC),
+        "Newsletter: Tipp der Woche": datetime(YEAR, 10, AUTUMN, 8, tzinfo=UTC),
     }
     run.ok(
         "plan", "export", str(target), "--format", "ics", *since, "--channel", "newsletter",

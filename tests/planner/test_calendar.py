@@ -9,14 +9,9 @@ import pytest
 from planner import channels, ideas, pieces, planning, users
 from planner.errors import PermissionDenied, ValidationFailed
 from planner.models import Channel, Piece, Post
-from tests.conftest import World
+from tests.conftest import World, last_sunday
 
 YEAR = datetime.now(UTC).year + 1
-
-
-def _last_sunday(year: int, month: int) -> date:
-    day = date(year, month + 1, 1) - timedelta(days=1)
-    return day - timedelta(days=(day.weekday() + 1) % 7)
 
 
 def _channel(world: World, name: str) -> Channel:
@@ -39,7 +34,7 @@ def _plan(world: World, piece: Piece, channel: Channel, when: str) -> Post:
 
 
 def test_counts_per_local_day_are_exact_across_the_spring_change(world: World) -> None:
-    change = _last_sunday(YEAR, 3)
+    change = date(YEAR, 3, last_sunday(YEAR, 3))
     social = _channel(world, "Social")
     piece = _piece(world)
     # 00:30 and 23:30 local on the change day: 22:30 UTC the day before, 21:30 UTC that day.

@@ -22,7 +22,7 @@ from planner import audit, channels, cli, csvio, ideas, pieces, planning
 from planner.db import make_engine
 from planner.errors import CsvImportFailed, ExportFailed, PermissionDenied
 from planner.models import AuditEvent, Idea, IdeaStatus, Post, PostStatus
-from tests.conftest import World
+from tests.conftest import World, last_sunday
 
 GOOD_IDEAS = (
     "title,pitch,department,urgency,tags\n"
@@ -182,7 +182,7 @@ def test_plan_import_with_a_broken_row_plans_nothing(world: World) -> None:
         "piece_id,channel,publish_at\n"
         f"{piece_id},Social,{year}-01-15 09:30\n"
         f"{piece_id},Fax,{year}-01-15 09:30\n"
-        f"{piece_id},Social,{year}-03-28 02:30\n"
+        f"{piece_id},Social,{year}-03-{last_sunday(year, 3)} 02:30\n"  # the spring gap
         f"abc,Social,{year}-01-15 09:30\n"
         f"{piece_id},Social,gestern\n"
     )

@@ -13,18 +13,13 @@ from planner import audit, channels, org_settings, pieces, planning
 from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
 from planner.models import Channel, Piece, Post, PostStatus, Role, User
 from planner.planning import HoldReason
-from tests.conftest import World, utc
+from tests.conftest import World, last_sunday, utc
 
 # Any day of next year is in the future for the real clock that plan/move check against.
 YEAR = datetime.now(UTC).year + 1
 
 
-def _last_sunday(year: int, month: int) -> int:
-    day = datetime(year, month + 1, 1) - timedelta(days=1)
-    return (day - timedelta(days=(day.weekday() + 1) % 7)).day
-
-
-SPRING_GAP = f"{YEAR}-03-{_last_sunday(YEAR, 3):02d} 02:30"  # clocks jump 02:00 -> 03:00
+SPRING_GAP = f"{YEAR}-03-{last_sunday(YEAR, 3):02d} 02:30"  # clocks jump 02:00 -> 03:00
 
 
 def _channel(world: World, name: str = "Mastodon") -> Channel:
@@ -127,7 +122,7 @@ def test_plan_post_stores_the_utc_instant_of_the_users_wall_time(
 
 def test_plan_post_in_the_fold_needs_a_choice(world: World) -> None:
     piece, channel = _draft(world), _channel(world)
-    fold_day = _last_sunday(YEAR, 10)
+    fold_day = last_sunday(YEAR, 10)
     text = f"{YEAR}-10-{fold_day:02d} 02:30"
 
     with pytest.raises(ValidationFailed) as info:

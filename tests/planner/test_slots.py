@@ -16,19 +16,14 @@ from planner.errors import CsvImportFailed, PermissionDenied, ValidationFailed
 from planner.models import Channel, Piece, Post, Series
 from planner.slots import Slot
 from planner.timezones import zone
-from tests.conftest import World, utc
+from tests.conftest import World, feb, feb_day, last_sunday, utc
 
 YEAR = datetime.now(UTC).year + 1
 BERLIN_ZONE = zone("Europe/Berlin")
 
 
-def _last_sunday(month: int) -> int:
-    day = datetime(YEAR, month + 1, 1) - timedelta(days=1)
-    return (day - timedelta(days=(day.weekday() + 1) % 7)).day
-
-
-SPRING = _last_sunday(3)  # Europe/Berlin: 02:00 CET -> 03:00 CEST
-AUTUMN = _last_sunday(10)  # Europe/Berlin: 03:00 CEST -> 02:00 CET
+SPRING = last_sunday(YEAR, 3)  # Europe/Berlin: 02:00 CET -> 03:00 CEST
+AUTUMN = last_sunday(YEAR, 10)  # Europe/Berlin: 03:00 CEST -> 02:00 CET
 
 
 @pytest.fixture
@@ -98,14 +93,14 @@ def test_free_slots_skip_taken_slots_and_a_cancelled_post_frees_its_slot(berlin:
     piece = _piece(berlin)
     assert piece.id is not None and channel.id is not None
     # Monday 1 February: Tue 2nd and Thu 4th, 09:30 CET = 08:30 UTC.
-    start, end = utc(YEAR, 2, 1), utc(YEAR, 2, 8)
+    start, end = feb(1), feb(8)
     first = slots.free_slots(s, actor=berlin.editor, channel="Blog", start=start, end=end)
-    assert first == [utc(YEAR, 2, 2, 8, 30), utc(YEAR, 2, 4, 8, 30)]
+    assert first == [feb(2, 8, 30), feb(4, 8, 30)]
     post = planning.plan_post(
         s, actor=berlin.editor, piece_id=piece.id, channel=channel.id, when=first[0]
     )
     assert slots.free_slots(s, actor=berlin.editor, channel="Blog", start=start, end=end) == [
-        utc(YEAR, 2, 4, 8, 30)
+        feb(4, 8, 30)
     ]
     assert post.id is not None
     planning.cancel_post(s, actor=berlin.editor, post_id=post.id)
@@ -156,13 +151,13 @@ def test_a_channel_without_a_slot_plan_has_no_next_slot_and_says_so(berlin: Worl
             actor=berlin.editor,
             channel="Mastodon",
             start=utc(YEAR, 1, 1),
-            end=utc(YEAR, 2, 1),
+            end=feb(1),
         )
         == []
     )
 
 
-QUEUED_AT = utc(YEAR, 2, 1, 12)  # when `_queued_on_blog` adds to the queue
+QUEUED_AT = feb(1, 12)  # when `_queued_on_blog` adds to the queue
 
 
 def _queued_on_blog(world: World) -> tuple[Piece, Post]:
@@ -182,7 +177,7 @@ def test_add_to_queue_plans_the_next_free_slot_that_the_extra_check_accepts(
     s = berlin.session
     piece, first = _queued_on_blog(berlin)
     now = QUEUED_AT
-    assert first.publish_at == utc(YEAR, 2, 2, 8, 30)
+    assert first.publish_at == feb(2, 8, 30)
     seen: list[Post] = []
 
     def not_on_thursday(candidate: Post) -> bool:
@@ -193,8 +188,8 @@ def test_add_to_queue_plans_the_next_free_slot_that_the_extra_check_accepts(
         s, actor=berlin.editor, piece_id=piece.id, channel="Blog", now=now, accept=not_on_thursday
     )
     # The Tuesday slot is taken by the first post, Thursday refused by the check.
-    assert second.publish_at == utc(YEAR, 2, 9, 8, 30)
-    assert [c.publish_at for c in seen] == [utc(YEAR, 2, 4, 8, 30), utc(YEAR, 2, 9, 8, 30)]
+    assert second.publish_at == feb(9, 8, 30)
+    assert [c.publish_at for c in seen] == [feb(4, 8, 30), feb(9, 8, 30)]
     assert {(c.piece_id, c.channel_id) for c in seen} == {(piece.id, second.channel_id)}
     with pytest.raises(PermissionDenied):
         slots.queue_post(s, actor=berlin.approver, piece_id=piece.id, channel="Blog", now=now)
@@ -216,7 +211,7 @@ def test_add_to_queue_skips_a_slot_that_the_publishing_rules_keep_quiet(berlin: 
     )
     piece = _piece(berlin)
     assert piece.id is not None
-    saturday = utc(YEAR, 2, 7, 12) - timedelta(days=utc(YEAR, 2, 7).weekday() - 5)
+    saturday = feb(7, 12) - timedelta(days=feb(7).weekday() - 5)
     assert saturday.weekday() == 5
     post = slots.queue_post(s, actor=berlin.editor, piece_id=piece.id, channel="Blog", now=saturday)
     # Sunday 10:00 is a slot, but all of Sunday is quiet: the next slot is Tuesday 09:30 CET.
@@ -229,7 +224,7 @@ def test_two_editors_adding_to_one_queue_at_once_get_different_slots(
     _channel(berlin)
     piece = _piece(berlin)
     assert piece.id is not None
-    piece_id, now = piece.id, utc(YEAR, 2, 1, 12)
+    piece_id, now = piece.id, feb(1, 12)
     checking, release = threading.Event(), threading.Event()
     planned: dict[str, datetime] = {}
 
@@ -256,7 +251,7 @@ def test_two_editors_adding_to_one_queue_at_once_get_different_slots(
     first.join(timeout=30)
     second.join(timeout=30)
     # Tuesday for the first editor, Thursday for the second: never both on Tuesday.
-    assert planned == {"first": utc(YEAR, 2, 2, 8, 30), "second": utc(YEAR, 2, 4, 8, 30)}
+    assert planned == {"first": feb(2, 8, 30), "second": feb(4, 8, 30)}
 
 
 def test_an_import_queueing_a_row_holds_the_queue_against_an_editor_adding_to_it(
@@ -306,7 +301,7 @@ def test_an_import_queueing_a_row_holds_the_queue_against_an_editor_adding_to_it
     first.join(timeout=30)
     second.join(timeout=30)
     # Tuesday for the file's row, Thursday for the editor: never both on Tuesday.
-    assert planned == {"import": utc(YEAR, 2, 2, 8, 30), "queue": utc(YEAR, 2, 4, 8, 30)}
+    assert planned == {"import": feb(2, 8, 30), "queue": feb(4, 8, 30)}
 
 
 def test_a_queue_that_no_slot_satisfies_is_refused_with_a_message(berlin: World) -> None:
@@ -319,7 +314,7 @@ def test_a_queue_that_no_slot_satisfies_is_refused_with_a_message(berlin: World)
             actor=berlin.editor,
             piece_id=piece.id,
             channel="Blog",
-            now=utc(YEAR, 2, 1),
+            now=feb(1),
             accept=lambda _post: False,
         )
     assert "channel 'Blog' has no free slot in the next 26 weeks" in err.value.fields["channel"]
@@ -332,18 +327,18 @@ def test_a_plan_import_warns_of_rows_off_the_slot_plan_and_plans_them_as_written
     piece = _piece(berlin)
     raw = (
         "piece_id,channel,publish_at,timezone\n"
-        f"{piece.id},Blog,{YEAR}-02-02 09:30,Europe/Berlin\n"
-        f"{piece.id},Blog,{YEAR}-02-03 10:00,Europe/Berlin\n"
+        f"{piece.id},Blog,{feb_day(2)} 09:30,Europe/Berlin\n"
+        f"{piece.id},Blog,{feb_day(3)} 10:00,Europe/Berlin\n"
     )
     result = csvio.import_plan(berlin.session, actor=berlin.editor, raw=raw)
     assert [p.publish_at for p in result.created] == [
-        utc(YEAR, 2, 2, 8, 30),
-        utc(YEAR, 2, 3, 9, 0),
+        feb(2, 8, 30),
+        feb(3, 9, 0),
     ]
     assert result.off_plan == [
         (
             3,
-            f"{YEAR}-02-03 10:00 CET is not one of the channel's publishing slots; "
+            f"{feb_day(3)} 10:00 CET is not one of the channel's publishing slots; "
             "planned as written",
         )
     ]
@@ -357,7 +352,7 @@ def test_a_plan_import_row_may_ask_for_the_next_free_slot_that_no_other_row_take
     now = QUEUED_AT  # Tue 2, Thu 4, Tue 9, Thu 11 at 09:30 CET are Blog's next slots
     raw = (
         "piece_id,channel,publish_at,timezone\n"
-        f"{piece.id},Blog,{YEAR}-02-04 09:30,Europe/Berlin\n"
+        f"{piece.id},Blog,{feb_day(4)} 09:30,Europe/Berlin\n"
         f"{piece.id},Blog,queue,\n"
         f"{piece.id},Blog, Queue ,America/New_York\n"
     )
@@ -366,13 +361,13 @@ def test_a_plan_import_row_may_ask_for_the_next_free_slot_that_no_other_row_take
 
     # Tuesday the 2nd was taken before, Thursday the 4th by line 2 of the file.
     assert [p.publish_at for p in result.created] == [
-        utc(YEAR, 2, 4, 8, 30),
-        utc(YEAR, 2, 9, 8, 30),
-        utc(YEAR, 2, 11, 8, 30),
+        feb(4, 8, 30),
+        feb(9, 8, 30),
+        feb(11, 8, 30),
     ]
     assert [(line, post.publish_at) for line, post in result.queued] == [
-        (3, utc(YEAR, 2, 9, 8, 30)),
-        (4, utc(YEAR, 2, 11, 8, 30)),
+        (3, feb(9, 8, 30)),
+        (4, feb(11, 8, 30)),
     ]
     assert {post.timezone for _line, post in result.queued} == {"Europe/Berlin"}
     assert result.off_plan == []
@@ -394,7 +389,7 @@ def test_a_queued_import_row_on_a_channel_without_slots_refuses_the_whole_file(
     )
 
     with pytest.raises(CsvImportFailed) as err:
-        csvio.import_plan(s, actor=berlin.editor, raw=raw, now=utc(YEAR, 2, 1, 12))
+        csvio.import_plan(s, actor=berlin.editor, raw=raw, now=feb(1, 12))
 
     assert [(line, str(text)) for line, text in err.value.problems] == [
         (
@@ -417,9 +412,9 @@ def test_a_series_off_the_slot_plan_is_named_post_by_post(berlin: World) -> None
         piece_id=piece.id,
         channel=channel.id,
         rule="FREQ=WEEKLY;COUNT=3",
-        start=f"{YEAR}-02-02 09:30",
+        start=f"{feb_day(2)} 09:30",
         tz_name="Europe/Berlin",
-        now=utc(YEAR, 2, 1),
+        now=feb(1),
     )
     assert on_plan.id is not None
     assert slots.series_off_plan(berlin.session, actor=berlin.editor, series_id=on_plan.id) == []
@@ -429,13 +424,13 @@ def test_a_series_off_the_slot_plan_is_named_post_by_post(berlin: World) -> None
         piece_id=piece.id,
         channel=channel.id,
         rule="FREQ=WEEKLY;BYDAY=TU,WE;COUNT=2",
-        start=f"{YEAR}-02-02 09:30",
+        start=f"{feb_day(2)} 09:30",
         tz_name="Europe/Berlin",
-        now=utc(YEAR, 2, 1),
+        now=feb(1),
     )
     assert off.id is not None
     assert slots.series_off_plan(berlin.session, actor=berlin.editor, series_id=off.id) == [
-        utc(YEAR, 2, 3, 8, 30)
+        feb(3, 8, 30)
     ]
 
 
@@ -523,9 +518,7 @@ def test_a_series_in_slots_skips_a_slot_that_a_rule_keeps_quiet(berlin: World) -
         },
     )
     monday = _monday_before_spring() - timedelta(weeks=3)
-    posts = _series_in_slots(
-        berlin, "FREQ=WEEKLY;COUNT=2", monday, now=datetime(YEAR, 2, 1, tzinfo=UTC)
-    )
+    posts = _series_in_slots(berlin, "FREQ=WEEKLY;COUNT=2", monday, now=feb(1))
     local = [p.publish_at.astimezone(BERLIN_ZONE) for p in posts]
     assert [(d.date(), d.strftime("%a %H:%M")) for d in local] == [
         ((monday + timedelta(days=3)).date(), "Thu 09:30"),
@@ -543,9 +536,7 @@ def test_an_occurrence_without_a_free_slot_before_the_next_keeps_its_time_and_is
 ) -> None:
     _channel(berlin, plan="Tue 09:30")
     monday = _monday_before_spring() - timedelta(weeks=3)
-    posts = _series_in_slots(
-        berlin, "FREQ=DAILY;COUNT=3", monday, now=datetime(YEAR, 2, 1, tzinfo=UTC)
-    )
+    posts = _series_in_slots(berlin, "FREQ=DAILY;COUNT=3", monday, now=feb(1))
     local = [p.publish_at.astimezone(BERLIN_ZONE).strftime("%a %H:%M") for p in posts]
     # Monday and Wednesday have no slot before the next day's occurrence.
     assert local == ["Mon 00:00", "Tue 09:30", "Wed 00:00"]
@@ -567,7 +558,7 @@ def test_a_series_in_slots_on_a_channel_without_slots_is_refused_and_nothing_sto
             piece_id=piece.id,
             channel="Blog",
             rule="FREQ=WEEKLY;COUNT=3",
-            start=f"{YEAR}-02-01 00:00",
+            start=f"{feb_day(1)} 00:00",
             tz_name="Europe/Berlin",
             in_slots=True,
             now=datetime(YEAR, 1, 1, tzinfo=UTC),
@@ -588,7 +579,7 @@ def test_a_series_in_slots_waits_for_an_editor_adding_to_the_queue_and_takes_ano
     assert piece.id is not None
     piece_id = piece.id
     monday = _monday_before_spring() - timedelta(weeks=3)
-    now = datetime(YEAR, 2, 1, tzinfo=UTC)
+    now = feb(1)
     checking, release = threading.Event(), threading.Event()
     planned: dict[str, list[datetime]] = {}
 

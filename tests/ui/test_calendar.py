@@ -16,6 +16,7 @@ from planner.rules import WEEKDAYS
 from planner.timezones import zone
 from planner.ui import keys
 from planner.ui.i18n import translate
+from tests.conftest import last_sunday
 from tests.ui.conftest import (
     PASSWORD,
     account,
@@ -31,11 +32,6 @@ from tests.ui.test_process_findings import NO_GUARANTEES
 
 BERLIN = zone("Europe/Berlin")
 YEAR = datetime.now(UTC).year + 1
-
-
-def _last_sunday(year: int, month: int) -> int:
-    day = datetime(year, month + 1, 1) - timedelta(days=1)
-    return (day - timedelta(days=(day.weekday() + 1) % 7)).day
 
 
 def _in_days(days: int, hour: int = 10) -> datetime:
@@ -223,7 +219,7 @@ def test_a_series_a_content_rule_refuses_says_why(database: str) -> None:
     assert not at.success
 
 
-GAP_DAY = f"{YEAR}-03-{_last_sunday(YEAR, 3):02d}"
+GAP_DAY = f"{YEAR}-03-{last_sunday(YEAR, 3):02d}"
 
 
 @pytest.mark.parametrize(
