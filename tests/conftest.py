@@ -22,7 +22,7 @@ from planner.config import DATA_DIR
 from planner.db import make_engine
 from planner.migrate import upgrade
 from planner.models import Role, User
-from tests.postgres_database import ensure_database
+from tests.postgres_database import drop_stale_schemas, ensure_database, schema_name
 
 POSTGRES_URL = os.environ.get("PLANNER_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("PLANNER_REQUIRE_POSTGRES") == "1"
@@ -91,7 +91,7 @@ def postgres_engine() -> Iterator[Engine]:
     """A private schema in the test PostgreSQL database, migrated once per test session."""
     if not POSTGRES_URL:
         pytest.skip("PLANNER_TEST_POSTGRES_URL is not set")
-    schema = f"planner_test_{uuid.uuid4().hex[:10]}"
+    schema = schema_name("planner_test")
     admin = make_engine(POSTGRES_URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -108,12 +108,14 @@ def postgres_engine() -> Iterator[Engine]:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Create the test PostgreSQL database when PLANNER_TEST_POSTGRES_URL names a missing one,
-    and clear the catalog rows earlier runs left dead (see `_vacuum_catalog`)."""
+    drop the schemas of killed runs (`drop_stale_schemas`) and clear the catalog rows
+    earlier runs left dead (see `_vacuum_catalog`)."""
     if not POSTGRES_URL:
         return
     try:
         ensure_database(POSTGRES_URL)
         if not hasattr(session.config, "workerinput"):  # once, not in every xdist worker
+            drop_stale_schemas(POSTGRES_URL)
             _vacuum_catalog(CATALOG_TABLES)
     except DBAPIError as err:
         pytest.exit(

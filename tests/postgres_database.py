@@ -3,9 +3,12 @@ and scratch schemas in it for tests and benchmarks that start their own processe
 
 from __future__ import annotations
 
+import re
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import psycopg
 from sqlalchemy import Engine, create_engine, text
@@ -55,12 +58,46 @@ def ensure_database(url: str) -> bool:
         maintenance.dispose()
 
 
+# The prefixes of the schemas tests and benchmarks make, and how old one may get before a
+# new test run takes it for the leftover of a run that was killed before its clean-up.
+SCRATCH_PREFIXES = ("planner_test", "planner_e2e", "planner_bench")
+STALE_AFTER = timedelta(hours=6)
+_SCRATCH = re.compile(rf"^(?:{'|'.join(SCRATCH_PREFIXES)})(?:_\w+?)?_t(\d{{10}})_[0-9a-f]{{8}}$")
+
+
+def schema_name(prefix: str) -> str:
+    """A new schema name `<prefix>_t<unix time>_<random>`: unique, and telling its age."""
+    return f"{prefix}_t{int(time.time()):010d}_{uuid.uuid4().hex[:8]}"
+
+
+def drop_stale_schemas(url: str, *, now: float | None = None) -> list[str]:
+    """Drop the scratch schemas (`schema_name`) older than STALE_AFTER in the database at
+    `url`: those of runs stopped by a signal or a timeout, which never reached their
+    clean-up. Younger ones may belong to a run in progress and are kept. The names dropped."""
+    limit = (time.time() if now is None else now) - STALE_AFTER.total_seconds()
+    admin = make_engine(url)
+    try:
+        with admin.connect() as conn:
+            names = conn.execute(text("SELECT nspname FROM pg_namespace")).scalars().all()
+        stale = [
+            name
+            for name in names
+            if (found := _SCRATCH.match(name)) is not None and int(found.group(1)) < limit
+        ]
+        for name in stale:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        return stale
+    finally:
+        admin.dispose()
+
+
 @contextmanager
 def scratch_schema(url: str, prefix: str) -> Iterator[str]:
-    """A new, empty schema `<prefix>_<random>` in the database at `url`, as a URL whose
+    """A new, empty schema (`schema_name(prefix)`) in the database at `url`, as a URL whose
     search path is that schema (so processes started with it use it too); dropped with
     everything in it on leaving, whatever happened."""
-    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    schema = schema_name(prefix)
     admin = make_engine(url)
     try:
         with admin.begin() as conn:
