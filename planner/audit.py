@@ -284,7 +284,7 @@ _MINUTE = r"(\d{4}-\d\d-\d\d \d\d:\d\d)"
 _PLANNED = re.compile(rf"piece (\d+) on channel (\d+) at {_MINUTE} UTC")
 _MOVED = re.compile(rf"(plan import: )?{_MINUTE} -> {_MINUTE} UTC")
 _MERGED = re.compile(r"merged into idea #(\d+)")
-_SERIES = re.compile(rf"(FREQ=\S+) from {_MINUTE} (\S+)")
+_SERIES = re.compile(rf"(FREQ=\S+) from {_MINUTE} (\S+)( in the channel's slots)?")
 _RULE = re.compile(r"rule: ([^\n]*?)( \(imported\))?")
 _OVERRIDE = re.compile(r"rule: ([^\n]*)\nchannel: ([^\n]*)\n(.*)", re.DOTALL)
 
@@ -344,7 +344,15 @@ def note_message(note: str) -> str:
         if found[2]:
             return Message("note_rule_imported", "rule: {rule} (imported)", rule=found[1])
         return Message("note_rule", "rule: {rule}", rule=found[1])
-    if found := _SERIES.fullmatch(note):
+    if (found := _SERIES.fullmatch(note)) and found[4]:
+        return Message(
+            "note_series_in_slots",
+            "{rule} from {start:%Y-%m-%d %H:%M} {zone} in the channel's slots",
+            rule=found[1],
+            start=_minute(found[2]),
+            zone=found[3],
+        )
+    if found:
         return Message(
             "note_series",
             "{rule} from {start:%Y-%m-%d %H:%M} {zone}",

@@ -1216,11 +1216,33 @@ def _has_slot_plan(session: Session, channel: Channel) -> bool:
     return session.exec(query.limit(1)).first() is not None
 
 
-def following_occurrence(series: Series, instant: datetime) -> datetime | None:
-    """The series' first occurrence after `instant` (UTC), or None after its last."""
-    dtstart = series.local_start.replace(tzinfo=zone(series.timezone))
-    found = rrulestr(series.rule, dtstart=dtstart).after(instant, inc=False)
-    return None if found is None else found.astimezone(UTC)
+def slot_window(series: Series, at: datetime) -> datetime:
+    """Where the slot window of the series' occurrence `at` ends (`slots.place_series_posts`):
+    at the next occurrence; after the last one, as long after it as the one before it was
+    (in wall-clock time, so a DST change does not stretch it), or a week after a single one."""
+    z = zone(series.timezone)
+    rule = rrulestr(series.rule, dtstart=series.local_start.replace(tzinfo=z))
+    following: datetime | None = rule.after(at, inc=False)
+    if following is not None:
+        return following.astimezone(UTC)
+    before: datetime | None = rule.before(at, inc=False)
+    local = at.astimezone(z).replace(tzinfo=None)
+    gap = timedelta(weeks=1) if before is None else local - before.replace(tzinfo=None)
+    return (local + gap).replace(tzinfo=z).astimezone(UTC)
+
+
+def _first_occurrence(series: Series, start: datetime, now: datetime) -> datetime:
+    """Where planning a series begins: at `start`; for a series in slots planned for the
+    first time, at the occurrence before `start` whose slot window is still open (a weekly
+    series created on a Wednesday still gets this week's Thursday slot)."""
+    if not series.in_slots or series.materialized_until is not None:
+        return start
+    z = zone(series.timezone)
+    rule = rrulestr(series.rule, dtstart=series.local_start.replace(tzinfo=z))
+    before: datetime | None = rule.before(start, inc=False)
+    if before is None or slot_window(series, before.astimezone(UTC)) <= now:
+        return start
+    return before.astimezone(UTC)
 
 
 def materialize_series(
@@ -1251,33 +1273,41 @@ def materialize_series(
     # as imports do, so that two sweeps never wait for each other crosswise.
     query = query.order_by(col(Series.channel_id), col(Series.id))
     created = 0
-    for series in session.exec(query).all():
-        start = max(now, series.materialized_until or now)
-        existing = set(
-            session.exec(
-                select(Post.occurrence_at).where(
-                    Post.series_id == series.id, col(Post.occurrence_at) >= start
-                )
-            )
-        )
-        new = [i for i in occurrences(series, start, until) if i not in existing]
-        placed = slots.place_series_posts(session, series, new) if series.in_slots else {}
-        for instant in new:
-            session.add(
-                Post(
-                    piece_id=series.piece_id,
-                    channel_id=series.channel_id,
-                    series_id=series.id,
-                    occurrence_at=instant,
-                    publish_at=placed.get(instant, instant),
-                    timezone=series.timezone,
-                    created_by_id=series.created_by_id,
-                )
-            )
-            created += 1
-        series.materialized_until = until
-        session.add(series)
     try:
+        for series in session.exec(query).all():
+            if series.in_slots:
+                # Before reading what is planned: a second sweep at the same time waits here
+                # until the first has committed, then finds its posts.
+                slots.hold_for_series(session, series)
+            start = _first_occurrence(series, max(now, series.materialized_until or now), now)
+            existing = set(
+                session.exec(
+                    select(Post.occurrence_at).where(
+                        Post.series_id == series.id, col(Post.occurrence_at) >= start
+                    )
+                )
+            )
+            new = [i for i in occurrences(series, start, until) if i not in existing]
+            placed = (
+                slots.place_series_posts(session, series, new, now=now) if series.in_slots else {}
+            )
+            for instant in new:
+                if instant < now and instant not in placed:
+                    continue  # gone by, and no slot left in its window
+                session.add(
+                    Post(
+                        piece_id=series.piece_id,
+                        channel_id=series.channel_id,
+                        series_id=series.id,
+                        occurrence_at=instant,
+                        publish_at=placed.get(instant, instant),
+                        timezone=series.timezone,
+                        created_by_id=series.created_by_id,
+                    )
+                )
+                created += 1
+            series.materialized_until = until
+            session.add(series)
         session.commit()
     except IntegrityError:
         # Another process materialised the same window first; its rows stand.

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
 from dateutil import tz as dateutil_tz
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from planner import audit, planning, rule_checks, submissions
@@ -428,33 +428,36 @@ def allowed_slot(
     return next_free_slot(session, actor=actor, channel=channel_id, after=after, accept=passes)
 
 
+def hold_for_series(session: Session, series: Series) -> None:
+    """Hold the channel's queue for planning posts of a series in slots (the scheduler
+    does, with no one acting), to the end of the transaction: as "add to queue" does, so
+    that neither takes a slot the other is taking."""
+    _hold(session, series.channel_id)
+
+
 def place_series_posts(
-    session: Session, series: Series, instants: Sequence[datetime]
+    session: Session, series: Series, instants: Sequence[datetime], *, now: datetime
 ) -> dict[datetime, datetime]:
     """Where the new occurrences `instants` of a series in slots are planned: each in the
-    channel's first free slot from its time until the series' next occurrence that the
-    publishing rules' time rules (quiet hours, caps, spacing) allow, counting the slots the
-    earlier ones took; an occurrence without such a slot stays at its own time (and is
-    named by `series_off_plan`). Holds the channel's queue to the end of the transaction,
-    as "add to queue" does, so that neither takes a slot the other is taking."""
+    channel's first free slot from its time (or `now`, if later) until the end of its
+    window (`planning.slot_window`: the next occurrence) that the publishing rules' time
+    rules (quiet hours, caps, spacing) allow, counting the slots the earlier ones took.
+    An occurrence without one is left out of the answer: it keeps its own time, and
+    `series_off_plan` names it. Hold the channel first (`hold_for_series`)."""
     placed: dict[datetime, datetime] = {}
     plan = _plan(session, series.channel_id)
     piece = session.get(Piece, series.piece_id)
     channel = session.get(Channel, series.channel_id)
     if not plan or piece is None or channel is None or not instants:
         return placed
-    _hold(session, series.channel_id)
     tz_name = org_timezone(session)
     rules = enabled_rules(session)
     subject = rule_checks.subject_of(session, piece, channel)
     chosen: list[datetime] = []
-    ordered = sorted(instants)
-    for index, at in enumerate(ordered):
-        end = planning.following_occurrence(series, at)
-        if end is None:  # the last occurrence: as long as the gap before it, or a week
-            end = at + (at - ordered[index - 1] if index else timedelta(weeks=1))
-        taken = _taken(session, series.channel_id, at, end) | set(chosen)
-        for slot in _slot_instants(plan, tz_name, at, end):
+    for at in sorted(instants):
+        begin, end = max(at, now), planning.slot_window(series, at)
+        taken = _taken(session, series.channel_id, begin, end) | set(chosen)
+        for slot in _slot_instants(plan, tz_name, begin, end):
             if slot in taken:
                 continue
             others = rule_checks.taken_instants(session, series.channel_id, around=slot)
@@ -496,18 +499,35 @@ def off_plan(session: Session, *, channel_id: int, instants: Iterable[datetime])
 
 
 def series_off_plan(session: Session, *, actor: User, series_id: int) -> list[datetime]:
-    """The occurrences of a series (all of them, also those not planned as posts yet) that
-    are not at one of its channel's slots, by time."""
+    """The times of a series' posts that are not in a slot of their own, by time: for a
+    series at its own times, every occurrence (also those not planned as posts yet) off
+    the channel's slot plan; for a series in slots, whose occurrences are placed as the
+    scheduler plans them, each planned post that found no free slot in its window and
+    kept its own time (off the plan, or on a slot another post holds)."""
     require(actor, "view_pieces")
     series = session.get(Series, series_id)
     if series is None:
         raise NotFound("series", series_id)
-    return off_plan(session, channel_id=series.channel_id, instants=_series_times(session, series))
+    times = _series_times(session, series)
+    off = off_plan(session, channel_id=series.channel_id, instants=times)
+    if not series.in_slots or not times:
+        return off
+    shared = session.exec(
+        select(Post.publish_at)
+        .where(
+            Post.channel_id == series.channel_id,
+            col(Post.status).in_(_HOLDING),
+            col(Post.publish_at).in_(times),
+        )
+        .group_by(col(Post.publish_at))
+        .having(func.count() > 1)
+    )
+    return sorted({*off, *shared})
 
 
 def _series_times(session: Session, series: Series) -> list[datetime]:
     """When a series' posts go out: every occurrence's own time, or, for a series in slots
-    (whose occurrences are placed as they are planned), its planned posts' times."""
+    (whose occurrences are placed as the scheduler plans them), its planned posts' times."""
     if series.in_slots:
         query = select(Post.publish_at).where(
             Post.series_id == series.id, col(Post.status).in_(_HOLDING)
@@ -521,9 +541,10 @@ def _series_times(session: Session, series: Series) -> list[datetime]:
 def series_rule_holds(
     session: Session, *, actor: User, series_id: int
 ) -> list[rule_checks.RefusedTime]:
-    """The occurrences of a series (all of them) that a blocking time rule (quiet hours,
-    a daily cap, spacing) refuses, by time, with the rules' message and the next allowed
-    time: the series is kept, and the engine holds those posts until then."""
+    """The times of a series' posts (all occurrences; for a series in slots, its planned
+    posts) that a blocking time rule (quiet hours, a daily cap, spacing) refuses, by time,
+    with the rules' message and the next allowed time: the series is kept, and the engine
+    holds those posts until then."""
     require(actor, "view_pieces")
     series = session.get(Series, series_id)
     if series is None:

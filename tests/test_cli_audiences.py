@@ -190,10 +190,10 @@ def test_a_series_in_slots_names_the_occurrences_that_found_no_free_slot(run: Cl
     tuesday = days[1].replace(hour=9, minute=30)
     assert out.splitlines() == [
         "created series 1 (FREQ=DAILY;COUNT=3); the piece now has 3 post(s), each in a "
-        "publishing slot of the channel where one was free",
-        "warning: 2 post(s) of the series are not at the channel's publishing slots: "
-        f"{days[0]:%Y-%m-%d %H:%M %Z}, {days[2]:%Y-%m-%d %H:%M %Z} (no free slot the rules "
-        "allow before the next occurrence)",
+        "free publishing slot of the channel where one was",
+        "warning: 2 post(s) of the series found no free slot the rules allow before the next "
+        f"occurrence and keep their own time: {days[0]:%Y-%m-%d %H:%M %Z}, "
+        f"{days[2]:%Y-%m-%d %H:%M %Z}",
     ]
     planned = json.loads(run.ok("plan", "list", "--as", "ed", "--json"))
     assert [datetime.fromisoformat(p["publish_at_utc"]) for p in planned] == [

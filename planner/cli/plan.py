@@ -159,18 +159,18 @@ def cmd_plan_series(session: Session, actor: User, args: argparse.Namespace) -> 
     off = slots.series_off_plan(session, actor=actor, series_id=series.id)
     said = f"created series {series.id} ({series.rule}); the piece now has {count} post(s)"
     if series.in_slots:
-        said += ", each in a publishing slot of the channel" + (
-            " where one was free" if off else ""
-        )
+        said += ", each in a free publishing slot of the channel"
+        said += " where one was" if off else ""
     if off:
         times = ", ".join(format_local(at, series.timezone) for at in off[:5])
         more = f" and {len(off) - 5} more" if len(off) > 5 else ""
         said += (
-            f"\nwarning: {len(off)} post(s) of the series are not at the channel's publishing "
-            f"slots: {times}{more}"
+            f"\nwarning: {len(off)} post(s) of the series found no free slot the rules allow "
+            f"before the next occurrence and keep their own time: {times}{more}"
+            if series.in_slots
+            else f"\nwarning: {len(off)} post(s) of the series are not at the channel's "
+            f"publishing slots: {times}{more}"
         )
-        if series.in_slots:
-            said += " (no free slot the rules allow before the next occurrence)"
     held = slots.series_rule_holds(session, actor=actor, series_id=series.id)
     if held:
         said += (

@@ -93,16 +93,22 @@ def queue_button(
     st.rerun()
 
 
-def remember_series(session: Session, user: User, series_id: int | None) -> None:
-    """Keep, for the next run, warnings about a new series' posts off the slot plan and
-    those a blocking time rule refuses (each with the next allowed time)."""
+def remember_series(
+    session: Session, user: User, series_id: int | None, *, in_slots: bool = False
+) -> None:
+    """Keep, for the next run, warnings about a new series' posts off the slot plan (for
+    a series in slots: those that found no free slot) and those a blocking time rule
+    refuses (each with the next allowed time)."""
     if series_id is None:
         return
     off = slots.series_off_plan(session, actor=user, series_id=series_id)
     if off:
         shown = ", ".join(state.when(at, user.timezone) for at in off[:5])
+        more = state.t("slots.series_more", count=len(off) - 5) if len(off) > 5 else ""
         st.session_state[keys.SLOTS_OFF_PLAN] = state.t(
-            "slots.series_off_plan", count=len(off), when=shown
+            "slots.series_unplaced" if in_slots else "slots.series_off_plan",
+            count=len(off),
+            when=shown + more,
         )
     held = slots.series_rule_holds(session, actor=user, series_id=series_id)
     if held:

@@ -9,11 +9,21 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from planner import channels, csvio, org_settings, pieces, planning, rule_checks, rules, slots
-from planner.errors import CsvImportFailed, PermissionDenied, ValidationFailed
-from planner.models import Channel, Piece, Post, Series
+from planner import (
+    audit,
+    channels,
+    csvio,
+    org_settings,
+    pieces,
+    planning,
+    rule_checks,
+    rules,
+    slots,
+)
+from planner.errors import CsvImportFailed, Message, PermissionDenied, ValidationFailed
+from planner.models import AuditEvent, Channel, Piece, Post, Series
 from planner.slots import Slot
 from planner.timezones import zone
 from tests.conftest import World, feb, feb_day, last_sunday, utc
@@ -498,8 +508,9 @@ def test_a_series_in_slots_takes_each_weeks_first_free_slot_across_the_dst_chang
     series_id = posts[0].series_id
     assert series_id is not None
     assert slots.series_off_plan(berlin.session, actor=berlin.editor, series_id=series_id) == []
-    # Planning the series' window again adds nothing and moves nothing.
-    assert planning.materialize_series(berlin.session, now=datetime(YEAR, 3, 1, tzinfo=UTC)) == 0
+    # A later sweep, which plans the series' window again, adds nothing and moves nothing.
+    later = datetime(YEAR, 3, 2, tzinfo=UTC)
+    assert planning.materialize_series(berlin.session, now=later) == 0
     again = [p for p in planning.list_posts(berlin.session, actor=berlin.editor) if p.series_id]
     assert sorted(p.publish_at for p in again) == [p.publish_at for p in posts]
 
@@ -631,3 +642,121 @@ def test_a_series_in_slots_waits_for_an_editor_adding_to_the_queue_and_takes_ano
         "queue": [tuesday.astimezone(UTC)],
         "series": [thursday.astimezone(UTC)],
     }
+
+
+def test_an_occurrence_whose_own_time_is_a_taken_slot_is_named_when_it_finds_no_other(
+    berlin: World,
+) -> None:
+    _channel(berlin, plan="Tue 09:30")
+    tuesday = feb(2, 8, 30)  # 09:30 Berlin time
+    other = _piece(berlin, "Taken")
+    assert other.id is not None
+    planning.plan_post(
+        berlin.session, actor=berlin.editor, piece_id=other.id, channel="Blog", when=tuesday
+    )
+    posts = _series_in_slots(
+        berlin, "FREQ=WEEKLY;COUNT=2", tuesday.astimezone(BERLIN_ZONE), now=feb(1)
+    )
+    # The first week's only slot is the colleague's: the occurrence keeps its time, which
+    # is that slot, and is named; the second week's is free.
+    assert [p.publish_at for p in posts] == [tuesday, feb(9, 8, 30)]
+    assert posts[0].series_id is not None
+    assert slots.series_off_plan(
+        berlin.session, actor=berlin.editor, series_id=posts[0].series_id
+    ) == [tuesday]
+
+
+def test_the_last_occurrence_planned_by_a_later_sweep_keeps_the_series_rhythm(
+    berlin: World,
+) -> None:
+    _channel(berlin, plan="Tue 09:30")
+    monday = feb(1)  # 00:00 UTC, 01:00 Berlin time
+    # The first sweep's window (8 weeks) reaches Monday to Wednesday; Thursday, the last
+    # occurrence, is planned by a later sweep on its own.
+    first_sweep = monday - planning.SERIES_HORIZON + timedelta(days=2, hours=12)
+    posts = _series_in_slots(
+        berlin, "FREQ=DAILY;COUNT=4", monday.astimezone(BERLIN_ZONE), now=first_sweep
+    )
+    assert len(posts) == 3
+    assert planning.materialize_series(berlin.session, now=first_sweep + timedelta(days=1)) == 1
+    planned = sorted(
+        (p for p in planning.list_posts(berlin.session, actor=berlin.editor) if p.series_id),
+        key=lambda p: p.occurrence_at or p.publish_at,
+    )
+    # Daily: Thursday's window is one day, as every other's, so no Tuesday slot of the next
+    # week; it keeps its own time.
+    assert [p.publish_at for p in planned] == [monday, feb(2, 8, 30), feb(3), feb(4)]
+
+
+def test_a_weekly_series_in_slots_created_midweek_takes_this_weeks_free_slot(
+    berlin: World,
+) -> None:
+    _channel(berlin)  # Tue and Thu 09:30
+    monday = feb(1).astimezone(BERLIN_ZONE).replace(hour=0)
+    wednesday = feb(3, 12)
+    posts = _series_in_slots(berlin, "FREQ=WEEKLY;COUNT=2", monday, now=wednesday)
+    assert [p.publish_at for p in posts] == [feb(4, 8, 30), feb(9, 8, 30)]
+    # Created on Friday, the first week has no slot left: that occurrence is gone by.
+    later = _series_in_slots(berlin, "FREQ=WEEKLY;COUNT=2", monday, now=feb(5, 12))
+    assert [p.publish_at for p in later if p.piece_id != posts[0].piece_id] == [feb(11, 8, 30)]
+
+
+def test_a_series_in_slots_is_audited_as_one(berlin: World) -> None:
+    _channel(berlin)
+    posts = _series_in_slots(
+        berlin, "FREQ=WEEKLY;COUNT=1", feb(1).astimezone(BERLIN_ZONE), now=feb(1)
+    )
+    event = berlin.session.exec(
+        select(AuditEvent).where(
+            AuditEvent.object_type == "series", AuditEvent.object_id == str(posts[0].series_id)
+        )
+    ).one()
+    said = audit.note_message(event.note)
+    assert isinstance(said, Message) and said.code == "note_series_in_slots"
+    assert said.params["rule"] == "FREQ=WEEKLY;COUNT=1"
+
+
+def test_two_sweeps_planning_a_series_in_slots_at_once_plan_each_occurrence_once(
+    berlin: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _channel(berlin)
+    monday = feb(1)
+    first_sweep = monday - planning.SERIES_HORIZON - timedelta(days=1)
+    assert (
+        _series_in_slots(
+            berlin, "FREQ=WEEKLY;COUNT=3", monday.astimezone(BERLIN_ZONE), now=first_sweep
+        )
+        == []
+    )
+    placing = threading.Event()
+    real_place = slots.place_series_posts
+
+    def slow_place(*args: Any, **kwargs: Any) -> dict[datetime, datetime]:
+        # The first sweep stops while placing; the second reaches the channel meanwhile.
+        if not placing.is_set():
+            placing.set()
+            time.sleep(0.5)
+        return real_place(*args, **kwargs)
+
+    monkeypatch.setattr(slots, "place_series_posts", slow_place)
+    made: list[int] = []
+    failures: list[BaseException] = []
+
+    def sweep() -> None:
+        try:
+            with Session(engine) as s:
+                made.append(planning.materialize_series(s, now=monday - timedelta(weeks=1)))
+        except BaseException as err:  # noqa: BLE001 - re-raised below, in the test's thread
+            failures.append(err)
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    threads[0].start()
+    assert placing.wait(timeout=30)
+    threads[1].start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert sorted(made) == [0, 3]
+    with Session(engine) as s:
+        posts = s.exec(select(Post).where(col(Post.series_id).is_not(None))).all()
+    assert sorted(p.publish_at for p in posts) == [feb(2, 8, 30), feb(9, 8, 30), feb(16, 8, 30)]

@@ -471,7 +471,7 @@ def _series(session: Session, user: User, piece_id: int | None, channel_id: int 
             in_slots=bool(st.session_state.get(keys.CAL_SERIES_IN_SLOTS)),
             token=token,
         )
-        slot_texts.remember_series(session, user, series.id)
+        slot_texts.remember_series(session, user, series.id, in_slots=series.in_slots)
         return t("calendar.series_created", id=series.id, rule=md(series.rule))
 
     st.session_state[keys.CAL_SERIES_ERRORS] = _done_or_errors(
