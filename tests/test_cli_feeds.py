@@ -55,7 +55,7 @@ def _starts(path: Path) -> dict[str, datetime]:
 
 def test_plan_export_writes_the_calendar_as_ics_with_filters(run: Cli, tmp_path: Path) -> None:
     target = tmp_path / "plan.ics"
-    since = ("--since", f"{YEAR}-01-01")
+    since = ("--since", f"{YEAR}-01-01", "--until", f"{YEAR}-12-31")  # beyond a feed's range
     out = run.ok("plan", "export", str(target), "--format", "ics", *since, "--as", "ed")
     assert out == f"exported 2 post(s) to {target}\n"
     assert _starts(target) == {
