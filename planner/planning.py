@@ -18,7 +18,7 @@ from itertools import islice
 from typing import Any, NamedTuple, NotRequired, TypedDict, Unpack
 
 from dateutil.rrule import rrulestr
-from sqlalchemy import ColumnElement, and_, case, func, not_, or_
+from sqlalchemy import ColumnElement, and_, case, func, not_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -491,12 +491,6 @@ def cancel_post(
     """
     workflow.check_role("post", "cancel", actor)
     post = get_post(session, actor=actor, post_id=post_id)
-
-    def release() -> None:
-        post.claimed_by = None
-        post.lease_until = None
-        post.next_attempt_at = None
-
     return workflow.apply_post(
         session,
         post=post,
@@ -504,7 +498,7 @@ def cancel_post(
         actor=actor,
         note=reason,
         expected_version=expected_version,
-        effect=release,
+        effect=lambda: _release(post),
     )
 
 
@@ -555,6 +549,7 @@ class CalendarPost:
     publish_at: datetime
     status: PostStatus
     version: int
+    series_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -617,6 +612,7 @@ def calendar_entries(
         col(Post.channel_id),
         col(Post.status),
         col(Post.version),
+        col(Post.series_id),
         Piece.title,
         Channel.name,
         *_HOLD_FACTS,
@@ -633,10 +629,12 @@ def calendar_entries(
     rows = session.exec(query.order_by(col(Post.publish_at), col(Post.id)).limit(limit))
     frozen, now = is_frozen(session), utcnow()
     entries: list[CalendarEntry] = []
-    for post_id, piece_id, channel_id_, status, version, title, name, *facts in rows:
+    for post_id, piece_id, channel_id_, status, version, series, title, name, *facts in rows:
         held = _HoldFacts(*facts)
         hold = held.reason(frozen=frozen, now=now)
-        post = CalendarPost(post_id, piece_id, channel_id_, held.publish_at, status, version)
+        post = CalendarPost(
+            post_id, piece_id, channel_id_, held.publish_at, status, version, series
+        )
         entries.append(CalendarEntry(post, title, name, hold, held.kind))
     # The publishing rules, as the engine checks them at claim, for the posts nothing
     # else holds: one check for the whole view.
@@ -1211,6 +1209,84 @@ def _series_content_findings(
     return rule_checks.piece_findings(session, actor=actor, piece=piece, channels=[channel])
 
 
+@dataclass(frozen=True)
+class CancelledSeries:
+    """What `cancel_series` did: the posts it cancelled, and those it left because their
+    request may have begun (being sent, to be checked or posted by hand), by id."""
+
+    series_id: int
+    cancelled: list[int]
+    left: list[int]
+
+
+# Posts of a cancelled series that are left as they are: their request may have begun.
+_IN_FLIGHT = (PostStatus.publishing, PostStatus.needs_check, PostStatus.awaiting_manual)
+
+
+def cancel_series(
+    session: Session, *, actor: User, series_id: int, reason: str = ""
+) -> CancelledSeries:
+    """End a recurring series: no post is planned from it any more, and each of its posts
+    that waits to go out (planned, failed or missed) is cancelled, as `cancel_post` would,
+    all in one transaction. Posts that went out stay on record; those being sent, to be
+    checked or to be posted by hand are left to their own course and named.
+    A series already cancelled is refused."""
+    workflow.check_role("post", "cancel", actor)
+    series = session.get(Series, series_id, populate_existing=True)
+    visible = visible_piece_ids(session, actor=actor)
+    if series is None or (visible is not None and series.piece_id not in visible):
+        raise NotFound("series", series_id)
+    cancelled: list[int] = []
+    left: list[int] = []
+    with all_or_nothing(session):
+        ended = session.connection().execute(
+            update(Series)
+            .where(col(Series.id) == series_id, col(Series.active).is_(True))
+            .values(active=False)
+        )
+        if not ended.rowcount:
+            raise ValidationFailed(
+                {
+                    "series": Message(
+                        "series_cancelled", "series {id} is cancelled already", id=series_id
+                    )
+                }
+            )
+        # Read after the series' row is taken: the posts a sweep planned meanwhile too.
+        posts = session.exec(
+            select(Post)
+            .where(Post.series_id == series_id, col(Post.status) != PostStatus.cancelled)
+            .order_by(col(Post.publish_at), col(Post.id))
+            .execution_options(populate_existing=True)
+        ).all()
+        for post in posts:
+            assert post.id is not None
+            if post.status in _IN_FLIGHT:
+                left.append(post.id)
+            elif "cancel" in workflow.allowed_actions("post", post.status):
+                _release(post)
+                workflow.apply_post(
+                    session, post=post, action="cancel", actor=actor, note=reason, commit=False
+                )
+                cancelled.append(post.id)
+        audit.record(
+            session,
+            actor=actor,
+            object_type="series",
+            object_id=series_id,
+            action="cancel",
+            note=reason,
+        )
+    return CancelledSeries(series_id=series_id, cancelled=cancelled, left=left)
+
+
+def _release(post: Post) -> None:
+    """A cancelled post is no worker's any more."""
+    post.claimed_by = None
+    post.lease_until = None
+    post.next_attempt_at = None
+
+
 def _has_slot_plan(session: Session, channel: Channel) -> bool:
     query = select(PublishingSlot.weekday).where(PublishingSlot.channel_id == channel.id)
     return session.exec(query.limit(1)).first() is not None
@@ -1245,6 +1321,18 @@ def _first_occurrence(series: Series, start: datetime, now: datetime) -> datetim
     return before.astimezone(UTC)
 
 
+def _still_active(session: Session, series: Series, until: datetime) -> bool:
+    """Take the series' row for this sweep, if it is still active, setting how far it is
+    planned: `cancel_series` changes the same row, so it waits for the sweep's posts and
+    cancels them too, or the sweep waits for it and plans nothing."""
+    taken = session.connection().execute(
+        update(Series)
+        .where(col(Series.id) == series.id, col(Series.active).is_(True))
+        .values(materialized_until=until)
+    )
+    return bool(taken.rowcount)
+
+
 def materialize_series(
     session: Session,
     *,
@@ -1275,6 +1363,8 @@ def materialize_series(
     created = 0
     try:
         for series in session.exec(query).all():
+            if not _still_active(session, series, until):
+                continue  # cancelled since the query above
             if series.in_slots:
                 # Before reading what is planned: a second sweep at the same time waits here
                 # until the first has committed, then finds its posts.
@@ -1306,8 +1396,6 @@ def materialize_series(
                     )
                 )
                 created += 1
-            series.materialized_until = until
-            session.add(series)
         session.commit()
     except IntegrityError:
         # Another process materialised the same window first; its rows stand.

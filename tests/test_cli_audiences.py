@@ -207,3 +207,24 @@ def test_a_series_in_slots_names_the_occurrences_that_found_no_free_slot(run: Cl
     )  # fmt: skip
     assert code == 1
     assert "channel 'Newsletter' has no publishing slots to place the series in" in err
+
+
+def test_a_series_is_cancelled_by_its_id_from_plan_list(run: Cli) -> None:
+    _piece(run)
+    today = datetime.now(zone("Europe/Berlin")).date()
+    out = run.ok(
+        "plan", "series", "1", "Blog", "--rule", "FREQ=WEEKLY;COUNT=3",
+        "--start", f"{today + timedelta(days=7)} 09:00", "--as", "ed",
+    )  # fmt: skip
+    assert out.startswith("created series 1 ")
+    listed = run.ok("plan", "list", "--as", "ed").splitlines()
+    assert listed[0].split()[-1] == "series"
+    assert [row.split()[-1] for row in listed[1:]] == ["1", "1", "1"]
+    out = run.ok("plan", "cancel-series", "1", "--reason", "Aktion vorbei", "--as", "ed")
+    assert out == "series 1 cancelled: 3 post(s) cancelled\n"
+    statuses = [p["status"] for p in json.loads(run.ok("plan", "list", "--as", "ed", "--json"))]
+    assert statuses == ["cancelled"] * 3
+    code, _out, err = run("plan", "cancel-series", "1", "--as", "ed")
+    assert code == 1 and "series 1 is cancelled already" in err
+    code, _out, err = run("plan", "cancel-series", "7", "--as", "ed")
+    assert code == 1 and "series 7 not found" in err

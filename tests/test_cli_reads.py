@@ -223,6 +223,7 @@ NOT_READS = {
     ("plan", "move"),
     ("plan", "cancel"),
     ("plan", "series"),
+    ("plan", "cancel-series"),
     ("plan", "import"),
     ("settings", "set"),
     ("channels", "add"),

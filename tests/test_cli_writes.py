@@ -155,6 +155,7 @@ WRITES: dict[tuple[str, ...], Write] = {
         EDITORIAL,
     ),
     ("plan", "import"): Write(lambda o: [str(o.files["plan"])], EDITORIAL, by_row=True),
+    ("plan", "cancel-series"): Write(lambda o: [o.id("series_cancel")], EDITORIAL),
     ("posts", "retry"): Write(lambda o: [o.id("post_retry")], EDITORIAL),
     ("posts", "cancel"): Write(lambda o: [o.id("post_cancel")], EDITORIAL),
     ("posts", "mark-posted"): Write(
@@ -311,6 +312,16 @@ def org(world: World, tmp_path: Path) -> Org:
     ids["post_cancel"] = _post(world, posted, 12, PostStatus.planned)
     ids["post_retry"] = _post(world, posted, 13, PostStatus.failed)
     ids["post_mark"] = _post(world, posted, 14, PostStatus.needs_check)
+    series = planning.create_series(
+        s,
+        actor=world.editor,
+        piece_id=posted,
+        channel="Blog",
+        rule="FREQ=WEEKLY;COUNT=2",
+        start="2030-04-02 09:00",
+        now=utc(2030, 3, 1),
+    )
+    ids["series_cancel"] = series.id or 0
 
     for name in ("edit", "disable", "override"):
         rules.add_rule(

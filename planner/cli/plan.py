@@ -1,4 +1,4 @@
-"""The content calendar: `plan list|add|queue|move|cancel|series|import|export`."""
+"""The content calendar: `plan list|add|queue|move|cancel|series|cancel-series|import|export`."""
 
 from __future__ import annotations
 
@@ -82,6 +82,7 @@ def cmd_plan_list(session: Session, actor: User, args: argparse.Namespace) -> No
             ("status", lambda r: f"{r['status']} (held)" if r["held"] else r["status"]),
             ("piece", "piece_id"),
             ("title", "piece"),
+            ("series", "series_id"),
         ],
         as_json=args.json,
     )
@@ -127,6 +128,24 @@ def cmd_plan_cancel(session: Session, actor: User, args: argparse.Namespace) -> 
     """Cancel a post."""
     planning.cancel_post(session, actor=actor, post_id=args.post, reason=args.reason)
     return f"post {args.post} cancelled"
+
+
+@PLAN.action(
+    "cancel-series",
+    arg("series", type=record_id, help="the series' id (`plan list` shows it)"),
+    arg("--reason", default=""),
+)
+def cmd_plan_cancel_series(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """End a recurring series: cancel its posts that wait to go out, plan no more."""
+    done = planning.cancel_series(session, actor=actor, series_id=args.series, reason=args.reason)
+    said = f"series {done.series_id} cancelled: {len(done.cancelled)} post(s) cancelled"
+    if done.left:
+        ids = ", ".join(str(i) for i in done.left)
+        said += (
+            f"\nwarning: post(s) {ids} may be on their way already (being sent, to be "
+            "checked or posted by hand) and are left as they are; `posts list` shows them"
+        )
+    return said
 
 
 @PLAN.action(

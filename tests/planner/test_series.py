@@ -1,19 +1,23 @@
-"""Recurring series: wall-clock time across DST, ends required, rolling window, idempotence."""
+"""Recurring series: wall-clock time across DST, ends required, rolling window, idempotence,
+cancelling a series."""
 
 from __future__ import annotations
 
 import signal
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from planner import channels, pieces, planning
-from planner.errors import ValidationFailed
-from planner.models import Channel, Piece, Post, PostStatus, Series
+from planner.errors import NotFound, PermissionDenied, ValidationFailed
+from planner.models import AuditEvent, Channel, Piece, Post, PostStatus, Series, User
 from planner.timezones import to_local
 from tests.conftest import World, utc
 
@@ -486,3 +490,115 @@ def test_series_posts_follow_the_same_due_rules(
     held = planning.held_posts(world.session, actor=world.admin, now=first)
     assert [(h.post.series_id, h.post.publish_at) for h in held] == [(series.id, first)]
     assert planning.due_posts(world.session, now=first) == []
+
+
+def _set_status(engine: Engine, post_id: int, status: PostStatus) -> None:
+    """Put a post where the engine would have (sent, or being sent)."""
+    with Session(engine) as fresh:
+        post = fresh.get(Post, post_id)
+        assert post is not None
+        post.status = status
+        fresh.add(post)
+        fresh.commit()
+
+
+def test_cancelling_a_series_cancels_what_waits_and_plans_no_more(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    series = _series(world, piece, channel)
+    assert series.id is not None
+    first, second, *waiting = _posts(engine, series)
+    assert first.id is not None and second.id is not None
+    _set_status(engine, first.id, PostStatus.published)
+    _set_status(engine, second.id, PostStatus.publishing)
+
+    done = planning.cancel_series(
+        world.session, actor=world.editor, series_id=series.id, reason="Kampagne vorbei"
+    )
+
+    assert done.cancelled == [p.id for p in waiting] and len(waiting) == 4
+    assert done.left == [second.id]  # its request may have begun: left to its course
+    assert [p.status for p in _posts(engine, series)] == [
+        PostStatus.published,
+        PostStatus.publishing,
+        *[PostStatus.cancelled] * 4,
+    ]
+    # No sweep plans from it again, however late.
+    assert planning.materialize_series(world.session, now=utc(2027, 4, 30)) == 0
+    assert len(_posts(engine, series)) == 6
+    with Session(engine) as fresh:
+        events = fresh.exec(
+            select(AuditEvent).where(
+                AuditEvent.object_type == "series", AuditEvent.action == "cancel"
+            )
+        ).all()
+        cancels = fresh.exec(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.object_type == "post", AuditEvent.action == "cancel")
+        ).one()
+    assert [(e.object_id, e.actor_name, e.note) for e in events] == [
+        (str(series.id), "editor", "Kampagne vorbei")
+    ]
+    assert cancels == 4
+    with pytest.raises(ValidationFailed) as err:
+        planning.cancel_series(world.session, actor=world.editor, series_id=series.id)
+    assert err.value.fields == {"series": f"series {series.id} is cancelled already"}
+
+
+def test_only_those_who_cancel_posts_cancel_a_series_they_can_see(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    series = _series(world, piece, channel)
+    assert series.id is not None
+    with pytest.raises(PermissionDenied):
+        planning.cancel_series(world.session, actor=world.approver, series_id=series.id)
+    with pytest.raises(NotFound):
+        planning.cancel_series(world.session, actor=world.editor, series_id=series.id + 99)
+    assert [p.status for p in _posts(engine, series)] == [PostStatus.planned] * 6
+
+
+def test_a_series_cancelled_while_a_sweep_plans_it_keeps_none_of_the_sweeps_posts(
+    engine: Engine, world: World, piece: Piece, channel: Channel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    series = _series(world, piece, channel, now=BEFORE - planning.SERIES_HORIZON)
+    assert series.id is not None and _posts(engine, series) == []
+    series_id = series.id
+    planning_now, release = threading.Event(), threading.Event()
+    real = planning.occurrences
+
+    def slow(*args: Any, **kwargs: Any) -> list[datetime]:
+        # The sweep has taken the series' row and computes its occurrences; the editor
+        # cancels the series meanwhile.
+        if threading.current_thread().name == "sweep":
+            planning_now.set()
+            release.wait(timeout=30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(planning, "occurrences", slow)
+    made: list[int] = []
+
+    def sweep() -> None:
+        with Session(engine) as s:
+            made.append(planning.materialize_series(s, now=BEFORE))
+
+    thread = threading.Thread(target=sweep, name="sweep")
+    thread.start()
+    assert planning_now.wait(timeout=30)
+    cancelled: list[planning.CancelledSeries] = []
+
+    def cancel() -> None:
+        with Session(engine) as s:
+            editor = s.get(User, world.editor.id)
+            assert editor is not None
+            cancelled.append(planning.cancel_series(s, actor=editor, series_id=series_id))
+
+    canceller = threading.Thread(target=cancel)
+    canceller.start()
+    time.sleep(0.5)  # the cancel reaches the series' row, which the sweep holds
+    release.set()
+    thread.join(timeout=30)
+    canceller.join(timeout=30)
+    assert made == [6]
+    assert len(cancelled) == 1 and len(cancelled[0].cancelled) == 6
+    assert [p.status for p in _posts(engine, series)] == [PostStatus.cancelled] * 6

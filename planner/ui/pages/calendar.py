@@ -19,6 +19,7 @@ from planner.calendar_feeds import CalendarFilters
 from planner.errors import (
     EditConflict,
     IllegalTransition,
+    NotFound,
     PermissionDenied,
     ValidationFailed,
 )
@@ -608,6 +609,45 @@ def _move(entries: list[CalendarEntry], user: User) -> None:
             on_click=_take,
             args=(entry.post.id, action, entry.post.version),
         )
+    if entry.post.series_id is not None and "cancel" in offered:
+        _series_cancel(entry.post.series_id)
+
+
+def _series_cancel(series_id: int) -> None:
+    """Ending the series of the post picked in the move form, once confirmed."""
+    t = state.t
+    sure = st.checkbox(
+        t("calendar.series_cancel_confirm", id=series_id), key=keys.CAL_SERIES_CANCEL_CONFIRM
+    )
+    if sure:
+        st.button(
+            t("calendar.series_cancel", id=series_id),
+            key=keys.CAL_SERIES_CANCEL_BUTTON,
+            on_click=_end_series,
+            args=(series_id,),
+        )
+
+
+def _end_series(series_id: int) -> None:
+    """Button callback: cancel the series; say what became of its posts."""
+    t = state.t
+    errors: dict[str, str] = {}
+    with state.signed_in() as (session, user):
+        if user is None:
+            return
+        try:
+            done = planning.cancel_series(session, actor=user, series_id=series_id)
+        except ValidationFailed as err:
+            errors = {"post": "; ".join(moves.field_messages(err).values())}
+        except (NotFound, PermissionDenied) as err:
+            errors = {"post": "; ".join(moves.error_text(err))}
+        else:
+            said = t("calendar.series_cancelled", id=series_id, count=len(done.cancelled))
+            if done.left:
+                said += t("calendar.series_left", ids=", ".join(f"#{i}" for i in done.left))
+            st.session_state[keys.CAL_DONE] = said
+            st.session_state[keys.CAL_SERIES_CANCEL_CONFIRM] = False
+    st.session_state[keys.CAL_MOVE_ERRORS] = errors
 
 
 def _refusal(post_id: int, errors: dict[str, str]) -> str:
