@@ -1211,33 +1211,30 @@ def _series_content_findings(
 
 @dataclass(frozen=True)
 class CancelledSeries:
-    """What `cancel_series` did: the posts it cancelled, and those it left because their
-    request may have begun (being sent, to be checked or posted by hand), by id."""
+    """What `cancel_series` did, by post id: the posts it cancelled, and among them those
+    that were being sent (each goes out only if its request had begun already, and is
+    then recorded as published after all, as with `cancel_post`)."""
 
     series_id: int
     cancelled: list[int]
-    left: list[int]
-
-
-# Posts of a cancelled series that are left as they are: their request may have begun.
-_IN_FLIGHT = (PostStatus.publishing, PostStatus.needs_check, PostStatus.awaiting_manual)
+    in_flight: list[int]
 
 
 def cancel_series(
     session: Session, *, actor: User, series_id: int, reason: str = ""
 ) -> CancelledSeries:
-    """End a recurring series: no post is planned from it any more, and each of its posts
-    that waits to go out (planned, failed or missed) is cancelled, as `cancel_post` would,
-    all in one transaction. Posts that went out stay on record; those being sent, to be
-    checked or to be posted by hand are left to their own course and named.
-    A series already cancelled is refused."""
+    """End a recurring series: no post is planned from it any more, and every post of it
+    that has not gone out is cancelled as `cancel_post` cancels one, all in one
+    transaction (a post being sent included: unless its request has begun, the worker
+    does not send it). Posts that went out stay on record. A series that has ended
+    already is refused."""
     workflow.check_role("post", "cancel", actor)
     series = session.get(Series, series_id, populate_existing=True)
     visible = visible_piece_ids(session, actor=actor)
     if series is None or (visible is not None and series.piece_id not in visible):
         raise NotFound("series", series_id)
     cancelled: list[int] = []
-    left: list[int] = []
+    in_flight: list[int] = []
     with all_or_nothing(session):
         ended = session.connection().execute(
             update(Series)
@@ -1246,29 +1243,28 @@ def cancel_series(
         )
         if not ended.rowcount:
             raise ValidationFailed(
-                {
-                    "series": Message(
-                        "series_cancelled", "series {id} is cancelled already", id=series_id
-                    )
-                }
+                {"series": Message("series_ended", "series #{id} has ended already", id=series_id)}
             )
-        # Read after the series' row is taken: the posts a sweep planned meanwhile too.
+        # Read after the series' row is taken (the posts a sweep planned meanwhile too),
+        # and each row locked: a worker claiming one now waits for this cancel.
         posts = session.exec(
             select(Post)
             .where(Post.series_id == series_id, col(Post.status) != PostStatus.cancelled)
-            .order_by(col(Post.publish_at), col(Post.id))
+            .order_by(col(Post.id))
+            .with_for_update()
             .execution_options(populate_existing=True)
         ).all()
-        for post in posts:
+        for post in sorted(posts, key=lambda p: (p.publish_at, p.id or 0)):
             assert post.id is not None
-            if post.status in _IN_FLIGHT:
-                left.append(post.id)
-            elif "cancel" in workflow.allowed_actions("post", post.status):
-                _release(post)
-                workflow.apply_post(
-                    session, post=post, action="cancel", actor=actor, note=reason, commit=False
-                )
-                cancelled.append(post.id)
+            if "cancel" not in workflow.allowed_actions("post", post.status):
+                continue  # went out
+            if post.status == PostStatus.publishing:
+                in_flight.append(post.id)
+            _release(post)
+            workflow.apply_post(
+                session, post=post, action="cancel", actor=actor, note=reason, commit=False
+            )
+            cancelled.append(post.id)
         audit.record(
             session,
             actor=actor,
@@ -1277,7 +1273,7 @@ def cancel_series(
             action="cancel",
             note=reason,
         )
-    return CancelledSeries(series_id=series_id, cancelled=cancelled, left=left)
+    return CancelledSeries(series_id=series_id, cancelled=cancelled, in_flight=in_flight)
 
 
 def _release(post: Post) -> None:
@@ -1322,12 +1318,18 @@ def _first_occurrence(series: Series, start: datetime, now: datetime) -> datetim
 
 
 def _still_active(session: Session, series: Series, until: datetime) -> bool:
-    """Take the series' row for this sweep, if it is still active, setting how far it is
-    planned: `cancel_series` changes the same row, so it waits for the sweep's posts and
-    cancels them too, or the sweep waits for it and plans nothing."""
+    """Take the series' row for this sweep, if it is still active and not planned far
+    enough yet, setting how far it is planned: `cancel_series` changes the same row, so it
+    waits for the sweep's posts and cancels them too, or the sweep waits for it and plans
+    nothing; a second sweep waits for the first and then finds nothing to do."""
+    planned = col(Series.materialized_until)
     taken = session.connection().execute(
         update(Series)
-        .where(col(Series.id) == series.id, col(Series.active).is_(True))
+        .where(
+            col(Series.id) == series.id,
+            col(Series.active).is_(True),
+            or_(planned.is_(None), planned < until - MATERIALIZE_SLACK),
+        )
         .values(materialized_until=until)
     )
     return bool(taken.rowcount)
@@ -1363,12 +1365,13 @@ def materialize_series(
     created = 0
     try:
         for series in session.exec(query).all():
-            if not _still_active(session, series, until):
-                continue  # cancelled since the query above
             if series.in_slots:
-                # Before reading what is planned: a second sweep at the same time waits here
-                # until the first has committed, then finds its posts.
+                # Before the series' row and before reading what is planned: a second
+                # sweep at the same time waits here until the first has committed, then
+                # finds its posts. Channel first, then series, in every transaction.
                 slots.hold_for_series(session, series)
+            if not _still_active(session, series, until):
+                continue  # cancelled, or planned by another sweep, since the query above
             start = _first_occurrence(series, max(now, series.materialized_until or now), now)
             existing = set(
                 session.exec(
@@ -1398,7 +1401,9 @@ def materialize_series(
                 created += 1
         session.commit()
     except IntegrityError:
-        # Another process materialised the same window first; its rows stand.
+        # A sweep takes each series' row before planning it, so another sweep cannot have
+        # planned the same posts: this is a fault, to be seen; the next sweep tries again.
         session.rollback()
+        log.exception("planning the posts of recurring series failed; nothing was stored")
         return 0
     return created

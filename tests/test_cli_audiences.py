@@ -225,6 +225,6 @@ def test_a_series_is_cancelled_by_its_id_from_plan_list(run: Cli) -> None:
     statuses = [p["status"] for p in json.loads(run.ok("plan", "list", "--as", "ed", "--json"))]
     assert statuses == ["cancelled"] * 3
     code, _out, err = run("plan", "cancel-series", "1", "--as", "ed")
-    assert code == 1 and "series 1 is cancelled already" in err
+    assert code == 1 and "series #1 has ended already" in err
     code, _out, err = run("plan", "cancel-series", "7", "--as", "ed")
     assert code == 1 and "series 7 not found" in err

@@ -139,11 +139,11 @@ def cmd_plan_cancel_series(session: Session, actor: User, args: argparse.Namespa
     """End a recurring series: cancel its posts that wait to go out, plan no more."""
     done = planning.cancel_series(session, actor=actor, series_id=args.series, reason=args.reason)
     said = f"series {done.series_id} cancelled: {len(done.cancelled)} post(s) cancelled"
-    if done.left:
-        ids = ", ".join(str(i) for i in done.left)
+    if done.in_flight:
+        ids = ", ".join(str(i) for i in done.in_flight)
         said += (
-            f"\nwarning: post(s) {ids} may be on their way already (being sent, to be "
-            "checked or posted by hand) and are left as they are; `posts list` shows them"
+            f"\nwarning: post(s) {ids} were being sent; each goes out only if its request "
+            "had begun already (`posts list` shows what became of it)"
         )
     return said
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from planner import channels, pieces, planning
+from planner import audit, channels, pieces, planning
 from planner.errors import NotFound, PermissionDenied, ValidationFailed
 from planner.models import AuditEvent, Channel, Piece, Post, PostStatus, Series, User
 from planner.timezones import to_local
@@ -502,7 +502,7 @@ def _set_status(engine: Engine, post_id: int, status: PostStatus) -> None:
         fresh.commit()
 
 
-def test_cancelling_a_series_cancels_what_waits_and_plans_no_more(
+def test_cancelling_a_series_cancels_every_post_not_out_and_plans_no_more(
     engine: Engine, world: World, piece: Piece, channel: Channel
 ) -> None:
     series = _series(world, piece, channel)
@@ -516,12 +516,12 @@ def test_cancelling_a_series_cancels_what_waits_and_plans_no_more(
         world.session, actor=world.editor, series_id=series.id, reason="Kampagne vorbei"
     )
 
-    assert done.cancelled == [p.id for p in waiting] and len(waiting) == 4
-    assert done.left == [second.id]  # its request may have begun: left to its course
+    # The post being sent is cancelled too: the worker checks right before its request.
+    assert done.cancelled == [second.id, *(p.id for p in waiting)] and len(waiting) == 4
+    assert done.in_flight == [second.id]
     assert [p.status for p in _posts(engine, series)] == [
         PostStatus.published,
-        PostStatus.publishing,
-        *[PostStatus.cancelled] * 4,
+        *[PostStatus.cancelled] * 5,
     ]
     # No sweep plans from it again, however late.
     assert planning.materialize_series(world.session, now=utc(2027, 4, 30)) == 0
@@ -540,10 +540,10 @@ def test_cancelling_a_series_cancels_what_waits_and_plans_no_more(
     assert [(e.object_id, e.actor_name, e.note) for e in events] == [
         (str(series.id), "editor", "Kampagne vorbei")
     ]
-    assert cancels == 4
+    assert cancels == 5
     with pytest.raises(ValidationFailed) as err:
         planning.cancel_series(world.session, actor=world.editor, series_id=series.id)
-    assert err.value.fields == {"series": f"series {series.id} is cancelled already"}
+    assert err.value.fields == {"series": f"series #{series.id} has ended already"}
 
 
 def test_only_those_who_cancel_posts_cancel_a_series_they_can_see(
@@ -602,3 +602,46 @@ def test_a_series_cancelled_while_a_sweep_plans_it_keeps_none_of_the_sweeps_post
     assert made == [6]
     assert len(cancelled) == 1 and len(cancelled[0].cancelled) == 6
     assert [p.status for p in _posts(engine, series)] == [PostStatus.cancelled] * 6
+
+
+def test_a_sweep_that_waited_for_a_series_being_cancelled_plans_nothing_of_it(
+    engine: Engine, world: World, piece: Piece, channel: Channel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    series = _series(world, piece, channel, now=BEFORE - planning.SERIES_HORIZON)
+    assert series.id is not None and _posts(engine, series) == []
+    series_id = series.id
+    cancelling, release = threading.Event(), threading.Event()
+    real = audit.record
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        # The cancel has taken the series' row; a sweep begins meanwhile.
+        if threading.current_thread().name == "cancel":
+            cancelling.set()
+            release.wait(timeout=30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(audit, "record", slow)
+
+    def cancel() -> None:
+        with Session(engine) as s:
+            editor = s.get(User, world.editor.id)
+            assert editor is not None
+            planning.cancel_series(s, actor=editor, series_id=series_id)
+
+    canceller = threading.Thread(target=cancel, name="cancel")
+    canceller.start()
+    assert cancelling.wait(timeout=30)
+    made: list[int] = []
+
+    def sweep() -> None:
+        with Session(engine) as s:
+            made.append(planning.materialize_series(s, now=BEFORE))
+
+    sweeper = threading.Thread(target=sweep)
+    sweeper.start()
+    time.sleep(0.5)  # the sweep reaches the series' row, which the cancel holds
+    release.set()
+    canceller.join(timeout=30)
+    sweeper.join(timeout=30)
+    assert made == [0]
+    assert _posts(engine, series) == []

@@ -309,46 +309,59 @@ def test_moving_and_cancelling_a_post(database: str) -> None:
 
 
 @pytest.mark.parametrize("username", ["ed", "admin"])  # English, German
-def test_a_series_is_cancelled_from_the_move_form_once_confirmed(
-    database: str, username: str
-) -> None:
+def test_a_series_is_ended_from_the_move_form_once_confirmed(database: str, username: str) -> None:
     ids = _setup(database)
     single = _plan(database, ids["other_piece"], ids["intranet"], _in_days(1, hour=8))
     start = _in_days(1)
     engine = make_engine(database)
     with Session(engine) as s:
-        series = planning.create_series(
-            s,
-            actor=users.get_user(s, "ed"),
-            piece_id=ids["other_piece"],
-            channel=ids["social"],
-            rule="FREQ=DAILY;COUNT=2",
-            start=f"{start:%Y-%m-%d %H:%M}",
-            tz_name="Europe/Berlin",
-        ).id
-        series_posts = [p.id for p in planning.list_posts(s, actor=users.get_user(s, "ed"))]
+        made = [
+            planning.create_series(
+                s,
+                actor=users.get_user(s, "ed"),
+                piece_id=ids["other_piece"],
+                channel=channel,
+                rule="FREQ=DAILY;COUNT=2",
+                start=f"{start:%Y-%m-%d} {hour}:00",
+                tz_name="Europe/Berlin",
+            )
+            for channel, hour in ((ids["social"], 10), (ids["intranet"], 11))
+        ]
+        series = [m.id for m in made]
+        posts = {p.id: p.series_id for p in planning.list_posts(s, actor=users.get_user(s, "ed"))}
     engine.dispose()
     lang = "en" if username == "ed" else "de"
     at = opened(open_page(sign_in(username, PASSWORD), "calendar"), keys.CAL_MOVE_OPEN)
     at.selectbox(key=keys.CAL_MOVE_DAY).set_value(start.date()).run()
     # A post of no series offers no such thing.
     at.selectbox(key=keys.CAL_MOVE_POST).set_value(single).run()
-    assert not [c for c in at.checkbox if c.key == keys.CAL_SERIES_CANCEL_CONFIRM]
-    first = next(i for i in series_posts if i != single)
+    assert not [c for c in at.checkbox if c.key.startswith(keys.CAL_SERIES_CANCEL_CONFIRM)]
+    first, other = (next(p for p, s in posts.items() if s == one) for one in series)
     at.selectbox(key=keys.CAL_MOVE_POST).set_value(first).run()
-    confirm = at.checkbox(key=keys.CAL_SERIES_CANCEL_CONFIRM)
-    assert confirm.label == translate(lang, "calendar.series_cancel_confirm", id=series)
+    confirm = at.checkbox(key=f"{keys.CAL_SERIES_CANCEL_CONFIRM}.{series[0]}")
+    assert confirm.label == translate(lang, "calendar.series_cancel_confirm", id=series[0])
     assert not [b for b in at.button if b.key == keys.CAL_SERIES_CANCEL_BUTTON]
     confirm.check().run()
+    assert at.button(key=keys.CAL_SERIES_CANCEL_BUTTON).label == translate(
+        lang, "calendar.series_cancel", id=series[0]
+    )
+    # The confirmation is the series' own: another series' post asks again.
+    at.selectbox(key=keys.CAL_MOVE_POST).set_value(other).run()
+    assert at.checkbox(key=f"{keys.CAL_SERIES_CANCEL_CONFIRM}.{series[1]}").value is False
+    assert not [b for b in at.button if b.key == keys.CAL_SERIES_CANCEL_BUTTON]
+    at.selectbox(key=keys.CAL_MOVE_POST).set_value(first).run()
+    again = at.checkbox(key=f"{keys.CAL_SERIES_CANCEL_CONFIRM}.{series[0]}")
+    assert again.value is False  # asked again after looking elsewhere
+    again.check().run()
     at.button(key=keys.CAL_SERIES_CANCEL_BUTTON).click().run()
     assert not at.exception and not at.error
     assert [m.value for m in at.success] == [
-        translate(lang, "calendar.series_cancelled", id=series, count=2)
+        translate(lang, "calendar.series_cancelled", id=series[0], count=2)
     ]
-    assert [_post(database, i)[0] for i in series_posts if i != single] == [
-        PostStatus.cancelled
-    ] * 2
-    assert _post(database, single)[0] == PostStatus.planned
+    statuses = {p: _post(database, p)[0] for p in posts}
+    assert statuses == {
+        p: PostStatus.cancelled if s == series[0] else PostStatus.planned for p, s in posts.items()
+    }
 
 
 def test_the_move_form_lists_the_posts_of_the_day_picked(database: str) -> None:

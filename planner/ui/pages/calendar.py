@@ -614,10 +614,12 @@ def _move(entries: list[CalendarEntry], user: User) -> None:
 
 
 def _series_cancel(series_id: int) -> None:
-    """Ending the series of the post picked in the move form, once confirmed."""
+    """Ending the series of the post picked in the move form, once confirmed (the
+    confirmation is the series' own: picking another series' post asks again)."""
     t = state.t
     sure = st.checkbox(
-        t("calendar.series_cancel_confirm", id=series_id), key=keys.CAL_SERIES_CANCEL_CONFIRM
+        t("calendar.series_cancel_confirm", id=series_id),
+        key=f"{keys.CAL_SERIES_CANCEL_CONFIRM}.{series_id}",
     )
     if sure:
         st.button(
@@ -629,7 +631,7 @@ def _series_cancel(series_id: int) -> None:
 
 
 def _end_series(series_id: int) -> None:
-    """Button callback: cancel the series; say what became of its posts."""
+    """Button callback: end the series; say what became of its posts."""
     t = state.t
     errors: dict[str, str] = {}
     with state.signed_in() as (session, user):
@@ -639,14 +641,17 @@ def _end_series(series_id: int) -> None:
             done = planning.cancel_series(session, actor=user, series_id=series_id)
         except ValidationFailed as err:
             errors = {"post": "; ".join(moves.field_messages(err).values())}
-        except (NotFound, PermissionDenied) as err:
+        except EditConflict:
+            errors = {"post": t("calendar.series_conflict", id=series_id)}
+        except (NotFound, PermissionDenied, IllegalTransition) as err:
             errors = {"post": "; ".join(moves.error_text(err))}
         else:
             said = t("calendar.series_cancelled", id=series_id, count=len(done.cancelled))
-            if done.left:
-                said += t("calendar.series_left", ids=", ".join(f"#{i}" for i in done.left))
+            if done.in_flight:
+                ids = ", ".join(f"#{i}" for i in done.in_flight)
+                said += t("calendar.series_in_flight", ids=ids)
             st.session_state[keys.CAL_DONE] = said
-            st.session_state[keys.CAL_SERIES_CANCEL_CONFIRM] = False
+        st.session_state[f"{keys.CAL_SERIES_CANCEL_CONFIRM}.{series_id}"] = False
     st.session_state[keys.CAL_MOVE_ERRORS] = errors
 
 
