@@ -558,34 +558,42 @@ def test_only_those_who_cancel_posts_cancel_a_series_they_can_see(
     assert [p.status for p in _posts(engine, series)] == [PostStatus.planned] * 6
 
 
-def test_a_series_cancelled_while_a_sweep_plans_it_keeps_none_of_the_sweeps_posts(
-    engine: Engine, world: World, piece: Piece, channel: Channel, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _unplanned_series(engine: Engine, world: World, piece: Piece, channel: Channel) -> Series:
+    """A series whose first sweep is still to come: no post of it yet."""
     series = _series(world, piece, channel, now=BEFORE - planning.SERIES_HORIZON)
     assert series.id is not None and _posts(engine, series) == []
-    series_id = series.id
-    planning_now, release = threading.Event(), threading.Event()
-    real = planning.occurrences
+    return series
 
-    def slow(*args: Any, **kwargs: Any) -> list[datetime]:
-        # The sweep has taken the series' row and computes its occurrences; the editor
-        # cancels the series meanwhile.
-        if threading.current_thread().name == "sweep":
-            planning_now.set()
+
+def _sweep_and_cancel(
+    engine: Engine,
+    world: World,
+    series_id: int,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    first: str,
+    pause: tuple[Any, str],
+) -> tuple[list[int], list[planning.CancelledSeries]]:
+    """A sweep at BEFORE and the editor cancelling the series, each in its own thread and
+    session: `first` ("sweep" or "cancel") starts and stops in `pause` (module, function)
+    until the other has started and reached the series' row. What each returned."""
+    reached, release = threading.Event(), threading.Event()
+    module, name = pause
+    real = getattr(module, name)
+
+    def paused(*args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread().name == first:
+            reached.set()
             release.wait(timeout=30)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(planning, "occurrences", slow)
+    monkeypatch.setattr(module, name, paused)
     made: list[int] = []
+    cancelled: list[planning.CancelledSeries] = []
 
     def sweep() -> None:
         with Session(engine) as s:
             made.append(planning.materialize_series(s, now=BEFORE))
-
-    thread = threading.Thread(target=sweep, name="sweep")
-    thread.start()
-    assert planning_now.wait(timeout=30)
-    cancelled: list[planning.CancelledSeries] = []
 
     def cancel() -> None:
         with Session(engine) as s:
@@ -593,12 +601,29 @@ def test_a_series_cancelled_while_a_sweep_plans_it_keeps_none_of_the_sweeps_post
             assert editor is not None
             cancelled.append(planning.cancel_series(s, actor=editor, series_id=series_id))
 
-    canceller = threading.Thread(target=cancel)
-    canceller.start()
-    time.sleep(0.5)  # the cancel reaches the series' row, which the sweep holds
+    threads = {"sweep": threading.Thread(target=sweep, name="sweep")}
+    threads["cancel"] = threading.Thread(target=cancel, name="cancel")
+    threads[first].start()
+    assert reached.wait(timeout=30)
+    second = threads["cancel" if first == "sweep" else "sweep"]
+    second.start()
+    time.sleep(0.5)  # the second reaches the series' row, which the first holds
     release.set()
-    thread.join(timeout=30)
-    canceller.join(timeout=30)
+    for thread in threads.values():
+        thread.join(timeout=30)
+    return made, cancelled
+
+
+def test_a_series_cancelled_while_a_sweep_plans_it_keeps_none_of_the_sweeps_posts(
+    engine: Engine, world: World, piece: Piece, channel: Channel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    series = _unplanned_series(engine, world, piece, channel)
+    assert series.id is not None
+    # The sweep has taken the series' row and computes its occurrences when the editor
+    # cancels: the cancel waits for the sweep's posts and cancels them too.
+    made, cancelled = _sweep_and_cancel(
+        engine, world, series.id, monkeypatch, first="sweep", pause=(planning, "occurrences")
+    )
     assert made == [6]
     assert len(cancelled) == 1 and len(cancelled[0].cancelled) == 6
     assert [p.status for p in _posts(engine, series)] == [PostStatus.cancelled] * 6
@@ -607,41 +632,12 @@ def test_a_series_cancelled_while_a_sweep_plans_it_keeps_none_of_the_sweeps_post
 def test_a_sweep_that_waited_for_a_series_being_cancelled_plans_nothing_of_it(
     engine: Engine, world: World, piece: Piece, channel: Channel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    series = _series(world, piece, channel, now=BEFORE - planning.SERIES_HORIZON)
-    assert series.id is not None and _posts(engine, series) == []
-    series_id = series.id
-    cancelling, release = threading.Event(), threading.Event()
-    real = audit.record
-
-    def slow(*args: Any, **kwargs: Any) -> Any:
-        # The cancel has taken the series' row; a sweep begins meanwhile.
-        if threading.current_thread().name == "cancel":
-            cancelling.set()
-            release.wait(timeout=30)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(audit, "record", slow)
-
-    def cancel() -> None:
-        with Session(engine) as s:
-            editor = s.get(User, world.editor.id)
-            assert editor is not None
-            planning.cancel_series(s, actor=editor, series_id=series_id)
-
-    canceller = threading.Thread(target=cancel, name="cancel")
-    canceller.start()
-    assert cancelling.wait(timeout=30)
-    made: list[int] = []
-
-    def sweep() -> None:
-        with Session(engine) as s:
-            made.append(planning.materialize_series(s, now=BEFORE))
-
-    sweeper = threading.Thread(target=sweep)
-    sweeper.start()
-    time.sleep(0.5)  # the sweep reaches the series' row, which the cancel holds
-    release.set()
-    canceller.join(timeout=30)
-    sweeper.join(timeout=30)
-    assert made == [0]
+    series = _unplanned_series(engine, world, piece, channel)
+    assert series.id is not None
+    # The cancel has taken the series' row when a sweep begins: the sweep waits for it,
+    # then finds the series ended.
+    made, cancelled = _sweep_and_cancel(
+        engine, world, series.id, monkeypatch, first="cancel", pause=(audit, "record")
+    )
+    assert made == [0] and len(cancelled) == 1
     assert _posts(engine, series) == []
