@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import partial
 from itertools import islice
 from typing import Any, NamedTuple, NotRequired, TypedDict, Unpack
 
@@ -1246,7 +1247,8 @@ def cancel_series(
                 {"series": Message("series_ended", "series #{id} has ended already", id=series_id)}
             )
         # Read after the series' row is taken (the posts a sweep planned meanwhile too),
-        # and each row locked: a worker claiming one now waits for this cancel.
+        # and each row locked, in the order of their ids: a worker claiming one now waits
+        # for this cancel.
         posts = session.exec(
             select(Post)
             .where(Post.series_id == series_id, col(Post.status) != PostStatus.cancelled)
@@ -1260,9 +1262,14 @@ def cancel_series(
                 continue  # went out
             if post.status == PostStatus.publishing:
                 in_flight.append(post.id)
-            _release(post)
             workflow.apply_post(
-                session, post=post, action="cancel", actor=actor, note=reason, commit=False
+                session,
+                post=post,
+                action="cancel",
+                actor=actor,
+                note=reason,
+                effect=partial(_release, post),
+                commit=False,
             )
             cancelled.append(post.id)
         audit.record(
