@@ -33,12 +33,14 @@ from planner.models import (
     utcnow,
 )
 from planner.permissions import PERMISSIONS, require_active
+from planner.timezones import to_local
 
 NOTIFICATIONS, PREFERENCES = core_tables(Notification, NotificationPreference)
 
 REVIEW_REQUESTED = "review_requested"
 CHANGES_REQUESTED = "changes_requested"
 POST_FAILED = "post_failed"
+SERIES_UNPLACED = "series_unplaced"
 IDEA_ACCEPTED = "idea_accepted"
 IDEA_REJECTED = "idea_rejected"
 IDEA_PUBLISHED = "idea_published"
@@ -50,6 +52,7 @@ KINDS: dict[str, frozenset[Role]] = {
     REVIEW_REQUESTED: frozenset({Role.approver, Role.admin}),
     CHANGES_REQUESTED: frozenset({Role.editor, Role.admin}),
     POST_FAILED: frozenset({Role.editor, Role.admin}),
+    SERIES_UNPLACED: frozenset({Role.editor, Role.admin}),
     MENTIONED: PERMISSIONS["view_pieces"],
     IDEA_ACCEPTED: frozenset(Role),
     IDEA_REJECTED: frozenset(Role),
@@ -238,6 +241,29 @@ def posts_failed(conn: Connection, errors: Mapping[int, str]) -> None:
             for uid in {row.owner_id, row.created_by_id}
         ],
     )
+
+
+def series_posts_unplaced(conn: Connection, posts: Sequence[Post]) -> None:
+    """Tell whoever planned a series in slots and the piece's owner that these new posts of
+    it found no free slot and keep their occurrence's own time (the detail: that time)."""
+    owners = {
+        row.id: row.owner_id
+        for row in conn.execute(
+            select(Piece.id, Piece.owner_id).where(
+                col(Piece.id).in_(sorted({post.piece_id for post in posts}))
+            )
+        )
+    }
+    notices: list[Notice] = []
+    for post in posts:
+        assert post.id is not None
+        local = to_local(post.publish_at, post.timezone)
+        detail = f"{local:%Y-%m-%d %H:%M} {post.timezone}"
+        notices += [
+            Notice(uid, SERIES_UNPLACED, "post", post.id, None, detail)
+            for uid in {post.created_by_id, owners[post.piece_id]}
+        ]
+    store(conn, notices)
 
 
 def pieces_published(conn: Connection, piece_ids: Sequence[int]) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, and_, case, func, not_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from planner import audit, checks, rule_checks, submissions, workflow
+from planner import audit, checks, finishing, notifications, rule_checks, submissions, workflow
 from planner.channels import get_channel
 from planner.db import all_or_nothing
 from planner.errors import (
@@ -492,7 +492,7 @@ def cancel_post(
     """
     workflow.check_role("post", "cancel", actor)
     post = get_post(session, actor=actor, post_id=post_id)
-    return workflow.apply_post(
+    cancelled = workflow.apply_post(
         session,
         post=post,
         action="cancel",
@@ -501,6 +501,9 @@ def cancel_post(
         expected_version=expected_version,
         effect=lambda: _release(post),
     )
+    # Its piece may be finished now: the other posts out, this one was the last open.
+    finishing.finish_pieces(session, [cancelled.piece_id], by=actor.username)
+    return cancelled
 
 
 def list_posts(
@@ -1195,7 +1198,8 @@ def create_series(
         )
         record_planning(session, actor, piece.id, found, refused=False)
         submissions.spend(session, actor=actor, token=token, action="series", object_id=series.id)
-    materialize_series(session, now=now, series_ids=[series.id])
+    # Its creator is shown the occurrences without a slot (`slots.series_off_plan`).
+    materialize_series(session, now=now, series_ids=[series.id], tell=False)
     return series
 
 
@@ -1280,6 +1284,8 @@ def cancel_series(
             action="cancel",
             note=reason,
         )
+    # The piece may be finished now: no series continues, its other posts are out.
+    finishing.finish_pieces(session, [series.piece_id], by=actor.username)
     return CancelledSeries(series_id=series_id, cancelled=cancelled, in_flight=in_flight)
 
 
@@ -1348,10 +1354,13 @@ def materialize_series(
     now: datetime | None = None,
     horizon: timedelta = SERIES_HORIZON,
     series_ids: list[int | None] | None = None,
+    tell: bool = True,
 ) -> int:
     """Create the posts of active series up to `now + horizon`; safe to run repeatedly.
 
-    A series in slots has each new occurrence placed by `slots.place_series_posts`."""
+    A series in slots has each new occurrence placed by `slots.place_series_posts`; one
+    without a free slot keeps its own time and, with `tell`, whoever planned the series and
+    the piece's owner are notified of it (creating a series names them to its creator)."""
     from planner import slots  # slots builds on this module
 
     now = now or utcnow()
@@ -1370,6 +1379,7 @@ def materialize_series(
     # as imports do, so that two sweeps never wait for each other crosswise.
     query = query.order_by(col(Series.channel_id), col(Series.id))
     created = 0
+    unplaced: list[Post] = []
     try:
         for series in session.exec(query).all():
             if series.in_slots:
@@ -1394,18 +1404,22 @@ def materialize_series(
             for instant in new:
                 if instant < now and instant not in placed:
                     continue  # gone by, and no slot left in its window
-                session.add(
-                    Post(
-                        piece_id=series.piece_id,
-                        channel_id=series.channel_id,
-                        series_id=series.id,
-                        occurrence_at=instant,
-                        publish_at=placed.get(instant, instant),
-                        timezone=series.timezone,
-                        created_by_id=series.created_by_id,
-                    )
+                post = Post(
+                    piece_id=series.piece_id,
+                    channel_id=series.channel_id,
+                    series_id=series.id,
+                    occurrence_at=instant,
+                    publish_at=placed.get(instant, instant),
+                    timezone=series.timezone,
+                    created_by_id=series.created_by_id,
                 )
+                session.add(post)
+                if series.in_slots and instant not in placed:
+                    unplaced.append(post)
                 created += 1
+        if unplaced and tell:
+            session.flush()
+            notifications.series_posts_unplaced(session.connection(), unplaced)
         session.commit()
     except IntegrityError:
         # A sweep takes each series' row before planning it, so another sweep cannot have

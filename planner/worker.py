@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from sqlmodel import Session
 
-from planner import inbox, mail, org_settings, planning, publishing
+from planner import finishing, inbox, mail, org_settings, planning, publishing
 from planner.channels import build_adapter
 from planner.metrics.collect import Collector, MetricsSettings
 from planner.models import PostStatus, utcnow
@@ -44,6 +44,10 @@ METRICS_JOB_ID = "planner-collect-metrics"
 RECORD_WITHIN = 0.1
 # How often (seconds) a long sweep marks the pieces whose posts are all out as published.
 PIECES_EVERY = 1.0
+# How often (seconds) a sweep looks over all approved pieces for finished ones: pieces the
+# step right after a cancel could not mark published (the database went away between
+# the two), and pieces a version before that step left approved.
+ALL_PIECES_EVERY = 600.0
 # How stale (seconds) the freeze/cancel/approval check right before a request may be.
 GATE_MAX_AGE = 0.5
 # Claims failing this often in a row end the sweep (the next one tries again).
@@ -108,6 +112,7 @@ class Worker:
         # Claims run beside the recording (see _publish_due): one at a time.
         self._claimer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planner-claim")
         self._in_flight: set[int] = set()
+        self._all_pieces_at: float | None = None  # when it last looked over all pieces
         self._lock = threading.Lock()
         self._stop = threading.Event()
         # Held while a sweep runs, so a graceful stop can wait for it to drain.
@@ -372,9 +377,9 @@ class Worker:
             publishing.publish_finished_pieces(session, piece_ids=piece_ids, worker=self.worker_id)
 
     def sweep(self, *, max_batches: int | None = None) -> SweepResult:
-        """One pass: heartbeat, series, missed posts, recovery, then claim-and-publish
-        batches until nothing releasable is left (or `max_batches`), then the notification
-        e-mails that are due."""
+        """One pass: heartbeat, series, missed posts, recovery, finished pieces (every
+        `ALL_PIECES_EVERY` seconds), then claim-and-publish batches until nothing
+        releasable is left (or `max_batches`), then the notification e-mails that are due."""
         result = SweepResult()
         with Session(self.engine, expire_on_commit=False) as session:
             now = utcnow()
@@ -387,6 +392,10 @@ class Worker:
                 len(recovery.needs_check),
             )
             self._watch_holds(session, now)
+            looked = self._all_pieces_at
+            if looked is None or time.monotonic() - looked >= ALL_PIECES_EVERY:
+                finishing.finish_pieces(session, None, by=self.worker_id)
+                self._all_pieces_at = time.monotonic()
         resolution = publishing.resolve_checks(
             self.engine, now=now, adapter_factory=self.adapter_factory, worker=self.worker_id
         )

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import (
-    bindparam,
-    func,
-    update,
-)
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from planner import audit, notifications, planning, workflow
+from planner import finishing, planning, workflow
 from planner.errors import (
     Message,
     ValidationFailed,
@@ -24,34 +20,7 @@ from planner.models import (
     utcnow,
 )
 from planner.publishing.record import Outcome, published_pieces
-from planner.publishing.tables import PIECES, POSTS, SERIES
 from planner.schemas import check_text
-
-# Posts that may still go out: a piece with any of them is not finished.
-_OPEN = workflow.leading_to("post", PostStatus.published)
-
-
-# RETURNING gives the moved rows as they are now, so the audit names the one state
-# "publish" leaves (unpacking fails at import should the table give it more than one).
-(_PUBLISH_FROM,) = workflow.sources("piece", "publish")
-_PUBLISH_TO = workflow.target("piece", "publish")
-
-# Runs after every batch, so it is one prebuilt Core statement.
-_PUBLISH_FINISHED = (
-    update(PIECES)
-    .where(
-        PIECES.c.id.in_(bindparam("ids", expanding=True)),
-        PIECES.c.status.in_(workflow.sources("piece", "publish")),
-        ~select(POSTS.c.id)
-        .where(POSTS.c.piece_id == PIECES.c.id, POSTS.c.status.in_(_OPEN))
-        .exists(),
-        ~select(SERIES.c.id)
-        .where(SERIES.c.piece_id == PIECES.c.id, SERIES.c.active.is_(True))
-        .exists(),
-    )
-    .values(status=_PUBLISH_TO, version=PIECES.c.version + 1)
-    .returning(PIECES.c.id, PIECES.c.revision)
-)
 
 
 def publish_finished_pieces(
@@ -61,37 +30,13 @@ def publish_finished_pieces(
     piece_ids: Iterable[int] = (),
     worker: str,
 ) -> None:
-    """Approved pieces whose posts are all out (and no series continues) become published.
+    """Approved pieces whose posts are all out (and no series continues) become published
+    (see `planner.finishing`): those of the posts `outcomes` published, and `piece_ids`.
 
     Run it after the posts' own commit, so whichever post of a piece finishes last sees
     all the others out, even when they finish at the same time in other workers.
     """
-    ids = sorted(published_pieces(outcomes) | set(piece_ids))
-    if not ids:
-        return
-    conn = session.connection()
-    moved = conn.execute(_PUBLISH_FINISHED, {"ids": ids}).all()
-    if moved:
-        now = utcnow()
-        audit.append(
-            conn,
-            [
-                audit.event_row(
-                    actor_name=worker,
-                    object_type="piece",
-                    object_id=piece_id,
-                    action="publish",
-                    from_state=_PUBLISH_FROM,
-                    to_state=_PUBLISH_TO,
-                    version=revision,
-                    note="all its posts are out",
-                    at=now,
-                )
-                for piece_id, revision in moved
-            ],
-        )
-        notifications.pieces_published(conn, [piece_id for piece_id, _revision in moved])
-    session.commit()
+    finishing.finish_pieces(session, published_pieces(outcomes) | set(piece_ids), by=worker)
 
 
 # --- human follow-up --------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from planner import channels, credentials, org_settings, pieces, planning, publishing
@@ -580,6 +580,50 @@ def test_piece_is_published_once_all_its_posts_are_out(
         stored = s.get(Piece, piece.id)
         assert stored is not None
         assert stored.status == PieceStatus.published
+
+
+def _piece_status(engine: Engine, piece: Piece) -> PieceStatus:
+    with Session(engine) as s:
+        stored = s.get(Piece, piece.id)
+        assert stored is not None
+        return stored.status
+
+
+def test_the_worker_publishes_finished_pieces_the_step_after_a_cancel_did_not_reach(
+    world: World, engine: Engine, rec: type[recording.RecordingPublisher]
+) -> None:
+    """A piece left approved with its posts all out (the database went away right after a
+    cancel, or an older version cancelled its last post) is published by the next sweep of
+    a worker that starts, and then at most every ALL_PIECES_EVERY seconds."""
+    channel = _channel(world)
+    stuck, waiting = _approved_piece(world), _approved_piece(world, "Noch nicht")
+    out = _due_post(world, stuck, channel, ago=timedelta(seconds=1))
+    first = Worker(engine, worker_id="first-worker", settings=FAST)
+    try:
+        first.sweep()
+        # What the cancel's own step would have published: the rows as they are after it.
+        assert _piece_status(engine, stuck) == PieceStatus.published
+        cancelled = [
+            _due_post(world, p, channel, ago=timedelta(days=1)).id for p in (stuck, waiting)
+        ]
+        with Session(engine) as s:
+            s.execute(update(Piece).where(col(Piece.id) == stuck.id).values(status="approved"))
+            s.execute(update(Post).where(col(Post.id).in_(cancelled)).values(status="cancelled"))
+            s.commit()
+        assert _reload(engine, out.id).status == PostStatus.published
+        # Within ALL_PIECES_EVERY of its last look, a worker does not look again.
+        first.sweep()
+        assert _piece_status(engine, stuck) == PieceStatus.approved
+    finally:
+        first.close()
+    second = Worker(engine, worker_id="second-worker", settings=FAST)
+    try:
+        second.sweep()
+    finally:
+        second.close()
+    assert _piece_status(engine, stuck) == PieceStatus.published
+    # A piece none of whose posts went out stays approved, to be planned again.
+    assert _piece_status(engine, waiting) == PieceStatus.approved
 
 
 def test_status_summary_counts_and_lists_live_workers(

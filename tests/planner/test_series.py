@@ -546,6 +546,28 @@ def test_cancelling_a_series_cancels_every_post_not_out_and_plans_no_more(
     assert err.value.fields == {"series": f"series #{series.id} has ended already"}
 
 
+@pytest.mark.parametrize("went_out", [True, False], ids=["a-post-out", "none-out"])
+def test_ending_a_series_publishes_its_piece_once_a_post_of_it_went_out(
+    engine: Engine, world: World, piece: Piece, channel: Channel, went_out: bool
+) -> None:
+    series = _series(world, piece, channel)
+    assert series.id is not None and piece.id is not None
+    pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+    pieces.approve_piece(world.session, actor=world.approver, piece_id=piece.id, revision=1)
+    first, *_rest = _posts(engine, series)
+    assert first.id is not None
+    if went_out:
+        _set_status(engine, first.id, PostStatus.published)
+
+    planning.cancel_series(world.session, actor=world.editor, series_id=series.id)
+
+    with Session(engine) as fresh:
+        stored = fresh.get(Piece, piece.id)
+        assert stored is not None
+        # None of its posts went out: the piece stays approved, to be planned again.
+        assert stored.status == ("published" if went_out else "approved")
+
+
 def test_only_those_who_cancel_posts_cancel_a_series_they_can_see(
     engine: Engine, world: World, piece: Piece, channel: Channel
 ) -> None:

@@ -15,6 +15,7 @@ from planner import (
     audit,
     channels,
     csvio,
+    notifications,
     org_settings,
     pieces,
     planning,
@@ -23,7 +24,7 @@ from planner import (
     slots,
 )
 from planner.errors import CsvImportFailed, Message, PermissionDenied, ValidationFailed
-from planner.models import AuditEvent, Channel, Piece, Post, Series
+from planner.models import AuditEvent, Channel, Piece, Post, Series, User
 from planner.slots import Slot
 from planner.timezones import zone
 from tests.conftest import World, feb, feb_day, last_sunday, utc
@@ -449,9 +450,14 @@ def _monday_before_spring() -> datetime:
     return datetime(YEAR, 3, SPRING - 6)
 
 
-def _series_in_slots(world: World, rule: str, start: datetime, now: datetime) -> list[Post]:
-    """A series of a new piece on Blog, each occurrence in a slot; its posts by time."""
-    piece = _piece(world)
+def _series_in_slots(
+    world: World, rule: str, start: datetime, now: datetime, owner: User | None = None
+) -> list[Post]:
+    """A series of a new piece (written by `owner`, by default the editor who plans the
+    series) on Blog, each occurrence in a slot; its posts by time."""
+    piece = pieces.create_piece(
+        world.session, actor=owner or world.editor, data={"title": "Winter tips", "body": "Text"}
+    )
     assert piece.id is not None
     series = planning.create_series(
         world.session,
@@ -675,17 +681,35 @@ def test_the_last_occurrence_planned_by_a_later_sweep_keeps_the_series_rhythm(
     # occurrence, is planned by a later sweep on its own.
     first_sweep = monday - planning.SERIES_HORIZON + timedelta(days=2, hours=12)
     posts = _series_in_slots(
-        berlin, "FREQ=DAILY;COUNT=4", monday.astimezone(BERLIN_ZONE), now=first_sweep
+        berlin,
+        "FREQ=DAILY;COUNT=4",
+        monday.astimezone(BERLIN_ZONE),
+        now=first_sweep,
+        owner=berlin.editor2,
     )
     assert len(posts) == 3
+    # Its creator is shown the occurrences without a slot there and then: no notification.
+    assert _told(berlin, berlin.editor) == _told(berlin, berlin.editor2) == []
     assert planning.materialize_series(berlin.session, now=first_sweep + timedelta(days=1)) == 1
     planned = sorted(
         (p for p in planning.list_posts(berlin.session, actor=berlin.editor) if p.series_id),
         key=lambda p: p.occurrence_at or p.publish_at,
     )
     # Daily: Thursday's window is one day, as every other's, so no Tuesday slot of the next
-    # week; it keeps its own time.
+    # week; it keeps its own time ...
     assert [p.publish_at for p in planned] == [monday, feb(2, 8, 30), feb(3), feb(4)]
+    # ... and who planned the series and the piece's owner are told, with that time.
+    thursday = (planned[-1].id, f"{feb(4).astimezone(BERLIN_ZONE):%Y-%m-%d %H:%M} Europe/Berlin")
+    assert _told(berlin, berlin.editor) == _told(berlin, berlin.editor2) == [thursday]
+
+
+def _told(world: World, user: User) -> list[tuple[int, str]]:
+    """The posts `user` was told found no free slot, with the detail."""
+    return [
+        (item.notification.object_id, item.notification.detail)
+        for item in notifications.list_notifications(world.session, actor=user)
+        if item.notification.kind == notifications.SERIES_UNPLACED
+    ]
 
 
 def test_a_weekly_series_in_slots_created_midweek_takes_this_weeks_free_slot(

@@ -16,6 +16,7 @@ from planner import channels, ideas, pieces, planning, publishing, users, workfl
 from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
 from planner.models import (
     AuditEvent,
+    Channel,
     Comment,
     Idea,
     IdeaStatus,
@@ -184,13 +185,16 @@ def piece_in(world: World, state: str) -> Piece:
     return piece
 
 
-def post_in(world: World, state: str) -> Post:
-    """A post of a draft piece, planned through the services and, for the states only the
-    scheduler reaches, put there directly."""
+def post_in(world: World, state: str, piece: Piece | None = None) -> Post:
+    """A post (of a new draft piece, or of `piece`) on a channel of its own, planned
+    through the services and, for the states only the scheduler reaches, put there
+    directly."""
     s = world.session
-    data = {"title": "Winter tyre checklist", "body": "Check the tread depth."}
-    piece = pieces.create_piece(s, actor=world.editor, data=data)
-    channel = channels.create_channel(s, actor=world.admin, kind="recording", name="Mastodon")
+    if piece is None:
+        data = {"title": "Winter tyre checklist", "body": "Check the tread depth."}
+        piece = pieces.create_piece(s, actor=world.editor, data=data)
+    name = f"Mastodon {s.exec(select(func.count()).select_from(Channel)).one() + 1}"
+    channel = channels.create_channel(s, actor=world.admin, kind="recording", name=name)
     assert piece.id is not None and channel.id is not None
     post = planning.plan_post(
         s, actor=world.editor, piece_id=piece.id, channel=channel.id, when=f"{YEAR}-03-02 09:00"
@@ -516,6 +520,11 @@ def test_the_scheduler_publishes_a_finished_piece_only_from_where_the_table_says
 ) -> None:
     piece = piece_in(world, state)
     assert piece.id is not None
+    # A post that went out (set directly: an archived piece cannot be planned).
+    out = post_in(world, PostStatus.published)
+    out.piece_id = piece.id
+    world.session.add(out)
+    world.session.commit()
     before = stored(engine, "piece", piece.id)
     events = audit_rows(engine, "piece", piece.id)
 
@@ -550,8 +559,67 @@ def test_an_approved_piece_is_published_once_none_of_its_posts_may_still_go_out(
 
     publishing.publish_finished_pieces(world.session, piece_ids=[piece.id], worker="worker-7")
 
+    # A piece whose only post was cancelled went nowhere: it stays approved, to be planned.
+    expected = "published" if post_state == "published" else "approved"
+    assert stored(engine, "piece", piece.id)["status"] == expected
+
+
+@pytest.mark.parametrize("post_state", [pytest.param(s.value, id=s.value) for s in PostStatus])
+def test_a_piece_with_a_post_out_is_published_once_its_other_posts_may_not_go_out(
+    world: World, engine: Engine, post_state: str
+) -> None:
+    post = post_in(world, post_state)
+    piece = world.session.get(Piece, post.piece_id)
+    assert piece is not None and piece.id is not None
+    post_in(world, PostStatus.published, piece)
+    pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+    pieces.approve_piece(world.session, actor=world.approver, piece_id=piece.id, revision=1)
+
+    publishing.publish_finished_pieces(world.session, piece_ids=[piece.id], worker="worker-7")
+
     expected = "approved" if post_state in STILL_OPEN else "published"
     assert stored(engine, "piece", piece.id)["status"] == expected
+
+
+def _approved_with_posts(world: World, *states: PostStatus) -> tuple[Piece, list[Post]]:
+    """An approved piece with one post in each of `states`."""
+    piece = piece_in(world, PieceStatus.approved)
+    return piece, [post_in(world, state, piece) for state in states]
+
+
+def test_cancelling_the_last_open_post_publishes_its_piece(world: World, engine: Engine) -> None:
+    piece, [_out, open_] = _approved_with_posts(world, PostStatus.published, PostStatus.failed)
+    assert piece.id is not None and open_.id is not None
+    events = audit_rows(engine, "piece", piece.id)
+
+    planning.cancel_post(world.session, actor=world.editor2, post_id=open_.id, reason="veraltet")
+
+    assert stored(engine, "piece", piece.id)["status"] == "published"
+    [event] = audit_rows(engine, "piece", piece.id)[len(events) :]
+    assert (event.action, event.from_state, event.to_state) == ("publish", "approved", "published")
+    assert (event.actor_name, event.note) == (world.editor2.username, "all its posts are out")
+
+
+def test_cancelling_a_post_leaves_its_piece_approved_while_another_may_go_out_or_none_went(
+    world: World, engine: Engine
+) -> None:
+    waiting, [_out, planned, missed] = _approved_with_posts(
+        world, PostStatus.published, PostStatus.planned, PostStatus.missed
+    )
+    never, [first, second] = _approved_with_posts(world, PostStatus.planned, PostStatus.failed)
+    assert waiting.id is not None and never.id is not None
+
+    for post in (planned, first, second):
+        assert post.id is not None
+        planning.cancel_post(world.session, actor=world.editor2, post_id=post.id)
+
+    # One post may still go out (a missed one can be sent again) ...
+    assert stored(engine, "piece", waiting.id)["status"] == "approved"
+    # ... and a piece none of whose posts went out is still to be planned.
+    assert stored(engine, "piece", never.id)["status"] == "approved"
+    assert missed.id is not None
+    planning.cancel_post(world.session, actor=world.editor2, post_id=missed.id)
+    assert stored(engine, "piece", waiting.id)["status"] == "published"
 
 
 # --- posts ---------------------------------------------------------------------------------

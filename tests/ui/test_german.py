@@ -26,7 +26,7 @@ from streamlit.testing.v1.element_tree import Block, Dataframe, Html
 
 import planner
 import publishers
-from planner import workflow
+from planner import notifications, workflow
 from planner.db import make_engine
 from planner.demo import load_content, load_demo
 from planner.migrate import upgrade
@@ -400,3 +400,13 @@ def test_every_audited_action_and_object_has_a_name(lang: str) -> None:
     assert sorted(a for a in actions if f"activity.did.{a}" not in texts) == []
     kinds = {"channel", "department", "idea", "piece", "post", "series", "setting", "user"}
     assert sorted(k for k in kinds if f"activity.object.{k}" not in texts) == []
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_every_kind_of_notification_has_its_text_and_its_choice(lang: str) -> None:
+    texts = i18n.catalogue(lang)
+    wanted = [
+        f"notifications.{part}.{kind}" for kind in notifications.KINDS for part in ("kind", "pref")
+    ]
+    assert "notifications.kind.series_unplaced" in wanted
+    assert [key for key in wanted if key not in texts] == []
