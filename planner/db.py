@@ -12,9 +12,14 @@ from pathlib import Path
 from typing import Any, Protocol, Self, TypeVar
 
 from sqlalchemy import Engine, event
+from sqlalchemy import exc as sa_exc
 from sqlmodel import Session, col, create_engine
 
 from planner.config import load_settings
+
+# Errors that mean the database is away (restart, failover, network), not a bug: who
+# meets one keeps what it has and tries again later.
+DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError)
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()

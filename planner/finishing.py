@@ -10,6 +10,7 @@ when they are committed at the same moment by other workers or people.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,7 +19,10 @@ from sqlalchemy.sql.dml import ReturningUpdate
 from sqlmodel import Session
 
 from planner import audit, notifications, workflow
+from planner.db import DATABASE_DOWN
 from planner.models import Piece, Post, PostStatus, Series, core_tables, utcnow
+
+log = logging.getLogger(__name__)
 
 _PIECES, _POSTS, _SERIES = core_tables(Piece, Post, Series)
 
@@ -94,3 +98,16 @@ def finish_pieces(session: Session, piece_ids: Iterable[int] | None, *, by: str)
         notifications.pieces_published(conn, [piece_id for piece_id, _revision in moved])
     session.commit()
     return [piece_id for piece_id, _revision in moved]
+
+
+def finish_after_change(session: Session, piece_id: int, *, by: str) -> None:
+    """`finish_pieces` for the piece of a post a person just changed (its change committed):
+    should the database go away in between, the change stands, and a worker's look over
+    all pieces (every few minutes) publishes the piece instead."""
+    try:
+        finish_pieces(session, [piece_id], by=by)
+    except DATABASE_DOWN as err:
+        session.rollback()
+        log.warning(
+            "piece %d: not marked published yet (%s); the scheduler does it shortly", piece_id, err
+        )

@@ -492,6 +492,7 @@ def cancel_post(
     """
     workflow.check_role("post", "cancel", actor)
     post = get_post(session, actor=actor, post_id=post_id)
+    piece_id, by = post.piece_id, actor.username  # the commit may expire both
     cancelled = workflow.apply_post(
         session,
         post=post,
@@ -502,7 +503,7 @@ def cancel_post(
         effect=lambda: _release(post),
     )
     # Its piece may be finished now: the other posts out, this one was the last open.
-    finishing.finish_pieces(session, [cancelled.piece_id], by=actor.username)
+    finishing.finish_after_change(session, piece_id, by=by)
     return cancelled
 
 
@@ -1238,6 +1239,7 @@ def cancel_series(
     visible = visible_piece_ids(session, actor=actor)
     if series is None or (visible is not None and series.piece_id not in visible):
         raise NotFound("series", series_id)
+    piece_id, by = series.piece_id, actor.username  # the commit may expire both
     cancelled: list[int] = []
     in_flight: list[int] = []
     with all_or_nothing(session):
@@ -1285,7 +1287,7 @@ def cancel_series(
             note=reason,
         )
     # The piece may be finished now: no series continues, its other posts are out.
-    finishing.finish_pieces(session, [series.piece_id], by=actor.username)
+    finishing.finish_after_change(session, piece_id, by=by)
     return CancelledSeries(series_id=series_id, cancelled=cancelled, in_flight=in_flight)
 
 

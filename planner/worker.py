@@ -29,6 +29,7 @@ from sqlmodel import Session
 
 from planner import finishing, inbox, mail, org_settings, planning, publishing
 from planner.channels import build_adapter
+from planner.db import DATABASE_DOWN
 from planner.metrics.collect import Collector, MetricsSettings
 from planner.models import PostStatus, utcnow
 from planner.publishing import AdapterFactory, EngineSettings, Outcome
@@ -54,9 +55,8 @@ GATE_MAX_AGE = 0.5
 CLAIM_TRIES = 5
 # The longest pause (seconds) between tries when the database does not answer.
 RETRY_CAP = 10.0
-# Errors that mean the database is away (restart, failover, network), not a bug: the
-# engine keeps its results and tries again. Anything else ends the sweep.
-DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError)
+# Errors of the database being away (`DATABASE_DOWN`): the engine keeps its results and
+# tries again. Anything else ends the sweep.
 
 
 @dataclass

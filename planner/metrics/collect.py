@@ -32,6 +32,7 @@ from sqlmodel import Session
 
 from planner import org_settings
 from planner.channels import build_adapter
+from planner.db import DATABASE_DOWN
 from planner.dbtypes import UTCDateTime
 from planner.errors import PlannerError
 from planner.metrics.schedule import first_round, next_round
@@ -69,8 +70,6 @@ AdapterFactory = Callable[[Channel], Publisher]
 ACTIVE, DONE, UNSUPPORTED, GONE, NO_RECEIPT = "active", "done", "unsupported", "gone", "no_receipt"
 # How many published posts one enrolment reads at a time.
 ENROL_BATCH = 2000
-# Errors that mean the database is away (restart, failover, network), not a bug.
-DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError)
 # Tries to record a batch while the database is away, and the longest pause between two.
 RECORD_TRIES = 8
 RETRY_CAP = 10.0

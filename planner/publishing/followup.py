@@ -79,6 +79,7 @@ def mark_posted(session: Session, *, actor: User, post_id: int, url: str = "") -
         post.published_at = utcnow()
         post.external_url = url or post.external_url
 
+    piece_id, by = post.piece_id, actor.username  # the commit may expire both
     workflow.apply_post(
         session,
         post=post,
@@ -88,7 +89,7 @@ def mark_posted(session: Session, *, actor: User, post_id: int, url: str = "") -
         guard=url_given,
         effect=published,
     )
-    publish_finished_pieces(session, piece_ids=[post.piece_id], worker=actor.username)
+    finishing.finish_after_change(session, piece_id, by=by)
     return post
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import enum
 import itertools
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import Session, SQLModel, col, func, select
 
 from planner import channels, ideas, pieces, planning, publishing, users, workflow
@@ -28,7 +29,10 @@ from planner.models import (
     Role,
     User,
 )
+from planner.publishing import EngineSettings
+from planner.worker import Worker
 from tests.conftest import World
+from tests.postgres_database import end_connections, named_engine
 
 EDITORIAL = frozenset({Role.editor, Role.admin})
 APPROVERS = frozenset({Role.approver, Role.admin})
@@ -620,6 +624,42 @@ def test_cancelling_a_post_leaves_its_piece_approved_while_another_may_go_out_or
     assert missed.id is not None
     planning.cancel_post(world.session, actor=world.editor2, post_id=missed.id)
     assert stored(engine, "piece", waiting.id)["status"] == "published"
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_cancel_stands_when_the_database_goes_away_before_its_piece_is_published(
+    world: World, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The cancel is committed, then the connection ends (as in a restart) before its piece
+    is marked published: the cancel stands and says so, and a worker publishes the piece."""
+    piece, [_out, open_] = _approved_with_posts(world, PostStatus.published, PostStatus.failed)
+    assert piece.id is not None and open_.id is not None
+    name = f"planner-cancel-{id(engine)}"
+    own = named_engine(engine, name)
+    ended: list[bool] = []
+
+    def end_after_the_cancel(_session: Session) -> None:
+        if not ended:
+            ended.extend(end_connections(engine, name))
+
+    try:
+        with Session(own) as s, caplog.at_level(logging.WARNING):
+            editor = s.get(User, world.editor2.id)
+            assert editor is not None
+            event.listen(s, "after_commit", end_after_the_cancel)
+            planning.cancel_post(s, actor=editor, post_id=open_.id)
+    finally:
+        own.dispose()
+    assert ended == [True]
+    assert stored(engine, "post", open_.id)["status"] == "cancelled"
+    assert stored(engine, "piece", piece.id)["status"] == "approved"
+    assert f"piece {piece.id}: not marked published yet" in caplog.text
+    worker = Worker(engine, worker_id="w", settings=EngineSettings())
+    try:
+        worker.sweep()
+    finally:
+        worker.close()
+    assert stored(engine, "piece", piece.id)["status"] == "published"
 
 
 # --- posts ---------------------------------------------------------------------------------
