@@ -1216,6 +1216,77 @@ def _series_content_findings(
 
 
 @dataclass(frozen=True)
+class SeriesSummary:
+    """A recurring series as its list shows it: what it plans, where, and how far it got.
+
+    `waiting`: its posts that may still go out; `published`: those that went out;
+    `next_at`: the time of the next post planned (None when none is)."""
+
+    series: Series
+    piece_title: str
+    channel_name: str
+    waiting: int
+    published: int
+    next_at: datetime | None
+
+
+# A list of series is short (a handful per channel); this bounds a page of them.
+SERIES_LISTED = 500
+# Posts that may still go out.
+_MAY_GO_OUT = workflow.leading_to("post", PostStatus.published)
+
+
+def list_series(
+    session: Session, *, actor: User, ended: bool = False, piece_id: int | None = None
+) -> list[SeriesSummary]:
+    """The recurring series, newest first, for those who may see pieces (as the calendar):
+    those still running, or with `ended` those ended too (cancelled, or every occurrence
+    planned); at most `SERIES_LISTED`."""
+    require(actor, "view_pieces")
+    query = (
+        select(Series, Piece.title, Channel.name)
+        .join(Piece, col(Piece.id) == Series.piece_id)
+        .join(Channel, col(Channel.id) == Series.channel_id)
+    )
+    if not ended:
+        query = query.where(col(Series.active).is_(True))
+    if piece_id is not None:
+        query = query.where(Series.piece_id == piece_id)
+    # As stored now: a series ended by `cancel_series` (a Core UPDATE) in this session too.
+    query = query.execution_options(populate_existing=True)
+    found = session.exec(query.order_by(col(Series.id).desc()).limit(SERIES_LISTED)).all()
+    ids = [series.id for series, _title, _name in found]
+    open_ = col(Post.status).in_(_MAY_GO_OUT)
+    counts: dict[int | None, tuple[int, int, datetime | None]] = {
+        series_id: (int(waiting or 0), int(published or 0), next_at)
+        for series_id, waiting, published, next_at in session.exec(
+            select(
+                Post.series_id,
+                func.sum(case((open_, 1), else_=0)),
+                func.sum(case((col(Post.status) == PostStatus.published, 1), else_=0)),
+                func.min(case((col(Post.status) == PostStatus.planned, Post.publish_at))),
+            )
+            .where(col(Post.series_id).in_(ids))
+            .group_by(col(Post.series_id))
+        )
+    }
+    summaries = []
+    for series, title, name in found:
+        waiting, published, next_at = counts.get(series.id, (0, 0, None))
+        summaries.append(
+            SeriesSummary(
+                series=series,
+                piece_title=title,
+                channel_name=name,
+                waiting=waiting,
+                published=published,
+                next_at=next_at,
+            )
+        )
+    return summaries
+
+
+@dataclass(frozen=True)
 class CancelledSeries:
     """What `cancel_series` did, by post id: the posts it cancelled, and among them those
     that were being sent (each goes out only if its request had begun already, and is

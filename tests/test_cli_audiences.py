@@ -212,18 +212,37 @@ def test_a_series_in_slots_names_the_occurrences_that_found_no_free_slot(run: Cl
 def test_a_series_is_cancelled_by_its_id_from_plan_list(run: Cli) -> None:
     _piece(run)
     today = datetime.now(zone("Europe/Berlin")).date()
+    start = f"{today + timedelta(days=7)} 09:00"
     out = run.ok(
         "plan", "series", "1", "Blog", "--rule", "FREQ=WEEKLY;COUNT=3",
-        "--start", f"{today + timedelta(days=7)} 09:00", "--as", "ed",
+        "--start", start, "--as", "ed",
     )  # fmt: skip
     assert out.startswith("created series 1 ")
     listed = run.ok("plan", "list", "--as", "ed").splitlines()
     assert listed[0].split()[-1] == "series"
     assert [row.split()[-1] for row in listed[1:]] == ["1", "1", "1"]
+    [series] = json.loads(run.ok("plan", "list-series", "--as", "ed", "--json"))
+    assert {k: series[k] for k in ("series_id", "rule", "start", "active", "waiting")} == {
+        "series_id": 1,
+        "rule": "FREQ=WEEKLY;COUNT=3",
+        "start": start,
+        "active": True,
+        "waiting": 3,
+    }
+    assert (
+        series["next_at"]
+        == f"{start} {datetime.fromisoformat(start).astimezone(zone('Europe/Berlin')):%Z}"
+    )
+    table = run.ok("plan", "list-series", "--as", "ed").splitlines()
+    assert table[0].split()[:3] == ["series", "rule", "from"]
+    assert table[1].split()[:2] == ["1", "FREQ=WEEKLY;COUNT=3"] and "running" in table[1]
     out = run.ok("plan", "cancel-series", "1", "--reason", "Aktion vorbei", "--as", "ed")
     assert out == "series 1 cancelled: 3 post(s) cancelled\n"
     statuses = [p["status"] for p in json.loads(run.ok("plan", "list", "--as", "ed", "--json"))]
     assert statuses == ["cancelled"] * 3
+    assert json.loads(run.ok("plan", "list-series", "--as", "ed", "--json")) == []
+    [ended] = json.loads(run.ok("plan", "list-series", "--ended", "--as", "ed", "--json"))
+    assert (ended["active"], ended["waiting"], ended["next_at"]) == (False, 0, None)
     code, _out, err = run("plan", "cancel-series", "1", "--as", "ed")
     assert code == 1 and "series #1 has ended already" in err
     code, _out, err = run("plan", "cancel-series", "7", "--as", "ed")

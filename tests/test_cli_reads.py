@@ -144,6 +144,15 @@ def org(world: World) -> Org:
     hr = _accepted_and_planned(world, world.hr_contributor, "HR", HR_IDEA)
     _published_with(s, mkt[2], url=MKT_URL, error=MKT_ERROR)
     _published_with(s, hr[2], url=HR_URL, error=HR_ERROR)
+    for piece_id in (mkt[1], hr[1]):
+        planning.create_series(
+            s,
+            actor=world.editor,
+            piece_id=piece_id,
+            channel="Blog",
+            rule="FREQ=WEEKLY;COUNT=2",
+            start="2030-02-05 09:30",
+        )
     audiences.create_audience(s, actor=world.admin, name="Endkunden", channels=["Blog"])
     slots.set_slot_plan(s, actor=world.admin, channel="Blog", slots="Tue 09:30")
     mkt_item, hr_item = _inbox_items(world)
@@ -307,6 +316,7 @@ READS: dict[tuple[str, ...], Read] = {
     ),
     ("plan", "list"): Read(lambda o: ["--all"], _IDEAS, _all(_IDEAS, *_READERS)),
     ("plan", "export"): Read(lambda o: ["-"], _IDEAS, _all(_IDEAS, *_READERS)),
+    ("plan", "list-series"): Read(lambda o: [], _IDEAS, _all(_IDEAS, *_READERS)),
     ("audit", "export"): Read(lambda o: ["-"], ("hrcontrib",), _all(("hrcontrib",), *_READERS)),
     ("audit", "verify"): Read(lambda o: [], ("chain intact",), _all(("chain intact",), "admin")),
     ("settings", "list"): Read(lambda o: [], ("org_timezone",), _all(("org_timezone",), "admin")),
@@ -492,6 +502,7 @@ SERVICE_READS: dict[str, tuple[Reader, tuple[str, ...]]] = {
         EVERYONE,
     ),
     "planning.list_posts": (lambda s, a, o: planning.list_posts(s, actor=a), EVERYONE),
+    "planning.list_series": (lambda s, a, o: planning.list_series(s, actor=a), _READERS),
     "planning.held_posts": (
         lambda s, a, o: planning.held_posts(s, actor=a, now=utc(2031, 1, 1)),
         _READERS,

@@ -1,4 +1,5 @@
-"""The content calendar: `plan list|add|queue|move|cancel|series|cancel-series|import|export`."""
+"""The content calendar: `plan list|add|queue|move|cancel|series|list-series|cancel-series|
+import|export`."""
 
 from __future__ import annotations
 
@@ -132,7 +133,7 @@ def cmd_plan_cancel(session: Session, actor: User, args: argparse.Namespace) -> 
 
 @PLAN.action(
     "cancel-series",
-    arg("series", type=record_id, help="the series' id (`plan list` shows it)"),
+    arg("series", type=record_id, help="the series' id (`plan list-series` shows it)"),
     arg("--reason", default=""),
 )
 def cmd_plan_cancel_series(session: Session, actor: User, args: argparse.Namespace) -> str:
@@ -146,6 +147,52 @@ def cmd_plan_cancel_series(session: Session, actor: User, args: argparse.Namespa
             "had begun already (`posts list` shows what became of it)"
         )
     return said
+
+
+@PLAN.action(
+    "list-series",
+    arg("--ended", action="store_true", help="include series that have ended"),
+    arg("--piece", type=record_id, help="only the series of this piece"),
+    parents=[LISTING],
+)
+def cmd_plan_list_series(session: Session, actor: User, args: argparse.Namespace) -> None:
+    """Recurring series, newest first: rule, channel, piece, posts still to go out and
+    those out, the next post's time (your zone); `plan cancel-series ID` ends one."""
+    found = planning.list_series(session, actor=actor, ended=args.ended, piece_id=args.piece)
+    rows: list[dict[str, Any]] = [
+        {
+            "series_id": s.series.id,
+            "rule": s.series.rule,
+            "start": f"{s.series.local_start:%Y-%m-%d %H:%M}",
+            "timezone": s.series.timezone,
+            "in_slots": s.series.in_slots,
+            "active": s.series.active,
+            "channel": s.channel_name,
+            "piece_id": s.series.piece_id,
+            "piece": s.piece_title,
+            "waiting": s.waiting,
+            "published": s.published,
+            **output.moment("next_at", s.next_at, actor.timezone),
+        }
+        for s in found
+    ]
+    output.rows(
+        rows,
+        [
+            ("series", "series_id"),
+            ("rule", "rule"),
+            ("from", lambda r: f"{r['start']} {r['timezone']}"),
+            ("slots", output.flag("in_slots", "in slots", "")),
+            ("state", output.flag("active", "running", "ended")),
+            ("channel", "channel"),
+            ("piece", "piece_id"),
+            ("title", "piece"),
+            ("to go", "waiting"),
+            ("out", "published"),
+            ("next", "next_at"),
+        ],
+        as_json=args.json,
+    )
 
 
 @PLAN.action(

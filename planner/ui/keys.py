@@ -113,6 +113,9 @@ CAL_SERIES_CANCEL_CONFIRM = "calendar_series_cancel_confirm"
 CAL_SERIES_CANCEL_BUTTON = "calendar_series_cancel_button"
 CAL_SERIES_BUTTON = "calendar_series_button"
 CAL_SERIES_ERRORS = "calendar_series_errors"
+CAL_SERIES_LIST_CONFIRM = "calendar_series_list_confirm"  # + "." + the series' id
+CAL_SERIES_LIST_END = "calendar_series_list_end"  # + "." + the series' id
+CAL_SERIES_LIST_ERRORS = "calendar_series_list_errors"
 CAL_WEEK = "calendar_week"  # the week view's columns
 # The interactive calendar (its key gets the view, the day and the round appended), and on
 # a phone the same calendar as a list; the round is bumped after each drop or click.

@@ -568,6 +568,43 @@ def test_ending_a_series_publishes_its_piece_once_a_post_of_it_went_out(
         assert stored.status == ("published" if went_out else "approved")
 
 
+def test_the_series_list_shows_each_running_series_with_how_far_it_got(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    series = _series(world, piece, channel)
+    older = _series(world, piece, channel, rule="FREQ=DAILY;COUNT=2")
+    assert series.id is not None and older.id is not None
+    first, second, third, *_rest = _posts(engine, series)
+    assert first.id is not None and second.id is not None
+    _set_status(engine, first.id, PostStatus.published)
+    _set_status(engine, second.id, PostStatus.failed)
+
+    listed = planning.list_series(world.session, actor=world.editor)
+
+    assert [s.series.id for s in listed] == [older.id, series.id]  # newest first
+    summary = listed[1]
+    assert (summary.piece_title, summary.channel_name, summary.series.rule) == (
+        "Weekly tip",
+        "Mastodon",
+        WEEKLY_6,
+    )
+    # The failed post may still go out (sent again); the next planned one is the third.
+    assert (summary.waiting, summary.published) == (5, 1)
+    assert summary.next_at == third.publish_at and summary.next_at.tzinfo is not None
+    # As the calendar: for those who may see pieces.
+    with pytest.raises(PermissionDenied):
+        planning.list_series(world.session, actor=world.contributor)
+
+    planning.cancel_series(world.session, actor=world.editor, series_id=series.id)
+    assert [s.series.id for s in planning.list_series(world.session, actor=world.editor)] == [
+        older.id
+    ]
+    ended = planning.list_series(world.session, actor=world.editor, ended=True)
+    assert [(s.series.id, s.series.active, s.waiting, s.published, s.next_at) for s in ended][
+        1
+    ] == (series.id, False, 0, 1, None)
+
+
 def test_only_those_who_cancel_posts_cancel_a_series_they_can_see(
     engine: Engine, world: World, piece: Piece, channel: Channel
 ) -> None:

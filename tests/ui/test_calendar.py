@@ -88,6 +88,12 @@ def _post(database: str, post_id: int) -> tuple[PostStatus, datetime]:
         return post.status, post.publish_at
 
 
+def _series_posts(database: str, series_id: int | None) -> list[int]:
+    with Session(make_engine(database)) as s:
+        admin = users.get_user(s, "admin")
+        return [p.id or 0 for p in planning.list_posts(s, actor=admin) if p.series_id == series_id]
+
+
 def _list_view(at):  # type: ignore[no-untyped-def]
     return at.radio(key=keys.CAL_VIEW).set_value("list").run()
 
@@ -362,6 +368,75 @@ def test_a_series_is_ended_from_the_move_form_once_confirmed(database: str, user
     assert statuses == {
         p: PostStatus.cancelled if s == series[0] else PostStatus.planned for p, s in posts.items()
     }
+
+
+@pytest.mark.parametrize("username", ["ed", "admin"])  # English, German
+def test_the_series_tab_lists_the_running_series_and_ends_one_once_confirmed(
+    database: str, username: str
+) -> None:
+    ids = _setup(database)
+    start = _in_days(1)
+    weekly = "FREQ=WEEKLY;COUNT=2"
+    engine = make_engine(database)
+    with Session(engine) as s:
+        made = [
+            planning.create_series(
+                s,
+                actor=users.get_user(s, "ed"),
+                piece_id=ids["other_piece"],
+                channel=channel,
+                rule=rule,
+                start=f"{start:%Y-%m-%d} 10:00",
+                tz_name="Europe/Berlin",
+            )
+            for channel, rule in ((ids["social"], "FREQ=DAILY;COUNT=2"), (ids["intranet"], weekly))
+        ]
+        first, second = (m.id for m in made)
+    engine.dispose()
+    lang = "en" if username == "ed" else "de"
+    at = _series_tab(open_page(sign_in(username, PASSWORD), "calendar"), lang)
+    assert not at.exception
+    when = start.strftime(translate(lang, "format.datetime"))
+    texts = [m.value for m in at.text]
+    listed = [
+        texts.index(
+            translate(
+                lang,
+                "calendar.series_item",
+                id=series_id,
+                title="Messe <b>Bericht</b>",
+                channel=channel,
+                rule=rule,
+                start=when,
+                zone="Europe/Berlin",
+            )
+        )
+        for series_id, channel, rule in (
+            (second, "Intranet", weekly),
+            (first, "Social", "FREQ=DAILY;COUNT=2"),
+        )
+    ]
+    assert listed == sorted(listed)  # the newest first
+    progress = translate(lang, "calendar.series_progress", waiting=2, published=0)
+    assert f"{progress} · {translate(lang, 'calendar.series_next', when=when)}" in [
+        m.value for m in at.text
+    ]
+    # Each series' end asks first, and only that series' button is offered once asked.
+    end = f"{keys.CAL_SERIES_LIST_END}.{first}"
+    assert not [b for b in at.button if b.key == end]
+    at.checkbox(key=f"{keys.CAL_SERIES_LIST_CONFIRM}.{first}").check().run()
+    assert at.button(key=end).label == translate(lang, "calendar.series_cancel", id=first)
+    assert not [b for b in at.button if b.key == f"{keys.CAL_SERIES_LIST_END}.{second}"]
+    at.button(key=end).click().run()
+    assert not at.exception and not at.error
+    assert [m.value for m in at.success] == [
+        translate(lang, "calendar.series_cancelled", id=first, count=2)
+    ]
+    # The ended series leaves the list; the other one's end is still to be asked for.
+    assert not [c for c in at.checkbox if c.key == f"{keys.CAL_SERIES_LIST_CONFIRM}.{first}"]
+    assert at.checkbox(key=f"{keys.CAL_SERIES_LIST_CONFIRM}.{second}").value is False
+    statuses = {_post(database, p)[0] for p in _series_posts(database, first)}
+    assert statuses == {PostStatus.cancelled}
 
 
 def test_the_move_form_lists_the_posts_of_the_day_picked(database: str) -> None:

@@ -26,7 +26,7 @@ from planner.errors import (
 from planner.models import PostStatus, User, utcnow
 from planner.permissions import can
 from planner.planning import CalendarEntry
-from planner.timezones import to_local
+from planner.timezones import to_local, zone
 from planner.ui import (
     audience_filter,
     calendar_subscription,
@@ -613,24 +613,75 @@ def _move(entries: list[CalendarEntry], user: User) -> None:
         _series_cancel(entry.post.series_id)
 
 
-def _series_cancel(series_id: int) -> None:
-    """Ending the series of the post picked in the move form, once confirmed (the
-    confirmation is the series' own: picking another series' post asks again)."""
+def _series_cancel(
+    series_id: int,
+    *,
+    confirm: str | None = None,
+    button: str = keys.CAL_SERIES_CANCEL_BUTTON,
+    errors: str = keys.CAL_MOVE_ERRORS,
+) -> None:
+    """Ending a series once confirmed: that of the post picked in the move form (the
+    confirmation is the series' own: picking another series' post asks again), or one of
+    the series list (its own `confirm` and `button` keys, errors under `errors`)."""
     t = state.t
-    sure = st.checkbox(
-        t("calendar.series_cancel_confirm", id=series_id),
-        key=f"{keys.CAL_SERIES_CANCEL_CONFIRM}.{series_id}",
-    )
-    if sure:
+    confirm = confirm or f"{keys.CAL_SERIES_CANCEL_CONFIRM}.{series_id}"
+    if st.checkbox(t("calendar.series_cancel_confirm", id=series_id), key=confirm):
         st.button(
             t("calendar.series_cancel", id=series_id),
-            key=keys.CAL_SERIES_CANCEL_BUTTON,
+            key=button,
             on_click=_end_series,
-            args=(series_id,),
+            args=(series_id, confirm, errors),
         )
 
 
-def _end_series(series_id: int) -> None:
+def _running_series(session: Session, user: User) -> None:
+    """The series still running, newest first: what each repeats where, how far it got,
+    and a way to end it."""
+    t = state.t
+    st.subheader(t("calendar.series_running"))
+    _field_error(keys.CAL_SERIES_LIST_ERRORS, "post")
+    found = planning.list_series(session, actor=user)
+    if not found:
+        st.text(t("calendar.series_none"))
+        return
+    for summary in found:
+        series = summary.series
+        assert series.id is not None
+        start = series.local_start.replace(tzinfo=zone(series.timezone))
+        said = [
+            t(
+                "calendar.series_progress",
+                waiting=summary.waiting,
+                published=summary.published,
+            )
+        ]
+        if summary.next_at is not None:
+            said.append(t("calendar.series_next", when=state.when(summary.next_at, user.timezone)))
+        if series.in_slots:
+            said.append(t("calendar.series_slotted"))
+        with st.container(border=True):
+            # Titles and rules are user text: plain, never markdown.
+            st.text(
+                t(
+                    "calendar.series_item",
+                    id=series.id,
+                    title=summary.piece_title,
+                    channel=summary.channel_name,
+                    rule=series.rule,
+                    start=state.when(start, series.timezone),
+                    zone=series.timezone,
+                )
+            )
+            st.text(" · ".join(said))
+            _series_cancel(
+                series.id,
+                confirm=f"{keys.CAL_SERIES_LIST_CONFIRM}.{series.id}",
+                button=f"{keys.CAL_SERIES_LIST_END}.{series.id}",
+                errors=keys.CAL_SERIES_LIST_ERRORS,
+            )
+
+
+def _end_series(series_id: int, confirm: str, errors_key: str) -> None:
     """Button callback: end the series; say what became of its posts."""
     t = state.t
     errors: dict[str, str] = {}
@@ -651,8 +702,8 @@ def _end_series(series_id: int) -> None:
                 ids = ", ".join(f"#{i}" for i in done.in_flight)
                 said += t("calendar.series_in_flight", ids=ids)
             st.session_state[keys.CAL_DONE] = said
-        st.session_state[f"{keys.CAL_SERIES_CANCEL_CONFIRM}.{series_id}"] = False
-    st.session_state[keys.CAL_MOVE_ERRORS] = errors
+        st.session_state[confirm] = False
+    st.session_state[errors_key] = errors
 
 
 def _refusal(post_id: int, errors: dict[str, str]) -> str:
@@ -839,6 +890,7 @@ def render() -> None:
         if series.open:
             with series:
                 _series(session, user, piece_id, plan_channel)
+                _running_series(session, user)
         with widgets.lazy_expander(t("calendar.move"), key=keys.CAL_MOVE_OPEN) as is_open:
             if is_open:
                 _move(entries, user)
