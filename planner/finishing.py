@@ -1,9 +1,11 @@
 """Approved pieces whose posts are all out become published.
 
-A piece is finished when at least one of its posts went out, none may still go out (a
-cancelled post counts as out of the way) and no series of it continues. The engine runs
-this after a batch of posts is recorded, a person after marking a post posted or after
-cancelling one (the last open post of a piece, or a whole series). Each caller runs it
+A piece is finished when at least one of its posts went out since its approval, none may
+still go out (a cancelled post counts as out of the way) and no series of it has
+occurrences left to plan (`Series.complete`, or ended). The engine runs this after a batch
+of posts is recorded, a person after marking a post posted or after cancelling one (the
+last open post of a piece, or a whole series), and each worker over all pieces every few
+minutes (what a step after a person's change could not do). Each caller runs it
 after its own commit, so whichever change finishes a piece last sees the others, even
 when they are committed at the same moment by other workers or people.
 """
@@ -14,7 +16,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, select, update
+from sqlalchemy import ColumnElement, bindparam, or_, select, update
 from sqlalchemy.sql.dml import ReturningUpdate
 from sqlmodel import Session
 
@@ -43,13 +45,29 @@ def _publish_finished(*scope: ColumnElement[bool]) -> ReturningUpdate[Any]:
             *scope,
             _PIECES.c.status.in_(workflow.sources("piece", "publish")),
             select(_POSTS.c.id)
-            .where(_POSTS.c.piece_id == _PIECES.c.id, _POSTS.c.status == PostStatus.published)
+            .where(
+                _POSTS.c.piece_id == _PIECES.c.id,
+                _POSTS.c.status == PostStatus.published,
+                # Out since this approval: a piece published before, reopened and approved
+                # again is finished by a post of the new revision, not by the old ones. (A
+                # post goes out seconds after the approval at the earliest, far more than
+                # the clocks of synchronised machines disagree.)
+                or_(
+                    _PIECES.c.approved_at.is_(None),
+                    _POSTS.c.published_at.is_(None),
+                    _POSTS.c.published_at >= _PIECES.c.approved_at,
+                ),
+            )
             .exists(),
             ~select(_POSTS.c.id)
             .where(_POSTS.c.piece_id == _PIECES.c.id, _POSTS.c.status.in_(_OPEN))
             .exists(),
             ~select(_SERIES.c.id)
-            .where(_SERIES.c.piece_id == _PIECES.c.id, _SERIES.c.active.is_(True))
+            .where(
+                _SERIES.c.piece_id == _PIECES.c.id,
+                _SERIES.c.active.is_(True),
+                _SERIES.c.complete.is_(False),
+            )
             .exists(),
         )
         .values(status=_PUBLISH_TO, version=_PIECES.c.version + 1)
@@ -64,10 +82,13 @@ _PUBLISH_ALL_FINISHED = _publish_finished()
 NOTE = "all its posts are out"
 
 
-def finish_pieces(session: Session, piece_ids: Iterable[int] | None, *, by: str) -> list[int]:
+def finish_pieces(
+    session: Session, piece_ids: Iterable[int] | None, *, by: str, by_id: int | None = None
+) -> list[int]:
     """Of these pieces (None: of all), the approved ones that are finished become
-    published, each with an audit event in `by`'s name and a notice to the contributors of
-    the ideas behind it. Commits; returns the ids of the pieces it published."""
+    published, each with an audit event in the name of `by` (a worker, or the person with
+    the id `by_id` whose change finished them) and a notice to the contributors of the
+    ideas behind it. Commits; returns the ids of the pieces it published."""
     conn = session.connection()
     if piece_ids is None:
         moved = conn.execute(_PUBLISH_ALL_FINISHED).all()
@@ -83,6 +104,7 @@ def finish_pieces(session: Session, piece_ids: Iterable[int] | None, *, by: str)
             [
                 audit.event_row(
                     actor_name=by,
+                    actor_id=by_id,
                     object_type="piece",
                     object_id=piece_id,
                     action="publish",
@@ -100,12 +122,12 @@ def finish_pieces(session: Session, piece_ids: Iterable[int] | None, *, by: str)
     return [piece_id for piece_id, _revision in moved]
 
 
-def finish_after_change(session: Session, piece_id: int, *, by: str) -> None:
+def finish_after_change(session: Session, piece_id: int, *, by: str, by_id: int | None) -> None:
     """`finish_pieces` for the piece of a post a person just changed (its change committed):
     should the database go away in between, the change stands, and a worker's look over
     all pieces (every few minutes) publishes the piece instead."""
     try:
-        finish_pieces(session, [piece_id], by=by)
+        finish_pieces(session, [piece_id], by=by, by_id=by_id)
     except DATABASE_DOWN as err:
         session.rollback()
         log.warning(

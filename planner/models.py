@@ -330,6 +330,9 @@ class Series(SQLModel, table=True):
     # Each occurrence goes to the channel's first free publishing slot from its time until
     # the next occurrence, instead of at its own time (`planner.slots.place_series_posts`).
     in_slots: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # Every occurrence of the rule is planned: the series plans nothing more, and no longer
+    # keeps its piece from being published (`active` stays true until it is ended).
+    complete: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     created_by_id: int = Field(foreign_key="users.id")
     created_at: datetime = _created()
 

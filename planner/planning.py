@@ -492,7 +492,7 @@ def cancel_post(
     """
     workflow.check_role("post", "cancel", actor)
     post = get_post(session, actor=actor, post_id=post_id)
-    piece_id, by = post.piece_id, actor.username  # the commit may expire both
+    piece_id, by, by_id = post.piece_id, actor.username, actor.id  # the commit expires them
     cancelled = workflow.apply_post(
         session,
         post=post,
@@ -503,7 +503,7 @@ def cancel_post(
         effect=lambda: _release(post),
     )
     # Its piece may be finished now: the other posts out, this one was the last open.
-    finishing.finish_after_change(session, piece_id, by=by)
+    finishing.finish_after_change(session, piece_id, by=by, by_id=by_id)
     return cancelled
 
 
@@ -1229,6 +1229,11 @@ class SeriesSummary:
     published: int
     next_at: datetime | None
 
+    @property
+    def running(self) -> bool:
+        """Not ended: more to plan from it, or a post of it may still go out."""
+        return self.series.active and (not self.series.complete or self.waiting > 0)
+
 
 # A list of series is short (a handful per channel); this bounds a page of them.
 SERIES_LISTED = 500
@@ -1241,7 +1246,7 @@ def list_series(
 ) -> list[SeriesSummary]:
     """The recurring series, newest first, for those who may see pieces (as the calendar):
     those still running, or with `ended` those ended too (cancelled, or every occurrence
-    planned); at most `SERIES_LISTED`."""
+    planned and none of its posts left to go out); at most `SERIES_LISTED`."""
     require(actor, "view_pieces")
     query = (
         select(Series, Piece.title, Channel.name)
@@ -1273,16 +1278,16 @@ def list_series(
     summaries = []
     for series, title, name in found:
         waiting, published, next_at = counts.get(series.id, (0, 0, None))
-        summaries.append(
-            SeriesSummary(
-                series=series,
-                piece_title=title,
-                channel_name=name,
-                waiting=waiting,
-                published=published,
-                next_at=next_at,
-            )
+        summary = SeriesSummary(
+            series=series,
+            piece_title=title,
+            channel_name=name,
+            waiting=waiting,
+            published=published,
+            next_at=next_at,
         )
+        if ended or summary.running:
+            summaries.append(summary)
     return summaries
 
 
@@ -1310,7 +1315,7 @@ def cancel_series(
     visible = visible_piece_ids(session, actor=actor)
     if series is None or (visible is not None and series.piece_id not in visible):
         raise NotFound("series", series_id)
-    piece_id, by = series.piece_id, actor.username  # the commit may expire both
+    piece_id, by, by_id = series.piece_id, actor.username, actor.id  # commit expires them
     cancelled: list[int] = []
     in_flight: list[int] = []
     with all_or_nothing(session):
@@ -1358,7 +1363,7 @@ def cancel_series(
             note=reason,
         )
     # The piece may be finished now: no series continues, its other posts are out.
-    finishing.finish_after_change(session, piece_id, by=by)
+    finishing.finish_after_change(session, piece_id, by=by, by_id=by_id)
     return CancelledSeries(series_id=series_id, cancelled=cancelled, in_flight=in_flight)
 
 
@@ -1403,17 +1408,24 @@ def _first_occurrence(series: Series, start: datetime, now: datetime) -> datetim
     return before.astimezone(UTC)
 
 
+def _planned_all(series: Series, until: datetime) -> bool:
+    """Whether the rule has no occurrence after `until`: planned that far, it is complete."""
+    rule = rrulestr(series.rule, dtstart=series.local_start.replace(tzinfo=zone(series.timezone)))
+    return rule.after(until, inc=False) is None
+
+
 def _still_active(session: Session, series: Series, until: datetime) -> bool:
-    """Take the series' row for this sweep, if it is still active and not planned far
-    enough yet, setting how far it is planned: `cancel_series` changes the same row, so it
-    waits for the sweep's posts and cancels them too, or the sweep waits for it and plans
-    nothing; a second sweep waits for the first and then finds nothing to do."""
+    """Take the series' row for this sweep, if it is still active, not complete and not
+    planned far enough yet, setting how far it is planned: `cancel_series` changes the same
+    row, so it waits for the sweep's posts and cancels them too, or the sweep waits for it
+    and plans nothing; a second sweep waits for the first and then finds nothing to do."""
     planned = col(Series.materialized_until)
     taken = session.connection().execute(
         update(Series)
         .where(
             col(Series.id) == series.id,
             col(Series.active).is_(True),
+            col(Series.complete).is_(False),
             or_(planned.is_(None), planned < until - MATERIALIZE_SLACK),
         )
         .values(materialized_until=until)
@@ -1440,6 +1452,7 @@ def materialize_series(
     until = now + horizon
     query = select(Series).where(
         col(Series.active).is_(True),
+        col(Series.complete).is_(False),
         # The scheduler calls this every sweep: only series whose window needs extending.
         or_(
             col(Series.materialized_until).is_(None),
@@ -1490,6 +1503,10 @@ def materialize_series(
                 if series.in_slots and instant not in placed:
                     unplaced.append(post)
                 created += 1
+            if _planned_all(series, until):
+                session.connection().execute(
+                    update(Series).where(col(Series.id) == series.id).values(complete=True)
+                )
         if unplaced and tell:
             session.flush()
             notifications.series_posts_unplaced(session.connection(), unplaced)

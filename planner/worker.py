@@ -55,8 +55,6 @@ GATE_MAX_AGE = 0.5
 CLAIM_TRIES = 5
 # The longest pause (seconds) between tries when the database does not answer.
 RETRY_CAP = 10.0
-# Errors of the database being away (`DATABASE_DOWN`): the engine keeps its results and
-# tries again. Anything else ends the sweep.
 
 
 @dataclass
@@ -394,8 +392,8 @@ class Worker:
             self._watch_holds(session, now)
             looked = self._all_pieces_at
             if looked is None or time.monotonic() - looked >= ALL_PIECES_EVERY:
-                finishing.finish_pieces(session, None, by=self.worker_id)
                 self._all_pieces_at = time.monotonic()
+                self._finish_all_pieces(session)
         resolution = publishing.resolve_checks(
             self.engine, now=now, adapter_factory=self.adapter_factory, worker=self.worker_id
         )
@@ -415,6 +413,15 @@ class Worker:
                 failed=result.count(PostStatus.failed),
             )
         return result
+
+    def _finish_all_pieces(self, session: Session) -> None:
+        """Publish the approved pieces whose posts are all out; publishing goes on when
+        that fails (the next look, `ALL_PIECES_EVERY` seconds later, tries again)."""
+        try:
+            finishing.finish_pieces(session, None, by=self.worker_id)
+        except sa_exc.SQLAlchemyError as err:
+            session.rollback()
+            log.warning("could not look for finished pieces (%s); publishing goes on", err)
 
     @staticmethod
     def _watch_holds(session: Session, now: datetime) -> None:

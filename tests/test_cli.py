@@ -288,6 +288,7 @@ JSON_ELSEWHERE = {
     ("feeds", "list"): "tests/test_cli_inbox.py",
     ("report", "engagement"): "tests/test_cli_analytics.py",
     ("report", "best-times"): "tests/test_cli_analytics.py",
+    ("plan", "list-series"): "tests/test_cli_audiences.py",
 }
 
 

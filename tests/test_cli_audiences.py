@@ -222,11 +222,11 @@ def test_a_series_is_cancelled_by_its_id_from_plan_list(run: Cli) -> None:
     assert listed[0].split()[-1] == "series"
     assert [row.split()[-1] for row in listed[1:]] == ["1", "1", "1"]
     [series] = json.loads(run.ok("plan", "list-series", "--as", "ed", "--json"))
-    assert {k: series[k] for k in ("series_id", "rule", "start", "active", "waiting")} == {
+    assert {k: series[k] for k in ("series_id", "rule", "start", "running", "waiting")} == {
         "series_id": 1,
         "rule": "FREQ=WEEKLY;COUNT=3",
         "start": start,
-        "active": True,
+        "running": True,
         "waiting": 3,
     }
     assert (
@@ -242,7 +242,7 @@ def test_a_series_is_cancelled_by_its_id_from_plan_list(run: Cli) -> None:
     assert statuses == ["cancelled"] * 3
     assert json.loads(run.ok("plan", "list-series", "--as", "ed", "--json")) == []
     [ended] = json.loads(run.ok("plan", "list-series", "--ended", "--as", "ed", "--json"))
-    assert (ended["active"], ended["waiting"], ended["next_at"]) == (False, 0, None)
+    assert (ended["running"], ended["waiting"], ended["next_at"]) == (False, 0, None)
     code, _out, err = run("plan", "cancel-series", "1", "--as", "ed")
     assert code == 1 and "series #1 has ended already" in err
     code, _out, err = run("plan", "cancel-series", "7", "--as", "ed")

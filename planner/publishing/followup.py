@@ -79,7 +79,7 @@ def mark_posted(session: Session, *, actor: User, post_id: int, url: str = "") -
         post.published_at = utcnow()
         post.external_url = url or post.external_url
 
-    piece_id, by = post.piece_id, actor.username  # the commit may expire both
+    piece_id, by, by_id = post.piece_id, actor.username, actor.id  # the commit expires them
     workflow.apply_post(
         session,
         post=post,
@@ -89,7 +89,7 @@ def mark_posted(session: Session, *, actor: User, post_id: int, url: str = "") -
         guard=url_given,
         effect=published,
     )
-    finishing.finish_after_change(session, piece_id, by=by)
+    finishing.finish_after_change(session, piece_id, by=by, by_id=by_id)
     return post
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from planner import channels, credentials, org_settings, pieces, planning, publishing
+from planner import worker as worker_module
 from planner.errors import IllegalTransition, ValidationFailed
 from planner.models import (
     AuditEvent,
@@ -590,11 +591,14 @@ def _piece_status(engine: Engine, piece: Piece) -> PieceStatus:
 
 
 def test_the_worker_publishes_finished_pieces_the_step_after_a_cancel_did_not_reach(
-    world: World, engine: Engine, rec: type[recording.RecordingPublisher]
+    world: World,
+    engine: Engine,
+    rec: type[recording.RecordingPublisher],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A piece left approved with its posts all out (the database went away right after a
-    cancel, or an older version cancelled its last post) is published by the next sweep of
-    a worker that starts, and then at most every ALL_PIECES_EVERY seconds."""
+    cancel, or an older version cancelled its last post) is published by a worker's look
+    over all pieces: on its first sweep, then every ALL_PIECES_EVERY seconds."""
     channel = _channel(world)
     stuck, waiting = _approved_piece(world), _approved_piece(world, "Noch nicht")
     out = _due_post(world, stuck, channel, ago=timedelta(seconds=1))
@@ -611,16 +615,14 @@ def test_the_worker_publishes_finished_pieces_the_step_after_a_cancel_did_not_re
             s.execute(update(Post).where(col(Post.id).in_(cancelled)).values(status="cancelled"))
             s.commit()
         assert _reload(engine, out.id).status == PostStatus.published
-        # Within ALL_PIECES_EVERY of its last look, a worker does not look again.
+        # Within ALL_PIECES_EVERY of its last look, a worker does not look again ...
         first.sweep()
         assert _piece_status(engine, stuck) == PieceStatus.approved
+        # ... and once that time has passed, it does.
+        monkeypatch.setattr(worker_module, "ALL_PIECES_EVERY", 0.0)
+        first.sweep()
     finally:
         first.close()
-    second = Worker(engine, worker_id="second-worker", settings=FAST)
-    try:
-        second.sweep()
-    finally:
-        second.close()
     assert _piece_status(engine, stuck) == PieceStatus.published
     # A piece none of whose posts went out stays approved, to be planned again.
     assert _piece_status(engine, waiting) == PieceStatus.approved

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from planner import audit, channels, pieces, planning
+from planner import audit, channels, pieces, planning, publishing
 from planner.errors import NotFound, PermissionDenied, ValidationFailed
 from planner.models import AuditEvent, Channel, Piece, Post, PostStatus, Series, User
 from planner.timezones import to_local
@@ -603,6 +603,47 @@ def test_the_series_list_shows_each_running_series_with_how_far_it_got(
     assert [(s.series.id, s.series.active, s.waiting, s.published, s.next_at) for s in ended][
         1
     ] == (series.id, False, 0, 1, None)
+
+
+def _stored_series(engine: Engine, series_id: int | None) -> Series:
+    with Session(engine) as fresh:
+        found = fresh.get(Series, series_id)
+        assert found is not None
+        return found
+
+
+def test_a_series_planned_to_its_end_is_complete_and_its_piece_published_once_all_is_out(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    # Planned 8 weeks ahead: the first sweep plans 6 of the 10 weeks, a later one the rest.
+    series = _series(world, piece, channel, rule="FREQ=WEEKLY;BYDAY=MO;COUNT=10")
+    assert series.id is not None and piece.id is not None
+    assert len(_posts(engine, series)) == 6
+    assert _stored_series(engine, series.id).complete is False
+    planning.materialize_series(world.session, now=utc(2027, 4, 20))
+    assert len(_posts(engine, series)) == 10
+    stored = _stored_series(engine, series.id)
+    assert (stored.complete, stored.active) == (True, True)
+    # Complete, it plans nothing more: later sweeps do not even take its row.
+    assert planning.materialize_series(world.session, now=utc(2027, 6, 1)) == 0
+    assert _stored_series(engine, series.id).materialized_until == stored.materialized_until
+    pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+    pieces.approve_piece(world.session, actor=world.approver, piece_id=piece.id, revision=1)
+    *first, last = _posts(engine, series)
+    for post in first:
+        assert post.id is not None
+        _set_status(engine, post.id, PostStatus.published)
+    # Running while a post of it may still go out; then it has ended, and its piece is out.
+    [listed] = planning.list_series(world.session, actor=world.editor)
+    assert (listed.series.id, listed.running, listed.waiting) == (series.id, True, 1)
+    assert last.id is not None
+    _set_status(engine, last.id, PostStatus.published)
+    publishing.publish_finished_pieces(world.session, piece_ids=[piece.id], worker="w")
+    with Session(engine) as fresh:
+        assert fresh.get(Piece, piece.id).status == "published"  # type: ignore[union-attr]
+    assert planning.list_series(world.session, actor=world.editor) == []
+    [ended] = planning.list_series(world.session, actor=world.editor, ended=True)
+    assert (ended.running, ended.waiting, ended.published) == (False, 0, 10)
 
 
 def test_only_those_who_cancel_posts_cancel_a_series_they_can_see(

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlmodel import Session, SQLModel, col, func, select
 
-from planner import channels, ideas, pieces, planning, publishing, users, workflow
+from planner import channels, finishing, ideas, pieces, planning, publishing, users, workflow
 from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
 from planner.models import (
     AuditEvent,
@@ -28,6 +28,7 @@ from planner.models import (
     Revision,
     Role,
     User,
+    utcnow,
 )
 from planner.publishing import EngineSettings
 from planner.worker import Worker
@@ -552,7 +553,7 @@ STILL_OPEN = {"planned", "publishing", "failed", "missed", "needs_check", "await
 
 
 @pytest.mark.parametrize("post_state", [pytest.param(s.value, id=s.value) for s in PostStatus])
-def test_an_approved_piece_is_published_once_none_of_its_posts_may_still_go_out(
+def test_an_approved_piece_with_one_post_is_published_only_once_that_post_went_out(
     world: World, engine: Engine, post_state: str
 ) -> None:
     post = post_in(world, post_state)
@@ -601,7 +602,11 @@ def test_cancelling_the_last_open_post_publishes_its_piece(world: World, engine:
     assert stored(engine, "piece", piece.id)["status"] == "published"
     [event] = audit_rows(engine, "piece", piece.id)[len(events) :]
     assert (event.action, event.from_state, event.to_state) == ("publish", "approved", "published")
-    assert (event.actor_name, event.note) == (world.editor2.username, "all its posts are out")
+    assert (event.actor_id, event.actor_name, event.note) == (
+        world.editor2.id,
+        world.editor2.username,
+        "all its posts are out",
+    )
 
 
 def test_cancelling_a_post_leaves_its_piece_approved_while_another_may_go_out_or_none_went(
@@ -624,6 +629,41 @@ def test_cancelling_a_post_leaves_its_piece_approved_while_another_may_go_out_or
     assert missed.id is not None
     planning.cancel_post(world.session, actor=world.editor2, post_id=missed.id)
     assert stored(engine, "piece", waiting.id)["status"] == "published"
+
+
+def _published_now(world: World, post: Post) -> None:
+    """The post went out just now (as the engine records it)."""
+    post.status = PostStatus.published
+    post.published_at = utcnow()
+    world.session.add(post)
+    world.session.commit()
+
+
+def test_a_piece_approved_again_is_finished_by_a_post_of_the_new_approval_only(
+    world: World, engine: Engine
+) -> None:
+    piece, [first] = _approved_with_posts(world, PostStatus.planned)
+    assert piece.id is not None and first.id is not None
+    _published_now(world, first)
+    publishing.publish_finished_pieces(world.session, piece_ids=[piece.id], worker="w")
+    assert stored(engine, "piece", piece.id)["status"] == "published"
+    # Reopened for a new version and approved again: the old post went out before that.
+    s = world.session
+    pieces.archive_piece(s, actor=world.editor, piece_id=piece.id)
+    pieces.reopen_piece(s, actor=world.editor, piece_id=piece.id)
+    pieces.submit_piece(s, actor=world.editor, piece_id=piece.id)
+    revision = stored(engine, "piece", piece.id)["revision"]
+    pieces.approve_piece(s, actor=world.approver, piece_id=piece.id, revision=revision)
+    assert finishing.finish_pieces(s, None, by="w") == []
+    assert stored(engine, "piece", piece.id)["status"] == "approved"
+    # A post of the new approval that is cancelled does not finish it either ...
+    second, third = (post_in(world, PostStatus.planned, piece) for _ in range(2))
+    assert second.id is not None
+    planning.cancel_post(s, actor=world.editor2, post_id=second.id)
+    assert stored(engine, "piece", piece.id)["status"] == "approved"
+    # ... one that goes out does.
+    _published_now(world, third)
+    assert finishing.finish_pieces(s, None, by="w") == [piece.id]
 
 
 @pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
