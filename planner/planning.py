@@ -1309,13 +1309,17 @@ def cancel_series(
     that has not gone out is cancelled as `cancel_post` cancels one, all in one
     transaction (a post being sent included: unless its request has begun, the worker
     does not send it). Posts that went out stay on record. A series that has ended
-    already is refused."""
+    already (ended, or complete with none of its posts left to cancel) is refused."""
     workflow.check_role("post", "cancel", actor)
     series = session.get(Series, series_id, populate_existing=True)
     visible = visible_piece_ids(session, actor=actor)
     if series is None or (visible is not None and series.piece_id not in visible):
         raise NotFound("series", series_id)
     piece_id, by, by_id = series.piece_id, actor.username, actor.id  # commit expires them
+    complete = series.complete
+    ended_already = ValidationFailed(
+        {"series": Message("series_ended", "series #{id} has ended already", id=series_id)}
+    )
     cancelled: list[int] = []
     in_flight: list[int] = []
     with all_or_nothing(session):
@@ -1325,9 +1329,7 @@ def cancel_series(
             .values(active=False)
         )
         if not ended.rowcount:
-            raise ValidationFailed(
-                {"series": Message("series_ended", "series #{id} has ended already", id=series_id)}
-            )
+            raise ended_already
         # Read after the series' row is taken (the posts a sweep planned meanwhile too),
         # and each row locked, in the order of their ids: a worker claiming one now waits
         # for this cancel.
@@ -1354,6 +1356,8 @@ def cancel_series(
                 commit=False,
             )
             cancelled.append(post.id)
+        if complete and not cancelled:
+            raise ended_already  # every occurrence planned, and all of them out
         audit.record(
             session,
             actor=actor,

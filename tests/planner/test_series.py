@@ -644,6 +644,11 @@ def test_a_series_planned_to_its_end_is_complete_and_its_piece_published_once_al
     assert planning.list_series(world.session, actor=world.editor) == []
     [ended] = planning.list_series(world.session, actor=world.editor, ended=True)
     assert (ended.running, ended.waiting, ended.published) == (False, 0, 10)
+    # There is nothing left to end, and nothing is written.
+    with pytest.raises(ValidationFailed) as err:
+        planning.cancel_series(world.session, actor=world.editor, series_id=series.id)
+    assert err.value.fields == {"series": f"series #{series.id} has ended already"}
+    assert _stored_series(engine, series.id).active is True
 
 
 def test_only_those_who_cancel_posts_cancel_a_series_they_can_see(
