@@ -743,6 +743,43 @@ def crowded_posts(entries: Sequence[CalendarEntry], tz_name: str) -> set[int]:
 SERIES_PRESETS = {"weekly": "FREQ=WEEKLY", "monthly": "FREQ=MONTHLY"}
 
 
+@dataclass(frozen=True)
+class RuleParts:
+    """A simple recurrence rule as a person reads it: how often (`freq`: daily, weekly,
+    monthly or yearly, every `interval`), on which weekdays (0 = Monday), how many times
+    and until which day."""
+
+    freq: str
+    interval: int
+    weekdays: tuple[int, ...]
+    count: int | None
+    until: date | None
+
+
+_RULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_RULE_FREQS = {"DAILY": "daily", "WEEKLY": "weekly", "MONTHLY": "monthly", "YEARLY": "yearly"}
+
+
+def rule_parts(rule: str) -> RuleParts | None:
+    """The parts of a simple rule (FREQ, INTERVAL, plain BYDAY, COUNT, UNTIL, WKST); None
+    for any other (an ordinal weekday, BYHOUR, BYMONTHDAY ...), which is shown as written."""
+    try:
+        fields = dict(part.split("=", 1) for part in rule.upper().split(";") if part)
+        if set(fields) - {"FREQ", "INTERVAL", "BYDAY", "COUNT", "UNTIL", "WKST"}:
+            return None
+        days = [d for d in fields.get("BYDAY", "").split(",") if d]
+        until = fields.get("UNTIL")
+        return RuleParts(
+            freq=_RULE_FREQS[fields["FREQ"]],
+            interval=int(fields.get("INTERVAL", "1")),
+            weekdays=tuple(sorted(_RULE_DAYS.index(d) for d in days)),
+            count=int(fields["COUNT"]) if "COUNT" in fields else None,
+            until=datetime.strptime(until[:8], "%Y%m%d").date() if until else None,
+        )
+    except (KeyError, ValueError):
+        return None
+
+
 def preset_rule(preset: str, *, count: int | None, until: str, tz_name: str) -> str:
     """The RRULE text for a simple preset (weekly, monthly) ending after `count` or on `until`.
 

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -603,6 +603,27 @@ def test_the_series_list_shows_each_running_series_with_how_far_it_got(
     assert [(s.series.id, s.series.active, s.waiting, s.published, s.next_at) for s in ended][
         1
     ] == (series.id, False, 0, 1, None)
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("FREQ=WEEKLY;BYDAY=TU;COUNT=8", planning.RuleParts("weekly", 1, (1,), 8, None)),
+        (
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=TH,MO;UNTIL=20270630T215959Z",
+            planning.RuleParts("weekly", 2, (0, 3), None, date(2027, 6, 30)),
+        ),
+        ("freq=daily;count=3", planning.RuleParts("daily", 1, (), 3, None)),
+        ("FREQ=MONTHLY;BYDAY=1MO;COUNT=6", None),  # an ordinal weekday: shown as written
+        ("FREQ=DAILY;BYHOUR=9,17;COUNT=4", None),
+        ("FREQ=FORTNIGHTLY;COUNT=2", None),
+        ("COUNT=2", None),
+    ],
+)
+def test_a_simple_rule_is_read_in_parts_and_any_other_is_not(
+    rule: str, expected: planning.RuleParts | None
+) -> None:
+    assert planning.rule_parts(rule) == expected
 
 
 def _stored_series(engine: Engine, series_id: int | None) -> Series:

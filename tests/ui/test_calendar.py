@@ -397,6 +397,9 @@ def test_the_series_tab_lists_the_running_series_and_ends_one_once_confirmed(
     at = _series_tab(open_page(sign_in(username, PASSWORD), "calendar"), lang)
     assert not at.exception
     when = start.strftime(translate(lang, "format.datetime"))
+    # The rule in words, and as written.
+    words = {freq: translate(lang, f"calendar.rule.{freq}") for freq in ("daily", "weekly")}
+    twice = translate(lang, "calendar.rule.count", count=2)
     texts = [m.value for m in at.text]
     listed = [
         texts.index(
@@ -412,8 +415,8 @@ def test_the_series_tab_lists_the_running_series_and_ends_one_once_confirmed(
             )
         )
         for series_id, channel, rule in (
-            (second, "Intranet", weekly),
-            (first, "Social", "FREQ=DAILY;COUNT=2"),
+            (second, "Intranet", f"{words['weekly']}, {twice} ({weekly})"),
+            (first, "Social", f"{words['daily']}, {twice} (FREQ=DAILY;COUNT=2)"),
         )
     ]
     assert listed == sorted(listed)  # the newest first

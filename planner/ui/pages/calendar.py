@@ -634,6 +634,27 @@ def _series_cancel(
         )
 
 
+def _rule_words(rule: str) -> str:
+    """A series' rule in words, with the rule itself after them (as written, when it is
+    not one of the simple ones)."""
+    t = state.t
+    parts = planning.rule_parts(rule)
+    if parts is None:
+        return rule
+    words = [
+        t(f"calendar.rule.{parts.freq}")
+        if parts.interval == 1
+        else t(f"calendar.rule.every.{parts.freq}", n=parts.interval)
+    ]
+    if parts.weekdays:
+        words.append(", ".join(t(f"calendar.weekday.{day}") for day in parts.weekdays))
+    if parts.count is not None:
+        words.append(t("calendar.rule.count", count=parts.count))
+    if parts.until is not None:
+        words.append(t("calendar.rule.until", day=state.day(parts.until)))
+    return f"{', '.join(words)} ({rule})"
+
+
 def _running_series(session: Session, user: User) -> None:
     """The series still running, newest first: what each repeats where, how far it got,
     and a way to end it."""
@@ -667,7 +688,7 @@ def _running_series(session: Session, user: User) -> None:
                     id=series.id,
                     title=summary.piece_title,
                     channel=summary.channel_name,
-                    rule=series.rule,
+                    rule=_rule_words(series.rule),
                     start=state.when(start, series.timezone),
                     zone=series.timezone,
                 )
