@@ -88,6 +88,28 @@ def _post(database: str, post_id: int) -> tuple[PostStatus, datetime]:
         return post.status, post.publish_at
 
 
+def _series_of_ed(
+    database: str, piece_id: int, plans: list[tuple[int, str, datetime]]
+) -> list[int | None]:
+    """Series of the piece that "ed" creates: (channel id, rule, first local time) each."""
+    engine = make_engine(database)
+    with Session(engine) as s:
+        ids = [
+            planning.create_series(
+                s,
+                actor=users.get_user(s, "ed"),
+                piece_id=piece_id,
+                channel=channel,
+                rule=rule,
+                start=f"{start:%Y-%m-%d %H:%M}",
+                tz_name="Europe/Berlin",
+            ).id
+            for channel, rule, start in plans
+        ]
+    engine.dispose()
+    return ids
+
+
 def _series_posts(database: str, series_id: int | None) -> list[int]:
     with Session(make_engine(database)) as s:
         admin = users.get_user(s, "admin")
@@ -319,23 +341,16 @@ def test_a_series_is_ended_from_the_move_form_once_confirmed(database: str, user
     ids = _setup(database)
     single = _plan(database, ids["other_piece"], ids["intranet"], _in_days(1, hour=8))
     start = _in_days(1)
-    engine = make_engine(database)
-    with Session(engine) as s:
-        made = [
-            planning.create_series(
-                s,
-                actor=users.get_user(s, "ed"),
-                piece_id=ids["other_piece"],
-                channel=channel,
-                rule="FREQ=DAILY;COUNT=2",
-                start=f"{start:%Y-%m-%d} {hour}:00",
-                tz_name="Europe/Berlin",
-            )
-            for channel, hour in ((ids["social"], 10), (ids["intranet"], 11))
-        ]
-        series = [m.id for m in made]
+    series = _series_of_ed(
+        database,
+        ids["other_piece"],
+        [
+            (ids["social"], "FREQ=DAILY;COUNT=2", start),
+            (ids["intranet"], "FREQ=DAILY;COUNT=2", start.replace(hour=11)),
+        ],
+    )
+    with Session(make_engine(database)) as s:
         posts = {p.id: p.series_id for p in planning.list_posts(s, actor=users.get_user(s, "ed"))}
-    engine.dispose()
     lang = "en" if username == "ed" else "de"
     at = opened(open_page(sign_in(username, PASSWORD), "calendar"), keys.CAL_MOVE_OPEN)
     at.selectbox(key=keys.CAL_MOVE_DAY).set_value(start.date()).run()
@@ -377,22 +392,11 @@ def test_the_series_tab_lists_the_running_series_and_ends_one_once_confirmed(
     ids = _setup(database)
     start = _in_days(1)
     weekly = "FREQ=WEEKLY;COUNT=2"
-    engine = make_engine(database)
-    with Session(engine) as s:
-        made = [
-            planning.create_series(
-                s,
-                actor=users.get_user(s, "ed"),
-                piece_id=ids["other_piece"],
-                channel=channel,
-                rule=rule,
-                start=f"{start:%Y-%m-%d} 10:00",
-                tz_name="Europe/Berlin",
-            )
-            for channel, rule in ((ids["social"], "FREQ=DAILY;COUNT=2"), (ids["intranet"], weekly))
-        ]
-        first, second = (m.id for m in made)
-    engine.dispose()
+    first, second = _series_of_ed(
+        database,
+        ids["other_piece"],
+        [(ids["social"], "FREQ=DAILY;COUNT=2", start), (ids["intranet"], weekly, start)],
+    )
     lang = "en" if username == "ed" else "de"
     at = _series_tab(open_page(sign_in(username, PASSWORD), "calendar"), lang)
     assert not at.exception
