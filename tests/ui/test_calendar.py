@@ -446,6 +446,38 @@ def test_the_series_tab_lists_the_running_series_and_ends_one_once_confirmed(
     assert statuses == {PostStatus.cancelled}
 
 
+def test_the_series_list_marks_a_series_in_slots_with_the_slot_it_took(database: str) -> None:
+    ids = _setup(database)
+    monday = _in_days(7 - _in_days(0).weekday(), hour=0)  # next Monday, 00:00 Berlin time
+    engine = make_engine(database)
+    with Session(engine) as s:
+        slots.set_slot_plan(
+            s, actor=users.get_user(s, "admin"), channel=ids["social"], slots="Wed 12:00"
+        )
+        planning.create_series(
+            s,
+            actor=users.get_user(s, "ed"),
+            piece_id=ids["other_piece"],
+            channel=ids["social"],
+            rule="FREQ=WEEKLY;COUNT=2",
+            start=f"{monday:%Y-%m-%d %H:%M}",
+            tz_name="Europe/Berlin",
+            in_slots=True,
+        )
+    engine.dispose()
+    at = _series_tab(open_page(sign_in("ed", PASSWORD), "calendar"))
+    assert not at.exception
+    wednesday = (monday + timedelta(days=2)).replace(hour=12)
+    progress = " · ".join(
+        [
+            translate("en", "calendar.series_progress", waiting=2, published=0),
+            translate("en", "calendar.series_next", when=f"{wednesday:%d %b %Y %H:%M %Z}"),
+            translate("en", "calendar.series_slotted"),
+        ]
+    )
+    assert progress in [m.value for m in at.text]
+
+
 def test_the_move_form_lists_the_posts_of_the_day_picked(database: str) -> None:
     ids = _setup(database)
     morning = _plan(database, ids["other_piece"], ids["social"], _in_days(1))
