@@ -1290,15 +1290,19 @@ def list_series(
         .join(Piece, col(Piece.id) == Series.piece_id)
         .join(Channel, col(Channel.id) == Series.channel_id)
     )
+    open_ = col(Post.status).in_(_MAY_GO_OUT)
     if not ended:
-        query = query.where(col(Series.active).is_(True))
+        # Running: more to plan, or a post of it may still go out (as `running` says).
+        posts_left = select(Post.id).where(Post.series_id == Series.id, open_).exists()
+        query = query.where(
+            col(Series.active).is_(True), or_(col(Series.complete).is_(False), posts_left)
+        )
     if piece_id is not None:
         query = query.where(Series.piece_id == piece_id)
     # As stored now: a series ended by `cancel_series` (a Core UPDATE) in this session too.
     query = query.execution_options(populate_existing=True)
     found = session.exec(query.order_by(col(Series.id).desc()).limit(SERIES_LISTED)).all()
     ids = [series.id for series, _title, _name in found]
-    open_ = col(Post.status).in_(_MAY_GO_OUT)
     counts: dict[int | None, tuple[int, int, datetime | None]] = {
         series_id: (int(waiting or 0), int(published or 0), next_at)
         for series_id, waiting, published, next_at in session.exec(
@@ -1312,20 +1316,10 @@ def list_series(
             .group_by(col(Post.series_id))
         )
     }
-    summaries = []
-    for series, title, name in found:
-        waiting, published, next_at = counts.get(series.id, (0, 0, None))
-        summary = SeriesSummary(
-            series=series,
-            piece_title=title,
-            channel_name=name,
-            waiting=waiting,
-            published=published,
-            next_at=next_at,
-        )
-        if ended or summary.running:
-            summaries.append(summary)
-    return summaries
+    return [
+        SeriesSummary(series, title, name, *counts.get(series.id, (0, 0, None)))
+        for series, title, name in found
+    ]
 
 
 @dataclass(frozen=True)
