@@ -1044,6 +1044,16 @@ def _normalise_rule(rule: str, tz_name: str) -> str:
     return text
 
 
+def series_start(series: Series) -> datetime:
+    """The series' first local date-time, in its zone (what its rule repeats)."""
+    return series.local_start.replace(tzinfo=zone(series.timezone))
+
+
+def _series_rule(series: Series) -> Any:
+    """The series' rule as dateutil reads it, from its local start."""
+    return rrulestr(series.rule, dtstart=series_start(series))
+
+
 def occurrences(series: Series, start: datetime, end: datetime) -> list[datetime]:
     """The series' occurrences in [start, end] as UTC instants.
 
@@ -1051,9 +1061,7 @@ def occurrences(series: Series, start: datetime, end: datetime) -> list[datetime
     a spring gap takes the offset from before the change, and one in an autumn fold is
     the first of the two.
     """
-    dtstart = series.local_start.replace(tzinfo=zone(series.timezone))
-    rule = rrulestr(series.rule, dtstart=dtstart)
-    return [o.astimezone(UTC) for o in rule.between(start, end, inc=True)]
+    return [o.astimezone(UTC) for o in _series_rule(series).between(start, end, inc=True)]
 
 
 def _rule_problem(text: str, dtstart: datetime) -> Message | None:
@@ -1419,7 +1427,7 @@ def slot_window(series: Series, at: datetime) -> datetime:
     at the next occurrence; after the last one, as long after it as the one before it was
     (in wall-clock time, so a DST change does not stretch it), or a week after a single one."""
     z = zone(series.timezone)
-    rule = rrulestr(series.rule, dtstart=series.local_start.replace(tzinfo=z))
+    rule = _series_rule(series)
     following: datetime | None = rule.after(at, inc=False)
     if following is not None:
         return following.astimezone(UTC)
@@ -1435,9 +1443,7 @@ def _first_occurrence(series: Series, start: datetime, now: datetime) -> datetim
     series created on a Wednesday still gets this week's Thursday slot)."""
     if not series.in_slots or series.materialized_until is not None:
         return start
-    z = zone(series.timezone)
-    rule = rrulestr(series.rule, dtstart=series.local_start.replace(tzinfo=z))
-    before: datetime | None = rule.before(start, inc=False)
+    before: datetime | None = _series_rule(series).before(start, inc=False)
     if before is None or slot_window(series, before.astimezone(UTC)) <= now:
         return start
     return before.astimezone(UTC)
@@ -1445,8 +1451,7 @@ def _first_occurrence(series: Series, start: datetime, now: datetime) -> datetim
 
 def _planned_all(series: Series, until: datetime) -> bool:
     """Whether the rule has no occurrence after `until`: planned that far, it is complete."""
-    rule = rrulestr(series.rule, dtstart=series.local_start.replace(tzinfo=zone(series.timezone)))
-    return rule.after(until, inc=False) is None
+    return _series_rule(series).after(until, inc=False) is None
 
 
 def _still_active(session: Session, series: Series, until: datetime) -> bool:

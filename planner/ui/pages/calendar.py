@@ -26,7 +26,7 @@ from planner.errors import (
 from planner.models import PostStatus, User, utcnow
 from planner.permissions import can
 from planner.planning import CalendarEntry
-from planner.timezones import to_local, zone
+from planner.timezones import to_local
 from planner.ui import (
     audience_filter,
     calendar_subscription,
@@ -668,7 +668,7 @@ def _running_series(session: Session, user: User) -> None:
     for summary in found:
         series = summary.series
         assert series.id is not None
-        start = series.local_start.replace(tzinfo=zone(series.timezone))
+        start = planning.series_start(series)
         said = [
             t(
                 "calendar.series_progress",
