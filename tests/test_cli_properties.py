@@ -14,7 +14,6 @@ import contextlib
 import io
 import os
 import re
-import shutil
 import sys
 import uuid
 from collections.abc import Iterator
@@ -31,7 +30,7 @@ from sqlmodel import Session, SQLModel
 from planner import channels, cli, db, ideas, pieces, planning, users
 from planner.errors import PlannerError, ValidationFailed
 from planner.schemas import ID_MAX, IdeaCreate, PieceCreate, PieceUpdate, UserCreate, parse_input
-from tests.conftest import POSTGRES_URL, World
+from tests.conftest import POSTGRES_URL, World, swap_in_copy
 
 PASSWORD = "fuzz-" + token_hex(8)  # made per run: no credential lives in the code
 # Run until stopped: the dashboard server and the publishing worker.
@@ -301,7 +300,9 @@ def _database(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
     try:
         yield db.get_engine(url)
     finally:
-        db._engines.pop(url).dispose()
+        db._engines[url].dispose()
+        if not url.startswith("sqlite"):  # a PostgreSQL test's schema is its own
+            del db._engines[url]
 
 
 @pytest.fixture(scope="module")
@@ -315,17 +316,24 @@ def sqlite_org(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture
+def org_copy(sqlite_org: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A fresh copy of the prepared database, always on the same path: the engine kept for
+    its URL is then one per process, with its statements compiled once, not once a test."""
+    path = tmp_path_factory.getbasetemp() / "org-copy.db"
+    swap_in_copy(sqlite_org, path)
+    return f"sqlite:///{path}"
+
+
 @pytest.mark.parametrize(("path", "parser"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
 def test_every_command_says_what_is_wrong_and_changes_nothing_when_it_fails(
     path: tuple[str, ...],
     parser: argparse.ArgumentParser,
-    sqlite_org: Path,
+    org_copy: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    copy = tmp_path / "org.db"
-    shutil.copy(sqlite_org, copy)
-    with _database(f"sqlite:///{copy}", tmp_path, monkeypatch) as engine:
+    with _database(org_copy, tmp_path, monkeypatch) as engine:
 
         @FUZZ
         @given(argv=_argv(path, parser))
@@ -380,12 +388,10 @@ def _dests(parser: argparse.ArgumentParser) -> set[str]:
 
 
 def test_each_argument_at_its_edges_gets_a_message_on_every_command(
-    sqlite_org: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    org_copy: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Not left to chance: every argument once with each of its kind's worst values."""
-    copy = tmp_path / "org.db"
-    shutil.copy(sqlite_org, copy)
-    with _database(f"sqlite:///{copy}", tmp_path, monkeypatch) as engine:
+    with _database(org_copy, tmp_path, monkeypatch) as engine:
         for path, parser in COMMANDS:
             for argv in _edge_argvs(path, parser):
                 _check(engine, argv)

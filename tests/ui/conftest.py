@@ -16,25 +16,38 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block
 
 from planner import ideas, planning, users
-from planner.db import make_engine
-from planner.migrate import upgrade
+from planner.db import get_engine, make_engine
 from planner.models import PostStatus, User
 from planner.timezones import to_local
 from planner.ui import keys
 from planner.ui.app import page_path
 from planner.ui.i18n import translate
+from tests.conftest import swap_in_copy
 
 APP = str(Path(__file__).resolve().parents[2] / "planner_app.py")
 PASSWORD = token_urlsafe(16)  # made per run: no credential lives in the code
 
 
+@pytest.fixture(scope="session")
+def _ui_database_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The one path of this test process's dashboard database (see `database`)."""
+    return tmp_path_factory.mktemp("ui") / "ui.db"
+
+
 @pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A migrated SQLite database with an admin, an editor and a contributor with an idea."""
-    url = f"sqlite:///{tmp_path / 'ui.db'}"
+def database(
+    _ui_database_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """A migrated SQLite database with an admin, an editor and a contributor with an idea.
+
+    Every test of a process gets a fresh file on the same path, so the dashboard's engine
+    for it (`get_engine`, kept per URL) is the same one, with its statements compiled once
+    per process; its pooled connections to the file before are closed first."""
+    url = f"sqlite:///{_ui_database_path}"
     monkeypatch.setenv("PLANNER_DATABASE_URL", url)
+    get_engine(url).dispose()
+    swap_in_copy(sqlite_template, _ui_database_path)
     engine = make_engine(url)
-    upgrade(engine)
     with Session(engine, expire_on_commit=False) as s:
         admin = account(s, actor=None, username="admin", role="admin")
         users.create_department(s, actor=admin, name="HR")
