@@ -71,7 +71,10 @@ def test_update_keeps_a_secret_left_empty_and_replaces_a_typed_one(
     }
     with Session(engine) as fresh:
         notes = [
-            e.note for e in fresh.exec(select(AuditEvent).where(AuditEvent.action == "update"))
+            e.note
+            for e in fresh.exec(
+                select(AuditEvent).where(AuditEvent.action == "update").order_by(col(AuditEvent.id))
+            )
         ]
     assert notes == ["name, url, daily_cap", "secret"]
     assert not any(TOKEN in n or "new-secret" in n for n in notes)
@@ -430,7 +433,10 @@ def test_a_webhooks_receiver_setting_is_kept_as_the_admins_declaration(
     assert (kept.deduplicates, kept.deduplication_basis) == (False, "set by an admin")
     with Session(engine) as fresh:
         notes = [
-            e.note for e in fresh.exec(select(AuditEvent).where(AuditEvent.action == "update"))
+            e.note
+            for e in fresh.exec(
+                select(AuditEvent).where(AuditEvent.action == "update").order_by(col(AuditEvent.id))
+            )
         ]
     assert notes == ["url", "receiver_deduplicates"]
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from werkzeug import Request, Response
 
 from planner import (
@@ -810,7 +810,9 @@ def test_dismissing_keeps_the_reason_and_a_dismissed_item_can_be_reopened(
         InboxStatus.new
     )
     events = world.session.exec(
-        select(AuditEvent).where(AuditEvent.object_type == "inbox_item")
+        select(AuditEvent)
+        .where(AuditEvent.object_type == "inbox_item")
+        .order_by(col(AuditEvent.id))
     ).all()
     assert [(e.action, e.note) for e in events] == [("dismiss", "Spam"), ("reopen", "")]
 
