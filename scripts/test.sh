@@ -36,7 +36,7 @@ echo "==> ruff, mypy"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-echo "==> pytest (11 to 19 minutes on 2 idle cores, up to 29 on a busy machine)"
+echo "==> pytest (10 to 19 minutes on 2 idle cores, up to 29 on a busy machine)"
 # Three test processes (pytest-xdist; each has its own PostgreSQL schema and files): the
 # tests wait on servers, browsers and sleeps for much of their time, so a third process
 # keeps two cores busy. `loadgroup` keeps each module-wide set-up (Synapse, the sign-on
