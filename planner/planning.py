@@ -1280,43 +1280,66 @@ class SeriesSummary:
         return self.series.active and (not self.series.complete or self.waiting > 0)
 
 
-# A list of series is short (a handful per channel); this bounds a page of them.
-SERIES_LISTED = 500
 # Posts that may still go out.
 _MAY_GO_OUT = workflow.leading_to("post", PostStatus.published)
 
 
-def list_series(
-    session: Session, *, actor: User, ended: bool = False, piece_id: int | None = None
-) -> list[SeriesSummary]:
-    """The recurring series, newest first, for those who may see pieces (as the calendar):
-    those still running, or with `ended` those ended too (cancelled, or every occurrence
-    planned and none of its posts left to go out); at most `SERIES_LISTED`."""
+def _listed_series(actor: User, *what: Any, ended: bool, piece_id: int | None) -> Any:
+    """`what` of the series `list_series` and `count_series` take (see there)."""
     require(actor, "view_pieces")
-    query = (
-        select(Series, Piece.title, Channel.name)
-        .join(Piece, col(Piece.id) == Series.piece_id)
-        .join(Channel, col(Channel.id) == Series.channel_id)
-    )
-    open_ = col(Post.status).in_(_MAY_GO_OUT)
+    query = select(*what)
     if not ended:
         # Running: more to plan, or a post of it may still go out (as `running` says).
-        posts_left = select(Post.id).where(Post.series_id == Series.id, open_).exists()
+        posts_left = select(Post.id).where(Post.series_id == Series.id, _open_post()).exists()
         query = query.where(
             col(Series.active).is_(True), or_(col(Series.complete).is_(False), posts_left)
         )
     if piece_id is not None:
         query = query.where(Series.piece_id == piece_id)
+    return query
+
+
+def _open_post() -> Any:
+    return col(Post.status).in_(_MAY_GO_OUT)
+
+
+def count_series(
+    session: Session, *, actor: User, ended: bool = False, piece_id: int | None = None
+) -> int:
+    """How many series `list_series` lists with the same choices, all pages together."""
+    query = _listed_series(actor, func.count(col(Series.id)), ended=ended, piece_id=piece_id)
+    return int(session.exec(query).one())
+
+
+def list_series(
+    session: Session,
+    *,
+    actor: User,
+    ended: bool = False,
+    piece_id: int | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[SeriesSummary]:
+    """The recurring series, newest first, for those who may see pieces (as the calendar):
+    those still running, or with `ended` those ended too (cancelled, or every occurrence
+    planned and none of its posts left to go out); a page of them with `limit` and
+    `offset` (`count_series` counts them all)."""
+    query = (
+        _listed_series(actor, Series, Piece.title, Channel.name, ended=ended, piece_id=piece_id)
+        .join(Piece, col(Piece.id) == Series.piece_id)
+        .join(Channel, col(Channel.id) == Series.channel_id)
+    )
     # As stored now: a series ended by `cancel_series` (a Core UPDATE) in this session too.
     query = query.execution_options(populate_existing=True)
-    found = session.exec(query.order_by(col(Series.id).desc()).limit(SERIES_LISTED)).all()
+    page = query.order_by(col(Series.id).desc()).offset(offset)
+    found = session.exec(page if limit is None else page.limit(limit)).all()
     ids = [series.id for series, _title, _name in found]
     counts: dict[int | None, tuple[int, int, datetime | None]] = {
         series_id: (int(waiting or 0), int(published or 0), next_at)
         for series_id, waiting, published, next_at in session.exec(
             select(
                 Post.series_id,
-                func.sum(case((open_, 1), else_=0)),
+                func.sum(case((_open_post(), 1), else_=0)),
                 func.sum(case((col(Post.status) == PostStatus.published, 1), else_=0)),
                 func.min(case((col(Post.status) == PostStatus.planned, Post.publish_at))),
             )

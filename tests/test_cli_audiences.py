@@ -233,15 +233,22 @@ def test_a_series_is_cancelled_by_its_id_from_plan_list(run: Cli) -> None:
         series["next_at"]
         == f"{start} {datetime.fromisoformat(start).astimezone(zone('Europe/Berlin')):%Z}"
     )
+    run.ok(
+        "plan", "series", "1", "Blog", "--rule", "FREQ=DAILY;COUNT=2",
+        "--start", start, "--as", "ed",
+    )  # fmt: skip
+    newest = json.loads(run.ok("plan", "list-series", "--limit", "1", "--as", "ed", "--json"))
+    assert [s["series_id"] for s in newest] == [2]
+    run.ok("plan", "cancel-series", "2", "--as", "ed")
     table = run.ok("plan", "list-series", "--as", "ed").splitlines()
     assert table[0].split()[:3] == ["series", "rule", "from"]
     assert table[1].split()[:2] == ["1", "FREQ=WEEKLY;COUNT=3"] and "running" in table[1]
     out = run.ok("plan", "cancel-series", "1", "--reason", "Aktion vorbei", "--as", "ed")
     assert out == "series 1 cancelled: 3 post(s) cancelled\n"
     statuses = [p["status"] for p in json.loads(run.ok("plan", "list", "--as", "ed", "--json"))]
-    assert statuses == ["cancelled"] * 3
+    assert statuses == ["cancelled"] * 5
     assert json.loads(run.ok("plan", "list-series", "--as", "ed", "--json")) == []
-    [ended] = json.loads(run.ok("plan", "list-series", "--ended", "--as", "ed", "--json"))
+    [_second, ended] = json.loads(run.ok("plan", "list-series", "--ended", "--as", "ed", "--json"))
     assert (ended["running"], ended["waiting"], ended["next_at"]) == (False, 0, None)
     code, _out, err = run("plan", "cancel-series", "1", "--as", "ed")
     assert code == 1 and "series #1 has ended already" in err

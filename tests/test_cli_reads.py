@@ -503,6 +503,7 @@ SERVICE_READS: dict[str, tuple[Reader, tuple[str, ...]]] = {
     ),
     "planning.list_posts": (lambda s, a, o: planning.list_posts(s, actor=a), EVERYONE),
     "planning.list_series": (lambda s, a, o: planning.list_series(s, actor=a), _READERS),
+    "planning.count_series": (lambda s, a, o: planning.count_series(s, actor=a), _READERS),
     "planning.held_posts": (
         lambda s, a, o: planning.held_posts(s, actor=a, now=utc(2031, 1, 1)),
         _READERS,

@@ -153,12 +153,14 @@ def cmd_plan_cancel_series(session: Session, actor: User, args: argparse.Namespa
     "list-series",
     arg("--ended", action="store_true", help="include series that have ended"),
     arg("--piece", type=record_id, help="only the series of this piece"),
-    parents=[LISTING],
+    parents=[LISTING, PAGED],
 )
 def cmd_plan_list_series(session: Session, actor: User, args: argparse.Namespace) -> None:
     """Recurring series, newest first: rule, channel, piece, posts still to go out and
     those out, the next post's time (your zone); `plan cancel-series ID` ends one."""
-    found = planning.list_series(session, actor=actor, ended=args.ended, piece_id=args.piece)
+    found = planning.list_series(
+        session, actor=actor, ended=args.ended, piece_id=args.piece, limit=args.limit
+    )
     rows: list[dict[str, Any]] = [
         {
             "series_id": s.series.id,

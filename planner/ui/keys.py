@@ -116,6 +116,7 @@ CAL_SERIES_ERRORS = "calendar_series_errors"
 CAL_SERIES_LIST_CONFIRM = "calendar_series_list_confirm"  # + "." + the series' id
 CAL_SERIES_LIST_END = "calendar_series_list_end"  # + "." + the series' id
 CAL_SERIES_LIST_ERRORS = "calendar_series_list_errors"
+CAL_SERIES_PAGE = "calendar_series_page"
 CAL_WEEK = "calendar_week"  # the week view's columns
 # The interactive calendar (its key gets the view, the day and the round appended), and on
 # a phone the same calendar as a list; the round is bumped after each drop or click.

@@ -605,6 +605,30 @@ def test_the_series_list_shows_each_running_series_with_how_far_it_got(
     ] == (series.id, False, 0, 1, None)
 
 
+def test_the_series_list_comes_in_pages_and_counts_them_all(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    made = [_series(world, piece, channel, rule=f"FREQ=DAILY;COUNT={n}").id for n in (2, 3, 4)]
+    ended = _series(world, piece, channel)
+    assert ended.id is not None
+    planning.cancel_series(world.session, actor=world.editor, series_id=ended.id)
+    newest_first = made[::-1]
+
+    assert planning.count_series(world.session, actor=world.editor) == 3
+    assert planning.count_series(world.session, actor=world.editor, ended=True) == 4
+    pages = [
+        [s.series.id for s in planning.list_series(world.session, actor=world.editor, **page)]
+        for page in ({"limit": 2}, {"limit": 2, "offset": 2}, {"limit": 2, "offset": 4})
+    ]
+    assert pages == [newest_first[:2], newest_first[2:], []]
+    # Each page carries its series' own figures: the last one's first post is next.
+    [last] = planning.list_series(world.session, actor=world.editor, limit=1, offset=2)
+    assert (last.series.id, last.waiting, last.published) == (made[0], 2, 0)
+    assert planning.count_series(world.session, actor=world.editor, piece_id=-1) == 0
+    with pytest.raises(PermissionDenied):
+        planning.count_series(world.session, actor=world.contributor)
+
+
 @pytest.mark.parametrize(
     ("rule", "expected"),
     [

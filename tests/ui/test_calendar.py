@@ -446,6 +446,29 @@ def test_the_series_tab_lists_the_running_series_and_ends_one_once_confirmed(
     assert statuses == {PostStatus.cancelled}
 
 
+def test_more_running_series_than_a_page_holds_are_on_further_pages(database: str) -> None:
+    ids = _setup(database)
+    start = _in_days(1)
+    made = _series_of_ed(
+        database, ids["other_piece"], [(ids["social"], "FREQ=DAILY;COUNT=1", start)] * 21
+    )
+    at = _series_tab(open_page(sign_in("ed", PASSWORD), "calendar"))
+    assert not at.exception
+
+    def listed(at: Any) -> list[int]:
+        prefix = f"{keys.CAL_SERIES_LIST_CONFIRM}."
+        return [int(c.key.removeprefix(prefix)) for c in at.checkbox if c.key.startswith(prefix)]
+
+    assert translate("en", "calendar.series_count", total=21) in [m.value for m in at.text]
+    assert listed(at) == made[:0:-1]  # the newest 20 first
+    assert at.number_input(key=keys.CAL_SERIES_PAGE).label == translate(
+        "en", "calendar.series_page", pages=2
+    )
+    at.number_input(key=keys.CAL_SERIES_PAGE).set_value(2).run()
+    assert not at.exception
+    assert listed(at) == [made[0]]
+
+
 def test_the_series_list_marks_a_series_in_slots_with_the_slot_it_took(database: str) -> None:
     ids = _setup(database)
     monday = _in_days(7 - _in_days(0).weekday(), hour=0)  # next Monday, 00:00 Berlin time

@@ -39,6 +39,7 @@ from planner.ui import (
     linked_post,
     links,
     moves,
+    paging,
     slot_texts,
     state,
     widgets,
@@ -47,6 +48,8 @@ from planner.ui.i18n import hold_text
 from planner.ui.plain import md
 
 _VIEWS = ("month", "week", "list")
+# Running series shown at once; more are on further pages.
+_SERIES_PAGE = 20
 _LIST_DAYS = 28
 # Posts that may still go out; for those the list says whether their piece is ready.
 _STILL_TO_GO = frozenset(workflow.leading_to("post", PostStatus.published))
@@ -661,10 +664,17 @@ def _running_series(session: Session, user: User) -> None:
     t = state.t
     st.subheader(t("calendar.series_running"))
     _field_error(keys.CAL_SERIES_LIST_ERRORS, "post")
-    found = planning.list_series(session, actor=user)
-    if not found:
+    total = planning.count_series(session, actor=user)
+    if not total:
         st.text(t("calendar.series_none"))
         return
+    page = paging.page_number(
+        total, _SERIES_PAGE, key=keys.CAL_SERIES_PAGE, label="calendar.series_page"
+    )
+    st.text(t("calendar.series_count", total=total))
+    found = planning.list_series(
+        session, actor=user, limit=_SERIES_PAGE, offset=(page - 1) * _SERIES_PAGE
+    )
     for summary in found:
         series = summary.series
         assert series.id is not None
