@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,8 +27,13 @@ def catalogue(lang: str) -> dict[str, str]:
     """Every text of one language, by key."""
     data: dict[str, str] = {}
     for path in [_LOCALES / f"{lang}.json", *sorted((_LOCALES / lang).glob("*.json"))]:
-        texts: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-        twice = sorted(set(texts) & set(data))
+        pairs: list[tuple[str, str]] = json.loads(
+            path.read_text(encoding="utf-8"), object_pairs_hook=list
+        )
+        texts = dict(pairs)
+        # Within one file too: JSON keeps the last of two equal keys without a word.
+        repeated = {key for key, times in Counter(key for key, _ in pairs).items() if times > 1}
+        twice = sorted(repeated | (set(texts) & set(data)))
         if twice:
             raise ValueError(f"{path.name}: texts defined twice for {lang!r}: {twice}")
         data.update(texts)

@@ -459,7 +459,7 @@ def test_more_running_series_than_a_page_holds_are_on_further_pages(database: st
         prefix = f"{keys.CAL_SERIES_LIST_CONFIRM}."
         return [int(c.key.removeprefix(prefix)) for c in at.checkbox if c.key.startswith(prefix)]
 
-    assert translate("en", "calendar.series_count", total=21) in [m.value for m in at.text]
+    assert translate("en", "calendar.series_total", total=21) in [m.value for m in at.text]
     assert listed(at) == made[:0:-1]  # the newest 20 first
     assert at.number_input(key=keys.CAL_SERIES_PAGE).label == translate(
         "en", "calendar.series_page", pages=2

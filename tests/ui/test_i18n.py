@@ -39,6 +39,24 @@ def test_a_text_defined_in_two_locale_files_is_refused(
         i18n.catalogue.cache_clear()
 
 
+def test_a_text_defined_twice_in_one_locale_file_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # JSON itself keeps the last of the two without a word: the first would be lost.
+    (tmp_path / "de").mkdir()
+    (tmp_path / "de.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "de" / "page.json").write_text(
+        '{"a": "Wie oft", "b": "B", "a": "{total} insgesamt"}', encoding="utf-8"
+    )
+    monkeypatch.setattr(i18n, "_LOCALES", tmp_path)
+    i18n.catalogue.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=r"page.json: texts defined twice for 'de': \['a'\]"):
+            i18n.catalogue("de")
+    finally:
+        i18n.catalogue.cache_clear()
+
+
 def test_a_missing_english_text_falls_back_to_german_then_to_the_key() -> None:
     assert i18n.translate("en", "nav.my_ideas") == "My ideas"
     assert i18n.translate("fr", "nav.my_ideas") == i18n.translate("de", "nav.my_ideas")

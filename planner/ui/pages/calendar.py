@@ -668,10 +668,10 @@ def _running_series(session: Session, user: User) -> None:
     if not total:
         st.text(t("calendar.series_none"))
         return
+    st.text(t("calendar.series_total", total=total))
     page = paging.page_number(
         total, _SERIES_PAGE, key=keys.CAL_SERIES_PAGE, label="calendar.series_page"
     )
-    st.text(t("calendar.series_count", total=total))
     found = planning.list_series(
         session, actor=user, limit=_SERIES_PAGE, offset=(page - 1) * _SERIES_PAGE
     )
