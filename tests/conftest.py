@@ -86,22 +86,34 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def swap_in_copy(template: Path, path: Path) -> None:
-    """Make `path` a fresh copy of the SQLite file `template`. The copy takes the place of
-    the old file in one rename, after its write-ahead log is gone (a log left beside the new
-    file would be replayed into it); a connection still open on the old file keeps that one."""
-    fresh = path.with_name(path.name + ".fresh")
-    shutil.copy(template, fresh)
-    for suffix in ("-wal", "-shm"):
-        path.with_name(path.name + suffix).unlink(missing_ok=True)
-    os.replace(fresh, path)
+_COPIES = itertools.count(1)  # the SQLite copies this process made
+
+
+def swap_in_copy(template: Path, link: Path) -> None:
+    """Point `link`, a symbolic link, at a fresh copy of the SQLite file `template`, and
+    delete the copy it pointed at before.
+
+    SQLite names a database's write-ahead log after the file a link points to, so every
+    copy has a log of its own: a connection still open on an earlier copy (a session a
+    test left open) touches only that copy's log, also when it closes at last and deletes
+    its log by name."""
+    real = link.with_name(f"{link.stem}-{next(_COPIES)}{link.suffix}")
+    shutil.copy(template, real)
+    before = link.resolve() if link.is_symlink() else None
+    fresh = link.with_name(link.name + ".new")
+    fresh.unlink(missing_ok=True)
+    fresh.symlink_to(real)
+    os.replace(fresh, link)
+    if before is not None:
+        for old in (before, *(before.with_name(before.name + s) for s in ("-wal", "-shm"))):
+            old.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")
 def _sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """One SQLite engine per test process, on one path whose file each test replaces
-    (`engine`): its statements are compiled once per process, not once per test, which
-    was a fifth of a SQLite test's time."""
+    """One SQLite engine per test process, on one path that each test points at a fresh
+    database (`engine`, `swap_in_copy`): its statements are compiled once per process, not
+    once per test, which was a fifth of a SQLite test's time."""
     path = tmp_path_factory.mktemp("sqlite") / "planner.db"
     eng = make_engine(f"sqlite:///{path}")
     yield eng
@@ -122,9 +134,10 @@ def postgres_engine() -> Iterator[Engine]:
     )
     upgrade(engine)
     with engine.begin() as conn:
-        # Rows between two truncations are removed by DELETE (`engine`); with no vacuum,
-        # new rows never fill the space of deleted ones, so a table is read in the order
-        # its rows were written, as after a TRUNCATE.
+        # Rows between two truncations are removed by DELETE (`engine`). With no vacuum,
+        # the space of deleted rows is not handed out again, so a plain scan of a table
+        # mostly returns its rows in the order they were written, as after a TRUNCATE
+        # (tests that compare lists of rows still order them: PostgreSQL promises no order).
         for table in SQLModel.metadata.sorted_tables:
             conn.execute(text(f'ALTER TABLE "{table.name}" SET (autovacuum_enabled = false)'))
     yield engine
@@ -194,7 +207,7 @@ def engine(request: pytest.FixtureRequest, sqlite_template: Path) -> Iterator[En
     """A freshly migrated, empty database: SQLite file or PostgreSQL schema."""
     if request.param == "sqlite":
         eng: Engine = request.getfixturevalue("_sqlite_engine")
-        eng.dispose()  # no pooled connection outlives the file it was opened on
+        eng.dispose()  # the pooled connections were opened on the last test's database
         assert eng.url.database
         swap_in_copy(sqlite_template, Path(eng.url.database))
         yield eng

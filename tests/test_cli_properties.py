@@ -318,8 +318,9 @@ def sqlite_org(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def org_copy(sqlite_org: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A fresh copy of the prepared database, always on the same path: the engine kept for
-    its URL is then one per process, with its statements compiled once, not once a test."""
+    """A fresh copy of the prepared database, always behind the same path (`swap_in_copy`):
+    the engine kept for its URL is then one per process, with its statements compiled
+    once, not once a test."""
     path = tmp_path_factory.getbasetemp() / "org-copy.db"
     swap_in_copy(sqlite_org, path)
     return f"sqlite:///{path}"

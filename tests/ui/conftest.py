@@ -40,9 +40,10 @@ def database(
 ) -> str:
     """A migrated SQLite database with an admin, an editor and a contributor with an idea.
 
-    Every test of a process gets a fresh file on the same path, so the dashboard's engine
-    for it (`get_engine`, kept per URL) is the same one, with its statements compiled once
-    per process; its pooled connections to the file before are closed first."""
+    Every test of a process gets a fresh database behind the same path (`swap_in_copy`),
+    so the dashboard's engine for it (`get_engine`, kept per URL) is the same one, with its
+    statements compiled once per process; its pooled connections to the database before
+    are closed first."""
     url = f"sqlite:///{_ui_database_path}"
     monkeypatch.setenv("PLANNER_DATABASE_URL", url)
     get_engine(url).dispose()
