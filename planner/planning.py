@@ -1264,20 +1264,17 @@ def _series_content_findings(
 class SeriesSummary:
     """A recurring series as its list shows it: what it plans, where, and how far it got.
 
+    `running`: not ended (more to plan from it, or a post of it may still go out);
     `waiting`: its posts that may still go out; `published`: those that went out;
     `next_at`: the time of the next post planned (None when none is)."""
 
     series: Series
     piece_title: str
     channel_name: str
+    running: bool
     waiting: int
     published: int
     next_at: datetime | None
-
-    @property
-    def running(self) -> bool:
-        """Not ended: more to plan from it, or a post of it may still go out."""
-        return self.series.active and (not self.series.complete or self.waiting > 0)
 
 
 # Posts that may still go out.
@@ -1289,11 +1286,7 @@ def _listed_series(actor: User, *what: Any, ended: bool, piece_id: int | None) -
     require(actor, "view_pieces")
     query = select(*what)
     if not ended:
-        # Running: more to plan, or a post of it may still go out (as `running` says).
-        posts_left = select(Post.id).where(Post.series_id == Series.id, _open_post()).exists()
-        query = query.where(
-            col(Series.active).is_(True), or_(col(Series.complete).is_(False), posts_left)
-        )
+        query = query.where(_running())
     if piece_id is not None:
         query = query.where(Series.piece_id == piece_id)
     return query
@@ -1301,6 +1294,12 @@ def _listed_series(actor: User, *what: Any, ended: bool, piece_id: int | None) -
 
 def _open_post() -> Any:
     return col(Post.status).in_(_MAY_GO_OUT)
+
+
+def _running() -> ColumnElement[bool]:
+    """A series not ended: active, with more to plan or a post that may still go out."""
+    posts_left = select(Post.id).where(Post.series_id == Series.id, _open_post()).exists()
+    return and_(col(Series.active).is_(True), or_(col(Series.complete).is_(False), posts_left))
 
 
 def count_series(
@@ -1325,7 +1324,15 @@ def list_series(
     planned and none of its posts left to go out); a page of them with `limit` and
     `offset` (`count_series` counts them all)."""
     query = (
-        _listed_series(actor, Series, Piece.title, Channel.name, ended=ended, piece_id=piece_id)
+        _listed_series(
+            actor,
+            Series,
+            Piece.title,
+            Channel.name,
+            _running().label("running"),
+            ended=ended,
+            piece_id=piece_id,
+        )
         .join(Piece, col(Piece.id) == Series.piece_id)
         .join(Channel, col(Channel.id) == Series.channel_id)
     )
@@ -1333,7 +1340,7 @@ def list_series(
     query = query.execution_options(populate_existing=True)
     page = query.order_by(col(Series.id).desc()).offset(offset)
     found = session.exec(page if limit is None else page.limit(limit)).all()
-    ids = [series.id for series, _title, _name in found]
+    ids = [series.id for series, *_rest in found]
     counts: dict[int | None, tuple[int, int, datetime | None]] = {
         series_id: (int(waiting or 0), int(published or 0), next_at)
         for series_id, waiting, published, next_at in session.exec(
@@ -1348,8 +1355,8 @@ def list_series(
         )
     }
     return [
-        SeriesSummary(series, title, name, *counts.get(series.id, (0, 0, None)))
-        for series, title, name in found
+        SeriesSummary(series, title, name, bool(running), *counts.get(series.id, (0, 0, None)))
+        for series, title, name, running in found
     ]
 
 
