@@ -24,37 +24,32 @@ def test_german_and_english_have_the_same_texts() -> None:
     assert all(value.strip() for value in [*german.values(), *english.values()])
 
 
-def test_a_text_defined_in_two_locale_files_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / "de").mkdir()
-    (tmp_path / "de.json").write_text(json.dumps({"a": "A"}), encoding="utf-8")
-    (tmp_path / "de" / "page.json").write_text(json.dumps({"a": "B"}), encoding="utf-8")
-    monkeypatch.setattr(i18n, "_LOCALES", tmp_path)
+def _refused_twice(locales: Path, monkeypatch: pytest.MonkeyPatch, main: str, page: str) -> None:
+    """German made of `main` (de.json) and `page` (de/page.json) is refused for "a"."""
+    (locales / "de").mkdir()
+    (locales / "de.json").write_text(main, encoding="utf-8")
+    (locales / "de" / "page.json").write_text(page, encoding="utf-8")
+    monkeypatch.setattr(i18n, "_LOCALES", locales)
     i18n.catalogue.cache_clear()
     try:
         with pytest.raises(ValueError, match=r"page.json: texts defined twice for 'de': \['a'\]"):
             i18n.catalogue("de")
     finally:
         i18n.catalogue.cache_clear()
+
+
+def test_a_text_defined_in_two_locale_files_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _refused_twice(tmp_path, monkeypatch, json.dumps({"a": "A"}), json.dumps({"a": "B"}))
 
 
 def test_a_text_defined_twice_in_one_locale_file_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # JSON itself keeps the last of the two without a word: the first would be lost.
-    (tmp_path / "de").mkdir()
-    (tmp_path / "de.json").write_text("{}", encoding="utf-8")
-    (tmp_path / "de" / "page.json").write_text(
-        '{"a": "Wie oft", "b": "B", "a": "{total} insgesamt"}', encoding="utf-8"
-    )
-    monkeypatch.setattr(i18n, "_LOCALES", tmp_path)
-    i18n.catalogue.cache_clear()
-    try:
-        with pytest.raises(ValueError, match=r"page.json: texts defined twice for 'de': \['a'\]"):
-            i18n.catalogue("de")
-    finally:
-        i18n.catalogue.cache_clear()
+    page = '{"a": "Wie oft", "b": "B", "a": "{total} insgesamt"}'
+    _refused_twice(tmp_path, monkeypatch, "{}", page)
 
 
 def test_a_missing_english_text_falls_back_to_german_then_to_the_key() -> None:
