@@ -760,9 +760,10 @@ _RULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _RULE_FREQS = {"DAILY": "daily", "WEEKLY": "weekly", "MONTHLY": "monthly", "YEARLY": "yearly"}
 
 
-def rule_parts(rule: str) -> RuleParts | None:
-    """The parts of a simple rule (FREQ, INTERVAL, plain BYDAY, COUNT, UNTIL, WKST); None
-    for any other (an ordinal weekday, BYHOUR, BYMONTHDAY ...), which is shown as written."""
+def rule_parts(rule: str, tz_name: str) -> RuleParts | None:
+    """The parts of a simple rule (FREQ, INTERVAL, plain BYDAY, COUNT, UNTIL, WKST), its
+    last day in the zone `tz_name` (a stored UNTIL is a UTC instant); None for any other
+    (an ordinal weekday, BYHOUR, BYMONTHDAY ...), which is shown as written."""
     try:
         fields = dict(part.split("=", 1) for part in rule.upper().split(";") if part)
         if set(fields) - {"FREQ", "INTERVAL", "BYDAY", "COUNT", "UNTIL", "WKST"}:
@@ -774,10 +775,18 @@ def rule_parts(rule: str) -> RuleParts | None:
             interval=int(fields.get("INTERVAL", "1")),
             weekdays=tuple(sorted(_RULE_DAYS.index(d) for d in days)),
             count=int(fields["COUNT"]) if "COUNT" in fields else None,
-            until=datetime.strptime(until[:8], "%Y%m%d").date() if until else None,
+            until=_until_day(until, tz_name) if until else None,
         )
     except (KeyError, ValueError):
         return None
+
+
+def _until_day(until: str, tz_name: str) -> date:
+    """The local day of an UNTIL value: UTC when it ends in Z, else as written."""
+    if not until.endswith("Z"):
+        return datetime.strptime(until[:8], "%Y%m%d").date()
+    instant = datetime.strptime(until, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    return to_local(instant, tz_name).date()
 
 
 def preset_rule(preset: str, *, count: int | None, until: str, tz_name: str) -> str:

@@ -630,24 +630,45 @@ def test_the_series_list_comes_in_pages_and_counts_them_all(
 
 
 @pytest.mark.parametrize(
-    ("rule", "expected"),
+    ("rule", "tz_name", "expected"),
     [
-        ("FREQ=WEEKLY;BYDAY=TU;COUNT=8", planning.RuleParts("weekly", 1, (1,), 8, None)),
+        (
+            "FREQ=WEEKLY;BYDAY=TU;COUNT=8",
+            "Europe/Berlin",
+            planning.RuleParts("weekly", 1, (1,), 8, None),
+        ),
+        # A stored UNTIL is the end of the local day as a UTC instant: the day is the zone's.
         (
             "FREQ=WEEKLY;INTERVAL=2;BYDAY=TH,MO;UNTIL=20270630T215959Z",
+            "Europe/Berlin",
             planning.RuleParts("weekly", 2, (0, 3), None, date(2027, 6, 30)),
         ),
-        ("freq=daily;count=3", planning.RuleParts("daily", 1, (), 3, None)),
-        ("FREQ=MONTHLY;BYDAY=1MO;COUNT=6", None),  # an ordinal weekday: shown as written
-        ("FREQ=DAILY;BYHOUR=9,17;COUNT=4", None),
-        ("FREQ=FORTNIGHTLY;COUNT=2", None),
-        ("COUNT=2", None),
+        (
+            "FREQ=DAILY;UNTIL=20270701T035959Z",
+            "America/New_York",
+            planning.RuleParts("daily", 1, (), None, date(2027, 6, 30)),
+        ),
+        ("freq=daily;count=3", "Europe/Berlin", planning.RuleParts("daily", 1, (), 3, None)),
+        ("FREQ=MONTHLY;BYDAY=1MO;COUNT=6", "Europe/Berlin", None),  # an ordinal weekday
+        ("FREQ=DAILY;BYHOUR=9,17;COUNT=4", "Europe/Berlin", None),
+        ("FREQ=FORTNIGHTLY;COUNT=2", "Europe/Berlin", None),
+        ("COUNT=2", "Europe/Berlin", None),
     ],
 )
 def test_a_simple_rule_is_read_in_parts_and_any_other_is_not(
-    rule: str, expected: planning.RuleParts | None
+    rule: str, tz_name: str, expected: planning.RuleParts | None
 ) -> None:
-    assert planning.rule_parts(rule) == expected
+    assert planning.rule_parts(rule, tz_name) == expected
+
+
+def test_a_series_until_a_day_is_read_back_as_that_day_in_its_own_zone(
+    world: World, piece: Piece, channel: Channel
+) -> None:
+    series = _series(
+        world, piece, channel, rule="FREQ=DAILY;UNTIL=20270630", tz_name="America/New_York"
+    )
+    parts = planning.rule_parts(series.rule, series.timezone)
+    assert parts is not None and parts.until == date(2027, 6, 30)
 
 
 def _stored_series(engine: Engine, series_id: int | None) -> Series:

@@ -637,11 +637,11 @@ def _series_cancel(
         )
 
 
-def _rule_words(rule: str) -> str:
-    """A series' rule in words, with the rule itself after them (as written, when it is
-    not one of the simple ones)."""
+def _rule_words(rule: str, tz_name: str) -> str:
+    """A series' rule (in zone `tz_name`) in words, with the rule itself after them (as
+    written, when it is not one of the simple ones)."""
     t = state.t
-    parts = planning.rule_parts(rule)
+    parts = planning.rule_parts(rule, tz_name)
     if parts is None:
         return rule
     words = [
@@ -698,7 +698,7 @@ def _running_series(session: Session, user: User) -> None:
                     id=series.id,
                     title=summary.piece_title,
                     channel=summary.channel_name,
-                    rule=_rule_words(series.rule),
+                    rule=_rule_words(series.rule, series.timezone),
                     start=state.when(start, series.timezone),
                     zone=series.timezone,
                 )
