@@ -20,7 +20,7 @@ from sqlalchemy import Connection, String, cast, event, insert, inspect, or_, te
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, func, select
 
-from planner.db import where_equal, where_within
+from planner.db import paged, where_equal, where_within
 from planner.errors import Message, PermissionDenied
 from planner.models import AuditEvent, Idea, Role, User, utcnow
 from planner.permissions import can, require
@@ -418,11 +418,7 @@ def visible_events(
         query = query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
     else:
         query = query.order_by(col(AuditEvent.at), col(AuditEvent.id))
-    if offset:
-        query = query.offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    return list(session.exec(query))
+    return list(session.exec(paged(query, limit, offset)))
 
 
 def count_visible_events(

@@ -16,6 +16,7 @@ from sqlalchemy import exc as sa_exc
 from sqlmodel import Session, col, create_engine
 
 from planner.config import load_settings
+from planner.errors import Message, ValidationFailed
 
 # Errors that mean the database is away (restart, failover, network), not a bug: who
 # meets one keeps what it has and tries again later.
@@ -86,6 +87,21 @@ class Narrowable(Protocol):
 Q = TypeVar("Q", bound=Narrowable)
 
 
+class Pageable(Protocol):
+    """A query that `offset` and `limit` cut to a page."""
+
+    def offset(self, offset: int) -> Self:
+        """The query from row `offset` on."""
+        ...
+
+    def limit(self, limit: int) -> Self:
+        """The query's first `limit` rows."""
+        ...
+
+
+P = TypeVar("P", bound=Pageable)
+
+
 def where_equal(query: Q, *pairs: tuple[Any, object]) -> Q:
     """`query` narrowed to the rows whose column equals the value, for each (column, value)
     of `pairs` whose value is not None (a None value leaves the column free)."""
@@ -102,3 +118,31 @@ def where_within(query: Q, column: Any, since: object | None, until: object | No
     if until is not None:
         query = query.where(col(column) < until)
     return query
+
+
+def check_page(limit: int | None, offset: int) -> None:
+    """ValidationFailed unless `limit` (None: all) is at least 1 and `offset` at least 0:
+    SQLite would take a negative limit as "no limit", PostgreSQL refuses it with an error."""
+    if limit is not None and limit < 1:
+        raise ValidationFailed(
+            {
+                "limit": Message(
+                    "bad_limit", "give at least 1 row per page, not {value}", value=limit
+                )
+            }
+        )
+    if offset < 0:
+        raise ValidationFailed(
+            {
+                "offset": Message(
+                    "bad_offset", "a page cannot start before row 0 ({value})", value=offset
+                )
+            }
+        )
+
+
+def paged(query: P, limit: int | None, offset: int) -> P:
+    """`query` from row `offset` on, at most `limit` rows (None: all), both checked."""
+    check_page(limit, offset)
+    query = query.offset(offset) if offset else query
+    return query if limit is None else query.limit(limit)

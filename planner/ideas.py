@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, func, select
 
 from planner import submissions, workflow
+from planner.db import check_page
 from planner.errors import NotFound, PermissionDenied, PlannerError, ValidationFailed
 from planner.models import (
     Audience,
@@ -395,6 +396,7 @@ def list_ideas(
     **filters: Unpack[IdeaFilters],
 ) -> list[Idea]:
     """Ideas the actor may see, newest first, filtered."""
+    check_page(limit, offset)
     newest_first = (col(Idea.created_at).desc(), col(Idea.id).desc())
     tag = filters.get("tag")
     if tag is None and limit is not None:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, update
 from sqlmodel import Session, col, func, select
 
+from planner.db import paged
 from planner.errors import Message, NotFound, ValidationFailed
 from planner.models import (
     Idea,
@@ -331,9 +332,7 @@ def list_notifications(
     query = _visible(select(Notification), actor)
     if unread_only:
         query = query.where(col(Notification.read_at).is_(None))
-    found = list(
-        session.exec(query.order_by(col(Notification.id).desc()).limit(limit).offset(offset))
-    )
+    found = list(session.exec(paged(query.order_by(col(Notification.id).desc()), limit, offset)))
     return describe(session, found)
 
 

@@ -12,7 +12,7 @@ from typing import Any, Unpack
 from sqlmodel import Session, col, delete, func, select
 
 from planner import audit, checks, notifications, rule_checks, rules, submissions, workflow
-from planner.db import all_or_nothing
+from planner.db import all_or_nothing, check_page, paged
 from planner.errors import (
     EditConflict,
     FourEyesViolation,
@@ -131,6 +131,7 @@ def list_pieces(
 ) -> list[Piece]:
     """Pieces (of one audience, if given), most recently changed first."""
     require(actor, "view_pieces")
+    check_page(limit, offset)
     latest_first = (col(Piece.updated_at).desc(), col(Piece.id).desc())
     if limit is None:
         query = select(Piece)
@@ -168,11 +169,8 @@ def review_queue(
         .join(User, col(Piece.owner_id) == User.id)
         .where(Piece.status == PieceStatus.in_review)
         .order_by(col(Piece.updated_at), col(Piece.id))
-        .offset(offset)
     )
-    if limit is not None:
-        query = query.limit(limit)
-    return [ReviewItem(piece, name) for piece, name in session.exec(query)]
+    return [ReviewItem(piece, name) for piece, name in session.exec(paged(query, limit, offset))]
 
 
 def count_pieces_by_status(

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from planner import audit, checks, finishing, notifications, rule_checks, submissions, workflow
 from planner.channels import get_channel
-from planner.db import all_or_nothing
+from planner.db import all_or_nothing, paged
 from planner.errors import (
     Message,
     NotFound,
@@ -1347,8 +1347,7 @@ def list_series(
     )
     # As stored now: a series ended by `cancel_series` (a Core UPDATE) in this session too.
     query = query.execution_options(populate_existing=True)
-    page = query.order_by(col(Series.id).desc()).offset(offset)
-    found = session.exec(page if limit is None else page.limit(limit)).all()
+    found = session.exec(paged(query.order_by(col(Series.id).desc()), limit, offset)).all()
     ids = [series.id for series, *_rest in found]
     counts: dict[int | None, tuple[int, int, datetime | None]] = {
         series_id: (int(waiting or 0), int(published or 0), next_at)

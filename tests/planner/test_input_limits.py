@@ -7,7 +7,17 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, SQLModel, select
 
-from planner import channels, csvio, ideas, org_settings, pieces, users
+from planner import (
+    audit,
+    channels,
+    csvio,
+    ideas,
+    notifications,
+    org_settings,
+    pieces,
+    planning,
+    users,
+)
 from planner.errors import CsvImportFailed, Message, NotFound, TimeInputError, ValidationFailed
 from planner.models import Piece, Revision
 from planner.schemas import ID_MAX, PieceCreate, PieceUpdate, parse_id, parse_input
@@ -234,3 +244,33 @@ def test_every_service_that_stores_free_text_refuses_a_nul_byte(
             if any(isinstance(v, str) and "\x00" in v for v in row)
         ]
     assert texts == []
+
+
+_PAGED = {
+    "ideas": lambda s, a, **page: ideas.list_ideas(s, actor=a, **page),
+    "pieces": lambda s, a, **page: pieces.list_pieces(s, actor=a, **page),
+    "review queue": lambda s, a, **page: pieces.review_queue(s, actor=a, **page),
+    "series": lambda s, a, **page: planning.list_series(s, actor=a, **page),
+    "audit events": lambda s, a, **page: audit.visible_events(s, actor=a, **page),
+    "notifications": lambda s, a, **page: notifications.list_notifications(s, actor=a, **page),
+}
+
+
+@pytest.mark.parametrize("listing", sorted(_PAGED))
+@pytest.mark.parametrize(
+    ("page", "field", "code"),
+    [
+        ({"limit": 0}, "limit", "bad_limit"),
+        ({"limit": -1}, "limit", "bad_limit"),
+        ({"limit": 5, "offset": -1}, "offset", "bad_offset"),
+    ],
+)
+def test_a_page_of_no_rows_or_before_the_first_row_is_refused_by_every_list(
+    world: World, session: Session, listing: str, page: dict[str, int], field: str, code: str
+) -> None:
+    # SQLite reads LIMIT -1 as "all rows" and PostgreSQL refuses it with an SQL error:
+    # each list says what is wrong instead, on both.
+    with pytest.raises(ValidationFailed) as info:
+        _PAGED[listing](session, world.editor, **page)
+    assert _code(info.value.fields[field]) == code
+    assert str(page[field]) in info.value.fields[field]
