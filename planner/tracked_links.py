@@ -139,22 +139,29 @@ def location(url: str) -> str:
     if url.isascii():
         return url
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = parts.netloc
-    if not host.isascii():
-        try:
-            netloc = netloc.replace(host, host.encode("idna").decode("ascii"))
-        except UnicodeError:
-            netloc = quote(netloc, safe=_URL_SAFE)
     return urlunsplit(
         (
             parts.scheme,
-            netloc,
+            _ascii_netloc(parts.netloc),
             quote(parts.path, safe=_URL_SAFE),
             quote(parts.query, safe=_URL_SAFE),
             quote(parts.fragment, safe=_URL_SAFE),
         )
     )
+
+
+def _ascii_netloc(netloc: str) -> str:
+    """`netloc` with a non-ASCII host in IDNA, as written (capitals too: `urlsplit`'s
+    `hostname` is lower-cased, so it cannot be searched for in the original); anything
+    IDNA cannot take is percent-encoded."""
+    userinfo, at, hostport = netloc.rpartition("@")
+    host, colon, port = hostport.rpartition(":") if ":" in hostport else (hostport, "", "")
+    if userinfo.isascii() and port.isascii() and not host.isascii():
+        try:
+            return f"{userinfo}{at}{host.encode('idna').decode('ascii')}{colon}{port}"
+        except UnicodeError:
+            pass
+    return netloc if netloc.isascii() else quote(netloc, safe=_URL_SAFE)
 
 
 def is_bot(user_agent: str) -> bool:

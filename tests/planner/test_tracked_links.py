@@ -183,6 +183,28 @@ def test_without_the_setting_links_go_out_as_written(
     assert json.loads(request.get_data())["text"] == TEXT
 
 
+def test_a_link_to_a_host_written_in_capitals_and_greek_letters_redirects(
+    world: World, client: TestClient
+) -> None:
+    piece = pieces.create_piece(world.session, actor=world.editor, data={"title": "Tag"})
+    channel = channels.create_channel(
+        world.session, actor=world.admin, kind="recording", name="Social"
+    )
+    post = _due(world, piece, channel)
+    assert post.id is not None
+    urls = ["https://ΑΘΗΝΑ.gr/", "https://Bäckerei-Müller.de/angebot"]
+    codes = tracked_links.codes_for(world.session, post.id, urls)
+    world.session.commit()
+    hops = [client.get(f"/l/{codes[url]}", headers=BROWSER, follow_redirects=False) for url in urls]
+    # Before, the Greek host left the header unencodable (503, yet the click counted) and
+    # the German one went out as Latin-1 bytes.
+    assert [(hop.status_code, hop.headers["location"]) for hop in hops] == [
+        (302, "https://xn--mxaard0a.gr/"),
+        (302, "https://xn--bckerei-mller-bfb28a.de/angebot"),
+    ]
+    assert tracked_links.click_counts(world.session, world.editor, [post.id]) == {post.id: 2}
+
+
 def test_clicks_at_the_same_moment_are_all_counted(world: World, engine: Engine) -> None:
     piece = pieces.create_piece(world.session, actor=world.editor, data={"title": "Tag"})
     channel = channels.create_channel(
@@ -214,6 +236,20 @@ def test_a_redirect_location_is_ascii() -> None:
     assert tracked_links.location("https://bücher.de/grüße?q=ä%20b#ö") == (
         "https://xn--bcher-kva.de/gr%C3%BC%C3%9Fe?q=%C3%A4%20b#%C3%B6"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        # A host written with capitals (`urlsplit` lower-cases `hostname`).
+        ("https://Bäckerei-Müller.de/angebot", "https://xn--bckerei-mller-bfb28a.de/angebot"),
+        ("https://ΑΘΗΝΑ.gr/", "https://xn--mxaard0a.gr/"),
+        ("https://Bücher.de:8443/", "https://xn--bcher-kva.de:8443/"),
+        ("https://anna@Bücher.de/", "https://anna@xn--bcher-kva.de/"),
+    ],
+)
+def test_a_non_ascii_host_goes_out_in_idna_however_it_is_written(url: str, expected: str) -> None:
+    assert tracked_links.location(url) == expected
 
 
 def test_the_base_address_must_be_http_or_https(world: World) -> None:
