@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from urllib.parse import urlencode
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from planner import org_settings
 from planner.config import load_settings
@@ -74,7 +74,10 @@ def published_entries(
         .join(
             Revision,
             (col(Revision.piece_id) == Piece.id)
-            & (col(Revision.number) == Piece.approved_revision),
+            & (
+                col(Revision.number)
+                == func.coalesce(col(Post.sent_revision), col(Piece.approved_revision))
+            ),
             isouter=True,
         )
         .where(Post.status == PostStatus.published, col(Post.published_at).is_not(None))

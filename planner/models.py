@@ -370,6 +370,9 @@ class Post(SQLModel, table=True):
     external_url: str | None = Field(default=None, max_length=2000)
     last_error: str | None = Field(default=None, sa_type=Text)
     published_at: datetime | None = _ts()
+    # The approved revision the scheduler's last claim took to send: the text that went
+    # out, even after the piece is edited and approved again (None: never claimed).
+    sent_revision: int | None = None
     version: int = Field(default=None, sa_column=_POST_VERSION)
     created_by_id: int = Field(foreign_key="users.id")
     created_at: datetime = _created()

@@ -42,12 +42,14 @@ CLAIMED_COLUMNS = (
     POSTS.c.publish_at,
     # As text: most posts have no media, and decoding '[]' per post is measurable.
     sa.cast(POSTS.c.media, sa.Text()).label("media"),
-    # The approved revision, read in the claim's own snapshot: the text sent is this
-    # revision's, so an edit committed after the claim can never go out unapproved.
-    sa.select(PIECES.c.approved_revision)
-    .where(PIECES.c.id == POSTS.c.piece_id)
-    .scalar_subquery()
-    .label("revision"),
+    # The approved revision, as the claim wrote it (`_APPROVED_REVISION`).
+    POSTS.c.sent_revision.label("revision"),
+)
+# The piece's approved revision, read in the claim's own snapshot: the text sent is this
+# revision's, so an edit committed after the claim can never go out unapproved. The post
+# keeps it (`sent_revision`), so what went out can be read after the next approval.
+_APPROVED_REVISION = (
+    sa.select(PIECES.c.approved_revision).where(PIECES.c.id == POSTS.c.piece_id).scalar_subquery()
 )
 
 
@@ -102,6 +104,7 @@ def _claim_statement(dialect: str, limit: int) -> Update:
         claimed_by=bindparam("worker"),
         lease_until=bindparam("lease_until", type_=UTCDateTime()),
         attempts=POSTS.c.attempts + 1,
+        sent_revision=_APPROVED_REVISION,
         version=POSTS.c.version + 1,
     ).returning(*CLAIMED_COLUMNS)
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import feedparser
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -156,3 +156,46 @@ def test_the_feed_size_setting_limits_the_entries(world: World, worker: Worker) 
         org_settings.set_setting(
             world.session, actor=world.admin, key="content_feed_size", value="0"
         )
+
+
+def test_an_entry_keeps_the_text_that_was_sent_after_the_piece_is_approved_again(
+    world: World, engine: Engine, worker: Worker
+) -> None:
+    s = world.session
+    blog = _channel(world, "Blog")
+    piece = _approved(world, "Sale", "Sale ends Friday")
+    assert piece.id is not None
+    # A later post keeps the piece open (approved, not published) after the first.
+    friday = planning.plan_post(
+        s,
+        actor=world.editor,
+        piece_id=piece.id,
+        channel=blog.id or 0,
+        when=utcnow() + timedelta(days=4),
+    )
+    monday = _due(world, piece, blog, timedelta(minutes=3))
+    worker.sweep()
+    # The text is corrected for the later post and approved again.
+    pieces.edit_piece(
+        s,
+        actor=world.editor,
+        piece_id=piece.id,
+        expected_revision=1,
+        data={"title": "Sale extended", "body": "Sale extended to Sunday"},
+    )
+    pieces.approve_piece(s, actor=world.approver, piece_id=piece.id, revision=2)
+    friday.publish_at = utcnow() - timedelta(minutes=1)
+    s.add(friday)
+    s.commit()
+    worker.sweep()
+    _feeds_on(world)
+    with Session(engine) as fresh:
+        entries = content_feeds.published_entries(fresh)
+        sent = {p.id: p.sent_revision for p in fresh.exec(select(Post))}
+    # Before, every entry read the piece's approved revision of now: Monday's entry was
+    # rewritten to a text that was never sent.
+    assert [(e.post_id, e.title, e.text) for e in entries] == [
+        (friday.id, "Sale extended", "Sale extended to Sunday"),
+        (monday.id, "Sale", "Sale ends Friday"),
+    ]
+    assert sent == {monday.id: 1, friday.id: 2}

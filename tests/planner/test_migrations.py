@@ -136,3 +136,72 @@ def test_upgrade_from_the_first_revision_keeps_rows_and_the_append_only_audit(
         assert conn.execute(text("SELECT note FROM audit_events")).scalars().all() == [
             "vor dem Update"
         ]
+
+
+def test_posts_published_before_0024_take_their_sent_revision_from_the_audit(
+    empty_engine: Engine,
+) -> None:
+    at = datetime(2026, 11, 1, 8, tzinfo=UTC)
+    upgrade(empty_engine, "0023")
+    with empty_engine.begin() as conn:
+        _insert(
+            conn,
+            "INSERT INTO users (username, display_name, role, password_hash, failed_logins,"
+            " disabled, locale, timezone, created_at) VALUES ('ed', 'Ed', 'editor', 'x', 0,"
+            " false, 'de', 'Europe/Berlin', :at)",
+            at=at,
+        )
+        _insert(
+            conn,
+            "INSERT INTO channels (kind, name, settings, enabled, created_at)"
+            " VALUES ('recording', 'Blog', :settings, true, :at)",
+            settings={},
+            at=at,
+        )
+        _insert(
+            conn,
+            "INSERT INTO pieces (title, body, variants, owner_id, campaign, tags, status,"
+            " revision, approved_revision, created_at, updated_at) VALUES ('Messe', 'Text',"
+            " :variants, 1, '', :tags, 'approved', 3, 3, :at, :at)",
+            variants={},
+            tags=[],
+            at=at,
+        )
+        for post_id, status in ((1, "published"), (2, "published"), (3, "planned")):
+            _insert(
+                conn,
+                "INSERT INTO posts (id, piece_id, channel_id, publish_at, timezone, status,"
+                " media, idempotency_key, created_by_id, created_at) VALUES (:id, 1, 1, :at,"
+                " 'Europe/Berlin', :status, :media, :key, 1, :at)",
+                id=post_id,
+                status=status,
+                media=[],
+                key=f"key-{post_id}",
+                at=at,
+            )
+        # Post 1 failed once at revision 1 and went out at revision 2; post 2 went out at
+        # revision 3; a piece event and a post event without a revision say nothing.
+        for object_type, object_id, action, version in (
+            ("post", "1", "fail", 1),
+            ("post", "1", "publish", 2),
+            ("piece", "1", "publish", 3),
+            ("post", "2", "publish", 3),
+            ("post", "2", "mark_posted", None),
+        ):
+            _insert(
+                conn,
+                "INSERT INTO audit_events (at, actor_id, actor_name, object_type, object_id,"
+                " action, version, note) VALUES (:at, 1, 'worker', :type, :object, :action,"
+                " :version, '')",
+                at=at,
+                type=object_type,
+                object=object_id,
+                action=action,
+                version=version,
+            )
+
+    upgrade(empty_engine)
+
+    with empty_engine.connect() as conn:
+        sent = conn.execute(text("SELECT id, sent_revision FROM posts ORDER BY id")).all()
+    assert [tuple(row) for row in sent] == [(1, 2), (2, 3), (3, None)]
