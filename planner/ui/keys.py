@@ -33,6 +33,7 @@ PUB_RETRY = "publishing_retry"
 PUB_CANCEL = "publishing_cancel"
 PUB_MARK_POSTED = "publishing_mark_posted"
 PUB_FREEZE = "publishing_freeze"
+PUB_FREEZE_SHOWN = "publishing_freeze_shown"  # the stored value the switch last showed
 PUB_DONE = "publishing_done"
 PUB_ERRORS = "publishing_errors"
 SUBMIT_ERRORS = "submit_errors"
@@ -210,6 +211,7 @@ SETTINGS_FORM = "settings_form"
 SETTINGS_FIELD = "settings_field_"  # + the setting's name (planner/org_settings.SPECS)
 SETTINGS_SAVE = "settings_save"
 SETTINGS_DONE = "settings_done"
+SETTINGS_SHOWN = "settings_shown"  # the stored values the inputs were last filled with
 
 # my ideas
 MY_IDEAS_PAGE = "my_ideas_page"

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from planner import channels, pieces, planning, tracked_links, users
+from planner import channels, org_settings, pieces, planning, tracked_links, users
 from planner.db import make_engine
 from planner.models import MetricSnapshot, Post, PostStatus, PublishAttempt
 from planner.ui import keys
@@ -211,3 +211,37 @@ def test_the_latest_figures_of_posts_in_the_ledger_are_shown(
     assert heading in [h.value for h in at.subheader]
     (figures,) = [d.value for d in at.dataframe if column in d.value.columns]
     assert figures[column].tolist() == [17]  # the newest snapshot only
+
+
+def _frozen(database: str, value: str | None = None) -> bool:
+    """Whether publishing is frozen; with `value`, set it first (as another admin would)."""
+    engine = make_engine(database)
+    with Session(engine) as s:
+        if value is not None:
+            org_settings.set_setting(
+                s, actor=users.get_user(s, "admin"), key="publishing_frozen", value=value
+            )
+        frozen = org_settings.is_frozen(s)
+    engine.dispose()
+    return frozen
+
+
+def test_the_freeze_switch_follows_a_freeze_made_elsewhere_and_never_lifts_it(
+    database: str,
+) -> None:
+    at = open_page(sign_in("admin", PASSWORD), "publishing")
+    assert at.toggle(key=keys.PUB_FREEZE).value is False
+    _frozen(database, "on")  # the Settings page, another admin or `planner freeze on`
+    at.run()
+    # Before, the switch kept its "off" and the next run wrote it back: publishing ran.
+    assert _frozen(database) is True
+    assert at.toggle(key=keys.PUB_FREEZE).value is True
+    _frozen(database, "off")
+    at.run()
+    assert at.toggle(key=keys.PUB_FREEZE).value is False
+    # Flipping the switch itself still freezes and thaws.
+    at.toggle(key=keys.PUB_FREEZE).set_value(True).run()
+    assert _frozen(database) is True
+    assert at.toggle(key=keys.PUB_FREEZE).value is True
+    at.toggle(key=keys.PUB_FREEZE).set_value(False).run()
+    assert _frozen(database) is False

@@ -137,3 +137,41 @@ def test_admin_lets_channels_reach_private_networks_with_help_in_both_languages(
     assert box.value is True
     assert box.label == "Channels may reach private networks (intranet servers)"
     assert "stay refused" in (box.help or "")
+
+
+def test_a_value_stored_elsewhere_meanwhile_is_shown_and_not_written_back(database: str) -> None:
+    at = open_page(sign_in("admin", PASSWORD), "settings")
+    assert at.checkbox(key=FREEZE).value is False
+    # Another admin (or the command line) freezes publishing while this form is open.
+    with Session(make_engine(database)) as s:
+        org_settings.set_setting(
+            s, actor=users.get_user(s, "admin"), key="publishing_frozen", value="on"
+        )
+    at.text_input(key=TIMEZONE).input("Europe/Vienna")
+    at.button(key=keys.SETTINGS_SAVE).click().run()
+    assert [s.value for s in at.success] == ["Gespeichert."]
+    # Before, the form's stale "off" was saved with the time zone: publishing ran again.
+    assert stored(database)["publishing_frozen"] == "on"
+    assert stored(database)["org_timezone"] == "Europe/Vienna"
+    assert at.checkbox(key=FREEZE).value is True
+
+    with Session(make_engine(database)) as s:
+        org_settings.set_setting(
+            s, actor=users.get_user(s, "admin"), key="publishing_frozen", value="off"
+        )
+    at.run()
+    assert at.checkbox(key=FREEZE).value is False
+
+
+def test_a_save_with_a_bad_value_names_the_settings_it_stored(database: str) -> None:
+    at = open_page(sign_in("admin", PASSWORD), "settings")
+    at.text_input(key=LATENESS).input("bald")
+    at.text_input(key=TIMEZONE).input("UTC")
+    at.button(key=keys.SETTINGS_SAVE).click().run()
+    assert [e.value for e in at.error] == ["„bald“ ist keine Zahl von Stunden."]
+    label = translate("de", "settings.label.org_timezone")
+    assert [s.value for s in at.success] == [
+        f"Gespeichert: {label}. Nicht gespeichert sind die Eingaben mit einer Meldung oben."
+    ]
+    assert stored(database)["org_timezone"] == "UTC"
+    assert stored(database)["max_lateness_hours"] == "6"

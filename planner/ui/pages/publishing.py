@@ -42,7 +42,16 @@ def render() -> None:
             st.warning(t("pub.paused", channel=name, until=state.when(until, user.timezone)))
         st.text(t("pub.counts", **{name: getattr(summary, name) for name in _COUNTS}))
         if user.role == Role.admin:
-            frozen = st.toggle(t("pub.freeze"), value=summary.frozen, key=keys.PUB_FREEZE)
+            # The switch follows the stored setting whenever that changed since it was
+            # drawn (the Settings page, another admin, the command line); only a flip
+            # of the switch itself changes the setting.
+            if (
+                keys.PUB_FREEZE not in st.session_state
+                or st.session_state.get(keys.PUB_FREEZE_SHOWN) != summary.frozen
+            ):
+                st.session_state[keys.PUB_FREEZE] = summary.frozen
+            st.session_state[keys.PUB_FREEZE_SHOWN] = summary.frozen
+            frozen = st.toggle(t("pub.freeze"), key=keys.PUB_FREEZE)
             if frozen != summary.frozen:
                 org_settings.set_setting(
                     session, actor=user, key="publishing_frozen", value="on" if frozen else "off"
