@@ -76,7 +76,17 @@ def test_an_admin_adds_changes_and_removes_an_audience_in_german(database: str) 
     assert [e.value for e in at.error] == [
         "Bitte bestätigen Sie das Entfernen zuerst mit dem Häkchen."
     ]
-    at.checkbox(key=keys.AUDIENCES_REMOVE_CONFIRM).check()
+    # A tick given for another audience is not taken for this one.
+    at.selectbox(key=keys.AUDIENCES_PICK).select_index(0).run()  # Fachpresse
+    at.checkbox(key=f"{keys.AUDIENCES_REMOVE_CONFIRM}2").check().run()
+    at.selectbox(key=keys.AUDIENCES_PICK).select_index(2).run()
+    assert at.checkbox(key=f"{keys.AUDIENCES_REMOVE_CONFIRM}1").value is False
+    at.button(key=keys.AUDIENCES_REMOVE).click().run()
+    assert [e.value for e in at.error] == [
+        "Bitte bestätigen Sie das Entfernen zuerst mit dem Häkchen."
+    ]
+    assert len(at.dataframe[0].value) == 3
+    at.checkbox(key=f"{keys.AUDIENCES_REMOVE_CONFIRM}1").check()
     at.button(key=keys.AUDIENCES_REMOVE).click().run()
     assert [s.value for s in at.success] == [
         "Die Zielgruppe Privatkunden wurde entfernt. "

@@ -120,11 +120,11 @@ def _edit(
         else:
             st.session_state[keys.AUDIENCES_DONE] = t("audiences.saved", name=changed.name)
             st.rerun()
-    st.checkbox(
-        t("audiences.remove_confirm", name=view.audience.name), key=keys.AUDIENCES_REMOVE_CONFIRM
-    )
+    # One confirmation per audience: a tick given for one is not taken for the next picked.
+    confirm = keys.AUDIENCES_REMOVE_CONFIRM + suffix
+    st.checkbox(t("audiences.remove_confirm", name=view.audience.name), key=confirm)
     if st.button(t("audiences.remove"), key=keys.AUDIENCES_REMOVE):
-        if not st.session_state.get(keys.AUDIENCES_REMOVE_CONFIRM):
+        if not st.session_state.get(confirm):
             slot.error(t("audiences.remove_unconfirmed"))
             return
         try:
@@ -133,7 +133,7 @@ def _edit(
             slot.error("; ".join(moves.error_text(err)))
             return
         st.session_state.pop(keys.AUDIENCES_PICK, None)
-        st.session_state.pop(keys.AUDIENCES_REMOVE_CONFIRM, None)
+        st.session_state.pop(confirm, None)
         st.session_state[keys.AUDIENCES_DONE] = t(
             "audiences.removed", name=view.audience.name, count=taken
         )
