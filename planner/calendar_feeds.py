@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from planner import audit, submissions
 from planner.config import load_settings
 from planner.db import all_or_nothing, where_equal
-from planner.errors import NotFound, ValidationFailed
+from planner.errors import Message, NotFound, ValidationFailed
 from planner.models import (
     Audience,
     CalendarFeed,
@@ -96,14 +96,25 @@ def check_filters(session: Session, filters: CalendarFilters) -> CalendarFilters
     ):
         value = getattr(filters, name)
         if value is not None and session.get(table, value) is None:
-            problems[name] = f"there is no {name.removesuffix('_id')} with id {value!r}"
+            problems[name] = _no_such_id(name, value)
     if filters.campaign is not None:
         check_text(filters.campaign, "campaign")
         if len(filters.campaign) > 120:
-            problems["campaign"] = "a campaign has at most 120 characters"
+            problems["campaign"] = Message("too_long", "at most {max} characters", max=120)
     if problems:
         raise ValidationFailed(problems)
     return filters
+
+
+def _no_such_id(name: str, value: object) -> Message:
+    """The refusal of a filter naming an id no row has."""
+    if name == "channel_id":
+        return Message("no_channel_with_id", "there is no channel with id {value!r}", value=value)
+    if name == "department_id":
+        return Message(
+            "no_department_with_id", "there is no department with id {value!r}", value=value
+        )
+    return Message("no_audience_with_id", "there is no audience with id {value!r}", value=value)
 
 
 @dataclass(frozen=True)
@@ -294,7 +305,7 @@ def create_feed(
     label = name.strip() or calendar_name(actor.locale)
     check_text(label, "name")
     if len(label) > 80:
-        raise ValidationFailed({"name": "a feed's name has at most 80 characters"})
+        raise ValidationFailed({"name": Message("too_long", "at most {max} characters", max=80)})
     secret = secrets.token_urlsafe(32)
     assert actor.id is not None
     feed = CalendarFeed(

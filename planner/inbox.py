@@ -52,7 +52,14 @@ from planner.models import (
 from planner.permissions import can, require, require_active
 from planner.schemas import check_text
 from planner.users import get_department
-from publishers.base import DeliveryError, OutgoingPost, Publisher, RateLimited, Receipt
+from publishers.base import (
+    DeliveryError,
+    OutgoingPost,
+    Problem,
+    Publisher,
+    RateLimited,
+    Receipt,
+)
 from publishers.feeds import FeedAnswer, fetch_feed
 from publishers.listening import Mention, ReplyTo
 
@@ -256,7 +263,7 @@ def assign_item(session: Session, *, actor: User, item_id: int, department: str)
     try:
         dep = get_department(session, department)
     except NotFound as err:
-        raise ValidationFailed({"department": str(err)}) from err
+        raise ValidationFailed({"department": _unknown_department(session, department)}) from err
     before = item.status
     now = utcnow()
     _moved(session, item, now, status=_move(item, "assign"), department_id=dep.id, assigned_at=now)
@@ -301,7 +308,7 @@ def dismiss_item(session: Session, *, actor: User, item_id: int, reason: str = "
     require(actor, "handle_inbox")
     reason = reason.strip()
     if len(reason) > REASON_MAX:
-        raise ValidationFailed({"reason": f"at most {REASON_MAX} characters"})
+        raise ValidationFailed({"reason": _too_long(REASON_MAX)})
     check_text(reason, "reason")
     item = get_item(session, actor=actor, item_id=item_id)
     now = utcnow()
@@ -375,7 +382,13 @@ def item_to_idea(
         dep_id = item.department_id or actor.department_id
         dep = session.get(Department, dep_id) if dep_id else None
         if dep is None:
-            raise ValidationFailed({"department": "name the department the idea is for"})
+            raise ValidationFailed(
+                {
+                    "department": Message(
+                        "idea_needs_department", "name the department the idea is for"
+                    )
+                }
+            )
         dep_name = dep.name
     target = _move(item, "to_idea")
     data = {**idea_draft(item, dep_name), **(changes or {})}
@@ -404,10 +417,18 @@ def item_to_idea(
 def _reply_channel(session: Session, item: InboxItem) -> Channel:
     """The channel an item came from, which its reply goes out on."""
     if item.channel_id is None:
-        raise ValidationFailed({"text": "a feed entry cannot be answered from here"})
+        raise ValidationFailed(
+            {"text": Message("reply_feed_entry", "a feed entry cannot be answered from here")}
+        )
     channel = session.get(Channel, item.channel_id)
     if channel is None:
-        raise ValidationFailed({"text": "the channel this item came from no longer exists"})
+        raise ValidationFailed(
+            {
+                "text": Message(
+                    "reply_channel_gone", "the channel this item came from no longer exists"
+                )
+            }
+        )
     return channel
 
 
@@ -415,16 +436,48 @@ def _checked_reply(adapter: Publisher, text: str) -> str:
     """The reply text, stripped, or ValidationFailed with the channel's own limits."""
     text = text.strip()
     if not text:
-        raise ValidationFailed({"text": "the reply is empty"})
+        raise ValidationFailed({"text": Message("reply_empty", "the reply is empty")})
     if len(text) > REPLY_MAX:
-        raise ValidationFailed({"text": f"at most {REPLY_MAX} characters"})
+        raise ValidationFailed({"text": _too_long(REPLY_MAX)})
     check_text(text, "text")
     problems = [
         p for p in adapter.validate(OutgoingPost(0, "", text)) if p.field in ("text", "title")
     ]
     if problems:
-        raise ValidationFailed({"text": "; ".join(p.message for p in problems)})
+        findings = [_finding(p) for p in problems]
+        joined = findings[-1]
+        for finding in reversed(findings[:-1]):
+            joined = Message("several_findings", "{first}; {rest}", first=finding, rest=joined)
+        raise ValidationFailed({"text": joined})
     return text
+
+
+def _finding(found: Problem) -> str:
+    """An adapter's finding on a reply, with its code so the dashboard can translate it."""
+    if isinstance(found.message, Message) or not found.code:
+        return found.message
+    return Message.formatted(f"problem_{found.code}", found.message, found.params)
+
+
+def _too_long(limit: int) -> Message:
+    return Message("too_long", "at most {max} characters", max=limit)
+
+
+def _unknown_department(session: Session, name: str) -> Message:
+    """No department is called `name`: the refusal names those there are."""
+    known = ", ".join(session.exec(select(Department.name).order_by(col(Department.name))))
+    if not known:
+        return Message(
+            "unknown_department_none_yet",
+            "department {name!r} not found (known: none yet)",
+            name=name,
+        )
+    return Message(
+        "unknown_department",
+        "department {name!r} not found (known: {known})",
+        name=name,
+        known=known,
+    )
 
 
 def reply_to_item(
@@ -754,18 +807,31 @@ def add_feed(
     check_text(url, "url")
     check_text(name, "name")
     if len(name) > NAME_MAX:
-        raise ValidationFailed({"name": f"at most {NAME_MAX} characters"})
+        raise ValidationFailed({"name": _too_long(NAME_MAX)})
     name = name or url[:NAME_MAX]
-    if not url.lower().startswith(("http://", "https://")) or len(url) > URL_MAX or " " in url:
-        raise ValidationFailed({"url": f"{url!r} is not an http(s) address"})
+    if len(url) > URL_MAX:
+        raise ValidationFailed({"url": _too_long(URL_MAX)})
+    if not url.lower().startswith(("http://", "https://")) or " " in url:
+        # (The same words as a channel's setting that is no http(s) address.)
+        raise ValidationFailed(
+            {
+                "url": Message(
+                    "config_not_http", "{shown}is not an http(s) address", shown=f"{url!r} "
+                )
+            }
+        )
     if session.exec(select(Feed).where(Feed.url == url)).first() is not None:
-        raise ValidationFailed({"url": f"{url!r} is followed already"})
+        raise ValidationFailed(
+            {"url": Message("feed_followed", "{url!r} is followed already", url=url)}
+        )
     dep_id = None
     if department:
         try:
             dep_id = get_department(session, department).id
         except NotFound as err:
-            raise ValidationFailed({"department": str(err)}) from err
+            raise ValidationFailed(
+                {"department": _unknown_department(session, department)}
+            ) from err
     assert actor.id is not None
     feed = Feed(url=url, name=name, department_id=dep_id, created_by_id=actor.id)
     session.add(feed)
@@ -831,7 +897,14 @@ def set_response_target(
     assert dep.id is not None
     if hours is not None and not MIN_TARGET_HOURS <= hours <= MAX_TARGET_HOURS:
         raise ValidationFailed(
-            {"hours": f"a whole number of hours from {MIN_TARGET_HOURS} to {MAX_TARGET_HOURS}"}
+            {
+                "hours": Message(
+                    "target_hours",
+                    "a whole number of hours from {low} to {high}",
+                    low=MIN_TARGET_HOURS,
+                    high=MAX_TARGET_HOURS,
+                )
+            }
         )
     session.execute(delete(ResponseTarget).where(col(ResponseTarget.department_id) == dep.id))
     if hours is not None:

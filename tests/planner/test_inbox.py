@@ -32,6 +32,7 @@ from planner import (
 from planner.errors import (
     FourEyesViolation,
     IllegalTransition,
+    Message,
     NotFound,
     PermissionDenied,
     ReplyFailed,
@@ -1076,3 +1077,88 @@ def test_a_feed_name_longer_than_the_limit_is_refused(world: World) -> None:
             world.session, actor=world.editor, url="https://example.de/feed", name="x" * 121
         )
     assert inbox.list_feeds(world.session, actor=world.editor) == []
+
+
+def _refusal(err: pytest.ExceptionInfo[ValidationFailed], field: str) -> tuple[str, dict[str, Any]]:
+    """The code and values of the message `err` gives for `field` (so the dashboard can
+    say it in the reader's language)."""
+    message = err.value.fields[field]
+    assert isinstance(message, Message), message
+    return message.code, message.params
+
+
+def test_a_feeds_refusals_are_coded_messages(world: World) -> None:
+    def refused(field: str, **given: Any) -> tuple[str, dict[str, Any]]:
+        with pytest.raises(ValidationFailed) as err:
+            inbox.add_feed(world.session, actor=world.editor, **given)
+        return _refusal(err, field)
+
+    url = "https://example.de/feed"
+    assert refused("name", url=url, name="x" * (inbox.NAME_MAX + 1)) == (
+        "too_long",
+        {"max": inbox.NAME_MAX},
+    )
+    assert refused("url", url="ftp://x") == ("config_not_http", {"shown": "'ftp://x' "})
+    too_long = "https://example.de/" + "x" * inbox.URL_MAX
+    assert refused("url", url=too_long) == ("too_long", {"max": inbox.URL_MAX})
+    assert refused("department", url=url, department="Vertrieb") == (
+        "unknown_department",
+        {"name": "Vertrieb", "known": "HR, Marketing"},
+    )
+    inbox.add_feed(world.session, actor=world.editor, url=url)
+    assert refused("url", url=url) == ("feed_followed", {"url": url})
+    with pytest.raises(ValidationFailed, match="'ftp://x' is not an http\\(s\\) address"):
+        inbox.add_feed(world.session, actor=world.editor, url="ftp://x")
+
+
+def test_refused_item_actions_are_coded_messages(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
+) -> None:
+    item = _polled(engine, world)[0]
+    assert item.id is not None
+    session, editor, item_id = world.session, world.editor, item.id
+    with pytest.raises(ValidationFailed) as err:
+        inbox.dismiss_item(session, actor=editor, item_id=item_id, reason="x" * 2001)
+    assert _refusal(err, "reason") == ("too_long", {"max": inbox.REASON_MAX})
+    with pytest.raises(ValidationFailed) as err:
+        inbox.assign_item(session, actor=editor, item_id=item_id, department="Vertrieb")
+    assert _refusal(err, "department")[0] == "unknown_department"
+    with pytest.raises(ValidationFailed) as err:
+        inbox.item_to_idea(session, actor=editor, item_id=item_id)
+    assert _refusal(err, "department") == ("idea_needs_department", {})
+    with pytest.raises(ValidationFailed) as err:
+        inbox.reply_to_item(session, actor=editor, item_id=item_id, text=" ")
+    assert _refusal(err, "text") == ("reply_empty", {})
+    with pytest.raises(ValidationFailed) as err:
+        inbox.reply_to_item(
+            session, actor=editor, item_id=item_id, text="x" * (inbox.REPLY_MAX + 1)
+        )
+    assert _refusal(err, "text") == ("too_long", {"max": inbox.REPLY_MAX})
+    # The channel's own limit: the adapter's finding, coded as the editor's findings are.
+    with pytest.raises(ValidationFailed) as err:
+        inbox.reply_to_item(session, actor=editor, item_id=item_id, text="x" * 501)
+    code, values = _refusal(err, "text")
+    assert (code, values["limit"], values["used"]) == ("problem_too_long_characters", 500, 501)
+    with pytest.raises(ValidationFailed) as err:
+        inbox.set_response_target(session, actor=world.admin, department="Marketing", hours=0)
+    assert _refusal(err, "hours") == (
+        "target_hours",
+        {"low": inbox.MIN_TARGET_HOURS, "high": inbox.MAX_TARGET_HOURS},
+    )
+    assert _statuses(httpserver) == []
+
+
+def test_a_feed_entry_cannot_be_answered_and_says_so_in_a_coded_message(world: World) -> None:
+    entry = InboxItem(
+        source=InboxSource.feed_item,
+        source_key="feed:1",
+        external_id="urn:p:1",
+        title="Studie",
+        text="Mehr Azubis.",
+    )
+    world.session.add(entry)
+    world.session.commit()
+    assert entry.id is not None
+    with pytest.raises(ValidationFailed) as err:
+        inbox.reply_to_item(world.session, actor=world.editor, item_id=entry.id, text="Danke")
+    assert _refusal(err, "text") == ("reply_feed_entry", {})

@@ -195,6 +195,24 @@ def test_english_feeds_are_followed_and_unfollowed(database: str) -> None:
         assert s.exec(select(Feed)).all() == []
 
 
+def test_german_a_refused_feed_is_explained_in_german(database: str) -> None:
+    _items(database)
+    at = open_page(sign_in("admin", PASSWORD), "listening")
+    assert at.text_input(key=keys.LISTENING_FEED_URL).max_chars == inbox.URL_MAX
+    assert at.text_input(key=keys.LISTENING_FEED_NAME).max_chars == inbox.NAME_MAX
+    at.selectbox(key=keys.LISTENING_PICK).set_value(2).run()
+    assert at.text_input(key=keys.LISTENING_DISMISS_REASON).max_chars == inbox.REASON_MAX
+    at.text_input(key=keys.LISTENING_FEED_URL).input("ftp://nope")
+    at.button(key=keys.LISTENING_FEED_ADD).click().run()
+    assert not at.exception
+    assert [e.value for e in at.main.error] == ["Adresse: 'ftp://nope' ist keine http(s)-Adresse."]
+    at.text_input(key=keys.LISTENING_FEED_URL).input("https://presse.example.de/feed.xml")
+    at.button(key=keys.LISTENING_FEED_ADD).click().run()
+    assert [e.value for e in at.main.error] == [
+        "Adresse: Der Feed „https://presse.example.de/feed.xml“ wird schon abonniert."
+    ]
+
+
 def test_a_link_that_is_no_web_address_gets_no_button(database: str) -> None:
     engine = make_engine(database)
     with Session(engine) as s:

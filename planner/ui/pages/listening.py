@@ -340,7 +340,11 @@ def _actions(session: Session, user: User, view: inbox.InboxView) -> None:
         _button("to_idea", item.id, right)
     if "dismiss" in allowed and can(user, "handle_inbox"):
         left, right = st.columns([3, 1])
-        left.text_input(t("listening.dismiss_reason_label"), key=keys.LISTENING_DISMISS_REASON)
+        left.text_input(
+            t("listening.dismiss_reason_label"),
+            key=keys.LISTENING_DISMISS_REASON,
+            max_chars=inbox.REASON_MAX,
+        )
         _button("dismiss", item.id, right)
     if "reopen" in allowed and can(user, "handle_inbox"):
         _button("reopen", item.id)
@@ -386,8 +390,10 @@ def _feeds(session: Session, user: User) -> None:
     departments = inbox.departments_of(session, actor=user)
     labels = {"": t("listening.no_department"), **{n: n for n in departments}}
     with st.form(keys.LISTENING_FEED_FORM):
-        st.text_input(t("listening.feed_url"), key=keys.LISTENING_FEED_URL)
-        st.text_input(t("listening.feed_name"), key=keys.LISTENING_FEED_NAME)
+        st.text_input(t("listening.feed_url"), key=keys.LISTENING_FEED_URL, max_chars=inbox.URL_MAX)
+        st.text_input(
+            t("listening.feed_name"), key=keys.LISTENING_FEED_NAME, max_chars=inbox.NAME_MAX
+        )
         widgets.labelled_choice(
             t("listening.feed_department"), labels, key=keys.LISTENING_FEED_DEPARTMENT
         )
