@@ -1224,6 +1224,13 @@ def create_series(
             problem = _rule_problem(text, local_start.replace(tzinfo=zone(tz_name)))
             if problem is not None:
                 problems["rule"] = problem
+            else:
+                probe = Series(
+                    rule=text, timezone=tz_name, local_start=local_start, in_slots=in_slots
+                )
+                passed = _all_passed(probe, now or utcnow())
+                if passed is not None:
+                    problems["start"] = passed
     except ValidationFailed as err:
         problems.update(err.fields)
     except (ValueError, TypeError) as err:
@@ -1485,6 +1492,26 @@ def _first_occurrence(series: Series, start: datetime, now: datetime) -> datetim
     if before is None or slot_window(series, before.astimezone(UTC)) <= now:
         return start
     return before.astimezone(UTC)
+
+
+def _all_passed(series: Series, now: datetime) -> Message | None:
+    """Why a new series would plan nothing: every occurrence lies before `now` (and, in
+    slots, the last one's slot window has closed); None when one is still ahead. Those
+    before `now` are never planned, as a single post in the past is refused."""
+    rule = _series_rule(series)
+    if rule.after(now, inc=True) is not None:
+        return None
+    last: datetime | None = rule.before(now, inc=False)
+    if last is None:
+        return None  # no occurrence at all: the rule's own check says so
+    if series.in_slots and slot_window(series, last.astimezone(UTC)) > now:
+        return None
+    return Message(
+        "series_all_past",
+        "every time of this series is in the past (the last: {when:%Y-%m-%d %H:%M}); "
+        "start it later",
+        when=last,
+    )
 
 
 def _planned_all(series: Series, until: datetime) -> bool:

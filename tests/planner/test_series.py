@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from planner import audit, channels, pieces, planning, publishing
-from planner.errors import NotFound, PermissionDenied, ValidationFailed
+from planner.errors import Message, NotFound, PermissionDenied, ValidationFailed
 from planner.models import AuditEvent, Channel, Piece, Post, PostStatus, Series, User
 from planner.timezones import to_local
 from tests.conftest import World, utc
@@ -812,3 +812,29 @@ def test_a_sweep_that_waited_for_a_series_being_cancelled_plans_nothing_of_it(
     )
     assert made == [0] and len(cancelled) == 1
     assert _posts(engine, series) == []
+
+
+def test_a_series_all_of_whose_times_have_passed_is_refused_and_nothing_is_stored(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    # Six Mondays from 2027-03-15 09:00; the last, 2027-04-19, has passed at `now`.
+    with pytest.raises(ValidationFailed) as info:
+        _series(world, piece, channel, now=utc(2027, 5, 1))
+    message = info.value.fields["start"]
+    assert isinstance(message, Message) and message.code == "series_all_past"
+    assert "(the last: 2027-04-19 09:00)" in message
+    assert _count(engine, Series) == 0
+    assert _count(engine, Post) == 0
+
+
+def test_a_series_begun_in_the_past_plans_the_times_still_ahead(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    # Between the second (2027-03-22) and the third Monday: four are left.
+    series = _series(world, piece, channel, now=utc(2027, 3, 24))
+    assert [p.publish_at.date().isoformat() for p in _posts(engine, series)] == [
+        "2027-03-29",
+        "2027-04-05",
+        "2027-04-12",
+        "2027-04-19",
+    ]

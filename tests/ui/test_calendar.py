@@ -247,6 +247,25 @@ def test_a_series_a_content_rule_refuses_says_why(database: str) -> None:
     assert not at.success
 
 
+def test_a_series_whose_times_have_all_passed_is_refused_not_reported_created(
+    database: str,
+) -> None:
+    ids = _setup(database)
+    at = _series_tab(open_page(sign_in("ed", PASSWORD), "calendar"))
+    at.selectbox(key=keys.CAL_PLAN_PIECE).set_value(ids["hr_piece"])
+    at.selectbox(key=keys.CAL_PLAN_CHANNEL).set_value(ids["social"])
+    at.text_input(key=keys.CAL_SERIES_START).input("01.01.2020 10:00")
+    at.number_input(key=keys.CAL_SERIES_COUNT).set_value(6)
+    at.button(key=keys.CAL_SERIES_BUTTON).click().run()
+    assert not at.exception
+    # Before, "Series #1 … is created" was said and nothing was planned.
+    assert not at.success
+    assert [e.value for e in at.error] == [
+        "First date: every time of this series is in the past (the last: 2020-02-05 10:00); "
+        "start it later"
+    ]
+
+
 GAP_DAY = f"{YEAR}-03-{last_sunday(YEAR, 3):02d}"
 
 
