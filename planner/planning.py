@@ -1225,8 +1225,15 @@ def create_series(
             if problem is not None:
                 problems["rule"] = problem
             else:
+                # Not stored: the rule's times and slot windows read from it.
                 probe = Series(
-                    rule=text, timezone=tz_name, local_start=local_start, in_slots=in_slots
+                    piece_id=0,
+                    channel_id=0,
+                    created_by_id=0,
+                    rule=text,
+                    timezone=tz_name,
+                    local_start=local_start,
+                    in_slots=in_slots,
                 )
                 passed = _all_passed(probe, now or utcnow())
                 if passed is not None:
