@@ -324,6 +324,7 @@ LISTENING_DISCARD = "listening_discard"
 LISTENING_IDEA_DEPARTMENT = "listening_idea_department"
 LISTENING_TO_IDEA = "listening_to_idea"
 LISTENING_DISMISS_REASON = "listening_dismiss_reason"
+LISTENING_DRAFT_ITEM = "listening_draft_item"  # the item the reply and reason were typed for
 LISTENING_DISMISS = "listening_dismiss"
 LISTENING_REOPEN = "listening_reopen"
 LISTENING_FETCH = "listening_fetch"

@@ -175,6 +175,25 @@ def test_german_item_becomes_an_idea_and_another_is_dismissed(database: str) -> 
     assert not [b for b in at.button if b.key == keys.LISTENING_DISMISS]
 
 
+def test_text_typed_for_one_item_is_not_used_on_the_next_one_picked(
+    database: str, httpserver: HTTPServer
+) -> None:
+    _items(database, httpserver)  # nothing is sent: item #1 only needs a channel to answer on
+    at = open_page(sign_in("admin", PASSWORD), "listening")
+    at.selectbox(key=keys.LISTENING_PICK).set_value(1).run()
+    at.text_area(key=keys.LISTENING_REPLY_TEXT).input("Liebe Erika, am Samstag!").run()
+    at.text_input(key=keys.LISTENING_DISMISS_REASON).input("Spam von Erika").run()
+    at.selectbox(key=keys.LISTENING_PICK).set_value(2).run()
+    assert not at.exception
+    # Before, both fields kept item #1's text, and "Verwerfen" used its reason on #2.
+    assert at.text_input(key=keys.LISTENING_DISMISS_REASON).value == ""
+    at.button(key=keys.LISTENING_DISMISS).click().run()
+    assert [s.value for s in at.success] == ["Eintrag #2 ist verworfen."]
+    assert not _stored(database)[2].dismiss_reason
+    at.selectbox(key=keys.LISTENING_PICK).set_value(1).run()
+    assert at.text_area(key=keys.LISTENING_REPLY_TEXT).value == ""
+
+
 def test_english_feeds_are_followed_and_unfollowed(database: str) -> None:
     at = open_page(sign_in("ed", PASSWORD), "listening")
     assert "No items." in [i.value for i in at.main.info]

@@ -299,6 +299,11 @@ def _actions(session: Session, user: User, view: inbox.InboxView) -> None:
     t = state.t
     item = view.item
     assert item.id is not None
+    if st.session_state.get(keys.LISTENING_DRAFT_ITEM) != item.id:
+        # Text typed for another item is not sent to or kept on this one.
+        for key in (keys.LISTENING_REPLY_TEXT, keys.LISTENING_DISMISS_REASON):
+            st.session_state[key] = ""
+        st.session_state[keys.LISTENING_DRAFT_ITEM] = item.id
     allowed = inbox.allowed_actions(item.status)
     member = item.department_id is not None and item.department_id == user.department_id
     answers = can(user, "handle_inbox") or member
