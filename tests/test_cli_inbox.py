@@ -83,8 +83,8 @@ def test_feeds_are_followed_listed_read_and_removed(run: Cli, httpserver: HTTPSe
     assert code == 1 and "is followed already" in err
     code, _out, err = run("feeds", "add", url, "--as", "lena")
     assert (code, err) == (1, "error: 'lena' (role contributor) may not manage followed feeds\n")
-    assert run.ok("inbox", "fetch", "--once", "--as", "ed") == "2 new items from 2 sources\n"
-    assert run.ok("inbox", "fetch", "--once", "--as", "ed") == "0 new items from 2 sources\n"
+    assert run.ok("inbox", "fetch", "--once", "--as", "ed") == "new items: 2; sources read: 2\n"
+    assert run.ok("inbox", "fetch", "--once", "--as", "ed") == "new items: 0; sources read: 2\n"
     [feed] = json.loads(run.ok("feeds", "list", "--json", "--as", "ed"))
     assert (feed["name"], feed["url"], feed["last_error"]) == ("Presse", url, "")
     assert feed["last_fetched"]

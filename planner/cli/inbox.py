@@ -159,7 +159,7 @@ def cmd_inbox_fetch(args: argparse.Namespace) -> int:
     with common.session() as session:
         actor = common.actor(session, args)
     result = inbox.poll_now(engine, actor=actor)
-    line(f"{result.arrived} new items from {result.sources} sources")
+    line(f"new items: {result.arrived}; sources read: {result.sources}")
     for source, error in result.errors.items():
         line(f"  {source}: {error}")
     return 1 if result.errors else 0

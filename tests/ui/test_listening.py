@@ -81,7 +81,7 @@ def test_german_list_marks_overdue_items_and_assigning_tells_the_department(
     assert not at.exception
     assert at.title[0].value == "Zuhören"
     shown = [t.value for t in at.main.text]
-    assert "2 Einträge, davon 1 überfällig" in shown
+    assert "Einträge: 2, davon überfällig: 1" in shown
     [table] = at.main.dataframe
     assert list(table.value["Überfällig"]) == ["", "überfällig"]  # newest first
     at.selectbox(key=keys.LISTENING_PICK).set_value(1).run()
@@ -96,7 +96,7 @@ def test_german_list_marks_overdue_items_and_assigning_tells_the_department(
     assert "Hier stehen die Einträge, die Ihrer Abteilung zugewiesen sind." in [
         c.value for c in lena.main.caption
     ]
-    assert "1 Einträge, davon 1 überfällig" in [t.value for t in lena.main.text]
+    assert "Einträge: 1, davon überfällig: 1" in [t.value for t in lena.main.text]
     assert not [b for b in lena.button if b.key == keys.LISTENING_ASSIGN]
     assert not [b for b in lena.button if b.key == keys.LISTENING_FEED_ADD]
 
@@ -472,20 +472,20 @@ def test_english_fetch_now_reads_the_channel_and_the_feed_into_the_list(
     assert "Channel Mastodon: last read never" in [t.value for t in at.main.text]
     at.button(key=keys.LISTENING_FETCH).click().run()
     assert not at.exception
-    assert [s.value for s in at.success] == ["3 new items from 2 sources."]
+    assert [s.value for s in at.success] == ["New items: 3; sources read: 2."]
     stored = {(i.source, i.external_id, i.text or i.title) for i in _stored(database).values()}
     assert stored == {
         (InboxSource.mention, "9001", "@redaktion Frage 1"),
         (InboxSource.mention, "9002", "@redaktion Frage 2"),
         (InboxSource.feed_item, "urn:v:1", "Mehr Azubis."),
     }
-    assert "3 items, 0 of them overdue" in [t.value for t in at.main.text]
+    assert "Items: 3, overdue: 0" in [t.value for t in at.main.text]
     lines = [t.value for t in at.main.text]
     assert "Channel Mastodon: last read never" not in lines
     assert "Feed Verband: last read never" not in lines
     # Fetching again brings nothing twice.
     at.button(key=keys.LISTENING_FETCH).click().run()
-    assert [s.value for s in at.success] == ["0 new items from 2 sources."]
+    assert [s.value for s in at.success] == ["New items: 0; sources read: 2."]
     assert len(_stored(database)) == 3
 
 
@@ -609,7 +609,7 @@ def test_english_the_status_source_and_department_filters_narrow_the_list(
     at.selectbox(key=keys.LISTENING_STATUS).set_value("assigned").run()
     assert not at.exception
     assert _listed(at) == [2, 3]
-    assert "2 items, 0 of them overdue" in [t.value for t in at.main.text]
+    assert "Items: 2, overdue: 0" in [t.value for t in at.main.text]
     assert _found(database, status=InboxStatus.assigned) == [2, 3]
 
     at.selectbox(key=keys.LISTENING_STATUS).set_value("").run()
