@@ -108,3 +108,14 @@ def test_a_common_password_is_refused_with_the_reason_in_german(database: str) -
     assert error.startswith("Passwort: Das ist eines der häufigsten Passwörter")
     assert not at.success
     assert not sign_in("ed", PASSWORD).exception
+
+
+def test_the_role_form_shows_the_accounts_own_department(database: str) -> None:
+    at = open_page(sign_in("admin", PASSWORD), "users")
+    at.selectbox(key=keys.USERS_PICK).select("lena").run()
+    with Session(make_engine(database)) as s:
+        lena = users.get_user(s, "lena")
+    # Before, "(keine)" was shown for a contributor of HR.
+    assert at.selectbox(key=f"{keys.USERS_ROLE_DEPARTMENT}_{lena.id}").value == "HR"
+    at.selectbox(key=keys.USERS_PICK).select("ed").run()
+    assert at.selectbox(key=f"{keys.USERS_ROLE_DEPARTMENT}_2").value == ""

@@ -94,7 +94,13 @@ def _add_form(session: Session, actor: User, departments: list[str]) -> None:
     st.rerun()
 
 
-def _manage(session: Session, actor: User, accounts: list[User], departments: list[str]) -> None:
+def _manage(
+    session: Session,
+    actor: User,
+    accounts: list[User],
+    departments: list[str],
+    department_of: dict[int | None, str],
+) -> None:
     t = state.t
     st.subheader(t("users.manage"))
     names = [u.username for u in accounts]
@@ -150,9 +156,12 @@ def _manage(session: Session, actor: User, accounts: list[User], departments: li
         format_func=_role_labels().__getitem__,
         key=f"{keys.USERS_ROLE}_{target.id}",
     )
+    options = ["", *departments]
+    own = department_of.get(target.department_id, "")
     department = st.selectbox(
         t("users.role_department"),
-        options=["", *departments],
+        options=options,
+        index=options.index(own) if own in options else 0,  # the account's own, as stored
         format_func=_department_labels(departments).__getitem__,
         key=f"{keys.USERS_ROLE_DEPARTMENT}_{target.id}",
     )
@@ -214,7 +223,7 @@ def render() -> None:
         )
         departments = [d.name for d in deps]
         _add_form(session, actor, departments)
-        _manage(session, actor, accounts, departments)
+        _manage(session, actor, accounts, departments, dep_names)
 
 
 render()
