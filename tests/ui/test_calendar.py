@@ -266,6 +266,19 @@ def test_a_series_whose_times_have_all_passed_is_refused_not_reported_created(
     ]
 
 
+def test_the_open_series_tab_stays_open_when_the_language_is_switched(database: str) -> None:
+    _setup(database)
+    at = _series_tab(open_page(sign_in("ed", PASSWORD), "calendar"))
+    at.text_input(key=keys.CAL_SERIES_START).input("01.03.2030 09:00").run()
+    at.selectbox(key=keys.LANGUAGE).select("de").run()
+    assert not at.exception
+    # Before, the tab was kept by its English label, which no German tab has: "Einmal" opened.
+    assert at.session_state[keys.CAL_PLAN_TABS] == "Serie"
+    assert at.text_input(key=keys.CAL_SERIES_START).value == "01.03.2030 09:00"
+    at.selectbox(key=keys.LANGUAGE).select("en").run()
+    assert at.session_state[keys.CAL_PLAN_TABS] == "Series"
+
+
 GAP_DAY = f"{YEAR}-03-{last_sunday(YEAR, 3):02d}"
 
 

@@ -44,7 +44,7 @@ from planner.ui import (
     state,
     widgets,
 )
-from planner.ui.i18n import hold_text
+from planner.ui.i18n import LANGUAGES, hold_text, translate
 from planner.ui.plain import md
 
 _VIEWS = ("month", "week", "list")
@@ -860,6 +860,20 @@ def _subscription(session: Session, user: User, scope: dict[str, Any]) -> None:
     calendar_subscription.panel(session, user, CalendarFilters(**scope), names)
 
 
+def _same_tab_in_this_language(state_key: str, tab_keys: tuple[str, ...]) -> None:
+    """Streamlit keeps the open tab by its label: after a switch of language the label is
+    another language's, matches no tab, and the first one opened. Name it anew."""
+    shown = st.session_state.get(state_key)
+    labels = [state.t(key) for key in tab_keys]
+    if shown is None or shown in labels:
+        return
+    for lang in LANGUAGES:
+        theirs = [translate(lang, key) for key in tab_keys]
+        if shown in theirs:
+            st.session_state[state_key] = labels[theirs.index(shown)]
+            return
+
+
 def render() -> None:
     """Draw the page."""
     t = state.t
@@ -908,10 +922,10 @@ def render() -> None:
         piece_id, plan_channel = _piece_and_channel(session, user)
         # Only the open tab and open expanders are drawn: the forms are most of what the
         # browser builds on every run of the page.
+        tab_keys = ("calendar.tab.once", "calendar.tab.series")
+        _same_tab_in_this_language(keys.CAL_PLAN_TABS, tab_keys)
         once, series = st.tabs(
-            [t("calendar.tab.once"), t("calendar.tab.series")],
-            key=keys.CAL_PLAN_TABS,
-            on_change="rerun",
+            [t(key) for key in tab_keys], key=keys.CAL_PLAN_TABS, on_change="rerun"
         )
         if once.open:
             with once:
