@@ -364,6 +364,14 @@ def test_illegal_move_names_state_and_allowed_moves(org: Cli) -> None:
     code, _out, err = org("ideas", "accept", "1", "--as", "ed")
     assert code == 1
     assert "while it is 'rejected'; allowed: reopen" in err
+    # The move the message names exists: the idea waits in the inbox again, reason cleared.
+    assert org.ok("ideas", "reopen", "1", "--as", "ed") == (
+        "reopened idea 1; it waits in the inbox again\n"
+    )
+    shown = json.loads(org.ok("ideas", "show", "1", "--as", "mia", "--json"))
+    assert (shown["status"], shown.get("rejection_reason")) == ("submitted", None)
+    code, _out, err = org("ideas", "reopen", "1", "--as", "mia")
+    assert code == 1
 
 
 def test_edit_conflict_keeps_the_attempted_text(org: Cli, tmp_path: Path) -> None:

@@ -219,6 +219,7 @@ NOT_READS = {
     ("ideas", "accept"),
     ("ideas", "reject"),
     ("ideas", "merge"),
+    ("ideas", "reopen"),
     ("ideas", "import"),
     ("pieces", "edit"),
     ("pieces", "submit"),

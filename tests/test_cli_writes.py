@@ -128,6 +128,7 @@ WRITES: dict[tuple[str, ...], Write] = {
     ("ideas", "merge"): Write(
         lambda o: [o.id("idea_merge"), "--into", o.id("idea_target")], EDITORIAL
     ),
+    ("ideas", "reopen"): Write(lambda o: [o.id("idea_reopen")], EDITORIAL),
     ("pieces", "edit"): Write(lambda o: [o.id("piece_edit"), "--title", "Neuer Titel"], EDITORIAL),
     ("pieces", "submit"): Write(lambda o: [o.id("piece_submit")], EDITORIAL),
     ("pieces", "revise"): Write(lambda o: [o.id("piece_revise")], EDITORIAL),
@@ -279,7 +280,9 @@ def org(world: World, tmp_path: Path) -> Org:
         "idea_reject": _idea(world, "Weihnachtsfeier Fotos"),
         "idea_merge": _idea(world, "Kundenstimmen Video"),
         "idea_target": _idea(world, "Sommerfest Rückblick"),
+        "idea_reopen": _idea(world, "Betriebsausflug Bilder"),
     }
+    ideas.reject_idea(s, actor=world.editor, idea_id=ids["idea_reopen"], reason="später")
     for name in ("edit", "submit", "archive", "comment", "plan", "restore"):
         piece = _piece(world, f"Beitrag {name}")
         assert piece.id is not None

@@ -155,6 +155,13 @@ def cmd_ideas_reject(session: Session, actor: User, args: argparse.Namespace) ->
     return f"rejected idea {args.id}"
 
 
+@IDEAS.action("reopen", ID, arg("--note", default=""))
+def cmd_ideas_reopen(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """Take a rejected idea back into triage (its rejection reason is cleared)."""
+    ideas.reopen_idea(session, actor=actor, idea_id=args.id, note=args.note)
+    return f"reopened idea {args.id}; it waits in the inbox again"
+
+
 @IDEAS.action(
     "merge",
     ID,

@@ -17,6 +17,7 @@ from tests.ui.conftest import (
     add_user,
     charts_shown,
     open_page,
+    opened,
     sign_in,
 )
 
@@ -91,6 +92,24 @@ def test_rejecting_needs_a_reason_shown_at_the_button_in_german(database: str) -
     assert [s.value for s in at.success] == ["Idee #1 abgelehnt."]
     idea = stored(database, 1)
     assert (idea.status, idea.rejection_reason) == (IdeaStatus.rejected, "Gab es schon 2026")
+
+
+def test_a_rejected_idea_is_taken_back_into_the_inbox(database: str) -> None:
+    at = open_page(sign_in("admin", PASSWORD), "inbox")
+    at.text_area(key=keys.INBOX_REASON).input("Gab es schon 2026")
+    at.button(key=keys.INBOX_REJECT).click().run()
+    at = opened(at, keys.INBOX_REJECTED_OPEN)
+    assert not at.exception
+    [table] = [d.value for d in at.main.dataframe if "Grund der Ablehnung" in d.value.columns]
+    assert table.to_dict("records") == [
+        {"Nr.": 1, "Titel": stored(database, 1).title, "Grund der Ablehnung": "Gab es schon 2026"}
+    ]
+    at.selectbox(key=keys.INBOX_REJECTED_PICK).set_value(1)
+    at.button(key=keys.INBOX_REOPEN).click().run()
+    assert [s.value for s in at.success] == ["Idee #1 ist wieder im Eingang."]
+    idea = stored(database, 1)
+    assert (idea.status, idea.rejection_reason) == (IdeaStatus.submitted, None)
+    assert "Keine abgelehnten Ideen." in [i.value for i in at.main.info]
 
 
 def test_merging_an_idea_into_another(database: str) -> None:

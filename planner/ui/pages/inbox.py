@@ -24,6 +24,7 @@ from planner.ui import (
 )
 
 PAGE_SIZE = 25
+REJECTED_SHOWN = 50  # the latest rejected ideas offered to take back
 
 
 def _act(action: str, idea_id: int) -> None:
@@ -35,6 +36,9 @@ def _act(action: str, idea_id: int) -> None:
             if action == "accept":
                 piece = ideas.accept_idea(session, actor=user, idea_id=idea_id)
                 done = state.t("inbox.accepted", id=idea_id, piece=piece.id)
+            elif action == "reopen":
+                ideas.reopen_idea(session, actor=user, idea_id=idea_id)
+                done = state.t("inbox.reopened", id=idea_id)
             elif action == "reject":
                 reason = st.session_state.get(keys.INBOX_REASON, "")
                 ideas.reject_idea(session, actor=user, idea_id=idea_id, reason=reason)
@@ -228,6 +232,43 @@ def _triage(session: Session, user: User, filters: dict[str, Any], total: int) -
     _bulk(session, user, rows)
 
 
+def _rejected(session: Session, user: User) -> None:
+    """The latest rejected ideas with their reasons; one can be taken back into triage."""
+    t = state.t
+    with widgets.lazy_expander(
+        t("inbox.rejected_heading"), key=keys.INBOX_REJECTED_OPEN
+    ) as is_open:
+        if not is_open:
+            return
+        rows = ideas.list_ideas(
+            session, actor=user, limit=REJECTED_SHOWN, status=IdeaStatus.rejected
+        )
+        tables.table(
+            [
+                {
+                    t("col.id"): idea.id,
+                    t("col.title"): idea.title,
+                    t("inbox.rejected_reason"): idea.rejection_reason or "",
+                }
+                for idea in rows
+            ],
+            empty=t("inbox.rejected_none"),
+        )
+        if not rows:
+            return
+        labels = {idea.id: f"#{idea.id} {idea.title}" for idea in rows if idea.id is not None}
+        picked = widgets.labelled_choice(
+            t("inbox.rejected_pick"), labels, key=keys.INBOX_REJECTED_PICK
+        )
+        st.button(
+            moves.label("idea", "reopen"),
+            key=keys.INBOX_REOPEN,
+            on_click=_act,
+            args=("reopen", picked),
+        )
+        moves.show_refused(keys.INBOX_ERRORS, "reopen")
+
+
 def _quiet_audiences(session: Session, user: User) -> None:
     """The audiences with nothing planned in the coming weeks, as one notice."""
     quiet = audiences.audiences_without_plans(session, actor=user)
@@ -249,6 +290,7 @@ def render() -> None:
         else:
             _triage(session, user, filters, total)
         if user.role in (Role.editor, Role.admin):
+            _rejected(session, user)
             csv_transfer.panel(user, "ideas")
 
 
