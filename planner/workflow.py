@@ -15,7 +15,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from planner import audit, notifications
-from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
+from planner.errors import (
+    EditConflict,
+    IllegalTransition,
+    Message,
+    PermissionDenied,
+    ValidationFailed,
+)
 from planner.models import (
     Idea,
     IdeaStatus,
@@ -29,6 +35,9 @@ from planner.models import (
 )
 from planner.schemas import check_text
 
+# The longest note a move takes (a reason, a comment asking for changes): what the
+# dashboard's longest comment box takes.
+NOTE_MAX = 5_000
 _EDITORIAL = frozenset({Role.editor, Role.admin})
 _APPROVERS = frozenset({Role.approver, Role.admin})
 # Moves only the scheduler makes: no person's role may take them.
@@ -254,6 +263,10 @@ def apply(
     several moves are stored together; any error still rolls the whole transaction back.
     """
     check_text(note, "note")
+    if len(note.strip()) > NOTE_MAX:
+        raise ValidationFailed(
+            {"note": Message("too_long", "at most {max} characters", max=NOTE_MAX)}
+        )
     move = check(kind, obj, action, actor, note)
     if guard is not None:
         guard()

@@ -274,3 +274,27 @@ def test_a_page_of_no_rows_or_before_the_first_row_is_refused_by_every_list(
         _PAGED[listing](session, world.editor, **page)
     assert _code(info.value.fields[field]) == code
     assert str(page[field]) in info.value.fields[field]
+
+
+def test_a_move_with_an_over_long_note_is_refused_and_nothing_is_stored(
+    world: World, session: Session
+) -> None:
+    idea = ideas.submit_idea(
+        session,
+        actor=world.contributor,
+        data={
+            "title": "Tag der offenen Tür",
+            "pitch": "Ein Samstag im Mai",
+            "department": "Marketing",
+        },
+    ).idea
+    assert idea.id is not None
+    with pytest.raises(ValidationFailed) as info:
+        ideas.reject_idea(session, actor=world.editor, idea_id=idea.id, reason="x" * 5001)
+    assert _code(info.value.fields["note"]) == "too_long"
+    assert "at most 5000 characters" in info.value.fields["note"]
+    session.rollback()
+    assert ideas.get_idea(session, actor=world.editor, idea_id=idea.id).status == "submitted"
+    # At the limit it is taken.
+    ideas.reject_idea(session, actor=world.editor, idea_id=idea.id, reason="x" * 5000)
+    assert ideas.get_idea(session, actor=world.editor, idea_id=idea.id).status == "rejected"
