@@ -4,9 +4,11 @@ Content rules (terms, advertising disclosure, hashtags, mentions, UTM links, alt
 language) look at the text a channel is sent (its variant, or the master text). Time
 rules (quiet hours, posts per day, spacing) look at when a post goes out on a channel,
 in the organisation's time zone; a channel's daily cap is one of them (severity block).
-A blocking content finding stops review, approval, planning and publishing unless an
-approver overrode it for that revision with a written justification (audited as
-`rule_override`); a blocking time finding proposes the next allowed slot.
+A blocking finding stops review, approval, planning and publishing unless an approver
+overrode it for that revision with a written justification (audited as `rule_override`);
+a blocking time finding proposes the next allowed slot. An override of a time rule lets
+the posts of that revision of the piece through it wherever times are checked (planning,
+moving, series, the next free slot, the engine's claim); a later revision is checked anew.
 """
 
 from __future__ import annotations
@@ -162,6 +164,9 @@ class Subject:
     department: str | None
     audiences: Sequence[str] | None
     media: Sequence[Media] = ()
+    # (rule id, channel id or None for all) pairs an approver overrode for the revision
+    # the subject is of: the content and the time rules honour them alike.
+    overridden: frozenset[tuple[int, int | None]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -223,6 +228,12 @@ def _cap_rule(channel: Channel) -> _Rule | None:
         f"Höchstens {channel.daily_cap} Posts am Tag auf diesem Kanal.",
         f"At most {channel.daily_cap} posts a day on this channel.",
     )
+
+
+def _waived(rule: _Rule, channel: Channel, waived: Iterable[tuple[int, int | None]]) -> bool:
+    """Whether an approver overrode `rule` on `channel` (or on all channels)."""
+    pairs = set(waived)
+    return rule.id is not None and ((rule.id, channel.id) in pairs or (rule.id, None) in pairs)
 
 
 def _finding(rule: _Rule, channel: Channel, detail: Message, **extra: Any) -> RuleFinding:
@@ -348,15 +359,13 @@ def content_findings(
     overridden: Iterable[tuple[int, int | None]] = (),
 ) -> list[RuleFinding]:
     """What the content rules find in `subject`; `overridden` holds (rule id, channel id
-    or None for all channels) pairs an approver overrode."""
-    waived = set(overridden)
+    or None for all channels) pairs an approver overrode (besides the subject's own)."""
+    waived = set(overridden) | subject.overridden
     found = []
     for rule in _applicable(rules, subject, time_rules=False):
         detail = _content_detail(rule, subject, images)
         if detail is not None:
-            over = rule.id is not None and (
-                (rule.id, subject.channel.id) in waived or (rule.id, None) in waived
-            )
+            over = _waived(rule, subject.channel, waived)
             found.append(_finding(rule, subject.channel, detail, overridden=over))
     return found
 
@@ -393,10 +402,14 @@ def subject_of(
     media: Sequence[Media] = (),
     text: str | None = None,
 ) -> Subject:
-    """The subject for `channel`: `text`, or the content's variant for it or master text."""
+    """The subject for `channel`: `text`, or the content's variant for it or master text,
+    with the overrides of the content's revision (the piece's current one by default)."""
     department = _department_name(session, piece)
     names = _audience_names(session)
-    return _subject(piece, channel, content or piece, media, department, names, text=text)
+    content = content or piece
+    revision = content.number if isinstance(content, Revision) else piece.revision
+    waived = overrides_of(session, piece.id, revision) if piece.id is not None else set()
+    return _subject(piece, channel, content, media, department, names, text=text, overridden=waived)
 
 
 def _subject(
@@ -408,6 +421,7 @@ def _subject(
     audiences: Mapping[int, str],
     *,
     text: str | None = None,
+    overridden: Iterable[tuple[int, int | None]] = (),
 ) -> Subject:
     if text is None:
         text = content.variants.get(str(channel.id)) or content.body
@@ -419,6 +433,7 @@ def _subject(
         department=department,
         audiences=_audiences(piece, audiences),
         media=media,
+        overridden=frozenset(overridden),
     )
 
 
@@ -446,14 +461,14 @@ def piece_findings(
     rules = enabled_rules(session)
     if not rules:
         return []
-    waived = overrides_of(session, piece.id, piece.revision) if piece.id is not None else set()
     images = revision_images(session, piece)
     found: list[RuleFinding] = []
     for channel in channels:
         assert channel.id is not None
         text = (texts or {}).get(channel.id)
+        # The subject carries the overrides of the piece's current revision.
         subject = subject_of(session, piece, channel, text=text)
-        found += content_findings(subject, rules, images=images, overridden=waived)
+        found += content_findings(subject, rules, images=images)
     return found
 
 
@@ -604,7 +619,10 @@ def override_finding(
 ) -> RuleOverride:
     """An approver lets revision `revision` of a piece pass a blocking rule (on one channel,
     or on all with `channel_id` None), with a written justification; audited as
-    `rule_override`. Never by someone who wrote or edited the piece (four-eyes)."""
+    `rule_override`. Never by someone who wrote or edited the piece (four-eyes).
+
+    For a time rule (quiet hours, a cap, spacing) the posts of that revision pass it when
+    planned, moved or claimed; those of a later revision are checked again."""
     require(actor, "override_rules")
     check_text(justification, "justification")
     if len(justification.strip()) < 10:
@@ -844,6 +862,11 @@ def _slot_message(slot: datetime, tz_name: str) -> Message:
     )
 
 
+def _binding(rules: Sequence[_Rule], subject: Subject) -> list[_Rule]:
+    """Those of `rules` no approver overrode for the subject's revision and channel."""
+    return [r for r in rules if not _waived(r, subject.channel, subject.overridden)]
+
+
 def time_findings(
     subject: Subject,
     rules: Iterable[PublishingRule],
@@ -853,8 +876,11 @@ def time_findings(
     tz_name: str,
 ) -> list[RuleFinding]:
     """What the time rules find for a post of `subject` at `at`, given the instants
-    `taken` by other posts on its channel; a blocking finding carries the next slot."""
+    `taken` by other posts on its channel; a blocking finding carries the next slot
+    (that the rules not overridden for the subject's revision allow). A rule overridden
+    for it is found `overridden`, without a slot, and refuses nothing."""
     applicable = _applicable(rules, subject, time_rules=True)
+    binding = _binding(applicable, subject)
     found = []
     slot: datetime | None = None
     for rule in applicable:
@@ -862,8 +888,10 @@ def time_findings(
         if detail is None:
             continue
         message, _later = detail
-        if rule.severity == "block":
-            slot = slot or _next_slot(applicable, at, taken, tz_name)
+        over = _waived(rule, subject.channel, subject.overridden)
+        blocks = rule.severity == "block" and not over
+        if blocks:
+            slot = slot or _next_slot(binding, at, taken, tz_name)
             message = Message(
                 "rule_with_slot",
                 "{finding}; {slot}",
@@ -871,9 +899,7 @@ def time_findings(
                 slot=_slot_message(slot, tz_name),
             )
         found.append(
-            _finding(
-                rule, subject.channel, message, slot=slot if rule.severity == "block" else None
-            )
+            _finding(rule, subject.channel, message, overridden=over, slot=slot if blocks else None)
         )
     return found
 
@@ -910,7 +936,8 @@ def next_free_slot(
     exclude_post: int | None = None,
 ) -> datetime:
     """The first instant from `after` at which the time rules let a post of this piece go
-    out on this channel (quiet hours, caps and spacing, in the organisation's zone)."""
+    out on this channel (quiet hours, caps and spacing, in the organisation's zone; those
+    an approver overrode for the piece's current revision aside)."""
     require(actor, "view_pieces")
     piece = session.get(Piece, piece_id)
     channel = session.get(Channel, channel_id)
@@ -919,7 +946,7 @@ def next_free_slot(
     if channel is None:
         raise NotFound("channel", channel_id)
     subject = subject_of(session, piece, channel)
-    applicable = _applicable(enabled_rules(session), subject, time_rules=True)
+    applicable = _binding(_applicable(enabled_rules(session), subject, time_rules=True), subject)
     exclude = [exclude_post] if exclude_post is not None else []
     taken = taken_instants(session, channel_id, around=after, exclude=exclude)
     return _next_slot(applicable, after, taken, org_zone(session))
@@ -1126,11 +1153,12 @@ def _verdicts(
             continue  # the engine fails a post whose revision is missing
         media = [*_as_media(content.media), *post.media] if with_files else post.media
         department = departments.get(piece.idea_id or 0)
-        subject = _subject(piece, channel, content, media, department, names)
+        # The overrides of the revision claimed (the approved one) hold for its content
+        # and its time alike; a later revision has its own.
+        over = waived.get((post.piece_id, post.revision), set())
+        subject = _subject(piece, channel, content, media, department, names, overridden=over)
         # The message's media are the approved revision's files and the post's own.
-        found = content_findings(
-            subject, rules, overridden=waived.get((post.piece_id, post.revision), set())
-        )
+        found = content_findings(subject, rules)
         blocking = [f for f in found if f.blocks]
         if blocking:
             why = _joined(blocking)
@@ -1182,7 +1210,8 @@ def check_claimed(
 
     A blocking content finding on the approved revision that no approver overrode holds
     the post for `CONTENT_RECHECK`; a blocking time rule (quiet hours, cap, spacing, the
-    channel's daily cap) holds it until the next allowed slot. Caps and spacing count the
+    channel's daily cap) not overridden for that revision holds it until the next allowed
+    slot. Caps and spacing count the
     channel's posts out or going out now: on PostgreSQL the channel's row is locked first,
     so workers claiming posts on one channel at once count each other's.
     """
