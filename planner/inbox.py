@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Engine, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -820,7 +821,9 @@ def add_feed(
                 )
             }
         )
-    if session.exec(select(Feed).where(Feed.url == url)).first() is not None:
+    url = _feed_address(url)
+    followed = {_feed_address(known) for known in session.exec(select(Feed.url))}
+    if url in followed:
         raise ValidationFailed(
             {"url": Message("feed_followed", "{url!r} is followed already", url=url)}
         )
@@ -841,6 +844,16 @@ def add_feed(
     )
     session.commit()
     return feed
+
+
+def _feed_address(url: str) -> str:
+    """`url` with its scheme and host in lower case, as they mean the same in any case
+    (HTTP://Presse.example.de/feed and http://presse.example.de/feed are one feed); the
+    path and query keep theirs."""
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    netloc = f"{userinfo}{at}{hostport.lower()}"
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
 
 
 def list_feeds(session: Session, *, actor: User) -> list[Feed]:

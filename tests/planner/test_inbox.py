@@ -1111,6 +1111,21 @@ def test_a_feeds_refusals_are_coded_messages(world: World) -> None:
         inbox.add_feed(world.session, actor=world.editor, url="ftp://x")
 
 
+def test_a_feed_written_with_another_case_in_scheme_or_host_is_the_same_feed(
+    world: World,
+) -> None:
+    first = inbox.add_feed(world.session, actor=world.editor, url="https://presse.example.de/Feed")
+    with pytest.raises(ValidationFailed) as err:
+        inbox.add_feed(world.session, actor=world.editor, url="HTTPS://Presse.Example.DE/Feed")
+    # Before, it was followed twice and every entry arrived twice.
+    assert _refusal(err, "url") == ("feed_followed", {"url": "https://presse.example.de/Feed"})
+    # The path is the server's to read: another case there is another address.
+    other = inbox.add_feed(world.session, actor=world.editor, url="https://presse.example.de/feed")
+    assert other.id != first.id
+    stored = inbox.add_feed(world.session, actor=world.editor, url="HTTP://Blog.Example.DE/rss")
+    assert stored.url == "http://blog.example.de/rss"
+
+
 def test_refused_item_actions_are_coded_messages(
     engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
 ) -> None:
