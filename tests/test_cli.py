@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from secrets import token_hex
@@ -395,6 +396,33 @@ def test_edit_conflict_keeps_the_attempted_text(org: Cli, tmp_path: Path) -> Non
     kept = list((tmp_path / "conflicts").glob("piece-1-r1-*.json"))
     assert len(kept) == 1
     assert json.loads(kept[0].read_text(encoding="utf-8"))["body"] == "Meine Fassung"
+    assert f"what you tried to save is in {kept[0]}" in err
+    assert kept[0].stat().st_mode & 0o077 == 0  # the user's own text, for them alone
+
+
+def test_an_edit_conflict_where_data_cannot_be_written_keeps_the_text_elsewhere(
+    org: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "conflicts").write_text("a file where the folder would be")
+    spare = tmp_path / "tmp"
+    spare.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spare))
+    org.ok("ideas", "submit", "--as", "mia", "--title", "Messe 2027", "--pitch", "Hannover Messe")
+    org.ok("ideas", "accept", "1", "--as", "ed")
+    org.ok("pieces", "edit", "1", "--as", "ed", "--body", "Erste Fassung")
+    edit = ("pieces", "edit", "1", "--as", "ed", "--body", "Meine Fassung")
+    code, _out, err = org(*edit, "--expected-revision", "1")
+    # Before, a traceback (FileExistsError) and the text was lost.
+    assert code == 2 and "Traceback" not in err
+    [kept] = spare.glob("piece-1-r1-*.json")
+    assert f"what you tried to save is in {kept}" in err
+    assert json.loads(kept.read_text(encoding="utf-8"))["body"] == "Meine Fassung"
+    # Nowhere to write at all (the temporary folder lies below that file too): shown.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "conflicts" / "tmp"))
+    code, _out, err = org(*edit, "--expected-revision", "1")
+    assert code == 2
+    assert "what you tried to save is below (no file could be written):" in err
+    assert '"body": "Meine Fassung"' in err
 
 
 def test_plan_add_shows_local_time_and_refuses_dst_gaps(org: Cli) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -193,20 +195,31 @@ def cmd_pieces_edit(session: Session, actor: User, args: argparse.Namespace) -> 
         )
     except EditConflict as err:
         kept = _keep_conflict(args.id, err)
-        raise CliError(f"{err}\nwhat you tried to save is in {kept}") from err
+        raise CliError(f"{err}\nwhat you tried to save is {kept}") from err
     if saved.revision == expected:
         return f"piece {saved.id}: nothing changed (still revision {saved.revision})"
     return f"piece {saved.id} saved as revision {saved.revision} [{saved.status.value}]"
 
 
-def _keep_conflict(piece_id: int, err: EditConflict) -> Path:
-    folder = DATA_DIR / "conflicts"
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = folder / f"piece-{piece_id}-r{err.expected}-{stamp}.json"
+def _keep_conflict(piece_id: int, err: EditConflict) -> str:
+    """Where what the user tried to save is kept: a file (readable by them alone) under
+    data/conflicts, or in the system's temporary folder where that cannot be written (a
+    read-only installation); failing both, the text itself, to copy from the terminal."""
     attempted = err.attempted.model_dump(mode="json") if err.attempted is not None else {}
-    path.write_text(json.dumps(attempted, ensure_ascii=False, indent=2), encoding="utf-8")
-    return path
+    text = json.dumps(attempted, ensure_ascii=False, indent=2)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    for folder in (DATA_DIR / "conflicts", Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(
+                prefix=f"piece-{piece_id}-r{err.expected}-{stamp}-", suffix=".json", dir=folder
+            )
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(text)
+        except OSError:
+            continue
+        return f"in {name}"
+    return f"below (no file could be written):\n{text}"
 
 
 def _moved(piece: Piece) -> str:
