@@ -12,7 +12,7 @@ from sqlalchemy import CursorResult, delete, update
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import Select
 
-from planner import audit
+from planner import audit, rules
 from planner.db import all_or_nothing
 from planner.errors import Message, NotFound, ValidationFailed
 from planner.models import (
@@ -210,6 +210,7 @@ def update_audience(
     audience = get_audience(session, name)
     assert audience.id is not None
     changed: list[str] = []
+    old_name = audience.name
     if new_name is not None and new_name.strip() != audience.name:
         new_name = _checked_name(session, new_name, field="new_name", other_than=audience.id)
         changed.append(f"name {audience.name} -> {new_name}")
@@ -239,6 +240,11 @@ def update_audience(
             note="; ".join(changed) or "unchanged",
         )
         _link(session, audience.id, channel_ids, department_ids)
+        if audience.name != old_name:
+            # The rules scoped to the audience follow it to its new name.
+            rules.rename_in_scopes(
+                session, actor=actor, key="audiences", old=old_name, new=audience.name
+            )
     return audience
 
 

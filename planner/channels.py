@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlmodel import Session, col, select
 
-from planner import audit, credentials, org_settings
+from planner import audit, credentials, org_settings, rules
 from planner.errors import Message, ValidationFailed
 from planner.models import Channel, User
 from planner.names import find_named, names_by_id, unknown_name
@@ -485,6 +485,8 @@ def update_channel(
         channel.deduplicates, channel.deduplication_basis = declared, ADMIN_BASIS
     if name is not None and name != channel.name:
         changed.insert(0, "name")
+        # The rules scoped to the channel follow it to its new name, in the same commit.
+        rules.rename_in_scopes(session, actor=actor, key="channels", old=channel.name, new=name)
         channel.name = name
     if not isinstance(daily_cap, EllipsisType) and daily_cap != channel.daily_cap:
         changed.append("daily_cap")

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from planner import audit
 from planner.db import all_or_nothing
 from planner.errors import Message, NotFound, ValidationFailed
-from planner.models import PublishingRule, User, utcnow
+from planner.models import Audience, Channel, Department, PublishingRule, User, utcnow
 from planner.permissions import require
 
 SEVERITIES = ("block", "warn", "info")
@@ -39,7 +39,27 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "data" / "rules" / "default.yaml"
 FORMATS = ("yaml", "json")
 # The fields of a rule that a refusal may name.
-FIELDS = ("name", "kind", "severity", "scope", "settings", "message_de", "message_en", "enabled")
+FIELDS = (
+    "name",
+    "kind",
+    "severity",
+    "scope",
+    "settings",
+    "message_de",
+    "message_en",
+    "enabled",
+    "channels",
+    "departments",
+    "audiences",
+)
+# The scope lists that name the planner's own channels, departments and audiences: a name
+# given must be one of theirs (ignoring case) and is stored as they spell it. Campaigns are
+# free text (pieces name them): matched ignoring case, never checked.
+NAMED_SCOPES: dict[str, type[Channel] | type[Department] | type[Audience]] = {
+    "channels": Channel,
+    "departments": Department,
+    "audiences": Audience,
+}
 
 _HHMM = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 
@@ -410,6 +430,81 @@ def get_rule(session: Session, *, actor: User, ref: str | int) -> PublishingRule
     return rule
 
 
+def _unknown_names(key: str, unknown: Sequence[str], known: Sequence[str]) -> Message:
+    """The refusal of scope names no channel, department or audience has; it lists those
+    there are."""
+    names = ", ".join(unknown)
+    if key == "channels":
+        if not known:
+            return Message(
+                "rule_unknown_channel_none_yet",
+                "unknown channel {names}; there are no channels yet",
+                names=names,
+            )
+        return Message(
+            "rule_unknown_channel",
+            "unknown channel {names}; known: {known}",
+            names=names,
+            known=", ".join(known),
+        )
+    if key == "departments":
+        if not known:
+            return Message(
+                "rule_unknown_department_none_yet",
+                "unknown department {names}; there are no departments yet",
+                names=names,
+            )
+        return Message(
+            "rule_unknown_department",
+            "unknown department {names}; known: {known}",
+            names=names,
+            known=", ".join(known),
+        )
+    if not known:
+        return Message(
+            "rule_unknown_audience_none_yet",
+            "unknown audience {names}; there are no audiences yet",
+            names=names,
+        )
+    return Message(
+        "rule_unknown_audience",
+        "unknown audience {names}; known: {known}",
+        names=names,
+        known=", ".join(known),
+    )
+
+
+def _resolved(
+    session: Session, spec: RuleSpec, keys: Collection[str] = SCOPE_KEYS
+) -> tuple[RuleSpec, dict[str, str]]:
+    """`spec` with the channels, departments and audiences its scope names under `keys`
+    spelt as the planner spells them (found ignoring case), and the problems by scope key
+    (names no channel, department or audience has)."""
+    scope = {key: list(names) for key, names in spec.scope.items()}
+    problems: dict[str, str] = {}
+    for key, model in NAMED_SCOPES.items():
+        if key not in keys or not scope.get(key):
+            continue
+        known = sorted(session.exec(select(model.name)), key=str.casefold)
+        by_folded = {name.casefold(): name for name in known}
+        unknown = [name for name in scope[key] if name.casefold() not in by_folded]
+        if unknown:
+            problems[key] = _unknown_names(key, unknown, known)
+        else:
+            scope[key] = sorted({by_folded[name.casefold()] for name in scope[key]})
+    return replace(spec, scope=scope), problems
+
+
+def checked_scope(session: Session, spec: RuleSpec, keys: Collection[str] = SCOPE_KEYS) -> RuleSpec:
+    """`spec` with every channel, department and audience its scope names (under `keys`)
+    stored as the planner spells it; ValidationFailed names each scope list holding a name
+    none has, with the names there are."""
+    resolved, problems = _resolved(session, spec, keys)
+    if problems:
+        raise ValidationFailed(problems)
+    return resolved
+
+
 def _store(session: Session, rule: PublishingRule, spec: RuleSpec) -> None:
     rule.name = spec.name
     rule.kind = spec.kind
@@ -455,7 +550,7 @@ def _name_taken(session: Session, name: str, own_id: int | None) -> None:
 def add_rule(session: Session, *, actor: User, data: Mapping[str, Any]) -> PublishingRule:
     """Add a rule (admins); audited."""
     require(actor, "manage_rules")
-    spec = checked_spec(data)
+    spec = checked_scope(session, checked_spec(data))
     _name_taken(session, spec.name, None)
     rule = PublishingRule(name=spec.name, kind=spec.kind, severity=spec.severity)
     with all_or_nothing(session):
@@ -466,7 +561,12 @@ def add_rule(session: Session, *, actor: User, data: Mapping[str, Any]) -> Publi
 def edit_rule(
     session: Session, *, actor: User, ref: str | int, changes: Mapping[str, Any]
 ) -> PublishingRule:
-    """Change a rule (admins): `changes` replaces the fields it names; audited."""
+    """Change a rule (admins): `changes` replaces the fields it names; audited.
+
+    The scope lists `changes` gives are checked (a rule stored before names were checked
+    may name a channel, department or audience there is no longer; it can still be
+    switched off or changed otherwise).
+    """
     require(actor, "manage_rules")
     rule = get_rule(session, actor=actor, ref=ref)
     merged = spec_of(rule).as_dict()
@@ -477,7 +577,10 @@ def edit_rule(
             merged[key] = value
     if "kind" in changes and changes["kind"] != rule.kind and "settings" in changes:
         merged["settings"] = dict(changes["settings"])
-    spec = checked_spec(merged)
+    given = changes.get("scope")
+    spec = checked_scope(
+        session, checked_spec(merged), list(given) if isinstance(given, Mapping) else ()
+    )
     _name_taken(session, spec.name, rule.id)
     with all_or_nothing(session):
         _store_audited(session, rule, spec, actor=actor, action="update")
@@ -564,7 +667,14 @@ def import_rules(session: Session, *, actor: User, text: str) -> ImportResult:
     Rules the file does not name stay as they are.
     """
     require(actor, "manage_rules")
-    specs = parse_rules(text)
+    specs: list[RuleSpec] = []
+    problems: dict[str, str] = {}
+    for number, parsed in enumerate(parse_rules(text), start=1):
+        spec, unknown = _resolved(session, parsed)
+        specs.append(spec)
+        problems.update({f"rule {number} {key}": found for key, found in unknown.items()})
+    if problems:
+        raise ValidationFailed(problems)
     existing = {r.name: r for r in session.exec(select(PublishingRule))}
     added: list[str] = []
     changed: list[str] = []
@@ -603,13 +713,41 @@ def in_scope(
 
     An empty scope list applies to all. Audiences are matched only when the piece has an
     audience attribute at all (`audiences` not None); without one, that part is skipped.
+    Names are compared ignoring case (a rule stored before its names were checked may
+    spell one otherwise than the planner does).
     """
     scope = rule.scope
-    if scope.get("channels") and channel not in scope["channels"]:
+    if scope.get("channels") and channel.casefold() not in _folded(scope["channels"]):
         return False
-    if scope.get("departments") and department not in scope["departments"]:
+    if scope.get("departments") and (
+        department is None or department.casefold() not in _folded(scope["departments"])
+    ):
         return False
-    if scope.get("campaigns") and campaign not in scope["campaigns"]:
+    if scope.get("campaigns") and campaign.casefold() not in _folded(scope["campaigns"]):
         return False
     wanted = scope.get("audiences")
-    return not (wanted and audiences is not None and not set(wanted) & set(audiences))
+    return not (wanted and audiences is not None and not _folded(wanted) & _folded(audiences))
+
+
+def _folded(names: Iterable[object]) -> set[str]:
+    return {str(name).casefold() for name in names}
+
+
+def rename_in_scopes(session: Session, *, actor: User, key: str, old: str, new: str) -> list[str]:
+    """Call `old` (ignoring case) `new` in the `key` scope list ("channels", "departments"
+    or "audiences") of every rule that names it, when that channel, department or audience
+    is renamed: each rule changed gets an audit event. The caller commits, with the rename.
+
+    The names of the rules changed.
+    """
+    changed: list[str] = []
+    for rule in session.exec(select(PublishingRule).order_by(col(PublishingRule.name))):
+        names = [str(n) for n in rule.scope.get(key, [])]
+        if old.casefold() not in _folded(names):
+            continue
+        spec = spec_of(rule)
+        renamed = {new if n.casefold() == old.casefold() else n for n in names}
+        spec = replace(spec, scope={**spec.scope, key: sorted(renamed)})
+        _store_audited(session, rule, spec, actor=actor, action="update")
+        changed.append(rule.name)
+    return changed

@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, func, select
 
-from planner import audit, sessions, throttle
+from planner import audit, rules, sessions, throttle
 from planner.errors import (
     AccountDisabled,
     AuthenticationFailed,
@@ -404,6 +404,8 @@ def rename_department(session: Session, *, actor: User, name: str, new_name: str
             }
         )
     old = dep.name
+    # The rules scoped to the department follow it to its new name, in the same commit.
+    rules.rename_in_scopes(session, actor=actor, key="departments", old=old, new=new_name)
     dep.name = new_name
     audit.record_change(
         session,

@@ -15,13 +15,16 @@ from tests.test_cli import Cli
 
 
 def _org(run: Cli) -> None:
-    """An admin "boss", an editor "ed" and channel Blog in the database the environment names."""
+    """An admin "boss", an editor "ed", channel Blog, department Marketing and audience
+    Presse in the database the environment names."""
     run.ok("init", "--admin", "boss", "--password-stdin", stdin=f"chief-{token_hex(8)}\n")
     run.ok(
         "users", "add", "ed", "--role", "editor", "--as", "boss", "--password-stdin",
         stdin=f"writer-{token_hex(8)}\n",
     )  # fmt: skip
     run.ok("channels", "add", "recording", "Blog", "--as", "boss")
+    run.ok("departments", "add", "Marketing", "--as", "boss")
+    run.ok("audiences", "add", "Presse", "--as", "boss")
 
 
 @pytest.fixture
@@ -185,3 +188,48 @@ def test_a_broken_rules_file_is_refused_whole_and_stores_nothing(
     else:
         assert err == said
     assert run.ok("rules", "export", "-", "--as", "ed") == before
+
+
+def test_a_rule_naming_an_unknown_channel_department_or_audience_is_refused(run: Cli) -> None:
+    code, out, err = run(
+        "rules", "add", "Ghost", "--kind", "forbidden_terms", "--settings", "{terms: [Messe]}",
+        "--channel", "Nope", "--department", "Nope2", "--audience", "NoAud",
+        "--message-de", "V", "--message-en", "F", "--as", "boss",
+    )  # fmt: skip
+
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: invalid input\n"
+        "  channels: unknown channel Nope; known: Blog\n"
+        "  departments: unknown department Nope2; known: Marketing\n"
+        "  audiences: unknown audience NoAud; known: Presse\n"
+    )
+    assert _listed(run) == []
+
+
+def test_a_rules_scope_is_stored_as_named_and_follows_renamed_channels_and_audiences(
+    run: Cli,
+) -> None:
+    run.ok(
+        "rules", "add", "Messe", "--kind", "forbidden_terms", "--settings", "{terms: [Messe]}",
+        "--channel", "blog", "--department", "MARKETING", "--audience", "presse",
+        "--campaign", "Herbst", "--message-de", "V", "--message-en", "F", "--as", "boss",
+    )  # fmt: skip
+    [listed] = _listed(run)
+    assert listed["scope"] == {
+        "channels": ["Blog"],
+        "departments": ["Marketing"],
+        "campaigns": ["Herbst"],
+        "audiences": ["Presse"],
+    }
+
+    run.ok("channels", "edit", "blog", "--rename", "Blog Seite", "--as", "boss")
+    run.ok("audiences", "edit", "Presse", "--rename", "Fachpresse", "--as", "boss")
+
+    [listed] = _listed(run)
+    assert listed["scope"] == {
+        "channels": ["Blog Seite"],
+        "departments": ["Marketing"],
+        "campaigns": ["Herbst"],
+        "audiences": ["Fachpresse"],
+    }

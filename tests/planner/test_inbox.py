@@ -692,6 +692,7 @@ def _reply_rule(world: World, name: str, **scope: list[str]) -> None:
 def test_a_reply_rule_holds_replies_only_on_its_channels_and_departments(
     engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
 ) -> None:
+    channels.create_channel(world.session, actor=world.admin, kind="recording", name="Blog")
     _reply_rule(world, "Elsewhere", channels=["Blog"])
     _reply_rule(world, "Marketing answers", channels=["Mastodon"], departments=["Marketing"])
     first, second = _polled(engine, world)

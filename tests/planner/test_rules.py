@@ -23,6 +23,7 @@ from planner import (
     publishing,
     rule_checks,
     rules,
+    users,
 )
 from planner.errors import FourEyesViolation, Message, ValidationFailed
 from planner.models import AuditEvent, Channel, Piece, Post, PostStatus, PublishingRule
@@ -345,6 +346,8 @@ def test_scopes_narrow_a_rule_to_channels_departments_campaigns_and_audiences(
     world: World,
 ) -> None:
     feed, blog = _channel(world, "Feed"), _channel(world, "Blog")
+    audiences.create_audience(world.session, actor=world.admin, name="Azubis")
+    audiences.create_audience(world.session, actor=world.admin, name="Kunden")
     terms = {"terms": ["gratis"]}
     _rule(world, "Nur Feed", "forbidden_terms", settings=terms, scope={"channels": ["Feed"]})
     _rule(world, "Nur HR", "forbidden_terms", settings=terms, scope={"departments": ["HR"]})
@@ -370,8 +373,6 @@ def test_scopes_narrow_a_rule_to_channels_departments_campaigns_and_audiences(
     assert [f[0] for f in _findings(world, from_hr, feed)] == ["Nur Feed", "Nur HR"]
     assert [f[0] for f in _findings(world, from_hr, blog)] == ["Nur HR"]
     assert [f[0] for f in _findings(world, campaign, blog)] == ["Nur Aktion"]
-    audiences.create_audience(world.session, actor=world.admin, name="Azubis")
-    audiences.create_audience(world.session, actor=world.admin, name="Kunden")
     for_trainees = audiences.set_piece_audience(
         world.session, actor=world.editor, piece_id=campaign.id or 0, audience="Azubis"
     )
@@ -851,13 +852,16 @@ def test_export_and_import_round_trip_exactly_in_yaml_and_json(
     world: World, engine: Engine, tmp_path: Any
 ) -> None:
     rules.load_default_rules(world.session, actor=world.admin)
+    for name in ("Alpha", "Beta"):
+        _channel(world, name)
+    audiences.create_audience(world.session, actor=world.admin, name="Azubis")
     _rule(
         world,
         "Umlaute äöü „Zitat“",
         "forbidden_terms",
         "info",
         settings={"terms": ["Größe", "#ad"]},
-        scope={"channels": ["B", "A"], "audiences": ["Azubis"]},
+        scope={"channels": ["Beta", "Alpha"], "audiences": ["Azubis"]},
     )
     for fmt in rules.FORMATS:
         text = rules.export_rules(world.session, actor=world.admin, fmt=fmt)
@@ -873,7 +877,7 @@ def test_export_and_import_round_trip_exactly_in_yaml_and_json(
     scope = world.session.exec(
         select(PublishingRule.scope).where(col(PublishingRule.kind) == "forbidden_terms")
     ).one()
-    assert scope["channels"] == ["A", "B"]
+    assert scope["channels"] == ["Alpha", "Beta"]
 
 
 def test_a_broken_file_imports_nothing_and_names_each_problem(world: World) -> None:
@@ -912,3 +916,259 @@ def test_only_admins_keep_rules(world: World) -> None:
         "quiet_hours",
         "utm_links",
     ]
+
+
+# --- scope names ------------------------------------------------------------------------------
+
+NIGHT = datetime(2030, 1, 15, 23, 30)  # a Tuesday, Berlin wall clock: inside QUIET
+
+
+def _plan_at_night(world: World, piece: Piece, channel: str) -> None:
+    """Plan `piece` on `channel` at NIGHT (refused while a quiet-hours rule applies)."""
+    planning.plan_post(
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id or 0,
+        channel=channel,
+        when=NIGHT,
+        tz_name=BERLIN,
+    )
+
+
+def _refused_at_night(world: World, piece: Piece, channel: str) -> bool:
+    """Whether a quiet-hours rule refuses `piece` on `channel` at NIGHT."""
+    try:
+        _plan_at_night(world, piece, channel)
+    except ValidationFailed as err:
+        return "publish_at" in err.fields
+    return False
+
+
+def _rule_scope(world: World, name: str) -> dict[str, list[str]]:
+    world.session.expire_all()
+    return dict(rules.get_rule(world.session, actor=world.admin, ref=name).scope)
+
+
+def test_unknown_scope_names_are_refused_naming_the_field_and_the_known_names(
+    world: World,
+) -> None:
+    _channel(world, "XING")
+    data = {
+        "name": "Ghost",
+        "kind": "forbidden_terms",
+        "settings": {"terms": ["Messe"]},
+        "scope": {"channels": ["Nope"], "departments": ["Nope2"], "audiences": ["NoAud"]},
+        "message": {"de": "V", "en": "F"},
+    }
+
+    with pytest.raises(ValidationFailed) as refused:
+        rules.add_rule(world.session, actor=world.admin, data=data)
+
+    fields = refused.value.fields
+    assert sorted(fields) == ["audiences", "channels", "departments"]
+    assert fields["channels"] == "unknown channel Nope; known: XING"
+    assert fields["departments"] == "unknown department Nope2; known: HR, Marketing"
+    assert fields["audiences"] == "unknown audience NoAud; there are no audiences yet"
+    assert [getattr(fields[k], "code", None) for k in ("channels", "departments", "audiences")] == [
+        "rule_unknown_channel",
+        "rule_unknown_department",
+        "rule_unknown_audience_none_yet",
+    ]
+    assert rules.list_rules(world.session, actor=world.admin) == []
+    rule_events = audit.list_events(world.session, actor=world.admin, object_type="rule")
+    assert rule_events == []
+
+
+def test_scope_names_are_stored_as_the_planner_spells_them(world: World) -> None:
+    _channel(world, "XING")
+    audiences.create_audience(world.session, actor=world.admin, name="Azubis")
+    rule = _rule(
+        world,
+        "Messe",
+        "forbidden_terms",
+        settings={"terms": ["gratis"]},
+        scope={
+            "channels": ["xing", "Xing "],
+            "departments": ["hr"],
+            "audiences": ["AZUBIS"],
+            "campaigns": ["messe"],
+        },
+    )
+
+    assert rule.scope == {
+        "channels": ["XING"],
+        "departments": ["HR"],
+        "campaigns": ["messe"],  # free text: kept as typed
+        "audiences": ["Azubis"],
+    }
+    # Campaigns are matched ignoring case.
+    assert rules.in_scope(
+        rule, channel="XING", department="HR", campaign="MESSE", audiences=["Azubis"]
+    )
+
+    # An edit is checked the same way; what it refuses leaves the rule as it was.
+    with pytest.raises(ValidationFailed) as refused:
+        rules.edit_rule(
+            world.session, actor=world.admin, ref="Messe", changes={"scope": {"channels": ["Xung"]}}
+        )
+    assert refused.value.fields == {"channels": "unknown channel Xung; known: XING"}
+    assert _rule_scope(world, "Messe")["channels"] == ["XING"]
+    _channel(world, "Blog")
+    rules.edit_rule(
+        world.session,
+        actor=world.admin,
+        ref="Messe",
+        changes={"scope": {"channels": ["blog", "xing"], "departments": ["marketing"]}},
+    )
+    assert _rule_scope(world, "Messe") == {
+        "channels": ["Blog", "XING"],
+        "departments": ["Marketing"],
+        "campaigns": ["messe"],
+        "audiences": ["Azubis"],
+    }
+
+
+def _stored_directly(world: World, name: str, scope: dict[str, list[str]]) -> PublishingRule:
+    """A blocking quiet-hours rule written to the database as it is, unchecked (as rules
+    stored before scope names were checked are)."""
+    spec = rules.checked_spec(
+        {
+            "name": name,
+            "kind": "quiet_hours",
+            "settings": QUIET,
+            "message_de": "d",
+            "message_en": "e",
+        }
+    )
+    rule = PublishingRule(
+        name=name,
+        kind=spec.kind,
+        severity="block",
+        scope={key: scope.get(key, []) for key in rules.SCOPE_KEYS},
+        settings=spec.settings,
+        message_de=spec.message_de,
+        message_en=spec.message_en,
+    )
+    world.session.add(rule)
+    world.session.commit()
+    return rule
+
+
+def test_a_rule_stored_before_names_were_checked_still_applies_ignoring_case(
+    world: World,
+) -> None:
+    xing = _channel(world, "XING")
+    piece = _piece(world, "Guten Morgen", channel=xing)
+    _stored_directly(world, "Nachtruhe xing", {"channels": ["xing"]})
+    _stored_directly(world, "Verwaist", {"channels": ["Gone"], "audiences": ["Nobody"]})
+
+    # The blocking rule scoped "xing" blocks a plan on "XING".
+    assert _refused_at_night(world, piece, "XING")
+    # A rule naming a channel there is no longer still loads, is listed and can be switched
+    # off (or on again): only the names an add, edit or import gives are checked.
+    listed = [r.name for r in rules.list_rules(world.session, actor=world.editor)]
+    assert listed == ["Nachtruhe xing", "Verwaist"]
+    rules.set_rule_enabled(world.session, actor=world.admin, ref="Verwaist", enabled=False)
+    rules.edit_rule(world.session, actor=world.admin, ref="Verwaist", changes={"severity": "warn"})
+    assert _rule_scope(world, "Verwaist")["channels"] == ["Gone"]
+    rules.edit_rule(
+        world.session, actor=world.admin, ref="Nachtruhe xing", changes={"severity": "block"}
+    )
+    assert _refused_at_night(world, piece, "XING")
+
+
+def test_renaming_a_channel_keeps_the_rules_scoped_to_it(world: World) -> None:
+    xing = _channel(world, "XING")
+    piece = _piece(world, "Guten Morgen", channel=xing)
+    _rule(world, "Nachtruhe XING", "quiet_hours", settings=QUIET, scope={"channels": ["XING"]})
+    _stored_directly(world, "Alt", {"channels": ["xing", "Gone"]})  # stored before the checks
+    assert _refused_at_night(world, piece, "XING")
+
+    channels.update_channel(world.session, actor=world.admin, ref="XING", name="XING Seite")
+
+    assert _refused_at_night(world, piece, "XING Seite")
+    assert _rule_scope(world, "Nachtruhe XING")["channels"] == ["XING Seite"]
+    assert _rule_scope(world, "Alt")["channels"] == ["Gone", "XING Seite"]
+    notes = [
+        e.note
+        for e in audit.list_events(world.session, actor=world.admin, object_type="rule")
+        if e.action == "update"
+    ]
+    assert sorted(notes) == ["rule: Alt", "rule: Nachtruhe XING"]
+    # A rule scoped elsewhere is left alone.
+    blog = _channel(world, "Blog")
+    assert not _refused_at_night(world, _piece(world, "Hallo", channel=blog), "Blog")
+
+
+def test_renaming_an_audience_keeps_the_rules_scoped_to_it(world: World) -> None:
+    feed = _channel(world)
+    piece = _piece(world, "Guten Morgen", channel=feed)
+    audiences.create_audience(world.session, actor=world.admin, name="Azubis")
+    audiences.set_piece_audience(
+        world.session, actor=world.editor, piece_id=piece.id or 0, audience="Azubis"
+    )
+    _rule(world, "Nachtruhe Azubis", "quiet_hours", settings=QUIET, scope={"audiences": ["Azubis"]})
+    assert _refused_at_night(world, piece, "Feed")
+
+    audiences.update_audience(
+        world.session, actor=world.admin, name="Azubis", new_name="Auszubildende"
+    )
+
+    assert _refused_at_night(world, piece, "Feed")
+    assert _rule_scope(world, "Nachtruhe Azubis")["audiences"] == ["Auszubildende"]
+
+
+def test_renaming_a_department_keeps_the_rules_scoped_to_it(world: World) -> None:
+    feed = _channel(world)
+    submitted = ideas.submit_idea(
+        world.session,
+        actor=world.hr_contributor,
+        data={"title": "Betriebsfest", "pitch": "Einladung für alle", "department": "HR"},
+    )
+    from_hr = ideas.accept_idea(world.session, actor=world.editor, idea_id=submitted.idea.id or 0)
+    pieces.edit_piece(
+        world.session,
+        actor=world.editor,
+        piece_id=from_hr.id or 0,
+        expected_revision=from_hr.revision,
+        data={"body": "Guten Morgen", "variants": {feed.id: ""}},
+    )
+    _rule(world, "Nachtruhe HR", "quiet_hours", settings=QUIET, scope={"departments": ["HR"]})
+    assert _refused_at_night(world, from_hr, "Feed")
+
+    users.rename_department(world.session, actor=world.admin, name="HR", new_name="Personal")
+
+    assert _refused_at_night(world, from_hr, "Feed")
+    assert _rule_scope(world, "Nachtruhe HR")["departments"] == ["Personal"]
+
+
+def test_an_import_naming_an_unknown_channel_imports_nothing(world: World) -> None:
+    _channel(world, "XING")
+    text = (
+        "rules:\n"
+        "- name: Gut\n  kind: max_hashtags\n  settings: {max: 3}\n  message: {de: a, en: b}\n"
+        "  scope: {channels: [xing]}\n"
+        "- name: Falsch\n  kind: max_hashtags\n  settings: {max: 3}\n  message: {de: a, en: b}\n"
+        "  scope: {channels: [Nope], departments: [marketing], audiences: [Presse]}\n"
+    )
+
+    with pytest.raises(ValidationFailed) as refused:
+        rules.import_rules(world.session, actor=world.admin, text=text)
+
+    assert refused.value.fields == {
+        "rule 2 channels": "unknown channel Nope; known: XING",
+        "rule 2 audiences": "unknown audience Presse; there are no audiences yet",
+    }
+    assert rules.list_rules(world.session, actor=world.admin) == []
+    assert audit.list_events(world.session, actor=world.admin, object_type="rule") == []
+
+    audiences.create_audience(world.session, actor=world.admin, name="Presse")
+    done = rules.import_rules(world.session, actor=world.admin, text=text.replace("Nope", "XING"))
+    assert (done.added, done.changed) == (["Gut", "Falsch"], [])
+    assert _rule_scope(world, "Gut")["channels"] == ["XING"]
+    assert _rule_scope(world, "Falsch") == {
+        "channels": ["XING"],
+        "departments": ["Marketing"],
+        "campaigns": [],
+        "audiences": ["Presse"],
+    }

@@ -427,6 +427,7 @@ def _with_rules(database: str) -> None:
     with Session(engine) as s:
         admin = users.get_user(s, "admin")
         rules.load_default_rules(s, actor=admin)
+        channels.create_channel(s, actor=admin, kind="recording", name="Feed", settings={})
         rules.add_rule(s, actor=admin, data=_GUARANTEES)
     engine.dispose()
 
@@ -545,6 +546,18 @@ _BROKEN = {
     "latin-1": (
         "rules:\n- name: Größe\n".encode("latin-1"),
         "Die Datei ist keine UTF-8-Textdatei.",
+    ),
+    # A scope names channels there are (ignoring case); the good first rule waits too.
+    "unknown channel": (
+        (
+            b"rules:\n"
+            b"- name: Gut\n  kind: max_hashtags\n  settings: {max: 3}\n  message: {de: a, en: b}\n"
+            b"  scope: {channels: [feed]}\n"
+            b"- name: Neu\n  kind: max_hashtags\n  settings: {max: 3}\n  message: {de: a, en: b}\n"
+            b"  scope: {channels: [Fax]}\n"
+        ),
+        "Regel 2 in der Datei, Kanäle: Unbekannter Kanal: Fax. "
+        "Bitte wählen Sie aus den vorhandenen: Feed.",
     ),
 }
 

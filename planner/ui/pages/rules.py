@@ -202,6 +202,12 @@ def _scope_typed(field_keys: Mapping[str, str]) -> dict[str, list[str]]:
     return scope | {"campaigns": [c.strip() for c in typed.split(",") if c.strip()]}
 
 
+def _label(field: str) -> str:
+    """The label of a field a refusal names: a scope list ("channels") by its own name."""
+    t = state.t
+    return t(f"rules.scope.{field}") if field in rules.SCOPE_KEYS else t(f"rules.field.{field}")
+
+
 def _problems(err: ValidationFailed) -> str:
     """A refused rule's or file's problems, each with the field (and the file's entry)."""
     t = state.t
@@ -210,10 +216,10 @@ def _problems(err: ValidationFailed) -> str:
         parts = name.split()
         # "rule 2 severity" names an entry's field; "rule Keine Garantien" a name given twice.
         if len(parts) == 3 and parts[0] == "rule" and parts[1].isdigit():
-            field = t(f"rules.field.{parts[2]}")
+            field = _label(parts[2])
             said.append(t("rules.in_entry", number=parts[1], field=field, message=text))
         elif name in rules.FIELDS:
-            said.append(f"{t(f'rules.field.{name}')}: {text}")
+            said.append(f"{_label(name)}: {text}")
         else:
             said.append(text)
     return "; ".join(said)
@@ -262,10 +268,7 @@ def _add(session: Session, actor: User) -> None:
         rule = rules.add_rule(session, actor=actor, data=data)
     except ValidationFailed as err:
         slot.error(
-            "; ".join(
-                f"{t('rules.field.' + k.split()[-1])}: {v}"
-                for k, v in moves.field_messages(err).items()
-            )
+            "; ".join(f"{_label(k.split()[-1])}: {v}" for k, v in moves.field_messages(err).items())
         )
         return
     for key in (keys.RULES_NAME, keys.RULES_SETTINGS, keys.RULES_MESSAGE_DE, keys.RULES_MESSAGE_EN):
