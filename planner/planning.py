@@ -1053,14 +1053,64 @@ def _normalise_rule(rule: str, tz_name: str) -> str:
     return text
 
 
+# A series whose start is the second of two equal local times (an autumn fold: 02:30 CET
+# after 02:30 CEST) has this microsecond in `Series.local_start`: its rule ignores
+# microseconds, and the model has no column for the choice (`create_series`).
+_LATER_START = 1
+
+
 def series_start(series: Series) -> datetime:
-    """The series' first local date-time, in its zone (what its rule repeats)."""
-    return series.local_start.replace(tzinfo=zone(series.timezone))
+    """The series' first local date-time, in its zone (what its rule repeats); in an autumn
+    fold, the one of the two its creator chose (`create_series`)."""
+    start = series.local_start.replace(tzinfo=zone(series.timezone))
+    if start.microsecond == _LATER_START:
+        return start.replace(microsecond=0, fold=1)
+    return start
+
+
+class _LaterStart:
+    """A series' rule whose start, its first occurrence, is the second of two equal local
+    times: dateutil gives each occurrence in a fold the first of the two, so the start is
+    put back at the time chosen (the rule's other occurrences are as dateutil gives them).
+    Answers `between`, `after` and `before` as dateutil's rule does."""
+
+    def __init__(self, rule: Any, start: datetime) -> None:
+        self._rule = rule
+        self._start = start
+        self._at = start.astimezone(UTC)
+        self._wall = start.replace(tzinfo=None)
+
+    def _is_start(self, found: datetime | None) -> bool:
+        # Wall-clock times compare without their fold: the rule's start as dateutil has it.
+        return found is not None and found.replace(tzinfo=None) == self._wall
+
+    def between(self, after: datetime, before: datetime, inc: bool = False) -> list[datetime]:
+        found = [o for o in self._rule.between(after, before, inc) if not self._is_start(o)]
+        inside = after <= self._at <= before if inc else after < self._at < before
+        return [self._start, *found] if inside else found
+
+    def after(self, dt: datetime, inc: bool = False) -> datetime | None:
+        if dt < self._at or (inc and dt == self._at):
+            return self._start
+        found: datetime | None = self._rule.after(dt, inc)
+        return found
+
+    def before(self, dt: datetime, inc: bool = False) -> datetime | None:
+        if dt < self._at or (not inc and dt == self._at):
+            return None
+        found: datetime | None = self._rule.before(dt, inc)
+        return self._start if self._is_start(found) else found
 
 
 def _series_rule(series: Series) -> Any:
     """The series' rule as dateutil reads it, from its local start."""
-    return rrulestr(series.rule, dtstart=series_start(series))
+    start = series_start(series)
+    rule = rrulestr(series.rule, dtstart=start)
+    if start.fold and start.utcoffset() != start.replace(fold=0).utcoffset():
+        first: datetime | None = next(iter(rule), None)
+        if first is not None and first.replace(tzinfo=None) == start.replace(tzinfo=None):
+            return _LaterStart(rule, start)
+    return rule
 
 
 def occurrences(series: Series, start: datetime, end: datetime) -> list[datetime]:
@@ -1068,7 +1118,7 @@ def occurrences(series: Series, start: datetime, end: datetime) -> list[datetime
 
     The rule repeats the local wall-clock time across DST changes; a time that falls in
     a spring gap takes the offset from before the change, and one in an autumn fold is
-    the first of the two.
+    the first of the two, except a start its creator chose as the second (`create_series`).
     """
     return [o.astimezone(UTC) for o in _series_rule(series).between(start, end, inc=True)]
 
@@ -1148,11 +1198,18 @@ def create_series(
     rule: str,
     start: str | datetime,
     tz_name: str | None = None,
+    fold: Fold | None = None,
     in_slots: bool = False,
     now: datetime | None = None,
     token: str | None = None,
 ) -> Series:
     """A recurring post: RRULE text with an end (COUNT or UNTIL), local start and zone.
+
+    The start is read as `plan_post` reads its time: an offset in it ('2027-10-31
+    02:30+01:00') picks the instant, and a local time that happens twice (an autumn fold)
+    without one is refused unless `fold` says which. A start at the second of the two is
+    kept as such (`series_start`) and is the first post's time when the rule has it; any
+    later occurrence in a fold (a weekly or yearly series) is the first of the two.
 
     With `in_slots`, each occurrence is planned in the channel's first free publishing slot
     from its time until the next occurrence (one the time rules allow), or at its own time
@@ -1203,20 +1260,16 @@ def create_series(
             )
     local_start: datetime | None = None
     try:
-        local_start = (
-            start.replace(tzinfo=None)
-            if isinstance(start, datetime) and start.tzinfo is None
-            else parse_local_datetime(start, tz_name)
-            if isinstance(start, str)
-            else start.astimezone(zone(tz_name)).replace(tzinfo=None)
-        )
-        to_utc(local_start, tz_name, fold="earlier")
+        local_start = _series_local_start(start, tz_name, fold)
     except TimeInputError as err:
         problems["start"] = err.message
     text = ""
     try:
         text = _normalise_rule(rule, tz_name)
-        if "COUNT=" not in text and "UNTIL=" not in text:
+        not_a_part = _rule_part_problem(text)
+        if not_a_part is not None:
+            problems["rule"] = not_a_part
+        elif "COUNT=" not in text and "UNTIL=" not in text:
             problems["rule"] = Message(
                 "rule_without_end", "a series needs an end: add COUNT=n or UNTIL=date"
             )
@@ -1270,6 +1323,33 @@ def create_series(
     # Its creator is shown the occurrences without a slot (`slots.series_off_plan`).
     materialize_series(session, now=now, series_ids=[series.id], tell=False)
     return series
+
+
+def _series_local_start(start: str | datetime, tz_name: str, fold: Fold | None) -> datetime:
+    """A new series' `local_start`: the naive local time of `start` read as `plan_post`
+    reads its time, marked (`_LATER_START`) when it is the second of two equal times."""
+    local = _when(start, tz_name, fold).astimezone(zone(tz_name))
+    naive = local.replace(tzinfo=None, microsecond=0, fold=0)
+    if local.fold and local.utcoffset() != local.replace(fold=0).utcoffset():
+        return naive.replace(microsecond=_LATER_START)
+    return naive
+
+
+_RULE_PART = re.compile(r"[A-Z]+=[^=\s]+")
+
+
+def _rule_part_problem(text: str) -> Message | None:
+    """The first part of normalised rule text that is not NAME=VALUE, said as such (dateutil
+    would say only 'not enough values to unpack'); None when every part is."""
+    for part in text.split(";"):
+        if not _RULE_PART.fullmatch(part):
+            return Message(
+                "rule_part_not_name_value",
+                "the rule's part {part!r} is not NAME=VALUE (such as COUNT=6); separate "
+                "the parts with ';', without spaces",
+                part=part,
+            )
+    return None
 
 
 def _series_content_findings(

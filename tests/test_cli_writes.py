@@ -501,3 +501,48 @@ def test_a_contributor_may_not_triage_ideas_whichever_the_idea(org: Org, action:
         said.append(str(refused.value))
 
     assert said == [f"'contrib' (role contributor) may not {action} an idea"] * 3
+
+
+def test_plan_series_takes_the_start_in_the_fold_that_its_offset_names(
+    world: World,
+    engine: Engine,
+    run: Callable[[list[str], str], tuple[int, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """02:30 happens twice in Berlin on 2027-10-31: +0100 is the second (CET); without an
+    offset or --fold the start is refused as `plan add` refuses that time; a rule part that
+    is not NAME=VALUE is named."""
+    monkeypatch.setattr("planner.planning.utcnow", lambda: utc(2027, 10, 1))
+    channels.create_channel(world.session, actor=world.admin, kind="recording", name="Spare")
+    piece = _piece(world, "Zeitumstellung")
+    series = ["plan", "series", str(piece.id), "Spare", "--tz", "Europe/Berlin", "--as", "editor"]
+    daily = ["--rule", "FREQ=DAILY;COUNT=2"]
+
+    before = _fingerprint(engine)
+    code, out = run([*series, *daily, "--start", "2027-10-31 02:30"], "")
+    assert (code, _changed(before, _fingerprint(engine))) == (1, []), out
+    twice = (
+        "2027-10-31 02:30 happens twice in Europe/Berlin (clocks go back that night): "
+        "02:30 CEST (UTC+0200) or 02:30 CET (UTC+0100). Say which by adding the offset, "
+        "e.g. '2027-10-31 02:30+0200'."
+    )
+    assert out == f"error: invalid input\n  start: {twice}\n"
+    single = ["plan", "add", str(piece.id), "Spare", "2027-10-31 02:30", *series[-4:]]
+    assert run(single, "") == (1, f"error: invalid input\n  publish_at: {twice}\n")
+
+    code, out = run([*series, "--rule", "garbage;COUNT=3", "--start", "2027-10-30 09:00"], "")
+    assert (code, _changed(before, _fingerprint(engine))) == (1, []), out
+    assert "the rule's part 'GARBAGE' is not NAME=VALUE (such as COUNT=6)" in out
+    assert "unpack" not in out
+
+    code, out = run([*series, *daily, "--start", "2027-10-31 02:30+0100"], "")
+    assert code == 0, out
+    posts = planning.list_posts(world.session, actor=world.editor, piece_id=piece.id)
+    assert [p.publish_at for p in posts] == [utc(2027, 10, 31, 1, 30), utc(2027, 11, 1, 1, 30)]
+
+    other = _piece(world, "Zeitumstellung, zweiter Teil")
+    series[2] = str(other.id)
+    code, out = run([*series, *daily, "--start", "2027-10-31 02:30", "--fold", "later"], "")
+    assert code == 0, out
+    posts = planning.list_posts(world.session, actor=world.editor, piece_id=other.id)
+    assert [p.publish_at for p in posts] == [utc(2027, 10, 31, 1, 30), utc(2027, 11, 1, 1, 30)]

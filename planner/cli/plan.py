@@ -205,6 +205,11 @@ def cmd_plan_list_series(session: Session, actor: User, args: argparse.Namespace
     arg("--start", required=True, help="first local date-time, e.g. 2026-12-01 09:00"),
     arg("--tz", help="IANA zone (default: yours)"),
     arg(
+        "--fold",
+        choices=["earlier", "later"],
+        help="which of two equal local times at the autumn DST change --start is",
+    ),
+    arg(
         "--in-slots",
         action="store_true",
         help="plan each occurrence in the channel's first free publishing slot from its "
@@ -219,6 +224,7 @@ def cmd_plan_series(session: Session, actor: User, args: argparse.Namespace) -> 
         actor=actor,
         rule=args.rule,
         start=args.start,
+        fold=args.fold,
         in_slots=args.in_slots,
         **_piece_on_channel(args),
     )

@@ -50,6 +50,7 @@ def _series(
     start: str | datetime = START,
     now: datetime = BEFORE,
     tz_name: str | None = None,
+    **more: Any,
 ) -> Series:
     assert piece.id is not None and channel.id is not None
     return planning.create_series(
@@ -61,6 +62,7 @@ def _series(
         start=start,
         tz_name=tz_name,
         now=now,
+        **more,
     )
 
 
@@ -181,6 +183,27 @@ def test_series_in_another_zone_uses_that_zones_wall_time(
             id="start-in-dst-gap",
         ),
         pytest.param(WEEKLY_6, "someday", "start", "Cannot read", id="start-malformed"),
+        pytest.param(
+            "FREQ=DAILY;COUNT=3",
+            "2027-10-31 02:30",
+            "start",
+            "2027-10-31 02:30 happens twice in Europe/Berlin",
+            id="start-in-dst-fold",
+        ),
+        pytest.param(
+            "garbage;COUNT=3",
+            START,
+            "rule",
+            "the rule's part 'GARBAGE' is not NAME=VALUE",
+            id="part-without-value",
+        ),
+        pytest.param(
+            "FREQ=DAILY;COUNT=3;BYDAY=MO=TU",
+            START,
+            "rule",
+            "the rule's part 'BYDAY=MO=TU' is not NAME=VALUE",
+            id="part-with-two-values",
+        ),
     ],
 )
 def test_bad_series_is_refused_per_field_and_nothing_is_stored(
@@ -420,6 +443,95 @@ def test_daily_series_in_the_fold_hour_takes_the_first_of_the_two(
         utc(2027, 10, 30, 0, 30),
         utc(2027, 10, 31, 0, 30),  # 02:30 CEST, the earlier of the two 02:30s
         utc(2027, 11, 1, 1, 30),
+    ]
+
+
+def test_a_start_in_the_fold_is_refused_as_a_single_post_at_that_time_is(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    assert piece.id is not None
+    with pytest.raises(ValidationFailed) as single:
+        planning.plan_post(
+            world.session,
+            actor=world.editor,
+            piece_id=piece.id,
+            channel=channel.id or 0,
+            when="2027-10-31 02:30",
+            now=utc(2027, 10, 1),
+        )
+    with pytest.raises(ValidationFailed) as series:
+        _series(
+            world, piece, channel, rule="FREQ=DAILY;COUNT=3", start="2027-10-31 02:30",
+            now=utc(2027, 10, 1),
+        )  # fmt: skip
+
+    said = series.value.fields["start"]
+    assert isinstance(said, Message) and said.code == "dst_fold"
+    assert said == single.value.fields["publish_at"]
+    assert (_count(engine, Series), _count(engine, Post)) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("start", "fold", "first"),
+    [
+        pytest.param("2027-10-31 02:30+01:00", None, utc(2027, 10, 31, 1, 30), id="offset-cet"),
+        pytest.param("2027-10-31 02:30", "later", utc(2027, 10, 31, 1, 30), id="fold-later"),
+        pytest.param("2027-10-31 02:30", "earlier", utc(2027, 10, 31, 0, 30), id="fold-earlier"),
+        pytest.param(
+            datetime(2027, 10, 31, 1, 30, tzinfo=UTC), None, utc(2027, 10, 31, 1, 30), id="utc"
+        ),
+    ],
+)
+def test_a_start_in_the_fold_with_an_offset_or_a_fold_is_the_time_chosen(
+    engine: Engine,
+    world: World,
+    piece: Piece,
+    channel: Channel,
+    start: str | datetime,
+    fold: str | None,
+    first: datetime,
+) -> None:
+    # Created beyond the planning window: the first post is planned later, from what the
+    # series stores, in a session of its own.
+    series = _series(
+        world, piece, channel, rule="FREQ=DAILY;COUNT=3", start=start, fold=fold,
+        now=utc(2027, 8, 1),
+    )  # fmt: skip
+    assert _posts(engine, series) == []
+    with Session(engine) as fresh:
+        assert planning.materialize_series(fresh, now=utc(2027, 10, 1)) == 3
+
+    assert [p.publish_at for p in _posts(engine, series)] == [
+        first,
+        utc(2027, 11, 1, 1, 30),
+        utc(2027, 11, 2, 1, 30),
+    ]
+    with Session(engine) as fresh:
+        stored = fresh.get(Series, series.id)
+        assert stored is not None
+        assert f"{planning.series_start(stored):%Y-%m-%d %H:%M %Z}" == (
+            f"{to_local(first, BERLIN):%Y-%m-%d %H:%M %Z}"
+        )
+
+
+def test_a_weekly_series_from_the_second_of_two_times_meets_the_next_fold_at_the_first(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    """The choice is the start's: an occurrence in a later fold is the first of the two."""
+    series = _series(
+        world, piece, channel, rule="FREQ=WEEKLY;COUNT=60", start="2027-10-31 02:30+01:00",
+        now=utc(2027, 10, 1),
+    )  # fmt: skip
+
+    assert _posts(engine, series)[0].publish_at == utc(2027, 10, 31, 1, 30)
+    around = planning.occurrences(series, utc(2027, 10, 30), utc(2027, 11, 8))
+    assert around == [utc(2027, 10, 31, 1, 30), utc(2027, 11, 7, 1, 30)]
+    assert planning.occurrences(series, utc(2027, 10, 31, 1), utc(2027, 10, 31, 2)) == [
+        utc(2027, 10, 31, 1, 30)
+    ]
+    assert planning.occurrences(series, utc(2027, 10, 31), utc(2027, 10, 31, 1)) == []
+    assert planning.occurrences(series, utc(2028, 10, 28), utc(2028, 10, 30)) == [
+        utc(2028, 10, 29, 0, 30)  # 02:30 CEST, the first of the two
     ]
 
 
