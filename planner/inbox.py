@@ -99,6 +99,12 @@ def allowed_actions(status: InboxStatus) -> list[str]:
     return [action for (state, action) in TRANSITIONS if state == status]
 
 
+def item_actions(item: InboxItem) -> list[str]:
+    """The moves `item` may make: those of its status, less "reply" for an item that came
+    from no channel (a feed entry is not answered from here)."""
+    return [a for a in allowed_actions(item.status) if a != "reply" or item.channel_id]
+
+
 def _move(item: InboxItem, action: str) -> InboxStatus:
     """The status `action` leads to from the item's; IllegalTransition naming the allowed."""
     target = TRANSITIONS.get((item.status, action))
@@ -348,6 +354,9 @@ def reopen_item(session: Session, *, actor: User, item_id: int) -> InboxItem:
     return item
 
 
+PITCH_MIN = 10  # as an idea's pitch needs (`schemas.IdeaCreate`)
+
+
 def idea_draft(item: InboxItem, department: str) -> dict[str, Any]:
     """The idea an item suggests: its title (or the start of its text), the text as pitch,
     its link as the source."""
@@ -357,9 +366,14 @@ def idea_draft(item: InboxItem, department: str) -> dict[str, Any]:
     pitch = item.text.strip() or item.title
     if who.strip():
         pitch = f"{pitch}\n\n— {who.strip()}"
+    if len(pitch.strip()) < PITCH_MIN:
+        # A feed entry with no text (or a few words): where it came from makes the pitch,
+        # so that the idea can be made (a pitch has at least PITCH_MIN characters).
+        pitch = f"{pitch.strip()}\n\n{item.url or f'Inbox #{item.id}'}".strip()
+        pitch = pitch if len(pitch) >= PITCH_MIN else f"{pitch} ({item.source.value})"
     return {
         "title": title or f"Inbox #{item.id}",
-        "pitch": pitch or title or f"Inbox #{item.id}",
+        "pitch": pitch,
         "department": department,
         "source_url": item.url or None,
         "tags": ["inbox"],

@@ -148,6 +148,10 @@ def test_replies_wait_for_approval_by_someone_else_when_the_setting_says_so(
 def test_an_item_becomes_an_idea_or_is_dismissed(run: Cli, httpserver: HTTPServer) -> None:
     run.ok("feeds", "add", httpserver.url_for("/feed.xml"), "--as", "ed")
     run.ok("inbox", "fetch", "--once", "--as", "ed")
+    # A feed entry is not answered from here: "reply" is not offered.
+    offered = json.loads(run.ok("inbox", "show", "2", "--json", "--as", "ed"))["allowed"]
+    assert offered == ["assign", "to_idea", "dismiss"]
+    assert "allowed: assign, to_idea, dismiss\n" in run.ok("inbox", "show", "2", "--as", "ed")
     out = run.ok("inbox", "to-idea", "2", "--department", "Marketing", "--as", "ed")
     assert out == "inbox item 2 became idea 1\n"
     idea = json.loads(run.ok("ideas", "show", "1", "--json", "--as", "ed"))

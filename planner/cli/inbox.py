@@ -84,14 +84,15 @@ def cmd_inbox_show(session: Session, actor: User, args: argparse.Namespace) -> N
         "author_url": item.author_url,
         "dismiss_reason": item.dismiss_reason,
         "reply_text": item.reply_text,
-        "allowed": inbox.allowed_actions(item.status),
+        "allowed": inbox.item_actions(item),
     }
     if args.json:
         output.emit_json(row)
         return
     for key, value in row.items():
         if value not in (None, "", []):
-            line(f"{key}: {value}")
+            shown = ", ".join(value) if isinstance(value, list) else value
+            line(f"{key}: {'yes' if value is True else 'no' if value is False else shown}")
 
 
 @INBOX.action(

@@ -42,6 +42,7 @@ from planner.mail import MailSettings, compose
 from planner.models import (
     AuditEvent,
     Channel,
+    Idea,
     InboxItem,
     InboxSource,
     InboxStatus,
@@ -1178,3 +1179,27 @@ def test_a_feed_entry_cannot_be_answered_and_says_so_in_a_coded_message(world: W
     with pytest.raises(ValidationFailed) as err:
         inbox.reply_to_item(world.session, actor=world.editor, item_id=entry.id, text="Danke")
     assert _refusal(err, "text") == ("reply_feed_entry", {})
+
+
+def test_a_feed_entry_without_text_still_makes_an_idea_and_offers_no_reply(
+    world: World,
+) -> None:
+    entry = InboxItem(
+        source=InboxSource.feed_item,
+        source_key="feed:1",
+        external_id="e-1",
+        author_name="",
+        title="Kurz",
+        text="",
+        url="https://presse.example.de/1",
+        received_at=utcnow(),
+    )
+    world.session.add(entry)
+    world.session.commit()
+    assert entry.id is not None
+    # Before, "reply" was offered and then refused; and the pitch ("Kurz") was too short
+    # for an idea, with no way to give another.
+    assert inbox.item_actions(entry) == ["assign", "to_idea", "dismiss"]
+    inbox.item_to_idea(world.session, actor=world.editor, item_id=entry.id, department="HR")
+    idea = world.session.exec(select(Idea).where(Idea.title == "Kurz")).one()
+    assert idea.pitch == "Kurz\n\nhttps://presse.example.de/1"

@@ -304,7 +304,7 @@ def _actions(session: Session, user: User, view: inbox.InboxView) -> None:
         for key in (keys.LISTENING_REPLY_TEXT, keys.LISTENING_DISMISS_REASON):
             st.session_state[key] = ""
         st.session_state[keys.LISTENING_DRAFT_ITEM] = item.id
-    allowed = inbox.allowed_actions(item.status)
+    allowed = inbox.item_actions(item)
     member = item.department_id is not None and item.department_id == user.department_id
     answers = can(user, "handle_inbox") or member
     pending = bool(item.reply_text and not item.reply_external_id)
