@@ -1134,3 +1134,28 @@ def test_serve_and_worker_do_not_start_with_a_bad_variable(
         "got 'maybe'\n"
     )
     assert not (tmp_path / "cli.db").exists()  # nothing ran
+
+
+@pytest.mark.parametrize(
+    ("command", "refusal"),
+    [
+        (
+            ("channels", "add", "mastodon", "M2", "--secret", "access_token"),
+            "error: 'mia' (role contributor) may not manage channels\n",
+        ),
+        (
+            ("users", "add", "bob", "--role", "admin"),
+            "error: 'mia' (role contributor) may not manage users\n",
+        ),
+        (
+            ("users", "passwd", "ed"),
+            "error: 'mia' (role contributor) may not manage users\n",
+        ),
+    ],
+)
+def test_who_may_not_act_is_told_so_before_any_secret_is_read(
+    org: Cli, command: tuple[str, ...], refusal: str
+) -> None:
+    # Nothing on standard input: before, "no password on standard input" was the answer.
+    code, _out, err = org(*command, "--as", "mia", "--password-stdin")
+    assert (code, err) == (1, refusal)

@@ -12,6 +12,7 @@ from planner.cli.common import ACTING, LISTING, SECRET, CliError, Commands, arg
 from planner.cli.output import line
 from planner.config import load_settings
 from planner.models import User
+from planner.permissions import require
 
 USERS = Commands("users", "manage accounts (admins)")
 DEPARTMENTS = Commands("departments", "departments that submit ideas")
@@ -33,6 +34,8 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     """Add an account (the very first must be an admin)."""
     with common.session() as session:
         actor = None if not users.user_count(session) else common.actor(session, args)
+        if actor is not None:
+            require(actor, "manage_users")  # before anyone types a password for nothing
         password = common.read_password(args, f"Password for {args.username}: ")
         user = users.create_user(
             session,
@@ -83,6 +86,8 @@ def cmd_users_list(session: Session, actor: User, args: argparse.Namespace) -> N
 @USERS.action("passwd", arg("username"), parents=[SECRET])
 def cmd_users_passwd(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Set a password (and forget the account's failed sign-ins)."""
+    if args.username != actor.username:
+        require(actor, "manage_users")  # before anyone types a password for nothing
     password = common.read_password(args, f"New password for {args.username}: ")
     users.set_password(session, actor=actor, username=args.username, password=password)
     return f"password of {args.username!r} changed"

@@ -15,7 +15,7 @@ from planner.cli import common, output
 from planner.cli.common import ACTING, LISTING, SECRET, CliError, Commands, arg, repeatable
 from planner.cli.output import line
 from planner.models import Channel, User
-from planner.permissions import can
+from planner.permissions import can, require
 
 CHANNELS = Commands("channels", "publishing channels")
 COMMANDS = (CHANNELS,)
@@ -100,6 +100,9 @@ def _settings_shown(view: Mapping[str, Any]) -> None:
 def cmd_channels_add(args: argparse.Namespace) -> int:
     """Add a channel (admins)."""
     settings = _settings_args(args.set or [])
+    # Who acts first, so that nobody types a secret for nothing.
+    with common.session() as session:
+        require(common.actor(session, args), "manage_channels")
     settings.update(_read_secrets(args, _secret_names(args.secret or [])))
     with common.session() as session:
         channel = channels.create_channel(

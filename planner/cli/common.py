@@ -247,7 +247,8 @@ SECRET = argparse.ArgumentParser(add_help=False)
 SECRET.add_argument(
     "--password-stdin",
     action="store_true",
-    help="read the password from standard input instead of a prompt",
+    help="read the password (or each --secret, one line each) from standard input instead "
+    "of a prompt",
 )
 
 
