@@ -43,6 +43,7 @@ from planner.models import (
     IdeaStatus,
     Piece,
     Post,
+    PostStatus,
     User,
     utcnow,
 )
@@ -621,6 +622,7 @@ def import_plan(
     queues = _hold_queues(session, actor, rows)
     # What the publishing rules found in each row: (piece, findings, whether refused).
     found: list[tuple[int, list[rule_checks.RuleFinding], bool]] = []
+    seen_posts: dict[int, int] = {}  # post id -> the line that names it first
     for line, row in rows:
         tz_name = row.get("timezone") or actor.timezone
         row_found: list[rule_checks.RuleFinding] = []
@@ -629,6 +631,9 @@ def import_plan(
             zone(tz_name)
             post_ref = row.get("post_id", "")
             piece_id = parse_id(row["piece_id"], "piece_id")
+            if post_ref:
+                _first_mention(seen_posts, parse_id(post_ref, "post_id"), line)
+            _status_kept(session, row, post_ref)
             if post_ref:
                 move = _planned_move(session, actor, post_ref, row, tz_name, row_found)
                 if move is None:
@@ -761,6 +766,46 @@ def _off_plan(
             ),
         )
     ]
+
+
+def _first_mention(seen: dict[int, int], post_id: int, line: int) -> None:
+    """ValidationFailed when an earlier line of the file names the same post (which of two
+    times would it take?); else note this line as its first."""
+    first = seen.setdefault(post_id, line)
+    if first != line:
+        raise ValidationFailed(
+            {
+                "post_id": Message(
+                    "post_twice", "post {id} is on line {first} already", id=post_id, first=first
+                )
+            }
+        )
+
+
+def _status_kept(session: Session, row: dict[str, str], post_ref: str) -> None:
+    """ValidationFailed when the row's `status` (a column of the export) asks for a state
+    the import does not set: it plans and moves posts; a new post is planned and an
+    existing one keeps its state (an exported plan imports again as it is)."""
+    wanted = row.get("status", "").strip().lower()
+    if not wanted:
+        return
+    if post_ref:
+        post = session.get(Post, parse_id(post_ref, "post_id"))
+        current = post.status.value if post is not None else PostStatus.planned.value
+    else:
+        current = PostStatus.planned.value
+    if wanted != current:
+        raise ValidationFailed(
+            {
+                "status": Message(
+                    "status_not_imported",
+                    "the import plans and moves posts and does not make one {wanted!r} "
+                    "(it is {current!r}); leave the status as it is or empty",
+                    wanted=wanted,
+                    current=current,
+                )
+            }
+        )
 
 
 def _planned_move(

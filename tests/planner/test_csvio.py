@@ -197,6 +197,46 @@ def test_plan_import_with_a_broken_row_plans_nothing(world: World) -> None:
     assert _count(world, Post) == 0
 
 
+def test_plan_import_refuses_a_status_it_does_not_set_and_a_post_named_twice(
+    world: World,
+) -> None:
+    piece_id, _ = _piece_and_channel(world)
+    year = datetime.now(UTC).year + 1
+    planned = csvio.import_plan(
+        world.session,
+        actor=world.editor,
+        raw=f"piece_id,channel,publish_at\n{piece_id},Social,{year}-01-15 09:30\n",
+    ).created[0]
+    raw = (
+        "post_id,piece_id,channel,publish_at,status\n"
+        f",{piece_id},Social,{year}-02-01 09:30,cancelled\n"
+        f"{planned.id},{piece_id},Social,{year}-02-02 09:30,planned\n"
+        f"{planned.id},{piece_id},Social,{year}-02-03 09:30,\n"
+        f"{planned.id},{piece_id},Social,{year}-01-15 09:30,published\n"
+    )
+    # Before, the cancelled row was planned and the post moved twice, the last line winning.
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_plan(world.session, actor=world.editor, raw=raw)
+    problems = dict(caught.value.problems)
+    assert sorted(problems) == [2, 4, 5]
+    assert "does not make one 'cancelled' (it is 'planned')" in problems[2]
+    assert f"post {planned.id} is on line 3 already" in problems[4]
+    assert f"post {planned.id} is on line 3 already" in problems[5]
+    assert _count(world, Post) == 1
+    world.session.refresh(planned)
+    assert planned.publish_at == datetime(year, 1, 15, 8, 30, tzinfo=UTC)
+    # The export's own status column imports again as it is.
+    kept = csvio.import_plan(
+        world.session,
+        actor=world.editor,
+        raw=(
+            "post_id,piece_id,channel,publish_at,status\n"
+            f"{planned.id},{piece_id},Social,{year}-01-15 09:30,planned\n"
+        ),
+    )
+    assert (kept.unchanged, kept.moved, kept.created) == (1, [], [])
+
+
 def test_plan_export_then_import_moves_changed_posts_and_keeps_the_rest(world: World) -> None:
     piece_id, chan_id = _piece_and_channel(world)
     start = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(days=3)
