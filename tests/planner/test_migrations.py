@@ -167,7 +167,8 @@ def test_posts_published_before_0024_take_their_sent_revision_from_the_audit(
             tags=[],
             at=at,
         )
-        for post_id, status in ((1, "published"), (2, "published"), (3, "planned")):
+        posts = ((1, "published"), (2, "published"), (3, "planned"), (4, "published"))
+        for post_id, status in posts:
             _insert(
                 conn,
                 "INSERT INTO posts (id, piece_id, channel_id, publish_at, timezone, status,"
@@ -187,6 +188,8 @@ def test_posts_published_before_0024_take_their_sent_revision_from_the_audit(
             ("piece", "1", "publish", 3),
             ("post", "2", "publish", 3),
             ("post", "2", "mark_posted", None),
+            # Post 4 went out after its lease was lost: the engine found it out.
+            ("post", "4", "found", 2),
         ):
             _insert(
                 conn,
@@ -204,4 +207,4 @@ def test_posts_published_before_0024_take_their_sent_revision_from_the_audit(
 
     with empty_engine.connect() as conn:
         sent = conn.execute(text("SELECT id, sent_revision FROM posts ORDER BY id")).all()
-    assert [tuple(row) for row in sent] == [(1, 2), (2, 3), (3, None)]
+    assert [tuple(row) for row in sent] == [(1, 2), (2, 3), (3, None), (4, 2)]

@@ -7,8 +7,9 @@ Create Date: 2026-12-05 10:15:00
 - `posts.sent_revision`: written by the scheduler's claim (the approved revision whose
   text it sends), so the company's feed of published posts shows what went out even after
   the piece is edited and approved again. Posts published before this revision take it
-  from their "publish" audit event, which records the revision sent; the rest stay empty
-  and are read with the piece's approved revision, as before.
+  from the engine's audit event of their going out ("publish", "found", "arrived"), which
+  records the revision sent; the rest stay empty and are read with the piece's approved
+  revision, as before.
 """
 
 from __future__ import annotations
@@ -40,14 +41,16 @@ def upgrade() -> None:
         sa.column("version", sa.Integer),
     )
     posts = sa.table("posts", sa.column("id", sa.Integer), sa.column("sent_revision", sa.Integer))
-    # One pass in id order: the last "publish" event of a post names what was sent (the
-    # audit has no index on object_id, so a lookup per post would read it all each time).
+    # One pass in id order: the last such event of a post names what was sent (the audit
+    # has no index on object_id, so a lookup per post would read it all each time).
     sent: dict[int, int] = {}
     found = conn.execute(
         sa.select(events.c.object_id, events.c.version)
         .where(
             events.c.object_type == "post",
-            events.c.action == "publish",
+            # The engine's own events of a post that went out: sent, found after a lost
+            # lease, arrived after a late cancel; each carries the revision it sent.
+            events.c.action.in_(("publish", "found", "arrived")),
             events.c.version.is_not(None),
         )
         .order_by(events.c.id)
