@@ -236,6 +236,15 @@ def _waived(rule: _Rule, channel: Channel, waived: Iterable[tuple[int, int | Non
     return rule.id is not None and ((rule.id, channel.id) in pairs or (rule.id, None) in pairs)
 
 
+def _per_channel(settings: Mapping[str, Any], channel: str) -> list[str] | None:
+    """The disclosure words an ad-disclosure rule names for `channel` (its name matched
+    ignoring case, as rule scopes are), or None."""
+    for name, words in settings.get("per_channel", {}).items():
+        if name.casefold() == channel.casefold():
+            return list(words)
+    return None
+
+
 def _finding(rule: _Rule, channel: Channel, detail: Message, **extra: Any) -> RuleFinding:
     assert channel.id is not None
     message = Message(
@@ -277,7 +286,7 @@ def _content_detail(rule: _Rule, subject: Subject, images: Sequence[Media]) -> M
             return Message("rule_required", "missing: {terms}", terms=", ".join(missing))
     elif rule.kind == "ad_disclosure":
         if any(normalised(m) == normalised(tag) for m in s["markers"] for tag in subject.tags):
-            wanted = s.get("per_channel", {}).get(subject.channel.name) or s["disclosures"]
+            wanted = _per_channel(s, subject.channel.name) or s["disclosures"]
             places = [p for d in wanted if (p := term_at(text, d)) is not None]
             if not places:
                 return Message(

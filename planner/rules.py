@@ -486,13 +486,23 @@ def _resolved(
         if key not in keys or not scope.get(key):
             continue
         known = sorted(session.exec(select(model.name)), key=str.casefold)
-        by_folded = {name.casefold(): name for name in known}
-        unknown = [name for name in scope[key] if name.casefold() not in by_folded]
+        spelt = {name: _spelt(name, known) for name in scope[key]}
+        unknown = [name for name, found in spelt.items() if found is None]
         if unknown:
             problems[key] = _unknown_names(key, unknown, known)
         else:
-            scope[key] = sorted({by_folded[name.casefold()] for name in scope[key]})
+            scope[key] = sorted({found for found in spelt.values() if found is not None})
     return replace(spec, scope=scope), problems
+
+
+def _spelt(name: str, known: Sequence[str]) -> str | None:
+    """`name` as one of `known` spells it: itself, or the one name equal to it ignoring
+    case; None when there is none, or several (Python folds more letters than the
+    database's own case rules, so two stored names may differ only so)."""
+    if name in known:
+        return name
+    folded = [k for k in known if k.casefold() == name.casefold()]
+    return folded[0] if len(folded) == 1 else None
 
 
 def checked_scope(session: Session, spec: RuleSpec, keys: Collection[str] = SCOPE_KEYS) -> RuleSpec:
@@ -734,20 +744,35 @@ def _folded(names: Iterable[object]) -> set[str]:
 
 
 def rename_in_scopes(session: Session, *, actor: User, key: str, old: str, new: str) -> list[str]:
-    """Call `old` (ignoring case) `new` in the `key` scope list ("channels", "departments"
-    or "audiences") of every rule that names it, when that channel, department or audience
-    is renamed: each rule changed gets an audit event. The caller commits, with the rename.
+    """Call `old` `new` in the `key` scope list ("channels", "departments" or "audiences")
+    of every rule that names it (and, for a channel, in an advertising-disclosure rule's
+    words per channel), when that channel, department or audience is renamed, before the
+    rename is stored: each rule changed gets an audit event. The caller commits, with the
+    rename. A name differing from `old` only in case is taken for it only where it means
+    no other one (`_spelt`).
 
     The names of the rules changed.
     """
+    # As before the rename, whether the caller stored it already or not.
+    stored = session.exec(select(NAMED_SCOPES[key].name))
+    known = sorted({name for name in stored if name != new} | {old})
+
+    def renamed(name: str) -> str:
+        return new if _spelt(name, known) == old else name
+
     changed: list[str] = []
     for rule in session.exec(select(PublishingRule).order_by(col(PublishingRule.name))):
-        names = [str(n) for n in rule.scope.get(key, [])]
-        if old.casefold() not in _folded(names):
-            continue
         spec = spec_of(rule)
-        renamed = {new if n.casefold() == old.casefold() else n for n in names}
-        spec = replace(spec, scope={**spec.scope, key: sorted(renamed)})
+        names = [str(n) for n in spec.scope.get(key, [])]
+        words = spec.settings.get("per_channel") if key == "channels" else None
+        per_channel = dict(words) if isinstance(words, Mapping) else {}
+        if all(renamed(n) == n for n in [*names, *map(str, per_channel)]):
+            continue
+        scope = {**spec.scope, key: sorted({renamed(n) for n in names})} if names else spec.scope
+        settings = dict(spec.settings)
+        if per_channel:
+            settings["per_channel"] = {renamed(str(n)): w for n, w in per_channel.items()}
+        spec = replace(spec, scope=scope, settings=settings)
         _store_audited(session, rule, spec, actor=actor, action="update")
         changed.append(rule.name)
     return changed

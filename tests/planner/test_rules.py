@@ -1172,3 +1172,43 @@ def test_an_import_naming_an_unknown_channel_imports_nothing(world: World) -> No
         "campaigns": [],
         "audiences": ["Presse"],
     }
+
+
+def test_renaming_a_channel_keeps_its_own_disclosure_words(world: World) -> None:
+    social = _channel(world, "Social")
+    rule = _rule(
+        world,
+        "Werbung",
+        "ad_disclosure",
+        settings={"per_channel": {"Social": ["#ad", "#Anzeige"]}},
+    )
+    channels.update_channel(world.session, actor=world.admin, ref="Social", name="Social DE")
+    world.session.refresh(rule)
+    # Before, the words stayed under the old name and the default list took over.
+    assert rule.settings["per_channel"] == {"Social DE": ["#ad", "#Anzeige"]}
+    wrong = _piece(world, "Anzeige: Unser neuer Tarif.", channel=social, tags=["Werbung"])
+    (finding,) = rule_checks.piece_findings(
+        world.session, actor=world.editor, piece=wrong, channels=[social]
+    )
+    assert finding.message.params["detail"].params == {"disclosures": "#ad, #Anzeige"}
+
+
+def test_names_that_differ_only_in_folded_letters_are_not_mixed_up(world: World) -> None:
+    # The databases' own case rules keep both ("ß" is not "ss" to SQL's lower()); Python's
+    # casefold() makes them one.
+    for name in ("Straße", "STRASSE"):
+        users.create_department(world.session, actor=world.admin, name=name)
+    rule = _rule(
+        world, "Presse", "max_hashtags", settings={"max": 3}, scope={"departments": ["Straße"]}
+    )
+    assert rule.scope["departments"] == ["Straße"]
+    users.rename_department(world.session, actor=world.admin, name="STRASSE", new_name="Intern")
+    # Before, a rename of the other department could carry this rule away with it.
+    assert _rule_scope(world, "Presse")["departments"] == ["Straße"]
+    users.create_department(world.session, actor=world.admin, name="STRASSE")
+    # A name that means both is not taken for either.
+    with pytest.raises(ValidationFailed) as refused:
+        _rule(
+            world, "Beide", "max_hashtags", settings={"max": 3}, scope={"departments": ["strasse"]}
+        )
+    assert "unknown department strasse" in refused.value.fields["departments"]
