@@ -835,8 +835,17 @@ def add_feed(
                 )
             }
         )
-    url = _feed_address(url)
-    followed = {_feed_address(known) for known in session.exec(select(Feed.url))}
+    try:
+        url = _feed_address(url)
+    except ValueError as err:  # a host urlsplit cannot read ("https://[zz]/feed")
+        raise ValidationFailed(
+            {
+                "url": Message(
+                    "config_not_http", "{shown}is not an http(s) address", shown=f"{url!r} "
+                )
+            }
+        ) from err
+    followed = {_feed_address(known, strict=False) for known in session.exec(select(Feed.url))}
     if url in followed:
         raise ValidationFailed(
             {"url": Message("feed_followed", "{url!r} is followed already", url=url)}
@@ -860,11 +869,17 @@ def add_feed(
     return feed
 
 
-def _feed_address(url: str) -> str:
+def _feed_address(url: str, *, strict: bool = True) -> str:
     """`url` with its scheme and host in lower case, as they mean the same in any case
     (HTTP://Presse.example.de/feed and http://presse.example.de/feed are one feed); the
-    path and query keep theirs."""
-    parts = urlsplit(url)
+    path and query keep theirs. An address that cannot be read raises ValueError, or with
+    `strict` off is given back as it is (one stored before addresses were read so)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        if strict:
+            raise
+        return url
     userinfo, at, hostport = parts.netloc.rpartition("@")
     netloc = f"{userinfo}{at}{hostport.lower()}"
     return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))

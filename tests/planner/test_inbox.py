@@ -42,6 +42,7 @@ from planner.mail import MailSettings, compose
 from planner.models import (
     AuditEvent,
     Channel,
+    Feed,
     Idea,
     InboxItem,
     InboxSource,
@@ -1126,6 +1127,14 @@ def test_a_feed_written_with_another_case_in_scheme_or_host_is_the_same_feed(
     assert other.id != first.id
     stored = inbox.add_feed(world.session, actor=world.editor, url="HTTP://Blog.Example.DE/rss")
     assert stored.url == "http://blog.example.de/rss"
+    # An address with a host no one can read is refused with a message, not a traceback;
+    # one stored before addresses were read does not stop the next one.
+    with pytest.raises(ValidationFailed) as err:
+        inbox.add_feed(world.session, actor=world.editor, url="https://[zz]/feed")
+    assert _refusal(err, "url")[0] == "config_not_http"
+    world.session.add(Feed(url="http://[intranet/feed", name="Alt", created_by_id=world.admin.id))
+    world.session.commit()
+    inbox.add_feed(world.session, actor=world.editor, url="https://presse.example.de/rss")
 
 
 def test_refused_item_actions_are_coded_messages(
