@@ -119,3 +119,24 @@ def test_the_role_form_shows_the_accounts_own_department(database: str) -> None:
     assert at.selectbox(key=f"{keys.USERS_ROLE_DEPARTMENT}_{lena.id}").value == "HR"
     at.selectbox(key=keys.USERS_PICK).select("ed").run()
     assert at.selectbox(key=f"{keys.USERS_ROLE_DEPARTMENT}_2").value == ""
+
+
+def test_a_role_change_keeps_a_department_changed_elsewhere_meanwhile(database: str) -> None:
+    at = open_page(sign_in("admin", PASSWORD), "users")
+    at.selectbox(key=keys.USERS_PICK).select("lena").run()
+    with Session(make_engine(database)) as s:
+        admin, lena_id = users.get_user(s, "admin"), users.get_user(s, "lena").id
+        users.create_department(s, actor=admin, name="Vertrieb")
+        users.change_role(
+            s, actor=admin, username="lena", role="contributor", department="Vertrieb"
+        )
+    at.run()
+    box = f"{keys.USERS_ROLE_DEPARTMENT}_{lena_id}"
+    assert at.selectbox(key=box).value == "Vertrieb"
+    at.selectbox(key=f"{keys.USERS_ROLE}_{lena_id}").select("editor")
+    at.button(key=keys.USERS_ROLE_SAVE).click().run()
+    # Before, the box kept "HR" and the save moved her back there.
+    with Session(make_engine(database)) as s:
+        saved = users.get_user(s, "lena")
+        assert saved.role == Role.editor
+        assert users.get_department(s, "Vertrieb").id == saved.department_id

@@ -158,12 +158,17 @@ def _manage(
     )
     options = ["", *departments]
     own = department_of.get(target.department_id, "")
+    key = f"{keys.USERS_ROLE_DEPARTMENT}_{target.id}"
+    # The account's own department, as stored now: also after another admin (or the
+    # command line) changed it since the box was drawn.
+    if key not in st.session_state or st.session_state.get(key + "_shown") != own:
+        st.session_state[key] = own if own in options else ""
+    st.session_state[key + "_shown"] = own
     department = st.selectbox(
         t("users.role_department"),
         options=options,
-        index=options.index(own) if own in options else 0,  # the account's own, as stored
         format_func=_department_labels(departments).__getitem__,
-        key=f"{keys.USERS_ROLE_DEPARTMENT}_{target.id}",
+        key=key,
     )
     role_slot = st.container()
     if st.button(t("users.role_save"), key=keys.USERS_ROLE_SAVE):
@@ -172,7 +177,8 @@ def _manage(
             t("users.role_done", username=target.username, role=t(f"role.{role}")),
             role_slot,
             role=role,
-            department=department or None,
+            # Only a department the admin picked: the one shown is kept as stored.
+            department=department if department and department != own else None,
         )
     _email(session, actor, target, act)
 
