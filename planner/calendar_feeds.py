@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, Timezone
 from sqlmodel import Session, col, select
 
 from planner import audit, submissions
@@ -244,6 +244,10 @@ def to_ics(
         event.add("status", "CANCELLED" if item.status == PostStatus.cancelled else "CONFIRMED")
         event.add("transp", "TRANSPARENT")
         cal.add_component(event)
+    if not items:
+        # RFC 5545 wants at least one component in a calendar; an empty plan gets the zone
+        # its (absent) times would be in, so that strict calendar apps take the feed too.
+        cal.add_component(Timezone.from_tzid("UTC"))
     written: bytes = cal.to_ical()
     return written
 

@@ -260,3 +260,11 @@ def test_a_database_outage_answers_503_without_the_token_in_the_log(
         assert (answer.status_code, answer.headers["retry-after"]) == (503, "30")
     assert "a calendar feed failed: OperationalError" in caplog.text
     assert token not in caplog.text
+
+
+def test_an_empty_plan_is_still_a_calendar_with_a_component(world: World) -> None:
+    written = calendar_feeds.export_ics(world.session, actor=world.editor)
+    parsed = Calendar.from_ical(written)
+    # RFC 5545: a calendar holds at least one component (before, an empty plan had none).
+    assert parsed.walk("VEVENT") == []
+    assert [tz["TZID"] for tz in parsed.walk("VTIMEZONE")] == ["UTC"]
