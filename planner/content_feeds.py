@@ -102,8 +102,10 @@ def published_entries(
     return entries
 
 
-def _self(path: str, channel: str | None) -> str:
-    base = (load_settings().public_url or "").rstrip("/")
+def _self(path: str, channel: str | None, base: str | None = None) -> str:
+    """The feed's own address: under PLANNER_PUBLIC_URL, else under `base` (where the
+    request came to), else only its path."""
+    base = (load_settings().public_url or base or "").rstrip("/")
     query = "" if channel is None else "?" + _query(channel)
     return f"{base}{path}{query}"
 
@@ -121,12 +123,15 @@ def _xml(root: ET.Element) -> bytes:
     return written
 
 
-def to_rss(entries: list[FeedEntry], *, channel: str | None = None) -> bytes:
-    """RSS 2.0 of `entries`."""
+def to_rss(
+    entries: list[FeedEntry], *, channel: str | None = None, base: str | None = None
+) -> bytes:
+    """RSS 2.0 of `entries` (`base`: the server's address when PLANNER_PUBLIC_URL is not
+    set, for the feed's own link, which RSS wants absolute)."""
     rss = ET.Element("rss", {"version": "2.0"})
     head = ET.SubElement(rss, "channel")
     ET.SubElement(head, "title").text = FEED_TITLE + (f" – {channel}" if channel else "")
-    ET.SubElement(head, "link").text = _self(RSS_PATH, channel) or RSS_PATH
+    ET.SubElement(head, "link").text = _self(RSS_PATH, channel, base)
     ET.SubElement(head, "description").text = "Published posts"
     if entries:
         ET.SubElement(head, "lastBuildDate").text = format_datetime(
@@ -148,8 +153,10 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def to_atom(entries: list[FeedEntry], *, channel: str | None = None) -> bytes:
-    """Atom (RFC 4287) of `entries`."""
+def to_atom(
+    entries: list[FeedEntry], *, channel: str | None = None, base: str | None = None
+) -> bytes:
+    """Atom (RFC 4287) of `entries` (`base` as for `to_rss`)."""
     ET.register_namespace("", ATOM_NS)
 
     def tag(name: str) -> str:
@@ -162,7 +169,7 @@ def to_atom(entries: list[FeedEntry], *, channel: str | None = None) -> bytes:
     )
     updated = entries[0].published_at if entries else datetime(2000, 1, 1, tzinfo=UTC)
     ET.SubElement(feed, tag("updated")).text = _iso(updated)
-    self_link = _self(ATOM_PATH, channel)
+    self_link = _self(ATOM_PATH, channel, base)
     if self_link.startswith("http"):
         ET.SubElement(feed, tag("link"), {"rel": "self", "href": self_link})
     author = ET.SubElement(feed, tag("author"))

@@ -154,7 +154,7 @@ def _content_feed(render: Callable[..., bytes], media_type: str) -> Callable[...
             except NotFound:
                 return PlainTextResponse(_NOT_FOUND, status_code=404)
             return Response(
-                render(entries, channel=channel),
+                render(entries, channel=channel, base=str(request.base_url)),
                 media_type=media_type,
                 headers={"Cache-Control": "public, max-age=300"},
             )

@@ -116,6 +116,9 @@ def test_rss_holds_the_published_posts_newest_first_escaped(
     parsed = feedparser.parse(answer.content)
     assert not parsed.bozo, parsed.get("bozo_exception")
     assert parsed.version == "rss20"
+    # Absolute, as RSS wants: the server's own address when no public one is configured
+    # (before, the bare path "/feed.rss").
+    assert parsed.feed.link == "http://testserver/feed.rss"
     assert [e.title for e in parsed.entries] == ["Zweiter", TITLE]
     assert [e.link for e in parsed.entries] == [
         f"https://example.org/p/{second.id}",
@@ -144,6 +147,8 @@ def test_atom_reads_back_with_the_same_entries_and_a_channel_filter(
 
     only_blog = feedparser.parse(client.get("/feed.atom", params={"channel": "Blog"}).content)
     assert [e.title for e in only_blog.entries] == [TITLE]
+    [own] = [link.href for link in only_blog.feed.links if link.rel == "self"]
+    assert own == "http://testserver/feed.atom?channel=Blog"
     assert client.get("/feed.rss", params={"channel": "Nirgends"}).status_code == 404
 
 
