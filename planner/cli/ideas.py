@@ -177,7 +177,8 @@ def cmd_ideas_merge(session: Session, actor: User, args: argparse.Namespace) -> 
 @IDEAS.command("import", [ACTING], arg("file", help="CSV file, or - for standard input"))
 def cmd_ideas_import(args: argparse.Namespace) -> int:
     """Submit every idea in a CSV file (columns: title, pitch, department, target_audience,
-    goal, source_url, urgency, tags); nothing is imported if any row is broken."""
+    goal, source_url, urgency, tags); nothing is imported if any row is broken. Every row
+    is a new idea: an export's other columns (id, status, ...) are read past, not applied."""
     raw = common.read_csv(args.file)
     with common.session() as session:
         stored = csvio.import_ideas(session, actor=common.actor(session, args), raw=raw)

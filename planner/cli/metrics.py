@@ -13,7 +13,7 @@ from planner.cli.output import line
 from planner.models import User
 from planner.timezones import format_local
 
-METRICS = Commands("metrics", "the figures of published posts: collect now, show a post's")
+METRICS = Commands("metrics", "the figures of published posts: collect them now, show one post's")
 COMMANDS = (METRICS,)
 # A snapshot's figures, as `metrics show` lists them.
 _FIGURES = ("impressions", "reactions", "reposts", "replies", "link_clicks")
