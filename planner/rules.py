@@ -290,7 +290,11 @@ def checked_spec(data: Mapping[str, Any]) -> RuleSpec:
             "rule_name", "a rule needs a name of 1 to 80 characters, not {value!r}", value=name
         )
     kind = data.get("kind")
-    if kind not in KINDS:
+    if kind is None or kind == "":
+        problems["kind"] = Message(
+            "rule_kind_missing", "give the rule's kind, one of: {known}", known=", ".join(KINDS)
+        )
+    elif kind not in KINDS:
         problems["kind"] = Message(
             "rule_kind",
             "unknown rule kind {value!r}; known: {known}",

@@ -1212,3 +1212,19 @@ def test_names_that_differ_only_in_folded_letters_are_not_mixed_up(world: World)
             world, "Beide", "max_hashtags", settings={"max": 3}, scope={"departments": ["strasse"]}
         )
     assert "unknown department strasse" in refused.value.fields["departments"]
+
+
+@pytest.mark.parametrize(("given", "code"), [(None, "rule_kind_missing"), ("colour", "rule_kind")])
+def test_a_rule_without_a_known_kind_is_refused_saying_which_there_are(
+    world: World, given: str | None, code: str
+) -> None:
+    data: dict[str, Any] = {"name": "R1", "message": {"de": "a", "en": "b"}}
+    if given is not None:
+        data["kind"] = given
+    with pytest.raises(ValidationFailed) as refused:
+        rules.add_rule(world.session, actor=world.admin, data=data)
+    message = refused.value.fields["kind"]
+    # Before, a missing kind read "unknown rule kind None".
+    assert isinstance(message, Message) and message.code == code
+    assert "None" not in message and "quiet_hours" in message
+    assert rules.list_rules(world.session, actor=world.admin) == []
