@@ -233,3 +233,21 @@ def test_a_rules_scope_is_stored_as_named_and_follows_renamed_channels_and_audie
         "campaigns": ["Herbst"],
         "audiences": ["Fachpresse"],
     }
+
+
+def test_a_part_of_a_rules_scope_is_emptied_with_every(run: Cli) -> None:
+    run.ok(
+        "rules", "add", "Messe", "--kind", "forbidden_terms", "--settings", "{terms: [Messe]}",
+        "--channel", "Blog", "--department", "Marketing",
+        "--message-de", "V", "--message-en", "F", "--as", "boss",
+    )  # fmt: skip
+    # Before, no option emptied a scope list ("--channel ''" was refused as a name).
+    assert run.ok("rules", "edit", "Messe", "--every", "channels", "--as", "boss") == (
+        "rule 'Messe' updated\n"
+    )
+    [listed] = _listed(run)
+    assert (listed["scope"]["channels"], listed["scope"]["departments"]) == ([], ["Marketing"])
+    code, _out, err = run(
+        "rules", "edit", "Messe", "--every", "channels", "--channel", "Blog", "--as", "boss"
+    )
+    assert (code, err) == (2, "error: give --channel NAME or --every channels, not both\n")

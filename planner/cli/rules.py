@@ -102,15 +102,31 @@ def cmd_rules_add(session: Session, actor: User, args: argparse.Namespace) -> st
 
 
 @RULES.action(
-    "edit", _RULE, arg("--rename", metavar="NEW_NAME", help="give the rule another name"), *_FIELDS
+    "edit",
+    _RULE,
+    arg("--rename", metavar="NEW_NAME", help="give the rule another name"),
+    *_FIELDS,
+    arg(
+        "--every",
+        action="append",
+        choices=list(rules.SCOPE_KEYS),
+        help="let the rule apply to every channel (departments, campaigns, audiences) again: "
+        "that part of its scope is emptied (repeatable)",
+    ),
 )
 def cmd_rules_edit(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Change a publishing rule (admins); a scope given replaces that part of its scope."""
     changes = _changes(args)
+    for key in args.every or []:
+        if key in changes.get("scope", {}):
+            raise CliError(f"give --{key[:-1]} NAME or --every {key}, not both")
+        changes.setdefault("scope", {})[key] = []
     if args.rename is not None:
         changes["name"] = args.rename
     if not changes:
-        raise CliError("nothing to change: give --rename, --kind, --severity, --settings, ...")
+        raise CliError(
+            "nothing to change: give --rename, --kind, --severity, --settings, --every, ..."
+        )
     rule = rules.edit_rule(session, actor=actor, ref=args.rule, changes=changes)
     return f"rule {rule.name!r} updated"
 
