@@ -25,7 +25,7 @@ from planner.models import Channel, Piece, Post, PostStatus, PublishingSlot, Ser
 from planner.org_settings import get_setting
 from planner.permissions import require
 from planner.rules import enabled_rules
-from planner.timezones import to_utc, zone
+from planner.timezones import format_local, to_utc, zone
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # Names a slot plan may use for a weekday, English and German, long and short.
@@ -275,6 +275,7 @@ def next_free_slot(
             }
         )
     start = after or utcnow()
+    refused: datetime | None = None  # the first free slot `accept` refused
     # Week by week: the first free slot is usually in the first one.
     for week in range(int(horizon / timedelta(weeks=1)) + 1):
         begin = start + timedelta(weeks=week)
@@ -286,13 +287,29 @@ def next_free_slot(
         for at in free:
             if accept is None or accept(at):
                 return at
+            refused = refused or at
+    weeks = int(horizon / timedelta(weeks=1))
+    if refused is not None:
+        # Free slots there are (`slots free` lists them): say that the rules refuse them.
+        raise ValidationFailed(
+            {
+                "channel": Message(
+                    "no_allowed_slot",
+                    "channel {name!r} has free slots in the next {weeks} weeks, but the "
+                    "publishing rules allow this post in none of them (the first: {first})",
+                    name=found.name,
+                    weeks=weeks,
+                    first=format_local(refused, org_timezone(session)),
+                )
+            }
+        )
     raise ValidationFailed(
         {
             "channel": Message(
                 "no_free_slot",
                 "channel {name!r} has no free slot in the next {weeks} weeks",
                 name=found.name,
-                weeks=int(horizon / timedelta(weeks=1)),
+                weeks=weeks,
             )
         }
     )

@@ -26,8 +26,10 @@ from planner import (
 from planner.errors import CsvImportFailed, Message, PermissionDenied, ValidationFailed
 from planner.models import AuditEvent, Channel, Piece, Post, Series, User
 from planner.slots import Slot
-from planner.timezones import zone
+from planner.timezones import format_local, zone
 from tests.conftest import World, feb, feb_day, last_sunday, utc
+
+WEEK = timedelta(weeks=1)
 
 YEAR = datetime.now(UTC).year + 1
 BERLIN_ZONE = zone("Europe/Berlin")
@@ -328,7 +330,16 @@ def test_a_queue_that_no_slot_satisfies_is_refused_with_a_message(berlin: World)
             now=feb(1),
             accept=lambda _post: False,
         )
-    assert "channel 'Blog' has no free slot in the next 26 weeks" in err.value.fields["channel"]
+    # Free slots there are (`slots free` lists them); before, "no free slot" was said.
+    message = err.value.fields["channel"]
+    assert isinstance(message, Message) and message.code == "no_allowed_slot"
+    first = slots.free_slots(
+        berlin.session, actor=berlin.editor, channel="Blog", start=feb(1), end=feb(1) + WEEK
+    )[0]
+    assert message == (
+        "channel 'Blog' has free slots in the next 26 weeks, but the publishing rules allow "
+        f"this post in none of them (the first: {format_local(first, 'Europe/Berlin')})"
+    )
 
 
 def test_a_plan_import_warns_of_rows_off_the_slot_plan_and_plans_them_as_written(
