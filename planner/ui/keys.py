@@ -204,6 +204,7 @@ CHANNELS_FORM = "channels_form"
 CHANNELS_NAME = "channels_name_"  # + target ("new" or channel id)
 CHANNELS_CAP = "channels_cap_"  # + target
 CHANNELS_SETTING = "channels_setting_"  # + target + "_" + setting name
+CHANNELS_SHOWN = "channels_shown_"  # + target: the stored values its form was filled with
 CHANNELS_SAVE = "channels_save"
 CHANNELS_TOGGLE = "channels_toggle"
 CHANNELS_TEST = "channels_test"

@@ -206,3 +206,25 @@ def test_a_channel_aimed_at_this_machine_needs_the_admins_allowance(database: st
 
     add_webhook(at, "http://169.254.169.254/latest/meta-data/")
     assert at.error[0].value.startswith("169.254.169.254 ist eine link-lokale Adresse")
+
+
+def test_a_save_writes_only_what_this_admin_changed_not_an_older_value(database: str) -> None:
+    at = add_webhook(open_page(sign_in("admin", PASSWORD), "channels"), "http://127.0.0.1:9/hook")
+    at.selectbox(key=keys.CHANNELS_PICK).set_value(1).run()
+    assert at.number_input(key=setting("1", "timeout_seconds")).value == 30
+    # Another admin (or the command line) changes the timeout and the cap meanwhile.
+    with Session(make_engine(database)) as s:
+        channels.update_channel(
+            s,
+            actor=users.get_user(s, "admin"),
+            ref="Intranet",
+            settings={"timeout_seconds": 5},
+            daily_cap=3,
+        )
+    at.text_input(key=f"{keys.CHANNELS_NAME}1").input("Intranet neu")
+    at.button(key=keys.CHANNELS_SAVE).click().run()
+    assert not at.exception
+    with Session(make_engine(database)) as s:
+        channel = channels.get_channel(s, "Intranet neu")
+        # Before, the form's 30 and "no cap" were written back with the new name.
+        assert (channel.settings["timeout_seconds"], channel.daily_cap) == (5, 3)

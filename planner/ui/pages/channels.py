@@ -111,6 +111,19 @@ def _form(session: Session, actor: User, channel: Channel | None, kind: str) -> 
         # so a form holding an older value can never undo it.
         spec = [item for item in spec if item.name != declaration]
     current = dict(channel.settings) if channel else {}
+    shown_key = f"{keys.CHANNELS_SHOWN}{target}"
+    if channel is not None and f"{keys.CHANNELS_NAME}{target}" not in st.session_state:
+        # What the form is filled with, to send only what the admin changes: a value
+        # another admin stored meanwhile is not written back by a form drawn before.
+        st.session_state[shown_key] = {
+            "name": channel.name,
+            "daily_cap": channel.daily_cap,
+            **{
+                item.name: current.get(item.name, item.default)
+                for item in spec
+                if not (item.secret or item.type == "password")
+            },
+        }
     stored_secrets = set(channels.secret_names(channel)) if channel else set()
     view = channels.public_view(channel) if channel else {}
     slots: dict[str, DeltaGenerator] = {}
@@ -155,8 +168,17 @@ def _form(session: Session, actor: User, channel: Channel | None, kind: str) -> 
             )
             done = t("channels.added", name=saved_channel.name)
         else:
+            shown = st.session_state.get(shown_key, {})
+            changed = {k: v for k, v in settings.items() if k not in shown or shown[k] != v}
             saved_channel = channels.update_channel(
-                session, actor=actor, ref=channel.id or 0, settings=settings, **values
+                session,
+                actor=actor,
+                ref=channel.id or 0,
+                settings=changed,
+                name=name if name != shown.get("name") else None,
+                daily_cap=values["daily_cap"]
+                if values["daily_cap"] != shown.get("daily_cap", ...)
+                else ...,
             )
             done = t("channels.saved", name=saved_channel.name)
     except ValidationFailed as err:
@@ -167,6 +189,7 @@ def _form(session: Session, actor: User, channel: Channel | None, kind: str) -> 
             slots.get(field, slots["_form"]).error(f"{label}: {text}" if label else text)
         return
     _forget_form(spec, target)
+    st.session_state.pop(shown_key, None)
     st.session_state[keys.CHANNELS_PICK_NEXT] = saved_channel.id
     st.session_state[keys.CHANNELS_DONE] = done
     st.rerun()
