@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, or_, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from planner import audit, org_settings, tracked_links, workflow
 from planner.channels import build_adapter
@@ -206,7 +206,11 @@ def resolve_checks(
                 Revision,
                 and_(
                     col(Revision.piece_id) == Piece.id,
-                    col(Revision.number) == Piece.approved_revision,
+                    # The revision the post was sent with (the piece may have been edited
+                    # and approved again since); posts claimed before it was kept: the
+                    # approved one.
+                    col(Revision.number)
+                    == func.coalesce(col(Post.sent_revision), col(Piece.approved_revision)),
                 ),
             )
             .where(*waiting, col(Post.channel_id).in_(sorted(adapters)))

@@ -30,10 +30,14 @@ from planner.worker import Worker
 from publishers.base import (
     AuthError,
     ManualActionRequired,
+    OutgoingPost,
     PermanentError,
+    Publisher,
     RateLimited,
+    Receipt,
     TransientError,
 )
+from publishers.wordpress import slug_for
 from tests import recording
 from tests.conftest import World
 
@@ -699,3 +703,57 @@ def test_a_webhook_channel_saved_without_a_secret_publishes_nothing_and_says_why
     assert "needs a secret to sign" in state.last_error
     assert "channels edit NAME --secret secret" in state.last_error
     assert _attempts(engine, post.id)[-1].outcome != "published"
+
+
+class _SlugSite(Publisher):
+    """A site that finds a post by a slug made of its title and key, as WordPress does: the
+    first post arrives but its answer is lost."""
+
+    kind = "recording"
+    display_name = "slug site"
+    can_look_up = True
+    settings_spec = ()
+
+    def __init__(self, held: dict[str, str]) -> None:
+        super().__init__({})
+        self.held = held
+
+    def publish(self, post: OutgoingPost, key: str) -> Receipt:
+        slug = slug_for(post.title, key)
+        first = not self.held
+        self.held[slug] = post.text
+        if first:
+            raise TransientError("the site did not answer in time", ambiguous=True)
+        return Receipt(external_id=slug)
+
+    def lookup(self, post: OutgoingPost, key: str) -> Receipt | None:
+        slug = slug_for(post.title, key)
+        return Receipt(external_id=slug) if slug in self.held else None
+
+    def check_connection(self) -> str:
+        return "ok"
+
+
+def test_a_check_after_an_unanswered_send_looks_for_the_text_sent_not_a_newer_one(
+    world: World, engine: Engine, rec: type[recording.RecordingPublisher]
+) -> None:
+    held: dict[str, str] = {}
+    piece = _approved_piece(world)
+    assert piece.id is not None
+    post = _due_post(world, piece, _channel(world), ago=timedelta(minutes=1))
+    w = Worker(engine, worker_id="w", settings=FAST, adapter_factory=lambda _c: _SlugSite(held))
+    try:
+        w.sweep()
+        assert _reload(engine, post.id).status == PostStatus.needs_check
+        # The title is changed and approved again before the check.
+        s = world.session
+        edited = pieces.edit_piece(
+            s, actor=world.editor, piece_id=piece.id, expected_revision=1, data={"title": "Neu"}
+        )
+        pieces.approve_piece(s, actor=world.approver, piece_id=piece.id, revision=edited.revision)
+        w.sweep()
+    finally:
+        w.close()
+    # Before, the check looked for "Neu", found nothing and sent the post a second time.
+    assert len(held) == 1
+    assert _reload(engine, post.id).status == PostStatus.published
