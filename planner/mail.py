@@ -16,6 +16,7 @@ adapters in publishers/; smtplib is Python's own.
 from __future__ import annotations
 
 import hashlib
+import logging
 import smtplib
 import ssl
 from dataclasses import dataclass, field
@@ -35,8 +36,13 @@ from planner.ui.i18n import translate
 MAX_ATTEMPTS = 5
 # The n-th try waits BACKOFF * (2**n - 1) after the notification was made: 0, 1, 3, 7, 15 min.
 BACKOFF = timedelta(minutes=1)
+# How long a notification a worker took stays its own while it may still be sending it:
+# longer than a batch's sending takes, so that no other worker sends it meanwhile. A try
+# that ended (sent or failed) lets it go; a worker killed mid-send holds it this long.
+HOLD = timedelta(minutes=10)
 BATCH = 50
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+log = logging.getLogger(__name__)
 _ERROR_MAX = 500
 
 
@@ -71,9 +77,12 @@ def mail_settings(settings: Settings | None = None) -> MailSettings | None:
 
 
 def retry_at(notification: Notification) -> datetime:
-    """When the notification's next try is due."""
+    """When the notification's next try is due: after the backoff of its tries, and not
+    while the last worker that took it may still be sending it (`HOLD`)."""
     waits: int = 2**notification.mail_attempts - 1
-    return notification.created_at + BACKOFF * waits
+    due = notification.created_at + BACKOFF * waits
+    tried = notification.mail_tried_at
+    return due if tried is None else max(due, tried + HOLD)
 
 
 @dataclass
@@ -121,7 +130,8 @@ def compose(item: Item, recipient: User, *, settings: MailSettings) -> EmailMess
         lines.append(translate(lang, key, id=number))
     lines += ["", "-- ", translate(lang, "notifications.mail.footer")]
     message = EmailMessage()
-    message["Subject"] = f"{translate(lang, 'app.title')}: {what}"
+    # A header is one line: a title may hold line breaks (a mail library refuses them).
+    message["Subject"] = " ".join(f"{translate(lang, 'app.title')}: {what}".split())
     message["From"] = settings.sender
     message["To"] = str(recipient.email)
     message["Date"] = format_datetime(n.created_at)  # the same on every copy, as the ID
@@ -168,7 +178,7 @@ def _claim(session: Session, now: datetime, limit: int) -> list[Notification]:
                 NOTIFICATIONS.c.mailed_at.is_(None),
                 NOTIFICATIONS.c.mail_attempts == n.mail_attempts,
             )
-            .values(mail_attempts=n.mail_attempts + 1)
+            .values(mail_attempts=n.mail_attempts + 1, mail_tried_at=now)
         )
         if taken.rowcount == 1:
             claimed.append(n)
@@ -232,7 +242,10 @@ def _finish(
     """Mark one notification sent (error None) or keep why its try failed (`final`: and
     try no more)."""
     values: dict[str, object] = (
-        {"mailed_at": utcnow(), "mail_error": None} if error is None else {"mail_error": error}
+        {"mailed_at": utcnow(), "mail_error": None}
+        # The try has ended: the next is due after the backoff alone, not the hold.
+        if error is None
+        else {"mail_error": error, "mail_tried_at": None}
     )
     if final:
         values["mail_attempts"] = MAX_ATTEMPTS
@@ -277,7 +290,13 @@ def send_due(
             n = item.notification
             assert n.id is not None
             try:
-                smtp.send_message(compose(item, user, settings=settings))
+                message = compose(item, user, settings=settings)
+            except (ValueError, TypeError) as err:  # this one cannot be written: the rest go
+                log.warning("notification %s cannot be written as an e-mail: %s", n.id, err)
+                _fail(engine, result, n, f"the e-mail could not be written: {err}", final=True)
+                continue
+            try:
+                smtp.send_message(message)
             except OSError as err:  # smtplib's own errors are OSErrors too
                 if isinstance(err, smtplib.SMTPException) and not isinstance(
                     err, smtplib.SMTPServerDisconnected

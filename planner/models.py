@@ -547,6 +547,8 @@ class Notification(SQLModel, table=True):
     email: bool = Field(default=False)
     mailed_at: datetime | None = _ts()
     mail_attempts: int = Field(default=0)
+    # When a worker last took it to send: another takes it again only after `mail.HOLD`.
+    mail_tried_at: datetime | None = _ts()
     mail_error: str | None = Field(default=None, sa_type=Text)
 
 

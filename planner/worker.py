@@ -440,6 +440,9 @@ class Worker:
         except DATABASE_DOWN:
             log.warning("notification e-mail waits: the database does not answer")
             return
+        except Exception:  # a bug in the e-mails must not stop publishing or the heartbeat
+            log.exception("sending notification e-mails failed; the next sweep tries again")
+            return
         result.mailed, result.mail_failed = len(sent.sent), len(sent.failed)
         if sent.failed:
             log.warning("%d notification e-mails not sent yet", len(sent.failed))

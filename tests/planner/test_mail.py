@@ -6,20 +6,22 @@ from __future__ import annotations
 import email
 import logging
 import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 
 from planner import mail, notifications, pieces, users
 from planner.config import load_settings
 from planner.errors import ConfigurationError
 from planner.mail import MailSettings
-from planner.models import Notification, Role, User
+from planner.models import Notification, Role, User, WorkerHeartbeat, utcnow
 from planner.notifications import Preference
 from planner.publishing import EngineSettings
 from planner.worker import Worker
@@ -249,7 +251,11 @@ def test_a_crash_between_sending_and_marking_repeats_the_mail_never_loses_it(
     monkeypatch.undo()
     [n] = outbox(engine)
     assert (n.mailed_at, n.mail_attempts) == (None, 1)
-    later = n.created_at + mail.BACKOFF
+    # The killed worker's hold lasts until a send of its could have ended; then it goes again.
+    assert n.mail_tried_at is not None
+    held = n.mail_tried_at + mail.HOLD - timedelta(seconds=1)
+    assert mail.send_due(engine, settings=settings_for(smtp.port), now=held).sent == []
+    later = n.mail_tried_at + mail.HOLD
     assert mail.send_due(engine, settings=settings_for(smtp.port), now=later).sent == [n.id]
     first, second = (parsed(raw) for _s, _r, raw in smtp.mailbox.messages)
     assert first["Message-ID"] == second["Message-ID"]  # one message, delivered twice
@@ -298,3 +304,73 @@ def test_a_post_notification_links_to_the_post_and_an_idea_one_to_the_idea(
         item = notifications.Item(note, "Eddi", "Sommerfest", piece_id)
         message = mail.compose(item, world.editor, settings=settings)
         assert link in message.get_content(), object_type
+
+
+def test_two_workers_never_send_one_older_notification_twice(
+    world: World, engine: Engine, smtp: Server
+) -> None:
+    wants_mail(world, "anna")
+    submitted(world)
+    # Made ten minutes ago (while the workers were being deployed, say).
+    with engine.begin() as conn:
+        conn.execute(
+            update(notifications.NOTIFICATIONS).values(created_at=utcnow() - timedelta(minutes=10))
+        )
+    smtp.mailbox.data_delay = 2.0
+    slow = settings_for(smtp.port, timeout=10.0)
+    first: list[mail.MailResult] = []
+    sending = threading.Thread(target=lambda: first.append(mail.send_due(engine, settings=slow)))
+    sending.start()
+    time.sleep(0.7)  # the first worker is in the middle of sending it
+    second = mail.send_due(engine, settings=slow)
+    sending.join()
+    # Before, the second worker took it too: two messages, two tries counted.
+    assert (len(first[0].sent), second.sent) == (1, [])
+    assert len(smtp.mailbox.messages) == 1
+    [n] = outbox(engine)
+    assert n.mail_attempts == 1 and n.mailed_at is not None
+
+
+def test_a_title_with_a_line_break_is_mailed_on_one_subject_line(
+    world: World, engine: Engine, smtp: Server
+) -> None:
+    wants_mail(world, "anna")
+    piece = pieces.create_piece(
+        world.session, actor=world.editor, data={"title": "Sommer\nfest", "body": "Text"}
+    )
+    assert piece.id is not None
+    pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+    submitted(world)
+    # Before, the e-mail library refused the header: no e-mail of the batch went out, the
+    # worker's sweep ended there (no heartbeat) and the tries were spent without a reason.
+    result = mail.send_due(engine, settings=settings_for(smtp.port))
+    assert (len(result.sent), result.failed) == (2, {})
+    subjects = sorted(parsed(raw)["Subject"] for _s, _r, raw in smtp.mailbox.messages)
+    assert subjects == [
+        f"Redaktionsplaner: Beitrag #{piece.id} „Sommer fest“ wartet auf Ihre Freigabe",
+        f"Redaktionsplaner: Beitrag #{piece.id + 1} „Sommerfest“ wartet auf Ihre Freigabe",
+    ]
+
+
+def test_a_failure_in_the_e_mails_never_ends_the_workers_sweep(
+    world: World, engine: Engine, smtp: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wants_mail(world, "anna")
+    submitted(world)
+
+    def broken(*_args: object, **_kwargs: object) -> mail.MailResult:
+        raise RuntimeError("a bug in the e-mails")
+
+    monkeypatch.setattr(mail, "send_due", broken)
+    worker = Worker(
+        engine,
+        worker_id="mail-bug-worker",
+        settings=EngineSettings(threads=1),
+        mail_settings=settings_for(smtp.port),
+    )
+    try:
+        assert worker.sweep().mailed == 0  # before, the sweep raised here
+    finally:
+        worker.close()
+    with Session(engine) as s:  # and its heartbeat was never written
+        assert s.get(WorkerHeartbeat, "mail-bug-worker") is not None
