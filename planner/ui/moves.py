@@ -122,7 +122,11 @@ def error_text(err: PlannerError) -> list[str]:
         for name, problem in err.fields.items():
             known = f"moves.field.{name}"
             text = t(known)
-            messages.append(text if text != known else f"{t('field.' + name)}: {message(problem)}")
+            if text == known:
+                # The field's label where there is one; never the key of a missing one.
+                label, said = t(f"field.{name}"), message(problem)
+                text = said if label == f"field.{name}" else f"{label}: {said}"
+            messages.append(text)
         return messages
     if isinstance(err, TimeInputError):
         return [message(err.message)]
