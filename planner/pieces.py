@@ -494,12 +494,16 @@ def submit_piece(session: Session, *, actor: User, piece_id: int, note: str = ""
 def approve_piece(
     session: Session, *, actor: User, piece_id: int, revision: int, note: str = ""
 ) -> Piece:
-    """Approve exactly `revision`, the version the approver read; never one's own work.
+    """Approve exactly `revision`, the version the approver read; never one's own work. A
+    `note` is kept as a comment on the piece as well (its @mentions are told).
 
     Every channel the piece goes out on must accept its text, and no publishing rule may
     block it (unless an approver overrode that finding).
     """
     piece = get_piece(session, actor=actor, piece_id=piece_id)
+    text = check_text(note, "note").strip()
+    # A note is kept as a comment too, and whom it names as @username is told.
+    named = notifications.mentions(session, actor=actor, piece_id=piece_id, text=text)
 
     def guard() -> None:
         if revision != piece.revision:
@@ -514,6 +518,12 @@ def approve_piece(
         piece.approved_revision = piece.revision
         piece.approved_by_id = actor.id
         piece.approved_at = utcnow()
+        if text:
+            assert actor.id is not None
+            session.add(
+                Comment(piece_id=piece_id, author_id=actor.id, revision=piece.revision, body=text)
+            )
+            notifications.store(session.connection(), named)
 
     return _release_step(
         session, piece, "approve", actor=actor, note=note, guard=guard, effect=bind_approval

@@ -164,6 +164,7 @@ APPROVALS_COMMENT = "approvals_comment"
 APPROVALS_APPROVE = "approvals_approve"
 APPROVALS_REQUEST = "approvals_request"
 APPROVALS_ERROR = "approvals_error"
+APPROVALS_ERROR_PIECE = "approvals_error_piece"  # (piece id, comment) of a refusal
 APPROVALS_DONE = "approvals_done"
 # --- activity, users, departments, channels, settings ---
 ACTIVITY_ACTOR = "activity_actor"

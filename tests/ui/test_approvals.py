@@ -7,7 +7,7 @@ from secrets import token_urlsafe
 import pytest
 from sqlmodel import Session, select
 
-from planner import channels, pieces, users
+from planner import channels, notifications, pieces, users
 from planner.db import make_engine
 from planner.models import Comment, Piece, PieceStatus
 from planner.ui import keys
@@ -179,3 +179,49 @@ def test_approvers_read_each_channels_post_as_its_readers_will(database: str) ->
     assert "Linkvorschau: firma.example" in shown.text
     assert any("der Feed kürzt nach etwa 210 Zeichen" in t.value for t in at.text)
     assert any("Hashtags: #Team" in t.value for t in at.text)
+
+
+def test_a_decision_someone_else_made_first_is_told_with_the_comment_kept(database: str) -> None:
+    add_user(database, "anna", "approver")
+    add_user(database, "ada", "approver")
+    piece = in_review(database)
+    ada = open_page(sign_in("ada", PASSWORD), "approvals")
+    with Session(make_engine(database)) as s:  # Anna approves first, on her own page
+        pieces.approve_piece(s, actor=users.get_user(s, "anna"), piece_id=piece, revision=1)
+    ada.text_area(key=keys.APPROVALS_COMMENT).input("Bitte das Datum nennen.")
+    ada.button(key=keys.APPROVALS_REQUEST).click().run()
+    assert not ada.exception
+    # Before, only "Nothing is waiting" was shown: no refusal, the comment gone.
+    [refusal] = [e.value for e in ada.main.error]
+    assert refusal.startswith(f"Beitrag #{piece}: ")
+    assert [i.value for i in ada.main.info] == [
+        "Ihr Kommentar wurde nicht gespeichert; hier ist er zum Kopieren: Bitte das Datum nennen.",
+        "Nichts wartet auf Freigabe.",
+    ]
+    assert stored(database, piece).status == PieceStatus.approved
+
+
+def test_a_comment_given_with_an_approval_is_kept_and_tells_whom_it_names(database: str) -> None:
+    add_user(database, "anna", "approver")
+    piece = in_review(database)
+    at = open_page(sign_in("anna", PASSWORD), "approvals")
+    at.text_area(key=keys.APPROVALS_COMMENT).input("@ed bitte noch das Datum prüfen")
+    at.button(key=keys.APPROVALS_APPROVE).click().run()
+    assert not at.main.error
+    assert stored(database, piece).status == PieceStatus.approved
+    with Session(make_engine(database)) as s:
+        # Before, it was kept only in the audit note: no comment, and Ed was not told.
+        assert s.exec(select(Comment.body)).all() == ["@ed bitte noch das Datum prüfen"]
+        told = notifications.list_notifications(s, actor=users.get_user(s, "ed"))
+        assert "mentioned" in [item.notification.kind for item in told]
+
+
+def test_a_mention_of_nobody_is_refused_with_a_label_not_a_key(database: str) -> None:
+    add_user(database, "anna", "approver")
+    in_review(database)
+    at = open_page(sign_in("anna", PASSWORD), "approvals")
+    at.text_area(key=keys.APPROVALS_COMMENT).input("@nobody bitte")
+    at.button(key=keys.APPROVALS_REQUEST).click().run()
+    # Before: "field.body: @nobody: …"
+    [refusal] = [e.value for e in at.main.error]
+    assert refusal.startswith("Text: @nobody")

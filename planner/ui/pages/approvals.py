@@ -39,6 +39,11 @@ def _decide(action: str, piece_id: int, revision: int) -> None:
 
     def refused(messages: list[str]) -> None:
         st.session_state[keys.APPROVALS_ERROR] = {action: messages}
+        # Which piece, and what was typed: the piece may have left the queue meanwhile.
+        st.session_state[keys.APPROVALS_ERROR_PIECE] = (
+            piece_id,
+            st.session_state.get(keys.APPROVALS_COMMENT, ""),
+        )
 
     if not moves.attempt(decide, refused):
         return
@@ -50,16 +55,29 @@ def _decide(action: str, piece_id: int, revision: int) -> None:
     )
 
 
+def _refused_elsewhere(errors: dict[str, list[str]], piece_id: int | None, typed: str) -> None:
+    """A decision on a piece no longer shown (someone else decided it meanwhile, or it left
+    the page): said at the top, naming the piece, with the comment that was typed."""
+    t = state.t
+    for messages in errors.values():
+        for text in messages:
+            st.error(t("approvals.refused_other", id=piece_id, text=text))
+    if errors and typed.strip():
+        st.info(t("approvals.comment_kept", text=typed.strip()))
+
+
 def render() -> None:
     """Draw the page."""
     t = state.t
     state.heading("approvals.heading", keys.APPROVALS_DONE)
     errors: dict[str, list[str]] = st.session_state.pop(keys.APPROVALS_ERROR, None) or {}
+    refused_piece, typed = st.session_state.pop(keys.APPROVALS_ERROR_PIECE, None) or (None, "")
     with state.signed_in() as (session, user):
         if user is None:
             return
         total = pieces.count_pieces_by_status(session, actor=user)[PieceStatus.in_review]
         if total == 0:
+            _refused_elsewhere(errors, refused_piece, typed)
             st.info(t("approvals.empty"))
             return
         page = paging.page_number(total, PAGE_SIZE, key=keys.APPROVALS_PAGE, label="approvals.page")
@@ -87,6 +105,9 @@ def render() -> None:
         )
         picked = tables.picker(t("approvals.pick"), labels, key=keys.APPROVALS_PICK)
         piece = next((p for p in in_queue if p.id == picked), None)
+        if piece is None or piece.id is None or piece.id != refused_piece:
+            _refused_elsewhere(errors, refused_piece, typed)
+            errors = {}
         if piece is None or piece.id is None:
             return
         links.opened("piece", piece.id)
