@@ -151,7 +151,9 @@ def _verdict(
             "repeats, so it is not sent again: check whether it was published",
         )
     if error.retryable:
-        failures = history.failures + 1
+        # The ledger's failures since a person last sent the post again (`retry_post` sets
+        # its attempts to 0, and each claim since counts one): earlier ones are spent.
+        failures = min(history.failures, max(delivery.attempts - 1, 0)) + 1
         if failures < settings.max_attempts:
             wait = backoff_seconds(settings, failures, rng)
             return _Verdict(

@@ -757,3 +757,25 @@ def test_a_check_after_an_unanswered_send_looks_for_the_text_sent_not_a_newer_on
     # Before, the check looked for "Neu", found nothing and sent the post a second time.
     assert len(held) == 1
     assert _reload(engine, post.id).status == PostStatus.published
+
+
+def test_a_post_sent_again_by_a_person_gets_its_tries_anew(
+    world: World, engine: Engine, worker: Worker, rec: type[recording.RecordingPublisher]
+) -> None:
+    post = _due_post(world, _approved_piece(world), _channel(world), ago=timedelta(minutes=1))
+
+    def due_now() -> None:
+        with engine.begin() as conn:
+            conn.execute(update(Post).where(col(Post.id) == post.id).values(next_attempt_at=None))
+
+    for _ in range(FAST.max_attempts):
+        rec.script.append(TransientError("503 from the channel", http_status=503))
+        worker.sweep()
+        due_now()
+    assert _reload(engine, post.id).status == PostStatus.failed
+    publishing.retry_post(world.session, actor=world.editor, post_id=post.id)
+    rec.script.append(TransientError("503 from the channel", http_status=503))
+    worker.sweep()
+    again = _reload(engine, post.id)
+    # Before, the ledger's old failures counted: it failed for good at the first error.
+    assert (again.status, again.next_attempt_at is not None) == (PostStatus.planned, True)
