@@ -373,6 +373,9 @@ class Post(SQLModel, table=True):
     # The approved revision the scheduler's last claim took to send: the text that went
     # out, even after the piece is edited and approved again (None: never claimed).
     sent_revision: int | None = None
+    # A person's "send again": the ledger's last row then; only the failures after it
+    # count against the post's tries (None: all of them).
+    retried_after: int | None = None
     version: int = Field(default=None, sa_column=_POST_VERSION)
     created_by_id: int = Field(foreign_key="users.id")
     created_at: datetime = _created()

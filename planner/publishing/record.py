@@ -151,9 +151,7 @@ def _verdict(
             "repeats, so it is not sent again: check whether it was published",
         )
     if error.retryable:
-        # The ledger's failures since a person last sent the post again (`retry_post` sets
-        # its attempts to 0, and each claim since counts one): earlier ones are spent.
-        failures = min(history.failures, max(delivery.attempts - 1, 0)) + 1
+        failures = history.failures + 1
         if failures < settings.max_attempts:
             wait = backoff_seconds(settings, failures, rng)
             return _Verdict(
@@ -177,15 +175,18 @@ def _counted(delivery: Delivery) -> bool:
 
 
 def _histories(conn: Connection, post_ids: list[int]) -> dict[int, _History]:
-    """Earlier failures and rate-limited waits per post, from the ledger."""
+    """Earlier failures and rate-limited waits per post, from the ledger: those since a
+    person last sent the post again (`posts.retried_after`), if one did."""
     if not post_ids:
         return {}
     counts: dict[int, dict[str, int]] = {}
     for post_id, outcome, count in conn.execute(
         select(ATTEMPTS.c.post_id, ATTEMPTS.c.outcome, func.count())
+        .join(POSTS, POSTS.c.id == ATTEMPTS.c.post_id)
         .where(
             ATTEMPTS.c.post_id.in_(post_ids),
             ATTEMPTS.c.outcome.in_(["transient", "interrupted", "rate_limited"]),
+            ATTEMPTS.c.id > func.coalesce(POSTS.c.retried_after, 0),
         )
         .group_by(ATTEMPTS.c.post_id, ATTEMPTS.c.outcome)
     ):
