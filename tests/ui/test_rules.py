@@ -231,7 +231,9 @@ def test_a_blocking_finding_refuses_approval_until_an_approver_overrides_it(
 
     at.text_area(key=keys.APPROVALS_OVERRIDE_WHY).input("kurz")
     at.button(key=keys.APPROVALS_OVERRIDE).click().run()
+    # At the override form, as its own refusal (not moved to the top as another piece's).
     assert any("mindestens 10 Zeichen" in e.value for e in at.error)
+    assert not [e for e in at.error if e.value.startswith("Beitrag #")]
     why = "Zitat aus dem geprüften Tarifvertrag"
     at.text_area(key=keys.APPROVALS_OVERRIDE_WHY).input(why)
     at.button(key=keys.APPROVALS_OVERRIDE).click().run()

@@ -77,7 +77,8 @@ def render() -> None:
             return
         total = pieces.count_pieces_by_status(session, actor=user)[PieceStatus.in_review]
         if total == 0:
-            _refused_elsewhere(errors, refused_piece, typed)
+            if refused_piece is not None:
+                _refused_elsewhere(errors, refused_piece, typed)
             st.info(t("approvals.empty"))
             return
         page = paging.page_number(total, PAGE_SIZE, key=keys.APPROVALS_PAGE, label="approvals.page")
@@ -105,7 +106,7 @@ def render() -> None:
         )
         picked = tables.picker(t("approvals.pick"), labels, key=keys.APPROVALS_PICK)
         piece = next((p for p in in_queue if p.id == picked), None)
-        if piece is None or piece.id is None or piece.id != refused_piece:
+        if refused_piece is not None and (piece is None or piece.id != refused_piece):
             _refused_elsewhere(errors, refused_piece, typed)
             errors = {}
         if piece is None or piece.id is None:
