@@ -1159,3 +1159,10 @@ def test_who_may_not_act_is_told_so_before_any_secret_is_read(
     # Nothing on standard input: before, "no password on standard input" was the answer.
     code, _out, err = org(*command, "--as", "mia", "--password-stdin")
     assert (code, err) == (1, refusal)
+
+
+def test_anyone_sets_their_own_password_however_they_write_their_name(org: Cli) -> None:
+    new = "ein-neues-passwort-fuer-mia-42\n"
+    assert org.ok("users", "passwd", "MIA", "--as", "mia", "--password-stdin", stdin=new) == (
+        "password of 'MIA' changed\n"
+    )

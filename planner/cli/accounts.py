@@ -86,7 +86,7 @@ def cmd_users_list(session: Session, actor: User, args: argparse.Namespace) -> N
 @USERS.action("passwd", arg("username"), parents=[SECRET])
 def cmd_users_passwd(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Set a password (and forget the account's failed sign-ins)."""
-    if args.username != actor.username:
+    if users.get_user(session, args.username).id != actor.id:
         require(actor, "manage_users")  # before anyone types a password for nothing
     password = common.read_password(args, f"New password for {args.username}: ")
     users.set_password(session, actor=actor, username=args.username, password=password)
