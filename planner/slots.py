@@ -275,7 +275,6 @@ def next_free_slot(
             }
         )
     start = after or utcnow()
-    refused: datetime | None = None  # the first free slot `accept` refused
     # Week by week: the first free slot is usually in the first one.
     for week in range(int(horizon / timedelta(weeks=1)) + 1):
         begin = start + timedelta(weeks=week)
@@ -287,22 +286,7 @@ def next_free_slot(
         for at in free:
             if accept is None or accept(at):
                 return at
-            refused = refused or at
     weeks = int(horizon / timedelta(weeks=1))
-    if refused is not None:
-        # Free slots there are (`slots free` lists them): say that the rules refuse them.
-        raise ValidationFailed(
-            {
-                "channel": Message(
-                    "no_allowed_slot",
-                    "channel {name!r} has free slots in the next {weeks} weeks, but the "
-                    "publishing rules allow this post in none of them (the first: {first})",
-                    name=found.name,
-                    weeks=weeks,
-                    first=format_local(refused, org_timezone(session)),
-                )
-            }
-        )
     raise ValidationFailed(
         {
             "channel": Message(
@@ -422,6 +406,7 @@ def allowed_slot(
     that would be planned there, passes. Refused as `next_free_slot` refuses."""
     piece_id, channel_id, actor_id = piece.id, channel.id, actor.id
     assert piece_id is not None and channel_id is not None and actor_id is not None
+    ruled_out: list[datetime] = []  # free slots the time rules refused
 
     def passes(at: datetime) -> bool:
         # A slot the time rules refuse is skipped rather than proposed and then refused
@@ -430,6 +415,7 @@ def allowed_slot(
             session, actor=actor, piece=piece, channel=channel, at=at, check_content=False
         )
         if any(finding.blocks and finding.slot is not None for finding in findings):
+            ruled_out.append(at)
             return False
         if accept is None:
             return True
@@ -442,7 +428,25 @@ def allowed_slot(
         )
         return accept(candidate)
 
-    return next_free_slot(session, actor=actor, channel=channel_id, after=after, accept=passes)
+    try:
+        return next_free_slot(session, actor=actor, channel=channel_id, after=after, accept=passes)
+    except ValidationFailed as err:
+        problem = err.fields.get("channel")
+        if not ruled_out or not isinstance(problem, Message) or problem.code != "no_free_slot":
+            raise
+        # Free slots there are (`slots free` lists them): say that the rules refuse them.
+        raise ValidationFailed(
+            {
+                "channel": Message(
+                    "no_allowed_slot",
+                    "channel {name!r} has free slots in the next {weeks} weeks, but the "
+                    "publishing rules allow this post in none of them (the first: {first})",
+                    name=channel.name,
+                    weeks=problem.params["weeks"],
+                    first=format_local(ruled_out[0], org_timezone(session)),
+                )
+            }
+        ) from err
 
 
 def hold_for_series(session: Session, series: Series) -> None:

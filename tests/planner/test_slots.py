@@ -330,15 +330,36 @@ def test_a_queue_that_no_slot_satisfies_is_refused_with_a_message(berlin: World)
             now=feb(1),
             accept=lambda _post: False,
         )
-    # Free slots there are (`slots free` lists them); before, "no free slot" was said.
+    # The extra check refused them, not the rules: no slot is free for this post.
+    assert "channel 'Blog' has no free slot in the next 26 weeks" in err.value.fields["channel"]
+
+
+def test_a_queue_whose_free_slots_the_rules_all_refuse_says_so(berlin: World) -> None:
+    s = berlin.session
+    _channel(berlin, plan="Sun 10:00")
+    rules.add_rule(
+        s,
+        actor=berlin.admin,
+        data={
+            "name": "Sonntagsruhe",
+            "kind": "quiet_hours",
+            "severity": "block",
+            "message": {"de": "Sonntags nichts", "en": "Nothing on Sundays"},
+            "settings": {"from": "00:00", "until": "23:59", "days": ["sunday"]},
+        },
+    )
+    piece = _piece(berlin)
+    assert piece.id is not None
+    with pytest.raises(ValidationFailed) as err:
+        slots.queue_post(s, actor=berlin.editor, piece_id=piece.id, channel="Blog", now=feb(1))
+    # Before, "no free slot" was said, while `slots free` listed every Sunday.
     message = err.value.fields["channel"]
     assert isinstance(message, Message) and message.code == "no_allowed_slot"
-    first = slots.free_slots(
-        berlin.session, actor=berlin.editor, channel="Blog", start=feb(1), end=feb(1) + WEEK
-    )[0]
+    week = (feb(1), feb(1) + WEEK)
+    first = slots.free_slots(s, actor=berlin.editor, channel="Blog", start=week[0], end=week[1])
     assert message == (
         "channel 'Blog' has free slots in the next 26 weeks, but the publishing rules allow "
-        f"this post in none of them (the first: {format_local(first, 'Europe/Berlin')})"
+        f"this post in none of them (the first: {format_local(first[0], 'Europe/Berlin')})"
     )
 
 
