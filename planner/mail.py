@@ -181,6 +181,7 @@ def _claim(session: Session, now: datetime, limit: int) -> list[Notification]:
             .values(mail_attempts=n.mail_attempts + 1, mail_tried_at=now)
         )
         if taken.rowcount == 1:
+            n.mail_attempts, n.mail_tried_at = n.mail_attempts + 1, now  # as now stored
             claimed.append(n)
     session.commit()
     return claimed
@@ -236,11 +237,33 @@ def _refused_for_good(err: smtplib.SMTPException) -> bool:
     return False
 
 
+def _still_ours(engine: Engine, notification: Notification) -> bool:
+    """Renew the hold on a notification this worker took, right before sending it, if
+    no other worker took it since (its count of tries is still the one this worker set);
+    False, and nothing changed, if one did (a batch slower than `HOLD`)."""
+    with engine.begin() as conn:
+        renewed = conn.execute(
+            update(NOTIFICATIONS)
+            .where(
+                NOTIFICATIONS.c.id == notification.id,
+                NOTIFICATIONS.c.mailed_at.is_(None),
+                NOTIFICATIONS.c.mail_attempts == notification.mail_attempts,
+            )
+            .values(mail_tried_at=utcnow())
+        )
+    return renewed.rowcount == 1
+
+
 def _finish(
-    engine: Engine, notification_id: int, *, error: str | None, final: bool = False
+    engine: Engine,
+    notification_id: int,
+    *,
+    error: str | None,
+    final: bool = False,
+    attempts: int | None = None,
 ) -> None:
     """Mark one notification sent (error None) or keep why its try failed (`final`: and
-    try no more)."""
+    try no more); with `attempts`, a failure only while no other worker took it since."""
     values: dict[str, object] = (
         {"mailed_at": utcnow(), "mail_error": None}
         # The try has ended: the next is due after the backoff alone, not the hold.
@@ -249,10 +272,11 @@ def _finish(
     )
     if final:
         values["mail_attempts"] = MAX_ATTEMPTS
+    mine = NOTIFICATIONS.c.id == notification_id
+    if error is not None and attempts is not None:
+        mine = mine & (NOTIFICATIONS.c.mail_attempts == attempts)
     with engine.begin() as conn:
-        conn.execute(
-            update(NOTIFICATIONS).where(NOTIFICATIONS.c.id == notification_id).values(**values)
-        )
+        conn.execute(update(NOTIFICATIONS).where(mine).values(**values))
 
 
 def send_due(
@@ -295,6 +319,8 @@ def send_due(
                 log.warning("notification %s cannot be written as an e-mail: %s", n.id, err)
                 _fail(engine, result, n, f"the e-mail could not be written: {err}", final=True)
                 continue
+            if not _still_ours(engine, n):
+                continue  # another worker took it meanwhile: it sends it
             try:
                 smtp.send_message(message)
             except OSError as err:  # smtplib's own errors are OSErrors too
@@ -327,5 +353,5 @@ def _fail(
     final: bool = False,
 ) -> None:
     assert notification.id is not None
-    _finish(engine, notification.id, error=reason, final=final)
+    _finish(engine, notification.id, error=reason, final=final, attempts=notification.mail_attempts)
     result.failed[notification.id] = reason

@@ -374,3 +374,32 @@ def test_a_failure_in_the_e_mails_never_ends_the_workers_sweep(
         worker.close()
     with Session(engine) as s:  # and its heartbeat was never written
         assert s.get(WorkerHeartbeat, "mail-bug-worker") is not None
+
+
+def test_a_message_still_queued_when_another_worker_took_it_is_left_to_that_worker(
+    world: World, engine: Engine, smtp: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A batch slower than the hold (here none at all): the second worker takes both.
+    monkeypatch.setattr(mail, "HOLD", timedelta(0))
+    wants_mail(world, "anna")
+    wants_mail(world, "joe")
+    submitted(world)
+    with engine.begin() as conn:
+        conn.execute(
+            update(notifications.NOTIFICATIONS).values(created_at=utcnow() - timedelta(minutes=10))
+        )
+    smtp.mailbox.data_delay = 1.0
+    slow = settings_for(smtp.port, timeout=10.0)
+    first: list[mail.MailResult] = []
+    sending = threading.Thread(target=lambda: first.append(mail.send_due(engine, settings=slow)))
+    sending.start()
+    time.sleep(0.4)  # the first worker is sending its first message
+    mail.send_due(engine, settings=slow)
+    sending.join()
+    # The first worker's second message waited behind the first when the second worker
+    # took both: before, the first worker sent it all the same, so it arrived twice.
+    queued = max(outbox(engine), key=lambda n: n.id or 0)
+    with Session(engine) as s:
+        address = str(s.get(User, queued.user_id).email)  # type: ignore[union-attr]
+    assert [rcpt for _s, rcpt, _raw in smtp.mailbox.messages].count([address]) == 1
+    assert all(n.mailed_at is not None for n in outbox(engine))
