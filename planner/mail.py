@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, Update, update
 from sqlmodel import Session, col, select
 
 from planner import notifications
@@ -172,13 +172,7 @@ def _claim(session: Session, now: datetime, limit: int) -> list[Notification]:
         if len(claimed) == limit or retry_at(n) > now:
             continue
         taken = conn.execute(
-            update(NOTIFICATIONS)
-            .where(
-                NOTIFICATIONS.c.id == n.id,
-                NOTIFICATIONS.c.mailed_at.is_(None),
-                NOTIFICATIONS.c.mail_attempts == n.mail_attempts,
-            )
-            .values(mail_attempts=n.mail_attempts + 1, mail_tried_at=now)
+            _unsent_as_read(n).values(mail_attempts=n.mail_attempts + 1, mail_tried_at=now)
         )
         if taken.rowcount == 1:
             n.mail_attempts, n.mail_tried_at = n.mail_attempts + 1, now  # as now stored
@@ -242,16 +236,18 @@ def _still_ours(engine: Engine, notification: Notification) -> bool:
     no other worker took it since (its count of tries is still the one this worker set);
     False, and nothing changed, if one did (a batch slower than `HOLD`)."""
     with engine.begin() as conn:
-        renewed = conn.execute(
-            update(NOTIFICATIONS)
-            .where(
-                NOTIFICATIONS.c.id == notification.id,
-                NOTIFICATIONS.c.mailed_at.is_(None),
-                NOTIFICATIONS.c.mail_attempts == notification.mail_attempts,
-            )
-            .values(mail_tried_at=utcnow())
-        )
+        renewed = conn.execute(_unsent_as_read(notification).values(mail_tried_at=utcnow()))
     return renewed.rowcount == 1
+
+
+def _unsent_as_read(notification: Notification) -> Update:
+    """An UPDATE of the notification while it is unsent and its count of tries is still
+    the one read here (no other worker took it since)."""
+    return update(NOTIFICATIONS).where(
+        NOTIFICATIONS.c.id == notification.id,
+        NOTIFICATIONS.c.mailed_at.is_(None),
+        NOTIFICATIONS.c.mail_attempts == notification.mail_attempts,
+    )
 
 
 def _finish(

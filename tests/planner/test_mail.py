@@ -306,26 +306,35 @@ def test_a_post_notification_links_to_the_post_and_an_idea_one_to_the_idea(
         assert link in message.get_content(), object_type
 
 
+def _two_workers_on_old_mail(
+    engine: Engine, smtp: Server, *, delay: float, after: float
+) -> tuple[mail.MailResult, mail.MailResult]:
+    """The outbox made ten minutes ago (while the workers were being deployed, say), sent
+    by one worker through a server slow to take each message and, `after` seconds, by a
+    second: what each sent."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(notifications.NOTIFICATIONS).values(created_at=utcnow() - timedelta(minutes=10))
+        )
+    smtp.mailbox.data_delay = delay
+    slow = settings_for(smtp.port, timeout=10.0)
+    first: list[mail.MailResult] = []
+    sending = threading.Thread(target=lambda: first.append(mail.send_due(engine, settings=slow)))
+    sending.start()
+    time.sleep(after)  # the first worker is in the middle of sending
+    second = mail.send_due(engine, settings=slow)
+    sending.join()
+    return first[0], second
+
+
 def test_two_workers_never_send_one_older_notification_twice(
     world: World, engine: Engine, smtp: Server
 ) -> None:
     wants_mail(world, "anna")
     submitted(world)
-    # Made ten minutes ago (while the workers were being deployed, say).
-    with engine.begin() as conn:
-        conn.execute(
-            update(notifications.NOTIFICATIONS).values(created_at=utcnow() - timedelta(minutes=10))
-        )
-    smtp.mailbox.data_delay = 2.0
-    slow = settings_for(smtp.port, timeout=10.0)
-    first: list[mail.MailResult] = []
-    sending = threading.Thread(target=lambda: first.append(mail.send_due(engine, settings=slow)))
-    sending.start()
-    time.sleep(0.7)  # the first worker is in the middle of sending it
-    second = mail.send_due(engine, settings=slow)
-    sending.join()
+    first, second = _two_workers_on_old_mail(engine, smtp, delay=2.0, after=0.7)
     # Before, the second worker took it too: two messages, two tries counted.
-    assert (len(first[0].sent), second.sent) == (1, [])
+    assert (len(first.sent), second.sent) == (1, [])
     assert len(smtp.mailbox.messages) == 1
     [n] = outbox(engine)
     assert n.mail_attempts == 1 and n.mailed_at is not None
@@ -384,18 +393,7 @@ def test_a_message_still_queued_when_another_worker_took_it_is_left_to_that_work
     wants_mail(world, "anna")
     wants_mail(world, "joe")
     submitted(world)
-    with engine.begin() as conn:
-        conn.execute(
-            update(notifications.NOTIFICATIONS).values(created_at=utcnow() - timedelta(minutes=10))
-        )
-    smtp.mailbox.data_delay = 1.0
-    slow = settings_for(smtp.port, timeout=10.0)
-    first: list[mail.MailResult] = []
-    sending = threading.Thread(target=lambda: first.append(mail.send_due(engine, settings=slow)))
-    sending.start()
-    time.sleep(0.4)  # the first worker is sending its first message
-    mail.send_due(engine, settings=slow)
-    sending.join()
+    _two_workers_on_old_mail(engine, smtp, delay=1.0, after=0.4)
     # The first worker's second message waited behind the first when the second worker
     # took both: before, the first worker sent it all the same, so it arrived twice.
     queued = max(outbox(engine), key=lambda n: n.id or 0)

@@ -208,12 +208,11 @@ def test_add_to_queue_plans_the_next_free_slot_that_the_extra_check_accepts(
         slots.queue_post(s, actor=berlin.approver, piece_id=piece.id, channel="Blog", now=now)
 
 
-def test_add_to_queue_skips_a_slot_that_the_publishing_rules_keep_quiet(berlin: World) -> None:
-    s = berlin.session
-    _channel(berlin, plan="Sun 10:00, Tue 09:30")
+def _quiet_sundays(world: World) -> None:
+    """A blocking rule that keeps every channel quiet all Sunday."""
     rules.add_rule(
-        s,
-        actor=berlin.admin,
+        world.session,
+        actor=world.admin,
         data={
             "name": "Sonntagsruhe",
             "kind": "quiet_hours",
@@ -222,6 +221,12 @@ def test_add_to_queue_skips_a_slot_that_the_publishing_rules_keep_quiet(berlin: 
             "settings": {"from": "22:00", "until": "07:00", "days": ["sunday"]},
         },
     )
+
+
+def test_add_to_queue_skips_a_slot_that_the_publishing_rules_keep_quiet(berlin: World) -> None:
+    s = berlin.session
+    _channel(berlin, plan="Sun 10:00, Tue 09:30")
+    _quiet_sundays(berlin)
     piece = _piece(berlin)
     assert piece.id is not None
     saturday = feb(7, 12) - timedelta(days=feb(7).weekday() - 5)
@@ -337,17 +342,7 @@ def test_a_queue_that_no_slot_satisfies_is_refused_with_a_message(berlin: World)
 def test_a_queue_whose_free_slots_the_rules_all_refuse_says_so(berlin: World) -> None:
     s = berlin.session
     _channel(berlin, plan="Sun 10:00")
-    rules.add_rule(
-        s,
-        actor=berlin.admin,
-        data={
-            "name": "Sonntagsruhe",
-            "kind": "quiet_hours",
-            "severity": "block",
-            "message": {"de": "Sonntags nichts", "en": "Nothing on Sundays"},
-            "settings": {"from": "00:00", "until": "23:59", "days": ["sunday"]},
-        },
-    )
+    _quiet_sundays(berlin)
     piece = _piece(berlin)
     assert piece.id is not None
     with pytest.raises(ValidationFailed) as err:
