@@ -74,6 +74,17 @@ def _insert(conn: Connection, sql: str, **values: Any) -> None:
     conn.execute(stmt, values)
 
 
+def _insert_editor(conn: Connection, at: datetime) -> None:
+    """User 1, an editor, as every revision's users table holds it."""
+    _insert(
+        conn,
+        "INSERT INTO users (username, display_name, role, password_hash, failed_logins,"
+        " disabled, locale, timezone, created_at) VALUES ('ed', 'Ed', 'editor', 'x', 0,"
+        " false, 'de', 'Europe/Berlin', :at)",
+        at=at,
+    )
+
+
 def test_upgrade_from_the_first_revision_keeps_rows_and_the_append_only_audit(
     empty_engine: Engine,
 ) -> None:
@@ -81,13 +92,7 @@ def test_upgrade_from_the_first_revision_keeps_rows_and_the_append_only_audit(
     upgrade(empty_engine, "0001")
     with empty_engine.begin() as conn:
         _insert(conn, "INSERT INTO departments (name, created_at) VALUES ('Vertrieb', :at)", at=at)
-        _insert(
-            conn,
-            "INSERT INTO users (username, display_name, role, password_hash, failed_logins,"
-            " disabled, locale, timezone, created_at) VALUES ('ed', 'Ed', 'editor', 'x', 0,"
-            " false, 'de', 'Europe/Berlin', :at)",
-            at=at,
-        )
+        _insert_editor(conn, at)
         _insert(
             conn,
             "INSERT INTO pieces (title, body, variants, owner_id, due_date, campaign, tags,"
@@ -144,13 +149,7 @@ def test_posts_published_before_0024_take_their_sent_revision_from_the_audit(
     at = datetime(2026, 11, 1, 8, tzinfo=UTC)
     upgrade(empty_engine, "0023")
     with empty_engine.begin() as conn:
-        _insert(
-            conn,
-            "INSERT INTO users (username, display_name, role, password_hash, failed_logins,"
-            " disabled, locale, timezone, created_at) VALUES ('ed', 'Ed', 'editor', 'x', 0,"
-            " false, 'de', 'Europe/Berlin', :at)",
-            at=at,
-        )
+        _insert_editor(conn, at)
         _insert(
             conn,
             "INSERT INTO channels (kind, name, settings, enabled, created_at)"
