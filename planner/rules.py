@@ -436,18 +436,43 @@ def get_rule(session: Session, *, actor: User, ref: str | int) -> PublishingRule
 
 def _unknown_names(key: str, unknown: Sequence[str], known: Sequence[str]) -> Message:
     """The refusal of scope names no channel, department or audience has; it lists those
-    there are (codes `rule_unknown_channel`, `..._department`, `..._audience`, each with a
-    `_none_yet` form for when there are none)."""
-    what, names = key.removesuffix("s"), ", ".join(unknown)
+    there are."""
+    names = ", ".join(unknown)
+    if key == "channels":
+        if not known:
+            return Message(
+                "rule_unknown_channel_none_yet",
+                "unknown channel {names}; there are no channels yet",
+                names=names,
+            )
+        return Message(
+            "rule_unknown_channel",
+            "unknown channel {names}; known: {known}",
+            names=names,
+            known=", ".join(known),
+        )
+    if key == "departments":
+        if not known:
+            return Message(
+                "rule_unknown_department_none_yet",
+                "unknown department {names}; there are no departments yet",
+                names=names,
+            )
+        return Message(
+            "rule_unknown_department",
+            "unknown department {names}; known: {known}",
+            names=names,
+            known=", ".join(known),
+        )
     if not known:
         return Message(
-            f"rule_unknown_{what}_none_yet",
-            f"unknown {what} {{names}}; there are no {key} yet",
+            "rule_unknown_audience_none_yet",
+            "unknown audience {names}; there are no audiences yet",
             names=names,
         )
     return Message(
-        f"rule_unknown_{what}",
-        f"unknown {what} {{names}}; known: {{known}}",
+        "rule_unknown_audience",
+        "unknown audience {names}; known: {known}",
         names=names,
         known=", ".join(known),
     )
