@@ -248,6 +248,7 @@ AUDIENCES_ADD_DEPARTMENTS = "audiences_add_departments"
 AUDIENCES_ADD_SUBMIT = "audiences_add_submit"
 AUDIENCES_PICK = "audiences_pick"
 AUDIENCES_EDIT_NAME = "audiences_edit_name_"  # + audience id
+AUDIENCES_EDIT_SHOWN = "audiences_edit_shown_"  # + id: what its form was filled with
 AUDIENCES_EDIT_DESCRIPTION = "audiences_edit_description_"  # + audience id
 AUDIENCES_EDIT_CHANNELS = "audiences_edit_channels_"  # + audience id
 AUDIENCES_EDIT_DEPARTMENTS = "audiences_edit_departments_"  # + audience id

@@ -378,3 +378,30 @@ def test_who_may_no_longer_edit_pieces_cannot_set_an_audience(database: str) -> 
     assert not at.exception and not at.success
     assert _stored_audience(database, piece_id) is None
     assert at.title[0].value != "Editor"
+
+
+def test_a_save_writes_only_what_this_admin_changed_not_an_older_value(database: str) -> None:
+    _setup(database)
+    at = open_page(sign_in("admin", PASSWORD), "audiences")
+    at.selectbox(key=keys.AUDIENCES_PICK).set_value(1).run()
+    # Another admin describes the audience and adds a channel meanwhile.
+    with Session(make_engine(database)) as s:
+        audiences.update_audience(
+            s,
+            actor=users.get_user(s, "admin"),
+            name="Endkunden",
+            description="Hausbesitzer im Umland",
+            channels=["Blog", "Social"],
+        )
+    at.text_input(key=f"{keys.AUDIENCES_EDIT_NAME}1").input("Privatkunden")
+    at.button(key=keys.AUDIENCES_SAVE).click().run()
+    assert not at.exception
+    with Session(make_engine(database)) as s:
+        [view] = [
+            v
+            for v in audiences.list_audiences(s, actor=users.get_user(s, "admin"))
+            if v.audience.name == "Privatkunden"
+        ]
+        # Before, the form's empty description and single channel were written back.
+        assert view.audience.description == "Hausbesitzer im Umland"
+        assert sorted(view.channels) == ["Blog", "Social"]

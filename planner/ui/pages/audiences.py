@@ -80,6 +80,19 @@ def _edit(
     if view is None:
         return
     suffix = str(view.audience.id)
+    shown_key = keys.AUDIENCES_EDIT_SHOWN + suffix
+    if (
+        keys.AUDIENCES_EDIT_NAME + suffix not in st.session_state
+        or shown_key not in st.session_state
+    ):
+        # What the form is filled with, to send only what the admin changes: a change
+        # another admin stored meanwhile is not written back by a form drawn before it.
+        st.session_state[shown_key] = {
+            "new_name": view.audience.name,
+            "description": view.audience.description,
+            "channels": sorted(view.channels),
+            "departments": sorted(view.departments),
+        }
     st.text_input(
         t("audiences.name"),
         value=view.audience.name,
@@ -104,20 +117,30 @@ def _edit(
     slot = st.container()
     if st.button(t("audiences.save"), key=keys.AUDIENCES_SAVE, type="primary"):
         try:
+            shown = st.session_state.get(shown_key, {})
+            typed = {
+                "new_name": st.session_state.get(keys.AUDIENCES_EDIT_NAME + suffix),
+                "description": st.session_state.get(keys.AUDIENCES_EDIT_DESCRIPTION + suffix),
+                "channels": st.session_state.get(keys.AUDIENCES_EDIT_CHANNELS + suffix, []),
+                "departments": st.session_state.get(keys.AUDIENCES_EDIT_DEPARTMENTS + suffix, []),
+            }
             changed = audiences.update_audience(
                 session,
                 actor=actor,
                 name=view.audience.name,
-                new_name=st.session_state.get(keys.AUDIENCES_EDIT_NAME + suffix),
-                description=st.session_state.get(keys.AUDIENCES_EDIT_DESCRIPTION + suffix),
-                channels=st.session_state.get(keys.AUDIENCES_EDIT_CHANNELS + suffix, []),
-                departments=st.session_state.get(keys.AUDIENCES_EDIT_DEPARTMENTS + suffix, []),
+                **{
+                    field: value
+                    for field, value in typed.items()
+                    if field not in shown
+                    or (sorted(value) if isinstance(value, list) else value) != shown[field]
+                },
             )
         except ValidationFailed as err:
             slot.error("; ".join(moves.field_messages(err).values()))
         except NotFound as err:
             slot.error("; ".join(moves.error_text(err)))
         else:
+            st.session_state.pop(shown_key, None)  # filled anew from what is stored now
             st.session_state[keys.AUDIENCES_DONE] = t("audiences.saved", name=changed.name)
             st.rerun()
     # One confirmation per audience: a tick given for one is not taken for the next picked.
