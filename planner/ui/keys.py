@@ -291,6 +291,7 @@ RULES_ADD = "rules_add"
 # The edit form of the picked rule; its fields end in the rule's id.
 RULES_EDIT_FORM = "rules_edit_form"
 RULES_EDIT_SEVERITY = "rules_edit_severity_"
+RULES_EDIT_SHOWN = "rules_edit_shown_"  # + rule id: what its form was filled with
 RULES_EDIT_SETTINGS = "rules_edit_settings_"
 RULES_EDIT_MESSAGE_DE = "rules_edit_message_de_"
 RULES_EDIT_MESSAGE_EN = "rules_edit_message_en_"

@@ -582,3 +582,24 @@ def test_a_broken_rules_file_is_refused_with_a_clear_error_and_changes_nothing(
     assert [s.value for s in at.success] == []
     assert at.dataframe[0].value.to_dict("records") == shown
     assert _stored_rules(database) == before
+
+
+def test_a_rule_saved_on_the_page_keeps_a_change_stored_meanwhile(database: str) -> None:
+    at = open_page(sign_in("admin", PASSWORD), "rules")
+    _type_hashtag_rule(at, "max: 3")
+    at.button(key=keys.RULES_ADD).click().run()
+    # Another admin changes the English message while this form is open.
+    with Session(make_engine(database)) as s:
+        rules.edit_rule(
+            s,
+            actor=users.get_user(s, "admin"),
+            ref="Hashtags",
+            changes={"message": {"en": "Three hashtags at most."}},
+        )
+    at.selectbox(key=f"{keys.RULES_EDIT_SEVERITY}1").select("warn")
+    at.button(key=keys.RULES_EDIT_SAVE).click().run()
+    assert [s.value for s in at.success] == ["Die Regel Hashtags wurde geändert."]
+    with Session(make_engine(database)) as s:
+        rule = rules.get_rule(s, actor=users.get_user(s, "admin"), ref="Hashtags")
+        # Before, the form's older English message was written back with the severity.
+        assert (rule.severity, rule.message_en) == ("warn", "Three hashtags at most.")

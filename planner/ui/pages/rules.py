@@ -137,6 +137,21 @@ def _typed(fields: _Fields) -> dict[str, Any]:
     }
 
 
+def _changed(typed: Mapping[str, Any], shown: Mapping[str, Any]) -> dict[str, Any]:
+    """Of what the edit form holds, what differs from what it was filled with (a message
+    or a scope list on its own)."""
+    changes: dict[str, Any] = {}
+    for field, value in typed.items():
+        was = shown.get(field)
+        if isinstance(value, dict) and isinstance(was, dict):
+            parts = {key: part for key, part in value.items() if was.get(key) != part}
+            if parts:
+                changes[field] = parts
+        elif value != was:
+            changes[field] = value
+    return changes
+
+
 def _edit(session: Session, actor: User, rule: PublishingRule) -> None:
     """The picked rule's severity, settings, messages and scope, changed in place."""
     t = state.t
@@ -148,17 +163,25 @@ def _edit(session: Session, actor: User, rule: PublishingRule) -> None:
         {key: f"{keys.RULES_EDIT_SCOPE}{key}_{rule.id}" for key in rules.SCOPE_KEYS},
     )
     st.subheader(t("rules.edit_heading", name=rule.name))
+    shown_key = f"{keys.RULES_EDIT_SHOWN}{rule.id}"
+    filling = fields.severity not in st.session_state or shown_key not in st.session_state
     with st.form(keys.RULES_EDIT_FORM):
         _rule_fields(session, actor, fields, rules.spec_of(rule))
+        if filling:
+            # What the form was filled with, to send only what the admin changes: a
+            # change another admin stored meanwhile is not written back by this form.
+            st.session_state[shown_key] = _typed(fields)
         slot = st.empty()
         saved = st.form_submit_button(t("rules.save"), key=keys.RULES_EDIT_SAVE)
     if not saved:
         return
     try:
-        changed = rules.edit_rule(session, actor=actor, ref=rule.id or 0, changes=_typed(fields))
+        changes = _changed(_typed(fields), st.session_state.get(shown_key) or {})
+        changed = rules.edit_rule(session, actor=actor, ref=rule.id or 0, changes=changes)
     except ValidationFailed as err:
         slot.error(_problems(err))
         return
+    st.session_state.pop(shown_key, None)
     for key in fields.all:
         st.session_state.pop(key, None)  # drawn again from the stored rule
     st.session_state[keys.RULES_DONE] = t("rules.saved", name=changed.name)
