@@ -365,11 +365,10 @@ def content_findings(
     rules: Iterable[PublishingRule],
     *,
     images: Sequence[Media] = (),
-    overridden: Iterable[tuple[int, int | None]] = (),
 ) -> list[RuleFinding]:
-    """What the content rules find in `subject`; `overridden` holds (rule id, channel id
-    or None for all channels) pairs an approver overrode (besides the subject's own)."""
-    waived = set(overridden) | subject.overridden
+    """What the content rules find in `subject` (those an approver overrode for its
+    revision found `overridden`)."""
+    waived = subject.overridden
     found = []
     for rule in _applicable(rules, subject, time_rules=False):
         detail = _content_detail(rule, subject, images)
@@ -556,8 +555,8 @@ def findings_of_pieces(
         over = waived.get((piece.id, piece.revision), set())
         piece_found: list[RuleFinding] = []
         for channel in sorted((channels[i] for i in on if i in channels), key=lambda c: c.name):
-            subject = _subject(piece, channel, piece, (), department, names)
-            piece_found += content_findings(subject, rules, images=images, overridden=over)
+            subject = _subject(piece, channel, piece, (), department, names, overridden=over)
+            piece_found += content_findings(subject, rules, images=images)
         found[piece.id] = piece_found
     return found
 
