@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import statistics
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -1261,11 +1262,15 @@ def poll(
     *,
     adapter_factory: AdapterFactory = build_adapter,
     fetcher: FeedFetcher = fetch_feed,
+    stopping: threading.Event | None = None,
 ) -> PollResult:
     """Read every enabled listening channel and followed feed once; a failing source is
     recorded on it and the others are read all the same. Publishing comes first: a channel
     that publishing found rate-limited (`Channel.paused_until`) is left alone until its
-    pause ends, as is one whose own reading got a 429."""
+    pause ends, as is one whose own reading got a 429.
+
+    Once `stopping` is set (the worker shuts down) the source being read is finished and
+    recorded, and no further one is begun: the next run reads them."""
     result = PollResult()
     now = utcnow()
     with Session(engine) as session:
@@ -1295,13 +1300,19 @@ def poll(
             for f in session.exec(select(Feed))
             if f.enabled and f.paused_until is not None and f.paused_until > now
         )
-    for channel_id, name in channels:
-        assert channel_id is not None
-        reader = partial(poll_channel, engine, channel_id, adapter_factory=adapter_factory)
-        result.read("channel", name, reader)
-    for feed_id, name in feeds:
-        assert feed_id is not None
-        result.read("feed", name, partial(poll_feed, engine, feed_id, fetcher=fetcher))
+    readers = [
+        ("channel", name, partial(poll_channel, engine, id_, adapter_factory=adapter_factory))
+        for id_, name in channels
+        if id_ is not None
+    ] + [
+        ("feed", name, partial(poll_feed, engine, id_, fetcher=fetcher))
+        for id_, name in feeds
+        if id_ is not None
+    ]
+    for kind, name, reader in readers:
+        if stopping is not None and stopping.is_set():
+            break
+        result.read(kind, name, reader)
     return result
 
 

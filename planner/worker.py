@@ -115,6 +115,7 @@ class Worker:
         self._stop = threading.Event()
         # Held while a sweep runs, so a graceful stop can wait for it to drain.
         self._sweeping = threading.Lock()
+        self._listening = threading.Lock()  # held while a listening run reads its sources
         self.gate = Gate(engine, self.worker_id, max_age=GATE_MAX_AGE)
         self._scheduler: BlockingScheduler | BackgroundScheduler | None = None
         # The thread running a foreground scheduler's loop (see stop()).
@@ -470,7 +471,9 @@ class Worker:
         """Read the listening channels' mentions and the followed feeds once (None: the
         database did not answer; the next run tries again)."""
         try:
-            return inbox.poll(self.engine, adapter_factory=self.adapter_factory)
+            return inbox.poll(
+                self.engine, adapter_factory=self.adapter_factory, stopping=self._stop
+            )
         except DATABASE_DOWN:
             log.warning("listening waits: the database does not answer")
             return None
@@ -484,13 +487,14 @@ class Worker:
             return int(org_settings.SPECS["listening_interval_minutes"].default())
 
     def _listen_job(self) -> None:
-        if self._stop.is_set():
-            return
-        try:
-            result = self.listen()
-        except Exception:
-            log.exception("listening failed; the next run is on schedule")
-            return
+        with self._listening:
+            if self._stop.is_set():
+                return
+            try:
+                result = self.listen()
+            except Exception:
+                log.exception("listening failed; the next run is on schedule")
+                return
         if result is not None and (result.arrived or result.errors):
             log.info(
                 "listening: %d new items, %d of %d sources failed",
@@ -617,9 +621,12 @@ class Worker:
 
     def close(self) -> None:
         """Stop, wait for the running sweep to drain (posts in flight recorded, the rest
-        released), then stop renewing leases."""
+        released) and for the listening run to finish the source it is reading, then stop
+        renewing leases."""
         self.stop()
         with self._sweeping:  # the sweep in progress, if any, has drained
+            pass
+        with self._listening:  # the listening run, if any, has recorded what it read
             pass
         self.metrics.close()  # what it read is recorded; what it did not ask is released
         self._claimer.shutdown(wait=True)

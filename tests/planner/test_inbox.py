@@ -888,6 +888,53 @@ def test_the_worker_listens_on_the_organisations_interval(
         worker.close()
 
 
+def test_a_stopping_worker_finishes_the_source_it_reads_and_begins_no_other(
+    engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
+) -> None:
+    """A deploy stops the worker while its listening run waits for a channel: stopping
+    waits for that answer and records it, and the run reads no further source (the
+    next run does); nothing of the run goes on after the worker has closed."""
+    channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="mastodon",
+        name="Mastodon 2",
+        settings={"instance_url": httpserver.url_for("/").rstrip("/"), "access_token": TOKEN},
+    )
+    arrived, release = threading.Event(), threading.Event()
+
+    def answer(request: Request) -> Response:
+        arrived.set()
+        release.wait(30)
+        body = json.dumps([_notification(2), _notification(1)])
+        return Response(body, content_type="application/json")
+
+    httpserver.clear()
+    httpserver.expect_request("/api/v1/notifications").respond_with_handler(answer)
+    worker = Worker(
+        engine,
+        worker_id="listener",
+        settings=EngineSettings(batch_size=10, threads=1, lease=timedelta(seconds=30)),
+        mail_settings=None,
+    )
+    worker.start_background()  # its first listening run starts at once
+    closer = threading.Thread(target=worker.close)
+    try:
+        assert arrived.wait(30)
+        closer.start()
+        closer.join(0.5)
+        assert closer.is_alive()  # closing waits for the answer on its way
+    finally:
+        release.set()
+        if closer.ident is None:  # it failed before closing began
+            worker.close()
+        else:
+            closer.join(30)
+    assert not closer.is_alive()
+    assert len(httpserver.log) == 1  # the second channel was not begun
+    assert len(_items(world.session)) == 2  # what the first one answered is recorded
+
+
 def test_a_channel_publishing_found_rate_limited_is_not_read_until_its_pause_ends(
     engine: Engine, world: World, mastodon: Channel, httpserver: HTTPServer
 ) -> None:
