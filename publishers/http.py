@@ -358,10 +358,7 @@ def _reason(err: Exception) -> str:
 def channel_message(response: requests.Response, secrets: Sequence[str] = ()) -> str:
     """The channel's own explanation from an error response, cut and masked."""
     text = ""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = json_or_none(response)
     if isinstance(body, dict):
         for key in ("error_description", "message", "error", "errors", "detail", "title"):
             value = body.get(key)
@@ -403,10 +400,7 @@ def without_id(response: requests.Response, message: str) -> TransientError:
 
 def json_object(response: requests.Response, channel: str, what: str) -> dict[str, Any]:
     """The JSON object of a success answer; anything else is a TransientError (retry)."""
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = None
+    answer = json_or_none(response)
     if not isinstance(answer, dict):
         raise TransientError(
             f"{channel} answered HTTP {response.status_code} for {what} without a JSON object",
@@ -430,11 +424,16 @@ def _method(response: requests.Response) -> str | None:
 
 def json_object_or_empty(response: requests.Response) -> dict[str, Any]:
     """The JSON object of an answer, or {} when the body is something else."""
-    try:
-        answer = response.json()
-    except ValueError:
-        return {}
+    answer = json_or_none(response)
     return answer if isinstance(answer, dict) else {}
+
+
+def json_or_none(response: requests.Response) -> Any:
+    """The decoded JSON body of `response`; None when the body is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def retry_after(response: requests.Response, now: float | None = None) -> float:

@@ -45,7 +45,7 @@ from publishers.base import (
     server_setting,
     timeout_setting,
 )
-from publishers.http import json_object, without_id
+from publishers.http import json_object, json_or_none, without_id
 from publishers.images import Limits
 from publishers.listening import Mention, Mentions, ReplyTo, instant, plain_text
 from publishers.media import before_the_post, upload_once
@@ -322,10 +322,7 @@ class MastodonPublisher(Publisher, kind="mastodon", display_name="Mastodon"):
     def _notifications(self, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         """One page of the account's notifications (entries that are no object left out)."""
         response = self._call("GET", "/api/v1/notifications", params=params)
-        try:
-            found = response.json()
-        except ValueError:
-            found = None
+        found = json_or_none(response)
         if not isinstance(found, list):
             raise TransientError(
                 "the server's notifications are no list", http_status=response.status_code

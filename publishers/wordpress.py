@@ -44,6 +44,7 @@ from publishers.http import (
     channel_message,
     error_for,
     json_object_or_empty,
+    json_or_none,
     without_id,
 )
 from publishers.images import Limits
@@ -390,10 +391,7 @@ def _error_for(response: Response, secrets: list[str]) -> DeliveryError | None:
     if 200 <= response.status_code < 300:
         return None
     message = html.unescape(_TAGS.sub("", channel_message(response, secrets))).strip()
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = json_or_none(response)
     code = body.get("code") if isinstance(body, dict) else None
     if _forbidden_status(body):
         # `status=any` from a request WordPress saw as anonymous: the credentials did not

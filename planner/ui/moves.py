@@ -102,6 +102,14 @@ def show_refused(key: str, where: str) -> None:
         st.error(text)
 
 
+def error_line(err: PlannerError) -> str:
+    """Why a change was refused, in one line: the field messages of a ValidationFailed
+    (without the fields' names), any other error as `error_text` says it."""
+    if isinstance(err, ValidationFailed):
+        return "; ".join(field_messages(err).values())
+    return "; ".join(error_text(err))
+
+
 def error_text(err: PlannerError) -> list[str]:
     """What to tell the user about a refused move, one message per problem."""
     t = state.t

@@ -4,9 +4,10 @@ user, and the session's language with the texts, dates and notices written in it
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from typing import NoReturn
 
 import streamlit as st
 from sqlalchemy import Engine
@@ -134,3 +135,12 @@ def show_done(key: str) -> None:
     done = st.session_state.pop(key, None)
     if done:
         st.success(done)
+
+
+def rerun_with_notice(done_key: str, message: str, *, forget: Iterable[str] = ()) -> NoReturn:
+    """Drop the session values under `forget`, leave `message` under `done_key` for the
+    next run's `show_done`, and rerun the page."""
+    for key in forget:
+        st.session_state.pop(key, None)
+    st.session_state[done_key] = message
+    st.rerun()

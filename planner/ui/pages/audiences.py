@@ -52,12 +52,16 @@ def _add(session: Session, actor: User, channel_names: list[str], departments: l
     except ValidationFailed as err:
         slot.error("; ".join(moves.field_messages(err).values()))
         return
-    for key in (keys.AUDIENCES_ADD_NAME, keys.AUDIENCES_ADD_DESCRIPTION):
-        st.session_state.pop(key, None)
-    for key in (keys.AUDIENCES_ADD_CHANNELS, keys.AUDIENCES_ADD_DEPARTMENTS):
-        st.session_state.pop(key, None)
-    st.session_state[keys.AUDIENCES_DONE] = t("audiences.added", name=made.name)
-    st.rerun()
+    state.rerun_with_notice(
+        keys.AUDIENCES_DONE,
+        t("audiences.added", name=made.name),
+        forget=(
+            keys.AUDIENCES_ADD_NAME,
+            keys.AUDIENCES_ADD_DESCRIPTION,
+            keys.AUDIENCES_ADD_CHANNELS,
+            keys.AUDIENCES_ADD_DEPARTMENTS,
+        ),
+    )
 
 
 def _edit(
@@ -135,14 +139,13 @@ def _edit(
                     or (sorted(value) if isinstance(value, list) else value) != shown[field]
                 },
             )
-        except ValidationFailed as err:
-            slot.error("; ".join(moves.field_messages(err).values()))
-        except NotFound as err:
-            slot.error("; ".join(moves.error_text(err)))
+        except (ValidationFailed, NotFound) as err:
+            slot.error(moves.error_line(err))
         else:
-            st.session_state.pop(shown_key, None)  # filled anew from what is stored now
-            st.session_state[keys.AUDIENCES_DONE] = t("audiences.saved", name=changed.name)
-            st.rerun()
+            # The form is filled anew from what is stored now.
+            state.rerun_with_notice(
+                keys.AUDIENCES_DONE, t("audiences.saved", name=changed.name), forget=[shown_key]
+            )
     # One confirmation per audience: a tick given for one is not taken for the next picked.
     confirm = keys.AUDIENCES_REMOVE_CONFIRM + suffix
     st.checkbox(t("audiences.remove_confirm", name=view.audience.name), key=confirm)
@@ -155,12 +158,11 @@ def _edit(
         except NotFound as err:
             slot.error("; ".join(moves.error_text(err)))
             return
-        st.session_state.pop(keys.AUDIENCES_PICK, None)
-        st.session_state.pop(confirm, None)
-        st.session_state[keys.AUDIENCES_DONE] = t(
-            "audiences.removed", name=view.audience.name, count=taken
+        state.rerun_with_notice(
+            keys.AUDIENCES_DONE,
+            t("audiences.removed", name=view.audience.name, count=taken),
+            forget=(keys.AUDIENCES_PICK, confirm),
         )
-        st.rerun()
 
 
 def render() -> None:

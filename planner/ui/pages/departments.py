@@ -39,9 +39,11 @@ def render() -> None:
             except ValidationFailed as err:
                 add_slot.error("; ".join(moves.field_messages(err).values()))
             else:
-                st.session_state.pop(keys.DEPARTMENTS_ADD_NAME, None)
-                st.session_state[keys.DEPARTMENTS_DONE] = t("departments.added", name=dep.name)
-                st.rerun()
+                state.rerun_with_notice(
+                    keys.DEPARTMENTS_DONE,
+                    t("departments.added", name=dep.name),
+                    forget=[keys.DEPARTMENTS_ADD_NAME],
+                )
 
         if not overview:
             return
@@ -58,15 +60,14 @@ def render() -> None:
                     name=old,
                     new_name=st.session_state.get(keys.DEPARTMENTS_NEW_NAME, ""),
                 )
-            except ValidationFailed as err:
-                rename_slot.error("; ".join(moves.field_messages(err).values()))
-            except NotFound as err:
-                rename_slot.error("; ".join(moves.error_text(err)))
+            except (ValidationFailed, NotFound) as err:
+                rename_slot.error(moves.error_line(err))
             else:
-                st.session_state.pop(keys.DEPARTMENTS_NEW_NAME, None)
-                st.session_state.pop(keys.DEPARTMENTS_PICK, None)
-                st.session_state[keys.DEPARTMENTS_DONE] = t("departments.renamed", name=dep.name)
-                st.rerun()
+                state.rerun_with_notice(
+                    keys.DEPARTMENTS_DONE,
+                    t("departments.renamed", name=dep.name),
+                    forget=(keys.DEPARTMENTS_NEW_NAME, keys.DEPARTMENTS_PICK),
+                )
 
 
 render()

@@ -55,8 +55,7 @@ def _defaults(session: Session, actor: User, found: list[PublishingRule]) -> Non
     st.info(t("rules.offer_defaults"))
     if st.button(t("rules.load_defaults"), key=keys.RULES_DEFAULTS, type="primary"):
         done = rules.load_default_rules(session, actor=actor)
-        st.session_state[keys.RULES_DONE] = t("rules.loaded", count=len(done.added))
-        st.rerun()
+        state.rerun_with_notice(keys.RULES_DONE, t("rules.loaded", count=len(done.added)))
 
 
 def _toggle(session: Session, actor: User, found: list[PublishingRule]) -> None:
@@ -73,8 +72,7 @@ def _toggle(session: Session, actor: User, found: list[PublishingRule]) -> None:
             session, actor=actor, ref=rule.name, enabled=not rule.enabled
         )
         done = "rules.enabled" if changed.enabled else "rules.disabled"
-        st.session_state[keys.RULES_DONE] = t(done, name=changed.name)
-        st.rerun()
+        state.rerun_with_notice(keys.RULES_DONE, t(done, name=changed.name))
     _edit(session, actor, rule)
 
 
@@ -181,11 +179,10 @@ def _edit(session: Session, actor: User, rule: PublishingRule) -> None:
     except ValidationFailed as err:
         slot.error(_problems(err))
         return
-    st.session_state.pop(shown_key, None)
-    for key in fields.all:
-        st.session_state.pop(key, None)  # drawn again from the stored rule
-    st.session_state[keys.RULES_DONE] = t("rules.saved", name=changed.name)
-    st.rerun()
+    # The form is drawn again from the stored rule.
+    state.rerun_with_notice(
+        keys.RULES_DONE, t("rules.saved", name=changed.name), forget=[shown_key, *fields.all]
+    )
 
 
 def _scope_fields(
@@ -294,10 +291,11 @@ def _add(session: Session, actor: User) -> None:
             "; ".join(f"{_label(k.split()[-1])}: {v}" for k, v in moves.field_messages(err).items())
         )
         return
-    for key in (keys.RULES_NAME, keys.RULES_SETTINGS, keys.RULES_MESSAGE_DE, keys.RULES_MESSAGE_EN):
-        st.session_state.pop(key, None)
-    st.session_state[keys.RULES_DONE] = t("rules.added", name=rule.name)
-    st.rerun()
+    state.rerun_with_notice(
+        keys.RULES_DONE,
+        t("rules.added", name=rule.name),
+        forget=(keys.RULES_NAME, keys.RULES_SETTINGS, keys.RULES_MESSAGE_DE, keys.RULES_MESSAGE_EN),
+    )
 
 
 def _transfer(session: Session, actor: User) -> None:
@@ -323,10 +321,10 @@ def _transfer(session: Session, actor: User) -> None:
             else:
                 slot.error(t("rules.unreadable"))
             return
-        st.session_state[keys.RULES_DONE] = t(
-            "rules.imported", added=len(done.added), changed=len(done.changed)
+        state.rerun_with_notice(
+            keys.RULES_DONE,
+            t("rules.imported", added=len(done.added), changed=len(done.changed)),
         )
-        st.rerun()
 
 
 def render() -> None:

@@ -63,18 +63,18 @@ def render() -> None:
                 saved = slots.set_slot_plan(
                     session, actor=actor, channel=picked, slots=st.session_state.get(key, "")
                 )
-            except ValidationFailed as err:
-                slot.error("; ".join(moves.field_messages(err).values()))
-            except NotFound as err:
-                slot.error("; ".join(moves.error_text(err)))
+            except (ValidationFailed, NotFound) as err:
+                slot.error(moves.error_line(err))
             else:
-                st.session_state.pop(key, None)
-                st.session_state[keys.SLOTS_DONE] = t(
-                    "slots.saved",
-                    channel=by_id[picked],
-                    plan=slot_texts.plan_text(saved) or t("slots.no_slots"),
+                state.rerun_with_notice(
+                    keys.SLOTS_DONE,
+                    t(
+                        "slots.saved",
+                        channel=by_id[picked],
+                        plan=slot_texts.plan_text(saved) or t("slots.no_slots"),
+                    ),
+                    forget=[key],
                 )
-                st.rerun()
 
 
 render()

@@ -88,10 +88,9 @@ def _add_form(session: Session, actor: User, departments: list[str]) -> None:
         slots["_form"].error(t("users.invalid"))
         _show_errors(err, slots)
         return
-    for key in _ADD_FIELDS.values():
-        st.session_state.pop(key, None)
-    st.session_state[keys.USERS_DONE] = t("users.added", username=new.username)
-    st.rerun()
+    state.rerun_with_notice(
+        keys.USERS_DONE, t("users.added", username=new.username), forget=_ADD_FIELDS.values()
+    )
 
 
 def _manage(
@@ -123,8 +122,7 @@ def _manage(
         except (NotFound, PermissionDenied) as err:
             slot.error("; ".join(moves.error_text(err)))
             return
-        st.session_state[keys.USERS_DONE] = done
-        st.rerun()
+        state.rerun_with_notice(keys.USERS_DONE, done)
 
     toggle_label = t("users.enable") if target.disabled else t("users.disable")
     if st.button(toggle_label, key=keys.USERS_TOGGLE):
