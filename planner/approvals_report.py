@@ -14,6 +14,7 @@ from sqlalchemy import String, and_, cast
 from sqlmodel import Session, col, select
 
 from planner import audit
+from planner.db import within_period
 from planner.models import AuditEvent, Piece, Revision, User, utcnow
 from planner.permissions import require
 from planner.process import Override, check_period, overrides_in
@@ -57,7 +58,6 @@ def approvals_report(
     """Approvals and overrides of [since, until), and the chain's verification (admins)."""
     require(actor, "view_approvals_report")
     check_period(since, until)
-    in_period = (col(AuditEvent.at) >= since, col(AuditEvent.at) < until)
     query = (
         select(AuditEvent, User.display_name, Revision.title, Piece.title)
         .outerjoin(User, col(User.id) == col(AuditEvent.actor_id))
@@ -69,7 +69,11 @@ def approvals_report(
                 col(Revision.number) == col(AuditEvent.version),
             ),
         )
-        .where(AuditEvent.object_type == "piece", AuditEvent.action == "approve", *in_period)
+        .where(
+            AuditEvent.object_type == "piece",
+            AuditEvent.action == "approve",
+            *within_period(AuditEvent.at, since, until),
+        )
         .order_by(col(AuditEvent.at), col(AuditEvent.id))
     )
     approvals = [

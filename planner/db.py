@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, Self, TypeVar
 
-from sqlalchemy import Engine, event
+from sqlalchemy import ColumnElement, Engine, event
 from sqlalchemy import exc as sa_exc
 from sqlmodel import Session, col, create_engine
 
@@ -111,12 +111,22 @@ def where_equal(query: Q, *pairs: tuple[Any, object]) -> Q:
     return query
 
 
+def within_period(
+    column: Any, since: object | None, until: object | None
+) -> list[ColumnElement[bool]]:
+    """The conditions that `column` lies in [since, until): one per bound given (None: open)."""
+    conditions = []
+    if since is not None:
+        conditions.append(col(column) >= since)
+    if until is not None:
+        conditions.append(col(column) < until)
+    return conditions
+
+
 def where_within(query: Q, column: Any, since: object | None, until: object | None) -> Q:
     """`query` narrowed to the rows whose `column` lies in [since, until) (None: open)."""
-    if since is not None:
-        query = query.where(col(column) >= since)
-    if until is not None:
-        query = query.where(col(column) < until)
+    for condition in within_period(column, since, until):
+        query = query.where(condition)
     return query
 
 

@@ -29,6 +29,7 @@ from sqlmodel import Session, col, select
 
 from planner import audit, ideas, notifications, org_settings, rules
 from planner.channels import build_adapter
+from planner.db import within_period
 from planner.errors import (
     FourEyesViolation,
     IllegalTransition,
@@ -991,8 +992,7 @@ def response_figures(
     answered = session.exec(
         select(InboxItem).where(
             InboxItem.status == InboxStatus.answered,
-            col(InboxItem.handled_at) >= since,
-            col(InboxItem.handled_at) < until,
+            *within_period(InboxItem.handled_at, since, until),
         )
     )
     durations: dict[int | None, list[float]] = {}

@@ -45,6 +45,7 @@ from sqlalchemy import String, cast, or_
 from sqlmodel import Session, SQLModel, col, select
 
 from planner import org_settings, planning, rule_checks
+from planner.db import within_period
 from planner.errors import ValidationFailed
 from planner.inbox import ResponseFigures, response_figures
 from planner.models import (
@@ -352,9 +353,7 @@ def process_report(
 
     ideas = list(
         session.exec(
-            select(Idea)
-            .where(col(Idea.created_at) >= since, col(Idea.created_at) < until)
-            .order_by(col(Idea.id))
+            select(Idea).where(*within_period(Idea.created_at, since, until)).order_by(col(Idea.id))
         )
     )
     piece_ids = _pieces_touched(session, since, until)
@@ -434,8 +433,7 @@ def _pieces_stepped(session: Session, since: datetime, until: datetime) -> set[i
         .where(
             AuditEvent.object_type == "piece",
             col(AuditEvent.action).in_(_CHECKED_STEPS),
-            col(AuditEvent.at) >= since,
-            col(AuditEvent.at) < until,
+            *within_period(AuditEvent.at, since, until),
         )
         .distinct()
     )
@@ -444,8 +442,7 @@ def _pieces_stepped(session: Session, since: datetime, until: datetime) -> set[i
         .where(
             col(RecordedFinding.step).in_(_CHECKED_STEPS),
             col(RecordedFinding.stopped),
-            col(RecordedFinding.at) >= since,
-            col(RecordedFinding.at) < until,
+            *within_period(RecordedFinding.at, since, until),
         )
         .distinct()
     )
@@ -460,8 +457,7 @@ def step_findings(session: Session, since: datetime, until: datetime) -> list[St
             select(RecordedFinding)
             .where(
                 col(RecordedFinding.step).in_(_CHECKED_STEPS),
-                col(RecordedFinding.at) >= since,
-                col(RecordedFinding.at) < until,
+                *within_period(RecordedFinding.at, since, until),
             )
             .order_by(col(RecordedFinding.at), col(RecordedFinding.id))
         )
@@ -514,8 +510,7 @@ def planning_findings(session: Session, since: datetime, until: datetime) -> lis
     rows = session.exec(
         select(RecordedFinding).where(
             RecordedFinding.step == "plan",
-            col(RecordedFinding.at) >= since,
-            col(RecordedFinding.at) < until,
+            *within_period(RecordedFinding.at, since, until),
         )
     )
     for r in rows:
@@ -545,8 +540,7 @@ def _pieces_touched(session: Session, since: datetime, until: datetime) -> set[i
         select(AuditEvent.object_id)
         .where(
             AuditEvent.object_type == "piece",
-            col(AuditEvent.at) >= since,
-            col(AuditEvent.at) < until,
+            *within_period(AuditEvent.at, since, until),
         )
         .distinct()
     )
@@ -555,9 +549,7 @@ def _pieces_touched(session: Session, since: datetime, until: datetime) -> set[i
 
 def _pieces_updated(session: Session, since: datetime, until: datetime) -> set[int]:
     """Pieces last updated in the period."""
-    found = session.exec(
-        select(Piece.id).where(col(Piece.updated_at) >= since, col(Piece.updated_at) < until)
-    )
+    found = session.exec(select(Piece.id).where(*within_period(Piece.updated_at, since, until)))
     return {int(v) for v in found if v is not None}
 
 
@@ -715,8 +707,7 @@ def overrides_in(session: Session, since: datetime, until: datetime) -> list[Ove
         select(AuditEvent)
         .where(
             col(AuditEvent.action).in_(RULE_ACTIONS),
-            col(AuditEvent.at) >= since,
-            col(AuditEvent.at) < until,
+            *within_period(AuditEvent.at, since, until),
         )
         .order_by(col(AuditEvent.at), col(AuditEvent.id))
     )
@@ -740,8 +731,7 @@ def _post_problems(
         .where(
             AuditEvent.object_type == "post",
             col(AuditEvent.to_state).in_([s.value for s in PROBLEM_STATES]),
-            col(AuditEvent.at) >= since,
-            col(AuditEvent.at) < until,
+            *within_period(AuditEvent.at, since, until),
         )
         .order_by(col(AuditEvent.at), col(AuditEvent.id))
     )
@@ -837,8 +827,7 @@ def _rule_holds(session: Session, since: datetime, until: datetime) -> list[Post
         _with_piece_and_channel(PublishAttempt, PublishAttempt.post_id)
         .where(
             PublishAttempt.outcome == "rule",
-            col(PublishAttempt.started_at) >= since,
-            col(PublishAttempt.started_at) < until,
+            *within_period(PublishAttempt.started_at, since, until),
         )
         .order_by(col(PublishAttempt.started_at), col(PublishAttempt.id))
     )

@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from planner import audit
-from planner.db import all_or_nothing
+from planner.db import all_or_nothing, where_equal, where_within, within_period
 from planner.errors import FourEyesViolation, Message, NotFound, ValidationFailed
 from planner.models import (
     Audience,
@@ -728,12 +728,8 @@ def list_overrides(
         .join(User, col(User.id) == RuleOverride.approver_id)
         .order_by(col(RuleOverride.created_at), col(RuleOverride.id))
     )
-    if piece_id is not None:
-        query = query.where(RuleOverride.piece_id == piece_id)
-    if since is not None:
-        query = query.where(col(RuleOverride.created_at) >= since)
-    if until is not None:
-        query = query.where(col(RuleOverride.created_at) < until)
+    query = where_equal(query, (RuleOverride.piece_id, piece_id))
+    query = where_within(query, RuleOverride.created_at, since, until)
     names = dict(session.exec(select(Channel.id, Channel.name)).all())
     return [
         OverrideRow(
@@ -773,8 +769,7 @@ def rule_report(session: Session, *, actor: User, since: datetime, until: dateti
         .select_from(PublishAttempt)
         .where(
             PublishAttempt.outcome == "rule",
-            col(PublishAttempt.started_at) >= since,
-            col(PublishAttempt.started_at) < until,
+            *within_period(PublishAttempt.started_at, since, until),
         )
     ).one()
     return RuleReport(overrides, dict(sorted(by_rule.items())), int(held))

@@ -632,34 +632,34 @@ _FINISH_FETCH = (
         duration_ms=bindparam("b_duration"),
     )
 )
+
+
+def _unclaim(**values: Any) -> Update:
+    """An update that ends the claim on the collection of the post `b_post` (no worker, no
+    lease) and sets `values` with it."""
+    return (
+        update(COLLECTIONS)
+        .where(COLLECTIONS.c.post_id == bindparam("b_post"))
+        .values(claimed_by=None, lease_until=None, **values)
+    )
+
+
 # A collection given back untouched (the worker stopped, the channel is paused); with a
 # pause, due again when it ends. Only rows found held by this worker are passed.
-_RELEASE = (
-    update(COLLECTIONS)
-    .where(COLLECTIONS.c.post_id == bindparam("b_post"))
-    .values(
-        claimed_by=None,
-        lease_until=None,
-        next_due_at=sa.func.coalesce(
-            bindparam("b_until", type_=UTCDateTime()), COLLECTIONS.c.next_due_at
-        ),
-    )
+_RELEASE = _unclaim(
+    next_due_at=sa.func.coalesce(
+        bindparam("b_until", type_=UTCDateTime()), COLLECTIONS.c.next_due_at
+    ),
 )
-_MOVE = (
-    update(COLLECTIONS)
-    .where(COLLECTIONS.c.post_id == bindparam("b_post"))
-    .values(
-        claimed_by=None,
-        lease_until=None,
-        round=bindparam("b_round"),
-        next_due_at=bindparam("b_next", type_=UTCDateTime()),
-        state=bindparam("b_state"),
-        attempts=bindparam("b_attempts"),
-        last_error=bindparam("b_error"),
-        collected_at=sa.func.coalesce(
-            bindparam("b_collected", type_=UTCDateTime()), COLLECTIONS.c.collected_at
-        ),
-    )
+_MOVE = _unclaim(
+    round=bindparam("b_round"),
+    next_due_at=bindparam("b_next", type_=UTCDateTime()),
+    state=bindparam("b_state"),
+    attempts=bindparam("b_attempts"),
+    last_error=bindparam("b_error"),
+    collected_at=sa.func.coalesce(
+        bindparam("b_collected", type_=UTCDateTime()), COLLECTIONS.c.collected_at
+    ),
 )
 
 
