@@ -53,7 +53,7 @@ class SimilarIdea:
     title: str
     status: IdeaStatus
     department: str
-    score: float
+    score: float  # how alike the two are, from 0 to 1 (1: the same title and pitch)
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,9 @@ class _Compared:
         folded_title = _fold(title)
         pitch_words = _folded_words(_fold(pitch))
         return cls(folded_title, _folded_words(folded_title) | pitch_words, pitch_words)
+
+
+_MOST_ALIKE = 1.5  # the highest `_score_compared`: the same title and the same words
 
 
 def _score_compared(one: _Compared, other: _Compared, floor: float = 0.0) -> float:
@@ -229,9 +232,8 @@ def find_similar_ideas(
             wanted, _Compared.of(idea_title, idea_pitch), floor=SIMILARITY_THRESHOLD
         )
         if score >= SIMILARITY_THRESHOLD:
-            scored.append(
-                SimilarIdea(idea_id, idea_title, IdeaStatus(status), dep_name, round(score, 2))
-            )
+            shown = round(score / _MOST_ALIKE, 2)
+            scored.append(SimilarIdea(idea_id, idea_title, IdeaStatus(status), dep_name, shown))
     scored.sort(key=lambda s: s.score, reverse=True)
     return scored[:limit]
 

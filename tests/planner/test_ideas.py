@@ -220,7 +220,20 @@ def test_near_duplicate_submission_suggests_the_earlier_idea(world: World) -> No
         "Marketing",
         IdeaStatus.submitted,
     )
-    assert 0 < hint.score <= 2
+    assert 0 < hint.score < 1
+
+
+def test_a_repeated_idea_is_shown_as_alike_on_a_scale_of_zero_to_one(world: World) -> None:
+    """The same title and pitch again: similarity 1, the most the scale has, and ranked
+    before an idea that is only near (which scored more than 1 before)."""
+    near = submit(world, world.contributor, *NEAR)
+    same = submit(world, world.contributor, *FIRST)
+
+    again = ideas.submit_idea(world.session, actor=world.contributor, data=idea_data(*FIRST))
+
+    assert [(s.id, s.score) for s in again.similar][:1] == [(same.id, 1.0)]
+    assert [s.id for s in again.similar] == [same.id, near.id]
+    assert all(0 < s.score <= 1 for s in again.similar)
 
 
 def test_unrelated_submission_gets_no_suggestion(world: World) -> None:
