@@ -905,6 +905,14 @@ def test_posts_attempts_refuses_an_unknown_post_and_a_contributor(planned: Cli) 
     assert code == 1 and "may not read the audit log" in err
 
 
+def test_a_refused_move_is_said_with_the_commands_names(planned: Cli) -> None:
+    code, _out, err = planned("posts", "mark-posted", "1", "--as", "ed")
+    assert (code, err) == (
+        1,
+        "error: Cannot mark-posted post 1 while it is 'planned'; allowed: move, cancel\n",
+    )
+
+
 def test_posts_list_says_when_a_post_is_retried(planned: Cli) -> None:
     _set_post(1, next_attempt_at=datetime(2030, 1, 15, 8, 5, tzinfo=UTC), attempts=1)
 

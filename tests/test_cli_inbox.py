@@ -1,6 +1,6 @@
 """The command line of the listening inbox: `feeds add|list|remove`, `inbox fetch --once`,
-`inbox list|show|assign|reply|approve|dismiss|to-idea|targets|target`, each for the roles
-allowed."""
+`inbox list|show|assign|reply|approve|discard|dismiss|reopen|to-idea|targets|target`, each
+for the roles allowed."""
 
 from __future__ import annotations
 
@@ -145,13 +145,38 @@ def test_replies_wait_for_approval_by_someone_else_when_the_setting_says_so(
     )
 
 
+def test_a_waiting_reply_is_discarded_by_its_writer_or_an_approver(run: Cli) -> None:
+    run.ok("settings", "set", "replies_need_approval", "on", "--as", "boss")
+    run.ok("inbox", "fetch", "--once", "--as", "ed")
+    run.ok("inbox", "assign", "1", "--department", "Marketing", "--as", "ed")
+    run.ok("inbox", "reply", "1", "--text", "Danke!", "--as", "ed")
+    # A member of the department sees the item, but the reply is not hers to drop.
+    code, _out, err = run("inbox", "discard", "1", "--as", "lena")
+    assert code == 1 and "may not" in err
+    assert run.ok("inbox", "discard", "1", "--as", "anna") == (
+        "the reply waiting on inbox item 1 was discarded\n"
+    )
+    shown = json.loads(run.ok("inbox", "show", "1", "--json", "--as", "ed"))
+    assert (shown["status"], shown["reply_text"], shown["reply_waiting_for_approval"]) == (
+        "assigned",
+        None,
+        False,
+    )
+    code, _out, err = run("inbox", "discard", "1", "--as", "ed")
+    assert code == 1 and "no reply" in err.lower()
+    # Written again, its writer may discard it too.
+    run.ok("inbox", "reply", "1", "--text", "Danke sehr!", "--as", "ed")
+    run.ok("inbox", "discard", "1", "--as", "ed")
+
+
 def test_an_item_becomes_an_idea_or_is_dismissed(run: Cli, httpserver: HTTPServer) -> None:
     run.ok("feeds", "add", httpserver.url_for("/feed.xml"), "--as", "ed")
     run.ok("inbox", "fetch", "--once", "--as", "ed")
     # A feed entry is not answered from here: "reply" is not offered.
     offered = json.loads(run.ok("inbox", "show", "2", "--json", "--as", "ed"))["allowed"]
     assert offered == ["assign", "to_idea", "dismiss"]
-    assert "allowed: assign, to_idea, dismiss\n" in run.ok("inbox", "show", "2", "--as", "ed")
+    # Said with the commands' names.
+    assert "allowed: assign, to-idea, dismiss\n" in run.ok("inbox", "show", "2", "--as", "ed")
     out = run.ok("inbox", "to-idea", "2", "--department", "Marketing", "--as", "ed")
     assert out == "inbox item 2 became idea 1\n"
     idea = json.loads(run.ok("ideas", "show", "1", "--json", "--as", "ed"))
@@ -164,6 +189,15 @@ def test_an_item_becomes_an_idea_or_is_dismissed(run: Cli, httpserver: HTTPServe
     code, _out, err = run("inbox", "dismiss", "1", "--as", "ed")
     assert code == 1 and "allowed: reopen" in err
     assert [r["status"] for r in _listed(run, "--status", "dismissed")] == ["dismissed"]
+    # The move offered is there: the item comes back as new, its reason cleared.
+    code, _out, err = run("inbox", "reopen", "1", "--as", "lena")
+    assert code == 1 and "may not" in err
+    assert run.ok("inbox", "reopen", "1", "--as", "ed") == "inbox item 1 reopened\n"
+    shown = json.loads(run.ok("inbox", "show", "1", "--json", "--as", "ed"))
+    assert (shown["status"], shown["dismiss_reason"]) == ("new", None)
+    code, _out, err = run("inbox", "reopen", "1", "--as", "ed")
+    assert code == 1 and "Cannot reopen inbox item 1 while it is 'new'" in err
+    run.ok("inbox", "dismiss", "1", "--as", "ed")
     table = run.ok("inbox", "list", "--as", "ed")
     assert "Studie zur Ausbildung" in table and "converted" in table
 

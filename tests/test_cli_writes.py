@@ -48,7 +48,16 @@ SKIP = {
     # tests/test_cli_reads.py.)
     **{
         ("inbox", name): "reads or answers through a channel server: tests/test_cli_inbox.py"
-        for name in ("assign", "reply", "approve", "dismiss", "to-idea", "fetch")
+        for name in (
+            "assign",
+            "reply",
+            "approve",
+            "discard",
+            "dismiss",
+            "reopen",
+            "to-idea",
+            "fetch",
+        )
     },
     **{
         ("feeds", name): "reads a feed server: tests/test_cli_inbox.py"

@@ -252,6 +252,11 @@ SECRET.add_argument(
 )
 
 
+def command_name(action: str) -> str:
+    """The command that takes a workflow `action` ("mark_posted" is `mark-posted`)."""
+    return action.replace("_", "-")
+
+
 def summary(handler: Handler) -> str:
     """A command's help text: its handler's docstring, as a phrase ("List accounts." ->
     "list accounts")."""

@@ -1,5 +1,5 @@
-"""The listening inbox and followed feeds: `inbox list|show|assign|reply|approve|dismiss|
-to-idea|fetch|targets|target` and `feeds add|list|remove`."""
+"""The listening inbox and followed feeds: `inbox list|show|assign|reply|approve|discard|
+dismiss|reopen|to-idea|fetch|targets|target` and `feeds add|list|remove`."""
 
 from __future__ import annotations
 
@@ -89,6 +89,7 @@ def cmd_inbox_show(session: Session, actor: User, args: argparse.Namespace) -> N
     if args.json:
         output.emit_json(row)
         return
+    row["allowed"] = [common.command_name(action) for action in inbox.item_actions(item)]
     for key, value in row.items():
         if value not in (None, "", []):
             shown = ", ".join(value) if isinstance(value, list) else value
@@ -124,11 +125,26 @@ def cmd_inbox_approve(session: Session, actor: User, args: argparse.Namespace) -
     return f"replied to inbox item {args.id}: {item.reply_url or item.reply_external_id}"
 
 
+@INBOX.action("discard", ID)
+def cmd_inbox_discard(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """Drop the reply waiting for approval on an inbox item (its writer, or an approver);
+    the item can be answered again."""
+    inbox.discard_reply(session, actor=actor, item_id=args.id)
+    return f"the reply waiting on inbox item {args.id} was discarded"
+
+
 @INBOX.action("dismiss", ID, arg("--reason", default="", help="optional: why nothing needs doing"))
 def cmd_inbox_dismiss(session: Session, actor: User, args: argparse.Namespace) -> str:
     """Dismiss an inbox item, with an optional reason."""
     inbox.dismiss_item(session, actor=actor, item_id=args.id, reason=args.reason)
     return f"inbox item {args.id} dismissed"
+
+
+@INBOX.action("reopen", ID)
+def cmd_inbox_reopen(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """Bring a dismissed inbox item back as new (its dismissal reason is cleared)."""
+    inbox.reopen_item(session, actor=actor, item_id=args.id)
+    return f"inbox item {args.id} reopened"
 
 
 @INBOX.action(

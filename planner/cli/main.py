@@ -28,8 +28,8 @@ from planner.cli import (
     settings,
     setup,
 )
-from planner.cli.common import CliError, Handler
-from planner.errors import NothingToRestore, PlannerError, ValidationFailed
+from planner.cli.common import CliError, Handler, command_name
+from planner.errors import IllegalTransition, NothingToRestore, PlannerError, ValidationFailed
 from planner.schemas import text_problem
 
 # Each module lists its commands in COMMANDS; the top-level help shows them in this order.
@@ -109,6 +109,16 @@ def _explained(err: CliError | PlannerError) -> list[str]:
         return [f"error: {err.reason}"]
     if isinstance(err, ValidationFailed):
         return ["error: invalid input", *(f"  {name}: {text}" for name, text in err.fields.items())]
+    if isinstance(err, IllegalTransition):
+        # Said with the commands' names: the move refused and the ones that are possible.
+        as_commands = IllegalTransition(
+            err.kind,
+            err.obj_id,
+            err.state,
+            command_name(err.action),
+            [command_name(action) for action in err.allowed],
+        )
+        return [f"error: {as_commands}"]
     return [f"error: {err}"]
 
 
