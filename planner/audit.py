@@ -23,7 +23,7 @@ from sqlmodel import Session, col, func, select
 from planner.db import paged, where_equal, where_within
 from planner.errors import Message, PermissionDenied
 from planner.models import AuditEvent, Idea, Role, User, utcnow
-from planner.permissions import can, require
+from planner.permissions import can, ideas_seen_by, require
 
 AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
 
@@ -378,13 +378,13 @@ def _visible(query: Any, actor: User) -> Any:
     """Limit `query` to the events `actor` may read.
 
     Editors, approvers and admins read everything; a contributor reads their own actions
-    and what happened to their department's ideas.
+    and what happened to their department's ideas and their own.
     """
     if can(actor, "view_audit"):
         return query
     if actor.disabled or actor.role != Role.contributor:
         raise PermissionDenied(f"{actor.username!r} may not read the audit log")
-    own_ideas = select(cast(Idea.id, String)).where(Idea.department_id == actor.department_id)
+    own_ideas = select(cast(Idea.id, String)).where(ideas_seen_by(actor))
     return query.where(
         or_(
             col(AuditEvent.actor_id) == actor.id,

@@ -31,7 +31,7 @@ from planner.models import (
     User,
 )
 from planner.names import find_named
-from planner.permissions import can, require, require_active
+from planner.permissions import can, ideas_seen_by, require, require_active
 from planner.pieces import revision_of
 from planner.schemas import IdeaCreate, check_text, parse_input
 from planner.users import get_department
@@ -181,7 +181,7 @@ def _visible(query: Any, actor: User) -> Any:
     require_active(actor)
     if can(actor, "see_all_departments"):
         return query
-    return query.where(Idea.department_id == actor.department_id)
+    return query.where(ideas_seen_by(actor))
 
 
 def find_similar_ideas(
@@ -349,11 +349,13 @@ def submit_idea(
 
 
 def get_idea(session: Session, *, actor: User, idea_id: int) -> Idea:
-    """One idea, if the actor may see it (contributors: their department only)."""
+    """One idea, if the actor may see it (contributors: their department's and their own)."""
     require_active(actor)
     idea = session.get(Idea, idea_id, populate_existing=True)
     if idea is None or (
-        not can(actor, "see_all_departments") and idea.department_id != actor.department_id
+        not can(actor, "see_all_departments")
+        and idea.department_id != actor.department_id
+        and idea.submitted_by_id != actor.id
     ):
         raise NotFound("idea", idea_id)
     return idea

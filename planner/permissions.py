@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement, or_
+from sqlmodel import col
+
 from planner.errors import PermissionDenied
-from planner.models import Role, User
+from planner.models import Idea, Role, User
 
 _EDITORIAL = frozenset({Role.editor, Role.admin})
 _ALL = frozenset(Role)
@@ -86,3 +89,11 @@ def require_active(actor: User) -> None:
     """Raise PermissionDenied if `actor`'s account is disabled (what every reader needs)."""
     if actor.disabled:
         raise PermissionDenied(f"Account {actor.username!r} is disabled")
+
+
+def ideas_seen_by(actor: User) -> ColumnElement[bool]:
+    """The ideas a contributor `actor` sees: their department's, and the ones they
+    submitted themselves (also from a department they have since left)."""
+    return or_(
+        col(Idea.department_id) == actor.department_id, col(Idea.submitted_by_id) == actor.id
+    )

@@ -47,7 +47,7 @@ from planner.models import (
     utcnow,
 )
 from planner.org_settings import is_frozen
-from planner.permissions import can, require, require_active
+from planner.permissions import can, ideas_seen_by, require, require_active
 from planner.rules import TIME_KINDS
 from planner.timezones import (
     Fold,
@@ -341,14 +341,14 @@ def record_planning(
 def visible_piece_ids(session: Session, *, actor: User) -> set[int] | None:
     """The pieces whose posts `actor` may see: None for all (those who may view pieces).
 
-    A contributor sees what became of their department's ideas, as on 'My ideas': the
-    pieces those ideas led to, also through the ideas they were merged into.
+    A contributor sees what became of their department's ideas and their own, as on 'My
+    ideas': the pieces those ideas led to, also through the ideas they were merged into.
     """
     require_active(actor)
     if can(actor, "view_pieces"):
         return None
     carriers: set[int] = set()
-    own = session.exec(select(Idea.id).where(Idea.department_id == actor.department_id))
+    own = session.exec(select(Idea.id).where(ideas_seen_by(actor)))
     step = {i for i in own if i is not None}
     while step:
         carriers |= step

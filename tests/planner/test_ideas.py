@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
-from planner import channels, ideas, pieces, planning
+from planner import audit, channels, ideas, pieces, planning, users
 from planner.errors import (
     EditConflict,
     IllegalTransition,
@@ -24,6 +24,7 @@ from planner.models import (
     Piece,
     PieceStatus,
     PostStatus,
+    Role,
     Urgency,
     User,
 )
@@ -200,6 +201,43 @@ def test_list_filters_by_status_and_by_submitter(world: World) -> None:
 
     assert [i.id for i in own] == [mine.id]
     assert [i.id for i in rejected] == [theirs.id]
+
+
+def test_a_contributor_moved_to_another_department_still_sees_their_own_ideas(
+    world: World,
+) -> None:
+    """What became of an idea stays its submitter's to see (My ideas, its outcome, its
+    history, its posts) after they move; the old department's other ideas do not."""
+    mine = submit(world, world.contributor, "Messe 2027", "Wir sind auf der Hannover Messe")
+    colleague = world.user("mcolleague", Role.contributor, department="Marketing")
+    theirs = submit(world, colleague, "Sommerfest 2027", "Fotos vom Sommerfest der Firma")
+    assert mine.id is not None and theirs.id is not None
+    piece = ideas.accept_idea(world.session, actor=world.editor, idea_id=mine.id)
+    users.change_role(
+        world.session,
+        actor=world.admin,
+        username=world.contributor.username,
+        role=Role.contributor,
+        department="HR",
+    )
+    moved = users.get_user(world.session, world.contributor.username)
+    hr_idea = submit(world, world.hr_contributor, "Azubi-Tag", "Neue Azubis", department="HR")
+
+    assert [i.id for i in ideas.list_ideas(world.session, actor=moved, mine=True)] == [mine.id]
+    assert {i.id for i in ideas.list_ideas(world.session, actor=moved)} == {mine.id, hr_idea.id}
+    outcome = ideas.idea_outcome(world.session, actor=moved, idea_id=mine.id)
+    assert (outcome.idea.status, outcome.piece_id) == (IdeaStatus.accepted, piece.id)
+    with pytest.raises(NotFound):
+        ideas.get_idea(world.session, actor=moved, idea_id=theirs.id)
+    accepted = [
+        e.action
+        for e in audit.visible_events(
+            world.session, actor=moved, filters=audit.EventFilter(object_type="idea")
+        )
+        if e.object_id == str(mine.id)
+    ]
+    assert "accept" in accepted
+    assert planning.visible_piece_ids(world.session, actor=moved) == {piece.id}
 
 
 # --- duplicate suggestions ------------------------------------------------------------------
