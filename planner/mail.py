@@ -294,7 +294,11 @@ def send_due(
     outgoing: list[tuple[Item, User]] = []
     for item in items:
         user = recipients[item.notification.user_id]
-        if user.email:
+        if not notifications.still_for(user, item.notification):
+            # Disabled, or moved to a role that no longer sees it, since it was stored.
+            reason = "the account may no longer see it"
+            _fail(engine, result, item.notification, reason, final=True)
+        elif user.email:
             outgoing.append((item, user))
         else:  # the address was removed since: nothing to send to
             reason = "the user has no e-mail address"

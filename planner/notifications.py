@@ -316,12 +316,25 @@ class Item:
     piece_id: int | None
 
 
+# What every role sees of its notifications; pieces and posts only a role that may view pieces.
+_SEEN_BY_ALL = ("idea", "inbox_item")
+
+
 def _visible(query: Any, actor: User) -> Any:
     """Only `actor`'s own, and of pieces and posts only while their role may see pieces."""
     query = query.where(Notification.user_id == actor.id)
     if actor.role not in PERMISSIONS["view_pieces"]:
-        query = query.where(col(Notification.object_type).in_(("idea", "inbox_item")))
+        query = query.where(col(Notification.object_type).in_(_SEEN_BY_ALL))
     return query
+
+
+def still_for(user: User, notification: Notification) -> bool:
+    """Whether `user`, as their account is now, is still to be told of `notification`: an
+    enabled account that the Notifications page would show it to (a disabled account, or
+    one whose role no longer views pieces, is told nothing more of them)."""
+    return not user.disabled and (
+        notification.object_type in _SEEN_BY_ALL or user.role in PERMISSIONS["view_pieces"]
+    )
 
 
 def list_notifications(

@@ -191,6 +191,34 @@ def test_a_message_refused_for_good_is_not_tried_again(
     assert mail.send_due(engine, settings=settings_for(smtp.port), now=later).failed == {}
 
 
+@pytest.mark.parametrize("change", ["disabled", "contributor"])
+def test_no_mail_goes_to_an_account_that_may_no_longer_see_it(
+    world: World, engine: Engine, smtp: Server, change: str
+) -> None:
+    """Between a notification and its e-mail the account is disabled, or becomes a
+    contributor (who sees no pieces): nothing is sent to it, and nothing tried again."""
+    anna = wants_mail(world, "anna")
+    joe = wants_mail(world, "joe")
+    submitted(world)
+    if change == "disabled":
+        users.set_disabled(world.session, actor=world.admin, username="anna")
+    else:
+        users.change_role(
+            world.session,
+            actor=world.admin,
+            username="anna",
+            role=Role.contributor,
+            department="Marketing",
+        )
+    result = mail.send_due(engine, settings=settings_for(smtp.port))
+    assert [rcpt for _sender, rcpt, _raw in smtp.mailbox.messages] == [[joe.email]]
+    assert list(result.failed.values()) == ["the account may no longer see it"]
+    [kept] = [n for n in outbox(engine) if n.user_id == anna.id]
+    assert (kept.mailed_at, kept.mail_attempts) == (None, mail.MAX_ATTEMPTS)
+    later = kept.created_at + timedelta(days=1)
+    assert mail.send_due(engine, settings=settings_for(smtp.port), now=later).failed == {}
+
+
 def test_one_refused_message_keeps_no_other_from_going_out(
     world: World, engine: Engine, smtp: Server
 ) -> None:
