@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NoReturn
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session
 
-from planner import audit
+from planner import audit, users
 from planner.config import OidcSettings
 from planner.errors import PlannerError
 from planner.models import User
@@ -85,7 +85,7 @@ def sign_in(session: Session, claims: Mapping[str, object]) -> User:
         _refuse(session, NO_EMAIL, object_id="unknown")
     if not _verified(claims.get("email_verified", True)):
         _refuse(session, UNVERIFIED, email, object_id=mask_email(email))
-    matches = list(session.exec(select(User).where(func.lower(User.email) == email.lower())))
+    matches = users.with_email(session, email)
     if not matches:
         _refuse(session, UNKNOWN, email, object_id=mask_email(email))
     if len(matches) > 1:

@@ -185,6 +185,7 @@ def set_password(
     waiting, and ends the account's sign-in sessions (except the one of token
     `keep_session`).
     """
+    require_active(actor)
     user = get_user(session, username)
     if actor.id != user.id:
         require(actor, "manage_users")
@@ -233,6 +234,17 @@ def set_disabled(session: Session, *, actor: User, username: str, disabled: bool
     return user
 
 
+def with_email(session: Session, email: str) -> list[User]:
+    """The accounts whose e-mail address is `email`, ignoring case (in every alphabet:
+    compared here, as SQLite's lower() folds ASCII letters only), in order of id."""
+    wanted = email.strip().lower()
+    addresses = session.exec(select(User.id, User.email).where(col(User.email).is_not(None)))
+    ids = [id_ for id_, address in addresses if address and address.lower() == wanted]
+    if not ids:
+        return []
+    return list(session.exec(select(User).where(col(User.id).in_(ids)).order_by(col(User.id))))
+
+
 def set_email(session: Session, *, actor: User, username: str, email: str | None) -> User:
     """Give an account its e-mail address, or remove it with None (admins only).
 
@@ -243,9 +255,7 @@ def set_email(session: Session, *, actor: User, username: str, email: str | None
     user = get_user(session, username)
     new = parse_input(UserEmail, {"email": email}).email
     if new is not None:
-        other = session.exec(
-            select(User).where(func.lower(User.email) == new.lower(), User.id != user.id)
-        ).first()
+        other = next((u for u in with_email(session, new) if u.id != user.id), None)
         if other is not None:
             raise ValidationFailed(
                 {

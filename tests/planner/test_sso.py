@@ -228,6 +228,19 @@ def test_an_email_cannot_be_given_to_a_second_account(session: Session, world: W
     assert session.get(User, world.approver.id).email is None  # type: ignore[union-attr]
 
 
+def test_an_address_with_capitals_beyond_ascii_is_matched_ignoring_their_case(
+    session: Session, world: World
+) -> None:
+    """SQLite's lower() folds only A-Z: an address with an Ö was found on neither
+    backend's terms alike, and a second account could take it in lower case."""
+    users.set_email(session, actor=world.admin, username="editor", email="Öztürk@firma.de")
+    assert sso.sign_in(session, claims("Öztürk@firma.de")).id == world.editor.id
+    assert sso.sign_in(session, claims("öztürk@FIRMA.de")).id == world.editor.id
+    with pytest.raises(ValidationFailed) as err:
+        users.set_email(session, actor=world.admin, username="approver", email="öztürk@firma.de")
+    assert err.value.fields["email"].code == "email_taken"  # type: ignore[attr-defined]
+
+
 def test_only_admins_set_emails_and_bad_addresses_are_named(session: Session, world: World) -> None:
     with pytest.raises(PermissionDenied):
         users.set_email(session, actor=world.editor, username="editor", email="me@example.com")

@@ -495,6 +495,16 @@ def test_user_changes_their_own_password(session: Session, alice: User) -> None:
         sign_in(session, ALICE_PASSWORD)
 
 
+def test_a_disabled_account_cannot_change_its_own_password(
+    session: Session, admin: User, alice: User
+) -> None:
+    users.set_disabled(session, actor=admin, username="alice")
+    with pytest.raises(PermissionDenied, match="disabled"):
+        users.set_password(session, actor=alice, username="alice", password=NEW_PASSWORD)
+    users.set_disabled(session, actor=admin, username="alice", disabled=False)
+    assert sign_in(session, ALICE_PASSWORD).id == alice.id  # the old one still holds
+
+
 def test_admin_cannot_disable_their_own_account(session: Session, admin: User) -> None:
     with pytest.raises(ValidationFailed) as caught:
         users.set_disabled(session, actor=admin, username="admin")
