@@ -4,7 +4,10 @@ Public by design (feed readers sign in nowhere), so off unless an admin switches
 organisation setting `content_feeds` on. Only posts that went out appear (status
 published, with their time), newest first, `content_feed_size` of them; never a draft,
 a planned post or the text of a piece still being edited: each entry is the text of the
-revision that was approved and sent. XML is written by ElementTree, which escapes.
+revision that was approved and sent. Only channels whose kind publishes in public
+(`Publisher.public`: social networks, blogs, feeds) are shown: a team chat, webhook,
+newsletter or manual channel may be internal, and is not even named. XML is written by
+ElementTree, which escapes.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from planner import org_settings
 from planner.config import load_settings
 from planner.errors import NotFound
 from planner.models import Channel, Piece, Post, PostStatus, Revision
+from publishers import REGISTRY
 
 RSS_PATH = "/feed.rss"
 ATOM_PATH = "/feed.atom"
@@ -47,12 +51,18 @@ class FeedsOff(NotFound):
         super().__init__("content feed", "feed", "switched off")
 
 
+def public_kinds() -> list[str]:
+    """The channel kinds whose posts are public, and so in the feeds."""
+    return sorted(kind for kind, cls in REGISTRY.items() if cls.public)
+
+
 def _channel(session: Session, ref: str) -> Channel:
-    """A channel by name or id, or NotFound."""
+    """A public channel by name or id, or NotFound (also for a channel that is not public:
+    the feed does not tell that it exists)."""
     found = session.exec(select(Channel).where(Channel.name == ref)).first()
     if found is None and ref.isascii() and ref.isdigit() and len(ref) <= 12:
         found = session.get(Channel, int(ref))
-    if found is None:
+    if found is None or found.kind not in public_kinds():
         raise NotFound("channel", ref)
     return found
 
@@ -80,7 +90,11 @@ def published_entries(
             ),
             isouter=True,
         )
-        .where(Post.status == PostStatus.published, col(Post.published_at).is_not(None))
+        .where(
+            Post.status == PostStatus.published,
+            col(Post.published_at).is_not(None),
+            col(Channel.kind).in_(public_kinds()),
+        )
     )
     if channel is not None:
         query = query.where(Post.channel_id == _channel(session, channel).id)

@@ -378,6 +378,10 @@ class Publisher:
     can_listen: ClassVar[bool] = False
     # Whether the adapter talks HTTP (the contract test throws HTTP failures only at those).
     uses_http: ClassVar[bool] = True
+    # Whether what it publishes is public (a social network, a blog, a public feed): only
+    # such channels' posts appear in the planner's own public RSS/Atom feeds. Team chats,
+    # webhooks, newsletters and manual channels may be internal, so they never do.
+    public: ClassVar[bool] = False
     # Whether the post's link is sent at the end of its text (`text.with_link`), so
     # `validate` counts it too.
     appends_link: ClassVar[bool] = False

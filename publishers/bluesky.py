@@ -187,6 +187,7 @@ def forget_sessions() -> None:
 class BlueskyPublisher(Publisher, kind="bluesky", display_name="Bluesky"):
     """Posts to one Bluesky account through its PDS."""
 
+    public: ClassVar[bool] = True
     text_limit: ClassVar[int | None] = MAX_GRAPHEMES
     counted_as: ClassVar[str] = "graphemes"
     supports_media: ClassVar[bool] = True

@@ -116,6 +116,7 @@ def regain_access_seconds(response: Response) -> float | None:
 class FacebookPublisher(Publisher, kind="facebook", display_name="Facebook"):
     """Posts to one Facebook page's feed with a page access token."""
 
+    public: ClassVar[bool] = True
     kind_name: ClassVar[str] = "Facebook page"
     text_limit: ClassVar[int | None] = TEXT_LIMIT
     supports_media: ClassVar[bool] = True

@@ -104,6 +104,7 @@ def seconds_until_quota_reset(now: datetime | None = None) -> float:
 class LinkedInPublisher(Publisher, kind="linkedin", display_name="LinkedIn"):
     """Posts as one LinkedIn organisation (company or showcase page)."""
 
+    public: ClassVar[bool] = True
     kind_name: ClassVar[str] = "LinkedIn page"
     text_limit: ClassVar[int | None] = TEXT_LIMIT
     reports_metrics: ClassVar[bool] = True

@@ -143,6 +143,7 @@ def status_length(text: str) -> int:
 class MastodonPublisher(Publisher, kind="mastodon", display_name="Mastodon"):
     """Posts statuses to one account on a Mastodon server."""
 
+    public: ClassVar[bool] = True
     text_limit: ClassVar[int | None] = 500
     appends_link: ClassVar[bool] = True
     can_listen: ClassVar[bool] = True

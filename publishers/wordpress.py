@@ -99,6 +99,7 @@ def image_block(media_id: int, address: str, alt_text: str) -> str:
 class WordPressPublisher(Publisher, kind="wordpress", display_name="WordPress blog"):
     """Publishes blog posts to a WordPress site (5.6 or newer) through its REST API."""
 
+    public: ClassVar[bool] = True
     titled_as: ClassVar[str] = "a blog post"
     supports_media: ClassVar[bool] = True
     # Uploaded to the media library: the first image becomes the featured image, every one

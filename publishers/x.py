@@ -190,6 +190,7 @@ def weighted_length(text: str) -> int:
 class XPublisher(Publisher, kind="x", display_name="X"):
     """Posts to one X account with an OAuth 2.0 user-context token."""
 
+    public: ClassVar[bool] = True
     text_limit: ClassVar[int | None] = TEXT_LIMIT
     reports_metrics: ClassVar[bool] = True
     counted_as: ClassVar[str] = "weighted characters"

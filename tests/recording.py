@@ -34,6 +34,7 @@ class RecordingPublisher(Publisher):
 
     kind: ClassVar[str] = "recording"
     display_name: ClassVar[str] = "Recording (tests)"
+    public: ClassVar[bool] = True  # it stands for any channel, public ones included
     text_limit: ClassVar[int | None] = 500
     settings_spec = (SettingSpec("token", type="password", secret=True, required=False),)
     calls: ClassVar[list[Call]] = []

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from planner import channels, content_feeds, org_settings, pieces, planning
 from planner.errors import NotFound, ValidationFailed
-from planner.models import Channel, Piece, Post, utcnow
+from planner.models import Channel, Piece, Post, PostStatus, utcnow
 from planner.publishing import EngineSettings
 from planner.ui import web
 from planner.worker import Worker
@@ -150,6 +150,37 @@ def test_atom_reads_back_with_the_same_entries_and_a_channel_filter(
     [own] = [link.href for link in only_blog.feed.links if link.rel == "self"]
     assert own == "http://testserver/feed.atom?channel=Blog"
     assert client.get("/feed.rss", params={"channel": "Nirgends"}).status_code == 404
+
+
+def test_posts_of_channels_that_may_be_internal_are_never_in_the_public_feeds(
+    world: World, worker: Worker, client: TestClient
+) -> None:
+    """A post that went out on the intranet Slack stays out of the public feeds, and
+    asking for that channel answers as for one that does not exist."""
+    _published_world(world, worker)
+    intranet = channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="slack",
+        name="Intranet Slack",
+        settings={"webhook_url": "https://hooks.slack.com/services/T0/B0/x"},
+    )
+    post = _due(
+        world, _approved(world, "Betriebsrat intern", "Nur für uns"), intranet, timedelta(0)
+    )
+    post.status, post.published_at = PostStatus.published, utcnow()  # as the engine records it
+    world.session.add(post)
+    world.session.commit()
+    _feeds_on(world)
+
+    assert "slack" not in content_feeds.public_kinds()
+    for path in ("/feed.rss", "/feed.atom"):
+        parsed = feedparser.parse(client.get(path).content)
+        assert [e.title for e in parsed.entries] == ["Zweiter", TITLE]
+        for ref in ("Intranet Slack", str(intranet.id)):
+            assert client.get(path, params={"channel": ref}).status_code == 404
+    with pytest.raises(NotFound):
+        content_feeds.published_entries(world.session, channel="Intranet Slack")
 
 
 def test_the_feed_size_setting_limits_the_entries(world: World, worker: Worker) -> None:
