@@ -306,6 +306,14 @@ def _unusable(name: str, err: images.NotAnImage) -> Message:
             name=name,
             format=err.format,
         )
+    if err.reason == "animated":
+        return Message(
+            "media_animated",
+            "the image {name!r} is animated ({frames} frames); only still images are "
+            "stored: upload one frame, or link to the animation in the text",
+            name=name,
+            frames=err.frames,
+        )
     if err.reason == "too_many_pixels":
         return Message(
             "media_too_many_pixels",

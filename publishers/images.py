@@ -26,12 +26,14 @@ class NotAnImage(ValueError):
     """The bytes are no PNG, JPEG, GIF or WebP image and no PDF; the text says what they are.
 
     `reason` names the case for translations: "unknown", "pdf_cut_off", "format"
-    (another image format, named by `format`), "damaged" or "too_many_pixels".
+    (another image format, named by `format`), "animated" (an image of `frames` frames),
+    "damaged" or "too_many_pixels".
     """
 
-    def __init__(self, reason: str, text: str, *, format: str = "") -> None:
+    def __init__(self, reason: str, text: str, *, format: str = "", frames: int = 1) -> None:
         self.reason = reason
         self.format = format
+        self.frames = frames
         super().__init__(text)
 
 
@@ -80,7 +82,8 @@ def sniff(content: bytes) -> str:
 def check(content: bytes) -> Checked:
     """The file as it is stored: a PDF as it is, an image re-encoded without its metadata.
 
-    Raises NotAnImage when it is neither (a renamed text file, a broken image).
+    Raises NotAnImage when it is neither (a renamed text file, a broken image), and for an
+    animated image: it would be stored as its first frame, a change nobody asked for.
     """
     if content.startswith(b"%PDF-"):
         if b"%%EOF" not in content[-1024:]:
@@ -96,6 +99,11 @@ def check(content: bytes) -> Checked:
                 "format",
                 f"it is a {image.format} image; PNG, JPEG, GIF or WebP are taken",
                 format=str(image.format),
+            )
+        frames = int(getattr(image, "n_frames", 1))
+        if frames > 1:
+            raise NotAnImage(
+                "animated", f"it is an animated image of {frames} frames", frames=frames
             )
         try:
             _load_whole(image)

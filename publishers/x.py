@@ -15,8 +15,8 @@ already have posted it.
 Images go up first, each in one `POST /2/media/upload` (multipart `media` with its
 `media_category`; the simple upload is documented for images), its alt text after it
 with `POST /2/media/metadata`, and the post names them in `media.media_ids`: up to four
-images, or one animated GIF alone. A file uploaded to the planner is one still frame (the
-planner keeps a GIF's first frame only), so it goes up as `tweet_image`; a GIF given by
+images, or one animated GIF alone. A file uploaded to the planner is a still image (the
+planner refuses animated uploads), so it goes up as `tweet_image`; a GIF given by
 its address may move and goes up as `tweet_gif`. A retry of the post within the hour
 names the images already uploaded (`upload_once`; X keeps an unused upload for a day)
 rather than sending them again; a failed upload means the post was not sent.
@@ -370,7 +370,7 @@ class XPublisher(Publisher, kind="x", display_name="X"):
 
 def _is_animation(item: Media) -> bool:
     """Whether `item` may be an animated GIF: one given by its address (an uploaded GIF is
-    kept as its first frame)."""
+    a still image: the planner refuses animated uploads)."""
     return not item.uploaded and (
         item.mime_type == GIF_TYPE or item.url.lower().split("?")[0].endswith(".gif")
     )

@@ -209,6 +209,34 @@ def test_a_file_that_is_no_image_is_refused_whatever_its_name(world: World) -> N
     assert _stored(world.session) == []
 
 
+def animation(kind: str, frames: int = 3) -> bytes:
+    """An animated image of `frames` frames in `kind` ("GIF" or "WEBP")."""
+    shots = [Image.new("RGB", (20, 20), color) for color in ("red", "green", "blue")[:frames]]
+    out = io.BytesIO()
+    shots[0].save(out, format=kind, save_all=True, append_images=shots[1:], duration=100, loop=0)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["GIF", "WEBP"])
+def test_an_animated_image_is_refused_rather_than_stored_as_its_first_frame(
+    world: World, kind: str
+) -> None:
+    piece = _piece(world)
+    name = f"anim.{kind.lower()}"
+    with pytest.raises(ValidationFailed) as err:
+        _upload(world, piece, animation(kind), name=name)
+    message = err.value.fields["media"]
+    assert message.code == "media_animated"  # type: ignore[attr-defined]
+    assert message == (
+        f"the image '{name}' is animated (3 frames); only still images are stored: "
+        "upload one frame, or link to the animation in the text"
+    )
+    assert _stored(world.session) == []
+    # One frame of it is a still image, and is stored.
+    _upload(world, piece, animation(kind, frames=1), name=name)
+    assert len(_stored(world.session)) == 1
+
+
 def test_a_file_above_the_size_limit_is_refused_with_both_sizes(world: World) -> None:
     piece = _piece(world)
     with pytest.raises(ValidationFailed) as err:
