@@ -36,8 +36,10 @@ CODE_LENGTH = 12
 _CODE = re.compile(r"[A-Za-z0-9_-]{12}")
 # A link as people write it in a post: up to the first space, quote or angle bracket.
 _LINK = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
-# Punctuation that ends the sentence a link stands in, not the link.
-_TRAILING = ".,;:!?»«“”’)]}"
+# Punctuation that ends the sentence a link stands in, and markup that closes around it
+# (`**bold**`, `_italic_`, `~~struck~~`), not the link: stripped from its end only, so
+# `https://example.com/~user/a_b` keeps its `~` and `_`.
+_TRAILING = ".,;:!?»«“”‘’›‹)]}*_~…"
 # Clients that fetch links for a preview or an index, not people clicking.
 _BOTS = re.compile(
     r"bot|crawl|spider|slurp|preview|facebookexternalhit|embedly|whatsapp|skypeuripreview|"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from hashlib import sha256
 from html import escape
 from typing import Any
@@ -118,6 +119,58 @@ def bars(
     )
 
 
+# How a chart writes numbers and dates in each dashboard language (Vega's locale; Streamlit
+# passes none to vega-embed, so each spec carries its own in `config.locale`): German
+# 1.234 and 8,5 with German month and day names, English 1,234 and 8.5, as the tables do.
+_VEGA_LOCALE: dict[str, dict[str, Any]] = {
+    "de": {
+        "number": {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["", " €"]},
+        "time": {
+            "dateTime": "%A, %e. %B %Y, %X",
+            "date": "%d.%m.%Y",
+            "time": "%H:%M:%S",
+            "periods": ["AM", "PM"],
+            "days": [
+                "Sonntag", "Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag",
+            ],
+            "shortDays": ["So", "Mo", "Di", "Mi", "Do", "Fr", "Sa"],
+            "months": [
+                "Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August",
+                "September", "Oktober", "November", "Dezember",
+            ],
+            "shortMonths": [
+                "Jan", "Feb", "Mär", "Apr", "Mai", "Jun", "Jul", "Aug", "Sep", "Okt", "Nov", "Dez",
+            ],
+        },
+    },
+    "en": {
+        "number": {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["£", ""]},
+        "time": {
+            "dateTime": "%a %e %b %X %Y",
+            "date": "%d/%m/%Y",
+            "time": "%H:%M:%S",
+            "periods": ["AM", "PM"],
+            "days": [
+                "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+            ],
+            "shortDays": ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"],
+            "months": [
+                "January", "February", "March", "April", "May", "June", "July", "August",
+                "September", "October", "November", "December",
+            ],
+            "shortMonths": [
+                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+            ],
+        },
+    },
+}  # fmt: skip
+
+
+def _config() -> dict[str, Any]:
+    """The spec's `config`: the locale of the session's language."""
+    return {"locale": _VEGA_LOCALE.get(state.lang(), _VEGA_LOCALE["de"])}
+
+
 @dataclass(frozen=True)
 class Step:
     """One point of a line over time: the period's first day (ISO), its group, its number."""
@@ -127,34 +180,58 @@ class Step:
     value: int
 
 
+def _utc_day(iso: str) -> dict[str, Any]:
+    """The day `iso` as a Vega-Lite date-time at UTC midnight."""
+    day = date.fromisoformat(iso[:10])
+    return {"year": day.year, "month": day.month, "date": day.day, "utc": True}
+
+
 def line_spec(
     rows: Sequence[Step], *, title: str, time_title: str, value_title: str, group_title: str
 ) -> dict[str, Any]:
-    """The Vega-Lite spec of lines over time, one per group, with points on every period."""
+    """The Vega-Lite spec of lines over time, one per group, with points on every period.
+
+    Every browser shows each period's own first day, whatever its time zone: a date-only
+    ISO string is read as UTC midnight, so the time axis is a UTC scale and the dates are
+    written in UTC (`utcyearmonthdate`), as the session's language writes them; the axis
+    marks the periods themselves. Numbers are grouped as the language groups them."""
     data: list[dict[str, Any]] = [
         {"start": row.start, "group": row.group, "value": row.value} for row in rows
     ]
     name = "data-" + sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
+    day = state.t("format.date")
+    starts = sorted({row.start for row in rows})
+    when = {
+        "field": "start",
+        "title": time_title,
+        "type": "temporal",
+        "timeUnit": "utcyearmonthdate",
+    }
     return {
         "data": {"name": name},
         "mark": {"type": "line", "point": True},
         "description": state.t("chart.line_description", title=title),
         "encoding": {
-            "x": {"field": "start", "title": time_title, "type": "temporal"},
+            "x": {
+                **when,
+                "scale": {"type": "utc"},
+                "axis": {"format": day, "values": [_utc_day(start) for start in starts]},
+            },
             "y": {
-                "axis": {"format": "d", "tickMinStep": 1},
+                "axis": {"format": ",d", "tickMinStep": 1},
                 "field": "value",
                 "title": value_title,
                 "type": "quantitative",
             },
             "color": {"field": "group", "title": group_title, "type": "nominal"},
             "tooltip": [
-                {"field": "start", "title": time_title, "type": "temporal"},
+                {**when, "format": day},
                 {"field": "group", "title": group_title, "type": "nominal"},
-                {"field": "value", "title": value_title, "type": "quantitative"},
+                {"field": "value", "title": value_title, "type": "quantitative", "format": ",d"},
             ],
         },
         "title": title,
+        "config": _config(),
         "$schema": SCHEMA_URL,
         "datasets": {name: data},
     }
@@ -219,6 +296,7 @@ def heatmap_spec(
             ],
         },
         "title": title,
+        "config": _config(),
         "$schema": SCHEMA_URL,
         "datasets": {name: data},
     }

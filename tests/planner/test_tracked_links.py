@@ -107,6 +107,29 @@ def test_links_are_found_without_the_sentences_punctuation() -> None:
     assert counted == f"siehe {BASE}/l/{'x' * tracked_links.CODE_LENGTH}."
 
 
+MARKUP = (
+    "Neu: **https://example.com/bold** und https://example.com/x… oder "
+    "_https://example.com/~user/a_b_, ~~https://example.com/alt~~ und "
+    "*(https://example.com/p/(a))*."
+)
+
+
+def test_markup_and_an_ellipsis_around_a_link_stay_in_the_text() -> None:
+    # Closing `**`, `_`, `~~` and `…` belong to the text, not to the link (a redirect to
+    # `…/x%E2%80%A6` would be broken); `~` and `_` inside a link stay in it.
+    assert [link for _s, _e, link in tracked_links.find_links(MARKUP)] == [
+        "https://example.com/bold",
+        "https://example.com/x",
+        "https://example.com/~user/a_b",
+        "https://example.com/alt",
+        "https://example.com/p/(a)",
+    ]
+    short = f"{BASE}/l/{'x' * tracked_links.CODE_LENGTH}"
+    assert tracked_links.counted_text(MARKUP, BASE) == (
+        f"Neu: **{short}** und {short}… oder _{short}_, ~~{short}~~ und *({short})*."
+    )
+
+
 @pytest.mark.usefixtures("private_network")
 def test_a_publish_sends_short_links_and_a_retry_sends_the_same_ones(
     world: World, engine: Engine, worker: Worker, httpserver: HTTPServer, client: TestClient
