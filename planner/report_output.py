@@ -551,7 +551,8 @@ def process_html(
          "open_overdue"),
         [
             [r.department or page.t("no_department"), r.target_hours, r.answered,
-             _rate(r.share_within), _median(r.median_hours), r.open_overdue]
+             rate(r.share_within),
+             "" if r.median_hours is None else page.number(r.median_hours), r.open_overdue]
             for r in report.responses
         ],
         intro=page.t("responses_summary"),

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from planner import calendar_feeds, tracked_links
 from planner.db import get_engine
+from planner.timezones import format_local
 from tests.conftest import last_sunday
 from tests.test_cli import Cli
 
@@ -100,6 +101,11 @@ def test_calendar_feeds_are_created_listed_and_revoked(run: Cli) -> None:
         (1, "Blog", {"channel_id": 1}, None)
     ]
     assert token not in json.dumps(listed)
+    # The table shows when the feed was last fetched as the other lists show instants.
+    table = run.ok("calendar-feeds", "list", "--as", "ed")
+    fetched = datetime.fromisoformat(listed[0]["last_fetched_at"])
+    assert f"  {format_local(fetched, 'Europe/Berlin')}  active" in table
+    assert "+00:00" not in table
     assert json.loads(run.ok("calendar-feeds", "list", "--as", "boss", "--json")) == []
     everyone = json.loads(run.ok("calendar-feeds", "list", "--everyone", "--as", "boss", "--json"))
     assert [f["id"] for f in everyone] == [1]
@@ -124,3 +130,51 @@ def test_links_list_shows_the_clicks_per_link(run: Cli) -> None:
         (1, code, "https://example.com/messe", 1)
     ]
     assert json.loads(run.ok("links", "list", "--post", "2", "--as", "ed", "--json")) == []
+
+
+def test_a_contributors_ics_export_and_feed_hold_no_piece_text_or_campaign(
+    run: Cli, tmp_path: Path
+) -> None:
+    run.ok(
+        "users", "add", "co", "--role", "contributor", "--department", "Marketing",
+        "--as", "boss", "--password-stdin", stdin=f"helper-{token_hex(8)}\n",
+    )  # fmt: skip
+    run.ok(
+        "pieces", "edit", "1", "--body", "ENTWURF (intern, nicht freigegeben): neue Preise",
+        "--variant", "Blog=VARIANTE (intern)", "--campaign", "Preisrunde intern",
+        "--as", "ed",
+    )  # fmt: skip
+    since = ("--since", f"{YEAR}-01-01", "--until", f"{YEAR}-12-31")
+    target = tmp_path / "mine.ics"
+    run.ok("plan", "export", str(target), "--format", "ics", *since, "--as", "co")
+    made = json.loads(run.ok("calendar-feeds", "create", "--as", "co", "--json"))
+    token = made["url"].removeprefix("/calendar/").removesuffix(".ics")
+    with Session(get_engine()) as s:
+        feed = calendar_feeds.fetch_feed(s, token, now=datetime(YEAR, 1, 1, tzinfo=UTC))
+    assert feed is not None
+    for ics in (target.read_bytes(), feed):
+        events = Calendar.from_ical(ics).walk("VEVENT")
+        assert sorted(str(e["SUMMARY"]) for e in events) == [
+            "Blog: Tipp der Woche",
+            "Newsletter: Tipp der Woche",
+        ]
+        assert {str(e["DESCRIPTION"]) for e in events} == {"Status: geplant"}
+        assert b"ENTWURF" not in ics and b"VARIANTE" not in ics and b"Preisrunde" not in ics
+    # The editor's calendar keeps them.
+    run.ok("plan", "export", str(target), "--format", "ics", *since, "--as", "ed")
+    assert b"ENTWURF" in target.read_bytes() and b"Preisrunde intern" in target.read_bytes()
+
+    for option in (("--campaign", "Preisrunde intern"), ("--department", "Marketing")):
+        for command in (
+            ("plan", "export", "-", "--format", "ics"),
+            ("calendar-feeds", "create"),
+        ):
+            code, _out, err = run(*command, *option, "--as", "co")
+            assert code == 1, err
+            assert "contributors filter the calendar by channel and status only" in err
+    # By channel and status, as 'My ideas' shows them, it filters.
+    blog = run.ok(
+        "plan", "export", "-", "--format", "ics", "--channel", "Blog", "--status", "planned",
+        *since, "--as", "co",
+    )  # fmt: skip
+    assert "Blog: Tipp der Woche" in blog and "Newsletter" not in blog

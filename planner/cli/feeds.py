@@ -7,6 +7,7 @@ The calendar's filters (`--channel`, `--department`, `--audience`, `--campaign`,
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -16,6 +17,7 @@ from planner.calendar_feeds import CalendarFilters
 from planner.cli import common, output
 from planner.cli.common import LISTING, Commands, arg, record_id, repeatable
 from planner.models import PostStatus, User
+from planner.timezones import format_local
 
 FEEDS = Commands("calendar-feeds", "the plan as a calendar to subscribe to (iCalendar feeds)")
 LINKS = Commands("links", "tracked links in published posts and their clicks")
@@ -61,11 +63,16 @@ def cmd_feeds_list(session: Session, actor: User, args: argparse.Namespace) -> N
         [
             *output.columns("id", "name"),
             ("filters", lambda r: ", ".join(f"{k}={v}" for k, v in r["filters"].items())),
-            ("last fetched", "last_fetched_at"),
+            ("last fetched", lambda r: _when(r["last_fetched_at"], actor.timezone)),
             ("state", lambda r: "revoked" if r["revoked_at"] else "active"),
         ],
         as_json=args.json,
     )
+
+
+def _when(at: datetime | None, tz_name: str) -> str | None:
+    """An instant as the other lists show it, in `tz_name` (None: never)."""
+    return format_local(at, tz_name) if at else None
 
 
 @FEEDS.action(

@@ -4,6 +4,7 @@ working days across a weekend and a holiday of one Land but not another."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import time
 from datetime import date, datetime, timedelta
@@ -14,6 +15,7 @@ from sqlmodel import Session, select
 
 from planner import audiences, audit, channels, org_settings, process, publishing, report_output
 from planner.errors import PermissionDenied, ValidationFailed
+from planner.inbox import ResponseFigures
 from planner.models import (
     AuditEvent,
     Channel,
@@ -491,3 +493,29 @@ def test_the_html_is_escaped_and_printable(history: World) -> None:
     )
     assert '<html lang="de">' in german and "<title>Prozessbericht</title>" in german
     assert "13,0" in german  # idea to approval, median 313 h = 13.0 days
+
+
+def test_the_html_writes_the_response_times_as_its_other_numbers(world: World) -> None:
+    """The listening figures read as the acceptance rates do (a percentage, the report's
+    decimal mark); the CSV keeps them machine-readable."""
+    report = process.process_report(world.session, actor=world.editor, since=SINCE, until=UNTIL)
+    answered = ResponseFigures(
+        department="Marketing",
+        target_hours=4,
+        answered=3,
+        within_target=2,
+        median_hours=3.5,
+        open_overdue=1,
+    )
+    report = dataclasses.replace(report, responses=[answered])
+    english = report_output.process_html(report).replace("\n", "")
+    assert (
+        '<td>Marketing</td><td class="n">4</td><td class="n">3</td><td>66.7 %</td>'
+        '<td>3.5</td><td class="n">1</td>'
+    ) in english
+    german = report_output.process_html(report, texts={"decimal_mark": ","}, lang="de")
+    assert "<td>66,7 %</td><td>3,5</td>" in german.replace("\n", "")
+    out = io.StringIO()
+    report_output.process_csv(report, out)
+    assert "responses,Marketing,share_within_target,0.6667" in out.getvalue()
+    assert "responses,Marketing,median_hours,3.5" in out.getvalue()

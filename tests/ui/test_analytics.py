@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from planner import ideas, users
 from planner.db import make_engine
@@ -174,3 +174,32 @@ def test_the_planning_form_suggests_times_and_a_click_fills_the_time(measured: s
     typed = at.text_input(key=keys.CAL_PLAN_WHEN).value
     assert typed.endswith("10:00")
     assert datetime.strptime(typed, "%Y-%m-%d %H:%M").weekday() == 2  # a Wednesday
+
+
+@pytest.mark.parametrize(
+    ("lang", "column", "mean"),
+    [
+        pytest.param("de", "Interaktionen im Mittel", "1.234,5", id="de"),
+        pytest.param("en", "Mean engagement", "1,234.5", id="en"),
+    ],
+)
+def test_the_best_times_mean_is_grouped_as_the_other_figures(
+    measured: str, lang: str, column: str, mean: str
+) -> None:
+    """Piece 1's post later reached 2464 engagement: with the other post's 5, a mean of
+    1234.5 in the one cell both posts share."""
+    engine = make_engine(measured)
+    with Session(engine) as s:
+        post = s.exec(select(Post).where(Post.piece_id == 1)).one()
+        assert post.id is not None
+        s.add(
+            MetricSnapshot(post_id=post.id, collected_at=_AT + timedelta(hours=3), reactions=2464)
+        )
+        s.commit()
+    engine.dispose()
+    at = sign_in("ed", PASSWORD)
+    at.selectbox(key=keys.LANGUAGE).select(lang).run()
+    at = open_page(at, "analytics")
+    assert not at.exception
+    [cells] = [d.value for d in at.main.dataframe if column in d.value.columns]
+    assert list(cells[column]) == [mean]

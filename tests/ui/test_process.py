@@ -15,7 +15,14 @@ from streamlit.testing.v1 import AppTest
 
 from planner import ideas, pieces, users
 from planner.db import make_engine
-from planner.models import Role
+from planner.models import (
+    InboxItem,
+    InboxSource,
+    InboxStatus,
+    ResponseTarget,
+    Role,
+    utcnow,
+)
 from planner.ui import keys
 from planner.ui.app import page_path
 from planner.ui.i18n import translate
@@ -119,3 +126,53 @@ def test_approvers_and_contributors_are_refused_the_page(reviewed: str, username
     assert not (at.dataframe or at.date_input or at.get("download_button"))
     with pytest.raises(ValueError, match="process"):
         open_page(sign_in(username, PASSWORD), "process")
+
+
+@pytest.fixture
+def answered(reviewed: str) -> str:
+    """Three listening items HR answered today after 2, 3.5 and 5 hours, against a target
+    of 4 hours: 2 of 3 within it, the median 3.5 hours."""
+    engine = make_engine(reviewed)
+    now = utcnow()
+    with Session(engine) as s:
+        hr = users.get_department(s, "HR")
+        assert hr.id is not None
+        s.add(ResponseTarget(department_id=hr.id, hours=4))
+        for n, hours in enumerate((2.0, 3.5, 5.0)):
+            handled = now - timedelta(minutes=5)
+            s.add(
+                InboxItem(
+                    source=InboxSource.mention,
+                    source_key="channel:1",
+                    external_id=f"answered-{n}",
+                    received_at=handled - timedelta(hours=hours),
+                    status=InboxStatus.answered,
+                    department_id=hr.id,
+                    handled_at=handled,
+                )
+            )
+        s.commit()
+    engine.dispose()
+    return reviewed
+
+
+def _responses(at: AppTest, median: str) -> Any:
+    [table] = [d.value for d in at.main.dataframe if median in d.value.columns]
+    return table
+
+
+def test_the_response_times_read_as_the_pages_other_numbers(
+    answered: str, exports: list[Callable[[], Any]]
+) -> None:
+    german = open_page(sign_in("admin", PASSWORD), "process")
+    assert not german.exception
+    table = _responses(german, "Median (Stunden)")
+    assert list(table["Im Ziel"]) == ["66,7 %"]
+    assert list(table["Median (Stunden)"]) == ["3,5"]
+    process_html = exports[-3]()  # the process report's HTML, in German
+    assert '<html lang="de">' in process_html
+    assert "<td>66,7 %</td><td>3,5</td>" in process_html.replace("\n", "")
+    english = open_page(sign_in("ed", PASSWORD), "process")
+    table = _responses(english, "Median (hours)")
+    assert list(table["Within target"]) == ["66.7 %"]
+    assert list(table["Median (hours)"]) == ["3.5"]

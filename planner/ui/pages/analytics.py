@@ -29,8 +29,12 @@ def _number(value: int | None) -> str:
 
 
 def _mean(value: float) -> str:
-    text = f"{value:.1f}"
-    return text.replace(".", ",") if state.lang() == "de" else text
+    """A mean with one decimal, grouped as `_number` groups: 1.234,5 in German, 1,234.5 in
+    English."""
+    text = f"{value:,.1f}"
+    if state.lang() == "de":
+        return text.replace(",", " ").replace(".", ",").replace(" ", ".")
+    return text
 
 
 def _pick(label: str, options: Mapping[int, str], key: str) -> int | None:

@@ -30,12 +30,15 @@ def _day_input(label: str, key: str, default: date) -> date | None:
     return day
 
 
+def _decimal(value: float) -> str:
+    """A number with one decimal, as the session's language writes numbers."""
+    text = f"{value:.1f}"
+    return text.replace(".", ",") if state.lang() == "de" else text
+
+
 def _days(span: timedelta | None) -> str:
     """A duration in days, one decimal, as the session's language writes numbers."""
-    if span is None:
-        return ""
-    text = f"{span.total_seconds() / 86400:.1f}"
-    return text.replace(".", ",") if state.lang() == "de" else text
+    return "" if span is None else _decimal(span.total_seconds() / 86400)
 
 
 def _rate(value: float | None) -> str:
@@ -357,7 +360,7 @@ def _responses(report: process.ProcessReport) -> None:
                 t("process.col.within_target"): _rate(r.share_within),
                 t("process.col.median_hours"): ""
                 if r.median_hours is None
-                else f"{r.median_hours:.1f}",
+                else _decimal(r.median_hours),
                 t("process.col.open_overdue"): r.open_overdue,
             }
             for r in report.responses
