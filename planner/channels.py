@@ -30,6 +30,14 @@ log = logging.getLogger(__name__)
 # The basis of a deduplication an admin declared, or denied: detection leaves it alone.
 ADMIN_BASIS = "set by an admin"
 BASIS_MAX_LENGTH = 200  # the column's
+# How `public_view` shows a secret setting: never its value.
+VIEW_SET = "*** (set)"
+VIEW_NOT_SET = "(not set)"
+VIEW_UNREADABLE = "(unreadable: enter it again)"  # saved under another key
+# What validation sees for a required secret that cannot be read and was not typed again:
+# the other settings stay editable; the secret itself stays missing.
+_STAND_IN = "unreadable-secret"
+_STAND_IN_ADDRESS = "https://unreadable-secret.invalid/"
 
 
 def config_message(err: ConfigError) -> str:
@@ -166,16 +174,35 @@ def secret_names(channel: Channel) -> list[str]:
     return [spec.name for spec in cls.settings_spec if spec.secret] if cls else []
 
 
+def _stored_secrets(channel: Channel) -> dict[str, str] | None:
+    """The channel's secrets, or None when they were saved under another key (a database
+    restored where PLANNER_SECRET_KEY differs) and must be entered again."""
+    try:
+        return credentials.decrypt(channel.credentials)
+    except credentials.UnreadableCredentials:
+        return None
+
+
+def secrets_unreadable(channel: Channel) -> bool:
+    """Whether the channel's stored secrets cannot be read with the current key, so an
+    admin must enter them again (`update_channel` takes new ones in their place)."""
+    return _stored_secrets(channel) is None
+
+
 def public_view(channel: Channel) -> dict[str, Any]:
-    """A channel's settings for display: secrets only say whether they are set.
+    """A channel's settings for display: secrets only say whether they are set, or that
+    they cannot be read with the current key and must be entered again.
 
     An address never shows a user name or password in it (one saved before such
     addresses were refused): "***" stands in for them.
     """
-    stored = set(credentials.decrypt(channel.credentials)) if channel.credentials else set()
+    stored = _stored_secrets(channel)
     view = {name: _without_credentials(value) for name, value in channel.settings.items()}
     for name in secret_names(channel):
-        view[name] = "*** (set)" if name in stored else "(not set)"
+        if stored is None:
+            view[name] = VIEW_UNREADABLE
+        else:
+            view[name] = VIEW_SET if name in stored else VIEW_NOT_SET
     return view
 
 
@@ -297,6 +324,17 @@ def _effective(kind: str, settings: Mapping[str, Any]) -> dict[str, Any]:
         return cls.clean_settings(settings) if cls is not None else dict(settings)
     except ConfigError:
         return dict(settings)
+
+
+def _stand_ins(kind: str, values: Mapping[str, Any]) -> dict[str, str]:
+    """Stand-ins for the required secrets of `kind` that `values` lacks, to check the
+    other settings with; they are never stored."""
+    cls = REGISTRY.get(kind)
+    return {
+        spec.name: _STAND_IN_ADDRESS if spec.http_address or spec.type == "url" else _STAND_IN
+        for spec in (cls.settings_spec if cls is not None else ())
+        if spec.secret and spec.required and values.get(spec.name) in (None, "")
+    }
 
 
 def _secrets_to_reenter(
@@ -430,6 +468,10 @@ def update_channel(
     moves to another host: then every stored secret must be given again (a token never
     goes to a host it was not made for), and what was known of the old server (whether
     it drops repeats, a rate-limit pause) is forgotten.
+
+    Secrets the current key cannot read (saved under another) count as not set: the ones
+    given replace them, those not given stay missing, and the other settings can still
+    be changed without them.
     """
     require(actor, "manage_channels")
     channel = get_channel(session, ref)
@@ -445,7 +487,10 @@ def update_channel(
             )
     if isinstance(daily_cap, int) and daily_cap < 1:
         problems["daily_cap"] = Message("daily_cap_min", "a daily cap is at least 1")
-    plain, secrets = dict(channel.settings), credentials.decrypt(channel.credentials)
+    # Secrets saved under another key count as missing: those typed now replace them all.
+    # Until some are, the unreadable ones are kept as they are (the old key may come back).
+    readable = _stored_secrets(channel)
+    plain, secrets = dict(channel.settings), dict(readable or {})
     stored_secrets = dict(secrets)
     changed: list[str] = []
     declared: bool | None = None
@@ -462,14 +507,20 @@ def update_channel(
             if merged.get(key) != value:
                 changed.append(key)
             merged[key] = value
+        # A required secret that cannot be read, and is not typed again, keeps no other
+        # setting from being checked and saved: a stand-in takes its place for the check.
+        stand_ins = _stand_ins(channel.kind, merged) if readable is None else {}
         try:
             plain, secrets = _split_settings(
-                channel.kind, merged, allow_private=org_settings.allows_private_network(session)
+                channel.kind,
+                {**stand_ins, **merged},
+                allow_private=org_settings.allows_private_network(session),
             )
         except ValidationFailed as err:
             problems.update(err.fields)
+        secrets = {k: v for k, v in secrets.items() if k not in stand_ins}
         declared = _take_declaration(channel.kind, plain, settings)
-        before = _effective(channel.kind, {**channel.settings, **stored_secrets})
+        before = _effective(channel.kind, {**stand_ins, **channel.settings, **stored_secrets})
         moved = "" if problems else _moved_host(channel, before, plain)
         if moved:
             problems.update(_secrets_to_reenter(channel, secrets, settings, moved))
@@ -492,7 +543,10 @@ def update_channel(
         changed.append("daily_cap")
         channel.daily_cap = daily_cap
     channel.settings = plain
-    channel.credentials = credentials.encrypt(secrets)
+    if readable is not None or secrets or moved:
+        # Unreadable secrets stay until new ones are typed, unless the channel moves to
+        # another host: no stored secret follows it there, unread or not.
+        channel.credentials = credentials.encrypt(secrets)
     audit.record_change(
         session,
         channel,

@@ -20,6 +20,11 @@ from planner.config import load_settings
 from planner.errors import ConfigurationError
 
 
+class UnreadableCredentials(ConfigurationError):
+    """Stored secrets the current key cannot read: they were saved under another key
+    (a database restored where PLANNER_SECRET_KEY or the key file differs)."""
+
+
 def _fernet() -> Fernet:
     """The cipher for channel secrets, or a ConfigurationError that says which key is wrong."""
     settings = load_settings()
@@ -77,14 +82,15 @@ def encrypt(secrets: dict[str, str]) -> str | None:
 
 
 def decrypt(token: str | None) -> dict[str, str]:
-    """The secret settings stored by `encrypt`."""
+    """The secret settings stored by `encrypt`; UnreadableCredentials when `token` was
+    made under another key (or is damaged)."""
     if not token:
         return {}
     fernet = _fernet()
     try:
         data: dict[str, str] = json.loads(fernet.decrypt(token.encode("ascii")))
     except (InvalidToken, ValueError) as err:
-        raise ConfigurationError(
+        raise UnreadableCredentials(
             "cannot decrypt channel credentials: PLANNER_SECRET_KEY differs from the key "
             "they were saved with; enter the channel's secrets again"
         ) from err

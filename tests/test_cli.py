@@ -18,6 +18,7 @@ from pytest_httpserver import HTTPServer
 
 from planner import channels, cli, tracked_links, users
 from planner.config import REPO_ROOT
+from planner.credentials import new_key
 from planner.db import session_scope
 from planner.models import Post, PostStatus
 
@@ -757,6 +758,48 @@ def test_channels_edit_changes_settings_and_reads_secrets_from_standard_input(
         assert channels.build_adapter(stored).settings["secret"] == secret
     org.ok("channels", "edit", "Intranet neu", "--no-daily-cap", "--as", "boss")
     assert json.loads(org.ok("channels", "list", "--json", "--as", "boss"))[0]["daily_cap"] is None
+
+
+def test_channels_saved_under_another_key_are_listed_and_take_their_secrets_again(
+    org: Cli, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _intranet(org, httpserver)
+    # The database restored on a machine with another key.
+    monkeypatch.setenv("PLANNER_SECRET_KEY", new_key())
+
+    table = org.ok("channels", "list", "--as", "boss")
+    assert "secrets unreadable" in table
+    assert "the secrets of 'Intranet' cannot be read" in table
+    [listed] = json.loads(org.ok("channels", "list", "--json", "--as", "boss"))
+    assert listed["secrets_unreadable"] is True
+    assert listed["settings"]["secret"] == "(unreadable: enter it again)"
+    out = org.ok("channels", "edit", "Intranet", "--daily-cap", "4", "--as", "boss")
+    assert "secret = (unreadable: enter it again)" in out
+    code, _out, err = org("channels", "test", "Intranet", "--as", "boss")
+    assert code == 1 and "enter the channel's secrets again" in err
+
+    secret = token_hex(12)
+    out = org.ok(
+        "channels",
+        "edit",
+        "Intranet",
+        "--secret",
+        "secret",
+        "--as",
+        "boss",
+        "--password-stdin",
+        stdin=secret + "\n",
+    )
+
+    assert "secret = *** (set)" in out
+    [listed] = json.loads(org.ok("channels", "list", "--json", "--as", "boss"))
+    assert (listed["secrets_unreadable"], listed["daily_cap"]) == (False, 4)
+    table = org.ok("channels", "list", "--as", "boss")
+    assert "secrets unreadable" not in table and "cannot be read" not in table
+    assert secret not in out + table + json.dumps(listed)
+    with session_scope() as session:
+        stored = channels.get_channel(session, "Intranet")
+        assert channels.build_adapter(stored).settings["secret"] == secret
 
 
 def test_channels_edit_refuses_bad_input_with_clear_messages_and_changes_nothing(

@@ -39,7 +39,15 @@ def cmd_channels_list(session: Session, actor: User, args: argparse.Namespace) -
             "enabled": c.enabled,
             "needs_reconnect": c.needs_reconnect,
             "daily_cap": c.daily_cap,
-            **({"settings": channels.public_view(c)} if settings else {}),
+            **(
+                {
+                    "settings": channels.public_view(c),
+                    # Saved under another key (a database restored elsewhere).
+                    "secrets_unreadable": channels.secrets_unreadable(c),
+                }
+                if settings
+                else {}
+            ),
         }
         for c in channels.list_channels(session, actor=actor)
     ]
@@ -48,11 +56,29 @@ def cmd_channels_list(session: Session, actor: User, args: argparse.Namespace) -
         [
             *output.columns("id", "name", "kind"),
             ("enabled", output.flag("enabled", "yes", "no")),
-            ("state", output.flag("needs_reconnect", "needs reconnect", "ok")),
+            ("state", _state),
             ("settings", lambda r: ", ".join(f"{k}={v}" for k, v in r.get("settings", {}).items())),
         ],
         as_json=args.json,
         width=70,
+    )
+    unreadable = [r["name"] for r in rows if r.get("secrets_unreadable")]
+    if unreadable and not args.json:
+        line(_unreadable_hint(unreadable))
+
+
+def _state(row: Mapping[str, Any]) -> str:
+    if row.get("secrets_unreadable"):
+        return "secrets unreadable"
+    return "needs reconnect" if row["needs_reconnect"] else "ok"
+
+
+def _unreadable_hint(names: Sequence[str]) -> str:
+    """What to do about channels whose secrets were saved under another key."""
+    return (
+        f"the secrets of {', '.join(repr(n) for n in names)} cannot be read: they were saved "
+        "under another PLANNER_SECRET_KEY (or key file); enter them again with "
+        "`python -m planner channels edit NAME --secret SETTING`"
     )
 
 
@@ -157,8 +183,11 @@ def cmd_channels_edit(args: argparse.Namespace) -> int:
             daily_cap=daily_cap,
         )
         view = channels.public_view(channel)
+        unreadable = channels.secrets_unreadable(channel)
     line(f"channel {channel.name!r} updated")
     _settings_shown(view)
+    if unreadable:
+        line(_unreadable_hint([channel.name]))
     if channel.needs_reconnect:
         line(
             "it still needs reconnecting: test it with "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import timedelta
 from secrets import token_hex
 
 import pytest
@@ -9,12 +11,15 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from planner import channels, credentials, org_settings, users
+import publishers
+from planner import channels, credentials, org_settings, pieces, planning, users
 from planner.errors import Message, PermissionDenied, ValidationFailed
-from planner.models import AuditEvent, Channel
-from publishers.base import PermanentError
+from planner.models import AuditEvent, Channel, Post, PostStatus, PublishAttempt, utcnow
+from planner.worker import Worker
+from publishers.base import PermanentError, SettingSpec
 from publishers.webhook import WebhookPublisher
 from tests.conftest import World
+from tests.recording import RecordingPublisher
 
 TOKEN = "tok-3f9a1c"
 
@@ -636,3 +641,204 @@ def test_every_active_account_reads_the_channel_names(world: World) -> None:
     users.set_disabled(world.session, actor=world.admin, username="contrib", disabled=True)
     with pytest.raises(PermissionDenied, match="disabled"):
         channels.channel_names(world.session, actor=world.contributor)
+
+
+# --- a database restored where the key differs: secrets that cannot be read ---------------
+
+
+def _restored_under_another_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on the planner runs with another key than the secrets were saved with."""
+    monkeypatch.setenv("PLANNER_SECRET_KEY", credentials.new_key())
+
+
+def _intranet(world: World, secret: str) -> Channel:
+    return channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="webhook",
+        name="Intranet",
+        settings={"url": "http://127.0.0.1:9/a", "secret": secret},
+    )
+
+
+@pytest.mark.usefixtures("private_network")
+def test_channels_whose_secrets_cannot_be_read_are_listed_and_say_so(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = token_hex(12)
+    _intranet(world, secret)
+    channels.create_channel(world.session, actor=world.admin, kind="recording", name="Feed")
+    _restored_under_another_key(monkeypatch)
+
+    listed = channels.list_channels(world.session, actor=world.admin)
+
+    views = {c.name: channels.public_view(c) for c in listed}
+    assert views["Intranet"]["url"] == "http://127.0.0.1:9/a"
+    assert views["Intranet"]["secret"] == channels.VIEW_UNREADABLE == "(unreadable: enter it again)"
+    assert views["Feed"]["token"] == channels.VIEW_NOT_SET  # nothing stored, nothing to read
+    assert {c.name: channels.secrets_unreadable(c) for c in listed} == {
+        "Intranet": True,
+        "Feed": False,
+    }
+    assert secret not in repr(views)
+
+
+@pytest.mark.usefixtures("private_network")
+def test_secrets_typed_again_replace_the_ones_that_cannot_be_read(
+    world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _intranet(world, token_hex(12))
+    _restored_under_another_key(monkeypatch)
+    secret = token_hex(12)
+
+    channels.update_channel(
+        world.session, actor=world.admin, ref="Intranet", settings={"secret": secret}
+    )
+
+    channel = stored(engine, "Intranet")
+    assert credentials.decrypt(channel.credentials) == {"secret": secret}
+    assert not channels.secrets_unreadable(channel)
+    assert channels.public_view(channel)["secret"] == channels.VIEW_SET
+    assert channels.build_adapter(channel).settings["secret"] == secret
+    with Session(engine) as fresh:
+        [note] = [
+            e.note for e in fresh.exec(select(AuditEvent).where(AuditEvent.action == "update"))
+        ]
+    assert note == "secret"
+
+
+@pytest.mark.usefixtures("private_network")
+def test_while_secrets_cannot_be_read_the_other_settings_stay_editable(
+    world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blob = _intranet(world, token_hex(12)).credentials
+    _restored_under_another_key(monkeypatch)
+
+    # As the dashboard's form sends it: the secret field left empty.
+    channels.update_channel(
+        world.session,
+        actor=world.admin,
+        ref="Intranet",
+        name="Intranet neu",
+        settings={"url": "http://127.0.0.1:9/b", "timeout_seconds": 5, "secret": ""},
+        daily_cap=3,
+    )
+    channel = stored(engine, "Intranet neu")
+    assert channel.settings["url"] == "http://127.0.0.1:9/b"
+    assert (channel.settings["timeout_seconds"], channel.daily_cap) == (5, 3)
+    # Kept as they are, unread: the old key may yet come back.
+    assert channel.credentials == blob
+    assert channels.secrets_unreadable(channel)
+    with pytest.raises(ValidationFailed) as refused:
+        channels.update_channel(
+            world.session, actor=world.admin, ref="Intranet neu", settings={"timeout_seconds": 0}
+        )
+    assert set(refused.value.fields) == {"timeout_seconds"}  # still checked
+
+    # To another host: what cannot be read does not follow either; it is now missing.
+    channels.update_channel(
+        world.session,
+        actor=world.admin,
+        ref="Intranet neu",
+        settings={"url": "http://127.0.0.2:9/a"},
+    )
+    channel = stored(engine, "Intranet neu")
+    assert channel.credentials is None
+    assert channels.public_view(channel)["secret"] == channels.VIEW_NOT_SET
+    with pytest.raises(ValidationFailed) as missing:  # said as such, no decryption error
+        channels.check_connection(world.session, actor=world.admin, ref="Intranet neu")
+    assert "needs a secret" in missing.value.fields["secret"]
+
+
+class _TwoSecrets(RecordingPublisher):
+    """A kind with two secrets, both required."""
+
+    kind = "two_secrets"
+    display_name = "Two secrets (tests)"
+    settings_spec = (
+        SettingSpec("token", type="password", secret=True),
+        SettingSpec("signing_key", type="password", secret=True),
+    )
+
+
+@pytest.fixture
+def two_secrets() -> Iterator[None]:
+    publishers.register(_TwoSecrets)
+    yield
+    publishers.unregister(_TwoSecrets.kind)
+
+
+@pytest.mark.usefixtures("two_secrets")
+def test_a_secret_not_typed_again_stays_missing_and_the_channel_says_which(
+    world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    both = {"token": token_hex(8), "signing_key": token_hex(8)}
+    channels.create_channel(
+        world.session, actor=world.admin, kind="two_secrets", name="Zwei", settings=both
+    )
+    _restored_under_another_key(monkeypatch)
+    token = token_hex(8)
+
+    channels.update_channel(world.session, actor=world.admin, ref="Zwei", settings={"token": token})
+
+    channel = stored(engine, "Zwei")
+    assert credentials.decrypt(channel.credentials) == {"token": token}
+    assert channels.public_view(channel) == {
+        "token": channels.VIEW_SET,
+        "signing_key": channels.VIEW_NOT_SET,
+    }
+    with pytest.raises(ValidationFailed) as missing:
+        channels.build_adapter(channel)
+    assert set(missing.value.fields) == {"signing_key"}
+
+
+def test_a_post_to_a_channel_whose_secrets_cannot_be_read_fails_with_the_reason(
+    world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unreadable = channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="recording",
+        name="Feed",
+        settings={"token": token_hex(8)},
+    )
+    healthy = channels.create_channel(
+        world.session, actor=world.admin, kind="recording", name="Other"
+    )
+    piece = pieces.create_piece(
+        world.session, actor=world.editor, data={"title": "Gruß", "body": "Frohe Weihnachten!"}
+    )
+    assert piece.id is not None
+    pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+    pieces.approve_piece(world.session, actor=world.approver, piece_id=piece.id, revision=1)
+    posts = []
+    for channel in (unreadable, healthy):
+        post = planning.plan_post(
+            world.session,
+            actor=world.editor,
+            piece_id=piece.id,
+            channel=channel.id or 0,
+            when=utcnow() + timedelta(days=1),
+        )
+        post.publish_at = utcnow() - timedelta(minutes=1)
+        world.session.add(post)
+        world.session.commit()
+        posts.append(post.id)
+    _restored_under_another_key(monkeypatch)
+
+    worker = Worker(engine, worker_id="test-worker")
+    try:
+        worker.sweep()  # the sweep goes on past the channel it cannot use
+    finally:
+        worker.close()
+
+    with Session(engine) as fresh:
+        failed, published = (fresh.get(Post, post_id) for post_id in posts)
+        assert failed is not None and published is not None
+        assert failed.status == PostStatus.failed
+        assert failed.last_error is not None
+        assert "cannot decrypt channel credentials" in failed.last_error
+        assert "enter the channel's secrets again" in failed.last_error
+        assert published.status == PostStatus.published
+        attempts = fresh.exec(select(PublishAttempt).where(PublishAttempt.post_id == posts[0]))
+        assert [a.outcome for a in attempts] == ["config"]

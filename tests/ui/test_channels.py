@@ -228,3 +228,59 @@ def test_a_save_writes_only_what_this_admin_changed_not_an_older_value(database:
         channel = channels.get_channel(s, "Intranet neu")
         # Before, the form's 30 and "no cap" were written back with the new name.
         assert (channel.settings["timeout_seconds"], channel.daily_cap) == (5, 3)
+
+
+def test_a_channel_saved_under_another_key_says_so_and_takes_its_secret_again(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = add_webhook(open_page(sign_in("admin", PASSWORD), "channels"), "http://127.0.0.1:9/hook")
+    # The database restored on a machine with another key.
+    monkeypatch.setenv("PLANNER_SECRET_KEY", credentials.new_key())
+
+    at = open_page(at, "channels")
+    assert not at.exception
+    row = at.dataframe[0].value.to_dict("records")[0]
+    assert row["Zustand"] == "Geheimnisse nicht lesbar"
+    assert "Signaturschlüssel: (nicht lesbar: bitte neu eingeben)" in row["Einstellungen"]
+    at.selectbox(key=keys.CHANNELS_PICK).set_value(1).run()
+    assert at.warning[0].value.startswith("Die geheimen Einstellungen dieses Kanals lassen sich")
+    assert at.text_input(key=setting("1", "secret")).placeholder == (
+        "Nicht lesbar; bitte neu eingeben."
+    )
+
+    # Another setting changes without the secret; then the secret is typed again.
+    at.number_input(key=setting("1", "timeout_seconds")).set_value(5)
+    at.button(key=keys.CHANNELS_SAVE).click().run()
+    assert [s.value for s in at.success] == ["Kanal Intranet ist gespeichert."]
+    assert at.dataframe[0].value.to_dict("records")[0]["Zustand"] == "Geheimnisse nicht lesbar"
+    secret = "hmac-" + token_hex(8)
+    at.text_input(key=setting("1", "secret")).input(secret)
+    at.button(key=keys.CHANNELS_SAVE).click().run()
+    assert not at.exception
+    row = at.dataframe[0].value.to_dict("records")[0]
+    assert row["Zustand"] == "aktiv"
+    assert "Signaturschlüssel: *** (gesetzt)" in row["Einstellungen"]
+    assert not at.warning
+    assert all(secret not in value for value in shown_values(at))
+    with Session(make_engine(database)) as s:
+        channel = channels.get_channel(s, "Intranet")
+        assert channel.settings["timeout_seconds"] == 5
+        assert credentials.decrypt(channel.credentials) == {"secret": secret}
+
+
+def test_unreadable_secrets_are_said_in_english_too(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = add_webhook(open_page(sign_in("admin", PASSWORD), "channels"), "http://127.0.0.1:9/hook")
+    monkeypatch.setenv("PLANNER_SECRET_KEY", credentials.new_key())
+    at.selectbox(key=keys.LANGUAGE).select("en").run()
+
+    at = open_page(at, "channels")
+    row = at.dataframe[0].value.to_dict("records")[0]
+    assert row["State"] == "secrets unreadable"
+    assert "(unreadable: enter it again)" in row["Settings"]
+    at.selectbox(key=keys.CHANNELS_PICK).set_value(1).run()
+    assert at.warning[0].value.startswith("This channel's secret settings cannot be read")
+    assert at.text_input(key=setting("1", "secret")).placeholder == (
+        "Cannot be read; enter it again."
+    )

@@ -29,9 +29,10 @@ def _field_key(target: str, name: str) -> str:
 
 
 def _setting_widget(
-    spec: SettingSpec, kind: str, target: str, current: dict[str, Any], secret_set: bool
+    spec: SettingSpec, kind: str, target: str, current: dict[str, Any], secret_hint: str
 ) -> None:
-    """One input for one declared setting, with its translated label and help text."""
+    """One input for one declared setting, with its translated label and help text
+    (a secret's field empty, `secret_hint` saying what is stored)."""
     t = state.t
     key = _field_key(target, spec.name)
     label = state.t_or(f"channels.setting.{spec.name}", spec.name)
@@ -53,7 +54,7 @@ def _setting_widget(
         st.text_input(
             label,
             type="password",
-            placeholder=t("channels.secret_kept") if secret_set else "",
+            placeholder=secret_hint,
             help=helptext,
             key=key,
         )
@@ -65,6 +66,8 @@ def _shown_setting(value: object, secret: bool) -> str:
     """A stored setting's value as the reader's language writes it (yes/no, a dash for none);
     a secret only says whether it is set."""
     t = state.t
+    if secret and value == channels.VIEW_UNREADABLE:
+        return t("channels.value.secret_unreadable")
     if secret:
         return (
             t("channels.value.secret_set")
@@ -126,6 +129,10 @@ def _form(session: Session, actor: User, channel: Channel | None, kind: str) -> 
         }
     stored_secrets = set(channels.secret_names(channel)) if channel else set()
     view = channels.public_view(channel) if channel else {}
+    unreadable = channel is not None and channels.secrets_unreadable(channel)
+    if unreadable:
+        # Saved under another key (a database restored elsewhere): they must be typed again.
+        st.warning(t("channels.secrets_unreadable"))
     slots: dict[str, DeltaGenerator] = {}
     with st.form(f"{keys.CHANNELS_FORM}_{target}"):
         st.text_input(
@@ -145,7 +152,14 @@ def _form(session: Session, actor: User, channel: Channel | None, kind: str) -> 
         slots["daily_cap"] = st.empty()
         for item in spec:
             is_set = item.name in stored_secrets and view.get(item.name, "").startswith("***")
-            _setting_widget(item, kind, target, current, is_set)
+            hint = (
+                t("channels.secret_kept")
+                if is_set
+                else t("channels.secret_unreadable")
+                if unreadable
+                else ""
+            )
+            _setting_widget(item, kind, target, current, hint)
             slots[item.name] = st.empty()
         saved = st.form_submit_button(
             t("channels.save_new") if channel is None else t("channels.save"),
@@ -257,6 +271,8 @@ def _state(channel: Channel) -> str:
     t = state.t
     if not channel.enabled:
         return t("channels.state.disabled")
+    if channels.secrets_unreadable(channel):
+        return t("channels.state.unreadable")
     if channel.needs_reconnect:
         return t("channels.state.reconnect")
     return t("channels.state.enabled")
