@@ -50,6 +50,9 @@ EXCERPT = 280
 PRODID = "-//Editorial planner//Calendar//EN"
 _UID_DOMAIN = "editorial-planner"
 FILTER_NAMES = ("channel_id", "department_id", "audience_id", "campaign", "status")
+# Filters by what a contributor does not see of a piece ('My ideas' shows its title and
+# status and its posts' channels, times, states and links): they would tell it anyway.
+PIECE_FILTERS = ("department_id", "audience_id", "campaign")
 
 
 @dataclass(frozen=True)
@@ -86,9 +89,21 @@ class CalendarFilters:
         )
 
 
-def check_filters(session: Session, filters: CalendarFilters) -> CalendarFilters:
-    """`filters`, once every channel, department and audience they name is known."""
+def check_filters(
+    session: Session, filters: CalendarFilters, *, actor: User | None = None
+) -> CalendarFilters:
+    """`filters`, once every channel, department and audience they name is known and
+    `actor` (if given) may filter by them: a contributor by channel and status only."""
     problems: dict[str, str] = {}
+    if actor is not None:
+        require_active(actor)
+    if actor is not None and _sees_posts_only(actor):
+        for name in PIECE_FILTERS:
+            if getattr(filters, name) not in (None, ""):
+                problems[name] = Message(
+                    "calendar_filter_contributor",
+                    "contributors filter the calendar by channel and status only",
+                )
     for name, table in (
         ("channel_id", Channel),
         ("department_id", Department),
@@ -117,9 +132,16 @@ def _no_such_id(name: str, value: object) -> Message:
     return Message("no_audience_with_id", "there is no audience with id {value!r}", value=value)
 
 
+def _sees_posts_only(actor: User) -> bool:
+    """Whether `actor` sees of the pieces in the calendar only what 'My ideas' shows (a
+    contributor): their titles, and their posts' channels, times, states and links."""
+    return not can(actor, "view_pieces")
+
+
 @dataclass(frozen=True)
 class CalendarItem:
-    """One post as a calendar event shows it."""
+    """One post as a calendar event shows it. For a contributor (`details` False) it
+    holds what 'My ideas' shows: no text, no campaign, no link into the dashboard."""
 
     post_id: int
     publish_at: datetime
@@ -131,6 +153,7 @@ class CalendarItem:
     campaign: str
     external_url: str | None
     last_modified: datetime
+    details: bool = True
 
 
 def calendar_items(
@@ -143,11 +166,17 @@ def calendar_items(
     now: datetime | None = None,
 ) -> list[CalendarItem]:
     """The posts `actor` may see now (as on the dashboard), by time, within [start, end)
-    (default: `PAST` before `now` to `FUTURE` after it), at most `CALENDAR_LIMIT`."""
+    (default: `PAST` before `now` to `FUTURE` after it), at most `CALENDAR_LIMIT`.
+
+    A contributor's items hold only what 'My ideas' shows them, and a filter by what it
+    does not show (a feed made before such filters were refused) matches nothing."""
     moment = now or utcnow()
     start = start or moment - PAST
     end = end or moment + FUTURE
     visible = visible_piece_ids(session, actor=actor)
+    details = not _sees_posts_only(actor)
+    if not details and any(getattr(filters, name) not in (None, "") for name in PIECE_FILTERS):
+        return []
     query = (
         select(Post, Piece, Channel)
         .join(Piece, col(Post.piece_id) == Piece.id)
@@ -179,10 +208,11 @@ def calendar_items(
                 sequence=max(int(post.version or 1) - 1, 0),
                 channel=channel.name,
                 title=piece.title,
-                text=piece.variants.get(str(channel.id)) or piece.body,
-                campaign=piece.campaign,
+                text=(piece.variants.get(str(channel.id)) or piece.body) if details else "",
+                campaign=piece.campaign if details else "",
                 external_url=post.external_url,
                 last_modified=max(t for t in changed if t is not None),
+                details=details,
             )
         )
     return items
@@ -212,7 +242,7 @@ def to_ics(
     now: datetime | None = None,
 ) -> bytes:
     """`items` as one iCalendar file: a VEVENT per post, its times in UTC, its description
-    in `lang`."""
+    in `lang` (a contributor's item: its status and, once published, its link only)."""
     stamp = (now or utcnow()).astimezone(UTC)
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -227,12 +257,15 @@ def to_ics(
         event.add("dtstart", item.publish_at.astimezone(UTC))
         event.add("dtend", item.publish_at.astimezone(UTC) + EVENT_LENGTH)
         event.add("summary", f"{item.channel}: {item.title}")
-        link = dashboard_link(item.post_id)
+        link = dashboard_link(item.post_id) if item.details else None
         status = translate(lang, f"status.{item.status.value}")
         lines = [translate(lang, "calendar.ics.status", status=status)]
-        if item.campaign:
-            lines.append(translate(lang, "calendar.ics.campaign", campaign=item.campaign))
-        lines += ["", _excerpt(item.text)]
+        if item.details:
+            if item.campaign:
+                lines.append(translate(lang, "calendar.ics.campaign", campaign=item.campaign))
+            lines += ["", _excerpt(item.text)]
+        elif item.external_url:
+            lines += ["", item.external_url]
         if link:
             lines += ["", link]
         event.add("description", "\n".join(lines))
@@ -260,7 +293,7 @@ def export_ics(
     now: datetime | None = None,
 ) -> bytes:
     """The calendar `actor` sees with `filters`, as an iCalendar file (what a feed serves)."""
-    check_filters(session, filters)
+    check_filters(session, filters, actor=actor)
     items = calendar_items(session, actor=actor, filters=filters, now=now)
     return to_ics(items, name=calendar_name(actor.locale), lang=actor.locale, now=now)
 
@@ -305,7 +338,7 @@ def create_feed(
     A form's spent `token` (a double click) raises AlreadySent naming the first feed."""
     require_active(actor)
     submissions.refuse_spent(session, actor=actor, token=token)
-    check_filters(session, filters)
+    check_filters(session, filters, actor=actor)
     label = name.strip() or calendar_name(actor.locale)
     check_text(label, "name")
     if len(label) > 80:

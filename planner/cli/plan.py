@@ -316,7 +316,7 @@ def _export_ics(
     """`plan export --format ics`: the calendar with its filters (default range: a
     feed's)."""
     filters = feeds.calendar_filters(session, args)
-    calendar_feeds.check_filters(session, filters)
+    calendar_feeds.check_filters(session, filters, actor=actor)
     items = calendar_feeds.calendar_items(
         session, actor=actor, filters=filters, start=start, end=end
     )

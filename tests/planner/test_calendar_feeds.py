@@ -20,6 +20,7 @@ from planner.db import make_engine
 from planner.errors import AlreadySent, NotFound, PermissionDenied, ValidationFailed
 from planner.models import Channel, Piece, Post, PostStatus
 from planner.ui import web
+from planner.ui.i18n import translate
 from tests.conftest import World
 
 YEAR = datetime.now(UTC).year + 1
@@ -268,3 +269,127 @@ def test_an_empty_plan_is_still_a_calendar_with_a_component(world: World) -> Non
     # RFC 5545: a calendar holds at least one component (before, an empty plan had none).
     assert parsed.walk("VEVENT") == []
     assert [tz["TZID"] for tz in parsed.walk("VTIMEZONE")] == ["UTC"]
+
+
+DRAFT = "ENTWURF (intern, nicht freigegeben): Preise steigen im Mai"
+
+
+def _marketing_piece_with_an_hr_idea_merged(world: World) -> tuple[Piece, Channel, Channel]:
+    """HR's idea merged into Marketing's, whose piece holds an internal draft, a variant
+    and a campaign, with a planned post and a published one."""
+    social, intranet = _channel(world, "Social"), _channel(world, "Intranet")
+    target = ideas.submit_idea(
+        world.session,
+        actor=world.contributor,
+        data={
+            "title": "Preisrunde",
+            "pitch": "Wir erklären die neuen Preise",
+            "department": "Marketing",
+        },
+    ).idea
+    merged = ideas.submit_idea(
+        world.session,
+        actor=world.hr_contributor,
+        data={"title": "Preise", "pitch": "Was kostet es ab Mai?", "department": "HR"},
+    ).idea
+    ideas.merge_idea(
+        world.session, actor=world.editor, idea_id=merged.id or 0, into_id=target.id or 0
+    )
+    piece = ideas.accept_idea(world.session, actor=world.editor, idea_id=target.id or 0)
+    piece = pieces.edit_piece(
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id or 0,
+        expected_revision=piece.revision,
+        data={
+            "body": DRAFT,
+            "campaign": "Frühjahr intern",
+            "variants": {str(intranet.id): "VARIANTE (intern): nur für die Belegschaft"},
+        },
+    )
+    _plan(world, piece, social, f"{YEAR}-06-10 09:00")
+    out = _plan(world, piece, intranet, f"{YEAR}-06-11 09:00")
+    out.status = PostStatus.published
+    out.published_at = datetime(YEAR, 6, 11, 7, 1, tzinfo=UTC)
+    out.external_url = "https://intranet.example/posts/7"
+    world.session.add(out)
+    world.session.commit()
+    return piece, social, intranet
+
+
+def test_a_contributors_calendar_shows_what_my_ideas_shows_and_no_piece_text(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLANNER_PUBLIC_URL", "https://planer.example.de/")
+    _marketing_piece_with_an_hr_idea_merged(world)
+    planned = "Status: " + translate("de", "status.planned")
+    published = "Status: " + translate("de", "status.published")
+
+    # Both the department whose idea it is and the one whose idea was merged into it see
+    # the title, channel, time, status and the published post's link: nothing more.
+    for contributor in (world.contributor, world.hr_contributor):
+        made = calendar_feeds.create_feed(world.session, actor=contributor)
+        for ics in (
+            calendar_feeds.export_ics(world.session, actor=contributor, now=NEW_YEAR),
+            calendar_feeds.fetch_feed(world.session, made.token, now=NEW_YEAR),
+        ):
+            assert ics is not None
+            assert b"ENTWURF" not in ics and b"VARIANTE" not in ics
+            assert "Frühjahr".encode() not in ics and b"planer.example.de" not in ics
+            events = _events(ics)
+            assert set(events) == {"Social: Preisrunde", "Intranet: Preisrunde"}
+            assert events["Social: Preisrunde"]["description"] == planned
+            assert events["Social: Preisrunde"]["url"] == ""
+            assert events["Intranet: Preisrunde"]["description"] == (
+                f"{published}\n\nhttps://intranet.example/posts/7"
+            )
+            assert events["Intranet: Preisrunde"]["url"] == "https://intranet.example/posts/7"
+        items = calendar_feeds.calendar_items(world.session, actor=contributor, now=NEW_YEAR)
+        assert {(i.text, i.campaign) for i in items} == {("", "")}
+
+    # Editors, approvers and admins keep the text, the campaign and the dashboard link.
+    for reader in (world.editor, world.approver, world.admin):
+        events = _events(calendar_feeds.export_ics(world.session, actor=reader, now=NEW_YEAR))
+        social_post = str(events["Social: Preisrunde"]["description"])
+        assert DRAFT in social_post and "Kampagne: Frühjahr intern" in social_post
+        assert "https://planer.example.de/?post=" in social_post
+        assert "VARIANTE (intern)" in str(events["Intranet: Preisrunde"]["description"])
+
+
+def test_a_contributor_filters_the_calendar_by_channel_and_status_only(world: World) -> None:
+    _piece, social, _intranet = _marketing_piece_with_an_hr_idea_merged(world)
+    marketing = users.get_department(world.session, "Marketing").id
+    # A filter by what 'My ideas' does not show would tell it: which campaign, which
+    # audience, which department's idea carried the piece.
+    for hidden in (
+        CalendarFilters(campaign="Frühjahr intern"),
+        CalendarFilters(department_id=marketing),
+    ):
+        for contributor in (world.contributor, world.hr_contributor):
+            with pytest.raises(ValidationFailed) as refused:
+                calendar_feeds.create_feed(world.session, actor=contributor, filters=hidden)
+            [problem] = refused.value.fields.values()
+            assert getattr(problem, "code", None) == "calendar_filter_contributor"
+            with pytest.raises(ValidationFailed, match="by channel and status only"):
+                calendar_feeds.export_ics(world.session, actor=contributor, filters=hidden)
+        # A feed made with such a filter before it was refused shows nothing now.
+        made = calendar_feeds.create_feed(world.session, actor=world.hr_contributor)
+        made.feed.filters = hidden.stored()
+        world.session.add(made.feed)
+        world.session.commit()
+        ics = calendar_feeds.fetch_feed(world.session, made.token, now=NEW_YEAR)
+        assert ics is not None and _events(ics) == {}
+    assert calendar_feeds.list_feeds(world.session, actor=world.contributor) == []
+
+    by_channel = CalendarFilters(channel_id=social.id, status=PostStatus.planned)
+    mine = calendar_feeds.export_ics(
+        world.session, actor=world.hr_contributor, filters=by_channel, now=NEW_YEAR
+    )
+    assert set(_events(mine)) == {"Social: Preisrunde"}
+    ics = calendar_feeds.export_ics(
+        world.session,
+        actor=world.editor,
+        filters=CalendarFilters(campaign="Frühjahr intern"),
+        now=NEW_YEAR,
+    )
+    assert set(_events(ics)) == {"Social: Preisrunde", "Intranet: Preisrunde"}
