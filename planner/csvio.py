@@ -10,9 +10,10 @@ import csv
 import errno
 import io
 import os
+import re
 import stat
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -48,7 +49,7 @@ from planner.models import (
     utcnow,
 )
 from planner.permissions import require
-from planner.schemas import parse_id
+from planner.schemas import IdeaCreate, parse_id
 from planner.timezones import format_local, parse_to_utc, to_local, zone
 
 MAX_ROWS = 50_000
@@ -165,27 +166,193 @@ def _check_row_count(text: str, delimiter: str) -> None:
     A file with at most `MAX_ROWS` line break characters cannot hold more rows below its
     header; a longer one may still be within the limit (CR LF line ends, a quoted cell
     spanning lines), so its records are counted by the CSV reader alone, which is fast.
+    A record the reader refuses counts as one, as the rows are read on after it.
     """
     if text.count("\n") + text.count("\r") <= MAX_ROWS:
         return
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    try:
-        for count, _record in enumerate(reader):  # the header is record 0
-            if count > MAX_ROWS:
-                raise CsvImportFailed(
-                    [
-                        (
-                            reader.line_num,
-                            Message(
-                                "csv_too_many_rows",
-                                "more than {max} rows; split the file",
-                                max=MAX_ROWS,
-                            ),
-                        )
-                    ]
-                )
-    except csv.Error:
-        return  # reported with its line number when the rows are read
+    for count, (_start, end, _record) in enumerate(_records(text, delimiter)):
+        if count > MAX_ROWS:  # the header is record 0
+            raise CsvImportFailed(
+                [
+                    (
+                        end,
+                        Message(
+                            "csv_too_many_rows",
+                            "more than {max} rows; split the file",
+                            max=MAX_ROWS,
+                        ),
+                    )
+                ]
+            )
+
+
+@dataclass(frozen=True)
+class _Broken:
+    """A record the CSV reader refused: its error, and the lengths of its fields as a
+    lenient reading finds them (None: the file ends inside one of its quoted fields)."""
+
+    error: str
+    lengths: list[int] | None
+
+
+class _Lines:
+    """The file's physical lines as the CSV reader takes them (a line ends at LF, CR LF
+    or CR), counted as every line number of an import is (the header is line 1), with
+    where the current record begins."""
+
+    # A line with its end, or the file's last line without one.
+    _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.position = 0  # where the next line begins
+        self.count = 0  # lines taken so far: the last line of the record just read
+        self.start = 0  # the first line of the current record (0: none taken yet)
+        self.start_position = 0  # where the current record begins
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        found = self._LINE.match(self.text, self.position)
+        if found is None:
+            raise StopIteration
+        self.count += 1
+        if not self.start:
+            self.start, self.start_position = self.count, self.position
+        self.position = found.end()
+        return found.group()
+
+    def begin(self) -> None:
+        """The next line taken begins a new record."""
+        self.start = 0
+
+    def skip_to(self, position: int) -> None:
+        """Go on from `position`, the end of a line, counting the lines taken on the way."""
+        passed = self.text[self.position : position]
+        ends = passed.count("\n") + passed.count("\r") - passed.count("\r\n")
+        self.count += ends + (1 if passed and passed[-1] not in "\r\n" else 0)
+        self.position = max(self.position, position)
+
+
+def _records(text: str, delimiter: str) -> Iterator[tuple[int, int, list[str] | _Broken]]:
+    """Every record of the file (the header first, a blank line as []) with the lines it
+    starts and ends on. A record the CSV reader refuses (an unclosed quote, a field longer
+    than its field limit) comes as `_Broken`, read to its end as a lenient reader reads it,
+    and the records after it are read on."""
+    lines = _Lines(text)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    while True:
+        lines.begin()
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            start = lines.start or lines.count
+            lengths = _field_lengths(lines, delimiter)
+            yield start, lines.count, _Broken(str(err), lengths)
+            reader = csv.reader(lines, delimiter=delimiter, strict=True)
+            continue
+        yield lines.start, lines.count, record
+
+
+def _field_lengths(lines: _Lines, delimiter: str) -> list[int] | None:
+    """The lengths of the fields of the record the CSV reader refused, read from where it
+    begins to its end as the lenient reader (strict=False) reads them; `lines` goes on
+    after it. None when the file ends inside a quoted field."""
+    text, at, size = lines.text, lines.start_position, len(lines.text)
+    plain_end = re.compile(f"[{re.escape(delimiter)}\r\n]")
+    lengths = [0]
+    state = "start"  # of a field; or "plain", "quoted", "quote" (a quote in a quoted field)
+    while at < size:
+        if state == "quoted":
+            close = text.find('"', at)
+            if close < 0:
+                lengths[-1] += size - at
+                at = size
+                break
+            lengths[-1] += close - at
+            at, state = close + 1, "quote"
+            continue
+        char = text[at]
+        if state == "quote" and char == '"':  # a doubled quote stands for one
+            lengths[-1] += 1
+            at, state = at + 1, "quoted"
+        elif state == "start" and char == '"':
+            at, state = at + 1, "quoted"
+        elif char == delimiter:
+            lengths.append(0)
+            at, state = at + 1, "start"
+        elif char in "\r\n":  # the end of the record
+            lines.skip_to(at + 2 if text.startswith("\r\n", at) else at + 1)
+            return lengths
+        else:
+            found = plain_end.search(text, at)
+            end = found.start() if found else size
+            lengths[-1] += end - at
+            at, state = end, "plain"
+    lines.skip_to(size)
+    return None if state == "quoted" else lengths
+
+
+def _broken_record(
+    start: int, broken: _Broken, header: Sequence[str], limits: Mapping[str, int]
+) -> list[tuple[int, str]]:
+    """What is wrong with a record the CSV reader refused, on the line it starts on: a
+    field too long for its column (with the planner's limit for the column), a quoted
+    field never closed, or the reader's own words."""
+    if broken.lengths is None:
+        return [
+            (
+                start,
+                Message(
+                    "csv_unclosed_quote",
+                    'a quoted field in the row that begins on this line is never closed (a " '
+                    "is missing), so the rest of the file was read into it",
+                ),
+            )
+        ]
+    limit = csv.field_size_limit()
+    too_long = [i for i, length in enumerate(broken.lengths) if length > limit]
+    if too_long and header and max(too_long) >= len(header):
+        return [(start, _too_many_fields(len(broken.lengths), len(header)))]
+    if too_long and header:
+        return [
+            (
+                start,
+                Message(
+                    "csv_field",
+                    "{field}: {problem}",
+                    field=header[i],
+                    problem=Message(
+                        "too_long", "at most {max} characters", max=limits.get(header[i], limit)
+                    ),
+                ),
+            )
+            for i in too_long
+        ]
+    return [(start, Message("csv_broken", "broken CSV: {detail}", detail=broken.error))]
+
+
+def _too_many_fields(count: int, expected: int) -> Message:
+    return Message(
+        "csv_too_many_fields",
+        "{count} fields, but the header has {expected}",
+        count=count,
+        expected=expected,
+    )
+
+
+def _max_lengths(fields: Mapping[str, Any]) -> dict[str, int]:
+    """The most characters each of an input model's `fields` takes, where it has a limit."""
+    found: dict[str, int] = {}
+    for name, info in fields.items():
+        for rule in info.metadata:
+            limit = getattr(rule, "max_length", None)
+            if isinstance(limit, int):
+                found[name] = limit
+    return found
 
 
 def _header_problems(
@@ -246,13 +413,19 @@ def _header_problems(
 
 
 def _rows(
-    raw: bytes | str, *, required: Sequence[str], allowed: Sequence[str]
+    raw: bytes | str,
+    *,
+    required: Sequence[str],
+    allowed: Sequence[str],
+    limits: Mapping[str, int] | None = None,
 ) -> tuple[list[tuple[int, dict[str, str]]], list[tuple[int, str]]]:
     """Read a CSV (comma or semicolon) into (line number, row) pairs and row problems.
 
     A file that is too large, has too many rows or an unusable header raises at once,
-    before any row is read; a row with the wrong number of fields is reported as a problem
-    so that the caller can name every broken line in one go.
+    before any row is read; a row with the wrong number of fields, or one the CSV reader
+    refuses (named by the line it begins on; a field too long for the reader by its column
+    and `limits`, the most characters the planner takes in a column), is reported as a
+    problem so that the caller can name every broken line in one go.
     """
     check_size(len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "replace")))
     text = _decode(raw)
@@ -263,54 +436,37 @@ def _rows(
     first_line = text.splitlines()[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     _check_row_count(text, delimiter)
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    try:
-        fieldnames = reader.fieldnames or []
-    except csv.Error as err:
-        raise CsvImportFailed(
-            [(1, Message("csv_broken", "broken CSV: {detail}", detail=str(err)))]
-        ) from err
+    records = _records(text, delimiter)
+    _start, _end, fieldnames = next(records, (1, 1, []))
+    if isinstance(fieldnames, _Broken):
+        raise CsvImportFailed(_broken_record(1, fieldnames, [], {}))
     header = [h.strip().lower() for h in fieldnames]
-    reader.fieldnames = header
     problems = _header_problems(header, required=required, allowed=allowed)
     if problems:
         raise CsvImportFailed(problems)
     rows: list[tuple[int, dict[str, str]]] = []
-    try:
-        for row in reader:
-            start = reader.line_num  # the (last) physical line of this record
-            if None in row:
-                problems.append(
-                    (
-                        start,
-                        Message(
-                            "csv_too_many_fields",
-                            "{count} fields, but the header has {expected}",
-                            count=len(header) + len(row[None]),
-                            expected=len(header),
-                        ),
-                    )
+    for start, end, record in records:
+        # A row is named by its (last) physical line; a refused one by its first.
+        if isinstance(record, _Broken):
+            problems += _broken_record(start, record, header, limits or {})
+        elif not record:
+            continue  # a blank line
+        elif len(record) > len(header):
+            problems.append((end, _too_many_fields(len(record), len(header))))
+        elif len(record) < len(header):
+            problems.append(
+                (
+                    end,
+                    Message(
+                        "csv_too_few_fields",
+                        "only {count} fields, but the header has {expected}",
+                        count=len(record),
+                        expected=len(header),
+                    ),
                 )
-                continue
-            if any(v is None for v in row.values()):
-                count = sum(v is not None for v in row.values())
-                problems.append(
-                    (
-                        start,
-                        Message(
-                            "csv_too_few_fields",
-                            "only {count} fields, but the header has {expected}",
-                            count=count,
-                            expected=len(header),
-                        ),
-                    )
-                )
-                continue
-            rows.append((start, {k: _uncell(v) for k, v in row.items()}))
-    except csv.Error as err:
-        problems.append(
-            (reader.line_num, Message("csv_broken", "broken CSV: {detail}", detail=str(err)))
-        )
+            )
+        else:
+            rows.append((end, {k: _uncell(v) for k, v in zip(header, record, strict=True)}))
     if not rows and not problems:
         raise CsvImportFailed([(2, Message("csv_no_rows", "no rows below the header"))])
     return rows, problems
@@ -443,7 +599,10 @@ def import_ideas(session: Session, *, actor: User, raw: bytes | str) -> list[int
     """
     require(actor, "submit_idea")
     rows, problems = _rows(
-        raw, required=["title", "pitch", "department"], allowed=IDEA_EXPORT_COLUMNS
+        raw,
+        required=["title", "pitch", "department"],
+        allowed=IDEA_EXPORT_COLUMNS,
+        limits=_max_lengths(IdeaCreate.model_fields),
     )
     prepared: list[dict[str, Any]] = []
     departments: dict[str, Department] = {}

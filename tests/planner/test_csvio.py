@@ -20,8 +20,9 @@ from sqlmodel import Session, col, func, select
 
 from planner import audit, channels, cli, csvio, ideas, pieces, planning
 from planner.db import make_engine
-from planner.errors import CsvImportFailed, ExportFailed, PermissionDenied
+from planner.errors import CsvImportFailed, ExportFailed, Message, PermissionDenied
 from planner.models import AuditEvent, Idea, IdeaStatus, Post, PostStatus
+from planner.ui import i18n
 from tests.conftest import World, last_sunday
 
 GOOD_IDEAS = (
@@ -756,3 +757,103 @@ def test_ideas_stored_in_several_slices_keep_the_files_order(
     assert [i.title for i in _ideas(world, ids)] == [f"Idee {i}" for i in range(10)]
     events = world.session.exec(select(AuditEvent).where(AuditEvent.action == "submit")).all()
     assert sorted(int(e.object_id) for e in events) == sorted(ids)
+
+
+# --- records the CSV reader refuses -----------------------------------------------------
+
+IDEA_ROW = "Gute Idee,Ein ordentlicher Pitch mit Inhalt,Marketing\n"
+
+
+@pytest.mark.parametrize("broken_line", [2, 4])
+def test_an_unclosed_quote_is_named_by_the_line_its_row_begins_on(
+    world: World, broken_line: int
+) -> None:
+    lines = ["title,pitch,department\n", *[IDEA_ROW] * 4]
+    lines[broken_line - 1] = '"Ohne Ende,Ein ordentlicher Pitch mit Inhalt,Marketing\n'
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_ideas(world.session, actor=world.editor, raw="".join(lines))
+    [(line, problem)] = caught.value.problems
+    assert (line, getattr(problem, "code", None)) == (broken_line, "csv_unclosed_quote")
+    assert f"line {broken_line}: a quoted field in the row that begins on this line" in str(
+        caught.value
+    )
+    assert "Anführungszeichen" in i18n.render_message("de", problem)
+    assert _count(world, Idea) == 0
+
+
+def test_a_refused_row_is_named_by_its_first_line_and_the_rows_after_it_are_checked(
+    world: World,
+) -> None:
+    raw = (
+        "title,pitch,department\n"
+        'Zwei Zeilen,"Ein Pitch\nüber zwei Zeilen",Marketing\n'  # lines 2-3, fine
+        'Kaputt,"Ein Pitch" mit Rest,Marketing\n'  # line 4: text after a closing quote
+        "x,Ein ordentlicher Pitch mit Inhalt,Marketing\n"  # line 5: title too short
+    )
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_ideas(world.session, actor=world.editor, raw=raw)
+    assert [(line, getattr(p, "code", None)) for line, p in caught.value.problems] == [
+        (4, "csv_broken"),
+        (5, "csv_field"),
+    ]
+    assert _count(world, Idea) == 0
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+def test_a_field_too_long_for_the_csv_reader_gets_its_columns_limit_and_the_rest_is_checked(
+    world: World, newline: str
+) -> None:
+    def rows(pitch: str) -> str:
+        return newline.join(
+            [
+                "title,pitch,department",
+                f"Lange Idee,{pitch},Marketing",  # line 2
+                "x,Ein ordentlicher Pitch mit Inhalt,Marketing",  # line 3: title too short
+                "Gute Idee,Ein ordentlicher Pitch mit Inhalt,Marketing",
+            ]
+        )
+
+    said: dict[tuple[int, bool], str] = {}
+    # The 20 000 characters are read, then refused as the planner refuses them.
+    for size, quoted in ((20_000, False), (200_000, False), (200_000, True)):
+        pitch = "p" * size
+        if quoted:  # spanning lines, with a quote in it, as spreadsheets write it
+            pitch = '"' + pitch[:1000] + newline + '""' + pitch[1000:] + '"'
+        with pytest.raises(CsvImportFailed) as caught:
+            csvio.import_ideas(world.session, actor=world.editor, raw=rows(pitch))
+        problems = caught.value.problems
+        short_title = 4 if quoted else 3  # the quoted pitch spans two lines
+        assert [line for line, _ in problems] == [2, short_title]
+        message = problems[0][1]
+        assert isinstance(message, Message) and message.code == "csv_field"
+        assert getattr(message.params["problem"], "code", None) == "too_long"
+        said[size, quoted] = str(message)
+    assert set(said.values()) == {"pitch: at most 5000 characters"}
+    assert _count(world, Idea) == 0
+
+
+def test_a_field_too_long_for_the_csv_reader_in_the_cli_and_the_plan_import(
+    cli_world: World, tmp_path: Path
+) -> None:
+    file = tmp_path / "ideas.csv"
+    file.write_text(
+        "title,pitch,department\n"
+        f"Lange Idee,{'p' * 200_000},Marketing\n"
+        f'Kein Ende,"{"p" * 200_000},Marketing\n'
+    )
+    code, err = _cli("ideas", "import", str(file), "--as", "editor")
+    assert code == 1
+    assert "line 2: pitch: at most 5000 characters" in err
+    assert "line 3: a quoted field in the row that begins on this line is never closed" in err
+    assert "field limit" not in err
+
+    limit = csv.field_size_limit()
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_plan(
+            cli_world.session,
+            actor=cli_world.editor,
+            raw=f"piece_id,channel,publish_at\n1,{'c' * (limit + 1)},2030-01-01 09:00\n",
+        )
+    assert [(line, str(p)) for line, p in caught.value.problems] == [
+        (2, f"channel: at most {limit} characters")
+    ]
