@@ -88,6 +88,11 @@ AUDIT_COLUMNS = [
     "hash",
 ]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A formula character after a semicolon (spaces between): a spreadsheet that splits lines
+# at ";" (German Excel does, also in a comma-separated file) starts a cell there, so the
+# export escapes it as it escapes a cell's first character, and an import takes it back.
+_AFTER_SEMICOLON = re.compile(r";(\s*)([=+\-@])")
+_ESCAPED_AFTER_SEMICOLON = re.compile(r";(\s*)'([=+\-@])")
 
 
 @dataclass(frozen=True)
@@ -105,9 +110,14 @@ class PlanImport:
 
 
 def _cell(value: object) -> str:
-    """A cell that spreadsheet programs will not run as a formula."""
-    text = "" if value is None else str(value)
+    """A cell that spreadsheet programs will not run as a formula, however they split it."""
+    text = _AFTER_SEMICOLON.sub(r";\1'\2", "" if value is None else str(value))
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _unescaped(text: str) -> str:
+    """`text` with the formula characters `_cell` escaped after a semicolon as they were."""
+    return _ESCAPED_AFTER_SEMICOLON.sub(r";\1\2", text)
 
 
 def cell(value: object) -> str:
@@ -118,8 +128,8 @@ def cell(value: object) -> str:
 def _uncell(value: str | None) -> str:
     text = (value or "").strip()
     if text.startswith("'") and text[1:2] in {"=", "+", "-", "@"}:
-        return text[1:]
-    return text
+        text = text[1:]
+    return _unescaped(text)
 
 
 def _decode(raw: bytes | str) -> str:
@@ -1087,9 +1097,14 @@ def _chained_row(record: dict[str, str]) -> dict[str, Any]:
 
     def texts(column: str, *, nullable: bool = False) -> list[str | None]:
         text = record.get(column) or ""
-        options: list[str | None] = [text]
+        found = [text]
         if text[:1] == "'" and text[1:2] and text[1] in _FORMULA_START:
-            options.insert(0, text[1:])
+            found.insert(0, text[1:])
+        options: list[str | None] = []
+        for option in found:
+            if _unescaped(option) != option:
+                options.append(_unescaped(option))
+            options.append(option)
         if nullable and text == "":
             options.insert(0, None)
         return options

@@ -323,7 +323,7 @@ def test_an_exported_period_verifies_on_its_own(world: World) -> None:
         action="change",
         from_state="",
         to_state="-5",
-        note="=HYPERLINK('x')\n zweite Zeile ",
+        note="=HYPERLINK('x')\n zweite Zeile; =1+1 ",
     )
     world.session.commit()
     exported = _export(world)

@@ -142,6 +142,30 @@ def test_ideas_export_round_trips_and_neutralises_formulas(world: World) -> None
     assert again[0].pitch == "+49 ist eine Vorwahl"
 
 
+def test_a_formula_after_a_semicolon_is_neutralised_for_spreadsheets_that_split_there(
+    world: World,
+) -> None:
+    """German Excel splits a line at ";", also in a comma-separated file: what follows a
+    semicolon starts a cell there, so it is escaped like a cell's first character."""
+    title = "Herbst;=cmd|' /C calc'!A0"
+    pitch = "Preise; -5 % ab Montag;  @alle"
+    ideas.submit_idea(
+        world.session,
+        actor=world.editor,
+        data={"title": title, "pitch": pitch, "department": "HR"},
+    )
+    out = io.StringIO()
+    csvio.export_ideas(world.session, actor=world.editor, out=out)
+    row = next(csv.DictReader(io.StringIO(out.getvalue())))
+    assert row["title"] == "Herbst;'=cmd|' /C calc'!A0"
+    assert row["pitch"] == "Preise; '-5 % ab Montag;  '@alle"
+    for line in out.getvalue().splitlines():
+        for split_cell in line.split(";"):
+            assert not split_cell.strip().startswith(("=", "+", "-", "@")), split_cell
+    again = _ideas(world, csvio.import_ideas(world.session, actor=world.editor, raw=out.getvalue()))
+    assert (again[0].title, again[0].pitch) == (title, pitch)
+
+
 def test_contributor_export_holds_only_their_department(world: World) -> None:
     csvio.import_ideas(world.session, actor=world.editor, raw=GOOD_IDEAS.encode())
     out = io.StringIO()
