@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from icalendar import Calendar, Event, Timezone
+from icalendar import Calendar, Event, Timezone, vText
 from sqlmodel import Session, col, select
 
 from planner import audit, submissions
@@ -249,7 +249,7 @@ def to_ics(
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", name)
+    cal.add("x-wr-calname", vText(name))  # text: commas, semicolons, line breaks escaped
     for item in items:
         event = Event()
         event.add("uid", f"post-{item.post_id}@{_UID_DOMAIN}")
@@ -341,6 +341,10 @@ def create_feed(
     check_filters(session, filters, actor=actor)
     label = name.strip() or calendar_name(actor.locale)
     check_text(label, "name")
+    if "\n" in label or "\r" in label:
+        raise ValidationFailed(
+            {"name": Message("one_line", "a calendar's name is one line, without line breaks")}
+        )
     if len(label) > 80:
         raise ValidationFailed({"name": Message("too_long", "at most {max} characters", max=80)})
     secret = secrets.token_urlsafe(32)

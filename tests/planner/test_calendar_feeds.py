@@ -218,6 +218,21 @@ def test_a_disabled_owners_feed_stops_working(world: World) -> None:
         calendar_feeds.create_feed(world.session, actor=disabled)
 
 
+def test_a_feed_name_is_one_line_and_written_as_calendar_text(
+    world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A line break in a name is refused (a feed so named answered 503 for ever); commas
+    and semicolons in it are escaped as RFC 5545 text."""
+    with pytest.raises(ValidationFailed) as refused:
+        calendar_feeds.create_feed(world.session, actor=world.editor, name="Plan\nX-INJECTED:1")
+    assert refused.value.fields["name"].code == "one_line"  # type: ignore[attr-defined]
+    assert calendar_feeds.list_feeds(world.session, actor=world.editor) == []
+    made = calendar_feeds.create_feed(world.session, actor=world.editor, name="Social, Süd; Test")
+    answer = _client(engine, monkeypatch).get(calendar_feeds.feed_path(made.token))
+    assert answer.status_code == 200
+    assert b"X-WR-CALNAME:Social\\, S\xc3\xbcd\\; Test\r\n" in answer.content
+
+
 def _client(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> TestClient:
     """The planner's routes on the test database."""
     monkeypatch.setattr(web, "get_engine", lambda: engine)
