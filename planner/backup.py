@@ -6,11 +6,13 @@ one read transaction. PostgreSQL runs `pg_dump` (custom format) on the planner's
 pg_dump reads every table in one snapshot. The file is written next to its target, synced
 and renamed into place, so a failure never leaves a partial backup behind.
 
-A restore replaces the planner's tables with the backup's, at the backup's schema
-revision, then migrates them to this planner's revision. SQLite copies the backup into the
-database with the backup API (one write transaction). PostgreSQL drops the planner's tables
-and recreates them from the archive (`pg_restore` turns it into SQL) in one `psql`
-transaction: a restore that breaks off leaves the database as it was.
+A restore replaces the planner's tables with the backup's, migrated to this planner's
+revision, and records itself in the restored audit log, in one step: a restore that fails
+leaves the database as it was. SQLite migrates a copy of the backup beside the database,
+then copies it over the database with the backup API (one write transaction). PostgreSQL
+drops the planner's tables, recreates them from the archive (`pg_restore` turns it into
+SQL) and migrates them in one transaction of one connection. Tables that are not the
+planner's are never lost: a database holding any that the backup does not hold is refused.
 """
 
 from __future__ import annotations
@@ -23,18 +25,21 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager, suppress
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
+from alembic import command
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import URL, Connection, Engine, inspect, literal, select, table, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session, SQLModel
 
 from planner import audit
+from planner.db import make_engine
 from planner.errors import (
     ConfigurationError,
     ExportFailed,
@@ -42,9 +47,12 @@ from planner.errors import (
     RestoreFailed,
     RestoreRefused,
 )
-from planner.migrate import alembic_config, current_revision, upgrade
+from planner.migrate import alembic_config, current_revision, head_revision
 from planner.models import User
 from planner.permissions import require
+
+if TYPE_CHECKING:
+    import psycopg
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
@@ -97,17 +105,66 @@ class RestoreResult:
 # --- the state of a database ---------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Contents:
+    """What a database (PostgreSQL: the planner's schema) holds: the planner's tables that
+    have a row, and the tables and views that are not the planner's, each with whether it
+    has a row."""
+
+    planner_rows: tuple[str, ...] = ()
+    foreign: tuple[tuple[str, bool], ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """No row in any table and no table of others: a restore may replace it unasked."""
+        return not self.planner_rows and not self.foreign
+
+    def describe(self) -> str:
+        """The tables of others, then the planner's tables with rows (the first four)."""
+        parts = []
+        if self.foreign:
+            listed = ", ".join(
+                f"{name} ({'with rows' if rows else 'empty'})" for name, rows in self.foreign
+            )
+            parts.append(f"tables that are not the planner's: {listed}")
+        if self.planner_rows:
+            more = len(self.planner_rows) - 4
+            parts.append(
+                "rows in the planner's tables "
+                + ", ".join(self.planner_rows[:4])
+                + (f" and {more} more" if more > 0 else "")
+            )
+        return "; ".join(parts)
+
+
+def contents(engine: Engine) -> Contents:
+    """Every table and view of the database (PostgreSQL: of the planner's schema) and whether
+    it has a row; the planner's own (every revision's, alembic_version) apart from others'."""
+    data_tables = {table.name for table in SQLModel.metadata.sorted_tables}
+    with engine.connect() as conn:
+        inspector = inspect(conn)
+        names = sorted({*inspector.get_table_names(), *inspector.get_view_names()})
+        rows = {name: _has_row(conn, name) for name in names}
+    return Contents(
+        planner_rows=tuple(name for name in names if name in data_tables and rows[name]),
+        foreign=tuple(
+            (name, rows[name])
+            for name in names
+            if name not in data_tables and name != "alembic_version"
+        ),
+    )
+
+
+def _has_row(conn: Connection, name: str) -> bool:
+    return conn.execute(select(literal(1)).select_from(table(name)).limit(1)).first() is not None
+
+
 def holds_data(engine: Engine) -> bool:
     """Whether any planner table of the database has a row (a never-migrated one has none)."""
-    with engine.connect() as conn:
-        existing = set(inspect(conn).get_table_names())
-        for table in SQLModel.metadata.sorted_tables:
-            if table.name in existing and conn.execute(table.select().limit(1)).first():
-                return True
-    return False
+    return bool(contents(engine).planner_rows)
 
 
-def _backend(engine: Engine) -> str:
+def _backend(engine: Engine | Connection) -> str:
     name = engine.dialect.name
     if name not in BACKENDS:
         raise ConfigurationError(f"backups support SQLite and PostgreSQL, not {name!r}")
@@ -163,16 +220,22 @@ def back_up(*, engine: Engine, actor: User, path: Path, force: bool = False) -> 
 
 
 def _record_database_event(
-    engine: Engine, *, actor: User | None, action: str, note: str, actor_name: str | None = None
+    bind: Engine | Connection,
+    *,
+    actor: User | None,
+    action: str,
+    note: str,
+    actor_name: str | None = None,
 ) -> None:
-    """Write one audit event about the whole database, in a transaction of its own."""
-    with Session(engine) as session:
+    """Write one audit event about the whole database: in a transaction of its own on an
+    engine, in the connection's open transaction on a connection."""
+    with Session(bind) as session:
         audit.record(
             session,
             actor=actor,
             actor_name=actor_name,
             object_type="database",
-            object_id=_backend(engine),
+            object_id=_backend(bind),
             action=action,
             note=note,
         )
@@ -375,15 +438,24 @@ def _read_postgres_backup(path: Path) -> BackupInfo:
 
 # --- restoring ---------------------------------------------------------------------------
 
+# The psql commands pg_restore writes around its SQL (pg_dump 17.6, 16.10, 15.14 and later);
+# they only keep psql from running other meta-commands, which this restore never runs.
+_PSQL_GUARDS = (b"\\restrict ", b"\\unrestrict ")
+_COPY_START = re.compile(rb"^COPY .+ FROM stdin;\n$")
+_COPY_END = b"\\.\n"
+
 
 def restore(
     *, engine: Engine, actor: User | None, path: Path, force: bool = False
 ) -> RestoreResult:
-    """Replace the database's content with the backup at `path`, then migrate it.
+    """Replace the database's content with the backup at `path`, migrated to this planner.
 
-    Into a database without data anyone may restore (it has no users yet); over data only
-    with `force`, and only an admin of that database. The restore is recorded in the
-    restored audit log; the result says whether its chain holds.
+    Into an empty database (no row, no table the planner does not know) anyone may
+    restore (it has no users yet); over data only with `force`, and only an admin of that
+    database. Tables that are not the planner's and not in the backup are never lost: such
+    a database is refused, also with `force`. The backup is migrated and the restore
+    recorded in its audit log before the database changes, in one step: a failure leaves
+    the database as it was. The result says whether the audit chain holds.
     """
     backend, kind = _backend(engine), _file_backend(path)
     if kind != backend:
@@ -403,30 +475,23 @@ def restore(
             f"the database is at schema revision {current!r}, which this planner does not "
             "know: a newer planner migrated it"
         )
-    if holds_data(engine):
-        if not force:
-            raise RestoreRefused(
-                "the database already holds data: a restore replaces all of it, so it is "
-                "refused unless forced (--force, by an admin of this database)"
-            )
-        if actor is None:
-            raise PermissionDenied(
-                "the database holds data: only an admin of it may replace it with a backup"
-            )
-        require(actor, "restore_database")
+    _check_replaceable(contents(engine), info, actor=actor, force=force)
     digest = _sha256(path)
+
+    def record(bind: Engine | Connection) -> None:
+        _record_database_event(
+            bind,
+            actor=None,
+            actor_name=actor.username if actor is not None else "system",
+            action="restore",
+            note=f"restored from {str(path.absolute())!r} "
+            f"(revision {info.revision}, sha256 {digest})",
+        )
+
     if backend == SQLITE:
-        _restore_sqlite(engine, info)
+        _restore_sqlite(engine, info, record)
     else:
-        _restore_postgres(engine, info)
-    upgrade(engine)
-    _record_database_event(
-        engine,
-        actor=None,
-        actor_name=actor.username if actor is not None else "system",
-        action="restore",
-        note=f"restored from {str(path.absolute())!r} (revision {info.revision}, sha256 {digest})",
-    )
+        _restore_postgres(engine, info, record)
     with engine.connect() as conn:
         rows = conn.execute(audit.AUDIT.select().order_by(audit.AUDIT.c.id)).mappings()
         chain = audit.verify_rows(dict(row) for row in rows)
@@ -440,15 +505,121 @@ def restore(
     )
 
 
-def _restore_sqlite(engine: Engine, info: BackupInfo) -> None:
-    """Copy the backup's pages over the database's in one write transaction."""
+def _check_replaceable(
+    found: Contents, info: BackupInfo, *, actor: User | None, force: bool
+) -> None:
+    """Refuse replacing a database that is not empty unless forced, losing tables that are
+    neither the planner's nor the backup's, and replacing data for anyone but its admins."""
+    if found.empty:
+        return
+    if not force:
+        raise RestoreRefused(
+            f"the database already holds data ({found.describe()}): a restore replaces all "
+            "of it, so it is refused unless forced (--force, by an admin of this database)"
+        )
+    lost = [name for name, _ in found.foreign if name not in info.tables]
+    if lost:
+        raise RestoreRefused(
+            "the database holds tables that are not the planner's and not in the backup: "
+            f"{', '.join(lost)}; a restore would lose them, so it is refused also with "
+            "--force: move them to a database of their own, or restore into another database"
+        )
+    if found.planner_rows:
+        if actor is None:
+            raise PermissionDenied(
+                "the database holds data: only an admin of it may replace it with a backup"
+            )
+        require(actor, "restore_database")
+
+
+def _migrate(conn: Connection, info: BackupInfo) -> None:
+    """Migrate the restored tables on `conn` to this planner's revision, in its transaction;
+    RestoreFailed says why a migration failed."""
+    cfg = alembic_config(conn.engine)
+    cfg.attributes["connection"] = conn
+    try:
+        command.upgrade(cfg, "head")
+    except (SQLAlchemyError, CommandError) as err:
+        raise RestoreFailed(
+            info.path,
+            f"migrating it from schema revision {info.revision} to "
+            f"{head_revision(conn.engine)} failed: {_reason(err)}",
+        ) from err
+
+
+def _reason(err: Exception) -> str:
+    """The first line of what the database (or Alembic) said: no SQL, no traceback."""
+    said = str(err.orig if isinstance(err, DBAPIError) else err).strip()
+    return (said.splitlines() or ["it said nothing"])[0][:300]
+
+
+def _restore_sqlite(
+    engine: Engine, info: BackupInfo, record: Callable[[Engine | Connection], None]
+) -> None:
+    """Copy the backup to a file beside the database, migrate that copy and record the
+    restore in it; only then copy its pages over the database's in one write transaction.
+    Any failure before that last step leaves the database untouched."""
+    staged = _staging_path(engine)
+    try:
+        _copy_pages(info, staged)
+        _prepare_copy(staged, info, record)
+        _copy_into(engine, info, staged)
+    finally:
+        for leftover in (staged, *(Path(f"{staged}{end}") for end in ("-journal", "-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)
+
+
+def _prepare_copy(
+    staged: Path, info: BackupInfo, record: Callable[[Engine | Connection], None]
+) -> None:
+    """Migrate the copy of the backup at `staged` and record the restore in it."""
+    staging = make_engine(URL.create("sqlite", database=str(staged)).render_as_string())
+    try:
+        with staging.begin() as conn:
+            _migrate(conn, info)
+        record(staging)
+        with staging.connect() as conn:  # a file of its own again: no log beside it
+            conn.exec_driver_sql("PRAGMA journal_mode=DELETE")
+    except SQLAlchemyError as err:
+        raise RestoreFailed(info.path, _reason(err)) from err
+    finally:
+        staging.dispose()
+
+
+def _staging_path(engine: Engine) -> Path:
+    """A new file's path beside the database (in the temporary folder for one in memory)."""
+    database = engine.url.database or ""
+    in_memory = database in ("", ":memory:") or database.startswith("file:")
+    folder = Path(tempfile.gettempdir()) if in_memory else Path(database).parent
+    name = Path(database).name[:64] if not in_memory else "memory"
+    return folder / f".{name}.{secrets.token_hex(6)}.restore"
+
+
+def _copy_pages(info: BackupInfo, staged: Path) -> None:
+    """Copy the backup (opened read-only) into the new file `staged`, readable by its owner
+    only (it holds password hashes and encrypted channel secrets)."""
+    try:
+        os.close(os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        with (
+            closing(sqlite3.connect(f"{info.path.resolve().as_uri()}?mode=ro", uri=True)) as src,
+            closing(sqlite3.connect(staged)) as dst,
+        ):
+            src.backup(dst)
+    except sqlite3.Error as err:
+        raise RestoreFailed(info.path, str(err)) from err
+    except OSError as err:
+        raise RestoreFailed(
+            info.path, f"cannot write {str(staged)!r}: {err.strerror or err}"
+        ) from err
+
+
+def _copy_into(engine: Engine, info: BackupInfo, staged: Path) -> None:
+    """Copy the migrated copy's pages over the database's in one write transaction."""
     raw = engine.raw_connection()
     try:
         target: sqlite3.Connection = raw.driver_connection  # type: ignore[assignment]
-        with closing(
-            sqlite3.connect(f"{info.path.resolve().as_uri()}?mode=ro", uri=True)
-        ) as source:
-            source.backup(target)
+        with closing(sqlite3.connect(f"{staged.resolve().as_uri()}?mode=ro", uri=True)) as src:
+            src.backup(target)
     except sqlite3.Error as err:
         raise RestoreFailed(info.path, str(err)) from err
     finally:
@@ -456,13 +627,17 @@ def _restore_sqlite(engine: Engine, info: BackupInfo) -> None:
     engine.dispose()  # no pooled connection keeps a view of the old content
 
 
-def _restore_postgres(engine: Engine, info: BackupInfo) -> None:
-    """Drop the planner's tables and rebuild them from the archive, in one transaction.
+def _restore_postgres(
+    engine: Engine, info: BackupInfo, record: Callable[[Engine | Connection], None]
+) -> None:
+    """Drop the planner's tables, rebuild them from the archive, migrate them and record the
+    restore, all in one transaction of one connection.
 
-    pg_restore writes the archive as SQL; psql runs it after the drops, and commits only
-    when pg_restore finished: an error or a broken archive leaves everything as it was.
+    pg_restore writes the archive as SQL, which runs on that connection (the rows through
+    COPY); the transaction commits only when pg_restore, the migration and the record
+    succeeded: any failure leaves everything as it was.
     """
-    pg_restore, psql = _pg_tool("pg_restore", engine), _pg_tool("psql", engine)
+    pg_restore = _pg_tool("pg_restore", engine)
     schema = _current_schema(engine)
     if schema != info.schema:
         raise RestoreRefused(
@@ -471,71 +646,86 @@ def _restore_postgres(engine: Engine, info: BackupInfo) -> None:
             f"into a database whose search path is {info.schema!r}"
         )
     drops = _drop_statements(engine, schema, info)
-    with (
-        tempfile.TemporaryDirectory(prefix="planner-restore-") as work,
-        _pg_client(engine) as client,
-    ):
+    with tempfile.TemporaryDirectory(prefix="planner-restore-") as work:
         listing = Path(work) / "restore.list"
         listing.write_text("\n".join(_restorable(info.entries)) + "\n", encoding="utf-8")
-        with tempfile.TemporaryFile() as psql_err, tempfile.TemporaryFile() as restore_err:
-            runner = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
-                [
-                    psql,
-                    "--no-psqlrc",
-                    "--quiet",
-                    "--no-password",
-                    "--set=ON_ERROR_STOP=1",
-                    f"--dbname={client.conninfo}",
-                ],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=psql_err,
-                env=client.env,
-            )
-            restored = _feed(
-                runner.stdin, drops, pg_restore, listing, info.path, client.env, restore_err
-            )
-            code = runner.wait()
-            if code != 0:
-                raise RestoreFailed(info.path, _read_summary(psql_err, client.password))
-            if not restored:
-                raise RestoreFailed(info.path, _read_summary(restore_err, client.password))
+        try:
+            with engine.connect() as conn, conn.begin():
+                # A transaction left open elsewhere would make the drops wait for ever.
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = {_LOCK_WAIT_MS}")
+                for drop in drops:
+                    conn.exec_driver_sql(drop)
+                _run_archive(conn, pg_restore, listing, info)
+                conn.exec_driver_sql("RESET ALL")  # the archive's settings (search path '')
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = {_LOCK_WAIT_MS}")
+                _migrate(conn, info)
+                record(conn)
+        except (DBAPIError, engine.dialect.loaded_dbapi.Error) as err:
+            # The archive's SQL runs on the driver's own cursor: its errors are the driver's.
+            raise RestoreFailed(info.path, _reason(err)) from err
 
 
-def _feed(
-    stdin: IO[bytes] | None,
-    drops: list[str],
-    pg_restore: str,
-    listing: Path,
-    path: Path,
-    env: dict[str, str],
-    restore_err: IO[bytes],
-) -> bool:
-    """Send psql the drops, pg_restore's SQL and, only if pg_restore succeeded, COMMIT."""
-    assert stdin is not None
-    restored = False
-    try:
-        # A transaction left open elsewhere would make the drops wait for ever.
-        preamble = ["BEGIN", f"SET LOCAL lock_timeout = {_LOCK_WAIT_MS}", *drops]
-        stdin.write("".join(f"{statement};\n" for statement in preamble).encode("utf-8"))
-        stdin.flush()
-        code = subprocess.run(  # noqa: S603 - fixed arguments, no shell
-            [pg_restore, "--no-owner", f"--use-list={listing}", "--file=-", str(path)],
+def _run_archive(conn: Connection, pg_restore: str, listing: Path, info: BackupInfo) -> None:
+    """Run the SQL pg_restore makes of the archive on `conn`; RestoreFailed if it fails."""
+    driver: psycopg.Connection[Any] = conn.connection.driver_connection  # type: ignore[assignment]
+    with tempfile.TemporaryFile() as restore_err:
+        runner = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
+            [pg_restore, "--no-owner", f"--use-list={listing}", "--file=-", str(info.path)],
             stdin=subprocess.DEVNULL,
-            stdout=stdin,
+            stdout=subprocess.PIPE,
             stderr=restore_err,
-            env=env,
-            check=False,
-        ).returncode
-        restored = code == 0
-        if restored:
-            stdin.write(b"COMMIT;\n")
-    except BrokenPipeError:
-        pass  # psql stopped at an error: its own message says which
-    finally:
-        with suppress(BrokenPipeError):
-            stdin.close()
-    return restored
+        )
+        assert runner.stdout is not None
+        try:
+            with driver.cursor() as cursor:
+                complete = _execute_script(cursor, runner.stdout, info)
+        except BaseException:
+            runner.kill()
+            raise
+        finally:
+            runner.stdout.close()
+            code = runner.wait()
+        if code != 0:
+            raise RestoreFailed(info.path, "pg_restore failed: " + _read_summary(restore_err, None))
+    if not complete:
+        raise RestoreFailed(info.path, "the archive's SQL ends inside the rows of a table")
+
+
+def _execute_script(cursor: psycopg.Cursor[Any], lines: Iterable[bytes], info: BackupInfo) -> bool:
+    """Execute pg_restore's SQL: the statements between two tables' rows at once, each
+    table's rows through COPY. False when the rows of a table were cut off."""
+    lines = iter(lines)
+    statements: list[bytes] = []
+    for line in lines:
+        if line.startswith(_PSQL_GUARDS):
+            continue
+        if line.startswith(b"\\"):
+            raise RestoreFailed(info.path, "the archive's SQL holds a psql command")
+        if _COPY_START.match(line):
+            _execute(cursor, statements)
+            statements = []
+            if not _copy_rows(cursor, line, lines):
+                return False
+            continue
+        statements.append(line)
+    _execute(cursor, statements)
+    return True
+
+
+def _execute(cursor: psycopg.Cursor[Any], lines: list[bytes]) -> None:
+    """Execute the statements in `lines` as one query, unless they are only comments."""
+    if any(line.strip() and not line.lstrip().startswith(b"--") for line in lines):
+        cursor.execute(b"".join(lines))
+
+
+def _copy_rows(cursor: psycopg.Cursor[Any], statement: bytes, lines: Iterator[bytes]) -> bool:
+    """Send one table's rows (up to the line `\\.`) through COPY; False if they end first."""
+    with cursor.copy(statement.strip().removesuffix(b";")) as copy:
+        for line in lines:
+            if line == _COPY_END:
+                return True
+            copy.write(line)
+    return False
 
 
 def _restorable(entries: tuple[str, ...]) -> list[str]:
@@ -614,8 +804,8 @@ def _pg_tool(name: str, engine: Engine | None = None) -> str:
     if found is None:
         major = _server_major(engine)
         raise ConfigurationError(
-            f"{name} is not installed (or not on PATH): PostgreSQL backups need pg_dump, "
-            f"pg_restore and psql of the server's major version ({major}), e.g. the "
+            f"{name} is not installed (or not on PATH): PostgreSQL backups need pg_dump and "
+            f"pg_restore of the server's major version ({major}), e.g. the "
             f"Debian/Ubuntu package postgresql-client-{major if major.isdigit() else 'N'}"
         )
     return found
@@ -637,7 +827,7 @@ def _quote(value: str) -> str:
 
 @contextmanager
 def _pg_client(engine: Engine) -> Iterator[_Client]:
-    """The engine's connection for pg_dump, pg_restore and psql.
+    """The engine's connection for pg_dump.
 
     The password never reaches a command line (which `ps` shows) or the environment: it
     goes into a password file readable by this user only, removed afterwards.

@@ -8,16 +8,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
 from planner import cli, ideas
 from planner.db import make_engine
 from planner.models import Idea
 from tests.conftest import World
+from tests.planner import test_backup
 from tests.test_cli_writes import _changed, _fingerprint
 
 Run = Callable[[list[str]], tuple[int, str]]
+blank = test_backup.blank  # the fixture: empty databases of `engine`'s kind
 
 
 @pytest.fixture
@@ -137,3 +139,43 @@ def test_restore_of_something_else_says_what_it_is(world: World, run: Run, tmp_p
         f"error: {str(path)!r} is not a planner backup: neither a SQLite database nor a "
         "pg_dump archive"
     )
+
+
+def test_a_restore_whose_migration_fails_says_why_in_one_line_and_changes_nothing(
+    engine: Engine, world: World, run: Run, blank: Callable[[], Engine], tmp_path: Path
+) -> None:
+    path = test_backup.old_backup(blank, tmp_path / "old.backup")
+    world.session.commit()  # no transaction of this test holds a table the restore replaces
+    before = _fingerprint(engine)
+
+    code, out = run(["restore", str(path), "--force", "--as", "admin"])
+
+    assert code == 1, out
+    assert out.startswith(f"error: cannot restore {str(path)!r}: migrating it from "), out
+    assert "post_holds" in out
+    assert len(out.strip().splitlines()) == 1, out
+    assert _changed(before, _fingerprint(engine)) == []
+
+
+def test_restore_names_the_tables_that_are_not_the_planners(
+    engine: Engine,
+    world: World,
+    run: Run,
+    target: list[Engine],
+    blank: Callable[[], Engine],
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "planner.backup")
+    assert run(["backup", path, "--as", "admin"])[0] == 0
+    other = target[0] = blank()
+    with other.begin() as conn:
+        conn.execute(text("CREATE TABLE kunden (id integer primary key)"))
+        conn.execute(text("INSERT INTO kunden VALUES (1)"))
+
+    for options in ([], ["--force"]):
+        code, out = run(["restore", path, *options])
+        assert code == 1, out
+        assert out.startswith("error: ") and "kunden" in out, out
+        assert len(out.strip().splitlines()) == 1, out
+    with other.connect() as conn:
+        assert conn.execute(text("SELECT id FROM kunden")).scalars().all() == [1]

@@ -62,12 +62,13 @@ def cmd_backup(args: argparse.Namespace) -> int:
     arg(
         "--force",
         action="store_true",
-        help="replace a database that holds data (an admin of it acts)",
+        help="replace a database that holds data (an admin of it acts); tables that are "
+        "not the planner's and not in the backup are never dropped",
     ),
 )
 def cmd_restore(args: argparse.Namespace) -> int:
-    """Replace the database with a backup, then migrate it; over data only with --force, by
-    an admin of the database as it is now."""
+    """Replace the database with a backup, migrated to this planner, or leave it as it was;
+    over data only with --force, by an admin of the database as it is now."""
     from planner.backup import BACKENDS, holds_data, restore
 
     engine = _owner_engine()

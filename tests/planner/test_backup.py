@@ -666,3 +666,138 @@ def test_the_password_reaches_pg_dump_only_through_a_private_password_file(
     assert password not in str(failed.value)
     assert not (tmp_path / "other.backup").exists()
     with_password.dispose()
+
+
+# --- a restore never loses what it does not replace ----------------------------------------
+
+
+def _other_tables(engine: Engine) -> None:
+    """Tables that are not the planner's: `kunden` with rows, `notizen` empty."""
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE kunden (id integer primary key, name varchar(40))"))
+        conn.execute(text("INSERT INTO kunden VALUES (1, 'Müller GmbH'), (2, 'Schmidt KG')"))
+        conn.execute(text("CREATE TABLE notizen (id integer primary key)"))
+
+
+@pytest.fixture
+def other_tables(engine: Engine) -> Iterator[Engine]:
+    """`engine` with the tables of `_other_tables`, dropped afterwards (the PostgreSQL test
+    schema is shared by the tests of a process)."""
+    _other_tables(engine)
+    yield engine
+    with engine.begin() as conn:
+        for name in ("kunden", "notizen"):
+            conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+
+
+@pytest.mark.parametrize(
+    "migrated", [pytest.param(False, id="blank"), pytest.param(True, id="migrated")]
+)
+def test_a_database_with_tables_that_are_not_the_planners_is_never_restored_over(
+    engine: Engine,
+    world: World,
+    blank: Callable[[], Engine],
+    tmp_path: Path,
+    migrated: bool,
+) -> None:
+    path = _backed_up(engine, world.admin, tmp_path)
+    target = blank()
+    if migrated:
+        upgrade(target)  # the planner's tables, all empty
+    _other_tables(target)
+    before = _rows(target)
+
+    with pytest.raises(RestoreRefused, match="already holds data") as refused:
+        backup.restore(engine=target, actor=None, path=path)
+    assert "kunden (with rows)" in str(refused.value)
+    assert "notizen (empty)" in str(refused.value)
+    # --force replaces the planner's tables; tables it does not know it never drops.
+    with pytest.raises(RestoreRefused, match="not the planner's and not in the backup: kunden"):
+        backup.restore(engine=target, actor=None, path=path, force=True)
+    assert _rows(target) == before
+
+
+def test_tables_of_others_that_the_backup_holds_come_back_with_force(
+    other_tables: Engine, world: World, tmp_path: Path
+) -> None:
+    engine = other_tables
+    path = _backed_up(engine, world.admin, tmp_path)
+    world.session.commit()
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM kunden WHERE id = 2"))
+
+    with pytest.raises(RestoreRefused, match=r"kunden \(with rows\)"):
+        backup.restore(engine=engine, actor=world.admin, path=path)
+    backup.restore(engine=engine, actor=world.admin, path=path, force=True)
+
+    assert _rows(engine)["kunden"] == [(1, "Müller GmbH"), (2, "Schmidt KG")]
+
+
+# --- a restore that fails leaves the database as it was -------------------------------------
+
+OLD_REVISION = "0019"  # 0020 creates post_holds
+
+
+def old_backup(make: Callable[[], Engine], path: Path) -> Path:
+    """A backup at revision 0019 whose migration fails: it holds a table `post_holds` of its
+    own, which migration 0020 creates."""
+    source = make()
+    upgrade(source, OLD_REVISION)
+    with Session(source, expire_on_commit=False) as s:
+        admin = World(s).admin
+    with source.begin() as conn:
+        conn.execute(text("CREATE TABLE post_holds (x integer)"))
+    backup.back_up(engine=source, actor=admin, path=path)
+    source.dispose()
+    assert backup.read_backup(path).revision == OLD_REVISION
+    return path
+
+
+@pytest.mark.parametrize("force", [pytest.param(False, id="empty"), pytest.param(True, id="data")])
+def test_a_restore_whose_migration_fails_leaves_the_database_as_it_was(
+    engine: Engine,
+    world: World,
+    blank: Callable[[], Engine],
+    tmp_path: Path,
+    force: bool,
+) -> None:
+    path = old_backup(blank, tmp_path / "old.backup")
+    target = engine if force else blank()
+    if not force:
+        upgrade(target)
+    world.session.commit()  # no transaction of this test holds a table the restore replaces
+    before = _rows(target)
+
+    with pytest.raises(RestoreFailed, match="migrating it from schema revision 0019") as failed:
+        backup.restore(engine=target, actor=world.admin, path=path, force=force)
+
+    assert "post_holds" in str(failed.value)
+    assert str(failed.value).endswith("the database was left unchanged")
+    assert "\n" not in str(failed.value)
+    assert _rows(target) == before
+    assert current_revision(target) == head_revision(target)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert [
+        p.name
+        for p in Path(target.url.database or tmp_path).parent.iterdir()
+        if ".restore" in p.name
+    ] == []
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_restore_whose_sql_fails_leaves_the_database_as_it_was_and_says_why(
+    engine: Engine, world: World, tmp_path: Path
+) -> None:
+    path = _backed_up(engine, world.admin, tmp_path)
+    world.session.commit()  # no transaction of this test holds a table the restore drops
+    with engine.begin() as conn:  # dropping `users` keeps it: the archive's CREATE fails
+        conn.execute(text("ALTER SEQUENCE users_id_seq OWNED BY NONE"))
+    before = _rows(engine)
+    try:
+        with pytest.raises(RestoreFailed, match='"users_id_seq" already exists') as failed:
+            backup.restore(engine=engine, actor=world.admin, path=path, force=True)
+        assert "\n" not in str(failed.value)
+        assert _rows(engine) == before
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER SEQUENCE users_id_seq OWNED BY users.id"))
