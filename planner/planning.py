@@ -51,6 +51,7 @@ from planner.permissions import can, ideas_seen_by, require, require_active
 from planner.rules import TIME_KINDS
 from planner.timezones import (
     Fold,
+    format_local,
     parse_local_datetime,
     parse_to_utc,
     to_local,
@@ -66,6 +67,9 @@ MATERIALIZE_SLACK = timedelta(hours=1)
 MAX_OCCURRENCES = 500
 MAX_SERIES_YEARS = 5  # a series ends at most this many years after its start
 _PAST_TOLERANCE = timedelta(minutes=1)
+# Two posts of one piece on one channel closer than this send the same text twice: a second
+# one is refused (two editors planning at once, a CSV row repeated, a move next to it).
+SAME_POST_WINDOW = timedelta(hours=1)
 
 
 class HoldReason(StrEnum):
@@ -177,6 +181,56 @@ def _usable_channel(session: Session, ref: str | int) -> Channel:
     return channel
 
 
+def same_post_nearby(
+    session: Session, *, piece_id: int, channel_id: int, at: datetime, exclude: int | None = None
+) -> Post | None:
+    """A post of the piece on the channel (not cancelled, not `exclude`) less than
+    `SAME_POST_WINDOW` from `at`: a second one there would send the same text twice."""
+    query = select(Post).where(
+        Post.piece_id == piece_id,
+        Post.channel_id == channel_id,
+        Post.status != PostStatus.cancelled,
+        col(Post.publish_at) > at - SAME_POST_WINDOW,
+        col(Post.publish_at) < at + SAME_POST_WINDOW,
+    )
+    if exclude is not None:
+        query = query.where(Post.id != exclude)
+    return session.exec(query.order_by(col(Post.publish_at), col(Post.id))).first()
+
+
+def _same_post_problem(session: Session, actor: User, found: Post) -> Message:
+    """Why a post next to `found` (same piece, same channel) is refused."""
+    channel = session.get(Channel, found.channel_id)
+    return Message(
+        "same_post_nearby",
+        "piece {piece} is already on {channel} at {when} (post {post}, {status}); a second "
+        "post less than {minutes} minutes from it would send the same text twice",
+        piece=found.piece_id,
+        channel=channel.name if channel is not None else found.channel_id,
+        when=format_local(found.publish_at, actor.timezone),
+        post=found.id,
+        status=found.status.value,
+        minutes=int(SAME_POST_WINDOW.total_seconds() // 60),
+    )
+
+
+def _refuse_same_posts(session: Session, actor: User, posts: Sequence[Post]) -> None:
+    """Refuse storing `posts` (already flushed) where one is next to another post of its
+    piece on its channel. Run in the storing transaction, after its first write: two
+    people planning at once are serialised there, so the second sees the first's post."""
+    for post in posts:
+        assert post.id is not None
+        found = same_post_nearby(
+            session,
+            piece_id=post.piece_id,
+            channel_id=post.channel_id,
+            at=post.publish_at,
+            exclude=post.id,
+        )
+        if found is not None:
+            raise ValidationFailed({"publish_at": _same_post_problem(session, actor, found)})
+
+
 class Timing(TypedDict):
     """A local time as entered: its text or datetime, its zone (default: the actor's) and
     its fold (which of a repeated hour)."""
@@ -253,6 +307,11 @@ def prepare_post(
             if into is not None:
                 into.extend(found)
             problems.update(_rule_problems(found))
+    if piece is not None and chan is not None and publish_at is not None and not problems:
+        assert piece.id is not None and chan.id is not None
+        nearby = same_post_nearby(session, piece_id=piece.id, channel_id=chan.id, at=publish_at)
+        if nearby is not None:
+            problems["publish_at"] = _same_post_problem(session, actor, nearby)
     if problems:
         raise ValidationFailed(problems)
     assert piece is not None and chan is not None and publish_at is not None
@@ -279,7 +338,13 @@ def store_posts(
         object_type="post", action="plan", to_state=PostStatus.planned.value
     )
     submissions.store_rows(
-        session, actor=actor, token=token, rows=posts, stored_as=planned, note=note
+        session,
+        actor=actor,
+        token=token,
+        rows=posts,
+        stored_as=planned,
+        note=note,
+        then=lambda: _refuse_same_posts(session, actor, posts),
     )
     return posts
 
@@ -426,6 +491,11 @@ def prepare_move(
     timed = _rule_problems(found).get("publish_at")
     if timed is not None:
         raise ValidationFailed({"publish_at": timed})
+    nearby = same_post_nearby(
+        session, piece_id=post.piece_id, channel_id=post.channel_id, at=publish_at, exclude=post.id
+    )
+    if nearby is not None:
+        raise ValidationFailed({"publish_at": _same_post_problem(session, actor, nearby)})
     return PostMove(post, publish_at, tz_name)
 
 
@@ -439,14 +509,25 @@ def store_move(
     commit: bool = True,
 ) -> Post:
     """Reschedule a post as `prepare_move` checked it; a failed or missed post is planned
-    again. With `commit=False` the caller commits (a CSV import stores all rows at once)."""
+    again. With `commit=False` the caller commits (a CSV import stores all rows at once).
+
+    The new time is a person's decision, as a retry is: the post goes out then, not at a
+    later try's time or at the end of a hold, with its full count of tries."""
     post = move.post
     old = post.publish_at
+    assert post.id is not None
+    # The ledger so far: its failures no longer count against the post's tries.
+    last_row = session.exec(
+        select(func.max(PublishAttempt.id)).where(PublishAttempt.post_id == post.id)
+    ).one()
 
     def reschedule() -> None:
         post.publish_at = move.publish_at
         post.timezone = move.tz_name
         post.last_error = None
+        post.next_attempt_at = None
+        post.attempts = 0
+        post.retried_after = last_row
 
     return workflow.apply_post(
         session,
@@ -1633,7 +1714,8 @@ def materialize_series(
     series_ids: list[int | None] | None = None,
     tell: bool = True,
 ) -> int:
-    """Create the posts of active series up to `now + horizon`; safe to run repeatedly.
+    """Create the posts of active series up to `now + horizon`; safe to run repeatedly
+    (none for a series whose piece is archived).
 
     A series in slots has each new occurrence placed by `slots.place_series_posts`; one
     without a free slot keeps its own time and, with `tell`, whoever planned the series and
@@ -1645,6 +1727,9 @@ def materialize_series(
     query = select(Series).where(
         col(Series.active).is_(True),
         col(Series.complete).is_(False),
+        # An archived piece is planned no further (its posts would all be held, then
+        # missed); reopened, its series goes on.
+        col(Series.piece_id).in_(select(Piece.id).where(Piece.status != PieceStatus.archived)),
         # The scheduler calls this every sweep: only series whose window needs extending.
         or_(
             col(Series.materialized_until).is_(None),

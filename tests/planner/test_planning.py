@@ -562,9 +562,9 @@ def test_reapproved_piece_is_due_again_after_an_edit(world: World) -> None:
 def test_cancelled_post_is_neither_due_nor_held(world: World) -> None:
     piece, channel = _approved(world), _channel(world)
     cancelled = _plan(world, piece, channel, AT)
-    kept = _plan(world, piece, channel, AT)
     assert cancelled.id is not None
     planning.cancel_post(world.session, actor=world.editor, post_id=cancelled.id)
+    kept = _plan(world, piece, channel, AT)  # a cancelled post keeps no other from its time
 
     assert [p.id for p in planning.due_posts(world.session, now=LATER)] == [kept.id]
     assert planning.held_posts(world.session, actor=world.admin, now=LATER) == []
@@ -590,3 +590,89 @@ def test_freeze_holds_everything_and_lifting_it_releases_the_posts(world: World)
     assert [
         (h.post.id, h.reason) for h in planning.held_posts(s, actor=world.admin, now=LATER)
     ] == [(draft.id, HoldReason.not_approved)]
+
+
+# --- one piece, one channel: never the same text twice ------------------------------------
+
+
+def test_a_piece_is_not_planned_twice_on_a_channel_within_the_hour(world: World) -> None:
+    piece, channel = _approved(world), _channel(world)
+    first = _plan(world, piece, channel, AT)
+    with pytest.raises(ValidationFailed) as refused:
+        _plan(world, piece, channel, f"{YEAR}-01-15 09:40")
+    problem = refused.value.fields["publish_at"]
+    assert problem.code == "same_post_nearby"  # type: ignore[attr-defined]
+    assert problem == (
+        f"piece {piece.id} is already on Mastodon at {YEAR}-01-15 09:00 CET "
+        f"(post {first.id}, planned); a second post less than 60 minutes from it would send "
+        "the same text twice"
+    )
+    later = _plan(world, piece, channel, f"{YEAR}-01-15 10:00")  # an hour on: a new post
+    other = _plan(world, piece, _channel(world, "Bluesky"), AT)  # another channel
+    # Nor may a move put one next to the other.
+    assert later.id is not None and first.id is not None
+    with pytest.raises(ValidationFailed, match="already on Mastodon"):
+        planning.move_post(
+            world.session, actor=world.editor, post_id=later.id, when=f"{YEAR}-01-15 09:30"
+        )
+    planning.cancel_post(world.session, actor=world.editor, post_id=first.id)
+    again = _plan(world, piece, channel, f"{YEAR}-01-15 08:50")
+    assert {p.id for p in (first, later, other, again)} == set(range(1, 5))
+
+
+def test_two_editors_planning_the_same_post_at_once_store_it_once(
+    world: World, engine: Engine
+) -> None:
+    """Both checked before either stored: the second is refused when it stores, where two
+    plans are serialised, so nothing goes out twice."""
+    piece, channel = _approved(world), _channel(world)
+    assert piece.id is not None and channel.id is not None
+    with Session(engine, expire_on_commit=False) as other:
+        colleague = other.get(User, world.editor2.id)
+        assert colleague is not None
+        prepared = planning.prepare_post(
+            other, actor=colleague, piece_id=piece.id, channel=channel.id, when=AT
+        )
+        _plan(world, piece, channel, AT)
+        with pytest.raises(ValidationFailed) as refused:
+            planning.store_posts(other, actor=colleague, posts=[prepared])
+    assert refused.value.fields["publish_at"].code == "same_post_nearby"  # type: ignore[attr-defined]
+    assert _count_posts(engine) == 1
+
+
+def test_a_moved_post_goes_out_at_its_new_time_with_all_its_tries(world: World) -> None:
+    """A post held back (a retry's wait, a rule's hold) and with tries spent: the time a
+    person gives it by a move is the time it is due, and its tries count afresh."""
+    post = _plan(world, _approved(world), _channel(world), AT)
+    post.status, post.attempts = PostStatus.failed, 3
+    post.next_attempt_at = LATER + timedelta(hours=5)
+    world.session.add(post)
+    world.session.commit()
+    assert post.id is not None
+    moved = planning.move_post(
+        world.session, actor=world.editor, post_id=post.id, when=f"{YEAR}-01-15 12:00"
+    )
+    assert (moved.status, moved.attempts, moved.next_attempt_at) == (PostStatus.planned, 0, None)
+    due_at = utc(YEAR, 1, 15, 11, 0)
+    assert [p.id for p in planning.due_posts(world.session, now=due_at)] == [post.id]
+
+
+def test_the_series_of_an_archived_piece_plans_no_more_posts(world: World, engine: Engine) -> None:
+    piece, channel = _approved(world), _channel(world)
+    assert piece.id is not None and channel.id is not None
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    planning.create_series(
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id,
+        channel=channel.id,
+        start=start,
+        rule="FREQ=WEEKLY;COUNT=30",
+        tz_name="UTC",
+    )
+    planned = _count_posts(engine)
+    assert planned > 0
+    pieces.archive_piece(world.session, actor=world.editor, piece_id=piece.id)
+    later = datetime.now(UTC) + timedelta(weeks=10)
+    assert planning.materialize_series(world.session, now=later) == 0
+    assert _count_posts(engine) == planned

@@ -674,8 +674,8 @@ def test_a_series_form_names_the_posts_a_quiet_day_holds(database: str, username
 def test_month_view_counts_days_marks_crowded_and_empty_ones_in_german(database: str) -> None:
     ids = _setup(database)
     when = _in_days(2)
-    for minute in range(5):
-        _plan(database, ids["other_piece"], ids["social"], when + timedelta(minutes=minute))
+    for hour in range(5):  # an hour apart: one piece, never twice at once on a channel
+        _plan(database, ids["other_piece"], ids["social"], when + timedelta(hours=hour))
     _plan(database, ids["hr_piece"], ids["intranet"], when)
     at = open_page(sign_in("admin", PASSWORD), "calendar")
     at.date_input(key=keys.CAL_DATE).set_value(when.date()).run()

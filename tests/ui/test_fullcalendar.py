@@ -196,8 +196,8 @@ def test_free_and_crowded_days_are_marked_with_words(
     piece = _approved(world, "Messe")
     first = TODAY - timedelta(days=2)  # two days before today: never marked free
     busy, capped_day, one = TODAY, TODAY + timedelta(days=1), TODAY + timedelta(days=2)
-    for minute in range(planning.CROWDED_DAY):
-        _plan(world, piece, social, f"{busy} 09:{minute:02d}")
+    for hour in range(planning.CROWDED_DAY):  # an hour apart: one piece, never twice at once
+        _plan(world, piece, social, f"{busy} {9 + hour:02d}:00")
     _plan(world, piece, letter, f"{capped_day} 08:00")
     _plan(world, piece, letter, f"{capped_day} 18:00")
     _plan(world, piece, social, f"{one} 08:00")
