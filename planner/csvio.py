@@ -91,8 +91,9 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # A formula character after a semicolon (spaces between): a spreadsheet that splits lines
 # at ";" (German Excel does, also in a comma-separated file) starts a cell there, so the
 # export escapes it as it escapes a cell's first character, and an import takes it back.
-_AFTER_SEMICOLON = re.compile(r";(\s*)([=+\-@])")
-_ESCAPED_AFTER_SEMICOLON = re.compile(r";(\s*)'([=+\-@])")
+# Apostrophes already there get one more, so that the import takes back exactly one.
+_AFTER_SEMICOLON = re.compile(r";(\s*)('*[=+\-@])")
+_ESCAPED_AFTER_SEMICOLON = re.compile(r";(\s*)'('*[=+\-@])")
 
 
 @dataclass(frozen=True)

@@ -487,7 +487,7 @@ class Worker:
             return int(org_settings.SPECS["listening_interval_minutes"].default())
 
     def _listen_job(self) -> None:
-        with self._listening:
+        with self._listening:  # close() waits for all of it: nothing reads on after that
             if self._stop.is_set():
                 return
             try:
@@ -495,14 +495,18 @@ class Worker:
             except Exception:
                 log.exception("listening failed; the next run is on schedule")
                 return
-        if result is not None and (result.arrived or result.errors):
-            log.info(
-                "listening: %d new items, %d of %d sources failed",
-                result.arrived,
-                len(result.errors),
-                result.sources,
-            )
-        # An admin's change of the interval applies from the next run.
+            if result is not None and (result.arrived or result.errors):
+                log.info(
+                    "listening: %d new items, %d of %d sources failed",
+                    result.arrived,
+                    len(result.errors),
+                    result.sources,
+                )
+            if not self._stop.is_set():
+                self._follow_interval()
+
+    def _follow_interval(self) -> None:
+        """Reschedule listening when an admin changed its interval (from the next run)."""
         minutes = self._listening_minutes()
         scheduler, job = self._scheduler, None
         if scheduler is not None and scheduler.running:

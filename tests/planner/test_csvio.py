@@ -148,7 +148,7 @@ def test_a_formula_after_a_semicolon_is_neutralised_for_spreadsheets_that_split_
     """German Excel splits a line at ";", also in a comma-separated file: what follows a
     semicolon starts a cell there, so it is escaped like a cell's first character."""
     title = "Herbst;=cmd|' /C calc'!A0"
-    pitch = "Preise; -5 % ab Montag;  @alle"
+    pitch = "Preise; -5 % ab Montag;  @alle; '=wörtlich"
     ideas.submit_idea(
         world.session,
         actor=world.editor,
@@ -158,7 +158,7 @@ def test_a_formula_after_a_semicolon_is_neutralised_for_spreadsheets_that_split_
     csvio.export_ideas(world.session, actor=world.editor, out=out)
     row = next(csv.DictReader(io.StringIO(out.getvalue())))
     assert row["title"] == "Herbst;'=cmd|' /C calc'!A0"
-    assert row["pitch"] == "Preise; '-5 % ab Montag;  '@alle"
+    assert row["pitch"] == "Preise; '-5 % ab Montag;  '@alle; ''=wörtlich"
     for line in out.getvalue().splitlines():
         for split_cell in line.split(";"):
             assert not split_cell.strip().startswith(("=", "+", "-", "@")), split_cell
