@@ -142,6 +142,8 @@ def create_user(session: Session, *, actor: User | None, data: dict[str, object]
         problems["department"] = Message(
             "contributor_without_department", "a contributor belongs to a department"
         )
+    if new.email is not None and (taken := with_email(session, new.email)):
+        problems["email"] = _email_taken(new.email, taken[0])
     weak = password_problem(new.password, username=new.username, display_name=new.display_name)
     if weak is not None:
         problems["password"] = weak
@@ -245,6 +247,15 @@ def with_email(session: Session, email: str) -> list[User]:
     return list(session.exec(select(User).where(col(User.id).in_(ids)).order_by(col(User.id))))
 
 
+def _email_taken(email: str, other: User) -> Message:
+    return Message(
+        "email_taken",
+        "{email!r} is already the e-mail address of {name!r}",
+        email=email,
+        name=other.username,
+    )
+
+
 def set_email(session: Session, *, actor: User, username: str, email: str | None) -> User:
     """Give an account its e-mail address, or remove it with None (admins only).
 
@@ -257,16 +268,7 @@ def set_email(session: Session, *, actor: User, username: str, email: str | None
     if new is not None:
         other = next((u for u in with_email(session, new) if u.id != user.id), None)
         if other is not None:
-            raise ValidationFailed(
-                {
-                    "email": Message(
-                        "email_taken",
-                        "{email!r} is already the e-mail address of {name!r}",
-                        email=new,
-                        name=other.username,
-                    )
-                }
-            )
+            raise ValidationFailed({"email": _email_taken(new, other)})
     user.email = new
     note = "e-mail address set" if new else "e-mail address removed"
     audit.record_change(session, user, actor=actor, object_type="user", action="email", note=note)

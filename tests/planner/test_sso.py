@@ -23,7 +23,7 @@ from planner import cli, sso, users
 from planner.config import OIDC_VARIABLES, load_oidc_settings
 from planner.errors import ConfigurationError, PermissionDenied, ValidationFailed
 from planner.models import AuditEvent, Role, User
-from tests.conftest import World
+from tests.conftest import PASSWORD, World
 from tests.oidc_provider import Idp, id_token_claims, start, why_not
 
 # Its module-wide set-up (a server, a loaded demo) is made once: with `--dist loadgroup`,
@@ -182,9 +182,12 @@ def test_an_email_on_two_accounts_signs_in_neither(
             "display_name": "Eva Zwei",
             "role": Role.approver.value,
             "password": "eva's other password",
-            "email": "EVA.EDITOR@example.com",
         },
     )
+    # Two accounts share an address only in data stored before that was refused.
+    twin.email = "EVA.EDITOR@example.com"
+    session.add(twin)
+    session.commit()
     with pytest.raises(sso.SsoRefused) as refused:
         sso.sign_in(session, claims())
     assert refused.value.reason == sso.AMBIGUOUS
@@ -239,6 +242,21 @@ def test_an_address_with_capitals_beyond_ascii_is_matched_ignoring_their_case(
     with pytest.raises(ValidationFailed) as err:
         users.set_email(session, actor=world.admin, username="approver", email="öztürk@firma.de")
     assert err.value.fields["email"].code == "email_taken"  # type: ignore[attr-defined]
+    # Nor does a new account get it: single sign-on would then refuse both as ambiguous.
+    with pytest.raises(ValidationFailed) as added:
+        users.create_user(
+            session,
+            actor=world.admin,
+            data={
+                "username": "oeztuerk",
+                "display_name": "Ö",
+                "role": "editor",
+                "password": PASSWORD,
+                "email": "ÖZTÜRK@firma.de",
+            },
+        )
+    assert added.value.fields["email"].code == "email_taken"  # type: ignore[attr-defined]
+    assert sso.sign_in(session, claims("öztürk@firma.de")).id == world.editor.id
 
 
 def test_only_admins_set_emails_and_bad_addresses_are_named(session: Session, world: World) -> None:
