@@ -4,10 +4,11 @@ Public by design (feed readers sign in nowhere), so off unless an admin switches
 organisation setting `content_feeds` on. Only posts that went out appear (status
 published, with their time), newest first, `content_feed_size` of them; never a draft,
 a planned post or the text of a piece still being edited: each entry is the text of the
-revision that was approved and sent. Only channels whose kind publishes in public
-(`Publisher.public`: social networks, blogs, feeds) are shown: a team chat, webhook,
-newsletter or manual channel may be internal, and is not even named. XML is written by
-ElementTree, which escapes.
+revision that was approved and sent. Only channels that publish for anyone to read
+(`Publisher.reaches_public`: social networks and blogs, not a Mastodon account posting to
+followers only or a WordPress blog keeping drafts) are shown: a team chat, webhook,
+newsletter, feed file or manual channel may be internal, and is not even named. XML is
+written by ElementTree, which escapes.
 """
 
 from __future__ import annotations
@@ -51,9 +52,14 @@ class FeedsOff(NotFound):
         super().__init__("content feed", "feed", "switched off")
 
 
-def public_kinds() -> list[str]:
-    """The channel kinds whose posts are public, and so in the feeds."""
-    return sorted(kind for kind, cls in REGISTRY.items() if cls.public)
+def is_public(channel: Channel) -> bool:
+    """Whether the channel publishes for anyone to read, so its posts are in the feeds."""
+    cls = REGISTRY.get(channel.kind)
+    return cls is not None and cls.reaches_public(channel.settings)
+
+
+def _public_channel_ids(session: Session) -> list[int]:
+    return [c.id for c in session.exec(select(Channel)) if c.id is not None and is_public(c)]
 
 
 def _channel(session: Session, ref: str) -> Channel:
@@ -62,7 +68,7 @@ def _channel(session: Session, ref: str) -> Channel:
     found = session.exec(select(Channel).where(Channel.name == ref)).first()
     if found is None and ref.isascii() and ref.isdigit() and len(ref) <= 12:
         found = session.get(Channel, int(ref))
-    if found is None or found.kind not in public_kinds():
+    if found is None or not is_public(found):
         raise NotFound("channel", ref)
     return found
 
@@ -93,7 +99,7 @@ def published_entries(
         .where(
             Post.status == PostStatus.published,
             col(Post.published_at).is_not(None),
-            col(Channel.kind).in_(public_kinds()),
+            col(Post.channel_id).in_(_public_channel_ids(session)),
         )
     )
     if channel is not None:

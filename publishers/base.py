@@ -378,9 +378,10 @@ class Publisher:
     can_listen: ClassVar[bool] = False
     # Whether the adapter talks HTTP (the contract test throws HTTP failures only at those).
     uses_http: ClassVar[bool] = True
-    # Whether what it publishes is public (a social network, a blog, a public feed): only
-    # such channels' posts appear in the planner's own public RSS/Atom feeds. Team chats,
-    # webhooks, newsletters and manual channels may be internal, so they never do.
+    # Whether what it publishes is public (a social network, a blog): only such channels'
+    # posts appear in the planner's own public RSS/Atom feeds (see `reaches_public`). Team
+    # chats, webhooks, newsletters, feed files and manual channels may be internal, so
+    # they never do.
     public: ClassVar[bool] = False
     # Whether the post's link is sent at the end of its text (`text.with_link`), so
     # `validate` counts it too.
@@ -401,6 +402,12 @@ class Publisher:
     # Whether a request's address is a secret (a webhook's, a token in the path): see
     # `http.request`.
     url_is_secret: ClassVar[bool] = False
+
+    @classmethod
+    def reaches_public(cls, settings: Mapping[str, Any]) -> bool:
+        """Whether a channel of this kind with `settings` publishes for anyone to read (an
+        adapter whose settings can make posts private says so from them)."""
+        return cls.public
 
     def __init_subclass__(cls, *, kind: str = "", display_name: str = "", **kwargs: Any) -> None:
         """Take the adapter's `kind` and `display_name` (a shared base names neither)."""

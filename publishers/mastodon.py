@@ -193,6 +193,11 @@ class MastodonPublisher(Publisher, kind="mastodon", display_name="Mastodon"):
     media_poll_attempts: ClassVar[int] = 30
     media_poll_wait: ClassVar[float] = 1.0
 
+    @classmethod
+    def reaches_public(cls, settings: Mapping[str, Any]) -> bool:
+        """Public and unlisted posts are for anyone to read; private ones for followers."""
+        return settings.get("visibility") in (None, "", "public", "unlisted")
+
     def __init__(
         self, settings: Mapping[str, Any], *, allow_private_network: bool | None = None
     ) -> None:

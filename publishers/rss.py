@@ -87,7 +87,6 @@ class Entry:
 class FeedPublisher(Publisher, kind="rss", display_name="RSS/Atom feed"):
     """Writes each published post into a feed file that a web server hands to feed readers."""
 
-    public: ClassVar[bool] = True
     titled_as: ClassVar[str] = "a feed entry"
     uses_http: ClassVar[bool] = False
     settings_spec = (

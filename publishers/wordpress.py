@@ -155,6 +155,11 @@ class WordPressPublisher(Publisher, kind="wordpress", display_name="WordPress bl
         timeout_setting("the site", maximum=None),
     )
 
+    @classmethod
+    def reaches_public(cls, settings: Mapping[str, Any]) -> bool:
+        """Only published posts are for anyone to read (not drafts, pending or private)."""
+        return settings.get("post_status") in (None, "", "publish")
+
     @property
     def category_ids(self) -> list[int]:
         """The categories every post is filed under."""

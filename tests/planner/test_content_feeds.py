@@ -173,7 +173,7 @@ def test_posts_of_channels_that_may_be_internal_are_never_in_the_public_feeds(
     world.session.commit()
     _feeds_on(world)
 
-    assert "slack" not in content_feeds.public_kinds()
+    assert not content_feeds.is_public(intranet)
     for path in ("/feed.rss", "/feed.atom"):
         parsed = feedparser.parse(client.get(path).content)
         assert [e.title for e in parsed.entries] == ["Zweiter", TITLE]
@@ -181,6 +181,28 @@ def test_posts_of_channels_that_may_be_internal_are_never_in_the_public_feeds(
             assert client.get(path, params={"channel": ref}).status_code == 404
     with pytest.raises(NotFound):
         content_feeds.published_entries(world.session, channel="Intranet Slack")
+
+
+@pytest.mark.parametrize(
+    ("kind", "settings", "public"),
+    [
+        ("mastodon", {"visibility": "public"}, True),
+        ("mastodon", {"visibility": "unlisted"}, True),
+        ("mastodon", {"visibility": "private"}, False),
+        ("wordpress", {"post_status": "publish"}, True),
+        ("wordpress", {"post_status": "draft"}, False),
+        ("wordpress", {"post_status": "private"}, False),
+        ("rss", {}, False),
+        ("telegram", {}, False),
+        ("bluesky", {}, True),
+    ],
+)
+def test_a_channel_is_public_as_its_settings_make_its_posts(
+    kind: str, settings: dict[str, str], public: bool
+) -> None:
+    """A Mastodon account posting to followers only, or a blog keeping drafts, publishes
+    nothing for anyone to read: its posts stay out of the public feeds."""
+    assert content_feeds.is_public(Channel(kind=kind, name="x", settings=settings)) is public
 
 
 def test_the_feed_size_setting_limits_the_entries(world: World, worker: Worker) -> None:
