@@ -428,6 +428,25 @@ def _apply(
     return piece
 
 
+def _as_seen(
+    piece: Piece, revision: int | None, expected_status: PieceStatus | None
+) -> Callable[[], None]:
+    """A guard holding a move to the piece as its taker saw it: at `revision` and in
+    `expected_status` (either None: not held to it). A piece changed since raises
+    EditConflict (in revisions), nothing changed: its state may have moved on while its
+    revision stayed (a draft submitted and approved as it was)."""
+
+    def guard() -> None:
+        changed = (revision is not None and revision != piece.revision) or (
+            expected_status is not None and expected_status != piece.status
+        )
+        if changed:
+            seen = piece.revision if revision is None else revision
+            raise EditConflict("piece", piece.id, seen, piece.revision, None)
+
+    return guard
+
+
 def _move(
     session: Session,
     *,
@@ -436,13 +455,10 @@ def _move(
     action: str,
     note: str = "",
     revision: int | None = None,
+    expected_status: PieceStatus | None = None,
 ) -> Piece:
     piece = get_piece(session, actor=actor, piece_id=piece_id)
-
-    def guard() -> None:
-        if revision is not None and revision != piece.revision:
-            raise EditConflict("piece", piece_id, revision, piece.revision, None)
-
+    guard = _as_seen(piece, revision, expected_status)
     return _apply(session, piece, action, actor=actor, note=note, guard=guard)
 
 
@@ -484,15 +500,32 @@ def _release_step(
         raise
 
 
-def submit_piece(session: Session, *, actor: User, piece_id: int, note: str = "") -> Piece:
+def submit_piece(
+    session: Session,
+    *,
+    actor: User,
+    piece_id: int,
+    note: str = "",
+    revision: int | None = None,
+    expected_status: PieceStatus | None = None,
+) -> Piece:
     """Send a draft to review; every channel it goes out on must accept its text, and no
-    publishing rule may block it (unless an approver overrode that finding)."""
+    publishing rule may block it (unless an approver overrode that finding). With
+    `revision` and/or `expected_status`, only a piece still as its submitter saw it
+    (EditConflict otherwise)."""
     piece = get_piece(session, actor=actor, piece_id=piece_id)
-    return _release_step(session, piece, "submit", actor=actor, note=note)
+    guard = _as_seen(piece, revision, expected_status)
+    return _release_step(session, piece, "submit", actor=actor, note=note, guard=guard)
 
 
 def approve_piece(
-    session: Session, *, actor: User, piece_id: int, revision: int, note: str = ""
+    session: Session,
+    *,
+    actor: User,
+    piece_id: int,
+    revision: int,
+    note: str = "",
+    expected_status: PieceStatus | None = None,
 ) -> Piece:
     """Approve exactly `revision`, the version the approver read; never one's own work. A
     `note` is kept as a comment on the piece as well (its @mentions are told).
@@ -505,9 +538,10 @@ def approve_piece(
     # A note is kept as a comment too, and whom it names as @username is told.
     named = notifications.mentions(session, actor=actor, piece_id=piece_id, text=text)
 
+    as_seen = _as_seen(piece, revision, expected_status)
+
     def guard() -> None:
-        if revision != piece.revision:
-            raise EditConflict("piece", piece_id, revision, piece.revision, None)
+        as_seen()
         if actor.id in authors(session, piece_id):
             raise FourEyesViolation(
                 f"{actor.username!r} wrote or edited piece {piece_id} and so may not approve "
@@ -564,19 +598,71 @@ def request_changes(
     )
 
 
-def revise_piece(session: Session, *, actor: User, piece_id: int, note: str = "") -> Piece:
-    """Take a piece with requested changes back to draft to work on it."""
-    return _move(session, actor=actor, piece_id=piece_id, action="revise", note=note)
+def revise_piece(
+    session: Session,
+    *,
+    actor: User,
+    piece_id: int,
+    note: str = "",
+    revision: int | None = None,
+    expected_status: PieceStatus | None = None,
+) -> Piece:
+    """Take a piece with requested changes back to draft to work on it. With `revision`
+    and/or `expected_status`, only a piece still as its taker saw it (EditConflict
+    otherwise)."""
+    return _move(
+        session,
+        actor=actor,
+        piece_id=piece_id,
+        action="revise",
+        note=note,
+        revision=revision,
+        expected_status=expected_status,
+    )
 
 
-def archive_piece(session: Session, *, actor: User, piece_id: int, note: str = "") -> Piece:
-    """Archive a piece."""
-    return _move(session, actor=actor, piece_id=piece_id, action="archive", note=note)
+def archive_piece(
+    session: Session,
+    *,
+    actor: User,
+    piece_id: int,
+    note: str = "",
+    revision: int | None = None,
+    expected_status: PieceStatus | None = None,
+) -> Piece:
+    """Archive a piece. With `revision` and/or `expected_status`, only a piece still as
+    its taker saw it (EditConflict otherwise)."""
+    return _move(
+        session,
+        actor=actor,
+        piece_id=piece_id,
+        action="archive",
+        note=note,
+        revision=revision,
+        expected_status=expected_status,
+    )
 
 
-def reopen_piece(session: Session, *, actor: User, piece_id: int, note: str = "") -> Piece:
-    """Bring an archived piece back as a draft."""
-    return _move(session, actor=actor, piece_id=piece_id, action="reopen", note=note)
+def reopen_piece(
+    session: Session,
+    *,
+    actor: User,
+    piece_id: int,
+    note: str = "",
+    revision: int | None = None,
+    expected_status: PieceStatus | None = None,
+) -> Piece:
+    """Bring an archived piece back as a draft. With `revision` and/or `expected_status`,
+    only a piece still as its taker saw it (EditConflict otherwise)."""
+    return _move(
+        session,
+        actor=actor,
+        piece_id=piece_id,
+        action="reopen",
+        note=note,
+        revision=revision,
+        expected_status=expected_status,
+    )
 
 
 def history(session: Session, *, actor: User, piece_id: int) -> list[Revision]:

@@ -575,6 +575,53 @@ def test_archived_piece_cannot_be_edited(world: World, engine: Engine) -> None:
     assert audit_count(engine) == events
 
 
+def test_a_move_held_to_the_state_seen_refuses_a_piece_approved_since(
+    world: World, engine: Engine
+) -> None:
+    # Seen as a draft at revision 1; submitted and approved since, still revision 1.
+    piece = in_review(world)
+    assert piece.id is not None
+    pieces.approve_piece(world.session, actor=world.approver, piece_id=piece.id, revision=1)
+    events = audit_count(engine)
+
+    with pytest.raises(EditConflict) as caught:
+        pieces.archive_piece(
+            world.session,
+            actor=world.editor,
+            piece_id=piece.id,
+            revision=1,
+            expected_status=PieceStatus.draft,
+        )
+
+    assert (caught.value.expected, caught.value.current) == (1, 1)
+    stored = stored_piece(engine, piece.id)
+    assert (stored.status, stored.approved_revision) == (PieceStatus.approved, 1)
+    assert audit_count(engine) == events
+    # Held to what it is now, or to nothing (as the CLI), the move is made.
+    pieces.archive_piece(
+        world.session, actor=world.editor, piece_id=piece.id, expected_status=PieceStatus.approved
+    )
+    assert stored_piece(engine, piece.id).status == PieceStatus.archived
+    pieces.reopen_piece(world.session, actor=world.editor, piece_id=piece.id)
+    assert stored_piece(engine, piece.id).status == PieceStatus.draft
+
+
+@pytest.mark.parametrize("action", ["submit", "archive"])
+def test_a_move_held_to_an_older_revision_is_an_edit_conflict(
+    world: World, engine: Engine, action: str
+) -> None:
+    piece = new_piece(world, "Original.")
+    assert piece.id is not None
+    edit(world, piece.id, "editor", 1, "Changed since.")
+    move = {"submit": pieces.submit_piece, "archive": pieces.archive_piece}[action]
+
+    with pytest.raises(EditConflict) as caught:
+        move(world.session, actor=world.editor, piece_id=piece.id, revision=1)
+
+    assert (caught.value.expected, caught.value.current) == (1, 2)
+    assert stored_piece(engine, piece.id).status == PieceStatus.draft
+
+
 def test_reopened_piece_can_be_edited_again(world: World, engine: Engine) -> None:
     piece = new_piece(world, "Original.")
     assert piece.id is not None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlmodel import Session, select
 
-from planner import pieces, users
+from planner import channels, pieces, planning, users
 from planner.db import make_engine
-from planner.models import Comment, Piece, PieceStatus
+from planner.models import Comment, Piece, PieceStatus, PostStatus
 from planner.ui import keys
 from planner.ui.i18n import translate
 from tests.ui.conftest import (
@@ -97,6 +99,105 @@ def test_a_move_made_stale_by_someone_else_says_what_is_allowed(database: str) -
     assert [e.value for e in at.main.error] == [
         "Cannot “Submit for review” while the piece is “in review”. Allowed: Edit, Archive."
     ]
+
+
+def plan_posts(database: str, piece_id: int, count: int) -> list[int]:
+    """`count` posts of the piece on a new channel, planned by "ed" from two hours ahead."""
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        admin, ed = users.get_user(s, "admin"), users.get_user(s, "ed")
+        channel = channels.create_channel(s, actor=admin, kind="recording", name="Social")
+        soon = datetime.now(UTC) + timedelta(hours=2)
+        posts = [
+            planning.plan_post(
+                s, actor=ed, piece_id=piece_id, channel=channel.id, when=soon + timedelta(days=n)
+            )
+            for n in range(count)
+        ]
+    engine.dispose()
+    return [post.id or 0 for post in posts]
+
+
+def post_status(database: str, post_id: int) -> PostStatus:
+    with Session(make_engine(database)) as s:
+        return planning.get_post(s, actor=users.get_user(s, "admin"), post_id=post_id).status
+
+
+def test_a_stale_draft_card_cannot_archive_the_piece_approved_and_planned_since(
+    database: str,
+) -> None:
+    add_user(database, "anna", "approver")
+    add_user(database, "editor2", "editor", locale="de")
+    piece = add_piece(database, "Betriebsfest")
+    stale = open_page(sign_in("editor2", PASSWORD), "board")  # shows the draft
+    assert stale.button(key=move(piece, "archive")).label == "Archivieren"
+    # Meanwhile, in other sessions: submitted, approved, a post planned two hours ahead.
+    ed = open_page(sign_in("ed", PASSWORD), "board")
+    ed.button(key=move(piece, "submit")).click().run()
+    anna = open_page(sign_in("anna", PASSWORD), "board")
+    anna.button(key=move(piece, "approve")).click().run()
+    assert stored(database, piece).status == PieceStatus.approved
+    [post] = plan_posts(database, piece, 1)
+
+    stale.button(key=move(piece, "archive")).click().run()
+    assert not stale.exception
+    assert [s.value for s in stale.success] == []
+    assert [e.value for e in stale.main.error] == [
+        "Beitrag #1 hat sich inzwischen geändert: Sie sahen ihn als „Entwurf“, jetzt ist er "
+        "„freigegeben“. Es wurde nichts geändert; bitte sehen Sie ihn sich neu an."
+    ]
+    assert stored(database, piece).status == PieceStatus.approved
+    assert stored(database, piece).approved_revision == 1
+    assert post_status(database, post) == PostStatus.planned
+    # Drawn again, the card shows the piece as it is, and archiving it now is a choice.
+    assert stale.main.subheader[3].value == "freigegeben (1)"
+
+
+@pytest.mark.parametrize("action", ["submit", "archive"])
+def test_a_move_on_a_card_of_an_older_revision_is_refused_as_a_conflict(
+    database: str, action: str
+) -> None:
+    piece = add_piece(database, "Betriebsfest")
+    at = open_page(sign_in("ed", PASSWORD), "board")  # shows revision 1
+    engine = make_engine(database)
+    with Session(engine) as s:  # meanwhile, in the editor: revision 2, still a draft
+        pieces.edit_piece(
+            s,
+            actor=users.get_user(s, "admin"),
+            piece_id=piece,
+            expected_revision=1,
+            data={"body": "Neuer Text."},
+        )
+    engine.dispose()
+    at.button(key=move(piece, action)).click().run()
+    assert [e.value for e in at.main.error] == [
+        "Someone else saved in the meantime: you saw revision 1, it is now at revision 2. "
+        "Please read the new revision."
+    ]
+    assert stored(database, piece).status == PieceStatus.draft
+
+
+@pytest.mark.parametrize(
+    ("count", "said"),
+    [
+        (0, "Piece #1 is now “archived”."),
+        (1, "Piece #1 is now “archived”. Its planned post will not go out now (see the Calendar)."),
+        (
+            2,
+            "Piece #1 is now “archived”. Its 2 planned posts will not go out now "
+            "(see the Calendar).",
+        ),
+    ],
+)
+def test_archiving_says_that_the_planned_posts_will_not_go_out(
+    database: str, count: int, said: str
+) -> None:
+    piece = add_piece(database, "Betriebsfest")
+    plan_posts(database, piece, count)
+    at = open_page(sign_in("ed", PASSWORD), "board")
+    at.button(key=move(piece, "archive")).click().run()
+    assert [s.value for s in at.success] == [said]
+    assert stored(database, piece).status == PieceStatus.archived
 
 
 def test_approver_approves_and_requests_changes_with_a_comment_in_a_dialog(

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import streamlit as st
 from sqlmodel import Session
 
-from planner import audiences, pieces
-from planner.errors import PlannerError
-from planner.models import Piece, PieceStatus, User
+from planner import audiences, pieces, planning
+from planner.errors import EditConflict, PlannerError
+from planner.models import Piece, PieceStatus, PostStatus, User
 from planner.ui import audience_filter, charts, keys, layout, moves, paging, state
 from planner.ui.comments import show_comments
 
@@ -22,27 +22,59 @@ _MOVES: dict[str, Callable[..., Piece]] = {
     "archive": pieces.archive_piece,
     "reopen": pieces.reopen_piece,
 }
-# Moves that hold to the revision their button was shown for.
-_BOUND_TO_REVISION = frozenset({"approve"})
 
 
-def _move(piece_id: int, action: str, revision: int) -> None:
-    """Button callback: one move on one piece, bound to the revision the button was shown for."""
+def _move(piece_id: int, action: str, revision: int, shown: str | None = None) -> None:
+    """Button callback: one move on one piece, bound to the revision and the state its card
+    showed (a piece changed since is refused, nothing changed)."""
     if action == "request_changes":  # needs a comment: ask for it in a dialog
         st.session_state[keys.BOARD_DIALOG] = {"piece": piece_id, "revision": revision}
         return
     with state.signed_in() as (session, user):
         if user is None:
             return
-        bound = {"revision": revision} if action in _BOUND_TO_REVISION else {}
+        seen = PieceStatus(shown) if shown is not None else None
         try:
-            piece = _MOVES[action](session, actor=user, piece_id=piece_id, **bound)
+            piece = _MOVES[action](
+                session, actor=user, piece_id=piece_id, revision=revision, expected_status=seen
+            )
         except PlannerError as err:
-            moves.refused(keys.BOARD_ERRORS)[str(piece_id)] = moves.error_text(err)
+            said = (
+                _changed(session, user, piece_id, err, seen)
+                if isinstance(err, EditConflict)
+                else moves.error_text(err)
+            )
+            moves.refused(keys.BOARD_ERRORS)[str(piece_id)] = said
             return
-    st.session_state[keys.BOARD_DONE] = state.t(
-        "board.moved", id=piece_id, state=state.t(f"status.{piece.status}")
-    )
+        done = state.t("board.moved", id=piece_id, state=state.t(f"status.{piece.status}"))
+        if piece.status == PieceStatus.archived:
+            done += _posts_left(session, user, piece_id)
+    st.session_state[keys.BOARD_DONE] = done
+
+
+def _changed(
+    session: Session, user: User, piece_id: int, err: EditConflict, seen: PieceStatus | None
+) -> list[str]:
+    """What to say of a card that no longer shows the piece: the state it is in now, when
+    that moved on; otherwise the revisions, as any conflict."""
+    try:
+        now = pieces.get_piece(session, actor=user, piece_id=piece_id).status
+    except PlannerError as gone:
+        return moves.error_text(gone)
+    if seen is None or now == seen:
+        return moves.error_text(err)
+    t = state.t
+    return [t("board.changed", id=piece_id, seen=t(f"status.{seen}"), now=t(f"status.{now}"))]
+
+
+def _posts_left(session: Session, user: User, piece_id: int) -> str:
+    """For a piece just archived: that its planned posts will not go out now (or nothing)."""
+    planned = planning.list_posts(session, actor=user, piece_id=piece_id, status=PostStatus.planned)
+    if not planned:
+        return ""
+    if len(planned) == 1:
+        return state.t("board.archived_post_one")
+    return state.t("board.archived_posts", count=len(planned))
 
 
 def _close_dialog() -> None:
@@ -146,7 +178,7 @@ def _column(
                     moves.label("piece", action),
                     key=f"{keys.BOARD_MOVE}{piece.id}_{action}",
                     on_click=_move,
-                    args=(piece.id, action, piece.revision),
+                    args=(piece.id, action, piece.revision, piece.status.value),
                 )
             moves.show_refused(keys.BOARD_ERRORS, str(piece.id))
 
