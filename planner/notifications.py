@@ -21,6 +21,7 @@ from sqlmodel import Session, col, func, select
 from planner.db import paged
 from planner.errors import Message, NotFound, ValidationFailed
 from planner.models import (
+    AuditEvent,
     Idea,
     Notification,
     NotificationPreference,
@@ -47,6 +48,7 @@ IDEA_REJECTED = "idea_rejected"
 IDEA_PUBLISHED = "idea_published"
 MENTIONED = "mentioned"
 INBOX_ASSIGNED = "inbox_assigned"
+CANCELLED_POST_PUBLISHED = "cancelled_post_published"
 
 # Every kind, with the roles it can reach: everyone may submit ideas and so hear of them.
 KINDS: dict[str, frozenset[Role]] = {
@@ -59,6 +61,7 @@ KINDS: dict[str, frozenset[Role]] = {
     IDEA_REJECTED: frozenset(Role),
     IDEA_PUBLISHED: frozenset(Role),
     INBOX_ASSIGNED: frozenset(Role),
+    CANCELLED_POST_PUBLISHED: frozenset({Role.editor, Role.admin}),
 }
 _IDEA_KINDS = {"accept": IDEA_ACCEPTED, "reject": IDEA_REJECTED}
 # Details are excerpts (a reason, a comment, an error): the whole text is on the item.
@@ -240,6 +243,33 @@ def posts_failed(conn: Connection, errors: Mapping[int, str]) -> None:
             Notice(uid, POST_FAILED, "post", row.id, None, errors[row.id])
             for row in rows
             for uid in {row.owner_id, row.created_by_id}
+        ],
+    )
+
+
+def cancelled_posts_published(conn: Connection, post_ids: Sequence[int]) -> None:
+    """Tell whoever cancelled these posts (the last to, each) that they went out after all:
+    their requests had begun before the cancel."""
+    if not post_ids:
+        return
+    ids = {str(post_id): post_id for post_id in post_ids}
+    cancelled_by: dict[int, int] = {}
+    for row in conn.execute(
+        select(AuditEvent.object_id, AuditEvent.actor_id)
+        .where(
+            AuditEvent.object_type == "post",
+            AuditEvent.action == "cancel",
+            col(AuditEvent.object_id).in_(sorted(ids)),
+            col(AuditEvent.actor_id).is_not(None),
+        )
+        .order_by(col(AuditEvent.id))
+    ):
+        cancelled_by[ids[row.object_id]] = row.actor_id
+    store(
+        conn,
+        [
+            Notice(uid, CANCELLED_POST_PUBLISHED, "post", post_id, None)
+            for post_id, uid in cancelled_by.items()
         ],
     )
 

@@ -970,6 +970,28 @@ def test_posts_list_says_when_a_post_is_retried(planned: Cli) -> None:
     assert "retry at" not in planned.ok("posts", "list", "--as", "ed")
 
 
+@pytest.mark.parametrize("command", ["plan", "posts"])
+def test_cancelling_a_post_being_sent_warns_that_it_may_still_go_out(
+    planned: Cli, command: str
+) -> None:
+    planned.ok("plan", "add", "1", "Blog", "2030-01-16 09:00", "--as", "ed")
+    _set_post(1, status=PostStatus.publishing)
+
+    in_flight = planned.ok(command, "cancel", "1", "--as", "ed")
+    waiting = planned.ok(command, "cancel", "2", "--as", "ed")
+
+    assert in_flight == (
+        "post 1 cancelled\n"
+        "warning: post 1 was being sent; it goes out only if its request had begun already "
+        "(`posts list` shows what became of it)\n"
+    )
+    assert waiting == "post 2 cancelled\n"
+    statuses = [
+        p["status"] for p in json.loads(planned.ok("posts", "list", "--as", "ed", "--json"))
+    ]
+    assert statuses == ["cancelled", "cancelled"]
+
+
 def test_posts_retry_of_a_held_post_says_why_it_stays_held(
     org: Cli, httpserver: HTTPServer
 ) -> None:

@@ -9,10 +9,11 @@ from typing import IO, Any
 
 from sqlmodel import Session
 
-from planner import calendar_feeds, channels, csvio, pieces, planning, slots
+from planner import calendar_feeds, channels, csvio, pieces, planning, slots, workflow
 from planner.cli import common, feeds, output
 from planner.cli.common import ACTING, LISTING, PAGED, PIECE, Commands, arg, record_id
 from planner.cli.output import line
+from planner.errors import EditConflict
 from planner.models import Post, PostStatus, User
 from planner.timezones import format_local
 
@@ -126,9 +127,34 @@ def _local(post: Post) -> str:
 
 @PLAN.action("cancel", *CANCEL)
 def cmd_plan_cancel(session: Session, actor: User, args: argparse.Namespace) -> str:
-    """Cancel a post."""
-    planning.cancel_post(session, actor=actor, post_id=args.post, reason=args.reason)
-    return f"post {args.post} cancelled"
+    """Cancel a post (one being sent goes out only if its request had begun already)."""
+    before = _cancel(session, actor, args.post, args.reason)
+    said = f"post {args.post} cancelled"
+    if before == PostStatus.publishing:
+        said += (
+            f"\nwarning: post {args.post} was being sent; it goes out only if its request "
+            "had begun already (`posts list` shows what became of it)"
+        )
+    return said
+
+
+def _cancel(session: Session, actor: User, post_id: int, reason: str) -> PostStatus:
+    """Cancel a post; the state it was cancelled from. The cancel is held to the post as
+    read, so that state is the one it left (a worker taking it in between: read again)."""
+    workflow.check_role("post", "cancel", actor)  # a role that may not: said before the post
+    for _ in range(3):
+        seen = planning.get_post(session, actor=actor, post_id=post_id)
+        before, version = seen.status, seen.version
+        try:
+            planning.cancel_post(
+                session, actor=actor, post_id=post_id, reason=reason, expected_version=version
+            )
+        except EditConflict:
+            continue
+        return before
+    # Moving under our feet every time: cancel it as it is now, said as last read.
+    planning.cancel_post(session, actor=actor, post_id=post_id, reason=reason)
+    return before
 
 
 @PLAN.action(

@@ -334,6 +334,10 @@ def finish_deliveries(
                 if d.post_id in moved and verdict.status == PostStatus.failed
             },
         )
+        notifications.cancelled_posts_published(
+            conn,
+            [post_id for post_id, before in answered.items() if before == PostStatus.cancelled],
+        )
         _record_events(conn, audit_rows)  # last: it takes the audit chain's lock
     if reconnect:
         with Session(engine) as session:

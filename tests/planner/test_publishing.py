@@ -12,7 +12,15 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from planner import channels, credentials, org_settings, pieces, planning, publishing
+from planner import (
+    channels,
+    credentials,
+    notifications,
+    org_settings,
+    pieces,
+    planning,
+    publishing,
+)
 from planner import worker as worker_module
 from planner.errors import IllegalTransition, ValidationFailed
 from planner.models import (
@@ -479,6 +487,39 @@ def test_a_success_after_the_lease_was_lost_answers_the_check_it_caused(
         ).all()
     assert moves[-2:] == ["suspect", "found"]
     assert len(rec.calls) == 1
+
+
+def _told(world: World, kind: str) -> list[tuple[str, int]]:
+    return [
+        (item.notification.object_type, item.notification.object_id)
+        for item in notifications.list_notifications(world.session, actor=world.editor)
+        if item.notification.kind == kind
+    ]
+
+
+@pytest.mark.parametrize("wanted", [True, False])
+def test_whoever_cancelled_a_post_whose_request_had_begun_is_told_that_it_went_out(
+    world: World, engine: Engine, rec: type[recording.RecordingPublisher], wanted: bool
+) -> None:
+    kind = notifications.CANCELLED_POST_PUBLISHED
+    if not wanted:  # turned off, as any kind can be
+        notifications.set_preferences(
+            world.session,
+            actor=world.editor,
+            choices=[notifications.Preference(kind, in_app=False, email=False)],
+        )
+    piece, channel = _approved_piece(world), _channel(world)
+    sent, stopped = (_due_post(world, piece, channel, ago=timedelta(minutes=1)) for _ in "ab")
+    deliveries = _claim_with_a_short_lease(engine)
+    [out] = [d for d in deliveries if d.post_id == sent.id]
+    publishing.deliver(engine, out)  # its request is out...
+    for post in (sent, stopped):  # ...when the editor cancels both
+        planning.cancel_post(world.session, actor=world.editor, post_id=post.id or 0)
+    publishing.finish_deliveries(engine, [out], worker_id="slow-worker", settings=FAST)
+
+    assert _reload(engine, sent.id).status == PostStatus.published
+    assert _reload(engine, stopped.id).status == PostStatus.cancelled
+    assert _told(world, kind) == ([("post", sent.id)] if wanted else [])
 
 
 def test_a_failure_after_the_lease_was_lost_leaves_the_post_to_its_recovery(
