@@ -524,6 +524,20 @@ def update_channel(
         moved = "" if problems else _moved_host(channel, before, plain)
         if moved:
             problems.update(_secrets_to_reenter(channel, secrets, settings, moved))
+        if stand_ins and (secrets or moved):
+            # New secrets replace the unreadable ones all together: a required one left
+            # out would be saved as missing, and the channel could publish nothing.
+            problems.update(
+                {
+                    secret: Message(
+                        "secret_enter_again",
+                        "{name} cannot be read (it was saved under another key): enter it "
+                        "again with the others",
+                        name=secret,
+                    )
+                    for secret in stand_ins
+                }
+            )
     else:
         moved = ""
     if problems:

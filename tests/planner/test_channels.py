@@ -735,19 +735,26 @@ def test_while_secrets_cannot_be_read_the_other_settings_stay_editable(
         )
     assert set(refused.value.fields) == {"timeout_seconds"}  # still checked
 
-    # To another host: what cannot be read does not follow either; it is now missing.
+    # To another host: what cannot be read does not follow either, so the move asks for
+    # the secret, and nothing changes without it.
+    with pytest.raises(ValidationFailed) as missing:
+        channels.update_channel(
+            world.session,
+            actor=world.admin,
+            ref="Intranet neu",
+            settings={"url": "http://127.0.0.2:9/a"},
+        )
+    assert missing.value.fields["secret"].code == "secret_enter_again"  # type: ignore[attr-defined]
+    assert stored(engine, "Intranet neu").credentials == blob
+    secret = token_hex(12)
     channels.update_channel(
         world.session,
         actor=world.admin,
         ref="Intranet neu",
-        settings={"url": "http://127.0.0.2:9/a"},
+        settings={"url": "http://127.0.0.2:9/a", "secret": secret},
     )
     channel = stored(engine, "Intranet neu")
-    assert channel.credentials is None
-    assert channels.public_view(channel)["secret"] == channels.VIEW_NOT_SET
-    with pytest.raises(ValidationFailed) as missing:  # said as such, no decryption error
-        channels.check_connection(world.session, actor=world.admin, ref="Intranet neu")
-    assert "needs a secret" in missing.value.fields["secret"]
+    assert credentials.decrypt(channel.credentials) == {"secret": secret}
 
 
 class _TwoSecrets(RecordingPublisher):
@@ -769,27 +776,30 @@ def two_secrets() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("two_secrets")
-def test_a_secret_not_typed_again_stays_missing_and_the_channel_says_which(
+def test_unreadable_secrets_are_replaced_all_together_and_the_missing_one_is_named(
     world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """One of two required secrets typed again: refused, naming the other (saved alone,
+    it would leave a channel that lists as fine and can publish nothing)."""
     both = {"token": token_hex(8), "signing_key": token_hex(8)}
-    channels.create_channel(
+    made = channels.create_channel(
         world.session, actor=world.admin, kind="two_secrets", name="Zwei", settings=both
     )
     _restored_under_another_key(monkeypatch)
-    token = token_hex(8)
+    token, key = token_hex(8), token_hex(8)
 
-    channels.update_channel(world.session, actor=world.admin, ref="Zwei", settings={"token": token})
-
-    channel = stored(engine, "Zwei")
-    assert credentials.decrypt(channel.credentials) == {"token": token}
-    assert channels.public_view(channel) == {
-        "token": channels.VIEW_SET,
-        "signing_key": channels.VIEW_NOT_SET,
-    }
     with pytest.raises(ValidationFailed) as missing:
-        channels.build_adapter(channel)
+        channels.update_channel(
+            world.session, actor=world.admin, ref="Zwei", settings={"token": token}
+        )
     assert set(missing.value.fields) == {"signing_key"}
+    assert stored(engine, "Zwei").credentials == made.credentials
+    channels.update_channel(
+        world.session, actor=world.admin, ref="Zwei", settings={"token": token, "signing_key": key}
+    )
+    channel = stored(engine, "Zwei")
+    assert credentials.decrypt(channel.credentials) == {"token": token, "signing_key": key}
+    assert not channels.secrets_unreadable(channel)
 
 
 def test_a_post_to_a_channel_whose_secrets_cannot_be_read_fails_with_the_reason(
