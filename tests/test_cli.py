@@ -956,6 +956,14 @@ def test_a_refused_move_is_said_with_the_commands_names(planned: Cli) -> None:
     )
 
 
+def test_archiving_a_planned_piece_names_the_posts_that_will_not_go_out(planned: Cli) -> None:
+    out = planned.ok("pieces", "archive", "1", "--as", "ed")
+    assert out == (
+        "piece 1 is now archived (revision 1)\n"
+        "its planned posts (1) will not go out now (cancel them, or reopen it)\n"
+    )
+
+
 def test_posts_list_says_when_a_post_is_retried(planned: Cli) -> None:
     _set_post(1, next_attempt_at=datetime(2030, 1, 15, 8, 5, tzinfo=UTC), attempts=1)
 

@@ -28,7 +28,7 @@ from planner.cli.common import (
 from planner.cli.output import line
 from planner.config import DATA_DIR
 from planner.errors import EditConflict
-from planner.models import Piece, PieceStatus, User
+from planner.models import Piece, PieceStatus, PostStatus, User
 from planner.timezones import format_local
 
 PIECES = Commands("pieces", "edit pieces and move them through review")
@@ -241,7 +241,19 @@ cmd_pieces_submit = _note_move("submit", pieces.submit_piece, "Send a draft to r
 cmd_pieces_revise = _note_move(
     "revise", pieces.revise_piece, "Take a piece with requested changes back to draft."
 )
-cmd_pieces_archive = _note_move("archive", pieces.archive_piece, "Archive a piece.")
+
+
+@PIECES.action("archive", ID, arg("--note", default=""))
+def cmd_pieces_archive(session: Session, actor: User, args: argparse.Namespace) -> str:
+    """Archive a piece (its planned posts then do not go out)."""
+    said = _moved(pieces.archive_piece(session, actor=actor, piece_id=args.id, note=args.note))
+    planned = planning.list_posts(session, actor=actor, piece_id=args.id, status=PostStatus.planned)
+    if planned:
+        ids = ", ".join(str(post.id) for post in planned)
+        said += f"\nits planned posts ({ids}) will not go out now (cancel them, or reopen it)"
+    return said
+
+
 cmd_pieces_reopen = _note_move(
     "reopen", pieces.reopen_piece, "Bring an archived piece back as draft."
 )
