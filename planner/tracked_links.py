@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import string
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -31,8 +32,10 @@ from planner.permissions import require
 from publishers.base import OutgoingPost
 
 LINK_PATH = "/l/"
-CODE_BYTES = 9  # 12 characters of token_urlsafe
 CODE_LENGTH = 12
+# Letters and digits only (71 bits in 12 characters): a code ending in "_" or "-" would be
+# taken for markup or punctuation after the link by whoever reads the post's text.
+_CODE_ALPHABET = string.ascii_letters + string.digits
 _CODE = re.compile(r"[A-Za-z0-9_-]{12}")
 # A link as people write it in a post: up to the first space, quote or angle bracket.
 _LINK = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
@@ -106,7 +109,7 @@ def codes_for(session: Session, post_id: int, urls: Iterable[str]) -> dict[str, 
     codes = {wanted[link.url_hash]: link.code for link in stored}
     for digest, url in wanted.items():
         if url not in codes:
-            code = secrets.token_urlsafe(CODE_BYTES)
+            code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(CODE_LENGTH))
             session.add(TrackedLink(code=code, post_id=post_id, url=url, url_hash=digest))
             codes[url] = code
     session.flush()

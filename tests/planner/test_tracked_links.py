@@ -228,6 +228,27 @@ def test_a_link_to_a_host_written_in_capitals_and_greek_letters_redirects(
     assert tracked_links.click_counts(world.session, world.editor, [post.id]) == {post.id: 2}
 
 
+def test_a_code_is_letters_and_digits_so_no_reader_takes_its_end_for_markup(
+    world: World,
+) -> None:
+    """A code ending in "_" (as a URL-safe token may) was cut off by anyone reading the
+    text as Markdown, and by the planner's own link finder."""
+    piece = pieces.create_piece(world.session, actor=world.editor, data={"title": "Tag"})
+    channel = channels.create_channel(
+        world.session, actor=world.admin, kind="recording", name="Social"
+    )
+    post = _due(world, piece, channel)
+    assert post.id is not None
+    urls = [f"https://example.com/{n}" for n in range(60)]
+    codes = tracked_links.codes_for(world.session, post.id, urls)
+    assert len(set(codes.values())) == 60
+    assert all(len(code) == 12 and code.isascii() and code.isalnum() for code in codes.values())
+    text = " ".join(f"{tracked_links.short_link(BASE, code)}." for code in codes.values())
+    assert [link for _start, _end, link in tracked_links.find_links(text)] == [
+        tracked_links.short_link(BASE, code) for code in codes.values()
+    ]
+
+
 def test_clicks_at_the_same_moment_are_all_counted(world: World, engine: Engine) -> None:
     piece = pieces.create_piece(world.session, actor=world.editor, data={"title": "Tag"})
     channel = channels.create_channel(
