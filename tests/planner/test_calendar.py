@@ -36,10 +36,10 @@ def _plan(world: World, piece: Piece, channel: Channel, when: str) -> Post:
 def test_counts_per_local_day_are_exact_across_the_spring_change(world: World) -> None:
     change = date(YEAR, 3, last_sunday(YEAR, 3))
     social = _channel(world, "Social")
-    piece = _piece(world)
     # 00:30 and 23:30 local on the change day: 22:30 UTC the day before, 21:30 UTC that day.
-    for stamp in (f"{change} 00:30", f"{change} 23:30", f"{change + timedelta(days=1)} 00:10"):
-        _plan(world, piece, social, stamp)
+    stamps = (f"{change} 00:30", f"{change} 23:30", f"{change + timedelta(days=1)} 00:10")
+    for number, stamp in enumerate(stamps):  # a piece each: one is never twice in an hour
+        _plan(world, _piece(world, f"Tipp {number}"), social, stamp)
     bounds = planning.local_bounds(change - timedelta(days=1), 3, "Europe/Berlin")
     counts = planning.count_posts(world.session, actor=world.editor, bounds=bounds)
     assert counts == {(1, None): 2, (2, None): 1}
@@ -135,11 +135,11 @@ def test_contributors_cannot_read_the_calendar(world: World) -> None:
 
 def test_posts_on_one_channel_in_one_hour_are_crowded(world: World) -> None:
     social, intranet = _channel(world, "Social"), _channel(world, "Intranet")
-    piece = _piece(world)
+    piece, second, third = _piece(world), _piece(world, "Messe"), _piece(world, "Sommerfest")
     day = f"{YEAR}-06-10"
     a = _plan(world, piece, social, f"{day} 09:05")
-    b = _plan(world, piece, social, f"{day} 09:55")
-    _plan(world, piece, social, f"{day} 10:00")
+    b = _plan(world, second, social, f"{day} 09:55")
+    _plan(world, third, social, f"{day} 10:00")
     _plan(world, piece, intranet, f"{day} 09:10")
     start, end = planning.local_bounds(date(YEAR, 6, 10), 1, "Europe/Berlin")
     entries = planning.calendar_entries(world.session, actor=world.editor, start=start, end=end)

@@ -24,15 +24,20 @@ def _piece(world: World, title: str) -> Piece:
     return pieces.create_piece(world.session, actor=world.editor, data={"title": title})
 
 
+# This hour tomorrow, once per run: the posts below are whole hours apart.
+_TOMORROW = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+
+
 def _post(world: World, piece: Piece, channel: Channel, *, hours: int, status: PostStatus) -> Post:
-    """A post `hours` from now, put where the scheduler would have put it."""
+    """A post `hours` after this hour tomorrow (whole hours apart: one piece may be on a
+    channel once an hour), put where the scheduler would have put it."""
     assert piece.id is not None and channel.id is not None
     post = planning.plan_post(
         world.session,
         actor=world.editor,
         piece_id=piece.id,
         channel=channel.id,
-        when=utcnow() + timedelta(days=1, hours=hours),
+        when=_TOMORROW + timedelta(hours=hours),
     )
     post.status = status
     world.session.add(post)

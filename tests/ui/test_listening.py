@@ -276,7 +276,7 @@ def test_the_process_page_shows_response_times_per_department(
     assert "Zuhören: Antwortzeiten" in [h.value for h in at.main.subheader]
     [table] = [t for t in at.main.dataframe if "Im Ziel" in t.value.columns]
     row = table.value.iloc[0]
-    assert (row["Abteilung"], row["Beantwortet"], row["Median (Stunden)"]) == ("HR", 1, "20.0")
+    assert (row["Abteilung"], row["Beantwortet"], row["Median (Stunden)"]) == ("HR", 1, "20,0")
 
 
 # --- replies waiting for approval ---------------------------------------------------------
