@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Unpack
+from typing import Any, TypedDict, Unpack
 
 from sqlmodel import Session, col, delete, func, select
 
@@ -598,71 +598,33 @@ def request_changes(
     )
 
 
+class AsSeen(TypedDict, total=False):
+    """The piece as the person moving it saw it: its revision and its state (a move of a
+    piece changed since raises EditConflict, nothing changed; each left out: not held)."""
+
+    revision: int | None
+    expected_status: PieceStatus | None
+
+
 def revise_piece(
-    session: Session,
-    *,
-    actor: User,
-    piece_id: int,
-    note: str = "",
-    revision: int | None = None,
-    expected_status: PieceStatus | None = None,
+    session: Session, *, actor: User, piece_id: int, note: str = "", **seen: Unpack[AsSeen]
 ) -> Piece:
-    """Take a piece with requested changes back to draft to work on it. With `revision`
-    and/or `expected_status`, only a piece still as its taker saw it (EditConflict
-    otherwise)."""
-    return _move(
-        session,
-        actor=actor,
-        piece_id=piece_id,
-        action="revise",
-        note=note,
-        revision=revision,
-        expected_status=expected_status,
-    )
+    """Take a piece with requested changes back to draft to work on it."""
+    return _move(session, actor=actor, piece_id=piece_id, action="revise", note=note, **seen)
 
 
 def archive_piece(
-    session: Session,
-    *,
-    actor: User,
-    piece_id: int,
-    note: str = "",
-    revision: int | None = None,
-    expected_status: PieceStatus | None = None,
+    session: Session, *, actor: User, piece_id: int, note: str = "", **seen: Unpack[AsSeen]
 ) -> Piece:
-    """Archive a piece. With `revision` and/or `expected_status`, only a piece still as
-    its taker saw it (EditConflict otherwise)."""
-    return _move(
-        session,
-        actor=actor,
-        piece_id=piece_id,
-        action="archive",
-        note=note,
-        revision=revision,
-        expected_status=expected_status,
-    )
+    """Archive a piece."""
+    return _move(session, actor=actor, piece_id=piece_id, action="archive", note=note, **seen)
 
 
 def reopen_piece(
-    session: Session,
-    *,
-    actor: User,
-    piece_id: int,
-    note: str = "",
-    revision: int | None = None,
-    expected_status: PieceStatus | None = None,
+    session: Session, *, actor: User, piece_id: int, note: str = "", **seen: Unpack[AsSeen]
 ) -> Piece:
-    """Bring an archived piece back as a draft. With `revision` and/or `expected_status`,
-    only a piece still as its taker saw it (EditConflict otherwise)."""
-    return _move(
-        session,
-        actor=actor,
-        piece_id=piece_id,
-        action="reopen",
-        note=note,
-        revision=revision,
-        expected_status=expected_status,
-    )
+    """Bring an archived piece back as a draft."""
+    return _move(session, actor=actor, piece_id=piece_id, action="reopen", note=note, **seen)
 
 
 def history(session: Session, *, actor: User, piece_id: int) -> list[Revision]:
