@@ -200,6 +200,8 @@ def back_up(*, engine: Engine, actor: User, path: Path, force: bool = False) -> 
     backend = _backend(engine)
     if current_revision(engine) is None:
         raise ConfigurationError("the database is not initialised: there is nothing to back up")
+    if backend == SQLITE and _is_database_file(engine, path):
+        raise ExportFailed(path, "it is the database itself (or its journal): choose another file")
     copy = _copy_sqlite if backend == SQLITE else _dump_postgres
     info = _write_atomically(path, force, lambda temp: copy(engine, temp))
     result = BackupResult(
@@ -217,6 +219,21 @@ def back_up(*, engine: Engine, actor: User, path: Path, force: bool = False) -> 
         f"({result.size} bytes, sha256 {result.sha256})",
     )
     return result
+
+
+def _is_database_file(engine: Engine, path: Path) -> bool:
+    """Whether `path` is the SQLite database of `engine` or one of its journal files (a
+    forced backup there would replace the live database under the planner)."""
+    database = engine.url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return False
+    given = Path(database).absolute()
+    names = {
+        place.with_name(place.name + end)
+        for place in (given, given.resolve())  # SQLite names its journals after either
+        for end in ("", "-journal", "-wal", "-shm")
+    }
+    return path.absolute() in names or path.resolve() in names
 
 
 def _record_database_event(

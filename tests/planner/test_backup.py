@@ -485,6 +485,22 @@ def test_an_existing_file_is_replaced_only_when_forced(
     assert backup.read_backup(path).revision == head_revision(engine)
 
 
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("end", ["", "-wal", "-journal"])
+def test_a_backup_onto_the_database_itself_is_refused_also_when_forced(
+    engine: Engine, world: World, end: str
+) -> None:
+    assert engine.url.database
+    live = Path(engine.url.database)
+    before = live.resolve().read_bytes() if not end else None
+    target = live.with_name(live.name + end)
+    with pytest.raises(ExportFailed, match="the database itself"):
+        backup.back_up(engine=engine, actor=world.admin, path=target, force=True)
+    if before is not None:
+        assert live.resolve().read_bytes() == before
+    assert backup.holds_data(engine)  # still the live database, accounts and all
+
+
 def _sqlite_file(tmp_path: Path, name: str, sql: str) -> Path:
     path = tmp_path / name
     with sqlite3.connect(path) as conn:
