@@ -112,6 +112,24 @@ def test_editing_and_saving_creates_a_revision_and_user_text_stays_plain(databas
     assert at.text_input(key=keys.EDITOR_NOTE).value == ""
 
 
+def test_saving_an_approved_piece_says_its_approval_no_longer_holds(database: str) -> None:
+    piece_id, _channel_id = _setup(database)
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        ed, ada = users.get_user(s, "ed"), users.get_user(s, "ada")
+        pieces.submit_piece(s, actor=ed, piece_id=piece_id)
+        pieces.approve_piece(s, actor=ada, piece_id=piece_id, revision=1)
+    engine.dispose()
+    at = open_page(sign_in("ed", PASSWORD), "editor")
+    at.text_area(key=keys.EDITOR_BODY).input("Wir feiern am Samstag.")
+    at.button(key=keys.EDITOR_SAVE).click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == [
+        "Saved as revision 2. Its approval no longer holds: the piece is in review again, "
+        "and its planned posts wait for a new approval."
+    ]
+
+
 def test_a_too_short_title_is_shown_next_to_the_title_and_nothing_is_saved(database: str) -> None:
     piece_id, _ = _setup(database)
     at = open_page(sign_in("ed", PASSWORD), "editor")

@@ -146,7 +146,6 @@ def _variants(
 
 def _save(session: Session, user: User, piece: Piece, shown: list[Channel]) -> None:
     """Save what is in the widgets as a new revision, from the revision the editor started on."""
-    t = state.t
     base = int(st.session_state.get(keys.EDITOR_BASE, piece.revision))
     data: dict[str, Any] = {
         "title": st.session_state.get(keys.EDITOR_TITLE, ""),
@@ -161,6 +160,7 @@ def _save(session: Session, user: User, piece: Piece, shown: list[Channel]) -> N
     assert piece.id is not None
     sent = {"piece": piece.id, "base": base, **data}
     piece_id = piece.id
+    was_approved = piece.status == PieceStatus.approved
     try:
         done = form_tokens.send(
             _SAVE_FORM,
@@ -173,7 +173,7 @@ def _save(session: Session, user: User, piece: Piece, shown: list[Channel]) -> N
                 data=data,
                 token=token,
             ),
-            done=lambda saved: t("editor.saved", revision=saved.revision),
+            done=lambda saved: _saved_text(saved, was_approved),
         )
     except EditConflict as err:
         st.session_state[keys.EDITOR_CONFLICT] = {"mine": err.expected, "current": err.current}
@@ -186,6 +186,15 @@ def _save(session: Session, user: User, piece: Piece, shown: list[Channel]) -> N
         st.session_state[keys.EDITOR_DONE] = done
         st.session_state[keys.EDITOR_LOADED] = None
     st.rerun()
+
+
+def _saved_text(saved: Piece, was_approved: bool) -> str:
+    """What a save did: its revision, and that an approval it ended must be given again."""
+    t = state.t
+    said = t("editor.saved", revision=saved.revision)
+    if was_approved and saved.status != PieceStatus.approved:
+        said += " " + t("editor.approval_withdrawn")
+    return said
 
 
 def _conflict(session: Session, user: User, piece: Piece) -> None:
