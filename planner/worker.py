@@ -552,6 +552,9 @@ class Worker:
             replace_existing=True,
             max_instances=1,
             coalesce=True,
+            # A run that starts late (a busy machine) still runs: skipped, the next one
+            # would be a whole interval away.
+            misfire_grace_time=None,
             next_run_time=utcnow(),
         )
         scheduler.add_job(
