@@ -137,13 +137,26 @@ class Contents:
         return "; ".join(parts)
 
 
+# The tables and views an installed extension put into the schema (pg_stat_statements'
+# views, PostGIS's spatial_ref_sys): the extension's, not data anyone keeps there.
+_EXTENSION_MEMBERS = text(
+    "SELECT c.relname FROM pg_depend d JOIN pg_class c ON c.oid = d.objid "
+    "WHERE d.classid = 'pg_class'::regclass AND d.deptype = 'e' "
+    "AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())"
+)
+
+
 def contents(engine: Engine) -> Contents:
-    """Every table and view of the database (PostgreSQL: of the planner's schema) and whether
-    it has a row; the planner's own (every revision's, alembic_version) apart from others'."""
+    """Every table and view of the database (PostgreSQL: of the planner's schema, less what
+    extensions installed there) and whether it has a row; the planner's own (its models'
+    tables, alembic_version) apart from others'."""
     data_tables = {table.name for table in SQLModel.metadata.sorted_tables}
     with engine.connect() as conn:
         inspector = inspect(conn)
-        names = sorted({*inspector.get_table_names(), *inspector.get_view_names()})
+        found = {*inspector.get_table_names(), *inspector.get_view_names()}
+        if conn.dialect.name == POSTGRESQL:
+            found -= set(conn.execute(_EXTENSION_MEMBERS).scalars())
+        names = sorted(found)
         rows = {name: _has_row(conn, name) for name in names}
     return Contents(
         planner_rows=tuple(name for name in names if name in data_tables and rows[name]),
@@ -156,7 +169,19 @@ def contents(engine: Engine) -> Contents:
 
 
 def _has_row(conn: Connection, name: str) -> bool:
-    return conn.execute(select(literal(1)).select_from(table(name)).limit(1)).first() is not None
+    """Whether table or view `name` has a row; one that cannot be read (a view that fails)
+    counts as having rows: nothing is taken for empty unseen."""
+    query = select(literal(1)).select_from(table(name)).limit(1)
+    if conn.dialect.name != POSTGRESQL:
+        try:
+            return conn.execute(query).first() is not None
+        except DBAPIError:
+            return True
+    try:
+        with conn.begin_nested():  # a failed statement ends only its savepoint
+            return conn.execute(query).first() is not None
+    except DBAPIError:
+        return True
 
 
 def holds_data(engine: Engine) -> bool:

@@ -733,6 +733,26 @@ def test_a_database_with_tables_that_are_not_the_planners_is_never_restored_over
     assert _rows(target) == before
 
 
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_what_an_extension_put_in_the_schema_is_not_taken_for_data(
+    engine: Engine, world: World, blank: Callable[[], Engine], tmp_path: Path
+) -> None:
+    """pg_buffercache's view in the planner's schema (many managed servers install such
+    extensions) neither counts as another program's data nor keeps a restore out; a view
+    that cannot be read counts as data, named, rather than failing the check."""
+    path = _backed_up(engine, world.admin, tmp_path)
+    target = blank()
+    with target.begin() as conn:
+        conn.execute(text(f'CREATE EXTENSION pg_buffercache SCHEMA "{_schema(engine)}"'))
+    assert backup.contents(target).empty
+    backup.restore(engine=target, actor=None, path=path)
+    assert backup.holds_data(target)
+    with target.begin() as conn:
+        conn.execute(text("CREATE VIEW kaputt AS SELECT 1 / 0 AS x"))
+    with pytest.raises(RestoreRefused, match=r"kaputt \(with rows\)"):
+        backup.restore(engine=target, actor=None, path=path)
+
+
 def test_tables_of_others_that_the_backup_holds_come_back_with_force(
     other_tables: Engine, world: World, tmp_path: Path
 ) -> None:
