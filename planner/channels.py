@@ -469,9 +469,9 @@ def update_channel(
     goes to a host it was not made for), and what was known of the old server (whether
     it drops repeats, a rate-limit pause) is forgotten.
 
-    Secrets the current key cannot read (saved under another) count as not set: the ones
-    given replace them, those not given stay missing, and the other settings can still
-    be changed without them.
+    Secrets the current key cannot read (saved under another) are replaced all together:
+    new ones are taken only with every required one, and the other settings can still be
+    changed without any (the unreadable ones are then kept as they are).
     """
     require(actor, "manage_channels")
     channel = get_channel(session, ref)
