@@ -110,10 +110,15 @@ class PlanImport:
     queued: list[tuple[int, Post]] = field(default_factory=list)
 
 
+# A cell's start that the export escapes with one more apostrophe: a formula character, or
+# apostrophes before one (so that the import, taking one, gets the text back exactly).
+_ESCAPED_START = re.compile(r"'*[=+\-@\t\r]")
+
+
 def _cell(value: object) -> str:
     """A cell that spreadsheet programs will not run as a formula, however they split it."""
     text = _AFTER_SEMICOLON.sub(r";\1'\2", "" if value is None else str(value))
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + text if _ESCAPED_START.match(text) else text
 
 
 def _unescaped(text: str) -> str:
@@ -128,7 +133,7 @@ def cell(value: object) -> str:
 
 def _uncell(value: str | None) -> str:
     text = (value or "").strip()
-    if text.startswith("'") and text[1:2] in {"=", "+", "-", "@"}:
+    if text.startswith("'") and _ESCAPED_START.match(text, 1):
         text = text[1:]
     return _unescaped(text)
 
@@ -793,6 +798,8 @@ def import_plan(
     # What the publishing rules found in each row: (piece, findings, whether refused).
     found: list[tuple[int, list[rule_checks.RuleFinding], bool]] = []
     seen_posts: dict[int, int] = {}  # post id -> the line that names it first
+    # Where each row puts a piece: (line, piece, channel, time), for `_same_post_rows`.
+    placed: list[tuple[int, int, int, datetime]] = []
     for line, row in rows:
         tz_name = row.get("timezone") or actor.timezone
         row_found: list[rule_checks.RuleFinding] = []
@@ -811,6 +818,7 @@ def import_plan(
                 else:
                     moves.append(move)
                     taken.add((move.post.channel_id, move.publish_at))
+                    placed.append((line, move.post.piece_id, move.post.channel_id, move.publish_at))
                     off_plan += _off_plan(check, line, move.post.channel_id, move.publish_at)
             elif _queues(row):
                 channel = queues.get(row["channel"]) or row["channel"]
@@ -818,6 +826,7 @@ def import_plan(
                 new.append(post)
                 queued.append((line, post))
                 taken.add((post.channel_id, post.publish_at))
+                placed.append((line, post.piece_id, post.channel_id, post.publish_at))
             else:
                 post = planning.prepare_post(
                     session,
@@ -831,6 +840,7 @@ def import_plan(
                 )
                 new.append(post)
                 taken.add((post.channel_id, post.publish_at))
+                placed.append((line, post.piece_id, post.channel_id, post.publish_at))
                 off_plan += _off_plan(check, line, post.channel_id, post.publish_at)
         except (PlannerError, TimeInputError) as err:
             problems.append((line, _problem(err)))
@@ -838,6 +848,7 @@ def import_plan(
                 found.append((piece_id, row_found, True))
         else:
             found.append((piece_id, row_found, False))
+    problems += _same_post_rows(placed)
     if problems:
         if queues:
             session.rollback()  # nothing was written: let the channels' queues go now
@@ -853,7 +864,7 @@ def import_plan(
         planning.store_move(
             session, actor=actor, move=move, note_prefix="plan import: ", commit=False
         )
-    planning.store_posts(session, actor=actor, posts=new)
+    planning.store_posts(session, actor=actor, posts=new, moved=[m.post for m in moves])
     return PlanImport(
         created=new,
         moved=[m.post for m in moves],
@@ -861,6 +872,31 @@ def import_plan(
         off_plan=off_plan,
         queued=queued,
     )
+
+
+def _same_post_rows(placed: list[tuple[int, int, int, datetime]]) -> list[tuple[int, Message]]:
+    """The rows that put a piece on a channel less than `planning.SAME_POST_WINDOW` from
+    where an earlier row of the file puts it: (line, problem)."""
+    problems: list[tuple[int, Message]] = []
+    for number, (line, piece, channel, at) in enumerate(placed):
+        for first, other_piece, other_channel, other_at in placed[:number]:
+            near = abs(at - other_at) < planning.SAME_POST_WINDOW
+            if (other_piece, other_channel) == (piece, channel) and near:
+                problems.append(
+                    (
+                        line,
+                        Message(
+                            "same_post_in_file",
+                            "line {first} puts piece {piece} on this channel less than "
+                            "{minutes} minutes from this row: it would go out twice",
+                            first=first,
+                            piece=piece,
+                            minutes=int(planning.SAME_POST_WINDOW.total_seconds() // 60),
+                        ),
+                    )
+                )
+                break
+    return problems
 
 
 def _queues(row: dict[str, str]) -> bool:
@@ -1099,7 +1135,7 @@ def _chained_row(record: dict[str, str]) -> dict[str, Any]:
     def texts(column: str, *, nullable: bool = False) -> list[str | None]:
         text = record.get(column) or ""
         found = [text]
-        if text[:1] == "'" and text[1:2] and text[1] in _FORMULA_START:
+        if text[:1] == "'" and _ESCAPED_START.match(text, 1):
             found.insert(0, text[1:])
         options: list[str | None] = []
         for option in found:

@@ -326,9 +326,15 @@ def prepare_post(
 
 
 def store_posts(
-    session: Session, *, actor: User, posts: list[Post], token: str | None = None
+    session: Session,
+    *,
+    actor: User,
+    posts: list[Post],
+    token: str | None = None,
+    moved: Sequence[Post] = (),
 ) -> list[Post]:
-    """Store prepared posts as planned, in one transaction (a form `token` names the first)."""
+    """Store prepared posts as planned, in one transaction (a form `token` names the first);
+    posts `moved` in the same transaction are checked with them (a CSV import)."""
 
     def note(post: Post) -> str:
         where = f"piece {post.piece_id} on channel {post.channel_id}"
@@ -344,7 +350,7 @@ def store_posts(
         rows=posts,
         stored_as=planned,
         note=note,
-        then=lambda: _refuse_same_posts(session, actor, posts),
+        then=lambda: _refuse_same_posts(session, actor, [*posts, *moved]),
     )
     return posts
 
@@ -529,7 +535,7 @@ def store_move(
         post.attempts = 0
         post.retried_after = last_row
 
-    return workflow.apply_post(
+    workflow.apply_post(
         session,
         post=post,
         action="move",
@@ -537,8 +543,14 @@ def store_move(
         note=f"{note_prefix}{old:%Y-%m-%d %H:%M} -> {move.publish_at:%Y-%m-%d %H:%M} UTC",
         expected_version=expected_version,
         effect=reschedule,
-        commit=commit,
+        commit=False,
     )
+    if commit:
+        # Checked again after the move's first write, where two plans or moves of one
+        # piece at the same moment are serialised (`_refuse_same_posts`).
+        with all_or_nothing(session):
+            _refuse_same_posts(session, actor, [post])
+    return post
 
 
 def move_post(

@@ -417,6 +417,11 @@ def allowed_slot(
         if any(finding.blocks and finding.slot is not None for finding in findings):
             ruled_out.append(at)
             return False
+        # Nor a slot next to a post of the piece on the channel: it would go out twice.
+        nearby = planning.same_post_nearby(session, piece_id=piece_id, channel_id=channel_id, at=at)
+        if nearby is not None:
+            ruled_out.append(at)
+            return False
         if accept is None:
             return True
         candidate = Post(

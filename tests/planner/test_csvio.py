@@ -147,7 +147,7 @@ def test_a_formula_after_a_semicolon_is_neutralised_for_spreadsheets_that_split_
 ) -> None:
     """German Excel splits a line at ";", also in a comma-separated file: what follows a
     semicolon starts a cell there, so it is escaped like a cell's first character."""
-    title = "Herbst;=cmd|' /C calc'!A0"
+    title = "'=Herbst;=cmd|' /C calc'!A0"
     pitch = "Preise; -5 % ab Montag;  @alle; '=wörtlich"
     ideas.submit_idea(
         world.session,
@@ -157,7 +157,7 @@ def test_a_formula_after_a_semicolon_is_neutralised_for_spreadsheets_that_split_
     out = io.StringIO()
     csvio.export_ideas(world.session, actor=world.editor, out=out)
     row = next(csv.DictReader(io.StringIO(out.getvalue())))
-    assert row["title"] == "Herbst;'=cmd|' /C calc'!A0"
+    assert row["title"] == "''=Herbst;'=cmd|' /C calc'!A0"
     assert row["pitch"] == "Preise; '-5 % ab Montag;  '@alle; ''=wörtlich"
     for line in out.getvalue().splitlines():
         for split_cell in line.split(";"):
@@ -219,6 +219,25 @@ def test_plan_import_with_a_broken_row_plans_nothing(world: World) -> None:
     assert "does not exist" in problems[4]
     assert "abc" in problems[5]
     assert "gestern" in problems[6]
+    assert _count(world, Post) == 0
+
+
+def test_plan_import_refuses_rows_that_would_send_one_piece_twice(world: World) -> None:
+    """Two rows of the file put a piece on a channel 30 minutes apart: the second is named
+    with the first's line, and nothing is planned."""
+    piece_id, _ = _piece_and_channel(world)
+    year = datetime.now(UTC).year + 1
+    raw = (
+        "piece_id,channel,publish_at\n"
+        f"{piece_id},Social,{year}-01-15 09:30\n"
+        f"{piece_id},Social,{year}-01-15 12:00\n"
+        f"{piece_id},Social,{year}-01-15 10:00\n"
+    )
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_plan(world.session, actor=world.editor, raw=raw)
+    [(line, problem)] = caught.value.problems
+    assert (line, getattr(problem, "code", None)) == (4, "same_post_in_file")
+    assert problem.startswith("line 2 puts piece")
     assert _count(world, Post) == 0
 
 
@@ -344,7 +363,8 @@ def test_plan_import_moves_a_post_only_as_the_calendar_may(world: World) -> None
     _set_status(world, posts[1], PostStatus.needs_check)
     _set_status(world, posts[2], PostStatus.published)
     later = start + timedelta(days=7)
-    new_post = f",{piece_id},Social,{later:%Y-%m-%d %H:%M},UTC\n"  # a valid row on its own
+    apart = later + timedelta(hours=2)  # not next to the first post's new time
+    new_post = f",{piece_id},Social,{apart:%Y-%m-%d %H:%M},UTC\n"  # a valid row on its own
     raw = _plan_rows(*((p, later) for p in posts)) + new_post
     events = _events(world)
 

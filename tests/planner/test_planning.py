@@ -640,6 +640,36 @@ def test_two_editors_planning_the_same_post_at_once_store_it_once(
     assert _count_posts(engine) == 1
 
 
+def test_a_move_is_checked_again_where_plans_and_moves_are_serialised(
+    world: World, engine: Engine
+) -> None:
+    """A colleague plans the piece at 10:00 after this move to 10:15 was checked: the move
+    is refused when it is stored, and the post stays where it was."""
+    piece, channel = _approved(world), _channel(world)
+    assert piece.id is not None and channel.id is not None
+    post = _plan(world, piece, channel, f"{YEAR}-01-15 18:00")
+    assert post.id is not None
+    move = planning.prepare_move(
+        world.session, actor=world.editor, post_id=post.id, when=f"{YEAR}-01-15 10:15"
+    )
+    with Session(engine, expire_on_commit=False) as other:
+        colleague = other.get(User, world.editor2.id)
+        assert colleague is not None
+        planning.plan_post(
+            other,
+            actor=colleague,
+            piece_id=piece.id,
+            channel=channel.id,
+            when=f"{YEAR}-01-15 10:00",
+        )
+    with pytest.raises(ValidationFailed) as refused:
+        planning.store_move(world.session, actor=world.editor, move=move)
+    assert refused.value.fields["publish_at"].code == "same_post_nearby"  # type: ignore[attr-defined]
+    with Session(engine) as fresh:
+        kept = fresh.get(Post, post.id)
+        assert kept is not None and kept.publish_at == utc(YEAR, 1, 15, 17, 0)
+
+
 def test_a_moved_post_goes_out_at_its_new_time_with_all_its_tries(world: World) -> None:
     """A post held back (a retry's wait, a rule's hold) and with tries spent: the time a
     person gives it by a move is the time it is due, and its tries count afresh."""

@@ -236,6 +236,23 @@ def test_add_to_queue_skips_a_slot_that_the_publishing_rules_keep_quiet(berlin: 
     assert post.publish_at == saturday.replace(hour=8, minute=30) + timedelta(days=3)
 
 
+def test_add_to_queue_skips_a_slot_next_to_a_post_of_the_same_piece(berlin: World) -> None:
+    """Slots at 09:30 and 10:00: the piece queued twice goes to 09:30, then not to the
+    10:00 slot half an hour after it (the same text twice) but to the next one."""
+    s = berlin.session
+    _channel(berlin, plan="Tue 09:30, Tue 10:00, Thu 09:30")
+    piece = _piece(berlin)
+    assert piece.id is not None
+    first = slots.queue_post(
+        s, actor=berlin.editor, piece_id=piece.id, channel="Blog", now=QUEUED_AT
+    )
+    second = slots.queue_post(
+        s, actor=berlin.editor, piece_id=piece.id, channel="Blog", now=QUEUED_AT
+    )
+    assert first.publish_at == feb(2, 8, 30)
+    assert second.publish_at == feb(4, 8, 30)
+
+
 def test_two_editors_adding_to_one_queue_at_once_get_different_slots(
     berlin: World, engine: Engine
 ) -> None:
