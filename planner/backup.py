@@ -26,7 +26,7 @@ import sqlite3
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -172,13 +172,10 @@ def _has_row(conn: Connection, name: str) -> bool:
     """Whether table or view `name` has a row; one that cannot be read (a view that fails)
     counts as having rows: nothing is taken for empty unseen."""
     query = select(literal(1)).select_from(table(name)).limit(1)
-    if conn.dialect.name != POSTGRESQL:
-        try:
-            return conn.execute(query).first() is not None
-        except DBAPIError:
-            return True
+    # PostgreSQL: a failed statement ends only its savepoint, not the whole transaction.
+    scope = conn.begin_nested() if conn.dialect.name == POSTGRESQL else nullcontext()
     try:
-        with conn.begin_nested():  # a failed statement ends only its savepoint
+        with scope:
             return conn.execute(query).first() is not None
     except DBAPIError:
         return True

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -505,6 +505,22 @@ def prepare_move(
     return PostMove(post, publish_at, tz_name)
 
 
+def tries_afresh(session: Session, post: Post) -> Callable[[], None]:
+    """A change giving `post` its full count of tries, as a person's retry or move does: no
+    wait for a later try, and the ledger so far (its failures, its rate-limit waits) no
+    longer counted against it (`Post.retried_after`, the ledger's last row now)."""
+    last_row = session.exec(
+        select(func.max(PublishAttempt.id)).where(PublishAttempt.post_id == post.id)
+    ).one()
+
+    def change() -> None:
+        post.next_attempt_at = None
+        post.attempts = 0
+        post.retried_after = last_row
+
+    return change
+
+
 def store_move(
     session: Session,
     *,
@@ -521,19 +537,13 @@ def store_move(
     later try's time or at the end of a hold, with its full count of tries."""
     post = move.post
     old = post.publish_at
-    assert post.id is not None
-    # The ledger so far: its failures no longer count against the post's tries.
-    last_row = session.exec(
-        select(func.max(PublishAttempt.id)).where(PublishAttempt.post_id == post.id)
-    ).one()
+    fresh_tries = tries_afresh(session, post)
 
     def reschedule() -> None:
         post.publish_at = move.publish_at
         post.timezone = move.tz_name
         post.last_error = None
-        post.next_attempt_at = None
-        post.attempts = 0
-        post.retried_after = last_row
+        fresh_tries()
 
     workflow.apply_post(
         session,

@@ -16,7 +16,6 @@ from planner.models import (
     Piece,
     Post,
     PostStatus,
-    PublishAttempt,
     User,
     utcnow,
 )
@@ -47,17 +46,11 @@ def retry_post(session: Session, *, actor: User, post_id: int) -> Post:
     """Send a failed, missed or checked post again as soon as possible."""
     workflow.check_role("post", "retry", actor)
     post = planning.get_post(session, actor=actor, post_id=post_id)
-
-    # The ledger so far: its failures no longer count against the post's tries.
-    last_row = session.exec(
-        select(func.max(PublishAttempt.id)).where(PublishAttempt.post_id == post_id)
-    ).one()
+    fresh_tries = planning.tries_afresh(session, post)
 
     def send_again() -> None:
         now = utcnow()
-        post.next_attempt_at = None
-        post.attempts = 0
-        post.retried_after = last_row
+        fresh_tries()
         if post.publish_at < now:
             # A retry is a decision to publish now; the lateness bound must not undo it.
             post.publish_at = now
