@@ -455,13 +455,15 @@ class Publisher:
     def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One request through the HTTP helper with this channel's session, whatever it answers.
 
-        The timeout is the channel's and the secrets masked are its own, unless given.
+        The timeout is the channel's and the secrets masked are its own, unless given; a
+        credential HTTP cannot carry is named by its setting (`http.request`).
         """
         from publishers import http
 
         kwargs.setdefault("timeout", self._timeout)
         kwargs.setdefault("secrets", self._secrets)
         kwargs.setdefault("url_is_secret", self.url_is_secret)
+        kwargs.setdefault("settings", self.settings)
         return http.request(method, url, session=self.http_session, **kwargs)
 
     def _checked_request(self, method: str, url: str, **kwargs: Any) -> requests.Response:

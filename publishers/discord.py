@@ -1,6 +1,10 @@
 """Discord: messages through a channel webhook, whose address (id and token) is the credential.
 
 With `?wait=true` Discord answers with the created message, whose id makes the receipt.
+A 2xx answer without it (an HTML page from a proxy, an address that is no Discord
+webhook) is no receipt: the message may or may not have been sent, so the publish ends
+ambiguously (a TransientError marked `ambiguous`), never blindly re-sent nor recorded as
+published.
 Mentions are never parsed (`allowed_mentions: {"parse": []}`), so no post can ping
 @everyone, @here, a role or a user. Content is limited to 2000 characters, counted as
 code points (Discord's API is Python and counts `len(str)`). There is no idempotency key.
@@ -30,7 +34,14 @@ from publishers.base import (
     timeout_setting,
 )
 from publishers.chat import WebhookChatPublisher, webhook_url_setting
-from publishers.http import channel_message, error_for, json_object_or_empty, mask, retry_after
+from publishers.http import (
+    channel_message,
+    error_for,
+    json_object_or_empty,
+    mask,
+    retry_after,
+    without_id,
+)
 from publishers.redaction import redact_in_http_logs
 from publishers.text import with_link
 
@@ -155,8 +166,14 @@ class DiscordPublisher(WebhookChatPublisher, kind="discord", display_name="Disco
         message = json_object_or_empty(response)
         message_id = message.get("id")
         if not isinstance(message_id, str) or not message_id:
-            # Discord took it (2xx) but said nothing usable; resending would post twice.
-            return Receipt(external_id=idempotency_key, http_status=response.status_code)
+            # A 2xx without the message: perhaps sent, perhaps never reached Discord (a
+            # proxy's page). Resending could post twice; a receipt could claim a post
+            # that is not there.
+            raise without_id(
+                response,
+                f"Discord answered HTTP {response.status_code} without the created message; "
+                "it may or may not have been posted",
+            )
         return Receipt(
             external_id=message_id,
             url=self._link(message, message_id),
@@ -189,7 +206,7 @@ class DiscordPublisher(WebhookChatPublisher, kind="discord", display_name="Disco
     def fetch_metrics(self, receipt: Receipt) -> Metrics:
         """Reactions on the message (all emoji together), read through the webhook."""
         if not receipt.external_id.isdigit():
-            # The receipt of an answer without a message id: there is nothing to read.
+            # A receipt that holds no message id: there is nothing to read.
             raise PermanentError("Discord gave no message id for this post; no figures")
         with gone_when_missing():  # 404 "Unknown Message": deleted in Discord
             response = self._to_webhook("GET", f"/messages/{receipt.external_id}")

@@ -44,7 +44,7 @@ import ssl
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http.cookiejar import DefaultCookiePolicy
@@ -265,9 +265,14 @@ def request(
     secrets: Sequence[str] = (),
     url_is_secret: bool = False,
     allow_private_network: bool = False,
+    settings: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> requests.Response:
     """Send one request with a timeout; network failures become TransientError.
+
+    A header or Basic credential that HTTP cannot carry (a character outside Latin-1, such
+    as a zero-width space pasted with a token) is an AuthError naming the setting it came
+    from, found among the channel's `settings` (by name), and never showing its value.
 
     Redirects are followed only for GET, HEAD and OPTIONS: `requests` turns a redirected
     POST into a body-less GET, which could "succeed" without delivering anything. With
@@ -293,13 +298,63 @@ def request(
         error.ambiguous = _writes(method) and not _before_sending(err)
         if not url_is_secret:
             raise error from err
+    except UnicodeError:
+        # http.client encodes header values as Latin-1, and requests a Basic user name and
+        # password: another character cannot be sent. The exception's text holds the
+        # whole value (a token), so it is neither kept nor chained.
+        error = _unsendable(host, headers, kwargs.get("auth"), settings or {}, hidden)
     finally:
         if isinstance(session, KeepAliveSession):
             session.last_used = time.monotonic()
         if session is None:
             active.close()
-    # Raised outside the except block, so the requests exception is not even its context.
+    # Raised outside the except block, so the exception caught is not even its context.
     raise error
+
+
+def _latin1(value: str) -> bool:
+    """Whether `value` can go into an HTTP header (http.client sends them as Latin-1)."""
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unsendable(
+    host: str,
+    headers: Mapping[str, str],
+    auth: object,
+    settings: Mapping[str, Any],
+    hidden: Sequence[str],
+) -> DeliveryError:
+    """The error for a request whose headers or Basic credentials HTTP cannot carry.
+
+    An AuthError naming each setting whose value went into them and holds a character
+    outside Latin-1; a PermanentError (nothing to name) otherwise. No value is shown.
+    """
+    sent = [str(v) for v in headers.values()]
+    if isinstance(auth, tuple | list):
+        sent += [str(part) for part in auth]
+    names = [
+        name
+        for name, value in settings.items()
+        if isinstance(value, str)
+        and value
+        and not _latin1(value)
+        and any(value in carried for carried in sent)
+    ]
+    if not names:
+        return PermanentError(
+            mask(f"cannot send to {host}: a header holds a character HTTP cannot carry", hidden)
+        )
+    listed = ", ".join(repr(name) for name in names)
+    noun = "setting" if len(names) == 1 else "settings"
+    return AuthError(
+        f"the {noun} {listed} holds a character that cannot be sent to {host} (only "
+        "Latin-1 characters can: look for an invisible character or a symbol such as '…' "
+        "copied along with it); enter it again"
+    )
 
 
 def _writes(method: str | None) -> bool:

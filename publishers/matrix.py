@@ -9,9 +9,11 @@ plain body and its HTML copy together.
 There is no lookup: the client-server API finds no event by its transaction id, and needs
 none, since a repeat under the same txnId is dropped (`detect_deduplication`).
 
-Files follow the text, each uploaded to the media repository and posted under its own
-txnId. A retry within the hour posts the `mxc://` address already uploaded
-(`upload_once`) rather than storing the file again.
+Files follow the text in the room, each posted under its own txnId. They are all fetched
+and uploaded to the media repository before anything is sent to the room, so a file that
+cannot be fetched or stored fails the post with nothing in the room. A retry within the
+hour posts the `mxc://` address already uploaded (`upload_once`) rather than storing the
+file again.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from publishers.http import (
 )
 from publishers.images import Limits
 from publishers.listening import TEXT_MAX, Mention, Mentions, ReplyTo
-from publishers.media import MediaFile, upload_once
+from publishers.media import MediaFile, before_the_post, upload_once
 from publishers.text import with_link
 
 if TYPE_CHECKING:
@@ -195,8 +197,16 @@ class MatrixPublisher(Publisher, kind="matrix", display_name="Matrix room"):
         return len(content.encode("utf-8"))
 
     def publish(self, post: OutgoingPost, idempotency_key: str) -> Receipt:
-        """Send the message under the key as txnId; a repeat answers with the same event."""
+        """Send the message under the key as txnId; a repeat answers with the same event.
+
+        The files are fetched and uploaded first; their events follow the text's.
+        """
         room_id = self.room_id()
+        with before_the_post():
+            files = [
+                self._file_content(item, idempotency_key, number)
+                for number, item in enumerate(post.media, start=1)
+            ]
         response = self._call(
             "PUT",
             f"/_matrix/client/v3/rooms/{_path(room_id)}/send/m.room.message/"
@@ -207,8 +217,8 @@ class MatrixPublisher(Publisher, kind="matrix", display_name="Matrix room"):
         if isinstance(answer.get("event_id"), str) and answer["event_id"]:
             # Each file under its own txnId derived from the key: a retry after a failure
             # here repeats neither the text nor a file already in the room.
-            for number, item in enumerate(post.media, start=1):
-                self._send_file(room_id, item, idempotency_key, number)
+            for number, content in enumerate(files, start=1):
+                self._send_file(room_id, content, idempotency_key, number)
         event_id = answer.get("event_id")
         if not isinstance(event_id, str) or not event_id:
             # Safe to retry: the same txnId cannot create a second message.
@@ -240,13 +250,11 @@ class MatrixPublisher(Publisher, kind="matrix", display_name="Matrix room"):
             )
         return uri
 
-    def _send_file(self, room_id: str, item: Media, idempotency_key: str, number: int) -> None:
-        """Upload one file to the media repository (once for the post: a retry within the
-        hour posts the address already uploaded) and post it to the room under the txnId
-        `<key>.<number>`."""
+    def _file_content(self, item: Media, idempotency_key: str, number: int) -> dict[str, Any]:
+        """Fetch one file and store it in the media repository (once for the post: a retry
+        within the hour uses the address already uploaded); the content of its event."""
         file = self._fetch_media(item)
         uri = upload_once(self, idempotency_key, number, item, lambda _item: self._upload(file))
-        txn_id = f"{idempotency_key}.{number}"
         info: dict[str, Any] = {"mimetype": file.mime_type, "size": len(file.content)}
         if file.mime_type.startswith("image/"):
             width, height = images.size_of(file.content)
@@ -259,6 +267,13 @@ class MatrixPublisher(Publisher, kind="matrix", display_name="Matrix room"):
             }
         else:
             content = {"msgtype": "m.file", "body": file.filename, "url": uri, "info": info}
+        return content
+
+    def _send_file(
+        self, room_id: str, content: dict[str, Any], idempotency_key: str, number: int
+    ) -> None:
+        """Post one uploaded file's event to the room under the txnId `<key>.<number>`."""
+        txn_id = f"{idempotency_key}.{number}"
         self._call(
             "PUT",
             f"/_matrix/client/v3/rooms/{_path(room_id)}/send/m.room.message/{_path(txn_id)}",

@@ -7,6 +7,12 @@ Unicode code points: tdlib, which runs the Bot API server, checks `utf8_length(t
 (code points, not UTF-16 units) after the HTML tags are parsed away, so escaping costs
 nothing. The Bot API has no idempotency key: a repeat sends a second message.
 
+Every Bot API answer is `{"ok": true, "result": ...}`, the sent Message under `result`.
+A 2xx answer without one (an HTML page from a proxy or a captive portal, a wrong
+`api_base`) is no receipt: the message may or may not have been sent, so the publish ends
+ambiguously (a TransientError marked `ambiguous`), never blindly re-sent nor recorded as
+published.
+
 A post with images is one message with the text as its caption: one image through
 `sendPhoto` (multipart `photo`), two to ten as an album through `sendMediaGroup` (the
 caption on the first; the files as multipart parts named by `attach://`). A caption holds
@@ -43,7 +49,14 @@ from publishers.base import (
     server_setting,
     timeout_setting,
 )
-from publishers.http import channel_message, error_for, json_object_or_empty, mask, retry_after
+from publishers.http import (
+    channel_message,
+    error_for,
+    json_object_or_empty,
+    mask,
+    retry_after,
+    without_id,
+)
 from publishers.images import Limits
 from publishers.media import MediaFile
 from publishers.redaction import redact_in_http_logs
@@ -248,8 +261,14 @@ class TelegramPublisher(Publisher, kind="telegram", display_name="Telegram chann
         message = message if isinstance(message, dict) else {}
         message_id = message.get("message_id")
         if not isinstance(message_id, int) or isinstance(message_id, bool):
-            # Telegram took it (2xx) but said nothing usable; resending would post twice.
-            return Receipt(external_id=idempotency_key, url=None, http_status=response.status_code)
+            # A 2xx without the Message: perhaps sent, perhaps never reached Telegram (a
+            # proxy's page). Resending could post twice; a receipt could claim a post
+            # that is not there.
+            raise without_id(
+                response,
+                f"Telegram answered HTTP {response.status_code} without the sent message; "
+                "it may or may not have been posted",
+            )
         chat = message.get("chat")
         return Receipt(
             external_id=str(message_id),

@@ -6,7 +6,10 @@ U+2032-U+2037 weighs 1 and every other one 2; an emoji, however many code points
 sequence takes (skin tones, ZWJ families, flags, keycaps), weighs 2; every link weighs
 23, the length of the t.co address X puts in its place. Links are found the way
 twitter-text finds them, closely but not exactly: with a scheme any host counts, without
-one the domain must end in a country code or one of the common generic endings below.
+one the domain must end in a country code or one of the common generic endings below. A
+name of one label under a country code without a scheme (firma.de, bit.ly) is a link
+only when a path follows it (firma.de/jobs), unless the code is .co or .tv (t.co); with
+more labels (www.firma.de) or a generic ending (firma.com) it is a link without a path.
 
 X keeps no idempotency key. It refuses a post whose text it already has with a 403 that
 is no credentials problem: that becomes a PermanentError saying an earlier attempt may
@@ -54,7 +57,14 @@ from publishers.base import (
     secret_setting,
     timeout_setting,
 )
-from publishers.http import error_for, json_object_or_empty, retry_after, shorten, without_id
+from publishers.http import (
+    answers_a_write,
+    error_for,
+    json_object_or_empty,
+    retry_after,
+    shorten,
+    without_id,
+)
 from publishers.images import Limits
 from publishers.media import before_the_post, upload_once
 from publishers.text import with_link
@@ -118,6 +128,8 @@ _GTLDS = (
     "website wiki work world xyz"
 ).split()
 _TLD = "|".join(sorted(_CCTLDS + _GTLDS, key=len, reverse=True))
+# A country code under which a name of one label is a link even without a path.
+_SPECIAL_CCTLDS = frozenset({"co", "tv"})
 _QUERY_CHAR = r"[a-z0-9!?*'@();:&=+$/%#\[\]\-_.,~|]"
 _TAIL = rf"(?::[0-9]+)?(?P<path>/(?:{_PARENS}|{_PATH_CHAR})*)?(?P<query>\?{_QUERY_CHAR}*)?"
 _URL_WITH_SCHEME = re.compile(
@@ -130,7 +142,7 @@ _URL_WITH_SCHEME = re.compile(
 )
 _URL_WITHOUT_SCHEME = re.compile(
     r"(?<![A-Za-z0-9@＠$#＃\-_./])"
-    rf"(?:[\-a-z0-9{_LATIN}]+\.)+(?:xn--[a-z0-9\-]+|{_TLD})(?![a-z0-9@+\-]){_TAIL}",
+    rf"(?P<host>(?:[\-a-z0-9{_LATIN}]+\.)+(?:xn--[a-z0-9\-]+|{_TLD}))(?![a-z0-9@+\-]){_TAIL}",
     re.IGNORECASE,
 )
 _PATH_TOKEN = re.compile(rf"{_PARENS}|{_PATH_CHAR}", re.IGNORECASE)
@@ -151,11 +163,23 @@ def _link_end(match: re.Match[str]) -> int:
     return match.start("query") + ends[-1] + 1 if ends else end
 
 
+def _short_domain(match: re.Match[str]) -> bool:
+    """Whether a link found without a scheme is a name of one label under a country code
+    other than .co and .tv with no path after it (firma.de, bit.ly): twitter-text takes
+    such a name for plain text (its invalidShortDomain rule)."""
+    if match.group("path"):
+        return False
+    labels = match.group("host").lower().split(".")
+    return len(labels) == 2 and labels[1] in _CCTLDS and labels[1] not in _SPECIAL_CCTLDS
+
+
 def link_spans(text: str) -> list[tuple[int, int]]:
     """The (start, end) of every link twitter-text would find in `text`, in order."""
     spans: list[tuple[int, int]] = []
     for pattern in (_URL_WITH_SCHEME, _URL_WITHOUT_SCHEME):
         for match in pattern.finditer(text):
+            if pattern is _URL_WITHOUT_SCHEME and _short_domain(match):
+                continue
             end = _link_end(match)
             if not any(s < end and match.start() < e for s, e in spans):
                 spans.append((match.start(), end))
@@ -390,12 +414,17 @@ def _rate_limit_wait(response: Response) -> float:
 
 
 def _data(response: Response, what: str) -> dict[str, Any]:
-    """The `data` object of a success answer; anything else is worth a retry."""
+    """The `data` object of a success answer; anything else is worth a retry.
+
+    A success answer to a write that cannot be read is ambiguous: X did what was asked
+    (the post may be there), so a blind re-send could post it twice.
+    """
     data = json_object_or_empty(response).get("data")
     if not isinstance(data, dict):
         raise TransientError(
             f"X answered HTTP {response.status_code} for {what} without a data object",
             http_status=response.status_code,
+            ambiguous=answers_a_write(response),
         )
     return data
 

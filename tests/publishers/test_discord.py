@@ -259,11 +259,27 @@ def test_a_cloudflare_error_page_is_transient(httpserver: HTTPServer) -> None:
         _adapter(httpserver).publish(POST, KEY)
 
 
-def test_an_unreadable_success_is_a_receipt_so_nothing_is_sent_twice(
-    httpserver: HTTPServer,
+@pytest.mark.parametrize(
+    ("body", "status", "content_type"),
+    [
+        pytest.param("<<<not json", 200, "application/json", id="not-json"),
+        pytest.param("<html>proxy says hi</html>", 200, "text/html", id="html-page"),
+        pytest.param('{"type": 0}', 200, "application/json", id="no-id"),
+        pytest.param("", 204, "text/plain", id="no-content"),
+    ],
+)
+def test_a_success_without_the_created_message_is_ambiguous_not_a_receipt(
+    httpserver: HTTPServer, body: str, status: int, content_type: str
 ) -> None:
-    httpserver.expect_oneshot_request(HOOK).respond_with_data("<<<not json", status=200)
-    assert _adapter(httpserver).publish(POST, KEY) == Receipt(external_id=KEY, http_status=200)
+    httpserver.expect_oneshot_request(HOOK, method="POST").respond_with_data(
+        body, status=status, content_type=content_type
+    )
+    with pytest.raises(TransientError) as caught:
+        _adapter(httpserver).publish(POST, KEY)
+    # Perhaps sent: not re-sent blindly, and not recorded as published either.
+    assert caught.value.ambiguous
+    assert caught.value.http_status == status
+    assert TOKEN not in str(caught.value)
     assert _adapter(httpserver).detect_deduplication() is None
 
 

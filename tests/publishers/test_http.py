@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -378,6 +379,73 @@ def test_an_unreadable_success_answer_to_a_write_is_ambiguous(httpserver: HTTPSe
                 "it",
             )
         assert caught.value.ambiguous is ambiguous
+
+
+SECRET = "tok-" + "7f3a9c" * 6
+
+
+def _leaks(error: BaseException, secret: str) -> bool:
+    """Whether `secret` shows anywhere in `error`: its text, repr, traceback or causes."""
+    shown = "".join(traceback.format_exception(error)) + str(error) + repr(error)
+    return secret in shown or secret in repr(error.args)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(SECRET + "\u200b", id="zero-width-space"),
+        pytest.param(SECRET + "…", id="ellipsis"),
+        pytest.param("\u2003" + SECRET, id="em-space"),
+    ],
+)
+def test_a_credential_http_cannot_carry_is_an_auth_error_naming_its_setting(
+    httpserver: HTTPServer, value: str
+) -> None:
+    with pytest.raises(AuthError) as caught:
+        request(
+            "POST",
+            httpserver.url_for("/statuses"),
+            headers={"Authorization": f"Bearer {value}"},
+            secrets=[value],
+            settings={"instance_url": httpserver.url_for("/"), "access_token": value},
+            allow_private_network=True,
+        )
+    assert "'access_token'" in caught.value.message
+    assert "instance_url" not in caught.value.message
+    assert not caught.value.ambiguous and not caught.value.retryable
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+    assert not _leaks(caught.value, SECRET)
+    assert httpserver.log == []  # nothing reached the server
+
+
+def test_a_basic_password_http_cannot_carry_is_an_auth_error_naming_its_setting(
+    httpserver: HTTPServer,
+) -> None:
+    password = SECRET + "…"
+    with pytest.raises(AuthError, match="'application_password'") as caught:
+        request(
+            "GET",
+            httpserver.url_for("/users/me"),
+            auth=("redaktion", password),
+            settings={"username": "redaktion", "application_password": password},
+            allow_private_network=True,
+        )
+    assert "'username'" not in caught.value.message
+    assert not _leaks(caught.value, SECRET)
+
+
+def test_an_unsendable_header_from_no_setting_is_permanent_and_shows_no_value(
+    httpserver: HTTPServer,
+) -> None:
+    with pytest.raises(PermanentError) as caught:
+        request(
+            "POST",
+            httpserver.url_for("/statuses"),
+            headers={"X-Api-Key": SECRET + "\u200b"},
+            allow_private_network=True,
+        )
+    assert not isinstance(caught.value, AuthError)
+    assert not _leaks(caught.value, SECRET)
 
 
 def test_ambiguous_is_false_unless_said() -> None:

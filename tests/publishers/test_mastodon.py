@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import traceback
 from datetime import UTC, datetime, timedelta
 from secrets import token_hex
 from typing import Any
@@ -525,6 +526,21 @@ def test_metrics_of_a_deleted_status_say_it_is_gone(httpserver: HTTPServer) -> N
     ).respond_with_json({"error": "Record not found"}, status=404)
     with pytest.raises(PostGone, match="Record not found"):
         _adapter(httpserver).fetch_metrics(Receipt(external_id="103270115826048975"))
+
+
+@pytest.mark.parametrize("pasted", ["\u200b", "…"])
+def test_a_token_with_a_character_http_cannot_carry_is_refused_without_showing_it(
+    httpserver: HTTPServer, pasted: str
+) -> None:
+    adapter = _adapter(httpserver, access_token=TOKEN + pasted)
+    for attempt in (lambda: adapter.publish(POST, KEY), adapter.check_connection):
+        with pytest.raises(AuthError, match="'access_token'") as caught:
+            attempt()
+        assert not caught.value.retryable
+        shown = "".join(traceback.format_exception(caught.value))
+        for text in (str(caught.value), repr(caught.value), repr(caught.value.args), shown):
+            assert TOKEN not in text
+    assert httpserver.log == []
 
 
 def test_check_connection_verifies_the_credentials(httpserver: HTTPServer) -> None:

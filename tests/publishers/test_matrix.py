@@ -13,6 +13,7 @@ from werkzeug import Request, Response
 from publishers.base import (
     AuthError,
     DeliveryError,
+    Media,
     Metrics,
     OutgoingPost,
     PermanentError,
@@ -246,6 +247,46 @@ def test_a_success_without_event_id_is_transient_because_a_retry_is_safe(
     httpserver.expect_oneshot_request(SEND).respond_with_data(body, status=200)
     with pytest.raises(TransientError, match="no event_id"):
         _adapter(httpserver).publish(POST, KEY)
+
+
+def test_a_file_that_cannot_be_fetched_fails_the_post_before_anything_is_sent(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request(SEND, method="PUT").respond_with_json({"event_id": EVENT})
+    httpserver.expect_request("/img.png", method="GET").respond_with_data("not found", status=404)
+    post = OutgoingPost(
+        post_id=42,
+        title="T",
+        text="Hallo Raum",
+        media=[Media(httpserver.url_for("/img.png"), "Alt", mime_type="image/png")],
+    )
+    with pytest.raises(PermanentError) as caught:
+        _adapter(httpserver).publish(post, KEY)
+    assert caught.value.http_status == 404
+    assert not caught.value.ambiguous
+    assert [(r.method, r.path) for r, _ in httpserver.log] == [("GET", "/img.png")]
+
+
+def test_a_file_the_homeserver_cannot_store_fails_the_post_with_nothing_in_the_room(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request(SEND, method="PUT").respond_with_json({"event_id": EVENT})
+    httpserver.expect_request("/img.png", method="GET").respond_with_data(
+        b"GIF89a", content_type="image/gif"
+    )
+    httpserver.expect_request("/_matrix/media/v3/upload", method="POST").respond_with_json(
+        {"errcode": "M_UNKNOWN", "error": "storage down"}, status=504
+    )
+    post = OutgoingPost(
+        post_id=42,
+        title="T",
+        text="Hallo Raum",
+        media=[Media(httpserver.url_for("/img.png"), "Alt", mime_type="image/gif")],
+    )
+    with pytest.raises(TransientError) as caught:
+        _adapter(httpserver).publish(post, KEY)
+    assert not caught.value.ambiguous  # the post was not sent: a retry is safe
+    assert "PUT" not in [r.method for r, _ in httpserver.log]
 
 
 def test_a_gateway_error_page_is_transient(httpserver: HTTPServer) -> None:

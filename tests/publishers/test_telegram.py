@@ -16,7 +16,6 @@ from publishers.base import (
     OutgoingPost,
     PermanentError,
     RateLimited,
-    Receipt,
     TransientError,
 )
 from publishers.telegram import TelegramPublisher, channel_link
@@ -217,21 +216,48 @@ def test_a_bad_gateway_page_is_transient(httpserver: HTTPServer) -> None:
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "content_type"),
     [
-        pytest.param("<<<not json", id="not-json"),
-        pytest.param('{"ok": true, "result": true}', id="result-not-a-message"),
+        pytest.param("<<<not json", "application/json", id="not-json"),
+        pytest.param(
+            "<html><body>Please log in to the guest Wi-Fi</body></html>",
+            "text/html",
+            id="captive-portal-page",
+        ),
+        pytest.param("", "text/plain", id="empty"),
+        pytest.param('{"ok": true, "result": true}', "application/json", id="result-not-a-message"),
+        pytest.param('{"ok": true}', "application/json", id="no-result"),
     ],
 )
-def test_an_unreadable_success_is_still_a_receipt_so_nothing_is_sent_twice(
-    httpserver: HTTPServer, body: str
+def test_a_success_without_the_sent_message_is_ambiguous_not_a_receipt(
+    httpserver: HTTPServer, body: str, content_type: str
 ) -> None:
-    httpserver.expect_oneshot_request(SEND).respond_with_data(body, status=200)
-    assert _adapter(httpserver).publish(POST, KEY) == Receipt(
-        external_id=KEY, url=None, http_status=200
+    httpserver.expect_oneshot_request(SEND, method="POST").respond_with_data(
+        body, status=200, content_type=content_type
     )
+    with pytest.raises(TransientError) as caught:
+        _adapter(httpserver).publish(POST, KEY)
+    # Perhaps sent: not re-sent blindly, and not recorded as published either.
+    assert caught.value.ambiguous
+    assert caught.value.http_status == 200
+    assert TOKEN not in str(caught.value)
     # No idempotency key in the Bot API.
     assert _adapter(httpserver).detect_deduplication() is None
+
+
+def test_an_album_answered_without_its_messages_is_ambiguous(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request(
+        f"/bot{TOKEN}/sendMediaGroup", method="POST"
+    ).respond_with_data("<html>proxy</html>", status=200, content_type="text/html")
+    post = OutgoingPost(
+        post_id=42,
+        title="T",
+        text="Bilder",
+        media=[uploaded(png(8, 8), "Eins"), uploaded(png(8, 8), "Zwei")],
+    )
+    with pytest.raises(TransientError) as caught:
+        _adapter(httpserver).publish(post, KEY)
+    assert caught.value.ambiguous
 
 
 def test_the_token_in_the_path_never_shows_when_the_server_is_unreachable(

@@ -198,8 +198,16 @@ def test_matrix_uploads_to_the_media_repository_then_sends_an_image_and_a_file_e
     receipt = matrix._adapter(httpserver).publish(post, matrix.KEY)
     assert receipt.external_id == matrix.EVENT  # the text's event is the post's
     sent = [(r.path, r.get_data()) for r, _ in httpserver.log]
-    assert sent[1][1] == image and sent[3][1] == PDF
-    assert json.loads(sent[2][1]) == {
+    # Both files are stored before anything reaches the room; the text's event comes first.
+    assert [path for path, _ in sent] == [
+        "/_matrix/media/v3/upload",
+        "/_matrix/media/v3/upload",
+        matrix.SEND,
+        f"{matrix.SEND}.1",
+        f"{matrix.SEND}.2",
+    ]
+    assert sent[0][1] == image and sent[1][1] == PDF
+    assert json.loads(sent[3][1]) == {
         "msgtype": "m.image",
         "body": "Das Festzelt",
         "filename": "zelt.png",

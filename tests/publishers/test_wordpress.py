@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import traceback
 from typing import Any
 
 import pytest
@@ -472,6 +473,23 @@ def test_the_password_never_appears_in_repr_or_errors(httpserver: HTTPServer) ->
     )
     adapter = _adapter(httpserver)
     refused_credentials(adapter, APP_PASSWORD, POST, KEY)
+
+
+@pytest.mark.parametrize("pasted", ["\u200b", "…"])
+def test_an_application_password_http_cannot_carry_is_refused_without_showing_it(
+    httpserver: HTTPServer, pasted: str
+) -> None:
+    password = APP_PASSWORD + pasted
+    adapter = _adapter(httpserver, application_password=password)
+    for attempt in (lambda: adapter.publish(POST, KEY), adapter.check_connection):
+        with pytest.raises(AuthError, match="'application_password'") as caught:
+            attempt()
+        assert "'username'" not in caught.value.message
+        assert not caught.value.retryable
+        shown = "".join(traceback.format_exception(caught.value))
+        for text in (str(caught.value), repr(caught.value), repr(caught.value.args), shown):
+            assert APP_PASSWORD not in text
+    assert httpserver.log == []
 
 
 def test_check_connection_names_the_signed_in_user(httpserver: HTTPServer) -> None:

@@ -234,6 +234,7 @@ def test_connection_refused_is_transient() -> None:
         pytest.param("<html>ok</html>", id="not-json"),
         pytest.param('{"data": {"text": "no id"}}', id="no-id"),
         pytest.param('{"errors": [{"message": "partial"}]}', id="no-data"),
+        pytest.param("", id="empty"),
     ],
 )
 def test_a_success_answer_without_a_post_id_is_transient(httpserver: HTTPServer, body: str) -> None:
@@ -242,6 +243,37 @@ def test_a_success_answer_without_a_post_id_is_transient(httpserver: HTTPServer,
     )
     with pytest.raises(TransientError):
         _adapter(httpserver).publish(POST, KEY)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        pytest.param("<html>upstream hiccup</html>", "text/html", id="html"),
+        pytest.param("", "application/json", id="empty"),
+        pytest.param('{"errors": [{"message": "partial"}]}', "application/json", id="no-data"),
+        pytest.param('{"data": "1445880548472328192"}', "application/json", id="data-no-object"),
+    ],
+)
+def test_an_unreadable_success_answer_to_the_post_is_ambiguous(
+    httpserver: HTTPServer, body: str, content_type: str
+) -> None:
+    httpserver.expect_oneshot_request("/2/tweets", method="POST").respond_with_data(
+        body, status=201, content_type=content_type
+    )
+    with pytest.raises(TransientError) as caught:
+        _adapter(httpserver).publish(POST, KEY)
+    # X said it created something: the post may be there, so no blind re-send.
+    assert caught.value.ambiguous
+    assert caught.value.http_status == 201
+
+
+def test_an_unreadable_answer_to_a_read_is_not_ambiguous(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request("/2/users/me", method="GET").respond_with_data(
+        "<html>portal</html>", content_type="text/html"
+    )
+    with pytest.raises(TransientError) as caught:
+        _adapter(httpserver).check_connection()
+    assert not caught.value.ambiguous
 
 
 def test_the_token_never_appears_in_repr_or_errors(httpserver: HTTPServer) -> None:
@@ -277,6 +309,16 @@ def test_the_token_never_appears_in_repr_or_errors(httpserver: HTTPServer) -> No
         pytest.param("www.kassel.de", 23, id="bare-domain-with-www"),
         pytest.param("kassel.de/events", 23, id="bare-domain-with-path"),
         pytest.param("info@firma.de", 13, id="email-is-no-link"),
+        pytest.param("Mehr auf firma.de", 17, id="short-cctld-domain-is-no-link"),
+        pytest.param("bit.ly und foo.jp", 17, id="short-cctld-domains-are-no-links"),
+        pytest.param("firma.de:8080", 13, id="short-cctld-domain-with-port-is-no-link"),
+        pytest.param("firma.de/jobs", 23, id="short-cctld-domain-with-path"),
+        pytest.param("Siehe firma.de/", 29, id="short-cctld-domain-with-slash"),
+        pytest.param("t.co", 23, id="short-co-domain-is-a-link"),
+        pytest.param("kanal.tv", 23, id="short-tv-domain-is-a-link"),
+        pytest.param("firma.com", 23, id="short-generic-domain-is-a-link"),
+        pytest.param("shop.firma.de", 23, id="cctld-domain-with-subdomain-is-a-link"),
+        pytest.param("foo.co.jp", 23, id="second-level-cctld-is-a-link"),
         pytest.param("z.B. das", 8, id="abbreviation-is-no-link"),
         pytest.param("a\r\nb", 3, id="crlf-counts-once"),
         pytest.param("#Kassel @firma", 14, id="hashtag-and-mention"),
@@ -295,6 +337,11 @@ def test_length_is_counted_as_x_counts(text: str, length: int) -> None:
         pytest.param("ä" * 280, True, id="280-umlauts"),
         pytest.param("😷" * 141, False, id="141-emoji"),
         pytest.param("x" * 256 + " https://example.org/" + "y" * 200, True, id="long-url-is-23"),
+        pytest.param(
+            ("Wir sind auf firma.de, shop.de, blog.at und jobs.ch erreichbar. " + "x" * 280)[:280],
+            True,
+            id="280-with-short-cctld-domains",
+        ),
     ],
 )
 def test_validate_applies_the_280_weighted_limit(text: str, fits: bool) -> None:
