@@ -98,11 +98,13 @@ def _sqlite_in_transaction(conn: Connection) -> bool:
     return bool(conn.connection.dbapi_connection.in_transaction)  # type: ignore[union-attr]
 
 
-def _lock_chain(conn: Connection) -> None:
+def lock_chain(conn: Connection) -> None:
     """Serialise appends until this transaction ends, so two writers never fork the chain.
 
     PostgreSQL: a transaction-level advisory lock per schema. SQLite: the database write
-    lock (a transaction that has not written yet starts as IMMEDIATE).
+    lock (a transaction that has not written yet starts as IMMEDIATE). Every audited change
+    takes it as its last lock, so a writer that is not audited takes it to be serialised
+    with them (after its own row locks, never before).
     """
     if conn.dialect.name == "postgresql":
         conn.execute(_PG_CHAIN_LOCK)
@@ -118,7 +120,7 @@ def chain(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[dict[str,
     """
     if not rows:
         return []
-    _lock_chain(conn)
+    lock_chain(conn)
     tip = conn.execute(
         select(AUDIT.c.id, AUDIT.c.hash).order_by(AUDIT.c.id.desc()).limit(1)
     ).first()

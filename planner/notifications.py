@@ -43,6 +43,7 @@ REVIEW_REQUESTED = "review_requested"
 CHANGES_REQUESTED = "changes_requested"
 POST_FAILED = "post_failed"
 SERIES_UNPLACED = "series_unplaced"
+SERIES_LEFT_OUT = "series_left_out"
 IDEA_ACCEPTED = "idea_accepted"
 IDEA_REJECTED = "idea_rejected"
 IDEA_PUBLISHED = "idea_published"
@@ -56,6 +57,7 @@ KINDS: dict[str, frozenset[Role]] = {
     CHANGES_REQUESTED: frozenset({Role.editor, Role.admin}),
     POST_FAILED: frozenset({Role.editor, Role.admin}),
     SERIES_UNPLACED: frozenset({Role.editor, Role.admin}),
+    SERIES_LEFT_OUT: frozenset({Role.editor, Role.admin}),
     MENTIONED: PERMISSIONS["view_pieces"],
     IDEA_ACCEPTED: frozenset(Role),
     IDEA_REJECTED: frozenset(Role),
@@ -292,6 +294,30 @@ def series_posts_unplaced(conn: Connection, posts: Sequence[Post]) -> None:
         detail = f"{local:%Y-%m-%d %H:%M} {post.timezone}"
         notices += [
             Notice(uid, SERIES_UNPLACED, "post", post.id, None, detail)
+            for uid in {post.created_by_id, owners[post.piece_id]}
+        ]
+    store(conn, notices)
+
+
+def series_posts_left_out(conn: Connection, left_out: Sequence[tuple[Post, Post]]) -> None:
+    """Tell whoever planned a series and the piece's owner that a time of it was not
+    planned: another post of the piece on the channel (the notification's post) is less
+    than an hour from it (the detail: that time)."""
+    owners = {
+        row.id: row.owner_id
+        for row in conn.execute(
+            select(Piece.id, Piece.owner_id).where(
+                col(Piece.id).in_(sorted({post.piece_id for post, _ in left_out}))
+            )
+        )
+    }
+    notices: list[Notice] = []
+    for post, nearby in left_out:
+        assert nearby.id is not None
+        local = to_local(post.publish_at, post.timezone)
+        detail = f"{local:%Y-%m-%d %H:%M} {post.timezone}"
+        notices += [
+            Notice(uid, SERIES_LEFT_OUT, "post", nearby.id, None, detail)
             for uid in {post.created_by_id, owners[post.piece_id]}
         ]
     store(conn, notices)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -182,10 +182,16 @@ def _usable_channel(session: Session, ref: str | int) -> Channel:
 
 
 def same_post_nearby(
-    session: Session, *, piece_id: int, channel_id: int, at: datetime, exclude: int | None = None
+    session: Session,
+    *,
+    piece_id: int,
+    channel_id: int,
+    at: datetime,
+    exclude: int | Collection[int] | None = None,
 ) -> Post | None:
-    """A post of the piece on the channel (not cancelled, not `exclude`) less than
-    `SAME_POST_WINDOW` from `at`: a second one there would send the same text twice."""
+    """A post of the piece on the channel (not cancelled, not `exclude`: one id or several)
+    less than `SAME_POST_WINDOW` from `at`: a second one there would send the same text
+    twice."""
     query = select(Post).where(
         Post.piece_id == piece_id,
         Post.channel_id == channel_id,
@@ -193,8 +199,10 @@ def same_post_nearby(
         col(Post.publish_at) > at - SAME_POST_WINDOW,
         col(Post.publish_at) < at + SAME_POST_WINDOW,
     )
-    if exclude is not None:
+    if isinstance(exclude, int):
         query = query.where(Post.id != exclude)
+    elif exclude:
+        query = query.where(col(Post.id).not_in(sorted(exclude)))
     return session.exec(query.order_by(col(Post.publish_at), col(Post.id))).first()
 
 
@@ -1271,7 +1279,14 @@ def _rule_problem(text: str, dtstart: datetime) -> Message | None:
     end = end.replace(year=end.year + shift)
     rule = rrulestr(_ENDS.sub("", text).strip(";"), dtstart=start).replace(until=end)
     cap = MAX_OCCURRENCES + 1 if wanted is None else min(wanted, MAX_OCCURRENCES + 1)
-    found = sum(1 for _ in islice(iter(rule), cap))
+    found = 0
+    closest: timedelta | None = None
+    previous: datetime | None = None
+    for at in islice(iter(rule), cap):
+        found += 1
+        if previous is not None and (closest is None or at - previous < closest):
+            closest = at - previous
+        previous = at
     if wanted is not None and 0 < found < cap and match is None:
         return too_long
     if found > MAX_OCCURRENCES:
@@ -1282,6 +1297,15 @@ def _rule_problem(text: str, dtstart: datetime) -> Message | None:
         )
     if found == 0:
         return Message("no_occurrence", "the rule has no occurrence after the start")
+    if closest is not None and closest < SAME_POST_WINDOW:
+        # Each would send the piece's text again within the hour (FREQ=DAILY;BYMINUTE=0,30).
+        return Message(
+            "series_times_too_close",
+            "two times of this series are only {gap} minutes apart; posts of one piece on one "
+            "channel must be at least {minutes} minutes apart, or the same text goes out twice",
+            gap=int(closest.total_seconds() // 60),
+            minutes=int(SAME_POST_WINDOW.total_seconds() // 60),
+        )
     return None
 
 
@@ -1400,6 +1424,13 @@ def create_series(
         problems["rule"] = Message(
             "bad_rule", "not a valid recurrence rule: {detail}", detail=str(err)
         )
+    if not problems and not in_slots:
+        assert local_start is not None
+        clash = _series_next_to_posts(
+            session, actor, piece, chan, text, tz_name, local_start, now or utcnow()
+        )
+        if clash is not None:
+            problems["start"] = clash
     if problems:
         record_planning(session, actor, piece_id, found, refused=True)
         raise ValidationFailed(problems)
@@ -1426,6 +1457,36 @@ def create_series(
     # Its creator is shown the occurrences without a slot (`slots.series_off_plan`).
     materialize_series(session, now=now, series_ids=[series.id], tell=False)
     return series
+
+
+def _series_next_to_posts(
+    session: Session,
+    actor: User,
+    piece: Piece,
+    channel: Channel,
+    rule: str,
+    tz_name: str,
+    local_start: datetime,
+    now: datetime,
+) -> Message | None:
+    """Why a new series (at its own times) would send the piece twice: a time of it over
+    the first `SERIES_HORIZON` less than `SAME_POST_WINDOW` from a post of the piece on the
+    channel; None if there is none. Later times are checked as they are planned
+    (`materialize_series` leaves out such a time and says so)."""
+    assert piece.id is not None and channel.id is not None
+    series = Series(
+        piece_id=piece.id,
+        channel_id=channel.id,
+        created_by_id=0,
+        rule=rule,
+        timezone=tz_name,
+        local_start=local_start,
+    )
+    for at in occurrences(series, now, now + SERIES_HORIZON):
+        nearby = same_post_nearby(session, piece_id=piece.id, channel_id=channel.id, at=at)
+        if nearby is not None:
+            return _same_post_problem(session, actor, nearby)
+    return None
 
 
 def _series_local_start(start: str | datetime, tz_name: str, fold: Fold | None) -> datetime:
@@ -1741,7 +1802,9 @@ def materialize_series(
 
     A series in slots has each new occurrence placed by `slots.place_series_posts`; one
     without a free slot keeps its own time and, with `tell`, whoever planned the series and
-    the piece's owner are notified of it (creating a series names them to its creator)."""
+    the piece's owner are notified of it (creating a series names them to its creator).
+    A new post less than `SAME_POST_WINDOW` from another post of its piece on its channel
+    is left out (it would send the same text twice), and they are told of that too."""
     from planner import slots  # slots builds on this module
 
     now = now or utcnow()
@@ -1762,9 +1825,14 @@ def materialize_series(
         query = query.where(col(Series.id).in_(series_ids))
     # By channel: series in slots hold their channels' queues in the order of their ids,
     # as imports do, so that two sweeps never wait for each other crosswise.
-    query = query.order_by(col(Series.channel_id), col(Series.id))
-    created = 0
+    # Read afresh: a series' row held from an earlier sweep in this session would plan from
+    # where that sweep began (and leave out, and tell of, the same time twice).
+    query = query.order_by(col(Series.channel_id), col(Series.id)).execution_options(
+        populate_existing=True
+    )
+    made: list[Post] = []
     unplaced: list[Post] = []
+    left_out: list[tuple[Post, Post]] = []
     try:
         for series in session.exec(query).all():
             if series.in_slots:
@@ -1799,15 +1867,19 @@ def materialize_series(
                     created_by_id=series.created_by_id,
                 )
                 session.add(post)
+                made.append(post)
                 if series.in_slots and instant not in placed:
                     unplaced.append(post)
-                created += 1
             if _planned_all(series, until):
                 session.connection().execute(
                     update(Series).where(col(Series.id) == series.id).values(complete=True)
                 )
+        session.flush()
+        left_out = _leave_out_same_posts(session, made)
+        if left_out:
+            notifications.series_posts_left_out(session.connection(), left_out)
+        unplaced = [post for post in unplaced if all(post is not gone for gone, _ in left_out)]
         if unplaced and tell:
-            session.flush()
             notifications.series_posts_unplaced(session.connection(), unplaced)
         session.commit()
     except IntegrityError:
@@ -1816,4 +1888,37 @@ def materialize_series(
         session.rollback()
         log.exception("planning the posts of recurring series failed; nothing was stored")
         return 0
-    return created
+    return len(made) - len(left_out)
+
+
+def _leave_out_same_posts(session: Session, made: list[Post]) -> list[tuple[Post, Post]]:
+    """Delete the new series posts `made` (flushed) that are less than `SAME_POST_WINDOW`
+    from another post of their piece on their channel (a one-off, a post of another series,
+    an earlier one of these): each would send the same text twice. The earliest of new
+    posts next to each other stays. Returns each post left out with the post it was next to.
+
+    Takes the audit chain's lock first (after the series' rows): a person planning or
+    moving a post of the piece at the same moment checks under it too, so one of the two
+    sees the other's post."""
+    if not made:
+        return []
+    audit.lock_chain(session.connection())
+    unvetted = {post.id for post in made if post.id is not None}
+    left_out: list[tuple[Post, Post]] = []
+    for post in sorted(made, key=lambda p: (p.publish_at, p.id or 0)):
+        assert post.id is not None  # flushed
+        unvetted.discard(post.id)
+        gone = {other.id for other, _ in left_out if other.id is not None}
+        nearby = same_post_nearby(
+            session,
+            piece_id=post.piece_id,
+            channel_id=post.channel_id,
+            at=post.publish_at,
+            exclude={post.id, *unvetted, *gone},
+        )
+        if nearby is not None:
+            left_out.append((post, nearby))
+    for post, _ in left_out:
+        session.delete(post)
+    session.flush()
+    return left_out

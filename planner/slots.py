@@ -484,7 +484,7 @@ def place_series_posts(
         begin, end = max(at, now), planning.slot_window(series, at)
         taken = _taken(session, series.channel_id, begin, end) | set(chosen)
         for slot in _slot_instants(plan, tz_name, begin, end):
-            if slot in taken:
+            if slot in taken or _next_to_same_post(session, series, slot, chosen):
                 continue
             others = rule_checks.taken_instants(session, series.channel_id, around=slot)
             found = rule_checks.time_findings(
@@ -495,6 +495,20 @@ def place_series_posts(
                 chosen.append(slot)
                 break
     return placed
+
+
+def _next_to_same_post(
+    session: Session, series: Series, slot: datetime, chosen: Sequence[datetime]
+) -> bool:
+    """Whether a post of the series at `slot` would be next to another post of its piece on
+    its channel (stored, or one of the slots `chosen` for it so far): it would go out twice."""
+    window = planning.SAME_POST_WINDOW
+    if any(abs(slot - other) < window for other in chosen):
+        return True
+    nearby = planning.same_post_nearby(
+        session, piece_id=series.piece_id, channel_id=series.channel_id, at=slot
+    )
+    return nearby is not None
 
 
 class SlotPlanCheck:

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from planner import audit, channels, pieces, planning, publishing
+from planner import audit, channels, notifications, pieces, planning, publishing
 from planner.errors import Message, NotFound, PermissionDenied, ValidationFailed
 from planner.models import AuditEvent, Channel, Piece, Post, PostStatus, Series, User
 from planner.timezones import to_local
@@ -684,7 +684,8 @@ def test_the_series_list_shows_each_running_series_with_how_far_it_got(
     engine: Engine, world: World, piece: Piece, channel: Channel
 ) -> None:
     series = _series(world, piece, channel)
-    older = _series(world, piece, channel, rule="FREQ=DAILY;COUNT=2")
+    # At noon: a second series at the first one's times would send the piece twice.
+    older = _series(world, piece, channel, rule="FREQ=DAILY;COUNT=2", start="2027-03-15 12:00")
     assert series.id is not None and older.id is not None
     first, second, third, *_rest = _posts(engine, series)
     assert first.id is not None and second.id is not None
@@ -720,7 +721,10 @@ def test_the_series_list_shows_each_running_series_with_how_far_it_got(
 def test_the_series_list_comes_in_pages_and_counts_them_all(
     engine: Engine, world: World, piece: Piece, channel: Channel
 ) -> None:
-    made = [_series(world, piece, channel, rule=f"FREQ=DAILY;COUNT={n}").id for n in (2, 3, 4)]
+    made = [
+        _series(world, piece, channel, rule=f"FREQ=DAILY;COUNT={n}", start=f"2027-03-15 1{n}:00").id
+        for n in (2, 3, 4)
+    ]
     ended = _series(world, piece, channel)
     assert ended.id is not None
     planning.cancel_series(world.session, actor=world.editor, series_id=ended.id)
@@ -950,3 +954,144 @@ def test_a_series_begun_in_the_past_plans_the_times_still_ahead(
         "2027-04-12",
         "2027-04-19",
     ]
+
+
+# --- a series never sends its piece twice on a channel -------------------------------------
+
+
+def _one_off(world: World, piece: Piece, channel: Channel, when: str) -> Post:
+    assert piece.id is not None and channel.id is not None
+    return planning.plan_post(
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id,
+        channel=channel.id,
+        when=when,
+        tz_name=BERLIN,
+    )
+
+
+def _left_out_told(world: World, user: User) -> list[tuple[int, str]]:
+    """What `user` was told of series times left out: the post next to it, and the time."""
+    return [
+        (item.notification.object_id, item.notification.detail)
+        for item in notifications.list_notifications(world.session, actor=user)
+        if item.notification.kind == notifications.SERIES_LEFT_OUT
+    ]
+
+
+def test_a_series_at_the_time_of_a_post_of_its_piece_is_refused_and_nothing_is_stored(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    one_off = _one_off(world, piece, channel, "2027-03-22 09:30")  # the series' 2nd Monday
+    with pytest.raises(ValidationFailed) as refused:
+        _series(world, piece, channel)
+    problem = refused.value.fields["start"]
+    assert problem.code == "same_post_nearby"  # type: ignore[attr-defined]
+    assert f"(post {one_off.id}, planned)" in problem
+    assert _count(engine, Series) == 0 and _count(engine, Post) == 1
+    # On another channel, or an hour and more away, the series is planned.
+    other = channels.create_channel(world.session, actor=world.admin, kind="recording", name="Blog")
+    assert len(_posts(engine, _series(world, piece, other))) == 6
+    assert len(_posts(engine, _series(world, piece, channel, start="2027-03-15 10:30"))) == 6
+
+
+def test_a_later_time_of_a_series_next_to_a_post_of_its_piece_is_left_out_and_said(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    """A time beyond the first weeks is planned by a later sweep: one less than an hour
+    from a post of the piece on the channel is not planned (it would go out twice), and
+    whoever planned the series (here also the piece's owner) is told."""
+    series = _series(world, piece, channel, rule="FREQ=WEEKLY;BYDAY=MO;COUNT=12")
+    assert len(_posts(engine, series)) == 6  # up to the horizon, eight weeks on
+    one_off = _one_off(world, piece, channel, "2027-05-10 08:15")  # 45 minutes before
+    # 26 April to 24 May: five Mondays, but not 10 May.
+    assert planning.materialize_series(world.session, now=utc(2027, 4, 1)) == 4
+    times = [to_local(p.publish_at, BERLIN).date() for p in _posts(engine, series)]
+    assert date(2027, 5, 10) not in times and len(times) == 10
+    assert date(2027, 5, 17) in times
+    assert one_off.id is not None
+    assert _left_out_told(world, world.editor) == [(one_off.id, "2027-05-10 09:00 Europe/Berlin")]
+    # The time left out is not planned again by later sweeps (31 May is), nor told again.
+    assert planning.materialize_series(world.session, now=utc(2027, 5, 1)) == 1
+    assert len(_posts(engine, series)) == 11
+    assert len(_left_out_told(world, world.editor)) == 1
+
+
+def test_two_series_of_a_piece_planned_in_one_sweep_put_it_on_a_channel_once(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    """Two series of the piece on the channel, each fine on its own, meet on one Monday
+    beyond the first weeks: the sweep that plans both keeps the earlier post only."""
+    weekly = _series(world, piece, channel, rule="FREQ=WEEKLY;BYDAY=MO;COUNT=12")
+    monthly = _series(
+        world, piece, channel, rule="FREQ=MONTHLY;BYDAY=1MO;COUNT=3", start="2027-05-03 09:30"
+    )
+    assert _posts(engine, monthly) == []  # its first time lies beyond the horizon
+    planning.materialize_series(world.session, now=utc(2027, 4, 1))
+    weekly_posts = {to_local(p.publish_at, BERLIN).date(): p for p in _posts(engine, weekly)}
+    assert date(2027, 5, 3) in weekly_posts
+    assert _posts(engine, monthly) == []  # 3 May 09:30 is half an hour after the weekly post
+    kept = weekly_posts[date(2027, 5, 3)]
+    assert kept.id is not None
+    assert _left_out_told(world, world.editor) == [(kept.id, "2027-05-03 09:30 Europe/Berlin")]
+    planning.materialize_series(world.session, now=utc(2027, 6, 1))
+    # The weekly series ended on 31 May: the monthly one goes on on 7 June and 5 July.
+    assert [to_local(p.publish_at, BERLIN).date() for p in _posts(engine, monthly)] == [
+        date(2027, 6, 7),
+        date(2027, 7, 5),
+    ]
+
+
+def test_a_series_whose_times_are_less_than_an_hour_apart_is_refused(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        _series(world, piece, channel, rule="FREQ=DAILY;BYHOUR=9;BYMINUTE=0,30;COUNT=6")
+    problem = refused.value.fields["rule"]
+    assert problem.code == "series_times_too_close"  # type: ignore[attr-defined]
+    assert problem == (
+        "two times of this series are only 30 minutes apart; posts of one piece on one "
+        "channel must be at least 60 minutes apart, or the same text goes out twice"
+    )
+    assert _count(engine, Series) == 0 and _count(engine, Post) == 0
+    # An hour apart is two posts a day.
+    series = _series(world, piece, channel, rule="FREQ=DAILY;BYHOUR=9,10;COUNT=4")
+    assert len(_posts(engine, series)) == 4
+
+
+def test_a_sweep_waits_for_a_post_of_the_piece_being_planned_and_leaves_its_time_out(
+    engine: Engine, world: World, piece: Piece, channel: Channel
+) -> None:
+    """An editor plans the piece at a series' time while a sweep plans the series: the
+    plan's transaction holds the lock every planning change takes; the sweep waits for it,
+    then sees the post and leaves that time out, so the piece goes out once."""
+    series = _unplanned_series(engine, world, piece, channel)
+    assert piece.id is not None and channel.id is not None and world.editor.id is not None
+    made: list[int] = []
+    with Session(engine) as planner_session:
+        # A plan stored up to its commit: its post written, the lock taken.
+        planner_session.add(
+            Post(
+                piece_id=piece.id,
+                channel_id=channel.id,
+                publish_at=utc(2027, 3, 22, 8, 20),
+                timezone=BERLIN,
+                created_by_id=world.editor.id,
+            )
+        )
+        planner_session.flush()
+        audit.lock_chain(planner_session.connection())
+
+        def sweep() -> None:
+            with Session(engine) as s:
+                made.append(planning.materialize_series(s, now=BEFORE))
+
+        thread = threading.Thread(target=sweep)
+        thread.start()
+        time.sleep(0.5)  # the sweep has planned its posts and waits for the lock
+        planner_session.commit()
+    thread.join(timeout=30)
+    assert made == [5]
+    times = [p.publish_at for p in _posts(engine, series)]
+    assert utc(2027, 3, 22, 8) not in times and len(times) == 5

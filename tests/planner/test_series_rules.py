@@ -90,11 +90,15 @@ def test_spacing_counts_the_channels_other_posts_and_the_series_own(
     world: World, piece: Piece, channel: Channel
 ) -> None:
     _rule(world, "Abstand", "min_spacing", minutes=60)
-    assert piece.id is not None and channel.id is not None
+    # Another piece: the same one next to its series would be refused (sent twice).
+    other = pieces.create_piece(
+        world.session, actor=world.editor, data={"title": "News", "body": "Text"}
+    )
+    assert other.id is not None and channel.id is not None
     planning.plan_post(
         world.session,
         actor=world.editor,
-        piece_id=piece.id,
+        piece_id=other.id,
         channel=channel.id,
         when="2027-03-03 09:30",
         tz_name="Europe/Berlin",

@@ -473,10 +473,12 @@ def test_a_series_off_the_slot_plan_is_named_post_by_post(berlin: World) -> None
     )
     assert on_plan.id is not None
     assert slots.series_off_plan(berlin.session, actor=berlin.editor, series_id=on_plan.id) == []
+    other = _piece(berlin, "Spring tips")  # the first piece is on Blog then already
+    assert other.id is not None
     off = planning.create_series(
         berlin.session,
         actor=berlin.editor,
-        piece_id=piece.id,
+        piece_id=other.id,
         channel=channel.id,
         rule="FREQ=WEEKLY;BYDAY=TU,WE;COUNT=2",
         start=f"{feb_day(2)} 09:30",
@@ -828,3 +830,35 @@ def test_two_sweeps_planning_a_series_in_slots_at_once_plan_each_occurrence_once
     with Session(engine) as s:
         posts = s.exec(select(Post).where(col(Post.series_id).is_not(None))).all()
     assert sorted(p.publish_at for p in posts) == [feb(2, 8, 30), feb(9, 8, 30), feb(16, 8, 30)]
+
+
+def test_a_series_in_slots_skips_a_slot_next_to_a_post_of_its_piece(berlin: World) -> None:
+    """Tuesday's 09:30 slot is free, but the piece is on the channel at 09:45 that day: the
+    series takes Thursday's slot, so the piece does not go out twice within the hour."""
+    channel = _channel(berlin)  # Tue and Thu 09:30
+    piece = _piece(berlin)
+    assert piece.id is not None and channel.id is not None
+    planning.plan_post(
+        berlin.session,
+        actor=berlin.editor,
+        piece_id=piece.id,
+        channel=channel.id,
+        when=feb(2, 8, 45),
+    )
+    planning.create_series(
+        berlin.session,
+        actor=berlin.editor,
+        piece_id=piece.id,
+        channel=channel.id,
+        rule="FREQ=WEEKLY;COUNT=1",
+        start=f"{feb_day(1)} 00:00",
+        tz_name="Europe/Berlin",
+        in_slots=True,
+        now=feb(1) - timedelta(days=1),
+    )
+    planned = [
+        p.publish_at
+        for p in planning.list_posts(berlin.session, actor=berlin.editor)
+        if p.series_id is not None
+    ]
+    assert planned == [feb(4, 8, 30)]

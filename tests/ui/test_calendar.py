@@ -480,9 +480,10 @@ def test_the_series_tab_lists_the_running_series_and_ends_one_once_confirmed(
 
 def test_more_running_series_than_a_page_holds_are_on_further_pages(database: str) -> None:
     ids = _setup(database)
-    start = _in_days(1)
     made = _series_of_ed(
-        database, ids["other_piece"], [(ids["social"], "FREQ=DAILY;COUNT=1", start)] * 21
+        database,
+        ids["other_piece"],
+        [(ids["social"], "FREQ=DAILY;COUNT=1", _in_days(1 + day)) for day in range(21)],
     )
     at = _series_tab(open_page(sign_in("ed", PASSWORD), "calendar"))
     assert not at.exception
