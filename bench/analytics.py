@@ -255,6 +255,17 @@ def cases(session: Session, now: datetime) -> list[tuple[str, Callable[[User], A
             False,
         ),
         (
+            "engagement over time, year 2 to 9998 (the CLI takes any period)",
+            lambda u: analytics.engagement_over_time(
+                session,
+                actor=u,
+                since=datetime(2, 1, 1, tzinfo=UTC),
+                until=datetime(9998, 12, 31, tzinfo=UTC),
+                period="month",
+            ),
+            False,
+        ),
+        (
             "top pieces, year",
             lambda u: analytics.top_pieces(session, actor=u, since=year, until=now),
             False,

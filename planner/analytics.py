@@ -451,12 +451,32 @@ def _epoch(session: Session, column: Any) -> ColumnElement[int]:
     return cast(func.floor(func.extract("epoch", column)), BigInteger)
 
 
-def _local_seconds(
-    session: Session, column: Any, tz_name: str, since: datetime, until: datetime
-) -> Any:
-    """The instant's wall-clock time in `tz_name` as seconds since 1970-01-01 00:00 local."""
-    epoch = _epoch(session, column)
-    offsets = _offsets(tz_name, since, until)
+def _published_span(
+    session: Session, since: datetime, until: datetime
+) -> tuple[datetime, datetime] | None:
+    """The first and the last `publish_at` of the published posts in [since, until), or
+    None when there is none (two index lookups)."""
+
+    def bound(aggregate: Any) -> Any:
+        query = select(aggregate(Post.publish_at)).where(Post.status == PostStatus.published)
+        return where_within(query, Post.publish_at, since, until).scalar_subquery()
+
+    first, last = session.exec(select(bound(func.min), bound(func.max))).one()
+    if first is None or last is None:
+        return None
+    return first, last
+
+
+def _local_publish_seconds(session: Session, tz_name: str, since: datetime, until: datetime) -> Any:
+    """A published post's `publish_at` as wall-clock time in `tz_name`, in seconds since
+    1970-01-01 00:00 local, for the posts published in [since, until).
+
+    The zone's offsets are looked up over the time the posts of the period span only: a
+    period from the year 2 to 9998 (the command line takes any) costs what its posts do."""
+    epoch = _epoch(session, Post.publish_at)
+    # Without a post in the period the query finds nothing: any offset will do.
+    first, last = _published_span(session, since, until) or (since, since)
+    offsets = _offsets(tz_name, first, last + timedelta(seconds=1))
     if len(offsets) == 1:
         return epoch + offsets[0][1]
     shift = case(
@@ -526,7 +546,7 @@ def engagement_over_time(
     _check_choice(period, PERIODS, "period")
     _check_period(since, until)
     tz_name = slots.org_timezone(session)
-    day = _local_seconds(session, Post.publish_at, tz_name, since, until) // 86400
+    day = _local_publish_seconds(session, tz_name, since, until) // 86400
     group = _dimension(by)
     pieces = by != "channel" or _needs_pieces(actor, scope)
     latest = _latest(session, _as_of(until, as_of))
@@ -673,7 +693,7 @@ def _cells(
     session: Session, actor: User, channel_id: int, since: datetime, until: datetime
 ) -> list[Cell]:
     tz_name = slots.org_timezone(session)
-    local = _local_seconds(session, Post.publish_at, tz_name, since, until)
+    local = _local_publish_seconds(session, tz_name, since, until)
     weekday = (local // 86400 + _EPOCH_WEEKDAY) % 7
     hour = (local % 86400) // 3600
     pieces = _department_only(actor)

@@ -5,7 +5,8 @@ departments, who sees what, and the CSV of the table behind the charts."""
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
@@ -452,3 +453,40 @@ def test_an_older_sqlite_without_unixepoch_finds_the_same_local_times(
     monkeypatch.setattr(analytics.sqlite3, "sqlite_version_info", (3, 37, 2))
     assert figures() == found
     assert found[0] == [(1, 9, 3), (3, 14, 3), (4, 18, 1)]
+
+
+def test_a_period_of_any_length_finds_the_same_local_days_and_hours(social: World) -> None:
+    """The command line takes any period (`--from 0002-01-01 --to 9998-12-31`): the zone's
+    offsets are those of the time its posts span, so the days and hours are those of a
+    period around the posts."""
+    s = social.session
+    piece = s.exec(select(Piece)).one()
+    channel = s.exec(select(Channel)).one()
+    late = _post(s, social, piece, channel, utc(2026, 3, 31, 22, 30))  # 1 April 00:30 CEST
+    _snapshot(s, late, utc(2026, 4, 11), reactions=1)
+    s.commit()
+
+    def figures(since: datetime, until: datetime) -> tuple[list[Any], list[Any]]:
+        grid = analytics.best_times(
+            s, actor=social.editor, channel="Social", since=since, until=until
+        )
+        report = analytics.engagement_over_time(
+            s, actor=social.editor, since=since, until=until, period="day"
+        )
+        return (
+            [(c.weekday, c.hour, c.posts) for c in grid.cells],
+            [(p.start, p.figures.posts, p.figures.engagement) for p in report.points],
+        )
+
+    around = figures(MARCH, utc(2026, 5, 1))
+    assert around[1][2:4] == [
+        (date(2026, 3, 31), 1, 20),  # Tuesday 09:00 CEST
+        (date(2026, 4, 1), 1, 1),  # 00:30 CEST, 22:30 UTC the day before
+    ]
+    assert (2, 0, 1) in around[0]  # that post is in Wednesday's 00:00 cell
+    assert figures(datetime(2, 1, 1, tzinfo=UTC), datetime(9998, 12, 31, tzinfo=UTC)) == around
+    # A period without posts has none, whatever its length.
+    empty = analytics.engagement_over_time(
+        s, actor=social.editor, since=datetime(2, 1, 1, tzinfo=UTC), until=MARCH
+    )
+    assert empty.points == []
