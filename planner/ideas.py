@@ -16,7 +16,13 @@ from sqlmodel import Session, col, func, select
 
 from planner import submissions, workflow
 from planner.db import check_page
-from planner.errors import NotFound, PermissionDenied, PlannerError, ValidationFailed
+from planner.errors import (
+    EditConflict,
+    NotFound,
+    PermissionDenied,
+    PlannerError,
+    ValidationFailed,
+)
 from planner.models import (
     Audience,
     Channel,
@@ -87,6 +93,10 @@ class IdeaOutcome:
     piece_title: str | None
     piece_status: str | None
     posts: list[PostOutcome]
+    # For a merged idea: the idea its merges ended at and that idea's state (None for an
+    # idea not merged). A rejection there is this idea's too: `rejection_reason` is its.
+    carried_by: int | None = None
+    carrier_status: IdeaStatus | None = None
 
 
 class _DropMarks(dict[int, int | None]):
@@ -555,10 +565,17 @@ def _settle_rejection(
 def merge_idea(
     session: Session, *, actor: User, idea_id: int, into_id: int, note: str = ""
 ) -> Idea:
-    """Merge a duplicate idea into another; the duplicate's contributor is sent there."""
+    """Merge a duplicate idea into another; the duplicate's contributor is sent there.
+
+    The target is held to the row version it was read at: it is stored again with the
+    merge (its version checked and raised), so a target merged, rejected or accepted in the
+    meantime makes this merge fail, nothing stored. Two editors merging two ideas into each
+    other at once thus never leave both merged, each pointing at the other.
+    """
     workflow.check_role("idea", "merge", actor)
     idea = get_idea(session, actor=actor, idea_id=idea_id)
     target = get_idea(session, actor=actor, idea_id=into_id)
+    target_version = target.version
 
     def guard() -> None:
         if target.id == idea.id:
@@ -566,35 +583,51 @@ def merge_idea(
         if target.status in (IdeaStatus.merged, IdeaStatus.rejected):
             hint = (
                 f"; merge into #{target.merged_into_id} instead"
-                if target.merged_into_id is not None
+                if target.merged_into_id not in (None, idea.id)
                 else ""
             )
             raise ValidationFailed({"into": f"idea #{target.id} is {target.status.value}{hint}"})
 
     def point_to_target() -> None:
         idea.merged_into_id = target.id
+        # Changing the target stores it with a check of its row version: a target changed
+        # since it was read fails the whole merge (StaleDataError).
+        target.updated_at = idea.updated_at
+        session.add(target)
 
-    workflow.apply(
-        session,
-        kind="idea",
-        obj=idea,
-        action="merge",
-        actor=actor,
-        note=note or f"merged into idea #{target.id}",
-        guard=guard,
-        effect=point_to_target,
-    )
+    try:
+        workflow.apply(
+            session,
+            kind="idea",
+            obj=idea,
+            action="merge",
+            actor=actor,
+            note=note or f"merged into idea #{target.id}",
+            guard=guard,
+            effect=point_to_target,
+        )
+    except EditConflict as conflict:
+        # One of the two ideas changed meanwhile (the move was rolled back): say what the
+        # target is now if that forbids the merge, else that it changed.
+        session.refresh(target)
+        guard()
+        if target.version != target_version:
+            raise EditConflict(
+                "idea", target.id, target_version, target.version, None
+            ) from conflict
+        raise
     return idea
 
 
 def idea_outcome(session: Session, *, actor: User, idea_id: int) -> IdeaOutcome:
-    """What became of an idea, following merges to the idea that carried it on."""
+    """What became of an idea, following merges to the idea that carried it on: that
+    idea's piece and posts, or its rejection and the reason."""
     idea = get_idea(session, actor=actor, idea_id=idea_id)
     dep = session.get(Department, idea.department_id)
     carrier = idea
     seen = {idea.id}
     while carrier.merged_into_id is not None and carrier.merged_into_id not in seen:
-        nxt = session.get(Idea, carrier.merged_into_id)
+        nxt = session.get(Idea, carrier.merged_into_id, populate_existing=True)
         if nxt is None:
             break
         seen.add(nxt.id)
@@ -612,13 +645,19 @@ def idea_outcome(session: Session, *, actor: User, idea_id: int) -> IdeaOutcome:
             PostOutcome(name, p.publish_at, p.status, p.published_at, p.external_url)
             for p, name in rows
         ]
+    merged = carrier is not idea
+    reason = idea.rejection_reason
+    if merged and carrier.status == IdeaStatus.rejected:
+        reason = carrier.rejection_reason
     return IdeaOutcome(
         idea=idea,
         department=dep.name if dep else "?",
-        rejection_reason=idea.rejection_reason,
+        rejection_reason=reason,
         merged_into=idea.merged_into_id,
         piece_id=piece.id if piece else None,
         piece_title=piece.title if piece else None,
         piece_status=piece.status.value if piece else None,
         posts=posts,
+        carried_by=carrier.id if merged else None,
+        carrier_status=carrier.status if merged else None,
     )

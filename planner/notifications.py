@@ -189,8 +189,33 @@ def on_move(
         told = _IDEA_KINDS[action]
         detail = note if action == "reject" else ""
         notices = [Notice(obj.submitted_by_id, told, "idea", obj.id, actor.id, detail)]
+        if action == "reject":
+            # A rejection ends the ideas merged into this one as well: their contributors
+            # are told too, each of their own idea.
+            notices += [
+                Notice(submitter, told, "idea", merged_id, actor.id, detail)
+                for merged_id, submitter in _merged_into(session, obj.id)
+            ]
     if notices:
         store(session.connection(), notices)
+
+
+def _merged_into(session: Session, idea_id: int) -> list[tuple[int, int]]:
+    """(id, submitter) of every idea merged into `idea_id`, directly or through others."""
+    found: dict[int, int] = {}
+    frontier = {idea_id}
+    while frontier:
+        rows = session.exec(
+            select(Idea.id, Idea.submitted_by_id).where(
+                col(Idea.merged_into_id).in_(sorted(frontier))
+            )
+        ).all()
+        frontier = set()
+        for merged_id, submitter in rows:
+            if merged_id is not None and merged_id != idea_id and merged_id not in found:
+                found[merged_id] = submitter
+                frontier.add(merged_id)
+    return sorted(found.items())
 
 
 def mentions(session: Session, *, actor: User, piece_id: int, text: str) -> list[Notice]:

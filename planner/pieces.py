@@ -15,7 +15,6 @@ from planner import audit, checks, notifications, rule_checks, rules, submission
 from planner.db import all_or_nothing, check_page, paged
 from planner.errors import (
     EditConflict,
-    FourEyesViolation,
     Message,
     NotFound,
     NothingToRestore,
@@ -542,11 +541,7 @@ def approve_piece(
 
     def guard() -> None:
         as_seen()
-        if actor.id in authors(session, piece_id):
-            raise FourEyesViolation(
-                f"{actor.username!r} wrote or edited piece {piece_id} and so may not approve "
-                "it; another approver must (four-eyes rule)"
-            )
+        rule_checks.refuse_own_work(session, actor=actor, piece_id=piece_id, approving=True)
 
     def bind_approval() -> None:
         piece.approved_revision = piece.revision

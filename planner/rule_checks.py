@@ -615,6 +615,47 @@ def record_refusal(
 # --- overrides ------------------------------------------------------------------------
 
 
+def refuse_own_work(session: Session, *, actor: User, piece_id: int, approving: bool) -> None:
+    """Raise FourEyesViolation if `actor` wrote or edited any revision of the piece or
+    submitted the idea it was made from (whose pitch became its first text): they may
+    neither approve it (`approving`) nor override its rules (four-eyes rule)."""
+    authors = set(session.exec(select(Revision.author_id).where(Revision.piece_id == piece_id)))
+    if actor.id in authors:
+        doing = "approve it" if approving else "override its rules"
+        raise FourEyesViolation(
+            f"{actor.username!r} wrote or edited piece {piece_id} and so may not {doing}; "
+            "another approver must (four-eyes rule)"
+        )
+    submitted = session.exec(
+        select(Idea.id)
+        .join(Piece, col(Piece.idea_id) == Idea.id)
+        .where(Piece.id == piece_id, Idea.submitted_by_id == actor.id)
+    ).first()
+    if submitted is None:
+        return
+    if approving:
+        raise FourEyesViolation(
+            Message(
+                "four_eyes_idea_approve",
+                "{user!r} submitted idea #{idea}, whose text piece {piece} was made from, and "
+                "so may not approve it; another approver must (four-eyes rule)",
+                user=actor.username,
+                idea=submitted,
+                piece=piece_id,
+            )
+        )
+    raise FourEyesViolation(
+        Message(
+            "four_eyes_idea_override",
+            "{user!r} submitted idea #{idea}, whose text piece {piece} was made from, and so "
+            "may not override its rules; another approver must (four-eyes rule)",
+            user=actor.username,
+            idea=submitted,
+            piece=piece_id,
+        )
+    )
+
+
 def override_finding(
     session: Session,
     *,
@@ -661,12 +702,7 @@ def override_finding(
     from planner.rules import get_rule  # the module above this one
 
     found = get_rule(session, actor=actor, ref=rule)
-    authors = set(session.exec(select(Revision.author_id).where(Revision.piece_id == piece_id)))
-    if actor.id in authors:
-        raise FourEyesViolation(
-            f"{actor.username!r} wrote or edited piece {piece_id} and so may not override its "
-            "rules; another approver must (four-eyes rule)"
-        )
+    refuse_own_work(session, actor=actor, piece_id=piece_id, approving=False)
     channel_name = ""  # all channels
     if channel_id is not None:
         channel = session.get(Channel, channel_id)

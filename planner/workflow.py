@@ -271,7 +271,9 @@ def apply(
     if guard is not None:
         guard()
     before = obj.status
-    loaded_version = obj.version
+    # A piece's conflict is said in revisions, the numbers its readers see and approve by
+    # (its row version is an internal counter); an idea's or a post's in row versions.
+    seen = obj.revision if isinstance(obj, Piece) else obj.version
     try:
         # The table only maps a kind's states to states of the same kind.
         setattr(obj, "status", move.target)  # noqa: B010
@@ -301,7 +303,8 @@ def apply(
     except StaleDataError as err:
         session.rollback()
         session.refresh(obj)
-        raise EditConflict(kind, obj.id, loaded_version, obj.version, None) from err
+        current = obj.revision if isinstance(obj, Piece) else obj.version
+        raise EditConflict(kind, obj.id, seen, current, None) from err
     except BaseException:
         session.rollback()
         raise

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from secrets import token_hex
@@ -15,12 +16,15 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
+from sqlalchemy import Engine
+from sqlmodel import Session
 
-from planner import channels, cli, tracked_links, users
+from planner import channels, cli, pieces, tracked_links, users, workflow
 from planner.config import REPO_ROOT
 from planner.credentials import new_key
 from planner.db import session_scope
-from planner.models import Post, PostStatus
+from planner.models import Post, PostStatus, Role
+from tests.conftest import World
 
 # Made per run: no password is written into the tests.
 ADMIN_PW = f"admin-{token_hex(8)}"
@@ -1095,6 +1099,97 @@ def test_approve_needs_the_revision_the_approver_read(org: Cli) -> None:
     assert (shown["status"], shown["approved_revision"]) == ("in_review", None)
 
     assert "approved" in org.ok("pieces", "approve", "1", "--as", "anna", "--revision", "2")
+
+
+def test_ideas_show_says_the_rejection_of_the_idea_it_was_merged_into(org: Cli) -> None:
+    pitch = ("--pitch", "Ein Stand auf der Messe", "--department", "Marketing")
+    org.ok("ideas", "submit", "--as", "ed", "--title", "Messe 2027", *pitch)
+    org.ok("ideas", "submit", "--as", "mia", "--title", "Messestand", *pitch)
+    org.ok("ideas", "merge", "2", "--into", "1", "--as", "ed")
+    org.ok("ideas", "reject", "1", "--as", "ed", "--reason", "Kein Budget")
+
+    shown = json.loads(org.ok("ideas", "show", "2", "--as", "mia", "--json"))
+    said = org.ok("ideas", "show", "2", "--as", "mia")
+
+    assert (shown["status"], shown["merged_into"], shown["rejection_reason"]) == (
+        "merged",
+        1,
+        "Kein Budget",
+    )
+    assert shown["carried_by"] == {"id": 1, "status": "rejected"}
+    assert said.splitlines()[2:] == [
+        "  merged into idea #1",
+        "  carried on as idea #1, status: rejected",
+        "  rejected because: Kein Budget",
+    ]
+
+
+def _meanwhile(
+    monkeypatch: pytest.MonkeyPatch, engine: Engine, step: Callable[[Session], object]
+) -> None:
+    """Run `step` in a session of its own once: when the next approval has read its piece
+    and is about to store anything (another person's request at the same moment)."""
+    real = workflow.check
+    pending = [step]
+
+    def check(kind: str, obj: Any, action: str, actor: Any, note: str = "") -> workflow.Move:
+        if action == "approve" and pending:
+            with Session(engine) as other:
+                pending.pop()(other)
+        return real(kind, obj, action, actor, note)
+
+    monkeypatch.setattr(workflow, "check", check)
+
+
+@pytest.mark.parametrize(
+    ("meanwhile", "said"),
+    [
+        pytest.param(
+            "edit",
+            "error: you read revision 1, but piece 1 is now at revision 2: read it with "
+            "`python -m planner pieces show 1`, then approve --revision 2\n",
+            id="edited",
+        ),
+        pytest.param(
+            "request_changes",
+            "error: piece 1 was changed by someone else while you approved it (still "
+            "revision 1): look at it again with `python -m planner pieces show 1`\n",
+            id="sent-back",
+        ),
+    ],
+)
+def test_an_approval_racing_another_change_names_the_pieces_revision(
+    world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch, meanwhile: str, said: str
+) -> None:
+    monkeypatch.setattr("planner.cli.common.engine", lambda: engine)
+    monkeypatch.delenv("PLANNER_USER", raising=False)
+    s = world.session
+    piece = pieces.create_piece(s, actor=world.editor, data={"title": "Messe", "body": "Text"})
+    assert piece.id == 1
+    pieces.submit_piece(s, actor=world.editor, piece_id=piece.id)
+    other = world.user("anna", Role.approver)
+
+    def change(session: Session) -> None:
+        if meanwhile == "edit":
+            pieces.edit_piece(
+                session,
+                actor=world.editor2,
+                piece_id=1,
+                expected_revision=1,
+                data={"body": "Neuer Text"},
+            )
+        else:
+            pieces.request_changes(session, actor=other, piece_id=1, comment="Bitte kürzer.")
+
+    _meanwhile(monkeypatch, engine, change)
+    err = io.StringIO()
+    code = cli.main(["pieces", "approve", "1", "--as", "approver", "--revision", "1"], stderr=err)
+
+    assert (code, err.getvalue()) == (2, said)
+    if meanwhile == "edit":  # the advice works
+        err = io.StringIO()
+        argv = ["pieces", "approve", "1", "--as", "approver", "--revision", "2"]
+        assert cli.main(argv, stderr=err) == 0, err.getvalue()
 
 
 @pytest.mark.parametrize(

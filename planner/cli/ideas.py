@@ -108,6 +108,9 @@ def cmd_ideas_show(session: Session, actor: User, args: argparse.Namespace) -> N
                 "status": idea.status.value,
                 "rejection_reason": outcome.rejection_reason,
                 "merged_into": outcome.merged_into,
+                "carried_by": {"id": outcome.carried_by, "status": outcome.carrier_status.value}
+                if outcome.carried_by is not None and outcome.carrier_status is not None
+                else None,
                 "piece": {
                     "id": outcome.piece_id,
                     "title": outcome.piece_title,
@@ -124,10 +127,12 @@ def cmd_ideas_show(session: Session, actor: User, args: argparse.Namespace) -> N
         f"  department: {outcome.department}   urgency: {idea.urgency.value}   "
         f"status: {idea.status.value}"
     )
-    if outcome.rejection_reason:
-        line(f"  rejected because: {outcome.rejection_reason}")
     if outcome.merged_into:
         line(f"  merged into idea #{outcome.merged_into}")
+    if outcome.carried_by is not None and outcome.carrier_status is not None:
+        line(f"  carried on as idea #{outcome.carried_by}, status: {outcome.carrier_status.value}")
+    if outcome.rejection_reason:
+        line(f"  rejected because: {outcome.rejection_reason}")
     if outcome.piece_id:
         line(f"  became piece #{outcome.piece_id} '{outcome.piece_title}' ({outcome.piece_status})")
     for post in outcome.posts:

@@ -284,6 +284,14 @@ def cmd_pieces_approve(session: Session, actor: User, args: argparse.Namespace) 
             session, actor=actor, piece_id=args.id, revision=args.revision, note=args.note
         )
     except EditConflict as err:
+        # `err.current` is the piece's revision as stored now (what `pieces show` prints).
+        if err.current == args.revision:
+            # The same text, but someone else moved the piece meanwhile (sent it back,
+            # approved it): look at it again before anything more.
+            raise CliError(
+                f"piece {args.id} was changed by someone else while you approved it "
+                f"(still revision {err.current}): look at it again with {show}"
+            ) from err
         raise CliError(
             f"you read revision {args.revision}, but piece {args.id} is now at revision "
             f"{err.current}: read it with {show}, then approve --revision {err.current}"

@@ -116,7 +116,9 @@ def error_text(err: PlannerError) -> list[str]:
     if isinstance(err, AlreadySent):
         return [form_tokens.already_text(err)]
     if isinstance(err, FourEyesViolation):
-        return [t("moves.four_eyes")]
+        said = err.args[0] if err.args else None
+        # A refusal that says its own reason (the idea the piece was made from) says it.
+        return [message(said)] if isinstance(said, Message) else [t("moves.four_eyes")]
     if isinstance(err, PermissionDenied):
         return [t("moves.denied")]
     if isinstance(err, IllegalTransition):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
-from planner import audit, channels, ideas, pieces, planning, users
+from planner import audit, channels, ideas, pieces, planning, users, workflow
 from planner.errors import (
     EditConflict,
     IllegalTransition,
@@ -571,6 +572,125 @@ def test_merge_into_a_missing_idea_is_not_found(world: World, engine: Engine) ->
         ideas.merge_idea(world.session, actor=world.editor, idea_id=idea.id, into_id=999)
 
     assert stored_idea(engine, idea.id).status == IdeaStatus.submitted
+
+
+def _meanwhile(monkeypatch: pytest.MonkeyPatch, action: str, step: Callable[[], object]) -> None:
+    """Run `step` (another editor's request, in a session of its own) once: when the next
+    move `action` has read its ideas and is about to store anything."""
+    real = workflow.check
+    pending = [step]
+
+    def check(kind: str, obj: Any, taken: str, actor: User, note: str = "") -> workflow.Move:
+        if taken == action and pending:
+            pending.pop()()
+        return real(kind, obj, taken, actor, note)
+
+    monkeypatch.setattr(workflow, "check", check)
+
+
+def test_two_editors_merging_two_ideas_into_each_other_at_once_merge_only_one(
+    world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = submit(world, world.contributor, *FIRST)
+    second = submit(world, world.contributor, *NEAR)
+    assert first.id is not None and second.id is not None
+    with Session(engine) as other:
+        # The other editor merges the second into the first while this one's merge of the
+        # first into the second has read both ideas (still submitted) and not yet stored.
+        _meanwhile(
+            monkeypatch,
+            "merge",
+            lambda: ideas.merge_idea(
+                other, actor=world.editor2, idea_id=second.id or 0, into_id=first.id or 0
+            ),
+        )
+        before = counts(engine)
+        with pytest.raises(ValidationFailed) as caught:
+            ideas.merge_idea(world.session, actor=world.editor, idea_id=first.id, into_id=second.id)
+
+    assert caught.value.fields == {"into": f"idea #{second.id} is merged"}
+    kept, merged = stored_idea(engine, first.id), stored_idea(engine, second.id)
+    assert (kept.status, kept.merged_into_id) == (IdeaStatus.submitted, None)
+    assert (merged.status, merged.merged_into_id) == (IdeaStatus.merged, first.id)
+    assert counts(engine) == (before[0], before[1] + 1)  # the other editor's merge alone
+    piece = ideas.accept_idea(world.session, actor=world.editor, idea_id=first.id)
+    outcome = ideas.idea_outcome(world.session, actor=world.contributor, idea_id=second.id)
+    assert (outcome.piece_id, outcome.carried_by) == (piece.id, first.id)
+
+
+def test_a_merge_into_an_idea_rejected_at_the_same_moment_is_refused(
+    world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = submit(world, world.contributor, *FIRST)
+    duplicate = submit(world, world.contributor, *NEAR)
+    assert target.id is not None and duplicate.id is not None
+    with Session(engine) as other:
+        _meanwhile(
+            monkeypatch,
+            "merge",
+            lambda: ideas.reject_idea(
+                other, actor=world.editor2, idea_id=target.id or 0, reason="Kein Budget."
+            ),
+        )
+        with pytest.raises(ValidationFailed) as caught:
+            ideas.merge_idea(
+                world.session, actor=world.editor, idea_id=duplicate.id, into_id=target.id
+            )
+
+    assert caught.value.fields == {"into": f"idea #{target.id} is rejected"}
+    stored = stored_idea(engine, duplicate.id)
+    assert (stored.status, stored.merged_into_id) == (IdeaStatus.submitted, None)
+    assert stored_idea(engine, target.id).status == IdeaStatus.rejected
+
+
+def test_a_merge_into_an_idea_accepted_at_the_same_moment_is_a_conflict_naming_it(
+    world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = submit(world, world.contributor, *FIRST)
+    duplicate = submit(world, world.contributor, *NEAR)
+    assert target.id is not None and duplicate.id is not None
+    with Session(engine) as other:
+        _meanwhile(
+            monkeypatch,
+            "merge",
+            lambda: ideas.accept_idea(other, actor=world.editor2, idea_id=target.id or 0),
+        )
+        with pytest.raises(EditConflict) as caught:
+            ideas.merge_idea(
+                world.session, actor=world.editor, idea_id=duplicate.id, into_id=target.id
+            )
+
+    assert (caught.value.kind, caught.value.obj_id) == ("idea", target.id)
+    assert stored_idea(engine, duplicate.id).status == IdeaStatus.submitted
+    # Read again, the accepted idea takes the duplicate.
+    ideas.merge_idea(world.session, actor=world.editor, idea_id=duplicate.id, into_id=target.id)
+    assert stored_idea(engine, duplicate.id).merged_into_id == target.id
+
+
+def test_outcome_of_an_idea_merged_into_a_rejected_one_is_that_rejection_with_its_reason(
+    world: World,
+) -> None:
+    s = world.session
+    target = submit(world, world.contributor, *FIRST)
+    middle = submit(world, world.contributor, *NEAR)
+    mine = submit(world, world.hr_contributor, "Winter driving for HR", department="HR")
+    assert target.id is not None and middle.id is not None and mine.id is not None
+    ideas.merge_idea(s, actor=world.editor, idea_id=mine.id, into_id=middle.id)
+    ideas.merge_idea(s, actor=world.editor, idea_id=middle.id, into_id=target.id)
+    ideas.reject_idea(s, actor=world.editor, idea_id=target.id, reason="Kein Budget.")
+
+    outcome = ideas.idea_outcome(s, actor=world.hr_contributor, idea_id=mine.id)
+
+    assert outcome.idea.status == IdeaStatus.merged
+    assert (outcome.merged_into, outcome.carried_by, outcome.carrier_status) == (
+        middle.id,
+        target.id,
+        IdeaStatus.rejected,
+    )
+    assert (outcome.rejection_reason, outcome.piece_id) == ("Kein Budget.", None)
+    ideas.reopen_idea(s, actor=world.editor, idea_id=target.id)
+    reopened = ideas.idea_outcome(s, actor=world.hr_contributor, idea_id=mine.id)
+    assert (reopened.carrier_status, reopened.rejection_reason) == (IdeaStatus.submitted, None)
 
 
 # --- inbox: counts and bulk triage ----------------------------------------------------------

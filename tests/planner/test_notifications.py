@@ -128,6 +128,27 @@ def test_a_contributor_hears_of_their_idea_accepted_or_rejected_with_the_reason(
     assert told(s, world.hr_contributor) == []
 
 
+def test_contributors_of_ideas_merged_into_a_rejected_one_hear_of_the_rejection(
+    world: World,
+) -> None:
+    s = world.session
+    colleague = world.user("mkt2", Role.contributor, department="Marketing")
+    target = ideas.submit_idea(s, actor=world.contributor, data=idea_data("Sommerfest")).idea
+    middle = ideas.submit_idea(s, actor=world.hr_contributor, data=idea_data("Fest", "HR")).idea
+    mine = ideas.submit_idea(s, actor=colleague, data=idea_data("Sommerparty")).idea
+    assert target.id is not None and middle.id is not None and mine.id is not None
+    ideas.merge_idea(s, actor=world.editor, idea_id=mine.id, into_id=middle.id)
+    ideas.merge_idea(s, actor=world.editor, idea_id=middle.id, into_id=target.id)
+
+    ideas.reject_idea(s, actor=world.editor, idea_id=target.id, reason="Kein Budget.")
+
+    # Each of their own idea, which they can open; the reason is the rejection's.
+    assert told(s, world.contributor) == [("idea_rejected", "idea", target.id, "Kein Budget.")]
+    assert told(s, world.hr_contributor) == [("idea_rejected", "idea", middle.id, "Kein Budget.")]
+    assert told(s, colleague) == [("idea_rejected", "idea", mine.id, "Kein Budget.")]
+    assert told(s, world.approver) == []
+
+
 def test_nobody_is_told_of_their_own_action(world: World) -> None:
     s = world.session
     idea = ideas.submit_idea(s, actor=world.editor, data=idea_data("Eigene Idee", "HR")).idea

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
-from planner import audit, channels, pieces, planning
+from planner import audit, channels, ideas, pieces, planning, workflow
 from planner.errors import (
     EditConflict,
     FourEyesViolation,
@@ -110,6 +110,39 @@ def test_editor_later_made_approver_cannot_approve_what_they_wrote(
         pieces.approve_piece(world.session, actor=promoted, piece_id=piece.id, revision=1)
 
     assert stored_piece(engine, piece.id).status == PieceStatus.in_review
+
+
+def test_the_submitter_of_the_idea_a_piece_was_made_from_cannot_approve_it(
+    world: World, engine: Engine
+) -> None:
+    # The idea's pitch becomes the piece's text, written down by the accepting editor.
+    submitted = ideas.submit_idea(
+        world.session,
+        actor=world.approver,
+        data={
+            "title": "Our approval process",
+            "pitch": "The approver's own words, published as they are.",
+            "department": "Marketing",
+        },
+    ).idea
+    assert submitted.id is not None
+    piece = ideas.accept_idea(world.session, actor=world.editor, idea_id=submitted.id)
+    assert piece.id is not None
+    pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
+    events = audit_count(engine)
+
+    with pytest.raises(FourEyesViolation) as caught:
+        pieces.approve_piece(world.session, actor=world.approver, piece_id=piece.id, revision=1)
+
+    assert str(caught.value) == (
+        f"'approver' submitted idea #{submitted.id}, whose text piece {piece.id} was made "
+        "from, and so may not approve it; another approver must (four-eyes rule)"
+    )
+    assert stored_piece(engine, piece.id).status == PieceStatus.in_review
+    assert audit_count(engine) == events
+    other = world.user("other-approver", Role.approver)
+    approved = pieces.approve_piece(world.session, actor=other, piece_id=piece.id, revision=1)
+    assert approved.status == PieceStatus.approved
 
 
 @pytest.mark.parametrize("role", [Role.approver, Role.admin])
@@ -316,6 +349,46 @@ def test_approval_of_a_revision_edited_meanwhile_in_another_session_is_refused(
         2,
         None,
     )
+
+
+def test_an_approval_racing_an_edit_past_its_checks_is_a_conflict_in_revisions(
+    world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    piece = in_review(world)
+    assert piece.id is not None
+    real = workflow.check
+    pending = [piece.id]
+
+    def check(kind: str, obj: Any, action: str, actor: Any, note: str = "") -> workflow.Move:
+        # An editor saves revision 2 once the approval has passed its own reading.
+        if action == "approve" and pending:
+            with Session(engine) as other:
+                pieces.edit_piece(
+                    other,
+                    actor=world.editor2,
+                    piece_id=pending.pop(),
+                    expected_revision=1,
+                    data={"body": "Changed at the same moment."},
+                )
+        return real(kind, obj, action, actor, note)
+
+    monkeypatch.setattr(workflow, "check", check)
+    with pytest.raises(EditConflict) as caught:
+        pieces.approve_piece(world.session, actor=world.approver, piece_id=piece.id, revision=1)
+
+    # Revisions, as the approver reads and approves them (not the row's internal version).
+    assert (caught.value.expected, caught.value.current) == (1, 2)
+    stored = stored_piece(engine, piece.id)
+    assert (stored.status, stored.revision, stored.approved_revision) == (
+        PieceStatus.in_review,
+        2,
+        None,
+    )
+    monkeypatch.setattr(workflow, "check", real)
+    approved = pieces.approve_piece(
+        world.session, actor=world.approver, piece_id=piece.id, revision=caught.value.current
+    )
+    assert (approved.status, approved.approved_revision) == (PieceStatus.approved, 2)
 
 
 def test_conflicting_save_writes_no_revision_and_no_audit_event(

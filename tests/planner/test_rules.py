@@ -496,6 +496,45 @@ def test_nobody_overrides_the_rules_of_a_piece_they_wrote(world: World) -> None:
     assert rule_checks.list_overrides(world.session, actor=world.admin) == []
 
 
+def test_the_submitter_of_the_idea_a_piece_was_made_from_does_not_override_its_rules(
+    world: World,
+) -> None:
+    feed = _channel(world)
+    _rule(world, "Keine Garantien", "forbidden_terms", settings={"terms": ["garantiert"]})
+    text = "Der garantiert beste Service."
+    submitted = ideas.submit_idea(
+        world.session,
+        actor=world.approver,
+        data={"title": "Service", "pitch": text, "department": "Marketing"},
+    ).idea
+    assert submitted.id is not None
+    piece = ideas.accept_idea(world.session, actor=world.editor, idea_id=submitted.id)
+    assert piece.id is not None
+    pieces.edit_piece(
+        world.session,
+        actor=world.editor,
+        piece_id=piece.id,
+        expected_revision=1,
+        data={"variants": {feed.id: text}},
+    )
+
+    with pytest.raises(FourEyesViolation) as caught:
+        rule_checks.override_finding(
+            world.session,
+            actor=world.approver,
+            piece_id=piece.id,
+            revision=2,
+            rule="Keine Garantien",
+            channel_id=None,
+            justification="Zitat aus dem Vertrag",
+        )
+
+    said = caught.value.args[0]
+    assert isinstance(said, Message) and said.code == "four_eyes_idea_override"
+    assert said.params == {"user": "approver", "idea": submitted.id, "piece": piece.id}
+    assert rule_checks.list_overrides(world.session, actor=world.admin) == []
+
+
 # --- time rules -----------------------------------------------------------------------------
 
 

@@ -366,6 +366,29 @@ def test_my_ideas_shows_state_reason_piece_and_planned_and_actual_posts(database
     assert list(posts["Link"]) == ["", "https://example.org/post/1"]
 
 
+def test_my_ideas_shows_the_rejection_of_the_idea_it_was_merged_into(database: str) -> None:
+    with _db(database) as s:
+        ed, lena = users.get_user(s, "ed"), users.get_user(s, "lena")
+        data = {"pitch": "Ein Fest für alle Abteilungen", "department": "HR"}
+        target = ideas.submit_idea(s, actor=ed, data={"title": "Sommerfest", **data}).idea
+        mine = ideas.submit_idea(s, actor=lena, data={"title": "Betriebsfest", **data}).idea
+        assert target.id is not None and mine.id is not None
+        ideas.merge_idea(s, actor=ed, idea_id=mine.id, into_id=target.id)
+        ideas.reject_idea(s, actor=ed, idea_id=target.id, reason="Kein Budget in diesem Jahr")
+
+    at = open_page(sign_in("lena", PASSWORD), "my_ideas")
+    at.selectbox(key=keys.MY_IDEA_PICK).set_value(mine.id).run()
+
+    assert not at.exception
+    texts = [x.value for x in at.main.text]
+    assert texts[-4:] == [
+        f"Zusammengeführt mit Idee #{target.id}",
+        f"Weitergeführt als Idee #{target.id}, Status: abgelehnt",
+        "Abgelehnt mit der Begründung:",
+        "Kein Budget in diesem Jahr",
+    ]
+
+
 # --- user-written text is shown literally ----------------------------------------------------
 
 

@@ -90,11 +90,15 @@ def render() -> None:
     links.show("idea", picked)
     st.text(t("col.status") + ": " + t(f"status.{outcome.idea.status}"))
     st.text(t("my_ideas.reach") + ": " + _reach_line(reach.get(picked)))
+    if outcome.merged_into is not None:
+        st.text(t("my_ideas.merged_into", id=outcome.merged_into))
+    if outcome.carried_by is not None and outcome.carrier_status is not None:
+        # Where its merges ended: a rejection there is this idea's too (reason below).
+        status = t(f"status.{outcome.carrier_status}")
+        st.text(t("my_ideas.carried_by", id=outcome.carried_by, status=status))
     if outcome.rejection_reason:
         st.text(t("my_ideas.rejected_because"))
         st.text(outcome.rejection_reason)  # user text: shown as plain text, never HTML
-    if outcome.merged_into is not None:
-        st.text(t("my_ideas.merged_into", id=outcome.merged_into))
     if outcome.piece_id is not None:
         st.text(
             t(
