@@ -30,7 +30,8 @@ from sqlmodel import Session, col, select
 from planner import notifications
 from planner.config import Settings, load_settings
 from planner.models import Notification, User, utcnow
-from planner.notifications import NOTIFICATIONS, Item
+from planner.notifications import NOTIFICATIONS, Item, detail_time
+from planner.timezones import to_local
 from planner.ui.i18n import translate
 
 MAX_ATTEMPTS = 5
@@ -116,8 +117,12 @@ def compose(item: Item, recipient: User, *, settings: MailSettings) -> EmailMess
         lang, f"notifications.kind.{n.kind}", id=number, title=item.title, actor=item.actor
     )
     lines = [what]
-    if n.detail:
-        lines += ["", n.detail]
+    instant = detail_time(n)
+    detail = n.detail
+    if instant is not None:
+        detail = to_local(instant, recipient.timezone).strftime(translate(lang, "format.datetime"))
+    if detail:
+        lines += ["", detail]
     lines.append("")
     if settings.public_url:
         link = f"{settings.public_url.rstrip('/')}/{_query(item)}"

@@ -13,13 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, update
 from sqlmodel import Session, col, func, select
 
 from planner.db import paged
-from planner.errors import Message, NotFound, ValidationFailed
+from planner.errors import Message, NotFound, TimeInputError, ValidationFailed
 from planner.models import (
     AuditEvent,
     Idea,
@@ -35,7 +36,7 @@ from planner.models import (
     utcnow,
 )
 from planner.permissions import PERMISSIONS, require_active
-from planner.timezones import to_local
+from planner.timezones import zone
 
 NOTIFICATIONS, PREFERENCES = core_tables(Notification, NotificationPreference)
 
@@ -153,8 +154,11 @@ def _editors_of(session: Session, piece: Piece) -> set[int]:
 
 
 def _approvers_for(session: Session, piece: Piece) -> set[int]:
-    """Active approvers and admins who may approve the piece: none who wrote or edited it."""
+    """Active approvers and admins who may approve the piece: none who wrote or edited it,
+    nor who submitted the idea it was made from (four-eyes rule)."""
     authors = _editors_of(session, piece) - {piece.owner_id}
+    if piece.idea_id is not None:
+        authors |= set(session.exec(select(Idea.submitted_by_id).where(Idea.id == piece.idea_id)))
     rows = session.exec(
         select(User.id).where(
             col(User.role).in_(list(KINDS[REVIEW_REQUESTED])), col(User.disabled).is_(False)
@@ -301,6 +305,34 @@ def cancelled_posts_published(conn: Connection, post_ids: Sequence[int]) -> None
     )
 
 
+# The kinds whose detail is a post's time: stored as a UTC instant (ISO 8601) and written
+# for each reader in their own language and zone (`detail_time`).
+_TIME_DETAIL = frozenset({SERIES_UNPLACED, SERIES_LEFT_OUT})
+
+
+def _time_detail(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat()
+
+
+def detail_time(notification: Notification) -> datetime | None:
+    """The time a notification's detail names (UTC), for the kinds whose detail is one;
+    None for the others. Details stored before as "2027-05-10 09:00 Europe/Berlin" are
+    read too."""
+    if notification.kind not in _TIME_DETAIL:
+        return None
+    text = notification.detail.strip()
+    try:
+        found = datetime.fromisoformat(text)
+    except ValueError:
+        stamp, _, zone_name = text.rpartition(" ")
+        try:
+            local = datetime.strptime(stamp, "%Y-%m-%d %H:%M")
+            return local.replace(tzinfo=zone(zone_name)).astimezone(UTC)
+        except (ValueError, TimeInputError):
+            return None
+    return found.astimezone(UTC) if found.tzinfo is not None else None
+
+
 def series_posts_unplaced(conn: Connection, posts: Sequence[Post]) -> None:
     """Tell whoever planned a series in slots and the piece's owner that these new posts of
     it found no free slot and keep their occurrence's own time (the detail: that time)."""
@@ -315,10 +347,8 @@ def series_posts_unplaced(conn: Connection, posts: Sequence[Post]) -> None:
     notices: list[Notice] = []
     for post in posts:
         assert post.id is not None
-        local = to_local(post.publish_at, post.timezone)
-        detail = f"{local:%Y-%m-%d %H:%M} {post.timezone}"
         notices += [
-            Notice(uid, SERIES_UNPLACED, "post", post.id, None, detail)
+            Notice(uid, SERIES_UNPLACED, "post", post.id, None, _time_detail(post.publish_at))
             for uid in {post.created_by_id, owners[post.piece_id]}
         ]
     store(conn, notices)
@@ -339,8 +369,7 @@ def series_posts_left_out(conn: Connection, left_out: Sequence[tuple[Post, Post]
     notices: list[Notice] = []
     for post, nearby in left_out:
         assert nearby.id is not None
-        local = to_local(post.publish_at, post.timezone)
-        detail = f"{local:%Y-%m-%d %H:%M} {post.timezone}"
+        detail = _time_detail(post.publish_at)
         notices += [
             Notice(uid, SERIES_LEFT_OUT, "post", nearby.id, None, detail)
             for uid in {post.created_by_id, owners[post.piece_id]}

@@ -133,7 +133,8 @@ def _sidebar(session: Session, user: User) -> None:
                 st.warning(t("sidebar.manual_waiting", count=waiting))
         unread = notifications.count_unread(session, actor=user)
         if unread:
-            st.info(t("notifications.sidebar_unread", count=unread))
+            key = "notifications.sidebar_unread" + ("_one" if unread == 1 else "")
+            st.info(t(key, count=unread))
         widgets.labelled_choice(t("sidebar.language"), LANGUAGES, key=keys.LANGUAGE)
         if st.button(t("sidebar.sign_out"), key=keys.SIGN_OUT):
             session_cookie.forget(session)  # ends the session in every tab, deletes the cookie

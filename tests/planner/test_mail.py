@@ -334,6 +334,28 @@ def test_a_post_notification_links_to_the_post_and_an_idea_one_to_the_idea(
         assert link in message.get_content(), object_type
 
 
+@pytest.mark.parametrize(
+    ("locale", "written"), [("de", "10.05.2027 09:00 CEST"), ("en", "10 May 2027 09:00 CEST")]
+)
+def test_the_time_in_a_series_notification_is_written_for_the_recipient(
+    world: World, locale: str, written: str
+) -> None:
+    """A series post kept its own time: the mail writes that time as the recipient's
+    language does, in their zone, whatever zone the series was planned in."""
+    note = Notification(
+        id=1,
+        user_id=1,
+        kind=notifications.SERIES_UNPLACED,
+        object_type="post",
+        object_id=7,
+        detail="2027-05-10T07:00:00+00:00",
+    )
+    recipient = world.editor.model_copy(update={"locale": locale, "timezone": "Europe/Berlin"})
+    item = notifications.Item(note, "", "Serie", 3)
+    text = mail.compose(item, recipient, settings=settings_for(25)).get_content()
+    assert written in text and "2027-05-10" not in text
+
+
 def _two_workers_on_old_mail(
     engine: Engine, smtp: Server, *, delay: float, after: float
 ) -> tuple[mail.MailResult, mail.MailResult]:

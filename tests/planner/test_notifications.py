@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -88,6 +88,21 @@ def test_an_admin_who_edited_the_piece_is_not_asked_to_approve_it(world: World) 
     pieces.submit_piece(world.session, actor=world.editor, piece_id=piece.id)
     assert told(world.session, world.admin) == []
     assert [k for k, *_ in told(world.session, world.approver)] == ["review_requested"]
+
+
+def test_the_approver_whose_idea_became_the_piece_is_not_asked_to_approve_it(
+    world: World,
+) -> None:
+    """Whoever submitted the idea may not approve the piece made from its text (four-eyes):
+    the request for review goes to the other approvers only."""
+    s = world.session
+    idea = ideas.submit_idea(s, actor=world.approver, data=idea_data("Messe-Rückblick")).idea
+    assert idea.id is not None
+    piece = ideas.accept_idea(s, actor=world.editor, idea_id=idea.id)
+    assert piece.id is not None
+    pieces.submit_piece(s, actor=world.editor, piece_id=piece.id)
+    assert [k for k, *_ in told(s, world.approver)] == ["idea_accepted"]
+    assert told(s, world.admin) == [("review_requested", "piece", piece.id, "")]
 
 
 def test_an_approved_piece_edited_again_waits_for_approvers_again(world: World) -> None:
@@ -362,3 +377,18 @@ def test_the_command_line_lists_and_marks_read_only_the_acting_users_own(
     assert cli.main(["notifications", "read", other, "--as", "approver"], stderr=err) == 1
     assert err.getvalue() == f"error: notification {int(other)!r} not found\n"
     assert notifications.count_unread(world.session, actor=world.admin) == 1
+
+
+def test_the_time_of_a_series_notification_is_read_in_its_stored_forms() -> None:
+    """Stored as a UTC instant; earlier rows hold the local time and the series' zone."""
+
+    def time_of(kind: str, detail: str) -> object:
+        note = Notification(user_id=1, kind=kind, object_type="post", object_id=1, detail=detail)
+        return notifications.detail_time(note)
+
+    at = datetime(2027, 5, 10, 7, tzinfo=UTC)
+    assert time_of(notifications.SERIES_UNPLACED, "2027-05-10T07:00:00+00:00") == at
+    assert time_of(notifications.SERIES_LEFT_OUT, "2027-05-10 09:00 Europe/Berlin") == at
+    assert time_of(notifications.SERIES_UNPLACED, "not a time") is None
+    # A reason or a comment is no time, however it reads.
+    assert time_of(notifications.POST_FAILED, "2027-05-10T07:00:00+00:00") is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from planner import ideas, notifications, pieces, users
+from planner import channels, ideas, notifications, pieces, planning, users
 from planner.db import make_engine
 from planner.models import Comment, Notification
 from planner.ui import keys
@@ -37,12 +37,12 @@ def test_an_approver_reads_what_waits_for_them_and_marks_it_read(database: str) 
     at = open_page(sign_in("anna", PASSWORD), "notifications")
     assert not at.exception
     assert at.title[0].value == "Benachrichtigungen"
-    assert "1 ungelesene Benachrichtigungen" in [i.value for i in at.sidebar.info]
+    assert "1 ungelesene Benachrichtigung" in [i.value for i in at.sidebar.info]
     shown = [t.value for t in at.main.text]
     assert f"Neu: Beitrag #{piece_id} „Betriebsfest“ wartet auf Ihre Freigabe" in shown
     [read] = [b for b in at.button if b.key and b.key.startswith(keys.NOTIFICATIONS_READ)]
     read.click().run()
-    assert [s.value for s in at.success] == ["1 Benachrichtigungen als gelesen markiert."]
+    assert [s.value for s in at.success] == ["1 Benachrichtigung als gelesen markiert."]
     assert "0 ungelesen" in [t.value for t in at.main.text]
     assert unread(database, "anna") == 0
 
@@ -125,3 +125,33 @@ def test_comments_are_shown_on_approvals_and_on_the_board(database: str) -> None
     assert not at.exception
     assert [e.label for e in at.main.expander] == ["Kommentare (1)"]
     assert "Zahlen <b>geprüft</b>" in [t.value for t in at.main.expander[0].text]
+
+
+def test_the_time_a_series_post_keeps_is_written_as_the_readers_language_writes_it(
+    database: str,
+) -> None:
+    """A post of a series in slots found no free slot: its time is in the detail, on the
+    German page as 10.05.2027 09:00 CEST, in the reader's zone."""
+    add_user(database, "edda", "editor")  # German, as users are unless they choose
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        admin, ed = users.get_user(s, "admin"), users.get_user(s, "ed")
+        channels.create_channel(s, actor=admin, kind="recording", name="Blog")
+        piece = pieces.create_piece(s, actor=ed, data={"title": "Serie", "body": "Text."})
+        assert piece.id is not None
+        post = planning.plan_post(
+            s,
+            actor=users.get_user(s, "edda"),
+            piece_id=piece.id,
+            channel="Blog",
+            when="2027-05-10 09:00",
+            tz_name="Europe/Berlin",
+        )
+        notifications.series_posts_unplaced(s.connection(), [post])  # edda planned it
+        s.commit()
+    engine.dispose()
+    at = open_page(sign_in("edda", PASSWORD), "notifications")
+    assert not at.exception
+    shown = [t.value for t in at.main.text]
+    assert "10.05.2027 09:00 CEST" in shown
+    assert not any("2027-05-10" in text for text in shown)

@@ -20,7 +20,9 @@ def _mark(ids: list[int] | None) -> None:
         if user is None:
             return
         count = notifications.mark_read(session, actor=user, ids=ids)
-    st.session_state[keys.NOTIFICATIONS_DONE] = state.t("notifications.marked", count=count)
+    st.session_state[keys.NOTIFICATIONS_DONE] = state.t(
+        "notifications.marked_one" if count == 1 else "notifications.marked", count=count
+    )
 
 
 def _save(kinds: list[str]) -> None:
@@ -53,8 +55,10 @@ def _item(item: Item, user: User) -> None:
         st.text(new + what)  # titles are user text: plain, never markdown
         when = state.when(n.created_at, user.timezone)
         st.text(t("notifications.by", when=when, actor=item.actor) if item.actor else when)
-        if n.detail:
-            st.text(n.detail)
+        instant = notifications.detail_time(n)
+        detail = state.when(instant, user.timezone) if instant is not None else n.detail
+        if detail:
+            st.text(detail)
         if n.object_type in links.OPENED_ON:
             kind = t(f"links.kind.{n.object_type}")
             label = t("notifications.open", kind=kind, id=n.object_id)
