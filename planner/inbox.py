@@ -36,6 +36,7 @@ from planner.errors import (
     Message,
     NotFound,
     PermissionDenied,
+    PlannerError,
     ReplyFailed,
     ValidationFailed,
 )
@@ -53,7 +54,8 @@ from planner.models import (
     utcnow,
 )
 from planner.permissions import can, require, require_active
-from planner.schemas import check_text
+from planner.schemas import PITCH_MAX, TITLE_MAX, check_text
+from planner.ui.i18n import translate
 from planner.users import get_department
 from publishers.base import (
     DeliveryError,
@@ -107,6 +109,48 @@ def item_actions(item: InboxItem) -> list[str]:
     return [a for a in allowed_actions(item.status) if a != "reply" or item.channel_id]
 
 
+def waiting_reply(item: InboxItem) -> bool:
+    """Whether a reply waits for approval on `item`: one was written and not sent, and the
+    item is still open (dismissing it or making an idea of it drops the reply)."""
+    return bool(item.reply_text) and not item.reply_external_id and item.status in _OPEN
+
+
+def reply_waits_on(session: Session, *, actor: User, item_id: int) -> bool:
+    """Whether a reply waits for approval on the item (read before dismissing it or making
+    an idea of it, which drops that reply); False for an item the actor may not see, whose
+    move then says why it is refused."""
+    try:
+        return waiting_reply(get_item(session, actor=actor, item_id=item_id))
+    except PlannerError:
+        return False
+
+
+def actions_for(actor: User, item: InboxItem, now: datetime | None = None) -> list[str]:
+    """The moves `actor` may make on `item` at `now` (default: now), as the dashboard
+    offers them and the command line lists them: "assign", "reply", "approve" and
+    "discard" (a reply waiting for approval), "to_idea", "dismiss", "reopen". None while a
+    reply to the item is being sent."""
+    if actor.disabled or reply_in_flight(item, now):
+        return []
+    handles = can(actor, "handle_inbox")
+    member = item.department_id is not None and item.department_id == actor.department_id
+    answers = handles or member
+    waiting = waiting_reply(item)
+    approves = can(actor, "approve_replies")
+    mine = item.reply_by_id is not None and item.reply_by_id == actor.id
+    status_allows = set(item_actions(item))
+    offered = {
+        "assign": handles and "assign" in status_allows,
+        "reply": answers and not waiting and "reply" in status_allows,
+        "approve": waiting and approves and not mine,
+        "discard": waiting and (mine or approves),
+        "to_idea": answers and can(actor, "submit_idea") and "to_idea" in status_allows,
+        "dismiss": handles and "dismiss" in status_allows,
+        "reopen": handles and "reopen" in status_allows,
+    }
+    return [action for action, allowed in offered.items() if allowed]
+
+
 def _move(item: InboxItem, action: str) -> InboxStatus:
     """The status `action` leads to from the item's; IllegalTransition naming the allowed."""
     target = TRANSITIONS.get((item.status, action))
@@ -122,7 +166,10 @@ def _move(item: InboxItem, action: str) -> InboxStatus:
 
 @dataclass(frozen=True)
 class InboxView:
-    """An item as lists show it: where it came from, its department and whether it is late."""
+    """An item as lists show it: where it came from, its department and whether it is late.
+
+    `source_name` is the name of its channel or feed; "" when that is gone (a feed no
+    longer followed keeps its items)."""
 
     item: InboxItem
     source_name: str
@@ -213,15 +260,11 @@ def describe(
             if item.channel_id
             else feeds.get(item.feed_id or 0, "")
         )
-        pending = (
-            writers.get(item.reply_by_id or 0, "")
-            if item.reply_text and not item.reply_external_id
-            else ""
-        )
+        pending = writers.get(item.reply_by_id or 0, "") if waiting_reply(item) else ""
         views.append(
             InboxView(
                 item=item,
-                source_name=source_name or item.source_key,
+                source_name=source_name,
                 department=departments.get(item.department_id or 0, ""),
                 target_hours=hours,
                 due_at=due,
@@ -313,7 +356,8 @@ def _may_answer(actor: User, item: InboxItem) -> None:
 
 
 def dismiss_item(session: Session, *, actor: User, item_id: int, reason: str = "") -> InboxItem:
-    """Put an item aside without reacting, with an optional reason."""
+    """Put an item aside without reacting, with an optional reason. A reply waiting for
+    approval on it is dropped (and audited as discarded): nobody sends it later."""
     require(actor, "handle_inbox")
     reason = reason.strip()
     if len(reason) > REASON_MAX:
@@ -323,61 +367,122 @@ def dismiss_item(session: Session, *, actor: User, item_id: int, reason: str = "
     now = utcnow()
     _refuse_if_busy(item, now)
     before = item.status
-    _moved(
+    dropped = _moved(
         session,
         item,
         now,
+        drop_reply=True,
         status=_move(item, "dismiss"),
         dismiss_reason=reason or None,
         handled_by_id=actor.id,
         handled_at=now,
     )
+    _record_dropped(session, actor, item, dropped)
     _record(session, actor, item, "dismiss", before, note=reason)
     session.commit()
     return item
 
 
 def reopen_item(session: Session, *, actor: User, item_id: int) -> InboxItem:
-    """Bring a dismissed item back as new."""
+    """Bring a dismissed item back as new, without any reply that waited on it before."""
     require(actor, "handle_inbox")
     item = get_item(session, actor=actor, item_id=item_id)
     before = item.status
-    _moved(
+    dropped = _moved(
         session,
         item,
         utcnow(),
+        drop_reply=True,
         status=_move(item, "reopen"),
         dismiss_reason=None,
         handled_by_id=None,
         handled_at=None,
     )
+    _record_dropped(session, actor, item, dropped)
     _record(session, actor, item, "reopen", before)
     session.commit()
     return item
 
 
-PITCH_MIN = 10  # as an idea's pitch needs (`schemas.IdeaCreate`)
+def _record_dropped(session: Session, actor: User, item: InboxItem, dropped: str | None) -> None:
+    """Audit the waiting reply a move of `item` dropped (its text), if it dropped one."""
+    if dropped is not None:
+        _record(session, actor, item, "reply_discarded", None, note=dropped[:500])
 
 
-def idea_draft(item: InboxItem, department: str) -> dict[str, Any]:
-    """The idea an item suggests: its title (or the start of its text), the text as pitch,
-    its link as the source."""
-    words = " ".join((item.title or item.text).split())
-    title = words if len(words) <= 120 else words[:119].rstrip() + "…"
+# What an idea's title and pitch take (`schemas.IdeaCreate`).
+TITLE_MIN, IDEA_TITLE_MAX = 3, TITLE_MAX
+PITCH_MIN, IDEA_PITCH_MAX = 10, PITCH_MAX
+TITLE_TAKEN = 120  # the most characters of an item's words a draft's title takes
+
+
+def _shortened(text: str, limit: int) -> str:
+    """`text` if it has at most `limit` characters, else its start ending in "…", cut at
+    the last space or line break before the limit (mid-word only for a very long word)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    boundary = max(cut.rfind(" "), cut.rfind("\n"), cut.rfind("\t"))
+    if boundary > limit // 2:
+        cut = cut[:boundary]
+    return cut.rstrip() + "…"
+
+
+def web_address(url: str | None) -> str | None:
+    """`url` if it is an http(s) address an idea takes as its source, else None (a feed's
+    `urn:` or `tag:` id, a `javascript:` link)."""
+    text = (url or "").strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or " " in text:
+        return None
+    return text if len(text) <= URL_MAX else None
+
+
+def idea_draft(item: InboxItem, department: str, *, lang: str = "de") -> dict[str, Any]:
+    """The idea an item suggests, valid as an idea: its title (or the start of its text)
+    as title, its text signed with its author as pitch, its link as source; the words the
+    draft adds are in `lang`.
+
+    A title under three characters ("Hi") is preceded by where the item came from
+    ("Erwähnung von Erika: Hi"); a long title or pitch is shortened at a word with "…",
+    the pitch then naming where the full text is (the item's link, else the item). A link
+    that is no web address is left out."""
+    source = translate(lang, f"listening.source.{item.source.value}")
+    numbered = translate(lang, "listening.draft.numbered", id=item.id, source=source)
+    link = web_address(item.url)
+
+    title = _shortened(" ".join((item.title or item.text).split()), TITLE_TAKEN)
+    if len(title) < TITLE_MIN:
+        author = " ".join((item.author_name or item.author_handle).split())
+        origin = (
+            translate(lang, "listening.draft.by", source=source, author=author)
+            if author
+            else numbered
+        )
+        title = _shortened(f"{origin}: {title}" if title else origin, TITLE_TAKEN)
+
     who = f"{item.author_name} ({item.author_handle})" if item.author_handle else item.author_name
-    pitch = item.text.strip() or item.title
-    if who.strip():
-        pitch = f"{pitch}\n\n— {who.strip()}"
-    if len(pitch.strip()) < PITCH_MIN:
+    signed = f"\n\n— {who.strip()}" if who.strip() else ""
+    body = item.text.strip() or " ".join(item.title.split())
+    if len(body) + len(signed) > IDEA_PITCH_MAX:
+        note = "\n\n" + translate(lang, "listening.draft.shortened", where=link or numbered)
+        body = _shortened(body, IDEA_PITCH_MAX - len(signed) - len(note))
+        pitch = f"{body}{signed}{note}"
+    else:
+        pitch = f"{body}{signed}".strip()
+    if len(pitch) < PITCH_MIN:
         # A feed entry with no text (or a few words): where it came from makes the pitch,
-        # so that the idea can be made (a pitch has at least PITCH_MIN characters).
-        pitch = f"{pitch.strip()}\n\n{item.url or f'Inbox #{item.id}'}".strip()
-        pitch = pitch if len(pitch) >= PITCH_MIN else f"{pitch} ({item.source.value})"
+        # so that the idea can be made.
+        pitch = f"{pitch}\n\n{link or numbered}".strip()
+        pitch = pitch if len(pitch) >= PITCH_MIN else f"{pitch} ({source})"
     return {
-        "title": title or f"Inbox #{item.id}",
+        "title": title,
         "pitch": pitch,
         "department": department,
-        "source_url": item.url or None,
+        "source_url": link,
         "tags": ["inbox"],
     }
 
@@ -390,7 +495,9 @@ def item_to_idea(
     department: str | None = None,
     changes: dict[str, Any] | None = None,
 ) -> InboxItem:
-    """Make an idea of an item (pre-filled from it, `changes` applied), linked both ways."""
+    """Make an idea of an item (pre-filled from it in the actor's language, `changes`
+    applied), linked both ways. A reply waiting for approval on the item is dropped (and
+    audited as discarded)."""
     item = get_item(session, actor=actor, item_id=item_id)
     _may_answer(actor, item)
     _refuse_if_busy(item, utcnow())
@@ -408,7 +515,7 @@ def item_to_idea(
             )
         dep_name = dep.name
     target = _move(item, "to_idea")
-    data = {**idea_draft(item, dep_name), **(changes or {})}
+    data = {**idea_draft(item, dep_name, lang=actor.locale), **(changes or {})}
     idea = ideas.prepare_idea(session, actor=actor, data=data)
     before = item.status
 
@@ -416,15 +523,17 @@ def item_to_idea(
         # In the idea's transaction: the idea and the item's move are stored together, or
         # neither (a reply that took the item meanwhile refuses the move).
         now = utcnow()
-        _moved(
+        dropped = _moved(
             session,
             item,
             now,
+            drop_reply=True,
             status=target,
             idea_id=idea.id,
             handled_by_id=actor.id,
             handled_at=now,
         )
+        _record_dropped(session, actor, item, dropped)
         _record(session, actor, item, "to_idea", before, note=f"idea {idea.id}")
 
     ideas.store_ideas(session, actor=actor, ideas=[idea], then=link)
@@ -639,19 +748,45 @@ def _refuse_if_busy(item: InboxItem, now: datetime) -> None:
         )
 
 
-def _moved(session: Session, item: InboxItem, now: datetime, **values: Any) -> None:
+def _moved(
+    session: Session, item: InboxItem, now: datetime, *, drop_reply: bool = False, **values: Any
+) -> str | None:
     """Write `values` (a move of the item) if, in the database, the item is still in the
     status it was read in and no reply to it is being sent; else roll back and raise
     ValidationFailed saying which. One UPDATE checks and writes, so a reply sent at the
-    same moment and this move never both happen."""
+    same moment and this move never both happen.
+
+    With `drop_reply`, a reply waiting for approval goes too: the one read (the move is
+    refused if another was written meanwhile), whose text is returned; None if none waited.
+    """
     assert item.id is not None
     sending = col(InboxItem.reply_sending_at)
+    written = col(InboxItem.reply_text)
+    checks = []
+    dropped = None
+    if drop_reply:
+        if item.reply_text is not None and item.reply_external_id is None:
+            dropped = item.reply_text
+            writer = col(InboxItem.reply_by_id)
+            checks = [
+                written == item.reply_text,
+                writer.is_(None) if item.reply_by_id is None else writer == item.reply_by_id,
+            ]
+            values = {
+                **values,
+                "reply_text": None,
+                "reply_by_id": None,
+                "reply_requested_at": None,
+            }
+        elif item.reply_external_id is None:
+            checks = [written.is_(None)]
     moved = session.connection().execute(
         update(InboxItem)
         .where(
             col(InboxItem.id) == item.id,
             col(InboxItem.status) == item.status,
             or_(sending.is_(None), sending <= now - REPLY_CLAIM),
+            *checks,
         )
         .values(**values)
     )
@@ -661,6 +796,7 @@ def _moved(session: Session, item: InboxItem, now: datetime, **values: Any) -> N
         _refuse_if_busy(item, now)
         raise ValidationFailed({"item": _handled(item.id)})
     session.refresh(item)
+    return dropped
 
 
 def _handled(item_id: int | None) -> Message:

@@ -5,12 +5,16 @@ for the roles allowed."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from secrets import token_hex
 
 import pytest
 from pytest_httpserver import HTTPServer
+from sqlmodel import Session
 
+from planner.db import make_engine
+from planner.models import InboxItem, InboxSource
 from tests.test_cli import Cli
 
 TOKEN = token_hex(16)  # made per run: no credential lives in the code
@@ -276,3 +280,88 @@ def test_only_who_manages_departments_sees_and_sets_response_targets(
         code, out, err = run("inbox", *argv, "--as", user)
         assert (code, out, err) == (1, "", refused)
     assert _targets(run)["departments"] == {"Marketing": 48}
+
+
+def _show(run: Cli, item: str, user: str) -> dict[str, object]:
+    shown: dict[str, object] = json.loads(run.ok("inbox", "show", item, "--json", "--as", user))
+    return shown
+
+
+def test_show_lists_only_the_moves_the_reader_may_make(run: Cli) -> None:
+    run.ok("settings", "set", "replies_need_approval", "on", "--as", "boss")
+    run.ok("inbox", "fetch", "--once", "--as", "ed")
+    run.ok("inbox", "assign", "1", "--department", "Marketing", "--as", "ed")
+    assert _show(run, "1", "ed")["allowed"] == ["assign", "reply", "to_idea", "dismiss"]
+    # Lena answers her department's items and makes ideas of them; she does not assign or
+    # dismiss them, so she is not told she may.
+    assert _show(run, "1", "lena")["allowed"] == ["reply", "to_idea"]
+    assert "allowed: reply, to-idea\n" in run.ok("inbox", "show", "1", "--as", "lena")
+    run.ok("inbox", "reply", "1", "--text", "Danke!", "--as", "ed")
+    assert _show(run, "1", "lena")["allowed"] == ["to_idea"]
+    assert _show(run, "1", "anna")["allowed"] == ["approve", "discard"]
+    assert _show(run, "1", "ed")["allowed"] == ["assign", "discard", "to_idea", "dismiss"]
+
+
+def test_dismissing_an_item_discards_its_waiting_reply_and_says_so(run: Cli) -> None:
+    run.ok("settings", "set", "replies_need_approval", "on", "--as", "boss")
+    run.ok("inbox", "fetch", "--once", "--as", "ed")
+    run.ok("inbox", "reply", "1", "--text", "Danke!", "--as", "ed")
+    assert run.ok("inbox", "dismiss", "1", "--as", "boss") == (
+        "inbox item 1 dismissed; the reply waiting for approval on it was discarded\n"
+    )
+    shown = _show(run, "1", "anna")
+    assert (shown["reply_text"], shown["reply_waiting_for_approval"]) == (None, False)
+    assert shown["allowed"] == []
+    run.ok("inbox", "reopen", "1", "--as", "boss")
+    code, _out, err = run("inbox", "approve", "1", "--as", "anna")
+    assert code == 1 and "no reply waits" in err
+
+
+def test_a_long_item_becomes_an_idea_and_its_title_and_pitch_can_be_given(
+    run: Cli, httpserver: HTTPServer
+) -> None:
+    run.ok("feeds", "add", httpserver.url_for("/feed.xml"), "--name", "Presse", "--as", "ed")
+    run.ok("inbox", "fetch", "--once", "--as", "ed")  # 1: the mention, 2: the feed's entry
+    engine = make_engine(os.environ["PLANNER_DATABASE_URL"])
+    with Session(engine) as s:
+        s.add(
+            InboxItem(
+                source=InboxSource.feed_item,
+                source_key="feed:1",
+                feed_id=1,
+                external_id="urn:p:long",
+                title="Lange Studie",
+                text="word " * 1200,  # longer than an idea's pitch
+            )
+        )
+        s.commit()
+    engine.dispose()
+    assert run.ok("inbox", "to-idea", "3", "--department", "Marketing", "--as", "ed") == (
+        "inbox item 3 became idea 1\n"
+    )
+    idea = json.loads(run.ok("ideas", "show", "1", "--json", "--as", "ed"))
+    assert idea["title"] == "Lange Studie" and len(idea["pitch"]) <= 5000
+    run.ok("inbox", "assign", "1", "--department", "Marketing", "--as", "ed")
+    code, _out, err = run("inbox", "to-idea", "1", "--title", "x", "--as", "lena")
+    assert (code, err) == (1, "error: invalid input\n  title: at least 3 characters\n")
+    out = run.ok(
+        "inbox", "to-idea", "1", "--title", "Tag der offenen Tür",
+        "--pitch", "Erika fragt nach dem Termin: ein Post dazu.", "--as", "lena",
+    )  # fmt: skip
+    assert out == "inbox item 1 became idea 2\n"
+    idea = json.loads(run.ok("ideas", "show", "2", "--json", "--as", "lena"))
+    assert (idea["title"], idea["pitch"]) == (
+        "Tag der offenen Tür",
+        "Erika fragt nach dem Termin: ein Post dazu.",
+    )
+    # The feed no longer followed: its entries name it so, not by an internal key.
+    run.ok("feeds", "remove", "1", "--as", "ed")
+    assert _show(run, "2", "ed")["from"] == "removed feed"
+
+
+def test_a_response_target_of_one_hour_is_said_in_the_singular(run: Cli) -> None:
+    assert run.ok("inbox", "target", "Marketing", "1", "--as", "boss") == (
+        "response target of Marketing: 1 hour\n"
+    )
+    run.ok("settings", "set", "response_target_hours", "1", "--as", "boss")
+    assert run.ok("inbox", "targets", "--as", "boss").startswith("default: 1 hour (")

@@ -21,6 +21,19 @@ COMMANDS = (INBOX, FEEDS)
 
 # The range `inbox.set_response_target` takes, refused here before the database is opened.
 response_hours = common.whole(inbox.MIN_TARGET_HOURS, inbox.MAX_TARGET_HOURS, "a number of hours")
+# What dismissing an item or making an idea of it adds when it dropped a waiting reply.
+_DROPPED = "; the reply waiting for approval on it was discarded"
+
+
+def _hours(hours: int) -> str:
+    return "1 hour" if hours == 1 else f"{hours} hours"
+
+
+def _source_name(view: inbox.InboxView) -> str:
+    """The name of the channel or feed an item came from, or that it is gone."""
+    if view.source_name:
+        return view.source_name
+    return "removed feed" if view.item.source == InboxSource.feed_item else "removed channel"
 
 
 def _row(view: inbox.InboxView, actor: User) -> dict[str, object]:
@@ -29,7 +42,7 @@ def _row(view: inbox.InboxView, actor: User) -> dict[str, object]:
         "id": item.id,
         "received": format_local(item.received_at, actor.timezone),
         "source": item.source.value,
-        "from": view.source_name,
+        "from": _source_name(view),
         "author": item.author_handle or item.author_name,
         "title": item.title,
         "text": item.text,
@@ -76,20 +89,21 @@ def cmd_inbox_list(session: Session, actor: User, args: argparse.Namespace) -> N
 
 @INBOX.action("show", ID, parents=[LISTING])
 def cmd_inbox_show(session: Session, actor: User, args: argparse.Namespace) -> None:
-    """Show one inbox item in full, with how it was handled."""
+    """Show one inbox item in full, with how it was handled and the moves you may make."""
     item = inbox.get_item(session, actor=actor, item_id=args.id)
     [view] = inbox.describe(session, [item])
+    allowed = inbox.actions_for(actor, item)
     row = {
         **_row(view, actor),
         "author_url": item.author_url,
         "dismiss_reason": item.dismiss_reason,
         "reply_text": item.reply_text,
-        "allowed": inbox.item_actions(item),
+        "allowed": allowed,
     }
     if args.json:
         output.emit_json(row)
         return
-    row["allowed"] = [common.command_name(action) for action in inbox.item_actions(item)]
+    row["allowed"] = [common.command_name(action) for action in allowed]
     for key, value in row.items():
         if value not in (None, "", []):
             shown = ", ".join(value) if isinstance(value, list) else value
@@ -135,9 +149,11 @@ def cmd_inbox_discard(session: Session, actor: User, args: argparse.Namespace) -
 
 @INBOX.action("dismiss", ID, arg("--reason", default="", help="optional: why nothing needs doing"))
 def cmd_inbox_dismiss(session: Session, actor: User, args: argparse.Namespace) -> str:
-    """Dismiss an inbox item, with an optional reason."""
+    """Dismiss an inbox item, with an optional reason (a reply waiting for approval on it
+    is discarded)."""
+    dropping = inbox.reply_waits_on(session, actor=actor, item_id=args.id)
     inbox.dismiss_item(session, actor=actor, item_id=args.id, reason=args.reason)
-    return f"inbox item {args.id} dismissed"
+    return f"inbox item {args.id} dismissed" + (_DROPPED if dropping else "")
 
 
 @INBOX.action("reopen", ID)
@@ -152,14 +168,18 @@ def cmd_inbox_reopen(session: Session, actor: User, args: argparse.Namespace) ->
     ID,
     arg("--department", help="default: the item's department, else your own"),
     arg("--title", help="default: taken from the item"),
+    arg("--pitch", help="default: the item's text, signed with its author"),
 )
 def cmd_inbox_to_idea(session: Session, actor: User, args: argparse.Namespace) -> str:
-    """Make an idea of an inbox item, pre-filled from it and linked back to it."""
-    changes = {"title": args.title} if args.title else None
+    """Make an idea of an inbox item, pre-filled from it and linked back to it (a reply
+    waiting for approval on it is discarded)."""
+    typed = {"title": args.title, "pitch": args.pitch}
+    changes = {name: value for name, value in typed.items() if value is not None}
+    dropping = inbox.reply_waits_on(session, actor=actor, item_id=args.id)
     item = inbox.item_to_idea(
         session, actor=actor, item_id=args.id, department=args.department, changes=changes
     )
-    return f"inbox item {args.id} became idea {item.idea_id}"
+    return f"inbox item {args.id} became idea {item.idea_id}" + (_DROPPED if dropping else "")
 
 
 @INBOX.command(
@@ -193,7 +213,7 @@ def cmd_inbox_targets(session: Session, actor: User, args: argparse.Namespace) -
     if args.json:
         output.emit_json({"default_hours": default, "departments": own})
         return
-    line(f"default: {default} hours (for departments without a target of their own)")
+    line(f"default: {_hours(default)} (for departments without a target of their own)")
     output.table(["department", "hours"], list(own.items()))
 
 
@@ -216,9 +236,9 @@ def cmd_inbox_target(session: Session, actor: User, args: argparse.Namespace) ->
         raise CliError("give the target in hours, or --default for the organisation's")
     inbox.set_response_target(session, actor=actor, department=args.department, hours=args.hours)
     if args.hours is not None:
-        return f"response target of {args.department}: {args.hours} hours"
+        return f"response target of {args.department}: {_hours(args.hours)}"
     default = inbox.default_target_hours(session, actor=actor)
-    return f"response target of {args.department}: the organisation's ({default} hours)"
+    return f"response target of {args.department}: the organisation's ({_hours(default)})"
 
 
 @FEEDS.action(

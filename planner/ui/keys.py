@@ -329,9 +329,12 @@ LISTENING_REPLY = "listening_reply"
 LISTENING_APPROVE = "listening_approve"
 LISTENING_DISCARD = "listening_discard"
 LISTENING_IDEA_DEPARTMENT = "listening_idea_department"
+LISTENING_IDEA_TITLE = "listening_idea_title"
+LISTENING_IDEA_PITCH = "listening_idea_pitch"
 LISTENING_TO_IDEA = "listening_to_idea"
 LISTENING_DISMISS_REASON = "listening_dismiss_reason"
-LISTENING_DRAFT_ITEM = "listening_draft_item"  # the item the reply and reason were typed for
+# The item whose reply, reason and idea are typed into the fields.
+LISTENING_DRAFT_ITEM = "listening_draft_item"
 LISTENING_DISMISS = "listening_dismiss"
 LISTENING_REOPEN = "listening_reopen"
 LISTENING_FETCH = "listening_fetch"
@@ -344,6 +347,7 @@ LISTENING_FEED_REMOVE = "listening_feed_remove"  # + feed id
 LISTENING_TARGET_FORM = "listening_target_form"
 LISTENING_TARGET_DEPARTMENT = "listening_target_department"
 LISTENING_TARGET_HOURS = "listening_target_hours"
+LISTENING_TARGET_SHOWN = "listening_target_shown"  # the department the hours field is for
 LISTENING_TARGET_SAVE = "listening_target_save"
 
 # Calendar page: the plan in calendar apps (iCalendar download and feeds).

@@ -1260,3 +1260,185 @@ def test_a_feed_entry_without_text_still_makes_an_idea_and_offers_no_reply(
     inbox.item_to_idea(world.session, actor=world.editor, item_id=entry.id, department="HR")
     idea = world.session.exec(select(Idea).where(Idea.title == "Kurz")).one()
     assert idea.pitch == "Kurz\n\nhttps://presse.example.de/1"
+
+
+# --- ideas of any item; replies that end with their item; who may do what ---------------
+
+
+def _entry(world: World, **values: Any) -> InboxItem:
+    """One stored inbox item: a feed entry unless `values` say otherwise."""
+    item = InboxItem(
+        **{
+            "source": InboxSource.feed_item,
+            "source_key": "feed:1",
+            "external_id": token_hex(4),
+            **values,
+        }
+    )
+    world.session.add(item)
+    world.session.commit()
+    assert item.id is not None
+    return item
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_a_long_a_tiny_or_an_unlinked_item_makes_an_idea_that_loses_nothing(
+    world: World, lang: str
+) -> None:
+    world.editor.locale = lang
+    world.session.add(world.editor)
+    world.session.commit()
+    link = "https://presse.example.de/1"
+    # Feeds and Matrix keep 20 000 characters; an idea's pitch takes 5 000.
+    long = _entry(world, title="Lange Studie", text="Wort " * 1200, url=link)
+    tiny = _entry(
+        world,
+        source=InboxSource.mention,
+        source_key="channel:1",
+        author_name="Erika",
+        author_handle="erika@example.org",
+        text="Hi",
+    )
+    unlinked = _entry(world, title="Pressemitteilung", text="Mehr Azubis.", url="urn:uuid:1225c6")
+    wordy = _entry(world, source=InboxSource.mention, source_key="channel:1", text="Frage " * 40)
+    made = {}
+    for item in (long, tiny, unlinked, wordy):
+        assert item.id is not None
+        done = inbox.item_to_idea(
+            world.session, actor=world.editor, item_id=item.id, department="HR"
+        )
+        assert done.idea_id is not None
+        made[item.id] = ideas.get_idea(world.session, actor=world.editor, idea_id=done.idea_id)
+    cut = {"de": "gekürzt – der ganze Text", "en": "shortened – the full text"}[lang]
+    idea = made[long.id or 0]
+    assert (idea.title, idea.source_url) == ("Lange Studie", link)
+    assert len(idea.pitch) <= 5000
+    assert idea.pitch.endswith(f"Wort Wort…\n\n[{cut}: {link}]")
+    idea = made[tiny.id or 0]
+    assert idea.title == {"de": "Erwähnung von Erika: Hi", "en": "Mention by Erika: Hi"}[lang]
+    assert idea.pitch == "Hi\n\n— Erika (erika@example.org)"
+    idea = made[unlinked.id or 0]
+    assert (idea.title, idea.pitch, idea.source_url) == ("Pressemitteilung", "Mehr Azubis.", None)
+    idea = made[wordy.id or 0]
+    assert len(idea.title) <= 120 and idea.title.endswith("Frage Frage…")
+
+
+def _waiting_mention(world: World) -> InboxItem:
+    """A mention on a Mastodon channel whose reply by the editor waits for approval."""
+    org_settings.set_setting(
+        world.session, actor=world.admin, key="replies_need_approval", value="on"
+    )
+    channel = channels.create_channel(
+        world.session,
+        actor=world.admin,
+        kind="mastodon",
+        name="Mastodon",
+        settings={"instance_url": "https://social.example.de", "access_token": TOKEN},
+    )
+    item = _entry(
+        world,
+        source=InboxSource.mention,
+        source_key=f"channel:{channel.id}",
+        channel_id=channel.id,
+        author_name="Erika",
+        text="Wann ist der Tag der offenen Tür?",
+    )
+    assert item.id is not None
+    inbox.reply_to_item(world.session, actor=world.editor, item_id=item.id, text="Am Samstag!")
+    assert inbox.waiting_reply(item)
+    return item
+
+
+@pytest.mark.parametrize("move", ["dismiss", "to_idea"])
+def test_dismissing_or_converting_an_item_drops_the_reply_waiting_on_it(
+    world: World, move: str
+) -> None:
+    item = _waiting_mention(world)
+    assert item.id is not None
+    assert inbox.actions_for(world.approver, item) == ["approve", "discard"]
+    if move == "dismiss":
+        inbox.dismiss_item(world.session, actor=world.editor2, item_id=item.id, reason="Spam")
+    else:
+        inbox.item_to_idea(world.session, actor=world.editor2, item_id=item.id, department="HR")
+    world.session.refresh(item)
+    assert (item.reply_text, item.reply_by_id, item.reply_requested_at) == (None, None, None)
+    assert not inbox.waiting_reply(item)
+    [view] = inbox.describe(world.session, [item])
+    assert view.pending_reply_by == ""
+    assert inbox.actions_for(world.approver, item) == []
+    with pytest.raises(ValidationFailed, match="no reply waits"):
+        inbox.approve_reply(world.session, actor=world.approver, item_id=item.id)
+    events = world.session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.object_type == "inbox_item", AuditEvent.object_id == item.id)
+        .order_by(col(AuditEvent.id))
+    ).all()
+    assert [(e.action, e.note) for e in events][1:3] == [
+        ("reply_discarded", "Am Samstag!"),
+        (move, "Spam" if move == "dismiss" else f"idea {item.idea_id}"),
+    ]
+    if move == "dismiss":
+        # Reopened, the item is new and unanswered: the old reply does not come back.
+        inbox.reopen_item(world.session, actor=world.editor2, item_id=item.id)
+        world.session.refresh(item)
+        assert (item.status, item.reply_text) == (InboxStatus.new, None)
+        with pytest.raises(ValidationFailed, match="no reply waits"):
+            inbox.approve_reply(world.session, actor=world.approver, item_id=item.id)
+
+
+def test_reopening_an_item_dismissed_with_a_waiting_reply_drops_that_reply(
+    world: World,
+) -> None:
+    # As items dismissed before dismissing dropped their waiting reply were stored.
+    item = _entry(
+        world,
+        source=InboxSource.mention,
+        source_key="channel:1",
+        text="Frage",
+        status=InboxStatus.dismissed,
+        reply_text="Alte Antwort",
+        reply_by_id=world.editor.id,
+    )
+    assert item.id is not None
+    assert not inbox.waiting_reply(item)
+    assert inbox.describe(world.session, [item])[0].pending_reply_by == ""
+    inbox.reopen_item(world.session, actor=world.editor2, item_id=item.id)
+    world.session.refresh(item)
+    assert (item.status, item.reply_text, item.reply_by_id) == (InboxStatus.new, None, None)
+    actions = world.session.exec(
+        select(AuditEvent.action).where(AuditEvent.object_id == item.id)
+    ).all()
+    assert "reply_discarded" in actions
+
+
+def test_each_actor_is_offered_only_the_moves_they_may_make(world: World) -> None:
+    entry = _entry(world, title="Studie", text="Mehr Azubis.")
+    assert entry.id is not None
+    inbox.assign_item(world.session, actor=world.editor, item_id=entry.id, department="Marketing")
+    assert inbox.actions_for(world.editor, entry) == ["assign", "to_idea", "dismiss"]
+    # A member of its department makes ideas of it; assigning and dismissing are not hers.
+    assert inbox.actions_for(world.contributor, entry) == ["to_idea"]
+    assert inbox.actions_for(world.hr_contributor, entry) == []
+    assert inbox.actions_for(world.approver, entry) == []
+    mention = _waiting_mention(world)
+    # The writer discards but does not approve; nobody writes a second reply meanwhile.
+    assert inbox.actions_for(world.editor, mention) == ["assign", "discard", "to_idea", "dismiss"]
+    assert inbox.actions_for(world.admin, mention) == [
+        "assign",
+        "approve",
+        "discard",
+        "to_idea",
+        "dismiss",
+    ]
+
+
+def test_the_items_of_a_feed_no_longer_followed_name_no_internal_key(world: World) -> None:
+    feed = inbox.add_feed(
+        world.session, actor=world.editor, url="https://presse.example.de/feed.xml", name="Presse"
+    )
+    item = _entry(world, source_key=f"feed:{feed.id}", feed_id=feed.id, title="Studie")
+    assert inbox.describe(world.session, [item])[0].source_name == "Presse"
+    assert feed.id is not None
+    inbox.remove_feed(world.session, actor=world.editor, feed_id=feed.id)
+    world.session.refresh(item)
+    assert inbox.describe(world.session, [item])[0].source_name == ""

@@ -10,13 +10,15 @@ from datetime import timedelta
 from secrets import token_hex
 from typing import Any
 
+import pytest
 from pytest_httpserver import HTTPServer
 from sqlmodel import Session, select
 
 from planner import channels, inbox, org_settings, users
 from planner.db import make_engine
 from planner.models import Feed, Idea, InboxItem, InboxSource, InboxStatus, utcnow
-from planner.ui import keys
+from planner.schemas import IdeaCreate
+from planner.ui import i18n, keys
 from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
 
 TOKEN = token_hex(16)  # made per run: no credential lives in the code
@@ -520,7 +522,9 @@ def test_german_a_departments_response_target_is_set_shown_and_cleared(database:
     at.number_input(key=keys.LISTENING_TARGET_HOURS).set_value(0)
     at.button(key=keys.LISTENING_TARGET_SAVE).click().run()
     assert not at.exception
-    assert [s.value for s in at.success] == ["Das Antwortziel der Abteilung HR ist gespeichert."]
+    assert [s.value for s in at.success] == [
+        "Für die Abteilung HR gilt wieder das Antwortziel der Organisation."
+    ]
     assert "HR: 4 Stunden" not in [t.value for t in at.main.text]
     assert any(t.value.startswith("Antwortziel: 24 Stunden") for t in at.main.text)
     with Session(make_engine(database)) as s:
@@ -634,3 +638,303 @@ def test_english_the_status_source_and_department_filters_narrow_the_list(
     at.selectbox(key=keys.LISTENING_DEPARTMENT).set_value("Marketing").run()
     at.selectbox(key=keys.LISTENING_STATUS).set_value("assigned").run()
     assert _listed(at) == [3]
+
+
+# --- ideas of any item, edited before they are made ---------------------------------------
+
+
+def _hard_items(database: str) -> None:
+    """#1 a feed entry longer than an idea's pitch, #2 the mention "Hi", #3 a feed entry
+    whose link is no web address."""
+    engine = make_engine(database)
+    with Session(engine) as s:
+        admin = users.get_user(s, "admin")
+        feed = Feed(url="https://presse.example.de/feed.xml", name="Presse", created_by_id=admin.id)
+        s.add(feed)
+        s.flush()
+        s.add(
+            InboxItem(
+                source=InboxSource.feed_item,
+                source_key=f"feed:{feed.id}",
+                feed_id=feed.id,
+                external_id="1",
+                title="Lange Studie",
+                text="Wort " * 1200,
+                url="https://presse.example.de/1",
+            )
+        )
+        s.add(
+            InboxItem(
+                source=InboxSource.mention,
+                source_key="channel:x",
+                external_id="2",
+                author_name="Erika",
+                author_handle="erika@example.org",
+                text="Hi",
+            )
+        )
+        s.add(
+            InboxItem(
+                source=InboxSource.feed_item,
+                source_key=f"feed:{feed.id}",
+                feed_id=feed.id,
+                external_id="3",
+                title="Pressemitteilung Ausbildung",
+                text="Mehr Azubis.",
+                url="urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a",
+            )
+        )
+        s.commit()
+    engine.dispose()
+
+
+def _idea_of(database: str, item_id: int) -> Idea:
+    with Session(make_engine(database)) as s:
+        item = s.get(InboxItem, item_id)
+        assert item is not None and item.idea_id is not None
+        idea = s.get(Idea, item.idea_id)
+        assert idea is not None
+        return idea
+
+
+IDEA_TEXTS = {
+    "de": {
+        "title": "Titel der Idee",
+        "pitch": "Pitch der Idee",
+        "padded": "Erwähnung von Erika: Hi",
+        "refused": "Titel der Idee: mindestens 3 Zeichen",
+        "made": "Aus Eintrag #{id} ist Idee #",
+    },
+    "en": {
+        "title": "Title of the idea",
+        "pitch": "Pitch of the idea",
+        "padded": "Mention by Erika: Hi",
+        "refused": "Title of the idea: at least 3 characters",
+        "made": "Item #{id} became idea #",
+    },
+}
+
+
+@pytest.mark.parametrize(("user", "lang"), [("admin", "de"), ("ed", "en")])
+def test_any_item_becomes_an_idea_whose_title_and_pitch_are_shown_and_can_be_changed(
+    database: str, user: str, lang: str
+) -> None:
+    texts = IDEA_TEXTS[lang]
+    _hard_items(database)
+    at = open_page(sign_in(user, PASSWORD), "listening")
+    # A mention of two letters: the title says where it came from; the user changes it.
+    at.selectbox(key=keys.LISTENING_PICK).set_value(2).run()
+    assert at.text_input(key=keys.LISTENING_IDEA_TITLE).label == texts["title"]
+    assert at.text_area(key=keys.LISTENING_IDEA_PITCH).label == texts["pitch"]
+    assert at.text_input(key=keys.LISTENING_IDEA_TITLE).value == texts["padded"]
+    assert at.text_area(key=keys.LISTENING_IDEA_PITCH).value == "Hi\n\n— Erika (erika@example.org)"
+    at.text_input(key=keys.LISTENING_IDEA_TITLE).input("x")
+    at.button(key=keys.LISTENING_TO_IDEA).click().run()
+    assert not at.exception
+    assert [e.value for e in at.main.error] == [texts["refused"]]
+    assert at.text_input(key=keys.LISTENING_IDEA_TITLE).value == "x"  # kept, to be fixed
+    at.text_input(key=keys.LISTENING_IDEA_TITLE).input("Erika grüßt")
+    at.text_area(key=keys.LISTENING_IDEA_PITCH).input("Ein Gruß von Erika auf Mastodon.")
+    at.button(key=keys.LISTENING_TO_IDEA).click().run()
+    assert at.success[0].value.startswith(texts["made"].format(id=2))
+    idea = _idea_of(database, 2)
+    assert (idea.title, idea.pitch) == ("Erika grüßt", "Ein Gruß von Erika auf Mastodon.")
+    # Longer than a pitch takes, and a link that is no web address: made as they are.
+    for item_id in (1, 3):
+        at.selectbox(key=keys.LISTENING_PICK).set_value(item_id).run()
+        at.button(key=keys.LISTENING_TO_IDEA).click().run()
+        assert not at.exception
+        assert not at.main.error
+        assert at.success[0].value.startswith(texts["made"].format(id=item_id))
+    long = _idea_of(database, 1)
+    assert long.title == "Lange Studie" and len(long.pitch) <= 5000
+    assert (long.source_url, _idea_of(database, 3).source_url) == (
+        "https://presse.example.de/1",
+        None,
+    )
+
+
+# --- a waiting reply ends with its item -------------------------------------------------
+
+
+def test_german_dismissing_an_item_drops_its_waiting_reply_and_leaves_no_dead_buttons(
+    database: str, httpserver: HTTPServer
+) -> None:
+    _items(database, httpserver)
+    _replies_wait(database)
+    add_user(database, "vera", "approver", display_name="Vera Freigabe")
+    engine = make_engine(database)
+    with Session(engine) as s:
+        inbox.reply_to_item(s, actor=users.get_user(s, "ed"), item_id=1, text="Am Samstag!")
+    engine.dispose()
+    at = open_page(sign_in("admin", PASSWORD), "listening")
+    at.selectbox(key=keys.LISTENING_PICK).set_value(1).run()
+    at.button(key=keys.LISTENING_DISMISS).click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == [
+        "Eintrag #1 ist verworfen, ebenso die Antwort, die auf Freigabe wartete."
+    ]
+    dismissed = _stored(database)[1]
+    assert (dismissed.status, dismissed.reply_text) == (InboxStatus.dismissed, None)
+    vera = open_page(sign_in("vera", PASSWORD), "listening")
+    vera.selectbox(key=keys.LISTENING_PICK).set_value(1).run()
+    assert not vera.exception
+    assert not vera.main.info
+    assert not {keys.LISTENING_APPROVE, keys.LISTENING_DISCARD} & _keys(vera)
+    # Reopened, the item waits for a new reply; the old one is not sent.
+    at.button(key=keys.LISTENING_REOPEN).click().run()
+    assert [s.value for s in at.success] == ["Eintrag #1 ist wieder offen."]
+    vera.selectbox(key=keys.LISTENING_PICK).set_value(1).run()
+    assert keys.LISTENING_APPROVE not in _keys(vera)
+    assert list(httpserver.log) == []
+
+
+def test_english_making_an_idea_of_an_item_drops_its_waiting_reply(
+    database: str, httpserver: HTTPServer
+) -> None:
+    _items(database, httpserver)
+    _replies_wait(database)
+    add_user(database, "ada", "admin", display_name="Ada Admin", locale="en")
+    engine = make_engine(database)
+    with Session(engine) as s:
+        inbox.reply_to_item(s, actor=users.get_user(s, "ed"), item_id=1, text="Saturday!")
+    engine.dispose()
+    at = open_page(sign_in("ada", PASSWORD), "listening")
+    at.selectbox(key=keys.LISTENING_PICK).set_value(1).run()
+    assert keys.LISTENING_APPROVE in _keys(at)
+    at.button(key=keys.LISTENING_TO_IDEA).click().run()
+    assert not at.exception
+    [done] = [s.value for s in at.success]
+    assert done.startswith("Item #1 became idea #")
+    assert done.endswith(". The reply that waited for approval was discarded.")
+    converted = _stored(database)[1]
+    assert (converted.status, converted.reply_text) == (InboxStatus.converted, None)
+    assert not at.main.info
+    assert not {keys.LISTENING_APPROVE, keys.LISTENING_DISCARD} & _keys(at)
+
+
+# --- the response-target form shows what is set --------------------------------------------
+
+
+TARGET_TEXTS = {
+    "de": {
+        "own": "Eigenes Antwortziel der Abteilung HR: 6 Stunden.",
+        "none": "Die Abteilung Presse hat kein eigenes Antwortziel; es gilt das der Organisation.",
+        "saved": "Das Antwortziel der Abteilung HR ist gespeichert.",
+    },
+    "en": {
+        "own": "Own response target of the department HR: 6 hours.",
+        "none": "The department Presse has no response target of its own; the organisation's "
+        "applies.",
+        "saved": "The response target of HR is saved.",
+    },
+}
+
+
+@pytest.mark.parametrize(("user", "lang"), [("admin", "de"), ("ada", "en")])
+def test_the_target_form_shows_each_departments_own_target_and_saving_it_keeps_it(
+    database: str, user: str, lang: str
+) -> None:
+    texts = TARGET_TEXTS[lang]
+    add_user(database, "ada", "admin", display_name="Ada Admin", locale="en")
+    engine = make_engine(database)
+    with Session(engine) as s:
+        admin = users.get_user(s, "admin")
+        users.create_department(s, actor=admin, name="Presse")
+        inbox.set_response_target(s, actor=admin, department="HR", hours=6)
+    engine.dispose()
+    at = open_page(sign_in(user, PASSWORD), "listening")
+    assert not at.exception
+    at.selectbox(key=keys.LISTENING_TARGET_DEPARTMENT).set_value("HR").run()
+    assert at.number_input(key=keys.LISTENING_TARGET_HOURS).value == 6
+    assert texts["own"] in [c.value for c in at.main.caption]
+    at.button(key=keys.LISTENING_TARGET_SAVE).click().run()  # saved as shown
+    assert [s.value for s in at.success] == [texts["saved"]]
+    with Session(make_engine(database)) as s:
+        admin = users.get_user(s, "admin")
+        assert inbox.response_targets_by_name(s, actor=admin) == {"HR": 6}
+    # Another department: the field follows, 0 for one that uses the organisation's.
+    at.selectbox(key=keys.LISTENING_TARGET_DEPARTMENT).set_value("Presse").run()
+    assert at.number_input(key=keys.LISTENING_TARGET_HOURS).value == 0
+    assert texts["none"] in [c.value for c in at.main.caption]
+    at.selectbox(key=keys.LISTENING_TARGET_DEPARTMENT).set_value("HR").run()
+    assert at.number_input(key=keys.LISTENING_TARGET_HOURS).value == 6
+
+
+ONE_HOUR = {
+    "de": [
+        "HR: 1 Stunde",
+        "Antwortziel: 1 Stunde, also bis",
+        "Für alle Abteilungen ohne eigenes Ziel: 1 Stunde (Einstellung „Antwortziel“).",
+    ],
+    "en": [
+        "HR: 1 hour",
+        "Response target: 1 hour, so by",
+        "For every department without a target of its own: 1 hour (setting “Response target”).",
+    ],
+}
+
+
+@pytest.mark.parametrize(("user", "lang"), [("admin", "de"), ("ada", "en")])
+def test_one_hour_is_said_in_the_singular(database: str, user: str, lang: str) -> None:
+    _items(database)
+    add_user(database, "ada", "admin", display_name="Ada Admin", locale="en")
+    engine = make_engine(database)
+    with Session(engine) as s:
+        admin = users.get_user(s, "admin")
+        org_settings.set_setting(s, actor=admin, key="response_target_hours", value="1")
+        inbox.set_response_target(s, actor=admin, department="HR", hours=1)
+        inbox.assign_item(s, actor=admin, item_id=2, department="HR")
+    engine.dispose()
+    at = open_page(sign_in(user, PASSWORD), "listening")
+    at.selectbox(key=keys.LISTENING_PICK).set_value(2).run()
+    assert not at.exception
+    shown = [t.value for t in at.main.text]
+    line, meta, default = ONE_HOUR[lang]
+    assert line in shown and default in shown
+    assert any(text.startswith(meta) for text in shown)
+    assert not any("1 Stunden" in text or "1 hours" in text for text in shown)
+
+
+# --- items of a feed no longer followed --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("user", "column", "label"),
+    [
+        ("admin", "Quelle", "Feed (nicht mehr abonniert)"),
+        ("ed", "Source", "Feed (no longer followed)"),
+    ],
+)
+def test_the_items_of_an_unfollowed_feed_name_it_in_the_users_language(
+    database: str, user: str, column: str, label: str
+) -> None:
+    _items(database)
+    engine = make_engine(database)
+    with Session(engine) as s:
+        inbox.remove_feed(s, actor=users.get_user(s, "admin"), feed_id=1)
+    engine.dispose()
+    at = open_page(sign_in(user, PASSWORD), "listening")
+    assert not at.exception
+    [table] = at.main.dataframe
+    assert list(table.value[column])[:1] == [label]  # the feed entry, the newest
+    at.selectbox(key=keys.LISTENING_PICK).set_value(2).run()
+    assert any(t.value.endswith(f" {label}") for t in at.main.text)
+    assert not any("feed:" in t.value for t in at.main.text)
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_every_field_the_page_may_refuse_has_a_label(lang: str) -> None:
+    # The inbox's own fields, and those of the idea an item becomes.
+    fields = {"department", "hours", "item", "name", "reason", "reply", "text", "url"}
+    texts = i18n.catalogue(lang)
+    unlabelled = [
+        name
+        for name in sorted(fields | set(IdeaCreate.model_fields))
+        if f"listening.field.{name}" not in texts and f"field.{name}" not in texts
+    ]
+    assert unlabelled == []
+    assert (
+        texts["listening.field.source_url"]
+        == {"de": "Quelle der Idee", "en": "Source of the idea"}[lang]
+    )

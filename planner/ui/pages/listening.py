@@ -42,11 +42,34 @@ def _errors(err: PlannerError) -> list[str]:
             )
         ]
     if isinstance(err, ValidationFailed):
-        return [
-            f"{state.t_or('listening.field.' + name, name)}: {text}"
-            for name, text in moves.field_messages(err).items()
-        ]
+        return [f"{_field(name)}: {text}" for name, text in moves.field_messages(err).items()]
     return moves.error_text(err)
+
+
+def _field(name: str) -> str:
+    """The label of a refused field: the page's own, else the dashboard's (an idea's
+    fields), else its name."""
+    return state.t_or(f"listening.field.{name}", state.t_or(f"field.{name}", name))
+
+
+def _hours(key: str, hours: int, **values: object) -> str:
+    """The text `key` for `hours` hours: its `_one` form for a single hour."""
+    return state.t(f"{key}_one" if hours == 1 else key, hours=hours, **values)
+
+
+def _source_name(view: inbox.InboxView) -> str:
+    """The name of the channel or feed an item came from, or that it is gone."""
+    if view.source_name:
+        return view.source_name
+    gone = "feed" if view.item.source == InboxSource.feed_item else "channel"
+    return state.t(f"listening.source_gone.{gone}")
+
+
+def _idea_changes() -> dict[str, str]:
+    """The title and pitch typed for the idea an item is to become (none not shown)."""
+    get = st.session_state.get
+    typed = {"title": get(keys.LISTENING_IDEA_TITLE), "pitch": get(keys.LISTENING_IDEA_PITCH)}
+    return {name: str(value) for name, value in typed.items() if value is not None}
 
 
 def _act(action: str, item_id: int) -> None:
@@ -76,14 +99,28 @@ def _act(action: str, item_id: int) -> None:
                 done = t("listening.discarded", id=item_id)
             elif action == "to_idea":
                 department = str(get(keys.LISTENING_IDEA_DEPARTMENT) or "")
+                # Read before the move, which refuses if another reply was written meanwhile.
+                dropping = inbox.reply_waits_on(session, actor=user, item_id=item_id)
                 item = inbox.item_to_idea(
-                    session, actor=user, item_id=item_id, department=department or None
+                    session,
+                    actor=user,
+                    item_id=item_id,
+                    department=department or None,
+                    changes=_idea_changes() or None,
                 )
-                done = t("listening.converted", id=item_id, idea=item.idea_id)
+                done = t(
+                    "listening.converted_reply_dropped" if dropping else "listening.converted",
+                    id=item_id,
+                    idea=item.idea_id,
+                )
             elif action == "dismiss":
                 reason = str(get(keys.LISTENING_DISMISS_REASON) or "")
+                dropping = inbox.reply_waits_on(session, actor=user, item_id=item_id)
                 inbox.dismiss_item(session, actor=user, item_id=item_id, reason=reason)
-                done = t("listening.dismissed", id=item_id)
+                done = t(
+                    "listening.dismissed_reply_dropped" if dropping else "listening.dismissed",
+                    id=item_id,
+                )
             else:
                 inbox.reopen_item(session, actor=user, item_id=item_id)
                 done = t("listening.reopened", id=item_id)
@@ -160,7 +197,9 @@ def _save_target() -> None:
         except PlannerError as err:
             moves.refused(keys.LISTENING_ERRORS)["target"] = _errors(err)
             return
-    st.session_state[keys.LISTENING_DONE] = state.t("listening.target_saved", department=department)
+    st.session_state[keys.LISTENING_DONE] = state.t(
+        "listening.target_saved" if hours else "listening.target_cleared", department=department
+    )
 
 
 def _filters(session: Session, user: User) -> dict[str, Any]:
@@ -202,7 +241,7 @@ def _table(views: list[inbox.InboxView], user: User) -> None:
             t("listening.col.overdue"): t("listening.overdue") if view.overdue else "",
             t("listening.col.received"): state.when(view.item.received_at, user.timezone),
             t("listening.col.source"): t(f"listening.source.{view.item.source}"),
-            t("listening.col.from"): view.source_name,
+            t("listening.col.from"): _source_name(view),
             t("listening.col.author"): view.item.author_handle or view.item.author_name,
             t("listening.col.text"): (view.item.title or view.item.text)[:120],
             t("listening.col.status"): t(f"listening.status.{view.item.status}"),
@@ -231,12 +270,12 @@ def _detail(session: Session, user: User, view: inbox.InboxView) -> None:
             t(
                 "listening.meta.source",
                 source=t(f"listening.source.{item.source}"),
-                name=view.source_name,
+                name=_source_name(view),
             ),
             t("listening.meta.status", status=t(f"listening.status.{item.status}")),
-            t(
+            _hours(
                 "listening.meta.target",
-                hours=view.target_hours,
+                view.target_hours,
                 due=state.when(view.due_at, user.timezone),
             ),
         ]
@@ -299,42 +338,56 @@ def _actions(session: Session, user: User, view: inbox.InboxView) -> None:
     t = state.t
     item = view.item
     assert item.id is not None
-    if st.session_state.get(keys.LISTENING_DRAFT_ITEM) != item.id:
+    own = view.department or inbox.own_department(session, actor=user)
+    other_item = st.session_state.get(keys.LISTENING_DRAFT_ITEM) != item.id
+    if other_item:
         # Text typed for another item is not sent to or kept on this one.
         for key in (keys.LISTENING_REPLY_TEXT, keys.LISTENING_DISMISS_REASON):
             st.session_state[key] = ""
         st.session_state[keys.LISTENING_DRAFT_ITEM] = item.id
-    allowed = inbox.item_actions(item)
-    member = item.department_id is not None and item.department_id == user.department_id
-    answers = can(user, "handle_inbox") or member
-    pending = bool(item.reply_text and not item.reply_external_id)
+    if other_item or keys.LISTENING_IDEA_TITLE not in st.session_state:
+        # The idea's fields start as the item suggests it; what is typed stays, a refusal
+        # included, until another item is picked.
+        draft = inbox.idea_draft(item, own, lang=state.lang())
+        st.session_state[keys.LISTENING_IDEA_TITLE] = draft["title"]
+        st.session_state[keys.LISTENING_IDEA_PITCH] = draft["pitch"]
+    allowed = inbox.actions_for(user, item)
     for where in _BUTTONS:
         moves.show_refused(keys.LISTENING_ERRORS, where)
     if inbox.reply_in_flight(item):
         # Nothing else may happen to the item until the channel has answered.
         st.info(t("listening.sending"))
         return
-    if pending:
+    if inbox.waiting_reply(item):
         st.info(t("listening.pending", by=view.pending_reply_by, text=item.reply_text or ""))
         if item.reply_by_id == user.id:
             st.caption(t("listening.own_reply"))
         left, right = st.columns(2)
-        if can(user, "approve_replies") and item.reply_by_id != user.id:
+        if "approve" in allowed:
             _button("approve", item.id, left)
-        if item.reply_by_id == user.id or can(user, "approve_replies"):
+        if "discard" in allowed:
             _button("discard", item.id, right)
-    if "reply" in allowed and answers and item.channel_id is not None and not pending:
+    if "reply" in allowed:
         st.text_area(
             t("listening.reply_text"), key=keys.LISTENING_REPLY_TEXT, max_chars=inbox.REPLY_MAX
         )
         _button("reply", item.id)
     departments = inbox.departments_of(session, actor=user)
-    if "assign" in allowed and can(user, "handle_inbox") and departments:
+    if "assign" in allowed and departments:
         left, right = st.columns([3, 1])
         left.selectbox(t("listening.assign_to"), options=departments, key=keys.LISTENING_ASSIGN_TO)
         _button("assign", item.id, right)
-    if "to_idea" in allowed and answers and departments:
-        own = view.department or inbox.own_department(session, actor=user)
+    if "to_idea" in allowed and departments:
+        st.text_input(
+            t("listening.idea_title"),
+            key=keys.LISTENING_IDEA_TITLE,
+            max_chars=inbox.IDEA_TITLE_MAX,
+        )
+        st.text_area(
+            t("listening.idea_pitch"),
+            key=keys.LISTENING_IDEA_PITCH,
+            max_chars=inbox.IDEA_PITCH_MAX,
+        )
         left, right = st.columns([3, 1])
         left.selectbox(
             t("listening.idea_department"),
@@ -343,7 +396,7 @@ def _actions(session: Session, user: User, view: inbox.InboxView) -> None:
             key=keys.LISTENING_IDEA_DEPARTMENT,
         )
         _button("to_idea", item.id, right)
-    if "dismiss" in allowed and can(user, "handle_inbox"):
+    if "dismiss" in allowed:
         left, right = st.columns([3, 1])
         left.text_input(
             t("listening.dismiss_reason_label"),
@@ -351,7 +404,7 @@ def _actions(session: Session, user: User, view: inbox.InboxView) -> None:
             max_chars=inbox.REASON_MAX,
         )
         _button("dismiss", item.id, right)
-    if "reopen" in allowed and can(user, "handle_inbox"):
+    if "reopen" in allowed:
         _button("reopen", item.id)
 
 
@@ -412,19 +465,31 @@ def _targets(session: Session, user: User) -> None:
     st.subheader(t("listening.targets"))
     moves.show_refused(keys.LISTENING_ERRORS, "target")
     default = inbox.default_target_hours(session, actor=user)
-    st.text(t("listening.target_default", hours=default))
+    st.text(_hours("listening.target_default", default))
     departments = inbox.departments_of(session, actor=user)
     if not departments:
         return
+    named = inbox.response_targets_by_name(session, actor=user)
+    # Outside the form, so that picking another department shows its target at once.
+    department = st.selectbox(
+        t("listening.col.department"), options=departments, key=keys.LISTENING_TARGET_DEPARTMENT
+    )
+    if department is not None and (
+        st.session_state.get(keys.LISTENING_TARGET_SHOWN) != department
+        or keys.LISTENING_TARGET_HOURS not in st.session_state
+    ):
+        # The field holds the department's own target, so saving it as shown keeps it.
+        st.session_state[keys.LISTENING_TARGET_HOURS] = named.get(department, 0)
+        st.session_state[keys.LISTENING_TARGET_SHOWN] = department
+    if department in named:
+        st.caption(_hours("listening.target_own", named[department], department=department))
+    elif department is not None:
+        st.caption(t("listening.target_none", department=department))
     with st.form(keys.LISTENING_TARGET_FORM):
-        st.selectbox(
-            t("listening.col.department"), options=departments, key=keys.LISTENING_TARGET_DEPARTMENT
-        )
         st.number_input(
             t("listening.target_hours"),
             min_value=0,  # 0: the organisation's target again
             max_value=inbox.MAX_TARGET_HOURS,
-            value=0,
             step=1,
             help=t("listening.target_help"),
             key=keys.LISTENING_TARGET_HOURS,
@@ -432,9 +497,8 @@ def _targets(session: Session, user: User) -> None:
         st.form_submit_button(
             t("listening.target_save"), key=keys.LISTENING_TARGET_SAVE, on_click=_save_target
         )
-    named = inbox.response_targets_by_name(session, actor=user)
     for name, hours in named.items():
-        st.text(t("listening.target_line", department=name, hours=hours))
+        st.text(_hours("listening.target_line", hours, department=name))
 
 
 def render() -> None:
