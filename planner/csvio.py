@@ -209,6 +209,10 @@ class _Broken:
 
     error: str
     lengths: list[int] | None
+    # The first character after a quoted field's closing quote that is neither the
+    # separator nor a line end ('"a"b'); "" when there is none.
+    stray: str = ""
+    delimiter: str = ","
 
 
 class _Lines:
@@ -266,20 +270,23 @@ def _records(text: str, delimiter: str) -> Iterator[tuple[int, int, list[str] | 
             return
         except csv.Error as err:
             start = lines.start or lines.count
-            lengths = _field_lengths(lines, delimiter)
-            yield start, lines.count, _Broken(str(err), lengths)
+            lengths, stray = _field_lengths(lines, delimiter)
+            yield start, lines.count, _Broken(str(err), lengths, stray, delimiter)
             reader = csv.reader(lines, delimiter=delimiter, strict=True)
             continue
         yield lines.start, lines.count, record
 
 
-def _field_lengths(lines: _Lines, delimiter: str) -> list[int] | None:
+def _field_lengths(lines: _Lines, delimiter: str) -> tuple[list[int] | None, str]:
     """The lengths of the fields of the record the CSV reader refused, read from where it
-    begins to its end as the lenient reader (strict=False) reads them; `lines` goes on
-    after it. None when the file ends inside a quoted field."""
+    begins to its end as the lenient reader (strict=False) reads them (None when the file
+    ends inside a quoted field), and the first character that follows a closing quote
+    where only the separator or a line end belongs ("" if none does); `lines` goes on
+    after it."""
     text, at, size = lines.text, lines.start_position, len(lines.text)
     plain_end = re.compile(f"[{re.escape(delimiter)}\r\n]")
     lengths = [0]
+    stray = ""
     state = "start"  # of a field; or "plain", "quoted", "quote" (a quote in a quoted field)
     while at < size:
         if state == "quoted":
@@ -302,14 +309,16 @@ def _field_lengths(lines: _Lines, delimiter: str) -> list[int] | None:
             at, state = at + 1, "start"
         elif char in "\r\n":  # the end of the record
             lines.skip_to(at + 2 if text.startswith("\r\n", at) else at + 1)
-            return lengths
+            return lengths, stray
         else:
+            if state == "quote" and not stray:
+                stray = char
             found = plain_end.search(text, at)
             end = found.start() if found else size
             lengths[-1] += end - at
             at, state = end, "plain"
     lines.skip_to(size)
-    return None if state == "quoted" else lengths
+    return (None if state == "quoted" else lengths), stray
 
 
 def _broken_record(
@@ -348,7 +357,33 @@ def _broken_record(
             )
             for i in too_long
         ]
+    if broken.stray:
+        return [(start, _after_quote(broken.stray, broken.delimiter))]
     return [(start, Message("csv_broken", "broken CSV: {detail}", detail=broken.error))]
+
+
+# Characters that separate fields in CSV files from other programs.
+_SEPARATORS = {",": ",", ";": ";", "\t": "Tab", "|": "|"}
+
+
+def _after_quote(stray: str, delimiter: str) -> Message:
+    """The refusal of a record where `stray` follows a quoted field's closing quote: another
+    program's separator, or text after the quote."""
+    if stray in _SEPARATORS:
+        return Message(
+            "csv_wrong_separator",
+            "the fields here are separated by {found}, but the file's separator is {separator} "
+            "(as in its first line); use one separator throughout the file",
+            found=_SEPARATORS[stray],
+            separator=delimiter,
+        )
+    return Message(
+        "csv_text_after_quote",
+        'text follows the closing " of a quoted field ("{char}" after it); only {separator} '
+        'or the end of the line may follow, and a " inside a quoted field is written ""',
+        char=stray,
+        separator=delimiter,
+    )
 
 
 def _too_many_fields(count: int, expected: int) -> Message:

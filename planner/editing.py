@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_
+from sqlalchemy import false, func, or_
 from sqlmodel import Session, col, select
 
 from planner import org_settings, tracked_links
@@ -18,6 +18,7 @@ from planner.checks import channels_of
 from planner.errors import Message, NotFound, ValidationFailed
 from planner.models import Channel, Piece, PieceStatus, Post, PostStatus, User
 from planner.permissions import require
+from planner.schemas import id_problem
 from publishers import REGISTRY
 from publishers.base import OutgoingPost, Problem
 
@@ -80,12 +81,16 @@ def search_pieces(
     """Pieces whose title contains `text` (or whose number it is; '#12' is only that number)."""
     require(actor, "view_pieces")
     needle = text.strip()
+    number = needle[1:].strip() if needle.startswith("#") else ""
     condition = None
-    if needle.startswith("#") and needle[1:].strip().isdigit():
-        condition = col(Piece.id) == int(needle[1:])
+    if number.isascii() and number.isdigit():
+        # A number no id column holds ('#99999999999999999999') is no piece's.
+        condition = col(Piece.id) == int(number) if id_problem(number) is None else false()
     elif needle:
         like = col(Piece.title).ilike(f"%{_escape_like(needle)}%", escape="\\")
-        condition = or_(like, col(Piece.id) == int(needle)) if needle.isdigit() else like
+        # Only ASCII digits of an id are tried as one: '²' passes isdigit() but not int().
+        by_id = col(Piece.id) == int(needle) if id_problem(needle) is None else None
+        condition = like if by_id is None else or_(like, by_id)
     count_query = select(func.count()).select_from(Piece)
     query = select(Piece.id, Piece.title, Piece.status, Piece.revision)
     if condition is not None:

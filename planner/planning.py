@@ -1129,7 +1129,8 @@ def held_posts(
 
 # --- recurring series -------------------------------------------------------------------
 
-_UNTIL = re.compile(r"UNTIL=([0-9TZ]+)", re.IGNORECASE)
+# The whole value, up to the next part: what is said back is what was typed.
+_UNTIL = re.compile(r"UNTIL=([^;]*)", re.IGNORECASE)
 _COUNT = re.compile(r"COUNT=([0-9]+)", re.IGNORECASE)
 _FREQ = re.compile(r"FREQ=(\w+)", re.IGNORECASE)
 _SUB_DAILY = frozenset({"HOURLY", "MINUTELY", "SECONDLY"})
@@ -1156,12 +1157,34 @@ def _normalise_rule(rule: str, tz_name: str) -> str:
             else:
                 local = datetime.strptime(raw, "%Y%m%d").replace(hour=23, minute=59, second=59)
         except ValueError as err:
-            raise ValidationFailed(
-                {"rule": Message("bad_until", "UNTIL={until} is not a date", until=raw)}
-            ) from err
+            raise ValidationFailed({"rule": _bad_until(raw)}) from err
         until = to_utc(local, tz_name, fold="later").strftime("%Y%m%dT%H%M%SZ")
         text = text.replace(f"UNTIL={raw}", f"UNTIL={until}")
     return text
+
+
+_ISO_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_GERMAN_DAY = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+
+
+def _bad_until(raw: str) -> Message:
+    """The refusal of an UNTIL value that is not YYYYMMDD (or YYYYMMDDTHHMMSS): a date in
+    another common form (2027-03-01, 01.03.2027) is shown the form expected."""
+    shown = raw if len(raw) <= 40 else raw[:40] + "…"
+    iso, german = _ISO_DAY.fullmatch(raw), _GERMAN_DAY.fullmatch(raw)
+    if iso is not None or german is not None:
+        if iso is not None:
+            year, month, day = iso.groups()
+        else:
+            assert german is not None
+            day, month, year = german.groups()
+        return Message(
+            "until_not_yyyymmdd",
+            "UNTIL={until} is not in the form YYYYMMDD; write it as {example}",
+            until=shown,
+            example=f"{year}{int(month):02d}{int(day):02d}",
+        )
+    return Message("bad_until", "UNTIL={until} is not a date", until=shown)
 
 
 # A series whose start is the second of two equal local times (an autumn fold: 02:30 CET
@@ -1266,7 +1289,7 @@ def _rule_problem(text: str, dtstart: datetime) -> Message | None:
         try:
             until = datetime.strptime(raw, "%Y%m%dT%H%M%SZ" if "T" in raw else "%Y%m%dZ")
         except ValueError:
-            return Message("bad_until", "UNTIL={until} is not a date", until=raw)
+            return _bad_until(raw)
         if until.replace(tzinfo=UTC) > last:
             return too_long
         bound = until.replace(tzinfo=UTC).astimezone(dtstart.tzinfo)
@@ -1421,9 +1444,7 @@ def create_series(
     except ValidationFailed as err:
         problems.update(err.fields)
     except (ValueError, TypeError) as err:
-        problems["rule"] = Message(
-            "bad_rule", "not a valid recurrence rule: {detail}", detail=str(err)
-        )
+        problems["rule"] = _dateutil_problem(text, err)
     if not problems and not in_slots:
         assert local_start is not None
         clash = _series_next_to_posts(
@@ -1503,8 +1524,10 @@ _RULE_PART = re.compile(r"[A-Z]+=[^=\s]+")
 
 
 def _rule_part_problem(text: str) -> Message | None:
-    """The first part of normalised rule text that is not NAME=VALUE, said as such (dateutil
-    would say only 'not enough values to unpack'); None when every part is."""
+    """The first part of normalised rule text that is not NAME=VALUE, names no RRULE part,
+    or has a weekday, frequency or interval dateutil would refuse, said as such (dateutil
+    would say 'not enough values to unpack' or "invalid 'BYDAY': MO,DI"); None when every
+    part is well formed."""
     for part in text.split(";"):
         if not _RULE_PART.fullmatch(part):
             return Message(
@@ -1513,7 +1536,79 @@ def _rule_part_problem(text: str) -> Message | None:
                 "the parts with ';', without spaces",
                 part=part,
             )
+        name, value = part.split("=", 1)
+        if name not in _RULE_NAMES:
+            return Message(
+                "rule_unknown_part",
+                "a recurrence rule has no part {name}; use FREQ, COUNT, UNTIL, INTERVAL, "
+                "BYDAY, BYMONTHDAY, BYMONTH, BYHOUR, BYMINUTE, BYSETPOS or WKST",
+                name=name,
+            )
+        if name in ("BYDAY", "BYWEEKDAY", "WKST"):
+            pattern = _WEEKDAY if name != "WKST" else _PLAIN_WEEKDAY
+            for day in value.split(","):
+                if not pattern.fullmatch(day):
+                    return Message(
+                        "rule_unknown_weekday",
+                        "{day} in {name} is not a weekday; use MO TU WE TH FR SA SU",
+                        day=day if len(day) <= 40 else day[:40] + "…",
+                        name=name,
+                    )
+        if name == "FREQ" and value not in _FREQS:
+            return Message(
+                "rule_unknown_freq",
+                "FREQ={freq} is no frequency; use DAILY, WEEKLY, MONTHLY or YEARLY",
+                freq=value if len(value) <= 40 else value[:40] + "…",
+            )
+        if name == "INTERVAL" and not (value.isascii() and value.isdigit() and int(value) >= 1):
+            return Message(
+                "rule_interval_below_one",
+                "INTERVAL={interval} is not a whole number of 1 or more (INTERVAL=2 is "
+                "every second time)",
+                interval=value if len(value) <= 40 else value[:40] + "…",
+            )
+        if name == "COUNT" and not (value.isascii() and value.isdigit()):
+            return Message(
+                "rule_bad_value",
+                "{name}={value} is not a value the rule's part {name} takes",
+                name=name,
+                value=value if len(value) <= 40 else value[:40] + "…",
+            )
     return None
+
+
+# The parts dateutil reads (BYWEEKDAY is its name for BYDAY, BYEASTER its own part).
+_RULE_NAMES = frozenset(
+    {
+        "FREQ", "INTERVAL", "COUNT", "UNTIL", "WKST", "BYSETPOS", "BYMONTH", "BYMONTHDAY",
+        "BYYEARDAY", "BYEASTER", "BYWEEKNO", "BYWEEKDAY", "BYDAY", "BYHOUR", "BYMINUTE",
+        "BYSECOND",
+    }
+)  # fmt: skip
+_FREQS = frozenset({"YEARLY", "MONTHLY", "WEEKLY", "DAILY", *_SUB_DAILY})
+_PLAIN_WEEKDAY = re.compile(r"MO|TU|WE|TH|FR|SA|SU")
+_WEEKDAY = re.compile(r"[+-]?[0-9]{0,2}(?:MO|TU|WE|TH|FR|SA|SU)")
+_INVALID_VALUE = re.compile(r"invalid '([A-Z]+)': (.*)", re.DOTALL)
+
+
+def _dateutil_problem(text: str, err: Exception) -> Message:
+    """A rule dateutil refused, said in the rule's own terms where its error is one known
+    here; its own (English) text only as a last resort."""
+    if isinstance(err, TypeError) and "FREQ=" not in text:
+        return Message(
+            "rule_without_freq",
+            "a rule needs a frequency: start it with FREQ=WEEKLY (or DAILY, MONTHLY, YEARLY)",
+        )
+    found = _INVALID_VALUE.fullmatch(str(err))
+    if found is not None:
+        value = found.group(2)
+        return Message(
+            "rule_bad_value",
+            "{name}={value} is not a value the rule's part {name} takes",
+            name=found.group(1),
+            value=value if len(value) <= 40 else value[:40] + "…",
+        )
+    return Message("bad_rule", "not a valid recurrence rule: {detail}", detail=str(err))
 
 
 def _series_content_findings(

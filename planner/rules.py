@@ -27,6 +27,7 @@ from planner.db import all_or_nothing
 from planner.errors import Message, NotFound, ValidationFailed
 from planner.models import Audience, Channel, Department, PublishingRule, User, utcnow
 from planner.permissions import require
+from planner.schemas import id_problem
 
 SEVERITIES = ("block", "warn", "info")
 SCOPE_KEYS = ("channels", "departments", "campaigns", "audiences")
@@ -425,8 +426,9 @@ def get_rule(session: Session, *, actor: User, ref: str | int) -> PublishingRule
     """One rule by name or id (a number is tried as an id first)."""
     require(actor, "view_pieces")
     rule = None
-    if isinstance(ref, int) or str(ref).isdigit():
-        rule = session.get(PublishingRule, int(ref))
+    # Only an id a column holds is tried: not '²' (isdigit() but no int) nor 20 digits.
+    if id_problem(ref) is None:
+        rule = session.get(PublishingRule, int(str(ref).strip()))
     if rule is None:
         rule = session.exec(select(PublishingRule).where(PublishingRule.name == str(ref))).first()
     if rule is None:

@@ -21,6 +21,8 @@ Fold = Literal["earlier", "later"]
 
 _GERMAN_DATE = re.compile(r"\d{1,2}\.\d{1,2}\.(\d{2}|\d{4})")
 _GERMAN_DAY_FIRST = re.compile(r"\d{1,2}\.\d{1,2}\.")
+# '12/03/2027' is 12 March to a German reader and 3 December to dateutil: refused.
+_SLASH_DATE = re.compile(r"\d\s*/\s*\d")
 _UTC_PLUS = re.compile(r"(?<![A-Za-z])(?:UTC|GMT)\s*(?=[+-]\d)", re.IGNORECASE)
 # An IANA name: 'Europe/Berlin', 'America/Argentina/Buenos_Aires', 'Etc/GMT+5', 'UTC'.
 _ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+)*")
@@ -69,6 +71,11 @@ def check_year(moment: date, text: str) -> None:
         )
 
 
+def _shown(text: str) -> str:
+    """`text` as a message echoes it: cut short, as an input may be thousands of characters."""
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
 def _unreadable(text: str) -> TimeInputError:
     """The error for text that is no date and time."""
     return TimeInputError(
@@ -76,17 +83,28 @@ def _unreadable(text: str) -> TimeInputError:
             "bad_datetime",
             "Cannot read {text!r} as a date and time; use e.g. '2026-12-01 09:30' "
             "or '01.12.2026 09:30'",
-            text=text,
+            text=_shown(text),
         )
     )
 
 
-def _parse(text: str) -> datetime:
-    """Read ISO or German-style input; the result is naive unless the text had an offset."""
+def _parse(text: str, *, need_time: bool = False) -> datetime:
+    """Read ISO or German-style input; the result is naive unless the text had an offset.
+    A date with '/' is refused (month or day first is a guess), and with `need_time` a
+    date without a time (it would be midnight)."""
     raw = text.strip()
     if not raw:
         raise TimeInputError(
             Message("no_datetime", "Enter a date and time, e.g. '2026-12-01 09:30'")
+        )
+    if _SLASH_DATE.search(raw):
+        raise TimeInputError(
+            Message(
+                "slash_date",
+                "{text!r} is ambiguous: 12/03 is 12 March or 3 December; write the date as "
+                "'12.03.2027 10:00' (DD.MM.YYYY HH:MM) or '2027-03-12 10:00' (YYYY-MM-DD HH:MM)",
+                text=_shown(raw),
+            )
         )
     # dateutil reads 'UTC+2' POSIX-style as two hours *behind* UTC; people mean ahead.
     cleaned = _UTC_PLUS.sub("", raw)
@@ -97,8 +115,13 @@ def _parse(text: str) -> datetime:
             # German users write the day first (24.12.2026). Only then ask for day-first:
             # dateutil swaps month and day of year-first text too ('2027-01-05T09:30:00.000Z'
             # would become 1 May), so a '.' elsewhere (fractional seconds) must not trigger it.
-            parsed: datetime = dateparser.parse(
-                cleaned, dayfirst=bool(_GERMAN_DAY_FIRST.match(cleaned))
+            dayfirst = bool(_GERMAN_DAY_FIRST.match(cleaned))
+            midnight = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
+            parsed: datetime = dateparser.parse(cleaned, dayfirst=dayfirst, default=midnight)
+            # No hour in the text: dateutil takes the default's, so another default shows it.
+            timeless = need_time and (
+                dateparser.parse(cleaned, dayfirst=dayfirst, default=midnight.replace(hour=1))
+                != parsed
             )
     except dateparser.UnknownTimezoneWarning as err:
         raise TimeInputError(
@@ -106,12 +129,20 @@ def _parse(text: str) -> datetime:
                 "unknown_zone_in_text",
                 "Cannot read the time zone in {text!r}; give an offset such as "
                 "'2026-12-01 09:30+01:00', or leave it out to use your own zone",
-                text=raw,
+                text=_shown(raw),
             )
         ) from err
     except (ValueError, OverflowError) as err:
         raise _unreadable(raw) from err
-    check_year(parsed, raw)
+    if timeless:
+        raise TimeInputError(
+            Message(
+                "date_without_time",
+                "{text!r} has no time; add it, e.g. '{text} 09:30'",
+                text=_shown(raw),
+            )
+        )
+    check_year(parsed, _shown(raw))
     try:
         parsed.utcoffset()
     except ValueError as err:  # an offset of a day or more: '09:30+99:00'
@@ -175,9 +206,10 @@ def to_utc(local: datetime, tz_name: str, *, fold: Fold | None = None) -> dateti
 def parse_to_utc(text: str, tz_name: str, *, fold: Fold | None = None) -> datetime:
     """Parse what a user typed in `tz_name` and return the UTC instant.
 
-    An explicit offset in the text ('2026-10-25 02:30+01:00') picks the instant itself.
+    An explicit offset in the text ('2026-10-25 02:30+01:00') picks the instant itself; a
+    date without a time is refused (it is a day, not a moment).
     """
-    parsed = _parse(text)
+    parsed = _parse(text, need_time=True)
     if parsed.tzinfo is not None:
         return parsed.astimezone(UTC)
     return to_utc(parsed, tz_name, fold=fold)
@@ -205,7 +237,10 @@ def parse_day_bound(text: str, tz_name: str, *, end: bool = False) -> datetime:
         day = date.fromisoformat(raw)
     except ValueError:
         if not _GERMAN_DATE.fullmatch(raw):
-            return parse_to_utc(raw, tz_name, fold="earlier")
+            parsed = _parse(raw)  # a bare date in another form ('2026.12.01') is its midnight
+            if parsed.tzinfo is not None:
+                return parsed.astimezone(UTC)
+            return to_utc(parsed, tz_name, fold="earlier")
         # '01.12.2026' is a bare date too: with `end` it must reach the next midnight.
         day = _parse(raw).date()
     check_year(day, raw)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from planner.models import Role
+from planner.schemas import id_problem
 from planner.ui import state
 
 # Per kind of item, the pages that open it, in the order tried for a user's role.
@@ -46,11 +47,31 @@ def requested(*, say: bool = False) -> tuple[str, int] | None:
         value = st.query_params.get(kind)
         if value is None:
             continue
-        if value.isascii() and value.isdigit() and int(value) > 0:
+        # isascii: '²'.isdigit() holds but int('²') fails; id_problem bounds the number
+        # to what an id column holds.
+        if value.isascii() and value.isdigit() and id_problem(value) is None:
             return kind, int(value)
-        if say:
+        if say and not _beyond_ids(value):  # a page that opens `kind` says that (`fresh`)
             st.warning(state.t("links.malformed", kind=state.t(f"links.kind.{kind}"), value=value))
     return None
+
+
+def _beyond_ids(value: str) -> bool:
+    """Whether `value` is a number above every id ('99999999999999999999'): well formed,
+    but no item has it."""
+    digits = value.isascii() and value.isdigit()
+    return digits and value.strip("0") != "" and id_problem(value) is not None
+
+
+def say_beyond(kind: str) -> None:
+    """A link to an item of `kind` whose number is above every id is said, once, as an item
+    this page does not have (`requested` passes it over)."""
+    value = st.query_params.get(kind)
+    if value is None or not _beyond_ids(value) or st.session_state.get(_followed(kind)) == value:
+        return
+    st.session_state[_followed(kind)] = value
+    shown = value if len(value) <= 24 else value[:24] + "…"
+    st.warning(state.t("links.not_here", kind=state.t(f"links.kind.{kind}"), id=shown))
 
 
 def route(page: str, role: Role) -> None:
@@ -61,17 +82,23 @@ def route(page: str, role: Role) -> None:
         return
     asked = requested(say=True)
     if asked is None:
-        return
-    kind, item_id = asked
+        # A number above every id goes on as well: the page that opens its kind says it.
+        beyond = [k for k in OPENED_ON if _beyond_ids(st.query_params.get(k) or "")]
+        if not beyond:
+            return
+        kind, item = beyond[0], str(st.query_params.get(beyond[0]))
+    else:
+        kind, item = asked[0], str(asked[1])
     target = page_for(kind, role)
     if target is None:
-        st.warning(state.t("links.not_for_you", kind=state.t(f"links.kind.{kind}"), id=item_id))
+        shown = item if len(item) <= 24 else item[:24] + "…"
+        st.warning(state.t("links.not_for_you", kind=state.t(f"links.kind.{kind}"), id=shown))
         return
     if target == _pages_by_role[role][0]:
         return  # the start page is the page that opens it: it is already here
     from planner.ui.app import page_path  # the app imports this module
 
-    st.switch_page(page_path(target), query_params={kind: str(item_id)})
+    st.switch_page(page_path(target), query_params={kind: item})
 
 
 def fresh(kind: str) -> int | None:
@@ -79,6 +106,7 @@ def fresh(kind: str) -> int | None:
     user may pick another item, and the link must not pull them back)."""
     asked = requested()
     if asked is None or asked[0] != kind:
+        say_beyond(kind)
         return None
     if st.session_state.get(_followed(kind)) == asked[1]:
         return None

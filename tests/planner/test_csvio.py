@@ -839,7 +839,7 @@ def test_a_refused_row_is_named_by_its_first_line_and_the_rows_after_it_are_chec
     with pytest.raises(CsvImportFailed) as caught:
         csvio.import_ideas(world.session, actor=world.editor, raw=raw)
     assert [(line, getattr(p, "code", None)) for line, p in caught.value.problems] == [
-        (4, "csv_broken"),
+        (4, "csv_text_after_quote"),
         (5, "csv_field"),
     ]
     assert _count(world, Idea) == 0
@@ -903,3 +903,34 @@ def test_a_field_too_long_for_the_csv_reader_in_the_cli_and_the_plan_import(
     assert [(line, str(p)) for line, p in caught.value.problems] == [
         (2, f"channel: at most {limit} characters")
     ]
+
+
+@pytest.mark.parametrize(
+    ("row", "code", "de", "en"),
+    [
+        pytest.param(
+            '1,Social,"a"b"\n',
+            "csv_text_after_quote",
+            'Nach dem schließenden " eines Feldes in Anführungszeichen folgt Text („b“)',
+            'text follows the closing " of a quoted field ("b" after it)',
+            id="text-after-quote",
+        ),
+        pytest.param(
+            '"1";"Social";"2027-06-01 10:00"\n',
+            "csv_wrong_separator",
+            "Die Felder sind hier durch ; getrennt, das Trennzeichen der Datei ist aber ,",
+            "the fields here are separated by ;, but the file's separator is ,",
+            id="wrong-separator",
+        ),
+    ],
+)
+def test_a_row_the_csv_reader_refuses_is_said_in_the_users_language(
+    world: World, row: str, code: str, de: str, en: str
+) -> None:
+    raw = "piece_id,channel,publish_at\n" + row
+    with pytest.raises(CsvImportFailed) as caught:
+        csvio.import_plan(world.session, actor=world.editor, raw=raw.encode())
+    [(line, problem)] = caught.value.problems
+    assert (line, getattr(problem, "code", None)) == (2, code)
+    assert i18n.render_message("de", problem).startswith(de)
+    assert i18n.render_message("en", problem).startswith(en)

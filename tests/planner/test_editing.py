@@ -126,3 +126,15 @@ def test_a_channel_without_an_adapter_is_reported_not_counted_wrongly(
     assert [f.message for f in check.findings] == [
         "there is no publisher for 'recording' channels yet"
     ]
+
+
+@pytest.mark.parametrize("text", ["12345678901234567890", "#99999999999999999999", "²", "#²"])
+def test_a_number_no_id_can_be_finds_nothing_instead_of_failing(world: World, text: str) -> None:
+    _piece(world, "Azubi-Tag")
+    assert editing.search_pieces(world.session, actor=world.editor, text=text).hits == []
+
+
+def test_a_piece_number_is_also_searched_as_title_text(world: World) -> None:
+    target = _piece(world, "Jahresbericht 2027")
+    hits = editing.search_pieces(world.session, actor=world.editor, text="2027").hits
+    assert [h.id for h in hits] == [target.id]

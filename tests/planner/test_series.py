@@ -158,9 +158,7 @@ def test_series_in_another_zone_uses_that_zones_wall_time(
     [
         pytest.param("FREQ=WEEKLY;BYDAY=MO", START, "rule", "needs an end", id="no-count-or-until"),
         pytest.param("", START, "rule", "enter a recurrence rule", id="empty-rule"),
-        pytest.param(
-            "FREQ=SOMETIMES;COUNT=3", START, "rule", "not a valid recurrence rule", id="bad-freq"
-        ),
+        pytest.param("FREQ=SOMETIMES;COUNT=3", START, "rule", "is no frequency", id="bad-freq"),
         pytest.param("FREQ=DAILY;COUNT=501", START, "rule", "more than 500", id="too-many"),
         pytest.param(
             "FREQ=DAILY;UNTIL=20270301", START, "rule", "no occurrence", id="until-before-start"
@@ -1095,3 +1093,68 @@ def test_a_sweep_waits_for_a_post_of_the_piece_being_planned_and_leaves_its_time
     assert made == [5]
     times = [p.publish_at for p in _posts(engine, series)]
     assert utc(2027, 3, 22, 8) not in times and len(times) == 5
+
+
+@pytest.mark.parametrize(
+    ("rule", "code", "text"),
+    [
+        pytest.param(
+            "FREQ=WEEKLY;BYDAY=MO,DI;COUNT=4",
+            "rule_unknown_weekday",
+            "DI in BYDAY is not a weekday; use MO TU WE TH FR SA SU",
+            id="german-weekday",
+        ),
+        pytest.param(
+            "FREQ=DAILY;COUNT=3;FOO=1",
+            "rule_unknown_part",
+            "a recurrence rule has no part FOO; use FREQ, COUNT, UNTIL, INTERVAL, BYDAY, "
+            "BYMONTHDAY, BYMONTH, BYHOUR, BYMINUTE, BYSETPOS or WKST",
+            id="unknown-part",
+        ),
+        pytest.param(
+            "FREQ=DAILY;UNTIL=2027-03-20",
+            "until_not_yyyymmdd",
+            "UNTIL=2027-03-20 is not in the form YYYYMMDD; write it as 20270320",
+            id="iso-until",
+        ),
+        pytest.param(
+            "FREQ=DAILY;UNTIL=20.3.2027",
+            "until_not_yyyymmdd",
+            "UNTIL=20.3.2027 is not in the form YYYYMMDD; write it as 20270320",
+            id="german-until",
+        ),
+        pytest.param(
+            "FREQ=DAILY;UNTIL=soon",
+            "bad_until",
+            "UNTIL=SOON is not a date",
+            id="no-date",
+        ),
+        pytest.param(
+            "FREQ=DAILY;INTERVAL=0;COUNT=3",
+            "rule_interval_below_one",
+            "INTERVAL=0 is not a whole number of 1 or more (INTERVAL=2 is every second time)",
+            id="interval-0",
+        ),
+        pytest.param(
+            "FREQ=WEEKLI;COUNT=3",
+            "rule_unknown_freq",
+            "FREQ=WEEKLI is no frequency; use DAILY, WEEKLY, MONTHLY or YEARLY",
+            id="frequency",
+        ),
+        pytest.param(
+            "FREQ=DAILY;COUNT=three",
+            "rule_bad_value",
+            "COUNT=THREE is not a value the rule's part COUNT takes",
+            id="count",
+        ),
+    ],
+)
+def test_a_rule_dateutil_would_refuse_is_said_in_the_rules_own_terms(
+    world: World, piece: Piece, channel: Channel, rule: str, code: str, text: str
+) -> None:
+    with pytest.raises(ValidationFailed) as info:
+        _series(world, piece, channel, rule=rule)
+
+    said = info.value.fields["rule"]
+    assert isinstance(said, Message)
+    assert (said.code, str(said)) == (code, text)

@@ -350,3 +350,30 @@ def test_malformed_day_bound_is_refused_naming_the_text(text: str) -> None:
         parse_day_bound(text, BERLIN)
 
     assert repr(text) in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["12/03/2027 10:00", "2027/03/12 10:00", "12 / 3 / 2027 10:00"])
+def test_a_date_with_slashes_is_refused_as_ambiguous(text: str) -> None:
+    with pytest.raises(TimeInputError) as info:
+        parse_to_utc(text, BERLIN)
+
+    assert info.value.message.code == "slash_date"
+    assert "DD.MM.YYYY HH:MM" in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["1.1.2027", "2027-01-05", "05.01.27"])
+def test_a_date_without_a_time_is_refused_asking_for_the_time(text: str) -> None:
+    with pytest.raises(TimeInputError) as info:
+        parse_to_utc(text, BERLIN)
+
+    assert info.value.message.code == "date_without_time"
+    # Midnight typed out is a time like any other.
+    assert parse_to_utc(f"{text} 00:00", BERLIN).tzinfo is not None
+
+
+def test_a_long_entry_is_echoed_cut_short() -> None:
+    with pytest.raises(TimeInputError) as info:
+        parse_to_utc("x" * 3000, BERLIN)
+
+    assert len(str(info.value)) < 200
+    assert repr("x" * 40 + "…") in str(info.value)

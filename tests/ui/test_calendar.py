@@ -575,7 +575,7 @@ def test_a_weekly_series_puts_its_posts_on_the_calendar(database: str) -> None:
     at.number_input(key=keys.CAL_SERIES_COUNT).set_value(3)
     at.button(key=keys.CAL_SERIES_BUTTON).click().run()
     assert not at.exception
-    assert [s.value for s in at.success] == ["Series #1 (FREQ=WEEKLY;COUNT=3) is created."]
+    assert [s.value for s in at.success] == ["Series #1 (weekly, 3 times) is created."]
     _list_view(at)
     table = at.dataframe[0].value
     assert list(table["Channel"]) == ["Intranet"] * 3

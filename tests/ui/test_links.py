@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from planner import ideas, pieces, users
 from planner.db import make_engine
 from planner.ui import keys
-from tests.ui.conftest import PASSWORD, add_user, sign_in
+from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
 
 
 def _pieces(database: str, count: int) -> list[int]:
@@ -100,3 +100,22 @@ def test_a_contributor_is_told_no_page_of_theirs_opens_a_piece(database: str) ->
     assert [w.value for w in at.warning] == [
         f"Beitrag Nr. {piece} lässt sich mit Ihrer Rolle auf keiner Seite öffnen."
     ]
+
+
+def test_a_link_or_search_with_a_number_above_every_id_finds_nothing(database: str) -> None:
+    _pieces(database, 1)
+    add_user(database, "erik", "editor")
+    said = {
+        "en": "The piece #99999999999999999999 is not offered on this page",
+        "de": "Beitrag Nr. 99999999999999999999 steht auf dieser Seite nicht zur Auswahl",
+    }
+    for username, lang in (("ed", "en"), ("erik", "de")):
+        at = _follow(sign_in(username, PASSWORD), piece="99999999999999999999")
+        assert not at.exception
+        assert any(w.value.startswith(said[lang]) for w in at.warning), at.warning
+        for page in ("editor", "calendar"):
+            at = open_page(sign_in(username, PASSWORD), page)
+            search = keys.EDITOR_SEARCH if page == "editor" else keys.CAL_PLAN_SEARCH
+            for text in ("12345678901234567890", "#99999999999999999999", "²"):
+                at.text_input(key=search).input(text).run()
+                assert not at.exception, (page, text)

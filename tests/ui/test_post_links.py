@@ -80,3 +80,16 @@ def test_a_contributor_is_told_no_page_of_theirs_opens_a_post(database: str) -> 
     at = _follow(sign_in("lena", PASSWORD), post=str(post_id))
     assert not at.exception
     assert any(str(post_id) in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize(("username", "lang"), [("ed", "en"), ("erik", "de")])
+def test_a_post_link_with_a_number_above_every_id_is_said(
+    database: str, username: str, lang: str
+) -> None:
+    _post(database)
+    if username != "ed":
+        add_user(database, username, "editor")
+    at = _follow(sign_in(username, PASSWORD), post="99999999999999999999")
+    assert not at.exception
+    assert at.title[0].value == ("Calendar" if lang == "en" else "Kalender")
+    assert any("99999999999999999999" in w.value for w in at.warning), at.warning

@@ -74,6 +74,8 @@ _SERIES_COUNT = 6  # occurrences a new series has unless changed
 # The forms that create something, and the fields each empties once it has.
 _PLAN_FORM = "calendar_plan"
 _PLAN_CLEARED = {keys.CAL_PLAN_WHEN: ""}
+# The longest date and time a user types ('2027-01-05T09:30:00.000+01:00' is 29 characters).
+_WHEN_MAX = 64
 _SERIES_FORM = "calendar_series"
 _SERIES_CLEARED: dict[str, object] = {
     keys.CAL_SERIES_START: "",
@@ -325,6 +327,7 @@ def _plan(session: Session, user: User, piece_id: int | None, channel_id: int | 
     st.text_input(
         t("calendar.plan_when", zone=user.timezone),
         placeholder=t("calendar.when_placeholder"),
+        max_chars=_WHEN_MAX,
         key=keys.CAL_PLAN_WHEN,
     )
     _field_error(keys.CAL_PLAN_ERRORS, "publish_at", "rules")
@@ -394,6 +397,7 @@ def _series(session: Session, user: User, piece_id: int | None, channel_id: int 
     right.text_input(
         t("calendar.series_start", zone=user.timezone),
         placeholder=t("calendar.when_placeholder"),
+        max_chars=_WHEN_MAX,
         key=keys.CAL_SERIES_START,
     )
     with right:
@@ -476,7 +480,8 @@ def _series(session: Session, user: User, piece_id: int | None, channel_id: int 
             token=token,
         )
         slot_texts.remember_series(session, user, series.id, in_slots=series.in_slots)
-        return t("calendar.series_created", id=series.id, rule=md(series.rule))
+        words = _rule_words(series.rule, series.timezone, with_rule=False)
+        return t("calendar.series_created", id=series.id, rule=md(words))
 
     st.session_state[keys.CAL_SERIES_ERRORS] = _done_or_errors(
         create, refused_field="rule", form=_SERIES_FORM, sent=sent
@@ -637,9 +642,9 @@ def _series_cancel(
         )
 
 
-def _rule_words(rule: str, tz_name: str) -> str:
-    """A series' rule (in zone `tz_name`) in words, with the rule itself after them (as
-    written, when it is not one of the simple ones)."""
+def _rule_words(rule: str, tz_name: str, *, with_rule: bool = True) -> str:
+    """A series' rule (in zone `tz_name`) in words, with the rule itself after them unless
+    not `with_rule`; a rule that is not one of the simple ones as written."""
     t = state.t
     parts = planning.rule_parts(rule, tz_name)
     if parts is None:
@@ -655,7 +660,7 @@ def _rule_words(rule: str, tz_name: str) -> str:
         words.append(t("calendar.rule.count", count=parts.count))
     if parts.until is not None:
         words.append(t("calendar.rule.until", day=state.day(parts.until)))
-    return f"{', '.join(words)} ({rule})"
+    return f"{', '.join(words)} ({rule})" if with_rule else ", ".join(words)
 
 
 def _running_series(session: Session, user: User) -> None:
@@ -884,6 +889,7 @@ def render() -> None:
         st.text(t("calendar.zone", zone=user.timezone))
         state.show_done(keys.CAL_DONE)
         slot_texts.show_warning()
+        links.say_beyond("post")  # a number above every id names no post
         linked_post.show(session, user)
         view, anchor, channel_id, department_id = _filters(session, user)
         audience_id = audience_filter.pick(session, user, "calendar")
