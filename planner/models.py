@@ -369,6 +369,10 @@ class Post(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=500)
     external_url: str | None = Field(default=None, max_length=2000)
     last_error: str | None = Field(default=None, sa_type=Text)
+    # The engine's own explanation of `last_error` as `errors.message_data` JSON text, so
+    # the dashboard says it in the reader's language (`publishing.notes`); None for a
+    # channel's own words. It counts only while its English text is `last_error`.
+    last_error_reason: str | None = Field(default=None, sa_type=Text)
     published_at: datetime | None = _ts()
     # The approved revision the scheduler's last claim took to send: the text that went
     # out, even after the piece is edited and approved again (None: never claimed).
@@ -398,8 +402,9 @@ class PublishAttempt(SQLModel, table=True):
     external_url: str | None = Field(default=None, max_length=2000)
     duration_ms: int | None = None
     idempotency_key: str | None = Field(default=None, max_length=64)
-    # Why a publishing rule held the post, as `errors.message_data` JSON text, so the
-    # dashboard says it in the reader's language (`error` keeps the English text).
+    # Why a publishing rule held the post (outcome "rule"), else the engine's own
+    # explanation of `error`, as `errors.message_data` JSON text, so the dashboard says it
+    # in the reader's language (`error` keeps the English text; `publishing.notes`).
     reason: str | None = Field(default=None, sa_type=Text)
 
 

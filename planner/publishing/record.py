@@ -27,6 +27,7 @@ from planner.channels import mark_needs_reconnect
 from planner.dbtypes import UTCDateTime
 from planner.errors import Message, message_data
 from planner.models import PostStatus, utcnow
+from planner.publishing import notes
 from planner.publishing.deliver import Delivery
 from planner.publishing.settings import EngineSettings, backoff_seconds
 from planner.publishing.tables import ATTEMPTS, AUDIT, CHANNELS, POSTS, as_json, recordset
@@ -128,7 +129,12 @@ def _verdict(
             return _Verdict(
                 "fail",
                 error.outcome,
-                f"rate limited {waits} times; gave up: {error.message}",
+                Message(
+                    "publish_rate_limited_gave_up",
+                    "rate limited {count} times; gave up: {error}",
+                    count=waits,
+                    error=error.message,
+                ),
                 pause_until=until,
             )
         if lateness is not None and delivery.publish_at is not None:
@@ -137,8 +143,14 @@ def _verdict(
                 return _Verdict(
                     "fail",
                     error.outcome,
-                    f"the channel asked to wait until {until:%Y-%m-%d %H:%M:%S} UTC, later "
-                    f"than the post may go out ({latest:%Y-%m-%d %H:%M} UTC): {error.message}",
+                    Message(
+                        "publish_wait_too_late",
+                        "the channel asked to wait until {until} UTC, later than the post "
+                        "may go out ({latest} UTC): {error}",
+                        until=f"{until:%Y-%m-%d %H:%M:%S}",
+                        latest=f"{latest:%Y-%m-%d %H:%M}",
+                        error=error.message,
+                    ),
                     pause_until=until,
                 )
         return _Verdict("retry_later", error.outcome, error.message, until, pause_until=until)
@@ -147,8 +159,12 @@ def _verdict(
         return _Verdict(
             "suspect",
             error.outcome,
-            f"{error.message}; it may have gone out, and this channel is not known to drop "
-            "repeats, so it is not sent again: check whether it was published",
+            Message(
+                "publish_may_have_gone_out",
+                "{error}; it may have gone out, and this channel is not known to drop "
+                "repeats, so it is not sent again: check whether it was published",
+                error=error.message,
+            ),
         )
     if error.retryable:
         failures = history.failures + 1
@@ -158,7 +174,14 @@ def _verdict(
                 "retry_later", error.outcome, error.message, now + timedelta(seconds=wait)
             )
         return _Verdict(
-            "fail", error.outcome, f"gave up after {failures} attempts: {error.message}"
+            "fail",
+            error.outcome,
+            Message(
+                "publish_gave_up",
+                "gave up after {count} attempts: {error}",
+                count=failures,
+                error=error.message,
+            ),
         )
     return _Verdict("fail", error.outcome, error.message)
 
@@ -240,7 +263,8 @@ def finish_deliveries(
                 "b_id": d.post_id,
                 "b_status": verdict.status.value,
                 "b_next_attempt_at": verdict.retry_at,
-                "b_last_error": verdict.message or None,
+                "b_last_error": str(verdict.message) or None,
+                "b_last_error_reason": notes.stored(verdict.message),
                 "b_external_id": d.receipt.external_id if d.receipt else None,
                 "b_external_url": d.receipt.url if d.receipt else None,
                 "b_published_at": now if d.receipt else None,
@@ -261,9 +285,17 @@ def finish_deliveries(
         for d, verdict in zip(deliveries, verdicts, strict=True):
             receipt, error = d.receipt, d.error
             held = d.post_id in moved
-            note = verdict.message or None
+            note: str | None = verdict.message or None
             if not held:
-                note = ((note or "") + " (lease lost before completion)").strip()
+                note = (
+                    Message(
+                        "publish_lease_lost",
+                        "{note} (lease lost before completion)",
+                        note=note,
+                    )
+                    if note
+                    else Message("publish_lease_lost_alone", "(lease lost before completion)")
+                )
             # A post whose ledger row could not be written has no attempt to complete.
             if d.attempt_id is not None:
                 attempt_rows.append(
@@ -273,10 +305,10 @@ def finish_deliveries(
                         "b_duration_ms": d.duration_ms,
                         "b_http_status": (receipt.http_status if receipt else None)
                         or (error.http_status if error else None),
-                        "b_error": note,
+                        "b_error": None if note is None else str(note),
                         "b_external_id": receipt.external_id if receipt else None,
                         "b_external_url": receipt.url if receipt else None,
-                        "b_reason": None
+                        "b_reason": notes.stored(note)
                         if verdict.reason is None
                         else json.dumps(message_data(verdict.reason), separators=(",", ":")),
                     }
@@ -405,6 +437,7 @@ def _answer_checks(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, Po
                 external_url=row["b_external_url"],
                 published_at=row["b_published_at"],
                 last_error=None,
+                last_error_reason=None,
                 version=POSTS.c.version + 1,
             )
             .returning(POSTS.c.id)
@@ -455,6 +488,7 @@ _FINISH_POST_ROW: dict[str, Any] = {
     "b_status": sa.String(),
     "b_next_attempt_at": sa.DateTime(timezone=True),
     "b_last_error": sa.Text(),
+    "b_last_error_reason": sa.Text(),
     "b_external_id": sa.String(),
     "b_external_url": sa.String(),
     "b_published_at": sa.DateTime(timezone=True),
@@ -481,6 +515,7 @@ def _finish_posts_statement(dialect: str) -> Update:
             lease_until=None,
             next_attempt_at=rows.c.b_next_attempt_at,
             last_error=rows.c.b_last_error,
+            last_error_reason=rows.c.b_last_error_reason,
             external_id=func.coalesce(rows.c.b_external_id, POSTS.c.external_id),
             external_url=func.coalesce(rows.c.b_external_url, POSTS.c.external_url),
             published_at=func.coalesce(rows.c.b_published_at, POSTS.c.published_at),

@@ -13,8 +13,9 @@ from sqlmodel import Session, col, func, select
 from planner import audit, org_settings, tracked_links, workflow
 from planner.channels import build_adapter
 from planner.checks import outgoing_post
-from planner.errors import PlannerError
+from planner.errors import Message, PlannerError
 from planner.models import Channel, Piece, Post, PostStatus, PublishAttempt, Revision
+from planner.publishing import notes
 from planner.publishing.deliver import AdapterFactory
 from publishers.base import DeliveryError, OutgoingPost, Publisher, Receipt
 
@@ -23,6 +24,11 @@ log = logging.getLogger("planner.publishing")
 
 def mark_missed(session: Session, *, now: datetime, lateness: timedelta) -> list[int]:
     """Posts never tried and later than the bound become `missed` for an editor."""
+    said = Message(
+        "publish_missed",
+        "not published within {lateness} of its time",
+        lateness=notes.span(lateness),
+    )
     stmt = (
         update(Post)
         .where(
@@ -32,7 +38,8 @@ def mark_missed(session: Session, *, now: datetime, lateness: timedelta) -> list
         )
         .values(
             status=workflow.target("post", "miss"),
-            last_error=f"not published within {lateness} of its time",
+            last_error=str(said),
+            last_error_reason=notes.stored(said),
             version=Post.version + 1,
         )
         .returning(col(Post.id))
@@ -90,12 +97,27 @@ def recover_expired(session: Session, *, now: datetime) -> Recovery:
         in_flight = open_attempt is not None
         action = "suspect" if in_flight and not channel.deduplicates else "requeue"
         note = (
-            f"worker {post.claimed_by} stopped mid-request; {channel.name} is not known to "
-            "drop repeats, so check whether it went out"
+            Message(
+                "publish_worker_stopped_check",
+                "worker {worker} stopped mid-request; {channel} is not known to drop "
+                "repeats, so check whether it went out",
+                worker=post.claimed_by,
+                channel=channel.name,
+            )
             if action == "suspect"
-            else f"worker {post.claimed_by} stopped; sending again"
-            + (" with the same idempotency key" if in_flight else "")
+            else Message(
+                "publish_worker_stopped_same_key",
+                "worker {worker} stopped; sending again with the same idempotency key",
+                worker=post.claimed_by,
+            )
+            if in_flight
+            else Message(
+                "publish_worker_stopped",
+                "worker {worker} stopped; sending again",
+                worker=post.claimed_by,
+            )
         )
+        stored = notes.stored(note)
         target = PostStatus(workflow.target("post", action))
         moved = session.exec(
             update(Post)
@@ -109,7 +131,8 @@ def recover_expired(session: Session, *, now: datetime) -> Recovery:
                 claimed_by=None,
                 lease_until=None,
                 next_attempt_at=None,
-                last_error=note,
+                last_error=str(note),
+                last_error_reason=stored,
                 version=Post.version + 1,
             )
             .execution_options(synchronize_session=False)
@@ -120,7 +143,8 @@ def recover_expired(session: Session, *, now: datetime) -> Recovery:
         if open_attempt is not None:
             open_attempt.finished_at = now
             open_attempt.outcome = "interrupted"
-            open_attempt.error = note
+            open_attempt.error = str(note)
+            open_attempt.reason = stored
             session.add(open_attempt)
         audit.record(
             session,
@@ -131,7 +155,7 @@ def recover_expired(session: Session, *, now: datetime) -> Recovery:
             action=action,
             from_state=PostStatus.publishing.value,
             to_state=target.value,
-            note=note,
+            note=str(note),
         )
         session.commit()
         (result.needs_check if action == "suspect" else result.requeued).append(
@@ -256,11 +280,16 @@ def resolve_checks(
             assert post.id is not None
             values: dict[str, Any]
             if answer == "unknown":
+                unsure = Message(
+                    "publish_lookup_unsure",
+                    "{note} (lookup could not tell: {error})",
+                    note=notes.said(post.last_error, post.last_error_reason),
+                    error=error,
+                )
                 values = {
                     "next_attempt_at": now + LOOKUP_RETRY,
-                    "last_error": f"{post.last_error or ''} (lookup could not tell: {error})"[
-                        :2000
-                    ],
+                    "last_error": str(unsure)[:2000],
+                    "last_error_reason": notes.stored(unsure) if len(unsure) <= 2000 else None,
                 }
             elif answer == "found":
                 assert receipt is not None
@@ -270,12 +299,17 @@ def resolve_checks(
                     "external_url": receipt.url,
                     "published_at": now,
                     "last_error": None,
+                    "last_error_reason": None,
                     "next_attempt_at": None,
                 }
             else:
+                gone = Message(
+                    "publish_not_at_channel", "the channel has no such post: sending it again"
+                )
                 values = {
                     "status": workflow.target("post", "not_found"),
-                    "last_error": "the channel has no such post: sending it again",
+                    "last_error": str(gone),
+                    "last_error_reason": notes.stored(gone),
                     "next_attempt_at": None,
                 }
             moved = session.exec(

@@ -9,7 +9,9 @@ from sqlmodel import Session
 from planner import channels, pieces, planning
 from planner.errors import NotFound, PermissionDenied
 from planner.models import User
+from planner.publishing import notes
 from planner.ui import keys, links, state
+from planner.ui.i18n import render_message
 
 
 def _close() -> None:
@@ -46,7 +48,8 @@ def show(session: Session, user: User) -> None:
             )
         )
         if post.last_error:
-            st.text(t("linked_post.error", error=post.last_error))
+            said = notes.said(post.last_error, post.last_error_reason)
+            st.text(t("linked_post.error", error=render_message(state.lang(), said)))
         if post.external_url:
             st.text(t("linked_post.url", url=post.external_url))
         left, right = st.columns(2)

@@ -12,7 +12,11 @@ from streamlit.testing.v1 import AppTest
 from planner import channels, org_settings, pieces, planning, tracked_links, users
 from planner.db import make_engine
 from planner.models import MetricSnapshot, Post, PostStatus, PublishAttempt
+from planner.publishing import recovery
 from planner.ui import keys
+from planner.worker import Worker
+from publishers.base import TransientError
+from tests import recording
 from tests.ui.conftest import PASSWORD, open_page, set_post_status, shown_when, sign_in
 
 _BUTTON_KEYS = (keys.PUB_RETRY, keys.PUB_CANCEL, keys.PUB_MARK_POSTED)
@@ -245,3 +249,47 @@ def test_the_freeze_switch_follows_a_freeze_made_elsewhere_and_never_lifts_it(
     assert at.toggle(key=keys.PUB_FREEZE).value is True
     at.toggle(key=keys.PUB_FREEZE).set_value(False).run()
     assert _frozen(database) is False
+
+
+def test_the_engines_own_explanations_are_said_in_german(database: str) -> None:
+    missed_id = _post_in(database, PostStatus.planned)
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        admin, ed = users.get_user(s, "admin"), users.get_user(s, "ed")
+        channel = channels.create_channel(s, actor=admin, kind="recording", name="Blog")
+        piece = pieces.create_piece(s, actor=ed, data={"title": "Messe", "body": "Wir sind da."})
+        pieces.submit_piece(s, actor=ed, piece_id=piece.id or 0)
+        pieces.approve_piece(s, actor=admin, piece_id=piece.id or 0, revision=1)
+        sent = planning.plan_post(
+            s,
+            actor=ed,
+            piece_id=piece.id or 0,
+            channel=channel.id or 0,
+            when=datetime.now(UTC) + timedelta(days=1),
+        )
+        sent.publish_at = datetime.now(UTC) - timedelta(minutes=1)
+        missed = s.get(Post, missed_id)
+        assert missed is not None
+        missed.publish_at = datetime.now(UTC) - timedelta(hours=5)
+        s.add_all([sent, missed])
+        s.commit()
+        recovery.mark_missed(s, now=datetime.now(UTC), lateness=timedelta(hours=1))
+    recording.RecordingPublisher.script.append(TransientError("Zeitüberschreitung", ambiguous=True))
+    worker = Worker(engine, worker_id="w1")
+    worker.sweep()
+    worker.close()
+    engine.dispose()
+    at = open_page(sign_in("admin", PASSWORD), "publishing")
+
+    assert not at.exception
+    reasons = list(at.dataframe[0].value["Grund"])
+    ambiguous = (
+        "Zeitüberschreitung; der Post ist vielleicht doch hinausgegangen. Dieser Kanal "
+        "verwirft Wiederholungen nicht sicher, deshalb wird er nicht noch einmal gesendet: "
+        "Bitte prüfen Sie, ob er veröffentlicht wurde."
+    )
+    assert reasons == [
+        "Nicht innerhalb von 1 Stunde nach dem geplanten Zeitpunkt veröffentlicht.",
+        ambiguous,
+    ]
+    assert list(at.dataframe[-1].value["Meldung"]) == [ambiguous]

@@ -8,9 +8,9 @@ from planner import channels, org_settings, planning, publishing, tracked_links
 from planner.errors import EditConflict, IllegalTransition, PermissionDenied, ValidationFailed
 from planner.metrics import views as metrics_views
 from planner.models import Post, PostStatus, PublishAttempt, Role, User
-from planner.publishing import views
+from planner.publishing import notes, views
 from planner.ui import keys, moves, state, tables, widgets
-from planner.ui.i18n import hold_text
+from planner.ui.i18n import hold_text, render_message
 from planner.ui.plain import md
 
 # The moves this page takes, with their buttons; Calendar moves posts to other times.
@@ -171,7 +171,7 @@ def _reason(post: Post) -> str:
     (its instructions are shown below the table)."""
     if post.status == PostStatus.awaiting_manual:
         return state.t("pub.manual.reason")
-    return post.last_error or ""
+    return render_message(state.lang(), notes.said(post.last_error, post.last_error_reason))
 
 
 def _manual_instructions(post: Post) -> None:
@@ -218,12 +218,12 @@ def _actions(user: User, stuck: list[Post]) -> None:
 
 
 def _attempt_note(attempt: PublishAttempt) -> str:
-    """A ledger row's note: a rule's hold in the reader's language, else the error as the
-    channel or the engine gave it."""
-    hold = planning.stored_rule_hold(attempt)
+    """A ledger row's note: a rule's hold or the engine's own explanation in the reader's
+    language, else the error as the channel gave it."""
+    hold = planning.stored_rule_hold(attempt) if attempt.outcome == "rule" else None
     if hold is not None:
         return hold_text(state.lang(), hold)
-    return attempt.error or ""
+    return render_message(state.lang(), notes.said(attempt.error, attempt.reason))
 
 
 render()
