@@ -183,13 +183,27 @@ def _taken_by(read: Callable[[str], object], *errors: type[Exception]) -> Callab
     return convert
 
 
+# The databases the planner runs on (its SQL and migrations are written for these two).
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+
+
 def database_url() -> Parser[str]:
-    """An SQLAlchemy database URL."""
+    """An SQLAlchemy database URL of SQLite or PostgreSQL."""
+
+    def convert(value: str) -> str:
+        try:
+            backend = make_url(value).get_backend_name()
+        except (ArgumentError, ValueError) as err:
+            raise Unfit() from err
+        if backend not in DATABASE_BACKENDS:
+            raise Unfit(f"the planner runs on SQLite or PostgreSQL, not {backend}")
+        return value
+
     return Parser(
         "database URL",
         "an SQLAlchemy URL such as sqlite:///data/planner.db or "
         "postgresql+psycopg://user@host:5432/db",
-        _taken_by(make_url, ArgumentError, ValueError),
+        convert,
     )
 
 

@@ -9,12 +9,15 @@ import sys
 from collections.abc import Sequence
 from typing import IO
 
+from sqlalchemy import exc as sa_exc
+
 from planner.cli import (
     accounts,
     audiences,
     audit,
     backup,
     channels,
+    common,
     feeds,
     ideas,
     inbox,
@@ -101,6 +104,12 @@ def _run(args: argparse.Namespace, err_out: IO[str]) -> int:
     except (CliError, PlannerError) as err:
         err_out.write("".join(f"{text}\n" for text in _explained(err)))
         return 2 if isinstance(err, CliError) else 1
+    except sa_exc.DBAPIError as err:
+        # The database itself refused (not a database file, away, out of space): said in
+        # its own words, with where it is (without a password), not as a traceback.
+        where = common.engine().url.render_as_string(hide_password=True)
+        err_out.write(f"error: the database {where} could not be used: {err.orig}\n")
+        return 1
 
 
 def _explained(err: CliError | PlannerError) -> list[str]:
