@@ -48,7 +48,7 @@ from planner.models import (
     User,
     utcnow,
 )
-from planner.permissions import require
+from planner.permissions import can, require
 from planner.schemas import IdeaCreate, parse_id
 from planner.timezones import format_local, parse_to_utc, to_local, zone
 
@@ -1086,9 +1086,17 @@ def export_audit(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> int:
-    """Write audit events in [since, until) with UTC and the actor's local time."""
-    require(actor, "view_audit")
-    events: Iterable[AuditEvent] = audit.list_events(session, actor=actor, since=since, until=until)
+    """Write audit events in [since, until) with UTC and the actor's local time.
+
+    Those who read the whole audit log get every event; a contributor gets the events the
+    Activity page shows them (`audit.visible_events`); anyone else is refused.
+    """
+    events: Iterable[AuditEvent]
+    if can(actor, "view_audit"):
+        events = audit.list_events(session, actor=actor, since=since, until=until)
+    else:
+        window = audit.EventFilter(since=since, until=until)
+        events = audit.visible_events(session, actor=actor, filters=window)
     return _write_audit(events, actor.timezone, out)
 
 

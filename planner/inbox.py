@@ -57,6 +57,7 @@ from planner.permissions import can, require, require_active
 from planner.schemas import PITCH_MAX, TITLE_MAX, check_text
 from planner.ui.i18n import translate
 from planner.users import get_department
+from publishers.addresses import carries_credentials
 from publishers.base import (
     DeliveryError,
     OutgoingPost,
@@ -983,6 +984,16 @@ def add_feed(
                 )
             }
         ) from err
+    if carries_credentials(url):
+        # Never echoed: the address holds a password.
+        raise ValidationFailed(
+            {
+                "url": Message(
+                    "address_with_credentials",
+                    "an address may not carry a user name or password",
+                )
+            }
+        )
     followed = {_feed_address(known, strict=False) for known in session.exec(select(Feed.url))}
     if url in followed:
         raise ValidationFailed(

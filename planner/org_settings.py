@@ -19,6 +19,7 @@ from planner.permissions import require
 from planner.schemas import check_text, checked_language
 from planner.timezones import zone
 from planner.workdays import check_land
+from publishers.addresses import carries_credentials
 
 
 def _zone(value: str) -> str:
@@ -96,6 +97,14 @@ def _base_url(value: str) -> str:
                 "{value!r} is not an http:// or https:// address such as "
                 "https://go.example.de (empty: off)",
                 value=value,
+            )
+        )
+    if carries_credentials(value):
+        # Never echoed: the address holds a password, and posts would publish it.
+        raise ValueError(
+            Message(
+                "address_with_credentials",
+                "an address may not carry a user name or password",
             )
         )
     return value.rstrip("/")
@@ -228,7 +237,7 @@ class EffectiveSetting:
 
 def effective_settings(session: Session, *, actor: User) -> list[EffectiveSetting]:
     """Every known setting with the value in force and its source (admins)."""
-    require(actor, "change_settings")
+    require(actor, "read_settings")
     stored = {row.key: row.value for row in session.exec(select(Setting))}
     process = load_settings()
     result = []

@@ -123,6 +123,15 @@ def _parse(text: str, *, need_time: bool = False) -> datetime:
                 dateparser.parse(cleaned, dayfirst=dayfirst, default=midnight.replace(hour=1))
                 != parsed
             )
+            # Parts of the date missing from the text come from the default, too: two
+            # defaults that differ in year, month and day show which parts were typed.
+            first = dateparser.parse(cleaned, dayfirst=dayfirst, default=datetime(2001, 1, 1))
+            second = dateparser.parse(cleaned, dayfirst=dayfirst, default=datetime(2002, 3, 2))
+            missing = [
+                part
+                for part in ("year", "month", "day")
+                if getattr(first, part) != getattr(second, part)
+            ]
     except dateparser.UnknownTimezoneWarning as err:
         raise TimeInputError(
             Message(
@@ -134,6 +143,16 @@ def _parse(text: str, *, need_time: bool = False) -> datetime:
         ) from err
     except (ValueError, OverflowError) as err:
         raise _unreadable(raw) from err
+    # A time alone is today's; a date with only some of its parts is refused.
+    if missing and len(missing) < 3:
+        raise TimeInputError(
+            Message(
+                "partial_date",
+                "{text!r} is not a full date; give day, month and year, e.g. "
+                "'12.03.2027 10:00' or '2027-03-12 10:00'",
+                text=_shown(raw),
+            )
+        )
     if timeless:
         raise TimeInputError(
             Message(

@@ -26,6 +26,7 @@ import ipaddress
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -127,6 +128,18 @@ def address_refusal(address: IPAddress, *, allow_private: bool) -> Refusal | Non
     elif not address.is_global:
         kind = "" if allow_private else "private"
     return Refusal(kind, str(address)) if kind else None
+
+
+def carries_credentials(url: str) -> bool:
+    """Whether the address `url` has a user name or password in it (https://user:pw@host/).
+
+    Such an address would show its password wherever it is listed or sent, so it is
+    refused. An address urlsplit cannot read counts as carrying none.
+    """
+    try:
+        return "@" in urlsplit(url.strip()).netloc
+    except ValueError:
+        return False
 
 
 def host_refusal(host: str, *, allow_private: bool) -> Refusal | None:

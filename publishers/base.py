@@ -548,7 +548,7 @@ class Publisher:
             if not value or (spec.type != "url" and not spec.http_address):
                 continue
             parts = urlsplit(str(value).strip())
-            if "@" in parts.netloc:
+            if addresses.carries_credentials(str(value)):
                 raise ConfigError(
                     cls.kind,
                     spec.name,

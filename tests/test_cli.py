@@ -323,6 +323,22 @@ def test_history_diffs_and_restores_a_save_that_changed_only_tags_and_due_date(
     )
 
 
+def test_history_diff_and_restore_print_json_with_json(planned: Cli) -> None:
+    planned.ok("pieces", "edit", "1", "--as", "ed", "--tags", "messe", "--due", "2030-01-10")
+
+    diff = json.loads(
+        planned.ok("pieces", "history", "1", "--as", "ed", "--diff", "1", "2", "--json")
+    )
+    restored = json.loads(
+        planned.ok("pieces", "history", "1", "--as", "ed", "--restore", "1", "--json")
+    )
+
+    assert (diff["piece_id"], diff["old"], diff["new"], diff["changed"]) == (1, 1, 2, True)
+    assert "+messe" in diff["tags"] and "+2030-01-10" in diff["text"]
+    assert {p["part"] for p in diff["parts"]} == {"tags", "due_date"}
+    assert restored == {"piece_id": 1, "restored": 1, "revision": 3}
+
+
 def test_bad_input_gets_field_messages_and_stores_nothing(org: Cli) -> None:
     code, _out, err = org(
         "ideas", "submit", "--as", "mia", "--title", "x", "--pitch", "kurz", "--url", "notaurl"
@@ -697,6 +713,50 @@ def test_publish_due_still_accepts_once_from_old_crontabs_without_offering_it(
     with pytest.raises(SystemExit):
         cli.main(["publish-due", "--help"])
     assert "--once" not in capsys.readouterr().out
+
+
+def test_publish_due_refuses_an_acting_user_who_does_not_exist(org: Cli) -> None:
+    code, out, err = org("publish-due", "--as", "no.such.user")
+
+    assert (code, out) == (2, "")
+    assert "no user 'no.such.user'" in err
+    assert "claimed 0" in org.ok("publish-due", "--as", "ed")
+
+
+def test_settings_are_read_by_admins_and_others_are_told_they_may_not_read_them(
+    org: Cli,
+) -> None:
+    code, _out, err = org("settings", "list", "--as", "ed")
+
+    assert (code, err) == (1, "error: 'ed' (role editor) may not read settings\n")
+    assert "org_timezone" in org.ok("settings", "list", "--as", "boss")
+
+
+@pytest.mark.parametrize("due", ["20270301", "2027-W05-3", "2027-060", "2027-3-1"])
+def test_a_due_date_other_than_yyyy_mm_dd_is_refused_before_the_piece_is_read(
+    planned: Cli, due: str
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        planned("pieces", "edit", "1", "--as", "ed", "--due", due)
+
+    assert done.value.code == 2
+    err = planned.capsys.readouterr().err
+    assert err.endswith(f"error: argument --due: {due!r} is not a date (YYYY-MM-DD)\n")
+    assert json.loads(planned.ok("pieces", "show", "1", "--as", "ed", "--json"))["revision"] == 1
+
+
+@pytest.mark.parametrize("when", ["Jan 2031 10:00", "2031-03 10:00"])
+def test_a_post_time_missing_its_day_is_refused_and_nothing_is_planned(
+    planned: Cli, when: str
+) -> None:
+    code, _out, err = planned("plan", "add", "1", "Blog", when, "--as", "ed")
+    series = ("plan", "series", "1", "Blog", "--rule", "FREQ=WEEKLY;COUNT=2", "--start", when)
+    series_code, _out, series_err = planned(*series, "--as", "ed")
+
+    assert (code, series_code) == (1, 1)
+    assert "is not a full date; give day, month and year" in err
+    assert "is not a full date; give day, month and year" in series_err
+    assert len(json.loads(planned.ok("plan", "list", "--all", "--json", "--as", "ed"))) == 1
 
 
 def test_freeze_holds_posts_and_failed_posts_can_be_retried(

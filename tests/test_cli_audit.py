@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from pathlib import Path
 
@@ -60,3 +62,15 @@ def test_verify_period_and_bad_arguments(org: Cli, tmp_path: Path) -> None:
     assert code == 2 and "--from must be before --to" in err
     code, _out, err = org("audit", "verify", "--file", str(tmp_path / "absent.csv"))
     assert code == 2 and "cannot read" in err
+
+
+def test_a_contributor_exports_the_events_the_activity_page_shows_them(org: Cli) -> None:
+    org.ok("ideas", "submit", "--as", "mia", "--title", "Messeauftritt", "--pitch", "Wir sind da")
+
+    out = org.ok("audit", "export", "-", "--as", "mia", "--since", "2020-01-01")
+
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rows and {r["actor"] for r in rows} == {"mia"}
+    assert ("idea", "submit") in {(r["object_type"], r["action"]) for r in rows}
+    everything = org.ok("audit", "export", "-", "--as", "boss")
+    assert len(list(csv.DictReader(io.StringIO(everything)))) > len(rows)

@@ -71,6 +71,19 @@ def run(
     return run
 
 
+def test_an_address_with_a_user_name_or_password_is_refused_and_not_stored(run: Cli) -> None:
+    url = "https://redaktion:S3cretPW@presse.example.de/feed.xml"
+    code, out, err = run("feeds", "add", url, "--as", "ed")
+    assert (code, out) == (1, "")
+    assert "url: an address may not carry a user name or password" in err
+    assert "S3cretPW" not in err
+    assert json.loads(run.ok("feeds", "list", "--json", "--as", "ed")) == []
+    base = "https://u:S3cretPW@go.example.de"
+    code, _out, err = run("settings", "set", "tracked_links_base_url", base, "--as", "boss")
+    assert code == 1 and "may not carry a user name or password" in err
+    assert "S3cretPW" not in run.ok("settings", "list", "--as", "boss")
+
+
 def _listed(run: Cli, *extra: str, user: str = "ed") -> list[dict[str, object]]:
     rows: list[dict[str, object]] = json.loads(
         run.ok("inbox", "list", "--json", "--as", user, *extra)

@@ -320,7 +320,10 @@ READS: dict[tuple[str, ...], Read] = {
     ("plan", "list"): Read(lambda o: ["--all"], _IDEAS, _all(_IDEAS, *_READERS)),
     ("plan", "export"): Read(lambda o: ["-"], _IDEAS, _all(_IDEAS, *_READERS)),
     ("plan", "list-series"): Read(lambda o: [], _IDEAS, _all(_IDEAS, *_READERS)),
-    ("audit", "export"): Read(lambda o: ["-"], ("hrcontrib",), _all(("hrcontrib",), *_READERS)),
+    # A contributor gets the Activity page's events: their own and their ideas', not HR's.
+    ("audit", "export"): Read(
+        lambda o: ["-"], ("hrcontrib",), {**_all(("hrcontrib",), *_READERS), "contrib": ()}
+    ),
     ("audit", "verify"): Read(lambda o: [], ("chain intact",), _all(("chain intact",), "admin")),
     ("settings", "list"): Read(lambda o: [], ("org_timezone",), _all(("org_timezone",), "admin")),
     ("channels", "list"): Read(

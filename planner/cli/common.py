@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import functools
 import getpass
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -220,10 +221,19 @@ demo_size = whole(0, 1_000_000, "a number of posts")
 port = whole(1, 65_535, "a port number")
 
 
+# A date as `day` takes it: four, two and two ASCII digits.
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def day(text: str) -> str:
-    """An argument type: a date YYYY-MM-DD, or '' (which clears a date)."""
+    """An argument type: a date YYYY-MM-DD, or '' (which clears a date).
+
+    Exactly that form: `date.fromisoformat` also reads 20270301 and 2027-W05-3.
+    """
     if text:
         try:
+            if not _DAY.fullmatch(text):
+                raise ValueError(text)
             date.fromisoformat(text)
         except ValueError as err:
             raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from err

@@ -327,11 +327,20 @@ def cmd_pieces_history(session: Session, actor: User, args: argparse.Namespace) 
         piece = pieces.restore_revision(
             session, actor=actor, piece_id=args.id, number=args.restore, expected_revision=current
         )
+        if args.json:
+            output.emit_json(
+                {"piece_id": args.id, "restored": args.restore, "revision": piece.revision}
+            )
+            return None
         return f"restored revision {args.restore} as revision {piece.revision}"
     if args.diff is not None:
         diff = pieces.diff_revisions(
             session, actor=actor, piece_id=args.id, old=args.diff[0], new=args.diff[1]
         )
+        if args.json:
+            # The unified diff per part, the word-by-word `parts`, and the whole as `text`.
+            output.emit_json({**output.plain(diff), "changed": diff.changed, "text": diff.text})
+            return None
         line(diff.text, end="")
         return None
     revisions = pieces.history(session, actor=actor, piece_id=args.id)

@@ -40,6 +40,10 @@ def cmd_publish_due(args: argparse.Namespace) -> int:
     engine = common.migrated_engine()
     if args.dry_run:
         return _dry_run(args, engine)
+    if args.as_user:
+        # The sweep acts for no one, but a --as naming nobody is refused as everywhere.
+        with session_scope(engine) as session:
+            common.actor(session, args)
     worker = Worker(engine)
     try:
         result = worker.sweep()

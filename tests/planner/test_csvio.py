@@ -321,6 +321,13 @@ def test_audit_export_filters_by_range_and_needs_permission(world: World) -> Non
     future = io.StringIO()
     later = datetime.now(UTC) + timedelta(days=1)
     assert csvio.export_audit(world.session, actor=world.admin, out=future, since=later) == 0
+    # A contributor gets what the Activity page shows them: their own actions.
+    own = io.StringIO()
+    csvio.export_audit(world.session, actor=world.contributor, out=own)
+    assert {r["actor"] for r in csv.DictReader(io.StringIO(own.getvalue()))} <= {
+        world.contributor.username
+    }
+    world.contributor.disabled = True
     with pytest.raises(PermissionDenied):
         csvio.export_audit(world.session, actor=world.contributor, out=io.StringIO())
 
@@ -641,7 +648,7 @@ def test_a_refused_export_leaves_the_file_as_it_was_and_says_why(
     target = tmp_path / "out" / "audit.csv"
     target.write_text(OLD_CONTENT)
 
-    code, err = _cli("audit", "export", str(target), "--as", "contrib")
+    code, err = _cli("plan", "export", str(target), "--as", "contrib")
 
     assert code == 1
     assert "'contrib' (role contributor) may not" in err

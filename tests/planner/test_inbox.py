@@ -220,6 +220,20 @@ def test_a_feed_address_must_be_http(world: World, url: str) -> None:
         inbox.add_feed(world.session, actor=world.editor, url=url)
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["https://redaktion:S3cretPW@presse.example.de/feed.xml", "https://token@example.de/feed"],
+    ids=["user-and-password", "user-only"],
+)
+def test_a_feed_address_with_a_user_name_or_password_is_refused(world: World, url: str) -> None:
+    with pytest.raises(ValidationFailed) as info:
+        inbox.add_feed(world.session, actor=world.editor, url=url)
+
+    assert "may not carry a user name or password" in str(info.value)
+    assert "S3cretPW" not in str(info.value)
+    assert inbox.list_feeds(world.session, actor=world.editor) == []
+
+
 def test_contributors_cannot_follow_feeds(world: World) -> None:
     with pytest.raises(PermissionDenied):
         inbox.add_feed(world.session, actor=world.contributor, url="https://example.de/f")

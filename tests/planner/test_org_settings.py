@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from planner import org_settings, publishing
-from planner.errors import NotFound, PermissionDenied
+from planner.errors import NotFound, PermissionDenied, ValidationFailed
 from planner.org_settings import EffectiveSetting
 from tests.conftest import World
 
@@ -70,7 +70,7 @@ def test_the_time_zone_variable_is_named_as_its_source(
 
 
 def test_only_admins_see_the_settings_in_force(world: World) -> None:
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="may not read settings"):
         org_settings.effective_settings(world.session, actor=world.editor)
 
 
@@ -99,3 +99,17 @@ def test_every_known_setting_has_a_kind() -> None:
 def test_an_unknown_setting_has_no_kind() -> None:
     with pytest.raises(NotFound):
         org_settings.setting_kind("no_such_setting")
+
+
+def test_a_tracked_links_address_with_a_user_name_or_password_is_refused(world: World) -> None:
+    with pytest.raises(ValidationFailed) as info:
+        org_settings.set_setting(
+            world.session,
+            actor=world.admin,
+            key="tracked_links_base_url",
+            value="https://u:S3cretPW@go.example.de",
+        )
+
+    assert "may not carry a user name or password" in str(info.value)
+    assert "S3cretPW" not in str(info.value)
+    assert org_settings.get_setting(world.session, "tracked_links_base_url") == ""

@@ -377,3 +377,16 @@ def test_a_long_entry_is_echoed_cut_short() -> None:
 
     assert len(str(info.value)) < 200
     assert repr("x" * 40 + "…") in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text", ["Jan 2028 10:00", "2028-03 10:00", "2028 10:00", "31 Jan 10:00", "March 10:00"]
+)
+def test_a_date_missing_its_day_month_or_year_is_refused(text: str) -> None:
+    with pytest.raises(TimeInputError) as info:
+        parse_to_utc(text, BERLIN)
+
+    assert info.value.message.code == "partial_date"
+    assert "day, month and year" in str(info.value)
+    with pytest.raises(TimeInputError, match="day, month and year"):
+        parse_day_bound(text.removesuffix(" 10:00"), BERLIN)
