@@ -51,6 +51,7 @@ from planner.permissions import can, ideas_seen_by, require, require_active
 from planner.rules import TIME_KINDS
 from planner.timezones import (
     Fold,
+    echoed,
     format_local,
     parse_local_datetime,
     parse_to_utc,
@@ -1170,7 +1171,7 @@ _GERMAN_DAY = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
 def _bad_until(raw: str) -> Message:
     """The refusal of an UNTIL value that is not YYYYMMDD (or YYYYMMDDTHHMMSS): a date in
     another common form (2027-03-01, 01.03.2027) is shown the form expected."""
-    shown = raw if len(raw) <= 40 else raw[:40] + "…"
+    shown = echoed(raw)
     iso, german = _ISO_DAY.fullmatch(raw), _GERMAN_DAY.fullmatch(raw)
     if iso is not None or german is not None:
         if iso is not None:
@@ -1551,28 +1552,28 @@ def _rule_part_problem(text: str) -> Message | None:
                     return Message(
                         "rule_unknown_weekday",
                         "{day} in {name} is not a weekday; use MO TU WE TH FR SA SU",
-                        day=day if len(day) <= 40 else day[:40] + "…",
+                        day=echoed(day),
                         name=name,
                     )
         if name == "FREQ" and value not in _FREQS:
             return Message(
                 "rule_unknown_freq",
                 "FREQ={freq} is no frequency; use DAILY, WEEKLY, MONTHLY or YEARLY",
-                freq=value if len(value) <= 40 else value[:40] + "…",
+                freq=echoed(value),
             )
         if name == "INTERVAL" and not (value.isascii() and value.isdigit() and int(value) >= 1):
             return Message(
                 "rule_interval_below_one",
                 "INTERVAL={interval} is not a whole number of 1 or more (INTERVAL=2 is "
                 "every second time)",
-                interval=value if len(value) <= 40 else value[:40] + "…",
+                interval=echoed(value),
             )
         if name == "COUNT" and not (value.isascii() and value.isdigit()):
             return Message(
                 "rule_bad_value",
                 "{name}={value} is not a value the rule's part {name} takes",
                 name=name,
-                value=value if len(value) <= 40 else value[:40] + "…",
+                value=echoed(value),
             )
     return None
 
@@ -1606,7 +1607,7 @@ def _dateutil_problem(text: str, err: Exception) -> Message:
             "rule_bad_value",
             "{name}={value} is not a value the rule's part {name} takes",
             name=found.group(1),
-            value=value if len(value) <= 40 else value[:40] + "…",
+            value=echoed(value),
         )
     return Message("bad_rule", "not a valid recurrence rule: {detail}", detail=str(err))
 

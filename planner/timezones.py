@@ -71,7 +71,7 @@ def check_year(moment: date, text: str) -> None:
         )
 
 
-def _shown(text: str) -> str:
+def echoed(text: str) -> str:
     """`text` as a message echoes it: cut short, as an input may be thousands of characters."""
     return text if len(text) <= 40 else text[:40] + "…"
 
@@ -83,7 +83,7 @@ def _unreadable(text: str) -> TimeInputError:
             "bad_datetime",
             "Cannot read {text!r} as a date and time; use e.g. '2026-12-01 09:30' "
             "or '01.12.2026 09:30'",
-            text=_shown(text),
+            text=echoed(text),
         )
     )
 
@@ -103,7 +103,7 @@ def _parse(text: str, *, need_time: bool = False) -> datetime:
                 "slash_date",
                 "{text!r} is ambiguous: 12/03 is 12 March or 3 December; write the date as "
                 "'12.03.2027 10:00' (DD.MM.YYYY HH:MM) or '2027-03-12 10:00' (YYYY-MM-DD HH:MM)",
-                text=_shown(raw),
+                text=echoed(raw),
             )
         )
     # dateutil reads 'UTC+2' POSIX-style as two hours *behind* UTC; people mean ahead.
@@ -138,7 +138,7 @@ def _parse(text: str, *, need_time: bool = False) -> datetime:
                 "unknown_zone_in_text",
                 "Cannot read the time zone in {text!r}; give an offset such as "
                 "'2026-12-01 09:30+01:00', or leave it out to use your own zone",
-                text=_shown(raw),
+                text=echoed(raw),
             )
         ) from err
     except (ValueError, OverflowError) as err:
@@ -150,7 +150,7 @@ def _parse(text: str, *, need_time: bool = False) -> datetime:
                 "partial_date",
                 "{text!r} is not a full date; give day, month and year, e.g. "
                 "'12.03.2027 10:00' or '2027-03-12 10:00'",
-                text=_shown(raw),
+                text=echoed(raw),
             )
         )
     if timeless:
@@ -158,10 +158,10 @@ def _parse(text: str, *, need_time: bool = False) -> datetime:
             Message(
                 "date_without_time",
                 "{text!r} has no time; add it, e.g. '{text} 09:30'",
-                text=_shown(raw),
+                text=echoed(raw),
             )
         )
-    check_year(parsed, _shown(raw))
+    check_year(parsed, echoed(raw))
     try:
         parsed.utcoffset()
     except ValueError as err:  # an offset of a day or more: '09:30+99:00'
