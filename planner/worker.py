@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -532,42 +533,19 @@ class Worker:
             )
 
     def _add_job(self, scheduler: BlockingScheduler | BackgroundScheduler) -> None:
-        scheduler.add_job(
-            self._job,
-            "interval",
-            seconds=self.settings.poll_seconds,
-            id=JOB_ID,
-            replace_existing=True,
-            max_instances=1,
-            coalesce=True,
-            # A sweep that starts late still must run: the posts table decides lateness.
-            misfire_grace_time=None,
-            next_run_time=utcnow(),
+        _add_interval_job(scheduler, self._job, JOB_ID, seconds=self.settings.poll_seconds)
+        # A listening run that starts late (a busy machine) still runs: skipped, the next
+        # one would be a whole interval away.
+        _add_interval_job(
+            scheduler, self._listen_job, LISTEN_JOB_ID, minutes=self._listening_minutes()
         )
-        scheduler.add_job(
-            self._listen_job,
-            "interval",
-            minutes=self._listening_minutes(),
-            id=LISTEN_JOB_ID,
-            replace_existing=True,
-            max_instances=1,
-            coalesce=True,
-            # A run that starts late (a busy machine) still runs: skipped, the next one
-            # would be a whole interval away.
-            misfire_grace_time=None,
-            next_run_time=utcnow(),
-        )
-        scheduler.add_job(
+        _add_interval_job(
+            scheduler,
             self._metrics_job,
-            "interval",
-            seconds=self.metrics.settings.poll_seconds,
-            id=METRICS_JOB_ID,
-            replace_existing=True,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
+            METRICS_JOB_ID,
             # After the first publishing sweep has started: publishing comes first.
-            next_run_time=utcnow() + timedelta(seconds=self.settings.poll_seconds),
+            first_after=timedelta(seconds=self.settings.poll_seconds),
+            seconds=self.metrics.settings.poll_seconds,
         )
 
     def run_forever(self) -> None:
@@ -639,6 +617,33 @@ class Worker:
         self._claimer.shutdown(wait=True)
         self._pool.shutdown(wait=True)
         self._renewer.join(timeout=self.settings.drain_seconds)
+
+
+def _add_interval_job(
+    scheduler: BlockingScheduler | BackgroundScheduler,
+    run: Callable[[], None],
+    job_id: str,
+    *,
+    first_after: timedelta = timedelta(0),
+    **every: float,
+) -> None:
+    """Add (or replace) the job `job_id` that calls `run` every `every` (the interval
+    trigger's seconds=/minutes=), first `first_after` from now.
+
+    One run at a time, missed runs folded into one, and a run that starts late still
+    runs: the database, not APScheduler, decides what is late.
+    """
+    scheduler.add_job(
+        run,
+        "interval",
+        **every,
+        id=job_id,
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        next_run_time=utcnow() + first_after,
+    )
 
 
 def _shut_down(scheduler: BlockingScheduler | BackgroundScheduler) -> None:

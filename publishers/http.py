@@ -457,12 +457,21 @@ def json_object(response: requests.Response, channel: str, what: str) -> dict[st
     """The JSON object of a success answer; anything else is a TransientError (retry)."""
     answer = json_or_none(response)
     if not isinstance(answer, dict):
-        raise TransientError(
-            f"{channel} answered HTTP {response.status_code} for {what} without a JSON object",
-            http_status=response.status_code,
-            ambiguous=answers_a_write(response),
-        )
+        raise unreadable_answer(response, channel, what, "a JSON object")
     return answer
+
+
+def unreadable_answer(
+    response: requests.Response, channel: str, what: str, lacking: str
+) -> TransientError:
+    """The error for a success answer to `what` that lacks `lacking` (a JSON object, ...):
+    worth a retry; ambiguous when the request may have changed something (the channel
+    may have done it, so a blind re-send could do it twice)."""
+    return TransientError(
+        f"{channel} answered HTTP {response.status_code} for {what} without {lacking}",
+        http_status=response.status_code,
+        ambiguous=answers_a_write(response),
+    )
 
 
 def answers_a_write(response: requests.Response) -> bool:

@@ -40,11 +40,11 @@ from publishers.base import (
     timeout_setting,
 )
 from publishers.http import (
-    answers_a_write,
     channel_message,
     error_for,
     json_object_or_empty,
     json_or_none,
+    unreadable_answer,
     without_id,
 )
 from publishers.images import Limits
@@ -369,11 +369,11 @@ def _json(response: Response, what: str) -> Any:
     try:
         return response.json()
     except ValueError as err:
-        raise TransientError(
-            f"WordPress answered HTTP {response.status_code} for {what} without JSON; "
-            "is site_url the address of a WordPress site with the REST API on?",
-            http_status=response.status_code,
-            ambiguous=answers_a_write(response),
+        raise unreadable_answer(
+            response,
+            "WordPress",
+            what,
+            "JSON; is site_url the address of a WordPress site with the REST API on?",
         ) from err
 
 

@@ -58,11 +58,11 @@ from publishers.base import (
     timeout_setting,
 )
 from publishers.http import (
-    answers_a_write,
     error_for,
     json_object_or_empty,
     retry_after,
     shorten,
+    unreadable_answer,
     without_id,
 )
 from publishers.images import Limits
@@ -421,11 +421,7 @@ def _data(response: Response, what: str) -> dict[str, Any]:
     """
     data = json_object_or_empty(response).get("data")
     if not isinstance(data, dict):
-        raise TransientError(
-            f"X answered HTTP {response.status_code} for {what} without a data object",
-            http_status=response.status_code,
-            ambiguous=answers_a_write(response),
-        )
+        raise unreadable_answer(response, "X", what, "a data object")
     return data
 
 
