@@ -534,6 +534,9 @@ class NewsletterPublisher(Publisher, kind="newsletter", display_name="Newsletter
             if self.settings["username"]:
                 if not smtp.has_extn("auth"):
                     raise AuthError(f"{self._where} offers no login (AUTH) on this connection")
+                unsendable = _unsendable_login(self.settings, self._where)
+                if unsendable is not None:
+                    raise unsendable
                 smtp.login(self.settings["username"], self.settings["password"] or "")
         except BaseException:
             smtp.close()
@@ -628,6 +631,31 @@ class NewsletterPublisher(Publisher, kind="newsletter", display_name="Newsletter
 
     def _mask(self, text: str) -> str:
         return mask(text, self._secrets)
+
+
+def _unsendable_login(settings: Mapping[str, Any], where: str) -> AuthError | None:
+    """The error for a login SMTP cannot carry, None for one it can.
+
+    smtplib sends the user name and password as ASCII only; another character (an umlaut,
+    a zero-width space pasted with the password) would fail inside smtplib with an error
+    holding the whole password. The AuthError names each setting, never its value.
+    """
+    names = [
+        name
+        for name in ("username", "password")
+        if isinstance(settings[name], str) and not settings[name].isascii()
+    ]
+    if not names:
+        return None
+    listed = ", ".join(repr(name) for name in names)
+    noun = "setting" if len(names) == 1 else "settings"
+    verb = "holds" if len(names) == 1 else "hold"
+    return AuthError(
+        f"the {noun} {listed} {verb} a character that cannot be sent to {where} (an SMTP "
+        "login carries only ASCII characters: look for an invisible character or a symbol "
+        "such as '…' copied along with it and enter it again, or choose a password without "
+        "umlauts)"
+    )
 
 
 def _text(answer: bytes | str) -> str:

@@ -339,6 +339,35 @@ def test_a_wrong_password_is_an_auth_error_without_the_password(smtp: Server) ->
     assert PASSWORD not in repr(_adapter(smtp.port))
 
 
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        pytest.param({"password": f"Bär-{PASSWORD}"}, "'password'", id="umlaut"),
+        pytest.param({"password": f"{PASSWORD}\u200b"}, "'password'", id="zero-width-space"),
+        pytest.param(
+            {"username": "rédaktion", "password": f"{PASSWORD}…"},
+            "'username', 'password'",
+            id="both",
+        ),
+    ],
+)
+def test_a_login_smtp_cannot_carry_is_an_auth_error_naming_the_setting(
+    smtp: Server, settings: dict[str, str], named: str
+) -> None:
+    adapter = _adapter(smtp.port, **settings)
+    for attempt in (lambda: adapter.publish(POST, KEY), adapter.check_connection):
+        with pytest.raises(AuthError) as caught:
+            attempt()
+        error = caught.value
+        assert f"{named} hold" in error.message
+        assert "ASCII" in error.message
+        # Neither the secret nor an exception holding it travels with the error.
+        assert error.__cause__ is None and error.__context__ is None
+        for value in settings.values():
+            assert value not in repr(error)
+    assert smtp.mailbox.logins == [] and smtp.mailbox.messages == []
+
+
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_a_server_that_requires_login_says_so(start_smtp: Callable[..., Server]) -> None:
     server = start_smtp(auth_required=True)
