@@ -362,7 +362,10 @@ def note_message(note: str) -> str:
             start=_minute(found[2]),
             zone=found[3],
         )
-    return note
+    # Imported here: the publishing engine records audit events through this module.
+    from planner.publishing import notes
+
+    return notes.audit_note(note) or note
 
 
 @dataclass(frozen=True)

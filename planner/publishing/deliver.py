@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from planner import media, org_settings, rule_checks, tracked_links
 from planner.checks import outgoing_post
+from planner.credentials import UnreadableCredentials
 from planner.errors import (
     ConfigurationError,
     Message,
@@ -38,6 +39,7 @@ from planner.publishing.tables import (
 from publishers.base import (
     DeliveryError,
     OutgoingPost,
+    Problem,
     Publisher,
     RateLimited,
     Receipt,
@@ -56,6 +58,8 @@ class Delivery:
     `revision` is the piece's approved revision whose text is sent. `withheld` says why a
     claimed post was not sent after all (freeze, cancel, edit, lost lease, paused channel,
     stopping worker): nothing went out, so it is released, not counted as an attempt.
+    The engine's explanations here are Messages (`planner.publishing.notes`), so the
+    dashboard says them in the reader's language.
     """
 
     post_id: int
@@ -155,20 +159,26 @@ class Gate:
     def lease_ok(self, delivery: Delivery) -> str:
         """Why the local lease forbids sending now, or ''."""
         if time.monotonic() >= self.deadline(delivery.post_id):
-            return "this worker's lease on the post ran out before its request could start"
+            return Message(
+                "publish_lease_ran_out",
+                "this worker's lease on the post ran out before its request could start",
+            )
         return ""
 
     def permit(self, delivery: Delivery) -> str:
         """Why `delivery` must not be sent now, or '' when it may go out."""
         if self.stopping.is_set():
-            return "the worker is stopping; the post is released for the next one"
+            return Message(
+                "publish_worker_stopping",
+                "the worker is stopping; the post is released for the next one",
+            )
         reason = self.lease_ok(delivery)
         if reason:
             return reason
         with self._lock:
             if self._paused.get(delivery.channel_id, float("-inf")) > time.monotonic():
                 self._waiting.pop(delivery.post_id, None)
-                return "the channel asked to wait (rate limit)"
+                return Message("publish_channel_waits", "the channel asked to wait (rate limit)")
             if time.monotonic() - self._checked_at > self.max_age:
                 self._refresh()
             reason = self._verdicts.get(delivery.post_id, "")
@@ -195,7 +205,9 @@ class Gate:
             log.warning("cannot check posts before sending (%s); holding them", type(err).__name__)
             self._checked_at = float("-inf")
             for post_id in waiting:
-                self._verdicts[post_id] = "the database could not confirm the post may go out"
+                self._verdicts[post_id] = Message(
+                    "publish_unconfirmed", "the database could not confirm the post may go out"
+                )
             return
         now = utcnow()
         found = {int(row.id): row for row in rows}
@@ -212,24 +224,46 @@ class Gate:
 
 
 def _gate_reason(row: Any, delivery: Delivery, worker_id: str, frozen: bool, now: datetime) -> str:
+    """Why the database forbids sending `delivery` now (a Message), or ''."""
     if row is None or row.status != PostStatus.publishing or row.claimed_by != worker_id:
-        return "the post was changed (cancelled or taken over) before its request started"
+        return Message(
+            "publish_post_changed",
+            "the post was changed (cancelled or taken over) before its request started",
+        )
     if frozen:
-        return "publishing was frozen before the request started"
+        return Message("publish_frozen", "publishing was frozen before the request started")
     if row.approved_revision != delivery.revision or row.revision != delivery.revision:
-        return (
-            f"the piece changed after revision {delivery.revision} was approved; "
-            "it needs approval again"
+        return Message(
+            "publish_piece_changed",
+            "the piece changed after revision {revision} was approved; it needs approval again",
+            revision=delivery.revision,
         )
     if row.piece_status not in _SENDABLE_PIECES:
-        return f"the piece is {row.piece_status} now"
+        return _piece_now(str(row.piece_status))
     if not row.enabled:
-        return "the channel was disabled"
+        return Message("publish_channel_disabled", "the channel was disabled")
     if row.needs_reconnect:
-        return "the channel needs to be reconnected"
+        return Message("publish_channel_reconnect", "the channel needs to be reconnected")
     if row.paused_until is not None and row.paused_until > now:
-        return f"the channel is paused until {row.paused_until:%Y-%m-%d %H:%M:%S} UTC"
+        return Message(
+            "publish_channel_paused",
+            "the channel is paused until {until:%Y-%m-%d %H:%M:%S} UTC",
+            until=row.paused_until,
+        )
     return ""
+
+
+def _piece_now(status: str) -> Message:
+    """The piece is no longer sendable: in which state it is now."""
+    if status == PieceStatus.draft:
+        return Message("publish_piece_draft", "the piece is draft now")
+    if status == PieceStatus.in_review:
+        return Message("publish_piece_in_review", "the piece is in_review now")
+    if status == PieceStatus.changes_requested:
+        return Message("publish_piece_changes_requested", "the piece is changes_requested now")
+    if status == PieceStatus.archived:
+        return Message("publish_piece_archived", "the piece is archived now")
+    return Message("publish_piece_now", "the piece is {status} now", status=status)
 
 
 @functools.cache
@@ -330,7 +364,7 @@ def prepare(
         try:
             adapters[channel.id] = adapter_factory(channel)
         except (ValidationFailed, ConfigurationError) as err:
-            adapters[channel.id] = f"channel {channel.name!r} is misconfigured: {err}"
+            adapters[channel.id] = _misconfigured(channel, err)
     deliveries = []
     link_base = org_settings.tracked_links_base(session)
     for post in posts:
@@ -369,12 +403,19 @@ def prepare(
             config_error=adapter if isinstance(adapter, str) else "",
         )
         if approved is None:
-            delivery.invalid = f"approved revision {post.revision} of the piece is missing"
+            delivery.invalid = Message(
+                "publish_revision_missing",
+                "approved revision {revision} of the piece is missing",
+                revision=post.revision,
+            )
         elif delivery.adapter is not None:
             found = delivery.adapter.validate(message)
             if found:
-                delivery.invalid = f"{channel.name} would refuse the text: " + "; ".join(
-                    f"{p.field}: {p.message}" for p in found
+                delivery.invalid = Message(
+                    "publish_text_refused",
+                    "{channel} would refuse the text: {findings}",
+                    channel=channel.name,
+                    findings=_findings(found),
                 )
         deliveries.append(delivery)
     _apply_rules(session, deliveries, now or utcnow())
@@ -382,6 +423,52 @@ def prepare(
     if now_written:
         write_attempts(conn, now_written, worker_id)
     return deliveries
+
+
+def _misconfigured(channel: Channel, err: ValidationFailed | ConfigurationError) -> Message:
+    """Why a channel's adapter cannot be built, each setting's problem as the adapter said
+    it (coded where it has a code)."""
+    problem: str = str(err)
+    if isinstance(err, ValidationFailed):
+        problem = _joined(
+            [
+                Message("publish_setting_wrong", "{setting}: {problem}", setting=name, problem=said)
+                for name, said in err.fields.items()
+            ]
+        )
+    elif isinstance(err, UnreadableCredentials):
+        problem = Message("publish_secrets_unreadable", str(err))
+    return Message(
+        "publish_channel_misconfigured",
+        "channel {channel!r} is misconfigured: {problem}",
+        channel=channel.name,
+        problem=problem,
+    )
+
+
+def _findings(found: Sequence[Problem]) -> Message:
+    """What the channel's own checks refused, each finding coded so it can be translated."""
+    return _joined(
+        [
+            Message(
+                "publish_finding",
+                "{field}: {problem}",
+                field=p.field,
+                problem=Message.formatted(f"problem_{p.code}", p.message, p.params)
+                if p.code
+                else p.message,
+            )
+            for p in found
+        ]
+    )
+
+
+def _joined(messages: Sequence[Message]) -> Message:
+    """Several messages as one ("; " between them), each still translatable on its own."""
+    joined = messages[-1]
+    for message in reversed(messages[:-1]):
+        joined = Message("several_findings", "{first}; {rest}", first=message, rest=joined)
+    return joined
 
 
 def _apply_rules(session: Session, deliveries: Sequence[Delivery], now: datetime) -> None:
@@ -420,7 +507,13 @@ def deliver(engine: Engine, delivery: Delivery, gate: Gate | None = None) -> Del
             _write_ledger_row(engine, delivery)
         except Exception as err:
             log.exception("could not write the ledger row for post %s", delivery.post_id)
-            delivery.error = TransientError(f"could not write the ledger row: {err}")
+            delivery.error = TransientError(
+                Message(
+                    "publish_ledger_unwritten",
+                    "could not write the ledger row: {error}",
+                    error=str(err),
+                )
+            )
             return delivery
         if gate is not None:
             # Writing the row took time: the lease must still hold when the request starts.
@@ -435,7 +528,12 @@ def deliver(engine: Engine, delivery: Delivery, gate: Gate | None = None) -> Del
     except Exception as err:  # an adapter bug must not kill the worker; retry later
         log.exception("adapter %s failed on post %s", delivery.channel_kind, delivery.post_id)
         delivery.error = TransientError(
-            f"unexpected error in the {delivery.channel_kind} adapter: {err!r}"
+            Message(
+                "publish_adapter_failed",
+                "unexpected error in the {kind} adapter: {error}",
+                kind=delivery.channel_kind,
+                error=repr(err),
+            )
         )
     delivery.duration_ms = int((time.monotonic() - started) * 1000)
     if gate is not None and isinstance(delivery.error, RateLimited):

@@ -4,16 +4,26 @@ reader of the database, and beside it as a message the dashboard says in German 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete, update
 from sqlmodel import Session, col, select
 
-from planner import channels, pieces, planning
-from planner.models import Post, PostStatus, PublishAttempt, utcnow
+from planner import audit, channels, pieces, planning, publishing
+from planner.models import (
+    AuditEvent,
+    Channel,
+    Post,
+    PostStatus,
+    PublishAttempt,
+    Revision,
+    utcnow,
+)
 from planner.publishing import EngineSettings, notes, recovery
+from planner.publishing.deliver import Gate
 from planner.ui.i18n import render_message
 from planner.worker import Worker
 from publishers.base import TransientError
@@ -161,3 +171,166 @@ def test_a_text_without_its_explanation_is_shown_as_it_is() -> None:
     assert render_message("de", notes.said("kaputt", "{not json")) == "kaputt"
     assert notes.said(None, stored) == ""
     assert notes.stored("a channel's own words") is None
+
+
+def _ledger(engine: Engine, post_id: int | None) -> list[PublishAttempt]:
+    with Session(engine) as s:
+        return list(
+            s.exec(
+                select(PublishAttempt)
+                .where(col(PublishAttempt.post_id) == post_id)
+                .order_by(col(PublishAttempt.id))
+            )
+        )
+
+
+def _notes(engine: Engine, post_id: int | None) -> list[str]:
+    """The notes of a post's audit events, oldest first."""
+    with Session(engine) as s:
+        return list(
+            s.exec(
+                select(AuditEvent.note)
+                .where(AuditEvent.object_type == "post", AuditEvent.object_id == str(post_id))
+                .order_by(col(AuditEvent.id))
+            )
+        )
+
+
+def test_a_text_the_channel_would_refuse_is_said_in_german(
+    world: World, engine: Engine, worker: Worker
+) -> None:
+    post = _due_post(world, ago=timedelta(seconds=5))
+    with Session(engine) as s:  # stored before the channel's checks ran (an older version)
+        s.exec(
+            update(Revision).where(col(Revision.piece_id) == post.piece_id).values(body="x" * 501)
+        )
+        s.commit()
+    worker.sweep()
+    state = _reload(engine, post.id)
+    assert state.status == PostStatus.failed
+    english = "Feed would refuse the text: text: 501 characters, Recording (tests) allows 500"
+    german = "Der Kanal „Feed“ würde den Text ablehnen: 501 Zeichen, Recording (tests) erlaubt 500."
+    assert state.last_error == english
+    assert _said(state, "de") == german
+    (attempt,) = _ledger(engine, post.id)
+    assert attempt.outcome == "invalid"
+    assert render_message("de", notes.said(attempt.error, attempt.reason)) == german
+    # The activity log's note of the failure says it in German too (without the finding's
+    # code, which the audit note does not keep: the finding stays as it was written).
+    note = audit.note_message(_notes(engine, post.id)[-1])
+    assert render_message("de", note).startswith("Der Kanal „Feed“ würde den Text ablehnen: ")
+
+
+def test_a_missing_approved_revision_is_said_in_german(
+    world: World, engine: Engine, worker: Worker
+) -> None:
+    post = _due_post(world, ago=timedelta(seconds=5))
+    with Session(engine) as s:
+        s.exec(delete(Revision).where(col(Revision.piece_id) == post.piece_id))
+        s.commit()
+    worker.sweep()
+    state = _reload(engine, post.id)
+    assert state.status == PostStatus.failed
+    assert state.last_error == "approved revision 1 of the piece is missing"
+    assert _said(state, "de") == "Die freigegebene Version 1 des Beitrags fehlt."
+    assert render_message("de", audit.note_message(_notes(engine, post.id)[-1])) == (
+        "Die freigegebene Version 1 des Beitrags fehlt."
+    )
+
+
+def test_a_misconfigured_channel_is_said_in_german(
+    world: World, engine: Engine, worker: Worker
+) -> None:
+    post = _due_post(world, ago=timedelta(seconds=5))
+    with Session(engine) as s:
+        s.exec(update(Channel).where(col(Channel.id) == post.channel_id).values(settings={"x": 1}))
+        s.commit()
+    worker.sweep()
+    state = _reload(engine, post.id)
+    assert state.status == PostStatus.failed
+    assert (state.last_error or "").startswith("channel 'Feed' is misconfigured: x: ")
+    assert _said(state, "de") == (
+        "Der Kanal „Feed“ ist nicht richtig eingerichtet: Einstellung „x“: Unbekannte "
+        "Einstellung; bekannt sind: token."
+    )
+
+
+def test_a_post_withheld_at_the_last_moment_is_said_in_german(
+    world: World, engine: Engine, recording_kind: type[recording.RecordingPublisher]
+) -> None:
+    post = _due_post(world, ago=timedelta(seconds=5))
+    (delivery,) = publishing.claim_deliveries(
+        engine,
+        worker_id="w1",
+        now=utcnow(),
+        limit=5,
+        lease=timedelta(seconds=30),
+        lateness=timedelta(hours=6),
+    )
+    pieces.archive_piece(world.session, actor=world.editor, piece_id=post.piece_id)
+    gate = Gate(engine, "w1", max_age=0)
+    gate.hold([delivery], time.monotonic() + 30)
+    publishing.deliver(engine, delivery, gate)
+    publishing.finish_deliveries(engine, [delivery], worker_id="w1", settings=FAST)
+    assert recording_kind.calls == []
+    state = _reload(engine, post.id)
+    assert (state.status, state.last_error) == (PostStatus.planned, "the piece is archived now")
+    assert _said(state, "de") == "Der Beitrag wurde archiviert."
+    assert _said(state, "en") == "the piece was archived"
+    note = _notes(engine, post.id)[-1]
+    assert note == "the piece is archived now"
+    assert render_message("de", audit.note_message(note)) == "Der Beitrag wurde archiviert."
+
+
+def test_the_activity_log_says_how_late_a_missed_post_was_in_words(
+    world: World, engine: Engine
+) -> None:
+    post = _due_post(world, ago=timedelta(days=2))
+    with Session(engine) as s:
+        recovery.mark_missed(s, now=utcnow(), lateness=timedelta(hours=2))
+    note = _notes(engine, post.id)[-1]
+    assert note == "more than 2:00:00 late"  # as stored (and printed by the CLI)
+    said = audit.note_message(note)
+    assert render_message("de", said) == "mehr als 2 Stunden zu spät"
+    assert render_message("en", said) == "more than 2 hours late"
+
+
+@pytest.mark.parametrize(
+    ("note", "german"),
+    [
+        pytest.param(
+            "more than 1 day, 0:30:00 late", "mehr als 1.470 Minuten zu spät", id="a-day-and-more"
+        ),
+        pytest.param(
+            "gave up after 3 attempts: HTTP 502",
+            "Nach 3 Versuchen aufgegeben: HTTP 502",
+            id="gave-up",
+        ),
+        pytest.param(
+            "the channel is paused until 2026-12-05 19:00:00 UTC",
+            "Der Kanal pausiert bis 05.12.2026 19:00 Uhr UTC.",
+            id="paused",
+        ),
+        pytest.param(
+            "worker w1 stopped; sending again",
+            "Der Planer-Prozess w1 hat aufgehört; der Post wird noch einmal gesendet.",
+            id="worker-stopped",
+        ),
+        pytest.param(
+            "its request succeeded after the lease was lost",
+            "Die Anfrage war erfolgreich, nachdem der Planer-Prozess den Post nicht mehr in der "
+            "Hand hatte.",
+            id="found",
+        ),
+        pytest.param("the channel is paused until soon UTC", None, id="not-a-moment"),
+        pytest.param("Bitte erst nach der Messe", None, id="a-persons-note"),
+    ],
+)
+def test_the_engines_audit_notes_are_recognised_and_others_left_alone(
+    note: str, german: str | None
+) -> None:
+    said = notes.audit_note(note)
+    if german is None:
+        assert said is None and audit.note_message(note) == note
+    else:
+        assert said is not None and render_message("de", said) == german

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +14,7 @@ from planner import audit, users
 from planner.db import make_engine
 from planner.models import Role
 from planner.ui import keys
+from tests.exported import csv_rows
 from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
 
 
@@ -50,7 +49,7 @@ def test_filter_narrows_the_table_and_the_csv_holds_what_is_shown(
     assert list(table["Who"]) == ["ed"]
     assert at.main.text[-1].value == "1 events"
 
-    rows = list(csv.DictReader(io.StringIO(exports[-1]())))
+    rows = csv_rows(exports[-1](), ",")  # English: comma-separated
     assert [(r["actor"], r["action"]) for r in rows] == [("ed", "login")]
     assert rows[0]["at_local"].endswith(("CET", "CEST"))
 
@@ -73,6 +72,27 @@ def test_activity_renders_in_german(database: str) -> None:
     at = open_page(sign_in("admin", PASSWORD), "activity")
     assert at.title[0].value == "Aktivität"
     assert "Aktion" in at.dataframe[0].value.columns
+
+
+def test_the_engines_notes_are_said_in_german(database: str) -> None:
+    engine = make_engine(database)
+    with Session(engine) as s:
+        audit.record(
+            s,
+            actor=None,
+            actor_name="scheduler",
+            object_type="post",
+            object_id=1,
+            action="miss",
+            from_state="planned",
+            to_state="missed",
+            note="more than 2:00:00 late",
+        )
+        s.commit()
+    engine.dispose()
+    at = open_page(sign_in("admin", PASSWORD), "activity")
+    assert not at.exception
+    assert "mehr als 2 Stunden zu spät" in list(at.dataframe[0].value["Notiz"])
 
 
 def test_long_logs_are_paged(database: str) -> None:
