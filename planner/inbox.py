@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Engine, delete, or_, update
@@ -405,10 +405,27 @@ def reopen_item(session: Session, *, actor: User, item_id: int) -> InboxItem:
     return item
 
 
-def _record_dropped(session: Session, actor: User, item: InboxItem, dropped: str | None) -> None:
-    """Audit the waiting reply a move of `item` dropped (its text), if it dropped one."""
-    if dropped is not None:
-        _record(session, actor, item, "reply_discarded", None, note=dropped[:500])
+def _record_dropped(
+    session: Session, actor: User, item: InboxItem, dropped: _Dropped | None
+) -> None:
+    """Audit the waiting reply a move of `item` dropped (its text), if it dropped one, and
+    tell its writer (unless `actor` wrote it)."""
+    if dropped is None:
+        return
+    _record(session, actor, item, "reply_discarded", None, note=dropped.text[:500])
+    _tell_writer(session, actor, item, dropped)
+
+
+def _tell_writer(session: Session, actor: User, item: InboxItem, dropped: _Dropped) -> None:
+    """Notify the writer of a dropped reply that it will not be sent (not `actor` themself)."""
+    assert item.id is not None
+    notifications.reply_dropped(
+        session.connection(),
+        item_id=item.id,
+        writer_id=dropped.writer_id,
+        actor=actor,
+        text=dropped.text,
+    )
 
 
 # What an idea's title and pitch take (`schemas.IdeaCreate`).
@@ -713,6 +730,7 @@ def discard_reply(session: Session, *, actor: User, item_id: int) -> InboxItem:
         raise ValidationFailed({"reply": _no_reply_waits(item_id)})
     if item.reply_by_id != actor.id:
         require(actor, "approve_replies")
+    dropped = _Dropped(item.reply_text, item.reply_by_id)
     _take(
         session,
         item,
@@ -723,6 +741,7 @@ def discard_reply(session: Session, *, actor: User, item_id: int) -> InboxItem:
     )
     session.refresh(item)
     _record(session, actor, item, "reply_discarded", item.status)
+    _tell_writer(session, actor, item, dropped)
     session.commit()
     return item
 
@@ -749,25 +768,33 @@ def _refuse_if_busy(item: InboxItem, now: datetime) -> None:
         )
 
 
+class _Dropped(NamedTuple):
+    """A reply that waited for approval and was dropped: its text and who wrote it."""
+
+    text: str
+    writer_id: int | None
+
+
 def _moved(
     session: Session, item: InboxItem, now: datetime, *, drop_reply: bool = False, **values: Any
-) -> str | None:
+) -> _Dropped | None:
     """Write `values` (a move of the item) if, in the database, the item is still in the
     status it was read in and no reply to it is being sent; else roll back and raise
     ValidationFailed saying which. One UPDATE checks and writes, so a reply sent at the
     same moment and this move never both happen.
 
     With `drop_reply`, a reply waiting for approval goes too: the one read (the move is
-    refused if another was written meanwhile), whose text is returned; None if none waited.
+    refused if another was written meanwhile), whose text and writer are returned; None if
+    none waited.
     """
     assert item.id is not None
     sending = col(InboxItem.reply_sending_at)
     written = col(InboxItem.reply_text)
     checks = []
-    dropped = None
+    dropped: _Dropped | None = None
     if drop_reply:
         if item.reply_text is not None and item.reply_external_id is None:
-            dropped = item.reply_text
+            dropped = _Dropped(item.reply_text, item.reply_by_id)
             writer = col(InboxItem.reply_by_id)
             checks = [
                 written == item.reply_text,

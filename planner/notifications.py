@@ -1,7 +1,8 @@
 """Notifications: who is told what, stored in the same transaction as the event itself.
 
-A workflow move, a comment naming someone with `@username`, a failed post or a published
-piece each leave notifications for the people concerned, never for the one who acted.
+A workflow move, a comment naming someone with `@username`, a failed post, a published
+piece or a reply in the listening inbox dropped before its approval each leave
+notifications for the people concerned, never for the one who acted.
 Each user chooses per kind whether to see it in the dashboard and/or get it by e-mail (no
 preference row: dashboard yes, e-mail no). A notification wanted by e-mail only is stored
 already read: the record of what was mailed, not something waiting on the page. E-mail goes
@@ -50,6 +51,7 @@ IDEA_REJECTED = "idea_rejected"
 IDEA_PUBLISHED = "idea_published"
 MENTIONED = "mentioned"
 INBOX_ASSIGNED = "inbox_assigned"
+INBOX_REPLY_DROPPED = "inbox_reply_dropped"
 CANCELLED_POST_PUBLISHED = "cancelled_post_published"
 
 # Every kind, with the roles it can reach: everyone may submit ideas and so hear of them.
@@ -64,6 +66,8 @@ KINDS: dict[str, frozenset[Role]] = {
     IDEA_REJECTED: frozenset(Role),
     IDEA_PUBLISHED: frozenset(Role),
     INBOX_ASSIGNED: frozenset(Role),
+    # Whoever may answer an item (any role, for their department's) may have written one.
+    INBOX_REPLY_DROPPED: frozenset(Role),
     CANCELLED_POST_PUBLISHED: frozenset({Role.editor, Role.admin}),
 }
 _IDEA_KINDS = {"accept": IDEA_ACCEPTED, "reject": IDEA_REJECTED}
@@ -276,6 +280,17 @@ def posts_failed(conn: Connection, errors: Mapping[int, str]) -> None:
             for uid in {row.owner_id, row.created_by_id}
         ],
     )
+
+
+def reply_dropped(
+    conn: Connection, *, item_id: int, writer_id: int | None, actor: User, text: str
+) -> None:
+    """Tell the writer of a reply that waited for approval on an inbox item that `actor`
+    dropped it (discarded it, or dismissed, reopened or made an idea of the item): it will
+    not be sent. The detail is the reply's text; a writer who dropped it is not told."""
+    if writer_id is None:
+        return
+    store(conn, [Notice(writer_id, INBOX_REPLY_DROPPED, "inbox_item", item_id, actor.id, text)])
 
 
 def cancelled_posts_published(conn: Connection, post_ids: Sequence[int]) -> None:

@@ -48,12 +48,14 @@ from planner.models import (
     InboxSource,
     InboxStatus,
     ListeningState,
+    Notification,
     Post,
     PostStatus,
     User,
     utcnow,
 )
 from planner.publishing import EngineSettings
+from planner.ui.i18n import translate
 from planner.worker import JOB_ID, LISTEN_JOB_ID, Worker
 from tests.conftest import World
 from tests.postgres_database import end_connections, named_engine
@@ -1398,6 +1400,55 @@ def test_dismissing_or_converting_an_item_drops_the_reply_waiting_on_it(
         assert (item.status, item.reply_text) == (InboxStatus.new, None)
         with pytest.raises(ValidationFailed, match="no reply waits"):
             inbox.approve_reply(world.session, actor=world.approver, item_id=item.id)
+
+
+def _told_of_drops(world: World, user: User) -> list[tuple[int, int | None, str]]:
+    """The dropped replies `user` was told of: (item, who dropped it, the reply's text)."""
+    world.session.expire_all()
+    return [
+        (n.object_id, n.actor_id, n.detail)
+        for n in world.session.exec(
+            select(Notification)
+            .where(Notification.user_id == user.id, Notification.kind == "inbox_reply_dropped")
+            .order_by(col(Notification.id))
+        )
+    ]
+
+
+@pytest.mark.parametrize("move", ["dismiss", "to_idea", "discard"])
+def test_the_writer_of_a_dropped_reply_is_told_by_whom_and_which(world: World, move: str) -> None:
+    item = _waiting_mention(world)
+    assert item.id is not None
+    if move == "dismiss":
+        inbox.dismiss_item(world.session, actor=world.editor2, item_id=item.id, reason="Spam")
+    elif move == "to_idea":
+        inbox.item_to_idea(world.session, actor=world.editor2, item_id=item.id, department="HR")
+    else:
+        inbox.discard_reply(world.session, actor=world.approver, item_id=item.id)
+    dropper = world.approver if move == "discard" else world.editor2
+    assert _told_of_drops(world, world.editor) == [(item.id, dropper.id, "Am Samstag!")]
+    assert _told_of_drops(world, dropper) == []
+    [view] = notifications.list_notifications(world.session, actor=world.editor)
+    assert (view.notification.kind, view.actor) == ("inbox_reply_dropped", dropper.display_name)
+    said = {
+        lang: translate(lang, "notifications.kind.inbox_reply_dropped", actor=view.actor)
+        for lang in ("de", "en")
+    }
+    assert said["de"].startswith(f"{dropper.display_name} hat Ihre Antwort auf einen Eintrag")
+    assert said["en"].startswith(f"{dropper.display_name} dropped your reply")
+
+
+@pytest.mark.parametrize("move", ["dismiss", "discard"])
+def test_a_writer_who_drops_their_own_reply_is_not_told(world: World, move: str) -> None:
+    item = _waiting_mention(world)
+    assert item.id is not None
+    if move == "dismiss":
+        inbox.dismiss_item(world.session, actor=world.editor, item_id=item.id)
+    else:
+        inbox.discard_reply(world.session, actor=world.editor, item_id=item.id)
+    world.session.refresh(item)
+    assert item.reply_text is None
+    assert _told_of_drops(world, world.editor) == []
 
 
 def test_reopening_an_item_dismissed_with_a_waiting_reply_drops_that_reply(

@@ -203,7 +203,13 @@ def test_preferences_decide_dashboard_and_email(world: World) -> None:
 def test_preferences_list_the_kinds_of_the_role_and_refuse_others(world: World) -> None:
     s = world.session
     kinds = [p.kind for p in notifications.preferences(s, actor=world.contributor)]
-    assert kinds == ["idea_accepted", "idea_rejected", "idea_published", "inbox_assigned"]
+    assert kinds == [
+        "idea_accepted",
+        "idea_rejected",
+        "idea_published",
+        "inbox_assigned",
+        "inbox_reply_dropped",
+    ]
     assert all(p.in_app and not p.email for p in notifications.preferences(s, actor=world.editor))
     with pytest.raises(ValidationFailed, match="'review_requested' is no kind"):
         notifications.set_preferences(

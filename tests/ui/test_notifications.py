@@ -64,9 +64,9 @@ def test_a_contributor_hears_of_the_rejection_with_the_reason_in_english(databas
     assert f"New: Your idea #{idea.id} “Podcast” was rejected" in shown
     assert "No budget." in shown
     # A contributor chooses only among the kinds that can reach them (their idea's fate,
-    # a mention, an inbox item assigned to their department).
+    # an inbox item assigned to their department, their reply to one dropped).
     labels = [c.label for c in at.checkbox]
-    assert labels.count("By e-mail") == 4
+    assert labels.count("By e-mail") == 5
 
 
 def test_choosing_email_for_a_kind_is_stored(database: str) -> None:
