@@ -30,8 +30,7 @@ from sqlmodel import Session, col, select
 from planner import notifications
 from planner.config import Settings, load_settings
 from planner.models import Notification, User, utcnow
-from planner.notifications import NOTIFICATIONS, Item, detail_time
-from planner.timezones import to_local
+from planner.notifications import NOTIFICATIONS, Item
 from planner.ui.i18n import translate
 
 MAX_ATTEMPTS = 5
@@ -117,10 +116,7 @@ def compose(item: Item, recipient: User, *, settings: MailSettings) -> EmailMess
         lang, f"notifications.kind.{n.kind}", id=number, title=item.title, actor=item.actor
     )
     lines = [what]
-    instant = detail_time(n)
-    detail = n.detail
-    if instant is not None:
-        detail = to_local(instant, recipient.timezone).strftime(translate(lang, "format.datetime"))
+    detail = notifications.detail_text(n, lang, recipient.timezone)
     if detail:
         lines += ["", detail]
     lines.append("")

@@ -2,7 +2,9 @@
 
 A workflow move, a comment naming someone with `@username`, a failed post, a published
 piece or a reply in the listening inbox dropped before its approval each leave
-notifications for the people concerned, never for the one who acted.
+notifications for the people concerned, never for the one who acted. A detail that is a
+time or the engine's own explanation is stored as data and written for each reader in
+their language (`detail_text`), in the dashboard and in the e-mail alike.
 Each user chooses per kind whether to see it in the dashboard and/or get it by e-mail (no
 preference row: dashboard yes, e-mail no). A notification wanted by e-mail only is stored
 already read: the record of what was mailed, not something waiting on the page. E-mail goes
@@ -11,6 +13,8 @@ out later from the worker's outbox (see `planner.mail`).
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +25,14 @@ from sqlalchemy import Connection, insert, update
 from sqlmodel import Session, col, func, select
 
 from planner.db import paged
-from planner.errors import Message, NotFound, TimeInputError, ValidationFailed
+from planner.errors import (
+    Message,
+    NotFound,
+    TimeInputError,
+    ValidationFailed,
+    message_data,
+    message_from_data,
+)
 from planner.models import (
     AuditEvent,
     Idea,
@@ -37,9 +48,11 @@ from planner.models import (
     utcnow,
 )
 from planner.permissions import PERMISSIONS, require_active
-from planner.timezones import zone
+from planner.timezones import to_local, zone
+from planner.ui.i18n import render_message, translate
 
 NOTIFICATIONS, PREFERENCES = core_tables(Notification, NotificationPreference)
+log = logging.getLogger(__name__)
 
 REVIEW_REQUESTED = "review_requested"
 CHANGES_REQUESTED = "changes_requested"
@@ -136,7 +149,7 @@ def store(conn: Connection, notices: Iterable[Notice]) -> int:
                 "object_type": notice.object_type,
                 "object_id": notice.object_id,
                 "actor_id": notice.actor_id,
-                "detail": notice.detail[:DETAIL_MAX],
+                "detail": _stored_detail(notice),
                 "created_at": now,
                 "read_at": None if in_app else now,
                 "email": by_mail,
@@ -264,7 +277,9 @@ def mentions(session: Session, *, actor: User, piece_id: int, text: str) -> list
 
 
 def posts_failed(conn: Connection, errors: Mapping[int, str]) -> None:
-    """Tell the piece's owner and whoever planned the post that these posts failed."""
+    """Tell the piece's owner and whoever planned the post that these posts failed (the
+    detail: why, the engine's explanation kept so that each reader reads it in their
+    language, a channel's own words as the channel wrote them)."""
     if not errors:
         return
     rows = conn.execute(
@@ -346,6 +361,66 @@ def detail_time(notification: Notification) -> datetime | None:
         except (ValueError, TimeInputError):
             return None
     return found.astimezone(UTC) if found.tzinfo is not None else None
+
+
+# The kinds whose detail may be the engine's own explanation (a coded Message): stored as its
+# `errors.message_data` JSON, whole, and said for each reader in their language
+# (`detail_text`). A channel's own words, and rows stored before, are plain text.
+_MESSAGE_DETAIL = frozenset({POST_FAILED})
+_MESSAGE_FIELDS = frozenset({"code", "text", "params"})
+
+
+def _stored_detail(notice: Notice) -> str:
+    """A notice's detail as stored: the engine's explanation, for the kinds that keep one,
+    as its JSON; any other detail as an excerpt of its text."""
+    if notice.kind in _MESSAGE_DETAIL and isinstance(notice.detail, Message):
+        return json.dumps(message_data(notice.detail), separators=(",", ":"))
+    return notice.detail[:DETAIL_MAX]
+
+
+def _explanation(notification: Notification) -> str | None:
+    """The engine's explanation a notification's detail holds: the Message, or its English
+    text when the stored data cannot be read back; None for the other kinds and for a
+    detail of plain text (a channel's own words, a row stored before)."""
+    if notification.kind not in _MESSAGE_DETAIL or not notification.detail.startswith("{"):
+        return None
+    try:
+        data = json.loads(notification.detail)
+    except ValueError:
+        return None  # a channel's own words that happen to begin with a brace
+    if not (
+        isinstance(data, dict)
+        and set(data) == _MESSAGE_FIELDS
+        and isinstance(data["code"], str)
+        and isinstance(data["text"], str)
+    ):
+        return None
+    try:
+        return message_from_data(data)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        log.warning(
+            "notification %s: its explanation cannot be read; said in English", notification.id
+        )
+        return data["text"]
+
+
+def detail_text(notification: Notification, lang: str, tz_name: str) -> str:
+    """A notification's detail as its reader reads it, in their language `lang` and zone
+    `tz_name`: a time written as the language writes times, the engine's explanation said
+    in the language (an excerpt), anything else (a reason, a comment, a channel's own
+    words, a row stored before) as it was stored."""
+    instant = detail_time(notification)
+    if instant is not None:
+        return to_local(instant, tz_name).strftime(translate(lang, "format.datetime"))
+    explanation = _explanation(notification)
+    if explanation is None:
+        return notification.detail
+    try:
+        said = render_message(lang, explanation)
+    except (KeyError, IndexError, ValueError):
+        # Stored long ago, with fields the wording in `lang` no longer has.
+        said = str(explanation)
+    return said[:DETAIL_MAX]
 
 
 def series_posts_unplaced(conn: Connection, posts: Sequence[Post]) -> None:

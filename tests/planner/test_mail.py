@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 
-from planner import mail, notifications, pieces, users
+from planner import channels, mail, notifications, pieces, planning, users
 from planner.config import load_settings
-from planner.errors import ConfigurationError
+from planner.errors import ConfigurationError, Message
 from planner.mail import MailSettings
 from planner.models import Notification, Role, User, WorkerHeartbeat, utcnow
 from planner.notifications import Preference
@@ -354,6 +354,71 @@ def test_the_time_in_a_series_notification_is_written_for_the_recipient(
     item = notifications.Item(note, "", "Serie", 3)
     text = mail.compose(item, recipient, settings=settings_for(25)).get_content()
     assert written in text and "2027-05-10" not in text
+
+
+def test_a_failed_posts_mail_explains_it_in_the_recipients_language(
+    world: World, engine: Engine, smtp: Server
+) -> None:
+    """The engine gave up on a post: the owner of its piece reads why in German, whoever
+    planned it in English; the channel's answer inside stays as the channel gave it."""
+    s = world.session
+    owner, planner = (
+        users.create_user(
+            s,
+            actor=world.admin,
+            data={
+                "username": name,
+                "display_name": name.title(),
+                "role": Role.editor.value,
+                "password": ACCOUNT_PASSWORD,
+                "email": f"{name}@example.org",
+                "locale": locale,
+            },
+        )
+        for name, locale in (("edda", "de"), ("joe", "en"))
+    )
+    for user in (owner, planner):
+        notifications.set_preferences(
+            s, actor=user, choices=[Preference(notifications.POST_FAILED, True, True)]
+        )
+    channels.create_channel(s, actor=world.admin, kind="recording", name="Blog")
+    piece = pieces.create_piece(s, actor=owner, data={"title": "Sommerfest", "body": "Text"})
+    assert piece.id is not None
+    post = planning.plan_post(
+        s, actor=planner, piece_id=piece.id, channel="Blog", when=utcnow() + timedelta(days=1)
+    )
+    assert post.id is not None
+    gave_up = Message(
+        "publish_gave_up",
+        "gave up after {count} attempts: {error}",
+        count=3,
+        error="503 Service Unavailable",
+    )
+    notifications.posts_failed(s.connection(), {post.id: gave_up})
+    s.commit()
+    assert len(mail.send_due(engine, settings=settings_for(smtp.port)).sent) == 2
+    bodies = {rcpt[0]: parsed(raw).get_content() for _sender, rcpt, raw in smtp.mailbox.messages}
+    german, english = bodies[str(owner.email)], bodies[str(planner.email)]
+    assert "Nach 3 Versuchen aufgegeben: 503 Service Unavailable" in german.splitlines()
+    assert "gave up" not in german
+    assert "gave up after 3 attempts: 503 Service Unavailable" in english.splitlines()
+
+
+def test_a_failed_posts_notification_stored_before_is_mailed_as_it_was_stored(
+    world: World,
+) -> None:
+    """Its detail was stored as English text, before explanations were kept: so it stays."""
+    note = Notification(
+        id=1,
+        user_id=1,
+        kind=notifications.POST_FAILED,
+        object_type="post",
+        object_id=7,
+        detail="gave up after 3 attempts: timed out",
+    )
+    item = notifications.Item(note, "", "Sommerfest", 3)
+    text = mail.compose(item, world.editor, settings=settings_for(25)).get_content()
+    assert "gave up after 3 attempts: timed out" in text.splitlines()
 
 
 def _two_workers_on_old_mail(

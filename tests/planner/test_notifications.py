@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from planner import channels, cli, ideas, notifications, pieces, planning, users
-from planner.errors import NotFound, ValidationFailed
+from planner.errors import Message, NotFound, ValidationFailed
 from planner.models import Comment, Notification, Piece, Role, User, utcnow
 from planner.notifications import Notice, Preference
 from planner.publishing import EngineSettings
@@ -341,6 +341,70 @@ def test_a_failed_post_tells_its_piece_owner_and_who_planned_it(
     assert told(world.session, world.editor2) == expected
     [item] = notifications.list_notifications(world.session, actor=world.editor)
     assert item.piece_id == piece.id
+
+
+def test_a_post_the_channel_would_refuse_is_explained_in_each_readers_language(
+    world: World,
+    worker: Worker,
+    recording_kind: type[recording.RecordingPublisher],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The channel takes less text than when the post was planned: the engine's own
+    explanation is kept, so each reader reads it in their language."""
+    piece = approved(world, draft(world))  # "Text": 4 characters
+    planned(world, piece, world.editor2)
+    monkeypatch.setattr(recording_kind, "text_limit", 3)
+    worker.sweep()
+    [item] = notifications.list_notifications(world.session, actor=world.editor)
+    assert item.notification.kind == notifications.POST_FAILED
+    assert notifications.detail_text(item.notification, "de", "Europe/Berlin") == (
+        "Der Kanal „Feed“ würde den Text ablehnen: 4 Zeichen, Recording (tests) erlaubt 3."
+    )
+    assert notifications.detail_text(item.notification, "en", "Europe/Berlin") == (
+        "Feed would refuse the text: text: 4 characters, Recording (tests) allows 3"
+    )
+
+
+def test_only_the_engines_words_are_translated_and_older_details_read_as_they_are(
+    world: World,
+) -> None:
+    """The engine gave up: its sentence in German, the channel's answer inside it as the
+    channel gave it. A channel's answer alone (here JSON), and a detail stored before
+    explanations were kept, are read as they are; a long explanation as an excerpt."""
+    s = world.session
+    post_id = planned(world, approved(world, draft(world)), world.editor)
+
+    def gave_up(error: str) -> Message:
+        return Message(
+            "publish_gave_up", "gave up after {count} attempts: {error}", count=3, error=error
+        )
+
+    notifications.posts_failed(s.connection(), {post_id: gave_up("503 Service Unavailable")})
+    notifications.posts_failed(s.connection(), {post_id: '{"error": "Duplicate status"}'})
+    notifications.posts_failed(s.connection(), {post_id: gave_up("x" * 600)})
+    s.add(
+        Notification(
+            user_id=world.editor.id,
+            kind=notifications.POST_FAILED,
+            object_type="post",
+            object_id=post_id,
+            detail="gave up after 3 attempts: timed out",
+        )
+    )
+    s.commit()
+    items = notifications.list_notifications(s, actor=world.editor)
+    german = [
+        notifications.detail_text(i.notification, "de", "Europe/Berlin") for i in reversed(items)
+    ]
+    assert german[:2] == [
+        "Nach 3 Versuchen aufgegeben: 503 Service Unavailable",
+        '{"error": "Duplicate status"}',
+    ]
+    assert german[2] == ("Nach 3 Versuchen aufgegeben: " + "x" * 600)[: notifications.DETAIL_MAX]
+    assert german[3] == "gave up after 3 attempts: timed out"
+    first = items[-1].notification
+    english = notifications.detail_text(first, "en", "Europe/Berlin")
+    assert english == "gave up after 3 attempts: 503 Service Unavailable"
 
 
 def test_a_published_piece_tells_the_contributors_of_its_idea_and_merged_ones(

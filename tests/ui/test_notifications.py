@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 
 from planner import channels, ideas, notifications, pieces, planning, users
 from planner.db import make_engine
+from planner.errors import Message
 from planner.models import Comment, Notification
 from planner.ui import keys
 from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
@@ -155,3 +156,47 @@ def test_the_time_a_series_post_keeps_is_written_as_the_readers_language_writes_
     shown = [t.value for t in at.main.text]
     assert "10.05.2027 09:00 CEST" in shown
     assert not any("2027-05-10" in text for text in shown)
+
+
+def test_why_a_post_failed_is_said_in_german_and_an_older_detail_as_it_was_stored(
+    database: str,
+) -> None:
+    """The engine gave up on a post: a German reader reads why in German, the channel's
+    answer inside as the channel gave it; a notification stored before explanations were
+    kept shows its English text as it is."""
+    add_user(database, "edda", "editor")  # German, as users are unless they choose
+    engine = make_engine(database)
+    with Session(engine, expire_on_commit=False) as s:
+        admin, ed = users.get_user(s, "admin"), users.get_user(s, "ed")
+        channels.create_channel(s, actor=admin, kind="recording", name="Blog")
+        piece = pieces.create_piece(s, actor=ed, data={"title": "Sommerfest", "body": "Text."})
+        assert piece.id is not None
+        edda = users.get_user(s, "edda")
+        post = planning.plan_post(
+            s, actor=edda, piece_id=piece.id, channel="Blog", when="2027-05-10 09:00"
+        )
+        assert post.id is not None
+        s.add(
+            Notification(
+                user_id=edda.id,
+                kind=notifications.POST_FAILED,
+                object_type="post",
+                object_id=post.id,
+                detail="gave up after 3 attempts: timed out",
+            )
+        )
+        gave_up = Message(
+            "publish_gave_up",
+            "gave up after {count} attempts: {error}",
+            count=3,
+            error="503 Service Unavailable",
+        )
+        notifications.posts_failed(s.connection(), {post.id: gave_up})  # edda planned it
+        s.commit()
+    engine.dispose()
+    at = open_page(sign_in("edda", PASSWORD), "notifications")
+    assert not at.exception
+    shown = [t.value for t in at.main.text]
+    assert "Nach 3 Versuchen aufgegeben: 503 Service Unavailable" in shown
+    assert "gave up after 3 attempts: timed out" in shown
+    assert not any("503" in text and "gave up" in text for text in shown)

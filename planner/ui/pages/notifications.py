@@ -55,8 +55,7 @@ def _item(item: Item, user: User) -> None:
         st.text(new + what)  # titles are user text: plain, never markdown
         when = state.when(n.created_at, user.timezone)
         st.text(t("notifications.by", when=when, actor=item.actor) if item.actor else when)
-        instant = notifications.detail_time(n)
-        detail = state.when(instant, user.timezone) if instant is not None else n.detail
+        detail = notifications.detail_text(n, state.lang(), user.timezone)
         if detail:
             st.text(detail)
         if n.object_type in links.OPENED_ON:
