@@ -1,13 +1,16 @@
 """CSV import and export of ideas, the plan (posts) and the audit log.
 
 Imports are all-or-nothing: every row is validated first, every broken row is reported
-with its line number, and nothing is stored while any row is broken.
+with its line number, and nothing is stored while any row is broken. Exports start with a
+UTF-8 byte order mark and separate their cells as their `CsvFormat` says (the dashboard's
+as the reader's Excel splits lines, the command line's by "," unless asked otherwise).
 """
 
 from __future__ import annotations
 
 import csv
 import errno
+import functools
 import io
 import os
 import re
@@ -17,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from sqlalchemy import Connection, Table, insert, text
 from sqlmodel import Session, col, select
@@ -88,12 +91,35 @@ AUDIT_COLUMNS = [
     "hash",
 ]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-# A formula character after a semicolon (spaces between): a spreadsheet that splits lines
-# at ";" (German Excel does, also in a comma-separated file) starts a cell there, so the
-# export escapes it as it escapes a cell's first character, and an import takes it back.
-# Apostrophes already there get one more, so that the import takes back exactly one.
-_AFTER_SEMICOLON = re.compile(r";(\s*)('*[=+\-@])")
-_ESCAPED_AFTER_SEMICOLON = re.compile(r";(\s*)'('*[=+\-@])")
+# The character every export starts with, the UTF-8 byte order mark: Excel and LibreOffice
+# then read the file as UTF-8 (German Excel reads one without it as Windows-1252, "ü" as
+# "Ã¼"); Python's `utf-8-sig` and the imports here skip it.
+BOM = "\ufeff"
+# The separators an export may put between cells, by the names the command line takes.
+SEPARATOR_NAMES = {",": ",", ";": ";", "tab": "\t"}
+# The separator of the exports the dashboard offers in a language: Excel set to German
+# splits a line at ";", one set to English at ",".
+_LANGUAGE_SEPARATORS = {"de": ";"}
+
+
+@functools.cache
+def _after_separator(separator: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """A formula character after a list separator (spaces between) in a file whose cells
+    `separator` separates, and the same escaped with an apostrophe.
+
+    A spreadsheet whose list separator is not the file's splits lines at its own, also
+    inside quoted cells, and starts a cell there: German Excel at ";", also in a comma- or
+    tab-separated file; English Excel at ",", also in a semicolon- or tab-separated one.
+    So the export escapes a formula character after ";" always, and after "," where the
+    file's separator is another, as it escapes a cell's first character; an import takes
+    it back. Apostrophes already there get one more, so that the import takes back
+    exactly one.
+    """
+    splits = ";" if separator == "," else ";,"
+    return (
+        re.compile(f"([{splits}])(\\s*)('*[=+\\-@])"),
+        re.compile(f"([{splits}])(\\s*)'('*[=+\\-@])"),
+    )
 
 
 @dataclass(frozen=True)
@@ -115,27 +141,96 @@ class PlanImport:
 _ESCAPED_START = re.compile(r"'*[=+\-@\t\r]")
 
 
-def _cell(value: object) -> str:
-    """A cell that spreadsheet programs will not run as a formula, however they split it."""
-    text = _AFTER_SEMICOLON.sub(r";\1'\2", "" if value is None else str(value))
+def _cell(value: object, separator: str = ",") -> str:
+    """A cell of a file whose cells `separator` separates that spreadsheet programs will
+    not run as a formula, however they split it."""
+    after, _escaped = _after_separator(separator)
+    text = after.sub(r"\1\2'\3", "" if value is None else str(value))
     return "'" + text if _ESCAPED_START.match(text) else text
 
 
-def _unescaped(text: str) -> str:
-    """`text` with the formula characters `_cell` escaped after a semicolon as they were."""
-    return _ESCAPED_AFTER_SEMICOLON.sub(r";\1\2", text)
+def _unescaped(text: str, separator: str = ",") -> str:
+    """`text` with the formula characters `_cell` escaped after a list separator in a file
+    whose cells `separator` separates as they were."""
+    _after, escaped = _after_separator(separator)
+    return escaped.sub(r"\1\2\3", text)
 
 
 def cell(value: object) -> str:
-    """A value as a CSV cell that spreadsheet programs will not run as a formula."""
+    """A value as a cell of a comma-separated file that spreadsheet programs will not run
+    as a formula (`CsvFormat.cell` for another separator)."""
     return _cell(value)
 
 
-def _uncell(value: str | None) -> str:
+def _uncell(value: str | None, separator: str = ",") -> str:
+    """A cell of an imported file whose cells `separator` separates, as `_cell` had it."""
     text = (value or "").strip()
     if text.startswith("'") and _ESCAPED_START.match(text, 1):
         text = text[1:]
-    return _unescaped(text)
+    return _unescaped(text, separator)
+
+
+class RowWriter(Protocol):
+    """What an export writes its rows with: a `csv.writer`."""
+
+    def writerow(self, row: Iterable[Any], /) -> Any:
+        """Write one row of cells."""
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    """How an export writes CSV: the byte order mark first (`BOM`), then rows whose cells
+    `separator` (one of `SEPARATOR_NAMES`) separates, each cell kept from running as a
+    formula in a spreadsheet, however it splits the lines (`_after_separator`)."""
+
+    separator: str = ","
+
+    def __post_init__(self) -> None:
+        if self.separator not in SEPARATOR_NAMES.values():
+            raise ValueError(f"not a CSV separator: {self.separator!r}")
+
+    @classmethod
+    def for_language(cls, lang: str) -> CsvFormat:
+        """The format the dashboard offers to a reader of `lang` ("de", "en"): the
+        separator their Excel splits lines at when it opens the file."""
+        return cls(_LANGUAGE_SEPARATORS.get(lang, ","))
+
+    @classmethod
+    def named(cls, name: str) -> CsvFormat:
+        """The format whose separator the command line names ("," ";" "tab"); ValueError
+        naming the choices for any other name."""
+        if name not in SEPARATOR_NAMES:
+            choices = " or ".join(SEPARATOR_NAMES)
+            raise ValueError(f"{name!r} is not a CSV separator: use {choices}")
+        return cls(SEPARATOR_NAMES[name])
+
+    def start(
+        self, out: IO[str], header: Iterable[str], *, lineterminator: str = "\r\n"
+    ) -> RowWriter:
+        """Write the byte order mark and the `header` row to `out`; the writer of the
+        rows below it."""
+        out.write(BOM)
+        writer = csv.writer(out, delimiter=self.separator, lineterminator=lineterminator)
+        writer.writerow(header)
+        return writer
+
+    def cell(self, value: object) -> str:
+        """A value as a cell of this format that spreadsheet programs will not run as a
+        formula (None as an empty cell)."""
+        return _cell(value, self.separator)
+
+
+# The format of an export unless its caller asks for another: the command line's default.
+COMMA = CsvFormat(",")
+
+
+def detect_separator(text: str) -> str:
+    """The separator of a CSV text as its first line (the header) shows it: the one of
+    ",", ";" and tab that it holds most of (on a tie the first of these; "," when it holds
+    none)."""
+    first_line = next(iter(text.removeprefix(BOM).splitlines()), "")
+    counts = {separator: first_line.count(separator) for separator in SEPARATOR_NAMES.values()}
+    return max(counts, key=counts.__getitem__)
 
 
 def _decode(raw: bytes | str) -> str:
@@ -375,14 +470,14 @@ def _after_quote(stray: str, delimiter: str) -> Message:
             "the fields here are separated by {found}, but the file's separator is {separator} "
             "(as in its first line); use one separator throughout the file",
             found=_SEPARATORS[stray],
-            separator=delimiter,
+            separator=_SEPARATORS.get(delimiter, delimiter),
         )
     return Message(
         "csv_text_after_quote",
         'text follows the closing " of a quoted field ("{char}" after it); only {separator} '
         'or the end of the line may follow, and a " inside a quoted field is written ""',
         char=stray,
-        separator=delimiter,
+        separator=_SEPARATORS.get(delimiter, delimiter),
     )
 
 
@@ -470,7 +565,7 @@ def _rows(
     allowed: Sequence[str],
     limits: Mapping[str, int] | None = None,
 ) -> tuple[list[tuple[int, dict[str, str]]], list[tuple[int, str]]]:
-    """Read a CSV (comma or semicolon) into (line number, row) pairs and row problems.
+    """Read a CSV (comma, semicolon or tab) into (line number, row) pairs and row problems.
 
     A file that is too large, has too many rows or an unusable header raises at once,
     before any row is read; a row with the wrong number of fields, or one the CSV reader
@@ -484,8 +579,7 @@ def _rows(
         raise CsvImportFailed(
             [(1, Message("csv_empty", "the file is empty; the first line must name the columns"))]
         )
-    first_line = text.splitlines()[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    delimiter = detect_separator(text)
     _check_row_count(text, delimiter)
     records = _records(text, delimiter)
     _start, _end, fieldnames = next(records, (1, 1, []))
@@ -517,7 +611,8 @@ def _rows(
                 )
             )
         else:
-            rows.append((end, {k: _uncell(v) for k, v in zip(header, record, strict=True)}))
+            cells = zip(header, record, strict=True)
+            rows.append((end, {k: _uncell(v, delimiter) for k, v in cells}))
     if not rows and not problems:
         raise CsvImportFailed([(2, Message("csv_no_rows", "no rows below the header"))])
     return rows, problems
@@ -737,16 +832,15 @@ def _store_ideas(session: Session, *, actor: User, values: list[dict[str, Any]])
     return ids
 
 
-def export_ideas(session: Session, *, actor: User, out: IO[str]) -> int:
-    """Write the ideas the actor may see; returns how many."""
+def export_ideas(session: Session, *, actor: User, out: IO[str], fmt: CsvFormat = COMMA) -> int:
+    """Write the ideas the actor may see in `fmt`; returns how many."""
     ideas = list_ideas(session, actor=actor)
     departments = {d.id: d.name for d in session.exec(select(Department))}
     usernames = {u.id: u.username for u in session.exec(select(User))}
-    writer = csv.writer(out)
-    writer.writerow(IDEA_EXPORT_COLUMNS)
+    writer = fmt.start(out, IDEA_EXPORT_COLUMNS)
     for idea in ideas:
         writer.writerow(
-            _cell(v)
+            fmt.cell(v)
             for v in (
                 idea.id,
                 idea.title,
@@ -777,8 +871,10 @@ def export_plan(
     out: IO[str],
     start: datetime | None = None,
     end: datetime | None = None,
+    fmt: CsvFormat = COMMA,
 ) -> int:
-    """Write pieces with their channel posts and local times; returns how many posts."""
+    """Write pieces with their channel posts and local times in `fmt`; returns how many
+    posts."""
     require(actor, "view_pieces")
     posts = planning.list_posts(session, actor=actor, start=start, end=end)
     pieces = {
@@ -788,12 +884,11 @@ def export_plan(
         )
     }
     channels = {c.id: c.name for c in session.exec(select(Channel))}
-    writer = csv.writer(out)
-    writer.writerow(PLAN_COLUMNS)
+    writer = fmt.start(out, PLAN_COLUMNS)
     for post in posts:
         local = to_local(post.publish_at, post.timezone)
         writer.writerow(
-            _cell(v)
+            fmt.cell(v)
             for v in (
                 post.id,
                 post.piece_id,
@@ -1085,8 +1180,9 @@ def export_audit(
     out: IO[str],
     since: datetime | None = None,
     until: datetime | None = None,
+    fmt: CsvFormat = COMMA,
 ) -> int:
-    """Write audit events in [since, until) with UTC and the actor's local time.
+    """Write audit events in [since, until) with UTC and the actor's local time, in `fmt`.
 
     Those who read the whole audit log get every event; a contributor gets the events the
     Activity page shows them (`audit.visible_events`); anyone else is refused.
@@ -1097,25 +1193,30 @@ def export_audit(
     else:
         window = audit.EventFilter(since=since, until=until)
         events = audit.visible_events(session, actor=actor, filters=window)
-    return _write_audit(events, actor.timezone, out)
+    return _write_audit(events, actor.timezone, out, fmt)
 
 
 def export_visible_audit(
-    session: Session, *, actor: User, filters: audit.EventFilter | None = None
+    session: Session,
+    *,
+    actor: User,
+    filters: audit.EventFilter | None = None,
+    fmt: CsvFormat = COMMA,
 ) -> str:
-    """The audit events `actor` may read (see `audit.visible_events`), filtered, as CSV text."""
+    """The audit events `actor` may read (see `audit.visible_events`), filtered, as CSV text
+    in `fmt`."""
     out = io.StringIO()
-    _write_audit(audit.visible_events(session, actor=actor, filters=filters), actor.timezone, out)
+    events = audit.visible_events(session, actor=actor, filters=filters)
+    _write_audit(events, actor.timezone, out, fmt)
     return out.getvalue()
 
 
-def _write_audit(events: Iterable[AuditEvent], tz_name: str, out: IO[str]) -> int:
-    writer = csv.writer(out)
-    writer.writerow(AUDIT_COLUMNS)
+def _write_audit(events: Iterable[AuditEvent], tz_name: str, out: IO[str], fmt: CsvFormat) -> int:
+    writer = fmt.start(out, AUDIT_COLUMNS)
     count = 0
     for e in events:
         writer.writerow(
-            _cell(v)
+            fmt.cell(v)
             for v in (
                 e.id,
                 e.at.isoformat(),
@@ -1141,9 +1242,12 @@ def verify_audit_file(raw: str) -> audit.ChainReport:
     """Check an exported audit CSV on its own, without a database (`audit.verify_rows`):
     every event's hash, and the links between its events in id order.
 
-    The first event's link leads out of the file and is taken as it is.
+    The file's separator is read from its header line (`detect_separator`), as an import
+    reads it. The first event's link leads out of the file and is taken as it is.
     """
-    reader = csv.DictReader(io.StringIO(raw.removeprefix("\ufeff"), newline=""))
+    text = raw.removeprefix(BOM)
+    separator = detect_separator(text)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=separator)
     missing = [c for c in AUDIT_COLUMNS if c != "at_local" and c not in (reader.fieldnames or [])]
     if missing:
         raise ValidationFailed(
@@ -1153,7 +1257,7 @@ def verify_audit_file(raw: str) -> audit.ChainReport:
     problems: list[tuple[int, str]] = []
     for line, record in enumerate(reader, start=2):
         try:
-            rows.append(_chained_row(record))
+            rows.append(_chained_row(record, separator))
         except ValueError as err:
             problems.append((line, str(err)))
     if problems:
@@ -1162,9 +1266,10 @@ def verify_audit_file(raw: str) -> audit.ChainReport:
     return audit.verify_rows(rows, from_start=False)
 
 
-def _chained_row(record: dict[str, str]) -> dict[str, Any]:
-    """One exported event as `audit.verify_rows` reads it: a cell that the export may have
-    escaped for spreadsheets, or that may stand for nothing, gives each possible value."""
+def _chained_row(record: dict[str, str], separator: str) -> dict[str, Any]:
+    """One exported event of a file whose cells `separator` separates as
+    `audit.verify_rows` reads it: a cell that the export may have escaped for spreadsheets,
+    or that may stand for nothing, gives each possible value."""
 
     def number(column: str) -> int | None:
         text = (record.get(column) or "").strip()
@@ -1182,8 +1287,8 @@ def _chained_row(record: dict[str, str]) -> dict[str, Any]:
             found.insert(0, text[1:])
         options: list[str | None] = []
         for option in found:
-            if _unescaped(option) != option:
-                options.append(_unescaped(option))
+            if _unescaped(option, separator) != option:
+                options.append(_unescaped(option, separator))
             options.append(option)
         if nullable and text == "":
             options.insert(0, None)

@@ -9,7 +9,6 @@ name them).
 
 from __future__ import annotations
 
-import csv
 import html
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import IO, Generic, TypeVar
 
 from planner import approvals_report, process
 from planner.approvals_report import ApprovalsReport
-from planner.csvio import cell
+from planner.csvio import COMMA, CsvFormat
 from planner.planning import Hold
 from planner.process import (
     CYCLES,
@@ -192,11 +191,16 @@ def _finding_rows(
 
 
 def process_csv(
-    report: ProcessReport, out: IO[str], *, describe_hold: Callable[[Hold], str] | None = None
+    report: ProcessReport,
+    out: IO[str],
+    *,
+    describe_hold: Callable[[Hold], str] | None = None,
+    fmt: CsvFormat = COMMA,
 ) -> int:
-    """Write the process figures as CSV rows (section, name, measure, value); the count.
-    The sections and measures are fixed English keys, for spreadsheets and scripts; a held
-    post's reason is worded by `describe_hold` (the reader's language), else in English."""
+    """Write the process figures as CSV rows (section, name, measure, value) in `fmt`; the
+    count. The sections and measures are fixed English keys, for spreadsheets and scripts;
+    a held post's reason is worded by `describe_hold` (the reader's language), else in
+    English."""
     rows: list[tuple[object, ...]] = [
         ("period", "since", "utc", report.since.isoformat()),
         ("period", "until", "utc", report.until.isoformat()),
@@ -251,7 +255,7 @@ def process_csv(
             ("responses", r.department, "median_hours", _median(r.median_hours)),
             ("responses", r.department, "open_overdue", r.open_overdue),
         ]
-    return _write(out, PROCESS_COLUMNS, rows)
+    return _write(out, PROCESS_COLUMNS, rows, fmt)
 
 
 def _median(hours: float | None) -> str:
@@ -281,8 +285,9 @@ APPROVAL_COLUMNS = (
 )
 
 
-def approvals_csv(report: ApprovalsReport, out: IO[str]) -> int:
-    """Write approvals, overrides and the chain's verification as CSV rows; the count."""
+def approvals_csv(report: ApprovalsReport, out: IO[str], *, fmt: CsvFormat = COMMA) -> int:
+    """Write approvals, overrides and the chain's verification as CSV rows in `fmt`; the
+    count."""
     tz = report.timezone
     rows: list[tuple[object, ...]] = [
         ("approval", a.event_id, a.at.isoformat(), format_local(a.at, tz), a.approver,
@@ -299,15 +304,17 @@ def approvals_csv(report: ApprovalsReport, out: IO[str]) -> int:
          report.made_by, "", "audit_log", "", "", "intact" if report.chain.intact else "broken",
          report.chain.summary())
     )  # fmt: skip
-    return _write(out, APPROVAL_COLUMNS, rows)
+    return _write(out, APPROVAL_COLUMNS, rows, fmt)
 
 
-def _write(out: IO[str], columns: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
-    writer = csv.writer(out)
-    writer.writerow(columns)
+def _write(
+    out: IO[str], columns: Sequence[str], rows: Iterable[Sequence[object]], fmt: CsvFormat
+) -> int:
+    """Write `columns` and `rows` to `out` in `fmt`; the number of rows."""
+    writer = fmt.start(out, columns)
     count = 0
     for row in rows:
-        writer.writerow(cell(v) for v in row)
+        writer.writerow(fmt.cell(v) for v in row)
         count += 1
     return count
 

@@ -497,7 +497,7 @@ def test_audit_export_to_file(org: Cli, tmp_path: Path) -> None:
     out = org.ok("audit", "export", str(target), "--as", "boss", "--since", "2020-01-01")
     assert "exported" in out
     text = target.read_text(encoding="utf-8")
-    assert text.startswith("id,at_utc,at_local,actor")
+    assert text.startswith("\ufeffid,at_utc,at_local,actor")  # Excel reads it as UTF-8
     assert "login" not in text.split("\n")[0]
     code, _out, err = org("audit", "export", "-", "--as", "boss", "--since", "morgen")
     assert code == 1

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from pathlib import Path
 
 from sqlalchemy import text
 
 from planner.db import make_engine
+from tests.exported import csv_rows
 from tests.test_cli import Cli, org, run
 
 __all__ = ["org", "run"]
@@ -69,8 +68,20 @@ def test_a_contributor_exports_the_events_the_activity_page_shows_them(org: Cli)
 
     out = org.ok("audit", "export", "-", "--as", "mia", "--since", "2020-01-01")
 
-    rows = list(csv.DictReader(io.StringIO(out)))
+    rows = csv_rows(out)
     assert rows and {r["actor"] for r in rows} == {"mia"}
     assert ("idea", "submit") in {(r["object_type"], r["action"]) for r in rows}
     everything = org.ok("audit", "export", "-", "--as", "boss")
-    assert len(list(csv.DictReader(io.StringIO(everything)))) > len(rows)
+    assert len(csv_rows(everything)) > len(rows)
+
+
+def test_an_export_separated_by_semicolons_verifies_on_its_own(org: Cli, tmp_path: Path) -> None:
+    org.ok("ideas", "submit", "--as", "mia", "--title", "Größe, =1+1", "--pitch", "Ü; -5 %, @x")
+    exported = tmp_path / "audit.csv"
+    org.ok("audit", "export", str(exported), "--separator", ";", "--as", "boss")
+
+    rows = csv_rows(exported.read_bytes().decode("utf-8"), ";")
+    assert ("idea", "submit") in {(r["object_type"], r["action"]) for r in rows}
+    org.monkeypatch.setenv("PLANNER_DATABASE_URL", f"sqlite:///{tmp_path / 'nowhere' / 'none.db'}")
+    out = org.ok("audit", "verify", "--file", str(exported))
+    assert f"{len(rows)} events, chain intact" in out

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from planner.db import make_engine
+from tests.exported import csv_rows
 from tests.test_cli import Cli, org, run
 
 __all__ = ["org", "run"]
@@ -52,7 +51,7 @@ def _period(*extra: str) -> list[str]:
 def test_the_process_report_as_csv_for_editors_and_admins(approved: Cli) -> None:
     for reader in ("ed", "boss"):
         out = approved.ok("report", "process", *_period("--as", reader))
-        rows = list(csv.DictReader(io.StringIO(out)))
+        rows = csv_rows(out)
         value = {(r["section"], r["name"], r["measure"]): r["value"] for r in rows}
         assert value[("ideas", "", "submitted")] == "2"
         assert value[("ideas", "", "acceptance_rate")] == "0.5000"
@@ -87,7 +86,7 @@ def test_the_process_report_as_html_to_a_file(approved: Cli, tmp_path: Path) -> 
 
 def test_the_approvals_report_names_approver_revision_and_chain(approved: Cli) -> None:
     out = approved.ok("report", "approvals", *_period("--as", "boss"))
-    rows = list(csv.DictReader(io.StringIO(out)))
+    rows = csv_rows(out)
     approvals = [r for r in rows if r["record"] == "approval"]
     assert [(r["actor"], r["actor_name"], r["object_id"], r["revision"], r["title"])
             for r in approvals] == [("anna", "anna", "1", "2", "Messe <i>neu</i>")]  # fmt: skip
@@ -136,3 +135,36 @@ def test_an_unknown_format_is_a_usage_error(org: Cli, capsys: pytest.CaptureFixt
         org("report", "process", *_period("--format", "pdf", "--as", "boss"))
     assert stopped.value.code == 2
     assert "invalid choice: 'pdf' (choose from 'csv', 'html')" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("report", "separator", "name", "expected"),
+    [
+        pytest.param("process", ";", ";", ("ideas", "", "submitted", "2"), id="process-semicolon"),
+        pytest.param(
+            "approvals", "\t", "tab", ("approval", "1", "2", "Messe <i>neu</i>"), id="approvals-tab"
+        ),
+    ],
+)
+def test_a_report_takes_the_separator_asked_for(
+    approved: Cli, tmp_path: Path, report: str, separator: str, name: str, expected: tuple[str, ...]
+) -> None:
+    target = tmp_path / "bericht.csv"
+    approved.ok(
+        "report", report, *_period("--separator", name, "--output", str(target), "--as", "boss")
+    )
+    rows = csv_rows(target.read_bytes().decode("utf-8"), separator)
+    columns = (
+        ("section", "name", "measure", "value")
+        if report == "process"
+        else ("record", "object_id", "revision", "title")
+    )
+    assert expected in [tuple(r[c] for c in columns) for r in rows]
+
+
+def test_the_separator_is_refused_for_a_report_in_html(org: Cli) -> None:
+    code, out, err = org(
+        "report", "process", *_period("--format", "html", "--separator", ";", "--as", "boss")
+    )
+    assert (code, out) == (2, "")
+    assert err == "error: --separator applies to CSV only, not to --format html\n"

@@ -21,15 +21,19 @@ COMMANDS = (AUDIT,)
     arg("file", help="CSV file, or - for standard output"),
     arg("--since", help="date or date-time in your zone"),
     arg("--until", help="date (inclusive) or date-time in your zone"),
+    common.SEPARATOR,
 )
 def cmd_audit_export(session: Session, actor: User, args: argparse.Namespace) -> str | None:
     """Write audit events as CSV."""
     since, until = common.when(actor, args.since), common.when(actor, args.until, end=True)
     if since and until and since >= until:
         raise CliError("--since must be before --until")
+    fmt = common.separator_of(args)
     count = common.export(
         args.file,
-        lambda out: csvio.export_audit(session, actor=actor, out=out, since=since, until=until),
+        lambda out: csvio.export_audit(
+            session, actor=actor, out=out, since=since, until=until, fmt=fmt
+        ),
     )
     return None if args.file == "-" else f"exported {count} audit event(s) to {args.file}"
 

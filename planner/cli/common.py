@@ -214,6 +214,15 @@ def record_id(text: str) -> int:
     return int(text.strip())
 
 
+def csv_format(text: str) -> csvio.CsvFormat:
+    """An argument type: a CSV export's separator by its name (, ; tab), or a message
+    naming them."""
+    try:
+        return csvio.CsvFormat.named(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
 revision = whole(1, ID_MAX, "a revision number")
 rows = whole(1, ID_MAX, "a number of rows")
 daily_cap = whole(1, ID_MAX, "a number of posts")
@@ -293,6 +302,23 @@ def repeatable(name: str, help_text: str, **options: Any) -> Argument:
 ID = arg("id", type=record_id)
 PIECE = arg("piece", type=record_id)
 CHANNEL = arg("channel", help="the channel's name or id")
+# The separator of a CSV export (None unless given: `separator_of` gives the default).
+SEPARATOR = arg(
+    "--separator",
+    type=csv_format,
+    metavar="SEP",
+    help="what separates a CSV file's cells: , (default), ; (as Excel set to German "
+    "reads it) or tab; the file starts with a UTF-8 byte order mark either way",
+)
+
+
+def separator_of(args: argparse.Namespace, fmt: str = "csv") -> csvio.CsvFormat:
+    """The CSV format `--separator` asks for (comma-separated without it); CliError when it
+    is given for an export in another format than CSV (`fmt`, as `--format` gives it)."""
+    chosen: csvio.CsvFormat | None = args.separator
+    if chosen is not None and fmt != "csv":
+        raise CliError(f"--separator applies to CSV only, not to --format {fmt}")
+    return chosen or csvio.COMMA
 
 
 class Commands:

@@ -191,8 +191,11 @@ def cmd_ideas_import(args: argparse.Namespace) -> int:
     return 0
 
 
-@IDEAS.action("export", arg("file", help="CSV file, or - for standard output"))
+@IDEAS.action("export", arg("file", help="CSV file, or - for standard output"), common.SEPARATOR)
 def cmd_ideas_export(session: Session, actor: User, args: argparse.Namespace) -> str | None:
     """Write the ideas you may see as CSV."""
-    count = common.export(args.file, lambda out: csvio.export_ideas(session, actor=actor, out=out))
+    fmt = common.separator_of(args)
+    count = common.export(
+        args.file, lambda out: csvio.export_ideas(session, actor=actor, out=out, fmt=fmt)
+    )
     return None if args.file == "-" else f"exported {count} idea(s) to {args.file}"

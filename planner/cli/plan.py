@@ -314,12 +314,14 @@ def cmd_plan_import(args: argparse.Namespace) -> int:
         default="csv",
         help="csv (default) or ics: the calendar a feed serves, for calendar apps",
     ),
+    common.SEPARATOR,
     *feeds.CALENDAR_FILTERS,
 )
 def cmd_plan_export(session: Session, actor: User, args: argparse.Namespace) -> str | None:
     """Write pieces with their posts and times as CSV, or the calendar as iCalendar (ics,
     with the calendar's filters)."""
     start, end = common.when(actor, args.since), common.when(actor, args.until, end=True)
+    fmt = common.separator_of(args, args.format)
     if args.format == "ics":
         return _export_ics(session, actor, args, start, end)
     filtered = [args.channel, args.department, args.audience, args.campaign, args.status]
@@ -327,7 +329,7 @@ def cmd_plan_export(session: Session, actor: User, args: argparse.Namespace) -> 
         raise common.CliError("the calendar's filters apply to --format ics only")
     count = common.export(
         args.file,
-        lambda out: csvio.export_plan(session, actor=actor, out=out, start=start, end=end),
+        lambda out: csvio.export_plan(session, actor=actor, out=out, start=start, end=end, fmt=fmt),
     )
     return None if args.file == "-" else f"exported {count} post(s) to {args.file}"
 

@@ -25,6 +25,7 @@ _PERIOD = (
     arg("--since", required=True, help="first date or date-time, in your zone"),
     arg("--until", required=True, help="last date (inclusive) or date-time, in your zone"),
     arg("--format", choices=("csv", "html"), default="csv", help="csv (default) or html"),
+    common.SEPARATOR,
     arg("--output", default="-", help="file to write (default: - for standard output)"),
 )
 
@@ -44,11 +45,12 @@ def _report(
 ) -> str | None:
     """Make the report of the period the arguments give; write it where and as they say."""
     since, until = _period(actor, args)
+    fmt = common.separator_of(args, args.format)
     report = kind.make(session, actor=actor, since=since, until=until)
 
     def write(out: IO[str]) -> int:
         if args.format == "csv":
-            return kind.csv(report, out)
+            return kind.csv(report, out, fmt=fmt)
         out.write(kind.html(report))
         return 1
 

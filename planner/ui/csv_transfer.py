@@ -52,13 +52,15 @@ def problem_lines(err: CsvImportFailed) -> list[str]:
     ]
 
 
-def export_file(session: Session, user: User, kind: Kind) -> str:
-    """The export as CSV text, made only when the button is clicked."""
+def export_file(
+    session: Session, user: User, kind: Kind, fmt: csvio.CsvFormat = csvio.COMMA
+) -> str:
+    """The export as CSV text in `fmt`, made only when the button is clicked."""
     out = io.StringIO()
     if kind == "ideas":
-        csvio.export_ideas(session, actor=user, out=out)
+        csvio.export_ideas(session, actor=user, out=out, fmt=fmt)
     else:
-        csvio.export_plan(session, actor=user, out=out)
+        csvio.export_plan(session, actor=user, out=out, fmt=fmt)
     return out.getvalue()
 
 
@@ -126,9 +128,11 @@ def panel(user: User, kind: Kind) -> None:
         clicked = st.button(t("csv.import"), key=keys.CSV_IMPORT + kind, disabled=uploaded is None)
         if clicked and uploaded is not None:
             _import(user_id, kind, uploaded)
+        # The separator of the reader's language, fixed when drawn: the file is made later.
+        fmt = csvio.CsvFormat.for_language(state.lang())
         widgets.download(
             t(f"csv.export.{kind}"),
-            lambda session, reader: export_file(session, reader, kind),
+            lambda session, reader: export_file(session, reader, kind, fmt),
             user=user,
             file_name=f"{kind}.csv",
             key=keys.CSV_EXPORT + kind,

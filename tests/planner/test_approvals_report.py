@@ -3,7 +3,6 @@ overrides with their justification, and the audit chain's verdict for the period
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import timedelta
 
@@ -14,6 +13,7 @@ from planner import approvals_report, audit, ideas, pieces, report_output
 from planner.errors import PermissionDenied
 from planner.models import utcnow
 from tests.conftest import World
+from tests.exported import csv_rows
 from tests.planner.test_audit_chain import trigger_lifted
 
 
@@ -70,7 +70,7 @@ def test_the_report_names_approver_revision_and_the_revisions_own_title(world: W
 
     out = io.StringIO()
     report_output.approvals_csv(report, out)
-    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    rows = csv_rows(out.getvalue())
     assert [r["record"] for r in rows] == ["approval", "override", "chain"]
     assert rows[0]["title"] == "Messe <2027>" and rows[0]["revision"] == "2"
     assert rows[1]["revision"] == "2"

@@ -6,6 +6,7 @@ import csv
 import errno
 import io
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -24,6 +25,7 @@ from planner.errors import CsvImportFailed, ExportFailed, Message, PermissionDen
 from planner.models import AuditEvent, Idea, IdeaStatus, Post, PostStatus
 from planner.ui import i18n
 from tests.conftest import World, last_sunday
+from tests.exported import csv_rows
 
 GOOD_IDEAS = (
     "title,pitch,department,urgency,tags\n"
@@ -133,7 +135,7 @@ def test_ideas_export_round_trips_and_neutralises_formulas(world: World) -> None
     )
     out = io.StringIO()
     assert csvio.export_ideas(world.session, actor=world.editor, out=out) == 1
-    row = next(csv.DictReader(io.StringIO(out.getvalue())))
+    row = csv_rows(out.getvalue())[0]
     assert row["title"] == "'=HYPERLINK(1)"
     assert row["pitch"] == "'+49 ist eine Vorwahl"
     assert row["department"] == "HR"
@@ -156,7 +158,7 @@ def test_a_formula_after_a_semicolon_is_neutralised_for_spreadsheets_that_split_
     )
     out = io.StringIO()
     csvio.export_ideas(world.session, actor=world.editor, out=out)
-    row = next(csv.DictReader(io.StringIO(out.getvalue())))
+    row = csv_rows(out.getvalue())[0]
     assert row["title"] == "''=Herbst;'=cmd|' /C calc'!A0"
     assert row["pitch"] == "Preise; '-5 % ab Montag;  '@alle; ''=wörtlich"
     for line in out.getvalue().splitlines():
@@ -170,7 +172,7 @@ def test_contributor_export_holds_only_their_department(world: World) -> None:
     csvio.import_ideas(world.session, actor=world.editor, raw=GOOD_IDEAS.encode())
     out = io.StringIO()
     csvio.export_ideas(world.session, actor=world.contributor, out=out)
-    departments = {r["department"] for r in csv.DictReader(io.StringIO(out.getvalue()))}
+    departments = {r["department"] for r in csv_rows(out.getvalue())}
     assert departments == {"Marketing"}
 
 
@@ -296,7 +298,7 @@ def test_plan_export_then_import_moves_changed_posts_and_keeps_the_rest(world: W
     )
     out = io.StringIO()
     assert csvio.export_plan(world.session, actor=world.editor, out=out) == 2
-    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    rows = csv_rows(out.getvalue())
     later = (start + timedelta(days=7)).astimezone(UTC)
     rows[0]["publish_at"] = later.strftime("%Y-%m-%d %H:%M+00:00")
     buf = io.StringIO()
@@ -315,7 +317,7 @@ def test_plan_export_then_import_moves_changed_posts_and_keeps_the_rest(world: W
 def test_audit_export_filters_by_range_and_needs_permission(world: World) -> None:
     out = io.StringIO()
     count = csvio.export_audit(world.session, actor=world.admin, out=out)
-    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    rows = csv_rows(out.getvalue())
     assert count == len(rows) > 0
     assert {"create"} <= {r["action"] for r in rows}
     future = io.StringIO()
@@ -324,9 +326,7 @@ def test_audit_export_filters_by_range_and_needs_permission(world: World) -> Non
     # A contributor gets what the Activity page shows them: their own actions.
     own = io.StringIO()
     csvio.export_audit(world.session, actor=world.contributor, out=own)
-    assert {r["actor"] for r in csv.DictReader(io.StringIO(own.getvalue()))} <= {
-        world.contributor.username
-    }
+    assert {r["actor"] for r in csv_rows(own.getvalue())} <= {world.contributor.username}
     world.contributor.disabled = True
     with pytest.raises(PermissionDenied):
         csvio.export_audit(world.session, actor=world.contributor, out=io.StringIO())
@@ -631,7 +631,9 @@ def test_an_export_replaces_the_file_when_complete_and_keeps_its_mode(
 
     assert csvio.write_export(target, _ideas_export(world)) == 2
 
-    assert target.read_text().startswith(",".join(csvio.IDEA_EXPORT_COLUMNS))
+    assert target.read_text(encoding="utf-8").startswith(
+        "\ufeff" + ",".join(csvio.IDEA_EXPORT_COLUMNS)
+    )
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
     new = folder / "new.csv"
     csvio.write_export(new, _ideas_export(world))
@@ -941,3 +943,220 @@ def test_a_row_the_csv_reader_refuses_is_said_in_the_users_language(
     assert (line, getattr(problem, "code", None)) == (2, code)
     assert i18n.render_message("de", problem).startswith(de)
     assert i18n.render_message("en", problem).startswith(en)
+
+
+# --- the format of exports: byte order mark and separator --------------------------------
+
+UTF8_BOM = b"\xef\xbb\xbf"
+# A title and a pitch with umlauts, and formula characters where German or English Excel
+# would start a cell: after a ";" and after a ",".
+TITLE = "Größenwahn, =1+1 in Köln"
+PITCH = "Übersicht; -5 % für alle, @Team und ; '=wörtlich"
+
+
+def _submit_umlaut_idea(world: World) -> None:
+    ideas.submit_idea(
+        world.session,
+        actor=world.editor,
+        data={"title": TITLE, "pitch": PITCH, "department": "HR", "tags": ["süß", "straße"]},
+    )
+
+
+@pytest.mark.parametrize(
+    ("lang", "separator"),
+    [
+        pytest.param("de", ";", id="de"),
+        pytest.param("en", ",", id="en"),
+        pytest.param("fr", ",", id="another-language"),
+    ],
+)
+def test_the_dashboards_format_follows_the_readers_language(lang: str, separator: str) -> None:
+    assert csvio.CsvFormat.for_language(lang) == csvio.CsvFormat(separator)
+
+
+def test_a_german_ideas_export_is_utf8_with_a_byte_order_mark_and_semicolons(
+    world: World,
+) -> None:
+    _submit_umlaut_idea(world)
+    out = io.StringIO()
+    csvio.export_ideas(
+        world.session, actor=world.editor, out=out, fmt=csvio.CsvFormat.for_language("de")
+    )
+    raw = out.getvalue().encode("utf-8")  # as the dashboard's download sends it
+
+    assert raw.startswith(UTF8_BOM)
+    text = raw.decode("utf-8-sig")  # as Excel and LibreOffice read a file with the mark
+    assert text.splitlines()[0] == ";".join(csvio.IDEA_EXPORT_COLUMNS)
+    [row] = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";"))
+    assert row["title"] == "Größenwahn, '=1+1 in Köln"
+    assert row["pitch"] == "Übersicht; '-5 % für alle, '@Team und ; ''=wörtlich"
+    assert row["tags"] == "süß; straße"
+    # Split at ";" (German Excel) or at "," (English Excel), no piece starts a formula.
+    for line in text.splitlines():
+        for piece in re.split("[;,]", line):
+            assert not piece.strip().lstrip('"').startswith(("=", "+", "-", "@")), piece
+
+
+def test_an_english_export_is_comma_separated_with_a_byte_order_mark(world: World) -> None:
+    _submit_umlaut_idea(world)
+    out = io.StringIO()
+    csvio.export_ideas(
+        world.session, actor=world.editor, out=out, fmt=csvio.CsvFormat.for_language("en")
+    )
+
+    [row] = csv_rows(out.getvalue(), ",")
+    # In a comma-separated file only what follows a ";" is escaped, as before: a cell with a
+    # "," is quoted, and English Excel splits at "," outside quotes only.
+    assert row["title"] == TITLE
+    assert row["pitch"] == "Übersicht; '-5 % für alle, @Team und ; ''=wörtlich"
+
+
+@pytest.mark.parametrize("separator", [",", ";", "\t"], ids=["comma", "semicolon", "tab"])
+def test_an_ideas_export_imports_again_unchanged_whatever_its_separator(
+    world: World, separator: str
+) -> None:
+    _submit_umlaut_idea(world)
+    out = io.StringIO()
+    csvio.export_ideas(world.session, actor=world.editor, out=out, fmt=csvio.CsvFormat(separator))
+
+    again = _ideas(
+        world,
+        csvio.import_ideas(world.session, actor=world.editor, raw=out.getvalue().encode()),
+    )
+
+    assert [(i.title, i.pitch, i.tags) for i in again] == [(TITLE, PITCH, ["süß", "straße"])]
+    assert _count(world, Idea) == 2
+
+
+@pytest.mark.parametrize("separator", [",", ";", "\t"], ids=["comma", "semicolon", "tab"])
+def test_a_plan_export_imports_again_unchanged_whatever_its_separator(
+    world: World, separator: str
+) -> None:
+    piece = pieces.create_piece(
+        world.session, actor=world.editor, data={"title": "Glühwein, =SUMME(1) am Stand"}
+    )
+    chan = channels.create_channel(world.session, actor=world.admin, kind="recording", name="Süd")
+    piece_id, chan_id = piece.id or 0, chan.id or 0
+    start = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(days=3)
+    for day in range(2):
+        planning.plan_post(
+            world.session,
+            actor=world.editor,
+            piece_id=piece_id,
+            channel=chan_id,
+            when=start + timedelta(days=day),
+        )
+    out = io.StringIO()
+    csvio.export_plan(world.session, actor=world.editor, out=out, fmt=csvio.CsvFormat(separator))
+    rows = csv_rows(out.getvalue(), separator)
+    escaped = "Glühwein, =SUMME(1)" if separator == "," else "Glühwein, '=SUMME(1)"
+    assert {r["piece_title"] for r in rows} == {escaped + " am Stand"}
+
+    result = csvio.import_plan(
+        world.session, actor=world.editor, raw=out.getvalue().encode("utf-8")
+    )
+
+    assert (result.created, result.moved, result.unchanged) == ([], [], 2)
+    assert _count(world, Post) == 2
+
+
+@pytest.mark.parametrize("separator", [",", ";", "\t"], ids=["comma", "semicolon", "tab"])
+def test_an_audit_export_verifies_on_its_own_whatever_its_separator(
+    world: World, separator: str
+) -> None:
+    audit.record(
+        world.session,
+        actor=world.admin,
+        object_type="setting",
+        object_id="x",
+        action="change",
+        from_state="",
+        to_state="-5",
+        note="Größe, =1+1; @alle\tund, '-3",
+    )
+    world.session.commit()
+    out = io.StringIO()
+    csvio.export_audit(world.session, actor=world.admin, out=out, fmt=csvio.CsvFormat(separator))
+    assert [r["action"] for r in csv_rows(out.getvalue(), separator)][-1] == "change"
+
+    report = csvio.verify_audit_file(out.getvalue())
+
+    assert report.intact and report.events == len(
+        audit.list_events(world.session, actor=world.admin)
+    )
+
+
+def test_a_separator_the_exports_do_not_know_is_refused_with_the_choices() -> None:
+    assert csvio.CsvFormat.named("tab") == csvio.CsvFormat("\t")
+    with pytest.raises(ValueError, match=r"^'\|' is not a CSV separator: use , or ; or tab$"):
+        csvio.CsvFormat.named("|")
+    with pytest.raises(ValueError, match="not a CSV separator"):
+        csvio.CsvFormat("|")
+
+
+@pytest.mark.parametrize(
+    ("given", "separator"),
+    [
+        pytest.param([], ",", id="default-comma"),
+        pytest.param(["--separator", ";"], ";", id="semicolon"),
+        pytest.param(["--separator", "tab"], "\t", id="tab"),
+    ],
+)
+def test_the_cli_export_takes_a_separator_and_imports_again(
+    cli_world: World, tmp_path: Path, given: list[str], separator: str
+) -> None:
+    _submit_umlaut_idea(cli_world)
+    target = tmp_path / "ideen.csv"
+
+    code, err = _cli("ideas", "export", str(target), *given, "--as", "editor")
+
+    assert (code, err) == (0, "")
+    raw = target.read_bytes()
+    assert raw.startswith(UTF8_BOM)
+    [row] = csv_rows(raw.decode("utf-8"), separator)
+    assert row["title"] == csvio.CsvFormat(separator).cell(TITLE)
+    assert _cli("ideas", "import", str(target), "--as", "editor") == (0, "")
+    cli_world.session.expire_all()
+    stored = cli_world.session.exec(select(Idea)).all()
+    assert [(i.title, i.pitch) for i in stored] == [(TITLE, PITCH), (TITLE, PITCH)]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(["ideas", "export"], id="ideas"),
+        pytest.param(["plan", "export"], id="plan"),
+        pytest.param(["audit", "export"], id="audit"),
+    ],
+)
+def test_a_wrong_separator_is_refused_with_the_choices(
+    cli_world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    target = tmp_path / "out.csv"
+    with pytest.raises(SystemExit) as done:
+        cli.main([*command, str(target), "--separator", "|", "--as", "admin"])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --separator: '|' is not a CSV separator: use , or ; or tab" in err
+    assert not target.exists()
+
+
+def test_the_separator_is_for_csv_only(cli_world: World, tmp_path: Path) -> None:
+    target = tmp_path / "plan.ics"
+    code, err = _cli(
+        "plan", "export", str(target), "--format", "ics", "--separator", ";", "--as", "editor"
+    )
+    assert (code, err) == (2, "error: --separator applies to CSV only, not to --format ics\n")
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("command", [["ideas", "export"], ["plan", "export"], ["audit", "export"]])
+def test_the_cli_help_of_an_export_describes_the_separator(
+    capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        cli.main([*command, "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "--separator SEP" in shown
+    assert ", (default), ; (as Excel set to German reads it) or tab" in shown
+    assert "UTF-8 byte order mark" in shown

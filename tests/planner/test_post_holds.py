@@ -4,7 +4,6 @@ were held in a period, with why and until when; on both backends, with several w
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import threading
@@ -19,6 +18,7 @@ from planner.models import Channel, Post, PostHold, PostStatus, utcnow
 from planner.worker import Worker
 from tests import recording
 from tests.conftest import World
+from tests.exported import csv_rows
 from tests.planner.test_rules import SETTINGS, _approved, _channel, _due
 
 
@@ -80,7 +80,7 @@ def test_a_freeze_is_kept_from_the_sweep_that_saw_it_to_the_one_that_saw_it_end(
 
     out = io.StringIO()
     report_output.process_csv(report, out)
-    rows = [r for r in csv.DictReader(io.StringIO(out.getvalue())) if r["measure"] == "was_held"]
+    rows = [r for r in csv_rows(out.getvalue()) if r["measure"] == "was_held"]
     assert [r["name"] for r in rows] == [f"post {post.id} (Feed): Beitrag"]
     assert rows[0]["value"] == was.reason
     # Worded in the reader's language, the end of the hold gets a row of its own.
@@ -88,7 +88,7 @@ def test_a_freeze_is_kept_from_the_sweep_that_saw_it_to_the_one_that_saw_it_end(
     report_output.process_csv(report, out, describe_hold=lambda hold: f"<{hold.name}>")
     rows = [
         (r["measure"], r["value"])
-        for r in csv.DictReader(io.StringIO(out.getvalue()))
+        for r in csv_rows(out.getvalue())
         if r["name"] == f"post {post.id} (Feed): Beitrag"
     ]
     assert rows == [("was_held", "<frozen>"), ("held_until", until.isoformat())]

@@ -3,7 +3,6 @@ working days across a weekend and a holiday of one Land but not another."""
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 import time
@@ -34,6 +33,7 @@ from planner.worker import SweepResult, Worker
 from publishers.base import PermanentError
 from tests import recording
 from tests.conftest import World, utc
+from tests.exported import csv_rows
 from tests.planner.test_publishing import FAST, _approved_piece, _due_post
 
 SINCE, UNTIL = utc(2026, 6, 1), utc(2026, 7, 1)
@@ -387,9 +387,7 @@ def test_a_post_whose_worker_died_mid_request_is_listed_as_needing_a_check(
 
     out = io.StringIO()
     report_output.process_csv(report, out)
-    rows = [
-        r for r in csv.DictReader(io.StringIO(out.getvalue())) if r["section"] == "post_problems"
-    ]
+    rows = [r for r in csv_rows(out.getvalue()) if r["section"] == "post_problems"]
     assert [(r["name"], r["measure"], r["value"]) for r in rows] == [
         (f"post {post.id} (Blog): Gruß", "needs_check", reason),
         (f"post {post.id} (Blog): Gruß", "failed", "Text zu lang"),
@@ -462,7 +460,7 @@ def test_the_csv_has_one_row_per_figure_in_hours(history: World) -> None:
     )
     out = io.StringIO()
     report_output.process_csv(report, out)
-    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    rows = csv_rows(out.getvalue())
     value = {(r["section"], r["name"], r["measure"]): r["value"] for r in rows}
     assert value[("ideas", "", "acceptance_rate")] == "0.5000"
     assert value[("ideas_by_department", "Marketing", "accepted")] == "3"

@@ -4,7 +4,6 @@ hand-built set whose counts are worked out here, and in the CSV and HTML."""
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import datetime
 
@@ -14,6 +13,7 @@ from sqlmodel import Session, col, select
 from planner import audit, checks, process, report_output, rule_checks, rules
 from planner.models import Channel, Piece, Post, PostStatus, RuleOverride, User
 from tests.conftest import World, utc
+from tests.exported import csv_rows
 
 SINCE, UNTIL = utc(2026, 6, 1), utc(2026, 7, 1)
 MAY, JUNE = utc(2026, 5, 10, 9), utc(2026, 6, 10, 9)
@@ -186,10 +186,7 @@ def test_the_csv_and_html_carry_the_findings(worked: World) -> None:
     )
     out = io.StringIO()
     report_output.process_csv(report, out)
-    value = {
-        (r["section"], r["name"], r["measure"]): r["value"]
-        for r in csv.DictReader(io.StringIO(out.getvalue()))
-    }
+    value = {(r["section"], r["name"], r["measure"]): r["value"] for r in csv_rows(out.getvalue())}
     assert value[("rule_findings", "", "pieces_checked")] == "4"
     assert value[("rule_findings", "Keine Garantien", "block_findings")] == "4"
     assert value[("rule_findings", "Keine Garantien", "block_pieces")] == "3"

@@ -5,7 +5,6 @@ and HTML."""
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 from datetime import datetime, timedelta
@@ -31,6 +30,7 @@ from planner.models import Channel, Piece, Post, PublishAttempt, RecordedFinding
 from planner.ui import i18n
 from tests import recording
 from tests.conftest import World, utc
+from tests.exported import csv_rows
 from tests.planner.test_rules import BERLIN, QUIET, _due, _run
 
 GUARANTEE = "Keine Garantien"
@@ -194,10 +194,7 @@ def test_the_csv_and_html_carry_the_findings_at_the_steps(
     report = _report(world, started - timedelta(minutes=1), utcnow() + timedelta(minutes=1))
     out = io.StringIO()
     report_output.process_csv(report, out)
-    value = {
-        (r["section"], r["name"], r["measure"]): r["value"]
-        for r in csv.DictReader(io.StringIO(out.getvalue()))
-    }
+    value = {(r["section"], r["name"], r["measure"]): r["value"] for r in csv_rows(out.getvalue())}
     section = "rule_findings_at_steps"
     assert value[(section, "", "pieces_checked")] == "3"
     assert value[(section, GUARANTEE, "block_findings")] == "2"
@@ -264,12 +261,8 @@ def test_posts_held_by_a_rule_in_the_period_are_listed_once_with_the_reason(
     german, english = io.StringIO(), io.StringIO()
     report_output.process_csv(report, german, describe_hold=partial(i18n.hold_text, "de"))
     report_output.process_csv(report, english)
-    [german_row] = [
-        r for r in csv.DictReader(io.StringIO(german.getvalue())) if r["measure"] == "held_by_rule"
-    ]
-    [english_row] = [
-        r for r in csv.DictReader(io.StringIO(english.getvalue())) if r["measure"] == "held_by_rule"
-    ]
+    [german_row] = [r for r in csv_rows(german.getvalue()) if r["measure"] == "held_by_rule"]
+    [english_row] = [r for r in csv_rows(english.getvalue()) if r["measure"] == "held_by_rule"]
     assert german_row["value"] == i18n.hold_text("de", held[0].hold)
     assert english_row["value"] == held[0].reason
     # No longer held now; and not held in a period before.
@@ -279,9 +272,7 @@ def test_posts_held_by_a_rule_in_the_period_are_listed_once_with_the_reason(
 
     out = io.StringIO()
     report_output.process_csv(report, out)
-    rows = [
-        r for r in csv.DictReader(io.StringIO(out.getvalue())) if r["measure"] == "held_by_rule"
-    ]
+    rows = [r for r in csv_rows(out.getvalue()) if r["measure"] == "held_by_rule"]
     assert [r["name"] for r in rows] == [f"post {post.id} (Feed): Tarif"]
     assert "<td>held by a rule</td>" in report_output.process_html(report)
 
@@ -374,7 +365,7 @@ def test_what_the_rules_found_when_planning_and_moving_is_counted_each_time(
     report_output.process_csv(report, out)
     rows = [
         (r["name"], r["measure"], r["value"])
-        for r in csv.DictReader(io.StringIO(out.getvalue()))
+        for r in csv_rows(out.getvalue())
         if r["section"] == "rule_findings_when_planning"
     ]
     assert rows == [

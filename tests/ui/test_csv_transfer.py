@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +15,7 @@ from planner.db import make_engine
 from planner.models import AuditEvent, Idea, Post
 from planner.timezones import to_local
 from planner.ui import keys
+from tests.exported import csv_file_rows, csv_rows
 from tests.ui.conftest import PASSWORD, add_user, open_page, opened, sign_in
 
 YEAR = datetime.now(UTC).year + 1
@@ -209,7 +208,7 @@ def test_ideas_export_holds_the_ideas_the_editor_may_see(
 ) -> None:
     at = _upload_and_import(_with_panel("ed", "inbox"), "ideas", GOOD_IDEAS)
     assert not at.exception
-    rows = list(csv.DictReader(io.StringIO(exports[-1]())))
+    rows = csv_rows(exports[-1]())
     assert sorted(r["title"] for r in rows) == [
         "Azubi-Tag <b>2027</b>",
         "Onboarding-Serie",
@@ -303,7 +302,7 @@ def test_plan_export_holds_every_planned_post(
     raw = f"piece_id,channel,publish_at\n{piece_id},Social,{YEAR}-01-15 09:30\n".encode()
     at = _upload_and_import(_with_panel("ed", "calendar"), "plan", raw)
     assert not at.exception
-    rows = list(csv.DictReader(io.StringIO(exports[-1]())))
+    rows = csv_rows(exports[-1]())
     assert [(r["piece_title"], r["channel"], r["status"]) for r in rows] == [
         ("Messe", "Social", "planned")
     ]
@@ -328,3 +327,90 @@ def test_a_file_over_the_size_limit_is_refused_by_its_size(
     assert errors[1].startswith(expected)
     assert at.status[0].label in ("Die Datei wurde abgelehnt.", "The file was refused.")
     assert _rows(database, Idea) == 1  # the fixture's own idea
+
+
+# --- the downloads: UTF-8 with a byte order mark, separated as the reader's Excel splits ----
+
+
+def _download(exports: list[Callable[[], Any]]) -> bytes:
+    """The bytes the last download button drawn sends: Streamlit sends a text as UTF-8."""
+    made = exports[-1]()
+    return made.encode("utf-8") if isinstance(made, str) else bytes(made)
+
+
+def _ideas_as_stored(database: str) -> list[tuple[Any, ...]]:
+    """Every stored idea's imported fields, sorted."""
+    engine = make_engine(database)
+    with Session(engine) as s:
+        found = sorted(
+            (i.title, i.pitch, i.department_id, i.urgency.value, tuple(i.tags), i.goal)
+            for i in s.exec(select(Idea))
+        )
+    engine.dispose()
+    return found
+
+
+@pytest.mark.parametrize(
+    ("username", "separator"),
+    [pytest.param("admin", ";", id="de"), pytest.param("ed", ",", id="en")],
+)
+def test_the_ideas_download_is_utf8_with_a_bom_in_the_readers_separator(
+    database: str, exports: list[Callable[[], Any]], username: str, separator: str
+) -> None:
+    at = _upload_and_import(_with_panel(username, "inbox"), "ideas", GOOD_IDEAS)
+    assert not at.exception
+
+    raw = _download(exports)
+
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert raw.decode("utf-8-sig").splitlines()[0] == separator.join(csvio.IDEA_EXPORT_COLUMNS)
+    rows = csv_file_rows(raw, separator)
+    assert {r["title"] for r in rows} >= {"Tag der offenen Tür", "Onboarding-Serie"}
+    assert "Wir zeigen unser neues Büro in Leipzig" in {r["pitch"] for r in rows}
+
+
+def test_a_german_ideas_download_imports_again_unchanged_on_the_same_page(
+    database: str, exports: list[Callable[[], Any]]
+) -> None:
+    at = _upload_and_import(_with_panel("admin", "inbox"), "ideas", GOOD_IDEAS)
+    before = _ideas_as_stored(database)
+    raw = _download(exports)
+    assert raw.startswith(b"\xef\xbb\xbf") and b";" in raw.split(b"\r\n", 1)[0]
+
+    at = _upload_and_import(at, "ideas", raw)
+
+    assert not at.exception
+    assert [s.value for s in at.main.success] == ["Importierte Ideen: 3."]
+    # Every idea again, as a new one: the same fields, umlauts and all.
+    assert _ideas_as_stored(database) == sorted(before * 2)
+
+
+@pytest.mark.parametrize(
+    ("username", "separator", "done"),
+    [
+        pytest.param(
+            "admin", ";", "Neu geplante Posts: 0, verschoben: 0, unverändert: 1.", id="de"
+        ),
+        pytest.param("ed", ",", "Planned 0 new post(s), moved 0, 1 unchanged.", id="en"),
+    ],
+)
+def test_a_plan_download_in_the_readers_separator_imports_again_unchanged(
+    database: str,
+    exports: list[Callable[[], Any]],
+    username: str,
+    separator: str,
+    done: str,
+) -> None:
+    piece_id = _piece_and_channel(database)
+    raw = f"piece_id,channel,publish_at\n{piece_id},Social,{YEAR}-01-15 09:30\n".encode()
+    at = _upload_and_import(_with_panel(username, "calendar"), "plan", raw)
+    download = _download(exports)
+    assert download.startswith(b"\xef\xbb\xbf")
+    [row] = csv_file_rows(download, separator)
+    assert (row["piece_title"], row["channel"]) == ("Messe", "Social")
+
+    at = _upload_and_import(at, "plan", download)
+
+    assert not at.exception
+    assert at.main.success[0].value.split("\n\n")[0] == done
+    assert _rows(database, Post) == 1

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +24,7 @@ from planner.models import (
 from planner.ui import keys
 from planner.ui.app import page_path
 from planner.ui.i18n import translate
+from tests.exported import csv_rows
 from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
 
 
@@ -69,6 +68,16 @@ def test_the_editor_sees_the_figures_in_english(reviewed: str) -> None:
     assert {b.key for b in at.get("download_button")} == {keys.PROCESS_CSV, keys.PROCESS_HTML}
 
 
+def test_the_editors_csv_download_is_comma_separated_with_a_byte_order_mark(
+    reviewed: str, exports: list[Callable[[], Any]]
+) -> None:
+    at = open_page(sign_in("ed", PASSWORD), "process")
+    assert not at.exception
+    process_csv, _process_html = (make() for make in exports[-2:])
+    rows = csv_rows(process_csv, ",")
+    assert {"section": "ideas", "name": "", "measure": "rejected", "value": "1"} in rows
+
+
 def test_the_admin_sees_the_page_in_german_and_downloads_both_reports(
     reviewed: str, exports: list[Callable[[], Any]]
 ) -> None:
@@ -88,7 +97,7 @@ def test_the_admin_sees_the_page_in_german_and_downloads_both_reports(
         keys.PROCESS_AUDIT_HTML,
     }
     process_csv, process_html, audit_csv, audit_html = (make() for make in exports[-4:])
-    rows = list(csv.DictReader(io.StringIO(process_csv)))
+    rows = csv_rows(process_csv, ";")
     assert {"section": "ideas", "name": "", "measure": "rejected", "value": "1"} in rows
     assert '<html lang="de">' in process_html
     assert "<title>Bericht zum Redaktionsprozess</title>" in process_html
@@ -96,7 +105,7 @@ def test_the_admin_sees_the_page_in_german_and_downloads_both_reports(
     today = datetime.now(ZoneInfo("Europe/Berlin")).date()
     first = today - timedelta(days=29)  # the page's default: the last 30 days
     assert f"Zeitraum: {first:%d.%m.%Y} bis {today:%d.%m.%Y} (Europe/Berlin)" in process_html
-    assert [r["record"] for r in csv.DictReader(io.StringIO(audit_csv))] == ["chain"]
+    assert [r["record"] for r in csv_rows(audit_csv, ";")] == ["chain"]
     assert "Intakt:" in audit_html and "Freigaben und Ausnahmen" in audit_html
 
 

@@ -121,9 +121,12 @@ def render() -> None:
         ],
         empty=t("activity.empty"),
     )
+    fmt = csvio.CsvFormat.for_language(state.lang())  # the reader's Excel splits there
     widgets.download(  # made only when clicked: it may cover many events
         t("activity.export"),
-        lambda session, reader: csvio.export_visible_audit(session, actor=reader, filters=filters),
+        lambda session, reader: csvio.export_visible_audit(
+            session, actor=reader, filters=filters, fmt=fmt
+        ),
         user=user,
         file_name="activity.csv",
         key=keys.ACTIVITY_EXPORT,

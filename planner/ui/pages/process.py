@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 from sqlmodel import Session
 
-from planner import process, report_output
+from planner import csvio, process, report_output
 from planner.models import User, utcnow
 from planner.permissions import can
 from planner.timezones import parse_day_bound, to_local
@@ -55,11 +55,13 @@ def _texts(prefix: str, defaults: Mapping[str, str]) -> dict[str, str]:
 
 class _File:
     """What a download makes when its button is clicked: the report of one period in one
-    format, with the texts of the session's language fixed when drawn."""
+    format, with the texts of the session's language (and a CSV's separator) fixed when
+    drawn."""
 
     def __init__(self, since: datetime, until: datetime, fmt: str) -> None:
         self.since, self.until, self.fmt = since, until, fmt
         self.lang = state.lang()
+        self.csv_format = csvio.CsvFormat.for_language(self.lang)
         self.process_texts = _texts("process", report_output.PROCESS_TEXTS)
         self.approval_texts = _texts("approvals", report_output.APPROVAL_TEXTS)
 
@@ -92,7 +94,7 @@ def _report_file(
     report = kind.make(session, actor=user, since=file.since, until=file.until)
     if file.fmt == "csv":
         out = io.StringIO()
-        kind.csv(report, out, **options)
+        kind.csv(report, out, fmt=file.csv_format, **options)
         return out.getvalue()
     return kind.html(report, texts=texts, lang=file.lang, **options)
 
