@@ -70,6 +70,7 @@ def said(text: str | None, data: str | None) -> str:
 # moment in UTC written with that format.
 _TEMPLATES = (
     ("publish_gave_up", "gave up after {count} attempts: {error}"),
+    ("publish_gave_up_once", "gave up after 1 attempt: {error}"),
     ("publish_rate_limited_gave_up", "rate limited {count} times; gave up: {error}"),
     (
         "publish_wait_too_late",

@@ -173,17 +173,18 @@ def _verdict(
             return _Verdict(
                 "retry_later", error.outcome, error.message, now + timedelta(seconds=wait)
             )
-        return _Verdict(
-            "fail",
-            error.outcome,
-            Message(
-                "publish_gave_up",
-                "gave up after {count} attempts: {error}",
-                count=failures,
-                error=error.message,
-            ),
-        )
+        return _Verdict("fail", error.outcome, _gave_up(failures, error.message))
     return _Verdict("fail", error.outcome, error.message)
+
+
+def _gave_up(failures: int, error: str) -> Message:
+    """Why a post failed for good after `failures` temporary errors (one when the engine
+    is set to try once)."""
+    if failures == 1:
+        return Message("publish_gave_up_once", "gave up after 1 attempt: {error}", error=error)
+    return Message(
+        "publish_gave_up", "gave up after {count} attempts: {error}", count=failures, error=error
+    )
 
 
 def _counted(delivery: Delivery) -> bool:

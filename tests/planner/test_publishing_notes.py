@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -159,6 +160,25 @@ def test_a_retry_given_up_is_said_in_german(
     assert state.status == PostStatus.failed
     assert state.last_error == "gave up after 3 attempts: still down"
     assert _said(state, "de") == "Nach 3 Versuchen aufgegeben: still down"
+
+
+def test_a_post_tried_once_gives_up_after_1_attempt_not_1_attempts(
+    world: World, engine: Engine, recording_kind: type[recording.RecordingPublisher]
+) -> None:
+    post = _due_post(world, ago=timedelta(seconds=5))
+    recording_kind.script.append(TransientError("still down", http_status=502))
+    once = Worker(engine, worker_id="once", settings=replace(FAST, max_attempts=1))
+    try:
+        once.sweep()
+    finally:
+        once.close()
+    state = _reload(engine, post.id)
+    assert state.status == PostStatus.failed
+    assert state.last_error == "gave up after 1 attempt: still down"
+    assert _said(state, "de") == "Nach dem ersten Versuch aufgegeben: still down"
+    assert render_message("de", notes.audit_note(state.last_error) or "") == (
+        "Nach dem ersten Versuch aufgegeben: still down"
+    )
 
 
 def test_a_text_without_its_explanation_is_shown_as_it_is() -> None:
