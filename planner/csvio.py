@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -100,6 +101,9 @@ SEPARATOR_NAMES = {",": ",", ";": ";", "tab": "\t"}
 # The separator of the exports the dashboard offers in a language: Excel set to German
 # splits a line at ";", one set to English at ",".
 _LANGUAGE_SEPARATORS = {"de": ";"}
+# The decimal mark of numbers in those exports ("." elsewhere and on the command line).
+_LANGUAGE_DECIMAL_MARKS = {"de": ","}
+_DECIMAL_MARKS = frozenset({".", ","})
 
 
 @functools.cache
@@ -181,19 +185,24 @@ class RowWriter(Protocol):
 class CsvFormat:
     """How an export writes CSV: the byte order mark first (`BOM`), then rows whose cells
     `separator` (one of `SEPARATOR_NAMES`) separates, each cell kept from running as a
-    formula in a spreadsheet, however it splits the lines (`_after_separator`)."""
+    formula in a spreadsheet, however it splits the lines (`_after_separator`). A number
+    with decimals (a `Decimal` or float) is written with `decimal` as its decimal mark: the
+    dashboard's German files with ",", as German Excel reads "12.50" as a date or text."""
 
     separator: str = ","
+    decimal: str = "."
 
     def __post_init__(self) -> None:
         if self.separator not in SEPARATOR_NAMES.values():
             raise ValueError(f"not a CSV separator: {self.separator!r}")
+        if self.decimal not in _DECIMAL_MARKS or self.decimal == self.separator:
+            raise ValueError(f"not a decimal mark with {self.separator!r}: {self.decimal!r}")
 
     @classmethod
     def for_language(cls, lang: str) -> CsvFormat:
         """The format the dashboard offers to a reader of `lang` ("de", "en"): the
         separator their Excel splits lines at when it opens the file."""
-        return cls(_LANGUAGE_SEPARATORS.get(lang, ","))
+        return cls(_LANGUAGE_SEPARATORS.get(lang, ","), _LANGUAGE_DECIMAL_MARKS.get(lang, "."))
 
     @classmethod
     def named(cls, name: str) -> CsvFormat:
@@ -216,7 +225,9 @@ class CsvFormat:
 
     def cell(self, value: object) -> str:
         """A value as a cell of this format that spreadsheet programs will not run as a
-        formula (None as an empty cell)."""
+        formula (None as an empty cell, a number with decimals with this format's mark)."""
+        if isinstance(value, Decimal | float):
+            return str(value).replace(".", self.decimal)
         return _cell(value, self.separator)
 
 

@@ -1,7 +1,8 @@
 """The process report and the approvals report as CSV and as printable HTML.
 
-CSV is for further work: one row per figure, names and values language-neutral (durations
-in hours, rates as fractions), every text cell safe from spreadsheet formulas. HTML is for
+CSV is for further work: one row per figure, names language-neutral (durations in hours,
+rates as fractions), numbers with the decimal mark of the file's `CsvFormat`, every text
+cell safe from spreadsheet formulas. HTML is for
 reading and printing: one self-contained page, every stored text escaped, in English
 unless the caller passes the texts of another language (`PROCESS_TEXTS`, `APPROVAL_TEXTS`
 name them).
@@ -13,6 +14,7 @@ import html
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 from typing import IO, Generic, TypeVar
 
 from planner import approvals_report, process
@@ -163,12 +165,14 @@ APPROVAL_TEXTS: dict[str, str] = {
 PROCESS_COLUMNS = ("section", "name", "measure", "value")
 
 
-def _hours(span: timedelta | None) -> str:
-    return "" if span is None else f"{span.total_seconds() / 3600:.2f}"
+def _hours(span: timedelta | None) -> Decimal | str:
+    """A duration in hours, two decimals ("" for none)."""
+    return "" if span is None else Decimal(f"{span.total_seconds() / 3600:.2f}")
 
 
-def _rate(value: float | None) -> str:
-    return "" if value is None else f"{value:.4f}"
+def _rate(value: float | None) -> Decimal | str:
+    """A fraction, four decimals ("" for none)."""
+    return "" if value is None else Decimal(f"{value:.4f}")
 
 
 def _finding_rows(
@@ -258,8 +262,9 @@ def process_csv(
     return _write(out, PROCESS_COLUMNS, rows, fmt)
 
 
-def _median(hours: float | None) -> str:
-    return "" if hours is None else f"{hours:.1f}"
+def _median(hours: float | None) -> Decimal | str:
+    """Hours, one decimal ("" for none)."""
+    return "" if hours is None else Decimal(f"{hours:.1f}")
 
 
 def _spread_rows(section: str, name: str, values: Spread) -> list[tuple[object, ...]]:

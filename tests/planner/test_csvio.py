@@ -12,6 +12,7 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -971,7 +972,17 @@ def _submit_umlaut_idea(world: World) -> None:
     ],
 )
 def test_the_dashboards_format_follows_the_readers_language(lang: str, separator: str) -> None:
-    assert csvio.CsvFormat.for_language(lang) == csvio.CsvFormat(separator)
+    fmt = csvio.CsvFormat.for_language(lang)
+    assert fmt.separator == separator
+    assert fmt.decimal == ("," if lang == "de" else ".")
+    assert fmt.cell(Decimal("12.50")) == ("12,50" if lang == "de" else "12.50")
+    assert fmt.cell(0.25) == ("0,25" if lang == "de" else "0.25")
+    assert fmt.cell(3) == "3"
+
+
+def test_a_decimal_comma_needs_another_separator() -> None:
+    with pytest.raises(ValueError, match="decimal mark"):
+        csvio.CsvFormat(",", ",")
 
 
 def test_a_german_ideas_export_is_utf8_with_a_byte_order_mark_and_semicolons(

@@ -76,6 +76,8 @@ def test_the_editors_csv_download_is_comma_separated_with_a_byte_order_mark(
     process_csv, _process_html = (make() for make in exports[-2:])
     rows = csv_rows(process_csv, ",")
     assert {"section": "ideas", "name": "", "measure": "rejected", "value": "1"} in rows
+    rate = {"section": "ideas", "name": "", "measure": "acceptance_rate", "value": "0.5000"}
+    assert rate in rows
 
 
 def test_the_admin_sees_the_page_in_german_and_downloads_both_reports(
@@ -99,6 +101,9 @@ def test_the_admin_sees_the_page_in_german_and_downloads_both_reports(
     process_csv, process_html, audit_csv, audit_html = (make() for make in exports[-4:])
     rows = csv_rows(process_csv, ";")
     assert {"section": "ideas", "name": "", "measure": "rejected", "value": "1"} in rows
+    # German Excel reads "0.5000" as text or a date: the German file writes a decimal comma.
+    rate = {"section": "ideas", "name": "", "measure": "acceptance_rate", "value": "0,5000"}
+    assert rate in rows
     assert '<html lang="de">' in process_html
     assert "<title>Bericht zum Redaktionsprozess</title>" in process_html
     assert "Kein &lt;b&gt;Budget&lt;/b&gt;" in process_html
