@@ -48,7 +48,7 @@ def cmd_notifications_list(session: Session, actor: User, args: argparse.Namespa
                     title=item.title,
                     actor=item.actor,
                 ),
-                "detail": n.detail,
+                "detail": notifications.detail_text(n, "en", actor.timezone),
             }
         )
     output.rows(

@@ -4,6 +4,7 @@ visibility, @mentions, and the scheduler's failed posts and published pieces."""
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -447,6 +448,25 @@ def test_the_command_line_lists_and_marks_read_only_the_acting_users_own(
     assert cli.main(["notifications", "read", other, "--as", "approver"], stderr=err) == 1
     assert err.getvalue() == f"error: notification {int(other)!r} not found\n"
     assert notifications.count_unread(world.session, actor=world.admin) == 1
+
+
+def test_the_command_line_says_a_failed_posts_detail_in_english_not_as_stored_data(
+    world: World,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr("planner.cli.common.engine", lambda: engine)
+    post_id = planned(world, approved(world, draft(world)), world.editor2)
+    explanation = Message(
+        "publish_gave_up", "gave up after {count} attempts: {error}", count=3, error="HTTP 503"
+    )
+    notifications.posts_failed(world.session.connection(), {post_id: explanation})
+    world.session.commit()
+    assert cli.main(["notifications", "list", "--json", "--as", "editor"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["kind"] == notifications.POST_FAILED
+    assert row["detail"] == "gave up after 3 attempts: HTTP 503"
 
 
 def test_the_time_of_a_series_notification_is_read_in_its_stored_forms() -> None:
