@@ -44,6 +44,7 @@ from planner.models import (
     Channel,
     Department,
     Idea,
+    LatestMetrics,
     MetricSnapshot,
     Piece,
     Post,
@@ -262,10 +263,25 @@ def _count(column: Any) -> ColumnElement[int]:
     return func.coalesce(column, 0)
 
 
+def _newest_collection(session: Session) -> datetime | None:
+    """When the newest snapshot of all was collected (None: there is none yet): an index
+    seek on the kept latest figures, which hold every post's newest snapshot."""
+    newest: datetime | None = session.exec(select(func.max(LatestMetrics.collected_at))).one()
+    return newest
+
+
 def _latest(session: Session, as_of: datetime) -> _Latest:
-    """Each post's latest snapshot at or before `as_of`, to outer-join to the posts: a
-    LATERAL subquery on PostgreSQL (its planner would otherwise hash every snapshot), the
+    """Each post's latest snapshot at or before `as_of`, to outer-join to the posts.
+
+    When no snapshot was collected after `as_of` (the page's normal case: figures as of
+    now), that is the post's newest snapshot, which `latest_metrics` keeps: one row per
+    post, joined by its key. Otherwise each post's snapshots are searched: a LATERAL
+    subquery on PostgreSQL (its planner would otherwise hash every snapshot), the
     correlated id lookup on SQLite (which has no LATERAL)."""
+    newest = _newest_collection(session)
+    if newest is None or newest <= as_of:
+        kept = aliased(LatestMetrics, name="latest")
+        return _Latest(kept, kept.post_id == Post.id, kept.snapshot_id)
     if session.get_bind().dialect.name == "postgresql":
         lateral = (
             select(MetricSnapshot)
@@ -277,17 +293,20 @@ def _latest(session: Session, as_of: datetime) -> _Latest:
             .limit(1)
             .lateral("latest")
         )
-        return _Latest(aliased(MetricSnapshot, lateral), true())
+        found = aliased(MetricSnapshot, lateral)
+        return _Latest(found, true(), found.id)
     entity = aliased(MetricSnapshot, name="latest")
-    return _Latest(entity, entity.id == _latest_snapshot(as_of))
+    return _Latest(entity, entity.id == _latest_snapshot(as_of), entity.id)
 
 
 @dataclass(frozen=True)
 class _Latest:
-    """The latest snapshot as a joinable entity (`m`) and the condition joining it."""
+    """The latest snapshot as a joinable entity (`m`, with the five counts), the condition
+    joining it, and a column of it that is NULL exactly when a post has no figures."""
 
     m: Any
     onclause: Any
+    measured: Any
 
 
 def _link_clicks(m: Any) -> ColumnElement[int]:
@@ -299,14 +318,15 @@ def _engagement(m: Any) -> ColumnElement[int]:
     return _count(m.reactions) + _count(m.reposts) + _count(m.replies) + _link_clicks(m)
 
 
-def _figure_columns(m: Any) -> list[Any]:
+def _figure_columns(latest: _Latest) -> list[Any]:
     # A post without a snapshot adds 0 to every count (coalesce), but its tracked-link
     # clicks, which the planner counts itself, still count. The engagement is the sum of
     # the four sums (`_figures`): summed per row in SQL, it would look up each post's
     # tracked links a second time.
+    m = latest.m
     return [
         func.count(col(Post.id)),
-        func.count(m.id),
+        func.count(latest.measured),
         func.sum(m.impressions),
         func.sum(_count(m.reactions)),
         func.sum(_count(m.reposts)),
@@ -551,7 +571,7 @@ def engagement_over_time(
     pieces = by != "channel" or _needs_pieces(actor, scope)
     latest = _latest(session, _as_of(until, as_of))
     query = _published(
-        select(day, group, *_figure_columns(latest.m)), latest, since, until, pieces=pieces
+        select(day, group, *_figure_columns(latest)), latest, since, until, pieces=pieces
     )
     query = _scoped(query, scope)
     query = (_visible_totals(query, actor) if pieces else query).group_by(day, group)
@@ -620,14 +640,14 @@ def engagement_csv(report: EngagementReport, out: IO[str]) -> int:
     return len(rows)
 
 
-def _piece_columns(m: Any) -> list[Any]:
+def _piece_columns(latest: _Latest) -> list[Any]:
     return [
         col(Piece.id),
         col(Piece.title),
         col(Piece.campaign),
         func.coalesce(Department.name, ""),
         col(Channel.name),
-        *_figure_columns(m),
+        *_figure_columns(latest),
     ]
 
 
@@ -660,7 +680,7 @@ def top_pieces(
         return []
     rows = session.exec(
         _scoped(
-            _published(select(*_piece_columns(m)), latest, since, until)
+            _published(select(*_piece_columns(latest)), latest, since, until)
             .join(Channel, col(Channel.id) == col(Post.channel_id))
             .outerjoin(Department, col(Department.id) == col(Idea.department_id))
             .where(col(Piece.id).in_(ids)),
@@ -705,7 +725,7 @@ def _cells(
         since,
         until,
         pieces=pieces,
-    ).where(Post.channel_id == channel_id, m.id.is_not(None))
+    ).where(Post.channel_id == channel_id, latest.measured.is_not(None))
     query = (_visible_totals(query, actor) if pieces else query).group_by(weekday, hour)
     cells = [
         Cell(int(day), int(h), int(n), int(total or 0) / int(n), int(n) < MIN_POSTS)
@@ -812,7 +832,7 @@ def idea_reach(
         require_active(actor)
         return {}
     latest = _latest(session, as_of or utcnow())
-    query = _published(select(Idea.id, *_figure_columns(latest.m)), latest)
+    query = _published(select(Idea.id, *_figure_columns(latest)), latest)
     query = _visible_pieces(query.where(col(Idea.id).in_(wanted)), actor).group_by(col(Idea.id))
     return {int(row[0]): _reach(row[1:]) for row in session.exec(query)}
 
@@ -834,7 +854,7 @@ def department_reach(
     department = col(Idea.department_id)
     latest = _latest(session, at if until is None else min(until, at))
     query = _published(
-        select(department, func.count(func.distinct(Idea.id)), *_figure_columns(latest.m)),
+        select(department, func.count(func.distinct(Idea.id)), *_figure_columns(latest)),
         latest,
         since,
         until,

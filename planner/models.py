@@ -346,6 +346,16 @@ class Post(SQLModel, table=True):
         UniqueConstraint("series_id", "occurrence_at"),
         # The scheduler's claim takes due posts by status, in (publish_at, id) order.
         Index("ix_posts_status_publish_at_id", "status", "publish_at", "id"),
+        # Analytics reads a period's published posts' channels and pieces from the index
+        # alone, without a lookup of each post's row.
+        Index(
+            "ix_posts_status_publish_at_id_channel_id_piece_id",
+            "status",
+            "publish_at",
+            "id",
+            "channel_id",
+            "piece_id",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -667,6 +677,24 @@ class MetricSnapshot(SQLModel, table=True):
     replies: int | None = None
     link_clicks: int | None = None
     raw: dict[str, Any] = Field(default_factory=dict, sa_type=json_type())
+
+
+class LatestMetrics(SQLModel, table=True):
+    """A post's newest metric snapshot (latest `collected_at`, then highest id), copied:
+    one row per post that has a snapshot. Database triggers on `metric_snapshots` keep it
+    (migration 0028), whoever writes a snapshot, so figures as of now read one row per
+    post instead of searching its snapshots. Never written by the planner itself."""
+
+    __tablename__ = "latest_metrics"
+
+    post_id: int = Field(foreign_key="posts.id", primary_key=True)
+    snapshot_id: int
+    collected_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    impressions: int | None = None
+    reactions: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+    link_clicks: int | None = None
 
 
 class InboxSource(enum.StrEnum):

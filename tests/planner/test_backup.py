@@ -54,6 +54,7 @@ from planner.models import (
     Idea,
     InboxItem,
     InboxSource,
+    LatestMetrics,
     ListeningState,
     MediaFile,
     MetricCollection,
@@ -337,6 +338,12 @@ def test_the_restored_database_works_and_its_audit_log_still_refuses_changes(
         )
         assert (made.idea.id or 0) > newest  # the id sequences came back too
         assert users.authenticate(s, username=admin.username, password=DEMO_PASSWORD) == admin
+        # The triggers that keep each post's latest figures came back with the table.
+        post_id = s.exec(select(func.min(Post.id))).one()
+        s.add(MetricSnapshot(post_id=post_id, reactions=9, raw={}))
+        s.commit()
+        kept = s.get(LatestMetrics, post_id)
+        assert kept is not None and kept.reactions == 9
     for statement in ("UPDATE audit_events SET note = 'x'", "DELETE FROM audit_events"):
         with pytest.raises(DBAPIError, match="append-only"), target.begin() as conn:
             conn.execute(text(statement))

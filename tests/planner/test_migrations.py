@@ -9,15 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Engine, bindparam, text
+from sqlalchemy import Connection, Engine, bindparam, inspect, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, col, select
 
 from planner.db import make_engine
 from planner.dbtypes import UTCDateTime, json_type
-from planner.migrate import current_revision, head_revision, upgrade
+from planner.migrate import alembic_config, current_revision, head_revision, upgrade
 from planner.models import AuditEvent, Department, Piece, Revision, User
 from tests.conftest import POSTGRES_URL
 
@@ -207,3 +208,86 @@ def test_posts_published_before_0024_take_their_sent_revision_from_the_audit(
     with empty_engine.connect() as conn:
         sent = conn.execute(text("SELECT id, sent_revision FROM posts ORDER BY id")).all()
     assert [tuple(row) for row in sent] == [(1, 2), (2, 3), (3, None), (4, 2)]
+
+
+def test_0028_fills_the_latest_metrics_from_the_stored_snapshots_and_downgrade_drops_them(
+    empty_engine: Engine,
+) -> None:
+    at = datetime(2026, 11, 1, 8, tzinfo=UTC)
+    upgrade(empty_engine, "0027")
+    with empty_engine.begin() as conn:
+        _insert_editor(conn, at)
+        _insert(
+            conn,
+            "INSERT INTO channels (kind, name, settings, enabled, created_at)"
+            " VALUES ('recording', 'Blog', :settings, true, :at)",
+            settings={},
+            at=at,
+        )
+        _insert(
+            conn,
+            "INSERT INTO pieces (title, body, variants, owner_id, campaign, tags, status,"
+            " revision, created_at, updated_at) VALUES ('Messe', 'Text', :variants, 1, '',"
+            " :tags, 'approved', 1, :at, :at)",
+            variants={},
+            tags=[],
+            at=at,
+        )
+        for post_id in (1, 2, 3):
+            _insert(
+                conn,
+                "INSERT INTO posts (id, piece_id, channel_id, publish_at, timezone, status,"
+                " media, idempotency_key, created_by_id, created_at) VALUES (:id, 1, 1, :at,"
+                " 'Europe/Berlin', 'published', :media, :key, 1, :at)",
+                id=post_id,
+                media=[],
+                key=f"key-{post_id}",
+                at=at,
+            )
+        # Post 1: its newest snapshot stored first; post 2: two at one instant; post 3: none.
+        for post_id, day, reactions in ((1, 5, 50), (1, 3, 30), (2, 4, 4), (2, 4, 6)):
+            _insert(
+                conn,
+                "INSERT INTO metric_snapshots (post_id, collected_at, reactions, raw)"
+                " VALUES (:post, :at, :reactions, :raw)",
+                post=post_id,
+                at=datetime(2026, 11, day, tzinfo=UTC),
+                reactions=reactions,
+                raw={},
+            )
+
+    upgrade(empty_engine)
+
+    kept = "SELECT post_id, snapshot_id, reactions FROM latest_metrics ORDER BY post_id"
+    with empty_engine.connect() as conn:
+        assert [tuple(row) for row in conn.execute(text(kept))] == [(1, 1, 50), (2, 4, 6)]
+    with empty_engine.begin() as conn:
+        _insert(
+            conn,
+            "INSERT INTO metric_snapshots (post_id, collected_at, reactions, raw)"
+            " VALUES (3, :at, 7, :raw)",
+            at=at,
+            raw={},
+        )
+        assert [tuple(row) for row in conn.execute(text(kept))][-1] == (3, 5, 7)
+
+    cfg = alembic_config(empty_engine)
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0027")
+    assert "latest_metrics" not in inspect(empty_engine).get_table_names()
+    with empty_engine.begin() as conn:  # no trigger is left to write into a missing table
+        _insert(
+            conn,
+            "INSERT INTO metric_snapshots (post_id, collected_at, reactions, raw)"
+            " VALUES (3, :at, 8, :raw)",
+            at=at,
+            raw={},
+        )
+    upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        assert [tuple(row) for row in conn.execute(text(kept))] == [
+            (1, 1, 50),
+            (2, 4, 6),
+            (3, 6, 8),
+        ]
