@@ -21,7 +21,6 @@ weekday-hour cells into times.
 
 from __future__ import annotations
 
-import csv
 import itertools
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -629,14 +628,17 @@ def engagement_rows(report: EngagementReport) -> list[dict[str, Any]]:
     ]
 
 
-def engagement_csv(report: EngagementReport, out: IO[str]) -> int:
-    """Write the report's rows as CSV (header first; unknown impressions empty; a name
-    that looks like a formula kept from running); returns the number of rows written."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*ENGAGEMENT_COLUMNS[:1], report.by, *ENGAGEMENT_COLUMNS[2:]])
+def engagement_csv(
+    report: EngagementReport, out: IO[str], *, fmt: csvio.CsvFormat = csvio.COMMA
+) -> int:
+    """Write the report's rows as CSV in `fmt` (byte order mark and header first; unknown
+    impressions empty; a name that looks like a formula kept from running); returns the
+    number of rows written."""
+    header = [*ENGAGEMENT_COLUMNS[:1], report.by, *ENGAGEMENT_COLUMNS[2:]]
+    writer = fmt.start(out, header, lineterminator="\n")
     rows = engagement_rows(report)
     for row in rows:
-        writer.writerow(["" if row[c] is None else csvio.cell(row[c]) for c in ENGAGEMENT_COLUMNS])
+        writer.writerow(["" if row[c] is None else fmt.cell(row[c]) for c in ENGAGEMENT_COLUMNS])
     return len(rows)
 
 

@@ -160,12 +160,6 @@ def _unescaped(text: str, separator: str = ",") -> str:
     return escaped.sub(r"\1\2\3", text)
 
 
-def cell(value: object) -> str:
-    """A value as a cell of a comma-separated file that spreadsheet programs will not run
-    as a formula (`CsvFormat.cell` for another separator)."""
-    return _cell(value)
-
-
 def _uncell(value: str | None, separator: str = ",") -> str:
     """A cell of an imported file whose cells `separator` separates, as `_cell` had it."""
     text = (value or "").strip()

@@ -3,8 +3,6 @@ as a table, JSON and CSV, and who sees what."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 from datetime import UTC, datetime, timedelta
@@ -16,6 +14,7 @@ from sqlmodel import Session, select
 
 from planner.db import make_engine
 from planner.models import Channel, Idea, MetricSnapshot, Piece, Post, PostStatus, User
+from tests.exported import csv_file_rows
 from tests.test_cli import Cli, org, run
 
 __all__ = ["org", "run"]
@@ -91,7 +90,7 @@ def test_engagement_rows_to_a_csv_file_kept_from_running_as_formulas(
     target = tmp_path / "engagement.csv"
     said = published.ok("report", "engagement", "--csv", str(target), "--as", "ed")
     assert f"wrote the rows to {target}" in said
-    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+    rows = csv_file_rows(target.read_bytes())
     assert rows == [
         {
             "period_start": _MONDAY.date().isoformat(),
@@ -148,3 +147,18 @@ def test_best_times_show_the_channels_cells_and_say_when_history_is_too_thin(
 def test_best_times_of_an_unknown_channel_are_refused_by_name(published: Cli) -> None:
     code, _out, err = published("report", "best-times", "--channel", "Fax", "--as", "ed")
     assert code == 1 and "'Fax'" in err
+
+
+def test_engagement_rows_to_a_csv_file_separated_by_semicolons(
+    published: Cli, tmp_path: Path
+) -> None:
+    target = tmp_path / "engagement.csv"
+    published.ok("report", "engagement", "--csv", str(target), "--separator", ";", "--as", "ed")
+    [row] = csv_file_rows(target.read_bytes(), ";")
+    assert (row["channel"], row["engagement"]) == ("'=Blog", "10")
+
+
+def test_the_separator_is_for_the_csv_file_only(published: Cli) -> None:
+    code, out, err = published("report", "engagement", "--separator", ";", "--as", "ed")
+    assert (code, out) == (2, "")
+    assert err == "error: --separator applies to the --csv file only\n"

@@ -94,17 +94,21 @@ def _engagement_period(actor: User, args: argparse.Namespace) -> tuple[datetime,
     ),
     arg("--period", choices=analytics.PERIODS, default="week", help="day, week (default) or month"),
     arg("--csv", dest="csv_file", metavar="FILE", help="also write the rows as CSV (- for stdout)"),
+    common.SEPARATOR,
     parents=[LISTING],
 )
 def cmd_report_engagement(session: Session, actor: User, args: argparse.Namespace) -> str | None:
     """Engagement (reactions + reposts + replies + link clicks) of the posts published per
     period, by channel, department, audience or campaign."""
     since, until = _engagement_period(actor, args)
+    if args.separator is not None and not args.csv_file:
+        raise CliError("--separator applies to the --csv file only")
+    fmt = common.separator_of(args)
     report = analytics.engagement_over_time(
         session, actor=actor, since=since, until=until, by=args.by, period=args.period
     )
     if args.csv_file == "-":
-        common.export("-", lambda out: analytics.engagement_csv(report, out))
+        common.export("-", lambda out: analytics.engagement_csv(report, out, fmt=fmt))
         return None
     output.rows(
         analytics.engagement_rows(report),
@@ -112,7 +116,7 @@ def cmd_report_engagement(session: Session, actor: User, args: argparse.Namespac
         as_json=args.json,
     )
     if args.csv_file:
-        common.export(args.csv_file, lambda out: analytics.engagement_csv(report, out))
+        common.export(args.csv_file, lambda out: analytics.engagement_csv(report, out, fmt=fmt))
         return None if args.json else f"wrote the rows to {args.csv_file}"
     return None
 

@@ -300,7 +300,7 @@ def test_the_csv_is_the_table_behind_the_charts(march: World) -> None:
     out = io.StringIO()
     assert analytics.engagement_csv(report, out) == 4
     assert out.getvalue().splitlines() == [
-        "period_start,channel,posts,measured,impressions,reactions,reposts,replies,link_clicks,engagement",
+        "\ufeffperiod_start,channel,posts,measured,impressions,reactions,reposts,replies,link_clicks,engagement",
         "2026-03-02,Blog,1,1,300,10,2,3,0,15",
         "2026-03-02,Mastodon,1,1,,4,0,1,2,7",
         "2026-03-09,Blog,1,1,50,1,0,0,1,2",

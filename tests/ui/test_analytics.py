@@ -3,8 +3,6 @@ published posts with figures, in German and English, as editor and as contributo
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -17,6 +15,7 @@ from planner import ideas, users
 from planner.db import make_engine
 from planner.models import Channel, MetricSnapshot, Piece, Post, PostStatus
 from planner.ui import keys
+from tests.exported import csv_rows
 from tests.ui.conftest import PASSWORD, open_page, sign_in
 
 _NOW = datetime.now(UTC)
@@ -92,7 +91,7 @@ def test_the_editor_sees_engagement_top_pieces_and_best_times_in_english(
     assert list(departments["Department"]) == ["HR"]
     # The CSV behind the chart.
     made = exports[-1]()
-    rows = list(csv.DictReader(io.StringIO(made)))
+    rows = csv_rows(made, ",")  # English: comma-separated, after the byte order mark
     assert [(r["channel"], r["posts"], r["engagement"]) for r in rows] == [("Blog", "2", "17")]
 
 
@@ -203,3 +202,14 @@ def test_the_best_times_mean_is_grouped_as_the_other_figures(
     assert not at.exception
     [cells] = [d.value for d in at.main.dataframe if column in d.value.columns]
     assert list(cells[column]) == [mean]
+
+
+def test_the_engagement_download_is_separated_by_semicolons_in_german(
+    measured: str, exports: list[Callable[[], Any]]
+) -> None:
+    at = open_page(sign_in("lena", PASSWORD), "analytics")
+    assert not at.exception
+    made = exports[-1]()
+    assert made.encode("utf-8").startswith(b"\xef\xbb\xbf")
+    rows = csv_rows(made, ";")
+    assert [(r["channel"], r["posts"], r["engagement"]) for r in rows] == [("Blog", "1", "12")]

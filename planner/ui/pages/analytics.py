@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 import streamlit as st
 from sqlmodel import Session
 
-from planner import analytics
+from planner import analytics, csvio
 from planner.models import User, utcnow
 from planner.permissions import can
 from planner.timezones import parse_day_bound, to_local
@@ -106,6 +106,8 @@ class _Csv:
         scope: analytics.Scope,
     ) -> None:
         self.since, self.until, self.by, self.period, self.scope = since, until, by, period, scope
+        # The separator of the reader's language, fixed when drawn: the file is made later.
+        self.fmt = csvio.CsvFormat.for_language(state.lang())
 
     def __call__(self, session: Session, user: User) -> str:
         report = analytics.engagement_over_time(
@@ -118,7 +120,7 @@ class _Csv:
             **self.scope,
         )
         out = io.StringIO()
-        analytics.engagement_csv(report, out)
+        analytics.engagement_csv(report, out, fmt=self.fmt)
         return out.getvalue()
 
 
