@@ -6,11 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from planner import planning
 from planner.metrics.collect import Collector, CollectResult, MetricsSettings
-from planner.models import Channel, MetricCollection, MetricFetch, MetricSnapshot, Post, User
+from planner.models import (
+    Channel,
+    LatestMetrics,
+    MetricCollection,
+    MetricFetch,
+    MetricSnapshot,
+    Post,
+    User,
+)
 from planner.permissions import can, require, require_active
 
 
@@ -66,20 +74,15 @@ def post_metrics(session: Session, *, actor: User, post_id: int) -> PostMetrics:
 def latest_figures(
     session: Session, *, actor: User, post_ids: list[int]
 ) -> dict[int, MetricSnapshot]:
-    """The newest snapshot of each of these posts that `actor` may see (posts without one
-    are left out)."""
+    """The newest snapshot (latest collected, as analytics counts it) of each of these
+    posts that `actor` may see (posts without one are left out)."""
     require_active(actor)
     visible = planning.visible_piece_ids(session, actor=actor)
-    newest = (
-        select(MetricSnapshot.post_id, func.max(MetricSnapshot.id).label("id"))
-        .where(col(MetricSnapshot.post_id).in_(post_ids))
-        .group_by(col(MetricSnapshot.post_id))
-        .subquery()
-    )
     rows = session.exec(
         select(MetricSnapshot, Post.piece_id)
-        .join(newest, col(MetricSnapshot.id) == newest.c.id)
-        .join(Post, col(Post.id) == col(MetricSnapshot.post_id))
+        .join(LatestMetrics, col(LatestMetrics.snapshot_id) == col(MetricSnapshot.id))
+        .join(Post, col(Post.id) == col(LatestMetrics.post_id))
+        .where(col(LatestMetrics.post_id).in_(post_ids))
     )
     return {
         snapshot.post_id: snapshot

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from planner import analytics
 from planner.analytics import Figures
+from planner.metrics import views as metrics_views
 from planner.models import (
     Channel,
     Idea,
@@ -110,6 +111,21 @@ def history(world: World) -> World:
     _post(s, world, a, blog, utc(2026, 3, 20, 8), PostStatus.planned)
     s.commit()
     return world
+
+
+def test_the_publishing_pages_latest_figures_are_the_newest_collected_not_the_last_stored(
+    history: World,
+) -> None:
+    """B's post on Blog: its snapshot of 20 March was stored before that of 11 March."""
+    s = history.session
+    posts = {p.publish_at: p.id for p in s.exec(select(Post))}
+    b1, c1 = posts[utc(2026, 3, 10, 8)], posts[utc(2026, 3, 16, 8)]
+    assert b1 is not None and c1 is not None
+    found = metrics_views.latest_figures(s, actor=history.editor, post_ids=[b1, c1])
+    assert list(found) == [b1]  # C's post has no figures
+    assert (found[b1].collected_at, found[b1].reactions) == (utc(2026, 3, 20), 8)
+    # A contributor sees only their department's posts' figures.
+    assert metrics_views.latest_figures(s, actor=history.contributor, post_ids=[b1]) == {}
 
 
 def _everything(s: Session, actor: User, until: datetime) -> dict[str, Any]:
