@@ -9,73 +9,17 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from planner import analytics, planning, slots, tracked_links
 from planner.analytics import Figures, Point, Reach
 from planner.errors import PermissionDenied, ValidationFailed
-from planner.models import Audience, Channel, Idea, MetricSnapshot, Piece, Post, PostStatus, User
+from planner.models import Audience, Channel, Idea, Piece, PostStatus
+from tests import analytics_data as make
 from tests.conftest import World, utc
 
 MARCH, APRIL = utc(2026, 3, 1), utc(2026, 4, 1)  # Berlin midnight is 23:00 UTC the day before
 NOW = utc(2026, 12, 1)
-
-
-def _channel(s: Session, name: str) -> Channel:
-    channel = Channel(kind="webhook", name=name, settings={})
-    s.add(channel)
-    s.flush()
-    return channel
-
-
-def _idea(s: Session, author: User, title: str) -> Idea:
-    assert author.id is not None and author.department_id is not None
-    idea = Idea(
-        title=title, pitch="-", department_id=author.department_id, submitted_by_id=author.id
-    )
-    s.add(idea)
-    s.flush()
-    return idea
-
-
-def _piece(s: Session, world: World, title: str, idea: Idea | None, campaign: str = "") -> Piece:
-    assert world.editor.id is not None
-    piece = Piece(
-        title=title,
-        owner_id=world.editor.id,
-        idea_id=idea.id if idea else None,
-        campaign=campaign,
-    )
-    s.add(piece)
-    s.flush()
-    return piece
-
-
-def _post(
-    s: Session,
-    world: World,
-    piece: Piece,
-    channel: Channel,
-    at: datetime,
-    status: PostStatus = PostStatus.published,
-) -> Post:
-    post = Post(
-        piece_id=piece.id,
-        channel_id=channel.id,
-        publish_at=at,
-        published_at=at if status == PostStatus.published else None,
-        status=status,
-        created_by_id=world.editor.id,
-    )
-    s.add(post)
-    s.flush()
-    return post
-
-
-def _snapshot(s: Session, post: Post, at: datetime, **counts: int | None) -> None:
-    assert post.id is not None
-    s.add(MetricSnapshot(post_id=post.id, collected_at=at, **counts))
-    s.flush()
 
 
 @pytest.fixture
@@ -83,13 +27,13 @@ def march(world: World) -> World:
     """Three pieces in March: A (Marketing's idea) on Blog and Mastodon, B (HR's idea) on
     Blog, C (an editor's, no idea) on Blog without figures; one post only planned."""
     s = world.session
-    blog, mastodon = _channel(s, "Blog"), _channel(s, "Mastodon")
-    a = _piece(s, world, "A: Messe", _idea(s, world.contributor, "Messe"), "Herbst")
-    b = _piece(s, world, "B: Azubis", _idea(s, world.hr_contributor, "Azubis"))
-    c = _piece(s, world, "C: Intern", None, "Herbst")
-    a1 = _post(s, world, a, blog, utc(2026, 3, 2, 8))  # Monday 09:00 Berlin
-    _snapshot(s, a1, utc(2026, 3, 2, 12), impressions=100, reactions=5, reposts=1, replies=0)
-    _snapshot(
+    blog, mastodon = make.channel(s, "Blog"), make.channel(s, "Mastodon")
+    a = make.piece(s, world, "A: Messe", make.idea(s, world.contributor, "Messe"), "Herbst")
+    b = make.piece(s, world, "B: Azubis", make.idea(s, world.hr_contributor, "Azubis"))
+    c = make.piece(s, world, "C: Intern", None, "Herbst")
+    a1 = make.post(s, world, a, blog, utc(2026, 3, 2, 8))  # Monday 09:00 Berlin
+    make.snapshot(s, a1, utc(2026, 3, 2, 12), impressions=100, reactions=5, reposts=1, replies=0)
+    make.snapshot(
         s,
         a1,
         utc(2026, 3, 5),
@@ -100,13 +44,13 @@ def march(world: World) -> World:
         link_clicks=None,
     )
     # Collected after the period: counts for "now", not for March.
-    _snapshot(s, a1, utc(2026, 4, 10), impressions=400, reactions=20, reposts=2, replies=3)
-    a2 = _post(s, world, a, mastodon, utc(2026, 3, 3, 10))
-    _snapshot(s, a2, utc(2026, 3, 4), reactions=4, reposts=0, replies=1, link_clicks=2)
-    b1 = _post(s, world, b, blog, utc(2026, 3, 10, 8))
-    _snapshot(s, b1, utc(2026, 3, 11), impressions=50, reactions=1, link_clicks=1)
-    _post(s, world, c, blog, utc(2026, 3, 16, 8))  # published, no figures yet
-    _post(s, world, a, blog, utc(2026, 3, 20, 8), PostStatus.planned)
+    make.snapshot(s, a1, utc(2026, 4, 10), impressions=400, reactions=20, reposts=2, replies=3)
+    a2 = make.post(s, world, a, mastodon, utc(2026, 3, 3, 10))
+    make.snapshot(s, a2, utc(2026, 3, 4), reactions=4, reposts=0, replies=1, link_clicks=2)
+    b1 = make.post(s, world, b, blog, utc(2026, 3, 10, 8))
+    make.snapshot(s, b1, utc(2026, 3, 11), impressions=50, reactions=1, link_clicks=1)
+    make.post(s, world, c, blog, utc(2026, 3, 16, 8))  # published, no figures yet
+    make.post(s, world, a, blog, utc(2026, 3, 20, 8), PostStatus.planned)
     s.commit()
     return world
 
@@ -339,8 +283,8 @@ def social(world: World) -> World:
     """A channel's history: Tuesdays 09:00 Berlin (before and after the DST change) engage
     most, Thursdays 14:00 less, one Friday 18:00 post much more but alone."""
     s = world.session
-    social = _channel(s, "Social")
-    piece = _piece(s, world, "Serie", _idea(s, world.contributor, "Serie"))
+    social = make.channel(s, "Social")
+    piece = make.piece(s, world, "Serie", make.idea(s, world.contributor, "Serie"))
     history = [
         (utc(2026, 3, 24, 8), 10),  # Tue 09:00 CET
         (utc(2026, 3, 31, 7), 20),  # Tue 09:00 CEST
@@ -351,8 +295,8 @@ def social(world: World) -> World:
         (utc(2026, 4, 10, 16), 100),  # Fri 18:00 CEST, a single post
     ]
     for at, reactions in history:
-        post = _post(s, world, piece, social, at)
-        _snapshot(s, post, utc(2026, 4, 11), reactions=reactions)
+        post = make.post(s, world, piece, social, at)
+        make.snapshot(s, post, utc(2026, 4, 11), reactions=reactions)
     s.commit()
     return world
 
@@ -394,14 +338,14 @@ def test_a_suggestion_after_the_autumn_change_keeps_the_local_hour(social: World
 
 def test_without_history_the_slot_plan_is_suggested_else_nothing(social: World) -> None:
     s = social.session
-    _channel(s, "Neu")
+    make.channel(s, "Neu")
     s.commit()
     slots.set_slot_plan(s, actor=social.admin, channel="Neu", slots="Wed 10:00")
     after = utc(2026, 4, 13, 10)
     found = analytics.suggest_times(s, actor=social.editor, channel="Neu", after=after, n=2)
     assert found.basis == "slots"
     assert [t.at for t in found.times] == [utc(2026, 4, 15, 8), utc(2026, 4, 22, 8)]
-    _channel(s, "Leer")
+    make.channel(s, "Leer")
     s.commit()
     empty = analytics.suggest_times(s, actor=social.editor, channel="Leer", after=after)
     assert (empty.basis, empty.times) == ("none", [])
@@ -416,13 +360,20 @@ def test_best_times_and_suggestions_are_for_those_who_see_channels(social: World
         analytics.suggest_times(social.session, actor=social.editor, channel="Social", n=0)
 
 
-def test_local_days_follow_the_organisations_zone(social: World) -> None:
+def _post_at_half_past_midnight(social: World) -> None:
+    """One more post of the Social series: on 1 April at 00:30 CEST, 22:30 UTC the day
+    before, with one reaction."""
     s = social.session
     piece = s.exec(select(Piece)).one()
     channel = s.exec(select(Channel)).one()
-    late = _post(s, social, piece, channel, utc(2026, 3, 31, 22, 30))  # 1 April 00:30 CEST
-    _snapshot(s, late, utc(2026, 4, 11), reactions=1)
+    late = make.post(s, social, piece, channel, utc(2026, 3, 31, 22, 30))
+    make.snapshot(s, late, utc(2026, 4, 11), reactions=1)
     s.commit()
+
+
+def test_local_days_follow_the_organisations_zone(social: World) -> None:
+    s = social.session
+    _post_at_half_past_midnight(social)
     report = analytics.engagement_over_time(
         s, actor=social.editor, since=MARCH, until=utc(2026, 5, 1), period="month"
     )
@@ -460,11 +411,7 @@ def test_a_period_of_any_length_finds_the_same_local_days_and_hours(social: Worl
     offsets are those of the time its posts span, so the days and hours are those of a
     period around the posts."""
     s = social.session
-    piece = s.exec(select(Piece)).one()
-    channel = s.exec(select(Channel)).one()
-    late = _post(s, social, piece, channel, utc(2026, 3, 31, 22, 30))  # 1 April 00:30 CEST
-    _snapshot(s, late, utc(2026, 4, 11), reactions=1)
-    s.commit()
+    _post_at_half_past_midnight(social)
 
     def figures(since: datetime, until: datetime) -> tuple[list[Any], list[Any]]:
         grid = analytics.best_times(

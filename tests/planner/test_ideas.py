@@ -247,6 +247,14 @@ FIRST = ("Winter driving safety tips", "How our staff drive safely on icy winter
 NEAR = ("Safety tips for winter driving", "Tips so staff drive safely on icy roads in winter")
 
 
+def submit_near_pair(world: World) -> tuple[int, int]:
+    """FIRST and then NEAR, submitted by the Marketing contributor: their ids."""
+    first = submit(world, world.contributor, *FIRST)
+    near = submit(world, world.contributor, *NEAR)
+    assert first.id is not None and near.id is not None
+    return first.id, near.id
+
+
 def test_near_duplicate_submission_suggests_the_earlier_idea(world: World) -> None:
     first = submit(world, world.contributor, *FIRST)
 
@@ -495,23 +503,22 @@ def test_outcome_of_a_merged_idea_follows_the_target_to_its_piece_and_posts(
 ) -> None:
     s = world.session
     channel = channels.create_channel(s, actor=world.admin, kind="recording", name="Mastodon")
-    target = submit(world, world.contributor, *FIRST)
-    duplicate = submit(world, world.contributor, *NEAR)
-    assert target.id is not None and duplicate.id is not None and channel.id is not None
+    target, duplicate = submit_near_pair(world)
+    assert channel.id is not None
 
-    ideas.merge_idea(s, actor=world.editor, idea_id=duplicate.id, into_id=target.id)
-    piece = ideas.accept_idea(s, actor=world.editor, idea_id=target.id)
+    ideas.merge_idea(s, actor=world.editor, idea_id=duplicate, into_id=target)
+    piece = ideas.accept_idea(s, actor=world.editor, idea_id=target)
     assert piece.id is not None
     planning.plan_post(
         s, actor=world.editor, piece_id=piece.id, channel=channel.id, when=utc(2099, 3, 2, 9)
     )
 
-    stored = stored_idea(engine, duplicate.id)
-    assert (stored.status, stored.merged_into_id) == (IdeaStatus.merged, target.id)
-    outcome = ideas.idea_outcome(s, actor=world.contributor, idea_id=duplicate.id)
-    assert outcome.idea.id == duplicate.id
+    stored = stored_idea(engine, duplicate)
+    assert (stored.status, stored.merged_into_id) == (IdeaStatus.merged, target)
+    outcome = ideas.idea_outcome(s, actor=world.contributor, idea_id=duplicate)
+    assert outcome.idea.id == duplicate
     assert (outcome.merged_into, outcome.piece_id, outcome.piece_title) == (
-        target.id,
+        target,
         piece.id,
         FIRST[0],
     )
@@ -574,121 +581,109 @@ def test_merge_into_a_missing_idea_is_not_found(world: World, engine: Engine) ->
     assert stored_idea(engine, idea.id).status == IdeaStatus.submitted
 
 
-def _meanwhile(monkeypatch: pytest.MonkeyPatch, action: str, step: Callable[[], object]) -> None:
-    """Run `step` (another editor's request, in a session of its own) once: when the next
-    move `action` has read its ideas and is about to store anything."""
-    real = workflow.check
-    pending = [step]
+Meanwhile = Callable[[str, Callable[[Session], object]], None]
 
-    def check(kind: str, obj: Any, taken: str, actor: User, note: str = "") -> workflow.Move:
-        if taken == action and pending:
-            pending.pop()()
-        return real(kind, obj, taken, actor, note)
 
-    monkeypatch.setattr(workflow, "check", check)
+@pytest.fixture
+def meanwhile(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Meanwhile:
+    """`meanwhile(action, step)`: run `step` (another editor's request) once, in a session
+    of its own, when the next move `action` has read its ideas and is about to store
+    anything."""
+
+    def arrange(action: str, step: Callable[[Session], object]) -> None:
+        real = workflow.check
+        pending = [step]
+
+        def check(kind: str, obj: Any, taken: str, actor: User, note: str = "") -> workflow.Move:
+            if taken == action and pending:
+                with Session(engine) as other:
+                    pending.pop()(other)
+            return real(kind, obj, taken, actor, note)
+
+        monkeypatch.setattr(workflow, "check", check)
+
+    return arrange
 
 
 def test_two_editors_merging_two_ideas_into_each_other_at_once_merge_only_one(
-    world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    world: World, engine: Engine, meanwhile: Meanwhile
 ) -> None:
-    first = submit(world, world.contributor, *FIRST)
-    second = submit(world, world.contributor, *NEAR)
-    assert first.id is not None and second.id is not None
-    with Session(engine) as other:
-        # The other editor merges the second into the first while this one's merge of the
-        # first into the second has read both ideas (still submitted) and not yet stored.
-        _meanwhile(
-            monkeypatch,
-            "merge",
-            lambda: ideas.merge_idea(
-                other, actor=world.editor2, idea_id=second.id or 0, into_id=first.id or 0
-            ),
-        )
-        before = counts(engine)
-        with pytest.raises(ValidationFailed) as caught:
-            ideas.merge_idea(world.session, actor=world.editor, idea_id=first.id, into_id=second.id)
+    first, second = submit_near_pair(world)
+    # The other editor merges the second into the first while this one's merge of the
+    # first into the second has read both ideas (still submitted) and not yet stored.
+    meanwhile(
+        "merge",
+        lambda other: ideas.merge_idea(other, actor=world.editor2, idea_id=second, into_id=first),
+    )
+    before = counts(engine)
+    with pytest.raises(ValidationFailed) as caught:
+        ideas.merge_idea(world.session, actor=world.editor, idea_id=first, into_id=second)
 
-    assert caught.value.fields == {"into": f"idea #{second.id} is merged"}
-    kept, merged = stored_idea(engine, first.id), stored_idea(engine, second.id)
+    assert caught.value.fields == {"into": f"idea #{second} is merged"}
+    kept, merged = stored_idea(engine, first), stored_idea(engine, second)
     assert (kept.status, kept.merged_into_id) == (IdeaStatus.submitted, None)
-    assert (merged.status, merged.merged_into_id) == (IdeaStatus.merged, first.id)
+    assert (merged.status, merged.merged_into_id) == (IdeaStatus.merged, first)
     assert counts(engine) == (before[0], before[1] + 1)  # the other editor's merge alone
-    piece = ideas.accept_idea(world.session, actor=world.editor, idea_id=first.id)
-    outcome = ideas.idea_outcome(world.session, actor=world.contributor, idea_id=second.id)
-    assert (outcome.piece_id, outcome.carried_by) == (piece.id, first.id)
+    piece = ideas.accept_idea(world.session, actor=world.editor, idea_id=first)
+    outcome = ideas.idea_outcome(world.session, actor=world.contributor, idea_id=second)
+    assert (outcome.piece_id, outcome.carried_by) == (piece.id, first)
 
 
 def test_a_merge_into_an_idea_rejected_at_the_same_moment_is_refused(
-    world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    world: World, engine: Engine, meanwhile: Meanwhile
 ) -> None:
-    target = submit(world, world.contributor, *FIRST)
-    duplicate = submit(world, world.contributor, *NEAR)
-    assert target.id is not None and duplicate.id is not None
-    with Session(engine) as other:
-        _meanwhile(
-            monkeypatch,
-            "merge",
-            lambda: ideas.reject_idea(
-                other, actor=world.editor2, idea_id=target.id or 0, reason="Kein Budget."
-            ),
-        )
-        with pytest.raises(ValidationFailed) as caught:
-            ideas.merge_idea(
-                world.session, actor=world.editor, idea_id=duplicate.id, into_id=target.id
-            )
+    target, duplicate = submit_near_pair(world)
+    meanwhile(
+        "merge",
+        lambda other: ideas.reject_idea(
+            other, actor=world.editor2, idea_id=target, reason="Kein Budget."
+        ),
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        ideas.merge_idea(world.session, actor=world.editor, idea_id=duplicate, into_id=target)
 
-    assert caught.value.fields == {"into": f"idea #{target.id} is rejected"}
-    stored = stored_idea(engine, duplicate.id)
+    assert caught.value.fields == {"into": f"idea #{target} is rejected"}
+    stored = stored_idea(engine, duplicate)
     assert (stored.status, stored.merged_into_id) == (IdeaStatus.submitted, None)
-    assert stored_idea(engine, target.id).status == IdeaStatus.rejected
+    assert stored_idea(engine, target).status == IdeaStatus.rejected
 
 
 def test_a_merge_into_an_idea_accepted_at_the_same_moment_is_a_conflict_naming_it(
-    world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    world: World, engine: Engine, meanwhile: Meanwhile
 ) -> None:
-    target = submit(world, world.contributor, *FIRST)
-    duplicate = submit(world, world.contributor, *NEAR)
-    assert target.id is not None and duplicate.id is not None
-    with Session(engine) as other:
-        _meanwhile(
-            monkeypatch,
-            "merge",
-            lambda: ideas.accept_idea(other, actor=world.editor2, idea_id=target.id or 0),
-        )
-        with pytest.raises(EditConflict) as caught:
-            ideas.merge_idea(
-                world.session, actor=world.editor, idea_id=duplicate.id, into_id=target.id
-            )
+    target, duplicate = submit_near_pair(world)
+    meanwhile("merge", lambda other: ideas.accept_idea(other, actor=world.editor2, idea_id=target))
+    with pytest.raises(EditConflict) as caught:
+        ideas.merge_idea(world.session, actor=world.editor, idea_id=duplicate, into_id=target)
 
-    assert (caught.value.kind, caught.value.obj_id) == ("idea", target.id)
-    assert stored_idea(engine, duplicate.id).status == IdeaStatus.submitted
+    assert (caught.value.kind, caught.value.obj_id) == ("idea", target)
+    assert stored_idea(engine, duplicate).status == IdeaStatus.submitted
     # Read again, the accepted idea takes the duplicate.
-    ideas.merge_idea(world.session, actor=world.editor, idea_id=duplicate.id, into_id=target.id)
-    assert stored_idea(engine, duplicate.id).merged_into_id == target.id
+    ideas.merge_idea(world.session, actor=world.editor, idea_id=duplicate, into_id=target)
+    assert stored_idea(engine, duplicate).merged_into_id == target
 
 
 def test_outcome_of_an_idea_merged_into_a_rejected_one_is_that_rejection_with_its_reason(
     world: World,
 ) -> None:
     s = world.session
-    target = submit(world, world.contributor, *FIRST)
-    middle = submit(world, world.contributor, *NEAR)
+    target, middle = submit_near_pair(world)
     mine = submit(world, world.hr_contributor, "Winter driving for HR", department="HR")
-    assert target.id is not None and middle.id is not None and mine.id is not None
-    ideas.merge_idea(s, actor=world.editor, idea_id=mine.id, into_id=middle.id)
-    ideas.merge_idea(s, actor=world.editor, idea_id=middle.id, into_id=target.id)
-    ideas.reject_idea(s, actor=world.editor, idea_id=target.id, reason="Kein Budget.")
+    assert mine.id is not None
+    ideas.merge_idea(s, actor=world.editor, idea_id=mine.id, into_id=middle)
+    ideas.merge_idea(s, actor=world.editor, idea_id=middle, into_id=target)
+    ideas.reject_idea(s, actor=world.editor, idea_id=target, reason="Kein Budget.")
 
     outcome = ideas.idea_outcome(s, actor=world.hr_contributor, idea_id=mine.id)
 
     assert outcome.idea.status == IdeaStatus.merged
     assert (outcome.merged_into, outcome.carried_by, outcome.carrier_status) == (
-        middle.id,
-        target.id,
+        middle,
+        target,
         IdeaStatus.rejected,
     )
     assert (outcome.rejection_reason, outcome.piece_id) == ("Kein Budget.", None)
-    ideas.reopen_idea(s, actor=world.editor, idea_id=target.id)
+    ideas.reopen_idea(s, actor=world.editor, idea_id=target)
     reopened = ideas.idea_outcome(s, actor=world.hr_contributor, idea_id=mine.id)
     assert (reopened.carrier_status, reopened.rejection_reason) == (IdeaStatus.submitted, None)
 

@@ -15,75 +15,13 @@ from sqlmodel import Session, col, select
 from planner import analytics
 from planner.analytics import Figures
 from planner.metrics import views as metrics_views
-from planner.models import (
-    Channel,
-    Idea,
-    LatestMetrics,
-    MetricSnapshot,
-    Piece,
-    Post,
-    PostStatus,
-    User,
-)
+from planner.models import LatestMetrics, MetricSnapshot, Post, PostStatus, User
+from tests import analytics_data as make
 from tests.conftest import World, utc
 
 MARCH, APRIL = utc(2026, 3, 1), utc(2026, 4, 1)
 NOW = utc(2026, 12, 1)
 AFTER_APRIL = utc(2026, 4, 10)  # the one snapshot collected after March's end
-
-
-def _channel(s: Session, name: str) -> Channel:
-    channel = Channel(kind="webhook", name=name, settings={})
-    s.add(channel)
-    s.flush()
-    return channel
-
-
-def _piece(s: Session, world: World, title: str, author: User | None) -> Piece:
-    idea_id = None
-    if author is not None:
-        assert author.id is not None
-        idea = Idea(
-            title=title, pitch="-", department_id=author.department_id, submitted_by_id=author.id
-        )
-        s.add(idea)
-        s.flush()
-        idea_id = idea.id
-    assert world.editor.id is not None
-    piece = Piece(title=title, owner_id=world.editor.id, idea_id=idea_id, campaign="Herbst")
-    s.add(piece)
-    s.flush()
-    return piece
-
-
-def _post(
-    s: Session,
-    world: World,
-    piece: Piece,
-    channel: Channel,
-    at: datetime,
-    status: PostStatus = PostStatus.published,
-) -> int:
-    post = Post(
-        piece_id=piece.id,
-        channel_id=channel.id,
-        publish_at=at,
-        published_at=at if status == PostStatus.published else None,
-        status=status,
-        created_by_id=world.editor.id,
-    )
-    s.add(post)
-    s.flush()
-    assert post.id is not None
-    return post.id
-
-
-def _snapshot(s: Session, post_id: int, at: datetime, **counts: int | None) -> int:
-    snapshot = MetricSnapshot(post_id=post_id, collected_at=at, **counts)
-    s.add(snapshot)
-    s.flush()
-    assert snapshot.id is not None
-    return snapshot.id
 
 
 @pytest.fixture
@@ -93,22 +31,22 @@ def history(world: World) -> World:
     idea) on Blog (its older snapshot arrives after its newer one), C (no idea) on Blog
     without figures, and a planned post that never counts."""
     s = world.session
-    blog, mastodon = _channel(s, "Blog"), _channel(s, "Mastodon")
-    a = _piece(s, world, "A: Messe", world.contributor)
-    b = _piece(s, world, "B: Azubis", world.hr_contributor)
-    c = _piece(s, world, "C: Intern", None)
-    a1 = _post(s, world, a, blog, utc(2026, 3, 2, 8))
-    _snapshot(s, a1, utc(2026, 3, 2, 12), impressions=100, reactions=5, reposts=1, replies=0)
-    _snapshot(s, a1, utc(2026, 3, 5), impressions=300, reactions=10, reposts=2, replies=3)
-    _snapshot(s, a1, AFTER_APRIL, impressions=400, reactions=20, reposts=2, replies=3)
-    a2 = _post(s, world, a, mastodon, utc(2026, 3, 3, 10))
-    _snapshot(s, a2, utc(2026, 3, 4), reactions=4, reposts=0, replies=1, link_clicks=2)
-    _snapshot(s, a2, utc(2026, 3, 4), reactions=6, reposts=0, replies=1, link_clicks=2)
-    b1 = _post(s, world, b, blog, utc(2026, 3, 10, 8))
-    _snapshot(s, b1, utc(2026, 3, 20), impressions=80, reactions=8, link_clicks=3)
-    _snapshot(s, b1, utc(2026, 3, 11), impressions=50, reactions=1, link_clicks=1)
-    _post(s, world, c, blog, utc(2026, 3, 16, 8))
-    _post(s, world, a, blog, utc(2026, 3, 20, 8), PostStatus.planned)
+    blog, mastodon = make.channel(s, "Blog"), make.channel(s, "Mastodon")
+    a = make.piece(s, world, "A: Messe", make.idea(s, world.contributor, "A: Messe"), "Herbst")
+    b = make.piece(s, world, "B: Azubis", make.idea(s, world.hr_contributor, "B: Azubis"), "Herbst")
+    c = make.piece(s, world, "C: Intern", None, "Herbst")
+    a1 = make.post(s, world, a, blog, utc(2026, 3, 2, 8))
+    make.snapshot(s, a1, utc(2026, 3, 2, 12), impressions=100, reactions=5, reposts=1, replies=0)
+    make.snapshot(s, a1, utc(2026, 3, 5), impressions=300, reactions=10, reposts=2, replies=3)
+    make.snapshot(s, a1, AFTER_APRIL, impressions=400, reactions=20, reposts=2, replies=3)
+    a2 = make.post(s, world, a, mastodon, utc(2026, 3, 3, 10))
+    make.snapshot(s, a2, utc(2026, 3, 4), reactions=4, reposts=0, replies=1, link_clicks=2)
+    make.snapshot(s, a2, utc(2026, 3, 4), reactions=6, reposts=0, replies=1, link_clicks=2)
+    b1 = make.post(s, world, b, blog, utc(2026, 3, 10, 8))
+    make.snapshot(s, b1, utc(2026, 3, 20), impressions=80, reactions=8, link_clicks=3)
+    make.snapshot(s, b1, utc(2026, 3, 11), impressions=50, reactions=1, link_clicks=1)
+    make.post(s, world, c, blog, utc(2026, 3, 16, 8))
+    make.post(s, world, a, blog, utc(2026, 3, 20, 8), PostStatus.planned)
     s.commit()
     return world
 
@@ -151,12 +89,18 @@ def _everything(s: Session, actor: User, until: datetime) -> dict[str, Any]:
     return found
 
 
-def _searching_every_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make every figure take the search of each post's snapshots, as if a snapshot had been
-    collected after any period's end."""
+def _everything_both_ways(
+    s: Session, actor: User, until: datetime, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Any]:
+    """`_everything`, after checking that it is what every figure gives when it takes the
+    search of each post's snapshots, as if a snapshot had been collected after any period's
+    end (which it then does for the rest of the test)."""
+    found = _everything(s, actor, until)
     monkeypatch.setattr(
         analytics, "_newest_collection", lambda _s: datetime.max.replace(tzinfo=UTC)
     )
+    assert _everything(s, actor, until) == found
+    return found
 
 
 @pytest.mark.parametrize("who", ["editor", "contributor"])
@@ -166,9 +110,7 @@ def test_figures_as_of_now_from_the_kept_rows_equal_those_of_searching_the_snaps
     s = history.session
     actor = history.editor if who == "editor" else history.contributor
     assert analytics._newest_collection(s) == AFTER_APRIL  # so NOW reads the kept rows
-    kept = _everything(s, actor, NOW)
-    _searching_every_snapshot(monkeypatch)
-    assert _everything(s, actor, NOW) == kept
+    kept = _everything_both_ways(s, actor, NOW, monkeypatch)
     totals = kept["engagement by channel"].totals
     if who == "editor":
         # a1 as of its April snapshot, a2 the later of its two at one instant, b1 its
@@ -186,9 +128,7 @@ def test_a_period_that_ended_before_the_newest_collection_gets_the_figures_of_th
 ) -> None:
     s = history.session
     actor = history.editor if who == "editor" else history.contributor
-    then = _everything(s, actor, APRIL)
-    _searching_every_snapshot(monkeypatch)
-    assert _everything(s, actor, APRIL) == then
+    then = _everything_both_ways(s, actor, APRIL, monkeypatch)
     totals = then["engagement by channel"].totals
     if who == "editor":
         # a1 as of its 5 March snapshot: its April one is after the period.
@@ -234,14 +174,14 @@ def test_the_triggers_keep_the_newest_snapshot_whatever_the_order_of_arrival(
     ]
     s.execute(insert(MetricSnapshot), rows)
     s.commit()
-    _snapshot(s, a1, utc(2026, 5, 15), reactions=35)
+    make.snapshot(s, a1, utc(2026, 5, 15), reactions=35)
     s.commit()
     assert _kept(engine) == _newest(engine)
     assert {post: row[2] for post, row in _kept(engine).items()} == {a1: 40, a2: 6, b1: 8}
 
     # At the kept instant, a later id wins; a post's first snapshot makes its row.
-    _snapshot(s, b1, utc(2026, 3, 20), reactions=9)
-    _snapshot(s, 4, utc(2026, 3, 17), reactions=2)
+    make.snapshot(s, b1, utc(2026, 3, 20), reactions=9)
+    make.snapshot(s, 4, utc(2026, 3, 17), reactions=2)
     s.commit()
     assert _kept(engine) == _newest(engine)
     assert {post: row[2] for post, row in _kept(engine).items()} == {a1: 40, a2: 6, b1: 9, 4: 2}
@@ -282,9 +222,7 @@ def test_figures_stay_those_of_the_snapshots_after_every_change(
 ) -> None:
     s = history.session
     s.execute(delete(MetricSnapshot).where(col(MetricSnapshot.reactions) == 20))
-    _snapshot(s, 4, utc(2026, 3, 30), reactions=7, replies=1)
+    make.snapshot(s, 4, utc(2026, 3, 30), reactions=7, replies=1)
     s.commit()
-    kept = _everything(s, history.editor, NOW)
+    kept = _everything_both_ways(s, history.editor, NOW, monkeypatch)
     assert kept["engagement by channel"].totals == Figures(4, 4, 380, 31, 2, 5, 5, 43)
-    _searching_every_snapshot(monkeypatch)
-    assert _everything(s, history.editor, NOW) == kept

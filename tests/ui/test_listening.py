@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 from sqlmodel import Session, select
+from streamlit.testing.v1 import AppTest
 
 from planner import channels, inbox, org_settings, users
 from planner.db import make_engine
@@ -24,24 +25,47 @@ from tests.ui.conftest import PASSWORD, add_user, open_page, sign_in
 TOKEN = token_hex(16)  # made per run: no credential lives in the code
 
 
+def _mastodon(s: Session, server: HTTPServer) -> int | None:
+    """A Mastodon channel on `server`, which channels may now reach: its id."""
+    admin = users.get_user(s, "admin")
+    org_settings.set_setting(s, actor=admin, key="allow_private_network", value="on")
+    return channels.create_channel(
+        s,
+        actor=admin,
+        kind="mastodon",
+        name="Mastodon",
+        settings={"instance_url": server.url_for("/").rstrip("/"), "access_token": TOKEN},
+    ).id
+
+
+def _feed(
+    s: Session, url: str = "https://presse.example.de/feed.xml", name: str = "Presse"
+) -> Feed:
+    """A feed the admin follows."""
+    feed = Feed(url=url, name=name, created_by_id=users.get_user(s, "admin").id)
+    s.add(feed)
+    s.flush()
+    return feed
+
+
+def _feed_entry(feed: Feed, external_id: str, **fields: Any) -> InboxItem:
+    """An entry of `feed` in the inbox."""
+    return InboxItem(
+        source=InboxSource.feed_item,
+        source_key=f"feed:{feed.id}",
+        feed_id=feed.id,
+        external_id=external_id,
+        **fields,
+    )
+
+
 def _items(database: str, server: HTTPServer | None = None) -> None:
-    """A Mastodon mention from yesterday (overdue) and a fresh feed entry."""
+    """A Mastodon mention from yesterday (overdue) and a fresh feed entry; the mention is
+    on a Mastodon channel at `server` when there is one."""
     engine = make_engine(database)
     with Session(engine, expire_on_commit=False) as s:
-        admin = users.get_user(s, "admin")
-        channel_id = None
-        if server is not None:
-            org_settings.set_setting(s, actor=admin, key="allow_private_network", value="on")
-            channel_id = channels.create_channel(
-                s,
-                actor=admin,
-                kind="mastodon",
-                name="Mastodon",
-                settings={"instance_url": server.url_for("/").rstrip("/"), "access_token": TOKEN},
-            ).id
-        feed = Feed(url="https://presse.example.de/feed.xml", name="Presse", created_by_id=admin.id)
-        s.add(feed)
-        s.flush()
+        channel_id = None if server is None else _mastodon(s, server)
+        feed = _feed(s)
         s.add(
             InboxItem(
                 source=InboxSource.mention,
@@ -56,11 +80,9 @@ def _items(database: str, server: HTTPServer | None = None) -> None:
             )
         )
         s.add(
-            InboxItem(
-                source=InboxSource.feed_item,
-                source_key=f"feed:{feed.id}",
-                feed_id=feed.id,
-                external_id="urn:p:1",
+            _feed_entry(
+                feed,
+                "urn:p:1",
                 title="Studie zur Ausbildung",
                 text="Mehr Azubis.",
                 url="https://presse.example.de/1",
@@ -70,15 +92,66 @@ def _items(database: str, server: HTTPServer | None = None) -> None:
     engine.dispose()
 
 
+@pytest.fixture
+def items(database: str) -> None:
+    """`_items`: the mention on no channel."""
+    _items(database)
+
+
+@pytest.fixture
+def answerable_items(database: str, httpserver: HTTPServer) -> None:
+    """`_items`, the mention on a Mastodon channel at `httpserver` that replies go out on."""
+    _items(database, httpserver)
+
+
+@pytest.fixture
+def replies_wait(answerable_items: None, database: str) -> None:
+    """`answerable_items`, in an organisation where every reply waits for a second person."""
+    engine = make_engine(database)
+    with Session(engine) as s:
+        admin = users.get_user(s, "admin")
+        org_settings.set_setting(s, actor=admin, key="replies_need_approval", value="on")
+    engine.dispose()
+
+
+@pytest.fixture
+def ada(database: str) -> None:
+    """One more admin, Ada, who reads the dashboard in English."""
+    add_user(database, "ada", "admin", display_name="Ada Admin", locale="en")
+
+
+def _picked(user: str, item_id: int) -> AppTest:
+    """The Listening page as `user` sees it with item #`item_id` picked."""
+    at = open_page(sign_in(user, PASSWORD), "listening")
+    at.selectbox(key=keys.LISTENING_PICK).set_value(item_id).run()
+    return at
+
+
+def _replied(user: str, text: str) -> AppTest:
+    """The Listening page after `user` answered item #1 with `text` on it."""
+    at = _picked(user, 1)
+    at.text_area(key=keys.LISTENING_REPLY_TEXT).input(text).run()
+    at.button(key=keys.LISTENING_REPLY).click().run()
+    return at
+
+
+def _ed_replied(database: str, text: str) -> None:
+    """Eda's reply `text` to item #1, which waits for approval."""
+    engine = make_engine(database)
+    with Session(engine) as s:
+        inbox.reply_to_item(s, actor=users.get_user(s, "ed"), item_id=1, text=text)
+    engine.dispose()
+
+
 def _stored(database: str) -> dict[int, InboxItem]:
     with Session(make_engine(database)) as s:
         return {i.id or 0: i for i in s.exec(select(InboxItem))}
 
 
+@pytest.mark.usefixtures("items")
 def test_german_list_marks_overdue_items_and_assigning_tells_the_department(
     database: str,
 ) -> None:
-    _items(database)
     at = open_page(sign_in("admin", PASSWORD), "listening")
     assert not at.exception
     assert at.title[0].value == "Zuhören"
@@ -103,8 +176,8 @@ def test_german_list_marks_overdue_items_and_assigning_tells_the_department(
     assert not [b for b in lena.button if b.key == keys.LISTENING_FEED_ADD]
 
 
+@pytest.mark.usefixtures("answerable_items")
 def test_english_reply_goes_out_on_the_channel(database: str, httpserver: HTTPServer) -> None:
-    _items(database, httpserver)
     httpserver.expect_oneshot_request(
         "/api/v1/statuses", method="POST", headers={"Authorization": f"Bearer {TOKEN}"}
     ).respond_with_json({"id": "9900", "url": "https://social.example.de/@r/9900"})
@@ -122,8 +195,8 @@ def test_english_reply_goes_out_on_the_channel(database: str, httpserver: HTTPSe
     assert "Reply sent: Saturday, 10 am." in [t.value for t in at.main.text]
 
 
+@pytest.mark.usefixtures("items")
 def test_german_an_item_whose_reply_is_being_sent_offers_no_action(database: str) -> None:
-    _items(database)
     engine = make_engine(database)
     with Session(engine) as s:
         item = s.get(InboxItem, 1)
@@ -132,8 +205,7 @@ def test_german_an_item_whose_reply_is_being_sent_offers_no_action(database: str
         s.add(item)
         s.commit()
     engine.dispose()
-    at = open_page(sign_in("admin", PASSWORD), "listening")
-    at.selectbox(key=keys.LISTENING_PICK).set_value(1).run()
+    at = _picked("admin", 1)
     assert not at.exception
     assert "Eine Antwort auf diesen Eintrag wird gerade gesendet" in at.info[0].value
     assert not [b for b in at.button if b.key in (keys.LISTENING_REPLY, keys.LISTENING_DISMISS)]
@@ -142,23 +214,19 @@ def test_german_an_item_whose_reply_is_being_sent_offers_no_action(database: str
     assert [b.key for b in at.button if b.key == keys.LISTENING_DISMISS] == [keys.LISTENING_DISMISS]
 
 
+@pytest.mark.usefixtures("answerable_items")
 def test_a_too_long_reply_is_refused_in_english_with_the_channels_limit(
-    database: str, httpserver: HTTPServer
+    httpserver: HTTPServer,
 ) -> None:
-    _items(database, httpserver)
-    at = open_page(sign_in("ed", PASSWORD), "listening")
-    at.selectbox(key=keys.LISTENING_PICK).set_value(1).run()
-    at.text_area(key=keys.LISTENING_REPLY_TEXT).input("x" * 501).run()
-    at.button(key=keys.LISTENING_REPLY).click().run()
+    at = _replied("ed", "x" * 501)
     [error] = [e.value for e in at.main.error]
     assert error.startswith("Reply: 501 characters")
     assert list(httpserver.log) == []
 
 
+@pytest.mark.usefixtures("items")
 def test_german_item_becomes_an_idea_and_another_is_dismissed(database: str) -> None:
-    _items(database)
-    at = open_page(sign_in("admin", PASSWORD), "listening")
-    at.selectbox(key=keys.LISTENING_PICK).set_value(2).run()
+    at = _picked("admin", 2)
     at.selectbox(key=keys.LISTENING_IDEA_DEPARTMENT).set_value("HR").run()
     at.button(key=keys.LISTENING_TO_IDEA).click().run()
     assert not at.exception
@@ -177,12 +245,9 @@ def test_german_item_becomes_an_idea_and_another_is_dismissed(database: str) -> 
     assert not [b for b in at.button if b.key == keys.LISTENING_DISMISS]
 
 
-def test_text_typed_for_one_item_is_not_used_on_the_next_one_picked(
-    database: str, httpserver: HTTPServer
-) -> None:
-    _items(database, httpserver)  # nothing is sent: item #1 only needs a channel to answer on
-    at = open_page(sign_in("admin", PASSWORD), "listening")
-    at.selectbox(key=keys.LISTENING_PICK).set_value(1).run()
+@pytest.mark.usefixtures("answerable_items")  # nothing is sent: #1 needs a channel to answer on
+def test_text_typed_for_one_item_is_not_used_on_the_next_one_picked(database: str) -> None:
+    at = _picked("admin", 1)
     at.text_area(key=keys.LISTENING_REPLY_TEXT).input("Liebe Erika, am Samstag!").run()
     at.text_input(key=keys.LISTENING_DISMISS_REASON).input("Spam von Erika").run()
     at.selectbox(key=keys.LISTENING_PICK).set_value(2).run()
@@ -216,8 +281,8 @@ def test_english_feeds_are_followed_and_unfollowed(database: str) -> None:
         assert s.exec(select(Feed)).all() == []
 
 
-def test_german_a_refused_feed_is_explained_in_german(database: str) -> None:
-    _items(database)
+@pytest.mark.usefixtures("items")
+def test_german_a_refused_feed_is_explained_in_german() -> None:
     at = open_page(sign_in("admin", PASSWORD), "listening")
     assert at.text_input(key=keys.LISTENING_FEED_URL).max_chars == inbox.URL_MAX
     assert at.text_input(key=keys.LISTENING_FEED_NAME).max_chars == inbox.NAME_MAX
@@ -237,20 +302,8 @@ def test_german_a_refused_feed_is_explained_in_german(database: str) -> None:
 def test_a_link_that_is_no_web_address_gets_no_button(database: str) -> None:
     engine = make_engine(database)
     with Session(engine) as s:
-        admin = users.get_user(s, "admin")
-        feed = Feed(url="https://x.example.de/feed", name="X", created_by_id=admin.id)
-        s.add(feed)
-        s.flush()
-        s.add(
-            InboxItem(
-                source=InboxSource.feed_item,
-                source_key=f"feed:{feed.id}",
-                feed_id=feed.id,
-                external_id="e1",
-                title="Klick mich",
-                url="javascript:alert(document.cookie)",
-            )
-        )
+        feed = _feed(s, "https://x.example.de/feed", "X")
+        s.add(_feed_entry(feed, "e1", title="Klick mich", url="javascript:alert(document.cookie)"))
         s.commit()
     engine.dispose()
     at = open_page(sign_in("ed", PASSWORD), "listening")
@@ -259,10 +312,8 @@ def test_a_link_that_is_no_web_address_gets_no_button(database: str) -> None:
     assert list(at.get("link_button")) == []
 
 
-def test_the_process_page_shows_response_times_per_department(
-    database: str, httpserver: HTTPServer
-) -> None:
-    _items(database, httpserver)
+@pytest.mark.usefixtures("answerable_items")
+def test_the_process_page_shows_response_times_per_department(database: str) -> None:
     engine = make_engine(database)
     with Session(engine) as s:
         item = s.get(InboxItem, 1)
@@ -284,15 +335,6 @@ def test_the_process_page_shows_response_times_per_department(
 # --- replies waiting for approval ---------------------------------------------------------
 
 
-def _replies_wait(database: str) -> None:
-    """The organisation setting that makes every reply wait for a second person."""
-    engine = make_engine(database)
-    with Session(engine) as s:
-        admin = users.get_user(s, "admin")
-        org_settings.set_setting(s, actor=admin, key="replies_need_approval", value="on")
-    engine.dispose()
-
-
 def _expect_reply(server: HTTPServer) -> None:
     server.expect_oneshot_request(
         "/api/v1/statuses", method="POST", headers={"Authorization": f"Bearer {TOKEN}"}
@@ -309,16 +351,12 @@ def _keys(at: Any) -> set[str]:
     return {b.key for b in at.button if b.key}
 
 
+@pytest.mark.usefixtures("replies_wait")
 def test_english_a_second_person_approves_a_waiting_reply_and_it_is_sent(
     database: str, httpserver: HTTPServer
 ) -> None:
-    _items(database, httpserver)
-    _replies_wait(database)
     add_user(database, "vera", "approver", display_name="Vera Approver", locale="en")
-    ed = open_page(sign_in("ed", PASSWORD), "listening")
-    ed.selectbox(key=keys.LISTENING_PICK).set_value(1).run()
-    ed.text_area(key=keys.LISTENING_REPLY_TEXT).input("Saturday, 10 am.").run()
-    ed.button(key=keys.LISTENING_REPLY).click().run()
+    ed = _replied("ed", "Saturday, 10 am.")
     assert not ed.exception
     assert [s.value for s in ed.success] == [
         "The reply to item #1 waits for a second person's approval."
@@ -355,15 +393,11 @@ def test_english_a_second_person_approves_a_waiting_reply_and_it_is_sent(
     assert not {keys.LISTENING_APPROVE, keys.LISTENING_DISCARD} & _keys(vera)
 
 
+@pytest.mark.usefixtures("replies_wait")
 def test_german_the_writer_may_not_approve_their_own_reply_and_discards_it(
     database: str, httpserver: HTTPServer
 ) -> None:
-    _items(database, httpserver)
-    _replies_wait(database)
-    at = open_page(sign_in("admin", PASSWORD), "listening")
-    at.selectbox(key=keys.LISTENING_PICK).set_value(1).run()
-    at.text_area(key=keys.LISTENING_REPLY_TEXT).input("Samstag, 10 Uhr.").run()
-    at.button(key=keys.LISTENING_REPLY).click().run()
+    at = _replied("admin", "Samstag, 10 Uhr.")
     assert not at.exception
     assert [s.value for s in at.success] == [
         "Die Antwort auf Eintrag #1 wartet auf die Freigabe durch eine zweite Person."
@@ -391,19 +425,15 @@ def test_german_the_writer_may_not_approve_their_own_reply_and_discards_it(
     assert keys.LISTENING_REPLY in _keys(at)  # the item can be answered again
 
 
+@pytest.mark.usefixtures("replies_wait", "ada")
 def test_english_approving_ones_own_reply_from_an_older_page_is_refused(
     database: str, httpserver: HTTPServer
 ) -> None:
-    _items(database, httpserver)
-    _replies_wait(database)
-    add_user(database, "ada", "admin", display_name="Ada Admin", locale="en")
-    engine = make_engine(database)
-    with Session(engine) as s:
-        inbox.reply_to_item(s, actor=users.get_user(s, "ed"), item_id=1, text="Eda's words.")
-    ada = open_page(sign_in("ada", PASSWORD), "listening")
-    ada.selectbox(key=keys.LISTENING_PICK).set_value(1).run()
+    _ed_replied(database, "Eda's words.")
+    ada = _picked("ada", 1)
     assert keys.LISTENING_APPROVE in _keys(ada)
     # Meanwhile, in another tab: Eda's reply is discarded and Ada writes one herself.
+    engine = make_engine(database)
     with Session(engine) as s:
         inbox.discard_reply(s, actor=users.get_user(s, "ed"), item_id=1)
         inbox.reply_to_item(s, actor=users.get_user(s, "ada"), item_id=1, text="Ada's words.")
@@ -457,15 +487,8 @@ def test_english_fetch_now_reads_the_channel_and_the_feed_into_the_list(
     )
     engine = make_engine(database)
     with Session(engine) as s:
+        _mastodon(s, httpserver)
         admin = users.get_user(s, "admin")
-        org_settings.set_setting(s, actor=admin, key="allow_private_network", value="on")
-        channels.create_channel(
-            s,
-            actor=admin,
-            kind="mastodon",
-            name="Mastodon",
-            settings={"instance_url": httpserver.url_for("/").rstrip("/"), "access_token": TOKEN},
-        )
         inbox.add_feed(s, actor=admin, url=httpserver.url_for("/verband.xml"), name="Verband")
     engine.dispose()
     at = open_page(sign_in("ed", PASSWORD), "listening")
@@ -494,8 +517,8 @@ def test_english_fetch_now_reads_the_channel_and_the_feed_into_the_list(
 # --- response targets ---------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("items")
 def test_german_a_departments_response_target_is_set_shown_and_cleared(database: str) -> None:
-    _items(database)
     engine = make_engine(database)
     with Session(engine) as s:
         inbox.assign_item(s, actor=users.get_user(s, "admin"), item_id=2, department="HR")
@@ -532,10 +555,10 @@ def test_german_a_departments_response_target_is_set_shown_and_cleared(database:
         assert inbox.response_targets_by_name(s, actor=admin) == {}
 
 
+@pytest.mark.usefixtures("ada")
 def test_english_a_target_for_a_department_renamed_meanwhile_is_refused_and_nothing_stored(
     database: str,
 ) -> None:
-    add_user(database, "ada", "admin", display_name="Ada Admin", locale="en")
     engine = make_engine(database)
     with Session(engine) as s:
         inbox.set_response_target(s, actor=users.get_user(s, "admin"), department="HR", hours=8)
@@ -648,16 +671,11 @@ def _hard_items(database: str) -> None:
     whose link is no web address."""
     engine = make_engine(database)
     with Session(engine) as s:
-        admin = users.get_user(s, "admin")
-        feed = Feed(url="https://presse.example.de/feed.xml", name="Presse", created_by_id=admin.id)
-        s.add(feed)
-        s.flush()
+        feed = _feed(s)
         s.add(
-            InboxItem(
-                source=InboxSource.feed_item,
-                source_key=f"feed:{feed.id}",
-                feed_id=feed.id,
-                external_id="1",
+            _feed_entry(
+                feed,
+                "1",
                 title="Lange Studie",
                 text="Wort " * 1200,
                 url="https://presse.example.de/1",
@@ -674,11 +692,9 @@ def _hard_items(database: str) -> None:
             )
         )
         s.add(
-            InboxItem(
-                source=InboxSource.feed_item,
-                source_key=f"feed:{feed.id}",
-                feed_id=feed.id,
-                external_id="3",
+            _feed_entry(
+                feed,
+                "3",
                 title="Pressemitteilung Ausbildung",
                 text="Mehr Azubis.",
                 url="urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a",
@@ -721,9 +737,8 @@ def test_any_item_becomes_an_idea_whose_title_and_pitch_are_shown_and_can_be_cha
 ) -> None:
     texts = IDEA_TEXTS[lang]
     _hard_items(database)
-    at = open_page(sign_in(user, PASSWORD), "listening")
     # A mention of two letters: the title says where it came from; the user changes it.
-    at.selectbox(key=keys.LISTENING_PICK).set_value(2).run()
+    at = _picked(user, 2)
     assert at.text_input(key=keys.LISTENING_IDEA_TITLE).label == texts["title"]
     assert at.text_area(key=keys.LISTENING_IDEA_PITCH).label == texts["pitch"]
     assert at.text_input(key=keys.LISTENING_IDEA_TITLE).value == texts["padded"]
@@ -757,18 +772,13 @@ def test_any_item_becomes_an_idea_whose_title_and_pitch_are_shown_and_can_be_cha
 # --- a waiting reply ends with its item -------------------------------------------------
 
 
+@pytest.mark.usefixtures("replies_wait")
 def test_german_dismissing_an_item_drops_its_waiting_reply_and_leaves_no_dead_buttons(
     database: str, httpserver: HTTPServer
 ) -> None:
-    _items(database, httpserver)
-    _replies_wait(database)
     add_user(database, "vera", "approver", display_name="Vera Freigabe")
-    engine = make_engine(database)
-    with Session(engine) as s:
-        inbox.reply_to_item(s, actor=users.get_user(s, "ed"), item_id=1, text="Am Samstag!")
-    engine.dispose()
-    at = open_page(sign_in("admin", PASSWORD), "listening")
-    at.selectbox(key=keys.LISTENING_PICK).set_value(1).run()
+    _ed_replied(database, "Am Samstag!")
+    at = _picked("admin", 1)
     at.button(key=keys.LISTENING_DISMISS).click().run()
     assert not at.exception
     assert [s.value for s in at.success] == [
@@ -776,8 +786,7 @@ def test_german_dismissing_an_item_drops_its_waiting_reply_and_leaves_no_dead_bu
     ]
     dismissed = _stored(database)[1]
     assert (dismissed.status, dismissed.reply_text) == (InboxStatus.dismissed, None)
-    vera = open_page(sign_in("vera", PASSWORD), "listening")
-    vera.selectbox(key=keys.LISTENING_PICK).set_value(1).run()
+    vera = _picked("vera", 1)
     assert not vera.exception
     assert not vera.main.info
     assert not {keys.LISTENING_APPROVE, keys.LISTENING_DISCARD} & _keys(vera)
@@ -789,18 +798,10 @@ def test_german_dismissing_an_item_drops_its_waiting_reply_and_leaves_no_dead_bu
     assert list(httpserver.log) == []
 
 
-def test_english_making_an_idea_of_an_item_drops_its_waiting_reply(
-    database: str, httpserver: HTTPServer
-) -> None:
-    _items(database, httpserver)
-    _replies_wait(database)
-    add_user(database, "ada", "admin", display_name="Ada Admin", locale="en")
-    engine = make_engine(database)
-    with Session(engine) as s:
-        inbox.reply_to_item(s, actor=users.get_user(s, "ed"), item_id=1, text="Saturday!")
-    engine.dispose()
-    at = open_page(sign_in("ada", PASSWORD), "listening")
-    at.selectbox(key=keys.LISTENING_PICK).set_value(1).run()
+@pytest.mark.usefixtures("replies_wait", "ada")
+def test_english_making_an_idea_of_an_item_drops_its_waiting_reply(database: str) -> None:
+    _ed_replied(database, "Saturday!")
+    at = _picked("ada", 1)
     assert keys.LISTENING_APPROVE in _keys(at)
     at.button(key=keys.LISTENING_TO_IDEA).click().run()
     assert not at.exception
@@ -831,12 +832,12 @@ TARGET_TEXTS = {
 }
 
 
+@pytest.mark.usefixtures("ada")
 @pytest.mark.parametrize(("user", "lang"), [("admin", "de"), ("ada", "en")])
 def test_the_target_form_shows_each_departments_own_target_and_saving_it_keeps_it(
     database: str, user: str, lang: str
 ) -> None:
     texts = TARGET_TEXTS[lang]
-    add_user(database, "ada", "admin", display_name="Ada Admin", locale="en")
     engine = make_engine(database)
     with Session(engine) as s:
         admin = users.get_user(s, "admin")
@@ -875,10 +876,9 @@ ONE_HOUR = {
 }
 
 
+@pytest.mark.usefixtures("items", "ada")
 @pytest.mark.parametrize(("user", "lang"), [("admin", "de"), ("ada", "en")])
 def test_one_hour_is_said_in_the_singular(database: str, user: str, lang: str) -> None:
-    _items(database)
-    add_user(database, "ada", "admin", display_name="Ada Admin", locale="en")
     engine = make_engine(database)
     with Session(engine) as s:
         admin = users.get_user(s, "admin")
@@ -886,8 +886,7 @@ def test_one_hour_is_said_in_the_singular(database: str, user: str, lang: str) -
         inbox.set_response_target(s, actor=admin, department="HR", hours=1)
         inbox.assign_item(s, actor=admin, item_id=2, department="HR")
     engine.dispose()
-    at = open_page(sign_in(user, PASSWORD), "listening")
-    at.selectbox(key=keys.LISTENING_PICK).set_value(2).run()
+    at = _picked(user, 2)
     assert not at.exception
     shown = [t.value for t in at.main.text]
     line, meta, default = ONE_HOUR[lang]
@@ -899,6 +898,7 @@ def test_one_hour_is_said_in_the_singular(database: str, user: str, lang: str) -
 # --- items of a feed no longer followed --------------------------------------------------
 
 
+@pytest.mark.usefixtures("items")
 @pytest.mark.parametrize(
     ("user", "column", "label"),
     [
@@ -909,7 +909,6 @@ def test_one_hour_is_said_in_the_singular(database: str, user: str, lang: str) -
 def test_the_items_of_an_unfollowed_feed_name_it_in_the_users_language(
     database: str, user: str, column: str, label: str
 ) -> None:
-    _items(database)
     engine = make_engine(database)
     with Session(engine) as s:
         inbox.remove_feed(s, actor=users.get_user(s, "admin"), feed_id=1)
