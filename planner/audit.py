@@ -295,6 +295,12 @@ def _minute(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%d %H:%M")
 
 
+def _utc_minute(text: str) -> datetime:
+    """A moment a note wrote in UTC, as an aware instant (the dashboard shows it in the
+    reader's zone)."""
+    return _minute(text).replace(tzinfo=UTC)
+
+
 def note_message(note: str) -> str:
     """An event's note for display: one the planner wrote itself (stored in English, as the
     CLI prints it) comes back as a Message the dashboard says in the reader's language;
@@ -309,21 +315,21 @@ def note_message(note: str) -> str:
             "piece {piece} on channel {channel} at {when:%Y-%m-%d %H:%M} UTC",
             piece=int(found[1]),
             channel=int(found[2]),
-            when=_minute(found[3]),
+            when=_utc_minute(found[3]),
         )
     if (found := _MOVED.fullmatch(note)) and found[1]:
         return Message(
             "note_moved_by_import",
             "plan import: {old:%Y-%m-%d %H:%M} -> {new:%Y-%m-%d %H:%M} UTC",
-            old=_minute(found[2]),
-            new=_minute(found[3]),
+            old=_utc_minute(found[2]),
+            new=_utc_minute(found[3]),
         )
     if found:
         return Message(
             "note_moved",
             "{old:%Y-%m-%d %H:%M} -> {new:%Y-%m-%d %H:%M} UTC",
-            old=_minute(found[2]),
-            new=_minute(found[3]),
+            old=_utc_minute(found[2]),
+            new=_utc_minute(found[3]),
         )
     if found := _MERGED.fullmatch(note):
         return Message("note_merged", "merged into idea #{idea}", idea=int(found[1]))

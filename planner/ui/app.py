@@ -15,7 +15,7 @@ from planner.errors import AccountDisabled, AuthenticationFailed, SignInThrottle
 from planner.models import Role, User
 from planner.ui import document, keys, links, session_cookie, unsaved, widgets
 from planner.ui.i18n import LANGUAGES
-from planner.ui.state import current_user, engine, lang, language_of_run, t
+from planner.ui.state import current_user, engine, lang, language_of_run, t, t_count
 
 
 def _sso_enabled() -> bool:
@@ -130,7 +130,7 @@ def _sidebar(session: Session, user: User) -> None:
             # due and wait to be posted by hand (the text is ready on "Publishing").
             waiting = publishing.awaiting_manual_count(session, user=user)
             if waiting:
-                st.warning(t("sidebar.manual_waiting", count=waiting))
+                st.warning(t_count("sidebar.manual_waiting", waiting))
         unread = notifications.count_unread(session, actor=user)
         if unread:
             key = "notifications.sidebar_unread" + ("_one" if unread == 1 else "")

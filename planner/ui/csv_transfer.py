@@ -134,6 +134,6 @@ def panel(user: User, kind: Kind) -> None:
             t(f"csv.export.{kind}"),
             lambda session, reader: export_file(session, reader, kind, fmt),
             user=user,
-            file_name=f"{kind}.csv",
+            file_name=t(f"file.{kind}"),
             key=keys.CSV_EXPORT + kind,
         )

@@ -9,6 +9,7 @@ long lines wrap, so no block scrolls sideways out of the keyboard's reach.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 from html import escape
 
 import streamlit as st
@@ -53,6 +54,20 @@ def changes_html(changes: Iterable[Change]) -> str:
     return f'<div style="{_BLOCK}">{"".join(out)}</div>'
 
 
+def _due_changes(changes: Iterable[Change]) -> list[Change]:
+    """A due date's change with its dates written as the session's language writes them
+    (the revisions compare ISO dates): the old date removed, the new one added."""
+    runs = list(changes)
+    old = "".join(c.text for c in runs if c.op != "insert").strip()
+    new = "".join(c.text for c in runs if c.op != "delete").strip()
+    written = []
+    if old:
+        written.append(Change("delete", state.day(date.fromisoformat(old))))
+    if new:
+        written.append(Change("insert", state.day(date.fromisoformat(new))))
+    return written
+
+
 def _part_label(part: str, channel_id: int | None, channel_names: Mapping[int, str]) -> str:
     t = state.t
     if part == "variant" and channel_id is not None:
@@ -69,7 +84,8 @@ def show_diff(diff: RevisionDiff, channel_names: Mapping[int, str]) -> None:
     st.markdown(md(t("diff.legend")))
     for part in diff.parts:
         st.markdown(f"**{md(_part_label(part.part, part.channel_id, channel_names))}**")
-        st.html(changes_html(part.changes))
+        changes = _due_changes(part.changes) if part.part == "due_date" else part.changes
+        st.html(changes_html(changes))
 
 
 def _spans_html(spans: Iterable[Span]) -> str:

@@ -105,9 +105,9 @@ def remember_series(
     if off:
         shown = ", ".join(state.when(at, user.timezone) for at in off[:5])
         more = state.t("slots.series_more", count=len(off) - 5) if len(off) > 5 else ""
-        st.session_state[keys.SLOTS_OFF_PLAN] = state.t(
+        st.session_state[keys.SLOTS_OFF_PLAN] = state.t_count(
             "slots.series_unplaced" if in_slots else "slots.series_off_plan",
-            count=len(off),
+            len(off),
             when=shown + more,
         )
     held = slots.series_rule_holds(session, actor=user, series_id=series_id)
@@ -116,8 +116,8 @@ def remember_series(
             f"{state.when(h.at, user.timezone)}: {moves.message(h.message)}" for h in held[:5]
         )
         more = state.t("slots.series_more", count=len(held) - 5) if len(held) > 5 else ""
-        st.session_state[keys.SLOTS_RULE_HOLDS] = state.t(
-            "slots.series_rule_holds", count=len(held), which=which + more
+        st.session_state[keys.SLOTS_RULE_HOLDS] = state.t_count(
+            "slots.series_rule_holds", len(held), which=which + more
         )
 
 

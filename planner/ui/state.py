@@ -68,6 +68,15 @@ def t(key: str, **values: object) -> str:
     return translate(lang(), key, **values)
 
 
+def t_count(key: str, count: int, **values: object) -> str:
+    """The text `key` for `count` things: its `<key>_one` form for a single one ("1 Post",
+    not "1 Posts"), where the catalogue has one."""
+    one = f"{key}_one"
+    if count == 1 and t(one) != one:
+        key = one
+    return t(key, count=count, **values)
+
+
 def t_or(key: str, fallback: str) -> str:
     """The text for `key` in the session's language, or `fallback` where there is none (a
     stored code the catalogue does not name, like an action a newer version recorded)."""

@@ -47,7 +47,7 @@ def test_filter_narrows_the_table_and_the_csv_holds_what_is_shown(
     table = at.dataframe[0].value
     assert list(table["Action"]) == ["signed in"]
     assert list(table["Who"]) == ["ed"]
-    assert at.main.text[-1].value == "1 events"
+    assert at.main.text[-1].value == "1 event"
 
     rows = csv_rows(exports[-1](), ",")  # English: comma-separated
     assert [(r["actor"], r["action"]) for r in rows] == [("ed", "login")]

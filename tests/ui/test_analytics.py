@@ -99,7 +99,7 @@ def test_filters_narrow_the_figures(measured: str) -> None:
     at = open_page(sign_in("ed", PASSWORD), "analytics")
     at.selectbox(key=keys.ANALYTICS_CAMPAIGN).select_index(1).run()
     assert not at.exception
-    assert "1 posts published, 1 of them with figures: –" in " ".join(_texts(at))
+    assert "1 post published, 1 with figures: –" in " ".join(_texts(at))
     at.selectbox(key=keys.ANALYTICS_BY).select_index(3).run()  # campaign
     over_time = at.main.dataframe[0].value
     assert list(over_time["Campaign"]) == ["Sommer"]
@@ -112,7 +112,7 @@ def test_the_contributor_sees_her_departments_figures_in_german(measured: str) -
     assert at.title[0].value == "Analyse"
     assert at.main.info[0].value.startswith("Sie sehen die Zahlen Ihrer Abteilung")
     assert (
-        "1 Posts veröffentlicht, 1 davon mit Messwerten: 300 Impressionen, 12 Interaktionen."
+        "1 Post veröffentlicht, 1 davon mit Messwerten: 300 Impressionen, 12 Interaktionen."
         in _texts(at)
     )
     top = at.main.dataframe[1].value
@@ -125,15 +125,15 @@ def test_the_contributor_sees_her_departments_figures_in_german(measured: str) -
     [
         pytest.param(
             "de",
-            "Reichweite: Veröffentlicht: 1 Posts, 300 Impressionen, 12 Interaktionen.",
-            "Ihre Abteilung HR: 1 Ideen veröffentlicht, 1 Posts, 300 Impressionen, "
-            "12 Interaktionen.",
+            "Reichweite: 1 Post veröffentlicht, 300 Impressionen, 12 Interaktionen.",
+            "Ihre Abteilung HR – veröffentlichte Ideen: 1, Posts: 1, Impressionen: 300, "
+            "Interaktionen: 12.",
             id="de",
         ),
         pytest.param(
             "en",
-            "Reach: Published: 1 posts, 300 impressions, 12 engagement.",
-            "Your department HR: 1 ideas published, 1 posts, 300 impressions, 12 engagement.",
+            "Reach: 1 post published, 300 impressions, 12 engagement.",
+            "Your department HR – ideas published: 1, posts: 1, impressions: 300, engagement: 12.",
             id="en",
         ),
     ],

@@ -233,7 +233,7 @@ def test_the_owner_is_told_of_posts_to_publish_by_hand_and_gets_the_text_to_copy
     engine.dispose()
     at = sign_in("ed", PASSWORD)
     assert [w.value for w in at.sidebar.warning] == [
-        "1 post(s) wait for you to publish them by hand (text on “Publishing”)."
+        "1 post waits for you to publish it by hand (text on “Publishing”)."
     ]
     at = open_page(at, "publishing")
     assert not at.exception

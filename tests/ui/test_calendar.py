@@ -542,7 +542,7 @@ def test_the_move_form_lists_the_posts_of_the_day_picked(database: str) -> None:
     at = opened(open_page(sign_in("ed", PASSWORD), "calendar"), keys.CAL_MOVE_OPEN)
     one, two = _in_days(1), _in_days(2)
     day = at.selectbox(key=keys.CAL_MOVE_DAY)
-    assert day.options == [f"{one:%d %b %Y} (2 post(s))", f"{two:%d %b %Y} (1 post(s))"]
+    assert day.options == [f"{one:%d %b %Y} (2 posts)", f"{two:%d %b %Y} (1 post)"]
     assert day.value == one.date()
     post = at.selectbox(key=keys.CAL_MOVE_POST)
     assert [o.split(" · ")[0] for o in post.options] == [f"#{morning}", f"#{afternoon}"]
@@ -672,6 +672,37 @@ def test_a_series_form_names_the_posts_a_quiet_day_holds(database: str, username
     assert len(at.success) == 1  # the series is created all the same
 
 
+def test_a_german_series_form_names_one_held_post_in_the_singular(database: str) -> None:
+    ids = _setup(database)
+    start = _in_days(1, hour=8)
+    engine = make_engine(database)
+    with Session(engine) as s:
+        rules.add_rule(
+            s,
+            actor=users.get_user(s, "admin"),
+            data={
+                "name": "Ruhetag",
+                "kind": "quiet_hours",
+                "severity": "block",
+                "message": {"de": "Heute nicht", "en": "Not today"},
+                "settings": {"days": [WEEKDAYS[start.weekday()]]},
+            },
+        )
+    engine.dispose()
+    at = _series_tab(open_page(sign_in("admin", PASSWORD), "calendar"), "de")
+    at.selectbox(key=keys.CAL_PLAN_PIECE).set_value(ids["other_piece"])
+    at.selectbox(key=keys.CAL_PLAN_CHANNEL).set_value(ids["intranet"])
+    at.text_input(key=keys.CAL_SERIES_START).input(f"{start:%Y-%m-%d} 08:00")
+    at.number_input(key=keys.CAL_SERIES_COUNT).set_value(1)
+    at.button(key=keys.CAL_SERIES_BUTTON).click().run()
+    assert not at.exception
+    [warning] = [w.value for w in at.warning]
+    assert warning.startswith(
+        "Eine Regel lässt 1 Post der Serie zu seiner Zeit nicht zu; er wird bis zur "
+        f"erlaubten Zeit zurückgehalten: {start:%d.%m.%Y} 08:00 {start:%Z}: "
+    )
+
+
 def test_month_view_counts_days_marks_crowded_and_empty_ones_in_german(database: str) -> None:
     ids = _setup(database)
     when = _in_days(2)
@@ -692,7 +723,7 @@ def test_month_view_counts_days_marks_crowded_and_empty_ones_in_german(database:
     assert "– frei –" in table
     assert charts_shown(at)  # posts per channel per week
     at.selectbox(key=keys.CAL_CHANNEL).set_value(ids["intranet"]).run()
-    assert f"{day} 1 Post(s)" in _month_table(at)
+    assert f"{day} 1 Post |" in _month_table(at)
     assert "⚠" not in _month_table(at)
     at.radio(key=keys.CAL_VIEW).set_value("week").run()
     assert [t.value for t in at.text if "·" in t.value] == [
@@ -978,7 +1009,7 @@ def test_month_and_week_show_the_posts_as_cards_beside_the_same_as_text(
     # The text view is still there under the calendar: the month's day counts.
     lang = at.session_state[keys.LANGUAGE]
     day = translate(lang, "calendar.day", day=when.day, month=when.month)
-    assert f"**{day}** {translate(lang, 'calendar.posts', count=1)}" in _month_table(at)
+    assert f"**{day}** {translate(lang, 'calendar.posts_one')}" in _month_table(at)
 
     at.radio(key=keys.CAL_VIEW).set_value("week").run()
     views = {k: v["options"]["initialView"] for k, v in _calendars(at).items()}

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from sqlmodel import Session
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block, Dataframe, Html
 
@@ -30,13 +31,13 @@ from planner import notifications, workflow
 from planner.db import make_engine
 from planner.demo import load_content, load_demo
 from planner.migrate import upgrade
-from planner.models import Channel, Post, PostStatus, Role
+from planner.models import Channel, Piece, Post, PostStatus, Role
 from planner.ui import i18n, keys
 from planner.ui.app import PAGES_BY_ROLE
 from publishers.base import Media, OutgoingPost
 from publishers.manual import ManualPublisher
 from tests.ui import marked
-from tests.ui.conftest import PASSWORD, open_page, sign_in
+from tests.ui.conftest import PASSWORD, open_page, shown_when, sign_in
 
 # The demo's people, one per role (all of them work in German).
 DEMO_USER = {
@@ -168,6 +169,37 @@ def leaks(at: AppTest) -> list[tuple[str, str]]:
     return found
 
 
+# What a German reader should never see, whoever wrote the words around it: a date or a
+# moment in ISO form or in UTC (the dashboard writes them in the reader's zone, 24.12.2026
+# 09:30 CET), a plural left open ("Post(s)") or a plural for one ("1 Ereignisse"), a number
+# in English form or a gap read as one (a table cell "2.0", "nan") and a placeholder left
+# unfilled.
+_MISREAD = {
+    "ISO date": re.compile(r"(?<![\d.])\d{4}-\d{2}-\d{2}(?!\d)"),
+    "UTC": re.compile(r"\bUTC\b|\d\d:\d\d(?::\d\d)?[+-]\d\d:\d\d"),
+    "open plural": re.compile(r"\w(?<!http)\(s\)|\w\(n\)"),
+    "plural for one": re.compile(
+        r"(?<![\d.,])1 (?:Ereignisse|Posts|Beiträge|Ideen|Einträge|Versuche|Benachrichtigungen)\b"
+    ),
+    # (German groups thousands with a point: 18.510 is a number written right.)
+    "English number": re.compile(r"^(?:-?(?!\d{1,3}(?:\.\d{3})+$)\d+\.\d+|nan|NaN|None)$"),
+    "placeholder": re.compile(r"\{[a-z_]+\}"),
+}
+
+
+def misread(text: str) -> list[str]:
+    """What is wrong with the dates, times, plurals and numbers in `text` (see `_MISREAD`)."""
+    return [name for name, pattern in _MISREAD.items() if pattern.search(text)]
+
+
+def misreadings(at: AppTest) -> list[tuple[str, str]]:
+    """(what is wrong, the text it stands in) for every date, time, plural or number the
+    page shows in a form a German reader would not write."""
+    return [
+        (name, text[:160]) for text in visible_texts(at) for name in misread(dashboard_words(text))
+    ]
+
+
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo organisation, loaded once for the module."""
@@ -237,7 +269,7 @@ def test_every_page_speaks_german_to_every_role(demo: str, role: Role, page: str
     found, shown = [], set()
     for at in _views(_german(role, page), page):
         assert not at.exception, at.exception
-        found += leaks(at)
+        found += leaks(at) + misreadings(at)
         found += [("date format", d.label) for d in at.date_input if d.format != "DD.MM.YYYY"]
         # Without a placeholder of its own, Streamlit says "Choose options" in English.
         found += [("placeholder", m.label) for m in at.multiselect if not m.proto.placeholder]
@@ -306,6 +338,95 @@ def test_a_connection_test_answers_in_german(demo: str) -> None:
     assert leaks(at) == []
 
 
+def test_the_activity_log_says_when_a_post_was_planned_for_in_the_readers_time(
+    demo: str,
+) -> None:
+    engine = make_engine(demo)
+    with Session(engine) as s:
+        post = s.get(Post, 1)
+        assert post is not None
+        planned = f"Beitrag {post.piece_id} auf Kanal {post.channel_id}, " + shown_when(
+            post.publish_at, "de"
+        )
+    engine.dispose()
+    at = _german(Role.editor, "activity")
+    at.selectbox(key=keys.ACTIVITY_ACTION).set_value("plan").run()
+    assert not at.exception
+    notes = list(at.main.dataframe[0].value["Notiz"])
+    assert planned in notes
+    assert [n for n in notes if not re.fullmatch(r"Beitrag \d+ auf Kanal \d+, .+ CES?T", n)] == []
+
+
+def test_an_approver_reads_a_changed_due_date_as_a_german_date(demo: str) -> None:
+    at = _german(Role.approver, "approvals")
+    assert not at.exception
+    [link] = [t.value for t in at.main.text if t.value.startswith("Link zu Beitrag Nr.")]
+    engine = make_engine(demo)
+    with Session(engine) as s:
+        piece = s.get(Piece, int(link.removeprefix("Link zu Beitrag Nr. ").split(",")[0]))
+        assert piece is not None and piece.due_date is not None
+        due = piece.due_date
+    engine.dispose()
+    shown = [marked.text_of(h.value) for h in at.main.get("html")]
+    assert f"{due:%d.%m.%Y}" in shown
+    assert [text for text in shown if due.isoformat() in text] == []
+
+
+def test_the_channel_table_writes_daily_caps_as_whole_numbers_or_unlimited(demo: str) -> None:
+    at = _german(Role.admin, "channels")
+    assert not at.exception
+    caps = list(at.main.dataframe[0].value["Tageslimit"])
+    assert "unbegrenzt" in caps
+    assert [cap for cap in caps if cap != "unbegrenzt" and not cap.isdigit()] == []
+
+
+def test_a_listening_source_never_read_says_so_in_plain_german(demo: str) -> None:
+    at = _german(Role.editor, "listening")
+    assert not at.exception
+    lines = [t.value for t in at.main.text if t.value.startswith("Kanal ")]
+    assert lines
+    assert [line for line in lines if not line.endswith(" – zuletzt gelesen: noch nie")] == []
+
+
+@pytest.fixture
+def file_names(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files the pages' download buttons offer (made when clicked)."""
+    names: list[str] = []
+    real = MediaFileManager.add_deferred
+
+    def add_deferred(
+        self: MediaFileManager, data: Any, mimetype: Any, *args: Any, **kw: Any
+    ) -> str:
+        names.append(str(kw.get("file_name") or (args[1] if len(args) > 1 else "")))
+        return real(self, data, mimetype, *args, **kw)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    return names
+
+
+def test_the_files_a_german_admin_downloads_have_german_names(
+    demo: str, file_names: list[str]
+) -> None:
+    for page in ("activity", "process", "calendar", "inbox"):
+        at = sign_in(DEMO_USER[Role.admin], PASSWORD)
+        at.session_state[keys.LANGUAGE] = "de"
+        at.session_state[keys.CSV_OPEN + "plan"] = True
+        at.session_state[keys.CSV_OPEN + "ideas"] = True
+        assert not open_page(at, page).exception
+    assert set(file_names) >= {
+        "aktivitaet.csv",
+        "prozessbericht.csv",
+        "prozessbericht.html",
+        "freigabebericht.csv",
+        "freigabebericht.html",
+        "redaktionsplan.csv",
+        "ideen.csv",
+    }
+    assert [
+        name for name in file_names if re.fullmatch(r"[a-z]+\.(csv|html|ics)", name) is None
+    ] == []
+
+
 def test_the_detector_finds_an_english_text_planted_on_a_page(demo: str) -> None:
     german = i18n.catalogue("de")
     kept = german["submit.heading"]
@@ -341,6 +462,27 @@ def test_the_detector_reads_the_interactive_calendars_frame(demo: str) -> None:
 )
 def test_english_words_are_told_from_german_ones(text: str, expected: list[str]) -> None:
     assert english_words(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("1 Ereignis · 3 Ereignisse · 07.12.2026 17:00 CET", [], id="german"),
+        pytest.param("Fällig am 2026-12-23", ["ISO date"], id="iso-date"),
+        pytest.param("Beitrag 1 auf Kanal 3, 07.12.2026 08:00 UTC", ["UTC"], id="utc"),
+        pytest.param("2026-12-07T08:00+00:00", ["ISO date", "UTC"], id="iso-moment"),
+        pytest.param("07.12.2026 (4 Post(s))", ["open plural"], id="open-plural"),
+        pytest.param("1 Ereignisse", ["plural for one"], id="plural-for-one"),
+        pytest.param("2.0", ["English number"], id="float-cell"),
+        pytest.param("nan", ["English number"], id="gap-cell"),
+        pytest.param("Noch {count} Posts", ["placeholder"], id="placeholder"),
+        pytest.param("12.5", ["English number"], id="decimal-cell"),
+        pytest.param("18.510", [], id="thousands-cell"),
+        pytest.param("keine http(s)-Adresse, BITV 2.0, 11 Posts", [], id="allowed"),
+    ],
+)
+def test_misread_dates_plurals_and_numbers_are_found(text: str, expected: list[str]) -> None:
+    assert misread(text) == expected
 
 
 def test_what_people_wrote_is_not_judged() -> None:

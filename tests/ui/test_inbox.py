@@ -221,3 +221,12 @@ def test_inbox_chart_names_every_department_with_its_numbers_as_text(
         [translate(lang, "col.department"), translate(lang, "inbox.chart_ideas")],
         *([name, "2" if name == "HR" else "1"] for name in DEPARTMENTS),
     ]
+
+
+@pytest.mark.parametrize(("username", "said"), [("admin", "1 neue Idee"), ("ed", "1 new idea")])
+def test_a_single_new_idea_is_counted_in_the_singular(
+    database: str, username: str, said: str
+) -> None:
+    at = open_page(sign_in(username, PASSWORD), "inbox")
+    assert not at.exception
+    assert said in [t.value for t in at.main.text]

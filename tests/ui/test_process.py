@@ -58,7 +58,7 @@ def test_the_editor_sees_the_figures_in_english(reviewed: str) -> None:
         "2 ideas submitted: 1 accepted, 1 rejected, 0 merged, 0 open. "
         "Acceptance rate: 50.0 %." in texts
     )
-    assert "1 pieces reviewed, 1 times changes requested (1.00 per piece)." in texts
+    assert "1 piece reviewed, 1 times changes requested (1.00 per piece)." in texts
     by_department = at.dataframe[0].value
     assert list(by_department["Department"]) == ["HR"]
     assert list(by_department["Acceptance rate"]) == ["50.0 %"]
@@ -66,6 +66,26 @@ def test_the_editor_sees_the_figures_in_english(reviewed: str) -> None:
     assert list(reasons["Reason"]) == ["Kein <b>Budget</b>"]  # shown as written, not as HTML
     # An editor downloads the process report; the approvals report is the admins'.
     assert {b.key for b in at.get("download_button")} == {keys.PROCESS_CSV, keys.PROCESS_HTML}
+
+
+def test_a_german_editor_reads_one_piece_reviewed_and_the_target_in_working_days(
+    reviewed: str,
+) -> None:
+    at = sign_in("ed", PASSWORD)
+    at.selectbox(key=keys.LANGUAGE).select("de").run()
+    at = open_page(at, "process")
+    assert not at.exception
+    texts = [t.value for t in at.main.text]
+    assert "1 Beitrag geprüft, 1-mal Änderungen erbeten (1,00 je Beitrag)." in texts
+    assert any(t.startswith("Ziel in Arbeitstagen: 2 (") for t in texts)
+
+
+def test_a_german_editor_reads_one_idea_submitted_in_the_singular(database: str) -> None:
+    at = sign_in("ed", PASSWORD)
+    at.selectbox(key=keys.LANGUAGE).select("de").run()
+    at = open_page(at, "process")
+    assert not at.exception
+    assert at.main.text[0].value.startswith("1 Idee eingereicht: 0 angenommen, ")
 
 
 def test_the_editors_csv_download_is_comma_separated_with_a_byte_order_mark(

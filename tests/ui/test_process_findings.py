@@ -103,14 +103,14 @@ def _findings_table(
         (
             "en",
             "Rule findings",
-            "What the content rules find now in the current version of the 1 pieces",
+            "What the content rules find now in the current version of the one piece worked",
             ["Rule", "Severity", "Findings", "Pieces", "Of them overridden"],
             ["blocks", "warns"],
         ),
         (
             "de",
             "Befunde der Regeln",
-            "Was die Inhaltsregeln jetzt in der aktuellen Version der 1 Beiträge finden",
+            "Was die Inhaltsregeln jetzt in der aktuellen Version des einen Beitrags finden",
             ["Regel", "Stufe", "Befunde", "Beiträge", "Davon aufgehoben"],
             ["sperrt", "warnt"],
         ),
@@ -259,7 +259,7 @@ def refused_at_submission(with_findings: str) -> str:
         (
             "en",
             "Findings at submission and approval",
-            "What the rules found when the 1 pieces submitted for review or approved",
+            "What the rules found when the one piece submitted for review or approved",
             ["Rule", "Severity", "Findings", "Pieces", "Of them refused a step",
              "Of them overridden"],
             ["blocks", "warns"],
@@ -267,7 +267,7 @@ def refused_at_submission(with_findings: str) -> str:
         (
             "de",
             "Befunde beim Einreichen und bei der Freigabe",
-            "Was die Regeln fanden, als die 1 im Zeitraum zur Prüfung eingereichten",
+            "Was die Regeln fanden, als der eine im Zeitraum zur Prüfung eingereichte",
             ["Regel", "Stufe", "Befunde", "Beiträge", "Davon Schritt verweigert",
              "Davon aufgehoben"],
             ["sperrt", "warnt"],

@@ -443,7 +443,7 @@ def test_the_rules_page_offers_every_rule_shown_as_a_yaml_file(
     [button] = [b for b in at.get("download_button") if b.key == keys.RULES_EXPORT]
     assert button.proto.label == "Alle Regeln als YAML herunterladen"
 
-    data, mime = downloads["rules.yaml"]
+    data, mime = downloads["regeln.yaml"]
     assert mime == "application/yaml"
     exported = yaml.safe_load(data)
     shown = at.dataframe[0].value
@@ -462,7 +462,7 @@ def test_the_rules_page_offers_every_rule_shown_as_a_yaml_file(
     # The file follows what the page changes: a rule switched off is exported switched off.
     at.selectbox(key=keys.RULES_PICK).select("Keine Garantien")
     at.button(key=keys.RULES_TOGGLE).click().run()
-    again = yaml.safe_load(downloads["rules.yaml"][0])
+    again = yaml.safe_load(downloads["regeln.yaml"][0])
     assert [r["enabled"] for r in again["rules"] if r["name"] == "Keine Garantien"] == [False]
     assert again["rules"] == _stored_rules(database)
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import streamlit as st
 from sqlmodel import Session
 
 from planner import audit, csvio, editing
-from planner.errors import PermissionDenied
+from planner.errors import Message, PermissionDenied
 from planner.permissions import can
-from planner.timezones import parse_day_bound
+from planner.timezones import parse_day_bound, to_local
 from planner.ui import keys, moves, paging, state, tables, widgets
 
 PAGE_SIZE = 50
@@ -23,6 +23,21 @@ def _choice(label: str, options: list[str], key: str, prefix: str = "") -> str |
     labels = {"": state.t("activity.any"), **{v: state.t_or(prefix + v, v) for v in options}}
     picked = widgets.labelled_choice(label, labels, key=key)
     return picked or None
+
+
+def _note(note: str, tz_name: str) -> str:
+    """An event's note in the reader's language, with the moments the planner noted in UTC
+    (a post planned or moved) in the reader's zone."""
+    said = audit.note_message(note)
+    if isinstance(said, Message):
+        local = {
+            name: to_local(value, tz_name)
+            if isinstance(value, datetime) and value.tzinfo is not None
+            else value
+            for name, value in said.params.items()
+        }
+        said = Message.formatted(said.code, str(said), local)
+    return moves.message(said)
 
 
 def _object(kind: str, object_id: str, names: dict[int, str]) -> str:
@@ -104,7 +119,7 @@ def render() -> None:
                 if e.object_type == "user" and e.object_id.isdigit()
             }
             names |= editing.display_names(session, actor=user, user_ids=accounts)
-    st.text(t("activity.count", count=total))
+    st.text(state.t_count("activity.count", total))
     tables.table(
         [
             {
@@ -115,7 +130,7 @@ def render() -> None:
                 t("activity.col.change"): " → ".join(
                     state.t_or(f"status.{s}", s) for s in (e.from_state, e.to_state) if s
                 ),
-                t("activity.col.note"): moves.message(audit.note_message(e.note)),
+                t("activity.col.note"): _note(e.note, user.timezone),
             }
             for e in events
         ],
@@ -128,7 +143,7 @@ def render() -> None:
             session, actor=reader, filters=filters, fmt=fmt
         ),
         user=user,
-        file_name="activity.csv",
+        file_name=t("file.activity"),
         key=keys.ACTIVITY_EXPORT,
         disabled=total == 0,
     )

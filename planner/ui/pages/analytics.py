@@ -148,9 +148,9 @@ def _over_time(
     )
     totals = report.totals
     st.text(
-        t(
+        state.t_count(
             "analytics.totals",
-            count=totals.posts,
+            totals.posts,
             measured=format_number(state.lang(), totals.measured),
             impressions=_number(totals.impressions),
             engagement=_number(totals.engagement),
@@ -187,7 +187,7 @@ def _over_time(
         t("analytics.csv"),
         _Csv(since, until, by, period, scope),
         user=user,
-        file_name="engagement.csv",
+        file_name=t("file.engagement"),
         key=keys.ANALYTICS_CSV,
     )
 

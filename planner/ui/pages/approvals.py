@@ -85,7 +85,7 @@ def render() -> None:
         queue = pieces.review_queue(
             session, actor=user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
-        st.text(t("approvals.count", total=total))
+        st.text(state.t_count("approvals.count", total))
         in_queue = [item.piece for item in queue]
         labels = {p.id: f"#{p.id} {p.title}" for p in in_queue if p.id is not None}
         links.follow("piece", keys.APPROVALS_PICK, list(labels))

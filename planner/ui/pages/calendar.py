@@ -166,7 +166,7 @@ def _month(first: date, days: int, counts: dict[tuple[int, int | None], int], an
         elif n >= planning.CROWDED_DAY:
             said = "⚠ " + t("calendar.crowded_day", count=n)
         else:
-            said = t("calendar.posts", count=n)
+            said = state.t_count("calendar.posts", n)
         cells.append(
             (t("calendar.day", day=day.day, month=day.month), said, day.month == anchor.month)
         )
@@ -577,7 +577,7 @@ def _move(entries: list[CalendarEntry], user: User) -> None:
         return
     # Labels made in this run: a widget's format_func is also called between runs.
     day_labels = {
-        d: t("calendar.move_day_option", day=state.day(d), count=len(todays))
+        d: state.t_count("calendar.move_day_option", len(todays), day=state.day(d))
         for d, todays in by_day.items()
     }
     picked_day = widgets.labelled_choice(t("calendar.move_day"), day_labels, key=keys.CAL_MOVE_DAY)

@@ -18,6 +18,7 @@ from planner import channels
 from planner.errors import ConfigurationError, NotFound, ValidationFailed
 from planner.models import Channel, User
 from planner.ui import access, keys, moves, state, tables, widgets
+from planner.ui.i18n import format_number
 from publishers import REGISTRY
 from publishers.base import SettingSpec
 
@@ -278,6 +279,14 @@ def _state(channel: Channel) -> str:
     return t("channels.state.enabled")
 
 
+def _cap(daily_cap: int | None) -> str:
+    """A channel's daily cap for its table: the number, or that there is none (a column of
+    numbers with a gap would be read as decimals, the gap as "None")."""
+    if daily_cap is None:
+        return state.t("channels.cap_none")
+    return format_number(state.lang(), daily_cap)
+
+
 def render() -> None:
     """Draw the page."""
     t = state.t
@@ -289,7 +298,7 @@ def render() -> None:
                     t("channels.col.name"): c.name,
                     t("channels.col.kind"): state.t_or(f"channels.kind_name.{c.kind}", c.kind),
                     t("channels.col.state"): _state(c),
-                    t("channels.col.cap"): c.daily_cap,
+                    t("channels.col.cap"): _cap(c.daily_cap),
                     t("channels.col.dedup"): t(f"channels.dedup.short_{_yes_no(c)}"),
                     t("channels.col.settings"): _settings_summary(c),
                 }

@@ -210,7 +210,7 @@ def _triage(session: Session, user: User, filters: dict[str, Any], total: int) -
     names: dict[int | None, str] = {
         d.id: d.name for d in users.list_departments(session, actor=user)
     }
-    st.text(t("inbox.count", total=total))
+    st.text(state.t_count("inbox.count", total))
     links.follow("idea", keys.INBOX_PICK, [i.id for i in rows if i.id is not None])
     tables.pickable(
         [

@@ -19,10 +19,10 @@ def _amount(value: int | None) -> str:
 
 def _reach_line(reach: analytics.Reach | None) -> str:
     if reach is None:
-        return state.t("my_ideas.reach_line", count=0, impressions="–", engagement="0")
-    return state.t(
+        return state.t_count("my_ideas.reach_line", 0, impressions="–", engagement="0")
+    return state.t_count(
         "my_ideas.reach_line",
-        count=reach.posts,
+        reach.posts,
         impressions=_amount(reach.impressions),
         engagement=_amount(reach.engagement),
     )

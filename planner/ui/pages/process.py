@@ -134,9 +134,9 @@ def _ideas(report: process.ProcessReport) -> None:
     st.subheader(t("process.ideas"))
     ideas = report.ideas
     st.text(
-        t(
+        state.t_count(
             "process.ideas_total",
-            count=ideas.submitted,
+            ideas.submitted,
             accepted=ideas.accepted,
             rejected=ideas.rejected,
             merged=ideas.merged,
@@ -216,9 +216,9 @@ def _review(report: process.ProcessReport, user: User) -> None:
     reviewed = len(report.reviewed)
     mean = f"{report.change_requests / reviewed:.2f}" if reviewed else "0"
     st.text(
-        t(
+        state.t_count(
             "process.rework_summary",
-            count=reviewed,
+            reviewed,
             total=report.change_requests,
             mean=mean.replace(".", ",") if state.lang() == "de" else mean,
         )
@@ -283,10 +283,10 @@ def _exceptions(report: process.ProcessReport, user: User) -> None:
         empty=t("process.empty"),
     )
     st.subheader(t("process.findings"))
-    st.text(t("process.findings_note", count=report.findings_checked))
+    st.text(state.t_count("process.findings_note", report.findings_checked))
     _findings_table(report.findings, "process.col.findings")
     st.subheader(t("process.step_findings"))
-    st.text(t("process.step_findings_note", count=report.steps_checked))
+    st.text(state.t_count("process.step_findings_note", report.steps_checked))
     _findings_table(report.step_findings, "process.col.findings")
     st.subheader(t("process.plan_findings"))
     st.text(t("process.plan_findings_note"))
@@ -378,16 +378,26 @@ def _downloads(user: User, since: datetime, until: datetime) -> None:
     st.subheader(t("process.downloads"))
     _pair(
         user,
-        (t("process.csv"), csv_file.process, "process.csv", keys.PROCESS_CSV),
-        (t("process.html"), html_file.process, "process.html", keys.PROCESS_HTML),
+        (t("process.csv"), csv_file.process, t("file.process_csv"), keys.PROCESS_CSV),
+        (t("process.html"), html_file.process, t("file.process_html"), keys.PROCESS_HTML),
     )
     if not can(user, "view_approvals_report"):
         return
     st.text(t("process.audit_note"))
     _pair(
         user,
-        (t("process.audit_csv"), csv_file.approvals, "approvals.csv", keys.PROCESS_AUDIT_CSV),
-        (t("process.audit_html"), html_file.approvals, "approvals.html", keys.PROCESS_AUDIT_HTML),
+        (
+            t("process.audit_csv"),
+            csv_file.approvals,
+            t("file.approvals_csv"),
+            keys.PROCESS_AUDIT_CSV,
+        ),
+        (
+            t("process.audit_html"),
+            html_file.approvals,
+            t("file.approvals_html"),
+            keys.PROCESS_AUDIT_HTML,
+        ),
     )
 
 

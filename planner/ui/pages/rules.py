@@ -304,7 +304,7 @@ def _transfer(session: Session, actor: User) -> None:
     st.download_button(
         t("rules.export"),
         data=rules.export_rules(session, actor=actor, fmt="yaml"),
-        file_name="rules.yaml",
+        file_name=t("file.rules"),
         mime="application/yaml",
         key=keys.RULES_EXPORT,
     )
