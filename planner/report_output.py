@@ -75,13 +75,14 @@ PROCESS_TEXTS: dict[str, str] = {
     "state.published": "Published",
     "state.archived": "Archived",
     "rework": "Rework loops",
-    "rework_summary": "{pieces} pieces reviewed, {requests} changes requested ({mean} per piece).",
+    "rework_summary": "Pieces reviewed: {pieces}; changes requested: {requests} ({mean} per "
+    "piece).",
     "piece": "Piece",
     "title_col": "Title",
     "loops": "Changes requested",
     "late": "Approvals waiting past the target",
-    "late_summary": "Target: {days} working days ({land}). {late} of {reviews} reviews "
-    "begun in the period took longer.",
+    "late_summary": "Target in working days: {days} ({land}). Reviews begun in the period "
+    "that took longer: {late} of {reviews}.",
     "land_none": "nationwide holidays only",
     "land": "public holidays of {land}",
     "submitted_at": "Submitted",
@@ -95,7 +96,7 @@ PROCESS_TEXTS: dict[str, str] = {
     "justification": "Justification",
     "findings": "Rule findings",
     "findings_summary": "What the content rules find now in the current version of the "
-    "{pieces} pieces worked on in the period (one finding per piece and channel).",
+    "pieces worked on in the period ({pieces}; one finding per piece and channel).",
     "rule": "Rule",
     "severity": "Severity",
     "severity.block": "blocks",
@@ -105,8 +106,8 @@ PROCESS_TEXTS: dict[str, str] = {
     "pieces": "Pieces",
     "overridden": "Of them overridden",
     "step_findings": "Findings at submission and approval",
-    "step_findings_summary": "What the rules found when the {pieces} pieces submitted for "
-    "review or approved in the period went through those steps, also where a blocking "
+    "step_findings_summary": "What the rules found when the pieces submitted for review or "
+    "approved in the period ({pieces}) went through those steps, also where a blocking "
     "finding refused the step (recorded then, so a finding fixed since still counts; one "
     "finding per version of a piece and channel).",
     "stopped": "Of them refused a step",

@@ -484,7 +484,10 @@ def test_the_html_is_escaped_and_printable(history: World) -> None:
     assert "<Nachlese>" not in page
     assert "Rechtsabteilung hat &lt;freigegeben&gt;" in page
     assert "<freigegeben>" not in page
-    assert "Target: 2 working days (public holidays of BY). 2 of 5 reviews" in page
+    assert (
+        "Target in working days: 2 (public holidays of BY). Reviews begun in the period that "
+        "took longer: 2 of 5."
+    ) in page
     assert "held now" in page and "the piece is not approved" in page
     german = report_output.process_html(
         report, texts={"title": "Prozessbericht", "decimal_mark": ","}, lang="de"

@@ -198,7 +198,7 @@ def test_the_csv_and_html_carry_the_findings(worked: World) -> None:
     page = report_output.process_html(report)
     cells = page.replace("\n", "")
     assert "<h2>Rule findings</h2>" in page
-    assert "current version of the 4 pieces worked on" in page
+    assert "current version of the pieces worked on in the period (4; one finding" in page
     assert (
         '<td>Keine Garantien</td><td>blocks</td><td class="n">4</td><td class="n">3</td>'
         '<td class="n">2</td>'

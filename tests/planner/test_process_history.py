@@ -207,7 +207,7 @@ def test_the_csv_and_html_carry_the_findings_at_the_steps(
     page = report_output.process_html(report)
     cells = page.replace("\n", "")
     assert "<h2>Findings at submission and approval</h2>" in page
-    assert "when the 3 pieces submitted for review or approved in the period" in page
+    assert "when the pieces submitted for review or approved in the period (3) went" in page
     assert (
         f'<td>{GUARANTEE}</td><td>blocks</td><td class="n">2</td><td class="n">2</td>'
         '<td class="n">2</td><td class="n">1</td>'

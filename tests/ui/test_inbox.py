@@ -141,7 +141,7 @@ def test_bulk_reject_without_reason_then_bulk_accept(database: str) -> None:
     assert at.multiselect(key=keys.INBOX_BULK_PICK).value == [1, two]  # selection kept
 
     at.button(key=keys.INBOX_BULK_ACCEPT).click().run()
-    assert [s.value for s in at.success] == ["2 ideas done."]
+    assert [s.value for s in at.success] == ["Ideas done: 2."]
     assert [stored(database, i).status for i in (1, two, three)] == [
         IdeaStatus.accepted,
         IdeaStatus.accepted,

@@ -58,7 +58,7 @@ def test_the_editor_sees_the_figures_in_english(reviewed: str) -> None:
         "2 ideas submitted: 1 accepted, 1 rejected, 0 merged, 0 open. "
         "Acceptance rate: 50.0 %." in texts
     )
-    assert "1 piece reviewed, 1 times changes requested (1.00 per piece)." in texts
+    assert "1 piece reviewed; changes requested: 1 (1.00 per piece)." in texts
     by_department = at.dataframe[0].value
     assert list(by_department["Department"]) == ["HR"]
     assert list(by_department["Acceptance rate"]) == ["50.0 %"]
@@ -127,6 +127,8 @@ def test_the_admin_sees_the_page_in_german_and_downloads_both_reports(
     assert '<html lang="de">' in process_html
     assert "<title>Bericht zum Redaktionsprozess</title>" in process_html
     assert "Kein &lt;b&gt;Budget&lt;/b&gt;" in process_html
+    # Counts stand where no noun must agree with them ("1 Beiträge geprüft" before).
+    assert "Geprüfte Beiträge: 1; erbetene Änderungen: 1 (1,00 je Beitrag)." in process_html
     today = datetime.now(ZoneInfo("Europe/Berlin")).date()
     first = today - timedelta(days=29)  # the page's default: the last 30 days
     assert f"Zeitraum: {first:%d.%m.%Y} bis {today:%d.%m.%Y} (Europe/Berlin)" in process_html
