@@ -201,11 +201,13 @@ class CsvFormat:
     @classmethod
     def named(cls, name: str) -> CsvFormat:
         """The format whose separator the command line names ("," ";" "tab"); ValueError
-        naming the choices for any other name."""
+        naming the choices for any other name. A ";" file writes decimals with a comma, as
+        the spreadsheets that split at ";" (German Excel) read numbers."""
         if name not in SEPARATOR_NAMES:
             choices = " or ".join(SEPARATOR_NAMES)
             raise ValueError(f"{name!r} is not a CSV separator: use {choices}")
-        return cls(SEPARATOR_NAMES[name])
+        separator = SEPARATOR_NAMES[name]
+        return cls(separator, "," if separator == ";" else ".")
 
     def start(
         self, out: IO[str], header: Iterable[str], *, lineterminator: str = "\r\n"

@@ -142,6 +142,12 @@ def test_an_unknown_format_is_a_usage_error(org: Cli, capsys: pytest.CaptureFixt
     [
         pytest.param("process", ";", ";", ("ideas", "", "submitted", "2"), id="process-semicolon"),
         pytest.param(
+            "process", ";", ";", ("ideas", "", "acceptance_rate", "0,5000"), id="decimal-comma"
+        ),
+        pytest.param(
+            "process", ",", ",", ("ideas", "", "acceptance_rate", "0.5000"), id="decimal-point"
+        ),
+        pytest.param(
             "approvals", "\t", "tab", ("approval", "1", "2", "Messe <i>neu</i>"), id="approvals-tab"
         ),
     ],

@@ -308,7 +308,8 @@ SEPARATOR = arg(
     type=csv_format,
     metavar="SEP",
     help="what separates a CSV file's cells: , (default), ; (as Excel set to German "
-    "reads it) or tab; the file starts with a UTF-8 byte order mark either way",
+    "reads it, with decimal commas) or tab; the file starts with a UTF-8 byte order mark "
+    "either way",
 )
 
 

@@ -1099,6 +1099,9 @@ def test_an_audit_export_verifies_on_its_own_whatever_its_separator(
 
 def test_a_separator_the_exports_do_not_know_is_refused_with_the_choices() -> None:
     assert csvio.CsvFormat.named("tab") == csvio.CsvFormat("\t")
+    # A file for German Excel writes decimal commas; the others keep points.
+    assert csvio.CsvFormat.named(";") == csvio.CsvFormat(";", ",")
+    assert csvio.CsvFormat.named(",") == csvio.CsvFormat(",", ".")
     with pytest.raises(ValueError, match=r"^'\|' is not a CSV separator: use , or ; or tab$"):
         csvio.CsvFormat.named("|")
     with pytest.raises(ValueError, match="not a CSV separator"):
@@ -1169,5 +1172,5 @@ def test_the_cli_help_of_an_export_describes_the_separator(
         cli.main([*command, "--help"])
     shown = " ".join(capsys.readouterr().out.split())
     assert "--separator SEP" in shown
-    assert ", (default), ; (as Excel set to German reads it) or tab" in shown
+    assert ", (default), ; (as Excel set to German reads it, with decimal commas) or tab" in shown
     assert "UTF-8 byte order mark" in shown
