@@ -3,11 +3,13 @@ reader of the database, and beside it as a message the dashboard says in German 
 
 from __future__ import annotations
 
+import ast
 import json
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, delete, update
@@ -354,3 +356,31 @@ def test_the_engines_audit_notes_are_recognised_and_others_left_alone(
         assert said is None and audit.note_message(note) == note
     else:
         assert said is not None and render_message("de", said) == german
+
+
+def _engine_texts() -> tuple[dict[str, str], set[str]]:
+    """What the engine writes, read from its source (planner/publishing, notes.py aside):
+    each Message's code -> its English text, and every plain string."""
+    coded: dict[str, str] = {}
+    plain: set[str] = set()
+    for path in sorted(Path(publishing.__file__).parent.glob("*.py")):
+        if path.name == "notes.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                plain.add(node.value)
+            is_message = isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Message"
+            if is_message and len(node.args) >= 2:
+                code, text = node.args[0], node.args[1]
+                if isinstance(code, ast.Constant) and isinstance(text, ast.Constant):
+                    coded[code.value] = text.value
+    return coded, plain
+
+
+def test_the_audit_notes_recognised_are_worded_as_the_engine_writes_them() -> None:
+    """`audit_note` keeps the engine's English wordings beside the places that write them:
+    a wording changed there must be changed in notes.py too, or old and new notes would no
+    longer be said in German."""
+    coded, plain = _engine_texts()
+    assert {code: coded.get(code) for code, _ in notes._TEMPLATES} == dict(notes._TEMPLATES)
+    assert set(notes._FIXED) <= plain
